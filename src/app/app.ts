@@ -1,0 +1,88 @@
+import type { FastifyInstance } from 'fastify';
+import type { Config } from '../config/config.js';
+import { createStore } from '../backends/store/create-store.js';
+import type { Store } from '../backends/store/store.js';
+import type { Bus } from '../backends/bus/bus.js';
+import { createMemoryBus } from '../backends/bus/memory-bus.js';
+import type { Presence } from '../backends/presence/presence.js';
+import { createMemoryPresence } from '../backends/presence/memory-presence.js';
+import { Core } from '../core/core.js';
+import { Hub } from '../delivery/hub.js';
+import { CloseCodes } from '../delivery/connection.js';
+import { createHttpServer } from '../http/server.js';
+import type { DialectContext } from '../dialects/dialect.js';
+import { authRoutes } from '../dialects/auth/routes.js';
+import { chatDialect } from '../dialects/chat/index.js';
+import { setSocketErrorLogger } from '../dialects/shared/socket.js';
+
+export interface Parley {
+  config: Config;
+  app: FastifyInstance;
+  core: Core;
+  hub: Hub;
+  store: Store;
+  bus: Bus;
+  presence: Presence;
+  /** Listens on config.host:config.port (0 picks a free port); resolves to the base URL. */
+  listen(): Promise<string>;
+  /** Graceful: stop accepting, drain sends, close sockets with 1001, close backends. */
+  close(): Promise<void>;
+}
+
+export const DIALECTS = [chatDialect];
+
+/** The composition root: the only place that picks concrete backends. */
+export async function createParley(config: Config, opts: { logger?: boolean | object; migrate?: boolean } = {}): Promise<Parley> {
+  const store = createStore(config.databaseUrl);
+  if (opts.migrate !== false) await store.migrate();
+  // REDIS_URL selects the Redis bus and presence (several processes); unset, one process.
+  const bus = createMemoryBus();
+  const presence = createMemoryPresence(config.typingTtlMs);
+  const hub = new Hub(bus);
+  const core = new Core({ config, store, presence, events: hub });
+  hub.onDelivered((c, u, seq) => core.receipts.delivered(c, u, seq));
+
+  const app = await createHttpServer(config, opts.logger ?? true);
+  setSocketErrorLogger((e) => app.log.error({ err: e }, 'socket handler failed'));
+  const ctx: DialectContext = {
+    core,
+    hub,
+    config,
+    isOnline: (id) => presence.isOnline(id),
+    fileUrl: (a) => `${config.publicUrl}/static/${a.storedPath}`,
+  };
+  await app.register(authRoutes(core));
+  for (const d of DIALECTS) await app.register(d.routes(ctx));
+
+  let ready = true;
+  app.get('/healthz', { schema: { hide: true } }, async () => ({ status: 'ok' }));
+  app.get('/readyz', { schema: { hide: true } }, async (_req, reply) => {
+    if (!ready) return reply.code(503).send({ detail: 'shutting down' });
+    return { status: 'ready', connections: hub.size };
+  });
+
+  let closed = false;
+  return {
+    config,
+    app,
+    core,
+    hub,
+    store,
+    bus,
+    presence,
+    async listen() {
+      return app.listen({ port: config.port, host: config.host });
+    },
+    async close() {
+      if (closed) return;
+      closed = true;
+      ready = false;
+      hub.closeAll(CloseCodes.goingAway, 'server shutting down');
+      await core.drain().catch(() => {});
+      await app.close();
+      await presence.close();
+      await bus.close();
+      await store.close();
+    },
+  };
+}

@@ -1,0 +1,166 @@
+import { sql, type Kysely } from 'kysely';
+import type { VersionedMigration } from './index.js';
+
+/** The default tenant's uuid is fixed so every process and every test agrees on it. */
+export const DEFAULT_TENANT_UUID = '00000000-0000-7000-8000-000000000001';
+
+export const initial: VersionedMigration = {
+  name: '0001-initial',
+  async up(db: Kysely<any>, dialect) {
+    // Integer keys render as JSON numbers on both databases (DESIGN.md, Identifiers).
+    const pk = (t: any) =>
+      dialect === 'postgres'
+        ? t.addColumn('id', 'bigserial', (c: any) => c.primaryKey())
+        : t.addColumn('id', 'integer', (c: any) => c.primaryKey().autoIncrement());
+    const big = dialect === 'postgres' ? 'bigint' : 'integer';
+
+    await pk(db.schema.createTable('tenants'))
+      .addColumn('uuid', 'varchar(36)', (c: any) => c.notNull().unique())
+      .addColumn('name', 'varchar(255)', (c: any) => c.notNull())
+      .addColumn('created_at', big, (c: any) => c.notNull())
+      .execute();
+
+    await pk(db.schema.createTable('users'))
+      .addColumn('uuid', 'varchar(36)', (c: any) => c.notNull().unique())
+      .addColumn('tenant_id', big, (c: any) => c.notNull().references('tenants.id'))
+      .addColumn('email', 'varchar(320)', (c: any) => c.notNull())
+      .addColumn('name', 'varchar(255)', (c: any) => c.notNull())
+      .addColumn('avatar_url', 'text')
+      .addColumn('password_hash', 'text')
+      .addColumn('external_issuer', 'varchar(512)')
+      .addColumn('external_subject', 'varchar(512)')
+      .addColumn('token_version', 'integer', (c: any) => c.notNull().defaultTo(0))
+      .addColumn('last_seen_at', big)
+      .addColumn('created_at', big, (c: any) => c.notNull())
+      .addColumn('updated_at', big, (c: any) => c.notNull())
+      .execute();
+    await db.schema.createIndex('users_tenant_email').unique().on('users').columns(['tenant_id', 'email']).execute();
+    await db.schema
+      .createIndex('users_external')
+      .unique()
+      .on('users')
+      .columns(['tenant_id', 'external_issuer', 'external_subject'])
+      .where(sql.ref('external_subject'), 'is not', null)
+      .execute();
+
+    await db.schema
+      .createTable('friendships')
+      .addColumn('user_a', big, (c: any) => c.notNull().references('users.id'))
+      .addColumn('user_b', big, (c: any) => c.notNull().references('users.id'))
+      .addColumn('status', 'varchar(16)', (c: any) => c.notNull())
+      .addColumn('requested_by', big, (c: any) => c.notNull())
+      .addColumn('created_at', big, (c: any) => c.notNull())
+      .addColumn('updated_at', big, (c: any) => c.notNull())
+      .addPrimaryKeyConstraint('friendships_pk', ['user_a', 'user_b'])
+      .execute();
+    await db.schema.createIndex('friendships_user_b').on('friendships').column('user_b').execute();
+
+    await pk(db.schema.createTable('conversations'))
+      .addColumn('uuid', 'varchar(36)', (c: any) => c.notNull().unique())
+      .addColumn('tenant_id', big, (c: any) => c.notNull().references('tenants.id'))
+      .addColumn('kind', 'varchar(16)', (c: any) => c.notNull())
+      .addColumn('title', 'varchar(255)')
+      .addColumn('created_by', big, (c: any) => c.references('users.id'))
+      .addColumn('direct_key', 'varchar(64)')
+      .addColumn('last_seq', big, (c: any) => c.notNull().defaultTo(0))
+      .addColumn('change_seq', big, (c: any) => c.notNull().defaultTo(0))
+      .addColumn('last_message_at', big)
+      .addColumn('created_at', big, (c: any) => c.notNull())
+      .addColumn('updated_at', big, (c: any) => c.notNull())
+      .addColumn('deleted_at', big)
+      .execute();
+    await db.schema
+      .createIndex('conversations_direct_key')
+      .unique()
+      .on('conversations')
+      .columns(['tenant_id', 'direct_key'])
+      .where(sql.ref('direct_key'), 'is not', null)
+      .execute();
+
+    await db.schema
+      .createTable('participants')
+      .addColumn('conversation_id', big, (c: any) => c.notNull().references('conversations.id'))
+      .addColumn('user_id', big, (c: any) => c.notNull().references('users.id'))
+      .addColumn('role', 'varchar(16)', (c: any) => c.notNull())
+      .addColumn('joined_at', big, (c: any) => c.notNull())
+      .addColumn('left_at', big)
+      .addColumn('muted', 'integer', (c: any) => c.notNull().defaultTo(0))
+      .addColumn('read_seq', big, (c: any) => c.notNull().defaultTo(0))
+      .addColumn('delivered_seq', big, (c: any) => c.notNull().defaultTo(0))
+      .addColumn('read_at', big)
+      .addPrimaryKeyConstraint('participants_pk', ['conversation_id', 'user_id'])
+      .execute();
+    // The room list: a user's conversations without touching messages.
+    await db.schema.createIndex('participants_user').on('participants').columns(['user_id', 'conversation_id']).execute();
+
+    await pk(db.schema.createTable('messages'))
+      .addColumn('uuid', 'varchar(36)', (c: any) => c.notNull().unique())
+      .addColumn('conversation_id', big, (c: any) => c.notNull().references('conversations.id'))
+      .addColumn('seq', big, (c: any) => c.notNull())
+      .addColumn('change_seq', big, (c: any) => c.notNull())
+      .addColumn('sender_id', big, (c: any) => c.notNull().references('users.id'))
+      .addColumn('kind', 'varchar(16)', (c: any) => c.notNull())
+      .addColumn('content', 'text')
+      .addColumn('reply_to_id', big, (c: any) => c.references('messages.id'))
+      .addColumn('reply_count', 'integer', (c: any) => c.notNull().defaultTo(0))
+      .addColumn('client_id', 'varchar(255)')
+      .addColumn('created_at', big, (c: any) => c.notNull())
+      .addColumn('edited_at', big)
+      .addColumn('deleted_at', big)
+      .execute();
+    // History pages are seq ranges on this index; never OFFSET.
+    await db.schema.createIndex('messages_conversation_seq').unique().on('messages').columns(['conversation_id', 'seq']).execute();
+    // "Everything that changed since N" is one range scan.
+    await db.schema.createIndex('messages_conversation_change').on('messages').columns(['conversation_id', 'change_seq']).execute();
+    // A retried send (same local_temp_id from the same sender) finds the original.
+    await db.schema
+      .createIndex('messages_sender_client')
+      .unique()
+      .on('messages')
+      .columns(['sender_id', 'client_id'])
+      .where(sql.ref('client_id'), 'is not', null)
+      .execute();
+    await db.schema.createIndex('messages_reply_to').on('messages').column('reply_to_id').where(sql.ref('reply_to_id'), 'is not', null).execute();
+
+    await pk(db.schema.createTable('attachments'))
+      .addColumn('uuid', 'varchar(36)', (c: any) => c.notNull().unique())
+      .addColumn('tenant_id', big, (c: any) => c.notNull().references('tenants.id'))
+      .addColumn('owner_id', big, (c: any) => c.notNull().references('users.id'))
+      .addColumn('message_id', big, (c: any) => c.references('messages.id'))
+      .addColumn('position', 'integer', (c: any) => c.notNull().defaultTo(0))
+      .addColumn('kind', 'varchar(16)', (c: any) => c.notNull())
+      .addColumn('file_name', 'varchar(255)', (c: any) => c.notNull())
+      .addColumn('stored_path', 'varchar(1024)', (c: any) => c.notNull())
+      .addColumn('size', big, (c: any) => c.notNull())
+      .addColumn('mime_type', 'varchar(255)', (c: any) => c.notNull())
+      .addColumn('duration_seconds', 'real')
+      .addColumn('width', 'integer')
+      .addColumn('height', 'integer')
+      .addColumn('thumbnail_path', 'varchar(1024)')
+      .addColumn('created_at', big, (c: any) => c.notNull())
+      .execute();
+    await db.schema.createIndex('attachments_message').on('attachments').columns(['message_id', 'position']).execute();
+
+    await pk(db.schema.createTable('reactions'))
+      .addColumn('uuid', 'varchar(36)', (c: any) => c.notNull().unique())
+      .addColumn('message_id', big, (c: any) => c.notNull().references('messages.id'))
+      .addColumn('user_id', big, (c: any) => c.notNull().references('users.id'))
+      .addColumn('emoji', 'varchar(64)', (c: any) => c.notNull())
+      .addColumn('created_at', big, (c: any) => c.notNull())
+      .execute();
+    await db.schema.createIndex('reactions_unique').unique().on('reactions').columns(['message_id', 'user_id', 'emoji']).execute();
+
+    await db.schema
+      .createTable('mentions')
+      .addColumn('message_id', big, (c: any) => c.notNull().references('messages.id'))
+      .addColumn('user_id', big, (c: any) => c.notNull().references('users.id'))
+      .addPrimaryKeyConstraint('mentions_pk', ['message_id', 'user_id'])
+      .execute();
+    await db.schema.createIndex('mentions_user').on('mentions').column('user_id').execute();
+
+    await db
+      .insertInto('tenants')
+      .values({ uuid: DEFAULT_TENANT_UUID, name: 'default', created_at: Date.now() })
+      .execute();
+  },
+};

@@ -1,0 +1,23 @@
+import type { Kysely, Migration, MigrationProvider } from 'kysely';
+import { initial } from './0001-initial.js';
+
+export type SqlDialectName = 'sqlite' | 'postgres';
+
+/** A migration that may need to know which database it runs on (autoincrement keys differ). */
+export interface VersionedMigration {
+  name: string;
+  up(db: Kysely<any>, dialect: SqlDialectName): Promise<void>;
+}
+
+/** In order; never edit one that has shipped, add the next. */
+export const MIGRATIONS: VersionedMigration[] = [initial];
+
+export function migrationProvider(dialect: SqlDialectName): MigrationProvider {
+  return {
+    async getMigrations() {
+      const out: Record<string, Migration> = {};
+      for (const m of MIGRATIONS) out[m.name] = { up: (db) => m.up(db, dialect) };
+      return out;
+    },
+  };
+}

@@ -1,0 +1,128 @@
+// Table types for Kysely. Times are epoch milliseconds (bigint) on both databases, so
+// rows read the same from SQLite and PostgreSQL; booleans are not used.
+import type { Generated } from 'kysely';
+
+export interface TenantsTable {
+  id: Generated<number>;
+  uuid: string;
+  name: string;
+  created_at: number;
+}
+
+export interface UsersTable {
+  id: Generated<number>;
+  uuid: string;
+  tenant_id: number;
+  email: string;
+  name: string;
+  avatar_url: string | null;
+  password_hash: string | null;
+  external_issuer: string | null;
+  external_subject: string | null;
+  token_version: number;
+  last_seen_at: number | null;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface FriendshipsTable {
+  /** user_a < user_b: one row per pair. */
+  user_a: number;
+  user_b: number;
+  status: string;
+  requested_by: number;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface ConversationsTable {
+  id: Generated<number>;
+  uuid: string;
+  tenant_id: number;
+  kind: string;
+  title: string | null;
+  created_by: number | null;
+  /** "lowId:highId" for direct conversations: one per pair, enforced by a unique index. */
+  direct_key: string | null;
+  last_seq: number;
+  change_seq: number;
+  last_message_at: number | null;
+  created_at: number;
+  updated_at: number;
+  deleted_at: number | null;
+}
+
+export interface ParticipantsTable {
+  conversation_id: number;
+  user_id: number;
+  role: string;
+  joined_at: number;
+  left_at: number | null;
+  muted: number;
+  read_seq: number;
+  delivered_seq: number;
+  read_at: number | null;
+}
+
+export interface MessagesTable {
+  id: Generated<number>;
+  uuid: string;
+  conversation_id: number;
+  seq: number;
+  change_seq: number;
+  sender_id: number;
+  kind: string;
+  content: string | null;
+  reply_to_id: number | null;
+  reply_count: number;
+  client_id: string | null;
+  created_at: number;
+  edited_at: number | null;
+  deleted_at: number | null;
+}
+
+export interface AttachmentsTable {
+  id: Generated<number>;
+  uuid: string;
+  tenant_id: number;
+  owner_id: number;
+  /** Null while pending (uploaded before its message). */
+  message_id: number | null;
+  position: number;
+  kind: string;
+  file_name: string;
+  stored_path: string;
+  size: number;
+  mime_type: string;
+  duration_seconds: number | null;
+  width: number | null;
+  height: number | null;
+  thumbnail_path: string | null;
+  created_at: number;
+}
+
+export interface ReactionsTable {
+  id: Generated<number>;
+  uuid: string;
+  message_id: number;
+  user_id: number;
+  emoji: string;
+  created_at: number;
+}
+
+export interface MentionsTable {
+  message_id: number;
+  user_id: number;
+}
+
+export interface DB {
+  tenants: TenantsTable;
+  users: UsersTable;
+  friendships: FriendshipsTable;
+  conversations: ConversationsTable;
+  participants: ParticipantsTable;
+  messages: MessagesTable;
+  attachments: AttachmentsTable;
+  reactions: ReactionsTable;
+  mentions: MentionsTable;
+}

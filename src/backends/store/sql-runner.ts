@@ -1,0 +1,21 @@
+/** A compiled statement: Kysely's `.compile()` output or a hand-written one. */
+export interface Statement {
+  readonly sql: string;
+  readonly parameters: readonly unknown[];
+}
+
+/**
+ * The narrow execution seam between the shared SQL store and a database driver.
+ * `transaction` runs `fn` with a runner bound to one transaction: committed when `fn`
+ * resolves, rolled back when it throws; nothing else runs inside it.
+ */
+export interface SqlRunner {
+  all<T>(statement: Statement): Promise<T[]>;
+  run(statement: Statement): Promise<number>;
+  transaction<T>(fn: (tx: SqlRunner) => Promise<T>): Promise<T>;
+}
+
+/** `?` placeholders for both databases; PostgreSQL wants `$1…`. */
+export function raw(sql: string, parameters: readonly unknown[]): Statement {
+  return { sql, parameters };
+}

@@ -1,0 +1,870 @@
+import { Kysely, Migrator, sql } from 'kysely';
+import { v7 as uuidv7 } from 'uuid';
+import type {
+  Attachment,
+  Conversation,
+  FriendStatus,
+  Id,
+  Member,
+  Message,
+  MessageKind,
+  Millis,
+  Participant,
+  ReactionSummary,
+  Role,
+  Tenant,
+  User,
+  UserSummary,
+} from '../../core/model.js';
+import { DomainError } from '../../core/errors.js';
+import { migrationProvider } from './migrations/index.js';
+import { DEFAULT_TENANT_UUID } from './migrations/0001-initial.js';
+import type { DB } from './schema.js';
+import { raw, type SqlRunner, type Statement } from './sql-runner.js';
+import type {
+  AppendResult,
+  FriendshipRow,
+  Membership,
+  NewConversation,
+  NewMessage,
+  NewUser,
+  Store,
+} from './store.js';
+
+type Row = Record<string, any>;
+
+const toTenant = (r: Row): Tenant => ({ id: r.id, uuid: r.uuid, name: r.name, createdAt: r.created_at });
+
+const toUser = (r: Row): User => ({
+  id: r.id,
+  uuid: r.uuid,
+  tenantId: r.tenant_id,
+  tenantUuid: r.tenant_uuid,
+  email: r.email,
+  name: r.name,
+  avatarUrl: r.avatar_url ?? null,
+  tokenVersion: r.token_version,
+  lastSeenAt: r.last_seen_at ?? null,
+  createdAt: r.created_at,
+});
+
+const toSummary = (r: Row): UserSummary => ({
+  id: r.id,
+  uuid: r.uuid,
+  name: r.name,
+  email: r.email,
+  avatarUrl: r.avatar_url ?? null,
+});
+
+const toConversation = (r: Row): Conversation => ({
+  id: r.id,
+  uuid: r.uuid,
+  tenantId: r.tenant_id,
+  kind: r.kind,
+  title: r.title ?? null,
+  createdBy: r.created_by ?? null,
+  lastSeq: r.last_seq,
+  changeSeq: r.change_seq,
+  lastMessageAt: r.last_message_at ?? null,
+  createdAt: r.created_at,
+  updatedAt: r.updated_at,
+});
+
+const toParticipant = (r: Row): Participant => ({
+  conversationId: r.conversation_id,
+  userId: r.user_id,
+  role: r.role as Role,
+  joinedAt: r.joined_at,
+  readSeq: r.read_seq,
+  deliveredSeq: r.delivered_seq,
+  readAt: r.read_at ?? null,
+});
+
+const toAttachment = (r: Row): Attachment => ({
+  id: r.id,
+  uuid: r.uuid,
+  position: r.position,
+  kind: r.kind,
+  fileName: r.file_name,
+  storedPath: r.stored_path,
+  size: r.size,
+  mimeType: r.mime_type,
+  durationSeconds: r.duration_seconds ?? null,
+  width: r.width ?? null,
+  height: r.height ?? null,
+  thumbnailPath: r.thumbnail_path ?? null,
+});
+
+const toMessage = (r: Row, attachments: Attachment[] = [], reactions: ReactionSummary[] = []): Message => ({
+  id: r.id,
+  uuid: r.uuid,
+  conversationId: r.conversation_id,
+  seq: r.seq,
+  changeSeq: r.change_seq,
+  senderId: r.sender_id,
+  kind: r.kind as MessageKind,
+  content: r.deleted_at == null ? (r.content ?? null) : null,
+  replyToId: r.reply_to_id ?? null,
+  clientId: r.client_id ?? null,
+  createdAt: r.created_at,
+  editedAt: r.edited_at ?? null,
+  deletedAt: r.deleted_at ?? null,
+  attachments,
+  reactions,
+  replyCount: r.reply_count ?? 0,
+});
+
+const pair = (a: Id, b: Id): [Id, Id] => (a < b ? [a, b] : [b, a]);
+const placeholders = (n: number) => new Array(n).fill('?').join(', ');
+
+const MESSAGE_COLUMNS =
+  'id, uuid, conversation_id, seq, change_seq, sender_id, kind, content, reply_to_id, reply_count, client_id, created_at, edited_at, deleted_at';
+
+/**
+ * The Store on SQL through Kysely, shared by SQLite and PostgreSQL: queries are built once
+ * here; `SqlRunner` is the only part that differs. The send path (`appendMessages`) uses
+ * fixed statement texts so each driver can reuse its prepared statement.
+ */
+export class SqlStore implements Store {
+  readonly #greatest: string;
+  readonly #close: () => Promise<void>;
+  #defaultTenant: Tenant | undefined;
+
+  constructor(
+    readonly dialect: 'sqlite' | 'postgres',
+    readonly db: Kysely<DB>,
+    readonly runner: SqlRunner,
+    close: () => Promise<void>,
+  ) {
+    this.#close = close;
+    // Two-argument max: SQLite's scalar max(), PostgreSQL's GREATEST().
+    this.#greatest = dialect === 'sqlite' ? 'max' : 'greatest';
+  }
+
+  async migrate(): Promise<void> {
+    // On PostgreSQL Kysely's migrator holds an advisory lock, so processes starting
+    // together migrate once.
+    const migrator = new Migrator({ db: this.db, provider: migrationProvider(this.dialect) });
+    const { error, results } = await migrator.migrateToLatest();
+    if (error) {
+      const failed = results?.find((r) => r.status === 'Error');
+      throw new Error(`migration ${failed?.migrationName ?? ''} failed: ${(error as Error).message ?? error}`);
+    }
+  }
+
+  close(): Promise<void> {
+    return this.#close();
+  }
+
+  #all<T = Row>(q: Statement | { compile(): Statement }, r: SqlRunner = this.runner): Promise<T[]> {
+    return r.all<T>('compile' in q ? q.compile() : q);
+  }
+
+  async #first<T = Row>(q: Statement | { compile(): Statement }, r: SqlRunner = this.runner): Promise<T | undefined> {
+    return (await this.#all<T>(q, r))[0];
+  }
+
+  // ------------------------------------------------------------------ tenants
+
+  async defaultTenant(): Promise<Tenant> {
+    if (!this.#defaultTenant) {
+      const t = await this.tenantByUuid(DEFAULT_TENANT_UUID);
+      if (!t) throw new Error('the default tenant is missing: run the migrations');
+      this.#defaultTenant = t;
+    }
+    return this.#defaultTenant;
+  }
+
+  async tenantById(id: Id): Promise<Tenant | undefined> {
+    const r = await this.#first(this.db.selectFrom('tenants').selectAll().where('id', '=', id));
+    return r && toTenant(r);
+  }
+
+  async tenantByUuid(uuid: string): Promise<Tenant | undefined> {
+    const r = await this.#first(this.db.selectFrom('tenants').selectAll().where('uuid', '=', uuid));
+    return r && toTenant(r);
+  }
+
+  async ensureTenant(uuid: string, name: string): Promise<Tenant> {
+    await this.runner.run(
+      this.db
+        .insertInto('tenants')
+        .values({ uuid, name, created_at: Date.now() })
+        .onConflict((oc) => oc.column('uuid').doNothing())
+        .compile(),
+    );
+    return (await this.tenantByUuid(uuid))!;
+  }
+
+  // ------------------------------------------------------------------ users
+
+  #users() {
+    return this.db
+      .selectFrom('users')
+      .innerJoin('tenants', 'tenants.id', 'users.tenant_id')
+      .select([
+        'users.id',
+        'users.uuid',
+        'users.tenant_id',
+        'tenants.uuid as tenant_uuid',
+        'users.email',
+        'users.name',
+        'users.avatar_url',
+        'users.token_version',
+        'users.last_seen_at',
+        'users.created_at',
+      ]);
+  }
+
+  async createUser(u: NewUser): Promise<User> {
+    const now = Date.now();
+    const uuid = uuidv7();
+    await this.runner.run(
+      this.db
+        .insertInto('users')
+        .values({
+          uuid,
+          tenant_id: u.tenantId,
+          email: u.email,
+          name: u.name,
+          avatar_url: u.avatarUrl ?? null,
+          password_hash: u.passwordHash ?? null,
+          external_issuer: u.externalIssuer ?? null,
+          external_subject: u.externalSubject ?? null,
+          token_version: 0,
+          last_seen_at: null,
+          created_at: now,
+          updated_at: now,
+        })
+        .compile(),
+    );
+    return (await this.userByUuid(uuid))!;
+  }
+
+  async userById(id: Id): Promise<User | undefined> {
+    const r = await this.#first(this.#users().where('users.id', '=', id));
+    return r && toUser(r);
+  }
+
+  async userByUuid(uuid: string): Promise<User | undefined> {
+    const r = await this.#first(this.#users().where('users.uuid', '=', uuid));
+    return r && toUser(r);
+  }
+
+  async userByEmail(tenantId: Id, email: string): Promise<User | undefined> {
+    const r = await this.#first(this.#users().where('users.tenant_id', '=', tenantId).where('users.email', '=', email));
+    return r && toUser(r);
+  }
+
+  async userByExternalSubject(tenantId: Id, issuer: string, subject: string): Promise<User | undefined> {
+    const r = await this.#first(
+      this.#users()
+        .where('users.tenant_id', '=', tenantId)
+        .where('users.external_issuer', '=', issuer)
+        .where('users.external_subject', '=', subject),
+    );
+    return r && toUser(r);
+  }
+
+  async passwordHash(userId: Id): Promise<string | null> {
+    const r = await this.#first<{ password_hash: string | null }>(
+      this.db.selectFrom('users').select('password_hash').where('id', '=', userId),
+    );
+    return r?.password_hash ?? null;
+  }
+
+  async userSummaries(ids: readonly Id[]): Promise<Map<Id, UserSummary>> {
+    const out = new Map<Id, UserSummary>();
+    if (ids.length === 0) return out;
+    const rows = await this.#all(
+      this.db.selectFrom('users').select(['id', 'uuid', 'name', 'email', 'avatar_url']).where('id', 'in', [...new Set(ids)]),
+    );
+    for (const r of rows) out.set(r.id, toSummary(r));
+    return out;
+  }
+
+  async searchUsers(tenantId: Id, query: string, limit: number, excludeUserId: Id): Promise<UserSummary[]> {
+    // Emails are stored lower-cased; LIKE's wildcards in the query are taken literally.
+    const pattern = '%' + query.toLowerCase().replace(/[\\%_]/g, (c) => '\\' + c) + '%';
+    const rows = await this.#all(
+      this.db
+        .selectFrom('users')
+        .select(['id', 'uuid', 'name', 'email', 'avatar_url'])
+        .where('tenant_id', '=', tenantId)
+        .where('id', '!=', excludeUserId)
+        .where(sql<boolean>`email like ${pattern} escape '\\'`)
+        .orderBy('email')
+        .limit(limit),
+    );
+    return rows.map(toSummary);
+  }
+
+  async bumpTokenVersion(userId: Id): Promise<number> {
+    const r = await this.#first<{ token_version: number }>(
+      raw('UPDATE users SET token_version = token_version + 1, updated_at = ? WHERE id = ? RETURNING token_version', [
+        Date.now(),
+        userId,
+      ]),
+    );
+    return r?.token_version ?? 0;
+  }
+
+  async setLastSeen(userId: Id, at: Millis): Promise<void> {
+    await this.runner.run(this.db.updateTable('users').set({ last_seen_at: at }).where('id', '=', userId).compile());
+  }
+
+  // ------------------------------------------------------------------ friends
+
+  async friendship(a: Id, b: Id): Promise<FriendshipRow | undefined> {
+    const [x, y] = pair(a, b);
+    const r = await this.#first(this.db.selectFrom('friendships').selectAll().where('user_a', '=', x).where('user_b', '=', y));
+    return r && toFriendship(r);
+  }
+
+  async putFriendship(a: Id, b: Id, status: FriendStatus, requestedBy: Id, at: Millis): Promise<void> {
+    const [x, y] = pair(a, b);
+    await this.runner.run(
+      this.db
+        .insertInto('friendships')
+        .values({ user_a: x, user_b: y, status, requested_by: requestedBy, created_at: at, updated_at: at })
+        .onConflict((oc) =>
+          oc.columns(['user_a', 'user_b']).doUpdateSet({ status, requested_by: requestedBy, updated_at: at }),
+        )
+        .compile(),
+    );
+  }
+
+  async deleteFriendship(a: Id, b: Id): Promise<boolean> {
+    const [x, y] = pair(a, b);
+    return (
+      (await this.runner.run(this.db.deleteFrom('friendships').where('user_a', '=', x).where('user_b', '=', y).compile())) > 0
+    );
+  }
+
+  async friendships(userId: Id): Promise<FriendshipRow[]> {
+    const rows = await this.#all(
+      this.db
+        .selectFrom('friendships')
+        .selectAll()
+        .where((eb) => eb.or([eb('user_a', '=', userId), eb('user_b', '=', userId)]))
+        .orderBy('updated_at', 'desc'),
+    );
+    return rows.map(toFriendship);
+  }
+
+  // ------------------------------------------------------------------ conversations
+
+  async createConversation(c: NewConversation, at: Millis): Promise<Conversation> {
+    let directKey: string | null = null;
+    if (c.kind === 'direct') {
+      const [x, y] = pair(c.participants[0].userId, c.participants[1].userId);
+      directKey = `${x}:${y}`;
+      const existing = await this.directConversation(c.tenantId, x, y);
+      if (existing) return existing;
+    }
+    const uuid = uuidv7();
+    try {
+      await this.runner.transaction(async (tx) => {
+        const row = await this.#first<{ id: number }>(
+          this.db
+            .insertInto('conversations')
+            .values({
+              uuid,
+              tenant_id: c.tenantId,
+              kind: c.kind,
+              title: c.title,
+              created_by: c.createdBy,
+              direct_key: directKey,
+              last_seq: 0,
+              change_seq: 0,
+              last_message_at: null,
+              created_at: at,
+              updated_at: at,
+              deleted_at: null,
+            })
+            .returning('id'),
+          tx,
+        );
+        await tx.run(
+          this.db
+            .insertInto('participants')
+            .values(
+              c.participants.map((p) => ({
+                conversation_id: row!.id,
+                user_id: p.userId,
+                role: p.role,
+                joined_at: at,
+                left_at: null,
+                muted: 0,
+                read_seq: 0,
+                delivered_seq: 0,
+                read_at: null,
+              })),
+            )
+            .compile(),
+        );
+      });
+    } catch (e) {
+      // Two first contacts at once: the other one won; theirs is the conversation.
+      if (directKey && (e as Error).name === 'UniqueViolation') {
+        const [x, y] = directKey.split(':').map(Number);
+        const existing = await this.directConversation(c.tenantId, x, y);
+        if (existing) return existing;
+      }
+      throw e;
+    }
+    return (await this.conversationByUuid(uuid))!;
+  }
+
+  async directConversation(tenantId: Id, a: Id, b: Id): Promise<Conversation | undefined> {
+    const [x, y] = pair(a, b);
+    const r = await this.#first(
+      this.db
+        .selectFrom('conversations')
+        .selectAll()
+        .where('tenant_id', '=', tenantId)
+        .where('direct_key', '=', `${x}:${y}`)
+        .where('deleted_at', 'is', null),
+    );
+    return r && toConversation(r);
+  }
+
+  async conversationById(id: Id): Promise<Conversation | undefined> {
+    const r = await this.#first(this.db.selectFrom('conversations').selectAll().where('id', '=', id).where('deleted_at', 'is', null));
+    return r && toConversation(r);
+  }
+
+  async conversationByUuid(uuid: string): Promise<Conversation | undefined> {
+    const r = await this.#first(
+      this.db.selectFrom('conversations').selectAll().where('uuid', '=', uuid).where('deleted_at', 'is', null),
+    );
+    return r && toConversation(r);
+  }
+
+  async participant(conversationId: Id, userId: Id): Promise<Participant | undefined> {
+    const r = await this.#first(
+      raw(
+        'SELECT conversation_id, user_id, role, joined_at, read_seq, delivered_seq, read_at FROM participants WHERE conversation_id = ? AND user_id = ? AND left_at IS NULL',
+        [conversationId, userId],
+      ),
+    );
+    return r && toParticipant(r);
+  }
+
+  async members(conversationIds: readonly Id[]): Promise<Member[]> {
+    if (conversationIds.length === 0) return [];
+    const rows = await this.#all(
+      this.db
+        .selectFrom('participants as p')
+        .innerJoin('users as u', 'u.id', 'p.user_id')
+        .select([
+          'p.conversation_id',
+          'p.user_id',
+          'p.role',
+          'p.joined_at',
+          'p.read_seq',
+          'p.delivered_seq',
+          'p.read_at',
+          'u.id',
+          'u.uuid',
+          'u.name',
+          'u.email',
+          'u.avatar_url',
+        ])
+        .where('p.conversation_id', 'in', [...conversationIds])
+        .where('p.left_at', 'is', null)
+        .orderBy('p.conversation_id')
+        .orderBy('p.joined_at')
+        .orderBy('p.user_id'),
+    );
+    return rows.map((r) => ({ user: toSummary(r), participant: toParticipant(r) }));
+  }
+
+  async memberships(userId: Id): Promise<Membership[]> {
+    const rows = await this.#all(
+      this.db
+        .selectFrom('participants as p')
+        .innerJoin('conversations as c', 'c.id', 'p.conversation_id')
+        .selectAll('c')
+        .select([
+          'p.conversation_id',
+          'p.user_id',
+          'p.role',
+          'p.joined_at',
+          'p.read_seq',
+          'p.delivered_seq',
+          'p.read_at',
+        ])
+        .where('p.user_id', '=', userId)
+        .where('p.left_at', 'is', null)
+        .where('c.deleted_at', 'is', null)
+        .orderBy(sql`coalesce(c.last_message_at, c.created_at)`, 'desc')
+        .orderBy('c.id', 'desc'),
+    );
+    return rows.map((r) => ({ conversation: toConversation(r), me: toParticipant(r) }));
+  }
+
+  async partnerIds(userId: Id): Promise<Id[]> {
+    const rows = await this.#all<{ user_id: number }>(
+      raw(
+        `SELECT DISTINCT o.user_id FROM participants p
+         JOIN participants o ON o.conversation_id = p.conversation_id AND o.user_id <> p.user_id AND o.left_at IS NULL
+         WHERE p.user_id = ? AND p.left_at IS NULL`,
+        [userId],
+      ),
+    );
+    return rows.map((r) => r.user_id);
+  }
+
+  async markRead(conversationId: Id, userId: Id, seq: number, at: Millis): Promise<number | null> {
+    const g = this.#greatest;
+    const r = await this.#first<{ read_seq: number }>(
+      raw(
+        `UPDATE participants SET
+           read_seq = (SELECT min(?, last_seq) FROM conversations WHERE id = ?),
+           delivered_seq = ${g}(delivered_seq, (SELECT min(?, last_seq) FROM conversations WHERE id = ?)),
+           read_at = ?
+         WHERE conversation_id = ? AND user_id = ? AND left_at IS NULL
+           AND read_seq < (SELECT min(?, last_seq) FROM conversations WHERE id = ?)
+         RETURNING read_seq`.replace(/min\(/g, this.dialect === 'sqlite' ? 'min(' : 'least('),
+        [seq, conversationId, seq, conversationId, at, conversationId, userId, seq, conversationId],
+      ),
+    );
+    return r ? r.read_seq : null;
+  }
+
+  async markDelivered(updates: readonly { conversationId: Id; userId: Id; seq: number }[]): Promise<void> {
+    if (updates.length === 0) return;
+    const g = this.#greatest;
+    await this.runner.transaction(async (tx) => {
+      for (const u of updates) {
+        await tx.run(
+          raw(`UPDATE participants SET delivered_seq = ${g}(delivered_seq, ?) WHERE conversation_id = ? AND user_id = ?`, [
+            u.seq,
+            u.conversationId,
+            u.userId,
+          ]),
+        );
+      }
+    });
+  }
+
+  // ------------------------------------------------------------------ messages
+
+  /** Loads attachments and reactions for message rows, in one query each. */
+  async #hydrate(rows: Row[], r: SqlRunner = this.runner): Promise<Message[]> {
+    if (rows.length === 0) return [];
+    const ids = rows.map((m) => m.id);
+    const [atts, reacts] = await Promise.all([
+      this.#all(
+        this.db.selectFrom('attachments').selectAll().where('message_id', 'in', ids).orderBy('message_id').orderBy('position'),
+        r,
+      ),
+      this.#all(
+        this.db
+          .selectFrom('reactions')
+          .select(['message_id', 'user_id', 'emoji'])
+          .where('message_id', 'in', ids)
+          .orderBy('id'),
+        r,
+      ),
+    ]);
+    const attBy = new Map<Id, Attachment[]>();
+    for (const a of atts) {
+      let list = attBy.get(a.message_id);
+      if (!list) attBy.set(a.message_id, (list = []));
+      list.push(toAttachment(a));
+    }
+    const reactBy = new Map<Id, ReactionSummary[]>();
+    for (const x of reacts) {
+      let list = reactBy.get(x.message_id);
+      if (!list) reactBy.set(x.message_id, (list = []));
+      let entry = list.find((e) => e.emoji === x.emoji);
+      if (!entry) list.push((entry = { emoji: x.emoji, userIds: [] }));
+      entry.userIds.push(x.user_id);
+    }
+    return rows.map((m) => toMessage(m, m.deleted_at == null ? (attBy.get(m.id) ?? []) : [], reactBy.get(m.id) ?? []));
+  }
+
+  async appendMessages(batch: readonly NewMessage[]): Promise<AppendResult[]> {
+    if (batch.length === 0) return [];
+    const g = this.#greatest;
+    return this.runner.transaction(async (tx) => {
+      const results: (AppendResult | undefined)[] = new Array(batch.length);
+      const keyOf = (m: NewMessage) => `${m.senderId}\u0000${m.clientId}`;
+
+      // 1. Retries: a (sender, client_id) already stored, or twice in this batch.
+      const withClient = batch.filter((m) => m.clientId !== null);
+      const existing = new Map<string, Row>();
+      if (withClient.length > 0) {
+        const senders = [...new Set(withClient.map((m) => m.senderId))];
+        const clients = [...new Set(withClient.map((m) => m.clientId))];
+        const rows = await tx.all<Row>(
+          raw(
+            `SELECT ${MESSAGE_COLUMNS} FROM messages WHERE sender_id IN (${placeholders(senders.length)}) AND client_id IN (${placeholders(clients.length)})`,
+            [...senders, ...clients],
+          ),
+        );
+        for (const r of rows) existing.set(`${r.sender_id}\u0000${r.client_id}`, r);
+      }
+      const fresh: number[] = [];
+      const firstInBatch = new Map<string, number>();
+      const duplicateOf = new Map<number, number>();
+      for (let i = 0; i < batch.length; i++) {
+        const m = batch[i];
+        if (m.clientId !== null) {
+          const key = keyOf(m);
+          if (existing.has(key)) continue;
+          const first = firstInBatch.get(key);
+          if (first !== undefined) {
+            duplicateOf.set(i, first);
+            continue;
+          }
+          firstInBatch.set(key, i);
+        }
+        fresh.push(i);
+      }
+      if (existing.size > 0) {
+        const hydrated = await this.#hydrate([...existing.values()], tx);
+        const byKey = new Map(hydrated.map((m) => [`${m.senderId}\u0000${m.clientId}`, m]));
+        for (let i = 0; i < batch.length; i++) {
+          const m = batch[i];
+          if (m.clientId !== null && byKey.has(keyOf(m))) results[i] = { message: byKey.get(keyOf(m))!, created: false };
+        }
+      }
+
+      // 2. Seqs: one UPDATE … RETURNING per conversation, in id order so that two
+      //    processes' batches lock rows in the same order (no deadlock).
+      const perConversation = new Map<Id, number[]>();
+      for (const i of fresh) {
+        const c = batch[i].conversationId;
+        let list = perConversation.get(c);
+        if (!list) perConversation.set(c, (list = []));
+        list.push(i);
+      }
+      const seqs = new Array<number>(batch.length);
+      const changeSeqs = new Array<number>(batch.length);
+      for (const c of [...perConversation.keys()].sort((a, b) => a - b)) {
+        const idx = perConversation.get(c)!;
+        const lastAt = batch[idx[idx.length - 1]].createdAt;
+        const row = (
+          await tx.all<{ last_seq: number; change_seq: number }>(
+            raw(
+              'UPDATE conversations SET last_seq = last_seq + ?, change_seq = change_seq + ?, last_message_at = ?, updated_at = ? WHERE id = ? RETURNING last_seq, change_seq',
+              [idx.length, idx.length, lastAt, lastAt, c],
+            ),
+          )
+        )[0];
+        if (!row) throw new DomainError('conversation_not_found');
+        let seq = row.last_seq - idx.length;
+        let changeSeq = row.change_seq - idx.length;
+        for (const i of idx) {
+          seqs[i] = ++seq;
+          changeSeqs[i] = ++changeSeq;
+        }
+      }
+
+      // 3. The rows, in one statement.
+      if (fresh.length > 0) {
+        const uuids = fresh.map(() => uuidv7());
+        const values: unknown[] = [];
+        for (let k = 0; k < fresh.length; k++) {
+          const i = fresh[k];
+          const m = batch[i];
+          values.push(uuids[k], m.conversationId, seqs[i], changeSeqs[i], m.senderId, m.kind, m.content, m.replyToId, m.clientId, m.createdAt);
+        }
+        const rowSql = '(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0)';
+        const inserted = await tx.all<{ id: number; uuid: string }>(
+          raw(
+            `INSERT INTO messages (uuid, conversation_id, seq, change_seq, sender_id, kind, content, reply_to_id, client_id, created_at, reply_count) VALUES ${new Array(fresh.length).fill(rowSql).join(', ')} RETURNING id, uuid`,
+            values,
+          ),
+        );
+        const idByUuid = new Map(inserted.map((r) => [r.uuid, r.id]));
+
+        for (let k = 0; k < fresh.length; k++) {
+          const i = fresh[k];
+          const m = batch[i];
+          const id = idByUuid.get(uuids[k])!;
+          const attachments: Attachment[] = [];
+          for (let p = 0; p < m.attachments.length; p++) {
+            const a = m.attachments[p];
+            const aUuid = uuidv7();
+            const aRow = await tx.all<{ id: number }>(
+              raw(
+                `INSERT INTO attachments (uuid, tenant_id, owner_id, message_id, position, kind, file_name, stored_path, size, mime_type, duration_seconds, width, height, thumbnail_path, created_at)
+                 VALUES (?, (SELECT tenant_id FROM conversations WHERE id = ?), ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+                [aUuid, m.conversationId, m.senderId, id, p, a.kind, a.fileName, a.storedPath, a.size, a.mimeType, a.durationSeconds, a.width, a.height, a.thumbnailPath, m.createdAt],
+              ),
+            );
+            attachments.push({ id: aRow[0].id, uuid: aUuid, position: p, ...a });
+          }
+          if (m.replyToId !== null) {
+            await tx.run(raw('UPDATE messages SET reply_count = reply_count + 1 WHERE id = ?', [m.replyToId]));
+          }
+          results[i] = {
+            created: true,
+            message: {
+              id,
+              uuid: uuids[k],
+              conversationId: m.conversationId,
+              seq: seqs[i],
+              changeSeq: changeSeqs[i],
+              senderId: m.senderId,
+              kind: m.kind,
+              content: m.content,
+              replyToId: m.replyToId,
+              clientId: m.clientId,
+              createdAt: m.createdAt,
+              editedAt: null,
+              deletedAt: null,
+              attachments,
+              reactions: [],
+              replyCount: 0,
+            },
+          };
+        }
+
+        // 4. The sender has read up to its own message (DESIGN.md: watermarks).
+        const senderTop = new Map<string, { c: Id; u: Id; seq: number; at: Millis }>();
+        for (const i of fresh) {
+          const m = batch[i];
+          const key = `${m.conversationId}:${m.senderId}`;
+          const cur = senderTop.get(key);
+          if (!cur || cur.seq < seqs[i]) senderTop.set(key, { c: m.conversationId, u: m.senderId, seq: seqs[i], at: m.createdAt });
+        }
+        for (const { c, u, seq, at } of senderTop.values()) {
+          await tx.run(
+            raw(
+              `UPDATE participants SET read_seq = ${g}(read_seq, ?), delivered_seq = ${g}(delivered_seq, ?), read_at = ? WHERE conversation_id = ? AND user_id = ?`,
+              [seq, seq, at, c, u],
+            ),
+          );
+        }
+      }
+      for (const [i, first] of duplicateOf) results[i] = { message: results[first]!.message, created: false };
+      return results as AppendResult[];
+    });
+  }
+
+  async messageById(id: Id): Promise<Message | undefined> {
+    const rows = await this.runner.all<Row>(raw(`SELECT ${MESSAGE_COLUMNS} FROM messages WHERE id = ?`, [id]));
+    return (await this.#hydrate(rows))[0];
+  }
+
+  async messageByUuid(uuid: string): Promise<Message | undefined> {
+    const rows = await this.runner.all<Row>(raw(`SELECT ${MESSAGE_COLUMNS} FROM messages WHERE uuid = ?`, [uuid]));
+    return (await this.#hydrate(rows))[0];
+  }
+
+  async messagesBySeq(conversationId: Id, fromSeq: number, toSeq: number): Promise<Message[]> {
+    if (toSeq < fromSeq) return [];
+    const rows = await this.runner.all<Row>(
+      raw(
+        `SELECT ${MESSAGE_COLUMNS} FROM messages WHERE conversation_id = ? AND seq >= ? AND seq <= ? ORDER BY seq DESC`,
+        [conversationId, fromSeq, toSeq],
+      ),
+    );
+    return this.#hydrate(rows);
+  }
+
+  async lastMessages(conversations: readonly Conversation[]): Promise<Map<Id, Message>> {
+    const out = new Map<Id, Message>();
+    const withMessages = conversations.filter((c) => c.lastSeq > 0);
+    if (withMessages.length === 0) return out;
+    // One index probe per conversation on (conversation_id, seq).
+    const rows = await this.runner.all<Row>(
+      raw(
+        `SELECT m.id, m.uuid, m.conversation_id, m.seq, m.change_seq, m.sender_id, m.kind, m.content, m.reply_to_id, m.reply_count, m.client_id, m.created_at, m.edited_at, m.deleted_at
+         FROM conversations c JOIN messages m ON m.conversation_id = c.id AND m.seq = c.last_seq
+         WHERE c.id IN (${placeholders(withMessages.length)})`,
+        withMessages.map((c) => c.id),
+      ),
+    );
+    for (const m of await this.#hydrate(rows)) out.set(m.conversationId, m);
+    return out;
+  }
+
+  async changesSince(conversationId: Id, afterChangeSeq: number, limit: number): Promise<Message[]> {
+    const rows = await this.runner.all<Row>(
+      raw(
+        `SELECT ${MESSAGE_COLUMNS} FROM messages WHERE conversation_id = ? AND change_seq > ? ORDER BY change_seq ASC LIMIT ?`,
+        [conversationId, afterChangeSeq, limit],
+      ),
+    );
+    return this.#hydrate(rows);
+  }
+
+  /** Takes the conversation's next change_seq and applies `change` to the message, in one transaction. */
+  async #change(messageId: Id, at: Millis, change: (tx: SqlRunner, changeSeq: number, row: Row) => Promise<boolean>): Promise<{ message: Message; changed: boolean }> {
+    return this.runner.transaction(async (tx) => {
+      const row = (await tx.all<Row>(raw(`SELECT ${MESSAGE_COLUMNS} FROM messages WHERE id = ?`, [messageId])))[0];
+      if (!row) throw new DomainError('message_not_found');
+      const cs = (
+        await tx.all<{ change_seq: number }>(
+          raw('UPDATE conversations SET change_seq = change_seq + 1, updated_at = ? WHERE id = ? RETURNING change_seq', [at, row.conversation_id]),
+        )
+      )[0].change_seq;
+      const changed = await change(tx, cs, row);
+      if (!changed) throw new NoChange();
+      await tx.run(raw('UPDATE messages SET change_seq = ? WHERE id = ?', [cs, messageId]));
+      const after = await tx.all<Row>(raw(`SELECT ${MESSAGE_COLUMNS} FROM messages WHERE id = ?`, [messageId]));
+      return { message: (await this.#hydrate(after, tx))[0], changed: true };
+    }).catch(async (e) => {
+      // Nothing to change: roll back the change_seq we took, report the message as it is.
+      if (e instanceof NoChange) return { message: (await this.messageById(messageId))!, changed: false };
+      throw e;
+    });
+  }
+
+  async editMessage(messageId: Id, content: string, at: Millis): Promise<Message> {
+    const r = await this.#change(messageId, at, async (tx, _cs, row) => {
+      if (row.deleted_at != null) return false;
+      await tx.run(raw('UPDATE messages SET content = ?, edited_at = ? WHERE id = ?', [content, at, messageId]));
+      return true;
+    });
+    return r.message;
+  }
+
+  async deleteMessage(messageId: Id, at: Millis): Promise<Message> {
+    const r = await this.#change(messageId, at, async (tx, _cs, row) => {
+      if (row.deleted_at != null) return false;
+      await tx.run(raw('UPDATE messages SET content = NULL, deleted_at = ? WHERE id = ?', [at, messageId]));
+      if (row.reply_to_id != null) {
+        await tx.run(raw('UPDATE messages SET reply_count = reply_count - 1 WHERE id = ? AND reply_count > 0', [row.reply_to_id]));
+      }
+      return true;
+    });
+    return r.message;
+  }
+
+  async setReaction(messageId: Id, userId: Id, emoji: string, on: boolean, at: Millis): Promise<{ message: Message; changed: boolean }> {
+    return this.#change(messageId, at, async (tx) => {
+      if (on) {
+        const n = await tx.run(
+          this.db
+            .insertInto('reactions')
+            .values({ uuid: uuidv7(), message_id: messageId, user_id: userId, emoji, created_at: at })
+            .onConflict((oc) => oc.columns(['message_id', 'user_id', 'emoji']).doNothing())
+            .compile(),
+        );
+        return n > 0;
+      }
+      const n = await tx.run(
+        this.db.deleteFrom('reactions').where('message_id', '=', messageId).where('user_id', '=', userId).where('emoji', '=', emoji).compile(),
+      );
+      return n > 0;
+    });
+  }
+}
+
+class NoChange extends Error {}
+
+const toFriendship = (r: Row): FriendshipRow => ({
+  userA: r.user_a,
+  userB: r.user_b,
+  status: r.status as FriendStatus,
+  requestedBy: r.requested_by,
+  createdAt: r.created_at,
+  updatedAt: r.updated_at,
+});

@@ -1,0 +1,162 @@
+import type {
+  Attachment,
+  Conversation,
+  ConversationKind,
+  FriendStatus,
+  Id,
+  Member,
+  Message,
+  MessageKind,
+  Millis,
+  Participant,
+  Role,
+  Tenant,
+  User,
+  UserSummary,
+} from '../../core/model.js';
+
+export interface NewUser {
+  tenantId: Id;
+  email: string;
+  name: string;
+  avatarUrl?: string | null;
+  passwordHash?: string | null;
+  externalIssuer?: string | null;
+  externalSubject?: string | null;
+}
+
+export interface NewConversation {
+  tenantId: Id;
+  kind: ConversationKind;
+  title: string | null;
+  createdBy: Id;
+  participants: { userId: Id; role: Role }[];
+}
+
+export interface NewAttachment {
+  kind: Attachment['kind'];
+  fileName: string;
+  storedPath: string;
+  size: number;
+  mimeType: string;
+  durationSeconds: number | null;
+  width: number | null;
+  height: number | null;
+  thumbnailPath: string | null;
+}
+
+export interface NewMessage {
+  conversationId: Id;
+  senderId: Id;
+  kind: MessageKind;
+  content: string | null;
+  replyToId: Id | null;
+  /** The sender's local_temp_id: a second send with the same one returns the first message. */
+  clientId: string | null;
+  attachments: NewAttachment[];
+  createdAt: Millis;
+}
+
+export interface AppendResult {
+  message: Message;
+  /** False when clientId matched an earlier message of the same sender (a retry). */
+  created: boolean;
+}
+
+export interface FriendshipRow {
+  userA: Id;
+  userB: Id;
+  status: FriendStatus;
+  requestedBy: Id;
+  createdAt: Millis;
+  updatedAt: Millis;
+}
+
+export interface Membership {
+  conversation: Conversation;
+  me: Participant;
+}
+
+/** Thrown by a store when a unique constraint refuses a write; the core turns it into a domain error. */
+export class UniqueViolation extends Error {
+  constructor(readonly constraint: string) {
+    super(`unique violation: ${constraint}`);
+    this.name = 'UniqueViolation';
+  }
+}
+
+/**
+ * Everything Parley persists. Contract (tested by test/contract/store.contract.ts against
+ * every implementation):
+ * - `appendMessages` commits its whole batch in one transaction or nothing; within it each
+ *   conversation's `last_seq` and `change_seq` grow by one per new message, so seq is gapless
+ *   and strictly increasing per conversation, also with several processes on one database.
+ *   A message whose (sender, clientId) already exists is returned with `created: false` and
+ *   takes no seq. The sender's read and delivered watermarks move to its own message.
+ * - `editMessage`, `deleteMessage` and `setReaction` take the conversation's next change_seq
+ *   and stamp it on the message, so `changesSince` finds every change after a cursor.
+ * - `deleteMessage` keeps the row (seq stays gapless) and clears its content.
+ * - Watermarks only move forward (`markRead`, `markDelivered`) and never past `last_seq`.
+ * - `createConversation` of kind direct returns the existing conversation for the same pair.
+ * - Pages are seq ranges; nothing reads messages with OFFSET or COUNT.
+ * - `updated_at`/`created_at` are the caller's clock (epoch ms).
+ */
+export interface Store {
+  readonly dialect: 'sqlite' | 'postgres';
+  migrate(): Promise<void>;
+  close(): Promise<void>;
+
+  defaultTenant(): Promise<Tenant>;
+  tenantById(id: Id): Promise<Tenant | undefined>;
+  tenantByUuid(uuid: string): Promise<Tenant | undefined>;
+  /** Creates the tenant with this uuid, or returns it when it exists. */
+  ensureTenant(uuid: string, name: string): Promise<Tenant>;
+
+  /** Throws UniqueViolation('users_tenant_email') for a taken email. */
+  createUser(user: NewUser): Promise<User>;
+  userById(id: Id): Promise<User | undefined>;
+  userByUuid(uuid: string): Promise<User | undefined>;
+  userByEmail(tenantId: Id, email: string): Promise<User | undefined>;
+  userByExternalSubject(tenantId: Id, issuer: string, subject: string): Promise<User | undefined>;
+  passwordHash(userId: Id): Promise<string | null>;
+  userSummaries(ids: readonly Id[]): Promise<Map<Id, UserSummary>>;
+  /** Users of the tenant whose email contains `query` (case-insensitive), by email. */
+  searchUsers(tenantId: Id, query: string, limit: number, excludeUserId: Id): Promise<UserSummary[]>;
+  /** Revokes every token issued so far; returns the new version. */
+  bumpTokenVersion(userId: Id): Promise<number>;
+  setLastSeen(userId: Id, at: Millis): Promise<void>;
+
+  friendship(a: Id, b: Id): Promise<FriendshipRow | undefined>;
+  putFriendship(a: Id, b: Id, status: FriendStatus, requestedBy: Id, at: Millis): Promise<void>;
+  deleteFriendship(a: Id, b: Id): Promise<boolean>;
+  friendships(userId: Id): Promise<FriendshipRow[]>;
+
+  createConversation(conversation: NewConversation, at: Millis): Promise<Conversation>;
+  directConversation(tenantId: Id, a: Id, b: Id): Promise<Conversation | undefined>;
+  conversationById(id: Id): Promise<Conversation | undefined>;
+  conversationByUuid(uuid: string): Promise<Conversation | undefined>;
+  participant(conversationId: Id, userId: Id): Promise<Participant | undefined>;
+  /** Current participants with their user summaries, by join order. */
+  members(conversationIds: readonly Id[]): Promise<Member[]>;
+  /** The user's current conversations, most recent activity first. */
+  memberships(userId: Id): Promise<Membership[]>;
+  /** Users who share a conversation with this user (presence goes to them). */
+  partnerIds(userId: Id): Promise<Id[]>;
+  /** Moves read_seq (and delivered_seq) up to `seq`, capped at last_seq; returns the new read_seq, or null if nothing moved. */
+  markRead(conversationId: Id, userId: Id, seq: number, at: Millis): Promise<number | null>;
+  markDelivered(updates: readonly { conversationId: Id; userId: Id; seq: number }[]): Promise<void>;
+
+  appendMessages(batch: readonly NewMessage[]): Promise<AppendResult[]>;
+  messageById(id: Id): Promise<Message | undefined>;
+  messageByUuid(uuid: string): Promise<Message | undefined>;
+  /** The messages whose seq is in [fromSeq, toSeq], newest first. */
+  messagesBySeq(conversationId: Id, fromSeq: number, toSeq: number): Promise<Message[]>;
+  /** The last message of each conversation (seq = last_seq), keyed by conversation id. */
+  lastMessages(conversations: readonly Conversation[]): Promise<Map<Id, Message>>;
+  /** Messages with change_seq > after, oldest change first, at most `limit`. */
+  changesSince(conversationId: Id, afterChangeSeq: number, limit: number): Promise<Message[]>;
+  editMessage(messageId: Id, content: string, at: Millis): Promise<Message>;
+  deleteMessage(messageId: Id, at: Millis): Promise<Message>;
+  /** Adds or removes one (message, user, emoji); returns the message and whether anything changed. */
+  setReaction(messageId: Id, userId: Id, emoji: string, on: boolean, at: Millis): Promise<{ message: Message; changed: boolean }>;
+}

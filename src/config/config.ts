@@ -1,0 +1,121 @@
+import { mkdirSync, readFileSync, writeFileSync, existsSync, chmodSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import path from 'node:path';
+
+/** Every setting Parley reads, parsed once from the environment and frozen. */
+export interface Config {
+  /** PORT: TCP port to listen on. */
+  readonly port: number;
+  /** HOST: address to bind. */
+  readonly host: string;
+  /** DATA_DIR: where the default SQLite file and the generated secret live. */
+  readonly dataDir: string;
+  /** DATABASE_URL: `sqlite:/abs.db`, `sqlite:///abs.db`, `sqlite:./rel.db` or `postgres://…`. */
+  readonly databaseUrl: string;
+  /** REDIS_URL: unset means the in-process bus and presence (a single process). */
+  readonly redisUrl: string | undefined;
+  /** JWT_SECRET: HS256 secret for the tokens Parley issues; generated into DATA_DIR when unset. */
+  readonly jwtSecret: string;
+  /** JWT_TTL_SECONDS: lifetime of issued tokens. */
+  readonly jwtTtlSeconds: number;
+  /** PUBLIC_URL: the base of every URL Parley hands out (file links). */
+  readonly publicUrl: string;
+  /** REGISTRATION: open | invite | closed. */
+  readonly registration: 'open' | 'invite' | 'closed';
+  /** LOG_LEVEL: pino level (fatal…trace, silent). */
+  readonly logLevel: string;
+  /** MAX_MESSAGE_LENGTH: characters of message text (the documents say 5000). */
+  readonly maxMessageLength: number;
+  /** WS_MAX_PAYLOAD_BYTES: largest WebSocket frame accepted; larger closes with 1009. 80 MiB fits one 50 MB file in base64. */
+  readonly wsMaxPayloadBytes: number;
+  /** WS_SEND_BUFFER_BYTES: bytes queued to one socket before it counts as a slow consumer (closed with 4008). */
+  readonly wsSendBufferBytes: number;
+  /** RESUME_MAX_MESSAGES: most messages replayed on resume before the client is told to take a snapshot. */
+  readonly resumeMaxMessages: number;
+  /** TYPING_TTL_MS: a typing indicator that is not renewed expires after this. */
+  readonly typingTtlMs: number;
+  /** COMMIT_BATCH_MAX: most sends committed in one transaction (group commit). */
+  readonly commitBatchMax: number;
+  /** External identity provider whose tokens Parley trusts besides its own (all optional). */
+  readonly idp: IdpConfig;
+}
+
+export interface IdpConfig {
+  /** AUTH_HS256_SECRET: the provider's shared secret. */
+  readonly hs256Secret?: string;
+  /** AUTH_PUBLIC_KEY: the provider's RS256/ES256 public key (PEM, SPKI). */
+  readonly publicKeyPem?: string;
+  /** AUTH_JWKS_URL: the provider's JWKS document. */
+  readonly jwksUrl?: string;
+  /** AUTH_ALGORITHM: the algorithm of AUTH_PUBLIC_KEY (RS256, ES256, PS256, EdDSA). */
+  readonly algorithm: string;
+  /** AUTH_ISSUER / AUTH_AUDIENCE: checked when set. */
+  readonly issuer?: string;
+  readonly audience?: string;
+  /** AUTH_CLAIM_SUBJECT, AUTH_CLAIM_EMAIL, AUTH_CLAIM_NAME, AUTH_CLAIM_TENANT: claim names. */
+  readonly claimSubject: string;
+  readonly claimEmail: string;
+  readonly claimName: string;
+  readonly claimTenant: string;
+}
+
+type Env = Record<string, string | undefined>;
+
+function int(env: Env, name: string, fallback: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 0) throw new Error(`${name} must be a non-negative integer, got "${raw}"`);
+  return n;
+}
+
+/** Reads or creates DATA_DIR/jwt-secret (mode 0600), so tokens survive restarts without configuration. */
+function persistentSecret(dataDir: string): string {
+  const file = path.join(dataDir, 'jwt-secret');
+  if (existsSync(file)) return readFileSync(file, 'utf8').trim();
+  const secret = randomBytes(48).toString('base64url');
+  writeFileSync(file, secret + '\n', { mode: 0o600, flag: 'wx' });
+  chmodSync(file, 0o600);
+  return secret;
+}
+
+export function loadConfig(env: Env = process.env): Config {
+  const dataDir = path.resolve(env.DATA_DIR ?? './data');
+  mkdirSync(dataDir, { recursive: true });
+  const port = int(env, 'PORT', 8000);
+  const host = env.HOST ?? '0.0.0.0';
+  const registration = (env.REGISTRATION ?? 'open') as Config['registration'];
+  if (!['open', 'invite', 'closed'].includes(registration)) throw new Error('REGISTRATION must be open, invite or closed');
+  const shownHost = host === '0.0.0.0' || host === '::' ? 'localhost' : host;
+  const config: Config = {
+    port,
+    host,
+    dataDir,
+    databaseUrl: env.DATABASE_URL || `sqlite:${path.join(dataDir, 'parley.db')}`,
+    redisUrl: env.REDIS_URL || undefined,
+    jwtSecret: env.JWT_SECRET || persistentSecret(dataDir),
+    jwtTtlSeconds: int(env, 'JWT_TTL_SECONDS', 7 * 24 * 3600),
+    publicUrl: (env.PUBLIC_URL || `http://${shownHost}:${port}`).replace(/\/+$/, ''),
+    registration,
+    logLevel: env.LOG_LEVEL ?? 'info',
+    maxMessageLength: int(env, 'MAX_MESSAGE_LENGTH', 5000),
+    wsMaxPayloadBytes: int(env, 'WS_MAX_PAYLOAD_BYTES', 80 * 1024 * 1024),
+    wsSendBufferBytes: int(env, 'WS_SEND_BUFFER_BYTES', 8 * 1024 * 1024),
+    resumeMaxMessages: int(env, 'RESUME_MAX_MESSAGES', 10_000),
+    typingTtlMs: int(env, 'TYPING_TTL_MS', 6000),
+    commitBatchMax: Math.max(1, int(env, 'COMMIT_BATCH_MAX', 512)),
+    idp: Object.freeze({
+      hs256Secret: env.AUTH_HS256_SECRET || undefined,
+      publicKeyPem: env.AUTH_PUBLIC_KEY || undefined,
+      jwksUrl: env.AUTH_JWKS_URL || undefined,
+      algorithm: env.AUTH_ALGORITHM || 'RS256',
+      issuer: env.AUTH_ISSUER || undefined,
+      audience: env.AUTH_AUDIENCE || undefined,
+      claimSubject: env.AUTH_CLAIM_SUBJECT || 'sub',
+      claimEmail: env.AUTH_CLAIM_EMAIL || 'email',
+      claimName: env.AUTH_CLAIM_NAME || 'name',
+      claimTenant: env.AUTH_CLAIM_TENANT || 'tenant_id',
+    }),
+  };
+  return Object.freeze(config);
+}

@@ -1,0 +1,112 @@
+import { hash, verify } from '@node-rs/argon2';
+import type { Config } from '../../config/config.js';
+import { UniqueViolation, type Store } from '../../backends/store/store.js';
+import { DomainError } from '../errors.js';
+import type { EventPublisher } from '../events.js';
+import type { Tenant, User } from '../model.js';
+import { Tokens } from './tokens.js';
+
+export interface Session {
+  user: User;
+  accessToken: string;
+}
+
+const EMAIL = /^[^\s@]+@[^\s@]+$/;
+
+export const normalizeEmail = (email: string) => email.trim().toLowerCase();
+
+/** Registration, login, token checks, logout, and users provisioned from an identity provider. */
+export class Accounts {
+  readonly tokens: Tokens;
+  // Verified against when the email is unknown, so a wrong email costs as much as a wrong password.
+  #dummyHash: Promise<string> | undefined;
+
+  constructor(
+    readonly store: Store,
+    readonly events: EventPublisher,
+    readonly config: Config,
+  ) {
+    this.tokens = new Tokens(config.jwtSecret, config.jwtTtlSeconds, config.idp);
+  }
+
+  async #tenant(tenantUuid: string | undefined, create: boolean): Promise<Tenant> {
+    if (!tenantUuid) return this.store.defaultTenant();
+    const found = await this.store.tenantByUuid(tenantUuid);
+    if (found) return found;
+    if (!create) throw new DomainError('tenant_not_found');
+    return this.store.ensureTenant(tenantUuid, tenantUuid);
+  }
+
+  /** Creates a user with a password (registration and `parley user add`). */
+  async createUser(input: { email: string; password: string; name: string; tenantUuid?: string }): Promise<User> {
+    const email = normalizeEmail(input.email);
+    if (!EMAIL.test(email) || email.length > 320) throw new DomainError('invalid_input', 'Invalid email address');
+    if (input.password.length < 8) throw new DomainError('invalid_input', 'Password must be at least 8 characters');
+    const name = input.name.trim();
+    if (name.length === 0 || name.length > 255) throw new DomainError('invalid_input', 'Name must be 1 to 255 characters');
+    const tenant = await this.#tenant(input.tenantUuid, true);
+    const passwordHash = await hash(input.password);
+    try {
+      return await this.store.createUser({ tenantId: tenant.id, email, name, passwordHash });
+    } catch (e) {
+      if (e instanceof UniqueViolation) throw new DomainError('email_taken');
+      throw e;
+    }
+  }
+
+  async register(input: { email: string; password: string; name: string; tenantUuid?: string }): Promise<Session> {
+    if (this.config.registration !== 'open') throw new DomainError('registration_closed');
+    const user = await this.createUser(input);
+    return { user, accessToken: await this.tokens.issue(user) };
+  }
+
+  async login(input: { email: string; password: string; tenantUuid?: string }): Promise<Session> {
+    const tenant = await this.#tenant(input.tenantUuid, false).catch(() => undefined);
+    const user = tenant && (await this.store.userByEmail(tenant.id, normalizeEmail(input.email)));
+    const stored = user ? await this.store.passwordHash(user.id) : null;
+    this.#dummyHash ??= hash('parley-dummy-password');
+    const ok = await verify(stored ?? (await this.#dummyHash), input.password).catch(() => false);
+    if (!user || !stored || !ok) throw new DomainError('invalid_credentials');
+    return { user, accessToken: await this.tokens.issue(user) };
+  }
+
+  /** The user a token speaks for, or a `not_authenticated` error. */
+  async authenticate(token: string | undefined | null): Promise<User> {
+    if (!token) throw new DomainError('not_authenticated');
+    const claims = await this.tokens.verify(token);
+    if (!claims) throw new DomainError('not_authenticated');
+    if (claims.source === 'parley') {
+      const user = await this.store.userByUuid(claims.userUuid);
+      if (!user || user.tenantUuid !== claims.tenantUuid || user.tokenVersion !== claims.version) {
+        throw new DomainError('not_authenticated');
+      }
+      return user;
+    }
+    // A token of the application Parley is added to: its user exists here from first sight on.
+    const tenant = await this.#tenant(claims.tenant ?? undefined, true);
+    const known = await this.store.userByExternalSubject(tenant.id, claims.issuer, claims.subject);
+    if (known) return known;
+    const email = normalizeEmail(claims.email ?? `${claims.subject}@${new URL('http://' + (claims.issuer.replace(/^https?:\/\//, '').split('/')[0] || 'external')).hostname}`);
+    try {
+      return await this.store.createUser({
+        tenantId: tenant.id,
+        email,
+        name: claims.name ?? claims.email ?? claims.subject,
+        externalIssuer: claims.issuer,
+        externalSubject: claims.subject,
+      });
+    } catch (e) {
+      // Another request provisioned the same subject first.
+      const again = await this.store.userByExternalSubject(tenant.id, claims.issuer, claims.subject);
+      if (again) return again;
+      if (e instanceof UniqueViolation) throw new DomainError('email_taken');
+      throw e;
+    }
+  }
+
+  /** Revokes every token of the user and closes their sockets. */
+  async logout(user: User): Promise<void> {
+    await this.store.bumpTokenVersion(user.id);
+    this.events.publishToUsers([user.id], { type: 'session.revoked', userId: user.id });
+  }
+}

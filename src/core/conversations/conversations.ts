@@ -1,0 +1,145 @@
+import type { Store } from '../../backends/store/store.js';
+import { TtlCache } from '../cache.js';
+import { DomainError } from '../errors.js';
+import type { ConversationRef, EventPublisher } from '../events.js';
+import type { Friends } from '../friends/friends.js';
+import type { Conversation, ConversationView, Id, Member, Participant, User } from '../model.js';
+import { Users } from '../users.js';
+
+export type ConversationKey = Id | string;
+
+export interface Access {
+  conversation: Conversation;
+  me: Participant;
+}
+
+/** Conversations, membership and read state. Anything the actor is not in is "not found". */
+export class Conversations {
+  // Kind, tenant and pair never change; the names in a pair may, so the entry is short-lived.
+  readonly #refs = new TtlCache<Id, ConversationRef>(30_000);
+  // Membership on the send path without a query per message; removal (issue 6) invalidates.
+  readonly #members = new TtlCache<string, Participant>(5_000, 100_000);
+
+  constructor(
+    readonly store: Store,
+    readonly users: Users,
+    readonly friends: Friends,
+    readonly events: EventPublisher,
+  ) {}
+
+  async #find(key: ConversationKey): Promise<Conversation | undefined> {
+    return typeof key === 'number' ? this.store.conversationById(key) : this.store.conversationByUuid(key);
+  }
+
+  /** The conversation and the actor's participation in it, or `conversation_not_found`. */
+  async access(actor: User, key: ConversationKey): Promise<Access> {
+    const conversation = await this.#find(key);
+    if (!conversation || conversation.tenantId !== actor.tenantId) throw new DomainError('conversation_not_found');
+    const me = await this.participant(conversation.id, actor.id);
+    if (!me) throw new DomainError('conversation_not_found');
+    return { conversation, me };
+  }
+
+  async participant(conversationId: Id, userId: Id): Promise<Participant | undefined> {
+    const k = `${conversationId}:${userId}`;
+    let p = this.#members.get(k);
+    if (!p) {
+      p = await this.store.participant(conversationId, userId);
+      if (p) this.#members.set(k, p);
+    }
+    return p;
+  }
+
+  /** The direct conversation of the actor and `other`, created on first contact. */
+  async openDirect(actor: User, otherKey: Id | string): Promise<ConversationView> {
+    const other = await this.users.resolve(actor, otherKey);
+    if (other.id === actor.id) throw new DomainError('cannot_chat_with_self');
+    if (await this.friends.isBlocked(actor.id, other.id)) throw new DomainError('blocked');
+    const conversation = await this.store.createConversation(
+      {
+        tenantId: actor.tenantId,
+        kind: 'direct',
+        title: null,
+        createdBy: actor.id,
+        participants: [
+          { userId: actor.id, role: 'member' },
+          { userId: other.id, role: 'member' },
+        ],
+      },
+      Date.now(),
+    );
+    return this.view(actor, conversation.id);
+  }
+
+  async view(actor: User, key: ConversationKey): Promise<ConversationView> {
+    const { conversation, me } = await this.access(actor, key);
+    return (await this.#views(actor, [{ conversation, me }]))[0];
+  }
+
+  /** The actor's conversations with unread counts and last messages: a few queries, none over all messages. */
+  async list(actor: User): Promise<ConversationView[]> {
+    return this.#views(actor, await this.store.memberships(actor.id));
+  }
+
+  async #views(actor: User, access: Access[]): Promise<ConversationView[]> {
+    const conversations = access.map((a) => a.conversation);
+    const [last, members] = await Promise.all([
+      this.store.lastMessages(conversations),
+      this.store.members(conversations.map((c) => c.id)),
+    ]);
+    const byConversation = new Map<Id, Member[]>();
+    for (const m of members) {
+      let list = byConversation.get(m.participant.conversationId);
+      if (!list) byConversation.set(m.participant.conversationId, (list = []));
+      list.push(m);
+    }
+    return access.map(({ conversation, me }) => ({
+      conversation,
+      me,
+      members: byConversation.get(conversation.id) ?? [],
+      lastMessage: last.get(conversation.id) ?? null,
+      unreadCount: Math.max(0, conversation.lastSeq - me.readSeq),
+    }));
+  }
+
+  /** Marks everything up to `uptoSeq` (default: all) read; tells the conversation when it moved. */
+  async markRead(actor: User, key: ConversationKey, uptoSeq?: number): Promise<number> {
+    const { conversation, me } = await this.access(actor, key);
+    const target = uptoSeq ?? conversation.lastSeq;
+    const at = Date.now();
+    const moved = await this.store.markRead(conversation.id, actor.id, target, at);
+    if (moved === null) return me.readSeq;
+    this.#members.delete(`${conversation.id}:${actor.id}`);
+    this.events.publish({
+      type: 'receipt.read',
+      conversation: await this.ref(conversation),
+      user: Users.summaryOf(actor),
+      readSeq: moved,
+      at,
+    });
+    return moved;
+  }
+
+  /** What events carry about a conversation. */
+  async ref(conversation: Conversation): Promise<ConversationRef> {
+    const hit = this.#refs.get(conversation.id);
+    if (hit) return hit;
+    let pair: ConversationRef['pair'] = null;
+    if (conversation.kind === 'direct') {
+      const members = await this.store.members([conversation.id]);
+      const users = members.map((m) => m.user).sort((a, b) => a.id - b.id);
+      if (users.length === 2) pair = [users[0], users[1]];
+    }
+    const ref: ConversationRef = { id: conversation.id, uuid: conversation.uuid, tenantId: conversation.tenantId, kind: conversation.kind, pair };
+    this.#refs.set(conversation.id, ref);
+    return ref;
+  }
+
+  async refById(id: Id): Promise<ConversationRef> {
+    const hit = this.#refs.get(id);
+    if (hit) return hit;
+    const c = await this.store.conversationById(id);
+    if (!c) throw new DomainError('conversation_not_found');
+    return this.ref(c);
+  }
+}

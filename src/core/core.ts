@@ -1,0 +1,46 @@
+import type { Config } from '../config/config.js';
+import type { Presence } from '../backends/presence/presence.js';
+import type { Store } from '../backends/store/store.js';
+import { Accounts } from './accounts/accounts.js';
+import { Conversations } from './conversations/conversations.js';
+import type { EventPublisher } from './events.js';
+import { Friends } from './friends/friends.js';
+import { Messages } from './messages/messages.js';
+import { DeliveryReceipts } from './messages/receipts.js';
+import { PresenceService } from './presence/presence-service.js';
+import { Users } from './users.js';
+
+export interface CoreDeps {
+  config: Config;
+  store: Store;
+  presence: Presence;
+  events: EventPublisher;
+}
+
+/** The domain: every dialect calls these, and only these. */
+export class Core {
+  readonly users: Users;
+  readonly accounts: Accounts;
+  readonly friends: Friends;
+  readonly conversations: Conversations;
+  readonly messages: Messages;
+  readonly presence: PresenceService;
+  readonly receipts: DeliveryReceipts;
+
+  constructor(readonly deps: CoreDeps) {
+    const { config, store, presence, events } = deps;
+    this.users = new Users(store);
+    this.accounts = new Accounts(store, events, config);
+    this.friends = new Friends(store, this.users);
+    this.conversations = new Conversations(store, this.users, this.friends, events);
+    this.messages = new Messages(store, this.conversations, this.users, events, config);
+    this.presence = new PresenceService(presence, store, this.users, this.conversations, events);
+    this.receipts = new DeliveryReceipts(store, this.conversations, events);
+  }
+
+  /** Waits for every accepted send to commit and every receipt to be written. */
+  async drain(): Promise<void> {
+    await this.messages.writer.drained();
+    await this.receipts.flush();
+  }
+}

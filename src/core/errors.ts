@@ -1,0 +1,49 @@
+/**
+ * Everything the core refuses, by kind. Dialects choose statuses and texts from the code;
+ * the core never speaks HTTP.
+ */
+export type ErrorKind = 'invalid' | 'not_found' | 'forbidden' | 'conflict' | 'too_large' | 'rate_limited' | 'unauthenticated';
+
+export const ERROR_CODES = {
+  // accounts
+  not_authenticated: 'unauthenticated',
+  invalid_credentials: 'unauthenticated',
+  email_taken: 'conflict',
+  registration_closed: 'forbidden',
+  tenant_not_found: 'not_found',
+  user_not_found: 'not_found',
+  // conversations
+  conversation_not_found: 'not_found',
+  cannot_chat_with_self: 'invalid',
+  blocked: 'forbidden',
+  not_friends: 'forbidden',
+  // messages
+  message_not_found: 'not_found',
+  reply_not_found: 'invalid',
+  not_message_sender: 'forbidden',
+  only_text_editable: 'invalid',
+  message_deleted: 'invalid',
+  empty_message: 'invalid',
+  message_too_long: 'invalid',
+  invalid_message_type: 'invalid',
+  invalid_emoji: 'invalid',
+  receiver_mismatch: 'invalid',
+  // generic
+  invalid_input: 'invalid',
+} as const satisfies Record<string, ErrorKind>;
+
+export type ErrorCode = keyof typeof ERROR_CODES;
+
+export class DomainError extends Error {
+  readonly kind: ErrorKind;
+  constructor(
+    readonly code: ErrorCode,
+    message?: string,
+  ) {
+    super(message ?? code);
+    this.kind = ERROR_CODES[code];
+    this.name = 'DomainError';
+  }
+}
+
+export const isDomainError = (e: unknown): e is DomainError => e instanceof DomainError;

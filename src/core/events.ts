@@ -1,0 +1,54 @@
+import type { ConversationKind, Id, Message, Millis, UserSummary } from './model.js';
+
+/** Who a conversation event is about: enough for every dialect to render it without a query. */
+export interface ConversationRef {
+  id: Id;
+  uuid: string;
+  tenantId: Id;
+  kind: ConversationKind;
+  /** The two people of a direct conversation (ordered by user id); null for groups and channels. */
+  pair: [UserSummary, UserSummary] | null;
+}
+
+/** Each participant's read_seq when the event happened (direct conversations; null for groups), for `is_read`. */
+export type ReadSeqs = Record<number, number> | null;
+
+/**
+ * The domain events, a typed map. Conversation events go to every socket subscribed to
+ * that conversation; user events to every socket of that user. `origin` names the
+ * connection that caused the event, so its own socket gets it (as its ack) even when it
+ * is not subscribed to the conversation.
+ */
+export interface DomainEvents {
+  'message.created': { conversation: ConversationRef; message: Message; sender: UserSummary; localTempId: string | null };
+  'message.updated': { conversation: ConversationRef; message: Message; sender: UserSummary; readSeqs: ReadSeqs };
+  'message.deleted': { conversation: ConversationRef; message: Message; sender: UserSummary; readSeqs: ReadSeqs };
+  'reaction.added': { conversation: ConversationRef; message: Message; sender: UserSummary; readSeqs: ReadSeqs; userId: Id; emoji: string; at: Millis };
+  'reaction.removed': { conversation: ConversationRef; message: Message; sender: UserSummary; readSeqs: ReadSeqs; userId: Id; emoji: string; at: Millis };
+  'receipt.read': { conversation: ConversationRef; user: UserSummary; readSeq: number; at: Millis };
+  'receipt.delivered': { conversation: ConversationRef; userId: Id; deliveredSeq: number; at: Millis };
+  typing: { conversation: ConversationRef; user: UserSummary; isTyping: boolean; typingUserIds: Id[] };
+  /** Sent to each partner's user channel. */
+  presence: { user: UserSummary; isOnline: boolean; status: string; lastSeen: Millis };
+  /** Sent to a user's channel: every socket of that user is closed (logout, revoked token). */
+  'session.revoked': { userId: Id };
+}
+
+export type EventType = keyof DomainEvents;
+
+export type DomainEvent = {
+  [K in EventType]: { type: K; origin?: string; /** deliver to the origin connection only (a retried send) */ originOnly?: boolean } & DomainEvents[K];
+}[EventType];
+
+export type EventOf<K extends EventType> = Extract<DomainEvent, { type: K }>;
+
+export const isConversationEvent = (e: DomainEvent): e is Extract<DomainEvent, { conversation: ConversationRef }> =>
+  'conversation' in e;
+
+/** Where the core puts its events; the delivery layer decides who receives them. */
+export interface EventPublisher {
+  /** Conversation events go to the conversation's channel. */
+  publish(event: DomainEvent): void;
+  /** User events go to each listed user's channel. */
+  publishToUsers(userIds: readonly Id[], event: DomainEvent): void;
+}

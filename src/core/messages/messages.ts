@@ -1,0 +1,212 @@
+import type { Config } from '../../config/config.js';
+import type { AppendResult, NewAttachment, NewMessage, Store } from '../../backends/store/store.js';
+import { DomainError } from '../errors.js';
+import type { ConversationRef, EventPublisher, ReadSeqs } from '../events.js';
+import type { Conversations, ConversationKey } from '../conversations/conversations.js';
+import type { Id, Message, MessageKind, User, UserSummary } from '../model.js';
+import { LIKE_EMOJI } from '../model.js';
+import { Users } from '../users.js';
+import { MessageWriter } from './writer.js';
+
+export type MessageKey = Id | string;
+
+export interface SendInput {
+  conversation: ConversationKey;
+  kind: MessageKind;
+  content: string | null;
+  /** The sender's `local_temp_id`. */
+  clientId?: string | null;
+  replyTo?: MessageKey | null;
+  attachments?: NewAttachment[];
+  /** A dialect that names the receiver (000/001/002) checks it against the conversation. */
+  expectedReceiver?: Id | null;
+}
+
+export interface HistoryPage {
+  conversation: ConversationRef;
+  messages: Message[];
+  /** Newest seq of the conversation: the total of messages, tombstones included. */
+  total: number;
+}
+
+const KINDS: readonly MessageKind[] = ['text', 'emoji', 'image', 'file', 'voice', 'system'];
+const FILE_KINDS: readonly MessageKind[] = ['image', 'file', 'voice'];
+
+// An emoji: pictographs with their modifiers, joiners and variation selectors; no letters.
+const EMOJI = /^(?:\p{Extended_Pictographic}|\p{Emoji_Component}|\p{Emoji_Modifier}|\u200d|\ufe0f|\u20e3)+$/u;
+export const isEmoji = (s: string) => s.length <= 32 && EMOJI.test(s) && /\p{Extended_Pictographic}|\p{Regional_Indicator}/u.test(s);
+
+export class ResyncRequired extends Error {
+  constructor(readonly missed: number) {
+    super('snapshot required');
+  }
+}
+
+/** Sending, history, edits, deletes and reactions. Every change is an event after its commit. */
+export class Messages {
+  readonly writer: MessageWriter;
+
+  constructor(
+    readonly store: Store,
+    readonly conversations: Conversations,
+    readonly users: Users,
+    readonly events: EventPublisher,
+    readonly config: Config,
+  ) {
+    this.writer = new MessageWriter(store, config.commitBatchMax, (r, input) => this.#committed(r, input));
+  }
+
+  // Filled in by send() just before the append, read back by the writer's callback in the same batch.
+  readonly #outgoing = new WeakMap<NewMessage, { ref: ConversationRef; sender: UserSummary; origin?: string; localTempId: string | null }>();
+
+  /**
+   * Sends a message. Resolves after the commit with the stored message (`created: false`
+   * for a retried `local_temp_id`). Every subscribed socket gets `message.created`; the
+   * origin connection gets it even when it is not subscribed (it is that socket's ack).
+   */
+  async send(actor: User, input: SendInput, origin?: string): Promise<AppendResult> {
+    if (!KINDS.includes(input.kind)) throw new DomainError('invalid_message_type');
+    const content = input.content ?? null;
+    const attachments = input.attachments ?? [];
+    if (content !== null && content.length > this.config.maxMessageLength) {
+      throw new DomainError('message_too_long', `Message too long. Maximum length: ${this.config.maxMessageLength} characters`);
+    }
+    if (FILE_KINDS.includes(input.kind) && attachments.length === 0) {
+      throw new DomainError('invalid_input', `A ${input.kind} message needs at least one file`);
+    }
+    if (attachments.length === 0 && (content === null || content.trim() === '')) throw new DomainError('empty_message');
+    if (input.kind === 'system') throw new DomainError('invalid_message_type', 'System messages are sent by Parley only');
+
+    const { conversation } = await this.conversations.access(actor, input.conversation);
+    const ref = await this.conversations.ref(conversation);
+    if (input.expectedReceiver != null && ref.pair && !ref.pair.some((u) => u.id === input.expectedReceiver && u.id !== actor.id)) {
+      throw new DomainError('receiver_mismatch');
+    }
+    let replyToId: Id | null = null;
+    if (input.replyTo != null) {
+      const parent = await this.#find(input.replyTo);
+      if (!parent || parent.conversationId !== conversation.id) throw new DomainError('reply_not_found');
+      replyToId = parent.id;
+    }
+    const clientId = input.clientId ? String(input.clientId).slice(0, 255) : null;
+    const message: NewMessage = {
+      conversationId: conversation.id,
+      senderId: actor.id,
+      kind: input.kind,
+      content,
+      replyToId,
+      clientId,
+      attachments,
+      createdAt: Date.now(),
+    };
+    this.#outgoing.set(message, { ref, sender: Users.summaryOf(actor), origin, localTempId: clientId });
+    return this.writer.append(message);
+  }
+
+  #committed(result: AppendResult, input: NewMessage) {
+    const out = this.#outgoing.get(input);
+    if (!out) return;
+    this.#outgoing.delete(input);
+    this.events.publish({
+      type: 'message.created',
+      conversation: out.ref,
+      message: result.message,
+      sender: out.sender,
+      localTempId: out.localTempId,
+      origin: out.origin,
+      // A retry is acknowledged to the socket that retried; the others already have it.
+      originOnly: !result.created,
+    });
+  }
+
+  async #find(key: MessageKey): Promise<Message | undefined> {
+    return typeof key === 'number' ? this.store.messageById(key) : this.store.messageByUuid(key);
+  }
+
+  /** A message the actor can see, with its conversation; anything else is `message_not_found`. */
+  async get(actor: User, key: MessageKey): Promise<{ message: Message; conversation: ConversationRef }> {
+    const message = await this.#find(key);
+    if (!message) throw new DomainError('message_not_found');
+    const conversation = await this.conversations.refById(message.conversationId);
+    if (conversation.tenantId !== actor.tenantId || !(await this.conversations.participant(message.conversationId, actor.id))) {
+      throw new DomainError('message_not_found');
+    }
+    return { message, conversation };
+  }
+
+  /**
+   * One page of history, newest first. Page p holds seqs (last − p·size, last − (p−1)·size]:
+   * seq is gapless, so a page is an index range, never an OFFSET.
+   */
+  async page(actor: User, key: ConversationKey, page: number, perPage: number): Promise<HistoryPage> {
+    const { conversation } = await this.conversations.access(actor, key);
+    const ref = await this.conversations.ref(conversation);
+    const top = conversation.lastSeq - (page - 1) * perPage;
+    const messages = top <= 0 ? [] : await this.store.messagesBySeq(conversation.id, Math.max(1, top - perPage + 1), top);
+    return { conversation: ref, messages, total: conversation.lastSeq };
+  }
+
+  /** Messages after `afterSeq`, oldest first, for a client that reconnects. */
+  async since(actor: User, key: ConversationKey, afterSeq: number): Promise<{ conversation: ConversationRef; messages: Message[] }> {
+    const { conversation } = await this.conversations.access(actor, key);
+    const ref = await this.conversations.ref(conversation);
+    const missed = conversation.lastSeq - afterSeq;
+    if (missed <= 0) return { conversation: ref, messages: [] };
+    if (missed > this.config.resumeMaxMessages) throw new ResyncRequired(missed);
+    const messages = await this.store.messagesBySeq(conversation.id, Math.max(1, afterSeq + 1), conversation.lastSeq);
+    return { conversation: ref, messages: messages.reverse() };
+  }
+
+  async edit(actor: User, key: MessageKey, content: string): Promise<Message> {
+    const { message, conversation } = await this.get(actor, key);
+    if (message.senderId !== actor.id) throw new DomainError('not_message_sender', 'You can only edit your own messages');
+    if (message.deletedAt !== null) throw new DomainError('message_deleted');
+    if (message.kind !== 'text' && message.kind !== 'emoji') throw new DomainError('only_text_editable');
+    if (content.trim() === '') throw new DomainError('empty_message');
+    if (content.length > this.config.maxMessageLength) {
+      throw new DomainError('message_too_long', `Message too long. Maximum length: ${this.config.maxMessageLength} characters`);
+    }
+    const updated = await this.store.editMessage(message.id, content, Date.now());
+    this.events.publish({ type: 'message.updated', conversation, message: updated, sender: Users.summaryOf(actor), readSeqs: await this.#readSeqs(conversation) });
+    return updated;
+  }
+
+  /** Soft delete by the sender: the row stays as a tombstone so seq stays gapless. */
+  async delete(actor: User, key: MessageKey): Promise<Message> {
+    const { message, conversation } = await this.get(actor, key);
+    if (message.senderId !== actor.id) throw new DomainError('not_message_sender', 'You can only delete your own messages');
+    if (message.deletedAt !== null) return message;
+    const deleted = await this.store.deleteMessage(message.id, Date.now());
+    this.events.publish({ type: 'message.deleted', conversation, message: deleted, sender: Users.summaryOf(actor), readSeqs: await this.#readSeqs(conversation) });
+    return deleted;
+  }
+
+  /** Adds or removes the actor's reaction; doing it twice changes nothing the second time. */
+  async react(actor: User, key: MessageKey, emoji: string, on: boolean): Promise<Message> {
+    if (!isEmoji(emoji)) throw new DomainError('invalid_emoji');
+    const { message, conversation } = await this.get(actor, key);
+    if (message.deletedAt !== null) throw new DomainError('message_deleted');
+    const at = Date.now();
+    const { message: after, changed } = await this.store.setReaction(message.id, actor.id, emoji, on, at);
+    if (changed) {
+      const sender = await this.users.summary(after.senderId);
+      const readSeqs = await this.#readSeqs(conversation);
+      this.events.publish({ type: on ? 'reaction.added' : 'reaction.removed', conversation, message: after, sender, readSeqs, userId: actor.id, emoji, at });
+    }
+    return after;
+  }
+
+  async #readSeqs(conversation: ConversationRef): Promise<ReadSeqs> {
+    if (!conversation.pair) return null;
+    const out: Record<number, number> = {};
+    for (const m of await this.store.members([conversation.id])) out[m.user.id] = m.participant.readSeq;
+    return out;
+  }
+
+  /** Document 001's like: a 👍 reaction, toggled. */
+  async toggleLike(actor: User, key: MessageKey): Promise<Message> {
+    const { message } = await this.get(actor, key);
+    const liked = message.reactions.some((r) => r.emoji === LIKE_EMOJI && r.userIds.includes(actor.id));
+    return this.react(actor, key, LIKE_EMOJI, !liked);
+  }
+}

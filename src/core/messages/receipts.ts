@@ -1,0 +1,51 @@
+import type { Store } from '../../backends/store/store.js';
+import type { EventPublisher } from '../events.js';
+import type { Conversations } from '../conversations/conversations.js';
+import type { Id } from '../model.js';
+
+/**
+ * Delivered watermarks. A socket that received a message marks it delivered for its user;
+ * marks are coalesced per (conversation, user) and written in one transaction every
+ * `intervalMs`, so fan-out never waits on the database.
+ */
+export class DeliveryReceipts {
+  #pending = new Map<string, { conversationId: Id; userId: Id; seq: number }>();
+  #timer: NodeJS.Timeout | null = null;
+
+  constructor(
+    readonly store: Store,
+    readonly conversations: Conversations,
+    readonly events: EventPublisher,
+    readonly intervalMs = 200,
+  ) {}
+
+  delivered(conversationId: Id, userId: Id, seq: number): void {
+    const key = `${conversationId}:${userId}`;
+    const cur = this.#pending.get(key);
+    if (cur && cur.seq >= seq) return;
+    this.#pending.set(key, { conversationId, userId, seq });
+    if (!this.#timer) {
+      this.#timer = setTimeout(() => void this.flush().catch(() => {}), this.intervalMs);
+      this.#timer.unref();
+    }
+  }
+
+  async flush(): Promise<void> {
+    if (this.#timer) clearTimeout(this.#timer);
+    this.#timer = null;
+    if (this.#pending.size === 0) return;
+    const updates = [...this.#pending.values()];
+    this.#pending = new Map();
+    await this.store.markDelivered(updates);
+    const at = Date.now();
+    for (const u of updates) {
+      this.events.publish({
+        type: 'receipt.delivered',
+        conversation: await this.conversations.refById(u.conversationId),
+        userId: u.userId,
+        deliveredSeq: u.seq,
+        at,
+      });
+    }
+  }
+}

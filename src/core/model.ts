@@ -1,0 +1,134 @@
+// Domain objects: what the core returns and what events carry. No JSON shapes here;
+// each dialect renders these in its document's form.
+
+export type Id = number;
+export type ConversationKind = 'direct' | 'group' | 'channel';
+export type Role = 'admin' | 'moderator' | 'member';
+export type MessageKind = 'text' | 'emoji' | 'image' | 'file' | 'voice' | 'system';
+export type FriendStatus = 'pending' | 'accepted' | 'blocked';
+
+/** A time is epoch milliseconds everywhere in the core and the store. */
+export type Millis = number;
+
+export interface Tenant {
+  id: Id;
+  uuid: string;
+  name: string;
+  createdAt: Millis;
+}
+
+export interface User {
+  id: Id;
+  uuid: string;
+  tenantId: Id;
+  tenantUuid: string;
+  email: string;
+  name: string;
+  avatarUrl: string | null;
+  tokenVersion: number;
+  lastSeenAt: Millis | null;
+  createdAt: Millis;
+}
+
+/** What a rendering needs to show someone. */
+export interface UserSummary {
+  id: Id;
+  uuid: string;
+  name: string;
+  email: string;
+  avatarUrl: string | null;
+}
+
+export interface Conversation {
+  id: Id;
+  uuid: string;
+  tenantId: Id;
+  kind: ConversationKind;
+  title: string | null;
+  createdBy: Id | null;
+  lastSeq: number;
+  changeSeq: number;
+  lastMessageAt: Millis | null;
+  createdAt: Millis;
+  updatedAt: Millis;
+}
+
+export interface Participant {
+  conversationId: Id;
+  userId: Id;
+  role: Role;
+  joinedAt: Millis;
+  readSeq: number;
+  deliveredSeq: number;
+  readAt: Millis | null;
+}
+
+export interface Attachment {
+  id: Id;
+  uuid: string;
+  position: number;
+  kind: 'image' | 'file' | 'voice';
+  fileName: string;
+  storedPath: string;
+  size: number;
+  mimeType: string;
+  durationSeconds: number | null;
+  width: number | null;
+  height: number | null;
+  thumbnailPath: string | null;
+}
+
+export interface ReactionSummary {
+  emoji: string;
+  userIds: Id[];
+}
+
+export interface Message {
+  id: Id;
+  uuid: string;
+  conversationId: Id;
+  seq: number;
+  changeSeq: number;
+  senderId: Id;
+  kind: MessageKind;
+  /** Null once deleted: a tombstone keeps its seq but never its text. */
+  content: string | null;
+  replyToId: Id | null;
+  clientId: string | null;
+  createdAt: Millis;
+  editedAt: Millis | null;
+  deletedAt: Millis | null;
+  attachments: Attachment[];
+  reactions: ReactionSummary[];
+  replyCount: number;
+}
+
+/**
+ * A conversation as one participant sees it: enough for a room list or a room header
+ * without another query per room.
+ */
+export interface ConversationView {
+  conversation: Conversation;
+  me: Participant;
+  /** All participants (direct conversations: two), with their user summaries. */
+  members: Member[];
+  lastMessage: Message | null;
+  /** last_seq − read_seq, never a COUNT over messages. */
+  unreadCount: number;
+}
+
+export interface Member {
+  user: UserSummary;
+  participant: Participant;
+}
+
+export interface Friendship {
+  user: UserSummary;
+  status: FriendStatus;
+  /** True when the other side asked first (an incoming request). */
+  incoming: boolean;
+  since: Millis;
+}
+
+/** "Like" in document 001 is this reaction (DESIGN.md: core model). */
+export const LIKE_EMOJI = '👍';

@@ -1,0 +1,86 @@
+import type { Presence, PresenceStatus } from '../../backends/presence/presence.js';
+import type { Store } from '../../backends/store/store.js';
+import type { EventPublisher } from '../events.js';
+import type { Conversations, ConversationKey } from '../conversations/conversations.js';
+import type { Id, Millis, User } from '../model.js';
+import { Users } from '../users.js';
+
+/** Online state and typing: ephemeral, told to the people who share a conversation with the user. */
+export class PresenceService {
+  constructor(
+    readonly presence: Presence,
+    readonly store: Store,
+    readonly users: Users,
+    readonly conversations: Conversations,
+    readonly events: EventPublisher,
+  ) {
+    presence.onTypingExpired((conversationId, userId, typingNow) => {
+      void this.#typingExpired(conversationId, userId, typingNow).catch(() => {});
+    });
+  }
+
+  async connected(user: User, connectionId: string): Promise<void> {
+    if (await this.presence.connect(user.id, connectionId)) await this.#announce(user, true, Date.now());
+  }
+
+  async disconnected(user: User, connectionId: string): Promise<void> {
+    if (await this.presence.disconnect(user.id, connectionId)) {
+      const at = Date.now();
+      await this.store.setLastSeen(user.id, at);
+      await this.#announce(user, false, at);
+    }
+  }
+
+  async #announce(user: User, isOnline: boolean, at: Millis) {
+    const partners = await this.store.partnerIds(user.id);
+    if (partners.length === 0) return;
+    this.events.publishToUsers(partners, {
+      type: 'presence',
+      user: Users.summaryOf(user),
+      isOnline,
+      status: isOnline ? this.presence.status(user.id) : 'offline',
+      lastSeen: at,
+    });
+  }
+
+  isOnline(userId: Id): boolean {
+    return this.presence.isOnline(userId);
+  }
+
+  /** When the user was last connected: now when online, else the stored time. */
+  lastSeen(user: { id: Id; lastSeenAt?: Millis | null }): Millis | null {
+    return this.presence.lastSeen(user.id) ?? user.lastSeenAt ?? null;
+  }
+
+  /** The actor's conversation partners who are online now. */
+  async onlinePartners(actor: User): Promise<Id[]> {
+    return this.presence.onlineAmong(await this.store.partnerIds(actor.id));
+  }
+
+  async setStatus(actor: User, status: PresenceStatus): Promise<void> {
+    await this.presence.setStatus(actor.id, status);
+    await this.#announce(actor, status !== 'offline', Date.now());
+  }
+
+  async typing(actor: User, key: ConversationKey, isTyping: boolean): Promise<void> {
+    const { conversation } = await this.conversations.access(actor, key);
+    const typingUserIds = await this.presence.setTyping(conversation.id, actor.id, isTyping);
+    this.events.publish({
+      type: 'typing',
+      conversation: await this.conversations.ref(conversation),
+      user: Users.summaryOf(actor),
+      isTyping,
+      typingUserIds,
+    });
+  }
+
+  async #typingExpired(conversationId: Id, userId: Id, typingNow: Id[]) {
+    this.events.publish({
+      type: 'typing',
+      conversation: await this.conversations.refById(conversationId),
+      user: await this.users.summary(userId),
+      isTyping: false,
+      typingUserIds: typingNow,
+    });
+  }
+}

@@ -1,0 +1,49 @@
+import type { Store } from '../backends/store/store.js';
+import { TtlCache } from './cache.js';
+import { DomainError } from './errors.js';
+import type { Id, User, UserSummary } from './model.js';
+
+/** User lookups scoped to the actor's tenant, and a short-lived cache of summaries for renderings. */
+export class Users {
+  readonly #summaries = new TtlCache<Id, UserSummary>(30_000);
+
+  constructor(readonly store: Store) {}
+
+  /** A user of the actor's tenant by integer id or uuid; anyone else is "not found". */
+  async resolve(actor: User, ref: Id | string): Promise<User> {
+    const user = typeof ref === 'number' ? await this.store.userById(ref) : await this.store.userByUuid(ref);
+    if (!user || user.tenantId !== actor.tenantId) throw new DomainError('user_not_found');
+    return user;
+  }
+
+  async search(actor: User, query: string, limit: number): Promise<UserSummary[]> {
+    return this.store.searchUsers(actor.tenantId, query.trim(), Math.min(Math.max(limit, 1), 100), actor.id);
+  }
+
+  async summaries(ids: readonly Id[]): Promise<Map<Id, UserSummary>> {
+    const out = new Map<Id, UserSummary>();
+    const missing: Id[] = [];
+    for (const id of ids) {
+      const hit = this.#summaries.get(id);
+      if (hit) out.set(id, hit);
+      else missing.push(id);
+    }
+    if (missing.length > 0) {
+      for (const [id, s] of await this.store.userSummaries(missing)) {
+        this.#summaries.set(id, s);
+        out.set(id, s);
+      }
+    }
+    return out;
+  }
+
+  async summary(id: Id): Promise<UserSummary> {
+    const s = (await this.summaries([id])).get(id);
+    if (!s) throw new DomainError('user_not_found');
+    return s;
+  }
+
+  static summaryOf(u: User): UserSummary {
+    return { id: u.id, uuid: u.uuid, name: u.name, email: u.email, avatarUrl: u.avatarUrl };
+  }
+}

@@ -1,0 +1,82 @@
+import type { FastifyPluginAsync } from 'fastify';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import type { Core } from '../../core/core.js';
+import type { User } from '../../core/model.js';
+import { requireUser, userKey } from '../shared/auth.js';
+import { detailErrorHandler } from '../shared/errors.js';
+import { isoOrNull } from '../shared/time.js';
+import { Detail, FriendBody, FriendParams, LoginBody, RegisterBody, SessionOut, UserOut } from './schemas.js';
+
+export const renderUser = (u: User) => ({
+  id: u.id,
+  uuid: u.uuid,
+  name: u.name,
+  email: u.email,
+  avatar_url: u.avatarUrl,
+  tenant_id: u.tenantUuid,
+});
+
+/** The fixed accounts contract of DESIGN.md: /api/auth/* and /api/friends. */
+export function authRoutes(core: Core): FastifyPluginAsync {
+  return async (app0) => {
+    const app = app0.withTypeProvider<TypeBoxTypeProvider>();
+    app.setErrorHandler(detailErrorHandler());
+    const tags = ['accounts'];
+
+    app.post(
+      '/api/auth/register',
+      { schema: { tags, body: RegisterBody, response: { 201: SessionOut, '4xx': Detail } } },
+      async (req, reply) => {
+        const { email, password, name, tenant_id } = req.body;
+        const s = await core.accounts.register({ email, password, name, tenantUuid: tenant_id });
+        return reply.code(201).send({ access_token: s.accessToken, token_type: 'bearer' as const, user: renderUser(s.user) });
+      },
+    );
+
+    app.post('/api/auth/login', { schema: { tags, body: LoginBody, response: { 200: SessionOut, '4xx': Detail } } }, async (req) => {
+      const { email, password, tenant_id } = req.body;
+      const s = await core.accounts.login({ email, password, tenantUuid: tenant_id });
+      return { access_token: s.accessToken, token_type: 'bearer' as const, user: renderUser(s.user) };
+    });
+
+    app.register(async (authed0) => {
+      const authed = authed0.withTypeProvider<TypeBoxTypeProvider>();
+      authed.addHook('preHandler', requireUser(core));
+      const security = [{ bearer: [] }];
+
+      authed.get('/api/auth/me', { schema: { tags, security, response: { 200: UserOut, '4xx': Detail } } }, async (req) => renderUser(req.user));
+
+      authed.post('/api/auth/logout', { schema: { tags, security } }, async (req) => {
+        await core.accounts.logout(req.user);
+        return { status: 'success', message: 'Logged out' };
+      });
+
+      authed.post('/api/friends', { schema: { tags: ['friends'], security, body: FriendBody } }, async (req) => {
+        return { status: await core.friends.request(req.user, userKey(req.body.user_id)) };
+      });
+
+      authed.get('/api/friends', { schema: { tags: ['friends'], security } }, async (req) => {
+        const friends = await core.friends.list(req.user);
+        return {
+          friends: friends.map((f) => ({
+            id: f.user.id,
+            uuid: f.user.uuid,
+            name: f.user.name,
+            email: f.user.email,
+            avatar_url: f.user.avatarUrl,
+            is_online: core.presence.isOnline(f.user.id),
+            status: f.status,
+            direction: f.status === 'pending' ? (f.incoming ? 'incoming' : 'outgoing') : null,
+            since: isoOrNull(f.since),
+          })),
+          total: friends.length,
+        };
+      });
+
+      authed.delete('/api/friends/:user_id', { schema: { tags: ['friends'], security, params: FriendParams } }, async (req) => {
+        await core.friends.remove(req.user, userKey(req.params.user_id));
+        return { status: 'removed' };
+      });
+    });
+  };
+}

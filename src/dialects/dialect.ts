@@ -1,0 +1,21 @@
+import type { FastifyPluginAsync } from 'fastify';
+import type { Core } from '../core/core.js';
+import type { Attachment } from '../core/model.js';
+import type { Config } from '../config/config.js';
+import type { Hub } from '../delivery/hub.js';
+
+/** What a dialect needs from the running server: the core, the hub, and how to link files. */
+export interface DialectContext {
+  core: Core;
+  hub: Hub;
+  config: Config;
+  isOnline(userId: number): boolean;
+  /** The full URL a client uses for an attachment. */
+  fileUrl(attachment: Attachment): string;
+}
+
+/** A document's API: its REST routes and sockets, registered as one Fastify plugin. */
+export interface Dialect {
+  readonly name: string;
+  routes(ctx: DialectContext): FastifyPluginAsync;
+}

@@ -1,0 +1,75 @@
+import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
+import { isDomainError, type DomainError, type ErrorCode, type ErrorKind } from '../../core/errors.js';
+
+export const STATUS_BY_KIND: Record<ErrorKind, number> = {
+  invalid: 400,
+  not_found: 404,
+  forbidden: 403,
+  conflict: 409,
+  too_large: 413,
+  rate_limited: 429,
+  unauthenticated: 401,
+};
+
+/** Texts every dialect shares; a dialect overrides the ones its document words differently. */
+export const DEFAULT_TEXTS: Record<ErrorCode, string> = {
+  not_authenticated: 'Not authenticated',
+  invalid_credentials: 'Incorrect email or password',
+  email_taken: 'Email already registered',
+  registration_closed: 'Registration is closed',
+  tenant_not_found: 'Tenant not found',
+  user_not_found: 'User not found',
+  conversation_not_found: 'Conversation not found',
+  cannot_chat_with_self: 'You cannot start a chat with yourself',
+  blocked: 'You cannot message this user',
+  not_friends: 'You can only message your friends',
+  message_not_found: 'Message not found',
+  reply_not_found: 'The message replied to is not in this conversation',
+  not_message_sender: 'Only the sender can change this message',
+  only_text_editable: 'Only text messages can be edited',
+  message_deleted: 'Message has been deleted',
+  empty_message: 'Message content is required',
+  message_too_long: 'Message too long',
+  invalid_message_type: 'Invalid message type',
+  invalid_emoji: 'Invalid emoji',
+  receiver_mismatch: 'receiver_id is not the other participant of this room',
+  invalid_input: 'Invalid input',
+};
+
+export type Texts = Partial<Record<ErrorCode, string>>;
+
+/** The words a dialect uses for a domain error: a specific message from the core wins. */
+export function errorText(e: DomainError, texts: Texts = {}): string {
+  if (e.message && e.message !== e.code) return e.message;
+  return texts[e.code] ?? DEFAULT_TEXTS[e.code];
+}
+
+/** A Fastify error handler that answers every error as `{"detail": "..."}` with a 4xx (or a logged 500). */
+export function detailErrorHandler(texts: Texts = {}) {
+  return (err: FastifyError | Error, request: FastifyRequest, reply: FastifyReply) => {
+    if (isDomainError(err)) {
+      if (err.kind === 'unauthenticated') reply.header('www-authenticate', 'Bearer');
+      return reply.code(STATUS_BY_KIND[err.kind]).send({ detail: errorText(err, texts) });
+    }
+    const fe = err as FastifyError;
+    if (fe.validation) return reply.code(422).send({ detail: validationText(fe) });
+    if (fe.code === 'FST_ERR_CTP_INVALID_JSON_BODY' || err instanceof SyntaxError) {
+      return reply.code(422).send({ detail: 'Invalid JSON body' });
+    }
+    if (fe.statusCode && fe.statusCode >= 400 && fe.statusCode < 500) {
+      return reply.code(fe.statusCode).send({ detail: fe.message });
+    }
+    request.log.error({ err }, 'unhandled error');
+    return reply.code(500).send({ detail: 'Internal Server Error' });
+  };
+}
+
+function validationText(e: FastifyError): string {
+  const v = e.validation?.[0];
+  if (!v) return e.message;
+  const where = e.validationContext ?? 'body';
+  const field = (v.instancePath || '').replace(/^\//, '').replace(/\//g, '.');
+  const missing = (v.params as { missingProperty?: string })?.missingProperty;
+  if (missing) return `${where}.${field ? field + '.' : ''}${missing}: field required`;
+  return `${where}${field ? '.' + field : ''}: ${v.message ?? 'invalid'}`;
+}

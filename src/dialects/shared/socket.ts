@@ -1,0 +1,116 @@
+import type { FastifyRequest } from 'fastify';
+import type { WebSocket } from 'ws';
+import { isDomainError } from '../../core/errors.js';
+import type { User } from '../../core/model.js';
+import { CloseCodes, Connection, type EventRenderer } from '../../delivery/connection.js';
+import type { DialectContext } from '../dialect.js';
+import { errorText, type Texts } from './errors.js';
+import { parseFrame } from './frames.js';
+
+export type FrameHandler<S> = (conn: Connection<S>, frame: Record<string, unknown>) => Promise<void>;
+
+export interface SocketOptions<S> {
+  renderer: EventRenderer<S>;
+  texts?: Texts;
+  /** The user this socket speaks for; throw (any error) to refuse it. */
+  authenticate(): Promise<User>;
+  /** Close code and reason for a refused authentication. */
+  refuse(error: unknown): { code: number; reason: string };
+  initialState(): S;
+  /** After the connection is registered; may join rooms or close it. */
+  ready?(conn: Connection<S>): Promise<void>;
+  handlers: Record<string, FrameHandler<S>>;
+  /** Builds the error frame (documents differ only in extras). */
+  errorFrame?(message: string, extra: Record<string, unknown>): Record<string, unknown>;
+}
+
+/**
+ * Everything a dialect's socket shares: frames that arrive during authentication are kept
+ * in order, bad frames get an error frame and the socket stays open, every socket is
+ * registered with the hub and presence until it closes.
+ */
+export function acceptSocket<S>(ctx: DialectContext, socket: WebSocket, opts: SocketOptions<S>): void {
+  const early: { data: unknown; binary: boolean }[] = [];
+  let conn: Connection<S> | null = null;
+  let chain: Promise<void> = Promise.resolve();
+  const errorFrame = opts.errorFrame ?? ((message, extra) => ({ type: 'error', message, ...extra }));
+
+  const reply = (c: Connection<S>, message: string, extra: Record<string, unknown> = {}) =>
+    c.send(JSON.stringify(errorFrame(message, extra)));
+
+  const handle = async (c: Connection<S>, data: unknown, binary: boolean) => {
+    if (binary) return reply(c, 'Binary frames are not supported; send JSON text', { code: 'invalid_frame' });
+    const frame = parseFrame(String(data));
+    if (!frame) return reply(c, 'Invalid JSON: a frame is a JSON object', { code: 'invalid_frame' });
+    const type = frame.type;
+    const handler = typeof type === 'string' && Object.hasOwn(opts.handlers, type) ? opts.handlers[type] : undefined;
+    if (!handler) return reply(c, `Unknown message type: ${typeof type === 'string' ? type.slice(0, 64) : String(type)}`, { code: 'unknown_type' });
+    try {
+      await handler(c, frame);
+    } catch (e) {
+      const tempId = localTempIdOf(frame);
+      const extra: Record<string, unknown> = tempId !== undefined ? { local_temp_id: tempId } : {};
+      if (isDomainError(e)) reply(c, errorText(e, opts.texts), { code: e.code, ...extra });
+      else if (e instanceof FrameError) reply(c, e.message, { code: 'invalid_frame', ...extra });
+      else {
+        logError(e);
+        reply(c, 'Internal error', { code: 'internal', ...extra });
+      }
+    }
+  };
+
+  socket.on('message', (data, binary) => {
+    if (!conn) {
+      early.push({ data, binary });
+      return;
+    }
+    const c = conn;
+    // One frame at a time per socket, so its sends keep their order.
+    chain = chain.then(() => handle(c, data, binary));
+  });
+
+  socket.on('error', () => {});
+
+  void (async () => {
+    let user: User;
+    try {
+      user = await opts.authenticate();
+    } catch (e) {
+      const { code, reason } = opts.refuse(e);
+      socket.close(code, reason);
+      return;
+    }
+    if (socket.readyState !== socket.OPEN) return;
+    const c = new Connection<S>(user, socket, opts.renderer, opts.initialState(), ctx.config.wsSendBufferBytes);
+    ctx.hub.add(c);
+    socket.on('close', () => {
+      c.closed = true;
+      ctx.hub.remove(c);
+      void ctx.core.presence.disconnected(user, c.id).catch(logError);
+    });
+    try {
+      await ctx.core.presence.connected(user, c.id);
+      if (opts.ready) await opts.ready(c);
+    } catch (e) {
+      logError(e);
+      c.close(CloseCodes.authFailed, 'connection setup failed');
+      return;
+    }
+    conn = c;
+    for (const m of early.splice(0)) chain = chain.then(() => handle(c, m.data, m.binary));
+  })();
+}
+
+/** A frame that does not fit its schema. */
+export class FrameError extends Error {}
+
+function localTempIdOf(frame: Record<string, unknown>): unknown {
+  const data = frame.data as Record<string, unknown> | undefined;
+  const v = (data && typeof data === 'object' ? data.local_temp_id : undefined) ?? frame.local_temp_id;
+  return typeof v === 'string' || typeof v === 'number' ? v : undefined;
+}
+
+let logError: (e: unknown) => void = (e) => console.error(e);
+export function setSocketErrorLogger(fn: (e: unknown) => void) {
+  logError = fn;
+}

@@ -1,0 +1,33 @@
+import { loadConfig } from './config/config.js';
+import { createParley } from './app/app.js';
+
+/** `npm start`: config → migrate → listen → drain on SIGTERM. */
+export async function serve(): Promise<void> {
+  const config = loadConfig();
+  const parley = await createParley(config);
+  await parley.listen();
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    parley.app.log.info({ signal }, 'shutting down');
+    const force = setTimeout(() => process.exit(1), 15_000);
+    force.unref();
+    parley.close().then(
+      () => process.exit(0),
+      (e) => {
+        parley.app.log.error({ err: e }, 'shutdown failed');
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  serve().catch((e) => {
+    console.error(e);
+    process.exit(1);
+  });
+}
