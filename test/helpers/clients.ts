@@ -1,0 +1,169 @@
+import WebSocket from 'ws';
+import type { TestServer } from './parley.js';
+
+let counter = 0;
+
+export interface ApiResponse<T = any> {
+  status: number;
+  body: T;
+  headers: Headers;
+}
+
+/** fetch against the test server; JSON in, JSON out (or text when it is not JSON). */
+export async function api<T = any>(
+  server: { url: string },
+  method: string,
+  path: string,
+  opts: { token?: string; json?: unknown; form?: Record<string, string>; headers?: Record<string, string>; raw?: string } = {},
+): Promise<ApiResponse<T>> {
+  const headers: Record<string, string> = { ...opts.headers };
+  let body: string | undefined;
+  if (opts.token) headers.authorization = `Bearer ${opts.token}`;
+  if (opts.json !== undefined) {
+    headers['content-type'] = 'application/json';
+    body = JSON.stringify(opts.json);
+  } else if (opts.form) {
+    headers['content-type'] = 'application/x-www-form-urlencoded';
+    body = new URLSearchParams(opts.form).toString();
+  } else if (opts.raw !== undefined) {
+    headers['content-type'] ??= 'application/json';
+    body = opts.raw;
+  }
+  const res = await fetch(server.url + path, { method, headers, body });
+  const text = await res.text();
+  let parsed: any = text;
+  try {
+    parsed = text ? JSON.parse(text) : null;
+  } catch {
+    /* not JSON */
+  }
+  return { status: res.status, body: parsed, headers: res.headers };
+}
+
+export interface TestUser {
+  token: string;
+  user: { id: number; uuid: string; name: string; email: string; avatar_url: string | null; tenant_id: string };
+  password: string;
+}
+
+/** Registers a user with a unique email. */
+export async function newUser(server: { url: string }, opts: { name?: string; email?: string; tenantId?: string } = {}): Promise<TestUser> {
+  const n = ++counter;
+  const password = 'password-' + n;
+  const email = opts.email ?? `user${n}-${process.pid}-${Date.now()}@example.com`;
+  const res = await api(server, 'POST', '/api/auth/register', {
+    json: { email, password, name: opts.name ?? `User ${n}`, ...(opts.tenantId ? { tenant_id: opts.tenantId } : {}) },
+  });
+  if (res.status !== 201) throw new Error(`register failed: ${res.status} ${JSON.stringify(res.body)}`);
+  return { token: res.body.access_token, user: res.body.user, password };
+}
+
+/** A direct room between two users through /api/chat. */
+export async function newRoom(server: { url: string }, a: TestUser, b: TestUser): Promise<number> {
+  const res = await api(server, 'POST', '/api/chat/rooms', { token: a.token, json: { receiver_id: b.user.id } });
+  if (res.status !== 200) throw new Error(`room failed: ${res.status} ${JSON.stringify(res.body)}`);
+  return res.body.id;
+}
+
+export interface Frame {
+  type: string;
+  [k: string]: any;
+}
+
+/**
+ * A real WebSocket client that records every frame. `next(type)` resolves with the next
+ * frame of that type not yet taken by an earlier `next`; `closed` resolves with the close code.
+ */
+export class TestSocket {
+  readonly frames: Frame[] = [];
+  #taken = new Set<Frame>();
+  #waiters: { type: string | null; pred: (f: Frame) => boolean; resolve: (f: Frame) => void }[] = [];
+  readonly closed: Promise<{ code: number; reason: string }>;
+  readonly opened: Promise<void>;
+
+  constructor(readonly ws: WebSocket) {
+    this.opened = new Promise((resolve, reject) => {
+      ws.once('open', () => resolve());
+      ws.once('error', reject);
+      ws.once('unexpected-response', (_req, res) => reject(new Error(`unexpected response ${res.statusCode}`)));
+    });
+    this.opened.catch(() => {});
+    this.closed = new Promise((resolve) => ws.on('close', (code, reason) => resolve({ code, reason: reason.toString() })));
+    ws.on('message', (data) => {
+      let f: Frame;
+      try {
+        f = JSON.parse(data.toString());
+      } catch {
+        f = { type: '<non-json>', raw: data.toString() };
+      }
+      this.frames.push(f);
+      const w = this.#waiters.find((x) => (x.type === null || x.type === f.type) && x.pred(f));
+      if (w) {
+        this.#taken.add(f);
+        this.#waiters.splice(this.#waiters.indexOf(w), 1);
+        w.resolve(f);
+      }
+    });
+  }
+
+  send(frame: unknown): void {
+    this.ws.send(typeof frame === 'string' ? frame : JSON.stringify(frame));
+  }
+
+  /** The next frame of `type` (null: any type) matching `pred`, waiting up to timeoutMs. */
+  next(type: string | null, opts: { timeoutMs?: number; where?: (f: Frame) => boolean } = {}): Promise<Frame> {
+    const pred = opts.where ?? (() => true);
+    const hit = this.frames.find((f) => !this.#taken.has(f) && (type === null || f.type === type) && pred(f));
+    if (hit) {
+      this.#taken.add(hit);
+      return Promise.resolve(hit);
+    }
+    return new Promise((resolve, reject) => {
+      const w = { type, pred, resolve: (f: Frame) => (clearTimeout(timer), resolve(f)) };
+      const timer = setTimeout(() => {
+        this.#waiters.splice(this.#waiters.indexOf(w), 1);
+        reject(new Error(`no ${type ?? 'frame'} within ${opts.timeoutMs ?? 3000} ms; got ${JSON.stringify(this.frames.map((f) => f.type))}`));
+      }, opts.timeoutMs ?? 3000);
+      this.#waiters.push(w);
+    });
+  }
+
+  /** Frames of `type` received so far. */
+  all(type: string): Frame[] {
+    return this.frames.filter((f) => f.type === type);
+  }
+
+  close(): void {
+    this.ws.close();
+  }
+}
+
+/** Opens a socket and waits until it is open (rejects on an HTTP refusal). */
+export async function openSocket(url: string, opts: { headers?: Record<string, string> } = {}): Promise<TestSocket> {
+  const s = new TestSocket(new WebSocket(url, { headers: opts.headers }));
+  await s.opened;
+  return s;
+}
+
+/** Opens /api/chat/ws for a user, optionally in a room; waits until the server has registered it. */
+export async function chatSocket(server: TestServer, user: TestUser, roomId?: number, extra = ''): Promise<TestSocket> {
+  const q = `token=${encodeURIComponent(user.token)}${roomId ? `&room_id=${roomId}` : ''}${extra}`;
+  const s = await openSocket(`${server.wsUrl}/api/chat/ws?${q}`);
+  // A ping answered means authentication and the room join have finished.
+  s.send({ type: 'ping' });
+  await s.next('pong');
+  return s;
+}
+
+/** Retries `fn` until it stops throwing, or throws its last error after timeoutMs. */
+export async function eventually<T>(fn: () => T | Promise<T>, opts: { timeoutMs?: number; intervalMs?: number } = {}): Promise<T> {
+  const until = Date.now() + (opts.timeoutMs ?? 3000);
+  for (;;) {
+    try {
+      return await fn();
+    } catch (e) {
+      if (Date.now() > until) throw e;
+      await new Promise((r) => setTimeout(r, opts.intervalMs ?? 20));
+    }
+  }
+}

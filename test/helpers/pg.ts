@@ -1,0 +1,51 @@
+import pg from 'pg';
+import { randomBytes } from 'node:crypto';
+
+/** The template every test file clones; migrated once by global-setup.ts. */
+export const TEMPLATE_DB = `parley_template_${process.env.VITEST_POOL_ID ? 'run' : 'run'}`;
+
+/** DATABASE_URL when it names PostgreSQL, else undefined (the PostgreSQL half is skipped). */
+export function postgresUrl(): string | undefined {
+  const url = process.env.DATABASE_URL;
+  return url && /^postgres(ql)?:\/\//.test(url) ? url : undefined;
+}
+
+export const hasPostgres = postgresUrl() !== undefined;
+
+/** The same server, the `postgres` maintenance database (for CREATE/DROP DATABASE). */
+export function adminUrl(url: string): string {
+  const u = new URL(url);
+  u.pathname = '/postgres';
+  return u.toString();
+}
+
+/** A fresh database cloned from the migrated template; dropped by the returned function. */
+export async function newPostgresDatabase(): Promise<{ url: string; drop: () => Promise<void> }> {
+  const base = postgresUrl();
+  if (!base) throw new Error('DATABASE_URL (postgres://…) is not set');
+  const name = `parley_t_${randomBytes(6).toString('hex')}`;
+  const admin = new pg.Client({ connectionString: adminUrl(base) });
+  await admin.connect();
+  for (let attempt = 0; ; attempt++) {
+    try {
+      await admin.query(`CREATE DATABASE ${name} TEMPLATE ${TEMPLATE_DB}`);
+      break;
+    } catch (e) {
+      // Another file is cloning the same template this instant.
+      if (attempt > 20 || !/being accessed by other users/.test((e as Error).message)) throw e;
+      await new Promise((r) => setTimeout(r, 100 + Math.random() * 200));
+    }
+  }
+  await admin.end();
+  const u = new URL(base);
+  u.pathname = '/' + name;
+  return {
+    url: u.toString(),
+    async drop() {
+      const a = new pg.Client({ connectionString: adminUrl(base) });
+      await a.connect();
+      await a.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`).catch(() => {});
+      await a.end();
+    },
+  };
+}
