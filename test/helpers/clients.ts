@@ -167,3 +167,20 @@ export async function eventually<T>(fn: () => T | Promise<T>, opts: { timeoutMs?
     }
   }
 }
+
+/**
+ * Every message of an /api/chat room through REST history (all pages, 100 a page), oldest
+ * first, with the `total` the first page reported.
+ */
+export async function chatHistory(server: { url: string }, user: TestUser, roomId: number): Promise<{ total: number; messages: any[] }> {
+  const messages: any[] = [];
+  let total = 0;
+  for (let page = 1; ; page++) {
+    const res = await api(server, 'GET', `/api/chat/rooms/${roomId}/messages?page=${page}&per_page=100`, { token: user.token });
+    if (res.status !== 200) throw new Error(`history failed: ${res.status} ${JSON.stringify(res.body)}`);
+    if (page === 1) total = res.body.total;
+    messages.push(...res.body.messages);
+    if (!res.body.has_more) break;
+  }
+  return { total, messages: messages.sort((x, y) => x.seq - y.seq) };
+}

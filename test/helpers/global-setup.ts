@@ -29,7 +29,7 @@ export async function teardown() {
   if (!url) return;
   const admin = new pg.Client({ connectionString: adminUrl(url) });
   await admin.connect();
-  const { rows } = await admin.query(`SELECT datname FROM pg_database WHERE datname LIKE 'parley_t_%' OR datname = $1`, [TEMPLATE_DB]);
+  const { rows } = await admin.query(`SELECT datname FROM pg_database WHERE datname LIKE $1`, [`${TEMPLATE_DB}%`]);
   for (const r of rows) await admin.query(`DROP DATABASE IF EXISTS ${r.datname} WITH (FORCE)`).catch(() => {});
   await admin.end();
 }

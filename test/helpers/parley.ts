@@ -5,34 +5,58 @@ import { loadConfig } from '../../src/config/config.js';
 import { createParley, type Parley } from '../../src/app/app.js';
 import { newPostgresDatabase } from './pg.js';
 
+/** Where a test server keeps its state: its data directory and its database. */
+export interface TestData {
+  /** DATA_DIR (holds the SQLite file on SQLite). */
+  dir: string;
+  /** DATABASE_URL: `sqlite:<dir>/parley.db` or a PostgreSQL database cloned from the template. */
+  databaseUrl: string;
+  /** Drops the PostgreSQL database (undefined on SQLite). */
+  dropDb?: () => Promise<void>;
+}
+
 export interface TestServer {
   parley: Parley;
   /** http://127.0.0.1:PORT */
   url: string;
   /** ws://127.0.0.1:PORT */
   wsUrl: string;
-  close(): Promise<void>;
+  /** The data directory and database of this server (pass as `data` to restart on them). */
+  data: TestData;
+  /**
+   * Stops the server and removes its data directory and database, unless `keepData`:
+   * then both stay for a next `startParley({ data: server.data })`, which owns them from
+   * then on (its own `close()` removes them).
+   */
+  close(opts?: { keepData?: boolean }): Promise<void>;
 }
 
 /**
  * A real Parley on a free port with its own data directory and database: a SQLite file
  * by default, a database cloned from the migrated template with `db: 'postgres'`.
+ * `data` reuses the directory and database of an earlier server closed with
+ * `{ keepData: true }` (a restart); `db` is then ignored.
  * Call `close()` (e.g. in afterAll / onTestFinished).
  */
-export async function startParley(opts: { db?: 'sqlite' | 'postgres'; env?: Record<string, string> } = {}): Promise<TestServer> {
-  const dir = mkdtempSync(path.join(tmpdir(), 'parley-test-'));
-  let dropDb: (() => Promise<void>) | undefined;
-  let databaseUrl = `sqlite:${path.join(dir, 'parley.db')}`;
-  if (opts.db === 'postgres') {
-    const db = await newPostgresDatabase();
-    databaseUrl = db.url;
-    dropDb = db.drop;
+export async function startParley(
+  opts: { db?: 'sqlite' | 'postgres'; env?: Record<string, string>; data?: TestData } = {},
+): Promise<TestServer> {
+  let data: TestData;
+  if (opts.data) data = opts.data;
+  else {
+    const dir = mkdtempSync(path.join(tmpdir(), 'parley-test-'));
+    data = { dir, databaseUrl: `sqlite:${path.join(dir, 'parley.db')}` };
+    if (opts.db === 'postgres') {
+      const db = await newPostgresDatabase();
+      data.databaseUrl = db.url;
+      data.dropDb = db.drop;
+    }
   }
   const config = loadConfig({
-    DATA_DIR: dir,
+    DATA_DIR: data.dir,
     PORT: '0',
     HOST: '127.0.0.1',
-    DATABASE_URL: databaseUrl,
+    DATABASE_URL: data.databaseUrl,
     JWT_SECRET: 'test-secret-that-is-long-enough-for-hs256',
     LOG_LEVEL: 'silent',
     ...opts.env,
@@ -44,10 +68,12 @@ export async function startParley(opts: { db?: 'sqlite' | 'postgres'; env?: Reco
     parley,
     url,
     wsUrl: url.replace(/^http/, 'ws'),
-    async close() {
+    data,
+    async close(closeOpts = {}) {
       await parley.close();
-      await dropDb?.();
-      rmSync(dir, { recursive: true, force: true });
+      if (closeOpts.keepData) return;
+      await data.dropDb?.();
+      rmSync(data.dir, { recursive: true, force: true });
     },
   };
 }

@@ -1,8 +1,18 @@
 import pg from 'pg';
 import { randomBytes } from 'node:crypto';
 
-/** The template every test file clones; migrated once by global-setup.ts. */
-export const TEMPLATE_DB = `parley_template_${process.env.VITEST_POOL_ID ? 'run' : 'run'}`;
+/**
+ * The template every test file clones, named after DATABASE_URL's database so runs on
+ * different scratch databases (CI's parley_ci_N) never touch each other's; migrated once
+ * by global-setup.ts.
+ */
+export const TEMPLATE_DB = `${(postgresDbName() ?? 'parley').replace(/[^a-z0-9_]/gi, '_').toLowerCase()}_tpl`;
+
+function postgresDbName(): string | undefined {
+  const url = process.env.DATABASE_URL;
+  if (!url || !/^postgres(ql)?:\/\//.test(url)) return undefined;
+  return new URL(url).pathname.replace(/^\//, '') || undefined;
+}
 
 /** DATABASE_URL when it names PostgreSQL, else undefined (the PostgreSQL half is skipped). */
 export function postgresUrl(): string | undefined {
@@ -23,7 +33,7 @@ export function adminUrl(url: string): string {
 export async function newPostgresDatabase(): Promise<{ url: string; drop: () => Promise<void> }> {
   const base = postgresUrl();
   if (!base) throw new Error('DATABASE_URL (postgres://…) is not set');
-  const name = `parley_t_${randomBytes(6).toString('hex')}`;
+  const name = `${TEMPLATE_DB}_${randomBytes(6).toString('hex')}`;
   const admin = new pg.Client({ connectionString: adminUrl(base) });
   await admin.connect();
   for (let attempt = 0; ; attempt++) {
@@ -49,3 +59,6 @@ export async function newPostgresDatabase(): Promise<{ url: string; drop: () => 
     },
   };
 }
+
+/** The databases a suite runs on: SQLite always, PostgreSQL when DATABASE_URL names one. */
+export const databases: readonly ('sqlite' | 'postgres')[] = hasPostgres ? ['sqlite', 'postgres'] : ['sqlite'];

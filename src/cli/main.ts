@@ -1,0 +1,71 @@
+#!/usr/bin/env node
+import { parseArgs } from 'node:util';
+import { loadConfig } from '../config/config.js';
+import { createStore } from '../backends/store/create-store.js';
+import { serve } from '../main.js';
+import { Accounts } from '../core/accounts/accounts.js';
+import { isDomainError } from '../core/errors.js';
+
+const USAGE = `parley — a real-time chat server
+
+  parley serve                     start the server (same as npm start)
+  parley migrate                   apply database migrations and exit
+  parley user add --email E --password P --name N [--tenant UUID]
+                                   create a user (prints it as JSON)
+
+Configuration comes from the environment (see README.md).`;
+
+async function main(argv: string[]): Promise<number> {
+  const [command, sub, ...rest] = argv;
+  if (command === 'serve') {
+    await serve();
+    return -1; // keeps running
+  }
+  if (command === 'migrate') {
+    const config = loadConfig();
+    const store = createStore(config.databaseUrl);
+    await store.migrate();
+    await store.close();
+    console.log('migrations applied');
+    return 0;
+  }
+  if (command === 'user' && sub === 'add') {
+    const { values } = parseArgs({
+      args: rest,
+      options: { email: { type: 'string' }, password: { type: 'string' }, name: { type: 'string' }, tenant: { type: 'string' } },
+    });
+    if (!values.email || !values.password || !values.name) {
+      console.error('parley user add needs --email, --password and --name');
+      return 2;
+    }
+    const config = loadConfig();
+    const store = createStore(config.databaseUrl);
+    await store.migrate();
+    try {
+      const accounts = new Accounts(store, { publish() {}, publishToUsers() {} }, config);
+      const user = await accounts.createUser({ email: values.email, password: values.password, name: values.name, tenantUuid: values.tenant });
+      console.log(JSON.stringify({ id: user.id, uuid: user.uuid, email: user.email, name: user.name, tenant_id: user.tenantUuid }));
+      return 0;
+    } catch (e) {
+      if (isDomainError(e)) {
+        console.error(`error: ${e.message === e.code ? e.code.replace(/_/g, ' ') : e.message}`);
+        return 1;
+      }
+      throw e;
+    } finally {
+      await store.close();
+    }
+  }
+  console.log(USAGE);
+  return command === undefined || command === 'help' || command === '--help' ? 0 : 2;
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    if (code >= 0) process.exit(code);
+  },
+  (e) => {
+    console.error(e);
+    process.exit(1);
+  },
+);
