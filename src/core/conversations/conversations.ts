@@ -19,6 +19,7 @@ export class Conversations {
   readonly #refs = new TtlCache<Id, ConversationRef>(30_000);
   // Membership on the send path without a query per message; removal (issue 6) invalidates.
   readonly #members = new TtlCache<string, Participant>(5_000, 100_000);
+  readonly #idByUuid = new TtlCache<string, Id>(300_000, 100_000);
 
   constructor(
     readonly store: Store,
@@ -38,6 +39,23 @@ export class Conversations {
     const me = await this.participant(conversation.id, actor.id);
     if (!me) throw new DomainError('conversation_not_found');
     return { conversation, me };
+  }
+
+  /**
+   * The send path's access check: the same answer as `access`, from caches (the facts it
+   * needs — tenant, kind, pair, membership — rarely change), so a send costs no query.
+   */
+  async memberRef(actor: User, key: ConversationKey): Promise<ConversationRef> {
+    const id = typeof key === 'number' ? key : this.#idByUuid.get(key);
+    let ref = id !== undefined ? this.#refs.get(id) : undefined;
+    if (!ref) {
+      const conversation = await this.#find(key);
+      if (!conversation) throw new DomainError('conversation_not_found');
+      ref = await this.ref(conversation);
+      this.#idByUuid.set(conversation.uuid, conversation.id);
+    }
+    if (ref.tenantId !== actor.tenantId || !(await this.participant(ref.id, actor.id))) throw new DomainError('conversation_not_found');
+    return ref;
   }
 
   async participant(conversationId: Id, userId: Id): Promise<Participant | undefined> {

@@ -77,8 +77,8 @@ export class Messages {
     if (attachments.length === 0 && (content === null || content.trim() === '')) throw new DomainError('empty_message');
     if (input.kind === 'system') throw new DomainError('invalid_message_type', 'System messages are sent by Parley only');
 
-    const { conversation } = await this.conversations.access(actor, input.conversation);
-    const ref = await this.conversations.ref(conversation);
+    const ref = await this.conversations.memberRef(actor, input.conversation);
+    const conversation = ref;
     if (input.expectedReceiver != null && ref.pair && !ref.pair.some((u) => u.id === input.expectedReceiver && u.id !== actor.id)) {
       throw new DomainError('receiver_mismatch');
     }
