@@ -21,14 +21,15 @@ import { migrationProvider } from './migrations/index.js';
 import { DEFAULT_TENANT_UUID } from './migrations/0001-initial.js';
 import type { DB } from './schema.js';
 import { raw, type SqlRunner, type Statement } from './sql-runner.js';
-import type {
-  AppendResult,
-  FriendshipRow,
-  Membership,
-  NewConversation,
-  NewMessage,
-  NewUser,
-  Store,
+import {
+  UniqueViolation,
+  type AppendResult,
+  type FriendshipRow,
+  type Membership,
+  type NewConversation,
+  type NewMessage,
+  type NewUser,
+  type Store,
 } from './store.js';
 
 type Row = Record<string, any>;
@@ -536,14 +537,18 @@ export class SqlStore implements Store {
   async markDelivered(updates: readonly { conversationId: Id; userId: Id; seq: number }[]): Promise<void> {
     if (updates.length === 0) return;
     const g = this.#greatest;
+    const least = this.dialect === 'sqlite' ? 'min' : 'least';
+    // Rows are locked in (conversation, user) order, the order appendMessages uses, so the
+    // two never deadlock on PostgreSQL.
+    const ordered = [...updates].sort((a, b) => a.conversationId - b.conversationId || a.userId - b.userId);
     await this.runner.transaction(async (tx) => {
-      for (const u of updates) {
+      for (const u of ordered) {
+        // Capped at last_seq, like markRead (Store contract: never past last_seq).
         await tx.run(
-          raw(`UPDATE participants SET delivered_seq = ${g}(delivered_seq, ?) WHERE conversation_id = ? AND user_id = ?`, [
-            u.seq,
-            u.conversationId,
-            u.userId,
-          ]),
+          raw(
+            `UPDATE participants SET delivered_seq = ${g}(delivered_seq, (SELECT ${least}(?, last_seq) FROM conversations WHERE id = ?)) WHERE conversation_id = ? AND user_id = ?`,
+            [u.seq, u.conversationId, u.conversationId, u.userId],
+          ),
         );
       }
     });
@@ -588,6 +593,19 @@ export class SqlStore implements Store {
 
   async appendMessages(batch: readonly NewMessage[]): Promise<AppendResult[]> {
     if (batch.length === 0) return [];
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.#append(batch);
+      } catch (e) {
+        // A retry raced its original in another transaction (another process, or another
+        // pool connection): that one has committed now, so the next attempt finds it.
+        if (attempt < 5 && e instanceof UniqueViolation && e.constraint === 'messages_sender_client') continue;
+        throw e;
+      }
+    }
+  }
+
+  async #append(batch: readonly NewMessage[]): Promise<AppendResult[]> {
     const g = this.#greatest;
     return this.runner.transaction(async (tx) => {
       const results: (AppendResult | undefined)[] = new Array(batch.length);
@@ -733,7 +751,8 @@ export class SqlStore implements Store {
           const cur = senderTop.get(key);
           if (!cur || cur.seq < seqs[i]) senderTop.set(key, { c: m.conversationId, u: m.senderId, seq: seqs[i], at: m.createdAt });
         }
-        for (const { c, u, seq, at } of senderTop.values()) {
+        const watermarks = [...senderTop.values()].sort((a, b) => a.c - b.c || a.u - b.u);
+        for (const { c, u, seq, at } of watermarks) {
           await tx.run(
             raw(
               `UPDATE participants SET read_seq = ${g}(read_seq, ?), delivered_seq = ${g}(delivered_seq, ?), read_at = ? WHERE conversation_id = ? AND user_id = ?`,

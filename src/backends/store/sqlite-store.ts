@@ -43,7 +43,7 @@ class SqliteRunner implements SqlRunner {
     try {
       return (st.reader ? st.all(...(s.parameters as unknown[])) : (st.run(...(s.parameters as unknown[])), [])) as T[];
     } catch (e) {
-      throw translate(e);
+      throw translate(e, this.#db);
     }
   }
 
@@ -51,7 +51,7 @@ class SqliteRunner implements SqlRunner {
     try {
       return this.#prepare(s.sql).run(...(s.parameters as unknown[])).changes;
     } catch (e) {
-      throw translate(e);
+      throw translate(e, this.#db);
     }
   }
 
@@ -84,14 +84,35 @@ class SqliteRunner implements SqlRunner {
   }
 }
 
-function translate(e: unknown): unknown {
+function translate(e: unknown, db: Database.Database): unknown {
   const err = e as { code?: string; message?: string };
   if (err?.code === 'SQLITE_CONSTRAINT_UNIQUE' || err?.code === 'SQLITE_CONSTRAINT_PRIMARYKEY') {
     // "UNIQUE constraint failed: users.tenant_id, users.email"
     const cols = /failed: (.*)$/.exec(err.message ?? '')?.[1] ?? 'unique';
-    return new UniqueViolation(cols.replace(/\s/g, ''));
+    return new UniqueViolation(uniqueIndexName(db, cols) ?? cols.replace(/\s/g, ''));
   }
   return e;
+}
+
+/**
+ * The unique index on exactly these columns ("users.tenant_id, users.email" →
+ * "users_tenant_email"): PostgreSQL reports index names, and the Store contract names them.
+ */
+function uniqueIndexName(db: Database.Database, cols: string): string | undefined {
+  const parts = cols.split(',').map((c) => c.trim().split('.'));
+  const table = parts[0]?.[0];
+  if (!table || parts.some((p) => p.length !== 2 || p[0] !== table)) return undefined;
+  const wanted = parts.map((p) => p[1]).join(',');
+  try {
+    for (const ix of db.pragma(`index_list(${JSON.stringify(table)})`) as { name: string; unique: number }[]) {
+      if (!ix.unique) continue;
+      const ixCols = (db.pragma(`index_info(${JSON.stringify(ix.name)})`) as { name: string }[]).map((c) => c.name).join(',');
+      if (ixCols === wanted) return ix.name;
+    }
+  } catch {
+    // Only a nicer name is lost.
+  }
+  return undefined;
 }
 
 /** `sqlite:/abs.db`, `sqlite:///abs.db`, `sqlite:./rel.db`, `sqlite:rel.db`, `sqlite::memory:`. */

@@ -1,0 +1,766 @@
+import { randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Conversation, ConversationKind, Id, Message, Tenant, User } from '../../src/core/model.js';
+import {
+  UniqueViolation,
+  type AppendResult,
+  type NewAttachment,
+  type NewMessage,
+  type Store,
+} from '../../src/backends/store/store.js';
+import { DEFAULT_TENANT_UUID } from '../../src/backends/store/migrations/0001-initial.js';
+
+export interface StoreHandle {
+  store: Store;
+  close(): Promise<void>;
+  /** Every SQL text the store ran, recorded by the factory (the "no OFFSET, no COUNT" sentence). */
+  statements?: string[];
+}
+
+/** Two store instances on one database, as two processes would open them. */
+export interface StorePairHandle {
+  stores: [Store, Store];
+  close(): Promise<void>;
+}
+
+// Far from Date.now(), so a store that used its own clock instead of the caller's shows.
+const T0 = 1_000_000_000_000;
+
+/** The helpers every store test needs; each test works in its own tenant. */
+function fixtures(get: () => Store) {
+  let n = 0;
+  const f = {
+    async tenant(): Promise<Tenant> {
+      const uuid = randomUUID();
+      return get().ensureTenant(uuid, 'tenant ' + uuid.slice(0, 8));
+    },
+    async user(tenant: Tenant, email?: string): Promise<User> {
+      n++;
+      return get().createUser({ tenantId: tenant.id, email: email ?? `user${n}-${randomUUID().slice(0, 8)}@example.com`, name: `User ${n}` });
+    },
+    async users(tenant: Tenant, count: number): Promise<User[]> {
+      const out: User[] = [];
+      for (let i = 0; i < count; i++) out.push(await f.user(tenant));
+      return out;
+    },
+    conversation(tenant: Tenant, kind: ConversationKind, members: User[], at = T0): Promise<Conversation> {
+      return get().createConversation(
+        {
+          tenantId: tenant.id,
+          kind,
+          title: kind === 'direct' ? null : `${kind} ${++n}`,
+          createdBy: members[0].id,
+          participants: members.map((u, i) => ({ userId: u.id, role: i === 0 && kind !== 'direct' ? 'admin' : 'member' })),
+        },
+        at,
+      );
+    },
+    msg(conversation: Conversation | Id, sender: User | Id, over: Partial<NewMessage> = {}): NewMessage {
+      return {
+        conversationId: typeof conversation === 'number' ? conversation : conversation.id,
+        senderId: typeof sender === 'number' ? sender : sender.id,
+        kind: 'text',
+        content: `message ${++n}`,
+        replyToId: null,
+        clientId: null,
+        attachments: [],
+        createdAt: T0 + n,
+        ...over,
+      };
+    },
+    async send(conversation: Conversation | Id, sender: User | Id, over: Partial<NewMessage> = {}): Promise<Message> {
+      const [r] = await get().appendMessages([f.msg(conversation, sender, over)]);
+      return r.message;
+    },
+    async conv(id: Id): Promise<Conversation> {
+      const c = await get().conversationById(id);
+      expect(c).toBeDefined();
+      return c!;
+    },
+  };
+  return f;
+}
+
+function attachment(i: number, over: Partial<NewAttachment> = {}): NewAttachment {
+  return {
+    kind: 'file',
+    fileName: `file-${i}.pdf`,
+    storedPath: `files/${i}.pdf`,
+    size: 1000 + i,
+    mimeType: 'application/pdf',
+    durationSeconds: null,
+    width: null,
+    height: null,
+    thumbnailPath: null,
+    ...over,
+  };
+}
+
+/**
+ * Checks what concurrent appends must leave behind in each conversation: seqs 1..n with no
+ * gap or duplicate, seq order inside each batch, last_seq/change_seq = n, and every returned
+ * message stored under the seq it was given.
+ */
+async function expectGapless(store: Store, conversations: Conversation[], batches: NewMessage[][], results: AppendResult[][]) {
+  for (let b = 0; b < batches.length; b++) {
+    expect(results[b]).toHaveLength(batches[b].length);
+    const lastInBatch = new Map<Id, number>();
+    for (const r of results[b]) {
+      if (!r.created) continue;
+      const prev = lastInBatch.get(r.message.conversationId) ?? 0;
+      expect(r.message.seq).toBeGreaterThan(prev);
+      lastInBatch.set(r.message.conversationId, r.message.seq);
+    }
+  }
+  const created = results.flat().filter((r) => r.created).map((r) => r.message);
+  for (const c of conversations) {
+    const mine = created.filter((m) => m.conversationId === c.id);
+    const n = mine.length;
+    expect(n).toBeGreaterThan(0);
+    expect(mine.map((m) => m.seq).sort((a, b) => a - b)).toEqual(Array.from({ length: n }, (_, i) => i + 1));
+    expect(new Set(mine.map((m) => m.changeSeq)).size).toBe(n);
+    const now = (await store.conversationById(c.id))!;
+    expect(now.lastSeq).toBe(n);
+    expect(now.changeSeq).toBe(n);
+    const stored = await store.messagesBySeq(c.id, 1, n + 10);
+    expect(stored.map((m) => m.seq)).toEqual(Array.from({ length: n }, (_, i) => n - i));
+    const bySeq = new Map(stored.map((m) => [m.seq, m]));
+    for (const m of mine) {
+      expect(bySeq.get(m.seq)).toMatchObject({ id: m.id, content: m.content, changeSeq: m.changeSeq });
+    }
+    // Each sender's watermarks end on its own highest message, whatever the commit order was.
+    const top = new Map<Id, number>();
+    for (const m of mine) top.set(m.senderId, Math.max(top.get(m.senderId) ?? 0, m.seq));
+    for (const [userId, seq] of top) {
+      expect(await store.participant(c.id, userId)).toMatchObject({ readSeq: seq, deliveredSeq: seq });
+    }
+  }
+}
+
+/** 60 batches of 1–4 messages spread over the given conversations and senders. */
+function concurrentBatches(f: ReturnType<typeof fixtures>, conversations: Conversation[], senders: User[], count = 60): NewMessage[][] {
+  return Array.from({ length: count }, (_, i) =>
+    Array.from({ length: 1 + (i % 4) }, (_, j) =>
+      f.msg(conversations[(i + j) % conversations.length], senders[(i * 7 + j) % senders.length], { content: `b${i}m${j}` }),
+    ),
+  );
+}
+
+/** The Store contract (src/backends/store/store.ts) against one implementation. */
+export function storeContract(make: () => Promise<StoreHandle>): void {
+  let h: StoreHandle;
+  let s: Store;
+  const f = fixtures(() => s);
+
+  beforeAll(async () => {
+    h = await make();
+    s = h.store;
+  });
+  afterAll(async () => {
+    await h?.close();
+  });
+
+  describe('tenants and users', () => {
+    it('migrate() again is a no-op that keeps the data', async () => {
+      const t = await f.tenant();
+      const u = await f.user(t);
+      await s.migrate();
+      expect(await s.userById(u.id)).toEqual(u);
+      expect((await s.defaultTenant()).uuid).toBe(DEFAULT_TENANT_UUID);
+    });
+
+    it('ensureTenant creates a tenant once and returns it afterwards', async () => {
+      const uuid = randomUUID();
+      const a = await s.ensureTenant(uuid, 'Acme');
+      const b = await s.ensureTenant(uuid, 'Other name');
+      expect(b).toEqual(a);
+      expect(a).toMatchObject({ uuid, name: 'Acme' });
+      expect(typeof a.id).toBe('number');
+      expect(await s.tenantById(a.id)).toEqual(a);
+      expect(await s.tenantByUuid(uuid)).toEqual(a);
+      expect(await s.tenantByUuid(randomUUID())).toBeUndefined();
+    });
+
+    it('finds users by id, uuid, email and external subject', async () => {
+      const t = await f.tenant();
+      const email = `find-${randomUUID()}@example.com`;
+      const u = await s.createUser({
+        tenantId: t.id,
+        email,
+        name: 'Finder',
+        passwordHash: 'hash!',
+        avatarUrl: 'http://x/a.png',
+        externalIssuer: 'https://idp.example',
+        externalSubject: 'sub-1',
+      });
+      expect(u).toMatchObject({ tenantId: t.id, tenantUuid: t.uuid, email, name: 'Finder', avatarUrl: 'http://x/a.png', tokenVersion: 0 });
+      expect(typeof u.id).toBe('number');
+      expect(await s.userById(u.id)).toEqual(u);
+      expect(await s.userByUuid(u.uuid)).toEqual(u);
+      expect(await s.userByEmail(t.id, email)).toEqual(u);
+      expect(await s.userByExternalSubject(t.id, 'https://idp.example', 'sub-1')).toEqual(u);
+      expect(await s.userByExternalSubject(t.id, 'https://other.example', 'sub-1')).toBeUndefined();
+      expect(await s.passwordHash(u.id)).toBe('hash!');
+      const summaries = await s.userSummaries([u.id, u.id]);
+      expect([...summaries.values()]).toEqual([{ id: u.id, uuid: u.uuid, name: 'Finder', email, avatarUrl: 'http://x/a.png' }]);
+    });
+
+    it('createUser with a taken (tenant, email) throws UniqueViolation; the same email in another tenant works', async () => {
+      const t1 = await f.tenant();
+      const t2 = await f.tenant();
+      const email = `taken-${randomUUID()}@example.com`;
+      await f.user(t1, email);
+      const err = await s.createUser({ tenantId: t1.id, email, name: 'Again' }).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(UniqueViolation);
+      expect((err as UniqueViolation).constraint).toBe('users_tenant_email');
+      const other = await f.user(t2, email);
+      expect(other).toMatchObject({ tenantId: t2.id, email });
+      // The failed insert left nothing behind and did not break the store.
+      expect((await s.userByEmail(t1.id, email))!.name).not.toBe('Again');
+    });
+
+    it('bumpTokenVersion increments the version and returns it', async () => {
+      const u = await f.user(await f.tenant());
+      expect(await s.bumpTokenVersion(u.id)).toBe(1);
+      expect(await s.bumpTokenVersion(u.id)).toBe(2);
+      expect((await s.userById(u.id))!.tokenVersion).toBe(2);
+    });
+
+    it('setLastSeen stores the caller clock', async () => {
+      const u = await f.user(await f.tenant());
+      await s.setLastSeen(u.id, T0 + 42);
+      expect((await s.userById(u.id))!.lastSeenAt).toBe(T0 + 42);
+    });
+
+    it('searchUsers: per tenant, case-insensitive, without the caller, % and _ taken literally, by email', async () => {
+      const t = await f.tenant();
+      const other = await f.tenant();
+      const tag = randomUUID().slice(0, 6);
+      const caller = await f.user(t, `alice.caller-${tag}@example.com`);
+      const alice = await f.user(t, `alice-${tag}@example.com`);
+      const alicia = await f.user(t, `alicia-${tag}@example.com`);
+      await f.user(t, `bob-${tag}@example.com`);
+      const under = await f.user(t, `a_b-${tag}@example.com`);
+      await f.user(t, `axb-${tag}@example.com`);
+      const percent = await f.user(t, `p%q-${tag}@example.com`);
+      await f.user(t, `pxq-${tag}@example.com`);
+      await f.user(other, `alice-${tag}@example.com`);
+
+      const emails = async (q: string, limit = 50) => (await s.searchUsers(t.id, q, limit, caller.id)).map((u) => u.email);
+      expect(await emails(`ALI`)).toEqual([alice.email, alicia.email]);
+      expect(await emails(`Alice-${tag.toUpperCase()}`)).toEqual([alice.email]);
+      expect(await emails('_')).toEqual([under.email]);
+      expect(await emails('a_b')).toEqual([under.email]);
+      expect(await emails('%')).toEqual([percent.email]);
+      expect(await emails('p%q')).toEqual([percent.email]);
+      expect(await emails('nobody-here')).toEqual([]);
+      expect(await emails(tag, 3)).toHaveLength(3);
+      const all = await emails(tag);
+      expect(all).toHaveLength(7);
+      // Ordered by email; punctuation is left out of the check as collations place it differently.
+      const plain = all.filter((e) => !/[%_]/.test(e));
+      expect(plain).toEqual([...plain].sort());
+      expect(all).not.toContain(caller.email);
+      const hit = (await s.searchUsers(t.id, 'alicia', 5, caller.id))[0];
+      expect(hit).toEqual({ id: alicia.id, uuid: alicia.uuid, name: alicia.name, email: alicia.email, avatarUrl: null });
+    });
+  });
+
+  describe('friendships', () => {
+    it('put/get/delete are symmetric for (a, b) and (b, a)', async () => {
+      const t = await f.tenant();
+      const [a, b, c] = await f.users(t, 3);
+      expect(await s.friendship(a.id, b.id)).toBeUndefined();
+      await s.putFriendship(b.id, a.id, 'pending', b.id, T0 + 1);
+      const row = await s.friendship(a.id, b.id);
+      expect(row).toEqual({ userA: a.id, userB: b.id, status: 'pending', requestedBy: b.id, createdAt: T0 + 1, updatedAt: T0 + 1 });
+      expect(await s.friendship(b.id, a.id)).toEqual(row);
+
+      await s.putFriendship(a.id, b.id, 'accepted', a.id, T0 + 2);
+      expect(await s.friendship(b.id, a.id)).toEqual({ ...row, status: 'accepted', requestedBy: a.id, updatedAt: T0 + 2 });
+      await s.putFriendship(c.id, a.id, 'blocked', c.id, T0 + 3);
+
+      expect((await s.friendships(a.id)).map((r) => [r.userA, r.userB, r.status])).toEqual(
+        [
+          [Math.min(a.id, c.id), Math.max(a.id, c.id), 'blocked'],
+          [a.id, b.id, 'accepted'],
+        ],
+      );
+      expect(await s.friendships(b.id)).toHaveLength(1);
+
+      expect(await s.deleteFriendship(b.id, a.id)).toBe(true);
+      expect(await s.deleteFriendship(a.id, b.id)).toBe(false);
+      expect(await s.friendship(a.id, b.id)).toBeUndefined();
+      expect(await s.friendship(a.id, c.id)).toBeDefined();
+    });
+  });
+
+  describe('conversations', () => {
+    it('createConversation stores the caller clock and the participants with zero watermarks', async () => {
+      const t = await f.tenant();
+      const [a, b, c] = await f.users(t, 3);
+      const g = await f.conversation(t, 'group', [a, b, c], T0 + 5);
+      expect(g).toMatchObject({ tenantId: t.id, kind: 'group', createdBy: a.id, lastSeq: 0, changeSeq: 0, lastMessageAt: null, createdAt: T0 + 5, updatedAt: T0 + 5 });
+      expect(await s.conversationByUuid(g.uuid)).toEqual(g);
+      expect(await s.participant(g.id, a.id)).toEqual({ conversationId: g.id, userId: a.id, role: 'admin', joinedAt: T0 + 5, readSeq: 0, deliveredSeq: 0, readAt: null });
+      expect(await s.participant(g.id, (await f.user(t)).id)).toBeUndefined();
+      const members = await s.members([g.id]);
+      expect(members.map((m) => m.user.id).sort()).toEqual([a.id, b.id, c.id].sort());
+      expect(members.find((m) => m.user.id === b.id)).toMatchObject({ user: { email: b.email, name: b.name }, participant: { role: 'member' } });
+    });
+
+    it('createConversation of kind direct returns the existing conversation for the same pair, in either order', async () => {
+      const t = await f.tenant();
+      const [a, b, c] = await f.users(t, 3);
+      const first = await f.conversation(t, 'direct', [a, b], T0 + 1);
+      expect(await f.conversation(t, 'direct', [a, b], T0 + 2)).toEqual(first);
+      expect(await f.conversation(t, 'direct', [b, a], T0 + 3)).toEqual(first);
+      expect(await s.directConversation(t.id, b.id, a.id)).toEqual(first);
+      const other = await f.conversation(t, 'direct', [a, c]);
+      expect(other.id).not.toBe(first.id);
+      // Groups are never deduplicated.
+      const g1 = await f.conversation(t, 'group', [a, b]);
+      const g2 = await f.conversation(t, 'group', [a, b]);
+      expect(g1.id).not.toBe(g2.id);
+      expect(await s.members([first.id])).toHaveLength(2);
+    });
+
+    it('createConversation of kind direct called concurrently creates one conversation', async () => {
+      const t = await f.tenant();
+      const [a, b] = await f.users(t, 2);
+      const all = await Promise.all(Array.from({ length: 8 }, (_, i) => f.conversation(t, 'direct', i % 2 ? [a, b] : [b, a], T0 + i)));
+      expect(new Set(all.map((c) => c.id)).size).toBe(1);
+      expect(await s.members([all[0].id])).toHaveLength(2);
+      expect(await s.memberships(a.id)).toHaveLength(1);
+    });
+
+    it("memberships: the user's conversations only, most recent activity first", async () => {
+      const t = await f.tenant();
+      const [a, b, c, d] = await f.users(t, 4);
+      const c1 = await f.conversation(t, 'direct', [a, b], T0 + 10);
+      const c2 = await f.conversation(t, 'group', [a, b, c], T0 + 20);
+      const c3 = await f.conversation(t, 'direct', [a, c], T0 + 30);
+      const notMine = await f.conversation(t, 'direct', [b, d], T0 + 40);
+      const ids = async (u: User) => (await s.memberships(u.id)).map((m) => m.conversation.id);
+      expect(await ids(a)).toEqual([c3.id, c2.id, c1.id]);
+      await f.send(c1, b, { createdAt: T0 + 50 });
+      expect(await ids(a)).toEqual([c1.id, c3.id, c2.id]);
+      await f.send(c2, c, { createdAt: T0 + 60 });
+      expect(await ids(a)).toEqual([c2.id, c1.id, c3.id]);
+      expect(await ids(a)).not.toContain(notMine.id);
+      expect(await ids(d)).toEqual([notMine.id]);
+      const m = (await s.memberships(a.id))[0];
+      expect(m.conversation).toMatchObject({ id: c2.id, lastSeq: 1, lastMessageAt: T0 + 60 });
+      expect(m.me).toMatchObject({ conversationId: c2.id, userId: a.id, role: 'admin', readSeq: 0 });
+    });
+
+    it('partnerIds: everyone sharing a conversation with the user, once, without the user', async () => {
+      const t = await f.tenant();
+      const [a, b, c, d, e] = await f.users(t, 5);
+      await f.conversation(t, 'direct', [a, b]);
+      await f.conversation(t, 'group', [a, b, c]);
+      await f.conversation(t, 'direct', [d, e]);
+      expect((await s.partnerIds(a.id)).sort((x, y) => x - y)).toEqual([b.id, c.id].sort((x, y) => x - y));
+      expect((await s.partnerIds(c.id)).sort((x, y) => x - y)).toEqual([a.id, b.id].sort((x, y) => x - y));
+      expect(await s.partnerIds((await f.user(t)).id)).toEqual([]);
+    });
+  });
+
+  describe('appendMessages', () => {
+    it('assigns seq 1, 2, 3… per conversation, each new message taking the next last_seq and change_seq', async () => {
+      const t = await f.tenant();
+      const [a, b] = await f.users(t, 2);
+      const c1 = await f.conversation(t, 'direct', [a, b]);
+      const c2 = await f.conversation(t, 'group', [a, b]);
+      const rs = await s.appendMessages([f.msg(c1, a), f.msg(c2, a), f.msg(c1, b), f.msg(c1, a, { createdAt: T0 + 777 })]);
+      expect(rs.map((r) => [r.created, r.message.conversationId, r.message.seq, r.message.changeSeq])).toEqual([
+        [true, c1.id, 1, 1],
+        [true, c2.id, 1, 1],
+        [true, c1.id, 2, 2],
+        [true, c1.id, 3, 3],
+      ]);
+      expect(await f.conv(c1.id)).toMatchObject({ lastSeq: 3, changeSeq: 3, lastMessageAt: T0 + 777, updatedAt: T0 + 777 });
+      expect(await f.conv(c2.id)).toMatchObject({ lastSeq: 1, changeSeq: 1 });
+      const next = await f.send(c1, b);
+      expect(next).toMatchObject({ seq: 4, changeSeq: 4 });
+      const stored = await s.messageById(rs[3].message.id);
+      expect(stored).toEqual(rs[3].message);
+      expect(stored).toMatchObject({ senderId: a.id, kind: 'text', createdAt: T0 + 777, editedAt: null, deletedAt: null, replyCount: 0, reactions: [] });
+      expect(await s.messageByUuid(stored!.uuid)).toEqual(stored);
+      expect(await s.appendMessages([])).toEqual([]);
+    });
+
+    it('commits the whole batch or nothing', async () => {
+      const t = await f.tenant();
+      const [a, b] = await f.users(t, 2);
+      const c = await f.conversation(t, 'direct', [a, b]);
+      await f.send(c, a);
+      // The missing conversation sorts after c, so c's counters were already bumped when it fails.
+      const missing = 2_000_000_000;
+      await expect(s.appendMessages([f.msg(c, a, { clientId: 'atomic' }), f.msg(c, b), f.msg(missing, a)])).rejects.toThrow();
+      expect(await f.conv(c.id)).toMatchObject({ lastSeq: 1, changeSeq: 1 });
+      expect((await s.messagesBySeq(c.id, 1, 100)).map((m) => m.seq)).toEqual([1]);
+      expect(await s.participant(c.id, b.id)).toMatchObject({ readSeq: 0, deliveredSeq: 0 });
+      // The failed batch's client_id was not kept either: sending it again creates the message at seq 2.
+      const [r] = await s.appendMessages([f.msg(c, a, { clientId: 'atomic' })]);
+      expect(r).toMatchObject({ created: true, message: { seq: 2 } });
+    });
+
+    it("moves the sender's read and delivered watermarks to its own message, not anyone else's", async () => {
+      const t = await f.tenant();
+      const [a, b, c] = await f.users(t, 3);
+      const g = await f.conversation(t, 'group', [a, b, c]);
+      await f.send(g, a, { createdAt: T0 + 100 });
+      expect(await s.participant(g.id, a.id)).toMatchObject({ readSeq: 1, deliveredSeq: 1, readAt: T0 + 100 });
+      expect(await s.participant(g.id, b.id)).toMatchObject({ readSeq: 0, deliveredSeq: 0, readAt: null });
+      await s.appendMessages([f.msg(g, b), f.msg(g, c), f.msg(g, b)]);
+      expect(await s.participant(g.id, b.id)).toMatchObject({ readSeq: 4, deliveredSeq: 4 });
+      expect(await s.participant(g.id, c.id)).toMatchObject({ readSeq: 3, deliveredSeq: 3 });
+      expect(await s.participant(g.id, a.id)).toMatchObject({ readSeq: 1, deliveredSeq: 1 });
+    });
+
+    it('a retried client_id returns the original with created:false and takes no seq', async () => {
+      const t = await f.tenant();
+      const [a, b] = await f.users(t, 2);
+      const c = await f.conversation(t, 'direct', [a, b]);
+      const [first] = await s.appendMessages([f.msg(c, a, { clientId: 'tmp-1', content: 'original' })]);
+      expect(first.created).toBe(true);
+      const [again] = await s.appendMessages([f.msg(c, a, { clientId: 'tmp-1', content: 'retry text' })]);
+      expect(again).toEqual({ created: false, message: first.message });
+      expect(await f.conv(c.id)).toMatchObject({ lastSeq: 1, changeSeq: 1 });
+      // A retry next to new messages: only the new ones take seqs.
+      const rs = await s.appendMessages([f.msg(c, b), f.msg(c, a, { clientId: 'tmp-1' }), f.msg(c, a, { clientId: 'tmp-2' })]);
+      expect(rs.map((r) => [r.created, r.message.seq])).toEqual([
+        [true, 2],
+        [false, 1],
+        [true, 3],
+      ]);
+      expect(rs[1].message.content).toBe('original');
+      // client_id is unique per sender: another sender's same client_id is a new message.
+      const [theirs] = await s.appendMessages([f.msg(c, b, { clientId: 'tmp-1' })]);
+      expect(theirs).toMatchObject({ created: true, message: { seq: 4, senderId: b.id } });
+      expect(await f.conv(c.id)).toMatchObject({ lastSeq: 4, changeSeq: 4 });
+      expect((await s.messagesBySeq(c.id, 1, 10)).map((m) => m.seq)).toEqual([4, 3, 2, 1]);
+    });
+
+    it('a client_id twice in one batch is stored once; the second is created:false with the same message', async () => {
+      const t = await f.tenant();
+      const [a, b] = await f.users(t, 2);
+      const c = await f.conversation(t, 'direct', [a, b]);
+      const rs = await s.appendMessages([
+        f.msg(c, a, { clientId: 'dup', content: 'one' }),
+        f.msg(c, b),
+        f.msg(c, a, { clientId: 'dup', content: 'two' }),
+      ]);
+      expect(rs.map((r) => [r.created, r.message.seq])).toEqual([
+        [true, 1],
+        [true, 2],
+        [false, 1],
+      ]);
+      expect(rs[2].message).toEqual(rs[0].message);
+      expect(rs[2].message.content).toBe('one');
+      expect(await f.conv(c.id)).toMatchObject({ lastSeq: 2, changeSeq: 2 });
+      const [later] = await s.appendMessages([f.msg(c, a, { clientId: 'dup' })]);
+      expect(later).toMatchObject({ created: false, message: { id: rs[0].message.id } });
+    });
+
+    it('attachments come back in order from messageById (and from the append)', async () => {
+      const t = await f.tenant();
+      const [a, b] = await f.users(t, 2);
+      const c = await f.conversation(t, 'direct', [a, b]);
+      const atts = [
+        attachment(1, { kind: 'image', fileName: 'z.png', mimeType: 'image/png', width: 640, height: 480, thumbnailPath: 'thumbs/z.png' }),
+        attachment(2, { kind: 'voice', fileName: 'a.mp3', mimeType: 'audio/mpeg', durationSeconds: 3.5 }),
+        attachment(3),
+      ];
+      const rs = await s.appendMessages([f.msg(c, a, { kind: 'image', content: null, attachments: atts }), f.msg(c, b, { attachments: [attachment(4)] })]);
+      const m = rs[0].message;
+      expect(m.attachments.map(({ id: _id, uuid: _uuid, ...rest }) => rest)).toEqual(atts.map((x, i) => ({ position: i, ...x })));
+      const stored = await s.messageById(m.id);
+      expect(stored!.attachments).toEqual(m.attachments);
+      expect((await s.messageById(rs[1].message.id))!.attachments.map((x) => x.fileName)).toEqual(['file-4.pdf']);
+      expect((await s.messagesBySeq(c.id, 1, 1))[0].attachments).toEqual(m.attachments);
+    });
+
+    it('seq is gapless and strictly increasing per conversation under many concurrent appendMessages calls', async () => {
+      const t = await f.tenant();
+      const users = await f.users(t, 3);
+      const convs = [await f.conversation(t, 'group', users), await f.conversation(t, 'group', users), await f.conversation(t, 'group', users)];
+      const batches = concurrentBatches(f, convs, users);
+      // Retries of messages in flight in other batches must not take seqs either.
+      batches.forEach((b, i) => b.push(f.msg(convs[i % 3], users[0], { clientId: `c${i % 20}` })));
+      const results = await Promise.all(batches.map((b) => s.appendMessages(b)));
+      await expectGapless(s, convs, batches, results);
+      const byClient = new Map<string, Id>();
+      for (const r of results.flat()) {
+        if (r.message.clientId === null) continue;
+        const id = byClient.get(r.message.clientId);
+        if (id === undefined) byClient.set(r.message.clientId, r.message.id);
+        else expect(r.message.id).toBe(id);
+      }
+      expect(byClient.size).toBe(20);
+      expect(results.flat().filter((r) => r.created && r.message.clientId !== null)).toHaveLength(20);
+    });
+  });
+
+  describe('reading messages', () => {
+    it('messagesBySeq returns exactly [from, to], newest first', async () => {
+      const t = await f.tenant();
+      const [a, b] = await f.users(t, 2);
+      const c = await f.conversation(t, 'direct', [a, b]);
+      await s.appendMessages(Array.from({ length: 10 }, (_, i) => f.msg(c, i % 2 ? a : b)));
+      const seqs = async (from: number, to: number) => (await s.messagesBySeq(c.id, from, to)).map((m) => m.seq);
+      expect(await seqs(3, 6)).toEqual([6, 5, 4, 3]);
+      expect(await seqs(7, 7)).toEqual([7]);
+      expect(await seqs(8, 50)).toEqual([10, 9, 8]);
+      expect(await seqs(-5, 2)).toEqual([2, 1]);
+      expect(await seqs(6, 5)).toEqual([]);
+      expect(await seqs(11, 20)).toEqual([]);
+      expect(await s.messagesBySeq((await f.conversation(t, 'group', [a, b])).id, 1, 10)).toEqual([]);
+    });
+
+    it('lastMessages returns the message with seq = last_seq of each conversation that has one', async () => {
+      const t = await f.tenant();
+      const [a, b, c] = await f.users(t, 3);
+      const c1 = await f.conversation(t, 'direct', [a, b]);
+      const c2 = await f.conversation(t, 'direct', [a, c]);
+      const empty = await f.conversation(t, 'group', [a, b, c]);
+      await s.appendMessages([f.msg(c1, a), f.msg(c2, a), f.msg(c1, b, { content: 'last of c1' })]);
+      const last = await s.lastMessages([await f.conv(c1.id), await f.conv(c2.id), await f.conv(empty.id)]);
+      expect([...last.keys()].sort()).toEqual([c1.id, c2.id].sort());
+      expect(last.get(c1.id)).toMatchObject({ seq: 2, content: 'last of c1', conversationId: c1.id });
+      expect(last.get(c2.id)).toMatchObject({ seq: 1, conversationId: c2.id });
+      expect((await s.lastMessages([])).size).toBe(0);
+    });
+  });
+
+  describe('changes', () => {
+    it('editMessage takes the next change_seq, stamps it on the message, stores the caller clock', async () => {
+      const t = await f.tenant();
+      const [a, b] = await f.users(t, 2);
+      const c = await f.conversation(t, 'direct', [a, b]);
+      const m = await f.send(c, a, { content: 'before', attachments: [attachment(1)] });
+      await f.send(c, b);
+      const edited = await s.editMessage(m.id, 'after', T0 + 900);
+      expect(edited).toMatchObject({ id: m.id, seq: 1, changeSeq: 3, content: 'after', editedAt: T0 + 900, deletedAt: null });
+      expect(edited.attachments).toEqual(m.attachments);
+      expect(await f.conv(c.id)).toMatchObject({ lastSeq: 2, changeSeq: 3 });
+      expect(await s.messageById(m.id)).toEqual(edited);
+    });
+
+    it('deleteMessage keeps the row as a tombstone: content cleared, attachments gone, seq still gapless', async () => {
+      const t = await f.tenant();
+      const [a, b] = await f.users(t, 2);
+      const c = await f.conversation(t, 'direct', [a, b]);
+      const m1 = await f.send(c, a);
+      const m2 = await f.send(c, a, { content: 'secret', attachments: [attachment(1), attachment(2)] });
+      const m3 = await f.send(c, b);
+      const del = await s.deleteMessage(m2.id, T0 + 901);
+      expect(del).toMatchObject({ id: m2.id, seq: 2, changeSeq: 4, content: null, deletedAt: T0 + 901, attachments: [] });
+      expect(await f.conv(c.id)).toMatchObject({ lastSeq: 3, changeSeq: 4 });
+      expect(await s.messageById(m2.id)).toMatchObject({ content: null, attachments: [], deletedAt: T0 + 901 });
+      const page = await s.messagesBySeq(c.id, 1, 3);
+      expect(page.map((m) => [m.id, m.seq])).toEqual([
+        [m3.id, 3],
+        [m2.id, 2],
+        [m1.id, 1],
+      ]);
+      expect(page[1]).toMatchObject({ content: null, attachments: [] });
+      expect((await s.changesSince(c.id, 3, 10)).map((m) => [m.id, m.content, m.attachments.length])).toEqual([[m2.id, null, 0]]);
+      // Deleting the last message: lastMessages shows the tombstone, without content.
+      await s.deleteMessage(m3.id, T0 + 902);
+      expect((await s.lastMessages([await f.conv(c.id)])).get(c.id)).toMatchObject({ id: m3.id, content: null });
+      // The next message still takes the next seq.
+      expect(await f.send(c, a)).toMatchObject({ seq: 4, changeSeq: 6 });
+    });
+
+    it('setReaction adds once (second time changed:false), toggles off, and takes a change_seq only when it changes', async () => {
+      const t = await f.tenant();
+      const [a, b] = await f.users(t, 2);
+      const c = await f.conversation(t, 'direct', [a, b]);
+      const m = await f.send(c, a);
+      const on = await s.setReaction(m.id, b.id, '👍', true, T0 + 1);
+      expect(on.changed).toBe(true);
+      expect(on.message).toMatchObject({ id: m.id, changeSeq: 2, reactions: [{ emoji: '👍', userIds: [b.id] }] });
+      const again = await s.setReaction(m.id, b.id, '👍', true, T0 + 2);
+      expect(again.changed).toBe(false);
+      expect(again.message).toMatchObject({ changeSeq: 2, reactions: [{ emoji: '👍', userIds: [b.id] }] });
+      expect((await f.conv(c.id)).changeSeq).toBe(2);
+      const mine = await s.setReaction(m.id, a.id, '👍', true, T0 + 3);
+      expect(mine.message.reactions).toEqual([{ emoji: '👍', userIds: [b.id, a.id] }]);
+      await s.setReaction(m.id, a.id, '🎉', true, T0 + 4);
+      const off = await s.setReaction(m.id, b.id, '👍', false, T0 + 5);
+      expect(off.changed).toBe(true);
+      expect(off.message.changeSeq).toBe(5);
+      expect(off.message.reactions).toEqual([
+        { emoji: '👍', userIds: [a.id] },
+        { emoji: '🎉', userIds: [a.id] },
+      ]);
+      const offAgain = await s.setReaction(m.id, b.id, '👍', false, T0 + 6);
+      expect(offAgain.changed).toBe(false);
+      expect(await f.conv(c.id)).toMatchObject({ lastSeq: 1, changeSeq: 5 });
+      expect(await s.messageById(m.id)).toEqual(off.message);
+    });
+
+    it('changesSince finds every insert, edit, delete and reaction after the cursor, in change order, at most limit', async () => {
+      const t = await f.tenant();
+      const [a, b] = await f.users(t, 2);
+      const c = await f.conversation(t, 'direct', [a, b]);
+      const [m1, m2, m3, m4] = (await s.appendMessages([f.msg(c, a), f.msg(c, b), f.msg(c, a), f.msg(c, b)])).map((r) => r.message);
+      await s.editMessage(m1.id, 'edited', T0 + 1); // 5
+      await s.setReaction(m3.id, b.id, '❤️', true, T0 + 2); // 6
+      await s.deleteMessage(m2.id, T0 + 3); // 7
+      const m5 = await f.send(c, a); // 8
+      await s.editMessage(m1.id, 'edited again', T0 + 4); // 9
+      const changes = await s.changesSince(c.id, 4, 100);
+      expect(changes.map((m) => [m.id, m.changeSeq])).toEqual([
+        [m3.id, 6],
+        [m2.id, 7],
+        [m5.id, 8],
+        [m1.id, 9],
+      ]);
+      expect(changes[0].reactions).toEqual([{ emoji: '❤️', userIds: [b.id] }]);
+      expect(changes[1]).toMatchObject({ content: null, deletedAt: T0 + 3 });
+      expect(changes[3]).toMatchObject({ content: 'edited again', editedAt: T0 + 4 });
+      expect((await s.changesSince(c.id, 0, 3)).map((m) => m.id)).toEqual([m4.id, m3.id, m2.id]);
+      expect(await s.changesSince(c.id, 9, 100)).toEqual([]);
+      expect((await f.conv(c.id)).changeSeq).toBe(9);
+    });
+
+    it('reply_count counts replies, and goes down when a reply is deleted', async () => {
+      const t = await f.tenant();
+      const [a, b] = await f.users(t, 2);
+      const c = await f.conversation(t, 'group', [a, b]);
+      const parent = await f.send(c, a);
+      const [r1, r2] = (await s.appendMessages([f.msg(c, b, { replyToId: parent.id }), f.msg(c, a, { replyToId: parent.id })])).map((r) => r.message);
+      expect(r1.replyToId).toBe(parent.id);
+      expect((await s.messageById(parent.id))!.replyCount).toBe(2);
+      const r3 = await f.send(c, b, { replyToId: parent.id });
+      expect((await s.messageById(parent.id))!.replyCount).toBe(3);
+      await s.deleteMessage(r1.id, T0 + 1);
+      expect((await s.messageById(parent.id))!.replyCount).toBe(2);
+      // Deleting the same reply again changes nothing.
+      await s.deleteMessage(r1.id, T0 + 2);
+      expect((await s.messageById(parent.id))!.replyCount).toBe(2);
+      await s.deleteMessage(r2.id, T0 + 3);
+      await s.deleteMessage(r3.id, T0 + 4);
+      expect((await s.messageById(parent.id))!.replyCount).toBe(0);
+      // A retried reply is not counted twice.
+      await f.send(c, b, { replyToId: parent.id, clientId: 'reply-retry' });
+      await f.send(c, b, { replyToId: parent.id, clientId: 'reply-retry' });
+      expect((await s.messageById(parent.id))!.replyCount).toBe(1);
+    });
+  });
+
+  describe('watermarks', () => {
+    async function withMessages(count: number) {
+      const t = await f.tenant();
+      const [a, b] = await f.users(t, 2);
+      const c = await f.conversation(t, 'direct', [a, b]);
+      await s.appendMessages(Array.from({ length: count }, () => f.msg(c, a)));
+      return { a, b, c };
+    }
+
+    it('markRead moves forward only, caps at last_seq, returns null when nothing moved, moves delivered_seq along', async () => {
+      const { b, c } = await withMessages(5);
+      expect(await s.markRead(c.id, b.id, 3, T0 + 1)).toBe(3);
+      expect(await s.participant(c.id, b.id)).toMatchObject({ readSeq: 3, deliveredSeq: 3, readAt: T0 + 1 });
+      expect(await s.markRead(c.id, b.id, 2, T0 + 2)).toBeNull();
+      expect(await s.markRead(c.id, b.id, 3, T0 + 3)).toBeNull();
+      expect(await s.participant(c.id, b.id)).toMatchObject({ readSeq: 3, deliveredSeq: 3, readAt: T0 + 1 });
+      expect(await s.markRead(c.id, b.id, 1000, T0 + 4)).toBe(5);
+      expect(await s.participant(c.id, b.id)).toMatchObject({ readSeq: 5, deliveredSeq: 5, readAt: T0 + 4 });
+      expect(await s.markRead(c.id, b.id, 1000, T0 + 5)).toBeNull();
+      expect((await f.conv(c.id)).lastSeq).toBe(5);
+    });
+
+    it('markRead never moves delivered_seq backwards', async () => {
+      const { b, c } = await withMessages(5);
+      await s.markDelivered([{ conversationId: c.id, userId: b.id, seq: 4 }]);
+      expect(await s.markRead(c.id, b.id, 2, T0 + 1)).toBe(2);
+      expect(await s.participant(c.id, b.id)).toMatchObject({ readSeq: 2, deliveredSeq: 4 });
+    });
+
+    it('markRead by a non-participant moves nothing', async () => {
+      const { c } = await withMessages(2);
+      const stranger = await f.user(await f.tenant());
+      expect(await s.markRead(c.id, stranger.id, 2, T0)).toBeNull();
+      expect(await s.participant(c.id, stranger.id)).toBeUndefined();
+    });
+
+    it('markDelivered moves forward only, never past last_seq, several conversations at once', async () => {
+      const { a, b, c } = await withMessages(5);
+      const t2 = await f.tenant();
+      const d = await f.conversation(t2, 'direct', [a, b]);
+      await s.appendMessages([f.msg(d, a), f.msg(d, a)]);
+      await s.markDelivered([
+        { conversationId: c.id, userId: b.id, seq: 3 },
+        { conversationId: d.id, userId: b.id, seq: 1 },
+      ]);
+      expect(await s.participant(c.id, b.id)).toMatchObject({ deliveredSeq: 3, readSeq: 0 });
+      expect(await s.participant(d.id, b.id)).toMatchObject({ deliveredSeq: 1, readSeq: 0 });
+      await s.markDelivered([{ conversationId: c.id, userId: b.id, seq: 2 }]);
+      expect((await s.participant(c.id, b.id))!.deliveredSeq).toBe(3);
+      await s.markDelivered([
+        { conversationId: c.id, userId: b.id, seq: 99 },
+        { conversationId: d.id, userId: b.id, seq: 99 },
+      ]);
+      expect((await s.participant(c.id, b.id))!.deliveredSeq).toBe(5);
+      expect((await s.participant(d.id, b.id))!.deliveredSeq).toBe(2);
+      await s.markDelivered([]);
+    });
+  });
+
+  describe('queries', () => {
+    // Last on purpose: it inspects every statement the tests above made the store run.
+    it('nothing reads messages with OFFSET or COUNT', async () => {
+      expect(h.statements, 'the factory records the SQL the store runs').toBeDefined();
+      const texts = [...new Set(h.statements)];
+      expect(texts.filter((q) => /\bmessages\b/i.test(q)).length).toBeGreaterThan(5);
+      expect(texts.filter((q) => /\boffset\b|\bcount\s*\(/i.test(q))).toEqual([]);
+    });
+  });
+}
+
+/**
+ * Several processes on one database (PostgreSQL): two store instances appending to the same
+ * conversations at once still produce gapless seqs, and a retry racing its original across
+ * processes still yields one message.
+ */
+export function multiProcessStoreContract(make: () => Promise<StorePairHandle>): void {
+  let h: StorePairHandle;
+  const f = fixtures(() => h.stores[0]);
+
+  beforeAll(async () => {
+    h = await make();
+  });
+  afterAll(async () => {
+    await h?.close();
+  });
+
+  it('seq stays gapless and strictly increasing with two instances appending to the same conversations', async () => {
+    const [s1, s2] = h.stores;
+    const t = await f.tenant();
+    const users = await f.users(t, 3);
+    const convs = [await f.conversation(t, 'group', users), await f.conversation(t, 'group', users), await f.conversation(t, 'group', users)];
+    const batches = concurrentBatches(f, convs, users, 80);
+    const results = await Promise.all(batches.map((b, i) => (i % 2 ? s1 : s2).appendMessages(b)));
+    await expectGapless(s1, convs, batches, results);
+    await expectGapless(s2, convs, batches, results);
+  });
+
+  it('a retry racing its original on the other instance returns the original with created:false', async () => {
+    const [s1, s2] = h.stores;
+    const t = await f.tenant();
+    const [a, b] = await f.users(t, 2);
+    const c = await f.conversation(t, 'direct', [a, b]);
+    const pairs = Array.from({ length: 20 }, (_, i) => f.msg(c, a, { clientId: `race-${i}` }));
+    const results = await Promise.all(pairs.flatMap((m) => [s1.appendMessages([m]), s2.appendMessages([{ ...m }])]));
+    for (let i = 0; i < pairs.length; i++) {
+      const [x, y] = [results[2 * i][0], results[2 * i + 1][0]];
+      expect([x.created, y.created].sort()).toEqual([false, true]);
+      expect(x.message.id).toBe(y.message.id);
+    }
+    expect(await s2.conversationById(c.id)).toMatchObject({ lastSeq: 20, changeSeq: 20 });
+  });
+}
