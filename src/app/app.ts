@@ -6,6 +6,7 @@ import type { Bus } from '../backends/bus/bus.js';
 import { createMemoryBus } from '../backends/bus/memory-bus.js';
 import type { Presence } from '../backends/presence/presence.js';
 import { createMemoryPresence } from '../backends/presence/memory-presence.js';
+import { createLocalDiskFileStore } from '../backends/files/local-disk-file-store.js';
 import { Core } from '../core/core.js';
 import { Hub } from '../delivery/hub.js';
 import { CloseCodes } from '../delivery/connection.js';
@@ -13,7 +14,9 @@ import { createHttpServer } from '../http/server.js';
 import type { DialectContext } from '../dialects/dialect.js';
 import { authRoutes } from '../dialects/auth/routes.js';
 import { chatDialect } from '../dialects/chat/index.js';
+import { v1Dialect } from '../dialects/v1/index.js';
 import { setSocketErrorLogger } from '../dialects/shared/socket.js';
+import { staticFilesRoutes } from '../dialects/shared/static-files.js';
 
 export interface Parley {
   config: Config;
@@ -29,7 +32,7 @@ export interface Parley {
   close(): Promise<void>;
 }
 
-export const DIALECTS = [chatDialect];
+export const DIALECTS = [chatDialect, v1Dialect];
 
 /** The composition root: the only place that picks concrete backends. */
 export async function createParley(config: Config, opts: { logger?: boolean | object; migrate?: boolean } = {}): Promise<Parley> {
@@ -39,7 +42,10 @@ export async function createParley(config: Config, opts: { logger?: boolean | ob
   const bus = createMemoryBus();
   const presence = createMemoryPresence(config.typingTtlMs);
   const hub = new Hub(bus);
-  const core = new Core({ config, store, presence, events: hub });
+  const fileStore = createLocalDiskFileStore(config.filesRoot);
+  const core = new Core({ config, store, presence, events: hub, fileStore });
+  // What a crash left (half-written files, renames not done) is settled before anyone reads.
+  await core.files.sweep();
   hub.onDelivered((c, u, seq) => core.receipts.delivered(c, u, seq));
 
   const app = await createHttpServer(config, opts.logger ?? true);
@@ -49,9 +55,10 @@ export async function createParley(config: Config, opts: { logger?: boolean | ob
     hub,
     config,
     isOnline: (id) => presence.isOnline(id),
-    fileUrl: (a) => `${config.publicUrl}/static/${a.storedPath}`,
+    fileUrl: (a, variant) => config.publicUrl + (core.files.signedPath(a, variant) ?? core.files.signedPath(a)!),
   };
   await app.register(authRoutes(core));
+  await app.register(staticFilesRoutes(ctx));
   for (const d of DIALECTS) await app.register(d.routes(ctx));
 
   let ready = true;
@@ -60,6 +67,16 @@ export async function createParley(config: Config, opts: { logger?: boolean | ob
     if (!ready) return reply.code(503).send({ detail: 'shutting down' });
     return { status: 'ready', connections: hub.size };
   });
+
+  // Hourly, and once when what the start-up sweep had to leave (younger than the grace period)
+  // is old enough. While serving, a file younger than a minute is never swept: it may be this
+  // process's own write in flight.
+  const grace = Math.max(60, config.filesSweepGraceSeconds);
+  const sweep = () => void core.files.sweep(Date.now(), grace).catch((e) => app.log.error({ err: e }, 'file sweep failed'));
+  const sweeper = setInterval(sweep, 3600_000);
+  const afterGrace = setTimeout(sweep, grace * 1000 + 1000);
+  sweeper.unref();
+  afterGrace.unref();
 
   let closed = false;
   return {
@@ -77,6 +94,8 @@ export async function createParley(config: Config, opts: { logger?: boolean | ob
       if (closed) return;
       closed = true;
       ready = false;
+      clearInterval(sweeper);
+      clearTimeout(afterGrace);
       hub.closeAll(CloseCodes.goingAway, 'server shutting down');
       await core.drain().catch(() => {});
       await app.close();

@@ -36,6 +36,14 @@ export interface Config {
   readonly typingTtlMs: number;
   /** COMMIT_BATCH_MAX: most sends committed in one transaction (group commit). */
   readonly commitBatchMax: number;
+  /** FILES_ROOT: attachments live under `$FILES_ROOT/static/chat_files/{images,files,voices,thumbnails}/`. */
+  readonly filesRoot: string;
+  /** FILE_URL_TTL_SECONDS: lifetime of the signed file URLs Parley hands out (a link past it gets 403). */
+  readonly fileUrlTtlSeconds: number;
+  /** FILES_PENDING_TTL_SECONDS: an upload not attached to a message within this is deleted (the documents' upload-then-send). */
+  readonly filesPendingTtlSeconds: number;
+  /** FILES_SWEEP_GRACE_SECONDS: the sweep leaves unreferenced files younger than this (a write may be in flight in another process). */
+  readonly filesSweepGraceSeconds: number;
   /** External identity provider whose tokens Parley trusts besides its own (all optional). */
   readonly idp: IdpConfig;
 }
@@ -104,6 +112,10 @@ export function loadConfig(env: Env = process.env): Config {
     resumeMaxMessages: int(env, 'RESUME_MAX_MESSAGES', 10_000),
     typingTtlMs: int(env, 'TYPING_TTL_MS', 6000),
     commitBatchMax: Math.max(1, int(env, 'COMMIT_BATCH_MAX', 512)),
+    filesRoot: path.resolve(env.FILES_ROOT || dataDir),
+    fileUrlTtlSeconds: Math.max(1, int(env, 'FILE_URL_TTL_SECONDS', 3600)),
+    filesPendingTtlSeconds: int(env, 'FILES_PENDING_TTL_SECONDS', 24 * 3600),
+    filesSweepGraceSeconds: int(env, 'FILES_SWEEP_GRACE_SECONDS', 600),
     idp: Object.freeze({
       hs256Secret: env.AUTH_HS256_SECRET || undefined,
       publicKeyPem: env.AUTH_PUBLIC_KEY || undefined,

@@ -1,9 +1,11 @@
 import type { Config } from '../config/config.js';
 import type { Presence } from '../backends/presence/presence.js';
 import type { Store } from '../backends/store/store.js';
+import type { FileStore } from '../backends/files/file-store.js';
 import { Accounts } from './accounts/accounts.js';
 import { Conversations } from './conversations/conversations.js';
 import type { EventPublisher } from './events.js';
+import { Files } from './files/files.js';
 import { Friends } from './friends/friends.js';
 import { Messages } from './messages/messages.js';
 import { DeliveryReceipts } from './messages/receipts.js';
@@ -15,6 +17,7 @@ export interface CoreDeps {
   store: Store;
   presence: Presence;
   events: EventPublisher;
+  fileStore: FileStore;
 }
 
 /** The domain: every dialect calls these, and only these. */
@@ -26,6 +29,7 @@ export class Core {
   readonly messages: Messages;
   readonly presence: PresenceService;
   readonly receipts: DeliveryReceipts;
+  readonly files: Files;
 
   constructor(readonly deps: CoreDeps) {
     const { config, store, presence, events } = deps;
@@ -33,9 +37,10 @@ export class Core {
     this.accounts = new Accounts(store, events, config);
     this.friends = new Friends(store, this.users);
     this.conversations = new Conversations(store, this.users, this.friends, events);
-    this.messages = new Messages(store, this.conversations, this.users, events, config);
+    this.messages = new Messages(store, this.conversations, this.users, this.friends, events, config);
     this.presence = new PresenceService(presence, store, this.users, this.conversations, events);
     this.receipts = new DeliveryReceipts(store, this.conversations, events);
+    this.files = new Files(store, deps.fileStore, this.messages, this.conversations, config);
   }
 
   /** Waits for every accepted send to commit and every receipt to be written. */

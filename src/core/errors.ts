@@ -8,6 +8,8 @@ export const ERROR_CODES = {
   // accounts
   not_authenticated: 'unauthenticated',
   invalid_credentials: 'unauthenticated',
+  /** A valid token whose user no longer exists. */
+  account_unavailable: 'unauthenticated',
   email_taken: 'conflict',
   registration_closed: 'forbidden',
   tenant_not_found: 'not_found',
@@ -28,6 +30,14 @@ export const ERROR_CODES = {
   invalid_message_type: 'invalid',
   invalid_emoji: 'invalid',
   receiver_mismatch: 'invalid',
+  // files
+  file_too_large: 'too_large',
+  file_type_not_allowed: 'invalid',
+  invalid_file: 'invalid',
+  too_many_files: 'invalid',
+  upload_not_found: 'invalid',
+  file_not_found: 'not_found',
+  file_access_denied: 'forbidden',
   // generic
   invalid_input: 'invalid',
 } as const satisfies Record<string, ErrorKind>;

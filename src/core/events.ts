@@ -25,7 +25,10 @@ export interface DomainEvents {
   'message.deleted': { conversation: ConversationRef; message: Message; sender: UserSummary; readSeqs: ReadSeqs };
   'reaction.added': { conversation: ConversationRef; message: Message; sender: UserSummary; readSeqs: ReadSeqs; userId: Id; emoji: string; at: Millis };
   'reaction.removed': { conversation: ConversationRef; message: Message; sender: UserSummary; readSeqs: ReadSeqs; userId: Id; emoji: string; at: Millis };
-  'receipt.read': { conversation: ConversationRef; user: UserSummary; readSeq: number; at: Millis };
+  /** `upTo`: the message at readSeq (004 names the message read). */
+  'receipt.read': { conversation: ConversationRef; user: UserSummary; readSeq: number; at: Millis; upTo: { id: Id; uuid: string; senderId: Id } | null };
+  /** Sent to each participant's user channel: sockets that follow all of a user's conversations join it. */
+  'conversation.created': { conversation: ConversationRef };
   'receipt.delivered': { conversation: ConversationRef; userId: Id; deliveredSeq: number; at: Millis };
   typing: { conversation: ConversationRef; user: UserSummary; isTyping: boolean; typingUserIds: Id[] };
   /** Sent to each partner's user channel. */

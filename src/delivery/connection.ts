@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { DomainEvent } from '../core/events.js';
+import type { ConversationRef, DomainEvent } from '../core/events.js';
 import type { Id, User } from '../core/model.js';
 
 /** The only part of a WebSocket the delivery layer touches. */
@@ -43,6 +43,8 @@ export class Connection<S = unknown> {
   readonly conversations = new Set<Id>();
   /** Events held back while a resume replay is loading, per conversation. */
   held: Map<Id, DomainEvent[]> | null = null;
+  /** Sockets that follow all of a user's conversations of some kind (004: direct) join new ones when this says so. */
+  followNew: ((conversation: ConversationRef) => boolean) | null = null;
   closed = false;
 
   constructor(

@@ -35,7 +35,7 @@ export class Hub implements EventPublisher {
   }
 
   publish(event: DomainEvent): void {
-    if (!('conversation' in event)) return;
+    if (!('conversation' in event) || event.type === 'conversation.created') return;
     // The origin socket's copy is its ack. It is local; when it does not follow the
     // conversation the bus would not bring it there, so it gets its copy here.
     const origin = event.origin ? this.#connections.get(event.origin) : undefined;
@@ -120,6 +120,9 @@ export class Hub implements EventPublisher {
     } else {
       const subs = this.#byUser.get(Number(channel.slice(5)));
       if (subs) for (const c of subs) targets.push(c);
+      if (event.type === 'conversation.created') {
+        for (const c of targets) if (c.followNew?.(event.conversation)) this.join(c, event.conversation.id);
+      }
     }
     if (targets.length > 0) this.#render(targets, event);
   }

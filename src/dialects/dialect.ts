@@ -10,8 +10,11 @@ export interface DialectContext {
   hub: Hub;
   config: Config;
   isOnline(userId: number): boolean;
-  /** The full URL a client uses for an attachment. */
-  fileUrl(attachment: Attachment): string;
+  /**
+   * The full URL a client uses for an attachment's file (or its thumbnail), signed and
+   * expiring (FILE_URL_TTL_SECONDS): it works in an `<img src>` for whoever was shown it.
+   */
+  fileUrl(attachment: Attachment, variant?: 'file' | 'thumbnail'): string;
 }
 
 /** A document's API: its REST routes and sockets, registered as one Fastify plugin. */

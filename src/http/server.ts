@@ -1,5 +1,6 @@
 import Fastify, { type FastifyInstance } from 'fastify';
 import formbody from '@fastify/formbody';
+import multipart from '@fastify/multipart';
 import websocket from '@fastify/websocket';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
@@ -39,6 +40,8 @@ export async function createHttpServer(config: Config, logger: boolean | object)
   });
   app.setValidatorCompiler(validators());
   await app.register(formbody);
+  // Parsed only where a route asks (req.parts(), with its document's limits): uploads stream to disk.
+  await app.register(multipart);
   await app.register(websocket, { options: { maxPayload: config.wsMaxPayloadBytes, perMessageDeflate: false } });
   await app.register(swagger, {
     openapi: {

@@ -24,8 +24,10 @@ import { raw, type SqlRunner, type Statement } from './sql-runner.js';
 import {
   UniqueViolation,
   type AppendResult,
+  type AttachmentRecord,
   type FriendshipRow,
   type Membership,
+  type NewAttachment,
   type NewConversation,
   type NewMessage,
   type NewUser,
@@ -117,6 +119,9 @@ const toMessage = (r: Row, attachments: Attachment[] = [], reactions: ReactionSu
 
 const pair = (a: Id, b: Id): [Id, Id] => (a < b ? [a, b] : [b, a]);
 const placeholders = (n: number) => new Array(n).fill('?').join(', ');
+
+const ATTACHMENT_COLUMNS =
+  'id, uuid, position, kind, file_name, stored_path, size, mime_type, duration_seconds, width, height, thumbnail_path';
 
 const MESSAGE_COLUMNS =
   'id, uuid, conversation_id, seq, change_seq, sender_id, kind, content, reply_to_id, reply_count, client_id, created_at, edited_at, deleted_at';
@@ -243,6 +248,7 @@ export class SqlStore implements Store {
   }
 
   async userById(id: Id): Promise<User | undefined> {
+    if (!Number.isSafeInteger(id)) return undefined; // see messageById
     const r = await this.#first(this.#users().where('users.id', '=', id));
     return r && toUser(r);
   }
@@ -333,6 +339,24 @@ export class SqlStore implements Store {
         )
         .compile(),
     );
+  }
+
+  async requestFriendship(from: Id, to: Id, at: Millis): Promise<FriendStatus> {
+    const [x, y] = pair(from, to);
+    // One statement, so a concurrent request of the other side is seen (PostgreSQL waits for
+    // the conflicting row; SQLite runs statements one at a time).
+    const accept = `friendships.status = 'pending' AND friendships.requested_by <> excluded.requested_by`;
+    const r = await this.#first<{ status: FriendStatus }>(
+      raw(
+        `INSERT INTO friendships (user_a, user_b, status, requested_by, created_at, updated_at) VALUES (?, ?, 'pending', ?, ?, ?)
+         ON CONFLICT (user_a, user_b) DO UPDATE SET
+           status = CASE WHEN ${accept} THEN 'accepted' ELSE friendships.status END,
+           updated_at = CASE WHEN ${accept} THEN excluded.updated_at ELSE friendships.updated_at END
+         RETURNING status`,
+        [x, y, from, at, at],
+      ),
+    );
+    return r!.status;
   }
 
   async deleteFriendship(a: Id, b: Id): Promise<boolean> {
@@ -431,6 +455,7 @@ export class SqlStore implements Store {
   }
 
   async conversationById(id: Id): Promise<Conversation | undefined> {
+    if (!Number.isSafeInteger(id)) return undefined; // see messageById
     const r = await this.#first(this.db.selectFrom('conversations').selectAll().where('id', '=', id).where('deleted_at', 'is', null));
     return r && toConversation(r);
   }
@@ -706,7 +731,21 @@ export class SqlStore implements Store {
           const id = idByUuid.get(uuids[k])!;
           const attachments: Attachment[] = [];
           for (let p = 0; p < m.attachments.length; p++) {
-            const a = m.attachments[p];
+            const { pendingId, ...a } = m.attachments[p];
+            if (pendingId !== undefined) {
+              // An upload made before its message: claimed by the sender, once (Store contract).
+              const claimed = await tx.all<Row>(
+                raw(`UPDATE attachments SET message_id = ?, position = ? WHERE id = ? AND owner_id = ? AND message_id IS NULL RETURNING ${ATTACHMENT_COLUMNS}`, [
+                  id,
+                  p,
+                  pendingId,
+                  m.senderId,
+                ]),
+              );
+              if (!claimed[0]) throw new DomainError('upload_not_found');
+              attachments.push(toAttachment(claimed[0]));
+              continue;
+            }
             const aUuid = uuidv7();
             const aRow = await tx.all<{ id: number }>(
               raw(
@@ -767,6 +806,9 @@ export class SqlStore implements Store {
   }
 
   async messageById(id: Id): Promise<Message | undefined> {
+    // An id no row can have (1e20 from a client) is simply not found, on both databases:
+    // PostgreSQL would otherwise refuse it as a bigint and answer a 500.
+    if (!Number.isSafeInteger(id)) return undefined;
     const rows = await this.runner.all<Row>(raw(`SELECT ${MESSAGE_COLUMNS} FROM messages WHERE id = ?`, [id]));
     return (await this.#hydrate(rows))[0];
   }
@@ -874,6 +916,79 @@ export class SqlStore implements Store {
       );
       return n > 0;
     });
+  }
+
+  // ------------------------------------------------------------------ attachments
+
+  async createPendingAttachments(tenantId: Id, ownerId: Id, attachments: readonly NewAttachment[], at: Millis): Promise<Attachment[]> {
+    if (attachments.length === 0) return [];
+    return this.runner.transaction(async (tx) => {
+      const out: Attachment[] = [];
+      for (let p = 0; p < attachments.length; p++) {
+        const { pendingId: _ignored, ...a } = attachments[p];
+        const aUuid = uuidv7();
+        const row = await tx.all<{ id: number }>(
+          raw(
+            `INSERT INTO attachments (uuid, tenant_id, owner_id, message_id, position, kind, file_name, stored_path, size, mime_type, duration_seconds, width, height, thumbnail_path, created_at)
+             VALUES (?, ?, ?, NULL, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+            [aUuid, tenantId, ownerId, p, a.kind, a.fileName, a.storedPath, a.size, a.mimeType, a.durationSeconds, a.width, a.height, a.thumbnailPath, at],
+          ),
+        );
+        out.push({ id: row[0].id, uuid: aUuid, position: p, ...a });
+      }
+      return out;
+    });
+  }
+
+  async attachmentByPath(key: string): Promise<AttachmentRecord | undefined> {
+    // Two probes, one per index, rather than an OR that may scan.
+    for (const column of ['stored_path', 'thumbnail_path']) {
+      const r = (
+        await this.runner.all<Row>(
+          raw(
+            `SELECT a.id, a.uuid, a.position, a.kind, a.file_name, a.stored_path, a.size, a.mime_type, a.duration_seconds, a.width, a.height, a.thumbnail_path,
+                    a.tenant_id, a.owner_id, a.message_id, a.created_at, m.conversation_id, m.deleted_at AS message_deleted_at
+             FROM attachments a LEFT JOIN messages m ON m.id = a.message_id WHERE a.${column} = ? LIMIT 1`,
+            [key],
+          ),
+        )
+      )[0];
+      if (r) {
+        return {
+          attachment: toAttachment(r),
+          tenantId: r.tenant_id,
+          ownerId: r.owner_id,
+          messageId: r.message_id ?? null,
+          conversationId: r.conversation_id ?? null,
+          messageDeletedAt: r.message_deleted_at ?? null,
+          createdAt: r.created_at,
+        };
+      }
+    }
+    return undefined;
+  }
+
+  async referencedPaths(keys: readonly string[]): Promise<Set<string>> {
+    const out = new Set<string>();
+    for (let i = 0; i < keys.length; i += 500) {
+      const chunk = keys.slice(i, i + 500);
+      const rows = await this.runner.all<{ stored_path: string | null; thumbnail_path: string | null }>(
+        raw(
+          `SELECT stored_path, NULL AS thumbnail_path FROM attachments WHERE stored_path IN (${placeholders(chunk.length)})
+           UNION ALL SELECT NULL, thumbnail_path FROM attachments WHERE thumbnail_path IN (${placeholders(chunk.length)})`,
+          [...chunk, ...chunk],
+        ),
+      );
+      for (const r of rows) out.add((r.stored_path ?? r.thumbnail_path)!);
+    }
+    return out;
+  }
+
+  async deletePendingAttachments(before: Millis): Promise<string[]> {
+    const rows = await this.runner.all<{ stored_path: string; thumbnail_path: string | null }>(
+      raw('DELETE FROM attachments WHERE message_id IS NULL AND created_at < ? RETURNING stored_path, thumbnail_path', [before]),
+    );
+    return rows.flatMap((r) => (r.thumbnail_path ? [r.stored_path, r.thumbnail_path] : [r.stored_path]));
   }
 }
 

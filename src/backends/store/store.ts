@@ -43,6 +43,23 @@ export interface NewAttachment {
   width: number | null;
   height: number | null;
   thumbnailPath: string | null;
+  /**
+   * Claims this pending attachment (uploaded before its message, `message_id` NULL) of the
+   * sender instead of inserting a new row; the other fields are then ignored.
+   */
+  pendingId?: Id;
+}
+
+/** An attachment with what an access check needs: whose it is and where it was sent. */
+export interface AttachmentRecord {
+  attachment: Attachment;
+  tenantId: Id;
+  ownerId: Id;
+  /** Null while the attachment is pending (uploaded, not yet sent). */
+  messageId: Id | null;
+  conversationId: Id | null;
+  messageDeletedAt: Millis | null;
+  createdAt: Millis;
 }
 
 export interface NewMessage {
@@ -93,6 +110,11 @@ export class UniqueViolation extends Error {
  *   and strictly increasing per conversation, also with several processes on one database.
  *   A message whose (sender, clientId) already exists is returned with `created: false` and
  *   takes no seq. The sender's read and delivered watermarks move to its own message.
+ *   An attachment with `pendingId` claims that pending attachment in the same transaction;
+ *   when it is not pending or not the sender's, the append fails with
+ *   DomainError('upload_not_found') and commits nothing.
+ * - A pending attachment is claimed at most once; `deletePendingAttachments` never deletes
+ *   a claimed one.
  * - `editMessage`, `deleteMessage` and `setReaction` take the conversation's next change_seq
  *   and stamp it on the message, so `changesSince` finds every change after a cursor.
  * - `deleteMessage` keeps the row (seq stays gapless) and clears its content.
@@ -128,6 +150,12 @@ export interface Store {
 
   friendship(a: Id, b: Id): Promise<FriendshipRow | undefined>;
   putFriendship(a: Id, b: Id, status: FriendStatus, requestedBy: Id, at: Millis): Promise<void>;
+  /**
+   * `from` asks `to`, atomically: no row → pending (requested by `from`); a pending request
+   * of `to` → accepted; anything else stays as it is. Resolves to the status after it, so
+   * two users asking each other at the same moment end up accepted, never both pending.
+   */
+  requestFriendship(from: Id, to: Id, at: Millis): Promise<FriendStatus>;
   deleteFriendship(a: Id, b: Id): Promise<boolean>;
   friendships(userId: Id): Promise<FriendshipRow[]>;
 
@@ -159,4 +187,13 @@ export interface Store {
   deleteMessage(messageId: Id, at: Millis): Promise<Message>;
   /** Adds or removes one (message, user, emoji); returns the message and whether anything changed. */
   setReaction(messageId: Id, userId: Id, emoji: string, on: boolean, at: Millis): Promise<{ message: Message; changed: boolean }>;
+
+  /** Pending attachments (uploaded before their message) of `ownerId`, in one transaction; positions follow the list. */
+  createPendingAttachments(tenantId: Id, ownerId: Id, attachments: readonly NewAttachment[], at: Millis): Promise<Attachment[]>;
+  /** The attachment whose stored path or thumbnail path is `key`, with its owner and conversation. */
+  attachmentByPath(key: string): Promise<AttachmentRecord | undefined>;
+  /** The subset of `keys` that some attachment references, as stored path or thumbnail path. */
+  referencedPaths(keys: readonly string[]): Promise<Set<string>>;
+  /** Deletes the pending attachments created before `before`; returns the keys of their files (thumbnails included). */
+  deletePendingAttachments(before: Millis): Promise<string[]>;
 }

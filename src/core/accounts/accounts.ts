@@ -1,4 +1,6 @@
 import { hash, verify } from '@node-rs/argon2';
+import { createHash } from 'node:crypto';
+import { v5 as uuidv5 } from 'uuid';
 import type { Config } from '../../config/config.js';
 import { UniqueViolation, type Store } from '../../backends/store/store.js';
 import { DomainError } from '../errors.js';
@@ -15,6 +17,26 @@ const EMAIL = /^[^\s@]+@[^\s@]+$/;
 
 export const normalizeEmail = (email: string) => email.trim().toLowerCase();
 
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+// Namespace of the tenant uuids derived from an identity provider's non-UUID tenant claims.
+const TENANT_CLAIM_NAMESPACE = '5b0f3c7e-2a4d-4f7e-9c1a-6d2b8e4f0a13';
+
+/**
+ * The tenant uuid for an identity provider's tenant claim: a UUID as it is (lowercased), any
+ * other value (an organisation slug, a number) a UUIDv5 derived from it, so tenant_id is
+ * always a UUID and the same claim always names the same tenant.
+ */
+export const tenantUuidOfClaim = (claim: string) => (UUID.test(claim) ? claim.toLowerCase() : uuidv5(claim, TENANT_CLAIM_NAMESPACE));
+
+/** The issuer's host, for the email of a provisioned user whose token carries none. */
+function issuerHost(issuer: string): string {
+  try {
+    return new URL('http://' + (issuer.replace(/^https?:\/\//, '').split('/')[0] || 'external')).hostname || 'external';
+  } catch {
+    return 'external';
+  }
+}
+
 /** Registration, login, token checks, logout, and users provisioned from an identity provider. */
 export class Accounts {
   readonly tokens: Tokens;
@@ -29,12 +51,12 @@ export class Accounts {
     this.tokens = new Tokens(config.jwtSecret, config.jwtTtlSeconds, config.idp);
   }
 
-  async #tenant(tenantUuid: string | undefined, create: boolean): Promise<Tenant> {
+  async #tenant(tenantUuid: string | undefined, create: boolean, name?: string): Promise<Tenant> {
     if (!tenantUuid) return this.store.defaultTenant();
     const found = await this.store.tenantByUuid(tenantUuid);
     if (found) return found;
     if (!create) throw new DomainError('tenant_not_found');
-    return this.store.ensureTenant(tenantUuid, tenantUuid);
+    return this.store.ensureTenant(tenantUuid, (name ?? tenantUuid).slice(0, 255));
   }
 
   /** Creates a user with a password (registration and `parley user add`). */
@@ -77,21 +99,27 @@ export class Accounts {
     if (!claims) throw new DomainError('not_authenticated');
     if (claims.source === 'parley') {
       const user = await this.store.userByUuid(claims.userUuid);
-      if (!user || user.tenantUuid !== claims.tenantUuid || user.tokenVersion !== claims.version) {
+      if (!user) throw new DomainError('account_unavailable');
+      if (user.tenantUuid !== claims.tenantUuid || user.tokenVersion !== claims.version) {
         throw new DomainError('not_authenticated');
       }
       return user;
     }
     // A token of the application Parley is added to: its user exists here from first sight on.
-    const tenant = await this.#tenant(claims.tenant ?? undefined, true);
+    // Claims are the provider's data: whatever does not fit a column is refused or reshaped here.
+    if (claims.subject.length > 512 || claims.issuer.length > 512) throw new DomainError('not_authenticated');
+    const tenant = await this.#tenant(claims.tenant === null ? undefined : tenantUuidOfClaim(claims.tenant), true, claims.tenant ?? undefined);
     const known = await this.store.userByExternalSubject(tenant.id, claims.issuer, claims.subject);
     if (known) return known;
-    const email = normalizeEmail(claims.email ?? `${claims.subject}@${new URL('http://' + (claims.issuer.replace(/^https?:\/\//, '').split('/')[0] || 'external')).hostname}`);
+    const claimed = claims.email === null ? null : normalizeEmail(claims.email);
+    const validEmail = claimed !== null && EMAIL.test(claimed) && claimed.length <= 320 ? claimed : null;
+    const localPart = /^[^\s@]{1,64}$/.test(claims.subject) ? claims.subject : createHash('sha256').update(claims.subject).digest('hex').slice(0, 32);
+    const email = validEmail ?? normalizeEmail(`${localPart}@${issuerHost(claims.issuer)}`);
     try {
       return await this.store.createUser({
         tenantId: tenant.id,
         email,
-        name: claims.name ?? claims.email ?? claims.subject,
+        name: (claims.name?.trim() || validEmail || claims.subject).slice(0, 255),
         externalIssuer: claims.issuer,
         externalSubject: claims.subject,
       });

@@ -36,7 +36,8 @@ export class Conversations {
   async access(actor: User, key: ConversationKey): Promise<Access> {
     const conversation = await this.#find(key);
     if (!conversation || conversation.tenantId !== actor.tenantId) throw new DomainError('conversation_not_found');
-    const me = await this.participant(conversation.id, actor.id);
+    // Fresh, not cached: callers read the watermarks.
+    const me = await this.store.participant(conversation.id, actor.id);
     if (!me) throw new DomainError('conversation_not_found');
     return { conversation, me };
   }
@@ -58,6 +59,7 @@ export class Conversations {
     return ref;
   }
 
+  /** Membership from a short-lived cache (its watermarks may be stale: use `access` for those). */
   async participant(conversationId: Id, userId: Id): Promise<Participant | undefined> {
     const k = `${conversationId}:${userId}`;
     let p = this.#members.get(k);
@@ -68,11 +70,16 @@ export class Conversations {
     return p;
   }
 
-  /** The direct conversation of the actor and `other`, created on first contact. */
-  async openDirect(actor: User, otherKey: Id | string): Promise<ConversationView> {
+  /**
+   * The direct conversation of the actor and `other`, created on first contact. With
+   * `requireFriendship` (document 004's surfaces) only accepted friends get one.
+   */
+  async openDirect(actor: User, otherKey: Id | string, opts: { requireFriendship?: boolean } = {}): Promise<ConversationView> {
     const other = await this.users.resolve(actor, otherKey);
     if (other.id === actor.id) throw new DomainError('cannot_chat_with_self');
     if (await this.friends.isBlocked(actor.id, other.id)) throw new DomainError('blocked');
+    if (opts.requireFriendship) await this.friends.requireFriends(actor.id, other.id);
+    const at = Date.now();
     const conversation = await this.store.createConversation(
       {
         tenantId: actor.tenantId,
@@ -84,9 +91,20 @@ export class Conversations {
           { userId: other.id, role: 'member' },
         ],
       },
-      Date.now(),
+      at,
     );
+    // New (its creation time is ours): sockets that follow all of these users' conversations join it.
+    if (conversation.createdAt === at && conversation.lastSeq === 0) {
+      this.events.publishToUsers([actor.id, other.id], { type: 'conversation.created', conversation: await this.ref(conversation) });
+    }
     return this.view(actor, conversation.id);
+  }
+
+  /** The direct conversation of the actor and `other` if they have one. */
+  async findDirect(actor: User, otherKey: Id | string): Promise<{ other: User; view: ConversationView | null }> {
+    const other = await this.users.resolve(actor, otherKey);
+    const conversation = await this.store.directConversation(actor.tenantId, actor.id, other.id);
+    return { other, view: conversation ? await this.view(actor, conversation.id) : null };
   }
 
   async view(actor: User, key: ConversationKey): Promise<ConversationView> {
@@ -123,17 +141,19 @@ export class Conversations {
   /** Marks everything up to `uptoSeq` (default: all) read; tells the conversation when it moved. */
   async markRead(actor: User, key: ConversationKey, uptoSeq?: number): Promise<number> {
     const { conversation, me } = await this.access(actor, key);
-    const target = uptoSeq ?? conversation.lastSeq;
+    const target = Math.min(uptoSeq ?? conversation.lastSeq, conversation.lastSeq);
     const at = Date.now();
     const moved = await this.store.markRead(conversation.id, actor.id, target, at);
     if (moved === null) return me.readSeq;
     this.#members.delete(`${conversation.id}:${actor.id}`);
+    const upTo = (await this.store.messagesBySeq(conversation.id, moved, moved))[0];
     this.events.publish({
       type: 'receipt.read',
       conversation: await this.ref(conversation),
       user: Users.summaryOf(actor),
       readSeq: moved,
       at,
+      upTo: upTo ? { id: upTo.id, uuid: upTo.uuid, senderId: upTo.senderId } : null,
     });
     return moved;
   }

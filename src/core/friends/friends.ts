@@ -17,13 +17,10 @@ export class Friends {
     const row = await this.store.friendship(actor.id, other.id);
     if (row?.status === 'blocked') throw new DomainError('blocked');
     if (row?.status === 'accepted') return 'accepted';
-    const now = Date.now();
-    if (row?.status === 'pending' && row.requestedBy === other.id) {
-      await this.store.putFriendship(actor.id, other.id, 'accepted', row.requestedBy, now);
-      return 'accepted';
-    }
-    if (!row) await this.store.putFriendship(actor.id, other.id, 'pending', actor.id, now);
-    return 'pending';
+    // Decided by the store in one statement: the other side may be asking this very moment.
+    const status = await this.store.requestFriendship(actor.id, other.id, Date.now());
+    if (status === 'blocked') throw new DomainError('blocked');
+    return status;
   }
 
   async remove(actor: User, otherRef: Id | string): Promise<void> {
@@ -47,6 +44,11 @@ export class Friends {
 
   async areFriends(a: Id, b: Id): Promise<boolean> {
     return (await this.store.friendship(a, b))?.status === 'accepted';
+  }
+
+  /** Document 004's rule: only accepted friends message each other. */
+  async requireFriends(a: Id, b: Id): Promise<void> {
+    if (!(await this.areFriends(a, b))) throw new DomainError('not_friends');
   }
 
   async isBlocked(a: Id, b: Id): Promise<boolean> {

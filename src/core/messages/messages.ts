@@ -3,6 +3,7 @@ import type { AppendResult, NewAttachment, NewMessage, Store } from '../../backe
 import { DomainError } from '../errors.js';
 import type { ConversationRef, EventPublisher, ReadSeqs } from '../events.js';
 import type { Conversations, ConversationKey } from '../conversations/conversations.js';
+import type { Friends } from '../friends/friends.js';
 import type { Id, Message, MessageKind, User, UserSummary } from '../model.js';
 import { LIKE_EMOJI } from '../model.js';
 import { Users } from '../users.js';
@@ -20,6 +21,8 @@ export interface SendInput {
   attachments?: NewAttachment[];
   /** A dialect that names the receiver (000/001/002) checks it against the conversation. */
   expectedReceiver?: Id | null;
+  /** Document 004's rule: in a direct conversation, only accepted friends may send. */
+  requireFriendship?: boolean;
 }
 
 export interface HistoryPage {
@@ -36,6 +39,18 @@ const FILE_KINDS: readonly MessageKind[] = ['image', 'file', 'voice'];
 const EMOJI = /^(?:\p{Extended_Pictographic}|\p{Emoji_Component}|\p{Emoji_Modifier}|\u200d|\ufe0f|\u20e3)+$/u;
 export const isEmoji = (s: string) => s.length <= 32 && EMOJI.test(s) && /\p{Extended_Pictographic}|\p{Regional_Indicator}/u.test(s);
 
+/**
+ * Whether text is over `max` characters as the documents count them: code points, not
+ * UTF-16 units (an emoji is one character). A string is never longer in code points than
+ * in UTF-16 units, so only long strings are counted.
+ */
+export function tooLong(text: string, max: number): boolean {
+  if (text.length <= max) return false;
+  let n = 0;
+  for (const _ of text) if (++n > max) return true;
+  return false;
+}
+
 export class ResyncRequired extends Error {
   constructor(readonly missed: number) {
     super('snapshot required');
@@ -50,6 +65,7 @@ export class Messages {
     readonly store: Store,
     readonly conversations: Conversations,
     readonly users: Users,
+    readonly friends: Friends,
     readonly events: EventPublisher,
     readonly config: Config,
   ) {
@@ -68,7 +84,7 @@ export class Messages {
     if (!KINDS.includes(input.kind)) throw new DomainError('invalid_message_type');
     const content = input.content ?? null;
     const attachments = input.attachments ?? [];
-    if (content !== null && content.length > this.config.maxMessageLength) {
+    if (content !== null && tooLong(content, this.config.maxMessageLength)) {
       throw new DomainError('message_too_long', `Message too long. Maximum length: ${this.config.maxMessageLength} characters`);
     }
     if (FILE_KINDS.includes(input.kind) && attachments.length === 0) {
@@ -81,6 +97,10 @@ export class Messages {
     const conversation = ref;
     if (input.expectedReceiver != null && ref.pair && !ref.pair.some((u) => u.id === input.expectedReceiver && u.id !== actor.id)) {
       throw new DomainError('receiver_mismatch');
+    }
+    if (input.requireFriendship && ref.pair) {
+      const other = ref.pair[0].id === actor.id ? ref.pair[1] : ref.pair[0];
+      await this.friends.requireFriends(actor.id, other.id);
     }
     let replyToId: Id | null = null;
     if (input.replyTo != null) {
@@ -139,10 +159,15 @@ export class Messages {
    * seq is gapless, so a page is an index range, never an OFFSET.
    */
   async page(actor: User, key: ConversationKey, page: number, perPage: number): Promise<HistoryPage> {
+    return this.window(actor, key, (page - 1) * perPage, perPage);
+  }
+
+  /** The `limit` messages after skipping the newest `skip` (004's skip/limit), newest first: a seq range. */
+  async window(actor: User, key: ConversationKey, skip: number, limit: number): Promise<HistoryPage> {
     const { conversation } = await this.conversations.access(actor, key);
     const ref = await this.conversations.ref(conversation);
-    const top = conversation.lastSeq - (page - 1) * perPage;
-    const messages = top <= 0 ? [] : await this.store.messagesBySeq(conversation.id, Math.max(1, top - perPage + 1), top);
+    const top = conversation.lastSeq - skip;
+    const messages = top <= 0 ? [] : await this.store.messagesBySeq(conversation.id, Math.max(1, top - limit + 1), top);
     return { conversation: ref, messages, total: conversation.lastSeq };
   }
 
@@ -163,7 +188,7 @@ export class Messages {
     if (message.deletedAt !== null) throw new DomainError('message_deleted');
     if (message.kind !== 'text' && message.kind !== 'emoji') throw new DomainError('only_text_editable');
     if (content.trim() === '') throw new DomainError('empty_message');
-    if (content.length > this.config.maxMessageLength) {
+    if (tooLong(content, this.config.maxMessageLength)) {
       throw new DomainError('message_too_long', `Message too long. Maximum length: ${this.config.maxMessageLength} characters`);
     }
     const updated = await this.store.editMessage(message.id, content, Date.now());
@@ -201,6 +226,13 @@ export class Messages {
     const out: Record<number, number> = {};
     for (const m of await this.store.members([conversation.id])) out[m.user.id] = m.participant.readSeq;
     return out;
+  }
+
+  /** Marks the actor's conversation read through this message (004's per-message read). */
+  async markReadThrough(actor: User, key: MessageKey): Promise<Message> {
+    const { message } = await this.get(actor, key);
+    if (message.senderId !== actor.id) await this.conversations.markRead(actor, message.conversationId, message.seq);
+    return message;
   }
 
   /** Document 001's like: a 👍 reaction, toggled. */

@@ -3,7 +3,8 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { Core } from '../../core/core.js';
 import type { User } from '../../core/model.js';
 import { requireUser, userKey } from '../shared/auth.js';
-import { detailErrorHandler } from '../shared/errors.js';
+import { isDomainError } from '../../core/errors.js';
+import { detailErrorHandler, errorText } from '../shared/errors.js';
 import { isoOrNull } from '../shared/time.js';
 import { Detail, FriendBody, FriendParams, LoginBody, RegisterBody, SessionOut, UserOut } from './schemas.js';
 
@@ -20,7 +21,12 @@ export const renderUser = (u: User) => ({
 export function authRoutes(core: Core): FastifyPluginAsync {
   return async (app0) => {
     const app = app0.withTypeProvider<TypeBoxTypeProvider>();
-    app.setErrorHandler(detailErrorHandler());
+    // Bad input is 422 on this contract (DESIGN.md), including what only the core can judge
+    // (an email without @, a blank name); the other 4xx keep their kind's status.
+    const detail = detailErrorHandler();
+    app.setErrorHandler((err: Error, req, reply) =>
+      isDomainError(err) && err.code === 'invalid_input' ? reply.code(422).send({ detail: errorText(err) }) : detail(err, req, reply),
+    );
     const tags = ['accounts'];
 
     app.post(

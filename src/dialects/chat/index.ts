@@ -1,5 +1,12 @@
 import type { Dialect } from '../dialect.js';
 import { chatRoutes } from './routes.js';
+import { chatUploadRoutes } from './uploads.js';
 
 /** Documents 000 and 001: /api/chat. */
-export const chatDialect: Dialect = { name: 'chat', routes: chatRoutes };
+export const chatDialect: Dialect = {
+  name: 'chat',
+  routes: (ctx) => async (app) => {
+    await app.register(chatRoutes(ctx));
+    await app.register(chatUploadRoutes(ctx));
+  },
+};

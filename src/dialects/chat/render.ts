@@ -1,4 +1,4 @@
-import type { ConversationView, Id, Message, UserSummary } from '../../core/model.js';
+import type { Attachment, ConversationView, Id, Message, UserSummary } from '../../core/model.js';
 import { LIKE_EMOJI } from '../../core/model.js';
 import type { DialectContext } from '../dialect.js';
 import { iso, isoOrNull } from '../shared/time.js';
@@ -31,6 +31,7 @@ export function renderMessage(ctx: Ctx, { message: m, sender, receiver, viewerId
     duration: a.durationSeconds,
     width: a.width,
     height: a.height,
+    thumbnail_url: a.thumbnailPath ? ctx.fileUrl(a, 'thumbnail') : null,
   }));
   const first = files[0] ?? null;
   const likes = m.reactions.find((r) => r.emoji === LIKE_EMOJI)?.userIds ?? [];
@@ -116,5 +117,26 @@ export function renderRoom(ctx: Ctx, v: ConversationView) {
     last_message_at: isoOrNull(v.conversation.lastMessageAt),
     last_seq: v.conversation.lastSeq,
     unread_count: v.unreadCount,
+  };
+}
+
+/**
+ * One file of 000's `upload-files` response: its fields as documented (`file_path` is the
+ * key to send back in `file_data`/`file_path`), plus a signed `file_url` for a preview and
+ * what was measured.
+ */
+export function renderUploadedFile(ctx: Ctx, a: Attachment) {
+  return {
+    file_name: a.fileName,
+    file_path: a.storedPath,
+    file_size: a.size,
+    mime_type: a.mimeType,
+    file_url: ctx.fileUrl(a),
+    uuid: a.uuid,
+    kind: a.kind,
+    duration: a.durationSeconds,
+    width: a.width,
+    height: a.height,
+    thumbnail_url: a.thumbnailPath ? ctx.fileUrl(a, 'thumbnail') : null,
   };
 }

@@ -9,19 +9,51 @@ import { CHAT_TEXTS } from './codes.js';
 import { isRead, receiverOf, renderMessage, renderRoom, userDetails } from './render.js';
 import { CreateRoomBody, MessageParams, PageQuery, RoomParams, SearchQuery, SocketQuery, UpdateMessageBody } from './schemas.js';
 import { chatHandlers, chatRenderer, followRoom, refuseChat, type ChatSocketState } from './socket.js';
+import type { FilePolicy } from '../../core/files/policy.js';
 
-/** Documents 000 and 001 under /api/chat. */
-export function chatRoutes(ctx: DialectContext): FastifyPluginAsync {
+/**
+ * The room API of documents 000 and 001 under /api/chat. Document 002's room half is the
+ * same API under /api/v1/chat (its bodies are the ones used here) with its own frame name
+ * for edits; the v1 dialect mounts it with `ROOMS_002`.
+ */
+export interface RoomsVariant {
+  prefix: string;
+  renderer: string;
+  tag: string;
+  /** The frame an edit or delete is shown as: 001's `message_update`, 002's `message_updated`. */
+  updateFrame: string;
+  /** False where another route owns DELETE …/messages/{id} (002 shares it with 004). */
+  deleteRoute: boolean;
+  /**
+   * How many of the newest messages GET …/rooms/{id} carries in `message_list`; absent: all
+   * of them, as 002 documents ("ALL messages in one call").
+   */
+  detailMessages?: number;
+  /** The document's file types and limits (core/files/policy.ts); 000/001's when unset. */
+  files?: FilePolicy;
+}
+
+export const ROOMS_001: RoomsVariant = { prefix: '/api/chat', renderer: 'chat', tag: '/api/chat (000, 001)', updateFrame: 'message_update', deleteRoute: true, detailMessages: 50 };
+
+export function chatRoutes(ctx: DialectContext, v: RoomsVariant = ROOMS_001): FastifyPluginAsync {
   const { core } = ctx;
-  const renderer = chatRenderer(ctx);
-  const handlers = chatHandlers(ctx);
+  const renderer = chatRenderer(ctx, v.renderer, v.updateFrame);
+  const handlers = chatHandlers(ctx, v.files);
 
   return async (app0) => {
     const app = app0.withTypeProvider<TypeBoxTypeProvider>();
     app.setErrorHandler(detailErrorHandler(CHAT_TEXTS));
+    // The documents' server ignores the body of a request that takes none: a client that
+    // sends Content-Type: application/json on every request (fetch wrappers, axios) with no
+    // body, e.g. on POST /rooms/{id}/read or DELETE, is served. Otherwise Fastify's parser.
+    const json = app.getDefaultJsonParser('error', 'error');
+    app.removeContentTypeParser('application/json');
+    app.addContentTypeParser('application/json', { parseAs: 'string' }, (req, body, done) =>
+      body === '' ? done(null, undefined) : json(req, body as string, done),
+    );
 
     // WebSocket: the token is in the query (browsers cannot set headers on a WebSocket).
-    app.get('/api/chat/ws', { websocket: true, schema: { hide: true, querystring: SocketQuery } }, (socket, req) => {
+    app.get(`${v.prefix}/ws`, { websocket: true, schema: { hide: true, querystring: SocketQuery } }, (socket, req) => {
       const q = req.query as { token?: string; room_id?: string; last_seq?: string };
       acceptSocket<ChatSocketState>(ctx, socket, {
         renderer,
@@ -31,7 +63,8 @@ export function chatRoutes(ctx: DialectContext): FastifyPluginAsync {
         initialState: () => ({ room: null }),
         handlers,
         async ready(conn) {
-          if (q.room_id === undefined || q.room_id === '') return;
+          // The documents' ChatClient built without a room sends room_id=null (or undefined): no room.
+          if (q.room_id === undefined || q.room_id === '' || q.room_id === 'null' || q.room_id === 'undefined') return;
           const room = /^\d+$/.test(q.room_id) ? Number(q.room_id) : NaN;
           const lastSeq = q.last_seq !== undefined && /^\d+$/.test(q.last_seq) ? Number(q.last_seq) : undefined;
           try {
@@ -46,8 +79,10 @@ export function chatRoutes(ctx: DialectContext): FastifyPluginAsync {
 
     app.register(async (authed0) => {
       const authed = authed0.withTypeProvider<TypeBoxTypeProvider>();
-      authed.addHook('preHandler', requireUser(core));
-      const tags = ['/api/chat (000, 001)'];
+      // onRequest, not preHandler: the token is checked before the body is parsed and validated,
+      // so an anonymous caller gets 401, never a 422 about a request it may not make.
+      authed.addHook('onRequest', requireUser(core));
+      const tags = [v.tag];
       const security = [{ bearer: [] }];
 
       const viewMessages = (view: { conversation: { pair: [UserSummary, UserSummary] | null } }, messages: Message[], viewerId: number, readSeqs: Record<number, number>, senders: Map<number, UserSummary>) =>
@@ -65,24 +100,25 @@ export function chatRoutes(ctx: DialectContext): FastifyPluginAsync {
 
       const readSeqsOf = (v: ConversationView) => Object.fromEntries(v.members.map((m) => [m.user.id, m.participant.readSeq]));
 
-      authed.get('/api/chat/search-users', { schema: { tags, security, querystring: SearchQuery } }, async (req) => {
+      authed.get(`${v.prefix}/search-users`, { schema: { tags, security, querystring: SearchQuery } }, async (req) => {
         const users = await core.users.search(req.user, req.query.email, req.query.limit ?? 20);
         return { users: users.map((u) => userDetails(ctx, u)), total: users.length };
       });
 
-      authed.post('/api/chat/rooms', { schema: { tags, security, body: CreateRoomBody } }, async (req) => {
+      authed.post(`${v.prefix}/rooms`, { schema: { tags, security, body: CreateRoomBody } }, async (req) => {
         return renderRoom(ctx, await core.conversations.openDirect(req.user, req.body.receiver_id));
       });
 
-      authed.get('/api/chat/rooms', { schema: { tags, security } }, async (req) => {
+      authed.get(`${v.prefix}/rooms`, { schema: { tags, security } }, async (req) => {
         const rooms = await core.conversations.list(req.user);
         return { rooms: rooms.map((r) => renderRoom(ctx, r)), total: rooms.length };
       });
 
-      authed.get('/api/chat/rooms/:room_id', { schema: { tags, security, params: RoomParams } }, async (req) => {
+      authed.get(`${v.prefix}/rooms/:room_id`, { schema: { tags, security, params: RoomParams } }, async (req) => {
         const view = await core.conversations.view(req.user, req.params.room_id);
-        // 002's room detail carries the messages; here the newest page, oldest first, as it shows them.
-        const page = await core.messages.page(req.user, view.conversation.id, 1, 50);
+        // 002's room detail carries the messages, oldest first, as it shows them: all of them
+        // (one seq range), or the newest `detailMessages` where the variant says so.
+        const page = await core.messages.page(req.user, view.conversation.id, 1, v.detailMessages ?? Math.max(1, view.conversation.lastSeq));
         const senders = await core.users.summaries(page.messages.map((m) => m.senderId));
         return {
           ...renderRoom(ctx, view),
@@ -94,7 +130,7 @@ export function chatRoutes(ctx: DialectContext): FastifyPluginAsync {
         };
       });
 
-      authed.get('/api/chat/rooms/:room_id/messages', { schema: { tags, security, params: RoomParams, querystring: PageQuery } }, async (req) => {
+      authed.get(`${v.prefix}/rooms/:room_id/messages`, { schema: { tags, security, params: RoomParams, querystring: PageQuery } }, async (req) => {
         const perPage = req.query.per_page ?? 50;
         const pageNo = req.query.page ?? 1;
         const view = await core.conversations.view(req.user, req.params.room_id);
@@ -111,7 +147,7 @@ export function chatRoutes(ctx: DialectContext): FastifyPluginAsync {
         };
       });
 
-      authed.post('/api/chat/rooms/:room_id/read', { schema: { tags, security, params: RoomParams } }, async (req) => {
+      authed.post(`${v.prefix}/rooms/:room_id/read`, { schema: { tags, security, params: RoomParams } }, async (req) => {
         await core.conversations.markRead(req.user, req.params.room_id);
         return { status: 'success', message: 'Room marked as read' };
       });
@@ -123,21 +159,23 @@ export function chatRoutes(ctx: DialectContext): FastifyPluginAsync {
         return viewMessages({ conversation: ref }, [m], req.user.id, readSeqsOf(view), senders)[0];
       };
 
-      authed.put('/api/chat/messages/:message_id', { schema: { tags, security, params: MessageParams, body: UpdateMessageBody } }, async (req) => {
+      authed.put(`${v.prefix}/messages/:message_id`, { schema: { tags, security, params: MessageParams, body: UpdateMessageBody } }, async (req) => {
         return renderOne(req, await core.messages.edit(req.user, req.params.message_id, req.body.content));
       });
 
-      authed.delete('/api/chat/messages/:message_id', { schema: { tags, security, params: MessageParams } }, async (req) => {
-        await core.messages.delete(req.user, req.params.message_id);
-        return { status: 'success', message: 'Message deleted' };
-      });
+      if (v.deleteRoute) {
+        authed.delete(`${v.prefix}/messages/:message_id`, { schema: { tags, security, params: MessageParams } }, async (req) => {
+          await core.messages.delete(req.user, req.params.message_id);
+          return { status: 'success', message: 'Message deleted' };
+        });
+      }
 
       // Parley extension: 001 shows is_liked/like_count; this is how a client likes.
-      authed.post('/api/chat/messages/:message_id/like', { schema: { tags, security, params: MessageParams } }, async (req) => {
+      authed.post(`${v.prefix}/messages/:message_id/like`, { schema: { tags, security, params: MessageParams } }, async (req) => {
         return renderOne(req, await core.messages.toggleLike(req.user, req.params.message_id));
       });
 
-      authed.get('/api/chat/unread-count', { schema: { tags, security } }, async (req) => {
+      authed.get(`${v.prefix}/unread-count`, { schema: { tags, security } }, async (req) => {
         const rooms = await core.conversations.list(req.user);
         const counts: Record<string, number> = {};
         let total = 0;
@@ -148,7 +186,7 @@ export function chatRoutes(ctx: DialectContext): FastifyPluginAsync {
         return { unread_counts: counts, unread_count: total, total_unread: total };
       });
 
-      authed.get('/api/chat/online-users', { schema: { tags, security } }, async (req) => {
+      authed.get(`${v.prefix}/online-users`, { schema: { tags, security } }, async (req) => {
         const online = await core.presence.onlinePartners(req.user);
         const users = await core.users.summaries(online);
         return {

@@ -32,6 +32,8 @@ export const SocketQuery = Type.Object({
 
 const FileData = Type.Object({
   file_data: Type.Optional(Type.String()),
+  /** A file uploaded before (upload-files' `file_path`, or its URL): claimed instead of sent again. */
+  file_path: Type.Optional(Type.String()),
   file_name: Type.Optional(Type.String()),
   file_size: Type.Optional(Type.Union([Type.Number(), Type.Null()])),
   mime_type: Type.Optional(Type.Union([Type.String(), Type.Null()])),

@@ -8,6 +8,8 @@ import { FrameValidator } from '../shared/frames.js';
 import { FrameError, type FrameHandler } from '../shared/socket.js';
 import { isRead, receiverOf, renderMessage, type Ctx } from './render.js';
 import { JoinRoomData, LikeData, MarkReadData, SendMessageData, TypingData } from './schemas.js';
+import { CHAT_POLICY, type FilePolicy } from '../../core/files/policy.js';
+import { chatFileInputs } from './files.js';
 import type { TSchema, Static } from '@sinclair/typebox';
 
 export interface ChatSocketState {
@@ -18,7 +20,7 @@ export interface ChatSocketState {
 type ChatConn = Connection<ChatSocketState>;
 
 /** How /api/chat sockets show domain events (document 001's frames, 000's where they agree). */
-export function chatRenderer(ctx: Ctx, name = 'chat'): EventRenderer<ChatSocketState> {
+export function chatRenderer(ctx: Ctx, name = 'chat', updateFrame = 'message_update'): EventRenderer<ChatSocketState> {
   const messageFrame = (type: string, e: Extract<DomainEvent, { message: unknown }>, viewerId: Id, localTempId: string | null) => {
     const receiver = receiverOf(e.conversation.pair, e.message.senderId);
     const readSeqs = 'readSeqs' in e ? e.readSeqs : null;
@@ -70,7 +72,7 @@ export function chatRenderer(ctx: Ctx, name = 'chat'): EventRenderer<ChatSocketS
         case 'message.deleted':
         case 'reaction.added':
         case 'reaction.removed':
-          return messageFrame('message_update', e, me, null);
+          return messageFrame(updateFrame, e, me, null);
         case 'typing':
           return JSON.stringify({
             type: 'typing',
@@ -139,20 +141,19 @@ export async function followRoom(ctx: DialectContext, conn: ChatConn, room: Id, 
   });
 }
 
-export function chatHandlers(ctx: DialectContext): Record<string, FrameHandler<ChatSocketState>> {
+export function chatHandlers(ctx: DialectContext, filePolicy: FilePolicy = CHAT_POLICY): Record<string, FrameHandler<ChatSocketState>> {
   const { core } = ctx;
   return {
     async send_message(conn, frame) {
       const d = dataOf(send, frame);
-      if (d.file_data || (d.files_data && d.files_data.length > 0)) {
-        throw new FrameError('File attachments are not supported yet');
-      }
+      const files = chatFileInputs(d);
       let room = d.room_id ?? conn.state.room;
       if (room == null) {
         if (d.receiver_id == null) throw new FrameError('room_id or receiver_id is required');
         room = (await core.conversations.openDirect(conn.user, d.receiver_id)).conversation.id;
       }
-      await core.messages.send(
+      // With files, the file service validates and stores them around the same send.
+      await core.files.send(
         conn.user,
         {
           conversation: room,
@@ -162,6 +163,8 @@ export function chatHandlers(ctx: DialectContext): Record<string, FrameHandler<C
           replyTo: d.reply_to ?? null,
           expectedReceiver: d.receiver_id ?? null,
         },
+        files,
+        filePolicy,
         conn.id,
       );
     },

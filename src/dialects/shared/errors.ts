@@ -15,6 +15,7 @@ export const STATUS_BY_KIND: Record<ErrorKind, number> = {
 export const DEFAULT_TEXTS: Record<ErrorCode, string> = {
   not_authenticated: 'Not authenticated',
   invalid_credentials: 'Incorrect email or password',
+  account_unavailable: 'Not authenticated',
   email_taken: 'Email already registered',
   registration_closed: 'Registration is closed',
   tenant_not_found: 'Tenant not found',
@@ -33,6 +34,13 @@ export const DEFAULT_TEXTS: Record<ErrorCode, string> = {
   invalid_message_type: 'Invalid message type',
   invalid_emoji: 'Invalid emoji',
   receiver_mismatch: 'receiver_id is not the other participant of this room',
+  file_too_large: 'File too large',
+  file_type_not_allowed: 'File type not allowed',
+  invalid_file: 'Invalid file',
+  too_many_files: 'Too many files. Maximum 10 files per message',
+  upload_not_found: 'Uploaded file not found: upload it again',
+  file_not_found: 'File not found',
+  file_access_denied: 'Not allowed to access this file',
   invalid_input: 'Invalid input',
 };
 

@@ -1,5 +1,6 @@
 import type { Kysely, Migration, MigrationProvider } from 'kysely';
 import { initial } from './0001-initial.js';
+import { attachmentPaths } from './0002-attachment-paths.js';
 
 export type SqlDialectName = 'sqlite' | 'postgres';
 
@@ -10,7 +11,7 @@ export interface VersionedMigration {
 }
 
 /** In order; never edit one that has shipped, add the next. */
-export const MIGRATIONS: VersionedMigration[] = [initial];
+export const MIGRATIONS: VersionedMigration[] = [initial, attachmentPaths];
 
 export function migrationProvider(dialect: SqlDialectName): MigrationProvider {
   return {

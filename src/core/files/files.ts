@@ -1,0 +1,436 @@
+import type { Readable } from 'node:stream';
+import type { Config } from '../../config/config.js';
+import { isFileKey, StagedTooLarge, type FileStore, type StagedFile, type StoredFileHandle } from '../../backends/files/file-store.js';
+import type { AppendResult, AttachmentRecord, NewAttachment, Store } from '../../backends/store/store.js';
+import type { Conversations } from '../conversations/conversations.js';
+import { DomainError } from '../errors.js';
+import type { Messages, SendInput } from '../messages/messages.js';
+import type { Attachment, MessageKind, User } from '../model.js';
+import { BufferSource, FileSource, inspectImage, measureAudio, refusePolyglot, sniff, type Source } from './inspect.js';
+import {
+  CFB_MIME,
+  CFB_TYPES,
+  FILE_TYPES,
+  canonicalMime,
+  fileTooLargeText,
+  normalizeDeclared,
+  policyMaxBytes,
+  typeNotAllowedText,
+  type FileCategory,
+  type FilePolicy,
+} from './policy.js';
+import { UrlSigner, type SignatureCheck } from './signer.js';
+
+/**
+ * One file of a message, as a dialect received it: base64 bytes with what the client
+ * declared about them, or a reference to a file the sender uploaded before (the documents'
+ * upload-then-send).
+ */
+export type FileInput =
+  | {
+      source: 'base64';
+      /** Emptied by the service once decoded, so a large frame's string can be collected. */
+      data: string;
+      name?: string | null;
+      mimeType?: string | null;
+      /** Declared: ignored (the decoded size counts). */
+      size?: number | null;
+      /** Declared: ignored (the duration is measured). */
+      duration?: number | null;
+    }
+  | { source: 'upload'; key: string };
+
+/** A file streamed to disk by a dialect (multipart), waiting for validation. */
+export interface IncomingFile {
+  staged: StagedFile;
+  name: string | null;
+  mimeType: string | null;
+}
+
+/** What a download check found: the file, its attachment, and how to serve it. */
+export interface Download {
+  attachment: Attachment;
+  thumbnail: boolean;
+  /** The type to serve: the sniffed one (thumbnails are WebP). */
+  mimeType: string;
+  file: StoredFileHandle;
+}
+
+interface Inspected {
+  category: FileCategory;
+  mime: string;
+  width: number | null;
+  height: number | null;
+  durationSeconds: number | null;
+  thumbnail: Buffer | null;
+}
+
+const FILE_KINDS: readonly string[] = ['image', 'file', 'voice'];
+const DIR: Record<FileCategory, string> = { image: 'images', file: 'files', voice: 'voices' };
+
+// A name is shown to others and goes into Content-Disposition: no path, no control or
+// direction-override characters (an RTL override makes "exe.jpg" read as "gpj.exe").
+const CONTROL = /[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069\ufeff]/u;
+// Extensions a browser or desktop would treat as something active, whatever the bytes.
+const RISKY_EXT = new Set('html htm xhtml shtml svg svgz xml xsl js mjs cjs jsx ts exe com bat cmd scr msi msp dll sys sh bash ps1 psm1 vbs vbe wsf wsh hta jar apk app dmg php phtml asp aspx jsp cgi pl py rb lnk reg url desktop'.split(' '));
+const KNOWN_EXT = new Map(Object.values(FILE_TYPES).flatMap((t) => t.exts.map((e) => [e, t.mime] as const)));
+
+/** The name as shown, checked: refused (never silently changed) when it hides a path or control characters. */
+export function checkFileName(name: string): string {
+  if (name.length === 0) throw new DomainError('invalid_file', 'Invalid file name: it is empty');
+  if ([...name].length > 255) throw new DomainError('invalid_file', 'Invalid file name: longer than 255 characters');
+  if (!name.isWellFormed()) throw new DomainError('invalid_file', 'Invalid file name: it is not valid Unicode');
+  if (CONTROL.test(name)) throw new DomainError('invalid_file', 'Invalid file name: control characters are not allowed');
+  if (/[/\\]/.test(name) || name === '.' || name === '..') {
+    throw new DomainError('invalid_file', 'Invalid file name: path separators and ".." are not allowed');
+  }
+  return name;
+}
+
+const extOf = (name: string): string | null => {
+  const dot = name.lastIndexOf('.');
+  return dot > 0 && dot < name.length - 1 ? name.slice(dot + 1).toLowerCase() : null;
+};
+
+/** The name on disk: ASCII letters, digits, `.`, `-`, `_` (documents 000/001: "File names are sanitized"), with the type's own extension. */
+export function diskName(name: string, mime: string): string {
+  const type = FILE_TYPES[mime];
+  const ext = extOf(name);
+  const base = ext && type.exts.includes(ext) ? name.slice(0, -(ext.length + 1)) : name;
+  let safe = base
+    .normalize('NFKD')
+    .replace(/\p{M}/gu, '')
+    .replace(/[^A-Za-z0-9._-]+/g, '_')
+    .replace(/_+/g, '_')
+    .replace(/^[._-]+|[._-]+$/g, '')
+    .slice(0, 100);
+  if (safe === '' || safe === '_') safe = 'file';
+  return `${safe}.${ext && type.exts.includes(ext) ? ext : type.exts[0]}`;
+}
+
+/**
+ * `chat_files/images/x.jpg`, `/static/chat_files/images/x.jpg` or a full URL to it (what
+ * `upload-files` returned, with or without its signature) → the key, or null.
+ */
+export function fileKeyFromReference(ref: string): string | null {
+  let s = ref.trim();
+  if (/^https?:\/\//i.test(s)) {
+    try {
+      s = new URL(s).pathname;
+    } catch {
+      return null;
+    }
+  } else s = s.split(/[?#]/)[0];
+  try {
+    s = decodeURIComponent(s);
+  } catch {
+    return null;
+  }
+  s = s.replace(/^\/+/, '').replace(/^static\//, '');
+  return isFileKey(s) ? s : null;
+}
+
+/**
+ * Strict base64 (either alphabet, optional data: URL prefix). Node's decoder skips what it
+ * does not understand, so the decoded length is checked against the one the text implies:
+ * any stray character makes it fall short. One pass, no regular expression over 70 MB.
+ */
+export function decodeBase64(data: string, maxBytes: number): Buffer {
+  let s = data;
+  if (s.startsWith('data:')) {
+    const comma = s.indexOf(',');
+    if (comma < 0 || !/;base64$/i.test(s.slice(0, comma))) throw new DomainError('invalid_file', 'Invalid file_data: a data: URL must be base64');
+    s = s.slice(comma + 1);
+  }
+  for (let attempt = 0; ; attempt++) {
+    if (s.length === 0) throw new DomainError('invalid_file', 'Invalid file_data: it is empty');
+    const pad = s.endsWith('==') ? 2 : s.endsWith('=') ? 1 : 0;
+    const expected = Math.floor((s.length * 3) / 4) - pad;
+    // Refused before decoding: the size is known from the length.
+    if (expected > maxBytes) throw new DomainError('file_too_large', fileTooLargeText(maxBytes));
+    if (s.length % 4 !== 1 && (pad === 0 || s.length % 4 === 0)) {
+      const bytes = Buffer.from(s, 'base64');
+      if (bytes.length === expected) return bytes;
+    }
+    // Line-wrapped base64 (MIME): the breaks are not data.
+    if (attempt === 0 && /\s/.test(s)) {
+      s = s.replace(/\s+/g, '');
+      continue;
+    }
+    throw new DomainError('invalid_file', 'Invalid file_data: not valid base64');
+  }
+}
+
+/**
+ * Files, images and voice messages for every dialect: validation against a document's
+ * policy, measurement, storage and access. Nothing a client declares is trusted: the type
+ * is sniffed from the bytes, the size is the decoded size, the duration is measured.
+ * A file reaches its key only after the message (or the pending upload) that references
+ * it has committed (FileStore contract); any refusal leaves nothing on disk.
+ */
+export class Files {
+  readonly signer: UrlSigner;
+
+  constructor(
+    readonly store: Store,
+    readonly fileStore: FileStore,
+    readonly messages: Messages,
+    readonly conversations: Conversations,
+    readonly config: Config,
+  ) {
+    this.signer = new UrlSigner(config.jwtSecret, config.fileUrlTtlSeconds);
+  }
+
+  /**
+   * Sends a message with files: each file validated in turn (one base64 file in memory at
+   * a time), written as `.part`, the message committed, then the files moved in place. A
+   * refused file refuses the message, and the files already written are removed.
+   */
+  async send(actor: User, input: SendInput, files: FileInput[], policy: FilePolicy, origin?: string): Promise<AppendResult> {
+    if (files.length === 0) return this.messages.send(actor, input, origin);
+    if (files.length > policy.maxFiles) throw new DomainError('too_many_files', `Too many files. Maximum ${policy.maxFiles} files per message`);
+    // Who may send here is known before any byte is decoded.
+    await this.conversations.memberRef(actor, input.conversation);
+    const hint = FILE_KINDS.includes(input.kind) ? (input.kind as FileCategory) : null;
+    const written: string[] = [];
+    try {
+      const attachments: NewAttachment[] = [];
+      const stamp = Date.now();
+      for (let i = 0; i < files.length; i++) {
+        const f = files[i];
+        if (f.source === 'upload') {
+          attachments.push(await this.#claimable(actor, f.key, hint, policy));
+          continue;
+        }
+        const limit = hint ? policy.categories[hint].maxBytes : policyMaxBytes(policy);
+        const bytes = decodeBase64(f.data, limit);
+        f.data = '';
+        const name = f.name == null || f.name === '' ? null : checkFileName(f.name);
+        const source = new BufferSource(bytes);
+        const facts = await this.#inspect(source, name, f.mimeType ?? null, hint, policy);
+        attachments.push(await this.#place(actor, stamp, i, name, facts, (key) => this.fileStore.putBytes(key, bytes), written, bytes.length));
+      }
+      const kind: MessageKind = hint ?? attachments[0].kind;
+      const result = await this.messages.send(actor, { ...input, kind, attachments }, origin);
+      if (!result.created) {
+        // A retried local_temp_id: the original message keeps its own files.
+        await this.#removeAll(written);
+      } else {
+        await this.#commitAll(written);
+      }
+      return result;
+    } catch (e) {
+      await this.#removeAll(written);
+      throw e;
+    }
+  }
+
+  /** Streams one uploaded file to a staging file, refusing it past the policy's largest limit. */
+  async stage(stream: Readable | AsyncIterable<Uint8Array>, policy: FilePolicy): Promise<StagedFile> {
+    try {
+      return await this.fileStore.stage(stream, policyMaxBytes(policy));
+    } catch (e) {
+      if (e instanceof StagedTooLarge) throw new DomainError('file_too_large', fileTooLargeText(e.maxBytes));
+      throw e;
+    }
+  }
+
+  /** Drops staged files a request will not use (an error while receiving them). */
+  async discard(files: readonly IncomingFile[]): Promise<void> {
+    await Promise.all(files.map((f) => this.fileStore.discard(f.staged).catch(() => {})));
+  }
+
+  /**
+   * Stores files uploaded before their message (000's `upload-files`, 003's `upload/`):
+   * validated like any file, pending and owned by the uploader until a message claims
+   * them, deleted if none does within FILES_PENDING_TTL_SECONDS. All or nothing.
+   */
+  async upload(actor: User, files: IncomingFile[], kind: MessageKind | null, policy: FilePolicy): Promise<Attachment[]> {
+    const written: string[] = [];
+    try {
+      if (files.length === 0) throw new DomainError('invalid_file', 'No files uploaded: send them as "files" parts');
+      if (files.length > policy.maxFiles) throw new DomainError('too_many_files', `Too many files. Maximum ${policy.maxFiles} files per message`);
+      const hint = kind && FILE_KINDS.includes(kind) ? (kind as FileCategory) : null;
+      const stamp = Date.now();
+      const attachments: NewAttachment[] = [];
+      for (let i = 0; i < files.length; i++) {
+        const f = files[i];
+        const name = f.name == null || f.name === '' ? null : checkFileName(f.name);
+        const facts = await this.#inspect(new FileSource(f.staged.localPath, f.staged.size), name, f.mimeType, hint, policy, f.staged.size);
+        attachments.push(await this.#place(actor, stamp, i, name, facts, (key) => this.fileStore.putStaged(f.staged, key), written, f.staged.size));
+      }
+      const stored = await this.store.createPendingAttachments(actor.tenantId, actor.id, attachments, Date.now());
+      await this.#commitAll(written);
+      return stored;
+    } catch (e) {
+      await this.#removeAll(written);
+      throw e;
+    } finally {
+      await this.discard(files);
+    }
+  }
+
+  /** A pending upload of the actor, ready to be claimed by its message. */
+  async #claimable(actor: User, key: string, hint: FileCategory | null, policy: FilePolicy): Promise<NewAttachment> {
+    const rec = await this.store.attachmentByPath(key);
+    if (!rec || rec.ownerId !== actor.id || rec.messageId !== null || rec.attachment.storedPath !== key) throw new DomainError('upload_not_found');
+    const a = rec.attachment;
+    this.#allowed(a.mimeType, hint, policy);
+    return { ...a, pendingId: a.id };
+  }
+
+  /**
+   * Everything a file is checked for, in order: name, type from the bytes against the
+   * declared one, the policy's types and size for its category, polyglots, then decoding
+   * and measuring.
+   */
+  async #inspect(source: Source, name: string | null, declared: string | null, hint: FileCategory | null, policy: FilePolicy, size = source.size): Promise<Inspected> {
+    let mime = await sniff(source);
+    const declaredMime = normalizeDeclared(declared);
+    const ext = name ? extOf(name) : null;
+    if (mime === CFB_MIME) {
+      // An OLE compound file is DOC or XLS (or another Office format): the declaration or the extension says which.
+      const byExt = ext ? KNOWN_EXT.get(ext) : undefined;
+      const claimed = declaredMime ? canonicalMime(declaredMime) : byExt;
+      mime = claimed && CFB_TYPES.includes(claimed) ? claimed : null;
+    }
+    if (mime === null || !FILE_TYPES[mime]) {
+      throw new DomainError('file_type_not_allowed', typeNotAllowedText(this.#allowedList(hint, policy)));
+    }
+    if (declaredMime && canonicalMime(declaredMime) !== mime) {
+      throw new DomainError('invalid_file', `File content does not match its declared type: declared ${declaredMime}, found ${mime}`);
+    }
+    const category = this.#allowed(mime, hint, policy);
+    const limit = policy.categories[category].maxBytes;
+    if (size > limit) throw new DomainError('file_too_large', fileTooLargeText(limit));
+    if (size === 0) throw new DomainError('invalid_file', 'Invalid file: it is empty');
+    if (ext && ext !== null && !FILE_TYPES[mime].exts.includes(ext) && (RISKY_EXT.has(ext) || KNOWN_EXT.has(ext))) {
+      throw new DomainError('invalid_file', `File name extension .${ext} does not match the file's content (${mime})`);
+    }
+    // Decoded first: a damaged file is called damaged, not a polyglot.
+    const facts: Inspected = { category, mime, width: null, height: null, durationSeconds: null, thumbnail: null };
+    if (category === 'image') Object.assign(facts, await inspectImage(source, mime));
+    if (category === 'voice') facts.durationSeconds = await measureAudio(source, mime);
+    await refusePolyglot(source, mime);
+    return facts;
+  }
+
+  /** The category of an allowed type; refuses a type the message's kind (or the policy) does not allow. */
+  #allowed(mime: string, hint: FileCategory | null, policy: FilePolicy): FileCategory {
+    const type = FILE_TYPES[mime];
+    // A "file" message may carry any allowed file; an image or voice message only its own kind.
+    const ok = type && (hint === null || hint === 'file' ? true : type.category === hint) && policy.categories[type.category].mimes.includes(mime);
+    if (!ok) throw new DomainError('file_type_not_allowed', typeNotAllowedText(this.#allowedList(hint, policy)));
+    return type.category;
+  }
+
+  #allowedList(hint: FileCategory | null, policy: FilePolicy): readonly string[] {
+    if (hint === 'image' || hint === 'voice') return policy.categories[hint].mimes;
+    return [...policy.categories.file.mimes, ...policy.categories.image.mimes, ...policy.categories.voice.mimes];
+  }
+
+  /**
+   * Writes a file (and its thumbnail) as `.part` under the documents' name
+   * `{user_id}_{timestamp}_{index}_{original}`; a taken name moves the timestamp on by a millisecond.
+   */
+  async #place(
+    actor: User,
+    stamp: number,
+    index: number,
+    name: string | null,
+    facts: Inspected,
+    put: (key: string) => Promise<boolean>,
+    written: string[],
+    size: number,
+  ): Promise<NewAttachment> {
+    const shown = name ?? `${facts.category === 'voice' ? 'voice_message' : facts.category}.${FILE_TYPES[facts.mime].exts[0]}`;
+    const onDisk = diskName(shown, facts.mime);
+    let key = '';
+    for (let t = stamp; ; t++) {
+      key = `chat_files/${DIR[facts.category]}/${actor.id}_${t}_${index}_${onDisk}`;
+      if (await put(key)) break;
+      if (t - stamp > 1000) throw new Error(`no free name for ${onDisk}`);
+    }
+    written.push(key);
+    let thumbnailPath: string | null = null;
+    if (facts.thumbnail) {
+      const thumbKey = `chat_files/thumbnails/${key.slice(key.lastIndexOf('/') + 1)}.webp`;
+      if (await this.fileStore.putBytes(thumbKey, facts.thumbnail)) {
+        written.push(thumbKey);
+        thumbnailPath = thumbKey;
+      }
+    }
+    return {
+      kind: facts.category,
+      fileName: shown,
+      storedPath: key,
+      size,
+      mimeType: facts.mime,
+      durationSeconds: facts.durationSeconds,
+      width: facts.width,
+      height: facts.height,
+      thumbnailPath,
+    };
+  }
+
+  async #commitAll(keys: readonly string[]): Promise<void> {
+    // The rows are committed: a failed rename is finished by the sweep, and served from `.part` meanwhile.
+    await Promise.all(keys.map((k) => this.fileStore.commit(k).catch(() => {})));
+  }
+
+  async #removeAll(keys: readonly string[]): Promise<void> {
+    await Promise.all(keys.map((k) => this.fileStore.remove(k).catch(() => {})));
+  }
+
+  /** The query that lets anyone holding it read `key` until it expires (DialectContext.fileUrl). */
+  signature(key: string): { exp: number; sig: string } {
+    return this.signer.sign(key);
+  }
+
+  /**
+   * Whether a download of `key` is allowed, and the file: with a valid signature, or for a
+   * participant of the file's conversation (the owner, while it is pending). Without either
+   * the answer is `file_access_denied` whether the file exists or not.
+   */
+  async download(key: string, credentials: { exp?: unknown; sig?: unknown; user?: User | null }): Promise<Download> {
+    let signature: SignatureCheck = 'invalid';
+    if (credentials.sig !== undefined && isFileKey(key)) signature = this.signer.verify(key, credentials.exp, credentials.sig);
+    const user = credentials.user ?? null;
+    if (signature !== 'ok' && !user) {
+      throw new DomainError('file_access_denied', signature === 'expired' ? 'File link expired' : 'Not allowed to access this file');
+    }
+    const rec = isFileKey(key) ? await this.store.attachmentByPath(key) : undefined;
+    if (signature !== 'ok' && !(rec && (await this.#mayRead(user!, rec)))) throw new DomainError('file_access_denied');
+    if (!rec || rec.messageDeletedAt !== null) throw new DomainError('file_not_found');
+    const file = await this.fileStore.open(key);
+    if (!file) throw new DomainError('file_not_found');
+    const thumbnail = rec.attachment.storedPath !== key;
+    return { attachment: rec.attachment, thumbnail, mimeType: thumbnail ? 'image/webp' : rec.attachment.mimeType, file };
+  }
+
+  async #mayRead(user: User, rec: AttachmentRecord): Promise<boolean> {
+    if (rec.tenantId !== user.tenantId) return false;
+    if (rec.conversationId === null) return rec.ownerId === user.id;
+    return (await this.conversations.participant(rec.conversationId, user.id)) !== undefined;
+  }
+
+  /**
+   * Removes what a crash or an abandoned upload left: pending uploads older than
+   * FILES_PENDING_TTL_SECONDS, then (FileStore.sweep) unreferenced `.part`, staging and
+   * committed files, rolling forward the `.part` files whose rows committed.
+   */
+  async sweep(now = Date.now(), graceSeconds = this.config.filesSweepGraceSeconds): Promise<{ pendingDeleted: number; rolledForward: number; removed: number }> {
+    const stale = await this.store.deletePendingAttachments(now - this.config.filesPendingTtlSeconds * 1000);
+    await this.#removeAll(stale);
+    const report = await this.fileStore.sweep((keys) => this.store.referencedPaths(keys), graceSeconds * 1000);
+    return { pendingDeleted: stale.length, ...report };
+  }
+
+  /** The signed path (no origin) of an attachment's file or thumbnail: `/static/<key>?exp=…&sig=…`. */
+  signedPath(a: Attachment, variant: 'file' | 'thumbnail' = 'file'): string | null {
+    const key = variant === 'thumbnail' ? a.thumbnailPath : a.storedPath;
+    if (!key) return null;
+    const { exp, sig } = this.signature(key);
+    return `/static/${key.split('/').map(encodeURIComponent).join('/')}?exp=${exp}&sig=${sig}`;
+  }
+}

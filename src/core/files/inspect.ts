@@ -1,0 +1,228 @@
+// Reads what a file is from its bytes: the sniffed type, the checks against polyglots, the
+// measurements (image size, audio duration) and the thumbnail. Declared metadata is never
+// trusted; `files.ts` compares it with what is found here.
+import { isUtf8 } from 'node:buffer';
+import { open } from 'node:fs/promises';
+import { fileTypeFromBuffer, fileTypeFromFile } from 'file-type';
+import { parseBuffer, parseFile } from 'music-metadata';
+import sharp from 'sharp';
+import { DomainError } from '../errors.js';
+import { CFB_MIME, canonicalMime } from './policy.js';
+
+// libvips' operation cache keeps decoded images around; uploads are seen once.
+sharp.cache(false);
+
+/** The bytes of one file, in memory (a base64 upload) or on disk (a streamed upload). */
+export interface Source {
+  readonly size: number;
+  head(n: number): Promise<Buffer>;
+  tail(n: number): Promise<Buffer>;
+  sniff(): Promise<{ mime: string; ext: string } | undefined>;
+  /** Valid UTF-8 without NUL or other binary control bytes. */
+  isText(): Promise<boolean>;
+  duration(mime: string): Promise<number | undefined>;
+  /** What sharp reads. */
+  readonly image: Buffer | string;
+}
+
+// Bytes that never occur in text: everything below 0x20 except \t \n \f \r, and DEL.
+const BINARY_BYTES = [...Array(32).keys()].filter((b) => ![9, 10, 12, 13].includes(b)).concat(127);
+const hasBinaryByte = (b: Buffer) => BINARY_BYTES.some((x) => b.indexOf(x) !== -1);
+
+export class BufferSource implements Source {
+  constructor(readonly bytes: Buffer) {}
+  get size() {
+    return this.bytes.length;
+  }
+  get image() {
+    return this.bytes;
+  }
+  async head(n: number) {
+    return this.bytes.subarray(0, n);
+  }
+  async tail(n: number) {
+    return this.bytes.subarray(Math.max(0, this.bytes.length - n));
+  }
+  async sniff() {
+    return fileTypeFromBuffer(this.bytes);
+  }
+  async isText() {
+    return isUtf8(this.bytes) && !hasBinaryByte(this.bytes);
+  }
+  async duration(mime: string) {
+    return (await parseBuffer(this.bytes, { mimeType: mime, size: this.bytes.length }, { duration: true, skipCovers: true })).format.duration;
+  }
+}
+
+export class FileSource implements Source {
+  constructor(
+    readonly path: string,
+    readonly size: number,
+  ) {}
+  get image() {
+    return this.path;
+  }
+  async #read(position: number, length: number): Promise<Buffer> {
+    const fh = await open(this.path, 'r');
+    try {
+      const buf = Buffer.alloc(Math.max(0, Math.min(length, this.size - position)));
+      const { bytesRead } = await fh.read(buf, 0, buf.length, position);
+      return buf.subarray(0, bytesRead);
+    } finally {
+      await fh.close();
+    }
+  }
+  head(n: number) {
+    return this.#read(0, n);
+  }
+  tail(n: number) {
+    const start = Math.max(0, this.size - n);
+    return this.#read(start, this.size - start);
+  }
+  async sniff() {
+    return fileTypeFromFile(this.path);
+  }
+  async isText() {
+    // Streamed through a fatal decoder: memory stays at one chunk.
+    const decoder = new TextDecoder('utf-8', { fatal: true });
+    const fh = await open(this.path, 'r');
+    try {
+      for await (const chunk of fh.createReadStream({ highWaterMark: 1 << 20, autoClose: false })) {
+        const b = chunk as Buffer;
+        if (hasBinaryByte(b)) return false;
+        decoder.decode(b, { stream: true });
+      }
+      decoder.decode();
+      return true;
+    } catch {
+      return false;
+    } finally {
+      await fh.close();
+    }
+  }
+  async duration() {
+    return (await parseFile(this.path, { duration: true, skipCovers: true })).format.duration;
+  }
+}
+
+/** What the bytes are, before any policy: the canonical sniffed MIME type, or null when unknown. */
+export async function sniff(source: Source): Promise<string | null> {
+  const found = await source.sniff().catch(() => undefined);
+  if (found) return found.mime === CFB_MIME ? CFB_MIME : canonicalMime(found.mime);
+  return (await source.isText()) ? 'text/plain' : null;
+}
+
+const invalid = (text: string) => new DomainError('invalid_file', text);
+
+// What a browser looks for when it sniffs HTML or script (the first 1 KB is its window).
+const MARKUP = /<(?:!doctype\s+html|html|head|body|script|iframe|svg|object|embed|\?php|%)[\s>/]/i;
+// Containers that may legitimately hold stored (uncompressed) markup, and text itself.
+const MARKUP_EXEMPT = new Set([
+  'text/plain',
+  'application/zip',
+  'application/vnd.openxmlformats-officedocument.wordprocessingml.document',
+  'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet',
+  'application/msword',
+  'application/vnd.ms-excel',
+]);
+const ZIP_BASED = new Set([
+  'application/zip',
+  'application/vnd.openxmlformats-officedocument.wordprocessingml.document',
+  'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet',
+]);
+
+/** A ZIP end-of-central-directory record that ends exactly at the end of `tail`: an appended archive. */
+function endsWithZip(tail: Buffer): boolean {
+  for (let i = tail.length - 22; i >= 0; i--) {
+    if (tail[i] === 0x50 && tail[i + 1] === 0x4b && tail[i + 2] === 0x05 && tail[i + 3] === 0x06) {
+      if (i + 22 + tail.readUInt16LE(i + 20) === tail.length) return true;
+    }
+  }
+  return false;
+}
+
+const PNG_END = Buffer.from('0000000049454e44ae426082', 'hex');
+
+/**
+ * Refuses a file that is also something else: markup where a browser would sniff it, an
+ * archive appended to a non-archive (GIFAR, PDF+ZIP), bytes after an image's or a WAV's
+ * own end. A file that passes holds one format only.
+ */
+export async function refusePolyglot(source: Source, mime: string): Promise<void> {
+  const head = await source.head(1024);
+  if (!MARKUP_EXEMPT.has(mime) && MARKUP.test(head.toString('latin1'))) {
+    throw invalid('File rejected: it also contains HTML or script (a polyglot file)');
+  }
+  const tail = await source.tail(65_535 + 22);
+  if (!ZIP_BASED.has(mime) && endsWithZip(tail)) throw invalid('File rejected: an archive is appended to it (a polyglot file)');
+
+  const trailing = () => invalid('File rejected: it has data after its end (a polyglot file)');
+  switch (mime) {
+    case 'image/png':
+      if (tail.length < 12 || !tail.subarray(tail.length - 12).equals(PNG_END)) throw trailing();
+      break;
+    case 'image/jpeg': {
+      // Encoders may pad after EOI with 0x00 or 0xFF; anything else is a passenger.
+      let end = tail.length;
+      while (end > 0 && (tail[end - 1] === 0x00 || tail[end - 1] === 0xff)) end--;
+      if (end < 2 || tail[end - 2] !== 0xff || tail[end - 1] !== 0xd9) throw trailing();
+      break;
+    }
+    case 'image/gif':
+      if (tail[tail.length - 1] !== 0x3b) throw trailing();
+      break;
+    case 'image/webp':
+    case 'audio/wav': {
+      const riff = head.length >= 8 && head.toString('latin1', 0, 4) === 'RIFF' ? head.readUInt32LE(4) + 8 : -1;
+      // A streaming writer may leave the size unset (0 or 0xFFFFFFFF); a RIFF that ends early has a passenger.
+      const unset = riff === 8 || riff === 0xffffffff + 8;
+      if (riff < 0 || (!unset && riff + (riff % 2) < source.size)) throw trailing();
+      break;
+    }
+  }
+}
+
+export interface ImageFacts {
+  width: number;
+  height: number;
+  thumbnail: Buffer;
+}
+
+const SHARP_FORMAT: Record<string, string> = { 'image/jpeg': 'jpeg', 'image/png': 'png', 'image/gif': 'gif', 'image/webp': 'webp' };
+/** Decompression bombs: a 10 MB PNG can claim 20 000 × 20 000 pixels. */
+const MAX_PIXELS = 100_000_000;
+const THUMBNAIL_SIDE = 320;
+
+/** Decodes the image (a broken one is refused), reads its size and makes a WebP thumbnail. */
+export async function inspectImage(source: Source, mime: string): Promise<ImageFacts> {
+  const options = { failOn: 'error', limitInputPixels: MAX_PIXELS, sequentialRead: true } as const;
+  try {
+    const meta = await sharp(source.image, options).metadata();
+    if (meta.format !== SHARP_FORMAT[mime] || !meta.width || !meta.height) throw invalid(`The image could not be decoded as ${mime}`);
+    const swap = (meta.orientation ?? 1) >= 5;
+    const thumbnail = await sharp(source.image, options)
+      .rotate()
+      .resize(THUMBNAIL_SIDE, THUMBNAIL_SIDE, { fit: 'inside', withoutEnlargement: true })
+      .webp({ quality: 70 })
+      .toBuffer();
+    return { width: swap ? meta.height : meta.width, height: swap ? meta.width : meta.height, thumbnail };
+  } catch (e) {
+    if (e instanceof DomainError) throw e;
+    const why = /pixel limit/i.test((e as Error).message) ? `more than ${MAX_PIXELS} pixels` : 'it is damaged or not what it claims to be';
+    throw invalid(`The image could not be decoded: ${why}`);
+  }
+}
+
+/** The audio's duration in seconds, measured from the stream (the declared one is ignored). */
+export async function measureAudio(source: Source, mime: string): Promise<number> {
+  let seconds: number | undefined;
+  try {
+    seconds = await source.duration(mime);
+  } catch {
+    seconds = undefined;
+  }
+  if (seconds === undefined || !Number.isFinite(seconds) || seconds <= 0) {
+    throw invalid('The audio could not be decoded: its duration cannot be measured');
+  }
+  return Math.round(seconds * 1000) / 1000;
+}

@@ -1,0 +1,59 @@
+import type { FastifyRequest } from 'fastify';
+import type {} from '@fastify/multipart';
+import type { Core } from '../../core/core.js';
+import { DomainError } from '../../core/errors.js';
+import type { IncomingFile } from '../../core/files/files.js';
+import { fileTooLargeText, policyMaxBytes, type FilePolicy } from '../../core/files/policy.js';
+
+/**
+ * Receives a multipart upload (000's `upload-files`, 003's `upload/`): every file part is
+ * streamed to a staging file as it arrives, so memory holds a few chunks whatever the
+ * size; text fields are collected. On any error the staged files are removed.
+ */
+export async function receiveMultipart(
+  req: FastifyRequest,
+  core: Core,
+  policy: FilePolicy,
+): Promise<{ files: IncomingFile[]; fields: Record<string, string> }> {
+  const files: IncomingFile[] = [];
+  const fields: Record<string, string> = {};
+  try {
+    const parts = req.parts({
+      // The name as sent: a path in it is refused (checkFileName), not quietly cut off.
+      preservePath: true,
+      // One more byte than the largest file: the staging counter refuses it with the document's text.
+      limits: { files: policy.maxFiles, fileSize: policyMaxBytes(policy) + 1, fields: 20, fieldSize: 4096, parts: policy.maxFiles + 20, headerPairs: 100 },
+    });
+    for await (const part of parts) {
+      if (part.type === 'file') {
+        const staged = await core.files.stage(part.file, policy);
+        files.push({ staged, name: part.filename || null, mimeType: part.mimetype || null });
+      } else if (typeof part.value === 'string') {
+        fields[part.fieldname] = part.value;
+      }
+    }
+    return { files, fields };
+  } catch (e) {
+    await core.files.discard(files);
+    throw multipartError(e, policy);
+  }
+}
+
+function multipartError(e: unknown, policy: FilePolicy): unknown {
+  const code = (e as { code?: string })?.code;
+  switch (code) {
+    case 'FST_FILES_LIMIT':
+      return new DomainError('too_many_files', `Too many files. Maximum ${policy.maxFiles} files per message`);
+    case 'FST_REQ_FILE_TOO_LARGE':
+      return new DomainError('file_too_large', fileTooLargeText(policyMaxBytes(policy)));
+    case 'FST_INVALID_MULTIPART_CONTENT_TYPE':
+      return new DomainError('invalid_file', 'Send the files as multipart/form-data');
+    case 'FST_PARTS_LIMIT':
+    case 'FST_FIELDS_LIMIT':
+    case 'FST_PROTO_VIOLATION':
+      return new DomainError('invalid_input', 'Too many or malformed form fields');
+    default:
+      if (e instanceof Error && /multipart|boundary|terminated early/i.test(e.message)) return new DomainError('invalid_file', `Malformed multipart body: ${e.message}`);
+      return e;
+  }
+}

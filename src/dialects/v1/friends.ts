@@ -1,0 +1,210 @@
+import type { FastifyInstance } from 'fastify';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import type { Static } from '@sinclair/typebox';
+import type { DomainEvent } from '../../core/events.js';
+import { isDomainError } from '../../core/errors.js';
+import type { ConversationView, Message, User } from '../../core/model.js';
+import type { Connection, EventRenderer } from '../../delivery/connection.js';
+import type { DialectContext } from '../dialect.js';
+import { bearer, userKey } from '../shared/auth.js';
+import { errorText } from '../shared/errors.js';
+import { FrameValidator } from '../shared/frames.js';
+import { acceptSocket, FrameError, type FrameHandler } from '../shared/socket.js';
+import { FRIENDS_TEXTS } from './codes.js';
+import { otherOf, renderMessage, statusOf } from './render.js';
+import { HistoryParams, HistoryQuery, MarkReadFrame, MessageUuidParams, SendBody, SendFrame, SocketQuery, TypingFrame } from './schemas.js';
+
+// Document 004: friends-only direct messages with sent/delivered/read status, over REST
+// and /api/v1/chat/ws/chat. The friend rule is the core's (requireFriendship); this file
+// only chooses it, parses and renders.
+
+/** A message as 004 shows it to `viewer`, with the status from the receiver's watermarks. */
+function render004(view: ConversationView, m: Message, localTempId: string | null = null) {
+  const sender = view.members.find((x) => x.user.id === m.senderId);
+  const receiver = view.members.find((x) => x.user.id !== m.senderId);
+  const s = sender?.user ?? { id: m.senderId, uuid: '', name: 'Deleted user', email: '', avatarUrl: null };
+  const r = receiver?.user ?? s;
+  return renderMessage(m, s, r, statusOf(m.seq, receiver?.participant ?? null), receiver?.participant.readAt ?? null, localTempId);
+}
+
+export function friendsRestRoutes(ctx: DialectContext, authed: FastifyInstance) {
+  const { core } = ctx;
+  const app = authed.withTypeProvider<TypeBoxTypeProvider>();
+  const tags = ['/api/v1/chat (004)'];
+  const security = [{ bearer: [] }];
+
+  app.post('/api/v1/chat/messages/', { schema: { tags, security, body: SendBody } }, async (req) => {
+    const view = await core.conversations.openDirect(req.user, userKey(req.body.receiver_id), { requireFriendship: true });
+    const { message } = await core.messages.send(req.user, {
+      conversation: view.conversation.id,
+      kind: 'text',
+      content: req.body.content,
+      clientId: req.body.local_temp_id ?? null,
+      requireFriendship: true,
+    });
+    return render004(await core.conversations.view(req.user, view.conversation.id), message, message.clientId);
+  });
+
+  app.get('/api/v1/chat/messages/history/:friend_id', { schema: { tags, security, params: HistoryParams, querystring: HistoryQuery } }, async (req) => {
+    const skip = req.query.skip ?? 0;
+    const limit = req.query.limit ?? 50;
+    const { view } = await core.conversations.findDirect(req.user, userKey(req.params.friend_id));
+    if (!view) return { messages: [], total: 0, skip, limit };
+    const page = await core.messages.window(req.user, view.conversation.id, skip, limit);
+    return { messages: page.messages.map((m) => render004(view, m)), total: page.total, skip, limit };
+  });
+
+  app.put('/api/v1/chat/messages/:message_id/read', { schema: { tags, security, params: MessageUuidParams } }, async (req) => {
+    const message = await core.messages.markReadThrough(req.user, req.params.message_id);
+    return render004(await core.conversations.view(req.user, message.conversationId), message);
+  });
+
+  app.get('/api/v1/chat/messages/unread-count', { schema: { tags, security } }, async (req) => {
+    const rooms = await core.conversations.list(req.user);
+    return { unread_count: rooms.filter((r) => r.conversation.kind === 'direct').reduce((n, r) => n + r.unreadCount, 0) };
+  });
+
+  app.get('/api/v1/chat/friends/online', { schema: { tags, security } }, async (req) => {
+    return { online_friends: await onlineFriends(ctx, req.user) };
+  });
+}
+
+async function onlineFriends(ctx: DialectContext, user: User): Promise<string[]> {
+  const friends = await ctx.core.friends.list(user);
+  return friends.filter((f) => f.status === 'accepted' && ctx.isOnline(f.user.id)).map((f) => f.user.uuid);
+}
+
+type FriendsConn = Connection<null>;
+
+/** How 004 sockets show events: all of the user's direct conversations. */
+export function friendsRenderer(): EventRenderer<null> {
+  return {
+    name: 'v1-friends',
+    key(e, conn) {
+      if (!('conversation' in e) || !e.conversation.pair) return null;
+      const me = conn.user.id;
+      switch (e.type) {
+        case 'message.created':
+          return e.origin === conn.id ? `o${conn.id}` : e.message.senderId === me ? 's' : 'r';
+        case 'message.updated':
+        case 'message.deleted':
+          return 'u';
+        case 'receipt.read':
+          return e.user.id === me || !e.upTo ? null : 'r';
+        case 'typing':
+          return e.user.id === me ? null : 't';
+        default:
+          return null;
+      }
+    },
+    frame(e, conn) {
+      const pair = (e as Extract<DomainEvent, { conversation: unknown }>).conversation.pair!;
+      switch (e.type) {
+        case 'message.created': {
+          if (e.origin === conn.id) return JSON.stringify({ type: 'message_sent', message_id: e.message.uuid, status: 'sent', local_temp_id: e.localTempId, seq: e.message.seq });
+          const receiver = otherOf(pair, e.message.senderId);
+          // Rendered for a receiver's socket: this very delivery makes it delivered.
+          const status = e.message.senderId === conn.user.id ? 'sent' : 'delivered';
+          return JSON.stringify({ type: 'new_message', message: renderMessage(e.message, e.sender, receiver, status, null, e.localTempId) });
+        }
+        case 'message.updated':
+          return JSON.stringify({ type: 'message_updated', message: renderMessage(e.message, e.sender, otherOf(pair, e.message.senderId), 'sent', null) });
+        case 'message.deleted':
+          return JSON.stringify({ type: 'message_deleted', message_id: e.message.uuid });
+        case 'receipt.read':
+          return JSON.stringify({ type: 'message_read', message_id: e.upTo!.uuid, read_by: e.user.uuid, read_seq: e.readSeq });
+        case 'typing':
+          return JSON.stringify({ type: 'typing_indicator', user_id: e.user.uuid, is_typing: e.isTyping });
+        default:
+          return '';
+      }
+    },
+  };
+}
+
+function frameData<T extends import('@sinclair/typebox').TSchema>(v: FrameValidator<T>, frame: Record<string, unknown>): Static<T> {
+  // Flat as documented; a {type, data:{…}} envelope works too.
+  const body = frame.data && typeof frame.data === 'object' ? { ...frame, ...(frame.data as object) } : frame;
+  const r = v.parse(body);
+  if (!r.ok) throw new FrameError(`Invalid ${String(frame.type)} message: ${r.error}`);
+  return r.value;
+}
+
+const sendFrame = new FrameValidator(SendFrame);
+const readFrame = new FrameValidator(MarkReadFrame);
+const typingFrame = new FrameValidator(TypingFrame);
+
+function friendsHandlers(ctx: DialectContext): Record<string, FrameHandler<null>> {
+  const { core } = ctx;
+  return {
+    async send_message(conn, frame) {
+      const d = frameData(sendFrame, frame);
+      const view = await core.conversations.openDirect(conn.user, userKey(d.receiver_id), { requireFriendship: true });
+      ctx.hub.join(conn, view.conversation.id);
+      await core.messages.send(
+        conn.user,
+        { conversation: view.conversation.id, kind: 'text', content: d.content, clientId: d.local_temp_id == null ? null : String(d.local_temp_id), requireFriendship: true },
+        conn.id,
+      );
+    },
+    async mark_read(conn, frame) {
+      await core.messages.markReadThrough(conn.user, frameData(readFrame, frame).message_id);
+    },
+    async typing(conn, frame) {
+      const d = frameData(typingFrame, frame);
+      // The friend rule covers typing too (a room shared through 002 or /api/chat is no
+      // friendship); before a friend's first message the conversation is opened as the send would.
+      const { other, view } = await core.conversations.findDirect(conn.user, userKey(d.receiver_id));
+      await core.friends.requireFriends(conn.user.id, other.id);
+      const conversation = view ? view.conversation.id : (await core.conversations.openDirect(conn.user, other.id, { requireFriendship: true })).conversation.id;
+      await core.presence.typing(conn.user, conversation, d.is_typing);
+    },
+    async ping(conn) {
+      conn.send('{"type":"pong"}');
+    },
+  };
+}
+
+/** /api/v1/chat/ws/chat: a bad token is refused before the upgrade, with HTTP 401/403 as 004 documents. */
+export function friendsSocketRoute(ctx: DialectContext, app: FastifyInstance) {
+  const { core } = ctx;
+  const renderer = friendsRenderer();
+  const handlers = friendsHandlers(ctx);
+  app.get(
+    '/api/v1/chat/ws/chat',
+    {
+      websocket: true,
+      schema: { hide: true, querystring: SocketQuery },
+      preValidation: async (req, reply) => {
+        const token = (req.query as { token?: string }).token ?? bearer(req);
+        try {
+          (req as { parleyUser?: User }).parleyUser = await core.accounts.authenticate(token);
+        } catch (e) {
+          if (!isDomainError(e)) throw e;
+          const status = e.code === 'account_unavailable' ? 403 : 401;
+          return reply.code(status).send({ detail: status === 403 ? 'User not found or inactive' : errorText(e, FRIENDS_TEXTS) });
+        }
+      },
+    },
+    (socket, req) => {
+      const user = (req as { parleyUser?: User }).parleyUser!;
+      acceptSocket<null>(ctx, socket, {
+        renderer,
+        texts: FRIENDS_TEXTS,
+        authenticate: async () => user,
+        refuse: () => ({ code: 4001, reason: 'Invalid token' }),
+        initialState: () => null,
+        handlers,
+        async ready(conn: FriendsConn) {
+          conn.followNew = (c) => c.kind === 'direct';
+          for (const m of await core.conversations.list(conn.user)) {
+            if (m.conversation.kind === 'direct') ctx.hub.join(conn, m.conversation.id);
+          }
+          conn.send(JSON.stringify({ type: 'connection_established', user_id: conn.user.uuid, message: 'Connected to chat server' }));
+          conn.send(JSON.stringify({ type: 'online_friends', friends: await onlineFriends(ctx, conn.user) }));
+        },
+      });
+    },
+  );
+}
+

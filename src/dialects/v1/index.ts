@@ -1,0 +1,53 @@
+import type { FastifyPluginAsync } from 'fastify';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import type { Dialect, DialectContext } from '../dialect.js';
+import { chatRoutes, type RoomsVariant } from '../chat/routes.js';
+import { ROOMS_POLICY } from '../../core/files/policy.js';
+import { requireUser } from '../shared/auth.js';
+import { detailErrorHandler } from '../shared/errors.js';
+import { FRIENDS_TEXTS } from './codes.js';
+import { friendsRestRoutes, friendsSocketRoute } from './friends.js';
+import { AnyMessageParams } from './schemas.js';
+
+/** Document 002's rooms: /api/chat's room API under /api/v1/chat, with 002's `message_updated`. */
+export const ROOMS_002: RoomsVariant = {
+  prefix: '/api/v1/chat',
+  renderer: 'v1-rooms',
+  tag: '/api/v1/chat (002)',
+  updateFrame: 'message_updated',
+  deleteRoute: false,
+  // 002's "File Upload System": voice also M4A, AAC, OGG, up to 20 MB.
+  files: ROOMS_POLICY,
+};
+
+function v1Routes(ctx: DialectContext): FastifyPluginAsync {
+  return async (app) => {
+    await app.register(chatRoutes(ctx, ROOMS_002));
+    await app.register(async (scope0) => {
+      const scope = scope0.withTypeProvider<TypeBoxTypeProvider>();
+      scope.setErrorHandler(detailErrorHandler(FRIENDS_TEXTS));
+      // As in chatRoutes: an empty body with Content-Type: application/json (fetch wrappers
+      // send it on DELETE and PUT …/read) is no body, not a 400; 002's DELETE lives here.
+      const json = scope.getDefaultJsonParser('error', 'error');
+      scope.removeContentTypeParser('application/json');
+      scope.addContentTypeParser('application/json', { parseAs: 'string' }, (req, body, done) =>
+        body === '' ? done(null, undefined) : json(req, body as string, done),
+      );
+      friendsSocketRoute(ctx, scope);
+      await scope.register(async (authed0) => {
+        const authed = authed0.withTypeProvider<TypeBoxTypeProvider>();
+        authed.addHook('onRequest', requireUser(ctx.core));
+        friendsRestRoutes(ctx, authed);
+        // 002 and 004 both define it: digits are a 002 message id, a UUID a 004 one; one soft delete.
+        authed.delete('/api/v1/chat/messages/:message_id', { schema: { tags: ['/api/v1/chat (002, 004)'], security: [{ bearer: [] }], params: AnyMessageParams } }, async (req) => {
+          const id = req.params.message_id;
+          await ctx.core.messages.delete(req.user, /^\d+$/.test(id) ? Number(id) : id);
+          return { status: 'success', message: 'Message deleted' };
+        });
+      });
+    });
+  };
+}
+
+/** Documents 002 (rooms, integer ids) and 004 (friends, message status, UUIDs): /api/v1/chat. */
+export const v1Dialect: Dialect = { name: 'v1', routes: v1Routes };

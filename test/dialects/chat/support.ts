@@ -1,0 +1,137 @@
+// Shared fixtures of the /api/chat dialect suite (documents 000 and 001; 002's bodies where
+// 000/001 show none). Not a test file: every *.test.ts beside it imports what it needs.
+import { expect } from 'vitest';
+import { api, chatHistory, newRoom, newUser, type ApiResponse, type Frame, type TestSocket, type TestUser } from '../../helpers/clients.js';
+import type { TestServer } from '../../helpers/parley.js';
+
+export { databases } from '../../helpers/pg.js';
+
+/** UTC ISO 8601 with milliseconds and Z (DESIGN.md, Responses). */
+export const ISO_MS = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
+
+let seq = 0;
+/** A local_temp_id nobody else in this process uses. */
+export const tempId = (label = 't') => `${label}_${process.pid}_${++seq}`;
+
+/** Users registered in parallel (registration hashes a password: the slow part of a fixture). */
+export function users(server: TestServer, n: number, opts: { tenantId?: string } = {}): Promise<TestUser[]> {
+  return Promise.all(Array.from({ length: n }, () => newUser(server, opts)));
+}
+
+/** Two fresh users and their direct room. */
+export async function pair(server: TestServer): Promise<{ a: TestUser; b: TestUser; room: number }> {
+  const [a, b] = await users(server, 2);
+  return { a, b, room: await newRoom(server, a, b) };
+}
+
+/** The body of an error is exactly `{"detail": "<text>"}` (DESIGN.md, Bad input). */
+export function expectDetail(res: ApiResponse, status: number, detail?: string | RegExp): string {
+  expect({ status: res.status, body: res.body }).toMatchObject({ status });
+  expect(res.body).toBeTypeOf('object');
+  expect(res.body).not.toBeNull();
+  expect(Object.keys(res.body)).toEqual(['detail']);
+  expect(res.body.detail).toBeTypeOf('string');
+  expect(res.body.detail.length).toBeGreaterThan(0);
+  if (typeof detail === 'string') expect(res.body.detail).toBe(detail);
+  else if (detail) expect(res.body.detail).toMatch(detail);
+  return res.body.detail;
+}
+
+/** A user as every /api/chat rendering shows one: id, name, email, avatar_url, is_online. */
+export function expectUserDetails(u: any, user: TestUser, isOnline?: boolean) {
+  expect(u).toMatchObject({ id: user.user.id, name: user.user.name, email: user.user.email });
+  expect(u.id).toBeTypeOf('number');
+  expect(u).toHaveProperty('avatar_url');
+  expect(u.avatar_url === null || typeof u.avatar_url === 'string').toBe(true);
+  expect(u.is_online).toBeTypeOf('boolean');
+  if (isOnline !== undefined) expect(u.is_online).toBe(isOnline);
+}
+
+/**
+ * A message as 001 shows it (REST history, new_message, message_update), with 000/002's
+ * single-file keys: every documented field present with its documented type.
+ */
+export function expectMessageShape(m: any) {
+  expect(m.id).toBeTypeOf('number');
+  expect(Number.isInteger(m.id)).toBe(true);
+  expect(m.content === null || typeof m.content === 'string').toBe(true);
+  expect(['text', 'emoji', 'image', 'file', 'voice']).toContain(m.message_type);
+  expect(m).toHaveProperty('local_temp_id');
+  expect(m.local_temp_id === null || typeof m.local_temp_id === 'string').toBe(true);
+  expect(m).toHaveProperty('files_data');
+  expect(m).toHaveProperty('duration');
+  for (const k of ['file_name', 'file_path', 'file_size', 'mime_type']) expect(m).toHaveProperty(k);
+  expect(m.created_at).toMatch(ISO_MS);
+  expect(m.is_read).toBeTypeOf('boolean');
+  expect(m.is_deleted).toBeTypeOf('boolean');
+  expect(m.sender_details).toBeTypeOf('object');
+  expect(m).toHaveProperty('receiver_details');
+  // 002's flat fields, for the same paths.
+  for (const k of ['room_id', 'sender_id', 'receiver_id']) expect(m[k]).toBeTypeOf('number');
+  for (const k of ['sender_name', 'receiver_name']) expect(m[k]).toBeTypeOf('string');
+  expect(m).toHaveProperty('sender_avatar');
+  expect(m).toHaveProperty('receiver_avatar');
+}
+
+/** A text message without files: files_data, duration and the single-file keys are all null. */
+export function expectNoFiles(m: any) {
+  expect(m).toMatchObject({ files_data: null, duration: null, file_name: null, file_path: null, file_size: null, mime_type: null });
+}
+
+/** A room as 002 shows it for POST/GET /rooms (000/001 show no body). */
+export function expectRoomShape(r: any, other: TestUser) {
+  expect(r.id).toBeTypeOf('number');
+  expect(r.name === null || typeof r.name === 'string').toBe(true);
+  expect(r.room_type).toBe('direct');
+  expect(r.created_by).toBeTypeOf('number');
+  expect(r.created_at).toMatch(ISO_MS);
+  expect(r.updated_at).toMatch(ISO_MS);
+  expect(r.is_active).toBe(true);
+  expectUserDetails(r.other_user, other);
+  expect(r).toHaveProperty('last_message');
+  expect(r.unread_count).toBeTypeOf('number');
+}
+
+/** The documented text frame of 000/001, with room_id and receiver_id. */
+export function textFrame(room: number | undefined, receiverId: number | undefined, content: string, extra: Record<string, unknown> = {}) {
+  const data: Record<string, unknown> = { message_type: 'text', content, ...extra };
+  if (room !== undefined) data.room_id = room;
+  if (receiverId !== undefined) data.receiver_id = receiverId;
+  return { type: 'send_message', data };
+}
+
+/** Sends a text message with a fresh local_temp_id and resolves with the sender's own new_message (its ack). */
+export async function send(sock: TestSocket, room: number | undefined, receiver: TestUser | undefined, content: string, extra: Record<string, unknown> = {}): Promise<Frame> {
+  const tid = tempId();
+  sock.send(textFrame(room, receiver?.user.id, content, { local_temp_id: tid, ...extra }));
+  return sock.next('new_message', { where: (f) => f.data?.local_temp_id === tid });
+}
+
+/** The next error frame; its shape is `{"type":"error","message": string, ...}`. */
+export async function nextError(sock: TestSocket, match?: string | RegExp): Promise<Frame> {
+  const f = await sock.next('error');
+  expect(f.message).toBeTypeOf('string');
+  expect(f.message.length).toBeGreaterThan(0);
+  if (typeof match === 'string') expect(f.message).toBe(match);
+  else if (match) expect(f.message).toMatch(match);
+  return f;
+}
+
+/**
+ * Proves the server has handled everything this socket sent before (a ping answered), then
+ * waits a short bounded time so anything wrongly in flight would have arrived.
+ */
+export async function settle(sock: TestSocket, ms = 150): Promise<void> {
+  sock.send({ type: 'ping' });
+  await sock.next('pong');
+  await new Promise((r) => setTimeout(r, ms));
+}
+
+/** The history total of a room (REST, as the user sees it). */
+export async function historyTotal(server: TestServer, user: TestUser, room: number): Promise<number> {
+  const res = await api(server, 'GET', `/api/chat/rooms/${room}/messages?page=1&per_page=1`, { token: user.token });
+  expect(res.status).toBe(200);
+  return res.body.total;
+}
+
+export { chatHistory };

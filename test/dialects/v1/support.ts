@@ -1,0 +1,230 @@
+// Shared fixtures of the /api/v1/chat dialect suite: document 002 (rooms, integer ids, the
+// /api/chat room API under /api/v1/chat) and document 004 (friends-only messages with
+// sent/delivered/read status, UUIDs). Not a test file: every *.test.ts beside it imports
+// what it needs.
+import { expect } from 'vitest';
+import { api, newUser, openSocket, type ApiResponse, type Frame, type TestSocket, type TestUser } from '../../helpers/clients.js';
+import type { TestServer } from '../../helpers/parley.js';
+
+export { databases } from '../../helpers/pg.js';
+
+/** UTC ISO 8601 with milliseconds and Z (DESIGN.md, Responses). */
+export const ISO_MS = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
+export const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+let seq = 0;
+/** A local_temp_id nobody else in this process uses. */
+export const tempId = (label = 't') => `${label}_${process.pid}_${++seq}`;
+
+/** Users registered in parallel (registration hashes a password: the slow part of a fixture). */
+export function users(server: TestServer, n: number, opts: { tenantId?: string } = {}): Promise<TestUser[]> {
+  return Promise.all(Array.from({ length: n }, () => newUser(server, opts)));
+}
+
+/** `a` asks, `b` accepts: an accepted friendship (DESIGN.md, Accounts: POST /api/friends). */
+export async function befriend(server: TestServer, a: TestUser, b: TestUser): Promise<void> {
+  const asked = await api(server, 'POST', '/api/friends', { token: a.token, json: { user_id: b.user.uuid } });
+  expect(asked.status).toBe(200);
+  const accepted = await api(server, 'POST', '/api/friends', { token: b.token, json: { user_id: a.user.id } });
+  expect(accepted.status).toBe(200);
+  expect(accepted.body.status).toBe('accepted');
+}
+
+/** Two fresh users who are accepted friends. */
+export async function friends(server: TestServer): Promise<[TestUser, TestUser]> {
+  const [a, b] = await users(server, 2);
+  await befriend(server, a, b);
+  return [a, b];
+}
+
+/** A direct room through 002's POST /api/v1/chat/rooms. */
+export async function room002(server: TestServer, a: TestUser, b: TestUser): Promise<number> {
+  const res = await api(server, 'POST', '/api/v1/chat/rooms', { token: a.token, json: { receiver_id: b.user.id } });
+  expect(res.status).toBe(200);
+  return res.body.id;
+}
+
+/** The body of an error is exactly `{"detail": "<text>"}` (DESIGN.md, Bad input). */
+export function expectDetail(res: ApiResponse, status: number, detail?: string | RegExp): string {
+  expect({ status: res.status, body: res.body }).toMatchObject({ status });
+  expect(res.body).toBeTypeOf('object');
+  expect(res.body).not.toBeNull();
+  expect(Object.keys(res.body)).toEqual(['detail']);
+  expect(res.body.detail).toBeTypeOf('string');
+  expect(res.body.detail.length).toBeGreaterThan(0);
+  if (typeof detail === 'string') expect(res.body.detail).toBe(detail);
+  else if (detail) expect(res.body.detail).toMatch(detail);
+  return res.body.detail;
+}
+
+// ---------------------------------------------------------------- document 004
+
+export const wsChatUrl = (server: TestServer, token: string) => `${server.wsUrl}/api/v1/chat/ws/chat?token=${encodeURIComponent(token)}`;
+
+/**
+ * Opens 004's /api/v1/chat/ws/chat and waits for its documented greeting
+ * (connection_established, then online_friends), which also means it follows the user's
+ * direct conversations.
+ */
+export async function friendSocket(server: TestServer, user: TestUser): Promise<TestSocket> {
+  const s = await openSocket(wsChatUrl(server, user.token));
+  await s.next('connection_established');
+  await s.next('online_friends');
+  return s;
+}
+
+/** POST /api/v1/chat/messages/ as documented; expects 200 and returns the message. */
+export async function send004(server: TestServer, from: TestUser, to: TestUser, content: string): Promise<any> {
+  const res = await api(server, 'POST', '/api/v1/chat/messages/', { token: from.token, json: { receiver_id: to.user.uuid, content } });
+  expect({ status: res.status, body: res.body }).toMatchObject({ status: 200 });
+  return res.body;
+}
+
+/** GET /api/v1/chat/messages/history/{friend_id}; expects 200. */
+export async function history004(server: TestServer, user: TestUser, friend: TestUser | string, skip = 0, limit = 100): Promise<{ messages: any[]; total: number; skip: number; limit: number }> {
+  const id = typeof friend === 'string' ? friend : friend.user.uuid;
+  const res = await api(server, 'GET', `/api/v1/chat/messages/history/${id}?skip=${skip}&limit=${limit}`, { token: user.token });
+  expect({ status: res.status, body: res.body }).toMatchObject({ status: 200 });
+  return res.body;
+}
+
+/** One side of a 004 message: `{account_id, username, full_name, avatar}`. */
+export function expectAccount(acc: any, user: TestUser) {
+  expect(acc).toMatchObject({ account_id: user.user.uuid, full_name: user.user.name });
+  expect(acc.username).toBeTypeOf('string');
+  expect(acc.username.length).toBeGreaterThan(0);
+  expect(acc).toHaveProperty('avatar');
+  expect(acc.avatar === null || typeof acc.avatar === 'string').toBe(true);
+}
+
+/** A 004 message (POST response, history item, PUT …/read response) with every documented field and type. */
+export function expect004Message(m: any, sender: TestUser, receiver: TestUser) {
+  expect(m.message_id).toMatch(UUID);
+  expect(m.sender_id).toBe(sender.user.uuid);
+  expect(m.receiver_id).toBe(receiver.user.uuid);
+  expect(m.content).toBeTypeOf('string');
+  expect(['sent', 'delivered', 'read']).toContain(m.status);
+  expect(m.is_deleted).toBeTypeOf('boolean');
+  expect(m.created_at).toMatch(ISO_MS);
+  expect(m.updated_at).toMatch(ISO_MS);
+  expect(m).toHaveProperty('read_at');
+  if (m.status === 'read') expect(m.read_at).toMatch(ISO_MS);
+  else expect(m.read_at).toBeNull();
+  expectAccount(m.sender, sender);
+  expectAccount(m.receiver, receiver);
+}
+
+// ---------------------------------------------------------------- document 002
+
+/** Opens 002's /api/v1/chat/ws (optionally in a room); waits until the server has registered it. */
+export async function roomSocket(server: TestServer, user: TestUser, roomId?: number, extra = ''): Promise<TestSocket> {
+  const q = `token=${encodeURIComponent(user.token)}${roomId ? `&room_id=${roomId}` : ''}${extra}`;
+  const s = await openSocket(`${server.wsUrl}/api/v1/chat/ws?${q}`);
+  // A ping answered means authentication and the room join have finished.
+  s.send({ type: 'ping' });
+  await s.next('pong');
+  return s;
+}
+
+/** 002's documented text frame. */
+export function textFrame(room: number | undefined, receiverId: number | undefined, content: string, extra: Record<string, unknown> = {}) {
+  const data: Record<string, unknown> = { message_type: 'text', content, ...extra };
+  if (room !== undefined) data.room_id = room;
+  if (receiverId !== undefined) data.receiver_id = receiverId;
+  return { type: 'send_message', data };
+}
+
+/** Sends a 002 text frame with a fresh local_temp_id and resolves with the sender's own new_message (its ack). */
+export async function sendRoom(sock: TestSocket, room: number | undefined, receiver: TestUser | undefined, content: string): Promise<Frame> {
+  const tid = tempId();
+  sock.send(textFrame(room, receiver?.user.id, content, { local_temp_id: tid }));
+  return sock.next('new_message', { where: (f) => f.data?.local_temp_id === tid });
+}
+
+/** A user as 002 shows one: id, name, email, avatar_url, is_online. */
+export function expectUserDetails(u: any, user: TestUser, isOnline?: boolean) {
+  expect(u).toMatchObject({ id: user.user.id, name: user.user.name, email: user.user.email });
+  expect(u.id).toBeTypeOf('number');
+  expect(u).toHaveProperty('avatar_url');
+  expect(u.avatar_url === null || typeof u.avatar_url === 'string').toBe(true);
+  expect(u.is_online).toBeTypeOf('boolean');
+  if (isOnline !== undefined) expect(u.is_online).toBe(isOnline);
+}
+
+/** A message as 002 shows it (message_list, messages, new_message): every documented key with its type. */
+export function expect002Message(m: any, sender: TestUser, receiver: TestUser) {
+  expect(m.id).toBeTypeOf('number');
+  expect(Number.isInteger(m.id)).toBe(true);
+  expect(m.room_id).toBeTypeOf('number');
+  expect(m).toMatchObject({
+    sender_id: sender.user.id,
+    receiver_id: receiver.user.id,
+    sender_name: sender.user.name,
+    receiver_name: receiver.user.name,
+  });
+  expect(m).toHaveProperty('sender_avatar');
+  expect(m).toHaveProperty('receiver_avatar');
+  expect(m.sender_avatar).toBe(sender.user.avatar_url);
+  expect(m.receiver_avatar).toBe(receiver.user.avatar_url);
+  expect(['text', 'image', 'file', 'voice', 'emoji']).toContain(m.message_type);
+  expect(m.content === null || typeof m.content === 'string').toBe(true);
+  for (const k of ['file_name', 'file_path', 'file_size', 'mime_type']) expect(m).toHaveProperty(k);
+  expect(m.created_at).toMatch(ISO_MS);
+  expect(m.is_read).toBeTypeOf('boolean');
+  expect(m.is_deleted).toBeTypeOf('boolean');
+}
+
+/** A text message: 002's single-file keys are present and null. */
+export function expectNoFile(m: any) {
+  expect(m).toMatchObject({ file_name: null, file_path: null, file_size: null, mime_type: null });
+}
+
+/** A room as 002 shows it (POST/GET rooms, GET rooms/{id}). */
+export function expectRoomShape(r: any, other: TestUser) {
+  expect(r.id).toBeTypeOf('number');
+  expect(r.name).toBeTypeOf('string');
+  expect(r.room_type).toBe('direct');
+  expect(r.created_by).toBeTypeOf('number');
+  expect(r.created_at).toMatch(ISO_MS);
+  expect(r.updated_at).toMatch(ISO_MS);
+  expect(r.is_active).toBe(true);
+  expectUserDetails(r.other_user, other);
+  expect(r).toHaveProperty('last_message');
+  expect(r.unread_count).toBeTypeOf('number');
+}
+
+/** Every message of a 002 room through REST history (all pages), newest first, with its total. */
+export async function history002(server: TestServer, user: TestUser, room: number): Promise<{ total: number; messages: any[] }> {
+  const messages: any[] = [];
+  let total = 0;
+  for (let page = 1; ; page++) {
+    const res = await api(server, 'GET', `/api/v1/chat/rooms/${room}/messages?page=${page}&per_page=100`, { token: user.token });
+    expect({ status: res.status, body: res.body }).toMatchObject({ status: 200 });
+    if (page === 1) total = res.body.total;
+    messages.push(...res.body.messages);
+    if (!res.body.has_more) break;
+  }
+  return { total, messages };
+}
+
+// ---------------------------------------------------------------- both sockets
+
+/** The next error frame: `{"type":"error","message": string, ...}`. */
+export async function nextError(sock: TestSocket, match?: string | RegExp): Promise<Frame> {
+  const f = await sock.next('error');
+  expect(f.message).toBeTypeOf('string');
+  expect(f.message.length).toBeGreaterThan(0);
+  if (typeof match === 'string') expect(f.message).toBe(match);
+  else if (match) expect(f.message).toMatch(match);
+  return f;
+}
+
+/**
+ * Proves the server has handled everything this socket sent before (a ping answered), then
+ * waits a short bounded time so anything wrongly in flight would have arrived.
+ */
+export async function settle(sock: TestSocket, ms = 150): Promise<void> {
+  sock.send({ type: 'ping' });
+  await sock.next('pong');
+  await new Promise((r) => setTimeout(r, ms));
+}

@@ -1,0 +1,46 @@
+// Limits are per document, one validator: voice messages may be 50 MB on /api/chat
+// (000/001) and 20 MB on /api/v1/chat (002's "File Upload System", which also lists M4A,
+// AAC and OGG).
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openSocket, type TestSocket } from '../helpers/clients.js';
+import { startParley, type TestServer } from '../helpers/parley.js';
+import { b64, closeRoom, databases, expectErrorFrame, MB, room, sendFrom, settledFiles, storedFiles, wav, type Room } from './support.js';
+
+describe.each(databases)('the same voice file under two documents on %s', (db) => {
+  let server: TestServer;
+  let r: Room;
+  let v1: TestSocket;
+  let voice: Buffer;
+  beforeAll(async () => {
+    server = await startParley({ db });
+    r = await room(server);
+    v1 = await openSocket(`${server.wsUrl}/api/v1/chat/ws?token=${encodeURIComponent(r.a.token)}&room_id=${r.room}`);
+    v1.send({ type: 'ping' });
+    await v1.next('pong');
+    voice = wav(22 * 60, 8000); // 22 minutes of 8 kHz 16-bit mono: about 20.1 MiB
+    expect(voice.length).toBeGreaterThan(20 * MB);
+  });
+  afterAll(async () => {
+    v1.close();
+    closeRoom(r);
+    await server.close();
+  });
+
+  it('002 refuses a voice file over 20 MB with its own limit in the text', async () => {
+    const before = await settledFiles(server);
+    v1.send({ type: 'send_message', data: { room_id: r.room, receiver_id: r.b.user.id, message_type: 'voice', file_data: b64(voice), file_name: 'long.wav', mime_type: 'audio/wav', local_temp_id: 'v1-voice' } });
+    const f = await v1.next('error', { timeoutMs: 20_000 });
+    expect(f.local_temp_id).toBe('v1-voice');
+    expectErrorFrame(f, 'file_too_large', 'File too large. Maximum size: 20.0MB');
+    // 002 lists five voice types.
+    v1.send({ type: 'send_message', data: { room_id: r.room, message_type: 'voice', file_data: b64(Buffer.from('%PDF-1.4\n%%EOF\n')), file_name: 'x.pdf', local_temp_id: 'v1-pdf' } });
+    expectErrorFrame(await v1.next('error', { timeoutMs: 20_000 }), 'file_type_not_allowed', 'File type not allowed. Allowed types: audio/mpeg, audio/wav, audio/mp4, audio/aac, audio/ogg');
+    expect(storedFiles(server)).toEqual(before);
+  });
+
+  it('000/001 accept the same file (their voice limit is 50 MB) with its measured duration', async () => {
+    const ack = await sendFrom(r, { message_type: 'voice', file_data: b64(voice), file_name: 'long.wav', mime_type: 'audio/wav' }, 30_000);
+    expect(ack.type).toBe('new_message');
+    expect(ack.data.duration).toBe(22 * 60);
+  });
+});
