@@ -15,6 +15,7 @@ import type { DialectContext } from '../dialects/dialect.js';
 import { authRoutes } from '../dialects/auth/routes.js';
 import { chatDialect } from '../dialects/chat/index.js';
 import { v1Dialect } from '../dialects/v1/index.js';
+import { notificationsDialect } from '../dialects/notifications/index.js';
 import { setSocketErrorLogger } from '../dialects/shared/socket.js';
 import { staticFilesRoutes } from '../dialects/shared/static-files.js';
 
@@ -32,7 +33,7 @@ export interface Parley {
   close(): Promise<void>;
 }
 
-export const DIALECTS = [chatDialect, v1Dialect];
+export const DIALECTS = [chatDialect, v1Dialect, notificationsDialect];
 
 /** The composition root: the only place that picks concrete backends. */
 export async function createParley(config: Config, opts: { logger?: boolean | object; migrate?: boolean } = {}): Promise<Parley> {

@@ -19,6 +19,9 @@ export const ERROR_CODES = {
   cannot_chat_with_self: 'invalid',
   blocked: 'forbidden',
   not_friends: 'forbidden',
+  not_permitted: 'forbidden',
+  last_admin: 'invalid',
+  not_a_group: 'invalid',
   // messages
   message_not_found: 'not_found',
   reply_not_found: 'invalid',

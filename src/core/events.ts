@@ -23,13 +23,20 @@ export interface DomainEvents {
   'message.created': { conversation: ConversationRef; message: Message; sender: UserSummary; localTempId: string | null };
   'message.updated': { conversation: ConversationRef; message: Message; sender: UserSummary; readSeqs: ReadSeqs };
   'message.deleted': { conversation: ConversationRef; message: Message; sender: UserSummary; readSeqs: ReadSeqs };
-  'reaction.added': { conversation: ConversationRef; message: Message; sender: UserSummary; readSeqs: ReadSeqs; userId: Id; emoji: string; at: Millis };
-  'reaction.removed': { conversation: ConversationRef; message: Message; sender: UserSummary; readSeqs: ReadSeqs; userId: Id; emoji: string; at: Millis };
+  'reaction.added': { conversation: ConversationRef; message: Message; sender: UserSummary; readSeqs: ReadSeqs; userId: Id; user: UserSummary; emoji: string; at: Millis };
+  'reaction.removed': { conversation: ConversationRef; message: Message; sender: UserSummary; readSeqs: ReadSeqs; userId: Id; user: UserSummary; emoji: string; at: Millis };
   /** `upTo`: the message at readSeq (004 names the message read). */
   'receipt.read': { conversation: ConversationRef; user: UserSummary; readSeq: number; at: Millis; upTo: { id: Id; uuid: string; senderId: Id } | null };
   /** Sent to each participant's user channel: sockets that follow all of a user's conversations join it. */
   'conversation.created': { conversation: ConversationRef };
   'receipt.delivered': { conversation: ConversationRef; userId: Id; deliveredSeq: number; at: Millis };
+  'conversation.updated': { conversation: ConversationRef; title: string | null };
+  'conversation.deleted': { conversation: ConversationRef };
+  'participant.added': { conversation: ConversationRef; user: UserSummary; role: string; by: Id };
+  'participant.removed': { conversation: ConversationRef; user: UserSummary; by: Id };
+  'participant.role': { conversation: ConversationRef; user: UserSummary; role: string; by: Id };
+  /** Sent to the mentioned user's channel: every device, joined to the conversation or not. */
+  mention: { conversation: ConversationRef; message: Message; sender: UserSummary; userId: Id };
   typing: { conversation: ConversationRef; user: UserSummary; isTyping: boolean; typingUserIds: Id[] };
   /** Sent to each partner's user channel. */
   presence: { user: UserSummary; isOnline: boolean; status: string; lastSeen: Millis };

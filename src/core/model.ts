@@ -94,6 +94,8 @@ export interface Message {
   /** Null once deleted: a tombstone keeps its seq but never its text. */
   content: string | null;
   replyToId: Id | null;
+  /** The replied-to message's uuid (documents with UUIDs show that). */
+  replyToUuid: string | null;
   clientId: string | null;
   createdAt: Millis;
   editedAt: Millis | null;

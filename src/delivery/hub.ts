@@ -125,6 +125,12 @@ export class Hub implements EventPublisher {
       }
     }
     if (targets.length > 0) this.#render(targets, event);
+    // A removed participant's sockets hear of their removal, then nothing more of it.
+    if (event.type === 'participant.removed' || event.type === 'conversation.deleted') {
+      for (const c of targets) {
+        if (event.type === 'conversation.deleted' || c.user.id === event.user.id) this.leave(c, event.conversation.id);
+      }
+    }
   }
 
   #render(targets: Connection<any>[], event: DomainEvent): void {

@@ -77,6 +77,8 @@ describe('npm start on the embedded defaults', () => {
 
     const sock = new TestSocket(new WebSocket(`${first.url.replace('http', 'ws')}/api/chat/ws?token=${reg.body.access_token}`));
     await sock.opened;
+    sock.send({ type: 'ping' });
+    await sock.next('pong'); // registered: authentication finished
     first.stop();
     expect((await sock.closed).code).toBe(1001);
     // npm itself takes the group's SIGTERM (exit null); the server behind it closed cleanly above.

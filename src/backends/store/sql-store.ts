@@ -108,6 +108,7 @@ const toMessage = (r: Row, attachments: Attachment[] = [], reactions: ReactionSu
   kind: r.kind as MessageKind,
   content: r.deleted_at == null ? (r.content ?? null) : null,
   replyToId: r.reply_to_id ?? null,
+  replyToUuid: r.reply_to_uuid ?? null,
   clientId: r.client_id ?? null,
   createdAt: r.created_at,
   editedAt: r.edited_at ?? null,
@@ -585,6 +586,12 @@ export class SqlStore implements Store {
   async #hydrate(rows: Row[], r: SqlRunner = this.runner): Promise<Message[]> {
     if (rows.length === 0) return [];
     const ids = rows.map((m) => m.id);
+    const parents = [...new Set(rows.filter((m) => m.reply_to_id != null).map((m) => m.reply_to_id as number))];
+    if (parents.length > 0) {
+      const found = await r.all<{ id: number; uuid: string }>(raw(`SELECT id, uuid FROM messages WHERE id IN (${placeholders(parents.length)})`, parents));
+      const uuidOf = new Map(found.map((p) => [p.id, p.uuid]));
+      for (const m of rows) if (m.reply_to_id != null) m.reply_to_uuid = uuidOf.get(m.reply_to_id) ?? null;
+    }
     const [atts, reacts] = await Promise.all([
       this.#all(
         this.db.selectFrom('attachments').selectAll().where('message_id', 'in', ids).orderBy('message_id').orderBy('position'),
@@ -614,6 +621,59 @@ export class SqlStore implements Store {
       entry.userIds.push(x.user_id);
     }
     return rows.map((m) => toMessage(m, m.deleted_at == null ? (attBy.get(m.id) ?? []) : [], reactBy.get(m.id) ?? []));
+  }
+
+  async addParticipants(conversationId: Id, participants: readonly { userId: Id; role: Role }[], at: Millis): Promise<void> {
+    await this.runner.transaction(async (tx) => {
+      for (const p of participants) {
+        await tx.run(
+          raw(
+            `INSERT INTO participants (conversation_id, user_id, role, joined_at, left_at, muted, read_seq, delivered_seq, read_at)
+             VALUES (?, ?, ?, ?, NULL, 0, (SELECT last_seq FROM conversations WHERE id = ?), (SELECT last_seq FROM conversations WHERE id = ?), NULL)
+             ON CONFLICT (conversation_id, user_id) DO UPDATE SET role = excluded.role, left_at = NULL, joined_at = excluded.joined_at`,
+            [conversationId, p.userId, p.role, at, conversationId, conversationId],
+          ),
+        );
+      }
+    });
+  }
+
+  async removeParticipant(conversationId: Id, userId: Id, at: Millis): Promise<boolean> {
+    return (
+      (await this.runner.run(
+        raw('UPDATE participants SET left_at = ? WHERE conversation_id = ? AND user_id = ? AND left_at IS NULL', [at, conversationId, userId]),
+      )) > 0
+    );
+  }
+
+  async setRole(conversationId: Id, userId: Id, role: Role): Promise<boolean> {
+    return (
+      (await this.runner.run(
+        raw('UPDATE participants SET role = ? WHERE conversation_id = ? AND user_id = ? AND left_at IS NULL', [role, conversationId, userId]),
+      )) > 0
+    );
+  }
+
+  async updateConversation(conversationId: Id, changes: { title?: string | null }, at: Millis): Promise<Conversation | undefined> {
+    if (changes.title !== undefined) {
+      await this.runner.run(raw('UPDATE conversations SET title = ?, updated_at = ? WHERE id = ? AND deleted_at IS NULL', [changes.title, at, conversationId]));
+    }
+    return this.conversationById(conversationId);
+  }
+
+  async deleteConversation(conversationId: Id, at: Millis): Promise<void> {
+    await this.runner.run(raw('UPDATE conversations SET deleted_at = ?, updated_at = ? WHERE id = ?', [at, at, conversationId]));
+  }
+
+  async addMentions(messageId: Id, userIds: readonly Id[]): Promise<void> {
+    if (userIds.length === 0) return;
+    await this.runner.run(
+      this.db
+        .insertInto('mentions')
+        .values(userIds.map((u) => ({ message_id: messageId, user_id: u })))
+        .onConflict((oc) => oc.columns(['message_id', 'user_id']).doNothing())
+        .compile(),
+    );
   }
 
   async appendMessages(batch: readonly NewMessage[]): Promise<AppendResult[]> {
@@ -756,8 +816,10 @@ export class SqlStore implements Store {
             );
             attachments.push({ id: aRow[0].id, uuid: aUuid, position: p, ...a });
           }
+          let replyToUuid: string | null = null;
           if (m.replyToId !== null) {
-            await tx.run(raw('UPDATE messages SET reply_count = reply_count + 1 WHERE id = ?', [m.replyToId]));
+            const parent = await tx.all<{ uuid: string }>(raw('UPDATE messages SET reply_count = reply_count + 1 WHERE id = ? RETURNING uuid', [m.replyToId]));
+            replyToUuid = parent[0]?.uuid ?? null;
           }
           results[i] = {
             created: true,
@@ -771,6 +833,7 @@ export class SqlStore implements Store {
               kind: m.kind,
               content: m.content,
               replyToId: m.replyToId,
+              replyToUuid,
               clientId: m.clientId,
               createdAt: m.createdAt,
               editedAt: null,

@@ -174,6 +174,19 @@ export interface Store {
   markRead(conversationId: Id, userId: Id, seq: number, at: Millis): Promise<number | null>;
   markDelivered(updates: readonly { conversationId: Id; userId: Id; seq: number }[]): Promise<void>;
 
+  /**
+   * Adds participants, or brings back ones who left (with the new role). A new participant
+   * starts with everything before its arrival read (read_seq = last_seq).
+   */
+  addParticipants(conversationId: Id, participants: readonly { userId: Id; role: Role }[], at: Millis): Promise<void>;
+  /** Marks the participant as gone (left_at); returns whether they were a participant. */
+  removeParticipant(conversationId: Id, userId: Id, at: Millis): Promise<boolean>;
+  setRole(conversationId: Id, userId: Id, role: Role): Promise<boolean>;
+  updateConversation(conversationId: Id, changes: { title?: string | null }, at: Millis): Promise<Conversation | undefined>;
+  /** Soft delete: the conversation disappears from every lookup; its rows stay. */
+  deleteConversation(conversationId: Id, at: Millis): Promise<void>;
+  addMentions(messageId: Id, userIds: readonly Id[]): Promise<void>;
+
   appendMessages(batch: readonly NewMessage[]): Promise<AppendResult[]>;
   messageById(id: Id): Promise<Message | undefined>;
   messageByUuid(uuid: string): Promise<Message | undefined>;

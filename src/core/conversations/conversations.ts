@@ -3,7 +3,8 @@ import { TtlCache } from '../cache.js';
 import { DomainError } from '../errors.js';
 import type { ConversationRef, EventPublisher } from '../events.js';
 import type { Friends } from '../friends/friends.js';
-import type { Conversation, ConversationView, Id, Member, Participant, User } from '../model.js';
+import type { Conversation, ConversationKind, ConversationView, Id, Member, Participant, Role, User } from '../model.js';
+import { may, type Action } from './permissions.js';
 import { Users } from '../users.js';
 
 export type ConversationKey = Id | string;
@@ -98,6 +99,113 @@ export class Conversations {
       this.events.publishToUsers([actor.id, other.id], { type: 'conversation.created', conversation: await this.ref(conversation) });
     }
     return this.view(actor, conversation.id);
+  }
+
+  /** A group or channel (or a direct conversation, which is `openDirect`); the creator is its admin. */
+  async create(actor: User, input: { kind: ConversationKind; title: string | null; members?: (Id | string)[] }): Promise<ConversationView> {
+    if (input.kind === 'direct') {
+      if (!input.members || input.members.length !== 1) throw new DomainError('invalid_input', 'A direct conversation has exactly one other participant');
+      return this.openDirect(actor, input.members[0]);
+    }
+    const title = input.title?.trim() || null;
+    if (title && title.length > 255) throw new DomainError('invalid_input', 'Title must be at most 255 characters');
+    const others: User[] = [];
+    for (const key of input.members ?? []) {
+      const u = await this.users.resolve(actor, key);
+      if (u.id !== actor.id && !others.some((o) => o.id === u.id)) others.push(u);
+    }
+    const at = Date.now();
+    const conversation = await this.store.createConversation(
+      {
+        tenantId: actor.tenantId,
+        kind: input.kind,
+        title,
+        createdBy: actor.id,
+        participants: [{ userId: actor.id, role: 'admin' }, ...others.map((u) => ({ userId: u.id, role: 'member' as Role }))],
+      },
+      at,
+    );
+    const ref = await this.ref(conversation);
+    this.events.publishToUsers([actor.id, ...others.map((u) => u.id)], { type: 'conversation.created', conversation: ref });
+    return this.view(actor, conversation.id);
+  }
+
+  /** Throws `not_permitted` unless the actor's role allows `action` here. */
+  async #require(actor: User, key: ConversationKey, action: Action): Promise<Access> {
+    const a = await this.access(actor, key);
+    if (a.conversation.kind === 'direct' && action !== 'rename') throw new DomainError('not_a_group');
+    if (!may(a.me.role, action)) throw new DomainError('not_permitted');
+    return a;
+  }
+
+  async rename(actor: User, key: ConversationKey, title: string | null): Promise<ConversationView> {
+    const { conversation } = await this.#require(actor, key, 'rename');
+    const clean = title?.trim() || null;
+    if (clean && clean.length > 255) throw new DomainError('invalid_input', 'Title must be at most 255 characters');
+    await this.store.updateConversation(conversation.id, { title: clean }, Date.now());
+    this.events.publish({ type: 'conversation.updated', conversation: await this.ref(conversation), title: clean });
+    return this.view(actor, conversation.id);
+  }
+
+  async remove(actor: User, key: ConversationKey): Promise<void> {
+    const { conversation } = await this.#require(actor, key, 'delete_conversation');
+    const ref = await this.ref(conversation);
+    await this.store.deleteConversation(conversation.id, Date.now());
+    this.#refs.delete(conversation.id);
+    this.#members.clear();
+    this.events.publish({ type: 'conversation.deleted', conversation: ref });
+  }
+
+  async participants(actor: User, key: ConversationKey): Promise<Member[]> {
+    const { conversation } = await this.access(actor, key);
+    return this.store.members([conversation.id]);
+  }
+
+  async addParticipant(actor: User, key: ConversationKey, userKey: Id | string, role: Role = 'member'): Promise<Member> {
+    const { conversation, me } = await this.#require(actor, key, 'add_participant');
+    // Only an admin hands out admin or moderator.
+    if (role !== 'member' && !may(me.role, 'change_role')) throw new DomainError('not_permitted');
+    const user = await this.users.resolve(actor, userKey);
+    await this.store.addParticipants(conversation.id, [{ userId: user.id, role }], Date.now());
+    this.#members.delete(`${conversation.id}:${user.id}`);
+    const ref = await this.ref(conversation);
+    this.events.publish({ type: 'participant.added', conversation: ref, user: Users.summaryOf(user), role, by: actor.id });
+    this.events.publishToUsers([user.id], { type: 'conversation.created', conversation: ref });
+    return (await this.store.members([conversation.id])).find((m) => m.user.id === user.id)!;
+  }
+
+  /** Removes someone (admins and moderators), or the actor leaves; the last admin must hand over first. */
+  async removeParticipant(actor: User, key: ConversationKey, userKey: Id | string): Promise<void> {
+    const self = (typeof userKey === 'number' ? userKey === actor.id : userKey === actor.uuid);
+    const { conversation } = self ? await this.access(actor, key) : await this.#require(actor, key, 'remove_participant');
+    if (conversation.kind === 'direct') throw new DomainError('not_a_group');
+    const user = self ? actor : await this.users.resolve(actor, userKey);
+    const members = await this.store.members([conversation.id]);
+    const target = members.find((m) => m.user.id === user.id);
+    if (!target) throw new DomainError('user_not_found', 'Participant not found');
+    const actorRole = members.find((m) => m.user.id === actor.id)!.participant.role;
+    // A moderator cannot remove an admin.
+    if (!self && target.participant.role === 'admin' && actorRole !== 'admin') throw new DomainError('not_permitted');
+    const admins = members.filter((m) => m.participant.role === 'admin');
+    if (target.participant.role === 'admin' && admins.length === 1 && members.length > 1) throw new DomainError('last_admin');
+    await this.store.removeParticipant(conversation.id, user.id, Date.now());
+    this.#members.delete(`${conversation.id}:${user.id}`);
+    this.events.publish({ type: 'participant.removed', conversation: await this.ref(conversation), user: Users.summaryOf(user), by: actor.id });
+  }
+
+  async setRole(actor: User, key: ConversationKey, userKey: Id | string, role: Role): Promise<Member> {
+    const { conversation } = await this.#require(actor, key, 'change_role');
+    const user = await this.users.resolve(actor, userKey);
+    const members = await this.store.members([conversation.id]);
+    const target = members.find((m) => m.user.id === user.id);
+    if (!target) throw new DomainError('user_not_found', 'Participant not found');
+    if (target.participant.role === 'admin' && role !== 'admin' && members.filter((m) => m.participant.role === 'admin').length === 1) {
+      throw new DomainError('last_admin');
+    }
+    await this.store.setRole(conversation.id, user.id, role);
+    this.#members.delete(`${conversation.id}:${user.id}`);
+    this.events.publish({ type: 'participant.role', conversation: await this.ref(conversation), user: Users.summaryOf(user), role, by: actor.id });
+    return { user: target.user, participant: { ...target.participant, role } };
   }
 
   /** The direct conversation of the actor and `other` if they have one. */

@@ -4,6 +4,7 @@ import { DomainError } from '../errors.js';
 import type { ConversationRef, EventPublisher, ReadSeqs } from '../events.js';
 import type { Conversations, ConversationKey } from '../conversations/conversations.js';
 import type { Friends } from '../friends/friends.js';
+import { may, mayPost } from '../conversations/permissions.js';
 import type { Id, Message, MessageKind, User, UserSummary } from '../model.js';
 import { LIKE_EMOJI } from '../model.js';
 import { Users } from '../users.js';
@@ -95,6 +96,10 @@ export class Messages {
 
     const ref = await this.conversations.memberRef(actor, input.conversation);
     const conversation = ref;
+    if (ref.kind === 'channel') {
+      const me = await this.conversations.participant(ref.id, actor.id);
+      if (!me || !mayPost(ref.kind, me.role)) throw new DomainError('not_permitted', 'Only admins and moderators post in a channel');
+    }
     if (input.expectedReceiver != null && ref.pair && !ref.pair.some((u) => u.id === input.expectedReceiver && u.id !== actor.id)) {
       throw new DomainError('receiver_mismatch');
     }
@@ -120,7 +125,27 @@ export class Messages {
       createdAt: Date.now(),
     };
     this.#outgoing.set(message, { ref, sender: Users.summaryOf(actor), origin, localTempId: clientId });
-    return this.writer.append(message);
+    const result = await this.writer.append(message);
+    if (result.created && content !== null && content.includes('@')) await this.#mentions(ref, result.message, actor);
+    return result;
+  }
+
+  /**
+   * `@name` or `@email` of a participant: stored, and told to the mentioned user's every
+   * device, joined to the conversation or not. Names match without spaces, case-insensitively.
+   */
+  async #mentions(ref: ConversationRef, message: Message, actor: User): Promise<void> {
+    const tokens = new Set<string>();
+    for (const m of message.content!.matchAll(/(?:^|[\s(])@([^\s,;:!?()<>"']+)/g)) tokens.add(m[1].replace(/[.]+$/, '').toLowerCase());
+    if (tokens.size === 0) return;
+    const members = await this.store.members([ref.id]);
+    const hit = members
+      .map((m) => m.user)
+      .filter((u) => u.id !== actor.id && (tokens.has(u.email.toLowerCase()) || tokens.has(u.name.replace(/\s+/g, '').toLowerCase())));
+    if (hit.length === 0) return;
+    await this.store.addMentions(message.id, hit.map((u) => u.id));
+    const sender = Users.summaryOf(actor);
+    for (const u of hit) this.events.publishToUsers([u.id], { type: 'mention', conversation: ref, message, sender, userId: u.id });
   }
 
   #committed(result: AppendResult, input: NewMessage) {
@@ -199,10 +224,14 @@ export class Messages {
   /** Soft delete by the sender: the row stays as a tombstone so seq stays gapless. */
   async delete(actor: User, key: MessageKey): Promise<Message> {
     const { message, conversation } = await this.get(actor, key);
-    if (message.senderId !== actor.id) throw new DomainError('not_message_sender', 'You can only delete your own messages');
+    if (message.senderId !== actor.id) {
+      // Admins and moderators of a group or channel delete anyone's message.
+      const me = conversation.kind === 'direct' ? undefined : await this.conversations.participant(conversation.id, actor.id);
+      if (!me || !may(me.role, 'delete_any_message')) throw new DomainError('not_message_sender', 'You can only delete your own messages');
+    }
     if (message.deletedAt !== null) return message;
     const deleted = await this.store.deleteMessage(message.id, Date.now());
-    this.events.publish({ type: 'message.deleted', conversation, message: deleted, sender: Users.summaryOf(actor), readSeqs: await this.#readSeqs(conversation) });
+    this.events.publish({ type: 'message.deleted', conversation, message: deleted, sender: await this.users.summary(message.senderId), readSeqs: await this.#readSeqs(conversation) });
     return deleted;
   }
 
@@ -216,7 +245,7 @@ export class Messages {
     if (changed) {
       const sender = await this.users.summary(after.senderId);
       const readSeqs = await this.#readSeqs(conversation);
-      this.events.publish({ type: on ? 'reaction.added' : 'reaction.removed', conversation, message: after, sender, readSeqs, userId: actor.id, emoji, at });
+      this.events.publish({ type: on ? 'reaction.added' : 'reaction.removed', conversation, message: after, sender, readSeqs, userId: actor.id, user: Users.summaryOf(actor), emoji, at });
     }
     return after;
   }

@@ -52,6 +52,31 @@ export class PresenceService {
     return this.presence.lastSeen(user.id) ?? user.lastSeenAt ?? null;
   }
 
+  /** Everyone who shares a conversation with the actor. */
+  partners(actor: User): Promise<Id[]> {
+    return this.store.partnerIds(actor.id);
+  }
+
+  status(userId: Id): PresenceStatus {
+    return this.presence.status(userId);
+  }
+
+  // 003's current_conversation: where the user says they are; ephemeral like the rest.
+  readonly #current = new Map<Id, string>();
+
+  currentConversation(userId: Id): string | null {
+    return this.isOnline(userId) ? (this.#current.get(userId) ?? null) : null;
+  }
+
+  async setCurrentConversation(actor: User, key: ConversationKey | null): Promise<void> {
+    if (key === null) {
+      this.#current.delete(actor.id);
+      return;
+    }
+    const { conversation } = await this.conversations.access(actor, key);
+    this.#current.set(actor.id, conversation.uuid);
+  }
+
   /** The actor's conversation partners who are online now. */
   async onlinePartners(actor: User): Promise<Id[]> {
     return this.presence.onlineAmong(await this.store.partnerIds(actor.id));

@@ -25,10 +25,11 @@ export interface RoomsVariant {
   /** False where another route owns DELETE …/messages/{id} (002 shares it with 004). */
   deleteRoute: boolean;
   /**
-   * How many of the newest messages GET …/rooms/{id} carries in `message_list`; absent: all
-   * of them, as 002 documents ("ALL messages in one call").
+   * How many of the newest messages GET …/rooms/{id} carries in `message_list`. 002 says
+   * "ALL messages in one call"; a bound keeps the call constant-time on a long history, and
+   * `has_more` tells the client to page the rest.
    */
-  detailMessages?: number;
+  detailMessages: number;
   /** The document's file types and limits (core/files/policy.ts); 000/001's when unset. */
   files?: FilePolicy;
 }
@@ -116,9 +117,9 @@ export function chatRoutes(ctx: DialectContext, v: RoomsVariant = ROOMS_001): Fa
 
       authed.get(`${v.prefix}/rooms/:room_id`, { schema: { tags, security, params: RoomParams } }, async (req) => {
         const view = await core.conversations.view(req.user, req.params.room_id);
-        // 002's room detail carries the messages, oldest first, as it shows them: all of them
-        // (one seq range), or the newest `detailMessages` where the variant says so.
-        const page = await core.messages.page(req.user, view.conversation.id, 1, v.detailMessages ?? Math.max(1, view.conversation.lastSeq));
+        // 002's room detail carries the messages, oldest first, as it shows them: the newest
+        // `detailMessages` (one seq range).
+        const page = await core.messages.page(req.user, view.conversation.id, 1, v.detailMessages);
         const senders = await core.users.summaries(page.messages.map((m) => m.senderId));
         return {
           ...renderRoom(ctx, view),

@@ -1,5 +1,9 @@
 import { TypeCompiler, type TypeCheck } from '@sinclair/typebox/compiler';
-import type { TSchema, Static } from '@sinclair/typebox';
+import { FormatRegistry, type TSchema, type Static } from '@sinclair/typebox';
+
+// TypeBox checks only the formats it is told about; frames use these (REST uses ajv-formats).
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+if (!FormatRegistry.Has('uuid')) FormatRegistry.Set('uuid', (v) => UUID.test(v));
 
 /** Compiled once per frame schema: fast checks on the socket path, with a readable first error. */
 export class FrameValidator<T extends TSchema> {

@@ -12,8 +12,11 @@ export type FrameHandler<S> = (conn: Connection<S>, frame: Record<string, unknow
 export interface SocketOptions<S> {
   renderer: EventRenderer<S>;
   texts?: Texts;
-  /** The user this socket speaks for; throw (any error) to refuse it. */
-  authenticate(): Promise<User>;
+  /**
+   * The user this socket speaks for; throw (any error) to refuse it. `firstFrame` takes the
+   * socket's first frame (for documents that authenticate with one), or null after a timeout.
+   */
+  authenticate(firstFrame: () => Promise<Record<string, unknown> | null>): Promise<User>;
   /** Close code and reason for a refused authentication. */
   refuse(error: unknown): { code: number; reason: string };
   initialState(): S;
@@ -59,9 +62,23 @@ export function acceptSocket<S>(ctx: DialectContext, socket: WebSocket, opts: So
     }
   };
 
+  let firstWaiter: ((m: { data: unknown; binary: boolean } | null) => void) | null = null;
+  const takeFirst = () =>
+    new Promise<Record<string, unknown> | null>((resolve) => {
+      const done = (m: { data: unknown; binary: boolean } | null) => {
+        clearTimeout(timer);
+        firstWaiter = null;
+        resolve(m && !m.binary ? parseFrame(String(m.data)) : null);
+      };
+      const timer = setTimeout(() => done(null), 10_000);
+      if (early.length > 0) done(early.shift()!);
+      else firstWaiter = done;
+    });
+
   socket.on('message', (data, binary) => {
     if (!conn) {
-      early.push({ data, binary });
+      if (firstWaiter) firstWaiter({ data, binary });
+      else early.push({ data, binary });
       return;
     }
     const c = conn;
@@ -74,7 +91,7 @@ export function acceptSocket<S>(ctx: DialectContext, socket: WebSocket, opts: So
   void (async () => {
     let user: User;
     try {
-      user = await opts.authenticate();
+      user = await opts.authenticate(() => takeFirst());
     } catch (e) {
       const { code, reason } = opts.refuse(e);
       socket.close(code, reason);

@@ -16,6 +16,8 @@ export const ROOMS_002: RoomsVariant = {
   tag: '/api/v1/chat (002)',
   updateFrame: 'message_updated',
   deleteRoute: false,
+  // "ALL messages": every room of a working chat fits; longer ones page (has_more).
+  detailMessages: 1000,
   // 002's "File Upload System": voice also M4A, AAC, OGG, up to 20 MB.
   files: ROOMS_POLICY,
 };

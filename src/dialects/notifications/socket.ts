@@ -1,0 +1,220 @@
+import type { FastifyInstance } from 'fastify';
+import type { Static, TSchema } from '@sinclair/typebox';
+import type { DomainEvent } from '../../core/events.js';
+import { DomainError, isDomainError } from '../../core/errors.js';
+import { fileKeyFromReference } from '../../core/files/files.js';
+import { CHAT_POLICY } from '../../core/files/policy.js';
+import type { MessageKind, User, UserSummary } from '../../core/model.js';
+import { CloseCodes, type EventRenderer } from '../../delivery/connection.js';
+import type { DialectContext } from '../dialect.js';
+import { bearer } from '../shared/auth.js';
+import { FrameValidator } from '../shared/frames.js';
+import { acceptSocket, FrameError, type FrameHandler } from '../shared/socket.js';
+import { iso } from '../shared/time.js';
+import { NOTIFICATIONS_TEXTS } from './codes.js';
+import { renderMessage003, user003, type Ctx } from './render.js';
+import { ConversationFrame, PresenceFrame, ReactionFrame, SendFrame, SocketParams } from './schemas.js';
+
+type Conn = Parameters<FrameHandler<null>>[0];
+
+/** How /ws/chat/{tenant_id}/ shows events: joined conversations, plus the user's own (mentions, presence). */
+export function notificationsRenderer(ctx: Ctx): EventRenderer<null> {
+  const msg = (e: Extract<DomainEvent, { message: unknown }>, localTempId: string | null = null) => {
+    const known = new Map<number, UserSummary>([[e.sender.id, e.sender]]);
+    if ('user' in e && e.user) known.set(e.user.id, e.user as UserSummary);
+    return renderMessage003(ctx, e.message, e.conversation.uuid, e.sender, (id) => known.get(id), localTempId);
+  };
+  return {
+    name: 'notifications',
+    key(e, conn) {
+      const me = conn.user.id;
+      switch (e.type) {
+        case 'typing':
+          return e.user.id === me ? null : 't';
+        case 'presence':
+          return e.user.id === me ? null : 'p';
+        case 'receipt.delivered':
+        case 'session.revoked':
+          return null;
+        default:
+          return 'x';
+      }
+    },
+    frame(e) {
+      switch (e.type) {
+        case 'message.created':
+          return JSON.stringify({ type: 'new_message', conversation_id: e.conversation.uuid, message: msg(e, e.localTempId) });
+        case 'message.updated':
+          return JSON.stringify({ type: 'message_updated', conversation_id: e.conversation.uuid, message: msg(e) });
+        case 'message.deleted':
+          return JSON.stringify({ type: 'message_deleted', conversation_id: e.conversation.uuid, message_id: e.message.uuid });
+        case 'reaction.added':
+        case 'reaction.removed':
+          return JSON.stringify({
+            type: e.type === 'reaction.added' ? 'reaction_added' : 'reaction_removed',
+            conversation_id: e.conversation.uuid,
+            reaction: { message_id: e.message.uuid, user_id: e.user.uuid, emoji: e.emoji, created_at: iso(e.at) },
+          });
+        case 'typing':
+          return JSON.stringify({ type: 'typing_indicator', conversation_id: e.conversation.uuid, user_id: e.user.uuid, is_typing: e.isTyping });
+        case 'receipt.read':
+          return JSON.stringify({ type: 'message_read', conversation_id: e.conversation.uuid, user_id: e.user.uuid, message_id: e.upTo?.uuid ?? null, read_seq: e.readSeq });
+        case 'presence':
+          return JSON.stringify({ type: 'presence_update', user_id: e.user.uuid, status: e.status, is_online: e.isOnline, last_seen: iso(e.lastSeen) });
+        case 'mention':
+          return JSON.stringify({ type: 'mention', conversation_id: e.conversation.uuid, message: msg(e) });
+        case 'conversation.created':
+          return JSON.stringify({ type: 'conversation_created', conversation_id: e.conversation.uuid, conversation_type: e.conversation.kind });
+        case 'conversation.updated':
+          return JSON.stringify({ type: 'conversation_updated', conversation_id: e.conversation.uuid, title: e.title });
+        case 'conversation.deleted':
+          return JSON.stringify({ type: 'conversation_deleted', conversation_id: e.conversation.uuid });
+        case 'participant.added':
+        case 'participant.removed':
+        case 'participant.role':
+          return JSON.stringify({
+            type: e.type === 'participant.added' ? 'participant_added' : e.type === 'participant.removed' ? 'participant_removed' : 'participant_role_changed',
+            conversation_id: e.conversation.uuid,
+            user: user003(e.user),
+            ...('role' in e ? { role: e.role } : {}),
+          });
+        default:
+          return '';
+      }
+    },
+  };
+}
+
+function frameData<T extends TSchema>(v: FrameValidator<T>, frame: Record<string, unknown>): Static<T> {
+  // Flat, as the document's examples; the {type, data:{…}} envelope it also names works too.
+  const body = frame.data && typeof frame.data === 'object' && !Array.isArray(frame.data) ? { ...frame, ...(frame.data as object) } : frame;
+  const r = v.parse(body);
+  if (!r.ok) throw new FrameError(`Invalid ${String(frame.type)} message: ${r.error}`);
+  return r.value;
+}
+
+const conversationFrame = new FrameValidator(ConversationFrame);
+const sendFrame = new FrameValidator(SendFrame);
+const reactionFrame = new FrameValidator(ReactionFrame);
+const presenceFrame = new FrameValidator(PresenceFrame);
+
+/** Sends a 003 message (REST and socket): text, or a file uploaded before through upload/. */
+export async function send003(
+  ctx: DialectContext,
+  user: User,
+  conversation: string,
+  d: { content?: string | null; message_type?: string; reply_to?: string | null; local_temp_id?: string | number | null; file_url?: string | null },
+  origin?: string,
+) {
+  const input = {
+    conversation,
+    kind: (d.message_type ?? 'text') as MessageKind,
+    content: d.content ?? null,
+    replyTo: d.reply_to ?? null,
+    clientId: d.local_temp_id == null ? null : String(d.local_temp_id),
+  };
+  if (d.file_url) {
+    const key = fileKeyFromReference(d.file_url);
+    if (!key) throw new DomainError('invalid_input', 'file_url is not a file uploaded to this server');
+    return ctx.core.files.send(user, input, [{ source: 'upload', key }], { ...CHAT_POLICY, maxFiles: 1 }, origin);
+  }
+  return ctx.core.messages.send(user, input, origin);
+}
+
+function handlers(ctx: DialectContext): Record<string, FrameHandler<null>> {
+  const { core } = ctx;
+  const joined = async (conn: Conn, conversation: string) => {
+    const { conversation: c } = await core.conversations.access(conn.user, conversation);
+    ctx.hub.join(conn, c.id);
+    return c;
+  };
+  return {
+    async authenticate(conn) {
+      conn.send(JSON.stringify({ type: 'authenticated', user_id: conn.user.uuid }));
+    },
+    async join_conversation(conn, frame) {
+      const c = await joined(conn, frameData(conversationFrame, frame).conversation_id);
+      conn.send(JSON.stringify({ type: 'conversation_joined', conversation_id: c.uuid }));
+    },
+    async leave_conversation(conn, frame) {
+      const { conversation } = await core.conversations.access(conn.user, frameData(conversationFrame, frame).conversation_id);
+      ctx.hub.leave(conn, conversation.id);
+      conn.send(JSON.stringify({ type: 'conversation_left', conversation_id: conversation.uuid }));
+    },
+    async send_message(conn, frame) {
+      const d = frameData(sendFrame, frame);
+      await send003(ctx, conn.user, d.conversation_id, { ...d, message_type: d.message_type as string | undefined }, conn.id);
+    },
+    async start_typing(conn, frame) {
+      await core.presence.typing(conn.user, frameData(conversationFrame, frame).conversation_id, true);
+    },
+    async stop_typing(conn, frame) {
+      await core.presence.typing(conn.user, frameData(conversationFrame, frame).conversation_id, false);
+    },
+    async add_reaction(conn, frame) {
+      const d = frameData(reactionFrame, frame);
+      await core.messages.react(conn.user, d.message_id, d.emoji, true);
+    },
+    async remove_reaction(conn, frame) {
+      const d = frameData(reactionFrame, frame);
+      await core.messages.react(conn.user, d.message_id, d.emoji, false);
+    },
+    async mark_read(conn, frame) {
+      await core.conversations.markRead(conn.user, frameData(conversationFrame, frame).conversation_id);
+    },
+    async update_presence(conn, frame) {
+      const d = frameData(presenceFrame, frame);
+      await core.presence.setStatus(conn.user, d.status);
+    },
+    async ping(conn) {
+      conn.send('{"type":"pong"}');
+    },
+  };
+}
+
+/**
+ * /ws/chat/{tenant_id}/: the JWT in the Authorization header, the `token` query parameter,
+ * or a first {"type":"authenticate","token":…} frame. A token of another tenant closes 4003.
+ */
+export function notificationsSocketRoute(ctx: DialectContext, app: FastifyInstance) {
+  const renderer = notificationsRenderer(ctx);
+  const frameHandlers = handlers(ctx);
+  app.get('/ws/chat/:tenant_id/', { websocket: true, schema: { hide: true, params: SocketParams } }, (socket, req) => {
+    const tenant = (req.params as { tenant_id: string }).tenant_id;
+    const given = (req.query as { token?: string }).token ?? bearer(req);
+    acceptSocket<null>(ctx, socket, {
+      renderer,
+      texts: NOTIFICATIONS_TEXTS,
+      async authenticate(firstFrame) {
+        let token = given;
+        if (!token) {
+          const first = await firstFrame();
+          if (first?.type === 'authenticate' && typeof first.token === 'string') token = first.token;
+        }
+        const user = await ctx.core.accounts.authenticate(token);
+        if (user.tenantUuid !== tenant.toLowerCase()) throw new TenantMismatch();
+        return user;
+      },
+      refuse(e) {
+        if (e instanceof TenantMismatch) return { code: CloseCodes.notAllowed, reason: 'Tenant not allowed' };
+        if (isDomainError(e) && e.kind === 'unauthenticated') return { code: CloseCodes.invalidToken, reason: 'Invalid or missing token' };
+        return { code: CloseCodes.authFailed, reason: 'Authentication failed' };
+      },
+      initialState: () => null,
+      handlers: frameHandlers,
+      async ready(conn) {
+        conn.send(
+          JSON.stringify({
+            type: 'connection_established',
+            message: 'Connected to chat service',
+            user_id: conn.user.uuid,
+            tenant_id: conn.user.tenantUuid,
+            timestamp: new Date().toISOString(),
+          }),
+        );
+      },
+    });
+  });
+}
+
+class TenantMismatch extends Error {}
