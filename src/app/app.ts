@@ -6,6 +6,7 @@ import type { Bus } from '../backends/bus/bus.js';
 import { createMemoryBus } from '../backends/bus/memory-bus.js';
 import type { Presence } from '../backends/presence/presence.js';
 import { createMemoryPresence } from '../backends/presence/memory-presence.js';
+import { createMemoryRateLimiter } from '../backends/ratelimit/memory-rate-limiter.js';
 import { createLocalDiskFileStore } from '../backends/files/local-disk-file-store.js';
 import { Core } from '../core/core.js';
 import { Hub } from '../delivery/hub.js';
@@ -44,7 +45,7 @@ export async function createParley(config: Config, opts: { logger?: boolean | ob
   const presence = createMemoryPresence(config.typingTtlMs);
   const hub = new Hub(bus);
   const fileStore = createLocalDiskFileStore(config.filesRoot);
-  const core = new Core({ config, store, presence, events: hub, fileStore });
+  const core = new Core({ config, store, presence, rateLimiter: createMemoryRateLimiter(), events: hub, fileStore });
   // What a crash left (half-written files, renames not done) is settled before anyone reads.
   await core.files.sweep();
   hub.onDelivered((c, u, seq) => core.receipts.delivered(c, u, seq));

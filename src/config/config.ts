@@ -44,6 +44,15 @@ export interface Config {
   readonly filesPendingTtlSeconds: number;
   /** FILES_SWEEP_GRACE_SECONDS: the sweep leaves unreferenced files younger than this (a write may be in flight in another process). */
   readonly filesSweepGraceSeconds: number;
+  /** Rate limits (0 turns one off): RATE_USER_MESSAGES_PER_SECOND/_BURST, RATE_REST_WRITES_PER_SECOND/_BURST, RATE_CONNECTION_FRAMES_PER_SECOND/_BURST. */
+  readonly rateLimits: {
+    readonly userMessagesPerSecond: number;
+    readonly userMessagesBurst: number;
+    readonly restWritesPerSecond: number;
+    readonly restWritesBurst: number;
+    readonly connectionFramesPerSecond: number;
+    readonly connectionFramesBurst: number;
+  };
   /** External identity provider whose tokens Parley trusts besides its own (all optional). */
   readonly idp: IdpConfig;
 }
@@ -116,6 +125,14 @@ export function loadConfig(env: Env = process.env): Config {
     fileUrlTtlSeconds: Math.max(1, int(env, 'FILE_URL_TTL_SECONDS', 3600)),
     filesPendingTtlSeconds: int(env, 'FILES_PENDING_TTL_SECONDS', 24 * 3600),
     filesSweepGraceSeconds: int(env, 'FILES_SWEEP_GRACE_SECONDS', 600),
+    rateLimits: Object.freeze({
+      userMessagesPerSecond: int(env, 'RATE_USER_MESSAGES_PER_SECOND', 20),
+      userMessagesBurst: int(env, 'RATE_USER_MESSAGES_BURST', 100),
+      restWritesPerSecond: int(env, 'RATE_REST_WRITES_PER_SECOND', 20),
+      restWritesBurst: int(env, 'RATE_REST_WRITES_BURST', 100),
+      connectionFramesPerSecond: int(env, 'RATE_CONNECTION_FRAMES_PER_SECOND', 50),
+      connectionFramesBurst: int(env, 'RATE_CONNECTION_FRAMES_BURST', 200),
+    }),
     idp: Object.freeze({
       hs256Secret: env.AUTH_HS256_SECRET || undefined,
       publicKeyPem: env.AUTH_PUBLIC_KEY || undefined,

@@ -1,5 +1,7 @@
 import type { Config } from '../config/config.js';
 import type { Presence } from '../backends/presence/presence.js';
+import type { RateLimiter } from '../backends/ratelimit/rate-limiter.js';
+import { RateLimits } from './rate-limits.js';
 import type { Store } from '../backends/store/store.js';
 import type { FileStore } from '../backends/files/file-store.js';
 import { Accounts } from './accounts/accounts.js';
@@ -16,6 +18,7 @@ export interface CoreDeps {
   config: Config;
   store: Store;
   presence: Presence;
+  rateLimiter: RateLimiter;
   events: EventPublisher;
   fileStore: FileStore;
 }
@@ -29,15 +32,17 @@ export class Core {
   readonly messages: Messages;
   readonly presence: PresenceService;
   readonly receipts: DeliveryReceipts;
+  readonly rateLimits: RateLimits;
   readonly files: Files;
 
   constructor(readonly deps: CoreDeps) {
     const { config, store, presence, events } = deps;
+    this.rateLimits = new RateLimits(deps.rateLimiter, config);
     this.users = new Users(store);
     this.accounts = new Accounts(store, events, config);
     this.friends = new Friends(store, this.users);
     this.conversations = new Conversations(store, this.users, this.friends, events);
-    this.messages = new Messages(store, this.conversations, this.users, this.friends, events, config);
+    this.messages = new Messages(store, this.conversations, this.users, this.friends, this.rateLimits, events, config);
     this.presence = new PresenceService(presence, store, this.users, this.conversations, events);
     this.receipts = new DeliveryReceipts(store, this.conversations, events);
     this.files = new Files(store, deps.fileStore, this.messages, this.conversations, config);

@@ -41,6 +41,7 @@ export const ERROR_CODES = {
   upload_not_found: 'invalid',
   file_not_found: 'not_found',
   file_access_denied: 'forbidden',
+  rate_limited: 'rate_limited',
   // generic
   invalid_input: 'invalid',
 } as const satisfies Record<string, ErrorKind>;
@@ -52,6 +53,8 @@ export class DomainError extends Error {
   constructor(
     readonly code: ErrorCode,
     message?: string,
+    /** For `rate_limited`: when to try again. */
+    readonly details: { retryAfterMs?: number } = {},
   ) {
     super(message ?? code);
     this.kind = ERROR_CODES[code];

@@ -59,6 +59,10 @@ export async function startParley(
     DATABASE_URL: data.databaseUrl,
     JWT_SECRET: 'test-secret-that-is-long-enough-for-hs256',
     LOG_LEVEL: 'silent',
+    // Tests send bursts far above a person's pace; rate limits are tested where they are set.
+    RATE_USER_MESSAGES_PER_SECOND: '0',
+    RATE_REST_WRITES_PER_SECOND: '0',
+    RATE_CONNECTION_FRAMES_PER_SECOND: '0',
     ...opts.env,
   });
   const parley = await createParley(config, { logger: false });

@@ -4,6 +4,7 @@ import { DomainError } from '../errors.js';
 import type { ConversationRef, EventPublisher, ReadSeqs } from '../events.js';
 import type { Conversations, ConversationKey } from '../conversations/conversations.js';
 import type { Friends } from '../friends/friends.js';
+import type { RateLimits } from '../rate-limits.js';
 import { may, mayPost } from '../conversations/permissions.js';
 import type { Id, Message, MessageKind, User, UserSummary } from '../model.js';
 import { LIKE_EMOJI } from '../model.js';
@@ -67,6 +68,7 @@ export class Messages {
     readonly conversations: Conversations,
     readonly users: Users,
     readonly friends: Friends,
+    readonly limits: RateLimits,
     readonly events: EventPublisher,
     readonly config: Config,
   ) {
@@ -83,6 +85,7 @@ export class Messages {
    */
   async send(actor: User, input: SendInput, origin?: string): Promise<AppendResult> {
     if (!KINDS.includes(input.kind)) throw new DomainError('invalid_message_type');
+    await this.limits.message(actor.id);
     const content = input.content ?? null;
     const attachments = input.attachments ?? [];
     if (content !== null && tooLong(content, this.config.maxMessageLength)) {

@@ -22,6 +22,7 @@ export function bearer(request: FastifyRequest): string | undefined {
 export function requireUser(core: Core) {
   return async (request: FastifyRequest) => {
     request.user = await core.accounts.authenticate(bearer(request));
+    if (request.method !== 'GET' && request.method !== 'HEAD') await core.rateLimits.restWrite(request.user.id);
   };
 }
 

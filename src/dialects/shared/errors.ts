@@ -44,6 +44,7 @@ export const DEFAULT_TEXTS: Record<ErrorCode, string> = {
   upload_not_found: 'Uploaded file not found: upload it again',
   file_not_found: 'File not found',
   file_access_denied: 'Not allowed to access this file',
+  rate_limited: 'Too many requests; slow down',
   invalid_input: 'Invalid input',
 };
 
@@ -60,6 +61,7 @@ export function detailErrorHandler(texts: Texts = {}) {
   return (err: FastifyError | Error, request: FastifyRequest, reply: FastifyReply) => {
     if (isDomainError(err)) {
       if (err.kind === 'unauthenticated') reply.header('www-authenticate', 'Bearer');
+      if (err.details.retryAfterMs !== undefined) reply.header('retry-after', String(Math.max(1, Math.ceil(err.details.retryAfterMs / 1000))));
       return reply.code(STATUS_BY_KIND[err.kind]).send({ detail: errorText(err, texts) });
     }
     const fe = err as FastifyError;

@@ -41,7 +41,15 @@ export function acceptSocket<S>(ctx: DialectContext, socket: WebSocket, opts: So
   const reply = (c: Connection<S>, message: string, extra: Record<string, unknown> = {}) =>
     c.send(JSON.stringify(errorFrame(message, extra)));
 
+  let refused = 0;
   const handle = async (c: Connection<S>, data: unknown, binary: boolean) => {
+    const wait = await ctx.core.rateLimits.frame(c.id);
+    if (wait > 0) {
+      // Over the per-connection rate: the frame is dropped; a peer that keeps flooding is closed.
+      if (++refused > ctx.config.rateLimits.connectionFramesBurst) return c.close(CloseCodes.policyViolation, 'flooding');
+      return reply(c, 'Too many messages; slow down', { code: 'rate_limited', retry_after_ms: wait, ...tempIdOf(data) });
+    }
+    refused = 0;
     if (binary) return reply(c, 'Binary frames are not supported; send JSON text', { code: 'invalid_frame' });
     const frame = parseFrame(String(data));
     if (!frame) return reply(c, 'Invalid JSON: a frame is a JSON object', { code: 'invalid_frame' });
@@ -116,6 +124,12 @@ export function acceptSocket<S>(ctx: DialectContext, socket: WebSocket, opts: So
     conn = c;
     for (const m of early.splice(0)) chain = chain.then(() => handle(c, m.data, m.binary));
   })();
+}
+
+function tempIdOf(data: unknown): Record<string, unknown> {
+  const frame = parseFrame(String(data));
+  const t = frame ? localTempIdOf(frame) : undefined;
+  return t === undefined ? {} : { local_temp_id: t };
 }
 
 /** A frame that does not fit its schema. */

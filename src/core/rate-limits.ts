@@ -1,0 +1,36 @@
+import type { Config } from '../config/config.js';
+import type { RateLimiter } from '../backends/ratelimit/rate-limiter.js';
+import { DomainError } from './errors.js';
+import type { Id } from './model.js';
+
+/** The limits 003 promises ("rate limiting for spam prevention"), applied the same in every dialect. */
+export class RateLimits {
+  constructor(
+    readonly limiter: RateLimiter,
+    readonly config: Config,
+  ) {}
+
+  async #take(key: string, perSecond: number, burst: number): Promise<void> {
+    if (perSecond <= 0) return; // 0 turns a limit off
+    const wait = await this.limiter.take(key, perSecond, burst);
+    if (wait > 0) throw new DomainError('rate_limited', undefined, { retryAfterMs: wait });
+  }
+
+  /** One message sent by a user, through any dialect, socket or REST. */
+  message(userId: Id): Promise<void> {
+    const { userMessagesPerSecond: r, userMessagesBurst: b } = this.config.rateLimits;
+    return this.#take(`m:${userId}`, r, b);
+  }
+
+  /** One REST write (POST, PUT, PATCH, DELETE) by a user. */
+  restWrite(userId: Id): Promise<void> {
+    const { restWritesPerSecond: r, restWritesBurst: b } = this.config.rateLimits;
+    return this.#take(`w:${userId}`, r, b);
+  }
+
+  /** One frame on one connection; stays in this process (a connection lives in one). */
+  frame(connectionId: string): number | Promise<number> {
+    const { connectionFramesPerSecond: r, connectionFramesBurst: b } = this.config.rateLimits;
+    return r <= 0 ? 0 : this.limiter.take(`f:${connectionId}`, r, b);
+  }
+}
