@@ -10,7 +10,6 @@ import { isRead, receiverOf, renderMessage, type Ctx } from './render.js';
 import { JoinRoomData, LikeData, MarkReadData, SendMessageData, TypingData } from './schemas.js';
 import { CHAT_POLICY, type FilePolicy } from '../../core/files/policy.js';
 import { chatFileInputs } from './files.js';
-import type { TSchema, Static } from '@sinclair/typebox';
 
 export interface ChatSocketState {
   /** The room this socket follows (room_id in the URL, or join_room). */
@@ -95,11 +94,6 @@ export function chatRenderer(ctx: Ctx, name = 'chat', updateFrame = 'message_upd
   };
 }
 
-function dataOf<T extends TSchema>(v: FrameValidator<T>, frame: Record<string, unknown>): Static<T> {
-  const r = v.parse(frame.data ?? {});
-  if (!r.ok) throw new FrameError(`Invalid ${String(frame.type)} frame: ${r.error}`);
-  return r.value;
-}
 
 const send = new FrameValidator(SendMessageData);
 const typing = new FrameValidator(TypingData);
@@ -145,7 +139,7 @@ export function chatHandlers(ctx: DialectContext, filePolicy: FilePolicy = CHAT_
   const { core } = ctx;
   return {
     async send_message(conn, frame) {
-      const d = dataOf(send, frame);
+      const d = send.data(frame);
       const files = chatFileInputs(d);
       let room = d.room_id ?? conn.state.room;
       if (room == null) {
@@ -169,11 +163,11 @@ export function chatHandlers(ctx: DialectContext, filePolicy: FilePolicy = CHAT_
       );
     },
     async typing(conn, frame) {
-      const d = dataOf(typing, frame);
+      const d = typing.data(frame);
       await core.presence.typing(conn.user, currentRoom(conn, d.room_id), d.is_typing);
     },
     async join_room(conn, frame) {
-      const d = dataOf(join, frame);
+      const d = join.data(frame);
       await followRoom(ctx, conn, d.room_id, d.last_seq);
       conn.send(JSON.stringify({ type: 'room_joined', data: { room_id: d.room_id } }));
     },
@@ -185,11 +179,11 @@ export function chatHandlers(ctx: DialectContext, filePolicy: FilePolicy = CHAT_
     },
     // Parley extensions: read receipts and likes without a REST round trip.
     async mark_read(conn, frame) {
-      const d = dataOf(markRead, frame);
+      const d = markRead.data(frame);
       await core.conversations.markRead(conn.user, currentRoom(conn, d.room_id), d.seq);
     },
     async like_message(conn, frame) {
-      await core.messages.toggleLike(conn.user, dataOf(like, frame).message_id);
+      await core.messages.toggleLike(conn.user, like.data(frame).message_id);
     },
     async ping(conn) {
       conn.send('{"type":"pong"}');

@@ -1,5 +1,4 @@
 import type { FastifyInstance } from 'fastify';
-import type { Static, TSchema } from '@sinclair/typebox';
 import type { DomainEvent } from '../../core/events.js';
 import { DomainError, isDomainError } from '../../core/errors.js';
 import { fileKeyFromReference } from '../../core/files/files.js';
@@ -9,7 +8,7 @@ import { CloseCodes, type EventRenderer } from '../../delivery/connection.js';
 import type { DialectContext } from '../dialect.js';
 import { bearer } from '../shared/auth.js';
 import { FrameValidator } from '../shared/frames.js';
-import { acceptSocket, FrameError, type FrameHandler } from '../shared/socket.js';
+import { acceptSocket, type FrameHandler } from '../shared/socket.js';
 import { iso } from '../shared/time.js';
 import { NOTIFICATIONS_TEXTS } from './codes.js';
 import { renderMessage003, user003, type Ctx } from './render.js';
@@ -85,13 +84,6 @@ export function notificationsRenderer(ctx: Ctx): EventRenderer<null> {
   };
 }
 
-function frameData<T extends TSchema>(v: FrameValidator<T>, frame: Record<string, unknown>): Static<T> {
-  // Flat, as the document's examples; the {type, data:{…}} envelope it also names works too.
-  const body = frame.data && typeof frame.data === 'object' && !Array.isArray(frame.data) ? { ...frame, ...(frame.data as object) } : frame;
-  const r = v.parse(body);
-  if (!r.ok) throw new FrameError(`Invalid ${String(frame.type)} message: ${r.error}`);
-  return r.value;
-}
 
 const conversationFrame = new FrameValidator(ConversationFrame);
 const sendFrame = new FrameValidator(SendFrame);
@@ -133,37 +125,37 @@ function handlers(ctx: DialectContext): Record<string, FrameHandler<null>> {
       conn.send(JSON.stringify({ type: 'authenticated', user_id: conn.user.uuid }));
     },
     async join_conversation(conn, frame) {
-      const c = await joined(conn, frameData(conversationFrame, frame).conversation_id);
+      const c = await joined(conn, conversationFrame.flat(frame).conversation_id);
       conn.send(JSON.stringify({ type: 'conversation_joined', conversation_id: c.uuid }));
     },
     async leave_conversation(conn, frame) {
-      const { conversation } = await core.conversations.access(conn.user, frameData(conversationFrame, frame).conversation_id);
+      const { conversation } = await core.conversations.access(conn.user, conversationFrame.flat(frame).conversation_id);
       ctx.hub.leave(conn, conversation.id);
       conn.send(JSON.stringify({ type: 'conversation_left', conversation_id: conversation.uuid }));
     },
     async send_message(conn, frame) {
-      const d = frameData(sendFrame, frame);
+      const d = sendFrame.flat(frame);
       await send003(ctx, conn.user, d.conversation_id, { ...d, message_type: d.message_type as string | undefined }, conn.id);
     },
     async start_typing(conn, frame) {
-      await core.presence.typing(conn.user, frameData(conversationFrame, frame).conversation_id, true);
+      await core.presence.typing(conn.user, conversationFrame.flat(frame).conversation_id, true);
     },
     async stop_typing(conn, frame) {
-      await core.presence.typing(conn.user, frameData(conversationFrame, frame).conversation_id, false);
+      await core.presence.typing(conn.user, conversationFrame.flat(frame).conversation_id, false);
     },
     async add_reaction(conn, frame) {
-      const d = frameData(reactionFrame, frame);
+      const d = reactionFrame.flat(frame);
       await core.messages.react(conn.user, d.message_id, d.emoji, true);
     },
     async remove_reaction(conn, frame) {
-      const d = frameData(reactionFrame, frame);
+      const d = reactionFrame.flat(frame);
       await core.messages.react(conn.user, d.message_id, d.emoji, false);
     },
     async mark_read(conn, frame) {
-      await core.conversations.markRead(conn.user, frameData(conversationFrame, frame).conversation_id);
+      await core.conversations.markRead(conn.user, conversationFrame.flat(frame).conversation_id);
     },
     async update_presence(conn, frame) {
-      const d = frameData(presenceFrame, frame);
+      const d = presenceFrame.flat(frame);
       await core.presence.setStatus(conn.user, d.status);
     },
     async ping(conn) {

@@ -5,11 +5,31 @@ import { FormatRegistry, type TSchema, type Static } from '@sinclair/typebox';
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 if (!FormatRegistry.Has('uuid')) FormatRegistry.Set('uuid', (v) => UUID.test(v));
 
+/** A frame that does not fit its schema: answered with an error frame, the socket kept. */
+export class FrameError extends Error {}
+
 /** Compiled once per frame schema: fast checks on the socket path, with a readable first error. */
 export class FrameValidator<T extends TSchema> {
   readonly #check: TypeCheck<T>;
   constructor(readonly schema: T) {
     this.#check = TypeCompiler.Compile(schema);
+  }
+
+  /** The frame's `data` object (000/001/002 wrap their fields in it), or a FrameError. */
+  data(frame: Record<string, unknown>): Static<T> {
+    return this.#orThrow(frame, frame.data ?? {});
+  }
+
+  /** A flat frame (003/004 put fields beside `type`); a {type, data:{…}} envelope works too. */
+  flat(frame: Record<string, unknown>): Static<T> {
+    const d = frame.data;
+    return this.#orThrow(frame, d && typeof d === 'object' && !Array.isArray(d) ? { ...frame, ...(d as object) } : frame);
+  }
+
+  #orThrow(frame: Record<string, unknown>, body: unknown): Static<T> {
+    const r = this.parse(body);
+    if (!r.ok) throw new FrameError(`Invalid ${String(frame.type).slice(0, 64)} frame: ${r.error}`);
+    return r.value;
   }
 
   /** The value if it fits, else the first problem as text. */

@@ -1,11 +1,10 @@
-import type { FastifyRequest } from 'fastify';
 import type { WebSocket } from 'ws';
 import { isDomainError } from '../../core/errors.js';
 import type { User } from '../../core/model.js';
 import { CloseCodes, Connection, type EventRenderer } from '../../delivery/connection.js';
 import type { DialectContext } from '../dialect.js';
 import { errorText, type Texts } from './errors.js';
-import { parseFrame } from './frames.js';
+import { FrameError, parseFrame } from './frames.js';
 
 export type FrameHandler<S> = (conn: Connection<S>, frame: Record<string, unknown>) => Promise<void>;
 
@@ -132,8 +131,7 @@ function tempIdOf(data: unknown): Record<string, unknown> {
   return t === undefined ? {} : { local_temp_id: t };
 }
 
-/** A frame that does not fit its schema. */
-export class FrameError extends Error {}
+export { FrameError };
 
 function localTempIdOf(frame: Record<string, unknown>): unknown {
   const data = frame.data as Record<string, unknown> | undefined;

@@ -1,6 +1,5 @@
 import type { FastifyInstance } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import type { Static } from '@sinclair/typebox';
 import type { DomainEvent } from '../../core/events.js';
 import { isDomainError } from '../../core/errors.js';
 import type { ConversationView, Message, User } from '../../core/model.js';
@@ -9,7 +8,7 @@ import type { DialectContext } from '../dialect.js';
 import { bearer, userKey } from '../shared/auth.js';
 import { errorText } from '../shared/errors.js';
 import { FrameValidator } from '../shared/frames.js';
-import { acceptSocket, FrameError, type FrameHandler } from '../shared/socket.js';
+import { acceptSocket, type FrameHandler } from '../shared/socket.js';
 import { FRIENDS_TEXTS } from './codes.js';
 import { otherOf, renderMessage, statusOf } from './render.js';
 import { HistoryParams, HistoryQuery, MarkReadFrame, MessageUuidParams, SendBody, SendFrame, SocketQuery, TypingFrame } from './schemas.js';
@@ -122,13 +121,6 @@ export function friendsRenderer(): EventRenderer<null> {
   };
 }
 
-function frameData<T extends import('@sinclair/typebox').TSchema>(v: FrameValidator<T>, frame: Record<string, unknown>): Static<T> {
-  // Flat as documented; a {type, data:{…}} envelope works too.
-  const body = frame.data && typeof frame.data === 'object' ? { ...frame, ...(frame.data as object) } : frame;
-  const r = v.parse(body);
-  if (!r.ok) throw new FrameError(`Invalid ${String(frame.type)} message: ${r.error}`);
-  return r.value;
-}
 
 const sendFrame = new FrameValidator(SendFrame);
 const readFrame = new FrameValidator(MarkReadFrame);
@@ -138,7 +130,7 @@ function friendsHandlers(ctx: DialectContext): Record<string, FrameHandler<null>
   const { core } = ctx;
   return {
     async send_message(conn, frame) {
-      const d = frameData(sendFrame, frame);
+      const d = sendFrame.flat(frame);
       const view = await core.conversations.openDirect(conn.user, userKey(d.receiver_id), { requireFriendship: true });
       ctx.hub.join(conn, view.conversation.id);
       await core.messages.send(
@@ -148,10 +140,10 @@ function friendsHandlers(ctx: DialectContext): Record<string, FrameHandler<null>
       );
     },
     async mark_read(conn, frame) {
-      await core.messages.markReadThrough(conn.user, frameData(readFrame, frame).message_id);
+      await core.messages.markReadThrough(conn.user, readFrame.flat(frame).message_id);
     },
     async typing(conn, frame) {
-      const d = frameData(typingFrame, frame);
+      const d = typingFrame.flat(frame);
       // The friend rule covers typing too (a room shared through 002 or /api/chat is no
       // friendship); before a friend's first message the conversation is opened as the send would.
       const { other, view } = await core.conversations.findDirect(conn.user, userKey(d.receiver_id));

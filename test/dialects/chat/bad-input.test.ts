@@ -4,7 +4,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { api, chatSocket, newRoom, type TestSocket, type TestUser } from '../../helpers/clients.js';
 import { startParley, type TestServer } from '../../helpers/parley.js';
-import { chatHistory, databases, expectDetail, historyTotal, nextError, pair, send, settle, tempId, textFrame, users } from './support.js';
+import { chatHistory, databases, expectDetail, historyTotal, nextError, pair, send, settle, textFrame, users } from './support.js';
 
 describe.each(databases)('/api/chat bad input on %s', (db) => {
   let server: TestServer;
