@@ -52,12 +52,13 @@ export async function createParley(config: Config, opts: { logger?: boolean | ob
 
   const app = await createHttpServer(config, opts.logger ?? true);
   setSocketErrorLogger((e) => app.log.error({ err: e }, 'socket handler failed'));
+  let publicUrl = config.publicUrl;
   const ctx: DialectContext = {
     core,
     hub,
     config,
     isOnline: (id) => presence.isOnline(id),
-    fileUrl: (a, variant) => config.publicUrl + (core.files.signedPath(a, variant) ?? core.files.signedPath(a)!),
+    fileUrl: (a, variant) => publicUrl + (core.files.signedPath(a, variant) ?? core.files.signedPath(a)!),
   };
   await app.register(authRoutes(core));
   await app.register(staticFilesRoutes(ctx));
@@ -90,7 +91,10 @@ export async function createParley(config: Config, opts: { logger?: boolean | ob
     bus,
     presence,
     async listen() {
-      return app.listen({ port: config.port, host: config.host });
+      const address = await app.listen({ port: config.port, host: config.host });
+      // PORT=0 (tests, benchmarks): the URLs handed out name the port actually bound.
+      if (config.port === 0) publicUrl = publicUrl.replace(/:0$/, ':' + new URL(address).port);
+      return address;
     },
     async close() {
       if (closed) return;

@@ -25,6 +25,8 @@ export class PresenceService {
 
   async disconnected(user: User, connectionId: string): Promise<void> {
     if (await this.presence.disconnect(user.id, connectionId)) {
+      // Ephemeral like the status, which the last socket's close resets too.
+      this.#current.delete(user.id);
       const at = Date.now();
       await this.store.setLastSeen(user.id, at);
       await this.#announce(user, false, at);
@@ -64,8 +66,9 @@ export class PresenceService {
   // 003's current_conversation: where the user says they are; ephemeral like the rest.
   readonly #current = new Map<Id, string>();
 
+  /** What the user last set (PUT presence/me/ answers with it even without a socket); cleared with their last socket. */
   currentConversation(userId: Id): string | null {
-    return this.isOnline(userId) ? (this.#current.get(userId) ?? null) : null;
+    return this.#current.get(userId) ?? null;
   }
 
   async setCurrentConversation(actor: User, key: ConversationKey | null): Promise<void> {

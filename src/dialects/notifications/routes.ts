@@ -191,7 +191,17 @@ export function notificationsRoutes(ctx: DialectContext): FastifyPluginAsync {
       authed.get(`${P}/presence/`, { schema: { tags, security } }, async (req) => {
         const partners = await core.presence.partners(req.user);
         const users = await core.users.summaries(partners);
-        return [...users.values()].map((u) => presenceOf(u.id, u.uuid));
+        const out = [];
+        for (const u of users.values()) {
+          const p = presenceOf(u.id, u.uuid);
+          // Where a partner is is shown only to those who are in that conversation too.
+          if (p.current_conversation) {
+            const shared = await core.conversations.access(req.user, p.current_conversation).then(() => true, () => false);
+            if (!shared) p.current_conversation = null;
+          }
+          out.push(p);
+        }
+        return out;
       });
 
       authed.get(`${P}/presence/me/`, { schema: { tags, security } }, async (req) => presenceOf(req.user.id, req.user.uuid));

@@ -156,6 +156,8 @@ function handlers(ctx: DialectContext): Record<string, FrameHandler<null>> {
     },
     async update_presence(conn, frame) {
       const d = presenceFrame.flat(frame);
+      // As PUT presence/me/: where the user is, then the status.
+      if (d.current_conversation !== undefined) await core.presence.setCurrentConversation(conn.user, d.current_conversation);
       await core.presence.setStatus(conn.user, d.status);
     },
     async ping(conn) {

@@ -210,6 +210,15 @@ describe.each(databases)('003 permission matrix on %s', (db) => {
     expect(list.body.map((p: any) => p.user_id)).not.toContain(f.newcomer.user.uuid);
   });
 
+  it('only the sender edits a message, whatever the role', async () => {
+    const f = await fixture('group');
+    for (const u of [f.owner, f.admin, f.moderator, f.member]) {
+      expectDetail(await api(server, 'PUT', `${P}/conversations/${f.conv}/messages/${f.message}/`, { token: u.token, json: { content: 'not yours' } }), 403);
+    }
+    expectStatus(await api(server, 'PUT', `${P}/conversations/${f.conv}/messages/${f.message}/`, { token: f.target.token, json: { content: 'mine' } }), 200);
+    expect((await getMessage(server, f.owner, f.conv, f.message)).content).toBe('mine');
+  });
+
   it('any member may leave (DELETE participants/{own uuid}/)', async () => {
     const f = await fixture('group');
     expectStatus(await api(server, 'DELETE', `${P}/conversations/${f.conv}/participants/${f.member.user.uuid}/`, { token: f.member.token }), 204);

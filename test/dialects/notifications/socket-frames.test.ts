@@ -178,6 +178,49 @@ describe.each(databases)('003 socket frames on %s', (db) => {
     sb.close();
   });
 
+  it('concurrent sends from several sockets arrive everywhere once each, in seq order', async () => {
+    const [a, b, c] = await users(server, 3);
+    const conv = await conversationWith(server, a, [b, c]);
+    const socks = [await socket003(server, a, [conv]), await socket003(server, b, [conv]), await socket003(server, c, [conv])];
+    const N = 15;
+    for (let i = 0; i < N; i++) socks.forEach((s, k) => s.send({ type: 'send_message', conversation_id: conv, content: `s${k}-${i}`, message_type: 'text' }));
+    for (const s of socks) {
+      for (let i = 0; i < N * socks.length; i++) await s.next('new_message');
+      const seqs = s.all('new_message').map((f) => f.message.seq);
+      expect(seqs).toEqual(Array.from({ length: N * socks.length }, (_, i) => i + 1));
+    }
+    await settle(socks[0]);
+    for (const s of socks) expect(s.all('new_message')).toHaveLength(N * socks.length);
+    // Each sender's own messages keep their order.
+    const list = await api(server, 'GET', `${P}/conversations/${conv}/messages/?limit=100`, { token: a.token });
+    expect(list.body.count).toBe(N * socks.length);
+    for (let k = 0; k < socks.length; k++) {
+      const mine = list.body.results.filter((m: any) => m.content.startsWith(`s${k}-`)).reverse();
+      expect(mine.map((m: any) => m.content)).toEqual(Array.from({ length: N }, (_, i) => `s${k}-${i}`));
+    }
+    for (const s of socks) s.close();
+  });
+
+  it('a retried send with the same local_temp_id is acknowledged with the original message, not stored twice', async () => {
+    const [a, b] = await users(server, 2);
+    const conv = await conversationWith(server, a, [b]);
+    const sa = await socket003(server, a, [conv]);
+    const sb = await socket003(server, b, [conv]);
+    const tid = tempId();
+    sa.send({ type: 'send_message', conversation_id: conv, content: 'once', message_type: 'text', local_temp_id: tid });
+    const first = await sa.next('new_message');
+    sa.send({ type: 'send_message', conversation_id: conv, content: 'once', message_type: 'text', local_temp_id: tid });
+    const second = await sa.next('new_message');
+    expect(second.message.id).toBe(first.message.id);
+    expect(second.message.local_temp_id).toBe(tid);
+    await sb.next('new_message');
+    await settle(sb);
+    expect(sb.all('new_message')).toHaveLength(1);
+    expect((await api(server, 'GET', `${P}/conversations/${conv}/messages/`, { token: b.token })).body.count).toBe(1);
+    sa.close();
+    sb.close();
+  });
+
   it('every socket of a user (several devices) gets each event once', async () => {
     const [a, b] = await users(server, 2);
     const conv = await conversationWith(server, a, [b]);

@@ -140,9 +140,6 @@ export async function settle(sock: TestSocket, ms = 150): Promise<void> {
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/** Frames received so far that match `pred`. */
-export const framesWhere = (sock: TestSocket, pred: (f: Frame) => boolean) => sock.frames.filter(pred);
-
 /** A message as 003 shows it (REST responses, new_message): every documented key with its type. */
 export function expectMessage003(m: any, sender?: TestUser): void {
   expect(m.id).toMatch(UUID);
