@@ -60,6 +60,18 @@ export function busContract(make: () => Promise<BusHandle>): void {
     for (let i = 0; i < h.buses.length; i++) expect(events(i, ch)).toHaveLength(all.length);
   });
 
+  it('once subscribe has resolved, what any process publishes next on the channel is delivered', async () => {
+    const ch = channel();
+    // No settle: awaiting subscribe alone must be enough (the hub's replay relies on it).
+    await Promise.all(h.buses.map((bus) => bus.subscribe(ch)));
+    h.buses.forEach((bus, i) => bus.publish(ch, event(300 + i)));
+    await h.settle();
+    const all = h.buses.map((_, i) => event(300 + i));
+    for (let i = 0; i < h.buses.length; i++) expect(events(i, ch)).toEqual(expect.arrayContaining(all));
+    // Subscribing again to a followed channel resolves too.
+    await h.buses[0].subscribe(ch);
+  });
+
   it('subscribing twice still delivers each event at most once', async () => {
     const ch = channel();
     for (const bus of h.buses) {
@@ -138,6 +150,42 @@ export function busContract(make: () => Promise<BusHandle>): void {
     h.buses[0].publish(ch, event(8));
     await h.settle();
     for (let i = 0; i < h.buses.length; i++) expect(events(i, ch)).toEqual([event(8)]);
+  });
+
+  it('an event arrives as an equal plain object (events cross processes as JSON)', async () => {
+    const ch = channel();
+    for (const bus of h.buses) bus.subscribe(ch);
+    await h.settle();
+    const sender = { id: 7, uuid: '0192a3b4-0000-7000-8000-000000000007', name: 'Zoë «quoted» \u{1F600}', email: 'z@example.com', avatarUrl: null };
+    const full: DomainEvent = {
+      type: 'message.created',
+      origin: 'conn-1',
+      conversation: { id: 3, uuid: '0192a3b4-0000-7000-8000-000000000003', tenantId: 1, kind: 'direct', pair: [sender, { ...sender, id: 8 }] },
+      message: {
+        id: 12,
+        uuid: '0192a3b4-0000-7000-8000-000000000012',
+        conversationId: 3,
+        seq: 5,
+        changeSeq: 9,
+        senderId: 7,
+        kind: 'text',
+        content: 'line one\nline "two"',
+        replyToId: null,
+        replyToUuid: null,
+        clientId: 'tmp-1',
+        createdAt: 1_700_000_000_123,
+        editedAt: null,
+        deletedAt: null,
+        attachments: [],
+        reactions: [{ emoji: '👍', userIds: [8] }],
+        replyCount: 0,
+      },
+      sender,
+      localTempId: 'tmp-1',
+    };
+    h.buses[0].publish(ch, full);
+    await h.settle();
+    for (let i = 0; i < h.buses.length; i++) expect(events(i, ch)).toEqual([full]);
   });
 
   it('unsubscribing one channel leaves the others subscribed', async () => {

@@ -155,3 +155,133 @@ export function presenceContract(make: (typingTtlMs: number) => Promise<Presence
     expect(calls).toEqual([[5, 50, []]]);
   });
 }
+
+/** Several processes sharing one presence (one Redis): `processes` instances, `kill(i)` stops one without disconnecting. */
+export interface SharedPresenceHandle {
+  presences: Presence[];
+  /** Stops instance `i` as SIGKILL would: no disconnect, no more heartbeats. */
+  kill(i: number): Promise<void>;
+  close(): Promise<void>;
+}
+
+/**
+ * The multi-process sentences of the Presence contract: one deployment's view of who is
+ * online, whichever process their sockets are on. `make(processes, { typingTtlMs, ttlMs })`.
+ */
+export function sharedPresenceContract(
+  make: (processes: number, opts: { typingTtlMs: number; ttlMs: number }) => Promise<SharedPresenceHandle>,
+): void {
+  const open: SharedPresenceHandle[] = [];
+  const deployment = async (processes: number, opts: { typingTtlMs?: number; ttlMs?: number } = {}) => {
+    const h = await make(processes, { typingTtlMs: opts.typingTtlMs ?? 5_000, ttlMs: opts.ttlMs ?? 3_000 });
+    open.push(h);
+    return h;
+  };
+  afterEach(async () => {
+    for (const h of open.splice(0)) await h.close();
+  });
+
+  it('a user connected on one process is online on every process, and offline everywhere after the disconnect', async () => {
+    const { presences: [a, b] } = await deployment(2);
+    expect(await a.connect(1, 'a1')).toBe(true);
+    expect(a.isOnline(1)).toBe(true);
+    await until(() => b.isOnline(1), 2_000);
+    expect(b.onlineAmong([1, 2])).toEqual([1]);
+    expect(b.lastSeen(1)).toBeGreaterThan(0);
+    expect(await a.disconnect(1, 'a1')).toBe(true);
+    expect(a.isOnline(1)).toBe(false);
+    await until(() => !b.isOnline(1), 2_000);
+    expect(b.lastSeen(1)).toBe(a.lastSeen(1));
+  });
+
+  it('a user connected on two processes stays online until both have disconnected; true once each way', async () => {
+    const { presences: [a, b] } = await deployment(2);
+    expect(await a.connect(2, 'a1')).toBe(true);
+    expect(await b.connect(2, 'b1')).toBe(false);
+    expect(await b.connect(2, 'b2')).toBe(false);
+    expect(await a.disconnect(2, 'a1')).toBe(false);
+    expect(await b.disconnect(2, 'b1')).toBe(false);
+    await sleep(50);
+    expect(a.isOnline(2)).toBe(true);
+    expect(b.isOnline(2)).toBe(true);
+    expect(await b.disconnect(2, 'b2')).toBe(true);
+    await until(() => !a.isOnline(2) && !b.isOnline(2), 2_000);
+    // One process cannot close another's connection.
+    expect(await a.connect(2, 'a2')).toBe(true);
+    expect(await b.disconnect(2, 'a2')).toBe(false);
+    expect(a.isOnline(2)).toBe(true);
+  });
+
+  it('a process that stops heartbeating has its users go offline by expiry within ttl, reported once', async () => {
+    const ttlMs = 600;
+    const h = await deployment(3, { ttlMs });
+    const [dead, b, c] = h.presences;
+    const expired: [string, Id, number][] = [];
+    b.onExpired?.((u, at) => expired.push(['b', u, at]));
+    c.onExpired?.((u, at) => expired.push(['c', u, at]));
+    expect(b.onExpired, 'a shared presence reports expiries').toBeDefined();
+    await dead.connect(30, 'd1');
+    await dead.connect(30, 'd2');
+    await dead.connect(31, 'd1');
+    await b.connect(31, 'b1'); // also connected elsewhere: stays online
+    await dead.setStatus(30, 'busy');
+    await until(() => b.isOnline(30) && c.isOnline(30) && b.status(30) === 'busy', 2_000);
+    const killedAt = Date.now();
+    await h.kill(0);
+    await until(() => !b.isOnline(30) && !c.isOnline(30), ttlMs + 1_000);
+    const offlineAfter = Date.now() - killedAt;
+    expect(offlineAfter).toBeLessThanOrEqual(ttlMs + 150);
+    expect(b.isOnline(31) && c.isOnline(31)).toBe(true);
+    expect(b.status(30)).toBe('offline');
+    await sleep(ttlMs);
+    expect(expired.map(([, u]) => u)).toEqual([30]);
+    const [, , lastSeen] = expired[0];
+    expect(lastSeen).toBeLessThanOrEqual(killedAt);
+    expect(lastSeen).toBeGreaterThan(killedAt - ttlMs);
+    expect(b.lastSeen(30)).toBe(lastSeen);
+    // Nothing else went offline, and the survivors still agree.
+    expect(c.onlineAmong([30, 31])).toEqual([31]);
+    expect(await b.disconnect(31, 'b1')).toBe(true);
+  });
+
+  it('a status set on one process is seen on the others, and cleared when the user goes offline', async () => {
+    const { presences: [a, b] } = await deployment(2);
+    await a.connect(40, 'a1');
+    await a.setStatus(40, 'away');
+    expect(a.status(40)).toBe('away');
+    await until(() => b.status(40) === 'away', 2_000);
+    await b.setStatus(40, 'busy');
+    await until(() => a.status(40) === 'busy', 2_000);
+    await a.disconnect(40, 'a1');
+    expect(a.status(40)).toBe('offline');
+    await until(() => b.status(40) === 'offline', 2_000);
+    await a.connect(40, 'a2');
+    await until(() => b.status(40) === 'online', 2_000);
+  });
+
+  it('typing marks are shared; each expires once, on one process, even when renewed through another', async () => {
+    const ttl = 300;
+    const { presences: [a, b] } = await deployment(2, { typingTtlMs: ttl });
+    const calls: [string, Id, Id, Id[]][] = [];
+    a.onTypingExpired((c, u, now) => calls.push(['a', c, u, sorted(now)]));
+    b.onTypingExpired((c, u, now) => calls.push(['b', c, u, sorted(now)]));
+    expect(await a.setTyping(1, 10, true)).toEqual([10]);
+    expect(sorted(await b.setTyping(1, 11, true))).toEqual([10, 11]);
+    // 10 types on another device, through b, before a's mark expires.
+    await sleep(ttl / 2);
+    expect(sorted(await b.setTyping(1, 10, true))).toEqual([10, 11]);
+    await until(() => calls.length >= 1, 2_000);
+    expect(calls[0]).toEqual(['b', 1, 11, [10]]);
+    await until(() => calls.length >= 2, 2_000);
+    await sleep(ttl * 2);
+    expect(calls).toEqual([
+      ['b', 1, 11, [10]],
+      ['b', 1, 10, []],
+    ]);
+    // A mark cleared through another process never fires.
+    await a.setTyping(2, 20, true);
+    expect(await b.setTyping(2, 20, false)).toEqual([]);
+    await sleep(ttl * 2);
+    expect(calls).toHaveLength(2);
+  });
+}

@@ -8,14 +8,26 @@ export type BusHandler = (channel: string, event: DomainEvent) => void;
  * - `publish` delivers the event to the handler of every process that subscribed to the
  *   channel, this process included, at most once per subscribing process.
  * - Events of one channel published by one process arrive in the order they were published.
+ * - The handler gets the channel as published and an event equal to the one published, as a
+ *   plain object: events are JSON-serialisable and may cross processes as JSON.
  * - A process receives nothing on a channel it has not subscribed to (or has unsubscribed from).
  * - Subscriptions are per process, not counted: subscribing twice then unsubscribing once
  *   leaves the channel unsubscribed (the hub keeps the count).
+ * - `subscribe` may take effect later (a round trip to a shared server); when it returns a
+ *   promise, every event published on the channel after that promise resolved is delivered.
+ *   A replay (read the store, then go live) must wait for it before reading, or it can miss
+ *   what is published in between.
+ * - A bus shared through a server may lose events while that server is unreachable (never
+ *   deliver one twice); such a bus has `onGap`, called once it is reachable again, so the
+ *   sockets that may have missed events resume from their cursor. A bus without `onGap`
+ *   loses nothing.
  */
 export interface Bus {
   onEvent(handler: BusHandler): void;
   publish(channel: string, event: DomainEvent): void;
-  subscribe(channel: string): void;
+  subscribe(channel: string): void | Promise<void>;
   unsubscribe(channel: string): void;
+  /** Optional: events may have been lost (see above); called when delivery works again. */
+  onGap?(listener: () => void): void;
   close(): Promise<void>;
 }

@@ -11,6 +11,10 @@ export type PresenceStatus = 'online' | 'away' | 'busy' | 'offline';
  * - `isOnline` answers from this process's view without I/O.
  * - A typing mark lasts `typingTtlMs` unless renewed; when it expires the `onTypingExpired`
  *   listener is called once with the users still typing in that conversation.
+ * - Shared by several processes (optional `onExpired`): the connections of a process that
+ *   stopped without disconnecting them expire; each user who went offline that way is
+ *   reported once, to the `onExpired` listener of one process, so exactly one process tells
+ *   the user's partners (as `disconnect` returning true does for a clean close).
  */
 export interface Presence {
   connect(userId: Id, connectionId: string): Promise<boolean>;
@@ -25,5 +29,10 @@ export interface Presence {
   /** Sets or clears a typing mark; returns who is typing in the conversation afterwards. */
   setTyping(conversationId: Id, userId: Id, typing: boolean): Promise<Id[]>;
   onTypingExpired(listener: (conversationId: Id, userId: Id, typingNow: Id[]) => void): void;
+  /**
+   * Optional (implementations shared by several processes): a user went offline because all
+   * their connections expired; `lastSeen` is when they were last known connected.
+   */
+  onExpired?(listener: (userId: Id, lastSeen: Millis) => void): void;
   close(): Promise<void>;
 }

@@ -1,0 +1,97 @@
+import { createHash } from 'node:crypto';
+import type { Redis } from 'ioredis';
+import { closeRedis, defaultOnError, LUA_NOW, openRedis, type RedisBackendOptions, type RedisErrorListener } from '../redis.js';
+import { MemoryRateLimiter } from './memory-rate-limiter.js';
+import type { RateLimiter } from './rate-limiter.js';
+
+// One bucket per key, a hash {t: tokens, a: last update (ms, Redis's clock)}; read, refilled
+// and taken in one script, so concurrent takes from several processes never overdraw it. The
+// key expires once it would be full again: an idle bucket costs nothing.
+const TAKE = `${LUA_NOW}
+-- KEYS bucket; ARGV perSecond, burst
+local rate = tonumber(ARGV[1])
+local burst = tonumber(ARGV[2])
+local b = redis.call('HMGET', KEYS[1], 't', 'a')
+local tokens = tonumber(b[1])
+if tokens == nil then
+  tokens = burst
+else
+  tokens = math.min(burst, tokens + math.max(0, now - tonumber(b[2])) / 1000 * rate)
+end
+local wait = 0
+if tokens >= 1 then
+  tokens = tokens - 1
+else
+  wait = math.ceil((1 - tokens) / rate * 1000)
+end
+redis.call('HSET', KEYS[1], 't', tostring(tokens), 'a', tostring(now))
+redis.call('PEXPIRE', KEYS[1], math.ceil((burst - tokens) / rate * 1000) + 1000)
+return wait`;
+
+const TAKE_SHA = createHash('sha1').update(TAKE).digest('hex');
+
+/**
+ * Token buckets shared by every process on one Redis: the limit holds for a user however
+ * their requests are spread. One EVALSHA per `take` (EVAL once after a Redis restart, when
+ * the script cache is empty; order between takes does not matter).
+ *
+ * While Redis is unreachable (or slower than `timeoutMs`), `take` falls back to this
+ * process's own buckets, so the limit still holds per process and nothing waits for Redis.
+ */
+export class RedisRateLimiter implements RateLimiter {
+  readonly #redis: Redis;
+  readonly #prefix: string;
+  readonly #onError: RedisErrorListener;
+  readonly #local = new MemoryRateLimiter();
+  readonly #isLocal: (key: string) => boolean;
+
+  constructor(redis: Redis, opts: RedisRateLimiterOptions = {}) {
+    this.#redis = redis;
+    this.#prefix = (opts.prefix ?? '') + 'rl:';
+    this.#onError = opts.onError ?? defaultOnError;
+    this.#isLocal = opts.local ?? (() => false);
+  }
+
+  take(key: string, perSecond: number, burst: number): number | Promise<number> {
+    if (this.#isLocal(key) || this.#redis.status !== 'ready') return this.#local.take(key, perSecond, burst);
+    return this.#takeShared(key, perSecond, burst);
+  }
+
+  async #takeShared(key: string, perSecond: number, burst: number): Promise<number> {
+    const k = this.#prefix + key;
+    try {
+      try {
+        return (await this.#redis.evalsha(TAKE_SHA, 1, k, perSecond, burst)) as number;
+      } catch (e) {
+        if (!(e as Error).message.startsWith('NOSCRIPT')) throw e;
+        return (await this.#redis.eval(TAKE, 1, k, perSecond, burst)) as number;
+      }
+    } catch (e) {
+      this.#onError(e as Error);
+      return this.#local.take(key, perSecond, burst);
+    }
+  }
+
+  async close(): Promise<void> {
+    await closeRedis(this.#redis);
+  }
+}
+
+export interface RedisRateLimiterOptions extends RedisBackendOptions {
+  /** A take slower than this uses the local bucket instead (default 500 ms). */
+  timeoutMs?: number;
+  /**
+   * Keys only this process uses stay in local buckets, without a round trip: a connection's
+   * frame budget (`f:<connectionId>` in core/rate-limits.ts), checked on every frame.
+   */
+  local?: (key: string) => boolean;
+}
+
+export async function createRedisRateLimiter(url: string, opts: RedisRateLimiterOptions = {}): Promise<RedisRateLimiter> {
+  const redis = await openRedis(url, 'parley-ratelimit', opts.onError, {
+    enableOfflineQueue: false,
+    autoResendUnfulfilledCommands: false,
+    commandTimeout: opts.timeoutMs ?? 500,
+  });
+  return new RedisRateLimiter(redis, opts);
+}
