@@ -7,6 +7,10 @@ import { createMemoryBus } from '../backends/bus/memory-bus.js';
 import type { Presence } from '../backends/presence/presence.js';
 import { createMemoryPresence } from '../backends/presence/memory-presence.js';
 import { createMemoryRateLimiter } from '../backends/ratelimit/memory-rate-limiter.js';
+import type { RateLimiter } from '../backends/ratelimit/rate-limiter.js';
+import { createRedisBus } from '../backends/bus/redis-bus.js';
+import { createRedisPresence } from '../backends/presence/redis-presence.js';
+import { createRedisRateLimiter } from '../backends/ratelimit/redis-rate-limiter.js';
 import { createLocalDiskFileStore } from '../backends/files/local-disk-file-store.js';
 import { Core } from '../core/core.js';
 import { Hub } from '../delivery/hub.js';
@@ -40,18 +44,34 @@ export const DIALECTS = [chatDialect, v1Dialect, notificationsDialect];
 export async function createParley(config: Config, opts: { logger?: boolean | object; migrate?: boolean } = {}): Promise<Parley> {
   const store = createStore(config.databaseUrl);
   if (opts.migrate !== false) await store.migrate();
-  // REDIS_URL selects the Redis bus and presence (several processes); unset, one process.
-  const bus = createMemoryBus();
-  const presence = createMemoryPresence(config.typingTtlMs);
+  // REDIS_URL selects the Redis bus, presence and rate limits (several processes act as one
+  // server); unset, everything stays in this process.
+  const onError = (e: Error) => logError(e);
+  let logError: (e: Error) => void = (e) => console.error(`[parley redis] ${e.message}`);
+  const redis = config.redisUrl;
+  const prefix = config.redisPrefix;
+  const bus: Bus = redis ? await createRedisBus(redis, { prefix, onError }) : createMemoryBus();
+  const presence: Presence = redis
+    ? await createRedisPresence(redis, { prefix, onError, typingTtlMs: config.typingTtlMs, ttlMs: config.presenceTtlMs })
+    : createMemoryPresence(config.typingTtlMs);
+  const rateLimiter: RateLimiter = redis
+    ? await createRedisRateLimiter(redis, { prefix, onError, local: (k) => k.startsWith('f:') })
+    : createMemoryRateLimiter();
   const hub = new Hub(bus);
   const fileStore = createLocalDiskFileStore(config.filesRoot);
-  const core = new Core({ config, store, presence, rateLimiter: createMemoryRateLimiter(), events: hub, fileStore });
+  const core = new Core({ config, store, presence, rateLimiter, events: hub, fileStore });
   // What a crash left (half-written files, renames not done) is settled before anyone reads.
   await core.files.sweep();
   hub.onDelivered((c, u, seq) => core.receipts.delivered(c, u, seq));
 
   const app = await createHttpServer(config, opts.logger ?? true);
   setSocketErrorLogger((e) => app.log.error({ err: e }, 'socket handler failed'));
+  logError = (e) => app.log.error({ err: e }, 'redis');
+  // Events published while the bus was cut off are lost: every socket reconnects (1012) and
+  // resumes from its cursor, so nothing stays missing.
+  bus.onGap?.(() => hub.closeAll(CloseCodes.serviceRestart, 'event stream interrupted; reconnect and resume'));
+  // A killed process's users go offline by expiry; one process tells their partners.
+  presence.onExpired?.((userId, lastSeen) => void core.presence.expired(userId, lastSeen).catch((e) => logError(e)));
   let publicUrl = config.publicUrl;
   const ctx: DialectContext = {
     core,

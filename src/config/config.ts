@@ -14,6 +14,10 @@ export interface Config {
   readonly databaseUrl: string;
   /** REDIS_URL: unset means the in-process bus and presence (a single process). */
   readonly redisUrl: string | undefined;
+  /** REDIS_PREFIX: put before every Redis key and channel (several deployments on one Redis). */
+  readonly redisPrefix: string;
+  /** PRESENCE_TTL_MS: with Redis, a killed process's users are offline at most this long after its last heartbeat. */
+  readonly presenceTtlMs: number;
   /** JWT_SECRET: HS256 secret for the tokens Parley issues; generated into DATA_DIR when unset. */
   readonly jwtSecret: string;
   /** JWT_TTL_SECONDS: lifetime of issued tokens. */
@@ -110,6 +114,8 @@ export function loadConfig(env: Env = process.env): Config {
     dataDir,
     databaseUrl: env.DATABASE_URL || `sqlite:${path.join(dataDir, 'parley.db')}`,
     redisUrl: env.REDIS_URL || undefined,
+    redisPrefix: env.REDIS_PREFIX ?? 'parley:',
+    presenceTtlMs: int(env, 'PRESENCE_TTL_MS', 15_000),
     jwtSecret: env.JWT_SECRET || persistentSecret(dataDir),
     jwtTtlSeconds: int(env, 'JWT_TTL_SECONDS', 7 * 24 * 3600),
     publicUrl: (env.PUBLIC_URL || `http://${shownHost}:${port}`).replace(/\/+$/, ''),

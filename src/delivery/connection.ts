@@ -28,6 +28,7 @@ export const OPEN = 1;
 export const CloseCodes = {
   normal: 1000,
   goingAway: 1001,
+  serviceRestart: 1012,
   policyViolation: 1008,
   tooBig: 1009,
   authFailed: 4000,

@@ -15,6 +15,7 @@ export class Hub implements EventPublisher {
   readonly #connections = new Map<string, Connection<any>>();
   readonly #byConversation = new Map<Id, Set<Connection<any>>>();
   readonly #byUser = new Map<Id, Set<Connection<any>>>();
+  readonly #subscribed = new Map<Id, Promise<void>>();
   #onDelivered: (conversationId: Id, userId: Id, seq: number) => void = () => {};
 
   constructor(readonly bus: Bus) {
@@ -60,16 +61,25 @@ export class Hub implements EventPublisher {
     if (drop(this.#byUser, conn.user.id, conn)) this.bus.unsubscribe(userChannel(conn.user.id));
   }
 
-  join(conn: Connection<any>, conversationId: Id): void {
-    if (conn.conversations.has(conversationId)) return;
+  /** Follows a conversation; resolves once the bus delivers its events here (Redis: SUBSCRIBE done). */
+  join(conn: Connection<any>, conversationId: Id): Promise<void> {
+    if (conn.conversations.has(conversationId)) return this.#subscribed.get(conversationId) ?? Promise.resolve();
     conn.conversations.add(conversationId);
-    if (add(this.#byConversation, conversationId, conn)) this.bus.subscribe(conversationChannel(conversationId));
+    if (add(this.#byConversation, conversationId, conn)) {
+      const done = Promise.resolve(this.bus.subscribe(conversationChannel(conversationId))).catch(() => {});
+      this.#subscribed.set(conversationId, done);
+      return done;
+    }
+    return this.#subscribed.get(conversationId) ?? Promise.resolve();
   }
 
   leave(conn: Connection<any>, conversationId: Id): void {
     if (!conn.conversations.delete(conversationId)) return;
     conn.held?.delete(conversationId);
-    if (drop(this.#byConversation, conversationId, conn)) this.bus.unsubscribe(conversationChannel(conversationId));
+    if (drop(this.#byConversation, conversationId, conn)) {
+      this.#subscribed.delete(conversationId);
+      this.bus.unsubscribe(conversationChannel(conversationId));
+    }
   }
 
   /**
@@ -79,7 +89,8 @@ export class Hub implements EventPublisher {
   async joinWithReplay(conn: Connection<any>, conversationId: Id, load: () => Promise<DomainEvent[]>): Promise<void> {
     conn.held ??= new Map();
     conn.held.set(conversationId, []);
-    this.join(conn, conversationId);
+    // Subscribed before the history is read, so nothing published in between is missed.
+    await this.join(conn, conversationId);
     let replay: DomainEvent[] = [];
     try {
       replay = await load();

@@ -23,6 +23,15 @@ export class PresenceService {
     if (await this.presence.connect(user.id, connectionId)) await this.#announce(user, true, Date.now());
   }
 
+  /** A user whose every connection expired (their process died): offline, told to partners. */
+  async expired(userId: Id, lastSeen: Millis): Promise<void> {
+    const user = await this.store.userById(userId);
+    if (!user) return;
+    await this.store.setLastSeen(userId, lastSeen);
+    this.#current.delete(userId);
+    await this.#announce(user, false, lastSeen);
+  }
+
   async disconnected(user: User, connectionId: string): Promise<void> {
     if (await this.presence.disconnect(user.id, connectionId)) {
       // Ephemeral like the status, which the last socket's close resets too.

@@ -113,7 +113,7 @@ export async function followRoom(ctx: DialectContext, conn: ChatConn, room: Id, 
   if (conn.state.room !== null && conn.state.room !== conversation.id) ctx.hub.leave(conn, conn.state.room);
   conn.state.room = conversation.id;
   if (lastSeq === undefined) {
-    ctx.hub.join(conn, conversation.id);
+    await ctx.hub.join(conn, conversation.id);
     return;
   }
   await ctx.hub.joinWithReplay(conn, conversation.id, async () => {
