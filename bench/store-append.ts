@@ -1,0 +1,73 @@
+// The store's share of the send path, alone: Parley's SqlStore.appendMessages (from dist/) on a
+// fresh SQLite file, in batches shaped like the ones group commit makes under `npm run bench`
+// (B messages from B different senders over P direct conversations), no network, no event
+// loop contention. Prints wall and CPU time per message and per commit.
+//
+//   node --import tsx bench/store-append.ts [--batch 77] [--pairs 50] [--batches 300] [--parley-dir DIR]
+//   BENCH_SQLITE_PRAGMAS="temp_store=MEMORY" node --import tsx bench/store-append.ts   (what-if, see preload/)
+//   BENCH_SQL_TIMING_FILE=/dev/stderr node --import tsx bench/store-append.ts         (time per statement)
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const args = process.argv.slice(2);
+const opt = (k: string, d: number | string) => {
+  const i = args.indexOf(`--${k}`);
+  return i >= 0 ? args[i + 1] : String(d);
+};
+const B = Number(opt('batch', 77));
+const P = Number(opt('pairs', 50));
+const N = Number(opt('batches', 300));
+const dir = path.resolve(opt('parley-dir', ROOT));
+
+// Optional preloads (what-if PRAGMAs, per-statement timing); they resolve better-sqlite3 from the cwd.
+const preload = (name: string) => import(new URL(`./preload/${name}`, import.meta.url).href);
+process.chdir(dir);
+if (process.env.BENCH_SQLITE_PRAGMAS) await preload('sqlite-pragmas.mjs');
+if (process.env.BENCH_SQL_TIMING_FILE) await preload('sql-timing.mjs');
+const { createSqliteStore } = (await import(pathToFileURL(path.join(dir, 'dist/backends/store/sqlite-store.js')).href)) as {
+  createSqliteStore(url: string): any;
+};
+
+const tmp = mkdtempSync(path.join(tmpdir(), 'store-append-'));
+try {
+  const store = createSqliteStore(`sqlite:${path.join(tmp, 'x.db')}`);
+  await store.migrate();
+  const tenant = await store.defaultTenant();
+  const users: number[] = [];
+  for (let i = 0; i < 2 * P; i++) users.push((await store.createUser({ tenantId: tenant.id, email: `u${i}@x.example`, name: `U ${i}` })).id);
+  const convs: { id: number; a: number; b: number }[] = [];
+  for (let i = 0; i < P; i++) {
+    const [a, b] = [users[2 * i], users[2 * i + 1]];
+    const c = await store.createConversation(
+      { tenantId: tenant.id, kind: 'direct', title: null, createdBy: a, participants: [{ userId: a, role: 'member' }, { userId: b, role: 'member' }] },
+      Date.now(),
+    );
+    convs.push({ id: c.id, a, b });
+  }
+  const content = 'x'.repeat(64);
+  let seq = 0;
+  const batch = () =>
+    Array.from({ length: B }, (_, k) => {
+      const c = convs[k % P];
+      const sender = Math.floor(k / P) % 2 === 0 ? c.a : c.b;
+      return { conversationId: c.id, senderId: sender, kind: 'text', content, replyToId: null, clientId: `c${seq++}`, attachments: [], createdAt: Date.now() };
+    });
+  for (let i = 0; i < 20; i++) await store.appendMessages(batch()); // warm-up
+  const cpu0 = process.cpuUsage();
+  const t0 = performance.now();
+  for (let i = 0; i < N; i++) await store.appendMessages(batch());
+  const wall = performance.now() - t0;
+  const cpu = process.cpuUsage(cpu0);
+  const msgs = N * B;
+  console.log(
+    `appendMessages, batch ${B} over ${P} conversations, ${N} commits${process.env.BENCH_SQLITE_PRAGMAS ? `, pragmas ${process.env.BENCH_SQLITE_PRAGMAS}` : ''}: ` +
+      `${((1000 * wall) / msgs).toFixed(1)} us wall and ${((cpu.user + cpu.system) / msgs).toFixed(1)} us CPU per message ` +
+      `(user ${(cpu.user / msgs).toFixed(1)}, system ${(cpu.system / msgs).toFixed(1)}); ${(wall / N).toFixed(2)} ms wall per commit`,
+  );
+  await store.close();
+} finally {
+  rmSync(tmp, { recursive: true, force: true });
+}
