@@ -700,12 +700,13 @@ export class SqlStore implements Store {
       const withClient = batch.filter((m) => m.clientId !== null);
       const existing = new Map<string, Row>();
       if (withClient.length > 0) {
-        const senders = [...new Set(withClient.map((m) => m.senderId))];
-        const clients = [...new Set(withClient.map((m) => m.clientId))];
+        // Exact (sender, client_id) pairs: one probe of the unique index each. (Two IN lists
+        // would probe senders × clients: the profile showed it as the send path's top cost.)
+        const pairs = [...new Map(withClient.map((m) => [`${m.senderId}\u0000${m.clientId}`, m])).values()];
         const rows = await tx.all<Row>(
           raw(
-            `SELECT ${MESSAGE_COLUMNS} FROM messages WHERE sender_id IN (${placeholders(senders.length)}) AND client_id IN (${placeholders(clients.length)})`,
-            [...senders, ...clients],
+            `SELECT ${MESSAGE_COLUMNS} FROM messages WHERE (sender_id, client_id) IN (VALUES ${new Array(pairs.length).fill('(CAST(? AS BIGINT), CAST(? AS VARCHAR(255)))').join(', ')})`,
+            pairs.flatMap((m) => [m.senderId, m.clientId]),
           ),
         );
         for (const r of rows) existing.set(`${r.sender_id}\u0000${r.client_id}`, r);
