@@ -73,15 +73,17 @@ function category(f: CallFrame): string | null {
   return 'other';
 }
 
-/** Stages of the send path, inclusive: a sample counts when any frame of its stack matches. */
+/** Stages of the send path, inclusive: a sample counts when any frame of its stack matches.
+ *  An async function is on the stack only until its first await; what runs after an await
+ *  (a resumed continuation) is counted under the stage that is on the stack then. */
 const STAGES: [string, (f: CallFrame) => boolean][] = [
   ['ws receive (Receiver, all of it)', (f) => /ws\/lib\/receiver/.test(f.url)],
   ['frame dispatch: shared/socket.js handle()', (f) => /dialects\/shared\/socket/.test(f.url) && f.functionName === 'handle'],
   ['  JSON.parse of incoming frames (parseFrame)', (f) => /shared\/frames/.test(f.url) && f.functionName === 'parseFrame'],
-  ['  validation: FrameValidator.parse', (f) => /shared\/frames/.test(f.url) && f.functionName === 'parse'],
+  ['  validation: FrameValidator (parse/data/flat)', (f) => /shared\/frames/.test(f.url) && /^(parse|data|flat)$/.test(f.functionName)],
   ['  send_message handler (chat/socket.js)', (f) => /chat\/socket/.test(f.url) && f.functionName === 'send_message'],
   ['    Messages.send (before the writer)', (f) => /core\/messages\/messages/.test(f.url) && f.functionName === 'send'],
-  ['      Conversations.access', (f) => /conversations\/conversations/.test(f.url) && f.functionName === 'access'],
+  ['      Conversations.access / memberRef', (f) => /conversations\/conversations/.test(f.url) && /^(access|memberRef)$/.test(f.functionName)],
   ['MessageWriter drain (group commit)', (f) => /messages\/writer/.test(f.url) && /drain/.test(f.functionName)],
   ['  SqlStore.appendMessages', (f) => /sql-store/.test(f.url) && f.functionName === 'appendMessages'],
   ['  SqliteRunner.transaction', (f) => /sqlite-store/.test(f.url) && f.functionName === 'transaction'],

@@ -700,12 +700,13 @@ export class SqlStore implements Store {
       const withClient = batch.filter((m) => m.clientId !== null);
       const existing = new Map<string, Row>();
       if (withClient.length > 0) {
-        // Exact (sender, client_id) pairs: one probe of the unique index each. (Two IN lists
-        // would probe senders × clients: the profile showed it as the send path's top cost.)
+        // Exact (sender, client_id) pairs joined to the unique index: one index probe each.
+        // (Row-value IN (VALUES …) made SQLite scan the table; two IN lists probe senders × clients.)
         const pairs = [...new Map(withClient.map((m) => [`${m.senderId}\u0000${m.clientId}`, m])).values()];
         const rows = await tx.all<Row>(
           raw(
-            `SELECT ${MESSAGE_COLUMNS} FROM messages WHERE (sender_id, client_id) IN (VALUES ${new Array(pairs.length).fill('(CAST(? AS BIGINT), CAST(? AS VARCHAR(255)))').join(', ')})`,
+            `SELECT ${MESSAGE_COLUMNS.split(', ').map((c) => 'm.' + c).join(', ')} FROM (VALUES ${new Array(pairs.length).fill('(CAST(? AS BIGINT), CAST(? AS VARCHAR(255)))').join(', ')}) AS v
+             JOIN messages m ON m.sender_id = v.column1 AND m.client_id = v.column2`,
             pairs.flatMap((m) => [m.senderId, m.clientId]),
           ),
         );

@@ -133,6 +133,8 @@ export function createSqliteStore(url: string): SqlStore {
   db.pragma('synchronous = FULL');
   db.pragma('foreign_keys = ON');
   db.pragma('busy_timeout = 5000');
+  // A multi-row INSERT's statement journal otherwise spills to a temp file on every commit.
+  db.pragma('temp_store = MEMORY');
   const kysely = new Kysely<DB>({ dialect: new SqliteDialect({ database: db }) });
   return new SqlStore('sqlite', kysely, new SqliteRunner(db), async () => {
     await kysely.destroy().catch(() => {});
