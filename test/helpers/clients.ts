@@ -1,4 +1,5 @@
 import WebSocket from 'ws';
+import { expect } from 'vitest';
 import type { TestServer } from './parley.js';
 
 let counter = 0;
@@ -183,4 +184,24 @@ export async function chatHistory(server: { url: string }, user: TestUser, roomI
     if (!res.body.has_more) break;
   }
   return { total, messages: messages.sort((x, y) => x.seq - y.seq) };
+}
+
+/** The next error frame: `{"type":"error","message": string, ...}`, its message checked. */
+export async function nextError(sock: TestSocket, match?: string | RegExp): Promise<Frame> {
+  const f = await sock.next('error');
+  expect(f.message).toBeTypeOf('string');
+  expect(f.message.length).toBeGreaterThan(0);
+  if (typeof match === 'string') expect(f.message).toBe(match);
+  else if (match) expect(f.message).toMatch(match);
+  return f;
+}
+
+/**
+ * Proves the server has handled everything this socket sent before (a ping answered), then
+ * waits a short bounded time so anything wrongly in flight would have arrived.
+ */
+export async function settle(sock: TestSocket, ms = 150): Promise<void> {
+  sock.send({ type: 'ping' });
+  await sock.next('pong');
+  await new Promise((r) => setTimeout(r, ms));
 }

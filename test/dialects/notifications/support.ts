@@ -5,7 +5,7 @@
 import { randomUUID } from 'node:crypto';
 import sharp from 'sharp';
 import { expect } from 'vitest';
-import { api, newUser, openSocket, type ApiResponse, type Frame, type TestSocket, type TestUser } from '../../helpers/clients.js';
+import { api, newUser, openSocket, type ApiResponse, type TestSocket, type TestUser } from '../../helpers/clients.js';
 import type { TestServer } from '../../helpers/parley.js';
 
 export { databases } from '../../helpers/pg.js';
@@ -118,25 +118,7 @@ export async function join(s: TestSocket, convId: string): Promise<void> {
   expect(j.type, JSON.stringify(j)).toBe('conversation_joined');
 }
 
-/** The next error frame (with a non-empty message, optionally matching). */
-export async function nextError(sock: TestSocket, match?: string | RegExp): Promise<Frame> {
-  const f = await sock.next('error');
-  expect(f.message).toBeTypeOf('string');
-  expect(f.message.length).toBeGreaterThan(0);
-  if (typeof match === 'string') expect(f.message).toBe(match);
-  else if (match) expect(f.message).toMatch(match);
-  return f;
-}
-
-/**
- * Proves the server has handled everything this socket sent before (a ping answered), then
- * waits a short bounded time so anything wrongly in flight would have arrived.
- */
-export async function settle(sock: TestSocket, ms = 150): Promise<void> {
-  sock.send({ type: 'ping' });
-  await sock.next('pong');
-  await new Promise((r) => setTimeout(r, ms));
-}
+export { nextError, settle } from '../../helpers/clients.js';
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 

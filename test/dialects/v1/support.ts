@@ -209,22 +209,4 @@ export async function history002(server: TestServer, user: TestUser, room: numbe
 
 // ---------------------------------------------------------------- both sockets
 
-/** The next error frame: `{"type":"error","message": string, ...}`. */
-export async function nextError(sock: TestSocket, match?: string | RegExp): Promise<Frame> {
-  const f = await sock.next('error');
-  expect(f.message).toBeTypeOf('string');
-  expect(f.message.length).toBeGreaterThan(0);
-  if (typeof match === 'string') expect(f.message).toBe(match);
-  else if (match) expect(f.message).toMatch(match);
-  return f;
-}
-
-/**
- * Proves the server has handled everything this socket sent before (a ping answered), then
- * waits a short bounded time so anything wrongly in flight would have arrived.
- */
-export async function settle(sock: TestSocket, ms = 150): Promise<void> {
-  sock.send({ type: 'ping' });
-  await sock.next('pong');
-  await new Promise((r) => setTimeout(r, ms));
-}
+export { nextError, settle } from '../../helpers/clients.js';
