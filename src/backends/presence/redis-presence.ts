@@ -133,6 +133,8 @@ redis.call('ZREM', KEYS[1], ARGV[1])
 return {0, redis.call('ZRANGEBYSCORE', KEYS[1], '(' .. now, '+inf')}`;
 
 const HEARTBEAT_USERS_PER_CALL = 500;
+/** How far a local timer may run ahead of Redis's TIME and still count as the same instant. */
+const TIMER_SKEW_MS = 5;
 const SWEEP_USERS_PER_CALL = 1000;
 
 type TypingListener = (conversationId: Id, userId: Id, typingNow: Id[]) => void;
@@ -380,11 +382,14 @@ export class RedisPresence implements Presence {
     if (this.#closed) return;
     const [wait, typingNow] = (await this.#eval(EXPIRE_TYPING, [this.#typingKey(conversationId)], [userId])) as [number, string[]?];
     if (wait > 0) {
-      // Renewed through another process, or this clock ran ahead of Redis's. Check again
-      // later; the renewing process has its own timer, and the slack lets it report first
-      // (this one reports only if that process died).
+      // A few ms left: this timer fired a hair before Redis's clock (timers round to the
+      // millisecond), so check again right after, keeping expiries in the order they were
+      // set. More left: renewed through another process; check again later, with slack so
+      // the renewing process's own timer reports first (this one reports only if that
+      // process died). The ZREM in EXPIRE_TYPING makes the report once-only either way.
       if (!this.#typingTimers.has(`${conversationId}:${userId}`) && !this.#closed) {
-        this.#armTyping(conversationId, userId, wait + Math.ceil(this.typingTtlMs / 2));
+        const slack = wait <= TIMER_SKEW_MS ? 1 : Math.ceil(this.typingTtlMs / 2);
+        this.#armTyping(conversationId, userId, wait + slack);
       }
       return;
     }
