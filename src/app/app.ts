@@ -21,8 +21,11 @@ import { authRoutes } from '../dialects/auth/routes.js';
 import { chatDialect } from '../dialects/chat/index.js';
 import { v1Dialect } from '../dialects/v1/index.js';
 import { notificationsDialect } from '../dialects/notifications/index.js';
+import { parleyDialect } from '../dialects/parley/index.js';
 import { setSocketErrorLogger } from '../dialects/shared/socket.js';
 import { staticFilesRoutes } from '../dialects/shared/static-files.js';
+import { Metrics } from '../observability/metrics.js';
+import { webRoutes } from '../http/web.js';
 
 export interface Parley {
   config: Config;
@@ -38,7 +41,7 @@ export interface Parley {
   close(): Promise<void>;
 }
 
-export const DIALECTS = [chatDialect, v1Dialect, notificationsDialect];
+export const DIALECTS = [chatDialect, v1Dialect, notificationsDialect, parleyDialect];
 
 /** The composition root: the only place that picks concrete backends. */
 export async function createParley(config: Config, opts: { logger?: boolean | object; migrate?: boolean } = {}): Promise<Parley> {
@@ -57,12 +60,16 @@ export async function createParley(config: Config, opts: { logger?: boolean | ob
   const rateLimiter: RateLimiter = redis
     ? await createRedisRateLimiter(redis, { prefix, onError, local: (k) => k.startsWith('f:') })
     : createMemoryRateLimiter();
-  const hub = new Hub(bus);
+  const metrics: Metrics = new Metrics((): number => hub.size);
+  const hub: Hub = new Hub(bus, { reorderWaitMs: config.reorderWaitMs, onError: (e) => logError(e as Error), metrics });
   const fileStore = createLocalDiskFileStore(config.filesRoot);
   const core = new Core({ config, store, presence, rateLimiter, events: hub, fileStore });
   // What a crash left (half-written files, renames not done) is settled before anyone reads.
   await core.files.sweep();
   hub.onDelivered((c, u, seq) => core.receipts.delivered(c, u, seq));
+  core.messages.writer.onBatch = (size) => metrics.batchSize.observe(size);
+  // A change that never came over the bus (its publisher died after the commit) is read back.
+  hub.setGapFiller(async (id, after, upTo, newFrom) => core.messages.missedEvents(await core.conversations.refById(id), after, upTo, newFrom));
 
   const app = await createHttpServer(config, opts.logger ?? true);
   setSocketErrorLogger((e) => app.log.error({ err: e }, 'socket handler failed'));
@@ -83,8 +90,10 @@ export async function createParley(config: Config, opts: { logger?: boolean | ob
   await app.register(authRoutes(core));
   await app.register(staticFilesRoutes(ctx));
   for (const d of DIALECTS) await app.register(d.routes(ctx));
+  await webRoutes(app, config.webDir ?? undefined);
 
   let ready = true;
+  app.get('/metrics', { schema: { hide: true } }, async (_req, reply) => reply.type(metrics.contentType).send(await metrics.text()));
   app.get('/healthz', { schema: { hide: true } }, async () => ({ status: 'ok' }));
   app.get('/readyz', { schema: { hide: true } }, async (_req, reply) => {
     if (!ready) return reply.code(503).send({ detail: 'shutting down' });
@@ -122,8 +131,13 @@ export async function createParley(config: Config, opts: { logger?: boolean | ob
       ready = false;
       clearInterval(sweeper);
       clearTimeout(afterGrace);
-      hub.closeAll(CloseCodes.goingAway, 'server shutting down');
+      // Stop taking work, finish what was taken (each accepted send commits and its ack
+      // reaches its socket), then close sockets with 1001 so clients reconnect elsewhere.
+      hub.accepting = false;
+      await hub.settled();
       await core.drain().catch(() => {});
+      await bus.flush?.().catch(() => {});
+      hub.closeAll(CloseCodes.goingAway, 'server shutting down');
       await app.close();
       await presence.close();
       await bus.close();

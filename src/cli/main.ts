@@ -2,6 +2,7 @@
 import { parseArgs } from 'node:util';
 import { loadConfig } from '../config/config.js';
 import { createStore } from '../backends/store/create-store.js';
+import { backupSqlite } from '../backends/store/sqlite-store.js';
 import { serve } from '../main.js';
 import { Accounts } from '../core/accounts/accounts.js';
 import { isDomainError } from '../core/errors.js';
@@ -12,6 +13,8 @@ const USAGE = `parley — a real-time chat server
   parley migrate                   apply database migrations and exit
   parley user add --email E --password P --name N [--tenant UUID]
                                    create a user (prints it as JSON)
+  parley backup --out FILE         online backup of the SQLite database (the server may run);
+                                   on PostgreSQL, prints how to use pg_dump
 
 Configuration comes from the environment (see README.md).`;
 
@@ -27,6 +30,25 @@ async function main(argv: string[]): Promise<number> {
     await store.migrate();
     await store.close();
     console.log('migrations applied');
+    return 0;
+  }
+  if (command === 'backup') {
+    const { values } = parseArgs({ args: [sub, ...rest].filter((a) => a !== undefined), options: { out: { type: 'string' } } });
+    const config = loadConfig();
+    if (!/^sqlite:/.test(config.databaseUrl)) {
+      console.error(
+        'DATABASE_URL is PostgreSQL: back it up with pg_dump, which takes one consistent snapshot while Parley runs:\n' +
+          '  pg_dump --format=custom --file=parley.dump "$DATABASE_URL"\n' +
+          'and restore into an empty database with pg_restore --dbname=… parley.dump (then start Parley: it migrates if needed).',
+      );
+      return 2;
+    }
+    if (!values.out) {
+      console.error('parley backup needs --out FILE');
+      return 2;
+    }
+    const bytes = backupSqlite(config.databaseUrl, values.out);
+    console.log(JSON.stringify({ backup: values.out, bytes }));
     return 0;
   }
   if (command === 'user' && sub === 'add') {

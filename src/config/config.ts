@@ -32,16 +32,29 @@ export interface Config {
   readonly maxMessageLength: number;
   /** WS_MAX_PAYLOAD_BYTES: largest WebSocket frame accepted; larger closes with 1009. 80 MiB fits one 50 MB file in base64. */
   readonly wsMaxPayloadBytes: number;
+  /**
+   * WS_ALLOWED_ORIGINS: browsers may open sockets from these origins (comma-separated, `*` for
+   * any). Always allowed: the server's own origin, and clients that send no Origin (not browsers).
+   */
+  readonly wsAllowedOrigins: readonly string[];
+  /** WS_PING_INTERVAL_MS: sockets are pinged this often; one that has not answered the previous ping is closed. 0: off. */
+  readonly wsPingIntervalMs: number;
+  /** WS_COMPRESSION: permessage-deflate on sockets (off: it costs memory per socket and CPU per frame). */
+  readonly wsCompression: boolean;
   /** WS_SEND_BUFFER_BYTES: bytes queued to one socket before it counts as a slow consumer (closed with 4008). */
   readonly wsSendBufferBytes: number;
   /** RESUME_MAX_MESSAGES: most messages replayed on resume before the client is told to take a snapshot. */
   readonly resumeMaxMessages: number;
   /** TYPING_TTL_MS: a typing indicator that is not renewed expires after this. */
   readonly typingTtlMs: number;
+  /** REORDER_WAIT_MS: how long a message waits for an earlier one (from another process) before that one is read from the store. */
+  readonly reorderWaitMs: number;
   /** COMMIT_BATCH_MAX: most sends committed in one transaction (group commit). */
   readonly commitBatchMax: number;
   /** FILES_ROOT: attachments live under `$FILES_ROOT/static/chat_files/{images,files,voices,thumbnails}/`. */
   readonly filesRoot: string;
+  /** WEB_DIR: the built web client served at `/` (default: web/dist of this checkout). */
+  readonly webDir: string | null;
   /** FILE_URL_TTL_SECONDS: lifetime of the signed file URLs Parley hands out (a link past it gets 403). */
   readonly fileUrlTtlSeconds: number;
   /** FILES_PENDING_TTL_SECONDS: an upload not attached to a message within this is deleted (the documents' upload-then-send). */
@@ -123,11 +136,16 @@ export function loadConfig(env: Env = process.env): Config {
     logLevel: env.LOG_LEVEL ?? 'info',
     maxMessageLength: int(env, 'MAX_MESSAGE_LENGTH', 5000),
     wsMaxPayloadBytes: int(env, 'WS_MAX_PAYLOAD_BYTES', 80 * 1024 * 1024),
+    wsAllowedOrigins: (env.WS_ALLOWED_ORIGINS ?? '').split(',').map((o) => o.trim().replace(/\/+$/, '').toLowerCase()).filter(Boolean),
+    wsPingIntervalMs: int(env, 'WS_PING_INTERVAL_MS', 30_000),
+    wsCompression: env.WS_COMPRESSION === 'on' || env.WS_COMPRESSION === 'true',
     wsSendBufferBytes: int(env, 'WS_SEND_BUFFER_BYTES', 8 * 1024 * 1024),
     resumeMaxMessages: int(env, 'RESUME_MAX_MESSAGES', 10_000),
     typingTtlMs: int(env, 'TYPING_TTL_MS', 6000),
+    reorderWaitMs: int(env, 'REORDER_WAIT_MS', 150),
     commitBatchMax: Math.max(1, int(env, 'COMMIT_BATCH_MAX', 512)),
     filesRoot: path.resolve(env.FILES_ROOT || dataDir),
+    webDir: env.WEB_DIR ? path.resolve(env.WEB_DIR) : null,
     fileUrlTtlSeconds: Math.max(1, int(env, 'FILE_URL_TTL_SECONDS', 3600)),
     filesPendingTtlSeconds: int(env, 'FILES_PENDING_TTL_SECONDS', 24 * 3600),
     filesSweepGraceSeconds: int(env, 'FILES_SWEEP_GRACE_SECONDS', 600),

@@ -47,7 +47,18 @@ export interface DomainEvents {
 export type EventType = keyof DomainEvents;
 
 export type DomainEvent = {
-  [K in EventType]: { type: K; origin?: string; /** deliver to the origin connection only (a retried send) */ originOnly?: boolean } & DomainEvents[K];
+  [K in EventType]: {
+    type: K;
+    origin?: string;
+    /** A retried send, published again: sockets that had it drop it. */
+    retry?: boolean;
+    /** performance.now() when the send reached the core (send-to-ack latency, measured where the origin socket is). */
+    sentAt?: number;
+    /** Date.now() when the hub published it (bus lag and fan-out latency). */
+    publishedAt?: number;
+    /** Read back for a follower that missed it (resume, gap fill): the state now, not the change itself. */
+    replay?: boolean;
+  } & DomainEvents[K];
 }[EventType];
 
 export type EventOf<K extends EventType> = Extract<DomainEvent, { type: K }>;

@@ -4,7 +4,8 @@ import type { Id, User } from '../core/model.js';
 
 /** The only part of a WebSocket the delivery layer touches. */
 export interface WebSocketLike {
-  send(data: string): void;
+  /** A Buffer is sent as a text frame when `binary` is false (it holds UTF-8 JSON). */
+  send(data: string | Buffer, options?: { binary?: boolean }): void;
   close(code?: number, reason?: string): void;
   readonly bufferedAmount: number;
   readonly readyState: number;
@@ -23,6 +24,36 @@ export interface EventRenderer<S = unknown> {
 }
 
 export const OPEN = 1;
+const TEXT = { binary: false } as const;
+
+/** The stream under a `ws` socket (its `_socket`), which can hold writes back. */
+interface Corkable {
+  cork(): void;
+  uncork(): void;
+}
+
+/**
+ * Sockets written to in this turn of the event loop, corked: everything a socket is sent
+ * before the loop's check phase (an ack and the deliveries of one group commit, say) goes
+ * out in one writev instead of one syscall per frame.
+ */
+const corked: Corkable[] = [];
+let uncorkScheduled = false;
+/** Counts the flushes: a connection corked in this turn has `#corkedTurn === turn`. */
+let turn = 0;
+function uncorkAll(): void {
+  uncorkScheduled = false;
+  turn++;
+  for (const s of corked.splice(0)) s.uncork();
+}
+function corkForThisTurn(raw: Corkable): void {
+  raw.cork();
+  corked.push(raw);
+  if (!uncorkScheduled) {
+    uncorkScheduled = true;
+    setImmediate(uncorkAll);
+  }
+}
 
 /** Close codes (docs/codes.md). */
 export const CloseCodes = {
@@ -42,11 +73,18 @@ export class Connection<S = unknown> {
   readonly id = randomUUID();
   /** Conversations whose events this socket receives. */
   readonly conversations = new Set<Id>();
+  /**
+   * The highest change_seq of a message event this socket was shown, per conversation:
+   * nothing older is shown again (a live copy that follows a replay, a late copy).
+   */
+  marks: Map<Id, number> | null = null;
   /** Events held back while a resume replay is loading, per conversation. */
   held: Map<Id, DomainEvent[]> | null = null;
   /** Sockets that follow all of a user's conversations of some kind (004: direct) join new ones when this says so. */
   followNew: ((conversation: ConversationRef) => boolean) | null = null;
   closed = false;
+  /** Told when this socket is closed as a slow consumer (metrics); set by the hub. */
+  onSlowConsumer: (() => void) | null = null;
 
   constructor(
     readonly user: User,
@@ -57,15 +95,27 @@ export class Connection<S = unknown> {
     readonly sendBufferLimit: number,
   ) {}
 
-  /** Sends a frame unless the peer is too far behind; a slow consumer is closed with 4008. */
-  send(frame: string): void {
+  /**
+   * Sends a frame unless the peer is too far behind; a slow consumer is closed with 4008. A
+   * frame shared by many sockets comes as UTF-8 bytes, encoded once: as a string, `ws`
+   * would measure and encode it again for every socket.
+   */
+  send(frame: string | Buffer): void {
     if (this.closed || this.socket.readyState !== OPEN) return;
     if (this.socket.bufferedAmount > this.sendBufferLimit) {
       this.close(CloseCodes.slowConsumer, 'slow consumer');
+      this.onSlowConsumer?.();
       return;
     }
-    this.socket.send(frame);
+    const raw = (this.socket as { _socket?: Corkable })._socket;
+    if (raw && this.#corkedTurn !== turn) {
+      this.#corkedTurn = turn;
+      corkForThisTurn(raw);
+    }
+    if (typeof frame === 'string') this.socket.send(frame);
+    else this.socket.send(frame, TEXT);
   }
+  #corkedTurn = -1;
 
   close(code: number, reason: string): void {
     if (this.closed) return;

@@ -1,4 +1,4 @@
-import Fastify, { type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
 import formbody from '@fastify/formbody';
 import multipart from '@fastify/multipart';
 import websocket from '@fastify/websocket';
@@ -22,6 +22,48 @@ function validators() {
 /** Drops `token=` from logged URLs: tokens in query strings (WebSocket) never reach the logs. */
 export const redactUrl = (url: string) => url.replace(/([?&](?:token|access_token)=)[^&]*/gi, '$1[redacted]');
 
+/**
+ * Whether a socket handshake from a browser page on `origin` is allowed: no Origin (not a
+ * browser), the server's own host, or one listed in WS_ALLOWED_ORIGINS (`*`: any).
+ */
+export function originAllowed(origin: string | undefined, host: string | undefined, allowed: readonly string[]): boolean {
+  if (!origin) return true;
+  const o = origin.toLowerCase();
+  if (allowed.includes('*') || allowed.includes(o)) return true;
+  try {
+    return host !== undefined && new URL(o).host === host.toLowerCase();
+  } catch {
+    return false;
+  }
+}
+
+/** Pings every socket each interval; one that did not answer the last ping is cut off (a dead peer frees its memory). */
+function keepAlive(app: FastifyInstance, intervalMs: number) {
+  if (intervalMs <= 0) return;
+  const answered = new WeakSet<object>();
+  let timer: NodeJS.Timeout | null = null;
+  app.addHook('onReady', async () => {
+    const wss = app.websocketServer;
+    wss.on('connection', (ws) => {
+      answered.add(ws);
+      ws.on('pong', () => answered.add(ws));
+    });
+    timer = setInterval(() => {
+      for (const ws of wss.clients) {
+        if (!answered.delete(ws)) {
+          ws.terminate();
+          continue;
+        }
+        ws.ping();
+      }
+    }, intervalMs);
+    timer.unref();
+  });
+  app.addHook('onClose', async () => {
+    if (timer) clearInterval(timer);
+  });
+}
+
 /** Fastify with what every dialect shares: body parsers, WebSocket, OpenAPI at /docs, health, 404s as `{"detail"}`. */
 export async function createHttpServer(config: Config, logger: boolean | object): Promise<FastifyInstance> {
   const app = Fastify({
@@ -37,12 +79,26 @@ export async function createHttpServer(config: Config, logger: boolean | object)
           },
     bodyLimit: 1024 * 1024,
     forceCloseConnections: true,
+    // Errors Fastify raises before any route runs (an undecodable path, an overlong
+    // parameter) answer in the same `{"detail"}` shape as every other refusal.
+    frameworkErrors: (error, _req, reply) => {
+      const status = error.statusCode && error.statusCode >= 400 && error.statusCode < 500 ? error.statusCode : 400;
+      void (reply as FastifyReply).code(status).send({ detail: error.message });
+    },
   });
   app.setValidatorCompiler(validators());
   await app.register(formbody);
   // Parsed only where a route asks (req.parts(), with its document's limits): uploads stream to disk.
   await app.register(multipart);
-  await app.register(websocket, { options: { maxPayload: config.wsMaxPayloadBytes, perMessageDeflate: false } });
+  await app.register(websocket, {
+    options: {
+      maxPayload: config.wsMaxPayloadBytes,
+      perMessageDeflate: config.wsCompression,
+      // Cross-site WebSocket hijacking: a page on another origin cannot use a visitor's socket.
+      verifyClient: ({ origin, req }, done) => done(originAllowed(origin, req.headers.host, config.wsAllowedOrigins), 403, 'Origin not allowed'),
+    },
+  });
+  keepAlive(app, config.wsPingIntervalMs);
   await app.register(swagger, {
     openapi: {
       info: { title: 'Parley', version: '0.1.0', description: 'Every chat API of the documents in one server.' },

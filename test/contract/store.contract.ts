@@ -15,6 +15,12 @@ export interface StoreHandle {
   close(): Promise<void>;
   /** Every SQL text the store ran, recorded by the factory (the "no OFFSET, no COUNT" sentence). */
   statements?: string[];
+  /**
+   * Runs `fn` and returns the database's plan for every statement it made the store run that
+   * reads `messages` (SQLite: EXPLAIN QUERY PLAN; PostgreSQL: EXPLAIN with sequential scans
+   * priced out, so a plan that still scans the table has no index to use).
+   */
+  plans?: (fn: () => Promise<unknown>) => Promise<{ sql: string; plan: string }[]>;
 }
 
 /** Two store instances on one database, as two processes would open them. */
@@ -712,6 +718,29 @@ export function storeContract(make: () => Promise<StoreHandle>): void {
   });
 
   describe('queries', () => {
+    it('a history page, the room list and a resume read messages through an index, at any size', async () => {
+      expect(h.plans, 'the factory explains the statements the store runs').toBeDefined();
+      const t = await f.tenant();
+      const [a, b] = await f.users(t, 2);
+      const c = await f.conversation(t, 'direct', [a, b]);
+      const g = await f.conversation(t, 'group', [a, b]);
+      // Enough rows that a planner with statistics tells the indexes apart.
+      for (let i = 0; i < 4; i++) await s.appendMessages(Array.from({ length: 500 }, (_, j) => f.msg(j % 10 ? c : g, j % 2 ? a : b)));
+      const plans = await h.plans!(async () => {
+        await s.messagesBySeq(c.id, 1700, 1750);
+        const list = await s.memberships(b.id);
+        expect(list.length).toBe(2);
+        await s.lastMessages(list.map((m) => m.conversation));
+        await s.changesSince(c.id, 1700, 50);
+      });
+      expect(plans.length).toBeGreaterThanOrEqual(3);
+      // Constant time at 10M rows: every read of messages is an index range bounded by seq or
+      // change_seq within one conversation (or a key). A full scan grows with the table; an
+      // index on conversation_id alone, filtered afterwards, with the conversation.
+      const unbounded = plans.filter((p) => !boundedMessageAccess(p.plan));
+      expect(unbounded, plans.map((p) => `${p.sql}\n${p.plan}`).join('\n\n')).toEqual([]);
+    });
+
     // Last on purpose: it inspects every statement the tests above made the store run.
     it('nothing reads messages with OFFSET or COUNT', async () => {
       expect(h.statements, 'the factory records the SQL the store runs').toBeDefined();
@@ -720,6 +749,32 @@ export function storeContract(make: () => Promise<StoreHandle>): void {
       expect(texts.filter((q) => /\boffset\b|\bcount\s*\(/i.test(q))).toEqual([]);
     });
   });
+}
+
+/**
+ * Whether a query plan (SQLite's EXPLAIN QUERY PLAN, PostgreSQL's EXPLAIN) reaches the
+ * messages table only through index conditions on seq, change_seq or a key.
+ */
+export function boundedMessageAccess(plan: string): boolean {
+  const lines = plan.split('\n');
+  for (let i = 0; i < lines.length; i++) {
+    const line = lines[i];
+    // SQLite: "SEARCH m USING INDEX messages_conversation_seq (conversation_id=? AND seq=?)"
+    const sqlite = /^(SCAN|SEARCH) (\w+)(?: USING (?:COVERING )?(?:INDEX (\w+)|INTEGER PRIMARY KEY))?(?: \((.*)\))?/.exec(line.trim());
+    if (sqlite && /^(messages|m)$/.test(sqlite[2])) {
+      if (sqlite[1] === 'SCAN') return false;
+      if (sqlite[3]?.startsWith('messages_conversation') && !/\b(seq|change_seq)\b/.test(sqlite[4] ?? '')) return false;
+      continue;
+    }
+    // PostgreSQL: "Index Scan using messages_conversation_seq on messages m" + "Index Cond: (…)"
+    if (/Seq Scan on messages\b/.test(line)) return false;
+    const pg = /(?:Index Scan|Index Only Scan|Bitmap Index Scan)(?: Backward)? (?:using|on) (messages_\w+)/.exec(line);
+    if (pg && pg[1].startsWith('messages_conversation')) {
+      const cond = lines.slice(i + 1, i + 3).find((l) => l.includes('Index Cond')) ?? '';
+      if (!/\b(seq|change_seq)\b/.test(cond)) return false;
+    }
+  }
+  return true;
 }
 
 /**

@@ -1,27 +1,77 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { describe } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createPostgresStore } from '../../src/backends/store/postgres-store.js';
 import { createSqliteStore } from '../../src/backends/store/sqlite-store.js';
 import type { SqlStore } from '../../src/backends/store/sql-store.js';
-import type { SqlRunner } from '../../src/backends/store/sql-runner.js';
+import { raw, type SqlRunner, type Statement } from '../../src/backends/store/sql-runner.js';
 import { hasPostgres, newPostgresDatabase } from '../helpers/pg.js';
-import { multiProcessStoreContract, storeContract } from './store.contract.js';
+import { boundedMessageAccess, multiProcessStoreContract, storeContract, type StoreHandle } from './store.contract.js';
 
-/** Records the SQL text of every statement the store runs (it still runs on the real database). */
-function recordStatements(store: SqlStore): string[] {
+/**
+ * Records every statement the store runs (it still runs on the real database): the SQL texts
+ * for the contract's "no OFFSET, no COUNT" check, and `plans` to explain what one call ran.
+ */
+function recordStatements(store: SqlStore): Pick<StoreHandle, 'statements' | 'plans'> {
   const log: string[] = [];
+  let capture: Statement[] | null = null;
+  const note = (st: Statement) => {
+    log.push(st.sql);
+    capture?.push(st);
+  };
   const wrap = (r: SqlRunner): SqlRunner => ({
-    all: (st) => (log.push(st.sql), r.all(st)),
-    run: (st) => (log.push(st.sql), r.run(st)),
+    all: (st) => (note(st), r.all(st)),
+    run: (st) => (note(st), r.run(st)),
     transaction: (fn) => r.transaction((tx) => fn(wrap(tx))),
   });
   const runner = store.runner;
   const original: SqlRunner = { all: runner.all.bind(runner), run: runner.run.bind(runner), transaction: runner.transaction.bind(runner) };
   Object.assign(runner, wrap(original));
-  return log;
+  const explain = async (st: Statement): Promise<string> => {
+    if (store.dialect === 'sqlite') {
+      const rows = await original.all<{ detail: string }>(raw(`EXPLAIN QUERY PLAN ${st.sql}`, st.parameters));
+      return rows.map((r) => r.detail).join('\n');
+    }
+    // Priced out, not forbidden: a statement no index can serve still plans as a Seq Scan.
+    // With statistics, as autovacuum keeps them on a live database.
+    await original.run(raw('ANALYZE messages', []));
+    return original.transaction(async (tx) => {
+      await tx.run(raw('SET LOCAL enable_seqscan = off', []));
+      const rows = await tx.all<{ 'QUERY PLAN': string }>(raw(`EXPLAIN ${st.sql}`, st.parameters));
+      return rows.map((r) => r['QUERY PLAN']).join('\n');
+    });
+  };
+  return {
+    statements: log,
+    async plans(fn) {
+      const ran: Statement[] = (capture = []);
+      try {
+        await fn();
+      } finally {
+        capture = null;
+      }
+      const reads = ran.filter((st) => /\bmessages\b/i.test(st.sql) && /^\s*(select|with)\b/i.test(st.sql));
+      const out = [];
+      for (const st of reads) out.push({ sql: st.sql, plan: await explain(st) });
+      return out;
+    },
+  };
 }
+
+it('the plan check tells a bounded read of messages from one that grows with the table or the conversation', () => {
+  const cases: [string, boolean][] = [
+    ['SEARCH messages USING INDEX messages_conversation_seq (conversation_id=? AND seq>? AND seq<?)', true],
+    ['SEARCH c USING INTEGER PRIMARY KEY (rowid=?)\nSEARCH m USING INDEX messages_conversation_seq (conversation_id=? AND seq=?)', true],
+    ['SCAN messages', false],
+    ['SCAN m', false],
+    ['SEARCH m USING INDEX messages_conversation_change (conversation_id=?)', false],
+    ["Index Scan Backward using messages_conversation_seq on messages  (cost=0.14..8.16 rows=1 width=764)\n  Index Cond: ((conversation_id = '1'::bigint) AND (seq >= '1'::bigint))", true],
+    ['Seq Scan on messages  (cost=0.00..1.01 rows=1 width=764)', false],
+    ['Nested Loop\n  ->  Index Scan using messages_conversation_change on messages m  (cost=0.14..8.16 rows=1 width=764)\n        Index Cond: (conversation_id = c.id)\n        Filter: (c.last_seq = seq)', false],
+  ];
+  for (const [plan, bounded] of cases) expect(boundedMessageAccess(plan), plan).toBe(bounded);
+});
 
 describe('SQLite store', () => {
   storeContract(async () => {
@@ -30,7 +80,7 @@ describe('SQLite store', () => {
     await store.migrate();
     return {
       store,
-      statements: recordStatements(store),
+      ...recordStatements(store),
       async close() {
         await store.close();
         rmSync(dir, { recursive: true, force: true });
@@ -47,7 +97,7 @@ describe.skipIf(!hasPostgres)('PostgreSQL store', () => {
     await store.migrate();
     return {
       store,
-      statements: recordStatements(store),
+      ...recordStatements(store),
       async close() {
         await store.close();
         await db.drop();

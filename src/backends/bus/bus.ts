@@ -29,5 +29,7 @@ export interface Bus {
   unsubscribe(channel: string): void;
   /** Optional: events may have been lost (see above); called when delivery works again. */
   onGap?(listener: () => void): void;
+  /** Optional: resolves once what this process published so far has reached its own subscribers (graceful shutdown). */
+  flush?(): Promise<void>;
   close(): Promise<void>;
 }

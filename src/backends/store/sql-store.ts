@@ -135,6 +135,7 @@ const MESSAGE_COLUMNS =
 export class SqlStore implements Store {
   readonly #greatest: string;
   readonly #close: () => Promise<void>;
+  readonly appendPipeline: number;
   #defaultTenant: Tenant | undefined;
 
   constructor(
@@ -144,6 +145,10 @@ export class SqlStore implements Store {
     close: () => Promise<void>,
   ) {
     this.#close = close;
+    // SQLite runs one transaction at a time, in the order they were asked for: a batch can
+    // commit while the one before waits for its flush. PostgreSQL transactions on separate
+    // connections could take a conversation's row lock out of order, so one at a time.
+    this.appendPipeline = dialect === 'sqlite' ? 2 : 1;
     // Two-argument max: SQLite's scalar max(), PostgreSQL's GREATEST().
     this.#greatest = dialect === 'sqlite' ? 'max' : 'greatest';
   }
@@ -565,19 +570,38 @@ export class SqlStore implements Store {
     const g = this.#greatest;
     const least = this.dialect === 'sqlite' ? 'min' : 'least';
     // Rows are locked in (conversation, user) order, the order appendMessages uses, so the
-    // two never deadlock on PostgreSQL.
+    // two never deadlock on PostgreSQL; then one statement for all of them.
     const ordered = [...updates].sort((a, b) => a.conversationId - b.conversationId || a.userId - b.userId);
     await this.runner.transaction(async (tx) => {
-      for (const u of ordered) {
-        // Capped at last_seq, like markRead (Store contract: never past last_seq).
-        await tx.run(
-          raw(
-            `UPDATE participants SET delivered_seq = ${g}(delivered_seq, (SELECT ${least}(?, last_seq) FROM conversations WHERE id = ?)) WHERE conversation_id = ? AND user_id = ?`,
-            [u.seq, u.conversationId, u.conversationId, u.userId],
-          ),
-        );
-      }
+      await this.#lockInOrder(tx, 'participants', 'conversation_id, user_id', ordered.map((u) => [u.conversationId, u.userId]));
+      // Capped at last_seq, like markRead (Store contract: never past last_seq).
+      await tx.run(
+        raw(
+          `UPDATE participants SET delivered_seq = ${g}(participants.delivered_seq, ${least}(v.column3, conversations.last_seq))
+           FROM (VALUES ${this.#valueRows(ordered.length, ['BIGINT', 'BIGINT', 'BIGINT'])}) AS v, conversations
+           WHERE participants.conversation_id = v.column1 AND participants.user_id = v.column2 AND conversations.id = v.column1`,
+          ordered.flatMap((u) => [u.conversationId, u.userId, u.seq]),
+        ),
+      );
     });
+  }
+
+  /** `(?, ?), (?, ?)…` for a VALUES list; PostgreSQL is told each column's type. */
+  #valueRows(rows: number, types: readonly string[]): string {
+    const row = '(' + types.map((t) => (this.dialect === 'postgres' ? `CAST(? AS ${t})` : '?')).join(', ') + ')';
+    return new Array(rows).fill(row).join(', ');
+  }
+
+  /**
+   * PostgreSQL: locks the rows with these keys in the given (sorted) order, so concurrent
+   * transactions that touch several of them queue instead of deadlocking. SQLite locks the
+   * whole database for a write transaction; nothing to do.
+   */
+  async #lockInOrder(tx: SqlRunner, table: string, keyColumns: string, keys: readonly (readonly number[])[]): Promise<void> {
+    if (this.dialect !== 'postgres' || keys.length < 2) return;
+    const width = keys[0].length;
+    const where = width === 1 ? `${keyColumns} IN (${keys.map(() => '?').join(', ')})` : `(${keyColumns}) IN (${keys.map(() => `(${new Array(width).fill('?').join(', ')})`).join(', ')})`;
+    await tx.all(raw(`SELECT 1 FROM ${table} WHERE ${where} ORDER BY ${keyColumns} FOR UPDATE`, keys.flat()));
   }
 
   // ------------------------------------------------------------------ messages
@@ -738,8 +762,10 @@ export class SqlStore implements Store {
         }
       }
 
-      // 2. Seqs: one UPDATE … RETURNING per conversation, in id order so that two
-      //    processes' batches lock rows in the same order (no deadlock).
+      // 2. Seqs: one UPDATE … RETURNING for every conversation of the batch. On PostgreSQL
+      //    the rows are locked first in id order, so two processes' batches lock them in
+      //    the same order (no deadlock) and each batch costs two round trips, not one per
+      //    conversation.
       const perConversation = new Map<Id, number[]>();
       for (const i of fresh) {
         const c = batch[i].conversationId;
@@ -749,23 +775,33 @@ export class SqlStore implements Store {
       }
       const seqs = new Array<number>(batch.length);
       const changeSeqs = new Array<number>(batch.length);
-      for (const c of [...perConversation.keys()].sort((a, b) => a - b)) {
-        const idx = perConversation.get(c)!;
-        const lastAt = batch[idx[idx.length - 1]].createdAt;
-        const row = (
-          await tx.all<{ last_seq: number; change_seq: number }>(
-            raw(
-              'UPDATE conversations SET last_seq = last_seq + ?, change_seq = change_seq + ?, last_message_at = ?, updated_at = ? WHERE id = ? RETURNING last_seq, change_seq',
-              [idx.length, idx.length, lastAt, lastAt, c],
-            ),
-          )
-        )[0];
-        if (!row) throw new DomainError('conversation_not_found');
-        let seq = row.last_seq - idx.length;
-        let changeSeq = row.change_seq - idx.length;
-        for (const i of idx) {
-          seqs[i] = ++seq;
-          changeSeqs[i] = ++changeSeq;
+      if (perConversation.size > 0) {
+        const convIds = [...perConversation.keys()].sort((a, b) => a - b);
+        await this.#lockInOrder(tx, 'conversations', 'id', convIds.map((c) => [c]));
+        const params: unknown[] = [];
+        for (const c of convIds) {
+          const idx = perConversation.get(c)!;
+          params.push(c, idx.length, batch[idx[idx.length - 1]].createdAt);
+        }
+        const rows = await tx.all<{ id: number; last_seq: number; change_seq: number }>(
+          raw(
+            `UPDATE conversations SET last_seq = conversations.last_seq + v.column2, change_seq = conversations.change_seq + v.column2, last_message_at = v.column3, updated_at = v.column3
+             FROM (VALUES ${this.#valueRows(convIds.length, ['BIGINT', 'INTEGER', 'BIGINT'])}) AS v
+             WHERE conversations.id = v.column1 RETURNING conversations.id, conversations.last_seq, conversations.change_seq`,
+            params,
+          ),
+        );
+        const byId = new Map(rows.map((r) => [Number(r.id), r]));
+        for (const c of convIds) {
+          const row = byId.get(c);
+          if (!row) throw new DomainError('conversation_not_found');
+          const idx = perConversation.get(c)!;
+          let seq = Number(row.last_seq) - idx.length;
+          let changeSeq = Number(row.change_seq) - idx.length;
+          for (const i of idx) {
+            seqs[i] = ++seq;
+            changeSeqs[i] = ++changeSeq;
+          }
         }
       }
 
@@ -856,14 +892,15 @@ export class SqlStore implements Store {
           if (!cur || cur.seq < seqs[i]) senderTop.set(key, { c: m.conversationId, u: m.senderId, seq: seqs[i], at: m.createdAt });
         }
         const watermarks = [...senderTop.values()].sort((a, b) => a.c - b.c || a.u - b.u);
-        for (const { c, u, seq, at } of watermarks) {
-          await tx.run(
-            raw(
-              `UPDATE participants SET read_seq = ${g}(read_seq, ?), delivered_seq = ${g}(delivered_seq, ?), read_at = ? WHERE conversation_id = ? AND user_id = ?`,
-              [seq, seq, at, c, u],
-            ),
-          );
-        }
+        await this.#lockInOrder(tx, 'participants', 'conversation_id, user_id', watermarks.map((w) => [w.c, w.u]));
+        await tx.run(
+          raw(
+            `UPDATE participants SET read_seq = ${g}(participants.read_seq, v.column3), delivered_seq = ${g}(participants.delivered_seq, v.column3), read_at = v.column4
+             FROM (VALUES ${this.#valueRows(watermarks.length, ['BIGINT', 'BIGINT', 'BIGINT', 'BIGINT'])}) AS v
+             WHERE participants.conversation_id = v.column1 AND participants.user_id = v.column2`,
+            watermarks.flatMap((w) => [w.c, w.u, w.seq, w.at]),
+          ),
+        );
       }
       for (const [i, first] of duplicateOf) results[i] = { message: results[first]!.message, created: false };
       return results as AppendResult[];
@@ -898,13 +935,18 @@ export class SqlStore implements Store {
     const out = new Map<Id, Message>();
     const withMessages = conversations.filter((c) => c.lastSeq > 0);
     if (withMessages.length === 0) return out;
-    // One index probe per conversation on (conversation_id, seq).
+    // One probe of (conversation_id, seq) per conversation. PostgreSQL is asked for the newest
+    // seq up to last_seq, which only that index serves without a sort: asked for seq = last_seq
+    // it could pick (conversation_id, change_seq) and filter a whole conversation's messages.
+    const values = `(VALUES ${this.#valueRows(withMessages.length, ['BIGINT', 'BIGINT'])}) AS v`;
     const rows = await this.runner.all<Row>(
       raw(
-        `SELECT m.id, m.uuid, m.conversation_id, m.seq, m.change_seq, m.sender_id, m.kind, m.content, m.reply_to_id, m.reply_count, m.client_id, m.created_at, m.edited_at, m.deleted_at
-         FROM conversations c JOIN messages m ON m.conversation_id = c.id AND m.seq = c.last_seq
-         WHERE c.id IN (${placeholders(withMessages.length)})`,
-        withMessages.map((c) => c.id),
+        this.dialect === 'postgres'
+          ? `SELECT m.* FROM ${values} CROSS JOIN LATERAL
+               (SELECT ${MESSAGE_COLUMNS} FROM messages WHERE conversation_id = v.column1 AND seq <= v.column2 ORDER BY seq DESC LIMIT 1) AS m`
+          : `SELECT ${MESSAGE_COLUMNS.split(', ').map((c) => 'm.' + c).join(', ')} FROM ${values}
+             JOIN messages m ON m.conversation_id = v.column1 AND m.seq = v.column2`,
+        withMessages.flatMap((c) => [c.id, c.lastSeq]),
       ),
     );
     for (const m of await this.#hydrate(rows)) out.set(m.conversationId, m);

@@ -125,6 +125,11 @@ export class UniqueViolation extends Error {
  */
 export interface Store {
   readonly dialect: 'sqlite' | 'postgres';
+  /**
+   * How many `appendMessages` calls may run at once and still take their seqs in the order
+   * they were called (so one sender's messages keep their order across batches).
+   */
+  readonly appendPipeline: number;
   migrate(): Promise<void>;
   close(): Promise<void>;
 

@@ -199,7 +199,7 @@ export class Files {
       for (let i = 0; i < files.length; i++) {
         const f = files[i];
         if (f.source === 'upload') {
-          attachments.push(await this.#claimable(actor, f.key, hint, policy));
+          attachments.push(await this.#claimable(actor, f.key, hint, policy, input.clientId ? String(input.clientId).slice(0, 255) : null));
           continue;
         }
         const limit = hint ? policy.categories[hint].maxBytes : policyMaxBytes(policy);
@@ -271,8 +271,14 @@ export class Files {
   }
 
   /** A pending upload of the actor, ready to be claimed by its message. */
-  async #claimable(actor: User, key: string, hint: FileCategory | null, policy: FilePolicy): Promise<NewAttachment> {
+  async #claimable(actor: User, key: string, hint: FileCategory | null, policy: FilePolicy, clientId: string | null): Promise<NewAttachment> {
     const rec = await this.store.attachmentByPath(key);
+    if (rec && rec.ownerId === actor.id && rec.messageId !== null && clientId !== null && rec.attachment.storedPath === key) {
+      // Claimed already by this sender's message with this local_temp_id: the send is a retry
+      // (its ack was lost), and the writer answers it with the original message.
+      const original = await this.store.messageById(rec.messageId);
+      if (original && original.senderId === actor.id && original.clientId === clientId) return { ...rec.attachment };
+    }
     if (!rec || rec.ownerId !== actor.id || rec.messageId !== null || rec.attachment.storedPath !== key) throw new DomainError('upload_not_found');
     const a = rec.attachment;
     this.#allowed(a.mimeType, hint, policy);

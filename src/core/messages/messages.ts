@@ -1,7 +1,7 @@
 import type { Config } from '../../config/config.js';
 import type { AppendResult, NewAttachment, NewMessage, Store } from '../../backends/store/store.js';
 import { DomainError } from '../errors.js';
-import type { ConversationRef, EventPublisher, ReadSeqs } from '../events.js';
+import type { ConversationRef, DomainEvent, EventPublisher, ReadSeqs } from '../events.js';
 import type { Conversations, ConversationKey } from '../conversations/conversations.js';
 import type { Friends } from '../friends/friends.js';
 import type { RateLimits } from '../rate-limits.js';
@@ -32,6 +32,8 @@ export interface HistoryPage {
   messages: Message[];
   /** Newest seq of the conversation: the total of messages, tombstones included. */
   total: number;
+  /** The conversation's change_seq when the page was read (a client's resume cursor). */
+  changeSeq: number;
 }
 
 const KINDS: readonly MessageKind[] = ['text', 'emoji', 'image', 'file', 'voice', 'system'];
@@ -53,6 +55,14 @@ export function tooLong(text: string, max: number): boolean {
   return false;
 }
 
+const created = (conversation: ConversationRef, message: Message, sender: UserSummary): DomainEvent => ({
+  type: 'message.created',
+  conversation,
+  message,
+  sender,
+  localTempId: message.clientId,
+});
+
 export class ResyncRequired extends Error {
   constructor(readonly missed: number) {
     super('snapshot required');
@@ -72,11 +82,11 @@ export class Messages {
     readonly events: EventPublisher,
     readonly config: Config,
   ) {
-    this.writer = new MessageWriter(store, config.commitBatchMax, (r, input) => this.#committed(r, input));
+    this.writer = new MessageWriter(store, config.commitBatchMax, (r, input) => this.#committed(r, input), undefined, store.appendPipeline);
   }
 
   // Filled in by send() just before the append, read back by the writer's callback in the same batch.
-  readonly #outgoing = new WeakMap<NewMessage, { ref: ConversationRef; sender: UserSummary; origin?: string; localTempId: string | null }>();
+  readonly #outgoing = new WeakMap<NewMessage, { ref: ConversationRef; sender: UserSummary; origin?: string; localTempId: string | null; sentAt: number }>();
 
   /**
    * Sends a message. Resolves after the commit with the stored message (`created: false`
@@ -84,6 +94,7 @@ export class Messages {
    * origin connection gets it even when it is not subscribed (it is that socket's ack).
    */
   async send(actor: User, input: SendInput, origin?: string): Promise<AppendResult> {
+    const sentAt = performance.now();
     if (!KINDS.includes(input.kind)) throw new DomainError('invalid_message_type');
     await this.limits.message(actor.id);
     const content = input.content ?? null;
@@ -127,7 +138,7 @@ export class Messages {
       attachments,
       createdAt: Date.now(),
     };
-    this.#outgoing.set(message, { ref, sender: Users.summaryOf(actor), origin, localTempId: clientId });
+    this.#outgoing.set(message, { ref, sender: Users.summaryOf(actor), origin, localTempId: clientId, sentAt });
     const result = await this.writer.append(message);
     if (result.created && content !== null && content.includes('@')) await this.#mentions(ref, result.message, actor);
     return result;
@@ -162,8 +173,11 @@ export class Messages {
       sender: out.sender,
       localTempId: out.localTempId,
       origin: out.origin,
-      // A retry is acknowledged to the socket that retried; the others already have it.
-      originOnly: !result.created,
+      sentAt: out.sentAt,
+      // A retry is acknowledged to the socket that retried and published again: if the first
+      // publish was lost (its process died after the commit), the others get it now; a
+      // process that delivered it already drops it (SeqOrderer).
+      retry: !result.created,
     });
   }
 
@@ -196,18 +210,62 @@ export class Messages {
     const ref = await this.conversations.ref(conversation);
     const top = conversation.lastSeq - skip;
     const messages = top <= 0 ? [] : await this.store.messagesBySeq(conversation.id, Math.max(1, top - limit + 1), top);
-    return { conversation: ref, messages, total: conversation.lastSeq };
+    return { conversation: ref, messages, total: conversation.lastSeq, changeSeq: conversation.changeSeq };
   }
 
-  /** Messages after `afterSeq`, oldest first, for a client that reconnects. */
-  async since(actor: User, key: ConversationKey, afterSeq: number): Promise<{ conversation: ConversationRef; messages: Message[] }> {
+  /** The `limit` messages below `beforeSeq` (none given: the newest), newest first: paging back by seq range. */
+  async before(actor: User, key: ConversationKey, beforeSeq: number | undefined, limit: number): Promise<HistoryPage> {
+    const { conversation } = await this.conversations.access(actor, key);
+    const skip = beforeSeq === undefined ? 0 : Math.max(0, conversation.lastSeq - beforeSeq + 1);
+    return this.window(actor, conversation.id, skip, limit);
+  }
+
+  /**
+   * What a follower that reconnects missed, as events in the order to show them. With only
+   * `afterSeq` (the highest seq it saw): the messages after it. With `afterChangeSeq` too (the
+   * highest change_seq it saw): also every edit, delete and reaction since, so its copy ends
+   * equal to the history. Throws ResyncRequired past RESUME_MAX_MESSAGES: reload instead.
+   */
+  async resume(actor: User, key: ConversationKey, cursor: { afterSeq: number; afterChangeSeq?: number }): Promise<{ conversation: ConversationRef; events: DomainEvent[] }> {
     const { conversation } = await this.conversations.access(actor, key);
     const ref = await this.conversations.ref(conversation);
-    const missed = conversation.lastSeq - afterSeq;
-    if (missed <= 0) return { conversation: ref, messages: [] };
+    const { afterSeq, afterChangeSeq } = cursor;
+    const missed = afterChangeSeq === undefined ? conversation.lastSeq - afterSeq : conversation.changeSeq - afterChangeSeq;
+    if (missed <= 0) return { conversation: ref, events: [] };
     if (missed > this.config.resumeMaxMessages) throw new ResyncRequired(missed);
-    const messages = await this.store.messagesBySeq(conversation.id, Math.max(1, afterSeq + 1), conversation.lastSeq);
-    return { conversation: ref, messages: messages.reverse() };
+    if (afterChangeSeq !== undefined) return { conversation: ref, events: await this.missedEvents(ref, afterChangeSeq, conversation.changeSeq, afterSeq + 1) };
+    const messages = (await this.store.messagesBySeq(conversation.id, Math.max(1, afterSeq + 1), conversation.lastSeq)).reverse();
+    const senders = await this.users.summaries(messages.map((m) => m.senderId));
+    return { conversation: ref, events: messages.map((m) => created(ref, m, senders.get(m.senderId)!)) };
+  }
+
+  /**
+   * The changes of a conversation with change_seq in (afterChangeSeq, upToChangeSeq] as events:
+   * messages with seq ≥ newFromSeq as `message.created` (their current state, in seq order;
+   * a deleted one also as `message.deleted`), then the older messages' changes in change order
+   * as `message.updated` (text, reactions) or `message.deleted`. A message changed several
+   * times shows once, as it is now.
+   */
+  async missedEvents(ref: ConversationRef, afterChangeSeq: number, upToChangeSeq: number, newFromSeq: number): Promise<DomainEvent[]> {
+    if (upToChangeSeq <= afterChangeSeq) return [];
+    const changed = (await this.store.changesSince(ref.id, afterChangeSeq, upToChangeSeq - afterChangeSeq)).filter((m) => m.changeSeq <= upToChangeSeq);
+    let newest = newFromSeq - 1;
+    for (const m of changed) if (m.seq > newest) newest = m.seq;
+    // New messages are read by seq: one changed again after upToChangeSeq is still new here.
+    const fresh = newest >= newFromSeq ? (await this.store.messagesBySeq(ref.id, newFromSeq, newest)).reverse() : [];
+    const older = changed.filter((m) => m.seq < newFromSeq);
+    const senders = await this.users.summaries([...fresh, ...older].map((m) => m.senderId));
+    const readSeqs = await this.#readSeqs(ref);
+    const events: DomainEvent[] = [];
+    for (const m of fresh) {
+      const sender = senders.get(m.senderId)!;
+      events.push(created(ref, m, sender));
+      if (m.deletedAt !== null) events.push({ type: 'message.deleted', conversation: ref, message: m, sender, readSeqs, replay: true });
+    }
+    for (const m of older) {
+      events.push({ type: m.deletedAt !== null ? 'message.deleted' : 'message.updated', conversation: ref, message: m, sender: senders.get(m.senderId)!, readSeqs, replay: true });
+    }
+    return events;
   }
 
   async edit(actor: User, key: MessageKey, content: string): Promise<Message> {

@@ -6,24 +6,35 @@ interface Pending {
   reject: (e: unknown) => void;
 }
 
+type Outcome = { ok: true; result: AppendResult } | { ok: false; error: unknown };
+
 /**
- * Group commit: sends that arrive while a transaction runs (or within the same turn of the
- * event loop) are committed together in the next one, so the cost of a commit (an fsync on
- * SQLite with synchronous=FULL) is shared by the batch. Each send's promise settles only
- * after its batch committed; `onCommitted` runs for every result, in seq order, before any
- * promise of the batch settles.
+ * Group commit: sends that arrive while transactions run (or within the same turn of the
+ * event loop) are committed together in the next one, so the cost of a commit (its flush to
+ * disk, its round trips) is shared by the batch. Up to `pipeline` batches are committing at
+ * once: the next one fills and starts while the previous waits for its flush or for the
+ * database's answer. The store orders them (row locks on PostgreSQL, one writer on SQLite),
+ * so seqs still grow per conversation in the order batches were taken.
+ *
+ * Batches settle in the order they were taken, each only after it committed: `onCommitted`
+ * runs for every result of a batch, in seq order, before any promise of that batch settles.
  */
 export class MessageWriter {
   readonly #queue: Pending[] = [];
   #scheduled = false;
-  #running = false;
+  #inFlight = 0;
+  /** The settling of the newest batch taken: the next one settles after it. */
+  #settled: Promise<void> = Promise.resolve();
   #idle: (() => void)[] = [];
 
   constructor(
     readonly store: Store,
     readonly maxBatch: number,
     readonly onCommitted: (result: AppendResult, input: NewMessage) => void,
-    readonly onBatch: (size: number) => void = () => {},
+    /** Told the size of every batch before it is committed (metrics). */
+    public onBatch: (size: number) => void = () => {},
+    /** Batches committing at once (Store.appendPipeline). */
+    readonly pipeline = 1,
   ) {}
 
   append(input: NewMessage): Promise<AppendResult> {
@@ -34,47 +45,73 @@ export class MessageWriter {
   }
 
   #schedule() {
-    if (this.#scheduled || this.#running) return;
+    if (this.#scheduled || this.#inFlight >= this.pipeline || this.#queue.length === 0) return;
     this.#scheduled = true;
     setImmediate(() => {
       this.#scheduled = false;
-      void this.#drain();
+      this.#take();
     });
   }
 
-  async #drain() {
-    this.#running = true;
-    while (this.#queue.length > 0) {
-      const batch = this.#queue.splice(0, this.maxBatch);
-      this.onBatch(batch.length);
+  #take() {
+    if (this.#inFlight >= this.pipeline || this.#queue.length === 0) return;
+    const batch = this.#queue.splice(0, this.maxBatch);
+    this.#inFlight++;
+    this.onBatch(batch.length);
+    const outcomes = this.#commit(batch);
+    const before = this.#settled;
+    this.#settled = (async () => {
+      const out = await outcomes;
+      await before;
+      this.#settle(batch, out);
+    })();
+    void outcomes.then(() => {
+      this.#inFlight--;
+      this.#schedule();
+      if (this.#inFlight === 0 && this.#queue.length === 0 && !this.#scheduled) void this.#settled.then(() => this.#wakeIdle());
+    });
+    this.#schedule();
+  }
+
+  async #commit(batch: Pending[]): Promise<Outcome[]> {
+    try {
+      const results = await this.store.appendMessages(batch.map((p) => p.input));
+      return results.map((result) => ({ ok: true, result }));
+    } catch (error) {
+      if (batch.length === 1) return [{ ok: false, error }];
+    }
+    // One bad send must not fail its neighbours: commit them one by one.
+    const out: Outcome[] = [];
+    for (const p of batch) {
       try {
-        this.#settle(batch, await this.store.appendMessages(batch.map((p) => p.input)));
-      } catch (e) {
-        if (batch.length === 1) batch[0].reject(e);
-        else {
-          // One bad send must not fail its neighbours: commit them one by one.
-          for (const p of batch) {
-            try {
-              this.#settle([p], await this.store.appendMessages([p.input]));
-            } catch (err) {
-              p.reject(err);
-            }
-          }
-        }
+        out.push({ ok: true, result: (await this.store.appendMessages([p.input]))[0] });
+      } catch (error) {
+        out.push({ ok: false, error });
       }
     }
-    this.#running = false;
+    return out;
+  }
+
+  #settle(batch: Pending[], outcomes: Outcome[]) {
+    for (let i = 0; i < batch.length; i++) {
+      const o = outcomes[i];
+      if (o.ok) this.onCommitted(o.result, batch[i].input);
+    }
+    for (let i = 0; i < batch.length; i++) {
+      const o = outcomes[i];
+      if (o.ok) batch[i].resolve(o.result);
+      else batch[i].reject(o.error);
+    }
+  }
+
+  #wakeIdle() {
+    if (this.#inFlight > 0 || this.#queue.length > 0 || this.#scheduled) return;
     for (const f of this.#idle.splice(0)) f();
   }
 
-  #settle(batch: Pending[], results: AppendResult[]) {
-    for (let i = 0; i < batch.length; i++) this.onCommitted(results[i], batch[i].input);
-    for (let i = 0; i < batch.length; i++) batch[i].resolve(results[i]);
-  }
-
-  /** Resolves when every queued send has committed (graceful shutdown). */
+  /** Resolves when every queued send has committed and settled (graceful shutdown). */
   drained(): Promise<void> {
-    if (!this.#running && this.#queue.length === 0 && !this.#scheduled) return Promise.resolve();
+    if (this.#inFlight === 0 && this.#queue.length === 0 && !this.#scheduled) return this.#settled;
     return new Promise((r) => this.#idle.push(r));
   }
 }

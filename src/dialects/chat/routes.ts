@@ -55,7 +55,7 @@ export function chatRoutes(ctx: DialectContext, v: RoomsVariant = ROOMS_001): Fa
 
     // WebSocket: the token is in the query (browsers cannot set headers on a WebSocket).
     app.get(`${v.prefix}/ws`, { websocket: true, schema: { hide: true, querystring: SocketQuery } }, (socket, req) => {
-      const q = req.query as { token?: string; room_id?: string; last_seq?: string };
+      const q = req.query as { token?: string; room_id?: string; last_seq?: string; last_change_seq?: string };
       acceptSocket<ChatSocketState>(ctx, socket, {
         renderer,
         texts: CHAT_TEXTS,
@@ -67,10 +67,10 @@ export function chatRoutes(ctx: DialectContext, v: RoomsVariant = ROOMS_001): Fa
           // The documents' ChatClient built without a room sends room_id=null (or undefined): no room.
           if (q.room_id === undefined || q.room_id === '' || q.room_id === 'null' || q.room_id === 'undefined') return;
           const room = /^\d+$/.test(q.room_id) ? Number(q.room_id) : NaN;
-          const lastSeq = q.last_seq !== undefined && /^\d+$/.test(q.last_seq) ? Number(q.last_seq) : undefined;
+          const count = (v: string | undefined) => (v !== undefined && /^\d{1,15}$/.test(v) ? Number(v) : undefined);
           try {
             if (!Number.isSafeInteger(room)) throw new Error('bad room id');
-            await followRoom(ctx, conn, room, lastSeq);
+            await followRoom(ctx, conn, room, count(q.last_seq), count(q.last_change_seq));
           } catch {
             conn.close(4003, 'Room not found');
           }

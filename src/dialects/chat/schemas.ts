@@ -28,6 +28,8 @@ export const SocketQuery = Type.Object({
   room_id: Type.Optional(Type.String()),
   /** Parley extension: resume after this seq of room_id (docs/delivery.md). */
   last_seq: Type.Optional(Type.String()),
+  /** With last_seq: also replay the edits, deletes and reactions after this change_seq. */
+  last_change_seq: Type.Optional(Type.String()),
 });
 
 const FileData = Type.Object({
@@ -63,6 +65,7 @@ export const TypingData = Type.Object({
 export const JoinRoomData = Type.Object({
   room_id: Id,
   last_seq: Type.Optional(Type.Integer({ minimum: 0 })),
+  last_change_seq: Type.Optional(Type.Integer({ minimum: 0 })),
 });
 
 export const MarkReadData = Type.Object({

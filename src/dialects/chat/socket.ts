@@ -20,20 +20,35 @@ type ChatConn = Connection<ChatSocketState>;
 
 /** How /api/chat sockets show domain events (document 001's frames, 000's where they agree). */
 export function chatRenderer(ctx: Ctx, name = 'chat', updateFrame = 'message_update'): EventRenderer<ChatSocketState> {
-  const messageFrame = (type: string, e: Extract<DomainEvent, { message: unknown }>, viewerId: Id, localTempId: string | null) => {
+  const messageData = (e: Extract<DomainEvent, { message: unknown }>, viewerId: Id, localTempId: string | null) => {
     const receiver = receiverOf(e.conversation.pair, e.message.senderId);
     const readSeqs = 'readSeqs' in e ? e.readSeqs : null;
-    return JSON.stringify({
-      type,
-      data: renderMessage(ctx, {
-        message: e.message,
-        sender: e.sender,
-        receiver,
-        viewerId,
-        isRead: isRead(e.message, viewerId, readSeqs, receiver?.id ?? null),
-        localTempId,
-      }),
+    return renderMessage(ctx, {
+      message: e.message,
+      sender: e.sender,
+      receiver,
+      viewerId,
+      isRead: isRead(e.message, viewerId, readSeqs, receiver?.id ?? null),
+      localTempId,
     });
+  };
+  const messageFrame = (type: string, e: Extract<DomainEvent, { message: unknown }>, viewerId: Id, localTempId: string | null) =>
+    JSON.stringify({ type, data: messageData(e, viewerId, localTempId) });
+  // A new message's two variants (sender, receiver) differ in is_sender alone while it has
+  // no reactions: rendered and stringified once per event, with is_sender moved to the end
+  // and written per variant (a JSON client does not care where a key is).
+  const createdHeads = new WeakMap<DomainEvent, string>();
+  const createdFrame = (e: Extract<DomainEvent, { type: 'message.created' }>, viewerId: Id) => {
+    let head = createdHeads.get(e);
+    if (head === undefined) {
+      // Viewer 0 is nobody: is_sender is dropped, and without reactions or read marks
+      // (a created event has none) nothing else depends on the viewer.
+      const { is_sender: _, ...data } = messageData(e, 0, e.localTempId);
+      const json = JSON.stringify({ type: 'new_message', data });
+      head = json.slice(0, -2) + ',"is_sender":';
+      createdHeads.set(e, head);
+    }
+    return head + (e.message.senderId === viewerId ? 'true}}' : 'false}}');
   };
   const liked = (e: Extract<DomainEvent, { message: unknown }>, viewer: Id) =>
     e.message.reactions.some((r) => r.emoji === LIKE_EMOJI && r.userIds.includes(viewer));
@@ -66,6 +81,8 @@ export function chatRenderer(ctx: Ctx, name = 'chat', updateFrame = 'message_upd
       const me = conn.user.id;
       switch (e.type) {
         case 'message.created':
+          // A retry's answer carries the message as it is now: reactions make is_liked per viewer.
+          if (e.message.reactions.length === 0) return createdFrame(e, me);
           return messageFrame('new_message', e, me, e.localTempId);
         case 'message.updated':
         case 'message.deleted':
@@ -107,32 +124,28 @@ function currentRoom(conn: ChatConn, given: Id | null | undefined): Id {
   return room;
 }
 
-/** Follows `room` on this socket; with `lastSeq`, first replays what the socket missed. */
-export async function followRoom(ctx: DialectContext, conn: ChatConn, room: Id, lastSeq: number | undefined): Promise<void> {
+/**
+ * Follows `room` on this socket; with `lastSeq` (and `lastChangeSeq`), first replays what the
+ * socket missed (docs/delivery.md, resume).
+ */
+export async function followRoom(ctx: DialectContext, conn: ChatConn, room: Id, lastSeq: number | undefined, lastChangeSeq?: number): Promise<void> {
   const { conversation } = await ctx.core.conversations.access(conn.user, room);
   if (conn.state.room !== null && conn.state.room !== conversation.id) ctx.hub.leave(conn, conn.state.room);
   conn.state.room = conversation.id;
   if (lastSeq === undefined) {
-    await ctx.hub.join(conn, conversation.id);
+    await ctx.hub.join(conn, conversation.id, conversation);
     return;
   }
-  await ctx.hub.joinWithReplay(conn, conversation.id, async () => {
+  const load = async () => {
     try {
-      const missed = await ctx.core.messages.since(conn.user, conversation.id, lastSeq);
-      const senders = await ctx.core.users.summaries(missed.messages.map((m) => m.senderId));
-      return missed.messages.map((message) => ({
-        type: 'message.created' as const,
-        conversation: missed.conversation,
-        message,
-        sender: senders.get(message.senderId)!,
-        localTempId: message.clientId,
-      }));
+      return (await ctx.core.messages.resume(conn.user, conversation.id, { afterSeq: lastSeq, afterChangeSeq: lastChangeSeq })).events;
     } catch (e) {
       if (!(e instanceof ResyncRequired)) throw e;
       conn.send(JSON.stringify({ type: 'snapshot_required', data: { room_id: conversation.id, missed: e.missed } }));
       return [];
     }
-  });
+  };
+  await ctx.hub.joinWithReplay(conn, conversation.id, load, conversation);
 }
 
 export function chatHandlers(ctx: DialectContext, filePolicy: FilePolicy = CHAT_POLICY): Record<string, FrameHandler<ChatSocketState>> {
@@ -168,7 +181,7 @@ export function chatHandlers(ctx: DialectContext, filePolicy: FilePolicy = CHAT_
     },
     async join_room(conn, frame) {
       const d = join.data(frame);
-      await followRoom(ctx, conn, d.room_id, d.last_seq);
+      await followRoom(ctx, conn, d.room_id, d.last_seq, d.last_change_seq);
       conn.send(JSON.stringify({ type: 'room_joined', data: { room_id: d.room_id } }));
     },
     async leave_room(conn) {

@@ -126,10 +126,8 @@ export function notificationsRoutes(ctx: DialectContext): FastifyPluginAsync {
         { schema: { tags, security, params: ConversationChildParams, querystring: MessagesQuery } },
         async (req) => {
           const limit = req.query.limit ?? 50;
-          const view = await core.conversations.view(req.user, req.params.conversation_id);
           // Newest first; before_seq pages back (a seq range, never OFFSET).
-          const skip = req.query.before_seq === undefined ? 0 : Math.max(0, view.conversation.lastSeq - req.query.before_seq + 1);
-          const page = await core.messages.window(req.user, view.conversation.id, skip, limit);
+          const page = await core.messages.before(req.user, req.params.conversation_id, req.query.before_seq, limit);
           const results = await messages003(req.user, req.params.conversation_id, page.messages);
           const oldest = page.messages.at(-1)?.seq ?? 1;
           return { count: page.total, next_before_seq: oldest > 1 ? oldest : null, results };

@@ -117,7 +117,7 @@ function handlers(ctx: DialectContext): Record<string, FrameHandler<null>> {
   const { core } = ctx;
   const joined = async (conn: Conn, conversation: string) => {
     const { conversation: c } = await core.conversations.access(conn.user, conversation);
-    await ctx.hub.join(conn, c.id);
+    await ctx.hub.join(conn, c.id, c);
     return c;
   };
   return {

@@ -31,6 +31,9 @@ export interface SocketOptions<S> {
  * in order, bad frames get an error frame and the socket stays open, every socket is
  * registered with the hub and presence until it closes.
  */
+/** Frames a socket may have waiting to be handled before Parley stops reading from it. */
+const MAX_QUEUED_FRAMES = 256;
+
 export function acceptSocket<S>(ctx: DialectContext, socket: WebSocket, opts: SocketOptions<S>): void {
   const early: { data: unknown; binary: boolean }[] = [];
   let conn: Connection<S> | null = null;
@@ -42,6 +45,9 @@ export function acceptSocket<S>(ctx: DialectContext, socket: WebSocket, opts: So
 
   let refused = 0;
   const handle = async (c: Connection<S>, data: unknown, binary: boolean) => {
+    // The peer is gone: its frames not started yet are not run. It sends them again (same
+    // local_temp_id) on its next connection, so running them late would only race that retry.
+    if (c.closed) return;
     const wait = await ctx.core.rateLimits.frame(c.id);
     if (wait > 0) {
       // Over the per-connection rate: the frame is dropped; a peer that keeps flooding is closed.
@@ -69,6 +75,8 @@ export function acceptSocket<S>(ctx: DialectContext, socket: WebSocket, opts: So
     }
   };
 
+  let queued = 0;
+  let paused = false;
   let firstWaiter: ((m: { data: unknown; binary: boolean } | null) => void) | null = null;
   const takeFirst = () =>
     new Promise<Record<string, unknown> | null>((resolve) => {
@@ -82,15 +90,39 @@ export function acceptSocket<S>(ctx: DialectContext, socket: WebSocket, opts: So
       else firstWaiter = done;
     });
 
+  // Shutting down: the client reconnects to another process.
+  if (!ctx.hub.accepting) {
+    socket.close(CloseCodes.goingAway, 'server shutting down');
+    return;
+  }
+
   socket.on('message', (data, binary) => {
+    // Shutting down: a frame not taken yet is not taken at all; the client sends it again
+    // (same local_temp_id) after reconnecting elsewhere.
+    if (!ctx.hub.accepting) return;
     if (!conn) {
       if (firstWaiter) firstWaiter({ data, binary });
       else early.push({ data, binary });
       return;
     }
     const c = conn;
-    // One frame at a time per socket, so its sends keep their order.
-    chain = chain.then(() => handle(c, data, binary));
+    // One frame at a time per socket, so its sends keep their order. A peer that sends faster
+    // than its frames are handled is stopped reading from (TCP pushes back) until it catches up.
+    if (++queued >= MAX_QUEUED_FRAMES && !paused) {
+      paused = true;
+      socket.pause();
+    }
+    chain = ctx.hub.track(
+      chain
+        .then(() => handle(c, data, binary))
+        .catch(logError)
+        .finally(() => {
+          if (--queued <= MAX_QUEUED_FRAMES / 4 && paused) {
+            paused = false;
+            socket.resume();
+          }
+        }),
+    );
   });
 
   socket.on('error', () => {});

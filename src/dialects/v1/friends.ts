@@ -132,7 +132,7 @@ function friendsHandlers(ctx: DialectContext): Record<string, FrameHandler<null>
     async send_message(conn, frame) {
       const d = sendFrame.flat(frame);
       const view = await core.conversations.openDirect(conn.user, userKey(d.receiver_id), { requireFriendship: true });
-      await ctx.hub.join(conn, view.conversation.id);
+      await ctx.hub.join(conn, view.conversation.id, view.conversation);
       await core.messages.send(
         conn.user,
         { conversation: view.conversation.id, kind: 'text', content: d.content, clientId: d.local_temp_id == null ? null : String(d.local_temp_id), requireFriendship: true },
@@ -190,7 +190,7 @@ export function friendsSocketRoute(ctx: DialectContext, app: FastifyInstance) {
         async ready(conn: FriendsConn) {
           conn.followNew = (c) => c.kind === 'direct';
           for (const m of await core.conversations.list(conn.user)) {
-            if (m.conversation.kind === 'direct') await ctx.hub.join(conn, m.conversation.id);
+            if (m.conversation.kind === 'direct') await ctx.hub.join(conn, m.conversation.id, m.conversation);
           }
           conn.send(JSON.stringify({ type: 'connection_established', user_id: conn.user.uuid, message: 'Connected to chat server' }));
           conn.send(JSON.stringify({ type: 'online_friends', friends: await onlineFriends(ctx, conn.user) }));

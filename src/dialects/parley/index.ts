@@ -1,0 +1,5 @@
+import type { Dialect } from '../dialect.js';
+import { parleyRoutes } from './routes.js';
+
+/** Parley's own API: /api/parley (REST) and /api/parley/ws, documented at /docs and /docs/asyncapi.json. */
+export const parleyDialect: Dialect = { name: 'parley', routes: parleyRoutes };

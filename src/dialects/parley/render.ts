@@ -1,0 +1,82 @@
+import type { Attachment, ConversationView, Id, Message, UserSummary } from '../../core/model.js';
+import type { DialectContext } from '../dialect.js';
+import type { Static } from '@sinclair/typebox';
+import { iso, isoOrNull } from '../shared/time.js';
+import type { ConversationOut, MessageOut } from './schemas.js';
+
+export type Ctx = Pick<DialectContext, 'fileUrl' | 'isOnline'>;
+
+const ghost = (id: Id): UserSummary => ({ id, uuid: '', name: 'Deleted user', email: '', avatarUrl: null });
+
+export function renderUser(u: UserSummary) {
+  return { id: u.id, uuid: u.uuid, name: u.name, email: u.email, avatar_url: u.avatarUrl };
+}
+
+export function renderAttachment(ctx: Ctx, a: Attachment) {
+  return {
+    id: a.id,
+    uuid: a.uuid,
+    kind: a.kind,
+    name: a.fileName,
+    size: a.size,
+    mime_type: a.mimeType,
+    url: ctx.fileUrl(a),
+    thumbnail_url: a.thumbnailPath ? ctx.fileUrl(a, 'thumbnail') : null,
+    width: a.width,
+    height: a.height,
+    duration: a.durationSeconds,
+  };
+}
+
+/** A message as Parley's API shows it; `localTempId` only in the sender's copies. */
+export function renderMessage(ctx: Ctx, m: Message, sender: UserSummary | undefined, localTempId?: string | null): Static<typeof MessageOut> {
+  const out: Static<typeof MessageOut> = {
+    id: m.id,
+    uuid: m.uuid,
+    conversation_id: m.conversationId,
+    seq: m.seq,
+    change_seq: m.changeSeq,
+    sender: renderUser(sender ?? ghost(m.senderId)),
+    kind: m.kind,
+    content: m.content,
+    reply_to_id: m.replyToId,
+    reply_count: m.replyCount,
+    created_at: iso(m.createdAt),
+    edited_at: isoOrNull(m.editedAt),
+    deleted_at: isoOrNull(m.deletedAt),
+    attachments: m.deletedAt === null ? m.attachments.map((a) => renderAttachment(ctx, a)) : [],
+    reactions: m.reactions.map((r) => ({ emoji: r.emoji, user_ids: r.userIds, count: r.userIds.length })),
+  };
+  if (localTempId !== undefined) out.local_temp_id = localTempId;
+  return out;
+}
+
+/** `senders`: users who sent a last message and are no longer members (removed, left). */
+export function renderConversation(ctx: Ctx, v: ConversationView, senders?: ReadonlyMap<Id, UserSummary>): Static<typeof ConversationOut> {
+  const c = v.conversation;
+  const users = new Map<Id, UserSummary>(senders ?? []);
+  for (const m of v.members) users.set(m.user.id, m.user);
+  return {
+    id: c.id,
+    uuid: c.uuid,
+    kind: c.kind,
+    title: c.title,
+    created_by: c.createdBy,
+    created_at: iso(c.createdAt),
+    last_seq: c.lastSeq,
+    change_seq: c.changeSeq,
+    last_message: v.lastMessage ? renderMessage(ctx, v.lastMessage, users.get(v.lastMessage.senderId)) : null,
+    last_message_at: isoOrNull(c.lastMessageAt),
+    unread_count: v.unreadCount,
+    my_role: v.me.role,
+    my_read_seq: v.me.readSeq,
+    members: v.members.map((m) => ({
+      user: renderUser(m.user),
+      role: m.participant.role,
+      read_seq: m.participant.readSeq,
+      delivered_seq: m.participant.deliveredSeq,
+      joined_at: iso(m.participant.joinedAt),
+      online: ctx.isOnline(m.user.id),
+    })),
+  };
+}

@@ -1,0 +1,228 @@
+import type { FastifyInstance } from 'fastify';
+import type { Static, TSchema } from '@sinclair/typebox';
+import { isDomainError } from '../../core/errors.js';
+import { CHAT_POLICY } from '../../core/files/policy.js';
+import { ResyncRequired } from '../../core/messages/messages.js';
+import type { SendInput } from '../../core/messages/messages.js';
+import type { User } from '../../core/model.js';
+import { CloseCodes, type EventRenderer } from '../../delivery/connection.js';
+import type { DialectContext } from '../dialect.js';
+import { bearer } from '../shared/auth.js';
+import { FrameError, FrameValidator } from '../shared/frames.js';
+import { acceptSocket, type FrameHandler } from '../shared/socket.js';
+import { isoOrNull } from '../shared/time.js';
+import { renderMessage, renderUser, type Ctx } from './render.js';
+import { ClientFrames } from './schemas.js';
+
+type Conn = Parameters<FrameHandler<null>>[0];
+
+const CHANGE: Record<string, string> = {
+  'message.updated': 'edited',
+  'message.deleted': 'deleted',
+  'reaction.added': 'reaction_added',
+  'reaction.removed': 'reaction_removed',
+};
+
+/** How /api/parley/ws shows domain events (the frames of ServerFrames). */
+export function parleyRenderer(ctx: Ctx): EventRenderer<null> {
+  return {
+    name: 'parley',
+    key(e, conn) {
+      const me = conn.user.id;
+      switch (e.type) {
+        case 'message.created':
+          return e.message.senderId === me ? 's' : 'r';
+        case 'typing':
+        case 'presence':
+          return e.user.id === me ? null : 'x';
+        case 'session.revoked':
+          return null;
+        default:
+          return 'x';
+      }
+    },
+    frame(e, conn) {
+      switch (e.type) {
+        case 'message.created':
+          return JSON.stringify({
+            type: 'message',
+            conversation_id: e.conversation.id,
+            message: renderMessage(ctx, e.message, e.sender, e.message.senderId === conn.user.id ? e.localTempId : undefined),
+          });
+        case 'message.updated':
+        case 'message.deleted':
+        case 'reaction.added':
+        case 'reaction.removed':
+          return JSON.stringify({
+            type: 'message_changed',
+            conversation_id: e.conversation.id,
+            change: e.replay ? 'replayed' : CHANGE[e.type],
+            message: renderMessage(ctx, e.message, e.sender),
+            ...('emoji' in e ? { user_id: e.userId, emoji: e.emoji } : {}),
+          });
+        case 'receipt.read':
+          return JSON.stringify({ type: 'read', conversation_id: e.conversation.id, user_id: e.user.id, read_seq: e.readSeq });
+        case 'receipt.delivered':
+          return JSON.stringify({ type: 'delivered', conversation_id: e.conversation.id, user_id: e.userId, delivered_seq: e.deliveredSeq });
+        case 'typing':
+          return JSON.stringify({ type: 'typing', conversation_id: e.conversation.id, user_id: e.user.id, is_typing: e.isTyping, typing_user_ids: e.typingUserIds });
+        case 'presence':
+          return JSON.stringify({ type: 'presence', user_id: e.user.id, online: e.isOnline, status: e.status, last_seen: isoOrNull(e.lastSeen) });
+        case 'mention':
+          return JSON.stringify({ type: 'mention', conversation_id: e.conversation.id, message: renderMessage(ctx, e.message, e.sender) });
+        case 'conversation.created':
+        case 'conversation.updated':
+        case 'conversation.deleted': {
+          const c = e.conversation;
+          return JSON.stringify({
+            type: 'conversation_changed',
+            change: e.type.slice('conversation.'.length),
+            conversation: { id: c.id, uuid: c.uuid, kind: c.kind },
+            ...('title' in e ? { title: e.title } : {}),
+          });
+        }
+        case 'participant.added':
+        case 'participant.removed':
+        case 'participant.role':
+          return JSON.stringify({
+            type: 'participant_changed',
+            change: e.type === 'participant.role' ? 'role' : e.type.slice('participant.'.length),
+            conversation_id: e.conversation.id,
+            user: renderUser(e.user),
+            ...('role' in e ? { role: e.role } : {}),
+            by: e.by,
+          });
+        default:
+          return '';
+      }
+    },
+  };
+}
+
+const V = Object.fromEntries(Object.entries(ClientFrames).map(([k, s]) => [k, new FrameValidator(s)])) as {
+  [K in keyof typeof ClientFrames]: FrameValidator<(typeof ClientFrames)[K]>;
+};
+
+/** A send from the socket or REST: text, or files uploaded before through POST /api/parley/files. */
+export function sendParley(
+  ctx: DialectContext,
+  user: User,
+  d: { conversation_id: number; kind?: SendInput['kind']; content?: string | null; local_temp_id?: string; reply_to_id?: number | null; attachments?: string[] },
+  origin?: string,
+) {
+  const files = d.attachments ?? [];
+  const input: SendInput = {
+    conversation: d.conversation_id,
+    // Without a kind, the file service takes it from what the first file turns out to be.
+    kind: d.kind ?? 'text',
+    content: d.content ?? null,
+    clientId: d.local_temp_id ?? null,
+    replyTo: d.reply_to_id ?? null,
+  };
+  if (files.length === 0) return ctx.core.messages.send(user, input, origin);
+  return ctx.core.files.send(user, input, files.map((key) => ({ source: 'upload' as const, key })), CHAT_POLICY, origin);
+}
+
+function handlers(ctx: DialectContext): Record<string, FrameHandler<null>> {
+  const { core, hub } = ctx;
+  return {
+    async subscribe(conn: Conn, frame) {
+      const d = checked(V.subscribe, frame);
+      const cursors = new Map((d.cursors ?? []).map((c) => [c.conversation_id, c]));
+      conn.followNew = () => true;
+      const followed: { id: number; last_seq: number; change_seq: number }[] = [];
+      for (const view of await core.conversations.list(conn.user)) {
+        const c = view.conversation;
+        const cursor = cursors.get(c.id);
+        if (!cursor) await hub.join(conn, c.id, c);
+        else {
+          await hub.joinWithReplay(
+            conn,
+            c.id,
+            async () => {
+              try {
+                return (await core.messages.resume(conn.user, c.id, { afterSeq: cursor.last_seq, afterChangeSeq: cursor.last_change_seq })).events;
+              } catch (e) {
+                if (!(e instanceof ResyncRequired)) throw e;
+                conn.send(JSON.stringify({ type: 'snapshot_required', conversation_id: c.id, missed: e.missed }));
+                return [];
+              }
+            },
+            c,
+          );
+        }
+        followed.push({ id: c.id, last_seq: c.lastSeq, change_seq: c.changeSeq });
+      }
+      conn.send(JSON.stringify({ type: 'subscribed', conversations: followed }));
+    },
+    async send(conn, frame) {
+      await sendParley(ctx, conn.user, checked(V.send, frame), conn.id);
+    },
+    async edit(conn, frame) {
+      const d = checked(V.edit, frame);
+      await core.messages.edit(conn.user, d.message_id, d.content);
+    },
+    async delete(conn, frame) {
+      await core.messages.delete(conn.user, checked(V.delete, frame).message_id);
+    },
+    async react(conn, frame) {
+      const d = checked(V.react, frame);
+      await core.messages.react(conn.user, d.message_id, d.emoji, d.on);
+    },
+    async read(conn, frame) {
+      const d = checked(V.read, frame);
+      await core.conversations.markRead(conn.user, d.conversation_id, d.seq);
+    },
+    async typing(conn, frame) {
+      const d = checked(V.typing, frame);
+      await core.presence.typing(conn.user, d.conversation_id, d.is_typing);
+    },
+    async presence(conn, frame) {
+      await core.presence.setStatus(conn.user, checked(V.presence, frame).status);
+    },
+    async ping(conn, frame) {
+      checked(V.ping, frame);
+      conn.send('{"type":"pong"}');
+    },
+  };
+}
+
+/** The frame if it fits its schema (flat: fields beside `type`), else a FrameError (an error frame). */
+function checked<S extends TSchema>(v: FrameValidator<S>, frame: Record<string, unknown>): Static<S> {
+  const r = v.parse(frame);
+  if (!r.ok) throw new FrameError(`Invalid ${String(frame.type)} frame: ${r.error}`);
+  return r.value;
+}
+
+/**
+ * /api/parley/ws: the token in `?token=`, the Authorization header, or a first
+ * {"type":"auth","token":…} frame. Then `ready`; the client sends `subscribe` (with its
+ * cursors after a reconnect) to follow its conversations.
+ */
+export function parleySocketRoute(ctx: DialectContext, app: FastifyInstance) {
+  const renderer = parleyRenderer(ctx);
+  const frameHandlers = handlers(ctx);
+  app.get('/api/parley/ws', { websocket: true, schema: { hide: true } }, (socket, req) => {
+    const given = (req.query as { token?: string }).token ?? bearer(req);
+    acceptSocket<null>(ctx, socket, {
+      renderer,
+      async authenticate(firstFrame) {
+        let token = given;
+        if (!token) {
+          const first = await firstFrame();
+          if (first?.type === 'auth' && typeof first.token === 'string') token = first.token;
+        }
+        return ctx.core.accounts.authenticate(token);
+      },
+      refuse(e) {
+        if (isDomainError(e) && e.kind === 'unauthenticated') return { code: CloseCodes.invalidToken, reason: 'Invalid or missing token' };
+        return { code: CloseCodes.authFailed, reason: 'Authentication failed' };
+      },
+      initialState: () => null,
+      handlers: frameHandlers,
+      async ready(conn) {
+        conn.send(JSON.stringify({ type: 'ready', user: renderUser(conn.user), resume_max: ctx.config.resumeMaxMessages }));
+      },
+    });
+  });
+}

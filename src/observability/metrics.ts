@@ -1,0 +1,69 @@
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+const LATENCY_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5];
+
+/**
+ * Prometheus metrics of one Parley process, served at /metrics. A registry per process
+ * (not prom-client's global one), so several servers in one test process stay apart.
+ */
+export class Metrics {
+  readonly registry = new Registry();
+  readonly connections: Gauge;
+  readonly messagesIn: Counter;
+  readonly messagesOut: Counter;
+  readonly sendToAck: Histogram;
+  readonly fanOut: Histogram;
+  readonly busLag: Histogram;
+  readonly batchSize: Histogram;
+  readonly reorderFills: Counter;
+  readonly slowConsumers: Counter;
+
+  constructor(connectionCount: () => number) {
+    const registers = [this.registry];
+    collectDefaultMetrics({ register: this.registry, prefix: 'parley_' });
+    this.connections = new Gauge({
+      name: 'parley_connections',
+      help: 'Open WebSocket connections on this process',
+      registers,
+      collect() {
+        this.set(connectionCount());
+      },
+    });
+    this.messagesIn = new Counter({ name: 'parley_messages_in_total', help: 'New messages committed by this process', registers });
+    this.messagesOut = new Counter({ name: 'parley_messages_out_total', help: 'Message frames written to sockets of this process (acks included)', registers });
+    this.sendToAck = new Histogram({
+      name: 'parley_send_to_ack_seconds',
+      help: 'From a send reaching the core to its ack written to the sender socket (after the commit)',
+      buckets: LATENCY_BUCKETS,
+      registers,
+    });
+    this.fanOut = new Histogram({
+      name: 'parley_fanout_seconds',
+      help: 'From an event being published to its last frame written to a socket of this process (bus lag included)',
+      buckets: LATENCY_BUCKETS,
+      registers,
+    });
+    this.busLag = new Histogram({
+      name: 'parley_bus_lag_seconds',
+      help: 'From an event being published (by any process) to its arrival on this process',
+      buckets: LATENCY_BUCKETS,
+      registers,
+    });
+    this.batchSize = new Histogram({
+      name: 'parley_db_batch_size',
+      help: 'Messages committed per transaction (group commit)',
+      buckets: [1, 2, 4, 8, 16, 32, 64, 128, 256, 512],
+      registers,
+    });
+    this.reorderFills = new Counter({ name: 'parley_reorder_fills_total', help: 'Missing changes read back from the database because their publish never arrived in time', registers });
+    this.slowConsumers = new Counter({ name: 'parley_slow_consumer_closes_total', help: 'Sockets closed because their send buffer passed WS_SEND_BUFFER_BYTES', registers });
+  }
+
+  text(): Promise<string> {
+    return this.registry.metrics();
+  }
+
+  get contentType(): string {
+    return this.registry.contentType;
+  }
+}

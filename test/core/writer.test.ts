@@ -1,0 +1,127 @@
+import { randomUUID } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { createPostgresStore } from '../../src/backends/store/postgres-store.js';
+import { createSqliteStore } from '../../src/backends/store/sqlite-store.js';
+import type { AppendResult, NewMessage, Store } from '../../src/backends/store/store.js';
+import { MessageWriter } from '../../src/core/messages/writer.js';
+import { databases, newPostgresDatabase } from '../helpers/pg.js';
+
+// Group commit on the real stores: sends from one sender keep their order across batches
+// committed at once, every result is announced before its promise settles, a bad send
+// fails alone, and drained() waits for everything.
+
+async function openStore(kind: 'sqlite' | 'postgres'): Promise<{ store: Store; close: () => Promise<void> }> {
+  if (kind === 'sqlite') {
+    const dir = mkdtempSync(path.join(tmpdir(), 'parley-writer-'));
+    const store = createSqliteStore(`sqlite:${path.join(dir, 'parley.db')}`);
+    await store.migrate();
+    return { store, close: async () => (await store.close(), rmSync(dir, { recursive: true, force: true })) };
+  }
+  const db = await newPostgresDatabase();
+  const store = createPostgresStore(db.url, 4);
+  return { store, close: async () => (await store.close(), await db.drop()) };
+}
+
+describe.each(databases)('MessageWriter on %s', (kind) => {
+  const cleanup: (() => Promise<void>)[] = [];
+  afterEach(async () => {
+    for (const f of cleanup.splice(0)) await f();
+  });
+
+  async function setup() {
+    const { store, close } = await openStore(kind);
+    cleanup.push(close);
+    const tenant = await store.ensureTenant(randomUUID(), 't');
+    const [a, b] = await Promise.all(['a', 'b'].map((n) => store.createUser({ tenantId: tenant.id, email: `${n}-${randomUUID()}@example.test`, name: n })));
+    const conv = await store.createConversation(
+      { tenantId: tenant.id, kind: 'direct', title: null, createdBy: a.id, participants: [{ userId: a.id, role: 'member' }, { userId: b.id, role: 'member' }] },
+      1,
+    );
+    let n = 0;
+    const msg = (senderId: number, over: Partial<NewMessage> = {}): NewMessage => ({
+      conversationId: conv.id,
+      senderId,
+      kind: 'text',
+      content: `m${++n}`,
+      replyToId: null,
+      clientId: randomUUID(),
+      attachments: [],
+      createdAt: 1000 + n,
+      ...over,
+    });
+    return { store, a, b, conv, msg };
+  }
+
+  it('sends keep their order through batches committed at once; each is announced, in seq order, before it settles', async () => {
+    const { store, a, b, msg } = await setup();
+    // Counts the store's appendMessages calls running at once (the real store does the work).
+    let running = 0;
+    let most = 0;
+    const counted: Store = Object.create(store, {
+      appendMessages: {
+        value: async (batch: readonly NewMessage[]) => {
+          most = Math.max(most, ++running);
+          try {
+            return await store.appendMessages(batch);
+          } finally {
+            running--;
+          }
+        },
+      },
+    });
+    const announced: AppendResult[] = [];
+    const settledBeforeAnnounced: string[] = [];
+    const writer = new MessageWriter(counted, 16, (r) => announced.push(r), undefined, store.appendPipeline);
+    const inputs: NewMessage[] = [];
+    const sends: Promise<AppendResult>[] = [];
+    // Two senders, 300 sends each, interleaved, in bursts across event-loop turns.
+    for (let burst = 0; burst < 20; burst++) {
+      for (let i = 0; i < 15; i++) {
+        for (const u of [a, b]) {
+          const input = msg(u.id);
+          inputs.push(input);
+          sends.push(
+            writer.append(input).then((r) => {
+              if (!announced.includes(r)) settledBeforeAnnounced.push(String(input.content));
+              return r;
+            }),
+          );
+        }
+      }
+      await new Promise((r) => setImmediate(r));
+    }
+    const results = await Promise.all(sends);
+    await writer.drained();
+
+    expect(settledBeforeAnnounced).toEqual([]);
+    expect(most).toBe(store.appendPipeline);
+    // Seqs: gapless, and in the order the sends were made (per sender and overall).
+    expect(results.map((r) => r.message.seq)).toEqual(inputs.map((_, i) => i + 1));
+    expect(results.map((r) => r.message.content)).toEqual(inputs.map((m) => m.content));
+    // Announced in seq order.
+    expect(announced.map((r) => r.message.seq)).toEqual(inputs.map((_, i) => i + 1));
+  });
+
+  it('a bad send fails alone; its neighbours commit; drained() waits for all of them', async () => {
+    const { store, a, msg } = await setup();
+    const announced: number[] = [];
+    const writer = new MessageWriter(store, 64, (r) => announced.push(r.message.seq), undefined, store.appendPipeline);
+    const outcomes = await Promise.allSettled([
+      writer.append(msg(a.id)),
+      writer.append(msg(a.id, { conversationId: 999_999 })),
+      writer.append(msg(a.id)),
+    ]);
+    expect(outcomes.map((o) => o.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
+    const seqs = outcomes.flatMap((o) => (o.status === 'fulfilled' ? [o.value.message.seq] : []));
+    expect(seqs).toEqual([1, 2]);
+    const late = writer.append(msg(a.id));
+    let done = false;
+    void late.then(() => (done = true));
+    await writer.drained();
+    expect(done).toBe(true);
+    expect(announced).toEqual([1, 2, 3]);
+  });
+});

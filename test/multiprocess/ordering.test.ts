@@ -1,0 +1,113 @@
+import { randomBytes } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { DomainEvent } from '../../src/core/events.js';
+import { startParley, type TestServer } from '../helpers/parley.js';
+import { api, chatHistory, chatSocket, eventually, newRoom, newUser, settle, type TestSocket } from '../helpers/clients.js';
+import { hasPostgres } from '../helpers/pg.js';
+
+const redisUrl = process.env.REDIS_URL;
+
+/** Makes this server's bus drop its next publish of `type`, as a process killed between its commit and its publish would. */
+function dropNextPublish(server: TestServer, type: DomainEvent['type']) {
+  const bus = server.parley.bus;
+  const publish = bus.publish.bind(bus);
+  bus.publish = (channel, event) => {
+    if (event.type === type) {
+      bus.publish = publish;
+      return;
+    }
+    publish(channel, event);
+  };
+}
+
+const newSeqs = (s: TestSocket) => s.all('new_message').map((f) => f.data.seq);
+const range = (n: number) => Array.from({ length: n }, (_, i) => i + 1);
+
+// Several processes publish a conversation's messages independently; every socket still sees
+// them in seq order, once, and a message whose publish was lost still reaches everyone.
+describe.skipIf(!hasPostgres || !redisUrl)('order across processes on one PostgreSQL and one Redis', () => {
+  let a: TestServer;
+  let b: TestServer;
+  beforeAll(async () => {
+    const shared = { REDIS_URL: redisUrl!, REDIS_PREFIX: `parley-test-${randomBytes(4).toString('hex')}:`, REORDER_WAIT_MS: '100' };
+    a = await startParley({ db: 'postgres', env: shared });
+    b = await startParley({ env: { ...shared, DATABASE_URL: a.data.databaseUrl } });
+  });
+  afterAll(async () => {
+    await b?.close();
+    await a?.close();
+  });
+
+  it('senders on both processes at once: every socket on either sees seq 1..N once, in order', async () => {
+    const alice = await newUser(a);
+    const bob = await newUser(b);
+    const room = await newRoom(a, alice, bob);
+    const sockets = [await chatSocket(a, alice, room), await chatSocket(b, alice, room), await chatSocket(a, bob, room), await chatSocket(b, bob, room)];
+    const per = 60;
+    for (let i = 0; i < per; i++) for (const [k, s] of sockets.entries()) s.send({ type: 'send_message', data: { room_id: room, content: `s${k} #${i}`, local_temp_id: `s${k}-${i}` } });
+    const total = per * sockets.length;
+    for (const s of sockets) await eventually(() => expect(s.all('new_message').length).toBeGreaterThanOrEqual(total), { timeoutMs: 30_000, intervalMs: 50 });
+    await settle(sockets[0], 300);
+    for (const s of sockets) expect(newSeqs(s)).toEqual(range(total));
+    expect((await chatHistory(a, alice, room)).total).toBe(total);
+    for (const s of sockets) s.close();
+  });
+
+  it('a message whose publish was lost after its commit reaches every socket, in order, when the next one comes', async () => {
+    const alice = await newUser(a);
+    const bob = await newUser(b);
+    const room = await newRoom(a, alice, bob);
+    const sa = await chatSocket(a, alice, room);
+    const sb = await chatSocket(b, bob, room);
+    sa.send({ type: 'send_message', data: { room_id: room, content: 'one', local_temp_id: 't1' } });
+    await sb.next('new_message', { where: (f) => f.data.seq === 1 });
+
+    dropNextPublish(a, 'message.created');
+    sa.send({ type: 'send_message', data: { room_id: room, content: 'lost', local_temp_id: 't2' } });
+    await eventually(async () => expect((await chatHistory(b, bob, room)).total).toBe(2));
+    await settle(sb, 300);
+    expect(newSeqs(sb)).toEqual([1]);
+
+    // Bob answers from B: both processes notice seq 2 is missing and read it back.
+    sb.send({ type: 'send_message', data: { room_id: room, content: 'three', local_temp_id: 'b3' } });
+    await sb.next('new_message', { where: (f) => f.data.seq === 3 });
+    await sa.next('new_message', { where: (f) => f.data.seq === 3 });
+    await settle(sb, 300);
+    expect(newSeqs(sb)).toEqual([1, 2, 3]);
+    expect(newSeqs(sa)).toEqual([1, 2, 3]);
+    // Alice's socket gets her ack (the filled copy carries her local_temp_id).
+    expect(sa.all('new_message').find((f) => f.data.seq === 2)?.data).toMatchObject({ content: 'lost', local_temp_id: 't2' });
+    sa.close();
+    sb.close();
+  });
+
+  it('a lost publish, then the sender retries on the other process: everyone gets it once, the retry its ack', async () => {
+    const alice = await newUser(a);
+    const bob = await newUser(b);
+    const room = await newRoom(a, alice, bob);
+    const bobA = await chatSocket(a, bob, room);
+    const bobB = await chatSocket(b, bob, room);
+    const sa = await chatSocket(a, alice, room);
+    dropNextPublish(a, 'message.created');
+    sa.send({ type: 'send_message', data: { room_id: room, content: 'lost', local_temp_id: 'x1' } });
+    await eventually(async () => expect((await chatHistory(a, alice, room)).total).toBe(1));
+    // Alice's process "dies": she reconnects to B and sends again with the same local_temp_id.
+    sa.close();
+    const retry = await chatSocket(b, alice, room);
+    retry.send({ type: 'send_message', data: { room_id: room, content: 'lost', local_temp_id: 'x1' } });
+    expect((await retry.next('new_message')).data).toMatchObject({ seq: 1, local_temp_id: 'x1' });
+    await bobA.next('new_message', { where: (f) => f.data.seq === 1 });
+    await bobB.next('new_message', { where: (f) => f.data.seq === 1 });
+    // A second retry (a lost ack) changes nothing for the others.
+    retry.send({ type: 'send_message', data: { room_id: room, content: 'lost', local_temp_id: 'x1' } });
+    await retry.next('new_message', { where: (f) => f.data.local_temp_id === 'x1' });
+    retry.send({ type: 'send_message', data: { room_id: room, content: 'next', local_temp_id: 'x2' } });
+    await bobA.next('new_message', { where: (f) => f.data.seq === 2 });
+    await bobB.next('new_message', { where: (f) => f.data.seq === 2 });
+    await settle(bobA, 300);
+    for (const s of [bobA, bobB]) expect(newSeqs(s)).toEqual([1, 2]);
+    expect(newSeqs(retry)).toEqual([1, 1, 2]);
+    expect((await api(a, 'GET', `/api/chat/rooms/${room}/messages`, { token: bob.token })).body.messages).toHaveLength(2);
+    for (const s of [bobA, bobB, retry]) s.close();
+  });
+});
