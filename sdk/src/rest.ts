@@ -1,0 +1,329 @@
+import { ParleyError, codeForStatus } from './errors.js';
+import type {
+  Conversation,
+  ConversationKind,
+  HistoryResponse,
+  Member,
+  Message,
+  MessageChangedFrame,
+  MessageFrame,
+  Presence,
+  PresenceStatus,
+  Role,
+  SendKind,
+  Session,
+  UploadedFile,
+  User,
+} from './types.js';
+import { fetchUpload, toParts, xhrUpload, type RawResponse, type UploadInput, type UploadOptions, type XhrConstructor } from './upload.js';
+
+export type FetchLike = (input: string, init?: RequestInit) => Promise<Response>;
+/** The server's address: a string, or a function asked before every request and connection. */
+export type BaseUrl = string | (() => string | Promise<string>);
+
+export interface RestOptions {
+  /** http(s)://host:port of the server; '' means the page's own origin (browsers). */
+  baseUrl: BaseUrl;
+  token?: string | null;
+  /** Default: globalThis.fetch. */
+  fetch?: FetchLike;
+  /** Default: globalThis.XMLHttpRequest when there is one (uploads with progress in browsers). */
+  XMLHttpRequest?: XhrConstructor;
+}
+
+export interface RegisterInput {
+  email: string;
+  password: string;
+  name: string;
+  tenantId?: string;
+}
+
+export interface LoginInput {
+  email: string;
+  password: string;
+  tenantId?: string;
+}
+
+export interface CreateConversationInput {
+  kind: ConversationKind;
+  /** direct: the other user. */
+  userId?: number;
+  /** group / channel: the first members (the creator is added as admin). */
+  memberIds?: number[];
+  title?: string | null;
+}
+
+export interface SendInput {
+  content?: string | null;
+  /** Default: `file` when there are attachments, else `text`. */
+  kind?: SendKind;
+  replyToId?: number | null;
+  /** Keys returned by upload(). */
+  attachments?: string[];
+}
+
+export interface HistoryOptions {
+  /** Only messages with a smaller seq (older); omitted: the newest page. */
+  beforeSeq?: number;
+  /** 1‥100, default 50. */
+  limit?: number;
+}
+
+export interface HistoryPage {
+  /** Oldest first. */
+  messages: Message[];
+  /** Older messages exist: ask again with beforeSeq = messages[0].seq. */
+  hasMore: boolean;
+  /** The conversation's newest seq and change_seq when the page was read. */
+  lastSeq: number;
+  changeSeq: number;
+}
+
+/** What GET …/changes returns: the frames a resume would replay. */
+export type ChangeFrame = MessageFrame | MessageChangedFrame;
+
+interface RequestOptions {
+  json?: unknown;
+  query?: Record<string, string | number | undefined>;
+  auth?: boolean;
+  signal?: AbortSignal;
+}
+
+/**
+ * Parley's REST API (/api/parley), one method per endpoint. Stateless apart from the token:
+ * ParleyClient builds its state on top of it.
+ */
+export class ParleyRest {
+  token: string | null;
+  readonly #baseUrl: BaseUrl;
+  readonly #fetch: FetchLike;
+  readonly #xhr: XhrConstructor | undefined;
+
+  constructor(opts: RestOptions) {
+    this.#baseUrl = opts.baseUrl;
+    this.token = opts.token ?? null;
+    const f = opts.fetch ?? (globalThis as { fetch?: FetchLike }).fetch;
+    if (!f) throw new Error('ParleyRest: no fetch on this platform; pass one as the `fetch` option');
+    // Called unbound: a browser's fetch throws "Illegal invocation" when `this` is another object.
+    this.#fetch = (input, init) => f(input, init);
+    this.#xhr = opts.XMLHttpRequest ?? (globalThis as { XMLHttpRequest?: XhrConstructor }).XMLHttpRequest;
+  }
+
+  /** The base URL without a trailing slash (resolving a function base URL). */
+  async baseUrl(): Promise<string> {
+    const b = typeof this.#baseUrl === 'function' ? await this.#baseUrl() : this.#baseUrl;
+    return b.replace(/\/+$/, '');
+  }
+
+  // ------------------------------------------------------------ accounts and people
+
+  async register(input: RegisterInput): Promise<Session> {
+    const s = await this.request<Session>('POST', '/auth/register', {
+      auth: false,
+      json: { email: input.email, password: input.password, name: input.name, ...(input.tenantId ? { tenant_id: input.tenantId } : {}) },
+    });
+    this.token = s.token;
+    return s;
+  }
+
+  async login(input: LoginInput): Promise<Session> {
+    const s = await this.request<Session>('POST', '/auth/login', {
+      auth: false,
+      json: { email: input.email, password: input.password, ...(input.tenantId ? { tenant_id: input.tenantId } : {}) },
+    });
+    this.token = s.token;
+    return s;
+  }
+
+  /** Revokes the token on the server (every socket of it closes with 4001). */
+  async logout(): Promise<void> {
+    await this.request<void>('POST', '/auth/logout');
+    this.token = null;
+  }
+
+  me(): Promise<User> {
+    return this.request('GET', '/me');
+  }
+
+  /** Users of your tenant by name or email. */
+  searchUsers(q: string, opts: { limit?: number } = {}): Promise<User[]> {
+    return this.request('GET', '/users', { query: { q, limit: opts.limit } });
+  }
+
+  presence(userIds: readonly number[]): Promise<Presence[]> {
+    return this.request('GET', '/presence', { query: { user_ids: userIds.join(',') } });
+  }
+
+  async setPresence(status: PresenceStatus): Promise<void> {
+    await this.request<void>('PUT', '/presence', { json: { status } });
+  }
+
+  // ------------------------------------------------------------ conversations
+
+  listConversations(): Promise<Conversation[]> {
+    return this.request('GET', '/conversations');
+  }
+
+  getConversation(id: number): Promise<Conversation> {
+    return this.request('GET', `/conversations/${id}`);
+  }
+
+  /** A direct conversation is opened once: asking again returns the same one. */
+  createConversation(input: CreateConversationInput): Promise<Conversation> {
+    const json: Record<string, unknown> = { kind: input.kind };
+    if (input.userId !== undefined) json.user_id = input.userId;
+    if (input.memberIds !== undefined) json.member_ids = input.memberIds;
+    if (input.title !== undefined) json.title = input.title;
+    return this.request('POST', '/conversations', { json });
+  }
+
+  renameConversation(id: number, title: string | null): Promise<Conversation> {
+    return this.request('PATCH', `/conversations/${id}`, { json: { title } });
+  }
+
+  async deleteConversation(id: number): Promise<void> {
+    await this.request<void>('DELETE', `/conversations/${id}`);
+  }
+
+  // ------------------------------------------------------------ participants
+
+  participants(conversationId: number): Promise<Member[]> {
+    return this.request('GET', `/conversations/${conversationId}/participants`);
+  }
+
+  addParticipant(conversationId: number, userId: number, role?: Role): Promise<Member> {
+    return this.request('POST', `/conversations/${conversationId}/participants`, { json: { user_id: userId, ...(role ? { role } : {}) } });
+  }
+
+  setRole(conversationId: number, userId: number, role: Role): Promise<Member> {
+    return this.request('PATCH', `/conversations/${conversationId}/participants/${userId}`, { json: { role } });
+  }
+
+  /** Removes someone, or leaves (your own id). */
+  async removeParticipant(conversationId: number, userId: number): Promise<void> {
+    await this.request<void>('DELETE', `/conversations/${conversationId}/participants/${userId}`);
+  }
+
+  // ------------------------------------------------------------ messages
+
+  async history(conversationId: number, opts: HistoryOptions = {}): Promise<HistoryPage> {
+    const r = await this.request<HistoryResponse>('GET', `/conversations/${conversationId}/messages`, {
+      query: { before_seq: opts.beforeSeq, limit: opts.limit },
+    });
+    return { messages: r.messages, hasMore: r.has_more, lastSeq: r.last_seq, changeSeq: r.change_seq };
+  }
+
+  /** What a resume from this cursor would replay (ParleyError `snapshot_required` when too much). */
+  async changes(conversationId: number, cursor: { afterSeq: number; afterChangeSeq?: number }): Promise<ChangeFrame[]> {
+    const r = await this.request<{ frames: ChangeFrame[] }>('GET', `/conversations/${conversationId}/changes`, {
+      query: { after_seq: cursor.afterSeq, after_change_seq: cursor.afterChangeSeq },
+    });
+    return r.frames;
+  }
+
+  /** Sends over REST; a retry with the same localTempId returns the stored message. */
+  sendMessage(conversationId: number, input: SendInput & { localTempId?: string }): Promise<Message> {
+    const json: Record<string, unknown> = {};
+    if (input.kind !== undefined) json.kind = input.kind;
+    if (input.content !== undefined) json.content = input.content;
+    if (input.localTempId !== undefined) json.local_temp_id = input.localTempId;
+    if (input.replyToId !== undefined) json.reply_to_id = input.replyToId;
+    if (input.attachments !== undefined) json.attachments = input.attachments;
+    return this.request('POST', `/conversations/${conversationId}/messages`, { json });
+  }
+
+  getMessage(id: number): Promise<Message> {
+    return this.request('GET', `/messages/${id}`);
+  }
+
+  editMessage(id: number, content: string): Promise<Message> {
+    return this.request('PATCH', `/messages/${id}`, { json: { content } });
+  }
+
+  deleteMessage(id: number): Promise<Message> {
+    return this.request('DELETE', `/messages/${id}`);
+  }
+
+  react(id: number, emoji: string): Promise<Message> {
+    return this.request('PUT', `/messages/${id}/reactions/${encodeURIComponent(emoji)}`);
+  }
+
+  unreact(id: number, emoji: string): Promise<Message> {
+    return this.request('DELETE', `/messages/${id}/reactions/${encodeURIComponent(emoji)}`);
+  }
+
+  /** Marks read up to seq (default: everything); returns the read watermark. */
+  async markRead(conversationId: number, seq?: number): Promise<number> {
+    const r = await this.request<{ read_seq: number }>('POST', `/conversations/${conversationId}/read`, { json: seq === undefined ? {} : { seq } });
+    return r.read_seq;
+  }
+
+  // ------------------------------------------------------------ files
+
+  /**
+   * Uploads files (multipart, field `file`) for a later send: name their `key`s in
+   * send({ attachments }). Progress: XMLHttpRequest's upload.onprogress in browsers, a
+   * counted ReadableStream body under fetch elsewhere.
+   */
+  async upload(files: readonly UploadInput[], opts: UploadOptions = {}): Promise<UploadedFile[]> {
+    const url = `${await this.baseUrl()}/api/parley/files`;
+    const headers: Record<string, string> = this.token ? { authorization: `Bearer ${this.token}` } : {};
+    const parts = toParts(files);
+    const transport = opts.transport ?? 'auto';
+    let raw: RawResponse;
+    if (transport === 'xhr' || (transport === 'auto' && this.#xhr)) {
+      if (!this.#xhr) throw new Error('ParleyRest.upload: no XMLHttpRequest on this platform');
+      raw = await xhrUpload(this.#xhr, url, headers, parts, opts);
+    } else {
+      raw = await fetchUpload(this.#fetch, url, headers, parts, opts);
+    }
+    return (parseRaw<{ files: UploadedFile[] }>(raw)).files;
+  }
+
+  // ------------------------------------------------------------ plumbing
+
+  /** One request to /api/parley + path: JSON in, JSON out, a ParleyError for any failure. */
+  async request<T>(method: string, path: string, opts: RequestOptions = {}): Promise<T> {
+    const base = await this.baseUrl();
+    const headers: Record<string, string> = {};
+    if (opts.auth !== false && this.token) headers.authorization = `Bearer ${this.token}`;
+    let body: string | undefined;
+    if (opts.json !== undefined) {
+      headers['content-type'] = 'application/json';
+      body = JSON.stringify(opts.json);
+    }
+    let qs = '';
+    if (opts.query) {
+      const p = new URLSearchParams();
+      for (const [k, v] of Object.entries(opts.query)) if (v !== undefined) p.set(k, String(v));
+      const s = p.toString();
+      if (s) qs = `?${s}`;
+    }
+    let res: Response;
+    try {
+      res = await this.#fetch(`${base}/api/parley${path}${qs}`, { method, headers, body, signal: opts.signal });
+    } catch (e) {
+      if (opts.signal?.aborted) throw opts.signal.reason ?? e;
+      throw new ParleyError('network_error', `${method} ${path}: ${(e as Error)?.message ?? e}`);
+    }
+    const text = await res.text().catch(() => '');
+    return parseRaw<T>({ status: res.status, text, retryAfter: res.headers.get('retry-after') });
+  }
+}
+
+function parseRaw<T>(raw: RawResponse): T {
+  let body: unknown = undefined;
+  if (raw.text) {
+    try {
+      body = JSON.parse(raw.text);
+    } catch {
+      body = raw.text;
+    }
+  }
+  if (raw.status >= 200 && raw.status < 300) return body as T;
+  const b = (typeof body === 'object' && body !== null ? body : {}) as { detail?: unknown; code?: unknown };
+  const detail = typeof b.detail === 'string' ? b.detail : typeof body === 'string' && body ? body : `HTTP ${raw.status}`;
+  const code = typeof b.code === 'string' ? b.code : codeForStatus(raw.status);
+  const retry = raw.retryAfter !== null ? Number(raw.retryAfter) * 1000 : undefined;
+  throw new ParleyError(code, detail, raw.status, Number.isFinite(retry) ? retry : undefined);
+}

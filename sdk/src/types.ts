@@ -1,0 +1,117 @@
+// Every shape the SDK hands out, derived from the server's own TypeBox schemas
+// (src/dialects/parley/schemas.ts). These are type-only imports: they are erased when the
+// SDK is compiled or bundled, so the SDK has no runtime dependency on the server or TypeBox.
+import type { Static } from '@sinclair/typebox';
+import type * as S from '../../src/dialects/parley/schemas.js';
+
+// ---------------------------------------------------------------- REST shapes
+
+export type User = Static<typeof S.UserOut>;
+export type Attachment = Static<typeof S.AttachmentOut>;
+export type Message = Static<typeof S.MessageOut>;
+export type Reaction = Message['reactions'][number];
+export type Member = Static<typeof S.MemberOut>;
+export type Conversation = Static<typeof S.ConversationOut>;
+export type Session = Static<typeof S.SessionOut>;
+export type HistoryResponse = Static<typeof S.HistoryOut>;
+export type Presence = Static<typeof S.PresenceOut>;
+export type UploadedFile = Static<typeof S.UploadOut>['files'][number];
+
+export type ConversationKind = Conversation['kind'];
+export type Role = Member['role'];
+export type MessageKind = Message['kind'];
+/** The kinds a client may send (`system` is the server's). */
+export type SendKind = NonNullable<Static<typeof S.SendBody>['kind']>;
+export type PresenceStatus = Presence['status'];
+
+// ---------------------------------------------------------------- socket frames
+
+type ClientFrameSchemas = typeof S.ClientFrames;
+type ServerFrameSchemas = typeof S.ServerFrames;
+export type ClientFrameType = keyof ClientFrameSchemas;
+export type ServerFrameType = keyof ServerFrameSchemas;
+/** A frame the client sends, by type. */
+export type ClientFrame<K extends ClientFrameType = ClientFrameType> = K extends ClientFrameType ? Static<ClientFrameSchemas[K]> : never;
+/** A frame the server sends, by type. */
+export type ServerFrame<K extends ServerFrameType = ServerFrameType> = K extends ServerFrameType ? Static<ServerFrameSchemas[K]> : never;
+
+export type Cursor = Static<typeof S.Cursor>;
+export type ReadyFrame = ServerFrame<'ready'>;
+export type SubscribedFrame = ServerFrame<'subscribed'>;
+export type MessageFrame = ServerFrame<'message'>;
+export type MessageChangedFrame = ServerFrame<'message_changed'>;
+export type ReadFrame = ServerFrame<'read'>;
+export type DeliveredFrame = ServerFrame<'delivered'>;
+export type TypingFrame = ServerFrame<'typing'>;
+export type PresenceFrame = ServerFrame<'presence'>;
+export type MentionFrame = ServerFrame<'mention'>;
+export type ConversationChangedFrame = ServerFrame<'conversation_changed'>;
+export type ParticipantChangedFrame = ServerFrame<'participant_changed'>;
+export type SnapshotRequiredFrame = ServerFrame<'snapshot_required'>;
+export type ErrorFrame = ServerFrame<'error'>;
+
+// ---------------------------------------------------------------- the SDK's own
+
+/** The socket's state, for a "reconnecting…" banner. */
+export type ConnectionStatus = 'connecting' | 'online' | 'offline';
+
+export interface StatusEvent {
+  status: ConnectionStatus;
+  /** Close code of the socket that just closed (offline). */
+  code?: number;
+  reason?: string;
+  /** Reconnect attempt number (1 = the first retry after a drop). */
+  attempt?: number;
+  /** offline: when the next attempt starts, in ms (undefined: no retry planned). */
+  retryInMs?: number;
+  /** offline for good: the token was refused (4000, 4001, 4003) or disconnect() was called. */
+  final?: boolean;
+}
+
+/** An optimistic message: sent, not acknowledged yet. Replaced by the real message on its ack. */
+export interface PendingMessage {
+  local_temp_id: string;
+  conversation_id: number;
+  kind: SendKind;
+  content: string | null;
+  reply_to_id: number | null;
+  /** Upload keys named in the send. */
+  attachments: string[];
+  /** When it was queued (ISO). */
+  created_at: string;
+  sender_id: number | null;
+  status: 'pending';
+}
+
+/** A send the server refused (its pending entry is gone). */
+export interface SendFailedEvent {
+  local_temp_id: string;
+  conversation_id: number;
+  code: string;
+  message: string;
+}
+
+/** What `on(event, handler)` hands to each handler. */
+export interface ParleyEventMap {
+  /** A new message (each id once; an own send's ack carries its local_temp_id). */
+  message: MessageFrame;
+  /** A message as it is now after an edit, a delete or a reaction (each (id, change_seq) once). */
+  message_changed: MessageChangedFrame;
+  read: ReadFrame;
+  delivered: DeliveredFrame;
+  typing: TypingFrame;
+  presence: PresenceFrame;
+  mention: MentionFrame;
+  conversation_changed: ConversationChangedFrame;
+  participant_changed: ParticipantChangedFrame;
+  /** Too much was missed to replay; the SDK reloads the conversation's newest page itself. */
+  snapshot_required: SnapshotRequiredFrame;
+  status: StatusEvent;
+  /** An optimistic message was queued (emitted synchronously by send()). */
+  pending: PendingMessage;
+  send_failed: SendFailedEvent;
+  /** A refused frame that no promise is waiting for, or a background refresh that failed. */
+  error: ErrorFrame;
+}
+
+export type ParleyEventName = keyof ParleyEventMap;

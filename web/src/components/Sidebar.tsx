@@ -1,0 +1,169 @@
+import { useEffect, useState } from 'preact/hooks';
+import type { Conversation, User } from '../../../sdk/src/index.js';
+import { conversationTitle, listTime, messageSummary, otherMember } from '../format.js';
+import { Icon } from '../icons.js';
+import { errorText } from '../session.js';
+import { useUi } from '../ui.js';
+import { Avatar } from './Avatar.js';
+import { NewGroupDialog } from './NewGroup.js';
+
+/** People by name or email, as the query is typed (debounced). */
+export function usePeopleSearch(query: string): { results: User[] | null; error: string | null } {
+  const { client } = useUi();
+  const [results, setResults] = useState<User[] | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  useEffect(() => {
+    const q = query.trim();
+    if (!q) {
+      setResults(null);
+      setError(null);
+      return;
+    }
+    let stale = false;
+    const t = setTimeout(() => {
+      client.searchUsers(q, { limit: 10 }).then(
+        (list) => {
+          if (stale) return;
+          setResults(list.filter((u) => u.id !== client.user?.id));
+          setError(null);
+        },
+        (e) => !stale && setError(errorText(e)),
+      );
+    }, 200);
+    return () => {
+      stale = true;
+      clearTimeout(t);
+    };
+  }, [query, client]);
+  return { results, error };
+}
+
+export function Sidebar({ selected, onLogout }: { selected: number | null; onLogout: () => void }) {
+  const { client, open, toast } = useUi();
+  const me = client.user;
+  const [query, setQuery] = useState('');
+  const [newGroup, setNewGroup] = useState(false);
+  const { results, error } = usePeopleSearch(query);
+  const conversations = client.state.conversations();
+
+  const startDirect = async (u: User) => {
+    try {
+      const c = await client.createDirect(u.id);
+      setQuery('');
+      open(c.id);
+    } catch (e) {
+      toast(`Could not start the chat: ${errorText(e)}`);
+    }
+  };
+
+  return (
+    <aside class="sidebar" aria-label="Chats">
+      <header class="sidebar-header">
+        {me && <Avatar id={me.id} name={me.name} />}
+        <div class="me">
+          <strong data-testid="me-name">{me?.name}</strong>
+          <small>{me?.email}</small>
+        </div>
+        <button type="button" class="icon-button" aria-label="New group" title="New group" onClick={() => setNewGroup(true)}>
+          <Icon name="newGroup" />
+        </button>
+        <button type="button" class="icon-button" aria-label="Log out" title="Log out" onClick={onLogout}>
+          <Icon name="logout" />
+        </button>
+      </header>
+      <div class="search">
+        <label for="people-search" class="sr-only">
+          Search people by email
+        </label>
+        <Icon name="search" size={16} />
+        <input
+          id="people-search"
+          type="search"
+          placeholder="Search people by email"
+          autocomplete="off"
+          value={query}
+          onInput={(e) => setQuery(e.currentTarget.value)}
+          onKeyDown={(e) => e.key === 'Escape' && setQuery('')}
+        />
+      </div>
+      {query.trim() !== '' && (
+        <section class="people-results" aria-label="People found" data-testid="people-results">
+          {error && <p class="muted">{error}</p>}
+          {results?.length === 0 && <p class="muted">Nobody found.</p>}
+          <ul>
+            {results?.map((u) => (
+              <li key={u.id}>
+                <button type="button" class="row" data-testid="person-result" onClick={() => void startDirect(u)}>
+                  <Avatar id={u.id} name={u.name} />
+                  <span class="row-main">
+                    <span class="row-title">{u.name}</span>
+                    <span class="row-sub">{u.email}</span>
+                  </span>
+                  <span class="chip">Message</span>
+                </button>
+              </li>
+            ))}
+          </ul>
+        </section>
+      )}
+      <nav class="conversation-list" aria-label="Conversations">
+        {conversations.length === 0 ? (
+          <p class="muted empty" data-testid="no-conversations">
+            No conversations yet. Search for someone by email to start one.
+          </p>
+        ) : (
+          <ul>
+            {conversations.map((c) => (
+              <ConversationRow key={c.id} c={c} active={c.id === selected} onOpen={() => open(c.id)} />
+            ))}
+          </ul>
+        )}
+      </nav>
+      {newGroup && <NewGroupDialog onClose={() => setNewGroup(false)} />}
+    </aside>
+  );
+}
+
+function ConversationRow({ c, active, onOpen }: { c: Conversation; active: boolean; onOpen: () => void }) {
+  const { client } = useUi();
+  const me = client.user;
+  const title = conversationTitle(c, me);
+  const other = c.kind === 'direct' ? otherMember(c, me) : undefined;
+  const online = other ? other.online : undefined;
+  const typing = client.state.typing(c.id);
+  const last = c.last_message;
+  const preview = typing.length > 0 ? 'typing…' : last ? `${last.sender.id === me?.id ? 'You: ' : c.kind !== 'direct' ? `${last.sender.name}: ` : ''}${messageSummary(last)}` : c.kind === 'direct' ? 'Say hello' : `${c.members.length} members`;
+  return (
+    <li>
+      <button
+        type="button"
+        class={`row conversation-row${active ? ' active' : ''}${c.unread_count > 0 ? ' unread' : ''}`}
+        aria-current={active ? 'page' : undefined}
+        data-testid="conversation-item"
+        data-conversation-id={c.id}
+        onClick={onOpen}
+      >
+        <Avatar id={other?.user.id ?? c.id} name={title} online={online} group={c.kind !== 'direct'} />
+        <span class="row-main">
+          <span class="row-line">
+            <span class="row-title" data-testid="conversation-title">
+              {title}
+            </span>
+            {c.last_message_at && <span class="row-time">{listTime(c.last_message_at)}</span>}
+          </span>
+          <span class="row-line">
+            <span class={`row-sub${typing.length ? ' typing' : ''}`} data-testid="conversation-preview">
+              {preview}
+            </span>
+            {c.unread_count > 0 && (
+              <span class="badge" data-testid="unread-badge" aria-label={`${c.unread_count} unread`}>
+                {c.unread_count > 99 ? '99+' : c.unread_count}
+              </span>
+            )}
+          </span>
+          {online !== undefined && <span class="sr-only">{online ? ', online' : ', offline'}</span>}
+        </span>
+      </button>
+    </li>
+  );
+}
