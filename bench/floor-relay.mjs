@@ -3,6 +3,9 @@
 // the shared harness's servers/floor-ws.mjs. Clients connect to ws://HOST:PORT/?user=U&room=R;
 // each text frame a client sends is relayed, as is, to the other members of its room. No auth,
 // no storage, no acks, no parsing of the payload: the upper bound for a Node + ws chat server.
+// A room has any number of members: the bench connects the members of group g (a pair is a
+// group of 2) with `room=g<g>`, so a frame fans out to the M − 1 other members, one ws send
+// (one write) per socket. The floor never echoes a frame to its sender: it has no ack.
 //
 //   node bench/floor-relay.mjs [--port 0] [--host 127.0.0.1]
 // Prints `LISTENING <port> <pid>` once it accepts connections; exits at once on SIGTERM/SIGINT.

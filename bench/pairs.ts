@@ -1,8 +1,9 @@
 // `npm run bench`: Parley against a bare ws relay (the floor) on the same machine, with the
 // same load generator, and one table of figures. See bench/README.md.
 //
-//   npm run bench -- [--pairs 50] [--duration 10] [--warmup 1] [--window 1 | --rate R]
-//                    [--latency-at-half] [--idle C] [--servers parley,floor] [--no-build]
+//   npm run bench -- [--pairs 50 | --group M [--groups G]] [--processes N] [--db sqlite|postgres]
+//                    [--matrix] [--duration 10] [--warmup 1] [--window 1 | --rate R]
+//                    [--latency-at-half] [--idle C] [--servers floor,parley,cluster] [--no-build]
 //                    [--profile DIR] [--json FILE] [--keep]
 import { mkdtempSync, mkdirSync, rmSync, writeFileSync, readFileSync, existsSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
@@ -11,14 +12,23 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { randomBytes } from 'node:crypto';
 import type { ChildProcess } from 'node:child_process';
-import { Load, type Kind, type LoadOptions, type PhaseResult } from './lib/load.js';
-import { waitForQuiet, freePort, killAllChildrenNow, rssKb, runSync, sleep, startChild, stopChild, waitForLine, waitPort } from './lib/proc.js';
+import { Load, type Dialect, type Kind, type LoadOptions, type PhaseResult } from './lib/load.js';
+import { waitForQuiet, freePort, killAllChildrenNow, rssKbOf, runSync, sleep, startChild, stopChild, waitForLine, waitPort } from './lib/proc.js';
+import { AuxCpu } from './lib/aux-cpu.js';
+import { cleanupAll, cleanupAllSync, cleanupRedisPrefix, createScratchDb, dropScratchDb, redact, scratchRedisPrefix } from './lib/scratch.js';
 import { fmt, summarize, type Summary } from './lib/stats.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
 const DEFAULTS = {
   pairs: 50,
+  group: 0,
+  groups: 1,
+  processes: 1,
+  db: '',
+  'pg-url': process.env.BENCH_PG_URL || 'postgres://postgres@127.0.0.1:5432/postgres',
+  'redis-url': process.env.REDIS_URL || 'redis://127.0.0.1:6379',
+  matrix: false,
   duration: 10,
   warmup: 1,
   window: 1,
@@ -30,7 +40,7 @@ const DEFAULTS = {
   idle: 0,
   'latency-at-half': false,
   'half-rate': 0,
-  servers: 'floor,parley',
+  servers: '',
   build: true,
   profile: '',
   'node-args': '',
@@ -45,18 +55,32 @@ const DEFAULTS = {
 type Opts = { -readonly [K in keyof typeof DEFAULTS]: (typeof DEFAULTS)[K] };
 
 const HELP = `npm run bench -- [options]
-  --pairs N            pairs of clients, each user sends to its partner (default 50)
+ scenario
+  --pairs N            pairs of clients, each user sends to its partner (default 50; /api/chat)
+  --group M            instead of pairs: groups of M members, each sends to its group (003 dialect)
+  --groups G           ... how many groups (1)
+  --matrix             pairs and a group of --group M (50), each on the floor, 1 Parley process
+                       (SQLite) and --processes N (at least 2) Parley processes (PostgreSQL + Redis)
+ servers
+  --servers LIST       floor,parley,cluster (default floor,parley, + cluster when --processes >= 2;
+                       the floor first). parley = 1 process, cluster = N processes
+  --processes N        processes of the cluster row (1: no cluster row). Each has its own port,
+                       all share one scratch PostgreSQL database and one Redis (a fresh prefix)
+  --db sqlite|postgres database of the 1-process row (default sqlite; the cluster is always postgres)
+  --pg-url URL         where scratch databases are created (env BENCH_PG_URL, else postgres://postgres@127.0.0.1:5432/postgres)
+  --redis-url URL      Redis of the cluster (env REDIS_URL, else redis://127.0.0.1:6379)
+ load
   --duration S         measured seconds (10), after --warmup S (1)
-  --window W           closed loop: messages per client not yet delivered (1)
+  --window W           closed loop: messages per client not yet delivered to every recipient (1)
   --rate R             open loop instead: R messages/s per client
-  --latency-at-half    also run both servers open loop at half the floor's per-client rate
+  --latency-at-half    also run open loop at half the floor's per-client send rate
   --half-rate R        ... at R msg/s per client instead of half the floor's
   --size C             characters of message text (64)
   --idle C             idle mode: open C connections, report RSS per connection, no messages
-  --servers LIST       floor,parley (default both; the floor first)
+ other
   --no-build           do not run the tsc build first
-  --profile DIR        run Parley under node --cpu-prof into DIR and summarize its send window
-  --node-args "…"      extra node flags for Parley
+  --profile DIR        run the 1-process Parley under node --cpu-prof into DIR and summarize its send window
+  --node-args "…"      extra node flags for every Parley process
   --parley-dir DIR     build and run the Parley checkout in DIR instead of this one
   --wait-quiet S       before each server, wait up to S s for other processes to go quiet
   --json FILE          write the figures as JSON
@@ -75,6 +99,7 @@ function parseArgs(argv: string[]): Opts {
       out[key.slice(3)] = false;
       continue;
     }
+    if (key === 'scenarios') key = 'matrix';
     if (!(key in DEFAULTS)) throw new Error(`unknown option --${key} (see --help)`);
     const d = (DEFAULTS as Record<string, unknown>)[key];
     if (typeof d === 'boolean' && val === undefined) {
@@ -92,8 +117,40 @@ function parseArgs(argv: string[]): Opts {
   return out as Opts;
 }
 
-interface ServerHandle {
+// ---------------------------------------------------------------------------- what runs
+type TargetId = 'floor' | 'parley' | 'cluster';
+
+/** One row of the table: the floor, Parley in one process, or Parley in N processes. */
+interface Target {
+  id: TargetId;
   kind: Kind;
+  processes: number;
+  db: 'sqlite' | 'postgres' | null;
+  redis: boolean;
+  label: string;
+}
+
+/** What the clients do: pairs over /api/chat, or groups over the 003 dialect. */
+interface Scenario {
+  name: string;
+  groupSize: number;
+  groups: number;
+  dialect: Dialect;
+}
+
+function target(id: TargetId, o: Opts, processes: number): Target {
+  if (id === 'floor') return { id, kind: 'floor', processes: 1, db: null, redis: false, label: 'floor' };
+  if (id === 'parley') {
+    const db = (o.db || 'sqlite') as 'sqlite' | 'postgres';
+    return { id, kind: 'parley', processes: 1, db, redis: false, label: `parley 1 proc ${db}` };
+  }
+  return { id, kind: 'parley', processes, db: 'postgres', redis: true, label: `parley ${processes} procs pg+redis` };
+}
+
+const pairsScenario = (o: Opts): Scenario => ({ name: 'pairs', groupSize: 2, groups: o.idle > 0 ? Math.ceil(o.idle / 2) : o.pairs, dialect: 'chat' });
+const groupScenario = (o: Opts, m: number): Scenario => ({ name: `group ${m}`, groupSize: m, groups: o.groups, dialect: 'notifications' });
+
+interface ServerHandle {
   child: ChildProcess;
   pid: number;
   url: string;
@@ -102,56 +159,78 @@ interface ServerHandle {
 
 let PARLEY = ROOT;
 
-/** Parley's environment, kept across its restart after setup (same port, database, secret). */
+/** Parley's environment, kept across its restart after setup (same ports, database, secret, prefix). */
 interface ParleyEnv {
-  port: number;
+  label: string;
+  ports: number[];
   dbUrl: string;
+  dataDir: string;
   secret: string;
+  redisUrl: string | null;
+  redisPrefix: string | null;
+  profile: boolean;
   starts: number;
 }
 
-async function startServer(kind: Kind, o: Opts, tmp: string, pe?: ParleyEnv): Promise<ServerHandle> {
-  const log = path.join(tmp, `${kind}${pe ? `-${++pe.starts}` : ''}.log`);
-  if (kind === 'floor') {
-    const child = startChild(process.execPath, [path.join(ROOT, 'bench/floor-relay.mjs'), '--port', '0', '--host', '127.0.0.1'], { cwd: ROOT, logFile: log });
-    const m = await waitForLine(child, /LISTENING (\d+) (\d+)/, 20_000);
-    return { kind, child, pid: child.pid!, url: `ws://127.0.0.1:${m[1]}`, log };
-  }
-  if (!pe) throw new Error('parley needs its environment');
-  const port = pe.port;
-  const dataDir = path.join(tmp, 'parley-data');
-  mkdirSync(dataDir, { recursive: true });
+const slug = (s: string) => s.replace(/[^a-z0-9]+/gi, '-');
+
+function startFloor(tmp: string, scenario: Scenario): Promise<ServerHandle> {
+  const log = path.join(tmp, `floor-${slug(scenario.name)}.log`);
+  const child = startChild(process.execPath, [path.join(ROOT, 'bench/floor-relay.mjs'), '--port', '0', '--host', '127.0.0.1'], { cwd: ROOT, logFile: log });
+  return waitForLine(child, /LISTENING (\d+) (\d+)/, 20_000).then((m) => ({ child, pid: child.pid!, url: `ws://127.0.0.1:${m[1]}`, log }));
+}
+
+async function startParleyProcess(o: Opts, tmp: string, pe: ParleyEnv, i: number): Promise<ServerHandle> {
+  const port = pe.ports[i];
+  const log = path.join(tmp, `${slug(pe.label)}-p${i}-${pe.starts}.log`);
   // relative paths (e.g. --import ./bench/preload/x.mjs) are relative to where the bench runs, not to Parley
   const nodeArgs = (o['node-args'] ? o['node-args'].split(/\s+/).filter(Boolean) : []).map((a) =>
     /^\.\.?\//.test(a) ? path.resolve(a) : a.replace(/^(--[a-z-]+=)(\.\.?\/.*)$/, (_m, k: string, v: string) => k + path.resolve(v)),
   );
-  if (o.profile) nodeArgs.push('--cpu-prof', `--cpu-prof-dir=${path.resolve(o.profile)}`);
-  const child = startChild(process.execPath, [...nodeArgs, path.join(PARLEY, 'dist/main.js')], {
-    cwd: PARLEY,
-    logFile: log,
-    env: {
-      ...process.env,
-      PORT: String(port),
-      HOST: '127.0.0.1',
-      PUBLIC_URL: `http://127.0.0.1:${port}`,
-      DATABASE_URL: pe.dbUrl,
-      JWT_SECRET: pe.secret,
-      DATA_DIR: dataDir,
-      LOG_LEVEL: 'warn',
-      NODE_ENV: 'production',
-      // A benchmark client sends far faster than a person: per-user and per-socket rate
-      // limits would measure the limiter, not the send path.
-      RATE_USER_MESSAGES_PER_SECOND: '0',
-      RATE_REST_WRITES_PER_SECOND: '0',
-      RATE_CONNECTION_FRAMES_PER_SECOND: '0',
-    },
-  });
+  if (pe.profile) nodeArgs.push('--cpu-prof', `--cpu-prof-dir=${path.resolve(o.profile)}`);
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    PORT: String(port),
+    HOST: '127.0.0.1',
+    PUBLIC_URL: `http://127.0.0.1:${port}`,
+    DATABASE_URL: pe.dbUrl,
+    JWT_SECRET: pe.secret,
+    DATA_DIR: pe.dataDir,
+    LOG_LEVEL: 'warn',
+    NODE_ENV: 'production',
+    // A benchmark client sends far faster than a person: per-user and per-socket rate
+    // limits would measure the limiter, not the send path.
+    RATE_USER_MESSAGES_PER_SECOND: '0',
+    RATE_REST_WRITES_PER_SECOND: '0',
+    RATE_CONNECTION_FRAMES_PER_SECOND: '0',
+  };
+  delete env.REDIS_URL;
+  delete env.REDIS_PREFIX;
+  if (pe.redisUrl) {
+    env.REDIS_URL = pe.redisUrl;
+    env.REDIS_PREFIX = pe.redisPrefix!;
+  }
+  const child = startChild(process.execPath, [...nodeArgs, path.join(PARLEY, 'dist/main.js')], { cwd: PARLEY, logFile: log, env });
   try {
     await waitPort(port, child, 90_000);
   } catch (e) {
-    throw new Error(`parley did not start: ${(e as Error).message}\n${tail(log)}`);
+    throw new Error(`${pe.label} process ${i} did not start: ${(e as Error).message}\n${tail(log)}`);
   }
-  return { kind, child, pid: child.pid!, url: `http://127.0.0.1:${port}`, log };
+  return { child, pid: child.pid!, url: `http://127.0.0.1:${port}`, log };
+}
+
+/**
+ * Starts every process of one Parley target: the first alone (it migrates the database, under
+ * PostgreSQL's advisory lock), the others once it listens.
+ */
+async function startParley(o: Opts, tmp: string, pe: ParleyEnv, into: ServerHandle[]): Promise<void> {
+  pe.starts++;
+  into.length = 0;
+  into.push(await startParleyProcess(o, tmp, pe, 0));
+  const rest = await Promise.allSettled(pe.ports.slice(1).map((_, j) => startParleyProcess(o, tmp, pe, j + 1)));
+  for (const r of rest) if (r.status === 'fulfilled') into.push(r.value);
+  const failed = rest.find((r) => r.status === 'rejected');
+  if (failed) throw (failed as PromiseRejectedResult).reason;
 }
 
 function tail(file: string, n = 20): string {
@@ -162,52 +241,110 @@ function tail(file: string, n = 20): string {
   }
 }
 
+type Phase = PhaseResult & { latS: Summary | null; ackS: Summary | null };
+
 interface ServerResult {
-  kind: Kind;
+  target: Target;
   clients: number;
   connectSeconds: number;
   connectFailed: number;
   rssBeforeKb: number | null;
   rssAfterKb: number | null;
   rssPerConnKb: number | null;
-  main?: PhaseResult & { latS: Summary | null; ackS: Summary | null };
-  half?: PhaseResult & { latS: Summary | null; ackS: Summary | null };
-  logTail?: string;
+  main?: Phase;
+  half?: Phase;
 }
 
-const withSummaries = (r: PhaseResult) => ({ ...r, latS: summarize(r.lat), ackS: summarize(r.ackLat) });
+const withSummaries = (r: PhaseResult): Phase => ({ ...r, latS: summarize(r.lat), ackS: summarize(r.ackLat) });
 
-async function benchServer(kind: Kind, o: Opts, lo: LoadOptions, tmp: string, halfRate: (own: PhaseResult) => number | null): Promise<ServerResult> {
-  const pe: ParleyEnv | undefined =
-    kind === 'parley'
-      ? { port: await freePort(), dbUrl: `sqlite:${path.join(tmp, `parley-${Date.now()}.db`)}`, secret: randomBytes(32).toString('base64url'), starts: 0 }
-      : undefined;
-  let srv = await startServer(kind, o, tmp, pe);
-  progress(`${kind}: listening at ${srv.url}, pid ${srv.pid}`);
+async function benchServer(t: Target, sc: Scenario, o: Opts, tmp: string, halfRate: (own: PhaseResult) => number | null): Promise<ServerResult> {
+  const lo: LoadOptions = {
+    groupSize: sc.groupSize,
+    groups: sc.groups,
+    dialect: sc.dialect,
+    size: o.size,
+    window: o.window,
+    rate: o.rate,
+    warmup: o.warmup,
+    duration: o.duration,
+    drain: o.drain,
+    msgTimeout: o['msg-timeout'],
+    settle: o.settle,
+    connectConcurrency: o['connect-concurrency'],
+    setupConcurrency: o['setup-concurrency'],
+  };
+  const procs: ServerHandle[] = [];
+  let pe: ParleyEnv | null = null;
+  let scratchDb: string | null = null;
+  let aux: AuxCpu | null = null;
+  const tag = `${sc.name} / ${t.label}`;
   try {
-    const clients = o.idle > 0 ? 2 * Math.ceil(o.idle / 2) : 2 * o.pairs;
-    const load = new Load(kind, srv.url, lo, srv.pid, clients);
+    if (t.kind === 'floor') procs.push(await startFloor(tmp, sc));
+    else {
+      const dir = path.join(tmp, slug(`${sc.name}-${t.label}`));
+      mkdirSync(dir, { recursive: true });
+      let dbUrl = `sqlite:${path.join(dir, `parley-${Date.now()}.db`)}`;
+      if (t.db === 'postgres') {
+        const db = await createScratchDb(o['pg-url']);
+        scratchDb = db.name;
+        dbUrl = db.url;
+        progress(`${tag}: scratch database ${db.name} on ${redact(o['pg-url'])}`);
+      }
+      pe = {
+        label: t.label,
+        ports: await Promise.all(Array.from({ length: t.processes }, () => freePort())),
+        dbUrl,
+        dataDir: path.join(dir, 'parley-data'),
+        secret: randomBytes(32).toString('base64url'),
+        redisUrl: t.redis ? o['redis-url'] : null,
+        redisPrefix: t.redis ? scratchRedisPrefix(o['redis-url']) : null,
+        profile: !!o.profile && t.processes === 1,
+        starts: 0,
+      };
+      mkdirSync(pe.dataDir, { recursive: true });
+      if (pe.redisPrefix) progress(`${tag}: Redis ${redact(pe.redisUrl!)}, prefix ${pe.redisPrefix}`);
+      await startParley(o, tmp, pe, procs);
+    }
+    progress(`${tag}: listening at ${procs.map((p) => `${p.url} (pid ${p.pid})`).join(', ')}`);
+    const clients = sc.groupSize * sc.groups;
+    const load = new Load(
+      t.kind,
+      procs.map((p) => p.url),
+      lo,
+      procs.map((p) => p.pid),
+    );
+    if (procs.length > 1) {
+      const per = procs.map((_, i) => load.clients.filter((c) => c.proc === i).length);
+      const split = load.clients.filter((c) => c.pos > 0 && c.proc !== c.members[0].proc).length;
+      progress(`${tag}: clients per process ${per.join('/')}; ${split} of ${clients - sc.groups} non-creator members on another process than their group's creator`);
+    }
     const t0 = performance.now();
     await load.prepare();
-    if (kind === 'parley') {
-      progress(`parley: ${clients} accounts and ${clients / 2} rooms in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+    if (pe) {
+      const what = sc.dialect === 'chat' ? `${sc.groups} direct rooms` : `${sc.groups} group(s) of ${sc.groupSize}`;
+      progress(`${tag}: ${clients} accounts and ${what} in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
       // Restart on the same database: registration's argon2 hashing leaves tens of MiB of
       // malloc arenas in the process, which would hide the cost of the connections (and
       // would sit in a CPU profile). Tokens stay valid: same JWT_SECRET, same users.
-      await stopChild(srv.child);
-      srv = await startServer(kind, o, tmp, pe);
-      load.serverPid = srv.pid;
-      progress(`parley: restarted for the measurement, pid ${srv.pid}`);
+      await Promise.all(procs.map((p) => stopChild(p.child)));
+      await startParley(o, tmp, pe, procs);
+      load.serverPids = procs.map((p) => p.pid);
+      progress(`${tag}: restarted for the measurement, pid ${load.serverPids.join(', ')}`);
+    }
+    if (scratchDb || pe?.redisUrl) {
+      aux = await AuxCpu.open(scratchDb, o['pg-url'], pe?.redisUrl ?? null);
+      load.aux = aux;
     }
     await sleep(Math.max(500, o.settle * 1000));
-    const rssBeforeKb = rssKb(srv.pid);
+    const pids = procs.map((p) => p.pid);
+    const rssBeforeKb = rssKbOf(pids);
     const conn = await load.connect();
-    await sleep((o.idle > 0 ? Math.max(2, o.settle) : o.settle) * 1000); // Parley authenticates after the upgrade
-    const rssAfterKb = rssKb(srv.pid);
+    await sleep((o.idle > 0 ? Math.max(2, o.settle) : o.settle) * 1000);
+    const rssAfterKb = rssKbOf(pids);
     const connected = clients - conn.failed;
-    progress(`${kind}: ${connected}/${clients} connected in ${conn.seconds.toFixed(2)} s`);
+    progress(`${tag}: ${connected}/${clients} connected and ready in ${conn.seconds.toFixed(2)} s`);
     const out: ServerResult = {
-      kind,
+      target: t,
       clients,
       connectSeconds: conn.seconds,
       connectFailed: conn.failed,
@@ -217,26 +354,40 @@ async function benchServer(kind: Kind, o: Opts, lo: LoadOptions, tmp: string, ha
     };
     if (o.idle <= 0) {
       out.main = withSummaries(await load.run(o.rate));
-      progress(`${kind}: ${out.main.mode}: ${fmt(out.main.msgPerSec)} msg/s, p99 ${fmt(out.main.latS?.p99)} ms`);
-      if (o.profile && kind === 'parley') {
+      progress(`${tag}: ${out.main.mode}: ${fmt(out.main.sentPerSec)} sent/s, ${fmt(out.main.msgPerSec)} delivered/s, p99 ${fmt(out.main.latS?.p99)} ms`);
+      if (pe?.profile) {
         writeFileSync(path.join(o.profile, 'window.json'), JSON.stringify({ windowMonoUs: out.main.windowMonoUs, mode: out.main.mode }));
       }
       const r = o['latency-at-half'] ? halfRate(out.main) : null;
       if (r) {
         out.half = withSummaries(await load.run(r));
-        progress(`${kind}: ${out.half.mode}: ${fmt(out.half.msgPerSec)} msg/s, p99 ${fmt(out.half.latS?.p99)} ms`);
+        progress(`${tag}: ${out.half.mode}: ${fmt(out.half.msgPerSec)} delivered/s, p99 ${fmt(out.half.latS?.p99)} ms`);
       }
     }
     await load.close();
     return out;
   } finally {
-    await stopChild(srv.child, o.profile ? 60_000 : 15_000);
-    const t = tail(srv.log, 5).trim();
-    if (t && kind === 'parley') progress(`parley log (tail): ${t.split('\n').join(' | ').slice(0, 400)}`);
+    await aux?.close();
+    await Promise.all(procs.map((p) => stopChild(p.child, pe?.profile ? 60_000 : 15_000)));
+    for (const p of procs) {
+      const tl = tail(p.log, 5).trim();
+      if (tl && t.kind === 'parley') progress(`${tag} log ${path.basename(p.log)} (tail): ${tl.split('\n').join(' | ').slice(0, 400)}`);
+    }
+    if (scratchDb) {
+      await dropScratchDb(scratchDb).then(
+        () => progress(`${tag}: dropped ${scratchDb}`),
+        (e: Error) => progress(`${tag}: could not drop ${scratchDb}: ${e.message}`),
+      );
+    }
+    if (pe?.redisPrefix) {
+      await cleanupRedisPrefix(pe.redisPrefix).then(
+        (n) => progress(`${tag}: deleted ${n} Redis key(s) under ${pe!.redisPrefix}`),
+        (e: Error) => progress(`${tag}: could not delete the Redis keys under ${pe!.redisPrefix}: ${e.message}`),
+      );
+    }
   }
 }
 
-let quietProgress = false;
 let buildNote = '';
 
 /** What was measured: the commit and whether the tree had changes on top of it. */
@@ -253,14 +404,14 @@ function gitState(): string {
   }
 }
 function progress(msg: string) {
-  if (!quietProgress) process.stderr.write(`[bench] ${msg}\n`);
+  process.stderr.write(`[bench] ${msg}\n`);
 }
 
-// ---------------------------------------------------------------------------- the table
-function table(rows: (string | null)[][], head: string[]): string {
+// ---------------------------------------------------------------------------- the tables
+function table(rows: (string | null)[][], head: string[], leftCols = 1): string {
   const all = [head, ...rows.map((r) => r.map((c) => c ?? '-'))];
   const w = head.map((_, i) => Math.max(...all.map((r) => (r[i] ?? '').length)));
-  const line = (r: string[]) => r.map((c, i) => (i === 0 ? c.padEnd(w[i]) : c.padStart(w[i]))).join('  ');
+  const line = (r: string[]) => r.map((c, i) => (i < leftCols ? c.padEnd(w[i]) : c.padStart(w[i]))).join('  ').trimEnd();
   return [line(all[0]), w.map((n) => '-'.repeat(n)).join('  '), ...all.slice(1).map((r) => line(r as string[]))].join('\n');
 }
 
@@ -269,22 +420,42 @@ function ratio(a: number | null | undefined, b: number | null | undefined): stri
   return `${(a / b).toFixed(2)}x`;
 }
 
-function report(o: Opts, res: Partial<Record<Kind, ServerResult>>, halfRate: number | null): string {
-  const p = res.parley;
-  const f = res.floor;
-  const head = ['', 'parley', 'floor', 'parley/floor'];
+const errs = (r?: PhaseResult) => (r ? Object.values(r.errors).reduce((s, n) => s + n, 0) : null);
+const mib = (kb: number | null | undefined) => (kb == null ? null : kb / 1024);
+const cpuPerDelivery = (ph?: PhaseResult) => (ph?.serverCpuCores != null && ph.msgPerSec > 0 ? (ph.serverCpuCores * 1000) / ph.msgPerSec : null);
+/** PostgreSQL backends + Redis server, cores (null when the target uses neither). */
+const auxCores = (ph?: PhaseResult) => (ph && (ph.pgCpuCores !== null || ph.redisCpuCores !== null) ? (ph.pgCpuCores ?? 0) + (ph.redisCpuCores ?? 0) : null);
+/** Everything that serves the messages: the server processes, plus PostgreSQL and Redis when used. */
+const totalCpuPerDelivery = (ph?: PhaseResult) =>
+  ph?.serverCpuCores != null && ph.msgPerSec > 0 ? ((ph.serverCpuCores + (auxCores(ph) ?? 0)) * 1000) / ph.msgPerSec : null;
+const shortLabel = (t: Target) => (t.id === 'floor' ? 'floor' : t.id === 'parley' ? (t.db === 'postgres' ? 'parley pg' : 'parley') : `parley x${t.processes}`);
+
+function describe(o: Opts, sc: Scenario): string {
+  const mode = o.rate > 0 ? `open loop ${o.rate} msg/s per client` : `closed loop, window ${o.window}`;
+  const who =
+    sc.dialect === 'chat'
+      ? `${sc.groups} pairs (${2 * sc.groups} clients, /api/chat direct rooms)`
+      : `${sc.groups} group(s) of ${sc.groupSize} (${sc.groups * sc.groupSize} clients, 003 group conversations, ${sc.groupSize - 1} deliveries per message)`;
+  return `${sc.name}: ${who}, ${mode}, ${o.size}-char messages, ${o.duration} s after ${o.warmup} s warm-up`;
+}
+
+/** The figures of one scenario: one column per server, then each Parley column ÷ the floor's. */
+function detail(o: Opts, sc: Scenario, results: ServerResult[], halfRate: number | null): string {
+  const floor = results.find((r) => r.target.id === 'floor');
+  const others = results.filter((r) => r !== floor);
+  const head = ['', ...results.map((r) => shortLabel(r.target)), ...(floor ? others.map((r) => `${shortLabel(r.target)}/floor`) : [])];
   const rows: (string | null)[][] = [];
-  const row = (label: string, get: (r: ServerResult) => number | null | undefined, digits = 2, withRatio = true) => {
-    const a = p ? get(p) : null;
-    const b = f ? get(f) : null;
-    rows.push([label, fmt(a, digits), fmt(b, digits), withRatio ? ratio(a, b) : '']);
+  const row = (label: string, get: (r: ServerResult) => number | null | undefined, digits = 2, withRatio = true, optional = false) => {
+    const vals = results.map((r) => get(r));
+    if (optional && vals.every((v) => v == null)) return;
+    const f = floor ? get(floor) : null;
+    rows.push([label, ...vals.map((v) => fmt(v, digits)), ...(floor ? others.map((r) => (withRatio ? ratio(get(r), f) : '')) : [])]);
   };
-  const errs = (r?: PhaseResult) => (r ? Object.values(r.errors).reduce((s, n) => s + n, 0) : null);
-  const mib = (kb: number | null | undefined) => (kb == null ? null : kb / 1024);
   const lines: string[] = [];
-  const n = o.idle > 0 ? 2 * Math.ceil(o.idle / 2) : 2 * o.pairs;
   if (o.idle > 0) {
-    lines.push(`# idle: ${n} connections (${n / 2} pairs sharing a room), RSS ${Math.max(2, o.settle)} s after the last connect`);
+    const n = sc.groups * sc.groupSize;
+    const rooms = sc.groupSize === 2 ? `${sc.groups} pairs sharing a room` : `${sc.groups} group(s) of ${sc.groupSize}`;
+    lines.push(`# idle: ${n} connections (${rooms}), RSS ${Math.max(2, o.settle)} s after the last connect (connect time includes each socket's readiness reply)`);
     row('connections open', (r) => r.clients - r.connectFailed, 0, false);
     row('connect time (s)', (r) => r.connectSeconds);
     row('connects/s', (r) => (r.clients - r.connectFailed) / r.connectSeconds, 0);
@@ -292,53 +463,103 @@ function report(o: Opts, res: Partial<Record<Kind, ServerResult>>, halfRate: num
     row('server RSS after (MiB)', (r) => mib(r.rssAfterKb), 1);
     row('RSS per connection (KiB)', (r) => r.rssPerConnKb, 1);
   } else {
-    const mode = o.rate > 0 ? `open loop ${o.rate} msg/s per client` : `closed loop, window ${o.window}`;
-    lines.push(`# pairs: ${o.pairs} pairs (${n} clients), ${mode}, ${o.size}-char messages, ${o.duration} s after ${o.warmup} s warm-up`);
+    lines.push(`# ${describe(o, sc)}`);
+    row('sent msg/s', (r) => r.main?.sentPerSec, 0);
     row('delivered msg/s', (r) => r.main?.msgPerSec, 0);
-    row('  per client msg/s', (r) => r.main?.perClientPerSec, 1);
+    row('  per client delivered msg/s', (r) => r.main?.perClientPerSec, 1);
+    row('  per client sent msg/s', (r) => r.main?.perClientSentPerSec, 1);
     row('send->receive p50 (ms)', (r) => r.main?.latS?.p50);
     row('send->receive p99 (ms)', (r) => r.main?.latS?.p99);
     row('send->receive max (ms)', (r) => r.main?.latS?.max);
-    row('send->ack p50 (ms)', (r) => (r.kind === 'parley' ? r.main?.ackS?.p50 : null), 2, false);
-    row('send->ack p99 (ms)', (r) => (r.kind === 'parley' ? r.main?.ackS?.p99 : null), 2, false);
-    row('lost', (r) => r.main?.lost, 0, false);
+    row('send->ack p50 (ms)', (r) => (r.target.kind === 'parley' ? r.main?.ackS?.p50 : null), 2, false);
+    row('send->ack p99 (ms)', (r) => (r.target.kind === 'parley' ? r.main?.ackS?.p99 : null), 2, false);
+    row('lost (deliveries)', (r) => r.main?.lost, 0, false);
     row('duplicated', (r) => r.main?.duplicated, 0, false);
     row('errors', (r) => errs(r.main), 0, false);
-    row('server CPU (cores)', (r) => r.main?.serverCpuCores);
+    row('server CPU (cores, all processes)', (r) => r.main?.serverCpuCores);
+    row('PostgreSQL backends CPU (cores)', (r) => r.main?.pgCpuCores, 2, false, true);
+    row('Redis server CPU (cores)', (r) => r.main?.redisCpuCores, 2, false, true);
+    row('Redis PUBLISH/s (whole server)', (r) => r.main?.redisPublishesPerSec, 0, false, true);
     row('load generator CPU (cores)', (r) => r.main?.loadCpuCores);
     row('other processes CPU (cores)', (r) => r.main?.otherCpuCores, 2, false);
-    row('server CPU ms per delivery', (r) => (r.main?.serverCpuCores != null ? (r.main.serverCpuCores * 1000) / r.main.msgPerSec : null), 3);
-    row('server RSS idle->connected (MiB)', (r) => mib(r.rssAfterKb), 1);
+    row('server CPU ms per delivery', (r) => cpuPerDelivery(r.main), 3);
+    if (results.some((r) => auxCores(r.main) !== null)) row('  + PostgreSQL + Redis', (r) => totalCpuPerDelivery(r.main), 3);
+    row('server RSS connected (MiB)', (r) => mib(r.rssAfterKb), 1);
     row('server RSS end of window (MiB)', (r) => mib(r.main?.serverRssEndKb), 1);
     row(`RSS per connection (KiB)`, (r) => r.rssPerConnKb, 1);
   }
   lines.push(table(rows, head));
   if (o.idle <= 0 && o['latency-at-half']) {
     rows.length = 0;
-    lines.push('', `# at half the floor's rate: open loop, ${halfRate === null ? '-' : fmt(halfRate, 1)} msg/s per client, same connections, ${o.duration} s after ${o.warmup} s warm-up`);
+    lines.push('', `# ${sc.name} at half the floor's rate: open loop, ${halfRate === null ? '-' : fmt(halfRate, 1)} msg/s per client, same connections, ${o.duration} s after ${o.warmup} s warm-up`);
     row('offered msg/s', (r) => r.half?.offeredPerSec, 0, false);
     row('delivered msg/s', (r) => r.half?.msgPerSec, 0);
     row('send->receive p50 (ms)', (r) => r.half?.latS?.p50);
     row('send->receive p99 (ms)', (r) => r.half?.latS?.p99);
     row('send->receive max (ms)', (r) => r.half?.latS?.max);
-    row('send->ack p99 (ms)', (r) => (r.kind === 'parley' ? r.half?.ackS?.p99 : null), 2, false);
+    row('send->ack p99 (ms)', (r) => (r.target.kind === 'parley' ? r.half?.ackS?.p99 : null), 2, false);
     row(`lost (not delivered ${o.drain} s after the window)`, (r) => r.half?.lost, 0, false);
     row('server CPU (cores)', (r) => r.half?.serverCpuCores);
     row('other processes CPU (cores)', (r) => r.half?.otherCpuCores, 2, false);
     lines.push(table(rows, head));
   }
-  const notes: string[] = [];
-  for (const r of [p, f]) {
-    for (const ph of [r?.main, r?.half]) {
-      if (!r || !ph) continue;
-      if (ph.errorSamples.length) notes.push(`${r.kind} ${ph.mode}: ${ph.errorSamples.join(' ; ')}`);
-      if (ph.unexpected || ph.foreign || ph.ackDuplicates || ph.timedOut)
-        notes.push(`${r.kind} ${ph.mode}: unexpected ${ph.unexpected}, foreign ${ph.foreign}, duplicate acks ${ph.ackDuplicates}, timed out ${ph.timedOut}`);
-    }
-    if (r?.connectFailed) notes.push(`${r.kind}: ${r.connectFailed} connections failed`);
-  }
-  if (notes.length) lines.push('', ...notes.map((s) => `! ${s}`));
   return lines.join('\n');
+}
+
+interface ScenarioRun {
+  scenario: Scenario;
+  results: ServerResult[];
+  halfRate: number | null;
+}
+
+/** The headline: one row per scenario and server. */
+function summaryTable(runs: ScenarioRun[]): string {
+  const head = ['scenario', 'server', 'clients', 'sent msg/s', 'delivered msg/s', 'vs floor', 'p50 ms', 'p99 ms', 'ack p99 ms', 'srv CPU', 'pg+redis CPU', 'CPU ms/deliv', 'load CPU', 'other CPU', 'lost', 'dup', 'errors'];
+  const rows: (string | null)[][] = [];
+  for (const { scenario, results } of runs) {
+    const floor = results.find((r) => r.target.id === 'floor');
+    for (const r of results) {
+      const m = r.main;
+      rows.push([
+        scenario.name,
+        r.target.label,
+        String(r.clients - r.connectFailed),
+        fmt(m?.sentPerSec, 0),
+        fmt(m?.msgPerSec, 0),
+        r === floor ? '1.00x' : ratio(m?.msgPerSec, floor?.main?.msgPerSec),
+        fmt(m?.latS?.p50),
+        fmt(m?.latS?.p99),
+        r.target.kind === 'parley' ? fmt(m?.ackS?.p99) : '-',
+        fmt(m?.serverCpuCores),
+        fmt(auxCores(m)),
+        fmt(totalCpuPerDelivery(m), 3),
+        fmt(m?.loadCpuCores),
+        fmt(m?.otherCpuCores),
+        fmt(m?.lost, 0),
+        fmt(m?.duplicated, 0),
+        fmt(errs(m), 0),
+      ]);
+    }
+  }
+  return table(rows, head, 2);
+}
+
+function notes(runs: ScenarioRun[]): string[] {
+  const out: string[] = [];
+  for (const { scenario, results } of runs) {
+    for (const r of results) {
+      const who = `${scenario.name} / ${r.target.label}`;
+      for (const ph of [r.main, r.half]) {
+        if (!ph) continue;
+        if (ph.errorSamples.length) out.push(`${who} ${ph.mode}: ${ph.errorSamples.join(' ; ')}`);
+        if (ph.unexpected || ph.foreign || ph.ackDuplicates || ph.timedOut)
+          out.push(`${who} ${ph.mode}: unexpected ${ph.unexpected}, foreign ${ph.foreign}, duplicate acks ${ph.ackDuplicates}, timed out ${ph.timedOut}`);
+        if (r.target.kind === 'parley' && ph.acked < ph.sent) out.push(`${who} ${ph.mode}: ${ph.sent - ph.acked} of ${ph.sent} sends never acknowledged`);
+      }
+      if (r.connectFailed) out.push(`${who}: ${r.connectFailed} connections failed`);
+    }
+  }
+  return out.map((s) => `! ${s}`);
 }
 
 // ---------------------------------------------------------------------------- main
@@ -348,13 +569,28 @@ async function main() {
     console.log(HELP);
     return;
   }
-  const servers = o.servers.split(',').map((s) => s.trim()).filter(Boolean) as Kind[];
-  for (const s of servers) if (s !== 'parley' && s !== 'floor') throw new Error(`unknown server ${s} (parley, floor)`);
-  servers.sort((a, b) => (a === 'floor' ? -1 : b === 'floor' ? 1 : 0)); // the floor first: its rate sets --latency-at-half
-  if (o['latency-at-half'] && !servers.includes('floor') && !(o['half-rate'] > 0)) throw new Error('--latency-at-half needs the floor (or --half-rate R)');
+  if (o.db && o.db !== 'sqlite' && o.db !== 'postgres') throw new Error(`--db sqlite or postgres, not ${o.db}`);
+  if (!(o.processes >= 1) || !Number.isInteger(o.processes)) throw new Error('--processes wants a whole number >= 1');
+  if (o.group && (!Number.isInteger(o.group) || o.group < 2)) throw new Error('--group M wants M >= 2');
+  if (!(o.groups >= 1)) throw new Error('--groups wants a number >= 1');
+  if (o.matrix && o.idle > 0) throw new Error('--matrix measures messages; --idle is a mode of its own');
+  if (o.group && o.idle > 0) throw new Error('--idle opens pairs; it does not take --group');
+  if (o.matrix && o.profile) throw new Error('--profile needs a single Parley run (not --matrix)');
+
+  const processes = o.matrix ? Math.max(2, o.processes) : o.processes;
+  const serverIds = (o.servers || (o.matrix || processes >= 2 ? 'floor,parley,cluster' : 'floor,parley'))
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean) as TargetId[];
+  for (const s of serverIds) if (s !== 'parley' && s !== 'floor' && s !== 'cluster') throw new Error(`unknown server ${s} (floor, parley, cluster)`);
+  if (serverIds.includes('cluster') && processes < 2) throw new Error('the cluster row needs --processes N with N >= 2');
+  const order: TargetId[] = ['floor', 'parley', 'cluster']; // the floor first: its rate sets --latency-at-half
+  const targets = order.filter((id) => serverIds.includes(id)).map((id) => target(id, o, processes));
+  if (o['latency-at-half'] && !serverIds.includes('floor') && !(o['half-rate'] > 0)) throw new Error('--latency-at-half needs the floor (or --half-rate R)');
+  const scenarios: Scenario[] = o.matrix ? [pairsScenario(o), groupScenario(o, o.group || 50)] : [o.group ? groupScenario(o, o.group) : pairsScenario(o)];
 
   if (o['parley-dir']) PARLEY = path.resolve(o['parley-dir']);
-  if (o.build && servers.includes('parley')) {
+  if (o.build && targets.some((t) => t.kind === 'parley')) {
     progress(`building Parley in ${PARLEY} (tsc -p tsconfig.build.json)`);
     try {
       runSync(process.execPath, [path.join(PARLEY, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.build.json'], PARLEY);
@@ -367,32 +603,24 @@ async function main() {
   }
   if (o.profile) mkdirSync(o.profile, { recursive: true });
   const tmp = mkdtempSync(path.join(tmpdir(), 'parley-bench-'));
-  const lo: LoadOptions = {
-    pairs: o.pairs,
-    size: o.size,
-    window: o.window,
-    rate: o.rate,
-    warmup: o.warmup,
-    duration: o.duration,
-    drain: o.drain,
-    msgTimeout: o['msg-timeout'],
-    settle: o.settle,
-    connectConcurrency: o['connect-concurrency'],
-    setupConcurrency: o['setup-concurrency'],
-  };
   const started = new Date();
   const load1 = loadavg()[0];
-  const res: Partial<Record<Kind, ServerResult>> = {};
-  let halfRate: number | null = o['half-rate'] > 0 ? o['half-rate'] : null;
+  const runs: ScenarioRun[] = [];
   try {
-    for (const kind of servers) {
-      if (o['wait-quiet'] > 0) await waitForQuiet(o['wait-quiet'], 0.15, progress);
-      res[kind] = await benchServer(kind, o, lo, tmp, (own) => {
-        // the floor runs first: its own closed-loop result sets the rate for both servers
-        if (halfRate === null && kind === 'floor') halfRate = own.perClientPerSec / 2;
-        return halfRate;
-      });
-      await sleep(500);
+    for (const sc of scenarios) {
+      const run: ScenarioRun = { scenario: sc, results: [], halfRate: o['half-rate'] > 0 ? o['half-rate'] : null };
+      runs.push(run);
+      for (const t of targets) {
+        if (o['wait-quiet'] > 0) await waitForQuiet(o['wait-quiet'], 0.15, progress);
+        run.results.push(
+          await benchServer(t, sc, o, tmp, (own) => {
+            // the floor runs first: its own closed-loop send rate sets the rate for every server
+            if (run.halfRate === null && t.id === 'floor') run.halfRate = own.perClientSentPerSec / 2;
+            return run.halfRate;
+          }),
+        );
+        await sleep(500);
+      }
     }
   } finally {
     if (o.keep) progress(`kept ${tmp}`);
@@ -400,15 +628,26 @@ async function main() {
   }
   console.log(`\n# npm run bench ${process.argv.slice(2).join(' ')}`.trimEnd());
   console.log(`# ${started.toISOString()}, ${cpus().length} cores, node ${process.version}, loadavg at start ${load1.toFixed(2)}, ${gitState()}${buildNote}`);
-  console.log(report(o, res, halfRate));
+  for (const r of runs) console.log('\n' + detail(o, r.scenario, r.results, r.halfRate));
+  if (o.idle <= 0) {
+    console.log(
+      `\n# summary: delivered msg/s = receipts by a member other than the sender, per second; p50/p99 = send -> receipt; CPU in cores over the window:` +
+        `\n# srv = the server's processes, pg+redis = PostgreSQL backends of its database + the Redis server, CPU ms/deliv = (srv + pg+redis) / delivered, other = the rest of the machine`,
+    );
+    console.log(summaryTable(runs));
+  }
+  const n = notes(runs);
+  if (n.length) console.log('\n' + n.join('\n'));
   if (o.json) {
-    const strip = (r?: ServerResult) =>
-      r && {
-        ...r,
-        main: r.main && { ...r.main, lat: undefined, ackLat: undefined },
-        half: r.half && { ...r.half, lat: undefined, ackLat: undefined },
-      };
-    writeFileSync(o.json, JSON.stringify({ options: o, started, loadavgAtStart: load1, halfRate, parley: strip(res.parley), floor: strip(res.floor) }, null, 2));
+    const strip = (r: ServerResult) => ({
+      ...r,
+      main: r.main && { ...r.main, lat: undefined, ackLat: undefined },
+      half: r.half && { ...r.half, lat: undefined, ackLat: undefined },
+    });
+    writeFileSync(
+      o.json,
+      JSON.stringify({ options: o, started, loadavgAtStart: load1, parley: gitState(), scenarios: runs.map((r) => ({ ...r, results: r.results.map(strip) })) }, null, 2),
+    );
   }
   if (o.profile) {
     const { summarizeProfileDir } = await import('./profile-summary.js');
@@ -416,18 +655,30 @@ async function main() {
   }
 }
 
-const abort = (code: number) => {
+// Every exit path kills what the script started (by pid) and removes its scratch database and
+// Redis keys: asynchronously on an error or the first Ctrl-C, synchronously from 'exit'.
+let exiting = false;
+const abort = async (code: number) => {
+  if (exiting) {
+    killAllChildrenNow();
+    process.exit(code); // a second Ctrl-C: 'exit' still runs the synchronous cleanup
+  }
+  exiting = true;
   killAllChildrenNow();
+  await Promise.race([cleanupAll(progress), sleep(10_000)]);
   process.exit(code);
 };
-process.on('SIGINT', () => abort(130));
-process.on('SIGTERM', () => abort(143));
-process.on('exit', killAllChildrenNow);
+process.on('SIGINT', () => void abort(130));
+process.on('SIGTERM', () => void abort(143));
+process.on('exit', () => {
+  killAllChildrenNow();
+  cleanupAllSync();
+});
 
 main().then(
   () => abort(0),
   (e) => {
     console.error(`bench: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
-    abort(1);
+    return abort(1);
   },
 );

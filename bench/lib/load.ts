@@ -1,5 +1,9 @@
-// The load generator of `npm run bench`: N pairs of simulated clients in this one process,
-// each sending to its partner, against Parley (/api/chat, document 001) or the floor relay.
+// The load generator of `npm run bench`: groups of simulated clients in this one process, each
+// member sending to its group, against Parley or the floor relay. A pair is a group of 2
+// (document 001's /api/chat, one direct room per pair); a larger group is a 003 group
+// conversation (/api/notifications/chat, socket /ws/chat/{tenant}/). With several Parley
+// processes, the members of a group are spread over them so that the two members of a pair
+// are never on the same process.
 //
 // Cost per message on this side is kept small because the load generator shares the two
 // cores with the server: the send frame is one template string, received frames are never
@@ -9,35 +13,53 @@
 // lives in typed arrays indexed by seq.
 import WebSocket from 'ws';
 import { Samples } from './stats.js';
-import { cpuSeconds, machineBusySeconds, rssKb, sleep } from './proc.js';
+import { cpuSecondsOf, machineBusySeconds, rssKbOf, sleep } from './proc.js';
+import type { AuxCpuResult, AuxSampler } from './aux-cpu.js';
 
 export type Kind = 'parley' | 'floor';
+/** How Parley is spoken to: document 001's /api/chat (pairs) or document 003's groups. */
+export type Dialect = 'chat' | 'notifications';
 
 export interface Client {
   idx: number;
-  peer: Client;
+  group: number;
+  /** Position in its group (0 = the group's creator). */
+  pos: number;
+  /** Every member of its group, itself included, by pos. */
+  members: Client[];
+  /** Which server process this client connects to (index into the Load's urls). */
+  proc: number;
   ws: WebSocket | null;
   dead: boolean;
   closing: boolean;
   // Parley accounts
   token: string;
   userId: number;
-  roomId: number;
+  userUuid: string;
+  tenant: string;
+  roomId: number; // /api/chat direct room
+  convUuid: string; // 003 group conversation
   // fixed parts of the send frame
-  head: string; // {"type":"send_message","data":{…,"content":"
+  head: string; // {"type":"send_message",…,"content":"
   // per phase
   sent: number;
   inflight: number;
   oldest: number;
   nextDue: number;
-  sendT: Float64Array; // send time (ms) per seq
-  left: Uint8Array; // 1 = not yet delivered to the partner, 0 = delivered, 2 = timed out
-  acked: Uint8Array; // own copy (Parley's ack) seen, per seq
-  recv: Uint8Array; // how many times each of the partner's seqs arrived here
+  sendT: Float64Array; // send time (ms) per own seq
+  left: Uint8Array; // per own seq: 1 = not yet delivered to every other member, 0 = delivered, 2 = timed out
+  acked: Uint8Array; // own copy (Parley's ack) seen, per own seq
+  got: Uint16Array; // per own seq: how many other members received it (first receipts only)
+  recv: Uint8Array[]; // by sender pos: how many times each of that member's seqs arrived here
+  /** During connect: sees every frame that is not a message (the readiness barrier). */
+  waiter: ((b: Buffer) => void) | null;
 }
 
 export interface LoadOptions {
-  pairs: number;
+  /** Members per group (2 = pairs). */
+  groupSize: number;
+  groups: number;
+  dialect: Dialect;
   size: number;
   window: number;
   rate: number; // per client, msg/s; 0 = closed loop
@@ -53,17 +75,24 @@ export interface LoadOptions {
 export interface PhaseResult {
   mode: string; // "closed W=1" | "open R=…/s"
   senders: number;
+  /** Receipts per message: members per group − 1. */
+  fanout: number;
   sent: number;
   sentInWindow: number;
+  /** Messages sent inside the window ÷ duration. */
+  sentPerSec: number;
   delivered: number;
   deliveredInWindow: number;
   msgPerSec: number; // deliveries inside the window ÷ duration
-  perClientPerSec: number;
-  offeredPerSec: number | null; // open loop: rate × senders
-  lat: Float64Array; // send→receive, ms
+  perClientPerSec: number; // deliveries per sending client
+  perClientSentPerSec: number; // messages sent per client
+  offeredPerSec: number | null; // open loop: rate × senders (messages)
+  lat: Float64Array; // send→receive, ms, one sample per delivery
   ackLat: Float64Array; // send→own copy (Parley), ms
   acked: number;
-  lost: number;
+  /** Deliveries that should have happened: every message × fanout. */
+  expected: number;
+  lost: number; // deliveries
   duplicated: number;
   ackDuplicates: number;
   timedOut: number;
@@ -73,11 +102,16 @@ export interface PhaseResult {
   errorFrames: number;
   errors: Record<string, number>;
   errorSamples: string[];
-  serverCpuCores: number | null;
+  serverCpuCores: number | null; // all server processes together
+  /** PostgreSQL backends of the target's database, and the Redis server (null: not used). */
+  pgCpuCores: number | null;
+  redisCpuCores: number | null;
+  /** PUBLISH commands Redis served per second over the window (null: no Redis). */
+  redisPublishesPerSec: number | null;
   loadCpuCores: number;
   /** CPU used by everything else on the machine during the window (noise). */
   otherCpuCores: number | null;
-  serverRssEndKb: number | null;
+  serverRssEndKb: number | null; // all server processes together
   /** process.hrtime (CLOCK_MONOTONIC) of the window, µs: lets a CPU profile be cut to it. */
   windowMonoUs: [number, number];
 }
@@ -92,10 +126,14 @@ const WS_OPTS: WebSocket.ClientOptions = {
 };
 
 const CONTENT_KEY = Buffer.from('"content":"');
-const P_NEW = Buffer.from('{"type":"new_message"'); // Parley's delivery (and the sender's own copy = ack)
+const P_NEW = Buffer.from('{"type":"new_message"'); // Parley's delivery, both dialects (and the sender's own copy = ack)
 const P_SEND = Buffer.from('{"type":"send_message"'); // the floor relays our own frame as is
 const P_ERROR = Buffer.from('{"type":"error"');
+const P_PONG = Buffer.from('{"type":"pong"');
+const P_JOINED = Buffer.from('{"type":"conversation_joined"');
 const COLON = 0x3a;
+/** The floor's stand-in for a 003 conversation id (the floor never reads it). */
+const FLOOR_CONV = '00000000-0000-4000-8000-000000000000';
 
 function hasPrefix(b: Buffer, p: Buffer): boolean {
   if (b.length < p.length) return false;
@@ -103,8 +141,7 @@ function hasPrefix(b: Buffer, p: Buffer): boolean {
   return true;
 }
 
-const INITIAL_CAP = 1024;
-function grow<T extends Float64Array | Uint8Array>(a: T, need: number): T {
+function grow<T extends Float64Array | Uint8Array | Uint16Array>(a: T, need: number): T {
   let n = a.length;
   while (n <= need) n *= 2;
   const b = new (a.constructor as new (n: number) => T)(n);
@@ -151,41 +188,65 @@ export class Load {
   readonly clients: Client[] = [];
   errors: Record<string, number> = {};
   errorSamples: string[] = [];
+  /** CPU of PostgreSQL / Redis over the window, when the target uses them. */
+  aux: AuxSampler | null = null;
   #phase: Phase;
   #phases = 0;
   readonly #pad: string;
+  readonly #fanout: number;
+  /** Closes the frame: /api/chat wraps the fields in `data`, 003 frames are flat. */
+  readonly #tail: string;
 
+  /**
+   * `urls`: one per server process (floor: ws://127.0.0.1:P, Parley: http://127.0.0.1:P).
+   * Client `pos` of group `g` connects to process (g + pos) mod N, so with N ≥ 2 the two
+   * members of a pair are always on different processes.
+   */
   constructor(
     readonly kind: Kind,
-    readonly url: string, // floor: ws://127.0.0.1:P ; parley: http://127.0.0.1:P
+    readonly urls: string[],
     readonly o: LoadOptions,
-    public serverPid: number,
-    nClients = o.pairs * 2,
+    public serverPids: number[],
   ) {
-    for (let i = 0; i < nClients; i++) {
-      this.clients.push({
-        idx: i,
-        peer: null as unknown as Client,
-        ws: null,
-        dead: false,
-        closing: false,
-        token: '',
-        userId: 0,
-        roomId: 0,
-        head: '',
-        sent: 0,
-        inflight: 0,
-        oldest: 0,
-        nextDue: 0,
-        sendT: new Float64Array(INITIAL_CAP),
-        left: new Uint8Array(INITIAL_CAP),
-        acked: new Uint8Array(INITIAL_CAP),
-        recv: new Uint8Array(INITIAL_CAP),
-      });
-    }
-    for (let i = 0; i + 1 < nClients; i += 2) {
-      this.clients[i].peer = this.clients[i + 1];
-      this.clients[i + 1].peer = this.clients[i];
+    const m = o.groupSize;
+    if (m < 2) throw new Error('a group has at least 2 members');
+    if (o.dialect === 'chat' && m !== 2) throw new Error('/api/chat rooms are direct (2 members): groups use the 003 dialect');
+    this.#fanout = m - 1;
+    this.#tail = o.dialect === 'chat' ? '"}}' : '"}';
+    const recvCap = m > 2 ? 256 : 1024;
+    for (let g = 0; g < o.groups; g++) {
+      const members: Client[] = [];
+      for (let pos = 0; pos < m; pos++) {
+        const c: Client = {
+          idx: this.clients.length,
+          group: g,
+          pos,
+          members,
+          proc: (g + pos) % urls.length,
+          ws: null,
+          dead: false,
+          closing: false,
+          token: '',
+          userId: 0,
+          userUuid: '',
+          tenant: '',
+          roomId: 0,
+          convUuid: '',
+          head: '',
+          sent: 0,
+          inflight: 0,
+          oldest: 0,
+          nextDue: 0,
+          sendT: new Float64Array(1024),
+          left: new Uint8Array(1024),
+          acked: new Uint8Array(1024),
+          got: new Uint16Array(1024),
+          recv: Array.from({ length: m }, () => new Uint8Array(recvCap)),
+          waiter: null,
+        };
+        members.push(c);
+        this.clients.push(c);
+      }
     }
     // message text: "tag:idx:seq:" + padding up to --size characters (tag ~6, ids ~10)
     this.#pad = 'x'.repeat(Math.max(0, o.size - 20));
@@ -198,16 +259,19 @@ export class Load {
   }
 
   // ------------------------------------------------------------------ setup
-  /** Parley: one account per client, one direct room per pair (through the REST API). */
+  /**
+   * Parley: one account per client, then per group either one direct room (/api/chat, pairs)
+   * or one 003 group conversation created by member 0 with every other member in it.
+   * Registrations are spread over the processes (argon2 is the slow part).
+   */
   async prepare(): Promise<void> {
     if (this.kind === 'floor') {
-      for (const c of this.clients) this.#setHead(c, 0, c.peer.idx);
+      for (const c of this.clients) this.#setHead(c);
       return;
     }
-    const base = this.url.replace(/\/$/, '');
     const run = Math.random().toString(36).slice(2, 8);
-    const api = async (path: string, body: unknown, token?: string) => {
-      const res = await fetch(base + path, {
+    const api = async (c: Client, path: string, body: unknown, token?: string) => {
+      const res = await fetch(this.urls[c.proc].replace(/\/$/, '') + path, {
         method: 'POST',
         headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
         body: JSON.stringify(body),
@@ -217,23 +281,43 @@ export class Load {
       return JSON.parse(text);
     };
     await pool(this.clients, this.o.setupConcurrency, async (c) => {
-      const reg = await api('/api/auth/register', { email: `b${run}-${c.idx}@bench.example`, password: 'bench-password-1', name: `Bench ${c.idx}` });
+      const reg = await api(c, '/api/auth/register', { email: `b${run}-${c.idx}@bench.example`, password: 'bench-password-1', name: `Bench ${c.idx}` });
       c.token = reg.access_token;
       c.userId = reg.user.id;
+      c.userUuid = reg.user.uuid;
+      c.tenant = reg.user.tenant_id;
     });
-    const owners = this.clients.filter((c) => c.idx % 2 === 0);
+    const owners = this.clients.filter((c) => c.pos === 0);
     await pool(owners, this.o.setupConcurrency, async (c) => {
-      const room = await api('/api/chat/rooms', { receiver_id: c.peer.userId }, c.token);
-      c.roomId = c.peer.roomId = room.id;
+      if (this.o.dialect === 'chat') {
+        const room = await api(c, '/api/chat/rooms', { receiver_id: c.members[1].userId }, c.token);
+        for (const m of c.members) m.roomId = room.id;
+      } else {
+        const conv = await api(
+          c,
+          '/api/notifications/chat/conversations/',
+          { conversation_type: 'group', title: `bench group ${c.group}`, participant_ids: c.members.slice(1).map((m) => m.userUuid) },
+          c.token,
+        );
+        if (conv.participant_count !== c.members.length) throw new Error(`group ${c.group}: ${conv.participant_count} participants, expected ${c.members.length}`);
+        for (const m of c.members) m.convUuid = conv.id;
+      }
     });
-    for (const c of this.clients) this.#setHead(c, c.roomId, c.peer.userId);
+    for (const c of this.clients) this.#setHead(c);
   }
 
-  #setHead(c: Client, roomId: number, receiverId: number) {
-    c.head = `{"type":"send_message","data":{"room_id":${roomId},"receiver_id":${receiverId},"message_type":"text","content":"`;
+  /** The frame is the same for both servers: Parley handles it, the floor relays it as is. */
+  #setHead(c: Client) {
+    if (this.o.dialect === 'chat') {
+      const receiver = c.members[1 - c.pos];
+      const [roomId, receiverId] = this.kind === 'floor' ? [0, receiver.idx] : [c.roomId, receiver.userId];
+      c.head = `{"type":"send_message","data":{"room_id":${roomId},"receiver_id":${receiverId},"message_type":"text","content":"`;
+    } else {
+      c.head = `{"type":"send_message","conversation_id":"${this.kind === 'floor' ? FLOOR_CONV : c.convUuid}","message_type":"text","content":"`;
+    }
   }
 
-  /** Opens every client's socket; resolves with the time it took (s). */
+  /** Opens every client's socket and waits until each is ready; resolves with the time it took (s). */
   async connect(): Promise<{ seconds: number; failed: number }> {
     const t0 = performance.now();
     let failed = 0;
@@ -243,24 +327,51 @@ export class Load {
       } catch (e) {
         failed++;
         c.dead = true;
+        c.ws?.terminate();
         this.error('connect', `client ${c.idx}: ${(e as Error).message}`);
       }
     });
     return { seconds: (performance.now() - t0) / 1000, failed };
   }
 
+  #url(c: Client): string {
+    const base = this.urls[c.proc];
+    if (this.kind === 'floor') return `${base}/?user=${c.idx}&room=g${c.group}`;
+    const ws = base.replace(/^http/, 'ws');
+    if (this.o.dialect === 'chat') return `${ws}/api/chat/ws?token=${encodeURIComponent(c.token)}&room_id=${c.roomId}`;
+    return `${ws}/ws/chat/${c.tenant}/?token=${encodeURIComponent(c.token)}`;
+  }
+
+  /**
+   * Opens one socket. Parley authenticates (and, on /api/chat, joins the room of the URL)
+   * after the upgrade and holds early frames until then, so a socket is ready only when a
+   * reply to a first frame arrives: `pong` to a `ping` (/api/chat), `conversation_joined` to
+   * `join_conversation` (003; sent once the process is subscribed to the conversation, in
+   * Redis too). The floor is ready on open.
+   */
   #open(c: Client): Promise<void> {
-    const url =
-      this.kind === 'floor'
-        ? `${this.url}/?user=${c.idx}&room=r${c.idx >> 1}`
-        : `${this.url.replace(/^http/, 'ws')}/api/chat/ws?token=${encodeURIComponent(c.token)}&room_id=${c.roomId}`;
     return new Promise((resolve, reject) => {
-      const ws = new WebSocket(url, WS_OPTS);
+      const ws = new WebSocket(this.#url(c), WS_OPTS);
       let open = false;
+      let timer: NodeJS.Timeout | null = null;
+      const ready = (e?: Error) => {
+        if (timer) clearTimeout(timer);
+        c.waiter = null;
+        if (e) reject(e);
+        else resolve();
+      };
       ws.on('open', () => {
         open = true;
         c.ws = ws;
-        resolve();
+        if (this.kind === 'floor') return ready();
+        timer = setTimeout(() => ready(new Error('no reply to the readiness frame within 30 s')), 30_000);
+        const [probe, want] =
+          this.o.dialect === 'chat' ? ['{"type":"ping"}', P_PONG] : [JSON.stringify({ type: 'join_conversation', conversation_id: c.convUuid }), P_JOINED];
+        c.waiter = (b) => {
+          if (hasPrefix(b, want)) ready();
+          else if (hasPrefix(b, P_ERROR)) ready(new Error(`error frame: ${b.toString().slice(0, 200)}`));
+        };
+        ws.send(probe);
       });
       ws.on('message', (data: Buffer, isBinary: boolean) => {
         if (!isBinary) this.#onFrame(c, Array.isArray(data) ? Buffer.concat(data) : data);
@@ -271,6 +382,7 @@ export class Load {
       });
       ws.on('unexpected-response', (_req, res) => reject(new Error(`HTTP ${res.statusCode} on upgrade`)));
       ws.on('close', (code, reason) => {
+        if (c.waiter) ready(new Error(`closed ${code} ${reason.toString()} before it was ready`));
         if (open && !c.closing) {
           c.dead = true;
           this.error('connection-lost', `client ${c.idx}: close ${code} ${reason.toString()}`);
@@ -292,6 +404,7 @@ export class Load {
     const t = performance.now();
     const ph = this.#phase;
     if (!hasPrefix(b, P_NEW) && !hasPrefix(b, P_SEND)) {
+      if (c.waiter) c.waiter(b);
       if (hasPrefix(b, P_ERROR)) {
         ph.errorFrames++;
         let msg = b.toString();
@@ -328,19 +441,21 @@ export class Load {
       this.#ack(c, seq, t);
       return;
     }
-    if (s !== c.peer || !(seq < s.sent)) {
+    if (s === undefined || s.members !== c.members || !(seq < s.sent)) {
       ph.unexpected++;
       return;
     }
-    if (seq >= c.recv.length) c.recv = grow(c.recv, seq);
-    const prev = c.recv[seq];
-    if (prev < 255) c.recv[seq] = prev + 1;
+    let r = c.recv[s.pos];
+    if (seq >= r.length) r = c.recv[s.pos] = grow(r, seq);
+    const prev = r[seq];
+    if (prev < 255) r[seq] = prev + 1;
     if (prev > 0) return; // duplicate, counted at the end
     ph.delivered++;
     const sentAt = s.sendT[seq];
     if (sentAt >= ph.mStart && sentAt < ph.mEnd) ph.lat.push(t - sentAt);
     if (t >= ph.mStart && t < ph.mEnd) ph.deliveredInWindow++;
-    if (s.left[seq] === 1) {
+    // the window slot is freed when every other member has the message
+    if (++s.got[seq] === this.#fanout && s.left[seq] === 1) {
       s.left[seq] = 0;
       this.#complete(s);
     }
@@ -369,16 +484,17 @@ export class Load {
       c.sendT = grow(c.sendT, seq);
       c.left = grow(c.left, seq);
       c.acked = grow(c.acked, seq);
+      c.got = grow(c.got, seq);
     }
     const t = performance.now();
     c.sendT[seq] = t;
     c.left[seq] = 1;
     c.sent = seq + 1;
     c.inflight++;
-    if (t >= ph.mStart) ph.sentInWindow++;
+    if (t >= ph.mStart && t < ph.mEnd) ph.sentInWindow++;
     const id = `${ph.tag}:${c.idx}:${seq}`;
     try {
-      c.ws!.send(`${c.head}${id}:${this.#pad}","local_temp_id":"${id}"}}`);
+      c.ws!.send(`${c.head}${id}:${this.#pad}","local_temp_id":"${id}${this.#tail}`);
     } catch (e) {
       this.error('send', (e as Error).message);
     }
@@ -390,7 +506,7 @@ export class Load {
     if (ph.closedLoop) while (ph.sending && !c.dead && c.inflight < this.o.window) this.#sendOne(c);
   }
 
-  /** Frees window slots held by messages that never arrived (they end up counted lost). */
+  /** Frees window slots held by messages that never reached everyone (they end up counted lost). */
   #sweep(): void {
     const ph = this.#phase;
     const limit = performance.now() - this.o.msgTimeout * 1000;
@@ -414,6 +530,10 @@ export class Load {
     return n;
   }
 
+  #serverCpu(): number | null {
+    return cpuSecondsOf(this.serverPids);
+  }
+
   // ------------------------------------------------------------------ one measured phase
   /** Sends for warmup + duration (closed loop with the window, or open loop at `rate`), drains,
    *  and accounts. Each phase starts its clients' sequences at 0 under a new tag. */
@@ -422,13 +542,14 @@ export class Load {
     const ph = (this.#phase = new Phase(++this.#phases));
     this.errors = {};
     this.errorSamples = [];
-    const senders = this.clients.filter((c) => !c.dead && c.peer);
+    const senders = this.clients.filter((c) => !c.dead);
     for (const c of this.clients) {
       c.sent = c.inflight = c.oldest = 0;
       c.sendT.fill(0);
       c.left.fill(0);
       c.acked.fill(0);
-      c.recv.fill(0);
+      c.got.fill(0);
+      for (const r of c.recv) r.fill(0);
     }
     const t0 = performance.now() + 50;
     ph.mStart = t0 + o.warmup * 1000;
@@ -445,20 +566,24 @@ export class Load {
     let loadCpu = 0;
     let machine0: number | null = null;
     let otherCpu: number | null = null;
+    let auxCpu: AuxCpuResult = { pgCores: null, redisCores: null, redisPublishesPerSec: null };
     const cpuWindow = (async () => {
       await until(ph.mStart);
       cpu0 = process.cpuUsage();
-      srv0 = cpuSeconds(this.serverPid);
+      srv0 = this.#serverCpu();
       machine0 = machineBusySeconds();
+      this.aux?.begin();
       mono0 = Number(process.hrtime.bigint() / 1000n);
       await until(ph.mEnd);
       mono1 = Number(process.hrtime.bigint() / 1000n);
       const d = process.cpuUsage(cpu0);
       loadCpu = (d.user + d.system) / 1e6;
-      const srv1 = cpuSeconds(this.serverPid);
+      const srv1 = this.#serverCpu();
       srvCpu = srv0 !== null && srv1 !== null ? srv1 - srv0 : null;
       const machine1 = machineBusySeconds();
-      if (machine0 !== null && machine1 !== null && srvCpu !== null) otherCpu = Math.max(0, machine1 - machine0 - srvCpu - loadCpu);
+      if (this.aux) auxCpu = await this.aux.end(o.duration);
+      const auxSeconds = ((auxCpu.pgCores ?? 0) + (auxCpu.redisCores ?? 0)) * o.duration;
+      if (machine0 !== null && machine1 !== null && srvCpu !== null) otherCpu = Math.max(0, machine1 - machine0 - srvCpu - loadCpu - auxSeconds);
     })();
 
     await until(t0);
@@ -486,38 +611,46 @@ export class Load {
     await until(ph.mEnd);
     ph.sending = false;
     if (ticker) clearTimeout(ticker);
-    const rssEnd = rssKb(this.serverPid);
+    const rssEnd = rssKbOf(this.serverPids);
     const drainEnd = performance.now() + o.drain * 1000;
     while (this.#inflight() > 0 && performance.now() < drainEnd) await sleep(20);
     clearInterval(sweeper);
     await cpuWindow;
 
-    // lost / duplicated: every message each client sent, checked at its partner
+    // lost / duplicated: every message each client sent, checked at every other member
     let sent = 0;
     let lost = 0;
     let duplicated = 0;
     for (const s of senders) {
       sent += s.sent;
-      const r = s.peer;
-      for (let seq = 0; seq < s.sent; seq++) {
-        const v = seq < r.recv.length ? r.recv[seq] : 0;
-        if (v === 0) lost++;
-        else if (v > 1) duplicated += v - 1;
+      for (const m of s.members) {
+        if (m === s) continue;
+        const r = m.recv[s.pos];
+        for (let seq = 0; seq < s.sent; seq++) {
+          const v = seq < r.length ? r[seq] : 0;
+          if (v === 0) lost++;
+          else if (v > 1) duplicated += v - 1;
+        }
       }
     }
+    const n = Math.max(1, senders.length);
     return {
       mode: ph.closedLoop ? `closed W=${o.window}` : `open ${fmtRate(rate)}/s/client`,
       senders: senders.length,
+      fanout: this.#fanout,
       sent,
       sentInWindow: ph.sentInWindow,
+      sentPerSec: ph.sentInWindow / o.duration,
       delivered: ph.delivered,
       deliveredInWindow: ph.deliveredInWindow,
       msgPerSec: ph.deliveredInWindow / o.duration,
-      perClientPerSec: ph.deliveredInWindow / o.duration / Math.max(1, senders.length),
+      perClientPerSec: ph.deliveredInWindow / o.duration / n,
+      perClientSentPerSec: ph.sentInWindow / o.duration / n,
       offeredPerSec: ph.closedLoop ? null : rate * senders.length,
       lat: ph.lat.view(),
       ackLat: ph.ackLat.view(),
       acked: ph.acked,
+      expected: sent * this.#fanout,
       lost,
       duplicated,
       ackDuplicates: ph.ackDuplicates,
@@ -529,6 +662,9 @@ export class Load {
       errors: this.errors,
       errorSamples: this.errorSamples,
       serverCpuCores: srvCpu === null ? null : srvCpu / o.duration,
+      pgCpuCores: auxCpu.pgCores,
+      redisCpuCores: auxCpu.redisCores,
+      redisPublishesPerSec: auxCpu.redisPublishesPerSec,
       loadCpuCores: loadCpu / o.duration,
       otherCpuCores: otherCpu === null ? null : otherCpu / o.duration,
       serverRssEndKb: rssEnd,

@@ -173,3 +173,25 @@ export async function waitForQuiet(maxSeconds: number, cores = 0.15, log: (m: st
   log('machine still busy; measuring anyway');
   return -1;
 }
+
+/** CPU seconds of several processes together (null if any is gone). */
+export function cpuSecondsOf(pids: readonly number[]): number | null {
+  let sum = 0;
+  for (const pid of pids) {
+    const s = cpuSeconds(pid);
+    if (s === null) return null;
+    sum += s;
+  }
+  return sum;
+}
+
+/** VmRSS of several processes together, KiB (null if any is gone). */
+export function rssKbOf(pids: readonly number[]): number | null {
+  let sum = 0;
+  for (const pid of pids) {
+    const kb = rssKb(pid);
+    if (kb === null) return null;
+    sum += kb;
+  }
+  return sum;
+}
