@@ -124,6 +124,9 @@ describe('SDK: files', () => {
 
   it('browser path: XMLHttpRequest upload.onprogress, several files in one request', async () => {
     const xhrAda = await registered(ref, 'Xia', { XMLHttpRequest: NodeXhr });
+    // Connected, as a page is: the state then follows Bob's delivered receipt live. (A client
+    // without a socket only knows what its REST answers said, and could not stay in step.)
+    await xhrAda.connect();
     const room = (await xhrAda.createDirect(bob.user!.id)).id;
     const before = NodeXhr.instances;
     const progress: UploadProgress[] = [];
@@ -142,5 +145,6 @@ describe('SDK: files', () => {
     const bad = await xhrAda.upload([new File(['MZ\x90\x00 not really'], 'x.exe', { type: 'application/x-msdownload' })]).catch((e: unknown) => e);
     expect(bad).toMatchObject({ name: 'ParleyError', status: 400 });
     await expectInStepWithRest(xhrAda, ref);
+    xhrAda.disconnect();
   });
 });
