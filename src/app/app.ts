@@ -87,7 +87,7 @@ export async function createParley(config: Config, opts: { logger?: boolean | ob
     isOnline: (id) => presence.isOnline(id),
     fileUrl: (a, variant) => publicUrl + (core.files.signedPath(a, variant) ?? core.files.signedPath(a)!),
   };
-  await app.register(authRoutes(core));
+  await app.register(authRoutes(core, config));
   await app.register(staticFilesRoutes(ctx));
   for (const d of DIALECTS) await app.register(d.routes(ctx));
   await webRoutes(app, config.webDir ?? undefined);

@@ -37,6 +37,12 @@ export interface Config {
    * any). Always allowed: the server's own origin, and clients that send no Origin (not browsers).
    */
   readonly wsAllowedOrigins: readonly string[];
+  /**
+   * AUTH_COOKIE: the cookie in which login and register also hand out the token, and from
+   * which a browser's socket handshake may take it (document 003's React client opens its
+   * socket with no token in sight). Empty: no cookie.
+   */
+  readonly authCookie: string | null;
   /** WS_PING_INTERVAL_MS: sockets are pinged this often; one that has not answered the previous ping is closed. 0: off. */
   readonly wsPingIntervalMs: number;
   /** WS_COMPRESSION: permessage-deflate on sockets (off: it costs memory per socket and CPU per frame). */
@@ -137,6 +143,7 @@ export function loadConfig(env: Env = process.env): Config {
     maxMessageLength: int(env, 'MAX_MESSAGE_LENGTH', 5000),
     wsMaxPayloadBytes: int(env, 'WS_MAX_PAYLOAD_BYTES', 80 * 1024 * 1024),
     wsAllowedOrigins: (env.WS_ALLOWED_ORIGINS ?? '').split(',').map((o) => o.trim().replace(/\/+$/, '').toLowerCase()).filter(Boolean),
+    authCookie: env.AUTH_COOKIE === undefined ? 'parley_token' : env.AUTH_COOKIE.trim() || null,
     wsPingIntervalMs: int(env, 'WS_PING_INTERVAL_MS', 30_000),
     wsCompression: env.WS_COMPRESSION === 'on' || env.WS_COMPRESSION === 'true',
     wsSendBufferBytes: int(env, 'WS_SEND_BUFFER_BYTES', 8 * 1024 * 1024),

@@ -1,4 +1,5 @@
 import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
+import cookie from '@fastify/cookie';
 import formbody from '@fastify/formbody';
 import multipart from '@fastify/multipart';
 import websocket from '@fastify/websocket';
@@ -27,9 +28,18 @@ export const redactUrl = (url: string) => url.replace(/([?&](?:token|access_toke
  * browser), the server's own host, or one listed in WS_ALLOWED_ORIGINS (`*`: any).
  */
 export function originAllowed(origin: string | undefined, host: string | undefined, allowed: readonly string[]): boolean {
+  return allowed.includes('*') || originTrusted(origin, host, allowed);
+}
+
+/**
+ * Whether a handshake may be authenticated by the visitor's cookie: a browser attaches it to
+ * requests from every site, so only from no Origin (not a browser), the server's own host, or
+ * an origin WS_ALLOWED_ORIGINS names (`*` lets a page connect, not borrow the cookie).
+ */
+export function originTrusted(origin: string | undefined, host: string | undefined, allowed: readonly string[]): boolean {
   if (!origin) return true;
   const o = origin.toLowerCase();
-  if (allowed.includes('*') || allowed.includes(o)) return true;
+  if (allowed.includes(o)) return true;
   try {
     return host !== undefined && new URL(o).host === host.toLowerCase();
   } catch {
@@ -88,6 +98,8 @@ export async function createHttpServer(config: Config, logger: boolean | object)
   });
   app.setValidatorCompiler(validators());
   await app.register(formbody);
+  // Read for socket handshakes only (AUTH_COOKIE); REST takes the bearer header, so no CSRF.
+  await app.register(cookie);
   // Parsed only where a route asks (req.parts(), with its document's limits): uploads stream to disk.
   await app.register(multipart);
   await app.register(websocket, {

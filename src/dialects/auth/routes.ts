@@ -1,4 +1,5 @@
-import type { FastifyPluginAsync } from 'fastify';
+import type { FastifyPluginAsync, FastifyReply } from 'fastify';
+import type { Config } from '../../config/config.js';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { Core } from '../../core/core.js';
 import type { User } from '../../core/model.js';
@@ -17,8 +18,24 @@ export const renderUser = (u: User) => ({
   tenant_id: u.tenantUuid,
 });
 
+/**
+ * Hands the token out in the AUTH_COOKIE cookie too, for a page whose socket sends none
+ * (document 003's React client). HttpOnly: page scripts never read it; only socket
+ * handshakes from trusted origins take it (shared/auth.ts cookieToken), never REST.
+ */
+function setTokenCookie(config: Config, reply: FastifyReply, token: string): void {
+  if (!config.authCookie) return;
+  reply.setCookie(config.authCookie, token, {
+    httpOnly: true,
+    sameSite: 'lax',
+    path: '/',
+    secure: config.publicUrl.startsWith('https:'),
+    maxAge: config.jwtTtlSeconds,
+  });
+}
+
 /** The fixed accounts contract of DESIGN.md: /api/auth/* and /api/friends. */
-export function authRoutes(core: Core): FastifyPluginAsync {
+export function authRoutes(core: Core, config: Config): FastifyPluginAsync {
   return async (app0) => {
     const app = app0.withTypeProvider<TypeBoxTypeProvider>();
     // Bad input is 422 on this contract (DESIGN.md), including what only the core can judge
@@ -35,13 +52,15 @@ export function authRoutes(core: Core): FastifyPluginAsync {
       async (req, reply) => {
         const { email, password, name, tenant_id } = req.body;
         const s = await core.accounts.register({ email, password, name, tenantUuid: tenant_id });
+        setTokenCookie(config, reply, s.accessToken);
         return reply.code(201).send({ access_token: s.accessToken, token_type: 'bearer' as const, user: renderUser(s.user) });
       },
     );
 
-    app.post('/api/auth/login', { schema: { tags, body: LoginBody, response: { 200: SessionOut, '4xx': Detail } } }, async (req) => {
+    app.post('/api/auth/login', { schema: { tags, body: LoginBody, response: { 200: SessionOut, '4xx': Detail } } }, async (req, reply) => {
       const { email, password, tenant_id } = req.body;
       const s = await core.accounts.login({ email, password, tenantUuid: tenant_id });
+      setTokenCookie(config, reply, s.accessToken);
       return { access_token: s.accessToken, token_type: 'bearer' as const, user: renderUser(s.user) };
     });
 
@@ -52,8 +71,9 @@ export function authRoutes(core: Core): FastifyPluginAsync {
 
       authed.get('/api/auth/me', { schema: { tags, security, response: { 200: UserOut, '4xx': Detail } } }, async (req) => renderUser(req.user));
 
-      authed.post('/api/auth/logout', { schema: { tags, security } }, async (req) => {
+      authed.post('/api/auth/logout', { schema: { tags, security } }, async (req, reply) => {
         await core.accounts.logout(req.user);
+        if (config.authCookie) reply.clearCookie(config.authCookie, { path: '/' });
         return { status: 'success', message: 'Logged out' };
       });
 

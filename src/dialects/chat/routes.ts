@@ -2,7 +2,7 @@ import type { FastifyPluginAsync } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { ConversationView, Message, UserSummary } from '../../core/model.js';
 import type { DialectContext } from '../dialect.js';
-import { requireUser } from '../shared/auth.js';
+import { requireUser, socketUser } from '../shared/auth.js';
 import { detailErrorHandler } from '../shared/errors.js';
 import { acceptSocket } from '../shared/socket.js';
 import { CHAT_TEXTS } from './codes.js';
@@ -53,13 +53,14 @@ export function chatRoutes(ctx: DialectContext, v: RoomsVariant = ROOMS_001): Fa
       body === '' ? done(null, undefined) : json(req, body as string, done),
     );
 
-    // WebSocket: the token is in the query (browsers cannot set headers on a WebSocket).
+    // WebSocket: the token is in the query (browsers cannot set headers on a WebSocket), or in
+    // the AUTH_COOKIE cookie of a page this server trusts.
     app.get(`${v.prefix}/ws`, { websocket: true, schema: { hide: true, querystring: SocketQuery } }, (socket, req) => {
       const q = req.query as { token?: string; room_id?: string; last_seq?: string; last_change_seq?: string };
       acceptSocket<ChatSocketState>(ctx, socket, {
         renderer,
         texts: CHAT_TEXTS,
-        authenticate: () => core.accounts.authenticate(q.token),
+        authenticate: () => socketUser(core, ctx.config, req),
         refuse: refuseChat,
         initialState: () => ({ room: null }),
         handlers,

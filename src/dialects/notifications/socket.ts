@@ -6,8 +6,8 @@ import { CHAT_POLICY } from '../../core/files/policy.js';
 import type { MessageKind, User, UserSummary } from '../../core/model.js';
 import { CloseCodes, type EventRenderer } from '../../delivery/connection.js';
 import type { DialectContext } from '../dialect.js';
-import { bearer } from '../shared/auth.js';
-import { FrameValidator } from '../shared/frames.js';
+import { socketUser } from '../shared/auth.js';
+import { FrameError, FrameValidator } from '../shared/frames.js';
 import { acceptSocket, type FrameHandler } from '../shared/socket.js';
 import { iso } from '../shared/time.js';
 import { NOTIFICATIONS_TEXTS } from './codes.js';
@@ -121,7 +121,12 @@ function handlers(ctx: DialectContext): Record<string, FrameHandler<null>> {
     return c;
   };
   return {
-    async authenticate(conn) {
+    async authenticate(conn, frame) {
+      // Authenticated by the handshake already (query, header or cookie): a token sent now
+      // must name the same user, or a page would talk as whoever its cookie says.
+      if (typeof frame.token === 'string' && (await core.accounts.authenticate(frame.token)).id !== conn.user.id) {
+        throw new FrameError('This connection is authenticated as another user');
+      }
       conn.send(JSON.stringify({ type: 'authenticated', user_id: conn.user.uuid }));
     },
     async join_conversation(conn, frame) {
@@ -167,25 +172,23 @@ function handlers(ctx: DialectContext): Record<string, FrameHandler<null>> {
 }
 
 /**
- * /ws/chat/{tenant_id}/: the JWT in the Authorization header, the `token` query parameter,
- * or a first {"type":"authenticate","token":…} frame. A token of another tenant closes 4003.
+ * /ws/chat/{tenant_id}/: the JWT in the `token` query parameter, the Authorization header,
+ * the AUTH_COOKIE cookie (the document's React client sends no token of its own), or a first
+ * {"type":"authenticate","token":…} frame. A token of another tenant closes 4003.
  */
 export function notificationsSocketRoute(ctx: DialectContext, app: FastifyInstance) {
   const renderer = notificationsRenderer(ctx);
   const frameHandlers = handlers(ctx);
   app.get('/ws/chat/:tenant_id/', { websocket: true, schema: { hide: true, params: SocketParams } }, (socket, req) => {
     const tenant = (req.params as { tenant_id: string }).tenant_id;
-    const given = (req.query as { token?: string }).token ?? bearer(req);
     acceptSocket<null>(ctx, socket, {
       renderer,
       texts: NOTIFICATIONS_TEXTS,
       async authenticate(firstFrame) {
-        let token = given;
-        if (!token) {
+        const user = await socketUser(ctx.core, ctx.config, req, async () => {
           const first = await firstFrame();
-          if (first?.type === 'authenticate' && typeof first.token === 'string') token = first.token;
-        }
-        const user = await ctx.core.accounts.authenticate(token);
+          return first?.type === 'authenticate' && typeof first.token === 'string' ? first.token : undefined;
+        });
         if (user.tenantUuid !== tenant.toLowerCase()) throw new TenantMismatch();
         return user;
       },

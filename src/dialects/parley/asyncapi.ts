@@ -41,7 +41,7 @@ export function parleyAsyncApi(version: string) {
       parley: {
         address: '/api/parley/ws',
         title: 'The Parley socket',
-        bindings: { ws: { query: { type: 'object', properties: { token: { type: 'string', description: 'JWT (or Authorization: Bearer, or an auth frame)' } } } } },
+        bindings: { ws: { query: { type: 'object', properties: { token: { type: 'string', description: 'JWT (or Authorization: Bearer, the AUTH_COOKIE cookie from a trusted origin, or an auth frame)' } } } } },
         messages,
       },
     },

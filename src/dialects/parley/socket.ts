@@ -7,7 +7,7 @@ import type { SendInput } from '../../core/messages/messages.js';
 import type { User } from '../../core/model.js';
 import { CloseCodes, type EventRenderer } from '../../delivery/connection.js';
 import type { DialectContext } from '../dialect.js';
-import { bearer } from '../shared/auth.js';
+import { socketUser } from '../shared/auth.js';
 import { FrameError, FrameValidator } from '../shared/frames.js';
 import { acceptSocket, type FrameHandler } from '../shared/socket.js';
 import { isoOrNull } from '../shared/time.js';
@@ -195,25 +195,21 @@ function checked<S extends TSchema>(v: FrameValidator<S>, frame: Record<string, 
 }
 
 /**
- * /api/parley/ws: the token in `?token=`, the Authorization header, or a first
- * {"type":"auth","token":…} frame. Then `ready`; the client sends `subscribe` (with its
+ * /api/parley/ws: the token in `?token=`, the Authorization header, the AUTH_COOKIE cookie, or
+ * a first {"type":"auth","token":…} frame. Then `ready`; the client sends `subscribe` (with its
  * cursors after a reconnect) to follow its conversations.
  */
 export function parleySocketRoute(ctx: DialectContext, app: FastifyInstance) {
   const renderer = parleyRenderer(ctx);
   const frameHandlers = handlers(ctx);
   app.get('/api/parley/ws', { websocket: true, schema: { hide: true } }, (socket, req) => {
-    const given = (req.query as { token?: string }).token ?? bearer(req);
     acceptSocket<null>(ctx, socket, {
       renderer,
-      async authenticate(firstFrame) {
-        let token = given;
-        if (!token) {
+      authenticate: (firstFrame) =>
+        socketUser(ctx.core, ctx.config, req, async () => {
           const first = await firstFrame();
-          if (first?.type === 'auth' && typeof first.token === 'string') token = first.token;
-        }
-        return ctx.core.accounts.authenticate(token);
-      },
+          return first?.type === 'auth' && typeof first.token === 'string' ? first.token : undefined;
+        }),
       refuse(e) {
         if (isDomainError(e) && e.kind === 'unauthenticated') return { code: CloseCodes.invalidToken, reason: 'Invalid or missing token' };
         return { code: CloseCodes.authFailed, reason: 'Authentication failed' };

@@ -1,8 +1,10 @@
 import type {} from '@fastify/websocket';
 import type {} from '@fastify/swagger';
 import type { FastifyRequest } from 'fastify';
+import type { Config } from '../../config/config.js';
 import type { Core } from '../../core/core.js';
 import type { User } from '../../core/model.js';
+import { originTrusted } from '../../http/server.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -16,6 +18,33 @@ export function bearer(request: FastifyRequest): string | undefined {
   if (!h) return undefined;
   const m = /^Bearer\s+(.+)$/i.exec(h);
   return m ? m[1].trim() : undefined;
+}
+
+/** The AUTH_COOKIE token of a handshake from a page this server trusts (see originTrusted). */
+export function cookieToken(request: FastifyRequest, config: Config): string | undefined {
+  if (!config.authCookie || !originTrusted(request.headers.origin, request.headers.host, config.wsAllowedOrigins)) return undefined;
+  return request.cookies?.[config.authCookie] || undefined;
+}
+
+/**
+ * The user a socket handshake speaks for: its token from `?token=`, `Authorization: Bearer`,
+ * or the AUTH_COOKIE cookie, in that order. Documents that authenticate with a first frame
+ * pass `fromFrame`: it is asked when neither the query nor the header has a token and the
+ * cookie is missing or no longer valid (a stale cookie must not hide a fresh token).
+ */
+export async function socketUser(core: Core, config: Config, request: FastifyRequest, fromFrame?: () => Promise<string | undefined>): Promise<User> {
+  const q = (request.query as { token?: unknown } | undefined)?.token;
+  const given = (typeof q === 'string' && q !== '' ? q : undefined) ?? bearer(request);
+  const cookie = given === undefined ? cookieToken(request, config) : undefined;
+  if (given !== undefined || !fromFrame) return core.accounts.authenticate(given ?? cookie);
+  if (cookie) {
+    try {
+      return await core.accounts.authenticate(cookie);
+    } catch {
+      // Expired or revoked: the first frame may still carry a good token.
+    }
+  }
+  return core.accounts.authenticate(await fromFrame());
 }
 
 /** A preHandler that authenticates every route of the plugin it is added to. */

@@ -5,7 +5,7 @@ import { isDomainError } from '../../core/errors.js';
 import type { ConversationView, Message, User } from '../../core/model.js';
 import type { Connection, EventRenderer } from '../../delivery/connection.js';
 import type { DialectContext } from '../dialect.js';
-import { bearer, userKey } from '../shared/auth.js';
+import { socketUser, userKey } from '../shared/auth.js';
 import { errorText } from '../shared/errors.js';
 import { FrameValidator } from '../shared/frames.js';
 import { acceptSocket, type FrameHandler } from '../shared/socket.js';
@@ -168,9 +168,8 @@ export function friendsSocketRoute(ctx: DialectContext, app: FastifyInstance) {
       websocket: true,
       schema: { hide: true, querystring: SocketQuery },
       preValidation: async (req, reply) => {
-        const token = (req.query as { token?: string }).token ?? bearer(req);
         try {
-          (req as { parleyUser?: User }).parleyUser = await core.accounts.authenticate(token);
+          (req as { parleyUser?: User }).parleyUser = await socketUser(core, ctx.config, req);
         } catch (e) {
           if (!isDomainError(e)) throw e;
           const status = e.code === 'account_unavailable' ? 403 : 401;
