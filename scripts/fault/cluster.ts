@@ -2,10 +2,12 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { createWriteStream, mkdirSync, readFileSync, type WriteStream } from 'node:fs';
-import { createServer } from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
+import { freePort, freePorts, OwnRedis, track } from '../../test/helpers/local-servers.js';
+
+export { freePort, freePorts, OwnRedis };
 
 // The pieces a fault run starts and kills: a scratch PostgreSQL database, a redis-server of
 // its own (never the shared one: it is killed and restarted), and Parley processes.
@@ -14,33 +16,6 @@ import pg from 'pg';
 export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
-
-/** Every child still running: killed when this process exits however it exits. */
-const children = new Set<ChildProcess>();
-process.on('exit', () => {
-  for (const c of children) c.kill('SIGKILL');
-});
-function track(child: ChildProcess): void {
-  children.add(child);
-  child.once('exit', () => children.delete(child));
-}
-
-export async function freePort(): Promise<number> {
-  const server = createServer();
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const { port } = server.address() as { port: number };
-  server.close();
-  await once(server, 'close');
-  return port;
-}
-
-/** `count` distinct free ports. */
-export async function freePorts(count: number): Promise<number[]> {
-  const ports = new Set<number>();
-  while (ports.size < count) ports.add(await freePort());
-  return [...ports];
-}
 
 function withDatabase(url: string, db: string): string {
   const u = new URL(url);
@@ -77,51 +52,6 @@ export class ScratchDatabase {
     } finally {
       await admin.end();
     }
-  }
-}
-
-/** A redis-server of this run's own without persistence: a restart comes back empty. */
-export class OwnRedis {
-  #child: ChildProcess | null = null;
-  constructor(readonly port: number) {}
-
-  get url(): string {
-    return `redis://127.0.0.1:${this.port}`;
-  }
-
-  async start(): Promise<void> {
-    const child = spawn('redis-server', ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    track(child);
-    this.#child = child;
-    let out = '';
-    child.stdout!.on('data', (d) => (out += d));
-    child.stderr!.on('data', (d) => (out += d));
-    const failed = new Promise<never>((_, reject) => {
-      child.once('error', (e) => reject(new Error(`cannot run redis-server: ${e.message}`)));
-      child.once('exit', (code) => reject(new Error(`redis-server exited (${code}): ${out}`)));
-    });
-    failed.catch(() => {});
-    let timedOut = false;
-    const ready = (async () => {
-      while (!out.includes('Ready to accept connections') && !timedOut) await sleep(10);
-    })();
-    try {
-      await Promise.race([ready, failed, sleep(10_000).then(() => Promise.reject(new Error(`redis-server did not start: ${out}`)))]);
-    } finally {
-      timedOut = true;
-    }
-  }
-
-  /** SIGKILL: Redis crashes, every connection drops. */
-  async kill(): Promise<void> {
-    const child = this.#child;
-    this.#child = null;
-    if (!child || child.exitCode !== null || child.signalCode !== null) return;
-    const exited = once(child, 'exit');
-    child.kill('SIGKILL');
-    await exited;
   }
 }
 

@@ -1,12 +1,10 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import { once } from 'node:events';
-import { createServer } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createRedisBus } from '../../src/backends/bus/redis-bus.js';
 import { createRedisPresence } from '../../src/backends/presence/redis-presence.js';
 import { createRedisRateLimiter } from '../../src/backends/ratelimit/redis-rate-limiter.js';
 import type { DomainEvent } from '../../src/core/events.js';
 import { redisUrl } from './redis.js';
+import { freePort, OwnRedis } from '../helpers/local-servers.js';
 
 // What the Redis backends do while Redis is down and once it is back. These tests kill and
 // restart Redis, so they run a redis-server of their own on a free port (never the shared one).
@@ -18,54 +16,6 @@ async function until(check: () => boolean, timeoutMs: number, what = 'condition'
   while (!check()) {
     if (Date.now() > end) throw new Error(`${what} not met within ${timeoutMs} ms`);
     await sleep(10);
-  }
-}
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const { port } = server.address() as { port: number };
-  server.close();
-  await once(server, 'close');
-  return port;
-}
-
-/** A redis-server of this test's own, without persistence: a restart comes back empty. */
-class OwnRedis {
-  #child: ChildProcess | null = null;
-  constructor(readonly port: number) {}
-
-  get url() {
-    return `redis://127.0.0.1:${this.port}`;
-  }
-
-  async start(): Promise<void> {
-    const child = spawn('redis-server', ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    this.#child = child;
-    let out = '';
-    child.stdout!.on('data', (d) => (out += d));
-    child.stderr!.on('data', (d) => (out += d));
-    const failed = new Promise<never>((_, reject) => {
-      child.once('error', (e) => reject(new Error(`cannot run redis-server (needed to test a Redis restart): ${e.message}`)));
-      child.once('exit', (code) => reject(new Error(`redis-server exited (${code}): ${out}`)));
-    });
-    failed.catch(() => {});
-    const ready = (async () => {
-      while (!out.includes('Ready to accept connections')) await sleep(10);
-    })();
-    await Promise.race([ready, failed, sleep(10_000).then(() => Promise.reject(new Error(`redis-server did not start: ${out}`)))]);
-  }
-
-  /** SIGKILL: Redis crashes, every connection drops. */
-  async kill(): Promise<void> {
-    const child = this.#child;
-    this.#child = null;
-    if (!child || child.exitCode !== null) return;
-    child.kill('SIGKILL');
-    await once(child, 'exit');
   }
 }
 
