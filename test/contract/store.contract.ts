@@ -449,6 +449,31 @@ export function storeContract(make: () => Promise<StoreHandle>): void {
       expect((await s.messagesBySeq(c.id, 1, 10)).map((m) => m.seq)).toEqual([4, 3, 2, 1]);
     });
 
+    it('client_id is unique per (sender, conversation): the same one in another conversation is a new message there', async () => {
+      const t = await f.tenant();
+      const [a, b, c] = await f.users(t, 3);
+      const dm = await f.conversation(t, 'direct', [a, b]);
+      const g = await f.conversation(t, 'group', [a, b, c]);
+      const [inDm] = await s.appendMessages([f.msg(dm, a, { clientId: 'n-1', content: 'private' })]);
+      const [inGroup] = await s.appendMessages([f.msg(g, a, { clientId: 'n-1', content: 'public' })]);
+      expect(inGroup).toMatchObject({ created: true, message: { conversationId: g.id, seq: 1, content: 'public', clientId: 'n-1' } });
+      expect(inGroup.message.id).not.toBe(inDm.message.id);
+      // Retries stay retries, each in its own conversation, alone or in one batch with the other.
+      const rs = await s.appendMessages([f.msg(g, a, { clientId: 'n-1', content: 'x' }), f.msg(dm, a, { clientId: 'n-1', content: 'y' })]);
+      expect(rs).toEqual([
+        { created: false, message: inGroup.message },
+        { created: false, message: inDm.message },
+      ]);
+      // New in both at once, in one batch: two messages, one per conversation.
+      const both = await s.appendMessages([f.msg(dm, a, { clientId: 'n-2', content: 'dm two' }), f.msg(g, a, { clientId: 'n-2', content: 'group two' })]);
+      expect(both.map((r) => [r.created, r.message.conversationId, r.message.content])).toEqual([
+        [true, dm.id, 'dm two'],
+        [true, g.id, 'group two'],
+      ]);
+      expect(await f.conv(dm.id)).toMatchObject({ lastSeq: 2, changeSeq: 2 });
+      expect(await f.conv(g.id)).toMatchObject({ lastSeq: 2, changeSeq: 2 });
+    });
+
     it('a client_id twice in one batch is stored once; the second is created:false with the same message', async () => {
       const t = await f.tenant();
       const [a, b] = await f.users(t, 2);
@@ -493,15 +518,17 @@ export function storeContract(make: () => Promise<StoreHandle>): void {
       const users = await f.users(t, 3);
       const convs = [await f.conversation(t, 'group', users), await f.conversation(t, 'group', users), await f.conversation(t, 'group', users)];
       const batches = concurrentBatches(f, convs, users);
-      // Retries of messages in flight in other batches must not take seqs either.
-      batches.forEach((b, i) => b.push(f.msg(convs[i % 3], users[0], { clientId: `c${i % 20}` })));
+      // Retries of messages in flight in other batches must not take seqs either; each id is
+      // used in one conversation (a client id names a send within its conversation).
+      batches.forEach((b, i) => b.push(f.msg(convs[(i % 20) % 3], users[0], { clientId: `c${i % 20}` })));
       const results = await Promise.all(batches.map((b) => s.appendMessages(b)));
       await expectGapless(s, convs, batches, results);
       const byClient = new Map<string, Id>();
       for (const r of results.flat()) {
         if (r.message.clientId === null) continue;
-        const id = byClient.get(r.message.clientId);
-        if (id === undefined) byClient.set(r.message.clientId, r.message.id);
+        const key = `${r.message.conversationId}:${r.message.clientId}`;
+        const id = byClient.get(key);
+        if (id === undefined) byClient.set(key, r.message.id);
         else expect(r.message.id).toBe(id);
       }
       expect(byClient.size).toBe(20);

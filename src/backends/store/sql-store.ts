@@ -708,7 +708,7 @@ export class SqlStore implements Store {
       } catch (e) {
         // A retry raced its original in another transaction (another process, or another
         // pool connection): that one has committed now, so the next attempt finds it.
-        if (attempt < 5 && e instanceof UniqueViolation && e.constraint === 'messages_sender_client') continue;
+        if (attempt < 5 && e instanceof UniqueViolation && e.constraint === 'messages_sender_conversation_client') continue;
         throw e;
       }
     }
@@ -718,23 +718,25 @@ export class SqlStore implements Store {
     const g = this.#greatest;
     return this.runner.transaction(async (tx) => {
       const results: (AppendResult | undefined)[] = new Array(batch.length);
-      const keyOf = (m: NewMessage) => `${m.senderId}\u0000${m.clientId}`;
+      // The retry key (Store contract): a client id names a send within its conversation only.
+      const retryKey = (senderId: Id, conversationId: Id, clientId: string | null) => `${senderId}\u0000${conversationId}\u0000${clientId}`;
+      const keyOf = (m: { senderId: Id; conversationId: Id; clientId: string | null }) => retryKey(m.senderId, m.conversationId, m.clientId);
 
-      // 1. Retries: a (sender, client_id) already stored, or twice in this batch.
+      // 1. Retries: a (sender, conversation, client_id) already stored, or twice in this batch.
       const withClient = batch.filter((m) => m.clientId !== null);
       const existing = new Map<string, Row>();
       if (withClient.length > 0) {
-        // Exact (sender, client_id) pairs joined to the unique index: one index probe each.
-        // (Row-value IN (VALUES …) made SQLite scan the table; two IN lists probe senders × clients.)
-        const pairs = [...new Map(withClient.map((m) => [`${m.senderId}\u0000${m.clientId}`, m])).values()];
+        // Exact keys joined to the unique index: one index probe each.
+        // (Row-value IN (VALUES …) made SQLite scan the table; IN lists would probe their product.)
+        const keys = [...new Map(withClient.map((m) => [keyOf(m), m])).values()];
         const rows = await tx.all<Row>(
           raw(
-            `SELECT ${MESSAGE_COLUMNS.split(', ').map((c) => 'm.' + c).join(', ')} FROM (VALUES ${new Array(pairs.length).fill('(CAST(? AS BIGINT), CAST(? AS VARCHAR(255)))').join(', ')}) AS v
-             JOIN messages m ON m.sender_id = v.column1 AND m.client_id = v.column2`,
-            pairs.flatMap((m) => [m.senderId, m.clientId]),
+            `SELECT ${MESSAGE_COLUMNS.split(', ').map((c) => 'm.' + c).join(', ')} FROM (VALUES ${new Array(keys.length).fill('(CAST(? AS BIGINT), CAST(? AS BIGINT), CAST(? AS VARCHAR(255)))').join(', ')}) AS v
+             JOIN messages m ON m.sender_id = v.column1 AND m.conversation_id = v.column2 AND m.client_id = v.column3`,
+            keys.flatMap((m) => [m.senderId, m.conversationId, m.clientId]),
           ),
         );
-        for (const r of rows) existing.set(`${r.sender_id}\u0000${r.client_id}`, r);
+        for (const r of rows) existing.set(retryKey(Number(r.sender_id), Number(r.conversation_id), r.client_id), r);
       }
       const fresh: number[] = [];
       const firstInBatch = new Map<string, number>();
@@ -755,7 +757,7 @@ export class SqlStore implements Store {
       }
       if (existing.size > 0) {
         const hydrated = await this.#hydrate([...existing.values()], tx);
-        const byKey = new Map(hydrated.map((m) => [`${m.senderId}\u0000${m.clientId}`, m]));
+        const byKey = new Map(hydrated.map((m) => [keyOf(m), m]));
         for (let i = 0; i < batch.length; i++) {
           const m = batch[i];
           if (m.clientId !== null && byKey.has(keyOf(m))) results[i] = { message: byKey.get(keyOf(m))!, created: false };

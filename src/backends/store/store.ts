@@ -68,7 +68,10 @@ export interface NewMessage {
   kind: MessageKind;
   content: string | null;
   replyToId: Id | null;
-  /** The sender's local_temp_id: a second send with the same one returns the first message. */
+  /**
+   * The sender's local_temp_id: a second send with the same one into the same conversation
+   * returns the first message; in another conversation it is a new message.
+   */
   clientId: string | null;
   attachments: NewAttachment[];
   createdAt: Millis;
@@ -76,7 +79,7 @@ export interface NewMessage {
 
 export interface AppendResult {
   message: Message;
-  /** False when clientId matched an earlier message of the same sender (a retry). */
+  /** False when clientId matched an earlier message of the same sender in the same conversation (a retry). */
   created: boolean;
 }
 
@@ -108,8 +111,9 @@ export class UniqueViolation extends Error {
  * - `appendMessages` commits its whole batch in one transaction or nothing; within it each
  *   conversation's `last_seq` and `change_seq` grow by one per new message, so seq is gapless
  *   and strictly increasing per conversation, also with several processes on one database.
- *   A message whose (sender, clientId) already exists is returned with `created: false` and
- *   takes no seq. The sender's read and delivered watermarks move to its own message.
+ *   A message whose (sender, conversation, clientId) already exists is returned with
+ *   `created: false` and takes no seq; the same (sender, clientId) in another conversation
+ *   is a new message, never the other conversation's. The sender's read and delivered watermarks move to its own message.
  *   An attachment with `pendingId` claims that pending attachment in the same transaction;
  *   when it is not pending or not the sender's, the append fails with
  *   DomainError('upload_not_found') and commits nothing.

@@ -5,7 +5,7 @@ import type { AppendResult, AttachmentRecord, NewAttachment, Store } from '../..
 import type { Conversations } from '../conversations/conversations.js';
 import { DomainError } from '../errors.js';
 import type { Messages, SendInput } from '../messages/messages.js';
-import type { Attachment, MessageKind, User } from '../model.js';
+import type { Attachment, Id, MessageKind, User } from '../model.js';
 import { BufferSource, FileSource, inspectImage, measureAudio, refusePolyglot, sniff, type Source } from './inspect.js';
 import {
   CFB_MIME,
@@ -190,7 +190,7 @@ export class Files {
     if (files.length === 0) return this.messages.send(actor, input, origin);
     if (files.length > policy.maxFiles) throw new DomainError('too_many_files', `Too many files. Maximum ${policy.maxFiles} files per message`);
     // Who may send here is known before any byte is decoded.
-    await this.conversations.memberRef(actor, input.conversation);
+    const conversation = await this.conversations.memberRef(actor, input.conversation);
     const hint = FILE_KINDS.includes(input.kind) ? (input.kind as FileCategory) : null;
     const written: string[] = [];
     try {
@@ -199,7 +199,7 @@ export class Files {
       for (let i = 0; i < files.length; i++) {
         const f = files[i];
         if (f.source === 'upload') {
-          attachments.push(await this.#claimable(actor, f.key, hint, policy, input.clientId ? String(input.clientId).slice(0, 255) : null));
+          attachments.push(await this.#claimable(actor, conversation.id, f.key, hint, policy, input.clientId ? String(input.clientId).slice(0, 255) : null));
           continue;
         }
         const limit = hint ? policy.categories[hint].maxBytes : policyMaxBytes(policy);
@@ -270,14 +270,15 @@ export class Files {
     }
   }
 
-  /** A pending upload of the actor, ready to be claimed by its message. */
-  async #claimable(actor: User, key: string, hint: FileCategory | null, policy: FilePolicy, clientId: string | null): Promise<NewAttachment> {
+  /** A pending upload of the actor, ready to be claimed by its message in `conversationId`. */
+  async #claimable(actor: User, conversationId: Id, key: string, hint: FileCategory | null, policy: FilePolicy, clientId: string | null): Promise<NewAttachment> {
     const rec = await this.store.attachmentByPath(key);
     if (rec && rec.ownerId === actor.id && rec.messageId !== null && clientId !== null && rec.attachment.storedPath === key) {
-      // Claimed already by this sender's message with this local_temp_id: the send is a retry
-      // (its ack was lost), and the writer answers it with the original message.
+      // Claimed already by this sender's message with this local_temp_id in this conversation:
+      // the send is a retry (its ack was lost), and the writer answers it with the original
+      // message. The same id in another conversation is another send, and the file is taken.
       const original = await this.store.messageById(rec.messageId);
-      if (original && original.senderId === actor.id && original.clientId === clientId) return { ...rec.attachment };
+      if (original && original.senderId === actor.id && original.conversationId === conversationId && original.clientId === clientId) return { ...rec.attachment };
     }
     if (!rec || rec.ownerId !== actor.id || rec.messageId !== null || rec.attachment.storedPath !== key) throw new DomainError('upload_not_found');
     const a = rec.attachment;

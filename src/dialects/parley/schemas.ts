@@ -8,7 +8,7 @@ const Id = Type.Integer({ minimum: 1, description: 'Parley id' });
 const Seq = Type.Integer({ minimum: 0 });
 const Time = Type.String({ format: 'date-time' });
 const Nullable = <T extends TSchema>(t: T) => Type.Union([t, Type.Null()]);
-const TempId = Type.String({ minLength: 1, maxLength: 255, description: "The client's id for a send: a retry with the same one stores nothing new" });
+const TempId = Type.String({ minLength: 1, maxLength: 255, description: "The client's id for a send: a retry with the same one into the same conversation stores nothing new; in another conversation it is a new message" });
 const Emoji = Type.String({ minLength: 1, maxLength: 32, description: 'One emoji' });
 const Kind = Type.Union([Type.Literal('direct'), Type.Literal('group'), Type.Literal('channel')]);
 const Role = Type.Union([Type.Literal('admin'), Type.Literal('moderator'), Type.Literal('member')]);
