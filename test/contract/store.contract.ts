@@ -340,6 +340,43 @@ export function storeContract(make: () => Promise<StoreHandle>): void {
       expect(await s.memberships(a.id)).toHaveLength(1);
     });
 
+    it('addParticipants inserts if absent and brings back who left; a current participant stays as they are', async () => {
+      const t = await f.tenant();
+      const [a, b, c, d] = await f.users(t, 4);
+      const g = await f.conversation(t, 'group', [a, b, c], T0);
+      await f.send(g, a);
+      // a (admin) and b (member) are there: neither role changes; d is new.
+      expect(await s.addParticipants(g.id, [{ userId: a.id, role: 'member' }, { userId: b.id, role: 'admin' }, { userId: d.id, role: 'moderator' }], T0 + 10)).toEqual([d.id]);
+      const roles = async () => Object.fromEntries((await s.members([g.id])).map((m) => [m.user.id, m.participant.role]));
+      expect(await roles()).toEqual({ [a.id]: 'admin', [b.id]: 'member', [c.id]: 'member', [d.id]: 'moderator' });
+      expect(await s.participant(g.id, a.id)).toMatchObject({ joinedAt: T0 });
+      expect(await s.participant(g.id, d.id)).toMatchObject({ joinedAt: T0 + 10, readSeq: 1 });
+      // One who left comes back with the role given now.
+      expect(await s.removeParticipant(g.id, c.id, T0 + 20)).toBe(true);
+      expect(await s.addParticipants(g.id, [{ userId: c.id, role: 'moderator' }], T0 + 30)).toEqual([c.id]);
+      expect(await s.participant(g.id, c.id)).toMatchObject({ role: 'moderator', joinedAt: T0 + 30 });
+    });
+
+    it('removeParticipant and setRole never leave a conversation with participants without an admin', async () => {
+      const t = await f.tenant();
+      const [a, b, c, outsider] = await f.users(t, 4);
+      const g = await f.conversation(t, 'group', [a, b, c]);
+      await expect(s.setRole(g.id, a.id, 'member')).rejects.toMatchObject({ code: 'last_admin' });
+      await expect(s.removeParticipant(g.id, a.id, T0)).rejects.toMatchObject({ code: 'last_admin' });
+      expect(await s.participant(g.id, a.id)).toMatchObject({ role: 'admin' });
+      // Hand over, then step down and leave.
+      expect(await s.setRole(g.id, b.id, 'admin')).toBe(true);
+      expect(await s.setRole(g.id, a.id, 'member')).toBe(true);
+      expect(await s.removeParticipant(g.id, a.id, T0)).toBe(true);
+      expect(await s.removeParticipant(g.id, c.id, T0)).toBe(true);
+      // Alone: still the last admin (cannot step down), but may leave.
+      await expect(s.setRole(g.id, b.id, 'moderator')).rejects.toMatchObject({ code: 'last_admin' });
+      expect(await s.removeParticipant(g.id, b.id, T0)).toBe(true);
+      expect(await s.members([g.id])).toEqual([]);
+      expect(await s.setRole(g.id, outsider.id, 'admin')).toBe(false);
+      expect(await s.removeParticipant(g.id, outsider.id, T0)).toBe(false);
+    });
+
     it("memberships: the user's conversations only, most recent activity first", async () => {
       const t = await f.tenant();
       const [a, b, c, d] = await f.users(t, 4);
@@ -829,6 +866,21 @@ export function multiProcessStoreContract(make: () => Promise<StorePairHandle>):
     const results = await Promise.all(batches.map((b, i) => (i % 2 ? s1 : s2).appendMessages(b)));
     await expectGapless(s1, convs, batches, results);
     await expectGapless(s2, convs, batches, results);
+  });
+
+  it('two admins demoting or removing each other at once on the two instances: one admin is left', async () => {
+    const [s1, s2] = h.stores;
+    const t = await f.tenant();
+    const [a, b, c] = await f.users(t, 3);
+    for (let i = 0; i < 10; i++) {
+      const g = await f.conversation(t, 'group', [a, b, c]);
+      await s1.setRole(g.id, b.id, 'admin');
+      const [x, y] = i % 2 ? [s1.setRole(g.id, a.id, 'member'), s2.setRole(g.id, b.id, 'member')] : [s1.removeParticipant(g.id, a.id, T0), s2.removeParticipant(g.id, b.id, T0)];
+      const settled = await Promise.allSettled([x, y]);
+      expect(settled.map((r) => r.status).sort()).toEqual(['fulfilled', 'rejected']);
+      expect((settled.find((r) => r.status === 'rejected') as PromiseRejectedResult).reason).toMatchObject({ code: 'last_admin' });
+      expect((await s2.members([g.id])).filter((m) => m.participant.role === 'admin')).toHaveLength(1);
+    }
   });
 
   it('a retry racing its original on the other instance returns the original with created:false', async () => {

@@ -647,35 +647,72 @@ export class SqlStore implements Store {
     return rows.map((m) => toMessage(m, m.deleted_at == null ? (attBy.get(m.id) ?? []) : [], reactBy.get(m.id) ?? []));
   }
 
-  async addParticipants(conversationId: Id, participants: readonly { userId: Id; role: Role }[], at: Millis): Promise<void> {
-    await this.runner.transaction(async (tx) => {
+  async addParticipants(conversationId: Id, participants: readonly { userId: Id; role: Role }[], at: Millis): Promise<Id[]> {
+    return this.runner.transaction(async (tx) => {
+      await this.#lockConversation(tx, conversationId);
+      const added: Id[] = [];
       for (const p of participants) {
-        await tx.run(
+        // Insert if absent, or bring back one who left; a current participant is left as they
+        // are (Store contract): their role changes through setRole only.
+        const rows = await tx.all<{ user_id: number }>(
           raw(
             `INSERT INTO participants (conversation_id, user_id, role, joined_at, left_at, muted, read_seq, delivered_seq, read_at)
              VALUES (?, ?, ?, ?, NULL, 0, (SELECT last_seq FROM conversations WHERE id = ?), (SELECT last_seq FROM conversations WHERE id = ?), NULL)
-             ON CONFLICT (conversation_id, user_id) DO UPDATE SET role = excluded.role, left_at = NULL, joined_at = excluded.joined_at`,
+             ON CONFLICT (conversation_id, user_id) DO UPDATE SET role = excluded.role, left_at = NULL, joined_at = excluded.joined_at
+             WHERE participants.left_at IS NOT NULL
+             RETURNING user_id`,
             [conversationId, p.userId, p.role, at, conversationId, conversationId],
           ),
         );
+        if (rows.length > 0) added.push(p.userId);
       }
+      return added;
     });
   }
 
   async removeParticipant(conversationId: Id, userId: Id, at: Millis): Promise<boolean> {
-    return (
-      (await this.runner.run(
-        raw('UPDATE participants SET left_at = ? WHERE conversation_id = ? AND user_id = ? AND left_at IS NULL', [at, conversationId, userId]),
-      )) > 0
-    );
+    return this.runner.transaction(async (tx) => {
+      const { target, admins, count } = await this.#roles(tx, conversationId, userId);
+      if (target === undefined) return false;
+      if (target === 'admin' && admins === 1 && count > 1) throw new DomainError('last_admin');
+      await tx.run(raw('UPDATE participants SET left_at = ? WHERE conversation_id = ? AND user_id = ? AND left_at IS NULL', [at, conversationId, userId]));
+      return true;
+    });
   }
 
   async setRole(conversationId: Id, userId: Id, role: Role): Promise<boolean> {
-    return (
-      (await this.runner.run(
-        raw('UPDATE participants SET role = ? WHERE conversation_id = ? AND user_id = ? AND left_at IS NULL', [role, conversationId, userId]),
-      )) > 0
-    );
+    return this.runner.transaction(async (tx) => {
+      const { target, admins } = await this.#roles(tx, conversationId, userId);
+      if (target === undefined) return false;
+      if (target === 'admin' && role !== 'admin' && admins === 1) throw new DomainError('last_admin');
+      await tx.run(raw('UPDATE participants SET role = ? WHERE conversation_id = ? AND user_id = ? AND left_at IS NULL', [role, conversationId, userId]));
+      return true;
+    });
+  }
+
+  /**
+   * The current role of `userId` and the admins and participants of the conversation, read
+   * under the conversation's lock: membership changes of one conversation run one at a time,
+   * so a check of the last-admin rule still holds when its write commits (two admins
+   * demoting each other at once cannot both succeed).
+   */
+  async #roles(tx: SqlRunner, conversationId: Id, userId: Id): Promise<{ target: Role | undefined; admins: number; count: number }> {
+    await this.#lockConversation(tx, conversationId);
+    const rows = await tx.all<{ user_id: number; role: Role }>(raw('SELECT user_id, role FROM participants WHERE conversation_id = ? AND left_at IS NULL', [conversationId]));
+    return {
+      target: rows.find((r) => Number(r.user_id) === userId)?.role,
+      admins: rows.filter((r) => r.role === 'admin').length,
+      count: rows.length,
+    };
+  }
+
+  /**
+   * PostgreSQL: takes the conversation's row lock for the rest of the transaction (the lock
+   * appendMessages takes first too, so the two never deadlock). SQLite's write transaction
+   * already holds the whole database.
+   */
+  async #lockConversation(tx: SqlRunner, conversationId: Id): Promise<void> {
+    if (this.dialect === 'postgres') await tx.all(raw('SELECT id FROM conversations WHERE id = ? FOR UPDATE', [conversationId]));
   }
 
   async updateConversation(conversationId: Id, changes: { title?: string | null }, at: Millis): Promise<Conversation | undefined> {

@@ -124,6 +124,10 @@ export class UniqueViolation extends Error {
  * - `deleteMessage` keeps the row (seq stays gapless) and clears its content.
  * - Watermarks only move forward (`markRead`, `markDelivered`) and never past `last_seq`.
  * - `createConversation` of kind direct returns the existing conversation for the same pair.
+ * - A conversation with participants always keeps an admin (unless it never had one: a direct
+ *   conversation): `removeParticipant` and `setRole` check the last-admin rule and write in
+ *   one transaction under the conversation's lock, so concurrent changes cannot both pass it.
+ *   `addParticipants` never changes a current participant's role.
  * - Pages are seq ranges; nothing reads messages with OFFSET or COUNT.
  * - `updated_at`/`created_at` are the caller's clock (epoch ms).
  */
@@ -184,12 +188,22 @@ export interface Store {
   markDelivered(updates: readonly { conversationId: Id; userId: Id; seq: number }[]): Promise<void>;
 
   /**
-   * Adds participants, or brings back ones who left (with the new role). A new participant
-   * starts with everything before its arrival read (read_seq = last_seq).
+   * Adds participants, or brings back ones who left (with the role given now); a current
+   * participant is left exactly as they are (insert if absent, never an upsert of the role).
+   * Returns the users added or brought back. A new participant starts with everything before
+   * its arrival read (read_seq = last_seq).
    */
-  addParticipants(conversationId: Id, participants: readonly { userId: Id; role: Role }[], at: Millis): Promise<void>;
-  /** Marks the participant as gone (left_at); returns whether they were a participant. */
+  addParticipants(conversationId: Id, participants: readonly { userId: Id; role: Role }[], at: Millis): Promise<Id[]>;
+  /**
+   * Marks the participant as gone (left_at); returns whether they were a participant.
+   * Throws DomainError('last_admin') rather than remove the only admin of a conversation that
+   * has other participants.
+   */
   removeParticipant(conversationId: Id, userId: Id, at: Millis): Promise<boolean>;
+  /**
+   * Changes a current participant's role; returns whether they were one. Throws
+   * DomainError('last_admin') rather than demote the only admin.
+   */
   setRole(conversationId: Id, userId: Id, role: Role): Promise<boolean>;
   updateConversation(conversationId: Id, changes: { title?: string | null }, at: Millis): Promise<Conversation | undefined>;
   /** Soft delete: the conversation disappears from every lookup; its rows stay. */

@@ -14,6 +14,12 @@ export interface Access {
   me: Participant;
 }
 
+export interface AddedParticipant {
+  member: Member;
+  /** False when they were a participant already: nothing changed. */
+  added: boolean;
+}
+
 /** Conversations, membership and read state. Anything the actor is not in is "not found". */
 export class Conversations {
   // Kind, tenant and pair never change; the names in a pair may, so the entry is short-lived.
@@ -161,17 +167,29 @@ export class Conversations {
     return this.store.members([conversation.id]);
   }
 
-  async addParticipant(actor: User, key: ConversationKey, userKey: Id | string, role: Role = 'member'): Promise<Member> {
+  /**
+   * Adds `userKey` with `role` (an admin grants any role, a moderator adds members only).
+   * Someone who is a participant already is answered with their membership as it is
+   * (`added: false`): no role change, no event; roles change through `setRole` only, so
+   * adding can neither demote an admin nor get round the last-admin rule. Someone who left
+   * comes back as a new participant, by the same rules.
+   */
+  async addParticipant(actor: User, key: ConversationKey, userKey: Id | string, role: Role = 'member'): Promise<AddedParticipant> {
     const { conversation, me } = await this.#require(actor, key, 'add_participant');
     // Only an admin hands out admin or moderator.
     if (role !== 'member' && !may(me.role, 'change_role')) throw new DomainError('not_permitted');
     const user = await this.users.resolve(actor, userKey);
-    await this.store.addParticipants(conversation.id, [{ userId: user.id, role }], Date.now());
-    this.#members.delete(`${conversation.id}:${user.id}`);
-    const ref = await this.ref(conversation);
-    this.events.publish({ type: 'participant.added', conversation: ref, user: Users.summaryOf(user), role, by: actor.id });
-    this.events.publishToUsers([user.id], { type: 'conversation.created', conversation: ref });
-    return (await this.store.members([conversation.id])).find((m) => m.user.id === user.id)!;
+    const added = (await this.store.addParticipants(conversation.id, [{ userId: user.id, role }], Date.now())).includes(user.id);
+    if (added) {
+      this.#members.delete(`${conversation.id}:${user.id}`);
+      const ref = await this.ref(conversation);
+      this.events.publish({ type: 'participant.added', conversation: ref, user: Users.summaryOf(user), role, by: actor.id });
+      this.events.publishToUsers([user.id], { type: 'conversation.created', conversation: ref });
+    }
+    const member = (await this.store.members([conversation.id])).find((m) => m.user.id === user.id);
+    // Gone again already (removed by someone else in between): as if never added.
+    if (!member) throw new DomainError('user_not_found', 'Participant not found');
+    return { member, added };
   }
 
   /** Removes someone (admins and moderators), or the actor leaves; the last admin must hand over first. */
@@ -186,23 +204,26 @@ export class Conversations {
     const actorRole = members.find((m) => m.user.id === actor.id)!.participant.role;
     // A moderator cannot remove an admin.
     if (!self && target.participant.role === 'admin' && actorRole !== 'admin') throw new DomainError('not_permitted');
+    // The store checks the last-admin rule again in the transaction of the removal.
     const admins = members.filter((m) => m.participant.role === 'admin');
     if (target.participant.role === 'admin' && admins.length === 1 && members.length > 1) throw new DomainError('last_admin');
-    await this.store.removeParticipant(conversation.id, user.id, Date.now());
+    if (!(await this.store.removeParticipant(conversation.id, user.id, Date.now()))) throw new DomainError('user_not_found', 'Participant not found');
     this.#members.delete(`${conversation.id}:${user.id}`);
     this.events.publish({ type: 'participant.removed', conversation: await this.ref(conversation), user: Users.summaryOf(user), by: actor.id });
   }
 
+  /** Only an admin changes roles (README "Permissions"); the last admin cannot step down. */
   async setRole(actor: User, key: ConversationKey, userKey: Id | string, role: Role): Promise<Member> {
     const { conversation } = await this.#require(actor, key, 'change_role');
     const user = await this.users.resolve(actor, userKey);
     const members = await this.store.members([conversation.id]);
     const target = members.find((m) => m.user.id === user.id);
     if (!target) throw new DomainError('user_not_found', 'Participant not found');
+    // The store checks this again in the transaction of the change.
     if (target.participant.role === 'admin' && role !== 'admin' && members.filter((m) => m.participant.role === 'admin').length === 1) {
       throw new DomainError('last_admin');
     }
-    await this.store.setRole(conversation.id, user.id, role);
+    if (!(await this.store.setRole(conversation.id, user.id, role))) throw new DomainError('user_not_found', 'Participant not found');
     this.#members.delete(`${conversation.id}:${user.id}`);
     this.events.publish({ type: 'participant.role', conversation: await this.ref(conversation), user: Users.summaryOf(user), role, by: actor.id });
     return { user: target.user, participant: { ...target.participant, role } };

@@ -100,8 +100,9 @@ export function notificationsRoutes(ctx: DialectContext): FastifyPluginAsync {
         `${P}/conversations/:conversation_id/participants/`,
         { schema: { tags, security, params: ConversationChildParams, body: AddParticipantBody } },
         async (req, reply) => {
-          const m = await core.conversations.addParticipant(req.user, req.params.conversation_id, userKey(req.body.user_id), req.body.role ?? 'member');
-          return reply.code(201).send(renderParticipant(req.params.conversation_id, m, core.presence.lastSeen({ id: m.user.id })));
+          const { member: m, added } = await core.conversations.addParticipant(req.user, req.params.conversation_id, userKey(req.body.user_id), req.body.role ?? 'member');
+          // A participant already: 200 with the membership as it is (nothing was created).
+          return reply.code(added ? 201 : 200).send(renderParticipant(req.params.conversation_id, m, core.presence.lastSeen({ id: m.user.id })));
         },
       );
 

@@ -155,8 +155,12 @@ export function parleyRoutes(ctx: DialectContext): FastifyPluginAsync {
       );
       authed.post(
         `${P}/conversations/:id/participants`,
-        { schema: { tags, security, params: ConversationParams, body: AddParticipantBody, response: { 201: MemberOut, ...errors } } },
-        async (req, reply) => reply.code(201).send(member(await core.conversations.addParticipant(req.user, req.params.id, req.body.user_id, req.body.role))),
+        { schema: { tags, security, params: ConversationParams, body: AddParticipantBody, response: { 201: MemberOut, 200: MemberOut, ...errors } } },
+        async (req, reply) => {
+          // A participant already: 200 with the membership as it is (nothing changed, no event).
+          const r = await core.conversations.addParticipant(req.user, req.params.id, req.body.user_id, req.body.role);
+          return reply.code(r.added ? 201 : 200).send(member(r.member));
+        },
       );
       authed.patch(
         `${P}/conversations/:id/participants/:user_id`,

@@ -17,6 +17,7 @@ import {
   getMessage,
   nextError,
   sendMessage,
+  settle,
   socket003,
   users,
   newTenant,
@@ -208,6 +209,50 @@ describe.each(databases)('003 permission matrix on %s', (db) => {
     const list = await api(server, 'GET', `${P}/conversations/${f.conv}/participants/`, { token: f.owner.token });
     expect(list.body.map((p: any) => p.user_id)).toContain(f.admin.user.uuid);
     expect(list.body.map((p: any) => p.user_id)).not.toContain(f.newcomer.user.uuid);
+  });
+
+  // Issue 14, item 2: "add participant" was an upsert of the role. The property over any
+  // sequence of requests is test/hardening/membership-roles-property.test.ts.
+  it('adding someone who is a participant already changes nothing: 200, their role as it is, no event', async () => {
+    const f = await fixture('group');
+    const watcher = await socket003(server, f.owner, [f.conv]);
+    // A moderator "re-adds" an admin as a member, then tries to remove them.
+    const readd = await api(server, 'POST', `${P}/conversations/${f.conv}/participants/`, { token: f.moderator.token, json: { user_id: f.admin.user.uuid, role: 'member' } });
+    expectStatus(readd, 200);
+    expect(readd.body).toMatchObject({ user_id: f.admin.user.uuid, role: 'admin' });
+    expectDetail(await api(server, 'DELETE', `${P}/conversations/${f.conv}/participants/${f.admin.user.uuid}/`, { token: f.moderator.token }), 403);
+    // An admin re-adding a member as admin does not promote them either: roles change through PUT.
+    expect((await api(server, 'POST', `${P}/conversations/${f.conv}/participants/`, { token: f.admin.token, json: { user_id: f.member.user.uuid, role: 'admin' } })).body).toMatchObject({ role: 'member' });
+    const list = await api(server, 'GET', `${P}/conversations/${f.conv}/participants/`, { token: f.owner.token });
+    expect(Object.fromEntries(list.body.map((x: any) => [x.user_id, x.role]))).toEqual({
+      [f.owner.user.uuid]: 'admin',
+      [f.admin.user.uuid]: 'admin',
+      [f.moderator.user.uuid]: 'moderator',
+      [f.member.user.uuid]: 'member',
+      [f.target.user.uuid]: 'member',
+    });
+    await settle(watcher);
+    expect(watcher.frames.filter((x) => x.type.startsWith('participant_'))).toEqual([]);
+    watcher.close();
+  });
+
+  it('the last admin cannot step down by adding themselves as a member', async () => {
+    const p = people;
+    const conv = (await createConversation(server, p.owner, 'group', 'Alone at the top')).id;
+    await addParticipant(server, conv, p.owner, p.member);
+    const self = await api(server, 'POST', `${P}/conversations/${conv}/participants/`, { token: p.owner.token, json: { user_id: p.owner.user.uuid, role: 'member' } });
+    expectStatus(self, 200);
+    expect(self.body.role).toBe('admin');
+    expectDetail(await api(server, 'DELETE', `${P}/conversations/${conv}/participants/${p.owner.user.uuid}/`, { token: p.owner.token }), [400, 409], /admin/i);
+  });
+
+  it('someone who left is added again as a new participant, by the same rules', async () => {
+    const f = await fixture('group');
+    expectStatus(await api(server, 'DELETE', `${P}/conversations/${f.conv}/participants/${f.member.user.uuid}/`, { token: f.member.token }), 204);
+    expectDetail(await api(server, 'POST', `${P}/conversations/${f.conv}/participants/`, { token: f.moderator.token, json: { user_id: f.member.user.uuid, role: 'moderator' } }), 403);
+    const back = await api(server, 'POST', `${P}/conversations/${f.conv}/participants/`, { token: f.moderator.token, json: { user_id: f.member.user.uuid, role: 'member' } });
+    expectStatus(back, 201);
+    expect(back.body).toMatchObject({ user_id: f.member.user.uuid, role: 'member' });
   });
 
   it('only the sender edits a message, whatever the role', async () => {
