@@ -110,10 +110,7 @@ export class Messages {
 
     const ref = await this.conversations.memberRef(actor, input.conversation);
     const conversation = ref;
-    if (ref.kind === 'channel') {
-      const me = await this.conversations.participant(ref.id, actor.id);
-      if (!me || !mayPost(ref.kind, me.role)) throw new DomainError('not_permitted', 'Only admins and moderators post in a channel');
-    }
+    await this.#requirePost(actor, ref);
     if (input.expectedReceiver != null && ref.pair && !ref.pair.some((u) => u.id === input.expectedReceiver && u.id !== actor.id)) {
       throw new DomainError('receiver_mismatch');
     }
@@ -268,9 +265,22 @@ export class Messages {
     return events;
   }
 
+  /**
+   * In a channel only admins and moderators post (README "Permissions"). Editing is posting
+   * again, so it asks the same of the role the sender has now: a member demoted in a
+   * channel cannot rewrite what they posted before. Deleting one's own message is not asked.
+   */
+  async #requirePost(actor: User, conversation: ConversationRef): Promise<void> {
+    if (conversation.kind !== 'channel') return;
+    const me = await this.conversations.participant(conversation.id, actor.id);
+    if (!me || !mayPost(conversation.kind, me.role)) throw new DomainError('not_permitted', 'Only admins and moderators post or edit in a channel');
+  }
+
+  /** Only the sender edits, and only while they may post in the conversation. */
   async edit(actor: User, key: MessageKey, content: string): Promise<Message> {
     const { message, conversation } = await this.get(actor, key);
     if (message.senderId !== actor.id) throw new DomainError('not_message_sender', 'You can only edit your own messages');
+    await this.#requirePost(actor, conversation);
     if (message.deletedAt !== null) throw new DomainError('message_deleted');
     if (message.kind !== 'text' && message.kind !== 'emoji') throw new DomainError('only_text_editable');
     if (content.trim() === '') throw new DomainError('empty_message');
