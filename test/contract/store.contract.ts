@@ -561,7 +561,8 @@ export function storeContract(make: () => Promise<StoreHandle>): void {
       const m1 = await f.send(c, a);
       const m2 = await f.send(c, a, { content: 'secret', attachments: [attachment(1), attachment(2)] });
       const m3 = await f.send(c, b);
-      const del = await s.deleteMessage(m2.id, T0 + 901);
+      const { message: del, changed } = await s.deleteMessage(m2.id, T0 + 901);
+      expect(changed).toBe(true);
       expect(del).toMatchObject({ id: m2.id, seq: 2, changeSeq: 4, content: null, deletedAt: T0 + 901, attachments: [] });
       expect(await f.conv(c.id)).toMatchObject({ lastSeq: 3, changeSeq: 4 });
       expect(await s.messageById(m2.id)).toMatchObject({ content: null, attachments: [], deletedAt: T0 + 901 });
@@ -578,6 +579,27 @@ export function storeContract(make: () => Promise<StoreHandle>): void {
       expect((await s.lastMessages([await f.conv(c.id)])).get(c.id)).toMatchObject({ id: m3.id, content: null });
       // The next message still takes the next seq.
       expect(await f.send(c, a)).toMatchObject({ seq: 4, changeSeq: 6 });
+    });
+
+    it('a deleted message takes no more changes: an edit or a reaction fails with message_deleted, a second delete changes nothing', async () => {
+      const t = await f.tenant();
+      const [a, b] = await f.users(t, 2);
+      const c = await f.conversation(t, 'group', [a, b]);
+      const parent = await f.send(c, a);
+      const reply = await f.send(c, b, { replyToId: parent.id });
+      await f.send(c, a, { replyToId: parent.id });
+      expect((await s.messageById(parent.id))!.replyCount).toBe(2);
+      const first = await s.deleteMessage(reply.id, T0 + 10);
+      expect(first.changed).toBe(true);
+      const second = await s.deleteMessage(reply.id, T0 + 11);
+      expect(second).toMatchObject({ changed: false, message: { deletedAt: T0 + 10, changeSeq: first.message.changeSeq } });
+      // One deleted reply of two: the parent counts one live reply.
+      expect((await s.messageById(parent.id))!.replyCount).toBe(1);
+      await expect(s.editMessage(reply.id, 'too late', T0 + 12)).rejects.toMatchObject({ code: 'message_deleted' });
+      await expect(s.setReaction(reply.id, a.id, '👍', true, T0 + 13)).rejects.toMatchObject({ code: 'message_deleted' });
+      expect(await s.messageById(reply.id)).toMatchObject({ content: null, editedAt: null, reactions: [], changeSeq: first.message.changeSeq });
+      // Nothing refused took a change_seq.
+      expect((await f.conv(c.id)).changeSeq).toBe(first.message.changeSeq);
     });
 
     it('setReaction adds once (second time changed:false), toggles off, and takes a change_seq only when it changes', async () => {

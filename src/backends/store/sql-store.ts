@@ -963,16 +963,24 @@ export class SqlStore implements Store {
     return this.#hydrate(rows);
   }
 
-  /** Takes the conversation's next change_seq and applies `change` to the message, in one transaction. */
+  /**
+   * Takes the conversation's next change_seq and applies `change` to the message, in one
+   * transaction. The message is read only after the conversation's row is locked (the
+   * UPDATE that takes the change_seq): every change of a conversation queues on that lock, so
+   * `change` decides on the message as the previous change left it — an edit racing a delete
+   * sees the delete, two deletes see each other (PostgreSQL reads each statement afresh).
+   */
   async #change(messageId: Id, at: Millis, change: (tx: SqlRunner, changeSeq: number, row: Row) => Promise<boolean>): Promise<{ message: Message; changed: boolean }> {
     return this.runner.transaction(async (tx) => {
-      const row = (await tx.all<Row>(raw(`SELECT ${MESSAGE_COLUMNS} FROM messages WHERE id = ?`, [messageId])))[0];
-      if (!row) throw new DomainError('message_not_found');
+      // A message never moves to another conversation: this read needs no lock.
+      const where = (await tx.all<{ conversation_id: number }>(raw('SELECT conversation_id FROM messages WHERE id = ?', [messageId])))[0];
+      if (!where) throw new DomainError('message_not_found');
       const cs = (
         await tx.all<{ change_seq: number }>(
-          raw('UPDATE conversations SET change_seq = change_seq + 1, updated_at = ? WHERE id = ? RETURNING change_seq', [at, row.conversation_id]),
+          raw('UPDATE conversations SET change_seq = change_seq + 1, updated_at = ? WHERE id = ? RETURNING change_seq', [at, where.conversation_id]),
         )
       )[0].change_seq;
+      const row = (await tx.all<Row>(raw(`SELECT ${MESSAGE_COLUMNS} FROM messages WHERE id = ?`, [messageId])))[0];
       const changed = await change(tx, cs, row);
       if (!changed) throw new NoChange();
       await tx.run(raw('UPDATE messages SET change_seq = ? WHERE id = ?', [cs, messageId]));
@@ -987,15 +995,15 @@ export class SqlStore implements Store {
 
   async editMessage(messageId: Id, content: string, at: Millis): Promise<Message> {
     const r = await this.#change(messageId, at, async (tx, _cs, row) => {
-      if (row.deleted_at != null) return false;
+      if (row.deleted_at != null) throw new DomainError('message_deleted');
       await tx.run(raw('UPDATE messages SET content = ?, edited_at = ? WHERE id = ?', [content, at, messageId]));
       return true;
     });
     return r.message;
   }
 
-  async deleteMessage(messageId: Id, at: Millis): Promise<Message> {
-    const r = await this.#change(messageId, at, async (tx, _cs, row) => {
+  async deleteMessage(messageId: Id, at: Millis): Promise<{ message: Message; changed: boolean }> {
+    return this.#change(messageId, at, async (tx, _cs, row) => {
       if (row.deleted_at != null) return false;
       await tx.run(raw('UPDATE messages SET content = NULL, deleted_at = ? WHERE id = ?', [at, messageId]));
       if (row.reply_to_id != null) {
@@ -1003,11 +1011,11 @@ export class SqlStore implements Store {
       }
       return true;
     });
-    return r.message;
   }
 
   async setReaction(messageId: Id, userId: Id, emoji: string, on: boolean, at: Millis): Promise<{ message: Message; changed: boolean }> {
-    return this.#change(messageId, at, async (tx) => {
+    return this.#change(messageId, at, async (tx, _cs, row) => {
+      if (row.deleted_at != null) throw new DomainError('message_deleted');
       if (on) {
         const n = await tx.run(
           this.db

@@ -118,6 +118,10 @@ export class UniqueViolation extends Error {
  * - `editMessage`, `deleteMessage` and `setReaction` take the conversation's next change_seq
  *   and stamp it on the message, so `changesSince` finds every change after a cursor.
  * - `deleteMessage` keeps the row (seq stays gapless) and clears its content.
+ * - Each change decides on the message as every earlier change of its conversation left it
+ *   (they queue on the conversation's row): an edit or a reaction of a deleted message fails
+ *   with `message_deleted` and changes nothing; a second delete changes nothing
+ *   (`changed: false`), so a parent's reply_count falls once per deleted reply.
  * - Watermarks only move forward (`markRead`, `markDelivered`) and never past `last_seq`.
  * - `createConversation` of kind direct returns the existing conversation for the same pair.
  * - Pages are seq ranges; nothing reads messages with OFFSET or COUNT.
@@ -202,7 +206,7 @@ export interface Store {
   /** Messages with change_seq > after, oldest change first, at most `limit`. */
   changesSince(conversationId: Id, afterChangeSeq: number, limit: number): Promise<Message[]>;
   editMessage(messageId: Id, content: string, at: Millis): Promise<Message>;
-  deleteMessage(messageId: Id, at: Millis): Promise<Message>;
+  deleteMessage(messageId: Id, at: Millis): Promise<{ message: Message; changed: boolean }>;
   /** Adds or removes one (message, user, emoji); returns the message and whether anything changed. */
   setReaction(messageId: Id, userId: Id, emoji: string, on: boolean, at: Millis): Promise<{ message: Message; changed: boolean }>;
 
