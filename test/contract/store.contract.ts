@@ -134,11 +134,14 @@ async function expectGapless(store: Store, conversations: Conversation[], batche
     for (const m of mine) {
       expect(bySeq.get(m.seq)).toMatchObject({ id: m.id, content: m.content, changeSeq: m.changeSeq });
     }
-    // Each sender's watermarks end on its own highest message, whatever the commit order was.
+    // Each sender's delivered watermark ends on its own highest message, whatever the commit
+    // order was; its read watermark never above it.
     const top = new Map<Id, number>();
     for (const m of mine) top.set(m.senderId, Math.max(top.get(m.senderId) ?? 0, m.seq));
     for (const [userId, seq] of top) {
-      expect(await store.participant(c.id, userId)).toMatchObject({ readSeq: seq, deliveredSeq: seq });
+      const p = (await store.participant(c.id, userId))!;
+      expect(p.deliveredSeq).toBe(seq);
+      expect(p.readSeq).toBeLessThanOrEqual(seq);
     }
   }
 }
@@ -412,17 +415,25 @@ export function storeContract(make: () => Promise<StoreHandle>): void {
       expect(r).toMatchObject({ created: true, message: { seq: 2 } });
     });
 
-    it("moves the sender's read and delivered watermarks to its own message, not anyone else's", async () => {
+    it("moves the sender's delivered watermark to its own message, and its read watermark only over nothing unread", async () => {
       const t = await f.tenant();
       const [a, b, c] = await f.users(t, 3);
       const g = await f.conversation(t, 'group', [a, b, c]);
       await f.send(g, a, { createdAt: T0 + 100 });
       expect(await s.participant(g.id, a.id)).toMatchObject({ readSeq: 1, deliveredSeq: 1, readAt: T0 + 100 });
       expect(await s.participant(g.id, b.id)).toMatchObject({ readSeq: 0, deliveredSeq: 0, readAt: null });
+      // b and c have not read a's message 1: sending does not read it for them.
       await s.appendMessages([f.msg(g, b), f.msg(g, c), f.msg(g, b)]);
-      expect(await s.participant(g.id, b.id)).toMatchObject({ readSeq: 4, deliveredSeq: 4 });
-      expect(await s.participant(g.id, c.id)).toMatchObject({ readSeq: 3, deliveredSeq: 3 });
+      expect(await s.participant(g.id, b.id)).toMatchObject({ readSeq: 0, deliveredSeq: 4, readAt: null });
+      expect(await s.participant(g.id, c.id)).toMatchObject({ readSeq: 0, deliveredSeq: 3 });
       expect(await s.participant(g.id, a.id)).toMatchObject({ readSeq: 1, deliveredSeq: 1 });
+      // Once b has read everything, its own run of messages is read too…
+      await s.markRead(g.id, b.id, 4, T0 + 200);
+      await s.appendMessages([f.msg(g, b, { createdAt: T0 + 300 }), f.msg(g, b, { createdAt: T0 + 301 })]);
+      expect(await s.participant(g.id, b.id)).toMatchObject({ readSeq: 6, deliveredSeq: 6, readAt: T0 + 301 });
+      // …but not over c's message 7, committed in the same batch below b's 8.
+      await s.appendMessages([f.msg(g, c), f.msg(g, b)]);
+      expect(await s.participant(g.id, b.id)).toMatchObject({ readSeq: 6, deliveredSeq: 8 });
     });
 
     it('a retried client_id returns the original with created:false and takes no seq', async () => {

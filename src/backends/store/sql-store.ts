@@ -883,22 +883,34 @@ export class SqlStore implements Store {
           };
         }
 
-        // 4. The sender has read up to its own message (DESIGN.md: watermarks).
-        const senderTop = new Map<string, { c: Id; u: Id; seq: number; at: Millis }>();
+        // 4. Watermarks of each sender: delivered up to its newest message; read up to it only
+        //    when nothing unread lies below it (read_seq already at the message before, its
+        //    own run of messages in this batch unbroken). Otherwise a message that crossed the
+        //    sender's reply would show "read" without ever having been seen (004's status).
+        const senders = new Map<string, { c: Id; u: Id; first: number; top: number; last: number; at: Millis }>();
         for (const i of fresh) {
           const m = batch[i];
           const key = `${m.conversationId}:${m.senderId}`;
-          const cur = senderTop.get(key);
-          if (!cur || cur.seq < seqs[i]) senderTop.set(key, { c: m.conversationId, u: m.senderId, seq: seqs[i], at: m.createdAt });
+          const cur = senders.get(key);
+          // Seqs of one conversation were handed out in batch order, so they arrive ascending here.
+          if (!cur) senders.set(key, { c: m.conversationId, u: m.senderId, first: seqs[i], top: seqs[i], last: seqs[i], at: m.createdAt });
+          else {
+            if (seqs[i] === cur.top + 1 && cur.top === cur.last) cur.top = seqs[i];
+            cur.last = seqs[i];
+            cur.at = m.createdAt;
+          }
         }
-        const watermarks = [...senderTop.values()].sort((a, b) => a.c - b.c || a.u - b.u);
+        const watermarks = [...senders.values()].sort((a, b) => a.c - b.c || a.u - b.u);
         await this.#lockInOrder(tx, 'participants', 'conversation_id, user_id', watermarks.map((w) => [w.c, w.u]));
         await tx.run(
           raw(
-            `UPDATE participants SET read_seq = ${g}(participants.read_seq, v.column3), delivered_seq = ${g}(participants.delivered_seq, v.column3), read_at = v.column4
-             FROM (VALUES ${this.#valueRows(watermarks.length, ['BIGINT', 'BIGINT', 'BIGINT', 'BIGINT'])}) AS v
+            `UPDATE participants SET
+               read_seq = CASE WHEN participants.read_seq >= v.column3 - 1 THEN ${g}(participants.read_seq, v.column4) ELSE participants.read_seq END,
+               read_at = CASE WHEN participants.read_seq >= v.column3 - 1 THEN v.column6 ELSE participants.read_at END,
+               delivered_seq = ${g}(participants.delivered_seq, v.column5)
+             FROM (VALUES ${this.#valueRows(watermarks.length, ['BIGINT', 'BIGINT', 'BIGINT', 'BIGINT', 'BIGINT', 'BIGINT'])}) AS v
              WHERE participants.conversation_id = v.column1 AND participants.user_id = v.column2`,
-            watermarks.flatMap((w) => [w.c, w.u, w.seq, w.at]),
+            watermarks.flatMap((w) => [w.c, w.u, w.first, w.top, w.last, w.at]),
           ),
         );
       }
