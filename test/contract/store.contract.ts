@@ -134,14 +134,12 @@ async function expectGapless(store: Store, conversations: Conversation[], batche
     for (const m of mine) {
       expect(bySeq.get(m.seq)).toMatchObject({ id: m.id, content: m.content, changeSeq: m.changeSeq });
     }
-    // Each sender's delivered watermark ends on its own highest message, whatever the commit
-    // order was; its read watermark never above it.
+    // Each sender's delivered and sent watermarks end on its own highest message, whatever the
+    // commit order was; sending reads nothing.
     const top = new Map<Id, number>();
     for (const m of mine) top.set(m.senderId, Math.max(top.get(m.senderId) ?? 0, m.seq));
     for (const [userId, seq] of top) {
-      const p = (await store.participant(c.id, userId))!;
-      expect(p.deliveredSeq).toBe(seq);
-      expect(p.readSeq).toBeLessThanOrEqual(seq);
+      expect(await store.participant(c.id, userId)).toMatchObject({ readSeq: 0, deliveredSeq: seq, sentSeq: seq });
     }
   }
 }
@@ -311,7 +309,7 @@ export function storeContract(make: () => Promise<StoreHandle>): void {
       const g = await f.conversation(t, 'group', [a, b, c], T0 + 5);
       expect(g).toMatchObject({ tenantId: t.id, kind: 'group', createdBy: a.id, lastSeq: 0, changeSeq: 0, lastMessageAt: null, createdAt: T0 + 5, updatedAt: T0 + 5 });
       expect(await s.conversationByUuid(g.uuid)).toEqual(g);
-      expect(await s.participant(g.id, a.id)).toEqual({ conversationId: g.id, userId: a.id, role: 'admin', joinedAt: T0 + 5, readSeq: 0, deliveredSeq: 0, readAt: null });
+      expect(await s.participant(g.id, a.id)).toEqual({ conversationId: g.id, userId: a.id, role: 'admin', joinedAt: T0 + 5, readSeq: 0, deliveredSeq: 0, sentSeq: 0, readAt: null });
       expect(await s.participant(g.id, (await f.user(t)).id)).toBeUndefined();
       const members = await s.members([g.id]);
       expect(members.map((m) => m.user.id).sort()).toEqual([a.id, b.id, c.id].sort());
@@ -415,25 +413,22 @@ export function storeContract(make: () => Promise<StoreHandle>): void {
       expect(r).toMatchObject({ created: true, message: { seq: 2 } });
     });
 
-    it("moves the sender's delivered watermark to its own message, and its read watermark only over nothing unread", async () => {
+    it("moves the sender's delivered and sent watermarks to its own message, never a read watermark", async () => {
       const t = await f.tenant();
       const [a, b, c] = await f.users(t, 3);
       const g = await f.conversation(t, 'group', [a, b, c]);
       await f.send(g, a, { createdAt: T0 + 100 });
-      expect(await s.participant(g.id, a.id)).toMatchObject({ readSeq: 1, deliveredSeq: 1, readAt: T0 + 100 });
-      expect(await s.participant(g.id, b.id)).toMatchObject({ readSeq: 0, deliveredSeq: 0, readAt: null });
+      expect(await s.participant(g.id, a.id)).toMatchObject({ readSeq: 0, deliveredSeq: 1, sentSeq: 1, readAt: null });
+      expect(await s.participant(g.id, b.id)).toMatchObject({ readSeq: 0, deliveredSeq: 0, sentSeq: 0, readAt: null });
       // b and c have not read a's message 1: sending does not read it for them.
       await s.appendMessages([f.msg(g, b), f.msg(g, c), f.msg(g, b)]);
-      expect(await s.participant(g.id, b.id)).toMatchObject({ readSeq: 0, deliveredSeq: 4, readAt: null });
-      expect(await s.participant(g.id, c.id)).toMatchObject({ readSeq: 0, deliveredSeq: 3 });
-      expect(await s.participant(g.id, a.id)).toMatchObject({ readSeq: 1, deliveredSeq: 1 });
-      // Once b has read everything, its own run of messages is read too…
-      await s.markRead(g.id, b.id, 4, T0 + 200);
-      await s.appendMessages([f.msg(g, b, { createdAt: T0 + 300 }), f.msg(g, b, { createdAt: T0 + 301 })]);
-      expect(await s.participant(g.id, b.id)).toMatchObject({ readSeq: 6, deliveredSeq: 6, readAt: T0 + 301 });
-      // …but not over c's message 7, committed in the same batch below b's 8.
+      expect(await s.participant(g.id, b.id)).toMatchObject({ readSeq: 0, deliveredSeq: 4, sentSeq: 4, readAt: null });
+      expect(await s.participant(g.id, c.id)).toMatchObject({ readSeq: 0, deliveredSeq: 3, sentSeq: 3 });
+      expect(await s.participant(g.id, a.id)).toMatchObject({ readSeq: 0, deliveredSeq: 1, sentSeq: 1 });
+      // Reading moves it; sending after does not move it further.
+      expect(await s.markRead(g.id, b.id, 4, T0 + 200)).toBe(4);
       await s.appendMessages([f.msg(g, c), f.msg(g, b)]);
-      expect(await s.participant(g.id, b.id)).toMatchObject({ readSeq: 6, deliveredSeq: 8 });
+      expect(await s.participant(g.id, b.id)).toMatchObject({ readSeq: 4, deliveredSeq: 6, sentSeq: 6, readAt: T0 + 200 });
     });
 
     it('a retried client_id returns the original with created:false and takes no seq', async () => {

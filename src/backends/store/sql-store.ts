@@ -80,6 +80,7 @@ const toParticipant = (r: Row): Participant => ({
   joinedAt: r.joined_at,
   readSeq: r.read_seq,
   deliveredSeq: r.delivered_seq,
+  sentSeq: r.sent_seq ?? 0,
   readAt: r.read_at ?? null,
 });
 
@@ -476,7 +477,7 @@ export class SqlStore implements Store {
   async participant(conversationId: Id, userId: Id): Promise<Participant | undefined> {
     const r = await this.#first(
       raw(
-        'SELECT conversation_id, user_id, role, joined_at, read_seq, delivered_seq, read_at FROM participants WHERE conversation_id = ? AND user_id = ? AND left_at IS NULL',
+        'SELECT conversation_id, user_id, role, joined_at, read_seq, delivered_seq, sent_seq, read_at FROM participants WHERE conversation_id = ? AND user_id = ? AND left_at IS NULL',
         [conversationId, userId],
       ),
     );
@@ -496,6 +497,7 @@ export class SqlStore implements Store {
           'p.joined_at',
           'p.read_seq',
           'p.delivered_seq',
+          'p.sent_seq',
           'p.read_at',
           'u.id',
           'u.uuid',
@@ -525,6 +527,7 @@ export class SqlStore implements Store {
           'p.joined_at',
           'p.read_seq',
           'p.delivered_seq',
+          'p.sent_seq',
           'p.read_at',
         ])
         .where('p.user_id', '=', userId)
@@ -883,34 +886,25 @@ export class SqlStore implements Store {
           };
         }
 
-        // 4. Watermarks of each sender: delivered up to its newest message; read up to it only
-        //    when nothing unread lies below it (read_seq already at the message before, its
-        //    own run of messages in this batch unbroken). Otherwise a message that crossed the
-        //    sender's reply would show "read" without ever having been seen (004's status).
-        const senders = new Map<string, { c: Id; u: Id; first: number; top: number; last: number; at: Millis }>();
+        // 4. Each sender's delivered and sent watermarks move to its newest message. Its read
+        //    watermark does not: only reading marks read, or a message that crossed the reply
+        //    would show "read" without ever having been seen (004's status). Unread counts
+        //    start above the newer of read_seq and sent_seq, so a reply still clears them.
+        const senderTop = new Map<string, { c: Id; u: Id; seq: number }>();
         for (const i of fresh) {
           const m = batch[i];
           const key = `${m.conversationId}:${m.senderId}`;
-          const cur = senders.get(key);
-          // Seqs of one conversation were handed out in batch order, so they arrive ascending here.
-          if (!cur) senders.set(key, { c: m.conversationId, u: m.senderId, first: seqs[i], top: seqs[i], last: seqs[i], at: m.createdAt });
-          else {
-            if (seqs[i] === cur.top + 1 && cur.top === cur.last) cur.top = seqs[i];
-            cur.last = seqs[i];
-            cur.at = m.createdAt;
-          }
+          const cur = senderTop.get(key);
+          if (!cur || cur.seq < seqs[i]) senderTop.set(key, { c: m.conversationId, u: m.senderId, seq: seqs[i] });
         }
-        const watermarks = [...senders.values()].sort((a, b) => a.c - b.c || a.u - b.u);
+        const watermarks = [...senderTop.values()].sort((a, b) => a.c - b.c || a.u - b.u);
         await this.#lockInOrder(tx, 'participants', 'conversation_id, user_id', watermarks.map((w) => [w.c, w.u]));
         await tx.run(
           raw(
-            `UPDATE participants SET
-               read_seq = CASE WHEN participants.read_seq >= v.column3 - 1 THEN ${g}(participants.read_seq, v.column4) ELSE participants.read_seq END,
-               read_at = CASE WHEN participants.read_seq >= v.column3 - 1 THEN v.column6 ELSE participants.read_at END,
-               delivered_seq = ${g}(participants.delivered_seq, v.column5)
-             FROM (VALUES ${this.#valueRows(watermarks.length, ['BIGINT', 'BIGINT', 'BIGINT', 'BIGINT', 'BIGINT', 'BIGINT'])}) AS v
+            `UPDATE participants SET delivered_seq = ${g}(participants.delivered_seq, v.column3), sent_seq = ${g}(participants.sent_seq, v.column3)
+             FROM (VALUES ${this.#valueRows(watermarks.length, ['BIGINT', 'BIGINT', 'BIGINT'])}) AS v
              WHERE participants.conversation_id = v.column1 AND participants.user_id = v.column2`,
-            watermarks.flatMap((w) => [w.c, w.u, w.first, w.top, w.last, w.at]),
+            watermarks.flatMap((w) => [w.c, w.u, w.seq]),
           ),
         );
       }

@@ -109,9 +109,8 @@ export class UniqueViolation extends Error {
  *   conversation's `last_seq` and `change_seq` grow by one per new message, so seq is gapless
  *   and strictly increasing per conversation, also with several processes on one database.
  *   A message whose (sender, clientId) already exists is returned with `created: false` and
- *   takes no seq. The sender's delivered watermark moves to its own message; its read
- *   watermark too, but only when nothing unread lies below (read_seq was at the message
- *   before): sending never marks someone else's message read.
+ *   takes no seq. The sender's delivered and sent watermarks move to its own message; its
+ *   read watermark does not (only reading marks read).
  *   An attachment with `pendingId` claims that pending attachment in the same transaction;
  *   when it is not pending or not the sender's, the append fails with
  *   DomainError('upload_not_found') and commits nothing.
