@@ -22,7 +22,11 @@ import { DEFAULT_TENANT_UUID } from './migrations/0001-initial.js';
 import type { DB } from './schema.js';
 import { raw, type SqlRunner, type Statement } from './sql-runner.js';
 import {
+  LockNotAvailable,
+  NotCommitted,
   UniqueViolation,
+  type AppendOptions,
+  type AppendOutcome,
   type AppendResult,
   type AttachmentRecord,
   type FriendshipRow,
@@ -144,6 +148,8 @@ export class SqlStore implements Store {
     readonly db: Kysely<DB>,
     readonly runner: SqlRunner,
     close: () => Promise<void>,
+    /** PostgreSQL: how long an append waits for a conversation another transaction holds (PG_LOCK_WAIT_MS). */
+    readonly lockWaitMs = 200,
   ) {
     this.#close = close;
     // SQLite runs one transaction at a time, in the order they were asked for: a batch can
@@ -703,23 +709,78 @@ export class SqlStore implements Store {
     );
   }
 
-  async appendMessages(batch: readonly NewMessage[]): Promise<AppendResult[]> {
+  async appendMessages(batch: readonly NewMessage[], opts: AppendOptions = {}): Promise<AppendOutcome[]> {
     if (batch.length === 0) return [];
     for (let attempt = 1; ; attempt++) {
       try {
-        return await this.#append(batch);
+        return await this.#append(batch, opts.probe);
       } catch (e) {
         // A retry raced its original in another transaction (another process, or another
         // pool connection): that one has committed now, so the next attempt finds it.
         if (attempt < 5 && e instanceof UniqueViolation && e.constraint === 'messages_sender_client') continue;
+        // The session died before the commit (this process was stopped past the server's
+        // idle timeout): nothing was written, a fresh connection does it.
+        if (attempt < 5 && e instanceof NotCommitted) continue;
         throw e;
       }
     }
   }
 
-  async #append(batch: readonly NewMessage[]): Promise<AppendResult[]> {
+  /**
+   * PostgreSQL: locks the batch's conversation rows in id order, waiting at most `lockWaitMs`
+   * for the ones another transaction holds (a process stopped mid-commit holds them until
+   * it resumes or the server ends its idle transaction); `probe` ones are only taken if free.
+   * Returns the conversations left out. SQLite has one writer: nothing to lock.
+   */
+  async #lockConversations(tx: SqlRunner, ids: readonly Id[], probe: ReadonlySet<Id> | undefined): Promise<Set<Id>> {
+    const out = new Set<Id>();
+    if (this.dialect !== 'postgres' || ids.length === 0) return out;
+    const waitFor = ids.filter((id) => !probe?.has(id));
+    const tryOnly = ids.filter((id) => probe?.has(id));
+    // Ids are integers from our own rows, written inline: the savepoint, the wait bound and
+    // the lock then go in one round trip (a query with parameters takes one statement).
+    const list = (xs: readonly Id[]) => xs.map((x) => String(Math.trunc(x))).join(', ');
+    const skipLocked = async (xs: readonly Id[]) => {
+      const got = await tx.all<{ id: number }>(raw(`SELECT id FROM conversations WHERE id IN (${list(xs)}) ORDER BY id FOR UPDATE SKIP LOCKED`, []));
+      const have = new Set(got.map((r) => Number(r.id)));
+      for (const x of xs) if (!have.has(x)) out.add(x);
+    };
+    if (waitFor.length > 0) {
+      try {
+        await tx.run(
+          raw(
+            `SAVEPOINT lock_wait; SET LOCAL lock_timeout = ${Math.max(1, Math.trunc(this.lockWaitMs))}; ` +
+              `SELECT 1 FROM conversations WHERE id IN (${list(waitFor)}) ORDER BY id FOR UPDATE; SET LOCAL lock_timeout = DEFAULT`,
+            [],
+          ),
+        );
+      } catch (e) {
+        if (!(e instanceof LockNotAvailable)) throw e;
+        // Some row is held: keep what is free now, leave the rest for a later batch.
+        await tx.run(raw('ROLLBACK TO SAVEPOINT lock_wait; SET LOCAL lock_timeout = DEFAULT', []));
+        await skipLocked(waitFor);
+      }
+    }
+    if (tryOnly.length > 0) await skipLocked(tryOnly);
+    return out;
+  }
+
+  /** Tests only: runs inside the append's transaction once its conversations are locked. */
+  afterLock: ((conversationIds: readonly Id[]) => Promise<void>) | null = null;
+
+  async #append(batch0: readonly NewMessage[], probe: ReadonlySet<Id> | undefined): Promise<AppendOutcome[]> {
     const g = this.#greatest;
     return this.runner.transaction(async (tx) => {
+      const outcomes: AppendOutcome[] = new Array(batch0.length);
+      // 0. The conversations this transaction may write (PostgreSQL: locked, in id order).
+      const left = await this.#lockConversations(tx, [...new Set(batch0.map((m) => m.conversationId))].sort((a, b) => a - b), probe);
+      const taken: number[] = [];
+      for (let i = 0; i < batch0.length; i++) {
+        if (left.has(batch0[i].conversationId)) outcomes[i] = { deferred: true };
+        else taken.push(i);
+      }
+      const batch = left.size === 0 ? batch0 : taken.map((i) => batch0[i]);
+      if (this.afterLock) await this.afterLock([...new Set(batch.map((m) => m.conversationId))]);
       const results: (AppendResult | undefined)[] = new Array(batch.length);
       const keyOf = (m: NewMessage) => `${m.senderId}\u0000${m.clientId}`;
 
@@ -780,7 +841,6 @@ export class SqlStore implements Store {
       const changeSeqs = new Array<number>(batch.length);
       if (perConversation.size > 0) {
         const convIds = [...perConversation.keys()].sort((a, b) => a - b);
-        await this.#lockInOrder(tx, 'conversations', 'id', convIds.map((c) => [c]));
         const params: unknown[] = [];
         for (const c of convIds) {
           const idx = perConversation.get(c)!;
@@ -909,7 +969,9 @@ export class SqlStore implements Store {
         );
       }
       for (const [i, first] of duplicateOf) results[i] = { message: results[first]!.message, created: false };
-      return results as AppendResult[];
+      if (left.size === 0) return results as AppendResult[];
+      for (let k = 0; k < taken.length; k++) outcomes[taken[k]] = results[k]!;
+      return outcomes;
     });
   }
 

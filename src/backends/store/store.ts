@@ -80,6 +80,23 @@ export interface AppendResult {
   created: boolean;
 }
 
+/** A message `appendMessages` left out: its conversation was held by another transaction. */
+export interface DeferredAppend {
+  deferred: true;
+}
+
+export type AppendOutcome = AppendResult | DeferredAppend;
+
+export const isDeferred = (o: AppendOutcome): o is DeferredAppend => 'deferred' in o;
+
+export interface AppendOptions {
+  /**
+   * Conversations to take only if free right now: they were held by another transaction
+   * lately (a stopped process), and waiting for them again would hold up the rest.
+   */
+  readonly probe?: ReadonlySet<Id>;
+}
+
 export interface FriendshipRow {
   userA: Id;
   userB: Id;
@@ -102,6 +119,22 @@ export class UniqueViolation extends Error {
   }
 }
 
+/** A transaction whose connection died before it asked to commit: nothing of it was written. */
+export class NotCommitted extends Error {
+  constructor(override readonly cause: unknown) {
+    super(`not committed: ${(cause as Error)?.message ?? cause}`);
+    this.name = 'NotCommitted';
+  }
+}
+
+/** A lock not granted within the time the statement allowed (PostgreSQL's lock_timeout). */
+export class LockNotAvailable extends Error {
+  constructor() {
+    super('lock not available');
+    this.name = 'LockNotAvailable';
+  }
+}
+
 /**
  * Everything Parley persists. Contract (tested by test/contract/store.contract.ts against
  * every implementation):
@@ -111,6 +144,10 @@ export class UniqueViolation extends Error {
  *   A message whose (sender, clientId) already exists is returned with `created: false` and
  *   takes no seq. The sender's delivered and sent watermarks move to its own message; its
  *   read watermark does not (only reading marks read).
+ *   Several processes on one database: a conversation whose row another transaction holds
+ *   for longer than the store's lock wait (or at all, for `probe` conversations) is left
+ *   out: every message of it comes back `deferred`, nothing of it written, and the rest of
+ *   the batch commits. A stopped process holding one conversation never holds up the others.
  *   An attachment with `pendingId` claims that pending attachment in the same transaction;
  *   when it is not pending or not the sender's, the append fails with
  *   DomainError('upload_not_found') and commits nothing.
@@ -197,7 +234,7 @@ export interface Store {
   deleteConversation(conversationId: Id, at: Millis): Promise<void>;
   addMentions(messageId: Id, userIds: readonly Id[]): Promise<void>;
 
-  appendMessages(batch: readonly NewMessage[]): Promise<AppendResult[]>;
+  appendMessages(batch: readonly NewMessage[], opts?: AppendOptions): Promise<AppendOutcome[]>;
   messageById(id: Id): Promise<Message | undefined>;
   messageByUuid(uuid: string): Promise<Message | undefined>;
   /** The messages whose seq is in [fromSeq, toSeq], newest first. */
