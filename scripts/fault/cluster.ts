@@ -141,6 +141,19 @@ export class ParleyProcess {
     await exited;
   }
 
+  /** SIGSTOP: the process freezes where it is (mid-commit, holding its locks and sockets). */
+  pause(): void {
+    if (!this.running) return;
+    this.history.push({ what: 'kill', at: Date.now(), detail: 'SIGSTOP' });
+    this.#child!.kill('SIGSTOP');
+  }
+
+  /** SIGCONT after `pause()`. */
+  resume(): void {
+    if (!this.running) return;
+    this.#child!.kill('SIGCONT');
+  }
+
   /** SIGTERM (graceful drain), SIGKILL after `graceMs`. */
   async stop(graceMs = 5_000): Promise<void> {
     const child = this.#child;

@@ -20,6 +20,10 @@ export interface FaultOptions {
   seed: number;
   kills: number;
   redisRestarts: number;
+  /** SIGSTOPs of a process (holding whatever it was doing), each followed by SIGCONT after `stopMs`. */
+  stops: number;
+  /** How long a stopped process stays frozen (ms); longer than PRESENCE_TTL_MS, its users expire meanwhile. */
+  stopMs: number;
   /** Messages per second per user (split over its rooms). */
   rate: number;
   /** How long a killed process stays down before it is started again (ms). */
@@ -48,6 +52,8 @@ export const DEFAULTS: Omit<FaultOptions, 'postgresUrl' | 'log'> = {
   seed: 1,
   kills: 1,
   redisRestarts: 1,
+  stops: 1,
+  stopMs: 3_000,
   rate: 20,
   downMs: 1_000,
   redisDownMs: 1_000,
@@ -275,11 +281,14 @@ export async function runFault(options: Partial<FaultOptions> & Pick<FaultOption
     for (const s of sessions) s.startSending();
 
     const faults: FaultEvent[] = [];
-    const total = o.kills + o.redisRestarts;
-    const plan: ('kill' | 'redis')[] = [];
-    for (let k = o.kills, r = o.redisRestarts; k > 0 || r > 0; ) {
-      if (k > 0 && (plan.length % 2 === 0 || r === 0)) (plan.push('kill'), k--);
-      else (plan.push('redis'), r--);
+    const total = o.kills + o.redisRestarts + o.stops;
+    // Round robin over the kinds still to inject: stop, kill, redis, stop, … (a stop first: a
+    // killed process's restart can take seconds on a loaded machine, and a stop must come
+    // while the others still send).
+    const plan: FaultEvent['kind'][] = [];
+    const left = { kill: o.kills, redis: o.redisRestarts, stop: o.stops };
+    for (const order = ['stop', 'kill', 'redis'] as const; plan.length < total; ) {
+      for (const k of order) if (left[k] > 0) (plan.push(k), left[k]--);
     }
     let stopFaults = false;
     let faultError: unknown = null;
@@ -289,7 +298,21 @@ export async function runFault(options: Partial<FaultOptions> & Pick<FaultOption
         while (Date.now() < at && !stopFaults) await wait(Math.min(50, at - Date.now()));
         if (stopFaults) return;
         const open = (proc: number | null) => sessions.filter((s) => s.connected && (proc === null || s.proc === proc)).length;
-        if (plan[i] === 'kill') {
+        if (plan[i] === 'stop') {
+          // Frozen where it is: mid-commit holding row locks, sockets open but silent.
+          const withSockets = procs.map((_, i) => i).filter((i) => open(i) > 0);
+          const candidates = withSockets.length > 0 ? withSockets : procs.map((_, i) => i);
+          const target = candidates[Math.floor(rng() * candidates.length)];
+          const p = procs[target];
+          const ev: FaultEvent = { kind: 'stop', target, port: p.port, injectedAt: Date.now(), restartedAt: null, backAt: null, socketsAffected: open(target), recoveryMs: null, recoveryDetail: '' };
+          faults.push(ev);
+          p.pause();
+          log(`FAULT ${faults.length}: SIGSTOP process ${target} (port ${p.port}, ${ev.socketsAffected} sockets on it) for ${o.stopMs} ms`);
+          await wait(o.stopMs);
+          p.resume();
+          ev.restartedAt = ev.backAt = Date.now();
+          log(`process ${target} continued (SIGCONT)`);
+        } else if (plan[i] === 'kill') {
           // A process that has sockets on it (clients move on at every reconnect), chosen by the seed.
           const withSockets = procs.map((_, i) => i).filter((i) => open(i) > 0);
           const candidates = withSockets.length > 0 ? withSockets : procs.map((_, i) => i);
@@ -406,6 +429,7 @@ export async function runFault(options: Partial<FaultOptions> & Pick<FaultOption
       seed: o.seed,
       faults,
       ...counts,
+      ackLatencyDuringStopsMs: latencyDuringStops(faults, sessions),
       maxInFlight,
       caughtUp: caughtAt !== null,
       catchupAfterLastFaultMs: faults.length > 0 ? faults[faults.length - 1].recoveryMs : null,
@@ -451,6 +475,22 @@ export async function runFault(options: Partial<FaultOptions> & Pick<FaultOption
   }
 }
 
+/** Ack latency of what was sent through a process other than the stopped one while it was stopped. */
+function latencyDuringStops(faults: FaultEvent[], sessions: Session[]): Figures['ackLatencyDuringStopsMs'] {
+  const stops = faults.filter((f) => f.kind === 'stop');
+  if (stops.length === 0) return null;
+  const ms: number[] = [];
+  for (const s of sessions) {
+    for (const m of s.sent.values()) {
+      const during = stops.some((f) => m.firstSentAt >= f.injectedAt && m.firstSentAt < (f.backAt ?? Infinity) && m.sentProcs[0] !== f.target);
+      if (during && m.ackedAt !== null) ms.push(m.ackedAt - m.firstSentAt);
+    }
+  }
+  ms.sort((a, b) => a - b);
+  const at = (q: number) => (ms.length === 0 ? 0 : ms[Math.min(ms.length - 1, Math.floor(q * ms.length))]);
+  return { p50: at(0.5), p99: at(0.99), max: ms.length === 0 ? 0 : ms[ms.length - 1], n: ms.length };
+}
+
 function formatReport(f: Figures, a: Anomalies, t0: number, serverErrors: string[], redisErrors: number, ok: boolean, runDir: string | null): string {
   const T = (at: number | null) => rel(t0, at);
   const L: string[] = [];
@@ -464,11 +504,17 @@ function formatReport(f: Figures, a: Anomalies, t0: number, serverErrors: string
     const what =
       x.kind === 'kill'
         ? `SIGKILL process ${x.target} (port ${x.port}, ${x.socketsAffected} sockets), restarted ${T(x.restartedAt)}, ready ${T(x.backAt)}`
-        : `redis-server SIGKILL (${x.socketsAffected} sockets open), started again ${T(x.restartedAt)}, ready ${T(x.backAt)}`;
+        : x.kind === 'stop'
+          ? `SIGSTOP process ${x.target} (port ${x.port}, ${x.socketsAffected} sockets), SIGCONT ${T(x.backAt)}`
+          : `redis-server SIGKILL (${x.socketsAffected} sockets open), started again ${T(x.restartedAt)}, ready ${T(x.backAt)}`;
     row(i === 0 ? 'faults' : '', `${T(x.injectedAt)} ${new Date(x.injectedAt).toISOString()} ${what}; caught up after ${x.recoveryMs === null ? `NEVER (${x.recoveryDetail})` : `${x.recoveryMs} ms`}`);
   });
   row('sent', `${f.sent} messages (${f.retries} re-sends with the same local_temp_id)`);
   row('acked', `${f.acked} (ack latency p50 ${f.ackLatencyMs.p50} ms, p99 ${f.ackLatencyMs.p99} ms, max ${f.ackLatencyMs.max} ms; at most ${f.maxInFlight} unacked at once)`);
+  if (f.ackLatencyDuringStopsMs) {
+    const s = f.ackLatencyDuringStopsMs;
+    row('acks elsewhere while stopped', `${s.n} messages sent through the other processes while one was stopped: p50 ${s.p50} ms, p99 ${s.p99} ms, max ${s.max} ms`);
+  }
   row('unacked at the end', f.unacked);
   row('stored (REST history)', f.stored);
   row('delivered', `${f.delivered} live receipts by other members (+${f.replayed} through resume replay)`);

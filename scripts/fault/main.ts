@@ -8,7 +8,7 @@ const HELP = `npm run fault -- [options]
 
 Starts a private redis-server, a scratch PostgreSQL database and N Parley processes on them,
 connects chat clients round-robin, injects faults (SIGKILL + restart of a process, kill +
-restart of Redis) while they send, then reconciles every client against the REST history.
+restart of Redis, SIGSTOP + SIGCONT of a process) while they send, then reconciles every client against the REST history.
 Exit code 1 when anything was lost, stored twice, delivered twice, out of order or missing.
 
   --processes N        Parley processes (default ${DEFAULTS.processes})
@@ -17,6 +17,8 @@ Exit code 1 when anything was lost, stored twice, delivered twice, out of order 
   --seed N             seed of the schedule, kill targets, pacing and backoff (default ${DEFAULTS.seed})
   --kills N            process SIGKILLs, each followed by a restart on the same port (default ${DEFAULTS.kills})
   --redis-restarts N   Redis kills, each followed by a restart on the same port (default ${DEFAULTS.redisRestarts})
+  --stops N            SIGSTOPs of a process (frozen mid-work, locks held), SIGCONT after --stop-ms (default ${DEFAULTS.stops})
+  --stop-ms N          how long a stopped process stays frozen (default ${DEFAULTS.stopMs})
   --rate N             messages per second per user (default ${DEFAULTS.rate})
   --down-ms N          how long a killed process stays down (default ${DEFAULTS.downMs})
   --redis-down-ms N    how long Redis stays down (default ${DEFAULTS.redisDownMs})
@@ -35,6 +37,8 @@ const { values } = parseArgs({
     seed: { type: 'string' },
     kills: { type: 'string' },
     'redis-restarts': { type: 'string' },
+    stops: { type: 'string' },
+    'stop-ms': { type: 'string' },
     rate: { type: 'string' },
     'down-ms': { type: 'string' },
     'redis-down-ms': { type: 'string' },
@@ -72,6 +76,8 @@ try {
     seed: num('seed', values.seed, DEFAULTS.seed),
     kills: num('kills', values.kills, DEFAULTS.kills),
     redisRestarts: num('redis-restarts', values['redis-restarts'], DEFAULTS.redisRestarts),
+    stops: num('stops', values.stops, DEFAULTS.stops),
+    stopMs: num('stop-ms', values['stop-ms'], DEFAULTS.stopMs),
     rate: num('rate', values.rate, DEFAULTS.rate),
     downMs: num('down-ms', values['down-ms'], DEFAULTS.downMs),
     redisDownMs: num('redis-down-ms', values['redis-down-ms'], DEFAULTS.redisDownMs),

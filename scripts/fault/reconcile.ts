@@ -18,8 +18,8 @@ export interface RoomInfo {
 }
 
 export interface FaultEvent {
-  kind: 'kill' | 'redis';
-  /** The process killed (kill). */
+  kind: 'kill' | 'redis' | 'stop';
+  /** The process killed (kill) or stopped with SIGSTOP (stop). */
   target: number | null;
   port: number;
   /** ms since the epoch. */
@@ -48,6 +48,11 @@ export interface Figures {
   acked: number;
   /** First send to ack, over every acked message (ms). */
   ackLatencyMs: { p50: number; p99: number; max: number };
+  /**
+   * First send to ack of the messages sent through the other processes while one was stopped
+   * (SIGSTOP): what a stopped process costs everyone else. Null without stops.
+   */
+  ackLatencyDuringStopsMs: { p50: number; p99: number; max: number; n: number } | null;
   /** Most messages sent and not yet acked at once, sampled every 100 ms. */
   maxInFlight: number;
   unacked: number;

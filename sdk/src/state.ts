@@ -37,6 +37,8 @@ interface Rec {
   changeSeq: number;
   lastMessage: Message | null;
   myReadSeq: number;
+  /** The seq of my newest message: unread counts start above the newer of this and myReadSeq. */
+  mySentSeq: number;
   reads: Map<number, number>;
   delivered: Map<number, number>;
   /** Messages by seq, and the seq of each message id. */
@@ -210,6 +212,7 @@ export class ChatState {
     rec.changeSeq = Math.max(rec.changeSeq, c.change_seq);
     if (c.last_message) rec.lastMessage = pickLast(rec.lastMessage, strip(c.last_message));
     rec.myReadSeq = Math.max(rec.myReadSeq, c.my_read_seq);
+    rec.mySentSeq = Math.max(rec.mySentSeq, c.my_sent_seq);
     let raced = false;
     if (rec.metaAt > startedAt) raced = true;
     if (!rec.base || !raced) {
@@ -270,10 +273,10 @@ export class ChatState {
     rec.lastSeq = Math.max(rec.lastSeq, msg.seq);
     rec.changeSeq = Math.max(rec.changeSeq, msg.change_seq);
     rec.lastMessage = pickLast(rec.lastMessage, msg);
-    // The server moves a sender's watermarks to each message they send.
-    raise(rec.reads, msg.sender.id, msg.seq);
+    // The server moves a sender's delivered watermark to each message they send; only
+    // reading moves a read watermark.
     raise(rec.delivered, msg.sender.id, msg.seq);
-    if (msg.sender.id === this.me?.id) rec.myReadSeq = Math.max(rec.myReadSeq, msg.seq);
+    if (msg.sender.id === this.me?.id) rec.mySentSeq = Math.max(rec.mySentSeq, msg.seq);
     if (rec.typing.delete(msg.sender.id)) rec.typingList = null;
     this.#changed(rec);
   }
@@ -413,6 +416,7 @@ export class ChatState {
         changeSeq: 0,
         lastMessage: null,
         myReadSeq: 0,
+        mySentSeq: 0,
         reads: new Map(),
         delivered: new Map(),
         messages: new Map(),
@@ -451,8 +455,9 @@ export class ChatState {
       change_seq: Math.max(b.change_seq, rec.changeSeq),
       last_message: rec.lastMessage,
       last_message_at: rec.lastMessage ? rec.lastMessage.created_at : b.last_message_at,
-      unread_count: Math.max(0, lastSeq - myRead),
+      unread_count: Math.max(0, lastSeq - Math.max(myRead, b.my_sent_seq, rec.mySentSeq)),
       my_read_seq: myRead,
+      my_sent_seq: Math.max(b.my_sent_seq, rec.mySentSeq),
       members,
     };
     return rec.view;

@@ -45,7 +45,7 @@ export const DIALECTS = [chatDialect, v1Dialect, notificationsDialect, parleyDia
 
 /** The composition root: the only place that picks concrete backends. */
 export async function createParley(config: Config, opts: { logger?: boolean | object; migrate?: boolean } = {}): Promise<Parley> {
-  const store = createStore(config.databaseUrl);
+  const store = createStore(config.databaseUrl, { postgres: config.postgres });
   if (opts.migrate !== false) await store.migrate();
   // REDIS_URL selects the Redis bus, presence and rate limits (several processes act as one
   // server); unset, everything stays in this process.

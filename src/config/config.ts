@@ -57,6 +57,16 @@ export interface Config {
   readonly reorderWaitMs: number;
   /** COMMIT_BATCH_MAX: most sends committed in one transaction (group commit). */
   readonly commitBatchMax: number;
+  /**
+   * PostgreSQL bounds on a stuck session (PG_LOCK_WAIT_MS, PG_LOCK_TIMEOUT_MS,
+   * PG_STATEMENT_TIMEOUT_MS, PG_IDLE_IN_TRANSACTION_TIMEOUT_MS): see PostgresOptions.
+   */
+  readonly postgres: {
+    readonly lockWaitMs: number;
+    readonly lockTimeoutMs: number;
+    readonly statementTimeoutMs: number;
+    readonly idleInTransactionTimeoutMs: number;
+  };
   /** FILES_ROOT: attachments live under `$FILES_ROOT/static/chat_files/{images,files,voices,thumbnails}/`. */
   readonly filesRoot: string;
   /** WEB_DIR: the built web client served at `/` (default: web/dist of this checkout). */
@@ -151,6 +161,12 @@ export function loadConfig(env: Env = process.env): Config {
     typingTtlMs: int(env, 'TYPING_TTL_MS', 6000),
     reorderWaitMs: int(env, 'REORDER_WAIT_MS', 150),
     commitBatchMax: Math.max(1, int(env, 'COMMIT_BATCH_MAX', 512)),
+    postgres: Object.freeze({
+      lockWaitMs: Math.max(1, int(env, 'PG_LOCK_WAIT_MS', 200)),
+      lockTimeoutMs: int(env, 'PG_LOCK_TIMEOUT_MS', 10_000),
+      statementTimeoutMs: int(env, 'PG_STATEMENT_TIMEOUT_MS', 30_000),
+      idleInTransactionTimeoutMs: int(env, 'PG_IDLE_IN_TRANSACTION_TIMEOUT_MS', 10_000),
+    }),
     filesRoot: path.resolve(env.FILES_ROOT || dataDir),
     webDir: env.WEB_DIR ? path.resolve(env.WEB_DIR) : null,
     fileUrlTtlSeconds: Math.max(1, int(env, 'FILE_URL_TTL_SECONDS', 3600)),

@@ -60,6 +60,8 @@ export interface Participant {
   joinedAt: Millis;
   readSeq: number;
   deliveredSeq: number;
+  /** The newest seq this participant sent: what lies below it was answered, not unread. */
+  sentSeq: number;
   readAt: Millis | null;
 }
 
@@ -115,7 +117,7 @@ export interface ConversationView {
   /** All participants (direct conversations: two), with their user summaries. */
   members: Member[];
   lastMessage: Message | null;
-  /** last_seq − read_seq, never a COUNT over messages. */
+  /** last_seq − max(read_seq, sent_seq), never a COUNT over messages. */
   unreadCount: number;
 }
 

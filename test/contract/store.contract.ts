@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Conversation, ConversationKind, Id, Message, Tenant, User } from '../../src/core/model.js';
 import {
+  isDeferred,
   UniqueViolation,
   type AppendResult,
   type NewAttachment,
@@ -27,6 +28,22 @@ export interface StoreHandle {
 export interface StorePairHandle {
   stores: [Store, Store];
   close(): Promise<void>;
+}
+
+/**
+ * `appendMessages` again for what it deferred, until nothing is (what the message writer
+ * does): the results in batch order. One store alone never defers; concurrent ones may.
+ */
+export async function appendAll(store: Store, batch: readonly NewMessage[]): Promise<AppendResult[]> {
+  const out: AppendResult[] = new Array(batch.length);
+  let todo = batch.map((_, i) => i);
+  while (todo.length > 0) {
+    const outcomes = await store.appendMessages(todo.map((i) => batch[i]));
+    const next: number[] = [];
+    outcomes.forEach((o, k) => (isDeferred(o) ? next.push(todo[k]) : (out[todo[k]] = o)));
+    todo = next;
+  }
+  return out;
 }
 
 // Far from Date.now(), so a store that used its own clock instead of the caller's shows.
@@ -75,7 +92,7 @@ function fixtures(get: () => Store) {
       };
     },
     async send(conversation: Conversation | Id, sender: User | Id, over: Partial<NewMessage> = {}): Promise<Message> {
-      const [r] = await get().appendMessages([f.msg(conversation, sender, over)]);
+      const [r] = await appendAll(get(), [f.msg(conversation, sender, over)]);
       return r.message;
     },
     async conv(id: Id): Promise<Conversation> {
@@ -134,11 +151,12 @@ async function expectGapless(store: Store, conversations: Conversation[], batche
     for (const m of mine) {
       expect(bySeq.get(m.seq)).toMatchObject({ id: m.id, content: m.content, changeSeq: m.changeSeq });
     }
-    // Each sender's watermarks end on its own highest message, whatever the commit order was.
+    // Each sender's delivered and sent watermarks end on its own highest message, whatever the
+    // commit order was; sending reads nothing.
     const top = new Map<Id, number>();
     for (const m of mine) top.set(m.senderId, Math.max(top.get(m.senderId) ?? 0, m.seq));
     for (const [userId, seq] of top) {
-      expect(await store.participant(c.id, userId)).toMatchObject({ readSeq: seq, deliveredSeq: seq });
+      expect(await store.participant(c.id, userId)).toMatchObject({ readSeq: 0, deliveredSeq: seq, sentSeq: seq });
     }
   }
 }
@@ -308,7 +326,7 @@ export function storeContract(make: () => Promise<StoreHandle>): void {
       const g = await f.conversation(t, 'group', [a, b, c], T0 + 5);
       expect(g).toMatchObject({ tenantId: t.id, kind: 'group', createdBy: a.id, lastSeq: 0, changeSeq: 0, lastMessageAt: null, createdAt: T0 + 5, updatedAt: T0 + 5 });
       expect(await s.conversationByUuid(g.uuid)).toEqual(g);
-      expect(await s.participant(g.id, a.id)).toEqual({ conversationId: g.id, userId: a.id, role: 'admin', joinedAt: T0 + 5, readSeq: 0, deliveredSeq: 0, readAt: null });
+      expect(await s.participant(g.id, a.id)).toEqual({ conversationId: g.id, userId: a.id, role: 'admin', joinedAt: T0 + 5, readSeq: 0, deliveredSeq: 0, sentSeq: 0, readAt: null });
       expect(await s.participant(g.id, (await f.user(t)).id)).toBeUndefined();
       const members = await s.members([g.id]);
       expect(members.map((m) => m.user.id).sort()).toEqual([a.id, b.id, c.id].sort());
@@ -415,7 +433,7 @@ export function storeContract(make: () => Promise<StoreHandle>): void {
       const [a, b] = await f.users(t, 2);
       const c1 = await f.conversation(t, 'direct', [a, b]);
       const c2 = await f.conversation(t, 'group', [a, b]);
-      const rs = await s.appendMessages([f.msg(c1, a), f.msg(c2, a), f.msg(c1, b), f.msg(c1, a, { createdAt: T0 + 777 })]);
+      const rs = await appendAll(s, [f.msg(c1, a), f.msg(c2, a), f.msg(c1, b), f.msg(c1, a, { createdAt: T0 + 777 })]);
       expect(rs.map((r) => [r.created, r.message.conversationId, r.message.seq, r.message.changeSeq])).toEqual([
         [true, c1.id, 1, 1],
         [true, c2.id, 1, 1],
@@ -445,34 +463,39 @@ export function storeContract(make: () => Promise<StoreHandle>): void {
       expect((await s.messagesBySeq(c.id, 1, 100)).map((m) => m.seq)).toEqual([1]);
       expect(await s.participant(c.id, b.id)).toMatchObject({ readSeq: 0, deliveredSeq: 0 });
       // The failed batch's client_id was not kept either: sending it again creates the message at seq 2.
-      const [r] = await s.appendMessages([f.msg(c, a, { clientId: 'atomic' })]);
+      const [r] = await appendAll(s, [f.msg(c, a, { clientId: 'atomic' })]);
       expect(r).toMatchObject({ created: true, message: { seq: 2 } });
     });
 
-    it("moves the sender's read and delivered watermarks to its own message, not anyone else's", async () => {
+    it("moves the sender's delivered and sent watermarks to its own message, never a read watermark", async () => {
       const t = await f.tenant();
       const [a, b, c] = await f.users(t, 3);
       const g = await f.conversation(t, 'group', [a, b, c]);
       await f.send(g, a, { createdAt: T0 + 100 });
-      expect(await s.participant(g.id, a.id)).toMatchObject({ readSeq: 1, deliveredSeq: 1, readAt: T0 + 100 });
-      expect(await s.participant(g.id, b.id)).toMatchObject({ readSeq: 0, deliveredSeq: 0, readAt: null });
-      await s.appendMessages([f.msg(g, b), f.msg(g, c), f.msg(g, b)]);
-      expect(await s.participant(g.id, b.id)).toMatchObject({ readSeq: 4, deliveredSeq: 4 });
-      expect(await s.participant(g.id, c.id)).toMatchObject({ readSeq: 3, deliveredSeq: 3 });
-      expect(await s.participant(g.id, a.id)).toMatchObject({ readSeq: 1, deliveredSeq: 1 });
+      expect(await s.participant(g.id, a.id)).toMatchObject({ readSeq: 0, deliveredSeq: 1, sentSeq: 1, readAt: null });
+      expect(await s.participant(g.id, b.id)).toMatchObject({ readSeq: 0, deliveredSeq: 0, sentSeq: 0, readAt: null });
+      // b and c have not read a's message 1: sending does not read it for them.
+      await appendAll(s, [f.msg(g, b), f.msg(g, c), f.msg(g, b)]);
+      expect(await s.participant(g.id, b.id)).toMatchObject({ readSeq: 0, deliveredSeq: 4, sentSeq: 4, readAt: null });
+      expect(await s.participant(g.id, c.id)).toMatchObject({ readSeq: 0, deliveredSeq: 3, sentSeq: 3 });
+      expect(await s.participant(g.id, a.id)).toMatchObject({ readSeq: 0, deliveredSeq: 1, sentSeq: 1 });
+      // Reading moves it; sending after does not move it further.
+      expect(await s.markRead(g.id, b.id, 4, T0 + 200)).toBe(4);
+      await appendAll(s, [f.msg(g, c), f.msg(g, b)]);
+      expect(await s.participant(g.id, b.id)).toMatchObject({ readSeq: 4, deliveredSeq: 6, sentSeq: 6, readAt: T0 + 200 });
     });
 
     it('a retried client_id returns the original with created:false and takes no seq', async () => {
       const t = await f.tenant();
       const [a, b] = await f.users(t, 2);
       const c = await f.conversation(t, 'direct', [a, b]);
-      const [first] = await s.appendMessages([f.msg(c, a, { clientId: 'tmp-1', content: 'original' })]);
+      const [first] = await appendAll(s, [f.msg(c, a, { clientId: 'tmp-1', content: 'original' })]);
       expect(first.created).toBe(true);
-      const [again] = await s.appendMessages([f.msg(c, a, { clientId: 'tmp-1', content: 'retry text' })]);
+      const [again] = await appendAll(s, [f.msg(c, a, { clientId: 'tmp-1', content: 'retry text' })]);
       expect(again).toEqual({ created: false, message: first.message });
       expect(await f.conv(c.id)).toMatchObject({ lastSeq: 1, changeSeq: 1 });
       // A retry next to new messages: only the new ones take seqs.
-      const rs = await s.appendMessages([f.msg(c, b), f.msg(c, a, { clientId: 'tmp-1' }), f.msg(c, a, { clientId: 'tmp-2' })]);
+      const rs = await appendAll(s, [f.msg(c, b), f.msg(c, a, { clientId: 'tmp-1' }), f.msg(c, a, { clientId: 'tmp-2' })]);
       expect(rs.map((r) => [r.created, r.message.seq])).toEqual([
         [true, 2],
         [false, 1],
@@ -480,7 +503,7 @@ export function storeContract(make: () => Promise<StoreHandle>): void {
       ]);
       expect(rs[1].message.content).toBe('original');
       // client_id is unique per sender: another sender's same client_id is a new message.
-      const [theirs] = await s.appendMessages([f.msg(c, b, { clientId: 'tmp-1' })]);
+      const [theirs] = await appendAll(s, [f.msg(c, b, { clientId: 'tmp-1' })]);
       expect(theirs).toMatchObject({ created: true, message: { seq: 4, senderId: b.id } });
       expect(await f.conv(c.id)).toMatchObject({ lastSeq: 4, changeSeq: 4 });
       expect((await s.messagesBySeq(c.id, 1, 10)).map((m) => m.seq)).toEqual([4, 3, 2, 1]);
@@ -491,18 +514,18 @@ export function storeContract(make: () => Promise<StoreHandle>): void {
       const [a, b, c] = await f.users(t, 3);
       const dm = await f.conversation(t, 'direct', [a, b]);
       const g = await f.conversation(t, 'group', [a, b, c]);
-      const [inDm] = await s.appendMessages([f.msg(dm, a, { clientId: 'n-1', content: 'private' })]);
-      const [inGroup] = await s.appendMessages([f.msg(g, a, { clientId: 'n-1', content: 'public' })]);
+      const [inDm] = await appendAll(s, [f.msg(dm, a, { clientId: 'n-1', content: 'private' })]);
+      const [inGroup] = await appendAll(s, [f.msg(g, a, { clientId: 'n-1', content: 'public' })]);
       expect(inGroup).toMatchObject({ created: true, message: { conversationId: g.id, seq: 1, content: 'public', clientId: 'n-1' } });
       expect(inGroup.message.id).not.toBe(inDm.message.id);
       // Retries stay retries, each in its own conversation, alone or in one batch with the other.
-      const rs = await s.appendMessages([f.msg(g, a, { clientId: 'n-1', content: 'x' }), f.msg(dm, a, { clientId: 'n-1', content: 'y' })]);
+      const rs = await appendAll(s, [f.msg(g, a, { clientId: 'n-1', content: 'x' }), f.msg(dm, a, { clientId: 'n-1', content: 'y' })]);
       expect(rs).toEqual([
         { created: false, message: inGroup.message },
         { created: false, message: inDm.message },
       ]);
       // New in both at once, in one batch: two messages, one per conversation.
-      const both = await s.appendMessages([f.msg(dm, a, { clientId: 'n-2', content: 'dm two' }), f.msg(g, a, { clientId: 'n-2', content: 'group two' })]);
+      const both = await appendAll(s, [f.msg(dm, a, { clientId: 'n-2', content: 'dm two' }), f.msg(g, a, { clientId: 'n-2', content: 'group two' })]);
       expect(both.map((r) => [r.created, r.message.conversationId, r.message.content])).toEqual([
         [true, dm.id, 'dm two'],
         [true, g.id, 'group two'],
@@ -515,7 +538,7 @@ export function storeContract(make: () => Promise<StoreHandle>): void {
       const t = await f.tenant();
       const [a, b] = await f.users(t, 2);
       const c = await f.conversation(t, 'direct', [a, b]);
-      const rs = await s.appendMessages([
+      const rs = await appendAll(s, [
         f.msg(c, a, { clientId: 'dup', content: 'one' }),
         f.msg(c, b),
         f.msg(c, a, { clientId: 'dup', content: 'two' }),
@@ -528,7 +551,7 @@ export function storeContract(make: () => Promise<StoreHandle>): void {
       expect(rs[2].message).toEqual(rs[0].message);
       expect(rs[2].message.content).toBe('one');
       expect(await f.conv(c.id)).toMatchObject({ lastSeq: 2, changeSeq: 2 });
-      const [later] = await s.appendMessages([f.msg(c, a, { clientId: 'dup' })]);
+      const [later] = await appendAll(s, [f.msg(c, a, { clientId: 'dup' })]);
       expect(later).toMatchObject({ created: false, message: { id: rs[0].message.id } });
     });
 
@@ -541,7 +564,7 @@ export function storeContract(make: () => Promise<StoreHandle>): void {
         attachment(2, { kind: 'voice', fileName: 'a.mp3', mimeType: 'audio/mpeg', durationSeconds: 3.5 }),
         attachment(3),
       ];
-      const rs = await s.appendMessages([f.msg(c, a, { kind: 'image', content: null, attachments: atts }), f.msg(c, b, { attachments: [attachment(4)] })]);
+      const rs = await appendAll(s, [f.msg(c, a, { kind: 'image', content: null, attachments: atts }), f.msg(c, b, { attachments: [attachment(4)] })]);
       const m = rs[0].message;
       expect(m.attachments.map(({ id: _id, uuid: _uuid, ...rest }) => rest)).toEqual(atts.map((x, i) => ({ position: i, ...x })));
       const stored = await s.messageById(m.id);
@@ -558,7 +581,7 @@ export function storeContract(make: () => Promise<StoreHandle>): void {
       // Retries of messages in flight in other batches must not take seqs either; each id is
       // used in one conversation (a client id names a send within its conversation).
       batches.forEach((b, i) => b.push(f.msg(convs[(i % 20) % 3], users[0], { clientId: `c${i % 20}` })));
-      const results = await Promise.all(batches.map((b) => s.appendMessages(b)));
+      const results = await Promise.all(batches.map((b) => appendAll(s, b)));
       await expectGapless(s, convs, batches, results);
       const byClient = new Map<string, Id>();
       for (const r of results.flat()) {
@@ -578,7 +601,7 @@ export function storeContract(make: () => Promise<StoreHandle>): void {
       const t = await f.tenant();
       const [a, b] = await f.users(t, 2);
       const c = await f.conversation(t, 'direct', [a, b]);
-      await s.appendMessages(Array.from({ length: 10 }, (_, i) => f.msg(c, i % 2 ? a : b)));
+      await appendAll(s, Array.from({ length: 10 }, (_, i) => f.msg(c, i % 2 ? a : b)));
       const seqs = async (from: number, to: number) => (await s.messagesBySeq(c.id, from, to)).map((m) => m.seq);
       expect(await seqs(3, 6)).toEqual([6, 5, 4, 3]);
       expect(await seqs(7, 7)).toEqual([7]);
@@ -595,7 +618,7 @@ export function storeContract(make: () => Promise<StoreHandle>): void {
       const c1 = await f.conversation(t, 'direct', [a, b]);
       const c2 = await f.conversation(t, 'direct', [a, c]);
       const empty = await f.conversation(t, 'group', [a, b, c]);
-      await s.appendMessages([f.msg(c1, a), f.msg(c2, a), f.msg(c1, b, { content: 'last of c1' })]);
+      await appendAll(s, [f.msg(c1, a), f.msg(c2, a), f.msg(c1, b, { content: 'last of c1' })]);
       const last = await s.lastMessages([await f.conv(c1.id), await f.conv(c2.id), await f.conv(empty.id)]);
       expect([...last.keys()].sort()).toEqual([c1.id, c2.id].sort());
       expect(last.get(c1.id)).toMatchObject({ seq: 2, content: 'last of c1', conversationId: c1.id });
@@ -625,7 +648,8 @@ export function storeContract(make: () => Promise<StoreHandle>): void {
       const m1 = await f.send(c, a);
       const m2 = await f.send(c, a, { content: 'secret', attachments: [attachment(1), attachment(2)] });
       const m3 = await f.send(c, b);
-      const del = await s.deleteMessage(m2.id, T0 + 901);
+      const { message: del, changed } = await s.deleteMessage(m2.id, T0 + 901);
+      expect(changed).toBe(true);
       expect(del).toMatchObject({ id: m2.id, seq: 2, changeSeq: 4, content: null, deletedAt: T0 + 901, attachments: [] });
       expect(await f.conv(c.id)).toMatchObject({ lastSeq: 3, changeSeq: 4 });
       expect(await s.messageById(m2.id)).toMatchObject({ content: null, attachments: [], deletedAt: T0 + 901 });
@@ -642,6 +666,27 @@ export function storeContract(make: () => Promise<StoreHandle>): void {
       expect((await s.lastMessages([await f.conv(c.id)])).get(c.id)).toMatchObject({ id: m3.id, content: null });
       // The next message still takes the next seq.
       expect(await f.send(c, a)).toMatchObject({ seq: 4, changeSeq: 6 });
+    });
+
+    it('a deleted message takes no more changes: an edit or a reaction fails with message_deleted, a second delete changes nothing', async () => {
+      const t = await f.tenant();
+      const [a, b] = await f.users(t, 2);
+      const c = await f.conversation(t, 'group', [a, b]);
+      const parent = await f.send(c, a);
+      const reply = await f.send(c, b, { replyToId: parent.id });
+      await f.send(c, a, { replyToId: parent.id });
+      expect((await s.messageById(parent.id))!.replyCount).toBe(2);
+      const first = await s.deleteMessage(reply.id, T0 + 10);
+      expect(first.changed).toBe(true);
+      const second = await s.deleteMessage(reply.id, T0 + 11);
+      expect(second).toMatchObject({ changed: false, message: { deletedAt: T0 + 10, changeSeq: first.message.changeSeq } });
+      // One deleted reply of two: the parent counts one live reply.
+      expect((await s.messageById(parent.id))!.replyCount).toBe(1);
+      await expect(s.editMessage(reply.id, 'too late', T0 + 12)).rejects.toMatchObject({ code: 'message_deleted' });
+      await expect(s.setReaction(reply.id, a.id, '👍', true, T0 + 13)).rejects.toMatchObject({ code: 'message_deleted' });
+      expect(await s.messageById(reply.id)).toMatchObject({ content: null, editedAt: null, reactions: [], changeSeq: first.message.changeSeq });
+      // Nothing refused took a change_seq.
+      expect((await f.conv(c.id)).changeSeq).toBe(first.message.changeSeq);
     });
 
     it('setReaction adds once (second time changed:false), toggles off, and takes a change_seq only when it changes', async () => {
@@ -676,7 +721,7 @@ export function storeContract(make: () => Promise<StoreHandle>): void {
       const t = await f.tenant();
       const [a, b] = await f.users(t, 2);
       const c = await f.conversation(t, 'direct', [a, b]);
-      const [m1, m2, m3, m4] = (await s.appendMessages([f.msg(c, a), f.msg(c, b), f.msg(c, a), f.msg(c, b)])).map((r) => r.message);
+      const [m1, m2, m3, m4] = (await appendAll(s, [f.msg(c, a), f.msg(c, b), f.msg(c, a), f.msg(c, b)])).map((r) => r.message);
       await s.editMessage(m1.id, 'edited', T0 + 1); // 5
       await s.setReaction(m3.id, b.id, '❤️', true, T0 + 2); // 6
       await s.deleteMessage(m2.id, T0 + 3); // 7
@@ -702,7 +747,7 @@ export function storeContract(make: () => Promise<StoreHandle>): void {
       const [a, b] = await f.users(t, 2);
       const c = await f.conversation(t, 'group', [a, b]);
       const parent = await f.send(c, a);
-      const [r1, r2] = (await s.appendMessages([f.msg(c, b, { replyToId: parent.id }), f.msg(c, a, { replyToId: parent.id })])).map((r) => r.message);
+      const [r1, r2] = (await appendAll(s, [f.msg(c, b, { replyToId: parent.id }), f.msg(c, a, { replyToId: parent.id })])).map((r) => r.message);
       expect(r1.replyToId).toBe(parent.id);
       expect((await s.messageById(parent.id))!.replyCount).toBe(2);
       const r3 = await f.send(c, b, { replyToId: parent.id });
@@ -727,7 +772,7 @@ export function storeContract(make: () => Promise<StoreHandle>): void {
       const t = await f.tenant();
       const [a, b] = await f.users(t, 2);
       const c = await f.conversation(t, 'direct', [a, b]);
-      await s.appendMessages(Array.from({ length: count }, () => f.msg(c, a)));
+      await appendAll(s, Array.from({ length: count }, () => f.msg(c, a)));
       return { a, b, c };
     }
 
@@ -762,7 +807,7 @@ export function storeContract(make: () => Promise<StoreHandle>): void {
       const { a, b, c } = await withMessages(5);
       const t2 = await f.tenant();
       const d = await f.conversation(t2, 'direct', [a, b]);
-      await s.appendMessages([f.msg(d, a), f.msg(d, a)]);
+      await appendAll(s, [f.msg(d, a), f.msg(d, a)]);
       await s.markDelivered([
         { conversationId: c.id, userId: b.id, seq: 3 },
         { conversationId: d.id, userId: b.id, seq: 1 },
@@ -789,7 +834,7 @@ export function storeContract(make: () => Promise<StoreHandle>): void {
       const c = await f.conversation(t, 'direct', [a, b]);
       const g = await f.conversation(t, 'group', [a, b]);
       // Enough rows that a planner with statistics tells the indexes apart.
-      for (let i = 0; i < 4; i++) await s.appendMessages(Array.from({ length: 500 }, (_, j) => f.msg(j % 10 ? c : g, j % 2 ? a : b)));
+      for (let i = 0; i < 4; i++) await appendAll(s, Array.from({ length: 500 }, (_, j) => f.msg(j % 10 ? c : g, j % 2 ? a : b)));
       const plans = await h.plans!(async () => {
         await s.messagesBySeq(c.id, 1700, 1750);
         const list = await s.memberships(b.id);
@@ -863,7 +908,7 @@ export function multiProcessStoreContract(make: () => Promise<StorePairHandle>):
     const users = await f.users(t, 3);
     const convs = [await f.conversation(t, 'group', users), await f.conversation(t, 'group', users), await f.conversation(t, 'group', users)];
     const batches = concurrentBatches(f, convs, users, 80);
-    const results = await Promise.all(batches.map((b, i) => (i % 2 ? s1 : s2).appendMessages(b)));
+    const results = await Promise.all(batches.map((b, i) => appendAll(i % 2 ? s1 : s2, b)));
     await expectGapless(s1, convs, batches, results);
     await expectGapless(s2, convs, batches, results);
   });
@@ -889,7 +934,7 @@ export function multiProcessStoreContract(make: () => Promise<StorePairHandle>):
     const [a, b] = await f.users(t, 2);
     const c = await f.conversation(t, 'direct', [a, b]);
     const pairs = Array.from({ length: 20 }, (_, i) => f.msg(c, a, { clientId: `race-${i}` }));
-    const results = await Promise.all(pairs.flatMap((m) => [s1.appendMessages([m]), s2.appendMessages([{ ...m }])]));
+    const results = await Promise.all(pairs.flatMap((m) => [appendAll(s1, [m]), appendAll(s2, [{ ...m }])]));
     for (let i = 0; i < pairs.length; i++) {
       const [x, y] = [results[2 * i][0], results[2 * i + 1][0]];
       expect([x.created, y.created].sort()).toEqual([false, true]);

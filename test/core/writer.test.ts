@@ -21,7 +21,7 @@ async function openStore(kind: 'sqlite' | 'postgres'): Promise<{ store: Store; c
     return { store, close: async () => (await store.close(), rmSync(dir, { recursive: true, force: true })) };
   }
   const db = await newPostgresDatabase();
-  const store = createPostgresStore(db.url, 4);
+  const store = createPostgresStore(db.url, { poolSize: 4 });
   return { store, close: async () => (await store.close(), await db.drop()) };
 }
 

@@ -1,9 +1,9 @@
 import { hash } from '@node-rs/argon2';
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { Migrator } from 'kysely';
+import { Migrator, sql } from 'kysely';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { pdf } from '../../scripts/crash/client.js';
@@ -135,9 +135,14 @@ describe.each(databases)('a database of before the per-conversation key (migrati
         await old.createUser({ tenantId: tenant.id, email: 'bob-0002@example.com', name: 'Bob', passwordHash }),
       ];
       const dm = await old.createConversation({ tenantId: tenant.id, kind: 'direct', title: null, createdBy: ua.id, participants: [{ userId: ua.id, role: 'member' }, { userId: ub.id, role: 'member' }] }, Date.now());
-      const [r] = await old.appendMessages([{ conversationId: dm.id, senderId: ua.id, kind: 'text', content: 'sent before 0003', replyToId: null, clientId: 'old-1', attachments: [], createdAt: Date.now() }]);
+      // Written as 0002's schema holds it (today's append writes columns of later migrations).
+      const at = Date.now();
+      await sql`UPDATE conversations SET last_seq = 1, change_seq = 1, last_message_at = ${at} WHERE id = ${dm.id}`.execute(old.db);
+      await sql`INSERT INTO messages (uuid, conversation_id, seq, change_seq, sender_id, kind, content, client_id, created_at, reply_count)
+                VALUES (${randomUUID()}, ${dm.id}, 1, 1, ${ua.id}, 'text', 'sent before 0003', 'old-1', ${at}, 0)`.execute(old.db);
+      const [r] = await old.messagesBySeq(dm.id, 1, 1);
       room = dm.id;
-      original = r.message.id;
+      original = r.id;
       a = { id: ua.id, uuid: ua.uuid, name: ua.name, email: ua.email, avatar_url: null, tenant_id: tenant.uuid };
     } finally {
       await old.close();

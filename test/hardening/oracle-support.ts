@@ -71,6 +71,7 @@ export function convView(c: Conversation) {
     last_message: c.last_message ? { id: c.last_message.id, change_seq: c.last_message.change_seq } : null,
     unread_count: c.unread_count,
     my_read_seq: c.my_read_seq,
+    my_sent_seq: c.my_sent_seq,
     my_role: c.my_role,
     members: c.members
       .map((m) => ({ user: m.user.id, role: m.role, read_seq: m.read_seq, delivered_seq: m.delivered_seq }))
@@ -87,6 +88,7 @@ interface MConv {
   lastSeq: number;
   changeSeq: number;
   myReadSeq: number;
+  mySentSeq: number;
   members: Map<number, { role: string; read_seq: number; delivered_seq: number }>;
   /** Watermarks by user, kept apart from the member rows (an event may come before the row that lists its user). */
   reads: Map<number, number>;
@@ -118,6 +120,7 @@ export class Reducer {
       lastSeq: Math.max(c.last_seq, old?.lastSeq ?? 0),
       changeSeq: Math.max(c.change_seq, old?.changeSeq ?? 0),
       myReadSeq: Math.max(c.my_read_seq, old?.myReadSeq ?? 0),
+      mySentSeq: Math.max(c.my_sent_seq, old?.mySentSeq ?? 0),
       members,
       reads: old?.reads ?? new Map(),
       delivered: old?.delivered ?? new Map(),
@@ -136,10 +139,9 @@ export class Reducer {
     if (!old || old.change_seq <= m.change_seq) c.messages.set(m.id, msgView(m) as Message);
     c.lastSeq = Math.max(c.lastSeq, m.seq);
     c.changeSeq = Math.max(c.changeSeq, m.change_seq);
-    // Sending reads (and so delivers) up to one's own message.
-    raise(c.reads, m.sender.id, m.seq);
+    // Sending delivers up to one's own message and reads nothing.
     raise(c.delivered, m.sender.id, m.seq);
-    if (m.sender.id === this.me) c.myReadSeq = Math.max(c.myReadSeq, m.seq);
+    if (m.sender.id === this.me) c.mySentSeq = Math.max(c.mySentSeq, m.seq);
   }
 
   /** Applies one server frame; returns a conversation id that must be fetched again (someone joined). */
@@ -206,8 +208,9 @@ export class Reducer {
       last_seq: c.lastSeq,
       change_seq: c.changeSeq,
       last_message: last ? { id: last.id, change_seq: last.change_seq } : null,
-      unread_count: Math.max(0, c.lastSeq - c.myReadSeq),
+      unread_count: Math.max(0, c.lastSeq - Math.max(c.myReadSeq, c.mySentSeq)),
       my_read_seq: c.myReadSeq,
+      my_sent_seq: c.mySentSeq,
       my_role: c.myRole,
       members: [...c.members]
         .map(([user, m]) => ({ user, role: m.role, read_seq: Math.max(m.read_seq, c.reads.get(user) ?? 0), delivered_seq: Math.max(m.delivered_seq, c.delivered.get(user) ?? 0) }))

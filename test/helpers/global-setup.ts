@@ -19,7 +19,7 @@ export async function setup() {
   await admin.query(`DROP DATABASE IF EXISTS ${TEMPLATE_DB} WITH (FORCE)`);
   await admin.query(`CREATE DATABASE ${TEMPLATE_DB}`);
   await admin.end();
-  const store = createPostgresStore(withDatabase(url, TEMPLATE_DB), 2);
+  const store = createPostgresStore(withDatabase(url, TEMPLATE_DB), { poolSize: 2 });
   await store.migrate();
   await store.close();
 }

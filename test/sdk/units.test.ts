@@ -170,6 +170,7 @@ describe('SDK units', () => {
       unread_count: 1,
       my_role: 'member',
       my_read_seq: 0,
+      my_sent_seq: 0,
       members: [1, 2].map((id) => ({ user: user(id), role: id === 2 ? 'admin' : 'member', read_seq: 0, delivered_seq: 0, joined_at: new Date(1_600_000_000_000).toISOString(), online: false })),
       ...over,
     });
@@ -207,7 +208,8 @@ describe('SDK units', () => {
       const m = s.messages(7)[0];
       expect(m).not.toHaveProperty('local_temp_id');
       expect(s.localTempIdOf(m.id)).toBe('t');
-      expect(s.conversation(7)).toMatchObject({ unread_count: 0, my_read_seq: 1 });
+      // Sending reads nothing; it is not unread either.
+      expect(s.conversation(7)).toMatchObject({ unread_count: 0, my_read_seq: 0, my_sent_seq: 1 });
       expect(s.statusOf(m)).toBe('sent');
       s.applyDelivered(7, 2, 1);
       expect(s.statusOf(m)).toBe('delivered');

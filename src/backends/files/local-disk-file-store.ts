@@ -244,8 +244,9 @@ export class LocalDiskFileStore implements FileStore {
           const p = path.join(dir, n);
           const key = keyOf(n);
           if (n.endsWith(PART) && referenced.has(key)) {
-            // The row committed, the rename did not happen: finish it.
-            await rename(p, path.join(dir, key.slice(key.lastIndexOf('/') + 1)));
+            // The row committed, the rename did not happen: finish it. Another process starting
+            // at the same moment may finish it first; commit() takes that as done.
+            await this.commit(key);
             report.rolledForward++;
           } else if (!referenced.has(key) && (await old(p))) {
             await unlinkQuiet(p);

@@ -3,7 +3,7 @@ import { Kysely, PostgresDialect } from 'kysely';
 import type { DB } from './schema.js';
 import type { SqlRunner, Statement } from './sql-runner.js';
 import { SqlStore } from './sql-store.js';
-import { UniqueViolation } from './store.js';
+import { LockNotAvailable, NotCommitted, UniqueViolation } from './store.js';
 
 // int8 (ids, seqs, epoch-ms times) as JS numbers: every value Parley stores fits in 2^53.
 pg.types.setTypeParser(20, (v) => Number.parseInt(v, 10));
@@ -27,7 +27,16 @@ function pgText(sql: string): string {
 function translate(e: unknown): unknown {
   const err = e as { code?: string; constraint?: string };
   if (err?.code === '23505') return new UniqueViolation(err.constraint ?? 'unique');
+  if (err?.code === '55P03') return new LockNotAvailable();
   return e;
+}
+
+/** The session is gone (ended by the server, or the socket closed), not a statement refused. */
+function lostConnection(e: unknown): boolean {
+  const err = e as { code?: string; message?: string };
+  if (err?.code === '25P03' || err?.code === '57P01' || err?.code === '57P02' || err?.code === '57P03') return true;
+  if (err?.code === 'ECONNRESET' || err?.code === 'EPIPE' || err?.code === 'ETIMEDOUT') return true;
+  return /Connection terminated|Client has encountered a connection error|not queryable/i.test(err?.message ?? '');
 }
 
 interface Queryable {
@@ -63,25 +72,79 @@ class PostgresRunner implements SqlRunner {
   async transaction<T>(fn: (tx: SqlRunner) => Promise<T>): Promise<T> {
     if (this.client) return fn(this);
     const client = await this.pool.connect();
+    let committing = false;
+    let broken = false;
     try {
       await client.query('BEGIN');
       const out = await fn(new PostgresRunner(this.pool, client));
+      committing = true;
       await client.query('COMMIT');
       return out;
     } catch (e) {
-      await client.query('ROLLBACK').catch(() => {});
+      broken = lostConnection(e);
+      if (!broken) await client.query('ROLLBACK').catch(() => {});
+      // The session died before COMMIT was sent (the server ended it: this process was
+      // stopped past idle_in_transaction_session_timeout, or the network was cut): nothing
+      // of it was committed, so the caller may run it again on a fresh connection.
+      if (broken && !committing) throw new NotCommitted(e);
       throw e;
     } finally {
-      client.release();
+      // A dead connection is not handed out again.
+      client.release(broken ? true : undefined);
     }
   }
 }
 
-export function createPostgresStore(url: string, poolSize = 10): SqlStore {
-  const pool = new pg.Pool({ connectionString: url, max: poolSize });
-  pool.on('error', () => {}); // an idle client's lost connection is replaced on next use
-  const kysely = new Kysely<DB>({ dialect: new PostgresDialect({ pool }) });
-  return new SqlStore('postgres', kysely, new PostgresRunner(pool), async () => {
-    await kysely.destroy().catch(() => {});
+/**
+ * Bounds on what one stuck session can hold up (a process stopped mid-transaction, a network
+ * cut): without them its row locks stay until the kernel's TCP keepalive gives up, hours later.
+ */
+export interface PostgresOptions {
+  /** PG_LOCK_WAIT_MS: an append waits this long for a conversation held elsewhere, then commits the rest without it. */
+  lockWaitMs?: number;
+  /** PG_LOCK_TIMEOUT_MS: any other statement gives up waiting for a lock after this. */
+  lockTimeoutMs?: number;
+  /** PG_STATEMENT_TIMEOUT_MS: a statement running longer is cancelled. */
+  statementTimeoutMs?: number;
+  /** PG_IDLE_IN_TRANSACTION_TIMEOUT_MS: the server ends a session idle this long inside a transaction, freeing its locks. */
+  idleInTransactionTimeoutMs?: number;
+  poolSize?: number;
+}
+
+export const POSTGRES_DEFAULTS = { lockWaitMs: 200, lockTimeoutMs: 10_000, statementTimeoutMs: 30_000, idleInTransactionTimeoutMs: 10_000, poolSize: 10 } as const;
+
+export function createPostgresStore(url: string, options: PostgresOptions = {}): SqlStore {
+  const o = { ...POSTGRES_DEFAULTS, ...options };
+  const pool = new pg.Pool({
+    connectionString: url,
+    max: o.poolSize,
+    // A dead server or a cut network is noticed in about half a minute, not the kernel's two hours.
+    keepAlive: true,
+    keepAliveInitialDelayMillis: 10_000,
+    // Session settings at connection start: no extra round trip. The server side probes the
+    // client too, so a session whose process vanished is ended and its locks freed.
+    options: [
+      `-c lock_timeout=${o.lockTimeoutMs}`,
+      `-c statement_timeout=${o.statementTimeoutMs}`,
+      `-c idle_in_transaction_session_timeout=${o.idleInTransactionTimeoutMs}`,
+      '-c tcp_keepalives_idle=10',
+      '-c tcp_keepalives_interval=5',
+      '-c tcp_keepalives_count=3',
+    ].join(' '),
   });
+  pool.on('error', () => {}); // an idle client's lost connection is replaced on next use
+  // A checked-out client whose session the server ends (idle_in_transaction_session_timeout)
+  // emits 'error' between queries; unheard, that would crash the process. The failure
+  // reaches the transaction through its next query instead.
+  pool.on('connect', (client) => client.on('error', () => {}));
+  const kysely = new Kysely<DB>({ dialect: new PostgresDialect({ pool }) });
+  return new SqlStore(
+    'postgres',
+    kysely,
+    new PostgresRunner(pool),
+    async () => {
+      await kysely.destroy().catch(() => {});
+    },
+    o.lockWaitMs,
+  );
 }

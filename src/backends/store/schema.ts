@@ -61,6 +61,8 @@ export interface ParticipantsTable {
   muted: number;
   read_seq: number;
   delivered_seq: number;
+  /** The participant's newest own message (unread counts start above max(read_seq, sent_seq)). */
+  sent_seq: Generated<number>;
   read_at: number | null;
 }
 

@@ -22,7 +22,11 @@ import { DEFAULT_TENANT_UUID } from './migrations/0001-initial.js';
 import type { DB } from './schema.js';
 import { raw, type SqlRunner, type Statement } from './sql-runner.js';
 import {
+  LockNotAvailable,
+  NotCommitted,
   UniqueViolation,
+  type AppendOptions,
+  type AppendOutcome,
   type AppendResult,
   type AttachmentRecord,
   type FriendshipRow,
@@ -80,6 +84,7 @@ const toParticipant = (r: Row): Participant => ({
   joinedAt: r.joined_at,
   readSeq: r.read_seq,
   deliveredSeq: r.delivered_seq,
+  sentSeq: r.sent_seq ?? 0,
   readAt: r.read_at ?? null,
 });
 
@@ -143,6 +148,8 @@ export class SqlStore implements Store {
     readonly db: Kysely<DB>,
     readonly runner: SqlRunner,
     close: () => Promise<void>,
+    /** PostgreSQL: how long an append waits for a conversation another transaction holds (PG_LOCK_WAIT_MS). */
+    readonly lockWaitMs = 200,
   ) {
     this.#close = close;
     // SQLite runs one transaction at a time, in the order they were asked for: a batch can
@@ -476,7 +483,7 @@ export class SqlStore implements Store {
   async participant(conversationId: Id, userId: Id): Promise<Participant | undefined> {
     const r = await this.#first(
       raw(
-        'SELECT conversation_id, user_id, role, joined_at, read_seq, delivered_seq, read_at FROM participants WHERE conversation_id = ? AND user_id = ? AND left_at IS NULL',
+        'SELECT conversation_id, user_id, role, joined_at, read_seq, delivered_seq, sent_seq, read_at FROM participants WHERE conversation_id = ? AND user_id = ? AND left_at IS NULL',
         [conversationId, userId],
       ),
     );
@@ -496,6 +503,7 @@ export class SqlStore implements Store {
           'p.joined_at',
           'p.read_seq',
           'p.delivered_seq',
+          'p.sent_seq',
           'p.read_at',
           'u.id',
           'u.uuid',
@@ -525,6 +533,7 @@ export class SqlStore implements Store {
           'p.joined_at',
           'p.read_seq',
           'p.delivered_seq',
+          'p.sent_seq',
           'p.read_at',
         ])
         .where('p.user_id', '=', userId)
@@ -737,23 +746,78 @@ export class SqlStore implements Store {
     );
   }
 
-  async appendMessages(batch: readonly NewMessage[]): Promise<AppendResult[]> {
+  async appendMessages(batch: readonly NewMessage[], opts: AppendOptions = {}): Promise<AppendOutcome[]> {
     if (batch.length === 0) return [];
     for (let attempt = 1; ; attempt++) {
       try {
-        return await this.#append(batch);
+        return await this.#append(batch, opts.probe);
       } catch (e) {
         // A retry raced its original in another transaction (another process, or another
         // pool connection): that one has committed now, so the next attempt finds it.
         if (attempt < 5 && e instanceof UniqueViolation && e.constraint === 'messages_sender_conversation_client') continue;
+        // The session died before the commit (this process was stopped past the server's
+        // idle timeout): nothing was written, a fresh connection does it.
+        if (attempt < 5 && e instanceof NotCommitted) continue;
         throw e;
       }
     }
   }
 
-  async #append(batch: readonly NewMessage[]): Promise<AppendResult[]> {
+  /**
+   * PostgreSQL: locks the batch's conversation rows in id order, waiting at most `lockWaitMs`
+   * for the ones another transaction holds (a process stopped mid-commit holds them until
+   * it resumes or the server ends its idle transaction); `probe` ones are only taken if free.
+   * Returns the conversations left out. SQLite has one writer: nothing to lock.
+   */
+  async #lockConversations(tx: SqlRunner, ids: readonly Id[], probe: ReadonlySet<Id> | undefined): Promise<Set<Id>> {
+    const out = new Set<Id>();
+    if (this.dialect !== 'postgres' || ids.length === 0) return out;
+    const waitFor = ids.filter((id) => !probe?.has(id));
+    const tryOnly = ids.filter((id) => probe?.has(id));
+    // Ids are integers from our own rows, written inline: the savepoint, the wait bound and
+    // the lock then go in one round trip (a query with parameters takes one statement).
+    const list = (xs: readonly Id[]) => xs.map((x) => String(Math.trunc(x))).join(', ');
+    const skipLocked = async (xs: readonly Id[]) => {
+      const got = await tx.all<{ id: number }>(raw(`SELECT id FROM conversations WHERE id IN (${list(xs)}) ORDER BY id FOR UPDATE SKIP LOCKED`, []));
+      const have = new Set(got.map((r) => Number(r.id)));
+      for (const x of xs) if (!have.has(x)) out.add(x);
+    };
+    if (waitFor.length > 0) {
+      try {
+        await tx.run(
+          raw(
+            `SAVEPOINT lock_wait; SET LOCAL lock_timeout = ${Math.max(1, Math.trunc(this.lockWaitMs))}; ` +
+              `SELECT 1 FROM conversations WHERE id IN (${list(waitFor)}) ORDER BY id FOR UPDATE; SET LOCAL lock_timeout = DEFAULT`,
+            [],
+          ),
+        );
+      } catch (e) {
+        if (!(e instanceof LockNotAvailable)) throw e;
+        // Some row is held: keep what is free now, leave the rest for a later batch.
+        await tx.run(raw('ROLLBACK TO SAVEPOINT lock_wait; SET LOCAL lock_timeout = DEFAULT', []));
+        await skipLocked(waitFor);
+      }
+    }
+    if (tryOnly.length > 0) await skipLocked(tryOnly);
+    return out;
+  }
+
+  /** Tests only: runs inside the append's transaction once its conversations are locked. */
+  afterLock: ((conversationIds: readonly Id[]) => Promise<void>) | null = null;
+
+  async #append(batch0: readonly NewMessage[], probe: ReadonlySet<Id> | undefined): Promise<AppendOutcome[]> {
     const g = this.#greatest;
     return this.runner.transaction(async (tx) => {
+      const outcomes: AppendOutcome[] = new Array(batch0.length);
+      // 0. The conversations this transaction may write (PostgreSQL: locked, in id order).
+      const left = await this.#lockConversations(tx, [...new Set(batch0.map((m) => m.conversationId))].sort((a, b) => a - b), probe);
+      const taken: number[] = [];
+      for (let i = 0; i < batch0.length; i++) {
+        if (left.has(batch0[i].conversationId)) outcomes[i] = { deferred: true };
+        else taken.push(i);
+      }
+      const batch = left.size === 0 ? batch0 : taken.map((i) => batch0[i]);
+      if (this.afterLock) await this.afterLock([...new Set(batch.map((m) => m.conversationId))]);
       const results: (AppendResult | undefined)[] = new Array(batch.length);
       // The retry key (Store contract): a client id names a send within its conversation only.
       const retryKey = (senderId: Id, conversationId: Id, clientId: string | null) => `${senderId}\u0000${conversationId}\u0000${clientId}`;
@@ -816,7 +880,6 @@ export class SqlStore implements Store {
       const changeSeqs = new Array<number>(batch.length);
       if (perConversation.size > 0) {
         const convIds = [...perConversation.keys()].sort((a, b) => a - b);
-        await this.#lockInOrder(tx, 'conversations', 'id', convIds.map((c) => [c]));
         const params: unknown[] = [];
         for (const c of convIds) {
           const idx = perConversation.get(c)!;
@@ -922,27 +985,32 @@ export class SqlStore implements Store {
           };
         }
 
-        // 4. The sender has read up to its own message (DESIGN.md: watermarks).
-        const senderTop = new Map<string, { c: Id; u: Id; seq: number; at: Millis }>();
+        // 4. Each sender's delivered and sent watermarks move to its newest message. Its read
+        //    watermark does not: only reading marks read, or a message that crossed the reply
+        //    would show "read" without ever having been seen (004's status). Unread counts
+        //    start above the newer of read_seq and sent_seq, so a reply still clears them.
+        const senderTop = new Map<string, { c: Id; u: Id; seq: number }>();
         for (const i of fresh) {
           const m = batch[i];
           const key = `${m.conversationId}:${m.senderId}`;
           const cur = senderTop.get(key);
-          if (!cur || cur.seq < seqs[i]) senderTop.set(key, { c: m.conversationId, u: m.senderId, seq: seqs[i], at: m.createdAt });
+          if (!cur || cur.seq < seqs[i]) senderTop.set(key, { c: m.conversationId, u: m.senderId, seq: seqs[i] });
         }
         const watermarks = [...senderTop.values()].sort((a, b) => a.c - b.c || a.u - b.u);
         await this.#lockInOrder(tx, 'participants', 'conversation_id, user_id', watermarks.map((w) => [w.c, w.u]));
         await tx.run(
           raw(
-            `UPDATE participants SET read_seq = ${g}(participants.read_seq, v.column3), delivered_seq = ${g}(participants.delivered_seq, v.column3), read_at = v.column4
-             FROM (VALUES ${this.#valueRows(watermarks.length, ['BIGINT', 'BIGINT', 'BIGINT', 'BIGINT'])}) AS v
+            `UPDATE participants SET delivered_seq = ${g}(participants.delivered_seq, v.column3), sent_seq = ${g}(participants.sent_seq, v.column3)
+             FROM (VALUES ${this.#valueRows(watermarks.length, ['BIGINT', 'BIGINT', 'BIGINT'])}) AS v
              WHERE participants.conversation_id = v.column1 AND participants.user_id = v.column2`,
-            watermarks.flatMap((w) => [w.c, w.u, w.seq, w.at]),
+            watermarks.flatMap((w) => [w.c, w.u, w.seq]),
           ),
         );
       }
       for (const [i, first] of duplicateOf) results[i] = { message: results[first]!.message, created: false };
-      return results as AppendResult[];
+      if (left.size === 0) return results as AppendResult[];
+      for (let k = 0; k < taken.length; k++) outcomes[taken[k]] = results[k]!;
+      return outcomes;
     });
   }
 
@@ -1002,16 +1070,24 @@ export class SqlStore implements Store {
     return this.#hydrate(rows);
   }
 
-  /** Takes the conversation's next change_seq and applies `change` to the message, in one transaction. */
+  /**
+   * Takes the conversation's next change_seq and applies `change` to the message, in one
+   * transaction. The message is read only after the conversation's row is locked (the
+   * UPDATE that takes the change_seq): every change of a conversation queues on that lock, so
+   * `change` decides on the message as the previous change left it — an edit racing a delete
+   * sees the delete, two deletes see each other (PostgreSQL reads each statement afresh).
+   */
   async #change(messageId: Id, at: Millis, change: (tx: SqlRunner, changeSeq: number, row: Row) => Promise<boolean>): Promise<{ message: Message; changed: boolean }> {
     return this.runner.transaction(async (tx) => {
-      const row = (await tx.all<Row>(raw(`SELECT ${MESSAGE_COLUMNS} FROM messages WHERE id = ?`, [messageId])))[0];
-      if (!row) throw new DomainError('message_not_found');
+      // A message never moves to another conversation: this read needs no lock.
+      const where = (await tx.all<{ conversation_id: number }>(raw('SELECT conversation_id FROM messages WHERE id = ?', [messageId])))[0];
+      if (!where) throw new DomainError('message_not_found');
       const cs = (
         await tx.all<{ change_seq: number }>(
-          raw('UPDATE conversations SET change_seq = change_seq + 1, updated_at = ? WHERE id = ? RETURNING change_seq', [at, row.conversation_id]),
+          raw('UPDATE conversations SET change_seq = change_seq + 1, updated_at = ? WHERE id = ? RETURNING change_seq', [at, where.conversation_id]),
         )
       )[0].change_seq;
+      const row = (await tx.all<Row>(raw(`SELECT ${MESSAGE_COLUMNS} FROM messages WHERE id = ?`, [messageId])))[0];
       const changed = await change(tx, cs, row);
       if (!changed) throw new NoChange();
       await tx.run(raw('UPDATE messages SET change_seq = ? WHERE id = ?', [cs, messageId]));
@@ -1026,15 +1102,15 @@ export class SqlStore implements Store {
 
   async editMessage(messageId: Id, content: string, at: Millis): Promise<Message> {
     const r = await this.#change(messageId, at, async (tx, _cs, row) => {
-      if (row.deleted_at != null) return false;
+      if (row.deleted_at != null) throw new DomainError('message_deleted');
       await tx.run(raw('UPDATE messages SET content = ?, edited_at = ? WHERE id = ?', [content, at, messageId]));
       return true;
     });
     return r.message;
   }
 
-  async deleteMessage(messageId: Id, at: Millis): Promise<Message> {
-    const r = await this.#change(messageId, at, async (tx, _cs, row) => {
+  async deleteMessage(messageId: Id, at: Millis): Promise<{ message: Message; changed: boolean }> {
+    return this.#change(messageId, at, async (tx, _cs, row) => {
       if (row.deleted_at != null) return false;
       await tx.run(raw('UPDATE messages SET content = NULL, deleted_at = ? WHERE id = ?', [at, messageId]));
       if (row.reply_to_id != null) {
@@ -1042,11 +1118,11 @@ export class SqlStore implements Store {
       }
       return true;
     });
-    return r.message;
   }
 
   async setReaction(messageId: Id, userId: Id, emoji: string, on: boolean, at: Millis): Promise<{ message: Message; changed: boolean }> {
-    return this.#change(messageId, at, async (tx) => {
+    return this.#change(messageId, at, async (tx, _cs, row) => {
+      if (row.deleted_at != null) throw new DomainError('message_deleted');
       if (on) {
         const n = await tx.run(
           this.db

@@ -83,6 +83,23 @@ export interface AppendResult {
   created: boolean;
 }
 
+/** A message `appendMessages` left out: its conversation was held by another transaction. */
+export interface DeferredAppend {
+  deferred: true;
+}
+
+export type AppendOutcome = AppendResult | DeferredAppend;
+
+export const isDeferred = (o: AppendOutcome): o is DeferredAppend => 'deferred' in o;
+
+export interface AppendOptions {
+  /**
+   * Conversations to take only if free right now: they were held by another transaction
+   * lately (a stopped process), and waiting for them again would hold up the rest.
+   */
+  readonly probe?: ReadonlySet<Id>;
+}
+
 export interface FriendshipRow {
   userA: Id;
   userB: Id;
@@ -105,6 +122,22 @@ export class UniqueViolation extends Error {
   }
 }
 
+/** A transaction whose connection died before it asked to commit: nothing of it was written. */
+export class NotCommitted extends Error {
+  constructor(override readonly cause: unknown) {
+    super(`not committed: ${(cause as Error)?.message ?? cause}`);
+    this.name = 'NotCommitted';
+  }
+}
+
+/** A lock not granted within the time the statement allowed (PostgreSQL's lock_timeout). */
+export class LockNotAvailable extends Error {
+  constructor() {
+    super('lock not available');
+    this.name = 'LockNotAvailable';
+  }
+}
+
 /**
  * Everything Parley persists. Contract (tested by test/contract/store.contract.ts against
  * every implementation):
@@ -113,7 +146,12 @@ export class UniqueViolation extends Error {
  *   and strictly increasing per conversation, also with several processes on one database.
  *   A message whose (sender, conversation, clientId) already exists is returned with
  *   `created: false` and takes no seq; the same (sender, clientId) in another conversation
- *   is a new message, never the other conversation's. The sender's read and delivered watermarks move to its own message.
+ *   is a new message, never the other conversation's. The sender's delivered and sent
+ *   watermarks move to its own message; its read watermark does not (only reading marks read).
+ *   Several processes on one database: a conversation whose row another transaction holds
+ *   for longer than the store's lock wait (or at all, for `probe` conversations) is left
+ *   out: every message of it comes back `deferred`, nothing of it written, and the rest of
+ *   the batch commits. A stopped process holding one conversation never holds up the others.
  *   An attachment with `pendingId` claims that pending attachment in the same transaction;
  *   when it is not pending or not the sender's, the append fails with
  *   DomainError('upload_not_found') and commits nothing.
@@ -122,6 +160,10 @@ export class UniqueViolation extends Error {
  * - `editMessage`, `deleteMessage` and `setReaction` take the conversation's next change_seq
  *   and stamp it on the message, so `changesSince` finds every change after a cursor.
  * - `deleteMessage` keeps the row (seq stays gapless) and clears its content.
+ * - Each change decides on the message as every earlier change of its conversation left it
+ *   (they queue on the conversation's row): an edit or a reaction of a deleted message fails
+ *   with `message_deleted` and changes nothing; a second delete changes nothing
+ *   (`changed: false`), so a parent's reply_count falls once per deleted reply.
  * - Watermarks only move forward (`markRead`, `markDelivered`) and never past `last_seq`.
  * - `createConversation` of kind direct returns the existing conversation for the same pair.
  * - A conversation with participants always keeps an admin (unless it never had one: a direct
@@ -210,7 +252,7 @@ export interface Store {
   deleteConversation(conversationId: Id, at: Millis): Promise<void>;
   addMentions(messageId: Id, userIds: readonly Id[]): Promise<void>;
 
-  appendMessages(batch: readonly NewMessage[]): Promise<AppendResult[]>;
+  appendMessages(batch: readonly NewMessage[], opts?: AppendOptions): Promise<AppendOutcome[]>;
   messageById(id: Id): Promise<Message | undefined>;
   messageByUuid(uuid: string): Promise<Message | undefined>;
   /** The messages whose seq is in [fromSeq, toSeq], newest first. */
@@ -220,7 +262,7 @@ export interface Store {
   /** Messages with change_seq > after, oldest change first, at most `limit`. */
   changesSince(conversationId: Id, afterChangeSeq: number, limit: number): Promise<Message[]>;
   editMessage(messageId: Id, content: string, at: Millis): Promise<Message>;
-  deleteMessage(messageId: Id, at: Millis): Promise<Message>;
+  deleteMessage(messageId: Id, at: Millis): Promise<{ message: Message; changed: boolean }>;
   /** Adds or removes one (message, user, emoji); returns the message and whether anything changed. */
   setReaction(messageId: Id, userId: Id, emoji: string, on: boolean, at: Millis): Promise<{ message: Message; changed: boolean }>;
 

@@ -263,7 +263,8 @@ export class Conversations {
       me,
       members: byConversation.get(conversation.id) ?? [],
       lastMessage: last.get(conversation.id) ?? null,
-      unreadCount: Math.max(0, conversation.lastSeq - me.readSeq),
+      // A reply clears the count (what came before it was answered) but reads nothing.
+      unreadCount: Math.max(0, conversation.lastSeq - Math.max(me.readSeq, me.sentSeq)),
     }));
   }
 

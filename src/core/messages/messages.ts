@@ -301,8 +301,9 @@ export class Messages {
       if (!me || !may(me.role, 'delete_any_message')) throw new DomainError('not_message_sender', 'You can only delete your own messages');
     }
     if (message.deletedAt !== null) return message;
-    const deleted = await this.store.deleteMessage(message.id, Date.now());
-    this.events.publish({ type: 'message.deleted', conversation, message: deleted, sender: await this.users.summary(message.senderId), readSeqs: await this.#readSeqs(conversation) });
+    const { message: deleted, changed } = await this.store.deleteMessage(message.id, Date.now());
+    // Another delete won the race: it told everyone already.
+    if (changed) this.events.publish({ type: 'message.deleted', conversation, message: deleted, sender: await this.users.summary(message.senderId), readSeqs: await this.#readSeqs(conversation) });
     return deleted;
   }
 

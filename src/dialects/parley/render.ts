@@ -70,6 +70,7 @@ export function renderConversation(ctx: Ctx, v: ConversationView, senders?: Read
     unread_count: v.unreadCount,
     my_role: v.me.role,
     my_read_seq: v.me.readSeq,
+    my_sent_seq: v.me.sentSeq,
     members: v.members.map((m) => ({
       user: renderUser(m.user),
       role: m.participant.role,

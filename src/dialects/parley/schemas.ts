@@ -72,9 +72,10 @@ export const ConversationOut = Type.Object(
     change_seq: Seq,
     last_message: Nullable(MessageOut),
     last_message_at: Nullable(Time),
-    unread_count: Type.Integer({ minimum: 0, description: 'last_seq − my read_seq' }),
+    unread_count: Type.Integer({ minimum: 0, description: 'last_seq − the newer of my read_seq and my newest own message' }),
     my_role: Role,
     my_read_seq: Seq,
+    my_sent_seq: Type.Integer({ minimum: 0, description: 'The seq of my newest message here (0: none); sending moves it, never my_read_seq' }),
     members: Type.Array(MemberOut),
   },
 );

@@ -106,4 +106,28 @@ describe.each(databases)('004 status transitions on %s', (db) => {
     sa1.close();
     sa2.close();
   });
+
+  // Issue 15.8: a reply that crosses a message does not read it. Bob's device has Alice's
+  // message (delivered) but Bob never marks it read; his own send must not make it "read".
+  it('a message that crossed the receiver\'s reply stays delivered, not read, until the receiver reads', async () => {
+    const [a, b] = await friends(server);
+    const sa = await friendSocket(server, a);
+    const sb = await friendSocket(server, b);
+    sa.send({ type: 'send_message', receiver_id: b.user.uuid, content: 'did you see this?' });
+    const ack = await sa.next('message_sent');
+    await sb.next('new_message');
+    sb.send({ type: 'send_message', receiver_id: a.user.uuid, content: 'typed before I saw yours' });
+    await sb.next('message_sent');
+    await eventually(async () => expect((await statusOf(a, b, ack.message_id)).status).toBe('delivered'));
+    await settle(sa, 300);
+    expect(await statusOf(a, b, ack.message_id)).toMatchObject({ status: 'delivered', read_at: null });
+    expect(sa.all('message_read')).toHaveLength(0);
+    // Bob's reply cleared his unread count (what came before it was answered) without reading it.
+    expect((await api(server, 'GET', '/api/v1/chat/messages/unread-count', { token: b.token })).body).toEqual({ unread_count: 0 });
+    sb.send({ type: 'mark_read', message_id: ack.message_id });
+    await sa.next('message_read');
+    expect((await statusOf(a, b, ack.message_id)).status).toBe('read');
+    sa.close();
+    sb.close();
+  });
 });

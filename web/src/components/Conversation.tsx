@@ -49,9 +49,11 @@ export function ConversationView({ id }: { id: number }) {
     return () => offs.forEach((off) => off());
   }, []);
 
-  // Read while looking at it.
+  // Read while looking at it: up to the newest message, once someone else's lies above my
+  // read watermark (my own messages do not move it: sending reads nothing).
   const lastSeq = conv?.last_seq ?? 0;
   const myRead = conv?.my_read_seq ?? 0;
+  const othersAbove = client.state.messages(id).some((m) => m.seq > myRead && m.sender.id !== me?.id) || (conv?.unread_count ?? 0) > 0;
   const asked = useRef(0);
   const status = client.status;
   useEffect(() => {
@@ -59,14 +61,14 @@ export function ConversationView({ id }: { id: number }) {
   }, [status]);
   useEffect(() => {
     const check = () => {
-      if (document.visibilityState !== 'visible' || lastSeq <= myRead || asked.current >= lastSeq) return;
+      if (document.visibilityState !== 'visible' || !othersAbove || asked.current >= lastSeq) return;
       asked.current = lastSeq;
       client.markRead(id, lastSeq).catch(() => (asked.current = 0));
     };
     check();
     document.addEventListener('visibilitychange', check);
     return () => document.removeEventListener('visibilitychange', check);
-  }, [lastSeq, myRead, status]);
+  }, [lastSeq, myRead, othersAbove, status]);
 
   if (missing || client.state.isRemoved(id))
     return (
