@@ -79,6 +79,8 @@ export async function createParley(config: Config, opts: { logger?: boolean | ob
   bus.onGap?.(() => hub.closeAll(CloseCodes.serviceRestart, 'event stream interrupted; reconnect and resume'));
   // A killed process's users go offline by expiry; one process tells their partners.
   presence.onExpired?.((userId, lastSeen) => void core.presence.expired(userId, lastSeen).catch((e) => logError(e)));
+  // …and when this process runs again after being stopped that long, they are back.
+  presence.onRevived?.((userId) => void core.presence.revived(userId).catch((e) => logError(e)));
   let publicUrl = config.publicUrl;
   const ctx: DialectContext = {
     core,

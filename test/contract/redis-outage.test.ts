@@ -91,6 +91,38 @@ describe.skipIf(!redisUrl)('Redis backends while Redis is down, and after', () =
     await until(() => !b.isOnline(2), 2_000, 'b sees 2 leave');
   });
 
+  // Issue 15.7: what a process's users set lives in Redis; a Redis restart lost it silently.
+  it('RedisPresence after a Redis restart: its users\' statuses are written again, and a typing mark it set still ends', async () => {
+    const redis = await ownRedis();
+    const ttl = 1_500;
+    const opts = { prefix: 'p:', typingTtlMs: ttl, ttlMs: 600, onError: () => {} };
+    const a = await createRedisPresence(redis.url, opts);
+    const b = await createRedisPresence(redis.url, opts);
+    cleanups.push(() => a.close(), () => b.close());
+    const stopped: [number, number][] = [];
+    a.onTypingExpired((c, u) => stopped.push([c, u]));
+    b.onTypingExpired((c, u) => stopped.push([c, u]));
+    await a.connect(7, 'c7');
+    await a.setStatus(7, 'busy');
+    await until(() => b.status(7) === 'busy', 2_000, 'b sees busy');
+    const typingAt = Date.now();
+    await a.setTyping(3, 7, true);
+
+    await redis.kill();
+    await redis.start(); // empty: the status and the typing mark are gone from Redis
+    // The status comes back as the user left it, on every process, also one that loads its
+    // view from Redis only now.
+    const c = await createRedisPresence(redis.url, opts);
+    cleanups.push(() => c.close());
+    await until(() => c.isOnline(7) && c.status(7) === 'busy' && b.status(7) === 'busy', 5_000, 'a fresh process sees 7 busy');
+    expect(a.status(7)).toBe('busy');
+    // The mark was lost, yet its end is reported, once, when it was due.
+    await until(() => stopped.length > 0, ttl + 3_000, 'typing stopped');
+    expect(Date.now() - typingAt).toBeGreaterThanOrEqual(ttl - 50);
+    await sleep(ttl);
+    expect(stopped).toEqual([[3, 7]]);
+  });
+
   it('RedisRateLimiter falls back to per-process buckets while Redis is down', async () => {
     const redis = await ownRedis();
     const limiter = await createRedisRateLimiter(redis.url, { prefix: 'p:', onError: () => {} });

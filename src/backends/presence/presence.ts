@@ -15,6 +15,13 @@ export type PresenceStatus = 'online' | 'away' | 'busy' | 'offline';
  *   stopped without disconnecting them expire; each user who went offline that way is
  *   reported once, to the `onExpired` listener of one process, so exactly one process tells
  *   the user's partners (as `disconnect` returning true does for a clean close).
+ * - Shared by several processes (optional `onRevived`): a process that was stopped or cut off
+ *   longer than the expiry finds, when it runs again, that its users were reported offline
+ *   while their sockets stayed open; it puts them back online and reports each such user
+ *   once, to its own `onRevived` listener, so their partners hear they are online again.
+ *   What a user set here (status) and the typing marks set here outlive a restart of the
+ *   shared server: the status is written again if it was lost, and a typing mark that was
+ *   lost is still reported as expired by the process that set it.
  */
 export interface Presence {
   connect(userId: Id, connectionId: string): Promise<boolean>;
@@ -34,5 +41,7 @@ export interface Presence {
    * their connections expired; `lastSeen` is when they were last known connected.
    */
   onExpired?(listener: (userId: Id, lastSeen: Millis) => void): void;
+  /** Optional (shared by several processes): a user of this process reported offline while it was stopped is online again. */
+  onRevived?(listener: (userId: Id) => void): void;
   close(): Promise<void>;
 }

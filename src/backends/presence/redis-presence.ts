@@ -55,6 +55,7 @@ return {1, seq, now, 0}`;
 const HEARTBEAT = `${LUA_NOW}
 -- KEYS online, seq, conn...; ARGV life, channel, then per conn key: user, n, n members
 local exp = now + tonumber(ARGV[1])
+local revived = {}
 local a = 3
 for i = 3, #KEYS do
   local user = ARGV[a]
@@ -65,14 +66,16 @@ for i = 3, #KEYS do
     redis.call('ZADD', KEYS[i], exp, ARGV[a])
     a = a + 1
   end
-  -- Swept while this process was cut off or stalled: online again, tell every view.
+  -- Swept while this process was cut off or stalled: online again, tell every view, and
+  -- this process (it tells the user's partners, who heard they went offline).
   if not redis.call('ZSCORE', KEYS[1], user) then
     local seq = redis.call('INCR', KEYS[2])
     redis.call('PUBLISH', ARGV[2], seq .. ' + ' .. user .. ' ' .. now)
+    revived[#revived + 1] = user
   end
   redis.call('ZADD', KEYS[1], 'GT', exp, user)
 end
-return 0`;
+return revived`;
 
 const SWEEP = `${LUA_NOW}
 -- KEYS online, seq, status; ARGV conn key prefix, channel, life, limit
@@ -102,6 +105,15 @@ return {#due / 2, gone}`;
 const SET_STATUS = `
 -- KEYS status, seq; ARGV user, status, channel
 redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+local seq = redis.call('INCR', KEYS[2])
+redis.call('PUBLISH', ARGV[3], seq .. ' s ' .. ARGV[1] .. ' ' .. ARGV[2])
+return seq`;
+
+// A status lost with Redis's data (a restart) is written again by the process whose user set
+// it, unless someone set a newer one meanwhile.
+const RESTORE_STATUS = `
+-- KEYS status, seq; ARGV user, status, channel
+if redis.call('HSETNX', KEYS[1], ARGV[1], ARGV[2]) == 0 then return 0 end
 local seq = redis.call('INCR', KEYS[2])
 redis.call('PUBLISH', ARGV[3], seq .. ' s ' .. ARGV[1] .. ' ' .. ARGV[2])
 return seq`;
@@ -212,8 +224,15 @@ export class RedisPresence implements Presence {
   #resyncing = false;
 
   readonly #typingTimers = new Map<string, NodeJS.Timeout>();
+  /** The command connection's generation when each of this process's typing marks was written. */
+  readonly #typingGeneration = new Map<string, number>();
+  /** Counts the command connection's (re)connections: a Redis restart may have lost what was written before. */
+  #generation = 0;
+  /** Statuses of this process's users, as last known: written again when Redis lost them. */
+  readonly #localStatus = new Map<Id, PresenceStatus>();
   #typingExpired: TypingListener = () => {};
   #expired: ExpiredListener = () => {};
+  #revived: (userId: Id) => void = () => {};
   #heartbeat: NodeJS.Timeout | undefined;
   #closed = false;
 
@@ -237,8 +256,9 @@ export class RedisPresence implements Presence {
     });
     sub.on('ready', () => void this.#subscribe());
     cmd.on('ready', () => {
-      // Back after an outage: put this process's connections back first, so the reload sees them.
-      void this.#beat().catch(this.#onError);
+      // Back after an outage: put this process's connections back first, so the reload sees
+      // them, then what its users had set, if Redis lost it.
+      if (++this.#generation > 1) void this.#beat().then(() => this.#restoreStatuses(), this.#onError);
     });
   }
 
@@ -273,6 +293,16 @@ export class RedisPresence implements Presence {
     return this.#cmd.eval(script, keys.length, ...keys, ...args);
   }
 
+  /** Writes the statuses of this process's users again where Redis has none (it restarted, or swept them). */
+  async #restoreStatuses(users: Iterable<Id> = this.#localStatus.keys()): Promise<void> {
+    for (const userId of [...users]) {
+      const status = this.#localStatus.get(userId);
+      if (!status || !this.#local.has(userId) || this.#closed) continue;
+      const seq = (await this.#eval(RESTORE_STATUS, [this.#statusKey, this.#seqKey], [userId, status, this.#channel])) as number;
+      if (seq > 0) this.#applyStatus(userId, status, seq);
+    }
+  }
+
   async connect(userId: Id, connectionId: string): Promise<boolean> {
     let set = this.#local.get(userId);
     if (!set) this.#local.set(userId, (set = new Set()));
@@ -297,7 +327,10 @@ export class RedisPresence implements Presence {
   async disconnect(userId: Id, connectionId: string): Promise<boolean> {
     const set = this.#local.get(userId);
     if (!set || !set.delete(connectionId)) return false;
-    if (set.size === 0) this.#local.delete(userId);
+    if (set.size === 0) {
+      this.#local.delete(userId);
+      this.#localStatus.delete(userId);
+    }
     try {
       const [went, seq, at, online] = (await this.#eval(
         DISCONNECT,
@@ -328,6 +361,7 @@ export class RedisPresence implements Presence {
 
   async setStatus(userId: Id, status: PresenceStatus): Promise<void> {
     const seq = (await this.#eval(SET_STATUS, [this.#statusKey, this.#seqKey], [userId, status, this.#channel])) as number;
+    if (this.#local.has(userId)) this.#localStatus.set(userId, status);
     this.#applyStatus(userId, status, seq);
   }
 
@@ -340,7 +374,10 @@ export class RedisPresence implements Presence {
     const k = `${conversationId}:${userId}`;
     clearTimeout(this.#typingTimers.get(k));
     this.#typingTimers.delete(k);
-    if (typing && !this.#closed) this.#armTyping(conversationId, userId, this.typingTtlMs);
+    if (typing && !this.#closed) {
+      this.#typingGeneration.set(k, this.#generation);
+      this.#armTyping(conversationId, userId, this.typingTtlMs);
+    } else this.#typingGeneration.delete(k);
     return now.map(Number);
   }
 
@@ -352,12 +389,17 @@ export class RedisPresence implements Presence {
     this.#expired = listener;
   }
 
+  onRevived(listener: (userId: Id) => void): void {
+    this.#revived = listener;
+  }
+
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
     clearInterval(this.#heartbeat);
     for (const t of this.#typingTimers.values()) clearTimeout(t);
     this.#typingTimers.clear();
+    this.#typingGeneration.clear();
     await Promise.all([closeRedis(this.#cmd), closeRedis(this.#sub)]);
   }
 
@@ -380,7 +422,17 @@ export class RedisPresence implements Presence {
 
   async #typingDue(conversationId: Id, userId: Id): Promise<void> {
     if (this.#closed) return;
+    const k = `${conversationId}:${userId}`;
     const [wait, typingNow] = (await this.#eval(EXPIRE_TYPING, [this.#typingKey(conversationId)], [userId])) as [number, string[]?];
+    if (wait === -1) {
+      // Gone from Redis: cleared (whoever cleared it said so), or lost with a Redis restart
+      // since it was written. Lost, nobody else will say it stopped: this process does.
+      const lost = this.#typingGeneration.get(k) !== this.#generation;
+      this.#typingGeneration.delete(k);
+      if (lost && !this.#typingTimers.has(k)) this.#typingExpired(conversationId, userId, []);
+      return;
+    }
+    if (wait <= 0) this.#typingGeneration.delete(k);
     if (wait > 0) {
       // A few ms left: this timer fired a hair before Redis's clock (timers round to the
       // millisecond), so check again right after, keeping expiries in the order they were
@@ -416,7 +468,18 @@ export class RedisPresence implements Presence {
       if (keys.length - 2 >= HEARTBEAT_USERS_PER_CALL) send();
     }
     if (keys.length > 2) send();
-    await Promise.all(refreshes);
+    const revived = (await Promise.all(refreshes)).flatMap((r) => (Array.isArray(r) ? r.map(Number) : []));
+    if (revived.length > 0) {
+      // Their statuses went with the sweep; then their partners hear they are back.
+      await this.#restoreStatuses(revived);
+      for (const userId of revived) {
+        try {
+          this.#revived(userId);
+        } catch (e) {
+          this.#onError(e as Error);
+        }
+      }
+    }
     for (let round = 0; round < 10; round++) {
       const [examined, gone] = (await this.#eval(
         SWEEP,
@@ -526,6 +589,8 @@ export class RedisPresence implements Presence {
   #applyStatus(userId: Id, status: PresenceStatus | null, seq: number): void {
     if (seq < (this.#statusSeq.get(userId) ?? this.#base)) return;
     this.#statusSeq.set(userId, seq);
+    // Set through another process: that is what this one restores, if it comes to that.
+    if (status && this.#local.has(userId)) this.#localStatus.set(userId, status);
     if (status) this.#status.set(userId, status);
     else this.#status.delete(userId);
   }

@@ -32,6 +32,15 @@ export class PresenceService {
     await this.#announce(user, false, lastSeen);
   }
 
+  /**
+   * A user of this process whose connections had expired while it was stopped (their
+   * partners were told they went offline) is online again: the partners are told so.
+   */
+  async revived(userId: Id): Promise<void> {
+    const user = await this.store.userById(userId);
+    if (user && this.presence.isOnline(userId)) await this.#announce(user, true, Date.now());
+  }
+
   async disconnected(user: User, connectionId: string): Promise<void> {
     if (await this.presence.disconnect(user.id, connectionId)) {
       // Ephemeral like the status, which the last socket's close resets too.
