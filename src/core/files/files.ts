@@ -6,7 +6,9 @@ import type { Conversations } from '../conversations/conversations.js';
 import { DomainError } from '../errors.js';
 import type { Messages, SendInput } from '../messages/messages.js';
 import type { Attachment, MessageKind, User } from '../model.js';
-import { BufferSource, FileSource, inspectImage, measureAudio, refusePolyglot, sniff, type Source } from './inspect.js';
+import { AudioProbe } from './audio-probe.js';
+import { BufferSource, FileSource, inspectImage, measureAudio, refusePolyglot, sniff, type ImageLimits, type Source } from './inspect.js';
+import { MediaPool } from './media-pool.js';
 import {
   CFB_MIME,
   CFB_TYPES,
@@ -170,6 +172,10 @@ export function decodeBase64(data: string, maxBytes: number): Buffer {
  */
 export class Files {
   readonly signer: UrlSigner;
+  /** Every image and audio decode goes through it (MEDIA_CONCURRENCY at a time). */
+  readonly media: MediaPool;
+  readonly #audio: AudioProbe;
+  readonly #imageLimits: ImageLimits;
 
   constructor(
     readonly store: Store,
@@ -179,6 +185,14 @@ export class Files {
     readonly config: Config,
   ) {
     this.signer = new UrlSigner(config.jwtSecret, config.fileUrlTtlSeconds);
+    this.media = new MediaPool(config.mediaConcurrency);
+    this.#audio = new AudioProbe(config.mediaTimeoutMs);
+    this.#imageLimits = { maxPixels: config.imageMaxPixels, maxDecodedBytes: config.imageMaxDecodedBytes, timeoutMs: config.mediaTimeoutMs };
+  }
+
+  /** Stops the audio workers (shutdown). */
+  async close(): Promise<void> {
+    await this.#audio.close();
   }
 
   /**
@@ -315,8 +329,8 @@ export class Files {
     }
     // Decoded first: a damaged file is called damaged, not a polyglot.
     const facts: Inspected = { category, mime, width: null, height: null, durationSeconds: null, thumbnail: null };
-    if (category === 'image') Object.assign(facts, await inspectImage(source, mime));
-    if (category === 'voice') facts.durationSeconds = await measureAudio(source, mime);
+    if (category === 'image') Object.assign(facts, await this.media.run(() => inspectImage(source, mime, this.#imageLimits)));
+    if (category === 'voice') facts.durationSeconds = await this.media.run(() => measureAudio(source, mime, this.#audio));
     await refusePolyglot(source, mime);
     return facts;
   }
