@@ -86,6 +86,13 @@ export interface Config {
   readonly mediaConcurrency: number;
   /** MEDIA_TIMEOUT_MS: longest one image or audio file may take to decode and measure; past it the file is refused. */
   readonly mediaTimeoutMs: number;
+  /**
+   * FILES_PENDING_QUOTA_BYTES / FILES_PENDING_QUOTA_FILES: most bytes and files one user may
+   * have uploaded and not yet sent (upload-files, upload/, /api/parley/files); over it an
+   * upload is refused (413). Sending or the pending sweep frees them. 0 turns one off.
+   */
+  readonly filesPendingQuotaBytes: number;
+  readonly filesPendingQuotaFiles: number;
   /** Rate limits (0 turns one off): RATE_USER_MESSAGES_PER_SECOND/_BURST, RATE_REST_WRITES_PER_SECOND/_BURST, RATE_CONNECTION_FRAMES_PER_SECOND/_BURST. */
   readonly rateLimits: {
     readonly userMessagesPerSecond: number;
@@ -179,6 +186,8 @@ export function loadConfig(env: Env = process.env): Config {
     imageMaxDecodedBytes: Math.max(1, int(env, 'IMAGE_MAX_DECODED_BYTES', 128 * 1024 * 1024)),
     mediaConcurrency: Math.max(1, int(env, 'MEDIA_CONCURRENCY', 1)),
     mediaTimeoutMs: Math.max(1000, int(env, 'MEDIA_TIMEOUT_MS', 10_000)),
+    filesPendingQuotaBytes: int(env, 'FILES_PENDING_QUOTA_BYTES', 200 * 1024 * 1024),
+    filesPendingQuotaFiles: int(env, 'FILES_PENDING_QUOTA_FILES', 50),
     rateLimits: Object.freeze({
       userMessagesPerSecond: int(env, 'RATE_USER_MESSAGES_PER_SECOND', 20),
       userMessagesBurst: int(env, 'RATE_USER_MESSAGES_BURST', 100),
