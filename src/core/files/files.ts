@@ -470,7 +470,9 @@ export class Files {
     }
     const rec = isFileKey(key) ? await this.store.attachmentByPath(key) : undefined;
     if (signature !== 'ok' && !(rec && (await this.#mayRead(user!, rec)))) throw new DomainError('file_access_denied');
-    if (!rec || rec.messageDeletedAt !== null) throw new DomainError('file_not_found');
+    // A deleted message's or conversation's files are gone for everyone at once, signed links
+    // handed out before included: the row is read on every download, never cached.
+    if (!rec || rec.messageDeletedAt !== null || rec.conversationDeletedAt !== null) throw new DomainError('file_not_found');
     const file = await this.fileStore.open(key);
     if (!file) throw new DomainError('file_not_found');
     const thumbnail = rec.attachment.storedPath !== key;
@@ -485,14 +487,32 @@ export class Files {
 
   /**
    * Removes what a crash or an abandoned upload left: pending uploads older than
-   * FILES_PENDING_TTL_SECONDS, then (FileStore.sweep) unreferenced `.part`, staging and
-   * committed files, rolling forward the `.part` files whose rows committed.
+   * FILES_PENDING_TTL_SECONDS, the files of deleted conversations, then (FileStore.sweep)
+   * unreferenced `.part`, staging and committed files, rolling forward the `.part` files
+   * whose rows committed.
    */
-  async sweep(now = Date.now(), graceSeconds = this.config.filesSweepGraceSeconds): Promise<{ pendingDeleted: number; rolledForward: number; removed: number }> {
+  async sweep(
+    now = Date.now(),
+    graceSeconds = this.config.filesSweepGraceSeconds,
+  ): Promise<{ pendingDeleted: number; conversationFilesDeleted: number; rolledForward: number; removed: number }> {
     const stale = await this.store.deletePendingAttachments(now - this.config.filesPendingTtlSeconds * 1000);
     await this.#removeAll(stale);
+    // The rows stay (the messages are tombstones, their attachments metadata); the bytes go.
+    // A conversation counts as done only once its deletion is older than the grace period:
+    // a send that passed its membership check just before the delete may still commit a file
+    // into it, and the next sweep removes that one too.
+    const deleted = await this.store.deletedConversationFiles();
+    let conversationFilesDeleted = 0;
+    for (const d of deleted) {
+      await this.#removeAll(d.keys);
+      conversationFilesDeleted += d.keys.length;
+    }
+    await this.store.markConversationFilesPurged(
+      deleted.filter((d) => d.deletedAt < now - graceSeconds * 1000).map((d) => d.conversationId),
+      now,
+    );
     const report = await this.fileStore.sweep((keys) => this.store.referencedPaths(keys), graceSeconds * 1000);
-    return { pendingDeleted: stale.length, ...report };
+    return { pendingDeleted: stale.length, conversationFilesDeleted, ...report };
   }
 
   /** The signed path (no origin) of an attachment's file or thumbnail: `/static/<key>?exp=…&sig=…`. */
