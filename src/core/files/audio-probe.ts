@@ -49,7 +49,7 @@ export class AudioProbe {
       eval: true,
       workerData: { musicMetadata: import.meta.resolve('music-metadata') },
       // A parser that tries to build a huge structure in JavaScript dies alone.
-      resourceLimits: { maxOldGenerationSizeMb: 128 },
+      resourceLimits: { maxOldGenerationSizeMb: 64 },
     });
     w.unref();
     // An idle worker that dies is dropped, not handed the next job; its error is no crash here.
