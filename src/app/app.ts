@@ -144,6 +144,7 @@ export async function createParley(config: Config, opts: { logger?: boolean | ob
       await presence.close();
       await bus.close();
       await store.close();
+      await core.files.close();
     },
   };
 }

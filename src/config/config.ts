@@ -77,6 +77,32 @@ export interface Config {
   readonly filesPendingTtlSeconds: number;
   /** FILES_SWEEP_GRACE_SECONDS: the sweep leaves unreferenced files younger than this (a write may be in flight in another process). */
   readonly filesSweepGraceSeconds: number;
+  /**
+   * IMAGE_MAX_PIXELS: most pixels an image may have, every frame of an animation counted.
+   * Read from the header and refused before anything is decoded: it bounds the CPU a
+   * thumbnail takes here and what every recipient's device decodes.
+   */
+  readonly imageMaxPixels: number;
+  /**
+   * IMAGE_MAX_DECODED_BYTES: most bytes one decoded frame may take (width × height × channels
+   * × bytes per sample), read from the header: interlaced PNG, progressive JPEG and GIF are
+   * decoded whole, so this is the memory one image can cost (a 900 KB 16-bit PNG claims 600 MB).
+   */
+  readonly imageMaxDecodedBytes: number;
+  /**
+   * MEDIA_CONCURRENCY: images and voice messages decoded at once by this process (the others
+   * wait their turn), so N uploads at once cost the memory and cores of this many, not N.
+   */
+  readonly mediaConcurrency: number;
+  /** MEDIA_TIMEOUT_MS: longest one image or audio file may take to decode and measure; past it the file is refused. */
+  readonly mediaTimeoutMs: number;
+  /**
+   * FILES_PENDING_QUOTA_BYTES / FILES_PENDING_QUOTA_FILES: most bytes and files one user may
+   * have uploaded and not yet sent (upload-files, upload/, /api/parley/files); over it an
+   * upload is refused (413). Sending or the pending sweep frees them. 0 turns one off.
+   */
+  readonly filesPendingQuotaBytes: number;
+  readonly filesPendingQuotaFiles: number;
   /** Rate limits (0 turns one off): RATE_USER_MESSAGES_PER_SECOND/_BURST, RATE_REST_WRITES_PER_SECOND/_BURST, RATE_CONNECTION_FRAMES_PER_SECOND/_BURST. */
   readonly rateLimits: {
     readonly userMessagesPerSecond: number;
@@ -172,6 +198,12 @@ export function loadConfig(env: Env = process.env): Config {
     fileUrlTtlSeconds: Math.max(1, int(env, 'FILE_URL_TTL_SECONDS', 3600)),
     filesPendingTtlSeconds: int(env, 'FILES_PENDING_TTL_SECONDS', 24 * 3600),
     filesSweepGraceSeconds: int(env, 'FILES_SWEEP_GRACE_SECONDS', 600),
+    imageMaxPixels: Math.max(1, int(env, 'IMAGE_MAX_PIXELS', 40_000_000)),
+    imageMaxDecodedBytes: Math.max(1, int(env, 'IMAGE_MAX_DECODED_BYTES', 128 * 1024 * 1024)),
+    mediaConcurrency: Math.max(1, int(env, 'MEDIA_CONCURRENCY', 1)),
+    mediaTimeoutMs: Math.max(1000, int(env, 'MEDIA_TIMEOUT_MS', 10_000)),
+    filesPendingQuotaBytes: int(env, 'FILES_PENDING_QUOTA_BYTES', 200 * 1024 * 1024),
+    filesPendingQuotaFiles: int(env, 'FILES_PENDING_QUOTA_FILES', 50),
     rateLimits: Object.freeze({
       userMessagesPerSecond: int(env, 'RATE_USER_MESSAGES_PER_SECOND', 20),
       userMessagesBurst: int(env, 'RATE_USER_MESSAGES_BURST', 100),

@@ -39,6 +39,8 @@ export const ERROR_CODES = {
   invalid_file: 'invalid',
   too_many_files: 'invalid',
   upload_not_found: 'invalid',
+  /** Over FILES_PENDING_QUOTA_*: too many uploaded files not yet sent. */
+  upload_quota_exceeded: 'too_large',
   file_not_found: 'not_found',
   file_access_denied: 'forbidden',
   rate_limited: 'rate_limited',

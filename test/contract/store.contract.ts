@@ -826,6 +826,72 @@ export function storeContract(make: () => Promise<StoreHandle>): void {
     });
   });
 
+  describe('pending attachments and their quota', () => {
+    const quota = { maxFiles: 3, maxBytes: 5000 };
+    const pending = (i: number, size = 1000) => attachment(i, { storedPath: `chat_files/files/q${i}-${randomUUID()}.pdf`, size });
+
+    it('a quota refuses the call that would go over it, as a whole; claimed attachments no longer count', async () => {
+      const t = await f.tenant();
+      const [a, b] = await f.users(t, 2);
+      const c = await f.conversation(t, 'direct', [a, b]);
+      const [p1] = await s.createPendingAttachments(t.id, a.id, [pending(1), pending(2)], T0, quota);
+      expect(await s.pendingUsage(a.id)).toEqual({ files: 2, bytes: 2000 });
+      await expect(s.createPendingAttachments(t.id, a.id, [pending(3), pending(4)], T0, quota)).rejects.toMatchObject({ code: 'upload_quota_exceeded' });
+      await expect(s.createPendingAttachments(t.id, a.id, [pending(5, 3001)], T0, quota)).rejects.toMatchObject({ code: 'upload_quota_exceeded' });
+      expect(await s.pendingUsage(a.id)).toEqual({ files: 2, bytes: 2000 });
+      // Another owner has a quota of their own; without a quota nothing is counted.
+      await s.createPendingAttachments(t.id, b.id, [pending(6), pending(7), pending(8)], T0, quota);
+      await s.createPendingAttachments(t.id, b.id, [pending(9, 9000)], T0);
+      expect(await s.pendingUsage(b.id)).toEqual({ files: 4, bytes: 12000 });
+      // Sending one frees its place.
+      await f.send(c, a, { kind: 'file', attachments: [{ ...pending(0), pendingId: p1.id }] });
+      expect(await s.pendingUsage(a.id)).toEqual({ files: 1, bytes: 1000 });
+      await s.createPendingAttachments(t.id, a.id, [pending(10), pending(11)], T0, quota);
+      expect(await s.pendingUsage(a.id)).toEqual({ files: 3, bytes: 3000 });
+      // Swept ones too.
+      await s.deletePendingAttachments(T0 + 1);
+      expect(await s.pendingUsage(a.id)).toEqual({ files: 0, bytes: 0 });
+    });
+
+    it('calls at once never leave more pending than the quota', async () => {
+      const t = await f.tenant();
+      const a = await f.user(t);
+      const results = await Promise.allSettled(Array.from({ length: 10 }, (_, i) => s.createPendingAttachments(t.id, a.id, [pending(i, 1200)], T0, quota)));
+      expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(3);
+      for (const r of results) if (r.status === 'rejected') expect(r.reason).toMatchObject({ code: 'upload_quota_exceeded' });
+      expect(await s.pendingUsage(a.id)).toEqual({ files: 3, bytes: 3600 });
+    });
+  });
+
+  describe('files of deleted conversations', () => {
+    it('attachmentByPath tells when the conversation was deleted; deletedConversationFiles lists its files until marked purged; rows stay', async () => {
+      const t = await f.tenant();
+      const [a, b] = await f.users(t, 2);
+      const g = await f.conversation(t, 'group', [a, b]);
+      const other = await f.conversation(t, 'group', [a, b]);
+      const key = `chat_files/images/${randomUUID()}.png`;
+      const thumb = `chat_files/thumbnails/${randomUUID()}.png.webp`;
+      const m = await f.send(g, a, { kind: 'image', attachments: [attachment(1, { kind: 'image', storedPath: key, thumbnailPath: thumb }), attachment(2, { storedPath: `chat_files/files/${randomUUID()}.pdf` })] });
+      await f.send(other, a, { attachments: [attachment(3, { storedPath: `chat_files/files/${randomUUID()}.pdf` })] });
+      expect(await s.attachmentByPath(key)).toMatchObject({ conversationId: g.id, conversationDeletedAt: null });
+      const listed = async () => (await s.deletedConversationFiles()).filter((d) => d.conversationId === g.id || d.conversationId === other.id);
+      expect(await listed()).toEqual([]);
+
+      await s.deleteConversation(g.id, T0 + 5000);
+      expect(await s.attachmentByPath(key)).toMatchObject({ conversationId: g.id, conversationDeletedAt: T0 + 5000 });
+      expect(await s.attachmentByPath(thumb)).toMatchObject({ conversationDeletedAt: T0 + 5000 });
+      const [d] = await listed();
+      expect(d).toMatchObject({ conversationId: g.id, deletedAt: T0 + 5000 });
+      expect([...d.keys].sort()).toEqual([key, thumb, m.attachments[1].storedPath].sort());
+
+      await s.markConversationFilesPurged([g.id], T0 + 6000);
+      expect(await listed()).toEqual([]);
+      // The rows stay: metadata of the tombstones, still telling the conversation is gone.
+      expect((await s.messageById(m.id))!.attachments).toHaveLength(2);
+      expect(await s.attachmentByPath(key)).toMatchObject({ conversationDeletedAt: T0 + 5000 });
+    });
+  });
+
   describe('queries', () => {
     it('a history page, the room list and a resume read messages through an index, at any size', async () => {
       expect(h.plans, 'the factory explains the statements the store runs').toBeDefined();
@@ -855,7 +921,8 @@ export function storeContract(make: () => Promise<StoreHandle>): void {
       expect(h.statements, 'the factory records the SQL the store runs').toBeDefined();
       const texts = [...new Set(h.statements)];
       expect(texts.filter((q) => /\bmessages\b/i.test(q)).length).toBeGreaterThan(5);
-      expect(texts.filter((q) => /\boffset\b|\bcount\s*\(/i.test(q))).toEqual([]);
+      // Other tables may count a bounded set (a user's pending uploads, at most the quota).
+      expect(texts.filter((q) => /\bmessages\b/i.test(q) && /\boffset\b|\bcount\s*\(/i.test(q))).toEqual([]);
     });
   });
 }
@@ -941,5 +1008,17 @@ export function multiProcessStoreContract(make: () => Promise<StorePairHandle>):
       expect(x.message.id).toBe(y.message.id);
     }
     expect(await s2.conversationById(c.id)).toMatchObject({ lastSeq: 20, changeSeq: 20 });
+  });
+
+  it('a pending quota holds with uploads of one user through both instances at once', async () => {
+    const [s1, s2] = h.stores;
+    const t = await f.tenant();
+    const a = await f.user(t);
+    const quota = { maxFiles: 0, maxBytes: 5000 };
+    const results = await Promise.allSettled(
+      Array.from({ length: 12 }, (_, i) => (i % 2 ? s1 : s2).createPendingAttachments(t.id, a.id, [attachment(i, { storedPath: `chat_files/files/mp${i}-${randomUUID()}.pdf`, size: 1200 })], T0, quota)),
+    );
+    expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(4);
+    expect(await s1.pendingUsage(a.id)).toEqual({ files: 4, bytes: 4800 });
   });
 }

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ParleyProcess } from '../../scripts/fault/cluster.js';
-import { api, chatSocket, eventually, newRoom, newUser, openSocket, type TestSocket } from '../helpers/clients.js';
+import { api, chatSocket, eventually, newRoom, newUser, openSocket, type Frame, type TestSocket } from '../helpers/clients.js';
 import { freePort } from '../helpers/local-servers.js';
 import { startParley, type TestServer } from '../helpers/parley.js';
 import { hasPostgres, newPostgresDatabase } from '../helpers/pg.js';
@@ -57,7 +57,7 @@ describe.runIf(hasPostgres && redisUrl)('presence after a process was stopped pa
     const aliceOnA = await openSocket(`ws://127.0.0.1:${a.port}/api/chat/ws?token=${encodeURIComponent(alice.token)}&room_id=${room}`);
     aliceOnA.send({ type: 'ping' });
     await aliceOnA.next('pong');
-    const isAlice = (online: boolean) => (f: { data: { user_id: number; is_online: boolean } }) => f.data.user_id === alice.user.id && f.data.is_online === online;
+    const isAlice = (online: boolean) => (f: Frame) => f.data.user_id === alice.user.id && f.data.is_online === online;
     await bobOnB.next('presence', { where: isAlice(true), timeoutMs: 5_000 });
     expect((await api({ url: a.url }, 'PUT', '/api/parley/presence', { token: alice.token, json: { status: 'busy' } })).status).toBe(204);
     // A status change is told as presence too: taken here, so only a later one counts below.

@@ -50,6 +50,8 @@ export interface ConversationsTable {
   created_at: number;
   updated_at: number;
   deleted_at: number | null;
+  /** When the sweep removed the files of this deleted conversation (its attachment rows stay). */
+  files_purged_at: number | null;
 }
 
 export interface ParticipantsTable {

@@ -35,6 +35,8 @@ import {
   type NewConversation,
   type NewMessage,
   type NewUser,
+  type PendingQuota,
+  type PendingUsage,
   type Store,
 } from './store.js';
 
@@ -1142,9 +1144,21 @@ export class SqlStore implements Store {
 
   // ------------------------------------------------------------------ attachments
 
-  async createPendingAttachments(tenantId: Id, ownerId: Id, attachments: readonly NewAttachment[], at: Millis): Promise<Attachment[]> {
+  async createPendingAttachments(tenantId: Id, ownerId: Id, attachments: readonly NewAttachment[], at: Millis, quota?: PendingQuota): Promise<Attachment[]> {
     if (attachments.length === 0) return [];
     return this.runner.transaction(async (tx) => {
+      if (quota && (quota.maxFiles > 0 || quota.maxBytes > 0)) {
+        // The owner's row is the lock: a second upload of the same user (in any process) waits
+        // here until this one commits, then counts what it inserted. On SQLite the
+        // transaction is BEGIN IMMEDIATE, which serializes writers already.
+        if (this.dialect === 'postgres') await tx.all(raw('SELECT 1 FROM users WHERE id = ? FOR UPDATE', [ownerId]));
+        const used = await this.pendingUsage(ownerId, tx);
+        const files = used.files + attachments.length;
+        const bytes = used.bytes + attachments.reduce((n, a) => n + a.size, 0);
+        if ((quota.maxFiles > 0 && files > quota.maxFiles) || (quota.maxBytes > 0 && bytes > quota.maxBytes)) {
+          throw new DomainError('upload_quota_exceeded');
+        }
+      }
       const out: Attachment[] = [];
       for (let p = 0; p < attachments.length; p++) {
         const { pendingId: _ignored, ...a } = attachments[p];
@@ -1162,6 +1176,16 @@ export class SqlStore implements Store {
     });
   }
 
+  async pendingUsage(ownerId: Id, r: SqlRunner = this.runner): Promise<PendingUsage> {
+    const row = (
+      await r.all<{ files: number | string; bytes: number | string | null }>(
+        raw('SELECT COUNT(*) AS files, SUM(size) AS bytes FROM attachments WHERE owner_id = ? AND message_id IS NULL', [ownerId]),
+      )
+    )[0];
+    // PostgreSQL answers COUNT and SUM of bigints as strings.
+    return { files: Number(row?.files ?? 0), bytes: Number(row?.bytes ?? 0) };
+  }
+
   async attachmentByPath(key: string): Promise<AttachmentRecord | undefined> {
     // Two probes, one per index, rather than an OR that may scan.
     for (const column of ['stored_path', 'thumbnail_path']) {
@@ -1169,8 +1193,10 @@ export class SqlStore implements Store {
         await this.runner.all<Row>(
           raw(
             `SELECT a.id, a.uuid, a.position, a.kind, a.file_name, a.stored_path, a.size, a.mime_type, a.duration_seconds, a.width, a.height, a.thumbnail_path,
-                    a.tenant_id, a.owner_id, a.message_id, a.created_at, m.conversation_id, m.deleted_at AS message_deleted_at
-             FROM attachments a LEFT JOIN messages m ON m.id = a.message_id WHERE a.${column} = ? LIMIT 1`,
+                    a.tenant_id, a.owner_id, a.message_id, a.created_at, m.conversation_id, m.deleted_at AS message_deleted_at,
+                    c.deleted_at AS conversation_deleted_at
+             FROM attachments a LEFT JOIN messages m ON m.id = a.message_id LEFT JOIN conversations c ON c.id = m.conversation_id
+             WHERE a.${column} = ? LIMIT 1`,
             [key],
           ),
         )
@@ -1183,6 +1209,7 @@ export class SqlStore implements Store {
           messageId: r.message_id ?? null,
           conversationId: r.conversation_id ?? null,
           messageDeletedAt: r.message_deleted_at ?? null,
+          conversationDeletedAt: r.conversation_deleted_at ?? null,
           createdAt: r.created_at,
         };
       }
@@ -1211,6 +1238,29 @@ export class SqlStore implements Store {
       raw('DELETE FROM attachments WHERE message_id IS NULL AND created_at < ? RETURNING stored_path, thumbnail_path', [before]),
     );
     return rows.flatMap((r) => (r.thumbnail_path ? [r.stored_path, r.thumbnail_path] : [r.stored_path]));
+  }
+
+  async deletedConversationFiles(): Promise<{ conversationId: Id; deletedAt: Millis; keys: string[] }[]> {
+    // The partial index conversations_files_to_purge holds exactly these conversations.
+    const convs = await this.runner.all<{ id: number; deleted_at: number }>(
+      raw('SELECT id, deleted_at FROM conversations WHERE deleted_at IS NOT NULL AND files_purged_at IS NULL ORDER BY id', []),
+    );
+    const out: { conversationId: Id; deletedAt: Millis; keys: string[] }[] = [];
+    for (const c of convs) {
+      const rows = await this.runner.all<{ stored_path: string; thumbnail_path: string | null }>(
+        raw('SELECT a.stored_path, a.thumbnail_path FROM messages m JOIN attachments a ON a.message_id = m.id WHERE m.conversation_id = ?', [c.id]),
+      );
+      const keys = rows.flatMap((r) => (r.thumbnail_path ? [r.stored_path, r.thumbnail_path] : [r.stored_path]));
+      out.push({ conversationId: Number(c.id), deletedAt: Number(c.deleted_at), keys });
+    }
+    return out;
+  }
+
+  async markConversationFilesPurged(conversationIds: readonly Id[], at: Millis): Promise<void> {
+    for (let i = 0; i < conversationIds.length; i += 500) {
+      const chunk = conversationIds.slice(i, i + 500);
+      await this.runner.run(raw(`UPDATE conversations SET files_purged_at = ? WHERE id IN (${placeholders(chunk.length)})`, [at, ...chunk]));
+    }
   }
 }
 

@@ -59,7 +59,21 @@ export interface AttachmentRecord {
   messageId: Id | null;
   conversationId: Id | null;
   messageDeletedAt: Millis | null;
+  /** When the conversation it was sent in was deleted (null while it lives, or pending). */
+  conversationDeletedAt: Millis | null;
   createdAt: Millis;
+}
+
+/** The most one owner may have pending (uploaded, not yet sent); 0 leaves a bound off. */
+export interface PendingQuota {
+  maxFiles: number;
+  maxBytes: number;
+}
+
+/** What one owner has pending now. */
+export interface PendingUsage {
+  files: number;
+  bytes: number;
 }
 
 export interface NewMessage {
@@ -157,6 +171,13 @@ export class LockNotAvailable extends Error {
  *   DomainError('upload_not_found') and commits nothing.
  * - A pending attachment is claimed at most once; `deletePendingAttachments` never deletes
  *   a claimed one.
+ * - `createPendingAttachments` with a quota counts the owner's pending attachments and inserts
+ *   the new ones under a lock on the owner, so calls at once — from any number of processes
+ *   on the database — never leave more pending than the quota: the call that would go over
+ *   fails with DomainError('upload_quota_exceeded') and inserts nothing.
+ * - `deletedConversationFiles` lists the deleted conversations not yet marked by
+ *   `markConversationFilesPurged`, each with the file keys of its attachments; the rows stay
+ *   (the messages stay as tombstones, their attachments as metadata).
  * - `editMessage`, `deleteMessage` and `setReaction` take the conversation's next change_seq
  *   and stamp it on the message, so `changesSince` finds every change after a cursor.
  * - `deleteMessage` keeps the row (seq stays gapless) and clears its content.
@@ -266,12 +287,22 @@ export interface Store {
   /** Adds or removes one (message, user, emoji); returns the message and whether anything changed. */
   setReaction(messageId: Id, userId: Id, emoji: string, on: boolean, at: Millis): Promise<{ message: Message; changed: boolean }>;
 
-  /** Pending attachments (uploaded before their message) of `ownerId`, in one transaction; positions follow the list. */
-  createPendingAttachments(tenantId: Id, ownerId: Id, attachments: readonly NewAttachment[], at: Millis): Promise<Attachment[]>;
+  /**
+   * Pending attachments (uploaded before their message) of `ownerId`, in one transaction;
+   * positions follow the list. With `quota`, refused as a whole when the owner's pending
+   * files or bytes would go over it (see the contract above).
+   */
+  createPendingAttachments(tenantId: Id, ownerId: Id, attachments: readonly NewAttachment[], at: Millis, quota?: PendingQuota): Promise<Attachment[]>;
+  /** The owner's pending attachments: how many, how many bytes. */
+  pendingUsage(ownerId: Id): Promise<PendingUsage>;
   /** The attachment whose stored path or thumbnail path is `key`, with its owner and conversation. */
   attachmentByPath(key: string): Promise<AttachmentRecord | undefined>;
   /** The subset of `keys` that some attachment references, as stored path or thumbnail path. */
   referencedPaths(keys: readonly string[]): Promise<Set<string>>;
   /** Deletes the pending attachments created before `before`; returns the keys of their files (thumbnails included). */
   deletePendingAttachments(before: Millis): Promise<string[]>;
+  /** Deleted conversations whose files were not yet purged, with the keys of those files (thumbnails included). */
+  deletedConversationFiles(): Promise<{ conversationId: Id; deletedAt: Millis; keys: string[] }[]>;
+  /** Records that the files of these deleted conversations are gone: `deletedConversationFiles` lists them no more. */
+  markConversationFilesPurged(conversationIds: readonly Id[], at: Millis): Promise<void>;
 }

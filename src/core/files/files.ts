@@ -1,18 +1,21 @@
 import type { Readable } from 'node:stream';
 import type { Config } from '../../config/config.js';
 import { isFileKey, StagedTooLarge, type FileStore, type StagedFile, type StoredFileHandle } from '../../backends/files/file-store.js';
-import type { AppendResult, AttachmentRecord, NewAttachment, Store } from '../../backends/store/store.js';
+import type { AppendResult, AttachmentRecord, NewAttachment, PendingQuota, Store } from '../../backends/store/store.js';
 import type { Conversations } from '../conversations/conversations.js';
-import { DomainError } from '../errors.js';
+import { DomainError, isDomainError } from '../errors.js';
 import type { Messages, SendInput } from '../messages/messages.js';
 import type { Attachment, Id, MessageKind, User } from '../model.js';
-import { BufferSource, FileSource, inspectImage, measureAudio, refusePolyglot, sniff, type Source } from './inspect.js';
+import { AudioProbe } from './audio-probe.js';
+import { BufferSource, FileSource, inspectImage, measureAudio, refusePolyglot, sniff, type ImageLimits, type Source } from './inspect.js';
+import { MediaPool } from './media-pool.js';
 import {
   CFB_MIME,
   CFB_TYPES,
   FILE_TYPES,
   canonicalMime,
   fileTooLargeText,
+  formatMb,
   normalizeDeclared,
   policyMaxBytes,
   typeNotAllowedText,
@@ -45,6 +48,11 @@ export interface IncomingFile {
   staged: StagedFile;
   name: string | null;
   mimeType: string | null;
+}
+
+/** Stages the files of one upload request, within the uploader's pending quota (Files.intake). */
+export interface UploadIntake {
+  stage(stream: Readable | AsyncIterable<Uint8Array>): Promise<StagedFile>;
 }
 
 /** What a download check found: the file, its attachment, and how to serve it. */
@@ -170,6 +178,11 @@ export function decodeBase64(data: string, maxBytes: number): Buffer {
  */
 export class Files {
   readonly signer: UrlSigner;
+  /** Every image and audio decode goes through it (MEDIA_CONCURRENCY at a time). */
+  readonly media: MediaPool;
+  readonly #audio: AudioProbe;
+  readonly #imageLimits: ImageLimits;
+  readonly #quota: PendingQuota;
 
   constructor(
     readonly store: Store,
@@ -179,6 +192,15 @@ export class Files {
     readonly config: Config,
   ) {
     this.signer = new UrlSigner(config.jwtSecret, config.fileUrlTtlSeconds);
+    this.media = new MediaPool(config.mediaConcurrency);
+    this.#audio = new AudioProbe(config.mediaTimeoutMs);
+    this.#imageLimits = { maxPixels: config.imageMaxPixels, maxDecodedBytes: config.imageMaxDecodedBytes, timeoutMs: config.mediaTimeoutMs };
+    this.#quota = { maxFiles: config.filesPendingQuotaFiles, maxBytes: config.filesPendingQuotaBytes };
+  }
+
+  /** Stops the audio workers (shutdown). */
+  async close(): Promise<void> {
+    await this.#audio.close();
   }
 
   /**
@@ -225,14 +247,45 @@ export class Files {
     }
   }
 
-  /** Streams one uploaded file to a staging file, refusing it past the policy's largest limit. */
-  async stage(stream: Readable | AsyncIterable<Uint8Array>, policy: FilePolicy): Promise<StagedFile> {
-    try {
-      return await this.fileStore.stage(stream, policyMaxBytes(policy));
-    } catch (e) {
-      if (e instanceof StagedTooLarge) throw new DomainError('file_too_large', fileTooLargeText(e.maxBytes));
-      throw e;
-    }
+  /**
+   * Receives the files of one upload request of `actor` (000's `upload-files`, 003's
+   * `upload/`, /api/parley/files): each is streamed to a staging file and refused past the
+   * policy's largest limit. Refuses at once when the actor's pending uploads already fill
+   * FILES_PENDING_QUOTA_*, and stops staging as soon as the request would go over it, so a
+   * user at the quota cannot have the server write a 500 MB request to disk first. The quota
+   * is decided for good when the rows are inserted (`upload`), under a lock on the user.
+   */
+  async intake(actor: User, policy: FilePolicy): Promise<UploadIntake> {
+    const q = this.#quota;
+    const on = q.maxFiles > 0 || q.maxBytes > 0;
+    const used = on ? await this.store.pendingUsage(actor.id) : { files: 0, bytes: 0 };
+    let { files, bytes } = used;
+    if ((q.maxFiles > 0 && files >= q.maxFiles) || (q.maxBytes > 0 && bytes >= q.maxBytes)) throw this.#quotaError();
+    const policyMax = policyMaxBytes(policy);
+    return {
+      stage: async (stream) => {
+        if (q.maxFiles > 0 && files + 1 > q.maxFiles) throw this.#quotaError();
+        const room = q.maxBytes > 0 ? q.maxBytes - bytes : Infinity;
+        const limit = Math.min(policyMax, room);
+        let staged: StagedFile;
+        try {
+          staged = await this.fileStore.stage(stream, limit);
+        } catch (e) {
+          if (e instanceof StagedTooLarge) throw limit < policyMax ? this.#quotaError() : new DomainError('file_too_large', fileTooLargeText(policyMax));
+          throw e;
+        }
+        files += 1;
+        bytes += staged.size;
+        return staged;
+      },
+    };
+  }
+
+  #quotaError(): DomainError {
+    const { maxFiles, maxBytes } = this.#quota;
+    const size = maxBytes % (1024 * 1024) === 0 ? formatMb(maxBytes) : `${maxBytes} bytes`;
+    const bounds = [maxFiles > 0 ? `${maxFiles} files` : '', maxBytes > 0 ? size : ''].filter(Boolean).join(' and ');
+    return new DomainError('upload_quota_exceeded', `Upload quota exceeded: at most ${bounds} may wait to be sent; send the files you uploaded first`);
   }
 
   /** Drops staged files a request will not use (an error while receiving them). */
@@ -250,6 +303,8 @@ export class Files {
     try {
       if (files.length === 0) throw new DomainError('invalid_file', 'No files uploaded: send them as "files" parts');
       if (files.length > policy.maxFiles) throw new DomainError('too_many_files', `Too many files. Maximum ${policy.maxFiles} files per message`);
+      // Checked before any decoding; decided again, for good, with the rows (createPendingAttachments).
+      await this.#checkQuota(actor, files);
       const hint = kind && FILE_KINDS.includes(kind) ? (kind as FileCategory) : null;
       const stamp = Date.now();
       const attachments: NewAttachment[] = [];
@@ -259,15 +314,23 @@ export class Files {
         const facts = await this.#inspect(new FileSource(f.staged.localPath, f.staged.size), name, f.mimeType, hint, policy, f.staged.size);
         attachments.push(await this.#place(actor, stamp, i, name, facts, (key) => this.fileStore.putStaged(f.staged, key), written, f.staged.size));
       }
-      const stored = await this.store.createPendingAttachments(actor.tenantId, actor.id, attachments, Date.now());
+      const stored = await this.store.createPendingAttachments(actor.tenantId, actor.id, attachments, Date.now(), this.#quota);
       await this.#commitAll(written);
       return stored;
     } catch (e) {
       await this.#removeAll(written);
-      throw e;
+      throw isDomainError(e) && e.code === 'upload_quota_exceeded' ? this.#quotaError() : e;
     } finally {
       await this.discard(files);
     }
+  }
+
+  async #checkQuota(actor: User, files: readonly IncomingFile[]): Promise<void> {
+    const { maxFiles, maxBytes } = this.#quota;
+    if (maxFiles === 0 && maxBytes === 0) return;
+    const used = await this.store.pendingUsage(actor.id);
+    const bytes = used.bytes + files.reduce((n, f) => n + f.staged.size, 0);
+    if ((maxFiles > 0 && used.files + files.length > maxFiles) || (maxBytes > 0 && bytes > maxBytes)) throw this.#quotaError();
   }
 
   /** A pending upload of the actor, ready to be claimed by its message in `conversationId`. */
@@ -316,8 +379,8 @@ export class Files {
     }
     // Decoded first: a damaged file is called damaged, not a polyglot.
     const facts: Inspected = { category, mime, width: null, height: null, durationSeconds: null, thumbnail: null };
-    if (category === 'image') Object.assign(facts, await inspectImage(source, mime));
-    if (category === 'voice') facts.durationSeconds = await measureAudio(source, mime);
+    if (category === 'image') Object.assign(facts, await this.media.run(() => inspectImage(source, mime, this.#imageLimits)));
+    if (category === 'voice') facts.durationSeconds = await this.media.run(() => measureAudio(source, mime, this.#audio));
     await refusePolyglot(source, mime);
     return facts;
   }
@@ -408,7 +471,9 @@ export class Files {
     }
     const rec = isFileKey(key) ? await this.store.attachmentByPath(key) : undefined;
     if (signature !== 'ok' && !(rec && (await this.#mayRead(user!, rec)))) throw new DomainError('file_access_denied');
-    if (!rec || rec.messageDeletedAt !== null) throw new DomainError('file_not_found');
+    // A deleted message's or conversation's files are gone for everyone at once, signed links
+    // handed out before included: the row is read on every download, never cached.
+    if (!rec || rec.messageDeletedAt !== null || rec.conversationDeletedAt !== null) throw new DomainError('file_not_found');
     const file = await this.fileStore.open(key);
     if (!file) throw new DomainError('file_not_found');
     const thumbnail = rec.attachment.storedPath !== key;
@@ -423,14 +488,32 @@ export class Files {
 
   /**
    * Removes what a crash or an abandoned upload left: pending uploads older than
-   * FILES_PENDING_TTL_SECONDS, then (FileStore.sweep) unreferenced `.part`, staging and
-   * committed files, rolling forward the `.part` files whose rows committed.
+   * FILES_PENDING_TTL_SECONDS, the files of deleted conversations, then (FileStore.sweep)
+   * unreferenced `.part`, staging and committed files, rolling forward the `.part` files
+   * whose rows committed.
    */
-  async sweep(now = Date.now(), graceSeconds = this.config.filesSweepGraceSeconds): Promise<{ pendingDeleted: number; rolledForward: number; removed: number }> {
+  async sweep(
+    now = Date.now(),
+    graceSeconds = this.config.filesSweepGraceSeconds,
+  ): Promise<{ pendingDeleted: number; conversationFilesDeleted: number; rolledForward: number; removed: number }> {
     const stale = await this.store.deletePendingAttachments(now - this.config.filesPendingTtlSeconds * 1000);
     await this.#removeAll(stale);
+    // The rows stay (the messages are tombstones, their attachments metadata); the bytes go.
+    // A conversation counts as done only once its deletion is older than the grace period:
+    // a send that passed its membership check just before the delete may still commit a file
+    // into it, and the next sweep removes that one too.
+    const deleted = await this.store.deletedConversationFiles();
+    let conversationFilesDeleted = 0;
+    for (const d of deleted) {
+      await this.#removeAll(d.keys);
+      conversationFilesDeleted += d.keys.length;
+    }
+    await this.store.markConversationFilesPurged(
+      deleted.filter((d) => d.deletedAt < now - graceSeconds * 1000).map((d) => d.conversationId),
+      now,
+    );
     const report = await this.fileStore.sweep((keys) => this.store.referencedPaths(keys), graceSeconds * 1000);
-    return { pendingDeleted: stale.length, ...report };
+    return { pendingDeleted: stale.length, conversationFilesDeleted, ...report };
   }
 
   /** The signed path (no origin) of an attachment's file or thumbnail: `/static/<key>?exp=…&sig=…`. */

@@ -4,13 +4,16 @@
 import { isUtf8 } from 'node:buffer';
 import { open } from 'node:fs/promises';
 import { fileTypeFromBuffer, fileTypeFromFile } from 'file-type';
-import { parseBuffer, parseFile } from 'music-metadata';
 import sharp from 'sharp';
 import { DomainError } from '../errors.js';
+import type { AudioInput, AudioProbe } from './audio-probe.js';
 import { CFB_MIME, canonicalMime } from './policy.js';
 
 // libvips' operation cache keeps decoded images around; uploads are seen once.
 sharp.cache(false);
+// One libvips thread per image: MediaPool bounds how many images are decoded at once, and
+// this keeps each of them to one core, so the event loop keeps one for itself.
+sharp.concurrency(1);
 
 /** The bytes of one file, in memory (a base64 upload) or on disk (a streamed upload). */
 export interface Source {
@@ -20,7 +23,8 @@ export interface Source {
   sniff(): Promise<{ mime: string; ext: string } | undefined>;
   /** Valid UTF-8 without NUL or other binary control bytes. */
   isText(): Promise<boolean>;
-  duration(mime: string): Promise<number | undefined>;
+  /** What the audio probe reads. */
+  readonly audio: AudioInput;
   /** What sharp reads. */
   readonly image: Buffer | string;
 }
@@ -49,8 +53,8 @@ export class BufferSource implements Source {
   async isText() {
     return isUtf8(this.bytes) && !hasBinaryByte(this.bytes);
   }
-  async duration(mime: string) {
-    return (await parseBuffer(this.bytes, { mimeType: mime, size: this.bytes.length }, { duration: true, skipCovers: true })).format.duration;
+  get audio() {
+    return { bytes: this.bytes };
   }
 }
 
@@ -100,8 +104,8 @@ export class FileSource implements Source {
       await fh.close();
     }
   }
-  async duration() {
-    return (await parseFile(this.path, { duration: true, skipCovers: true })).format.duration;
+  get audio() {
+    return { path: this.path, size: this.size };
   }
 }
 
@@ -188,40 +192,104 @@ export interface ImageFacts {
   thumbnail: Buffer;
 }
 
-const SHARP_FORMAT: Record<string, string> = { 'image/jpeg': 'jpeg', 'image/png': 'png', 'image/gif': 'gif', 'image/webp': 'webp' };
-/** Decompression bombs: a 10 MB PNG can claim 20 000 × 20 000 pixels. */
-const MAX_PIXELS = 100_000_000;
-const THUMBNAIL_SIDE = 320;
+/** What an image may cost to decode (Config: IMAGE_MAX_PIXELS, IMAGE_MAX_DECODED_BYTES, MEDIA_TIMEOUT_MS). */
+export interface ImageLimits {
+  maxPixels: number;
+  maxDecodedBytes: number;
+  timeoutMs: number;
+}
 
-/** Decodes the image (a broken one is refused), reads its size and makes a WebP thumbnail. */
-export async function inspectImage(source: Source, mime: string): Promise<ImageFacts> {
-  const options = { failOn: 'error', limitInputPixels: MAX_PIXELS, sequentialRead: true } as const;
+const SHARP_FORMAT: Record<string, string> = { 'image/jpeg': 'jpeg', 'image/png': 'png', 'image/gif': 'gif', 'image/webp': 'webp' };
+const BYTES_PER_SAMPLE: Record<string, number> = { uchar: 1, char: 1, ushort: 2, short: 2, uint: 4, int: 4, float: 4, complex: 8, double: 8, dpcomplex: 16 };
+const THUMBNAIL_SIDE = 320;
+const MiB = 1024 * 1024;
+
+/** The fields of sharp's metadata() the limits read. */
+export interface ImageHeader {
+  width?: number;
+  height?: number;
+  pageHeight?: number;
+  pages?: number;
+  channels?: number;
+  depth?: string;
+}
+
+const undecodable = (why: string) => invalid(`The image could not be decoded: ${why}`);
+
+/**
+ * Refuses, from the header alone, an image that would cost too much to decode: more pixels
+ * than `maxPixels` (every frame of an animation counted: a recipient's device plays them
+ * all), or one frame whose decoded raster (width × height × channels × bytes per sample)
+ * is over `maxDecodedBytes`. libvips decodes an interlaced PNG, a progressive JPEG and a
+ * GIF frame whole, so that raster is what one image holds in memory: a 900 KB 16-bit
+ * interlaced PNG of 10 000 × 10 000 claims 600 MB and peaked at 640 MB.
+ */
+export function checkImageHeader(meta: ImageHeader, limits: ImageLimits): { width: number; height: number } {
+  const width = meta.width ?? 0;
+  // An animation's height is one frame's (sharp reads the first page unless asked for more).
+  const frameHeight = meta.pageHeight ?? meta.height ?? 0;
+  if (width < 1 || frameHeight < 1) throw undecodable('it has no size');
+  const frames = Math.max(1, meta.pages ?? 1);
+  const pixels = width * frameHeight * frames;
+  if (pixels > limits.maxPixels) {
+    throw undecodable(`${width}×${frameHeight} pixels${frames > 1 ? ` × ${frames} frames` : ''} is more than ${limits.maxPixels} pixels`);
+  }
+  const channels = meta.channels ?? 4;
+  const bytesPerSample = BYTES_PER_SAMPLE[meta.depth ?? 'uchar'] ?? 8;
+  const decoded = width * frameHeight * channels * bytesPerSample;
+  if (decoded > limits.maxDecodedBytes) {
+    const mib = (n: number) => `${Math.ceil(n / MiB)} MiB`;
+    throw undecodable(`${width}×${frameHeight} pixels of ${channels} channels at ${bytesPerSample * 8} bits take ${mib(decoded)} decoded, more than ${mib(limits.maxDecodedBytes)}`);
+  }
+  return { width, height: frameHeight };
+}
+
+/**
+ * Reads the header (sharp's metadata() decodes no pixels), refuses what would cost too much
+ * (checkImageHeader), then decodes the first frame into a WebP thumbnail, which also proves
+ * the image is not broken. Run it through MediaPool: one call may hold up to
+ * `maxDecodedBytes`.
+ */
+export async function inspectImage(source: Source, mime: string, limits: ImageLimits): Promise<ImageFacts> {
+  const options = { failOn: 'error', limitInputPixels: limits.maxPixels, sequentialRead: true } as const;
   try {
-    const meta = await sharp(source.image, options).metadata();
-    if (meta.format !== SHARP_FORMAT[mime] || !meta.width || !meta.height) throw invalid(`The image could not be decoded as ${mime}`);
+    // The header only: libvips decodes no pixel for metadata(), so its own pixel limit is
+    // left to the decode below and the header check gives the reason in full.
+    const meta = await sharp(source.image, { failOn: 'error', limitInputPixels: false }).metadata();
+    if (meta.format !== SHARP_FORMAT[mime]) throw invalid(`The image could not be decoded as ${mime}`);
+    const { width, height } = checkImageHeader(meta, limits);
     const swap = (meta.orientation ?? 1) >= 5;
     const thumbnail = await sharp(source.image, options)
+      .timeout({ seconds: Math.max(1, Math.ceil(limits.timeoutMs / 1000)) })
       .rotate()
       .resize(THUMBNAIL_SIDE, THUMBNAIL_SIDE, { fit: 'inside', withoutEnlargement: true })
       .webp({ quality: 70 })
       .toBuffer();
-    return { width: swap ? meta.height : meta.width, height: swap ? meta.width : meta.height, thumbnail };
+    return { width: swap ? height : width, height: swap ? width : height, thumbnail };
   } catch (e) {
     if (e instanceof DomainError) throw e;
-    const why = /pixel limit/i.test((e as Error).message) ? `more than ${MAX_PIXELS} pixels` : 'it is damaged or not what it claims to be';
-    throw invalid(`The image could not be decoded: ${why}`);
+    const message = (e as Error).message;
+    if (/pixel limit/i.test(message)) throw undecodable(`more than ${limits.maxPixels} pixels`);
+    if (/timeout/i.test(message)) throw undecodable(`it takes longer than ${Math.ceil(limits.timeoutMs / 1000)} s`);
+    throw undecodable('it is damaged or not what it claims to be');
   }
 }
 
-/** The audio's duration in seconds, measured from the stream (the declared one is ignored). */
-export async function measureAudio(source: Source, mime: string): Promise<number> {
-  let seconds: number | undefined;
+/**
+ * The audio's duration in seconds, measured from the stream (the declared one is ignored),
+ * in a worker with a deadline (AudioProbe). Run it through MediaPool.
+ */
+export async function measureAudio(source: Source, mime: string, probe: AudioProbe): Promise<number> {
+  let seconds: number | null | 'timeout';
   try {
-    seconds = await source.duration(mime);
+    seconds = await probe.duration(source.audio, mime);
   } catch {
-    seconds = undefined;
+    seconds = null;
   }
-  if (seconds === undefined || !Number.isFinite(seconds) || seconds <= 0) {
+  if (seconds === 'timeout') {
+    throw invalid(`The audio could not be decoded: measuring it takes longer than ${Math.ceil(probe.timeoutMs / 1000)} s`);
+  }
+  if (seconds === null || !Number.isFinite(seconds) || seconds <= 0) {
     throw invalid('The audio could not be decoded: its duration cannot be measured');
   }
   return Math.round(seconds * 1000) / 1000;

@@ -42,6 +42,7 @@ export const DEFAULT_TEXTS: Record<ErrorCode, string> = {
   invalid_file: 'Invalid file',
   too_many_files: 'Too many files. Maximum 10 files per message',
   upload_not_found: 'Uploaded file not found: upload it again',
+  upload_quota_exceeded: 'Upload quota exceeded: send the files you uploaded first',
   file_not_found: 'File not found',
   file_access_denied: 'Not allowed to access this file',
   rate_limited: 'Too many requests; slow down',

@@ -8,7 +8,8 @@ import { fileTooLargeText, policyMaxBytes, type FilePolicy } from '../../core/fi
 /**
  * Receives a multipart upload (000's `upload-files`, 003's `upload/`): every file part is
  * streamed to a staging file as it arrives, so memory holds a few chunks whatever the
- * size; text fields are collected. On any error the staged files are removed.
+ * size, and within the authenticated uploader's pending quota (core.files.intake); text
+ * fields are collected. On any error the staged files are removed.
  */
 export async function receiveMultipart(
   req: FastifyRequest,
@@ -18,6 +19,7 @@ export async function receiveMultipart(
   const files: IncomingFile[] = [];
   const fields: Record<string, string> = {};
   try {
+    const intake = await core.files.intake(req.user, policy);
     const parts = req.parts({
       // The name as sent: a path in it is refused (checkFileName), not quietly cut off.
       preservePath: true,
@@ -26,7 +28,7 @@ export async function receiveMultipart(
     });
     for await (const part of parts) {
       if (part.type === 'file') {
-        const staged = await core.files.stage(part.file, policy);
+        const staged = await intake.stage(part.file);
         files.push({ staged, name: part.filename || null, mimeType: part.mimetype || null });
       } else if (typeof part.value === 'string') {
         fields[part.fieldname] = part.value;
