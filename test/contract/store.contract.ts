@@ -412,6 +412,19 @@ export function storeContract(make: () => Promise<StoreHandle>): void {
       expect(r).toMatchObject({ created: true, message: { seq: 2 } });
     });
 
+    it('a new message into a deleted conversation, or from someone who is no longer a participant, fails and commits nothing', async () => {
+      const t = await f.tenant();
+      const [a, b, c] = await f.users(t, 3);
+      const g = await f.conversation(t, 'group', [a, b, c]);
+      await f.send(g, a);
+      await s.removeParticipant(g.id, b.id, T0 + 1);
+      await expect(s.appendMessages([f.msg(g, b)])).rejects.toMatchObject({ code: 'conversation_not_found' });
+      expect(await f.conv(g.id)).toMatchObject({ lastSeq: 1, changeSeq: 1 });
+      await s.deleteConversation(g.id, T0 + 2);
+      await expect(s.appendMessages([f.msg(g, a)])).rejects.toMatchObject({ code: 'conversation_not_found' });
+      expect((await s.messagesBySeq(g.id, 1, 100)).map((m) => m.seq)).toEqual([1]);
+    });
+
     it("moves the sender's read and delivered watermarks to its own message, not anyone else's", async () => {
       const t = await f.tenant();
       const [a, b, c] = await f.users(t, 3);

@@ -787,7 +787,7 @@ export class SqlStore implements Store {
           raw(
             `UPDATE conversations SET last_seq = conversations.last_seq + v.column2, change_seq = conversations.change_seq + v.column2, last_message_at = v.column3, updated_at = v.column3
              FROM (VALUES ${this.#valueRows(convIds.length, ['BIGINT', 'INTEGER', 'BIGINT'])}) AS v
-             WHERE conversations.id = v.column1 RETURNING conversations.id, conversations.last_seq, conversations.change_seq`,
+             WHERE conversations.id = v.column1 AND conversations.deleted_at IS NULL RETURNING conversations.id, conversations.last_seq, conversations.change_seq`,
             params,
           ),
         );
@@ -893,14 +893,19 @@ export class SqlStore implements Store {
         }
         const watermarks = [...senderTop.values()].sort((a, b) => a.c - b.c || a.u - b.u);
         await this.#lockInOrder(tx, 'participants', 'conversation_id, user_id', watermarks.map((w) => [w.c, w.u]));
-        await tx.run(
+        // Only current participants: a sender removed (or gone with a deleted conversation)
+        // after the core's cached check commits nothing (Store contract). On PostgreSQL the
+        // UPDATE sees a removal committed before it, whatever the snapshot.
+        const moved = await tx.all<{ conversation_id: number }>(
           raw(
             `UPDATE participants SET read_seq = ${g}(participants.read_seq, v.column3), delivered_seq = ${g}(participants.delivered_seq, v.column3), read_at = v.column4
              FROM (VALUES ${this.#valueRows(watermarks.length, ['BIGINT', 'BIGINT', 'BIGINT', 'BIGINT'])}) AS v
-             WHERE participants.conversation_id = v.column1 AND participants.user_id = v.column2`,
+             WHERE participants.conversation_id = v.column1 AND participants.user_id = v.column2 AND participants.left_at IS NULL
+             RETURNING participants.conversation_id`,
             watermarks.flatMap((w) => [w.c, w.u, w.seq, w.at]),
           ),
         );
+        if (moved.length < watermarks.length) throw new DomainError('conversation_not_found');
       }
       for (const [i, first] of duplicateOf) results[i] = { message: results[first]!.message, created: false };
       return results as AppendResult[];

@@ -109,7 +109,9 @@ export class UniqueViolation extends Error {
  *   conversation's `last_seq` and `change_seq` grow by one per new message, so seq is gapless
  *   and strictly increasing per conversation, also with several processes on one database.
  *   A message whose (sender, clientId) already exists is returned with `created: false` and
- *   takes no seq. The sender's read and delivered watermarks move to its own message.
+ *   takes no seq. A new message into a deleted conversation, or from a sender who is not a
+ *   participant when it commits, fails with DomainError('conversation_not_found') and commits
+ *   nothing (the core checks from caches; this is the check no race gets past). The sender's read and delivered watermarks move to its own message.
  *   An attachment with `pendingId` claims that pending attachment in the same transaction;
  *   when it is not pending or not the sender's, the append fails with
  *   DomainError('upload_not_found') and commits nothing.

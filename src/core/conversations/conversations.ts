@@ -1,7 +1,7 @@
 import type { Store } from '../../backends/store/store.js';
 import { TtlCache } from '../cache.js';
 import { DomainError } from '../errors.js';
-import type { ConversationRef, EventPublisher } from '../events.js';
+import { LocalInvalidator, type CacheChange, type CacheInvalidator, type ConversationRef, type EventPublisher } from '../events.js';
 import type { Friends } from '../friends/friends.js';
 import type { Conversation, ConversationKind, ConversationView, Id, Member, Participant, Role, User } from '../model.js';
 import { may, type Action } from './permissions.js';
@@ -18,16 +18,49 @@ export interface Access {
 export class Conversations {
   // Kind, tenant and pair never change; the names in a pair may, so the entry is short-lived.
   readonly #refs = new TtlCache<Id, ConversationRef>(30_000);
-  // Membership on the send path without a query per message; removal (issue 6) invalidates.
+  // Membership on the send path without a query per message. Every change of membership or
+  // conversation is invalidated in every process (CacheInvalidator) before it is acknowledged;
+  // the TTLs only bound what an invalidation lost with the bus could leave.
   readonly #members = new TtlCache<string, Participant>(5_000, 100_000);
   readonly #idByUuid = new TtlCache<string, Id>(300_000, 100_000);
+  /**
+   * Bumped by every invalidation: a lookup that started before one does not cache what it read
+   * (it may have read the database before the change committed).
+   */
+  #epoch = 0;
 
   constructor(
     readonly store: Store,
     readonly users: Users,
     readonly friends: Friends,
     readonly events: EventPublisher,
-  ) {}
+    readonly caches: CacheInvalidator = new LocalInvalidator(),
+  ) {
+    caches.onInvalidate((change) => this.#forget(change));
+  }
+
+  #forget(change: CacheChange): void {
+    this.#epoch++;
+    switch (change.scope) {
+      case 'member':
+        this.#members.delete(`${change.conversationId}:${change.userId}`);
+        break;
+      case 'conversation':
+        this.#refs.delete(change.conversationId);
+        // Every membership of it; deletes are rare, so the whole map.
+        this.#members.clear();
+        break;
+      case 'all':
+        this.#refs.clear();
+        this.#members.clear();
+        break;
+    }
+  }
+
+  /** Forgets here and in every other process; resolves once they all have it on its way. */
+  #invalidate(change: CacheChange): Promise<void> {
+    return this.caches.invalidate(change);
+  }
 
   async #find(key: ConversationKey): Promise<Conversation | undefined> {
     return typeof key === 'number' ? this.store.conversationById(key) : this.store.conversationByUuid(key);
@@ -51,9 +84,12 @@ export class Conversations {
     const id = typeof key === 'number' ? key : this.#idByUuid.get(key);
     let ref = id !== undefined ? this.#refs.get(id) : undefined;
     if (!ref) {
+      const epoch = this.#epoch;
       const conversation = await this.#find(key);
       if (!conversation) throw new DomainError('conversation_not_found');
       ref = await this.ref(conversation);
+      // Read before an invalidation (a delete may have committed meanwhile): not kept.
+      if (epoch !== this.#epoch) this.#refs.delete(conversation.id);
       this.#idByUuid.set(conversation.uuid, conversation.id);
     }
     if (ref.tenantId !== actor.tenantId || !(await this.participant(ref.id, actor.id))) throw new DomainError('conversation_not_found');
@@ -65,8 +101,9 @@ export class Conversations {
     const k = `${conversationId}:${userId}`;
     let p = this.#members.get(k);
     if (!p) {
+      const epoch = this.#epoch;
       p = await this.store.participant(conversationId, userId);
-      if (p) this.#members.set(k, p);
+      if (p && epoch === this.#epoch) this.#members.set(k, p);
     }
     return p;
   }
@@ -143,6 +180,7 @@ export class Conversations {
     const clean = title?.trim() || null;
     if (clean && clean.length > 255) throw new DomainError('invalid_input', 'Title must be at most 255 characters');
     await this.store.updateConversation(conversation.id, { title: clean }, Date.now());
+    await this.#invalidate({ scope: 'conversation', conversationId: conversation.id });
     this.events.publish({ type: 'conversation.updated', conversation: await this.ref(conversation), title: clean });
     return this.view(actor, conversation.id);
   }
@@ -151,8 +189,7 @@ export class Conversations {
     const { conversation } = await this.#require(actor, key, 'delete_conversation');
     const ref = await this.ref(conversation);
     await this.store.deleteConversation(conversation.id, Date.now());
-    this.#refs.delete(conversation.id);
-    this.#members.clear();
+    await this.#invalidate({ scope: 'conversation', conversationId: conversation.id });
     this.events.publish({ type: 'conversation.deleted', conversation: ref });
   }
 
@@ -167,7 +204,7 @@ export class Conversations {
     if (role !== 'member' && !may(me.role, 'change_role')) throw new DomainError('not_permitted');
     const user = await this.users.resolve(actor, userKey);
     await this.store.addParticipants(conversation.id, [{ userId: user.id, role }], Date.now());
-    this.#members.delete(`${conversation.id}:${user.id}`);
+    await this.#invalidate({ scope: 'member', conversationId: conversation.id, userId: user.id });
     const ref = await this.ref(conversation);
     this.events.publish({ type: 'participant.added', conversation: ref, user: Users.summaryOf(user), role, by: actor.id });
     this.events.publishToUsers([user.id], { type: 'conversation.created', conversation: ref });
@@ -189,7 +226,7 @@ export class Conversations {
     const admins = members.filter((m) => m.participant.role === 'admin');
     if (target.participant.role === 'admin' && admins.length === 1 && members.length > 1) throw new DomainError('last_admin');
     await this.store.removeParticipant(conversation.id, user.id, Date.now());
-    this.#members.delete(`${conversation.id}:${user.id}`);
+    await this.#invalidate({ scope: 'member', conversationId: conversation.id, userId: user.id });
     this.events.publish({ type: 'participant.removed', conversation: await this.ref(conversation), user: Users.summaryOf(user), by: actor.id });
   }
 
@@ -203,7 +240,7 @@ export class Conversations {
       throw new DomainError('last_admin');
     }
     await this.store.setRole(conversation.id, user.id, role);
-    this.#members.delete(`${conversation.id}:${user.id}`);
+    await this.#invalidate({ scope: 'member', conversationId: conversation.id, userId: user.id });
     this.events.publish({ type: 'participant.role', conversation: await this.ref(conversation), user: Users.summaryOf(user), role, by: actor.id });
     return { user: target.user, participant: { ...target.participant, role } };
   }
@@ -270,6 +307,7 @@ export class Conversations {
   async ref(conversation: Conversation): Promise<ConversationRef> {
     const hit = this.#refs.get(conversation.id);
     if (hit) return hit;
+    const epoch = this.#epoch;
     let pair: ConversationRef['pair'] = null;
     if (conversation.kind === 'direct') {
       const members = await this.store.members([conversation.id]);
@@ -277,15 +315,18 @@ export class Conversations {
       if (users.length === 2) pair = [users[0], users[1]];
     }
     const ref: ConversationRef = { id: conversation.id, uuid: conversation.uuid, tenantId: conversation.tenantId, kind: conversation.kind, pair };
-    this.#refs.set(conversation.id, ref);
+    if (epoch === this.#epoch) this.#refs.set(conversation.id, ref);
     return ref;
   }
 
   async refById(id: Id): Promise<ConversationRef> {
     const hit = this.#refs.get(id);
     if (hit) return hit;
+    const epoch = this.#epoch;
     const c = await this.store.conversationById(id);
     if (!c) throw new DomainError('conversation_not_found');
-    return this.ref(c);
+    const ref = await this.ref(c);
+    if (epoch !== this.#epoch) this.#refs.delete(id);
+    return ref;
   }
 }
