@@ -43,8 +43,11 @@ export class Core {
     this.rateLimits = new RateLimits(deps.rateLimiter, config);
     this.users = new Users(store);
     this.accounts = new Accounts(store, events, config);
-    this.friends = new Friends(store, this.users);
-    this.conversations = new Conversations(store, this.users, this.friends, events, caches);
+    this.friends = new Friends(store, this.users, caches);
+    this.conversations = new Conversations(store, this.users, this.friends, events, caches, {
+      maxMembers: config.maxConversationMembers,
+      maxPerAdd: config.maxMembersPerAdd,
+    });
     this.messages = new Messages(store, this.conversations, this.users, this.friends, this.rateLimits, events, config);
     this.presence = new PresenceService(presence, store, this.users, this.conversations, events);
     this.receipts = new DeliveryReceipts(store, this.conversations, events);

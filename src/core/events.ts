@@ -22,9 +22,10 @@ export type ReadSeqs = Record<number, number> | null;
 export interface DomainEvents {
   'message.created': { conversation: ConversationRef; message: Message; sender: UserSummary; localTempId: string | null };
   'message.updated': { conversation: ConversationRef; message: Message; sender: UserSummary; readSeqs: ReadSeqs };
-  'message.deleted': { conversation: ConversationRef; message: Message; sender: UserSummary; readSeqs: ReadSeqs };
-  'reaction.added': { conversation: ConversationRef; message: Message; sender: UserSummary; readSeqs: ReadSeqs; userId: Id; user: UserSummary; emoji: string; at: Millis };
-  'reaction.removed': { conversation: ConversationRef; message: Message; sender: UserSummary; readSeqs: ReadSeqs; userId: Id; user: UserSummary; emoji: string; at: Millis };
+  /** `presenceHidden` (here and on reactions): the sender left, or a block shuts the direct conversation: show them offline. */
+  'message.deleted': { conversation: ConversationRef; message: Message; sender: UserSummary; readSeqs: ReadSeqs; presenceHidden?: true };
+  'reaction.added': { conversation: ConversationRef; message: Message; sender: UserSummary; readSeqs: ReadSeqs; userId: Id; user: UserSummary; emoji: string; at: Millis; presenceHidden?: true };
+  'reaction.removed': { conversation: ConversationRef; message: Message; sender: UserSummary; readSeqs: ReadSeqs; userId: Id; user: UserSummary; emoji: string; at: Millis; presenceHidden?: true };
   /** `upTo`: the message at readSeq (004 names the message read). */
   'receipt.read': { conversation: ConversationRef; user: UserSummary; readSeq: number; at: Millis; upTo: { id: Id; uuid: string; senderId: Id } | null };
   /** Sent to each participant's user channel: sockets that follow all of a user's conversations join it. */

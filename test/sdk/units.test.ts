@@ -170,6 +170,7 @@ describe('SDK units', () => {
       unread_count: 1,
       my_role: 'member',
       my_read_seq: 0,
+      member_count: 2,
       members: [1, 2].map((id) => ({ user: user(id), role: id === 2 ? 'admin' : 'member', read_seq: 0, delivered_seq: 0, joined_at: new Date(1_600_000_000_000).toISOString(), online: false })),
       ...over,
     });

@@ -50,6 +50,8 @@ export interface ConversationsTable {
   created_at: number;
   updated_at: number;
   deleted_at: number | null;
+  /** Current participants (left_at IS NULL), kept with every add and removal. */
+  member_count: Generated<number>;
 }
 
 export interface ParticipantsTable {
@@ -115,10 +117,17 @@ export interface MentionsTable {
   user_id: number;
 }
 
+export interface BlocksTable {
+  blocker_id: number;
+  blocked_id: number;
+  created_at: number;
+}
+
 export interface DB {
   tenants: TenantsTable;
   users: UsersTable;
   friendships: FriendshipsTable;
+  blocks: BlocksTable;
   conversations: ConversationsTable;
   participants: ParticipantsTable;
   messages: MessagesTable;

@@ -31,6 +31,7 @@ import {
   type NewConversation,
   type NewMessage,
   type NewUser,
+  type ActivityCursor,
   type Store,
 } from './store.js';
 
@@ -71,6 +72,7 @@ const toConversation = (r: Row): Conversation => ({
   lastMessageAt: r.last_message_at ?? null,
   createdAt: r.created_at,
   updatedAt: r.updated_at,
+  memberCount: Number(r.member_count ?? 0),
 });
 
 const toParticipant = (r: Row): Participant => ({
@@ -372,6 +374,46 @@ export class SqlStore implements Store {
     );
   }
 
+  async block(blocker: Id, blocked: Id, at: Millis): Promise<boolean> {
+    const [x, y] = pair(blocker, blocked);
+    return this.runner.transaction(async (tx) => {
+      const added = await tx.run(
+        this.db
+          .insertInto('blocks')
+          .values({ blocker_id: blocker, blocked_id: blocked, created_at: at })
+          .onConflict((oc) => oc.columns(['blocker_id', 'blocked_id']).doNothing())
+          .compile(),
+      );
+      await tx.run(this.db.deleteFrom('friendships').where('user_a', '=', x).where('user_b', '=', y).compile());
+      return added > 0;
+    });
+  }
+
+  async unblock(blocker: Id, blocked: Id): Promise<boolean> {
+    return (await this.runner.run(this.db.deleteFrom('blocks').where('blocker_id', '=', blocker).where('blocked_id', '=', blocked).compile())) > 0;
+  }
+
+  async blocksBy(blocker: Id): Promise<{ userId: Id; at: Millis }[]> {
+    const rows = await this.#all(
+      this.db.selectFrom('blocks').select(['blocked_id', 'created_at']).where('blocker_id', '=', blocker).orderBy('created_at', 'desc').orderBy('blocked_id', 'desc'),
+    );
+    return rows.map((r) => ({ userId: Number(r.blocked_id), at: Number(r.created_at) }));
+  }
+
+  async blocksBetween(a: Id, b: Id): Promise<{ blocker: Id; blocked: Id }[]> {
+    const rows = await this.#all<{ blocker_id: number; blocked_id: number }>(
+      raw('SELECT blocker_id, blocked_id FROM blocks WHERE (blocker_id = ? AND blocked_id = ?) OR (blocker_id = ? AND blocked_id = ?)', [a, b, b, a]),
+    );
+    return rows.map((r) => ({ blocker: Number(r.blocker_id), blocked: Number(r.blocked_id) }));
+  }
+
+  async blockedEitherWay(userId: Id): Promise<Id[]> {
+    const rows = await this.#all<{ id: number }>(
+      raw('SELECT blocked_id AS id FROM blocks WHERE blocker_id = ? UNION SELECT blocker_id FROM blocks WHERE blocked_id = ?', [userId, userId]),
+    );
+    return rows.map((r) => Number(r.id));
+  }
+
   async friendships(userId: Id): Promise<FriendshipRow[]> {
     const rows = await this.#all(
       this.db
@@ -412,6 +454,7 @@ export class SqlStore implements Store {
               created_at: at,
               updated_at: at,
               deleted_at: null,
+              member_count: new Set(c.participants.map((p) => p.userId)).size,
             })
             .returning('id'),
           tx,
@@ -512,40 +555,94 @@ export class SqlStore implements Store {
     return rows.map((r) => ({ user: toSummary(r), participant: toParticipant(r) }));
   }
 
-  async memberships(userId: Id): Promise<Membership[]> {
-    const rows = await this.#all(
-      this.db
-        .selectFrom('participants as p')
-        .innerJoin('conversations as c', 'c.id', 'p.conversation_id')
-        .selectAll('c')
-        .select([
-          'p.conversation_id',
-          'p.user_id',
-          'p.role',
-          'p.joined_at',
-          'p.read_seq',
-          'p.delivered_seq',
-          'p.read_at',
-        ])
-        .where('p.user_id', '=', userId)
-        .where('p.left_at', 'is', null)
-        .where('c.deleted_at', 'is', null)
-        .orderBy(sql`coalesce(c.last_message_at, c.created_at)`, 'desc')
-        .orderBy('c.id', 'desc'),
-    );
+  async memberships(userId: Id, page?: { limit: number; before?: ActivityCursor }): Promise<Membership[]> {
+    const activity = sql<number>`coalesce(c.last_message_at, c.created_at)`;
+    let q = this.db
+      .selectFrom('participants as p')
+      .innerJoin('conversations as c', 'c.id', 'p.conversation_id')
+      .selectAll('c')
+      .select([
+        'p.conversation_id',
+        'p.user_id',
+        'p.role',
+        'p.joined_at',
+        'p.read_seq',
+        'p.delivered_seq',
+        'p.read_at',
+      ])
+      .where('p.user_id', '=', userId)
+      .where('p.left_at', 'is', null)
+      .where('c.deleted_at', 'is', null);
+    const before = page?.before;
+    if (before) q = q.where((eb) => eb.or([eb(activity, '<', before.at), eb.and([eb(activity, '=', before.at), eb('c.id', '<', before.id)])]));
+    q = q.orderBy(activity, 'desc').orderBy('c.id', 'desc');
+    if (page) q = q.limit(page.limit);
+    const rows = await this.#all(q);
     return rows.map((r) => ({ conversation: toConversation(r), me: toParticipant(r) }));
+  }
+
+  async memberPreview(conversationIds: readonly Id[], perConversation: number): Promise<Member[]> {
+    const ids = [...new Set(conversationIds)];
+    if (ids.length === 0 || perConversation <= 0) return [];
+    const cols = 'p.conversation_id, p.user_id, p.role, p.joined_at, p.read_seq, p.delivered_seq, p.read_at, u.id, u.uuid, u.name, u.email, u.avatar_url';
+    const out: Member[] = [];
+    // One bounded probe of the participants key per conversation: LIMIT inside each, so a
+    // group of a thousand costs as much as a pair.
+    for (let i = 0; i < ids.length; i += 200) {
+      const chunk = ids.slice(i, i + 200);
+      const rows = await this.runner.all<Row>(
+        this.dialect === 'postgres'
+          ? raw(
+              `SELECT ${cols} FROM (VALUES ${this.#valueRows(chunk.length, ['BIGINT'])}) AS v CROSS JOIN LATERAL
+                 (SELECT * FROM participants WHERE conversation_id = v.column1 AND left_at IS NULL ORDER BY user_id LIMIT ${perConversation | 0}) AS p
+               JOIN users u ON u.id = p.user_id`,
+              chunk,
+            )
+          : raw(
+              chunk
+                .map(() => `SELECT * FROM (SELECT ${cols} FROM participants p JOIN users u ON u.id = p.user_id WHERE p.conversation_id = ? AND p.left_at IS NULL ORDER BY p.user_id LIMIT ${perConversation | 0})`)
+                .join(' UNION ALL '),
+              chunk,
+            ),
+      );
+      for (const r of rows) out.push({ user: toSummary(r), participant: toParticipant(r) });
+    }
+    return out;
   }
 
   async partnerIds(userId: Id): Promise<Id[]> {
     const rows = await this.#all<{ user_id: number }>(
       raw(
         `SELECT DISTINCT o.user_id FROM participants p
+         JOIN conversations c ON c.id = p.conversation_id AND c.deleted_at IS NULL
          JOIN participants o ON o.conversation_id = p.conversation_id AND o.user_id <> p.user_id AND o.left_at IS NULL
          WHERE p.user_id = ? AND p.left_at IS NULL`,
         [userId],
       ),
     );
-    return rows.map((r) => r.user_id);
+    return rows.map((r) => Number(r.user_id));
+  }
+
+  async presencePeers(userId: Id, among?: readonly Id[]): Promise<{ shared: Id[]; direct: Id[]; friends: Id[] }> {
+    const out = { shared: [] as Id[], direct: [] as Id[], friends: [] as Id[] };
+    const list = among ? [...new Set(among)].filter(Number.isSafeInteger) : undefined;
+    if (list && list.length === 0) return out;
+    const inList = (col: string) => (list ? ` AND ${col} IN (${placeholders(list.length)})` : '');
+    const rows = await this.#all<{ id: number; via: string }>(
+      raw(
+        `SELECT DISTINCT o.user_id AS id, CASE WHEN c.kind = 'direct' THEN 'direct' ELSE 'shared' END AS via FROM participants p
+           JOIN conversations c ON c.id = p.conversation_id AND c.deleted_at IS NULL
+           JOIN participants o ON o.conversation_id = p.conversation_id AND o.user_id <> p.user_id AND o.left_at IS NULL
+          WHERE p.user_id = ? AND p.left_at IS NULL${inList('o.user_id')}
+         UNION
+         SELECT f.user_b, 'friend' FROM friendships f WHERE f.user_a = ? AND f.status = 'accepted'${inList('f.user_b')}
+         UNION
+         SELECT f.user_a, 'friend' FROM friendships f WHERE f.user_b = ? AND f.status = 'accepted'${inList('f.user_a')}`,
+        [userId, ...(list ?? []), userId, ...(list ?? []), userId, ...(list ?? [])],
+      ),
+    );
+    for (const r of rows) (r.via === 'direct' ? out.direct : r.via === 'friend' ? out.friends : out.shared).push(Number(r.id));
+    return out;
   }
 
   async markRead(conversationId: Id, userId: Id, seq: number, at: Millis): Promise<number | null> {
@@ -647,8 +744,28 @@ export class SqlStore implements Store {
     return rows.map((m) => toMessage(m, m.deleted_at == null ? (attBy.get(m.id) ?? []) : [], reactBy.get(m.id) ?? []));
   }
 
-  async addParticipants(conversationId: Id, participants: readonly { userId: Id; role: Role }[], at: Millis): Promise<void> {
+  /**
+   * Locks the conversation's row (PostgreSQL; SQLite writes one transaction at a time), so the
+   * statements after it see every membership change committed before, and none commits meanwhile.
+   */
+  async #lockConversation(tx: SqlRunner, conversationId: Id): Promise<void> {
+    if (this.dialect === 'postgres') await tx.all(raw('SELECT id FROM conversations WHERE id = ? FOR UPDATE', [conversationId]));
+  }
+
+  /** Sets member_count from the participants (under #lockConversation); returns it. */
+  async #recount(tx: SqlRunner, conversationId: Id): Promise<number> {
+    const r = await tx.all<{ member_count: number }>(
+      raw(
+        'UPDATE conversations SET member_count = (SELECT count(*) FROM participants p WHERE p.conversation_id = ? AND p.left_at IS NULL) WHERE id = ? RETURNING member_count',
+        [conversationId, conversationId],
+      ),
+    );
+    return Number(r[0]?.member_count ?? 0);
+  }
+
+  async addParticipants(conversationId: Id, participants: readonly { userId: Id; role: Role }[], at: Millis, opts: { maxMembers?: number } = {}): Promise<void> {
     await this.runner.transaction(async (tx) => {
+      await this.#lockConversation(tx, conversationId);
       for (const p of participants) {
         await tx.run(
           raw(
@@ -659,15 +776,20 @@ export class SqlStore implements Store {
           ),
         );
       }
+      // Rolled back past the cap: two processes adding at once cannot overshoot it (the lock).
+      const count = await this.#recount(tx, conversationId);
+      if (opts.maxMembers !== undefined && count > opts.maxMembers) throw new DomainError('conversation_full');
     });
   }
 
   async removeParticipant(conversationId: Id, userId: Id, at: Millis): Promise<boolean> {
-    return (
-      (await this.runner.run(
-        raw('UPDATE participants SET left_at = ? WHERE conversation_id = ? AND user_id = ? AND left_at IS NULL', [at, conversationId, userId]),
-      )) > 0
-    );
+    return this.runner.transaction(async (tx) => {
+      await this.#lockConversation(tx, conversationId);
+      const changed =
+        (await tx.run(raw('UPDATE participants SET left_at = ? WHERE conversation_id = ? AND user_id = ? AND left_at IS NULL', [at, conversationId, userId]))) > 0;
+      if (changed) await this.#recount(tx, conversationId);
+      return changed;
+    });
   }
 
   async setRole(conversationId: Id, userId: Id, role: Role): Promise<boolean> {

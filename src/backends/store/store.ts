@@ -94,6 +94,12 @@ export interface Membership {
   me: Participant;
 }
 
+/** A position in the room list's order: last activity (last message, else creation), then id. */
+export interface ActivityCursor {
+  at: Millis;
+  id: Id;
+}
+
 /** Thrown by a store when a unique constraint refuses a write; the core turns it into a domain error. */
 export class UniqueViolation extends Error {
   constructor(readonly constraint: string) {
@@ -166,6 +172,21 @@ export interface Store {
   deleteFriendship(a: Id, b: Id): Promise<boolean>;
   friendships(userId: Id): Promise<FriendshipRow[]>;
 
+  /**
+   * `blocker` blocks `blocked`, and any friendship (or request) of the pair ends, in one
+   * transaction. Blocks are one-way rows: both may block each other, and each lifts only
+   * their own. Returns false when that block existed already (nothing changes then).
+   */
+  block(blocker: Id, blocked: Id, at: Millis): Promise<boolean>;
+  /** Lifts `blocker`'s block of `blocked`; returns whether there was one. */
+  unblock(blocker: Id, blocked: Id): Promise<boolean>;
+  /** Whom `blocker` blocks, newest first. */
+  blocksBy(blocker: Id): Promise<{ userId: Id; at: Millis }[]>;
+  /** The block rows between `a` and `b`, either way: who blocks whom. */
+  blocksBetween(a: Id, b: Id): Promise<{ blocker: Id; blocked: Id }[]>;
+  /** Everyone in a block with `userId`, either way. */
+  blockedEitherWay(userId: Id): Promise<Id[]>;
+
   createConversation(conversation: NewConversation, at: Millis): Promise<Conversation>;
   directConversation(tenantId: Id, a: Id, b: Id): Promise<Conversation | undefined>;
   conversationById(id: Id): Promise<Conversation | undefined>;
@@ -173,20 +194,41 @@ export interface Store {
   participant(conversationId: Id, userId: Id): Promise<Participant | undefined>;
   /** Current participants with their user summaries, by join order. */
   members(conversationIds: readonly Id[]): Promise<Member[]>;
-  /** The user's current conversations, most recent activity first. */
-  memberships(userId: Id): Promise<Membership[]>;
+  /**
+   * The user's current conversations, most recent activity first (coalesce(last_message_at,
+   * created_at), then id, both descending). With `page`: at most `limit`, only those after
+   * the cursor `before` in that order (the last one of the previous page).
+   */
+  memberships(userId: Id, page?: { limit: number; before?: ActivityCursor }): Promise<Membership[]>;
+  /**
+   * At most `perConversation` current participants of each conversation (lowest user ids
+   * first), with their summaries: a room list's preview, read through the participants key
+   * without reading every member (a direct conversation's two always fit in 2).
+   */
+  memberPreview(conversationIds: readonly Id[], perConversation: number): Promise<Member[]>;
   /** Users who share a conversation with this user (presence goes to them). */
   partnerIds(userId: Id): Promise<Id[]>;
+  /**
+   * The people related to `userId` in a way presence may follow, among `among` when given:
+   * `shared` — in a live group or channel with them (not deleted, both current participants);
+   * `direct` — the other one of a live direct conversation; `friends` — accepted friends.
+   * Symmetric: `a` is in b's lists exactly when `b` is in a's. What follows from these (and
+   * from blocks) is the core's to decide.
+   */
+  presencePeers(userId: Id, among?: readonly Id[]): Promise<{ shared: Id[]; direct: Id[]; friends: Id[] }>;
   /** Moves read_seq (and delivered_seq) up to `seq`, capped at last_seq; returns the new read_seq, or null if nothing moved. */
   markRead(conversationId: Id, userId: Id, seq: number, at: Millis): Promise<number | null>;
   markDelivered(updates: readonly { conversationId: Id; userId: Id; seq: number }[]): Promise<void>;
 
   /**
    * Adds participants, or brings back ones who left (with the new role). A new participant
-   * starts with everything before its arrival read (read_seq = last_seq).
+   * starts with everything before its arrival read (read_seq = last_seq). Keeps the
+   * conversation's member_count; past `maxMembers` current participants it fails with
+   * DomainError('conversation_full') and adds no one (atomic with concurrent adds, also
+   * across processes).
    */
-  addParticipants(conversationId: Id, participants: readonly { userId: Id; role: Role }[], at: Millis): Promise<void>;
-  /** Marks the participant as gone (left_at); returns whether they were a participant. */
+  addParticipants(conversationId: Id, participants: readonly { userId: Id; role: Role }[], at: Millis, opts?: { maxMembers?: number }): Promise<void>;
+  /** Marks the participant as gone (left_at), keeping member_count; returns whether they were a participant. */
   removeParticipant(conversationId: Id, userId: Id, at: Millis): Promise<boolean>;
   setRole(conversationId: Id, userId: Id, role: Role): Promise<boolean>;
   updateConversation(conversationId: Id, changes: { title?: string | null }, at: Millis): Promise<Conversation | undefined>;

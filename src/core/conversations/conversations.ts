@@ -1,9 +1,9 @@
-import type { Store } from '../../backends/store/store.js';
+import type { ActivityCursor, Store } from '../../backends/store/store.js';
 import { TtlCache } from '../cache.js';
 import { DomainError } from '../errors.js';
 import { LocalInvalidator, type CacheChange, type CacheInvalidator, type ConversationRef, type EventPublisher } from '../events.js';
 import type { Friends } from '../friends/friends.js';
-import type { Conversation, ConversationKind, ConversationView, Id, Member, Participant, Role, User } from '../model.js';
+import type { Conversation, ConversationKind, ConversationView, Id, Member, Participant, Role, User, UserSummary } from '../model.js';
 import { may, type Action } from './permissions.js';
 import { Users } from '../users.js';
 
@@ -13,6 +13,23 @@ export interface Access {
   conversation: Conversation;
   me: Participant;
 }
+
+/** Against forced membership (README "Security"): how big a group gets, how many one call adds. */
+export interface MembershipLimits {
+  /** MAX_CONVERSATION_MEMBERS: current participants of a group or channel, at most. */
+  maxMembers: number;
+  /** MAX_MEMBERS_PER_ADD: people one create or add call may name, at most. */
+  maxPerAdd: number;
+}
+
+/** A page of the room list: the views and, when there may be more, where the next page starts. */
+export interface ConversationPage {
+  views: ConversationView[];
+  next: ActivityCursor | null;
+}
+
+/** Members shown per group or channel in a room list (a direct conversation shows its two). */
+export const LIST_MEMBER_PREVIEW = 5;
 
 /** Conversations, membership and read state. Anything the actor is not in is "not found". */
 export class Conversations {
@@ -35,6 +52,7 @@ export class Conversations {
     readonly friends: Friends,
     readonly events: EventPublisher,
     readonly caches: CacheInvalidator = new LocalInvalidator(),
+    readonly limits: MembershipLimits = { maxMembers: 1000, maxPerAdd: 100 },
   ) {
     caches.onInvalidate((change) => this.#forget(change));
   }
@@ -147,10 +165,15 @@ export class Conversations {
     const title = input.title?.trim() || null;
     if (title && title.length > 255) throw new DomainError('invalid_input', 'Title must be at most 255 characters');
     const others: User[] = [];
+    if ((input.members?.length ?? 0) > this.limits.maxPerAdd) {
+      throw new DomainError('too_many_members', `Add at most ${this.limits.maxPerAdd} people at a time`);
+    }
     for (const key of input.members ?? []) {
       const u = await this.users.resolve(actor, key);
       if (u.id !== actor.id && !others.some((o) => o.id === u.id)) others.push(u);
     }
+    if (1 + others.length > this.limits.maxMembers) throw new DomainError('conversation_full');
+    for (const u of others) if (await this.friends.blocks(u.id, actor.id)) throw new DomainError('not_addable');
     const at = Date.now();
     const conversation = await this.store.createConversation(
       {
@@ -203,7 +226,9 @@ export class Conversations {
     // Only an admin hands out admin or moderator.
     if (role !== 'member' && !may(me.role, 'change_role')) throw new DomainError('not_permitted');
     const user = await this.users.resolve(actor, userKey);
-    await this.store.addParticipants(conversation.id, [{ userId: user.id, role }], Date.now());
+    // Whoever blocked the actor is not theirs to add (README "Security": forced membership).
+    if (await this.friends.blocks(user.id, actor.id)) throw new DomainError('not_addable');
+    await this.store.addParticipants(conversation.id, [{ userId: user.id, role }], Date.now(), { maxMembers: this.limits.maxMembers });
     await this.#invalidate({ scope: 'member', conversationId: conversation.id, userId: user.id });
     const ref = await this.ref(conversation);
     this.events.publish({ type: 'participant.added', conversation: ref, user: Users.summaryOf(user), role, by: actor.id });
@@ -252,32 +277,61 @@ export class Conversations {
     return { other, view: conversation ? await this.view(actor, conversation.id) : null };
   }
 
+  /** One conversation with every member (at most MAX_CONVERSATION_MEMBERS). */
   async view(actor: User, key: ConversationKey): Promise<ConversationView> {
     const { conversation, me } = await this.access(actor, key);
-    return (await this.#views(actor, [{ conversation, me }]))[0];
+    return (await this.#views([{ conversation, me }], 'all'))[0];
   }
 
-  /** The actor's conversations with unread counts and last messages: a few queries, none over all messages. */
+  /**
+   * The actor's conversations with unread counts and last messages, most recent activity
+   * first: a few queries, none over all messages nor over every member. Each view has the
+   * member count, a direct conversation's pair, and at most LIST_MEMBER_PREVIEW members of a
+   * group or channel (`view` has them all).
+   */
   async list(actor: User): Promise<ConversationView[]> {
-    return this.#views(actor, await this.store.memberships(actor.id));
+    return this.#views(await this.store.memberships(actor.id), 'preview');
   }
 
-  async #views(actor: User, access: Access[]): Promise<ConversationView[]> {
+  /** One page of `list`: at most `limit`, after `before` (the previous page's `next`). */
+  async listPage(actor: User, page: { limit: number; before?: ActivityCursor }): Promise<ConversationPage> {
+    const limit = Math.min(Math.max(1, Math.floor(page.limit)), 500);
+    const access = await this.store.memberships(actor.id, { limit: limit + 1, before: page.before });
+    const more = access.length > limit;
+    const views = await this.#views(access.slice(0, limit), 'preview');
+    const last = views.at(-1)?.conversation;
+    return { views, next: more && last ? { at: last.lastMessageAt ?? last.createdAt, id: last.id } : null };
+  }
+
+  async #views(access: Access[], members: 'all' | 'preview'): Promise<ConversationView[]> {
     const conversations = access.map((a) => a.conversation);
-    const [last, members] = await Promise.all([
+    const ids = conversations.map((c) => c.id);
+    const [last, listed] = await Promise.all([
       this.store.lastMessages(conversations),
-      this.store.members(conversations.map((c) => c.id)),
+      members === 'all' ? this.store.members(ids) : this.store.memberPreview(ids, LIST_MEMBER_PREVIEW),
     ]);
     const byConversation = new Map<Id, Member[]>();
-    for (const m of members) {
+    const people = new Map<Id, UserSummary>();
+    for (const m of listed) {
       let list = byConversation.get(m.participant.conversationId);
       if (!list) byConversation.set(m.participant.conversationId, (list = []));
       list.push(m);
+      people.set(m.user.id, m.user);
     }
+    // Whom a rendering names besides the members listed: creators, last senders and reactors.
+    const named = new Set<Id>();
+    for (const c of conversations) if (c.createdBy !== null) named.add(c.createdBy);
+    for (const m of last.values()) {
+      named.add(m.senderId);
+      for (const r of m.reactions) for (const u of r.userIds) named.add(u);
+    }
+    for (const id of people.keys()) named.delete(id);
+    if (named.size > 0) for (const [id, u] of await this.users.summaries([...named])) people.set(id, u);
     return access.map(({ conversation, me }) => ({
       conversation,
       me,
       members: byConversation.get(conversation.id) ?? [],
+      people,
       lastMessage: last.get(conversation.id) ?? null,
       unreadCount: Math.max(0, conversation.lastSeq - me.readSeq),
     }));

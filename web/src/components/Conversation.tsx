@@ -87,7 +87,7 @@ export function ConversationView({ id }: { id: number }) {
     subtitle = other.online ? 'online' : p?.last_seen ? `last seen ${formatTime(p.last_seen)}` : 'offline';
   } else {
     const online = conv.members.filter((m) => m.online).length;
-    subtitle = `${conv.members.length} members, ${online} online`;
+    subtitle = `${conv.member_count} members, ${online} online`;
   }
   const typingNames = client.state
     .typing(id)
