@@ -84,6 +84,18 @@ describe.skipIf(!hasPostgres || !redisUrl)('membership changes invalidate every 
     expect((await sendRest(b, mod, id, 'as member')).status).toBe(403);
   });
 
+  it('blocked on A: the next direct message through B is refused at once, both ways', async () => {
+    const [alice, bob] = [await newUser(a), await newUser(b)];
+    const dm = await api(b, 'POST', `${P}/conversations`, { token: bob.token, json: { kind: 'direct', user_id: alice.user.id } });
+    expect((await sendRest(b, bob, dm.body.id, 'warm')).status).toBe(201);
+    expect((await sendRest(b, alice, dm.body.id, 'warm')).status).toBe(201);
+    expect((await api(a, 'POST', `/api/friends/${bob.user.id}/block`, { token: alice.token })).status).toBe(200);
+    expect((await sendRest(b, bob, dm.body.id, 'after the block')).status).toBe(403);
+    expect((await sendRest(b, alice, dm.body.id, 'after the block')).status).toBe(403);
+    expect((await api(a, 'DELETE', `/api/friends/${bob.user.id}/block`, { token: alice.token })).status).toBe(200);
+    expect((await sendRest(b, bob, dm.body.id, 'unblocked')).status).toBe(201);
+  });
+
   it('deleted on A: the next read and send through B, REST and socket, is refused at once', async () => {
     const [owner, bob] = [await newUser(a), await newUser(b)];
     const id = await group(owner, [bob]);
