@@ -113,7 +113,7 @@ describe.each(databases)('room lists on %s', (db) => {
         const paged: number[] = [];
         let cursor: string | null = null;
         for (let pages = 0; pages < 50; pages++) {
-          const res = await api(server, 'GET', `/api/parley/conversations?limit=${limit}${cursor ? `&before=${cursor}` : ''}`, { token: viewer.token });
+          const res: { status: number; body: { id: number }[]; headers: Headers } = await api(server, 'GET', `/api/parley/conversations?limit=${limit}${cursor ? `&before=${cursor}` : ''}`, { token: viewer.token });
           expect(res.status).toBe(200);
           expect(res.body.length).toBeLessThanOrEqual(limit);
           paged.push(...res.body.map((c: { id: number }) => c.id));

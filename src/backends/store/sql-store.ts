@@ -752,13 +752,10 @@ export class SqlStore implements Store {
     if (this.dialect === 'postgres') await tx.all(raw('SELECT id FROM conversations WHERE id = ? FOR UPDATE', [conversationId]));
   }
 
-  /** Sets member_count from the participants (under #lockConversation); returns it. */
-  async #recount(tx: SqlRunner, conversationId: Id): Promise<number> {
+  /** Moves member_count by `delta` (under #lockConversation); returns it. */
+  async #countMembers(tx: SqlRunner, conversationId: Id, delta: number): Promise<number> {
     const r = await tx.all<{ member_count: number }>(
-      raw(
-        'UPDATE conversations SET member_count = (SELECT count(*) FROM participants p WHERE p.conversation_id = ? AND p.left_at IS NULL) WHERE id = ? RETURNING member_count',
-        [conversationId, conversationId],
-      ),
+      raw('UPDATE conversations SET member_count = member_count + ? WHERE id = ? RETURNING member_count', [delta, conversationId]),
     );
     return Number(r[0]?.member_count ?? 0);
   }
@@ -766,6 +763,14 @@ export class SqlStore implements Store {
   async addParticipants(conversationId: Id, participants: readonly { userId: Id; role: Role }[], at: Millis, opts: { maxMembers?: number } = {}): Promise<void> {
     await this.runner.transaction(async (tx) => {
       await this.#lockConversation(tx, conversationId);
+      // Who joins now (not a current participant before): what member_count gains.
+      const ids = [...new Set(participants.map((p) => p.userId))];
+      const current = ids.length
+        ? await tx.all<{ user_id: number }>(
+            raw(`SELECT user_id FROM participants WHERE conversation_id = ? AND left_at IS NULL AND user_id IN (${placeholders(ids.length)})`, [conversationId, ...ids]),
+          )
+        : [];
+      const joining = ids.length - current.length;
       for (const p of participants) {
         await tx.run(
           raw(
@@ -777,8 +782,10 @@ export class SqlStore implements Store {
         );
       }
       // Rolled back past the cap: two processes adding at once cannot overshoot it (the lock).
-      const count = await this.#recount(tx, conversationId);
-      if (opts.maxMembers !== undefined && count > opts.maxMembers) throw new DomainError('conversation_full');
+      if (joining > 0) {
+        const count = await this.#countMembers(tx, conversationId, joining);
+        if (opts.maxMembers !== undefined && count > opts.maxMembers) throw new DomainError('conversation_full');
+      }
     });
   }
 
@@ -787,7 +794,7 @@ export class SqlStore implements Store {
       await this.#lockConversation(tx, conversationId);
       const changed =
         (await tx.run(raw('UPDATE participants SET left_at = ? WHERE conversation_id = ? AND user_id = ? AND left_at IS NULL', [at, conversationId, userId]))) > 0;
-      if (changed) await this.#recount(tx, conversationId);
+      if (changed) await this.#countMembers(tx, conversationId, -1);
       return changed;
     });
   }

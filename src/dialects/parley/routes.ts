@@ -100,17 +100,16 @@ export function parleyRoutes(ctx: DialectContext): FastifyPluginAsync {
         (await core.users.search(req.user, req.query.q, req.query.limit ?? 20)).map(renderUser),
       );
       authed.get(`${P}/presence`, { schema: { tags, security, querystring: PresenceQuery, response: { 200: Type.Array(PresenceOut), ...errors } } }, async (req) => {
-        // One entry per id asked. Someone whose presence the caller may not see (the core's
-        // rule), or who does not exist, is offline with no last seen: existence does not leak.
+        // One entry per id asked (404 for anyone not of the caller's tenant). Someone whose
+        // presence the caller may not see (the core's rule) is offline with no last seen.
         const ids = [...new Set(req.query.user_ids.split(',').map(Number))];
+        const users = [];
+        for (const id of ids) users.push(await core.users.resolve(req.user, id));
         const seen = await core.presence.view(req.user, ids);
-        const out = [];
-        for (const id of ids) {
-          const u = seen.visible(id) ? await core.users.resolve(req.user, id).catch(() => undefined) : undefined;
-          const online = u !== undefined && seen.isOnline(id);
-          out.push({ user_id: id, online, status: online ? seen.status(id) : ('offline' as const), last_seen: isoOrNull(u ? seen.lastSeen(u) : null) });
-        }
-        return out;
+        return users.map((u) => {
+          const online = seen.isOnline(u.id);
+          return { user_id: u.id, online, status: online ? seen.status(u.id) : ('offline' as const), last_seen: isoOrNull(seen.lastSeen(u)) };
+        });
       });
       authed.put(`${P}/presence`, { schema: { tags, security, body: PresenceBody } }, async (req, reply) => {
         await core.presence.setStatus(req.user, req.body.status);
