@@ -32,7 +32,9 @@ export function ConversationView({ id }: { id: number }) {
       if (e.status === 404 || e.status === 403) setMissing(true);
       else toast(`Could not load the conversation: ${errorText(e)}`);
     };
-    if (!client.state.conversation(id)) client.getConversation(id).catch(gone);
+    // The list carries a few members of a big group: an open conversation loads them all.
+    const known = client.state.conversation(id);
+    if (!known || known.members.length < known.member_count) client.getConversation(id).catch(gone);
     client.history(id, { limit: 30 }).then(() => setReady(true), gone);
   }, [id]);
 
