@@ -1,5 +1,6 @@
 import { ParleyError, codeForStatus } from './errors.js';
 import type {
+  Block,
   Conversation,
   ConversationKind,
   HistoryResponse,
@@ -87,6 +88,8 @@ interface RequestOptions {
   query?: Record<string, string | number | undefined>;
   auth?: boolean;
   signal?: AbortSignal;
+  /** Shown the response headers of a successful answer (paging cursors). */
+  onResponse?: (headers: { get(name: string): string | null }) => void;
 }
 
 /**
@@ -158,10 +161,42 @@ export class ParleyRest {
     await this.request<void>('PUT', '/presence', { json: { status } });
   }
 
+  /** The people you block, newest first. */
+  blocks(): Promise<Block[]> {
+    return this.request('GET', '/blocks');
+  }
+
+  /** Blocks a user: no direct messages either way, they cannot add you anywhere, a friendship ends. */
+  block(userId: number): Promise<Block> {
+    return this.request('PUT', `/blocks/${userId}`);
+  }
+
+  async unblock(userId: number): Promise<void> {
+    await this.request<void>('DELETE', `/blocks/${userId}`);
+  }
+
   // ------------------------------------------------------------ conversations
 
-  listConversations(): Promise<Conversation[]> {
-    return this.request('GET', '/conversations');
+  /** Every conversation of yours, most recent activity first, following the server's pages. */
+  async listConversations(): Promise<Conversation[]> {
+    const all: Conversation[] = [];
+    let before: string | undefined;
+    do {
+      const page = await this.listConversationsPage({ limit: 200, before });
+      all.push(...page.conversations);
+      before = page.next ?? undefined;
+    } while (before);
+    return all;
+  }
+
+  /** One page of your conversations; `next` is where the following page starts (null: none). */
+  async listConversationsPage(opts: { limit?: number; before?: string } = {}): Promise<{ conversations: Conversation[]; next: string | null }> {
+    let next: string | null = null;
+    const conversations = await this.request<Conversation[]>('GET', '/conversations', {
+      query: { limit: opts.limit, before: opts.before },
+      onResponse: (h) => (next = h.get('parley-next-cursor')),
+    });
+    return { conversations, next };
   }
 
   getConversation(id: number): Promise<Conversation> {
@@ -307,7 +342,9 @@ export class ParleyRest {
       throw new ParleyError('network_error', `${method} ${path}: ${(e as Error)?.message ?? e}`);
     }
     const text = await res.text().catch(() => '');
-    return parseRaw<T>({ status: res.status, text, retryAfter: res.headers.get('retry-after') });
+    const out = parseRaw<T>({ status: res.status, text, retryAfter: res.headers.get('retry-after') });
+    opts.onResponse?.(res.headers);
+    return out;
   }
 }
 

@@ -217,7 +217,11 @@ export class ChatState {
     if (rec.metaAt > startedAt) raced = true;
     if (!rec.base || !raced) {
       const { last_message: _lm, ...rest } = c;
-      rec.base = { ...rest, last_message: null };
+      // The list carries a few members of a big group; a complete member list loaded before
+      // (GET /conversations/{id}) and kept by the participant events is not traded for it.
+      const partial = c.members.length < c.member_count;
+      const kept = partial && rec.base && rec.base.members.length > c.members.length ? rec.base.members : rest.members;
+      rec.base = { ...rest, members: kept, last_message: null };
       rec.baseAt = startedAt;
     }
     this.#changed(rec);
@@ -387,7 +391,8 @@ export class ChatState {
       return true;
     }
     if (f.change === 'removed') {
-      rec.base = { ...base, members: base.members.filter((m) => m.user.id !== f.user.id) };
+      const members = base.members.filter((m) => m.user.id !== f.user.id);
+      rec.base = { ...base, members, member_count: Math.max(members.length, base.member_count - 1) };
     } else if (f.role) {
       const role = f.role;
       rec.base = {

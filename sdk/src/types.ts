@@ -15,6 +15,7 @@ export type Conversation = Static<typeof S.ConversationOut>;
 export type Session = Static<typeof S.SessionOut>;
 export type HistoryResponse = Static<typeof S.HistoryOut>;
 export type Presence = Static<typeof S.PresenceOut>;
+export type Block = Static<typeof S.BlockOut>;
 export type UploadedFile = Static<typeof S.UploadOut>['files'][number];
 
 export type ConversationKind = Conversation['kind'];

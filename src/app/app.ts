@@ -63,7 +63,9 @@ export async function createParley(config: Config, opts: { logger?: boolean | ob
   const metrics: Metrics = new Metrics((): number => hub.size);
   const hub: Hub = new Hub(bus, { reorderWaitMs: config.reorderWaitMs, onError: (e) => logError(e as Error), metrics });
   const fileStore = createLocalDiskFileStore(config.filesRoot);
-  const core = new Core({ config, store, presence, rateLimiter, events: hub, fileStore });
+  const core = new Core({ config, store, presence, rateLimiter, events: hub, fileStore, caches: hub });
+  // No request is served before this process hears invalidations.
+  await hub.ready;
   // What a crash left (half-written files, renames not done) is settled before anyone reads.
   await core.files.sweep();
   hub.onDelivered((c, u, seq) => core.receipts.delivered(c, u, seq));

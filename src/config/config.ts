@@ -112,6 +112,13 @@ export interface Config {
     readonly connectionFramesPerSecond: number;
     readonly connectionFramesBurst: number;
   };
+  /**
+   * MAX_CONVERSATION_MEMBERS: current participants of one group or channel, at most; an add
+   * past it is refused (409). Bounds what anyone can be pulled into and what one room costs.
+   */
+  readonly maxConversationMembers: number;
+  /** MAX_MEMBERS_PER_ADD: people one create-with-members or add call may name, at most (400 past it). */
+  readonly maxMembersPerAdd: number;
   /** External identity provider whose tokens Parley trusts besides its own (all optional). */
   readonly idp: IdpConfig;
 }
@@ -212,6 +219,8 @@ export function loadConfig(env: Env = process.env): Config {
       connectionFramesPerSecond: int(env, 'RATE_CONNECTION_FRAMES_PER_SECOND', 50),
       connectionFramesBurst: int(env, 'RATE_CONNECTION_FRAMES_BURST', 200),
     }),
+    maxConversationMembers: Math.max(2, int(env, 'MAX_CONVERSATION_MEMBERS', 1000)),
+    maxMembersPerAdd: Math.max(1, int(env, 'MAX_MEMBERS_PER_ADD', 100)),
     idp: Object.freeze({
       hs256Secret: env.AUTH_HS256_SECRET || undefined,
       publicKeyPem: env.AUTH_PUBLIC_KEY || undefined,

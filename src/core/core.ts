@@ -6,7 +6,7 @@ import type { Store } from '../backends/store/store.js';
 import type { FileStore } from '../backends/files/file-store.js';
 import { Accounts } from './accounts/accounts.js';
 import { Conversations } from './conversations/conversations.js';
-import type { EventPublisher } from './events.js';
+import { LocalInvalidator, type CacheInvalidator, type EventPublisher } from './events.js';
 import { Files } from './files/files.js';
 import { Friends } from './friends/friends.js';
 import { Messages } from './messages/messages.js';
@@ -21,6 +21,8 @@ export interface CoreDeps {
   rateLimiter: RateLimiter;
   events: EventPublisher;
   fileStore: FileStore;
+  /** How cache invalidations reach every process (the hub, over the bus); one process alone without it. */
+  caches?: CacheInvalidator;
 }
 
 /** The domain: every dialect calls these, and only these. */
@@ -37,11 +39,15 @@ export class Core {
 
   constructor(readonly deps: CoreDeps) {
     const { config, store, presence, events } = deps;
+    const caches = deps.caches ?? new LocalInvalidator();
     this.rateLimits = new RateLimits(deps.rateLimiter, config);
     this.users = new Users(store);
     this.accounts = new Accounts(store, events, config);
-    this.friends = new Friends(store, this.users);
-    this.conversations = new Conversations(store, this.users, this.friends, events);
+    this.friends = new Friends(store, this.users, caches);
+    this.conversations = new Conversations(store, this.users, this.friends, events, caches, {
+      maxMembers: config.maxConversationMembers,
+      maxPerAdd: config.maxMembersPerAdd,
+    });
     this.messages = new Messages(store, this.conversations, this.users, this.friends, this.rateLimits, events, config);
     this.presence = new PresenceService(presence, store, this.users, this.conversations, events);
     this.receipts = new DeliveryReceipts(store, this.conversations, events);

@@ -22,6 +22,12 @@ export const ERROR_CODES = {
   not_permitted: 'forbidden',
   last_admin: 'invalid',
   not_a_group: 'invalid',
+  /** The conversation has MAX_CONVERSATION_MEMBERS participants already. */
+  conversation_full: 'conflict',
+  /** More people named in one create or add call than MAX_MEMBERS_PER_ADD. */
+  too_many_members: 'invalid',
+  /** The person to add has blocked the actor. */
+  not_addable: 'forbidden',
   // messages
   message_not_found: 'not_found',
   reply_not_found: 'invalid',

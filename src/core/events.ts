@@ -22,9 +22,10 @@ export type ReadSeqs = Record<number, number> | null;
 export interface DomainEvents {
   'message.created': { conversation: ConversationRef; message: Message; sender: UserSummary; localTempId: string | null };
   'message.updated': { conversation: ConversationRef; message: Message; sender: UserSummary; readSeqs: ReadSeqs };
-  'message.deleted': { conversation: ConversationRef; message: Message; sender: UserSummary; readSeqs: ReadSeqs };
-  'reaction.added': { conversation: ConversationRef; message: Message; sender: UserSummary; readSeqs: ReadSeqs; userId: Id; user: UserSummary; emoji: string; at: Millis };
-  'reaction.removed': { conversation: ConversationRef; message: Message; sender: UserSummary; readSeqs: ReadSeqs; userId: Id; user: UserSummary; emoji: string; at: Millis };
+  /** `presenceHidden` (here and on reactions): the sender left, or a block shuts the direct conversation: show them offline. */
+  'message.deleted': { conversation: ConversationRef; message: Message; sender: UserSummary; readSeqs: ReadSeqs; presenceHidden?: true };
+  'reaction.added': { conversation: ConversationRef; message: Message; sender: UserSummary; readSeqs: ReadSeqs; userId: Id; user: UserSummary; emoji: string; at: Millis; presenceHidden?: true };
+  'reaction.removed': { conversation: ConversationRef; message: Message; sender: UserSummary; readSeqs: ReadSeqs; userId: Id; user: UserSummary; emoji: string; at: Millis; presenceHidden?: true };
   /** `upTo`: the message at readSeq (004 names the message read). */
   'receipt.read': { conversation: ConversationRef; user: UserSummary; readSeq: number; at: Millis; upTo: { id: Id; uuid: string; senderId: Id } | null };
   /** Sent to each participant's user channel: sockets that follow all of a user's conversations join it. */
@@ -42,6 +43,8 @@ export interface DomainEvents {
   presence: { user: UserSummary; isOnline: boolean; status: string; lastSeen: Millis };
   /** Sent to a user's channel: every socket of that user is closed (logout, revoked token). */
   'session.revoked': { userId: Id };
+  /** Sent to every process on the control channel: forget what `change` made stale. Never rendered. */
+  'cache.invalidate': { change: CacheChange };
 }
 
 export type EventType = keyof DomainEvents;
@@ -72,4 +75,45 @@ export interface EventPublisher {
   publish(event: DomainEvent): void;
   /** User events go to each listed user's channel. */
   publishToUsers(userIds: readonly Id[], event: DomainEvent): void;
+}
+
+/**
+ * What a committed change makes stale in the caches of every process (membership and
+ * conversation facts on the send path, blocks). `all`: anything may be stale (the bus lost
+ * events while its server was unreachable).
+ */
+export type CacheChange =
+  | { scope: 'conversation'; conversationId: Id }
+  | { scope: 'member'; conversationId: Id; userId: Id }
+  | { scope: 'block'; userIds: [Id, Id] }
+  | { scope: 'all' };
+
+/**
+ * Carries cache invalidations to every process of the deployment. The core awaits
+ * `invalidate` before it acknowledges a change, so a client that was told "removed" or
+ * "deleted" is refused at once by whichever process it asks next.
+ */
+export interface CacheInvalidator {
+  /**
+   * Tells every process, this one included (before it returns), to forget what `change` made
+   * stale; resolves once every other process has it on its way, ahead of anything the caller
+   * does next. Never rejects: a lost invalidation is followed by `all` when the bus is back.
+   */
+  invalidate(change: CacheChange): Promise<void>;
+  /** `listener` is called for every change any process announces, this process's own included. */
+  onInvalidate(listener: (change: CacheChange) => void): void;
+}
+
+/** One process, no bus: invalidating is telling the local listeners. */
+export class LocalInvalidator implements CacheInvalidator {
+  readonly #listeners: ((change: CacheChange) => void)[] = [];
+
+  invalidate(change: CacheChange): Promise<void> {
+    for (const l of this.#listeners) l(change);
+    return Promise.resolve();
+  }
+
+  onInvalidate(listener: (change: CacheChange) => void): void {
+    this.#listeners.push(listener);
+  }
 }

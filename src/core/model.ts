@@ -51,6 +51,8 @@ export interface Conversation {
   lastMessageAt: Millis | null;
   createdAt: Millis;
   updatedAt: Millis;
+  /** Current participants: a count the store keeps, never a COUNT over participants. */
+  memberCount: number;
 }
 
 export interface Participant {
@@ -114,8 +116,14 @@ export interface Message {
 export interface ConversationView {
   conversation: Conversation;
   me: Participant;
-  /** All participants (direct conversations: two), with their user summaries. */
+  /**
+   * Participants with their user summaries: a direct conversation's two; a group's or
+   * channel's every one from `view`, at most a few from a room list (`conversation.memberCount`
+   * says how many there are).
+   */
   members: Member[];
+  /** Everyone a rendering may name, by id: the members listed, the creator, the last message's sender and reactors. */
+  people: ReadonlyMap<Id, UserSummary>;
   lastMessage: Message | null;
   /** last_seq − max(read_seq, sent_seq), never a COUNT over messages. */
   unreadCount: number;

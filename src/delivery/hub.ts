@@ -1,5 +1,5 @@
 import type { Bus } from '../backends/bus/bus.js';
-import type { DomainEvent, EventPublisher } from '../core/events.js';
+import type { CacheChange, CacheInvalidator, DomainEvent, EventPublisher } from '../core/events.js';
 import type { Id } from '../core/model.js';
 import { CloseCodes, type Connection } from './connection.js';
 import { SeqOrderer, type Cursor, type GapFiller } from './ordering.js';
@@ -7,6 +7,8 @@ import type { Metrics } from '../observability/metrics.js';
 
 const conversationChannel = (id: Id) => `conv:${id}`;
 const userChannel = (id: Id) => `user:${id}`;
+/** Every process subscribes to it: cache invalidations. */
+const CONTROL_CHANNEL = 'control';
 
 /**
  * The sockets of this process and the events they follow. Publishes through the bus and
@@ -14,7 +16,7 @@ const userChannel = (id: Id) => `user:${id}`;
  * variant. The origin connection of an event always gets it (its ack), once. The events of
  * a conversation reach its sockets in seq order, whichever process published them (SeqOrderer).
  */
-export class Hub implements EventPublisher {
+export class Hub implements EventPublisher, CacheInvalidator {
   readonly #connections = new Map<string, Connection<any>>();
   readonly #byConversation = new Map<Id, Set<Connection<any>>>();
   readonly #byUser = new Map<Id, Set<Connection<any>>>();
@@ -36,7 +38,35 @@ export class Hub implements EventPublisher {
       return this.#fill(c, after, upTo, newFrom);
     };
     this.#order = new SeqOrderer((e) => this.#deliverToConversation(e), fill, opts.reorderWaitMs ?? 150, opts.onError);
+    this.#onError = opts.onError ?? (() => {});
     bus.onEvent((channel, event) => this.#deliver(channel, event));
+    this.ready = Promise.resolve(bus.subscribe(CONTROL_CHANNEL)).catch((e) => this.#onError(e));
+    // Invalidations published while the bus was cut off are lost: forget everything.
+    bus.onGap?.(() => this.#forget({ scope: 'all' }));
+  }
+
+  /** Resolves once this process receives the control channel (cache invalidations): serve after it. */
+  readonly ready: Promise<void>;
+  readonly #onError: (e: unknown) => void;
+  readonly #invalidated: ((change: CacheChange) => void)[] = [];
+
+  invalidate(change: CacheChange): Promise<void> {
+    this.#forget(change);
+    return this.bus.publish(CONTROL_CHANNEL, { type: 'cache.invalidate', change });
+  }
+
+  onInvalidate(listener: (change: CacheChange) => void): void {
+    this.#invalidated.push(listener);
+  }
+
+  #forget(change: CacheChange): void {
+    for (const l of this.#invalidated) {
+      try {
+        l(change);
+      } catch (e) {
+        this.#onError(e);
+      }
+    }
   }
 
   /** How missing seqs are read back from the store (set by the composition root). */
@@ -88,11 +118,11 @@ export class Hub implements EventPublisher {
     const origin = event.origin ? this.#connections.get(event.origin) : undefined;
     // A retry's answer goes to the retrying socket even if it was shown the message already.
     if (origin && (event.retry || !origin.conversations.has(event.conversation.id))) this.#render([origin], event, true);
-    this.bus.publish(conversationChannel(event.conversation.id), event);
+    void this.bus.publish(conversationChannel(event.conversation.id), event);
   }
 
   publishToUsers(userIds: readonly Id[], event: DomainEvent): void {
-    for (const id of userIds) this.bus.publish(userChannel(id), event);
+    for (const id of userIds) void this.bus.publish(userChannel(id), event);
   }
 
   add(conn: Connection<any>): void {
@@ -177,6 +207,10 @@ export class Hub implements EventPublisher {
   }
 
   #deliver(channel: string, event: DomainEvent): void {
+    if (channel === CONTROL_CHANNEL) {
+      if (event.type === 'cache.invalidate') this.#forget(event.change);
+      return;
+    }
     if (event.type === 'session.revoked') {
       this.closeUser(event.userId, CloseCodes.invalidToken, 'session revoked');
       return;

@@ -9,6 +9,11 @@ export interface DialectContext {
   core: Core;
   hub: Hub;
   config: Config;
+  /**
+   * Whether a user is online, unfiltered. Only for people every viewer of the rendering may
+   * see (the sender and receiver in a conversation's socket frames); anything shown to one
+   * caller goes through `core.presence.view(caller, ids)`, which decides who sees whom.
+   */
   isOnline(userId: number): boolean;
   /**
    * The full URL a client uses for an attachment's file (or its thumbnail), signed and

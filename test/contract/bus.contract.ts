@@ -84,6 +84,27 @@ export function busContract(make: () => Promise<BusHandle>): void {
     for (let i = 0; i < h.buses.length; i++) expect(events(i, ch)).toEqual([event(2)]);
   });
 
+  // Cache invalidation relies on it: a change is acknowledged once its publish resolved, and
+  // whatever the client does next (through any process) comes after the event everywhere.
+  it('once publish has resolved, an event published next by any process arrives after it, on every process', async () => {
+    const first = channel();
+    const next = channel();
+    for (const bus of h.buses) {
+      bus.subscribe(first);
+      bus.subscribe(next);
+    }
+    await h.settle();
+    for (let k = 0; k < 20; k++) {
+      await h.buses[0].publish(first, event(1000 + k));
+      await h.buses[h.buses.length - 1].publish(next, event(2000 + k));
+    }
+    await h.settle();
+    for (let i = 0; i < h.buses.length; i++) {
+      const order = got[i].filter((r) => r.channel === first || r.channel === next).map((r) => (r.event as { userId: number }).userId);
+      expect(order).toEqual(Array.from({ length: 20 }, (_, k) => [1000 + k, 2000 + k]).flat());
+    }
+  });
+
   it("one process's events on a channel arrive in publish order", async () => {
     const a = channel();
     const b = channel();

@@ -427,6 +427,104 @@ export function storeContract(make: () => Promise<StoreHandle>): void {
     });
   });
 
+  describe('members, blocks and presence peers', () => {
+    const sorted = (ids: number[]) => [...ids].sort((x, y) => x - y);
+
+    it('memberships with a page: at most limit, after the cursor, in the same order as without', async () => {
+      const t = await f.tenant();
+      const [a, b] = await f.users(t, 2);
+      const convs = [];
+      for (let i = 0; i < 5; i++) convs.push(await f.conversation(t, 'group', [a, b], T0 + 10 * i));
+      await f.send(convs[1], b, { createdAt: T0 + 100 });
+      const all = (await s.memberships(a.id)).map((m) => m.conversation.id);
+      const paged: number[] = [];
+      let before: { at: number; id: number } | undefined;
+      for (;;) {
+        const page = await s.memberships(a.id, { limit: 2, before });
+        paged.push(...page.map((m) => m.conversation.id));
+        if (page.length < 2) break;
+        const last = page[page.length - 1].conversation;
+        before = { at: last.lastMessageAt ?? last.createdAt, id: last.id };
+      }
+      expect(paged).toEqual(all);
+      expect(all[0]).toBe(convs[1].id);
+    });
+
+    it('member_count is the current participants, kept by create, add (again), leave; past maxMembers an add fails and adds no one', async () => {
+      const t = await f.tenant();
+      const [a, b, c, d] = await f.users(t, 4);
+      const g = await f.conversation(t, 'group', [a, b]);
+      expect(g.memberCount).toBe(2);
+      await s.addParticipants(g.id, [{ userId: c.id, role: 'member' }], T0 + 1, { maxMembers: 3 });
+      expect((await f.conv(g.id)).memberCount).toBe(3);
+      await expect(s.addParticipants(g.id, [{ userId: d.id, role: 'member' }], T0 + 2, { maxMembers: 3 })).rejects.toMatchObject({ code: 'conversation_full' });
+      expect(await s.participant(g.id, d.id)).toBeUndefined();
+      expect((await f.conv(g.id)).memberCount).toBe(3);
+      expect(await s.removeParticipant(g.id, b.id, T0 + 3)).toBe(true);
+      expect(await s.removeParticipant(g.id, b.id, T0 + 4)).toBe(false);
+      expect((await f.conv(g.id)).memberCount).toBe(2);
+      await s.addParticipants(g.id, [{ userId: b.id, role: 'member' }, { userId: d.id, role: 'member' }], T0 + 5, { maxMembers: 4 });
+      expect((await f.conv(g.id)).memberCount).toBe(4);
+      expect((await s.members([g.id])).length).toBe(4);
+    });
+
+    it('memberPreview: at most n current participants per conversation, lowest ids first, with summaries', async () => {
+      const t = await f.tenant();
+      const people = await f.users(t, 6);
+      const g = await f.conversation(t, 'group', people);
+      const d = await f.conversation(t, 'direct', [people[4], people[5]]);
+      await s.removeParticipant(g.id, people[0].id, T0 + 1);
+      const preview = await s.memberPreview([g.id, d.id], 3);
+      const of = (id: number) => preview.filter((m) => m.participant.conversationId === id).map((m) => m.user.id);
+      expect(of(g.id)).toEqual(sorted(people.slice(1).map((u) => u.id)).slice(0, 3));
+      expect(sorted(of(d.id))).toEqual(sorted([people[4].id, people[5].id]));
+      expect(preview[0].user).toMatchObject({ name: expect.any(String), email: expect.any(String) });
+      expect(await s.memberPreview([], 3)).toEqual([]);
+    });
+
+    it('blocks are one-way rows: block ends the friendship, each unblock lifts only its own', async () => {
+      const t = await f.tenant();
+      const [a, b, c] = await f.users(t, 3);
+      await s.putFriendship(a.id, b.id, 'accepted', a.id, T0);
+      expect(await s.block(a.id, b.id, T0 + 1)).toBe(true);
+      expect(await s.block(a.id, b.id, T0 + 2)).toBe(false);
+      expect(await s.friendship(a.id, b.id)).toBeUndefined();
+      expect(await s.block(b.id, a.id, T0 + 3)).toBe(true);
+      expect(sorted((await s.blocksBetween(b.id, a.id)).map((r) => r.blocker))).toEqual(sorted([a.id, b.id]));
+      await s.block(a.id, c.id, T0 + 4);
+      expect(await s.blocksBy(a.id)).toEqual([{ userId: c.id, at: T0 + 4 }, { userId: b.id, at: T0 + 1 }]);
+      expect(sorted(await s.blockedEitherWay(a.id))).toEqual(sorted([b.id, c.id]));
+      expect(await s.unblock(a.id, b.id)).toBe(true);
+      expect(await s.unblock(a.id, b.id)).toBe(false);
+      expect(await s.blocksBetween(a.id, b.id)).toEqual([{ blocker: b.id, blocked: a.id }]);
+    });
+
+    it('presencePeers: live groups, live direct conversations and accepted friends, symmetric, filtered by among', async () => {
+      const t = await f.tenant();
+      const [a, b, c, d, e, g, h] = await f.users(t, 7);
+      await f.conversation(t, 'group', [a, b]);
+      const gone = await f.conversation(t, 'group', [a, c]);
+      await s.deleteConversation(gone.id, T0 + 1);
+      const left = await f.conversation(t, 'group', [a, d]);
+      await s.removeParticipant(left.id, d.id, T0 + 2);
+      await f.conversation(t, 'direct', [a, e]);
+      await s.putFriendship(a.id, g.id, 'accepted', a.id, T0);
+      await s.putFriendship(a.id, h.id, 'pending', h.id, T0);
+      const peers = await s.presencePeers(a.id);
+      expect({ shared: sorted(peers.shared), direct: peers.direct, friends: peers.friends }).toEqual({ shared: [b.id], direct: [e.id], friends: [g.id] });
+      for (const x of [b, e, g]) {
+        const back = await s.presencePeers(x.id);
+        expect([...back.shared, ...back.direct, ...back.friends]).toContain(a.id);
+      }
+      for (const x of [c, d, h]) {
+        const back = await s.presencePeers(x.id);
+        expect([...back.shared, ...back.direct, ...back.friends]).not.toContain(a.id);
+      }
+      expect(await s.presencePeers(a.id, [e.id, c.id])).toEqual({ shared: [], direct: [e.id], friends: [] });
+      expect(await s.presencePeers(a.id, [])).toEqual({ shared: [], direct: [], friends: [] });
+    });
+  });
+
   describe('appendMessages', () => {
     it('assigns seq 1, 2, 3… per conversation, each new message taking the next last_seq and change_seq', async () => {
       const t = await f.tenant();
@@ -465,6 +563,19 @@ export function storeContract(make: () => Promise<StoreHandle>): void {
       // The failed batch's client_id was not kept either: sending it again creates the message at seq 2.
       const [r] = await appendAll(s, [f.msg(c, a, { clientId: 'atomic' })]);
       expect(r).toMatchObject({ created: true, message: { seq: 2 } });
+    });
+
+    it('a new message into a deleted conversation, or from someone who is no longer a participant, fails and commits nothing', async () => {
+      const t = await f.tenant();
+      const [a, b, c] = await f.users(t, 3);
+      const g = await f.conversation(t, 'group', [a, b, c]);
+      await f.send(g, a);
+      await s.removeParticipant(g.id, b.id, T0 + 1);
+      await expect(s.appendMessages([f.msg(g, b)])).rejects.toMatchObject({ code: 'conversation_not_found' });
+      expect(await f.conv(g.id)).toMatchObject({ lastSeq: 1, changeSeq: 1 });
+      await s.deleteConversation(g.id, T0 + 2);
+      await expect(s.appendMessages([f.msg(g, a)])).rejects.toMatchObject({ code: 'conversation_not_found' });
+      expect((await s.messagesBySeq(g.id, 1, 100)).map((m) => m.seq)).toEqual([1]);
     });
 
     it("moves the sender's delivered and sent watermarks to its own message, never a read watermark", async () => {

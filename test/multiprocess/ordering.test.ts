@@ -14,9 +14,9 @@ function dropNextPublish(server: TestServer, type: DomainEvent['type']) {
   bus.publish = (channel, event) => {
     if (event.type === type) {
       bus.publish = publish;
-      return;
+      return Promise.resolve();
     }
-    publish(channel, event);
+    return publish(channel, event);
   };
 }
 

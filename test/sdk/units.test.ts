@@ -171,8 +171,24 @@ describe('SDK units', () => {
       my_role: 'member',
       my_read_seq: 0,
       my_sent_seq: 0,
+      member_count: 2,
       members: [1, 2].map((id) => ({ user: user(id), role: id === 2 ? 'admin' : 'member', read_seq: 0, delivered_seq: 0, joined_at: new Date(1_600_000_000_000).toISOString(), online: false })),
       ...over,
+    });
+
+    it("a room list row with a few of a group's members does not replace the whole member list", () => {
+      const s = new ChatState();
+      s.me = user(1);
+      const all = [1, 2, 3, 4, 5, 6, 7].map((id) => ({ user: user(id), role: 'member' as const, read_seq: 0, delivered_seq: 0, joined_at: new Date(1_600_000_000_000).toISOString(), online: false }));
+      s.mergeConversation(conv({ member_count: 7, members: all }), s.tick());
+      s.mergeConversationList([conv({ member_count: 7, members: all.slice(0, 5), title: 'Renamed' })], s.tick());
+      expect(s.conversation(7)!.members.map((m) => m.user.id)).toEqual([1, 2, 3, 4, 5, 6, 7]);
+      expect(s.conversation(7)!.title).toBe('Renamed');
+      // A first sight from the list keeps what it has until the conversation is loaded.
+      const fresh = new ChatState();
+      fresh.mergeConversationList([conv({ member_count: 7, members: all.slice(0, 5) })], fresh.tick());
+      expect(fresh.conversation(7)!.members).toHaveLength(5);
+      expect(fresh.conversation(7)!.member_count).toBe(7);
     });
 
     it('a REST answer older than the events it races never moves the state back', () => {

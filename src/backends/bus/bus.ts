@@ -17,6 +17,12 @@ export type BusHandler = (channel: string, event: DomainEvent) => void;
  *   promise, every event published on the channel after that promise resolved is delivered.
  *   A replay (read the store, then go live) must wait for it before reading, or it can miss
  *   what is published in between.
+ * - `publish` resolves once the event is on its way to every subscribed process: an
+ *   in-process bus has run the handler; a bus through a server has had the server accept it
+ *   (Redis: PUBLISH answered, so it is queued to every subscribed connection, and anything
+ *   those connections are sent afterwards arrives after it). It never rejects: a publish the
+ *   server did not take is a lost event (see onGap). A caller that must not acknowledge a
+ *   change before every process knows of it (cache invalidation) awaits it.
  * - A bus shared through a server may lose events while that server is unreachable (never
  *   deliver one twice); such a bus has `onGap`, called once it is reachable again, so the
  *   sockets that may have missed events resume from their cursor. A bus without `onGap`
@@ -24,7 +30,7 @@ export type BusHandler = (channel: string, event: DomainEvent) => void;
  */
 export interface Bus {
   onEvent(handler: BusHandler): void;
-  publish(channel: string, event: DomainEvent): void;
+  publish(channel: string, event: DomainEvent): Promise<void>;
   subscribe(channel: string): void | Promise<void>;
   unsubscribe(channel: string): void;
   /** Optional: events may have been lost (see above); called when delivery works again. */

@@ -10,8 +10,9 @@ export class MemoryBus implements Bus {
     this.#handler = handler;
   }
 
-  publish(channel: string, event: DomainEvent): void {
+  publish(channel: string, event: DomainEvent): Promise<void> {
     if (this.#channels.has(channel)) this.#handler(channel, event);
+    return Promise.resolve();
   }
 
   subscribe(channel: string): void {

@@ -82,16 +82,20 @@ export class RedisBus implements Bus {
     this.#gapListeners.push(listener);
   }
 
-  publish(channel: string, event: DomainEvent): void {
-    if (this.#closed) return;
+  /** Resolves when Redis answered the PUBLISH (or it was lost: never rejects, see Bus). */
+  publish(channel: string, event: DomainEvent): Promise<void> {
+    if (this.#closed) return Promise.resolve();
     if (this.#pub.status !== 'ready') {
       this.#lost = true;
-      return;
+      return Promise.resolve();
     }
-    this.#pub.publish(this.#prefix + channel, JSON.stringify(event)).catch((e: Error) => {
-      this.#lost = true;
-      this.#onError(e);
-    });
+    return this.#pub.publish(this.#prefix + channel, JSON.stringify(event)).then(
+      () => {},
+      (e: Error) => {
+        this.#lost = true;
+        this.#onError(e);
+      },
+    );
   }
 
   /** Resolves once Redis has the subscription (see Bus): at once if it had it already. */

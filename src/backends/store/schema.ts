@@ -52,6 +52,8 @@ export interface ConversationsTable {
   deleted_at: number | null;
   /** When the sweep removed the files of this deleted conversation (its attachment rows stay). */
   files_purged_at: number | null;
+  /** Current participants (left_at IS NULL), kept with every add and removal. */
+  member_count: Generated<number>;
 }
 
 export interface ParticipantsTable {
@@ -119,10 +121,17 @@ export interface MentionsTable {
   user_id: number;
 }
 
+export interface BlocksTable {
+  blocker_id: number;
+  blocked_id: number;
+  created_at: number;
+}
+
 export interface DB {
   tenants: TenantsTable;
   users: UsersTable;
   friendships: FriendshipsTable;
+  blocks: BlocksTable;
   conversations: ConversationsTable;
   participants: ParticipantsTable;
   messages: MessagesTable;

@@ -37,6 +37,7 @@ import {
   type NewUser,
   type PendingQuota,
   type PendingUsage,
+  type ActivityCursor,
   type Store,
 } from './store.js';
 
@@ -77,6 +78,7 @@ const toConversation = (r: Row): Conversation => ({
   lastMessageAt: r.last_message_at ?? null,
   createdAt: r.created_at,
   updatedAt: r.updated_at,
+  memberCount: Number(r.member_count ?? 0),
 });
 
 const toParticipant = (r: Row): Participant => ({
@@ -381,6 +383,46 @@ export class SqlStore implements Store {
     );
   }
 
+  async block(blocker: Id, blocked: Id, at: Millis): Promise<boolean> {
+    const [x, y] = pair(blocker, blocked);
+    return this.runner.transaction(async (tx) => {
+      const added = await tx.run(
+        this.db
+          .insertInto('blocks')
+          .values({ blocker_id: blocker, blocked_id: blocked, created_at: at })
+          .onConflict((oc) => oc.columns(['blocker_id', 'blocked_id']).doNothing())
+          .compile(),
+      );
+      await tx.run(this.db.deleteFrom('friendships').where('user_a', '=', x).where('user_b', '=', y).compile());
+      return added > 0;
+    });
+  }
+
+  async unblock(blocker: Id, blocked: Id): Promise<boolean> {
+    return (await this.runner.run(this.db.deleteFrom('blocks').where('blocker_id', '=', blocker).where('blocked_id', '=', blocked).compile())) > 0;
+  }
+
+  async blocksBy(blocker: Id): Promise<{ userId: Id; at: Millis }[]> {
+    const rows = await this.#all(
+      this.db.selectFrom('blocks').select(['blocked_id', 'created_at']).where('blocker_id', '=', blocker).orderBy('created_at', 'desc').orderBy('blocked_id', 'desc'),
+    );
+    return rows.map((r) => ({ userId: Number(r.blocked_id), at: Number(r.created_at) }));
+  }
+
+  async blocksBetween(a: Id, b: Id): Promise<{ blocker: Id; blocked: Id }[]> {
+    const rows = await this.#all<{ blocker_id: number; blocked_id: number }>(
+      raw('SELECT blocker_id, blocked_id FROM blocks WHERE (blocker_id = ? AND blocked_id = ?) OR (blocker_id = ? AND blocked_id = ?)', [a, b, b, a]),
+    );
+    return rows.map((r) => ({ blocker: Number(r.blocker_id), blocked: Number(r.blocked_id) }));
+  }
+
+  async blockedEitherWay(userId: Id): Promise<Id[]> {
+    const rows = await this.#all<{ id: number }>(
+      raw('SELECT blocked_id AS id FROM blocks WHERE blocker_id = ? UNION SELECT blocker_id FROM blocks WHERE blocked_id = ?', [userId, userId]),
+    );
+    return rows.map((r) => Number(r.id));
+  }
+
   async friendships(userId: Id): Promise<FriendshipRow[]> {
     const rows = await this.#all(
       this.db
@@ -421,6 +463,7 @@ export class SqlStore implements Store {
               created_at: at,
               updated_at: at,
               deleted_at: null,
+              member_count: new Set(c.participants.map((p) => p.userId)).size,
             })
             .returning('id'),
           tx,
@@ -522,41 +565,95 @@ export class SqlStore implements Store {
     return rows.map((r) => ({ user: toSummary(r), participant: toParticipant(r) }));
   }
 
-  async memberships(userId: Id): Promise<Membership[]> {
-    const rows = await this.#all(
-      this.db
-        .selectFrom('participants as p')
-        .innerJoin('conversations as c', 'c.id', 'p.conversation_id')
-        .selectAll('c')
-        .select([
-          'p.conversation_id',
-          'p.user_id',
-          'p.role',
-          'p.joined_at',
-          'p.read_seq',
-          'p.delivered_seq',
-          'p.sent_seq',
-          'p.read_at',
-        ])
-        .where('p.user_id', '=', userId)
-        .where('p.left_at', 'is', null)
-        .where('c.deleted_at', 'is', null)
-        .orderBy(sql`coalesce(c.last_message_at, c.created_at)`, 'desc')
-        .orderBy('c.id', 'desc'),
-    );
+  async memberships(userId: Id, page?: { limit: number; before?: ActivityCursor }): Promise<Membership[]> {
+    const activity = sql<number>`coalesce(c.last_message_at, c.created_at)`;
+    let q = this.db
+      .selectFrom('participants as p')
+      .innerJoin('conversations as c', 'c.id', 'p.conversation_id')
+      .selectAll('c')
+      .select([
+        'p.conversation_id',
+        'p.user_id',
+        'p.role',
+        'p.joined_at',
+        'p.read_seq',
+        'p.delivered_seq',
+        'p.sent_seq',
+        'p.read_at',
+      ])
+      .where('p.user_id', '=', userId)
+      .where('p.left_at', 'is', null)
+      .where('c.deleted_at', 'is', null);
+    const before = page?.before;
+    if (before) q = q.where((eb) => eb.or([eb(activity, '<', before.at), eb.and([eb(activity, '=', before.at), eb('c.id', '<', before.id)])]));
+    q = q.orderBy(activity, 'desc').orderBy('c.id', 'desc');
+    if (page) q = q.limit(page.limit);
+    const rows = await this.#all(q);
     return rows.map((r) => ({ conversation: toConversation(r), me: toParticipant(r) }));
+  }
+
+  async memberPreview(conversationIds: readonly Id[], perConversation: number): Promise<Member[]> {
+    const ids = [...new Set(conversationIds)];
+    if (ids.length === 0 || perConversation <= 0) return [];
+    const cols = 'p.conversation_id, p.user_id, p.role, p.joined_at, p.read_seq, p.delivered_seq, p.read_at, u.id, u.uuid, u.name, u.email, u.avatar_url';
+    const out: Member[] = [];
+    // One bounded probe of the participants key per conversation: LIMIT inside each, so a
+    // group of a thousand costs as much as a pair.
+    for (let i = 0; i < ids.length; i += 200) {
+      const chunk = ids.slice(i, i + 200);
+      const rows = await this.runner.all<Row>(
+        this.dialect === 'postgres'
+          ? raw(
+              `SELECT ${cols} FROM (VALUES ${this.#valueRows(chunk.length, ['BIGINT'])}) AS v CROSS JOIN LATERAL
+                 (SELECT * FROM participants WHERE conversation_id = v.column1 AND left_at IS NULL ORDER BY user_id LIMIT ${perConversation | 0}) AS p
+               JOIN users u ON u.id = p.user_id`,
+              chunk,
+            )
+          : raw(
+              chunk
+                .map(() => `SELECT * FROM (SELECT ${cols} FROM participants p JOIN users u ON u.id = p.user_id WHERE p.conversation_id = ? AND p.left_at IS NULL ORDER BY p.user_id LIMIT ${perConversation | 0})`)
+                .join(' UNION ALL '),
+              chunk,
+            ),
+      );
+      for (const r of rows) out.push({ user: toSummary(r), participant: toParticipant(r) });
+    }
+    return out;
   }
 
   async partnerIds(userId: Id): Promise<Id[]> {
     const rows = await this.#all<{ user_id: number }>(
       raw(
         `SELECT DISTINCT o.user_id FROM participants p
+         JOIN conversations c ON c.id = p.conversation_id AND c.deleted_at IS NULL
          JOIN participants o ON o.conversation_id = p.conversation_id AND o.user_id <> p.user_id AND o.left_at IS NULL
          WHERE p.user_id = ? AND p.left_at IS NULL`,
         [userId],
       ),
     );
-    return rows.map((r) => r.user_id);
+    return rows.map((r) => Number(r.user_id));
+  }
+
+  async presencePeers(userId: Id, among?: readonly Id[]): Promise<{ shared: Id[]; direct: Id[]; friends: Id[] }> {
+    const out = { shared: [] as Id[], direct: [] as Id[], friends: [] as Id[] };
+    const list = among ? [...new Set(among)].filter(Number.isSafeInteger) : undefined;
+    if (list && list.length === 0) return out;
+    const inList = (col: string) => (list ? ` AND ${col} IN (${placeholders(list.length)})` : '');
+    const rows = await this.#all<{ id: number; via: string }>(
+      raw(
+        `SELECT DISTINCT o.user_id AS id, CASE WHEN c.kind = 'direct' THEN 'direct' ELSE 'shared' END AS via FROM participants p
+           JOIN conversations c ON c.id = p.conversation_id AND c.deleted_at IS NULL
+           JOIN participants o ON o.conversation_id = p.conversation_id AND o.user_id <> p.user_id AND o.left_at IS NULL
+          WHERE p.user_id = ? AND p.left_at IS NULL${inList('o.user_id')}
+         UNION
+         SELECT f.user_b, 'friend' FROM friendships f WHERE f.user_a = ? AND f.status = 'accepted'${inList('f.user_b')}
+         UNION
+         SELECT f.user_a, 'friend' FROM friendships f WHERE f.user_b = ? AND f.status = 'accepted'${inList('f.user_a')}`,
+        [userId, ...(list ?? []), userId, ...(list ?? []), userId, ...(list ?? [])],
+      ),
+    );
+    for (const r of rows) (r.via === 'direct' ? out.direct : r.via === 'friend' ? out.friends : out.shared).push(Number(r.id));
+    return out;
   }
 
   async markRead(conversationId: Id, userId: Id, seq: number, at: Millis): Promise<number | null> {
@@ -658,7 +755,15 @@ export class SqlStore implements Store {
     return rows.map((m) => toMessage(m, m.deleted_at == null ? (attBy.get(m.id) ?? []) : [], reactBy.get(m.id) ?? []));
   }
 
-  async addParticipants(conversationId: Id, participants: readonly { userId: Id; role: Role }[], at: Millis): Promise<Id[]> {
+  /** Moves member_count by `delta` (under #lockConversation); returns it. */
+  async #countMembers(tx: SqlRunner, conversationId: Id, delta: number): Promise<number> {
+    const r = await tx.all<{ member_count: number }>(
+      raw('UPDATE conversations SET member_count = member_count + ? WHERE id = ? RETURNING member_count', [delta, conversationId]),
+    );
+    return Number(r[0]?.member_count ?? 0);
+  }
+
+  async addParticipants(conversationId: Id, participants: readonly { userId: Id; role: Role }[], at: Millis, opts: { maxMembers?: number } = {}): Promise<Id[]> {
     return this.runner.transaction(async (tx) => {
       await this.#lockConversation(tx, conversationId);
       const added: Id[] = [];
@@ -677,6 +782,12 @@ export class SqlStore implements Store {
         );
         if (rows.length > 0) added.push(p.userId);
       }
+      // What member_count gains: who joined now. Rolled back past the cap: two processes adding
+      // at once cannot overshoot it (the lock).
+      if (added.length > 0) {
+        const count = await this.#countMembers(tx, conversationId, added.length);
+        if (opts.maxMembers !== undefined && count > opts.maxMembers) throw new DomainError('conversation_full');
+      }
       return added;
     });
   }
@@ -687,6 +798,7 @@ export class SqlStore implements Store {
       if (target === undefined) return false;
       if (target === 'admin' && admins === 1 && count > 1) throw new DomainError('last_admin');
       await tx.run(raw('UPDATE participants SET left_at = ? WHERE conversation_id = ? AND user_id = ? AND left_at IS NULL', [at, conversationId, userId]));
+      await this.#countMembers(tx, conversationId, -1);
       return true;
     });
   }
@@ -891,7 +1003,7 @@ export class SqlStore implements Store {
           raw(
             `UPDATE conversations SET last_seq = conversations.last_seq + v.column2, change_seq = conversations.change_seq + v.column2, last_message_at = v.column3, updated_at = v.column3
              FROM (VALUES ${this.#valueRows(convIds.length, ['BIGINT', 'INTEGER', 'BIGINT'])}) AS v
-             WHERE conversations.id = v.column1 RETURNING conversations.id, conversations.last_seq, conversations.change_seq`,
+             WHERE conversations.id = v.column1 AND conversations.deleted_at IS NULL RETURNING conversations.id, conversations.last_seq, conversations.change_seq`,
             params,
           ),
         );
@@ -1000,14 +1112,19 @@ export class SqlStore implements Store {
         }
         const watermarks = [...senderTop.values()].sort((a, b) => a.c - b.c || a.u - b.u);
         await this.#lockInOrder(tx, 'participants', 'conversation_id, user_id', watermarks.map((w) => [w.c, w.u]));
-        await tx.run(
+        // Only current participants: a sender removed (or gone with a deleted conversation)
+        // after the core's cached check commits nothing (Store contract). On PostgreSQL the
+        // UPDATE sees a removal committed before it, whatever the snapshot.
+        const moved = await tx.all<{ conversation_id: number }>(
           raw(
             `UPDATE participants SET delivered_seq = ${g}(participants.delivered_seq, v.column3), sent_seq = ${g}(participants.sent_seq, v.column3)
              FROM (VALUES ${this.#valueRows(watermarks.length, ['BIGINT', 'BIGINT', 'BIGINT'])}) AS v
-             WHERE participants.conversation_id = v.column1 AND participants.user_id = v.column2`,
+             WHERE participants.conversation_id = v.column1 AND participants.user_id = v.column2 AND participants.left_at IS NULL
+             RETURNING participants.conversation_id`,
             watermarks.flatMap((w) => [w.c, w.u, w.seq]),
           ),
         );
+        if (moved.length < watermarks.length) throw new DomainError('conversation_not_found');
       }
       for (const [i, first] of duplicateOf) results[i] = { message: results[first]!.message, created: false };
       if (left.size === 0) return results as AppendResult[];

@@ -128,6 +128,12 @@ export interface Membership {
   me: Participant;
 }
 
+/** A position in the room list's order: last activity (last message, else creation), then id. */
+export interface ActivityCursor {
+  at: Millis;
+  id: Id;
+}
+
 /** Thrown by a store when a unique constraint refuses a write; the core turns it into a domain error. */
 export class UniqueViolation extends Error {
   constructor(readonly constraint: string) {
@@ -166,6 +172,9 @@ export class LockNotAvailable extends Error {
  *   for longer than the store's lock wait (or at all, for `probe` conversations) is left
  *   out: every message of it comes back `deferred`, nothing of it written, and the rest of
  *   the batch commits. A stopped process holding one conversation never holds up the others.
+ *   A new message into a deleted conversation, or from a sender who is not a participant
+ *   when it commits, fails with DomainError('conversation_not_found') and commits nothing
+ *   (the core checks from caches; this is the check no race gets past).
  *   An attachment with `pendingId` claims that pending attachment in the same transaction;
  *   when it is not pending or not the sender's, the append fails with
  *   DomainError('upload_not_found') and commits nothing.
@@ -235,6 +244,21 @@ export interface Store {
   deleteFriendship(a: Id, b: Id): Promise<boolean>;
   friendships(userId: Id): Promise<FriendshipRow[]>;
 
+  /**
+   * `blocker` blocks `blocked`, and any friendship (or request) of the pair ends, in one
+   * transaction. Blocks are one-way rows: both may block each other, and each lifts only
+   * their own. Returns false when that block existed already (nothing changes then).
+   */
+  block(blocker: Id, blocked: Id, at: Millis): Promise<boolean>;
+  /** Lifts `blocker`'s block of `blocked`; returns whether there was one. */
+  unblock(blocker: Id, blocked: Id): Promise<boolean>;
+  /** Whom `blocker` blocks, newest first. */
+  blocksBy(blocker: Id): Promise<{ userId: Id; at: Millis }[]>;
+  /** The block rows between `a` and `b`, either way: who blocks whom. */
+  blocksBetween(a: Id, b: Id): Promise<{ blocker: Id; blocked: Id }[]>;
+  /** Everyone in a block with `userId`, either way. */
+  blockedEitherWay(userId: Id): Promise<Id[]>;
+
   createConversation(conversation: NewConversation, at: Millis): Promise<Conversation>;
   directConversation(tenantId: Id, a: Id, b: Id): Promise<Conversation | undefined>;
   conversationById(id: Id): Promise<Conversation | undefined>;
@@ -242,10 +266,28 @@ export interface Store {
   participant(conversationId: Id, userId: Id): Promise<Participant | undefined>;
   /** Current participants with their user summaries, by join order. */
   members(conversationIds: readonly Id[]): Promise<Member[]>;
-  /** The user's current conversations, most recent activity first. */
-  memberships(userId: Id): Promise<Membership[]>;
+  /**
+   * The user's current conversations, most recent activity first (coalesce(last_message_at,
+   * created_at), then id, both descending). With `page`: at most `limit`, only those after
+   * the cursor `before` in that order (the last one of the previous page).
+   */
+  memberships(userId: Id, page?: { limit: number; before?: ActivityCursor }): Promise<Membership[]>;
+  /**
+   * At most `perConversation` current participants of each conversation (lowest user ids
+   * first), with their summaries: a room list's preview, read through the participants key
+   * without reading every member (a direct conversation's two always fit in 2).
+   */
+  memberPreview(conversationIds: readonly Id[], perConversation: number): Promise<Member[]>;
   /** Users who share a conversation with this user (presence goes to them). */
   partnerIds(userId: Id): Promise<Id[]>;
+  /**
+   * The people related to `userId` in a way presence may follow, among `among` when given:
+   * `shared` — in a live group or channel with them (not deleted, both current participants);
+   * `direct` — the other one of a live direct conversation; `friends` — accepted friends.
+   * Symmetric: `a` is in b's lists exactly when `b` is in a's. What follows from these (and
+   * from blocks) is the core's to decide.
+   */
+  presencePeers(userId: Id, among?: readonly Id[]): Promise<{ shared: Id[]; direct: Id[]; friends: Id[] }>;
   /** Moves read_seq (and delivered_seq) up to `seq`, capped at last_seq; returns the new read_seq, or null if nothing moved. */
   markRead(conversationId: Id, userId: Id, seq: number, at: Millis): Promise<number | null>;
   markDelivered(updates: readonly { conversationId: Id; userId: Id; seq: number }[]): Promise<void>;
@@ -254,13 +296,15 @@ export interface Store {
    * Adds participants, or brings back ones who left (with the role given now); a current
    * participant is left exactly as they are (insert if absent, never an upsert of the role).
    * Returns the users added or brought back. A new participant starts with everything before
-   * its arrival read (read_seq = last_seq).
+   * its arrival read (read_seq = last_seq). Keeps the conversation's member_count; past
+   * `maxMembers` current participants it fails with DomainError('conversation_full') and adds
+   * no one (atomic with concurrent adds, also across processes).
    */
-  addParticipants(conversationId: Id, participants: readonly { userId: Id; role: Role }[], at: Millis): Promise<Id[]>;
+  addParticipants(conversationId: Id, participants: readonly { userId: Id; role: Role }[], at: Millis, opts?: { maxMembers?: number }): Promise<Id[]>;
   /**
-   * Marks the participant as gone (left_at); returns whether they were a participant.
-   * Throws DomainError('last_admin') rather than remove the only admin of a conversation that
-   * has other participants.
+   * Marks the participant as gone (left_at), keeping member_count; returns whether they were a
+   * participant. Throws DomainError('last_admin') rather than remove the only admin of a
+   * conversation that has other participants.
    */
   removeParticipant(conversationId: Id, userId: Id, at: Millis): Promise<boolean>;
   /**

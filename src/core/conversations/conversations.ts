@@ -1,9 +1,9 @@
-import type { Store } from '../../backends/store/store.js';
+import type { ActivityCursor, Store } from '../../backends/store/store.js';
 import { TtlCache } from '../cache.js';
 import { DomainError } from '../errors.js';
-import type { ConversationRef, EventPublisher } from '../events.js';
+import { LocalInvalidator, type CacheChange, type CacheInvalidator, type ConversationRef, type EventPublisher } from '../events.js';
 import type { Friends } from '../friends/friends.js';
-import type { Conversation, ConversationKind, ConversationView, Id, Member, Participant, Role, User } from '../model.js';
+import type { Conversation, ConversationKind, ConversationView, Id, Member, Participant, Role, User, UserSummary } from '../model.js';
 import { may, type Action } from './permissions.js';
 import { Users } from '../users.js';
 
@@ -20,20 +20,71 @@ export interface AddedParticipant {
   added: boolean;
 }
 
+/** Against forced membership (README "Security"): how big a group gets, how many one call adds. */
+export interface MembershipLimits {
+  /** MAX_CONVERSATION_MEMBERS: current participants of a group or channel, at most. */
+  maxMembers: number;
+  /** MAX_MEMBERS_PER_ADD: people one create or add call may name, at most. */
+  maxPerAdd: number;
+}
+
+/** A page of the room list: the views and, when there may be more, where the next page starts. */
+export interface ConversationPage {
+  views: ConversationView[];
+  next: ActivityCursor | null;
+}
+
+/** Members shown per group or channel in a room list (a direct conversation shows its two). */
+export const LIST_MEMBER_PREVIEW = 5;
+
 /** Conversations, membership and read state. Anything the actor is not in is "not found". */
 export class Conversations {
   // Kind, tenant and pair never change; the names in a pair may, so the entry is short-lived.
   readonly #refs = new TtlCache<Id, ConversationRef>(30_000);
-  // Membership on the send path without a query per message; removal (issue 6) invalidates.
+  // Membership on the send path without a query per message. Every change of membership or
+  // conversation is invalidated in every process (CacheInvalidator) before it is acknowledged;
+  // the TTLs only bound what an invalidation lost with the bus could leave.
   readonly #members = new TtlCache<string, Participant>(5_000, 100_000);
   readonly #idByUuid = new TtlCache<string, Id>(300_000, 100_000);
+  /**
+   * Bumped by every invalidation: a lookup that started before one does not cache what it read
+   * (it may have read the database before the change committed).
+   */
+  #epoch = 0;
 
   constructor(
     readonly store: Store,
     readonly users: Users,
     readonly friends: Friends,
     readonly events: EventPublisher,
-  ) {}
+    readonly caches: CacheInvalidator = new LocalInvalidator(),
+    readonly limits: MembershipLimits = { maxMembers: 1000, maxPerAdd: 100 },
+  ) {
+    caches.onInvalidate((change) => this.#forget(change));
+  }
+
+  #forget(change: CacheChange): void {
+    this.#epoch++;
+    switch (change.scope) {
+      case 'member':
+        this.#members.delete(`${change.conversationId}:${change.userId}`);
+        break;
+      case 'conversation':
+        this.#refs.delete(change.conversationId);
+        // Every membership of it; deletes are rare, so the whole map.
+        this.#members.clear();
+        break;
+      case 'all':
+        this.#refs.clear();
+        this.#members.clear();
+        break;
+    }
+  }
+
+  /** Forgets here and in every other process; resolves once they all have it on its way. */
+  #invalidate(change: CacheChange): Promise<void> {
+    return this.caches.invalidate(change);
+  }
 
   async #find(key: ConversationKey): Promise<Conversation | undefined> {
     return typeof key === 'number' ? this.store.conversationById(key) : this.store.conversationByUuid(key);
@@ -57,9 +108,12 @@ export class Conversations {
     const id = typeof key === 'number' ? key : this.#idByUuid.get(key);
     let ref = id !== undefined ? this.#refs.get(id) : undefined;
     if (!ref) {
+      const epoch = this.#epoch;
       const conversation = await this.#find(key);
       if (!conversation) throw new DomainError('conversation_not_found');
       ref = await this.ref(conversation);
+      // Read before an invalidation (a delete may have committed meanwhile): not kept.
+      if (epoch !== this.#epoch) this.#refs.delete(conversation.id);
       this.#idByUuid.set(conversation.uuid, conversation.id);
     }
     if (ref.tenantId !== actor.tenantId || !(await this.participant(ref.id, actor.id))) throw new DomainError('conversation_not_found');
@@ -71,8 +125,9 @@ export class Conversations {
     const k = `${conversationId}:${userId}`;
     let p = this.#members.get(k);
     if (!p) {
+      const epoch = this.#epoch;
       p = await this.store.participant(conversationId, userId);
-      if (p) this.#members.set(k, p);
+      if (p && epoch === this.#epoch) this.#members.set(k, p);
     }
     return p;
   }
@@ -116,10 +171,15 @@ export class Conversations {
     const title = input.title?.trim() || null;
     if (title && title.length > 255) throw new DomainError('invalid_input', 'Title must be at most 255 characters');
     const others: User[] = [];
+    if ((input.members?.length ?? 0) > this.limits.maxPerAdd) {
+      throw new DomainError('too_many_members', `Add at most ${this.limits.maxPerAdd} people at a time`);
+    }
     for (const key of input.members ?? []) {
       const u = await this.users.resolve(actor, key);
       if (u.id !== actor.id && !others.some((o) => o.id === u.id)) others.push(u);
     }
+    if (1 + others.length > this.limits.maxMembers) throw new DomainError('conversation_full');
+    for (const u of others) if (await this.friends.blocks(u.id, actor.id)) throw new DomainError('not_addable');
     const at = Date.now();
     const conversation = await this.store.createConversation(
       {
@@ -149,6 +209,7 @@ export class Conversations {
     const clean = title?.trim() || null;
     if (clean && clean.length > 255) throw new DomainError('invalid_input', 'Title must be at most 255 characters');
     await this.store.updateConversation(conversation.id, { title: clean }, Date.now());
+    await this.#invalidate({ scope: 'conversation', conversationId: conversation.id });
     this.events.publish({ type: 'conversation.updated', conversation: await this.ref(conversation), title: clean });
     return this.view(actor, conversation.id);
   }
@@ -157,8 +218,7 @@ export class Conversations {
     const { conversation } = await this.#require(actor, key, 'delete_conversation');
     const ref = await this.ref(conversation);
     await this.store.deleteConversation(conversation.id, Date.now());
-    this.#refs.delete(conversation.id);
-    this.#members.clear();
+    await this.#invalidate({ scope: 'conversation', conversationId: conversation.id });
     this.events.publish({ type: 'conversation.deleted', conversation: ref });
   }
 
@@ -179,9 +239,11 @@ export class Conversations {
     // Only an admin hands out admin or moderator.
     if (role !== 'member' && !may(me.role, 'change_role')) throw new DomainError('not_permitted');
     const user = await this.users.resolve(actor, userKey);
-    const added = (await this.store.addParticipants(conversation.id, [{ userId: user.id, role }], Date.now())).includes(user.id);
+    // Whoever blocked the actor is not theirs to add (README "Security": forced membership).
+    if (await this.friends.blocks(user.id, actor.id)) throw new DomainError('not_addable');
+    const added = (await this.store.addParticipants(conversation.id, [{ userId: user.id, role }], Date.now(), { maxMembers: this.limits.maxMembers })).includes(user.id);
     if (added) {
-      this.#members.delete(`${conversation.id}:${user.id}`);
+      await this.#invalidate({ scope: 'member', conversationId: conversation.id, userId: user.id });
       const ref = await this.ref(conversation);
       this.events.publish({ type: 'participant.added', conversation: ref, user: Users.summaryOf(user), role, by: actor.id });
       this.events.publishToUsers([user.id], { type: 'conversation.created', conversation: ref });
@@ -208,7 +270,7 @@ export class Conversations {
     const admins = members.filter((m) => m.participant.role === 'admin');
     if (target.participant.role === 'admin' && admins.length === 1 && members.length > 1) throw new DomainError('last_admin');
     if (!(await this.store.removeParticipant(conversation.id, user.id, Date.now()))) throw new DomainError('user_not_found', 'Participant not found');
-    this.#members.delete(`${conversation.id}:${user.id}`);
+    await this.#invalidate({ scope: 'member', conversationId: conversation.id, userId: user.id });
     this.events.publish({ type: 'participant.removed', conversation: await this.ref(conversation), user: Users.summaryOf(user), by: actor.id });
   }
 
@@ -224,7 +286,7 @@ export class Conversations {
       throw new DomainError('last_admin');
     }
     if (!(await this.store.setRole(conversation.id, user.id, role))) throw new DomainError('user_not_found', 'Participant not found');
-    this.#members.delete(`${conversation.id}:${user.id}`);
+    await this.#invalidate({ scope: 'member', conversationId: conversation.id, userId: user.id });
     this.events.publish({ type: 'participant.role', conversation: await this.ref(conversation), user: Users.summaryOf(user), role, by: actor.id });
     return { user: target.user, participant: { ...target.participant, role } };
   }
@@ -236,32 +298,61 @@ export class Conversations {
     return { other, view: conversation ? await this.view(actor, conversation.id) : null };
   }
 
+  /** One conversation with every member (at most MAX_CONVERSATION_MEMBERS). */
   async view(actor: User, key: ConversationKey): Promise<ConversationView> {
     const { conversation, me } = await this.access(actor, key);
-    return (await this.#views(actor, [{ conversation, me }]))[0];
+    return (await this.#views([{ conversation, me }], 'all'))[0];
   }
 
-  /** The actor's conversations with unread counts and last messages: a few queries, none over all messages. */
+  /**
+   * The actor's conversations with unread counts and last messages, most recent activity
+   * first: a few queries, none over all messages nor over every member. Each view has the
+   * member count, a direct conversation's pair, and at most LIST_MEMBER_PREVIEW members of a
+   * group or channel (`view` has them all).
+   */
   async list(actor: User): Promise<ConversationView[]> {
-    return this.#views(actor, await this.store.memberships(actor.id));
+    return this.#views(await this.store.memberships(actor.id), 'preview');
   }
 
-  async #views(actor: User, access: Access[]): Promise<ConversationView[]> {
+  /** One page of `list`: at most `limit`, after `before` (the previous page's `next`). */
+  async listPage(actor: User, page: { limit: number; before?: ActivityCursor }): Promise<ConversationPage> {
+    const limit = Math.min(Math.max(1, Math.floor(page.limit)), 500);
+    const access = await this.store.memberships(actor.id, { limit: limit + 1, before: page.before });
+    const more = access.length > limit;
+    const views = await this.#views(access.slice(0, limit), 'preview');
+    const last = views.at(-1)?.conversation;
+    return { views, next: more && last ? { at: last.lastMessageAt ?? last.createdAt, id: last.id } : null };
+  }
+
+  async #views(access: Access[], members: 'all' | 'preview'): Promise<ConversationView[]> {
     const conversations = access.map((a) => a.conversation);
-    const [last, members] = await Promise.all([
+    const ids = conversations.map((c) => c.id);
+    const [last, listed] = await Promise.all([
       this.store.lastMessages(conversations),
-      this.store.members(conversations.map((c) => c.id)),
+      members === 'all' ? this.store.members(ids) : this.store.memberPreview(ids, LIST_MEMBER_PREVIEW),
     ]);
     const byConversation = new Map<Id, Member[]>();
-    for (const m of members) {
+    const people = new Map<Id, UserSummary>();
+    for (const m of listed) {
       let list = byConversation.get(m.participant.conversationId);
       if (!list) byConversation.set(m.participant.conversationId, (list = []));
       list.push(m);
+      people.set(m.user.id, m.user);
     }
+    // Whom a rendering names besides the members listed: creators, last senders and reactors.
+    const named = new Set<Id>();
+    for (const c of conversations) if (c.createdBy !== null) named.add(c.createdBy);
+    for (const m of last.values()) {
+      named.add(m.senderId);
+      for (const r of m.reactions) for (const u of r.userIds) named.add(u);
+    }
+    for (const id of people.keys()) named.delete(id);
+    if (named.size > 0) for (const [id, u] of await this.users.summaries([...named])) people.set(id, u);
     return access.map(({ conversation, me }) => ({
       conversation,
       me,
       members: byConversation.get(conversation.id) ?? [],
+      people,
       lastMessage: last.get(conversation.id) ?? null,
       // A reply clears the count (what came before it was answered) but reads nothing.
       unreadCount: Math.max(0, conversation.lastSeq - Math.max(me.readSeq, me.sentSeq)),
@@ -292,6 +383,7 @@ export class Conversations {
   async ref(conversation: Conversation): Promise<ConversationRef> {
     const hit = this.#refs.get(conversation.id);
     if (hit) return hit;
+    const epoch = this.#epoch;
     let pair: ConversationRef['pair'] = null;
     if (conversation.kind === 'direct') {
       const members = await this.store.members([conversation.id]);
@@ -299,15 +391,18 @@ export class Conversations {
       if (users.length === 2) pair = [users[0], users[1]];
     }
     const ref: ConversationRef = { id: conversation.id, uuid: conversation.uuid, tenantId: conversation.tenantId, kind: conversation.kind, pair };
-    this.#refs.set(conversation.id, ref);
+    if (epoch === this.#epoch) this.#refs.set(conversation.id, ref);
     return ref;
   }
 
   async refById(id: Id): Promise<ConversationRef> {
     const hit = this.#refs.get(id);
     if (hit) return hit;
+    const epoch = this.#epoch;
     const c = await this.store.conversationById(id);
     if (!c) throw new DomainError('conversation_not_found');
-    return this.ref(c);
+    const ref = await this.ref(c);
+    if (epoch !== this.#epoch) this.#refs.delete(id);
+    return ref;
   }
 }

@@ -114,6 +114,7 @@ export class Messages {
     if (input.expectedReceiver != null && ref.pair && !ref.pair.some((u) => u.id === input.expectedReceiver && u.id !== actor.id)) {
       throw new DomainError('receiver_mismatch');
     }
+    await this.#refuseBlocked(actor, ref);
     if (input.requireFriendship && ref.pair) {
       const other = ref.pair[0].id === actor.id ? ref.pair[1] : ref.pair[0];
       await this.friends.requireFriends(actor.id, other.id);
@@ -176,6 +177,23 @@ export class Messages {
       // process that delivered it already drops it (SeqOrderer).
       retry: !result.created,
     });
+  }
+
+  /**
+   * An event about an older message names its sender (and a direct conversation's other one);
+   * their presence is not every follower's to see when the sender has left the group, or a
+   * block shuts the direct conversation (PresenceService: who sees whom). From caches.
+   */
+  async #presenceHidden(ref: ConversationRef, senderId: Id): Promise<{ presenceHidden?: true }> {
+    const hidden = ref.pair ? await this.friends.isBlocked(ref.pair[0].id, ref.pair[1].id) : !(await this.conversations.participant(ref.id, senderId));
+    return hidden ? { presenceHidden: true } : {};
+  }
+
+  /** A block between the two people of a direct conversation stops what either would put in it (from a cache). */
+  async #refuseBlocked(actor: User, ref: ConversationRef): Promise<void> {
+    if (!ref.pair) return;
+    const other = ref.pair[0].id === actor.id ? ref.pair[1] : ref.pair[0];
+    if (await this.friends.isBlocked(actor.id, other.id)) throw new DomainError('blocked');
   }
 
   async #find(key: MessageKey): Promise<Message | undefined> {
@@ -281,6 +299,7 @@ export class Messages {
     const { message, conversation } = await this.get(actor, key);
     if (message.senderId !== actor.id) throw new DomainError('not_message_sender', 'You can only edit your own messages');
     await this.#requirePost(actor, conversation);
+    await this.#refuseBlocked(actor, conversation);
     if (message.deletedAt !== null) throw new DomainError('message_deleted');
     if (message.kind !== 'text' && message.kind !== 'emoji') throw new DomainError('only_text_editable');
     if (content.trim() === '') throw new DomainError('empty_message');
@@ -303,7 +322,16 @@ export class Messages {
     if (message.deletedAt !== null) return message;
     const { message: deleted, changed } = await this.store.deleteMessage(message.id, Date.now());
     // Another delete won the race: it told everyone already.
-    if (changed) this.events.publish({ type: 'message.deleted', conversation, message: deleted, sender: await this.users.summary(message.senderId), readSeqs: await this.#readSeqs(conversation) });
+    if (changed) {
+      this.events.publish({
+        type: 'message.deleted',
+        conversation,
+        message: deleted,
+        sender: await this.users.summary(message.senderId),
+        readSeqs: await this.#readSeqs(conversation),
+        ...(await this.#presenceHidden(conversation, message.senderId)),
+      });
+    }
     return deleted;
   }
 
@@ -311,13 +339,15 @@ export class Messages {
   async react(actor: User, key: MessageKey, emoji: string, on: boolean): Promise<Message> {
     if (!isEmoji(emoji)) throw new DomainError('invalid_emoji');
     const { message, conversation } = await this.get(actor, key);
+    await this.#refuseBlocked(actor, conversation);
     if (message.deletedAt !== null) throw new DomainError('message_deleted');
     const at = Date.now();
     const { message: after, changed } = await this.store.setReaction(message.id, actor.id, emoji, on, at);
     if (changed) {
       const sender = await this.users.summary(after.senderId);
       const readSeqs = await this.#readSeqs(conversation);
-      this.events.publish({ type: on ? 'reaction.added' : 'reaction.removed', conversation, message: after, sender, readSeqs, userId: actor.id, user: Users.summaryOf(actor), emoji, at });
+      const hidden = await this.#presenceHidden(conversation, after.senderId);
+      this.events.publish({ type: on ? 'reaction.added' : 'reaction.removed', conversation, message: after, sender, readSeqs, userId: actor.id, user: Users.summaryOf(actor), emoji, at, ...hidden });
     }
     return after;
   }

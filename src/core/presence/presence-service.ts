@@ -1,11 +1,34 @@
 import type { Presence, PresenceStatus } from '../../backends/presence/presence.js';
 import type { Store } from '../../backends/store/store.js';
+import { DomainError } from '../errors.js';
 import type { EventPublisher } from '../events.js';
 import type { Conversations, ConversationKey } from '../conversations/conversations.js';
 import type { Id, Millis, User } from '../model.js';
 import { Users } from '../users.js';
 
-/** Online state and typing: ephemeral, told to the people who share a conversation with the user. */
+/**
+ * What one viewer may know of others' presence, for one rendering: the people the viewer may
+ * not see are offline, with no last-seen time and no status, whatever they are.
+ */
+export interface PresenceView {
+  /** Whether the viewer may see this user's presence at all. */
+  visible(userId: Id): boolean;
+  isOnline(userId: Id): boolean;
+  status(userId: Id): PresenceStatus;
+  /** When the user was last connected (now when online), or null (never, or not the viewer's to know). */
+  lastSeen(user: { id: Id; lastSeenAt?: Millis | null }): Millis | null;
+}
+
+/**
+ * Online state and typing: ephemeral. Who sees whose presence is decided here, once, for
+ * every dialect (`visible`): a user sees themself, the people they share a live conversation
+ * with (not deleted, both still in it; a direct conversation with a block between the two is
+ * shut and does not count) and their accepted friends (a block ends a friendship). A pending
+ * or declined request, a deleted conversation, a removal, another tenant: not visible.
+ * Presence events go to the same people (the relation is symmetric). Co-members of a group
+ * see each other whatever blocks there are: a group is shared space, and its messages show
+ * their senders to every member anyway.
+ */
 export class PresenceService {
   constructor(
     readonly presence: Presence,
@@ -51,8 +74,45 @@ export class PresenceService {
     }
   }
 
+  /** Of `ids`, those whose presence `viewer` may see (see the class comment). */
+  async visible(viewer: User, ids: readonly Id[]): Promise<Set<Id>> {
+    const out = new Set<Id>();
+    const others = [...new Set(ids)].filter((id) => id !== viewer.id);
+    if (ids.includes(viewer.id)) out.add(viewer.id);
+    if (others.length === 0) return out;
+    for (const id of await this.#peers(viewer.id, others)) out.add(id);
+    return out;
+  }
+
+  /** Everyone who may see `userId`'s presence, themself excepted: where their presence events go. */
+  async audience(userId: Id): Promise<Id[]> {
+    return [...(await this.#peers(userId))].filter((id) => id !== userId);
+  }
+
+  async #peers(userId: Id, among?: Id[]): Promise<Set<Id>> {
+    const peers = await this.store.presencePeers(userId, among);
+    const out = new Set<Id>([...peers.shared, ...peers.friends]);
+    const direct = peers.direct.filter((id) => !out.has(id));
+    if (direct.length > 0) {
+      const shut = new Set(await this.store.blockedEitherWay(userId));
+      for (const id of direct) if (!shut.has(id)) out.add(id);
+    }
+    return out;
+  }
+
+  /** `viewer`'s view of the presence of `ids`, for one rendering (hidden ones: offline). */
+  async view(viewer: User, ids: readonly Id[]): Promise<PresenceView> {
+    const seen = await this.visible(viewer, ids);
+    return {
+      visible: (id) => seen.has(id),
+      isOnline: (id) => seen.has(id) && this.presence.isOnline(id),
+      status: (id) => (seen.has(id) ? this.presence.status(id) : 'offline'),
+      lastSeen: (u) => (seen.has(u.id) ? this.lastSeen(u) : null),
+    };
+  }
+
   async #announce(user: User, isOnline: boolean, at: Millis) {
-    const partners = await this.store.partnerIds(user.id);
+    const partners = await this.audience(user.id);
     if (partners.length === 0) return;
     this.events.publishToUsers(partners, {
       type: 'presence',
@@ -63,20 +123,26 @@ export class PresenceService {
     });
   }
 
+  /**
+   * Whether the user is online, unfiltered: only for someone the caller knows the viewer may
+   * see (themself; a sender shown to the followers of a conversation they are in). Anything
+   * else goes through `view`.
+   */
   isOnline(userId: Id): boolean {
     return this.presence.isOnline(userId);
   }
 
-  /** When the user was last connected: now when online, else the stored time. */
+  /** When the user was last connected: now when online, else the stored time (unfiltered, as isOnline). */
   lastSeen(user: { id: Id; lastSeenAt?: Millis | null }): Millis | null {
     return this.presence.lastSeen(user.id) ?? user.lastSeenAt ?? null;
   }
 
-  /** Everyone who shares a conversation with the actor. */
+  /** Everyone whose presence the actor may see. */
   partners(actor: User): Promise<Id[]> {
-    return this.store.partnerIds(actor.id);
+    return this.audience(actor.id);
   }
 
+  /** The user's status, unfiltered (as isOnline). */
   status(userId: Id): PresenceStatus {
     return this.presence.status(userId);
   }
@@ -98,9 +164,9 @@ export class PresenceService {
     this.#current.set(actor.id, conversation.uuid);
   }
 
-  /** The actor's conversation partners who are online now. */
+  /** The people whose presence the actor may see who are online now. */
   async onlinePartners(actor: User): Promise<Id[]> {
-    return this.presence.onlineAmong(await this.store.partnerIds(actor.id));
+    return this.presence.onlineAmong(await this.audience(actor.id));
   }
 
   async setStatus(actor: User, status: PresenceStatus): Promise<void> {
@@ -110,10 +176,13 @@ export class PresenceService {
 
   async typing(actor: User, key: ConversationKey, isTyping: boolean): Promise<void> {
     const { conversation } = await this.conversations.access(actor, key);
+    const ref = await this.conversations.ref(conversation);
+    // A block shuts a direct conversation to typing too.
+    if (ref.pair && (await this.conversations.friends.isBlocked(ref.pair[0].id, ref.pair[1].id))) throw new DomainError('blocked');
     const typingUserIds = await this.presence.setTyping(conversation.id, actor.id, isTyping);
     this.events.publish({
       type: 'typing',
-      conversation: await this.conversations.ref(conversation),
+      conversation: ref,
       user: Users.summaryOf(actor),
       isTyping,
       typingUserIds,

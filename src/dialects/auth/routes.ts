@@ -83,6 +83,8 @@ export function authRoutes(core: Core, config: Config): FastifyPluginAsync {
 
       authed.get('/api/friends', { schema: { tags: ['friends'], security } }, async (req) => {
         const friends = await core.friends.list(req.user);
+        // A pending request shows no presence: only accepted friends (and partners) are visible.
+        const seen = await core.presence.view(req.user, friends.map((f) => f.user.id));
         return {
           friends: friends.map((f) => ({
             id: f.user.id,
@@ -90,7 +92,7 @@ export function authRoutes(core: Core, config: Config): FastifyPluginAsync {
             name: f.user.name,
             email: f.user.email,
             avatar_url: f.user.avatarUrl,
-            is_online: core.presence.isOnline(f.user.id),
+            is_online: seen.isOnline(f.user.id),
             status: f.status,
             direction: f.status === 'pending' ? (f.incoming ? 'incoming' : 'outgoing') : null,
             since: isoOrNull(f.since),
@@ -102,6 +104,26 @@ export function authRoutes(core: Core, config: Config): FastifyPluginAsync {
       authed.delete('/api/friends/:user_id', { schema: { tags: ['friends'], security, params: FriendParams } }, async (req) => {
         await core.friends.remove(req.user, userKey(req.params.user_id));
         return { status: 'removed' };
+      });
+
+      // Blocking (Parley's addition to the accounts contract): no direct messages either way,
+      // no adding the blocker to groups or channels, the friendship ends. Ids as in /api/friends.
+      authed.get('/api/friends/blocks', { schema: { tags: ['friends'], security } }, async (req) => {
+        const blocked = await core.friends.blocked(req.user);
+        return {
+          blocked: blocked.map((b) => ({ id: b.user.id, uuid: b.user.uuid, name: b.user.name, email: b.user.email, avatar_url: b.user.avatarUrl, since: isoOrNull(b.since) })),
+          total: blocked.length,
+        };
+      });
+
+      authed.post('/api/friends/:user_id/block', { schema: { tags: ['friends'], security, params: FriendParams } }, async (req) => {
+        await core.friends.block(req.user, userKey(req.params.user_id));
+        return { status: 'blocked' };
+      });
+
+      authed.delete('/api/friends/:user_id/block', { schema: { tags: ['friends'], security, params: FriendParams } }, async (req) => {
+        await core.friends.unblock(req.user, userKey(req.params.user_id));
+        return { status: 'unblocked' };
       });
     });
   };

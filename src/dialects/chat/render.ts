@@ -93,7 +93,7 @@ export function renderRoom(ctx: Ctx, v: ConversationView) {
   const others = v.members.filter((m) => m.user.id !== v.me.userId);
   const other = v.conversation.kind === 'direct' ? (others[0]?.user ?? null) : null;
   const last = v.lastMessage;
-  const lastSender = last ? v.members.find((m) => m.user.id === last.senderId)?.user : undefined;
+  const lastSender = last ? v.people.get(last.senderId) : undefined;
   return {
     id: v.conversation.id,
     uuid: v.conversation.uuid,
@@ -104,7 +104,7 @@ export function renderRoom(ctx: Ctx, v: ConversationView) {
     updated_at: iso(v.conversation.updatedAt),
     is_active: true,
     other_user: userDetails(ctx, other),
-    participant_count: v.members.length,
+    participant_count: v.conversation.memberCount,
     last_message: last && {
       id: last.id,
       content: last.content,

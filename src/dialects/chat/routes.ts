@@ -1,12 +1,12 @@
 import type { FastifyPluginAsync } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import type { ConversationView, Message, UserSummary } from '../../core/model.js';
+import type { ConversationView, Message, User, UserSummary } from '../../core/model.js';
 import type { DialectContext } from '../dialect.js';
 import { requireUser, socketUser } from '../shared/auth.js';
 import { detailErrorHandler } from '../shared/errors.js';
 import { acceptSocket } from '../shared/socket.js';
 import { CHAT_TEXTS } from './codes.js';
-import { isRead, receiverOf, renderMessage, renderRoom, userDetails } from './render.js';
+import { isRead, receiverOf, renderMessage, renderRoom, userDetails, type Ctx } from './render.js';
 import { CreateRoomBody, MessageParams, PageQuery, RoomParams, SearchQuery, SocketQuery, UpdateMessageBody } from './schemas.js';
 import { chatHandlers, chatRenderer, followRoom, refuseChat, type ChatSocketState } from './socket.js';
 import type { FilePolicy } from '../../core/files/policy.js';
@@ -87,10 +87,10 @@ export function chatRoutes(ctx: DialectContext, v: RoomsVariant = ROOMS_001): Fa
       const tags = [v.tag];
       const security = [{ bearer: [] }];
 
-      const viewMessages = (view: { conversation: { pair: [UserSummary, UserSummary] | null } }, messages: Message[], viewerId: number, readSeqs: Record<number, number>, senders: Map<number, UserSummary>) =>
+      const viewMessages = (seen: Ctx, view: { conversation: { pair: [UserSummary, UserSummary] | null } }, messages: Message[], viewerId: number, readSeqs: Record<number, number>, senders: Map<number, UserSummary>) =>
         messages.map((m) => {
           const receiver = receiverOf(view.conversation.pair, m.senderId);
-          return renderMessage(ctx, {
+          return renderMessage(seen, {
             message: m,
             sender: senders.get(m.senderId) ?? { id: m.senderId, uuid: '', name: 'Deleted user', email: '', avatarUrl: null },
             receiver,
@@ -101,19 +101,28 @@ export function chatRoutes(ctx: DialectContext, v: RoomsVariant = ROOMS_001): Fa
         });
 
       const readSeqsOf = (v: ConversationView) => Object.fromEntries(v.members.map((m) => [m.user.id, m.participant.readSeq]));
+      // `is_online` of the people a response names, as the core lets the caller see them.
+      const seenBy = async (user: User, ids: Iterable<number>): Promise<Ctx> => {
+        const view = await core.presence.view(user, [...ids]);
+        return { fileUrl: ctx.fileUrl, isOnline: view.isOnline };
+      };
+      const roomPeople = (views: ConversationView[]) => views.flatMap((v) => v.members.map((m) => m.user.id));
 
       authed.get(`${v.prefix}/search-users`, { schema: { tags, security, querystring: SearchQuery } }, async (req) => {
         const users = await core.users.search(req.user, req.query.email, req.query.limit ?? 20);
-        return { users: users.map((u) => userDetails(ctx, u)), total: users.length };
+        const seen = await seenBy(req.user, users.map((u) => u.id));
+        return { users: users.map((u) => userDetails(seen, u)), total: users.length };
       });
 
       authed.post(`${v.prefix}/rooms`, { schema: { tags, security, body: CreateRoomBody } }, async (req) => {
-        return renderRoom(ctx, await core.conversations.openDirect(req.user, req.body.receiver_id));
+        const view = await core.conversations.openDirect(req.user, req.body.receiver_id);
+        return renderRoom(await seenBy(req.user, roomPeople([view])), view);
       });
 
       authed.get(`${v.prefix}/rooms`, { schema: { tags, security } }, async (req) => {
         const rooms = await core.conversations.list(req.user);
-        return { rooms: rooms.map((r) => renderRoom(ctx, r)), total: rooms.length };
+        const seen = await seenBy(req.user, roomPeople(rooms));
+        return { rooms: rooms.map((r) => renderRoom(seen, r)), total: rooms.length };
       });
 
       authed.get(`${v.prefix}/rooms/:room_id`, { schema: { tags, security, params: RoomParams } }, async (req) => {
@@ -122,10 +131,11 @@ export function chatRoutes(ctx: DialectContext, v: RoomsVariant = ROOMS_001): Fa
         // `detailMessages` (one seq range).
         const page = await core.messages.page(req.user, view.conversation.id, 1, v.detailMessages);
         const senders = await core.users.summaries(page.messages.map((m) => m.senderId));
+        const seen = await seenBy(req.user, [...roomPeople([view]), ...senders.keys()]);
         return {
-          ...renderRoom(ctx, view),
+          ...renderRoom(seen, view),
           message_list: {
-            messages: viewMessages(page, page.messages, req.user.id, readSeqsOf(view), senders).reverse(),
+            messages: viewMessages(seen, page, page.messages, req.user.id, readSeqsOf(view), senders).reverse(),
             total: page.total,
             has_more: page.total > page.messages.length,
           },
@@ -139,8 +149,9 @@ export function chatRoutes(ctx: DialectContext, v: RoomsVariant = ROOMS_001): Fa
         const page = await core.messages.page(req.user, view.conversation.id, pageNo, perPage);
         const senders = await core.users.summaries(page.messages.map((m) => m.senderId));
         const totalPages = Math.ceil(page.total / perPage);
+        const seen = await seenBy(req.user, [...roomPeople([view]), ...senders.keys()]);
         return {
-          messages: viewMessages(page, page.messages, req.user.id, readSeqsOf(view), senders),
+          messages: viewMessages(seen, page, page.messages, req.user.id, readSeqsOf(view), senders),
           total: page.total,
           has_more: pageNo < totalPages,
           page: pageNo,
@@ -154,11 +165,12 @@ export function chatRoutes(ctx: DialectContext, v: RoomsVariant = ROOMS_001): Fa
         return { status: 'success', message: 'Room marked as read' };
       });
 
-      const renderOne = async (req: { user: { id: number } }, m: Message) => {
-        const view = await core.conversations.view(req.user as never, m.conversationId);
+      const renderOne = async (req: { user: User }, m: Message) => {
+        const view = await core.conversations.view(req.user, m.conversationId);
         const ref = await core.conversations.ref(view.conversation);
         const senders = await core.users.summaries([m.senderId]);
-        return viewMessages({ conversation: ref }, [m], req.user.id, readSeqsOf(view), senders)[0];
+        const seen = await seenBy(req.user, [...roomPeople([view]), m.senderId]);
+        return viewMessages(seen, { conversation: ref }, [m], req.user.id, readSeqsOf(view), senders)[0];
       };
 
       authed.put(`${v.prefix}/messages/:message_id`, { schema: { tags, security, params: MessageParams, body: UpdateMessageBody } }, async (req) => {

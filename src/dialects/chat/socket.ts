@@ -20,10 +20,13 @@ type ChatConn = Connection<ChatSocketState>;
 
 /** How /api/chat sockets show domain events (document 001's frames, 000's where they agree). */
 export function chatRenderer(ctx: Ctx, name = 'chat', updateFrame = 'message_update'): EventRenderer<ChatSocketState> {
+  // Everyone who follows a conversation may see its current participants' presence; where
+  // the core says the sender is not (they left; a block shuts the room), they show offline.
+  const hidden: Ctx = { fileUrl: ctx.fileUrl, isOnline: () => false };
   const messageData = (e: Extract<DomainEvent, { message: unknown }>, viewerId: Id, localTempId: string | null) => {
     const receiver = receiverOf(e.conversation.pair, e.message.senderId);
     const readSeqs = 'readSeqs' in e ? e.readSeqs : null;
-    return renderMessage(ctx, {
+    return renderMessage('presenceHidden' in e && e.presenceHidden ? hidden : ctx, {
       message: e.message,
       sender: e.sender,
       receiver,

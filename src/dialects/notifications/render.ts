@@ -51,7 +51,7 @@ export function renderParticipant(conversationUuid: string, m: Member, lastSeen:
 }
 
 export function renderConversation(ctx: Ctx, v: ConversationView, tenantUuid: string) {
-  const byId = new Map(v.members.map((m) => [m.user.id, m.user]));
+  const byId = v.people;
   const last = v.lastMessage;
   const lastSender = last ? byId.get(last.senderId) : undefined;
   return {
@@ -61,7 +61,7 @@ export function renderConversation(ctx: Ctx, v: ConversationView, tenantUuid: st
     conversation_type: v.conversation.kind,
     created_by: v.conversation.createdBy === null ? null : (byId.get(v.conversation.createdBy)?.uuid ?? null),
     is_active: true,
-    participant_count: v.members.length,
+    participant_count: v.conversation.memberCount,
     my_role: v.me.role,
     last_message:
       last && lastSender

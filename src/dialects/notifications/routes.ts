@@ -3,6 +3,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { DomainError } from '../../core/errors.js';
 import { CHAT_POLICY } from '../../core/files/policy.js';
 import type { Message, User } from '../../core/model.js';
+import type { PresenceView } from '../../core/presence/presence-service.js';
 import type { DialectContext } from '../dialect.js';
 import { requireUser, userKey } from '../shared/auth.js';
 import { detailErrorHandler } from '../shared/errors.js';
@@ -93,7 +94,8 @@ export function notificationsRoutes(ctx: DialectContext): FastifyPluginAsync {
       // ------------------------------------------------------------ participants
       authed.get(`${P}/conversations/:conversation_id/participants/`, { schema: { tags, security, params: ConversationChildParams } }, async (req) => {
         const members = await core.conversations.participants(req.user, req.params.conversation_id);
-        return members.map((m) => renderParticipant(req.params.conversation_id, m, core.presence.lastSeen({ id: m.user.id })));
+        const seen = await core.presence.view(req.user, members.map((m) => m.user.id));
+        return members.map((m) => renderParticipant(req.params.conversation_id, m, seen.lastSeen({ id: m.user.id })));
       });
 
       authed.post(
@@ -101,8 +103,9 @@ export function notificationsRoutes(ctx: DialectContext): FastifyPluginAsync {
         { schema: { tags, security, params: ConversationChildParams, body: AddParticipantBody } },
         async (req, reply) => {
           const { member: m, added } = await core.conversations.addParticipant(req.user, req.params.conversation_id, userKey(req.body.user_id), req.body.role ?? 'member');
+          const seen = await core.presence.view(req.user, [m.user.id]);
           // A participant already: 200 with the membership as it is (nothing was created).
-          return reply.code(added ? 201 : 200).send(renderParticipant(req.params.conversation_id, m, core.presence.lastSeen({ id: m.user.id })));
+          return reply.code(added ? 201 : 200).send(renderParticipant(req.params.conversation_id, m, seen.lastSeen({ id: m.user.id })));
         },
       );
 
@@ -112,7 +115,8 @@ export function notificationsRoutes(ctx: DialectContext): FastifyPluginAsync {
         { schema: { tags, security, params: ParticipantParams, body: UpdateParticipantBody } },
         async (req) => {
           const m = await core.conversations.setRole(req.user, req.params.conversation_id, userKey(req.params.user_id), req.body.role);
-          return renderParticipant(req.params.conversation_id, m, core.presence.lastSeen({ id: m.user.id }));
+          const seen = await core.presence.view(req.user, [m.user.id]);
+          return renderParticipant(req.params.conversation_id, m, seen.lastSeen({ id: m.user.id }));
         },
       );
 
@@ -179,20 +183,23 @@ export function notificationsRoutes(ctx: DialectContext): FastifyPluginAsync {
       });
 
       // ------------------------------------------------------------ presence
-      const presenceOf = (id: number, uuid: string) => ({
+      const presenceOf = (seen: PresenceView, id: number, uuid: string) => ({
         user_id: uuid,
-        status: core.presence.status(id),
-        is_online: core.presence.isOnline(id),
-        last_seen: isoOrNull(core.presence.lastSeen({ id })),
-        current_conversation: core.presence.currentConversation(id),
+        status: seen.status(id),
+        is_online: seen.isOnline(id),
+        last_seen: isoOrNull(seen.lastSeen({ id })),
+        current_conversation: seen.visible(id) ? core.presence.currentConversation(id) : null,
       });
+      const own = async (user: User) => presenceOf(await core.presence.view(user, [user.id]), user.id, user.uuid);
 
+      // The people whose presence the caller may see (the core's rule), each with their status.
       authed.get(`${P}/presence/`, { schema: { tags, security } }, async (req) => {
         const partners = await core.presence.partners(req.user);
         const users = await core.users.summaries(partners);
+        const seen = await core.presence.view(req.user, partners);
         const out = [];
         for (const u of users.values()) {
-          const p = presenceOf(u.id, u.uuid);
+          const p = presenceOf(seen, u.id, u.uuid);
           // Where a partner is is shown only to those who are in that conversation too.
           if (p.current_conversation) {
             const shared = await core.conversations.access(req.user, p.current_conversation).then(() => true, () => false);
@@ -203,12 +210,12 @@ export function notificationsRoutes(ctx: DialectContext): FastifyPluginAsync {
         return out;
       });
 
-      authed.get(`${P}/presence/me/`, { schema: { tags, security } }, async (req) => presenceOf(req.user.id, req.user.uuid));
+      authed.get(`${P}/presence/me/`, { schema: { tags, security } }, async (req) => own(req.user));
 
       authed.put(`${P}/presence/me/`, { schema: { tags, security, body: PresenceBody } }, async (req) => {
         if (req.body.current_conversation !== undefined) await core.presence.setCurrentConversation(req.user, req.body.current_conversation);
         await core.presence.setStatus(req.user, req.body.status);
-        return presenceOf(req.user.id, req.user.uuid);
+        return own(req.user);
       });
 
       // ------------------------------------------------------------ files

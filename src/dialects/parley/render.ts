@@ -51,11 +51,13 @@ export function renderMessage(ctx: Ctx, m: Message, sender: UserSummary | undefi
   return out;
 }
 
-/** `senders`: users who sent a last message and are no longer members (removed, left). */
-export function renderConversation(ctx: Ctx, v: ConversationView, senders?: ReadonlyMap<Id, UserSummary>): Static<typeof ConversationOut> {
+/**
+ * A conversation; `members` is every member from a single conversation's view and at most a
+ * few of a group's in the room list, whose `member_count` says how many there are.
+ */
+export function renderConversation(ctx: Ctx, v: ConversationView): Static<typeof ConversationOut> {
   const c = v.conversation;
-  const users = new Map<Id, UserSummary>(senders ?? []);
-  for (const m of v.members) users.set(m.user.id, m.user);
+  const users = v.people;
   return {
     id: c.id,
     uuid: c.uuid,
@@ -71,6 +73,7 @@ export function renderConversation(ctx: Ctx, v: ConversationView, senders?: Read
     my_role: v.me.role,
     my_read_seq: v.me.readSeq,
     my_sent_seq: v.me.sentSeq,
+    member_count: c.memberCount,
     members: v.members.map((m) => ({
       user: renderUser(m.user),
       role: m.participant.role,

@@ -14,7 +14,10 @@ import { isoOrNull } from '../shared/time.js';
 import { renderAttachment, renderConversation, renderMessage, renderUser } from './render.js';
 import {
   AddParticipantBody,
+  BlockOut,
+  BlockParams,
   ChangesQuery,
+  ConversationListQuery,
   ConversationOut,
   ConversationParams,
   CreateConversationBody,
@@ -73,17 +76,14 @@ export function parleyRoutes(ctx: DialectContext): FastifyPluginAsync {
       const authed = authed0.withTypeProvider<TypeBoxTypeProvider>();
       authed.addHook('onRequest', requireUser(core));
 
-      // A last message's sender who has left the conversation is still named.
-      const conversations = async (views: ConversationView[]) => {
-        const missing = new Set<number>();
-        for (const v of views) {
-          const sender = v.lastMessage?.senderId;
-          if (sender !== undefined && !v.members.some((m) => m.user.id === sender)) missing.add(sender);
-        }
-        const senders = missing.size > 0 ? await core.users.summaries([...missing]) : undefined;
-        return views.map((v) => renderConversation(ctx, v, senders));
+      // A last message's sender who has left the conversation is still named (ConversationView.people);
+      // members' `online` as the core lets the caller see them.
+      const conversations = async (user: User, views: ConversationView[]) => {
+        const seen = await core.presence.view(user, views.flatMap((v) => v.members.map((m) => m.user.id)));
+        const shown = { fileUrl: ctx.fileUrl, isOnline: seen.isOnline };
+        return views.map((v) => renderConversation(shown, v));
       };
-      const conversation = async (v: ConversationView) => (await conversations([v]))[0];
+      const conversation = async (user: User, v: ConversationView) => (await conversations(user, [v]))[0];
 
       const messages = async (list: Message[]) => {
         const senders = await core.users.summaries(list.map((m) => m.senderId));
@@ -100,23 +100,48 @@ export function parleyRoutes(ctx: DialectContext): FastifyPluginAsync {
         (await core.users.search(req.user, req.query.q, req.query.limit ?? 20)).map(renderUser),
       );
       authed.get(`${P}/presence`, { schema: { tags, security, querystring: PresenceQuery, response: { 200: Type.Array(PresenceOut), ...errors } } }, async (req) => {
+        // One entry per id asked (404 for anyone not of the caller's tenant). Someone whose
+        // presence the caller may not see (the core's rule) is offline with no last seen.
         const ids = [...new Set(req.query.user_ids.split(',').map(Number))];
-        const out = [];
-        for (const id of ids) {
-          const u = await core.users.resolve(req.user, id);
-          const online = core.presence.isOnline(u.id);
-          out.push({ user_id: u.id, online, status: online ? core.presence.status(u.id) : ('offline' as const), last_seen: isoOrNull(core.presence.lastSeen(u)) });
-        }
-        return out;
+        const users = [];
+        for (const id of ids) users.push(await core.users.resolve(req.user, id));
+        const seen = await core.presence.view(req.user, ids);
+        return users.map((u) => {
+          const online = seen.isOnline(u.id);
+          return { user_id: u.id, online, status: online ? seen.status(u.id) : ('offline' as const), last_seen: isoOrNull(seen.lastSeen(u)) };
+        });
       });
       authed.put(`${P}/presence`, { schema: { tags, security, body: PresenceBody } }, async (req, reply) => {
         await core.presence.setStatus(req.user, req.body.status);
         return reply.code(204).send();
       });
 
+      // ------------------------------------------------------------ blocks
+      authed.get(`${P}/blocks`, { schema: { tags, security, response: { 200: Type.Array(BlockOut), ...errors } } }, async (req) =>
+        (await core.friends.blocked(req.user)).map((b) => ({ user: renderUser(b.user), blocked_at: new Date(b.since).toISOString() })),
+      );
+      authed.put(`${P}/blocks/:user_id`, { schema: { tags, security, params: BlockParams, response: { 200: BlockOut, ...errors } } }, async (req) => {
+        const user = await core.friends.block(req.user, req.params.user_id);
+        const mine = (await core.friends.blocked(req.user)).find((b) => b.user.id === user.id);
+        return { user: renderUser(user), blocked_at: new Date(mine?.since ?? Date.now()).toISOString() };
+      });
+      authed.delete(`${P}/blocks/:user_id`, { schema: { tags, security, params: BlockParams } }, async (req, reply) => {
+        await core.friends.unblock(req.user, req.params.user_id);
+        return reply.code(204).send();
+      });
+
       // ------------------------------------------------------------ conversations
-      authed.get(`${P}/conversations`, { schema: { tags, security, response: { 200: Type.Array(ConversationOut), ...errors } } }, async (req) =>
-        conversations(await core.conversations.list(req.user)),
+      // Paged by last activity: a page costs its conversations, a few members each, never every
+      // member of every conversation. The next page's cursor is a header, so the body stays the list.
+      authed.get(
+        `${P}/conversations`,
+        { schema: { tags, security, querystring: ConversationListQuery, response: { 200: Type.Array(ConversationOut), ...errors } } },
+        async (req, reply) => {
+          const [at, id] = req.query.before ? req.query.before.split('_').map(Number) : [];
+          const page = await core.conversations.listPage(req.user, { limit: req.query.limit ?? 50, before: at === undefined ? undefined : { at, id } });
+          if (page.next) reply.header('parley-next-cursor', `${page.next.at}_${page.next.id}`);
+          return conversations(req.user, page.views);
+        },
       );
       authed.post(`${P}/conversations`, { schema: { tags, security, body: CreateConversationBody, response: { 201: ConversationOut, ...errors } } }, async (req, reply) => {
         const b = req.body;
@@ -126,15 +151,15 @@ export function parleyRoutes(ctx: DialectContext): FastifyPluginAsync {
           title: b.title ?? null,
           members: b.kind === 'direct' ? [b.user_id!] : (b.member_ids ?? []),
         });
-        return reply.code(201).send(await conversation(view));
+        return reply.code(201).send(await conversation(req.user, view));
       });
       authed.get(`${P}/conversations/:id`, { schema: { tags, security, params: ConversationParams, response: { 200: ConversationOut, ...errors } } }, async (req) =>
-        conversation(await core.conversations.view(req.user, req.params.id)),
+        conversation(req.user, await core.conversations.view(req.user, req.params.id)),
       );
       authed.patch(
         `${P}/conversations/:id`,
         { schema: { tags, security, params: ConversationParams, body: UpdateConversationBody, response: { 200: ConversationOut, ...errors } } },
-        async (req) => conversation(await core.conversations.rename(req.user, req.params.id, req.body.title)),
+        async (req) => conversation(req.user, await core.conversations.rename(req.user, req.params.id, req.body.title)),
       );
       authed.delete(`${P}/conversations/:id`, { schema: { tags, security, params: ConversationParams } }, async (req, reply) => {
         await core.conversations.remove(req.user, req.params.id);
@@ -142,16 +167,20 @@ export function parleyRoutes(ctx: DialectContext): FastifyPluginAsync {
       });
 
       // ------------------------------------------------------------ participants
-      const member = (m: Awaited<ReturnType<typeof core.conversations.participants>>[number]) => ({
-        user: renderUser(m.user),
-        role: m.participant.role,
-        read_seq: m.participant.readSeq,
-        delivered_seq: m.participant.deliveredSeq,
-        joined_at: new Date(m.participant.joinedAt).toISOString(),
-        online: ctx.isOnline(m.user.id),
-      });
+      type MemberOf = Awaited<ReturnType<typeof core.conversations.participants>>[number];
+      const members = async (user: User, list: MemberOf[]) => {
+        const seen = await core.presence.view(user, list.map((m) => m.user.id));
+        return list.map((m) => ({
+          user: renderUser(m.user),
+          role: m.participant.role,
+          read_seq: m.participant.readSeq,
+          delivered_seq: m.participant.deliveredSeq,
+          joined_at: new Date(m.participant.joinedAt).toISOString(),
+          online: seen.isOnline(m.user.id),
+        }));
+      };
       authed.get(`${P}/conversations/:id/participants`, { schema: { tags, security, params: ConversationParams, response: { 200: Type.Array(MemberOut), ...errors } } }, async (req) =>
-        (await core.conversations.participants(req.user, req.params.id)).map(member),
+        members(req.user, await core.conversations.participants(req.user, req.params.id)),
       );
       authed.post(
         `${P}/conversations/:id/participants`,
@@ -159,13 +188,13 @@ export function parleyRoutes(ctx: DialectContext): FastifyPluginAsync {
         async (req, reply) => {
           // A participant already: 200 with the membership as it is (nothing changed, no event).
           const r = await core.conversations.addParticipant(req.user, req.params.id, req.body.user_id, req.body.role);
-          return reply.code(r.added ? 201 : 200).send(member(r.member));
+          return reply.code(r.added ? 201 : 200).send((await members(req.user, [r.member]))[0]);
         },
       );
       authed.patch(
         `${P}/conversations/:id/participants/:user_id`,
         { schema: { tags, security, params: ParticipantParams, body: SetRoleBody, response: { 200: MemberOut, ...errors } } },
-        async (req) => member(await core.conversations.setRole(req.user, req.params.id, req.params.user_id, req.body.role)),
+        async (req) => (await members(req.user, [await core.conversations.setRole(req.user, req.params.id, req.params.user_id, req.body.role)]))[0],
       );
       authed.delete(`${P}/conversations/:id/participants/:user_id`, { schema: { tags, security, params: ParticipantParams } }, async (req, reply) => {
         await core.conversations.removeParticipant(req.user, req.params.id, req.params.user_id);

@@ -76,7 +76,10 @@ export const ConversationOut = Type.Object(
     my_role: Role,
     my_read_seq: Seq,
     my_sent_seq: Type.Integer({ minimum: 0, description: 'The seq of my newest message here (0: none); sending moves it, never my_read_seq' }),
-    members: Type.Array(MemberOut),
+    member_count: Type.Integer({ minimum: 0, description: 'Current participants' }),
+    members: Type.Array(MemberOut, {
+      description: 'GET /conversations/{id}: every member. The list (GET /conversations): a direct conversation\'s two, at most 5 of a group or channel (member_count has the total)',
+    }),
   },
 );
 
@@ -121,6 +124,14 @@ export const HistoryQuery = Type.Object({
   limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 100, default: 50 })),
 });
 export const ChangesQuery = Type.Object({ after_seq: Seq, after_change_seq: Type.Optional(Seq) });
+export const ConversationListQuery = Type.Object({
+  limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 200, default: 50, description: 'Conversations per page, most recent activity first' })),
+  before: Type.Optional(
+    Type.String({ pattern: '^\\d{1,15}_\\d{1,15}$', description: "Where the page starts: the previous page's Parley-Next-Cursor response header (absent on the last page)" }),
+  ),
+});
+export const BlockParams = Type.Object({ user_id: Id });
+export const BlockOut = Type.Object({ user: UserOut, blocked_at: Time });
 export const SendBody = Type.Object(
   {
     kind: Type.Optional(Type.Union([Type.Literal('text'), Type.Literal('emoji'), Type.Literal('image'), Type.Literal('file'), Type.Literal('voice')])),

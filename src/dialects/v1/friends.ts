@@ -69,8 +69,9 @@ export function friendsRestRoutes(ctx: DialectContext, authed: FastifyInstance) 
 }
 
 async function onlineFriends(ctx: DialectContext, user: User): Promise<string[]> {
-  const friends = await ctx.core.friends.list(user);
-  return friends.filter((f) => f.status === 'accepted' && ctx.isOnline(f.user.id)).map((f) => f.user.uuid);
+  const friends = (await ctx.core.friends.list(user)).filter((f) => f.status === 'accepted');
+  const seen = await ctx.core.presence.view(user, friends.map((f) => f.user.id));
+  return friends.filter((f) => seen.isOnline(f.user.id)).map((f) => f.user.uuid);
 }
 
 type FriendsConn = Connection<null>;

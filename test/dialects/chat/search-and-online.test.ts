@@ -56,18 +56,25 @@ describe.each(databases)('/api/chat search and online users on %s', (db) => {
       }
     });
 
-    it('is_online is true for a user with an open socket', async () => {
+    it('is_online is true for a conversation partner with an open socket, never for a stranger', async () => {
       const tag = `onl${Date.now()}`;
-      const [me, on, off] = await Promise.all([
+      const [me, on, off, stranger] = await Promise.all([
         newUser(server),
         newUser(server, { email: `on.${tag}@example.com` }),
         newUser(server, { email: `off.${tag}@example.com` }),
+        newUser(server, { email: `stranger.${tag}@example.com` }),
       ]);
+      await newRoom(server, me, on);
+      await newRoom(server, me, off);
       const s = await chatSocket(server, on);
+      const s2 = await chatSocket(server, stranger);
       const res = await api(server, 'GET', `/api/chat/search-users?email=${tag}`, { token: me.token });
       const byId = new Map(res.body.users.map((u: any) => [u.id, u.is_online]));
       expect(byId.get(on.user.id)).toBe(true);
       expect(byId.get(off.user.id)).toBe(false);
+      // Presence is not tenant-wide: someone the searcher shares nothing with shows offline.
+      expect(byId.get(stranger.user.id)).toBe(false);
+      s2.close();
       s.close();
       await eventually(async () => {
         const again = await api(server, 'GET', `/api/chat/search-users?email=on.${tag}`, { token: me.token });

@@ -54,8 +54,12 @@ describe.each(databases)('002 rooms on %s', (db) => {
     const self = await api(server, 'GET', `/api/v1/chat/search-users?email=${encodeURIComponent(me.user.email)}`, { token: me.token });
     expect(self.body).toEqual({ users: [], total: 0 });
 
-    // is_online follows a socket of the found user.
+    // is_online follows a socket of the found user, once the searcher may see their presence
+    // (a conversation together: presence is not tenant-wide).
     const s = await roomSocket(server, johnUser);
+    const stranger = await api(server, 'GET', `/api/v1/chat/search-users?email=john.${tag}`, { token: me.token });
+    expect(stranger.body.users[0].is_online).toBe(false);
+    await room002(server, me, johnUser);
     const online = await api(server, 'GET', `/api/v1/chat/search-users?email=john.${tag}`, { token: me.token });
     expect(online.body.users[0].is_online).toBe(true);
     s.close();

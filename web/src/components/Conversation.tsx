@@ -32,7 +32,9 @@ export function ConversationView({ id }: { id: number }) {
       if (e.status === 404 || e.status === 403) setMissing(true);
       else toast(`Could not load the conversation: ${errorText(e)}`);
     };
-    if (!client.state.conversation(id)) client.getConversation(id).catch(gone);
+    // The list carries a few members of a big group: an open conversation loads them all.
+    const known = client.state.conversation(id);
+    if (!known || known.members.length < known.member_count) client.getConversation(id).catch(gone);
     client.history(id, { limit: 30 }).then(() => setReady(true), gone);
   }, [id]);
 
@@ -89,7 +91,7 @@ export function ConversationView({ id }: { id: number }) {
     subtitle = other.online ? 'online' : p?.last_seen ? `last seen ${formatTime(p.last_seen)}` : 'offline';
   } else {
     const online = conv.members.filter((m) => m.online).length;
-    subtitle = `${conv.members.length} members, ${online} online`;
+    subtitle = `${conv.member_count} members, ${online} online`;
   }
   const typingNames = client.state
     .typing(id)

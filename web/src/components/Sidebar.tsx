@@ -132,7 +132,7 @@ function ConversationRow({ c, active, onOpen }: { c: Conversation; active: boole
   const online = other ? other.online : undefined;
   const typing = client.state.typing(c.id);
   const last = c.last_message;
-  const preview = typing.length > 0 ? 'typing…' : last ? `${last.sender.id === me?.id ? 'You: ' : c.kind !== 'direct' ? `${last.sender.name}: ` : ''}${messageSummary(last)}` : c.kind === 'direct' ? 'Say hello' : `${c.members.length} members`;
+  const preview = typing.length > 0 ? 'typing…' : last ? `${last.sender.id === me?.id ? 'You: ' : c.kind !== 'direct' ? `${last.sender.name}: ` : ''}${messageSummary(last)}` : c.kind === 'direct' ? 'Say hello' : `${c.member_count} members`;
   return (
     <li>
       <button
