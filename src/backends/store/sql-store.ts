@@ -32,6 +32,7 @@ import {
   type NewMessage,
   type NewUser,
   type Store,
+  type StoreReads,
 } from './store.js';
 
 type Row = Record<string, any>;
@@ -961,6 +962,11 @@ export class SqlStore implements Store {
       ),
     );
     return this.#hydrate(rows);
+  }
+
+  snapshot<T>(fn: (reads: StoreReads) => Promise<T>): Promise<T> {
+    // The same queries, run on the snapshot's transaction (Kysely here only compiles them).
+    return this.runner.snapshot((tx) => fn(new SqlStore(this.dialect, this.db, tx, async () => {})));
   }
 
   /** Takes the conversation's next change_seq and applies `change` to the message, in one transaction. */
