@@ -2,6 +2,7 @@ import type { Config } from '../../config/config.js';
 import type { AppendResult, NewAttachment, NewMessage, Store } from '../../backends/store/store.js';
 import { DomainError } from '../errors.js';
 import type { ConversationRef, DomainEvent, EventPublisher, ReadSeqs } from '../events.js';
+import type { RaceHooks } from '../hooks.js';
 import type { Conversations, ConversationKey } from '../conversations/conversations.js';
 import type { Friends } from '../friends/friends.js';
 import type { RateLimits } from '../rate-limits.js';
@@ -81,6 +82,7 @@ export class Messages {
     readonly limits: RateLimits,
     readonly events: EventPublisher,
     readonly config: Config,
+    readonly hooks: RaceHooks = {},
   ) {
     this.writer = new MessageWriter(store, config.commitBatchMax, (r, input) => this.#committed(r, input), undefined, store.appendPipeline);
   }
@@ -228,6 +230,7 @@ export class Messages {
    */
   async resume(actor: User, key: ConversationKey, cursor: { afterSeq: number; afterChangeSeq?: number }): Promise<{ conversation: ConversationRef; events: DomainEvent[] }> {
     const { conversation } = await this.conversations.access(actor, key);
+    await this.hooks.catchUp?.(conversation.id);
     const ref = await this.conversations.ref(conversation);
     const { afterSeq, afterChangeSeq } = cursor;
     const missed = afterChangeSeq === undefined ? conversation.lastSeq - afterSeq : conversation.changeSeq - afterChangeSeq;
