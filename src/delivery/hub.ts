@@ -8,6 +8,13 @@ import type { Metrics } from '../observability/metrics.js';
 const conversationChannel = (id: Id) => `conv:${id}`;
 const userChannel = (id: Id) => `user:${id}`;
 
+/** What a catch-up read: the events to replay, and where the conversation stood in the snapshot they were read from. */
+export interface Replay {
+  events: DomainEvent[];
+  /** The snapshot's newest seq and change_seq: a live change at or below it is in the replay, or older than the cursor. */
+  upTo: Cursor;
+}
+
 /**
  * The sockets of this process and the events they follow. Publishes through the bus and
  * delivers what the bus brings to local sockets, encoding each event once per rendering
@@ -136,34 +143,50 @@ export class Hub implements EventPublisher {
   }
 
   /**
-   * Joins and replays what the socket missed: live events that arrive while `load` runs are
-   * held, then sent after the replay unless the replay already covered them (by change_seq).
+   * Joins and replays what the socket missed. Live events that arrive while `load` reads and
+   * while the replay is sent are held; afterwards each is sent unless the snapshot the replay
+   * was read from covers it (its change_seq is at most the snapshot's). Resolves to that
+   * snapshot's position: the socket has everything up to it and gets everything after it.
+   * If `load` fails, the socket does not follow the conversation (no hole behind a live
+   * stream) and nothing held is shown.
    */
-  async joinWithReplay(conn: Connection<any>, conversationId: Id, load: () => Promise<DomainEvent[]>, cursor?: Cursor): Promise<void> {
-    conn.held ??= new Map();
-    conn.held.set(conversationId, []);
-    // Subscribed before the history is read, so nothing published in between is missed.
-    await this.join(conn, conversationId, cursor);
-    let replay: DomainEvent[] = [];
+  async joinWithReplay(conn: Connection<any>, conversationId: Id, load: () => Promise<Replay>, cursor?: Cursor): Promise<Cursor> {
+    const held: DomainEvent[] = [];
+    (conn.held ??= new Map()).set(conversationId, held);
+    let replay: Replay;
     try {
+      // Subscribed before the history is read, so nothing published in between is missed.
+      await this.join(conn, conversationId, cursor);
       replay = await load();
+    } catch (e) {
+      this.#release(conn, conversationId, held);
+      this.leave(conn, conversationId);
+      throw e;
+    }
+    try {
+      await this.#sendReplay(conn, conversationId, replay.events);
     } finally {
-      const held = conn.held?.get(conversationId) ?? [];
-      conn.held?.delete(conversationId);
-      if (conn.held?.size === 0) conn.held = null;
-      // The replay reaches the conversation's newest change as read: a held change at or
-      // before the newest it showed is in it already.
-      let top = 0;
-      for (const e of replay) {
-        // Replayed in seq order with their current change_seq, which is not monotonic.
-        this.#render([conn], e, true);
-        const m = 'message' in e ? e.message : undefined;
-        if (m && m.changeSeq > top) top = m.changeSeq;
-      }
+      this.#release(conn, conversationId, held);
+      const covered = replay.upTo.changeSeq;
       for (const e of held) {
-        if (e.type !== 'mention' && 'message' in e && e.message.changeSeq <= top) continue;
+        if (e.type !== 'mention' && 'message' in e && e.message.changeSeq <= covered) continue;
         this.#render([conn], e);
       }
+    }
+    return replay.upTo;
+  }
+
+  #release(conn: Connection<any>, conversationId: Id, held: DomainEvent[]): void {
+    if (conn.held?.get(conversationId) !== held) return;
+    conn.held.delete(conversationId);
+    if (conn.held.size === 0) conn.held = null;
+  }
+
+  /** Replayed in seq order with their current change_seq, which is not monotonic; `force`: each goes out whatever the socket's mark says. */
+  async #sendReplay(conn: Connection<any>, conversationId: Id, events: readonly DomainEvent[]): Promise<void> {
+    for (const e of events) {
+      if (conn.closed || !conn.conversations.has(conversationId)) return;
+      this.#render([conn], e, true, true);
     }
   }
 
@@ -214,14 +237,17 @@ export class Hub implements EventPublisher {
     }
   }
 
-  /** Renders once per variant and sends; `force`: even what the socket's mark says it had (answers, replays). */
-  #render(targets: Connection<any>[], event: DomainEvent, force = false): void {
+  /**
+   * Renders once per variant and sends; `force`: even what the socket's mark says it had
+   * (answers, replays); `replay`: a replay's own event, not held behind it.
+   */
+  #render(targets: Connection<any>[], event: DomainEvent, force = false, replay = false): void {
     const frames = new Map<string, Buffer>();
     const convId = 'conversation' in event ? event.conversation.id : 0;
     const changeSeq = event.type !== 'mention' && 'message' in event ? event.message.changeSeq : 0;
     for (const conn of targets) {
       if (conn.closed) continue;
-      const held = convId && conn.held?.get(convId);
+      const held = !replay && convId && conn.held?.get(convId);
       if (held) {
         held.push(event);
         continue;

@@ -134,24 +134,28 @@ function handlers(ctx: DialectContext): Record<string, FrameHandler<null>> {
       for (const view of await core.conversations.list(conn.user)) {
         const c = view.conversation;
         const cursor = cursors.get(c.id);
-        if (!cursor) await hub.join(conn, c.id, c);
-        else {
-          await hub.joinWithReplay(
-            conn,
-            c.id,
-            async () => {
-              try {
-                return (await core.messages.resume(conn.user, c.id, { afterSeq: cursor.last_seq, afterChangeSeq: cursor.last_change_seq })).events;
-              } catch (e) {
-                if (!(e instanceof ResyncRequired)) throw e;
-                conn.send(JSON.stringify({ type: 'snapshot_required', conversation_id: c.id, missed: e.missed }));
-                return [];
-              }
-            },
-            c,
-          );
+        if (!cursor) {
+          await hub.join(conn, c.id, c);
+          followed.push({ id: c.id, last_seq: c.lastSeq, change_seq: c.changeSeq });
+          continue;
         }
-        followed.push({ id: c.id, last_seq: c.lastSeq, change_seq: c.changeSeq });
+        const upTo = await hub.joinWithReplay(
+          conn,
+          c.id,
+          async () => {
+            try {
+              const r = await core.messages.resume(conn.user, c.id, { afterSeq: cursor.last_seq, afterChangeSeq: cursor.last_change_seq });
+              return { events: r.events, upTo: r.position };
+            } catch (e) {
+              if (!(e instanceof ResyncRequired)) throw e;
+              conn.send(JSON.stringify({ type: 'snapshot_required', conversation_id: c.id, missed: e.missed }));
+              return { events: [], upTo: e.position };
+            }
+          },
+          c,
+        );
+        // Where the replay's snapshot stood: the live stream goes on from there.
+        followed.push({ id: c.id, last_seq: upTo.lastSeq, change_seq: upTo.changeSeq });
       }
       conn.send(JSON.stringify({ type: 'subscribed', conversations: followed }));
     },
