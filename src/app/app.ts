@@ -61,7 +61,7 @@ export async function createParley(config: Config, opts: { logger?: boolean | ob
     ? await createRedisRateLimiter(redis, { prefix, onError, local: (k) => k.startsWith('f:') })
     : createMemoryRateLimiter();
   const metrics: Metrics = new Metrics((): number => hub.size);
-  const hub: Hub = new Hub(bus, { reorderWaitMs: config.reorderWaitMs, onError: (e) => logError(e as Error), metrics });
+  const hub: Hub = new Hub(bus, { reorderWaitMs: config.reorderWaitMs, onError: (e) => logError(e as Error), metrics, heldMax: config.resumeMaxMessages });
   const fileStore = createLocalDiskFileStore(config.filesRoot);
   const core = new Core({ config, store, presence, rateLimiter, events: hub, fileStore });
   // What a crash left (half-written files, renames not done) is settled before anyone reads.

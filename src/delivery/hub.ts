@@ -1,12 +1,22 @@
 import type { Bus } from '../backends/bus/bus.js';
 import type { DomainEvent, EventPublisher } from '../core/events.js';
 import type { Id } from '../core/model.js';
-import { CloseCodes, type Connection } from './connection.js';
+import { CloseCodes, OPEN, type Connection } from './connection.js';
 import { SeqOrderer, type Cursor, type GapFiller } from './ordering.js';
 import type { Metrics } from '../observability/metrics.js';
 
 const conversationChannel = (id: Id) => `conv:${id}`;
 const userChannel = (id: Id) => `user:${id}`;
+
+/** How often a paged replay looks whether its socket drained (a WebSocketLike has no drain event). */
+const DRAIN_POLL_MS = 5;
+
+/** Resolves once the socket has at most `low` bytes queued, or is closed. */
+async function drained(conn: Connection<any>, low: number): Promise<void> {
+  while (!conn.closed && conn.socket.readyState === OPEN && conn.socket.bufferedAmount > low) {
+    await new Promise((r) => setTimeout(r, DRAIN_POLL_MS));
+  }
+}
 
 /** What a catch-up read: the events to replay, and where the conversation stood in the snapshot they were read from. */
 export interface Replay {
@@ -31,11 +41,14 @@ export class Hub implements EventPublisher {
   readonly #order: SeqOrderer;
   readonly #metrics: Metrics | undefined;
   readonly #slowConsumer: () => void;
+  /** Most live events one socket may have held behind a replay of one conversation. */
+  readonly #heldMax: number;
 
   constructor(
     readonly bus: Bus,
-    opts: { reorderWaitMs?: number; onError?: (e: unknown) => void; metrics?: Metrics } = {},
+    opts: { reorderWaitMs?: number; onError?: (e: unknown) => void; metrics?: Metrics; heldMax?: number } = {},
   ) {
+    this.#heldMax = opts.heldMax ?? 10_000;
     const metrics = (this.#metrics = opts.metrics);
     this.#slowConsumer = () => metrics?.slowConsumers.inc();
     const fill: GapFiller = (c, after, upTo, newFrom) => {
@@ -182,10 +195,20 @@ export class Hub implements EventPublisher {
     if (conn.held.size === 0) conn.held = null;
   }
 
-  /** Replayed in seq order with their current change_seq, which is not monotonic; `force`: each goes out whatever the socket's mark says. */
+  /**
+   * Sends a replay in pages: while the socket has more than a quarter of its send buffer
+   * queued, the next event waits until it has drained to a sixteenth. A backlog larger than
+   * the buffer (8 MB by default) then reaches the client at the pace it reads, where sent in
+   * one go it closed the socket with 4008 every time, and the client came back for the same
+   * replay (issue 14, item 10). Replayed in seq order with their current change_seq, which
+   * is not monotonic; `force`: each goes out whatever the socket's mark says.
+   */
   async #sendReplay(conn: Connection<any>, conversationId: Id, events: readonly DomainEvent[]): Promise<void> {
+    const high = conn.sendBufferLimit / 4;
+    const low = conn.sendBufferLimit / 16;
     for (const e of events) {
       if (conn.closed || !conn.conversations.has(conversationId)) return;
+      if (conn.socket.bufferedAmount > high) await drained(conn, low);
       this.#render([conn], e, true, true);
     }
   }
@@ -249,6 +272,13 @@ export class Hub implements EventPublisher {
       if (conn.closed) continue;
       const held = !replay && convId && conn.held?.get(convId);
       if (held) {
+        // A replay so slow to drain that more live events wait behind it than a resume
+        // replays at all: this socket will not catch up; it resumes later as any slow consumer.
+        if (held.length >= this.#heldMax) {
+          conn.close(CloseCodes.slowConsumer, 'slow consumer');
+          this.#slowConsumer();
+          continue;
+        }
         held.push(event);
         continue;
       }
