@@ -8,4 +8,6 @@ import type { Id } from './model.js';
 export interface RaceHooks {
   /** A catch-up (resume) has read the conversation's state and is about to read its messages and changes. */
   catchUp?(conversationId: Id): Promise<void>;
+  /** A subscribe (Parley's socket) has read the user's conversations and is about to join this one. */
+  subscribeJoin?(conversationId: Id): Promise<void>;
 }

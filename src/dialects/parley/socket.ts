@@ -134,6 +134,7 @@ function handlers(ctx: DialectContext): Record<string, FrameHandler<null>> {
       for (const view of await core.conversations.list(conn.user)) {
         const c = view.conversation;
         const cursor = cursors.get(c.id);
+        await core.hooks.subscribeJoin?.(c.id);
         if (!cursor) {
           await hub.join(conn, c.id, c);
           followed.push({ id: c.id, last_seq: c.lastSeq, change_seq: c.changeSeq });
