@@ -133,6 +133,8 @@ export class Hub implements EventPublisher {
    * lets what is published before the subscription took effect be filled from the store.
    */
   join(conn: Connection<any>, conversationId: Id, cursor?: Cursor): Promise<void> {
+    // Closed while its subscribe ran: remove() has run already and would not run again.
+    if (conn.closed) return Promise.resolve();
     if (conn.conversations.has(conversationId)) return this.#subscribed.get(conversationId) ?? Promise.resolve();
     conn.conversations.add(conversationId);
     if (add(this.#byConversation, conversationId, conn)) {
