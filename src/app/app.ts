@@ -70,6 +70,11 @@ export async function createParley(config: Config, opts: { logger?: boolean | ob
   core.messages.writer.onBatch = (size) => metrics.batchSize.observe(size);
   // A change that never came over the bus (its publisher died after the commit) is read back.
   hub.setGapFiller(async (id, after, upTo, newFrom) => core.messages.missedEvents(await core.conversations.refById(id), after, upTo, newFrom));
+  hub.setPositionReader(async (id) => {
+    const c = await store.conversationById(id);
+    if (!c) throw new Error(`conversation ${id} is gone`);
+    return { lastSeq: c.lastSeq, changeSeq: c.changeSeq };
+  });
 
   const app = await createHttpServer(config, opts.logger ?? true);
   setSocketErrorLogger((e) => app.log.error({ err: e }, 'socket handler failed'));

@@ -38,6 +38,8 @@ export class Hub implements EventPublisher {
   readonly #subscribed = new Map<Id, Promise<void>>();
   #onDelivered: (conversationId: Id, userId: Id, seq: number) => void = () => {};
   #fill: GapFiller = async () => [];
+  #position: ((conversationId: Id) => Promise<Cursor>) | null = null;
+  readonly #onError: (e: unknown) => void;
   readonly #order: SeqOrderer;
   readonly #metrics: Metrics | undefined;
   readonly #slowConsumer: () => void;
@@ -55,13 +57,19 @@ export class Hub implements EventPublisher {
       metrics?.reorderFills.inc();
       return this.#fill(c, after, upTo, newFrom);
     };
-    this.#order = new SeqOrderer((e) => this.#deliverToConversation(e), fill, opts.reorderWaitMs ?? 150, opts.onError);
+    this.#order = new SeqOrderer((e) => this.#deliverToConversation(e), fill, opts.reorderWaitMs ?? 150, opts.onError, (id) => this.#resync(id));
+    this.#onError = opts.onError ?? (() => {});
     bus.onEvent((channel, event) => this.#deliver(channel, event));
   }
 
   /** How missing seqs are read back from the store (set by the composition root). */
   setGapFiller(fill: GapFiller): void {
     this.#fill = fill;
+  }
+
+  /** How a join without a cursor learns where a conversation stands now (set by the composition root). */
+  setPositionReader(read: (conversationId: Id) => Promise<Cursor>): void {
+    this.#position = read;
   }
 
   /** Conversations whose events wait for a missing seq right now. */
@@ -131,19 +139,32 @@ export class Hub implements EventPublisher {
    * Follows a conversation; resolves once the bus delivers its events here (Redis: SUBSCRIBE
    * done). `cursor`, the conversation's newest seq and change_seq as read before joining,
    * lets what is published before the subscription took effect be filled from the store.
+   * Without one, the first follower on this process reads where the conversation stands
+   * (setPositionReader) before subscribing, for the same reason, and so that its first two
+   * events, if they come out of order, are put back in order instead of losing the earlier.
    */
   join(conn: Connection<any>, conversationId: Id, cursor?: Cursor): Promise<void> {
     // Closed while its subscribe ran: remove() has run already and would not run again.
     if (conn.closed) return Promise.resolve();
     if (conn.conversations.has(conversationId)) return this.#subscribed.get(conversationId) ?? Promise.resolve();
     conn.conversations.add(conversationId);
-    if (add(this.#byConversation, conversationId, conn)) {
-      if (cursor) this.#order.begin(conversationId, cursor);
-      const done = Promise.resolve(this.bus.subscribe(conversationChannel(conversationId))).catch(() => {});
-      this.#subscribed.set(conversationId, done);
-      return done;
-    }
-    return this.#subscribed.get(conversationId) ?? Promise.resolve();
+    if (!add(this.#byConversation, conversationId, conn)) return this.#subscribed.get(conversationId) ?? Promise.resolve();
+    const first = this.#byConversation.get(conversationId);
+    const done = (async () => {
+      let from = cursor;
+      if (!from && this.#position) {
+        from = await this.#position(conversationId).catch((e: unknown) => {
+          this.#onError(e);
+          return undefined;
+        });
+        // Everyone left meanwhile: leave() unsubscribed already.
+        if (this.#byConversation.get(conversationId) !== first) return;
+      }
+      if (from) this.#order.begin(conversationId, from);
+      await this.bus.subscribe(conversationChannel(conversationId));
+    })().catch(() => {});
+    this.#subscribed.set(conversationId, done);
+    return done;
   }
 
   leave(conn: Connection<any>, conversationId: Id): void {
@@ -215,6 +236,18 @@ export class Hub implements EventPublisher {
     }
   }
 
+  /**
+   * The missing changes of a conversation could not be read back: its followers here would
+   * go on without them. They are closed with 1012 and resume from their cursors (or reload),
+   * which reads the store again, as after a bus outage.
+   */
+  #resync(conversationId: Id): void {
+    for (const conn of [...(this.#byConversation.get(conversationId) ?? [])]) {
+      conn.close(CloseCodes.serviceRestart, 'event stream interrupted; reconnect and resume');
+      this.remove(conn);
+    }
+  }
+
   /** Closes every socket of a user (logout). */
   closeUser(userId: Id, code: number, reason: string): void {
     for (const conn of [...(this.#byUser.get(userId) ?? [])]) conn.close(code, reason);
@@ -231,7 +264,11 @@ export class Hub implements EventPublisher {
     }
     if (this.#metrics && event.publishedAt) this.#metrics.busLag.observe((Date.now() - event.publishedAt) / 1000);
     if (channel.startsWith('conv:')) {
-      this.#order.push((event as { conversation: { id: Id } }).conversation.id, event);
+      const id = (event as { conversation: { id: Id } }).conversation.id;
+      // A late event after the last follower left: ordering it would start a state no join
+      // could begin from its cursor any more.
+      if (!this.#byConversation.has(id)) return;
+      this.#order.push(id, event);
       return;
     }
     const targets: Connection<any>[] = [];
