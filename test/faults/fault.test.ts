@@ -5,8 +5,9 @@ import { hasPostgres, postgresUrl } from '../helpers/pg.js';
 // The short form of `npm run fault`: three Parley processes on one PostgreSQL database and a
 // redis-server of the test's own (the shared REDIS_URL is never restarted; it only says Redis
 // is available), one SIGKILL + restart of a process and one Redis restart while eight users
-// send, then every acked message is in the history once, with gapless seqs, and every socket
-// got every seq once and in order.
+// send, then a few seconds of resume under load (sockets reconnect with their cursors while
+// the others send and edit); then every acked message is in the history once, with gapless
+// seqs, and every socket got every seq once and in order, and every edit.
 describe.skipIf(!hasPostgres || !process.env.REDIS_URL)('fault injection: SIGKILL and a Redis restart under load', () => {
   it('loses, doubles, reorders and misses nothing', async () => {
     const lines: string[] = [];
@@ -19,6 +20,9 @@ describe.skipIf(!hasPostgres || !process.env.REDIS_URL)('fault injection: SIGKIL
       kills: 1,
       redisRestarts: 1,
       rate: 20,
+      // Resume under load, briefly: sockets reconnect with their cursors while the others send and edit.
+      resumeS: 4,
+      editRate: 2,
       catchupTimeoutS: 10,
       log: (l) => lines.push(l),
     });
@@ -34,9 +38,12 @@ describe.skipIf(!hasPostgres || !process.env.REDIS_URL)('fault injection: SIGKIL
       orderViolations: f.orderViolations,
       missingDeliveries: f.missingDeliveries,
       seqGaps: f.seqGaps,
+      staleViews: f.staleViews,
       unacked: f.unacked,
       caughtUp: f.caughtUp,
-    }).toEqual({ lost: 0, duplicated: 0, duplicateDeliveries: 0, orderViolations: 0, missingDeliveries: 0, seqGaps: 0, unacked: 0, caughtUp: true });
+    }).toEqual({ lost: 0, duplicated: 0, duplicateDeliveries: 0, orderViolations: 0, missingDeliveries: 0, seqGaps: 0, staleViews: 0, unacked: 0, caughtUp: true });
+    expect(f.resumePhase.reconnects).toBeGreaterThan(0);
+    expect(f.resumePhase.acked).toBeGreaterThan(0);
     expect(report.ok).toBe(true);
   }, 60_000);
 });
