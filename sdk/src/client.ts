@@ -462,7 +462,11 @@ export class ParleyClient {
         onReady: (f) => {
           this.state.me = f.user;
         },
-        onOnline: () => this.#online(),
+        onOnline: (f) => {
+          // Deleted, or you were removed, while away (or while subscribing).
+          for (const id of f.gone ?? []) this.#forget(id);
+          this.#online();
+        },
         onFrame: (f) => this.#frame(f),
         onStatus: (e) => {
           if (e.status !== 'online') {

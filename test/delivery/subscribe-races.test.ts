@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startParley, type TestServer } from '../helpers/parley.js';
 import { databases } from '../helpers/pg.js';
@@ -75,6 +76,64 @@ describe.each(databases)('subscribe while conversations change (%s)', (db) => {
       });
     }
 
+  it('property: whatever happens to the conversations while a subscribe runs, it is answered, for every one, and each followed one is exact', async () => {
+    type Act = { kind: 'send' | 'delete' | 'remove'; target: number };
+    const act: fc.Arbitrary<Act> = fc.record({ kind: fc.constantFrom('send' as const, 'send' as const, 'delete' as const, 'remove' as const), target: fc.nat(3) });
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(fc.option(fc.nat(2), { nil: undefined }), { minLength: 4, maxLength: 4 }),
+        fc.nat(3),
+        fc.array(act, { minLength: 1, maxLength: 4 }),
+        async (behind, at, acts) => {
+          const alice = await newUser(server);
+          const bob = await newUser(server);
+          const groups: number[] = [];
+          for (let i = 0; i < 4; i++) groups.push(await group(server, alice, [bob], `g${i}`));
+          for (const g of groups) for (let k = 0; k < 3; k++) await send(server, alice, g, `${g} old ${k}`);
+          // A cursor `behind` messages back, or none.
+          const cursors = groups.flatMap((g, i) => (behind[i] === undefined ? [] : [{ conversation_id: g, last_seq: 3 - behind[i]!, last_change_seq: 3 - behind[i]! }]));
+          const gone = new Set<number>();
+          atJoin(server, groups[at], async () => {
+            for (const a of acts) {
+              const g = groups[a.target];
+              if (gone.has(g)) continue;
+              if (a.kind === 'send') await send(server, alice, g, `${g} during`);
+              else {
+                const path = a.kind === 'delete' ? `/api/parley/conversations/${g}` : `/api/parley/conversations/${g}/participants/${bob.user.id}`;
+                expect((await api(server, 'DELETE', path, { token: alice.token })).status).toBeLessThan(300);
+                gone.add(g);
+              }
+            }
+          });
+          const sb = await parleySocket(server, bob);
+          sb.send({ type: 'subscribe', cursors });
+          const answer = await sb.next('subscribed', { timeoutMs: 10_000 });
+          expect(sb.all('error')).toEqual([]);
+          const followed = new Map<number, { last_seq: number }>(answer.conversations.map((c: { id: number; last_seq: number }) => [c.id, c]));
+          // Every conversation answered once: followed, or gone.
+          expect([...followed.keys(), ...answer.gone].sort()).toEqual([...groups].sort());
+          for (const g of answer.gone) expect(gone.has(g)).toBe(true);
+          for (const g of groups) if (!gone.has(g)) expect(followed.has(g)).toBe(true);
+          // Each followed one: every message after its cursor (without one: after the list was
+          // read), once, in order, through to a live one sent now; the position reported lies
+          // within (the socket was joined there).
+          for (const [g, c] of followed) {
+            if (gone.has(g)) continue;
+            const from = cursors.find((x) => x.conversation_id === g)?.last_seq ?? 3;
+            const last = (await send(server, alice, g, 'after')).seq;
+            await sb.next('message', { where: (f) => f.conversation_id === g && f.message.content === 'after' });
+            const got = sb.all('message').filter((f) => f.conversation_id === g).map((f) => f.message.seq);
+            expect(got, `conversation ${g}`).toEqual(Array.from({ length: last - from }, (_, i) => from + 1 + i));
+            expect(c.last_seq).toBeGreaterThanOrEqual(from);
+            expect(c.last_seq).toBeLessThan(last);
+          }
+          sb.close();
+        },
+      ),
+      { numRuns: 10, seed: 15_2 },
+    );
+  }, 180_000);
+
   it('cursors of conversations that are no longer the user’s are answered as gone', async () => {
     const alice = await newUser(server);
     const bob = await newUser(server);
@@ -151,6 +210,8 @@ describe('the SDK subscribing while conversations change', () => {
     const rb = record(bob);
     await Promise.race([bob.connect(), new Promise((_, reject) => setTimeout(() => reject(new Error('the SDK stayed subscribing')), 5_000))]);
     expect(rb.of('status').filter((s) => s.status === 'online')).toHaveLength(1);
+    expect(bob.state.conversation(g1.id)).toBeUndefined();
+    expect(bob.state.conversation(g2.id)).toBeDefined();
     await ann.send(g2.id, { content: 'live' }, { via: 'rest' }).promise;
     await expect.poll(() => rb.of('message').map((f) => f.message.content)).toContain('live');
   });
