@@ -27,6 +27,25 @@ export interface Sent {
   ackProc: number | null;
   /** Error frames that named this message: code per attempt. */
   errors: string[];
+  /** The message id from the ack (what an edit names). */
+  id: number | null;
+  /** Edits of it acknowledged by the server (REST 200). */
+  edits: number;
+}
+
+/** An edit's text: the message's local_temp_id, so the stored row is still recognisable, and the edit's number. */
+export const editedContent = (tempId: string, n: number) => `${tempId}${EDIT_MARK}${n}`;
+const EDIT_MARK = '~edit';
+/** The local_temp_id a (possibly edited) content belongs to. */
+export const baseContent = (content: string) => {
+  const i = content.indexOf(EDIT_MARK);
+  return i < 0 ? content : content.slice(0, i);
+};
+
+/** The newest state of one message a socket was shown: new_message, message_update, or REST after snapshot_required. */
+export interface Seen {
+  content: string | null;
+  changeSeq: number;
 }
 
 /** A new_message frame received by a socket (or a message seen in REST after snapshot_required). */
@@ -79,7 +98,9 @@ export interface SessionDeps {
   now: () => number;
   rng: () => number;
   /** REST history of a room (all pages), for snapshot_required; from process `proc`. */
-  history: (proc: number, token: string, roomId: number) => Promise<{ seq: number; content: string | null; sender_id: number }[]>;
+  history: (proc: number, token: string, roomId: number) => Promise<{ seq: number; content: string | null; sender_id: number; change_seq: number }[]>;
+  /** Edits one of the user's messages over REST on process `proc`; resolves to whether the server stored it. */
+  edit: (proc: number, token: string, messageId: number, content: string) => Promise<boolean>;
   log: (line: string) => void;
   runTag: string;
   /** 'seq': resume with last_seq only; 'change': with last_seq and last_change_seq (docs/delivery.md 4). */
@@ -115,6 +136,12 @@ export class Session {
   maxSeq = 0;
   /** The highest change_seq on any message frame this socket received. */
   maxChangeSeq = 0;
+  /** Per seq, the newest state shown (by change_seq): after the run it must equal the history. */
+  readonly latest = new Map<number, Seen>();
+  /** Edits sent / acknowledged, and voluntary reconnects (the resume-under-load phase). */
+  editsSent = 0;
+  editsAcked = 0;
+  bounces = 0;
   /** Counters. */
   deliveredLive = 0;
   replayed = 0;
@@ -126,6 +153,8 @@ export class Session {
   #reconnectTimer: NodeJS.Timeout | null = null;
   #failures = 0;
   #counter = 0;
+  #editTimer: NodeJS.Timeout | null = null;
+  #editing = false;
 
   constructor(
     readonly id: number,
@@ -240,6 +269,54 @@ export class Session {
     this.#timer = null;
   }
 
+  /**
+   * Edits one of its acknowledged messages now and then (`perSecond`), over REST on the
+   * process its socket is on: the resume-under-load phase, where other sockets of the room
+   * come and go and must end with every edit.
+   */
+  startEditing(perSecond: number): void {
+    if (this.#editing || perSecond <= 0) return;
+    this.#editing = true;
+    const period = 1000 / perSecond;
+    const tick = () => {
+      this.#editTimer = setTimeout(() => {
+        if (!this.#editing) return;
+        void this.#editOne().finally(tick);
+      }, period * (0.5 + this.deps.rng()));
+    };
+    tick();
+  }
+
+  stopEditing(): void {
+    this.#editing = false;
+    if (this.#editTimer) clearTimeout(this.#editTimer);
+    this.#editTimer = null;
+  }
+
+  async #editOne(): Promise<void> {
+    const mine = [...this.sent.values()].filter((m) => m.id !== null);
+    if (mine.length === 0 || this.state === 'closed') return;
+    const m = mine[Math.floor(this.deps.rng() * mine.length)];
+    this.editsSent++;
+    try {
+      if (await this.deps.edit(this.proc, this.user.token, m.id!, editedContent(m.tempId, m.edits + 1))) {
+        m.edits++;
+        this.editsAcked++;
+      }
+    } catch {
+      // The process is down: an edit is not retried; whether it was stored, the history says.
+    }
+  }
+
+  /** Drops a ready socket on purpose; it reconnects to the next process and resumes from its cursor. */
+  bounce(): boolean {
+    const ws = this.#ws;
+    if (!ws || this.state !== 'ready') return false;
+    this.bounces++;
+    ws.close(1000, 'resume under load');
+    return true;
+  }
+
   /** Ready on a socket, nothing unacknowledged, and has seen `top` of its room. */
   caughtUp(top: number): boolean {
     return this.state === 'ready' && this.unacked.size === 0 && this.maxSeq >= top;
@@ -247,6 +324,7 @@ export class Session {
 
   close(): void {
     this.stopSending();
+    this.stopEditing();
     this.state = 'closed';
     if (this.#reconnectTimer) clearTimeout(this.#reconnectTimer);
     const ws = this.#ws;
@@ -276,6 +354,8 @@ export class Session {
       ackVia: null,
       ackProc: null,
       errors: [],
+      id: null,
+      edits: 0,
     };
     this.sent.set(tempId, s);
     this.unacked.set(tempId, s);
@@ -296,6 +376,11 @@ export class Session {
     switch (f.type) {
       case 'new_message':
         return this.#message(conn, f.data ?? {});
+      case 'message_update': {
+        const d = f.data ?? {};
+        if (Number(d.room_id) === this.roomId) this.#see(Number(d.seq), d.content ?? null, Number(d.change_seq));
+        return;
+      }
       case 'error': {
         const code = String(f.code ?? f.message ?? 'error');
         this.errorCodes.set(code, (this.errorCodes.get(code) ?? 0) + 1);
@@ -335,7 +420,17 @@ export class Session {
       this.foreign.push(r);
       return;
     }
+    this.#see(r.seq, r.content, Number(d.change_seq));
+    if (r.senderId === this.user.id && r.tempId !== null) {
+      const mine = this.sent.get(r.tempId);
+      if (mine && mine.id === null) mine.id = Number(d.id);
+    }
     this.#record(r);
+  }
+
+  #see(seq: number, content: string | null, changeSeq: number): void {
+    const had = this.latest.get(seq);
+    if (!had || changeSeq >= had.changeSeq) this.latest.set(seq, { content, changeSeq });
   }
 
   #record(r: Receipt): void {
@@ -372,7 +467,9 @@ export class Session {
       const list = await this.deps.history(conn.proc, this.user.token, this.roomId);
       for (const m of list) {
         const content = m.content ?? null;
-        const mine = m.sender_id === this.user.id && content !== null && this.sent.has(content);
+        this.#see(m.seq, content, m.change_seq);
+        const tempId = content === null ? null : baseContent(content);
+        const mine = m.sender_id === this.user.id && tempId !== null && this.sent.has(tempId);
         this.#record({
           seq: m.seq,
           at: this.deps.now(),
@@ -381,7 +478,7 @@ export class Session {
           phase: 'rest',
           senderId: m.sender_id,
           content,
-          tempId: mine ? content : null,
+          tempId: mine ? tempId : null,
         });
       }
     } catch (e) {

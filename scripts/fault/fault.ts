@@ -37,6 +37,14 @@ export interface FaultOptions {
   presenceTtlMs: number;
   /** How clients resume: last_seq only, or last_seq and last_change_seq. */
   resume: 'seq' | 'change';
+  /**
+   * Seconds of the resume-under-load phase, after the faults: every user goes on sending and
+   * also edits its messages, while half of the sockets, chosen by the seed, drop and
+   * reconnect to the next process with their cursors again and again. 0: no such phase.
+   */
+  resumeS: number;
+  /** Edits per second per user during that phase. */
+  editRate: number;
   /** Keep the run directory (process logs, data dirs, report.json) even when the run passes. */
   keep: boolean;
   /** Write the full report (figures and every anomaly) as JSON here. */
@@ -60,6 +68,8 @@ export const DEFAULTS: Omit<FaultOptions, 'postgresUrl' | 'log'> = {
   catchupTimeoutS: 30,
   presenceTtlMs: 2_000,
   resume: 'change',
+  resumeS: 10,
+  editRate: 2,
   keep: false,
 };
 
@@ -123,7 +133,7 @@ async function roomHistory(port: number, token: string, roomId: number): Promise
   const out: StoredMessage[] = [];
   for (let page = 1; ; page++) {
     const body = await expectOk(`history of room ${roomId} page ${page}`, api(port, 'GET', `/api/chat/rooms/${roomId}/messages?page=${page}&per_page=100`, { token }));
-    for (const m of body.messages) out.push({ id: m.id, seq: m.seq, content: m.content, sender_id: m.sender_id });
+    for (const m of body.messages) out.push({ id: m.id, seq: m.seq, content: m.content, sender_id: m.sender_id, change_seq: m.change_seq });
     if (!body.has_more) break;
     if (page > 100_000) throw new Error('history does not end');
   }
@@ -255,6 +265,8 @@ export async function runFault(options: Partial<FaultOptions> & Pick<FaultOption
       now: () => Date.now(),
       rng,
       history: (proc: number, token: string, roomId: number) => roomHistory(ports[proc], token, roomId),
+      edit: async (proc: number, token: string, messageId: number, content: string) =>
+        (await api(ports[proc], 'PUT', `/api/chat/messages/${messageId}`, { token, json: { content } })).status === 200,
       log,
       runTag,
       resume: o.resume,
@@ -363,12 +375,35 @@ export async function runFault(options: Partial<FaultOptions> & Pick<FaultOption
         log(`progress: sent ${sent}, unacked ${unacked}, sockets ready ${sessions.filter((s) => s.connected).length}/${sessions.length}`);
       }
     }
-    for (const s of sessions) s.stopSending();
-    const tStop = Date.now();
-    log('sends stopped; waiting for the faults in progress and for every client to catch up');
     await faultLoop;
     stopFaults = true;
     if (faultError) throw faultError;
+
+    // ------------------------------------------------------------------ resume under load
+    // Every user goes on sending, and edits too; half of the sockets drop and come back on the
+    // next process with their cursors, again and again, so catch-ups race sends and edits on
+    // every process (issue 15: what the fault timing never hits).
+    let bounced = 0;
+    if (o.resumeS > 0) {
+      const movers = sessions.filter(() => rng() < 0.5);
+      log(`resume under load for ${o.resumeS} s: ${movers.length} of ${sessions.length} sockets reconnect again and again while every user sends and edits (${o.editRate}/s)`);
+      for (const s of sessions) s.startEditing(o.editRate);
+      const nextBounce = new Map(movers.map((s) => [s, Date.now() + 200 + rng() * 800]));
+      const until = Date.now() + o.resumeS * 1000;
+      while (Date.now() < until) {
+        await wait(Math.min(25, until - Date.now()));
+        for (const [s, at] of nextBounce) {
+          if (Date.now() < at) continue;
+          if (s.bounce()) bounced++;
+          nextBounce.set(s, Date.now() + 300 + rng() * 1200);
+        }
+      }
+      for (const s of sessions) s.stopEditing();
+      log(`resume under load done: ${bounced} reconnects with a cursor`);
+    }
+    for (const s of sessions) s.stopSending();
+    const tStop = Date.now();
+    log('sends stopped; waiting for every client to catch up');
 
     // ------------------------------------------------------------------ catch-up
     const deadline = Date.now() + o.catchupTimeoutS * 1000;
@@ -432,6 +467,7 @@ export async function runFault(options: Partial<FaultOptions> & Pick<FaultOption
       ackLatencyDuringStopsMs: latencyDuringStops(faults, sessions),
       maxInFlight,
       caughtUp: caughtAt !== null,
+      resumePhase: { seconds: o.resumeS, reconnects: bounced, ...counts.edits },
       catchupAfterLastFaultMs: faults.length > 0 ? faults[faults.length - 1].recoveryMs : null,
       catchupAfterStopMs: caughtAt === null ? null : caughtAt - tStop,
       serverErrorLines: serverErrors.length,
@@ -448,6 +484,7 @@ export async function runFault(options: Partial<FaultOptions> & Pick<FaultOption
       figures.unacked === 0 &&
       figures.ackSeqMismatches === 0 &&
       figures.contentMismatches === 0 &&
+      figures.staleViews === 0 &&
       figures.unknownStored === 0 &&
       figures.foreignFrames === 0;
 
@@ -525,6 +562,10 @@ function formatReport(f: Figures, a: Anomalies, t0: number, serverErrors: string
   row('missing deliveries', f.missingDeliveries);
   row('seq gaps (stored)', f.seqGaps);
   row('ack/seq/content mismatches', `${f.ackSeqMismatches} / ${f.contentMismatches} / ${f.unknownStored + f.foreignFrames}`);
+  if (f.resumePhase.seconds > 0) {
+    row('resume under load', `${f.resumePhase.seconds} s: ${f.resumePhase.reconnects} reconnects with a cursor; edits ${f.resumePhase.acked} acked of ${f.resumePhase.sent}`);
+    row('stale views (edits missed)', f.staleViews);
+  }
   row('snapshot_required', f.snapshots);
   row('reconnects', `${f.reconnects} (close codes: ${Object.entries(f.closeCodes).map(([k, v]) => `${k}×${v}`).join(', ') || 'none'})`);
   row('error frames', Object.entries(f.errorFrames).map(([k, v]) => `${k}×${v}`).join(', ') || 'none');
@@ -542,6 +583,7 @@ function formatReport(f: Figures, a: Anomalies, t0: number, serverErrors: string
     ['seq gaps', a.seqGaps],
     ['ack seq mismatches', a.ackSeqMismatches],
     ['content mismatches', a.contentMismatches],
+    ['stale views (a socket missed an edit)', a.staleViews],
     ['stored messages nobody sent', a.unknownStored],
     ['frames of another room', a.foreignFrames],
     ['unacked at the end', a.unacked],

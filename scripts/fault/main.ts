@@ -2,7 +2,7 @@ import { parseArgs } from 'node:util';
 import { exitOnHelp, num } from '../lib/cli.js';
 import { DEFAULTS, runFault } from './fault.js';
 
-// npm run fault -- [--processes 3] [--clients 24] [--duration 30] [--seed N] [--kills 1] [--redis-restarts 1] …
+// npm run fault -- [--processes 3] [--clients 24] [--duration 30] [--seed N] [--kills 1] [--redis-restarts 1] [--resume-phase 10] …
 
 const HELP = `npm run fault -- [options]
 
@@ -24,6 +24,9 @@ Exit code 1 when anything was lost, stored twice, delivered twice, out of order 
   --redis-down-ms N    how long Redis stays down (default ${DEFAULTS.redisDownMs})
   --catchup-timeout S  bound on the catch-up after the sends stop (default ${DEFAULTS.catchupTimeoutS})
   --resume seq|change  resume with last_seq only, or with last_seq and last_change_seq (default ${DEFAULTS.resume})
+  --resume-phase S     seconds of resume under load after the faults: everyone sends and edits while half
+                       of the sockets reconnect with their cursors again and again (default ${DEFAULTS.resumeS}; 0: none)
+  --edit-rate N        edits per second per user in that phase (default ${DEFAULTS.editRate})
   --postgres URL       PostgreSQL server (default: DATABASE_URL when it is postgres://, else postgres://postgres@127.0.0.1:5432/postgres)
   --json FILE          write the full report (every anomaly) as JSON
   --keep               keep the run directory (process logs) even when the run passes
@@ -45,6 +48,8 @@ const { values } = parseArgs({
     'catchup-timeout': { type: 'string' },
     postgres: { type: 'string' },
     resume: { type: 'string' },
+    'resume-phase': { type: 'string' },
+    'edit-rate': { type: 'string' },
     json: { type: 'string' },
     keep: { type: 'boolean' },
     help: { type: 'boolean', short: 'h' },
@@ -84,6 +89,8 @@ try {
     catchupTimeoutS: num('catchup-timeout', values['catchup-timeout'], DEFAULTS.catchupTimeoutS),
     postgresUrl: values.postgres ?? envPg ?? 'postgres://postgres@127.0.0.1:5432/postgres',
     resume: values.resume === 'seq' ? 'seq' : values.resume === undefined || values.resume === 'change' ? 'change' : bad('resume', values.resume),
+    resumeS: num('resume-phase', values['resume-phase'], DEFAULTS.resumeS),
+    editRate: num('edit-rate', values['edit-rate'], DEFAULTS.editRate),
     jsonPath: values.json,
     keep: values.keep ?? false,
     signal: controller.signal,

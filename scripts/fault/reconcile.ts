@@ -1,4 +1,4 @@
-import type { ConnRecord, Receipt, Sent, Session } from './client.js';
+import { baseContent, type ConnRecord, type Receipt, type Sent, type Session } from './client.js';
 
 // After a run: the REST history of every room is the truth. Checks the delivery contract
 // (docs/delivery.md) against it and against what every socket received, and explains each
@@ -9,6 +9,7 @@ export interface StoredMessage {
   seq: number;
   content: string | null;
   sender_id: number;
+  change_seq: number;
 }
 
 export interface RoomInfo {
@@ -68,6 +69,10 @@ export interface Figures {
   seqGaps: number;
   ackSeqMismatches: number;
   contentMismatches: number;
+  /** A socket's last view of a message differs from the history: it missed an edit. */
+  staleViews: number;
+  /** The resume-under-load phase: its length, the reconnects with a cursor, the edits. */
+  resumePhase: { seconds: number; reconnects: number; sent: number; acked: number };
   unknownStored: number;
   foreignFrames: number;
   snapshots: number;
@@ -89,6 +94,7 @@ export interface Anomalies {
   seqGaps: string[];
   ackSeqMismatches: string[];
   contentMismatches: string[];
+  staleViews: string[];
   unknownStored: string[];
   unacked: string[];
   notCaughtUp: string[];
@@ -130,13 +136,14 @@ export function reconcile(input: ReconcileInput): {
     | 'seqGaps'
     | 'ackSeqMismatches'
     | 'contentMismatches'
+    | 'staleViews'
     | 'unknownStored'
     | 'foreignFrames'
     | 'snapshots'
     | 'reconnects'
     | 'closeCodes'
     | 'errorFrames'
-  >;
+  > & { edits: { sent: number; acked: number } };
   anomalies: Anomalies;
 } {
   const { t0, rooms, sessions, histories } = input;
@@ -150,6 +157,7 @@ export function reconcile(input: ReconcileInput): {
     seqGaps: [],
     ackSeqMismatches: [],
     contentMismatches: [],
+    staleViews: [],
     unknownStored: [],
     unacked: [],
     notCaughtUp: [],
@@ -189,6 +197,7 @@ export function reconcile(input: ReconcileInput): {
   let seqGaps = 0;
   let missing = 0;
   let contentMismatches = 0;
+  let staleViews = 0;
   let unknownStored = 0;
   let storedAckMismatches = 0;
 
@@ -223,10 +232,11 @@ export function reconcile(input: ReconcileInput): {
       seqGaps += gaps.length;
       push(a.seqGaps, `room ${room.id}: ${gaps.length} seq(s) missing from 1..${top}: ${gaps.slice(0, 20).join(',')}${gaps.length > 20 ? ',…' : ''}`);
     }
-    // Every acked message stored exactly once; nothing stored twice.
+    // Every acked message stored exactly once; nothing stored twice. An edited message is
+    // known by the local_temp_id its text starts with.
     const byContent = new Map<string, StoredMessage[]>();
     for (const h of history) {
-      const key = h.content ?? `<null content id ${h.id}>`;
+      const key = h.content === null ? `<null content id ${h.id}>` : baseContent(h.content);
       const list = byContent.get(key) ?? [];
       list.push(h);
       byContent.set(key, list);
@@ -266,7 +276,7 @@ export function reconcile(input: ReconcileInput): {
       missing += lacking.length;
       for (const q of lacking.slice(0, 20)) {
         const h = bySeq.get(q)![0];
-        const m = h.content ? allSent.get(h.content) : undefined;
+        const m = h.content ? allSent.get(baseContent(h.content)) : undefined;
         const at = m?.ackedAt ?? m?.firstSentAt ?? null;
         const c = at !== null ? connAt(s, at) : undefined;
         const next = c ? s.conns.find((x) => x.n === c.n + 1) : undefined;
@@ -279,13 +289,24 @@ export function reconcile(input: ReconcileInput): {
       if (lacking.length > 20) push(a.missingDeliveries, `session ${s.id}: … ${lacking.length - 20} more seqs missing (${lacking.slice(20, 60).join(',')}…)`);
       for (const r of s.receipts) {
         const h = bySeq.get(r.seq)?.[0];
-        if (h && r.content !== h.content) {
+        // The same message (an edit may have changed its text since, or before a replay).
+        if (h && (r.content === null || h.content === null ? r.content !== h.content : baseContent(r.content) !== baseContent(h.content))) {
           contentMismatches++;
           push(a.contentMismatches, `session ${s.id}: seq ${r.seq} received as "${r.content}" (conn #${r.conn}, process ${r.proc}, ${r.phase}, ${T(r.at)}) but stored as "${h.content}"`);
         } else if (!h) {
           contentMismatches++;
           push(a.contentMismatches, `session ${s.id}: seq ${r.seq} received as "${r.content}" (conn #${r.conn}, process ${r.proc}, ${r.phase}, ${T(r.at)}) but REST has no such seq (top ${top})`);
         }
+      }
+      // Every edit reached every socket of the room: its last view of each message is the history's.
+      for (const [q, seen] of s.latest) {
+        const h = bySeq.get(q)?.[0];
+        if (!h || (seen.content === h.content && seen.changeSeq === h.change_seq)) continue;
+        staleViews++;
+        push(
+          a.staleViews,
+          `session ${s.id} (user ${s.user.index}, room ${room.id}): seq ${q} last shown as "${seen.content}" (change_seq ${seen.changeSeq}), stored as "${h.content}" (change_seq ${h.change_seq}); last ${describeConn(s.conns[s.conns.length - 1])}`,
+        );
       }
     }
   }
@@ -368,12 +389,14 @@ export function reconcile(input: ReconcileInput): {
       seqGaps,
       ackSeqMismatches: ackSeqMismatches + storedAckMismatches,
       contentMismatches,
+      staleViews,
       unknownStored,
       foreignFrames: foreign,
       snapshots,
       reconnects,
       closeCodes,
       errorFrames,
+      edits: { sent: sessions.reduce((n, s) => n + s.editsSent, 0), acked: sessions.reduce((n, s) => n + s.editsAcked, 0) },
     },
     anomalies: a,
   };

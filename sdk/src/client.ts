@@ -52,6 +52,11 @@ export interface ParleyClientOptions {
   reconnect?: ReconnectOptions | false;
   /** Pings that find a dead socket; false: none. */
   heartbeat?: HeartbeatOptions | false;
+  /**
+   * A subscribe with no frame in answer for this long (ms, default 20000; 0: wait forever)
+   * is given up: the socket is replaced and subscribes again. Replay frames count as answers.
+   */
+  subscribeTimeoutMs?: number;
   /** A typing indicator not renewed disappears after this (ms, default 6000 as the server's). */
   typingTtlMs?: number;
   /** Messages per history page the client asks for itself (reloads, new conversations). Default 50. */
@@ -457,7 +462,11 @@ export class ParleyClient {
         onReady: (f) => {
           this.state.me = f.user;
         },
-        onOnline: () => this.#online(),
+        onOnline: (f) => {
+          // Deleted, or you were removed, while away (or while subscribing).
+          for (const id of f.gone ?? []) this.#forget(id);
+          this.#online();
+        },
         onFrame: (f) => this.#frame(f),
         onStatus: (e) => {
           if (e.status !== 'online') {
@@ -469,7 +478,7 @@ export class ParleyClient {
         onFatal: (e) => this.#settleWaiters(e),
         networkDown: () => (globalThis as { navigator?: { onLine?: boolean } }).navigator?.onLine === false,
       },
-      { reconnect: this.#opts.reconnect, heartbeat: this.#opts.heartbeat, cursors: this.#cursors },
+      { reconnect: this.#opts.reconnect, heartbeat: this.#opts.heartbeat, cursors: this.#cursors, subscribeTimeoutMs: this.#opts.subscribeTimeoutMs },
     );
     return this.#rt;
   }

@@ -31,6 +31,9 @@ export interface HeartbeatOptions {
   timeoutMs?: number;
 }
 
+/** How long a subscribe may go without a frame in answer before the socket is replaced (ms). */
+export const DEFAULT_SUBSCRIBE_TIMEOUT_MS = 20_000;
+
 export const DEFAULT_RECONNECT: Required<ReconnectOptions> = { initialDelayMs: 500, maxDelayMs: 30_000, factor: 2, jitter: 0.5 };
 
 /** The wait before reconnect attempt `attempt` (1, 2, …): exponential, capped, minus jitter. */
@@ -91,6 +94,9 @@ export class Realtime {
   #gen = 0;
   #retryTimer: ReturnType<typeof setTimeout> | null = null;
   #pingTimer: ReturnType<typeof setInterval> | null = null;
+  /** Fires when a subscribe has gone unanswered (no frame but pongs) for subscribeTimeoutMs. */
+  #subscribeTimer: ReturnType<typeof setTimeout> | null = null;
+  readonly #subscribeTimeoutMs: number;
   #lastHeard = 0;
   /** Highest seq/change_seq seen while a subscribe's replay runs (applied at `subscribed`). */
   readonly #replayed = new Map<number, Mark>();
@@ -98,8 +104,9 @@ export class Realtime {
   constructor(
     WebSocket: WebSocketConstructor,
     hooks: RealtimeHooks,
-    opts: { reconnect?: ReconnectOptions | false; heartbeat?: HeartbeatOptions | false; cursors?: Map<number, Mark> } = {},
+    opts: { reconnect?: ReconnectOptions | false; heartbeat?: HeartbeatOptions | false; cursors?: Map<number, Mark>; subscribeTimeoutMs?: number } = {},
   ) {
+    this.#subscribeTimeoutMs = opts.subscribeTimeoutMs ?? DEFAULT_SUBSCRIBE_TIMEOUT_MS;
     this.cursors = opts.cursors ?? new Map();
     this.#WebSocket = WebSocket;
     this.#hooks = hooks;
@@ -215,6 +222,8 @@ export class Realtime {
       return;
     }
     if (typeof f !== 'object' || f === null || typeof f.type !== 'string') return;
+    // A long replay is progress, not silence: the timeout counts from the last frame.
+    if (this.#phase === 'subscribing' && f.type !== 'pong' && f.type !== 'ready') this.#armSubscribeTimeout();
     switch (f.type) {
       case 'ready': {
         this.#hooks.onReady(f);
@@ -222,9 +231,11 @@ export class Realtime {
         this.#replayed.clear();
         const cursors: Cursor[] = [...this.cursors].map(([id, c]) => ({ conversation_id: id, last_seq: c.seq, last_change_seq: c.change }));
         this.#ws?.send(JSON.stringify({ type: 'subscribe', cursors } satisfies ClientFrame<'subscribe'>));
+        this.#armSubscribeTimeout();
         return;
       }
       case 'subscribed': {
+        this.#clearSubscribeTimeout();
         // The replays are complete: everything up to where each conversation stood, and what
         // the replay and the live events after it showed, has been delivered.
         const listed = new Set<number>();
@@ -250,6 +261,11 @@ export class Realtime {
       }
       case 'pong':
         return;
+      case 'error':
+        // Sends wait for `online`, so an error while subscribing answers the subscribe: it
+        // failed (the server could not read a conversation), and a new socket tries again.
+        if (this.#phase === 'subscribing') return this.drop(`subscribe refused: ${String((f as { message?: unknown }).message ?? '')}`);
+        break;
       case 'message':
       case 'message_changed': {
         // During the replay the cursor stays put: a socket lost halfway replays again.
@@ -297,9 +313,30 @@ export class Realtime {
     }, delay);
   }
 
+  /**
+   * A subscribe that is never answered — the server lost track of it — would leave the
+   * socket "subscribing" for good while pings keep it alive (issue 15 item 2): past the
+   * timeout it is dropped, and the next socket subscribes again.
+   */
+  #armSubscribeTimeout(): void {
+    this.#clearSubscribeTimeout();
+    if (this.#subscribeTimeoutMs <= 0) return;
+    const gen = this.#gen;
+    this.#subscribeTimer = setTimeout(() => {
+      this.#subscribeTimer = null;
+      if (gen === this.#gen && this.#phase === 'subscribing') this.drop(`no answer to subscribe within ${this.#subscribeTimeoutMs} ms`);
+    }, this.#subscribeTimeoutMs);
+  }
+
+  #clearSubscribeTimeout(): void {
+    if (this.#subscribeTimer) clearTimeout(this.#subscribeTimer);
+    this.#subscribeTimer = null;
+  }
+
   /** Forgets the current socket (its late callbacks are ignored) and closes it. */
   #teardown(code?: number, reason?: string): void {
     this.#gen++;
+    this.#clearSubscribeTimeout();
     if (this.#pingTimer) clearInterval(this.#pingTimer);
     this.#pingTimer = null;
     if (this.#retryTimer && code !== undefined) {

@@ -61,7 +61,7 @@ export async function createParley(config: Config, opts: { logger?: boolean | ob
     ? await createRedisRateLimiter(redis, { prefix, onError, local: (k) => k.startsWith('f:') })
     : createMemoryRateLimiter();
   const metrics: Metrics = new Metrics((): number => hub.size);
-  const hub: Hub = new Hub(bus, { reorderWaitMs: config.reorderWaitMs, onError: (e) => logError(e as Error), metrics });
+  const hub: Hub = new Hub(bus, { reorderWaitMs: config.reorderWaitMs, onError: (e) => logError(e as Error), metrics, heldMax: config.resumeMaxMessages });
   const fileStore = createLocalDiskFileStore(config.filesRoot);
   const core = new Core({ config, store, presence, rateLimiter, events: hub, fileStore, caches: hub });
   // No request is served before this process hears invalidations.
@@ -72,6 +72,11 @@ export async function createParley(config: Config, opts: { logger?: boolean | ob
   core.messages.writer.onBatch = (size) => metrics.batchSize.observe(size);
   // A change that never came over the bus (its publisher died after the commit) is read back.
   hub.setGapFiller(async (id, after, upTo, newFrom) => core.messages.missedEvents(await core.conversations.refById(id), after, upTo, newFrom));
+  hub.setPositionReader(async (id) => {
+    const c = await store.conversationById(id);
+    if (!c) throw new Error(`conversation ${id} is gone`);
+    return { lastSeq: c.lastSeq, changeSeq: c.changeSeq };
+  });
 
   const app = await createHttpServer(config, opts.logger ?? true);
   setSocketErrorLogger((e) => app.log.error({ err: e }, 'socket handler failed'));

@@ -7,6 +7,7 @@ import type { FileStore } from '../backends/files/file-store.js';
 import { Accounts } from './accounts/accounts.js';
 import { Conversations } from './conversations/conversations.js';
 import { LocalInvalidator, type CacheInvalidator, type EventPublisher } from './events.js';
+import type { RaceHooks } from './hooks.js';
 import { Files } from './files/files.js';
 import { Friends } from './friends/friends.js';
 import { Messages } from './messages/messages.js';
@@ -36,6 +37,8 @@ export class Core {
   readonly receipts: DeliveryReceipts;
   readonly rateLimits: RateLimits;
   readonly files: Files;
+  /** Set by tests only (see RaceHooks). */
+  readonly hooks: RaceHooks = {};
 
   constructor(readonly deps: CoreDeps) {
     const { config, store, presence, events } = deps;
@@ -48,7 +51,7 @@ export class Core {
       maxMembers: config.maxConversationMembers,
       maxPerAdd: config.maxMembersPerAdd,
     });
-    this.messages = new Messages(store, this.conversations, this.users, this.friends, this.rateLimits, events, config);
+    this.messages = new Messages(store, this.conversations, this.users, this.friends, this.rateLimits, events, config, this.hooks);
     this.presence = new PresenceService(presence, store, this.users, this.conversations, events);
     this.receipts = new DeliveryReceipts(store, this.conversations, events);
     this.files = new Files(store, deps.fileStore, this.messages, this.conversations, config);

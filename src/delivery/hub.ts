@@ -1,7 +1,7 @@
 import type { Bus } from '../backends/bus/bus.js';
 import type { CacheChange, CacheInvalidator, DomainEvent, EventPublisher } from '../core/events.js';
 import type { Id } from '../core/model.js';
-import { CloseCodes, type Connection } from './connection.js';
+import { CloseCodes, OPEN, type Connection } from './connection.js';
 import { SeqOrderer, type Cursor, type GapFiller } from './ordering.js';
 import type { Metrics } from '../observability/metrics.js';
 
@@ -9,6 +9,23 @@ const conversationChannel = (id: Id) => `conv:${id}`;
 const userChannel = (id: Id) => `user:${id}`;
 /** Every process subscribes to it: cache invalidations. */
 const CONTROL_CHANNEL = 'control';
+
+/** How often a paged replay looks whether its socket drained (a WebSocketLike has no drain event). */
+const DRAIN_POLL_MS = 5;
+
+/** Resolves once the socket has at most `low` bytes queued, or is closed. */
+async function drained(conn: Connection<any>, low: number): Promise<void> {
+  while (!conn.closed && conn.socket.readyState === OPEN && conn.socket.bufferedAmount > low) {
+    await new Promise((r) => setTimeout(r, DRAIN_POLL_MS));
+  }
+}
+
+/** What a catch-up read: the events to replay, and where the conversation stood in the snapshot they were read from. */
+export interface Replay {
+  events: DomainEvent[];
+  /** The snapshot's newest seq and change_seq: a live change at or below it is in the replay, or older than the cursor. */
+  upTo: Cursor;
+}
 
 /**
  * The sockets of this process and the events they follow. Publishes through the bus and
@@ -23,21 +40,26 @@ export class Hub implements EventPublisher, CacheInvalidator {
   readonly #subscribed = new Map<Id, Promise<void>>();
   #onDelivered: (conversationId: Id, userId: Id, seq: number) => void = () => {};
   #fill: GapFiller = async () => [];
+  #position: ((conversationId: Id) => Promise<Cursor>) | null = null;
+  readonly #onError: (e: unknown) => void;
   readonly #order: SeqOrderer;
   readonly #metrics: Metrics | undefined;
   readonly #slowConsumer: () => void;
+  /** Most live events one socket may have held behind a replay of one conversation. */
+  readonly #heldMax: number;
 
   constructor(
     readonly bus: Bus,
-    opts: { reorderWaitMs?: number; onError?: (e: unknown) => void; metrics?: Metrics } = {},
+    opts: { reorderWaitMs?: number; onError?: (e: unknown) => void; metrics?: Metrics; heldMax?: number } = {},
   ) {
+    this.#heldMax = opts.heldMax ?? 10_000;
     const metrics = (this.#metrics = opts.metrics);
     this.#slowConsumer = () => metrics?.slowConsumers.inc();
     const fill: GapFiller = (c, after, upTo, newFrom) => {
       metrics?.reorderFills.inc();
       return this.#fill(c, after, upTo, newFrom);
     };
-    this.#order = new SeqOrderer((e) => this.#deliverToConversation(e), fill, opts.reorderWaitMs ?? 150, opts.onError);
+    this.#order = new SeqOrderer((e) => this.#deliverToConversation(e), fill, opts.reorderWaitMs ?? 150, opts.onError, (id) => this.#resync(id));
     this.#onError = opts.onError ?? (() => {});
     bus.onEvent((channel, event) => this.#deliver(channel, event));
     this.ready = Promise.resolve(bus.subscribe(CONTROL_CHANNEL)).catch((e) => this.#onError(e));
@@ -47,7 +69,6 @@ export class Hub implements EventPublisher, CacheInvalidator {
 
   /** Resolves once this process receives the control channel (cache invalidations): serve after it. */
   readonly ready: Promise<void>;
-  readonly #onError: (e: unknown) => void;
   readonly #invalidated: ((change: CacheChange) => void)[] = [];
 
   invalidate(change: CacheChange): Promise<void> {
@@ -72,6 +93,11 @@ export class Hub implements EventPublisher, CacheInvalidator {
   /** How missing seqs are read back from the store (set by the composition root). */
   setGapFiller(fill: GapFiller): void {
     this.#fill = fill;
+  }
+
+  /** How a join without a cursor learns where a conversation stands now (set by the composition root). */
+  setPositionReader(read: (conversationId: Id) => Promise<Cursor>): void {
+    this.#position = read;
   }
 
   /** Conversations whose events wait for a missing seq right now. */
@@ -141,17 +167,32 @@ export class Hub implements EventPublisher, CacheInvalidator {
    * Follows a conversation; resolves once the bus delivers its events here (Redis: SUBSCRIBE
    * done). `cursor`, the conversation's newest seq and change_seq as read before joining,
    * lets what is published before the subscription took effect be filled from the store.
+   * Without one, the first follower on this process reads where the conversation stands
+   * (setPositionReader) before subscribing, for the same reason, and so that its first two
+   * events, if they come out of order, are put back in order instead of losing the earlier.
    */
   join(conn: Connection<any>, conversationId: Id, cursor?: Cursor): Promise<void> {
+    // Closed while its subscribe ran: remove() has run already and would not run again.
+    if (conn.closed) return Promise.resolve();
     if (conn.conversations.has(conversationId)) return this.#subscribed.get(conversationId) ?? Promise.resolve();
     conn.conversations.add(conversationId);
-    if (add(this.#byConversation, conversationId, conn)) {
-      if (cursor) this.#order.begin(conversationId, cursor);
-      const done = Promise.resolve(this.bus.subscribe(conversationChannel(conversationId))).catch(() => {});
-      this.#subscribed.set(conversationId, done);
-      return done;
-    }
-    return this.#subscribed.get(conversationId) ?? Promise.resolve();
+    if (!add(this.#byConversation, conversationId, conn)) return this.#subscribed.get(conversationId) ?? Promise.resolve();
+    const first = this.#byConversation.get(conversationId);
+    const done = (async () => {
+      let from = cursor;
+      if (!from && this.#position) {
+        from = await this.#position(conversationId).catch((e: unknown) => {
+          this.#onError(e);
+          return undefined;
+        });
+        // Everyone left meanwhile: leave() unsubscribed already.
+        if (this.#byConversation.get(conversationId) !== first) return;
+      }
+      if (from) this.#order.begin(conversationId, from);
+      await this.bus.subscribe(conversationChannel(conversationId));
+    })().catch(() => {});
+    this.#subscribed.set(conversationId, done);
+    return done;
   }
 
   leave(conn: Connection<any>, conversationId: Id): void {
@@ -166,34 +207,72 @@ export class Hub implements EventPublisher, CacheInvalidator {
   }
 
   /**
-   * Joins and replays what the socket missed: live events that arrive while `load` runs are
-   * held, then sent after the replay unless the replay already covered them (by change_seq).
+   * Joins and replays what the socket missed. Live events that arrive while `load` reads and
+   * while the replay is sent are held; afterwards each is sent unless the snapshot the replay
+   * was read from covers it (its change_seq is at most the snapshot's). Resolves to that
+   * snapshot's position: the socket has everything up to it and gets everything after it.
+   * If `load` fails, the socket does not follow the conversation (no hole behind a live
+   * stream) and nothing held is shown.
    */
-  async joinWithReplay(conn: Connection<any>, conversationId: Id, load: () => Promise<DomainEvent[]>, cursor?: Cursor): Promise<void> {
-    conn.held ??= new Map();
-    conn.held.set(conversationId, []);
-    // Subscribed before the history is read, so nothing published in between is missed.
-    await this.join(conn, conversationId, cursor);
-    let replay: DomainEvent[] = [];
+  async joinWithReplay(conn: Connection<any>, conversationId: Id, load: () => Promise<Replay>, cursor?: Cursor): Promise<Cursor> {
+    const held: DomainEvent[] = [];
+    (conn.held ??= new Map()).set(conversationId, held);
+    let replay: Replay;
     try {
+      // Subscribed before the history is read, so nothing published in between is missed.
+      await this.join(conn, conversationId, cursor);
       replay = await load();
+    } catch (e) {
+      this.#release(conn, conversationId, held);
+      this.leave(conn, conversationId);
+      throw e;
+    }
+    try {
+      await this.#sendReplay(conn, conversationId, replay.events);
     } finally {
-      const held = conn.held?.get(conversationId) ?? [];
-      conn.held?.delete(conversationId);
-      if (conn.held?.size === 0) conn.held = null;
-      // The replay reaches the conversation's newest change as read: a held change at or
-      // before the newest it showed is in it already.
-      let top = 0;
-      for (const e of replay) {
-        // Replayed in seq order with their current change_seq, which is not monotonic.
-        this.#render([conn], e, true);
-        const m = 'message' in e ? e.message : undefined;
-        if (m && m.changeSeq > top) top = m.changeSeq;
-      }
+      this.#release(conn, conversationId, held);
+      const covered = replay.upTo.changeSeq;
       for (const e of held) {
-        if (e.type !== 'mention' && 'message' in e && e.message.changeSeq <= top) continue;
+        if (e.type !== 'mention' && 'message' in e && e.message.changeSeq <= covered) continue;
         this.#render([conn], e);
       }
+    }
+    return replay.upTo;
+  }
+
+  #release(conn: Connection<any>, conversationId: Id, held: DomainEvent[]): void {
+    if (conn.held?.get(conversationId) !== held) return;
+    conn.held.delete(conversationId);
+    if (conn.held.size === 0) conn.held = null;
+  }
+
+  /**
+   * Sends a replay in pages: while the socket has more than a quarter of its send buffer
+   * queued, the next event waits until it has drained to a sixteenth. A backlog larger than
+   * the buffer (8 MB by default) then reaches the client at the pace it reads, where sent in
+   * one go it closed the socket with 4008 every time, and the client came back for the same
+   * replay (issue 14, item 10). Replayed in seq order with their current change_seq, which
+   * is not monotonic; `force`: each goes out whatever the socket's mark says.
+   */
+  async #sendReplay(conn: Connection<any>, conversationId: Id, events: readonly DomainEvent[]): Promise<void> {
+    const high = conn.sendBufferLimit / 4;
+    const low = conn.sendBufferLimit / 16;
+    for (const e of events) {
+      if (conn.closed || !conn.conversations.has(conversationId)) return;
+      if (conn.socket.bufferedAmount > high) await drained(conn, low);
+      this.#render([conn], e, true, true);
+    }
+  }
+
+  /**
+   * The missing changes of a conversation could not be read back: its followers here would
+   * go on without them. They are closed with 1012 and resume from their cursors (or reload),
+   * which reads the store again, as after a bus outage.
+   */
+  #resync(conversationId: Id): void {
+    for (const conn of [...(this.#byConversation.get(conversationId) ?? [])]) {
+      conn.close(CloseCodes.serviceRestart, 'event stream interrupted; reconnect and resume');
+      this.remove(conn);
     }
   }
 
@@ -217,7 +296,11 @@ export class Hub implements EventPublisher, CacheInvalidator {
     }
     if (this.#metrics && event.publishedAt) this.#metrics.busLag.observe((Date.now() - event.publishedAt) / 1000);
     if (channel.startsWith('conv:')) {
-      this.#order.push((event as { conversation: { id: Id } }).conversation.id, event);
+      const id = (event as { conversation: { id: Id } }).conversation.id;
+      // A late event after the last follower left: ordering it would start a state no join
+      // could begin from its cursor any more.
+      if (!this.#byConversation.has(id)) return;
+      this.#order.push(id, event);
       return;
     }
     const targets: Connection<any>[] = [];
@@ -248,15 +331,25 @@ export class Hub implements EventPublisher, CacheInvalidator {
     }
   }
 
-  /** Renders once per variant and sends; `force`: even what the socket's mark says it had (answers, replays). */
-  #render(targets: Connection<any>[], event: DomainEvent, force = false): void {
+  /**
+   * Renders once per variant and sends; `force`: even what the socket's mark says it had
+   * (answers, replays); `replay`: a replay's own event, not held behind it.
+   */
+  #render(targets: Connection<any>[], event: DomainEvent, force = false, replay = false): void {
     const frames = new Map<string, Buffer>();
     const convId = 'conversation' in event ? event.conversation.id : 0;
     const changeSeq = event.type !== 'mention' && 'message' in event ? event.message.changeSeq : 0;
     for (const conn of targets) {
       if (conn.closed) continue;
-      const held = convId && conn.held?.get(convId);
+      const held = !replay && convId && conn.held?.get(convId);
       if (held) {
+        // A replay so slow to drain that more live events wait behind it than a resume
+        // replays at all: this socket will not catch up; it resumes later as any slow consumer.
+        if (held.length >= this.#heldMax) {
+          conn.close(CloseCodes.slowConsumer, 'slow consumer');
+          this.#slowConsumer();
+          continue;
+        }
         held.push(event);
         continue;
       }

@@ -25,9 +25,19 @@ interface ConversationOrder {
   queue: DomainEvent[];
   timer: NodeJS.Timeout | null;
   filling: boolean;
+  /** Reads of the current gap that failed in a row. */
+  failures: number;
+  /**
+   * Started by an event, not a cursor: the first events wait `waitMs` together, so one that
+   * overtook an earlier one still comes after it.
+   */
+  starting: boolean;
   /** change_seqs delivered from the store; their live copy, if it still comes, is dropped. */
   filled: Set<number>;
 }
+
+/** Reads of one gap before its followers are told to resync (waits: waitMs × 2, 4, 8, 16). */
+export const FILL_ATTEMPTS = 5;
 
 type MessageEvent = Extract<DomainEvent, { message: Message; conversation: unknown }>;
 const messageOf = (e: DomainEvent): Message | undefined => (e.type !== 'mention' && 'message' in e ? e.message : undefined);
@@ -44,7 +54,9 @@ const messageOf = (e: DomainEvent): Message | undefined => (e.type !== 'mention'
  * and its publish) and delivered first. A retried send is published again (`retry`), so a
  * message whose first publish was lost still reaches everyone; a process that delivered
  * that change already drops it. Other events (typing, receipts) are not ordered, only kept
- * behind a waiting message.
+ * behind a waiting message. A gap whose read fails is read again (FILL_ATTEMPTS times, each
+ * wait twice the one before), then given up with everything behind it, and `onLost` makes
+ * the followers resync: nothing goes out with a hole in front of it.
  */
 export class SeqOrderer {
   readonly #byConversation = new Map<Id, ConversationOrder>();
@@ -54,6 +66,12 @@ export class SeqOrderer {
     readonly fill: GapFiller,
     readonly waitMs: number,
     readonly onError: (e: unknown) => void = () => {},
+    /**
+     * The missing changes of a conversation could not be read back (FILL_ATTEMPTS failed
+     * reads): its state is forgotten, with everything waiting behind the gap, and its
+     * followers must resync (resume from their cursors) rather than go on without them.
+     */
+    readonly onLost: (conversationId: Id) => void = () => {},
   ) {}
 
   /**
@@ -86,10 +104,21 @@ export class SeqOrderer {
     if (!state) {
       const m = messageOf(event);
       if (!m) return this.deliver(event);
-      // Started by a change of an existing message, nothing before it is new to this
-      // process's sockets: only later seqs are.
-      state = this.#state(undefined, event.type === 'message.created' ? m.seq : m.seq + 1, false);
+      // No cursor to start from (begin() was not called): the first message event may have
+      // overtaken an earlier one, which would then come after it and be lost to sockets that
+      // saw the later one. So the first events wait together, like any gap, and start from
+      // the earliest.
+      state = this.#state(undefined, 0, false);
+      state.starting = true;
       this.#byConversation.set(conversationId, state);
+      state.queue.push(event);
+      state.timer = setTimeout(() => this.#start(conversationId, state!), this.waitMs);
+      state.timer.unref?.();
+      return;
+    }
+    if (state.starting) {
+      state.queue.push(event);
+      return;
     }
     if (state.queue.length > 0) {
       state.queue.push(event);
@@ -103,7 +132,27 @@ export class SeqOrderer {
   }
 
   #state(next: number | undefined, nextSeq: number, exact: boolean): ConversationOrder {
-    return { next, nextSeq, exact, queue: [], timer: null, filling: false, filled: new Set() };
+    return { next, nextSeq, exact, queue: [], timer: null, filling: false, failures: 0, starting: false, filled: new Set() };
+  }
+
+  /** The wait of a conversation started by an event is over: it starts from the earliest change that came. */
+  #start(conversationId: Id, state: ConversationOrder): void {
+    state.timer = null;
+    state.starting = false;
+    if (this.#byConversation.get(conversationId) !== state) return;
+    let first: Message | undefined;
+    let firstEvent: DomainEvent | undefined;
+    for (const e of state.queue) {
+      const m = messageOf(e);
+      if (m && (!first || m.changeSeq < first.changeSeq)) (first = m), (firstEvent = e);
+    }
+    if (first && firstEvent) {
+      state.next = first.changeSeq;
+      // Started by a change of an existing message, nothing before it is new to this
+      // process's sockets: only later seqs are.
+      state.nextSeq = firstEvent.type === 'message.created' ? first.seq : first.seq + 1;
+    }
+    this.#flush(conversationId, state);
   }
 
   /** Delivers or drops `event` and returns true, or returns false: it must wait for an earlier change. */
@@ -164,12 +213,12 @@ export class SeqOrderer {
     } else this.#arm(conversationId, state);
   }
 
-  #arm(conversationId: Id, state: ConversationOrder): void {
-    if (state.timer || state.filling) return;
+  #arm(conversationId: Id, state: ConversationOrder, delayMs = this.waitMs): void {
+    if (state.timer || state.filling || state.starting) return;
     state.timer = setTimeout(() => {
       state.timer = null;
       void this.#fillGap(conversationId, state);
-    }, this.waitMs);
+    }, delayMs);
     state.timer.unref?.();
   }
 
@@ -183,19 +232,27 @@ export class SeqOrderer {
     if (upTo === Infinity) return this.#flush(conversationId, state);
     const from = state.next;
     state.filling = true;
-    let events: DomainEvent[] = [];
+    let events: DomainEvent[];
     try {
       events = await this.fill(conversationId, from - 1, upTo - 1, state.nextSeq);
     } catch (e) {
-      this.onError(e);
-    } finally {
       state.filling = false;
+      this.onError(e);
+      if (this.#byConversation.get(conversationId) !== state) return;
+      // Giving the gap up would show what follows it without it, for good (issue 15 item
+      // 4). The read is tried again, waiting twice as long each time; then the followers
+      // resync from the store themselves.
+      if (++state.failures < FILL_ATTEMPTS) return this.#arm(conversationId, state, this.waitMs * 2 ** state.failures);
+      this.forget(conversationId);
+      this.onLost(conversationId);
+      return;
     }
+    state.filling = false;
+    state.failures = 0;
     if (this.#byConversation.get(conversationId) !== state) return;
     if (state.next === from) {
       for (const e of events) this.#deliverInTurn(state, e as MessageEvent);
-      // Every change of the gap is now delivered (or, if the store failed, given up: it
-      // stays in the history and in resume); its live copy is dropped if it still comes.
+      // Every change of the gap is now delivered; its live copy is dropped if it still comes.
       if (upTo - from <= 10_000) for (let cs = from; cs < upTo; cs++) state.filled.add(cs);
       state.next = upTo;
       if (state.filled.size > 10_000) state.filled.clear();

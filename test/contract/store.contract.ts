@@ -878,6 +878,58 @@ export function storeContract(make: () => Promise<StoreHandle>): void {
     });
   });
 
+  describe('snapshot', () => {
+    it('every read sees one moment: a send, an edit and a delete committed between two reads are invisible to both', async () => {
+      const t = await f.tenant();
+      const [a, b] = await f.users(t, 2);
+      const c = await f.conversation(t, 'group', [a, b]);
+      const [m1, m2] = (await appendAll(s, [f.msg(c, a), f.msg(c, b)])).map((r) => r.message);
+      const seen = await s.snapshot(async (r) => {
+        const before = await r.conversationById(c.id);
+        // Committed (awaited) through the store itself while the snapshot is open.
+        const m3 = await f.send(c, a);
+        await s.editMessage(m1.id, 'edited inside', T0 + 1);
+        await s.deleteMessage(m2.id, T0 + 2);
+        await s.removeParticipant(c.id, b.id, T0 + 3);
+        return {
+          m3,
+          before,
+          after: await r.conversationById(c.id),
+          bySeq: await r.messagesBySeq(c.id, 1, 10),
+          changes: await r.changesSince(c.id, 0, 10),
+          m1: await r.messageById(m1.id),
+          b: await r.participant(c.id, b.id),
+          members: (await r.members([c.id])).map((m) => m.user.id),
+        };
+      });
+      expect(seen.before).toMatchObject({ lastSeq: 2, changeSeq: 2 });
+      expect(seen.after).toEqual(seen.before);
+      expect(seen.bySeq.map((m) => [m.seq, m.changeSeq, m.content])).toEqual([
+        [2, 2, m2.content],
+        [1, 1, m1.content],
+      ]);
+      expect(seen.changes.map((m) => m.id)).toEqual([m1.id, m2.id]);
+      expect(seen.m1).toEqual(m1);
+      expect(seen.b).toBeDefined();
+      expect(seen.members.sort()).toEqual([a.id, b.id].sort());
+      // Committed all the same: the next read sees every write.
+      expect(await f.conv(c.id)).toMatchObject({ lastSeq: 3, changeSeq: 5 });
+      expect((await s.changesSince(c.id, 2, 10)).map((m) => m.id)).toEqual([seen.m3.id, m1.id, m2.id]);
+      expect(await s.participant(c.id, b.id)).toBeUndefined();
+    });
+
+    it('resolves to what fn resolves to, rejects with what it throws, and the store goes on either way', async () => {
+      const t = await f.tenant();
+      const [a, b] = await f.users(t, 2);
+      const c = await f.conversation(t, 'direct', [a, b]);
+      expect(await s.snapshot(async (r) => (await r.conversationById(c.id))!.id)).toBe(c.id);
+      await expect(s.snapshot(async () => Promise.reject(new Error('boom')))).rejects.toThrow('boom');
+      const [x, y] = await Promise.all([s.snapshot((r) => r.userSummaries([a.id])), s.snapshot((r) => r.userSummaries([b.id]))]);
+      expect([x.get(a.id)?.id, y.get(b.id)?.id]).toEqual([a.id, b.id]);
+      expect((await f.send(c, a)).seq).toBe(1);
+    });
+  });
+
   describe('watermarks', () => {
     async function withMessages(count: number) {
       const t = await f.tenant();
@@ -1104,6 +1156,24 @@ export function multiProcessStoreContract(make: () => Promise<StorePairHandle>):
       expect((settled.find((r) => r.status === 'rejected') as PromiseRejectedResult).reason).toMatchObject({ code: 'last_admin' });
       expect((await s2.members([g.id])).filter((m) => m.participant.role === 'admin')).toHaveLength(1);
     }
+  });
+
+  it("a snapshot on one instance does not see what the other commits while it reads", async () => {
+    const [s1, s2] = h.stores;
+    const t = await f.tenant();
+    const [a, b] = await f.users(t, 2);
+    const c = await f.conversation(t, 'direct', [a, b]);
+    const first = (await appendAll(s2, [f.msg(c, a)]))[0].message;
+    const seen = await s1.snapshot(async (r) => {
+      const before = await r.changesSince(c.id, 0, 10);
+      await appendAll(s2, [f.msg(c, b)]);
+      await s2.editMessage(first.id, 'edited by the other process', T0 + 1);
+      return { before, after: await r.changesSince(c.id, 0, 10), conv: await r.conversationById(c.id) };
+    });
+    expect(seen.before.map((m) => [m.seq, m.changeSeq])).toEqual([[1, 1]]);
+    expect(seen.after).toEqual(seen.before);
+    expect(seen.conv).toMatchObject({ lastSeq: 1, changeSeq: 1 });
+    expect(await s1.conversationById(c.id)).toMatchObject({ lastSeq: 2, changeSeq: 3 });
   });
 
   it('a retry racing its original on the other instance returns the original with created:false', async () => {

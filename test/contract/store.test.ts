@@ -24,9 +24,15 @@ function recordStatements(store: SqlStore): Pick<StoreHandle, 'statements' | 'pl
     all: (st) => (note(st), r.all(st)),
     run: (st) => (note(st), r.run(st)),
     transaction: (fn) => r.transaction((tx) => fn(wrap(tx))),
+    snapshot: (fn) => r.snapshot((tx) => fn(wrap(tx))),
   });
   const runner = store.runner;
-  const original: SqlRunner = { all: runner.all.bind(runner), run: runner.run.bind(runner), transaction: runner.transaction.bind(runner) };
+  const original: SqlRunner = {
+    all: runner.all.bind(runner),
+    run: runner.run.bind(runner),
+    transaction: runner.transaction.bind(runner),
+    snapshot: runner.snapshot.bind(runner),
+  };
   Object.assign(runner, wrap(original));
   const explain = async (st: Statement): Promise<string> => {
     if (store.dialect === 'sqlite') {

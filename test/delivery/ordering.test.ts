@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import type { DomainEvent } from '../../src/core/events.js';
 import type { Message } from '../../src/core/model.js';
-import { SeqOrderer } from '../../src/delivery/ordering.js';
+import { FILL_ATTEMPTS, SeqOrderer } from '../../src/delivery/ordering.js';
+import { eventually } from '../helpers/clients.js';
 
 // SeqOrderer on its own: events of one conversation, as a bus brings them from several
 // publishers, come out in change_seq order, missing changes read back, nothing twice.
@@ -98,16 +99,66 @@ describe('SeqOrderer', () => {
     expect(shown(out)).toEqual(['new:1', 'upd:1']);
   });
 
-  it('starting from a cursor, older events are dropped; started by the first event, stragglers pass', () => {
+  it('starting from a cursor, older events are dropped; started by an event, the first ones wait together and go out in order', async () => {
     const exact = orderer();
     exact.o.begin(1, { lastSeq: 5, changeSeq: 5 });
     exact.o.push(1, created(5));
     exact.o.push(1, created(6));
     expect(shown(exact.out)).toEqual(['new:6']);
+    // No cursor, and the first two overtook each other: the later one used to go out first,
+    // and the earlier one after it, below what the sockets had already been shown.
     const lazy = orderer();
     lazy.o.push(1, created(6));
+    lazy.o.push(1, typing);
     lazy.o.push(1, created(5));
-    expect(shown(lazy.out)).toEqual(['new:6', 'new:5']);
+    expect(shown(lazy.out)).toEqual([]);
+    await eventually(() => expect(shown(lazy.out)).toEqual(['new:5', 'new:6', 'typing']));
+    lazy.o.push(1, created(7));
+    expect(shown(lazy.out)).toEqual(['new:5', 'new:6', 'typing', 'new:7']);
+  });
+
+  it('a gap whose read fails is read again, later each time, and then delivered in order', async () => {
+    const out: DomainEvent[] = [];
+    let calls = 0;
+    const lost: number[] = [];
+    const o = new SeqOrderer(
+      (e) => out.push(e),
+      async (_c, after, upTo) => {
+        if (++calls <= 2) throw new Error('database unavailable');
+        return [created(1), created(2)].filter((e) => 'message' in e && e.message.changeSeq > after && e.message.changeSeq <= upTo);
+      },
+      20,
+      () => {},
+      (id) => lost.push(id),
+    );
+    o.begin(1, { lastSeq: 0, changeSeq: 0 });
+    o.push(1, created(3));
+    o.push(1, created(4));
+    await eventually(() => expect(shown(out)).toEqual(['new:1', 'new:2', 'new:3', 'new:4']), { timeoutMs: 5_000 });
+    expect(calls).toBe(3);
+    expect(lost).toEqual([]);
+  });
+
+  it(`a gap that cannot be read after ${FILL_ATTEMPTS} tries is given up with what waits behind it, and its followers told to resync`, async () => {
+    const out: DomainEvent[] = [];
+    let calls = 0;
+    const lost: number[] = [];
+    const o = new SeqOrderer(
+      (e) => out.push(e),
+      async () => {
+        calls++;
+        throw new Error('database unavailable');
+      },
+      10,
+      () => {},
+      (id) => lost.push(id),
+    );
+    o.begin(1, { lastSeq: 0, changeSeq: 0 });
+    o.push(1, created(2));
+    await eventually(() => expect(lost).toEqual([1]), { timeoutMs: 5_000 });
+    expect(calls).toBe(FILL_ATTEMPTS);
+    expect(out).toEqual([]);
+    expect(o.waiting).toBe(0);
   });
 
   it('forget drops the waiting events of a conversation no one follows here any more', async () => {

@@ -4,11 +4,12 @@ import { hasPostgres, postgresUrl } from '../helpers/pg.js';
 
 // The short form of `npm run fault`: three Parley processes on one PostgreSQL database and a
 // redis-server of the test's own (the shared REDIS_URL is never restarted; it only says Redis
-// is available), one SIGKILL + restart of a process, one Redis restart and one SIGSTOP of a
-// process (frozen mid-work past its presence TTL) while eight users send, then every acked
-// message is in the history once, with gapless seqs, and every socket got every seq once and
-// in order.
-describe.skipIf(!hasPostgres || !process.env.REDIS_URL)('fault injection: SIGKILL, a Redis restart and a SIGSTOP under load', () => {
+// is available), one SIGSTOP of a process (frozen mid-work past its presence TTL), one
+// SIGKILL + restart of a process and one Redis restart while eight users send, then a few
+// seconds of resume under load (sockets reconnect with their cursors while the others send
+// and edit); then every acked message is in the history once, with gapless seqs, and every
+// socket got every seq once and in order, and every edit.
+describe.skipIf(!hasPostgres || !process.env.REDIS_URL)('fault injection: SIGSTOP, SIGKILL, a Redis restart and resume under load', () => {
   it('loses, doubles, reorders and misses nothing', async () => {
     const lines: string[] = [];
     const report = await runFault({
@@ -22,6 +23,9 @@ describe.skipIf(!hasPostgres || !process.env.REDIS_URL)('fault injection: SIGKIL
       stops: 1,
       stopMs: 2_500,
       rate: 20,
+      // Resume under load, briefly: sockets reconnect with their cursors while the others send and edit.
+      resumeS: 4,
+      editRate: 2,
       catchupTimeoutS: 10,
       log: (l) => lines.push(l),
     });
@@ -41,9 +45,12 @@ describe.skipIf(!hasPostgres || !process.env.REDIS_URL)('fault injection: SIGKIL
       orderViolations: f.orderViolations,
       missingDeliveries: f.missingDeliveries,
       seqGaps: f.seqGaps,
+      staleViews: f.staleViews,
       unacked: f.unacked,
       caughtUp: f.caughtUp,
-    }).toEqual({ lost: 0, duplicated: 0, duplicateDeliveries: 0, orderViolations: 0, missingDeliveries: 0, seqGaps: 0, unacked: 0, caughtUp: true });
+    }).toEqual({ lost: 0, duplicated: 0, duplicateDeliveries: 0, orderViolations: 0, missingDeliveries: 0, seqGaps: 0, staleViews: 0, unacked: 0, caughtUp: true });
+    expect(f.resumePhase.reconnects).toBeGreaterThan(0);
+    expect(f.resumePhase.acked).toBeGreaterThan(0);
     expect(report.ok).toBe(true);
   }, 90_000);
 });

@@ -93,6 +93,25 @@ class PostgresRunner implements SqlRunner {
       client.release(broken ? true : undefined);
     }
   }
+
+  async snapshot<T>(fn: (tx: SqlRunner) => Promise<T>): Promise<T> {
+    // Inside a transaction already: its reads are what the caller asked to be consistent with.
+    if (this.client) return fn(this);
+    const client = await this.pool.connect();
+    try {
+      // REPEATABLE READ takes its snapshot at the first statement and keeps it to the end;
+      // READ COMMITTED would take a new one for every statement.
+      await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+      const out = await fn(new PostgresRunner(this.pool, client));
+      await client.query('COMMIT');
+      return out;
+    } catch (e) {
+      await client.query('ROLLBACK').catch(() => {});
+      throw e;
+    } finally {
+      client.release();
+    }
+  }
 }
 
 /**

@@ -8,11 +8,14 @@ export interface Statement {
  * The narrow execution seam between the shared SQL store and a database driver.
  * `transaction` runs `fn` with a runner bound to one transaction: committed when `fn`
  * resolves, rolled back when it throws; nothing else runs inside it.
+ * `snapshot` runs `fn` with a runner bound to one read-only transaction whose reads all see
+ * the database as of one moment: what others commit meanwhile is invisible to it.
  */
 export interface SqlRunner {
   all<T>(statement: Statement): Promise<T[]>;
   run(statement: Statement): Promise<number>;
   transaction<T>(fn: (tx: SqlRunner) => Promise<T>): Promise<T>;
+  snapshot<T>(fn: (tx: SqlRunner) => Promise<T>): Promise<T>;
 }
 
 /** `?` placeholders for both databases; PostgreSQL wants `$1…`. */

@@ -39,6 +39,7 @@ import {
   type PendingUsage,
   type ActivityCursor,
   type Store,
+  type StoreReads,
 } from './store.js';
 
 type Row = Record<string, any>;
@@ -1187,6 +1188,11 @@ export class SqlStore implements Store {
       ),
     );
     return this.#hydrate(rows);
+  }
+
+  snapshot<T>(fn: (reads: StoreReads) => Promise<T>): Promise<T> {
+    // The same queries, run on the snapshot's transaction (Kysely here only compiles them).
+    return this.runner.snapshot((tx) => fn(new SqlStore(this.dialect, this.db, tx, async () => {})));
   }
 
   /**

@@ -165,18 +165,22 @@ export class SqliteRunner implements SqlRunner {
   readonly #statements = new Map<string, Database.Statement>();
   #locked: Promise<void> | null = null;
   readonly #inner: SqlRunner;
+  /** The runner of a second connection to the same file, where snapshots read; null: they read here. */
+  readonly #reader: (() => SqliteRunner) | null;
 
   /** Null: every commit is durable when it returns (in-memory, or synchronous=FULL). */
   readonly wal: WalSync | null;
 
-  constructor(db: Database.Database, wal: WalSync | null) {
+  constructor(db: Database.Database, wal: WalSync | null, reader: (() => SqliteRunner) | null = null) {
     this.#db = db;
     this.wal = wal;
+    this.#reader = reader;
     const self = this;
     this.#inner = {
       all: async <T>(s: Statement) => self.#all<T>(s),
       run: async (s: Statement) => self.#run(s),
       transaction: (fn) => fn(self.#inner),
+      snapshot: (fn) => fn(self.#inner),
     };
   }
 
@@ -255,7 +259,40 @@ export class SqliteRunner implements SqlRunner {
       if (committed && this.wal) await this.wal.durable();
     }
   }
+
+  /**
+   * On the reader connection (WAL), so neither waits for the other: this connection's writes
+   * go on while a snapshot reads, and stay invisible to it. Without one (an in-memory
+   * database has a single connection) the snapshot holds this store's other statements back
+   * until `fn` settles, which keeps them out of it just as well.
+   */
+  snapshot<T>(fn: (tx: SqlRunner) => Promise<T>): Promise<T> {
+    return (this.#reader?.() ?? this).#read(fn);
+  }
+
+  async #read<T>(fn: (tx: SqlRunner) => Promise<T>): Promise<T> {
+    while (this.#locked) await this.#locked;
+    let release!: () => void;
+    this.#locked = new Promise<void>((r) => (release = r));
+    try {
+      // A deferred transaction takes its snapshot at its first read, not at BEGIN: read now,
+      // so the snapshot is the moment of the call whatever `fn` awaits before its first query.
+      this.#db.exec('BEGIN');
+      this.#all(SNAPSHOT_START);
+      const out = await fn(this.#inner);
+      this.#db.exec('COMMIT');
+      return out;
+    } catch (e) {
+      if (this.#db.inTransaction) this.#db.exec('ROLLBACK');
+      throw e;
+    } finally {
+      this.#locked = null;
+      release();
+    }
+  }
 }
+
+const SNAPSHOT_START: Statement = { sql: 'SELECT 1 FROM sqlite_master LIMIT 1', parameters: [] };
 
 function translate(e: unknown, db: Database.Database): unknown {
   const err = e as { code?: string; message?: string };
@@ -309,10 +346,24 @@ export function createSqliteStore(url: string): SqlStore {
   db.pragma('busy_timeout = 5000');
   // A multi-row INSERT's statement journal otherwise spills to a temp file on every commit.
   db.pragma('temp_store = MEMORY');
-  const runner = new SqliteRunner(db, wal);
+  // Snapshots (Store.snapshot) read on a second connection, opened on first use: in WAL mode
+  // its read transaction sees one moment while this connection goes on committing.
+  let reader: { db: Database.Database; runner: SqliteRunner } | null = null;
+  const openReader = () => {
+    if (!reader) {
+      const rdb = new Database(file);
+      rdb.pragma('busy_timeout = 5000');
+      rdb.pragma('query_only = ON');
+      reader = { db: rdb, runner: new SqliteRunner(rdb, null) };
+    }
+    return reader.runner;
+  };
+  const runner = new SqliteRunner(db, wal, wal ? openReader : null);
   const checkpointer = wal ? new Checkpointer(db, file, runner) : null;
   const kysely = new Kysely<DB>({ dialect: new SqliteDialect({ database: db }) });
   return new SqlStore('sqlite', kysely, runner, async () => {
+    const r = reader as { db: Database.Database } | null;
+    if (r?.db.open) r.db.close();
     await checkpointer?.close();
     await wal?.close();
     await kysely.destroy().catch(() => {});

@@ -133,6 +133,11 @@ export interface ActivityCursor {
   at: Millis;
   id: Id;
 }
+/** What a snapshot (Store.snapshot) can read; each call answers as the Store's method of the same name. */
+export type StoreReads = Pick<
+  Store,
+  'conversationById' | 'conversationByUuid' | 'participant' | 'members' | 'messageById' | 'messagesBySeq' | 'changesSince' | 'userSummaries'
+>;
 
 /** Thrown by a store when a unique constraint refuses a write; the core turns it into a domain error. */
 export class UniqueViolation extends Error {
@@ -330,6 +335,16 @@ export interface Store {
   deleteMessage(messageId: Id, at: Millis): Promise<{ message: Message; changed: boolean }>;
   /** Adds or removes one (message, user, emoji); returns the message and whether anything changed. */
   setReaction(messageId: Id, userId: Id, emoji: string, on: boolean, at: Millis): Promise<{ message: Message; changed: boolean }>;
+
+  /**
+   * Runs `fn` with reads that all see the database as of one moment, no earlier than the
+   * call (a read-only transaction: REPEATABLE READ on PostgreSQL, a read transaction on
+   * SQLite): a write committed while `fn` runs — by this store or another process — is
+   * invisible to every read of it, before and after the write alike. `fn` reads through
+   * `reads` only, and should be short: it holds a database connection (and, on an in-memory
+   * SQLite database, this store's other statements) until it settles.
+   */
+  snapshot<T>(fn: (reads: StoreReads) => Promise<T>): Promise<T>;
 
   /**
    * Pending attachments (uploaded before their message) of `ownerId`, in one transaction;

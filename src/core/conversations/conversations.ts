@@ -1,4 +1,4 @@
-import type { ActivityCursor, Store } from '../../backends/store/store.js';
+import type { ActivityCursor, Store, StoreReads } from '../../backends/store/store.js';
 import { TtlCache } from '../cache.js';
 import { DomainError } from '../errors.js';
 import { LocalInvalidator, type CacheChange, type CacheInvalidator, type ConversationRef, type EventPublisher } from '../events.js';
@@ -86,16 +86,19 @@ export class Conversations {
     return this.caches.invalidate(change);
   }
 
-  async #find(key: ConversationKey): Promise<Conversation | undefined> {
-    return typeof key === 'number' ? this.store.conversationById(key) : this.store.conversationByUuid(key);
+  async #find(key: ConversationKey, reads: StoreReads = this.store): Promise<Conversation | undefined> {
+    return typeof key === 'number' ? reads.conversationById(key) : reads.conversationByUuid(key);
   }
 
-  /** The conversation and the actor's participation in it, or `conversation_not_found`. */
-  async access(actor: User, key: ConversationKey): Promise<Access> {
-    const conversation = await this.#find(key);
+  /**
+   * The conversation and the actor's participation in it, or `conversation_not_found`;
+   * `reads`: inside a snapshot (Store.snapshot), read there.
+   */
+  async access(actor: User, key: ConversationKey, reads: StoreReads = this.store): Promise<Access> {
+    const conversation = await this.#find(key, reads);
     if (!conversation || conversation.tenantId !== actor.tenantId) throw new DomainError('conversation_not_found');
     // Fresh, not cached: callers read the watermarks.
-    const me = await this.store.participant(conversation.id, actor.id);
+    const me = await reads.participant(conversation.id, actor.id);
     if (!me) throw new DomainError('conversation_not_found');
     return { conversation, me };
   }

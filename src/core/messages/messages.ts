@@ -1,12 +1,13 @@
 import type { Config } from '../../config/config.js';
-import type { AppendResult, NewAttachment, NewMessage, Store } from '../../backends/store/store.js';
+import type { AppendResult, NewAttachment, NewMessage, Store, StoreReads } from '../../backends/store/store.js';
 import { DomainError } from '../errors.js';
 import type { ConversationRef, DomainEvent, EventPublisher, ReadSeqs } from '../events.js';
+import type { RaceHooks } from '../hooks.js';
 import type { Conversations, ConversationKey } from '../conversations/conversations.js';
 import type { Friends } from '../friends/friends.js';
 import type { RateLimits } from '../rate-limits.js';
 import { may, mayPost } from '../conversations/permissions.js';
-import type { Id, Message, MessageKind, User, UserSummary } from '../model.js';
+import type { Id, Member, Message, MessageKind, User, UserSummary } from '../model.js';
 import { LIKE_EMOJI } from '../model.js';
 import { Users } from '../users.js';
 import { MessageWriter } from './writer.js';
@@ -63,10 +64,33 @@ const created = (conversation: ConversationRef, message: Message, sender: UserSu
   localTempId: message.clientId,
 });
 
+/** Where a conversation stood in the snapshot a catch-up was read from: its newest seq and change_seq. */
+export interface Position {
+  lastSeq: number;
+  changeSeq: number;
+}
+
+/** More was missed than a resume replays: reload over REST, then follow live events after `position`. */
 export class ResyncRequired extends Error {
-  constructor(readonly missed: number) {
+  constructor(
+    readonly missed: number,
+    readonly position: Position,
+  ) {
     super('snapshot required');
   }
+}
+
+/** What a catch-up read (Messages.#readMissed). */
+interface MissedRows {
+  fresh: Message[];
+  older: Message[];
+  readSeqs: ReadSeqs;
+}
+
+function readSeqsOf(members: readonly Member[]): ReadSeqs {
+  const out: Record<number, number> = {};
+  for (const m of members) out[m.user.id] = m.participant.readSeq;
+  return out;
 }
 
 /** Sending, history, edits, deletes and reactions. Every change is an event after its commit. */
@@ -81,6 +105,7 @@ export class Messages {
     readonly limits: RateLimits,
     readonly events: EventPublisher,
     readonly config: Config,
+    readonly hooks: RaceHooks = {},
   ) {
     this.writer = new MessageWriter(store, config.commitBatchMax, (r, input) => this.#committed(r, input), undefined, store.appendPipeline);
   }
@@ -239,19 +264,33 @@ export class Messages {
    * What a follower that reconnects missed, as events in the order to show them. With only
    * `afterSeq` (the highest seq it saw): the messages after it. With `afterChangeSeq` too (the
    * highest change_seq it saw): also every edit, delete and reaction since, so its copy ends
-   * equal to the history. Throws ResyncRequired past RESUME_MAX_MESSAGES: reload instead.
+   * equal to the history. Everything is read from one database snapshot, whose position comes
+   * back with the events: the replay holds every change up to it and nothing after it, so a
+   * live event is covered by the replay exactly when its change_seq is at most
+   * `position.changeSeq`. Throws ResyncRequired past RESUME_MAX_MESSAGES: reload instead.
    */
-  async resume(actor: User, key: ConversationKey, cursor: { afterSeq: number; afterChangeSeq?: number }): Promise<{ conversation: ConversationRef; events: DomainEvent[] }> {
-    const { conversation } = await this.conversations.access(actor, key);
-    const ref = await this.conversations.ref(conversation);
+  async resume(
+    actor: User,
+    key: ConversationKey,
+    cursor: { afterSeq: number; afterChangeSeq?: number },
+  ): Promise<{ conversation: ConversationRef; events: DomainEvent[]; position: Position }> {
     const { afterSeq, afterChangeSeq } = cursor;
-    const missed = afterChangeSeq === undefined ? conversation.lastSeq - afterSeq : conversation.changeSeq - afterChangeSeq;
-    if (missed <= 0) return { conversation: ref, events: [] };
-    if (missed > this.config.resumeMaxMessages) throw new ResyncRequired(missed);
-    if (afterChangeSeq !== undefined) return { conversation: ref, events: await this.missedEvents(ref, afterChangeSeq, conversation.changeSeq, afterSeq + 1) };
-    const messages = (await this.store.messagesBySeq(conversation.id, Math.max(1, afterSeq + 1), conversation.lastSeq)).reverse();
-    const senders = await this.users.summaries(messages.map((m) => m.senderId));
-    return { conversation: ref, events: messages.map((m) => created(ref, m, senders.get(m.senderId)!)) };
+    const read = await this.store.snapshot(async (reads) => {
+      const { conversation } = await this.conversations.access(actor, key, reads);
+      await this.hooks.catchUp?.(conversation.id);
+      const position: Position = { lastSeq: conversation.lastSeq, changeSeq: conversation.changeSeq };
+      const missed = afterChangeSeq === undefined ? conversation.lastSeq - afterSeq : conversation.changeSeq - afterChangeSeq;
+      if (missed <= 0 || missed > this.config.resumeMaxMessages) return { conversation, position, missed, rows: null };
+      const rows =
+        afterChangeSeq !== undefined
+          ? await this.#readMissed(reads, conversation, afterChangeSeq, conversation.changeSeq, afterSeq + 1)
+          : { fresh: (await reads.messagesBySeq(conversation.id, Math.max(1, afterSeq + 1), conversation.lastSeq)).reverse(), older: [], readSeqs: null };
+      return { conversation, position, missed, rows };
+    });
+    if (read.missed > this.config.resumeMaxMessages) throw new ResyncRequired(read.missed, read.position);
+    const ref = await this.conversations.ref(read.conversation);
+    const events = read.rows ? await this.#missedAsEvents(ref, read.rows, afterChangeSeq !== undefined) : [];
+    return { conversation: ref, events, position: read.position };
   }
 
   /**
@@ -259,23 +298,43 @@ export class Messages {
    * messages with seq ≥ newFromSeq as `message.created` (their current state, in seq order;
    * a deleted one also as `message.deleted`), then the older messages' changes in change order
    * as `message.updated` (text, reactions) or `message.deleted`. A message changed several
-   * times shows once, as it is now.
+   * times shows once, as it is now. Read from one snapshot.
    */
   async missedEvents(ref: ConversationRef, afterChangeSeq: number, upToChangeSeq: number, newFromSeq: number): Promise<DomainEvent[]> {
     if (upToChangeSeq <= afterChangeSeq) return [];
-    const changed = (await this.store.changesSince(ref.id, afterChangeSeq, upToChangeSeq - afterChangeSeq)).filter((m) => m.changeSeq <= upToChangeSeq);
+    const conversation = { id: ref.id, kind: ref.kind };
+    const rows = await this.store.snapshot((reads) => this.#readMissed(reads, conversation, afterChangeSeq, upToChangeSeq, newFromSeq));
+    return this.#missedAsEvents(ref, rows, true);
+  }
+
+  /** The rows behind missedEvents, read through `reads` (a snapshot) only. */
+  async #readMissed(
+    reads: StoreReads,
+    conversation: { id: Id; kind: ConversationRef['kind'] },
+    afterChangeSeq: number,
+    upToChangeSeq: number,
+    newFromSeq: number,
+  ): Promise<MissedRows> {
+    if (upToChangeSeq <= afterChangeSeq) return { fresh: [], older: [], readSeqs: null };
+    const changed = (await reads.changesSince(conversation.id, afterChangeSeq, upToChangeSeq - afterChangeSeq)).filter((m) => m.changeSeq <= upToChangeSeq);
     let newest = newFromSeq - 1;
     for (const m of changed) if (m.seq > newest) newest = m.seq;
     // New messages are read by seq: one changed again after upToChangeSeq is still new here.
-    const fresh = newest >= newFromSeq ? (await this.store.messagesBySeq(ref.id, newFromSeq, newest)).reverse() : [];
+    const fresh = newest >= newFromSeq ? (await reads.messagesBySeq(conversation.id, newFromSeq, newest)).reverse() : [];
     const older = changed.filter((m) => m.seq < newFromSeq);
+    const readSeqs = conversation.kind === 'direct' ? readSeqsOf(await reads.members([conversation.id])) : null;
+    return { fresh, older, readSeqs };
+  }
+
+  async #missedAsEvents(ref: ConversationRef, rows: MissedRows, withChanges: boolean): Promise<DomainEvent[]> {
+    const { fresh, older } = rows;
     const senders = await this.users.summaries([...fresh, ...older].map((m) => m.senderId));
-    const readSeqs = await this.#readSeqs(ref);
+    const readSeqs = ref.pair ? rows.readSeqs : null;
     const events: DomainEvent[] = [];
     for (const m of fresh) {
       const sender = senders.get(m.senderId)!;
       events.push(created(ref, m, sender));
-      if (m.deletedAt !== null) events.push({ type: 'message.deleted', conversation: ref, message: m, sender, readSeqs, replay: true });
+      if (withChanges && m.deletedAt !== null) events.push({ type: 'message.deleted', conversation: ref, message: m, sender, readSeqs, replay: true });
     }
     for (const m of older) {
       events.push({ type: m.deletedAt !== null ? 'message.deleted' : 'message.updated', conversation: ref, message: m, sender: senders.get(m.senderId)!, readSeqs, replay: true });
@@ -354,9 +413,7 @@ export class Messages {
 
   async #readSeqs(conversation: ConversationRef): Promise<ReadSeqs> {
     if (!conversation.pair) return null;
-    const out: Record<number, number> = {};
-    for (const m of await this.store.members([conversation.id])) out[m.user.id] = m.participant.readSeq;
-    return out;
+    return readSeqsOf(await this.store.members([conversation.id]));
   }
 
   /** Marks the actor's conversation read through this message (004's per-message read). */

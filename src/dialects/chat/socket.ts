@@ -4,6 +4,7 @@ import { ResyncRequired } from '../../core/messages/messages.js';
 import { isDomainError } from '../../core/errors.js';
 import { CloseCodes, type Connection, type EventRenderer } from '../../delivery/connection.js';
 import type { DialectContext } from '../dialect.js';
+import type { Replay } from '../../delivery/hub.js';
 import { FrameValidator } from '../shared/frames.js';
 import { FrameError, type FrameHandler } from '../shared/socket.js';
 import { isRead, receiverOf, renderMessage, type Ctx } from './render.js';
@@ -139,16 +140,24 @@ export async function followRoom(ctx: DialectContext, conn: ChatConn, room: Id, 
     await ctx.hub.join(conn, conversation.id, conversation);
     return;
   }
-  const load = async () => {
+  const load = async (): Promise<Replay> => {
     try {
-      return (await ctx.core.messages.resume(conn.user, conversation.id, { afterSeq: lastSeq, afterChangeSeq: lastChangeSeq })).events;
+      const r = await ctx.core.messages.resume(conn.user, conversation.id, { afterSeq: lastSeq, afterChangeSeq: lastChangeSeq });
+      return { events: r.events, upTo: r.position };
     } catch (e) {
       if (!(e instanceof ResyncRequired)) throw e;
       conn.send(JSON.stringify({ type: 'snapshot_required', data: { room_id: conversation.id, missed: e.missed } }));
-      return [];
+      // The REST history the client reloads now covers the snapshot's position.
+      return { events: [], upTo: e.position };
     }
   };
-  await ctx.hub.joinWithReplay(conn, conversation.id, load, conversation);
+  try {
+    await ctx.hub.joinWithReplay(conn, conversation.id, load, conversation);
+  } catch (e) {
+    // Not following the room after all (see Hub.joinWithReplay).
+    if (conn.state.room === conversation.id) conn.state.room = null;
+    throw e;
+  }
 }
 
 export function chatHandlers(ctx: DialectContext, filePolicy: FilePolicy = CHAT_POLICY): Record<string, FrameHandler<ChatSocketState>> {

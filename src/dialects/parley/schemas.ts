@@ -198,8 +198,11 @@ export const ServerFrames = {
   ready: out('ready', { user: UserOut, resume_max: Type.Integer() }, 'First frame after the connection is authenticated.'),
   subscribed: out(
     'subscribed',
-    { conversations: Type.Array(Type.Object({ id: Id, last_seq: Seq, change_seq: Seq })) },
-    'Answer to subscribe, after every replay: the conversations followed and where each stood.',
+    {
+      conversations: Type.Array(Type.Object({ id: Id, last_seq: Seq, change_seq: Seq })),
+      gone: Type.Optional(Type.Array(Id, { description: 'Conversations of the cursors or of the list that are no longer yours (deleted, or you were removed): not followed.' })),
+    },
+    'Answer to subscribe, after every replay: the conversations followed and where each stood (the live stream goes on from there).',
   ),
   message: out('message', { conversation_id: Id, message: MessageOut }, 'A new message (for its sender: the ack, with local_temp_id).'),
   message_changed: out(

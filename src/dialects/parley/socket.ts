@@ -131,29 +131,42 @@ function handlers(ctx: DialectContext): Record<string, FrameHandler<null>> {
       const cursors = new Map((d.cursors ?? []).map((c) => [c.conversation_id, c]));
       conn.followNew = () => true;
       const followed: { id: number; last_seq: number; change_seq: number }[] = [];
-      for (const view of await core.conversations.list(conn.user)) {
+      const gone: number[] = [];
+      const listed = await core.conversations.list(conn.user);
+      for (const view of listed) {
         const c = view.conversation;
-        const cursor = cursors.get(c.id);
-        if (!cursor) await hub.join(conn, c.id, c);
-        else {
-          await hub.joinWithReplay(
+        await core.hooks.subscribeJoin?.(c.id);
+        // Without a cursor, the conversation as listed is the cursor: what is committed between
+        // the list and the join comes in the replay instead of being missed (issue 15 item 3).
+        const cursor = cursors.get(c.id) ?? { conversation_id: c.id, last_seq: c.lastSeq, last_change_seq: c.changeSeq };
+        try {
+          const upTo = await hub.joinWithReplay(
             conn,
             c.id,
             async () => {
               try {
-                return (await core.messages.resume(conn.user, c.id, { afterSeq: cursor.last_seq, afterChangeSeq: cursor.last_change_seq })).events;
+                const r = await core.messages.resume(conn.user, c.id, { afterSeq: cursor.last_seq, afterChangeSeq: cursor.last_change_seq });
+                return { events: r.events, upTo: r.position };
               } catch (e) {
                 if (!(e instanceof ResyncRequired)) throw e;
                 conn.send(JSON.stringify({ type: 'snapshot_required', conversation_id: c.id, missed: e.missed }));
-                return [];
+                return { events: [], upTo: e.position };
               }
             },
             c,
           );
+          // Where the replay's snapshot stood: the live stream goes on from there.
+          followed.push({ id: c.id, last_seq: upTo.lastSeq, change_seq: upTo.changeSeq });
+        } catch (e) {
+          // Deleted, or the user removed, since the list was read: answered as gone, and the
+          // rest are still joined (issue 15 item 2: one failure ended the subscribe unanswered).
+          if (!isDomainError(e) || e.code !== 'conversation_not_found') throw e;
+          gone.push(c.id);
         }
-        followed.push({ id: c.id, last_seq: c.lastSeq, change_seq: c.changeSeq });
       }
-      conn.send(JSON.stringify({ type: 'subscribed', conversations: followed }));
+      const ids = new Set(listed.map((v) => v.conversation.id));
+      for (const id of cursors.keys()) if (!ids.has(id)) gone.push(id);
+      conn.send(JSON.stringify({ type: 'subscribed', conversations: followed, gone }));
     },
     async send(conn, frame) {
       await sendParley(ctx, conn.user, checked(V.send, frame), conn.id);
