@@ -8,6 +8,7 @@ import swaggerUi from '@fastify/swagger-ui';
 import { Ajv } from 'ajv';
 import addFormatsModule from 'ajv-formats';
 import type { Config } from '../config/config.js';
+import { redactUrl } from './redact.js';
 
 const addFormats = addFormatsModule as unknown as (ajv: Ajv) => Ajv;
 
@@ -20,8 +21,7 @@ function validators() {
     (httpPart === 'body' ? strictBody : coercing).compile(schema);
 }
 
-/** Drops `token=` from logged URLs: tokens in query strings (WebSocket) never reach the logs. */
-export const redactUrl = (url: string) => url.replace(/([?&](?:token|access_token)=)[^&]*/gi, '$1[redacted]');
+export { redactUrl };
 
 /**
  * Whether a socket handshake from a browser page on `origin` is allowed: no Origin (not a
