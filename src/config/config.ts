@@ -78,6 +78,15 @@ export interface Config {
   };
   /** External identity provider whose tokens Parley trusts besides its own (all optional). */
   readonly idp: IdpConfig;
+  /**
+   * METRICS_TOKEN: the bearer token `/metrics` asks for, wherever it is served. Unset: the
+   * main listener has no `/metrics` (it tells anyone how busy the server is and what runs it).
+   */
+  readonly metricsToken: string | null;
+  /** METRICS_PORT: serve `/metrics` on a listener of its own (0: a free port). Unset: none. */
+  readonly metricsPort: number | null;
+  /** METRICS_HOST: the address of that listener; loopback, so only the machine scrapes it. */
+  readonly metricsHost: string;
 }
 
 export interface IdpConfig {
@@ -176,6 +185,9 @@ export function loadConfig(env: Env = process.env): Config {
       claimName: env.AUTH_CLAIM_NAME || 'name',
       claimTenant: env.AUTH_CLAIM_TENANT || 'tenant_id',
     }),
+    metricsToken: env.METRICS_TOKEN || null,
+    metricsPort: env.METRICS_PORT === undefined || env.METRICS_PORT === '' ? null : int(env, 'METRICS_PORT', 0),
+    metricsHost: env.METRICS_HOST || '127.0.0.1',
   };
   return Object.freeze(config);
 }
