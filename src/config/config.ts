@@ -130,7 +130,9 @@ function persistentSecret(dataDir: string): string {
 
 export function loadConfig(env: Env = process.env): Config {
   const dataDir = path.resolve(env.DATA_DIR ?? './data');
-  mkdirSync(dataDir, { recursive: true });
+  // Created private (messages, files, the secret); an existing directory is left as it is —
+  // what Parley writes in it is private on its own (0600 files, 0700 folders).
+  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   const port = int(env, 'PORT', 8000);
   const host = env.HOST ?? '0.0.0.0';
   const registration = (env.REGISTRATION ?? 'open') as Config['registration'];
