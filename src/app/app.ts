@@ -93,7 +93,7 @@ export async function createParley(config: Config, opts: { logger?: boolean | ob
   await app.register(authRoutes(core, config));
   await app.register(staticFilesRoutes(ctx));
   for (const d of DIALECTS) await app.register(d.routes(ctx));
-  await webRoutes(app, config.webDir ?? undefined);
+  await webRoutes(app, config.webDir ?? undefined, () => publicUrl);
 
   let ready = true;
   metricsRoute(app, metrics, config.metricsToken);
