@@ -75,6 +75,7 @@ export async function createParley(config: Config, opts: { logger?: boolean | ob
   hub.setGapFiller(async (id, after, upTo, newFrom) => core.messages.missedEvents(await core.conversations.refById(id), after, upTo, newFrom));
 
   const app = await createHttpServer(config, opts.logger ?? true);
+  metrics.reportRefusals(() => app.connectionCaps.refused);
   setSocketErrorLogger((e) => app.log.error({ err: e }, 'socket handler failed'));
   logError = (e) => app.log.error({ err: e }, 'redis');
   // Events published while the bus was cut off are lost: every socket reconnects (1012) and

@@ -87,6 +87,30 @@ export interface Config {
   readonly metricsPort: number | null;
   /** METRICS_HOST: the address of that listener; loopback, so only the machine scrapes it. */
   readonly metricsHost: string;
+  /** How long a peer may hold a connection, and how many it may hold (0 turns one off). */
+  readonly http: HttpLimits;
+}
+
+export interface HttpLimits {
+  /** HTTP_HEADERS_TIMEOUT_MS: a request's headers must all arrive within this (Slowloris). */
+  readonly headersTimeoutMs: number;
+  /**
+   * HTTP_REQUEST_TIMEOUT_MS: a whole request, body included, must arrive within this: a body
+   * dribbled a byte at a time is cut. 300 s carries a 50 MB file at 170 KB/s.
+   */
+  readonly requestTimeoutMs: number;
+  /** HTTP_IDLE_TIMEOUT_MS: a connection that moves no byte either way for this long is closed (a stalled body, a reader that stopped reading). Sockets are kept alive by ping instead. */
+  readonly idleTimeoutMs: number;
+  /** HTTP_KEEP_ALIVE_TIMEOUT_MS: an idle keep-alive connection between requests; above the 60 s idle timeout of common load balancers. */
+  readonly keepAliveTimeoutMs: number;
+  /** HTTP_MAX_CONNECTIONS: open connections (HTTP and WebSocket) this process takes; beyond, new ones are closed at once. */
+  readonly maxConnections: number;
+  /**
+   * HTTP_MAX_CONNECTIONS_PER_ADDRESS: open connections from one client address (an IPv6 /64
+   * counts as one); beyond, new ones are closed at once. Behind a proxy every connection comes
+   * from the proxy's address: raise it or set 0 and cap at the proxy.
+   */
+  readonly maxConnectionsPerAddress: number;
 }
 
 export interface IdpConfig {
@@ -190,6 +214,14 @@ export function loadConfig(env: Env = process.env): Config {
     metricsToken: env.METRICS_TOKEN || null,
     metricsPort: env.METRICS_PORT === undefined || env.METRICS_PORT === '' ? null : int(env, 'METRICS_PORT', 0),
     metricsHost: env.METRICS_HOST || '127.0.0.1',
+    http: Object.freeze({
+      headersTimeoutMs: int(env, 'HTTP_HEADERS_TIMEOUT_MS', 20_000),
+      requestTimeoutMs: int(env, 'HTTP_REQUEST_TIMEOUT_MS', 300_000),
+      idleTimeoutMs: int(env, 'HTTP_IDLE_TIMEOUT_MS', 60_000),
+      keepAliveTimeoutMs: int(env, 'HTTP_KEEP_ALIVE_TIMEOUT_MS', 72_000),
+      maxConnections: int(env, 'HTTP_MAX_CONNECTIONS', 20_000),
+      maxConnectionsPerAddress: int(env, 'HTTP_MAX_CONNECTIONS_PER_ADDRESS', 256),
+    }),
   };
   return Object.freeze(config);
 }

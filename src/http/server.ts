@@ -10,6 +10,7 @@ import addFormatsModule from 'ajv-formats';
 import type { Config } from '../config/config.js';
 import { redactUrl } from './redact.js';
 import { DOCS_POLICY } from './web.js';
+import { capConnections, timeoutOptions, type ConnectionCaps } from './limits.js';
 
 const addFormats = addFormatsModule as unknown as (ajv: Ajv) => Ajv;
 
@@ -75,6 +76,13 @@ function keepAlive(app: FastifyInstance, intervalMs: number) {
   });
 }
 
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** Open connections and refusals by HTTP_MAX_CONNECTIONS(_PER_ADDRESS) (src/http/limits.ts). */
+    connectionCaps: ConnectionCaps;
+  }
+}
+
 /** Fastify with what every dialect shares: body parsers, WebSocket, OpenAPI at /docs, health, 404s as `{"detail"}`. */
 export async function createHttpServer(config: Config, logger: boolean | object): Promise<FastifyInstance> {
   const app = Fastify({
@@ -90,6 +98,7 @@ export async function createHttpServer(config: Config, logger: boolean | object)
           },
     bodyLimit: 1024 * 1024,
     forceCloseConnections: true,
+    ...timeoutOptions(config.http),
     // Errors Fastify raises before any route runs (an undecodable path, an overlong
     // parameter) answer in the same `{"detail"}` shape as every other refusal.
     frameworkErrors: (error, _req, reply) => {
@@ -97,6 +106,18 @@ export async function createHttpServer(config: Config, logger: boolean | object)
       void (reply as FastifyReply).code(status).send({ detail: error.message });
     },
   });
+  // HTTP_MAX_CONNECTIONS(_PER_ADDRESS): told once per interval, not once per refused
+  // connection, so a flood does not become a flood of log lines.
+  const warned = { at: 0, count: 0 };
+  const caps = capConnections(app.server, config.http, (reason, key, open) => {
+    warned.count++;
+    if (Date.now() - warned.at < 10_000) return;
+    const setting = reason === 'total' ? 'HTTP_MAX_CONNECTIONS' : 'HTTP_MAX_CONNECTIONS_PER_ADDRESS';
+    app.log.warn({ reason, address: key, open, refused: warned.count }, `connections refused: ${setting} reached`);
+    warned.at = Date.now();
+    warned.count = 0;
+  });
+  app.decorate('connectionCaps', caps);
   app.setValidatorCompiler(validators());
   await app.register(formbody);
   // Read for socket handshakes only (AUTH_COOKIE); REST takes the bearer header, so no CSRF.
