@@ -67,7 +67,11 @@ export interface Config {
   readonly filesPendingTtlSeconds: number;
   /** FILES_SWEEP_GRACE_SECONDS: the sweep leaves unreferenced files younger than this (a write may be in flight in another process). */
   readonly filesSweepGraceSeconds: number;
-  /** Rate limits (0 turns one off): RATE_USER_MESSAGES_PER_SECOND/_BURST, RATE_REST_WRITES_PER_SECOND/_BURST, RATE_CONNECTION_FRAMES_PER_SECOND/_BURST. */
+  /**
+   * Rate limits (0 turns one off): RATE_USER_MESSAGES_PER_SECOND/_BURST, RATE_REST_WRITES_PER_SECOND/_BURST
+   * (every write of a user but messages: REST and state-changing frames share it),
+   * RATE_CONNECTION_FRAMES_PER_SECOND/_BURST.
+   */
   readonly rateLimits: {
     readonly userMessagesPerSecond: number;
     readonly userMessagesBurst: number;

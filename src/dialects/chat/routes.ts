@@ -8,7 +8,7 @@ import { acceptSocket } from '../shared/socket.js';
 import { CHAT_TEXTS } from './codes.js';
 import { isRead, receiverOf, renderMessage, renderRoom, userDetails } from './render.js';
 import { CreateRoomBody, MessageParams, PageQuery, RoomParams, SearchQuery, SocketQuery, UpdateMessageBody } from './schemas.js';
-import { chatHandlers, chatRenderer, followRoom, refuseChat, type ChatSocketState } from './socket.js';
+import { CHAT_WRITE_FRAMES, chatHandlers, chatRenderer, followRoom, refuseChat, type ChatSocketState } from './socket.js';
 import type { FilePolicy } from '../../core/files/policy.js';
 
 /**
@@ -64,6 +64,7 @@ export function chatRoutes(ctx: DialectContext, v: RoomsVariant = ROOMS_001): Fa
         refuse: refuseChat,
         initialState: () => ({ room: null }),
         handlers,
+        writes: CHAT_WRITE_FRAMES,
         async ready(conn) {
           // The documents' ChatClient built without a room sends room_id=null (or undefined): no room.
           if (q.room_id === undefined || q.room_id === '' || q.room_id === 'null' || q.room_id === 'undefined') return;

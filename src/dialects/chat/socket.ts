@@ -148,6 +148,9 @@ export async function followRoom(ctx: DialectContext, conn: ChatConn, room: Id, 
   await ctx.hub.joinWithReplay(conn, conversation.id, load, conversation);
 }
 
+/** The frames of chatHandlers that change stored state: they take from the user's write budget. */
+export const CHAT_WRITE_FRAMES = ['mark_read', 'like_message'] as const;
+
 export function chatHandlers(ctx: DialectContext, filePolicy: FilePolicy = CHAT_POLICY): Record<string, FrameHandler<ChatSocketState>> {
   const { core } = ctx;
   return {

@@ -51,7 +51,7 @@ export async function socketUser(core: Core, config: Config, request: FastifyReq
 export function requireUser(core: Core) {
   return async (request: FastifyRequest) => {
     request.user = await core.accounts.authenticate(bearer(request));
-    if (request.method !== 'GET' && request.method !== 'HEAD') await core.rateLimits.restWrite(request.user.id);
+    if (request.method !== 'GET' && request.method !== 'HEAD') await core.rateLimits.write(request.user.id);
   };
 }
 
