@@ -51,6 +51,12 @@ export interface Config {
   readonly wsSendBufferBytes: number;
   /** RESUME_MAX_MESSAGES: most messages replayed on resume before the client is told to take a snapshot. */
   readonly resumeMaxMessages: number;
+  /**
+   * MESSAGES_PAGE_MAX_BYTES: the most bytes of rendered messages one read answers with where a
+   * page may be cut short (…/changes pages, 002's room detail): it stops before the message
+   * that would pass it, always with at least one, and says there is more.
+   */
+  readonly messagesPageMaxBytes: number;
   /** TYPING_TTL_MS: a typing indicator that is not renewed expires after this. */
   readonly typingTtlMs: number;
   /** REORDER_WAIT_MS: how long a message waits for an earlier one (from another process) before that one is read from the store. */
@@ -79,6 +85,9 @@ export interface Config {
     readonly restWritesBurst: number;
     readonly connectionFramesPerSecond: number;
     readonly connectionFramesBurst: number;
+    /** RATE_USER_READS_PER_SECOND/_BURST: REST reads (GET) per user, shared by every process on one Redis. */
+    readonly userReadsPerSecond: number;
+    readonly userReadsBurst: number;
   };
   /** External identity provider whose tokens Parley trusts besides its own (all optional). */
   readonly idp: IdpConfig;
@@ -187,6 +196,7 @@ export function loadConfig(env: Env = process.env): Config {
     wsCompression: env.WS_COMPRESSION === 'on' || env.WS_COMPRESSION === 'true',
     wsSendBufferBytes: int(env, 'WS_SEND_BUFFER_BYTES', 8 * 1024 * 1024),
     resumeMaxMessages: int(env, 'RESUME_MAX_MESSAGES', 10_000),
+    messagesPageMaxBytes: Math.max(1, int(env, 'MESSAGES_PAGE_MAX_BYTES', 1024 * 1024)),
     typingTtlMs: int(env, 'TYPING_TTL_MS', 6000),
     reorderWaitMs: int(env, 'REORDER_WAIT_MS', 150),
     commitBatchMax: Math.max(1, int(env, 'COMMIT_BATCH_MAX', 512)),
@@ -202,6 +212,8 @@ export function loadConfig(env: Env = process.env): Config {
       restWritesBurst: int(env, 'RATE_REST_WRITES_BURST', 100),
       connectionFramesPerSecond: int(env, 'RATE_CONNECTION_FRAMES_PER_SECOND', 50),
       connectionFramesBurst: int(env, 'RATE_CONNECTION_FRAMES_BURST', 200),
+      userReadsPerSecond: int(env, 'RATE_USER_READS_PER_SECOND', 20),
+      userReadsBurst: int(env, 'RATE_USER_READS_BURST', 100),
     }),
     idp: Object.freeze({
       hs256Secret: env.AUTH_HS256_SECRET || undefined,

@@ -32,6 +32,16 @@ export class RateLimits {
     return this.#take(`w:${userId}`, r, b);
   }
 
+  /**
+   * One REST read (GET) by a user, through any dialect: a history page or a catch-up page
+   * costs a query and rendering, and a client that asks in a loop should not take the
+   * server's CPU from everyone else. Shared across processes through the limiter.
+   */
+  read(userId: Id): Promise<void> {
+    const { userReadsPerSecond: r, userReadsBurst: b } = this.config.rateLimits;
+    return this.#take(`r:${userId}`, r, b);
+  }
+
   /** One frame on one connection; stays in this process (a connection lives in one). */
   frame(connectionId: string): number | Promise<number> {
     const { connectionFramesPerSecond: r, connectionFramesBurst: b } = this.config.rateLimits;

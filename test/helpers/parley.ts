@@ -63,6 +63,7 @@ export async function startParley(
     RATE_USER_MESSAGES_PER_SECOND: '0',
     RATE_REST_WRITES_PER_SECOND: '0',
     RATE_CONNECTION_FRAMES_PER_SECOND: '0',
+    RATE_USER_READS_PER_SECOND: '0',
     // Every test client connects from 127.0.0.1; the caps are tested where they are set.
     HTTP_MAX_CONNECTIONS_PER_ADDRESS: '0',
     ...opts.env,
