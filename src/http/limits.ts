@@ -1,6 +1,7 @@
 import { isIPv4 } from 'node:net';
 import type { Server } from 'node:http';
 import type { Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
 import type { HttpLimits } from '../config/config.js';
 
 /**
@@ -11,17 +12,39 @@ import type { HttpLimits } from '../config/config.js';
  * (30 s by default): a quarter of the shorter one, so a timeout is kept to within 25 %.
  */
 export function timeoutOptions(limits: HttpLimits) {
-  const shortest = Math.min(...[limits.headersTimeoutMs, limits.requestTimeoutMs].filter((t) => t > 0), 120_000);
+  // Headers are part of the request: Node refuses a header timeout longer than the request's.
+  const headersTimeout = limits.requestTimeoutMs > 0 ? Math.min(limits.headersTimeoutMs, limits.requestTimeoutMs) : limits.headersTimeoutMs;
+  const shortest = Math.min(...[headersTimeout, limits.requestTimeoutMs].filter((t) => t > 0), 120_000);
   return {
     requestTimeout: limits.requestTimeoutMs,
     connectionTimeout: limits.idleTimeoutMs,
     keepAliveTimeout: limits.keepAliveTimeoutMs,
     http: {
-      headersTimeout: limits.headersTimeoutMs,
+      headersTimeout,
       requestTimeout: limits.requestTimeoutMs,
       connectionsCheckingInterval: Math.max(100, Math.min(30_000, Math.floor(shortest / 4))),
     },
   };
+}
+
+/**
+ * Answers what Node refuses before Fastify sees a request (a timeout, oversized headers, a
+ * malformed request) in the same `{"detail"}` shape as every other refusal, then closes
+ * the connection, as Fastify's own handler does.
+ */
+export function clientErrorHandler(err: NodeJS.ErrnoException, socket: Duplex): void {
+  if (err.code === 'ECONNRESET' || socket.destroyed) return;
+  const [status, detail] =
+    err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+      ? [408, 'Request Timeout']
+      : err.code === 'HPE_HEADER_OVERFLOW'
+        ? [431, 'Request Header Fields Too Large']
+        : [400, 'Bad Request'];
+  if (socket.writable) {
+    const body = JSON.stringify({ detail });
+    socket.write(`HTTP/1.1 ${status} ${detail}\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n${body}`);
+  }
+  socket.destroy(err);
 }
 
 /**

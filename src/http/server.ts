@@ -10,7 +10,7 @@ import addFormatsModule from 'ajv-formats';
 import type { Config } from '../config/config.js';
 import { redactUrl } from './redact.js';
 import { DOCS_POLICY } from './web.js';
-import { capConnections, timeoutOptions, type ConnectionCaps } from './limits.js';
+import { capConnections, clientErrorHandler, timeoutOptions, type ConnectionCaps } from './limits.js';
 
 const addFormats = addFormatsModule as unknown as (ajv: Ajv) => Ajv;
 
@@ -99,6 +99,7 @@ export async function createHttpServer(config: Config, logger: boolean | object)
     bodyLimit: 1024 * 1024,
     forceCloseConnections: true,
     ...timeoutOptions(config.http),
+    clientErrorHandler,
     // Errors Fastify raises before any route runs (an undecodable path, an overlong
     // parameter) answer in the same `{"detail"}` shape as every other refusal.
     frameworkErrors: (error, _req, reply) => {

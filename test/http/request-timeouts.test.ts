@@ -51,7 +51,8 @@ describe('request timeouts', () => {
     stop();
     console.log(`slow headers: closed after ${closed - t0} ms (HTTP_HEADERS_TIMEOUT_MS=1000)`);
     expect(closed - t0).toBeGreaterThanOrEqual(900);
-    expect(c.received()).toMatch(/^HTTP\/1\.1 408/);
+    // In the shape of every refusal (docs/codes.md).
+    expect(c.received()).toMatch(/^HTTP\/1\.1 408 Request Timeout\r\n[\s\S]*\r\n\r\n\{"detail":"Request Timeout"\}$/);
   });
 
   it('a body dribbled a byte at a time is cut after HTTP_REQUEST_TIMEOUT_MS, though never idle that long', async () => {
@@ -63,6 +64,7 @@ describe('request timeouts', () => {
     stop();
     console.log(`dribbled body: closed after ${closed - t0} ms (HTTP_REQUEST_TIMEOUT_MS=2000)`);
     expect(closed - t0).toBeGreaterThanOrEqual(1900);
+    expect(c.received()).toMatch(/^HTTP\/1\.1 408 [\s\S]*\{"detail":"Request Timeout"\}$/);
   });
 
   it('a body that stops arriving is cut after HTTP_IDLE_TIMEOUT_MS', async () => {
