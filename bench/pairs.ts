@@ -203,6 +203,10 @@ async function startParleyProcess(o: Opts, tmp: string, pe: ParleyEnv, i: number
     RATE_USER_MESSAGES_PER_SECOND: '0',
     RATE_REST_WRITES_PER_SECOND: '0',
     RATE_CONNECTION_FRAMES_PER_SECOND: '0',
+    RATE_USER_READS_PER_SECOND: '0',
+    // Every client connects from 127.0.0.1, thousands of them with --idle.
+    HTTP_MAX_CONNECTIONS_PER_ADDRESS: '0',
+    HTTP_MAX_CONNECTIONS: '0',
   };
   delete env.REDIS_URL;
   delete env.REDIS_PREFIX;

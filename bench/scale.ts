@@ -167,6 +167,7 @@ const env = {
   RATE_USER_MESSAGES_PER_SECOND: '0',
   RATE_REST_WRITES_PER_SECOND: '0',
   RATE_CONNECTION_FRAMES_PER_SECOND: '0',
+  RATE_USER_READS_PER_SECOND: '0',
 };
 
 async function startParley() {

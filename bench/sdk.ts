@@ -155,6 +155,10 @@ async function main() {
       RATE_USER_MESSAGES_PER_SECOND: '0',
       RATE_REST_WRITES_PER_SECOND: '0',
       RATE_CONNECTION_FRAMES_PER_SECOND: '0',
+      RATE_USER_READS_PER_SECOND: '0',
+      // Every client connects from 127.0.0.1.
+      HTTP_MAX_CONNECTIONS_PER_ADDRESS: '0',
+      HTTP_MAX_CONNECTIONS: '0',
     },
   });
   try {

@@ -102,6 +102,7 @@ export async function runCrash(options: Partial<CrashOptions> = {}): Promise<Cra
     RATE_USER_MESSAGES_PER_SECOND: '0',
     RATE_REST_WRITES_PER_SECOND: '0',
     RATE_CONNECTION_FRAMES_PER_SECOND: '0',
+    RATE_USER_READS_PER_SECOND: '0',
   };
   const logFile = path.join(dir, 'parley.log');
   const proc = new ParleyProcess({ index: 0, port, dataDir, logFile, env });

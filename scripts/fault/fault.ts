@@ -206,6 +206,7 @@ export async function runFault(options: Partial<FaultOptions> & Pick<FaultOption
       RATE_USER_MESSAGES_PER_SECOND: '0',
       RATE_REST_WRITES_PER_SECOND: '0',
       RATE_CONNECTION_FRAMES_PER_SECOND: '0',
+      RATE_USER_READS_PER_SECOND: '0',
     };
     for (let i = 0; i < o.processes; i++) {
       procs.push(

@@ -83,6 +83,20 @@ export interface HistoryPage {
 /** What GET …/changes returns: the frames a resume would replay. */
 export type ChangeFrame = MessageFrame | MessageChangedFrame;
 
+/** Where a reader of a conversation stands: its highest seq and change_seq. */
+export interface ChangeCursor {
+  afterSeq: number;
+  afterChangeSeq?: number;
+}
+
+/** One page of GET …/changes: the server stops at a count or a size and says where to go on. */
+export interface ChangesPage {
+  frames: ChangeFrame[];
+  hasMore: boolean;
+  /** Ask again from here while hasMore; once it is false, where the reader stands. */
+  next: ChangeCursor;
+}
+
 interface RequestOptions {
   json?: unknown;
   query?: Record<string, string | number | undefined>;
@@ -248,12 +262,28 @@ export class ParleyRest {
     return { messages: r.messages, hasMore: r.has_more, lastSeq: r.last_seq, changeSeq: r.change_seq };
   }
 
-  /** What a resume from this cursor would replay (ParleyError `snapshot_required` when too much). */
-  async changes(conversationId: number, cursor: { afterSeq: number; afterChangeSeq?: number }): Promise<ChangeFrame[]> {
-    const r = await this.request<{ frames: ChangeFrame[] }>('GET', `/conversations/${conversationId}/changes`, {
-      query: { after_seq: cursor.afterSeq, after_change_seq: cursor.afterChangeSeq },
-    });
-    return r.frames;
+  /**
+   * One page of what a resume from this cursor would replay: the older messages' changes,
+   * then the new messages (ParleyError `snapshot_required` when too much was missed).
+   */
+  async changesPage(conversationId: number, cursor: ChangeCursor, opts: { limit?: number } = {}): Promise<ChangesPage> {
+    const r = await this.request<{ frames: ChangeFrame[]; has_more: boolean; next: { after_seq: number; after_change_seq?: number } }>(
+      'GET',
+      `/conversations/${conversationId}/changes`,
+      { query: { after_seq: cursor.afterSeq, after_change_seq: cursor.afterChangeSeq, limit: opts.limit } },
+    );
+    return { frames: r.frames, hasMore: r.has_more, next: { afterSeq: r.next.after_seq, afterChangeSeq: r.next.after_change_seq } };
+  }
+
+  /** Every page of changesPage from this cursor, in order (each page is one request). */
+  async changes(conversationId: number, cursor: ChangeCursor): Promise<ChangeFrame[]> {
+    const frames: ChangeFrame[] = [];
+    for (let at = cursor; ; ) {
+      const page = await this.changesPage(conversationId, at);
+      frames.push(...page.frames);
+      if (!page.hasMore) return frames;
+      at = page.next;
+    }
   }
 
   /** Sends over REST; a retry with the same localTempId returns the stored message. */

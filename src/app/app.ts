@@ -26,6 +26,7 @@ import { setSocketErrorLogger } from '../dialects/shared/socket.js';
 import { staticFilesRoutes } from '../dialects/shared/static-files.js';
 import { Metrics } from '../observability/metrics.js';
 import { webRoutes } from '../http/web.js';
+import { listenMetrics, metricsRoute, type MetricsListener } from '../http/metrics-access.js';
 
 export interface Parley {
   config: Config;
@@ -37,6 +38,8 @@ export interface Parley {
   presence: Presence;
   /** Listens on config.host:config.port (0 picks a free port); resolves to the base URL. */
   listen(): Promise<string>;
+  /** http://host:port of the METRICS_PORT listener once listening; null without one. */
+  readonly metricsUrl: string | null;
   /** Graceful: stop accepting, drain sends, close sockets with 1001, close backends. */
   close(): Promise<void>;
 }
@@ -79,6 +82,7 @@ export async function createParley(config: Config, opts: { logger?: boolean | ob
   });
 
   const app = await createHttpServer(config, opts.logger ?? true);
+  metrics.reportRefusals(() => app.connectionCaps.refused);
   setSocketErrorLogger((e) => app.log.error({ err: e }, 'socket handler failed'));
   logError = (e) => app.log.error({ err: e }, 'redis');
   // Events published while the bus was cut off are lost: every socket reconnects (1012) and
@@ -99,10 +103,11 @@ export async function createParley(config: Config, opts: { logger?: boolean | ob
   await app.register(authRoutes(core, config));
   await app.register(staticFilesRoutes(ctx));
   for (const d of DIALECTS) await app.register(d.routes(ctx));
-  await webRoutes(app, config.webDir ?? undefined);
+  await webRoutes(app, config.webDir ?? undefined, () => publicUrl);
 
   let ready = true;
-  app.get('/metrics', { schema: { hide: true } }, async (_req, reply) => reply.type(metrics.contentType).send(await metrics.text()));
+  metricsRoute(app, metrics, config.metricsToken);
+  let metricsListener: MetricsListener | null = null;
   app.get('/healthz', { schema: { hide: true } }, async () => ({ status: 'ok' }));
   app.get('/readyz', { schema: { hide: true } }, async (_req, reply) => {
     if (!ready) return reply.code(503).send({ detail: 'shutting down' });
@@ -128,7 +133,13 @@ export async function createParley(config: Config, opts: { logger?: boolean | ob
     store,
     bus,
     presence,
+    get metricsUrl() {
+      return metricsListener?.url ?? null;
+    },
     async listen() {
+      if (config.metricsPort !== null) {
+        metricsListener = await listenMetrics(metrics, { host: config.metricsHost, port: config.metricsPort, token: config.metricsToken });
+      }
       const address = await app.listen({ port: config.port, host: config.host });
       // PORT=0 (tests, benchmarks): the URLs handed out name the port actually bound.
       if (config.port === 0) publicUrl = publicUrl.replace(/:0$/, ':' + new URL(address).port);
@@ -148,6 +159,7 @@ export async function createParley(config: Config, opts: { logger?: boolean | ob
       await bus.flush?.().catch(() => {});
       hub.closeAll(CloseCodes.goingAway, 'server shutting down');
       await app.close();
+      await metricsListener?.close();
       await presence.close();
       await bus.close();
       await store.close();

@@ -51,6 +51,12 @@ export interface Config {
   readonly wsSendBufferBytes: number;
   /** RESUME_MAX_MESSAGES: most messages replayed on resume before the client is told to take a snapshot. */
   readonly resumeMaxMessages: number;
+  /**
+   * MESSAGES_PAGE_MAX_BYTES: the most bytes of rendered messages one read answers with where a
+   * page may be cut short (…/changes pages, 002's room detail): it stops before the message
+   * that would pass it, always with at least one, and says there is more.
+   */
+  readonly messagesPageMaxBytes: number;
   /** TYPING_TTL_MS: a typing indicator that is not renewed expires after this. */
   readonly typingTtlMs: number;
   /** REORDER_WAIT_MS: how long a message waits for an earlier one (from another process) before that one is read from the store. */
@@ -103,7 +109,11 @@ export interface Config {
    */
   readonly filesPendingQuotaBytes: number;
   readonly filesPendingQuotaFiles: number;
-  /** Rate limits (0 turns one off): RATE_USER_MESSAGES_PER_SECOND/_BURST, RATE_REST_WRITES_PER_SECOND/_BURST, RATE_CONNECTION_FRAMES_PER_SECOND/_BURST. */
+  /**
+   * Rate limits (0 turns one off): RATE_USER_MESSAGES_PER_SECOND/_BURST, RATE_REST_WRITES_PER_SECOND/_BURST
+   * (every write of a user but messages: REST and state-changing frames share it),
+   * RATE_CONNECTION_FRAMES_PER_SECOND/_BURST.
+   */
   readonly rateLimits: {
     readonly userMessagesPerSecond: number;
     readonly userMessagesBurst: number;
@@ -111,6 +121,9 @@ export interface Config {
     readonly restWritesBurst: number;
     readonly connectionFramesPerSecond: number;
     readonly connectionFramesBurst: number;
+    /** RATE_USER_READS_PER_SECOND/_BURST: REST reads (GET) per user, shared by every process on one Redis. */
+    readonly userReadsPerSecond: number;
+    readonly userReadsBurst: number;
   };
   /**
    * MAX_CONVERSATION_MEMBERS: current participants of one group or channel, at most; an add
@@ -121,6 +134,39 @@ export interface Config {
   readonly maxMembersPerAdd: number;
   /** External identity provider whose tokens Parley trusts besides its own (all optional). */
   readonly idp: IdpConfig;
+  /**
+   * METRICS_TOKEN: the bearer token `/metrics` asks for, wherever it is served. Unset: the
+   * main listener has no `/metrics` (it tells anyone how busy the server is and what runs it).
+   */
+  readonly metricsToken: string | null;
+  /** METRICS_PORT: serve `/metrics` on a listener of its own (0: a free port). Unset: none. */
+  readonly metricsPort: number | null;
+  /** METRICS_HOST: the address of that listener; loopback, so only the machine scrapes it. */
+  readonly metricsHost: string;
+  /** How long a peer may hold a connection, and how many it may hold (0 turns one off). */
+  readonly http: HttpLimits;
+}
+
+export interface HttpLimits {
+  /** HTTP_HEADERS_TIMEOUT_MS: a request's headers must all arrive within this (Slowloris). */
+  readonly headersTimeoutMs: number;
+  /**
+   * HTTP_REQUEST_TIMEOUT_MS: a whole request, body included, must arrive within this: a body
+   * dribbled a byte at a time is cut. 300 s carries a 50 MB file at 170 KB/s.
+   */
+  readonly requestTimeoutMs: number;
+  /** HTTP_IDLE_TIMEOUT_MS: a connection that moves no byte either way for this long is closed (a stalled body, a reader that stopped reading). Sockets are kept alive by ping instead. */
+  readonly idleTimeoutMs: number;
+  /** HTTP_KEEP_ALIVE_TIMEOUT_MS: an idle keep-alive connection between requests; above the 60 s idle timeout of common load balancers. */
+  readonly keepAliveTimeoutMs: number;
+  /** HTTP_MAX_CONNECTIONS: open connections (HTTP and WebSocket) this process takes; beyond, new ones are closed at once. */
+  readonly maxConnections: number;
+  /**
+   * HTTP_MAX_CONNECTIONS_PER_ADDRESS: open connections from one client address (an IPv6 /64
+   * counts as one); beyond, new ones are closed at once. Behind a proxy every connection comes
+   * from the proxy's address: raise it or set 0 and cap at the proxy.
+   */
+  readonly maxConnectionsPerAddress: number;
 }
 
 export interface IdpConfig {
@@ -164,7 +210,9 @@ function persistentSecret(dataDir: string): string {
 
 export function loadConfig(env: Env = process.env): Config {
   const dataDir = path.resolve(env.DATA_DIR ?? './data');
-  mkdirSync(dataDir, { recursive: true });
+  // Created private (messages, files, the secret); an existing directory is left as it is —
+  // what Parley writes in it is private on its own (0600 files, 0700 folders).
+  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   const port = int(env, 'PORT', 8000);
   const host = env.HOST ?? '0.0.0.0';
   const registration = (env.REGISTRATION ?? 'open') as Config['registration'];
@@ -191,6 +239,7 @@ export function loadConfig(env: Env = process.env): Config {
     wsCompression: env.WS_COMPRESSION === 'on' || env.WS_COMPRESSION === 'true',
     wsSendBufferBytes: int(env, 'WS_SEND_BUFFER_BYTES', 8 * 1024 * 1024),
     resumeMaxMessages: int(env, 'RESUME_MAX_MESSAGES', 10_000),
+    messagesPageMaxBytes: Math.max(1, int(env, 'MESSAGES_PAGE_MAX_BYTES', 1024 * 1024)),
     typingTtlMs: int(env, 'TYPING_TTL_MS', 6000),
     reorderWaitMs: int(env, 'REORDER_WAIT_MS', 150),
     commitBatchMax: Math.max(1, int(env, 'COMMIT_BATCH_MAX', 512)),
@@ -218,6 +267,8 @@ export function loadConfig(env: Env = process.env): Config {
       restWritesBurst: int(env, 'RATE_REST_WRITES_BURST', 100),
       connectionFramesPerSecond: int(env, 'RATE_CONNECTION_FRAMES_PER_SECOND', 50),
       connectionFramesBurst: int(env, 'RATE_CONNECTION_FRAMES_BURST', 200),
+      userReadsPerSecond: int(env, 'RATE_USER_READS_PER_SECOND', 20),
+      userReadsBurst: int(env, 'RATE_USER_READS_BURST', 100),
     }),
     maxConversationMembers: Math.max(2, int(env, 'MAX_CONVERSATION_MEMBERS', 1000)),
     maxMembersPerAdd: Math.max(1, int(env, 'MAX_MEMBERS_PER_ADD', 100)),
@@ -232,6 +283,17 @@ export function loadConfig(env: Env = process.env): Config {
       claimEmail: env.AUTH_CLAIM_EMAIL || 'email',
       claimName: env.AUTH_CLAIM_NAME || 'name',
       claimTenant: env.AUTH_CLAIM_TENANT || 'tenant_id',
+    }),
+    metricsToken: env.METRICS_TOKEN || null,
+    metricsPort: env.METRICS_PORT === undefined || env.METRICS_PORT === '' ? null : int(env, 'METRICS_PORT', 0),
+    metricsHost: env.METRICS_HOST || '127.0.0.1',
+    http: Object.freeze({
+      headersTimeoutMs: int(env, 'HTTP_HEADERS_TIMEOUT_MS', 20_000),
+      requestTimeoutMs: int(env, 'HTTP_REQUEST_TIMEOUT_MS', 300_000),
+      idleTimeoutMs: int(env, 'HTTP_IDLE_TIMEOUT_MS', 60_000),
+      keepAliveTimeoutMs: int(env, 'HTTP_KEEP_ALIVE_TIMEOUT_MS', 72_000),
+      maxConnections: int(env, 'HTTP_MAX_CONNECTIONS', 20_000),
+      maxConnectionsPerAddress: int(env, 'HTTP_MAX_CONNECTIONS_PER_ADDRESS', 256),
     }),
   };
   return Object.freeze(config);

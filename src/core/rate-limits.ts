@@ -22,10 +22,24 @@ export class RateLimits {
     return this.#take(`m:${userId}`, r, b);
   }
 
-  /** One REST write (POST, PUT, PATCH, DELETE) by a user. */
-  restWrite(userId: Id): Promise<void> {
+  /**
+   * One write by a user that is not a message: a REST POST, PUT, PATCH or DELETE, or a socket
+   * frame that changes stored state (a reaction, an edit, a read mark...), through any dialect:
+   * one bucket, so five sockets write no faster than one REST client (RATE_REST_WRITES_*).
+   */
+  write(userId: Id): Promise<void> {
     const { restWritesPerSecond: r, restWritesBurst: b } = this.config.rateLimits;
     return this.#take(`w:${userId}`, r, b);
+  }
+
+  /**
+   * One REST read (GET) by a user, through any dialect: a history page or a catch-up page
+   * costs a query and rendering, and a client that asks in a loop should not take the
+   * server's CPU from everyone else. Shared across processes through the limiter.
+   */
+  read(userId: Id): Promise<void> {
+    const { userReadsPerSecond: r, userReadsBurst: b } = this.config.rateLimits;
+    return this.#take(`r:${userId}`, r, b);
   }
 
   /** One frame on one connection; stays in this process (a connection lives in one). */

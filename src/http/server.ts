@@ -8,6 +8,9 @@ import swaggerUi from '@fastify/swagger-ui';
 import { Ajv } from 'ajv';
 import addFormatsModule from 'ajv-formats';
 import type { Config } from '../config/config.js';
+import { redactUrl } from './redact.js';
+import { DOCS_POLICY } from './web.js';
+import { capConnections, clientErrorHandler, timeoutOptions, type ConnectionCaps } from './limits.js';
 
 const addFormats = addFormatsModule as unknown as (ajv: Ajv) => Ajv;
 
@@ -20,8 +23,7 @@ function validators() {
     (httpPart === 'body' ? strictBody : coercing).compile(schema);
 }
 
-/** Drops `token=` from logged URLs: tokens in query strings (WebSocket) never reach the logs. */
-export const redactUrl = (url: string) => url.replace(/([?&](?:token|access_token)=)[^&]*/gi, '$1[redacted]');
+export { redactUrl };
 
 /**
  * Whether a socket handshake from a browser page on `origin` is allowed: no Origin (not a
@@ -74,6 +76,13 @@ function keepAlive(app: FastifyInstance, intervalMs: number) {
   });
 }
 
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** Open connections and refusals by HTTP_MAX_CONNECTIONS(_PER_ADDRESS) (src/http/limits.ts). */
+    connectionCaps: ConnectionCaps;
+  }
+}
+
 /** Fastify with what every dialect shares: body parsers, WebSocket, OpenAPI at /docs, health, 404s as `{"detail"}`. */
 export async function createHttpServer(config: Config, logger: boolean | object): Promise<FastifyInstance> {
   const app = Fastify({
@@ -89,6 +98,8 @@ export async function createHttpServer(config: Config, logger: boolean | object)
           },
     bodyLimit: 1024 * 1024,
     forceCloseConnections: true,
+    ...timeoutOptions(config.http),
+    clientErrorHandler,
     // Errors Fastify raises before any route runs (an undecodable path, an overlong
     // parameter) answer in the same `{"detail"}` shape as every other refusal.
     frameworkErrors: (error, _req, reply) => {
@@ -96,6 +107,18 @@ export async function createHttpServer(config: Config, logger: boolean | object)
       void (reply as FastifyReply).code(status).send({ detail: error.message });
     },
   });
+  // HTTP_MAX_CONNECTIONS(_PER_ADDRESS): told once per interval, not once per refused
+  // connection, so a flood does not become a flood of log lines.
+  const warned = { at: 0, count: 0 };
+  const caps = capConnections(app.server, config.http, (reason, key, open) => {
+    warned.count++;
+    if (Date.now() - warned.at < 10_000) return;
+    const setting = reason === 'total' ? 'HTTP_MAX_CONNECTIONS' : 'HTTP_MAX_CONNECTIONS_PER_ADDRESS';
+    app.log.warn({ reason, address: key, open, refused: warned.count }, `connections refused: ${setting} reached`);
+    warned.at = Date.now();
+    warned.count = 0;
+  });
+  app.decorate('connectionCaps', caps);
   app.setValidatorCompiler(validators());
   await app.register(formbody);
   // Read for socket handshakes only (AUTH_COOKIE); REST takes the bearer header, so no CSRF.
@@ -117,7 +140,16 @@ export async function createHttpServer(config: Config, logger: boolean | object)
       components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } } },
     },
   });
-  await app.register(swaggerUi, { routePrefix: '/docs' });
+  await app.register(swaggerUi, {
+    routePrefix: '/docs',
+    staticCSP: DOCS_POLICY,
+    uiHooks: {
+      onRequest: (_req, reply, done) => {
+        reply.header('x-frame-options', 'DENY');
+        done();
+      },
+    },
+  });
 
   app.setNotFoundHandler((_req, reply) => reply.code(404).send({ detail: 'Not Found' }));
   app.setErrorHandler((err, req, reply) => {

@@ -57,6 +57,29 @@ export class Metrics {
     });
     this.reorderFills = new Counter({ name: 'parley_reorder_fills_total', help: 'Missing changes read back from the database because their publish never arrived in time', registers });
     this.slowConsumers = new Counter({ name: 'parley_slow_consumer_closes_total', help: 'Sockets closed because their send buffer passed WS_SEND_BUFFER_BYTES', registers });
+    const reported: Record<string, number> = {};
+    const refusals = () => this.#refusals();
+    this.connectionsRefused = new Counter({
+      name: 'parley_connections_refused_total',
+      help: 'TCP connections closed on arrival: HTTP_MAX_CONNECTIONS (reason="total") or HTTP_MAX_CONNECTIONS_PER_ADDRESS (reason="per_address") reached',
+      labelNames: ['reason'],
+      registers,
+      // Counted where connections are taken (src/http/limits.ts); caught up before each scrape.
+      collect() {
+        for (const [reason, n] of Object.entries(refusals())) {
+          this.inc({ reason }, n - (reported[reason] ?? 0));
+          reported[reason] = n;
+        }
+      },
+    });
+  }
+
+  readonly connectionsRefused: Counter<'reason'>;
+  #refusals: () => Readonly<Record<string, number>> = () => ({});
+
+  /** Where the counts of refused connections come from (the HTTP server, made after the metrics). */
+  reportRefusals(counts: () => Readonly<Record<string, number>>): void {
+    this.#refusals = counts;
   }
 
   text(): Promise<string> {

@@ -850,6 +850,9 @@ export function storeContract(make: () => Promise<StoreHandle>): void {
       expect(changes[3]).toMatchObject({ content: 'edited again', editedAt: T0 + 4 });
       expect((await s.changesSince(c.id, 0, 3)).map((m) => m.id)).toEqual([m4.id, m3.id, m2.id]);
       expect(await s.changesSince(c.id, 9, 100)).toEqual([]);
+      // Only the changes of messages up to a seq (a catch-up's older messages): m5 (seq 5) is left out.
+      expect((await s.changesSince(c.id, 4, 100, 4)).map((m) => m.id)).toEqual([m3.id, m2.id, m1.id]);
+      expect((await s.changesSince(c.id, 4, 2, 3)).map((m) => m.id)).toEqual([m3.id, m2.id]);
       expect((await f.conv(c.id)).changeSeq).toBe(9);
     });
 

@@ -53,7 +53,7 @@ describe('graceful shutdown', () => {
 
 describe('slow consumers', () => {
   it('a socket that stops reading is closed with 4008 once past WS_SEND_BUFFER_BYTES; the others get every message', async () => {
-    const server = await startParley({ env: { WS_SEND_BUFFER_BYTES: String(256 * 1024) } });
+    const server = await startParley({ env: { WS_SEND_BUFFER_BYTES: String(256 * 1024), METRICS_TOKEN: 'metrics' } });
     try {
       const a = await newUser(server);
       const b = await newUser(server);
@@ -73,7 +73,7 @@ describe('slow consumers', () => {
       expect((await stalled.closed).code).toBe(4008);
       const received = stalled.all('new_message').length;
       expect(received).toBeLessThan(n);
-      const metrics = await fetch(`${server.url}/metrics`).then((r) => r.text());
+      const metrics = await fetch(`${server.url}/metrics`, { headers: { authorization: 'Bearer metrics' } }).then((r) => r.text());
       expect(metrics).toMatch(/^parley_slow_consumer_closes_total 1$/m);
       sender.close();
       reader.close();
@@ -85,7 +85,8 @@ describe('slow consumers', () => {
 
 describe('/metrics', () => {
   it('serves Prometheus text: connections, messages in and out, send-to-ack, fan-out, bus lag and batch sizes', async () => {
-    const server = await startParley();
+    // Not public (test/http/metrics-access.test.ts): METRICS_TOKEN opens it on the main port.
+    const server = await startParley({ env: { METRICS_TOKEN: 'metrics' } });
     try {
       const a = await newUser(server);
       const b = await newUser(server);
@@ -94,7 +95,7 @@ describe('/metrics', () => {
       const sb = await chatSocket(server, b, room);
       for (let i = 0; i < 10; i++) sa.send({ type: 'send_message', data: { room_id: room, content: `m${i}`, local_temp_id: `t${i}` } });
       await eventually(() => expect(sb.all('new_message')).toHaveLength(10));
-      const res = await fetch(`${server.url}/metrics`);
+      const res = await fetch(`${server.url}/metrics`, { headers: { authorization: 'Bearer metrics' } });
       expect(res.status).toBe(200);
       expect(res.headers.get('content-type')).toMatch(/^text\/plain/);
       const text = await res.text();

@@ -513,6 +513,7 @@ export async function startOracleServer(env: Record<string, string> = {}): Promi
     RATE_USER_MESSAGES_PER_SECOND: '0',
     RATE_REST_WRITES_PER_SECOND: '0',
     RATE_CONNECTION_FRAMES_PER_SECOND: '0',
+    RATE_USER_READS_PER_SECOND: '0',
     ...env,
   });
   const parley = await createParley(config, { logger: { level: 'error' } });

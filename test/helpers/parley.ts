@@ -39,7 +39,7 @@ export interface TestServer {
  * Call `close()` (e.g. in afterAll / onTestFinished).
  */
 export async function startParley(
-  opts: { db?: 'sqlite' | 'postgres'; env?: Record<string, string>; data?: TestData } = {},
+  opts: { db?: 'sqlite' | 'postgres'; env?: Record<string, string>; data?: TestData; logger?: object } = {},
 ): Promise<TestServer> {
   let data: TestData;
   if (opts.data) data = opts.data;
@@ -63,9 +63,13 @@ export async function startParley(
     RATE_USER_MESSAGES_PER_SECOND: '0',
     RATE_REST_WRITES_PER_SECOND: '0',
     RATE_CONNECTION_FRAMES_PER_SECOND: '0',
+    RATE_USER_READS_PER_SECOND: '0',
+    // Every test client connects from 127.0.0.1; the caps are tested where they are set.
+    HTTP_MAX_CONNECTIONS_PER_ADDRESS: '0',
     ...opts.env,
   });
-  const parley = await createParley(config, { logger: false });
+  // `logger` (pino options, e.g. a `stream`) for tests that read what the server logs.
+  const parley = await createParley(config, { logger: opts.logger ?? false });
   const address = await parley.listen();
   const url = address.replace('localhost', '127.0.0.1');
   return {

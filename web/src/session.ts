@@ -3,9 +3,20 @@ import { ParleyClient } from '../../sdk/src/index.js';
 
 const TOKEN_KEY = 'parley.token';
 
+// The token lives in this tab's sessionStorage, not localStorage: it survives a reload but
+// not the tab, and is not left on disk for the browser's life. REST takes it as a bearer
+// header only (it never reads the HttpOnly cookie, so a cross-site form cannot act as the
+// user), which is why the page must hold it at all; the page's Content-Security-Policy is
+// what keeps injected script from reading it.
 export function loadToken(): string | null {
   try {
-    return localStorage.getItem(TOKEN_KEY);
+    // A session from before this change: taken over once, then gone from localStorage.
+    const legacy = localStorage.getItem(TOKEN_KEY);
+    if (legacy !== null) {
+      localStorage.removeItem(TOKEN_KEY);
+      sessionStorage.setItem(TOKEN_KEY, legacy);
+    }
+    return sessionStorage.getItem(TOKEN_KEY);
   } catch {
     return null;
   }
@@ -13,10 +24,10 @@ export function loadToken(): string | null {
 
 export function saveToken(token: string | null): void {
   try {
-    if (token) localStorage.setItem(TOKEN_KEY, token);
-    else localStorage.removeItem(TOKEN_KEY);
+    if (token) sessionStorage.setItem(TOKEN_KEY, token);
+    else sessionStorage.removeItem(TOKEN_KEY);
   } catch {
-    /* private mode: the session lasts as long as the page */
+    /* storage refused: the session lasts as long as the page */
   }
 }
 

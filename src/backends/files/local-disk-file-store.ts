@@ -1,5 +1,5 @@
 import { createReadStream } from 'node:fs';
-import { mkdir, open, readdir, rename, stat, unlink, link, type FileHandle } from 'node:fs/promises';
+import { chmod, mkdir, open, readdir, rename, stat, unlink, link, type FileHandle } from 'node:fs/promises';
 import { randomUUID } from 'node:crypto';
 import path from 'node:path';
 import { Readable, Transform, Writable } from 'node:stream';
@@ -88,8 +88,14 @@ export class LocalDiskFileStore implements FileStore {
 
   #init(): Promise<void> {
     this.#ready ??= (async () => {
-      await mkdir(this.#staging, { recursive: true });
-      for (const f of FILE_FOLDERS) await mkdir(path.join(this.#static, 'chat_files', f), { recursive: true });
+      // Attachments are the participants' only: the folders are 0700 (an older install's 0755
+      // folders too, which also hides the files they hold), the files 0600.
+      const folders = [this.#staging, this.#static, path.join(this.#static, 'chat_files'), ...FILE_FOLDERS.map((f) => path.join(this.#static, 'chat_files', f))];
+      for (const dir of folders) {
+        await mkdir(dir, { recursive: true, mode: 0o700 });
+        // Best effort: a folder someone else owns (set up by an administrator) stays as it is.
+        await chmod(dir, 0o700).catch(() => {});
+      }
     })();
     return this.#ready;
   }
@@ -154,7 +160,7 @@ export class LocalDiskFileStore implements FileStore {
     if (await exists(final)) return false;
     let fh;
     try {
-      fh = await open(final + PART, 'wx', 0o644);
+      fh = await open(final + PART, 'wx', 0o600);
     } catch (e) {
       if (isCode(e, 'EEXIST')) return false;
       throw e;

@@ -1180,11 +1180,13 @@ export class SqlStore implements Store {
     return out;
   }
 
-  async changesSince(conversationId: Id, afterChangeSeq: number, limit: number): Promise<Message[]> {
+  async changesSince(conversationId: Id, afterChangeSeq: number, limit: number, maxSeq?: number): Promise<Message[]> {
+    // With maxSeq the (conversation_id, change_seq) range still leads; seq only filters it.
+    const bySeq = maxSeq === undefined ? '' : ' AND seq <= ?';
     const rows = await this.runner.all<Row>(
       raw(
-        `SELECT ${MESSAGE_COLUMNS} FROM messages WHERE conversation_id = ? AND change_seq > ? ORDER BY change_seq ASC LIMIT ?`,
-        [conversationId, afterChangeSeq, limit],
+        `SELECT ${MESSAGE_COLUMNS} FROM messages WHERE conversation_id = ? AND change_seq > ?${bySeq} ORDER BY change_seq ASC LIMIT ?`,
+        maxSeq === undefined ? [conversationId, afterChangeSeq, limit] : [conversationId, afterChangeSeq, maxSeq, limit],
       ),
     );
     return this.#hydrate(rows);

@@ -1,6 +1,6 @@
 import Database from 'better-sqlite3';
 import { Kysely, SqliteDialect } from 'kysely';
-import { mkdirSync } from 'node:fs';
+import { chmodSync, closeSync, existsSync, mkdirSync, openSync } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { Worker } from 'node:worker_threads';
@@ -333,9 +333,24 @@ export function sqliteFilename(url: string): string {
   return path.resolve(rest);
 }
 
+/**
+ * Creates `file` (and its folder) private to this user, or makes an existing one so: SQLite
+ * creates files 0644, and gives its -wal and -shm the database file's mode, so a database
+ * made 0600 before it is opened keeps all three from the machine's other accounts.
+ */
+function privateFile(file: string): void {
+  mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
+  try {
+    closeSync(openSync(file, 'wx', 0o600));
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+  }
+  for (const f of [file, `${file}-wal`, `${file}-shm`]) if (existsSync(f)) chmodSync(f, 0o600);
+}
+
 export function createSqliteStore(url: string): SqlStore {
   const file = sqliteFilename(url);
-  if (file !== ':memory:') mkdirSync(path.dirname(file), { recursive: true });
+  if (file !== ':memory:') privateFile(file);
   const db = new Database(file);
   // WAL, and every write reported done only once it is on disk: an acknowledged commit
   // survives power loss. The flush runs off the main thread (WalSync); group commit
@@ -380,7 +395,8 @@ export function backupSqlite(url: string, outFile: string): number {
   const db = new Database(sqliteFilename(url), { fileMustExist: true });
   try {
     db.pragma('busy_timeout = 5000');
-    mkdirSync(path.dirname(path.resolve(outFile)), { recursive: true });
+    // The copy holds every message: private like the database (VACUUM INTO fills an empty file).
+    privateFile(path.resolve(outFile));
     db.prepare('VACUUM INTO ?').run(path.resolve(outFile));
   } finally {
     db.close();

@@ -329,8 +329,8 @@ export interface Store {
   messagesBySeq(conversationId: Id, fromSeq: number, toSeq: number): Promise<Message[]>;
   /** The last message of each conversation (seq = last_seq), keyed by conversation id. */
   lastMessages(conversations: readonly Conversation[]): Promise<Map<Id, Message>>;
-  /** Messages with change_seq > after, oldest change first, at most `limit`. */
-  changesSince(conversationId: Id, afterChangeSeq: number, limit: number): Promise<Message[]>;
+  /** Messages with change_seq > after (and seq ≤ `maxSeq` when given), oldest change first, at most `limit`. */
+  changesSince(conversationId: Id, afterChangeSeq: number, limit: number, maxSeq?: number): Promise<Message[]>;
   editMessage(messageId: Id, content: string, at: Millis): Promise<Message>;
   deleteMessage(messageId: Id, at: Millis): Promise<{ message: Message; changed: boolean }>;
   /** Adds or removes one (message, user, emoji); returns the message and whether anything changed. */

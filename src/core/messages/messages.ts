@@ -11,6 +11,7 @@ import type { Id, Member, Message, MessageKind, User, UserSummary } from '../mod
 import { LIKE_EMOJI } from '../model.js';
 import { Users } from '../users.js';
 import { MessageWriter } from './writer.js';
+import { openCatchUp, type CatchUp, type ChangeCursor } from './catch-up.js';
 
 export type MessageKey = Id | string;
 
@@ -421,6 +422,11 @@ export class Messages {
     const { message } = await this.get(actor, key);
     if (message.senderId !== actor.id) await this.conversations.markRead(actor, message.conversationId, message.seq);
     return message;
+  }
+
+  /** What a reader missed after `cursor`, in entries a page may stop between (catch-up.ts). */
+  catchUp(actor: User, key: ConversationKey, cursor: ChangeCursor): Promise<CatchUp> {
+    return openCatchUp(this, actor, key, cursor);
   }
 
   /** Document 001's like: a 👍 reaction, toggled. */

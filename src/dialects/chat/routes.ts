@@ -8,7 +8,7 @@ import { acceptSocket } from '../shared/socket.js';
 import { CHAT_TEXTS } from './codes.js';
 import { isRead, receiverOf, renderMessage, renderRoom, userDetails, type Ctx } from './render.js';
 import { CreateRoomBody, MessageParams, PageQuery, RoomParams, SearchQuery, SocketQuery, UpdateMessageBody } from './schemas.js';
-import { chatHandlers, chatRenderer, followRoom, refuseChat, type ChatSocketState } from './socket.js';
+import { CHAT_WRITE_FRAMES, chatHandlers, chatRenderer, followRoom, refuseChat, type ChatSocketState } from './socket.js';
 import type { FilePolicy } from '../../core/files/policy.js';
 
 /**
@@ -33,6 +33,9 @@ export interface RoomsVariant {
   /** The document's file types and limits (core/files/policy.ts); 000/001's when unset. */
   files?: FilePolicy;
 }
+
+/** Messages read per query for a room detail's message_list. */
+const DETAIL_CHUNK = 100;
 
 export const ROOMS_001: RoomsVariant = { prefix: '/api/chat', renderer: 'chat', tag: '/api/chat (000, 001)', updateFrame: 'message_update', deleteRoute: true, detailMessages: 50 };
 
@@ -64,6 +67,7 @@ export function chatRoutes(ctx: DialectContext, v: RoomsVariant = ROOMS_001): Fa
         refuse: refuseChat,
         initialState: () => ({ room: null }),
         handlers,
+        writes: CHAT_WRITE_FRAMES,
         async ready(conn) {
           // The documents' ChatClient built without a room sends room_id=null (or undefined): no room.
           if (q.room_id === undefined || q.room_id === '' || q.room_id === 'null' || q.room_id === 'undefined') return;
@@ -128,17 +132,30 @@ export function chatRoutes(ctx: DialectContext, v: RoomsVariant = ROOMS_001): Fa
       authed.get(`${v.prefix}/rooms/:room_id`, { schema: { tags, security, params: RoomParams } }, async (req) => {
         const view = await core.conversations.view(req.user, req.params.room_id);
         // 002's room detail carries the messages, oldest first, as it shows them: the newest
-        // `detailMessages` (one seq range).
-        const page = await core.messages.page(req.user, view.conversation.id, 1, v.detailMessages);
-        const senders = await core.users.summaries(page.messages.map((m) => m.senderId));
-        const seen = await seenBy(req.user, [...roomPeople([view]), ...senders.keys()]);
+        // `detailMessages` (seq ranges), and no more than MESSAGES_PAGE_MAX_BYTES of them — 1000
+        // messages of 5000 characters were 5.5 MB in one answer. Read a chunk at a time, newest
+        // first, so only what is answered is held; `has_more` sends the client to the pages.
+        const readSeqs = readSeqsOf(view);
+        const maxBytes = ctx.config.messagesPageMaxBytes;
+        const shown: ReturnType<typeof viewMessages> = [];
+        let bytes = 0;
+        let total = view.conversation.lastSeq;
+        fill: for (let skip = 0; skip < v.detailMessages; skip += DETAIL_CHUNK) {
+          const page = await core.messages.window(req.user, view.conversation.id, skip, Math.min(DETAIL_CHUNK, v.detailMessages - skip));
+          total = page.total;
+          const senders = await core.users.summaries(page.messages.map((m) => m.senderId));
+          const seen = await seenBy(req.user, [...roomPeople([view]), ...senders.keys()]);
+          for (const m of viewMessages(seen, page, page.messages, req.user.id, readSeqs, senders)) {
+            const size = Buffer.byteLength(JSON.stringify(m)) + 1;
+            if (shown.length > 0 && bytes + size > maxBytes) break fill;
+            shown.push(m);
+            bytes += size;
+          }
+          if (page.messages.length < DETAIL_CHUNK) break;
+        }
         return {
-          ...renderRoom(seen, view),
-          message_list: {
-            messages: viewMessages(seen, page, page.messages, req.user.id, readSeqsOf(view), senders).reverse(),
-            total: page.total,
-            has_more: page.total > page.messages.length,
-          },
+          ...renderRoom(await seenBy(req.user, roomPeople([view])), view),
+          message_list: { messages: shown.reverse(), total, has_more: total > shown.length },
         };
       });
 

@@ -160,6 +160,9 @@ export async function followRoom(ctx: DialectContext, conn: ChatConn, room: Id, 
   }
 }
 
+/** The frames of chatHandlers that change stored state: they take from the user's write budget. */
+export const CHAT_WRITE_FRAMES = ['mark_read', 'like_message'] as const;
+
 export function chatHandlers(ctx: DialectContext, filePolicy: FilePolicy = CHAT_POLICY): Record<string, FrameHandler<ChatSocketState>> {
   const { core } = ctx;
   return {

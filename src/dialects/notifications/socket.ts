@@ -113,6 +113,9 @@ export async function send003(
   return ctx.core.messages.send(user, input, origin);
 }
 
+/** The frames that change stored state (reactions, read marks, presence): the user's write budget. */
+const NOTIFICATIONS_WRITE_FRAMES = ['add_reaction', 'remove_reaction', 'mark_read', 'update_presence'];
+
 function handlers(ctx: DialectContext): Record<string, FrameHandler<null>> {
   const { core } = ctx;
   const joined = async (conn: Conn, conversation: string) => {
@@ -199,6 +202,7 @@ export function notificationsSocketRoute(ctx: DialectContext, app: FastifyInstan
       },
       initialState: () => null,
       handlers: frameHandlers,
+      writes: NOTIFICATIONS_WRITE_FRAMES,
       async ready(conn) {
         conn.send(
           JSON.stringify({

@@ -1,9 +1,10 @@
-import type { FastifyPluginAsync } from 'fastify';
+import type { FastifyPluginAsync, FastifyReply } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import { DomainError } from '../../core/errors.js';
 import { CHAT_POLICY } from '../../core/files/policy.js';
 import { ResyncRequired } from '../../core/messages/messages.js';
+import type { ChangeCursor } from '../../core/messages/catch-up.js';
 import type { ConversationView, Message, User } from '../../core/model.js';
 import { Users } from '../../core/users.js';
 import type { DialectContext } from '../dialect.js';
@@ -16,6 +17,7 @@ import {
   AddParticipantBody,
   BlockOut,
   BlockParams,
+  ChangesOut,
   ChangesQuery,
   ConversationListQuery,
   ConversationOut,
@@ -217,18 +219,47 @@ export function parleyRoutes(ctx: DialectContext): FastifyPluginAsync {
           };
         },
       );
-      authed.get(`${P}/conversations/:id/changes`, { schema: { tags, security, params: ConversationParams, querystring: ChangesQuery } }, async (req, reply) => {
-        try {
-          const r = await core.messages.resume(req.user, req.params.id, { afterSeq: req.query.after_seq, afterChangeSeq: req.query.after_change_seq });
-          // The same frames the socket replays, in the same order.
+      authed.get(
+        `${P}/conversations/:id/changes`,
+        { schema: { tags, security, params: ConversationParams, querystring: ChangesQuery, response: { 200: ChangesOut } } },
+        async (req, reply) => {
+          const cursor: ChangeCursor = { afterSeq: req.query.after_seq, afterChangeSeq: req.query.after_change_seq };
+          let catchUp;
+          try {
+            catchUp = await core.messages.catchUp(req.user, req.params.id, cursor);
+          } catch (e) {
+            if (!(e instanceof ResyncRequired)) throw e;
+            return (reply as FastifyReply).code(409).send({ detail: 'Too much was missed: reload the conversation', code: 'snapshot_required', missed: e.missed });
+          }
+          // A page, not the whole backlog: 10,000 missed messages were one 55 MB answer, built
+          // in memory at once (four at a time: +840 MB). It stops at `limit` messages or before
+          // MESSAGES_PAGE_MAX_BYTES of frames, whichever comes first (at least one message), and
+          // only that much is read from the store. The frames are the socket's, as strings.
           const renderer = parleyRenderer(ctx);
           const conn = { user: req.user } as never;
-          return { frames: r.events.map((e) => JSON.parse(renderer.frame(e, conn))) };
-        } catch (e) {
-          if (!(e instanceof ResyncRequired)) throw e;
-          return reply.code(409).send({ detail: 'Too much was missed: reload the conversation', code: 'snapshot_required', missed: e.missed });
-        }
-      });
+          const limit = req.query.limit ?? 500;
+          const maxBytes = ctx.config.messagesPageMaxBytes;
+          const frames: string[] = [];
+          let bytes = 0;
+          let taken = 0;
+          let next = cursor;
+          let hasMore = false;
+          for await (const entry of catchUp.entries()) {
+            const rendered = entry.events.map((e) => renderer.frame(e, conn)).filter((f) => f !== '');
+            const size = rendered.reduce((n, f) => n + Buffer.byteLength(f) + 1, 0);
+            if (taken === limit || (taken > 0 && bytes + size > maxBytes)) {
+              hasMore = true;
+              break;
+            }
+            frames.push(...rendered);
+            bytes += size;
+            taken++;
+            next = entry.next;
+          }
+          const nextOut = next.afterChangeSeq === undefined ? { after_seq: next.afterSeq } : { after_seq: next.afterSeq, after_change_seq: next.afterChangeSeq };
+          return (reply as FastifyReply).type('application/json; charset=utf-8').send(`{"frames":[${frames.join(',')}],"has_more":${hasMore},"next":${JSON.stringify(nextOut)}}`);
+        },
+      );
       authed.post(
         `${P}/conversations/:id/messages`,
         { schema: { tags, security, params: ConversationParams, body: SendBody, response: { 201: MessageOut, ...errors } } },

@@ -123,7 +123,20 @@ export const HistoryQuery = Type.Object({
   before_seq: Type.Optional(Type.Integer({ minimum: 1, description: 'Only messages with a smaller seq (older)' })),
   limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 100, default: 50 })),
 });
-export const ChangesQuery = Type.Object({ after_seq: Seq, after_change_seq: Type.Optional(Seq) });
+export const ChangesQuery = Type.Object({
+  after_seq: Seq,
+  after_change_seq: Type.Optional(Seq),
+  /** Most messages in one page (a page also stops before MESSAGES_PAGE_MAX_BYTES of frames). */
+  limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, default: 500 })),
+});
+export const ChangesOut = Type.Object({
+  /** The frames a socket's resume sends (`message`, `message_changed`): older messages' changes first, in change order, then new messages in seq order. */
+  frames: Type.Array(Type.Unknown()),
+  /** More after this page: ask again with `next`. */
+  has_more: Type.Boolean(),
+  /** The cursor after this page: the next page's query, and once has_more is false, where the reader stands. */
+  next: Type.Object({ after_seq: Seq, after_change_seq: Type.Optional(Seq) }),
+});
 export const ConversationListQuery = Type.Object({
   limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 200, default: 50, description: 'Conversations per page, most recent activity first' })),
   before: Type.Optional(

@@ -123,6 +123,9 @@ export function sendParley(
   return ctx.core.files.send(user, input, files.map((key) => ({ source: 'upload' as const, key })), CHAT_POLICY, origin);
 }
 
+/** The frames that change stored state (edits, deletes, reactions, read marks, presence): the user's write budget. */
+const PARLEY_WRITE_FRAMES = ['edit', 'delete', 'react', 'read', 'presence'];
+
 function handlers(ctx: DialectContext): Record<string, FrameHandler<null>> {
   const { core, hub } = ctx;
   return {
@@ -229,6 +232,7 @@ export function parleySocketRoute(ctx: DialectContext, app: FastifyInstance) {
       },
       initialState: () => null,
       handlers: frameHandlers,
+      writes: PARLEY_WRITE_FRAMES,
       async ready(conn) {
         conn.send(JSON.stringify({ type: 'ready', user: renderUser(conn.user), resume_max: ctx.config.resumeMaxMessages }));
       },

@@ -47,11 +47,15 @@ export async function socketUser(core: Core, config: Config, request: FastifyReq
   return core.accounts.authenticate(await fromFrame());
 }
 
-/** A preHandler that authenticates every route of the plugin it is added to. */
+/**
+ * A hook that authenticates every route of the plugin it is added to, and takes the request
+ * from the user's read budget (GET, HEAD) or write budget (anything else): 429 past either.
+ */
 export function requireUser(core: Core) {
   return async (request: FastifyRequest) => {
     request.user = await core.accounts.authenticate(bearer(request));
-    if (request.method !== 'GET' && request.method !== 'HEAD') await core.rateLimits.restWrite(request.user.id);
+    if (request.method === 'GET' || request.method === 'HEAD') await core.rateLimits.read(request.user.id);
+    else await core.rateLimits.write(request.user.id);
   };
 }
 

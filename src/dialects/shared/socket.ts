@@ -22,6 +22,13 @@ export interface SocketOptions<S> {
   /** After the connection is registered; may join rooms or close it. */
   ready?(conn: Connection<S>): Promise<void>;
   handlers: Record<string, FrameHandler<S>>;
+  /**
+   * The frames of `handlers` that change stored state (reactions, edits, deletes, read marks,
+   * roles, presence): each takes from the user's write budget, the one REST writes take from
+   * (RateLimits.write), so sockets are no way around it. Not a send (the core limits messages
+   * on their own) and not typing, joins or pings, which store nothing.
+   */
+  writes: readonly string[];
   /** Builds the error frame (documents differ only in extras). */
   errorFrame?(message: string, extra: Record<string, unknown>): Record<string, unknown>;
 }
@@ -42,6 +49,8 @@ export function acceptSocket<S>(ctx: DialectContext, socket: WebSocket, opts: So
 
   const reply = (c: Connection<S>, message: string, extra: Record<string, unknown> = {}) =>
     c.send(JSON.stringify(errorFrame(message, extra)));
+  for (const w of opts.writes) if (!Object.hasOwn(opts.handlers, w)) throw new Error(`writes names a frame with no handler: ${w}`);
+  const writes = new Set(opts.writes);
 
   let refused = 0;
   const handle = async (c: Connection<S>, data: unknown, binary: boolean) => {
@@ -62,10 +71,12 @@ export function acceptSocket<S>(ctx: DialectContext, socket: WebSocket, opts: So
     const handler = typeof type === 'string' && Object.hasOwn(opts.handlers, type) ? opts.handlers[type] : undefined;
     if (!handler) return reply(c, `Unknown message type: ${typeof type === 'string' ? type.slice(0, 64) : String(type)}`, { code: 'unknown_type' });
     try {
+      if (writes.has(type as string)) await ctx.core.rateLimits.write(c.user.id);
       await handler(c, frame);
     } catch (e) {
       const tempId = localTempIdOf(frame);
       const extra: Record<string, unknown> = tempId !== undefined ? { local_temp_id: tempId } : {};
+      if (isDomainError(e) && e.details.retryAfterMs !== undefined) extra.retry_after_ms = e.details.retryAfterMs;
       if (isDomainError(e)) reply(c, errorText(e, opts.texts), { code: e.code, ...extra });
       else if (e instanceof FrameError) reply(c, e.message, { code: 'invalid_frame', ...extra });
       else {

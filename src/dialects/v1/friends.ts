@@ -187,6 +187,8 @@ export function friendsSocketRoute(ctx: DialectContext, app: FastifyInstance) {
         refuse: () => ({ code: 4001, reason: 'Invalid token' }),
         initialState: () => null,
         handlers,
+        // A read mark is stored; sends have their own limit, typing and pings store nothing.
+        writes: ['mark_read'],
         async ready(conn: FriendsConn) {
           conn.followNew = (c) => c.kind === 'direct';
           for (const m of await core.conversations.list(conn.user)) {

@@ -94,6 +94,12 @@ describe.skipIf(SKIP_BROWSER)('the web page', () => {
     await until(() => alice.page.getByRole('button', { name: 'Sign in' }).count()).toBeGreaterThan(0);
     await screenshot(alice.page, '01-sign-in');
     await register(alice, 'Alice Smith', 'alice@example.test');
+    // The session is the tab's: nothing in localStorage, where it would outlive the browser.
+    expect(await tokenOf(alice.page)).toMatch(/^ey/);
+    expect(await alice.page.evaluate('localStorage.length')).toBe(0);
+    // Under the page's Content-Security-Policy (refusals would be in alice.errors, checked at the end).
+    const page = await fetch(server.url);
+    expect(page.headers.get('content-security-policy')).toContain("frame-ancestors 'none'");
     bob = await newPerson(browser, server.url);
     await register(bob, 'Bob', 'bob@example.test');
 
@@ -360,7 +366,7 @@ describe.skipIf(SKIP_BROWSER)('the web page', () => {
     await carol.page.getByTestId('no-conversations').waitFor();
     expect(await carol.page.getByTestId('conversation-item').count()).toBe(0);
     const status = (path: string) =>
-      carol.page.evaluate(`fetch('${path}', { headers: { authorization: 'Bearer ' + localStorage.getItem('parley.token') } }).then((r) => r.status)`);
+      carol.page.evaluate(`fetch('${path}', { headers: { authorization: 'Bearer ' + sessionStorage.getItem('parley.token') } }).then((r) => r.status)`);
     expect(await status(`/api/parley/conversations/${directId}`)).toBe(404);
     expect(await status(`/api/parley/conversations/${directId}/messages`)).toBe(404);
     expect(await status('/api/parley/conversations')).toBe(200);

@@ -82,17 +82,23 @@ describe.skipIf(SKIP_BROWSER)('the documents’ React ChatRoom components in a b
     // The product's page, served by Parley at `/` (as when the product serves Parley under its
     // own origin): page, REST and socket share one origin.
     webDir = mkdtempSync(path.join(tmpdir(), 'parley-documented-'));
-    const scripts = await Promise.all((['000', '001', '003'] as const).map(bundle));
+    // Script files, not inline scripts: Parley serves WEB_DIR under its page's
+    // Content-Security-Policy (script-src 'self').
+    const revs = ['000', '001', '003'] as const;
+    const scripts = await Promise.all(revs.map(bundle));
+    writeFileSync(
+      path.join(webDir, 'shim.js'),
+      `const Native = WebSocket;
+window.WebSocket = class extends Native {
+  constructor(url, protocols) { super(url.replace(/^ws:\\/\\/localhost:\\d+/, 'ws://' + location.host), protocols); }
+};`,
+    );
+    revs.forEach((rev, i) => writeFileSync(path.join(webDir, `documented-${rev}.js`), scripts[i]));
     writeFileSync(
       path.join(webDir, 'index.html'),
       `<!doctype html><meta charset="utf-8"><title>documented</title><div id="root"></div>
-<script>
-  const Native = WebSocket;
-  window.WebSocket = class extends Native {
-    constructor(url, protocols) { super(url.replace(/^ws:\\/\\/localhost:\\d+/, 'ws://' + location.host), protocols); }
-  };
-</script>
-${scripts.map((s) => `<script>${s}</script>`).join('\n')}`,
+<script src="/shim.js"></script>
+${revs.map((rev) => `<script src="/documented-${rev}.js"></script>`).join('\n')}`,
     );
     server = await startParley({ env: { WEB_DIR: webDir } });
     browser = await chromium.launch({ executablePath: CHROMIUM, args: LAUNCH_ARGS });
@@ -111,6 +117,9 @@ ${scripts.map((s) => `<script>${s}</script>`).join('\n')}`,
     const page = await context.newPage();
     const errors: string[] = [];
     page.on('pageerror', (e) => errors.push(String(e)));
+    page.on('console', (m) => {
+      if (/Content Security Policy/i.test(m.text())) errors.push(`CSP: ${m.text()}`);
+    });
     await page.goto(server.url);
     return { page, errors };
   }

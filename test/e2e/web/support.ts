@@ -63,6 +63,10 @@ export async function newPerson(browser: Browser, url: string, opts: BrowserCont
     void d.dismiss().catch(() => {});
   });
   page.on('pageerror', (e) => person.errors.push(String(e)));
+  // What the page's Content-Security-Policy refused (chromium reports it on the console).
+  page.on('console', (m) => {
+    if (/Content Security Policy/i.test(m.text())) person.errors.push(`CSP: ${m.text()}`);
+  });
   await page.goto(url);
   return person;
 }
@@ -80,7 +84,7 @@ export function horizontalOverflow(page: Page): Promise<number> {
   return page.evaluate('Math.max(document.documentElement.scrollWidth, document.body.scrollWidth) - document.documentElement.clientWidth') as Promise<number>;
 }
 
-/** The page's session token (kept in localStorage). */
+/** The page's session token (kept in the tab's sessionStorage, never in localStorage). */
 export function tokenOf(page: Page): Promise<string> {
-  return page.evaluate("localStorage.getItem('parley.token')") as Promise<string>;
+  return page.evaluate("sessionStorage.getItem('parley.token')") as Promise<string>;
 }
