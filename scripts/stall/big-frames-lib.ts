@@ -4,17 +4,22 @@
 //       with raw TCP: no token, or a first-frame-auth socket whose first frame is the frame);
 //   (b) authenticated sockets each send one frame of about `authFrameMb` MB carrying a file
 //       too large for any document (refused, but only after reading it);
-//   (c) authenticated sockets each send a `fileMb` MiB file as 001's files_data (accepted).
+//   (c) authenticated sockets each send a `fileMb` MiB file as 001's files_data (accepted);
+//   (d) authenticated sockets each send a `textMb` MB frame that carries no file (only files
+//       may make a frame bigger than WS_MAX_FRAME_BYTES).
 // One Parley process (tsx, SQLite, its own temp DATA_DIR) from `parleyDir`, so the same
 // script measures an older checkout for the "before" figures. Used by `npm run stall:frames`
 // (scripts/stall/big-frames.ts) and, at small scale, by test/hardening/big-frames.test.ts.
+import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import readline from 'node:readline';
+import { fileURLToPath } from 'node:url';
 import WebSocket from 'ws';
-import { freePort, killAllChildrenNow, peakRssKb, rssKb, sleep, startChild, stopChild, waitPort } from '../../bench/lib/proc.js';
+import { freePort, killAllChildrenNow, peakRssKb, rssKb, sleep, startChild, stopChild, waitForQuiet, waitPort } from '../../bench/lib/proc.js';
 
 export interface BigFramesOptions {
   /** The checkout whose src/main.ts is started (default: this one). */
@@ -29,6 +34,8 @@ export interface BigFramesOptions {
   authFrameMb: number;
   /** Size of the file of phase (c), MiB (≤ 50: the documents' limit). */
   fileMb: number;
+  /** Size of each frame of phase (d), MB. */
+  textMb: number;
   /** How long after a phase's frames were sent its memory is read again, seconds. */
   holdS: number;
   /** How long a phase waits for its answers at most, seconds. */
@@ -38,10 +45,14 @@ export interface BigFramesOptions {
   /** Phases to run (default all). */
   phases: readonly Phase[];
   keep: boolean;
+  /** Before each phase, wait up to this many seconds for the machine to be quiet (0: do not). */
+  waitQuietS?: number;
+  /** Write a V8 CPU profile of each server here (node --cpu-prof; bench/profile-summary.ts reads it). */
+  profileDir?: string;
   log: (line: string) => void;
 }
 
-export type Phase = 'anon' | 'auth-big' | 'auth-file';
+export type Phase = 'anon' | 'auth-big' | 'auth-file' | 'auth-text';
 
 export const BIG_FRAMES_DEFAULTS = {
   anon: 4,
@@ -49,6 +60,7 @@ export const BIG_FRAMES_DEFAULTS = {
   auth: 2,
   authFrameMb: 78,
   fileMb: 50,
+  textMb: 78,
   holdS: 5,
   phaseTimeoutS: 120,
 } as const;
@@ -86,6 +98,7 @@ export interface BigFramesReport {
 }
 
 const MiB = 1024 * 1024;
+const HERE = path.dirname(fileURLToPath(import.meta.url));
 
 /** A PDF of `size` bytes: a real header and trailer around spaces (valid to the validator, cheap to make). */
 function pdfOf(size: number): Buffer {
@@ -106,11 +119,21 @@ function frameHeader(length: number): Buffer {
   return h; // bytes 10..13: the zero mask key
 }
 
+/** An `authenticate` frame's payload of `bytes` whose token is the padding. */
+export function anonymousPayload(bytes: number): Buffer {
+  const prefix = Buffer.from('{"type":"authenticate","token":"');
+  const suffix = Buffer.from('"}');
+  const payload = Buffer.alloc(bytes, 0x61);
+  prefix.copy(payload, 0);
+  suffix.copy(payload, bytes - suffix.length);
+  return payload;
+}
+
 /**
- * An attacker's socket: a raw TCP upgrade, one frame of `bytes` (an `authenticate` frame whose
- * token is the padding), and nothing more: it never reads a close frame, never answers one.
+ * An attacker's socket: a raw TCP upgrade, one frame (`payload`, made beforehand), and nothing
+ * more: it never answers a close frame, and stops reading once it has seen one.
  */
-function anonymousSocket(port: number, urlPath: string, bytes: number, timeoutMs: number): Promise<SocketOutcome> {
+export function anonymousSocket(port: number, urlPath: string, payload: Buffer, timeoutMs: number): Promise<SocketOutcome> {
   return new Promise((resolve) => {
     const s = net.connect(port, '127.0.0.1');
     let t0 = 0;
@@ -152,12 +175,7 @@ function anonymousSocket(port: number, urlPath: string, bytes: number, timeoutMs
           return finish();
         }
         upgraded = true;
-        const prefix = Buffer.from('{"type":"authenticate","token":"');
-        const suffix = Buffer.from('"}');
-        const payload = Buffer.alloc(bytes, 0x61);
-        prefix.copy(payload, 0);
-        suffix.copy(payload, bytes - suffix.length);
-        s.write(frameHeader(bytes));
+        s.write(frameHeader(payload.length));
         s.write(payload);
       }
       // The server's frames are unmasked; the first close frame names the code.
@@ -193,39 +211,39 @@ async function measured<T>(pid: number, work: () => Promise<T>): Promise<{ resul
   }
 }
 
-/** Another user's socket pinging every 20 ms: the longest ping → pong is the stall it saw. */
+/**
+ * Another user's socket pinging every 20 ms, from a process of its own (scripts/stall/probe.ts):
+ * the longest ping → pong is the stall it saw.
+ */
 class Probe {
-  #ws: WebSocket;
-  #sent = new Map<number, number>();
+  #child: ChildProcess;
   #times: number[] = [];
-  #seq = 0;
-  #timer: NodeJS.Timeout | null = null;
-  constructor(ws: WebSocket) {
-    this.#ws = ws;
-    // The pong carries nothing: they come back in order, one per ping.
-    ws.on('message', (d) => {
-      if (!d.toString().startsWith('{"type":"pong"')) return;
-      const first = this.#sent.keys().next();
-      if (first.done) return;
-      this.#times.push(performance.now() - this.#sent.get(first.value)!);
-      this.#sent.delete(first.value);
+  #stopped: (() => void) | null = null;
+  readonly ready: Promise<void>;
+  constructor(url: string) {
+    this.#child = spawn(process.execPath, ['--import', 'tsx', path.join(HERE, 'probe.ts'), url], { cwd: path.join(HERE, '../..'), stdio: ['pipe', 'pipe', 'inherit'] });
+    let opened!: () => void;
+    this.ready = new Promise((r) => (opened = r));
+    readline.createInterface({ input: this.#child.stdout! }).on('line', (line) => {
+      if (line === 'open') opened();
+      else if (line === 'stopped') this.#stopped?.();
+      else this.#times.push(Number(line));
     });
   }
   start(): void {
     this.#times = [];
-    this.#timer = setInterval(() => {
-      this.#sent.set(++this.#seq, performance.now());
-      this.#ws.send('{"type":"ping"}');
-    }, 20);
+    this.#child.stdin!.write('start\n');
   }
   async stop(): Promise<{ maxMs: number; p99Ms: number; n: number }> {
-    if (this.#timer) clearInterval(this.#timer);
-    for (let i = 0; i < 500 && this.#sent.size > 0; i++) await sleep(10);
-    // A ping never answered counts as stalled since it was sent.
-    const now = performance.now();
-    const times = [...this.#times, ...[...this.#sent.values()].map((t) => now - t)].sort((a, b) => a - b);
-    this.#sent.clear();
+    await new Promise<void>((resolve) => {
+      this.#stopped = resolve;
+      this.#child.stdin!.write('stop\n');
+    });
+    const times = [...this.#times].sort((a, b) => a - b);
     return { maxMs: times.at(-1) ?? 0, p99Ms: times[Math.min(times.length - 1, Math.floor(times.length * 0.99))] ?? 0, n: times.length };
+  }
+  close(): void {
+    this.#child.kill();
   }
 }
 
@@ -281,7 +299,8 @@ async function runPhase(opts: BigFramesOptions, phase: Phase): Promise<PhaseRepo
   const { log } = opts;
   const dir = mkdtempSync(path.join(tmpdir(), 'parley-big-frames-'));
   const port = await freePort();
-  const child = startChild(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+  const profile = opts.profileDir ? ['--cpu-prof', '--cpu-prof-dir', opts.profileDir] : [];
+  const child = startChild(process.execPath, [...profile, '--import', 'tsx', 'src/main.ts'], {
     cwd: opts.parleyDir,
     env: {
       ...process.env,
@@ -302,6 +321,7 @@ async function runPhase(opts: BigFramesOptions, phase: Phase): Promise<PhaseRepo
     logFile: path.join(dir, 'parley.log'),
   });
   const sockets: WebSocket[] = [];
+  let probe: Probe | null = null;
   try {
     await waitPort(port, child, 90_000);
     const pid = child.pid!;
@@ -317,9 +337,9 @@ async function runPhase(opts: BigFramesOptions, phase: Phase): Promise<PhaseRepo
     const [probeUser, peer, ...senders] = users;
     const rooms: number[] = [];
     for (const s of senders) rooms.push((await post('/api/chat/rooms', { receiver_id: peer.user.id }, s.access_token)).id);
-    const probeWs = await openWs(`${wsUrl}/api/chat/ws?token=${probeUser.access_token}`);
-    sockets.push(probeWs);
-    const probe = new Probe(probeWs);
+    const pr = new Probe(`${wsUrl}/api/chat/ws?token=${probeUser.access_token}`);
+    probe = pr;
+    await pr.ready;
     const tenant = probeUser.user.tenant_id;
 
     // Warm-up: both socket paths and the file path loaded before anything is measured.
@@ -329,19 +349,20 @@ async function runPhase(opts: BigFramesOptions, phase: Phase): Promise<PhaseRepo
       const r = await sendBig(ws, warm, 'warm', 30_000);
       if (r.answer !== 'new_message') throw new Error(`warm-up send: ${r.answer}`);
       ws.close();
-      await anonymousSocket(port, `/ws/chat/${tenant}/`, 64, 2_000);
-      probe.start();
+      await anonymousSocket(port, `/ws/chat/${tenant}/`, anonymousPayload(64), 2_000);
+      pr.start();
       await sleep(300);
-      await probe.stop();
+      await pr.stop();
     }
 
     const run = async (title: string, work: () => Promise<SocketOutcome[]>): Promise<PhaseReport> => {
       await sleep(500);
+      if (opts.waitQuietS) await waitForQuiet(opts.waitQuietS, 0.3, log);
       log(`${title}…`);
-      probe.start();
+      pr.start();
       const heldKb = sleep(opts.holdS * 1000).then(() => rssKb(pid) ?? 0);
       const m = await measured(pid, work);
-      const p = await probe.stop();
+      const p = await pr.stop();
       const held = await heldKb;
       const report: PhaseReport = {
         phase,
@@ -366,8 +387,10 @@ async function runPhase(opts: BigFramesOptions, phase: Phase): Promise<PhaseRepo
 
     if (phase === 'anon') {
       const paths = Array.from({ length: opts.anon }, (_, i) => (i % 2 === 0 ? '/api/chat/ws' : `/ws/chat/${tenant}/`));
+      // One payload for all (masked with a zero key, it goes out as is), made before the clock starts.
+      const payload = anonymousPayload(Math.round(opts.anonMb * MiB));
       return await run(`(a) ${opts.anon} anonymous sockets × ${opts.anonMb} MiB frame, never answering a close`, () =>
-        holdThen(Promise.all(paths.map((p) => anonymousSocket(port, p, Math.round(opts.anonMb * MiB), opts.phaseTimeoutS * 1000)))),
+        holdThen(Promise.all(paths.map((p) => anonymousSocket(port, p, payload, opts.phaseTimeoutS * 1000)))),
       );
     }
 
@@ -383,6 +406,10 @@ async function runPhase(opts: BigFramesOptions, phase: Phase): Promise<PhaseRepo
       const b64 = pdfOf(Math.floor((opts.authFrameMb * 1e6 * 3) / 4)).toString('base64');
       frames = wss.map((_, i) => fileFrame(rooms[i], `${phase}-${i}`, b64));
       title = `(b) ${opts.auth} authenticated sockets × ${opts.authFrameMb} MB frame (a ${((opts.authFrameMb * 0.75 * 1e6) / MiB).toFixed(1)} MiB file)`;
+    } else if (phase === 'auth-text') {
+      const content = 'x'.repeat(Math.round(opts.textMb * 1e6));
+      frames = wss.map((_, i) => JSON.stringify({ type: 'send_message', data: { room_id: rooms[i], local_temp_id: `${phase}-${i}`, content } }));
+      title = `(d) ${opts.auth} authenticated sockets × ${opts.textMb} MB frame of text, no file`;
     } else {
       const b64 = pdfOf(Math.round(opts.fileMb * MiB)).toString('base64');
       frames = wss.map((_, i) => fileFrame(rooms[i], `${phase}-${i}`, b64));
@@ -390,6 +417,7 @@ async function runPhase(opts: BigFramesOptions, phase: Phase): Promise<PhaseRepo
     }
     return await run(title, () => holdThen(Promise.all(wss.map((ws, i) => sendBig(ws, frames[i], `${phase}-${i}`, opts.phaseTimeoutS * 1000)))));
   } finally {
+    probe?.close();
     for (const ws of sockets) ws.terminate();
     await stopChild(child, 5_000).catch(() => killAllChildrenNow());
     if (!opts.keep) rmSync(dir, { recursive: true, force: true });
