@@ -211,6 +211,8 @@ export function acceptSocket<S>(ctx: DialectContext, socket: WebSocket, request:
     raw.off('data', onBytes);
     turn?.cancel();
     for (const m of early.splice(0)) m.turn?.cancel();
+    // Gone before its first frame: nothing more to wait for.
+    firstWaiter?.(null);
   });
 
   socket.on('message', (data, binary) => {
