@@ -33,6 +33,25 @@ export interface Config {
   /** WS_MAX_PAYLOAD_BYTES: largest WebSocket frame accepted; larger closes with 1009. 80 MiB fits one 50 MB file in base64. */
   readonly wsMaxPayloadBytes: number;
   /**
+   * WS_MAX_FRAME_BYTES: largest frame of an authenticated socket, not counting the base64
+   * `file_data` of a send on /api/chat and 002 (only those frames may reach
+   * WS_MAX_PAYLOAD_BYTES); larger closes with 1009. A socket not yet authenticated may send
+   * 16 KiB at most.
+   */
+  readonly wsMaxFrameBytes: number;
+  /**
+   * WS_MAX_UNAUTHENTICATED_PER_ADDRESS: sockets from one client address that are not
+   * authenticated yet (waiting for a first-frame token, or being refused); more are refused
+   * with 429 before the upgrade. 0: no cap.
+   */
+  readonly wsMaxUnauthenticatedPerAddress: number;
+  /**
+   * WS_BIG_FRAMES_AT_ONCE: frames over WS_MAX_FRAME_BYTES (base64 files) received and decoded
+   * at once by this process; the other sockets sending one are not read until a turn is free.
+   * Each costs about 2.5 × its frame in memory while it lasts.
+   */
+  readonly wsBigFramesAtOnce: number;
+  /**
    * WS_ALLOWED_ORIGINS: browsers may open sockets from these origins (comma-separated, `*` for
    * any). Always allowed: the server's own origin, and clients that send no Origin (not browsers).
    */
@@ -233,6 +252,9 @@ export function loadConfig(env: Env = process.env): Config {
     logLevel: env.LOG_LEVEL ?? 'info',
     maxMessageLength: int(env, 'MAX_MESSAGE_LENGTH', 5000),
     wsMaxPayloadBytes: int(env, 'WS_MAX_PAYLOAD_BYTES', 80 * 1024 * 1024),
+    wsMaxFrameBytes: Math.max(1024, int(env, 'WS_MAX_FRAME_BYTES', 1024 * 1024)),
+    wsMaxUnauthenticatedPerAddress: int(env, 'WS_MAX_UNAUTHENTICATED_PER_ADDRESS', 10),
+    wsBigFramesAtOnce: Math.max(1, int(env, 'WS_BIG_FRAMES_AT_ONCE', 2)),
     wsAllowedOrigins: (env.WS_ALLOWED_ORIGINS ?? '').split(',').map((o) => o.trim().replace(/\/+$/, '').toLowerCase()).filter(Boolean),
     authCookie: env.AUTH_COOKIE === undefined ? 'parley_token' : env.AUTH_COOKIE.trim() || null,
     wsPingIntervalMs: int(env, 'WS_PING_INTERVAL_MS', 30_000),

@@ -49,6 +49,13 @@ export function originTrusted(origin: string | undefined, host: string | undefin
   }
 }
 
+/**
+ * The largest frame a socket may send before it is authenticated (an `authenticate` frame with
+ * its token fits many times over). Every socket starts with it: the dialect raises a socket's
+ * limit once it knows the user (src/dialects/shared/admission.ts).
+ */
+export const UNAUTHENTICATED_FRAME_BYTES = 16 * 1024;
+
 /** Pings every socket each interval; one that did not answer the last ping is cut off (a dead peer frees its memory). */
 function keepAlive(app: FastifyInstance, intervalMs: number) {
   if (intervalMs <= 0) return;
@@ -127,7 +134,11 @@ export async function createHttpServer(config: Config, logger: boolean | object)
   await app.register(multipart);
   await app.register(websocket, {
     options: {
-      maxPayload: config.wsMaxPayloadBytes,
+      // The limit of a socket nobody has authenticated yet: an anonymous peer cannot make the
+      // server buffer more (before, 80 MiB frames were read, queued and parsed before any token
+      // was checked). Were a `ws` upgrade to stop honouring the per-socket raise, big files
+      // would be refused, never anonymous frames let in (test/delivery/frame-limits.test.ts).
+      maxPayload: Math.min(UNAUTHENTICATED_FRAME_BYTES, config.wsMaxPayloadBytes),
       perMessageDeflate: config.wsCompression,
       // Cross-site WebSocket hijacking: a page on another origin cannot use a visitor's socket.
       verifyClient: ({ origin, req }, done) => done(originAllowed(origin, req.headers.host, config.wsAllowedOrigins), 403, 'Origin not allowed'),

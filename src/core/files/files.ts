@@ -23,6 +23,7 @@ import {
   type FilePolicy,
 } from './policy.js';
 import { UrlSigner, type SignatureCheck } from './signer.js';
+import { decodeBase64Text } from './base64.js';
 
 /**
  * One file of a message, as a dialect received it: base64 bytes with what the client
@@ -32,8 +33,11 @@ import { UrlSigner, type SignatureCheck } from './signer.js';
 export type FileInput =
   | {
       source: 'base64';
-      /** Emptied by the service once decoded, so a large frame's string can be collected. */
-      data: string;
+      /**
+       * The base64 text: a string, or its bytes as received (a slice of a socket frame, never
+       * made into one string). Emptied by the service once decoded, so it can be collected.
+       */
+      data: string | Buffer;
       name?: string | null;
       mimeType?: string | null;
       /** Declared: ignored (the decoded size counts). */
@@ -225,7 +229,7 @@ export class Files {
           continue;
         }
         const limit = hint ? policy.categories[hint].maxBytes : policyMaxBytes(policy);
-        const bytes = decodeBase64(f.data, limit);
+        const bytes = typeof f.data === 'string' ? decodeBase64(f.data, limit) : await decodeBase64Text(f.data, limit);
         f.data = '';
         const name = f.name == null || f.name === '' ? null : checkFileName(f.name);
         const source = new BufferSource(bytes);

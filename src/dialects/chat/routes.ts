@@ -2,9 +2,10 @@ import type { FastifyPluginAsync } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { ConversationView, Message, User, UserSummary } from '../../core/model.js';
 import type { DialectContext } from '../dialect.js';
-import { requireUser, socketUser } from '../shared/auth.js';
+import { requireUser } from '../shared/auth.js';
 import { detailErrorHandler } from '../shared/errors.js';
 import { acceptSocket } from '../shared/socket.js';
+import { socketHandshake } from '../shared/admission.js';
 import { CHAT_TEXTS } from './codes.js';
 import { isRead, receiverOf, renderMessage, renderRoom, userDetails, type Ctx } from './render.js';
 import { CreateRoomBody, MessageParams, PageQuery, RoomParams, SearchQuery, SocketQuery, UpdateMessageBody } from './schemas.js';
@@ -57,13 +58,15 @@ export function chatRoutes(ctx: DialectContext, v: RoomsVariant = ROOMS_001): Fa
     );
 
     // WebSocket: the token is in the query (browsers cannot set headers on a WebSocket), or in
-    // the AUTH_COOKIE cookie of a page this server trusts.
-    app.get(`${v.prefix}/ws`, { websocket: true, schema: { hide: true, querystring: SocketQuery } }, (socket, req) => {
+    // the AUTH_COOKIE cookie of a page this server trusts; verified before the upgrade, a bad
+    // one then closed with 4001 as 002 documents. Sends carry files as base64 (000/001/002).
+    const preValidation = socketHandshake(ctx, { firstFrame: false });
+    app.get(`${v.prefix}/ws`, { websocket: true, preValidation, schema: { hide: true, querystring: SocketQuery } }, (socket, req) => {
       const q = req.query as { token?: string; room_id?: string; last_seq?: string; last_change_seq?: string };
-      acceptSocket<ChatSocketState>(ctx, socket, {
+      acceptSocket<ChatSocketState>(ctx, socket, req, {
         renderer,
         texts: CHAT_TEXTS,
-        authenticate: () => socketUser(core, ctx.config, req),
+        files: true,
         refuse: refuseChat,
         initialState: () => ({ room: null }),
         handlers,

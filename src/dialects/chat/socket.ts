@@ -11,6 +11,7 @@ import { isRead, receiverOf, renderMessage, type Ctx } from './render.js';
 import { JoinRoomData, LikeData, MarkReadData, SendMessageData, TypingData } from './schemas.js';
 import { CHAT_POLICY, type FilePolicy } from '../../core/files/policy.js';
 import { chatFileInputs } from './files.js';
+import { fileTextOf } from '../shared/file-frames.js';
 
 export interface ChatSocketState {
   /** The room this socket follows (room_id in the URL, or join_room). */
@@ -168,7 +169,7 @@ export function chatHandlers(ctx: DialectContext, filePolicy: FilePolicy = CHAT_
   return {
     async send_message(conn, frame) {
       const d = send.data(frame);
-      const files = chatFileInputs(d);
+      const files = chatFileInputs(d, (v) => fileTextOf(frame, v));
       let room = d.room_id ?? conn.state.room;
       if (room == null) {
         if (d.receiver_id == null) throw new FrameError('room_id or receiver_id is required');

@@ -6,7 +6,7 @@ import { CHAT_POLICY } from '../../core/files/policy.js';
 import type { MessageKind, User, UserSummary } from '../../core/model.js';
 import { CloseCodes, type EventRenderer } from '../../delivery/connection.js';
 import type { DialectContext } from '../dialect.js';
-import { socketUser } from '../shared/auth.js';
+import { socketHandshake } from '../shared/admission.js';
 import { FrameError, FrameValidator } from '../shared/frames.js';
 import { acceptSocket, type FrameHandler } from '../shared/socket.js';
 import { iso } from '../shared/time.js';
@@ -182,18 +182,15 @@ function handlers(ctx: DialectContext): Record<string, FrameHandler<null>> {
 export function notificationsSocketRoute(ctx: DialectContext, app: FastifyInstance) {
   const renderer = notificationsRenderer(ctx);
   const frameHandlers = handlers(ctx);
-  app.get('/ws/chat/:tenant_id/', { websocket: true, schema: { hide: true, params: SocketParams } }, (socket, req) => {
+  const preValidation = socketHandshake(ctx, { firstFrame: true });
+  app.get('/ws/chat/:tenant_id/', { websocket: true, preValidation, schema: { hide: true, params: SocketParams } }, (socket, req) => {
     const tenant = (req.params as { tenant_id: string }).tenant_id;
-    acceptSocket<null>(ctx, socket, {
+    acceptSocket<null>(ctx, socket, req, {
       renderer,
       texts: NOTIFICATIONS_TEXTS,
-      async authenticate(firstFrame) {
-        const user = await socketUser(ctx.core, ctx.config, req, async () => {
-          const first = await firstFrame();
-          return first?.type === 'authenticate' && typeof first.token === 'string' ? first.token : undefined;
-        });
+      firstFrameToken: (first) => (first?.type === 'authenticate' && typeof first.token === 'string' ? first.token : undefined),
+      admit(user) {
         if (user.tenantUuid !== tenant.toLowerCase()) throw new TenantMismatch();
-        return user;
       },
       refuse(e) {
         if (e instanceof TenantMismatch) return { code: CloseCodes.notAllowed, reason: 'Tenant not allowed' };

@@ -7,7 +7,7 @@ import type { SendInput } from '../../core/messages/messages.js';
 import type { User } from '../../core/model.js';
 import { CloseCodes, type EventRenderer } from '../../delivery/connection.js';
 import type { DialectContext } from '../dialect.js';
-import { socketUser } from '../shared/auth.js';
+import { socketHandshake } from '../shared/admission.js';
 import { FrameError, FrameValidator } from '../shared/frames.js';
 import { acceptSocket, type FrameHandler } from '../shared/socket.js';
 import { isoOrNull } from '../shared/time.js';
@@ -218,14 +218,11 @@ function checked<S extends TSchema>(v: FrameValidator<S>, frame: Record<string, 
 export function parleySocketRoute(ctx: DialectContext, app: FastifyInstance) {
   const renderer = parleyRenderer(ctx);
   const frameHandlers = handlers(ctx);
-  app.get('/api/parley/ws', { websocket: true, schema: { hide: true } }, (socket, req) => {
-    acceptSocket<null>(ctx, socket, {
+  const preValidation = socketHandshake(ctx, { firstFrame: true });
+  app.get('/api/parley/ws', { websocket: true, preValidation, schema: { hide: true } }, (socket, req) => {
+    acceptSocket<null>(ctx, socket, req, {
       renderer,
-      authenticate: (firstFrame) =>
-        socketUser(ctx.core, ctx.config, req, async () => {
-          const first = await firstFrame();
-          return first?.type === 'auth' && typeof first.token === 'string' ? first.token : undefined;
-        }),
+      firstFrameToken: (first) => (first?.type === 'auth' && typeof first.token === 'string' ? first.token : undefined),
       refuse(e) {
         if (isDomainError(e) && e.kind === 'unauthenticated') return { code: CloseCodes.invalidToken, reason: 'Invalid or missing token' };
         return { code: CloseCodes.authFailed, reason: 'Authentication failed' };

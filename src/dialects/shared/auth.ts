@@ -27,24 +27,29 @@ export function cookieToken(request: FastifyRequest, config: Config): string | u
 }
 
 /**
- * The user a socket handshake speaks for: its token from `?token=`, `Authorization: Bearer`,
- * or the AUTH_COOKIE cookie, in that order. Documents that authenticate with a first frame
- * pass `fromFrame`: it is asked when neither the query nor the header has a token and the
- * cookie is missing or no longer valid (a stale cookie must not hide a fresh token).
+ * What a socket's handshake says about its user, decided before the upgrade so that no frame
+ * of the socket is read first: its user, a refusal, or `pending` (no token, or only a stale
+ * cookie, on a socket whose document lets the first frame carry the token).
  */
-export async function socketUser(core: Core, config: Config, request: FastifyRequest, fromFrame?: () => Promise<string | undefined>): Promise<User> {
+export type Handshake = { kind: 'user'; user: User } | { kind: 'refused'; error: unknown } | { kind: 'pending' };
+
+/**
+ * The handshake's token from `?token=`, `Authorization: Bearer`, or the AUTH_COOKIE cookie, in
+ * that order, verified. Documents that authenticate with a first frame pass `firstFrame`: then
+ * no token, or a cookie that is no longer valid (a stale cookie must not hide a fresh token in
+ * the first frame), is `pending` rather than refused.
+ */
+export async function handshakeUser(core: Core, config: Config, request: FastifyRequest, firstFrame: boolean): Promise<Handshake> {
   const q = (request.query as { token?: unknown } | undefined)?.token;
   const given = (typeof q === 'string' && q !== '' ? q : undefined) ?? bearer(request);
-  const cookie = given === undefined ? cookieToken(request, config) : undefined;
-  if (given !== undefined || !fromFrame) return core.accounts.authenticate(given ?? cookie);
-  if (cookie) {
-    try {
-      return await core.accounts.authenticate(cookie);
-    } catch {
-      // Expired or revoked: the first frame may still carry a good token.
-    }
+  const token = given ?? cookieToken(request, config);
+  if (token === undefined && firstFrame) return { kind: 'pending' };
+  try {
+    return { kind: 'user', user: await core.accounts.authenticate(token) };
+  } catch (error) {
+    if (firstFrame && given === undefined) return { kind: 'pending' };
+    return { kind: 'refused', error };
   }
-  return core.accounts.authenticate(await fromFrame());
 }
 
 /**

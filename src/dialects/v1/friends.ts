@@ -5,7 +5,8 @@ import { isDomainError } from '../../core/errors.js';
 import type { ConversationView, Message, User } from '../../core/model.js';
 import type { Connection, EventRenderer } from '../../delivery/connection.js';
 import type { DialectContext } from '../dialect.js';
-import { socketUser, userKey } from '../shared/auth.js';
+import { userKey } from '../shared/auth.js';
+import { socketHandshake } from '../shared/admission.js';
 import { errorText } from '../shared/errors.js';
 import { FrameValidator } from '../shared/frames.js';
 import { acceptSocket, type FrameHandler } from '../shared/socket.js';
@@ -168,22 +169,19 @@ export function friendsSocketRoute(ctx: DialectContext, app: FastifyInstance) {
     {
       websocket: true,
       schema: { hide: true, querystring: SocketQuery },
-      preValidation: async (req, reply) => {
-        try {
-          (req as { parleyUser?: User }).parleyUser = await socketUser(core, ctx.config, req);
-        } catch (e) {
+      preValidation: socketHandshake(ctx, {
+        firstFrame: false,
+        refuseUpgrade(e, reply) {
           if (!isDomainError(e)) throw e;
           const status = e.code === 'account_unavailable' ? 403 : 401;
           return reply.code(status).send({ detail: status === 403 ? 'User not found or inactive' : errorText(e, FRIENDS_TEXTS) });
-        }
-      },
+        },
+      }),
     },
     (socket, req) => {
-      const user = (req as { parleyUser?: User }).parleyUser!;
-      acceptSocket<null>(ctx, socket, {
+      acceptSocket<null>(ctx, socket, req, {
         renderer,
         texts: FRIENDS_TEXTS,
-        authenticate: async () => user,
         refuse: () => ({ code: 4001, reason: 'Invalid token' }),
         initialState: () => null,
         handlers,
