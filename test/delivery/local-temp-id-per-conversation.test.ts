@@ -130,14 +130,22 @@ describe.each(databases)('a database of before the per-conversation key (migrati
       expect(error).toBeUndefined();
       const tenant = await old.defaultTenant();
       const passwordHash = await hash(password);
-      const [ua, ub] = [
-        await old.createUser({ tenantId: tenant.id, email: 'ann-0002@example.com', name: 'Ann', passwordHash }),
-        await old.createUser({ tenantId: tenant.id, email: 'bob-0002@example.com', name: 'Bob', passwordHash }),
-      ];
-      const dm = await old.createConversation({ tenantId: tenant.id, kind: 'direct', title: null, createdBy: ua.id, participants: [{ userId: ua.id, role: 'member' }, { userId: ub.id, role: 'member' }] }, Date.now());
-      // Written as 0002's schema holds it (today's append writes columns of later migrations).
+      // Every row written as 0002's schema holds it: today's store methods write columns of later migrations.
       const at = Date.now();
-      await sql`UPDATE conversations SET last_seq = 1, change_seq = 1, last_message_at = ${at} WHERE id = ${dm.id}`.execute(old.db);
+      const user = async (email: string, name: string) => {
+        await sql`INSERT INTO users (uuid, tenant_id, email, name, password_hash, token_version, created_at, updated_at)
+                  VALUES (${randomUUID()}, ${tenant.id}, ${email}, ${name}, ${passwordHash}, 0, ${at}, ${at})`.execute(old.db);
+        return (await old.userByEmail(tenant.id, email))!;
+      };
+      const [ua, ub] = [await user('ann-0002@example.com', 'Ann'), await user('bob-0002@example.com', 'Bob')];
+      await sql`INSERT INTO conversations (uuid, tenant_id, kind, title, created_by, direct_key, last_seq, change_seq, last_message_at, created_at, updated_at)
+                VALUES (${randomUUID()}, ${tenant.id}, 'direct', NULL, ${ua.id}, ${`${Math.min(ua.id, ub.id)}:${Math.max(ua.id, ub.id)}`}, 1, 1, ${at}, ${at}, ${at})`.execute(old.db);
+      const dm = (await sql<{ id: number }>`SELECT id FROM conversations WHERE created_by = ${ua.id}`.execute(old.db)).rows[0];
+      dm.id = Number(dm.id);
+      for (const u of [ua, ub]) {
+        await sql`INSERT INTO participants (conversation_id, user_id, role, joined_at, muted, read_seq, delivered_seq)
+                  VALUES (${dm.id}, ${u.id}, 'member', ${at}, 0, 0, 0)`.execute(old.db);
+      }
       await sql`INSERT INTO messages (uuid, conversation_id, seq, change_seq, sender_id, kind, content, client_id, created_at, reply_count)
                 VALUES (${randomUUID()}, ${dm.id}, 1, 1, ${ua.id}, 'text', 'sent before 0003', 'old-1', ${at}, 0)`.execute(old.db);
       const [r] = await old.messagesBySeq(dm.id, 1, 1);
