@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 import { parseArgs } from 'node:util';
-import { loadConfig } from '../config/config.js';
+import { ConfigError, loadConfig } from '../config/config.js';
 import { createStore } from '../backends/store/create-store.js';
 import { backupSqlite } from '../backends/store/sqlite-store.js';
 import { serve } from '../main.js';
@@ -87,7 +87,7 @@ main(process.argv.slice(2)).then(
     if (code >= 0) process.exit(code);
   },
   (e) => {
-    console.error(e);
+    console.error(e instanceof ConfigError ? `parley: ${e.message}` : e);
     process.exit(1);
   },
 );

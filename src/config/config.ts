@@ -18,7 +18,7 @@ export interface Config {
   readonly redisPrefix: string;
   /** PRESENCE_TTL_MS: with Redis, a killed process's users are offline at most this long after its last heartbeat. */
   readonly presenceTtlMs: number;
-  /** JWT_SECRET: HS256 secret for the tokens Parley issues; generated into DATA_DIR when unset. */
+  /** JWT_SECRET: HS256 secret for the tokens Parley issues, at least 32 bytes (refused at start otherwise); generated into DATA_DIR when unset. */
   readonly jwtSecret: string;
   /** JWT_TTL_SECONDS: lifetime of issued tokens. */
   readonly jwtTtlSeconds: number;
@@ -101,11 +101,22 @@ export interface IdpConfig {
 
 type Env = Record<string, string | undefined>;
 
+/** A setting Parley refuses to start with; the message names it and says what to do. */
+export class ConfigError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ConfigError';
+  }
+}
+
+/** HS256 signs with an HMAC-SHA-256 key: one shorter than the hash's 32 bytes is guessable offline from any token. */
+const MIN_JWT_SECRET_BYTES = 32;
+
 function int(env: Env, name: string, fallback: number): number {
   const raw = env[name];
   if (raw === undefined || raw === '') return fallback;
   const n = Number(raw);
-  if (!Number.isInteger(n) || n < 0) throw new Error(`${name} must be a non-negative integer, got "${raw}"`);
+  if (!Number.isInteger(n) || n < 0) throw new ConfigError(`${name} must be a non-negative integer, got "${raw}"`);
   return n;
 }
 
@@ -127,6 +138,13 @@ export function loadConfig(env: Env = process.env): Config {
   const registration = (env.REGISTRATION ?? 'open') as Config['registration'];
   if (!['open', 'invite', 'closed'].includes(registration)) throw new Error('REGISTRATION must be open, invite or closed');
   const shownHost = host === '0.0.0.0' || host === '::' ? 'localhost' : host;
+  const jwtSecret = env.JWT_SECRET || persistentSecret(dataDir);
+  if (Buffer.byteLength(jwtSecret, 'utf8') < MIN_JWT_SECRET_BYTES) {
+    throw new ConfigError(
+      `JWT_SECRET is ${Buffer.byteLength(jwtSecret, 'utf8')} bytes; it must be at least ${MIN_JWT_SECRET_BYTES} (anyone holding one token could guess a shorter one offline and sign their own). ` +
+        'Generate one with `openssl rand -base64 48`, or leave JWT_SECRET unset with a single process to have one generated.',
+    );
+  }
   const config: Config = {
     port,
     host,
@@ -135,7 +153,7 @@ export function loadConfig(env: Env = process.env): Config {
     redisUrl: env.REDIS_URL || undefined,
     redisPrefix: env.REDIS_PREFIX ?? 'parley:',
     presenceTtlMs: int(env, 'PRESENCE_TTL_MS', 15_000),
-    jwtSecret: env.JWT_SECRET || persistentSecret(dataDir),
+    jwtSecret,
     jwtTtlSeconds: int(env, 'JWT_TTL_SECONDS', 7 * 24 * 3600),
     publicUrl: (env.PUBLIC_URL || `http://${shownHost}:${port}`).replace(/\/+$/, ''),
     registration,
