@@ -68,6 +68,8 @@ export async function createParley(config: Config, opts: { logger?: boolean | ob
   await core.files.sweep();
   hub.onDelivered((c, u, seq) => core.receipts.delivered(c, u, seq));
   core.messages.writer.onBatch = (size) => metrics.batchSize.observe(size);
+  core.accounts.passwords.onHash = () => metrics.passwordHashes.inc();
+  metrics.passwordHashQueue = () => core.accounts.passwords.queued;
   // A change that never came over the bus (its publisher died after the commit) is read back.
   hub.setGapFiller(async (id, after, upTo, newFrom) => core.messages.missedEvents(await core.conversations.refById(id), after, upTo, newFrom));
 

@@ -1,5 +1,6 @@
 import { mkdirSync, readFileSync, writeFileSync, existsSync, chmodSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
+import { availableParallelism } from 'node:os';
 import path from 'node:path';
 
 /** Every setting Parley reads, parsed once from the environment and frozen. */
@@ -76,6 +77,12 @@ export interface Config {
     readonly connectionFramesPerSecond: number;
     readonly connectionFramesBurst: number;
   };
+  /**
+   * PASSWORD_HASH_CONCURRENCY: most argon2 hashes (login, register, password change) running
+   * at once. Each takes a thread of libuv's pool, which SQLite's WAL flush needs for every
+   * acknowledged send; the default (half the CPUs, 1 or 2) leaves that pool room.
+   */
+  readonly passwordHashConcurrency: number;
   /** External identity provider whose tokens Parley trusts besides its own (all optional). */
   readonly idp: IdpConfig;
 }
@@ -182,6 +189,7 @@ export function loadConfig(env: Env = process.env): Config {
       connectionFramesPerSecond: int(env, 'RATE_CONNECTION_FRAMES_PER_SECOND', 50),
       connectionFramesBurst: int(env, 'RATE_CONNECTION_FRAMES_BURST', 200),
     }),
+    passwordHashConcurrency: Math.max(1, int(env, 'PASSWORD_HASH_CONCURRENCY', Math.max(1, Math.min(2, Math.floor(availableParallelism() / 2))))),
     idp: Object.freeze({
       hs256Secret: env.AUTH_HS256_SECRET || undefined,
       publicKeyPem: env.AUTH_PUBLIC_KEY || undefined,

@@ -17,6 +17,9 @@ export class Metrics {
   readonly batchSize: Histogram;
   readonly reorderFills: Counter;
   readonly slowConsumers: Counter;
+  readonly passwordHashes: Counter;
+  /** Read when scraped: how many password hashes wait for a turn (set by the composition root). */
+  passwordHashQueue: () => number = () => 0;
 
   constructor(connectionCount: () => number) {
     const registers = [this.registry];
@@ -57,6 +60,16 @@ export class Metrics {
     });
     this.reorderFills = new Counter({ name: 'parley_reorder_fills_total', help: 'Missing changes read back from the database because their publish never arrived in time', registers });
     this.slowConsumers = new Counter({ name: 'parley_slow_consumer_closes_total', help: 'Sockets closed because their send buffer passed WS_SEND_BUFFER_BYTES', registers });
+    this.passwordHashes = new Counter({ name: 'parley_password_hashes_total', help: 'argon2 hashes computed or verified (register, login, password change); a throttled login costs none', registers });
+    const queued = () => this.passwordHashQueue();
+    new Gauge({
+      name: 'parley_password_hash_queue',
+      help: 'Password hashes waiting for a turn (PASSWORD_HASH_CONCURRENCY run at once)',
+      registers,
+      collect() {
+        this.set(queued());
+      },
+    });
   }
 
   text(): Promise<string> {

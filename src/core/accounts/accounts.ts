@@ -1,4 +1,3 @@
-import { hash, verify } from '@node-rs/argon2';
 import { createHash } from 'node:crypto';
 import { v5 as uuidv5 } from 'uuid';
 import type { Config } from '../../config/config.js';
@@ -6,6 +5,7 @@ import { UniqueViolation, type Store } from '../../backends/store/store.js';
 import { DomainError } from '../errors.js';
 import type { EventPublisher } from '../events.js';
 import type { Tenant, User } from '../model.js';
+import { Passwords } from './passwords.js';
 import { Tokens } from './tokens.js';
 
 export interface Session {
@@ -40,6 +40,7 @@ function issuerHost(issuer: string): string {
 /** Registration, login, token checks, logout, and users provisioned from an identity provider. */
 export class Accounts {
   readonly tokens: Tokens;
+  readonly passwords: Passwords;
   // Verified against when the email is unknown, so a wrong email costs as much as a wrong password.
   #dummyHash: Promise<string> | undefined;
 
@@ -49,6 +50,8 @@ export class Accounts {
     readonly config: Config,
   ) {
     this.tokens = new Tokens(config.jwtSecret, config.jwtTtlSeconds, config.idp);
+    // About two seconds of hashing may wait; more is turned away rather than queued without end.
+    this.passwords = new Passwords(config.passwordHashConcurrency, 64 * config.passwordHashConcurrency);
   }
 
   async #tenant(tenantUuid: string | undefined, create: boolean, name?: string): Promise<Tenant> {
@@ -67,7 +70,7 @@ export class Accounts {
     const name = input.name.trim();
     if (name.length === 0 || name.length > 255) throw new DomainError('invalid_input', 'Name must be 1 to 255 characters');
     const tenant = await this.#tenant(input.tenantUuid, true);
-    const passwordHash = await hash(input.password);
+    const passwordHash = await this.passwords.hash(input.password);
     try {
       return await this.store.createUser({ tenantId: tenant.id, email, name, passwordHash });
     } catch (e) {
@@ -86,8 +89,8 @@ export class Accounts {
     const tenant = await this.#tenant(input.tenantUuid, false).catch(() => undefined);
     const user = tenant && (await this.store.userByEmail(tenant.id, normalizeEmail(input.email)));
     const stored = user ? await this.store.passwordHash(user.id) : null;
-    this.#dummyHash ??= hash('parley-dummy-password');
-    const ok = await verify(stored ?? (await this.#dummyHash), input.password).catch(() => false);
+    this.#dummyHash ??= this.passwords.hash('parley-dummy-password');
+    const ok = await this.passwords.verify(stored ?? (await this.#dummyHash), input.password);
     if (!user || !stored || !ok) throw new DomainError('invalid_credentials');
     return { user, accessToken: await this.tokens.issue(user) };
   }
