@@ -21,6 +21,14 @@ export class MemoryRateLimiter implements RateLimiter {
     return Math.ceil(((1 - b.tokens) / perSecond) * 1000);
   }
 
+  refund(key: string, perSecond: number, burst: number): void {
+    const b = this.#buckets.get(key);
+    if (!b) return;
+    const now = Date.now();
+    b.tokens = Math.min(burst, b.tokens + ((now - b.at) / 1000) * perSecond + 1);
+    b.at = now;
+  }
+
   #sweep(now: number) {
     this.#sweepAt = now;
     // A bucket untouched for a minute is full again at any rate worth limiting.
