@@ -5,6 +5,7 @@ import { createStore } from '../backends/store/create-store.js';
 import { backupSqlite } from '../backends/store/sqlite-store.js';
 import { serve } from '../main.js';
 import { Accounts } from '../core/accounts/accounts.js';
+import { createMemoryRateLimiter } from '../backends/ratelimit/memory-rate-limiter.js';
 import { isDomainError } from '../core/errors.js';
 
 const USAGE = `parley — a real-time chat server
@@ -64,7 +65,7 @@ async function main(argv: string[]): Promise<number> {
     const store = createStore(config.databaseUrl);
     await store.migrate();
     try {
-      const accounts = new Accounts(store, { publish() {}, publishToUsers() {} }, config);
+      const accounts = new Accounts(store, { publish() {}, publishToUsers() {} }, config, createMemoryRateLimiter());
       const user = await accounts.createUser({ email: values.email, password: values.password, name: values.name, tenantUuid: values.tenant });
       console.log(JSON.stringify({ id: user.id, uuid: user.uuid, email: user.email, name: user.name, tenant_id: user.tenantUuid }));
       return 0;

@@ -78,6 +78,27 @@ export interface Config {
     readonly connectionFramesBurst: number;
   };
   /**
+   * Login throttling, counted through the rate limiter (shared by every process on one Redis)
+   * and checked before any password is hashed. Each is a list of token buckets, `burst/interval`
+   * (`5/1m,20/15m`: 5 free, then one more a minute; past 20, one every 15 minutes, so the wait
+   * grows); `off` or empty turns one off. A right password gives its failure tokens back.
+   */
+  readonly loginThrottle: {
+    /** RATE_LOGIN_ACCOUNT_FAILURES: failed logins (and password changes) per account: tenant + email, existing or not. */
+    readonly accountFailures: readonly ThrottleTier[];
+    /** RATE_LOGIN_ADDRESS_FAILURES: failed logins per client address (one address trying many accounts). */
+    readonly addressFailures: readonly ThrottleTier[];
+    /** RATE_LOGIN_ADDRESS_ATTEMPTS: every login attempt per client address, right or wrong (floods). */
+    readonly addressAttempts: readonly ThrottleTier[];
+  };
+  /**
+   * TRUST_PROXY: whether the client address (login throttling, logs) is taken from
+   * X-Forwarded-For. `false` (default: the TCP peer), `true` (any proxy), a number of hops, or
+   * the proxies' addresses/CIDRs (comma-separated). Behind a reverse proxy, without it every
+   * client shares the proxy's address and its login throttle.
+   */
+  readonly trustProxy: boolean | number | string;
+  /**
    * PASSWORD_HASH_CONCURRENCY: most argon2 hashes (login, register, password change) running
    * at once. Each takes a thread of libuv's pool, which SQLite's WAL flush needs for every
    * acknowledged send; the default (half the CPUs, 1 or 2) leaves that pool room.
@@ -107,6 +128,37 @@ export interface IdpConfig {
 }
 
 type Env = Record<string, string | undefined>;
+
+/** One token bucket of a throttle: `burst` tokens, refilled at `perSecond`. */
+export interface ThrottleTier {
+  readonly burst: number;
+  readonly perSecond: number;
+}
+
+const DURATION_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+
+/** `5/1m,20/15m` → two buckets: 5 free then one a minute, 20 free then one per 15 minutes. `off`, `0` or empty: none. */
+export function parseThrottleTiers(name: string, raw: string): ThrottleTier[] {
+  const text = raw.trim().toLowerCase();
+  if (text === '' || text === 'off' || text === '0') return [];
+  return text.split(',').map((part) => {
+    const m = /^(\d+)\s*\/\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)$/.exec(part.trim());
+    const burst = m ? Number(m[1]) : NaN;
+    const intervalMs = m ? Number(m[2]) * DURATION_MS[m[3]] : NaN;
+    if (!(burst >= 1) || !(intervalMs > 0)) {
+      throw new ConfigError(`${name} must be a list of burst/interval like "5/1m,20/15m" (units ms, s, m, h, d) or "off", got "${raw}"`);
+    }
+    return Object.freeze({ burst, perSecond: 1000 / intervalMs });
+  });
+}
+
+function trustProxy(raw: string | undefined): boolean | number | string {
+  const v = (raw ?? '').trim();
+  if (v === '' || v === 'false' || v === 'off') return false;
+  if (v === 'true' || v === 'on') return true;
+  if (/^\d+$/.test(v)) return Number(v);
+  return v;
+}
 
 /** A setting Parley refuses to start with; the message names it and says what to do. */
 export class ConfigError extends Error {
@@ -189,6 +241,12 @@ export function loadConfig(env: Env = process.env): Config {
       connectionFramesPerSecond: int(env, 'RATE_CONNECTION_FRAMES_PER_SECOND', 50),
       connectionFramesBurst: int(env, 'RATE_CONNECTION_FRAMES_BURST', 200),
     }),
+    loginThrottle: Object.freeze({
+      accountFailures: Object.freeze(parseThrottleTiers('RATE_LOGIN_ACCOUNT_FAILURES', env.RATE_LOGIN_ACCOUNT_FAILURES ?? '5/1m,20/15m')),
+      addressFailures: Object.freeze(parseThrottleTiers('RATE_LOGIN_ADDRESS_FAILURES', env.RATE_LOGIN_ADDRESS_FAILURES ?? '20/10s,100/5m')),
+      addressAttempts: Object.freeze(parseThrottleTiers('RATE_LOGIN_ADDRESS_ATTEMPTS', env.RATE_LOGIN_ADDRESS_ATTEMPTS ?? '60/100ms')),
+    }),
+    trustProxy: trustProxy(env.TRUST_PROXY),
     passwordHashConcurrency: Math.max(1, int(env, 'PASSWORD_HASH_CONCURRENCY', Math.max(1, Math.min(2, Math.floor(availableParallelism() / 2))))),
     idp: Object.freeze({
       hs256Secret: env.AUTH_HS256_SECRET || undefined,

@@ -39,7 +39,7 @@ export class Core {
     const { config, store, presence, events } = deps;
     this.rateLimits = new RateLimits(deps.rateLimiter, config);
     this.users = new Users(store);
-    this.accounts = new Accounts(store, events, config);
+    this.accounts = new Accounts(store, events, config, deps.rateLimiter);
     this.friends = new Friends(store, this.users);
     this.conversations = new Conversations(store, this.users, this.friends, events);
     this.messages = new Messages(store, this.conversations, this.users, this.friends, this.rateLimits, events, config);

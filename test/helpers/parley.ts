@@ -63,6 +63,12 @@ export async function startParley(
     RATE_USER_MESSAGES_PER_SECOND: '0',
     RATE_REST_WRITES_PER_SECOND: '0',
     RATE_CONNECTION_FRAMES_PER_SECOND: '0',
+    // Every test logs in from 127.0.0.1: the login throttle is tested where it is set.
+    RATE_LOGIN_ACCOUNT_FAILURES: 'off',
+    RATE_LOGIN_ADDRESS_FAILURES: 'off',
+    RATE_LOGIN_ADDRESS_ATTEMPTS: 'off',
+    // Suites register users into tenants freely; registration rules are tested where they are set.
+    REGISTRATION: 'open',
     ...opts.env,
   });
   const parley = await createParley(config, { logger: false });

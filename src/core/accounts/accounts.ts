@@ -5,6 +5,9 @@ import { UniqueViolation, type Store } from '../../backends/store/store.js';
 import { DomainError } from '../errors.js';
 import type { EventPublisher } from '../events.js';
 import type { Tenant, User } from '../model.js';
+import type { RateLimiter } from '../../backends/ratelimit/rate-limiter.js';
+import { DEFAULT_TENANT_UUID } from '../../backends/store/migrations/0001-initial.js';
+import { LoginThrottle } from './login-throttle.js';
 import { Passwords } from './passwords.js';
 import { Tokens } from './tokens.js';
 
@@ -41,6 +44,7 @@ function issuerHost(issuer: string): string {
 export class Accounts {
   readonly tokens: Tokens;
   readonly passwords: Passwords;
+  readonly throttle: LoginThrottle;
   // Verified against when the email is unknown, so a wrong email costs as much as a wrong password.
   #dummyHash: Promise<string> | undefined;
 
@@ -48,7 +52,9 @@ export class Accounts {
     readonly store: Store,
     readonly events: EventPublisher,
     readonly config: Config,
+    limiter: RateLimiter,
   ) {
+    this.throttle = new LoginThrottle(limiter, config.loginThrottle);
     this.tokens = new Tokens(config.jwtSecret, config.jwtTtlSeconds, config.idp);
     // About two seconds of hashing may wait; more is turned away rather than queued without end.
     this.passwords = new Passwords(config.passwordHashConcurrency, 64 * config.passwordHashConcurrency);
@@ -85,14 +91,25 @@ export class Accounts {
     return { user, accessToken: await this.tokens.issue(user) };
   }
 
-  async login(input: { email: string; password: string; tenantUuid?: string }): Promise<Session> {
+  /** `address`: the client's network address, for throttling (absent for callers that are not network clients). */
+  async login(input: { email: string; password: string; tenantUuid?: string; address?: string }): Promise<Session> {
+    const email = normalizeEmail(input.email);
+    // Checked before anything is hashed: a throttled attempt costs no argon2.
+    const ticket = await this.throttle.begin({ tenantUuid: (input.tenantUuid ?? DEFAULT_TENANT_UUID).toLowerCase(), email }, input.address);
     const tenant = await this.#tenant(input.tenantUuid, false).catch(() => undefined);
-    const user = tenant && (await this.store.userByEmail(tenant.id, normalizeEmail(input.email)));
+    const user = tenant && (await this.store.userByEmail(tenant.id, email));
     const stored = user ? await this.store.passwordHash(user.id) : null;
-    this.#dummyHash ??= this.passwords.hash('parley-dummy-password');
-    const ok = await this.passwords.verify(stored ?? (await this.#dummyHash), input.password);
+    const ok = stored ? await this.passwords.verify(stored, input.password) : await this.#verifyNothing(input.password);
     if (!user || !stored || !ok) throw new DomainError('invalid_credentials');
+    await ticket.succeeded();
     return { user, accessToken: await this.tokens.issue(user) };
+  }
+
+  /** As long as a real check, for an account that does not exist or has no password; always false. */
+  async #verifyNothing(password: string): Promise<false> {
+    this.#dummyHash ??= this.passwords.hash('parley-dummy-password');
+    await this.passwords.verify(await this.#dummyHash, password);
+    return false;
   }
 
   /** The user a token speaks for, or a `not_authenticated` error. */

@@ -59,7 +59,7 @@ export function authRoutes(core: Core, config: Config): FastifyPluginAsync {
 
     app.post('/api/auth/login', { schema: { tags, body: LoginBody, response: { 200: SessionOut, '4xx': Detail } } }, async (req, reply) => {
       const { email, password, tenant_id } = req.body;
-      const s = await core.accounts.login({ email, password, tenantUuid: tenant_id });
+      const s = await core.accounts.login({ email, password, tenantUuid: tenant_id, address: req.ip });
       setTokenCookie(config, reply, s.accessToken);
       return { access_token: s.accessToken, token_type: 'bearer' as const, user: renderUser(s.user) };
     });

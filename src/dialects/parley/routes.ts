@@ -66,7 +66,7 @@ export function parleyRoutes(ctx: DialectContext): FastifyPluginAsync {
     });
     app.post(`${P}/auth/login`, { schema: { tags, body: LoginBody, response: { 200: SessionOut, ...errors } } }, async (req) => {
       const { email, password, tenant_id } = req.body;
-      return session(await core.accounts.login({ email, password, tenantUuid: tenant_id }));
+      return session(await core.accounts.login({ email, password, tenantUuid: tenant_id, address: req.ip }));
     });
 
     await app.register(async (authed0) => {
