@@ -1,6 +1,7 @@
 import type { Kysely, Migration, MigrationProvider } from 'kysely';
 import { initial } from './0001-initial.js';
 import { attachmentPaths } from './0002-attachment-paths.js';
+import { accounts } from './0004-accounts.js';
 
 export type SqlDialectName = 'sqlite' | 'postgres';
 
@@ -11,7 +12,7 @@ export interface VersionedMigration {
 }
 
 /** In order; never edit one that has shipped, add the next. */
-export const MIGRATIONS: VersionedMigration[] = [initial, attachmentPaths];
+export const MIGRATIONS: VersionedMigration[] = [initial, attachmentPaths, accounts];
 
 export function migrationProvider(dialect: SqlDialectName): MigrationProvider {
   return {
