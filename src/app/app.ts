@@ -75,6 +75,9 @@ export async function createParley(config: Config, opts: { logger?: boolean | ob
 
   const app = await createHttpServer(config, opts.logger ?? true);
   setSocketErrorLogger((e) => app.log.error({ err: e }, 'socket handler failed'));
+  if (config.registration === 'open') {
+    app.log.warn('REGISTRATION=open: anyone may register into any tenant and see its users; for development and test suites only (the default is default-tenant)');
+  }
   logError = (e) => app.log.error({ err: e }, 'redis');
   // Events published while the bus was cut off are lost: every socket reconnects (1012) and
   // resumes from its cursor, so nothing stays missing.

@@ -7,13 +7,21 @@ import { serve } from '../main.js';
 import { Accounts } from '../core/accounts/accounts.js';
 import { createMemoryRateLimiter } from '../backends/ratelimit/memory-rate-limiter.js';
 import { isDomainError } from '../core/errors.js';
+import type { EventPublisher } from '../core/events.js';
+import { Invites } from '../core/accounts/invites.js';
+import { createRedisBus } from '../backends/bus/redis-bus.js';
+import { Hub } from '../delivery/hub.js';
 
 const USAGE = `parley — a real-time chat server
 
   parley serve                     start the server (same as npm start)
   parley migrate                   apply database migrations and exit
-  parley user add --email E --password P --name N [--tenant UUID]
-                                   create a user (prints it as JSON)
+  parley user add --email E --password P --name N [--tenant UUID] [--admin]
+                                   create a user (prints it as JSON); --admin: an admin of
+                                   its tenant (the tenant's first user is one anyway)
+  parley invite create [--tenant UUID] [--ttl SECONDS] [--email E]
+                                   an invite into the tenant (default: the default tenant;
+                                   a new one is created), single use; prints its code
   parley backup --out FILE         online backup of the SQLite database (the server may run);
                                    on PostgreSQL, prints how to use pg_dump
 
@@ -55,32 +63,63 @@ async function main(argv: string[]): Promise<number> {
   if (command === 'user' && sub === 'add') {
     const { values } = parseArgs({
       args: rest,
-      options: { email: { type: 'string' }, password: { type: 'string' }, name: { type: 'string' }, tenant: { type: 'string' } },
+      options: { email: { type: 'string' }, password: { type: 'string' }, name: { type: 'string' }, tenant: { type: 'string' }, admin: { type: 'boolean' } },
     });
     if (!values.email || !values.password || !values.name) {
       console.error('parley user add needs --email, --password and --name');
       return 2;
     }
-    const config = loadConfig();
-    const store = createStore(config.databaseUrl);
-    await store.migrate();
-    try {
-      const accounts = new Accounts(store, { publish() {}, publishToUsers() {} }, config, createMemoryRateLimiter());
-      const user = await accounts.createUser({ email: values.email, password: values.password, name: values.name, tenantUuid: values.tenant });
-      console.log(JSON.stringify({ id: user.id, uuid: user.uuid, email: user.email, name: user.name, tenant_id: user.tenantUuid }));
-      return 0;
-    } catch (e) {
-      if (isDomainError(e)) {
-        console.error(`error: ${e.message === e.code ? e.code.replace(/_/g, ' ') : e.message}`);
-        return 1;
-      }
-      throw e;
-    } finally {
-      await store.close();
+    return withAccounts(async ({ accounts }) => {
+      const user = await accounts.createUser({
+        email: values.email!,
+        password: values.password!,
+        name: values.name!,
+        tenantUuid: values.tenant,
+        tenantRole: values.admin ? 'admin' : undefined,
+      });
+      console.log(JSON.stringify({ id: user.id, uuid: user.uuid, email: user.email, name: user.name, tenant_id: user.tenantUuid, tenant_role: user.tenantRole }));
+    });
+  }
+  if (command === 'invite' && sub === 'create') {
+    const { values } = parseArgs({ args: rest, options: { tenant: { type: 'string' }, ttl: { type: 'string' }, email: { type: 'string' } } });
+    const ttl = values.ttl === undefined ? undefined : Number(values.ttl);
+    if (ttl !== undefined && !Number.isInteger(ttl)) {
+      console.error('--ttl must be a whole number of seconds');
+      return 2;
     }
+    return withAccounts(async ({ invites }) => {
+      const { invite, code } = await invites.createForTenant(values.tenant, { ttlSeconds: ttl, email: values.email });
+      console.log(JSON.stringify({ code, id: invite.uuid, tenant_id: invite.tenantUuid, email: invite.email, expires_at: new Date(invite.expiresAt).toISOString() }));
+    });
   }
   console.log(USAGE);
   return command === undefined || command === 'help' || command === '--help' ? 0 : 2;
+}
+
+/**
+ * Runs an accounts command on the configured database. With REDIS_URL, events (a revoked
+ * session) reach the running servers' sockets through the same bus they listen on.
+ */
+async function withAccounts(fn: (deps: { accounts: Accounts; invites: Invites; reachesSockets: boolean }) => Promise<void>): Promise<number> {
+  const config = loadConfig();
+  const store = createStore(config.databaseUrl);
+  await store.migrate();
+  const bus = config.redisUrl ? await createRedisBus(config.redisUrl, { prefix: config.redisPrefix }) : null;
+  const events: EventPublisher = bus ? new Hub(bus, { reorderWaitMs: config.reorderWaitMs, onError: (e) => console.error(e) }) : { publish() {}, publishToUsers() {} };
+  try {
+    await fn({ accounts: new Accounts(store, events, config, createMemoryRateLimiter()), invites: new Invites(store, config), reachesSockets: bus !== null });
+    await bus?.flush();
+    return 0;
+  } catch (e) {
+    if (isDomainError(e)) {
+      console.error(`error: ${e.message === e.code ? e.code.replace(/_/g, ' ') : e.message}`);
+      return 1;
+    }
+    throw e;
+  } finally {
+    await bus?.close();
+    await store.close();
+  }
 }
 
 main(process.argv.slice(2)).then(

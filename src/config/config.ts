@@ -25,8 +25,20 @@ export interface Config {
   readonly jwtTtlSeconds: number;
   /** PUBLIC_URL: the base of every URL Parley hands out (file links). */
   readonly publicUrl: string;
-  /** REGISTRATION: open | invite | closed. */
-  readonly registration: 'open' | 'invite' | 'closed';
+  /**
+   * REGISTRATION: who may create an account with a password.
+   * - `default-tenant` (the default without an identity provider): anyone, into the default
+   *   tenant or a new one (naming an unused tenant_id creates it; its first user is its
+   *   admin); an existing tenant only with an invite.
+   * - `invite`: only with an invite (into the invite's tenant).
+   * - `closed` (the default with an identity provider): nobody; accounts come from the
+   *   provider or `parley user add`.
+   * - `open`: anyone into any tenant, for development and test suites (warned at start).
+   * With an identity provider configured, local registration never creates a tenant.
+   */
+  readonly registration: Registration;
+  /** INVITE_TTL_SECONDS: lifetime of an invite created without its own `ttl_seconds`. */
+  readonly inviteTtlSeconds: number;
   /** LOG_LEVEL: pino level (fatal…trace, silent). */
   readonly logLevel: string;
   /** MAX_MESSAGE_LENGTH: characters of message text (the documents say 5000). */
@@ -129,6 +141,12 @@ export interface IdpConfig {
 
 type Env = Record<string, string | undefined>;
 
+/** Whether tokens of an external identity provider are trusted (some AUTH_* key is set). */
+export const idpConfigured = (idp: IdpConfig) => Boolean(idp.hs256Secret || idp.publicKeyPem || idp.jwksUrl);
+
+export const REGISTRATIONS = ['default-tenant', 'invite', 'closed', 'open'] as const;
+export type Registration = (typeof REGISTRATIONS)[number];
+
 /** One token bucket of a throttle: `burst` tokens, refilled at `perSecond`. */
 export interface ThrottleTier {
   readonly burst: number;
@@ -194,8 +212,11 @@ export function loadConfig(env: Env = process.env): Config {
   mkdirSync(dataDir, { recursive: true });
   const port = int(env, 'PORT', 8000);
   const host = env.HOST ?? '0.0.0.0';
-  const registration = (env.REGISTRATION ?? 'open') as Config['registration'];
-  if (!['open', 'invite', 'closed'].includes(registration)) throw new Error('REGISTRATION must be open, invite or closed');
+  const idpConfigured = Boolean(env.AUTH_HS256_SECRET || env.AUTH_PUBLIC_KEY || env.AUTH_JWKS_URL);
+  // With an identity provider the accounts are its own: a local registration could take the
+  // e-mail or tenant of one of its users before their first login.
+  const registration = (env.REGISTRATION || (idpConfigured ? 'closed' : 'default-tenant')) as Registration;
+  if (!REGISTRATIONS.includes(registration)) throw new ConfigError(`REGISTRATION must be ${REGISTRATIONS.join(', ')}; got "${env.REGISTRATION}"`);
   const shownHost = host === '0.0.0.0' || host === '::' ? 'localhost' : host;
   const jwtSecret = env.JWT_SECRET || persistentSecret(dataDir);
   if (Buffer.byteLength(jwtSecret, 'utf8') < MIN_JWT_SECRET_BYTES) {
@@ -216,6 +237,7 @@ export function loadConfig(env: Env = process.env): Config {
     jwtTtlSeconds: int(env, 'JWT_TTL_SECONDS', 7 * 24 * 3600),
     publicUrl: (env.PUBLIC_URL || `http://${shownHost}:${port}`).replace(/\/+$/, ''),
     registration,
+    inviteTtlSeconds: Math.max(1, int(env, 'INVITE_TTL_SECONDS', 7 * 24 * 3600)),
     logLevel: env.LOG_LEVEL ?? 'info',
     maxMessageLength: int(env, 'MAX_MESSAGE_LENGTH', 5000),
     wsMaxPayloadBytes: int(env, 'WS_MAX_PAYLOAD_BYTES', 80 * 1024 * 1024),

@@ -5,6 +5,7 @@ import { RateLimits } from './rate-limits.js';
 import type { Store } from '../backends/store/store.js';
 import type { FileStore } from '../backends/files/file-store.js';
 import { Accounts } from './accounts/accounts.js';
+import { Invites } from './accounts/invites.js';
 import { Conversations } from './conversations/conversations.js';
 import type { EventPublisher } from './events.js';
 import { Files } from './files/files.js';
@@ -27,6 +28,7 @@ export interface CoreDeps {
 export class Core {
   readonly users: Users;
   readonly accounts: Accounts;
+  readonly invites: Invites;
   readonly friends: Friends;
   readonly conversations: Conversations;
   readonly messages: Messages;
@@ -40,6 +42,7 @@ export class Core {
     this.rateLimits = new RateLimits(deps.rateLimiter, config);
     this.users = new Users(store);
     this.accounts = new Accounts(store, events, config, deps.rateLimiter);
+    this.invites = new Invites(store, config);
     this.friends = new Friends(store, this.users);
     this.conversations = new Conversations(store, this.users, this.friends, events);
     this.messages = new Messages(store, this.conversations, this.users, this.friends, this.rateLimits, events, config);

@@ -14,6 +14,11 @@ export const ERROR_CODES = {
   registration_closed: 'forbidden',
   tenant_not_found: 'not_found',
   user_not_found: 'not_found',
+  /** Registration into an existing tenant (or, with an identity provider, any new one) without an invite. */
+  invite_required: 'forbidden',
+  /** Unknown, used, revoked or expired, for another tenant, or bound to another e-mail: one answer for all. */
+  invite_invalid: 'forbidden',
+  invite_not_found: 'not_found',
   // conversations
   conversation_not_found: 'not_found',
   cannot_chat_with_self: 'invalid',

@@ -4,7 +4,8 @@ import { Type } from '@sinclair/typebox';
 import { DomainError } from '../../core/errors.js';
 import { CHAT_POLICY } from '../../core/files/policy.js';
 import { ResyncRequired } from '../../core/messages/messages.js';
-import type { ConversationView, Message, User } from '../../core/model.js';
+import { inviteStatus } from '../../core/accounts/invites.js';
+import type { ConversationView, Invite, Message, User } from '../../core/model.js';
 import { Users } from '../../core/users.js';
 import type { DialectContext } from '../dialect.js';
 import { requireUser } from '../shared/auth.js';
@@ -22,6 +23,10 @@ import {
   ErrorOut,
   HistoryOut,
   HistoryQuery,
+  InviteBody,
+  InviteIssuedOut,
+  InviteOut,
+  InviteParams,
   LoginBody,
   MemberOut,
   MessageOut,
@@ -61,8 +66,8 @@ export function parleyRoutes(ctx: DialectContext): FastifyPluginAsync {
 
     const session = (s: { user: User; accessToken: string }) => ({ token: s.accessToken, token_type: 'bearer' as const, user: renderUser(s.user) });
     app.post(`${P}/auth/register`, { schema: { tags, body: RegisterBody, response: { 201: SessionOut, ...errors } } }, async (req, reply) => {
-      const { email, password, name, tenant_id } = req.body;
-      return reply.code(201).send(session(await core.accounts.register({ email, password, name, tenantUuid: tenant_id })));
+      const { email, password, name, tenant_id, invite } = req.body;
+      return reply.code(201).send(session(await core.accounts.register({ email, password, name, tenantUuid: tenant_id, invite })));
     });
     app.post(`${P}/auth/login`, { schema: { tags, body: LoginBody, response: { 200: SessionOut, ...errors } } }, async (req) => {
       const { email, password, tenant_id } = req.body;
@@ -92,6 +97,27 @@ export function parleyRoutes(ctx: DialectContext): FastifyPluginAsync {
 
       // ------------------------------------------------------------ account and people
       authed.get(`${P}/me`, { schema: { tags, security, response: { 200: UserOut, ...errors } } }, async (req) => renderUser(req.user));
+      // Invites into the caller's tenant: its admins only.
+      const invite = (i: Invite) => ({
+        id: i.uuid,
+        tenant_id: i.tenantUuid,
+        email: i.email,
+        status: inviteStatus(i),
+        created_at: new Date(i.createdAt).toISOString(),
+        expires_at: new Date(i.expiresAt).toISOString(),
+        used_at: isoOrNull(i.usedAt),
+        used_by: i.usedBy,
+        revoked_at: isoOrNull(i.revokedAt),
+      });
+      authed.post(`${P}/invites`, { schema: { tags, security, body: InviteBody, response: { 201: InviteIssuedOut, ...errors } } }, async (req, reply) => {
+        const issued = await core.invites.create(req.user, { ttlSeconds: req.body.ttl_seconds, email: req.body.email });
+        return reply.code(201).send({ ...invite(issued.invite), code: issued.code });
+      });
+      authed.get(`${P}/invites`, { schema: { tags, security, response: { 200: Type.Array(InviteOut), ...errors } } }, async (req) => (await core.invites.list(req.user)).map(invite));
+      authed.delete(`${P}/invites/:id`, { schema: { tags, security, params: InviteParams } }, async (req, reply) => {
+        await core.invites.revoke(req.user, req.params.id);
+        return reply.code(204).send();
+      });
       authed.post(`${P}/auth/logout`, { schema: { tags, security } }, async (req, reply) => {
         await core.accounts.logout(req.user);
         return reply.code(204).send();
