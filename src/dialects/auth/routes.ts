@@ -1,4 +1,4 @@
-import type { FastifyPluginAsync, FastifyReply } from 'fastify';
+import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { Type } from '@sinclair/typebox';
 import type { Config } from '../../config/config.js';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
@@ -6,7 +6,7 @@ import type { Core } from '../../core/core.js';
 import type { Session } from '../../core/accounts/accounts.js';
 import { inviteStatus } from '../../core/accounts/invites.js';
 import type { Invite, User } from '../../core/model.js';
-import { requireUser, userKey } from '../shared/auth.js';
+import { checkLoginOrigin, loginOriginTrusted, requireUser, userKey } from '../shared/auth.js';
 import { isDomainError } from '../../core/errors.js';
 import { detailErrorHandler, errorText } from '../shared/errors.js';
 import { iso, isoOrNull } from '../shared/time.js';
@@ -37,12 +37,15 @@ export const renderUser = (u: User) => ({
  * Hands the token out in the AUTH_COOKIE cookie too, for a page whose socket sends none
  * (document 003's React client). HttpOnly: page scripts never read it; only socket
  * handshakes from trusted origins take it (shared/auth.ts cookieToken), never REST.
+ * SameSite=Strict: no other site's page makes the browser send it; and it is only set for a
+ * request from a page this server trusts (checkLoginOrigin), so a cross-site form cannot log
+ * the visitor's browser into someone else's account (login CSRF).
  */
-function setTokenCookie(config: Config, reply: FastifyReply, token: string): void {
-  if (!config.authCookie) return;
+function setTokenCookie(config: Config, req: FastifyRequest, reply: FastifyReply, token: string): void {
+  if (!config.authCookie || !loginOriginTrusted(config, req)) return;
   reply.setCookie(config.authCookie, token, {
     httpOnly: true,
-    sameSite: 'lax',
+    sameSite: 'strict',
     path: '/',
     secure: config.publicUrl.startsWith('https:'),
     maxAge: config.jwtTtlSeconds,
@@ -73,23 +76,24 @@ export function authRoutes(core: Core, config: Config): FastifyPluginAsync {
     );
     const tags = ['accounts'];
 
+    const originCheck = checkLoginOrigin(config);
     const session = (s: Session) => ({ access_token: s.accessToken, token_type: 'bearer' as const, user: renderUser(s.user) });
 
     app.post(
       '/api/auth/register',
-      { schema: { tags, body: RegisterBody, response: { 201: SessionOut, '4xx': Detail } } },
+      { preHandler: originCheck, schema: { tags, body: RegisterBody, response: { 201: SessionOut, '4xx': Detail } } },
       async (req, reply) => {
         const { email, password, name, tenant_id, invite } = req.body;
         const s = await core.accounts.register({ email, password, name, tenantUuid: tenant_id, invite });
-        setTokenCookie(config, reply, s.accessToken);
+        setTokenCookie(config, req, reply, s.accessToken);
         return reply.code(201).send(session(s));
       },
     );
 
-    app.post('/api/auth/login', { schema: { tags, body: LoginBody, response: { 200: SessionOut, '4xx': Detail } } }, async (req, reply) => {
+    app.post('/api/auth/login', { preHandler: originCheck, schema: { tags, body: LoginBody, response: { 200: SessionOut, '4xx': Detail } } }, async (req, reply) => {
       const { email, password, tenant_id } = req.body;
       const s = await core.accounts.login({ email, password, tenantUuid: tenant_id, address: req.ip });
-      setTokenCookie(config, reply, s.accessToken);
+      setTokenCookie(config, req, reply, s.accessToken);
       return session(s);
     });
 

@@ -8,7 +8,7 @@ import { inviteStatus } from '../../core/accounts/invites.js';
 import type { ConversationView, Invite, Message, User } from '../../core/model.js';
 import { Users } from '../../core/users.js';
 import type { DialectContext } from '../dialect.js';
-import { requireUser } from '../shared/auth.js';
+import { checkLoginOrigin, requireUser } from '../shared/auth.js';
 import { detailErrorHandler } from '../shared/errors.js';
 import { receiveMultipart } from '../shared/multipart.js';
 import { isoOrNull } from '../shared/time.js';
@@ -65,11 +65,13 @@ export function parleyRoutes(ctx: DialectContext): FastifyPluginAsync {
     app.get('/docs/asyncapi.json', { schema: { hide: true } }, async () => asyncApi);
 
     const session = (s: { user: User; accessToken: string }) => ({ token: s.accessToken, token_type: 'bearer' as const, user: renderUser(s.user) });
-    app.post(`${P}/auth/register`, { schema: { tags, body: RegisterBody, response: { 201: SessionOut, ...errors } } }, async (req, reply) => {
+    // Parley's API hands out no cookie, but a cross-site page still may not log in through it.
+    const originCheck = checkLoginOrigin(ctx.config);
+    app.post(`${P}/auth/register`, { preHandler: originCheck, schema: { tags, body: RegisterBody, response: { 201: SessionOut, ...errors } } }, async (req, reply) => {
       const { email, password, name, tenant_id, invite } = req.body;
       return reply.code(201).send(session(await core.accounts.register({ email, password, name, tenantUuid: tenant_id, invite })));
     });
-    app.post(`${P}/auth/login`, { schema: { tags, body: LoginBody, response: { 200: SessionOut, ...errors } } }, async (req) => {
+    app.post(`${P}/auth/login`, { preHandler: originCheck, schema: { tags, body: LoginBody, response: { 200: SessionOut, ...errors } } }, async (req) => {
       const { email, password, tenant_id } = req.body;
       return session(await core.accounts.login({ email, password, tenantUuid: tenant_id, address: req.ip }));
     });
