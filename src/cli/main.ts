@@ -19,6 +19,9 @@ const USAGE = `parley — a real-time chat server
   parley user add --email E --password P --name N [--tenant UUID] [--admin]
                                    create a user (prints it as JSON); --admin: an admin of
                                    its tenant (the tenant's first user is one anyway)
+  parley user reset-password --email E [--tenant UUID] [--password P]
+                                   set a new password (generated and printed when not given)
+                                   and end every session of the user
   parley invite create [--tenant UUID] [--ttl SECONDS] [--email E]
                                    an invite into the tenant (default: the default tenant;
                                    a new one is created), single use; prints its code
@@ -78,6 +81,20 @@ async function main(argv: string[]): Promise<number> {
         tenantRole: values.admin ? 'admin' : undefined,
       });
       console.log(JSON.stringify({ id: user.id, uuid: user.uuid, email: user.email, name: user.name, tenant_id: user.tenantUuid, tenant_role: user.tenantRole }));
+    });
+  }
+  if (command === 'user' && sub === 'reset-password') {
+    const { values } = parseArgs({ args: rest, options: { email: { type: 'string' }, tenant: { type: 'string' }, password: { type: 'string' } } });
+    if (!values.email) {
+      console.error('parley user reset-password needs --email');
+      return 2;
+    }
+    return withAccounts(async ({ accounts, reachesSockets }) => {
+      const r = await accounts.resetPassword({ email: values.email!, tenantUuid: values.tenant, password: values.password });
+      console.log(JSON.stringify({ id: r.user.id, email: r.user.email, tenant_id: r.user.tenantUuid, ...(r.generated ? { password: r.password } : {}), sessions_revoked: true }));
+      if (!reachesSockets) {
+        console.error('note: tokens are revoked; sockets already open on a server stay open until they reconnect (set REDIS_URL as the server has it to close them now)');
+      }
     });
   }
   if (command === 'invite' && sub === 'create') {

@@ -19,6 +19,8 @@ export const ERROR_CODES = {
   /** Unknown, used, revoked or expired, for another tenant, or bound to another e-mail: one answer for all. */
   invite_invalid: 'forbidden',
   invite_not_found: 'not_found',
+  /** A password change whose current password is not the account's. */
+  wrong_password: 'invalid',
   /** A request from a browser page on an origin this server does not trust (login CSRF). */
   origin_not_allowed: 'forbidden',
   // conversations

@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dropPrefix, newRedisPrefix, redisUrl } from '../contract/redis.js';
-import { api } from '../helpers/clients.js';
+import { api, chatSocket, newRoom, type TestUser } from '../helpers/clients.js';
 import { track } from '../helpers/local-servers.js';
 import { startParley, type TestServer } from '../helpers/parley.js';
 import { hasPostgres } from '../helpers/pg.js';
@@ -69,5 +69,37 @@ describe('parley user / invite commands', () => {
     expect((await api(server, 'POST', '/api/auth/invites', { token, json: {} })).status).toBe(201);
   });
 
+  it('user reset-password: a generated password is printed, the old one and every token stop working', { timeout: 60_000 }, async () => {
+    const tenant = randomUUID();
+    const email = `reset-${tenant}@example.com`;
+    await parley('user', 'add', '--email', email, '--password', 'old password', '--name', 'Reset', '--tenant', tenant);
+    await parley('user', 'add', '--email', `peer-${tenant}@example.com`, '--password', 'peer password', '--name', 'Peer', '--tenant', tenant);
+    const s1 = await login(email, 'old password', tenant);
+    const peer = await login(`peer-${tenant}@example.com`, 'peer password', tenant);
+    const u: TestUser = { token: s1.body.access_token, user: s1.body.user, password: 'old password' };
+    const p: TestUser = { token: peer.body.access_token, user: peer.body.user, password: 'peer password' };
+    const room = await newRoom(server, u, p);
+    const sock = await chatSocket(server, u, room);
 
+    const r = await parley('user', 'reset-password', '--email', email, '--tenant', tenant);
+    expect(r.code, r.stderr).toBe(0);
+    const out = JSON.parse(r.stdout);
+    expect(out).toMatchObject({ email, tenant_id: tenant, sessions_revoked: true, password: expect.any(String) });
+    expect(out.password.length).toBeGreaterThanOrEqual(16);
+    expect((await api(server, 'GET', '/api/auth/me', { token: u.token })).status).toBe(401);
+    expect((await login(email, 'old password', tenant)).status).toBe(401);
+    expect((await login(email, out.password, tenant)).status).toBe(200);
+    if (redisUrl) expect((await sock.closed).code).toBe(4001);
+    else {
+      expect(r.stderr).toMatch(/sockets already open .* stay open until they reconnect/);
+      sock.close();
+    }
+
+    const given = await parley('user', 'reset-password', '--email', email, '--tenant', tenant, '--password', 'chosen password');
+    expect(JSON.parse(given.stdout).password).toBeUndefined();
+    expect((await login(email, 'chosen password', tenant)).status).toBe(200);
+    const unknown = await parley('user', 'reset-password', '--email', `nobody-${tenant}@example.com`);
+    expect(unknown.code).toBe(1);
+    expect(unknown.stderr).toMatch(/User not found|user not found/);
+  });
 });

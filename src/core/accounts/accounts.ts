@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { v5 as uuidv5 } from 'uuid';
 import { idpConfigured, type Config } from '../../config/config.js';
 import { UniqueViolation, type NewUser, type Store } from '../../backends/store/store.js';
@@ -220,6 +220,45 @@ export class Accounts {
       if (e instanceof UniqueViolation) throw new DomainError('email_taken');
       throw e;
     }
+  }
+
+  /**
+   * Changes the user's own password: the current one is checked (throttled like a login, so
+   * a stolen token does not make it an oracle), then every other session ends (tokens
+   * revoked, sockets closed) and a fresh session is returned.
+   */
+  async changePassword(user: User, current: string, next: string, address?: string): Promise<Session> {
+    const ticket = await this.throttle.begin({ tenantUuid: user.tenantUuid, email: user.email }, address);
+    const stored = await this.store.passwordHash(user.id);
+    const ok = stored ? await this.passwords.verify(stored, current) : await this.#verifyNothing(current);
+    if (!ok) throw new DomainError('wrong_password');
+    await ticket.succeeded();
+    validNewPassword(next);
+    return this.#setPassword(user, await this.passwords.hash(next));
+  }
+
+  /**
+   * The operator's reset (`parley user reset-password`): a new password for the local account
+   * with this e-mail (a generated one when none is given), every session ended.
+   */
+  async resetPassword(input: { email: string; tenantUuid?: string; password?: string }): Promise<{ user: User; password: string; generated: boolean }> {
+    const tenant = await this.#tenant(input.tenantUuid?.toLowerCase(), false);
+    const user = await this.store.userByEmail(tenant.id, normalizeEmail(input.email));
+    if (!user) throw new DomainError('user_not_found');
+    const generated = input.password === undefined;
+    // 18 random bytes: 24 characters of base64url.
+    const password = input.password ?? randomBytes(18).toString('base64url');
+    validNewPassword(password);
+    const session = await this.#setPassword(user, await this.passwords.hash(password));
+    return { user: session.user, password, generated };
+  }
+
+  async #setPassword(user: User, passwordHash: string): Promise<Session> {
+    const version = await this.store.setPasswordHash(user.id, passwordHash);
+    if (version === undefined) throw new DomainError('account_unavailable');
+    this.events.publishToUsers([user.id], { type: 'session.revoked', userId: user.id, version });
+    const updated = { ...user, tokenVersion: version };
+    return { user: updated, accessToken: await this.tokens.issue(updated) };
   }
 
   /** Revokes every token of the user and closes their sockets. */

@@ -19,6 +19,7 @@ import {
   InviteOut,
   InviteParams,
   LoginBody,
+  PasswordBody,
   RegisterBody,
   SessionOut,
   UserOut,
@@ -103,6 +104,16 @@ export function authRoutes(core: Core, config: Config): FastifyPluginAsync {
       const security = [{ bearer: [] }];
 
       authed.get('/api/auth/me', { schema: { tags, security, response: { 200: UserOut, '4xx': Detail } } }, async (req) => renderUser(req.user));
+
+      authed.post(
+        '/api/auth/password',
+        { schema: { tags, security, body: PasswordBody, response: { 200: SessionOut, '4xx': Detail } } },
+        async (req, reply) => {
+          const s = await core.accounts.changePassword(req.user, req.body.current_password, req.body.new_password, req.ip);
+          setTokenCookie(config, req, reply, s.accessToken);
+          return session(s);
+        },
+      );
 
       // Invites into the caller's tenant; its admins only.
       authed.post('/api/auth/invites', { schema: { tags, security, body: InviteBody, response: { 201: InviteIssuedOut, '4xx': Detail } } }, async (req, reply) => {

@@ -63,3 +63,8 @@ export const InviteBody = Type.Object({
 });
 
 export const InviteParams = Type.Object({ id: Type.String({ format: 'uuid' }) });
+
+export const PasswordBody = Type.Object({
+  current_password: Type.String({ minLength: 1, maxLength: 1024 }),
+  new_password: Type.String({ minLength: 8, maxLength: 1024 }),
+});

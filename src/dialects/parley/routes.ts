@@ -32,6 +32,7 @@ import {
   MessageOut,
   MessageParams,
   ParticipantParams,
+  PasswordBody,
   PresenceBody,
   PresenceOut,
   PresenceQuery,
@@ -99,6 +100,9 @@ export function parleyRoutes(ctx: DialectContext): FastifyPluginAsync {
 
       // ------------------------------------------------------------ account and people
       authed.get(`${P}/me`, { schema: { tags, security, response: { 200: UserOut, ...errors } } }, async (req) => renderUser(req.user));
+      authed.post(`${P}/auth/password`, { schema: { tags, security, body: PasswordBody, response: { 200: SessionOut, ...errors } } }, async (req) =>
+        session(await core.accounts.changePassword(req.user, req.body.current_password, req.body.new_password, req.ip)),
+      );
       // Invites into the caller's tenant: its admins only.
       const invite = (i: Invite) => ({
         id: i.uuid,

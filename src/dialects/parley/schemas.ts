@@ -101,6 +101,10 @@ export const RegisterBody = Type.Object(
   },
   { additionalProperties: false },
 );
+export const PasswordBody = Type.Object(
+  { current_password: Type.String({ minLength: 1, maxLength: 256 }), new_password: Type.String({ minLength: 8, maxLength: 256 }) },
+  { additionalProperties: false },
+);
 export const InviteOut = Type.Object({
   id: Type.String({ description: "The invite's uuid" }),
   tenant_id: Type.String(),

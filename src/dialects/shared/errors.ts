@@ -23,6 +23,7 @@ export const DEFAULT_TEXTS: Record<ErrorCode, string> = {
   invite_required: 'Registration into this tenant needs an invite',
   invite_invalid: 'Invalid or expired invite',
   invite_not_found: 'Invite not found',
+  wrong_password: 'Current password is incorrect',
   origin_not_allowed: 'Origin not allowed',
   conversation_not_found: 'Conversation not found',
   cannot_chat_with_self: 'You cannot start a chat with yourself',
