@@ -1,14 +1,14 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { v5 as uuidv5 } from 'uuid';
 import { idpConfigured, type Config } from '../../config/config.js';
+import type { RateLimiter } from '../../backends/ratelimit/rate-limiter.js';
+import { DEFAULT_TENANT_UUID } from '../../backends/store/migrations/0001-initial.js';
 import { UniqueViolation, type NewUser, type Store } from '../../backends/store/store.js';
 import { DomainError } from '../errors.js';
 import type { EventPublisher } from '../events.js';
 import type { Tenant, TenantRole, User } from '../model.js';
-import { inviteDigest } from './invites.js';
 import { normalizeEmail, validEmail, validNewPassword } from './credentials.js';
-import type { RateLimiter } from '../../backends/ratelimit/rate-limiter.js';
-import { DEFAULT_TENANT_UUID } from '../../backends/store/migrations/0001-initial.js';
+import { inviteDigest } from './invites.js';
 import { LoginThrottle } from './login-throttle.js';
 import { Passwords } from './passwords.js';
 import { Tokens } from './tokens.js';
@@ -17,7 +17,6 @@ export interface Session {
   user: User;
   accessToken: string;
 }
-
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 // Namespace of the tenant uuids derived from an identity provider's non-UUID tenant claims.
@@ -113,19 +112,23 @@ export class Accounts {
     if (input.invite !== undefined) user = await this.#registerWithInvite(account, input.password, input.invite, tenantUuid);
     else if (mode === 'invite') throw new DomainError('invite_required');
     else {
-      let tenant: Tenant | undefined = tenantUuid === undefined || tenantUuid === DEFAULT_TENANT_UUID ? await this.store.defaultTenant() : undefined;
-      if (!tenant && mode === 'open') tenant = await this.store.tenantByUuid(tenantUuid!);
+      const isDefault = tenantUuid === undefined || tenantUuid === DEFAULT_TENANT_UUID;
+      let tenant = isDefault ? await this.store.defaultTenant() : await this.store.tenantByUuid(tenantUuid);
+      if (!isDefault) {
+        // An existing tenant is joined with an invite (or through its identity provider), except
+        // when open; with an identity provider no registration creates one. One answer for
+        // both, refused before any hashing.
+        const joinable = tenant !== undefined && mode === 'open';
+        const creatable = tenant === undefined && !idpConfigured(this.config.idp);
+        if (!joinable && !creatable) throw new DomainError('invite_required');
+      }
       // Hashed before a tenant is created, so a refused hash (429) leaves no empty tenant behind.
       const passwordHash = await this.passwords.hash(input.password);
       if (!tenant) {
-        // The same answer whether the tenant exists or not, where nothing would be created anyway.
-        if (idpConfigured(this.config.idp)) throw new DomainError('invite_required');
         tenant = await this.store.createTenant(tenantUuid!, tenantUuid!);
-        if (!tenant) {
-          // Joining an existing tenant takes an invite (or its identity provider), except when open.
-          if (mode !== 'open') throw new DomainError('invite_required');
-          tenant = (await this.store.tenantByUuid(tenantUuid!))!;
-        }
+        // Another registration created it meanwhile, and is its first user.
+        if (!tenant && mode !== 'open') throw new DomainError('invite_required');
+        tenant ??= (await this.store.tenantByUuid(tenantUuid!))!;
       }
       user = await this.#insert({ tenantId: tenant.id, ...account, passwordHash });
     }
