@@ -134,6 +134,9 @@ export async function runLoginStall(options: Partial<LoginStallOptions> = {}): P
       RATE_LOGIN_ACCOUNT_FAILURES: 'off',
       RATE_LOGIN_ADDRESS_FAILURES: 'off',
       RATE_LOGIN_ADDRESS_ATTEMPTS: 'off',
+      RATE_USER_READS_PER_SECOND: '0',
+      // Hundreds of logins in flight from one address.
+      HTTP_MAX_CONNECTIONS_PER_ADDRESS: '0',
       ...o.env,
     },
   });

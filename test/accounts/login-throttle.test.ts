@@ -16,9 +16,12 @@ import { newRedisPrefix, dropPrefix, redisUrl } from '../contract/redis.js';
 const login = (server: { url: string }, email: string, password: string, address?: string) =>
   api(server, 'POST', '/api/auth/login', { json: { email, password }, headers: address ? { 'x-forwarded-for': address } : {} });
 
+// /metrics is not public: METRICS_TOKEN opens it on the main port (ignored where it is public).
+const METRICS = { METRICS_TOKEN: 'metrics-for-login-throttle-tests' };
+
 /** parley_password_hashes_total of one process. */
 async function hashes(server: { url: string }): Promise<number> {
-  const text = (await api(server, 'GET', '/metrics')).body as string;
+  const text = (await api(server, 'GET', '/metrics', { headers: { authorization: `Bearer ${METRICS.METRICS_TOKEN}` } })).body as string;
   return Number(/^parley_password_hashes_total (\d+)/m.exec(text)?.[1] ?? NaN);
 }
 
@@ -35,6 +38,7 @@ describe('login throttling', () => {
         RATE_LOGIN_ADDRESS_FAILURES: '20/10s,100/5m',
         RATE_LOGIN_ADDRESS_ATTEMPTS: '60/100ms',
         TRUST_PROXY: 'true',
+        ...METRICS,
       },
     });
   });
@@ -94,7 +98,7 @@ describe('login throttling', () => {
   it('a flood of logins from one address, right or wrong, is throttled before hashing', async () => {
     // Only the per-address budget of attempts: the failure budgets would also stop some of
     // these (concurrent checks of one account each hold a failure token until answered).
-    const flood = await startParley({ env: { RATE_LOGIN_ADDRESS_ATTEMPTS: '60/100ms', TRUST_PROXY: 'true' } });
+    const flood = await startParley({ env: { RATE_LOGIN_ADDRESS_ATTEMPTS: '60/100ms', TRUST_PROXY: 'true', ...METRICS } });
     try {
       const u = await newUser(flood);
       const address = freshAddress();
@@ -151,6 +155,7 @@ const THROTTLE_ENV = {
   RATE_LOGIN_ADDRESS_FAILURES: `${TIERS.addressFailures}/1d`,
   RATE_LOGIN_ADDRESS_ATTEMPTS: `${TIERS.addressAttempts}/1d`,
   TRUST_PROXY: 'true',
+  ...METRICS,
 };
 
 type Step =
