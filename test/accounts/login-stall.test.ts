@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { formatLoginStallReport, runLoginStall } from '../../scripts/stall/logins.js';
+import { formatLoginStallReport, runLoginStall } from '../../scripts/stall/logins-lib.js';
 
 // The CI form of `npm run stall:logins` (issue 14 item 8): two users exchange messages over
 // /api/chat/ws while logins arrive faster than libuv's four threads can hash them (300/s).
