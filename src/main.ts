@@ -1,4 +1,4 @@
-import { loadConfig } from './config/config.js';
+import { ConfigError, loadConfig } from './config/config.js';
 import { createParley } from './app/app.js';
 
 /** `npm start`: config → migrate → listen → drain on SIGTERM. */
@@ -27,7 +27,8 @@ export async function serve(): Promise<void> {
 
 if (import.meta.url === `file://${process.argv[1]}`) {
   serve().catch((e) => {
-    console.error(e);
+    // A refused setting is the operator's to fix: its message, without a stack trace.
+    console.error(e instanceof ConfigError ? `parley: ${e.message}` : e);
     process.exit(1);
   });
 }

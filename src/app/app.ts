@@ -73,6 +73,8 @@ export async function createParley(config: Config, opts: { logger?: boolean | ob
   await core.files.sweep();
   hub.onDelivered((c, u, seq) => core.receipts.delivered(c, u, seq));
   core.messages.writer.onBatch = (size) => metrics.batchSize.observe(size);
+  core.accounts.passwords.onHash = () => metrics.passwordHashes.inc();
+  metrics.passwordHashQueue = () => core.accounts.passwords.queued;
   // A change that never came over the bus (its publisher died after the commit) is read back.
   hub.setGapFiller(async (id, after, upTo, newFrom) => core.messages.missedEvents(await core.conversations.refById(id), after, upTo, newFrom));
   hub.setPositionReader(async (id) => {
@@ -84,6 +86,9 @@ export async function createParley(config: Config, opts: { logger?: boolean | ob
   const app = await createHttpServer(config, opts.logger ?? true);
   metrics.reportRefusals(() => app.connectionCaps.refused);
   setSocketErrorLogger((e) => app.log.error({ err: e }, 'socket handler failed'));
+  if (config.registration === 'open') {
+    app.log.warn('REGISTRATION=open: anyone may register into any tenant and see its users; for development and test suites only (the default is default-tenant)');
+  }
   logError = (e) => app.log.error({ err: e }, 'redis');
   // Events published while the bus was cut off are lost: every socket reconnects (1012) and
   // resumes from its cursor, so nothing stays missing.

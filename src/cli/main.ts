@@ -1,18 +1,30 @@
 #!/usr/bin/env node
 import { parseArgs } from 'node:util';
-import { loadConfig } from '../config/config.js';
+import { ConfigError, loadConfig } from '../config/config.js';
 import { createStore } from '../backends/store/create-store.js';
 import { backupSqlite } from '../backends/store/sqlite-store.js';
 import { serve } from '../main.js';
 import { Accounts } from '../core/accounts/accounts.js';
+import { createMemoryRateLimiter } from '../backends/ratelimit/memory-rate-limiter.js';
 import { isDomainError } from '../core/errors.js';
+import type { EventPublisher } from '../core/events.js';
+import { Invites } from '../core/accounts/invites.js';
+import { createRedisBus } from '../backends/bus/redis-bus.js';
+import { Hub } from '../delivery/hub.js';
 
 const USAGE = `parley — a real-time chat server
 
   parley serve                     start the server (same as npm start)
   parley migrate                   apply database migrations and exit
-  parley user add --email E --password P --name N [--tenant UUID]
-                                   create a user (prints it as JSON)
+  parley user add --email E --password P --name N [--tenant UUID] [--admin]
+                                   create a user (prints it as JSON); --admin: an admin of
+                                   its tenant (the tenant's first user is one anyway)
+  parley user reset-password --email E [--tenant UUID] [--password P]
+                                   set a new password (generated and printed when not given)
+                                   and end every session of the user
+  parley invite create [--tenant UUID] [--ttl SECONDS] [--email E]
+                                   an invite into the tenant (default: the default tenant;
+                                   a new one is created), single use; prints its code
   parley backup --out FILE         online backup of the SQLite database (the server may run);
                                    on PostgreSQL, prints how to use pg_dump
 
@@ -54,32 +66,77 @@ async function main(argv: string[]): Promise<number> {
   if (command === 'user' && sub === 'add') {
     const { values } = parseArgs({
       args: rest,
-      options: { email: { type: 'string' }, password: { type: 'string' }, name: { type: 'string' }, tenant: { type: 'string' } },
+      options: { email: { type: 'string' }, password: { type: 'string' }, name: { type: 'string' }, tenant: { type: 'string' }, admin: { type: 'boolean' } },
     });
     if (!values.email || !values.password || !values.name) {
       console.error('parley user add needs --email, --password and --name');
       return 2;
     }
-    const config = loadConfig();
-    const store = createStore(config.databaseUrl);
-    await store.migrate();
-    try {
-      const accounts = new Accounts(store, { publish() {}, publishToUsers() {} }, config);
-      const user = await accounts.createUser({ email: values.email, password: values.password, name: values.name, tenantUuid: values.tenant });
-      console.log(JSON.stringify({ id: user.id, uuid: user.uuid, email: user.email, name: user.name, tenant_id: user.tenantUuid }));
-      return 0;
-    } catch (e) {
-      if (isDomainError(e)) {
-        console.error(`error: ${e.message === e.code ? e.code.replace(/_/g, ' ') : e.message}`);
-        return 1;
-      }
-      throw e;
-    } finally {
-      await store.close();
+    return withAccounts(async ({ accounts }) => {
+      const user = await accounts.createUser({
+        email: values.email!,
+        password: values.password!,
+        name: values.name!,
+        tenantUuid: values.tenant,
+        tenantRole: values.admin ? 'admin' : undefined,
+      });
+      console.log(JSON.stringify({ id: user.id, uuid: user.uuid, email: user.email, name: user.name, tenant_id: user.tenantUuid, tenant_role: user.tenantRole }));
+    });
+  }
+  if (command === 'user' && sub === 'reset-password') {
+    const { values } = parseArgs({ args: rest, options: { email: { type: 'string' }, tenant: { type: 'string' }, password: { type: 'string' } } });
+    if (!values.email) {
+      console.error('parley user reset-password needs --email');
+      return 2;
     }
+    return withAccounts(async ({ accounts, reachesSockets }) => {
+      const r = await accounts.resetPassword({ email: values.email!, tenantUuid: values.tenant, password: values.password });
+      console.log(JSON.stringify({ id: r.user.id, email: r.user.email, tenant_id: r.user.tenantUuid, ...(r.generated ? { password: r.password } : {}), sessions_revoked: true }));
+      if (!reachesSockets) {
+        console.error('note: tokens are revoked; sockets already open on a server stay open until they reconnect (set REDIS_URL as the server has it to close them now)');
+      }
+    });
+  }
+  if (command === 'invite' && sub === 'create') {
+    const { values } = parseArgs({ args: rest, options: { tenant: { type: 'string' }, ttl: { type: 'string' }, email: { type: 'string' } } });
+    const ttl = values.ttl === undefined ? undefined : Number(values.ttl);
+    if (ttl !== undefined && !Number.isInteger(ttl)) {
+      console.error('--ttl must be a whole number of seconds');
+      return 2;
+    }
+    return withAccounts(async ({ invites }) => {
+      const { invite, code } = await invites.createForTenant(values.tenant, { ttlSeconds: ttl, email: values.email });
+      console.log(JSON.stringify({ code, id: invite.uuid, tenant_id: invite.tenantUuid, email: invite.email, expires_at: new Date(invite.expiresAt).toISOString() }));
+    });
   }
   console.log(USAGE);
   return command === undefined || command === 'help' || command === '--help' ? 0 : 2;
+}
+
+/**
+ * Runs an accounts command on the configured database. With REDIS_URL, events (a revoked
+ * session) reach the running servers' sockets through the same bus they listen on.
+ */
+async function withAccounts(fn: (deps: { accounts: Accounts; invites: Invites; reachesSockets: boolean }) => Promise<void>): Promise<number> {
+  const config = loadConfig();
+  const store = createStore(config.databaseUrl);
+  await store.migrate();
+  const bus = config.redisUrl ? await createRedisBus(config.redisUrl, { prefix: config.redisPrefix }) : null;
+  const events: EventPublisher = bus ? new Hub(bus, { reorderWaitMs: config.reorderWaitMs, onError: (e) => console.error(e) }) : { publish() {}, publishToUsers() {} };
+  try {
+    await fn({ accounts: new Accounts(store, events, config, createMemoryRateLimiter()), invites: new Invites(store, config), reachesSockets: bus !== null });
+    await bus?.flush();
+    return 0;
+  } catch (e) {
+    if (isDomainError(e)) {
+      console.error(`error: ${e.message === e.code ? e.code.replace(/_/g, ' ') : e.message}`);
+      return 1;
+    }
+    throw e;
+  } finally {
+    await bus?.close();
+    await store.close();
+  }
 }
 
 main(process.argv.slice(2)).then(
@@ -87,7 +144,7 @@ main(process.argv.slice(2)).then(
     if (code >= 0) process.exit(code);
   },
   (e) => {
-    console.error(e);
+    console.error(e instanceof ConfigError ? `parley: ${e.message}` : e);
     process.exit(1);
   },
 );

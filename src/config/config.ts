@@ -1,5 +1,6 @@
 import { mkdirSync, readFileSync, writeFileSync, existsSync, chmodSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
+import { availableParallelism } from 'node:os';
 import path from 'node:path';
 
 /** Every setting Parley reads, parsed once from the environment and frozen. */
@@ -18,14 +19,26 @@ export interface Config {
   readonly redisPrefix: string;
   /** PRESENCE_TTL_MS: with Redis, a killed process's users are offline at most this long after its last heartbeat. */
   readonly presenceTtlMs: number;
-  /** JWT_SECRET: HS256 secret for the tokens Parley issues; generated into DATA_DIR when unset. */
+  /** JWT_SECRET: HS256 secret for the tokens Parley issues, at least 32 bytes (refused at start otherwise); generated into DATA_DIR when unset. */
   readonly jwtSecret: string;
   /** JWT_TTL_SECONDS: lifetime of issued tokens. */
   readonly jwtTtlSeconds: number;
   /** PUBLIC_URL: the base of every URL Parley hands out (file links). */
   readonly publicUrl: string;
-  /** REGISTRATION: open | invite | closed. */
-  readonly registration: 'open' | 'invite' | 'closed';
+  /**
+   * REGISTRATION: who may create an account with a password.
+   * - `default-tenant` (the default without an identity provider): anyone, into the default
+   *   tenant or a new one (naming an unused tenant_id creates it; its first user is its
+   *   admin); an existing tenant only with an invite.
+   * - `invite`: only with an invite (into the invite's tenant).
+   * - `closed` (the default with an identity provider): nobody; accounts come from the
+   *   provider or `parley user add`.
+   * - `open`: anyone into any tenant, for development and test suites (warned at start).
+   * With an identity provider configured, local registration never creates a tenant.
+   */
+  readonly registration: Registration;
+  /** INVITE_TTL_SECONDS: lifetime of an invite created without its own `ttl_seconds`. */
+  readonly inviteTtlSeconds: number;
   /** LOG_LEVEL: pino level (fatal…trace, silent). */
   readonly logLevel: string;
   /** MAX_MESSAGE_LENGTH: characters of message text (the documents say 5000). */
@@ -151,6 +164,33 @@ export interface Config {
   readonly maxConversationMembers: number;
   /** MAX_MEMBERS_PER_ADD: people one create-with-members or add call may name, at most (400 past it). */
   readonly maxMembersPerAdd: number;
+  /**
+   * Login throttling, counted through the rate limiter (shared by every process on one Redis)
+   * and checked before any password is hashed. Each is a list of token buckets, `burst/interval`
+   * (`5/1m,20/15m`: 5 free, then one more a minute; past 20, one every 15 minutes, so the wait
+   * grows); `off` or empty turns one off. A right password gives its failure tokens back.
+   */
+  readonly loginThrottle: {
+    /** RATE_LOGIN_ACCOUNT_FAILURES: failed logins (and password changes) per account: tenant + email, existing or not. */
+    readonly accountFailures: readonly ThrottleTier[];
+    /** RATE_LOGIN_ADDRESS_FAILURES: failed logins per client address (one address trying many accounts). */
+    readonly addressFailures: readonly ThrottleTier[];
+    /** RATE_LOGIN_ADDRESS_ATTEMPTS: every login attempt per client address, right or wrong (floods). */
+    readonly addressAttempts: readonly ThrottleTier[];
+  };
+  /**
+   * TRUST_PROXY: whether the client address (login throttling, logs) is taken from
+   * X-Forwarded-For. `false` (default: the TCP peer), `true` (any proxy), a number of hops, or
+   * the proxies' addresses/CIDRs (comma-separated). Behind a reverse proxy, without it every
+   * client shares the proxy's address and its login throttle.
+   */
+  readonly trustProxy: boolean | number | string;
+  /**
+   * PASSWORD_HASH_CONCURRENCY: most argon2 hashes (login, register, password change) running
+   * at once. Each takes a thread of libuv's pool, which SQLite's WAL flush needs for every
+   * acknowledged send; the default (half the CPUs, 1 or 2) leaves that pool room.
+   */
+  readonly passwordHashConcurrency: number;
   /** External identity provider whose tokens Parley trusts besides its own (all optional). */
   readonly idp: IdpConfig;
   /**
@@ -209,11 +249,59 @@ export interface IdpConfig {
 
 type Env = Record<string, string | undefined>;
 
+/** Whether tokens of an external identity provider are trusted (some AUTH_* key is set). */
+export const idpConfigured = (idp: IdpConfig) => Boolean(idp.hs256Secret || idp.publicKeyPem || idp.jwksUrl);
+
+export const REGISTRATIONS = ['default-tenant', 'invite', 'closed', 'open'] as const;
+export type Registration = (typeof REGISTRATIONS)[number];
+
+/** One token bucket of a throttle: `burst` tokens, refilled at `perSecond`. */
+export interface ThrottleTier {
+  readonly burst: number;
+  readonly perSecond: number;
+}
+
+const DURATION_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+
+/** `5/1m,20/15m` → two buckets: 5 free then one a minute, 20 free then one per 15 minutes. `off`, `0` or empty: none. */
+export function parseThrottleTiers(name: string, raw: string): ThrottleTier[] {
+  const text = raw.trim().toLowerCase();
+  if (text === '' || text === 'off' || text === '0') return [];
+  return text.split(',').map((part) => {
+    const m = /^(\d+)\s*\/\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)$/.exec(part.trim());
+    const burst = m ? Number(m[1]) : NaN;
+    const intervalMs = m ? Number(m[2]) * DURATION_MS[m[3]] : NaN;
+    if (!(burst >= 1) || !(intervalMs > 0)) {
+      throw new ConfigError(`${name} must be a list of burst/interval like "5/1m,20/15m" (units ms, s, m, h, d) or "off", got "${raw}"`);
+    }
+    return Object.freeze({ burst, perSecond: 1000 / intervalMs });
+  });
+}
+
+function trustProxy(raw: string | undefined): boolean | number | string {
+  const v = (raw ?? '').trim();
+  if (v === '' || v === 'false' || v === 'off') return false;
+  if (v === 'true' || v === 'on') return true;
+  if (/^\d+$/.test(v)) return Number(v);
+  return v;
+}
+
+/** A setting Parley refuses to start with; the message names it and says what to do. */
+export class ConfigError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ConfigError';
+  }
+}
+
+/** HS256 signs with an HMAC-SHA-256 key: one shorter than the hash's 32 bytes is guessable offline from any token. */
+const MIN_JWT_SECRET_BYTES = 32;
+
 function int(env: Env, name: string, fallback: number): number {
   const raw = env[name];
   if (raw === undefined || raw === '') return fallback;
   const n = Number(raw);
-  if (!Number.isInteger(n) || n < 0) throw new Error(`${name} must be a non-negative integer, got "${raw}"`);
+  if (!Number.isInteger(n) || n < 0) throw new ConfigError(`${name} must be a non-negative integer, got "${raw}"`);
   return n;
 }
 
@@ -234,9 +322,19 @@ export function loadConfig(env: Env = process.env): Config {
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   const port = int(env, 'PORT', 8000);
   const host = env.HOST ?? '0.0.0.0';
-  const registration = (env.REGISTRATION ?? 'open') as Config['registration'];
-  if (!['open', 'invite', 'closed'].includes(registration)) throw new Error('REGISTRATION must be open, invite or closed');
+  const idpConfigured = Boolean(env.AUTH_HS256_SECRET || env.AUTH_PUBLIC_KEY || env.AUTH_JWKS_URL);
+  // With an identity provider the accounts are its own: a local registration could take the
+  // e-mail or tenant of one of its users before their first login.
+  const registration = (env.REGISTRATION || (idpConfigured ? 'closed' : 'default-tenant')) as Registration;
+  if (!REGISTRATIONS.includes(registration)) throw new ConfigError(`REGISTRATION must be ${REGISTRATIONS.join(', ')}; got "${env.REGISTRATION}"`);
   const shownHost = host === '0.0.0.0' || host === '::' ? 'localhost' : host;
+  const jwtSecret = env.JWT_SECRET || persistentSecret(dataDir);
+  if (Buffer.byteLength(jwtSecret, 'utf8') < MIN_JWT_SECRET_BYTES) {
+    throw new ConfigError(
+      `JWT_SECRET is ${Buffer.byteLength(jwtSecret, 'utf8')} bytes; it must be at least ${MIN_JWT_SECRET_BYTES} (anyone holding one token could guess a shorter one offline and sign their own). ` +
+        'Generate one with `openssl rand -base64 48`, or leave JWT_SECRET unset with a single process to have one generated.',
+    );
+  }
   const config: Config = {
     port,
     host,
@@ -245,10 +343,11 @@ export function loadConfig(env: Env = process.env): Config {
     redisUrl: env.REDIS_URL || undefined,
     redisPrefix: env.REDIS_PREFIX ?? 'parley:',
     presenceTtlMs: int(env, 'PRESENCE_TTL_MS', 15_000),
-    jwtSecret: env.JWT_SECRET || persistentSecret(dataDir),
+    jwtSecret,
     jwtTtlSeconds: int(env, 'JWT_TTL_SECONDS', 7 * 24 * 3600),
     publicUrl: (env.PUBLIC_URL || `http://${shownHost}:${port}`).replace(/\/+$/, ''),
     registration,
+    inviteTtlSeconds: Math.max(1, int(env, 'INVITE_TTL_SECONDS', 7 * 24 * 3600)),
     logLevel: env.LOG_LEVEL ?? 'info',
     maxMessageLength: int(env, 'MAX_MESSAGE_LENGTH', 5000),
     wsMaxPayloadBytes: int(env, 'WS_MAX_PAYLOAD_BYTES', 80 * 1024 * 1024),
@@ -294,6 +393,13 @@ export function loadConfig(env: Env = process.env): Config {
     }),
     maxConversationMembers: Math.max(2, int(env, 'MAX_CONVERSATION_MEMBERS', 1000)),
     maxMembersPerAdd: Math.max(1, int(env, 'MAX_MEMBERS_PER_ADD', 100)),
+    loginThrottle: Object.freeze({
+      accountFailures: Object.freeze(parseThrottleTiers('RATE_LOGIN_ACCOUNT_FAILURES', env.RATE_LOGIN_ACCOUNT_FAILURES ?? '5/1m,20/15m')),
+      addressFailures: Object.freeze(parseThrottleTiers('RATE_LOGIN_ADDRESS_FAILURES', env.RATE_LOGIN_ADDRESS_FAILURES ?? '20/10s,100/5m')),
+      addressAttempts: Object.freeze(parseThrottleTiers('RATE_LOGIN_ADDRESS_ATTEMPTS', env.RATE_LOGIN_ADDRESS_ATTEMPTS ?? '60/100ms')),
+    }),
+    trustProxy: trustProxy(env.TRUST_PROXY),
+    passwordHashConcurrency: Math.max(1, int(env, 'PASSWORD_HASH_CONCURRENCY', Math.max(1, Math.min(2, Math.floor(availableParallelism() / 2))))),
     idp: Object.freeze({
       hs256Secret: env.AUTH_HS256_SECRET || undefined,
       publicKeyPem: env.AUTH_PUBLIC_KEY || undefined,

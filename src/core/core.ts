@@ -5,6 +5,7 @@ import { RateLimits } from './rate-limits.js';
 import type { Store } from '../backends/store/store.js';
 import type { FileStore } from '../backends/files/file-store.js';
 import { Accounts } from './accounts/accounts.js';
+import { Invites } from './accounts/invites.js';
 import { Conversations } from './conversations/conversations.js';
 import { LocalInvalidator, type CacheInvalidator, type EventPublisher } from './events.js';
 import type { RaceHooks } from './hooks.js';
@@ -30,6 +31,7 @@ export interface CoreDeps {
 export class Core {
   readonly users: Users;
   readonly accounts: Accounts;
+  readonly invites: Invites;
   readonly friends: Friends;
   readonly conversations: Conversations;
   readonly messages: Messages;
@@ -45,7 +47,8 @@ export class Core {
     const caches = deps.caches ?? new LocalInvalidator();
     this.rateLimits = new RateLimits(deps.rateLimiter, config);
     this.users = new Users(store);
-    this.accounts = new Accounts(store, events, config);
+    this.accounts = new Accounts(store, events, config, deps.rateLimiter);
+    this.invites = new Invites(store, config);
     this.friends = new Friends(store, this.users, caches);
     this.conversations = new Conversations(store, this.users, this.friends, events, caches, {
       maxMembers: config.maxConversationMembers,

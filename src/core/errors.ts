@@ -14,6 +14,15 @@ export const ERROR_CODES = {
   registration_closed: 'forbidden',
   tenant_not_found: 'not_found',
   user_not_found: 'not_found',
+  /** Registration into an existing tenant (or, with an identity provider, any new one) without an invite. */
+  invite_required: 'forbidden',
+  /** Unknown, used, revoked or expired, for another tenant, or bound to another e-mail: one answer for all. */
+  invite_invalid: 'forbidden',
+  invite_not_found: 'not_found',
+  /** A password change whose current password is not the account's. */
+  wrong_password: 'invalid',
+  /** A request from a browser page on an origin this server does not trust (login CSRF). */
+  origin_not_allowed: 'forbidden',
   // conversations
   conversation_not_found: 'not_found',
   cannot_chat_with_self: 'invalid',

@@ -41,8 +41,12 @@ export interface DomainEvents {
   typing: { conversation: ConversationRef; user: UserSummary; isTyping: boolean; typingUserIds: Id[] };
   /** Sent to each partner's user channel. */
   presence: { user: UserSummary; isOnline: boolean; status: string; lastSeen: Millis };
-  /** Sent to a user's channel: every socket of that user is closed (logout, revoked token). */
-  'session.revoked': { userId: Id };
+  /**
+   * Sent to a user's channel: the user's sockets are closed (logout, revoked token). With
+   * `version`, only those authenticated by a token older than it: a session begun with the new
+   * token (after a password change) stays, however late the event arrives.
+   */
+  'session.revoked': { userId: Id; version?: number };
   /** Sent to every process on the control channel: forget what `change` made stale. Never rendered. */
   'cache.invalidate': { change: CacheChange };
 }

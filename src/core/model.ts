@@ -17,6 +17,9 @@ export interface Tenant {
   createdAt: Millis;
 }
 
+/** A user's role in their tenant: its admins create and revoke its invites. */
+export type TenantRole = 'admin' | 'member';
+
 export interface User {
   id: Id;
   uuid: string;
@@ -28,6 +31,24 @@ export interface User {
   tokenVersion: number;
   lastSeenAt: Millis | null;
   createdAt: Millis;
+  tenantRole: TenantRole;
+}
+
+/** A single-use, expiring way into one tenant. Only a digest of its code is kept. */
+export interface Invite {
+  id: Id;
+  uuid: string;
+  tenantId: Id;
+  tenantUuid: string;
+  /** When set, only a registration with this (normalized) e-mail may use it. */
+  email: string | null;
+  /** The admin who created it; null when made from the command line. */
+  createdBy: Id | null;
+  createdAt: Millis;
+  expiresAt: Millis;
+  usedAt: Millis | null;
+  usedBy: Id | null;
+  revokedAt: Millis | null;
 }
 
 /** What a rendering needs to show someone. */

@@ -276,9 +276,9 @@ export class Hub implements EventPublisher, CacheInvalidator {
     }
   }
 
-  /** Closes every socket of a user (logout). */
-  closeUser(userId: Id, code: number, reason: string): void {
-    for (const conn of [...(this.#byUser.get(userId) ?? [])]) conn.close(code, reason);
+  /** Closes every socket of a user (logout), or those authenticated by a token older than `version`. */
+  closeUser(userId: Id, code: number, reason: string, version?: number): void {
+    for (const conn of [...(this.#byUser.get(userId) ?? [])]) if (version === undefined || conn.user.tokenVersion < version) conn.close(code, reason);
   }
 
   closeAll(code: number, reason: string): void {
@@ -291,7 +291,7 @@ export class Hub implements EventPublisher, CacheInvalidator {
       return;
     }
     if (event.type === 'session.revoked') {
-      this.closeUser(event.userId, CloseCodes.invalidToken, 'session revoked');
+      this.closeUser(event.userId, CloseCodes.invalidToken, 'session revoked', event.version);
       return;
     }
     if (this.#metrics && event.publishedAt) this.#metrics.busLag.observe((Date.now() - event.publishedAt) / 1000);

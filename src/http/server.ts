@@ -104,6 +104,9 @@ export async function createHttpServer(config: Config, logger: boolean | object)
             ...(typeof logger === 'object' ? logger : {}),
           },
     bodyLimit: 1024 * 1024,
+    // request.ip, which the login throttle counts per address, is the client's, not the proxy's.
+    // A hop count is a function here: Fastify's types leave numbers out.
+    trustProxy: typeof config.trustProxy === 'number' ? ((hops: number) => (_addr: string, i: number) => i < hops)(config.trustProxy) : config.trustProxy,
     forceCloseConnections: true,
     ...timeoutOptions(config.http),
     clientErrorHandler,

@@ -17,6 +17,9 @@ export class Metrics {
   readonly batchSize: Histogram;
   readonly reorderFills: Counter;
   readonly slowConsumers: Counter;
+  readonly passwordHashes: Counter;
+  /** Read when scraped: how many password hashes wait for a turn (set by the composition root). */
+  passwordHashQueue: () => number = () => 0;
 
   constructor(connectionCount: () => number) {
     const registers = [this.registry];
@@ -70,6 +73,16 @@ export class Metrics {
           this.inc({ reason }, n - (reported[reason] ?? 0));
           reported[reason] = n;
         }
+      },
+    });
+    this.passwordHashes = new Counter({ name: 'parley_password_hashes_total', help: 'argon2 hashes computed or verified (register, login, password change); a throttled login costs none', registers });
+    const queued = () => this.passwordHashQueue();
+    new Gauge({
+      name: 'parley_password_hash_queue',
+      help: 'Password hashes waiting for a turn (PASSWORD_HASH_CONCURRENCY run at once)',
+      registers,
+      collect() {
+        this.set(queued());
       },
     });
   }

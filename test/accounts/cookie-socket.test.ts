@@ -32,13 +32,14 @@ describe('the token cookie on socket handshakes', () => {
   const ws003 = (s: TestServer, u: TestUser, headers: Record<string, string>) => openSocket(`${s.wsUrl}/ws/chat/${u.user.tenant_id}/`, { headers });
   const cookie = (token: string) => ({ cookie: `other=1; ${COOKIE}=${token}` });
 
-  it('login and register set it HttpOnly, SameSite=Lax, for the token they return; logout clears it', async () => {
+  it('login and register set it HttpOnly, SameSite=Strict, for the token they return; logout clears it', async () => {
     const reg = await api(server, 'POST', '/api/auth/register', { json: { email: `c-${Date.now()}@example.com`, password: 'correct horse', name: 'Cy' } });
     expect(reg.status).toBe(201);
     const set = reg.headers.get('set-cookie');
     expect(cookieOf(set)).toBe(reg.body.access_token);
     expect(set).toMatch(/HttpOnly/i);
-    expect(set).toMatch(/SameSite=Lax/i);
+    // Strict (issue 14 item 13): no request another site's page makes carries it.
+    expect(set).toMatch(/SameSite=Strict/i);
     expect(set).toMatch(/Path=\//);
     const login = await api(server, 'POST', '/api/auth/login', { json: { email: reg.body.user.email, password: 'correct horse' } });
     expect(cookieOf(login.headers.get('set-cookie'))).toBe(login.body.access_token);

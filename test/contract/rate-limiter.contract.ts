@@ -65,6 +65,36 @@ export function rateLimiterContract(make: () => Promise<RateLimiterHandle>): voi
     expect(await l.take(b, 1, 1)).toBe(0);
   });
 
+  it('refund puts back one token taken, never above burst; on a key with no bucket it does nothing', async () => {
+    const [l] = await limiters();
+    const k = key();
+    // A slow refill: nothing comes back by itself during the test.
+    for (let i = 0; i < 3; i++) expect(await l.take(k, 0.01, 3)).toBe(0);
+    expect(await l.take(k, 0.01, 3)).toBeGreaterThan(0);
+    await l.refund(k, 0.01, 3);
+    expect(await l.take(k, 0.01, 3)).toBe(0);
+    expect(await l.take(k, 0.01, 3)).toBeGreaterThan(0);
+    // Refunds beyond what was taken are capped at burst.
+    for (let i = 0; i < 10; i++) await l.refund(k, 0.01, 3);
+    for (let i = 0; i < 3; i++) expect(await l.take(k, 0.01, 3)).toBe(0);
+    expect(await l.take(k, 0.01, 3)).toBeGreaterThan(0);
+    // No bucket yet: a refund gives no credit beyond a new bucket's burst.
+    const fresh = key();
+    await l.refund(fresh, 0.01, 2);
+    expect(await l.take(fresh, 0.01, 2)).toBe(0);
+    expect(await l.take(fresh, 0.01, 2)).toBe(0);
+    expect(await l.take(fresh, 0.01, 2)).toBeGreaterThan(0);
+  });
+
+  it('every process refunds into the same bucket', async () => {
+    const ls = await limiters();
+    const k = key();
+    for (let i = 0; i < 2; i++) expect(await ls[0].take(k, 0.01, 2)).toBe(0);
+    await ls[ls.length - 1].refund(k, 0.01, 2);
+    expect(await ls[0].take(k, 0.01, 2)).toBe(0);
+    expect(await ls[ls.length - 1].take(k, 0.01, 2)).toBeGreaterThan(0);
+  });
+
   it('every process draws from the same bucket: concurrent takes never overdraw it', async () => {
     const ls = await limiters();
     const k = key();

@@ -6,6 +6,7 @@ import {
   UniqueViolation,
   type AppendResult,
   type NewAttachment,
+  type NewInvite,
   type NewMessage,
   type Store,
 } from '../../src/backends/store/store.js';
@@ -221,7 +222,8 @@ export function storeContract(make: () => Promise<StoreHandle>): void {
       expect(typeof u.id).toBe('number');
       expect(await s.userById(u.id)).toEqual(u);
       expect(await s.userByUuid(u.uuid)).toEqual(u);
-      expect(await s.userByEmail(t.id, email)).toEqual(u);
+      // An identity provider's user is found by subject; userByEmail finds local accounts only.
+      expect(await s.userByEmail(t.id, email)).toBeUndefined();
       expect(await s.userByExternalSubject(t.id, 'https://idp.example', 'sub-1')).toEqual(u);
       expect(await s.userByExternalSubject(t.id, 'https://other.example', 'sub-1')).toBeUndefined();
       expect(await s.passwordHash(u.id)).toBe('hash!');
@@ -287,6 +289,128 @@ export function storeContract(make: () => Promise<StoreHandle>): void {
       expect(all).not.toContain(caller.email);
       const hit = (await s.searchUsers(t.id, 'alicia', 5, caller.id))[0];
       expect(hit).toEqual({ id: alicia.id, uuid: alicia.uuid, name: alicia.name, email: alicia.email, avatarUrl: null });
+    });
+  });
+
+  describe('tenant roles, local e-mails, invites (issue 14)', () => {
+    const digest = () => randomUUID().replace(/-/g, '') + randomUUID().replace(/-/g, '');
+    const invite = (t: Tenant, over: Partial<NewInvite> = {}): NewInvite => ({
+      tenantId: t.id,
+      codeHash: digest(),
+      email: null,
+      createdBy: null,
+      createdAt: T0,
+      expiresAt: T0 + 60_000,
+      ...over,
+    });
+    const newUser = (t: Tenant, email = `inv-${randomUUID()}@example.com`) => ({ tenantId: t.id, email, name: 'Invited', passwordHash: 'h' });
+
+    it("a tenant's first user is its admin, later ones members, unless a role is given", async () => {
+      const t = await f.tenant();
+      const [first, second] = await f.users(t, 2);
+      expect(first.tenantRole).toBe('admin');
+      expect(second.tenantRole).toBe('member');
+      expect((await s.userById(first.id))!.tenantRole).toBe('admin');
+      const named = await s.createUser({ tenantId: t.id, email: `adm-${randomUUID()}@example.com`, name: 'Made admin', tenantRole: 'admin' });
+      expect(named.tenantRole).toBe('admin');
+      const t2 = await f.tenant();
+      expect((await s.createUser({ tenantId: t2.id, email: `m-${randomUUID()}@example.com`, name: 'Member first', tenantRole: 'member' })).tenantRole).toBe('member');
+    });
+
+    it('of users created at once in a new tenant, exactly one is its admin', async () => {
+      const t = await f.tenant();
+      const users = await Promise.all(Array.from({ length: 8 }, (_, i) => s.createUser({ tenantId: t.id, email: `race${i}-${randomUUID()}@example.com`, name: `R${i}` })));
+      expect(users.filter((u) => u.tenantRole === 'admin')).toHaveLength(1);
+    });
+
+    it('createTenant creates once: a second call, or a concurrent one, gets undefined', async () => {
+      const uuid = randomUUID();
+      const results = await Promise.all(Array.from({ length: 5 }, () => s.createTenant(uuid, 'Race')));
+      expect(results.filter((r) => r !== undefined)).toHaveLength(1);
+      expect(results.find((r) => r !== undefined)).toMatchObject({ uuid, name: 'Race' });
+      expect(await s.createTenant(uuid, 'Again')).toBeUndefined();
+    });
+
+    it("e-mail uniqueness binds local accounts only: an identity provider's user may share a local account's e-mail", async () => {
+      const t = await f.tenant();
+      const email = `bob-${randomUUID()}@acme.example`;
+      const local = await s.createUser({ tenantId: t.id, email, name: 'Squatter', passwordHash: 'h' });
+      const idp = await s.createUser({ tenantId: t.id, email, name: 'Bob', externalIssuer: 'https://idp.example', externalSubject: `bob-${randomUUID()}` });
+      const idp2 = await s.createUser({ tenantId: t.id, email, name: 'Bob 2', externalIssuer: 'https://idp.example', externalSubject: `bob2-${randomUUID()}` });
+      expect(new Set([local.id, idp.id, idp2.id]).size).toBe(3);
+      expect(await s.userByEmail(t.id, email)).toEqual(local);
+      const err = await s.createUser({ tenantId: t.id, email, name: 'Second local' }).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(UniqueViolation);
+      expect((err as UniqueViolation).constraint).toBe('users_tenant_email');
+    });
+
+    it('setPasswordHash replaces the hash and revokes tokens in one step', async () => {
+      const u = await s.createUser({ tenantId: (await f.tenant()).id, email: `pw-${randomUUID()}@example.com`, name: 'P', passwordHash: 'old' });
+      expect(await s.setPasswordHash(u.id, 'new')).toBe(1);
+      expect(await s.passwordHash(u.id)).toBe('new');
+      expect((await s.userById(u.id))!.tokenVersion).toBe(1);
+      expect(await s.setPasswordHash(987_654_321, 'x')).toBeUndefined();
+    });
+
+    it('invites: created, found by digest, listed newest first, revoked once', async () => {
+      const t = await f.tenant();
+      const [admin] = await f.users(t, 1);
+      const a = await s.createInvite(invite(t, { createdBy: admin.id, email: 'only@example.com' }));
+      const b = await s.createInvite(invite(t, { createdAt: T0 + 1 }));
+      expect(a).toMatchObject({ tenantId: t.id, tenantUuid: t.uuid, email: 'only@example.com', createdBy: admin.id, createdAt: T0, expiresAt: T0 + 60_000, usedAt: null, usedBy: null, revokedAt: null });
+      expect(await s.inviteByCodeHash(digest())).toBeUndefined();
+      expect((await s.invites(t.id, 10)).map((i) => i.uuid)).toEqual([b.uuid, a.uuid]);
+      expect(await s.invites((await f.tenant()).id, 10)).toEqual([]);
+      expect(await s.revokeInvite(t.id, a.uuid, T0 + 5)).toMatchObject({ uuid: a.uuid, revokedAt: T0 + 5 });
+      expect(await s.revokeInvite(t.id, a.uuid, T0 + 9)).toMatchObject({ revokedAt: T0 + 5 });
+      expect(await s.revokeInvite((await f.tenant()).id, b.uuid, T0 + 5)).toBeUndefined();
+      expect((await s.invites(t.id, 10)).find((i) => i.uuid === b.uuid)!.revokedAt).toBeNull();
+    });
+
+    it('createUserWithInvite claims an invite once, only in its tenant, before expiry and revocation, for its e-mail', async () => {
+      const t = await f.tenant();
+      const other = await f.tenant();
+      const ok = invite(t);
+      await s.createInvite(ok);
+      expect(await s.createUserWithInvite(newUser(other), ok.codeHash, T0 + 1)).toBeUndefined();
+      expect(await s.createUserWithInvite(newUser(t), ok.codeHash, T0 + 60_000)).toBeUndefined();
+      const u = await s.createUserWithInvite(newUser(t), ok.codeHash, T0 + 1);
+      expect(u).toMatchObject({ tenantId: t.id, tenantRole: 'admin' });
+      expect(await s.inviteByCodeHash(ok.codeHash)).toMatchObject({ usedAt: T0 + 1, usedBy: u!.id });
+      expect(await s.createUserWithInvite(newUser(t), ok.codeHash, T0 + 2)).toBeUndefined();
+
+      const revoked = invite(t);
+      const r = await s.createInvite(revoked);
+      await s.revokeInvite(t.id, r.uuid, T0 + 3);
+      expect(await s.createUserWithInvite(newUser(t), revoked.codeHash, T0 + 4)).toBeUndefined();
+
+      const bound = invite(t, { email: 'carol@acme.example' });
+      await s.createInvite(bound);
+      expect(await s.createUserWithInvite(newUser(t, 'mallory@acme.example'), bound.codeHash, T0 + 5)).toBeUndefined();
+      expect(await s.createUserWithInvite(newUser(t, 'carol@acme.example'), bound.codeHash, T0 + 5)).toMatchObject({ email: 'carol@acme.example', tenantRole: 'member' });
+      // Nothing was written by the refused ones: the tenant has the two invited users only.
+      expect((await s.userByEmail(t.id, 'mallory@acme.example'))).toBeUndefined();
+    });
+
+    it('a taken e-mail throws UniqueViolation and leaves the invite unused', async () => {
+      const t = await f.tenant();
+      const [taken] = await f.users(t, 1);
+      const i = invite(t);
+      await s.createInvite(i);
+      const err = await s.createUserWithInvite(newUser(t, taken.email), i.codeHash, T0 + 1).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(UniqueViolation);
+      expect(await s.inviteByCodeHash(i.codeHash)).toMatchObject({ usedAt: null, usedBy: null });
+      expect(await s.createUserWithInvite(newUser(t), i.codeHash, T0 + 1)).toBeDefined();
+    });
+
+    it('of many concurrent registrations with one invite, exactly one creates a user', async () => {
+      const t = await f.tenant();
+      const i = invite(t);
+      await s.createInvite(i);
+      const emails = Array.from({ length: 10 }, (_, k) => `c${k}-${randomUUID()}@example.com`);
+      const results = await Promise.all(emails.map((e) => s.createUserWithInvite(newUser(t, e), i.codeHash, T0 + 1)));
+      expect(results.filter((r) => r !== undefined)).toHaveLength(1);
+      for (const [k, e] of emails.entries()) expect(await s.userByEmail(t.id, e), e).toEqual(results[k]);
     });
   });
 
@@ -1178,6 +1302,24 @@ export function multiProcessStoreContract(make: () => Promise<StorePairHandle>):
     expect(seen.after).toEqual(seen.before);
     expect(seen.conv).toMatchObject({ lastSeq: 1, changeSeq: 1 });
     expect(await s1.conversationById(c.id)).toMatchObject({ lastSeq: 2, changeSeq: 3 });
+  });
+
+  it('an invite claimed through both instances at once admits one user', async () => {
+    const [s1, s2] = h.stores;
+    const t = await f.tenant();
+    const codeHash = randomUUID().replace(/-/g, '').repeat(2);
+    await s1.createInvite({ tenantId: t.id, codeHash, email: null, createdBy: null, createdAt: T0, expiresAt: T0 + 60_000 });
+    const results = await Promise.all(
+      Array.from({ length: 12 }, (_, k) => (k % 2 ? s1 : s2).createUserWithInvite({ tenantId: t.id, email: `mp${k}-${randomUUID()}@example.com`, name: `M${k}` }, codeHash, T0 + 1)),
+    );
+    expect(results.filter((r) => r !== undefined)).toHaveLength(1);
+  });
+
+  it('users created through both instances at once in a new tenant: exactly one admin', async () => {
+    const [s1, s2] = h.stores;
+    const t = await f.tenant();
+    const users = await Promise.all(Array.from({ length: 10 }, (_, k) => (k % 2 ? s1 : s2).createUser({ tenantId: t.id, email: `mpa${k}-${randomUUID()}@example.com`, name: `A${k}` })));
+    expect(users.filter((u) => u.tenantRole === 'admin')).toHaveLength(1);
   });
 
   it('a retry racing its original on the other instance returns the original with created:false', async () => {

@@ -514,6 +514,10 @@ export async function startOracleServer(env: Record<string, string> = {}): Promi
     RATE_REST_WRITES_PER_SECOND: '0',
     RATE_CONNECTION_FRAMES_PER_SECOND: '0',
     RATE_USER_READS_PER_SECOND: '0',
+    RATE_LOGIN_ACCOUNT_FAILURES: 'off',
+    RATE_LOGIN_ADDRESS_FAILURES: 'off',
+    RATE_LOGIN_ADDRESS_ATTEMPTS: 'off',
+    REGISTRATION: 'open',
     ...env,
   });
   const parley = await createParley(config, { logger: { level: 'error' } });

@@ -66,6 +66,12 @@ export async function startParley(
     RATE_USER_READS_PER_SECOND: '0',
     // Every test client connects from 127.0.0.1; the caps are tested where they are set.
     HTTP_MAX_CONNECTIONS_PER_ADDRESS: '0',
+    // Every test logs in from 127.0.0.1: the login throttle is tested where it is set.
+    RATE_LOGIN_ACCOUNT_FAILURES: 'off',
+    RATE_LOGIN_ADDRESS_FAILURES: 'off',
+    RATE_LOGIN_ADDRESS_ATTEMPTS: 'off',
+    // Suites register users into tenants freely; registration rules are tested where they are set.
+    REGISTRATION: 'open',
     ...opts.env,
   });
   // `logger` (pino options, e.g. a `stream`) for tests that read what the server logs.

@@ -30,6 +30,21 @@ return wait`;
 
 const TAKE_SHA = createHash('sha1').update(TAKE).digest('hex');
 
+// The same bucket, one token put back; a bucket that is gone (full and expired) stays gone.
+const REFUND = `${LUA_NOW}
+-- KEYS bucket; ARGV perSecond, burst
+local rate = tonumber(ARGV[1])
+local burst = tonumber(ARGV[2])
+local b = redis.call('HMGET', KEYS[1], 't', 'a')
+local tokens = tonumber(b[1])
+if tokens == nil then return 0 end
+tokens = math.min(burst, tokens + math.max(0, now - tonumber(b[2])) / 1000 * rate + 1)
+redis.call('HSET', KEYS[1], 't', tostring(tokens), 'a', tostring(now))
+redis.call('PEXPIRE', KEYS[1], math.ceil((burst - tokens) / rate * 1000) + 1000)
+return 0`;
+
+const REFUND_SHA = createHash('sha1').update(REFUND).digest('hex');
+
 /**
  * Token buckets shared by every process on one Redis: the limit holds for a user however
  * their requests are spread. One EVALSHA per `take` (EVAL once after a Redis restart, when
@@ -57,18 +72,36 @@ export class RedisRateLimiter implements RateLimiter {
     return this.#takeShared(key, perSecond, burst);
   }
 
+  refund(key: string, perSecond: number, burst: number): void | Promise<void> {
+    if (this.#isLocal(key) || this.#redis.status !== 'ready') return this.#local.refund(key, perSecond, burst);
+    return this.#refundShared(key, perSecond, burst);
+  }
+
   async #takeShared(key: string, perSecond: number, burst: number): Promise<number> {
-    const k = this.#prefix + key;
     try {
-      try {
-        return (await this.#redis.evalsha(TAKE_SHA, 1, k, perSecond, burst)) as number;
-      } catch (e) {
-        if (!(e as Error).message.startsWith('NOSCRIPT')) throw e;
-        return (await this.#redis.eval(TAKE, 1, k, perSecond, burst)) as number;
-      }
+      return (await this.#script(TAKE, TAKE_SHA, key, perSecond, burst)) as number;
     } catch (e) {
       this.#onError(e as Error);
       return this.#local.take(key, perSecond, burst);
+    }
+  }
+
+  async #refundShared(key: string, perSecond: number, burst: number): Promise<void> {
+    try {
+      await this.#script(REFUND, REFUND_SHA, key, perSecond, burst);
+    } catch (e) {
+      this.#onError(e as Error);
+      this.#local.refund(key, perSecond, burst);
+    }
+  }
+
+  async #script(source: string, sha: string, key: string, perSecond: number, burst: number): Promise<unknown> {
+    const k = this.#prefix + key;
+    try {
+      return await this.#redis.evalsha(sha, 1, k, perSecond, burst);
+    } catch (e) {
+      if (!(e as Error).message.startsWith('NOSCRIPT')) throw e;
+      return this.#redis.eval(source, 1, k, perSecond, burst);
     }
   }
 

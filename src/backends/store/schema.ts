@@ -23,6 +23,22 @@ export interface UsersTable {
   last_seen_at: number | null;
   created_at: number;
   updated_at: number;
+  tenant_role: Generated<string>;
+}
+
+export interface InvitesTable {
+  id: Generated<number>;
+  uuid: string;
+  tenant_id: number;
+  /** SHA-256 of the code, hex: the code itself is shown once and never stored. */
+  code_hash: string;
+  email: string | null;
+  created_by: number | null;
+  created_at: number;
+  expires_at: number;
+  used_at: number | null;
+  used_by: number | null;
+  revoked_at: number | null;
 }
 
 export interface FriendshipsTable {
@@ -130,6 +146,7 @@ export interface BlocksTable {
 export interface DB {
   tenants: TenantsTable;
   users: UsersTable;
+  invites: InvitesTable;
   friendships: FriendshipsTable;
   blocks: BlocksTable;
   conversations: ConversationsTable;

@@ -5,6 +5,7 @@ import type {
   Conversation,
   FriendStatus,
   Id,
+  Invite,
   Member,
   Message,
   MessageKind,
@@ -33,6 +34,7 @@ import {
   type Membership,
   type NewAttachment,
   type NewConversation,
+  type NewInvite,
   type NewMessage,
   type NewUser,
   type PendingQuota,
@@ -57,7 +59,25 @@ const toUser = (r: Row): User => ({
   tokenVersion: r.token_version,
   lastSeenAt: r.last_seen_at ?? null,
   createdAt: r.created_at,
+  tenantRole: r.tenant_role === 'admin' ? 'admin' : 'member',
 });
+
+const toInvite = (r: Row): Invite => ({
+  id: r.id,
+  uuid: r.uuid,
+  tenantId: r.tenant_id,
+  tenantUuid: r.tenant_uuid,
+  email: r.email ?? null,
+  createdBy: r.created_by ?? null,
+  createdAt: r.created_at,
+  expiresAt: r.expires_at,
+  usedAt: r.used_at ?? null,
+  usedBy: r.used_by ?? null,
+  revokedAt: r.revoked_at ?? null,
+});
+
+/** Thrown inside a transaction to roll it back when an invite cannot be claimed. */
+class InviteNotClaimed extends Error {}
 
 const toSummary = (r: Row): UserSummary => ({
   id: r.id,
@@ -209,6 +229,17 @@ export class SqlStore implements Store {
     return r && toTenant(r);
   }
 
+  async createTenant(uuid: string, name: string): Promise<Tenant | undefined> {
+    const created = await this.runner.run(
+      this.db
+        .insertInto('tenants')
+        .values({ uuid, name, created_at: Date.now() })
+        .onConflict((oc) => oc.column('uuid').doNothing())
+        .compile(),
+    );
+    return created === 1 ? this.tenantByUuid(uuid) : undefined;
+  }
+
   async ensureTenant(uuid: string, name: string): Promise<Tenant> {
     await this.runner.run(
       this.db
@@ -237,13 +268,50 @@ export class SqlStore implements Store {
         'users.token_version',
         'users.last_seen_at',
         'users.created_at',
+        'users.tenant_role',
       ]);
   }
 
   async createUser(u: NewUser): Promise<User> {
-    const now = Date.now();
     const uuid = uuidv7();
-    await this.runner.run(
+    await this.runner.transaction((tx) => this.#insertUser(tx, u, uuid));
+    return (await this.userByUuid(uuid))!;
+  }
+
+  async createUserWithInvite(u: NewUser, codeHash: string, at: Millis): Promise<User | undefined> {
+    const uuid = uuidv7();
+    try {
+      await this.runner.transaction(async (tx) => {
+        // One conditional UPDATE claims it: a concurrent claim of the same code waits for this
+        // transaction's row lock (PostgreSQL) or its turn (SQLite) and then finds it used.
+        const claimed = await tx.run(
+          raw(
+            `UPDATE invites SET used_at = ? WHERE code_hash = ? AND tenant_id = ? AND used_at IS NULL AND revoked_at IS NULL AND expires_at > ? AND (email IS NULL OR email = ?)`,
+            [at, codeHash, u.tenantId, at, u.email],
+          ),
+        );
+        if (claimed !== 1) throw new InviteNotClaimed();
+        const id = await this.#insertUser(tx, u, uuid);
+        await tx.run(raw('UPDATE invites SET used_by = ? WHERE code_hash = ?', [id, codeHash]));
+      });
+    } catch (e) {
+      if (e instanceof InviteNotClaimed) return undefined;
+      throw e;
+    }
+    return this.userByUuid(uuid);
+  }
+
+  async #insertUser(tx: SqlRunner, u: NewUser, uuid: string): Promise<Id> {
+    const now = Date.now();
+    let role = u.tenantRole;
+    if (!role) {
+      // Taking the tenant's row first queues concurrent creations in one tenant here, so
+      // exactly one of them sees no user yet (SQLite runs one write transaction at a time).
+      await tx.run(raw('UPDATE tenants SET name = name WHERE id = ?', [u.tenantId]));
+      const existing = await tx.all(raw('SELECT id FROM users WHERE tenant_id = ? LIMIT 1', [u.tenantId]));
+      role = existing.length === 0 ? 'admin' : 'member';
+    }
+    const rows = await tx.all<{ id: Id }>(
       this.db
         .insertInto('users')
         .values({
@@ -259,10 +327,12 @@ export class SqlStore implements Store {
           last_seen_at: null,
           created_at: now,
           updated_at: now,
+          tenant_role: role,
         })
+        .returning('id')
         .compile(),
     );
-    return (await this.userByUuid(uuid))!;
+    return rows[0].id;
   }
 
   async userById(id: Id): Promise<User | undefined> {
@@ -277,7 +347,9 @@ export class SqlStore implements Store {
   }
 
   async userByEmail(tenantId: Id, email: string): Promise<User | undefined> {
-    const r = await this.#first(this.#users().where('users.tenant_id', '=', tenantId).where('users.email', '=', email));
+    const r = await this.#first(
+      this.#users().where('users.tenant_id', '=', tenantId).where('users.email', '=', email).where('users.external_subject', 'is', null),
+    );
     return r && toUser(r);
   }
 
@@ -332,6 +404,78 @@ export class SqlStore implements Store {
       ]),
     );
     return r?.token_version ?? 0;
+  }
+
+  async setPasswordHash(userId: Id, passwordHash: string): Promise<number | undefined> {
+    const r = await this.#first<{ token_version: number }>(
+      raw('UPDATE users SET password_hash = ?, token_version = token_version + 1, updated_at = ? WHERE id = ? RETURNING token_version', [
+        passwordHash,
+        Date.now(),
+        userId,
+      ]),
+    );
+    return r?.token_version;
+  }
+
+  // ------------------------------------------------------------------ invites
+
+  #invites() {
+    return this.db
+      .selectFrom('invites')
+      .innerJoin('tenants', 'tenants.id', 'invites.tenant_id')
+      .select([
+        'invites.id',
+        'invites.uuid',
+        'invites.tenant_id',
+        'tenants.uuid as tenant_uuid',
+        'invites.email',
+        'invites.created_by',
+        'invites.created_at',
+        'invites.expires_at',
+        'invites.used_at',
+        'invites.used_by',
+        'invites.revoked_at',
+      ]);
+  }
+
+  async createInvite(i: NewInvite): Promise<Invite> {
+    const uuid = uuidv7();
+    await this.runner.run(
+      this.db
+        .insertInto('invites')
+        .values({
+          uuid,
+          tenant_id: i.tenantId,
+          code_hash: i.codeHash,
+          email: i.email,
+          created_by: i.createdBy,
+          created_at: i.createdAt,
+          expires_at: i.expiresAt,
+          used_at: null,
+          used_by: null,
+          revoked_at: null,
+        })
+        .compile(),
+    );
+    return toInvite((await this.#first(this.#invites().where('invites.uuid', '=', uuid)))!);
+  }
+
+  async inviteByCodeHash(codeHash: string): Promise<Invite | undefined> {
+    const r = await this.#first(this.#invites().where('invites.code_hash', '=', codeHash));
+    return r && toInvite(r);
+  }
+
+  async invites(tenantId: Id, limit: number): Promise<Invite[]> {
+    const rows = await this.#all(this.#invites().where('invites.tenant_id', '=', tenantId).orderBy('invites.id', 'desc').limit(limit));
+    return rows.map(toInvite);
+  }
+
+  async revokeInvite(tenantId: Id, uuid: string, at: Millis): Promise<Invite | undefined> {
+    await this.runner.run(
+      raw('UPDATE invites SET revoked_at = ? WHERE tenant_id = ? AND uuid = ? AND used_at IS NULL AND revoked_at IS NULL', [at, tenantId, uuid]),
+    );
+    const r = await this.#first(this.#invites().where('invites.tenant_id', '=', tenantId).where('invites.uuid', '=', uuid));
+    return r && toInvite(r);
   }
 
   async setLastSeen(userId: Id, at: Millis): Promise<void> {

@@ -10,7 +10,9 @@ import type {
   Millis,
   Participant,
   Role,
+  Invite,
   Tenant,
+  TenantRole,
   User,
   UserSummary,
 } from '../../core/model.js';
@@ -23,6 +25,17 @@ export interface NewUser {
   passwordHash?: string | null;
   externalIssuer?: string | null;
   externalSubject?: string | null;
+  /** Unset: `admin` for the tenant's first user, `member` after (decided atomically). */
+  tenantRole?: TenantRole;
+}
+
+export interface NewInvite {
+  tenantId: Id;
+  codeHash: string;
+  email: string | null;
+  createdBy: Id | null;
+  createdAt: Millis;
+  expiresAt: Millis;
 }
 
 export interface NewConversation {
@@ -223,11 +236,29 @@ export interface Store {
   tenantByUuid(uuid: string): Promise<Tenant | undefined>;
   /** Creates the tenant with this uuid, or returns it when it exists. */
   ensureTenant(uuid: string, name: string): Promise<Tenant>;
+  /** Creates the tenant with this uuid; undefined when one exists already (two callers: one gets it). */
+  createTenant(uuid: string, name: string): Promise<Tenant | undefined>;
 
-  /** Throws UniqueViolation('users_tenant_email') for a taken email. */
+  /**
+   * Throws UniqueViolation('users_tenant_email') for an email taken by a local account (one
+   * without an external subject) of the tenant; accounts of an identity provider are unique
+   * by (tenant, issuer, subject) only, so they never collide with a local one by e-mail.
+   * Without `tenantRole`, the tenant's first user is its `admin` and every later one a
+   * `member`, also when several are created at once.
+   */
   createUser(user: NewUser): Promise<User>;
+  /**
+   * Creates a user with the invite whose code digests to `codeHash`, in one transaction: the
+   * invite is claimed (used_at, used_by) only if it is of the user's tenant, unused, not
+   * revoked, expires after `at` and, when bound to an e-mail, names the user's. Resolves to
+   * undefined, with nothing written, when it cannot be claimed; of any number of concurrent
+   * calls with one code, at most one creates a user. A taken e-mail throws as createUser does
+   * and leaves the invite unused.
+   */
+  createUserWithInvite(user: NewUser, codeHash: string, at: Millis): Promise<User | undefined>;
   userById(id: Id): Promise<User | undefined>;
   userByUuid(uuid: string): Promise<User | undefined>;
+  /** The local account (no external subject) with this email in the tenant. */
   userByEmail(tenantId: Id, email: string): Promise<User | undefined>;
   userByExternalSubject(tenantId: Id, issuer: string, subject: string): Promise<User | undefined>;
   passwordHash(userId: Id): Promise<string | null>;
@@ -236,6 +267,18 @@ export interface Store {
   searchUsers(tenantId: Id, query: string, limit: number, excludeUserId: Id): Promise<UserSummary[]>;
   /** Revokes every token issued so far; returns the new version. */
   bumpTokenVersion(userId: Id): Promise<number>;
+  /** Replaces the password hash and revokes every token issued so far, in one statement; returns the new version (undefined: no such user). */
+  setPasswordHash(userId: Id, passwordHash: string): Promise<number | undefined>;
+
+  createInvite(invite: NewInvite): Promise<Invite>;
+  inviteByCodeHash(codeHash: string): Promise<Invite | undefined>;
+  /** The tenant's invites, newest first, at most `limit`. */
+  invites(tenantId: Id, limit: number): Promise<Invite[]>;
+  /**
+   * Revokes the tenant's invite with this uuid unless it was used or revoked already; returns
+   * the invite as it is afterwards, or undefined when the tenant has none with that uuid.
+   */
+  revokeInvite(tenantId: Id, uuid: string, at: Millis): Promise<Invite | undefined>;
   setLastSeen(userId: Id, at: Millis): Promise<void>;
 
   friendship(a: Id, b: Id): Promise<FriendshipRow | undefined>;

@@ -1,21 +1,22 @@
-import { hash, verify } from '@node-rs/argon2';
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { v5 as uuidv5 } from 'uuid';
-import type { Config } from '../../config/config.js';
-import { UniqueViolation, type Store } from '../../backends/store/store.js';
+import { idpConfigured, type Config } from '../../config/config.js';
+import type { RateLimiter } from '../../backends/ratelimit/rate-limiter.js';
+import { DEFAULT_TENANT_UUID } from '../../backends/store/migrations/0001-initial.js';
+import { UniqueViolation, type NewUser, type Store } from '../../backends/store/store.js';
 import { DomainError } from '../errors.js';
 import type { EventPublisher } from '../events.js';
-import type { Tenant, User } from '../model.js';
+import type { Tenant, TenantRole, User } from '../model.js';
+import { normalizeEmail, validEmail, validNewPassword } from './credentials.js';
+import { inviteDigest } from './invites.js';
+import { LoginThrottle } from './login-throttle.js';
+import { Passwords } from './passwords.js';
 import { Tokens } from './tokens.js';
 
 export interface Session {
   user: User;
   accessToken: string;
 }
-
-const EMAIL = /^[^\s@]+@[^\s@]+$/;
-
-export const normalizeEmail = (email: string) => email.trim().toLowerCase();
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 // Namespace of the tenant uuids derived from an identity provider's non-UUID tenant claims.
@@ -40,6 +41,8 @@ function issuerHost(issuer: string): string {
 /** Registration, login, token checks, logout, and users provisioned from an identity provider. */
 export class Accounts {
   readonly tokens: Tokens;
+  readonly passwords: Passwords;
+  readonly throttle: LoginThrottle;
   // Verified against when the email is unknown, so a wrong email costs as much as a wrong password.
   #dummyHash: Promise<string> | undefined;
 
@@ -47,8 +50,12 @@ export class Accounts {
     readonly store: Store,
     readonly events: EventPublisher,
     readonly config: Config,
+    limiter: RateLimiter,
   ) {
+    this.throttle = new LoginThrottle(limiter, config.loginThrottle);
     this.tokens = new Tokens(config.jwtSecret, config.jwtTtlSeconds, config.idp);
+    // About two seconds of hashing may wait; more is turned away rather than queued without end.
+    this.passwords = new Passwords(config.passwordHashConcurrency, 64 * config.passwordHashConcurrency);
   }
 
   async #tenant(tenantUuid: string | undefined, create: boolean, name?: string): Promise<Tenant> {
@@ -59,37 +66,120 @@ export class Accounts {
     return this.store.ensureTenant(tenantUuid, (name ?? tenantUuid).slice(0, 255));
   }
 
-  /** Creates a user with a password (registration and `parley user add`). */
-  async createUser(input: { email: string; password: string; name: string; tenantUuid?: string }): Promise<User> {
+  /** Checks what a password account is made of; returns the email normalized and the name trimmed. */
+  #validNewAccount(input: { email: string; password: string; name: string }): { email: string; name: string } {
     const email = normalizeEmail(input.email);
-    if (!EMAIL.test(email) || email.length > 320) throw new DomainError('invalid_input', 'Invalid email address');
-    if (input.password.length < 8) throw new DomainError('invalid_input', 'Password must be at least 8 characters');
+    if (!validEmail(email)) throw new DomainError('invalid_input', 'Invalid email address');
+    validNewPassword(input.password);
     const name = input.name.trim();
     if (name.length === 0 || name.length > 255) throw new DomainError('invalid_input', 'Name must be 1 to 255 characters');
-    const tenant = await this.#tenant(input.tenantUuid, true);
-    const passwordHash = await hash(input.password);
+    return { email, name };
+  }
+
+  async #insert(user: NewUser): Promise<User> {
     try {
-      return await this.store.createUser({ tenantId: tenant.id, email, name, passwordHash });
+      return await this.store.createUser(user);
     } catch (e) {
       if (e instanceof UniqueViolation) throw new DomainError('email_taken');
       throw e;
     }
   }
 
-  async register(input: { email: string; password: string; name: string; tenantUuid?: string }): Promise<Session> {
-    if (this.config.registration !== 'open') throw new DomainError('registration_closed');
-    const user = await this.createUser(input);
+  /**
+   * Creates a user with a password in any tenant, creating the tenant when it is new: for
+   * `parley user add`, the operator's tool, which registration rules do not bind. Without
+   * `tenantRole` the tenant's first user is its admin.
+   */
+  async createUser(input: { email: string; password: string; name: string; tenantUuid?: string; tenantRole?: TenantRole }): Promise<User> {
+    const { email, name } = this.#validNewAccount(input);
+    const tenant = await this.#tenant(input.tenantUuid?.toLowerCase(), true);
+    const passwordHash = await this.passwords.hash(input.password);
+    return this.#insert({ tenantId: tenant.id, email, name, passwordHash, tenantRole: input.tenantRole });
+  }
+
+  /**
+   * Registration under REGISTRATION (config.ts): `invite` (a code from Invites) admits into
+   * its tenant in every mode but `closed`; without one, `default-tenant` admits into the
+   * default tenant or a new one (its first user is its admin), never an existing one, and
+   * `open` into any. With an identity provider configured no registration creates a tenant.
+   */
+  async register(input: { email: string; password: string; name: string; tenantUuid?: string; invite?: string }): Promise<Session> {
+    const mode = this.config.registration;
+    if (mode === 'closed') throw new DomainError('registration_closed');
+    const account = this.#validNewAccount(input);
+    const tenantUuid = input.tenantUuid?.toLowerCase();
+    let user: User;
+    if (input.invite !== undefined) user = await this.#registerWithInvite(account, input.password, input.invite, tenantUuid);
+    else if (mode === 'invite') throw new DomainError('invite_required');
+    else {
+      const isDefault = tenantUuid === undefined || tenantUuid === DEFAULT_TENANT_UUID;
+      let tenant = isDefault ? await this.store.defaultTenant() : await this.store.tenantByUuid(tenantUuid);
+      if (!isDefault) {
+        // An existing tenant is joined with an invite (or through its identity provider), except
+        // when open; with an identity provider no registration creates one. One answer for
+        // both, refused before any hashing.
+        const joinable = tenant !== undefined && mode === 'open';
+        const creatable = tenant === undefined && !idpConfigured(this.config.idp);
+        if (!joinable && !creatable) throw new DomainError('invite_required');
+      }
+      // Hashed before a tenant is created, so a refused hash (429) leaves no empty tenant behind.
+      const passwordHash = await this.passwords.hash(input.password);
+      if (!tenant) {
+        tenant = await this.store.createTenant(tenantUuid!, tenantUuid!);
+        // Another registration created it meanwhile, and is its first user.
+        if (!tenant && mode !== 'open') throw new DomainError('invite_required');
+        tenant ??= (await this.store.tenantByUuid(tenantUuid!))!;
+      }
+      user = await this.#insert({ tenantId: tenant.id, ...account, passwordHash });
+    }
     return { user, accessToken: await this.tokens.issue(user) };
   }
 
-  async login(input: { email: string; password: string; tenantUuid?: string }): Promise<Session> {
+  async #registerWithInvite(account: { email: string; name: string }, password: string, code: string, tenantUuid: string | undefined): Promise<User> {
+    const codeHash = inviteDigest(code);
+    const invite = await this.store.inviteByCodeHash(codeHash);
+    const now = Date.now();
+    // Checked here for a clear refusal before hashing; the store checks again as it claims.
+    const usable =
+      invite &&
+      invite.usedAt === null &&
+      invite.revokedAt === null &&
+      invite.expiresAt > now &&
+      (tenantUuid === undefined || tenantUuid === invite.tenantUuid) &&
+      (invite.email === null || invite.email === account.email);
+    if (!usable) throw new DomainError('invite_invalid');
+    const passwordHash = await this.passwords.hash(password);
+    let user: User | undefined;
+    try {
+      user = await this.store.createUserWithInvite({ tenantId: invite.tenantId, ...account, passwordHash }, codeHash, Date.now());
+    } catch (e) {
+      if (e instanceof UniqueViolation) throw new DomainError('email_taken');
+      throw e;
+    }
+    // Used (or revoked, or expired) since the check: another registration won.
+    if (!user) throw new DomainError('invite_invalid');
+    return user;
+  }
+
+  /** `address`: the client's network address, for throttling (absent for callers that are not network clients). */
+  async login(input: { email: string; password: string; tenantUuid?: string; address?: string }): Promise<Session> {
+    const email = normalizeEmail(input.email);
+    // Checked before anything is hashed: a throttled attempt costs no argon2.
+    const ticket = await this.throttle.begin({ tenantUuid: (input.tenantUuid ?? DEFAULT_TENANT_UUID).toLowerCase(), email }, input.address);
     const tenant = await this.#tenant(input.tenantUuid, false).catch(() => undefined);
-    const user = tenant && (await this.store.userByEmail(tenant.id, normalizeEmail(input.email)));
+    const user = tenant && (await this.store.userByEmail(tenant.id, email));
     const stored = user ? await this.store.passwordHash(user.id) : null;
-    this.#dummyHash ??= hash('parley-dummy-password');
-    const ok = await verify(stored ?? (await this.#dummyHash), input.password).catch(() => false);
+    const ok = stored ? await this.passwords.verify(stored, input.password) : await this.#verifyNothing(input.password);
     if (!user || !stored || !ok) throw new DomainError('invalid_credentials');
+    await ticket.succeeded();
     return { user, accessToken: await this.tokens.issue(user) };
+  }
+
+  /** As long as a real check, for an account that does not exist or has no password; always false. */
+  async #verifyNothing(password: string): Promise<false> {
+    this.#dummyHash ??= this.passwords.hash('parley-dummy-password');
+    await this.passwords.verify(await this.#dummyHash, password);
+    return false;
   }
 
   /** The user a token speaks for, or a `not_authenticated` error. */
@@ -109,17 +199,20 @@ export class Accounts {
     // Claims are the provider's data: whatever does not fit a column is refused or reshaped here.
     if (claims.subject.length > 512 || claims.issuer.length > 512) throw new DomainError('not_authenticated');
     const tenant = await this.#tenant(claims.tenant === null ? undefined : tenantUuidOfClaim(claims.tenant), true, claims.tenant ?? undefined);
+    // By subject only, never by e-mail: a local account with the same e-mail may be anyone's
+    // (registered before this user's first login); the provider's user is provisioned beside
+    // it, since e-mail uniqueness binds local accounts only.
     const known = await this.store.userByExternalSubject(tenant.id, claims.issuer, claims.subject);
     if (known) return known;
     const claimed = claims.email === null ? null : normalizeEmail(claims.email);
-    const validEmail = claimed !== null && EMAIL.test(claimed) && claimed.length <= 320 ? claimed : null;
+    const claimedEmail = claimed !== null && validEmail(claimed) ? claimed : null;
     const localPart = /^[^\s@]{1,64}$/.test(claims.subject) ? claims.subject : createHash('sha256').update(claims.subject).digest('hex').slice(0, 32);
-    const email = validEmail ?? normalizeEmail(`${localPart}@${issuerHost(claims.issuer)}`);
+    const email = claimedEmail ?? normalizeEmail(`${localPart}@${issuerHost(claims.issuer)}`);
     try {
       return await this.store.createUser({
         tenantId: tenant.id,
         email,
-        name: (claims.name?.trim() || validEmail || claims.subject).slice(0, 255),
+        name: (claims.name?.trim() || claimedEmail || claims.subject).slice(0, 255),
         externalIssuer: claims.issuer,
         externalSubject: claims.subject,
       });
@@ -130,6 +223,45 @@ export class Accounts {
       if (e instanceof UniqueViolation) throw new DomainError('email_taken');
       throw e;
     }
+  }
+
+  /**
+   * Changes the user's own password: the current one is checked (throttled like a login, so
+   * a stolen token does not make it an oracle), then every other session ends (tokens
+   * revoked, sockets closed) and a fresh session is returned.
+   */
+  async changePassword(user: User, current: string, next: string, address?: string): Promise<Session> {
+    const ticket = await this.throttle.begin({ tenantUuid: user.tenantUuid, email: user.email }, address);
+    const stored = await this.store.passwordHash(user.id);
+    const ok = stored ? await this.passwords.verify(stored, current) : await this.#verifyNothing(current);
+    if (!ok) throw new DomainError('wrong_password');
+    await ticket.succeeded();
+    validNewPassword(next);
+    return this.#setPassword(user, await this.passwords.hash(next));
+  }
+
+  /**
+   * The operator's reset (`parley user reset-password`): a new password for the local account
+   * with this e-mail (a generated one when none is given), every session ended.
+   */
+  async resetPassword(input: { email: string; tenantUuid?: string; password?: string }): Promise<{ user: User; password: string; generated: boolean }> {
+    const tenant = await this.#tenant(input.tenantUuid?.toLowerCase(), false);
+    const user = await this.store.userByEmail(tenant.id, normalizeEmail(input.email));
+    if (!user) throw new DomainError('user_not_found');
+    const generated = input.password === undefined;
+    // 18 random bytes: 24 characters of base64url.
+    const password = input.password ?? randomBytes(18).toString('base64url');
+    validNewPassword(password);
+    const session = await this.#setPassword(user, await this.passwords.hash(password));
+    return { user: session.user, password, generated };
+  }
+
+  async #setPassword(user: User, passwordHash: string): Promise<Session> {
+    const version = await this.store.setPasswordHash(user.id, passwordHash);
+    if (version === undefined) throw new DomainError('account_unavailable');
+    this.events.publishToUsers([user.id], { type: 'session.revoked', userId: user.id, version });
+    const updated = { ...user, tokenVersion: version };
+    return { user: updated, accessToken: await this.tokens.issue(updated) };
   }
 
   /** Revokes every token of the user and closes their sockets. */

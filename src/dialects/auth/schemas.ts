@@ -1,4 +1,4 @@
-import { Type } from '@sinclair/typebox';
+import { Type, type TSchema } from '@sinclair/typebox';
 
 export const UserOut = Type.Object({
   id: Type.Integer(),
@@ -20,6 +20,7 @@ export const RegisterBody = Type.Object({
   password: Type.String({ minLength: 8, maxLength: 1024 }),
   name: Type.String({ minLength: 1, maxLength: 255 }),
   tenant_id: Type.Optional(Type.String({ format: 'uuid' })),
+  invite: Type.Optional(Type.String({ minLength: 1, maxLength: 200, description: "An invite's code: registers into its tenant (REGISTRATION=invite needs one; an existing tenant under default-tenant too)" })),
 });
 
 export const LoginBody = Type.Object({
@@ -35,3 +36,35 @@ export const FriendBody = Type.Object({
 export const FriendParams = Type.Object({ user_id: Type.String({ minLength: 1, maxLength: 64 }) });
 
 export const Detail = Type.Object({ detail: Type.String() });
+
+const Time = Type.String({ format: 'date-time' });
+const Nullable = <T extends TSchema>(t: T) => Type.Union([t, Type.Null()]);
+
+export const InviteOut = Type.Object({
+  id: Type.String({ description: "The invite's uuid (revoke it with DELETE …/invites/{id})" }),
+  tenant_id: Type.String(),
+  email: Nullable(Type.String({ description: 'Only a registration with this e-mail may use it' })),
+  status: Type.Union([Type.Literal('active'), Type.Literal('used'), Type.Literal('revoked'), Type.Literal('expired')]),
+  created_at: Time,
+  expires_at: Time,
+  used_at: Nullable(Time),
+  used_by: Nullable(Type.Integer({ description: 'The id of the user it admitted' })),
+  revoked_at: Nullable(Time),
+});
+
+export const InviteIssuedOut = Type.Object({
+  ...InviteOut.properties,
+  code: Type.String({ description: 'Shown once: give it to the invitee, who registers with {"invite": code}' }),
+});
+
+export const InviteBody = Type.Object({
+  ttl_seconds: Type.Optional(Type.Integer({ minimum: 1, maximum: 90 * 24 * 3600, description: 'Default INVITE_TTL_SECONDS (7 days)' })),
+  email: Type.Optional(Nullable(Type.String({ minLength: 3, maxLength: 320 }))),
+});
+
+export const InviteParams = Type.Object({ id: Type.String({ format: 'uuid' }) });
+
+export const PasswordBody = Type.Object({
+  current_password: Type.String({ minLength: 1, maxLength: 1024 }),
+  new_password: Type.String({ minLength: 8, maxLength: 1024 }),
+});

@@ -5,10 +5,11 @@ import { DomainError } from '../../core/errors.js';
 import { CHAT_POLICY } from '../../core/files/policy.js';
 import { ResyncRequired } from '../../core/messages/messages.js';
 import type { ChangeCursor } from '../../core/messages/catch-up.js';
-import type { ConversationView, Message, User } from '../../core/model.js';
+import { inviteStatus } from '../../core/accounts/invites.js';
+import type { ConversationView, Invite, Message, User } from '../../core/model.js';
 import { Users } from '../../core/users.js';
 import type { DialectContext } from '../dialect.js';
-import { requireUser } from '../shared/auth.js';
+import { checkLoginOrigin, requireUser } from '../shared/auth.js';
 import { detailErrorHandler } from '../shared/errors.js';
 import { receiveMultipart } from '../shared/multipart.js';
 import { isoOrNull } from '../shared/time.js';
@@ -27,11 +28,16 @@ import {
   ErrorOut,
   HistoryOut,
   HistoryQuery,
+  InviteBody,
+  InviteIssuedOut,
+  InviteOut,
+  InviteParams,
   LoginBody,
   MemberOut,
   MessageOut,
   MessageParams,
   ParticipantParams,
+  PasswordBody,
   PresenceBody,
   PresenceOut,
   PresenceQuery,
@@ -65,13 +71,15 @@ export function parleyRoutes(ctx: DialectContext): FastifyPluginAsync {
     app.get('/docs/asyncapi.json', { schema: { hide: true } }, async () => asyncApi);
 
     const session = (s: { user: User; accessToken: string }) => ({ token: s.accessToken, token_type: 'bearer' as const, user: renderUser(s.user) });
-    app.post(`${P}/auth/register`, { schema: { tags, body: RegisterBody, response: { 201: SessionOut, ...errors } } }, async (req, reply) => {
-      const { email, password, name, tenant_id } = req.body;
-      return reply.code(201).send(session(await core.accounts.register({ email, password, name, tenantUuid: tenant_id })));
+    // Parley's API hands out no cookie, but a cross-site page still may not log in through it.
+    const originCheck = checkLoginOrigin(ctx.config);
+    app.post(`${P}/auth/register`, { preHandler: originCheck, schema: { tags, body: RegisterBody, response: { 201: SessionOut, ...errors } } }, async (req, reply) => {
+      const { email, password, name, tenant_id, invite } = req.body;
+      return reply.code(201).send(session(await core.accounts.register({ email, password, name, tenantUuid: tenant_id, invite })));
     });
-    app.post(`${P}/auth/login`, { schema: { tags, body: LoginBody, response: { 200: SessionOut, ...errors } } }, async (req) => {
+    app.post(`${P}/auth/login`, { preHandler: originCheck, schema: { tags, body: LoginBody, response: { 200: SessionOut, ...errors } } }, async (req) => {
       const { email, password, tenant_id } = req.body;
-      return session(await core.accounts.login({ email, password, tenantUuid: tenant_id }));
+      return session(await core.accounts.login({ email, password, tenantUuid: tenant_id, address: req.ip }));
     });
 
     await app.register(async (authed0) => {
@@ -94,6 +102,30 @@ export function parleyRoutes(ctx: DialectContext): FastifyPluginAsync {
 
       // ------------------------------------------------------------ account and people
       authed.get(`${P}/me`, { schema: { tags, security, response: { 200: UserOut, ...errors } } }, async (req) => renderUser(req.user));
+      authed.post(`${P}/auth/password`, { schema: { tags, security, body: PasswordBody, response: { 200: SessionOut, ...errors } } }, async (req) =>
+        session(await core.accounts.changePassword(req.user, req.body.current_password, req.body.new_password, req.ip)),
+      );
+      // Invites into the caller's tenant: its admins only.
+      const invite = (i: Invite) => ({
+        id: i.uuid,
+        tenant_id: i.tenantUuid,
+        email: i.email,
+        status: inviteStatus(i),
+        created_at: new Date(i.createdAt).toISOString(),
+        expires_at: new Date(i.expiresAt).toISOString(),
+        used_at: isoOrNull(i.usedAt),
+        used_by: i.usedBy,
+        revoked_at: isoOrNull(i.revokedAt),
+      });
+      authed.post(`${P}/invites`, { schema: { tags, security, body: InviteBody, response: { 201: InviteIssuedOut, ...errors } } }, async (req, reply) => {
+        const issued = await core.invites.create(req.user, { ttlSeconds: req.body.ttl_seconds, email: req.body.email });
+        return reply.code(201).send({ ...invite(issued.invite), code: issued.code });
+      });
+      authed.get(`${P}/invites`, { schema: { tags, security, response: { 200: Type.Array(InviteOut), ...errors } } }, async (req) => (await core.invites.list(req.user)).map(invite));
+      authed.delete(`${P}/invites/:id`, { schema: { tags, security, params: InviteParams } }, async (req, reply) => {
+        await core.invites.revoke(req.user, req.params.id);
+        return reply.code(204).send();
+      });
       authed.post(`${P}/auth/logout`, { schema: { tags, security } }, async (req, reply) => {
         await core.accounts.logout(req.user);
         return reply.code(204).send();

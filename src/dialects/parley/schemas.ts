@@ -96,9 +96,39 @@ export const ErrorOut = Type.Object({ detail: Type.String(), code: Type.Optional
 // ---------------------------------------------------------------- REST requests
 
 export const RegisterBody = Type.Object(
-  { email: Type.String({ format: 'email', maxLength: 254 }), password: Type.String({ minLength: 8, maxLength: 256 }), name: Type.String({ minLength: 1, maxLength: 100 }), tenant_id: Type.Optional(Type.String({ format: 'uuid' })) },
+  {
+    email: Type.String({ format: 'email', maxLength: 254 }),
+    password: Type.String({ minLength: 8, maxLength: 256 }),
+    name: Type.String({ minLength: 1, maxLength: 100 }),
+    tenant_id: Type.Optional(Type.String({ format: 'uuid' })),
+    invite: Type.Optional(Type.String({ minLength: 1, maxLength: 200, description: "An invite's code: registers into its tenant" })),
+  },
   { additionalProperties: false },
 );
+export const PasswordBody = Type.Object(
+  { current_password: Type.String({ minLength: 1, maxLength: 256 }), new_password: Type.String({ minLength: 8, maxLength: 256 }) },
+  { additionalProperties: false },
+);
+export const InviteOut = Type.Object({
+  id: Type.String({ description: "The invite's uuid" }),
+  tenant_id: Type.String(),
+  email: Nullable(Type.String({ description: 'Only a registration with this e-mail may use it' })),
+  status: Type.Union([Type.Literal('active'), Type.Literal('used'), Type.Literal('revoked'), Type.Literal('expired')]),
+  created_at: Time,
+  expires_at: Time,
+  used_at: Nullable(Time),
+  used_by: Nullable(Id),
+  revoked_at: Nullable(Time),
+});
+export const InviteIssuedOut = Type.Object({ ...InviteOut.properties, code: Type.String({ description: 'Shown once: the invitee registers with {"invite": code}' }) });
+export const InviteBody = Type.Object(
+  {
+    ttl_seconds: Type.Optional(Type.Integer({ minimum: 1, maximum: 90 * 24 * 3600, description: 'Default INVITE_TTL_SECONDS (7 days)' })),
+    email: Type.Optional(Nullable(Type.String({ format: 'email', maxLength: 254 }))),
+  },
+  { additionalProperties: false },
+);
+export const InviteParams = Type.Object({ id: Type.String({ format: 'uuid' }) });
 export const LoginBody = Type.Object(
   { email: Type.String({ maxLength: 254 }), password: Type.String({ maxLength: 256 }), tenant_id: Type.Optional(Type.String({ format: 'uuid' })) },
   { additionalProperties: false },

@@ -4,7 +4,8 @@ import type { FastifyRequest } from 'fastify';
 import type { Config } from '../../config/config.js';
 import type { Core } from '../../core/core.js';
 import type { User } from '../../core/model.js';
-import { originTrusted } from '../../http/server.js';
+import { DomainError } from '../../core/errors.js';
+import { originAllowed, originTrusted } from '../../http/server.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -50,6 +51,40 @@ export async function handshakeUser(core: Core, config: Config, request: Fastify
     if (firstFrame && given === undefined) return { kind: 'pending' };
     return { kind: 'refused', error };
   }
+}
+
+/** The origin of PUBLIC_URL: the server's own, also when a proxy in front rewrites Host. */
+function publicOrigin(config: Config): string | null {
+  try {
+    return new URL(config.publicUrl).origin.toLowerCase();
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Whether a login or registration comes from a page this server trusts with its cookie: no
+ * Origin (not a browser), its own origin, or one WS_ALLOWED_ORIGINS names (`*` does not count).
+ */
+export function loginOriginTrusted(config: Config, request: FastifyRequest): boolean {
+  const origin = request.headers.origin;
+  if (origin !== undefined && origin.toLowerCase() === publicOrigin(config)) return true;
+  return originTrusted(origin, request.headers.host, config.wsAllowedOrigins);
+}
+
+/**
+ * A preHandler for login and registration: a browser request from a page on another origin
+ * than the server's own or the allowed ones (WS_ALLOWED_ORIGINS; `*` allows any, but such a
+ * page never gets the cookie) is refused with 403. A cross-site form posting credentials
+ * would otherwise log the visitor into the attacker's account (login CSRF): the cookie it
+ * sets is what the visitor's sockets then use.
+ */
+export function checkLoginOrigin(config: Config) {
+  return async (request: FastifyRequest) => {
+    const origin = request.headers.origin;
+    if (origin === undefined || loginOriginTrusted(config, request)) return;
+    if (!originAllowed(origin, request.headers.host, config.wsAllowedOrigins)) throw new DomainError('origin_not_allowed');
+  };
 }
 
 /**

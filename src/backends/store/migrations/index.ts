@@ -2,6 +2,7 @@ import type { Kysely, Migration, MigrationProvider } from 'kysely';
 import { initial } from './0001-initial.js';
 import { attachmentPaths } from './0002-attachment-paths.js';
 import { clientIdPerConversation } from './0003-client-id-per-conversation.js';
+import { accounts } from './0004-accounts.js';
 import { filesQuotaPurge } from './0005-files-quota-purge.js';
 import { blocksMemberCount } from './0006-blocks-member-count.js';
 import { sentSeq } from './0007-sent-seq.js';
@@ -15,7 +16,7 @@ export interface VersionedMigration {
 }
 
 /** In order; never edit one that has shipped, add the next. */
-export const MIGRATIONS: VersionedMigration[] = [initial, attachmentPaths, clientIdPerConversation, filesQuotaPurge, blocksMemberCount, sentSeq];
+export const MIGRATIONS: VersionedMigration[] = [initial, attachmentPaths, clientIdPerConversation, accounts, filesQuotaPurge, blocksMemberCount, sentSeq];
 
 export function migrationProvider(dialect: SqlDialectName): MigrationProvider {
   return {
