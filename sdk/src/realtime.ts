@@ -94,6 +94,8 @@ export class Realtime {
   #gen = 0;
   #retryTimer: ReturnType<typeof setTimeout> | null = null;
   #pingTimer: ReturnType<typeof setInterval> | null = null;
+  /** The history's epoch the cursors were read in (from the server's ready and subscribed). */
+  epoch: string | undefined = undefined;
   /** Fires when a subscribe has gone unanswered (no frame but pongs) for subscribeTimeoutMs. */
   #subscribeTimer: ReturnType<typeof setTimeout> | null = null;
   readonly #subscribeTimeoutMs: number;
@@ -230,7 +232,10 @@ export class Realtime {
         this.#phase = 'subscribing';
         this.#replayed.clear();
         const cursors: Cursor[] = [...this.cursors].map(([id, c]) => ({ conversation_id: id, last_seq: c.seq, last_change_seq: c.change }));
-        this.#ws?.send(JSON.stringify({ type: 'subscribe', cursors } satisfies ClientFrame<'subscribe'>));
+        // The cursors' epoch goes with them: after a restore the server has another one and
+        // answers snapshot_required instead of "nothing missed" (its seqs start lower).
+        this.epoch ??= f.epoch;
+        this.#ws?.send(JSON.stringify({ type: 'subscribe', cursors, epoch: this.epoch } satisfies ClientFrame<'subscribe'>));
         this.#armSubscribeTimeout();
         return;
       }
@@ -253,6 +258,8 @@ export class Realtime {
         // Events of conversations created during the subscribe.
         for (const [id, seen] of this.#replayed) if (!listed.has(id)) this.cursors.set(id, seen);
         this.#replayed.clear();
+        // Every cursor now is of the server's epoch (the others were answered snapshot_required).
+        this.epoch = f.epoch;
         this.#phase = 'online';
         this.#attempt = 0;
         this.#setStatus({ status: 'online' });

@@ -66,7 +66,10 @@ export async function createParley(config: Config, opts: { logger?: boolean | ob
   const metrics: Metrics = new Metrics((): number => hub.size);
   const hub: Hub = new Hub(bus, { reorderWaitMs: config.reorderWaitMs, onError: (e) => logError(e as Error), metrics, heldMax: config.resumeMaxMessages });
   const fileStore = createLocalDiskFileStore(config.filesRoot);
-  const core = new Core({ config, store, presence, rateLimiter, events: hub, fileStore, caches: hub });
+  // The history's epoch: a restored database has a new one (`parley backup` gives the copy its
+  // own), so the cursors of the history it replaced resume nothing (issue 15 item 9).
+  const epoch = await store.epoch();
+  const core = new Core({ config, store, presence, rateLimiter, events: hub, fileStore, caches: hub, epoch });
   // No request is served before this process hears invalidations.
   await hub.ready;
   // What a crash left (half-written files, renames not done) is settled before anyone reads.

@@ -25,8 +25,10 @@ const USAGE = `parley — a real-time chat server
   parley invite create [--tenant UUID] [--ttl SECONDS] [--email E]
                                    an invite into the tenant (default: the default tenant;
                                    a new one is created), single use; prints its code
-  parley backup --out FILE         online backup of the SQLite database (the server may run);
-                                   on PostgreSQL, prints how to use pg_dump
+  parley backup --out FILE         online backup of the SQLite database (the server may run),
+                                   with an epoch of its own; on PostgreSQL, prints how to use pg_dump
+  parley epoch [renew]             the history's epoch; renew: a new one, after restoring a
+                                   backup, so clients' cursors of the old history resume nothing
 
 Configuration comes from the environment (see README.md).`;
 
@@ -51,7 +53,8 @@ async function main(argv: string[]): Promise<number> {
       console.error(
         'DATABASE_URL is PostgreSQL: back it up with pg_dump, which takes one consistent snapshot while Parley runs:\n' +
           '  pg_dump --format=custom --file=parley.dump "$DATABASE_URL"\n' +
-          'and restore into an empty database with pg_restore --dbname=… parley.dump (then start Parley: it migrates if needed).',
+          'and restore into an empty database with pg_restore --dbname=… parley.dump, then run `parley epoch renew` on it\n' +
+          "(clients' cursors of the history it replaces then get snapshot_required) and start Parley: it migrates if needed.",
       );
       return 2;
     }
@@ -62,6 +65,22 @@ async function main(argv: string[]): Promise<number> {
     const bytes = backupSqlite(config.databaseUrl, values.out);
     console.log(JSON.stringify({ backup: values.out, bytes }));
     return 0;
+  }
+  if (command === 'epoch') {
+    if (sub !== undefined && sub !== 'renew') {
+      console.error('parley epoch [renew]');
+      return 2;
+    }
+    const config = loadConfig();
+    const store = createStore(config.databaseUrl);
+    try {
+      await store.migrate();
+      const epoch = sub === 'renew' ? await store.renewEpoch() : await store.epoch();
+      console.log(JSON.stringify({ epoch, ...(sub === 'renew' ? { note: 'restart every Parley process of this database' } : {}) }));
+      return 0;
+    } finally {
+      await store.close();
+    }
   }
   if (command === 'user' && sub === 'add') {
     const { values } = parseArgs({

@@ -25,6 +25,8 @@ export interface CoreDeps {
   fileStore: FileStore;
   /** How cache invalidations reach every process (the hub, over the bus); one process alone without it. */
   caches?: CacheInvalidator;
+  /** The history's epoch (Store.epoch), read at start: a cursor of another epoch resumes nothing. */
+  epoch?: string;
 }
 
 /** The domain: every dialect calls these, and only these. */
@@ -55,6 +57,7 @@ export class Core {
       maxPerAdd: config.maxMembersPerAdd,
     });
     this.messages = new Messages(store, this.conversations, this.users, this.friends, this.rateLimits, events, config, this.hooks);
+    this.messages.epoch = deps.epoch ?? null;
     this.presence = new PresenceService(presence, store, this.users, this.conversations, events);
     this.receipts = new DeliveryReceipts(store, this.conversations, events);
     this.files = new Files(store, deps.fileStore, this.messages, this.conversations, config);

@@ -155,4 +155,11 @@ export interface DB {
   attachments: AttachmentsTable;
   reactions: ReactionsTable;
   mentions: MentionsTable;
+  server_state: ServerStateTable;
+}
+
+/** Facts about the database as a whole (key 'epoch': the history's epoch). */
+export interface ServerStateTable {
+  key: string;
+  value: string;
 }

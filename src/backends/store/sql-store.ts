@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { Kysely, Migrator, sql } from 'kysely';
 import { v7 as uuidv7 } from 'uuid';
 import type {
@@ -194,6 +195,18 @@ export class SqlStore implements Store {
       const failed = results?.find((r) => r.status === 'Error');
       throw new Error(`migration ${failed?.migrationName ?? ''} failed: ${(error as Error).message ?? error}`);
     }
+  }
+
+  async epoch(): Promise<string> {
+    const r = await this.#first<{ value: string }>(raw("SELECT value FROM server_state WHERE key = 'epoch'", []));
+    if (!r) throw new Error('the database has no epoch: run the migrations');
+    return r.value;
+  }
+
+  async renewEpoch(): Promise<string> {
+    const value = randomUUID();
+    await this.runner.run(raw("UPDATE server_state SET value = ? WHERE key = 'epoch'", [value]));
+    return value;
   }
 
   close(): Promise<void> {

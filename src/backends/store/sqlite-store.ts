@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import Database from 'better-sqlite3';
 import { Kysely, SqliteDialect } from 'kysely';
 import { chmodSync, closeSync, existsSync, mkdirSync, openSync } from 'node:fs';
@@ -400,6 +401,14 @@ export function backupSqlite(url: string, outFile: string): number {
     db.prepare('VACUUM INTO ?').run(path.resolve(outFile));
   } finally {
     db.close();
+  }
+  // The copy's history gets an epoch of its own: restored, it starts lower than the history
+  // clients last saw, and their cursors must get snapshot_required, not "nothing missed".
+  const stamp = new Database(path.resolve(outFile));
+  try {
+    stamp.prepare("UPDATE server_state SET value = ? WHERE key = 'epoch'").run(randomUUID());
+  } finally {
+    stamp.close();
   }
   const copy = new Database(path.resolve(outFile), { readonly: true });
   try {

@@ -229,6 +229,14 @@ export interface Store {
    */
   readonly appendPipeline: number;
   migrate(): Promise<void>;
+  /**
+   * The history's epoch: every seq and change_seq a client holds was read in it. A database
+   * restored from a backup has another one (`renewEpoch`), so no cursor of the history it
+   * replaced is taken for one of its own.
+   */
+  epoch(): Promise<string>;
+  /** Gives the history a new epoch (after a restore) and returns it. */
+  renewEpoch(): Promise<string>;
   close(): Promise<void>;
 
   defaultTenant(): Promise<Tenant>;

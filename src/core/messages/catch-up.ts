@@ -47,7 +47,7 @@ type Deps = { store: Store; conversations: Conversations; users: Users; config: 
  * page was read may come twice with the same state, never not at all.
  * Throws ResyncRequired past RESUME_MAX_MESSAGES, as a socket's resume does.
  */
-export async function openCatchUp(deps: Deps, actor: User, key: ConversationKey, cursor: ChangeCursor): Promise<CatchUp> {
+export async function openCatchUp(deps: Deps, actor: User, key: ConversationKey, cursor: ChangeCursor, foreignEpoch = false): Promise<CatchUp> {
   const { store, users } = deps;
   const { conversation } = await deps.conversations.access(actor, key);
   const ref = await deps.conversations.ref(conversation);
@@ -56,7 +56,8 @@ export async function openCatchUp(deps: Deps, actor: User, key: ConversationKey,
   // (it names the change_seq of the whole read), so the new messages left count by seq.
   const newMessages = conversation.lastSeq - afterSeq;
   const missed = afterChangeSeq === undefined ? newMessages : Math.max(conversation.changeSeq - afterChangeSeq, newMessages);
-  if (missed > deps.config.resumeMaxMessages) throw new ResyncRequired(missed, { lastSeq: conversation.lastSeq, changeSeq: conversation.changeSeq });
+  // A cursor of another epoch (from before a restore) resumes nothing (Messages.resume).
+  if (foreignEpoch || missed > deps.config.resumeMaxMessages) throw new ResyncRequired(missed, { lastSeq: conversation.lastSeq, changeSeq: conversation.changeSeq });
   const lastSeq = conversation.lastSeq;
 
   async function* entries(): AsyncGenerator<CatchUpEntry> {

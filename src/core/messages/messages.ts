@@ -273,13 +273,16 @@ export class Messages {
   async resume(
     actor: User,
     key: ConversationKey,
-    cursor: { afterSeq: number; afterChangeSeq?: number },
+    cursor: { afterSeq: number; afterChangeSeq?: number; epoch?: string },
   ): Promise<{ conversation: ConversationRef; events: DomainEvent[]; position: Position }> {
     const { afterSeq, afterChangeSeq } = cursor;
     const read = await this.store.snapshot(async (reads) => {
       const { conversation } = await this.conversations.access(actor, key, reads);
       await this.hooks.catchUp?.(conversation.id);
       const position: Position = { lastSeq: conversation.lastSeq, changeSeq: conversation.changeSeq };
+      // A cursor of another epoch (read before the database was restored from a backup)
+      // names seqs this history may have given to other messages: it resumes nothing.
+      if (this.#foreignEpoch(cursor.epoch)) return { conversation, position, missed: conversation.lastSeq, foreign: true, rows: null };
       const missed = afterChangeSeq === undefined ? conversation.lastSeq - afterSeq : conversation.changeSeq - afterChangeSeq;
       if (missed <= 0 || missed > this.config.resumeMaxMessages) return { conversation, position, missed, rows: null };
       const rows =
@@ -288,7 +291,7 @@ export class Messages {
           : { fresh: (await reads.messagesBySeq(conversation.id, Math.max(1, afterSeq + 1), conversation.lastSeq)).reverse(), older: [], readSeqs: null };
       return { conversation, position, missed, rows };
     });
-    if (read.missed > this.config.resumeMaxMessages) throw new ResyncRequired(read.missed, read.position);
+    if ('foreign' in read || read.missed > this.config.resumeMaxMessages) throw new ResyncRequired(read.missed, read.position);
     const ref = await this.conversations.ref(read.conversation);
     const events = read.rows ? await this.#missedAsEvents(ref, read.rows, afterChangeSeq !== undefined) : [];
     return { conversation: ref, events, position: read.position };
@@ -425,8 +428,19 @@ export class Messages {
   }
 
   /** What a reader missed after `cursor`, in entries a page may stop between (catch-up.ts). */
-  catchUp(actor: User, key: ConversationKey, cursor: ChangeCursor): Promise<CatchUp> {
-    return openCatchUp(this, actor, key, cursor);
+  catchUp(actor: User, key: ConversationKey, cursor: ChangeCursor & { epoch?: string }): Promise<CatchUp> {
+    return openCatchUp(this, actor, key, cursor, this.#foreignEpoch(cursor.epoch));
+  }
+
+  /**
+   * The history's epoch (Store.epoch), set at start; null: unknown (a core made without it),
+   * every cursor taken as this history's.
+   */
+  epoch: string | null = null;
+
+  /** Whether a cursor was read in another epoch than this history's (a client's given one). */
+  #foreignEpoch(epoch: string | undefined): boolean {
+    return epoch !== undefined && this.epoch !== null && epoch !== this.epoch;
   }
 
   /** Document 001's like: a 👍 reaction, toggled. */

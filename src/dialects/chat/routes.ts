@@ -62,7 +62,7 @@ export function chatRoutes(ctx: DialectContext, v: RoomsVariant = ROOMS_001): Fa
     // one then closed with 4001 as 002 documents. Sends carry files as base64 (000/001/002).
     const preValidation = socketHandshake(ctx, { firstFrame: false });
     app.get(`${v.prefix}/ws`, { websocket: true, preValidation, schema: { hide: true, querystring: SocketQuery } }, (socket, req) => {
-      const q = req.query as { token?: string; room_id?: string; last_seq?: string; last_change_seq?: string };
+      const q = req.query as { token?: string; room_id?: string; last_seq?: string; last_change_seq?: string; epoch?: string };
       acceptSocket<ChatSocketState>(ctx, socket, req, {
         renderer,
         texts: CHAT_TEXTS,
@@ -78,7 +78,7 @@ export function chatRoutes(ctx: DialectContext, v: RoomsVariant = ROOMS_001): Fa
           const count = (v: string | undefined) => (v !== undefined && /^\d{1,15}$/.test(v) ? Number(v) : undefined);
           try {
             if (!Number.isSafeInteger(room)) throw new Error('bad room id');
-            await followRoom(ctx, conn, room, count(q.last_seq), count(q.last_change_seq));
+            await followRoom(ctx, conn, room, count(q.last_seq), count(q.last_change_seq), q.epoch);
           } catch {
             conn.close(4003, 'Room not found');
           }

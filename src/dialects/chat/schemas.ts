@@ -30,6 +30,8 @@ export const SocketQuery = Type.Object({
   last_seq: Type.Optional(Type.String()),
   /** With last_seq: also replay the edits, deletes and reactions after this change_seq. */
   last_change_seq: Type.Optional(Type.String()),
+  /** The history's epoch the cursor was read in (room_joined); another one: snapshot_required. */
+  epoch: Type.Optional(Type.String({ maxLength: 64 })),
 });
 
 const FileData = Type.Object({
@@ -66,6 +68,7 @@ export const JoinRoomData = Type.Object({
   room_id: Id,
   last_seq: Type.Optional(Type.Integer({ minimum: 0 })),
   last_change_seq: Type.Optional(Type.Integer({ minimum: 0 })),
+  epoch: Type.Optional(Type.String({ maxLength: 64 })),
 });
 
 export const MarkReadData = Type.Object({

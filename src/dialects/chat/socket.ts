@@ -133,7 +133,7 @@ function currentRoom(conn: ChatConn, given: Id | null | undefined): Id {
  * Follows `room` on this socket; with `lastSeq` (and `lastChangeSeq`), first replays what the
  * socket missed (docs/delivery.md, resume).
  */
-export async function followRoom(ctx: DialectContext, conn: ChatConn, room: Id, lastSeq: number | undefined, lastChangeSeq?: number): Promise<void> {
+export async function followRoom(ctx: DialectContext, conn: ChatConn, room: Id, lastSeq: number | undefined, lastChangeSeq?: number, epoch?: string): Promise<void> {
   const { conversation } = await ctx.core.conversations.access(conn.user, room);
   if (conn.state.room !== null && conn.state.room !== conversation.id) ctx.hub.leave(conn, conn.state.room);
   conn.state.room = conversation.id;
@@ -143,7 +143,7 @@ export async function followRoom(ctx: DialectContext, conn: ChatConn, room: Id, 
   }
   const load = async (): Promise<Replay> => {
     try {
-      const r = await ctx.core.messages.resume(conn.user, conversation.id, { afterSeq: lastSeq, afterChangeSeq: lastChangeSeq });
+      const r = await ctx.core.messages.resume(conn.user, conversation.id, { afterSeq: lastSeq, afterChangeSeq: lastChangeSeq, epoch });
       return { events: r.events, upTo: r.position };
     } catch (e) {
       if (!(e instanceof ResyncRequired)) throw e;
@@ -197,8 +197,8 @@ export function chatHandlers(ctx: DialectContext, filePolicy: FilePolicy = CHAT_
     },
     async join_room(conn, frame) {
       const d = join.data(frame);
-      await followRoom(ctx, conn, d.room_id, d.last_seq, d.last_change_seq);
-      conn.send(JSON.stringify({ type: 'room_joined', data: { room_id: d.room_id } }));
+      await followRoom(ctx, conn, d.room_id, d.last_seq, d.last_change_seq, d.epoch);
+      conn.send(JSON.stringify({ type: 'room_joined', data: { room_id: d.room_id, epoch: core.messages.epoch ?? '' } }));
     },
     async leave_room(conn) {
       if (conn.state.room !== null) ctx.hub.leave(conn, conn.state.room);

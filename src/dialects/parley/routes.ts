@@ -248,6 +248,7 @@ export function parleyRoutes(ctx: DialectContext): FastifyPluginAsync {
             has_more: list.length > 0 && list[0].seq > 1,
             last_seq: page.total,
             change_seq: page.changeSeq,
+            epoch: core.messages.epoch ?? '',
           };
         },
       );
@@ -258,7 +259,7 @@ export function parleyRoutes(ctx: DialectContext): FastifyPluginAsync {
           const cursor: ChangeCursor = { afterSeq: req.query.after_seq, afterChangeSeq: req.query.after_change_seq };
           let catchUp;
           try {
-            catchUp = await core.messages.catchUp(req.user, req.params.id, cursor);
+            catchUp = await core.messages.catchUp(req.user, req.params.id, { ...cursor, epoch: req.query.epoch });
           } catch (e) {
             if (!(e instanceof ResyncRequired)) throw e;
             return (reply as FastifyReply).code(409).send({ detail: 'Too much was missed: reload the conversation', code: 'snapshot_required', missed: e.missed });
@@ -288,7 +289,8 @@ export function parleyRoutes(ctx: DialectContext): FastifyPluginAsync {
             taken++;
             next = entry.next;
           }
-          const nextOut = next.afterChangeSeq === undefined ? { after_seq: next.afterSeq } : { after_seq: next.afterSeq, after_change_seq: next.afterChangeSeq };
+          const epoch = core.messages.epoch === null ? {} : { epoch: core.messages.epoch };
+          const nextOut = next.afterChangeSeq === undefined ? { after_seq: next.afterSeq, ...epoch } : { after_seq: next.afterSeq, after_change_seq: next.afterChangeSeq, ...epoch };
           return (reply as FastifyReply).type('application/json; charset=utf-8').send(`{"frames":[${frames.join(',')}],"has_more":${hasMore},"next":${JSON.stringify(nextOut)}}`);
         },
       );

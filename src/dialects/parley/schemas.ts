@@ -89,6 +89,7 @@ export const HistoryOut = Type.Object({
   has_more: Type.Boolean({ description: 'Older messages exist: ask again with before_seq = the first seq here' }),
   last_seq: Seq,
   change_seq: Seq,
+  epoch: Type.String({ description: "The history's epoch of these seqs: keep it with a cursor taken from this page" }),
 });
 export const PresenceOut = Type.Object({ user_id: Id, online: Type.Boolean(), status: Status, last_seen: Nullable(Time) });
 export const ErrorOut = Type.Object({ detail: Type.String(), code: Type.Optional(Type.String()) });
@@ -156,6 +157,7 @@ export const HistoryQuery = Type.Object({
 export const ChangesQuery = Type.Object({
   after_seq: Seq,
   after_change_seq: Type.Optional(Seq),
+  epoch: Type.Optional(Type.String({ maxLength: 64, description: "The history's epoch the cursors were read in (ready, subscribed, history pages): from another one (the server's database was restored from a backup), every cursor gets snapshot_required" })),
   /** Most messages in one page (a page also stops before MESSAGES_PAGE_MAX_BYTES of frames). */
   limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, default: 500 })),
 });
@@ -165,7 +167,7 @@ export const ChangesOut = Type.Object({
   /** More after this page: ask again with `next`. */
   has_more: Type.Boolean(),
   /** The cursor after this page: the next page's query, and once has_more is false, where the reader stands. */
-  next: Type.Object({ after_seq: Seq, after_change_seq: Type.Optional(Seq) }),
+  next: Type.Object({ after_seq: Seq, after_change_seq: Type.Optional(Seq), epoch: Type.Optional(Type.String()) }),
 });
 export const ConversationListQuery = Type.Object({
   limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 200, default: 50, description: 'Conversations per page, most recent activity first' })),
@@ -206,7 +208,7 @@ export const Cursor = Type.Object({ conversation_id: Id, last_seq: Seq, last_cha
 export const ClientFrames = {
   subscribe: frame(
     'subscribe',
-    { cursors: Type.Optional(Type.Array(Cursor, { maxItems: 1000 })) },
+    { cursors: Type.Optional(Type.Array(Cursor, { maxItems: 1000 })), epoch: Type.Optional(Type.String({ maxLength: 64, description: "The history's epoch the cursors were read in (ready, subscribed, history pages): from another one (the server's database was restored from a backup), every cursor gets snapshot_required" })) },
     "Follow all of the user's conversations (and new ones). With cursors: first replay what was missed after each (new messages, then changes of older ones), or snapshot_required.",
   ),
   send: frame(
@@ -238,12 +240,17 @@ const out = <T extends string, P extends Record<string, TSchema>>(type: T, props
 const ConversationRefOut = Type.Object({ id: Id, uuid: Type.String(), kind: Kind });
 
 export const ServerFrames = {
-  ready: out('ready', { user: UserOut, resume_max: Type.Integer() }, 'First frame after the connection is authenticated.'),
+  ready: out(
+    'ready',
+    { user: UserOut, resume_max: Type.Integer(), epoch: Type.String({ description: "The history's epoch: keep it with your cursors and send it back in subscribe" }) },
+    'First frame after the connection is authenticated.',
+  ),
   subscribed: out(
     'subscribed',
     {
       conversations: Type.Array(Type.Object({ id: Id, last_seq: Seq, change_seq: Seq })),
       gone: Type.Optional(Type.Array(Id, { description: 'Conversations of the cursors or of the list that are no longer yours (deleted, or you were removed): not followed.' })),
+      epoch: Type.String({ description: "The history's epoch of these positions" }),
     },
     'Answer to subscribe, after every replay: the conversations followed and where each stood (the live stream goes on from there).',
   ),

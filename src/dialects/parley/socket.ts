@@ -148,7 +148,10 @@ function handlers(ctx: DialectContext): Record<string, FrameHandler<null>> {
             c.id,
             async () => {
               try {
-                const r = await core.messages.resume(conn.user, c.id, { afterSeq: cursor.last_seq, afterChangeSeq: cursor.last_change_seq });
+                // A cursor given with another epoch (from before a restore) resumes nothing; one the
+                // server made up from the list is this epoch's.
+                const given = cursors.has(c.id) ? d.epoch : undefined;
+                const r = await core.messages.resume(conn.user, c.id, { afterSeq: cursor.last_seq, afterChangeSeq: cursor.last_change_seq, epoch: given });
                 return { events: r.events, upTo: r.position };
               } catch (e) {
                 if (!(e instanceof ResyncRequired)) throw e;
@@ -169,7 +172,7 @@ function handlers(ctx: DialectContext): Record<string, FrameHandler<null>> {
       }
       const ids = new Set(listed.map((v) => v.conversation.id));
       for (const id of cursors.keys()) if (!ids.has(id)) gone.push(id);
-      conn.send(JSON.stringify({ type: 'subscribed', conversations: followed, gone }));
+      conn.send(JSON.stringify({ type: 'subscribed', conversations: followed, gone, epoch: core.messages.epoch ?? '' }));
     },
     async send(conn, frame) {
       await sendParley(ctx, conn.user, checked(V.send, frame), conn.id);
@@ -231,7 +234,7 @@ export function parleySocketRoute(ctx: DialectContext, app: FastifyInstance) {
       handlers: frameHandlers,
       writes: PARLEY_WRITE_FRAMES,
       async ready(conn) {
-        conn.send(JSON.stringify({ type: 'ready', user: renderUser(conn.user), resume_max: ctx.config.resumeMaxMessages }));
+        conn.send(JSON.stringify({ type: 'ready', user: renderUser(conn.user), resume_max: ctx.config.resumeMaxMessages, epoch: ctx.core.messages.epoch ?? '' }));
       },
     });
   });

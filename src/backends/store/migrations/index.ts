@@ -6,6 +6,7 @@ import { accounts } from './0004-accounts.js';
 import { filesQuotaPurge } from './0005-files-quota-purge.js';
 import { blocksMemberCount } from './0006-blocks-member-count.js';
 import { sentSeq } from './0007-sent-seq.js';
+import { epoch } from './0008-epoch.js';
 
 export type SqlDialectName = 'sqlite' | 'postgres';
 
@@ -16,7 +17,7 @@ export interface VersionedMigration {
 }
 
 /** In order; never edit one that has shipped, add the next. */
-export const MIGRATIONS: VersionedMigration[] = [initial, attachmentPaths, clientIdPerConversation, accounts, filesQuotaPurge, blocksMemberCount, sentSeq];
+export const MIGRATIONS: VersionedMigration[] = [initial, attachmentPaths, clientIdPerConversation, accounts, filesQuotaPurge, blocksMemberCount, sentSeq, epoch];
 
 export function migrationProvider(dialect: SqlDialectName): MigrationProvider {
   return {
