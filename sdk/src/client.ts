@@ -475,7 +475,7 @@ export class ParleyClient {
           }
           this.#emitter.emit('status', e);
         },
-        onFatal: (e) => this.#settleWaiters(e),
+        onFatal: (e) => this.#ended(e),
         networkDown: () => (globalThis as { navigator?: { onLine?: boolean } }).navigator?.onLine === false,
       },
       { reconnect: this.#opts.reconnect, heartbeat: this.#opts.heartbeat, cursors: this.#cursors, subscribeTimeoutMs: this.#opts.subscribeTimeoutMs },
@@ -490,6 +490,17 @@ export class ParleyClient {
     // What the socket does not replay (titles, members, receipts, conversations gone or new).
     this.#background(this.listConversations());
     this.#settleWaiters();
+  }
+
+  /**
+   * The server refused the socket for good (4000/4001/4003: the token revoked, as by a logout
+   * or a password change elsewhere): nothing queued will ever be acknowledged, so every send
+   * in flight fails now (send_failed), and the dead token is dropped.
+   */
+  #ended(error: ParleyError): void {
+    this.#settleWaiters(error);
+    for (const entry of [...this.#outbox.values()]) this.#fail(entry, error);
+    this.token = null;
   }
 
   #settleWaiters(error?: unknown): void {

@@ -156,4 +156,23 @@ describe('SDK: reconnecting', () => {
     expect(ra.of('status').at(-1)).toMatchObject({ status: 'offline', code: 4001, final: true });
     void ref;
   });
+
+  // Issue 15.11: logged out on another device mid-session. The socket is closed with 4001 and
+  // every reconnect refused: a send waiting for the socket used to stay pending forever.
+  it('a session ended elsewhere (4001 mid-session): sends waiting fail with send_failed, the token is dropped', async () => {
+    const { ref, a, conv } = await setup();
+    const ra = record(a);
+    await a.connect();
+    const token = a.token!;
+    // Queued while the socket is down, then the token is revoked elsewhere (another device's logout).
+    a.dropConnection();
+    const { localTempId, promise } = a.send(conv.id, { content: 'never acknowledged' });
+    await new ParleyRest({ baseUrl: ref.url, token }).logout();
+    await expect(promise).rejects.toMatchObject({ code: 'not_authenticated' });
+    expect(ra.of('send_failed')).toEqual([expect.objectContaining({ local_temp_id: localTempId, code: 'not_authenticated' })]);
+    expect(ra.of('status').at(-1)).toMatchObject({ status: 'offline', final: true });
+    expect([4000, 4001]).toContain(ra.of('status').at(-1)!.code);
+    expect(a.token).toBeNull();
+    expect(a.state.pending(conv.id)).toEqual([]);
+  });
 });

@@ -508,4 +508,19 @@ describe.skipIf(SKIP_BROWSER)('the web page', () => {
     for (const p of [alice, bob, carol, phone]) expect(p.errors).toEqual([]);
     await phone.context.close();
   }, 60_000);
+
+  // Issue 15.11: logged out on another device (the socket closes with 4001 mid-session). The
+  // page used to show "Reconnecting…" forever with the dead token kept: it signs out instead.
+  it('a session ended elsewhere signs the page out with a notice and forgets the token', async () => {
+    const token = await tokenOf(carol.page);
+    expect(token).toMatch(/^ey/);
+    await carol.page.locator('.app[data-connection=online]').waitFor();
+    const res = await fetch(`${server.url}/api/parley/auth/logout`, { method: 'POST', headers: { authorization: `Bearer ${token}` } });
+    expect(res.status).toBeLessThan(300);
+    await carol.page.getByTestId('session-ended').waitFor();
+    expect(await carol.page.getByTestId('connection-banner').count()).toBe(0);
+    expect(await tokenOf(carol.page)).toBeNull();
+    await carol.page.getByRole('button', { name: 'Sign in' }).first().waitFor();
+    expect(carol.errors).toEqual([]);
+  }, 30_000);
 });

@@ -33,11 +33,20 @@ export function App() {
   }, []);
   useEffect(resume, [resume]);
 
+  const [notice, setNotice] = useState<string | null>(null);
   const logout = useCallback((c: ParleyClient) => {
     c.logout().catch(() => c.disconnect());
     saveToken(null);
     setClient(null);
     history.replaceState(null, '', location.pathname);
+  }, []);
+  // The server ended the session (signed out on another device, the password changed): the
+  // dead token goes and the page asks to sign in again, instead of "Reconnecting…" forever.
+  const ended = useCallback((c: ParleyClient) => {
+    c.disconnect();
+    saveToken(null);
+    setClient(null);
+    setNotice('Your session ended (you were signed out elsewhere). Sign in again.');
   }, []);
 
   if (boot === 'checking') return <div class="splash" role="status">Loading…</div>;
@@ -50,8 +59,8 @@ export function App() {
         </button>
       </div>
     );
-  if (!client) return <Auth onAuthed={setClient} />;
-  return <ChatScreen key={client.token ?? ''} client={client} onLogout={() => logout(client)} />;
+  if (!client) return <Auth onAuthed={(c) => (setNotice(null), setClient(c))} notice={notice} />;
+  return <ChatScreen key={client.token ?? ''} client={client} onLogout={() => logout(client)} onEnded={() => ended(client)} />;
 }
 
 function routeId(): number | null {
@@ -64,7 +73,7 @@ interface Toast {
   text: string;
 }
 
-function ChatScreen({ client, onLogout }: { client: ParleyClient; onLogout: () => void }) {
+function ChatScreen({ client, onLogout, onEnded }: { client: ParleyClient; onLogout: () => void; onEnded: () => void }) {
   useChatState(client);
   const [selected, setSelected] = useState<number | null>(routeId);
   const [status, setStatus] = useState<ConnectionStatus>(client.status);
@@ -89,6 +98,8 @@ function ChatScreen({ client, onLogout }: { client: ParleyClient; onLogout: () =
     const offs = [
       client.on('status', (e) => {
         if (e.status === 'online') everOnline.current = true;
+        // Refused for good (4000, 4001: the token is no longer valid): signed out.
+        if (e.final && (e.code === 4000 || e.code === 4001)) return onEnded();
         setStatus(e.status);
       }),
       client.on('send_failed', (e) => toast(`A message could not be sent: ${e.message}`)),
@@ -107,7 +118,7 @@ function ChatScreen({ client, onLogout }: { client: ParleyClient; onLogout: () =
     window.addEventListener('offline', offline);
     window.addEventListener('online', online);
     client.connect().catch((e: { code?: string }) => {
-      if (e.code === 'not_authenticated') onLogout();
+      if (e.code === 'not_authenticated') onEnded();
     });
     client.listConversations().catch((e) => toast(`Could not load your conversations: ${errorText(e)}`));
     return () => {

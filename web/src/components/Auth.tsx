@@ -3,7 +3,7 @@ import type { ParleyClient } from '../../../sdk/src/index.js';
 import { errorText, newClient, saveToken } from '../session.js';
 
 /** Sign in or create an account; hands the logged-in client up. */
-export function Auth({ onAuthed }: { onAuthed: (client: ParleyClient) => void }) {
+export function Auth({ onAuthed, notice = null }: { onAuthed: (client: ParleyClient) => void; notice?: string | null }) {
   const [mode, setMode] = useState<'login' | 'register'>('login');
   const [name, setName] = useState('');
   const [email, setEmail] = useState('');
@@ -32,6 +32,11 @@ export function Auth({ onAuthed }: { onAuthed: (client: ParleyClient) => void })
     <main class="auth">
       <div class="auth-card">
         <h1 class="brand">Parley</h1>
+        {notice && (
+          <p class="auth-notice" role="status" data-testid="session-ended">
+            {notice}
+          </p>
+        )}
         <div class="auth-tabs" role="group" aria-label="Account">
           <button type="button" aria-pressed={!register} onClick={() => setMode('login')}>
             Sign in
