@@ -135,7 +135,8 @@ describe.each(databases)('a database of before the per-conversation key (migrati
       const user = async (email: string, name: string) => {
         await sql`INSERT INTO users (uuid, tenant_id, email, name, password_hash, token_version, created_at, updated_at)
                   VALUES (${randomUUID()}, ${tenant.id}, ${email}, ${name}, ${passwordHash}, 0, ${at}, ${at})`.execute(old.db);
-        return (await old.userByEmail(tenant.id, email))!;
+        const row = (await sql<{ id: number; uuid: string }>`SELECT id, uuid FROM users WHERE tenant_id = ${tenant.id} AND email = ${email}`.execute(old.db)).rows[0];
+        return { id: Number(row.id), uuid: row.uuid, name, email };
       };
       const [ua, ub] = [await user('ann-0002@example.com', 'Ann'), await user('bob-0002@example.com', 'Bob')];
       await sql`INSERT INTO conversations (uuid, tenant_id, kind, title, created_by, direct_key, last_seq, change_seq, last_message_at, created_at, updated_at)
