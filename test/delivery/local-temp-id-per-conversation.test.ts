@@ -1,18 +1,14 @@
 import { hash } from '@node-rs/argon2';
-import { randomBytes, randomUUID } from 'node:crypto';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
+import { randomUUID } from 'node:crypto';
 import { Migrator, sql } from 'kysely';
-import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { pdf } from '../../scripts/crash/client.js';
 import { createStore } from '../../src/backends/store/create-store.js';
 import { migrationProvider } from '../../src/backends/store/migrations/index.js';
 import type { SqlStore } from '../../src/backends/store/sql-store.js';
 import { api, chatHistory, chatSocket, newRoom, newUser, settle, type TestSocket, type TestUser } from '../helpers/clients.js';
-import { startParley, type TestData, type TestServer } from '../helpers/parley.js';
-import { adminUrl, databases, postgresUrl } from '../helpers/pg.js';
+import { startParley, type TestServer } from '../helpers/parley.js';
+import { databases, emptyDatabase } from '../helpers/pg.js';
 
 // Issue 14, item 1: the retry key is (sender, conversation, local_temp_id). The documents'
 // own clients build local_temp_id from Date.now(), and many clients number per conversation,
@@ -119,7 +115,7 @@ describe.each(databases)('a database of before the per-conversation key (migrati
 
   it('migrates with its messages, and a retry of a stored send still finds its original; the id elsewhere is new', async () => {
     // A database migrated up to 0002 only, with a message sent with a local_temp_id.
-    const data = await emptyDatabase(db);
+    const data = await emptyDatabase(db, '0003');
     const old = createStore(data.databaseUrl) as SqlStore;
     const password = 'before-0003-password';
     let a: TestUser['user'] | undefined;
@@ -178,25 +174,3 @@ describe.each(databases)('a database of before the per-conversation key (migrati
   });
 });
 
-/** A database of its own, empty (not the migrated test template). */
-async function emptyDatabase(dialect: 'sqlite' | 'postgres'): Promise<TestData> {
-  const dir = mkdtempSync(path.join(tmpdir(), 'parley-0003-'));
-  if (dialect === 'sqlite') return { dir, databaseUrl: `sqlite:${path.join(dir, 'parley.db')}` };
-  const base = postgresUrl()!;
-  const name = `parley_0003_${randomBytes(5).toString('hex')}`;
-  const admin = new pg.Client({ connectionString: adminUrl(base) });
-  await admin.connect();
-  await admin.query(`CREATE DATABASE ${name}`).finally(() => admin.end());
-  const u = new URL(base);
-  u.pathname = '/' + name;
-  return {
-    dir,
-    databaseUrl: u.toString(),
-    async dropDb() {
-      const c = new pg.Client({ connectionString: adminUrl(base) });
-      await c.connect();
-      await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`).catch(() => {});
-      await c.end();
-    },
-  };
-}

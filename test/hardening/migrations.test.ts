@@ -1,10 +1,8 @@
 import { hash } from '@node-rs/argon2';
-import { createHash, randomBytes } from 'node:crypto';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { createHash } from 'node:crypto';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { Migrator, type Kysely } from 'kysely';
-import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createStore } from '../../src/backends/store/create-store.js';
 import { MIGRATIONS, migrationProvider } from '../../src/backends/store/migrations/index.js';
@@ -13,8 +11,8 @@ import { DEFAULT_TENANT_UUID } from '../../src/backends/store/migrations/0001-in
 import { LIKE_EMOJI } from '../../src/core/model.js';
 import { pdf } from '../../scripts/crash/client.js';
 import { api, chatHistory, chatSocket } from '../helpers/clients.js';
-import { startParley, type TestData } from '../helpers/parley.js';
-import { adminUrl, databases, postgresUrl } from '../helpers/pg.js';
+import { startParley } from '../helpers/parley.js';
+import { databases, emptyDatabase } from '../helpers/pg.js';
 
 // Migrations on populated databases (issue 9, item 7). For every migration but the last, on
 // SQLite and (DATABASE_URL) PostgreSQL: a fresh database migrated only up to that one, filled
@@ -312,32 +310,6 @@ const columnsOf = (s: Snapshot, schema: Map<string, Column[]>) =>
     ]),
   );
 
-/** A database of its own, empty (not the migrated test template): SQLite file or PostgreSQL database. */
-async function emptyDatabase(dialect: 'sqlite' | 'postgres'): Promise<TestData> {
-  const dir = mkdtempSync(path.join(tmpdir(), 'parley-migrate-'));
-  if (dialect === 'sqlite') return { dir, databaseUrl: `sqlite:${path.join(dir, 'parley.db')}` };
-  const base = postgresUrl()!;
-  const name = `parley_migrate_${randomBytes(5).toString('hex')}`;
-  const admin = new pg.Client({ connectionString: adminUrl(base) });
-  await admin.connect();
-  try {
-    await admin.query(`CREATE DATABASE ${name}`);
-  } finally {
-    await admin.end();
-  }
-  const u = new URL(base);
-  u.pathname = '/' + name;
-  return {
-    dir,
-    databaseUrl: u.toString(),
-    async dropDb() {
-      const a = new pg.Client({ connectionString: adminUrl(base) });
-      await a.connect();
-      await a.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`).catch(() => {});
-      await a.end();
-    },
-  };
-}
 
 const cleanups: (() => Promise<void>)[] = [];
 afterAll(async () => {
@@ -350,7 +322,7 @@ afterAll(async () => {
  */
 async function roundTrip(dialect: 'sqlite' | 'postgres', name: string): Promise<void> {
   const remaining = MIGRATIONS.slice(MIGRATIONS.findIndex((m) => m.name === name) + 1).map((m) => m.name);
-  const data = await emptyDatabase(dialect);
+  const data = await emptyDatabase(dialect, 'migrate');
   cleanups.push(async () => {
     await data.dropDb?.();
     rmSync(data.dir, { recursive: true, force: true });

@@ -62,3 +62,37 @@ export async function newPostgresDatabase(): Promise<{ url: string; drop: () => 
 
 /** The databases a suite runs on: SQLite always, PostgreSQL when DATABASE_URL names one. */
 export const databases: readonly ('sqlite' | 'postgres')[] = hasPostgres ? ['sqlite', 'postgres'] : ['sqlite'];
+
+/**
+ * A data directory and a database of their own, empty (not the migrated template): a SQLite
+ * file, or a new PostgreSQL database (dropped by `dropDb`). For tests that migrate step by step.
+ */
+export async function emptyDatabase(dialect: 'sqlite' | 'postgres', tag = 'empty'): Promise<{ dir: string; databaseUrl: string; dropDb?: () => Promise<void> }> {
+  const { mkdtempSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const path = await import('node:path');
+  const dir = mkdtempSync(path.join(tmpdir(), `parley-${tag}-`));
+  if (dialect === 'sqlite') return { dir, databaseUrl: `sqlite:${path.join(dir, 'parley.db')}` };
+  const base = postgresUrl();
+  if (!base) throw new Error('DATABASE_URL (postgres://…) is not set');
+  const name = `parley_${tag.replace(/[^a-z0-9_]/gi, '_')}_${randomBytes(5).toString('hex')}`;
+  const admin = new pg.Client({ connectionString: adminUrl(base) });
+  await admin.connect();
+  try {
+    await admin.query(`CREATE DATABASE ${name}`);
+  } finally {
+    await admin.end();
+  }
+  const u = new URL(base);
+  u.pathname = '/' + name;
+  return {
+    dir,
+    databaseUrl: u.toString(),
+    async dropDb() {
+      const a = new pg.Client({ connectionString: adminUrl(base) });
+      await a.connect();
+      await a.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`).catch(() => {});
+      await a.end();
+    },
+  };
+}

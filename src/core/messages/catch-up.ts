@@ -2,9 +2,9 @@ import type { Config } from '../../config/config.js';
 import type { Store } from '../../backends/store/store.js';
 import type { Conversations, ConversationKey } from '../conversations/conversations.js';
 import type { ConversationRef, DomainEvent, ReadSeqs } from '../events.js';
-import type { Message, User, UserSummary } from '../model.js';
+import type { User } from '../model.js';
 import type { Users } from '../users.js';
-import { ResyncRequired } from './messages.js';
+import { created, ResyncRequired } from './messages.js';
 
 /** Where a reader of a conversation stands: the highest seq it has, and (optionally) the highest change_seq. */
 export interface ChangeCursor {
@@ -93,14 +93,6 @@ export async function openCatchUp(deps: Deps, actor: User, key: ConversationKey,
   }
   return { conversation: ref, entries };
 }
-
-const created = (conversation: ConversationRef, message: Message, sender: UserSummary): DomainEvent => ({
-  type: 'message.created',
-  conversation,
-  message,
-  sender,
-  localTempId: message.clientId,
-});
 
 /** Each participant's read_seq of a direct conversation (its messages show is_read per reader); null for groups. */
 async function pairReadSeqs(store: Store, conversation: ConversationRef): Promise<ReadSeqs> {

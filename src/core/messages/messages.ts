@@ -57,7 +57,8 @@ export function tooLong(text: string, max: number): boolean {
   return false;
 }
 
-const created = (conversation: ConversationRef, message: Message, sender: UserSummary): DomainEvent => ({
+/** A stored message as the event that announces it (live, or replayed in a catch-up). */
+export const created = (conversation: ConversationRef, message: Message, sender: UserSummary): DomainEvent => ({
   type: 'message.created',
   conversation,
   message,
