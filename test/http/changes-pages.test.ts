@@ -135,7 +135,8 @@ describe.each(databases)('…/changes in pages on %s', (db) => {
     expect(seqs).toEqual(Array.from({ length: 40 }, (_, i) => i + 1));
     expect(sizes.length).toBeGreaterThan(5);
     for (const size of sizes) expect(size).toBeLessThanOrEqual(MAX_BYTES + 200);
-    expect(cursor).toEqual({ after_seq: 40, after_change_seq: 40 });
+    // The cursor carries the history's epoch too (issue 15.9).
+    expect(cursor).toEqual({ after_seq: 40, after_change_seq: 40, epoch: expect.any(String) });
     // The SDK follows the pages for its caller.
     const rest = new ParleyRest({ baseUrl: server.url, token: users[1].token });
     const frames = await rest.changes(conv, { afterSeq: 0, afterChangeSeq: 0 });
@@ -167,7 +168,7 @@ describe.each(databases)('…/changes in pages on %s', (db) => {
         const now = await history(conv);
         expect([...copy.values()].map(shape).sort((x, y) => x.seq - y.seq)).toEqual([...now.byId.values()].map(shape).sort((x, y) => x.seq - y.seq));
         // The last page's cursor is where the reader now stands.
-        expect(cursor).toEqual({ after_seq: now.lastSeq, after_change_seq: now.changeSeq });
+        expect(cursor).toEqual({ after_seq: now.lastSeq, after_change_seq: now.changeSeq, epoch: expect.any(String) });
       }),
       { numRuns: db === 'postgres' ? 8 : 15 },
     );

@@ -1,4 +1,4 @@
-import { createReadStream } from 'node:fs';
+import { createReadStream, openSync } from 'node:fs';
 import { chmod, mkdir, open, readdir, rename, stat, unlink, link, type FileHandle } from 'node:fs/promises';
 import { randomUUID } from 'node:crypto';
 import path from 'node:path';
@@ -202,14 +202,17 @@ export class LocalDiskFileStore implements FileStore {
   async open(key: string): Promise<StoredFileHandle | null> {
     if (!isFileKey(key)) return null;
     const final = this.pathOf(key);
-    for (const p of [final, final + PART]) {
+    // The commit renames <key>.part to <key> at any moment: looked at in this order (final,
+    // part, final again) a file being renamed is found under one of its names.
+    for (const p of [final, final + PART, final]) {
       try {
         const s = await stat(p);
         if (!s.isFile()) return null;
         return {
           size: s.size,
           modifiedAt: s.mtimeMs,
-          stream: (range) => createReadStream(p, range ? { start: range.start, end: range.end } : {}),
+          // Opened now, by whichever name the file has now (the rename may have come since the stat).
+          stream: (range) => createReadStream('', { fd: openEither(final), ...(range ? { start: range.start, end: range.end } : {}) }),
         };
       } catch (e) {
         if (!isCode(e, 'ENOENT')) throw e;
@@ -268,4 +271,16 @@ export class LocalDiskFileStore implements FileStore {
 
 export function createLocalDiskFileStore(root: string): LocalDiskFileStore {
   return new LocalDiskFileStore(root);
+}
+
+/** A descriptor of the file at `final`, or at its `.part` while its rename is pending. */
+function openEither(final: string): number {
+  for (const p of [final, final + PART, final]) {
+    try {
+      return openSync(p, 'r');
+    } catch (e) {
+      if (!isCode(e, 'ENOENT')) throw e;
+    }
+  }
+  throw Object.assign(new Error(`ENOENT: ${final}`), { code: 'ENOENT' });
 }
