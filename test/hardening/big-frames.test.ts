@@ -38,7 +38,9 @@ describe('big frames (npm run stall:frames, short form)', () => {
 
     const anon = phase('anon');
     for (const s of anon.sockets) {
-      expect(['close 1009', 'close 4001'], text).toContain(s.answer);
+      // A client still writing its 8 MiB may get the reset before it reads the close frame:
+      // what the rule bounds is that the server cuts the socket, at once.
+      expect(['close 1009', 'close 4001', 'tcp closed'], text).toContain(s.answer);
       expect(s.tcpClosedMs, text).not.toBeNull();
       expect(s.tcpClosedMs!, text).toBeLessThan(3000);
     }
