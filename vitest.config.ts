@@ -1,8 +1,11 @@
+import { defaultServerConditions } from 'vite';
 import { configDefaults, defineConfig } from 'vitest/config';
 
 const BROWSER = 'test/e2e/web/**/*.test.ts';
 
 export default defineConfig({
+  // Tests import @parley/sdk from its sources (sdk/package.json exports), no SDK build needed.
+  ssr: { resolve: { conditions: ['@parley/source', ...defaultServerConditions] } },
   test: {
     globalSetup: ['test/helpers/global-setup.ts'],
     testTimeout: 30_000,

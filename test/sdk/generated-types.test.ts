@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { renderWireTypes, WIRE_TYPES_FILE } from '../../scripts/sdk-types/render.js';
 import type * as S from '../../src/dialects/parley/schemas.js';
 import type * as W from '../../sdk/src/generated/wire.js';
-import type * as T from '../../sdk/src/types.js';
+import type * as T from '@parley/sdk';
 
 // The SDK's wire types are generated from the server's schemas and committed (the package
 // imports nothing outside sdk/). Two guards: the committed file is what the generator writes
