@@ -23,6 +23,12 @@ const BIN = (name: string) => path.join(ROOT, 'node_modules', name);
 const IDP_SECRET = 'the-applications-own-identity-provider-secret';
 const NODE_MAJOR = Number(process.versions.node.split('.')[0]);
 
+/** What browser-main.ts leaves on window. */
+interface PageOutcome {
+  result?: ScenarioResult;
+  error?: string;
+}
+
 interface PackInfo {
   filename: string;
   size: number;
@@ -158,7 +164,7 @@ describe('@parley/sdk packed and installed from its tarball', () => {
       const pageErrors: string[] = [];
       page.on('pageerror', (e) => pageErrors.push(String(e)));
       await page.goto(`${server.url}/#token=${tokenA}&token=${tokenB}`);
-      const outcome = await page.waitForFunction(() => window.scenario, undefined, { timeout: 60_000 }).then((h) => h.jsonValue());
+      const outcome = await page.waitForFunction(() => (globalThis as { scenario?: PageOutcome }).scenario, undefined, { timeout: 60_000 }).then((h) => h.jsonValue());
       expect(outcome!.error).toBeUndefined();
       expectTheScenario(outcome!.result!, ['Ada', 'Bob']);
       expect(pageErrors).toEqual([]);
