@@ -105,6 +105,8 @@ export function renderWireTypes(): string {
     `/** The API version these types describe (GET /healthz reports the server's as api_version). */\nexport const API_VERSION = ${quoted(API_VERSION)};\n`,
     ...named.map(([name, schema]) => renderer.declare(name, schema)),
     ...records.map(([name, record]) => renderer.declareRecord(name, record)),
+    // Lets test/sdk/generated-types.test.ts compare every type with its schema, by name.
+    `/** Every type above by its schema's name. */\nexport interface WireTypes {\n${[...named, ...records].map(([name]) => `  ${name}: ${name};\n`).join('')}}\n`,
   ];
   return parts.join('\n');
 }

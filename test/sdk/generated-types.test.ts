@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import type { Static } from '@sinclair/typebox';
+import type { Static, TSchema } from '@sinclair/typebox';
 import { describe, expect, it } from 'vitest';
 import { renderWireTypes, WIRE_TYPES_FILE } from '../../scripts/sdk-types/render.js';
 import type * as S from '../../src/dialects/parley/schemas.js';
@@ -24,25 +24,22 @@ describe('the SDK wire types', () => {
 type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
 type Check<T extends true> = T;
 
+/** The names of the server's exported schemas (the frame records are compared below). */
+type SchemaName = { [K in keyof typeof S]: (typeof S)[K] extends TSchema ? K : never }[keyof typeof S];
+/** The names whose generated type is not the server's Static<> type (never when all match). */
+type Mismatched = { [K in SchemaName]: Same<Static<(typeof S)[K]>, W.WireTypes[K]> extends true ? never : K }[SchemaName];
+type FrameTypes<R extends Record<string, TSchema>> = { [K in keyof R]: Static<R[K]> };
+
 // A failing line here is a compile error in `npm run typecheck`.
 export type WireTypesMatchTheServer = [
-  Check<Same<W.UserOut, Static<typeof S.UserOut>>>,
-  Check<Same<W.MessageOut, Static<typeof S.MessageOut>>>,
-  Check<Same<W.ConversationOut, Static<typeof S.ConversationOut>>>,
-  Check<Same<W.MemberOut, Static<typeof S.MemberOut>>>,
-  Check<Same<W.SessionOut, Static<typeof S.SessionOut>>>,
-  Check<Same<W.HistoryOut, Static<typeof S.HistoryOut>>>,
-  Check<Same<W.PresenceOut, Static<typeof S.PresenceOut>>>,
-  Check<Same<W.BlockOut, Static<typeof S.BlockOut>>>,
-  Check<Same<W.UploadOut, Static<typeof S.UploadOut>>>,
-  Check<Same<W.ChangesOut, Static<typeof S.ChangesOut>>>,
-  Check<Same<W.SendBody, Static<typeof S.SendBody>>>,
-  Check<Same<W.CreateConversationBody, Static<typeof S.CreateConversationBody>>>,
-  Check<Same<W.RegisterBody, Static<typeof S.RegisterBody>>>,
-  Check<Same<W.InviteIssuedOut, Static<typeof S.InviteIssuedOut>>>,
-  Check<Same<W.Cursor, Static<typeof S.Cursor>>>,
-  Check<Same<T.ClientFrame, { [K in keyof typeof S.ClientFrames]: Static<(typeof S.ClientFrames)[K]> }[keyof typeof S.ClientFrames]>>,
-  Check<Same<T.ServerFrame, { [K in keyof typeof S.ServerFrames]: Static<(typeof S.ServerFrames)[K]> }[keyof typeof S.ServerFrames]>>,
-  Check<Same<keyof W.ClientFrames, keyof typeof S.ClientFrames>>,
-  Check<Same<keyof W.ServerFrames, keyof typeof S.ServerFrames>>,
+  Check<Same<Mismatched, never>>,
+  Check<Same<SchemaName | 'ClientFrames' | 'ServerFrames', keyof W.WireTypes>>,
+  Check<Same<W.ClientFrames, FrameTypes<typeof S.ClientFrames>>>,
+  Check<Same<W.ServerFrames, FrameTypes<typeof S.ServerFrames>>>,
+  // The SDK's own names for them.
+  Check<Same<T.Message, Static<typeof S.MessageOut>>>,
+  Check<Same<T.Conversation, Static<typeof S.ConversationOut>>>,
+  Check<Same<T.UploadedFile, Static<typeof S.UploadOut>['files'][number]>>,
+  Check<Same<T.ClientFrame, FrameTypes<typeof S.ClientFrames>[keyof typeof S.ClientFrames]>>,
+  Check<Same<T.ServerFrame, FrameTypes<typeof S.ServerFrames>[keyof typeof S.ServerFrames]>>,
 ];

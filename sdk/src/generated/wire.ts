@@ -524,3 +524,47 @@ export interface ServerFrames {
     type: 'pong';
   };
 }
+
+/** Every type above by its schema's name. */
+export interface WireTypes {
+  AddParticipantBody: AddParticipantBody;
+  AttachmentOut: AttachmentOut;
+  BlockOut: BlockOut;
+  BlockParams: BlockParams;
+  ChangesOut: ChangesOut;
+  ChangesQuery: ChangesQuery;
+  ConversationListQuery: ConversationListQuery;
+  ConversationOut: ConversationOut;
+  ConversationParams: ConversationParams;
+  CreateConversationBody: CreateConversationBody;
+  Cursor: Cursor;
+  EditBody: EditBody;
+  ErrorOut: ErrorOut;
+  HistoryOut: HistoryOut;
+  HistoryQuery: HistoryQuery;
+  InviteBody: InviteBody;
+  InviteIssuedOut: InviteIssuedOut;
+  InviteOut: InviteOut;
+  InviteParams: InviteParams;
+  LoginBody: LoginBody;
+  MemberOut: MemberOut;
+  MessageOut: MessageOut;
+  MessageParams: MessageParams;
+  ParticipantParams: ParticipantParams;
+  PasswordBody: PasswordBody;
+  PresenceBody: PresenceBody;
+  PresenceOut: PresenceOut;
+  PresenceQuery: PresenceQuery;
+  ReactionParams: ReactionParams;
+  ReadBody: ReadBody;
+  RegisterBody: RegisterBody;
+  SendBody: SendBody;
+  SessionOut: SessionOut;
+  SetRoleBody: SetRoleBody;
+  UpdateConversationBody: UpdateConversationBody;
+  UploadOut: UploadOut;
+  UserOut: UserOut;
+  UserSearchQuery: UserSearchQuery;
+  ClientFrames: ClientFrames;
+  ServerFrames: ServerFrames;
+}
