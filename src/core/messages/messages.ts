@@ -1,6 +1,6 @@
 import type { Config } from '../../config/config.js';
 import type { AppendResult, NewAttachment, NewMessage, Store, StoreReads } from '../../backends/store/store.js';
-import { DomainError } from '../errors.js';
+import { DomainError, refusal } from '../errors.js';
 import type { ConversationRef, DomainEvent, EventPublisher, ReadSeqs } from '../events.js';
 import type { RaceHooks } from '../hooks.js';
 import type { Conversations, ConversationKey } from '../conversations/conversations.js';
@@ -127,13 +127,13 @@ export class Messages {
     const content = input.content ?? null;
     const attachments = input.attachments ?? [];
     if (content !== null && tooLong(content, this.config.maxMessageLength)) {
-      throw new DomainError('message_too_long', `Message too long. Maximum length: ${this.config.maxMessageLength} characters`);
+      throw new DomainError('message_too_long', { params: { max: this.config.maxMessageLength } });
     }
     if (FILE_KINDS.includes(input.kind) && attachments.length === 0) {
-      throw new DomainError('invalid_input', `A ${input.kind} message needs at least one file`);
+      throw refusal('files_required', { kind: input.kind });
     }
     if (attachments.length === 0 && (content === null || content.trim() === '')) throw new DomainError('empty_message');
-    if (input.kind === 'system') throw new DomainError('invalid_message_type', 'System messages are sent by Parley only');
+    if (input.kind === 'system') throw refusal('system_message');
 
     const ref = await this.conversations.memberRef(actor, input.conversation);
     const conversation = ref;
@@ -355,20 +355,20 @@ export class Messages {
   async #requirePost(actor: User, conversation: ConversationRef): Promise<void> {
     if (conversation.kind !== 'channel') return;
     const me = await this.conversations.participant(conversation.id, actor.id);
-    if (!me || !mayPost(conversation.kind, me.role)) throw new DomainError('not_permitted', 'Only admins and moderators post or edit in a channel');
+    if (!me || !mayPost(conversation.kind, me.role)) throw refusal('channel_post_forbidden');
   }
 
   /** Only the sender edits, and only while they may post in the conversation. */
   async edit(actor: User, key: MessageKey, content: string): Promise<Message> {
     const { message, conversation } = await this.get(actor, key);
-    if (message.senderId !== actor.id) throw new DomainError('not_message_sender', 'You can only edit your own messages');
+    if (message.senderId !== actor.id) throw refusal('edit_own_only');
     await this.#requirePost(actor, conversation);
     await this.#refuseBlocked(actor, conversation);
     if (message.deletedAt !== null) throw new DomainError('message_deleted');
     if (message.kind !== 'text' && message.kind !== 'emoji') throw new DomainError('only_text_editable');
     if (content.trim() === '') throw new DomainError('empty_message');
     if (tooLong(content, this.config.maxMessageLength)) {
-      throw new DomainError('message_too_long', `Message too long. Maximum length: ${this.config.maxMessageLength} characters`);
+      throw new DomainError('message_too_long', { params: { max: this.config.maxMessageLength } });
     }
     const updated = await this.store.editMessage(message.id, content, Date.now());
     this.events.publish({ type: 'message.updated', conversation, message: updated, sender: Users.summaryOf(actor), readSeqs: await this.#readSeqs(conversation) });
@@ -381,7 +381,7 @@ export class Messages {
     if (message.senderId !== actor.id) {
       // Admins and moderators of a group or channel delete anyone's message.
       const me = conversation.kind === 'direct' ? undefined : await this.conversations.participant(conversation.id, actor.id);
-      if (!me || !may(me.role, 'delete_any_message')) throw new DomainError('not_message_sender', 'You can only delete your own messages');
+      if (!me || !may(me.role, 'delete_any_message')) throw refusal('delete_own_only');
     }
     if (message.deletedAt !== null) return message;
     const { message: deleted, changed } = await this.store.deleteMessage(message.id, Date.now());

@@ -10,7 +10,7 @@ import { socketHandshake } from '../shared/admission.js';
 import { errorText } from '../shared/errors.js';
 import { FrameValidator } from '../shared/frames.js';
 import { acceptSocket, type FrameHandler } from '../shared/socket.js';
-import { FRIENDS_TEXTS } from './codes.js';
+import { FRIENDS_TEXTS, USER_GONE_TEXT } from './codes.js';
 import { otherOf, renderMessage, statusOf } from './render.js';
 import { HistoryParams, HistoryQuery, MarkReadFrame, MessageUuidParams, SendBody, SendFrame, SocketQuery, TypingFrame } from './schemas.js';
 
@@ -174,7 +174,7 @@ export function friendsSocketRoute(ctx: DialectContext, app: FastifyInstance) {
         refuseUpgrade(e, reply) {
           if (!isDomainError(e)) throw e;
           const status = e.code === 'account_unavailable' ? 403 : 401;
-          return reply.code(status).send({ detail: status === 403 ? 'User not found or inactive' : errorText(e, FRIENDS_TEXTS) });
+          return reply.code(status).send({ detail: status === 403 ? USER_GONE_TEXT : errorText(e, FRIENDS_TEXTS) });
         },
       }),
     },
