@@ -32,6 +32,8 @@ export interface SendInput {
 export interface HistoryPage {
   conversation: ConversationRef;
   messages: Message[];
+  /** Every sender of `messages`, read once; a deleted account is named as `deletedUser`. */
+  senders: ReadonlyMap<Id, UserSummary>;
   /** Newest seq of the conversation: the total of messages, tombstones included. */
   total: number;
   /** The conversation's change_seq when the page was read (a client's resume cursor). */
@@ -227,15 +229,21 @@ export class Messages {
     return typeof key === 'number' ? this.store.messageById(key) : this.store.messageByUuid(key);
   }
 
-  /** A message the actor can see, with its conversation; anything else is `message_not_found`. */
-  async get(actor: User, key: MessageKey): Promise<{ message: Message; conversation: ConversationRef }> {
+  /**
+   * A message the actor can see, with its conversation and its sender; anything else is
+   * `message_not_found`, also a message of another conversation than `in` when a route names
+   * both (a message id under the wrong conversation's path is not found, not moved).
+   */
+  async get(actor: User, key: MessageKey, opts: { in?: ConversationKey } = {}): Promise<{ message: Message; conversation: ConversationRef; sender: UserSummary }> {
     const message = await this.#find(key);
     if (!message) throw new DomainError('message_not_found');
     const conversation = await this.conversations.refById(message.conversationId);
     if (conversation.tenantId !== actor.tenantId || !(await this.conversations.participant(message.conversationId, actor.id))) {
       throw new DomainError('message_not_found');
     }
-    return { message, conversation };
+    if (opts.in !== undefined && (typeof opts.in === 'number' ? conversation.id : conversation.uuid) !== opts.in) throw new DomainError('message_not_found');
+    const sender = (await this.users.named([message.senderId])).get(message.senderId)!;
+    return { message, conversation, sender };
   }
 
   /**
@@ -252,7 +260,8 @@ export class Messages {
     const ref = await this.conversations.ref(conversation);
     const top = conversation.lastSeq - skip;
     const messages = top <= 0 ? [] : await this.store.messagesBySeq(conversation.id, Math.max(1, top - limit + 1), top);
-    return { conversation: ref, messages, total: conversation.lastSeq, changeSeq: conversation.changeSeq };
+    const senders = await this.users.named(messages.map((m) => m.senderId));
+    return { conversation: ref, messages, senders, total: conversation.lastSeq, changeSeq: conversation.changeSeq };
   }
 
   /** The `limit` messages below `beforeSeq` (none given: the newest), newest first: paging back by seq range. */

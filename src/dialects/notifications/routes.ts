@@ -1,6 +1,7 @@
 import type { FastifyPluginAsync } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import { DomainError, refusal } from '../../core/errors.js';
+import { refusal } from '../../core/errors.js';
+import { deletedUser } from '../../core/users.js';
 import { NOTIFICATIONS_POLICY } from './file-policy.js';
 import type { Message, User } from '../../core/model.js';
 import type { PresenceView } from '../../core/presence/presence-service.js';
@@ -53,13 +54,11 @@ export function notificationsRoutes(ctx: DialectContext): FastifyPluginAsync {
           for (const r of m.reactions) for (const u of r.userIds) ids.add(u);
         }
         const users = await core.users.summaries([...ids]);
-        const ghost = { id: 0, uuid: '', name: 'Deleted user', email: '', avatarUrl: null };
-        return list.map((m) => renderMessage003(ctx, m, conversationUuid, users.get(m.senderId) ?? ghost, (id) => users.get(id)));
+        return list.map((m) => renderMessage003(ctx, m, conversationUuid, users.get(m.senderId) ?? deletedUser(m.senderId), (id) => users.get(id)));
       };
       const one = async (user: User, conversationUuid: string, m: Message) => (await messages003(user, conversationUuid, [m]))[0];
       const inConversation = async (user: User, conversationUuid: string, messageUuid: string) => {
-        const { message, conversation } = await core.messages.get(user, messageUuid);
-        if (conversation.uuid !== conversationUuid) throw new DomainError('message_not_found');
+        const { message } = await core.messages.get(user, messageUuid, { in: conversationUuid });
         return message;
       };
 

@@ -7,7 +7,7 @@ import { PARLEY_TEXTS, SNAPSHOT_REQUIRED_TEXT } from './codes.js';
 import { ResyncRequired } from '../../core/messages/messages.js';
 import type { ChangeCursor } from '../../core/messages/catch-up.js';
 import { inviteStatus } from '../../core/accounts/invites.js';
-import type { ConversationView, Invite, Message, User } from '../../core/model.js';
+import type { ConversationView, Invite, Message, User, UserSummary } from '../../core/model.js';
 import { Users } from '../../core/users.js';
 import type { DialectContext } from '../dialect.js';
 import { checkLoginOrigin, requireUser } from '../shared/auth.js';
@@ -96,9 +96,9 @@ export function parleyRoutes(ctx: DialectContext): FastifyPluginAsync {
       };
       const conversation = async (user: User, v: ConversationView) => (await conversations(user, [v]))[0];
 
-      const messages = async (list: Message[]) => {
-        const senders = await core.users.summaries(list.map((m) => m.senderId));
-        return list.map((m) => renderMessage(ctx, m, senders.get(m.senderId)));
+      const messages = async (list: Message[], senders?: ReadonlyMap<number, UserSummary>) => {
+        const named = senders ?? (await core.users.named(list.map((m) => m.senderId)));
+        return list.map((m) => renderMessage(ctx, m, named.get(m.senderId)!));
       };
 
       // ------------------------------------------------------------ account and people
@@ -245,7 +245,7 @@ export function parleyRoutes(ctx: DialectContext): FastifyPluginAsync {
           const page = await core.messages.before(req.user, req.params.id, req.query.before_seq, req.query.limit ?? 50);
           const list = [...page.messages].reverse();
           return {
-            messages: await messages(list),
+            messages: await messages(list, page.senders),
             has_more: list.length > 0 && list[0].seq > 1,
             last_seq: page.total,
             change_seq: page.changeSeq,
@@ -304,8 +304,8 @@ export function parleyRoutes(ctx: DialectContext): FastifyPluginAsync {
         },
       );
       authed.get(`${P}/messages/:id`, { schema: { tags, security, params: MessageParams, response: { 200: MessageOut, ...errors } } }, async (req) => {
-        const { message } = await core.messages.get(req.user, req.params.id);
-        return (await messages([message]))[0];
+        const { message, sender } = await core.messages.get(req.user, req.params.id);
+        return renderMessage(ctx, message, sender);
       });
       authed.patch(`${P}/messages/:id`, { schema: { tags, security, params: MessageParams, body: EditBody, response: { 200: MessageOut, ...errors } } }, async (req) =>
         (await messages([await core.messages.edit(req.user, req.params.id, req.body.content)]))[0],
