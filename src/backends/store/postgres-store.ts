@@ -3,6 +3,7 @@ import { Kysely, PostgresDialect } from 'kysely';
 import type { DB } from './schema.js';
 import type { SqlRunner, Statement } from './sql-runner.js';
 import { SqlStore } from './sql-store.js';
+import { postgresAdapter } from './sql/adapter.js';
 import { LockNotAvailable, NotCommitted, UniqueViolation } from './store.js';
 
 // int8 (ids, seqs, epoch-ms times) as JS numbers: every value Parley stores fits in 2^53.
@@ -158,7 +159,7 @@ export function createPostgresStore(url: string, options: PostgresOptions = {}):
   pool.on('connect', (client) => client.on('error', () => {}));
   const kysely = new Kysely<DB>({ dialect: new PostgresDialect({ pool }) });
   return new SqlStore(
-    'postgres',
+    postgresAdapter,
     kysely,
     new PostgresRunner(pool),
     async () => {

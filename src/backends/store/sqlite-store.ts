@@ -11,6 +11,7 @@ import type { DB } from './schema.js';
 import type { CheckpointReport, CheckpointWorkerData } from './sqlite-checkpoint-worker.js';
 import type { SqlRunner, Statement } from './sql-runner.js';
 import { SqlStore } from './sql-store.js';
+import { sqliteAdapter } from './sql/adapter.js';
 import { UniqueViolation } from './store.js';
 
 /**
@@ -366,7 +367,7 @@ export function createSqliteStore(url: string): SqlStore {
   const runner = new SqliteRunner(db, wal, wal ? openReader : null);
   const checkpointer = wal ? new Checkpointer(db, file, runner) : null;
   const kysely = new Kysely<DB>({ dialect: new SqliteDialect({ database: db }) });
-  return new SqlStore('sqlite', kysely, runner, async () => {
+  return new SqlStore(sqliteAdapter, kysely, runner, async () => {
     const r = reader as { db: Database.Database } | null;
     if (r?.db.open) r.db.close();
     await checkpointer?.close();

@@ -221,7 +221,7 @@ export class LockNotAvailable extends Error {
  * - Pages are seq ranges; nothing reads messages with OFFSET or COUNT.
  * - `updated_at`/`created_at` are the caller's clock (epoch ms).
  */
-export interface Store {
+export interface Store extends AccountStore, FriendStore, ConversationStore, ParticipantStore, ReceiptStore, MessageStore, AttachmentStore {
   readonly dialect: 'sqlite' | 'postgres';
   /**
    * How many `appendMessages` calls may run at once and still take their seqs in the order
@@ -239,6 +239,19 @@ export interface Store {
   renewEpoch(): Promise<string>;
   close(): Promise<void>;
 
+  /**
+   * Runs `fn` with reads that all see the database as of one moment, no earlier than the
+   * call (a read-only transaction: REPEATABLE READ on PostgreSQL, a read transaction on
+   * SQLite): a write committed while `fn` runs — by this store or another process — is
+   * invisible to every read of it, before and after the write alike. `fn` reads through
+   * `reads` only, and should be short: it holds a database connection (and, on an in-memory
+   * SQLite database, this store's other statements) until it settles.
+   */
+  snapshot<T>(fn: (reads: StoreReads) => Promise<T>): Promise<T>;
+}
+
+/** Tenants, users and invites. */
+export interface AccountStore {
   defaultTenant(): Promise<Tenant>;
   tenantById(id: Id): Promise<Tenant | undefined>;
   tenantByUuid(uuid: string): Promise<Tenant | undefined>;
@@ -288,7 +301,10 @@ export interface Store {
    */
   revokeInvite(tenantId: Id, uuid: string, at: Millis): Promise<Invite | undefined>;
   setLastSeen(userId: Id, at: Millis): Promise<void>;
+}
 
+/** Friendships and blocks between users. */
+export interface FriendStore {
   friendship(a: Id, b: Id): Promise<FriendshipRow | undefined>;
   putFriendship(a: Id, b: Id, status: FriendStatus, requestedBy: Id, at: Millis): Promise<void>;
   /**
@@ -314,11 +330,21 @@ export interface Store {
   blocksBetween(a: Id, b: Id): Promise<{ blocker: Id; blocked: Id }[]>;
   /** Everyone in a block with `userId`, either way. */
   blockedEitherWay(userId: Id): Promise<Id[]>;
+}
 
+/** Conversations themselves: created, found, renamed, deleted. */
+export interface ConversationStore {
   createConversation(conversation: NewConversation, at: Millis): Promise<Conversation>;
   directConversation(tenantId: Id, a: Id, b: Id): Promise<Conversation | undefined>;
   conversationById(id: Id): Promise<Conversation | undefined>;
   conversationByUuid(uuid: string): Promise<Conversation | undefined>;
+  updateConversation(conversationId: Id, changes: { title?: string | null }, at: Millis): Promise<Conversation | undefined>;
+  /** Soft delete: the conversation disappears from every lookup; its rows stay. */
+  deleteConversation(conversationId: Id, at: Millis): Promise<void>;
+}
+
+/** Who is in which conversation, with which role, and who relates to whom through them. */
+export interface ParticipantStore {
   participant(conversationId: Id, userId: Id): Promise<Participant | undefined>;
   /** Current participants with their user summaries, by join order. */
   members(conversationIds: readonly Id[]): Promise<Member[]>;
@@ -344,9 +370,6 @@ export interface Store {
    * from blocks) is the core's to decide.
    */
   presencePeers(userId: Id, among?: readonly Id[]): Promise<{ shared: Id[]; direct: Id[]; friends: Id[] }>;
-  /** Moves read_seq (and delivered_seq) up to `seq`, capped at last_seq; returns the new read_seq, or null if nothing moved. */
-  markRead(conversationId: Id, userId: Id, seq: number, at: Millis): Promise<number | null>;
-  markDelivered(updates: readonly { conversationId: Id; userId: Id; seq: number }[]): Promise<void>;
 
   /**
    * Adds participants, or brings back ones who left (with the role given now); a current
@@ -368,11 +391,17 @@ export interface Store {
    * DomainError('last_admin') rather than demote the only admin.
    */
   setRole(conversationId: Id, userId: Id, role: Role): Promise<boolean>;
-  updateConversation(conversationId: Id, changes: { title?: string | null }, at: Millis): Promise<Conversation | undefined>;
-  /** Soft delete: the conversation disappears from every lookup; its rows stay. */
-  deleteConversation(conversationId: Id, at: Millis): Promise<void>;
-  addMentions(messageId: Id, userIds: readonly Id[]): Promise<void>;
+}
 
+/** Each participant's watermarks (delivered, read). */
+export interface ReceiptStore {
+  /** Moves read_seq (and delivered_seq) up to `seq`, capped at last_seq; returns the new read_seq, or null if nothing moved. */
+  markRead(conversationId: Id, userId: Id, seq: number, at: Millis): Promise<number | null>;
+  markDelivered(updates: readonly { conversationId: Id; userId: Id; seq: number }[]): Promise<void>;
+}
+
+/** Messages: the append (group commit), reads by id, seq and change, and changes. */
+export interface MessageStore {
   appendMessages(batch: readonly NewMessage[], opts?: AppendOptions): Promise<AppendOutcome[]>;
   messageById(id: Id): Promise<Message | undefined>;
   messageByUuid(uuid: string): Promise<Message | undefined>;
@@ -386,17 +415,11 @@ export interface Store {
   deleteMessage(messageId: Id, at: Millis): Promise<{ message: Message; changed: boolean }>;
   /** Adds or removes one (message, user, emoji); returns the message and whether anything changed. */
   setReaction(messageId: Id, userId: Id, emoji: string, on: boolean, at: Millis): Promise<{ message: Message; changed: boolean }>;
+  addMentions(messageId: Id, userIds: readonly Id[]): Promise<void>;
+}
 
-  /**
-   * Runs `fn` with reads that all see the database as of one moment, no earlier than the
-   * call (a read-only transaction: REPEATABLE READ on PostgreSQL, a read transaction on
-   * SQLite): a write committed while `fn` runs — by this store or another process — is
-   * invisible to every read of it, before and after the write alike. `fn` reads through
-   * `reads` only, and should be short: it holds a database connection (and, on an in-memory
-   * SQLite database, this store's other statements) until it settles.
-   */
-  snapshot<T>(fn: (reads: StoreReads) => Promise<T>): Promise<T>;
-
+/** Attachments' rows: pending uploads, look-ups by file key, and what the file sweep removes. */
+export interface AttachmentStore {
   /**
    * Pending attachments (uploaded before their message) of `ownerId`, in one transaction;
    * positions follow the list. With `quota`, refused as a whole when the owner's pending
@@ -416,3 +439,4 @@ export interface Store {
   /** Records that the files of these deleted conversations are gone: `deletedConversationFiles` lists them no more. */
   markConversationFilesPurged(conversationIds: readonly Id[], at: Millis): Promise<void>;
 }
+
