@@ -1,3 +1,5 @@
+import { StoreError } from '../backends/store/store.js';
+
 /**
  * Everything the core refuses, by kind. Dialects choose statuses and texts from the code;
  * the core never speaks HTTP.
@@ -76,6 +78,20 @@ export class DomainError extends Error {
     super(message ?? code);
     this.kind = ERROR_CODES[code];
     this.name = 'DomainError';
+  }
+}
+
+/** A store's refusal (StoreError) as the core's own error of the same code; anything else as it is. */
+export function fromStoreError(e: unknown): unknown {
+  return e instanceof StoreError ? new DomainError(e.code) : e;
+}
+
+/** Awaits a store call whose refusals the caller reports as domain errors. */
+export async function storeCall<T>(call: Promise<T>): Promise<T> {
+  try {
+    return await call;
+  } catch (e) {
+    throw fromStoreError(e);
   }
 }
 

@@ -152,6 +152,36 @@ export type StoreReads = Pick<
   'conversationById' | 'conversationByUuid' | 'participant' | 'members' | 'messageById' | 'messagesBySeq' | 'changesSince' | 'userSummaries'
 >;
 
+/** What a refused store call means for its caller. */
+export type StoreErrorKind = 'not_found' | 'conflict' | 'full';
+
+/** Every rule a store enforces itself (its contract below), with its kind. */
+export const STORE_ERROR_CODES = {
+  /** The conversation is deleted, or the sender no longer one of its participants. */
+  conversation_not_found: 'not_found',
+  message_not_found: 'not_found',
+  /** A pending attachment not the sender's, or claimed already. */
+  upload_not_found: 'not_found',
+  /** An edit or a reaction of a deleted message. */
+  message_deleted: 'conflict',
+  /** The change would leave a conversation with participants and no admin. */
+  last_admin: 'conflict',
+  conversation_full: 'full',
+  upload_quota_exceeded: 'full',
+} as const satisfies Record<string, StoreErrorKind>;
+
+export type StoreErrorCode = keyof typeof STORE_ERROR_CODES;
+
+/** A store call refused by one of the store's own rules; nothing of it was written. The core maps it to its domain error. */
+export class StoreError extends Error {
+  readonly kind: StoreErrorKind;
+  constructor(readonly code: StoreErrorCode) {
+    super(code);
+    this.kind = STORE_ERROR_CODES[code];
+    this.name = 'StoreError';
+  }
+}
+
 /** Thrown by a store when a unique constraint refuses a write; the core turns it into a domain error. */
 export class UniqueViolation extends Error {
   constructor(readonly constraint: string) {
@@ -191,17 +221,17 @@ export class LockNotAvailable extends Error {
  *   out: every message of it comes back `deferred`, nothing of it written, and the rest of
  *   the batch commits. A stopped process holding one conversation never holds up the others.
  *   A new message into a deleted conversation, or from a sender who is not a participant
- *   when it commits, fails with DomainError('conversation_not_found') and commits nothing
+ *   when it commits, fails with StoreError('conversation_not_found') and commits nothing
  *   (the core checks from caches; this is the check no race gets past).
  *   An attachment with `pendingId` claims that pending attachment in the same transaction;
  *   when it is not pending or not the sender's, the append fails with
- *   DomainError('upload_not_found') and commits nothing.
+ *   StoreError('upload_not_found') and commits nothing.
  * - A pending attachment is claimed at most once; `deletePendingAttachments` never deletes
  *   a claimed one.
  * - `createPendingAttachments` with a quota counts the owner's pending attachments and inserts
  *   the new ones under a lock on the owner, so calls at once — from any number of processes
  *   on the database — never leave more pending than the quota: the call that would go over
- *   fails with DomainError('upload_quota_exceeded') and inserts nothing.
+ *   fails with StoreError('upload_quota_exceeded') and inserts nothing.
  * - `deletedConversationFiles` lists the deleted conversations not yet marked by
  *   `markConversationFilesPurged`, each with the file keys of its attachments; the rows stay
  *   (the messages stay as tombstones, their attachments as metadata).
@@ -376,19 +406,19 @@ export interface ParticipantStore {
    * participant is left exactly as they are (insert if absent, never an upsert of the role).
    * Returns the users added or brought back. A new participant starts with everything before
    * its arrival read (read_seq = last_seq). Keeps the conversation's member_count; past
-   * `maxMembers` current participants it fails with DomainError('conversation_full') and adds
+   * `maxMembers` current participants it fails with StoreError('conversation_full') and adds
    * no one (atomic with concurrent adds, also across processes).
    */
   addParticipants(conversationId: Id, participants: readonly { userId: Id; role: Role }[], at: Millis, opts?: { maxMembers?: number }): Promise<Id[]>;
   /**
    * Marks the participant as gone (left_at), keeping member_count; returns whether they were a
-   * participant. Throws DomainError('last_admin') rather than remove the only admin of a
+   * participant. Throws StoreError('last_admin') rather than remove the only admin of a
    * conversation that has other participants.
    */
   removeParticipant(conversationId: Id, userId: Id, at: Millis): Promise<boolean>;
   /**
    * Changes a current participant's role; returns whether they were one. Throws
-   * DomainError('last_admin') rather than demote the only admin.
+   * StoreError('last_admin') rather than demote the only admin.
    */
   setRole(conversationId: Id, userId: Id, role: Role): Promise<boolean>;
 }

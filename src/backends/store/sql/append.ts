@@ -1,8 +1,7 @@
 import { v7 as uuidv7 } from 'uuid';
-import { DomainError } from '../../../core/errors.js';
 import type { Attachment, Id } from '../../../core/model.js';
 import { raw, type SqlRunner } from '../sql-runner.js';
-import { NotCommitted, UniqueViolation, type AppendOptions, type AppendOutcome, type AppendResult, type MessageStore, type NewMessage } from '../store.js';
+import { StoreError, NotCommitted, UniqueViolation, type AppendOptions, type AppendOutcome, type AppendResult, type MessageStore, type NewMessage } from '../store.js';
 import { SqlAggregate, type SqlContext } from './aggregate.js';
 import { insertAttachmentRows, type AttachmentInsert } from './files.js';
 import { hydrateMessages } from './messages.js';
@@ -178,7 +177,7 @@ export class SqlAppend extends SqlAggregate implements Pick<MessageStore, 'appen
     const seqs: { seq: number; changeSeq: number }[] = new Array(batch.length);
     for (const c of convIds) {
       const row = byId.get(c);
-      if (!row) throw new DomainError('conversation_not_found');
+      if (!row) throw new StoreError('conversation_not_found');
       const idx = perConversation.get(c)!;
       let seq = Number(row.last_seq) - idx.length;
       let changeSeq = Number(row.change_seq) - idx.length;
@@ -238,7 +237,7 @@ export class SqlAppend extends SqlAggregate implements Pick<MessageStore, 'appen
           claims.flatMap((c) => [c.pendingId, c.messageId, c.position, c.ownerId]),
         ),
       );
-      if (claimed.length !== claims.length) throw new DomainError('upload_not_found');
+      if (claimed.length !== claims.length) throw new StoreError('upload_not_found');
       const kOf = new Map(fresh.map((_, k) => [rows[k].id, k]));
       for (const r of claimed) placed.set(at(kOf.get(Number(r.message_id))!, r.position), toAttachment(r));
     }
@@ -299,6 +298,6 @@ export class SqlAppend extends SqlAggregate implements Pick<MessageStore, 'appen
         watermarks.flatMap((w) => [w.c, w.u, w.seq]),
       ),
     );
-    if (moved.length < watermarks.length) throw new DomainError('conversation_not_found');
+    if (moved.length < watermarks.length) throw new StoreError('conversation_not_found');
   }
 }

@@ -1,8 +1,7 @@
 import { v7 as uuidv7 } from 'uuid';
-import { DomainError } from '../../../core/errors.js';
 import type { Attachment, Id, Millis } from '../../../core/model.js';
 import { raw, type SqlRunner } from '../sql-runner.js';
-import type { AttachmentRecord, AttachmentStore, NewAttachment, PendingQuota, PendingUsage } from '../store.js';
+import { StoreError, type AttachmentRecord, type AttachmentStore, type NewAttachment, type PendingQuota, type PendingUsage } from '../store.js';
 import { SqlAggregate } from './aggregate.js';
 import { placeholders, toAttachment, type AttachmentRow } from './rows.js';
 
@@ -62,7 +61,7 @@ export class SqlFiles extends SqlAggregate implements AttachmentStore {
         const files = used.files + attachments.length;
         const bytes = used.bytes + attachments.reduce((n, a) => n + a.size, 0);
         if ((quota.maxFiles > 0 && files > quota.maxFiles) || (quota.maxBytes > 0 && bytes > quota.maxBytes)) {
-          throw new DomainError('upload_quota_exceeded');
+          throw new StoreError('upload_quota_exceeded');
         }
       }
       const rows = attachments.map(({ pendingId: _ignored, ...attachment }, position) => ({

@@ -1,8 +1,7 @@
 import { v7 as uuidv7 } from 'uuid';
-import { DomainError } from '../../../core/errors.js';
 import type { Attachment, Conversation, Id, Message, Millis, ReactionSummary } from '../../../core/model.js';
 import { raw, type SqlRunner } from '../sql-runner.js';
-import type { MessageStore } from '../store.js';
+import { StoreError, type MessageStore } from '../store.js';
 import { rowsOf, SqlAggregate, type SqlContext } from './aggregate.js';
 import { MESSAGE_COLUMNS, MESSAGE_COLUMN_LIST, placeholders, toAttachment, toMessage, type MessageRow } from './rows.js';
 
@@ -110,7 +109,7 @@ export class SqlMessages extends SqlAggregate implements Omit<MessageStore, 'app
       .transaction(async (tx) => {
         // A message never moves to another conversation: this read needs no lock.
         const where = (await tx.all<{ conversation_id: number }>(raw('SELECT conversation_id FROM messages WHERE id = ?', [messageId])))[0];
-        if (!where) throw new DomainError('message_not_found');
+        if (!where) throw new StoreError('message_not_found');
         const cs = (
           await tx.all<{ change_seq: number }>(
             raw('UPDATE conversations SET change_seq = change_seq + 1, updated_at = ? WHERE id = ? RETURNING change_seq', [at, where.conversation_id]),
@@ -132,7 +131,7 @@ export class SqlMessages extends SqlAggregate implements Omit<MessageStore, 'app
 
   async editMessage(messageId: Id, content: string, at: Millis): Promise<Message> {
     const r = await this.#change(messageId, at, async (tx, row) => {
-      if (row.deleted_at != null) throw new DomainError('message_deleted');
+      if (row.deleted_at != null) throw new StoreError('message_deleted');
       await tx.run(raw('UPDATE messages SET content = ?, edited_at = ? WHERE id = ?', [content, at, messageId]));
       return true;
     });
@@ -152,7 +151,7 @@ export class SqlMessages extends SqlAggregate implements Omit<MessageStore, 'app
 
   async setReaction(messageId: Id, userId: Id, emoji: string, on: boolean, at: Millis): Promise<{ message: Message; changed: boolean }> {
     return this.#change(messageId, at, async (tx, row) => {
-      if (row.deleted_at != null) throw new DomainError('message_deleted');
+      if (row.deleted_at != null) throw new StoreError('message_deleted');
       if (on) {
         const n = await tx.run(
           this.db

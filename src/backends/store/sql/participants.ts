@@ -1,8 +1,7 @@
 import { sql } from 'kysely';
-import { DomainError } from '../../../core/errors.js';
 import type { Id, Member, Millis, Participant, Role } from '../../../core/model.js';
 import { raw, type SqlRunner } from '../sql-runner.js';
-import type { ActivityCursor, Membership, ParticipantStore } from '../store.js';
+import { StoreError, type ActivityCursor, type Membership, type ParticipantStore } from '../store.js';
 import { SqlAggregate } from './aggregate.js';
 import { placeholders, toConversation, toParticipant, toSummary, type ParticipantRow, type SummaryRow } from './rows.js';
 
@@ -136,7 +135,7 @@ export class SqlParticipants extends SqlAggregate implements ParticipantStore {
       // at once cannot overshoot it (the lock).
       if (added.length > 0) {
         const count = await this.#countMembers(tx, conversationId, added.length);
-        if (opts.maxMembers !== undefined && count > opts.maxMembers) throw new DomainError('conversation_full');
+        if (opts.maxMembers !== undefined && count > opts.maxMembers) throw new StoreError('conversation_full');
       }
       return added;
     });
@@ -146,7 +145,7 @@ export class SqlParticipants extends SqlAggregate implements ParticipantStore {
     return this.runner.transaction(async (tx) => {
       const { target, admins, count } = await this.#roles(tx, conversationId, userId);
       if (target === undefined) return false;
-      if (target === 'admin' && admins === 1 && count > 1) throw new DomainError('last_admin');
+      if (target === 'admin' && admins === 1 && count > 1) throw new StoreError('last_admin');
       await tx.run(raw('UPDATE participants SET left_at = ? WHERE conversation_id = ? AND user_id = ? AND left_at IS NULL', [at, conversationId, userId]));
       await this.#countMembers(tx, conversationId, -1);
       return true;
@@ -157,7 +156,7 @@ export class SqlParticipants extends SqlAggregate implements ParticipantStore {
     return this.runner.transaction(async (tx) => {
       const { target, admins } = await this.#roles(tx, conversationId, userId);
       if (target === undefined) return false;
-      if (target === 'admin' && role !== 'admin' && admins === 1) throw new DomainError('last_admin');
+      if (target === 'admin' && role !== 'admin' && admins === 1) throw new StoreError('last_admin');
       await tx.run(raw('UPDATE participants SET role = ? WHERE conversation_id = ? AND user_id = ? AND left_at IS NULL', [role, conversationId, userId]));
       return true;
     });
