@@ -221,7 +221,6 @@ export class SqlAppend extends SqlAggregate implements Pick<MessageStore, 'appen
       const m = batch[i];
       m.attachments.forEach(({ pendingId, ...attachment }, position) => {
         if (pendingId !== undefined) return void claims.push({ k, position, pendingId, messageId: rows[k].id, ownerId: m.senderId });
-        // prettier-ignore
         inserts.push({ k, uuid: uuidv7(), tenantId: null, conversationId: m.conversationId, ownerId: m.senderId, messageId: rows[k].id, position, attachment, createdAt: m.createdAt });
       });
     });
