@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { Migrator, type Kysely } from 'kysely';
 import type { Id } from '../../core/model.js';
 import { migrationProvider } from './migrations/index.js';
-import type { DB } from './schema.js';
+import type { Database } from './schema.js';
 import { raw, type SqlRunner } from './sql-runner.js';
 import type { AccountStore, AttachmentStore, ConversationStore, FriendStore, MessageStore, ParticipantStore, ReceiptStore, Store, StoreReads } from './store.js';
 import type { SqlAdapter } from './sql/adapter.js';
@@ -39,7 +39,7 @@ export class SqlStore implements Store {
 
   constructor(
     readonly adapter: SqlAdapter,
-    readonly db: Kysely<DB>,
+    readonly db: Kysely<Database>,
     readonly runner: SqlRunner,
     close: () => Promise<void>,
     /** PostgreSQL: how long an append waits for a conversation another transaction holds (PG_LOCK_WAIT_MS). */

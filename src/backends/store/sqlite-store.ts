@@ -7,7 +7,7 @@ import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import path from 'node:path';
-import type { DB } from './schema.js';
+import type { Database as Tables } from './schema.js';
 import type { CheckpointReport, CheckpointWorkerData } from './sqlite-checkpoint-worker.js';
 import type { SqlRunner, Statement } from './sql-runner.js';
 import { SqlStore } from './sql-store.js';
@@ -366,7 +366,7 @@ export function createSqliteStore(url: string): SqlStore {
   };
   const runner = new SqliteRunner(db, wal, wal ? openReader : null);
   const checkpointer = wal ? new Checkpointer(db, file, runner) : null;
-  const kysely = new Kysely<DB>({ dialect: new SqliteDialect({ database: db }) });
+  const kysely = new Kysely<Tables>({ dialect: new SqliteDialect({ database: db }) });
   return new SqlStore(sqliteAdapter, kysely, runner, async () => {
     const r = reader as { db: Database.Database } | null;
     if (r?.db.open) r.db.close();

@@ -1,12 +1,12 @@
 import type { CompiledQuery, Kysely } from 'kysely';
-import type { DB } from '../schema.js';
+import type { Database } from '../schema.js';
 import type { SqlRunner, Statement } from '../sql-runner.js';
 import type { SqlAdapter } from './adapter.js';
 
 /** What every sub-store works with: the database's differences, the query builder, the runner. */
 export interface SqlContext {
   readonly adapter: SqlAdapter;
-  readonly db: Kysely<DB>;
+  readonly db: Kysely<Database>;
   /** Read at each call, never kept: tests wrap its methods to record statements. */
   readonly runner: SqlRunner;
 }
@@ -28,7 +28,7 @@ export function rowsOf<O>(runner: SqlRunner, q: Compilable<O>): Promise<O[]> {
 export abstract class SqlAggregate {
   constructor(protected readonly ctx: SqlContext) {}
 
-  protected get db(): Kysely<DB> {
+  protected get db(): Kysely<Database> {
     return this.ctx.db;
   }
 
