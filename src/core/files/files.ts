@@ -3,7 +3,7 @@ import type { Config } from '../../config/config.js';
 import { isFileKey, StagedTooLarge, type FileStore, type StagedFile, type StoredFileHandle } from '../../backends/files/file-store.js';
 import type { AttachmentRecord, NewAttachment, PendingQuota, Store } from '../../backends/store/store.js';
 import type { Conversations } from '../conversations/conversations.js';
-import { DomainError, isDomainError, refusal } from '../errors.js';
+import { DomainError, isDomainError, refusal, storeCall } from '../errors.js';
 import type { PreparedFiles, SendInput } from '../messages/messages.js';
 import type { Attachment, Id, MessageKind, User } from '../model.js';
 import { AudioProbe } from './audio-probe.js';
@@ -297,7 +297,7 @@ export class Files {
         const facts = await this.#inspect(new FileSource(f.staged.localPath, f.staged.size), name, f.mimeType, hint, policy, f.staged.size);
         attachments.push(await this.#place(actor, stamp, i, name, facts, (key) => this.fileStore.putStaged(f.staged, key), written, f.staged.size));
       }
-      const stored = await this.store.createPendingAttachments(actor.tenantId, actor.id, attachments, Date.now(), this.#quota);
+      const stored = await storeCall(this.store.createPendingAttachments(actor.tenantId, actor.id, attachments, Date.now(), this.#quota));
       await this.#commitAll(written);
       return stored;
     } catch (e) {

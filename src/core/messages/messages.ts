@@ -1,6 +1,6 @@
 import type { Config } from '../../config/config.js';
 import type { AppendResult, NewAttachment, NewMessage, Store, StoreReads } from '../../backends/store/store.js';
-import { DomainError, refusal } from '../errors.js';
+import { DomainError, refusal, storeCall } from '../errors.js';
 import type { ConversationRef, DomainEvent, EventPublisher, ReadSeqs } from '../events.js';
 import type { RaceHooks } from '../hooks.js';
 import type { Conversations, ConversationKey } from '../conversations/conversations.js';
@@ -417,7 +417,7 @@ export class Messages {
     if (tooLong(content, this.config.maxMessageLength)) {
       throw new DomainError('message_too_long', { params: { max: this.config.maxMessageLength } });
     }
-    const updated = await this.store.editMessage(message.id, content, Date.now());
+    const updated = await storeCall(this.store.editMessage(message.id, content, Date.now()));
     this.events.publish({ type: 'message.updated', conversation, message: updated, sender: Users.summaryOf(actor), readSeqs: await this.#readSeqs(conversation) });
     return updated;
   }
@@ -431,7 +431,7 @@ export class Messages {
       if (!me || !may(me.role, 'delete_any_message')) throw refusal('delete_own_only');
     }
     if (message.deletedAt !== null) return message;
-    const { message: deleted, changed } = await this.store.deleteMessage(message.id, Date.now());
+    const { message: deleted, changed } = await storeCall(this.store.deleteMessage(message.id, Date.now()));
     // Another delete won the race: it told everyone already.
     if (changed) {
       this.events.publish({
@@ -453,7 +453,7 @@ export class Messages {
     await this.#refuseBlocked(actor, conversation);
     if (message.deletedAt !== null) throw new DomainError('message_deleted');
     const at = Date.now();
-    const { message: after, changed } = await this.store.setReaction(message.id, actor.id, emoji, on, at);
+    const { message: after, changed } = await storeCall(this.store.setReaction(message.id, actor.id, emoji, on, at));
     if (changed) {
       const sender = await this.users.summary(after.senderId);
       const readSeqs = await this.#readSeqs(conversation);
