@@ -1,43 +1,20 @@
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { build } from 'esbuild';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chatSocket, newRoom, newUser, openSocket, type TestSocket, type TestUser } from '../../helpers/clients.js';
 import { startParley, type TestServer } from '../../helpers/parley.js';
 import { conversationWith, join } from '../../dialects/notifications/support.js';
 import { image, pdf } from '../../files/support.js';
-import { CHROMIUM, LAUNCH_ARGS, ROOT, SKIP_BROWSER, requireChromium, screenshot, until } from './support.js';
+import { CHROMIUM, LAUNCH_ARGS, SKIP_BROWSER, requireChromium, screenshot, until } from './support.js';
+import { COMPONENTS, SEEDS, bundle, mount, source, webSocketShim } from './documented.js';
 
 // The documents' React components (documented/*.jsx, exactly as the documents print them) in
 // Debian's chromium against a real Parley: 000's and 001's ChatRoom on /api/chat/ws, 003's on
 // /ws/chat/{tenant_id}/. React is preact/compat here (they use only hooks and JSX). The page
 // supplies what the documents leave to the application (000's getAuthToken, 003's tenantId)
 // and one shim: the documents' hard-coded ws://localhost:PORT points at the page's own server.
-
-const DOCUMENTED = path.join(ROOT, 'test/e2e/web/documented');
-const SEEDS = path.resolve(ROOT, '../shared/seeds');
-
-interface Component {
-  seed: string;
-  /** Files under documented/, each one code block of the document, in the order they are joined. */
-  files: { name: string; lang: 'javascript' | 'jsx'; startsWith: string }[];
-}
-
-const COMPONENTS: Record<'000' | '001' | '003', Component> = {
-  '000': {
-    seed: '000_0b243ca674924b87.txt',
-    files: [
-      { name: 'upload-multiple-files-000.js', lang: 'javascript', startsWith: 'async function uploadMultipleFiles' },
-      { name: 'chat-room-000.jsx', lang: 'jsx', startsWith: 'import React' },
-    ],
-  },
-  '001': { seed: '001_1ea8d655181703b7.txt', files: [{ name: 'chat-room-001.jsx', lang: 'jsx', startsWith: 'import React' }] },
-  '003': { seed: '003_5794173ac53da659.txt', files: [{ name: 'chat-room-003.jsx', lang: 'javascript', startsWith: 'import React' }] },
-};
-
-const source = (name: string) => readFileSync(path.join(DOCUMENTED, name), 'utf8');
 
 describe('documented/ holds the documents’ code unchanged', () => {
   for (const [rev, c] of Object.entries(COMPONENTS)) {
@@ -51,25 +28,6 @@ describe('documented/ holds the documents’ code unchanged', () => {
     }
   }
 });
-
-/** One document's component and a renderer, bundled for the browser as `window.Documented<rev>`. */
-async function bundle(rev: keyof typeof COMPONENTS): Promise<string> {
-  const code = COMPONENTS[rev].files.map((f) => source(f.name)).join('\n');
-  const out = await build({
-    stdin: { contents: `${code}\nexport { ChatRoom };\nexport { h, render } from 'preact';\n`, loader: 'jsx', resolveDir: ROOT, sourcefile: `chat-room-${rev}.jsx` },
-    bundle: true,
-    write: false,
-    format: 'iife',
-    globalName: `Documented${rev}`,
-    platform: 'browser',
-    alias: { react: 'preact/compat' },
-    jsx: 'transform',
-    jsxFactory: 'React.createElement',
-    jsxFragment: 'React.Fragment',
-    logLevel: 'silent',
-  });
-  return out.outputFiles[0].text;
-}
 
 describe.skipIf(SKIP_BROWSER)('the documents’ React ChatRoom components in a browser', () => {
   let server: TestServer;
@@ -86,13 +44,7 @@ describe.skipIf(SKIP_BROWSER)('the documents’ React ChatRoom components in a b
     // Content-Security-Policy (script-src 'self').
     const revs = ['000', '001', '003'] as const;
     const scripts = await Promise.all(revs.map(bundle));
-    writeFileSync(
-      path.join(webDir, 'shim.js'),
-      `const Native = WebSocket;
-window.WebSocket = class extends Native {
-  constructor(url, protocols) { super(url.replace(/^ws:\\/\\/localhost:\\d+/, 'ws://' + location.host), protocols); }
-};`,
-    );
+    writeFileSync(path.join(webDir, 'shim.js'), webSocketShim("'ws://' + location.host"));
     revs.forEach((rev, i) => writeFileSync(path.join(webDir, `documented-${rev}.js`), scripts[i]));
     writeFileSync(
       path.join(webDir, 'index.html'),
@@ -122,20 +74,6 @@ ${revs.map((rev) => `<script src="/documented-${rev}.js"></script>`).join('\n')}
     });
     await page.goto(server.url);
     return { page, errors };
-  }
-
-  /** Renders <ChatRoom {...props} /> of document `rev`; `globals` are what the page defines beside it. */
-  async function mount(page: Page, rev: string, props: Record<string, unknown>, globals: Record<string, unknown> = {}): Promise<void> {
-    // In the page's own terms, so this file needs no DOM types: `globalThis` is the window.
-    await page.evaluate(
-      ([rev, props, globals]) => {
-        const w = globalThis as any;
-        for (const [k, v] of Object.entries(globals)) w[k] = k === 'getAuthToken' ? () => v : v;
-        const m = w[`Documented${rev}`];
-        m.render(m.h(m.ChatRoom, props), w.document.getElementById('root'));
-      },
-      [rev, props, globals] as const,
-    );
   }
 
   const messageIn = (page: Page, text: string) => page.locator('.messages .message').filter({ hasText: text });
