@@ -68,10 +68,17 @@ export async function mount(page: Page, rev: string, props: Record<string, unkno
 /**
  * The page's one shim: the documents hard-code `ws://localhost:PORT`; an application points
  * its sockets at its chat server. `base` is a JavaScript expression giving `ws://host:port`.
+ * The sockets are listed in `window.openedSockets`: the components send as soon as asked, open
+ * or not (a person cannot type that fast; a test waits for `socketsOpen`).
  */
 export function webSocketShim(base: string): string {
   return `const Native = WebSocket;
+window.openedSockets = [];
 window.WebSocket = class extends Native {
-  constructor(url, protocols) { super(url.replace(/^ws:\\/\\/localhost:\\d+/, ${base}), protocols); }
+  constructor(url, protocols) { super(url.replace(/^ws:\\/\\/localhost:\\d+/, ${base}), protocols); window.openedSockets.push(this); }
 };`;
 }
+
+/** Whether every socket the page's components opened is open (and there is one). */
+export const socketsOpen = (page: Page) =>
+  page.evaluate('window.openedSockets.length > 0 && window.openedSockets.every((s) => s.readyState === 1)') as Promise<boolean>;
