@@ -12,7 +12,7 @@ import { conversationWith, socket003 } from '../../dialects/notifications/suppor
 import { b64, fileEntry, image, pdf, wav } from '../../files/support.js';
 import { ParleyClient } from '../../../sdk/src/index.js';
 import { CHROMIUM, LAUNCH_ARGS, ROOT, SKIP_BROWSER, requireChromium, screenshot, until } from './support.js';
-import { bundle, mount, socketsOpen, webSocketShim } from './documented.js';
+import { bundle, messageIn, mount, sendFilesInRoom, talk003, talkInRoom, webSocketShim } from './documented.js';
 
 // Issue 17, embedding on another origin, as deployed for real: Parley on one host name, the
 // product's page on another, both mapped to 127.0.0.1 by Chromium's --host-resolver-rules, so
@@ -192,8 +192,6 @@ ${revs.map((rev) => `<script src="/documented-${rev}.js"></script>`).join('\n')}
   const product = <T = any>(page: Page, name: string, ...args: unknown[]): Promise<T> =>
     page.evaluate(([name, args]) => (globalThis as any).product[name as string](...(args as unknown[])), [name, args] as const) as Promise<T>;
 
-  const messageIn = (page: Page, text: string) => page.locator('.messages .message').filter({ hasText: text });
-
   /** Shows, downloads and plays what a message links to, from the product's page. */
   async function useFiles(page: Page, client: string, urls: { image: string; file: string; fileName: string; fileSize: number; voice: string }) {
     expect(urls.image.startsWith(parley + '/static/')).toBe(true);
@@ -243,39 +241,15 @@ ${revs.map((rev) => `<script src="/documented-${rev}.js"></script>`).join('\n')}
 
     it('the component sends, receives and shows typing over its socket to the other origin', async () => {
       await mount(page, rev, { roomId, token, receiverId: bob.user.id }, { getAuthToken: token });
-      await until(() => socketsOpen(page)).toBe(true);
-      const input = page.getByPlaceholder('Type a message...');
-      await input.fill(`Hello Bob (${rev})`);
-      await input.press('Enter');
-      await bobSocket.next('new_message', { where: (f) => f.data.content === `Hello Bob (${rev})` });
-      await until(() => messageIn(page, `Hello Bob (${rev})`).getAttribute('class')).toBe('message sent');
-      pass(client, 'send (socket)');
-      bobSocket.send({ type: 'send_message', data: { room_id: roomId, receiver_id: ada.user.id, message_type: 'text', content: `Hi Ada (${rev})` } });
-      await until(() => messageIn(page, `Hi Ada (${rev})`).getAttribute('class')).toBe('message received');
-      pass(client, 'receive (socket)');
-      bobSocket.send({ type: 'typing', data: { room_id: roomId, is_typing: true } });
-      await until(() => page.locator('.typing-indicator').textContent()).toBe('Someone is typing...');
-      bobSocket.send({ type: 'typing', data: { room_id: roomId, is_typing: false } });
-      await until(() => page.locator('.typing-indicator').count()).toBe(0);
-      pass(client, 'typing (socket)');
+      await talkInRoom({ page, rev, bobSocket, ada, bob, roomId });
+      pass(client, 'send, receive, typing (socket)');
     });
 
     it('sends an image and a file through its file input; the image shows, the file downloads, Bob’s voice message plays', async () => {
-      const png = await image('png', 40, 30);
-      const doc = rev === '000' ? { name: 'second.png', mimeType: 'image/png', buffer: await image('png', 20, 10) } : { name: 'plan.pdf', mimeType: 'application/pdf', buffer: pdf(3000) };
-      await page.locator('input[type=file]').setInputFiles([{ name: 'photo.png', mimeType: 'image/png', buffer: png }, doc]);
-      await page.getByRole('button', { name: 'Send Files' }).click();
-      const got = await bobSocket.next('new_message', { where: (f) => f.data.files_data?.length === 2, timeoutMs: 15_000 });
-      expect(got.data.files_data.map((f: any) => f.file_name)).toEqual(['photo.png', doc.name]);
+      const { got, second, mine } = await sendFilesInRoom({ page, rev, bobSocket, ada, bob, roomId });
       pass(client, rev === '000' ? 'files sent (upload-files over CORS, then the socket)' : 'files sent (base64 over the socket)');
-      const mine = messageIn(page, 'Sent 2 files');
-      if (rev === '001') {
-        // The component's own <img>, loaded from Parley's signed URL by a page on another site.
-        const img = mine.locator('img[alt="photo.png"]');
-        await until(() => img.evaluate((el) => (el as unknown as { naturalWidth: number }).naturalWidth)).toBe(40);
-        pass(client, 'image shown by the component itself (<img>, naturalWidth 40)');
-      }
-      await until(() => mine.locator('a').count()).toBeGreaterThan(0);
+      // 001 shows the image itself: an <img> loaded from Parley's signed URL by a page on another site.
+      if (rev === '001') pass(client, 'image shown by the component itself (<img>, naturalWidth 40)');
       const links = await mine.locator('a').evaluateAll((as) => as.map((a) => (a as unknown as { href: string }).href));
 
       const voice = wav(1.5);
@@ -289,8 +263,8 @@ ${revs.map((rev) => `<script src="/documented-${rev}.js"></script>`).join('\n')}
       await useFiles(page, client, {
         image: got.data.files_data[0].file_path,
         file: links.at(-1)!,
-        fileName: doc.name,
-        fileSize: doc.buffer.length,
+        fileName: second.name,
+        fileSize: second.buffer.length,
         voice: (await voiceLink.evaluate((a) => (a as unknown as { href: string }).href))!,
       });
       await screenshot(page, `17-cross-site-document-${rev}`);
@@ -323,20 +297,8 @@ ${revs.map((rev) => `<script src="/documented-${rev}.js"></script>`).join('\n')}
       pass(client, 'history and a REST send (CORS)');
 
       await mount(page, '003', { conversationId: conv }, { tenantId: ada.user.tenant_id });
-      await until(() => socketsOpen(page)).toBe(true);
-      const input = page.getByPlaceholder('Type a message...');
-      await input.pressSequentially('Hello Bob, across origins');
-      const typing = await bobSocket.next('typing_indicator', { where: (f) => f.is_typing === true, timeoutMs: 10_000 });
-      expect(typing.user_id).toBe(ada.user.uuid);
-      await input.press('Enter');
-      const got = await bobSocket.next('new_message', { where: (f) => f.message.content === 'Hello Bob, across origins' });
-      expect(got.message.sender_id).toBe(ada.user.uuid);
-      pass(client, 'socket opened by the cookie alone; send and typing (socket)');
-      bobSocket.send({ type: 'send_message', conversation_id: conv, content: 'Hi Ada, from Bob', message_type: 'text' });
-      await until(() => messageIn(page, 'Hi Ada, from Bob').count()).toBe(1);
-      bobSocket.send({ type: 'start_typing', conversation_id: conv });
-      await until(() => page.locator('.typing').textContent()).toBe('Someone is typing...');
-      pass(client, 'receive and typing shown (socket)');
+      await talk003(page, { bobSocket, ada, bob, conv }, 'Hello Bob, across origins');
+      pass(client, 'socket opened by the cookie alone; send, receive, typing both ways (socket)');
 
       // 003's component shows text only: the product's page uploads and shows files itself.
       const png = await image('png', 24, 16);
