@@ -1,6 +1,8 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import cors from '@fastify/cors';
 import type { Config } from '../config/config.js';
+import { DomainError } from '../core/errors.js';
+import { errorText } from '../dialects/shared/texts.js';
 
 /**
  * Which browser pages may use this server, from ALLOWED_ORIGINS: one list decides CORS on
@@ -78,7 +80,8 @@ export async function registerCors(app: FastifyInstance, config: Config): Promis
     corsGrant(req.headers.origin, config.allowedOrigins, config.authCookie !== null && COOKIE_ROUTES.has(pathOf(req.url)));
   app.addHook('onRequest', async (req, reply) => {
     if (req.method === 'OPTIONS' && req.headers['access-control-request-method'] !== undefined && !grant(req)) {
-      return reply.code(403).send({ detail: 'Origin not allowed' });
+      // The words every dialect uses for this refusal (dialects/shared/texts.ts).
+      return reply.code(403).send({ detail: errorText(new DomainError('origin_not_allowed')) });
     }
   });
   await app.register(cors, {

@@ -11,7 +11,7 @@ import { chatSocket, newRoom, newUser, type TestSocket, type TestUser } from '..
 import { startParley, type TestServer } from '../../helpers/parley.js';
 import { conversationWith, socket003 } from '../../dialects/notifications/support.js';
 import { b64, fileEntry, image, pdf, wav } from '../../files/support.js';
-import { ParleyClient } from '../../../sdk/src/index.js';
+import { ParleyClient } from '@parley/sdk';
 import { CHROMIUM, LAUNCH_ARGS, ROOT, SKIP_BROWSER, requireChromium, screenshot, until } from './support.js';
 import { bundle, messageIn, mount, sendFilesInRoom, talk003, talkInRoom, webSocketShim } from './documented.js';
 
@@ -137,7 +137,7 @@ describe.skipIf(SKIP_BROWSER)('a product page on another origin embeds Parley (C
     const revs = ['000', '001', '003'] as const;
     const [scripts, sdk] = await Promise.all([
       Promise.all(revs.map(bundle)),
-      build({ entryPoints: [path.join(ROOT, 'sdk/src/index.ts')], bundle: true, write: false, format: 'iife', globalName: 'ParleySDK', platform: 'browser', logLevel: 'silent' }),
+      build({ entryPoints: ['@parley/sdk'], conditions: ['@parley/source'], absWorkingDir: ROOT, bundle: true, write: false, format: 'iife', globalName: 'ParleySDK', platform: 'browser', logLevel: 'silent' }),
     ]);
     const parleyPort = await freePort();
     parley = `http://${PARLEY_HOST}:${parleyPort}`;
