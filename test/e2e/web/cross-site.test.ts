@@ -7,13 +7,13 @@ import { build } from 'esbuild';
 import WebSocket from 'ws';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { chatSocket, newRoom, newUser, type TestSocket, type TestUser } from '../../helpers/clients.js';
+import { newRoom, newUser, type TestSocket } from '../../helpers/clients.js';
 import { startParley, type TestServer } from '../../helpers/parley.js';
 import { conversationWith, socket003 } from '../../dialects/notifications/support.js';
 import { b64, fileEntry, image, pdf, wav } from '../../files/support.js';
 import { ParleyClient } from '@parley/sdk';
 import { CHROMIUM, LAUNCH_ARGS, ROOT, SKIP_BROWSER, requireChromium, screenshot, until } from './support.js';
-import { bundle, messageIn, mount, sendFilesInRoom, talk003, talkInRoom, webSocketShim } from './documented.js';
+import { bundle, messageIn, mount, roomWithBob, sendFilesInRoom, talk003, talkInRoom, webSocketShim, type RoomScene } from './documented.js';
 
 // Issue 17, embedding on another origin, as deployed for real: Parley on one host name, the
 // product's page on another, both mapped to 127.0.0.1 by Chromium's --host-resolver-rules, so
@@ -222,19 +222,14 @@ ${revs.map((rev) => `<script src="/documented-${rev}.js"></script>`).join('\n')}
 
   describe.each(['000', '001'] as const)('document %s’s React client on another site', (rev) => {
     const client = `${rev} (React, ${SHOP_HOST} → ${PARLEY_HOST})`;
-    let ada: TestUser;
-    let bob: TestUser;
-    let roomId: number;
-    let bobSocket: TestSocket;
+    let people: Omit<RoomScene, 'page'>;
     let page: Page;
     let errors: string[];
     let token: string;
 
     beforeAll(async () => {
-      ada = await newUser(server, { name: `Ada ${rev}` });
-      bob = await newUser(server, { name: `Bob ${rev}` });
-      roomId = await newRoom(server, ada, bob);
-      bobSocket = await chatSocket(server, bob, roomId);
+      people = await roomWithBob(server, rev);
+      const { ada, roomId, bobSocket } = people;
       sockets.push(bobSocket);
       bobSocket.send({ type: 'send_message', data: { room_id: roomId, receiver_id: ada.user.id, message_type: 'text', content: `Earlier, from Bob (${rev})` } });
       await bobSocket.next('new_message', { where: (f) => f.data.content === `Earlier, from Bob (${rev})` });
@@ -242,6 +237,7 @@ ${revs.map((rev) => `<script src="/documented-${rev}.js"></script>`).join('\n')}
     });
 
     it('logs in and reads the history over REST from the page, across origins', async () => {
+      const { ada, roomId } = people;
       const login = await product(page, 'login', ada.user.email, ada.password, false);
       expect(login.status).toBe(200);
       token = login.body.access_token;
@@ -253,13 +249,14 @@ ${revs.map((rev) => `<script src="/documented-${rev}.js"></script>`).join('\n')}
     });
 
     it('the component sends, receives and shows typing over its socket to the other origin', async () => {
-      await mount(page, rev, { roomId, token, receiverId: bob.user.id }, { getAuthToken: token });
-      await talkInRoom({ page, rev, bobSocket, ada, bob, roomId });
+      await mount(page, rev, { roomId: people.roomId, token, receiverId: people.bob.user.id }, { getAuthToken: token });
+      await talkInRoom({ ...people, page });
       pass(client, 'send, receive, typing (socket)');
     });
 
     it('sends an image and a file through its file input; the image shows, the file downloads, Bob’s voice message plays', async () => {
-      const { got, second, mine } = await sendFilesInRoom({ page, rev, bobSocket, ada, bob, roomId });
+      const { ada, roomId, bobSocket } = people;
+      const { got, second, mine } = await sendFilesInRoom({ ...people, page });
       pass(client, rev === '000' ? 'files sent (upload-files over CORS, then the socket)' : 'files sent (base64 over the socket)');
       // 001 shows the image itself: an <img> loaded from Parley's signed URL by a page on another site.
       if (rev === '001') pass(client, 'image shown by the component itself (<img>, naturalWidth 40)');

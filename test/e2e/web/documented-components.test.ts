@@ -3,11 +3,11 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { chatSocket, newRoom, newUser, openSocket, type TestSocket, type TestUser } from '../../helpers/clients.js';
+import { newUser, openSocket, type TestSocket } from '../../helpers/clients.js';
 import { startParley, type TestServer } from '../../helpers/parley.js';
 import { conversationWith, join } from '../../dialects/notifications/support.js';
 import { CHROMIUM, LAUNCH_ARGS, SKIP_BROWSER, requireChromium, screenshot } from './support.js';
-import { COMPONENTS, SEEDS, bundle, mount, sendFilesInRoom, source, talk003, talkInRoom, webSocketShim } from './documented.js';
+import { COMPONENTS, SEEDS, bundle, mount, roomWithBob, sendFilesInRoom, source, talk003, talkInRoom, webSocketShim, type RoomScene } from './documented.js';
 
 // The documents' React components (documented/*.jsx, exactly as the documents print them) in
 // Debian's chromium against a real Parley: 000's and 001's ChatRoom on /api/chat/ws, 003's on
@@ -76,35 +76,31 @@ ${revs.map((rev) => `<script src="/documented-${rev}.js"></script>`).join('\n')}
   }
 
   describe.each(['000', '001'] as const)('document %s on /api/chat/ws', (rev) => {
-    let ada: TestUser;
-    let bob: TestUser;
-    let roomId: number;
-    let bobSocket: TestSocket;
-    let page: Page;
+    let scene: RoomScene;
     let errors: string[];
 
     beforeAll(async () => {
-      ada = await newUser(server, { name: `Ada ${rev}` });
-      bob = await newUser(server, { name: `Bob ${rev}` });
-      roomId = await newRoom(server, ada, bob);
-      bobSocket = await chatSocket(server, bob, roomId);
-      sockets.push(bobSocket);
-      ({ page, errors } = await openPage());
-      await mount(page, rev, { roomId, token: ada.token, receiverId: bob.user.id }, { getAuthToken: ada.token });
+      const people = await roomWithBob(server, rev);
+      sockets.push(people.bobSocket);
+      const opened = await openPage();
+      scene = { ...people, page: opened.page };
+      errors = opened.errors;
+      const { ada, bob, roomId } = people;
+      await mount(scene.page, rev, { roomId, token: ada.token, receiverId: bob.user.id }, { getAuthToken: ada.token });
     });
 
     it('sends with Enter and shows both sides: own messages as sent, the other’s as received, with the sender’s name; typing shows', async () => {
-      await talkInRoom({ page, rev, bobSocket, ada, bob, roomId });
+      await talkInRoom(scene);
     });
 
     it('sends the files picked in its file input, and shows them', async () => {
-      const { mine } = await sendFilesInRoom({ page, rev, bobSocket, ada, bob, roomId });
+      const { mine } = await sendFilesInRoom(scene);
       if (rev === '000') {
         for (const href of await mine.locator('.multiple-files a').evaluateAll((as) => as.map((a) => (a as unknown as { href: string }).href))) {
           expect((await fetch(href)).status).toBe(200);
         }
       }
-      await screenshot(page, `1${rev === '000' ? 0 : 1}-document-${rev}-react-chat-room`);
+      await screenshot(scene.page, `1${rev === '000' ? 0 : 1}-document-${rev}-react-chat-room`);
       expect(errors).toEqual([]);
     });
   });

@@ -3,7 +3,8 @@ import path from 'node:path';
 import { build } from 'esbuild';
 import type { Locator, Page } from 'playwright-core';
 import { expect } from 'vitest';
-import type { Frame, TestSocket, TestUser } from '../../helpers/clients.js';
+import { chatSocket, newRoom, newUser, type Frame, type TestSocket, type TestUser } from '../../helpers/clients.js';
+import type { TestServer } from '../../helpers/parley.js';
 import { image, pdf } from '../../files/support.js';
 import { ROOT, until } from './support.js';
 
@@ -96,6 +97,15 @@ export interface RoomScene {
   ada: TestUser;
   bob: TestUser;
   roomId: number;
+}
+
+/** Ada and Bob (named after the document) in a new room, Bob's socket in it: the caller closes it. */
+export async function roomWithBob(server: TestServer, rev: '000' | '001'): Promise<Omit<RoomScene, 'page'>> {
+  const ada = await newUser(server, { name: `Ada ${rev}` });
+  const bob = await newUser(server, { name: `Bob ${rev}` });
+  const roomId = await newRoom(server, ada, bob);
+  const bobSocket = await chatSocket(server, bob, roomId);
+  return { rev, ada, bob, roomId, bobSocket };
 }
 
 /** Ada sends with Enter, Bob answers and types: each shows as the component renders it. */
