@@ -333,6 +333,34 @@ ${revs.map((rev) => `<script src="/documented-${rev}.js"></script>`).join('\n')}
     });
   });
 
+  describe('document 003’s React client on another site', () => {
+    const client = `003 (React, ${SHOP_HOST} → ${PARLEY_HOST})`;
+
+    it('the cookie does not reach Parley from another site (SameSite=Strict): its socket is closed 4001; with the token in the socket URL it works', async () => {
+      const ada = await newUser(server, { name: 'Ada 003 elsewhere' });
+      const bob = await newUser(server, { name: 'Bob 003 elsewhere' });
+      const conv = await conversationWith(server, ada, [bob]);
+      const bobSocket = await socket003(server, bob, [conv]);
+      sockets.push(bobSocket);
+
+      const { page, errors } = await openPage(SHOP_HOST);
+      const login = await product(page, 'login', ada.user.email, ada.password, true);
+      expect(login.status).toBe(200);
+      await mount(page, '003', { conversationId: conv }, { tenantId: ada.user.tenant_id });
+      await until(() => page.evaluate('window.openedSockets[0].closeCode')).toBe(4001);
+      pass(client, 'by the cookie alone: refused as documented (socket closed 4001 at its first frame, the cookie is not sent cross-site)');
+
+      // The application hands its token to the socket instead (a fresh page: the component
+      // opens one socket per conversation).
+      const other = await openPage(SHOP_HOST);
+      await other.page.evaluate((token) => ((globalThis as any).socketToken = token), login.body.access_token as string);
+      await mount(other.page, '003', { conversationId: conv }, { tenantId: ada.user.tenant_id });
+      await talk003(other.page, { bobSocket, ada, bob, conv }, 'Hello Bob, from another site');
+      pass(client, 'with ?token= in the socket URL: send, receive, typing both ways (socket)');
+      expect([...errors, ...other.errors]).toEqual([]);
+    });
+  });
+
   describe('the SDK on another site', () => {
     const client = `SDK (${SHOP_HOST} → ${PARLEY_HOST})`;
 

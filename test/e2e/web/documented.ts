@@ -72,14 +72,21 @@ export async function mount(page: Page, rev: string, props: Record<string, unkno
 /**
  * The page's one shim: the documents hard-code `ws://localhost:PORT`; an application points
  * its sockets at its chat server. `base` is a JavaScript expression giving `ws://host:port`.
- * The sockets are listed in `window.openedSockets`: the components send as soon as asked, open
- * or not (a person cannot type that fast; a test waits for `socketsOpen`).
+ * An application that holds a token may put it in the URL (`window.socketToken`). The sockets
+ * are listed in `window.openedSockets`, each with its `closeCode` once closed: the components
+ * send as soon as asked, open or not (a person cannot type that fast; a test waits for
+ * `socketsOpen`).
  */
 export function webSocketShim(base: string): string {
   return `const Native = WebSocket;
 window.openedSockets = [];
+const withToken = (url) => window.socketToken ? url + (url.includes('?') ? '&' : '?') + 'token=' + encodeURIComponent(window.socketToken) : url;
 window.WebSocket = class extends Native {
-  constructor(url, protocols) { super(url.replace(/^ws:\\/\\/localhost:\\d+/, ${base}), protocols); window.openedSockets.push(this); }
+  constructor(url, protocols) {
+    super(withToken(url.replace(/^ws:\\/\\/localhost:\\d+/, ${base})), protocols);
+    this.addEventListener('close', (e) => { this.closeCode = e.code; });
+    window.openedSockets.push(this);
+  }
 };`;
 }
 
