@@ -21,7 +21,8 @@ import { bundle, messageIn, mount, roomWithBob, sendFilesInRoom, talk003, talkIn
 // exactly as it would between two real sites. The product's page is served by a small static
 // server of its own; it embeds the documents' React clients (000, 001, 003) and the SDK.
 //
-// - shop.test is another *site* (the harder case: CORP and SameSite apply): 000, 001, the SDK.
+// - shop.test is another *site* (the harder case: CORP and SameSite apply): 000, 001, the SDK,
+//   and 003, which there needs its token in the socket URL (the cookie stays on its own site).
 // - app.example.test is the same site as chat.example.test (a product that puts its chat on a
 //   subdomain): 003, whose component opens its socket with no token and relies on the
 //   SameSite=Strict login cookie, which a browser sends to its own site only.
