@@ -92,7 +92,11 @@ export function staticFilesRoutes(ctx: DialectContext): FastifyPluginAsync {
       reply.header('content-disposition', contentDisposition(viewable ? 'inline' : 'attachment', d.thumbnail ? `${d.attachment.fileName}.webp` : d.attachment.fileName));
       // Nothing served here may run: not as a page, not as a frame's content.
       reply.header('content-security-policy', "default-src 'none'; sandbox");
-      reply.header('cross-origin-resource-policy', 'same-site');
+      // A signed URL is a capability: whoever holds it may read the file, so the page of a
+      // product on another site may show it in <img>/<audio>. No ambient credential opens a
+      // file (the cookie is never read here), so a page without the signature or a token gets
+      // 403 whatever this says.
+      reply.header('cross-origin-resource-policy', 'cross-origin');
       reply.header('cache-control', q.sig !== undefined ? 'private, max-age=300' : 'private, no-cache');
       reply.header('accept-ranges', 'bytes');
       reply.header('last-modified', new Date(d.file.modifiedAt).toUTCString());
