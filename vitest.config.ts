@@ -1,6 +1,7 @@
 import { configDefaults, defineConfig } from 'vitest/config';
 
 const BROWSER = 'test/e2e/web/**/*.test.ts';
+const TIMING = 'test/timing/**/*.test.ts';
 
 export default defineConfig({
   test: {
@@ -10,10 +11,12 @@ export default defineConfig({
     pool: 'forks',
     reporters: ['default'],
     projects: [
-      { extends: true, test: { name: 'server', include: ['test/**/*.test.ts'], exclude: [...configDefaults.exclude, BROWSER], sequence: { groupOrder: 0 } } },
+      { extends: true, test: { name: 'server', include: ['test/**/*.test.ts'], exclude: [...configDefaults.exclude, BROWSER, TIMING], sequence: { groupOrder: 0 } } },
       // The browser suite runs last and alone: chromium, the page and the server then have
       // the machine's cores to themselves, not a share of them with the fuzz and fault runs.
       { extends: true, test: { name: 'browser', include: [BROWSER], fileParallelism: false, sequence: { groupOrder: 1 } } },
+      // Start-up times are measured last, one file at a time, on an otherwise idle machine.
+      { extends: true, test: { name: 'timing', include: [TIMING], fileParallelism: false, sequence: { groupOrder: 2 } } },
     ],
   },
 });

@@ -1,11 +1,15 @@
 import { ConfigError, loadConfig } from './config/config.js';
 import { createParley } from './app/app.js';
+import { startBanner } from './app/start-banner.js';
 
 /** `npm start`: config → migrate → listen → drain on SIGTERM. */
 export async function serve(): Promise<void> {
   const config = loadConfig();
   const parley = await createParley(config);
-  await parley.listen();
+  const address = await parley.listen();
+  // PORT=0 binds a free port: show the one bound.
+  const baseUrl = config.port === 0 ? config.publicUrl.replace(/:0$/, ':' + new URL(address).port) : config.publicUrl;
+  process.stderr.write(startBanner(config, baseUrl, Boolean(process.env.JWT_SECRET)));
   let stopping = false;
   const stop = (signal: string) => {
     if (stopping) return;
