@@ -243,6 +243,7 @@ describe.skipIf(!postgresUrl())('behind nginx (TLS) in front of two Parley proce
       // As deploy/nginx.conf's header says.
       TRUST_PROXY: '127.0.0.1',
       HTTP_MAX_CONNECTIONS_PER_ADDRESS: '0',
+      WS_MAX_UNAUTHENTICATED_PER_ADDRESS: '0',
       LOG_LEVEL: 'info',
       // The address throttle is what this test looks at; the rest would only slow the chat.
       RATE_LOGIN_ADDRESS_FAILURES: '3/1m',
