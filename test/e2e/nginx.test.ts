@@ -5,6 +5,7 @@ import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync 
 import https from 'node:https';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import fc from 'fast-check';
 import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ParleyProcess, ScratchDatabase, freePorts } from '../../scripts/fault/cluster.js';
@@ -290,6 +291,28 @@ describe.skipIf(!postgresUrl())('behind nginx (TLS) in front of two Parley proce
       expect(new Set(remotes)).toEqual(new Set(['127.0.0.2', '127.0.0.3']));
     });
   });
+
+  it('as an invariant (fast-check): behind nginx a client is throttled on its own failures alone, whatever X-Forwarded-For it sends', async () => {
+    let run = 0;
+    const step = fc.record({ client: fc.integer({ min: 0, max: 3 }), forges: fc.option(fc.integer({ min: 0, max: 3 }), { nil: undefined }) });
+    await fc.assert(
+      fc.asyncProperty(fc.array(step, { minLength: 1, maxLength: 12 }), async (steps) => {
+        // Addresses of this run's own (all of 127/8 is loopback), so runs share no bucket.
+        run++;
+        const address = (k: number) => `127.1.${run}.${k + 1}`;
+        const failures = new Map<number, number>(); // the model: failed logins per real address
+        for (const [i, { client, forges }] of steps.entries()) {
+          const headers: Record<string, string> = forges === undefined ? {} : { 'x-forwarded-for': address(forges) };
+          const res = await request(tls, 'POST', '/api/auth/login', { from: address(client), headers, json: { email: `p${run}-${i}@example.com`, password: 'wrong-password' } });
+          const seen = failures.get(client) ?? 0;
+          // RATE_LOGIN_ADDRESS_FAILURES=3/1m: three free, then refused (a run lasts well under the minute).
+          expect(res.status, `step ${i}: client ${client}, forged ${forges}, ${seen} failures before`).toBe(seen < 3 ? 401 : 429);
+          if (res.status === 401) failures.set(client, seen + 1);
+        }
+      }),
+      { numRuns: 15 },
+    );
+  }, 120_000);
 
   it('a chat over TLS loses and doubles nothing while each process in turn is restarted under its sockets', async () => {
     const register = async (name: string) => {
