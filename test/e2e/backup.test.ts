@@ -1,9 +1,11 @@
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import Database from 'better-sqlite3';
+import fc from 'fast-check';
+import { BackupTargetExists, backupDataDir } from '../../src/cli/backup.js';
 import { describe, expect, it } from 'vitest';
 import { startParley, type TestServer } from '../helpers/parley.js';
 import { chatHistory, chatSocket, eventually, newRoom, newUser } from '../helpers/clients.js';
@@ -145,6 +147,68 @@ describe('parley backup (SQLite)', () => {
       rmSync(out, { recursive: true, force: true });
     }
   });
+
+  it('as an invariant (fast-check): over sends and backups to new and existing targets, a new one holds every acked message and an existing one is never touched', async () => {
+    const server = await startParley();
+    const out = mkdtempSync(path.join(tmpdir(), 'parley-backup-'));
+    try {
+      const [a, b] = [await newUser(server), await newUser(server)];
+      const room = await newRoom(server, a, b);
+      const sa = await chatSocket(server, a, room);
+      let sent = 0;
+      const sendAndAck = async (n: number) => {
+        for (let i = 0; i < n; i++) {
+          const id = `p${sent++}`;
+          sa.send({ type: 'send_message', data: { room_id: room, content: id, local_temp_id: id } });
+          await sa.next('new_message', { where: (f) => f.data.local_temp_id === id });
+        }
+      };
+      const precious = path.join(out, 'precious.txt');
+      writeFileSync(precious, 'not a backup');
+      mkdirSync(path.join(out, 'empty-dir'));
+      const made: string[] = [precious, path.join(out, 'empty-dir')];
+      const snapshot = (target: string): string =>
+        statSync(target).isDirectory()
+          ? readdirSync(target, { recursive: true, withFileTypes: true })
+              .map((e) => path.join(e.parentPath, e.name))
+              .sort()
+              .map((f) => `${f}:${statSync(f).isFile() ? readFileSync(f).toString('base64') : 'dir'}`)
+              .join('\n')
+          : readFileSync(target).toString('base64');
+      const action = fc.oneof(
+        fc.record({ kind: fc.constant('send' as const), n: fc.integer({ min: 1, max: 4 }) }),
+        fc.record({ kind: fc.constant('backup' as const) }),
+        fc.record({ kind: fc.constant('over' as const), which: fc.nat() }),
+      );
+      let fresh = 0;
+      await fc.assert(
+        fc.asyncProperty(fc.array(action, { minLength: 1, maxLength: 8 }), async (actions) => {
+          for (const act of actions) {
+            if (act.kind === 'send') await sendAndAck(act.n);
+            else if (act.kind === 'backup') {
+              const target = path.join(out, `b${fresh++}`);
+              const result = backupDataDir(server.parley.config, target, true);
+              const copy = new Database(result.database, { readonly: true });
+              const stored = (copy.prepare('SELECT count(*) AS n FROM messages WHERE conversation_id = ?').get(room) as { n: number }).n;
+              copy.close();
+              expect(stored).toBe(sent); // every send was acked before the backup began
+              made.push(target);
+            } else {
+              const target = made[act.which % made.length]!;
+              const before = snapshot(target);
+              expect(() => backupDataDir(server.parley.config, target, true)).toThrow(BackupTargetExists);
+              expect(snapshot(target)).toBe(before);
+            }
+          }
+        }),
+        { numRuns: 12 },
+      );
+      sa.close();
+    } finally {
+      await server.close();
+      rmSync(out, { recursive: true, force: true });
+    }
+  }, 120_000);
 
   it('on PostgreSQL it says to use pg_dump and exits 2', async () => {
     const err = await run(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'backup', '--out', '/tmp/x.db'], {
