@@ -32,7 +32,7 @@ export interface BackupResult {
 export function backupDataDir(config: Config, outDir: string, secretFromEnvironment: boolean): BackupResult {
   const target = path.resolve(outDir);
   if (existsSync(target)) throw new BackupTargetExists(target);
-  mkdirSync(path.dirname(target), { recursive: true });
+  mkdirSync(path.dirname(target), { recursive: true, mode: 0o700 }); // folders it makes are private too
   // No `recursive`: a directory made by someone else in between is refused too (EEXIST).
   try {
     mkdirSync(target, { mode: 0o700 });
