@@ -39,16 +39,18 @@ export function staleness() {
   return Math.max(...sources) > built ? 'sources changed since the last build' : null;
 }
 
-if (import.meta.url === `file://${process.argv[1]}`) {
+/** Builds when `staleness()` says so (or PARLEY_FORCE_BUILD is set). */
+export function buildIfStale() {
   const reason = process.env.PARLEY_FORCE_BUILD ? 'PARLEY_FORCE_BUILD is set' : staleness();
-  if (reason) {
-    console.error(`parley: building (${reason})…`);
-    const started = Date.now();
-    // The stamp is taken before the build: a source saved while it runs is seen next time.
-    const stampTime = new Date();
-    execFileSync(process.platform === 'win32' ? 'npm.cmd' : 'npm', ['run', 'build', '--silent'], { cwd: root, stdio: 'inherit' });
-    writeFileSync(STAMP, `built ${stampTime.toISOString()}\n`);
-    utimesSync(STAMP, stampTime, stampTime);
-    console.error(`parley: built in ${((Date.now() - started) / 1000).toFixed(1)} s`);
-  }
+  if (!reason) return;
+  console.error(`parley: building (${reason})…`);
+  const started = Date.now();
+  // The stamp is taken before the build: a source saved while it runs is seen next time.
+  const stampTime = new Date();
+  execFileSync(process.platform === 'win32' ? 'npm.cmd' : 'npm', ['run', 'build', '--silent'], { cwd: root, stdio: 'inherit' });
+  writeFileSync(STAMP, `built ${stampTime.toISOString()}\n`);
+  utimesSync(STAMP, stampTime, stampTime);
+  console.error(`parley: built in ${((Date.now() - started) / 1000).toFixed(1)} s`);
 }
+
+if (import.meta.url === `file://${process.argv[1]}`) buildIfStale();

@@ -29,10 +29,13 @@ export async function serve(): Promise<void> {
   process.on('SIGINT', () => stop('SIGINT'));
 }
 
-if (import.meta.url === `file://${process.argv[1]}`) {
+/** `node dist/main.js` and `npm start` (scripts/start.mjs, in the same process). */
+export function runServer(): void {
   serve().catch((e) => {
     // A refused setting is the operator's to fix: its message, without a stack trace.
     console.error(e instanceof ConfigError ? `parley: ${e.message}` : e);
     process.exit(1);
   });
 }
+
+if (import.meta.url === `file://${process.argv[1]}`) runServer();
