@@ -22,6 +22,18 @@ function backup(server: TestServer, target: string, env: Record<string, string> 
   });
 }
 
+/** A server and a scratch folder for backups, both removed after `fn`. */
+async function withServer(env: Record<string, string>, fn: (server: TestServer, out: string) => Promise<void>): Promise<void> {
+  const server = await startParley({ env });
+  const out = mkdtempSync(path.join(tmpdir(), 'parley-backup-'));
+  try {
+    await fn(server, out);
+  } finally {
+    await server.close();
+    rmSync(out, { recursive: true, force: true });
+  }
+}
+
 // `parley backup` on the embedded default: taken while messages are being sent, it holds
 // every message acknowledged before it began, passes an integrity check, and a server
 // started on it serves them.
@@ -80,9 +92,7 @@ describe('parley backup (SQLite)', () => {
 
   it('holds the attachments and the generated secret: a server started with DATA_DIR=backup serves the same files and tokens', async () => {
     // No JWT_SECRET: the generated one lives in DATA_DIR and must travel with the data.
-    const server = await startParley({ env: { JWT_SECRET: '' } });
-    const out = mkdtempSync(path.join(tmpdir(), 'parley-backup-'));
-    try {
+    await withServer({ JWT_SECRET: '' }, async (server, out) => {
       const r = await room(server);
       const png = await image('png', 40, 30);
       const doc = pdf(4096);
@@ -123,16 +133,11 @@ describe('parley backup (SQLite)', () => {
       } finally {
         await restored.close({ keepData: true });
       }
-    } finally {
-      await server.close();
-      rmSync(out, { recursive: true, force: true });
-    }
+    });
   });
 
   it('never writes over an existing target: a clear message, exit 1, and the target untouched', async () => {
-    const server = await startParley();
-    const out = mkdtempSync(path.join(tmpdir(), 'parley-backup-'));
-    try {
+    await withServer({}, async (server, out) => {
       const existing = path.join(out, 'precious.db');
       writeFileSync(existing, 'not a backup, and not to be lost');
       for (const target of [existing, out]) {
@@ -142,16 +147,11 @@ describe('parley backup (SQLite)', () => {
       }
       expect(readFileSync(existing, 'utf8')).toBe('not a backup, and not to be lost');
       expect(readdirSync(out)).toEqual(['precious.db']);
-    } finally {
-      await server.close();
-      rmSync(out, { recursive: true, force: true });
-    }
+    });
   });
 
   it('as an invariant (fast-check): over sends and backups to new and existing targets, a new one holds every acked message and an existing one is never touched', async () => {
-    const server = await startParley();
-    const out = mkdtempSync(path.join(tmpdir(), 'parley-backup-'));
-    try {
+    await withServer({}, async (server, out) => {
       const [a, b] = [await newUser(server), await newUser(server)];
       const room = await newRoom(server, a, b);
       const sa = await chatSocket(server, a, room);
@@ -204,10 +204,7 @@ describe('parley backup (SQLite)', () => {
         { numRuns: 12 },
       );
       sa.close();
-    } finally {
-      await server.close();
-      rmSync(out, { recursive: true, force: true });
-    }
+    });
   }, 120_000);
 
   it('on PostgreSQL it says to use pg_dump and exits 2', async () => {
