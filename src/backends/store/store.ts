@@ -117,6 +117,8 @@ export interface AppendOptions {
    * lately (a stopped process), and waiting for them again would hold up the rest.
    */
   readonly probe?: ReadonlySet<Id>;
+  /** How long to wait for a conversation held elsewhere, instead of the store's lock wait. */
+  readonly waitMs?: number;
 }
 
 export interface FriendshipRow {

@@ -1,4 +1,4 @@
-import { isDeferred, type AppendResult, type NewMessage, type Store } from '../../backends/store/store.js';
+import { isDeferred, type AppendOptions, type AppendResult, type NewMessage, type Store } from '../../backends/store/store.js';
 import type { Id } from '../model.js';
 import { fromStoreError } from '../errors.js';
 
@@ -17,10 +17,19 @@ interface Stall {
   timer: NodeJS.Timeout | null;
   /** Its sends are in the queue or a batch, taken only if its row is free (Store probe). */
   retrying: boolean;
+  /** Retries that found the row held again. */
+  misses: number;
 }
 
 const FIRST_RETRY_MS = 50;
 const MAX_RETRY_MS = 1000;
+/**
+ * How long a retry that missed before waits for the row, in a transaction of its own: a
+ * probe takes the row only when it is free at that instant, which another process that
+ * keeps the conversation busy may never leave it; waiting in line gets it at that process's
+ * next commit, and in a transaction of its own the wait holds up no other conversation.
+ */
+const PATIENT_WAIT_MS = 2000;
 
 /**
  * Group commit: sends that arrive while transactions run (or within the same turn of the
@@ -36,7 +45,8 @@ const MAX_RETRY_MS = 1000;
  * A conversation the store defers (another process holds it: stopped mid-commit, or cut off)
  * stalls alone: its sends, and every later one to it, wait aside in order and are offered
  * again after a growing pause, taken only if free by then, while every other conversation
- * keeps committing.
+ * keeps committing. A retry that found the row held again waits in line for it next time, in
+ * a transaction of its own, so a conversation another process keeps busy is not starved.
  */
 export class MessageWriter {
   readonly #queue: Pending[] = [];
@@ -92,13 +102,8 @@ export class MessageWriter {
     }
     this.#inFlight++;
     this.onBatch(batch.length);
-    const outcomes = this.#commit(batch, probe);
-    const before = this.#settled;
-    this.#settled = (async () => {
-      const out = await outcomes;
-      await before;
-      this.#settle(batch, out);
-    })();
+    const outcomes = this.#commit(batch, probe ? { probe } : {});
+    this.#settleInTurn(batch, outcomes);
     void outcomes.then(() => {
       this.#inFlight--;
       this.#schedule();
@@ -107,8 +112,17 @@ export class MessageWriter {
     this.#schedule();
   }
 
-  async #commit(batch: Pending[], probe: Set<Id> | undefined): Promise<Outcome[]> {
-    const opts = probe ? { probe } : {};
+  /** Settles `batch` once it committed and every batch taken before it has settled. */
+  #settleInTurn(batch: Pending[], outcomes: Promise<Outcome[]>) {
+    const before = this.#settled;
+    this.#settled = (async () => {
+      const out = await outcomes;
+      await before;
+      this.#settle(batch, out);
+    })();
+  }
+
+  async #commit(batch: Pending[], opts: AppendOptions): Promise<Outcome[]> {
     const toOutcome = (o: Awaited<ReturnType<Store['appendMessages']>>[number]): Outcome => (isDeferred(o) ? { deferred: true } : { ok: true, result: o });
     try {
       return (await this.store.appendMessages(batch.map((p) => p.input), opts)).map(toOutcome);
@@ -166,17 +180,27 @@ export class MessageWriter {
     const later = this.#queue.filter((p) => p.input.conversationId === c);
     if (later.length > 0) for (let i = this.#queue.length - 1; i >= 0; i--) if (this.#queue[i].input.conversationId === c) this.#queue.splice(i, 1);
     if (!stall) {
-      stall = { items: [], backoffMs: FIRST_RETRY_MS, timer: null, retrying: false };
+      stall = { items: [], backoffMs: FIRST_RETRY_MS, timer: null, retrying: false, misses: 0 };
       this.#stalled.set(c, stall);
-    } else if (stall.retrying) stall.backoffMs = Math.min(MAX_RETRY_MS, stall.backoffMs * 2);
+    } else if (stall.retrying) {
+      stall.backoffMs = Math.min(MAX_RETRY_MS, stall.backoffMs * 2);
+      stall.misses++;
+    }
     stall.items = [...items, ...later, ...stall.items];
     stall.retrying = false;
     if (stall.timer) clearTimeout(stall.timer);
     stall.timer = setTimeout(() => {
       stall.timer = null;
       stall.retrying = true;
+      const items = stall.items.splice(0);
+      if (stall.misses > 0) {
+        // Sends to `c` arriving meanwhile wait in stall.items, behind these.
+        this.#settleInTurn(items, this.#commit(items, { waitMs: PATIENT_WAIT_MS }));
+        void this.#settled.then(() => this.#wakeIdle());
+        return;
+      }
       // Offered again ahead of everything: they are the oldest sends waiting.
-      this.#queue.unshift(...stall.items.splice(0));
+      this.#queue.unshift(...items);
       this.#schedule();
     }, stall.backoffMs);
   }

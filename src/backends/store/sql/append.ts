@@ -42,7 +42,7 @@ export class SqlAppend extends SqlAggregate implements Pick<MessageStore, 'appen
     if (batch.length === 0) return [];
     for (let attempt = 1; ; attempt++) {
       try {
-        return await this.#append(batch, opts.probe);
+        return await this.#append(batch, opts.probe, opts.waitMs ?? this.lockWaitMs);
       } catch (e) {
         // A retry raced its original in another transaction (another process, or another
         // pool connection): that one has committed now, so the next attempt finds it.
@@ -55,12 +55,12 @@ export class SqlAppend extends SqlAggregate implements Pick<MessageStore, 'appen
     }
   }
 
-  #append(all: readonly NewMessage[], probe: ReadonlySet<Id> | undefined): Promise<AppendOutcome[]> {
+  #append(all: readonly NewMessage[], probe: ReadonlySet<Id> | undefined, waitMs: number): Promise<AppendOutcome[]> {
     return this.runner.transaction(async (tx) => {
       // 0. The conversations this transaction may write (PostgreSQL: locked, in id order);
       //    the messages of the others come back deferred.
       const conversationIds = [...new Set(all.map((m) => m.conversationId))].sort((a, b) => a - b);
-      const left = await this.adapter.lockConversations(tx, conversationIds, probe, this.lockWaitMs);
+      const left = await this.adapter.lockConversations(tx, conversationIds, probe, waitMs);
       const taken = all.flatMap((m, i) => (left.has(m.conversationId) ? [] : [i]));
       const batch = left.size === 0 ? all : taken.map((i) => all[i]);
       if (this.afterLock) await this.afterLock([...new Set(batch.map((m) => m.conversationId))]);
