@@ -52,7 +52,7 @@ import {
   UserOut,
   UserSearchQuery,
 } from './schemas.js';
-import { parleyAsyncApi } from './asyncapi.js';
+import { socketsAsyncApi } from '../asyncapi.js';
 import { parleyRenderer, parleySocketRoute, sendParley } from './socket.js';
 
 const P = '/api/parley';
@@ -67,7 +67,8 @@ export function parleyRoutes(ctx: DialectContext): FastifyPluginAsync {
     const app = app0.withTypeProvider<TypeBoxTypeProvider>();
     app.setErrorHandler(detailErrorHandler({}, { withCode: true }));
     parleySocketRoute(ctx, app);
-    const asyncApi = parleyAsyncApi('0.1.0');
+    // Every dialect's socket (dialects/asyncapi.ts), served beside /docs.
+    const asyncApi = socketsAsyncApi('0.1.0');
     app.get('/docs/asyncapi.json', { schema: { hide: true } }, async () => asyncApi);
 
     const session = (s: { user: User; accessToken: string }) => ({ token: s.accessToken, token_type: 'bearer' as const, user: renderUser(s.user) });

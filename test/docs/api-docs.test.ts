@@ -1,0 +1,167 @@
+import SwaggerParser from '@apidevtools/swagger-parser';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { TAGS } from '../../src/http/api-docs.js';
+import { api, newUser, openSocket, eventually, type TestSocket, type TestUser } from '../helpers/clients.js';
+import { startParley, type TestServer } from '../helpers/parley.js';
+
+// The API documents a developer reads (/docs/json, /docs/asyncapi.json): every operation and
+// every socket described, with examples, so a client can be written from them alone.
+
+type Media = { example?: unknown; examples?: Record<string, unknown>; schema?: object };
+type Operation = {
+  operationId?: string;
+  summary?: string;
+  description?: string;
+  tags?: string[];
+  requestBody?: { content?: Record<string, Media> };
+  responses?: Record<string, { description?: string; content?: Record<string, Media> }>;
+};
+const METHODS = ['get', 'put', 'post', 'delete', 'patch', 'head', 'options'];
+
+let server: TestServer;
+let openapi: { openapi: string; tags: { name: string }[]; paths: Record<string, Record<string, Operation>> };
+let asyncapi: any;
+
+const operations = () =>
+  Object.entries(openapi.paths).flatMap(([path, item]) =>
+    Object.entries(item)
+      .filter(([m]) => METHODS.includes(m))
+      .map(([method, op]) => ({ name: `${method.toUpperCase()} ${path}`, path, op })),
+  );
+const hasExample = (media: Media) => media.example !== undefined || Object.keys(media.examples ?? {}).length > 0;
+
+beforeAll(async () => {
+  server = await startParley();
+  openapi = (await api(server, 'GET', '/docs/json')).body;
+  asyncapi = (await api(server, 'GET', '/docs/asyncapi.json')).body;
+});
+afterAll(() => server?.close());
+
+describe('OpenAPI document (/docs/json)', () => {
+  it('is a valid OpenAPI 3 document', async () => {
+    await SwaggerParser.validate(structuredClone(openapi) as never);
+  });
+
+  it('every operation has a summary, a description, an operationId, tags, and an example per request body and per 2xx response', () => {
+    const ops = operations();
+    expect(ops.length).toBeGreaterThan(90);
+    const problems: string[] = [];
+    for (const { name, op } of ops) {
+      if (!op.summary?.trim()) problems.push(`${name}: no summary`);
+      if (!op.description?.trim() || op.description === op.summary) problems.push(`${name}: no description beyond its summary`);
+      if (!op.operationId) problems.push(`${name}: no operationId`);
+      if (!op.tags?.length) problems.push(`${name}: no tags`);
+      for (const [type, media] of Object.entries(op.requestBody?.content ?? {})) {
+        if (!hasExample(media)) problems.push(`${name}: request body ${type} has no example`);
+      }
+      const responses = Object.entries(op.responses ?? {});
+      if (!responses.some(([status]) => status.startsWith('2'))) problems.push(`${name}: no 2xx response`);
+      for (const [status, response] of responses) {
+        if (!response.description || response.description === 'Default Response') problems.push(`${name}: ${status} is not described`);
+        if (!status.startsWith('2')) continue;
+        for (const [type, media] of Object.entries(response.content ?? {})) {
+          if (!hasExample(media)) problems.push(`${name}: ${status} ${type} has no example`);
+        }
+      }
+    }
+    expect(problems).toEqual([]);
+  });
+
+  it('operationIds are unique', () => {
+    const ids = operations().map((o) => o.op.operationId);
+    const repeated = ids.filter((id, i) => ids.indexOf(id) !== i);
+    expect(repeated).toEqual([]);
+  });
+
+  it("lists Parley's own API first, then the compatibility dialects, in tag order", () => {
+    const order = openapi.tags.map((t) => t.name);
+    expect(order[0]).toBe(TAGS.parley);
+    expect(order).toEqual(Object.values(TAGS));
+    const compat = order.findIndex((t) => t.startsWith('Compatibility'));
+    expect(order.slice(compat).every((t) => t.startsWith('Compatibility'))).toBe(true);
+    // Paths follow the tags: each operation's first tag never comes before the previous one's.
+    const ranks = operations().map((o) => order.indexOf(o.op.tags![0]));
+    expect(ranks.every((r) => r >= 0)).toBe(true);
+    expect(ranks).toEqual([...ranks].sort((a, b) => a - b));
+    expect(operations()[0].path.startsWith('/api/parley/')).toBe(true);
+  });
+});
+
+describe('AsyncAPI document (/docs/asyncapi.json)', () => {
+  const channels = () => Object.entries<any>(asyncapi.channels);
+
+  it('is an AsyncAPI 3 document whose operations point at channel messages that exist', () => {
+    expect(asyncapi.asyncapi).toBe('3.0.0');
+    expect(asyncapi.info.title).toBeTruthy();
+    expect(asyncapi.info.version).toBeTruthy();
+    const problems: string[] = [];
+    const resolve = (ref: string) => ref.replace(/^#\//, '').split('/').map((p) => p.replace(/~1/g, '/').replace(/~0/g, '~')).reduce<any>((o, k) => o?.[k], asyncapi);
+    for (const [id, op] of Object.entries<any>(asyncapi.operations)) {
+      if (!/^[\w.-]+$/.test(id)) problems.push(`operation id ${id}`);
+      if (op.action !== 'send' && op.action !== 'receive') problems.push(`${id}: action ${op.action}`);
+      const channel = resolve(op.channel.$ref);
+      if (!channel) problems.push(`${id}: no channel ${op.channel.$ref}`);
+      for (const m of op.messages) {
+        if (!m.$ref.startsWith(`${op.channel.$ref}/messages/`) || !resolve(m.$ref)) problems.push(`${id}: message ${m.$ref} is not its channel's`);
+      }
+    }
+    for (const [id, ch] of channels()) {
+      if (typeof ch.address !== 'string' || !ch.address.startsWith('/')) problems.push(`${id}: address ${ch.address}`);
+      for (const p of ch.address.match(/\{(\w+)\}/g) ?? []) if (!ch.parameters?.[p.slice(1, -1)]) problems.push(`${id}: parameter ${p} undescribed`);
+      for (const [mid, m] of Object.entries<any>(ch.messages)) {
+        if (!m.summary || !m.payload || m.contentType !== 'application/json') problems.push(`${id}/${mid}: summary, payload, contentType`);
+        if (!Array.isArray(m.examples) || m.examples.length === 0) problems.push(`${id}/${mid}: no example`);
+        for (const e of m.examples ?? []) if (e.payload?.type !== m.name) problems.push(`${id}/${mid}: example of another frame type`);
+      }
+    }
+    expect(problems).toEqual([]);
+  });
+
+  it('every socket the server registers is a channel, with frames both ways', () => {
+    const registered = server.parley.app.socketRoutes;
+    expect(registered.length).toBeGreaterThanOrEqual(5);
+    const addresses = channels().map(([, ch]) => ch.address);
+    expect([...registered].sort()).toEqual([...addresses].sort());
+    for (const [id, ch] of channels()) {
+      const names = Object.keys(ch.messages);
+      expect(names.some((n) => n.startsWith('client.')), id).toBe(true);
+      expect(names.some((n) => n.startsWith('server.')), id).toBe(true);
+      for (const n of names) expect(asyncapi.operations, `${id}: ${n}`).toSatisfy((ops: Record<string, any>) => Object.values(ops).some((o) => o.messages.some((m: any) => m.$ref === `#/channels/${id}/messages/${n}`)));
+    }
+  });
+
+  describe('each socket handles exactly the client frames its channel documents', () => {
+    let users: TestUser[];
+    beforeAll(async () => {
+      users = [await newUser(server), await newUser(server)];
+    });
+
+    it.each(['parley', 'chat', 'rooms', 'direct', 'notifications'])('%s', async (id) => {
+      const ch = asyncapi.channels[id];
+      const me = users[0];
+      const address = ch.address.replace('{tenant_id}', me.user.tenant_id);
+      const sock: TestSocket = await openSocket(`${server.wsUrl}${address}?token=${me.token}`);
+      try {
+        // Sent as documented: a documented frame may be refused for what it names (a room of
+        // the example that does not exist here), never as a frame type the socket does not know.
+        const documented = Object.entries<any>(ch.messages).filter(([key]) => key.startsWith('client.'));
+        expect(documented.length).toBeGreaterThan(2);
+        for (const [, m] of documented) {
+          if (m.name === 'auth') continue; // only as the first frame of a socket opened without a token
+          for (const e of m.examples) sock.send(e.payload);
+        }
+        sock.send({ type: 'no_such_frame' });
+        const unknown = await eventually(() => {
+          const refused = sock.frames.filter((f: any) => f.type === 'error' && /Unknown message type/.test(String(f.message)));
+          expect(refused.length).toBeGreaterThan(0);
+          return refused;
+        });
+        expect(unknown.map((f: any) => f.message)).toEqual(['Unknown message type: no_such_frame']);
+        // Every server frame seen is documented on this channel.
+        for (const f of sock.frames as any[]) expect(ch.messages, `${id}: undocumented frame ${f.type}`).toHaveProperty([`server.${f.type}`]);
+      } finally {
+        sock.close();
+      }
+    });
+  });
+});
