@@ -82,11 +82,21 @@ export function example<T extends TSchema>(schema: T, description: string, ...ex
   return { ...schema, description, examples } as T;
 }
 
-/** A body the route renders by hand, for the document only: its shape and examples. */
+/**
+ * The shape of a document's example: its fields and their types, nothing required (the
+ * example shows what is there, not what may be absent). A null says nothing of its type.
+ */
+function shapeOf(value: unknown): Record<string, unknown> {
+  if (value === null || value === undefined) return {};
+  if (Array.isArray(value)) return { type: 'array', items: shapeOf(value[0]) };
+  if (typeof value === 'object') return { type: 'object', properties: Object.fromEntries(Object.entries(value).map(([k, v]) => [k, shapeOf(v)])) };
+  if (typeof value === 'number') return { type: Number.isInteger(value) ? 'integer' : 'number' };
+  return { type: typeof value };
+}
+
+/** A body the route renders by hand, for the document only: its shape (from the first example) and examples. */
 export function shown(description: string, ...examples: unknown[]): object {
-  const first = examples[0];
-  const type = Array.isArray(first) ? 'array' : first === null ? 'null' : typeof first === 'object' ? 'object' : typeof first;
-  return { type, description, examples };
+  return { ...shapeOf(examples[0]), description, examples };
 }
 
 /** A response without a body (204). */

@@ -1,4 +1,6 @@
 import SwaggerParser from '@apidevtools/swagger-parser';
+import { Ajv } from 'ajv';
+import addFormats from 'ajv-formats';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TAGS } from '../../src/http/api-docs.js';
 import { api, newUser, openSocket, eventually, type TestSocket, type TestUser } from '../helpers/clients.js';
@@ -67,6 +69,38 @@ describe('OpenAPI document (/docs/json)', () => {
     expect(problems).toEqual([]);
   });
 
+  it("every example fits the schema it illustrates (the documents' examples are what Parley accepts and answers)", () => {
+    const ajv = new Ajv({ strict: false, allErrors: true });
+    (addFormats as unknown as (a: Ajv) => Ajv)(ajv);
+    // OpenAPI 3.0's `nullable` is JSON Schema's null type.
+    const jsonSchema = (s: unknown): unknown => {
+      if (Array.isArray(s)) return s.map(jsonSchema);
+      if (s === null || typeof s !== 'object') return s;
+      const { nullable, example: _e, ...rest } = s as Record<string, unknown>;
+      const out = Object.fromEntries(Object.entries(rest).map(([k, v]) => [k, k === 'properties' ? Object.fromEntries(Object.entries(v as object).map(([p, ps]) => [p, jsonSchema(ps)])) : jsonSchema(v)]));
+      return nullable ? { anyOf: [out, { type: 'null' }] } : out;
+    };
+    const problems: string[] = [];
+    let checked = 0;
+    for (const { name, op } of operations()) {
+      const media = [
+        ...Object.entries(op.requestBody?.content ?? {}).map(([t, m]) => [`request ${t}`, m] as const),
+        ...Object.entries(op.responses ?? {}).flatMap(([status, r]) => Object.entries(r.content ?? {}).map(([t, m]) => [`${status} ${t}`, m] as const)),
+      ];
+      for (const [where, m] of media) {
+        if (!m.schema) continue;
+        const validate = ajv.compile(jsonSchema(m.schema) as object);
+        const examples = [...(m.example !== undefined ? [m.example] : []), ...Object.values(m.examples ?? {}).map((e) => (e as { value: unknown }).value)];
+        for (const e of examples) {
+          checked++;
+          if (!validate(e)) problems.push(`${name} ${where}: ${ajv.errorsText(validate.errors)}`);
+        }
+      }
+    }
+    expect(checked).toBeGreaterThan(150);
+    expect(problems).toEqual([]);
+  });
+
   it('operationIds are unique', () => {
     const ids = operations().map((o) => o.op.operationId);
     const repeated = ids.filter((id, i) => ids.indexOf(id) !== i);
@@ -90,7 +124,9 @@ describe('OpenAPI document (/docs/json)', () => {
 describe('AsyncAPI document (/docs/asyncapi.json)', () => {
   const channels = () => Object.entries<any>(asyncapi.channels);
 
-  it('is an AsyncAPI 3 document whose operations point at channel messages that exist', () => {
+  it('is an AsyncAPI 3 document whose operations point at channel messages that exist, each with examples that fit it', () => {
+    const ajv = new Ajv({ strict: false, allErrors: true });
+    (addFormats as unknown as (a: Ajv) => Ajv)(ajv);
     expect(asyncapi.asyncapi).toBe('3.0.0');
     expect(asyncapi.info.title).toBeTruthy();
     expect(asyncapi.info.version).toBeTruthy();
@@ -111,7 +147,11 @@ describe('AsyncAPI document (/docs/asyncapi.json)', () => {
       for (const [mid, m] of Object.entries<any>(ch.messages)) {
         if (!m.summary || !m.payload || m.contentType !== 'application/json') problems.push(`${id}/${mid}: summary, payload, contentType`);
         if (!Array.isArray(m.examples) || m.examples.length === 0) problems.push(`${id}/${mid}: no example`);
-        for (const e of m.examples ?? []) if (e.payload?.type !== m.name) problems.push(`${id}/${mid}: example of another frame type`);
+        const validate = ajv.compile(m.payload);
+        for (const e of m.examples ?? []) {
+          if (e.payload?.type !== m.name) problems.push(`${id}/${mid}: example of another frame type`);
+          else if (!validate(e.payload)) problems.push(`${id}/${mid}: example does not fit the payload: ${ajv.errorsText(validate.errors)}`);
+        }
       }
     }
     expect(problems).toEqual([]);

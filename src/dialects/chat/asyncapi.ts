@@ -53,7 +53,7 @@ function server(updateFrame: string): Record<string, FrameDoc> {
     room_joined: { summary: 'Answer to join_room: the room is followed from here (epoch: keep it with your cursor).', examples: [{ type: 'room_joined', data: { room_id: 1, epoch: '0192f7a0-1111-7000-8000-00000000e0c4' } }] },
     room_left: { summary: 'Answer to leave_room.', examples: [{ type: 'room_left', data: { room_id: 1 } }] },
     snapshot_required: { summary: 'Too much was missed to replay: reload the room over REST.', examples: [{ type: 'snapshot_required', data: { room_id: 1, missed: 25000 } }] },
-    error: { summary: 'A frame was refused; nothing changed. The socket stays open.', examples: [{ type: 'error', message: 'Error description' }, { type: 'error', message: 'Room not found', code: 'not_found', local_temp_id: 'temp_123' }] },
+    error: { summary: 'A frame was refused; nothing changed. The socket stays open.', examples: [{ type: 'error', message: 'Error description' }, { type: 'error', message: 'Room not found', code: 'conversation_not_found', local_temp_id: 'temp_123' }] },
     pong: { summary: 'Answer to ping.', examples: [{ type: 'pong' }] },
   };
 }

@@ -26,7 +26,7 @@ export const notificationsSocketDoc: SocketDoc = {
     send_message: {
       summary: 'Send a message (the ack is your own new_message, carrying local_temp_id).',
       payload: flatFrame('send_message', SendFrame),
-      examples: [{ type: 'send_message', conversation_id: conversation, content: 'Hello world!', message_type: 'text' }, { type: 'send_message', data: { conversation_id: conversation, content: 'Hello world!', message_type: 'text' } }],
+      examples: [{ type: 'send_message', conversation_id: conversation, content: 'Hello world!', message_type: 'text' }],
     },
     start_typing: { summary: 'Typing started (expires on its own).', payload: flatFrame('start_typing', ConversationFrame), examples: [{ type: 'start_typing', conversation_id: conversation }] },
     stop_typing: { summary: 'Typing stopped.', payload: flatFrame('stop_typing', ConversationFrame), examples: [{ type: 'stop_typing', conversation_id: conversation }] },
@@ -59,7 +59,7 @@ export const notificationsSocketDoc: SocketDoc = {
     participant_added: { summary: 'Someone joined a conversation.', examples: [{ type: 'participant_added', conversation_id: conversation, user: PARTICIPANT_003.user, role: 'member' }] },
     participant_removed: { summary: 'Someone left a conversation or was removed.', examples: [{ type: 'participant_removed', conversation_id: conversation, user: PARTICIPANT_003.user }] },
     participant_role_changed: { summary: "Someone's role changed.", examples: [{ type: 'participant_role_changed', conversation_id: conversation, user: PARTICIPANT_003.user, role: 'moderator' }] },
-    error: { summary: 'A frame was refused; nothing changed. The socket stays open.', examples: [{ type: 'error', message: 'Conversation not found', code: 'not_found' }] },
+    error: { summary: 'A frame was refused; nothing changed. The socket stays open.', examples: [{ type: 'error', message: 'Conversation not found', code: 'conversation_not_found' }] },
     pong: { summary: 'Answer to ping.', examples: [{ type: 'pong' }] },
   },
 };

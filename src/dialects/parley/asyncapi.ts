@@ -33,7 +33,7 @@ const SERVER_EXAMPLES: Record<ServerFrameType, unknown> = {
   conversation_changed: { type: 'conversation_changed', change: 'updated', conversation, title: 'Project Team Chat' },
   participant_changed: { type: 'participant_changed', change: 'added', conversation_id: 7, user: other, role: 'member', by: 1 },
   snapshot_required: { type: 'snapshot_required', conversation_id: 7, missed: 25000 },
-  error: { type: 'error', code: 'not_found', message: 'Conversation not found', local_temp_id: 'temp_123' },
+  error: { type: 'error', code: 'conversation_not_found', message: 'Conversation not found', local_temp_id: 'temp_123' },
   pong: { type: 'pong' },
 };
 
