@@ -11,6 +11,7 @@ import { isDomainError } from '../../core/errors.js';
 import { detailErrorHandler, errorText } from '../shared/errors.js';
 import { iso, isoOrNull } from '../shared/time.js';
 import { TAGS, TEXTS, errorsShown, example, operation, shown } from '../../http/api-docs.js';
+import { INVITE, JANE, JOHN, TENANT_ID, TOKEN } from '../shared/examples.js';
 import {
   Detail,
   FriendBody,
@@ -67,21 +68,10 @@ export const renderInvite = (i: Invite) => ({
 });
 
 // Examples for /docs (the accounts contract of DESIGN.md).
-const TENANT = '0192f7a0-0000-7000-8000-000000000001';
-const USER_EXAMPLE = { id: 1, uuid: '0192f7a0-6c1e-7cc4-9a57-5c7e3b1d2a01', name: 'John Doe', email: 'john@example.com', avatar_url: null, tenant_id: TENANT };
-const SESSION_EXAMPLE = { access_token: 'eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9…', token_type: 'bearer', user: USER_EXAMPLE };
-const INVITE_EXAMPLE = {
-  id: '0192f7a2-0000-7000-8000-0000000000aa',
-  tenant_id: TENANT,
-  email: 'jane@example.com',
-  status: 'active',
-  created_at: '2024-01-01T12:00:00.000Z',
-  expires_at: '2024-01-08T12:00:00.000Z',
-  used_at: null,
-  used_by: null,
-  revoked_at: null,
-};
-const FRIEND_EXAMPLE = { id: 2, uuid: '0192f7a0-6c1e-7cc4-9a57-5c7e3b1d2a02', name: 'Jane Smith', email: 'jane@example.com', avatar_url: null };
+const USER_EXAMPLE = { ...JOHN, tenant_id: TENANT_ID };
+const SESSION_EXAMPLE = { access_token: TOKEN, token_type: 'bearer', user: USER_EXAMPLE };
+const INVITE_EXAMPLE = INVITE;
+const FRIEND_EXAMPLE = JANE;
 const Errors = (...details: { detail: string }[]) => ({ '4xx': example(Detail, 'Refused: the reason in `detail`.', ...(details.length ? details : [TEXTS.notAuthenticated])) });
 
 /** The fixed accounts contract of DESIGN.md: /api/auth/* and /api/friends. */

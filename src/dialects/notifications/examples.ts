@@ -1,15 +1,17 @@
 // Examples of document 003 (/api/notifications/chat), as the document shows them with
 // Parley's added fields, for /docs/json and /docs/asyncapi.json.
 
+import { JANE, JOHN, TENANT_ID } from '../shared/examples.js';
+
 export const IDS = {
-  tenant: '0192f7a0-0000-7000-8000-000000000001',
+  tenant: TENANT_ID,
   conversation: '0192f7a0-9abc-7def-8012-3456789abcde',
   message: '0192f7a1-2b3c-7d4e-8f50-617283940a5b',
-  me: '0192f7a0-6c1e-7cc4-9a57-5c7e3b1d2a01',
-  other: '0192f7a0-6c1e-7cc4-9a57-5c7e3b1d2a02',
+  me: JOHN.uuid,
+  other: JANE.uuid,
 } as const;
 
-export const USER_003 = { id: IDS.me, name: 'John Doe', email: 'john@example.com', avatar_url: 'https://example.com/avatar.jpg' };
+export const USER_003 = { id: JOHN.uuid, name: JOHN.name, email: JOHN.email, avatar_url: JOHN.avatar_url };
 
 export const MESSAGE_003 = {
   id: IDS.message,
@@ -53,7 +55,7 @@ export const PARTICIPANT_003 = {
   id: `${IDS.conversation}:${IDS.other}`,
   conversation: IDS.conversation,
   user_id: IDS.other,
-  user: { id: IDS.other, name: 'Jane Smith', email: 'jane@example.com', avatar_url: null },
+  user: { id: JANE.uuid, name: JANE.name, email: JANE.email, avatar_url: JANE.avatar_url },
   role: 'member',
   joined_at: '2024-01-01T10:00:00Z',
   last_seen_at: '2024-01-01T12:00:00Z',

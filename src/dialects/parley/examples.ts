@@ -2,14 +2,16 @@
 // between John and Jane, as the documents' examples name them. Every REST example and frame
 // example is built from these, so the two documents tell the same story.
 
-const john = { id: 1, uuid: '0192f7a0-6c1e-7cc4-9a57-5c7e3b1d2a01', name: 'John Doe', email: 'john@example.com', avatar_url: 'https://example.com/avatar.jpg' };
-const jane = { id: 2, uuid: '0192f7a0-6c1e-7cc4-9a57-5c7e3b1d2a02', name: 'Jane Smith', email: 'jane@example.com', avatar_url: null };
+import { INVITE, JANE, JOHN, TENANT_ID, TOKEN } from '../shared/examples.js';
+
+const john = JOHN;
+const jane = JANE;
 
 export const EXAMPLE = {
   user: john,
   other: jane,
-  tenantId: '0192f7a0-0000-7000-8000-000000000001',
-  token: 'eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9…',
+  tenantId: TENANT_ID,
+  token: TOKEN,
   message: {
     id: 123,
     uuid: '0192f7a1-2b3c-7d4e-8f50-617283940a5b',
@@ -41,17 +43,7 @@ export const EXAMPLE = {
     height: 1200,
     duration: null,
   },
-  invite: {
-    id: '0192f7a2-0000-7000-8000-0000000000aa',
-    tenant_id: '0192f7a0-0000-7000-8000-000000000001',
-    email: 'jane@example.com',
-    status: 'active',
-    created_at: '2024-01-01T12:00:00.000Z',
-    expires_at: '2024-01-08T12:00:00.000Z',
-    used_at: null,
-    used_by: null,
-    revoked_at: null,
-  },
+  invite: INVITE,
 } as const;
 
 export const EXAMPLE_MEMBER = { user: jane, role: 'member', read_seq: 41, delivered_seq: 42, joined_at: '2024-01-01T10:00:00.000Z', online: true } as const;

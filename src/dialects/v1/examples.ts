@@ -1,8 +1,10 @@
 // Examples of document 004 (/api/v1/chat messages between friends), as the document shows
 // them, for /docs/json and /docs/asyncapi.json.
 
-const SENDER = { account_id: '0192f7a0-6c1e-7cc4-9a57-5c7e3b1d2a01', username: 'john@example.com', full_name: 'John Doe', avatar: 'https://example.com/avatar.jpg' };
-const RECEIVER = { account_id: '0192f7a0-6c1e-7cc4-9a57-5c7e3b1d2a02', username: 'jane@example.com', full_name: 'Jane Smith', avatar: null };
+import { JANE, JOHN } from '../shared/examples.js';
+
+const SENDER = { account_id: JOHN.uuid, username: JOHN.email, full_name: JOHN.name, avatar: JOHN.avatar_url };
+const RECEIVER = { account_id: JANE.uuid, username: JANE.email, full_name: JANE.name, avatar: JANE.avatar_url };
 
 export const DIRECT_MESSAGE = {
   message_id: '0192f7a1-2b3c-7d4e-8f50-617283940a5b',
