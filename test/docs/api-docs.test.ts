@@ -15,6 +15,7 @@ type Operation = {
   summary?: string;
   description?: string;
   tags?: string[];
+  parameters?: { name: string; in: string; description?: string; schema?: { description?: string } }[];
   requestBody?: { content?: Record<string, Media> };
   responses?: Record<string, { description?: string; content?: Record<string, Media> }>;
 };
@@ -44,7 +45,7 @@ describe('OpenAPI document (/docs/json)', () => {
     await SwaggerParser.validate(structuredClone(openapi) as never);
   });
 
-  it('every operation has a summary, a description, an operationId, tags, and an example per request body and per 2xx response', () => {
+  it('every operation has a summary, a description, an operationId, tags, described parameters, and an example per request body and per 2xx response', () => {
     const ops = operations();
     expect(ops.length).toBeGreaterThan(90);
     const problems: string[] = [];
@@ -53,6 +54,7 @@ describe('OpenAPI document (/docs/json)', () => {
       if (!op.description?.trim() || op.description === op.summary) problems.push(`${name}: no description beyond its summary`);
       if (!op.operationId) problems.push(`${name}: no operationId`);
       if (!op.tags?.length) problems.push(`${name}: no tags`);
+      for (const p of op.parameters ?? []) if (!p.description && !p.schema?.description) problems.push(`${name}: ${p.in} parameter ${p.name} is not described`);
       for (const [type, media] of Object.entries(op.requestBody?.content ?? {})) {
         if (!hasExample(media)) problems.push(`${name}: request body ${type} has no example`);
       }
