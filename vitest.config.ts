@@ -1,8 +1,12 @@
+import { defaultServerConditions } from 'vite';
 import { configDefaults, defineConfig } from 'vitest/config';
 
-const BROWSER = 'test/e2e/web/**/*.test.ts';
+// Chromium suites: the web client's, and the packed SDK's (its page half).
+const BROWSER = ['test/e2e/web/**/*.test.ts', 'test/sdk/package.test.ts'];
 
 export default defineConfig({
+  // Tests import @parley/sdk from its sources (sdk/package.json exports), no SDK build needed.
+  ssr: { resolve: { conditions: ['@parley/source', ...defaultServerConditions] } },
   test: {
     globalSetup: ['test/helpers/global-setup.ts'],
     testTimeout: 30_000,
@@ -10,10 +14,10 @@ export default defineConfig({
     pool: 'forks',
     reporters: ['default'],
     projects: [
-      { extends: true, test: { name: 'server', include: ['test/**/*.test.ts'], exclude: [...configDefaults.exclude, BROWSER], sequence: { groupOrder: 0 } } },
+      { extends: true, test: { name: 'server', include: ['test/**/*.test.ts'], exclude: [...configDefaults.exclude, ...BROWSER], sequence: { groupOrder: 0 } } },
       // The browser suite runs last and alone: chromium, the page and the server then have
       // the machine's cores to themselves, not a share of them with the fuzz and fault runs.
-      { extends: true, test: { name: 'browser', include: [BROWSER], fileParallelism: false, sequence: { groupOrder: 1 } } },
+      { extends: true, test: { name: 'browser', include: BROWSER, fileParallelism: false, sequence: { groupOrder: 1 } } },
     ],
   },
 });

@@ -11,7 +11,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import WebSocket from 'ws';
-import { ParleyClient } from '../sdk/src/index.js';
+import { ParleyClient } from '@parley/sdk';
 import { freePort, killAllChildrenNow, startChild, stopChild, waitPort } from './lib/proc.js';
 import { Samples, fmt, summarize } from './lib/stats.js';
 

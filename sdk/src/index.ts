@@ -13,5 +13,7 @@ export {
 } from './realtime.js';
 export { ParleyError } from './errors.js';
 export { Emitter } from './emitter.js';
+/** The API version this SDK speaks: its own version is API_VERSION.<patch>; GET /healthz reports the server's. */
+export { API_VERSION } from './generated/wire.js';
 export type { UploadInput, UploadOptions, UploadProgress, XhrConstructor, XhrLike } from './upload.js';
 export type * from './types.js';

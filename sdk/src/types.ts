@@ -1,42 +1,39 @@
-// Every shape the SDK hands out, derived from the server's own TypeBox schemas
-// (src/dialects/parley/schemas.ts). These are type-only imports: they are erased when the
-// SDK is compiled or bundled, so the SDK has no runtime dependency on the server or TypeBox.
-import type { Static } from '@sinclair/typebox';
-import type * as S from '../../src/dialects/parley/schemas.js';
+// Every shape the SDK hands out: the wire types generated from the server's own schemas
+// (src/dialects/parley/schemas.ts → generated/wire.ts, `npm run sdk:types`), under the names
+// a client reads. The SDK imports nothing outside sdk/ and has no runtime dependency.
+import type * as W from './generated/wire.js';
 
 // ---------------------------------------------------------------- REST shapes
 
-export type User = Static<typeof S.UserOut>;
-export type Attachment = Static<typeof S.AttachmentOut>;
-export type Message = Static<typeof S.MessageOut>;
+export type User = W.UserOut;
+export type Attachment = W.AttachmentOut;
+export type Message = W.MessageOut;
 export type Reaction = Message['reactions'][number];
-export type Member = Static<typeof S.MemberOut>;
-export type Conversation = Static<typeof S.ConversationOut>;
-export type Session = Static<typeof S.SessionOut>;
-export type HistoryResponse = Static<typeof S.HistoryOut>;
-export type Presence = Static<typeof S.PresenceOut>;
-export type Block = Static<typeof S.BlockOut>;
-export type UploadedFile = Static<typeof S.UploadOut>['files'][number];
+export type Member = W.MemberOut;
+export type Conversation = W.ConversationOut;
+export type Session = W.SessionOut;
+export type HistoryResponse = W.HistoryOut;
+export type Presence = W.PresenceOut;
+export type Block = W.BlockOut;
+export type UploadedFile = W.UploadOut['files'][number];
 
 export type ConversationKind = Conversation['kind'];
 export type Role = Member['role'];
 export type MessageKind = Message['kind'];
 /** The kinds a client may send (`system` is the server's). */
-export type SendKind = NonNullable<Static<typeof S.SendBody>['kind']>;
+export type SendKind = NonNullable<W.SendBody['kind']>;
 export type PresenceStatus = Presence['status'];
 
 // ---------------------------------------------------------------- socket frames
 
-type ClientFrameSchemas = typeof S.ClientFrames;
-type ServerFrameSchemas = typeof S.ServerFrames;
-export type ClientFrameType = keyof ClientFrameSchemas;
-export type ServerFrameType = keyof ServerFrameSchemas;
+export type ClientFrameType = keyof W.ClientFrames;
+export type ServerFrameType = keyof W.ServerFrames;
 /** A frame the client sends, by type. */
-export type ClientFrame<K extends ClientFrameType = ClientFrameType> = K extends ClientFrameType ? Static<ClientFrameSchemas[K]> : never;
+export type ClientFrame<K extends ClientFrameType = ClientFrameType> = K extends ClientFrameType ? W.ClientFrames[K] : never;
 /** A frame the server sends, by type. */
-export type ServerFrame<K extends ServerFrameType = ServerFrameType> = K extends ServerFrameType ? Static<ServerFrameSchemas[K]> : never;
+export type ServerFrame<K extends ServerFrameType = ServerFrameType> = K extends ServerFrameType ? W.ServerFrames[K] : never;
 
-export type Cursor = Static<typeof S.Cursor>;
+export type Cursor = W.Cursor;
 export type ReadyFrame = ServerFrame<'ready'>;
 export type SubscribedFrame = ServerFrame<'subscribed'>;
 export type MessageFrame = ServerFrame<'message'>;

@@ -26,6 +26,7 @@ import { setSocketErrorLogger } from '../dialects/shared/socket.js';
 import { staticFilesRoutes } from '../dialects/shared/static-files.js';
 import { Metrics } from '../observability/metrics.js';
 import { webRoutes } from '../http/web.js';
+import { API_VERSION } from '../version.js';
 import { listenMetrics, metricsRoute, type MetricsListener } from '../http/metrics-access.js';
 
 export interface Parley {
@@ -116,7 +117,7 @@ export async function createParley(config: Config, opts: { logger?: boolean | ob
   let ready = true;
   metricsRoute(app, metrics, config.metricsToken);
   let metricsListener: MetricsListener | null = null;
-  app.get('/healthz', { schema: { hide: true } }, async () => ({ status: 'ok' }));
+  app.get('/healthz', { schema: { hide: true } }, async () => ({ status: 'ok', api_version: API_VERSION }));
   app.get('/readyz', { schema: { hide: true } }, async (_req, reply) => {
     if (!ready) return reply.code(503).send({ detail: 'shutting down' });
     return { status: 'ready', connections: hub.size };

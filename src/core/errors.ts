@@ -65,18 +65,107 @@ export const ERROR_CODES = {
 
 export type ErrorCode = keyof typeof ERROR_CODES;
 
+/**
+ * Refinements of a code: the same refusal for a more precise reason. A client sees the code
+ * (Parley's `code`, the error frames' `code`) and a text chosen by the reason; each dialect
+ * words its reasons in its own table (`src/dialects/<name>/codes.ts`, docs/codes.md). The
+ * core names the reason and gives its figures as parameters, never a sentence.
+ */
+export const ERROR_REASONS = {
+  // accounts
+  password_too_short: 'invalid_input',
+  invalid_email: 'invalid_input',
+  invalid_name: 'invalid_input',
+  invite_ttl_out_of_range: 'invalid_input',
+  login_throttled: 'rate_limited',
+  // friends
+  befriend_self: 'cannot_chat_with_self',
+  block_self: 'cannot_chat_with_self',
+  friend_not_found: 'user_not_found',
+  block_not_found: 'user_not_found',
+  // conversations
+  direct_needs_one_member: 'invalid_input',
+  direct_needs_user_id: 'invalid_input',
+  title_too_long: 'invalid_input',
+  add_at_most: 'too_many_members',
+  participant_not_found: 'user_not_found',
+  // messages
+  files_required: 'invalid_input',
+  system_message: 'invalid_message_type',
+  upload_message_type: 'invalid_message_type',
+  channel_post_forbidden: 'not_permitted',
+  edit_own_only: 'not_message_sender',
+  delete_own_only: 'not_message_sender',
+  emoji_required: 'invalid_emoji',
+  // files
+  file_name_empty: 'invalid_file',
+  file_name_too_long: 'invalid_file',
+  file_name_not_unicode: 'invalid_file',
+  file_name_control_characters: 'invalid_file',
+  file_name_path: 'invalid_file',
+  file_data_not_base64_url: 'invalid_file',
+  file_data_empty: 'invalid_file',
+  file_data_not_base64: 'invalid_file',
+  file_empty: 'invalid_file',
+  content_type_mismatch: 'invalid_file',
+  extension_mismatch: 'invalid_file',
+  polyglot_markup: 'invalid_file',
+  polyglot_archive: 'invalid_file',
+  polyglot_trailing_data: 'invalid_file',
+  image_no_size: 'invalid_file',
+  image_wrong_format: 'invalid_file',
+  image_too_many_pixels: 'invalid_file',
+  image_too_large_decoded: 'invalid_file',
+  image_over_pixel_limit: 'invalid_file',
+  image_timeout: 'invalid_file',
+  image_damaged: 'invalid_file',
+  audio_timeout: 'invalid_file',
+  audio_no_duration: 'invalid_file',
+  no_files_uploaded: 'invalid_file',
+  not_multipart: 'invalid_file',
+  malformed_multipart: 'invalid_file',
+  bad_form_fields: 'invalid_input',
+  one_file_field: 'invalid_input',
+  no_file_part: 'invalid_input',
+  file_url_unknown: 'invalid_input',
+  file_link_expired: 'file_access_denied',
+} as const satisfies Record<string, ErrorCode>;
+
+export type ErrorReason = keyof typeof ERROR_REASONS;
+
+/** The figures a text may show: `{max}` in a dialect's text is `params.max`. */
+export type ErrorParams = Readonly<Record<string, string | number | readonly string[]>>;
+
+export interface ErrorDetails {
+  /** Which refinement of the code, when there is one. */
+  readonly reason?: ErrorReason;
+  readonly params?: ErrorParams;
+  /** For `rate_limited`: when to try again. */
+  readonly retryAfterMs?: number;
+}
+
 export class DomainError extends Error {
   readonly kind: ErrorKind;
   constructor(
     readonly code: ErrorCode,
-    message?: string,
-    /** For `rate_limited`: when to try again. */
-    readonly details: { retryAfterMs?: number } = {},
+    readonly details: ErrorDetails = {},
   ) {
-    super(message ?? code);
+    super(details.reason ? `${code}: ${details.reason}` : code);
     this.kind = ERROR_CODES[code];
     this.name = 'DomainError';
   }
+
+  get reason(): ErrorReason | undefined {
+    return this.details.reason;
+  }
+
+  get params(): ErrorParams {
+    return this.details.params ?? {};
+  }
 }
+
+/** A refusal for a reason: its code comes from ERROR_REASONS. */
+export const refusal = (reason: ErrorReason, params?: ErrorParams, details: Omit<ErrorDetails, 'reason' | 'params'> = {}): DomainError =>
+  new DomainError(ERROR_REASONS[reason], { ...details, reason, params });
 
 export const isDomainError = (e: unknown): e is DomainError => e instanceof DomainError;

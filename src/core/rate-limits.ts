@@ -13,7 +13,7 @@ export class RateLimits {
   async #take(key: string, perSecond: number, burst: number): Promise<void> {
     if (perSecond <= 0) return; // 0 turns a limit off
     const wait = await this.limiter.take(key, perSecond, burst);
-    if (wait > 0) throw new DomainError('rate_limited', undefined, { retryAfterMs: wait });
+    if (wait > 0) throw new DomainError('rate_limited', { retryAfterMs: wait });
   }
 
   /** One message sent by a user, through any dialect, socket or REST. */

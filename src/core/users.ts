@@ -3,6 +3,9 @@ import { TtlCache } from './cache.js';
 import { DomainError } from './errors.js';
 import type { Id, User, UserSummary } from './model.js';
 
+/** How every rendering names someone whose account is gone: one placeholder for every dialect. */
+export const deletedUser = (id: Id): UserSummary => ({ id, uuid: '', name: 'Deleted user', email: '', avatarUrl: null });
+
 /** User lookups scoped to the actor's tenant, and a short-lived cache of summaries for renderings. */
 export class Users {
   readonly #summaries = new TtlCache<Id, UserSummary>(30_000);
@@ -35,6 +38,13 @@ export class Users {
       }
     }
     return out;
+  }
+
+  /** A summary for every id, a deleted account as `deletedUser`: what a rendering of messages names. */
+  async named(ids: readonly Id[]): Promise<Map<Id, UserSummary>> {
+    const found = await this.summaries(ids);
+    for (const id of ids) if (!found.has(id)) found.set(id, deletedUser(id));
+    return found;
   }
 
   async summary(id: Id): Promise<UserSummary> {

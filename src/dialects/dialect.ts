@@ -3,6 +3,7 @@ import type { Core } from '../core/core.js';
 import type { Attachment } from '../core/model.js';
 import type { Config } from '../config/config.js';
 import type { Hub } from '../delivery/hub.js';
+import type { Texts } from './shared/texts.js';
 
 /** What a dialect needs from the running server: the core, the hub, and how to link files. */
 export interface DialectContext {
@@ -25,5 +26,10 @@ export interface DialectContext {
 /** A document's API: its REST routes and sockets, registered as one Fastify plugin. */
 export interface Dialect {
   readonly name: string;
+  /**
+   * The words of every refusal, per document this dialect serves (its codes.ts): what a
+   * client reads in `detail` and error frames. docs/codes.md lists them; its test walks these.
+   */
+  readonly texts: Readonly<Record<string, Texts>>;
   routes(ctx: DialectContext): FastifyPluginAsync;
 }

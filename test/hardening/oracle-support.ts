@@ -4,8 +4,7 @@
 // independent reducer written here — and the REST ground truth both are compared with.
 // Not a test file.
 import { expect } from 'vitest';
-import { ChatState } from '../../sdk/src/state.js';
-import type { Conversation, Message } from '../../sdk/src/types.js';
+import { ChatState, type Conversation, type Message } from '@parley/sdk';
 import { api, openSocket, type Frame, type TestSocket } from '../helpers/clients.js';
 import { startParley, type TestServer } from '../helpers/parley.js';
 

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startParley, type TestServer } from '../helpers/parley.js';
 import { api, newUser, type TestUser } from '../helpers/clients.js';
 import { databases } from '../helpers/pg.js';
-import { ParleyRest } from '../../sdk/src/index.js';
+import { ParleyRest } from '@parley/sdk';
 
 // GET /api/parley/conversations/{id}/changes answers in pages: at most `limit` messages and
 // at most MESSAGES_PAGE_MAX_BYTES of frames (at least one message), with `has_more` and the

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ParleyError, type ParleyClient, type PendingMessage } from '../../sdk/src/index.js';
+import { ParleyError, type ParleyClient, type PendingMessage } from '@parley/sdk';
 import { startParley, type TestServer } from '../helpers/parley.js';
 import { eventually, expectInStepWithRest, expectNoDuplicates, record, registered, type ServerRef } from './support.js';
 

@@ -1,6 +1,6 @@
 import http from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ParleyClient, UploadProgress, XhrLike } from '../../sdk/src/index.js';
+import type { ParleyClient, UploadProgress, XhrLike } from '@parley/sdk';
 import { startParley, type TestServer } from '../helpers/parley.js';
 import { eventually, expectInStepWithRest, registered, type ServerRef } from './support.js';
 

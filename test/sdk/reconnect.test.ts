@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import type { ParleyClient } from '../../sdk/src/index.js';
-import { ParleyRest } from '../../sdk/src/index.js';
+import type { ParleyClient } from '@parley/sdk';
+import { ParleyRest } from '@parley/sdk';
 import { startParley } from '../helpers/parley.js';
 import { eventually, expectInStepWithRest, expectNoDuplicates, fullHistory, record, registered, waitForStatus, type ServerRef } from './support.js';
 

@@ -1,6 +1,6 @@
 import WebSocket from 'ws';
 import { expect } from 'vitest';
-import { ParleyClient, ParleyRest, type Conversation, type Message, type ParleyClientOptions, type ParleyEventMap } from '../../sdk/src/index.js';
+import { ParleyClient, ParleyRest, type Conversation, type Message, type ParleyClientOptions, type ParleyEventMap } from '@parley/sdk';
 import { eventually } from '../helpers/clients.js';
 
 let n = 0;

@@ -9,7 +9,7 @@ import WebSocket, { WebSocketServer } from 'ws';
 import { describe, expect, expectTypeOf, it } from 'vitest';
 import type { Static } from '@sinclair/typebox';
 import { ServerFrames, type ConversationOut, type MessageOut } from '../../src/dialects/parley/schemas.js';
-import { backoffDelay, ChatState, ParleyClient, Realtime, type Conversation, type StatusEvent, type WebSocketConstructor, type Message, type ParleyEventMap, type ServerFrameType } from '../../sdk/src/index.js';
+import { backoffDelay, ChatState, ParleyClient, Realtime, type Conversation, type StatusEvent, type WebSocketConstructor, type Message, type ParleyEventMap, type ServerFrameType } from '@parley/sdk';
 
 // The parts that need no Parley server (the socket ones script a real ws server): backoff, the state's merge rules, the event map against
 // the server's frames, and the browser bundle having no dependency.

@@ -1,4 +1,4 @@
-import type { Conversation, Member, Message, User } from '../../sdk/src/index.js';
+import type { Conversation, Member, Message, User } from '@parley/sdk';
 
 const time = new Intl.DateTimeFormat(undefined, { hour: '2-digit', minute: '2-digit' });
 const weekday = new Intl.DateTimeFormat(undefined, { weekday: 'short' });

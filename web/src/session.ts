@@ -1,5 +1,5 @@
 import { useEffect, useState } from 'preact/hooks';
-import { ParleyClient } from '../../sdk/src/index.js';
+import { ParleyClient } from '@parley/sdk';
 
 const TOKEN_KEY = 'parley.token';
 

@@ -1,6 +1,6 @@
 import { createContext } from 'preact';
 import { useContext } from 'preact/hooks';
-import type { ParleyClient } from '../../sdk/src/index.js';
+import type { ParleyClient } from '@parley/sdk';
 
 export interface ImageView {
   url: string;

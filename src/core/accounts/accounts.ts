@@ -4,7 +4,7 @@ import { idpConfigured, type Config } from '../../config/config.js';
 import type { RateLimiter } from '../../backends/ratelimit/rate-limiter.js';
 import { DEFAULT_TENANT_UUID } from '../../backends/store/migrations/0001-initial.js';
 import { UniqueViolation, type NewUser, type Store } from '../../backends/store/store.js';
-import { DomainError } from '../errors.js';
+import { DomainError, refusal } from '../errors.js';
 import type { EventPublisher } from '../events.js';
 import type { Tenant, TenantRole, User } from '../model.js';
 import { normalizeEmail, validEmail, validNewPassword } from './credentials.js';
@@ -69,10 +69,10 @@ export class Accounts {
   /** Checks what a password account is made of; returns the email normalized and the name trimmed. */
   #validNewAccount(input: { email: string; password: string; name: string }): { email: string; name: string } {
     const email = normalizeEmail(input.email);
-    if (!validEmail(email)) throw new DomainError('invalid_input', 'Invalid email address');
+    if (!validEmail(email)) throw refusal('invalid_email');
     validNewPassword(input.password);
     const name = input.name.trim();
-    if (name.length === 0 || name.length > 255) throw new DomainError('invalid_input', 'Name must be 1 to 255 characters');
+    if (name.length === 0 || name.length > 255) throw refusal('invalid_name');
     return { email, name };
   }
 

@@ -1,4 +1,4 @@
-import { DomainError } from '../errors.js';
+import { refusal } from '../errors.js';
 
 // What an e-mail and a password must be, shared by registration, invites and password changes.
 
@@ -8,7 +8,7 @@ export const normalizeEmail = (email: string) => email.trim().toLowerCase();
 
 /** Also the rule for a changed or reset password. */
 export function validNewPassword(password: string): void {
-  if (password.length < 8) throw new DomainError('invalid_input', 'Password must be at least 8 characters');
+  if (password.length < 8) throw refusal('password_too_short', { min: 8 });
 }
 
 /** Whether a normalized address looks like an e-mail and fits the column. */

@@ -1,7 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { Config } from '../../config/config.js';
 import type { Store } from '../../backends/store/store.js';
-import { DomainError } from '../errors.js';
+import { DomainError, refusal } from '../errors.js';
 import type { Invite, User } from '../model.js';
 import { normalizeEmail, validEmail } from './credentials.js';
 
@@ -57,10 +57,10 @@ export class Invites {
   async #create(tenantId: number, createdBy: number | null, opts: { ttlSeconds?: number; email?: string | null }): Promise<IssuedInvite> {
     const ttl = opts.ttlSeconds ?? this.config.inviteTtlSeconds;
     if (!Number.isInteger(ttl) || ttl < 1 || ttl > MAX_INVITE_TTL_SECONDS) {
-      throw new DomainError('invalid_input', `ttl_seconds must be 1 to ${MAX_INVITE_TTL_SECONDS}`);
+      throw refusal('invite_ttl_out_of_range', { max: MAX_INVITE_TTL_SECONDS });
     }
     const email = opts.email ? normalizeEmail(opts.email) : null;
-    if (email !== null && !validEmail(email)) throw new DomainError('invalid_input', 'Invalid email address');
+    if (email !== null && !validEmail(email)) throw refusal('invalid_email');
     const code = newCode();
     const now = Date.now();
     const invite = await this.store.createInvite({ tenantId, codeHash: inviteDigest(code), email, createdBy, createdAt: now, expiresAt: now + ttl * 1000 });

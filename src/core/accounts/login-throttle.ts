@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { Config, ThrottleTier } from '../../config/config.js';
 import type { RateLimiter } from '../../backends/ratelimit/rate-limiter.js';
-import { DomainError } from '../errors.js';
+import { DomainError, refusal } from '../errors.js';
 
 /** A password check that was let through: `succeeded()` gives back what it counted as a failure. */
 export interface LoginTicket {
@@ -64,5 +64,5 @@ export class LoginThrottle {
 }
 
 function refused(waitMs: number): DomainError {
-  return new DomainError('rate_limited', 'Too many login attempts; try again later', { retryAfterMs: waitMs });
+  return refusal('login_throttled', {}, { retryAfterMs: waitMs });
 }

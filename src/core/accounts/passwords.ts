@@ -36,7 +36,7 @@ export class Passwords {
 
   async #turn<T>(work: () => Promise<T>): Promise<T> {
     if (this.#running >= this.concurrency) {
-      if (this.#waiting.length >= this.maxQueued) throw new DomainError('rate_limited', undefined, { retryAfterMs: 1000 });
+      if (this.#waiting.length >= this.maxQueued) throw new DomainError('rate_limited', { retryAfterMs: 1000 });
       await new Promise<void>((resolve) => this.#waiting.push(resolve));
     } else this.#running++;
     try {

@@ -1,6 +1,6 @@
 import type { ActivityCursor, Store, StoreReads } from '../../backends/store/store.js';
 import { TtlCache } from '../cache.js';
-import { DomainError } from '../errors.js';
+import { DomainError, refusal } from '../errors.js';
 import { LocalInvalidator, type CacheChange, type CacheInvalidator, type ConversationRef, type EventPublisher } from '../events.js';
 import type { Friends } from '../friends/friends.js';
 import type { Conversation, ConversationKind, ConversationView, Id, Member, Participant, Role, User, UserSummary } from '../model.js';
@@ -168,14 +168,14 @@ export class Conversations {
   /** A group or channel (or a direct conversation, which is `openDirect`); the creator is its admin. */
   async create(actor: User, input: { kind: ConversationKind; title: string | null; members?: (Id | string)[] }): Promise<ConversationView> {
     if (input.kind === 'direct') {
-      if (!input.members || input.members.length !== 1) throw new DomainError('invalid_input', 'A direct conversation has exactly one other participant');
+      if (!input.members || input.members.length !== 1) throw refusal('direct_needs_one_member');
       return this.openDirect(actor, input.members[0]);
     }
     const title = input.title?.trim() || null;
-    if (title && title.length > 255) throw new DomainError('invalid_input', 'Title must be at most 255 characters');
+    if (title && title.length > 255) throw refusal('title_too_long', { max: 255 });
     const others: User[] = [];
     if ((input.members?.length ?? 0) > this.limits.maxPerAdd) {
-      throw new DomainError('too_many_members', `Add at most ${this.limits.maxPerAdd} people at a time`);
+      throw refusal('add_at_most', { max: this.limits.maxPerAdd });
     }
     for (const key of input.members ?? []) {
       const u = await this.users.resolve(actor, key);
@@ -210,7 +210,7 @@ export class Conversations {
   async rename(actor: User, key: ConversationKey, title: string | null): Promise<ConversationView> {
     const { conversation } = await this.#require(actor, key, 'rename');
     const clean = title?.trim() || null;
-    if (clean && clean.length > 255) throw new DomainError('invalid_input', 'Title must be at most 255 characters');
+    if (clean && clean.length > 255) throw refusal('title_too_long', { max: 255 });
     await this.store.updateConversation(conversation.id, { title: clean }, Date.now());
     await this.#invalidate({ scope: 'conversation', conversationId: conversation.id });
     this.events.publish({ type: 'conversation.updated', conversation: await this.ref(conversation), title: clean });
@@ -253,7 +253,7 @@ export class Conversations {
     }
     const member = (await this.store.members([conversation.id])).find((m) => m.user.id === user.id);
     // Gone again already (removed by someone else in between): as if never added.
-    if (!member) throw new DomainError('user_not_found', 'Participant not found');
+    if (!member) throw refusal('participant_not_found');
     return { member, added };
   }
 
@@ -265,14 +265,14 @@ export class Conversations {
     const user = self ? actor : await this.users.resolve(actor, userKey);
     const members = await this.store.members([conversation.id]);
     const target = members.find((m) => m.user.id === user.id);
-    if (!target) throw new DomainError('user_not_found', 'Participant not found');
+    if (!target) throw refusal('participant_not_found');
     const actorRole = members.find((m) => m.user.id === actor.id)!.participant.role;
     // A moderator cannot remove an admin.
     if (!self && target.participant.role === 'admin' && actorRole !== 'admin') throw new DomainError('not_permitted');
     // The store checks the last-admin rule again in the transaction of the removal.
     const admins = members.filter((m) => m.participant.role === 'admin');
     if (target.participant.role === 'admin' && admins.length === 1 && members.length > 1) throw new DomainError('last_admin');
-    if (!(await this.store.removeParticipant(conversation.id, user.id, Date.now()))) throw new DomainError('user_not_found', 'Participant not found');
+    if (!(await this.store.removeParticipant(conversation.id, user.id, Date.now()))) throw refusal('participant_not_found');
     await this.#invalidate({ scope: 'member', conversationId: conversation.id, userId: user.id });
     this.events.publish({ type: 'participant.removed', conversation: await this.ref(conversation), user: Users.summaryOf(user), by: actor.id });
   }
@@ -283,12 +283,12 @@ export class Conversations {
     const user = await this.users.resolve(actor, userKey);
     const members = await this.store.members([conversation.id]);
     const target = members.find((m) => m.user.id === user.id);
-    if (!target) throw new DomainError('user_not_found', 'Participant not found');
+    if (!target) throw refusal('participant_not_found');
     // The store checks this again in the transaction of the change.
     if (target.participant.role === 'admin' && role !== 'admin' && members.filter((m) => m.participant.role === 'admin').length === 1) {
       throw new DomainError('last_admin');
     }
-    if (!(await this.store.setRole(conversation.id, user.id, role))) throw new DomainError('user_not_found', 'Participant not found');
+    if (!(await this.store.setRole(conversation.id, user.id, role))) throw refusal('participant_not_found');
     await this.#invalidate({ scope: 'member', conversationId: conversation.id, userId: user.id });
     this.events.publish({ type: 'participant.role', conversation: await this.ref(conversation), user: Users.summaryOf(user), role, by: actor.id });
     return { user: target.user, participant: { ...target.participant, role } };

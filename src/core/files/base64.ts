@@ -1,6 +1,5 @@
 import { setImmediate as nextTurn } from 'node:timers/promises';
-import { DomainError } from '../errors.js';
-import { fileTooLargeText } from './policy.js';
+import { DomainError, refusal } from '../errors.js';
 
 /**
  * Base64 characters decoded per step, then other sockets get a turn: 1 MiB of text is a few
@@ -8,7 +7,7 @@ import { fileTooLargeText } from './policy.js';
  */
 const STEP = 1024 * 1024;
 
-const invalid = () => new DomainError('invalid_file', 'Invalid file_data: not valid base64');
+const invalid = () => refusal('file_data_not_base64');
 
 /**
  * Decodes base64 text held as bytes (a file's slice of a received frame), with the rules of
@@ -22,17 +21,17 @@ export async function decodeBase64Text(text: Buffer, maxBytes: number): Promise<
   if (s.subarray(0, 5).toString('latin1') === 'data:') {
     const comma = s.indexOf(0x2c);
     if (comma < 0 || comma > 512 || !/;base64$/i.test(s.subarray(0, comma).toString('latin1'))) {
-      throw new DomainError('invalid_file', 'Invalid file_data: a data: URL must be base64');
+      throw refusal('file_data_not_base64_url');
     }
     s = s.subarray(comma + 1);
   }
   // Spaces are not base64, but decodeBase64 lets line-wrapped text through, so this does too
   // (in a frame's raw bytes a line break would be escaped: that text arrives as a string).
   if (s.includes(0x20)) s = Buffer.from(s.toString('latin1').replace(/ +/g, ''), 'latin1');
-  if (s.length === 0) throw new DomainError('invalid_file', 'Invalid file_data: it is empty');
+  if (s.length === 0) throw refusal('file_data_empty');
   const pad = s[s.length - 1] === 0x3d ? (s[s.length - 2] === 0x3d ? 2 : 1) : 0;
   const expected = Math.floor((s.length * 3) / 4) - pad;
-  if (expected > maxBytes) throw new DomainError('file_too_large', fileTooLargeText(maxBytes));
+  if (expected > maxBytes) throw new DomainError('file_too_large', { params: { max_bytes: maxBytes } });
   if (s.length % 4 === 1 || (pad > 0 && s.length % 4 !== 0)) throw invalid();
   const out = Buffer.allocUnsafe(expected);
   let written = 0;

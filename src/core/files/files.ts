@@ -3,7 +3,7 @@ import type { Config } from '../../config/config.js';
 import { isFileKey, StagedTooLarge, type FileStore, type StagedFile, type StoredFileHandle } from '../../backends/files/file-store.js';
 import type { AppendResult, AttachmentRecord, NewAttachment, PendingQuota, Store } from '../../backends/store/store.js';
 import type { Conversations } from '../conversations/conversations.js';
-import { DomainError, isDomainError } from '../errors.js';
+import { DomainError, isDomainError, refusal } from '../errors.js';
 import type { Messages, SendInput } from '../messages/messages.js';
 import type { Attachment, Id, MessageKind, User } from '../model.js';
 import { AudioProbe } from './audio-probe.js';
@@ -14,11 +14,8 @@ import {
   CFB_TYPES,
   FILE_TYPES,
   canonicalMime,
-  fileTooLargeText,
-  formatMb,
   normalizeDeclared,
   policyMaxBytes,
-  typeNotAllowedText,
   type FileCategory,
   type FilePolicy,
 } from './policy.js';
@@ -89,12 +86,12 @@ const KNOWN_EXT = new Map(Object.values(FILE_TYPES).flatMap((t) => t.exts.map((e
 
 /** The name as shown, checked: refused (never silently changed) when it hides a path or control characters. */
 export function checkFileName(name: string): string {
-  if (name.length === 0) throw new DomainError('invalid_file', 'Invalid file name: it is empty');
-  if ([...name].length > 255) throw new DomainError('invalid_file', 'Invalid file name: longer than 255 characters');
-  if (!name.isWellFormed()) throw new DomainError('invalid_file', 'Invalid file name: it is not valid Unicode');
-  if (CONTROL.test(name)) throw new DomainError('invalid_file', 'Invalid file name: control characters are not allowed');
+  if (name.length === 0) throw refusal('file_name_empty');
+  if ([...name].length > 255) throw refusal('file_name_too_long', { max: 255 });
+  if (!name.isWellFormed()) throw refusal('file_name_not_unicode');
+  if (CONTROL.test(name)) throw refusal('file_name_control_characters');
   if (/[/\\]/.test(name) || name === '.' || name === '..') {
-    throw new DomainError('invalid_file', 'Invalid file name: path separators and ".." are not allowed');
+    throw refusal('file_name_path');
   }
   return name;
 }
@@ -151,15 +148,15 @@ export function decodeBase64(data: string, maxBytes: number): Buffer {
   let s = data;
   if (s.startsWith('data:')) {
     const comma = s.indexOf(',');
-    if (comma < 0 || !/;base64$/i.test(s.slice(0, comma))) throw new DomainError('invalid_file', 'Invalid file_data: a data: URL must be base64');
+    if (comma < 0 || !/;base64$/i.test(s.slice(0, comma))) throw refusal('file_data_not_base64_url');
     s = s.slice(comma + 1);
   }
   for (let attempt = 0; ; attempt++) {
-    if (s.length === 0) throw new DomainError('invalid_file', 'Invalid file_data: it is empty');
+    if (s.length === 0) throw refusal('file_data_empty');
     const pad = s.endsWith('==') ? 2 : s.endsWith('=') ? 1 : 0;
     const expected = Math.floor((s.length * 3) / 4) - pad;
     // Refused before decoding: the size is known from the length.
-    if (expected > maxBytes) throw new DomainError('file_too_large', fileTooLargeText(maxBytes));
+    if (expected > maxBytes) throw new DomainError('file_too_large', { params: { max_bytes: maxBytes } });
     if (s.length % 4 !== 1 && (pad === 0 || s.length % 4 === 0)) {
       const bytes = Buffer.from(s, 'base64');
       if (bytes.length === expected) return bytes;
@@ -169,7 +166,7 @@ export function decodeBase64(data: string, maxBytes: number): Buffer {
       s = s.replace(/\s+/g, '');
       continue;
     }
-    throw new DomainError('invalid_file', 'Invalid file_data: not valid base64');
+    throw refusal('file_data_not_base64');
   }
 }
 
@@ -214,7 +211,7 @@ export class Files {
    */
   async send(actor: User, input: SendInput, files: FileInput[], policy: FilePolicy, origin?: string): Promise<AppendResult> {
     if (files.length === 0) return this.messages.send(actor, input, origin);
-    if (files.length > policy.maxFiles) throw new DomainError('too_many_files', `Too many files. Maximum ${policy.maxFiles} files per message`);
+    if (files.length > policy.maxFiles) throw new DomainError('too_many_files', { params: { max: policy.maxFiles } });
     // Who may send here is known before any byte is decoded.
     const conversation = await this.conversations.memberRef(actor, input.conversation);
     const hint = FILE_KINDS.includes(input.kind) ? (input.kind as FileCategory) : null;
@@ -275,7 +272,7 @@ export class Files {
         try {
           staged = await this.fileStore.stage(stream, limit);
         } catch (e) {
-          if (e instanceof StagedTooLarge) throw limit < policyMax ? this.#quotaError() : new DomainError('file_too_large', fileTooLargeText(policyMax));
+          if (e instanceof StagedTooLarge) throw limit < policyMax ? this.#quotaError() : new DomainError('file_too_large', { params: { max_bytes: policyMax } });
           throw e;
         }
         files += 1;
@@ -287,9 +284,7 @@ export class Files {
 
   #quotaError(): DomainError {
     const { maxFiles, maxBytes } = this.#quota;
-    const size = maxBytes % (1024 * 1024) === 0 ? formatMb(maxBytes) : `${maxBytes} bytes`;
-    const bounds = [maxFiles > 0 ? `${maxFiles} files` : '', maxBytes > 0 ? size : ''].filter(Boolean).join(' and ');
-    return new DomainError('upload_quota_exceeded', `Upload quota exceeded: at most ${bounds} may wait to be sent; send the files you uploaded first`);
+    return new DomainError('upload_quota_exceeded', { params: { max_files: maxFiles, max_bytes: maxBytes } });
   }
 
   /** Drops staged files a request will not use (an error while receiving them). */
@@ -305,8 +300,8 @@ export class Files {
   async upload(actor: User, files: IncomingFile[], kind: MessageKind | null, policy: FilePolicy): Promise<Attachment[]> {
     const written: string[] = [];
     try {
-      if (files.length === 0) throw new DomainError('invalid_file', 'No files uploaded: send them as "files" parts');
-      if (files.length > policy.maxFiles) throw new DomainError('too_many_files', `Too many files. Maximum ${policy.maxFiles} files per message`);
+      if (files.length === 0) throw refusal('no_files_uploaded');
+      if (files.length > policy.maxFiles) throw new DomainError('too_many_files', { params: { max: policy.maxFiles } });
       // Checked before any decoding; decided again, for good, with the rows (createPendingAttachments).
       await this.#checkQuota(actor, files);
       const hint = kind && FILE_KINDS.includes(kind) ? (kind as FileCategory) : null;
@@ -369,17 +364,17 @@ export class Files {
       mime = claimed && CFB_TYPES.includes(claimed) ? claimed : null;
     }
     if (mime === null || !FILE_TYPES[mime]) {
-      throw new DomainError('file_type_not_allowed', typeNotAllowedText(this.#allowedList(hint, policy)));
+      throw new DomainError('file_type_not_allowed', { params: { allowed: this.#allowedList(hint, policy) } });
     }
     if (declaredMime && canonicalMime(declaredMime) !== mime) {
-      throw new DomainError('invalid_file', `File content does not match its declared type: declared ${declaredMime}, found ${mime}`);
+      throw refusal('content_type_mismatch', { declared: declaredMime, found: mime });
     }
     const category = this.#allowed(mime, hint, policy);
     const limit = policy.categories[category].maxBytes;
-    if (size > limit) throw new DomainError('file_too_large', fileTooLargeText(limit));
-    if (size === 0) throw new DomainError('invalid_file', 'Invalid file: it is empty');
+    if (size > limit) throw new DomainError('file_too_large', { params: { max_bytes: limit } });
+    if (size === 0) throw refusal('file_empty');
     if (ext && ext !== null && !FILE_TYPES[mime].exts.includes(ext) && (RISKY_EXT.has(ext) || KNOWN_EXT.has(ext))) {
-      throw new DomainError('invalid_file', `File name extension .${ext} does not match the file's content (${mime})`);
+      throw refusal('extension_mismatch', { extension: ext, found: mime });
     }
     // Decoded first: a damaged file is called damaged, not a polyglot.
     const facts: Inspected = { category, mime, width: null, height: null, durationSeconds: null, thumbnail: null };
@@ -394,7 +389,7 @@ export class Files {
     const type = FILE_TYPES[mime];
     // A "file" message may carry any allowed file; an image or voice message only its own kind.
     const ok = type && (hint === null || hint === 'file' ? true : type.category === hint) && policy.categories[type.category].mimes.includes(mime);
-    if (!ok) throw new DomainError('file_type_not_allowed', typeNotAllowedText(this.#allowedList(hint, policy)));
+    if (!ok) throw new DomainError('file_type_not_allowed', { params: { allowed: this.#allowedList(hint, policy) } });
     return type.category;
   }
 
@@ -471,7 +466,7 @@ export class Files {
     if (credentials.sig !== undefined && isFileKey(key)) signature = this.signer.verify(key, credentials.exp, credentials.sig);
     const user = credentials.user ?? null;
     if (signature !== 'ok' && !user) {
-      throw new DomainError('file_access_denied', signature === 'expired' ? 'File link expired' : 'Not allowed to access this file');
+      throw signature === 'expired' ? refusal('file_link_expired') : new DomainError('file_access_denied');
     }
     const rec = isFileKey(key) ? await this.store.attachmentByPath(key) : undefined;
     if (signature !== 'ok' && !(rec && (await this.#mayRead(user!, rec)))) throw new DomainError('file_access_denied');

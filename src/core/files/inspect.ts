@@ -5,7 +5,7 @@ import { isUtf8 } from 'node:buffer';
 import { open } from 'node:fs/promises';
 import { fileTypeFromBuffer, fileTypeFromFile } from 'file-type';
 import sharp from 'sharp';
-import { DomainError } from '../errors.js';
+import { DomainError, refusal } from '../errors.js';
 import type { AudioInput, AudioProbe } from './audio-probe.js';
 import { CFB_MIME, canonicalMime } from './policy.js';
 
@@ -116,7 +116,6 @@ export async function sniff(source: Source): Promise<string | null> {
   return (await source.isText()) ? 'text/plain' : null;
 }
 
-const invalid = (text: string) => new DomainError('invalid_file', text);
 
 // What a browser looks for when it sniffs HTML or script (the first 1 KB is its window).
 const MARKUP = /<(?:!doctype\s+html|html|head|body|script|iframe|svg|object|embed|\?php|%)[\s>/]/i;
@@ -155,12 +154,12 @@ const PNG_END = Buffer.from('0000000049454e44ae426082', 'hex');
 export async function refusePolyglot(source: Source, mime: string): Promise<void> {
   const head = await source.head(1024);
   if (!MARKUP_EXEMPT.has(mime) && MARKUP.test(head.toString('latin1'))) {
-    throw invalid('File rejected: it also contains HTML or script (a polyglot file)');
+    throw refusal('polyglot_markup');
   }
   const tail = await source.tail(65_535 + 22);
-  if (!ZIP_BASED.has(mime) && endsWithZip(tail)) throw invalid('File rejected: an archive is appended to it (a polyglot file)');
+  if (!ZIP_BASED.has(mime) && endsWithZip(tail)) throw refusal('polyglot_archive');
 
-  const trailing = () => invalid('File rejected: it has data after its end (a polyglot file)');
+  const trailing = () => refusal('polyglot_trailing_data');
   switch (mime) {
     case 'image/png':
       if (tail.length < 12 || !tail.subarray(tail.length - 12).equals(PNG_END)) throw trailing();
@@ -202,7 +201,6 @@ export interface ImageLimits {
 const SHARP_FORMAT: Record<string, string> = { 'image/jpeg': 'jpeg', 'image/png': 'png', 'image/gif': 'gif', 'image/webp': 'webp' };
 const BYTES_PER_SAMPLE: Record<string, number> = { uchar: 1, char: 1, ushort: 2, short: 2, uint: 4, int: 4, float: 4, complex: 8, double: 8, dpcomplex: 16 };
 const THUMBNAIL_SIDE = 320;
-const MiB = 1024 * 1024;
 
 /** The fields of sharp's metadata() the limits read. */
 export interface ImageHeader {
@@ -213,8 +211,6 @@ export interface ImageHeader {
   channels?: number;
   depth?: string;
 }
-
-const undecodable = (why: string) => invalid(`The image could not be decoded: ${why}`);
 
 /**
  * Refuses, from the header alone, an image that would cost too much to decode: more pixels
@@ -228,18 +224,17 @@ export function checkImageHeader(meta: ImageHeader, limits: ImageLimits): { widt
   const width = meta.width ?? 0;
   // An animation's height is one frame's (sharp reads the first page unless asked for more).
   const frameHeight = meta.pageHeight ?? meta.height ?? 0;
-  if (width < 1 || frameHeight < 1) throw undecodable('it has no size');
+  if (width < 1 || frameHeight < 1) throw refusal('image_no_size');
   const frames = Math.max(1, meta.pages ?? 1);
   const pixels = width * frameHeight * frames;
   if (pixels > limits.maxPixels) {
-    throw undecodable(`${width}×${frameHeight} pixels${frames > 1 ? ` × ${frames} frames` : ''} is more than ${limits.maxPixels} pixels`);
+    throw refusal('image_too_many_pixels', { width, height: frameHeight, frames, max: limits.maxPixels });
   }
   const channels = meta.channels ?? 4;
   const bytesPerSample = BYTES_PER_SAMPLE[meta.depth ?? 'uchar'] ?? 8;
   const decoded = width * frameHeight * channels * bytesPerSample;
   if (decoded > limits.maxDecodedBytes) {
-    const mib = (n: number) => `${Math.ceil(n / MiB)} MiB`;
-    throw undecodable(`${width}×${frameHeight} pixels of ${channels} channels at ${bytesPerSample * 8} bits take ${mib(decoded)} decoded, more than ${mib(limits.maxDecodedBytes)}`);
+    throw refusal('image_too_large_decoded', { width, height: frameHeight, channels, bits: bytesPerSample * 8, decoded_bytes: decoded, max_bytes: limits.maxDecodedBytes });
   }
   return { width, height: frameHeight };
 }
@@ -256,7 +251,7 @@ export async function inspectImage(source: Source, mime: string, limits: ImageLi
     // The header only: libvips decodes no pixel for metadata(), so its own pixel limit is
     // left to the decode below and the header check gives the reason in full.
     const meta = await sharp(source.image, { failOn: 'error', limitInputPixels: false }).metadata();
-    if (meta.format !== SHARP_FORMAT[mime]) throw invalid(`The image could not be decoded as ${mime}`);
+    if (meta.format !== SHARP_FORMAT[mime]) throw refusal('image_wrong_format', { mime });
     const { width, height } = checkImageHeader(meta, limits);
     const swap = (meta.orientation ?? 1) >= 5;
     const thumbnail = await sharp(source.image, options)
@@ -269,9 +264,9 @@ export async function inspectImage(source: Source, mime: string, limits: ImageLi
   } catch (e) {
     if (e instanceof DomainError) throw e;
     const message = (e as Error).message;
-    if (/pixel limit/i.test(message)) throw undecodable(`more than ${limits.maxPixels} pixels`);
-    if (/timeout/i.test(message)) throw undecodable(`it takes longer than ${Math.ceil(limits.timeoutMs / 1000)} s`);
-    throw undecodable('it is damaged or not what it claims to be');
+    if (/pixel limit/i.test(message)) throw refusal('image_over_pixel_limit', { max: limits.maxPixels });
+    if (/timeout/i.test(message)) throw refusal('image_timeout', { seconds: Math.ceil(limits.timeoutMs / 1000) });
+    throw refusal('image_damaged');
   }
 }
 
@@ -287,10 +282,10 @@ export async function measureAudio(source: Source, mime: string, probe: AudioPro
     seconds = null;
   }
   if (seconds === 'timeout') {
-    throw invalid(`The audio could not be decoded: measuring it takes longer than ${Math.ceil(probe.timeoutMs / 1000)} s`);
+    throw refusal('audio_timeout', { seconds: Math.ceil(probe.timeoutMs / 1000) });
   }
   if (seconds === null || !Number.isFinite(seconds) || seconds <= 0) {
-    throw invalid('The audio could not be decoded: its duration cannot be measured');
+    throw refusal('audio_no_duration');
   }
   return Math.round(seconds * 1000) / 1000;
 }

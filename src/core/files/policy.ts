@@ -1,5 +1,7 @@
-// What a document allows, as data: one validator (files.ts) reads these tables, so a
-// dialect picks its document's policy and never holds a rule of its own.
+// The vocabulary of file policies: the types Parley knows, and the shape of what a document
+// allows. One validator (files.ts) reads a policy as data; each dialect declares its
+// document's policy beside its routes (e.g. src/dialects/chat/file-policy.ts) and holds no
+// rule of its own.
 
 /** The three folders of the documents' storage layout (static/chat_files/{images,files,voices}/). */
 export type FileCategory = 'image' | 'file' | 'voice';
@@ -24,7 +26,7 @@ export interface FilePolicy {
   readonly maxFiles: number;
 }
 
-const MB = 1024 * 1024;
+export const MB = 1024 * 1024;
 
 /** Every type any document allows, by canonical MIME type. */
 export const FILE_TYPES: Readonly<Record<string, FileType>> = Object.freeze(
@@ -113,53 +115,5 @@ export function normalizeDeclared(mime: string | null | undefined): string | nul
 /** The canonical type of a MIME type (itself when it has no alias). */
 export const canonicalMime = (mime: string): string => ALIASES[mime] ?? mime;
 
-const chatCategories = {
-  image: { mimes: ['image/jpeg', 'image/png', 'image/gif', 'image/webp'], maxBytes: 10 * MB },
-  file: {
-    mimes: [
-      'application/pdf',
-      'application/msword',
-      'application/vnd.openxmlformats-officedocument.wordprocessingml.document',
-      'application/vnd.ms-excel',
-      'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet',
-      'text/plain',
-      'application/zip',
-      'application/vnd.rar',
-    ],
-    maxBytes: 50 * MB,
-  },
-  voice: { mimes: ['audio/mpeg', 'audio/wav'], maxBytes: 50 * MB },
-} as const;
-
-/**
- * Documents 000 and 001 ("File Size Limits", "Supported File Types"): images JPEG, PNG,
- * GIF, WebP up to 10 MB; PDF, DOC, DOCX, XLS, XLSX, TXT, ZIP, RAR up to 50 MB; voice MP3,
- * WAV up to 50 MB; at most 10 files per message ("Multiple File Limit").
- */
-export const CHAT_POLICY: FilePolicy = Object.freeze({ name: '000/001', categories: chatCategories, maxFiles: 10 });
-
-/**
- * Document 002 ("File Upload System"): the same images and files, voice MP3, WAV, M4A,
- * AAC, OGG up to 20 MB.
- */
-export const ROOMS_POLICY: FilePolicy = Object.freeze({
-  name: '002',
-  categories: {
-    ...chatCategories,
-    voice: { mimes: ['audio/mpeg', 'audio/wav', 'audio/mp4', 'audio/aac', 'audio/ogg'], maxBytes: 20 * MB },
-  },
-  maxFiles: 10,
-});
-
 /** The largest file a policy accepts in any category (the bound for streaming to disk). */
 export const policyMaxBytes = (p: FilePolicy): number => Math.max(...Object.values(p.categories).map((c) => c.maxBytes));
-
-/** "10.0MB": the documents' wording (a Python `f"{size / (1024 * 1024)}MB"`). */
-export function formatMb(bytes: number): string {
-  const mb = bytes / MB;
-  return Number.isInteger(mb) ? mb.toFixed(1) + 'MB' : `${mb}MB`;
-}
-
-/** Document 000's texts, kept word for word. */
-export const fileTooLargeText = (maxBytes: number) => `File too large. Maximum size: ${formatMb(maxBytes)}`;
-export const typeNotAllowedText = (mimes: readonly string[]) => `File type not allowed. Allowed types: ${mimes.join(', ')}`;

@@ -1,6 +1,6 @@
 import type { Store } from '../../backends/store/store.js';
 import { TtlCache } from '../cache.js';
-import { DomainError } from '../errors.js';
+import { DomainError, refusal } from '../errors.js';
 import { LocalInvalidator, type CacheChange, type CacheInvalidator } from '../events.js';
 import type { Friendship, Id, Millis, User, UserSummary } from '../model.js';
 import type { Users } from '../users.js';
@@ -44,7 +44,7 @@ export class Friends {
   /** Asks `other` to be friends; accepted at once when they had already asked. */
   async request(actor: User, otherRef: Id | string): Promise<'pending' | 'accepted'> {
     const other = await this.users.resolve(actor, otherRef);
-    if (other.id === actor.id) throw new DomainError('cannot_chat_with_self', 'You cannot befriend yourself');
+    if (other.id === actor.id) throw refusal('befriend_self');
     if (await this.isBlocked(actor.id, other.id)) throw new DomainError('blocked');
     const row = await this.store.friendship(actor.id, other.id);
     if (row?.status === 'blocked') throw new DomainError('blocked');
@@ -58,7 +58,7 @@ export class Friends {
   async remove(actor: User, otherRef: Id | string): Promise<void> {
     const other = await this.users.resolve(actor, otherRef);
     const row = await this.store.friendship(actor.id, other.id);
-    if (!row || row.status === 'blocked') throw new DomainError('user_not_found', 'Friend not found');
+    if (!row || row.status === 'blocked') throw refusal('friend_not_found');
     await this.store.deleteFriendship(actor.id, other.id);
   }
 
@@ -90,7 +90,7 @@ export class Friends {
    */
   async block(actor: User, otherRef: Id | string): Promise<UserSummary> {
     const other = await this.users.resolve(actor, otherRef);
-    if (other.id === actor.id) throw new DomainError('cannot_chat_with_self', 'You cannot block yourself');
+    if (other.id === actor.id) throw refusal('block_self');
     await this.store.block(actor.id, other.id, Date.now());
     await this.caches.invalidate({ scope: 'block', userIds: [actor.id, other.id] });
     return { id: other.id, uuid: other.uuid, name: other.name, email: other.email, avatarUrl: other.avatarUrl };
@@ -99,7 +99,7 @@ export class Friends {
   /** Lifts the actor's own block of `other` (a friendship is not restored); `user_not_found` when there was none. */
   async unblock(actor: User, otherRef: Id | string): Promise<void> {
     const other = await this.users.resolve(actor, otherRef);
-    if (!(await this.store.unblock(actor.id, other.id))) throw new DomainError('user_not_found', 'Block not found');
+    if (!(await this.store.unblock(actor.id, other.id))) throw refusal('block_not_found');
     await this.caches.invalidate({ scope: 'block', userIds: [actor.id, other.id] });
   }
 

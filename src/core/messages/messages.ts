@@ -1,6 +1,6 @@
 import type { Config } from '../../config/config.js';
 import type { AppendResult, NewAttachment, NewMessage, Store, StoreReads } from '../../backends/store/store.js';
-import { DomainError } from '../errors.js';
+import { DomainError, refusal } from '../errors.js';
 import type { ConversationRef, DomainEvent, EventPublisher, ReadSeqs } from '../events.js';
 import type { RaceHooks } from '../hooks.js';
 import type { Conversations, ConversationKey } from '../conversations/conversations.js';
@@ -32,6 +32,8 @@ export interface SendInput {
 export interface HistoryPage {
   conversation: ConversationRef;
   messages: Message[];
+  /** Every sender of `messages`, read once; a deleted account is named as `deletedUser`. */
+  senders: ReadonlyMap<Id, UserSummary>;
   /** Newest seq of the conversation: the total of messages, tombstones included. */
   total: number;
   /** The conversation's change_seq when the page was read (a client's resume cursor). */
@@ -127,13 +129,13 @@ export class Messages {
     const content = input.content ?? null;
     const attachments = input.attachments ?? [];
     if (content !== null && tooLong(content, this.config.maxMessageLength)) {
-      throw new DomainError('message_too_long', `Message too long. Maximum length: ${this.config.maxMessageLength} characters`);
+      throw new DomainError('message_too_long', { params: { max: this.config.maxMessageLength } });
     }
     if (FILE_KINDS.includes(input.kind) && attachments.length === 0) {
-      throw new DomainError('invalid_input', `A ${input.kind} message needs at least one file`);
+      throw refusal('files_required', { kind: input.kind });
     }
     if (attachments.length === 0 && (content === null || content.trim() === '')) throw new DomainError('empty_message');
-    if (input.kind === 'system') throw new DomainError('invalid_message_type', 'System messages are sent by Parley only');
+    if (input.kind === 'system') throw refusal('system_message');
 
     const ref = await this.conversations.memberRef(actor, input.conversation);
     const conversation = ref;
@@ -227,15 +229,21 @@ export class Messages {
     return typeof key === 'number' ? this.store.messageById(key) : this.store.messageByUuid(key);
   }
 
-  /** A message the actor can see, with its conversation; anything else is `message_not_found`. */
-  async get(actor: User, key: MessageKey): Promise<{ message: Message; conversation: ConversationRef }> {
+  /**
+   * A message the actor can see, with its conversation and its sender; anything else is
+   * `message_not_found`, also a message of another conversation than `in` when a route names
+   * both (a message id under the wrong conversation's path is not found, not moved).
+   */
+  async get(actor: User, key: MessageKey, opts: { in?: ConversationKey } = {}): Promise<{ message: Message; conversation: ConversationRef; sender: UserSummary }> {
     const message = await this.#find(key);
     if (!message) throw new DomainError('message_not_found');
     const conversation = await this.conversations.refById(message.conversationId);
     if (conversation.tenantId !== actor.tenantId || !(await this.conversations.participant(message.conversationId, actor.id))) {
       throw new DomainError('message_not_found');
     }
-    return { message, conversation };
+    if (opts.in !== undefined && (typeof opts.in === 'number' ? conversation.id : conversation.uuid) !== opts.in) throw new DomainError('message_not_found');
+    const sender = (await this.users.named([message.senderId])).get(message.senderId)!;
+    return { message, conversation, sender };
   }
 
   /**
@@ -252,7 +260,8 @@ export class Messages {
     const ref = await this.conversations.ref(conversation);
     const top = conversation.lastSeq - skip;
     const messages = top <= 0 ? [] : await this.store.messagesBySeq(conversation.id, Math.max(1, top - limit + 1), top);
-    return { conversation: ref, messages, total: conversation.lastSeq, changeSeq: conversation.changeSeq };
+    const senders = await this.users.named(messages.map((m) => m.senderId));
+    return { conversation: ref, messages, senders, total: conversation.lastSeq, changeSeq: conversation.changeSeq };
   }
 
   /** The `limit` messages below `beforeSeq` (none given: the newest), newest first: paging back by seq range. */
@@ -355,20 +364,20 @@ export class Messages {
   async #requirePost(actor: User, conversation: ConversationRef): Promise<void> {
     if (conversation.kind !== 'channel') return;
     const me = await this.conversations.participant(conversation.id, actor.id);
-    if (!me || !mayPost(conversation.kind, me.role)) throw new DomainError('not_permitted', 'Only admins and moderators post or edit in a channel');
+    if (!me || !mayPost(conversation.kind, me.role)) throw refusal('channel_post_forbidden');
   }
 
   /** Only the sender edits, and only while they may post in the conversation. */
   async edit(actor: User, key: MessageKey, content: string): Promise<Message> {
     const { message, conversation } = await this.get(actor, key);
-    if (message.senderId !== actor.id) throw new DomainError('not_message_sender', 'You can only edit your own messages');
+    if (message.senderId !== actor.id) throw refusal('edit_own_only');
     await this.#requirePost(actor, conversation);
     await this.#refuseBlocked(actor, conversation);
     if (message.deletedAt !== null) throw new DomainError('message_deleted');
     if (message.kind !== 'text' && message.kind !== 'emoji') throw new DomainError('only_text_editable');
     if (content.trim() === '') throw new DomainError('empty_message');
     if (tooLong(content, this.config.maxMessageLength)) {
-      throw new DomainError('message_too_long', `Message too long. Maximum length: ${this.config.maxMessageLength} characters`);
+      throw new DomainError('message_too_long', { params: { max: this.config.maxMessageLength } });
     }
     const updated = await this.store.editMessage(message.id, content, Date.now());
     this.events.publish({ type: 'message.updated', conversation, message: updated, sender: Users.summaryOf(actor), readSeqs: await this.#readSeqs(conversation) });
@@ -381,7 +390,7 @@ export class Messages {
     if (message.senderId !== actor.id) {
       // Admins and moderators of a group or channel delete anyone's message.
       const me = conversation.kind === 'direct' ? undefined : await this.conversations.participant(conversation.id, actor.id);
-      if (!me || !may(me.role, 'delete_any_message')) throw new DomainError('not_message_sender', 'You can only delete your own messages');
+      if (!me || !may(me.role, 'delete_any_message')) throw refusal('delete_own_only');
     }
     if (message.deletedAt !== null) return message;
     const { message: deleted, changed } = await this.store.deleteMessage(message.id, Date.now());

@@ -118,12 +118,12 @@ export function chatRoutes(ctx: DialectContext, v: RoomsVariant = ROOMS_001): Fa
         });
       const room = (r: object) => ({ ...CHAT_ROOM, ...r });
 
-      const viewMessages = (seen: Ctx, view: { conversation: { pair: [UserSummary, UserSummary] | null } }, messages: Message[], viewerId: number, readSeqs: Record<number, number>, senders: Map<number, UserSummary>) =>
+      const viewMessages = (seen: Ctx, view: { conversation: { pair: [UserSummary, UserSummary] | null } }, messages: Message[], viewerId: number, readSeqs: Record<number, number>, senders: ReadonlyMap<number, UserSummary>) =>
         messages.map((m) => {
           const receiver = receiverOf(view.conversation.pair, m.senderId);
           return renderMessage(seen, {
             message: m,
-            sender: senders.get(m.senderId) ?? { id: m.senderId, uuid: '', name: 'Deleted user', email: '', avatarUrl: null },
+            sender: senders.get(m.senderId)!,
             receiver,
             viewerId,
             isRead: isRead(m, viewerId, readSeqs, receiver?.id ?? null),
@@ -191,9 +191,8 @@ export function chatRoutes(ctx: DialectContext, v: RoomsVariant = ROOMS_001): Fa
         fill: for (let skip = 0; skip < v.detailMessages; skip += DETAIL_CHUNK) {
           const page = await core.messages.window(req.user, view.conversation.id, skip, Math.min(DETAIL_CHUNK, v.detailMessages - skip));
           total = page.total;
-          const senders = await core.users.summaries(page.messages.map((m) => m.senderId));
-          const seen = await seenBy(req.user, [...roomPeople([view]), ...senders.keys()]);
-          for (const m of viewMessages(seen, page, page.messages, req.user.id, readSeqs, senders)) {
+          const seen = await seenBy(req.user, [...roomPeople([view]), ...page.senders.keys()]);
+          for (const m of viewMessages(seen, page, page.messages, req.user.id, readSeqs, page.senders)) {
             const size = Buffer.byteLength(JSON.stringify(m)) + 1;
             if (shown.length > 0 && bytes + size > maxBytes) break fill;
             shown.push(m);
@@ -223,11 +222,10 @@ export function chatRoutes(ctx: DialectContext, v: RoomsVariant = ROOMS_001): Fa
         const pageNo = req.query.page ?? 1;
         const view = await core.conversations.view(req.user, req.params.room_id);
         const page = await core.messages.page(req.user, view.conversation.id, pageNo, perPage);
-        const senders = await core.users.summaries(page.messages.map((m) => m.senderId));
         const totalPages = Math.ceil(page.total / perPage);
-        const seen = await seenBy(req.user, [...roomPeople([view]), ...senders.keys()]);
+        const seen = await seenBy(req.user, [...roomPeople([view]), ...page.senders.keys()]);
         return {
-          messages: viewMessages(seen, page, page.messages, req.user.id, readSeqsOf(view), senders),
+          messages: viewMessages(seen, page, page.messages, req.user.id, readSeqsOf(view), page.senders),
           total: page.total,
           has_more: pageNo < totalPages,
           page: pageNo,
@@ -248,7 +246,7 @@ export function chatRoutes(ctx: DialectContext, v: RoomsVariant = ROOMS_001): Fa
       const renderOne = async (req: { user: User }, m: Message) => {
         const view = await core.conversations.view(req.user, m.conversationId);
         const ref = await core.conversations.ref(view.conversation);
-        const senders = await core.users.summaries([m.senderId]);
+        const senders = await core.users.named([m.senderId]);
         const seen = await seenBy(req.user, [...roomPeople([view]), m.senderId]);
         return viewMessages(seen, { conversation: ref }, [m], req.user.id, readSeqsOf(view), senders)[0];
       };

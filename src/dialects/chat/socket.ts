@@ -9,7 +9,8 @@ import { FrameValidator } from '../shared/frames.js';
 import { FrameError, type FrameHandler } from '../shared/socket.js';
 import { isRead, receiverOf, renderMessage, type Ctx } from './render.js';
 import { JoinRoomData, LikeData, MarkReadData, SendMessageData, TypingData } from './schemas.js';
-import { CHAT_POLICY, type FilePolicy } from '../../core/files/policy.js';
+import type { FilePolicy } from '../../core/files/policy.js';
+import { CHAT_POLICY } from './file-policy.js';
 import { chatFileInputs } from './files.js';
 import { fileTextOf } from '../shared/file-frames.js';
 

@@ -1,6 +1,6 @@
 import type { FastifyPluginAsync } from 'fastify';
-import { DomainError } from '../../core/errors.js';
-import { CHAT_POLICY } from '../../core/files/policy.js';
+import { refusal } from '../../core/errors.js';
+import { CHAT_POLICY } from './file-policy.js';
 import type { MessageKind } from '../../core/model.js';
 import type { DialectContext } from '../dialect.js';
 import { requireUser } from '../shared/auth.js';
@@ -54,7 +54,7 @@ export function chatUploadRoutes(ctx: DialectContext): FastifyPluginAsync {
         const kind = fields.message_type;
         if (kind !== undefined && kind !== '' && !KINDS.includes(kind)) {
           await core.files.discard(files);
-          throw new DomainError('invalid_message_type', 'message_type must be "image", "file" or "voice"');
+          throw refusal('upload_message_type');
         }
         const stored = await core.files.upload(req.user, files, (kind || null) as MessageKind | null, CHAT_POLICY);
         return {

@@ -1,7 +1,8 @@
 import type { FastifyPluginAsync } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import { DomainError } from '../../core/errors.js';
-import { CHAT_POLICY } from '../../core/files/policy.js';
+import { refusal } from '../../core/errors.js';
+import { deletedUser } from '../../core/users.js';
+import { NOTIFICATIONS_POLICY } from './file-policy.js';
 import type { Message, User } from '../../core/model.js';
 import type { PresenceView } from '../../core/presence/presence-service.js';
 import type { DialectContext } from '../dialect.js';
@@ -65,13 +66,11 @@ export function notificationsRoutes(ctx: DialectContext): FastifyPluginAsync {
           for (const r of m.reactions) for (const u of r.userIds) ids.add(u);
         }
         const users = await core.users.summaries([...ids]);
-        const ghost = { id: 0, uuid: '', name: 'Deleted user', email: '', avatarUrl: null };
-        return list.map((m) => renderMessage003(ctx, m, conversationUuid, users.get(m.senderId) ?? ghost, (id) => users.get(id)));
+        return list.map((m) => renderMessage003(ctx, m, conversationUuid, users.get(m.senderId) ?? deletedUser(m.senderId), (id) => users.get(id)));
       };
       const one = async (user: User, conversationUuid: string, m: Message) => (await messages003(user, conversationUuid, [m]))[0];
       const inConversation = async (user: User, conversationUuid: string, messageUuid: string) => {
-        const { message, conversation } = await core.messages.get(user, messageUuid);
-        if (conversation.uuid !== conversationUuid) throw new DomainError('message_not_found');
+        const { message } = await core.messages.get(user, messageUuid, { in: conversationUuid });
         return message;
       };
 
@@ -288,7 +287,7 @@ export function notificationsRoutes(ctx: DialectContext): FastifyPluginAsync {
         querystring: ReactionQuery,
       } }, async (req, reply) => {
         const emoji = req.query.emoji ?? (req.body as { emoji?: unknown } | undefined)?.emoji;
-        if (typeof emoji !== 'string') throw new DomainError('invalid_emoji', 'emoji is required');
+        if (typeof emoji !== 'string') throw refusal('emoji_required');
         await core.messages.react(req.user, req.params.message_id, emoji, false);
         return reply.code(204).send();
       });
@@ -350,12 +349,12 @@ export function notificationsRoutes(ctx: DialectContext): FastifyPluginAsync {
         security,
         consumes: ['multipart/form-data'],
       } }, async (req) => {
-        const { files } = await receiveMultipart(req, core, { ...CHAT_POLICY, maxFiles: 1 });
+        const { files } = await receiveMultipart(req, core, NOTIFICATIONS_POLICY);
         if (files.length !== 1) {
           await core.files.discard(files);
-          throw new DomainError('invalid_input', 'Send one file in the field "file"');
+          throw refusal('one_file_field');
         }
-        const [a] = await core.files.upload(req.user, files, null, CHAT_POLICY);
+        const [a] = await core.files.upload(req.user, files, null, NOTIFICATIONS_POLICY);
         return { file_url: ctx.fileUrl(a), file_name: a.fileName, file_size: a.size, content_type: a.mimeType };
       });
     });

@@ -1,8 +1,8 @@
 import type { FastifyInstance } from 'fastify';
 import type { DomainEvent } from '../../core/events.js';
-import { DomainError, isDomainError } from '../../core/errors.js';
+import { isDomainError, refusal } from '../../core/errors.js';
 import { fileKeyFromReference } from '../../core/files/files.js';
-import { CHAT_POLICY } from '../../core/files/policy.js';
+import { NOTIFICATIONS_POLICY } from './file-policy.js';
 import type { MessageKind, User, UserSummary } from '../../core/model.js';
 import { CloseCodes, type EventRenderer } from '../../delivery/connection.js';
 import type { DialectContext } from '../dialect.js';
@@ -107,8 +107,8 @@ export async function send003(
   };
   if (d.file_url) {
     const key = fileKeyFromReference(d.file_url);
-    if (!key) throw new DomainError('invalid_input', 'file_url is not a file uploaded to this server');
-    return ctx.core.files.send(user, input, [{ source: 'upload', key }], { ...CHAT_POLICY, maxFiles: 1 }, origin);
+    if (!key) throw refusal('file_url_unknown');
+    return ctx.core.files.send(user, input, [{ source: 'upload', key }], NOTIFICATIONS_POLICY, origin);
   }
   return ctx.core.messages.send(user, input, origin);
 }

@@ -1,4 +1,5 @@
-import type { Attachment, ConversationView, Id, Message, UserSummary } from '../../core/model.js';
+import type { Attachment, ConversationView, Message, UserSummary } from '../../core/model.js';
+import { deletedUser } from '../../core/users.js';
 import type { DialectContext } from '../dialect.js';
 import type { Static } from '@sinclair/typebox';
 import { iso, isoOrNull } from '../shared/time.js';
@@ -6,7 +7,6 @@ import type { ConversationOut, MessageOut } from './schemas.js';
 
 export type Ctx = Pick<DialectContext, 'fileUrl' | 'isOnline'>;
 
-const ghost = (id: Id): UserSummary => ({ id, uuid: '', name: 'Deleted user', email: '', avatarUrl: null });
 
 export function renderUser(u: UserSummary) {
   return { id: u.id, uuid: u.uuid, name: u.name, email: u.email, avatar_url: u.avatarUrl };
@@ -29,14 +29,14 @@ export function renderAttachment(ctx: Ctx, a: Attachment) {
 }
 
 /** A message as Parley's API shows it; `localTempId` only in the sender's copies. */
-export function renderMessage(ctx: Ctx, m: Message, sender: UserSummary | undefined, localTempId?: string | null): Static<typeof MessageOut> {
+export function renderMessage(ctx: Ctx, m: Message, sender: UserSummary, localTempId?: string | null): Static<typeof MessageOut> {
   const out: Static<typeof MessageOut> = {
     id: m.id,
     uuid: m.uuid,
     conversation_id: m.conversationId,
     seq: m.seq,
     change_seq: m.changeSeq,
-    sender: renderUser(sender ?? ghost(m.senderId)),
+    sender: renderUser(sender),
     kind: m.kind,
     content: m.content,
     reply_to_id: m.replyToId,
@@ -67,7 +67,7 @@ export function renderConversation(ctx: Ctx, v: ConversationView): Static<typeof
     created_at: iso(c.createdAt),
     last_seq: c.lastSeq,
     change_seq: c.changeSeq,
-    last_message: v.lastMessage ? renderMessage(ctx, v.lastMessage, users.get(v.lastMessage.senderId)) : null,
+    last_message: v.lastMessage ? renderMessage(ctx, v.lastMessage, users.get(v.lastMessage.senderId) ?? deletedUser(v.lastMessage.senderId)) : null,
     last_message_at: isoOrNull(c.lastMessageAt),
     unread_count: v.unreadCount,
     my_role: v.me.role,

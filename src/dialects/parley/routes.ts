@@ -1,12 +1,13 @@
 import type { FastifyPluginAsync, FastifyReply } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
-import { DomainError } from '../../core/errors.js';
-import { CHAT_POLICY } from '../../core/files/policy.js';
+import { refusal } from '../../core/errors.js';
+import { PARLEY_POLICY } from './file-policy.js';
+import { PARLEY_TEXTS, SNAPSHOT_REQUIRED_TEXT } from './codes.js';
 import { ResyncRequired } from '../../core/messages/messages.js';
 import type { ChangeCursor } from '../../core/messages/catch-up.js';
 import { inviteStatus } from '../../core/accounts/invites.js';
-import type { ConversationView, Invite, Message, User } from '../../core/model.js';
+import type { ConversationView, Invite, Message, User, UserSummary } from '../../core/model.js';
 import { Users } from '../../core/users.js';
 import type { DialectContext } from '../dialect.js';
 import { checkLoginOrigin, requireUser } from '../shared/auth.js';
@@ -72,7 +73,7 @@ export function parleyRoutes(ctx: DialectContext): FastifyPluginAsync {
   const { core } = ctx;
   return async (app0) => {
     const app = app0.withTypeProvider<TypeBoxTypeProvider>();
-    app.setErrorHandler(detailErrorHandler({}, { withCode: true }));
+    app.setErrorHandler(detailErrorHandler(PARLEY_TEXTS, { withCode: true }));
     parleySocketRoute(ctx, app);
     // Every dialect's socket (dialects/asyncapi.ts), served beside /docs.
     const asyncApi = socketsAsyncApi('0.1.0');
@@ -111,9 +112,9 @@ export function parleyRoutes(ctx: DialectContext): FastifyPluginAsync {
       };
       const conversation = async (user: User, v: ConversationView) => (await conversations(user, [v]))[0];
 
-      const messages = async (list: Message[]) => {
-        const senders = await core.users.summaries(list.map((m) => m.senderId));
-        return list.map((m) => renderMessage(ctx, m, senders.get(m.senderId)));
+      const messages = async (list: Message[], senders?: ReadonlyMap<number, UserSummary>) => {
+        const named = senders ?? (await core.users.named(list.map((m) => m.senderId)));
+        return list.map((m) => renderMessage(ctx, m, named.get(m.senderId)!));
       };
 
       // ------------------------------------------------------------ account and people
@@ -253,7 +254,7 @@ export function parleyRoutes(ctx: DialectContext): FastifyPluginAsync {
         response: { 201: example(ConversationOut, 'The conversation', EXAMPLE_CONVERSATION), ...errors },
       } }, async (req, reply) => {
         const b = req.body;
-        if (b.kind === 'direct' && b.user_id === undefined) throw new DomainError('invalid_input', 'A direct conversation needs user_id');
+        if (b.kind === 'direct' && b.user_id === undefined) throw refusal('direct_needs_user_id');
         const view = await core.conversations.create(req.user, {
           kind: b.kind,
           title: b.title ?? null,
@@ -360,7 +361,7 @@ export function parleyRoutes(ctx: DialectContext): FastifyPluginAsync {
           const page = await core.messages.before(req.user, req.params.id, req.query.before_seq, req.query.limit ?? 50);
           const list = [...page.messages].reverse();
           return {
-            messages: await messages(list),
+            messages: await messages(list, page.senders),
             has_more: list.length > 0 && list[0].seq > 1,
             last_seq: page.total,
             change_seq: page.changeSeq,
@@ -395,7 +396,7 @@ export function parleyRoutes(ctx: DialectContext): FastifyPluginAsync {
             catchUp = await core.messages.catchUp(req.user, req.params.id, { ...cursor, epoch: req.query.epoch });
           } catch (e) {
             if (!(e instanceof ResyncRequired)) throw e;
-            return (reply as FastifyReply).code(409).send({ detail: 'Too much was missed: reload the conversation', code: 'snapshot_required', missed: e.missed });
+            return (reply as FastifyReply).code(409).send({ detail: SNAPSHOT_REQUIRED_TEXT, code: 'snapshot_required', missed: e.missed });
           }
           // A page, not the whole backlog: 10,000 missed messages were one 55 MB answer, built
           // in memory at once (four at a time: +840 MB). It stops at `limit` messages or before
@@ -447,8 +448,8 @@ export function parleyRoutes(ctx: DialectContext): FastifyPluginAsync {
         },
       );
       authed.get(`${P}/messages/:id`, { schema: { ...docs('getMessage', 'Get a message', 'One message of a conversation I am in.'), security, params: MessageParams, response: { 200: example(MessageOut, 'The message', message), ...errors } } }, async (req) => {
-        const { message } = await core.messages.get(req.user, req.params.id);
-        return (await messages([message]))[0];
+        const { message, sender } = await core.messages.get(req.user, req.params.id);
+        return renderMessage(ctx, message, sender);
       });
       authed.patch(`${P}/messages/:id`, { schema: {
         ...docs('editMessage', 'Edit my message', 'Text messages, by their sender; everyone gets message_changed (edited).'),
@@ -506,9 +507,9 @@ export function parleyRoutes(ctx: DialectContext): FastifyPluginAsync {
         consumes: ['multipart/form-data'],
         response: { 201: example(UploadOut, 'Stored, waiting for a message', { files: [{ ...attachment, key: 'images/user_1_20240101_120000_0_photo1.jpg' }] }), ...errors },
       } }, async (req, reply) => {
-        const { files } = await receiveMultipart(req, core, CHAT_POLICY);
-        if (files.length === 0) throw new DomainError('invalid_input', 'No file: send multipart/form-data with one or more `file` parts');
-        const stored = await core.files.upload(req.user, files, null, CHAT_POLICY);
+        const { files } = await receiveMultipart(req, core, PARLEY_POLICY);
+        if (files.length === 0) throw refusal('no_file_part');
+        const stored = await core.files.upload(req.user, files, null, PARLEY_POLICY);
         return reply.code(201).send({ files: stored.map((a) => ({ ...renderAttachment(ctx, a), key: a.storedPath })) });
       });
     });

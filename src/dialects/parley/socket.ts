@@ -1,7 +1,8 @@
 import type { FastifyInstance } from 'fastify';
 import type { Static, TSchema } from '@sinclair/typebox';
 import { isDomainError } from '../../core/errors.js';
-import { CHAT_POLICY } from '../../core/files/policy.js';
+import { PARLEY_POLICY } from './file-policy.js';
+import { PARLEY_TEXTS } from './codes.js';
 import { ResyncRequired } from '../../core/messages/messages.js';
 import type { SendInput } from '../../core/messages/messages.js';
 import type { User } from '../../core/model.js';
@@ -120,7 +121,7 @@ export function sendParley(
     replyTo: d.reply_to_id ?? null,
   };
   if (files.length === 0) return ctx.core.messages.send(user, input, origin);
-  return ctx.core.files.send(user, input, files.map((key) => ({ source: 'upload' as const, key })), CHAT_POLICY, origin);
+  return ctx.core.files.send(user, input, files.map((key) => ({ source: 'upload' as const, key })), PARLEY_POLICY, origin);
 }
 
 /** The frames that change stored state (edits, deletes, reactions, read marks, presence): the user's write budget. */
@@ -232,6 +233,7 @@ export function parleySocketRoute(ctx: DialectContext, app: FastifyInstance) {
       },
       initialState: () => null,
       handlers: frameHandlers,
+      texts: PARLEY_TEXTS,
       writes: PARLEY_WRITE_FRAMES,
       async ready(conn) {
         conn.send(JSON.stringify({ type: 'ready', user: renderUser(conn.user), resume_max: ctx.config.resumeMaxMessages, epoch: ctx.core.messages.epoch ?? '' }));

@@ -1,9 +1,9 @@
 import type { FastifyRequest } from 'fastify';
 import type {} from '@fastify/multipart';
 import type { Core } from '../../core/core.js';
-import { DomainError } from '../../core/errors.js';
+import { DomainError, refusal } from '../../core/errors.js';
 import type { IncomingFile } from '../../core/files/files.js';
-import { fileTooLargeText, policyMaxBytes, type FilePolicy } from '../../core/files/policy.js';
+import { policyMaxBytes, type FilePolicy } from '../../core/files/policy.js';
 
 /**
  * Receives a multipart upload (000's `upload-files`, 003's `upload/`): every file part is
@@ -45,17 +45,17 @@ function multipartError(e: unknown, policy: FilePolicy): unknown {
   const code = (e as { code?: string })?.code;
   switch (code) {
     case 'FST_FILES_LIMIT':
-      return new DomainError('too_many_files', `Too many files. Maximum ${policy.maxFiles} files per message`);
+      return new DomainError('too_many_files', { params: { max: policy.maxFiles } });
     case 'FST_REQ_FILE_TOO_LARGE':
-      return new DomainError('file_too_large', fileTooLargeText(policyMaxBytes(policy)));
+      return new DomainError('file_too_large', { params: { max_bytes: policyMaxBytes(policy) } });
     case 'FST_INVALID_MULTIPART_CONTENT_TYPE':
-      return new DomainError('invalid_file', 'Send the files as multipart/form-data');
+      return refusal('not_multipart');
     case 'FST_PARTS_LIMIT':
     case 'FST_FIELDS_LIMIT':
     case 'FST_PROTO_VIOLATION':
-      return new DomainError('invalid_input', 'Too many or malformed form fields');
+      return refusal('bad_form_fields');
     default:
-      if (e instanceof Error && /multipart|boundary|terminated early/i.test(e.message)) return new DomainError('invalid_file', `Malformed multipart body: ${e.message}`);
+      if (e instanceof Error && /multipart|boundary|terminated early/i.test(e.message)) return refusal('malformed_multipart', { error: e.message });
       return e;
   }
 }

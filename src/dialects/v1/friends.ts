@@ -3,6 +3,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { DomainEvent } from '../../core/events.js';
 import { isDomainError } from '../../core/errors.js';
 import type { ConversationView, Message, User } from '../../core/model.js';
+import { deletedUser } from '../../core/users.js';
 import type { Connection, EventRenderer } from '../../delivery/connection.js';
 import type { DialectContext } from '../dialect.js';
 import { userKey } from '../shared/auth.js';
@@ -10,7 +11,7 @@ import { socketHandshake } from '../shared/admission.js';
 import { errorText } from '../shared/errors.js';
 import { FrameValidator } from '../shared/frames.js';
 import { acceptSocket, type FrameHandler } from '../shared/socket.js';
-import { FRIENDS_TEXTS } from './codes.js';
+import { FRIENDS_TEXTS, USER_GONE_TEXT } from './codes.js';
 import { otherOf, renderMessage, statusOf } from './render.js';
 import { HistoryParams, HistoryQuery, MarkReadFrame, MessageUuidParams, SendBody, SendFrame, SocketQuery, TypingFrame } from './schemas.js';
 import { TAGS, TEXTS, errorsShown, example, operation, shown } from '../../http/api-docs.js';
@@ -24,7 +25,7 @@ import { DIRECT_MESSAGE, FRIEND_IDS } from './examples.js';
 function render004(view: ConversationView, m: Message, localTempId: string | null = null) {
   const sender = view.members.find((x) => x.user.id === m.senderId);
   const receiver = view.members.find((x) => x.user.id !== m.senderId);
-  const s = sender?.user ?? { id: m.senderId, uuid: '', name: 'Deleted user', email: '', avatarUrl: null };
+  const s = sender?.user ?? deletedUser(m.senderId);
   const r = receiver?.user ?? s;
   return renderMessage(m, s, r, statusOf(m.seq, receiver?.participant ?? null), receiver?.participant.readAt ?? null, localTempId);
 }
@@ -209,7 +210,7 @@ export function friendsSocketRoute(ctx: DialectContext, app: FastifyInstance) {
         refuseUpgrade(e, reply) {
           if (!isDomainError(e)) throw e;
           const status = e.code === 'account_unavailable' ? 403 : 401;
-          return reply.code(status).send({ detail: status === 403 ? 'User not found or inactive' : errorText(e, FRIENDS_TEXTS) });
+          return reply.code(status).send({ detail: status === 403 ? USER_GONE_TEXT : errorText(e, FRIENDS_TEXTS) });
         },
       }),
     },

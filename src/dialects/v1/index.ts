@@ -2,10 +2,11 @@ import type { FastifyPluginAsync } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { Dialect, DialectContext } from '../dialect.js';
 import { chatRoutes, type RoomsVariant } from '../chat/routes.js';
-import { ROOMS_POLICY } from '../../core/files/policy.js';
+import { ROOMS_POLICY } from './file-policy.js';
 import { requireUser } from '../shared/auth.js';
 import { detailErrorHandler } from '../shared/errors.js';
 import { FRIENDS_TEXTS } from './codes.js';
+import { CHAT_TEXTS } from '../chat/codes.js';
 import { friendsRestRoutes, friendsSocketRoute } from './friends.js';
 import { AnyMessageParams } from './schemas.js';
 import { TAGS, TEXTS, errorsShown, operation, shown } from '../../http/api-docs.js';
@@ -64,4 +65,4 @@ function v1Routes(ctx: DialectContext): FastifyPluginAsync {
 }
 
 /** Documents 002 (rooms, integer ids) and 004 (friends, message status, UUIDs): /api/v1/chat. */
-export const v1Dialect: Dialect = { name: 'v1', routes: v1Routes };
+export const v1Dialect: Dialect = { name: 'v1', texts: { '002': CHAT_TEXTS, '004': FRIENDS_TEXTS }, routes: v1Routes };

@@ -72,6 +72,19 @@ describe.each(databases)('003 threads on %s', (db) => {
     s.close();
   });
 
+  it('a message named under another of your conversations is not found there, and nothing changes', async () => {
+    const [a, b] = await users(server, 2);
+    const conv = await conversationWith(server, a, [b]);
+    const other = await conversationWith(server, a, [b]);
+    const m = await sendMessage(server, a, other, 'lives in other');
+    const wrong = `${P}/conversations/${conv}/messages/${m.id}/`;
+    expectDetail(await api(server, 'GET', wrong, { token: a.token }), 404);
+    expectDetail(await api(server, 'PUT', wrong, { token: a.token, json: { content: 'moved?' } }), 404);
+    expectDetail(await api(server, 'DELETE', wrong, { token: a.token }), 404);
+    const still = await getMessage(server, a, other, m.id);
+    expect(still).toMatchObject({ id: m.id, content: 'lives in other', is_deleted: false });
+  });
+
   it('deleting a reply drops reply_count once; deleting it again does not drop it twice', async () => {
     const [a, b, c] = await users(server, 3);
     const conv = await conversationWith(server, a, [b, c]);

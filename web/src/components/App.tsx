@@ -1,5 +1,5 @@
 import { useCallback, useEffect, useMemo, useRef, useState } from 'preact/hooks';
-import type { ConnectionStatus, ParleyClient } from '../../../sdk/src/index.js';
+import type { ConnectionStatus, ParleyClient } from '@parley/sdk';
 import { errorText, loadToken, newClient, saveToken, useChatState } from '../session.js';
 import { UiContext, type ImageView, type Ui } from '../ui.js';
 import { Auth } from './Auth.js';

@@ -1,5 +1,5 @@
 import { useState } from 'preact/hooks';
-import type { ParleyClient } from '../../../sdk/src/index.js';
+import type { ParleyClient } from '@parley/sdk';
 import { errorText, newClient, saveToken } from '../session.js';
 
 /** Sign in or create an account; hands the logged-in client up. */

@@ -1,5 +1,5 @@
 import { useEffect, useLayoutEffect, useRef, useState } from 'preact/hooks';
-import type { Conversation, Member, Message, SendKind } from '../../../sdk/src/index.js';
+import type { Conversation, Member, Message, SendKind } from '@parley/sdk';
 import { formatDuration, formatSize, messageSummary } from '../format.js';
 import { Icon } from '../icons.js';
 import { isEmojiOnly } from '../linkify.js';

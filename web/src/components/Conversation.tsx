@@ -1,5 +1,5 @@
 import { useEffect, useRef, useState } from 'preact/hooks';
-import type { Message } from '../../../sdk/src/index.js';
+import type { Message } from '@parley/sdk';
 import { conversationTitle, formatTime, otherMember } from '../format.js';
 import { Icon } from '../icons.js';
 import { errorText } from '../session.js';

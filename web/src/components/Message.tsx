@@ -1,5 +1,5 @@
 import { useEffect, useLayoutEffect, useRef, useState } from 'preact/hooks';
-import type { Attachment, Conversation, Message, MessageStatus, PendingMessage } from '../../../sdk/src/index.js';
+import type { Attachment, Conversation, Message, MessageStatus, PendingMessage } from '@parley/sdk';
 import { formatDuration, formatSize, formatTime, messageSummary } from '../format.js';
 import { Icon } from '../icons.js';
 import { linkify } from '../linkify.js';

@@ -1,6 +1,6 @@
 import { Fragment } from 'preact';
 import { useEffect, useLayoutEffect, useRef, useState } from 'preact/hooks';
-import type { Conversation, Message } from '../../../sdk/src/index.js';
+import type { Conversation, Message } from '@parley/sdk';
 import { dayKey, dayLabel } from '../format.js';
 import { errorText } from '../session.js';
 import { useUi } from '../ui.js';

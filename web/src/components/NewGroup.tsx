@@ -1,5 +1,5 @@
 import { useState } from 'preact/hooks';
-import type { User } from '../../../sdk/src/index.js';
+import type { User } from '@parley/sdk';
 import { errorText } from '../session.js';
 import { useUi } from '../ui.js';
 import { Avatar } from './Avatar.js';

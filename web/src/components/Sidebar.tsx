@@ -1,5 +1,5 @@
 import { useEffect, useState } from 'preact/hooks';
-import type { Conversation, User } from '../../../sdk/src/index.js';
+import type { Conversation, User } from '@parley/sdk';
 import { conversationTitle, listTime, messageSummary, otherMember } from '../format.js';
 import { Icon } from '../icons.js';
 import { errorText } from '../session.js';
