@@ -6,6 +6,7 @@ import websocket from '@fastify/websocket';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import { recordSocketRoutes, swaggerOptions } from './api-docs.js';
+import { API_VERSION } from '../version.js';
 import { Ajv } from 'ajv';
 import addFormatsModule from 'ajv-formats';
 import type { Config } from '../config/config.js';
@@ -150,7 +151,7 @@ export async function createHttpServer(config: Config, logger: boolean | object)
   });
   keepAlive(app, config.wsPingIntervalMs);
   recordSocketRoutes(app);
-  await app.register(swagger, swaggerOptions('0.1.0'));
+  await app.register(swagger, swaggerOptions(API_VERSION));
   await app.register(swaggerUi, {
     routePrefix: '/docs',
     staticCSP: DOCS_POLICY,

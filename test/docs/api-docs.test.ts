@@ -3,6 +3,7 @@ import { Ajv } from 'ajv';
 import addFormats from 'ajv-formats';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TAGS } from '../../src/http/api-docs.js';
+import { API_VERSION } from '../../src/version.js';
 import { api, newUser, openSocket, eventually, type TestSocket, type TestUser } from '../helpers/clients.js';
 import { startParley, type TestServer } from '../helpers/parley.js';
 
@@ -41,8 +42,9 @@ beforeAll(async () => {
 afterAll(() => server?.close());
 
 describe('OpenAPI document (/docs/json)', () => {
-  it('is a valid OpenAPI 3 document', async () => {
+  it('is a valid OpenAPI 3 document of the API version /healthz reports', async () => {
     await SwaggerParser.validate(structuredClone(openapi) as never);
+    expect((openapi as unknown as { info: { version: string } }).info.version).toBe(API_VERSION);
   });
 
   it('every operation has a summary, a description, an operationId, tags, described parameters, and an example per request body and per 2xx response', () => {
@@ -131,7 +133,7 @@ describe('AsyncAPI document (/docs/asyncapi.json)', () => {
     (addFormats as unknown as (a: Ajv) => Ajv)(ajv);
     expect(asyncapi.asyncapi).toBe('3.0.0');
     expect(asyncapi.info.title).toBeTruthy();
-    expect(asyncapi.info.version).toBeTruthy();
+    expect(asyncapi.info.version).toBe(API_VERSION);
     const problems: string[] = [];
     const resolve = (ref: string) => ref.replace(/^#\//, '').split('/').map((p) => p.replace(/~1/g, '/').replace(/~0/g, '~')).reduce<any>((o, k) => o?.[k], asyncapi);
     for (const [id, op] of Object.entries<any>(asyncapi.operations)) {

@@ -57,6 +57,7 @@ import { socketsAsyncApi } from '../asyncapi.js';
 import { parleyRenderer, parleySocketRoute, sendParley } from './socket.js';
 import { TAGS, TEXTS, example, noContent, operation } from '../../http/api-docs.js';
 import { EXAMPLE, EXAMPLE_CONVERSATION, EXAMPLE_MEMBER, EXAMPLE_SESSION } from './examples.js';
+import { API_VERSION } from '../../version.js';
 
 const P = '/api/parley';
 const security = [{ bearer: [] }];
@@ -76,7 +77,7 @@ export function parleyRoutes(ctx: DialectContext): FastifyPluginAsync {
     app.setErrorHandler(detailErrorHandler(PARLEY_TEXTS, { withCode: true }));
     parleySocketRoute(ctx, app);
     // Every dialect's socket (dialects/asyncapi.ts), served beside /docs.
-    const asyncApi = socketsAsyncApi('0.1.0');
+    const asyncApi = socketsAsyncApi(API_VERSION);
     app.get('/docs/asyncapi.json', { schema: { hide: true } }, async () => asyncApi);
 
     const session = (s: { user: User; accessToken: string }) => ({ token: s.accessToken, token_type: 'bearer' as const, user: renderUser(s.user) });
