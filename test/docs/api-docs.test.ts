@@ -174,6 +174,106 @@ describe('AsyncAPI document (/docs/asyncapi.json)', () => {
     }
   });
 
+  describe('a conversation on each compatibility socket sends only frames its channel documents', () => {
+    // Two people talk (send, read, type, react or like, edit, delete); every frame either socket
+    // gets must be one its channel lists. Parley's own socket is checked the same way, over a
+    // longer session, in test/dialects/parley/api.test.ts.
+    const documented = (id: string, socks: TestSocket[]) => {
+      const types = new Set(socks.flatMap((s) => s.frames.map((f) => f.type)));
+      expect(types.size, id).toBeGreaterThan(3);
+      for (const t of types) expect(asyncapi.channels[id].messages, `${id}: undocumented frame ${t}`).toHaveProperty([`server.${t}`]);
+    };
+    const pair = async () => [await newUser(server), await newUser(server)] as const;
+
+    it.each([
+      ['chat', '/api/chat'],
+      ['rooms', '/api/v1/chat'],
+    ])('%s', async (id, prefix) => {
+      const [a, b] = await pair();
+      const room = (await api(server, 'POST', `${prefix}/rooms`, { token: a.token, json: { receiver_id: b.user.id } })).body.id;
+      const [sa, sb] = [await openSocket(`${server.wsUrl}${prefix}/ws?token=${a.token}&room_id=${room}`), await openSocket(`${server.wsUrl}${prefix}/ws?token=${b.token}`)];
+      try {
+        sb.send({ type: 'join_room', data: { room_id: room } });
+        await sb.next('room_joined');
+        sa.send({ type: 'send_message', data: { room_id: room, receiver_id: b.user.id, message_type: 'text', content: 'Hello!', local_temp_id: 'temp_1' } });
+        const sent = await sb.next('new_message');
+        sb.send({ type: 'typing', data: { room_id: room, is_typing: true } });
+        sb.send({ type: 'mark_read', data: { room_id: room } });
+        sb.send({ type: 'like_message', data: { message_id: sent.data.id } });
+        await sa.next('typing');
+        await sa.next('message_read');
+        await api(server, 'PUT', `${prefix}/messages/${sent.data.id}`, { token: a.token, form: { content: 'Hello, John!' } });
+        await api(server, 'DELETE', `/api/v1/chat/messages/${sent.data.id}`, { token: a.token });
+        sb.send({ type: 'leave_room' });
+        await sb.next('room_left');
+        sa.send({ type: 'ping' });
+        await sa.next('pong');
+        documented(id, [sa, sb]);
+      } finally {
+        sa.close();
+        sb.close();
+      }
+    });
+
+    it('direct', async () => {
+      const [a, b] = await pair();
+      await api(server, 'POST', '/api/friends', { token: a.token, json: { user_id: b.user.id } });
+      await api(server, 'POST', '/api/friends', { token: b.token, json: { user_id: a.user.id } });
+      const [sa, sb] = [await openSocket(`${server.wsUrl}/api/v1/chat/ws/chat?token=${a.token}`), await openSocket(`${server.wsUrl}/api/v1/chat/ws/chat?token=${b.token}`)];
+      try {
+        await sa.next('online_friends');
+        await sb.next('online_friends');
+        sa.send({ type: 'send_message', receiver_id: b.user.uuid, content: 'Hello!' });
+        const sent = await sa.next('message_sent');
+        await sb.next('new_message');
+        sb.send({ type: 'typing', receiver_id: a.user.uuid, is_typing: true });
+        sb.send({ type: 'mark_read', message_id: sent.message_id });
+        await sa.next('typing_indicator');
+        await sa.next('message_read');
+        await api(server, 'DELETE', `/api/v1/chat/messages/${sent.message_id}`, { token: a.token });
+        await sb.next('message_deleted');
+        documented('direct', [sa, sb]);
+      } finally {
+        sa.close();
+        sb.close();
+      }
+    });
+
+    it('notifications', async () => {
+      const [a, b] = await pair();
+      const P = '/api/notifications/chat';
+      const created = await api(server, 'POST', `${P}/conversations/`, { token: a.token, json: { conversation_type: 'group', title: 'Project Team Chat', participant_ids: [b.user.uuid] } });
+      const conversation = created.body.id;
+      const url = (u: TestUser) => `${server.wsUrl}/ws/chat/${u.user.tenant_id}/?token=${u.token}`;
+      const [sa, sb] = [await openSocket(url(a)), await openSocket(url(b))];
+      try {
+        for (const s of [sa, sb]) {
+          s.send({ type: 'join_conversation', conversation_id: conversation });
+          await s.next('conversation_joined');
+        }
+        sa.send({ type: 'send_message', conversation_id: conversation, content: 'Hello everyone! 👋', message_type: 'text' });
+        const sent = await sb.next('new_message');
+        sb.send({ type: 'add_reaction', message_id: sent.message.id, emoji: '👍' });
+        sb.send({ type: 'start_typing', conversation_id: conversation });
+        sb.send({ type: 'mark_read', conversation_id: conversation });
+        sb.send({ type: 'update_presence', status: 'away' });
+        await sa.next('reaction_added');
+        await sa.next('typing_indicator');
+        await sa.next('message_read');
+        await api(server, 'PUT', `${P}/conversations/${conversation}/messages/${sent.message.id}/`, { token: a.token, json: { content: 'Hello world!' } });
+        await api(server, 'PUT', `${P}/conversations/${conversation}/`, { token: a.token, json: { title: 'Project Discussion' } });
+        await sb.next('message_updated');
+        await sb.next('conversation_updated');
+        sb.send({ type: 'leave_conversation', conversation_id: conversation });
+        await sb.next('conversation_left');
+        documented('notifications', [sa, sb]);
+      } finally {
+        sa.close();
+        sb.close();
+      }
+    });
+  });
+
   describe('each socket handles exactly the client frames its channel documents', () => {
     let users: TestUser[];
     beforeAll(async () => {
