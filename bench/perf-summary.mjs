@@ -29,7 +29,7 @@ const JS = [
   ['JS: kysely', /node_modules\/kysely\//],
   ['JS: typebox', /node_modules\/@sinclair\//],
   ['JS: uuid', /node_modules\/uuid\//],
-  ['JS: parley store (sql-store, sqlite-store)', /dist\/backends\/store\//],
+  ['JS: parley store (sql-store, sql/, sqlite-store)', /dist\/backends\/store\//],
   ['JS: parley render + handlers (dialects/chat)', /dist\/dialects\/chat\//],
   ['JS: parley frame dispatch (dialects/shared)', /dist\/dialects\/shared\//],
   ['JS: parley hub/connection (delivery)', /dist\/delivery\//],

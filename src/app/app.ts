@@ -23,7 +23,7 @@ import { v1Dialect } from '../dialects/v1/index.js';
 import { notificationsDialect } from '../dialects/notifications/index.js';
 import { parleyDialect } from '../dialects/parley/index.js';
 import { setSocketErrorLogger } from '../dialects/shared/socket.js';
-import { staticFilesRoutes } from '../dialects/shared/static-files.js';
+import { signedFileUrl, staticFilesRoutes } from '../dialects/shared/static-files.js';
 import { Metrics } from '../observability/metrics.js';
 import { webRoutes } from '../http/web.js';
 import { API_VERSION } from '../version.js';
@@ -106,8 +106,8 @@ export async function createParley(config: Config, opts: { logger?: boolean | ob
     core,
     hub,
     config,
-    isOnline: (id) => presence.isOnline(id),
-    fileUrl: (a, variant) => publicUrl + (core.files.signedPath(a, variant) ?? core.files.signedPath(a)!),
+    isOnline: (id) => core.presence.isOnline(id),
+    fileUrl: (a, variant) => signedFileUrl(publicUrl, core.files.signed(a, variant) ?? core.files.signed(a)!),
   };
   await app.register(authRoutes(core, config));
   await app.register(staticFilesRoutes(ctx));

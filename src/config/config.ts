@@ -65,10 +65,12 @@ export interface Config {
    */
   readonly wsBigFramesAtOnce: number;
   /**
-   * WS_ALLOWED_ORIGINS: browsers may open sockets from these origins (comma-separated, `*` for
-   * any). Always allowed: the server's own origin, and clients that send no Origin (not browsers).
+   * ALLOWED_ORIGINS (alias: WS_ALLOWED_ORIGINS): the origins of pages on other sites that may
+   * use this server (comma-separated, `*` for any): CORS on REST, socket handshakes. Always
+   * allowed: the server's own origin, and clients that send no Origin (not browsers). Only an
+   * origin named here (never `*`) is trusted with the AUTH_COOKIE cookie.
    */
-  readonly wsAllowedOrigins: readonly string[];
+  readonly allowedOrigins: readonly string[];
   /**
    * AUTH_COOKIE: the cookie in which login and register also hand out the token, and from
    * which a browser's socket handshake may take it (document 003's React client opens its
@@ -305,6 +307,36 @@ function int(env: Env, name: string, fallback: number): number {
   return n;
 }
 
+/** One entry of ALLOWED_ORIGINS as a browser sends it in `Origin` (`https://app.example.com`), or `*`. */
+function parseOrigin(name: string, raw: string): string {
+  if (raw === '*') return raw;
+  let url: URL | null = null;
+  try {
+    url = new URL(raw);
+  } catch {
+    // reported below
+  }
+  // A path, query or user part would never match an Origin header: say so rather than ignore it.
+  if (!url || url.origin === 'null' || url.pathname !== '/' || url.search || url.hash || url.username || url.password) {
+    throw new ConfigError(`${name}: "${raw}" is not an origin; write scheme://host[:port], e.g. https://app.example.com, or * for any`);
+  }
+  return url.origin; // lower case, default port dropped: what browsers send
+}
+
+/**
+ * ALLOWED_ORIGINS, or its older name WS_ALLOWED_ORIGINS (it once bounded sockets only). Both set
+ * to different lists is refused: which one was meant cannot be guessed.
+ */
+function allowedOrigins(env: Env): string[] {
+  const parse = (name: string, raw: string) => [...new Set(raw.split(',').map((o) => o.trim().replace(/\/+$/, '')).filter(Boolean).map((o) => parseOrigin(name, o)))];
+  const current = env.ALLOWED_ORIGINS ? parse('ALLOWED_ORIGINS', env.ALLOWED_ORIGINS) : undefined;
+  const alias = env.WS_ALLOWED_ORIGINS ? parse('WS_ALLOWED_ORIGINS', env.WS_ALLOWED_ORIGINS) : undefined;
+  if (current && alias && [...current].sort().join(',') !== [...alias].sort().join(',')) {
+    throw new ConfigError('ALLOWED_ORIGINS and WS_ALLOWED_ORIGINS (its older name) are both set, to different lists: keep ALLOWED_ORIGINS only');
+  }
+  return current ?? alias ?? [];
+}
+
 /** Reads or creates DATA_DIR/jwt-secret (mode 0600), so tokens survive restarts without configuration. */
 function persistentSecret(dataDir: string): string {
   const file = path.join(dataDir, 'jwt-secret');
@@ -354,7 +386,7 @@ export function loadConfig(env: Env = process.env): Config {
     wsMaxFrameBytes: Math.max(1024, int(env, 'WS_MAX_FRAME_BYTES', 1024 * 1024)),
     wsMaxUnauthenticatedPerAddress: int(env, 'WS_MAX_UNAUTHENTICATED_PER_ADDRESS', 10),
     wsBigFramesAtOnce: Math.max(1, int(env, 'WS_BIG_FRAMES_AT_ONCE', 2)),
-    wsAllowedOrigins: (env.WS_ALLOWED_ORIGINS ?? '').split(',').map((o) => o.trim().replace(/\/+$/, '').toLowerCase()).filter(Boolean),
+    allowedOrigins: allowedOrigins(env),
     authCookie: env.AUTH_COOKIE === undefined ? 'parley_token' : env.AUTH_COOKIE.trim() || null,
     wsPingIntervalMs: int(env, 'WS_PING_INTERVAL_MS', 30_000),
     wsCompression: env.WS_COMPRESSION === 'on' || env.WS_COMPRESSION === 'true',

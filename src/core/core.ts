@@ -60,7 +60,7 @@ export class Core {
     this.messages.epoch = deps.epoch ?? null;
     this.presence = new PresenceService(presence, store, this.users, this.conversations, events);
     this.receipts = new DeliveryReceipts(store, this.conversations, events);
-    this.files = new Files(store, deps.fileStore, this.messages, this.conversations, config);
+    this.files = new Files(store, deps.fileStore, this.conversations, config);
   }
 
   /** Waits for every accepted send to commit and every receipt to be written. */

@@ -1,3 +1,5 @@
+import { StoreError } from '../backends/store/store.js';
+
 /**
  * Everything the core refuses, by kind. Dialects choose statuses and texts from the code;
  * the core never speaks HTTP.
@@ -167,5 +169,18 @@ export class DomainError extends Error {
 /** A refusal for a reason: its code comes from ERROR_REASONS. */
 export const refusal = (reason: ErrorReason, params?: ErrorParams, details: Omit<ErrorDetails, 'reason' | 'params'> = {}): DomainError =>
   new DomainError(ERROR_REASONS[reason], { ...details, reason, params });
+/** A store's refusal (StoreError) as the core's own error of the same code; anything else as it is. */
+export function fromStoreError(e: unknown): unknown {
+  return e instanceof StoreError ? new DomainError(e.code) : e;
+}
+
+/** Awaits a store call whose refusals the caller reports as domain errors. */
+export async function storeCall<T>(call: Promise<T>): Promise<T> {
+  try {
+    return await call;
+  } catch (e) {
+    throw fromStoreError(e);
+  }
+}
 
 export const isDomainError = (e: unknown): e is DomainError => e instanceof DomainError;

@@ -12,6 +12,7 @@ import addFormatsModule from 'ajv-formats';
 import type { Config } from '../config/config.js';
 import { redactUrl } from './redact.js';
 import { DOCS_POLICY } from './web.js';
+import { originAllowed, registerCors } from './origins.js';
 import { capConnections, clientErrorHandler, timeoutOptions, type ConnectionCaps } from './limits.js';
 
 const addFormats = addFormatsModule as unknown as (ajv: Ajv) => Ajv;
@@ -26,30 +27,6 @@ function validators() {
 }
 
 export { redactUrl };
-
-/**
- * Whether a socket handshake from a browser page on `origin` is allowed: no Origin (not a
- * browser), the server's own host, or one listed in WS_ALLOWED_ORIGINS (`*`: any).
- */
-export function originAllowed(origin: string | undefined, host: string | undefined, allowed: readonly string[]): boolean {
-  return allowed.includes('*') || originTrusted(origin, host, allowed);
-}
-
-/**
- * Whether a handshake may be authenticated by the visitor's cookie: a browser attaches it to
- * requests from every site, so only from no Origin (not a browser), the server's own host, or
- * an origin WS_ALLOWED_ORIGINS names (`*` lets a page connect, not borrow the cookie).
- */
-export function originTrusted(origin: string | undefined, host: string | undefined, allowed: readonly string[]): boolean {
-  if (!origin) return true;
-  const o = origin.toLowerCase();
-  if (allowed.includes(o)) return true;
-  try {
-    return host !== undefined && new URL(o).host === host.toLowerCase();
-  } catch {
-    return false;
-  }
-}
 
 /**
  * The largest frame a socket may send before it is authenticated (an `authenticate` frame with
@@ -135,6 +112,8 @@ export async function createHttpServer(config: Config, logger: boolean | object)
   await app.register(formbody);
   // Read for socket handshakes only (AUTH_COOKIE); REST takes the bearer header, so no CSRF.
   await app.register(cookie);
+  // Pages on the origins ALLOWED_ORIGINS names may call REST from the browser.
+  await registerCors(app, config);
   // Parsed only where a route asks (req.parts(), with its document's limits): uploads stream to disk.
   await app.register(multipart);
   await app.register(websocket, {
@@ -146,7 +125,7 @@ export async function createHttpServer(config: Config, logger: boolean | object)
       maxPayload: Math.min(UNAUTHENTICATED_FRAME_BYTES, config.wsMaxPayloadBytes),
       perMessageDeflate: config.wsCompression,
       // Cross-site WebSocket hijacking: a page on another origin cannot use a visitor's socket.
-      verifyClient: ({ origin, req }, done) => done(originAllowed(origin, req.headers.host, config.wsAllowedOrigins), 403, 'Origin not allowed'),
+      verifyClient: ({ origin, req }, done) => done(originAllowed(origin, req.headers.host, config.allowedOrigins), 403, 'Origin not allowed'),
     },
   });
   keepAlive(app, config.wsPingIntervalMs);

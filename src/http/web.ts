@@ -84,6 +84,8 @@ export async function webRoutes(app: FastifyInstance, root = WEB_ROOT, publicUrl
       decorateReply: false,
       setHeaders(res, file) {
         res.setHeader('x-content-type-options', 'nosniff');
+        // The web client's files are for its own page: no other site loads them (unlike files).
+        res.setHeader('cross-origin-resource-policy', 'same-origin');
         res.setHeader('cache-control', file.includes(`${path.sep}assets${path.sep}`) ? 'public, max-age=31536000, immutable' : 'no-cache');
       },
     });

@@ -1,6 +1,6 @@
 // The token cookie (AUTH_COOKIE): login and register hand it out, HttpOnly; a socket
 // handshake with no token of its own takes it, but only from a page the server trusts (its
-// own origin or one WS_ALLOWED_ORIGINS names), since a browser attaches a cookie to requests
+// own origin or one ALLOWED_ORIGINS names), since a browser attaches a cookie to requests
 // from every site. REST never takes it (no CSRF). Document 003's React client needs it: it
 // opens `new WebSocket(ws://…/ws/chat/${tenantId}/)` with no token and sends join first.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -18,8 +18,8 @@ describe('the token cookie on socket handshakes', () => {
   let bob: TestUser;
   let conv: string;
   beforeAll(async () => {
-    server = await startParley({ env: { WS_ALLOWED_ORIGINS: 'http://app.example' } });
-    open = await startParley({ env: { WS_ALLOWED_ORIGINS: '*' } });
+    server = await startParley({ env: { ALLOWED_ORIGINS: 'http://app.example' } });
+    open = await startParley({ env: { ALLOWED_ORIGINS: '*' } });
     ada = await newUser(server, { name: 'Ada' });
     bob = await newUser(server, { name: 'Bob' });
     conv = await conversationWith(server, ada, [bob]);

@@ -16,8 +16,8 @@ describe('login CSRF', () => {
   let open: TestServer;
   let attacker: TestUser;
   beforeAll(async () => {
-    server = await startParley({ env: { WS_ALLOWED_ORIGINS: 'http://app.example' } });
-    open = await startParley({ env: { WS_ALLOWED_ORIGINS: '*' } });
+    server = await startParley({ env: { ALLOWED_ORIGINS: 'http://app.example' } });
+    open = await startParley({ env: { ALLOWED_ORIGINS: '*' } });
     attacker = await newUser(server, { name: 'Attacker' });
   });
   afterAll(async () => {
@@ -59,7 +59,7 @@ describe('login CSRF', () => {
     }
   });
 
-  it('with WS_ALLOWED_ORIGINS=*, any page may log in (it gets the token in the body) but never the cookie', async () => {
+  it('with ALLOWED_ORIGINS=*, any page may log in (it gets the token in the body) but never the cookie', async () => {
     const u = await newUser(open);
     const r = await formLogin(open, 'http://evil.example', u);
     expect(r.status).toBe(200);

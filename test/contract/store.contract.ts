@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Conversation, ConversationKind, Id, Message, Tenant, User } from '../../src/core/model.js';
 import {
@@ -807,6 +808,66 @@ export function storeContract(make: () => Promise<StoreHandle>): void {
       expect(stored!.attachments).toEqual(m.attachments);
       expect((await s.messageById(rs[1].message.id))!.attachments.map((x) => x.fileName)).toEqual(['file-4.pdf']);
       expect((await s.messagesBySeq(c.id, 1, 1))[0].attachments).toEqual(m.attachments);
+    });
+
+    it('over any batches, attachments (new ones and claimed uploads mixed) come back and are stored in position order; a claim not the sender\'s, or a second one, fails its batch whole, in one statement per kind', async () => {
+      const t = await f.tenant();
+      const [a, b] = await f.users(t, 2);
+      const c = await f.conversation(t, 'group', [a, b]);
+      // What each attachment of a message is: new, a pending upload of its sender, one of the
+      // other user (refused), or one its sender had claimed already (refused).
+      const spec = fc.constantFrom('new', 'new', 'pending', 'pending', 'foreign', 'claimed');
+      const message = fc.record({ fromA: fc.boolean(), attachments: fc.array(spec, { maxLength: 4 }) });
+      const claimedBy = new Map<Id, Id>(); // a pending attachment claimed already → its owner
+      let k = 0;
+      await fc.assert(
+        fc.asyncProperty(fc.array(message, { minLength: 1, maxLength: 5 }), async (specs) => {
+          const batch: NewMessage[] = [];
+          const expected: NewAttachment[][] = [];
+          let refused = false;
+          for (const m of specs) {
+            const sender = m.fromA ? a : b;
+            const other = m.fromA ? b : a;
+            const atts: NewAttachment[] = [];
+            for (const kind of m.attachments) {
+              const file = attachment(++k, { storedPath: `files/prop-${k}-${randomUUID()}.pdf` });
+              if (kind === 'new') atts.push(file);
+              else if (kind === 'pending' || kind === 'foreign') {
+                const [up] = await s.createPendingAttachments(t.id, kind === 'pending' ? sender.id : other.id, [file], T0);
+                atts.push({ ...file, pendingId: up.id });
+                if (kind === 'foreign') refused = true;
+              } else {
+                const old = [...claimedBy].find(([, owner]) => owner === sender.id);
+                if (!old) continue; // nothing of the sender's claimed yet: leave this one out
+                atts.push({ ...file, pendingId: old[0] });
+                refused = true;
+              }
+            }
+            batch.push(f.msg(c, sender, { kind: 'file', attachments: atts }));
+            expected.push(atts);
+          }
+          const before = await f.conv(c.id);
+          const ran = h.statements?.length ?? 0;
+          if (refused) {
+            await expect(s.appendMessages(batch)).rejects.toMatchObject({ code: 'upload_not_found' });
+            expect((await f.conv(c.id)).lastSeq).toBe(before.lastSeq);
+            return;
+          }
+          const results = await appendAll(s, batch);
+          const statements = h.statements?.slice(ran) ?? [];
+          expect(statements.filter((q) => /^\s*INSERT INTO attachments/i.test(q)).length).toBeLessThanOrEqual(1);
+          expect(statements.filter((q) => /^\s*UPDATE attachments/i.test(q)).length).toBeLessThanOrEqual(1);
+          for (let i = 0; i < batch.length; i++) {
+            const got = results[i].message;
+            expect(got.attachments.map((x) => x.position)).toEqual(expected[i].map((_, p) => p));
+            expect(got.attachments.map((x) => x.storedPath)).toEqual(expected[i].map((x) => x.storedPath));
+            for (const x of expected[i]) if (x.pendingId !== undefined) expect(got.attachments.find((g) => g.id === x.pendingId)).toBeDefined();
+            expect((await s.messageById(got.id))!.attachments).toEqual(got.attachments);
+            for (const x of expected[i]) if (x.pendingId !== undefined) claimedBy.set(x.pendingId, batch[i].senderId);
+          }
+        }),
+        { numRuns: 25 },
+      );
     });
 
     it('seq is gapless and strictly increasing per conversation under many concurrent appendMessages calls', async () => {

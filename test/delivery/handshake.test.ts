@@ -20,6 +20,7 @@ const refusal = (url: string, headers: Record<string, string>) =>
 describe('WebSocket handshake', () => {
   let server: TestServer;
   beforeAll(async () => {
+    // WS_ALLOWED_ORIGINS: the older name of ALLOWED_ORIGINS, still read (test/http/cors.test.ts).
     server = await startParley({ env: { WS_ALLOWED_ORIGINS: 'https://app.example.com', WS_MAX_PAYLOAD_BYTES: '4096', WS_PING_INTERVAL_MS: '200' } });
   });
   afterAll(() => server.close());

@@ -1,8 +1,9 @@
 import pg from 'pg';
 import { Kysely, PostgresDialect } from 'kysely';
-import type { DB } from './schema.js';
+import type { Database } from './schema.js';
 import type { SqlRunner, Statement } from './sql-runner.js';
 import { SqlStore } from './sql-store.js';
+import { postgresAdapter } from './sql/adapter.js';
 import { LockNotAvailable, NotCommitted, UniqueViolation } from './store.js';
 
 // int8 (ids, seqs, epoch-ms times) as JS numbers: every value Parley stores fits in 2^53.
@@ -156,9 +157,9 @@ export function createPostgresStore(url: string, options: PostgresOptions = {}):
   // emits 'error' between queries; unheard, that would crash the process. The failure
   // reaches the transaction through its next query instead.
   pool.on('connect', (client) => client.on('error', () => {}));
-  const kysely = new Kysely<DB>({ dialect: new PostgresDialect({ pool }) });
+  const kysely = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
   return new SqlStore(
-    'postgres',
+    postgresAdapter,
     kysely,
     new PostgresRunner(pool),
     async () => {

@@ -143,7 +143,8 @@ export interface BlocksTable {
   created_at: number;
 }
 
-export interface DB {
+/** Every table, as Kysely sees the database: queries built on `Kysely<Database>` come back typed by their selection. */
+export interface Database {
   tenants: TenantsTable;
   users: UsersTable;
   invites: InvitesTable;

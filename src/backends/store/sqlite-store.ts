@@ -4,11 +4,14 @@ import { Kysely, SqliteDialect } from 'kysely';
 import { chmodSync, closeSync, existsSync, mkdirSync, openSync } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
 import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import path from 'node:path';
-import type { DB } from './schema.js';
+import type { Database as Tables } from './schema.js';
+import type { CheckpointReport, CheckpointWorkerData } from './sqlite-checkpoint-worker.js';
 import type { SqlRunner, Statement } from './sql-runner.js';
 import { SqlStore } from './sql-store.js';
+import { sqliteAdapter } from './sql/adapter.js';
 import { UniqueViolation } from './store.js';
 
 /**
@@ -66,6 +69,18 @@ export class WalSync {
 const WAL_RESTART_FRAMES = 4096;
 
 /**
+ * The checkpoint thread runs `sqlite-checkpoint-worker`, the file beside this one: as is from
+ * `dist/` (`.js`); from `src/` (vitest, tsx) the `.ts` is loaded through tsx's require hook,
+ * which works inside a thread (Node 20 applies no `--import` loader to a worker's execArgv).
+ */
+function startCheckpointWorker(data: CheckpointWorkerData): Worker {
+  if (!fileURLToPath(import.meta.url).endsWith('.ts')) return new Worker(new URL('./sqlite-checkpoint-worker.js', import.meta.url), { workerData: data });
+  const program = fileURLToPath(new URL('./sqlite-checkpoint-worker.ts', import.meta.url));
+  const tsx = createRequire(import.meta.url).resolve('tsx/cjs/api');
+  return new Worker(`require(${JSON.stringify(tsx)}).require(${JSON.stringify(program)}, ${JSON.stringify(program)})`, { eval: true, workerData: data });
+}
+
+/**
  * Checkpoints the WAL into the database file from a worker thread with its own connection
  * (`wal_checkpoint(PASSIVE)`, which never blocks the writer), so the main connection, with
  * auto-checkpoints off, never copies pages and fsyncs the database file inside a COMMIT on
@@ -88,12 +103,9 @@ export class Checkpointer {
   constructor(db: Database.Database, file: string, runner: SqliteRunner, intervalMs = 200) {
     db.pragma('wal_autocheckpoint = 0');
     db.pragma(`journal_size_limit = ${WAL_RESTART_FRAMES * 4096 * 2}`);
-    this.#worker = new Worker(CHECKPOINTER_SOURCE, {
-      eval: true,
-      workerData: { driver: createRequire(import.meta.url).resolve('better-sqlite3'), file, intervalMs },
-    });
+    this.#worker = startCheckpointWorker({ file, intervalMs });
     this.#worker.unref();
-    this.#worker.on('message', (m: { log: number; now?: boolean }) => {
+    this.#worker.on('message', (m: CheckpointReport) => {
       if (m.now) for (const r of this.#now.splice(0)) r();
       else if (m.log > WAL_RESTART_FRAMES && !this.#restarting && !this.#closed) void this.#restart(runner);
     });
@@ -133,28 +145,6 @@ export class Checkpointer {
     await exited;
   }
 }
-
-const CHECKPOINTER_SOURCE = `
-const { parentPort, workerData } = require('node:worker_threads');
-const Database = require(workerData.driver);
-const db = new Database(workerData.file);
-const checkpoint = () => {
-  try {
-    const [r] = db.pragma('wal_checkpoint(PASSIVE)');
-    return r;
-  } catch {
-    return { log: 0 }; /* busy or gone: the next tick tries again */
-  }
-};
-const timer = setInterval(() => parentPort.postMessage(checkpoint()), workerData.intervalMs);
-parentPort.on('message', (m) => {
-  if (m === 'now') return parentPort.postMessage({ ...checkpoint(), now: true });
-  clearInterval(timer);
-  checkpoint();
-  db.close();
-  parentPort.close();
-});
-`;
 
 /**
  * better-sqlite3 is synchronous, so a statement never interleaves with another; only a
@@ -376,8 +366,8 @@ export function createSqliteStore(url: string): SqlStore {
   };
   const runner = new SqliteRunner(db, wal, wal ? openReader : null);
   const checkpointer = wal ? new Checkpointer(db, file, runner) : null;
-  const kysely = new Kysely<DB>({ dialect: new SqliteDialect({ database: db }) });
-  return new SqlStore('sqlite', kysely, runner, async () => {
+  const kysely = new Kysely<Tables>({ dialect: new SqliteDialect({ database: db }) });
+  return new SqlStore(sqliteAdapter, kysely, runner, async () => {
     const r = reader as { db: Database.Database } | null;
     if (r?.db.open) r.db.close();
     await checkpointer?.close();

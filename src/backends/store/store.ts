@@ -152,6 +152,36 @@ export type StoreReads = Pick<
   'conversationById' | 'conversationByUuid' | 'participant' | 'members' | 'messageById' | 'messagesBySeq' | 'changesSince' | 'userSummaries'
 >;
 
+/** What a refused store call means for its caller. */
+export type StoreErrorKind = 'not_found' | 'conflict' | 'full';
+
+/** Every rule a store enforces itself (its contract below), with its kind. */
+export const STORE_ERROR_CODES = {
+  /** The conversation is deleted, or the sender no longer one of its participants. */
+  conversation_not_found: 'not_found',
+  message_not_found: 'not_found',
+  /** A pending attachment not the sender's, or claimed already. */
+  upload_not_found: 'not_found',
+  /** An edit or a reaction of a deleted message. */
+  message_deleted: 'conflict',
+  /** The change would leave a conversation with participants and no admin. */
+  last_admin: 'conflict',
+  conversation_full: 'full',
+  upload_quota_exceeded: 'full',
+} as const satisfies Record<string, StoreErrorKind>;
+
+export type StoreErrorCode = keyof typeof STORE_ERROR_CODES;
+
+/** A store call refused by one of the store's own rules; nothing of it was written. The core maps it to its domain error. */
+export class StoreError extends Error {
+  readonly kind: StoreErrorKind;
+  constructor(readonly code: StoreErrorCode) {
+    super(code);
+    this.kind = STORE_ERROR_CODES[code];
+    this.name = 'StoreError';
+  }
+}
+
 /** Thrown by a store when a unique constraint refuses a write; the core turns it into a domain error. */
 export class UniqueViolation extends Error {
   constructor(readonly constraint: string) {
@@ -191,17 +221,17 @@ export class LockNotAvailable extends Error {
  *   out: every message of it comes back `deferred`, nothing of it written, and the rest of
  *   the batch commits. A stopped process holding one conversation never holds up the others.
  *   A new message into a deleted conversation, or from a sender who is not a participant
- *   when it commits, fails with DomainError('conversation_not_found') and commits nothing
+ *   when it commits, fails with StoreError('conversation_not_found') and commits nothing
  *   (the core checks from caches; this is the check no race gets past).
  *   An attachment with `pendingId` claims that pending attachment in the same transaction;
  *   when it is not pending or not the sender's, the append fails with
- *   DomainError('upload_not_found') and commits nothing.
+ *   StoreError('upload_not_found') and commits nothing.
  * - A pending attachment is claimed at most once; `deletePendingAttachments` never deletes
  *   a claimed one.
  * - `createPendingAttachments` with a quota counts the owner's pending attachments and inserts
  *   the new ones under a lock on the owner, so calls at once — from any number of processes
  *   on the database — never leave more pending than the quota: the call that would go over
- *   fails with DomainError('upload_quota_exceeded') and inserts nothing.
+ *   fails with StoreError('upload_quota_exceeded') and inserts nothing.
  * - `deletedConversationFiles` lists the deleted conversations not yet marked by
  *   `markConversationFilesPurged`, each with the file keys of its attachments; the rows stay
  *   (the messages stay as tombstones, their attachments as metadata).
@@ -221,7 +251,7 @@ export class LockNotAvailable extends Error {
  * - Pages are seq ranges; nothing reads messages with OFFSET or COUNT.
  * - `updated_at`/`created_at` are the caller's clock (epoch ms).
  */
-export interface Store {
+export interface Store extends AccountStore, FriendStore, ConversationStore, ParticipantStore, ReceiptStore, MessageStore, AttachmentStore {
   readonly dialect: 'sqlite' | 'postgres';
   /**
    * How many `appendMessages` calls may run at once and still take their seqs in the order
@@ -239,6 +269,19 @@ export interface Store {
   renewEpoch(): Promise<string>;
   close(): Promise<void>;
 
+  /**
+   * Runs `fn` with reads that all see the database as of one moment, no earlier than the
+   * call (a read-only transaction: REPEATABLE READ on PostgreSQL, a read transaction on
+   * SQLite): a write committed while `fn` runs — by this store or another process — is
+   * invisible to every read of it, before and after the write alike. `fn` reads through
+   * `reads` only, and should be short: it holds a database connection (and, on an in-memory
+   * SQLite database, this store's other statements) until it settles.
+   */
+  snapshot<T>(fn: (reads: StoreReads) => Promise<T>): Promise<T>;
+}
+
+/** Tenants, users and invites. */
+export interface AccountStore {
   defaultTenant(): Promise<Tenant>;
   tenantById(id: Id): Promise<Tenant | undefined>;
   tenantByUuid(uuid: string): Promise<Tenant | undefined>;
@@ -288,7 +331,10 @@ export interface Store {
    */
   revokeInvite(tenantId: Id, uuid: string, at: Millis): Promise<Invite | undefined>;
   setLastSeen(userId: Id, at: Millis): Promise<void>;
+}
 
+/** Friendships and blocks between users. */
+export interface FriendStore {
   friendship(a: Id, b: Id): Promise<FriendshipRow | undefined>;
   putFriendship(a: Id, b: Id, status: FriendStatus, requestedBy: Id, at: Millis): Promise<void>;
   /**
@@ -314,11 +360,21 @@ export interface Store {
   blocksBetween(a: Id, b: Id): Promise<{ blocker: Id; blocked: Id }[]>;
   /** Everyone in a block with `userId`, either way. */
   blockedEitherWay(userId: Id): Promise<Id[]>;
+}
 
+/** Conversations themselves: created, found, renamed, deleted. */
+export interface ConversationStore {
   createConversation(conversation: NewConversation, at: Millis): Promise<Conversation>;
   directConversation(tenantId: Id, a: Id, b: Id): Promise<Conversation | undefined>;
   conversationById(id: Id): Promise<Conversation | undefined>;
   conversationByUuid(uuid: string): Promise<Conversation | undefined>;
+  updateConversation(conversationId: Id, changes: { title?: string | null }, at: Millis): Promise<Conversation | undefined>;
+  /** Soft delete: the conversation disappears from every lookup; its rows stay. */
+  deleteConversation(conversationId: Id, at: Millis): Promise<void>;
+}
+
+/** Who is in which conversation, with which role, and who relates to whom through them. */
+export interface ParticipantStore {
   participant(conversationId: Id, userId: Id): Promise<Participant | undefined>;
   /** Current participants with their user summaries, by join order. */
   members(conversationIds: readonly Id[]): Promise<Member[]>;
@@ -344,35 +400,38 @@ export interface Store {
    * from blocks) is the core's to decide.
    */
   presencePeers(userId: Id, among?: readonly Id[]): Promise<{ shared: Id[]; direct: Id[]; friends: Id[] }>;
-  /** Moves read_seq (and delivered_seq) up to `seq`, capped at last_seq; returns the new read_seq, or null if nothing moved. */
-  markRead(conversationId: Id, userId: Id, seq: number, at: Millis): Promise<number | null>;
-  markDelivered(updates: readonly { conversationId: Id; userId: Id; seq: number }[]): Promise<void>;
 
   /**
    * Adds participants, or brings back ones who left (with the role given now); a current
    * participant is left exactly as they are (insert if absent, never an upsert of the role).
    * Returns the users added or brought back. A new participant starts with everything before
    * its arrival read (read_seq = last_seq). Keeps the conversation's member_count; past
-   * `maxMembers` current participants it fails with DomainError('conversation_full') and adds
+   * `maxMembers` current participants it fails with StoreError('conversation_full') and adds
    * no one (atomic with concurrent adds, also across processes).
    */
   addParticipants(conversationId: Id, participants: readonly { userId: Id; role: Role }[], at: Millis, opts?: { maxMembers?: number }): Promise<Id[]>;
   /**
    * Marks the participant as gone (left_at), keeping member_count; returns whether they were a
-   * participant. Throws DomainError('last_admin') rather than remove the only admin of a
+   * participant. Throws StoreError('last_admin') rather than remove the only admin of a
    * conversation that has other participants.
    */
   removeParticipant(conversationId: Id, userId: Id, at: Millis): Promise<boolean>;
   /**
    * Changes a current participant's role; returns whether they were one. Throws
-   * DomainError('last_admin') rather than demote the only admin.
+   * StoreError('last_admin') rather than demote the only admin.
    */
   setRole(conversationId: Id, userId: Id, role: Role): Promise<boolean>;
-  updateConversation(conversationId: Id, changes: { title?: string | null }, at: Millis): Promise<Conversation | undefined>;
-  /** Soft delete: the conversation disappears from every lookup; its rows stay. */
-  deleteConversation(conversationId: Id, at: Millis): Promise<void>;
-  addMentions(messageId: Id, userIds: readonly Id[]): Promise<void>;
+}
 
+/** Each participant's watermarks (delivered, read). */
+export interface ReceiptStore {
+  /** Moves read_seq (and delivered_seq) up to `seq`, capped at last_seq; returns the new read_seq, or null if nothing moved. */
+  markRead(conversationId: Id, userId: Id, seq: number, at: Millis): Promise<number | null>;
+  markDelivered(updates: readonly { conversationId: Id; userId: Id; seq: number }[]): Promise<void>;
+}
+
+/** Messages: the append (group commit), reads by id, seq and change, and changes. */
+export interface MessageStore {
   appendMessages(batch: readonly NewMessage[], opts?: AppendOptions): Promise<AppendOutcome[]>;
   messageById(id: Id): Promise<Message | undefined>;
   messageByUuid(uuid: string): Promise<Message | undefined>;
@@ -386,17 +445,11 @@ export interface Store {
   deleteMessage(messageId: Id, at: Millis): Promise<{ message: Message; changed: boolean }>;
   /** Adds or removes one (message, user, emoji); returns the message and whether anything changed. */
   setReaction(messageId: Id, userId: Id, emoji: string, on: boolean, at: Millis): Promise<{ message: Message; changed: boolean }>;
+  addMentions(messageId: Id, userIds: readonly Id[]): Promise<void>;
+}
 
-  /**
-   * Runs `fn` with reads that all see the database as of one moment, no earlier than the
-   * call (a read-only transaction: REPEATABLE READ on PostgreSQL, a read transaction on
-   * SQLite): a write committed while `fn` runs — by this store or another process — is
-   * invisible to every read of it, before and after the write alike. `fn` reads through
-   * `reads` only, and should be short: it holds a database connection (and, on an in-memory
-   * SQLite database, this store's other statements) until it settles.
-   */
-  snapshot<T>(fn: (reads: StoreReads) => Promise<T>): Promise<T>;
-
+/** Attachments' rows: pending uploads, look-ups by file key, and what the file sweep removes. */
+export interface AttachmentStore {
   /**
    * Pending attachments (uploaded before their message) of `ownerId`, in one transaction;
    * positions follow the list. With `quota`, refused as a whole when the owner's pending
@@ -416,3 +469,4 @@ export interface Store {
   /** Records that the files of these deleted conversations are gone: `deletedConversationFiles` lists them no more. */
   markConversationFilesPurged(conversationIds: readonly Id[], at: Millis): Promise<void>;
 }
+

@@ -1,6 +1,6 @@
 import type { ActivityCursor, Store, StoreReads } from '../../backends/store/store.js';
 import { TtlCache } from '../cache.js';
-import { DomainError, refusal } from '../errors.js';
+import { DomainError, refusal, storeCall } from '../errors.js';
 import { LocalInvalidator, type CacheChange, type CacheInvalidator, type ConversationRef, type EventPublisher } from '../events.js';
 import type { Friends } from '../friends/friends.js';
 import type { Conversation, ConversationKind, ConversationView, Id, Member, Participant, Role, User, UserSummary } from '../model.js';
@@ -244,7 +244,7 @@ export class Conversations {
     const user = await this.users.resolve(actor, userKey);
     // Whoever blocked the actor is not theirs to add (README "Security": forced membership).
     if (await this.friends.blocks(user.id, actor.id)) throw new DomainError('not_addable');
-    const added = (await this.store.addParticipants(conversation.id, [{ userId: user.id, role }], Date.now(), { maxMembers: this.limits.maxMembers })).includes(user.id);
+    const added = (await storeCall(this.store.addParticipants(conversation.id, [{ userId: user.id, role }], Date.now(), { maxMembers: this.limits.maxMembers }))).includes(user.id);
     if (added) {
       await this.#invalidate({ scope: 'member', conversationId: conversation.id, userId: user.id });
       const ref = await this.ref(conversation);
@@ -272,7 +272,7 @@ export class Conversations {
     // The store checks the last-admin rule again in the transaction of the removal.
     const admins = members.filter((m) => m.participant.role === 'admin');
     if (target.participant.role === 'admin' && admins.length === 1 && members.length > 1) throw new DomainError('last_admin');
-    if (!(await this.store.removeParticipant(conversation.id, user.id, Date.now()))) throw refusal('participant_not_found');
+    if (!(await storeCall(this.store.removeParticipant(conversation.id, user.id, Date.now())))) throw refusal('participant_not_found');
     await this.#invalidate({ scope: 'member', conversationId: conversation.id, userId: user.id });
     this.events.publish({ type: 'participant.removed', conversation: await this.ref(conversation), user: Users.summaryOf(user), by: actor.id });
   }
@@ -288,7 +288,7 @@ export class Conversations {
     if (target.participant.role === 'admin' && role !== 'admin' && members.filter((m) => m.participant.role === 'admin').length === 1) {
       throw new DomainError('last_admin');
     }
-    if (!(await this.store.setRole(conversation.id, user.id, role))) throw refusal('participant_not_found');
+    if (!(await storeCall(this.store.setRole(conversation.id, user.id, role)))) throw refusal('participant_not_found');
     await this.#invalidate({ scope: 'member', conversationId: conversation.id, userId: user.id });
     this.events.publish({ type: 'participant.role', conversation: await this.ref(conversation), user: Users.summaryOf(user), role, by: actor.id });
     return { user: target.user, participant: { ...target.participant, role } };

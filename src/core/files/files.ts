@@ -1,10 +1,10 @@
 import type { Readable } from 'node:stream';
 import type { Config } from '../../config/config.js';
 import { isFileKey, StagedTooLarge, type FileStore, type StagedFile, type StoredFileHandle } from '../../backends/files/file-store.js';
-import type { AppendResult, AttachmentRecord, NewAttachment, PendingQuota, Store } from '../../backends/store/store.js';
+import type { AttachmentRecord, NewAttachment, PendingQuota, Store } from '../../backends/store/store.js';
 import type { Conversations } from '../conversations/conversations.js';
-import { DomainError, isDomainError, refusal } from '../errors.js';
-import type { Messages, SendInput } from '../messages/messages.js';
+import { DomainError, isDomainError, refusal, storeCall } from '../errors.js';
+import type { PreparedFiles, SendInput } from '../messages/messages.js';
 import type { Attachment, Id, MessageKind, User } from '../model.js';
 import { AudioProbe } from './audio-probe.js';
 import { BufferSource, FileSource, inspectImage, measureAudio, refusePolyglot, sniff, type ImageLimits, type Source } from './inspect.js';
@@ -117,27 +117,14 @@ export function diskName(name: string, mime: string): string {
   return `${safe}.${ext && type.exts.includes(ext) ? ext : type.exts[0]}`;
 }
 
-/**
- * `chat_files/images/x.jpg`, `/static/chat_files/images/x.jpg` or a full URL to it (what
- * `upload-files` returned, with or without its signature) → the key, or null.
- */
-export function fileKeyFromReference(ref: string): string | null {
-  let s = ref.trim();
-  if (/^https?:\/\//i.test(s)) {
-    try {
-      s = new URL(s).pathname;
-    } catch {
-      return null;
-    }
-  } else s = s.split(/[?#]/)[0];
-  try {
-    s = decodeURIComponent(s);
-  } catch {
-    return null;
-  }
-  s = s.replace(/^\/+/, '').replace(/^static\//, '');
-  return isFileKey(s) ? s : null;
+export interface SignedFile {
+  readonly key: string;
+  readonly exp: number;
+  readonly sig: string;
 }
+
+/** Whether a string names a stored file (`chat_files/<folder>/<name>`): what a reference must come down to. */
+export { isFileKey };
 
 /**
  * Strict base64 (either alphabet, optional data: URL prefix). Node's decoder skips what it
@@ -188,7 +175,6 @@ export class Files {
   constructor(
     readonly store: Store,
     readonly fileStore: FileStore,
-    readonly messages: Messages,
     readonly conversations: Conversations,
     readonly config: Config,
   ) {
@@ -205,12 +191,13 @@ export class Files {
   }
 
   /**
-   * Sends a message with files: each file validated in turn (one base64 file in memory at
-   * a time), written as `.part`, the message committed, then the files moved in place. A
-   * refused file refuses the message, and the files already written are removed.
+   * The files a send to `input.conversation` carries (`core.messages.send` takes them as
+   * `input.files`): each file validated in turn (one base64 file in memory at a time) and
+   * written as `.part`; committed once the message is, removed otherwise. A refused file
+   * refuses the send, and the files already written are removed.
    */
-  async send(actor: User, input: SendInput, files: FileInput[], policy: FilePolicy, origin?: string): Promise<AppendResult> {
-    if (files.length === 0) return this.messages.send(actor, input, origin);
+  async prepare(actor: User, input: Pick<SendInput, 'conversation' | 'kind' | 'clientId'>, files: FileInput[], policy: FilePolicy): Promise<PreparedFiles> {
+    if (files.length === 0) throw refusal('no_files_uploaded');
     if (files.length > policy.maxFiles) throw new DomainError('too_many_files', { params: { max: policy.maxFiles } });
     // Who may send here is known before any byte is decoded.
     const conversation = await this.conversations.memberRef(actor, input.conversation);
@@ -233,15 +220,12 @@ export class Files {
         const facts = await this.#inspect(source, name, f.mimeType ?? null, hint, policy);
         attachments.push(await this.#place(actor, stamp, i, name, facts, (key) => this.fileStore.putBytes(key, bytes), written, bytes.length));
       }
-      const kind: MessageKind = hint ?? attachments[0].kind;
-      const result = await this.messages.send(actor, { ...input, kind, attachments }, origin);
-      if (!result.created) {
-        // A retried local_temp_id: the original message keeps its own files.
-        await this.#removeAll(written);
-      } else {
-        await this.#commitAll(written);
-      }
-      return result;
+      return {
+        attachments,
+        kind: hint ?? attachments[0].kind,
+        commit: () => this.#commitAll(written),
+        discard: () => this.#removeAll(written),
+      };
     } catch (e) {
       await this.#removeAll(written);
       throw e;
@@ -313,7 +297,7 @@ export class Files {
         const facts = await this.#inspect(new FileSource(f.staged.localPath, f.staged.size), name, f.mimeType, hint, policy, f.staged.size);
         attachments.push(await this.#place(actor, stamp, i, name, facts, (key) => this.fileStore.putStaged(f.staged, key), written, f.staged.size));
       }
-      const stored = await this.store.createPendingAttachments(actor.tenantId, actor.id, attachments, Date.now(), this.#quota);
+      const stored = await storeCall(this.store.createPendingAttachments(actor.tenantId, actor.id, attachments, Date.now(), this.#quota));
       await this.#commitAll(written);
       return stored;
     } catch (e) {
@@ -515,11 +499,13 @@ export class Files {
     return { pendingDeleted: stale.length, conversationFilesDeleted, ...report };
   }
 
-  /** The signed path (no origin) of an attachment's file or thumbnail: `/static/<key>?exp=…&sig=…`. */
-  signedPath(a: Attachment, variant: 'file' | 'thumbnail' = 'file'): string | null {
+  /**
+   * An attachment's file or thumbnail with a signature that lets whoever holds it read it
+   * until `exp` (FILE_URL_TTL_SECONDS); the dialects make a URL of it.
+   */
+  signed(a: Attachment, variant: 'file' | 'thumbnail' = 'file'): SignedFile | null {
     const key = variant === 'thumbnail' ? a.thumbnailPath : a.storedPath;
     if (!key) return null;
-    const { exp, sig } = this.signature(key);
-    return `/static/${key.split('/').map(encodeURIComponent).join('/')}?exp=${exp}&sig=${sig}`;
+    return { key, ...this.signature(key) };
   }
 }

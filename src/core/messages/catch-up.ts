@@ -4,7 +4,7 @@ import type { Conversations, ConversationKey } from '../conversations/conversati
 import type { ConversationRef, DomainEvent, ReadSeqs } from '../events.js';
 import type { User } from '../model.js';
 import type { Users } from '../users.js';
-import { created, ResyncRequired } from './messages.js';
+import { created, snapshotRequired, type SnapshotRequired } from './messages.js';
 
 /** Where a reader of a conversation stands: the highest seq it has, and (optionally) the highest change_seq. */
 export interface ChangeCursor {
@@ -45,9 +45,9 @@ type Deps = { store: Store; conversations: Conversations; users: Users; config: 
  * entry names was in the reads before it; every later change of a message already given
  * gets a greater change_seq, so it comes again, as a change. A message changed while its
  * page was read may come twice with the same state, never not at all.
- * Throws ResyncRequired past RESUME_MAX_MESSAGES, as a socket's resume does.
+ * Past RESUME_MAX_MESSAGES (or from another epoch): SnapshotRequired, as a socket's resume.
  */
-export async function openCatchUp(deps: Deps, actor: User, key: ConversationKey, cursor: ChangeCursor, foreignEpoch = false): Promise<CatchUp> {
+export async function openCatchUp(deps: Deps, actor: User, key: ConversationKey, cursor: ChangeCursor, foreignEpoch = false): Promise<CatchUp | SnapshotRequired> {
   const { store, users } = deps;
   const { conversation } = await deps.conversations.access(actor, key);
   const ref = await deps.conversations.ref(conversation);
@@ -57,7 +57,7 @@ export async function openCatchUp(deps: Deps, actor: User, key: ConversationKey,
   const newMessages = conversation.lastSeq - afterSeq;
   const missed = afterChangeSeq === undefined ? newMessages : Math.max(conversation.changeSeq - afterChangeSeq, newMessages);
   // A cursor of another epoch (from before a restore) resumes nothing (Messages.resume).
-  if (foreignEpoch || missed > deps.config.resumeMaxMessages) throw new ResyncRequired(missed, { lastSeq: conversation.lastSeq, changeSeq: conversation.changeSeq });
+  if (foreignEpoch || missed > deps.config.resumeMaxMessages) return snapshotRequired(missed, { lastSeq: conversation.lastSeq, changeSeq: conversation.changeSeq });
   const lastSeq = conversation.lastSeq;
 
   async function* entries(): AsyncGenerator<CatchUpEntry> {

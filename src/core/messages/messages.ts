@@ -1,6 +1,6 @@
 import type { Config } from '../../config/config.js';
 import type { AppendResult, NewAttachment, NewMessage, Store, StoreReads } from '../../backends/store/store.js';
-import { DomainError, refusal } from '../errors.js';
+import { DomainError, refusal, storeCall } from '../errors.js';
 import type { ConversationRef, DomainEvent, EventPublisher, ReadSeqs } from '../events.js';
 import type { RaceHooks } from '../hooks.js';
 import type { Conversations, ConversationKey } from '../conversations/conversations.js';
@@ -22,11 +22,25 @@ export interface SendInput {
   /** The sender's `local_temp_id`. */
   clientId?: string | null;
   replyTo?: MessageKey | null;
-  attachments?: NewAttachment[];
+  /** Files the send carries, prepared by `core.files.prepare` for this conversation. */
+  files?: PreparedFiles;
   /** A dialect that names the receiver (000/001/002) checks it against the conversation. */
   expectedReceiver?: Id | null;
   /** Document 004's rule: in a direct conversation, only accepted friends may send. */
   requireFriendship?: boolean;
+}
+
+/**
+ * Files a send carries, validated and written aside by the files service: committed (moved in
+ * place) once the message is, discarded when the send fails or is a retry of a message that
+ * keeps its own files. Sending is the messages service's; files only prepare what it carries.
+ */
+export interface PreparedFiles {
+  readonly attachments: NewAttachment[];
+  /** The message's kind when the send named none of the file kinds: what its first file is. */
+  readonly kind: MessageKind;
+  commit(): Promise<void>;
+  discard(): Promise<void>;
 }
 
 export interface HistoryPage {
@@ -74,14 +88,25 @@ export interface Position {
   changeSeq: number;
 }
 
-/** More was missed than a resume replays: reload over REST, then follow live events after `position`. */
-export class ResyncRequired extends Error {
-  constructor(
-    readonly missed: number,
-    readonly position: Position,
-  ) {
-    super('snapshot required');
-  }
+/**
+ * More was missed than a resume replays (RESUME_MAX_MESSAGES), or the cursor is of another
+ * epoch: the reader reloads over REST, then follows live events after `position`. A value,
+ * not an exception: every reader of a catch-up must decide what to show for it.
+ */
+export interface SnapshotRequired {
+  readonly snapshotRequired: true;
+  readonly missed: number;
+  readonly position: Position;
+}
+
+export const snapshotRequired = (missed: number, position: Position): SnapshotRequired => ({ snapshotRequired: true, missed, position });
+
+/** What a resume replays: the events in the order to show them, up to `position`. */
+export interface Resumed {
+  readonly snapshotRequired: false;
+  readonly conversation: ConversationRef;
+  readonly events: DomainEvent[];
+  readonly position: Position;
 }
 
 /** What a catch-up read (Messages.#readMissed). */
@@ -123,11 +148,24 @@ export class Messages {
    * origin connection gets it even when it is not subscribed (it is that socket's ack).
    */
   async send(actor: User, input: SendInput, origin?: string): Promise<AppendResult> {
+    const files = input.files;
+    if (!files) return this.#send(actor, input, [], origin);
+    try {
+      const result = await this.#send(actor, { ...input, kind: FILE_KINDS.includes(input.kind) ? input.kind : files.kind }, files.attachments, origin);
+      // A retried local_temp_id: the original message keeps its own files.
+      await (result.created ? files.commit() : files.discard());
+      return result;
+    } catch (e) {
+      await files.discard();
+      throw e;
+    }
+  }
+
+  async #send(actor: User, input: SendInput, attachments: NewAttachment[], origin?: string): Promise<AppendResult> {
     const sentAt = performance.now();
     if (!KINDS.includes(input.kind)) throw new DomainError('invalid_message_type');
     await this.limits.message(actor.id);
     const content = input.content ?? null;
-    const attachments = input.attachments ?? [];
     if (content !== null && tooLong(content, this.config.maxMessageLength)) {
       throw new DomainError('message_too_long', { params: { max: this.config.maxMessageLength } });
     }
@@ -278,13 +316,13 @@ export class Messages {
    * equal to the history. Everything is read from one database snapshot, whose position comes
    * back with the events: the replay holds every change up to it and nothing after it, so a
    * live event is covered by the replay exactly when its change_seq is at most
-   * `position.changeSeq`. Throws ResyncRequired past RESUME_MAX_MESSAGES: reload instead.
+   * `position.changeSeq`. Past RESUME_MAX_MESSAGES (or from another epoch): SnapshotRequired.
    */
   async resume(
     actor: User,
     key: ConversationKey,
     cursor: { afterSeq: number; afterChangeSeq?: number; epoch?: string },
-  ): Promise<{ conversation: ConversationRef; events: DomainEvent[]; position: Position }> {
+  ): Promise<Resumed | SnapshotRequired> {
     const { afterSeq, afterChangeSeq } = cursor;
     const read = await this.store.snapshot(async (reads) => {
       const { conversation } = await this.conversations.access(actor, key, reads);
@@ -301,10 +339,10 @@ export class Messages {
           : { fresh: (await reads.messagesBySeq(conversation.id, Math.max(1, afterSeq + 1), conversation.lastSeq)).reverse(), older: [], readSeqs: null };
       return { conversation, position, missed, rows };
     });
-    if ('foreign' in read || read.missed > this.config.resumeMaxMessages) throw new ResyncRequired(read.missed, read.position);
+    if ('foreign' in read || read.missed > this.config.resumeMaxMessages) return snapshotRequired(read.missed, read.position);
     const ref = await this.conversations.ref(read.conversation);
     const events = read.rows ? await this.#missedAsEvents(ref, read.rows, afterChangeSeq !== undefined) : [];
-    return { conversation: ref, events, position: read.position };
+    return { snapshotRequired: false, conversation: ref, events, position: read.position };
   }
 
   /**
@@ -379,7 +417,7 @@ export class Messages {
     if (tooLong(content, this.config.maxMessageLength)) {
       throw new DomainError('message_too_long', { params: { max: this.config.maxMessageLength } });
     }
-    const updated = await this.store.editMessage(message.id, content, Date.now());
+    const updated = await storeCall(this.store.editMessage(message.id, content, Date.now()));
     this.events.publish({ type: 'message.updated', conversation, message: updated, sender: Users.summaryOf(actor), readSeqs: await this.#readSeqs(conversation) });
     return updated;
   }
@@ -393,7 +431,7 @@ export class Messages {
       if (!me || !may(me.role, 'delete_any_message')) throw refusal('delete_own_only');
     }
     if (message.deletedAt !== null) return message;
-    const { message: deleted, changed } = await this.store.deleteMessage(message.id, Date.now());
+    const { message: deleted, changed } = await storeCall(this.store.deleteMessage(message.id, Date.now()));
     // Another delete won the race: it told everyone already.
     if (changed) {
       this.events.publish({
@@ -415,7 +453,7 @@ export class Messages {
     await this.#refuseBlocked(actor, conversation);
     if (message.deletedAt !== null) throw new DomainError('message_deleted');
     const at = Date.now();
-    const { message: after, changed } = await this.store.setReaction(message.id, actor.id, emoji, on, at);
+    const { message: after, changed } = await storeCall(this.store.setReaction(message.id, actor.id, emoji, on, at));
     if (changed) {
       const sender = await this.users.summary(after.senderId);
       const readSeqs = await this.#readSeqs(conversation);
@@ -438,7 +476,7 @@ export class Messages {
   }
 
   /** What a reader missed after `cursor`, in entries a page may stop between (catch-up.ts). */
-  catchUp(actor: User, key: ConversationKey, cursor: ChangeCursor & { epoch?: string }): Promise<CatchUp> {
+  catchUp(actor: User, key: ConversationKey, cursor: ChangeCursor & { epoch?: string }): Promise<CatchUp | SnapshotRequired> {
     return openCatchUp(this, actor, key, cursor, this.#foreignEpoch(cursor.epoch));
   }
 

@@ -1,5 +1,6 @@
 import { isDeferred, type AppendResult, type NewMessage, type Store } from '../../backends/store/store.js';
 import type { Id } from '../model.js';
+import { fromStoreError } from '../errors.js';
 
 interface Pending {
   input: NewMessage;
@@ -112,7 +113,7 @@ export class MessageWriter {
     try {
       return (await this.store.appendMessages(batch.map((p) => p.input), opts)).map(toOutcome);
     } catch (error) {
-      if (batch.length === 1) return [{ ok: false, error }];
+      if (batch.length === 1) return [{ ok: false, error: fromStoreError(error) }];
     }
     // One bad send must not fail its neighbours: commit them one by one. Once a conversation
     // is deferred, its later sends are too: none may take a seq before an earlier one.
@@ -128,7 +129,7 @@ export class MessageWriter {
         if ('deferred' in o) held.add(p.input.conversationId);
         out.push(o);
       } catch (error) {
-        out.push({ ok: false, error });
+        out.push({ ok: false, error: fromStoreError(error) });
       }
     }
     return out;

@@ -1,5 +1,6 @@
 import type { Static } from '@sinclair/typebox';
-import { fileKeyFromReference, type FileInput } from '../../core/files/files.js';
+import type { FileInput } from '../../core/files/files.js';
+import { fileKeyFromReference } from '../shared/static-files.js';
 import { FrameError } from '../shared/socket.js';
 import type { FileText } from '../shared/file-frames.js';
 import type { SendMessageData } from './schemas.js';

@@ -1,6 +1,6 @@
 import type { DomainEvent } from '../../core/events.js';
+import type { SendInput } from '../../core/messages/messages.js';
 import { LIKE_EMOJI, type Id } from '../../core/model.js';
-import { ResyncRequired } from '../../core/messages/messages.js';
 import { isDomainError } from '../../core/errors.js';
 import { CloseCodes, type Connection, type EventRenderer } from '../../delivery/connection.js';
 import type { DialectContext } from '../dialect.js';
@@ -143,15 +143,13 @@ export async function followRoom(ctx: DialectContext, conn: ChatConn, room: Id, 
     return;
   }
   const load = async (): Promise<Replay> => {
-    try {
-      const r = await ctx.core.messages.resume(conn.user, conversation.id, { afterSeq: lastSeq, afterChangeSeq: lastChangeSeq, epoch });
-      return { events: r.events, upTo: r.position };
-    } catch (e) {
-      if (!(e instanceof ResyncRequired)) throw e;
-      conn.send(JSON.stringify({ type: 'snapshot_required', data: { room_id: conversation.id, missed: e.missed } }));
+    const r = await ctx.core.messages.resume(conn.user, conversation.id, { afterSeq: lastSeq, afterChangeSeq: lastChangeSeq, epoch });
+    if (r.snapshotRequired) {
+      conn.send(JSON.stringify({ type: 'snapshot_required', data: { room_id: conversation.id, missed: r.missed } }));
       // The REST history the client reloads now covers the snapshot's position.
-      return { events: [], upTo: e.position };
+      return { events: [], upTo: r.position };
     }
+    return { events: r.events, upTo: r.position };
   };
   try {
     await ctx.hub.joinWithReplay(conn, conversation.id, load, conversation);
@@ -176,21 +174,17 @@ export function chatHandlers(ctx: DialectContext, filePolicy: FilePolicy = CHAT_
         if (d.receiver_id == null) throw new FrameError('room_id or receiver_id is required');
         room = (await core.conversations.openDirect(conn.user, d.receiver_id)).conversation.id;
       }
-      // With files, the file service validates and stores them around the same send.
-      await core.files.send(
-        conn.user,
-        {
-          conversation: room,
-          kind: d.message_type ?? 'text',
-          content: d.content ?? null,
-          clientId: d.local_temp_id == null ? null : String(d.local_temp_id),
-          replyTo: d.reply_to ?? null,
-          expectedReceiver: d.receiver_id ?? null,
-        },
-        files,
-        filePolicy,
-        conn.id,
-      );
+      const input: SendInput = {
+        conversation: room,
+        kind: d.message_type ?? 'text',
+        content: d.content ?? null,
+        clientId: d.local_temp_id == null ? null : String(d.local_temp_id),
+        replyTo: d.reply_to ?? null,
+        expectedReceiver: d.receiver_id ?? null,
+      };
+      // With files, the files service validates and stores them aside; the send carries them.
+      if (files.length > 0) input.files = await core.files.prepare(conn.user, input, files, filePolicy);
+      await core.messages.send(conn.user, input, conn.id);
     },
     async typing(conn, frame) {
       const d = typing.data(frame);

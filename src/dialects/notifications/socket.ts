@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { DomainEvent } from '../../core/events.js';
 import { isDomainError, refusal } from '../../core/errors.js';
-import { fileKeyFromReference } from '../../core/files/files.js';
+import { fileKeyFromReference } from '../shared/static-files.js';
 import { NOTIFICATIONS_POLICY } from './file-policy.js';
 import type { MessageKind, User, UserSummary } from '../../core/model.js';
 import { CloseCodes, type EventRenderer } from '../../delivery/connection.js';
@@ -108,7 +108,7 @@ export async function send003(
   if (d.file_url) {
     const key = fileKeyFromReference(d.file_url);
     if (!key) throw refusal('file_url_unknown');
-    return ctx.core.files.send(user, input, [{ source: 'upload', key }], NOTIFICATIONS_POLICY, origin);
+    return ctx.core.messages.send(user, { ...input, files: await ctx.core.files.prepare(user, input, [{ source: 'upload', key }], NOTIFICATIONS_POLICY) }, origin);
   }
   return ctx.core.messages.send(user, input, origin);
 }

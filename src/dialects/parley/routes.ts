@@ -4,7 +4,6 @@ import { Type } from '@sinclair/typebox';
 import { refusal } from '../../core/errors.js';
 import { PARLEY_POLICY } from './file-policy.js';
 import { PARLEY_TEXTS, SNAPSHOT_REQUIRED_TEXT } from './codes.js';
-import { ResyncRequired } from '../../core/messages/messages.js';
 import type { ChangeCursor } from '../../core/messages/catch-up.js';
 import { inviteStatus } from '../../core/accounts/invites.js';
 import type { ConversationView, Invite, Message, User, UserSummary } from '../../core/model.js';
@@ -392,12 +391,9 @@ export function parleyRoutes(ctx: DialectContext): FastifyPluginAsync {
         } },
         async (req, reply) => {
           const cursor: ChangeCursor = { afterSeq: req.query.after_seq, afterChangeSeq: req.query.after_change_seq };
-          let catchUp;
-          try {
-            catchUp = await core.messages.catchUp(req.user, req.params.id, { ...cursor, epoch: req.query.epoch });
-          } catch (e) {
-            if (!(e instanceof ResyncRequired)) throw e;
-            return (reply as FastifyReply).code(409).send({ detail: SNAPSHOT_REQUIRED_TEXT, code: 'snapshot_required', missed: e.missed });
+          const catchUp = await core.messages.catchUp(req.user, req.params.id, { ...cursor, epoch: req.query.epoch });
+          if ('snapshotRequired' in catchUp) {
+            return (reply as FastifyReply).code(409).send({ detail: SNAPSHOT_REQUIRED_TEXT, code: 'snapshot_required', missed: catchUp.missed });
           }
           // A page, not the whole backlog: 10,000 missed messages were one 55 MB answer, built
           // in memory at once (four at a time: +840 MB). It stops at `limit` messages or before

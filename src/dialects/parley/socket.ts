@@ -3,7 +3,6 @@ import type { Static, TSchema } from '@sinclair/typebox';
 import { isDomainError } from '../../core/errors.js';
 import { PARLEY_POLICY } from './file-policy.js';
 import { PARLEY_TEXTS } from './codes.js';
-import { ResyncRequired } from '../../core/messages/messages.js';
 import type { SendInput } from '../../core/messages/messages.js';
 import type { User } from '../../core/model.js';
 import { CloseCodes, type EventRenderer } from '../../delivery/connection.js';
@@ -105,7 +104,7 @@ const V = Object.fromEntries(Object.entries(ClientFrames).map(([k, s]) => [k, ne
 };
 
 /** A send from the socket or REST: text, or files uploaded before through POST /api/parley/files. */
-export function sendParley(
+export async function sendParley(
   ctx: DialectContext,
   user: User,
   d: { conversation_id: number; kind?: SendInput['kind']; content?: string | null; local_temp_id?: string; reply_to_id?: number | null; attachments?: string[] },
@@ -120,8 +119,8 @@ export function sendParley(
     clientId: d.local_temp_id ?? null,
     replyTo: d.reply_to_id ?? null,
   };
-  if (files.length === 0) return ctx.core.messages.send(user, input, origin);
-  return ctx.core.files.send(user, input, files.map((key) => ({ source: 'upload' as const, key })), PARLEY_POLICY, origin);
+  if (files.length > 0) input.files = await ctx.core.files.prepare(user, input, files.map((key) => ({ source: 'upload' as const, key })), PARLEY_POLICY);
+  return ctx.core.messages.send(user, input, origin);
 }
 
 /** The frames that change stored state (edits, deletes, reactions, read marks, presence): the user's write budget. */
@@ -148,17 +147,15 @@ function handlers(ctx: DialectContext): Record<string, FrameHandler<null>> {
             conn,
             c.id,
             async () => {
-              try {
-                // A cursor given with another epoch (from before a restore) resumes nothing; one the
-                // server made up from the list is this epoch's.
-                const given = cursors.has(c.id) ? d.epoch : undefined;
-                const r = await core.messages.resume(conn.user, c.id, { afterSeq: cursor.last_seq, afterChangeSeq: cursor.last_change_seq, epoch: given });
-                return { events: r.events, upTo: r.position };
-              } catch (e) {
-                if (!(e instanceof ResyncRequired)) throw e;
-                conn.send(JSON.stringify({ type: 'snapshot_required', conversation_id: c.id, missed: e.missed }));
-                return { events: [], upTo: e.position };
+              // A cursor given with another epoch (from before a restore) resumes nothing; one the
+              // server made up from the list is this epoch's.
+              const given = cursors.has(c.id) ? d.epoch : undefined;
+              const r = await core.messages.resume(conn.user, c.id, { afterSeq: cursor.last_seq, afterChangeSeq: cursor.last_change_seq, epoch: given });
+              if (r.snapshotRequired) {
+                conn.send(JSON.stringify({ type: 'snapshot_required', conversation_id: c.id, missed: r.missed }));
+                return { events: [], upTo: r.position };
               }
+              return { events: r.events, upTo: r.position };
             },
             c,
           );

@@ -5,7 +5,7 @@ import type { Config } from '../../config/config.js';
 import type { Core } from '../../core/core.js';
 import type { User } from '../../core/model.js';
 import { DomainError } from '../../core/errors.js';
-import { originAllowed, originTrusted } from '../../http/server.js';
+import { originAllowed, originTrusted } from '../../http/origins.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -23,7 +23,7 @@ export function bearer(request: FastifyRequest): string | undefined {
 
 /** The AUTH_COOKIE token of a handshake from a page this server trusts (see originTrusted). */
 export function cookieToken(request: FastifyRequest, config: Config): string | undefined {
-  if (!config.authCookie || !originTrusted(request.headers.origin, request.headers.host, config.wsAllowedOrigins)) return undefined;
+  if (!config.authCookie || !originTrusted(request.headers.origin, request.headers.host, config.allowedOrigins)) return undefined;
   return request.cookies?.[config.authCookie] || undefined;
 }
 
@@ -64,17 +64,17 @@ function publicOrigin(config: Config): string | null {
 
 /**
  * Whether a login or registration comes from a page this server trusts with its cookie: no
- * Origin (not a browser), its own origin, or one WS_ALLOWED_ORIGINS names (`*` does not count).
+ * Origin (not a browser), its own origin, or one ALLOWED_ORIGINS names (`*` does not count).
  */
 export function loginOriginTrusted(config: Config, request: FastifyRequest): boolean {
   const origin = request.headers.origin;
   if (origin !== undefined && origin.toLowerCase() === publicOrigin(config)) return true;
-  return originTrusted(origin, request.headers.host, config.wsAllowedOrigins);
+  return originTrusted(origin, request.headers.host, config.allowedOrigins);
 }
 
 /**
  * A preHandler for login and registration: a browser request from a page on another origin
- * than the server's own or the allowed ones (WS_ALLOWED_ORIGINS; `*` allows any, but such a
+ * than the server's own or the allowed ones (ALLOWED_ORIGINS; `*` allows any, but such a
  * page never gets the cookie) is refused with 403. A cross-site form posting credentials
  * would otherwise log the visitor into the attacker's account (login CSRF): the cookie it
  * sets is what the visitor's sockets then use.
@@ -83,7 +83,7 @@ export function checkLoginOrigin(config: Config) {
   return async (request: FastifyRequest) => {
     const origin = request.headers.origin;
     if (origin === undefined || loginOriginTrusted(config, request)) return;
-    if (!originAllowed(origin, request.headers.host, config.wsAllowedOrigins)) throw new DomainError('origin_not_allowed');
+    if (!originAllowed(origin, request.headers.host, config.allowedOrigins)) throw new DomainError('origin_not_allowed');
   };
 }
 

@@ -1,8 +1,39 @@
 import type { FastifyPluginAsync } from 'fastify';
+import { isFileKey, type SignedFile } from '../../core/files/files.js';
 import type { User } from '../../core/model.js';
 import type { DialectContext } from '../dialect.js';
 import { bearer } from './auth.js';
 import { detailErrorHandler } from './errors.js';
+
+/**
+ * Where the documents put files (000–002: `file_path` is `/static/chat_files/…`): the URL of a
+ * signed file, under the server's public origin.
+ */
+export function signedFileUrl(publicUrl: string, f: SignedFile): string {
+  return `${publicUrl}/static/${f.key.split('/').map(encodeURIComponent).join('/')}?exp=${f.exp}&sig=${f.sig}`;
+}
+
+/**
+ * `chat_files/images/x.jpg`, `/static/chat_files/images/x.jpg` or a full URL to it (what
+ * `upload-files` returned, with or without its signature) → the key, or null.
+ */
+export function fileKeyFromReference(ref: string): string | null {
+  let s = ref.trim();
+  if (/^https?:\/\//i.test(s)) {
+    try {
+      s = new URL(s).pathname;
+    } catch {
+      return null;
+    }
+  } else s = s.split(/[?#]/)[0];
+  try {
+    s = decodeURIComponent(s);
+  } catch {
+    return null;
+  }
+  s = s.replace(/^\/+/, '').replace(/^static\//, '');
+  return isFileKey(s) ? s : null;
+}
 
 /** `attachment; filename="ascii"; filename*=UTF-8''…` (RFC 6266): the original name, safely quoted. */
 export function contentDisposition(type: 'inline' | 'attachment', name: string): string {
@@ -61,7 +92,11 @@ export function staticFilesRoutes(ctx: DialectContext): FastifyPluginAsync {
       reply.header('content-disposition', contentDisposition(viewable ? 'inline' : 'attachment', d.thumbnail ? `${d.attachment.fileName}.webp` : d.attachment.fileName));
       // Nothing served here may run: not as a page, not as a frame's content.
       reply.header('content-security-policy', "default-src 'none'; sandbox");
-      reply.header('cross-origin-resource-policy', 'same-site');
+      // A signed URL is a capability: whoever holds it may read the file, so the page of a
+      // product on another site may show it in <img>/<audio>. No ambient credential opens a
+      // file (the cookie is never read here), so a page without the signature or a token gets
+      // 403 whatever this says.
+      reply.header('cross-origin-resource-policy', 'cross-origin');
       reply.header('cache-control', q.sig !== undefined ? 'private, max-age=300' : 'private, no-cache');
       reply.header('accept-ranges', 'bytes');
       reply.header('last-modified', new Date(d.file.modifiedAt).toUTCString());

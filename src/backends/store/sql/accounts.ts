@@ -1,0 +1,285 @@
+import { sql } from 'kysely';
+import { v7 as uuidv7 } from 'uuid';
+import type { Id, Invite, Millis, Tenant, User, UserSummary } from '../../../core/model.js';
+import { DEFAULT_TENANT_UUID } from '../migrations/0001-initial.js';
+import { raw, type SqlRunner } from '../sql-runner.js';
+import type { AccountStore, NewInvite, NewUser } from '../store.js';
+import { SqlAggregate } from './aggregate.js';
+import { toInvite, toSummary, toTenant, toUser } from './rows.js';
+
+/** Thrown inside a transaction to roll it back when an invite cannot be claimed. */
+class InviteNotClaimed extends Error {}
+
+/** Tenants, users and invites. */
+export class SqlAccounts extends SqlAggregate implements AccountStore {
+  #defaultTenant: Tenant | undefined;
+
+  // ------------------------------------------------------------------ tenants
+
+  async defaultTenant(): Promise<Tenant> {
+    if (!this.#defaultTenant) {
+      const t = await this.tenantByUuid(DEFAULT_TENANT_UUID);
+      if (!t) throw new Error('the default tenant is missing: run the migrations');
+      this.#defaultTenant = t;
+    }
+    return this.#defaultTenant;
+  }
+
+  async tenantById(id: Id): Promise<Tenant | undefined> {
+    const r = await this.first(this.db.selectFrom('tenants').selectAll().where('id', '=', id));
+    return r && toTenant(r);
+  }
+
+  async tenantByUuid(uuid: string): Promise<Tenant | undefined> {
+    const r = await this.first(this.db.selectFrom('tenants').selectAll().where('uuid', '=', uuid));
+    return r && toTenant(r);
+  }
+
+  async createTenant(uuid: string, name: string): Promise<Tenant | undefined> {
+    const created = await this.#insertTenant(uuid, name);
+    return created === 1 ? this.tenantByUuid(uuid) : undefined;
+  }
+
+  async ensureTenant(uuid: string, name: string): Promise<Tenant> {
+    await this.#insertTenant(uuid, name);
+    return (await this.tenantByUuid(uuid))!;
+  }
+
+  /** 1 when this call created it, 0 when the uuid was taken. */
+  #insertTenant(uuid: string, name: string): Promise<number> {
+    return this.runner.run(
+      this.db
+        .insertInto('tenants')
+        .values({ uuid, name, created_at: Date.now() })
+        .onConflict((oc) => oc.column('uuid').doNothing())
+        .compile(),
+    );
+  }
+
+  // ------------------------------------------------------------------ users
+
+  #users() {
+    return this.db
+      .selectFrom('users')
+      .innerJoin('tenants', 'tenants.id', 'users.tenant_id')
+      .select([
+        'users.id',
+        'users.uuid',
+        'users.tenant_id',
+        'tenants.uuid as tenant_uuid',
+        'users.email',
+        'users.name',
+        'users.avatar_url',
+        'users.token_version',
+        'users.last_seen_at',
+        'users.created_at',
+        'users.tenant_role',
+      ]);
+  }
+
+  async createUser(u: NewUser): Promise<User> {
+    const uuid = uuidv7();
+    await this.runner.transaction((tx) => this.#insertUser(tx, u, uuid));
+    return (await this.userByUuid(uuid))!;
+  }
+
+  async createUserWithInvite(u: NewUser, codeHash: string, at: Millis): Promise<User | undefined> {
+    const uuid = uuidv7();
+    try {
+      await this.runner.transaction(async (tx) => {
+        // One conditional UPDATE claims it: a concurrent claim of the same code waits for this
+        // transaction's row lock (PostgreSQL) or its turn (SQLite) and then finds it used.
+        const claimed = await tx.run(
+          raw(
+            `UPDATE invites SET used_at = ? WHERE code_hash = ? AND tenant_id = ? AND used_at IS NULL AND revoked_at IS NULL AND expires_at > ? AND (email IS NULL OR email = ?)`,
+            [at, codeHash, u.tenantId, at, u.email],
+          ),
+        );
+        if (claimed !== 1) throw new InviteNotClaimed();
+        const id = await this.#insertUser(tx, u, uuid);
+        await tx.run(raw('UPDATE invites SET used_by = ? WHERE code_hash = ?', [id, codeHash]));
+      });
+    } catch (e) {
+      if (e instanceof InviteNotClaimed) return undefined;
+      throw e;
+    }
+    return this.userByUuid(uuid);
+  }
+
+  async #insertUser(tx: SqlRunner, u: NewUser, uuid: string): Promise<Id> {
+    const now = Date.now();
+    let role = u.tenantRole;
+    if (!role) {
+      // Taking the tenant's row first queues concurrent creations in one tenant here, so
+      // exactly one of them sees no user yet (SQLite runs one write transaction at a time).
+      await tx.run(raw('UPDATE tenants SET name = name WHERE id = ?', [u.tenantId]));
+      const existing = await tx.all<{ id: Id }>(raw('SELECT id FROM users WHERE tenant_id = ? LIMIT 1', [u.tenantId]));
+      role = existing.length === 0 ? 'admin' : 'member';
+    }
+    const rows = await this.all(
+      this.db
+        .insertInto('users')
+        .values({
+          uuid,
+          tenant_id: u.tenantId,
+          email: u.email,
+          name: u.name,
+          avatar_url: u.avatarUrl ?? null,
+          password_hash: u.passwordHash ?? null,
+          external_issuer: u.externalIssuer ?? null,
+          external_subject: u.externalSubject ?? null,
+          token_version: 0,
+          last_seen_at: null,
+          created_at: now,
+          updated_at: now,
+          tenant_role: role,
+        })
+        .returning('id'),
+      tx,
+    );
+    return rows[0].id;
+  }
+
+  async userById(id: Id): Promise<User | undefined> {
+    if (!Number.isSafeInteger(id)) return undefined; // see SqlMessages.messageById
+    const r = await this.first(this.#users().where('users.id', '=', id));
+    return r && toUser(r);
+  }
+
+  async userByUuid(uuid: string): Promise<User | undefined> {
+    const r = await this.first(this.#users().where('users.uuid', '=', uuid));
+    return r && toUser(r);
+  }
+
+  async userByEmail(tenantId: Id, email: string): Promise<User | undefined> {
+    const r = await this.first(
+      this.#users().where('users.tenant_id', '=', tenantId).where('users.email', '=', email).where('users.external_subject', 'is', null),
+    );
+    return r && toUser(r);
+  }
+
+  async userByExternalSubject(tenantId: Id, issuer: string, subject: string): Promise<User | undefined> {
+    const r = await this.first(
+      this.#users()
+        .where('users.tenant_id', '=', tenantId)
+        .where('users.external_issuer', '=', issuer)
+        .where('users.external_subject', '=', subject),
+    );
+    return r && toUser(r);
+  }
+
+  async passwordHash(userId: Id): Promise<string | null> {
+    const r = await this.first(this.db.selectFrom('users').select('password_hash').where('id', '=', userId));
+    return r?.password_hash ?? null;
+  }
+
+  async userSummaries(ids: readonly Id[]): Promise<Map<Id, UserSummary>> {
+    const out = new Map<Id, UserSummary>();
+    if (ids.length === 0) return out;
+    const rows = await this.all(
+      this.db.selectFrom('users').select(['id', 'uuid', 'name', 'email', 'avatar_url']).where('id', 'in', [...new Set(ids)]),
+    );
+    for (const r of rows) out.set(r.id, toSummary(r));
+    return out;
+  }
+
+  async searchUsers(tenantId: Id, query: string, limit: number, excludeUserId: Id): Promise<UserSummary[]> {
+    // Emails are stored lower-cased; LIKE's wildcards in the query are taken literally.
+    const pattern = '%' + query.toLowerCase().replace(/[\\%_]/g, (c) => '\\' + c) + '%';
+    const rows = await this.all(
+      this.db
+        .selectFrom('users')
+        .select(['id', 'uuid', 'name', 'email', 'avatar_url'])
+        .where('tenant_id', '=', tenantId)
+        .where('id', '!=', excludeUserId)
+        .where(sql<boolean>`email like ${pattern} escape '\\'`)
+        .orderBy('email')
+        .limit(limit),
+    );
+    return rows.map(toSummary);
+  }
+
+  async bumpTokenVersion(userId: Id): Promise<number> {
+    const r = await this.first<{ token_version: number }>(
+      raw('UPDATE users SET token_version = token_version + 1, updated_at = ? WHERE id = ? RETURNING token_version', [Date.now(), userId]),
+    );
+    return r?.token_version ?? 0;
+  }
+
+  async setPasswordHash(userId: Id, passwordHash: string): Promise<number | undefined> {
+    const r = await this.first<{ token_version: number }>(
+      raw('UPDATE users SET password_hash = ?, token_version = token_version + 1, updated_at = ? WHERE id = ? RETURNING token_version', [
+        passwordHash,
+        Date.now(),
+        userId,
+      ]),
+    );
+    return r?.token_version;
+  }
+
+  async setLastSeen(userId: Id, at: Millis): Promise<void> {
+    await this.runner.run(this.db.updateTable('users').set({ last_seen_at: at }).where('id', '=', userId).compile());
+  }
+
+  // ------------------------------------------------------------------ invites
+
+  #invites() {
+    return this.db
+      .selectFrom('invites')
+      .innerJoin('tenants', 'tenants.id', 'invites.tenant_id')
+      .select([
+        'invites.id',
+        'invites.uuid',
+        'invites.tenant_id',
+        'tenants.uuid as tenant_uuid',
+        'invites.code_hash',
+        'invites.email',
+        'invites.created_by',
+        'invites.created_at',
+        'invites.expires_at',
+        'invites.used_at',
+        'invites.used_by',
+        'invites.revoked_at',
+      ]);
+  }
+
+  async createInvite(i: NewInvite): Promise<Invite> {
+    const uuid = uuidv7();
+    await this.runner.run(
+      this.db
+        .insertInto('invites')
+        .values({
+          uuid,
+          tenant_id: i.tenantId,
+          code_hash: i.codeHash,
+          email: i.email,
+          created_by: i.createdBy,
+          created_at: i.createdAt,
+          expires_at: i.expiresAt,
+          used_at: null,
+          used_by: null,
+          revoked_at: null,
+        })
+        .compile(),
+    );
+    return toInvite((await this.first(this.#invites().where('invites.uuid', '=', uuid)))!);
+  }
+
+  async inviteByCodeHash(codeHash: string): Promise<Invite | undefined> {
+    const r = await this.first(this.#invites().where('invites.code_hash', '=', codeHash));
+    return r && toInvite(r);
+  }
+
+  async invites(tenantId: Id, limit: number): Promise<Invite[]> {
+    const rows = await this.all(this.#invites().where('invites.tenant_id', '=', tenantId).orderBy('invites.id', 'desc').limit(limit));
+    return rows.map(toInvite);
+  }
+
+  async revokeInvite(tenantId: Id, uuid: string, at: Millis): Promise<Invite | undefined> {
+    await this.runner.run(
+      raw('UPDATE invites SET revoked_at = ? WHERE tenant_id = ? AND uuid = ? AND used_at IS NULL AND revoked_at IS NULL', [at, tenantId, uuid]),
+    );
+    const r = await this.first(this.#invites().where('invites.tenant_id', '=', tenantId).where('invites.uuid', '=', uuid));
+    return r && toInvite(r);
+  }
+}

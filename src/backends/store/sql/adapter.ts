@@ -1,0 +1,145 @@
+import type { Id } from '../../../core/model.js';
+import { LockNotAvailable } from '../store.js';
+import { raw, type SqlRunner } from '../sql-runner.js';
+
+/**
+ * Everything that differs between SQLite and PostgreSQL, for the sub-stores of `sql/`: they
+ * write one SQL text for both and ask this for the pieces that differ (function names, typed
+ * VALUES lists, row locks, "the first N per key"). Nothing outside this file branches on the
+ * database or rewrites a statement.
+ */
+export interface SqlAdapter {
+  readonly dialect: 'sqlite' | 'postgres';
+  /**
+   * How many appends may run at once and still take their seqs in call order. SQLite runs
+   * one transaction at a time, in the order they were asked for: a batch can commit while the
+   * one before waits for its flush. PostgreSQL transactions on separate connections could take
+   * a conversation's row lock out of order, so one at a time.
+   */
+  readonly appendPipeline: number;
+  /** Two-argument max and min: SQLite's scalar max()/min(), PostgreSQL's GREATEST()/LEAST(). */
+  greatest(a: string, b: string): string;
+  least(a: string, b: string): string;
+  /** `(?, ?), (?, ?)…` for a VALUES list whose columns are `column1…`; PostgreSQL is told each column's type. */
+  valueRows(rows: number, types: readonly string[]): string;
+  /**
+   * Locks the rows of `table` with these keys in the given (sorted) order, so concurrent
+   * transactions that touch several of them queue instead of deadlocking.
+   */
+  lockInOrder(tx: SqlRunner, table: string, keyColumns: string, keys: readonly (readonly number[])[]): Promise<void>;
+  /** Takes one row's lock (`table.id = id`) for the rest of the transaction. */
+  lockRow(tx: SqlRunner, table: 'conversations' | 'users', id: Id): Promise<void>;
+  /**
+   * Locks the conversations' rows in id order, waiting at most `waitMs` for the ones another
+   * transaction holds; `probe` ones are only taken if free. Returns the conversations left out.
+   */
+  lockConversations(tx: SqlRunner, ids: readonly Id[], probe: ReadonlySet<Id> | undefined, waitMs: number): Promise<Set<Id>>;
+  /**
+   * The newest message of each of `n` conversations, given as `(conversation id, last_seq)`
+   * pairs: one bounded probe of (conversation_id, seq) per conversation.
+   */
+  lastMessagesSql(n: number, columns: readonly string[]): string;
+  /**
+   * At most `limit` current participants (lowest user ids first) of each of `n` conversations
+   * with their users' `columns` (`p.`, `u.`): one bounded probe of the participants key each.
+   */
+  memberPreviewSql(n: number, columns: string, limit: number): string;
+}
+
+/** SQLite: one writer at a time holds the whole database, so there is nothing to lock. */
+class SqliteAdapter implements SqlAdapter {
+  readonly dialect = 'sqlite';
+  readonly appendPipeline = 2;
+  greatest = (a: string, b: string) => `max(${a}, ${b})`;
+  least = (a: string, b: string) => `min(${a}, ${b})`;
+  valueRows(rows: number, types: readonly string[]): string {
+    return new Array(rows).fill('(' + types.map(() => '?').join(', ') + ')').join(', ');
+  }
+  async lockInOrder(): Promise<void> {}
+  async lockRow(): Promise<void> {}
+  async lockConversations(): Promise<Set<Id>> {
+    return new Set();
+  }
+  lastMessagesSql(n: number, columns: readonly string[]): string {
+    return `SELECT ${columns.map((c) => 'm.' + c).join(', ')} FROM (VALUES ${this.valueRows(n, ['BIGINT', 'BIGINT'])}) AS v
+             JOIN messages m ON m.conversation_id = v.column1 AND m.seq = v.column2`;
+  }
+  memberPreviewSql(n: number, columns: string, limit: number): string {
+    return new Array(n)
+      .fill(`SELECT * FROM (SELECT ${columns} FROM participants p JOIN users u ON u.id = p.user_id WHERE p.conversation_id = ? AND p.left_at IS NULL ORDER BY p.user_id LIMIT ${limit | 0})`)
+      .join(' UNION ALL ');
+  }
+}
+
+class PostgresAdapter implements SqlAdapter {
+  readonly dialect = 'postgres';
+  readonly appendPipeline = 1;
+  greatest = (a: string, b: string) => `greatest(${a}, ${b})`;
+  least = (a: string, b: string) => `least(${a}, ${b})`;
+  valueRows(rows: number, types: readonly string[]): string {
+    return new Array(rows).fill('(' + types.map((t) => `CAST(? AS ${t})`).join(', ') + ')').join(', ');
+  }
+
+  async lockInOrder(tx: SqlRunner, table: string, keyColumns: string, keys: readonly (readonly number[])[]): Promise<void> {
+    if (keys.length < 2) return;
+    const width = keys[0].length;
+    const where =
+      width === 1
+        ? `${keyColumns} IN (${keys.map(() => '?').join(', ')})`
+        : `(${keyColumns}) IN (${keys.map(() => `(${new Array(width).fill('?').join(', ')})`).join(', ')})`;
+    await tx.all(raw(`SELECT 1 FROM ${table} WHERE ${where} ORDER BY ${keyColumns} FOR UPDATE`, keys.flat()));
+  }
+
+  async lockRow(tx: SqlRunner, table: 'conversations' | 'users', id: Id): Promise<void> {
+    await tx.all(raw(`SELECT id FROM ${table} WHERE id = ? FOR UPDATE`, [id]));
+  }
+
+  async lockConversations(tx: SqlRunner, ids: readonly Id[], probe: ReadonlySet<Id> | undefined, waitMs: number): Promise<Set<Id>> {
+    const out = new Set<Id>();
+    if (ids.length === 0) return out;
+    const waitFor = ids.filter((id) => !probe?.has(id));
+    const tryOnly = ids.filter((id) => probe?.has(id));
+    // Ids are integers from our own rows, written inline: the savepoint, the wait bound and
+    // the lock then go in one round trip (a query with parameters takes one statement).
+    const list = (xs: readonly Id[]) => xs.map((x) => String(Math.trunc(x))).join(', ');
+    const skipLocked = async (xs: readonly Id[]) => {
+      const got = await tx.all<{ id: number }>(raw(`SELECT id FROM conversations WHERE id IN (${list(xs)}) ORDER BY id FOR UPDATE SKIP LOCKED`, []));
+      const have = new Set(got.map((r) => Number(r.id)));
+      for (const x of xs) if (!have.has(x)) out.add(x);
+    };
+    if (waitFor.length > 0) {
+      try {
+        await tx.run(
+          raw(
+            `SAVEPOINT lock_wait; SET LOCAL lock_timeout = ${Math.max(1, Math.trunc(waitMs))}; ` +
+              `SELECT 1 FROM conversations WHERE id IN (${list(waitFor)}) ORDER BY id FOR UPDATE; SET LOCAL lock_timeout = DEFAULT`,
+            [],
+          ),
+        );
+      } catch (e) {
+        if (!(e instanceof LockNotAvailable)) throw e;
+        // Some row is held: keep what is free now, leave the rest for a later batch.
+        await tx.run(raw('ROLLBACK TO SAVEPOINT lock_wait; SET LOCAL lock_timeout = DEFAULT', []));
+        await skipLocked(waitFor);
+      }
+    }
+    if (tryOnly.length > 0) await skipLocked(tryOnly);
+    return out;
+  }
+
+  // PostgreSQL is asked for the newest seq up to last_seq, which only (conversation_id, seq)
+  // serves without a sort: asked for seq = last_seq it could pick (conversation_id, change_seq)
+  // and filter a whole conversation's messages. LATERAL runs the inner query once per row.
+  lastMessagesSql(n: number, columns: readonly string[]): string {
+    return `SELECT m.* FROM (VALUES ${this.valueRows(n, ['BIGINT', 'BIGINT'])}) AS v CROSS JOIN LATERAL
+               (SELECT ${columns.join(', ')} FROM messages WHERE conversation_id = v.column1 AND seq <= v.column2 ORDER BY seq DESC LIMIT 1) AS m`;
+  }
+  memberPreviewSql(n: number, columns: string, limit: number): string {
+    return `SELECT ${columns} FROM (VALUES ${this.valueRows(n, ['BIGINT'])}) AS v CROSS JOIN LATERAL
+                 (SELECT * FROM participants WHERE conversation_id = v.column1 AND left_at IS NULL ORDER BY user_id LIMIT ${limit | 0}) AS p
+               JOIN users u ON u.id = p.user_id`;
+  }
+}
+
+export const sqliteAdapter: SqlAdapter = new SqliteAdapter();
+export const postgresAdapter: SqlAdapter = new PostgresAdapter();

@@ -1,0 +1,302 @@
+import { v7 as uuidv7 } from 'uuid';
+import type { Attachment, Id } from '../../../core/model.js';
+import { raw, type SqlRunner } from '../sql-runner.js';
+import { StoreError, NotCommitted, UniqueViolation, type AppendOptions, type AppendOutcome, type AppendResult, type MessageStore, type NewMessage } from '../store.js';
+import { SqlAggregate, type SqlContext } from './aggregate.js';
+import { insertAttachmentRows, type AttachmentInsert } from './files.js';
+import { hydrateMessages } from './messages.js';
+import { ATTACHMENT_COLUMNS, MESSAGE_COLUMNS_OF_M, toAttachment, type AttachmentRow, type MessageRow } from './rows.js';
+
+/** The retry key (Store contract): a client id names a send within its conversation only. */
+const retryKey = (m: { senderId: Id; conversationId: Id; clientId: string | null }) => `${m.senderId}\u0000${m.conversationId}\u0000${m.clientId}`;
+
+/** Which messages of a batch are new, and what the others are. */
+interface Triage {
+  /** Indexes of the messages to insert. */
+  fresh: number[];
+  /** A retry of a message already stored: its result. */
+  results: (AppendResult | undefined)[];
+  /** A second send of one retry key within the batch → the index of the first. */
+  duplicateOf: Map<number, number>;
+}
+
+/**
+ * The append (group commit): a batch of messages in one transaction, in phases —
+ * lock the conversations → resolve client ids (retries) → allocate seqs → insert the messages
+ * → attach their files → count replies → move the senders' watermarks. Each phase is one
+ * statement (or one per thousand attachments), whatever the batch holds.
+ */
+export class SqlAppend extends SqlAggregate implements Pick<MessageStore, 'appendMessages'> {
+  /** Tests only: runs inside the append's transaction once its conversations are locked. */
+  afterLock: ((conversationIds: readonly Id[]) => Promise<void>) | null = null;
+
+  constructor(
+    ctx: SqlContext,
+    /** PostgreSQL: how long an append waits for a conversation another transaction holds (PG_LOCK_WAIT_MS). */
+    readonly lockWaitMs: number,
+  ) {
+    super(ctx);
+  }
+
+  async appendMessages(batch: readonly NewMessage[], opts: AppendOptions = {}): Promise<AppendOutcome[]> {
+    if (batch.length === 0) return [];
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.#append(batch, opts.probe);
+      } catch (e) {
+        // A retry raced its original in another transaction (another process, or another
+        // pool connection): that one has committed now, so the next attempt finds it.
+        if (attempt < 5 && e instanceof UniqueViolation && e.constraint === 'messages_sender_conversation_client') continue;
+        // The session died before the commit (this process was stopped past the server's
+        // idle timeout): nothing was written, a fresh connection does it.
+        if (attempt < 5 && e instanceof NotCommitted) continue;
+        throw e;
+      }
+    }
+  }
+
+  #append(all: readonly NewMessage[], probe: ReadonlySet<Id> | undefined): Promise<AppendOutcome[]> {
+    return this.runner.transaction(async (tx) => {
+      // 0. The conversations this transaction may write (PostgreSQL: locked, in id order);
+      //    the messages of the others come back deferred.
+      const conversationIds = [...new Set(all.map((m) => m.conversationId))].sort((a, b) => a - b);
+      const left = await this.adapter.lockConversations(tx, conversationIds, probe, this.lockWaitMs);
+      const taken = all.flatMap((m, i) => (left.has(m.conversationId) ? [] : [i]));
+      const batch = left.size === 0 ? all : taken.map((i) => all[i]);
+      if (this.afterLock) await this.afterLock([...new Set(batch.map((m) => m.conversationId))]);
+
+      const { fresh, results, duplicateOf } = await this.#resolveClientIds(tx, batch);
+      if (fresh.length > 0) {
+        const seqs = await this.#allocateSeqs(tx, batch, fresh);
+        const rows = await this.#insertMessages(tx, batch, fresh, seqs);
+        const attachments = await this.#insertAttachments(tx, batch, fresh, rows);
+        const parentUuids = await this.#countReplies(tx, batch, fresh);
+        fresh.forEach((i, k) => {
+          const m = batch[i];
+          results[i] = {
+            created: true,
+            message: {
+              id: rows[k].id,
+              uuid: rows[k].uuid,
+              conversationId: m.conversationId,
+              seq: seqs[i].seq,
+              changeSeq: seqs[i].changeSeq,
+              senderId: m.senderId,
+              kind: m.kind,
+              content: m.content,
+              replyToId: m.replyToId,
+              replyToUuid: m.replyToId === null ? null : (parentUuids.get(m.replyToId) ?? null),
+              clientId: m.clientId,
+              createdAt: m.createdAt,
+              editedAt: null,
+              deletedAt: null,
+              attachments: attachments[k],
+              reactions: [],
+              replyCount: 0,
+            },
+          };
+        });
+        await this.#moveWatermarks(tx, batch, fresh, seqs);
+      }
+      for (const [i, first] of duplicateOf) results[i] = { message: results[first]!.message, created: false };
+      if (left.size === 0) return results as AppendResult[];
+      const outcomes: AppendOutcome[] = all.map(() => ({ deferred: true }));
+      taken.forEach((i, k) => (outcomes[i] = results[k]!));
+      return outcomes;
+    });
+  }
+
+  /** 1. Retries: a (sender, conversation, client_id) already stored, or twice in this batch. */
+  async #resolveClientIds(tx: SqlRunner, batch: readonly NewMessage[]): Promise<Triage> {
+    const results: (AppendResult | undefined)[] = new Array(batch.length);
+    const existing = new Map<string, MessageRow>();
+    const withClient = batch.filter((m) => m.clientId !== null);
+    if (withClient.length > 0) {
+      // Exact keys joined to the unique index: one index probe each.
+      // (Row-value IN (VALUES …) made SQLite scan the table; IN lists would probe their product.)
+      const keys = [...new Map(withClient.map((m) => [retryKey(m), m])).values()];
+      const rows = await tx.all<MessageRow>(
+        raw(
+          `SELECT ${MESSAGE_COLUMNS_OF_M} FROM (VALUES ${new Array(keys.length).fill('(CAST(? AS BIGINT), CAST(? AS BIGINT), CAST(? AS VARCHAR(255)))').join(', ')}) AS v
+           JOIN messages m ON m.sender_id = v.column1 AND m.conversation_id = v.column2 AND m.client_id = v.column3`,
+          keys.flatMap((m) => [m.senderId, m.conversationId, m.clientId]),
+        ),
+      );
+      for (const r of rows) existing.set(retryKey({ senderId: Number(r.sender_id), conversationId: Number(r.conversation_id), clientId: r.client_id }), r);
+    }
+    const fresh: number[] = [];
+    const firstInBatch = new Map<string, number>();
+    const duplicateOf = new Map<number, number>();
+    batch.forEach((m, i) => {
+      if (m.clientId !== null) {
+        const key = retryKey(m);
+        if (existing.has(key)) return;
+        const first = firstInBatch.get(key);
+        if (first !== undefined) return void duplicateOf.set(i, first);
+        firstInBatch.set(key, i);
+      }
+      fresh.push(i);
+    });
+    if (existing.size > 0) {
+      const stored = new Map((await hydrateMessages(this.ctx, [...existing.values()], tx)).map((m) => [retryKey(m), m]));
+      batch.forEach((m, i) => {
+        const message = m.clientId !== null ? stored.get(retryKey(m)) : undefined;
+        if (message) results[i] = { message, created: false };
+      });
+    }
+    return { fresh, results, duplicateOf };
+  }
+
+  /**
+   * 2. Seqs: one UPDATE … RETURNING for every conversation of the batch (taken in id order,
+   *    the order the rows were locked in), each conversation's messages numbered in batch order.
+   *    A deleted conversation returns no row: nothing of the batch commits.
+   */
+  async #allocateSeqs(tx: SqlRunner, batch: readonly NewMessage[], fresh: readonly number[]): Promise<{ seq: number; changeSeq: number }[]> {
+    const perConversation = new Map<Id, number[]>();
+    for (const i of fresh) {
+      const c = batch[i].conversationId;
+      let list = perConversation.get(c);
+      if (!list) perConversation.set(c, (list = []));
+      list.push(i);
+    }
+    const convIds = [...perConversation.keys()].sort((a, b) => a - b);
+    const params = convIds.flatMap((c) => {
+      const idx = perConversation.get(c)!;
+      return [c, idx.length, batch[idx[idx.length - 1]].createdAt];
+    });
+    const rows = await tx.all<{ id: number; last_seq: number; change_seq: number }>(
+      raw(
+        `UPDATE conversations SET last_seq = conversations.last_seq + v.column2, change_seq = conversations.change_seq + v.column2, last_message_at = v.column3, updated_at = v.column3
+         FROM (VALUES ${this.adapter.valueRows(convIds.length, ['BIGINT', 'INTEGER', 'BIGINT'])}) AS v
+         WHERE conversations.id = v.column1 AND conversations.deleted_at IS NULL RETURNING conversations.id, conversations.last_seq, conversations.change_seq`,
+        params,
+      ),
+    );
+    const byId = new Map(rows.map((r) => [Number(r.id), r]));
+    const seqs: { seq: number; changeSeq: number }[] = new Array(batch.length);
+    for (const c of convIds) {
+      const row = byId.get(c);
+      if (!row) throw new StoreError('conversation_not_found');
+      const idx = perConversation.get(c)!;
+      let seq = Number(row.last_seq) - idx.length;
+      let changeSeq = Number(row.change_seq) - idx.length;
+      for (const i of idx) seqs[i] = { seq: ++seq, changeSeq: ++changeSeq };
+    }
+    return seqs;
+  }
+
+  /** 3. The messages, in one statement: their ids and uuids, in `fresh` order. */
+  async #insertMessages(
+    tx: SqlRunner,
+    batch: readonly NewMessage[],
+    fresh: readonly number[],
+    seqs: readonly { seq: number; changeSeq: number }[],
+  ): Promise<{ id: Id; uuid: string }[]> {
+    const uuids = fresh.map(() => uuidv7());
+    const values = fresh.flatMap((i, k) => {
+      const m = batch[i];
+      return [uuids[k], m.conversationId, seqs[i].seq, seqs[i].changeSeq, m.senderId, m.kind, m.content, m.replyToId, m.clientId, m.createdAt];
+    });
+    const inserted = await tx.all<{ id: number; uuid: string }>(
+      raw(
+        `INSERT INTO messages (uuid, conversation_id, seq, change_seq, sender_id, kind, content, reply_to_id, client_id, created_at, reply_count) VALUES ${new Array(fresh.length).fill('(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0)').join(', ')} RETURNING id, uuid`,
+        values,
+      ),
+    );
+    const idByUuid = new Map(inserted.map((r) => [r.uuid, r.id]));
+    return uuids.map((uuid) => ({ id: idByUuid.get(uuid)!, uuid }));
+  }
+
+  /**
+   * 4. The attachments of the new messages, in `fresh` order: pending uploads claimed by their
+   *    sender, once (Store contract), in one UPDATE; the others in one multi-row INSERT (per
+   *    thousand). A pending attachment not the sender's, or claimed already, fails the batch.
+   */
+  async #insertAttachments(tx: SqlRunner, batch: readonly NewMessage[], fresh: readonly number[], rows: readonly { id: Id }[]): Promise<Attachment[][]> {
+    const out: Attachment[][] = fresh.map(() => []);
+    const claims: { k: number; position: number; pendingId: Id; messageId: Id; ownerId: Id }[] = [];
+    const inserts: (AttachmentInsert & { k: number })[] = [];
+    fresh.forEach((i, k) => {
+      const m = batch[i];
+      m.attachments.forEach(({ pendingId, ...attachment }, position) => {
+        if (pendingId !== undefined) return void claims.push({ k, position, pendingId, messageId: rows[k].id, ownerId: m.senderId });
+        inserts.push({ k, uuid: uuidv7(), tenantId: null, conversationId: m.conversationId, ownerId: m.senderId, messageId: rows[k].id, position, attachment, createdAt: m.createdAt });
+      });
+    });
+    const placed = new Map<string, Attachment>();
+    const at = (k: number, position: number) => `${k}:${position}`;
+    if (claims.length > 0) {
+      const claimed = await tx.all<AttachmentRow & { message_id: number }>(
+        raw(
+          `UPDATE attachments SET message_id = v.column2, position = v.column3
+           FROM (VALUES ${this.adapter.valueRows(claims.length, ['BIGINT', 'BIGINT', 'INTEGER', 'BIGINT'])}) AS v
+           WHERE attachments.id = v.column1 AND attachments.owner_id = v.column4 AND attachments.message_id IS NULL
+           RETURNING ${ATTACHMENT_COLUMNS.split(', ').map((c) => 'attachments.' + c).join(', ')}, attachments.message_id`,
+          claims.flatMap((c) => [c.pendingId, c.messageId, c.position, c.ownerId]),
+        ),
+      );
+      if (claimed.length !== claims.length) throw new StoreError('upload_not_found');
+      const kOf = new Map(fresh.map((_, k) => [rows[k].id, k]));
+      for (const r of claimed) placed.set(at(kOf.get(Number(r.message_id))!, r.position), toAttachment(r));
+    }
+    const idOf = await insertAttachmentRows(tx, inserts);
+    for (const a of inserts) placed.set(at(a.k, a.position), { id: idOf.get(a.uuid)!, uuid: a.uuid, position: a.position, ...a.attachment });
+    fresh.forEach((i, k) => {
+      for (let position = 0; position < batch[i].attachments.length; position++) out[k].push(placed.get(at(k, position))!);
+    });
+    return out;
+  }
+
+  /** 5. Each replied-to message counts its new replies, in one statement; returns the parents' uuids. */
+  async #countReplies(tx: SqlRunner, batch: readonly NewMessage[], fresh: readonly number[]): Promise<Map<Id, string>> {
+    const replies = new Map<Id, number>();
+    for (const i of fresh) {
+      const parent = batch[i].replyToId;
+      if (parent !== null) replies.set(parent, (replies.get(parent) ?? 0) + 1);
+    }
+    if (replies.size === 0) return new Map();
+    const parents = [...replies.keys()].sort((a, b) => a - b);
+    const rows = await tx.all<{ id: number; uuid: string }>(
+      raw(
+        `UPDATE messages SET reply_count = messages.reply_count + v.column2
+         FROM (VALUES ${this.adapter.valueRows(parents.length, ['BIGINT', 'INTEGER'])}) AS v
+         WHERE messages.id = v.column1 RETURNING messages.id, messages.uuid`,
+        parents.flatMap((p) => [p, replies.get(p)!]),
+      ),
+    );
+    return new Map(rows.map((r) => [Number(r.id), r.uuid]));
+  }
+
+  /**
+   * 6. Each sender's delivered and sent watermarks move to its newest message. Its read
+   *    watermark does not: only reading marks read, or a message that crossed the reply
+   *    would show "read" without ever having been seen (004's status). Unread counts start
+   *    above the newer of read_seq and sent_seq, so a reply still clears them.
+   */
+  async #moveWatermarks(tx: SqlRunner, batch: readonly NewMessage[], fresh: readonly number[], seqs: readonly { seq: number }[]): Promise<void> {
+    const senderTop = new Map<string, { c: Id; u: Id; seq: number }>();
+    for (const i of fresh) {
+      const m = batch[i];
+      const key = `${m.conversationId}:${m.senderId}`;
+      const cur = senderTop.get(key);
+      if (!cur || cur.seq < seqs[i].seq) senderTop.set(key, { c: m.conversationId, u: m.senderId, seq: seqs[i].seq });
+    }
+    const watermarks = [...senderTop.values()].sort((a, b) => a.c - b.c || a.u - b.u);
+    await this.adapter.lockInOrder(tx, 'participants', 'conversation_id, user_id', watermarks.map((w) => [w.c, w.u]));
+    const { greatest } = this.adapter;
+    // Only current participants: a sender removed (or gone with a deleted conversation)
+    // after the core's cached check commits nothing (Store contract). On PostgreSQL the
+    // UPDATE sees a removal committed before it, whatever the snapshot.
+    const moved = await tx.all<{ conversation_id: number }>(
+      raw(
+        `UPDATE participants SET delivered_seq = ${greatest('participants.delivered_seq', 'v.column3')}, sent_seq = ${greatest('participants.sent_seq', 'v.column3')}
+         FROM (VALUES ${this.adapter.valueRows(watermarks.length, ['BIGINT', 'BIGINT', 'BIGINT'])}) AS v
+         WHERE participants.conversation_id = v.column1 AND participants.user_id = v.column2 AND participants.left_at IS NULL
+         RETURNING participants.conversation_id`,
+        watermarks.flatMap((w) => [w.c, w.u, w.seq]),
+      ),
+    );
+    if (moved.length < watermarks.length) throw new StoreError('conversation_not_found');
+  }
+}

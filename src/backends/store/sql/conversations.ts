@@ -1,0 +1,107 @@
+import { v7 as uuidv7 } from 'uuid';
+import type { Conversation, Id, Millis } from '../../../core/model.js';
+import { raw } from '../sql-runner.js';
+import { UniqueViolation, type ConversationStore, type NewConversation } from '../store.js';
+import { SqlAggregate } from './aggregate.js';
+import { pair, toConversation } from './rows.js';
+
+/** Conversations themselves; their participants are SqlParticipants'. */
+export class SqlConversations extends SqlAggregate implements ConversationStore {
+  async createConversation(c: NewConversation, at: Millis): Promise<Conversation> {
+    let directKey: string | null = null;
+    if (c.kind === 'direct') {
+      const [x, y] = pair(c.participants[0].userId, c.participants[1].userId);
+      directKey = `${x}:${y}`;
+      const existing = await this.directConversation(c.tenantId, x, y);
+      if (existing) return existing;
+    }
+    const uuid = uuidv7();
+    try {
+      await this.runner.transaction(async (tx) => {
+        const row = await this.first(
+          this.db
+            .insertInto('conversations')
+            .values({
+              uuid,
+              tenant_id: c.tenantId,
+              kind: c.kind,
+              title: c.title,
+              created_by: c.createdBy,
+              direct_key: directKey,
+              last_seq: 0,
+              change_seq: 0,
+              last_message_at: null,
+              created_at: at,
+              updated_at: at,
+              deleted_at: null,
+              member_count: new Set(c.participants.map((p) => p.userId)).size,
+            })
+            .returning('id'),
+          tx,
+        );
+        await tx.run(
+          this.db
+            .insertInto('participants')
+            .values(
+              c.participants.map((p) => ({
+                conversation_id: row!.id,
+                user_id: p.userId,
+                role: p.role,
+                joined_at: at,
+                left_at: null,
+                muted: 0,
+                read_seq: 0,
+                delivered_seq: 0,
+                read_at: null,
+              })),
+            )
+            .compile(),
+        );
+      });
+    } catch (e) {
+      // Two first contacts at once: the other one won; theirs is the conversation.
+      if (directKey && e instanceof UniqueViolation) {
+        const [x, y] = directKey.split(':').map(Number);
+        const existing = await this.directConversation(c.tenantId, x, y);
+        if (existing) return existing;
+      }
+      throw e;
+    }
+    return (await this.conversationByUuid(uuid))!;
+  }
+
+  async directConversation(tenantId: Id, a: Id, b: Id): Promise<Conversation | undefined> {
+    const [x, y] = pair(a, b);
+    const r = await this.first(
+      this.db
+        .selectFrom('conversations')
+        .selectAll()
+        .where('tenant_id', '=', tenantId)
+        .where('direct_key', '=', `${x}:${y}`)
+        .where('deleted_at', 'is', null),
+    );
+    return r && toConversation(r);
+  }
+
+  async conversationById(id: Id): Promise<Conversation | undefined> {
+    if (!Number.isSafeInteger(id)) return undefined; // see SqlMessages.messageById
+    const r = await this.first(this.db.selectFrom('conversations').selectAll().where('id', '=', id).where('deleted_at', 'is', null));
+    return r && toConversation(r);
+  }
+
+  async conversationByUuid(uuid: string): Promise<Conversation | undefined> {
+    const r = await this.first(this.db.selectFrom('conversations').selectAll().where('uuid', '=', uuid).where('deleted_at', 'is', null));
+    return r && toConversation(r);
+  }
+
+  async updateConversation(conversationId: Id, changes: { title?: string | null }, at: Millis): Promise<Conversation | undefined> {
+    if (changes.title !== undefined) {
+      await this.runner.run(raw('UPDATE conversations SET title = ?, updated_at = ? WHERE id = ? AND deleted_at IS NULL', [changes.title, at, conversationId]));
+    }
+    return this.conversationById(conversationId);
+  }
+
+  async deleteConversation(conversationId: Id, at: Millis): Promise<void> {
+    await this.runner.run(raw('UPDATE conversations SET deleted_at = ?, updated_at = ? WHERE id = ?', [at, at, conversationId]));
+  }
+}
