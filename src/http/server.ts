@@ -5,6 +5,8 @@ import multipart from '@fastify/multipart';
 import websocket from '@fastify/websocket';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
+import { recordSocketRoutes, swaggerOptions } from './api-docs.js';
+import { API_VERSION } from '../version.js';
 import { Ajv } from 'ajv';
 import addFormatsModule from 'ajv-formats';
 import type { Config } from '../config/config.js';
@@ -127,12 +129,8 @@ export async function createHttpServer(config: Config, logger: boolean | object)
     },
   });
   keepAlive(app, config.wsPingIntervalMs);
-  await app.register(swagger, {
-    openapi: {
-      info: { title: 'Parley', version: '0.1.0', description: 'Every chat API of the documents in one server.' },
-      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } } },
-    },
-  });
+  recordSocketRoutes(app);
+  await app.register(swagger, swaggerOptions(API_VERSION));
   await app.register(swaggerUi, {
     routePrefix: '/docs',
     staticCSP: DOCS_POLICY,

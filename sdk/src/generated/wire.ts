@@ -48,10 +48,13 @@ export interface ChangesOut {
 }
 
 export interface ChangesQuery {
+  /** The last seq I have: new messages after it */
   after_seq: number;
+  /** The last change_seq I have: edits, deletes and reactions of older messages after it */
   after_change_seq?: number;
   /** The history's epoch the cursors were read in (ready, subscribed, history pages): from another one (the server's database was restored from a backup), every cursor gets snapshot_required */
   epoch?: string;
+  /** Most messages in one page */
   limit?: number;
 }
 
@@ -130,6 +133,7 @@ export interface HistoryOut {
 export interface HistoryQuery {
   /** Only messages with a smaller seq (older) */
   before_seq?: number;
+  /** Messages per page */
   limit?: number;
 }
 
@@ -172,6 +176,7 @@ export interface InviteOut {
 }
 
 export interface InviteParams {
+  /** The invite's id (uuid) */
   id: string;
 }
 
@@ -326,7 +331,9 @@ export interface UserOut {
 }
 
 export interface UserSearchQuery {
+  /** Part of a name or e-mail */
   q: string;
+  /** Most users answered */
   limit?: number;
 }
 

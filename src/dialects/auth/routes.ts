@@ -10,6 +10,8 @@ import { checkLoginOrigin, loginOriginTrusted, requireUser, userKey } from '../s
 import { isDomainError } from '../../core/errors.js';
 import { detailErrorHandler, errorText } from '../shared/errors.js';
 import { iso, isoOrNull } from '../shared/time.js';
+import { TAGS, TEXTS, errorsShown, example, operation, shown } from '../../http/api-docs.js';
+import { INVITE, JANE, JOHN, TENANT_ID, TOKEN } from '../shared/examples.js';
 import {
   Detail,
   FriendBody,
@@ -65,6 +67,13 @@ export const renderInvite = (i: Invite) => ({
   revoked_at: isoOrNull(i.revokedAt),
 });
 
+// Examples for /docs (the accounts contract of DESIGN.md).
+const USER_EXAMPLE = { ...JOHN, tenant_id: TENANT_ID };
+const SESSION_EXAMPLE = { access_token: TOKEN, token_type: 'bearer', user: USER_EXAMPLE };
+const INVITE_EXAMPLE = INVITE;
+const FRIEND_EXAMPLE = JANE;
+const Errors = (...details: { detail: string }[]) => ({ '4xx': example(Detail, 'Refused: the reason in `detail`.', ...(details.length ? details : [TEXTS.notAuthenticated])) });
+
 /** The fixed accounts contract of DESIGN.md: /api/auth/* and /api/friends. */
 export function authRoutes(core: Core, config: Config): FastifyPluginAsync {
   return async (app0) => {
@@ -75,14 +84,29 @@ export function authRoutes(core: Core, config: Config): FastifyPluginAsync {
     app.setErrorHandler((err: Error, req, reply) =>
       isDomainError(err) && err.code === 'invalid_input' ? reply.code(422).send({ detail: errorText(err) }) : detail(err, req, reply),
     );
-    const tags = ['accounts'];
+    const docs = (id: string, summary: string, description: string, responses?: Record<string, object>) =>
+      operation({ tag: TAGS.accounts, id, summary, description, responses });
+    const friendDocs = (id: string, summary: string, description: string, responses: Record<string, object>) =>
+      operation({ tag: TAGS.friends, id, summary, description, responses: { ...responses, ...errorsShown() } });
 
     const originCheck = checkLoginOrigin(config);
     const session = (s: Session) => ({ access_token: s.accessToken, token_type: 'bearer' as const, user: renderUser(s.user) });
 
     app.post(
       '/api/auth/register',
-      { preHandler: originCheck, schema: { tags, body: RegisterBody, response: { 201: SessionOut, '4xx': Detail } } },
+      {
+        preHandler: originCheck,
+        schema: {
+          ...docs(
+            'authRegister',
+            'Create an account',
+            'Registers a user and signs them in: the answer carries the bearer token for every API. Without tenant_id the user joins the default ' +
+              'tenant; a new tenant_id creates that tenant (its first user is its admin); an existing one needs an invite (REGISTRATION decides).',
+          ),
+          body: example(RegisterBody, 'The new account', { email: 'john@example.com', password: 'correct horse battery', name: 'John Doe' }, { email: 'jane@example.com', password: 'correct horse battery', name: 'Jane Smith', invite: 'inv_7Qk…' }),
+          response: { 201: example(SessionOut, 'Registered and signed in', SESSION_EXAMPLE), ...Errors({ detail: 'Email already registered' }) },
+        },
+      },
       async (req, reply) => {
         const { email, password, name, tenant_id, invite } = req.body;
         const s = await core.accounts.register({ email, password, name, tenantUuid: tenant_id, invite });
@@ -91,7 +115,12 @@ export function authRoutes(core: Core, config: Config): FastifyPluginAsync {
       },
     );
 
-    app.post('/api/auth/login', { preHandler: originCheck, schema: { tags, body: LoginBody, response: { 200: SessionOut, '4xx': Detail } } }, async (req, reply) => {
+    const loginSchema = {
+      ...docs('authLogin', 'Sign in', 'Exchanges an e-mail and password for a bearer token (the same shape as register). tenant_id picks the tenant when the e-mail exists in several.'),
+      body: example(LoginBody, 'Credentials', { email: 'john@example.com', password: 'correct horse battery' }),
+      response: { 200: example(SessionOut, 'Signed in', SESSION_EXAMPLE), ...Errors({ detail: 'Incorrect email or password' }) },
+    };
+    app.post('/api/auth/login', { preHandler: originCheck, schema: loginSchema }, async (req, reply) => {
       const { email, password, tenant_id } = req.body;
       const s = await core.accounts.login({ email, password, tenantUuid: tenant_id, address: req.ip });
       setTokenCookie(config, req, reply, s.accessToken);
@@ -103,11 +132,22 @@ export function authRoutes(core: Core, config: Config): FastifyPluginAsync {
       authed.addHook('preHandler', requireUser(core));
       const security = [{ bearer: [] }];
 
-      authed.get('/api/auth/me', { schema: { tags, security, response: { 200: UserOut, '4xx': Detail } } }, async (req) => renderUser(req.user));
+      authed.get(
+        '/api/auth/me',
+        { schema: { ...docs('authGetMe', 'Who am I', `The signed-in user. ${TEXTS.bearer}`), security, response: { 200: example(UserOut, 'The user of the token', USER_EXAMPLE), ...Errors() } } },
+        async (req) => renderUser(req.user),
+      );
 
       authed.post(
         '/api/auth/password',
-        { schema: { tags, security, body: PasswordBody, response: { 200: SessionOut, '4xx': Detail } } },
+        {
+          schema: {
+            ...docs('authChangePassword', 'Change my password', 'Checks the current password, sets the new one, signs out every other session (their tokens stop working) and returns a fresh token.'),
+            security,
+            body: example(PasswordBody, 'The current and the new password', { current_password: 'correct horse battery', new_password: 'a longer passphrase' }),
+            response: { 200: example(SessionOut, 'A fresh session', SESSION_EXAMPLE), ...Errors({ detail: 'Current password is incorrect' }) },
+          },
+        },
         async (req, reply) => {
           const s = await core.accounts.changePassword(req.user, req.body.current_password, req.body.new_password, req.ip);
           setTokenCookie(config, req, reply, s.accessToken);
@@ -116,29 +156,59 @@ export function authRoutes(core: Core, config: Config): FastifyPluginAsync {
       );
 
       // Invites into the caller's tenant; its admins only.
-      authed.post('/api/auth/invites', { schema: { tags, security, body: InviteBody, response: { 201: InviteIssuedOut, '4xx': Detail } } }, async (req, reply) => {
+      const inviteSchema = {
+        ...docs('authCreateInvite', 'Invite someone into my tenant', "Tenant admins only. The code is shown once: the invitee registers with {\"invite\": code}. With email, only that address may use it."),
+        security,
+        body: example(InviteBody, 'How long it lasts, and for whom', { ttl_seconds: 604800, email: 'jane@example.com' }),
+        response: { 201: example(InviteIssuedOut, 'The invite, with its code', { ...INVITE_EXAMPLE, code: 'inv_7Qk…' }), ...Errors({ detail: 'You do not have permission to perform this action' }) },
+      };
+      authed.post('/api/auth/invites', { schema: inviteSchema }, async (req, reply) => {
         const { invite, code } = await core.invites.create(req.user, { ttlSeconds: req.body.ttl_seconds, email: req.body.email });
         return reply.code(201).send({ ...renderInvite(invite), code });
       });
-      authed.get('/api/auth/invites', { schema: { tags, security, response: { 200: Type.Object({ invites: Type.Array(InviteOut), total: Type.Integer() }), '4xx': Detail } } }, async (req) => {
+      const invitesSchema = {
+        ...docs('authListInvites', "List my tenant's invites", 'Tenant admins only: every invite with its status (active, used, revoked, expired); codes are never shown again.'),
+        security,
+        response: { 200: example(Type.Object({ invites: Type.Array(InviteOut), total: Type.Integer() }), 'The invites', { invites: [INVITE_EXAMPLE], total: 1 }), ...Errors() },
+      };
+      authed.get('/api/auth/invites', { schema: invitesSchema }, async (req) => {
         const invites = (await core.invites.list(req.user)).map(renderInvite);
         return { invites, total: invites.length };
       });
-      authed.delete('/api/auth/invites/:id', { schema: { tags, security, params: InviteParams, response: { 200: InviteOut, '4xx': Detail } } }, async (req) =>
+      const revokeSchema = {
+        ...docs('authRevokeInvite', 'Revoke an invite', 'Tenant admins only: the code stops working; the invite is kept, as revoked.'),
+        security,
+        params: InviteParams,
+        response: { 200: example(InviteOut, 'The invite, revoked', { ...INVITE_EXAMPLE, status: 'revoked', revoked_at: '2024-01-02T09:00:00.000Z' }), ...Errors({ detail: 'Invite not found' }) },
+      };
+      authed.delete('/api/auth/invites/:id', { schema: revokeSchema }, async (req) =>
         renderInvite(await core.invites.revoke(req.user, req.params.id)),
       );
 
-      authed.post('/api/auth/logout', { schema: { tags, security } }, async (req, reply) => {
+      const logoutDocs = docs('authLogout', 'Sign out everywhere', "Revokes the user's tokens (every device) and closes the user's sockets.", {
+        200: shown('Signed out', { status: 'success', message: 'Logged out' }),
+        ...errorsShown(),
+      });
+      authed.post('/api/auth/logout', { schema: { ...logoutDocs, security } }, async (req, reply) => {
         await core.accounts.logout(req.user);
         if (config.authCookie) reply.clearCookie(config.authCookie, { path: '/' });
         return { status: 'success', message: 'Logged out' };
       });
 
-      authed.post('/api/friends', { schema: { tags: ['friends'], security, body: FriendBody } }, async (req) => {
+      const requestDocs = friendDocs(
+        'friendsRequest',
+        'Ask someone to be my friend',
+        'Sends a friend request (user_id: the integer id or the uuid). Accepted at once when the other side had already asked. Direct messages of document 004 need an accepted friendship.',
+        { 200: shown('The friendship now', { status: 'pending' }, { status: 'accepted' }) },
+      );
+      authed.post('/api/friends', { schema: { ...requestDocs, security, body: example(FriendBody, 'Who', { user_id: 2 }, { user_id: FRIEND_EXAMPLE.uuid }) } }, async (req) => {
         return { status: await core.friends.request(req.user, userKey(req.body.user_id)) };
       });
 
-      authed.get('/api/friends', { schema: { tags: ['friends'], security } }, async (req) => {
+      const friendsDocs = friendDocs('friendsList', 'List my friends and requests', 'Accepted friends (with presence) and pending requests either way (direction: incoming or outgoing).', {
+        200: shown('Friends and requests', { friends: [{ ...FRIEND_EXAMPLE, is_online: true, status: 'accepted', direction: null, since: '2024-01-01T12:00:00.000Z' }], total: 1 }),
+      });
+      authed.get('/api/friends', { schema: { ...friendsDocs, security } }, async (req) => {
         const friends = await core.friends.list(req.user);
         // A pending request shows no presence: only accepted friends (and partners) are visible.
         const seen = await core.presence.view(req.user, friends.map((f) => f.user.id));
@@ -158,14 +228,18 @@ export function authRoutes(core: Core, config: Config): FastifyPluginAsync {
         };
       });
 
-      authed.delete('/api/friends/:user_id', { schema: { tags: ['friends'], security, params: FriendParams } }, async (req) => {
+      const removeDocs = friendDocs('friendsRemove', 'Unfriend, or withdraw a request', 'Ends the friendship (or the pending request) with user_id (id or uuid).', { 200: shown('Removed', { status: 'removed' }) });
+      authed.delete('/api/friends/:user_id', { schema: { ...removeDocs, security, params: FriendParams } }, async (req) => {
         await core.friends.remove(req.user, userKey(req.params.user_id));
         return { status: 'removed' };
       });
 
       // Blocking (Parley's addition to the accounts contract): no direct messages either way,
       // no adding the blocker to groups or channels, the friendship ends. Ids as in /api/friends.
-      authed.get('/api/friends/blocks', { schema: { tags: ['friends'], security } }, async (req) => {
+      const blocksDocs = friendDocs('friendsListBlocks', 'List whom I blocked', 'The users I blocked, and since when.', {
+        200: shown('Blocked users', { blocked: [{ ...FRIEND_EXAMPLE, since: '2024-01-01T12:00:00.000Z' }], total: 1 }),
+      });
+      authed.get('/api/friends/blocks', { schema: { ...blocksDocs, security } }, async (req) => {
         const blocked = await core.friends.blocked(req.user);
         return {
           blocked: blocked.map((b) => ({ id: b.user.id, uuid: b.user.uuid, name: b.user.name, email: b.user.email, avatar_url: b.user.avatarUrl, since: isoOrNull(b.since) })),
@@ -173,12 +247,14 @@ export function authRoutes(core: Core, config: Config): FastifyPluginAsync {
         };
       });
 
-      authed.post('/api/friends/:user_id/block', { schema: { tags: ['friends'], security, params: FriendParams } }, async (req) => {
+      const blockDocs = friendDocs('friendsBlock', 'Block someone', 'No direct messages either way in any API, no adding me to groups or channels; a friendship ends.', { 200: shown('Blocked', { status: 'blocked' }) });
+      authed.post('/api/friends/:user_id/block', { schema: { ...blockDocs, security, params: FriendParams } }, async (req) => {
         await core.friends.block(req.user, userKey(req.params.user_id));
         return { status: 'blocked' };
       });
 
-      authed.delete('/api/friends/:user_id/block', { schema: { tags: ['friends'], security, params: FriendParams } }, async (req) => {
+      const unblockDocs = friendDocs('friendsUnblock', 'Unblock someone', 'Lifts the block (a friendship it ended is not restored).', { 200: shown('Unblocked', { status: 'unblocked' }) });
+      authed.delete('/api/friends/:user_id/block', { schema: { ...unblockDocs, security, params: FriendParams } }, async (req) => {
         await core.friends.unblock(req.user, userKey(req.params.user_id));
         return { status: 'unblocked' };
       });

@@ -33,7 +33,7 @@ export const FriendBody = Type.Object({
   user_id: Type.Union([Type.Integer({ minimum: 1 }), Type.String({ minLength: 1, maxLength: 64 })]),
 });
 
-export const FriendParams = Type.Object({ user_id: Type.String({ minLength: 1, maxLength: 64 }) });
+export const FriendParams = Type.Object({ user_id: Type.String({ minLength: 1, maxLength: 64, description: 'The user: integer id or uuid' }) });
 
 export const Detail = Type.Object({ detail: Type.String() });
 
@@ -62,7 +62,7 @@ export const InviteBody = Type.Object({
   email: Type.Optional(Nullable(Type.String({ minLength: 3, maxLength: 320 }))),
 });
 
-export const InviteParams = Type.Object({ id: Type.String({ format: 'uuid' }) });
+export const InviteParams = Type.Object({ id: Type.String({ format: 'uuid', description: "The invite's id (uuid)" }) });
 
 export const PasswordBody = Type.Object({
   current_password: Type.String({ minLength: 1, maxLength: 1024 }),

@@ -11,6 +11,8 @@ import { isRead, receiverOf, renderMessage, renderRoom, userDetails, type Ctx } 
 import { CreateRoomBody, MessageParams, PageQuery, RoomParams, SearchQuery, SocketQuery, UpdateMessageBody } from './schemas.js';
 import { CHAT_WRITE_FRAMES, chatHandlers, chatRenderer, followRoom, refuseChat, type ChatSocketState } from './socket.js';
 import type { FilePolicy } from '../../core/files/policy.js';
+import { TAGS, TEXTS, errorsShown, example, operation, shown, type Tag } from '../../http/api-docs.js';
+import { CHAT_FILE_MESSAGE, CHAT_MESSAGE, CHAT_ROOM, JANE, ROOM_MESSAGE } from './examples.js';
 
 /**
  * The room API of documents 000 and 001 under /api/chat. Document 002's room half is the
@@ -20,7 +22,11 @@ import type { FilePolicy } from '../../core/files/policy.js';
 export interface RoomsVariant {
   prefix: string;
   renderer: string;
-  tag: string;
+  /** Its tag in /docs, and the prefix of its operation ids ('chat', 'rooms'). */
+  tag: Tag;
+  operationPrefix: string;
+  /** The documents it serves, as /docs names them. */
+  documents: string;
   /** The frame an edit or delete is shown as: 001's `message_update`, 002's `message_updated`. */
   updateFrame: string;
   /** False where another route owns DELETE …/messages/{id} (002 shares it with 004). */
@@ -38,7 +44,16 @@ export interface RoomsVariant {
 /** Messages read per query for a room detail's message_list. */
 const DETAIL_CHUNK = 100;
 
-export const ROOMS_001: RoomsVariant = { prefix: '/api/chat', renderer: 'chat', tag: '/api/chat (000, 001)', updateFrame: 'message_update', deleteRoute: true, detailMessages: 50 };
+export const ROOMS_001: RoomsVariant = {
+  prefix: '/api/chat',
+  renderer: 'chat',
+  tag: TAGS.chat,
+  operationPrefix: 'chat',
+  documents: 'documents 000 and 001',
+  updateFrame: 'message_update',
+  deleteRoute: true,
+  detailMessages: 50,
+};
 
 export function chatRoutes(ctx: DialectContext, v: RoomsVariant = ROOMS_001): FastifyPluginAsync {
   const { core } = ctx;
@@ -91,8 +106,17 @@ export function chatRoutes(ctx: DialectContext, v: RoomsVariant = ROOMS_001): Fa
       // onRequest, not preHandler: the token is checked before the body is parsed and validated,
       // so an anonymous caller gets 401, never a 422 about a request it may not make.
       authed.addHook('onRequest', requireUser(core));
-      const tags = [v.tag];
       const security = [{ bearer: [] }];
+      // Bodies are rendered by hand (a rendering may add fields): shown in /docs, never filtered by a schema.
+      const docs = (id: string, summary: string, description: string, ok: object, ...errors: { detail: string }[]) =>
+        operation({
+          tag: v.tag,
+          id: `${v.operationPrefix}${id}`,
+          summary,
+          description: `${description} As in ${v.documents}. ${TEXTS.bearer}`,
+          responses: { 200: ok, ...errorsShown(TEXTS.notAuthenticated, ...errors) },
+        });
+      const room = (r: object) => ({ ...CHAT_ROOM, ...r });
 
       const viewMessages = (seen: Ctx, view: { conversation: { pair: [UserSummary, UserSummary] | null } }, messages: Message[], viewerId: number, readSeqs: Record<number, number>, senders: ReadonlyMap<number, UserSummary>) =>
         messages.map((m) => {
@@ -115,24 +139,45 @@ export function chatRoutes(ctx: DialectContext, v: RoomsVariant = ROOMS_001): Fa
       };
       const roomPeople = (views: ConversationView[]) => views.flatMap((v) => v.members.map((m) => m.user.id));
 
-      authed.get(`${v.prefix}/search-users`, { schema: { tags, security, querystring: SearchQuery } }, async (req) => {
+      authed.get(`${v.prefix}/search-users`, { schema: {
+        ...docs('SearchUsers', 'Search users by email', 'People of my tenant whose e-mail contains `email`, with their presence, to start a chat with.', shown('Matching users', { users: [{ ...JANE, is_online: true }], total: 1 })),
+        security,
+        querystring: SearchQuery,
+      } }, async (req) => {
         const users = await core.users.search(req.user, req.query.email, req.query.limit ?? 20);
         const seen = await seenBy(req.user, users.map((u) => u.id));
         return { users: users.map((u) => userDetails(seen, u)), total: users.length };
       });
 
-      authed.post(`${v.prefix}/rooms`, { schema: { tags, security, body: CreateRoomBody } }, async (req) => {
+      authed.post(`${v.prefix}/rooms`, { schema: {
+        ...docs('CreateRoom', 'Create a direct room', 'Opens the direct room with receiver_id; asking again (from either side, through any API) returns the same room.', shown('The room', room({ last_message: null, unread_count: 0 })), { detail: 'You cannot start a chat with yourself' }),
+        security,
+        body: example(CreateRoomBody, 'Who to talk to', { receiver_id: 2 }),
+      } }, async (req) => {
         const view = await core.conversations.openDirect(req.user, req.body.receiver_id);
         return renderRoom(await seenBy(req.user, roomPeople([view])), view);
       });
 
-      authed.get(`${v.prefix}/rooms`, { schema: { tags, security } }, async (req) => {
+      authed.get(`${v.prefix}/rooms`, { schema: {
+        ...docs('ListRooms', "Get the user's rooms", 'Every room of mine, most recent activity first, with the other user, the last message and my unread count.', shown('The rooms', { rooms: [CHAT_ROOM], total: 1 })),
+        security,
+      } }, async (req) => {
         const rooms = await core.conversations.list(req.user);
         const seen = await seenBy(req.user, roomPeople(rooms));
         return { rooms: rooms.map((r) => renderRoom(seen, r)), total: rooms.length };
       });
 
-      authed.get(`${v.prefix}/rooms/:room_id`, { schema: { tags, security, params: RoomParams } }, async (req) => {
+      authed.get(`${v.prefix}/rooms/:room_id`, { schema: {
+        ...docs(
+          'GetRoom',
+          'Get a room with its messages',
+          'The room, its last message, and its messages in message_list (oldest first; the newest ones when the history is long: has_more then sends you to …/messages).',
+          shown('The room and its messages', { ...CHAT_ROOM, message_list: { messages: [ROOM_MESSAGE], total: 1, has_more: false } }),
+          TEXTS.roomNotFound,
+        ),
+        security,
+        params: RoomParams,
+      } }, async (req) => {
         const view = await core.conversations.view(req.user, req.params.room_id);
         // 002's room detail carries the messages, oldest first, as it shows them: the newest
         // `detailMessages` (seq ranges), and no more than MESSAGES_PAGE_MAX_BYTES of them — 1000
@@ -161,7 +206,18 @@ export function chatRoutes(ctx: DialectContext, v: RoomsVariant = ROOMS_001): Fa
         };
       });
 
-      authed.get(`${v.prefix}/rooms/:room_id/messages`, { schema: { tags, security, params: RoomParams, querystring: PageQuery } }, async (req) => {
+      authed.get(`${v.prefix}/rooms/:room_id/messages`, { schema: {
+        ...docs(
+          'ListMessages',
+          'Get room messages',
+          'A page of the room\'s messages, newest first (page, per_page). local_temp_id is always null here; files_data is a list when the message has files.',
+          shown('A page of messages', { messages: [CHAT_MESSAGE, CHAT_FILE_MESSAGE], total: 100, has_more: true, page: 1, per_page: 50, total_pages: 2 }),
+          TEXTS.roomNotFound,
+        ),
+        security,
+        params: RoomParams,
+        querystring: PageQuery,
+      } }, async (req) => {
         const perPage = req.query.per_page ?? 50;
         const pageNo = req.query.page ?? 1;
         const view = await core.conversations.view(req.user, req.params.room_id);
@@ -178,7 +234,11 @@ export function chatRoutes(ctx: DialectContext, v: RoomsVariant = ROOMS_001): Fa
         };
       });
 
-      authed.post(`${v.prefix}/rooms/:room_id/read`, { schema: { tags, security, params: RoomParams } }, async (req) => {
+      authed.post(`${v.prefix}/rooms/:room_id/read`, { schema: {
+        ...docs('MarkRead', 'Mark the room as read', 'Marks every message of the room read for me; the other side gets message_read.', shown('Marked', { status: 'success', message: 'Room marked as read' }), TEXTS.roomNotFound),
+        security,
+        params: RoomParams,
+      } }, async (req) => {
         await core.conversations.markRead(req.user, req.params.room_id);
         return { status: 'success', message: 'Room marked as read' };
       });
@@ -191,23 +251,45 @@ export function chatRoutes(ctx: DialectContext, v: RoomsVariant = ROOMS_001): Fa
         return viewMessages(seen, { conversation: ref }, [m], req.user.id, readSeqsOf(view), senders)[0];
       };
 
-      authed.put(`${v.prefix}/messages/:message_id`, { schema: { tags, security, params: MessageParams, body: UpdateMessageBody } }, async (req) => {
+      authed.put(`${v.prefix}/messages/:message_id`, { schema: {
+        ...docs(
+          'UpdateMessage',
+          'Update a message',
+          'Edits my text message: send `content=…` form-encoded as documented (JSON works too). The room gets the edit on its socket.',
+          shown('The message as edited', { ...CHAT_MESSAGE, content: 'Updated message content', is_edited: true, updated_at: '2024-01-01T12:10:00Z' }),
+          TEXTS.messageNotFound,
+        ),
+        security,
+        params: MessageParams,
+        body: example(UpdateMessageBody, 'The new text', { content: 'Updated message content' }),
+      } }, async (req) => {
         return renderOne(req, await core.messages.edit(req.user, req.params.message_id, req.body.content));
       });
 
       if (v.deleteRoute) {
-        authed.delete(`${v.prefix}/messages/:message_id`, { schema: { tags, security, params: MessageParams } }, async (req) => {
+        authed.delete(`${v.prefix}/messages/:message_id`, { schema: {
+          ...docs('DeleteMessage', 'Delete a message', 'Soft-deletes my message: it stays in the history with is_deleted true and its content hidden.', shown('Deleted', { status: 'success', message: 'Message deleted' }), TEXTS.messageNotFound),
+          security,
+          params: MessageParams,
+        } }, async (req) => {
           await core.messages.delete(req.user, req.params.message_id);
           return { status: 'success', message: 'Message deleted' };
         });
       }
 
       // Parley extension: 001 shows is_liked/like_count; this is how a client likes.
-      authed.post(`${v.prefix}/messages/:message_id/like`, { schema: { tags, security, params: MessageParams } }, async (req) => {
+      authed.post(`${v.prefix}/messages/:message_id/like`, { schema: {
+        ...docs('LikeMessage', 'Like or unlike a message', "Parley's addition: toggles my like (is_liked, like_count).", shown('The message', { ...CHAT_MESSAGE, is_liked: true, like_count: 1 }), TEXTS.messageNotFound),
+        security,
+        params: MessageParams,
+      } }, async (req) => {
         return renderOne(req, await core.messages.toggleLike(req.user, req.params.message_id));
       });
 
-      authed.get(`${v.prefix}/unread-count`, { schema: { tags, security } }, async (req) => {
+      authed.get(`${v.prefix}/unread-count`, { schema: {
+        ...docs('UnreadCount', 'Get unread counts', 'Unread messages per room id, and their total.', shown('Unread counts', { unread_counts: { '1': 2, '3': 5, '7': 0 }, unread_count: 7, total_unread: 7 })),
+        security,
+      } }, async (req) => {
         const rooms = await core.conversations.list(req.user);
         const counts: Record<string, number> = {};
         let total = 0;
@@ -218,7 +300,15 @@ export function chatRoutes(ctx: DialectContext, v: RoomsVariant = ROOMS_001): Fa
         return { unread_counts: counts, unread_count: total, total_unread: total };
       });
 
-      authed.get(`${v.prefix}/online-users`, { schema: { tags, security } }, async (req) => {
+      authed.get(`${v.prefix}/online-users`, { schema: {
+        ...docs(
+          'OnlineUsers',
+          'Get online users',
+          'The people I share a room with who are online now.',
+          shown('Online users', { online_users: [{ user_id: 2, name: 'John Doe', last_seen: '2024-01-21T12:05:00Z', is_online: true }] }),
+        ),
+        security,
+      } }, async (req) => {
         const online = await core.presence.onlinePartners(req.user);
         const users = await core.users.summaries(online);
         return {

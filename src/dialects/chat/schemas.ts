@@ -6,18 +6,18 @@ const Id = Type.Integer({ minimum: 1 });
 const TempId = Type.Union([Type.String({ maxLength: 255 }), Type.Number(), Type.Null()]);
 
 export const SearchQuery = Type.Object({
-  email: Type.String({ minLength: 1, maxLength: 320 }),
-  limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 100, default: 20 })),
+  email: Type.String({ minLength: 1, maxLength: 320, description: 'Part of an e-mail address' }),
+  limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 100, default: 20, description: 'Most users answered' })),
 });
 
 export const CreateRoomBody = Type.Object({ receiver_id: Id });
 
-export const RoomParams = Type.Object({ room_id: Id });
-export const MessageParams = Type.Object({ message_id: Id });
+export const RoomParams = Type.Object({ room_id: Type.Integer({ minimum: 1, description: 'The room id' }) });
+export const MessageParams = Type.Object({ message_id: Type.Integer({ minimum: 1, description: 'The message id' }) });
 
 export const PageQuery = Type.Object({
-  page: Type.Optional(Type.Integer({ minimum: 1, default: 1 })),
-  per_page: Type.Optional(Type.Integer({ minimum: 1, maximum: 100, default: 50 })),
+  page: Type.Optional(Type.Integer({ minimum: 1, default: 1, description: 'Page number, 1 is the newest' })),
+  per_page: Type.Optional(Type.Integer({ minimum: 1, maximum: 100, default: 50, description: 'Messages per page' })),
 });
 
 /** `content=…` form-encoded as documented; JSON is accepted too. */

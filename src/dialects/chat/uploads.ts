@@ -8,6 +8,7 @@ import { detailErrorHandler } from '../shared/errors.js';
 import { receiveMultipart } from '../shared/multipart.js';
 import { CHAT_TEXTS } from './codes.js';
 import { renderUploadedFile } from './render.js';
+import { TAGS, TEXTS, errorsShown, operation, shown } from '../../http/api-docs.js';
 
 const KINDS = ['image', 'file', 'voice'];
 
@@ -25,7 +26,29 @@ export function chatUploadRoutes(ctx: DialectContext): FastifyPluginAsync {
 
     app.post(
       '/api/chat/upload-files',
-      { schema: { tags: ['/api/chat (000, 001)'], security: [{ bearer: [] }], consumes: ['multipart/form-data'] } },
+      {
+        schema: {
+          ...operation({
+            tag: TAGS.chat,
+            id: 'chatUploadFiles',
+            summary: 'Multiple file upload',
+            description:
+              'multipart/form-data: `files` (up to 10) and message_type ("image", "file" or "voice"). The files are validated (images 10 MB, files and voice 50 MB, ' +
+              'types sniffed from the bytes) and kept for me until a send_message names them by file_path in files_data (within 24 hours). As in document 000. ' +
+              TEXTS.bearer,
+            responses: {
+              200: shown('The stored files', {
+                files: [{ file_name: 'image1.jpg', file_path: 'chat_files/images/uuid_image1.jpg', file_size: 1024000, mime_type: 'image/jpeg' }],
+                total_files: 1,
+                total_size: 1024000,
+              }),
+              ...errorsShown({ detail: 'File too large. Maximum size: 10.0MB' }, { detail: 'File type not allowed. Allowed types: image/jpeg, image/png, image/gif, image/webp' }),
+            },
+          }),
+          security: [{ bearer: [] }],
+          consumes: ['multipart/form-data'],
+        },
+      },
       async (req) => {
         const { files, fields } = await receiveMultipart(req, core, CHAT_POLICY);
         const kind = fields.message_type;

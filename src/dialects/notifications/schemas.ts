@@ -8,11 +8,13 @@ const Role = Type.Union([Type.Literal('admin'), Type.Literal('moderator'), Type.
 const Kind = Type.Union([Type.Literal('direct'), Type.Literal('group'), Type.Literal('channel')]);
 const MessageType = Type.Union(['text', 'emoji', 'file', 'image', 'voice'].map((k) => Type.Literal(k)) as [ReturnType<typeof Type.Literal>]);
 
-export const ConversationParams = Type.Object({ id: Uuid });
-export const ConversationChildParams = Type.Object({ conversation_id: Uuid });
-export const MessageParams = Type.Object({ conversation_id: Uuid, id: Uuid });
-export const ParticipantParams = Type.Object({ conversation_id: Uuid, user_id: Type.String({ minLength: 1, maxLength: 64 }) });
-export const ReactionParams = Type.Object({ message_id: Uuid });
+const ConversationId = Type.String({ format: 'uuid', description: 'The conversation id (uuid)' });
+const MessageId = Type.String({ format: 'uuid', description: 'The message id (uuid)' });
+export const ConversationParams = Type.Object({ id: ConversationId });
+export const ConversationChildParams = Type.Object({ conversation_id: ConversationId });
+export const MessageParams = Type.Object({ conversation_id: ConversationId, id: MessageId });
+export const ParticipantParams = Type.Object({ conversation_id: ConversationId, user_id: Type.String({ minLength: 1, maxLength: 64, description: 'The user: uuid (or integer id)' }) });
+export const ReactionParams = Type.Object({ message_id: MessageId });
 
 export const CreateConversationBody = Type.Object({
   title: Type.Optional(Type.Union([Type.String({ maxLength: 255 }), Type.Null()])),
@@ -41,12 +43,12 @@ export const UpdateMessageBody = Type.Object({ content: Type.String() });
 
 export const MessagesQuery = Type.Object({
   /** Newest first; `before_seq` pages back (Parley's cursor; no OFFSET). */
-  before_seq: Type.Optional(Type.Integer({ minimum: 1 })),
-  limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 100, default: 50 })),
+  before_seq: Type.Optional(Type.Integer({ minimum: 1, description: 'Only messages older than this seq (the next_before_seq of the previous page)' })),
+  limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 100, default: 50, description: 'Messages per page' })),
 });
 
 export const ReactionBody = Type.Object({ emoji: Type.String({ minLength: 1, maxLength: 64 }) });
-export const ReactionQuery = Type.Object({ emoji: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })) });
+export const ReactionQuery = Type.Object({ emoji: Type.Optional(Type.String({ minLength: 1, maxLength: 64, description: 'The emoji to take back' })) });
 
 export const PresenceBody = Type.Object({
   status: Type.Union([Type.Literal('online'), Type.Literal('away'), Type.Literal('busy'), Type.Literal('offline')]),

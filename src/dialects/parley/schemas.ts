@@ -129,12 +129,15 @@ export const InviteBody = Type.Object(
   },
   { additionalProperties: false },
 );
-export const InviteParams = Type.Object({ id: Type.String({ format: 'uuid' }) });
+export const InviteParams = Type.Object({ id: Type.String({ format: 'uuid', description: "The invite's id (uuid)" }) });
 export const LoginBody = Type.Object(
   { email: Type.String({ maxLength: 254 }), password: Type.String({ maxLength: 256 }), tenant_id: Type.Optional(Type.String({ format: 'uuid' })) },
   { additionalProperties: false },
 );
-export const UserSearchQuery = Type.Object({ q: Type.String({ minLength: 1, maxLength: 100 }), limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 50, default: 20 })) });
+export const UserSearchQuery = Type.Object({
+  q: Type.String({ minLength: 1, maxLength: 100, description: 'Part of a name or e-mail' }),
+  limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 50, default: 20, description: 'Most users answered' })),
+});
 export const CreateConversationBody = Type.Object(
   {
     kind: Kind,
@@ -152,14 +155,14 @@ export const AddParticipantBody = Type.Object({ user_id: Id, role: Type.Optional
 export const SetRoleBody = Type.Object({ role: Role }, { additionalProperties: false });
 export const HistoryQuery = Type.Object({
   before_seq: Type.Optional(Type.Integer({ minimum: 1, description: 'Only messages with a smaller seq (older)' })),
-  limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 100, default: 50 })),
+  limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 100, default: 50, description: 'Messages per page' })),
 });
 export const ChangesQuery = Type.Object({
-  after_seq: Seq,
-  after_change_seq: Type.Optional(Seq),
+  after_seq: Type.Integer({ minimum: 0, description: 'The last seq I have: new messages after it' }),
+  after_change_seq: Type.Optional(Type.Integer({ minimum: 0, description: 'The last change_seq I have: edits, deletes and reactions of older messages after it' })),
   epoch: Type.Optional(Type.String({ maxLength: 64, description: "The history's epoch the cursors were read in (ready, subscribed, history pages): from another one (the server's database was restored from a backup), every cursor gets snapshot_required" })),
   /** Most messages in one page (a page also stops before MESSAGES_PAGE_MAX_BYTES of frames). */
-  limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, default: 500 })),
+  limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, default: 500, description: 'Most messages in one page' })),
 });
 export const ChangesOut = Type.Object({
   /** The frames a socket's resume sends (`message`, `message_changed`): older messages' changes first, in change order, then new messages in seq order. */

@@ -14,6 +14,8 @@ import { acceptSocket, type FrameHandler } from '../shared/socket.js';
 import { FRIENDS_TEXTS, USER_GONE_TEXT } from './codes.js';
 import { otherOf, renderMessage, statusOf } from './render.js';
 import { HistoryParams, HistoryQuery, MarkReadFrame, MessageUuidParams, SendBody, SendFrame, SocketQuery, TypingFrame } from './schemas.js';
+import { TAGS, TEXTS, errorsShown, example, operation, shown } from '../../http/api-docs.js';
+import { DIRECT_MESSAGE, FRIEND_IDS } from './examples.js';
 
 // Document 004: friends-only direct messages with sent/delivered/read status, over REST
 // and /api/v1/chat/ws/chat. The friend rule is the core's (requireFriendship); this file
@@ -31,10 +33,29 @@ function render004(view: ConversationView, m: Message, localTempId: string | nul
 export function friendsRestRoutes(ctx: DialectContext, authed: FastifyInstance) {
   const { core } = ctx;
   const app = authed.withTypeProvider<TypeBoxTypeProvider>();
-  const tags = ['/api/v1/chat (004)'];
   const security = [{ bearer: [] }];
+  // Bodies are rendered by hand (a rendering may add fields): shown in /docs, never filtered by a schema.
+  const docs = (id: string, summary: string, description: string, ok: object, ...errors: { detail: string }[]) =>
+    operation({
+      tag: TAGS.direct,
+      id: `direct${id}`,
+      summary,
+      description: `${description} As in document 004. ${TEXTS.bearer}`,
+      responses: { 200: ok, ...errorsShown(TEXTS.notAuthenticated, ...errors) },
+    });
+  const notFriends = { detail: 'You can only send messages to your friends' };
 
-  app.post('/api/v1/chat/messages/', { schema: { tags, security, body: SendBody } }, async (req) => {
+  app.post('/api/v1/chat/messages/', { schema: {
+    ...docs(
+      'SendMessage',
+      'Send message',
+      'Sends a message to a friend (receiver_id: their uuid or id); both sides\' sockets get it at once. A retry with the same local_temp_id returns the original message.',
+      shown('The message', DIRECT_MESSAGE),
+      notFriends,
+    ),
+    security,
+    body: example(SendBody, 'To whom, and what', { receiver_id: FRIEND_IDS.friend, content: 'Message content' }),
+  } }, async (req) => {
     const view = await core.conversations.openDirect(req.user, userKey(req.body.receiver_id), { requireFriendship: true });
     const { message } = await core.messages.send(req.user, {
       conversation: view.conversation.id,
@@ -46,7 +67,17 @@ export function friendsRestRoutes(ctx: DialectContext, authed: FastifyInstance) 
     return render004(await core.conversations.view(req.user, view.conversation.id), message, message.clientId);
   });
 
-  app.get('/api/v1/chat/messages/history/:friend_id', { schema: { tags, security, params: HistoryParams, querystring: HistoryQuery } }, async (req) => {
+  app.get('/api/v1/chat/messages/history/:friend_id', { schema: {
+    ...docs(
+      'GetHistory',
+      'Get chat history',
+      'Messages with a friend, newest first: skip and limit (default 50, at most 100) page through them.',
+      shown('A page of messages', { messages: [{ ...DIRECT_MESSAGE, status: 'read', read_at: '2024-01-01T12:05:00Z' }], total: 150, skip: 0, limit: 50 }),
+    ),
+    security,
+    params: HistoryParams,
+    querystring: HistoryQuery,
+  } }, async (req) => {
     const skip = req.query.skip ?? 0;
     const limit = req.query.limit ?? 50;
     const { view } = await core.conversations.findDirect(req.user, userKey(req.params.friend_id));
@@ -55,17 +86,21 @@ export function friendsRestRoutes(ctx: DialectContext, authed: FastifyInstance) 
     return { messages: page.messages.map((m) => render004(view, m)), total: page.total, skip, limit };
   });
 
-  app.put('/api/v1/chat/messages/:message_id/read', { schema: { tags, security, params: MessageUuidParams } }, async (req) => {
+  app.put('/api/v1/chat/messages/:message_id/read', { schema: {
+    ...docs('MarkRead', 'Mark message as read', 'Marks a message I received (and every one before it) read; the sender gets message_read.', shown('The message, read', { ...DIRECT_MESSAGE, status: 'read', read_at: '2024-01-01T12:05:00Z' }), TEXTS.messageNotFound),
+    security,
+    params: MessageUuidParams,
+  } }, async (req) => {
     const message = await core.messages.markReadThrough(req.user, req.params.message_id);
     return render004(await core.conversations.view(req.user, message.conversationId), message);
   });
 
-  app.get('/api/v1/chat/messages/unread-count', { schema: { tags, security } }, async (req) => {
+  app.get('/api/v1/chat/messages/unread-count', { schema: { ...docs('UnreadCount', 'Get unread message count', 'Unread direct messages, all friends together.', shown('The count', { unread_count: 5 })), security } }, async (req) => {
     const rooms = await core.conversations.list(req.user);
     return { unread_count: rooms.filter((r) => r.conversation.kind === 'direct').reduce((n, r) => n + r.unreadCount, 0) };
   });
 
-  app.get('/api/v1/chat/friends/online', { schema: { tags, security } }, async (req) => {
+  app.get('/api/v1/chat/friends/online', { schema: { ...docs('OnlineFriends', 'Get online friends', 'The uuids of my friends online now.', shown('Online friends', { online_friends: [FRIEND_IDS.friend] })), security } }, async (req) => {
     return { online_friends: await onlineFriends(ctx, req.user) };
   });
 }

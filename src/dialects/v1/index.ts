@@ -9,12 +9,15 @@ import { FRIENDS_TEXTS } from './codes.js';
 import { CHAT_TEXTS } from '../chat/codes.js';
 import { friendsRestRoutes, friendsSocketRoute } from './friends.js';
 import { AnyMessageParams } from './schemas.js';
+import { TAGS, TEXTS, errorsShown, operation, shown } from '../../http/api-docs.js';
 
 /** Document 002's rooms: /api/chat's room API under /api/v1/chat, with 002's `message_updated`. */
 export const ROOMS_002: RoomsVariant = {
   prefix: '/api/v1/chat',
   renderer: 'v1-rooms',
-  tag: '/api/v1/chat (002)',
+  tag: TAGS.rooms,
+  operationPrefix: 'rooms',
+  documents: 'document 002',
   updateFrame: 'message_updated',
   deleteRoute: false,
   // "ALL messages": every room of a working chat fits; longer ones page (has_more).
@@ -42,7 +45,16 @@ function v1Routes(ctx: DialectContext): FastifyPluginAsync {
         authed.addHook('onRequest', requireUser(ctx.core));
         friendsRestRoutes(ctx, authed);
         // 002 and 004 both define it: digits are a 002 message id, a UUID a 004 one; one soft delete.
-        authed.delete('/api/v1/chat/messages/:message_id', { schema: { tags: ['/api/v1/chat (002, 004)'], security: [{ bearer: [] }], params: AnyMessageParams } }, async (req) => {
+        const deleteDocs = operation({
+          tag: TAGS.rooms,
+          id: 'roomsDeleteMessage',
+          summary: 'Delete message (002 and 004)',
+          description:
+            'Soft-deletes my message: an integer message_id is a document 002 message, a UUID a document 004 one (only the sender may delete). ' +
+            `The message stays in the history as deleted; the other side's socket is told. ${TEXTS.bearer}`,
+          responses: { 200: shown('Deleted', { status: 'success', message: 'Message deleted' }), ...errorsShown(TEXTS.notAuthenticated, TEXTS.messageNotFound) },
+        });
+        authed.delete('/api/v1/chat/messages/:message_id', { schema: { ...deleteDocs, tags: [TAGS.rooms, TAGS.direct], security: [{ bearer: [] }], params: AnyMessageParams } }, async (req) => {
           const id = req.params.message_id;
           await ctx.core.messages.delete(req.user, /^\d+$/.test(id) ? Number(id) : id);
           return { status: 'success', message: 'Message deleted' };
