@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Conversation, ConversationKind, Id, Message, Tenant, User } from '../../src/core/model.js';
+import { DEFAULT_TENANT_UUID, type Conversation, type ConversationKind, type Id, type Message, type Tenant, type User } from '../../src/core/model.js';
 import {
   isDeferred,
   UniqueViolation,
@@ -10,7 +10,6 @@ import {
   type NewMessage,
   type Store,
 } from '../../src/backends/store/store.js';
-import { DEFAULT_TENANT_UUID } from '../../src/backends/store/migrations/0001-initial.js';
 
 export interface StoreHandle {
   store: Store;

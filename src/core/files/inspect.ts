@@ -1,19 +1,12 @@
-// Reads what a file is from its bytes: the sniffed type, the checks against polyglots, the
-// measurements (image size, audio duration) and the thumbnail. Declared metadata is never
+// Reads what a file is from its bytes: the sniffed type, the checks against polyglots, and
+// the audio measurement's verdict (the image and audio libraries sit behind ports.ts). Declared metadata is never
 // trusted; `files.ts` compares it with what is found here.
 import { isUtf8 } from 'node:buffer';
 import { open } from 'node:fs/promises';
 import { fileTypeFromBuffer, fileTypeFromFile } from 'file-type';
-import sharp from 'sharp';
 import { DomainError } from '../errors.js';
-import type { AudioInput, AudioProbe } from './audio-probe.js';
 import { CFB_MIME, canonicalMime } from './policy.js';
-
-// libvips' operation cache keeps decoded images around; uploads are seen once.
-sharp.cache(false);
-// One libvips thread per image: MediaPool bounds how many images are decoded at once, and
-// this keeps each of them to one core, so the event loop keeps one for itself.
-sharp.concurrency(1);
+import type { AudioInput, AudioProbe, ImageInput } from './ports.js';
 
 /** The bytes of one file, in memory (a base64 upload) or on disk (a streamed upload). */
 export interface Source {
@@ -25,8 +18,8 @@ export interface Source {
   isText(): Promise<boolean>;
   /** What the audio probe reads. */
   readonly audio: AudioInput;
-  /** What sharp reads. */
-  readonly image: Buffer | string;
+  /** What the image inspector reads. */
+  readonly image: ImageInput;
 }
 
 // Bytes that never occur in text: everything below 0x20 except \t \n \f \r, and DEL.
@@ -183,95 +176,6 @@ export async function refusePolyglot(source: Source, mime: string): Promise<void
       if (riff < 0 || (!unset && riff + (riff % 2) < source.size)) throw trailing();
       break;
     }
-  }
-}
-
-export interface ImageFacts {
-  width: number;
-  height: number;
-  thumbnail: Buffer;
-}
-
-/** What an image may cost to decode (Config: IMAGE_MAX_PIXELS, IMAGE_MAX_DECODED_BYTES, MEDIA_TIMEOUT_MS). */
-export interface ImageLimits {
-  maxPixels: number;
-  maxDecodedBytes: number;
-  timeoutMs: number;
-}
-
-const SHARP_FORMAT: Record<string, string> = { 'image/jpeg': 'jpeg', 'image/png': 'png', 'image/gif': 'gif', 'image/webp': 'webp' };
-const BYTES_PER_SAMPLE: Record<string, number> = { uchar: 1, char: 1, ushort: 2, short: 2, uint: 4, int: 4, float: 4, complex: 8, double: 8, dpcomplex: 16 };
-const THUMBNAIL_SIDE = 320;
-const MiB = 1024 * 1024;
-
-/** The fields of sharp's metadata() the limits read. */
-export interface ImageHeader {
-  width?: number;
-  height?: number;
-  pageHeight?: number;
-  pages?: number;
-  channels?: number;
-  depth?: string;
-}
-
-const undecodable = (why: string) => invalid(`The image could not be decoded: ${why}`);
-
-/**
- * Refuses, from the header alone, an image that would cost too much to decode: more pixels
- * than `maxPixels` (every frame of an animation counted: a recipient's device plays them
- * all), or one frame whose decoded raster (width × height × channels × bytes per sample)
- * is over `maxDecodedBytes`. libvips decodes an interlaced PNG, a progressive JPEG and a
- * GIF frame whole, so that raster is what one image holds in memory: a 900 KB 16-bit
- * interlaced PNG of 10 000 × 10 000 claims 600 MB and peaked at 640 MB.
- */
-export function checkImageHeader(meta: ImageHeader, limits: ImageLimits): { width: number; height: number } {
-  const width = meta.width ?? 0;
-  // An animation's height is one frame's (sharp reads the first page unless asked for more).
-  const frameHeight = meta.pageHeight ?? meta.height ?? 0;
-  if (width < 1 || frameHeight < 1) throw undecodable('it has no size');
-  const frames = Math.max(1, meta.pages ?? 1);
-  const pixels = width * frameHeight * frames;
-  if (pixels > limits.maxPixels) {
-    throw undecodable(`${width}×${frameHeight} pixels${frames > 1 ? ` × ${frames} frames` : ''} is more than ${limits.maxPixels} pixels`);
-  }
-  const channels = meta.channels ?? 4;
-  const bytesPerSample = BYTES_PER_SAMPLE[meta.depth ?? 'uchar'] ?? 8;
-  const decoded = width * frameHeight * channels * bytesPerSample;
-  if (decoded > limits.maxDecodedBytes) {
-    const mib = (n: number) => `${Math.ceil(n / MiB)} MiB`;
-    throw undecodable(`${width}×${frameHeight} pixels of ${channels} channels at ${bytesPerSample * 8} bits take ${mib(decoded)} decoded, more than ${mib(limits.maxDecodedBytes)}`);
-  }
-  return { width, height: frameHeight };
-}
-
-/**
- * Reads the header (sharp's metadata() decodes no pixels), refuses what would cost too much
- * (checkImageHeader), then decodes the first frame into a WebP thumbnail, which also proves
- * the image is not broken. Run it through MediaPool: one call may hold up to
- * `maxDecodedBytes`.
- */
-export async function inspectImage(source: Source, mime: string, limits: ImageLimits): Promise<ImageFacts> {
-  const options = { failOn: 'error', limitInputPixels: limits.maxPixels, sequentialRead: true } as const;
-  try {
-    // The header only: libvips decodes no pixel for metadata(), so its own pixel limit is
-    // left to the decode below and the header check gives the reason in full.
-    const meta = await sharp(source.image, { failOn: 'error', limitInputPixels: false }).metadata();
-    if (meta.format !== SHARP_FORMAT[mime]) throw invalid(`The image could not be decoded as ${mime}`);
-    const { width, height } = checkImageHeader(meta, limits);
-    const swap = (meta.orientation ?? 1) >= 5;
-    const thumbnail = await sharp(source.image, options)
-      .timeout({ seconds: Math.max(1, Math.ceil(limits.timeoutMs / 1000)) })
-      .rotate()
-      .resize(THUMBNAIL_SIDE, THUMBNAIL_SIDE, { fit: 'inside', withoutEnlargement: true })
-      .webp({ quality: 70 })
-      .toBuffer();
-    return { width: swap ? height : width, height: swap ? width : height, thumbnail };
-  } catch (e) {
-    if (e instanceof DomainError) throw e;
-    const message = (e as Error).message;
-    if (/pixel limit/i.test(message)) throw undecodable(`more than ${limits.maxPixels} pixels`);
-    if (/timeout/i.test(message)) throw undecodable(`it takes longer than ${Math.ceil(limits.timeoutMs / 1000)} s`);
-    throw undecodable('it is damaged or not what it claims to be');
   }
 }
 
