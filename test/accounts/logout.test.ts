@@ -1,5 +1,5 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startParley, type TestServer } from '../helpers/parley.js';
+import { describe, expect, it } from 'vitest';
+import { useParley } from '../helpers/parley.js';
 import { databases } from '../helpers/pg.js';
 import { api, chatSocket, newRoom, newUser, openSocket } from '../helpers/clients.js';
 
@@ -10,11 +10,7 @@ const within = <T>(p: Promise<T>, ms: number, what: string) =>
   Promise.race([p, new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`${what} not within ${ms} ms`)), ms))]);
 
 describe.each(databases)('logout on %s', (db) => {
-  let server: TestServer;
-  beforeAll(async () => {
-    server = await startParley({ db });
-  });
-  afterAll(() => server.close());
+  const server = useParley({ db });
 
   it('revokes the token, closes the user\'s sockets with 4001 within 1 s, leaves others alone; a new login works', async () => {
     const a = await newUser(server);

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { SignJWT } from 'jose';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startParley, type TestServer } from '../helpers/parley.js';
+import { describe, expect, it } from 'vitest';
+import { useParley, startParley } from '../helpers/parley.js';
 import { databases } from '../helpers/pg.js';
 import { api } from '../helpers/clients.js';
 
@@ -25,11 +25,7 @@ const sessionShape = {
 };
 
 describe.each(databases)('register and login on %s', (db) => {
-  let server: TestServer;
-  beforeAll(async () => {
-    server = await startParley({ db });
-  });
-  afterAll(() => server.close());
+  const server = useParley({ db });
 
   const register = (json: unknown) => api(server, 'POST', '/api/auth/register', { json });
   const login = (json: unknown) => api(server, 'POST', '/api/auth/login', { json });

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/config.js';
 import { createParley } from '../../src/app/app.js';
 import { api, type TestUser } from '../helpers/clients.js';
-import { startParley, type TestServer } from '../helpers/parley.js';
+import { useParley, startParley, type TestServer } from '../helpers/parley.js';
 import { databases } from '../helpers/pg.js';
 
 // Issue 14 item 3: "anyone joins any tenant". REGISTRATION (DESIGN.md "Accounts and tokens"):
@@ -34,11 +34,7 @@ async function registered(server: { url: string }, body: Record<string, unknown>
 const createInvite = (server: { url: string }, admin: TestUser, json: Record<string, unknown> = {}) => api(server, 'POST', '/api/auth/invites', { token: admin.token, json });
 
 describe.each(databases)('registration under the default REGISTRATION (default-tenant) on %s', (db) => {
-  let server: TestServer;
-  beforeAll(async () => {
-    server = await startParley({ db, env: { REGISTRATION: '' } });
-  });
-  afterAll(() => server.close());
+  const server = useParley({ db, env: { REGISTRATION: '' } });
 
   it("a stranger who knows a tenant's id cannot register into it, nor list its users and e-mails", async () => {
     const tenant = randomUUID();

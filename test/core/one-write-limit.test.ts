@@ -1,6 +1,6 @@
 import fc from 'fast-check';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startParley, type TestServer } from '../helpers/parley.js';
+import { describe, expect, it } from 'vitest';
+import { useParley, type TestServer } from '../helpers/parley.js';
 import { api, newUser, openSocket, type TestSocket, type TestUser } from '../helpers/clients.js';
 
 // One write budget per user (RATE_REST_WRITES_PER_SECOND / _BURST), whatever carries the
@@ -63,11 +63,7 @@ async function refusals(s: TestSocket): Promise<number> {
 }
 
 describe('one write budget per user across REST and socket frames', () => {
-  let server: TestServer;
-  beforeAll(async () => {
-    server = await startParley({ env: { RATE_REST_WRITES_PER_SECOND: String(RATE), RATE_REST_WRITES_BURST: String(BURST) } });
-  });
-  afterAll(() => server.close());
+  const server = useParley({ env: { RATE_REST_WRITES_PER_SECOND: String(RATE), RATE_REST_WRITES_BURST: String(BURST) } });
 
   it('five sockets of one user reacting as fast as they can get no more than burst + rate·t in total', async () => {
     const f = await fixture(server);

@@ -1,6 +1,6 @@
 import WebSocket from 'ws';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startParley, type TestServer } from '../helpers/parley.js';
+import { describe, expect, it } from 'vitest';
+import { useParley, startParley } from '../helpers/parley.js';
 import { chatSocket, eventually, newUser, openSocket } from '../helpers/clients.js';
 
 // The WebSocket handshake and keep-alive: Origin allow-list (cross-site WebSocket hijacking),
@@ -18,11 +18,7 @@ const refusal = (url: string, headers: Record<string, string>) =>
   });
 
 describe('WebSocket handshake', () => {
-  let server: TestServer;
-  beforeAll(async () => {
-    server = await startParley({ env: { WS_ALLOWED_ORIGINS: 'https://app.example.com', WS_MAX_PAYLOAD_BYTES: '4096', WS_PING_INTERVAL_MS: '200' } });
-  });
-  afterAll(() => server.close());
+  const server = useParley({ env: { WS_ALLOWED_ORIGINS: 'https://app.example.com', WS_MAX_PAYLOAD_BYTES: '4096', WS_PING_INTERVAL_MS: '200' } });
 
   it('refuses a browser page on another origin with 403; allows its own origin, listed origins and non-browser clients', async () => {
     const u = await newUser(server);

@@ -1,5 +1,5 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startParley, type TestServer } from '../helpers/parley.js';
+import { describe, expect, it } from 'vitest';
+import { useParley } from '../helpers/parley.js';
 import { databases } from '../helpers/pg.js';
 import { chatHistory, chatSocket, eventually, newRoom, newUser, type TestSocket } from '../helpers/clients.js';
 
@@ -9,11 +9,7 @@ import { chatHistory, chatSocket, eventually, newRoom, newUser, type TestSocket 
 const PER_SOCKET = 100;
 
 describe.each(databases)('order under concurrency on %s', (db) => {
-  let server: TestServer;
-  beforeAll(async () => {
-    server = await startParley({ db });
-  });
-  afterAll(() => server.close());
+  const server = useParley({ db });
 
   it('two users on two devices each blast 200 messages at once: every socket sees seq 1..N once, in order; REST agrees', async () => {
     const a = await newUser(server);

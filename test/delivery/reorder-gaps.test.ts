@@ -1,7 +1,7 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { DomainEvent } from '../../src/core/events.js';
 import type { GapFiller } from '../../src/delivery/ordering.js';
-import { startParley, type TestServer } from '../helpers/parley.js';
+import { useParley, type TestServer } from '../helpers/parley.js';
 import { databases } from '../helpers/pg.js';
 import { api, chatSocket, eventually, newRoom, newUser, openSocket, settle, type TestSocket } from '../helpers/clients.js';
 
@@ -49,11 +49,7 @@ function swapNextTwo(server: TestServer, conversation: number) {
 }
 
 describe.each(databases)('reorder buffer paths that used to drop a message (%s)', (db) => {
-  let server: TestServer;
-  beforeAll(async () => {
-    server = await startParley({ db, env: { REORDER_WAIT_MS: String(REORDER_WAIT_MS) } });
-  });
-  afterAll(() => server.close());
+  const server = useParley({ db, env: { REORDER_WAIT_MS: String(REORDER_WAIT_MS) } });
 
   it('a socket that joins without a cursor and gets its first two events out of order shows both, in order', async () => {
     const alice = await newUser(server);

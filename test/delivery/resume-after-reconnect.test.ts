@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startParley, type TestServer } from '../helpers/parley.js';
+import { useParley, startParley, type TestServer } from '../helpers/parley.js';
 import { databases } from '../helpers/pg.js';
 import { api, chatHistory, chatSocket, eventually, newRoom, newUser, type TestSocket, type TestUser } from '../helpers/clients.js';
 
@@ -41,11 +41,7 @@ const ways = [
 ] as const;
 
 describe.each(databases)('resume after reconnect on %s', (db) => {
-  let server: TestServer;
-  beforeAll(async () => {
-    server = await startParley({ db });
-  });
-  afterAll(() => server.close());
+  const server = useParley({ db });
 
   async function setup() {
     const a = await newUser(server, { name: 'Sender' });

@@ -1,5 +1,5 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startParley, type TestServer } from '../helpers/parley.js';
+import { describe, expect, it } from 'vitest';
+import { useParley, startParley } from '../helpers/parley.js';
 import { databases } from '../helpers/pg.js';
 import { api, chatHistory, chatSocket, newRoom, newUser, settle, type Frame, type TestSocket, type TestUser } from '../helpers/clients.js';
 
@@ -27,11 +27,7 @@ async function sendAndAck(s: TestSocket, room: number, content: string, tempId: 
 }
 
 describe.each(databases)('resume with change_seq on %s', (db) => {
-  let server: TestServer;
-  beforeAll(async () => {
-    server = await startParley({ db });
-  });
-  afterAll(() => server.close());
+  const server = useParley({ db });
 
   async function historyCopy(u: TestUser, room: number): Promise<Copy> {
     const h = await chatHistory(server, u, room);

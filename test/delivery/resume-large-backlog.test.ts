@@ -1,6 +1,6 @@
 import WebSocket from 'ws';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startParley, type TestServer } from '../helpers/parley.js';
+import { describe, expect, it } from 'vitest';
+import { useParley, startParley, type TestServer } from '../helpers/parley.js';
 import { databases } from '../helpers/pg.js';
 import { chatSocket, eventually, newRoom, newUser, settle, TestSocket, type TestUser } from '../helpers/clients.js';
 import { record, registered, type ServerRef } from '../sdk/support.js';
@@ -29,11 +29,7 @@ async function fillBacklog(server: TestServer, a: Pick<TestUser, 'token'>, room:
 const raw = (s: TestSocket) => (s.ws as unknown as { _socket: { pause(): void; resume(): void } })._socket;
 
 describe.each(databases)('a resume replay bigger than the send buffer (%s)', (db) => {
-  let server: TestServer;
-  beforeAll(async () => {
-    server = await startParley({ db, env });
-  });
-  afterAll(() => server.close());
+  const server = useParley({ db, env });
 
   it('reaches a client that reads slowly, whole and in order, without 4008; then live messages follow', async () => {
     const a = await newUser(server);
@@ -103,11 +99,7 @@ describe('live events held behind a replay the client does not read', () => {
 });
 
 describe('the SDK resuming a backlog bigger than the send buffer', () => {
-  let server: TestServer;
-  beforeAll(async () => {
-    server = await startParley({ env });
-  });
-  afterAll(() => server.close());
+  const server = useParley({ env });
 
   it('comes online once, with every message, and never reconnects in a loop', async () => {
     const ref: ServerRef = { url: server.url };

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startParley, type TestServer } from '../helpers/parley.js';
+import { useParley, startParley, type TestServer } from '../helpers/parley.js';
 import { databases, hasPostgres } from '../helpers/pg.js';
 import { api, chatHistory, chatSocket, newRoom, newUser, settle, type Frame, type TestSocket } from '../helpers/clients.js';
 
@@ -111,11 +111,7 @@ function expectExactCatchUp(r: Awaited<ReturnType<typeof round>>) {
 }
 
 describe.each(databases)('a resume whose catch-up races new writes (%s)', (db) => {
-  let server: TestServer;
-  beforeAll(async () => {
-    server = await startParley({ db });
-  });
-  afterAll(() => server.close());
+  const server = useParley({ db });
 
   it('a message, an edit and a delete committed while the catch-up reads each reach the client once', async () => {
     // Bob saw 4; 2 more while away; inside the window: a new message, an edit of one he has

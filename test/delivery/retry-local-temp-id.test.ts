@@ -1,5 +1,5 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startParley, type TestServer } from '../helpers/parley.js';
+import { describe, expect, it } from 'vitest';
+import { useParley } from '../helpers/parley.js';
 import { databases } from '../helpers/pg.js';
 import { chatHistory, chatSocket, newRoom, newUser, type TestSocket, type TestUser } from '../helpers/clients.js';
 
@@ -16,11 +16,7 @@ function send(s: TestSocket, room: number, to: TestUser, content: string, tempId
 const answer = (s: TestSocket, tempId: string) => s.next('new_message', { where: (f) => f.data.local_temp_id === tempId });
 
 describe.each(databases)('retried local_temp_id on %s', (db) => {
-  let server: TestServer;
-  beforeAll(async () => {
-    server = await startParley({ db });
-  });
-  afterAll(() => server.close());
+  const server = useParley({ db });
 
   async function setup() {
     const a = await newUser(server);

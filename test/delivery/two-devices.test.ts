@@ -1,5 +1,5 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startParley, type TestServer } from '../helpers/parley.js';
+import { describe, expect, it } from 'vitest';
+import { useParley } from '../helpers/parley.js';
 import { databases } from '../helpers/pg.js';
 import { api, chatSocket, newRoom, newUser, type Frame, type TestSocket } from '../helpers/clients.js';
 
@@ -30,11 +30,7 @@ function seen(s: TestSocket): string[] {
 const quiet = (ms = 300) => new Promise((r) => setTimeout(r, ms));
 
 describe.each(databases)('two devices of one user on %s', (db) => {
-  let server: TestServer;
-  beforeAll(async () => {
-    server = await startParley({ db });
-  });
-  afterAll(() => server.close());
+  const server = useParley({ db });
 
   it('each socket of each user gets every event exactly once, in seq order', async () => {
     const a = await newUser(server, { name: 'Alice' });

@@ -7,7 +7,7 @@ import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { api, newUser, type TestUser } from '../helpers/clients.js';
 import { databases, hasPostgres } from '../helpers/pg.js';
-import { startParley, type TestServer } from '../helpers/parley.js';
+import { useParley, startParley, type TestServer } from '../helpers/parley.js';
 
 const N = '/api/notifications/chat';
 const CAP = 6;
@@ -35,11 +35,7 @@ async function counts(server: TestServer, owner: TestUser, id: number) {
 }
 
 describe.each(databases)('member caps on %s', (db) => {
-  let server: TestServer;
-  beforeAll(async () => {
-    server = await startParley({ db, env });
-  });
-  afterAll(() => server.close());
+  const server = useParley({ db, env });
 
   it('one call names at most MAX_MEMBERS_PER_ADD people, in every dialect', async () => {
     const [owner, ...others] = await people(server, PER_ADD + 2);

@@ -4,8 +4,8 @@
 // nosniff, and as an attachment unless it is an image or audio.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { api, eventually, newUser, type TestUser } from '../helpers/clients.js';
-import { startParley, type TestServer } from '../helpers/parley.js';
-import { closeRoom, databases, download, fileEntry, image, onServer, pdf, room, sendFrom, wav, type Room } from './support.js';
+import { startParley, type TestServer, useParley } from '../helpers/parley.js';
+import { closeRoom, databases, download, fileEntry, image, onServer, pdf, room, sendFrom, wav, type Room, useRoom } from './support.js';
 
 const DENIED = { detail: 'Not allowed to access this file' };
 
@@ -124,16 +124,8 @@ describe.each(databases)('who may read a file on %s', (db) => {
 });
 
 describe.each(databases)('signed URLs expire on %s', (db) => {
-  let server: TestServer;
-  let r: Room;
-  beforeAll(async () => {
-    server = await startParley({ db, env: { FILE_URL_TTL_SECONDS: '1' } });
-    r = await room(server);
-  });
-  afterAll(async () => {
-    closeRoom(r);
-    await server.close();
-  });
+  const server = useParley({ db, env: { FILE_URL_TTL_SECONDS: '1' } });
+  const r = useRoom(server);
 
   it('past FILE_URL_TTL_SECONDS the URL gets 403 "File link expired"; a fresh rendering works again', async () => {
     const ack = await sendFrom(r, { message_type: 'image', files_data: [fileEntry(await image('png'), 'p.png', 'image/png')] });

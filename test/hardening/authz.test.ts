@@ -15,7 +15,7 @@ import sharp from 'sharp';
 import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { api, newUser, openSocket, TestSocket, type ApiResponse, type Frame, type TestUser } from '../helpers/clients.js';
-import { startParley, type TestServer } from '../helpers/parley.js';
+import { useParley } from '../helpers/parley.js';
 
 const SECRET = new TextEncoder().encode('test-secret-that-is-long-enough-for-hs256');
 const MARK = `zq${randomUUID().replace(/-/g, '').slice(0, 12)}`;
@@ -181,7 +181,7 @@ function scan(where: string, payload: unknown): void {
   if (text.toLowerCase().includes(MARK)) leaks.push(`${where}: ${text.slice(0, 300)}`);
 }
 
-let server: TestServer;
+const server = useParley();
 let fx: Fx;
 
 async function ok(p: Promise<ApiResponse>, status: Expect = OK): Promise<any> {
@@ -191,7 +191,6 @@ async function ok(p: Promise<ApiResponse>, status: Expect = OK): Promise<any> {
 }
 
 beforeAll(async () => {
-  server = await startParley();
   const mk = (label: string, tenantId?: string) => newUser(server, { email: `${label}-${MARK}-${randomUUID().slice(0, 8)}@example.com`, name: `${label} ${MARK}`, tenantId });
   const [owner, member, moderator, target, newcomer, removed, outsider, foreign, leaver] = await Promise.all([
     mk('owner'),
@@ -224,7 +223,6 @@ beforeAll(async () => {
   const expiredToken = await new SignJWT({ ...claims, iat: claims.iat - 7200, exp: Math.floor(Date.now() / 1000) - 60 }).setProtectedHeader({ alg: 'HS256', typ: 'JWT' }).sign(SECRET);
   fx = { loggedOutToken: leaver.token, leaverId: leaver.user.id, owner, member, moderator, target, newcomer, removed, outsider, foreign, expiredToken, g, c, m: { id: m.id, uuid: m.uuid }, mm: { id: mm.id, uuid: mm.uuid }, file };
 });
-afterAll(() => server?.close());
 
 const tokenOf = (role: Role): string | undefined =>
   ({

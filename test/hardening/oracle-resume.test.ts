@@ -2,17 +2,13 @@
 // `snapshot_required` (socket) or 409 `snapshot_required` (REST changes), never a partial
 // replay; at the limit exactly, the full replay; after the snapshot, the device that
 // reloads over REST is back in sync with live events.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { api, eventually, openSocket } from '../helpers/clients.js';
-import { startParley, type TestServer } from '../helpers/parley.js';
+import { useParley } from '../helpers/parley.js';
 import { Device, expectInSync, P, register, sleep } from './oracle-support.js';
 
 const MAX = 5;
-let server: TestServer;
-beforeAll(async () => {
-  server = await startParley({ env: { RESUME_MAX_MESSAGES: String(MAX) } });
-});
-afterAll(() => server?.close());
+const server = useParley({ env: { RESUME_MAX_MESSAGES: String(MAX) } });
 
 async function setup() {
   const [a, b] = await Promise.all([register(server, 'Ra'), register(server, 'Rb')]);

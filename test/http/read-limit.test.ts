@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startParley, type TestServer } from '../helpers/parley.js';
+import { useParley, startParley, type TestServer } from '../helpers/parley.js';
 import { api, newUser, type TestUser } from '../helpers/clients.js';
 import { hasPostgres } from '../helpers/pg.js';
 
@@ -38,11 +38,7 @@ async function pair(server: TestServer): Promise<{ a: TestUser; b: TestUser; roo
 }
 
 describe('per-user read limit', () => {
-  let server: TestServer;
-  beforeAll(async () => {
-    server = await startParley({ env });
-  });
-  afterAll(() => server.close());
+  const server = useParley({ env });
 
   it('past the burst a read is 429 with Retry-After, on every dialect; other users and writes are not touched', async () => {
     const { a, b, room } = await pair(server);

@@ -1,7 +1,7 @@
 import net from 'node:net';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { pdf } from '../../scripts/crash/client.js';
-import { startParley, type TestServer } from '../helpers/parley.js';
+import { useParley } from '../helpers/parley.js';
 import { newUser, openSocket } from '../helpers/clients.js';
 
 // A peer cannot hold a connection by sending slowly: headers must arrive within
@@ -37,11 +37,7 @@ const within = <T>(p: Promise<T>, ms: number, what: string) =>
   Promise.race([p, new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`${what}: still open after ${ms} ms`)), ms))]);
 
 describe('request timeouts', () => {
-  let server: TestServer;
-  beforeAll(async () => {
-    server = await startParley({ env: { HTTP_HEADERS_TIMEOUT_MS: '1000', HTTP_REQUEST_TIMEOUT_MS: '2000', HTTP_IDLE_TIMEOUT_MS: '1000' } });
-  });
-  afterAll(() => server.close());
+  const server = useParley({ env: { HTTP_HEADERS_TIMEOUT_MS: '1000', HTTP_REQUEST_TIMEOUT_MS: '2000', HTTP_IDLE_TIMEOUT_MS: '1000' } });
 
   it('headers sent a byte at a time (Slowloris) are cut after HTTP_HEADERS_TIMEOUT_MS', async () => {
     const c = await rawClient(server.url);

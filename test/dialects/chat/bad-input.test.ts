@@ -3,15 +3,11 @@
 // half-done is stored (history totals are checked afterwards).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { api, chatSocket, newRoom, type TestSocket, type TestUser } from '../../helpers/clients.js';
-import { startParley, type TestServer } from '../../helpers/parley.js';
+import { useParley, startParley } from '../../helpers/parley.js';
 import { chatHistory, databases, expectDetail, historyTotal, nextError, pair, send, settle, textFrame, users } from './support.js';
 
 describe.each(databases)('/api/chat bad input on %s', (db) => {
-  let server: TestServer;
-  beforeAll(async () => {
-    server = await startParley({ db });
-  });
-  afterAll(() => server.close());
+  const server = useParley({ db });
 
   describe('WebSocket frames', () => {
     let a: TestUser;

@@ -1,16 +1,12 @@
 // PUT /api/chat/messages/{id} (form-encoded content=…), DELETE /api/chat/messages/{id} (soft),
 // and Parley's like extension POST /api/chat/messages/{id}/like (001 shows is_liked, like_count).
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { api, chatSocket } from '../../helpers/clients.js';
-import { startParley, type TestServer } from '../../helpers/parley.js';
+import { useParley } from '../../helpers/parley.js';
 import { ISO_MS, chatHistory, databases, expectDetail, expectMessageShape, expectNoFiles, pair, send, settle, users } from './support.js';
 
 describe.each(databases)('/api/chat edit, delete and like on %s', (db) => {
-  let server: TestServer;
-  beforeAll(async () => {
-    server = await startParley({ db });
-  });
-  afterAll(() => server.close());
+  const server = useParley({ db });
 
   describe('PUT /api/chat/messages/{message_id}', () => {
     it('form-encoded content=… as documented: the updated message, is_edited, and message_update on the sockets', async () => {

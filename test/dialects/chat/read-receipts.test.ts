@@ -1,15 +1,11 @@
 // POST /api/chat/rooms/{room_id}/read, unread counts, is_read, and the message_read frame.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { api, chatSocket } from '../../helpers/clients.js';
-import { startParley, type TestServer } from '../../helpers/parley.js';
+import { useParley } from '../../helpers/parley.js';
 import { databases, pair, send, settle } from './support.js';
 
 describe.each(databases)('/api/chat read receipts on %s', (db) => {
-  let server: TestServer;
-  beforeAll(async () => {
-    server = await startParley({ db });
-  });
-  afterAll(() => server.close());
+  const server = useParley({ db });
 
   const unread = async (token: string, room: number) => {
     const rooms = await api(server, 'GET', '/api/chat/rooms', { token });

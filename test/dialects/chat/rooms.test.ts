@@ -1,17 +1,13 @@
 // Rooms of /api/chat: POST /rooms {receiver_id}, GET /rooms, GET /rooms/{id}, GET /unread-count.
 // 000/001 show the requests; the bodies are 002's for the same paths.
 import { randomUUID } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { api, chatSocket, newRoom, type TestUser } from '../../helpers/clients.js';
-import { startParley, type TestServer } from '../../helpers/parley.js';
+import { useParley } from '../../helpers/parley.js';
 import { ISO_MS, databases, expectDetail, expectMessageShape, expectRoomShape, expectUserDetails, pair, send, users } from './support.js';
 
 describe.each(databases)('/api/chat rooms on %s', (db) => {
-  let server: TestServer;
-  beforeAll(async () => {
-    server = await startParley({ db });
-  });
-  afterAll(() => server.close());
+  const server = useParley({ db });
 
   describe('POST /api/chat/rooms', () => {
     it('creates the direct room exactly as documented: 200 and 002\'s room body', async () => {

@@ -1,16 +1,12 @@
 // GET /api/chat/search-users?email=&limit= and GET /api/chat/online-users (002's body).
 import { randomUUID } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { api, chatSocket, eventually, newRoom, newUser } from '../../helpers/clients.js';
-import { startParley, type TestServer } from '../../helpers/parley.js';
+import { useParley } from '../../helpers/parley.js';
 import { ISO_MS, databases, expectDetail, expectUserDetails, users } from './support.js';
 
 describe.each(databases)('/api/chat search and online users on %s', (db) => {
-  let server: TestServer;
-  beforeAll(async () => {
-    server = await startParley({ db });
-  });
-  afterAll(() => server.close());
+  const server = useParley({ db });
 
   describe('GET /api/chat/search-users', () => {
     it('the documented request answers {users, total} with id, name, email, avatar_url, is_online', async () => {

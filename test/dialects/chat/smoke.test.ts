@@ -1,14 +1,10 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startParley, type TestServer } from '../../helpers/parley.js';
+import { describe, expect, it } from 'vitest';
+import { useParley } from '../../helpers/parley.js';
 import { hasPostgres } from '../../helpers/pg.js';
 import { api, chatSocket, newRoom, newUser } from '../../helpers/clients.js';
 
 describe.each(['sqlite', ...(hasPostgres ? ['postgres' as const] : [])] as const)('/api/chat smoke on %s', (db) => {
-  let server: TestServer;
-  beforeAll(async () => {
-    server = await startParley({ db });
-  });
-  afterAll(() => server.close());
+  const server = useParley({ db });
 
   it('a message sent over the socket reaches the other user and is acked to the sender', async () => {
     const a = await newUser(server);

@@ -1,9 +1,9 @@
 // /api/chat/ws?token=&room_id=: the frames of 000/001 (send_message, typing, join_room,
 // leave_room → new_message, typing, presence), and 002's send without room_id.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { chatSocket, newRoom, TestSocket } from '../../helpers/clients.js';
-import { startParley, type TestServer } from '../../helpers/parley.js';
+import { useParley } from '../../helpers/parley.js';
 import {
   chatHistory,
   databases,
@@ -21,11 +21,7 @@ import {
 } from './support.js';
 
 describe.each(databases)('/api/chat socket frames on %s', (db) => {
-  let server: TestServer;
-  beforeAll(async () => {
-    server = await startParley({ db });
-  });
-  afterAll(() => server.close());
+  const server = useParley({ db });
 
   describe('send_message → new_message', () => {
     it('001\'s text frame: new_message to both sides with local_temp_id, files_data, duration and receiver_details', async () => {

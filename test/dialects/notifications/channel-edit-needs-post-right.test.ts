@@ -3,21 +3,19 @@
 // now (README "Permissions"): in a channel only admins and moderators edit, their own
 // messages; deleting one's own message stays allowed. Over 003's, Parley's and /api/chat's
 // REST and Parley's socket; nobody following the channel hears of a refused edit.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { api, openSocket, type TestSocket, type TestUser } from '../../helpers/clients.js';
-import { startParley, type TestServer } from '../../helpers/parley.js';
+import { useParley } from '../../helpers/parley.js';
 import { P, addParticipant, createConversation, databases, expectDetail, expectStatus, getMessage, sendMessage, settle, socket003, users } from './support.js';
 
 describe.each(databases)('editing in a channel takes the right to post there now, on %s', (db) => {
-  let server: TestServer;
+  const server = useParley({ db });
   let owner: TestUser;
   let poster: TestUser;
   let reader: TestUser;
   beforeAll(async () => {
-    server = await startParley({ db });
     [owner, poster, reader] = await users(server, 3);
   });
-  afterAll(() => server.close());
 
   const setRole = (conv: string, u: TestUser, role: string) =>
     api(server, 'PUT', `${P}/conversations/${conv}/participants/${u.user.uuid}/`, { token: owner.token, json: { role } });

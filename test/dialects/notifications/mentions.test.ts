@@ -2,17 +2,13 @@
 // spaces, case-insensitive) or `@email` of a participant sends a `mention` frame to every
 // socket of the mentioned user, joined to the conversation or not; a non-participant named
 // is not notified, nor is the sender.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { api, newUser } from '../../helpers/clients.js';
-import { startParley, type TestServer } from '../../helpers/parley.js';
+import { useParley } from '../../helpers/parley.js';
 import { P, conversationWith, databases, sendMessage, sleep, socket003, users } from './support.js';
 
 describe.each(databases)('003 mentions on %s', (db) => {
-  let server: TestServer;
-  beforeAll(async () => {
-    server = await startParley({ db });
-  });
-  afterAll(() => server.close());
+  const server = useParley({ db });
 
   it('@name without spaces, any case, reaches every socket of the mentioned user, joined or not', async () => {
     const [a, b] = await Promise.all([newUser(server, { name: 'Olga Owner' }), newUser(server, { name: 'Mary Ann Smith' })]);

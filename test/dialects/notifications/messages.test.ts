@@ -2,9 +2,9 @@
 // next_before_seq paging with before_seq; 201 with reactions [] and reply_count 0),
 // GET/PUT/DELETE conversations/{id}/messages/{id}/ (edited_at; 204), and the socket frames
 // those changes produce (new_message, message_updated, message_deleted).
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { api } from '../../helpers/clients.js';
-import { startParley, type TestServer } from '../../helpers/parley.js';
+import { useParley } from '../../helpers/parley.js';
 import {
   P,
   ISO_MS,
@@ -20,11 +20,7 @@ import {
 } from './support.js';
 
 describe.each(databases)('003 messages on %s', (db) => {
-  let server: TestServer;
-  beforeAll(async () => {
-    server = await startParley({ db });
-  });
-  afterAll(() => server.close());
+  const server = useParley({ db });
 
   it('POST messages/ as documented: 201 with sender_id, message_type, content, reactions [], reply_count 0', async () => {
     const [a, b] = await users(server, 2);

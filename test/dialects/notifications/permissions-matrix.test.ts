@@ -4,9 +4,9 @@
 // (existence never leaks). Each cell runs on a fresh conversation and checks the effect (or
 // its absence) afterwards. Then: the creator is admin, and the last admin cannot leave
 // without handing over.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { api, type ApiResponse, type TestUser } from '../../helpers/clients.js';
-import { startParley, type TestServer } from '../../helpers/parley.js';
+import { useParley, type TestServer } from '../../helpers/parley.js';
 import {
   P,
   addParticipant,
@@ -132,15 +132,13 @@ const ACTIONS: Action[] = [
 ];
 
 describe.each(databases)('003 permission matrix on %s', (db) => {
-  let server: TestServer;
+  const server = useParley({ db });
   let people: People;
   beforeAll(async () => {
-    server = await startParley({ db });
     const [owner, admin, moderator, member, target, newcomer, outsider] = await users(server, 7);
     const [foreign] = await users(server, 1, { tenantId: newTenant() });
     people = { owner, admin, moderator, member, target, newcomer, outsider, foreign };
   });
-  afterAll(() => server.close());
 
   /** A fresh conversation: owner (creator, admin), admin, moderator, member, target; a message of the target. */
   async function fixture(kind: 'group' | 'channel'): Promise<Fixture> {

@@ -1,17 +1,13 @@
 // Presence (003, Presence: GET presence/, GET/PUT presence/me/ with status
 // online|away|busy|offline and current_conversation; UserPresence model: user_id, status,
 // last_seen, current_conversation). Presence is ephemeral and told to conversation partners.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { api } from '../../helpers/clients.js';
-import { startParley, type TestServer } from '../../helpers/parley.js';
+import { useParley } from '../../helpers/parley.js';
 import { P, ISO_MS, conversationWith, databases, expectDetail, expectStatus, nextError, settle, socket003, users } from './support.js';
 
 describe.each(databases)('003 presence on %s', (db) => {
-  let server: TestServer;
-  beforeAll(async () => {
-    server = await startParley({ db });
-  });
-  afterAll(() => server.close());
+  const server = useParley({ db });
 
   it('GET presence/me/ shows the model\'s fields: offline without a socket, online with one', async () => {
     const [a] = await users(server, 1);

@@ -2,9 +2,9 @@
 // …/reactions/?emoji=): one per user per emoji per message (adding twice is idempotent: one
 // reaction, one reaction_added event), emoji validated, removal idempotent; a 👍 is the
 // like of /api/chat (001's like_count) for the same message.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { api, chatHistory, type TestUser } from '../../helpers/clients.js';
-import { startParley, type TestServer } from '../../helpers/parley.js';
+import { useParley } from '../../helpers/parley.js';
 import {
   P,
   ISO_MS,
@@ -25,11 +25,7 @@ const THUMBS = '👍';
 const enc = encodeURIComponent;
 
 describe.each(databases)('003 reactions on %s', (db) => {
-  let server: TestServer;
-  beforeAll(async () => {
-    server = await startParley({ db });
-  });
-  afterAll(() => server.close());
+  const server = useParley({ db });
 
   const react = (u: TestUser, messageId: string, emoji: unknown) => api(server, 'POST', `${P}/messages/${messageId}/reactions/`, { token: u.token, json: { emoji } });
   const unreact = (u: TestUser, messageId: string, emoji: string) => api(server, 'DELETE', `${P}/messages/${messageId}/reactions/?emoji=${enc(emoji)}`, { token: u.token });

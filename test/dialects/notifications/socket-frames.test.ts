@@ -3,9 +3,9 @@
 // every client frame (join_conversation, send_message, start_typing/stop_typing,
 // add_reaction/remove_reaction, mark_read, update_presence), flat as in the examples or in the
 // {type, data} envelope, and the server frames they produce.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { api, openSocket, type TestSocket } from '../../helpers/clients.js';
-import { startParley, type TestServer } from '../../helpers/parley.js';
+import { useParley } from '../../helpers/parley.js';
 import {
   P,
   ISO_MS,
@@ -22,11 +22,7 @@ import {
 } from './support.js';
 
 describe.each(databases)('003 socket frames on %s', (db) => {
-  let server: TestServer;
-  beforeAll(async () => {
-    server = await startParley({ db });
-  });
-  afterAll(() => server.close());
+  const server = useParley({ db });
 
   const expectEstablished = async (s: TestSocket, user: { user: { uuid: string; tenant_id: string } }) => {
     const hello = await s.next('connection_established');

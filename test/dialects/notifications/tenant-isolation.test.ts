@@ -1,9 +1,9 @@
 // Tenant isolation (003, Security: "Tenant isolation enforcement"): two tenants whose users
 // share the same emails. No id of the other tenant resolves (404, never 403), a token of
 // tenant A on /ws/chat/{B}/ closes 4003, a user of another tenant cannot be added.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { api, newUser, openSocket, type TestUser } from '../../helpers/clients.js';
-import { startParley, type TestServer } from '../../helpers/parley.js';
+import { useParley } from '../../helpers/parley.js';
 import {
   P,
   addParticipant,
@@ -20,7 +20,7 @@ import {
 } from './support.js';
 
 describe.each(databases)('003 tenant isolation on %s', (db) => {
-  let server: TestServer;
+  const server = useParley({ db });
   const T1 = newTenant();
   const T2 = newTenant();
   // Same emails in both tenants.
@@ -31,7 +31,6 @@ describe.each(databases)('003 tenant isolation on %s', (db) => {
   let msg1: string;
 
   beforeAll(async () => {
-    server = await startParley({ db });
     [a1, b1, a2, b2] = await Promise.all([
       newUser(server, { email: emails[0], tenantId: T1, name: 'Ada' }),
       newUser(server, { email: emails[1], tenantId: T1, name: 'Bob' }),
@@ -42,7 +41,6 @@ describe.each(databases)('003 tenant isolation on %s', (db) => {
     await addParticipant(server, conv1, a1, b1);
     msg1 = (await sendMessage(server, a1, conv1, 'tenant one only')).id;
   });
-  afterAll(() => server.close());
 
   it('the same email makes two distinct users, each in its own tenant; login picks by tenant_id', async () => {
     expect(a1.user.email).toBe(a2.user.email);

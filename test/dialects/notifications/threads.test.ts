@@ -2,9 +2,9 @@
 // message of the same conversation (400 otherwise, on REST and the socket), and reply_count
 // stays right through sends and deletes (a deleted reply no longer counts; deleting it twice
 // drops the count once).
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { api } from '../../helpers/clients.js';
-import { startParley, type TestServer } from '../../helpers/parley.js';
+import { useParley } from '../../helpers/parley.js';
 import {
   P,
   conversationWith,
@@ -20,11 +20,7 @@ import {
 } from './support.js';
 
 describe.each(databases)('003 threads on %s', (db) => {
-  let server: TestServer;
-  beforeAll(async () => {
-    server = await startParley({ db });
-  });
-  afterAll(() => server.close());
+  const server = useParley({ db });
 
   it('a reply carries reply_to; the parent\'s reply_count counts its replies (REST and socket)', async () => {
     const [a, b] = await users(server, 2);

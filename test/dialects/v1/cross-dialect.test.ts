@@ -2,17 +2,13 @@
 // history and on a 004 socket; one sent through 004 is in /api/chat's and 002's histories
 // and on their room sockets; the one DELETE /api/v1/chat/messages/{id} soft-deletes by an
 // integer id (002) or a UUID (004) the same row every dialect shows.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { api, chatHistory, chatSocket, newRoom } from '../../helpers/clients.js';
-import { startParley, type TestServer } from '../../helpers/parley.js';
+import { useParley } from '../../helpers/parley.js';
 import { databases, friends, friendSocket, history002, history004, roomSocket, send004, sendRoom, settle, tempId, textFrame } from './support.js';
 
 describe.each(databases)('cross-dialect visibility on %s', (db) => {
-  let server: TestServer;
-  beforeAll(async () => {
-    server = await startParley({ db });
-  });
-  afterAll(() => server.close());
+  const server = useParley({ db });
 
   it('a message sent on an /api/chat room socket is in the 004 history and on the friend\'s 004 socket', async () => {
     const [a, b] = await friends(server);

@@ -1,16 +1,12 @@
 // Document 002's PUT /api/v1/chat/messages/{id} (form-encoded, only the sender's text
 // messages) with its `message_updated` frame, and DELETE with an integer id.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { api } from '../../helpers/clients.js';
-import { startParley, type TestServer } from '../../helpers/parley.js';
+import { useParley } from '../../helpers/parley.js';
 import { databases, expect002Message, expectDetail, expectNoFile, history002, ISO_MS, room002, roomSocket, sendRoom, settle, users } from './support.js';
 
 describe.each(databases)('002 edit and delete on %s', (db) => {
-  let server: TestServer;
-  beforeAll(async () => {
-    server = await startParley({ db });
-  });
-  afterAll(() => server.close());
+  const server = useParley({ db });
 
   it('PUT form-encoded edits the text: the documented body with is_edited and updated_at, and message_updated in the room', async () => {
     const [alice, john] = await users(server, 2);

@@ -2,9 +2,9 @@
 // a removed friend are refused (REST 403 {"detail"}, an error frame on the socket) and
 // nothing is stored; accepted friends talk. /api/chat and 002's room API still let any two
 // users of a tenant talk (DESIGN.md: friendship is a policy of the 004 surfaces).
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { api, chatSocket, newRoom, type TestSocket, type TestUser } from '../../helpers/clients.js';
-import { startParley, type TestServer } from '../../helpers/parley.js';
+import { useParley } from '../../helpers/parley.js';
 import { befriend, databases, expectDetail, friendSocket, history004, nextError, room002, roomSocket, send004, sendRoom, settle, tempId, users } from './support.js';
 
 const NOT_FRIENDS = 'You can only send messages to your friends';
@@ -13,11 +13,7 @@ type Relation = 'stranger' | 'pending, asked by the sender' | 'pending, asked by
 const REFUSED: Relation[] = ['stranger', 'pending, asked by the sender', 'pending, asked by the receiver', 'removed by the sender', 'removed by the receiver'];
 
 describe.each(databases)('004 friend rule on %s', (db) => {
-  let server: TestServer;
-  beforeAll(async () => {
-    server = await startParley({ db });
-  });
-  afterAll(() => server.close());
+  const server = useParley({ db });
 
   /** Two users in `relation`; a removed friendship leaves one message from when they were friends. */
   async function relate(relation: Relation): Promise<{ a: TestUser; b: TestUser; before: number }> {

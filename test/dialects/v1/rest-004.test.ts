@@ -1,16 +1,12 @@
 // Document 004's REST API: send, history (skip/limit, newest first), mark read, delete
 // (sender only, soft), unread count and online friends — bodies exactly as documented.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { api, eventually } from '../../helpers/clients.js';
-import { startParley, type TestServer } from '../../helpers/parley.js';
+import { useParley } from '../../helpers/parley.js';
 import { databases, expect004Message, expectDetail, friends, friendSocket, history004, ISO_MS, roomSocket, send004, users } from './support.js';
 
 describe.each(databases)('004 REST on %s', (db) => {
-  let server: TestServer;
-  beforeAll(async () => {
-    server = await startParley({ db });
-  });
-  afterAll(() => server.close());
+  const server = useParley({ db });
 
   it('POST /api/v1/chat/messages/ answers 200 with the documented message: UUIDs, status sent, read_at null, sender and receiver', async () => {
     const [a, b] = await friends(server);

@@ -1,9 +1,9 @@
 // Document 002's room API under /api/v1/chat: search-users, rooms, room detail with
 // message_list, paged messages, mark read, unread counts, online users — every request
 // and response body as the document shows it.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { api, eventually, type TestUser } from '../../helpers/clients.js';
-import { startParley, type TestServer } from '../../helpers/parley.js';
+import { useParley } from '../../helpers/parley.js';
 import {
   databases,
   expect002Message,
@@ -20,11 +20,7 @@ import {
 } from './support.js';
 
 describe.each(databases)('002 rooms on %s', (db) => {
-  let server: TestServer;
-  beforeAll(async () => {
-    server = await startParley({ db });
-  });
-  afterAll(() => server.close());
+  const server = useParley({ db });
 
   it('GET /api/v1/chat/search-users?email= finds users of the tenant by email, never the caller', async () => {
     const tag = `srch${Date.now()}`;

@@ -1,17 +1,13 @@
 // Document 002's socket /api/v1/chat/ws?token=&room_id=: joining by URL or join_room,
 // send_message with or without room_id, new_message to everyone in the room, typing with
 // typing_users, presence with last_seen, and 4001 for a missing or invalid token.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { openSocket } from '../../helpers/clients.js';
-import { startParley, type TestServer } from '../../helpers/parley.js';
+import { useParley } from '../../helpers/parley.js';
 import { databases, expect002Message, expectNoFile, ISO_MS, room002, roomSocket, settle, tempId, textFrame, users } from './support.js';
 
 describe.each(databases)('002 socket on %s', (db) => {
-  let server: TestServer;
-  beforeAll(async () => {
-    server = await startParley({ db });
-  });
-  afterAll(() => server.close());
+  const server = useParley({ db });
 
   it('with room_id in the URL: no greeting; send_message without room_id goes to the URL\'s room and everyone in it gets new_message', async () => {
     const [alice, john] = await users(server, 2);

@@ -3,20 +3,16 @@
 // typing → typing_indicator, and a refused upgrade (HTTP 401, 403) for a bad token.
 import { randomUUID } from 'node:crypto';
 import { SignJWT } from 'jose';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { api, openSocket } from '../../helpers/clients.js';
-import { startParley, type TestServer } from '../../helpers/parley.js';
+import { useParley } from '../../helpers/parley.js';
 import { databases, expectAccount, friends, friendSocket, history004, ISO_MS, settle, tempId, users, UUID, wsChatUrl } from './support.js';
 
 /** The secret startParley gives the test server. */
 const SECRET = new TextEncoder().encode('test-secret-that-is-long-enough-for-hs256');
 
 describe.each(databases)('004 socket on %s', (db) => {
-  let server: TestServer;
-  beforeAll(async () => {
-    server = await startParley({ db });
-  });
-  afterAll(() => server.close());
+  const server = useParley({ db });
 
   it('greets with connection_established, then online_friends listing the friends online', async () => {
     const [a, b] = await friends(server);

@@ -2,17 +2,13 @@
 // sent while no device of the receiver has it, delivered as soon as one device gets it
 // (delivered receipts are batched, ~200 ms), read after mark_read from one device — and
 // the sender is told with message_read.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { api, chatSocket, eventually, type TestUser } from '../../helpers/clients.js';
-import { startParley, type TestServer } from '../../helpers/parley.js';
+import { useParley } from '../../helpers/parley.js';
 import { databases, friends, friendSocket, history004, ISO_MS, room002, send004, settle } from './support.js';
 
 describe.each(databases)('004 status transitions on %s', (db) => {
-  let server: TestServer;
-  beforeAll(async () => {
-    server = await startParley({ db });
-  });
-  afterAll(() => server.close());
+  const server = useParley({ db });
 
   const statusOf = async (viewer: TestUser, other: TestUser, messageId: string) => {
     const h = await history004(server, viewer, other);

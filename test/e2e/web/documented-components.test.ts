@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { build } from 'esbuild';
@@ -6,6 +6,7 @@ import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chatSocket, newRoom, newUser, openSocket, type TestSocket, type TestUser } from '../../helpers/clients.js';
 import { startParley, type TestServer } from '../../helpers/parley.js';
+import { codeBlocks, seedDocument } from '../../helpers/seeds.js';
 import { conversationWith, join } from '../../dialects/notifications/support.js';
 import { image, pdf } from '../../files/support.js';
 import { CHROMIUM, LAUNCH_ARGS, ROOT, SKIP_BROWSER, requireChromium, screenshot, until } from './support.js';
@@ -17,7 +18,6 @@ import { CHROMIUM, LAUNCH_ARGS, ROOT, SKIP_BROWSER, requireChromium, screenshot,
 // and one shim: the documents' hard-coded ws://localhost:PORT points at the page's own server.
 
 const DOCUMENTED = path.join(ROOT, 'test/e2e/web/documented');
-const SEEDS = path.resolve(ROOT, '../shared/seeds');
 
 interface Component {
   seed: string;
@@ -43,9 +43,7 @@ describe('documented/ holds the documents’ code unchanged', () => {
   for (const [rev, c] of Object.entries(COMPONENTS)) {
     for (const f of c.files) {
       it(`${f.name} is a ${f.lang} block of document ${rev}`, () => {
-        const doc = path.join(SEEDS, c.seed);
-        if (!existsSync(doc)) return; // the documents are not beside this checkout
-        const blocks = [...readFileSync(doc, 'utf8').matchAll(new RegExp('```' + f.lang + '\\n([\\s\\S]*?)```', 'g'))].map((m) => m[1]);
+        const blocks = codeBlocks(seedDocument(c.seed), f.lang);
         expect(blocks.filter((b) => b.startsWith(f.startsWith))).toEqual([source(f.name)]);
       });
     }
