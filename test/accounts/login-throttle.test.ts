@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { api, newUser, type TestUser } from '../helpers/clients.js';
-import { startParley, type TestServer } from '../helpers/parley.js';
+import { useParley, startParley, type TestServer } from '../helpers/parley.js';
 import { hasPostgres } from '../helpers/pg.js';
 import { newRedisPrefix, dropPrefix, redisUrl } from '../contract/redis.js';
 
@@ -30,9 +30,7 @@ let addressSeq = 0;
 const freshAddress = () => `10.${Math.floor(++addressSeq / 250) % 250}.${addressSeq % 250}.${1 + (process.pid % 250)}`;
 
 describe('login throttling', () => {
-  let server: TestServer;
-  beforeAll(async () => {
-    server = await startParley({
+  const server = useParley({
       env: {
         RATE_LOGIN_ACCOUNT_FAILURES: '5/1m,20/15m',
         RATE_LOGIN_ADDRESS_FAILURES: '20/10s,100/5m',
@@ -41,8 +39,6 @@ describe('login throttling', () => {
         ...METRICS,
       },
     });
-  });
-  afterAll(() => server.close());
 
   it('60 wrong passwords, then the right one: refused with 429, Retry-After and {"detail"}, and nothing hashed past the fifth', async () => {
     const victim = await newUser(server);

@@ -1,15 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_TENANT_UUID, type Conversation, type ConversationKind, type Id, type Message, type Tenant, type User } from '../../src/core/model.js';
-import {
-  isDeferred,
-  UniqueViolation,
-  type AppendResult,
-  type NewAttachment,
-  type NewInvite,
-  type NewMessage,
-  type Store,
-} from '../../src/backends/store/store.js';
+import { isDeferred, UniqueViolation, type AppendResult, type NewAttachment, type NewInvite, type NewMessage, type Store } from '../../src/backends/store/store.js';
 
 export interface StoreHandle {
   store: Store;

@@ -1,11 +1,9 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startParley, type TestServer } from '../helpers/parley.js';
+import { describe, expect, it } from 'vitest';
+import { useParley } from '../helpers/parley.js';
 import { api, chatHistory, chatSocket, newRoom, newUser, openSocket } from '../helpers/clients.js';
 
 describe('rate limits (003: "rate limiting for spam prevention"), the same in every dialect', () => {
-  let server: TestServer;
-  beforeAll(async () => {
-    server = await startParley({
+  const server = useParley({
       env: {
         RATE_USER_MESSAGES_PER_SECOND: '2',
         RATE_USER_MESSAGES_BURST: '3',
@@ -15,8 +13,6 @@ describe('rate limits (003: "rate limiting for spam prevention"), the same in ev
         RATE_CONNECTION_FRAMES_BURST: '20',
       },
     });
-  });
-  afterAll(() => server.close());
 
   it('a user past the message rate gets error frames carrying local_temp_id, nothing stored, and recovers', async () => {
     const a = await newUser(server);

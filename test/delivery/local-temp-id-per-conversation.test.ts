@@ -7,7 +7,7 @@ import { createStore } from '../../src/backends/store/create-store.js';
 import { migrationProvider } from '../../src/backends/store/migrations/index.js';
 import type { SqlStore } from '../../src/backends/store/sql-store.js';
 import { api, chatHistory, chatSocket, newRoom, newUser, settle, type TestSocket, type TestUser } from '../helpers/clients.js';
-import { startParley, type TestServer } from '../helpers/parley.js';
+import { useParley, startParley, type TestServer } from '../helpers/parley.js';
 import { databases, emptyDatabase } from '../helpers/pg.js';
 
 // Issue 14, item 1: the retry key is (sender, conversation, local_temp_id). The documents'
@@ -22,15 +22,13 @@ const answer = (s: TestSocket, tempId: string) =>
   s.next(null, { where: (f) => (f.type === 'new_message' && f.data?.local_temp_id === tempId) || (f.type === 'error' && f.local_temp_id === tempId) });
 
 describe.each(databases)('local_temp_id is scoped to its conversation on %s', (db) => {
-  let server: TestServer;
+  const server = useParley({ db });
   let a: TestUser;
   let b: TestUser;
   let c: TestUser;
   beforeAll(async () => {
-    server = await startParley({ db });
     [a, b, c] = await Promise.all([newUser(server), newUser(server), newUser(server)]);
   });
-  afterAll(() => server.close());
 
   /** A DM a–b (/api/chat) and a group of a, b, c (/api/parley); c follows the group on /api/chat. */
   async function setup() {

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import fc from 'fast-check';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { useParley, startParley, type TestServer } from '../helpers/parley.js';
+import { describe, expect, it } from 'vitest';
+import { useParley, type TestServer, useTwoProcesses } from '../helpers/parley.js';
 import { databases, hasPostgres } from '../helpers/pg.js';
 import { api, chatHistory, chatSocket, newRoom, newUser, settle, type Frame, type TestSocket } from '../helpers/clients.js';
 
@@ -147,17 +147,7 @@ describe.each(databases)('a resume whose catch-up races new writes (%s)', (db) =
 
 // The same across processes: Alice writes on A while Bob's catch-up on B is held open.
 describe.skipIf(!hasPostgres || !process.env.REDIS_URL)('a resume on one process while another writes (PostgreSQL + Redis)', () => {
-  let a: TestServer;
-  let b: TestServer;
-  beforeAll(async () => {
-    const shared = { REDIS_URL: process.env.REDIS_URL!, REDIS_PREFIX: `parley-test-${randomBytes(4).toString('hex')}:` };
-    a = await startParley({ db: 'postgres', env: shared });
-    b = await startParley({ env: { ...shared, DATABASE_URL: a.data.databaseUrl } });
-  });
-  afterAll(async () => {
-    await b?.close();
-    await a?.close();
-  });
+  const [a, b] = useTwoProcesses();
 
   it('a message, an edit and a delete committed on A during the catch-up on B each reach the client once', async () => {
     const r = await round(a, b, 4, [{ kind: 'send' }, { kind: 'send' }], [

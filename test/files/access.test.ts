@@ -4,13 +4,13 @@
 // nosniff, and as an attachment unless it is an image or audio.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { api, eventually, newUser, type TestUser } from '../helpers/clients.js';
-import { startParley, type TestServer, useParley } from '../helpers/parley.js';
+import { useParley } from '../helpers/parley.js';
 import { closeRoom, databases, download, fileEntry, image, onServer, pdf, room, sendFrom, wav, type Room, useRoom } from './support.js';
 
 const DENIED = { detail: 'Not allowed to access this file' };
 
 describe.each(databases)('who may read a file on %s', (db) => {
-  let server: TestServer;
+  const server = useParley({ db });
   let r: Room;
   let outsider: TestUser;
   let png: Buffer;
@@ -20,7 +20,6 @@ describe.each(databases)('who may read a file on %s', (db) => {
   const pathOf = (url: string) => new URL(url).pathname;
 
   beforeAll(async () => {
-    server = await startParley({ db });
     r = await room(server);
     outsider = await newUser(server);
     png = await image('png', 30, 30);
@@ -36,7 +35,6 @@ describe.each(databases)('who may read a file on %s', (db) => {
   });
   afterAll(async () => {
     closeRoom(r);
-    await server.close();
   });
 
   it('the signed URL works alone, as in an <img src>', async () => {

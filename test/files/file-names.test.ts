@@ -2,21 +2,19 @@
 // with nothing written. Acceptable names are kept as shown and sanitized on disk, where
 // every file is static/chat_files/<folder>/{user_id}_{timestamp}_{index}_{name}.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startParley, type TestServer } from '../helpers/parley.js';
+import { useParley } from '../helpers/parley.js';
 import { b64, closeRoom, databases, download, expectErrorFrame, fileEntry, image, onServer, room, sendFrom, settledFiles, storedFiles, type Room } from './support.js';
 
 describe.each(databases)('file names on %s', (db) => {
-  let server: TestServer;
+  const server = useParley({ db });
   let r: Room;
   let png: Buffer;
   beforeAll(async () => {
-    server = await startParley({ db });
     r = await room(server);
     png = await image('png');
   });
   afterAll(async () => {
     closeRoom(r);
-    await server.close();
   });
 
   const refused: [string, string, RegExp][] = [

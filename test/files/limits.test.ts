@@ -3,7 +3,7 @@
 // "File type not allowed. Allowed types: …". A refused file leaves nothing on disk.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chatSocket } from '../helpers/clients.js';
-import { startParley, type TestServer } from '../helpers/parley.js';
+import { useParley, startParley } from '../helpers/parley.js';
 import { b64, closeRoom, databases, expectErrorFrame, fileEntry, image, MB, pdf, room, sendFrom, settledFiles, storedFiles, upload, type Room } from './support.js';
 
 const IMAGE_TYPES = 'File type not allowed. Allowed types: image/jpeg, image/png, image/gif, image/webp';
@@ -13,18 +13,16 @@ const ALL_TYPES =
   'image/jpeg, image/png, image/gif, image/webp, audio/mpeg, audio/wav';
 
 describe.each(databases)('limits per the documents on %s', (db) => {
-  let server: TestServer;
+  const server = useParley({ db });
   let r: Room;
   let bigPng: Buffer;
   beforeAll(async () => {
-    server = await startParley({ db });
     r = await room(server);
     bigPng = await image('png', 1900, 1900, { noise: true }); // ≈ 10.8 MB, a real image
     expect(bigPng.length).toBeGreaterThan(10 * MB);
   });
   afterAll(async () => {
     closeRoom(r);
-    await server.close();
   });
 
   it('an image over 10 MB: refused over the socket, with or without message_type', async () => {

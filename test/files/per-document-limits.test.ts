@@ -3,16 +3,15 @@
 // AAC and OGG).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openSocket, type TestSocket } from '../helpers/clients.js';
-import { startParley, type TestServer } from '../helpers/parley.js';
+import { useParley } from '../helpers/parley.js';
 import { b64, closeRoom, databases, expectErrorFrame, MB, room, sendFrom, settledFiles, storedFiles, wav, type Room } from './support.js';
 
 describe.each(databases)('the same voice file under two documents on %s', (db) => {
-  let server: TestServer;
+  const server = useParley({ db });
   let r: Room;
   let v1: TestSocket;
   let voice: Buffer;
   beforeAll(async () => {
-    server = await startParley({ db });
     r = await room(server);
     v1 = await openSocket(`${server.wsUrl}/api/v1/chat/ws?token=${encodeURIComponent(r.a.token)}&room_id=${r.room}`);
     v1.send({ type: 'ping' });
@@ -23,7 +22,6 @@ describe.each(databases)('the same voice file under two documents on %s', (db) =
   afterAll(async () => {
     v1.close();
     closeRoom(r);
-    await server.close();
   });
 
   it('002 refuses a voice file over 20 MB with its own limit in the text', async () => {

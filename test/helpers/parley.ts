@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { afterAll, beforeAll } from 'vitest';
 import { tmpdir } from 'node:os';
@@ -78,9 +79,41 @@ export function useParley(opts: StartOptions = {}): TestServer {
     current = await launch(opts);
   });
   afterAll(() => current?.close());
+  return readThrough(() => current);
+}
+
+/**
+ * Two processes on one PostgreSQL database and one Redis, as a deployment runs them: the
+ * first on a fresh database, the second on the same one, both with `env`, the keys under a
+ * prefix of their own (the shared Redis is never flushed); `sharedFiles` gives them one
+ * files root too.
+ */
+export async function startTwoProcesses(env: Record<string, string> = {}, opts: { sharedFiles?: boolean } = {}): Promise<[TestServer, TestServer]> {
+  const shared = { ...env, REDIS_URL: process.env.REDIS_URL!, REDIS_PREFIX: `parley-test-${randomBytes(4).toString('hex')}:` };
+  const first = await launch({ db: 'postgres', env: shared });
+  const files: Record<string, string> = opts.sharedFiles ? { FILES_ROOT: first.parley.config.filesRoot } : {};
+  const second = await launch({ env: { ...shared, DATABASE_URL: first.data.databaseUrl, ...files } });
+  return [first, second];
+}
+
+/** startTwoProcesses for the describe block it is called in, closed (second first) after its last test. */
+export function useTwoProcesses(env: Record<string, string> = {}, opts: { sharedFiles?: boolean } = {}): [TestServer, TestServer] {
+  let servers: TestServer[] = [];
+  beforeAll(async () => {
+    servers = await startTwoProcesses(env, opts);
+  });
+  afterAll(async () => {
+    for (const server of [...servers].reverse()) await server.close();
+  });
+  return [readThrough(() => servers[0]), readThrough(() => servers[1])];
+}
+
+/** A TestServer that reads through to the one `get` returns once its beforeAll has run. */
+function readThrough(get: () => TestServer | undefined): TestServer {
   const live = () => {
-    if (!current) throw new Error('useParley: the server starts in beforeAll; use it in a test or a hook');
-    return current;
+    const server = get();
+    if (!server) throw new Error('the server starts in beforeAll: use it in a test or a hook');
+    return server;
   };
   return {
     get parley() {

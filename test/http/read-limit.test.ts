@@ -1,7 +1,6 @@
-import { randomBytes } from 'node:crypto';
 import fc from 'fast-check';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { useParley, startParley, type TestServer } from '../helpers/parley.js';
+import { describe, expect, it } from 'vitest';
+import { useParley, type TestServer, useTwoProcesses } from '../helpers/parley.js';
 import { api, newUser, type TestUser } from '../helpers/clients.js';
 import { hasPostgres } from '../helpers/pg.js';
 
@@ -82,17 +81,7 @@ describe('per-user read limit', () => {
 const redisUrl = process.env.REDIS_URL;
 
 describe.skipIf(!hasPostgres || !redisUrl)('per-user read limit across two processes on one Redis', () => {
-  let one: TestServer;
-  let two: TestServer;
-  beforeAll(async () => {
-    const shared = { ...env, REDIS_URL: redisUrl!, REDIS_PREFIX: `parley-test-${randomBytes(4).toString('hex')}:` };
-    one = await startParley({ db: 'postgres', env: shared });
-    two = await startParley({ env: { ...shared, DATABASE_URL: one.data.databaseUrl } });
-  });
-  afterAll(async () => {
-    await two?.close();
-    await one?.close();
-  });
+  const [one, two] = useTwoProcesses(env);
 
   it('reads spread over both processes draw from one budget', async () => {
     const { a } = await pair(one);

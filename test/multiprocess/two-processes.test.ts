@@ -1,6 +1,5 @@
-import { randomBytes } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startParley, type TestServer } from '../helpers/parley.js';
+import { describe, expect, it } from 'vitest';
+import { useTwoProcesses } from '../helpers/parley.js';
 import { api, chatSocket, eventually, newRoom, newUser } from '../helpers/clients.js';
 import { hasPostgres } from '../helpers/pg.js';
 
@@ -8,18 +7,7 @@ const redisUrl = process.env.REDIS_URL;
 
 // Two Parley servers on one PostgreSQL database and one Redis act as one server.
 describe.skipIf(!hasPostgres || !redisUrl)('two processes on one PostgreSQL and one Redis', () => {
-  let a: TestServer;
-  let b: TestServer;
-  beforeAll(async () => {
-    // A key prefix of this test's own: the shared Redis is never flushed.
-    const shared = { REDIS_URL: redisUrl!, REDIS_PREFIX: `parley-test-${randomBytes(4).toString('hex')}:`, PRESENCE_TTL_MS: '3000' };
-    a = await startParley({ db: 'postgres', env: shared });
-    b = await startParley({ env: { ...shared, DATABASE_URL: a.data.databaseUrl } });
-  });
-  afterAll(async () => {
-    await b?.close();
-    await a?.close();
-  });
+  const [a, b] = useTwoProcesses({ PRESENCE_TTL_MS: '3000' });
 
   it('users on different processes chat, see presence, typing, read receipts and edits', async () => {
     const alice = await newUser(a);

@@ -1,7 +1,6 @@
-import { randomBytes } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { SqlStore } from '../../src/backends/store/sql-store.js';
-import { startParley, type TestServer } from '../helpers/parley.js';
+import { useTwoProcesses } from '../helpers/parley.js';
 import { hasPostgres } from '../helpers/pg.js';
 import { chatHistory, chatSocket, newRoom, newUser, type TestSocket, type TestUser } from '../helpers/clients.js';
 
@@ -27,17 +26,7 @@ async function timedSend(s: TestSocket, room: number, to: TestUser, content: str
 }
 
 describe.runIf(hasPostgres && redisUrl)('a process stopped mid-commit holds up only its own conversation', () => {
-  let a: TestServer;
-  let b: TestServer;
-  beforeAll(async () => {
-    const shared = { REDIS_URL: redisUrl!, REDIS_PREFIX: `parley-test-${randomBytes(4).toString('hex')}:` };
-    a = await startParley({ db: 'postgres', env: { ...shared, PG_IDLE_IN_TRANSACTION_TIMEOUT_MS: String(IDLE_TIMEOUT_MS) } });
-    b = await startParley({ env: { ...shared, DATABASE_URL: a.data.databaseUrl, PG_IDLE_IN_TRANSACTION_TIMEOUT_MS: String(IDLE_TIMEOUT_MS) } });
-  });
-  afterAll(async () => {
-    await b?.close();
-    await a?.close();
-  });
+  const [a, b] = useTwoProcesses({ PG_IDLE_IN_TRANSACTION_TIMEOUT_MS: String(IDLE_TIMEOUT_MS) });
 
   it('other conversations on the other process are acknowledged at once; the stuck one once the server ends the frozen session', async () => {
     const [alice, bob, carol, dave] = [await newUser(a), await newUser(a), await newUser(b), await newUser(b)];

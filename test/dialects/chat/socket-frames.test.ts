@@ -4,21 +4,7 @@ import { describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { chatSocket, newRoom, TestSocket } from '../../helpers/clients.js';
 import { useParley } from '../../helpers/parley.js';
-import {
-  chatHistory,
-  databases,
-  expectMessageShape,
-  expectNoFiles,
-  expectUserDetails,
-  historyTotal,
-  nextError,
-  pair,
-  send,
-  settle,
-  tempId,
-  textFrame,
-  users,
-} from './support.js';
+import { chatHistory, databases, expectMessageShape, expectNoFiles, expectUserDetails, historyTotal, nextError, pair, send, settle, tempId, textFrame, users } from './support.js';
 
 describe.each(databases)('/api/chat socket frames on %s', (db) => {
   const server = useParley({ db });

@@ -4,19 +4,7 @@
 import { describe, expect, it } from 'vitest';
 import { api } from '../../helpers/clients.js';
 import { useParley } from '../../helpers/parley.js';
-import {
-  P,
-  ISO_MS,
-  UUID,
-  addParticipant,
-  createConversation,
-  databases,
-  expectConversation003,
-  expectDetail,
-  expectStatus,
-  sendMessage,
-  users,
-} from './support.js';
+import { P, ISO_MS, UUID, addParticipant, createConversation, databases, expectConversation003, expectDetail, expectStatus, sendMessage, users } from './support.js';
 
 describe.each(databases)('003 conversations and participants on %s', (db) => {
   const server = useParley({ db });

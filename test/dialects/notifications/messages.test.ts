@@ -5,19 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import { api } from '../../helpers/clients.js';
 import { useParley } from '../../helpers/parley.js';
-import {
-  P,
-  ISO_MS,
-  conversationWith,
-  databases,
-  expectDetail,
-  expectMessage003,
-  expectStatus,
-  getMessage,
-  sendMessage,
-  socket003,
-  users,
-} from './support.js';
+import { P, ISO_MS, conversationWith, databases, expectDetail, expectMessage003, expectStatus, getMessage, sendMessage, socket003, users } from './support.js';
 
 describe.each(databases)('003 messages on %s', (db) => {
   const server = useParley({ db });

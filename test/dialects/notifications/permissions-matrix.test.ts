@@ -7,21 +7,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { api, type ApiResponse, type TestUser } from '../../helpers/clients.js';
 import { useParley, type TestServer } from '../../helpers/parley.js';
-import {
-  P,
-  addParticipant,
-  createConversation,
-  databases,
-  expectDetail,
-  expectStatus,
-  getMessage,
-  nextError,
-  sendMessage,
-  settle,
-  socket003,
-  users,
-  newTenant,
-} from './support.js';
+import { P, addParticipant, createConversation, databases, expectDetail, expectStatus, getMessage, nextError, sendMessage, settle, socket003, users, newTenant } from './support.js';
 
 type Actor = 'admin' | 'moderator' | 'member' | 'outsider' | 'other tenant';
 const ACTORS: Actor[] = ['admin', 'moderator', 'member', 'outsider', 'other tenant'];

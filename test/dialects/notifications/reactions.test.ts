@@ -5,21 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import { api, chatHistory, type TestUser } from '../../helpers/clients.js';
 import { useParley } from '../../helpers/parley.js';
-import {
-  P,
-  ISO_MS,
-  conversationWith,
-  createConversation,
-  databases,
-  expectDetail,
-  expectStatus,
-  getMessage,
-  nextError,
-  sendMessage,
-  settle,
-  socket003,
-  users,
-} from './support.js';
+import { P, ISO_MS, conversationWith, createConversation, databases, expectDetail, expectStatus, getMessage, nextError, sendMessage, settle, socket003, users } from './support.js';
 
 const THUMBS = '👍';
 const enc = encodeURIComponent;

@@ -6,20 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import { api, openSocket, type TestSocket } from '../../helpers/clients.js';
 import { useParley } from '../../helpers/parley.js';
-import {
-  P,
-  ISO_MS,
-  conversationWith,
-  databases,
-  expectMessage003,
-  join,
-  sendMessage,
-  settle,
-  socket003,
-  tempId,
-  users,
-  wsUrl,
-} from './support.js';
+import { P, ISO_MS, conversationWith, databases, expectMessage003, join, sendMessage, settle, socket003, tempId, users, wsUrl } from './support.js';
 
 describe.each(databases)('003 socket frames on %s', (db) => {
   const server = useParley({ db });

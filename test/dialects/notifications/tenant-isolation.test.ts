@@ -4,20 +4,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { api, newUser, openSocket, type TestUser } from '../../helpers/clients.js';
 import { useParley } from '../../helpers/parley.js';
-import {
-  P,
-  addParticipant,
-  createConversation,
-  databases,
-  expectDetail,
-  expectStatus,
-  newTenant,
-  nextError,
-  sendMessage,
-  settle,
-  socket003,
-  wsUrl,
-} from './support.js';
+import { P, addParticipant, createConversation, databases, expectDetail, expectStatus, newTenant, nextError, sendMessage, settle, socket003, wsUrl } from './support.js';
 
 describe.each(databases)('003 tenant isolation on %s', (db) => {
   const server = useParley({ db });

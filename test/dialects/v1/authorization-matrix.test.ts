@@ -8,23 +8,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { api, openSocket, type TestUser } from '../../helpers/clients.js';
 import { useParley } from '../../helpers/parley.js';
 import { badTokens as makeBadTokens } from '../../helpers/tokens.js';
-import {
-  databases,
-  expectDetail,
-  friends,
-  friendSocket,
-  history002,
-  history004,
-  nextError,
-  room002,
-  roomSocket,
-  send004,
-  sendRoom,
-  settle,
-  tempId,
-  textFrame,
-  users,
-} from './support.js';
+import { databases, expectDetail, friends, friendSocket, history002, history004, nextError, room002, roomSocket, send004, sendRoom, settle, tempId, textFrame, users } from './support.js';
 
 
 interface Fixture {

@@ -4,20 +4,7 @@
 import { describe, expect, it } from 'vitest';
 import { api, eventually, type TestUser } from '../../helpers/clients.js';
 import { useParley } from '../../helpers/parley.js';
-import {
-  databases,
-  expect002Message,
-  expectDetail,
-  expectNoFile,
-  expectRoomShape,
-  expectUserDetails,
-  ISO_MS,
-  room002,
-  roomSocket,
-  sendRoom,
-  textFrame,
-  users,
-} from './support.js';
+import { databases, expect002Message, expectDetail, expectNoFile, expectRoomShape, expectUserDetails, ISO_MS, room002, roomSocket, sendRoom, textFrame, users } from './support.js';
 
 describe.each(databases)('002 rooms on %s', (db) => {
   const server = useParley({ db });
