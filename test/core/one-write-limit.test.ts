@@ -98,7 +98,6 @@ describe('one write budget per user across REST and socket frames', () => {
     expect(await refusals(s)).toBe(0);
     s.send(writeFrame('parley', f, BURST));
     expect(await refusals(s)).toBe(1);
-    s.close();
   });
 
   it('property: across any mix of dialects, sockets and REST, accepted writes ≤ burst + rate·t', async () => {

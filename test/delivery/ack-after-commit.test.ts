@@ -74,7 +74,6 @@ describe.each(databases)('ack after commit on %s', (db) => {
     for (let i = 0; i < n; i++) await ackOf(sa, `burst-${i}`);
     expect(checks).toHaveLength(n);
     await Promise.all(checks);
-    sa.close();
   });
 
   it('a refused send is never acked and stores nothing: the error frame carries its local_temp_id', async () => {
@@ -103,8 +102,6 @@ describe.each(databases)('ack after commit on %s', (db) => {
     expect(sb.all('new_message').map((f) => f.data.content)).toEqual(['good']);
     expect((await chatHistory(server, a, room)).total).toBe(1);
     expect((await chatHistory(server, b, foreign)).total).toBe(0);
-    sa.close();
-    sb.close();
   });
 
   it('every acked message survives a restart on the same database, even when the server stops mid-burst', async () => {
@@ -164,6 +161,5 @@ describe.each(databases)('ack after commit on %s', (db) => {
     send(sa2, room, b, 'after restart', 'after-1');
     const ack = await ackOf(sa2, 'after-1');
     expect(ack.data.seq).toBe(h.total + 1);
-    sa2.close();
   });
 });

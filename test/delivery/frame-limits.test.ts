@@ -129,7 +129,6 @@ describe('the per-socket limit rides on ws internals (fails if a ws upgrade rena
     expect(server.parley.app.websocketServer.options.maxPayload).toBe(PRE_AUTH);
     expect(frameLimitOf(cws)).toBe(80 * MiB);
     expect(cws._extensions['permessage-deflate']._maxPayload).toBe(80 * MiB);
-    chat.close();
   });
 
   it('a compressed frame that inflates past 16 KiB closes an unauthenticated socket with 1009', async () => {

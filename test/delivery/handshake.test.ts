@@ -42,7 +42,6 @@ describe('WebSocket handshake', () => {
     const other = await chatSocket(server, u);
     other.send({ type: 'ping' });
     await other.next('pong');
-    other.close();
   });
 
   it('a peer that stops answering pings is closed within two intervals; one that answers stays', async () => {
@@ -56,7 +55,6 @@ describe('WebSocket handshake', () => {
     await new Promise((r) => setTimeout(r, 600));
     alive.send({ type: 'ping' });
     await alive.next('pong');
-    alive.close();
   });
 
   it('does not negotiate compression unless WS_COMPRESSION=on', async () => {

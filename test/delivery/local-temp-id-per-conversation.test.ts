@@ -70,8 +70,6 @@ describe.each(databases)('local_temp_id is scoped to its conversation on %s', (d
     expect(cInGroup.all('new_message').every((f) => f.data.room_id === group && f.data.id !== private1.id)).toBe(true);
     expect((await chatHistory(server, a, group)).total).toBe(1);
     expect((await chatHistory(server, a, dm)).total).toBe(1);
-    sender.close();
-    cInGroup.close();
   });
 
   it('an uploaded file already sent with an id in one conversation is not attached again by that id in another', async () => {
@@ -102,8 +100,6 @@ describe.each(databases)('local_temp_id is scoped to its conversation on %s', (d
     const again = await answer(sender, 'f1');
     expect(again.data).toMatchObject({ id: first.data.id, seq: first.data.seq, room_id: dm });
     expect(again.data.files_data).toHaveLength(1);
-    sender.close();
-    cInGroup.close();
   });
 });
 
@@ -168,7 +164,6 @@ describe.each(databases)('a database of before the per-conversation key (migrati
     expect(fresh).toMatchObject({ room_id: g.body.id, seq: 1, content: 'new in the group' });
     expect(fresh.id).not.toBe(original);
     expect((await chatHistory(server, ann, room)).total).toBe(1);
-    s.close();
   });
 });
 

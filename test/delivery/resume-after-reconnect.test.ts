@@ -118,7 +118,6 @@ describe.each(databases)('resume after reconnect on %s', (db) => {
       }
       const h = await chatHistory(server, b, room);
       expect(h.total).toBe(last);
-      sa.close();
     });
 
     it('a cursor at the newest seq replays nothing; 0 replays everything; a cursor past the end replays nothing', async () => {

@@ -90,8 +90,6 @@ describe.each(databases)('resume with change_seq on %s', (db) => {
       await sb.next('new_message', { where: (f) => f.data.seq === 8 });
       await settle(sb);
       expect(sb.all('new_message').map((f) => f.data.seq)).toEqual([5, 6, 7, 8]);
-      sa.close();
-      sb.close();
     });
   }
 

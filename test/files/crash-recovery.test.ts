@@ -112,8 +112,6 @@ describe.each(databases)('crash safety of stored files on %s', (db) => {
     const sa = await chatSocket(server, r.a, r.room);
     const sb = await chatSocket(server, r.b, r.room);
     expectErrorFrame(await sendFrom({ ...r, server, sa, sb }, { message_type: 'image', files_data: [{ file_path: key }] }), 'upload_not_found');
-    sa.close();
-    sb.close();
   });
 
   it('a message refused after its files were validated, or a retried send, leaves no extra file', async () => {

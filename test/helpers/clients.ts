@@ -1,5 +1,5 @@
 import WebSocket from 'ws';
-import { expect } from 'vitest';
+import { expect, onTestFinished } from 'vitest';
 import type { TestServer } from './parley.js';
 
 let counter = 0;
@@ -81,8 +81,9 @@ export interface Frame {
 }
 
 /**
- * A real WebSocket client that records every frame. `next(type)` resolves with the next
- * frame of that type not yet taken by an earlier `next`; `closed` resolves with the close code.
+ * A real WebSocket client that records every frame, closed at the end of the test that
+ * opened it. `next(type)` resolves with the next frame of that type not yet taken by an
+ * earlier `next`; `closed` resolves with the close code.
  */
 export class TestSocket {
   readonly frames: Frame[] = [];
@@ -92,6 +93,13 @@ export class TestSocket {
   readonly opened: Promise<void>;
 
   constructor(readonly ws: WebSocket) {
+    // A socket opened in a test is closed when that test ends (passed or failed); one opened
+    // in a beforeAll is its suite's to close.
+    try {
+      onTestFinished(() => ws.close());
+    } catch {
+      /* not inside a test */
+    }
     this.opened = new Promise((resolve, reject) => {
       ws.once('open', () => resolve());
       ws.once('error', reject);

@@ -103,6 +103,5 @@ describe('request timeouts', () => {
     await new Promise((r) => setTimeout(r, 2600));
     s.send({ type: 'ping' });
     await s.next('pong');
-    s.close();
   });
 });

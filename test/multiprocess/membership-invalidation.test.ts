@@ -50,7 +50,6 @@ describe.skipIf(!hasPostgres || !redisUrl)('membership changes invalidate every 
     expect(err.local_temp_id).toBe('w2');
     const history = await api(a, 'GET', `${P}/conversations/${id}/messages`, { token: owner.token });
     expect(history.body.messages.map((m: { content: string }) => m.content)).toEqual(['warm', 'warm socket']);
-    sock.close();
   });
 
   it('left through A: the next send through B is refused; re-added through A: the next send through B works', async () => {
@@ -99,6 +98,5 @@ describe.skipIf(!hasPostgres || !redisUrl)('membership changes invalidate every 
     expect((await api(b, 'GET', `${P}/messages/${messageId}`, { token: bob.token })).status).toBe(404);
     sock.send({ type: 'send_message', data: { room_id: id, content: 'into the deleted (socket)', local_temp_id: 'd2' } });
     expect((await nextError(sock)).local_temp_id).toBe('d2');
-    sock.close();
   });
 });

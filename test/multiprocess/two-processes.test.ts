@@ -47,7 +47,6 @@ describe.skipIf(!hasPostgres || !redisUrl)('two processes on one PostgreSQL and 
       const f = sa.all('presence').find((p) => p.data.user_id === bob.user.id && p.data.is_online === false);
       expect(f).toBeDefined();
     });
-    sa.close();
   });
 
   it('a user with a device on each process is online until both are gone', async () => {
@@ -64,6 +63,5 @@ describe.skipIf(!hasPostgres || !redisUrl)('two processes on one PostgreSQL and 
     expect(watcher.all('presence').filter((p) => p.data.user_id === carol.user.id && p.data.is_online === false)).toHaveLength(0);
     onB.close();
     await eventually(() => expect(watcher.all('presence').some((p) => p.data.user_id === carol.user.id && p.data.is_online === false)).toBe(true));
-    watcher.close();
   });
 });

@@ -185,7 +185,6 @@ describe.each(databases)('/api/chat authorization on %s', (db) => {
       const s = await chatSocket(server, b, fixture.room);
       await settle(s, 50);
       expect(s.ws.readyState).toBe(s.ws.OPEN);
-      s.close();
     });
   });
 });

@@ -29,8 +29,6 @@ describe.each(databases)('/api/chat bad input on %s', (db) => {
       sb = await chatSocket(server, b, room);
     });
     afterAll(() => {
-      sa.close();
-      sb.close();
     });
 
     /** After a bad frame: the socket is open and a valid send is acked and delivered. */
@@ -131,7 +129,6 @@ describe.each(databases)('/api/chat bad input on %s', (db) => {
       await nextError(s, 'User not found');
       await settle(s);
       expect(s.all('new_message')).toEqual([]);
-      s.close();
     });
 
     it('many bad frames in a row are all answered, in order, and the socket survives', async () => {
@@ -223,7 +220,6 @@ describe.each(databases)('/api/chat bad input on %s', (db) => {
       expectDetail(await api(server, 'PUT', `/api/chat/messages/${sent.data.id}`, { token: a.token, ...empty }), 422, /body/);
       // And JSON's prototype poisoning is still refused.
       expectDetail(await api(server, 'POST', '/api/chat/rooms', { token: a.token, raw: `{"receiver_id": ${b.user.id}, "__proto__": {"x": 1}}` }), 422);
-      sa.close();
     });
 
     it('a body over the size limit is 413 {"detail"}', async () => {
@@ -245,7 +241,6 @@ describe.each(databases)('/api/chat bad input on %s', (db) => {
       const history = await chatHistory(server, a, room);
       expect(history.messages).toMatchObject([{ content: 'original', is_edited: false }]);
       expect(history.total).toBe(1);
-      sa.close();
     });
 
     it('ids in paths and paging in queries of the wrong type or range: 422 naming them', async () => {

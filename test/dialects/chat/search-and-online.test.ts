@@ -104,7 +104,7 @@ describe.each(databases)('/api/chat search and online users on %s', (db) => {
       await newRoom(server, me, partner);
       await newRoom(server, idle, me);
       const sp = await chatSocket(server, partner);
-      const ss = await chatSocket(server, stranger);
+      await chatSocket(server, stranger);
 
       const res = await api(server, 'GET', '/api/chat/online-users', { token: me.token });
       expect(res.status).toBe(200);
@@ -119,16 +119,14 @@ describe.each(databases)('/api/chat search and online users on %s', (db) => {
         const after = await api(server, 'GET', '/api/chat/online-users', { token: me.token });
         expect(after.body.online_users).toEqual([]);
       });
-      ss.close();
     });
 
     it('a user with no rooms sees nobody', async () => {
       const [me, other] = await users(server, 2);
-      const s = await chatSocket(server, other);
+      await chatSocket(server, other);
       const res = await api(server, 'GET', '/api/chat/online-users', { token: me.token });
       expect(res.status).toBe(200);
       expect(res.body.online_users).toEqual([]);
-      s.close();
     });
   });
 });

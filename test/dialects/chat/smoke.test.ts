@@ -19,7 +19,5 @@ describe.each(['sqlite', ...(hasPostgres ? ['postgres' as const] : [])] as const
     expect(got.data).toMatchObject({ content: 'hi', is_sender: false, sender_details: { id: a.user.id }, receiver_details: { id: b.user.id } });
     const page = await api(server, 'GET', `/api/chat/rooms/${room}/messages`, { token: b.token });
     expect(page.body).toMatchObject({ total: 1, page: 1, per_page: 50, total_pages: 1, has_more: false });
-    sa.close();
-    sb.close();
   });
 });

@@ -65,7 +65,6 @@ describe.each(databases)('editing in a channel takes the right to post there now
     sock.send({ type: 'edit', message_id: ids[3], content: 'edited (socket)' });
     const updated = await watcher.next('message_updated', { where: (f) => f.message.id === posts[3].id });
     expect(updated.message.content).toBe('edited (socket)');
-    watcher.close();
     sock.close();
   });
 

@@ -45,7 +45,6 @@ describe.each(databases)('003 mentions on %s', (db) => {
     const sb = await socket003(server, b);
     const m = await sendMessage(server, a, conv, `cc @${b.user.email.toUpperCase()}`);
     expect((await sb.next('mention')).message.id).toBe(m.id);
-    sb.close();
   });
 
   it('a named non-participant is not notified; plain text with @ notifies no one', async () => {
@@ -65,8 +64,6 @@ describe.each(databases)('003 mentions on %s', (db) => {
     expect(sb.all('mention')).toHaveLength(1);
     // And Dora still cannot read it.
     expect((await api(server, 'GET', `${P}/conversations/${conv}/messages/`, { token: dora.token })).status).toBe(404);
-    sd.close();
-    sb.close();
   });
 
   it('a participant removed before the mention is not notified', async () => {
@@ -77,6 +74,5 @@ describe.each(databases)('003 mentions on %s', (db) => {
     await sendMessage(server, a, conv, `still there @${b.user.email}?`);
     await sleep(300);
     expect(sb.all('mention')).toHaveLength(0);
-    sb.close();
   });
 });

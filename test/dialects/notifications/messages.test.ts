@@ -125,7 +125,5 @@ describe.each(databases)('003 messages on %s', (db) => {
     const del = await sb.next('message_deleted');
     expect(del.message_id).toBe(m.id);
     expect((await sa.next('message_deleted')).message_id).toBe(m.id);
-    sa.close();
-    sb.close();
   });
 });

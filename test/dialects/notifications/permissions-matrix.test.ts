@@ -181,7 +181,6 @@ describe.each(databases)('003 permission matrix on %s', (db) => {
     expect(list.body.results.map((m: any) => m.content)).not.toContain('member in a channel');
     // Members still read the channel.
     expectStatus(await api(server, 'GET', `${P}/conversations/${c.conv}/messages/`, { token: c.member.token }), 200);
-    s.close();
   });
 
   it('a moderator adds only members, and cannot remove an admin', async () => {
@@ -217,7 +216,6 @@ describe.each(databases)('003 permission matrix on %s', (db) => {
     });
     await settle(watcher);
     expect(watcher.frames.filter((x) => x.type.startsWith('participant_'))).toEqual([]);
-    watcher.close();
   });
 
   it('the last admin cannot step down by adding themselves as a member', async () => {

@@ -57,8 +57,6 @@ describe.each(databases)('003 reactions on %s', (db) => {
     expect(sb.all('error')).toEqual([]);
     expect(await reactions(a, m.id)).toHaveLength(1);
     expect((await getMessage(server, a, conv, m.id)).reactions).toHaveLength(1);
-    sa.close();
-    sb.close();
   });
 
   it('refuses text that is not an emoji ("abc") on REST and the socket', async () => {
@@ -72,7 +70,6 @@ describe.each(databases)('003 reactions on %s', (db) => {
     s.send({ type: 'add_reaction', message_id: m.id, emoji: 'abc' });
     await nextError(s);
     expect(await reactions(a, m.id)).toEqual([]);
-    s.close();
   });
 
   it('DELETE reactions/?emoji= removes it (204), again is harmless; one reaction_removed event', async () => {
@@ -96,8 +93,6 @@ describe.each(databases)('003 reactions on %s', (db) => {
     expect(await reactions(b, m.id)).toEqual([expect.objectContaining({ user_id: a.user.uuid, emoji: THUMBS })]);
     // A DELETE without an emoji names the problem.
     expectDetail(await api(server, 'DELETE', `${P}/messages/${m.id}/reactions/`, { token: a.token }), [400, 422]);
-    sa.close();
-    sb.close();
   });
 
   it('a deleted message takes no reaction; an outsider gets 404', async () => {

@@ -53,8 +53,6 @@ describe.each(databases)('003 file upload on %s', (db) => {
     // Stored with it.
     const stored = await getMessage(server, b, conv, f.message.id);
     expect(stored).toMatchObject({ file_name: 'photo.png', file_size: bytes.length });
-    sa.close();
-    sb.close();
   });
 
   it('REST "Send File": POST messages/ with file_url (201); an uploaded file attaches once', async () => {
@@ -110,7 +108,6 @@ describe.each(databases)('003 file upload on %s', (db) => {
       expect(text).not.toContain('secret.png');
     }
     expect(views[0]).toMatchObject({ is_deleted: true, file_url: null });
-    sb.close();
   });
 
   it('refuses an upload without a file, a file_url that is not an upload, and a file message without a file', async () => {

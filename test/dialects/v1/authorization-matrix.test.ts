@@ -178,8 +178,6 @@ describe.each(databases)('/api/v1/chat authorization on %s', (db) => {
     expect(sb.all('new_message')).toEqual([]);
     expect(sb.all('typing')).toEqual([]);
     await untouched();
-    sb.close();
-    so.close();
   });
 
   it('the 004 socket answers other people\'s messages and other tenants\' users with an error frame; nothing is stored', async () => {
@@ -196,8 +194,5 @@ describe.each(databases)('/api/v1/chat authorization on %s', (db) => {
     expect(sb.all('new_message')).toEqual([]);
     expect(sb.all('typing_indicator')).toEqual([]);
     await untouched();
-    sb.close();
-    so.close();
-    sf.close();
   });
 });

@@ -95,8 +95,6 @@ describe.each(databases)('/api/v1/chat bad input on %s', (db) => {
     expect([400, 422]).toContain(edit.status);
     expectDetail(edit, edit.status, new RegExp(String(MAX)));
     expect((await history002(server, b, room)).messages.find((x) => x.id === m.data.id).content).toBe('short');
-    sa.close();
-    sr.close();
   });
 
   it('002 REST: wrong types and missing fields are 422 {"detail"}', async () => {
@@ -198,8 +196,6 @@ describe.each(databases)('/api/v1/chat bad input on %s', (db) => {
     expect(sb.all('new_message')).toHaveLength(1);
     expect(sb.all('typing_indicator')).toEqual([]);
     expect(await total()).toBe(before + 1);
-    sa.close();
-    sb.close();
   });
 
   it('the 002 socket answers malformed JSON, unknown types and bad fields with an error frame and stays open; nothing is stored', async () => {
@@ -237,7 +233,5 @@ describe.each(databases)('/api/v1/chat bad input on %s', (db) => {
     expect(sb.all('new_message')).toHaveLength(1);
     expect(sb.all('typing')).toEqual([]);
     expect((await history002(server, a, room)).total).toBe(before + 1);
-    sa.close();
-    sb.close();
   });
 });

@@ -55,8 +55,6 @@ describe.each(databases)('002 edit and delete on %s', (db) => {
     // JSON works too.
     const json = await api(server, 'PUT', `/api/v1/chat/messages/${sent.data.id}`, { token: alice.token, json: { content: 'again' } });
     expect(json.body).toMatchObject({ content: 'again', is_edited: true });
-    sa.close();
-    sj.close();
   });
 
   it('PUT is the sender\'s own: the receiver gets 403, an outsider 404, a deleted message 400, an empty text 4xx', async () => {
@@ -78,8 +76,6 @@ describe.each(databases)('002 edit and delete on %s', (db) => {
 
     expect((await api(server, 'DELETE', `/api/v1/chat/messages/${sent.data.id}`, { token: a.token })).status).toBe(200);
     expectDetail(await api(server, 'PUT', `/api/v1/chat/messages/${sent.data.id}`, { token: a.token, form: { content: 'revive' } }), 400);
-    sa.close();
-    sb.close();
   });
 
   it('DELETE /api/v1/chat/messages/{integer id} soft-deletes the sender\'s message as documented', async () => {
@@ -111,8 +107,6 @@ describe.each(databases)('002 edit and delete on %s', (db) => {
     // Deleting again changes nothing; an unknown id is 404.
     expect((await api(server, 'DELETE', `/api/v1/chat/messages/${gone.data.id}`, { token: alice.token })).status).toBe(200);
     expectDetail(await api(server, 'DELETE', `/api/v1/chat/messages/987654321`, { token: alice.token }), 404, 'Message not found');
-    sa.close();
-    sj.close();
   });
 
   it('DELETE and POST …/read are served to a client that sends Content-Type: application/json with no body (as on /api/chat)', async () => {

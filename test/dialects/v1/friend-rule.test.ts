@@ -73,8 +73,6 @@ describe.each(databases)('004 friend rule on %s', (db) => {
     expect(sb.all('new_message')).toEqual([]);
     expect(sa.all('new_message')).toEqual([]);
     expect((await history004(server, a, b)).total).toBe(before);
-    sa.close();
-    sb.close();
   });
 
   it.each(REFUSED)('%s: typing to a non-friend is an error frame and never reaches them', async (relation) => {
@@ -87,8 +85,6 @@ describe.each(databases)('004 friend rule on %s', (db) => {
     await nextError(sa, NOT_FRIENDS);
     await settle(sa, 300);
     expect(sb.all('typing_indicator')).toEqual([]);
-    sa.close();
-    sb.close();
   });
 
   it('accepted friends talk both ways over REST and the socket; removing the friendship stops it; asking again restores it', async () => {
@@ -113,8 +109,6 @@ describe.each(databases)('004 friend rule on %s', (db) => {
     sa.send({ type: 'send_message', receiver_id: b.user.uuid, content: 'friends again' });
     await sa.next('message_sent');
     expect((await history004(server, b, a)).messages[0].content).toBe('friends again');
-    sa.close();
-    sb.close();
   });
 
   it.each(['stranger', 'pending, asked by the sender', 'removed by the receiver'] as Relation[])(

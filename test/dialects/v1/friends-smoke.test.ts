@@ -36,7 +36,5 @@ describe('/api/v1/chat (004) smoke', () => {
 
     const bad = await openSocket(`${server.wsUrl}/api/v1/chat/ws/chat?token=nope`).catch((e) => e);
     expect(String(bad)).toMatch(/401/);
-    sa.close();
-    sb.close();
   });
 });

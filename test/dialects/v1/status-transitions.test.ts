@@ -67,9 +67,6 @@ describe.each(databases)('004 status transitions on %s', (db) => {
     await settle(phone);
     await settle(sa, 300);
     expect(sa.all('message_read')).toHaveLength(1);
-    sa.close();
-    phone.close();
-    laptop.close();
   });
 
   it('a message sent over REST is delivered once a device of the receiver gets it; a device of any dialect counts', async () => {
@@ -87,7 +84,6 @@ describe.each(databases)('004 status transitions on %s', (db) => {
     const after = await statusOf(a, b, m.message_id);
     expect(after.status).toBe('read');
     expect(after.read_at).toMatch(ISO_MS);
-    sb.close();
   });
 
   it('the sender\'s own devices never make its message delivered', async () => {
@@ -99,8 +95,6 @@ describe.each(databases)('004 status transitions on %s', (db) => {
     await sa2.next('new_message');
     await settle(sa2, 300);
     expect((await statusOf(a, b, ack.message_id)).status).toBe('sent');
-    sa1.close();
-    sa2.close();
   });
 
   // Issue 15.8: a reply that crosses a message does not read it. Bob's device has Alice's
@@ -123,7 +117,5 @@ describe.each(databases)('004 status transitions on %s', (db) => {
     sb.send({ type: 'mark_read', message_id: ack.message_id });
     await sa.next('message_read');
     expect((await statusOf(a, b, ack.message_id)).status).toBe('read');
-    sa.close();
-    sb.close();
   });
 });
