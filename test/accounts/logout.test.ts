@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { useParley } from '../helpers/parley.js';
 import { databases } from '../helpers/pg.js';
-import { api, chatSocket, newRoom, newUser, openSocket } from '../helpers/clients.js';
+import { api, chatSocket, newUser, openSocket, pair } from '../helpers/clients.js';
 
 // POST /api/auth/logout revokes the token (a per-user token version) and closes that
 // user's sockets with 4001; a new login works.
@@ -13,9 +13,7 @@ describe.each(databases)('logout on %s', (db) => {
   const server = useParley({ db });
 
   it('revokes the token, closes the user\'s sockets with 4001 within 1 s, leaves others alone; a new login works', async () => {
-    const a = await newUser(server);
-    const b = await newUser(server);
-    const room = await newRoom(server, a, b);
+    const { a, b, room } = await pair(server);
     const inRoom = await chatSocket(server, a, room);
     const noRoom = await chatSocket(server, a);
     const other = await chatSocket(server, b, room);

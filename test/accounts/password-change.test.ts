@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { api, chatSocket, newRoom, newUser, type TestUser } from '../helpers/clients.js';
+import { api, chatSocket, newUser, type TestUser, pair } from '../helpers/clients.js';
 import { useParley } from '../helpers/parley.js';
 import { databases } from '../helpers/pg.js';
 
@@ -18,9 +18,7 @@ describe.each(databases)('changing a password on %s', (db) => {
   const server = useParley({ db, env: { RATE_LOGIN_ACCOUNT_FAILURES: '5/1m' } });
 
   it('the right current password: a fresh session; every other session ends, sockets closed; only the new password logs in', async () => {
-    const a = await newUser(server);
-    const b = await newUser(server);
-    const room = await newRoom(server, a, b);
+    const { a, room } = await pair(server);
     const otherDevice = (await login(server, a, a.password)).body.access_token as string;
     const sock = await chatSocket(server, { ...a, token: otherDevice }, room);
 

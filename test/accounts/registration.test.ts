@@ -157,16 +157,12 @@ describe.each(databases)('registration under the default REGISTRATION (default-t
 });
 
 describe('the first user of the default tenant is its admin', () => {
-  it('on a fresh server the first registrant may invite, the second may not', async () => {
-    const server = await startParley({ env: { REGISTRATION: '' } });
-    try {
-      const first = await registered(server);
-      const second = await registered(server);
-      expect((await createInvite(server, first)).status).toBe(201);
-      expect((await createInvite(server, second)).status).toBe(403);
-    } finally {
-      await server.close();
-    }
+  it('on a fresh server the first registrant may invite, the second may not', async (t) => {
+    const server = await startParley(t, { env: { REGISTRATION: '' } });
+    const first = await registered(server);
+    const second = await registered(server);
+    expect((await createInvite(server, first)).status).toBe(201);
+    expect((await createInvite(server, second)).status).toBe(403);
   });
 });
 

@@ -1,23 +1,21 @@
 import { describe, expect, it } from 'vitest';
 import { useParley } from '../helpers/parley.js';
-import { api, chatHistory, chatSocket, newRoom, newUser, openSocket } from '../helpers/clients.js';
+import { api, chatHistory, chatSocket, newUser, openSocket, pair } from '../helpers/clients.js';
 
 describe('rate limits (003: "rate limiting for spam prevention"), the same in every dialect', () => {
   const server = useParley({
-      env: {
-        RATE_USER_MESSAGES_PER_SECOND: '2',
-        RATE_USER_MESSAGES_BURST: '3',
-        RATE_REST_WRITES_PER_SECOND: '1',
-        RATE_REST_WRITES_BURST: '2',
-        RATE_CONNECTION_FRAMES_PER_SECOND: '5',
-        RATE_CONNECTION_FRAMES_BURST: '20',
-      },
-    });
+    env: {
+      RATE_USER_MESSAGES_PER_SECOND: '2',
+      RATE_USER_MESSAGES_BURST: '3',
+      RATE_REST_WRITES_PER_SECOND: '1',
+      RATE_REST_WRITES_BURST: '2',
+      RATE_CONNECTION_FRAMES_PER_SECOND: '5',
+      RATE_CONNECTION_FRAMES_BURST: '20',
+    },
+  });
 
   it('a user past the message rate gets error frames carrying local_temp_id, nothing stored, and recovers', async () => {
-    const a = await newUser(server);
-    const b = await newUser(server);
-    const room = await newRoom(server, a, b);
+    const { a, room } = await pair(server);
     const s = await chatSocket(server, a, room);
     for (let i = 0; i < 5; i++) s.send({ type: 'send_message', data: { room_id: room, content: `m${i}`, local_temp_id: `t${i}` } });
     const errors = [await s.next('error'), await s.next('error')];

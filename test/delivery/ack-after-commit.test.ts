@@ -1,7 +1,7 @@
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { startParley, type TestServer } from '../helpers/parley.js';
 import { databases } from '../helpers/pg.js';
-import { api, chatHistory, chatSocket, newRoom, newUser, type Frame, type TestSocket, type TestUser } from '../helpers/clients.js';
+import { api, chatHistory, chatSocket, newRoom, newUser, type Frame, type TestSocket, type TestUser, connectedPair, pair } from '../helpers/clients.js';
 
 // Delivery contract 1: a send is acknowledged only after it is committed. On /api/chat the
 // sender's own new_message is the ack; it carries local_temp_id, id and seq.
@@ -41,9 +41,7 @@ async function serverFor(db: 'sqlite' | 'postgres') {
 describe.each(databases)('ack after commit on %s', (db) => {
   it('the ack carries local_temp_id, id and seq, and the message is in the REST history when it arrives', async () => {
     const { server } = await serverFor(db);
-    const a = await newUser(server);
-    const b = await newUser(server);
-    const room = await newRoom(server, a, b);
+    const { a, b, room } = await pair(server);
     const sa = await chatSocket(server, a, room);
 
     send(sa, room, b, 'first', 'tmp-1');
@@ -107,11 +105,7 @@ describe.each(databases)('ack after commit on %s', (db) => {
   it('every acked message survives a restart on the same database, even when the server stops mid-burst', async () => {
     const srv = await serverFor(db);
     let server = srv.server;
-    const a = await newUser(server);
-    const b = await newUser(server);
-    const room = await newRoom(server, a, b);
-    const sa = await chatSocket(server, a, room);
-    const sb = await chatSocket(server, b, room);
+    const { a, b, room, sa, sb } = await connectedPair(server);
 
     // Both users send; every ack is recorded.
     const acked = new Map<number, { seq: number; content: string; senderId: number }>();

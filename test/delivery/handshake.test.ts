@@ -57,7 +57,7 @@ describe('WebSocket handshake', () => {
     await alive.next('pong');
   });
 
-  it('does not negotiate compression unless WS_COMPRESSION=on', async () => {
+  it('does not negotiate compression unless WS_COMPRESSION=on', async (t) => {
     const u = await newUser(server);
     const ws = new WebSocket(`${server.wsUrl}/api/chat/ws?token=${u.token}`, { perMessageDeflate: true });
     const extensions = await new Promise<string | undefined>((resolve, reject) => {
@@ -66,15 +66,11 @@ describe('WebSocket handshake', () => {
     });
     expect(extensions).toBeUndefined();
     ws.close();
-    const compressed = await startParley({ env: { WS_COMPRESSION: 'on' } });
-    try {
-      const v = await newUser(compressed);
-      const ws2 = new WebSocket(`${compressed.wsUrl}/api/chat/ws?token=${v.token}`, { perMessageDeflate: true });
-      const ext = await new Promise<string | undefined>((resolve) => ws2.once('upgrade', (res) => resolve(res.headers['sec-websocket-extensions'] as string | undefined)));
-      expect(ext).toMatch(/permessage-deflate/);
-      ws2.close();
-    } finally {
-      await compressed.close();
-    }
+    const compressed = await startParley(t, { env: { WS_COMPRESSION: 'on' } });
+    const v = await newUser(compressed);
+    const ws2 = new WebSocket(`${compressed.wsUrl}/api/chat/ws?token=${v.token}`, { perMessageDeflate: true });
+    const ext = await new Promise<string | undefined>((resolve) => ws2.once('upgrade', (res) => resolve(res.headers['sec-websocket-extensions'] as string | undefined)));
+    expect(ext).toMatch(/permessage-deflate/);
+    ws2.close();
   });
 });

@@ -1,12 +1,13 @@
 import { hash } from '@node-rs/argon2';
 import { randomUUID } from 'node:crypto';
 import { Migrator, sql } from 'kysely';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { pdf } from '../../scripts/crash/client.js';
 import { createStore } from '../../src/backends/store/create-store.js';
 import { migrationProvider } from '../../src/backends/store/migrations/index.js';
 import type { SqlStore } from '../../src/backends/store/sql-store.js';
 import { api, chatHistory, chatSocket, newRoom, newUser, settle, type TestSocket, type TestUser } from '../helpers/clients.js';
+import { useUsers } from '../helpers/dialects.js';
 import { useParley, startParley, type TestServer } from '../helpers/parley.js';
 import { databases, emptyDatabase } from '../helpers/pg.js';
 
@@ -23,12 +24,7 @@ const answer = (s: TestSocket, tempId: string) =>
 
 describe.each(databases)('local_temp_id is scoped to its conversation on %s', (db) => {
   const server = useParley({ db });
-  let a: TestUser;
-  let b: TestUser;
-  let c: TestUser;
-  beforeAll(async () => {
-    [a, b, c] = await Promise.all([newUser(server), newUser(server), newUser(server)]);
-  });
+  const [a, b, c] = useUsers(server, 3);
 
   /** A DM a–b (/api/chat) and a group of a, b, c (/api/parley); c follows the group on /api/chat. */
   async function setup() {

@@ -3,7 +3,7 @@ import type { DomainEvent } from '../../src/core/events.js';
 import type { GapFiller } from '../../src/delivery/ordering.js';
 import { useParley, type TestServer } from '../helpers/parley.js';
 import { databases } from '../helpers/pg.js';
-import { api, chatSocket, eventually, newRoom, newUser, openSocket, settle, type TestSocket } from '../helpers/clients.js';
+import { api, chatSocket, eventually, newUser, openSocket, settle, type TestSocket, pair } from '../helpers/clients.js';
 
 // Issue 15 item 4: two paths of the reorder buffer (SeqOrderer) dropped a message silently.
 // Both are provoked on purpose: the bus is made to deliver two events out of order, or to
@@ -84,9 +84,7 @@ describe.each(databases)('reorder buffer paths that used to drop a message (%s)'
   });
 
   async function gapRoom() {
-    const alice = await newUser(server);
-    const bob = await newUser(server);
-    const room = await newRoom(server, alice, bob);
+    const { a: alice, b: bob, room } = await pair(server);
     // Alice's socket does not follow the room: her acks come straight back, not behind the gap.
     const sa = await chatSocket(server, alice);
     const sb = await chatSocket(server, bob, room);

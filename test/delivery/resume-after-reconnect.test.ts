@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { useParley, startParley, type TestServer } from '../helpers/parley.js';
 import { databases } from '../helpers/pg.js';
-import { api, chatHistory, chatSocket, eventually, newRoom, newUser, type TestSocket, type TestUser } from '../helpers/clients.js';
+import { api, chatHistory, chatSocket, eventually, newRoom, newUser, type TestSocket, type TestUser, pair } from '../helpers/clients.js';
 
 // Delivery contract 3: a client that reconnects with its last seen seq receives everything
 // it missed, in order, then the live messages: nothing lost, nothing twice, even when
@@ -178,9 +178,7 @@ describe.each(databases)('resume after reconnect on %s', (db) => {
     afterAll(() => small.close());
 
     it.each(ways)('%s: snapshot_required instead of a partial replay, then live messages', async (_label, resume) => {
-      const a = await newUser(small);
-      const b = await newUser(small);
-      const room = await newRoom(small, a, b);
+      const { a, b, room } = await pair(small);
       const sa = await chatSocket(small, a, room);
       await sendAndAck(sa, room, b, 'm', 8);
 

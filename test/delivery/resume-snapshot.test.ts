@@ -3,7 +3,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { useParley, type TestServer, useTwoProcesses } from '../helpers/parley.js';
 import { databases, hasPostgres } from '../helpers/pg.js';
-import { api, chatHistory, chatSocket, newRoom, newUser, settle, type Frame, type TestSocket } from '../helpers/clients.js';
+import { api, chatHistory, chatSocket, settle, type Frame, type TestSocket, pair } from '../helpers/clients.js';
 
 // Delivery contract 3 (DESIGN.md): the catch-up is read from one database snapshot, and live
 // events held meanwhile are dropped only when that snapshot covers them. The race is made to
@@ -45,9 +45,7 @@ async function sendAndAck(s: TestSocket, room: number, content: string): Promise
  * each action committed before the catch-up goes on). Returns what Bob's socket showed.
  */
 async function round(writer: TestServer, reader: TestServer, seen: number, away: Action[], window: Action[]) {
-  const alice = await newUser(writer);
-  const bob = await newUser(writer);
-  const room = await newRoom(writer, alice, bob);
+  const { a: alice, b: bob, room } = await pair(writer);
   const sa = await chatSocket(writer, alice, room);
   const ids: number[] = [];
   const deleted = new Set<number>();

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { useParley } from '../helpers/parley.js';
 import { databases } from '../helpers/pg.js';
-import { chatHistory, chatSocket, newRoom, newUser, type TestSocket, type TestUser } from '../helpers/clients.js';
+import { chatHistory, chatSocket, type TestSocket, type TestUser, pair } from '../helpers/clients.js';
 
 // A retried send (same local_temp_id from the same sender) returns the original message to
 // the socket that retried, stores nothing new, and nobody else hears of it again.
@@ -19,9 +19,7 @@ describe.each(databases)('retried local_temp_id on %s', (db) => {
   const server = useParley({ db });
 
   async function setup() {
-    const a = await newUser(server);
-    const b = await newUser(server);
-    const room = await newRoom(server, a, b);
+    const { a, b, room } = await pair(server);
     const a1 = await chatSocket(server, a, room);
     const a2 = await chatSocket(server, a, room);
     const b1 = await chatSocket(server, b, room);

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { useParley } from '../helpers/parley.js';
 import { databases } from '../helpers/pg.js';
-import { api, chatSocket, newRoom, newUser, type Frame, type TestSocket } from '../helpers/clients.js';
+import { api, chatSocket, newRoom, newUser, type Frame, type TestSocket, connectedPair } from '../helpers/clients.js';
 
 // Delivery contract 2: every subscribed socket of every participant (all devices) receives
 // each event once; order per conversation is seq order.
@@ -113,11 +113,7 @@ describe.each(databases)('two devices of one user on %s', (db) => {
   });
 
   it('a device that joins later gets the next events once, and a device that leaves gets none', async () => {
-    const a = await newUser(server);
-    const b = await newUser(server);
-    const room = await newRoom(server, a, b);
-    const a1 = await chatSocket(server, a, room);
-    const b1 = await chatSocket(server, b, room);
+    const { a, room, sa: a1, sb: b1 } = await connectedPair(server);
     const a2 = await chatSocket(server, a); // no room yet
     a2.send({ type: 'join_room', data: { room_id: room } });
     await a2.next('room_joined');

@@ -2,16 +2,16 @@
 // rendering hands out, or a participant's token. A guessed or leaked bare path, an
 // outsider's token, a tampered or expired signature: 403. Served with its sniffed type,
 // nosniff, and as an attachment unless it is an image or audio.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { api, eventually, newUser, type TestUser } from '../helpers/clients.js';
 import { useParley } from '../helpers/parley.js';
-import { closeRoom, databases, download, fileEntry, image, onServer, pdf, room, sendFrom, wav, type Room, useRoom } from './support.js';
+import { databases, download, fileEntry, image, onServer, pdf, sendFrom, wav, useRoom } from './support.js';
 
 const DENIED = { detail: 'Not allowed to access this file' };
 
 describe.each(databases)('who may read a file on %s', (db) => {
   const server = useParley({ db });
-  let r: Room;
+  const r = useRoom(server);
   let outsider: TestUser;
   let png: Buffer;
   let doc: Buffer;
@@ -20,7 +20,6 @@ describe.each(databases)('who may read a file on %s', (db) => {
   const pathOf = (url: string) => new URL(url).pathname;
 
   beforeAll(async () => {
-    r = await room(server);
     outsider = await newUser(server);
     png = await image('png', 30, 30);
     doc = pdf(3000);
@@ -32,9 +31,6 @@ describe.each(databases)('who may read a file on %s', (db) => {
     expect(ack.type).toBe('new_message');
     const [a, b, c] = ack.data.files_data;
     urls = { png: onServer(server, a.file_path), pdf: onServer(server, b.file_path), wav: onServer(server, c.file_path) };
-  });
-  afterAll(async () => {
-    closeRoom(r);
   });
 
   it('the signed URL works alone, as in an <img src>', async () => {

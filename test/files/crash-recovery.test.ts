@@ -157,7 +157,7 @@ describe('a process killed during uploads (SIGKILL)', () => {
     }
   });
 
-  it('leaves no half file and no message without its file after the restart', async () => {
+  it('leaves no half file and no message without its file after the restart', async (t) => {
     const dir = mkdtempSync(path.join(tmpdir(), 'parley-crash-'));
     const port = await new Promise<number>((resolve) => {
       const s = createServer().listen(0, '127.0.0.1', () => {
@@ -221,18 +221,14 @@ describe('a process killed during uploads (SIGKILL)', () => {
     // The half-received upload is on disk until the restart settles it.
     expect(stagedSizes(path.join(dir, '.staging')).some((size) => size > 4 * MB && size < 40 * MB)).toBe(true);
     const data: TestData = { dir, databaseUrl: `sqlite:${path.join(dir, 'parley.db')}` };
-    const server = await startParley({ data, env: { FILES_SWEEP_GRACE_SECONDS: '0' } });
-    try {
-      const left = storedFiles(server);
-      expect(left.filter((f) => f.endsWith('.part') || f.startsWith('.staging'))).toEqual([]);
-      expect(left.some((f) => f.includes('big'))).toBe(false);
-      expect(await everyFileReadable(server, r.b, r.room)).toBeGreaterThanOrEqual(1);
-      // Every file left on disk belongs to a message.
-      const { messages } = await chatHistory(server, r.b, r.room);
-      const referenced = new Set(messages.flatMap((m) => (m.files_data ?? []).flatMap((f: any) => [keyOf(f.file_path), f.thumbnail_url && keyOf(f.thumbnail_url)])).filter(Boolean));
-      for (const f of left) expect(referenced.has(f.replace(/^static\//, '')), f).toBe(true);
-    } finally {
-      await server.close();
-    }
+    const server = await startParley(t, { data, env: { FILES_SWEEP_GRACE_SECONDS: '0' } });
+    const left = storedFiles(server);
+    expect(left.filter((f) => f.endsWith('.part') || f.startsWith('.staging'))).toEqual([]);
+    expect(left.some((f) => f.includes('big'))).toBe(false);
+    expect(await everyFileReadable(server, r.b, r.room)).toBeGreaterThanOrEqual(1);
+    // Every file left on disk belongs to a message.
+    const { messages } = await chatHistory(server, r.b, r.room);
+    const referenced = new Set(messages.flatMap((m) => (m.files_data ?? []).flatMap((f: any) => [keyOf(f.file_path), f.thumbnail_url && keyOf(f.thumbnail_url)])).filter(Boolean));
+    for (const f of left) expect(referenced.has(f.replace(/^static\//, '')), f).toBe(true);
   }, 90_000);
 });

@@ -6,9 +6,10 @@
 // never swept.
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { api, newUser, type TestUser } from '../helpers/clients.js';
 import { hasPostgres } from '../helpers/pg.js';
+import { useUsers } from '../helpers/dialects.js';
 import { useParley, type TestServer, useTwoProcesses } from '../helpers/parley.js';
 import { databases, download, image, onServer, pdf } from './support.js';
 
@@ -53,12 +54,7 @@ async function statuses(server: TestServer, url: string, users: TestUser[]) {
 
 describe.each(databases)('files of a deleted conversation on %s', (db) => {
   const server = useParley({ db });
-  let a: TestUser;
-  let b: TestUser;
-  let outsider: TestUser;
-  beforeAll(async () => {
-    [a, b, outsider] = [await newUser(server), await newUser(server), await newUser(server)];
-  });
+  const [a, b, outsider] = useUsers(server, 3);
 
   const onDisk = (key: string) => existsSync(path.join(server.parley.config.filesRoot, 'static', key));
 

@@ -56,6 +56,10 @@ export interface AuthSession {
   user: TestUser['user'];
 }
 
+/** The token cookie's name (AUTH_COOKIE's default) and its value in a Set-Cookie header. */
+export const TOKEN_COOKIE = 'parley_token';
+export const cookieOf = (setCookie: string | null) => new RegExp(`${TOKEN_COOKIE}=([^;]*)`).exec(setCookie ?? '')?.[1];
+
 /** Registers a user with a unique email. */
 export async function newUser(server: { url: string }, opts: { name?: string; email?: string; tenantId?: string } = {}): Promise<TestUser> {
   const n = ++counter;
@@ -179,6 +183,20 @@ export async function chatSocket(server: TestServer, user: TestUser, roomId?: nu
   s.send({ type: 'ping' });
   await s.next('pong');
   return s;
+}
+
+/** Two fresh users and their direct /api/chat room. */
+export async function pair(server: { url: string }): Promise<{ a: TestUser; b: TestUser; room: number }> {
+  const [a, b] = await Promise.all([newUser(server), newUser(server)]);
+  return { a, b, room: await newRoom(server, a, b) };
+}
+
+/** Two fresh users, their direct /api/chat room, and a socket each in it (a's opened first). */
+export async function connectedPair(server: TestServer): Promise<{ a: TestUser; b: TestUser; room: number; sa: TestSocket; sb: TestSocket }> {
+  const { a, b, room } = await pair(server);
+  const sa = await chatSocket(server, a, room);
+  const sb = await chatSocket(server, b, room);
+  return { a, b, room, sa, sb };
 }
 
 /** Retries `fn` until it stops throwing, or throws its last error after timeoutMs. */

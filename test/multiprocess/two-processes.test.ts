@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { useTwoProcesses } from '../helpers/parley.js';
-import { api, chatSocket, eventually, newRoom, newUser } from '../helpers/clients.js';
+import { api, chatSocket, eventually, newRoom, newUser, pair } from '../helpers/clients.js';
 import { hasPostgres } from '../helpers/pg.js';
 
 const redisUrl = process.env.REDIS_URL;
@@ -50,9 +50,7 @@ describe.skipIf(!hasPostgres || !redisUrl)('two processes on one PostgreSQL and 
   });
 
   it('a user with a device on each process is online until both are gone', async () => {
-    const carol = await newUser(a);
-    const dave = await newUser(a);
-    const room = await newRoom(a, carol, dave);
+    const { a: carol, b: dave, room } = await pair(a);
     const watcher = await chatSocket(a, dave, room);
     const onA = await chatSocket(a, carol, room);
     const onB = await chatSocket(b, carol, room);

@@ -150,21 +150,17 @@ describe.each(databases)('/api/chat bad input on %s', (db) => {
   });
 
   describe('a frame over the size limit', () => {
-    it('closes that socket with 1009; nothing stored, the other sockets unaffected', async () => {
-      const small = await startParley({ db, env: { WS_MAX_PAYLOAD_BYTES: String(64 * 1024) } });
-      try {
-        const { a, b, room } = await pair(small);
-        const sa = await chatSocket(small, a, room);
-        const sb = await chatSocket(small, b, room);
-        sa.send(textFrame(room, b.user.id, 'x'.repeat(70 * 1024)));
-        expect((await sa.closed).code).toBe(1009);
-        const ack = await send(sb, room, a, 'b is fine');
-        expect(ack.data.content).toBe('b is fine');
-        expect(await historyTotal(small, b, room)).toBe(1);
-        sb.close();
-      } finally {
-        await small.close();
-      }
+    it('closes that socket with 1009; nothing stored, the other sockets unaffected', async (t) => {
+      const small = await startParley(t, { db, env: { WS_MAX_PAYLOAD_BYTES: String(64 * 1024) } });
+      const { a, b, room } = await pair(small);
+      const sa = await chatSocket(small, a, room);
+      const sb = await chatSocket(small, b, room);
+      sa.send(textFrame(room, b.user.id, 'x'.repeat(70 * 1024)));
+      expect((await sa.closed).code).toBe(1009);
+      const ack = await send(sb, room, a, 'b is fine');
+      expect(ack.data.content).toBe('b is fine');
+      expect(await historyTotal(small, b, room)).toBe(1);
+      sb.close();
     });
   });
 

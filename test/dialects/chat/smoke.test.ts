@@ -1,17 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { useParley } from '../../helpers/parley.js';
 import { hasPostgres } from '../../helpers/pg.js';
-import { api, chatSocket, newRoom, newUser } from '../../helpers/clients.js';
+import { api, connectedPair } from '../../helpers/clients.js';
 
 describe.each(['sqlite', ...(hasPostgres ? ['postgres' as const] : [])] as const)('/api/chat smoke on %s', (db) => {
   const server = useParley({ db });
 
   it('a message sent over the socket reaches the other user and is acked to the sender', async () => {
-    const a = await newUser(server);
-    const b = await newUser(server);
-    const room = await newRoom(server, a, b);
-    const sa = await chatSocket(server, a, room);
-    const sb = await chatSocket(server, b, room);
+    const { a, b, room, sa, sb } = await connectedPair(server);
     sa.send({ type: 'send_message', data: { room_id: room, receiver_id: b.user.id, message_type: 'text', content: 'hi', local_temp_id: 't1' } });
     const ack = await sa.next('new_message');
     const got = await sb.next('new_message');

@@ -3,19 +3,15 @@
 // now (README "Permissions"): in a channel only admins and moderators edit, their own
 // messages; deleting one's own message stays allowed. Over 003's, Parley's and /api/chat's
 // REST and Parley's socket; nobody following the channel hears of a refused edit.
-import { beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { api, openSocket, type TestSocket, type TestUser } from '../../helpers/clients.js';
+import { useUsers } from '../../helpers/dialects.js';
 import { useParley } from '../../helpers/parley.js';
-import { P, addParticipant, createConversation, databases, expectDetail, expectStatus, getMessage, sendMessage, settle, socket003, users } from './support.js';
+import { P, addParticipant, createConversation, databases, expectDetail, expectStatus, getMessage, sendMessage, settle, socket003 } from './support.js';
 
 describe.each(databases)('editing in a channel takes the right to post there now, on %s', (db) => {
   const server = useParley({ db });
-  let owner: TestUser;
-  let poster: TestUser;
-  let reader: TestUser;
-  beforeAll(async () => {
-    [owner, poster, reader] = await users(server, 3);
-  });
+  const [owner, poster, reader] = useUsers(server, 3);
 
   const setRole = (conv: string, u: TestUser, role: string) =>
     api(server, 'PUT', `${P}/conversations/${conv}/participants/${u.user.uuid}/`, { token: owner.token, json: { role } });

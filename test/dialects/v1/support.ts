@@ -4,7 +4,7 @@
 // what it needs.
 import { expect } from 'vitest';
 import { api, chatSocket, openSocket, roomHistory, type Frame, type TestSocket, type TestUser } from '../../helpers/clients.js';
-import { ISO_MS, UUID, expectUserDetails, tempId, textFrame, users } from '../../helpers/dialects.js';
+import { ISO_MS, UUID, expectRoomFields, tempId, textFrame, users } from '../../helpers/dialects.js';
 import type { TestServer } from '../../helpers/parley.js';
 
 export { databases } from '../../helpers/pg.js';
@@ -132,16 +132,8 @@ export function expectNoFile(m: any) {
 
 /** A room as 002 shows it (POST/GET rooms, GET rooms/{id}). */
 export function expectRoomShape(r: any, other: TestUser) {
-  expect(r.id).toBeTypeOf('number');
   expect(r.name).toBeTypeOf('string');
-  expect(r.room_type).toBe('direct');
-  expect(r.created_by).toBeTypeOf('number');
-  expect(r.created_at).toMatch(ISO_MS);
-  expect(r.updated_at).toMatch(ISO_MS);
-  expect(r.is_active).toBe(true);
-  expectUserDetails(r.other_user, other);
-  expect(r).toHaveProperty('last_message');
-  expect(r.unread_count).toBeTypeOf('number');
+  expectRoomFields(r, other);
 }
 
 /** Every message of a 002 room through REST history (all pages), newest first, with its total. */
