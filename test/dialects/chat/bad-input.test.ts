@@ -29,6 +29,8 @@ describe.each(databases)('/api/chat bad input on %s', (db) => {
       sb = await chatSocket(server, b, room);
     });
     afterAll(() => {
+      sa.close();
+      sb.close();
     });
 
     /** After a bad frame: the socket is open and a valid send is acked and delivered. */

@@ -31,6 +31,7 @@ describe.each(databases)('/api/chat history paging on %s', (db) => {
     }
     acks = await Promise.all(pending);
     expect(acks.map((f) => f.data.seq)).toEqual(Array.from({ length: N }, (_, i) => i + 1));
+    sb.close();
   });
   afterAll(async () => {
     sa?.close();
