@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { api, type TestUser } from '../helpers/clients.js';
+import { api, type TestUser, sleep } from '../helpers/clients.js';
 import { useParley } from '../helpers/parley.js';
 import { databases } from '../helpers/pg.js';
 
@@ -105,7 +105,7 @@ describe.each(databases)('invites as an invariant (fast-check) on %s', (db) => {
           } else {
             const inv = pick(a.invite);
             if (!inv || inv.expiresAt - Date.now() > 1500) continue;
-            while (Date.now() <= inv.expiresAt) await new Promise((r) => setTimeout(r, 25));
+            while (Date.now() <= inv.expiresAt) await sleep(25);
           }
         }
 

@@ -3,7 +3,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { api, newUser, type TestUser } from '../helpers/clients.js';
+import { api, newUser, type TestUser, sleep } from '../helpers/clients.js';
 import { useParley, startParley, type TestServer } from '../helpers/parley.js';
 import { hasPostgres } from '../helpers/pg.js';
 import { newRedisPrefix, dropPrefix, redisUrl } from '../contract/redis.js';
@@ -128,7 +128,7 @@ describe('login throttling', () => {
     expect(refused.status).toBe(429);
     const wait = Number(refused.headers.get('retry-after'));
     expect(wait).toBe(1);
-    await new Promise((r) => setTimeout(r, wait * 1000 + 50));
+    await sleep(wait * 1000 + 50);
     expect((await login(quick, u.user.email, u.password)).status).toBe(200);
   });
 });

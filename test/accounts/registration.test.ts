@@ -6,7 +6,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/config.js';
 import { createParley } from '../../src/app/app.js';
-import { api, type TestUser } from '../helpers/clients.js';
+import { api, type TestUser, sleep } from '../helpers/clients.js';
 import { useParley, startParley, type TestServer } from '../helpers/parley.js';
 import { databases } from '../helpers/pg.js';
 
@@ -106,7 +106,7 @@ describe.each(databases)('registration under the default REGISTRATION (default-t
 
     const short = await createInvite(server, admin, { ttl_seconds: 1 });
     expect(Date.parse(short.body.expires_at) - Date.parse(short.body.created_at)).toBe(1000);
-    while (Date.now() <= Date.parse(short.body.expires_at)) await new Promise((r) => setTimeout(r, 50));
+    while (Date.now() <= Date.parse(short.body.expires_at)) await sleep(50);
     expect((await register(server, { invite: short.body.code })).body).toEqual(BAD_INVITE);
     expect((await api(server, 'GET', '/api/auth/invites', { token: admin.token })).body.invites.find((i: { id: string }) => i.id === short.body.id).status).toBe('expired');
   });

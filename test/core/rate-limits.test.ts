@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { useParley } from '../helpers/parley.js';
-import { api, chatHistory, chatSocket, newUser, openSocket, pair } from '../helpers/clients.js';
+import { api, chatHistory, chatSocket, newUser, openSocket, pair, sleep } from '../helpers/clients.js';
 
 describe('rate limits (003: "rate limiting for spam prevention"), the same in every dialect', () => {
   const server = useParley({
@@ -23,7 +23,7 @@ describe('rate limits (003: "rate limiting for spam prevention"), the same in ev
     expect(errors.map((e) => e.local_temp_id).sort()).toEqual(['t3', 't4']);
     for (let i = 0; i < 3; i++) await s.next('new_message');
     expect((await chatHistory(server, a, room)).total).toBe(3);
-    await new Promise((r) => setTimeout(r, 1100));
+    await sleep(1100);
     s.send({ type: 'send_message', data: { room_id: room, content: 'again', local_temp_id: 'later' } });
     expect((await s.next('new_message')).data.local_temp_id).toBe('later');
   });

@@ -1,7 +1,7 @@
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { startParley, type TestServer } from '../helpers/parley.js';
 import { databases } from '../helpers/pg.js';
-import { api, chatHistory, chatSocket, newRoom, newUser, type Frame, type TestSocket, type TestUser, connectedPair, pair } from '../helpers/clients.js';
+import { api, chatHistory, chatSocket, newRoom, newUser, type Frame, type TestSocket, type TestUser, connectedPair, pair, sleep } from '../helpers/clients.js';
 
 // Delivery contract 1: a send is acknowledged only after it is committed. On /api/chat the
 // sender's own new_message is the ack; it carries local_temp_id, id and seq.
@@ -95,7 +95,7 @@ describe.each(databases)('ack after commit on %s', (db) => {
     send(sa, room, b, 'good', 'good');
     expect((await ackOf(sa, 'good')).data.seq).toBe(1);
     await sb.next('new_message', { where: (f) => f.data.content === 'good' });
-    await new Promise((r) => setTimeout(r, 300));
+    await sleep(300);
     expect(sa.all('new_message').map((f) => f.data.local_temp_id)).toEqual(['good']);
     expect(sb.all('new_message').map((f) => f.data.content)).toEqual(['good']);
     expect((await chatHistory(server, a, room)).total).toBe(1);

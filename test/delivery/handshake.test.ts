@@ -1,7 +1,7 @@
 import WebSocket from 'ws';
 import { describe, expect, it } from 'vitest';
 import { useParley, startParley } from '../helpers/parley.js';
-import { chatSocket, eventually, newUser, openSocket } from '../helpers/clients.js';
+import { chatSocket, eventually, newUser, openSocket, sleep } from '../helpers/clients.js';
 
 // The WebSocket handshake and keep-alive: Origin allow-list (cross-site WebSocket hijacking),
 // frames over the limit, dead peers, compression off by default.
@@ -52,7 +52,7 @@ describe('WebSocket handshake', () => {
     // The dead peer's process stops reading: pings go unanswered.
     (dead.ws as unknown as { _socket: { pause(): void } })._socket.pause();
     await eventually(() => expect(server.parley.hub.size).toBe(before - 1), { timeoutMs: 3000, intervalMs: 50 });
-    await new Promise((r) => setTimeout(r, 600));
+    await sleep(600);
     alive.send({ type: 'ping' });
     await alive.next('pong');
   });

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { useParley } from '../helpers/parley.js';
 import { databases } from '../helpers/pg.js';
-import { chatHistory, chatSocket, eventually, type TestSocket, pair } from '../helpers/clients.js';
+import { chatHistory, chatSocket, eventually, type TestSocket, pair, sleep } from '../helpers/clients.js';
 
 // Delivery contract 2 under load: seq is gapless and strictly increasing per conversation,
 // and every socket sees every message once, in seq order, whoever sent it from where.
@@ -30,7 +30,7 @@ describe.each(databases)('order under concurrency on %s', (db) => {
     for (const { s } of sockets) {
       await eventually(() => expect(s.all('new_message').length).toBeGreaterThanOrEqual(total), { timeoutMs: 20_000, intervalMs: 50 });
     }
-    await new Promise((r) => setTimeout(r, 300)); // a late duplicate would show up by now
+    await sleep(300); // a late duplicate would show up by now
 
     const expectedSeqs = Array.from({ length: total }, (_, i) => i + 1);
     const reference = new Map<number, { id: number; content: string; sender: number }>();

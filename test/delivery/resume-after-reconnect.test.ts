@@ -1,13 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { useParley, startParley, type TestServer } from '../helpers/parley.js';
 import { databases } from '../helpers/pg.js';
-import { api, chatHistory, chatSocket, eventually, newRoom, newUser, type TestSocket, type TestUser, pair } from '../helpers/clients.js';
+import { api, chatHistory, chatSocket, eventually, newRoom, newUser, type TestSocket, type TestUser, pair, sleep } from '../helpers/clients.js';
 
 // Delivery contract 3: a client that reconnects with its last seen seq receives everything
 // it missed, in order, then the live messages: nothing lost, nothing twice, even when
 // messages are committed while the replay is being loaded.
 
-const quiet = (ms = 300) => new Promise((r) => setTimeout(r, ms));
+const quiet = (ms = 300) => sleep(ms);
 const range = (from: number, to: number) => Array.from({ length: Math.max(0, to - from + 1) }, (_, i) => from + i);
 
 function send(s: TestSocket, room: number, to: TestUser, content: string, tempId: string) {

@@ -1,12 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { useParley } from '../helpers/parley.js';
 import { databases } from '../helpers/pg.js';
-import { chatHistory, chatSocket, type TestSocket, type TestUser, pair } from '../helpers/clients.js';
+import { chatHistory, chatSocket, type TestSocket, type TestUser, pair, sleep } from '../helpers/clients.js';
 
 // A retried send (same local_temp_id from the same sender) returns the original message to
 // the socket that retried, stores nothing new, and nobody else hears of it again.
 
-const quiet = (ms = 300) => new Promise((r) => setTimeout(r, ms));
+const quiet = (ms = 300) => sleep(ms);
 
 function send(s: TestSocket, room: number, to: TestUser, content: string, tempId: string) {
   s.send({ type: 'send_message', data: { room_id: room, receiver_id: to.user.id, message_type: 'text', content, local_temp_id: tempId } });

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { useParley } from '../helpers/parley.js';
 import { databases } from '../helpers/pg.js';
-import { api, chatSocket, newRoom, newUser, type Frame, type TestSocket, connectedPair } from '../helpers/clients.js';
+import { api, chatSocket, newRoom, newUser, type Frame, type TestSocket, connectedPair, sleep } from '../helpers/clients.js';
 
 // Delivery contract 2: every subscribed socket of every participant (all devices) receives
 // each event once; order per conversation is seq order.
@@ -27,7 +27,7 @@ function seen(s: TestSocket): string[] {
     });
 }
 
-const quiet = (ms = 300) => new Promise((r) => setTimeout(r, ms));
+const quiet = (ms = 300) => sleep(ms);
 
 describe.each(databases)('two devices of one user on %s', (db) => {
   const server = useParley({ db });

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
-import { TestSocket } from '../helpers/clients.js';
+import { TestSocket, sleep } from '../helpers/clients.js';
 import WebSocket from 'ws';
 import { adminUrl, hasPostgres, postgresUrl } from '../helpers/pg.js';
 
@@ -49,7 +49,7 @@ async function start(cmd: string, args: string[], env: Record<string, string>, c
       /* not yet */
     }
     if (Date.now() > until) throw new Error(`did not start: ${output}`);
-    await new Promise((r) => setTimeout(r, 200));
+    await sleep(200);
   }
   return { child, url, exited, output: () => output, stop: () => tryKill(-child.pid!, 'SIGTERM') };
 }

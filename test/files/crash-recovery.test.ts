@@ -9,7 +9,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { api, chatHistory, chatSocket, eventually, newRoom, newUser } from '../helpers/clients.js';
+import { api, chatHistory, chatSocket, eventually, newRoom, newUser, sleep } from '../helpers/clients.js';
 import { startParley, type TestData, type TestServer } from '../helpers/parley.js';
 import { closeRoom, databases, download, expectErrorFrame, fileEntry, image, MB, onServer, pdf, room, sendFrom, settledFiles, storedFiles, upload } from './support.js';
 
@@ -178,7 +178,7 @@ describe('a process killed during uploads (SIGKILL)', () => {
         /* not yet */
       }
       if (i > 300) throw new Error('the child did not start');
-      await new Promise((r) => setTimeout(r, 100));
+      await sleep(100);
     }
 
     const r = await room(remote);

@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/config.js';
 import { createParley, type Parley } from '../../src/app/app.js';
 import { useParley, startParley, type TestServer } from '../helpers/parley.js';
+import { sleep } from '../helpers/clients.js';
 
 // Issue 9 item 3: bad tokens are refused on one REST endpoint of each dialect (401 {detail})
 // and on every socket (each with its dialect's refusal); tokens in query strings never
@@ -278,7 +279,7 @@ describe('tokens in query strings never reach the logs', () => {
         await fetch(base + p, { headers: { authorization: `Bearer ${a.token}` } });
       await fetch(`${base}/api/chat/rooms?token=${t}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"receiver_id":' });
     }
-    await new Promise((r) => setTimeout(r, 200));
+    await sleep(200);
     expect(log.length).toBeGreaterThan(0);
     expect(log).toContain('[redacted]');
     // The socket upgrades and the REST calls were logged (redacted), so the check saw them.

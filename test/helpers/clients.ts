@@ -1,6 +1,9 @@
 import WebSocket from 'ws';
 import { expect, onTestFinished } from 'vitest';
 import type { TestServer } from './parley.js';
+import { sleep } from './sleep.js';
+
+export { sleep };
 
 let counter = 0;
 
@@ -253,8 +256,6 @@ export async function nextError(sock: TestSocket, match?: string | RegExp): Prom
   return f;
 }
 
-/** The one fixed wait of the suite: for what has no condition to wait for (a clock to pass, a quiet period). */
-export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 /**
  * Proves the server has handled everything this socket sent before (a ping answered), then

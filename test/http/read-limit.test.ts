@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { useParley, type TestServer, useTwoProcesses } from '../helpers/parley.js';
-import { api, newUser, type TestUser } from '../helpers/clients.js';
+import { api, newUser, type TestUser, sleep } from '../helpers/clients.js';
 import { hasPostgres } from '../helpers/pg.js';
 
 // Every REST read of a user (GET, any dialect) takes from one budget per user,
@@ -64,7 +64,7 @@ describe('per-user read limit', () => {
         let accepted = 0;
         const t0 = performance.now();
         for (const st of steps) {
-          if (st.pauseMs) await new Promise((r) => setTimeout(r, st.pauseMs));
+          if (st.pauseMs) await sleep(st.pauseMs);
           const r = await api(server, 'GET', paths[st.route % paths.length], { token: a.token });
           expect([200, 429]).toContain(r.status);
           if (r.status === 200) accepted++;

@@ -2,7 +2,7 @@ import net from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { pdf } from '../../scripts/crash/client.js';
 import { useParley } from '../helpers/parley.js';
-import { newUser, openSocket } from '../helpers/clients.js';
+import { newUser, openSocket, sleep } from '../helpers/clients.js';
 
 // A peer cannot hold a connection by sending slowly: headers must arrive within
 // HTTP_HEADERS_TIMEOUT_MS, a whole request within HTTP_REQUEST_TIMEOUT_MS, and a connection
@@ -89,7 +89,7 @@ describe('request timeouts', () => {
     const t0 = Date.now();
     for (let at = 0; at < body.length; at += 100_000) {
       c.socket.write(body.subarray(at, at + 100_000));
-      await new Promise((r) => setTimeout(r, 120));
+      await sleep(120);
     }
     await within(c.closedAt, 10_000, 'paced upload');
     expect(Date.now() - t0).toBeGreaterThan(1000);
@@ -100,7 +100,7 @@ describe('request timeouts', () => {
     const a = await newUser(server);
     const s = await openSocket(`${server.wsUrl}/api/parley/ws?token=${a.token}`);
     await s.next('ready');
-    await new Promise((r) => setTimeout(r, 2600));
+    await sleep(2600);
     s.send({ type: 'ping' });
     await s.next('pong');
   });

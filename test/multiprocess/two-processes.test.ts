@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { useTwoProcesses } from '../helpers/parley.js';
-import { api, chatSocket, eventually, newRoom, newUser, pair } from '../helpers/clients.js';
+import { api, chatSocket, eventually, expectNoFrame, newRoom, newUser, pair } from '../helpers/clients.js';
 import { hasPostgres } from '../helpers/pg.js';
 
 const redisUrl = process.env.REDIS_URL;
@@ -57,8 +57,7 @@ describe.skipIf(!hasPostgres || !redisUrl)('two processes on one PostgreSQL and 
     const online = await api(b, 'GET', '/api/chat/online-users', { token: dave.token });
     expect(online.body.online_users.map((u: { user_id: number }) => u.user_id)).toContain(carol.user.id);
     onA.close();
-    await new Promise((r) => setTimeout(r, 300));
-    expect(watcher.all('presence').filter((p) => p.data.user_id === carol.user.id && p.data.is_online === false)).toHaveLength(0);
+    await expectNoFrame(watcher, 300, { type: 'presence', where: (p) => p.data.user_id === carol.user.id && p.data.is_online === false });
     onB.close();
     await eventually(() => expect(watcher.all('presence').some((p) => p.data.user_id === carol.user.id && p.data.is_online === false)).toBe(true));
   });

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { SqlStore } from '../../src/backends/store/sql-store.js';
 import { useTwoProcesses } from '../helpers/parley.js';
 import { hasPostgres } from '../helpers/pg.js';
-import { chatHistory, chatSocket, newRoom, newUser, type TestSocket, type TestUser } from '../helpers/clients.js';
+import { chatHistory, chatSocket, newRoom, newUser, type TestSocket, type TestUser, sleep } from '../helpers/clients.js';
 
 // Issue 15, item 5: a process stopped mid-commit keeps its row locks. Process A is frozen on
 // purpose inside its transaction, right after it locked conversation X (a test hook awaits
@@ -48,7 +48,7 @@ describe.runIf(hasPostgres && redisUrl)('a process stopped mid-commit holds up o
       if (frozeAt === 0 && ids.includes(x)) {
         frozeAt = performance.now();
         froze();
-        await new Promise((r) => setTimeout(r, FREEZE_MS));
+        await sleep(FREEZE_MS);
       }
     };
     onA.send({ type: 'send_message', data: { room_id: x, receiver_id: bob.user.id, message_type: 'text', content: 'from the frozen process', local_temp_id: 'a1' } });
@@ -56,7 +56,7 @@ describe.runIf(hasPostgres && redisUrl)('a process stopped mid-commit holds up o
 
     // B: a send into X (held by A), then one into Y right behind it.
     const intoX = timedSend(bobOnB, x, alice, 'into the held conversation', 'b1');
-    await new Promise((r) => setTimeout(r, 20));
+    await sleep(20);
     const intoY = await timedSend(carolOnB, y, dave, 'elsewhere', 'y1');
     const xDone = await intoX;
     console.log(

@@ -1,7 +1,7 @@
 // Document 002's PUT /api/v1/chat/messages/{id} (form-encoded, only the sender's text
 // messages) with its `message_updated` frame, and DELETE with an integer id.
 import { describe, expect, it } from 'vitest';
-import { api } from '../../helpers/clients.js';
+import { api, sleep } from '../../helpers/clients.js';
 import { useParley } from '../../helpers/parley.js';
 import { databases, expect002Message, expectDetail, expectNoFile, history002, ISO_MS, room002, roomSocket, sendRoom, settle, users } from './support.js';
 
@@ -15,7 +15,7 @@ describe.each(databases)('002 edit and delete on %s', (db) => {
     const sj = await roomSocket(server, john, room);
     const sent = await sendRoom(sa, room, john, 'Hello there!');
     await sj.next('new_message');
-    await new Promise((r) => setTimeout(r, 5)); // updated_at must be able to differ from created_at
+    await sleep(5); // updated_at must be able to differ from created_at
 
     const res = await api(server, 'PUT', `/api/v1/chat/messages/${sent.data.id}`, { token: alice.token, form: { content: 'Updated message content' } });
     expect(res.status).toBe(200);
