@@ -22,7 +22,7 @@ import * as chatSchemas from '../../src/dialects/chat/schemas.js';
 import * as v1Schemas from '../../src/dialects/v1/schemas.js';
 import * as notifSchemas from '../../src/dialects/notifications/schemas.js';
 import { ClientFrames } from '../../src/dialects/parley/schemas.js';
-import { sleep } from '../helpers/clients.js';
+import { sleep } from '../helpers/sleep.js';
 
 const addFormats = addFormatsModule as unknown as (ajv: Ajv) => Ajv;
 const ajv = addFormats(new Ajv({ strict: false, allErrors: false, coerceTypes: false, useDefaults: false, validateFormats: true }));
