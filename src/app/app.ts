@@ -10,6 +10,7 @@ import { createMemoryRateLimiter } from '../backends/ratelimit/memory-rate-limit
 import type { RateLimiter } from '../backends/ratelimit/rate-limiter.js';
 import { createLocalDiskFileStore } from '../backends/files/local-disk-file-store.js';
 import { Core } from '../core/core.js';
+import { createCoreLibraries } from './libraries.js';
 import { Hub } from '../delivery/hub.js';
 import { CloseCodes } from '../delivery/connection.js';
 import { createHttpServer } from '../http/server.js';
@@ -68,7 +69,7 @@ export async function createParley(config: Config, opts: { logger?: boolean | ob
   // The history's epoch: a restored database has a new one (`parley backup` gives the copy its
   // own), so the cursors of the history it replaced resume nothing (issue 15 item 9).
   const epoch = await store.epoch();
-  const core = new Core({ config, store, presence, rateLimiter, events: hub, fileStore, caches: hub, epoch });
+  const core = new Core({ config, store, presence, rateLimiter, events: hub, fileStore, caches: hub, epoch, libraries: createCoreLibraries(config) });
   // No request is served before this process hears invalidations.
   await hub.ready;
   // What a crash left (half-written files, renames not done) is settled before anyone reads.

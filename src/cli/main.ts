@@ -12,6 +12,7 @@ import type { EventPublisher } from '../core/events.js';
 import { Invites } from '../core/accounts/invites.js';
 import { createRedisBus } from '../backends/bus/redis-bus.js';
 import { Hub } from '../delivery/hub.js';
+import { createCoreLibraries } from '../app/libraries.js';
 
 const USAGE = `parley — a real-time chat server
 
@@ -153,7 +154,7 @@ async function withAccounts(fn: (deps: { accounts: Accounts; invites: Invites; r
   const bus = config.redisUrl ? await createRedisBus(config.redisUrl, { prefix: config.redisPrefix }) : null;
   const events: EventPublisher = bus ? new Hub(bus, { reorderWaitMs: config.reorderWaitMs, onError: (e) => console.error(e) }) : { publish() {}, publishToUsers() {} };
   try {
-    await fn({ accounts: new Accounts(store, events, config, createMemoryRateLimiter()), invites: new Invites(store, config), reachesSockets: bus !== null });
+    await fn({ accounts: new Accounts(store, events, config, createMemoryRateLimiter(), createCoreLibraries(config)), invites: new Invites(store, config), reachesSockets: bus !== null });
     await bus?.flush();
     return 0;
   } catch (e) {

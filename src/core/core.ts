@@ -4,12 +4,12 @@ import type { RateLimiter } from '../backends/ratelimit/rate-limiter.js';
 import { RateLimits } from './rate-limits.js';
 import type { Store } from '../backends/store/store.js';
 import type { FileStore } from '../backends/files/file-store.js';
-import { Accounts } from './accounts/accounts.js';
+import { Accounts, type AccountLibraries } from './accounts/accounts.js';
 import { Invites } from './accounts/invites.js';
 import { Conversations } from './conversations/conversations.js';
 import { LocalInvalidator, type CacheInvalidator, type EventPublisher } from './events.js';
 import type { RaceHooks } from './hooks.js';
-import { Files } from './files/files.js';
+import { Files, type MediaLibraries } from './files/files.js';
 import { Friends } from './friends/friends.js';
 import { Messages } from './messages/messages.js';
 import { DeliveryReceipts } from './messages/receipts.js';
@@ -25,9 +25,14 @@ export interface CoreDeps {
   fileStore: FileStore;
   /** How cache invalidations reach every process (the hub, over the bus); one process alone without it. */
   caches?: CacheInvalidator;
+  /** The image, audio, hashing and token libraries, behind the core's ports (src/app/libraries.ts builds them). */
+  libraries: CoreLibraries;
   /** The history's epoch (Store.epoch), read at start: a cursor of another epoch resumes nothing. */
   epoch?: string;
 }
+
+/** Every library the core calls, each through a port of the core (accounts/ports.ts, files/ports.ts). */
+export type CoreLibraries = AccountLibraries & MediaLibraries;
 
 /** The domain: every dialect calls these, and only these. */
 export class Core {
@@ -49,7 +54,7 @@ export class Core {
     const caches = deps.caches ?? new LocalInvalidator();
     this.rateLimits = new RateLimits(deps.rateLimiter, config);
     this.users = new Users(store);
-    this.accounts = new Accounts(store, events, config, deps.rateLimiter);
+    this.accounts = new Accounts(store, events, config, deps.rateLimiter, deps.libraries);
     this.invites = new Invites(store, config);
     this.friends = new Friends(store, this.users, caches);
     this.conversations = new Conversations(store, this.users, this.friends, events, caches, {
@@ -60,7 +65,7 @@ export class Core {
     this.messages.epoch = deps.epoch ?? null;
     this.presence = new PresenceService(presence, store, this.users, this.conversations, events);
     this.receipts = new DeliveryReceipts(store, this.conversations, events);
-    this.files = new Files(store, deps.fileStore, this.conversations, config);
+    this.files = new Files(store, deps.fileStore, this.conversations, config, deps.libraries);
   }
 
   /** Waits for every accepted send to commit and every receipt to be written. */

@@ -7,6 +7,12 @@ export type Role = 'admin' | 'moderator' | 'member';
 export type MessageKind = 'text' | 'emoji' | 'image' | 'file' | 'voice' | 'system';
 export type FriendStatus = 'pending' | 'accepted' | 'blocked';
 
+/**
+ * The tenant every installation starts with; migration 0001 creates it with this uuid (the
+ * store contract checks that the two agree).
+ */
+export const DEFAULT_TENANT_UUID = '00000000-0000-7000-8000-000000000001';
+
 /** A time is epoch milliseconds everywhere in the core and the store. */
 export type Millis = number;
 

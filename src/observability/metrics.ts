@@ -34,24 +34,10 @@ export class Metrics {
     });
     this.messagesIn = new Counter({ name: 'parley_messages_in_total', help: 'New messages committed by this process', registers });
     this.messagesOut = new Counter({ name: 'parley_messages_out_total', help: 'Message frames written to sockets of this process (acks included)', registers });
-    this.sendToAck = new Histogram({
-      name: 'parley_send_to_ack_seconds',
-      help: 'From a send reaching the core to its ack written to the sender socket (after the commit)',
-      buckets: LATENCY_BUCKETS,
-      registers,
-    });
-    this.fanOut = new Histogram({
-      name: 'parley_fanout_seconds',
-      help: 'From an event being published to its last frame written to a socket of this process (bus lag included)',
-      buckets: LATENCY_BUCKETS,
-      registers,
-    });
-    this.busLag = new Histogram({
-      name: 'parley_bus_lag_seconds',
-      help: 'From an event being published (by any process) to its arrival on this process',
-      buckets: LATENCY_BUCKETS,
-      registers,
-    });
+    const latency = (name: string, help: string) => new Histogram({ name, help, buckets: LATENCY_BUCKETS, registers });
+    this.sendToAck = latency('parley_send_to_ack_seconds', 'From a send reaching the core to its ack written to the sender socket (after the commit)');
+    this.fanOut = latency('parley_fanout_seconds', 'From an event being published to its last frame written to a socket of this process (bus lag included)');
+    this.busLag = latency('parley_bus_lag_seconds', 'From an event being published (by any process) to its arrival on this process');
     this.batchSize = new Histogram({
       name: 'parley_db_batch_size',
       help: 'Messages committed per transaction (group commit)',

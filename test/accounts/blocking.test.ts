@@ -2,19 +2,15 @@
 // refuses direct messages both ways in every dialect — opening a direct conversation and
 // sending into one that exists — refuses adding the blocker to groups and channels by the
 // blocked user, and ends a friendship. Only the blocker lifts it.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { api, chatSocket, newRoom, newUser, nextError, openSocket, settle, type TestUser } from '../helpers/clients.js';
 import { databases } from '../helpers/pg.js';
-import { startParley, type TestServer } from '../helpers/parley.js';
+import { useParley } from '../helpers/parley.js';
 
 const N = '/api/notifications/chat';
 
 describe.each(databases)('blocking on %s', (db) => {
-  let server: TestServer;
-  beforeAll(async () => {
-    server = await startParley({ db });
-  });
-  afterAll(() => server.close());
+  const server = useParley({ db });
 
   const block = (by: TestUser, who: TestUser) => api(server, 'POST', `/api/friends/${who.user.id}/block`, { token: by.token });
   const befriend = async (a: TestUser, b: TestUser) => {

@@ -3,34 +3,24 @@
 // own origin or one ALLOWED_ORIGINS names), since a browser attaches a cookie to requests
 // from every site. REST never takes it (no CSRF). Document 003's React client needs it: it
 // opens `new WebSocket(ws://…/ws/chat/${tenantId}/)` with no token and sends join first.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { api, newUser, openSocket, type TestUser } from '../helpers/clients.js';
-import { startParley, type TestServer } from '../helpers/parley.js';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { api, cookieOf, newUser, TOKEN_COOKIE, openSocket, type TestUser } from '../helpers/clients.js';
+import { useUsers } from '../helpers/dialects.js';
+import { startParley, useParley, type TestServer } from '../helpers/parley.js';
 import { conversationWith, join, nextError } from '../dialects/notifications/support.js';
 
-const COOKIE = 'parley_token';
-const cookieOf = (setCookie: string | null) => new RegExp(`${COOKIE}=([^;]*)`).exec(setCookie ?? '')?.[1];
 
 describe('the token cookie on socket handshakes', () => {
-  let server: TestServer;
-  let open: TestServer;
-  let ada: TestUser;
-  let bob: TestUser;
+  const server = useParley({ env: { ALLOWED_ORIGINS: 'http://app.example' } });
+  const open = useParley({ env: { ALLOWED_ORIGINS: '*' } });
+  const [ada, bob] = useUsers(server, 2, { names: ['Ada', 'Bob'] });
   let conv: string;
   beforeAll(async () => {
-    server = await startParley({ env: { ALLOWED_ORIGINS: 'http://app.example' } });
-    open = await startParley({ env: { ALLOWED_ORIGINS: '*' } });
-    ada = await newUser(server, { name: 'Ada' });
-    bob = await newUser(server, { name: 'Bob' });
     conv = await conversationWith(server, ada, [bob]);
-  });
-  afterAll(async () => {
-    await server.close();
-    await open.close();
   });
 
   const ws003 = (s: TestServer, u: TestUser, headers: Record<string, string>) => openSocket(`${s.wsUrl}/ws/chat/${u.user.tenant_id}/`, { headers });
-  const cookie = (token: string) => ({ cookie: `other=1; ${COOKIE}=${token}` });
+  const cookie = (token: string) => ({ cookie: `other=1; ${TOKEN_COOKIE}=${token}` });
 
   it('login and register set it HttpOnly, SameSite=Strict, for the token they return; logout clears it', async () => {
     const reg = await api(server, 'POST', '/api/auth/register', { json: { email: `c-${Date.now()}@example.com`, password: 'correct horse', name: 'Cy' } });
@@ -45,7 +35,7 @@ describe('the token cookie on socket handshakes', () => {
     expect(cookieOf(login.headers.get('set-cookie'))).toBe(login.body.access_token);
     const out = await api(server, 'POST', '/api/auth/logout', { token: login.body.access_token });
     expect(out.status).toBe(200);
-    expect(out.headers.get('set-cookie')).toMatch(new RegExp(`${COOKIE}=;.*(Max-Age=0|Expires=Thu, 01 Jan 1970)`, 'i'));
+    expect(out.headers.get('set-cookie')).toMatch(new RegExp(`${TOKEN_COOKIE}=;.*(Max-Age=0|Expires=Thu, 01 Jan 1970)`, 'i'));
   });
 
   it("document 003's socket: a cookie alone authenticates, and join, send and receive work", async () => {
@@ -126,20 +116,15 @@ describe('the token cookie on socket handshakes', () => {
     await expect(openSocket(`${server.wsUrl}/api/v1/chat/ws/chat`, { headers: { origin: 'http://evil.example', ...cookie(ada.token) } })).rejects.toThrow(/401/);
     const parley = await openSocket(`${server.wsUrl}/api/parley/ws`, { headers: cookie(ada.token) });
     expect((await parley.next('ready')).user.id).toBe(ada.user.id);
-    parley.close();
   });
 
-  it('AUTH_COOKIE= (empty) turns it off: no cookie handed out, none taken', async () => {
-    const off = await startParley({ env: { AUTH_COOKIE: '' } });
-    try {
-      const u = await newUser(off, { name: 'Nell' });
-      const login = await api(off, 'POST', '/api/auth/login', { json: { email: u.user.email, password: u.password } });
-      expect(login.headers.get('set-cookie')).toBeNull();
-      const s = await ws003(off, u, cookie(u.token));
-      s.send({ type: 'join_conversation', conversation_id: conv });
-      expect((await s.closed).code).toBe(4001);
-    } finally {
-      await off.close();
-    }
+  it('AUTH_COOKIE= (empty) turns it off: no cookie handed out, none taken', async (t) => {
+    const off = await startParley(t, { env: { AUTH_COOKIE: '' } });
+    const u = await newUser(off, { name: 'Nell' });
+    const login = await api(off, 'POST', '/api/auth/login', { json: { email: u.user.email, password: u.password } });
+    expect(login.headers.get('set-cookie')).toBeNull();
+    const s = await ws003(off, u, cookie(u.token));
+    s.send({ type: 'join_conversation', conversation_id: conv });
+    expect((await s.closed).code).toBe(4001);
   });
 });

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startParley, type TestServer } from '../helpers/parley.js';
+import { describe, expect, it } from 'vitest';
+import { useParley } from '../helpers/parley.js';
 import { databases } from '../helpers/pg.js';
 import { api, newUser, type TestUser } from '../helpers/clients.js';
 
@@ -9,11 +9,7 @@ import { api, newUser, type TestUser } from '../helpers/clients.js';
 // integer id or the uuid.
 
 describe.each(databases)('friends on %s', (db) => {
-  let server: TestServer;
-  beforeAll(async () => {
-    server = await startParley({ db });
-  });
-  afterAll(() => server.close());
+  const server = useParley({ db });
 
   const ask = (u: TestUser, userId: unknown) => api(server, 'POST', '/api/friends', { token: u.token, json: { user_id: userId } });
   const list = async (u: TestUser) => {

@@ -3,7 +3,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { SignJWT, exportJWK, exportSPKI, generateKeyPair, type CryptoKey, type JWTPayload } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startParley, type TestServer } from '../helpers/parley.js';
+import { useParley, startParley, type TestServer } from '../helpers/parley.js';
 import { databases } from '../helpers/pg.js';
 import { api, chatSocket, newRoom, newUser, openSocket, type TestUser } from '../helpers/clients.js';
 
@@ -76,11 +76,7 @@ async function socketRefused(server: TestServer, token: string) {
 describe.each(databases)('identity provider tokens on %s', (db) => {
   describe('HS256 shared secret (AUTH_HS256_SECRET)', () => {
     const secret = new TextEncoder().encode('the-application-shared-secret-0123456789');
-    let server: TestServer;
-    beforeAll(async () => {
-      server = await startParley({ db, env: { AUTH_HS256_SECRET: new TextDecoder().decode(secret) } });
-    });
-    afterAll(() => server.close());
+    const server = useParley({ db, env: { AUTH_HS256_SECRET: new TextDecoder().decode(secret) } });
 
     it('provisions the user on first sight, the same user afterwards; Parley\'s own tokens still work', async () => {
       const sub = subject('hs');
@@ -305,11 +301,7 @@ describe.each(databases)('identity provider tokens on %s', (db) => {
 
   describe('claims that do not fit', () => {
     const secret = new TextEncoder().encode('the-application-shared-secret-0123456789');
-    let server: TestServer;
-    beforeAll(async () => {
-      server = await startParley({ db, env: { AUTH_HS256_SECRET: new TextDecoder().decode(secret) } });
-    });
-    afterAll(() => server.close());
+    const server = useParley({ db, env: { AUTH_HS256_SECRET: new TextDecoder().decode(secret) } });
 
     it('a tenant claim that is not a UUID never yields a 5xx nor a tenant_id that is not a UUID', async () => {
       for (const org of ['acme-corporation-international-holdings-limited-europe', 'acme']) {

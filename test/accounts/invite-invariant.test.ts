@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import fc from 'fast-check';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { api, type TestUser } from '../helpers/clients.js';
-import { startParley, type TestServer } from '../helpers/parley.js';
+import { describe, expect, it } from 'vitest';
+import { api, type TestUser, sleep } from '../helpers/clients.js';
+import { useParley } from '../helpers/parley.js';
 import { databases } from '../helpers/pg.js';
 
 // Issue 14 item 3, as an invariant: under any interleaving of creating, using (alone or
@@ -38,11 +38,7 @@ interface Known {
 }
 
 describe.each(databases)('invites as an invariant (fast-check) on %s', (db) => {
-  let server: TestServer;
-  beforeAll(async () => {
-    server = await startParley({ db, env: { REGISTRATION: '' } });
-  });
-  afterAll(() => server.close());
+  const server = useParley({ db, env: { REGISTRATION: '' } });
 
   it('at most one user per invite, only into its tenant, only before expiry and revocation', { timeout: 300_000 }, async () => {
     let run = 0;
@@ -109,7 +105,7 @@ describe.each(databases)('invites as an invariant (fast-check) on %s', (db) => {
           } else {
             const inv = pick(a.invite);
             if (!inv || inv.expiresAt - Date.now() > 1500) continue;
-            while (Date.now() <= inv.expiresAt) await new Promise((r) => setTimeout(r, 25));
+            while (Date.now() <= inv.expiresAt) await sleep(25);
           }
         }
 

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { freePort, track } from '../helpers/local-servers.js';
+import { sleep } from '../helpers/clients.js';
 
 // Issue 14 item 13: an HS256 key shorter than the hash (32 bytes) can be guessed offline from
 // any token Parley hands out; Parley refuses to start with one, saying why.
@@ -40,7 +41,7 @@ async function serve(jwtSecret: string): Promise<{ exitCode: number | null; list
     } catch {
       /* not listening (yet) */
     }
-    await new Promise((r) => setTimeout(r, 100));
+    await sleep(100);
   }
   if (!done) child.kill('SIGKILL');
   return { exitCode: await exited, listened: false, output };

@@ -1,6 +1,6 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { api, newUser, type TestUser } from '../helpers/clients.js';
-import { startParley, type TestServer } from '../helpers/parley.js';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { api, cookieOf, newUser, type TestUser } from '../helpers/clients.js';
+import { useParley, type TestServer } from '../helpers/parley.js';
 
 // Issue 14 item 13, login CSRF: a page on another site posts a form to /api/auth/login with
 // the attacker's credentials; the answer's cookie then authenticates the visitor's sockets
@@ -8,21 +8,13 @@ import { startParley, type TestServer } from '../helpers/parley.js';
 // refuse a request whose Origin is neither the server's own nor an allowed one, and the
 // cookie is SameSite=Strict.
 
-const COOKIE = 'parley_token';
-const cookieOf = (setCookie: string | null) => new RegExp(`${COOKIE}=([^;]*)`).exec(setCookie ?? '')?.[1];
 
 describe('login CSRF', () => {
-  let server: TestServer;
-  let open: TestServer;
+  const server = useParley({ env: { ALLOWED_ORIGINS: 'http://app.example' } });
+  const open = useParley({ env: { ALLOWED_ORIGINS: '*' } });
   let attacker: TestUser;
   beforeAll(async () => {
-    server = await startParley({ env: { ALLOWED_ORIGINS: 'http://app.example' } });
-    open = await startParley({ env: { ALLOWED_ORIGINS: '*' } });
     attacker = await newUser(server, { name: 'Attacker' });
-  });
-  afterAll(async () => {
-    await server.close();
-    await open.close();
   });
 
   /** What a cross-site HTML form sends: urlencoded, with the page's Origin. */

@@ -3,8 +3,8 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { api, newUser, type TestUser } from '../helpers/clients.js';
-import { startParley, type TestServer } from '../helpers/parley.js';
+import { api, newUser, type TestUser, sleep } from '../helpers/clients.js';
+import { useParley, startParley, type TestServer } from '../helpers/parley.js';
 import { hasPostgres } from '../helpers/pg.js';
 import { newRedisPrefix, dropPrefix, redisUrl } from '../contract/redis.js';
 
@@ -30,19 +30,15 @@ let addressSeq = 0;
 const freshAddress = () => `10.${Math.floor(++addressSeq / 250) % 250}.${addressSeq % 250}.${1 + (process.pid % 250)}`;
 
 describe('login throttling', () => {
-  let server: TestServer;
-  beforeAll(async () => {
-    server = await startParley({
-      env: {
-        RATE_LOGIN_ACCOUNT_FAILURES: '5/1m,20/15m',
-        RATE_LOGIN_ADDRESS_FAILURES: '20/10s,100/5m',
-        RATE_LOGIN_ADDRESS_ATTEMPTS: '60/100ms',
-        TRUST_PROXY: 'true',
-        ...METRICS,
-      },
-    });
+  const server = useParley({
+    env: {
+      RATE_LOGIN_ACCOUNT_FAILURES: '5/1m,20/15m',
+      RATE_LOGIN_ADDRESS_FAILURES: '20/10s,100/5m',
+      RATE_LOGIN_ADDRESS_ATTEMPTS: '60/100ms',
+      TRUST_PROXY: 'true',
+      ...METRICS,
+    },
   });
-  afterAll(() => server.close());
 
   it('60 wrong passwords, then the right one: refused with 429, Retry-After and {"detail"}, and nothing hashed past the fifth', async () => {
     const victim = await newUser(server);
@@ -95,25 +91,21 @@ describe('login throttling', () => {
     expect((await login(server, u.user.email, u.password, freshAddress())).status).toBe(200);
   });
 
-  it('a flood of logins from one address, right or wrong, is throttled before hashing', async () => {
+  it('a flood of logins from one address, right or wrong, is throttled before hashing', async (t) => {
     // Only the per-address budget of attempts: the failure budgets would also stop some of
     // these (concurrent checks of one account each hold a failure token until answered).
-    const flood = await startParley({ env: { RATE_LOGIN_ADDRESS_ATTEMPTS: '60/100ms', TRUST_PROXY: 'true', ...METRICS } });
-    try {
-      const u = await newUser(flood);
-      const address = freshAddress();
-      const before = await hashes(flood);
-      const all = await Promise.all(Array.from({ length: 150 }, () => login(flood, u.user.email, u.password, address)));
-      const ok = all.filter((r) => r.status === 200).length;
-      const throttled = all.filter((r) => r.status === 429).length;
-      expect(ok + throttled).toBe(150);
-      // 60 at once, plus the 10/s refill while they arrived.
-      expect(ok).toBeGreaterThanOrEqual(55);
-      expect(ok).toBeLessThan(100);
-      expect((await hashes(flood)) - before).toBe(ok);
-    } finally {
-      await flood.close();
-    }
+    const flood = await startParley(t, { env: { RATE_LOGIN_ADDRESS_ATTEMPTS: '60/100ms', TRUST_PROXY: 'true', ...METRICS } });
+    const u = await newUser(flood);
+    const address = freshAddress();
+    const before = await hashes(flood);
+    const all = await Promise.all(Array.from({ length: 150 }, () => login(flood, u.user.email, u.password, address)));
+    const ok = all.filter((r) => r.status === 200).length;
+    const throttled = all.filter((r) => r.status === 429).length;
+    expect(ok + throttled).toBe(150);
+    // 60 at once, plus the 10/s refill while they arrived.
+    expect(ok).toBeGreaterThanOrEqual(55);
+    expect(ok).toBeLessThan(100);
+    expect((await hashes(flood)) - before).toBe(ok);
   });
 
   it('/api/parley/auth/login is throttled the same way, in its own error shape', async () => {
@@ -128,20 +120,16 @@ describe('login throttling', () => {
     expect(Number(r.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
   });
 
-  it('after Retry-After has passed, the right password works again', async () => {
-    const quick = await startParley({ env: { RATE_LOGIN_ACCOUNT_FAILURES: '2/1s' } });
-    try {
-      const u = await newUser(quick);
-      for (let i = 0; i < 2; i++) expect((await login(quick, u.user.email, 'wrong wrong')).status).toBe(401);
-      const refused = await login(quick, u.user.email, u.password);
-      expect(refused.status).toBe(429);
-      const wait = Number(refused.headers.get('retry-after'));
-      expect(wait).toBe(1);
-      await new Promise((r) => setTimeout(r, wait * 1000 + 50));
-      expect((await login(quick, u.user.email, u.password)).status).toBe(200);
-    } finally {
-      await quick.close();
-    }
+  it('after Retry-After has passed, the right password works again', async (t) => {
+    const quick = await startParley(t, { env: { RATE_LOGIN_ACCOUNT_FAILURES: '2/1s' } });
+    const u = await newUser(quick);
+    for (let i = 0; i < 2; i++) expect((await login(quick, u.user.email, 'wrong wrong')).status).toBe(401);
+    const refused = await login(quick, u.user.email, u.password);
+    expect(refused.status).toBe(429);
+    const wait = Number(refused.headers.get('retry-after'));
+    expect(wait).toBe(1);
+    await sleep(wait * 1000 + 50);
+    expect((await login(quick, u.user.email, u.password)).status).toBe(200);
   });
 });
 

@@ -1,7 +1,7 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startParley, type TestServer } from '../helpers/parley.js';
+import { describe, expect, it } from 'vitest';
+import { useParley } from '../helpers/parley.js';
 import { databases } from '../helpers/pg.js';
-import { api, chatSocket, newRoom, newUser, openSocket } from '../helpers/clients.js';
+import { api, chatSocket, newUser, openSocket, pair } from '../helpers/clients.js';
 
 // POST /api/auth/logout revokes the token (a per-user token version) and closes that
 // user's sockets with 4001; a new login works.
@@ -10,16 +10,10 @@ const within = <T>(p: Promise<T>, ms: number, what: string) =>
   Promise.race([p, new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`${what} not within ${ms} ms`)), ms))]);
 
 describe.each(databases)('logout on %s', (db) => {
-  let server: TestServer;
-  beforeAll(async () => {
-    server = await startParley({ db });
-  });
-  afterAll(() => server.close());
+  const server = useParley({ db });
 
   it('revokes the token, closes the user\'s sockets with 4001 within 1 s, leaves others alone; a new login works', async () => {
-    const a = await newUser(server);
-    const b = await newUser(server);
-    const room = await newRoom(server, a, b);
+    const { a, b, room } = await pair(server);
     const inRoom = await chatSocket(server, a, room);
     const noRoom = await chatSocket(server, a);
     const other = await chatSocket(server, b, room);

@@ -1,6 +1,6 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { api, chatSocket, newRoom, newUser, type TestUser } from '../helpers/clients.js';
-import { startParley, type TestServer } from '../helpers/parley.js';
+import { describe, expect, it } from 'vitest';
+import { api, chatSocket, newUser, type TestUser, pair } from '../helpers/clients.js';
+import { useParley } from '../helpers/parley.js';
 import { databases } from '../helpers/pg.js';
 
 // Issue 14 item 13: users change their own password. POST /api/auth/password
@@ -15,16 +15,10 @@ const change = (server: { url: string }, u: TestUser, current: string, next: str
 const login = (server: { url: string }, u: TestUser, password: string) => api(server, 'POST', '/api/auth/login', { json: { email: u.user.email, password } });
 
 describe.each(databases)('changing a password on %s', (db) => {
-  let server: TestServer;
-  beforeAll(async () => {
-    server = await startParley({ db, env: { RATE_LOGIN_ACCOUNT_FAILURES: '5/1m' } });
-  });
-  afterAll(() => server.close());
+  const server = useParley({ db, env: { RATE_LOGIN_ACCOUNT_FAILURES: '5/1m' } });
 
   it('the right current password: a fresh session; every other session ends, sockets closed; only the new password logs in', async () => {
-    const a = await newUser(server);
-    const b = await newUser(server);
-    const room = await newRoom(server, a, b);
+    const { a, room } = await pair(server);
     const otherDevice = (await login(server, a, a.password)).body.access_token as string;
     const sock = await chatSocket(server, { ...a, token: otherDevice }, room);
 

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { SignJWT } from 'jose';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startParley, type TestServer } from '../helpers/parley.js';
+import { describe, expect, it } from 'vitest';
+import { useParley, startParley } from '../helpers/parley.js';
 import { databases } from '../helpers/pg.js';
 import { api } from '../helpers/clients.js';
 
@@ -25,11 +25,7 @@ const sessionShape = {
 };
 
 describe.each(databases)('register and login on %s', (db) => {
-  let server: TestServer;
-  beforeAll(async () => {
-    server = await startParley({ db });
-  });
-  afterAll(() => server.close());
+  const server = useParley({ db });
 
   const register = (json: unknown) => api(server, 'POST', '/api/auth/register', { json });
   const login = (json: unknown) => api(server, 'POST', '/api/auth/login', { json });
@@ -149,17 +145,13 @@ describe.each(databases)('register and login on %s', (db) => {
     expect((await me(attacker.body.access_token)).body.id).toBe(attacker.body.user.id);
   });
 
-  it('a token past its exp is refused', async () => {
-    const short = await startParley({ db, env: { JWT_TTL_SECONDS: '0' } });
-    try {
-      const reg = await api(short, 'POST', '/api/auth/register', { json: { email: email(), password: 'password-e', name: 'Expired' } });
-      expect(reg.status).toBe(201);
-      const res = await api(short, 'GET', '/api/auth/me', { token: reg.body.access_token });
-      expect(res.status).toBe(401);
-      expect(res.body).toEqual({ detail: 'Not authenticated' });
-    } finally {
-      await short.close();
-    }
+  it('a token past its exp is refused', async (t) => {
+    const short = await startParley(t, { db, env: { JWT_TTL_SECONDS: '0' } });
+    const reg = await api(short, 'POST', '/api/auth/register', { json: { email: email(), password: 'password-e', name: 'Expired' } });
+    expect(reg.status).toBe(201);
+    const res = await api(short, 'GET', '/api/auth/me', { token: reg.body.access_token });
+    expect(res.status).toBe(401);
+    expect(res.body).toEqual({ detail: 'Not authenticated' });
   });
 
   it('bad input is 422 {detail}: short password, missing fields, wrong types, bad email, bad tenant, bad JSON', async () => {

@@ -6,8 +6,8 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/config.js';
 import { createParley } from '../../src/app/app.js';
-import { api, type TestUser } from '../helpers/clients.js';
-import { startParley, type TestServer } from '../helpers/parley.js';
+import { api, type TestUser, sleep } from '../helpers/clients.js';
+import { useParley, startParley, type TestServer } from '../helpers/parley.js';
 import { databases } from '../helpers/pg.js';
 
 // Issue 14 item 3: "anyone joins any tenant". REGISTRATION (DESIGN.md "Accounts and tokens"):
@@ -34,11 +34,7 @@ async function registered(server: { url: string }, body: Record<string, unknown>
 const createInvite = (server: { url: string }, admin: TestUser, json: Record<string, unknown> = {}) => api(server, 'POST', '/api/auth/invites', { token: admin.token, json });
 
 describe.each(databases)('registration under the default REGISTRATION (default-tenant) on %s', (db) => {
-  let server: TestServer;
-  beforeAll(async () => {
-    server = await startParley({ db, env: { REGISTRATION: '' } });
-  });
-  afterAll(() => server.close());
+  const server = useParley({ db, env: { REGISTRATION: '' } });
 
   it("a stranger who knows a tenant's id cannot register into it, nor list its users and e-mails", async () => {
     const tenant = randomUUID();
@@ -110,7 +106,7 @@ describe.each(databases)('registration under the default REGISTRATION (default-t
 
     const short = await createInvite(server, admin, { ttl_seconds: 1 });
     expect(Date.parse(short.body.expires_at) - Date.parse(short.body.created_at)).toBe(1000);
-    while (Date.now() <= Date.parse(short.body.expires_at)) await new Promise((r) => setTimeout(r, 50));
+    while (Date.now() <= Date.parse(short.body.expires_at)) await sleep(50);
     expect((await register(server, { invite: short.body.code })).body).toEqual(BAD_INVITE);
     expect((await api(server, 'GET', '/api/auth/invites', { token: admin.token })).body.invites.find((i: { id: string }) => i.id === short.body.id).status).toBe('expired');
   });
@@ -161,16 +157,12 @@ describe.each(databases)('registration under the default REGISTRATION (default-t
 });
 
 describe('the first user of the default tenant is its admin', () => {
-  it('on a fresh server the first registrant may invite, the second may not', async () => {
-    const server = await startParley({ env: { REGISTRATION: '' } });
-    try {
-      const first = await registered(server);
-      const second = await registered(server);
-      expect((await createInvite(server, first)).status).toBe(201);
-      expect((await createInvite(server, second)).status).toBe(403);
-    } finally {
-      await server.close();
-    }
+  it('on a fresh server the first registrant may invite, the second may not', async (t) => {
+    const server = await startParley(t, { env: { REGISTRATION: '' } });
+    const first = await registered(server);
+    const second = await registered(server);
+    expect((await createInvite(server, first)).status).toBe(201);
+    expect((await createInvite(server, second)).status).toBe(403);
   });
 });
 

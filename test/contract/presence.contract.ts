@@ -1,13 +1,13 @@
 import { afterEach, expect, it } from 'vitest';
 import type { Id } from '../../src/core/model.js';
 import type { Presence } from '../../src/backends/presence/presence.js';
+import { sleep } from '../helpers/clients.js';
 
 export interface PresenceHandle {
   presence: Presence;
   close(): Promise<void>;
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const sorted = (ids: Id[]) => [...ids].sort((a, b) => a - b);
 
 async function until(check: () => boolean, timeoutMs: number): Promise<void> {

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterEach, expect, it } from 'vitest';
 import type { RateLimiter } from '../../src/backends/ratelimit/rate-limiter.js';
+import { sleep } from '../helpers/clients.js';
 
 /** One deployment's limiters: one per simulated process (a single one for an in-process limiter). */
 export interface RateLimiterHandle {
@@ -8,7 +9,6 @@ export interface RateLimiterHandle {
   close(): Promise<void>;
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const key = () => `test:${randomUUID()}`;
 
 /** The RateLimiter contract (src/backends/ratelimit/rate-limiter.ts) against one implementation. */

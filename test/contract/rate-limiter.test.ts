@@ -3,6 +3,7 @@ import { createMemoryRateLimiter, MemoryRateLimiter } from '../../src/backends/r
 import { createRedisRateLimiter } from '../../src/backends/ratelimit/redis-rate-limiter.js';
 import { rateLimiterContract } from './rate-limiter.contract.js';
 import { dropPrefix, newRedisPrefix, redisUrl } from './redis.js';
+import { sleep } from '../helpers/clients.js';
 
 describe('MemoryRateLimiter', () => {
   rateLimiterContract(async () => ({ limiters: [createMemoryRateLimiter()], close: async () => {} }));
@@ -12,7 +13,7 @@ describe('MemoryRateLimiter', () => {
     // One token a day: what a login throttle's long tier looks like.
     for (let i = 0; i < 3; i++) expect(l.take('slow', 1 / 86_400, 3)).toBe(0);
     expect(l.take('fast', 1000, 3)).toBe(0);
-    await new Promise((r) => setTimeout(r, 50));
+    await sleep(50);
     // A take on another key runs the sweep.
     expect(l.take('other', 1, 1)).toBe(0);
     expect(l.take('slow', 1 / 86_400, 3)).toBeGreaterThan(3_600_000);

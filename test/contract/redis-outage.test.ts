@@ -5,11 +5,11 @@ import { createRedisRateLimiter } from '../../src/backends/ratelimit/redis-rate-
 import type { DomainEvent } from '../../src/core/events.js';
 import { redisUrl } from './redis.js';
 import { freePort, OwnRedis } from '../helpers/local-servers.js';
+import { sleep } from '../helpers/clients.js';
 
 // What the Redis backends do while Redis is down and once it is back. These tests kill and
 // restart Redis, so they run a redis-server of their own on a free port (never the shared one).
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 async function until(check: () => boolean, timeoutMs: number, what = 'condition'): Promise<void> {
   const end = Date.now() + timeoutMs;

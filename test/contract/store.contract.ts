@@ -1,17 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Conversation, ConversationKind, Id, Message, Tenant, User } from '../../src/core/model.js';
-import {
-  isDeferred,
-  UniqueViolation,
-  type AppendResult,
-  type NewAttachment,
-  type NewInvite,
-  type NewMessage,
-  type Store,
-} from '../../src/backends/store/store.js';
-import { DEFAULT_TENANT_UUID } from '../../src/backends/store/migrations/0001-initial.js';
+import { DEFAULT_TENANT_UUID, type Conversation, type ConversationKind, type Id, type Message, type Tenant, type User } from '../../src/core/model.js';
+import { isDeferred, UniqueViolation, type AppendResult, type NewAttachment, type NewInvite, type NewMessage, type Store } from '../../src/backends/store/store.js';
 
 export interface StoreHandle {
   store: Store;

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startParley, type TestServer } from '../helpers/parley.js';
-import { api, newUser, openSocket, type TestSocket, type TestUser } from '../helpers/clients.js';
+import { describe, expect, it } from 'vitest';
+import { useParley, type TestServer } from '../helpers/parley.js';
+import { api, newUser, openSocket, type TestSocket, type TestUser, sleep } from '../helpers/clients.js';
 
 // One write budget per user (RATE_REST_WRITES_PER_SECOND / _BURST), whatever carries the
 // write: REST, or a socket frame that changes stored state, on any dialect and any number of
@@ -63,11 +63,7 @@ async function refusals(s: TestSocket): Promise<number> {
 }
 
 describe('one write budget per user across REST and socket frames', () => {
-  let server: TestServer;
-  beforeAll(async () => {
-    server = await startParley({ env: { RATE_REST_WRITES_PER_SECOND: String(RATE), RATE_REST_WRITES_BURST: String(BURST) } });
-  });
-  afterAll(() => server.close());
+  const server = useParley({ env: { RATE_REST_WRITES_PER_SECOND: String(RATE), RATE_REST_WRITES_BURST: String(BURST) } });
 
   it('five sockets of one user reacting as fast as they can get no more than burst + rate·t in total', async () => {
     const f = await fixture(server);
@@ -77,7 +73,7 @@ describe('one write budget per user across REST and socket frames', () => {
     const t0 = performance.now();
     while (performance.now() - t0 < 2000) {
       for (const s of sockets) s.send(writeFrame('parley', f, sent++));
-      await new Promise((r) => setTimeout(r, 5));
+      await sleep(5);
     }
     const refused = (await Promise.all(sockets.map(refusals))).reduce((x, y) => x + y, 0);
     const seconds = (performance.now() - t0) / 1000;
@@ -102,7 +98,6 @@ describe('one write budget per user across REST and socket frames', () => {
     expect(await refusals(s)).toBe(0);
     s.send(writeFrame('parley', f, BURST));
     expect(await refusals(s)).toBe(1);
-    s.close();
   });
 
   it('property: across any mix of dialects, sockets and REST, accepted writes ≤ burst + rate·t', async () => {
@@ -120,7 +115,7 @@ describe('one write budget per user across REST and socket frames', () => {
         let socketWrites = 0;
         const t0 = performance.now();
         for (const [i, st] of steps.entries()) {
-          if (st.pauseMs) await new Promise((r) => setTimeout(r, st.pauseMs));
+          if (st.pauseMs) await sleep(st.pauseMs);
           if (st.via === 'rest') {
             const r = await api(server, 'PUT', `/api/parley/messages/${f.messageId}/reactions/${encodeURIComponent(i % 2 ? '👍' : '👀')}`, { token: f.a.token });
             expect([200, 429]).toContain(r.status);

@@ -1,27 +1,21 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startParley, type TestServer } from '../helpers/parley.js';
-import { api, chatHistory, chatSocket, newRoom, newUser, openSocket } from '../helpers/clients.js';
+import { describe, expect, it } from 'vitest';
+import { useParley } from '../helpers/parley.js';
+import { api, chatHistory, chatSocket, newUser, openSocket, pair, sleep } from '../helpers/clients.js';
 
 describe('rate limits (003: "rate limiting for spam prevention"), the same in every dialect', () => {
-  let server: TestServer;
-  beforeAll(async () => {
-    server = await startParley({
-      env: {
-        RATE_USER_MESSAGES_PER_SECOND: '2',
-        RATE_USER_MESSAGES_BURST: '3',
-        RATE_REST_WRITES_PER_SECOND: '1',
-        RATE_REST_WRITES_BURST: '2',
-        RATE_CONNECTION_FRAMES_PER_SECOND: '5',
-        RATE_CONNECTION_FRAMES_BURST: '20',
-      },
-    });
+  const server = useParley({
+    env: {
+      RATE_USER_MESSAGES_PER_SECOND: '2',
+      RATE_USER_MESSAGES_BURST: '3',
+      RATE_REST_WRITES_PER_SECOND: '1',
+      RATE_REST_WRITES_BURST: '2',
+      RATE_CONNECTION_FRAMES_PER_SECOND: '5',
+      RATE_CONNECTION_FRAMES_BURST: '20',
+    },
   });
-  afterAll(() => server.close());
 
   it('a user past the message rate gets error frames carrying local_temp_id, nothing stored, and recovers', async () => {
-    const a = await newUser(server);
-    const b = await newUser(server);
-    const room = await newRoom(server, a, b);
+    const { a, room } = await pair(server);
     const s = await chatSocket(server, a, room);
     for (let i = 0; i < 5; i++) s.send({ type: 'send_message', data: { room_id: room, content: `m${i}`, local_temp_id: `t${i}` } });
     const errors = [await s.next('error'), await s.next('error')];
@@ -29,10 +23,9 @@ describe('rate limits (003: "rate limiting for spam prevention"), the same in ev
     expect(errors.map((e) => e.local_temp_id).sort()).toEqual(['t3', 't4']);
     for (let i = 0; i < 3; i++) await s.next('new_message');
     expect((await chatHistory(server, a, room)).total).toBe(3);
-    await new Promise((r) => setTimeout(r, 1100));
+    await sleep(1100);
     s.send({ type: 'send_message', data: { room_id: room, content: 'again', local_temp_id: 'later' } });
     expect((await s.next('new_message')).data.local_temp_id).toBe('later');
-    s.close();
   });
 
   it('REST writes past the rate answer 429 with Retry-After and {"detail"}', async () => {
@@ -59,6 +52,5 @@ describe('rate limits (003: "rate limiting for spam prevention"), the same in ev
     expect((await s.closed).code).toBe(1008);
     calm.send({ type: 'ping' });
     await calm.next('pong');
-    calm.close();
   });
 });

@@ -1,7 +1,7 @@
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { startParley, type TestServer } from '../helpers/parley.js';
 import { databases } from '../helpers/pg.js';
-import { api, chatHistory, chatSocket, newRoom, newUser, type Frame, type TestSocket, type TestUser } from '../helpers/clients.js';
+import { api, chatHistory, chatSocket, newRoom, newUser, type Frame, type TestSocket, type TestUser, connectedPair, pair, sleep } from '../helpers/clients.js';
 
 // Delivery contract 1: a send is acknowledged only after it is committed. On /api/chat the
 // sender's own new_message is the ack; it carries local_temp_id, id and seq.
@@ -41,9 +41,7 @@ async function serverFor(db: 'sqlite' | 'postgres') {
 describe.each(databases)('ack after commit on %s', (db) => {
   it('the ack carries local_temp_id, id and seq, and the message is in the REST history when it arrives', async () => {
     const { server } = await serverFor(db);
-    const a = await newUser(server);
-    const b = await newUser(server);
-    const room = await newRoom(server, a, b);
+    const { a, b, room } = await pair(server);
     const sa = await chatSocket(server, a, room);
 
     send(sa, room, b, 'first', 'tmp-1');
@@ -74,7 +72,6 @@ describe.each(databases)('ack after commit on %s', (db) => {
     for (let i = 0; i < n; i++) await ackOf(sa, `burst-${i}`);
     expect(checks).toHaveLength(n);
     await Promise.all(checks);
-    sa.close();
   });
 
   it('a refused send is never acked and stores nothing: the error frame carries its local_temp_id', async () => {
@@ -98,23 +95,17 @@ describe.each(databases)('ack after commit on %s', (db) => {
     send(sa, room, b, 'good', 'good');
     expect((await ackOf(sa, 'good')).data.seq).toBe(1);
     await sb.next('new_message', { where: (f) => f.data.content === 'good' });
-    await new Promise((r) => setTimeout(r, 300));
+    await sleep(300);
     expect(sa.all('new_message').map((f) => f.data.local_temp_id)).toEqual(['good']);
     expect(sb.all('new_message').map((f) => f.data.content)).toEqual(['good']);
     expect((await chatHistory(server, a, room)).total).toBe(1);
     expect((await chatHistory(server, b, foreign)).total).toBe(0);
-    sa.close();
-    sb.close();
   });
 
   it('every acked message survives a restart on the same database, even when the server stops mid-burst', async () => {
     const srv = await serverFor(db);
     let server = srv.server;
-    const a = await newUser(server);
-    const b = await newUser(server);
-    const room = await newRoom(server, a, b);
-    const sa = await chatSocket(server, a, room);
-    const sb = await chatSocket(server, b, room);
+    const { a, b, room, sa, sb } = await connectedPair(server);
 
     // Both users send; every ack is recorded.
     const acked = new Map<number, { seq: number; content: string; senderId: number }>();
@@ -164,6 +155,5 @@ describe.each(databases)('ack after commit on %s', (db) => {
     send(sa2, room, b, 'after restart', 'after-1');
     const ack = await ackOf(sa2, 'after-1');
     expect(ack.data.seq).toBe(h.total + 1);
-    sa2.close();
   });
 });

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import WebSocket from 'ws';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startParley, type TestServer } from '../helpers/parley.js';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { useParley } from '../helpers/parley.js';
 import { api, newRoom, newUser, openSocket, type TestSocket, type TestUser } from '../helpers/clients.js';
 
 // Issue 14 item 6: how big a frame may be depends on the socket's phase and document.
@@ -27,15 +27,13 @@ function padded(fields: Record<string, unknown>, size: number): string {
 }
 
 describe('frame limits per phase and document', () => {
-  let server: TestServer;
+  const server = useParley();
   let u: TestUser;
   let room: number;
   beforeAll(async () => {
-    server = await startParley();
     u = await newUser(server);
     room = await newRoom(server, u, await newUser(server));
   });
-  afterAll(() => server.close());
 
   const open = (k: Kind): Promise<TestSocket> => {
     const t = encodeURIComponent(u.token);
@@ -101,13 +99,11 @@ describe('frame limits per phase and document', () => {
 });
 
 describe('the per-socket limit rides on ws internals (fails if a ws upgrade renames them)', () => {
-  let server: TestServer;
+  const server = useParley({ env: { WS_COMPRESSION: 'on' } });
   let u: TestUser;
   beforeAll(async () => {
-    server = await startParley({ env: { WS_COMPRESSION: 'on' } });
     u = await newUser(server);
   });
-  afterAll(() => server.close());
 
   /** What src/dialects/shared/admission.ts (setFrameLimit) sets: ws 8's Receiver keeps its limit here. */
   const frameLimitOf = (ws: WebSocket) => (ws as unknown as { _receiver: { _maxPayload: unknown } })._receiver._maxPayload;
@@ -133,7 +129,6 @@ describe('the per-socket limit rides on ws internals (fails if a ws upgrade rena
     expect(server.parley.app.websocketServer.options.maxPayload).toBe(PRE_AUTH);
     expect(frameLimitOf(cws)).toBe(80 * MiB);
     expect(cws._extensions['permessage-deflate']._maxPayload).toBe(80 * MiB);
-    chat.close();
   });
 
   it('a compressed frame that inflates past 16 KiB closes an unauthenticated socket with 1009', async () => {

@@ -1,7 +1,7 @@
 import WebSocket from 'ws';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startParley, type TestServer } from '../helpers/parley.js';
-import { chatSocket, eventually, newUser, openSocket } from '../helpers/clients.js';
+import { describe, expect, it } from 'vitest';
+import { useParley, startParley } from '../helpers/parley.js';
+import { chatSocket, eventually, newUser, openSocket, sleep } from '../helpers/clients.js';
 
 // The WebSocket handshake and keep-alive: Origin allow-list (cross-site WebSocket hijacking),
 // frames over the limit, dead peers, compression off by default.
@@ -18,12 +18,8 @@ const refusal = (url: string, headers: Record<string, string>) =>
   });
 
 describe('WebSocket handshake', () => {
-  let server: TestServer;
-  beforeAll(async () => {
-    // WS_ALLOWED_ORIGINS: the older name of ALLOWED_ORIGINS, still read (test/http/cors.test.ts).
-    server = await startParley({ env: { WS_ALLOWED_ORIGINS: 'https://app.example.com', WS_MAX_PAYLOAD_BYTES: '4096', WS_PING_INTERVAL_MS: '200' } });
-  });
-  afterAll(() => server.close());
+  // WS_ALLOWED_ORIGINS: the older name of ALLOWED_ORIGINS, still read (test/http/cors.test.ts).
+  const server = useParley({ env: { WS_ALLOWED_ORIGINS: 'https://app.example.com', WS_MAX_PAYLOAD_BYTES: '4096', WS_PING_INTERVAL_MS: '200' } });
 
   it('refuses a browser page on another origin with 403; allows its own origin, listed origins and non-browser clients', async () => {
     const u = await newUser(server);
@@ -47,7 +43,6 @@ describe('WebSocket handshake', () => {
     const other = await chatSocket(server, u);
     other.send({ type: 'ping' });
     await other.next('pong');
-    other.close();
   });
 
   it('a peer that stops answering pings is closed within two intervals; one that answers stays', async () => {
@@ -58,13 +53,12 @@ describe('WebSocket handshake', () => {
     // The dead peer's process stops reading: pings go unanswered.
     (dead.ws as unknown as { _socket: { pause(): void } })._socket.pause();
     await eventually(() => expect(server.parley.hub.size).toBe(before - 1), { timeoutMs: 3000, intervalMs: 50 });
-    await new Promise((r) => setTimeout(r, 600));
+    await sleep(600);
     alive.send({ type: 'ping' });
     await alive.next('pong');
-    alive.close();
   });
 
-  it('does not negotiate compression unless WS_COMPRESSION=on', async () => {
+  it('does not negotiate compression unless WS_COMPRESSION=on', async (t) => {
     const u = await newUser(server);
     const ws = new WebSocket(`${server.wsUrl}/api/chat/ws?token=${u.token}`, { perMessageDeflate: true });
     const extensions = await new Promise<string | undefined>((resolve, reject) => {
@@ -73,15 +67,11 @@ describe('WebSocket handshake', () => {
     });
     expect(extensions).toBeUndefined();
     ws.close();
-    const compressed = await startParley({ env: { WS_COMPRESSION: 'on' } });
-    try {
-      const v = await newUser(compressed);
-      const ws2 = new WebSocket(`${compressed.wsUrl}/api/chat/ws?token=${v.token}`, { perMessageDeflate: true });
-      const ext = await new Promise<string | undefined>((resolve) => ws2.once('upgrade', (res) => resolve(res.headers['sec-websocket-extensions'] as string | undefined)));
-      expect(ext).toMatch(/permessage-deflate/);
-      ws2.close();
-    } finally {
-      await compressed.close();
-    }
+    const compressed = await startParley(t, { env: { WS_COMPRESSION: 'on' } });
+    const v = await newUser(compressed);
+    const ws2 = new WebSocket(`${compressed.wsUrl}/api/chat/ws?token=${v.token}`, { perMessageDeflate: true });
+    const ext = await new Promise<string | undefined>((resolve) => ws2.once('upgrade', (res) => resolve(res.headers['sec-websocket-extensions'] as string | undefined)));
+    expect(ext).toMatch(/permessage-deflate/);
+    ws2.close();
   });
 });

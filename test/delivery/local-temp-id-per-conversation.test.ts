@@ -1,13 +1,14 @@
 import { hash } from '@node-rs/argon2';
 import { randomUUID } from 'node:crypto';
 import { Migrator, sql } from 'kysely';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { pdf } from '../../scripts/crash/client.js';
 import { createStore } from '../../src/backends/store/create-store.js';
 import { migrationProvider } from '../../src/backends/store/migrations/index.js';
 import type { SqlStore } from '../../src/backends/store/sql-store.js';
 import { api, chatHistory, chatSocket, newRoom, newUser, settle, type TestSocket, type TestUser } from '../helpers/clients.js';
-import { startParley, type TestServer } from '../helpers/parley.js';
+import { useUsers } from '../helpers/dialects.js';
+import { useParley, startParley, type TestServer } from '../helpers/parley.js';
 import { databases, emptyDatabase } from '../helpers/pg.js';
 
 // Issue 14, item 1: the retry key is (sender, conversation, local_temp_id). The documents'
@@ -22,15 +23,8 @@ const answer = (s: TestSocket, tempId: string) =>
   s.next(null, { where: (f) => (f.type === 'new_message' && f.data?.local_temp_id === tempId) || (f.type === 'error' && f.local_temp_id === tempId) });
 
 describe.each(databases)('local_temp_id is scoped to its conversation on %s', (db) => {
-  let server: TestServer;
-  let a: TestUser;
-  let b: TestUser;
-  let c: TestUser;
-  beforeAll(async () => {
-    server = await startParley({ db });
-    [a, b, c] = await Promise.all([newUser(server), newUser(server), newUser(server)]);
-  });
-  afterAll(() => server.close());
+  const server = useParley({ db });
+  const [a, b, c] = useUsers(server, 3);
 
   /** A DM a–b (/api/chat) and a group of a, b, c (/api/parley); c follows the group on /api/chat. */
   async function setup() {
@@ -72,8 +66,6 @@ describe.each(databases)('local_temp_id is scoped to its conversation on %s', (d
     expect(cInGroup.all('new_message').every((f) => f.data.room_id === group && f.data.id !== private1.id)).toBe(true);
     expect((await chatHistory(server, a, group)).total).toBe(1);
     expect((await chatHistory(server, a, dm)).total).toBe(1);
-    sender.close();
-    cInGroup.close();
   });
 
   it('an uploaded file already sent with an id in one conversation is not attached again by that id in another', async () => {
@@ -104,8 +96,6 @@ describe.each(databases)('local_temp_id is scoped to its conversation on %s', (d
     const again = await answer(sender, 'f1');
     expect(again.data).toMatchObject({ id: first.data.id, seq: first.data.seq, room_id: dm });
     expect(again.data.files_data).toHaveLength(1);
-    sender.close();
-    cInGroup.close();
   });
 });
 
@@ -170,7 +160,6 @@ describe.each(databases)('a database of before the per-conversation key (migrati
     expect(fresh).toMatchObject({ room_id: g.body.id, seq: 1, content: 'new in the group' });
     expect(fresh.id).not.toBe(original);
     expect((await chatHistory(server, ann, room)).total).toBe(1);
-    s.close();
   });
 });
 

@@ -20,7 +20,7 @@
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { api, chatSocket, eventually, newUser, openSocket, type Frame, type TestSocket, type TestUser } from '../helpers/clients.js';
-import { startParley, type TestServer } from '../helpers/parley.js';
+import { useParley, type TestServer } from '../helpers/parley.js';
 import { databases } from '../helpers/pg.js';
 
 const RUNS = Number(process.env.TEMP_ID_RUNS ?? 25);
@@ -81,7 +81,7 @@ const stepArb: fc.Arbitrary<Step> = fc.record({
 });
 
 describe.each(databases)('local_temp_id keyed by (sender, conversation, id) over every dialect on %s', (db) => {
-  let server: TestServer;
+  const server = useParley({ db });
   let users: TestUser[];
   let convs: Conv[];
   let followers: Follower[];
@@ -96,7 +96,6 @@ describe.each(databases)('local_temp_id keyed by (sender, conversation, id) over
   };
 
   beforeAll(async () => {
-    server = await startParley({ db });
     users = await Promise.all(['Ann', 'Bob', 'Cid'].map((name) => newUser(server, { name })));
     const [a, b, c] = users;
     for (const [x, y] of [
@@ -186,7 +185,6 @@ describe.each(databases)('local_temp_id keyed by (sender, conversation, id) over
   afterAll(async () => {
     for (const f of followers ?? []) f.socket.close();
     for (const list of Object.values(senders)) for (const s of list) s?.close();
-    await server?.close();
   });
 
   /** Sends one message through `dialect`; resolves with the ack, or fails on an error. */

@@ -1,7 +1,7 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startParley, type TestServer } from '../helpers/parley.js';
+import { describe, expect, it } from 'vitest';
+import { useParley } from '../helpers/parley.js';
 import { databases } from '../helpers/pg.js';
-import { chatHistory, chatSocket, eventually, newRoom, newUser, type TestSocket } from '../helpers/clients.js';
+import { chatHistory, chatSocket, eventually, type TestSocket, pair, sleep } from '../helpers/clients.js';
 
 // Delivery contract 2 under load: seq is gapless and strictly increasing per conversation,
 // and every socket sees every message once, in seq order, whoever sent it from where.
@@ -9,16 +9,10 @@ import { chatHistory, chatSocket, eventually, newRoom, newUser, type TestSocket 
 const PER_SOCKET = 100;
 
 describe.each(databases)('order under concurrency on %s', (db) => {
-  let server: TestServer;
-  beforeAll(async () => {
-    server = await startParley({ db });
-  });
-  afterAll(() => server.close());
+  const server = useParley({ db });
 
   it('two users on two devices each blast 200 messages at once: every socket sees seq 1..N once, in order; REST agrees', async () => {
-    const a = await newUser(server);
-    const b = await newUser(server);
-    const room = await newRoom(server, a, b);
+    const { a, b, room } = await pair(server);
     const sockets: { s: TestSocket; name: string; sender: typeof a; to: typeof a }[] = [
       { s: await chatSocket(server, a, room), name: 'a1', sender: a, to: b },
       { s: await chatSocket(server, a, room), name: 'a2', sender: a, to: b },
@@ -36,7 +30,7 @@ describe.each(databases)('order under concurrency on %s', (db) => {
     for (const { s } of sockets) {
       await eventually(() => expect(s.all('new_message').length).toBeGreaterThanOrEqual(total), { timeoutMs: 20_000, intervalMs: 50 });
     }
-    await new Promise((r) => setTimeout(r, 300)); // a late duplicate would show up by now
+    await sleep(300); // a late duplicate would show up by now
 
     const expectedSeqs = Array.from({ length: total }, (_, i) => i + 1);
     const reference = new Map<number, { id: number; content: string; sender: number }>();

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { DomainEvent } from '../../src/core/events.js';
 import type { Message } from '../../src/core/model.js';
 import { FILL_ATTEMPTS, SeqOrderer } from '../../src/delivery/ordering.js';
-import { eventually } from '../helpers/clients.js';
+import { eventually, sleep } from '../helpers/clients.js';
 
 // SeqOrderer on its own: events of one conversation, as a bus brings them from several
 // publishers, come out in change_seq order, missing changes read back, nothing twice.
@@ -34,7 +34,7 @@ const edited = (seq: number, changeSeq: number): DomainEvent => ({ type: 'messag
 const typing: DomainEvent = { type: 'typing', conversation: ref, user: sender, isTyping: true, typingUserIds: [7] };
 
 const shown = (out: DomainEvent[]) => out.map((e) => (e.type === 'typing' ? 'typing' : `${e.type === 'message.created' ? 'new' : 'upd'}:${'message' in e ? e.message.seq : ''}`));
-const tick = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const tick = (ms: number) => sleep(ms);
 
 function orderer(store: DomainEvent[] = []) {
   const out: DomainEvent[] = [];

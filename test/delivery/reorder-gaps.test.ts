@@ -1,9 +1,9 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { DomainEvent } from '../../src/core/events.js';
 import type { GapFiller } from '../../src/delivery/ordering.js';
-import { startParley, type TestServer } from '../helpers/parley.js';
+import { useParley, type TestServer } from '../helpers/parley.js';
 import { databases } from '../helpers/pg.js';
-import { api, chatSocket, eventually, newRoom, newUser, openSocket, settle, type TestSocket } from '../helpers/clients.js';
+import { api, chatSocket, eventually, newUser, openSocket, settle, type TestSocket, pair } from '../helpers/clients.js';
 
 // Issue 15 item 4: two paths of the reorder buffer (SeqOrderer) dropped a message silently.
 // Both are provoked on purpose: the bus is made to deliver two events out of order, or to
@@ -49,11 +49,7 @@ function swapNextTwo(server: TestServer, conversation: number) {
 }
 
 describe.each(databases)('reorder buffer paths that used to drop a message (%s)', (db) => {
-  let server: TestServer;
-  beforeAll(async () => {
-    server = await startParley({ db, env: { REORDER_WAIT_MS: String(REORDER_WAIT_MS) } });
-  });
-  afterAll(() => server.close());
+  const server = useParley({ db, env: { REORDER_WAIT_MS: String(REORDER_WAIT_MS) } });
 
   it('a socket that joins without a cursor and gets its first two events out of order shows both, in order', async () => {
     const alice = await newUser(server);
@@ -85,14 +81,10 @@ describe.each(databases)('reorder buffer paths that used to drop a message (%s)'
       [1, 'first'],
       [2, 'second'],
     ]);
-    sb.close();
-    typist.close();
   });
 
   async function gapRoom() {
-    const alice = await newUser(server);
-    const bob = await newUser(server);
-    const room = await newRoom(server, alice, bob);
+    const { a: alice, b: bob, room } = await pair(server);
     // Alice's socket does not follow the room: her acks come straight back, not behind the gap.
     const sa = await chatSocket(server, alice);
     const sb = await chatSocket(server, bob, room);
@@ -106,7 +98,7 @@ describe.each(databases)('reorder buffer paths that used to drop a message (%s)'
   }
 
   it('a gap whose store read fails is read again until it succeeds, then delivered in order', async () => {
-    const { sa, sb, send } = await gapRoom();
+    const { sb, send } = await gapRoom();
     let failures = 0;
     const real = realFiller(server);
     server.parley.hub.setGapFiller(async (...args) => {
@@ -125,12 +117,10 @@ describe.each(databases)('reorder buffer paths that used to drop a message (%s)'
     } finally {
       server.parley.hub.setGapFiller(real);
     }
-    sa.close();
-    sb.close();
   });
 
   it('a gap that cannot be read at all closes its followers with 1012; resuming from their cursor gets it', async () => {
-    const { bob, room, sa, sb, send } = await gapRoom();
+    const { bob, room, sb, send } = await gapRoom();
     const real = realFiller(server);
     let reads = 0;
     server.parley.hub.setGapFiller(async () => {
@@ -155,7 +145,6 @@ describe.each(databases)('reorder buffer paths that used to drop a message (%s)'
     expect(again.all('new_message').map((f) => f.data.seq)).toEqual([2, 3]);
     await send('four');
     await again.next('new_message', { where: (f) => f.data.seq === 4 });
-    sa.close();
     again.close();
   });
 });

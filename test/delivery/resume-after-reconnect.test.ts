@@ -1,13 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startParley, type TestServer } from '../helpers/parley.js';
+import { useParley, startParley, type TestServer } from '../helpers/parley.js';
 import { databases } from '../helpers/pg.js';
-import { api, chatHistory, chatSocket, eventually, newRoom, newUser, type TestSocket, type TestUser } from '../helpers/clients.js';
+import { api, chatHistory, chatSocket, eventually, newRoom, newUser, type TestSocket, type TestUser, pair, sleep } from '../helpers/clients.js';
 
 // Delivery contract 3: a client that reconnects with its last seen seq receives everything
 // it missed, in order, then the live messages: nothing lost, nothing twice, even when
 // messages are committed while the replay is being loaded.
 
-const quiet = (ms = 300) => new Promise((r) => setTimeout(r, ms));
+const quiet = (ms = 300) => sleep(ms);
 const range = (from: number, to: number) => Array.from({ length: Math.max(0, to - from + 1) }, (_, i) => from + i);
 
 function send(s: TestSocket, room: number, to: TestUser, content: string, tempId: string) {
@@ -41,11 +41,7 @@ const ways = [
 ] as const;
 
 describe.each(databases)('resume after reconnect on %s', (db) => {
-  let server: TestServer;
-  beforeAll(async () => {
-    server = await startParley({ db });
-  });
-  afterAll(() => server.close());
+  const server = useParley({ db });
 
   async function setup() {
     const a = await newUser(server, { name: 'Sender' });
@@ -122,7 +118,6 @@ describe.each(databases)('resume after reconnect on %s', (db) => {
       }
       const h = await chatHistory(server, b, room);
       expect(h.total).toBe(last);
-      sa.close();
     });
 
     it('a cursor at the newest seq replays nothing; 0 replays everything; a cursor past the end replays nothing', async () => {
@@ -183,9 +178,7 @@ describe.each(databases)('resume after reconnect on %s', (db) => {
     afterAll(() => small.close());
 
     it.each(ways)('%s: snapshot_required instead of a partial replay, then live messages', async (_label, resume) => {
-      const a = await newUser(small);
-      const b = await newUser(small);
-      const room = await newRoom(small, a, b);
+      const { a, b, room } = await pair(small);
       const sa = await chatSocket(small, a, room);
       await sendAndAck(sa, room, b, 'm', 8);
 

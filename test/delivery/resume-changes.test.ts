@@ -1,7 +1,7 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startParley, type TestServer } from '../helpers/parley.js';
+import { describe, expect, it } from 'vitest';
+import { useParley, startParley } from '../helpers/parley.js';
 import { databases } from '../helpers/pg.js';
-import { api, chatHistory, chatSocket, newRoom, newUser, settle, type Frame, type TestSocket, type TestUser } from '../helpers/clients.js';
+import { api, chatHistory, chatSocket, settle, type Frame, type TestSocket, type TestUser, pair } from '../helpers/clients.js';
 
 // Resume with change_seq (docs/delivery.md 4): a client that reconnects with the highest seq
 // and change_seq it saw gets the messages it missed and every edit, delete and like of older
@@ -27,11 +27,7 @@ async function sendAndAck(s: TestSocket, room: number, content: string, tempId: 
 }
 
 describe.each(databases)('resume with change_seq on %s', (db) => {
-  let server: TestServer;
-  beforeAll(async () => {
-    server = await startParley({ db });
-  });
-  afterAll(() => server.close());
+  const server = useParley({ db });
 
   async function historyCopy(u: TestUser, room: number): Promise<Copy> {
     const h = await chatHistory(server, u, room);
@@ -42,9 +38,7 @@ describe.each(databases)('resume with change_seq on %s', (db) => {
 
   for (const how of ['url', 'join_room'] as const) {
     it(`replays new messages in seq order, then the edits, deletes and likes of older ones (${how})`, async () => {
-      const a = await newUser(server);
-      const b = await newUser(server);
-      const room = await newRoom(server, a, b);
+      const { a, b, room } = await pair(server);
       const sa = await chatSocket(server, a, room);
       let sb = await chatSocket(server, b, room);
       const ids: number[] = [];
@@ -94,31 +88,23 @@ describe.each(databases)('resume with change_seq on %s', (db) => {
       await sb.next('new_message', { where: (f) => f.data.seq === 8 });
       await settle(sb);
       expect(sb.all('new_message').map((f) => f.data.seq)).toEqual([5, 6, 7, 8]);
-      sa.close();
-      sb.close();
     });
   }
 
-  it('a cursor that is already current replays nothing; one too old gets snapshot_required', async () => {
-    const s = await startParley({ db, env: { RESUME_MAX_MESSAGES: '3' } });
-    try {
-      const a = await newUser(s);
-      const b = await newUser(s);
-      const room = await newRoom(s, a, b);
-      const sa = await chatSocket(s, a, room);
-      for (let i = 1; i <= 4; i++) await sendAndAck(sa, room, `m${i}`, `t${i}`);
-      const current = await chatSocket(s, b, room, '&last_seq=4&last_change_seq=4');
-      await settle(current);
-      expect(current.frames.filter((f) => f.type === 'new_message' || f.type === 'message_update')).toEqual([]);
-      const old = await chatSocket(s, b, room, '&last_seq=0&last_change_seq=0');
-      expect((await old.next('snapshot_required')).data).toEqual({ room_id: room, missed: 4 });
-      await sendAndAck(sa, room, 'm5', 't5');
-      // Too far behind: nothing partial is replayed, though live messages still come.
-      expect((await old.next('new_message')).data.seq).toBe(5);
-      expect(old.all('new_message')).toHaveLength(1);
-      for (const x of [sa, current, old]) x.close();
-    } finally {
-      await s.close();
-    }
+  it('a cursor that is already current replays nothing; one too old gets snapshot_required', async (t) => {
+    const s = await startParley(t, { db, env: { RESUME_MAX_MESSAGES: '3' } });
+    const { a, b, room } = await pair(s);
+    const sa = await chatSocket(s, a, room);
+    for (let i = 1; i <= 4; i++) await sendAndAck(sa, room, `m${i}`, `t${i}`);
+    const current = await chatSocket(s, b, room, '&last_seq=4&last_change_seq=4');
+    await settle(current);
+    expect(current.frames.filter((f) => f.type === 'new_message' || f.type === 'message_update')).toEqual([]);
+    const old = await chatSocket(s, b, room, '&last_seq=0&last_change_seq=0');
+    expect((await old.next('snapshot_required')).data).toEqual({ room_id: room, missed: 4 });
+    await sendAndAck(sa, room, 'm5', 't5');
+    // Too far behind: nothing partial is replayed, though live messages still come.
+    expect((await old.next('new_message')).data.seq).toBe(5);
+    expect(old.all('new_message')).toHaveLength(1);
+    for (const x of [sa, current, old]) x.close();
   });
 });

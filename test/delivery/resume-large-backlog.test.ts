@@ -1,8 +1,8 @@
 import WebSocket from 'ws';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startParley, type TestServer } from '../helpers/parley.js';
+import { describe, expect, it } from 'vitest';
+import { useParley, startParley, type TestServer } from '../helpers/parley.js';
 import { databases } from '../helpers/pg.js';
-import { chatSocket, eventually, newRoom, newUser, settle, TestSocket, type TestUser } from '../helpers/clients.js';
+import { chatSocket, eventually, settle, TestSocket, type TestUser, pair } from '../helpers/clients.js';
 import { record, registered, type ServerRef } from '../sdk/support.js';
 
 // Issue 14 item 10: a resume replay larger than the send buffer (WS_SEND_BUFFER_BYTES, 8 MB)
@@ -29,16 +29,10 @@ async function fillBacklog(server: TestServer, a: Pick<TestUser, 'token'>, room:
 const raw = (s: TestSocket) => (s.ws as unknown as { _socket: { pause(): void; resume(): void } })._socket;
 
 describe.each(databases)('a resume replay bigger than the send buffer (%s)', (db) => {
-  let server: TestServer;
-  beforeAll(async () => {
-    server = await startParley({ db, env });
-  });
-  afterAll(() => server.close());
+  const server = useParley({ db, env });
 
   it('reaches a client that reads slowly, whole and in order, without 4008; then live messages follow', async () => {
-    const a = await newUser(server);
-    const b = await newUser(server);
-    const room = await newRoom(server, a, b);
+    const { a, b, room } = await pair(server);
     await fillBacklog(server, a, room);
 
     const sb = new TestSocket(new WebSocket(`${server.wsUrl}/api/chat/ws?token=${encodeURIComponent(b.token)}&room_id=${room}&last_seq=0&last_change_seq=0`));
@@ -74,40 +68,30 @@ describe.each(databases)('a resume replay bigger than the send buffer (%s)', (db
 });
 
 describe('live events held behind a replay the client does not read', () => {
-  it('are bounded: past RESUME_MAX_MESSAGES of them the socket is closed with 4008 and resumes later', async () => {
-    const server = await startParley({ env: { ...env, RESUME_MAX_MESSAGES: '500' } });
-    try {
-      const a = await newUser(server);
-      const b = await newUser(server);
-      const room = await newRoom(server, a, b);
-      await fillBacklog(server, a, room);
-      const sb = new TestSocket(new WebSocket(`${server.wsUrl}/api/chat/ws?token=${encodeURIComponent(b.token)}&room_id=${room}&last_seq=0&last_change_seq=0`));
-      await sb.opened;
-      raw(sb).pause();
-      await eventually(() => {
-        const c = [...server.parley.hub.connections()].find((x) => x.user.id === b.user.id);
-        expect(c!.socket.bufferedAmount).toBeGreaterThan(server.parley.config.wsSendBufferBytes / 8);
-      }, { timeoutMs: 20_000 });
-      const sa = await chatSocket(server, a, room);
-      for (let i = 0; i < 501; i++) sa.send({ type: 'send_message', data: { room_id: room, content: `live ${i}`, local_temp_id: `l${i}` } });
-      await sa.next('new_message', { where: (f) => f.data.local_temp_id === 'l500', timeoutMs: 30_000 });
-      raw(sb).resume();
-      // Either the socket is closed, or (unbounded) the whole replay and every held event arrive.
-      const end = await Promise.race([sb.closed, sb.next('new_message', { where: (f) => f.data.content === 'live 500', timeoutMs: 60_000 }).then(() => null)]);
-      expect(end?.code).toBe(4008);
-      sa.close();
-    } finally {
-      await server.close();
-    }
+  it('are bounded: past RESUME_MAX_MESSAGES of them the socket is closed with 4008 and resumes later', async (t) => {
+    const server = await startParley(t, { env: { ...env, RESUME_MAX_MESSAGES: '500' } });
+    const { a, b, room } = await pair(server);
+    await fillBacklog(server, a, room);
+    const sb = new TestSocket(new WebSocket(`${server.wsUrl}/api/chat/ws?token=${encodeURIComponent(b.token)}&room_id=${room}&last_seq=0&last_change_seq=0`));
+    await sb.opened;
+    raw(sb).pause();
+    await eventually(() => {
+      const c = [...server.parley.hub.connections()].find((x) => x.user.id === b.user.id);
+      expect(c!.socket.bufferedAmount).toBeGreaterThan(server.parley.config.wsSendBufferBytes / 8);
+    }, { timeoutMs: 20_000 });
+    const sa = await chatSocket(server, a, room);
+    for (let i = 0; i < 501; i++) sa.send({ type: 'send_message', data: { room_id: room, content: `live ${i}`, local_temp_id: `l${i}` } });
+    await sa.next('new_message', { where: (f) => f.data.local_temp_id === 'l500', timeoutMs: 30_000 });
+    raw(sb).resume();
+    // Either the socket is closed, or (unbounded) the whole replay and every held event arrive.
+    const end = await Promise.race([sb.closed, sb.next('new_message', { where: (f) => f.data.content === 'live 500', timeoutMs: 60_000 }).then(() => null)]);
+    expect(end?.code).toBe(4008);
+    sa.close();
   }, 120_000);
 });
 
 describe('the SDK resuming a backlog bigger than the send buffer', () => {
-  let server: TestServer;
-  beforeAll(async () => {
-    server = await startParley({ env });
-  });
-  afterAll(() => server.close());
+  const server = useParley({ env });
 
   it('comes online once, with every message, and never reconnects in a loop', async () => {
     const ref: ServerRef = { url: server.url };

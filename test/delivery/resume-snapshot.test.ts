@@ -1,9 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import fc from 'fast-check';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startParley, type TestServer } from '../helpers/parley.js';
+import { describe, expect, it } from 'vitest';
+import { useParley, type TestServer, useTwoProcesses } from '../helpers/parley.js';
 import { databases, hasPostgres } from '../helpers/pg.js';
-import { api, chatHistory, chatSocket, newRoom, newUser, settle, type Frame, type TestSocket } from '../helpers/clients.js';
+import { api, chatHistory, chatSocket, settle, type Frame, type TestSocket, pair } from '../helpers/clients.js';
 
 // Delivery contract 3 (DESIGN.md): the catch-up is read from one database snapshot, and live
 // events held meanwhile are dropped only when that snapshot covers them. The race is made to
@@ -45,9 +45,7 @@ async function sendAndAck(s: TestSocket, room: number, content: string): Promise
  * each action committed before the catch-up goes on). Returns what Bob's socket showed.
  */
 async function round(writer: TestServer, reader: TestServer, seen: number, away: Action[], window: Action[]) {
-  const alice = await newUser(writer);
-  const bob = await newUser(writer);
-  const room = await newRoom(writer, alice, bob);
+  const { a: alice, b: bob, room } = await pair(writer);
   const sa = await chatSocket(writer, alice, room);
   const ids: number[] = [];
   const deleted = new Set<number>();
@@ -111,11 +109,7 @@ function expectExactCatchUp(r: Awaited<ReturnType<typeof round>>) {
 }
 
 describe.each(databases)('a resume whose catch-up races new writes (%s)', (db) => {
-  let server: TestServer;
-  beforeAll(async () => {
-    server = await startParley({ db });
-  });
-  afterAll(() => server.close());
+  const server = useParley({ db });
 
   it('a message, an edit and a delete committed while the catch-up reads each reach the client once', async () => {
     // Bob saw 4; 2 more while away; inside the window: a new message, an edit of one he has
@@ -151,17 +145,7 @@ describe.each(databases)('a resume whose catch-up races new writes (%s)', (db) =
 
 // The same across processes: Alice writes on A while Bob's catch-up on B is held open.
 describe.skipIf(!hasPostgres || !process.env.REDIS_URL)('a resume on one process while another writes (PostgreSQL + Redis)', () => {
-  let a: TestServer;
-  let b: TestServer;
-  beforeAll(async () => {
-    const shared = { REDIS_URL: process.env.REDIS_URL!, REDIS_PREFIX: `parley-test-${randomBytes(4).toString('hex')}:` };
-    a = await startParley({ db: 'postgres', env: shared });
-    b = await startParley({ env: { ...shared, DATABASE_URL: a.data.databaseUrl } });
-  });
-  afterAll(async () => {
-    await b?.close();
-    await a?.close();
-  });
+  const [a, b] = useTwoProcesses();
 
   it('a message, an edit and a delete committed on A during the catch-up on B each reach the client once', async () => {
     const r = await round(a, b, 4, [{ kind: 'send' }, { kind: 'send' }], [

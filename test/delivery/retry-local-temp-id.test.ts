@@ -1,12 +1,12 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startParley, type TestServer } from '../helpers/parley.js';
+import { describe, expect, it } from 'vitest';
+import { useParley } from '../helpers/parley.js';
 import { databases } from '../helpers/pg.js';
-import { chatHistory, chatSocket, newRoom, newUser, type TestSocket, type TestUser } from '../helpers/clients.js';
+import { chatHistory, chatSocket, type TestSocket, type TestUser, pair, sleep } from '../helpers/clients.js';
 
 // A retried send (same local_temp_id from the same sender) returns the original message to
 // the socket that retried, stores nothing new, and nobody else hears of it again.
 
-const quiet = (ms = 300) => new Promise((r) => setTimeout(r, ms));
+const quiet = (ms = 300) => sleep(ms);
 
 function send(s: TestSocket, room: number, to: TestUser, content: string, tempId: string) {
   s.send({ type: 'send_message', data: { room_id: room, receiver_id: to.user.id, message_type: 'text', content, local_temp_id: tempId } });
@@ -16,16 +16,10 @@ function send(s: TestSocket, room: number, to: TestUser, content: string, tempId
 const answer = (s: TestSocket, tempId: string) => s.next('new_message', { where: (f) => f.data.local_temp_id === tempId });
 
 describe.each(databases)('retried local_temp_id on %s', (db) => {
-  let server: TestServer;
-  beforeAll(async () => {
-    server = await startParley({ db });
-  });
-  afterAll(() => server.close());
+  const server = useParley({ db });
 
   async function setup() {
-    const a = await newUser(server);
-    const b = await newUser(server);
-    const room = await newRoom(server, a, b);
+    const { a, b, room } = await pair(server);
     const a1 = await chatSocket(server, a, room);
     const a2 = await chatSocket(server, a, room);
     const b1 = await chatSocket(server, b, room);

@@ -1,5 +1,5 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startParley, type TestServer } from '../helpers/parley.js';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { useParley } from '../helpers/parley.js';
 import { eventually, newUser, type TestUser } from '../helpers/clients.js';
 import { maskedFrame, rawSocket } from '../helpers/raw-socket.js';
 
@@ -11,13 +11,11 @@ import { maskedFrame, rawSocket } from '../helpers/raw-socket.js';
 const OTHER_TENANT = '0192a000-0000-7000-8000-00000000beef';
 
 describe('refused sockets', () => {
-  let server: TestServer;
+  const server = useParley();
   let u: TestUser;
   beforeAll(async () => {
-    server = await startParley();
     u = await newUser(server);
   });
-  afterAll(() => server.close());
 
   const serverSockets = () => server.parley.app.websocketServer.clients.size;
 

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { startParley, type TestServer } from '../helpers/parley.js';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { useParley, type TestServer } from '../helpers/parley.js';
 import { databases } from '../helpers/pg.js';
 import { api, newUser, openSocket, settle, type TestSocket, type TestUser } from '../helpers/clients.js';
 import { record, registered, type ServerRef } from '../sdk/support.js';
@@ -38,14 +38,10 @@ function atJoin(server: TestServer, conversation: number, fn: () => Promise<void
 }
 
 describe.each(databases)('subscribe while conversations change (%s)', (db) => {
-  let server: TestServer;
-  beforeAll(async () => {
-    server = await startParley({ db });
-  });
+  const server = useParley({ db });
   afterEach(() => {
     server.parley.core.hooks.subscribeJoin = undefined;
   });
-  afterAll(() => server.close());
 
   for (const change of ['deleted', 'removed'] as const)
     for (const withCursors of [true, false]) {
@@ -181,18 +177,16 @@ describe.each(databases)('subscribe while conversations change (%s)', (db) => {
 });
 
 describe('the SDK subscribing while conversations change', () => {
-  let server: TestServer;
+  const server = useParley();
   let ref: ServerRef;
   const clients: { disconnect(): void }[] = [];
   beforeAll(async () => {
-    server = await startParley();
     ref = { url: server.url };
   });
   afterEach(() => {
     server.parley.core.hooks.subscribeJoin = undefined;
     for (const c of clients.splice(0)) c.disconnect();
   });
-  afterAll(() => server.close());
 
   it('a conversation deleted during its resubscribe: online at once, the others live, that one forgotten', async () => {
     const ann = await registered(ref, 'Ann');

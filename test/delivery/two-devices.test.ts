@@ -1,7 +1,7 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startParley, type TestServer } from '../helpers/parley.js';
+import { describe, expect, it } from 'vitest';
+import { useParley } from '../helpers/parley.js';
 import { databases } from '../helpers/pg.js';
-import { api, chatSocket, newRoom, newUser, type Frame, type TestSocket } from '../helpers/clients.js';
+import { api, chatSocket, newRoom, newUser, type Frame, type TestSocket, connectedPair, sleep } from '../helpers/clients.js';
 
 // Delivery contract 2: every subscribed socket of every participant (all devices) receives
 // each event once; order per conversation is seq order.
@@ -27,14 +27,10 @@ function seen(s: TestSocket): string[] {
     });
 }
 
-const quiet = (ms = 300) => new Promise((r) => setTimeout(r, ms));
+const quiet = (ms = 300) => sleep(ms);
 
 describe.each(databases)('two devices of one user on %s', (db) => {
-  let server: TestServer;
-  beforeAll(async () => {
-    server = await startParley({ db });
-  });
-  afterAll(() => server.close());
+  const server = useParley({ db });
 
   it('each socket of each user gets every event exactly once, in seq order', async () => {
     const a = await newUser(server, { name: 'Alice' });
@@ -117,11 +113,7 @@ describe.each(databases)('two devices of one user on %s', (db) => {
   });
 
   it('a device that joins later gets the next events once, and a device that leaves gets none', async () => {
-    const a = await newUser(server);
-    const b = await newUser(server);
-    const room = await newRoom(server, a, b);
-    const a1 = await chatSocket(server, a, room);
-    const b1 = await chatSocket(server, b, room);
+    const { a, room, sa: a1, sb: b1 } = await connectedPair(server);
     const a2 = await chatSocket(server, a); // no room yet
     a2.send({ type: 'join_room', data: { room_id: room } });
     await a2.next('room_joined');

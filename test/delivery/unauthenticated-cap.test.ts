@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import WebSocket from 'ws';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startParley, type TestServer } from '../helpers/parley.js';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { useParley } from '../helpers/parley.js';
 import { eventually, newUser, TestSocket, type TestUser } from '../helpers/clients.js';
 
 // Issue 14 item 6: sockets that are not authenticated yet (003's and Parley's first-frame auth)
@@ -26,13 +26,11 @@ interface Open {
 }
 
 describe('unauthenticated sockets per address', () => {
-  let server: TestServer;
+  const server = useParley({ env: { WS_MAX_UNAUTHENTICATED_PER_ADDRESS: String(CAP) } });
   let u: TestUser;
   beforeAll(async () => {
-    server = await startParley({ env: { WS_MAX_UNAUTHENTICATED_PER_ADDRESS: String(CAP) } });
     u = await newUser(server);
   });
-  afterAll(() => server.close());
 
   const serverSockets = () => server.parley.app.websocketServer.clients.size;
 

@@ -2,12 +2,11 @@
 // MAX_CONVERSATION_MEMBERS people, and one call adds at most MAX_MEMBERS_PER_ADD. The cap is a
 // bound that concurrent adds, through one process or two, cannot overshoot; the member count
 // every room list shows is the participants' number.
-import { randomBytes } from 'node:crypto';
 import fc from 'fast-check';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { api, newUser, type TestUser } from '../helpers/clients.js';
 import { databases, hasPostgres } from '../helpers/pg.js';
-import { startParley, type TestServer } from '../helpers/parley.js';
+import { useParley, type TestServer, useTwoProcesses } from '../helpers/parley.js';
 
 const N = '/api/notifications/chat';
 const CAP = 6;
@@ -35,11 +34,7 @@ async function counts(server: TestServer, owner: TestUser, id: number) {
 }
 
 describe.each(databases)('member caps on %s', (db) => {
-  let server: TestServer;
-  beforeAll(async () => {
-    server = await startParley({ db, env });
-  });
-  afterAll(() => server.close());
+  const server = useParley({ db, env });
 
   it('one call names at most MAX_MEMBERS_PER_ADD people, in every dialect', async () => {
     const [owner, ...others] = await people(server, PER_ADD + 2);
@@ -99,17 +94,7 @@ describe.each(databases)('member caps on %s', (db) => {
 const redisUrl = process.env.REDIS_URL;
 
 describe.skipIf(!hasPostgres || !redisUrl)('member cap with two processes on one PostgreSQL', () => {
-  let a: TestServer;
-  let b: TestServer;
-  beforeAll(async () => {
-    const shared = { ...env, REDIS_URL: redisUrl!, REDIS_PREFIX: `parley-test-${randomBytes(4).toString('hex')}:` };
-    a = await startParley({ db: 'postgres', env: shared });
-    b = await startParley({ env: { ...shared, DATABASE_URL: a.data.databaseUrl } });
-  });
-  afterAll(async () => {
-    await b?.close();
-    await a?.close();
-  });
+  const [a, b] = useTwoProcesses(env);
 
   it('adds racing through both processes never take a group past the cap', async () => {
     const [owner, ...others] = await people(a, CAP + 5);

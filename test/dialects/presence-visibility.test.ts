@@ -10,19 +10,15 @@
 //    dialect shows each of them online exactly when the model says the viewer may see them.
 import { randomUUID } from 'node:crypto';
 import fc from 'fast-check';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { api, chatSocket, newUser, openSocket, settle, type TestSocket, type TestUser } from '../helpers/clients.js';
 import { databases } from '../helpers/pg.js';
-import { startParley, type TestServer } from '../helpers/parley.js';
+import { useParley } from '../helpers/parley.js';
 
 const N = '/api/notifications/chat';
 
 describe.each(databases)('presence visibility on %s', (db) => {
-  let server: TestServer;
-  beforeAll(async () => {
-    server = await startParley({ db });
-  });
-  afterAll(() => server.close());
+  const server = useParley({ db });
 
   const befriend = async (a: TestUser, b: TestUser) => {
     await api(server, 'POST', '/api/friends', { token: a.token, json: { user_id: b.user.id } });

@@ -5,11 +5,11 @@
 //
 // The short form of `npm run bench:rooms` is here too: groups of 150 cost what groups of 5 do.
 import fc from 'fast-check';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { Store } from '../../src/backends/store/store.js';
 import { api, newUser, type TestUser } from '../helpers/clients.js';
 import { databases } from '../helpers/pg.js';
-import { startParley, type TestServer } from '../helpers/parley.js';
+import { useParley } from '../helpers/parley.js';
 import { ROOM_LISTS, measureRoomLists, seedRoomList } from '../../bench/lib/room-list.js';
 
 const N = '/api/notifications/chat';
@@ -38,11 +38,7 @@ async function memberRowsRead(store: Store, fn: () => Promise<unknown>): Promise
 }
 
 describe.each(databases)('room lists on %s', (db) => {
-  let server: TestServer;
-  beforeAll(async () => {
-    server = await startParley({ db });
-  });
-  afterAll(() => server.close());
+  const server = useParley({ db });
 
   it('bench:rooms, short form: a room list of groups of 150 is as big and reads as few members as one of groups of 5', async () => {
     const small = await seedRoomList(server.url, server.parley.store, { groups: 6, members: 5 });

@@ -38,7 +38,7 @@ async function withServer(env: Record<string, string>, fn: (server: TestServer, 
 // every message acknowledged before it began, passes an integrity check, and a server
 // started on it serves them.
 describe('parley backup (SQLite)', () => {
-  it('under write load: every message acked before the backup began is in it; a server restored from it serves them', async () => {
+  it('under write load: every message acked before the backup began is in it; a server restored from it serves them', async (t) => {
     const server = await startParley();
     const out = mkdtempSync(path.join(tmpdir(), 'parley-backup-'));
     try {
@@ -76,13 +76,9 @@ describe('parley backup (SQLite)', () => {
       expect(ackedBefore.filter((id) => !stored.has(id))).toEqual([]);
       expect(seqs).toEqual(seqs.map((_, i) => i + 1)); // gapless in the copy too
 
-      const restored = await startParley({ env: { DATABASE_URL: `sqlite:${file}` } });
-      try {
-        const h = await chatHistory(restored, a, room);
-        expect(h.total).toBe(seqs.length);
-      } finally {
-        await restored.close();
-      }
+      const restored = await startParley(t, { env: { DATABASE_URL: `sqlite:${file}` } });
+      const h = await chatHistory(restored, a, room);
+      expect(h.total).toBe(seqs.length);
       sa.close();
     } finally {
       await server.close();

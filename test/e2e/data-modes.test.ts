@@ -85,20 +85,16 @@ describe('file modes after real use (SQLite, files on disk)', () => {
     }
   });
 
-  it('an older install (0755 folders, 0644 files) is made private when Parley starts on it', { timeout: 60_000 }, async () => {
+  it('an older install (0755 folders, 0644 files) is made private when Parley starts on it', { timeout: 60_000 }, async (t) => {
     const dir = path.join(parent, 'data');
     for (const p of [dir, ...walk(dir)]) chmodSync(p, statSync(p).isDirectory() ? 0o755 : 0o644);
-    const server = await startParley({ data: { dir, databaseUrl: `sqlite:${path.join(dir, 'parley.db')}` } });
-    try {
-      const a = await newUser(server);
-      expect(a.token).toBeTruthy();
-      for (const f of ['parley.db', 'parley.db-wal', 'parley.db-shm']) expect(octal(mode(path.join(dir, f))), f).toBe('0600');
-      // The folders hide what they hold, files written before included.
-      for (const f of ['static', 'static/chat_files', 'static/chat_files/images', 'static/chat_files/thumbnails', '.staging']) {
-        expect(octal(mode(path.join(dir, f))), f).toBe('0700');
-      }
-    } finally {
-      await server.close();
+    const server = await startParley(t, { data: { dir, databaseUrl: `sqlite:${path.join(dir, 'parley.db')}` } });
+    const a = await newUser(server);
+    expect(a.token).toBeTruthy();
+    for (const f of ['parley.db', 'parley.db-wal', 'parley.db-shm']) expect(octal(mode(path.join(dir, f))), f).toBe('0600');
+    // The folders hide what they hold, files written before included.
+    for (const f of ['static', 'static/chat_files', 'static/chat_files/images', 'static/chat_files/thumbnails', '.staging']) {
+      expect(octal(mode(path.join(dir, f))), f).toBe('0700');
     }
   });
 });

@@ -2,16 +2,16 @@
 // rendering hands out, or a participant's token. A guessed or leaked bare path, an
 // outsider's token, a tampered or expired signature: 403. Served with its sniffed type,
 // nosniff, and as an attachment unless it is an image or audio.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { api, eventually, newUser, type TestUser } from '../helpers/clients.js';
-import { startParley, type TestServer } from '../helpers/parley.js';
-import { closeRoom, databases, download, fileEntry, image, onServer, pdf, room, sendFrom, wav, type Room } from './support.js';
+import { useParley } from '../helpers/parley.js';
+import { databases, download, fileEntry, image, onServer, pdf, sendFrom, wav, useRoom } from './support.js';
 
 const DENIED = { detail: 'Not allowed to access this file' };
 
 describe.each(databases)('who may read a file on %s', (db) => {
-  let server: TestServer;
-  let r: Room;
+  const server = useParley({ db });
+  const r = useRoom(server);
   let outsider: TestUser;
   let png: Buffer;
   let doc: Buffer;
@@ -20,8 +20,6 @@ describe.each(databases)('who may read a file on %s', (db) => {
   const pathOf = (url: string) => new URL(url).pathname;
 
   beforeAll(async () => {
-    server = await startParley({ db });
-    r = await room(server);
     outsider = await newUser(server);
     png = await image('png', 30, 30);
     doc = pdf(3000);
@@ -33,10 +31,6 @@ describe.each(databases)('who may read a file on %s', (db) => {
     expect(ack.type).toBe('new_message');
     const [a, b, c] = ack.data.files_data;
     urls = { png: onServer(server, a.file_path), pdf: onServer(server, b.file_path), wav: onServer(server, c.file_path) };
-  });
-  afterAll(async () => {
-    closeRoom(r);
-    await server.close();
   });
 
   it('the signed URL works alone, as in an <img src>', async () => {
@@ -124,16 +118,8 @@ describe.each(databases)('who may read a file on %s', (db) => {
 });
 
 describe.each(databases)('signed URLs expire on %s', (db) => {
-  let server: TestServer;
-  let r: Room;
-  beforeAll(async () => {
-    server = await startParley({ db, env: { FILE_URL_TTL_SECONDS: '1' } });
-    r = await room(server);
-  });
-  afterAll(async () => {
-    closeRoom(r);
-    await server.close();
-  });
+  const server = useParley({ db, env: { FILE_URL_TTL_SECONDS: '1' } });
+  const r = useRoom(server);
 
   it('past FILE_URL_TTL_SECONDS the URL gets 403 "File link expired"; a fresh rendering works again', async () => {
     const ack = await sendFrom(r, { message_type: 'image', files_data: [fileEntry(await image('png'), 'p.png', 'image/png')] });

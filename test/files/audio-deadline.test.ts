@@ -2,9 +2,9 @@
 // every path, and leaves nothing. The file: an MP3 frame header followed by 1 MB of 0xFF,
 // on which music-metadata resyncs byte by byte; before it ran in a worker with a deadline,
 // this upload took 39–42 s of the event loop's CPU (87 s to answer on a loaded machine).
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startParley, type TestServer } from '../helpers/parley.js';
-import { closeRoom, expectErrorFrame, fileEntry, mp3, room, sendFrom, settledFiles, storedFiles, upload, type Room } from './support.js';
+import { describe, expect, it } from 'vitest';
+import { useParley } from '../helpers/parley.js';
+import { expectErrorFrame, fileEntry, mp3, sendFrom, settledFiles, storedFiles, upload, useRoom } from './support.js';
 
 const DEADLINE_MS = 1000;
 const TEXT = 'The audio could not be decoded: measuring it takes longer than 1 s';
@@ -16,16 +16,8 @@ function stuckMp3(): Buffer {
 }
 
 describe('audio measuring has a deadline (MEDIA_TIMEOUT_MS)', () => {
-  let server: TestServer;
-  let r: Room;
-  beforeAll(async () => {
-    server = await startParley({ env: { MEDIA_TIMEOUT_MS: String(DEADLINE_MS) } });
-    r = await room(server);
-  });
-  afterAll(async () => {
-    closeRoom(r);
-    await server.close();
-  });
+  const server = useParley({ env: { MEDIA_TIMEOUT_MS: String(DEADLINE_MS) } });
+  const r = useRoom(server);
 
   it('refused at the deadline through upload-files and the socket; nothing stored; the next voice file is measured', { timeout: 60_000 }, async () => {
     const before = await settledFiles(server);

@@ -1,21 +1,13 @@
 // Trust no declared metadata: the type is sniffed from the bytes and compared with the
 // declared one through the alias table (empty or application/octet-stream = undeclared;
 // OLE/CFB = DOC or XLS; valid UTF-8 text = TXT). Broken base64 is refused, never guessed at.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startParley, type TestServer } from '../helpers/parley.js';
-import { b64, cfb, closeRoom, databases, emptyZip, expectErrorFrame, fileEntry, image, pdf, room, sendFrom, settledFiles, storedFiles, upload, type Room } from './support.js';
+import { describe, expect, it } from 'vitest';
+import { useParley } from '../helpers/parley.js';
+import { b64, cfb, databases, emptyZip, expectErrorFrame, fileEntry, image, pdf, sendFrom, settledFiles, storedFiles, upload, useRoom } from './support.js';
 
 describe.each(databases)('content sniffing on %s', (db) => {
-  let server: TestServer;
-  let r: Room;
-  beforeAll(async () => {
-    server = await startParley({ db });
-    r = await room(server);
-  });
-  afterAll(async () => {
-    closeRoom(r);
-    await server.close();
-  });
+  const server = useParley({ db });
+  const r = useRoom(server);
 
   it('bytes that are not their declared type are refused on both paths, and nothing is written', async () => {
     const png = await image('png');

@@ -9,7 +9,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { api, chatHistory, chatSocket, eventually, newRoom, newUser } from '../helpers/clients.js';
+import { api, chatHistory, chatSocket, eventually, newRoom, newUser, sleep } from '../helpers/clients.js';
 import { startParley, type TestData, type TestServer } from '../helpers/parley.js';
 import { closeRoom, databases, download, expectErrorFrame, fileEntry, image, MB, onServer, pdf, room, sendFrom, settledFiles, storedFiles, upload } from './support.js';
 
@@ -112,8 +112,6 @@ describe.each(databases)('crash safety of stored files on %s', (db) => {
     const sa = await chatSocket(server, r.a, r.room);
     const sb = await chatSocket(server, r.b, r.room);
     expectErrorFrame(await sendFrom({ ...r, server, sa, sb }, { message_type: 'image', files_data: [{ file_path: key }] }), 'upload_not_found');
-    sa.close();
-    sb.close();
   });
 
   it('a message refused after its files were validated, or a retried send, leaves no extra file', async () => {
@@ -159,7 +157,7 @@ describe('a process killed during uploads (SIGKILL)', () => {
     }
   });
 
-  it('leaves no half file and no message without its file after the restart', async () => {
+  it('leaves no half file and no message without its file after the restart', async (t) => {
     const dir = mkdtempSync(path.join(tmpdir(), 'parley-crash-'));
     const port = await new Promise<number>((resolve) => {
       const s = createServer().listen(0, '127.0.0.1', () => {
@@ -180,7 +178,7 @@ describe('a process killed during uploads (SIGKILL)', () => {
         /* not yet */
       }
       if (i > 300) throw new Error('the child did not start');
-      await new Promise((r) => setTimeout(r, 100));
+      await sleep(100);
     }
 
     const r = await room(remote);
@@ -223,18 +221,14 @@ describe('a process killed during uploads (SIGKILL)', () => {
     // The half-received upload is on disk until the restart settles it.
     expect(stagedSizes(path.join(dir, '.staging')).some((size) => size > 4 * MB && size < 40 * MB)).toBe(true);
     const data: TestData = { dir, databaseUrl: `sqlite:${path.join(dir, 'parley.db')}` };
-    const server = await startParley({ data, env: { FILES_SWEEP_GRACE_SECONDS: '0' } });
-    try {
-      const left = storedFiles(server);
-      expect(left.filter((f) => f.endsWith('.part') || f.startsWith('.staging'))).toEqual([]);
-      expect(left.some((f) => f.includes('big'))).toBe(false);
-      expect(await everyFileReadable(server, r.b, r.room)).toBeGreaterThanOrEqual(1);
-      // Every file left on disk belongs to a message.
-      const { messages } = await chatHistory(server, r.b, r.room);
-      const referenced = new Set(messages.flatMap((m) => (m.files_data ?? []).flatMap((f: any) => [keyOf(f.file_path), f.thumbnail_url && keyOf(f.thumbnail_url)])).filter(Boolean));
-      for (const f of left) expect(referenced.has(f.replace(/^static\//, '')), f).toBe(true);
-    } finally {
-      await server.close();
-    }
+    const server = await startParley(t, { data, env: { FILES_SWEEP_GRACE_SECONDS: '0' } });
+    const left = storedFiles(server);
+    expect(left.filter((f) => f.endsWith('.part') || f.startsWith('.staging'))).toEqual([]);
+    expect(left.some((f) => f.includes('big'))).toBe(false);
+    expect(await everyFileReadable(server, r.b, r.room)).toBeGreaterThanOrEqual(1);
+    // Every file left on disk belongs to a message.
+    const { messages } = await chatHistory(server, r.b, r.room);
+    const referenced = new Set(messages.flatMap((m) => (m.files_data ?? []).flatMap((f: any) => [keyOf(f.file_path), f.thumbnail_url && keyOf(f.thumbnail_url)])).filter(Boolean));
+    for (const f of left) expect(referenced.has(f.replace(/^static\//, '')), f).toBe(true);
   }, 90_000);
 });

@@ -6,11 +6,11 @@
 // never swept.
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { randomBytes } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { api, newUser, type TestUser } from '../helpers/clients.js';
 import { hasPostgres } from '../helpers/pg.js';
-import { startParley, type TestServer } from '../helpers/parley.js';
+import { useUsers } from '../helpers/dialects.js';
+import { useParley, type TestServer, useTwoProcesses } from '../helpers/parley.js';
 import { databases, download, image, onServer, pdf } from './support.js';
 
 const GONE = { detail: 'File not found' };
@@ -53,15 +53,8 @@ async function statuses(server: TestServer, url: string, users: TestUser[]) {
 }
 
 describe.each(databases)('files of a deleted conversation on %s', (db) => {
-  let server: TestServer;
-  let a: TestUser;
-  let b: TestUser;
-  let outsider: TestUser;
-  beforeAll(async () => {
-    server = await startParley({ db });
-    [a, b, outsider] = [await newUser(server), await newUser(server), await newUser(server)];
-  });
-  afterAll(async () => server.close());
+  const server = useParley({ db });
+  const [a, b, outsider] = useUsers(server, 3);
 
   const onDisk = (key: string) => existsSync(path.join(server.parley.config.filesRoot, 'static', key));
 
@@ -109,18 +102,8 @@ describe.each(databases)('files of a deleted conversation on %s', (db) => {
 });
 
 describe.skipIf(!hasPostgres || !process.env.REDIS_URL)('files of a deleted conversation, two processes', () => {
-  let first: TestServer;
-  let second: TestServer;
-  beforeAll(async () => {
-    const shared = { REDIS_URL: process.env.REDIS_URL!, REDIS_PREFIX: `parley-test-${randomBytes(4).toString('hex')}:` };
-    first = await startParley({ db: 'postgres', env: shared });
-    // One database, one files root, as a deployment shares them.
-    second = await startParley({ env: { ...shared, DATABASE_URL: first.data.databaseUrl, FILES_ROOT: first.parley.config.filesRoot } });
-  });
-  afterAll(async () => {
-    await second?.close();
-    await first?.close();
-  });
+  // One database, one files root, as a deployment shares them.
+  const [first, second] = useTwoProcesses({}, { sharedFiles: true });
 
   it('deleted through one process: the other refuses the files at once', async () => {
     const [a, b] = [await newUser(first), await newUser(first)];

@@ -1,22 +1,16 @@
 // A file name with a path (../), NUL or other control characters is refused, on both paths,
 // with nothing written. Acceptable names are kept as shown and sanitized on disk, where
 // every file is static/chat_files/<folder>/{user_id}_{timestamp}_{index}_{name}.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startParley, type TestServer } from '../helpers/parley.js';
-import { b64, closeRoom, databases, download, expectErrorFrame, fileEntry, image, onServer, room, sendFrom, settledFiles, storedFiles, type Room } from './support.js';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { useParley } from '../helpers/parley.js';
+import { b64, databases, download, expectErrorFrame, fileEntry, image, onServer, sendFrom, settledFiles, storedFiles, useRoom } from './support.js';
 
 describe.each(databases)('file names on %s', (db) => {
-  let server: TestServer;
-  let r: Room;
+  const server = useParley({ db });
+  const r = useRoom(server);
   let png: Buffer;
   beforeAll(async () => {
-    server = await startParley({ db });
-    r = await room(server);
     png = await image('png');
-  });
-  afterAll(async () => {
-    closeRoom(r);
-    await server.close();
   });
 
   const refused: [string, string, RegExp][] = [

@@ -4,11 +4,11 @@
 // invalid-file answer on every path and nothing is stored. Small limits here, so the images
 // stay small; the real bomb at the default limits is test/files/image-bombs.test.ts.
 // SQLite only: decoding never reaches the store.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import sharp from 'sharp';
-import { startParley, type TestServer } from '../helpers/parley.js';
+import { useParley } from '../helpers/parley.js';
 import { pngBomb } from '../../scripts/stall/bombs.js';
-import { closeRoom, expectErrorFrame, fileEntry, image, room, sendFrom, settledFiles, storedFiles, upload, type Room } from './support.js';
+import { expectErrorFrame, fileEntry, image, sendFrom, settledFiles, storedFiles, upload, useRoom } from './support.js';
 
 /** An animation of `frames` frames of w × h, each a different colour (encoders merge equal frames). */
 async function animation(format: 'gif' | 'webp', w: number, h: number, frames: number): Promise<Buffer> {
@@ -20,16 +20,8 @@ async function animation(format: 'gif' | 'webp', w: number, h: number, frames: n
 }
 
 describe('image decoding limits (IMAGE_MAX_PIXELS, IMAGE_MAX_DECODED_BYTES)', () => {
-  let server: TestServer;
-  let r: Room;
-  beforeAll(async () => {
-    server = await startParley({ env: { IMAGE_MAX_PIXELS: '1000000', IMAGE_MAX_DECODED_BYTES: String(4 * 1024 * 1024) } });
-    r = await room(server);
-  });
-  afterAll(async () => {
-    closeRoom(r);
-    await server.close();
-  });
+  const server = useParley({ env: { IMAGE_MAX_PIXELS: '1000000', IMAGE_MAX_DECODED_BYTES: String(4 * 1024 * 1024) } });
+  const r = useRoom(server);
 
   /** Refused with `detail` on upload-files (400) and as an error frame on the socket; nothing written. */
   async function refusedEverywhere(bytes: Buffer, name: string, mime: string, detail: string) {

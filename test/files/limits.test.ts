@@ -1,10 +1,10 @@
 // The documents' limits, on both upload paths, in the documents' own words: images 10 MB,
 // documents 50 MB, at most 10 files; "File too large. Maximum size: 10.0MB",
 // "File type not allowed. Allowed types: …". A refused file leaves nothing on disk.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { chatSocket } from '../helpers/clients.js';
-import { startParley, type TestServer } from '../helpers/parley.js';
-import { b64, closeRoom, databases, expectErrorFrame, fileEntry, image, MB, pdf, room, sendFrom, settledFiles, storedFiles, upload, type Room } from './support.js';
+import { useParley, startParley } from '../helpers/parley.js';
+import { b64, databases, expectErrorFrame, fileEntry, image, MB, pdf, room, sendFrom, settledFiles, storedFiles, upload, useRoom } from './support.js';
 
 const IMAGE_TYPES = 'File type not allowed. Allowed types: image/jpeg, image/png, image/gif, image/webp';
 const ALL_TYPES =
@@ -13,18 +13,12 @@ const ALL_TYPES =
   'image/jpeg, image/png, image/gif, image/webp, audio/mpeg, audio/wav';
 
 describe.each(databases)('limits per the documents on %s', (db) => {
-  let server: TestServer;
-  let r: Room;
+  const server = useParley({ db });
+  const r = useRoom(server);
   let bigPng: Buffer;
   beforeAll(async () => {
-    server = await startParley({ db });
-    r = await room(server);
     bigPng = await image('png', 1900, 1900, { noise: true }); // ≈ 10.8 MB, a real image
     expect(bigPng.length).toBeGreaterThan(10 * MB);
-  });
-  afterAll(async () => {
-    closeRoom(r);
-    await server.close();
   });
 
   it('an image over 10 MB: refused over the socket, with or without message_type', async () => {
@@ -82,21 +76,17 @@ describe.each(databases)('limits per the documents on %s', (db) => {
     expect(storedFiles(server)).toEqual(before);
   });
 
-  it('a frame over WS_MAX_PAYLOAD_BYTES closes the socket with 1009 (configurable)', async () => {
-    const small = await startParley({ db, env: { WS_MAX_PAYLOAD_BYTES: String(256 * 1024) } });
-    try {
-      const s = await room(small);
-      s.sa.send({ type: 'send_message', data: { room_id: s.room, message_type: 'file', files_data: [fileEntry(pdf(300 * 1024), 'a.pdf', 'application/pdf')] } });
-      expect((await s.sa.closed).code).toBe(1009);
-      expect(storedFiles(small)).toEqual([]);
-      // The limit is per frame: the same user reconnects and sends a file that fits.
-      const again = await chatSocket(small, s.a, s.room);
-      again.send({ type: 'send_message', data: { room_id: s.room, message_type: 'file', files_data: [fileEntry(pdf(100 * 1024), 'b.pdf', 'application/pdf')] } });
-      expect((await again.next('new_message')).data.files_data[0].file_name).toBe('b.pdf');
-      again.close();
-      s.sb.close();
-    } finally {
-      await small.close();
-    }
+  it('a frame over WS_MAX_PAYLOAD_BYTES closes the socket with 1009 (configurable)', async (t) => {
+    const small = await startParley(t, { db, env: { WS_MAX_PAYLOAD_BYTES: String(256 * 1024) } });
+    const s = await room(small);
+    s.sa.send({ type: 'send_message', data: { room_id: s.room, message_type: 'file', files_data: [fileEntry(pdf(300 * 1024), 'a.pdf', 'application/pdf')] } });
+    expect((await s.sa.closed).code).toBe(1009);
+    expect(storedFiles(small)).toEqual([]);
+    // The limit is per frame: the same user reconnects and sends a file that fits.
+    const again = await chatSocket(small, s.a, s.room);
+    again.send({ type: 'send_message', data: { room_id: s.room, message_type: 'file', files_data: [fileEntry(pdf(100 * 1024), 'b.pdf', 'application/pdf')] } });
+    expect((await again.next('new_message')).data.files_data[0].file_name).toBe('b.pdf');
+    again.close();
+    s.sb.close();
   });
 });

@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { MB, pdf } from './support.js';
+import { sleep } from '../helpers/clients.js';
 
 const root = path.resolve(import.meta.dirname, '../..');
 const statusKb = (pid: number, field: 'VmRSS' | 'VmHWM') => Number(new RegExp(`${field}:\\s+(\\d+) kB`).exec(readFileSync(`/proc/${pid}/status`, 'utf8'))![1]);
@@ -44,7 +45,7 @@ describe('memory while a 50 MB multipart upload arrives', () => {
         /* not yet */
       }
       if (i > 300) throw new Error('the server did not start');
-      await new Promise((r) => setTimeout(r, 100));
+      await sleep(100);
     }
     const reg = await fetch(url + '/api/auth/register', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email: 'mem@example.com', password: 'password-1', name: 'Mem' }) });
     const token = ((await reg.json()) as { access_token: string }).access_token;
@@ -58,7 +59,7 @@ describe('memory while a 50 MB multipart upload arrives', () => {
       return (await res.json()) as { total_size: number };
     };
     await send(pdf(2 * MB)); // warm: every module the upload path uses is loaded
-    await new Promise((r) => setTimeout(r, 500));
+    await sleep(500);
 
     writeFileSync(`/proc/${child.pid}/clear_refs`, '5'); // VmHWM := VmRSS
     const before = statusKb(child.pid!, 'VmRSS');

@@ -2,28 +2,22 @@
 // (000/001) and 20 MB on /api/v1/chat (002's "File Upload System", which also lists M4A,
 // AAC and OGG).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openSocket, type TestSocket } from '../helpers/clients.js';
-import { startParley, type TestServer } from '../helpers/parley.js';
-import { b64, closeRoom, databases, expectErrorFrame, MB, room, sendFrom, settledFiles, storedFiles, wav, type Room } from './support.js';
+import { type TestSocket, chatSocket } from '../helpers/clients.js';
+import { useParley } from '../helpers/parley.js';
+import { b64, databases, expectErrorFrame, MB, sendFrom, settledFiles, storedFiles, wav, useRoom } from './support.js';
 
 describe.each(databases)('the same voice file under two documents on %s', (db) => {
-  let server: TestServer;
-  let r: Room;
+  const server = useParley({ db });
+  const r = useRoom(server);
   let v1: TestSocket;
   let voice: Buffer;
   beforeAll(async () => {
-    server = await startParley({ db });
-    r = await room(server);
-    v1 = await openSocket(`${server.wsUrl}/api/v1/chat/ws?token=${encodeURIComponent(r.a.token)}&room_id=${r.room}`);
-    v1.send({ type: 'ping' });
-    await v1.next('pong');
+    v1 = await chatSocket(server, r.a, r.room, '', '/api/v1/chat');
     voice = wav(22 * 60, 8000); // 22 minutes of 8 kHz 16-bit mono: about 20.1 MiB
     expect(voice.length).toBeGreaterThan(20 * MB);
   });
   afterAll(async () => {
     v1.close();
-    closeRoom(r);
-    await server.close();
   });
 
   it('002 refuses a voice file over 20 MB with its own limit in the text', async () => {

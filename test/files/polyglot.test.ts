@@ -1,8 +1,8 @@
 // A polyglot — a file that is validly two things, like a PNG that is also a ZIP or a JPEG
 // a browser would sniff as HTML — is refused on both paths, and nothing is written.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startParley, type TestServer } from '../helpers/parley.js';
-import { closeRoom, databases, emptyZip, expectErrorFrame, fileEntry, image, pdf, room, sendFrom, settledFiles, storedFiles, upload, wav, type Room } from './support.js';
+import { describe, expect, it } from 'vitest';
+import { useParley } from '../helpers/parley.js';
+import { databases, emptyZip, expectErrorFrame, fileEntry, image, pdf, sendFrom, settledFiles, storedFiles, upload, wav, useRoom } from './support.js';
 
 /** A JPEG whose first segment after SOI is a comment holding a script. */
 function jpegWithComment(jpeg: Buffer, text: string): Buffer {
@@ -15,16 +15,8 @@ function jpegWithComment(jpeg: Buffer, text: string): Buffer {
 }
 
 describe.each(databases)('polyglots on %s', (db) => {
-  let server: TestServer;
-  let r: Room;
-  beforeAll(async () => {
-    server = await startParley({ db });
-    r = await room(server);
-  });
-  afterAll(async () => {
-    closeRoom(r);
-    await server.close();
-  });
+  const server = useParley({ db });
+  const r = useRoom(server);
 
   it('a PNG with a ZIP appended (GIFAR-style) is refused over the socket and by upload-files', async () => {
     const before = await settledFiles(server);

@@ -4,8 +4,8 @@
 import { readdirSync, statSync, existsSync } from 'node:fs';
 import path from 'node:path';
 import sharp from 'sharp';
-import { expect } from 'vitest';
-import { chatSocket, eventually, newRoom, newUser, type ApiResponse, type Frame, type TestSocket, type TestUser } from '../helpers/clients.js';
+import { afterAll, beforeAll, expect } from 'vitest';
+import { api, chatSocket, eventually, newRoom, newUser, type ApiResponse, type Frame, type TestSocket, type TestUser } from '../helpers/clients.js';
 import type { TestServer } from '../helpers/parley.js';
 
 export { databases } from '../helpers/pg.js';
@@ -124,6 +124,24 @@ export function closeRoom(r: Room) {
   r.sb.close();
 }
 
+/**
+ * `room(server)` for the describe block it is called in (after `useParley`): made before its
+ * first test, its sockets closed after its last. The object reads through to that room.
+ */
+export function useRoom(server: TestServer): Room {
+  let current: Room | undefined;
+  beforeAll(async () => {
+    current = await room(server);
+  });
+  afterAll(() => current && closeRoom(current));
+  return new Proxy({} as Room, {
+    get(_, key: keyof Room) {
+      if (!current) throw new Error('useRoom: the room is made in beforeAll; use it in a test or a hook');
+      return current[key];
+    },
+  });
+}
+
 let seq = 0;
 export const tempId = () => `f_${process.pid}_${++seq}`;
 
@@ -181,15 +199,7 @@ export async function upload(
   const form = new FormData();
   for (const f of files) form.append('files', new Blob([f.bytes], { type: f.type ?? '' }), f.name);
   if (messageType !== undefined) form.append('message_type', messageType);
-  const res = await fetch(server.url + '/api/chat/upload-files', { method: 'POST', headers: { authorization: `Bearer ${user.token}` }, body: form });
-  const text = await res.text();
-  let body: any = text;
-  try {
-    body = JSON.parse(text);
-  } catch {
-    /* not JSON */
-  }
-  return { status: res.status, body, headers: res.headers };
+  return api(server, 'POST', '/api/chat/upload-files', { token: user.token, multipart: form });
 }
 
 /** GET a URL (full, or a path on the server) with optional headers; the body as bytes. */

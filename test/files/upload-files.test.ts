@@ -1,21 +1,13 @@
 // Document 000, "Multiple File Upload": POST /api/chat/upload-files (multipart `files` +
 // `message_type`) → {files, total_files, total_size}; the files are the uploader's until a
 // send_message names them (000's React example sends each `file_path` back in `file_data`).
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startParley, type TestServer } from '../helpers/parley.js';
-import { closeRoom, databases, download, expectErrorFrame, image, onServer, pdf, room, sendFrom, storedFiles, upload, wav, type Room } from './support.js';
+import { describe, expect, it } from 'vitest';
+import { useParley } from '../helpers/parley.js';
+import { databases, download, expectErrorFrame, image, onServer, pdf, sendFrom, storedFiles, upload, wav, useRoom } from './support.js';
 
 describe.each(databases)('POST /api/chat/upload-files on %s', (db) => {
-  let server: TestServer;
-  let r: Room;
-  beforeAll(async () => {
-    server = await startParley({ db });
-    r = await room(server);
-  });
-  afterAll(async () => {
-    closeRoom(r);
-    await server.close();
-  });
+  const server = useParley({ db });
+  const r = useRoom(server);
 
   it('answers with the documented body; the files are stored and readable by the uploader only', async () => {
     const a = await image('jpeg', 50, 40);

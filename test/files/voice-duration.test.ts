@@ -1,20 +1,12 @@
 // Voice messages (000/001: MP3, WAV): the duration is measured from the audio, whatever the
 // client declares (001 shows "duration" on the file and on the message).
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startParley, type TestServer } from '../helpers/parley.js';
-import { b64, closeRoom, databases, download, expectErrorFrame, fileEntry, mp3, onServer, pdf, room, sendFrom, settledFiles, storedFiles, wav, type Room } from './support.js';
+import { describe, expect, it } from 'vitest';
+import { useParley } from '../helpers/parley.js';
+import { b64, databases, download, expectErrorFrame, fileEntry, mp3, onServer, pdf, sendFrom, settledFiles, storedFiles, wav, useRoom } from './support.js';
 
 describe.each(databases)('voice messages on %s', (db) => {
-  let server: TestServer;
-  let r: Room;
-  beforeAll(async () => {
-    server = await startParley({ db });
-    r = await room(server);
-  });
-  afterAll(async () => {
-    closeRoom(r);
-    await server.close();
-  });
+  const server = useParley({ db });
+  const r = useRoom(server);
 
   it('a WAV written by the test: duration measured (2.5 s), not the declared 30', async () => {
     const audio = wav(2.5);

@@ -6,26 +6,24 @@
 import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chatSocket, newRoom, newUser, openSocket, type TestSocket, type TestUser } from '../helpers/clients.js';
-import { startParley, type TestServer } from '../helpers/parley.js';
+import { useParley } from '../helpers/parley.js';
 import { download, expectErrorFrame, MB, onServer, pdf } from './support.js';
 
 const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 
 describe('big frames carrying base64 files', () => {
-  let server: TestServer;
+  const server = useParley();
   let a: TestUser;
   let b: TestUser;
   let room: number;
   let sa: TestSocket;
   beforeAll(async () => {
-    server = await startParley();
     [a, b] = [await newUser(server), await newUser(server)];
     room = await newRoom(server, a, b);
     sa = await chatSocket(server, a, room);
   });
   afterAll(async () => {
     sa.close();
-    await server.close();
   });
 
   let n = 0;

@@ -1,22 +1,14 @@
 // Document 001, "Send File Message (Single or Multiple)": files_data, up to 10 files per
 // message; each stored as static/chat_files/<folder>/{user_id}_{timestamp}_{index}_{name};
 // rendered back in files_data with full URLs in file_path.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { chatHistory } from '../helpers/clients.js';
-import { startParley, type TestServer } from '../helpers/parley.js';
-import { closeRoom, databases, download, fileEntry, image, onServer, pdf, room, sendFrom, storedFiles, wav, type Room } from './support.js';
+import { useParley } from '../helpers/parley.js';
+import { databases, download, fileEntry, image, onServer, pdf, sendFrom, storedFiles, wav, useRoom } from './support.js';
 
 describe.each(databases)('files_data over the socket (001) on %s', (db) => {
-  let server: TestServer;
-  let r: Room;
-  beforeAll(async () => {
-    server = await startParley({ db });
-    r = await room(server);
-  });
-  afterAll(async () => {
-    closeRoom(r);
-    await server.close();
-  });
+  const server = useParley({ db });
+  const r = useRoom(server);
 
   it('four images of the four allowed formats arrive in order, named by the documents convention', async () => {
     const files = [await image('jpeg', 40, 30), await image('png', 41, 31), await image('gif', 42, 32), await image('webp', 43, 33)];

@@ -1,22 +1,14 @@
 // Documents 000 and 002, "Send Single File Message": file_data / file_name / file_size /
 // mime_type at the top of send_message; the message shows the file in the single-file
 // keys and in files_data, with full URLs that work in an <img src>.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { eventually } from '../helpers/clients.js';
-import { startParley, type TestServer } from '../helpers/parley.js';
-import { b64, closeRoom, databases, download, image, onServer, pdf, room, sendFrom, storedFiles, type Room } from './support.js';
+import { useParley } from '../helpers/parley.js';
+import { b64, databases, download, image, onServer, pdf, sendFrom, storedFiles, useRoom } from './support.js';
 
 describe.each(databases)('single-file send over the socket (000, 002) on %s', (db) => {
-  let server: TestServer;
-  let r: Room;
-  beforeAll(async () => {
-    server = await startParley({ db });
-    r = await room(server);
-  });
-  afterAll(async () => {
-    closeRoom(r);
-    await server.close();
-  });
+  const server = useParley({ db });
+  const r = useRoom(server);
 
   it('an image sent as file_data reaches both sides with its URL, size, type and measured dimensions', async () => {
     const png = await image('png', 120, 80);

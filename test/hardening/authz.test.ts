@@ -14,8 +14,8 @@ import { SignJWT } from 'jose';
 import sharp from 'sharp';
 import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { api, newUser, openSocket, TestSocket, type ApiResponse, type Frame, type TestUser } from '../helpers/clients.js';
-import { startParley, type TestServer } from '../helpers/parley.js';
+import { api, newUser, openSocket, TestSocket, type ApiResponse, type Frame, type TestUser, sleep } from '../helpers/clients.js';
+import { useParley } from '../helpers/parley.js';
 
 const SECRET = new TextEncoder().encode('test-secret-that-is-long-enough-for-hs256');
 const MARK = `zq${randomUUID().replace(/-/g, '').slice(0, 12)}`;
@@ -181,7 +181,7 @@ function scan(where: string, payload: unknown): void {
   if (text.toLowerCase().includes(MARK)) leaks.push(`${where}: ${text.slice(0, 300)}`);
 }
 
-let server: TestServer;
+const server = useParley();
 let fx: Fx;
 
 async function ok(p: Promise<ApiResponse>, status: Expect = OK): Promise<any> {
@@ -191,7 +191,6 @@ async function ok(p: Promise<ApiResponse>, status: Expect = OK): Promise<any> {
 }
 
 beforeAll(async () => {
-  server = await startParley();
   const mk = (label: string, tenantId?: string) => newUser(server, { email: `${label}-${MARK}-${randomUUID().slice(0, 8)}@example.com`, name: `${label} ${MARK}`, tenantId });
   const [owner, member, moderator, target, newcomer, removed, outsider, foreign, leaver] = await Promise.all([
     mk('owner'),
@@ -224,7 +223,6 @@ beforeAll(async () => {
   const expiredToken = await new SignJWT({ ...claims, iat: claims.iat - 7200, exp: Math.floor(Date.now() / 1000) - 60 }).setProtectedHeader({ alg: 'HS256', typ: 'JWT' }).sign(SECRET);
   fx = { loggedOutToken: leaver.token, leaverId: leaver.user.id, owner, member, moderator, target, newcomer, removed, outsider, foreign, expiredToken, g, c, m: { id: m.id, uuid: m.uuid }, mm: { id: mm.id, uuid: mm.uuid }, file };
 });
-afterAll(() => server?.close());
 
 const tokenOf = (role: Role): string | undefined =>
   ({
@@ -489,9 +487,9 @@ describe('sockets: every frame × every role', () => {
         }
         // Nothing of G or C reaches the refused socket, whatever happens there meanwhile.
         await ok(api(server, 'POST', `/api/parley/conversations/${fx.g.id}/messages`, { token: fx.owner.token, json: { content: `later ${MARK}` } }));
-        await new Promise((r) => setTimeout(r, 300));
+        await sleep(300);
         s.send({ type: 'ping' });
-        await new Promise((r) => setTimeout(r, 100));
+        await sleep(100);
         if (role !== 'lower role') for (const f of s.frames.slice(start)) scan(`${d.name} as ${role}`, f);
         s.close();
       }
@@ -590,11 +588,11 @@ describe('revocation: a removed member\'s and a logged-out user\'s open sockets 
     const first = await ok(api(server, 'POST', `/api/parley/conversations/${g.id}/messages`, { token: owner.token, json: { content: 'before' } }));
     const socks = await everySocket(gone, g);
     await ok(api(server, 'DELETE', `/api/parley/conversations/${g.id}/participants/${gone.user.id}`, { token: owner.token }), 204);
-    await new Promise((r) => setTimeout(r, 300)); // the removal's own notification may arrive meanwhile
+    await sleep(300); // the removal's own notification may arrive meanwhile
     const from = Object.fromEntries(Object.entries(socks).map(([k, s]) => [k, s.frames.length]));
     const marker = `rm${MARK}`;
     await activity(owner, { ...g, msg: first.id }, marker);
-    await new Promise((r) => setTimeout(r, 1000));
+    await sleep(1000);
     const got = Object.fromEntries(Object.entries(socks).map(([k, s]) => [k, s.frames.slice(from[k]).filter((f) => about(f, g, marker))]));
     counts.socketCells += Object.keys(socks).length;
     expect(got).toEqual(Object.fromEntries(Object.keys(socks).map((k) => [k, []])));
@@ -695,7 +693,7 @@ describe('revocation: a removed member\'s and a logged-out user\'s open sockets 
     await ok(api(server, 'POST', '/api/auth/logout', { token: leaver.token }));
     const marker = `lo${MARK}`;
     await activity(owner, { ...g, msg: first.id }, marker, leaver);
-    await new Promise((r) => setTimeout(r, 1000));
+    await sleep(1000);
     const got = Object.fromEntries(Object.entries(socks).map(([k, s]) => [k, s.frames.slice(from[k]).filter((f) => about(f, g, marker) || JSON.stringify(f).includes(marker))]));
     counts.socketCells += Object.keys(socks).length;
     expect(got).toEqual(Object.fromEntries(Object.keys(socks).map((k) => [k, []])));

@@ -7,10 +7,10 @@
 // - each answer is the one a sequential model of the rule gives.
 // Run against the real server (REST and sockets), compared step by step with the model.
 import fc from 'fast-check';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { api, chatSocket, newUser, type TestSocket, type TestUser } from '../helpers/clients.js';
 import { databases } from '../helpers/pg.js';
-import { startParley, type TestServer } from '../helpers/parley.js';
+import { useParley } from '../helpers/parley.js';
 
 const N = '/api/notifications/chat';
 const PEOPLE = 3;
@@ -44,11 +44,7 @@ class Model {
 }
 
 describe.each(databases)('blocking invariant on %s', (db) => {
-  let server: TestServer;
-  beforeAll(async () => {
-    server = await startParley({ db });
-  });
-  afterAll(() => server.close());
+  const server = useParley({ db });
 
   it('no direct message passes a block, and the blocked never add the blocker, after any sequence of actions', async () => {
     let run = 0;

@@ -2,7 +2,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { formatCrashReport, runCrash } from '../../scripts/crash/crash.js';
 import { pdf } from '../../scripts/crash/client.js';
 import { startParley, type TestServer } from '../helpers/parley.js';
-import { chatSocket, newRoom, newUser } from '../helpers/clients.js';
+import { chatSocket, pair } from '../helpers/clients.js';
 
 // The CI form of `npm run crash` (scripts/crash): one Parley process on SQLite, SIGKILLed and
 // restarted 5 times while clients send text and file messages; nothing acknowledged is lost,
@@ -42,9 +42,7 @@ describe('a retried send after a lost ack (what a crash between commit and ack l
   // attached already) instead of answered with the original message.
   it('a send naming an uploaded file_path, sent again with the same local_temp_id, returns the original (delivery contract 3)', async () => {
     server = await startParley();
-    const a = await newUser(server);
-    const b = await newUser(server);
-    const room = await newRoom(server, a, b);
+    const { a, room } = await pair(server);
     const form = new FormData();
     form.append('message_type', 'file');
     form.append('files', new Blob([pdf('retry', 3000)], { type: 'application/pdf' }), 'retry.pdf');

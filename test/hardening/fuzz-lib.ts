@@ -22,6 +22,7 @@ import * as chatSchemas from '../../src/dialects/chat/schemas.js';
 import * as v1Schemas from '../../src/dialects/v1/schemas.js';
 import * as notifSchemas from '../../src/dialects/notifications/schemas.js';
 import { ClientFrames } from '../../src/dialects/parley/schemas.js';
+import { sleep } from '../helpers/sleep.js';
 
 const addFormats = addFormatsModule as unknown as (ajv: Ajv) => Ajv;
 const ajv = addFormats(new Ajv({ strict: false, allErrors: false, coerceTypes: false, useDefaults: false, validateFormats: true }));
@@ -1067,7 +1068,7 @@ function collect(): void {
 
 async function rssMb(): Promise<number> {
   collect();
-  await new Promise((r) => setTimeout(r, 50));
+  await sleep(50);
   collect();
   return process.memoryUsage().rss / 1048576;
 }
@@ -1137,7 +1138,7 @@ export async function runFuzz(server: TestServer, opts: RunOptions): Promise<Run
     const rssBeforeMb = await rssMb();
     const frameTypes = await pass(opts.perOperation, opts.perFrameType, opts.anonymousPerOperation, opts.seed, tally);
     // Let anything in flight land before counting.
-    await new Promise((r) => setTimeout(r, 200));
+    await sleep(200);
     const rowsAfter = await rowCounts(server);
     const rssAfterMb = await rssMb();
     return { tally, rowsBefore, rowsAfter, rssBeforeMb, rssAfterMb, processErrors, operations: ops.length, frameTypes, seconds: (Date.now() - t0) / 1000, db: (server.parley.store as unknown as { dialect: string }).dialect };

@@ -16,9 +16,9 @@
 // ROLES_RUNS (default 50) runs per database, seeded by ROLES_SEED (default 20261205;
 // `random` for a fresh one); ROLES_SHRINK=1 shrinks a failure to a minimal sequence.
 import fc from 'fast-check';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { api, newUser, type TestUser } from '../helpers/clients.js';
-import { startParley, type TestServer } from '../helpers/parley.js';
+import { useParley } from '../helpers/parley.js';
 import { databases } from '../helpers/pg.js';
 import { newTenant } from '../dialects/notifications/support.js';
 
@@ -130,14 +130,12 @@ function expectAllowedChange(before: Members, after: Members, actor: number, ste
 }
 
 describe.each(databases)('membership and roles follow the permission table (fast-check) on %s', (db) => {
-  let server: TestServer;
+  const server = useParley({ db });
   let people: TestUser[];
   beforeAll(async () => {
-    server = await startParley({ db });
     const foreignTenant = newTenant();
     people = await Promise.all(Array.from({ length: PEOPLE }, (_, i) => newUser(server, { name: `P${i}`, ...(i === FOREIGN ? { tenantId: foreignTenant } : {}) })));
   });
-  afterAll(() => server?.close());
 
   const indexOf = (userId: number) => people.findIndex((p) => p.user.id === userId);
   /** What the runs exercised, printed at the end: answers by action, and the largest membership. */

@@ -2,17 +2,13 @@
 // `snapshot_required` (socket) or 409 `snapshot_required` (REST changes), never a partial
 // replay; at the limit exactly, the full replay; after the snapshot, the device that
 // reloads over REST is back in sync with live events.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { api, eventually, openSocket } from '../helpers/clients.js';
-import { startParley, type TestServer } from '../helpers/parley.js';
+import { useParley } from '../helpers/parley.js';
 import { Device, expectInSync, P, register, sleep } from './oracle-support.js';
 
 const MAX = 5;
-let server: TestServer;
-beforeAll(async () => {
-  server = await startParley({ env: { RESUME_MAX_MESSAGES: String(MAX) } });
-});
-afterAll(() => server?.close());
+const server = useParley({ env: { RESUME_MAX_MESSAGES: String(MAX) } });
 
 async function setup() {
   const [a, b] = await Promise.all([register(server, 'Ra'), register(server, 'Rb')]);
@@ -48,7 +44,6 @@ describe(`(c) resume past RESUME_MAX_MESSAGES=${MAX}`, () => {
     // Live events still flow after it.
     const live = await send('live after snapshot');
     expect((await s.next('message')).message.id).toBe(live.id);
-    s.close();
   });
 
   it('socket: last_seq alone, too far back → snapshot_required too', async () => {
@@ -58,7 +53,6 @@ describe(`(c) resume past RESUME_MAX_MESSAGES=${MAX}`, () => {
     await sleep(150);
     expect(s.all('snapshot_required')).toEqual([{ type: 'snapshot_required', conversation_id: g.id, missed: MAX + 2 }]);
     expect(s.all('message')).toEqual([]);
-    s.close();
   });
 
   it('changes of old messages count too: edits past the limit → snapshot_required, not a partial replay', async () => {
@@ -69,7 +63,6 @@ describe(`(c) resume past RESUME_MAX_MESSAGES=${MAX}`, () => {
     await sleep(150);
     expect(s.all('snapshot_required')).toEqual([{ type: 'snapshot_required', conversation_id: g.id, missed: MAX + 1 }]);
     expect(s.all('message_changed')).toEqual([]);
-    s.close();
   });
 
   it('exactly at the limit: the whole replay, no snapshot_required', async () => {
@@ -80,7 +73,6 @@ describe(`(c) resume past RESUME_MAX_MESSAGES=${MAX}`, () => {
     const s = await resume(b, { conversation_id: g.id, last_seq: first.seq, last_change_seq: first.change_seq });
     expect(s.all('snapshot_required')).toEqual([]);
     expect(s.all('message').map((f) => f.message.id)).toEqual(later.map((m) => m.id));
-    s.close();
   });
 
   it('REST GET …/changes: 409 snapshot_required past the limit, the frames at it', async () => {

@@ -5,7 +5,7 @@
 // Not a test file.
 import { expect } from 'vitest';
 import { ChatState, type Conversation, type Message } from '@parley/sdk';
-import { api, openSocket, type Frame, type TestSocket } from '../helpers/clients.js';
+import { api, openSocket, type Frame, type TestSocket, sleep } from '../helpers/clients.js';
 import { startParley, type TestServer } from '../helpers/parley.js';
 
 export const P = '/api/parley';
@@ -488,7 +488,7 @@ export async function expectInSync(server: { url: string }, d: Device, convId: n
   expect(d.problems, `${label} ${d.label} delivery problems`).toEqual([]);
 }
 
-export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+export { sleep };
 
 /**
  * startParley (test/helpers/parley.ts), with the server's errors logged to stderr when

@@ -8,7 +8,8 @@ import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/config.js';
 import { createParley, type Parley } from '../../src/app/app.js';
-import { startParley, type TestServer } from '../helpers/parley.js';
+import { useParley, startParley, type TestServer } from '../helpers/parley.js';
+import { sleep } from '../helpers/clients.js';
 
 // Issue 9 item 3: bad tokens are refused on one REST endpoint of each dialect (401 {detail})
 // and on every socket (each with its dialect's refusal); tokens in query strings never
@@ -133,13 +134,12 @@ async function socketsAccept(wsBase: string, token: string, tenant: string) {
 }
 
 describe("Parley's own HS256 tokens", () => {
-  let server: TestServer;
+  const server = useParley();
   let a: Account;
   let b: Account;
   let other: Account;
   let bad: Record<string, string>;
   beforeAll(async () => {
-    server = await startParley();
     a = await register(server.url);
     b = await register(server.url);
     other = await register(server.url, randomUUID());
@@ -161,9 +161,6 @@ describe("Parley's own HS256 tokens", () => {
       'old token version (before a logout)': await sign({ ...claims, ver: Number(claims.ver) - 1 }, key, 'HS256'),
       garbage: 'not.a.jwt',
     };
-  });
-  afterAll(async () => {
-    await server?.close();
   });
 
   it('the real token works everywhere (the refusals below are not vacuous)', async () => {
@@ -282,7 +279,7 @@ describe('tokens in query strings never reach the logs', () => {
         await fetch(base + p, { headers: { authorization: `Bearer ${a.token}` } });
       await fetch(`${base}/api/chat/rooms?token=${t}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"receiver_id":' });
     }
-    await new Promise((r) => setTimeout(r, 200));
+    await sleep(200);
     expect(log.length).toBeGreaterThan(0);
     expect(log).toContain('[redacted]');
     // The socket upgrades and the REST calls were logged (redacted), so the check saw them.

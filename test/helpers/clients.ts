@@ -1,6 +1,9 @@
 import WebSocket from 'ws';
-import { expect } from 'vitest';
+import { expect, onTestFinished } from 'vitest';
 import type { TestServer } from './parley.js';
+import { sleep } from './sleep.js';
+
+export { sleep };
 
 let counter = 0;
 
@@ -15,10 +18,10 @@ export async function api<T = any>(
   server: { url: string },
   method: string,
   path: string,
-  opts: { token?: string; json?: unknown; form?: Record<string, string>; headers?: Record<string, string>; raw?: string } = {},
+  opts: { token?: string; json?: unknown; form?: Record<string, string>; multipart?: FormData; headers?: Record<string, string>; raw?: string } = {},
 ): Promise<ApiResponse<T>> {
   const headers: Record<string, string> = { ...opts.headers };
-  let body: string | undefined;
+  let body: string | FormData | undefined;
   if (opts.token) headers.authorization = `Bearer ${opts.token}`;
   if (opts.json !== undefined) {
     headers['content-type'] = 'application/json';
@@ -26,6 +29,8 @@ export async function api<T = any>(
   } else if (opts.form) {
     headers['content-type'] = 'application/x-www-form-urlencoded';
     body = new URLSearchParams(opts.form).toString();
+  } else if (opts.multipart) {
+    body = opts.multipart; // fetch sets the multipart content-type and boundary
   } else if (opts.raw !== undefined) {
     headers['content-type'] ??= 'application/json';
     body = opts.raw;
@@ -47,12 +52,23 @@ export interface TestUser {
   password: string;
 }
 
+/** What POST /api/auth/register and /login answer (DESIGN.md, Accounts and tokens). */
+export interface AuthSession {
+  access_token: string;
+  token_type: 'bearer';
+  user: TestUser['user'];
+}
+
+/** The token cookie's name (AUTH_COOKIE's default) and its value in a Set-Cookie header. */
+export const TOKEN_COOKIE = 'parley_token';
+export const cookieOf = (setCookie: string | null) => new RegExp(`${TOKEN_COOKIE}=([^;]*)`).exec(setCookie ?? '')?.[1];
+
 /** Registers a user with a unique email. */
 export async function newUser(server: { url: string }, opts: { name?: string; email?: string; tenantId?: string } = {}): Promise<TestUser> {
   const n = ++counter;
   const password = 'password-' + n;
   const email = opts.email ?? `user${n}-${process.pid}-${Date.now()}@example.com`;
-  const res = await api(server, 'POST', '/api/auth/register', {
+  const res = await api<AuthSession>(server, 'POST', '/api/auth/register', {
     json: { email, password, name: opts.name ?? `User ${n}`, ...(opts.tenantId ? { tenant_id: opts.tenantId } : {}) },
   });
   if (res.status !== 201) throw new Error(`register failed: ${res.status} ${JSON.stringify(res.body)}`);
@@ -61,7 +77,7 @@ export async function newUser(server: { url: string }, opts: { name?: string; em
 
 /** A direct room between two users through /api/chat. */
 export async function newRoom(server: { url: string }, a: TestUser, b: TestUser): Promise<number> {
-  const res = await api(server, 'POST', '/api/chat/rooms', { token: a.token, json: { receiver_id: b.user.id } });
+  const res = await api<{ id: number }>(server, 'POST', '/api/chat/rooms', { token: a.token, json: { receiver_id: b.user.id } });
   if (res.status !== 200) throw new Error(`room failed: ${res.status} ${JSON.stringify(res.body)}`);
   return res.body.id;
 }
@@ -72,8 +88,9 @@ export interface Frame {
 }
 
 /**
- * A real WebSocket client that records every frame. `next(type)` resolves with the next
- * frame of that type not yet taken by an earlier `next`; `closed` resolves with the close code.
+ * A real WebSocket client that records every frame, closed at the end of the test that
+ * opened it. `next(type)` resolves with the next frame of that type not yet taken by an
+ * earlier `next`; `closed` resolves with the close code.
  */
 export class TestSocket {
   readonly frames: Frame[] = [];
@@ -83,6 +100,13 @@ export class TestSocket {
   readonly opened: Promise<void>;
 
   constructor(readonly ws: WebSocket) {
+    // A socket opened in a test is closed when that test ends (passed or failed); one opened
+    // in a beforeAll is its suite's to close.
+    try {
+      onTestFinished(() => ws.close());
+    } catch {
+      /* not inside a test */
+    }
     this.opened = new Promise((resolve, reject) => {
       ws.once('open', () => resolve());
       ws.once('error', reject);
@@ -129,6 +153,11 @@ export class TestSocket {
     });
   }
 
+  /** Frames received and not yet taken by `next` (of `type`, when given). */
+  untaken(type?: string): Frame[] {
+    return this.frames.filter((f) => !this.#taken.has(f) && (type === undefined || f.type === type));
+  }
+
   /** Frames of `type` received so far. */
   all(type: string): Frame[] {
     return this.frames.filter((f) => f.type === type);
@@ -146,14 +175,31 @@ export async function openSocket(url: string, opts: { headers?: Record<string, s
   return s;
 }
 
-/** Opens /api/chat/ws for a user, optionally in a room; waits until the server has registered it. */
-export async function chatSocket(server: TestServer, user: TestUser, roomId?: number, extra = ''): Promise<TestSocket> {
+/**
+ * Opens a room socket (`/api/chat/ws`, or 002's under `prefix: '/api/v1/chat'`) for a user,
+ * optionally in a room; waits until the server has registered it.
+ */
+export async function chatSocket(server: TestServer, user: TestUser, roomId?: number, extra = '', prefix = '/api/chat'): Promise<TestSocket> {
   const q = `token=${encodeURIComponent(user.token)}${roomId ? `&room_id=${roomId}` : ''}${extra}`;
-  const s = await openSocket(`${server.wsUrl}/api/chat/ws?${q}`);
+  const s = await openSocket(`${server.wsUrl}${prefix}/ws?${q}`);
   // A ping answered means authentication and the room join have finished.
   s.send({ type: 'ping' });
   await s.next('pong');
   return s;
+}
+
+/** Two fresh users and their direct /api/chat room. */
+export async function pair(server: { url: string }): Promise<{ a: TestUser; b: TestUser; room: number }> {
+  const [a, b] = await Promise.all([newUser(server), newUser(server)]);
+  return { a, b, room: await newRoom(server, a, b) };
+}
+
+/** Two fresh users, their direct /api/chat room, and a socket each in it (a's opened first). */
+export async function connectedPair(server: TestServer): Promise<{ a: TestUser; b: TestUser; room: number; sa: TestSocket; sb: TestSocket }> {
+  const { a, b, room } = await pair(server);
+  const sa = await chatSocket(server, a, room);
+  const sb = await chatSocket(server, b, room);
+  return { a, b, room, sa, sb };
 }
 
 /** Retries `fn` until it stops throwing, or throws its last error after timeoutMs. */
@@ -169,20 +215,34 @@ export async function eventually<T>(fn: () => T | Promise<T>, opts: { timeoutMs?
   }
 }
 
+/** A room's REST history page as 000/001/002 show it. */
+export interface RoomHistoryPage {
+  total: number;
+  has_more: boolean;
+  messages: any[];
+}
+
 /**
- * Every message of an /api/chat room through REST history (all pages, 100 a page), oldest
- * first, with the `total` the first page reported.
+ * Every message of a room through REST history (all pages, 100 a page) in the order the
+ * pages give them (newest first), with the `total` the first page reported. `prefix` is
+ * `/api/chat` or 002's `/api/v1/chat`.
  */
-export async function chatHistory(server: { url: string }, user: TestUser, roomId: number): Promise<{ total: number; messages: any[] }> {
+export async function roomHistory(server: { url: string }, user: TestUser, roomId: number, prefix = '/api/chat'): Promise<{ total: number; messages: any[] }> {
   const messages: any[] = [];
   let total = 0;
   for (let page = 1; ; page++) {
-    const res = await api(server, 'GET', `/api/chat/rooms/${roomId}/messages?page=${page}&per_page=100`, { token: user.token });
+    const res = await api<RoomHistoryPage>(server, 'GET', `${prefix}/rooms/${roomId}/messages?page=${page}&per_page=100`, { token: user.token });
     if (res.status !== 200) throw new Error(`history failed: ${res.status} ${JSON.stringify(res.body)}`);
     if (page === 1) total = res.body.total;
     messages.push(...res.body.messages);
     if (!res.body.has_more) break;
   }
+  return { total, messages };
+}
+
+/** Every message of an /api/chat room through REST history, oldest first, with its total. */
+export async function chatHistory(server: { url: string }, user: TestUser, roomId: number): Promise<{ total: number; messages: any[] }> {
+  const { total, messages } = await roomHistory(server, user, roomId);
   return { total, messages: messages.sort((x, y) => x.seq - y.seq) };
 }
 
@@ -196,6 +256,7 @@ export async function nextError(sock: TestSocket, match?: string | RegExp): Prom
   return f;
 }
 
+
 /**
  * Proves the server has handled everything this socket sent before (a ping answered), then
  * waits a short bounded time so anything wrongly in flight would have arrived.
@@ -203,5 +264,17 @@ export async function nextError(sock: TestSocket, match?: string | RegExp): Prom
 export async function settle(sock: TestSocket, ms = 150): Promise<void> {
   sock.send({ type: 'ping' });
   await sock.next('pong');
-  await new Promise((r) => setTimeout(r, ms));
+  await sleep(ms);
+}
+
+/**
+ * Asserts that no frame of `type` (any type but pong, without one) matching `where` is
+ * waiting on the socket after a quiet period of `ms`: none arrived meanwhile, and none that
+ * arrived before was left untaken by `next`. The check of a test whose point is that an
+ * event is *not* delivered; send something that is, after it, to prove the socket was live.
+ */
+export async function expectNoFrame(sock: TestSocket, ms: number, opts: { type?: string; where?: (f: Frame) => boolean } = {}): Promise<void> {
+  await sleep(ms);
+  const unwanted = sock.untaken(opts.type).filter((f) => (opts.type !== undefined || f.type !== 'pong') && (opts.where?.(f) ?? true));
+  expect(unwanted, `frames that should not have arrived (${opts.type ?? 'any type'})`).toEqual([]);
 }

@@ -1,11 +1,11 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { createServer } from 'node:net';
+import { sleep } from './sleep.js';
 
 // Servers a test or a fault script starts (and kills) on loopback itself: free ports, and a
 // redis-server of its own, never the shared one.
 
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 /** Every child still running: killed when this process exits however it exits. */
 const children = new Set<ChildProcess>();

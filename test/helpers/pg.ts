@@ -1,5 +1,6 @@
 import pg from 'pg';
 import { randomBytes } from 'node:crypto';
+import { sleep } from './sleep.js';
 
 /**
  * The template every test file clones, named after DATABASE_URL's database so runs on
@@ -43,7 +44,7 @@ export async function newPostgresDatabase(): Promise<{ url: string; drop: () => 
     } catch (e) {
       // Another file is cloning the same template this instant.
       if (attempt > 20 || !/being accessed by other users/.test((e as Error).message)) throw e;
-      await new Promise((r) => setTimeout(r, 100 + Math.random() * 200));
+      await sleep(100 + Math.random() * 200);
     }
   }
   await admin.end();

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startParley, type TestServer } from '../helpers/parley.js';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { useParley } from '../helpers/parley.js';
 import { api, newUser, type TestUser } from '../helpers/clients.js';
 import { databases } from '../helpers/pg.js';
 import { ParleyRest } from '@parley/sdk';
@@ -51,14 +51,12 @@ const opArb: fc.Arbitrary<Op> = fc.oneof(
 );
 
 describe.each(databases)('…/changes in pages on %s', (db) => {
-  let server: TestServer;
+  const server = useParley({ db, env: { MESSAGES_PAGE_MAX_BYTES: String(MAX_BYTES) } });
   let users: [TestUser, TestUser];
   let n = 0;
   beforeAll(async () => {
-    server = await startParley({ db, env: { MESSAGES_PAGE_MAX_BYTES: String(MAX_BYTES) } });
     users = [await newUser(server), await newUser(server)];
   });
-  afterAll(() => server.close());
 
   /** Applies one operation; a message of the other user, or a deleted one, refuses an edit or delete: skipped. */
   async function apply(conv: number, sent: { id: number; by: 0 | 1 }[], op: Op): Promise<void> {

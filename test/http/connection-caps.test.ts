@@ -2,7 +2,7 @@ import net from 'node:net';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { addressKey } from '../../src/http/limits.js';
-import { startParley, type TestServer } from '../helpers/parley.js';
+import { useParley, startParley, type TestServer } from '../helpers/parley.js';
 import { api, eventually, openSocket, type TestSocket } from '../helpers/clients.js';
 
 // One address cannot hold more than HTTP_MAX_CONNECTIONS_PER_ADDRESS connections, HTTP and
@@ -36,15 +36,13 @@ async function wsConnection(server: TestServer, token: string): Promise<TestSock
 describe('connection caps', () => {
   describe('HTTP_MAX_CONNECTIONS_PER_ADDRESS', () => {
     const CAP = 4;
-    let server: TestServer;
+    const server = useParley({ env: { HTTP_MAX_CONNECTIONS_PER_ADDRESS: String(CAP) } });
     let token: string;
     beforeAll(async () => {
-      server = await startParley({ env: { HTTP_MAX_CONNECTIONS_PER_ADDRESS: String(CAP) } });
       // Registered through the core: a fetch would leave a keep-alive connection counted.
       const session = await server.parley.core.accounts.register({ email: `caps-${Date.now()}@example.com`, password: 'correct horse', name: 'Caps' });
       token = session.accessToken;
     });
-    afterAll(() => server.close());
 
     it('the one past the cap is refused, HTTP and WebSocket counted together; closing one frees a place', async () => {
       const held = [await httpConnection(server.url), await httpConnection(server.url), await wsConnection(server, token), await wsConnection(server, token)];

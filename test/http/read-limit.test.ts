@@ -1,8 +1,7 @@
-import { randomBytes } from 'node:crypto';
 import fc from 'fast-check';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startParley, type TestServer } from '../helpers/parley.js';
-import { api, newUser, type TestUser } from '../helpers/clients.js';
+import { describe, expect, it } from 'vitest';
+import { useParley, type TestServer, useTwoProcesses } from '../helpers/parley.js';
+import { api, newUser, type TestUser, sleep } from '../helpers/clients.js';
 import { hasPostgres } from '../helpers/pg.js';
 
 // Every REST read of a user (GET, any dialect) takes from one budget per user,
@@ -38,11 +37,7 @@ async function pair(server: TestServer): Promise<{ a: TestUser; b: TestUser; roo
 }
 
 describe('per-user read limit', () => {
-  let server: TestServer;
-  beforeAll(async () => {
-    server = await startParley({ env });
-  });
-  afterAll(() => server.close());
+  const server = useParley({ env });
 
   it('past the burst a read is 429 with Retry-After, on every dialect; other users and writes are not touched', async () => {
     const { a, b, room } = await pair(server);
@@ -69,7 +64,7 @@ describe('per-user read limit', () => {
         let accepted = 0;
         const t0 = performance.now();
         for (const st of steps) {
-          if (st.pauseMs) await new Promise((r) => setTimeout(r, st.pauseMs));
+          if (st.pauseMs) await sleep(st.pauseMs);
           const r = await api(server, 'GET', paths[st.route % paths.length], { token: a.token });
           expect([200, 429]).toContain(r.status);
           if (r.status === 200) accepted++;
@@ -86,17 +81,7 @@ describe('per-user read limit', () => {
 const redisUrl = process.env.REDIS_URL;
 
 describe.skipIf(!hasPostgres || !redisUrl)('per-user read limit across two processes on one Redis', () => {
-  let one: TestServer;
-  let two: TestServer;
-  beforeAll(async () => {
-    const shared = { ...env, REDIS_URL: redisUrl!, REDIS_PREFIX: `parley-test-${randomBytes(4).toString('hex')}:` };
-    one = await startParley({ db: 'postgres', env: shared });
-    two = await startParley({ env: { ...shared, DATABASE_URL: one.data.databaseUrl } });
-  });
-  afterAll(async () => {
-    await two?.close();
-    await one?.close();
-  });
+  const [one, two] = useTwoProcesses(env);
 
   it('reads spread over both processes draw from one budget', async () => {
     const { a } = await pair(one);

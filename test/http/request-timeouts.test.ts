@@ -1,8 +1,8 @@
 import net from 'node:net';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { pdf } from '../../scripts/crash/client.js';
-import { startParley, type TestServer } from '../helpers/parley.js';
-import { newUser, openSocket } from '../helpers/clients.js';
+import { useParley } from '../helpers/parley.js';
+import { newUser, openSocket, sleep } from '../helpers/clients.js';
 
 // A peer cannot hold a connection by sending slowly: headers must arrive within
 // HTTP_HEADERS_TIMEOUT_MS, a whole request within HTTP_REQUEST_TIMEOUT_MS, and a connection
@@ -37,11 +37,7 @@ const within = <T>(p: Promise<T>, ms: number, what: string) =>
   Promise.race([p, new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`${what}: still open after ${ms} ms`)), ms))]);
 
 describe('request timeouts', () => {
-  let server: TestServer;
-  beforeAll(async () => {
-    server = await startParley({ env: { HTTP_HEADERS_TIMEOUT_MS: '1000', HTTP_REQUEST_TIMEOUT_MS: '2000', HTTP_IDLE_TIMEOUT_MS: '1000' } });
-  });
-  afterAll(() => server.close());
+  const server = useParley({ env: { HTTP_HEADERS_TIMEOUT_MS: '1000', HTTP_REQUEST_TIMEOUT_MS: '2000', HTTP_IDLE_TIMEOUT_MS: '1000' } });
 
   it('headers sent a byte at a time (Slowloris) are cut after HTTP_HEADERS_TIMEOUT_MS', async () => {
     const c = await rawClient(server.url);
@@ -93,7 +89,7 @@ describe('request timeouts', () => {
     const t0 = Date.now();
     for (let at = 0; at < body.length; at += 100_000) {
       c.socket.write(body.subarray(at, at + 100_000));
-      await new Promise((r) => setTimeout(r, 120));
+      await sleep(120);
     }
     await within(c.closedAt, 10_000, 'paced upload');
     expect(Date.now() - t0).toBeGreaterThan(1000);
@@ -104,9 +100,8 @@ describe('request timeouts', () => {
     const a = await newUser(server);
     const s = await openSocket(`${server.wsUrl}/api/parley/ws?token=${a.token}`);
     await s.next('ready');
-    await new Promise((r) => setTimeout(r, 2600));
+    await sleep(2600);
     s.send({ type: 'ping' });
     await s.next('pong');
-    s.close();
   });
 });

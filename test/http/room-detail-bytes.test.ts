@@ -1,5 +1,5 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startParley, type TestServer } from '../helpers/parley.js';
+import { describe, expect, it } from 'vitest';
+import { useParley } from '../helpers/parley.js';
 import { api, newUser } from '../helpers/clients.js';
 
 // Document 002's room detail carries "ALL messages" (Parley: the newest 1000, has_more beyond).
@@ -10,11 +10,7 @@ import { api, newUser } from '../helpers/clients.js';
 const MAX_BYTES = 50_000;
 
 describe("002's room detail is bounded by bytes", () => {
-  let server: TestServer;
-  beforeAll(async () => {
-    server = await startParley({ env: { MESSAGES_PAGE_MAX_BYTES: String(MAX_BYTES) } });
-  });
-  afterAll(() => server.close());
+  const server = useParley({ env: { MESSAGES_PAGE_MAX_BYTES: String(MAX_BYTES) } });
 
   it('the newest messages that fit, oldest first, has_more; the pages give them all', async () => {
     const [a, b] = [await newUser(server), await newUser(server)];

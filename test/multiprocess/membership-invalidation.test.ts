@@ -1,6 +1,5 @@
-import { randomBytes } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startParley, type TestServer } from '../helpers/parley.js';
+import { describe, expect, it } from 'vitest';
+import { type TestServer, useTwoProcesses } from '../helpers/parley.js';
 import { api, chatSocket, newUser, nextError, type TestUser } from '../helpers/clients.js';
 import { hasPostgres } from '../helpers/pg.js';
 
@@ -14,17 +13,7 @@ const P = '/api/parley';
  * refused, REST and socket, reads and sends alike.
  */
 describe.skipIf(!hasPostgres || !redisUrl)('membership changes invalidate every process before they are acknowledged', () => {
-  let a: TestServer;
-  let b: TestServer;
-  beforeAll(async () => {
-    const shared = { REDIS_URL: redisUrl!, REDIS_PREFIX: `parley-test-${randomBytes(4).toString('hex')}:` };
-    a = await startParley({ db: 'postgres', env: shared });
-    b = await startParley({ env: { ...shared, DATABASE_URL: a.data.databaseUrl } });
-  });
-  afterAll(async () => {
-    await b?.close();
-    await a?.close();
-  });
+  const [a, b] = useTwoProcesses();
 
   const group = async (owner: TestUser, members: TestUser[]): Promise<number> => {
     const res = await api(a, 'POST', `${P}/conversations`, { token: owner.token, json: { kind: 'group', title: 'g', member_ids: members.map((m) => m.user.id) } });
@@ -61,7 +50,6 @@ describe.skipIf(!hasPostgres || !redisUrl)('membership changes invalidate every 
     expect(err.local_temp_id).toBe('w2');
     const history = await api(a, 'GET', `${P}/conversations/${id}/messages`, { token: owner.token });
     expect(history.body.messages.map((m: { content: string }) => m.content)).toEqual(['warm', 'warm socket']);
-    sock.close();
   });
 
   it('left through A: the next send through B is refused; re-added through A: the next send through B works', async () => {
@@ -110,6 +98,5 @@ describe.skipIf(!hasPostgres || !redisUrl)('membership changes invalidate every 
     expect((await api(b, 'GET', `${P}/messages/${messageId}`, { token: bob.token })).status).toBe(404);
     sock.send({ type: 'send_message', data: { room_id: id, content: 'into the deleted (socket)', local_temp_id: 'd2' } });
     expect((await nextError(sock)).local_temp_id).toBe('d2');
-    sock.close();
   });
 });

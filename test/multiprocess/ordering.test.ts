@@ -1,7 +1,6 @@
-import { randomBytes } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { DomainEvent } from '../../src/core/events.js';
-import { startParley, type TestServer } from '../helpers/parley.js';
+import { type TestServer, useTwoProcesses } from '../helpers/parley.js';
 import { api, chatHistory, chatSocket, eventually, newRoom, newUser, settle, type TestSocket } from '../helpers/clients.js';
 import { hasPostgres } from '../helpers/pg.js';
 
@@ -26,17 +25,7 @@ const range = (n: number) => Array.from({ length: n }, (_, i) => i + 1);
 // Several processes publish a conversation's messages independently; every socket still sees
 // them in seq order, once, and a message whose publish was lost still reaches everyone.
 describe.skipIf(!hasPostgres || !redisUrl)('order across processes on one PostgreSQL and one Redis', () => {
-  let a: TestServer;
-  let b: TestServer;
-  beforeAll(async () => {
-    const shared = { REDIS_URL: redisUrl!, REDIS_PREFIX: `parley-test-${randomBytes(4).toString('hex')}:`, REORDER_WAIT_MS: '100' };
-    a = await startParley({ db: 'postgres', env: shared });
-    b = await startParley({ env: { ...shared, DATABASE_URL: a.data.databaseUrl } });
-  });
-  afterAll(async () => {
-    await b?.close();
-    await a?.close();
-  });
+  const [a, b] = useTwoProcesses({ REORDER_WAIT_MS: '100' });
 
   it('senders on both processes at once: every socket on either sees seq 1..N once, in order', async () => {
     const alice = await newUser(a);
@@ -77,8 +66,6 @@ describe.skipIf(!hasPostgres || !redisUrl)('order across processes on one Postgr
     expect(newSeqs(sa)).toEqual([1, 2, 3]);
     // Alice's socket gets her ack (the filled copy carries her local_temp_id).
     expect(sa.all('new_message').find((f) => f.data.seq === 2)?.data).toMatchObject({ content: 'lost', local_temp_id: 't2' });
-    sa.close();
-    sb.close();
   });
 
   it('a lost publish, then the sender retries on the other process: everyone gets it once, the retry its ack', async () => {

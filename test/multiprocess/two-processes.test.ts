@@ -1,25 +1,13 @@
-import { randomBytes } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startParley, type TestServer } from '../helpers/parley.js';
-import { api, chatSocket, eventually, newRoom, newUser } from '../helpers/clients.js';
+import { describe, expect, it } from 'vitest';
+import { useTwoProcesses } from '../helpers/parley.js';
+import { api, chatSocket, eventually, expectNoFrame, newRoom, newUser, pair } from '../helpers/clients.js';
 import { hasPostgres } from '../helpers/pg.js';
 
 const redisUrl = process.env.REDIS_URL;
 
 // Two Parley servers on one PostgreSQL database and one Redis act as one server.
 describe.skipIf(!hasPostgres || !redisUrl)('two processes on one PostgreSQL and one Redis', () => {
-  let a: TestServer;
-  let b: TestServer;
-  beforeAll(async () => {
-    // A key prefix of this test's own: the shared Redis is never flushed.
-    const shared = { REDIS_URL: redisUrl!, REDIS_PREFIX: `parley-test-${randomBytes(4).toString('hex')}:`, PRESENCE_TTL_MS: '3000' };
-    a = await startParley({ db: 'postgres', env: shared });
-    b = await startParley({ env: { ...shared, DATABASE_URL: a.data.databaseUrl } });
-  });
-  afterAll(async () => {
-    await b?.close();
-    await a?.close();
-  });
+  const [a, b] = useTwoProcesses({ PRESENCE_TTL_MS: '3000' });
 
   it('users on different processes chat, see presence, typing, read receipts and edits', async () => {
     const alice = await newUser(a);
@@ -59,23 +47,18 @@ describe.skipIf(!hasPostgres || !redisUrl)('two processes on one PostgreSQL and 
       const f = sa.all('presence').find((p) => p.data.user_id === bob.user.id && p.data.is_online === false);
       expect(f).toBeDefined();
     });
-    sa.close();
   });
 
   it('a user with a device on each process is online until both are gone', async () => {
-    const carol = await newUser(a);
-    const dave = await newUser(a);
-    const room = await newRoom(a, carol, dave);
+    const { a: carol, b: dave, room } = await pair(a);
     const watcher = await chatSocket(a, dave, room);
     const onA = await chatSocket(a, carol, room);
     const onB = await chatSocket(b, carol, room);
     const online = await api(b, 'GET', '/api/chat/online-users', { token: dave.token });
     expect(online.body.online_users.map((u: { user_id: number }) => u.user_id)).toContain(carol.user.id);
     onA.close();
-    await new Promise((r) => setTimeout(r, 300));
-    expect(watcher.all('presence').filter((p) => p.data.user_id === carol.user.id && p.data.is_online === false)).toHaveLength(0);
+    await expectNoFrame(watcher, 300, { type: 'presence', where: (p) => p.data.user_id === carol.user.id && p.data.is_online === false });
     onB.close();
     await eventually(() => expect(watcher.all('presence').some((p) => p.data.user_id === carol.user.id && p.data.is_online === false)).toBe(true));
-    watcher.close();
   });
 });

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import pg from 'pg';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startParley, type TestServer } from '../helpers/parley.js';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { useParley } from '../helpers/parley.js';
 import { hasPostgres } from '../helpers/pg.js';
 import { api, eventually, newUser, type ApiResponse, type TestUser } from '../helpers/clients.js';
 
@@ -43,21 +43,17 @@ async function holdConversation(databaseUrl: string, conversationId: number) {
 }
 
 describe.runIf(hasPostgres)('changes of one conversation decide under its lock (PostgreSQL)', () => {
-  let server: TestServer;
+  const server = useParley({ db: 'postgres' });
   let alice: TestUser;
   let bob: TestUser;
   let group: number;
 
   beforeAll(async () => {
-    server = await startParley({ db: 'postgres' });
     alice = await newUser(server, { name: 'Alice' });
     bob = await newUser(server, { name: 'Bob' });
     const res = await api(server, 'POST', `${P}/conversations`, { token: alice.token, json: { kind: 'group', title: 'race', member_ids: [bob.user.id] } });
     expect(res.status).toBe(201);
     group = res.body.id;
-  });
-  afterAll(async () => {
-    await server?.close();
   });
 
   const send = async (u: TestUser, content: string, replyTo: number | null = null) => {

@@ -1,9 +1,8 @@
-import { randomBytes } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { SqlStore } from '../../src/backends/store/sql-store.js';
-import { startParley, type TestServer } from '../helpers/parley.js';
+import { useTwoProcesses } from '../helpers/parley.js';
 import { hasPostgres } from '../helpers/pg.js';
-import { chatHistory, chatSocket, newRoom, newUser, type TestSocket, type TestUser } from '../helpers/clients.js';
+import { chatHistory, chatSocket, newRoom, newUser, type TestSocket, type TestUser, sleep } from '../helpers/clients.js';
 
 // Issue 15, item 5: a process stopped mid-commit keeps its row locks. Process A is frozen on
 // purpose inside its transaction, right after it locked conversation X (a test hook awaits
@@ -27,17 +26,7 @@ async function timedSend(s: TestSocket, room: number, to: TestUser, content: str
 }
 
 describe.runIf(hasPostgres && redisUrl)('a process stopped mid-commit holds up only its own conversation', () => {
-  let a: TestServer;
-  let b: TestServer;
-  beforeAll(async () => {
-    const shared = { REDIS_URL: redisUrl!, REDIS_PREFIX: `parley-test-${randomBytes(4).toString('hex')}:` };
-    a = await startParley({ db: 'postgres', env: { ...shared, PG_IDLE_IN_TRANSACTION_TIMEOUT_MS: String(IDLE_TIMEOUT_MS) } });
-    b = await startParley({ env: { ...shared, DATABASE_URL: a.data.databaseUrl, PG_IDLE_IN_TRANSACTION_TIMEOUT_MS: String(IDLE_TIMEOUT_MS) } });
-  });
-  afterAll(async () => {
-    await b?.close();
-    await a?.close();
-  });
+  const [a, b] = useTwoProcesses({ PG_IDLE_IN_TRANSACTION_TIMEOUT_MS: String(IDLE_TIMEOUT_MS) });
 
   it('other conversations on the other process are acknowledged at once; the stuck one once the server ends the frozen session', async () => {
     const [alice, bob, carol, dave] = [await newUser(a), await newUser(a), await newUser(b), await newUser(b)];
@@ -59,7 +48,7 @@ describe.runIf(hasPostgres && redisUrl)('a process stopped mid-commit holds up o
       if (frozeAt === 0 && ids.includes(x)) {
         frozeAt = performance.now();
         froze();
-        await new Promise((r) => setTimeout(r, FREEZE_MS));
+        await sleep(FREEZE_MS);
       }
     };
     onA.send({ type: 'send_message', data: { room_id: x, receiver_id: bob.user.id, message_type: 'text', content: 'from the frozen process', local_temp_id: 'a1' } });
@@ -67,7 +56,7 @@ describe.runIf(hasPostgres && redisUrl)('a process stopped mid-commit holds up o
 
     // B: a send into X (held by A), then one into Y right behind it.
     const intoX = timedSend(bobOnB, x, alice, 'into the held conversation', 'b1');
-    await new Promise((r) => setTimeout(r, 20));
+    await sleep(20);
     const intoY = await timedSend(carolOnB, y, dave, 'elsewhere', 'y1');
     const xDone = await intoX;
     console.log(

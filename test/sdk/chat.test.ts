@@ -1,25 +1,23 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ParleyError, type ParleyClient, type PendingMessage } from '@parley/sdk';
-import { startParley, type TestServer } from '../helpers/parley.js';
+import { useParley } from '../helpers/parley.js';
 import { eventually, expectInStepWithRest, expectNoDuplicates, record, registered, type ServerRef } from './support.js';
 
 // The SDK against a real server (SQLite), through `ws`'s WebSocket: what two and three
 // people see while they chat, and that each one's ChatState ends where a fresh REST load is.
 
 describe('SDK: chatting', () => {
-  let server: TestServer;
+  const server = useParley();
   let ref: ServerRef;
   const clients: ParleyClient[] = [];
   const user = (c: ParleyClient) => c.user!;
   const track = <T extends ParleyClient>(c: T) => (clients.push(c), c);
 
   beforeAll(async () => {
-    server = await startParley();
     ref = { url: server.url };
   });
   afterAll(async () => {
     for (const c of clients) c.disconnect();
-    await server.close();
   });
 
   it('two people find each other, open a direct chat and see every change of the other', async () => {

@@ -1,7 +1,7 @@
 import http from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ParleyClient, UploadProgress, XhrLike } from '@parley/sdk';
-import { startParley, type TestServer } from '../helpers/parley.js';
+import { useParley } from '../helpers/parley.js';
 import { eventually, expectInStepWithRest, registered, type ServerRef } from './support.js';
 
 // Uploads with progress: fetch with a counted stream body (Node's path), and the
@@ -71,7 +71,7 @@ class NodeXhr implements XhrLike {
 }
 
 describe('SDK: files', () => {
-  let server: TestServer;
+  const server = useParley();
   let ref: ServerRef;
   let ada: ParleyClient;
   let bob: ParleyClient;
@@ -79,7 +79,6 @@ describe('SDK: files', () => {
   const text = 'Parley attachment line\n'.repeat(150_000); // ≈ 3.4 MB
 
   beforeAll(async () => {
-    server = await startParley();
     ref = { url: server.url };
     ada = await registered(ref, 'Ada');
     bob = await registered(ref, 'Bob');
@@ -89,7 +88,6 @@ describe('SDK: files', () => {
   afterAll(async () => {
     ada.disconnect();
     bob.disconnect();
-    await server.close();
   });
 
   const local = (url: string) => server.url + new URL(url).pathname + new URL(url).search;

@@ -3,6 +3,7 @@ import type { ParleyClient } from '@parley/sdk';
 import { ParleyRest } from '@parley/sdk';
 import { startParley } from '../helpers/parley.js';
 import { eventually, expectInStepWithRest, expectNoDuplicates, fullHistory, record, registered, waitForStatus, type ServerRef } from './support.js';
+import { sleep } from '../helpers/clients.js';
 
 // The socket goes away — every socket closed by the server, the server restarted on the
 // same data (on another port), a client away for longer than the server replays — and the
@@ -87,7 +88,7 @@ describe('SDK: reconnecting', () => {
     const offline = [a.send(conv.id, { content: 'while down 1' }), a.send(conv.id, { content: 'while down 2' })];
     const bobOffline = b.send(conv.id, { content: 'bob while down' });
     // A few attempts fail against the closed port first.
-    await new Promise((r) => setTimeout(r, 500));
+    await sleep(500);
     expect(a.status).not.toBe('online');
 
     state.server = await startParley({ data: state.server.data });

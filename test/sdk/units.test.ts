@@ -10,6 +10,7 @@ import { describe, expect, expectTypeOf, it } from 'vitest';
 import type { Static } from '@sinclair/typebox';
 import { ServerFrames, type ConversationOut, type MessageOut } from '../../src/dialects/parley/schemas.js';
 import { backoffDelay, ChatState, ParleyClient, Realtime, type Conversation, type StatusEvent, type WebSocketConstructor, type Message, type ParleyEventMap, type ServerFrameType } from '@parley/sdk';
+import { sleep } from '../helpers/clients.js';
 
 // The parts that need no Parley server (the socket ones script a real ws server): backoff, the state's merge rules, the event map against
 // the server's frames, and the browser bundle having no dependency.
@@ -43,7 +44,7 @@ describe('SDK units', () => {
       peers,
       /** The n-th connection (1-based), once it is open. */
       peer: async (n: number) => {
-        for (let i = 0; i < 400 && peers.length < n; i++) await new Promise((r) => setTimeout(r, 5));
+        for (let i = 0; i < 400 && peers.length < n; i++) await sleep(5);
         if (peers.length < n) throw new Error(`no connection ${n}`);
         return peers[n - 1];
       },
@@ -113,7 +114,7 @@ describe('SDK units', () => {
     down = true;
     s1.kill();
     // Far past the first retry's 10 ms: still one connection.
-    await new Promise((r) => setTimeout(r, 300));
+    await sleep(300);
     expect(server.peers.length).toBe(1);
     down = false;
     rt.retryNow();

@@ -7,13 +7,22 @@ import type { RateLimiter } from './rate-limiter.js';
 // One bucket per key, a hash {t: tokens, a: last update (ms, Redis's clock)}; read, refilled
 // and taken in one script, so concurrent takes from several processes never overdraw it. The
 // key expires once it would be full again: an idle bucket costs nothing.
-const TAKE = `${LUA_NOW}
+
+// The bucket of KEYS[1] (ARGV perSecond, burst): `tokens` is nil for a bucket that is gone.
+const READ_BUCKET = `
 -- KEYS bucket; ARGV perSecond, burst
 local rate = tonumber(ARGV[1])
 local burst = tonumber(ARGV[2])
 local b = redis.call('HMGET', KEYS[1], 't', 'a')
 local tokens = tonumber(b[1])
-if tokens == nil then
+`;
+
+// Writes the bucket back; it expires once it would be full again.
+const STORE_BUCKET = `redis.call('HSET', KEYS[1], 't', tostring(tokens), 'a', tostring(now))
+redis.call('PEXPIRE', KEYS[1], math.ceil((burst - tokens) / rate * 1000) + 1000)
+`;
+
+const TAKE = `${LUA_NOW}${READ_BUCKET}if tokens == nil then
   tokens = burst
 else
   tokens = math.min(burst, tokens + math.max(0, now - tonumber(b[2])) / 1000 * rate)
@@ -24,24 +33,14 @@ if tokens >= 1 then
 else
   wait = math.ceil((1 - tokens) / rate * 1000)
 end
-redis.call('HSET', KEYS[1], 't', tostring(tokens), 'a', tostring(now))
-redis.call('PEXPIRE', KEYS[1], math.ceil((burst - tokens) / rate * 1000) + 1000)
-return wait`;
+${STORE_BUCKET}return wait`;
 
 const TAKE_SHA = createHash('sha1').update(TAKE).digest('hex');
 
 // The same bucket, one token put back; a bucket that is gone (full and expired) stays gone.
-const REFUND = `${LUA_NOW}
--- KEYS bucket; ARGV perSecond, burst
-local rate = tonumber(ARGV[1])
-local burst = tonumber(ARGV[2])
-local b = redis.call('HMGET', KEYS[1], 't', 'a')
-local tokens = tonumber(b[1])
-if tokens == nil then return 0 end
+const REFUND = `${LUA_NOW}${READ_BUCKET}if tokens == nil then return 0 end
 tokens = math.min(burst, tokens + math.max(0, now - tonumber(b[2])) / 1000 * rate + 1)
-redis.call('HSET', KEYS[1], 't', tostring(tokens), 'a', tostring(now))
-redis.call('PEXPIRE', KEYS[1], math.ceil((burst - tokens) / rate * 1000) + 1000)
-return 0`;
+${STORE_BUCKET}return 0`;
 
 const REFUND_SHA = createHash('sha1').update(REFUND).digest('hex');
 

@@ -99,12 +99,21 @@ export class Checkpointer {
   /** Waiting for the answer to a 'now' checkpoint. */
   #now: (() => void)[] = [];
   #restarting = false;
+  /**
+   * Settles at the worker's first report: from src/ (tests) the worker compiles its module
+   * through tsx first, which under load takes a while; from dist/ it starts at once.
+   */
+  readonly started: Promise<void>;
 
   constructor(db: Database.Database, file: string, runner: SqliteRunner, intervalMs = 200) {
     db.pragma('wal_autocheckpoint = 0');
     db.pragma(`journal_size_limit = ${WAL_RESTART_FRAMES * 4096 * 2}`);
     this.#worker = startCheckpointWorker({ file, intervalMs });
     this.#worker.unref();
+    let started!: () => void;
+    this.started = new Promise((r) => (started = r));
+    this.#worker.once('message', () => started());
+    this.#worker.once('error', () => started());
     this.#worker.on('message', (m: CheckpointReport) => {
       if (m.now) for (const r of this.#now.splice(0)) r();
       else if (m.log > WAL_RESTART_FRAMES && !this.#restarting && !this.#closed) void this.#restart(runner);
@@ -161,6 +170,9 @@ export class SqliteRunner implements SqlRunner {
 
   /** Null: every commit is durable when it returns (in-memory, or synchronous=FULL). */
   readonly wal: WalSync | null;
+
+  /** Settles once the WAL's checkpointer has looked at the log the first time (or gave up). */
+  checkpointing: Promise<void> = Promise.resolve();
 
   constructor(db: Database.Database, wal: WalSync | null, reader: (() => SqliteRunner) | null = null) {
     this.#db = db;
@@ -351,6 +363,7 @@ export function createSqliteStore(url: string): SqlStore {
   };
   const runner = new SqliteRunner(db, wal, wal ? openReader : null);
   const checkpointer = wal ? new Checkpointer(db, file, runner) : null;
+  if (checkpointer) runner.checkpointing = checkpointer.started;
   const kysely = new Kysely<Tables>({ dialect: new SqliteDialect({ database: db }) });
   return new SqlStore(sqliteAdapter, kysely, runner, async () => {
     const r = reader as { db: Database.Database } | null;

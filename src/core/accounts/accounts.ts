@@ -2,16 +2,21 @@ import { createHash, randomBytes } from 'node:crypto';
 import { v5 as uuidv5 } from 'uuid';
 import { idpConfigured, type Config } from '../../config/config.js';
 import type { RateLimiter } from '../../backends/ratelimit/rate-limiter.js';
-import { DEFAULT_TENANT_UUID } from '../../backends/store/migrations/0001-initial.js';
 import { UniqueViolation, type NewUser, type Store } from '../../backends/store/store.js';
 import { DomainError, refusal } from '../errors.js';
 import type { EventPublisher } from '../events.js';
-import type { Tenant, TenantRole, User } from '../model.js';
+import { DEFAULT_TENANT_UUID, type Tenant, type TenantRole, type User } from '../model.js';
 import { normalizeEmail, validEmail, validNewPassword } from './credentials.js';
 import { inviteDigest } from './invites.js';
 import { LoginThrottle } from './login-throttle.js';
 import { Passwords } from './passwords.js';
-import { Tokens } from './tokens.js';
+import type { PasswordHasher, TokenSigner } from './ports.js';
+
+/** The libraries accounts reach through ports (src/backends/accounts). */
+export interface AccountLibraries {
+  passwordHasher: PasswordHasher;
+  tokenSigner: TokenSigner;
+}
 
 export interface Session {
   user: User;
@@ -40,7 +45,7 @@ function issuerHost(issuer: string): string {
 
 /** Registration, login, token checks, logout, and users provisioned from an identity provider. */
 export class Accounts {
-  readonly tokens: Tokens;
+  readonly tokens: TokenSigner;
   readonly passwords: Passwords;
   readonly throttle: LoginThrottle;
   // Verified against when the email is unknown, so a wrong email costs as much as a wrong password.
@@ -51,11 +56,12 @@ export class Accounts {
     readonly events: EventPublisher,
     readonly config: Config,
     limiter: RateLimiter,
+    libraries: AccountLibraries,
   ) {
     this.throttle = new LoginThrottle(limiter, config.loginThrottle);
-    this.tokens = new Tokens(config.jwtSecret, config.jwtTtlSeconds, config.idp);
+    this.tokens = libraries.tokenSigner;
     // About two seconds of hashing may wait; more is turned away rather than queued without end.
-    this.passwords = new Passwords(config.passwordHashConcurrency, 64 * config.passwordHashConcurrency);
+    this.passwords = new Passwords(libraries.passwordHasher, config.passwordHashConcurrency, 64 * config.passwordHashConcurrency);
   }
 
   async #tenant(tenantUuid: string | undefined, create: boolean, name?: string): Promise<Tenant> {

@@ -1,9 +1,9 @@
-import { hash, verify } from '@node-rs/argon2';
 import { DomainError } from '../errors.js';
+import type { PasswordHasher } from './ports.js';
 
 /**
- * argon2id hashing with a bound on how many hashes run at once. Each hash occupies a thread
- * of libuv's pool (4 by default) for tens of milliseconds; SQLite's WAL flush, which every
+ * Password hashing (argon2id, through the PasswordHasher port) with a bound on how many
+ * hashes run at once. Each hash occupies a thread of libuv's pool (4 by default) for tens of milliseconds; SQLite's WAL flush, which every
  * acknowledged send waits for, runs on the same pool. Unbounded, 120 logins/s queued
  * hundreds of hashes ahead of the flush and acks took seconds (scripts/stall/logins.ts).
  * Bounded, the flush always finds a free thread and extra logins wait here instead, in
@@ -16,6 +16,7 @@ export class Passwords {
   onHash: () => void = () => {};
 
   constructor(
+    readonly hasher: PasswordHasher,
     readonly concurrency: number,
     readonly maxQueued: number,
   ) {}
@@ -26,12 +27,12 @@ export class Passwords {
   }
 
   hash(password: string): Promise<string> {
-    return this.#turn(() => hash(password));
+    return this.#turn(() => this.hasher.hash(password));
   }
 
   /** False for a wrong password or a hash that is not argon2's. */
   verify(stored: string, password: string): Promise<boolean> {
-    return this.#turn(() => verify(stored, password).catch(() => false));
+    return this.#turn(() => this.hasher.verify(stored, password));
   }
 
   async #turn<T>(work: () => Promise<T>): Promise<T> {

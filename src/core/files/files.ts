@@ -6,9 +6,9 @@ import type { Conversations } from '../conversations/conversations.js';
 import { DomainError, isDomainError, refusal, storeCall } from '../errors.js';
 import type { PreparedFiles, SendInput } from '../messages/messages.js';
 import type { Attachment, Id, MessageKind, User } from '../model.js';
-import { AudioProbe } from './audio-probe.js';
-import { BufferSource, FileSource, inspectImage, measureAudio, refusePolyglot, sniff, type ImageLimits, type Source } from './inspect.js';
+import { BufferSource, FileSource, measureAudio, refusePolyglot, sniff, type Source } from './inspect.js';
 import { MediaPool } from './media-pool.js';
+import type { AudioProbe, ImageInspector, ImageLimits } from './ports.js';
 import {
   CFB_MIME,
   CFB_TYPES,
@@ -157,6 +157,13 @@ export function decodeBase64(data: string, maxBytes: number): Buffer {
   }
 }
 
+/** The media libraries the file service reaches through ports (src/backends/media). */
+export interface MediaLibraries {
+  imageInspector: ImageInspector;
+  /** Stopped by Files.close(). */
+  audioProbe: AudioProbe;
+}
+
 /**
  * Files, images and voice messages for every dialect: validation against a document's
  * policy, measurement, storage and access. Nothing a client declares is trusted: the type
@@ -168,6 +175,7 @@ export class Files {
   readonly signer: UrlSigner;
   /** Every image and audio decode goes through it (MEDIA_CONCURRENCY at a time). */
   readonly media: MediaPool;
+  readonly #images: ImageInspector;
   readonly #audio: AudioProbe;
   readonly #imageLimits: ImageLimits;
   readonly #quota: PendingQuota;
@@ -177,10 +185,12 @@ export class Files {
     readonly fileStore: FileStore,
     readonly conversations: Conversations,
     readonly config: Config,
+    libraries: MediaLibraries,
   ) {
     this.signer = new UrlSigner(config.jwtSecret, config.fileUrlTtlSeconds);
     this.media = new MediaPool(config.mediaConcurrency);
-    this.#audio = new AudioProbe(config.mediaTimeoutMs);
+    this.#images = libraries.imageInspector;
+    this.#audio = libraries.audioProbe;
     this.#imageLimits = { maxPixels: config.imageMaxPixels, maxDecodedBytes: config.imageMaxDecodedBytes, timeoutMs: config.mediaTimeoutMs };
     this.#quota = { maxFiles: config.filesPendingQuotaFiles, maxBytes: config.filesPendingQuotaBytes };
   }
@@ -362,7 +372,7 @@ export class Files {
     }
     // Decoded first: a damaged file is called damaged, not a polyglot.
     const facts: Inspected = { category, mime, width: null, height: null, durationSeconds: null, thumbnail: null };
-    if (category === 'image') Object.assign(facts, await this.media.run(() => inspectImage(source, mime, this.#imageLimits)));
+    if (category === 'image') Object.assign(facts, await this.media.run(() => this.#images.inspect(source.image, mime, this.#imageLimits)));
     if (category === 'voice') facts.durationSeconds = await this.media.run(() => measureAudio(source, mime, this.#audio));
     await refusePolyglot(source, mime);
     return facts;

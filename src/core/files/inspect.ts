@@ -1,26 +1,14 @@
-// Reads what a file is from its bytes: the sniffed type, the checks against polyglots, the
-// measurements (image size, audio duration) and the thumbnail. Declared metadata is never
+// Reads what a file is from its bytes: the sniffed type, the checks against polyglots, and
+// the audio measurement's verdict (the image and audio libraries sit behind ports.ts). Declared metadata is never
 // trusted; `files.ts` compares it with what is found here.
 import { isUtf8 } from 'node:buffer';
 import { open } from 'node:fs/promises';
-import type { default as Sharp } from 'sharp';
-import { DomainError, refusal } from '../errors.js';
-import type { AudioInput, AudioProbe } from './audio-probe.js';
+import { refusal } from '../errors.js';
 import { CFB_MIME, canonicalMime } from './policy.js';
+import type { AudioInput, AudioProbe, ImageInput } from './ports.js';
 
-// sharp (libvips) and file-type are loaded with the first file, not at start: together they
-// are about a tenth of a restart's time.
-let sharpLoaded: Promise<typeof Sharp> | null = null;
-function loadSharp(): Promise<typeof Sharp> {
-  return (sharpLoaded ??= import('sharp').then(({ default: sharp }) => {
-    // libvips' operation cache keeps decoded images around; uploads are seen once.
-    sharp.cache(false);
-    // One libvips thread per image: MediaPool bounds how many images are decoded at once, and
-    // this keeps each of them to one core, so the event loop keeps one for itself.
-    sharp.concurrency(1);
-    return sharp;
-  }));
-}
+// file-type is loaded with the first file, not at start: it and sharp are about a tenth of a
+// restart's time.
 const fileType = () => import('file-type');
 
 /** The bytes of one file, in memory (a base64 upload) or on disk (a streamed upload). */
@@ -33,8 +21,8 @@ export interface Source {
   isText(): Promise<boolean>;
   /** What the audio probe reads. */
   readonly audio: AudioInput;
-  /** What sharp reads. */
-  readonly image: Buffer | string;
+  /** What the image inspector reads. */
+  readonly image: ImageInput;
 }
 
 // Bytes that never occur in text: everything below 0x20 except \t \n \f \r, and DEL.
@@ -190,92 +178,6 @@ export async function refusePolyglot(source: Source, mime: string): Promise<void
       if (riff < 0 || (!unset && riff + (riff % 2) < source.size)) throw trailing();
       break;
     }
-  }
-}
-
-export interface ImageFacts {
-  width: number;
-  height: number;
-  thumbnail: Buffer;
-}
-
-/** What an image may cost to decode (Config: IMAGE_MAX_PIXELS, IMAGE_MAX_DECODED_BYTES, MEDIA_TIMEOUT_MS). */
-export interface ImageLimits {
-  maxPixels: number;
-  maxDecodedBytes: number;
-  timeoutMs: number;
-}
-
-const SHARP_FORMAT: Record<string, string> = { 'image/jpeg': 'jpeg', 'image/png': 'png', 'image/gif': 'gif', 'image/webp': 'webp' };
-const BYTES_PER_SAMPLE: Record<string, number> = { uchar: 1, char: 1, ushort: 2, short: 2, uint: 4, int: 4, float: 4, complex: 8, double: 8, dpcomplex: 16 };
-const THUMBNAIL_SIDE = 320;
-
-/** The fields of sharp's metadata() the limits read. */
-export interface ImageHeader {
-  width?: number;
-  height?: number;
-  pageHeight?: number;
-  pages?: number;
-  channels?: number;
-  depth?: string;
-}
-
-/**
- * Refuses, from the header alone, an image that would cost too much to decode: more pixels
- * than `maxPixels` (every frame of an animation counted: a recipient's device plays them
- * all), or one frame whose decoded raster (width × height × channels × bytes per sample)
- * is over `maxDecodedBytes`. libvips decodes an interlaced PNG, a progressive JPEG and a
- * GIF frame whole, so that raster is what one image holds in memory: a 900 KB 16-bit
- * interlaced PNG of 10 000 × 10 000 claims 600 MB and peaked at 640 MB.
- */
-export function checkImageHeader(meta: ImageHeader, limits: ImageLimits): { width: number; height: number } {
-  const width = meta.width ?? 0;
-  // An animation's height is one frame's (sharp reads the first page unless asked for more).
-  const frameHeight = meta.pageHeight ?? meta.height ?? 0;
-  if (width < 1 || frameHeight < 1) throw refusal('image_no_size');
-  const frames = Math.max(1, meta.pages ?? 1);
-  const pixels = width * frameHeight * frames;
-  if (pixels > limits.maxPixels) {
-    throw refusal('image_too_many_pixels', { width, height: frameHeight, frames, max: limits.maxPixels });
-  }
-  const channels = meta.channels ?? 4;
-  const bytesPerSample = BYTES_PER_SAMPLE[meta.depth ?? 'uchar'] ?? 8;
-  const decoded = width * frameHeight * channels * bytesPerSample;
-  if (decoded > limits.maxDecodedBytes) {
-    throw refusal('image_too_large_decoded', { width, height: frameHeight, channels, bits: bytesPerSample * 8, decoded_bytes: decoded, max_bytes: limits.maxDecodedBytes });
-  }
-  return { width, height: frameHeight };
-}
-
-/**
- * Reads the header (sharp's metadata() decodes no pixels), refuses what would cost too much
- * (checkImageHeader), then decodes the first frame into a WebP thumbnail, which also proves
- * the image is not broken. Run it through MediaPool: one call may hold up to
- * `maxDecodedBytes`.
- */
-export async function inspectImage(source: Source, mime: string, limits: ImageLimits): Promise<ImageFacts> {
-  const options = { failOn: 'error', limitInputPixels: limits.maxPixels, sequentialRead: true } as const;
-  const sharp = await loadSharp(); // outside the try: a sharp that cannot load is no bad image
-  try {
-    // The header only: libvips decodes no pixel for metadata(), so its own pixel limit is
-    // left to the decode below and the header check gives the reason in full.
-    const meta = await sharp(source.image, { failOn: 'error', limitInputPixels: false }).metadata();
-    if (meta.format !== SHARP_FORMAT[mime]) throw refusal('image_wrong_format', { mime });
-    const { width, height } = checkImageHeader(meta, limits);
-    const swap = (meta.orientation ?? 1) >= 5;
-    const thumbnail = await sharp(source.image, options)
-      .timeout({ seconds: Math.max(1, Math.ceil(limits.timeoutMs / 1000)) })
-      .rotate()
-      .resize(THUMBNAIL_SIDE, THUMBNAIL_SIDE, { fit: 'inside', withoutEnlargement: true })
-      .webp({ quality: 70 })
-      .toBuffer();
-    return { width: swap ? height : width, height: swap ? width : height, thumbnail };
-  } catch (e) {
-    if (e instanceof DomainError) throw e;
-    const message = (e as Error).message;
-    if (/pixel limit/i.test(message)) throw refusal('image_over_pixel_limit', { max: limits.maxPixels });
-    if (/timeout/i.test(message)) throw refusal('image_timeout', { seconds: Math.ceil(limits.timeoutMs / 1000) });
-    throw refusal('image_damaged');
   }
 }
 

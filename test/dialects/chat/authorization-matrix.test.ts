@@ -1,14 +1,12 @@
 // Every /api/chat endpoint × {anonymous, bad token, outsider}, and the socket's close codes.
 import { randomUUID } from 'node:crypto';
-import { SignJWT } from 'jose';
 import WebSocket from 'ws';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { api, chatSocket, newRoom, newUser, TestSocket, type TestUser } from '../../helpers/clients.js';
-import { startParley, type TestServer } from '../../helpers/parley.js';
+import { useParley } from '../../helpers/parley.js';
+import { badTokens as makeBadTokens } from '../../helpers/tokens.js';
 import { chatHistory, databases, expectDetail, historyTotal, pair, send, settle, users } from './support.js';
 
-/** The secret startParley gives the test server. */
-const SECRET = new TextEncoder().encode('test-secret-that-is-long-enough-for-hs256');
 
 interface Endpoint {
   name: string;
@@ -40,7 +38,7 @@ const ENDPOINTS: Endpoint[] = [
 ];
 
 describe.each(databases)('/api/chat authorization on %s', (db) => {
-  let server: TestServer;
+  const server = useParley({ db });
   let a: TestUser;
   let b: TestUser;
   let fixture: Fixture;
@@ -48,7 +46,6 @@ describe.each(databases)('/api/chat authorization on %s', (db) => {
   let badTokens: Record<string, string>;
 
   beforeAll(async () => {
-    server = await startParley({ db });
     const p = await pair(server);
     a = p.a;
     b = p.b;
@@ -57,25 +54,8 @@ describe.each(databases)('/api/chat authorization on %s', (db) => {
     sa.close();
     fixture = { room: p.room, message: sent.data.id, b };
 
-    const [loggedOut] = await users(server, 1);
-    expect((await api(server, 'POST', '/api/auth/logout', { token: loggedOut.token })).status).toBe(200);
-    const [header, payload, signature] = a.token.split('.');
-    const claims = JSON.parse(Buffer.from(payload, 'base64url').toString());
-    const flipped = signature.slice(0, 10) + (signature[10] === 'A' ? 'B' : 'A') + signature.slice(11);
-    const sign = (c: Record<string, unknown>, secret = SECRET) =>
-      new SignJWT(c).setProtectedHeader({ alg: 'HS256', typ: 'JWT' }).sign(secret);
-    badTokens = {
-      garbage: 'not-a-jwt',
-      'a tampered signature': `${header}.${payload}.${flipped}`,
-      'a tampered payload': `${header}.${Buffer.from(JSON.stringify({ ...claims, sub: b.user.uuid })).toString('base64url')}.${signature}`,
-      'another secret': await sign(claims, new TextEncoder().encode('some-other-secret-that-is-also-long-enough')),
-      expired: await sign({ ...claims, iat: claims.iat - 7200, exp: Math.floor(Date.now() / 1000) - 3600 }),
-      'alg none': `${Buffer.from(JSON.stringify({ alg: 'none', typ: 'JWT' })).toString('base64url')}.${payload}.`,
-      'an unknown user': await sign({ ...claims, sub: randomUUID() }),
-      'a revoked (logged out) token': loggedOut.token,
-    };
+    badTokens = await makeBadTokens(server, a, b);
   });
-  afterAll(() => server.close());
 
   const call = (e: Endpoint, opts: { token?: string; headers?: Record<string, string> } = {}) =>
     api(server, e.method, e.path(fixture), { ...e.body, ...opts });
@@ -205,7 +185,6 @@ describe.each(databases)('/api/chat authorization on %s', (db) => {
       const s = await chatSocket(server, b, fixture.room);
       await settle(s, 50);
       expect(s.ws.readyState).toBe(s.ws.OPEN);
-      s.close();
     });
   });
 });

@@ -3,15 +3,11 @@
 // half-done is stored (history totals are checked afterwards).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { api, chatSocket, newRoom, type TestSocket, type TestUser } from '../../helpers/clients.js';
-import { startParley, type TestServer } from '../../helpers/parley.js';
+import { useParley, startParley } from '../../helpers/parley.js';
 import { chatHistory, databases, expectDetail, historyTotal, nextError, pair, send, settle, textFrame, users } from './support.js';
 
 describe.each(databases)('/api/chat bad input on %s', (db) => {
-  let server: TestServer;
-  beforeAll(async () => {
-    server = await startParley({ db });
-  });
-  afterAll(() => server.close());
+  const server = useParley({ db });
 
   describe('WebSocket frames', () => {
     let a: TestUser;
@@ -135,7 +131,6 @@ describe.each(databases)('/api/chat bad input on %s', (db) => {
       await nextError(s, 'User not found');
       await settle(s);
       expect(s.all('new_message')).toEqual([]);
-      s.close();
     });
 
     it('many bad frames in a row are all answered, in order, and the socket survives', async () => {
@@ -157,21 +152,17 @@ describe.each(databases)('/api/chat bad input on %s', (db) => {
   });
 
   describe('a frame over the size limit', () => {
-    it('closes that socket with 1009; nothing stored, the other sockets unaffected', async () => {
-      const small = await startParley({ db, env: { WS_MAX_PAYLOAD_BYTES: String(64 * 1024) } });
-      try {
-        const { a, b, room } = await pair(small);
-        const sa = await chatSocket(small, a, room);
-        const sb = await chatSocket(small, b, room);
-        sa.send(textFrame(room, b.user.id, 'x'.repeat(70 * 1024)));
-        expect((await sa.closed).code).toBe(1009);
-        const ack = await send(sb, room, a, 'b is fine');
-        expect(ack.data.content).toBe('b is fine');
-        expect(await historyTotal(small, b, room)).toBe(1);
-        sb.close();
-      } finally {
-        await small.close();
-      }
+    it('closes that socket with 1009; nothing stored, the other sockets unaffected', async (t) => {
+      const small = await startParley(t, { db, env: { WS_MAX_PAYLOAD_BYTES: String(64 * 1024) } });
+      const { a, b, room } = await pair(small);
+      const sa = await chatSocket(small, a, room);
+      const sb = await chatSocket(small, b, room);
+      sa.send(textFrame(room, b.user.id, 'x'.repeat(70 * 1024)));
+      expect((await sa.closed).code).toBe(1009);
+      const ack = await send(sb, room, a, 'b is fine');
+      expect(ack.data.content).toBe('b is fine');
+      expect(await historyTotal(small, b, room)).toBe(1);
+      sb.close();
     });
   });
 
@@ -227,7 +218,6 @@ describe.each(databases)('/api/chat bad input on %s', (db) => {
       expectDetail(await api(server, 'PUT', `/api/chat/messages/${sent.data.id}`, { token: a.token, ...empty }), 422, /body/);
       // And JSON's prototype poisoning is still refused.
       expectDetail(await api(server, 'POST', '/api/chat/rooms', { token: a.token, raw: `{"receiver_id": ${b.user.id}, "__proto__": {"x": 1}}` }), 422);
-      sa.close();
     });
 
     it('a body over the size limit is 413 {"detail"}', async () => {
@@ -249,7 +239,6 @@ describe.each(databases)('/api/chat bad input on %s', (db) => {
       const history = await chatHistory(server, a, room);
       expect(history.messages).toMatchObject([{ content: 'original', is_edited: false }]);
       expect(history.total).toBe(1);
-      sa.close();
     });
 
     it('ids in paths and paging in queries of the wrong type or range: 422 naming them', async () => {

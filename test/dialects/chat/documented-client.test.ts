@@ -2,20 +2,20 @@
 // Parley. documented/chat-client-00N.js hold the class exactly as the documents print it; it
 // runs with a global `WebSocket` that is `ws`, pointed from ws://localhost:8000 at the test
 // server, and with the display methods the documents leave to the application as stubs.
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import WS from 'ws';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { eventually, newRoom, type TestUser } from '../../helpers/clients.js';
 import { startParley, type TestServer } from '../../helpers/parley.js';
+import { codeBlocks, seedDocument } from '../../helpers/seeds.js';
 import { chatHistory, databases, users } from './support.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const REVISIONS = ['000', '001'] as const;
 type Revision = (typeof REVISIONS)[number];
 const source = (rev: Revision) => readFileSync(path.join(here, 'documented', `chat-client-${rev}.js`), 'utf8');
-const SEEDS = path.resolve(here, '../../../../shared/seeds');
 const SEED_FILES: Record<Revision, string> = { '000': '000_0b243ca674924b87.txt', '001': '001_1ea8d655181703b7.txt' };
 
 type Ctor = new (token: string, roomId: number) => any;
@@ -49,10 +49,12 @@ function withStubs(Base: Ctor) {
 
 describe('the documented ChatClient sources', () => {
   it.each(REVISIONS)('%s: documented/chat-client-%s.js is the class exactly as the document prints it', (rev) => {
-    const doc = path.join(SEEDS, SEED_FILES[rev]);
-    if (!existsSync(doc)) return; // the documents are not beside this checkout
-    const blocks = [...readFileSync(doc, 'utf8').matchAll(/```javascript\n([\s\S]*?)```/g)].map((m) => m[1]);
+    const blocks = codeBlocks(seedDocument(SEED_FILES[rev]), 'javascript');
     expect(blocks.filter((b) => b.startsWith('class ChatClient'))).toEqual([source(rev)]);
+  });
+
+  it('a document that is missing fails the check instead of passing it', () => {
+    expect(() => seedDocument('999_not-a-document.txt')).toThrow(/999_not-a-document.txt is missing/);
   });
 });
 

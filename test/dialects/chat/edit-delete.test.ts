@@ -1,16 +1,12 @@
 // PUT /api/chat/messages/{id} (form-encoded content=…), DELETE /api/chat/messages/{id} (soft),
 // and Parley's like extension POST /api/chat/messages/{id}/like (001 shows is_liked, like_count).
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { api, chatSocket } from '../../helpers/clients.js';
-import { startParley, type TestServer } from '../../helpers/parley.js';
+import { useParley } from '../../helpers/parley.js';
 import { ISO_MS, chatHistory, databases, expectDetail, expectMessageShape, expectNoFiles, pair, send, settle, users } from './support.js';
 
 describe.each(databases)('/api/chat edit, delete and like on %s', (db) => {
-  let server: TestServer;
-  beforeAll(async () => {
-    server = await startParley({ db });
-  });
-  afterAll(() => server.close());
+  const server = useParley({ db });
 
   describe('PUT /api/chat/messages/{message_id}', () => {
     it('form-encoded content=… as documented: the updated message, is_edited, and message_update on the sockets', async () => {
@@ -51,8 +47,6 @@ describe.each(databases)('/api/chat edit, delete and like on %s', (db) => {
       const history = await chatHistory(server, b, room);
       expect(history.total).toBe(1);
       expect(history.messages[0]).toMatchObject({ id: sent.data.id, content: 'Updated message text', is_edited: true });
-      sa.close();
-      sb.close();
     });
 
     it('form encoding round-trips any text: +, &, =, newlines, accents, emoji', async () => {
@@ -64,7 +58,6 @@ describe.each(databases)('/api/chat edit, delete and like on %s', (db) => {
       expect(res.status).toBe(200);
       expect(res.body.content).toBe(text);
       expect((await chatHistory(server, b, room)).messages[0].content).toBe(text);
-      sa.close();
     });
 
     it('a JSON body {"content": …} works too', async () => {
@@ -74,7 +67,6 @@ describe.each(databases)('/api/chat edit, delete and like on %s', (db) => {
       const res = await api(server, 'PUT', `/api/chat/messages/${sent.data.id}`, { token: a.token, json: { content: 'after' } });
       expect(res.status).toBe(200);
       expect(res.body).toMatchObject({ id: sent.data.id, content: 'after', is_edited: true });
-      sa.close();
     });
 
     it('only the sender edits: the other participant gets 403, an outsider 404 "Message not found"; nothing changes', async () => {
@@ -87,7 +79,6 @@ describe.each(databases)('/api/chat edit, delete and like on %s', (db) => {
       expectDetail(await api(server, 'PUT', `/api/chat/messages/987654321`, { token: a.token, form: { content: 'x' } }), 404, 'Message not found');
       const history = await chatHistory(server, a, room);
       expect(history.messages.map((m) => [m.content, m.is_edited])).toEqual([['mine', false]]);
-      sa.close();
     });
 
     it('content is checked like a send: empty refused, 5000 characters fine, 5001 refused', async () => {
@@ -102,7 +93,6 @@ describe.each(databases)('/api/chat edit, delete and like on %s', (db) => {
       const ok = await put('y'.repeat(5000));
       expect(ok.status).toBe(200);
       expect(ok.body.content).toHaveLength(5000);
-      sa.close();
     });
   });
 
@@ -139,8 +129,6 @@ describe.each(databases)('/api/chat edit, delete and like on %s', (db) => {
       const detail = await api(server, 'GET', `/api/chat/rooms/${room}`, { token: b.token });
       expect(JSON.stringify(detail.body)).not.toContain('secret words');
       expect(detail.body.message_list.total).toBe(2);
-      sa.close();
-      sb.close();
     });
 
     it('only the sender deletes: 403 for the other participant, 404 for an outsider or an unknown id; the message stays', async () => {
@@ -152,7 +140,6 @@ describe.each(databases)('/api/chat edit, delete and like on %s', (db) => {
       expectDetail(await api(server, 'DELETE', `/api/chat/messages/${sent.data.id}`, { token: outsider.token }), 404, 'Message not found');
       expectDetail(await api(server, 'DELETE', `/api/chat/messages/987654321`, { token: a.token }), 404, 'Message not found');
       expect((await chatHistory(server, a, room)).messages).toMatchObject([{ content: 'still here', is_deleted: false }]);
-      sa.close();
     });
 
     it('deleting twice is harmless, and a deleted message can no longer be edited or liked', async () => {
@@ -168,7 +155,6 @@ describe.each(databases)('/api/chat edit, delete and like on %s', (db) => {
       const history = await chatHistory(server, a, room);
       expect(history.total).toBe(1);
       expect(history.messages[0]).toMatchObject({ is_deleted: true, content: null, like_count: 0 });
-      sa.close();
     });
   });
 
@@ -201,8 +187,6 @@ describe.each(databases)('/api/chat edit, delete and like on %s', (db) => {
       // A like is not an edit, and not a message.
       expect(await page(a.token)).toMatchObject({ is_edited: false, content: 'like me' });
       expect((await chatHistory(server, a, room)).total).toBe(1);
-      sa.close();
-      sb.close();
     });
 
     it('an outsider cannot like (404 "Message not found") and learns nothing', async () => {
@@ -213,7 +197,6 @@ describe.each(databases)('/api/chat edit, delete and like on %s', (db) => {
       expectDetail(await api(server, 'POST', `/api/chat/messages/${sent.data.id}/like`, { token: outsider.token }), 404, 'Message not found');
       await settle(sa);
       expect(sa.all('message_update')).toHaveLength(0);
-      sa.close();
     });
   });
 });

@@ -1,13 +1,13 @@
 // GET /api/chat/rooms/{room_id}/messages?page=&per_page= exactly as 001 documents it.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { api, chatSocket, type Frame, type TestSocket, type TestUser } from '../../helpers/clients.js';
-import { startParley, type TestServer } from '../../helpers/parley.js';
+import { useParley } from '../../helpers/parley.js';
 import { databases, expectMessageShape, expectNoFiles, expectUserDetails, pair, tempId, textFrame } from './support.js';
 
 const N = 120;
 
 describe.each(databases)('/api/chat history paging on %s', (db) => {
-  let server: TestServer;
+  const server = useParley({ db });
   let a: TestUser;
   let b: TestUser;
   let room: number;
@@ -16,7 +16,6 @@ describe.each(databases)('/api/chat history paging on %s', (db) => {
   let acks: Frame[];
 
   beforeAll(async () => {
-    server = await startParley({ db });
     ({ a, b, room } = await pair(server));
     sa = await chatSocket(server, a, room);
     const sb = await chatSocket(server, b, room);
@@ -36,7 +35,6 @@ describe.each(databases)('/api/chat history paging on %s', (db) => {
   });
   afterAll(async () => {
     sa?.close();
-    await server.close();
   });
 
   const page = (user: TestUser, query: string) => api(server, 'GET', `/api/chat/rooms/${room}/messages${query}`, { token: user.token });

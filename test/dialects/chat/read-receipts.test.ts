@@ -1,15 +1,11 @@
 // POST /api/chat/rooms/{room_id}/read, unread counts, is_read, and the message_read frame.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { api, chatSocket } from '../../helpers/clients.js';
-import { startParley, type TestServer } from '../../helpers/parley.js';
+import { useParley } from '../../helpers/parley.js';
 import { databases, pair, send, settle } from './support.js';
 
 describe.each(databases)('/api/chat read receipts on %s', (db) => {
-  let server: TestServer;
-  beforeAll(async () => {
-    server = await startParley({ db });
-  });
-  afterAll(() => server.close());
+  const server = useParley({ db });
 
   const unread = async (token: string, room: number) => {
     const rooms = await api(server, 'GET', '/api/chat/rooms', { token });
@@ -29,7 +25,7 @@ describe.each(databases)('/api/chat read receipts on %s', (db) => {
   it('marks the room read: the documented body, unread_count 0, message_read to the other side, is_read true', async () => {
     const { a, b, room } = await pair(server);
     const sa = await chatSocket(server, a, room);
-    const sb = await chatSocket(server, b, room);
+    await chatSocket(server, b, room);
     await send(sa, room, b, 'one');
     await send(sa, room, b, 'two');
     await send(sa, room, b, 'three');
@@ -50,8 +46,6 @@ describe.each(databases)('/api/chat read receipts on %s', (db) => {
     // The sender sees its messages read; so does the reader.
     expect(await readFlags(a.token, room)).toEqual({ one: true, two: true, three: true });
     expect(await readFlags(b.token, room)).toEqual({ one: true, two: true, three: true });
-    sa.close();
-    sb.close();
   });
 
   it('a new message after the read is unread again, the older ones stay read', async () => {
@@ -62,7 +56,6 @@ describe.each(databases)('/api/chat read receipts on %s', (db) => {
     await send(sa, room, b, 'new');
     expect(await unread(b.token, room)).toBe(1);
     expect(await readFlags(a.token, room)).toEqual({ old: true, new: false });
-    sa.close();
   });
 
   it('marking read twice answers the same and tells nobody twice', async () => {
@@ -77,7 +70,6 @@ describe.each(databases)('/api/chat read receipts on %s', (db) => {
     // The event (if any) was written before the REST answer; a ping answered after it proves it is not on its way.
     await settle(sa);
     expect(sa.all('message_read')).toHaveLength(1);
-    sa.close();
   });
 
   it('marking an empty room read is fine', async () => {
@@ -102,8 +94,6 @@ describe.each(databases)('/api/chat read receipts on %s', (db) => {
     expect(await readFlags(a.token, room)).toEqual({ a1: false, b1: false, a2: false });
     await api(server, 'POST', `/api/chat/rooms/${room}/read`, { token: b.token });
     expect(await readFlags(a.token, room)).toEqual({ a1: true, b1: false, a2: true });
-    sa.close();
-    sb.close();
   });
 
   it('the reader\'s message_read reaches every socket of the other side in the room', async () => {
@@ -113,7 +103,5 @@ describe.each(databases)('/api/chat read receipts on %s', (db) => {
     await send(phone, room, b, 'hi');
     await api(server, 'POST', `/api/chat/rooms/${room}/read`, { token: b.token });
     for (const s of [phone, laptop]) expect((await s.next('message_read')).data).toMatchObject({ room_id: room, user_id: b.user.id });
-    phone.close();
-    laptop.close();
   });
 });

@@ -1,17 +1,13 @@
 // Rooms of /api/chat: POST /rooms {receiver_id}, GET /rooms, GET /rooms/{id}, GET /unread-count.
 // 000/001 show the requests; the bodies are 002's for the same paths.
 import { randomUUID } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { api, chatSocket, newRoom, type TestUser } from '../../helpers/clients.js';
-import { startParley, type TestServer } from '../../helpers/parley.js';
+import { useParley } from '../../helpers/parley.js';
 import { ISO_MS, databases, expectDetail, expectMessageShape, expectRoomShape, expectUserDetails, pair, send, users } from './support.js';
 
 describe.each(databases)('/api/chat rooms on %s', (db) => {
-  let server: TestServer;
-  beforeAll(async () => {
-    server = await startParley({ db });
-  });
-  afterAll(() => server.close());
+  const server = useParley({ db });
 
   describe('POST /api/chat/rooms', () => {
     it('creates the direct room exactly as documented: 200 and 002\'s room body', async () => {
@@ -61,10 +57,9 @@ describe.each(databases)('/api/chat rooms on %s', (db) => {
 
     it('other_user.is_online is true while the other user has a socket open', async () => {
       const { a, b, room } = await pair(server);
-      const sb = await chatSocket(server, b, room);
+      await chatSocket(server, b, room);
       const res = await api(server, 'POST', '/api/chat/rooms', { token: a.token, json: { receiver_id: b.user.id } });
       expect(res.body.other_user.is_online).toBe(true);
-      sb.close();
     });
   });
 
@@ -97,8 +92,6 @@ describe.each(databases)('/api/chat rooms on %s', (db) => {
       // The sender has read its own messages.
       const theirs = await api(server, 'GET', '/api/chat/rooms', { token: x.token });
       expect(theirs.body).toMatchObject({ total: 1, rooms: [{ id: roomX, unread_count: 0, other_user: { id: me.user.id } }] });
-      sx.close();
-      sy.close();
     });
 
     it('a user with no rooms gets an empty list', async () => {
@@ -156,8 +149,6 @@ describe.each(databases)('/api/chat rooms on %s', (db) => {
       // b answered without marking the room read: answering reads nothing (issue 15.8), so
       // nobody has read anything yet.
       expect(list.messages.map((m: any) => m.is_read)).toEqual([false, false, false]);
-      sa.close();
-      sb.close();
     });
 
     it('an empty room has an empty message_list and last_message null', async () => {
@@ -198,7 +189,6 @@ describe.each(databases)('/api/chat rooms on %s', (db) => {
       await api(server, 'POST', `/api/chat/rooms/${roomX}/read`, { token: me.token });
       const after = await api(server, 'GET', '/api/chat/unread-count', { token: me.token });
       expect(after.body.unread_counts).toEqual({ [String(roomX)]: 0, [String(roomY)]: 0 });
-      sx.close();
     });
 
     it('a user with no rooms has no counts', async () => {

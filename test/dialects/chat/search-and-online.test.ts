@@ -1,16 +1,12 @@
 // GET /api/chat/search-users?email=&limit= and GET /api/chat/online-users (002's body).
 import { randomUUID } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { api, chatSocket, eventually, newRoom, newUser } from '../../helpers/clients.js';
-import { startParley, type TestServer } from '../../helpers/parley.js';
+import { useParley } from '../../helpers/parley.js';
 import { ISO_MS, databases, expectDetail, expectUserDetails, users } from './support.js';
 
 describe.each(databases)('/api/chat search and online users on %s', (db) => {
-  let server: TestServer;
-  beforeAll(async () => {
-    server = await startParley({ db });
-  });
-  afterAll(() => server.close());
+  const server = useParley({ db });
 
   describe('GET /api/chat/search-users', () => {
     it('the documented request answers {users, total} with id, name, email, avatar_url, is_online', async () => {
@@ -108,7 +104,7 @@ describe.each(databases)('/api/chat search and online users on %s', (db) => {
       await newRoom(server, me, partner);
       await newRoom(server, idle, me);
       const sp = await chatSocket(server, partner);
-      const ss = await chatSocket(server, stranger);
+      await chatSocket(server, stranger);
 
       const res = await api(server, 'GET', '/api/chat/online-users', { token: me.token });
       expect(res.status).toBe(200);
@@ -123,16 +119,14 @@ describe.each(databases)('/api/chat search and online users on %s', (db) => {
         const after = await api(server, 'GET', '/api/chat/online-users', { token: me.token });
         expect(after.body.online_users).toEqual([]);
       });
-      ss.close();
     });
 
     it('a user with no rooms sees nobody', async () => {
       const [me, other] = await users(server, 2);
-      const s = await chatSocket(server, other);
+      await chatSocket(server, other);
       const res = await api(server, 'GET', '/api/chat/online-users', { token: me.token });
       expect(res.status).toBe(200);
       expect(res.body.online_users).toEqual([]);
-      s.close();
     });
   });
 });

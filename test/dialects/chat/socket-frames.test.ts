@@ -1,31 +1,13 @@
 // /api/chat/ws?token=&room_id=: the frames of 000/001 (send_message, typing, join_room,
 // leave_room → new_message, typing, presence), and 002's send without room_id.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { chatSocket, newRoom, TestSocket } from '../../helpers/clients.js';
-import { startParley, type TestServer } from '../../helpers/parley.js';
-import {
-  chatHistory,
-  databases,
-  expectMessageShape,
-  expectNoFiles,
-  expectUserDetails,
-  historyTotal,
-  nextError,
-  pair,
-  send,
-  settle,
-  tempId,
-  textFrame,
-  users,
-} from './support.js';
+import { useParley } from '../../helpers/parley.js';
+import { chatHistory, databases, expectMessageShape, expectNoFiles, expectUserDetails, historyTotal, nextError, pair, send, settle, tempId, textFrame, users } from './support.js';
 
 describe.each(databases)('/api/chat socket frames on %s', (db) => {
-  let server: TestServer;
-  beforeAll(async () => {
-    server = await startParley({ db });
-  });
-  afterAll(() => server.close());
+  const server = useParley({ db });
 
   describe('send_message → new_message', () => {
     it('001\'s text frame: new_message to both sides with local_temp_id, files_data, duration and receiver_details', async () => {
@@ -46,8 +28,6 @@ describe.each(databases)('/api/chat socket frames on %s', (db) => {
       expect(ack.data).toMatchObject({ local_temp_id: 'temp_123', is_sender: true });
       expect(got.data.is_sender).toBe(false);
       expect(got.data.id).toBe(ack.data.id);
-      sa.close();
-      sb.close();
     });
 
     it('000\'s frame without local_temp_id: local_temp_id is present and null', async () => {
@@ -62,8 +42,6 @@ describe.each(databases)('/api/chat socket frames on %s', (db) => {
         expect(f.data).toHaveProperty('files_data', null);
         expect(f.data).toHaveProperty('duration', null);
       }
-      sa.close();
-      sb.close();
     });
 
     it('an emoji message is a message too', async () => {
@@ -71,7 +49,6 @@ describe.each(databases)('/api/chat socket frames on %s', (db) => {
       const sa = await chatSocket(server, a, room);
       const ack = await send(sa, room, b, '🎉', { message_type: 'emoji' });
       expect(ack.data).toMatchObject({ message_type: 'emoji', content: '🎉' });
-      sa.close();
     });
 
     it('every device of both users in the room gets it once; the sender\'s other device as a plain new_message', async () => {
@@ -106,8 +83,6 @@ describe.each(databases)('/api/chat socket frames on %s', (db) => {
       await sb.next('new_message', { where: (f) => f.data.id === marker.data.id });
       expect(sb.all('new_message').filter((f) => f.data.id === first.data.id)).toHaveLength(1);
       expect(await historyTotal(server, a, room)).toBe(2);
-      sa.close();
-      sb.close();
     });
 
     it('messages of one socket arrive in the order sent, with increasing ids', async () => {
@@ -120,8 +95,6 @@ describe.each(databases)('/api/chat socket frames on %s', (db) => {
       expect(got.map((m) => m.content)).toEqual(Array.from({ length: 30 }, (_, i) => `n${i}`));
       const ids = got.map((m) => m.id);
       expect([...ids].sort((x, y) => x - y)).toEqual(ids);
-      sa.close();
-      sb.close();
     });
   });
 
@@ -134,8 +107,6 @@ describe.each(databases)('/api/chat socket frames on %s', (db) => {
       const ack = await sa.next('new_message');
       expect(ack.data).toMatchObject({ room_id: room, content: 'Hello there!' });
       expect((await sb.next('new_message')).data).toMatchObject({ id: ack.data.id, room_id: room });
-      sa.close();
-      sb.close();
     });
 
     it('a socket with no room sends with receiver_id only (002): the direct room is used and the receiver gets it', async () => {
@@ -146,8 +117,6 @@ describe.each(databases)('/api/chat socket frames on %s', (db) => {
       const ack = await sa.next('new_message');
       expect(ack.data).toMatchObject({ room_id: room, content: 'found you', is_sender: true, receiver_details: { id: b.user.id } });
       expect((await sb.next('new_message')).data.id).toBe(ack.data.id);
-      sa.close();
-      sb.close();
     });
 
     it('a socket with no room and a receiver it never talked to: the room is created on first contact', async () => {
@@ -158,7 +127,6 @@ describe.each(databases)('/api/chat socket frames on %s', (db) => {
       const room = await newRoom(server, b, a);
       expect(ack.data.room_id).toBe(room);
       expect((await chatHistory(server, b, room)).messages.map((m) => m.content)).toEqual(['first contact']);
-      sa.close();
     });
 
     it('join_room then the room\'s messages arrive; leave_room stops them', async () => {
@@ -183,8 +151,6 @@ describe.each(databases)('/api/chat socket frames on %s', (db) => {
       await sb.next('room_joined');
       await send(sa, room, b, 'back again');
       expect((await sb.next('new_message')).data.content).toBe('back again');
-      sa.close();
-      sb.close();
     });
 
     it('frames sent the moment the socket opens are handled after the URL\'s room is joined, in order', async () => {
@@ -198,8 +164,6 @@ describe.each(databases)('/api/chat socket frames on %s', (db) => {
         expect((await raw.next('new_message')).data).toMatchObject({ content: `early ${i}`, room_id: room });
         expect((await sb.next('new_message')).data.content).toBe(`early ${i}`);
       }
-      raw.close();
-      sb.close();
     });
 
     it('002\'s leave_room with "data": {} works too', async () => {
@@ -207,7 +171,6 @@ describe.each(databases)('/api/chat socket frames on %s', (db) => {
       const sb = await chatSocket(server, b, room);
       sb.send({ type: 'leave_room', data: {} });
       expect((await sb.next('room_left')).data).toEqual({ room_id: room });
-      sb.close();
     });
 
     it('a socket follows one room: join_room of another leaves the first', async () => {
@@ -288,8 +251,6 @@ describe.each(databases)('/api/chat socket frames on %s', (db) => {
       sa.send({ type: 'typing', data: { room_id: room, is_typing: true } });
       await sb.next('typing');
       expect(await historyTotal(server, a, room)).toBe(0);
-      sa.close();
-      sb.close();
     });
   });
 
@@ -317,8 +278,6 @@ describe.each(databases)('/api/chat socket frames on %s', (db) => {
       await settle(ss);
       expect(ss.all('presence')).toEqual([]);
       expect(sb.all('presence').filter((f) => f.data.user_id === b.user.id)).toEqual([]);
-      sa.close();
-      ss.close();
     });
 
     it('a partner gets presence even on a socket that follows another room', async () => {
@@ -342,7 +301,6 @@ describe.each(databases)('/api/chat socket frames on %s', (db) => {
       const err = await nextError(sa, 'Message content is required');
       expect(err.local_temp_id).toBe('temp_fail');
       expect(sa.ws.readyState).toBe(sa.ws.OPEN);
-      sa.close();
     });
   });
 });

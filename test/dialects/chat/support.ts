@@ -1,51 +1,13 @@
 // Shared fixtures of the /api/chat dialect suite (documents 000 and 001; 002's bodies where
 // 000/001 show none). Not a test file: every *.test.ts beside it imports what it needs.
 import { expect } from 'vitest';
-import { api, chatHistory, newRoom, newUser, type ApiResponse, type Frame, type TestSocket, type TestUser } from '../../helpers/clients.js';
+import { api, chatHistory, type Frame, type TestSocket, type TestUser } from '../../helpers/clients.js';
+import { ISO_MS, expectRoomFields, tempId, textFrame } from '../../helpers/dialects.js';
 import type { TestServer } from '../../helpers/parley.js';
 
 export { databases } from '../../helpers/pg.js';
-
-/** UTC ISO 8601 with milliseconds and Z (DESIGN.md, Responses). */
-export const ISO_MS = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
-
-let seq = 0;
-/** A local_temp_id nobody else in this process uses. */
-export const tempId = (label = 't') => `${label}_${process.pid}_${++seq}`;
-
-/** Users registered in parallel (registration hashes a password: the slow part of a fixture). */
-export function users(server: TestServer, n: number, opts: { tenantId?: string } = {}): Promise<TestUser[]> {
-  return Promise.all(Array.from({ length: n }, () => newUser(server, opts)));
-}
-
-/** Two fresh users and their direct room. */
-export async function pair(server: TestServer): Promise<{ a: TestUser; b: TestUser; room: number }> {
-  const [a, b] = await users(server, 2);
-  return { a, b, room: await newRoom(server, a, b) };
-}
-
-/** The body of an error is exactly `{"detail": "<text>"}` (DESIGN.md, Bad input). */
-export function expectDetail(res: ApiResponse, status: number, detail?: string | RegExp): string {
-  expect({ status: res.status, body: res.body }).toMatchObject({ status });
-  expect(res.body).toBeTypeOf('object');
-  expect(res.body).not.toBeNull();
-  expect(Object.keys(res.body)).toEqual(['detail']);
-  expect(res.body.detail).toBeTypeOf('string');
-  expect(res.body.detail.length).toBeGreaterThan(0);
-  if (typeof detail === 'string') expect(res.body.detail).toBe(detail);
-  else if (detail) expect(res.body.detail).toMatch(detail);
-  return res.body.detail;
-}
-
-/** A user as every /api/chat rendering shows one: id, name, email, avatar_url, is_online. */
-export function expectUserDetails(u: any, user: TestUser, isOnline?: boolean) {
-  expect(u).toMatchObject({ id: user.user.id, name: user.user.name, email: user.user.email });
-  expect(u.id).toBeTypeOf('number');
-  expect(u).toHaveProperty('avatar_url');
-  expect(u.avatar_url === null || typeof u.avatar_url === 'string').toBe(true);
-  expect(u.is_online).toBeTypeOf('boolean');
-  if (isOnline !== undefined) expect(u.is_online).toBe(isOnline);
-}
+export { ISO_MS, expectDetail, expectUserDetails, tempId, textFrame, users } from '../../helpers/dialects.js';
+export { pair } from '../../helpers/clients.js';
 
 /**
  * A message as 001 shows it (REST history, new_message, message_update), with 000/002's
@@ -80,24 +42,8 @@ export function expectNoFiles(m: any) {
 
 /** A room as 002 shows it for POST/GET /rooms (000/001 show no body). */
 export function expectRoomShape(r: any, other: TestUser) {
-  expect(r.id).toBeTypeOf('number');
   expect(r.name === null || typeof r.name === 'string').toBe(true);
-  expect(r.room_type).toBe('direct');
-  expect(r.created_by).toBeTypeOf('number');
-  expect(r.created_at).toMatch(ISO_MS);
-  expect(r.updated_at).toMatch(ISO_MS);
-  expect(r.is_active).toBe(true);
-  expectUserDetails(r.other_user, other);
-  expect(r).toHaveProperty('last_message');
-  expect(r.unread_count).toBeTypeOf('number');
-}
-
-/** The documented text frame of 000/001, with room_id and receiver_id. */
-export function textFrame(room: number | undefined, receiverId: number | undefined, content: string, extra: Record<string, unknown> = {}) {
-  const data: Record<string, unknown> = { message_type: 'text', content, ...extra };
-  if (room !== undefined) data.room_id = room;
-  if (receiverId !== undefined) data.receiver_id = receiverId;
-  return { type: 'send_message', data };
+  expectRoomFields(r, other);
 }
 
 /** Sends a text message with a fresh local_temp_id and resolves with the sender's own new_message (its ack). */

@@ -2,24 +2,22 @@
 // is 422 {"detail"}; ids in paths that are not UUIDs are a 4xx, never a 500; a missing or bad
 // token is 401 {"detail":"Not authenticated"}; a malformed frame gets an error frame and the
 // socket stays open.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { api, type TestUser } from '../../helpers/clients.js';
-import { startParley, type TestServer } from '../../helpers/parley.js';
+import { useParley } from '../../helpers/parley.js';
 import { P, conversationWith, databases, expectDetail, join, nextError, sendMessage, settle, socket003, users } from './support.js';
 
 describe.each(databases)('003 bad input on %s', (db) => {
-  let server: TestServer;
+  const server = useParley({ db });
   let a: TestUser;
   let b: TestUser;
   let conv: string;
   let msg: string;
   beforeAll(async () => {
-    server = await startParley({ db });
     [a, b] = await users(server, 2);
     conv = await conversationWith(server, a, [b]);
     msg = (await sendMessage(server, a, conv, 'target')).id;
   });
-  afterAll(() => server.close());
 
   it('wrong types and missing fields are 422 {"detail"} naming the problem', async () => {
     const cases: [string, string, unknown][] = [
@@ -184,7 +182,6 @@ describe.each(databases)('003 bad input on %s', (db) => {
     const list = await api(server, 'GET', `${P}/conversations/${conv}/messages/`, { token: a.token });
     expect(list.body.results.map((m: any) => m.content)).toEqual(['still alive', 'target']);
     expect((await api(server, 'GET', `${P}/messages/${msg}/reactions/`, { token: a.token })).body).toEqual([]);
-    s.close();
   });
 
   it('a binary frame gets an error frame too', async () => {
@@ -193,6 +190,5 @@ describe.each(databases)('003 bad input on %s', (db) => {
     await nextError(s);
     await settle(s);
     expect(s.ws.readyState).toBe(s.ws.OPEN);
-    s.close();
   });
 });

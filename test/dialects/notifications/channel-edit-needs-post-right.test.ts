@@ -3,21 +3,15 @@
 // now (README "Permissions"): in a channel only admins and moderators edit, their own
 // messages; deleting one's own message stays allowed. Over 003's, Parley's and /api/chat's
 // REST and Parley's socket; nobody following the channel hears of a refused edit.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { api, openSocket, type TestSocket, type TestUser } from '../../helpers/clients.js';
-import { startParley, type TestServer } from '../../helpers/parley.js';
-import { P, addParticipant, createConversation, databases, expectDetail, expectStatus, getMessage, sendMessage, settle, socket003, users } from './support.js';
+import { useUsers } from '../../helpers/dialects.js';
+import { useParley } from '../../helpers/parley.js';
+import { P, addParticipant, createConversation, databases, expectDetail, expectStatus, getMessage, sendMessage, settle, socket003 } from './support.js';
 
 describe.each(databases)('editing in a channel takes the right to post there now, on %s', (db) => {
-  let server: TestServer;
-  let owner: TestUser;
-  let poster: TestUser;
-  let reader: TestUser;
-  beforeAll(async () => {
-    server = await startParley({ db });
-    [owner, poster, reader] = await users(server, 3);
-  });
-  afterAll(() => server.close());
+  const server = useParley({ db });
+  const [owner, poster, reader] = useUsers(server, 3);
 
   const setRole = (conv: string, u: TestUser, role: string) =>
     api(server, 'PUT', `${P}/conversations/${conv}/participants/${u.user.uuid}/`, { token: owner.token, json: { role } });
@@ -67,7 +61,6 @@ describe.each(databases)('editing in a channel takes the right to post there now
     sock.send({ type: 'edit', message_id: ids[3], content: 'edited (socket)' });
     const updated = await watcher.next('message_updated', { where: (f) => f.message.id === posts[3].id });
     expect(updated.message.content).toBe('edited (socket)');
-    watcher.close();
     sock.close();
   });
 

@@ -1,29 +1,13 @@
 // Document 003, Conversations and Participants: GET/POST conversations/ (201, conversation_type
 // direct|group|channel, participant_count, last_message), GET/PUT/DELETE conversations/{id}/
 // (204), GET/POST conversations/{id}/participants/ (201, roles admin|moderator|member).
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { api } from '../../helpers/clients.js';
-import { startParley, type TestServer } from '../../helpers/parley.js';
-import {
-  P,
-  ISO_MS,
-  UUID,
-  addParticipant,
-  createConversation,
-  databases,
-  expectConversation003,
-  expectDetail,
-  expectStatus,
-  sendMessage,
-  users,
-} from './support.js';
+import { useParley } from '../../helpers/parley.js';
+import { P, ISO_MS, UUID, addParticipant, createConversation, databases, expectConversation003, expectDetail, expectStatus, sendMessage, users } from './support.js';
 
 describe.each(databases)('003 conversations and participants on %s', (db) => {
-  let server: TestServer;
-  beforeAll(async () => {
-    server = await startParley({ db });
-  });
-  afterAll(() => server.close());
+  const server = useParley({ db });
 
   it('POST conversations/ creates a group exactly as documented: 201, participant_count 1, last_message null', async () => {
     const [owner] = await users(server, 1);

@@ -2,17 +2,13 @@
 // "group", found through GET /api/chat/rooms); its messages reach members' /api/chat sockets
 // joined with room_id=<the group's integer id>; a participant removed through 003 stops
 // receiving its events on every socket of every dialect.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { api, chatHistory, chatSocket, type TestUser } from '../../helpers/clients.js';
-import { startParley, type TestServer } from '../../helpers/parley.js';
+import { useParley } from '../../helpers/parley.js';
 import { P, conversationWith, databases, expectStatus, sendMessage, sleep, socket003, users } from './support.js';
 
 describe.each(databases)('003 across dialects on %s', (db) => {
-  let server: TestServer;
-  beforeAll(async () => {
-    server = await startParley({ db });
-  });
-  afterAll(() => server.close());
+  const server = useParley({ db });
 
   /** The /api/chat room of a 003 conversation, by its uuid. */
   async function roomOf(user: TestUser, uuid: string): Promise<any> {
@@ -82,7 +78,6 @@ describe.each(databases)('003 across dialects on %s', (db) => {
     const list = await api(server, 'GET', `${P}/conversations/${channel}/messages/`, { token: a.token });
     expect(list.body.count).toBe(1);
     expect(list.body.results[0]).toMatchObject({ id: news.id, is_deleted: true });
-    s.close();
   });
 
   it('a removed participant\'s open sockets (003 and /api/chat) get no further event of the conversation within 1 s', async () => {

@@ -2,17 +2,13 @@
 // spaces, case-insensitive) or `@email` of a participant sends a `mention` frame to every
 // socket of the mentioned user, joined to the conversation or not; a non-participant named
 // is not notified, nor is the sender.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { api, newUser } from '../../helpers/clients.js';
-import { startParley, type TestServer } from '../../helpers/parley.js';
-import { P, conversationWith, databases, sendMessage, sleep, socket003, users } from './support.js';
+import { describe, expect, it } from 'vitest';
+import { api, expectNoFrame, newUser } from '../../helpers/clients.js';
+import { useParley } from '../../helpers/parley.js';
+import { P, conversationWith, databases, sendMessage, socket003, users } from './support.js';
 
 describe.each(databases)('003 mentions on %s', (db) => {
-  let server: TestServer;
-  beforeAll(async () => {
-    server = await startParley({ db });
-  });
-  afterAll(() => server.close());
+  const server = useParley({ db });
 
   it('@name without spaces, any case, reaches every socket of the mentioned user, joined or not', async () => {
     const [a, b] = await Promise.all([newUser(server, { name: 'Olga Owner' }), newUser(server, { name: 'Mary Ann Smith' })]);
@@ -30,8 +26,7 @@ describe.each(databases)('003 mentions on %s', (db) => {
     }
     // The joined socket also has the message itself; the others only the mention.
     expect((await joined.next('new_message')).message.id).toBe(m.id);
-    await sleep(200);
-    for (const s of [notJoined1, notJoined2]) expect(s.all('new_message')).toHaveLength(0);
+    await Promise.all([notJoined1, notJoined2].map((s) => expectNoFrame(s, 200, { type: 'new_message' })));
     for (const s of [joined, notJoined1, notJoined2]) expect(s.all('mention')).toHaveLength(1);
     // The sender is not told of its own message as a mention.
     expect(sa.all('mention')).toHaveLength(0);
@@ -49,7 +44,6 @@ describe.each(databases)('003 mentions on %s', (db) => {
     const sb = await socket003(server, b);
     const m = await sendMessage(server, a, conv, `cc @${b.user.email.toUpperCase()}`);
     expect((await sb.next('mention')).message.id).toBe(m.id);
-    sb.close();
   });
 
   it('a named non-participant is not notified; plain text with @ notifies no one', async () => {
@@ -63,14 +57,10 @@ describe.each(databases)('003 mentions on %s', (db) => {
     // b is notified of neither, Dora is not in the conversation.
     const last = await sendMessage(server, a, conv, `finally @${b.user.email}`);
     expect((await sb.next('mention')).message.id).toBe(last.id);
-    await sleep(300);
-    expect(sd.all('mention')).toHaveLength(0);
-    expect(sd.all('new_message')).toHaveLength(0);
+    await expectNoFrame(sd, 300, { where: (f) => f.type === 'mention' || f.type === 'new_message' });
     expect(sb.all('mention')).toHaveLength(1);
     // And Dora still cannot read it.
     expect((await api(server, 'GET', `${P}/conversations/${conv}/messages/`, { token: dora.token })).status).toBe(404);
-    sd.close();
-    sb.close();
   });
 
   it('a participant removed before the mention is not notified', async () => {
@@ -79,8 +69,6 @@ describe.each(databases)('003 mentions on %s', (db) => {
     const sb = await socket003(server, b);
     expect((await api(server, 'DELETE', `${P}/conversations/${conv}/participants/${b.user.uuid}/`, { token: a.token })).status).toBe(204);
     await sendMessage(server, a, conv, `still there @${b.user.email}?`);
-    await sleep(300);
-    expect(sb.all('mention')).toHaveLength(0);
-    sb.close();
+    await expectNoFrame(sb, 300, { type: 'mention' });
   });
 });

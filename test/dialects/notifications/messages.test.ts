@@ -2,29 +2,13 @@
 // next_before_seq paging with before_seq; 201 with reactions [] and reply_count 0),
 // GET/PUT/DELETE conversations/{id}/messages/{id}/ (edited_at; 204), and the socket frames
 // those changes produce (new_message, message_updated, message_deleted).
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { api } from '../../helpers/clients.js';
-import { startParley, type TestServer } from '../../helpers/parley.js';
-import {
-  P,
-  ISO_MS,
-  conversationWith,
-  databases,
-  expectDetail,
-  expectMessage003,
-  expectStatus,
-  getMessage,
-  sendMessage,
-  socket003,
-  users,
-} from './support.js';
+import { useParley } from '../../helpers/parley.js';
+import { P, ISO_MS, conversationWith, databases, expectDetail, expectMessage003, expectStatus, getMessage, sendMessage, socket003, users } from './support.js';
 
 describe.each(databases)('003 messages on %s', (db) => {
-  let server: TestServer;
-  beforeAll(async () => {
-    server = await startParley({ db });
-  });
-  afterAll(() => server.close());
+  const server = useParley({ db });
 
   it('POST messages/ as documented: 201 with sender_id, message_type, content, reactions [], reply_count 0', async () => {
     const [a, b] = await users(server, 2);
@@ -141,7 +125,5 @@ describe.each(databases)('003 messages on %s', (db) => {
     const del = await sb.next('message_deleted');
     expect(del.message_id).toBe(m.id);
     expect((await sa.next('message_deleted')).message_id).toBe(m.id);
-    sa.close();
-    sb.close();
   });
 });

@@ -4,24 +4,10 @@
 // (existence never leaks). Each cell runs on a fresh conversation and checks the effect (or
 // its absence) afterwards. Then: the creator is admin, and the last admin cannot leave
 // without handing over.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { api, type ApiResponse, type TestUser } from '../../helpers/clients.js';
-import { startParley, type TestServer } from '../../helpers/parley.js';
-import {
-  P,
-  addParticipant,
-  createConversation,
-  databases,
-  expectDetail,
-  expectStatus,
-  getMessage,
-  nextError,
-  sendMessage,
-  settle,
-  socket003,
-  users,
-  newTenant,
-} from './support.js';
+import { useParley, type TestServer } from '../../helpers/parley.js';
+import { P, addParticipant, createConversation, databases, expectDetail, expectStatus, getMessage, nextError, sendMessage, settle, socket003, users, newTenant } from './support.js';
 
 type Actor = 'admin' | 'moderator' | 'member' | 'outsider' | 'other tenant';
 const ACTORS: Actor[] = ['admin', 'moderator', 'member', 'outsider', 'other tenant'];
@@ -132,15 +118,13 @@ const ACTIONS: Action[] = [
 ];
 
 describe.each(databases)('003 permission matrix on %s', (db) => {
-  let server: TestServer;
+  const server = useParley({ db });
   let people: People;
   beforeAll(async () => {
-    server = await startParley({ db });
     const [owner, admin, moderator, member, target, newcomer, outsider] = await users(server, 7);
     const [foreign] = await users(server, 1, { tenantId: newTenant() });
     people = { owner, admin, moderator, member, target, newcomer, outsider, foreign };
   });
-  afterAll(() => server.close());
 
   /** A fresh conversation: owner (creator, admin), admin, moderator, member, target; a message of the target. */
   async function fixture(kind: 'group' | 'channel'): Promise<Fixture> {
@@ -197,7 +181,6 @@ describe.each(databases)('003 permission matrix on %s', (db) => {
     expect(list.body.results.map((m: any) => m.content)).not.toContain('member in a channel');
     // Members still read the channel.
     expectStatus(await api(server, 'GET', `${P}/conversations/${c.conv}/messages/`, { token: c.member.token }), 200);
-    s.close();
   });
 
   it('a moderator adds only members, and cannot remove an admin', async () => {
@@ -233,7 +216,6 @@ describe.each(databases)('003 permission matrix on %s', (db) => {
     });
     await settle(watcher);
     expect(watcher.frames.filter((x) => x.type.startsWith('participant_'))).toEqual([]);
-    watcher.close();
   });
 
   it('the last admin cannot step down by adding themselves as a member', async () => {

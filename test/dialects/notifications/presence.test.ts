@@ -1,17 +1,13 @@
 // Presence (003, Presence: GET presence/, GET/PUT presence/me/ with status
 // online|away|busy|offline and current_conversation; UserPresence model: user_id, status,
 // last_seen, current_conversation). Presence is ephemeral and told to conversation partners.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { api } from '../../helpers/clients.js';
-import { startParley, type TestServer } from '../../helpers/parley.js';
+import { useParley } from '../../helpers/parley.js';
 import { P, ISO_MS, conversationWith, databases, expectDetail, expectStatus, nextError, settle, socket003, users } from './support.js';
 
 describe.each(databases)('003 presence on %s', (db) => {
-  let server: TestServer;
-  beforeAll(async () => {
-    server = await startParley({ db });
-  });
-  afterAll(() => server.close());
+  const server = useParley({ db });
 
   it('GET presence/me/ shows the model\'s fields: offline without a socket, online with one', async () => {
     const [a] = await users(server, 1);
@@ -19,17 +15,16 @@ describe.each(databases)('003 presence on %s', (db) => {
     expect(off.status).toBe(200);
     expect(off.body).toMatchObject({ user_id: a.user.uuid, status: 'offline', current_conversation: null });
     expect(off.body).toHaveProperty('last_seen');
-    const s = await socket003(server, a);
+    await socket003(server, a);
     const on = await api(server, 'GET', `${P}/presence/me/`, { token: a.token });
     expect(on.body).toMatchObject({ user_id: a.user.uuid, status: 'online' });
     expect(on.body.last_seen).toMatch(ISO_MS);
-    s.close();
   });
 
   it('PUT presence/me/ as documented: each status, and current_conversation', async () => {
     const [a, b] = await users(server, 2);
     const conv = await conversationWith(server, a, [b]);
-    const s = await socket003(server, a);
+    await socket003(server, a);
     for (const status of ['away', 'busy', 'offline', 'online'] as const) {
       const put = await api(server, 'PUT', `${P}/presence/me/`, { token: a.token, json: { status } });
       expect(put.status).toBe(200);
@@ -47,7 +42,6 @@ describe.each(databases)('003 presence on %s', (db) => {
     const [o] = await users(server, 1);
     const foreign = await conversationWith(server, o, []);
     expectDetail(await api(server, 'PUT', `${P}/presence/me/`, { token: a.token, json: { status: 'busy', current_conversation: foreign } }), 404);
-    s.close();
   });
 
   it('PUT presence/me/ by REST alone (no socket) answers with what it set', async () => {
@@ -73,7 +67,6 @@ describe.each(databases)('003 presence on %s', (db) => {
     s.send({ type: 'update_presence', status: 'busy', current_conversation: foreign });
     await nextError(s, /not found/i);
     expect((await api(server, 'GET', `${P}/presence/me/`, { token: a.token })).body).toMatchObject({ status: 'away', current_conversation: conv });
-    s.close();
   });
 
   it('current_conversation ends with the last socket, like the status', async () => {
@@ -90,14 +83,13 @@ describe.each(databases)('003 presence on %s', (db) => {
     s2.close();
     await sb.next('presence_update', { where: (f) => f.user_id === a.user.uuid && f.status === 'offline' });
     expect((await api(server, 'GET', `${P}/presence/me/`, { token: a.token })).body).toMatchObject({ status: 'offline', current_conversation: null });
-    sb.close();
   });
 
   it('GET presence/ lists the caller\'s conversation partners with their status', async () => {
     const [a, b, c, stranger] = await users(server, 4);
     await conversationWith(server, a, [b, c]);
-    const sb = await socket003(server, b);
-    const sStranger = await socket003(server, stranger);
+    await socket003(server, b);
+    await socket003(server, stranger);
     expectStatus(await api(server, 'PUT', `${P}/presence/me/`, { token: b.token, json: { status: 'busy' } }), 200);
     const list = await api(server, 'GET', `${P}/presence/`, { token: a.token });
     expect(list.status).toBe(200);
@@ -111,8 +103,6 @@ describe.each(databases)('003 presence on %s', (db) => {
       expect(p).toHaveProperty('last_seen');
       expect(p).toHaveProperty('current_conversation');
     }
-    sb.close();
-    sStranger.close();
   });
 
   it('going offline (the last socket closes) is seen by partners; status resets', async () => {
@@ -126,6 +116,5 @@ describe.each(databases)('003 presence on %s', (db) => {
     expect(off.last_seen).toMatch(ISO_MS);
     const list = await api(server, 'GET', `${P}/presence/`, { token: a.token });
     expect(list.body.find((p: any) => p.user_id === b.user.uuid)).toMatchObject({ status: 'offline', current_conversation: null });
-    sa.close();
   });
 });

@@ -2,34 +2,16 @@
 // …/reactions/?emoji=): one per user per emoji per message (adding twice is idempotent: one
 // reaction, one reaction_added event), emoji validated, removal idempotent; a 👍 is the
 // like of /api/chat (001's like_count) for the same message.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { api, chatHistory, type TestUser } from '../../helpers/clients.js';
-import { startParley, type TestServer } from '../../helpers/parley.js';
-import {
-  P,
-  ISO_MS,
-  conversationWith,
-  createConversation,
-  databases,
-  expectDetail,
-  expectStatus,
-  getMessage,
-  nextError,
-  sendMessage,
-  settle,
-  socket003,
-  users,
-} from './support.js';
+import { useParley } from '../../helpers/parley.js';
+import { P, ISO_MS, conversationWith, createConversation, databases, expectDetail, expectStatus, getMessage, nextError, sendMessage, settle, socket003, users } from './support.js';
 
 const THUMBS = '👍';
 const enc = encodeURIComponent;
 
 describe.each(databases)('003 reactions on %s', (db) => {
-  let server: TestServer;
-  beforeAll(async () => {
-    server = await startParley({ db });
-  });
-  afterAll(() => server.close());
+  const server = useParley({ db });
 
   const react = (u: TestUser, messageId: string, emoji: unknown) => api(server, 'POST', `${P}/messages/${messageId}/reactions/`, { token: u.token, json: { emoji } });
   const unreact = (u: TestUser, messageId: string, emoji: string) => api(server, 'DELETE', `${P}/messages/${messageId}/reactions/?emoji=${enc(emoji)}`, { token: u.token });
@@ -75,8 +57,6 @@ describe.each(databases)('003 reactions on %s', (db) => {
     expect(sb.all('error')).toEqual([]);
     expect(await reactions(a, m.id)).toHaveLength(1);
     expect((await getMessage(server, a, conv, m.id)).reactions).toHaveLength(1);
-    sa.close();
-    sb.close();
   });
 
   it('refuses text that is not an emoji ("abc") on REST and the socket', async () => {
@@ -90,7 +70,6 @@ describe.each(databases)('003 reactions on %s', (db) => {
     s.send({ type: 'add_reaction', message_id: m.id, emoji: 'abc' });
     await nextError(s);
     expect(await reactions(a, m.id)).toEqual([]);
-    s.close();
   });
 
   it('DELETE reactions/?emoji= removes it (204), again is harmless; one reaction_removed event', async () => {
@@ -114,8 +93,6 @@ describe.each(databases)('003 reactions on %s', (db) => {
     expect(await reactions(b, m.id)).toEqual([expect.objectContaining({ user_id: a.user.uuid, emoji: THUMBS })]);
     // A DELETE without an emoji names the problem.
     expectDetail(await api(server, 'DELETE', `${P}/messages/${m.id}/reactions/`, { token: a.token }), [400, 422]);
-    sa.close();
-    sb.close();
   });
 
   it('a deleted message takes no reaction; an outsider gets 404', async () => {

@@ -1,13 +1,9 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startParley, type TestServer } from '../../helpers/parley.js';
+import { describe, expect, it } from 'vitest';
+import { useParley } from '../../helpers/parley.js';
 import { api, newUser, openSocket } from '../../helpers/clients.js';
 
 describe('/api/notifications/chat (003) smoke', () => {
-  let server: TestServer;
-  beforeAll(async () => {
-    server = await startParley();
-  });
-  afterAll(() => server.close());
+  const server = useParley();
 
   it('a group: create, add members, chat over the socket with replies, reactions and mentions', async () => {
     const owner = await newUser(server, { name: 'Olga' });

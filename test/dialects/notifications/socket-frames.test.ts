@@ -3,30 +3,13 @@
 // every client frame (join_conversation, send_message, start_typing/stop_typing,
 // add_reaction/remove_reaction, mark_read, update_presence), flat as in the examples or in the
 // {type, data} envelope, and the server frames they produce.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { api, openSocket, type TestSocket } from '../../helpers/clients.js';
-import { startParley, type TestServer } from '../../helpers/parley.js';
-import {
-  P,
-  ISO_MS,
-  conversationWith,
-  databases,
-  expectMessage003,
-  join,
-  sendMessage,
-  settle,
-  socket003,
-  tempId,
-  users,
-  wsUrl,
-} from './support.js';
+import { useParley } from '../../helpers/parley.js';
+import { P, ISO_MS, conversationWith, databases, expectMessage003, join, sendMessage, settle, socket003, tempId, users, wsUrl } from './support.js';
 
 describe.each(databases)('003 socket frames on %s', (db) => {
-  let server: TestServer;
-  beforeAll(async () => {
-    server = await startParley({ db });
-  });
-  afterAll(() => server.close());
+  const server = useParley({ db });
 
   const expectEstablished = async (s: TestSocket, user: { user: { uuid: string; tenant_id: string } }) => {
     const hello = await s.next('connection_established');
@@ -108,7 +91,6 @@ describe.each(databases)('003 socket frames on %s', (db) => {
     await settle(sa);
     expect(sa.all('error')).toEqual([]);
     expect((await api(server, 'GET', `${P}/presence/me/`, { token: a.token })).body.status).toBe('busy');
-    sa.close();
   });
 
   it('start_typing / stop_typing reach the others as typing_indicator', async () => {
@@ -124,8 +106,6 @@ describe.each(databases)('003 socket frames on %s', (db) => {
     await settle(sa);
     expect(sa.all('typing_indicator')).toHaveLength(0);
     expect((await api(server, 'GET', `${P}/conversations/${conv}/messages/`, { token: a.token })).body.count).toBe(0);
-    sa.close();
-    sb.close();
   });
 
   it('add_reaction / remove_reaction reach joined sockets as reaction_added / reaction_removed', async () => {
@@ -142,8 +122,6 @@ describe.each(databases)('003 socket frames on %s', (db) => {
     }
     sb.send({ type: 'remove_reaction', message_id: m.id, emoji: '👍' });
     for (const s of [sa, sb]) expect((await s.next('reaction_removed')).reaction).toMatchObject({ message_id: m.id, user_id: b.user.uuid, emoji: '👍' });
-    sa.close();
-    sb.close();
   });
 
   it('mark_read moves the reader\'s unread count to 0', async () => {
@@ -160,8 +138,6 @@ describe.each(databases)('003 socket frames on %s', (db) => {
     await settle(sb);
     expect(sb.all('error')).toEqual([]);
     expect((await api(server, 'GET', `${P}/conversations/${conv}/`, { token: b.token })).body.unread_count).toBe(0);
-    sa.close();
-    sb.close();
   });
 
   it('update_presence sets the status (GET presence/me/) and tells conversation partners', async () => {
@@ -174,8 +150,6 @@ describe.each(databases)('003 socket frames on %s', (db) => {
     expect(upd).toMatchObject({ user_id: b.user.uuid, status: 'away' });
     const me = await api(server, 'GET', `${P}/presence/me/`, { token: b.token });
     expect(me.body).toMatchObject({ user_id: b.user.uuid, status: 'away' });
-    sa.close();
-    sb.close();
   });
 
   it('concurrent sends from several sockets arrive everywhere once each, in seq order', async () => {
@@ -217,8 +191,6 @@ describe.each(databases)('003 socket frames on %s', (db) => {
     await settle(sb);
     expect(sb.all('new_message')).toHaveLength(1);
     expect((await api(server, 'GET', `${P}/conversations/${conv}/messages/`, { token: b.token })).body.count).toBe(1);
-    sa.close();
-    sb.close();
   });
 
   it('every socket of a user (several devices) gets each event once', async () => {
@@ -230,7 +202,5 @@ describe.each(databases)('003 socket frames on %s', (db) => {
     for (const s of [b1, b2]) expect((await s.next('new_message')).message.id).toBe(m.id);
     await settle(b1);
     for (const s of [b1, b2]) expect(s.all('new_message')).toHaveLength(1);
-    b1.close();
-    b2.close();
   });
 });

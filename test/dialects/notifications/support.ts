@@ -5,48 +5,19 @@
 import { randomUUID } from 'node:crypto';
 import sharp from 'sharp';
 import { expect } from 'vitest';
-import { api, newUser, openSocket, type ApiResponse, type TestSocket, type TestUser } from '../../helpers/clients.js';
+import { api, openSocket, type ApiResponse, type TestSocket, type TestUser } from '../../helpers/clients.js';
+import { ISO_MS, UUID, expectStatus } from '../../helpers/dialects.js';
 import type { TestServer } from '../../helpers/parley.js';
 
 export { databases } from '../../helpers/pg.js';
+export { ISO_MS, UUID, expectDetail, expectStatus, tempId, users } from '../../helpers/dialects.js';
+export { sleep } from '../../helpers/clients.js';
 
 /** The dialect's REST prefix. */
 export const P = '/api/notifications/chat';
 
-/** UTC ISO 8601 with milliseconds and Z (DESIGN.md, Responses). */
-export const ISO_MS = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
-export const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
-let seq = 0;
-/** A local_temp_id nobody else in this process uses. */
-export const tempId = (label = 't') => `${label}_${process.pid}_${++seq}`;
-
 /** A tenant uuid nobody has used yet (registering into it creates it). */
 export const newTenant = () => randomUUID();
-
-/** Users registered in parallel (registration hashes a password: the slow part of a fixture). */
-export function users(server: TestServer, n: number, opts: { tenantId?: string; names?: string[] } = {}): Promise<TestUser[]> {
-  return Promise.all(Array.from({ length: n }, (_, i) => newUser(server, { tenantId: opts.tenantId, name: opts.names?.[i] })));
-}
-
-/** The body of an error is exactly `{"detail": "<text>"}` (DESIGN.md, Bad input). */
-export function expectDetail(res: ApiResponse, status: number | number[], detail?: string | RegExp): string {
-  const statuses = Array.isArray(status) ? status : [status];
-  expect(statuses, `status ${res.status} ${JSON.stringify(res.body)}`).toContain(res.status);
-  expect(res.body).toBeTypeOf('object');
-  expect(res.body).not.toBeNull();
-  expect(Object.keys(res.body)).toEqual(['detail']);
-  expect(res.body.detail).toBeTypeOf('string');
-  expect(res.body.detail.length).toBeGreaterThan(0);
-  if (typeof detail === 'string') expect(res.body.detail).toBe(detail);
-  else if (detail) expect(res.body.detail).toMatch(detail);
-  return res.body.detail;
-}
-
-/** Asserts a status, printing the body when it differs. */
-export function expectStatus(res: ApiResponse, status: number): void {
-  expect({ status: res.status, body: res.body }).toMatchObject({ status });
-}
 
 /** POST conversations/ as documented; expects 201 and returns the conversation. */
 export async function createConversation(
@@ -120,8 +91,6 @@ export async function join(s: TestSocket, convId: string): Promise<void> {
 
 export { nextError, settle } from '../../helpers/clients.js';
 
-export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
 /** A message as 003 shows it (REST responses, new_message): every documented key with its type. */
 export function expectMessage003(m: any, sender?: TestUser): void {
   expect(m.id).toMatch(UUID);
@@ -156,13 +125,5 @@ export function png(w = 8, h = 6): Promise<Buffer> {
 export async function upload(server: TestServer, user: TestUser, bytes: Buffer, name: string, type: string, field = 'file'): Promise<ApiResponse> {
   const form = new FormData();
   form.append(field, new Blob([new Uint8Array(bytes)], { type }), name);
-  const res = await fetch(`${server.url}${P}/upload/`, { method: 'POST', headers: { authorization: `Bearer ${user.token}` }, body: form });
-  const text = await res.text();
-  let body: any = text;
-  try {
-    body = text ? JSON.parse(text) : null;
-  } catch {
-    /* not JSON */
-  }
-  return { status: res.status, body, headers: res.headers };
+  return api(server, 'POST', `${P}/upload/`, { token: user.token, multipart: form });
 }

@@ -1,26 +1,13 @@
 // Tenant isolation (003, Security: "Tenant isolation enforcement"): two tenants whose users
 // share the same emails. No id of the other tenant resolves (404, never 403), a token of
 // tenant A on /ws/chat/{B}/ closes 4003, a user of another tenant cannot be added.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { api, newUser, openSocket, type TestUser } from '../../helpers/clients.js';
-import { startParley, type TestServer } from '../../helpers/parley.js';
-import {
-  P,
-  addParticipant,
-  createConversation,
-  databases,
-  expectDetail,
-  expectStatus,
-  newTenant,
-  nextError,
-  sendMessage,
-  settle,
-  socket003,
-  wsUrl,
-} from './support.js';
+import { useParley } from '../../helpers/parley.js';
+import { P, addParticipant, createConversation, databases, expectDetail, expectStatus, newTenant, nextError, sendMessage, settle, socket003, wsUrl } from './support.js';
 
 describe.each(databases)('003 tenant isolation on %s', (db) => {
-  let server: TestServer;
+  const server = useParley({ db });
   const T1 = newTenant();
   const T2 = newTenant();
   // Same emails in both tenants.
@@ -31,7 +18,6 @@ describe.each(databases)('003 tenant isolation on %s', (db) => {
   let msg1: string;
 
   beforeAll(async () => {
-    server = await startParley({ db });
     [a1, b1, a2, b2] = await Promise.all([
       newUser(server, { email: emails[0], tenantId: T1, name: 'Ada' }),
       newUser(server, { email: emails[1], tenantId: T1, name: 'Bob' }),
@@ -42,7 +28,6 @@ describe.each(databases)('003 tenant isolation on %s', (db) => {
     await addParticipant(server, conv1, a1, b1);
     msg1 = (await sendMessage(server, a1, conv1, 'tenant one only')).id;
   });
-  afterAll(() => server.close());
 
   it('the same email makes two distinct users, each in its own tenant; login picks by tenant_id', async () => {
     expect(a1.user.email).toBe(a2.user.email);
@@ -115,7 +100,6 @@ describe.each(databases)('003 tenant isolation on %s', (db) => {
     // Its own tenant works.
     const right = await openSocket(wsUrl(server, a1, T1));
     expect((await right.next('connection_established')).tenant_id).toBe(T1);
-    right.close();
   });
 
   it('a socket of tenant two cannot join, send to or react in tenant one, and hears nothing of it', async () => {
@@ -138,19 +122,16 @@ describe.each(databases)('003 tenant isolation on %s', (db) => {
     expect(s2.all('new_message')).toHaveLength(0);
     expect(s1.all('reaction_added')).toHaveLength(0);
     expect((await api(server, 'GET', `${P}/conversations/${conv1}/messages/`, { token: a1.token })).body.results.map((m: any) => m.content)).not.toContain('cross-tenant');
-    s1.close();
-    s2.close();
   });
 
   it('presence lists only people of the caller\'s own conversations, never the other tenant', async () => {
     const conv2 = (await createConversation(server, a2, 'group', 'Tenant two')).id;
     await addParticipant(server, conv2, a2, b2);
-    const s = await socket003(server, b1);
+    await socket003(server, b1);
     const p2 = await api(server, 'GET', `${P}/presence/`, { token: a2.token });
     expectStatus(p2, 200);
     const ids = p2.body.map((x: any) => x.user_id);
     expect(ids).toContain(b2.user.uuid);
     for (const id of [a1.user.uuid, b1.user.uuid]) expect(ids).not.toContain(id);
-    s.close();
   });
 });

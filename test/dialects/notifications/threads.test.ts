@@ -2,29 +2,13 @@
 // message of the same conversation (400 otherwise, on REST and the socket), and reply_count
 // stays right through sends and deletes (a deleted reply no longer counts; deleting it twice
 // drops the count once).
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { api } from '../../helpers/clients.js';
-import { startParley, type TestServer } from '../../helpers/parley.js';
-import {
-  P,
-  conversationWith,
-  databases,
-  expectDetail,
-  expectStatus,
-  getMessage,
-  newTenant,
-  nextError,
-  sendMessage,
-  socket003,
-  users,
-} from './support.js';
+import { useParley } from '../../helpers/parley.js';
+import { P, conversationWith, databases, expectDetail, expectStatus, getMessage, newTenant, nextError, sendMessage, socket003, users } from './support.js';
 
 describe.each(databases)('003 threads on %s', (db) => {
-  let server: TestServer;
-  beforeAll(async () => {
-    server = await startParley({ db });
-  });
-  afterAll(() => server.close());
+  const server = useParley({ db });
 
   it('a reply carries reply_to; the parent\'s reply_count counts its replies (REST and socket)', async () => {
     const [a, b] = await users(server, 2);
@@ -47,7 +31,6 @@ describe.each(databases)('003 threads on %s', (db) => {
     await sendMessage(server, a, conv, 'nested', { reply_to: r1.id });
     expect((await getMessage(server, b, conv, r1.id)).reply_count).toBe(1);
     expect((await getMessage(server, b, conv, parent.id)).reply_count).toBe(2);
-    sa.close();
   });
 
   it('reply_to outside the conversation is refused with 400 and stores nothing', async () => {
@@ -69,7 +52,6 @@ describe.each(databases)('003 threads on %s', (db) => {
     await nextError(s);
     expect((await api(server, 'GET', `${P}/conversations/${conv}/messages/`, { token: a.token })).body.count).toBe(0);
     expect((await getMessage(server, a, other, elsewhere.id)).reply_count).toBe(0);
-    s.close();
   });
 
   it('a message named under another of your conversations is not found there, and nothing changes', async () => {

@@ -1,17 +1,13 @@
 // File upload (003, File Upload: POST upload/ multipart `file` → file_url, file_name,
 // file_size, content_type; then "Send file message" with file_url, as the document's
 // uploadFile() example does over the socket, and over REST).
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { api } from '../../helpers/clients.js';
-import { startParley, type TestServer } from '../../helpers/parley.js';
+import { useParley } from '../../helpers/parley.js';
 import { P, conversationWith, databases, expectDetail, expectStatus, getMessage, png, socket003, upload, users } from './support.js';
 
 describe.each(databases)('003 file upload on %s', (db) => {
-  let server: TestServer;
-  beforeAll(async () => {
-    server = await startParley({ db });
-  });
-  afterAll(() => server.close());
+  const server = useParley({ db });
 
   /** A handed-out file URL on this test server (PUBLIC_URL names port 0 here): its path and signature. */
   const local = (url: string) => {
@@ -57,8 +53,6 @@ describe.each(databases)('003 file upload on %s', (db) => {
     // Stored with it.
     const stored = await getMessage(server, b, conv, f.message.id);
     expect(stored).toMatchObject({ file_name: 'photo.png', file_size: bytes.length });
-    sa.close();
-    sb.close();
   });
 
   it('REST "Send File": POST messages/ with file_url (201); an uploaded file attaches once', async () => {
@@ -114,7 +108,6 @@ describe.each(databases)('003 file upload on %s', (db) => {
       expect(text).not.toContain('secret.png');
     }
     expect(views[0]).toMatchObject({ is_deleted: true, file_url: null });
-    sb.close();
   });
 
   it('refuses an upload without a file, a file_url that is not an upload, and a file message without a file', async () => {

@@ -1,10 +1,10 @@
 import { Ajv } from 'ajv';
 import addFormats from 'ajv-formats';
 import sharp from 'sharp';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { ClientFrames } from '../../../src/dialects/parley/schemas.js';
 import { api, eventually, openSocket, settle, type Frame, type TestSocket } from '../../helpers/clients.js';
-import { startParley, type TestServer } from '../../helpers/parley.js';
+import { useParley, type TestServer } from '../../helpers/parley.js';
 import { databases } from '../../helpers/pg.js';
 
 // Parley's own API (/api/parley): every capability through REST and the socket, and the
@@ -28,12 +28,8 @@ async function parleySocket(server: TestServer, u: U, cursors?: unknown[]): Prom
 }
 
 describe.each(databases)('/api/parley on %s', (db) => {
-  let server: TestServer;
+  const server = useParley({ db });
   let n = 0;
-  beforeAll(async () => {
-    server = await startParley({ db });
-  });
-  afterAll(() => server.close());
 
   const register = async (name: string): Promise<U> => {
     const r = await api(server, 'POST', '/api/parley/auth/register', { json: { email: `${name.toLowerCase()}${++n}-${Date.now()}@example.com`, password: 'correct horse', name } });
@@ -240,11 +236,7 @@ describe.each(databases)('/api/parley on %s', (db) => {
 });
 
 describe('/api/parley documents', () => {
-  let server: TestServer;
-  beforeAll(async () => {
-    server = await startParley();
-  });
-  afterAll(() => server.close());
+  const server = useParley();
 
   it('OpenAPI at /docs/json lists every /api/parley route; AsyncAPI 3 at /docs/asyncapi.json lists every frame, both ways', async () => {
     const openapi = (await api(server, 'GET', '/docs/json')).body;

@@ -4,30 +4,12 @@
 // 002's closes 4003 on someone else's room_id; both answer other people's things with an
 // error frame and store nothing.
 import { randomUUID } from 'node:crypto';
-import { SignJWT } from 'jose';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { api, openSocket, type TestUser } from '../../helpers/clients.js';
-import { startParley, type TestServer } from '../../helpers/parley.js';
-import {
-  databases,
-  expectDetail,
-  friends,
-  friendSocket,
-  history002,
-  history004,
-  nextError,
-  room002,
-  roomSocket,
-  send004,
-  sendRoom,
-  settle,
-  tempId,
-  textFrame,
-  users,
-} from './support.js';
+import { useParley } from '../../helpers/parley.js';
+import { badTokens as makeBadTokens } from '../../helpers/tokens.js';
+import { databases, expectDetail, friends, friendSocket, history002, history004, nextError, room002, roomSocket, send004, sendRoom, settle, tempId, textFrame, users } from './support.js';
 
-/** The secret startParley gives the test server. */
-const SECRET = new TextEncoder().encode('test-secret-that-is-long-enough-for-hs256');
 
 interface Fixture {
   a: TestUser;
@@ -79,14 +61,13 @@ const OTHER_TENANT: Record<string, string> = {
 };
 
 describe.each(databases)('/api/v1/chat authorization on %s', (db) => {
-  let server: TestServer;
+  const server = useParley({ db });
   let f: Fixture;
   let outsider: TestUser;
   let foreigner: TestUser;
   let badTokens: Record<string, string>;
 
   beforeAll(async () => {
-    server = await startParley({ db });
     const [a, b] = await friends(server);
     const room = await room002(server, a, b);
     const sa = await roomSocket(server, a, room);
@@ -99,24 +80,8 @@ describe.each(databases)('/api/v1/chat authorization on %s', (db) => {
     [outsider] = await users(server, 1);
     [foreigner] = await users(server, 1, { tenantId: randomUUID() });
 
-    const [loggedOut] = await users(server, 1);
-    expect((await api(server, 'POST', '/api/auth/logout', { token: loggedOut.token })).status).toBe(200);
-    const [header, payload, signature] = a.token.split('.');
-    const claims = JSON.parse(Buffer.from(payload, 'base64url').toString());
-    const flipped = signature.slice(0, 10) + (signature[10] === 'A' ? 'B' : 'A') + signature.slice(11);
-    const sign = (c: Record<string, unknown>, secret = SECRET) => new SignJWT(c).setProtectedHeader({ alg: 'HS256', typ: 'JWT' }).sign(secret);
-    badTokens = {
-      garbage: 'not-a-jwt',
-      'a tampered signature': `${header}.${payload}.${flipped}`,
-      'a tampered payload': `${header}.${Buffer.from(JSON.stringify({ ...claims, sub: b.user.uuid })).toString('base64url')}.${signature}`,
-      'another secret': await sign(claims, new TextEncoder().encode('some-other-secret-that-is-also-long-enough')),
-      expired: await sign({ ...claims, iat: claims.iat - 7200, exp: Math.floor(Date.now() / 1000) - 3600 }),
-      'alg none': `${Buffer.from(JSON.stringify({ alg: 'none', typ: 'JWT' })).toString('base64url')}.${payload}.`,
-      'an unknown user': await sign({ ...claims, sub: randomUUID() }),
-      'a revoked (logged out) token': loggedOut.token,
-    };
+    badTokens = await makeBadTokens(server, a, b);
   });
-  afterAll(() => server.close());
 
   const call = (e: Endpoint, opts: { token?: string; headers?: Record<string, string> } = {}) => api(server, e.method, e.path(f), { ...opts, ...(e.body?.(f) ?? {}) });
 
@@ -213,8 +178,6 @@ describe.each(databases)('/api/v1/chat authorization on %s', (db) => {
     expect(sb.all('new_message')).toEqual([]);
     expect(sb.all('typing')).toEqual([]);
     await untouched();
-    sb.close();
-    so.close();
   });
 
   it('the 004 socket answers other people\'s messages and other tenants\' users with an error frame; nothing is stored', async () => {
@@ -231,8 +194,5 @@ describe.each(databases)('/api/v1/chat authorization on %s', (db) => {
     expect(sb.all('new_message')).toEqual([]);
     expect(sb.all('typing_indicator')).toEqual([]);
     await untouched();
-    sb.close();
-    so.close();
-    sf.close();
   });
 });

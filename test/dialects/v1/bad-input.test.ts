@@ -2,24 +2,22 @@
 // missing one is 422 {"detail": …} naming it; text over 5000 characters is refused; every
 // bad frame on either socket gets {"type":"error","message": …} and the socket stays open.
 // Nothing half-written is left behind.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { api, type TestSocket, type TestUser } from '../../helpers/clients.js';
-import { startParley, type TestServer } from '../../helpers/parley.js';
+import { useParley } from '../../helpers/parley.js';
 import { databases, expectDetail, friends, friendSocket, history002, history004, nextError, room002, roomSocket, send004, sendRoom, settle } from './support.js';
 
 const MAX = 5000;
 
 describe.each(databases)('/api/v1/chat bad input on %s', (db) => {
-  let server: TestServer;
+  const server = useParley({ db });
   let a: TestUser;
   let b: TestUser;
   let room: number;
   beforeAll(async () => {
-    server = await startParley({ db });
     [a, b] = await friends(server);
     room = await room002(server, a, b);
   });
-  afterAll(() => server.close());
 
   const total = async () => (await history004(server, a, b)).total;
 
@@ -97,8 +95,6 @@ describe.each(databases)('/api/v1/chat bad input on %s', (db) => {
     expect([400, 422]).toContain(edit.status);
     expectDetail(edit, edit.status, new RegExp(String(MAX)));
     expect((await history002(server, b, room)).messages.find((x) => x.id === m.data.id).content).toBe('short');
-    sa.close();
-    sr.close();
   });
 
   it('002 REST: wrong types and missing fields are 422 {"detail"}', async () => {
@@ -200,8 +196,6 @@ describe.each(databases)('/api/v1/chat bad input on %s', (db) => {
     expect(sb.all('new_message')).toHaveLength(1);
     expect(sb.all('typing_indicator')).toEqual([]);
     expect(await total()).toBe(before + 1);
-    sa.close();
-    sb.close();
   });
 
   it('the 002 socket answers malformed JSON, unknown types and bad fields with an error frame and stays open; nothing is stored', async () => {
@@ -239,7 +233,5 @@ describe.each(databases)('/api/v1/chat bad input on %s', (db) => {
     expect(sb.all('new_message')).toHaveLength(1);
     expect(sb.all('typing')).toEqual([]);
     expect((await history002(server, a, room)).total).toBe(before + 1);
-    sa.close();
-    sb.close();
   });
 });

@@ -2,17 +2,13 @@
 // history and on a 004 socket; one sent through 004 is in /api/chat's and 002's histories
 // and on their room sockets; the one DELETE /api/v1/chat/messages/{id} soft-deletes by an
 // integer id (002) or a UUID (004) the same row every dialect shows.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { api, chatHistory, chatSocket, newRoom } from '../../helpers/clients.js';
-import { startParley, type TestServer } from '../../helpers/parley.js';
+import { useParley } from '../../helpers/parley.js';
 import { databases, friends, friendSocket, history002, history004, roomSocket, send004, sendRoom, settle, tempId, textFrame } from './support.js';
 
 describe.each(databases)('cross-dialect visibility on %s', (db) => {
-  let server: TestServer;
-  beforeAll(async () => {
-    server = await startParley({ db });
-  });
-  afterAll(() => server.close());
+  const server = useParley({ db });
 
   it('a message sent on an /api/chat room socket is in the 004 history and on the friend\'s 004 socket', async () => {
     const [a, b] = await friends(server);
@@ -41,8 +37,6 @@ describe.each(databases)('cross-dialect visibility on %s', (db) => {
     const read = await sa.next('message_read');
     expect(read.data).toMatchObject({ room_id: room, user_id: b.user.id });
     expect((await chatHistory(server, a, room)).messages[0].is_read).toBe(true);
-    sa.close();
-    sb.close();
   });
 
   it('a message sent through 004 (REST and socket) is in the /api/chat and 002 histories and on their room sockets', async () => {
@@ -76,9 +70,6 @@ describe.each(databases)('cross-dialect visibility on %s', (db) => {
     const detail = await api(server, 'GET', `/api/v1/chat/rooms/${room}`, { token: b.token });
     expect(detail.body.unread_count).toBe(2);
     expect(detail.body.last_message).toMatchObject({ content: 'via 004 socket', sender_name: a.user.name });
-    chatB.close();
-    roomsB.close();
-    sa.close();
   });
 
   it('an edit through 002 is what 004\'s history shows', async () => {
@@ -134,7 +125,5 @@ describe.each(databases)('cross-dialect visibility on %s', (db) => {
     expect((await history004(server, a, b)).messages.every((m) => m.is_deleted)).toBe(true);
     expect((await api(server, 'DELETE', `/api/v1/chat/messages/${keep.message_id}`, { token: a.token })).status).toBe(200);
     await settle(sa);
-    sa.close();
-    sb.close();
   });
 });

@@ -1,16 +1,12 @@
 // Document 002's PUT /api/v1/chat/messages/{id} (form-encoded, only the sender's text
 // messages) with its `message_updated` frame, and DELETE with an integer id.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { api } from '../../helpers/clients.js';
-import { startParley, type TestServer } from '../../helpers/parley.js';
+import { describe, expect, it } from 'vitest';
+import { api, sleep } from '../../helpers/clients.js';
+import { useParley } from '../../helpers/parley.js';
 import { databases, expect002Message, expectDetail, expectNoFile, history002, ISO_MS, room002, roomSocket, sendRoom, settle, users } from './support.js';
 
 describe.each(databases)('002 edit and delete on %s', (db) => {
-  let server: TestServer;
-  beforeAll(async () => {
-    server = await startParley({ db });
-  });
-  afterAll(() => server.close());
+  const server = useParley({ db });
 
   it('PUT form-encoded edits the text: the documented body with is_edited and updated_at, and message_updated in the room', async () => {
     const [alice, john] = await users(server, 2);
@@ -19,7 +15,7 @@ describe.each(databases)('002 edit and delete on %s', (db) => {
     const sj = await roomSocket(server, john, room);
     const sent = await sendRoom(sa, room, john, 'Hello there!');
     await sj.next('new_message');
-    await new Promise((r) => setTimeout(r, 5)); // updated_at must be able to differ from created_at
+    await sleep(5); // updated_at must be able to differ from created_at
 
     const res = await api(server, 'PUT', `/api/v1/chat/messages/${sent.data.id}`, { token: alice.token, form: { content: 'Updated message content' } });
     expect(res.status).toBe(200);
@@ -59,8 +55,6 @@ describe.each(databases)('002 edit and delete on %s', (db) => {
     // JSON works too.
     const json = await api(server, 'PUT', `/api/v1/chat/messages/${sent.data.id}`, { token: alice.token, json: { content: 'again' } });
     expect(json.body).toMatchObject({ content: 'again', is_edited: true });
-    sa.close();
-    sj.close();
   });
 
   it('PUT is the sender\'s own: the receiver gets 403, an outsider 404, a deleted message 400, an empty text 4xx', async () => {
@@ -82,8 +76,6 @@ describe.each(databases)('002 edit and delete on %s', (db) => {
 
     expect((await api(server, 'DELETE', `/api/v1/chat/messages/${sent.data.id}`, { token: a.token })).status).toBe(200);
     expectDetail(await api(server, 'PUT', `/api/v1/chat/messages/${sent.data.id}`, { token: a.token, form: { content: 'revive' } }), 400);
-    sa.close();
-    sb.close();
   });
 
   it('DELETE /api/v1/chat/messages/{integer id} soft-deletes the sender\'s message as documented', async () => {
@@ -115,8 +107,6 @@ describe.each(databases)('002 edit and delete on %s', (db) => {
     // Deleting again changes nothing; an unknown id is 404.
     expect((await api(server, 'DELETE', `/api/v1/chat/messages/${gone.data.id}`, { token: alice.token })).status).toBe(200);
     expectDetail(await api(server, 'DELETE', `/api/v1/chat/messages/987654321`, { token: alice.token }), 404, 'Message not found');
-    sa.close();
-    sj.close();
   });
 
   it('DELETE and POST …/read are served to a client that sends Content-Type: application/json with no body (as on /api/chat)', async () => {

@@ -2,9 +2,9 @@
 // a removed friend are refused (REST 403 {"detail"}, an error frame on the socket) and
 // nothing is stored; accepted friends talk. /api/chat and 002's room API still let any two
 // users of a tenant talk (DESIGN.md: friendship is a policy of the 004 surfaces).
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { api, chatSocket, newRoom, type TestSocket, type TestUser } from '../../helpers/clients.js';
-import { startParley, type TestServer } from '../../helpers/parley.js';
+import { useParley } from '../../helpers/parley.js';
 import { befriend, databases, expectDetail, friendSocket, history004, nextError, room002, roomSocket, send004, sendRoom, settle, tempId, users } from './support.js';
 
 const NOT_FRIENDS = 'You can only send messages to your friends';
@@ -13,11 +13,7 @@ type Relation = 'stranger' | 'pending, asked by the sender' | 'pending, asked by
 const REFUSED: Relation[] = ['stranger', 'pending, asked by the sender', 'pending, asked by the receiver', 'removed by the sender', 'removed by the receiver'];
 
 describe.each(databases)('004 friend rule on %s', (db) => {
-  let server: TestServer;
-  beforeAll(async () => {
-    server = await startParley({ db });
-  });
-  afterAll(() => server.close());
+  const server = useParley({ db });
 
   /** Two users in `relation`; a removed friendship leaves one message from when they were friends. */
   async function relate(relation: Relation): Promise<{ a: TestUser; b: TestUser; before: number }> {
@@ -77,8 +73,6 @@ describe.each(databases)('004 friend rule on %s', (db) => {
     expect(sb.all('new_message')).toEqual([]);
     expect(sa.all('new_message')).toEqual([]);
     expect((await history004(server, a, b)).total).toBe(before);
-    sa.close();
-    sb.close();
   });
 
   it.each(REFUSED)('%s: typing to a non-friend is an error frame and never reaches them', async (relation) => {
@@ -91,8 +85,6 @@ describe.each(databases)('004 friend rule on %s', (db) => {
     await nextError(sa, NOT_FRIENDS);
     await settle(sa, 300);
     expect(sb.all('typing_indicator')).toEqual([]);
-    sa.close();
-    sb.close();
   });
 
   it('accepted friends talk both ways over REST and the socket; removing the friendship stops it; asking again restores it', async () => {
@@ -117,8 +109,6 @@ describe.each(databases)('004 friend rule on %s', (db) => {
     sa.send({ type: 'send_message', receiver_id: b.user.uuid, content: 'friends again' });
     await sa.next('message_sent');
     expect((await history004(server, b, a)).messages[0].content).toBe('friends again');
-    sa.close();
-    sb.close();
   });
 
   it.each(['stranger', 'pending, asked by the sender', 'removed by the receiver'] as Relation[])(

@@ -1,13 +1,9 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startParley, type TestServer } from '../../helpers/parley.js';
+import { describe, expect, it } from 'vitest';
+import { useParley } from '../../helpers/parley.js';
 import { api, newUser, openSocket } from '../../helpers/clients.js';
 
 describe('/api/v1/chat (004) smoke', () => {
-  let server: TestServer;
-  beforeAll(async () => {
-    server = await startParley();
-  });
-  afterAll(() => server.close());
+  const server = useParley();
 
   it('friends chat with sent → delivered → read; strangers are refused', async () => {
     const a = await newUser(server);
@@ -40,7 +36,5 @@ describe('/api/v1/chat (004) smoke', () => {
 
     const bad = await openSocket(`${server.wsUrl}/api/v1/chat/ws/chat?token=nope`).catch((e) => e);
     expect(String(bad)).toMatch(/401/);
-    sa.close();
-    sb.close();
   });
 });

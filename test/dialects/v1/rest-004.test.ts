@@ -1,16 +1,12 @@
 // Document 004's REST API: send, history (skip/limit, newest first), mark read, delete
 // (sender only, soft), unread count and online friends — bodies exactly as documented.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { api, eventually } from '../../helpers/clients.js';
-import { startParley, type TestServer } from '../../helpers/parley.js';
+import { useParley } from '../../helpers/parley.js';
 import { databases, expect004Message, expectDetail, friends, friendSocket, history004, ISO_MS, roomSocket, send004, users } from './support.js';
 
 describe.each(databases)('004 REST on %s', (db) => {
-  let server: TestServer;
-  beforeAll(async () => {
-    server = await startParley({ db });
-  });
-  afterAll(() => server.close());
+  const server = useParley({ db });
 
   it('POST /api/v1/chat/messages/ answers 200 with the documented message: UUIDs, status sent, read_at null, sender and receiver', async () => {
     const [a, b] = await friends(server);
@@ -34,7 +30,6 @@ describe.each(databases)('004 REST on %s', (db) => {
     const again = await send004(server, a, b, 'while you are online');
     const got = await sb.next('new_message');
     expect(got.message).toMatchObject({ message_id: again.message_id, content: 'while you are online', status: 'delivered', sender_id: a.user.uuid });
-    sb.close();
   });
 
   it('GET …/history/{friend_id}?skip=&limit= is newest first with total, skip and limit; limit over 100 is 422; skip beyond the end is empty', async () => {
@@ -171,9 +166,9 @@ describe.each(databases)('004 REST on %s', (db) => {
     expect(empty.body).toEqual({ online_friends: [] });
 
     const sf = await friendSocket(server, friend);
-    const sp = await friendSocket(server, pending);
+    await friendSocket(server, pending);
     // Any socket counts as online, 002's too; strangers are never listed.
-    const ss = await roomSocket(server, stranger);
+    await roomSocket(server, stranger);
     const res = await api(server, 'GET', '/api/v1/chat/friends/online', { token: me.token });
     expect(res.body).toEqual({ online_friends: [friend.user.uuid] });
 
@@ -181,7 +176,5 @@ describe.each(databases)('004 REST on %s', (db) => {
     await eventually(async () => {
       expect((await api(server, 'GET', '/api/v1/chat/friends/online', { token: me.token })).body).toEqual({ online_friends: [] });
     });
-    sp.close();
-    ss.close();
   });
 });

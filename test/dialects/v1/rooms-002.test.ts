@@ -1,30 +1,13 @@
 // Document 002's room API under /api/v1/chat: search-users, rooms, room detail with
 // message_list, paged messages, mark read, unread counts, online users — every request
 // and response body as the document shows it.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { api, eventually, type TestUser } from '../../helpers/clients.js';
-import { startParley, type TestServer } from '../../helpers/parley.js';
-import {
-  databases,
-  expect002Message,
-  expectDetail,
-  expectNoFile,
-  expectRoomShape,
-  expectUserDetails,
-  ISO_MS,
-  room002,
-  roomSocket,
-  sendRoom,
-  textFrame,
-  users,
-} from './support.js';
+import { useParley } from '../../helpers/parley.js';
+import { databases, expect002Message, expectDetail, expectNoFile, expectRoomShape, expectUserDetails, ISO_MS, room002, roomSocket, sendRoom, textFrame, users } from './support.js';
 
 describe.each(databases)('002 rooms on %s', (db) => {
-  let server: TestServer;
-  beforeAll(async () => {
-    server = await startParley({ db });
-  });
-  afterAll(() => server.close());
+  const server = useParley({ db });
 
   it('GET /api/v1/chat/search-users?email= finds users of the tenant by email, never the caller', async () => {
     const tag = `srch${Date.now()}`;
@@ -56,13 +39,12 @@ describe.each(databases)('002 rooms on %s', (db) => {
 
     // is_online follows a socket of the found user, once the searcher may see their presence
     // (a conversation together: presence is not tenant-wide).
-    const s = await roomSocket(server, johnUser);
+    await roomSocket(server, johnUser);
     const stranger = await api(server, 'GET', `/api/v1/chat/search-users?email=john.${tag}`, { token: me.token });
     expect(stranger.body.users[0].is_online).toBe(false);
     await room002(server, me, johnUser);
     const online = await api(server, 'GET', `/api/v1/chat/search-users?email=john.${tag}`, { token: me.token });
     expect(online.body.users[0].is_online).toBe(true);
-    s.close();
   });
 
   it('POST /api/v1/chat/rooms creates the direct room with other_user, last_message null, unread_count 0; again returns the same room', async () => {
@@ -229,7 +211,6 @@ describe.each(databases)('002 rooms on %s', (db) => {
     expect(seenBySender.body.messages.map((m: any) => m.is_read)).toEqual([true, true]);
     const counts = await api(server, 'GET', '/api/v1/chat/unread-count', { token: b.token });
     expect(counts.body.unread_counts[String(room)]).toBe(0);
-    sa.close();
   });
 
   it('GET /api/v1/chat/unread-count maps each room id to its unread count', async () => {
@@ -262,7 +243,7 @@ describe.each(databases)('002 rooms on %s', (db) => {
 
     const sb = await roomSocket(server, b);
     // Someone who shares no room with the caller is not listed, online or not.
-    const ss = await roomSocket(server, stranger);
+    await roomSocket(server, stranger);
     const res = await api(server, 'GET', '/api/v1/chat/online-users', { token: me.token });
     expect(res.body.online_users).toHaveLength(1);
     expect(res.body.online_users[0]).toMatchObject({ user_id: b.user.id, is_online: true });
@@ -273,6 +254,5 @@ describe.each(databases)('002 rooms on %s', (db) => {
       const gone = await api(server, 'GET', '/api/v1/chat/online-users', { token: me.token });
       expect(gone.body.online_users).toEqual([]);
     });
-    ss.close();
   });
 });

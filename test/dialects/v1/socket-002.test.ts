@@ -1,17 +1,13 @@
 // Document 002's socket /api/v1/chat/ws?token=&room_id=: joining by URL or join_room,
 // send_message with or without room_id, new_message to everyone in the room, typing with
 // typing_users, presence with last_seen, and 4001 for a missing or invalid token.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { openSocket } from '../../helpers/clients.js';
-import { startParley, type TestServer } from '../../helpers/parley.js';
+import { useParley } from '../../helpers/parley.js';
 import { databases, expect002Message, expectNoFile, ISO_MS, room002, roomSocket, settle, tempId, textFrame, users } from './support.js';
 
 describe.each(databases)('002 socket on %s', (db) => {
-  let server: TestServer;
-  beforeAll(async () => {
-    server = await startParley({ db });
-  });
-  afterAll(() => server.close());
+  const server = useParley({ db });
 
   it('with room_id in the URL: no greeting; send_message without room_id goes to the URL\'s room and everyone in it gets new_message', async () => {
     const [alice, john] = await users(server, 2);
@@ -34,8 +30,6 @@ describe.each(databases)('002 socket on %s', (db) => {
     }
     expect(got.data.id).toBe(own.data.id);
     expect(got.data.is_read).toBe(false);
-    sa.close();
-    sj.close();
   });
 
   it('without room_id: nothing from the room until join_room; then send_message with room_id; leave_room stops it', async () => {
@@ -74,8 +68,6 @@ describe.each(databases)('002 socket on %s', (db) => {
     await sa.next('new_message', { where: (f) => f.data.local_temp_id === tid2 });
     await settle(sj, 300);
     expect(sj.all('new_message').map((f) => f.data.content)).not.toContain('after leave');
-    sa.close();
-    sj.close();
   });
 
   it('typing frames reach the other side of the room with user_name and typing_users', async () => {
@@ -104,9 +96,6 @@ describe.each(databases)('002 socket on %s', (db) => {
     const sj2 = await roomSocket(server, john, room);
     await settle(sj2, 50);
     expect(sj2.all('new_message')).toEqual([]);
-    sa.close();
-    sj.close();
-    sj2.close();
   });
 
   it('presence frames tell a room partner when someone comes and goes, with last_seen', async () => {
@@ -123,7 +112,6 @@ describe.each(databases)('002 socket on %s', (db) => {
     const offline = await sj.next('presence', { where: (f) => f.data.user_id === alice.user.id && f.data.is_online === false });
     expect(offline.data.last_seen).toMatch(ISO_MS);
     expect(Date.parse(offline.data.last_seen)).toBeGreaterThanOrEqual(Date.parse(online.data.last_seen));
-    sj.close();
   });
 
   it('closes with 4001 for a missing or invalid token', async () => {

@@ -3,27 +3,23 @@
 // typing → typing_indicator, and a refused upgrade (HTTP 401, 403) for a bad token.
 import { randomUUID } from 'node:crypto';
 import { SignJWT } from 'jose';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { api, openSocket } from '../../helpers/clients.js';
-import { startParley, type TestServer } from '../../helpers/parley.js';
+import { useParley } from '../../helpers/parley.js';
 import { databases, expectAccount, friends, friendSocket, history004, ISO_MS, settle, tempId, users, UUID, wsChatUrl } from './support.js';
 
 /** The secret startParley gives the test server. */
 const SECRET = new TextEncoder().encode('test-secret-that-is-long-enough-for-hs256');
 
 describe.each(databases)('004 socket on %s', (db) => {
-  let server: TestServer;
-  beforeAll(async () => {
-    server = await startParley({ db });
-  });
-  afterAll(() => server.close());
+  const server = useParley({ db });
 
   it('greets with connection_established, then online_friends listing the friends online', async () => {
     const [a, b] = await friends(server);
     const [c] = await users(server, 1);
     await api(server, 'POST', '/api/friends', { token: a.token, json: { user_id: c.user.uuid } });
     await api(server, 'POST', '/api/friends', { token: c.token, json: { user_id: a.user.uuid } });
-    const sc = await friendSocket(server, c);
+    await friendSocket(server, c);
 
     const sa = await openSocket(wsChatUrl(server, a.token));
     const hello = await sa.next('connection_established');
@@ -35,9 +31,6 @@ describe.each(databases)('004 socket on %s', (db) => {
     const sb = await openSocket(wsChatUrl(server, b.token));
     await sb.next('connection_established');
     expect((await sb.next('online_friends')).friends).toEqual([a.user.uuid]);
-    sa.close();
-    sb.close();
-    sc.close();
   });
 
   it('send_message → message_sent to the sender, new_message (status delivered) to the receiver', async () => {
@@ -72,8 +65,6 @@ describe.each(databases)('004 socket on %s', (db) => {
     const ack2 = await sb.next('message_sent');
     expect(ack2.local_temp_id).toBe(tid);
     expect((await sa.next('new_message')).message).toMatchObject({ message_id: ack2.message_id, content: 'enveloped', sender_id: b.user.uuid });
-    sa.close();
-    sb.close();
   });
 
   it('the sender\'s other devices see its message; a friend without a conversation yet is followed from the first message on', async () => {
@@ -89,9 +80,6 @@ describe.each(databases)('004 socket on %s', (db) => {
     expect(mirror.message).toMatchObject({ message_id: ack.message_id, sender_id: a.user.uuid, content: 'first ever' });
     await settle(sb);
     expect(sb.all('new_message')).toHaveLength(1);
-    sa1.close();
-    sa2.close();
-    sb.close();
   });
 
   it('mark_read → message_read to the sender with read_by; the history shows read', async () => {
@@ -114,8 +102,6 @@ describe.each(databases)('004 socket on %s', (db) => {
     expect(sb.all('message_read')).toEqual([]);
     sb.send({ type: 'mark_read', message_id: randomUUID() });
     expect((await sb.next('error')).message).toBe('Message not found');
-    sa.close();
-    sb.close();
   });
 
   it('typing → typing_indicator to the receiver only', async () => {
@@ -134,8 +120,6 @@ describe.each(databases)('004 socket on %s', (db) => {
     expect(sa.all('typing_indicator')).toEqual([]);
     // Typing is never stored.
     expect((await history004(server, b, a)).total).toBe(1);
-    sa.close();
-    sb.close();
   });
 
   it('typing to a friend before their first message reaches them too (a client types its first message)', async () => {
@@ -150,8 +134,6 @@ describe.each(databases)('004 socket on %s', (db) => {
     sa.send({ type: 'send_message', receiver_id: b.user.uuid, content: 'first' });
     expect((await sb.next('new_message')).message.content).toBe('first');
     expect((await history004(server, b, a)).total).toBe(1);
-    sa.close();
-    sb.close();
   });
 
   it('refuses the upgrade with HTTP 401 for a missing or bad token and 403 for a user that does not exist: no socket', async () => {

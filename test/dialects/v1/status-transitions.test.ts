@@ -2,17 +2,13 @@
 // sent while no device of the receiver has it, delivered as soon as one device gets it
 // (delivered receipts are batched, ~200 ms), read after mark_read from one device — and
 // the sender is told with message_read.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { api, chatSocket, eventually, type TestUser } from '../../helpers/clients.js';
-import { startParley, type TestServer } from '../../helpers/parley.js';
+import { useParley } from '../../helpers/parley.js';
 import { databases, friends, friendSocket, history004, ISO_MS, room002, send004, settle } from './support.js';
 
 describe.each(databases)('004 status transitions on %s', (db) => {
-  let server: TestServer;
-  beforeAll(async () => {
-    server = await startParley({ db });
-  });
-  afterAll(() => server.close());
+  const server = useParley({ db });
 
   const statusOf = async (viewer: TestUser, other: TestUser, messageId: string) => {
     const h = await history004(server, viewer, other);
@@ -71,9 +67,6 @@ describe.each(databases)('004 status transitions on %s', (db) => {
     await settle(phone);
     await settle(sa, 300);
     expect(sa.all('message_read')).toHaveLength(1);
-    sa.close();
-    phone.close();
-    laptop.close();
   });
 
   it('a message sent over REST is delivered once a device of the receiver gets it; a device of any dialect counts', async () => {
@@ -91,7 +84,6 @@ describe.each(databases)('004 status transitions on %s', (db) => {
     const after = await statusOf(a, b, m.message_id);
     expect(after.status).toBe('read');
     expect(after.read_at).toMatch(ISO_MS);
-    sb.close();
   });
 
   it('the sender\'s own devices never make its message delivered', async () => {
@@ -103,8 +95,6 @@ describe.each(databases)('004 status transitions on %s', (db) => {
     await sa2.next('new_message');
     await settle(sa2, 300);
     expect((await statusOf(a, b, ack.message_id)).status).toBe('sent');
-    sa1.close();
-    sa2.close();
   });
 
   // Issue 15.8: a reply that crosses a message does not read it. Bob's device has Alice's
@@ -127,7 +117,5 @@ describe.each(databases)('004 status transitions on %s', (db) => {
     sb.send({ type: 'mark_read', message_id: ack.message_id });
     await sa.next('message_read');
     expect((await statusOf(a, b, ack.message_id)).status).toBe('read');
-    sa.close();
-    sb.close();
   });
 });

@@ -3,23 +3,12 @@
 // sent/delivered/read status, UUIDs). Not a test file: every *.test.ts beside it imports
 // what it needs.
 import { expect } from 'vitest';
-import { api, newUser, openSocket, type ApiResponse, type Frame, type TestSocket, type TestUser } from '../../helpers/clients.js';
+import { api, chatSocket, openSocket, roomHistory, type Frame, type TestSocket, type TestUser } from '../../helpers/clients.js';
+import { ISO_MS, UUID, expectRoomFields, tempId, textFrame, users } from '../../helpers/dialects.js';
 import type { TestServer } from '../../helpers/parley.js';
 
 export { databases } from '../../helpers/pg.js';
-
-/** UTC ISO 8601 with milliseconds and Z (DESIGN.md, Responses). */
-export const ISO_MS = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
-export const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
-let seq = 0;
-/** A local_temp_id nobody else in this process uses. */
-export const tempId = (label = 't') => `${label}_${process.pid}_${++seq}`;
-
-/** Users registered in parallel (registration hashes a password: the slow part of a fixture). */
-export function users(server: TestServer, n: number, opts: { tenantId?: string } = {}): Promise<TestUser[]> {
-  return Promise.all(Array.from({ length: n }, () => newUser(server, opts)));
-}
+export { ISO_MS, UUID, expectDetail, expectUserDetails, tempId, textFrame, users } from '../../helpers/dialects.js';
 
 /** `a` asks, `b` accepts: an accepted friendship (DESIGN.md, Accounts: POST /api/friends). */
 export async function befriend(server: TestServer, a: TestUser, b: TestUser): Promise<void> {
@@ -42,19 +31,6 @@ export async function room002(server: TestServer, a: TestUser, b: TestUser): Pro
   const res = await api(server, 'POST', '/api/v1/chat/rooms', { token: a.token, json: { receiver_id: b.user.id } });
   expect(res.status).toBe(200);
   return res.body.id;
-}
-
-/** The body of an error is exactly `{"detail": "<text>"}` (DESIGN.md, Bad input). */
-export function expectDetail(res: ApiResponse, status: number, detail?: string | RegExp): string {
-  expect({ status: res.status, body: res.body }).toMatchObject({ status });
-  expect(res.body).toBeTypeOf('object');
-  expect(res.body).not.toBeNull();
-  expect(Object.keys(res.body)).toEqual(['detail']);
-  expect(res.body.detail).toBeTypeOf('string');
-  expect(res.body.detail.length).toBeGreaterThan(0);
-  if (typeof detail === 'string') expect(res.body.detail).toBe(detail);
-  else if (detail) expect(res.body.detail).toMatch(detail);
-  return res.body.detail;
 }
 
 // ---------------------------------------------------------------- document 004
@@ -117,38 +93,13 @@ export function expect004Message(m: any, sender: TestUser, receiver: TestUser) {
 // ---------------------------------------------------------------- document 002
 
 /** Opens 002's /api/v1/chat/ws (optionally in a room); waits until the server has registered it. */
-export async function roomSocket(server: TestServer, user: TestUser, roomId?: number, extra = ''): Promise<TestSocket> {
-  const q = `token=${encodeURIComponent(user.token)}${roomId ? `&room_id=${roomId}` : ''}${extra}`;
-  const s = await openSocket(`${server.wsUrl}/api/v1/chat/ws?${q}`);
-  // A ping answered means authentication and the room join have finished.
-  s.send({ type: 'ping' });
-  await s.next('pong');
-  return s;
-}
-
-/** 002's documented text frame. */
-export function textFrame(room: number | undefined, receiverId: number | undefined, content: string, extra: Record<string, unknown> = {}) {
-  const data: Record<string, unknown> = { message_type: 'text', content, ...extra };
-  if (room !== undefined) data.room_id = room;
-  if (receiverId !== undefined) data.receiver_id = receiverId;
-  return { type: 'send_message', data };
-}
+export const roomSocket = (server: TestServer, user: TestUser, roomId?: number, extra = ''): Promise<TestSocket> => chatSocket(server, user, roomId, extra, '/api/v1/chat');
 
 /** Sends a 002 text frame with a fresh local_temp_id and resolves with the sender's own new_message (its ack). */
 export async function sendRoom(sock: TestSocket, room: number | undefined, receiver: TestUser | undefined, content: string): Promise<Frame> {
   const tid = tempId();
   sock.send(textFrame(room, receiver?.user.id, content, { local_temp_id: tid }));
   return sock.next('new_message', { where: (f) => f.data?.local_temp_id === tid });
-}
-
-/** A user as 002 shows one: id, name, email, avatar_url, is_online. */
-export function expectUserDetails(u: any, user: TestUser, isOnline?: boolean) {
-  expect(u).toMatchObject({ id: user.user.id, name: user.user.name, email: user.user.email });
-  expect(u.id).toBeTypeOf('number');
-  expect(u).toHaveProperty('avatar_url');
-  expect(u.avatar_url === null || typeof u.avatar_url === 'string').toBe(true);
-  expect(u.is_online).toBeTypeOf('boolean');
-  if (isOnline !== undefined) expect(u.is_online).toBe(isOnline);
 }
 
 /** A message as 002 shows it (message_list, messages, new_message): every documented key with its type. */
@@ -181,31 +132,12 @@ export function expectNoFile(m: any) {
 
 /** A room as 002 shows it (POST/GET rooms, GET rooms/{id}). */
 export function expectRoomShape(r: any, other: TestUser) {
-  expect(r.id).toBeTypeOf('number');
   expect(r.name).toBeTypeOf('string');
-  expect(r.room_type).toBe('direct');
-  expect(r.created_by).toBeTypeOf('number');
-  expect(r.created_at).toMatch(ISO_MS);
-  expect(r.updated_at).toMatch(ISO_MS);
-  expect(r.is_active).toBe(true);
-  expectUserDetails(r.other_user, other);
-  expect(r).toHaveProperty('last_message');
-  expect(r.unread_count).toBeTypeOf('number');
+  expectRoomFields(r, other);
 }
 
 /** Every message of a 002 room through REST history (all pages), newest first, with its total. */
-export async function history002(server: TestServer, user: TestUser, room: number): Promise<{ total: number; messages: any[] }> {
-  const messages: any[] = [];
-  let total = 0;
-  for (let page = 1; ; page++) {
-    const res = await api(server, 'GET', `/api/v1/chat/rooms/${room}/messages?page=${page}&per_page=100`, { token: user.token });
-    expect({ status: res.status, body: res.body }).toMatchObject({ status: 200 });
-    if (page === 1) total = res.body.total;
-    messages.push(...res.body.messages);
-    if (!res.body.has_more) break;
-  }
-  return { total, messages };
-}
+export const history002 = (server: TestServer, user: TestUser, room: number) => roomHistory(server, user, room, '/api/v1/chat');
 
 // ---------------------------------------------------------------- both sockets
 

@@ -3,20 +3,7 @@ import sharp from 'sharp';
 import { chromium, type Browser, type Locator, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startParley, type TestServer } from '../../helpers/parley.js';
-import {
-  CHROMIUM,
-  HAVE_CHROMIUM,
-  LAUNCH_ARGS,
-  SKIP_BROWSER,
-  buildPage,
-  horizontalOverflow,
-  newPerson,
-  requireChromium,
-  screenshot,
-  tokenOf,
-  until,
-  type Person,
-} from './support.js';
+import { CHROMIUM, HAVE_CHROMIUM, LAUNCH_ARGS, SKIP_BROWSER, buildPage, horizontalOverflow, newPerson, requireChromium, screenshot, tokenOf, until, type Person } from './support.js';
 
 // The chat page at `/`, driven in Debian's chromium: two people chat through everything the
 // page does, a third sees none of it.

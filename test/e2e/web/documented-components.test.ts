@@ -1,13 +1,14 @@
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { newUser, openSocket, type TestSocket } from '../../helpers/clients.js';
 import { startParley, type TestServer } from '../../helpers/parley.js';
+import { codeBlocks, seedDocument } from '../../helpers/seeds.js';
 import { conversationWith, join } from '../../dialects/notifications/support.js';
 import { CHROMIUM, LAUNCH_ARGS, SKIP_BROWSER, requireChromium, screenshot } from './support.js';
-import { COMPONENTS, SEEDS, bundle, mount, roomWithBob, sendFilesInRoom, source, talk003, talkInRoom, webSocketShim, type RoomScene } from './documented.js';
+import { COMPONENTS, bundle, mount, roomWithBob, sendFilesInRoom, source, talk003, talkInRoom, webSocketShim, type RoomScene } from './documented.js';
 
 // The documents' React components (documented/*.jsx, exactly as the documents print them) in
 // Debian's chromium against a real Parley: 000's and 001's ChatRoom on /api/chat/ws, 003's on
@@ -19,9 +20,7 @@ describe('documented/ holds the documents’ code unchanged', () => {
   for (const [rev, c] of Object.entries(COMPONENTS)) {
     for (const f of c.files) {
       it(`${f.name} is a ${f.lang} block of document ${rev}`, () => {
-        const doc = path.join(SEEDS, c.seed);
-        if (!existsSync(doc)) return; // the documents are not beside this checkout
-        const blocks = [...readFileSync(doc, 'utf8').matchAll(new RegExp('```' + f.lang + '\\n([\\s\\S]*?)```', 'g'))].map((m) => m[1]);
+        const blocks = codeBlocks(seedDocument(c.seed), f.lang);
         expect(blocks.filter((b) => b.startsWith(f.startsWith))).toEqual([source(f.name)]);
       });
     }

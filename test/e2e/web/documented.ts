@@ -5,6 +5,7 @@ import type { Locator, Page } from 'playwright-core';
 import { expect } from 'vitest';
 import { chatSocket, newRoom, newUser, type Frame, type TestSocket, type TestUser } from '../../helpers/clients.js';
 import type { TestServer } from '../../helpers/parley.js';
+import { seedsDir } from '../../helpers/seeds.js';
 import { image, pdf } from '../../files/support.js';
 import { ROOT, until } from './support.js';
 
@@ -13,7 +14,7 @@ import { ROOT, until } from './support.js';
 // (documented-components.test.ts) and the cross-site one (cross-site.test.ts).
 
 const DOCUMENTED = path.join(ROOT, 'test/e2e/web/documented');
-export const SEEDS = path.resolve(ROOT, '../shared/seeds');
+export const SEEDS = seedsDir();
 
 interface Component {
   seed: string;

@@ -1,10 +1,5 @@
 import { Worker } from 'node:worker_threads';
-
-/** What the audio probe reads: a file on disk (a streamed upload) or bytes in memory (base64). */
-export type AudioInput = { path: string; size: number } | { bytes: Uint8Array };
-
-/** The measured duration in seconds; null when the stream has none; 'timeout' past the deadline. */
-export type AudioProbeResult = number | null | 'timeout';
+import type { AudioInput, AudioProbe, AudioProbeResult } from '../../core/files/ports.js';
 
 // music-metadata runs in JavaScript and, on a malformed stream, resyncs byte by byte: 1 MB of
 // 0xFF after an MP3 frame header took 4 s of CPU from memory and 39 s from a file (the
@@ -36,7 +31,7 @@ parentPort.on('message', async (job) => {
  * bounds how many run at once: MediaPool). A worker that misses the deadline, dies or runs
  * out of its heap is terminated and replaced by a new one on the next job.
  */
-export class AudioProbe {
+export class WorkerAudioProbe implements AudioProbe {
   readonly #idle: Worker[] = [];
   readonly #busy = new Set<Worker>();
   #next = 0;
@@ -62,7 +57,7 @@ export class AudioProbe {
   }
 
   duration(input: AudioInput, mime: string): Promise<AudioProbeResult> {
-    if (this.#closed) return Promise.reject(new Error('AudioProbe is closed'));
+    if (this.#closed) return Promise.reject(new Error('WorkerAudioProbe is closed'));
     const w = this.#idle.pop() ?? this.#spawn();
     this.#busy.add(w);
     const id = ++this.#next;

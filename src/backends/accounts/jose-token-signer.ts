@@ -1,20 +1,16 @@
 import { SignJWT, jwtVerify, importSPKI, createRemoteJWKSet, errors, type JWTPayload } from 'jose';
 import type { IdpConfig } from '../../config/config.js';
-import type { User } from '../model.js';
+import type { TokenClaims, TokenSigner } from '../../core/accounts/ports.js';
+import type { User } from '../../core/model.js';
 
 export const PARLEY_ISSUER = 'parley';
-
-/** What a verified token says. */
-export type TokenClaims =
-  | { source: 'parley'; userUuid: string; tenantUuid: string; version: number }
-  | { source: 'external'; issuer: string; subject: string; email: string | null; name: string | null; tenant: string | null };
 
 /**
  * Issues Parley's own HS256 tokens and verifies them, and, when configured, tokens of an
  * existing identity provider (shared secret, PEM public key or JWKS). Algorithms are fixed
  * per key, so `alg: none` and HS/RS key confusion are refused by jose.
  */
-export class Tokens {
+export class JoseTokenSigner implements TokenSigner {
   readonly #secret: Uint8Array;
   #external: { key: Parameters<typeof jwtVerify>[1]; algorithms: string[] } | null | undefined;
 

@@ -1,0 +1,17 @@
+import type { Config } from '../config/config.js';
+import type { CoreLibraries } from '../core/core.js';
+import { Argon2PasswordHasher } from '../backends/accounts/argon2-password-hasher.js';
+import { JoseTokenSigner } from '../backends/accounts/jose-token-signer.js';
+import { SharpImageInspector } from '../backends/media/sharp-image-inspector.js';
+import { WorkerAudioProbe } from '../backends/media/worker-audio-probe.js';
+
+/** The libraries behind the core's ports, configured (the server and the CLI share them). */
+export function createCoreLibraries(config: Config): CoreLibraries {
+  return {
+    passwordHasher: new Argon2PasswordHasher(),
+    tokenSigner: new JoseTokenSigner(config.jwtSecret, config.jwtTtlSeconds, config.idp),
+    imageInspector: new SharpImageInspector(),
+    // Workers start on the first voice message, not here.
+    audioProbe: new WorkerAudioProbe(config.mediaTimeoutMs),
+  };
+}
