@@ -22,7 +22,6 @@ import { chatDialect } from '../dialects/chat/index.js';
 import { v1Dialect } from '../dialects/v1/index.js';
 import { notificationsDialect } from '../dialects/notifications/index.js';
 import { parleyDialect } from '../dialects/parley/index.js';
-import { setSocketErrorLogger } from '../dialects/shared/socket.js';
 import { signedFileUrl, staticFilesRoutes } from '../dialects/shared/static-files.js';
 import { Metrics } from '../observability/metrics.js';
 import { webRoutes } from '../http/web.js';
@@ -89,7 +88,6 @@ export async function createParley(config: Config, opts: { logger?: boolean | ob
 
   const app = await createHttpServer(config, opts.logger ?? true);
   metrics.reportRefusals(() => app.connectionCaps.refused);
-  setSocketErrorLogger((e) => app.log.error({ err: e }, 'socket handler failed'));
   if (config.registration === 'open') {
     app.log.warn('REGISTRATION=open: anyone may register into any tenant and see its users; for development and test suites only (the default is default-tenant)');
   }
@@ -106,6 +104,7 @@ export async function createParley(config: Config, opts: { logger?: boolean | ob
     core,
     hub,
     config,
+    log: app.log,
     isOnline: (id) => core.presence.isOnline(id),
     fileUrl: (a, variant) => signedFileUrl(publicUrl, core.files.signed(a, variant) ?? core.files.signed(a)!),
   };

@@ -1,4 +1,4 @@
-import type { FastifyPluginAsync } from 'fastify';
+import type { FastifyBaseLogger, FastifyPluginAsync } from 'fastify';
 import type { Core } from '../core/core.js';
 import type { Attachment } from '../core/model.js';
 import type { Config } from '../config/config.js';
@@ -10,6 +10,8 @@ export interface DialectContext {
   core: Core;
   hub: Hub;
   config: Config;
+  /** The server's logger: what a socket or handler fails with, where the server's own logs go. */
+  log: FastifyBaseLogger;
   /**
    * Whether a user is online, unfiltered. Only for people every viewer of the rendering may
    * see (the sender and receiver in a conversation's socket frames); anything shown to one

@@ -4,12 +4,13 @@ import type { ConversationView, Message, User, UserSummary } from '../../core/mo
 import type { DialectContext } from '../dialect.js';
 import { requireUser } from '../shared/auth.js';
 import { detailErrorHandler } from '../shared/errors.js';
-import { acceptSocket } from '../shared/socket.js';
+import { SocketSession } from '../shared/socket.js';
 import { socketHandshake } from '../shared/admission.js';
-import { CHAT_TEXTS } from './codes.js';
+import { CHAT_CLOSE_CODES, CHAT_TEXTS } from './codes.js';
+import { CloseCodes } from '../../delivery/connection.js';
 import { isRead, receiverOf, renderMessage, renderRoom, userDetails, type Ctx } from './render.js';
 import { CreateRoomBody, MessageParams, PageQuery, RoomParams, SearchQuery, SocketQuery, UpdateMessageBody } from './schemas.js';
-import { CHAT_WRITE_FRAMES, chatHandlers, chatRenderer, followRoom, refuseChat, type ChatSocketState } from './socket.js';
+import { CHAT_WRITE_FRAMES, chatHandlers, chatRenderer, followRoom, type ChatSocketState } from './socket.js';
 import type { FilePolicy } from '../../core/files/policy.js';
 import { TAGS, TEXTS, errorsShown, example, operation, shown, type Tag } from '../../http/api-docs.js';
 import { CHAT_FILE_MESSAGE, CHAT_MESSAGE, CHAT_ROOM, JANE, ROOM_MESSAGE } from './examples.js';
@@ -78,11 +79,11 @@ export function chatRoutes(ctx: DialectContext, v: RoomsVariant = ROOMS_001): Fa
     const preValidation = socketHandshake(ctx, { firstFrame: false });
     app.get(`${v.prefix}/ws`, { websocket: true, preValidation, schema: { hide: true, querystring: SocketQuery } }, (socket, req) => {
       const q = req.query as { token?: string; room_id?: string; last_seq?: string; last_change_seq?: string; epoch?: string };
-      acceptSocket<ChatSocketState>(ctx, socket, req, {
+      SocketSession.accept<ChatSocketState>(ctx, socket, req, {
         renderer,
         texts: CHAT_TEXTS,
         files: true,
-        refuse: refuseChat,
+        closeCodes: CHAT_CLOSE_CODES,
         initialState: () => ({ room: null }),
         handlers,
         writes: CHAT_WRITE_FRAMES,
@@ -95,7 +96,7 @@ export function chatRoutes(ctx: DialectContext, v: RoomsVariant = ROOMS_001): Fa
             if (!Number.isSafeInteger(room)) throw new Error('bad room id');
             await followRoom(ctx, conn, room, count(q.last_seq), count(q.last_change_seq), q.epoch);
           } catch {
-            conn.close(4003, 'Room not found');
+            conn.close(CloseCodes.notAllowed, 'Room not found');
           }
         },
       });

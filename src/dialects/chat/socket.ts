@@ -1,8 +1,7 @@
 import type { DomainEvent } from '../../core/events.js';
 import type { SendInput } from '../../core/messages/messages.js';
 import { LIKE_EMOJI, type Id } from '../../core/model.js';
-import { isDomainError } from '../../core/errors.js';
-import { CloseCodes, type Connection, type EventRenderer } from '../../delivery/connection.js';
+import { type Connection, type EventRenderer } from '../../delivery/connection.js';
 import type { DialectContext } from '../dialect.js';
 import type { Replay } from '../../delivery/hub.js';
 import { FrameValidator } from '../shared/frames.js';
@@ -215,8 +214,3 @@ export function chatHandlers(ctx: DialectContext, filePolicy: FilePolicy = CHAT_
   };
 }
 
-/** 4001 for a missing or invalid token or unknown user, 4000 for anything else (002's codes). */
-export function refuseChat(e: unknown) {
-  if (isDomainError(e) && e.kind === 'unauthenticated') return { code: CloseCodes.invalidToken, reason: 'Invalid or missing token' };
-  return { code: CloseCodes.authFailed, reason: 'Authentication failed' };
-}

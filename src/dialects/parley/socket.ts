@@ -2,14 +2,14 @@ import type { FastifyInstance } from 'fastify';
 import type { Static, TSchema } from '@sinclair/typebox';
 import { isDomainError } from '../../core/errors.js';
 import { PARLEY_POLICY } from './file-policy.js';
-import { PARLEY_TEXTS } from './codes.js';
+import { PARLEY_CLOSE_CODES, PARLEY_TEXTS } from './codes.js';
 import type { SendInput } from '../../core/messages/messages.js';
 import type { User } from '../../core/model.js';
-import { CloseCodes, type EventRenderer } from '../../delivery/connection.js';
+import type { EventRenderer } from '../../delivery/connection.js';
 import type { DialectContext } from '../dialect.js';
 import { socketHandshake } from '../shared/admission.js';
 import { FrameError, FrameValidator } from '../shared/frames.js';
-import { acceptSocket, type FrameHandler } from '../shared/socket.js';
+import { SocketSession, type FrameHandler } from '../shared/socket.js';
 import { isoOrNull } from '../shared/time.js';
 import { renderMessage, renderUser, type Ctx } from './render.js';
 import { ClientFrames } from './schemas.js';
@@ -221,13 +221,10 @@ export function parleySocketRoute(ctx: DialectContext, app: FastifyInstance) {
   const frameHandlers = handlers(ctx);
   const preValidation = socketHandshake(ctx, { firstFrame: true });
   app.get('/api/parley/ws', { websocket: true, preValidation, schema: { hide: true } }, (socket, req) => {
-    acceptSocket<null>(ctx, socket, req, {
+    SocketSession.accept<null>(ctx, socket, req, {
       renderer,
       firstFrameToken: (first) => (first?.type === 'auth' && typeof first.token === 'string' ? first.token : undefined),
-      refuse(e) {
-        if (isDomainError(e) && e.kind === 'unauthenticated') return { code: CloseCodes.invalidToken, reason: 'Invalid or missing token' };
-        return { code: CloseCodes.authFailed, reason: 'Authentication failed' };
-      },
+      closeCodes: PARLEY_CLOSE_CODES,
       initialState: () => null,
       handlers: frameHandlers,
       texts: PARLEY_TEXTS,

@@ -10,8 +10,8 @@ import { userKey } from '../shared/auth.js';
 import { socketHandshake } from '../shared/admission.js';
 import { errorText } from '../shared/errors.js';
 import { FrameValidator } from '../shared/frames.js';
-import { acceptSocket, type FrameHandler } from '../shared/socket.js';
-import { FRIENDS_TEXTS, USER_GONE_TEXT } from './codes.js';
+import { SocketSession, type FrameHandler } from '../shared/socket.js';
+import { FRIENDS_CLOSE_CODES, FRIENDS_TEXTS, USER_GONE_TEXT } from './codes.js';
 import { otherOf, renderMessage, statusOf } from './render.js';
 import { HistoryParams, HistoryQuery, MarkReadFrame, MessageUuidParams, SendBody, SendFrame, SocketQuery, TypingFrame } from './schemas.js';
 import { TAGS, TEXTS, errorsShown, example, operation, shown } from '../../http/api-docs.js';
@@ -215,10 +215,10 @@ export function friendsSocketRoute(ctx: DialectContext, app: FastifyInstance) {
       }),
     },
     (socket, req) => {
-      acceptSocket<null>(ctx, socket, req, {
+      SocketSession.accept<null>(ctx, socket, req, {
         renderer,
         texts: FRIENDS_TEXTS,
-        refuse: () => ({ code: 4001, reason: 'Invalid token' }),
+        closeCodes: FRIENDS_CLOSE_CODES,
         initialState: () => null,
         handlers,
         // A read mark is stored; sends have their own limit, typing and pings store nothing.
