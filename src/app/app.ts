@@ -22,6 +22,7 @@ import { chatDialect } from '../dialects/chat/index.js';
 import { v1Dialect } from '../dialects/v1/index.js';
 import { notificationsDialect } from '../dialects/notifications/index.js';
 import { parleyDialect } from '../dialects/parley/index.js';
+import { socketsAsyncApi } from '../dialects/asyncapi.js';
 import { signedFileUrl, staticFilesRoutes } from '../dialects/shared/static-files.js';
 import { Metrics } from '../observability/metrics.js';
 import { webRoutes } from '../http/web.js';
@@ -111,6 +112,9 @@ export async function createParley(config: Config, opts: { logger?: boolean | ob
   await app.register(authRoutes(core, config));
   await app.register(staticFilesRoutes(ctx));
   for (const d of DIALECTS) await app.register(d.routes(ctx));
+  // Every dialect's socket (dialects/asyncapi.ts), served beside /docs.
+  const asyncApi = socketsAsyncApi(API_VERSION);
+  app.get('/docs/asyncapi.json', { schema: { hide: true } }, async () => asyncApi);
   await webRoutes(app, config.webDir ?? undefined, () => publicUrl);
 
   let ready = true;

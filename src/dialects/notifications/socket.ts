@@ -1,11 +1,10 @@
-import type { FastifyInstance } from 'fastify';
 import type { DomainEvent } from '../../core/events.js';
 import { refusal } from '../../core/errors.js';
 import { fileKeyFromReference } from '../shared/static-files.js';
 import { NOTIFICATIONS_POLICY } from './file-policy.js';
 import type { MessageKind, User, UserSummary } from '../../core/model.js';
 import type { EventRenderer } from '../../delivery/connection.js';
-import type { DialectContext } from '../dialect.js';
+import type { DialectContext, DialectScope } from '../dialect.js';
 import { socketHandshake } from '../shared/admission.js';
 import { FrameError, FrameValidator } from '../shared/frames.js';
 import { SocketNotAllowed, SocketSession, type FrameHandler } from '../shared/socket.js';
@@ -179,7 +178,7 @@ function handlers(ctx: DialectContext): Record<string, FrameHandler<null>> {
  * the AUTH_COOKIE cookie (the document's React client sends no token of its own), or a first
  * {"type":"authenticate","token":…} frame. A token of another tenant closes 4003.
  */
-export function notificationsSocketRoute(ctx: DialectContext, app: FastifyInstance) {
+export function notificationsSocket(ctx: DialectContext, app: DialectScope) {
   const renderer = notificationsRenderer(ctx);
   const frameHandlers = handlers(ctx);
   const preValidation = socketHandshake(ctx, { firstFrame: true });

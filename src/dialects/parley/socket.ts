@@ -1,4 +1,3 @@
-import type { FastifyInstance } from 'fastify';
 import type { Static, TSchema } from '@sinclair/typebox';
 import { isDomainError } from '../../core/errors.js';
 import { PARLEY_POLICY } from './file-policy.js';
@@ -6,7 +5,7 @@ import { PARLEY_CLOSE_CODES, PARLEY_TEXTS } from './codes.js';
 import type { SendInput } from '../../core/messages/messages.js';
 import type { User } from '../../core/model.js';
 import type { EventRenderer } from '../../delivery/connection.js';
-import type { DialectContext } from '../dialect.js';
+import type { DialectContext, DialectScope } from '../dialect.js';
 import { socketHandshake } from '../shared/admission.js';
 import { FrameError, FrameValidator } from '../shared/frames.js';
 import { SocketSession, type FrameHandler } from '../shared/socket.js';
@@ -216,11 +215,11 @@ function checked<S extends TSchema>(v: FrameValidator<S>, frame: Record<string, 
  * a first {"type":"auth","token":…} frame. Then `ready`; the client sends `subscribe` (with its
  * cursors after a reconnect) to follow its conversations.
  */
-export function parleySocketRoute(ctx: DialectContext, app: FastifyInstance) {
+export function parleySocket(ctx: DialectContext, app: DialectScope) {
   const renderer = parleyRenderer(ctx);
   const frameHandlers = handlers(ctx);
   const preValidation = socketHandshake(ctx, { firstFrame: true });
-  app.get('/api/parley/ws', { websocket: true, preValidation, schema: { hide: true } }, (socket, req) => {
+  app.get('/ws', { websocket: true, preValidation, schema: { hide: true } }, (socket, req) => {
     SocketSession.accept<null>(ctx, socket, req, {
       renderer,
       firstFrameToken: (first) => (first?.type === 'auth' && typeof first.token === 'string' ? first.token : undefined),

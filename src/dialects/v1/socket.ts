@@ -1,111 +1,23 @@
-import type { FastifyInstance } from 'fastify';
-import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { DomainEvent } from '../../core/events.js';
 import { isDomainError } from '../../core/errors.js';
-import type { ConversationView, Message, User } from '../../core/model.js';
-import { deletedUser } from '../../core/users.js';
+import type { User } from '../../core/model.js';
 import type { Connection, EventRenderer } from '../../delivery/connection.js';
-import type { DialectContext } from '../dialect.js';
+import type { DialectContext, DialectScope } from '../dialect.js';
 import { userKey } from '../shared/auth.js';
 import { socketHandshake } from '../shared/admission.js';
 import { errorText } from '../shared/errors.js';
 import { FrameValidator } from '../shared/frames.js';
 import { SocketSession, type FrameHandler } from '../shared/socket.js';
 import { FRIENDS_CLOSE_CODES, FRIENDS_TEXTS, USER_GONE_TEXT } from './codes.js';
-import { otherOf, renderMessage, statusOf } from './render.js';
-import { HistoryParams, HistoryQuery, MarkReadFrame, MessageUuidParams, SendBody, SendFrame, SocketQuery, TypingFrame } from './schemas.js';
-import { TAGS, TEXTS, errorsShown, example, operation, shown } from '../../http/api-docs.js';
-import { DIRECT_MESSAGE, FRIEND_IDS } from './examples.js';
+import { otherOf, renderMessage } from './render.js';
+import { MarkReadFrame, SendFrame, SocketQuery, TypingFrame } from './schemas.js';
 
-// Document 004: friends-only direct messages with sent/delivered/read status, over REST
-// and /api/v1/chat/ws/chat. The friend rule is the core's (requireFriendship); this file
+// Document 004's socket, /api/v1/chat/ws/chat: friends-only direct messages with
+// sent/delivered/read status. The friend rule is the core's (requireFriendship); this file
 // only chooses it, parses and renders.
 
-/** A message as 004 shows it to `viewer`, with the status from the receiver's watermarks. */
-function render004(view: ConversationView, m: Message, localTempId: string | null = null) {
-  const sender = view.members.find((x) => x.user.id === m.senderId);
-  const receiver = view.members.find((x) => x.user.id !== m.senderId);
-  const s = sender?.user ?? deletedUser(m.senderId);
-  const r = receiver?.user ?? s;
-  return renderMessage(m, s, r, statusOf(m.seq, receiver?.participant ?? null), receiver?.participant.readAt ?? null, localTempId);
-}
-
-export function friendsRestRoutes(ctx: DialectContext, authed: FastifyInstance) {
-  const { core } = ctx;
-  const app = authed.withTypeProvider<TypeBoxTypeProvider>();
-  const security = [{ bearer: [] }];
-  // Bodies are rendered by hand (a rendering may add fields): shown in /docs, never filtered by a schema.
-  const docs = (id: string, summary: string, description: string, ok: object, ...errors: { detail: string }[]) =>
-    operation({
-      tag: TAGS.direct,
-      id: `direct${id}`,
-      summary,
-      description: `${description} As in document 004. ${TEXTS.bearer}`,
-      responses: { 200: ok, ...errorsShown(TEXTS.notAuthenticated, ...errors) },
-    });
-  const notFriends = { detail: 'You can only send messages to your friends' };
-
-  app.post('/api/v1/chat/messages/', { schema: {
-    ...docs(
-      'SendMessage',
-      'Send message',
-      'Sends a message to a friend (receiver_id: their uuid or id); both sides\' sockets get it at once. A retry with the same local_temp_id returns the original message.',
-      shown('The message', DIRECT_MESSAGE),
-      notFriends,
-    ),
-    security,
-    body: example(SendBody, 'To whom, and what', { receiver_id: FRIEND_IDS.friend, content: 'Message content' }),
-  } }, async (req) => {
-    const view = await core.conversations.openDirect(req.user, userKey(req.body.receiver_id), { requireFriendship: true });
-    const { message } = await core.messages.send(req.user, {
-      conversation: view.conversation.id,
-      kind: 'text',
-      content: req.body.content,
-      clientId: req.body.local_temp_id ?? null,
-      requireFriendship: true,
-    });
-    return render004(await core.conversations.view(req.user, view.conversation.id), message, message.clientId);
-  });
-
-  app.get('/api/v1/chat/messages/history/:friend_id', { schema: {
-    ...docs(
-      'GetHistory',
-      'Get chat history',
-      'Messages with a friend, newest first: skip and limit (default 50, at most 100) page through them.',
-      shown('A page of messages', { messages: [{ ...DIRECT_MESSAGE, status: 'read', read_at: '2024-01-01T12:05:00Z' }], total: 150, skip: 0, limit: 50 }),
-    ),
-    security,
-    params: HistoryParams,
-    querystring: HistoryQuery,
-  } }, async (req) => {
-    const skip = req.query.skip ?? 0;
-    const limit = req.query.limit ?? 50;
-    const { view } = await core.conversations.findDirect(req.user, userKey(req.params.friend_id));
-    if (!view) return { messages: [], total: 0, skip, limit };
-    const page = await core.messages.window(req.user, view.conversation.id, skip, limit);
-    return { messages: page.messages.map((m) => render004(view, m)), total: page.total, skip, limit };
-  });
-
-  app.put('/api/v1/chat/messages/:message_id/read', { schema: {
-    ...docs('MarkRead', 'Mark message as read', 'Marks a message I received (and every one before it) read; the sender gets message_read.', shown('The message, read', { ...DIRECT_MESSAGE, status: 'read', read_at: '2024-01-01T12:05:00Z' }), TEXTS.messageNotFound),
-    security,
-    params: MessageUuidParams,
-  } }, async (req) => {
-    const message = await core.messages.markReadThrough(req.user, req.params.message_id);
-    return render004(await core.conversations.view(req.user, message.conversationId), message);
-  });
-
-  app.get('/api/v1/chat/messages/unread-count', { schema: { ...docs('UnreadCount', 'Get unread message count', 'Unread direct messages, all friends together.', shown('The count', { unread_count: 5 })), security } }, async (req) => {
-    const rooms = await core.conversations.list(req.user);
-    return { unread_count: rooms.filter((r) => r.conversation.kind === 'direct').reduce((n, r) => n + r.unreadCount, 0) };
-  });
-
-  app.get('/api/v1/chat/friends/online', { schema: { ...docs('OnlineFriends', 'Get online friends', 'The uuids of my friends online now.', shown('Online friends', { online_friends: [FRIEND_IDS.friend] })), security } }, async (req) => {
-    return { online_friends: await onlineFriends(ctx, req.user) };
-  });
-}
-
-async function onlineFriends(ctx: DialectContext, user: User): Promise<string[]> {
+/** The user's accepted friends who are online, as the core lets the user see them. */
+export async function onlineFriends(ctx: DialectContext, user: User): Promise<string[]> {
   const friends = (await ctx.core.friends.list(user)).filter((f) => f.status === 'accepted');
   const seen = await ctx.core.presence.view(user, friends.map((f) => f.user.id));
   return friends.filter((f) => seen.isOnline(f.user.id)).map((f) => f.user.uuid);
@@ -196,12 +108,12 @@ function friendsHandlers(ctx: DialectContext): Record<string, FrameHandler<null>
 }
 
 /** /api/v1/chat/ws/chat: a bad token is refused before the upgrade, with HTTP 401/403 as 004 documents. */
-export function friendsSocketRoute(ctx: DialectContext, app: FastifyInstance) {
+export function friendsSocket(ctx: DialectContext, app: DialectScope) {
   const { core } = ctx;
   const renderer = friendsRenderer();
   const handlers = friendsHandlers(ctx);
   app.get(
-    '/api/v1/chat/ws/chat',
+    '/ws/chat',
     {
       websocket: true,
       schema: { hide: true, querystring: SocketQuery },
