@@ -8,9 +8,6 @@ import type { Presence } from '../backends/presence/presence.js';
 import { createMemoryPresence } from '../backends/presence/memory-presence.js';
 import { createMemoryRateLimiter } from '../backends/ratelimit/memory-rate-limiter.js';
 import type { RateLimiter } from '../backends/ratelimit/rate-limiter.js';
-import { createRedisBus } from '../backends/bus/redis-bus.js';
-import { createRedisPresence } from '../backends/presence/redis-presence.js';
-import { createRedisRateLimiter } from '../backends/ratelimit/redis-rate-limiter.js';
 import { createLocalDiskFileStore } from '../backends/files/local-disk-file-store.js';
 import { Core } from '../core/core.js';
 import { Hub } from '../delivery/hub.js';
@@ -57,12 +54,13 @@ export async function createParley(config: Config, opts: { logger?: boolean | ob
   let logError: (e: Error) => void = (e) => console.error(`[parley redis] ${e.message}`);
   const redis = config.redisUrl;
   const prefix = config.redisPrefix;
-  const bus: Bus = redis ? await createRedisBus(redis, { prefix, onError }) : createMemoryBus();
+  // Loaded only with REDIS_URL: ioredis is a start-up cost a single process need not pay.
+  const bus: Bus = redis ? await (await import('../backends/bus/redis-bus.js')).createRedisBus(redis, { prefix, onError }) : createMemoryBus();
   const presence: Presence = redis
-    ? await createRedisPresence(redis, { prefix, onError, typingTtlMs: config.typingTtlMs, ttlMs: config.presenceTtlMs })
+    ? await (await import('../backends/presence/redis-presence.js')).createRedisPresence(redis, { prefix, onError, typingTtlMs: config.typingTtlMs, ttlMs: config.presenceTtlMs })
     : createMemoryPresence(config.typingTtlMs);
   const rateLimiter: RateLimiter = redis
-    ? await createRedisRateLimiter(redis, { prefix, onError, local: (k) => k.startsWith('f:') })
+    ? await (await import('../backends/ratelimit/redis-rate-limiter.js')).createRedisRateLimiter(redis, { prefix, onError, local: (k) => k.startsWith('f:') })
     : createMemoryRateLimiter();
   const metrics: Metrics = new Metrics((): number => hub.size);
   const hub: Hub = new Hub(bus, { reorderWaitMs: config.reorderWaitMs, onError: (e) => logError(e as Error), metrics, heldMax: config.resumeMaxMessages });

@@ -1,8 +1,9 @@
 #!/usr/bin/env node
+import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig } from '../config/config.js';
 import { createStore } from '../backends/store/create-store.js';
-import { backupSqlite } from '../backends/store/sqlite-store.js';
+import { BackupTargetExists, backupDataDir } from './backup.js';
 import { serve } from '../main.js';
 import { Accounts } from '../core/accounts/accounts.js';
 import { createMemoryRateLimiter } from '../backends/ratelimit/memory-rate-limiter.js';
@@ -25,8 +26,11 @@ const USAGE = `parley — a real-time chat server
   parley invite create [--tenant UUID] [--ttl SECONDS] [--email E]
                                    an invite into the tenant (default: the default tenant;
                                    a new one is created), single use; prints its code
-  parley backup --out FILE         online backup of the SQLite database (the server may run),
-                                   with an epoch of its own; on PostgreSQL, prints how to use pg_dump
+  parley backup --out DIR          online backup (the server may run) into a new directory:
+                                   the SQLite database with an epoch of its own, the attachments
+                                   and the generated secret; restore: DATA_DIR=DIR. Never writes
+                                   over an existing DIR (exit 1). On PostgreSQL, prints how to use
+                                   pg_dump
   parley epoch [renew]             the history's epoch; renew: a new one, after restoring a
                                    backup, so clients' cursors of the old history resume nothing
 
@@ -54,16 +58,22 @@ async function main(argv: string[]): Promise<number> {
         'DATABASE_URL is PostgreSQL: back it up with pg_dump, which takes one consistent snapshot while Parley runs:\n' +
           '  pg_dump --format=custom --file=parley.dump "$DATABASE_URL"\n' +
           'and restore into an empty database with pg_restore --dbname=… parley.dump, then run `parley epoch renew` on it\n' +
-          "(clients' cursors of the history it replaces then get snapshot_required) and start Parley: it migrates if needed.",
+          "(clients' cursors of the history it replaces then get snapshot_required) and start Parley: it migrates if needed.\n" +
+          `Attachments are files: copy ${path.join(config.filesRoot, 'static')} after the dump (rsync -a), and restore them there.`,
       );
       return 2;
     }
     if (!values.out) {
-      console.error('parley backup needs --out FILE');
+      console.error('parley backup needs --out DIR (a new directory)');
       return 2;
     }
-    const bytes = backupSqlite(config.databaseUrl, values.out);
-    console.log(JSON.stringify({ backup: values.out, bytes }));
+    try {
+      console.log(JSON.stringify(backupDataDir(config, values.out, Boolean(process.env.JWT_SECRET))));
+    } catch (e) {
+      if (!(e instanceof BackupTargetExists)) throw e;
+      console.error(`parley backup: ${e.message}`);
+      return 1;
+    }
     return 0;
   }
   if (command === 'epoch') {

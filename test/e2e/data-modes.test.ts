@@ -58,14 +58,14 @@ describe('file modes after real use (SQLite, files on disk)', () => {
       await s.next('new_message', { where: (f) => f.data.local_temp_id === 't3' });
       s.close();
 
-      const backup = path.join(parent, 'backups', 'parley-backup.db');
+      const backup = path.join(parent, 'backups', 'parley-backup'); // a data directory of its own
       await run(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'backup', '--out', backup], {
         cwd: ROOT,
         env: { ...process.env, DATABASE_URL: server.data.databaseUrl, DATA_DIR: dir, LOG_LEVEL: 'silent' },
       });
 
       const modes: Record<string, string> = {};
-      for (const p of [dir, ...walk(dir), path.dirname(backup), backup]) modes[path.relative(parent, p)] = octal(mode(p));
+      for (const p of [dir, ...walk(dir), path.dirname(backup), backup, ...walk(backup)]) modes[path.relative(parent, p)] = octal(mode(p));
       const expected: Record<string, string> = {};
       for (const p of Object.keys(modes)) expected[p] = statSync(path.join(parent, p)).isDirectory() ? '0700' : '0600';
       expect(modes).toEqual(expected);
@@ -76,6 +76,9 @@ describe('file modes after real use (SQLite, files on disk)', () => {
       expect(names).toMatch(/jwt-secret|parley\.db$/m);
       expect(names).toMatch(/chat_files\/images\/.+/);
       expect(names).toMatch(/chat_files\/thumbnails\/.+/);
+      // ...and their copies in the backup.
+      expect(names).toMatch(/^backups\/parley-backup\/parley\.db$/m);
+      expect(names).toMatch(/^backups\/parley-backup\/static\/chat_files\/images\/.+/m);
     } finally {
       process.umask(old);
       await server.close({ keepData: true });

@@ -1,58 +1,14 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, statSync, readFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { startCommand as start } from '../helpers/started-command.js';
 import { TestSocket } from '../helpers/clients.js';
 import WebSocket from 'ws';
 import { adminUrl, hasPostgres, postgresUrl } from '../helpers/pg.js';
 
 const root = path.resolve(import.meta.dirname, '../..');
-const running: ChildProcess[] = [];
-afterAll(() => running.forEach((p) => p.pid && tryKill(-p.pid, 'SIGKILL')));
-
-function tryKill(pid: number, sig: NodeJS.Signals) {
-  try {
-    process.kill(pid, sig);
-  } catch {
-    /* gone */
-  }
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
-
-/** Starts a command in its own process group and waits until /healthz answers. */
-async function start(cmd: string, args: string[], env: Record<string, string>, cwd = root) {
-  const port = await freePort();
-  const child = spawn(cmd, args, { cwd, env: { ...process.env, PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'warn', ...env }, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
-  running.push(child);
-  let output = '';
-  child.stdout!.on('data', (d) => (output += d));
-  child.stderr!.on('data', (d) => (output += d));
-  const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
-  const url = `http://127.0.0.1:${port}`;
-  const until = Date.now() + 90_000;
-  for (;;) {
-    if (child.exitCode !== null) throw new Error(`exited early (${child.exitCode}): ${output}`);
-    try {
-      if ((await fetch(url + '/healthz')).ok) break;
-    } catch {
-      /* not yet */
-    }
-    if (Date.now() > until) throw new Error(`did not start: ${output}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  return { child, url, exited, output: () => output, stop: () => tryKill(-child.pid!, 'SIGTERM') };
-}
 
 async function register(url: string, email: string) {
   const res = await fetch(url + '/api/auth/register', {
@@ -92,6 +48,18 @@ describe('npm start on the embedded defaults', () => {
     second.stop();
     expect(await second.exited).toBe(0);
   }, 180_000);
+
+  it('names a PostgreSQL database without its password, and a secret from the environment', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'parley-banner-'));
+    const { shownDatabase } = await import('../../src/app/start-banner.js');
+    expect(shownDatabase('postgres://parley:hunter2-secret@db.example:5432/chat')).toBe('PostgreSQL, postgres://parley:***@db.example:5432/chat');
+    const server = await start('node', ['dist/main.js'], { DATA_DIR: dir, DATABASE_URL: '', JWT_SECRET: 'a-secret-of-at-least-32-bytes-for-this-test', REGISTRATION: 'invite' });
+    await expect.poll(() => server.output()).toMatch(/registration  invite: only with an invite/);
+    expect(server.output()).toContain('secret        JWT_SECRET from the environment');
+    expect(server.output()).not.toContain('a-secret-of-at-least-32-bytes');
+    server.stop();
+    await server.exited;
+  }, 60_000);
 
   it('accepts DATABASE_URL as sqlite:./relative.db and sqlite:///absolute.db', async () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'parley-url-'));

@@ -230,25 +230,10 @@ export class SqliteRunner implements SqlRunner {
   }
 
   async transaction<T>(fn: (tx: SqlRunner) => Promise<T>): Promise<T> {
-    while (this.#locked) await this.#locked;
-    let release!: () => void;
-    this.#locked = new Promise<void>((r) => (release = r));
-    let committed = false;
-    try {
-      this.#db.exec('BEGIN IMMEDIATE');
-      const out = await fn(this.#inner);
-      this.#db.exec('COMMIT');
-      committed = true;
-      return out;
-    } catch (e) {
-      if (this.#db.inTransaction) this.#db.exec('ROLLBACK');
-      throw e;
-    } finally {
-      this.#locked = null;
-      release();
-      // The next transaction may run while this one's WAL frames are flushed.
-      if (committed && this.wal) await this.wal.durable();
-    }
+    const out = await this.exclusive(() => this.#inTransaction('BEGIN IMMEDIATE', fn));
+    // The next transaction may run while this one's WAL frames are flushed.
+    if (this.wal) await this.wal.durable();
+    return out;
   }
 
   /**
@@ -258,27 +243,27 @@ export class SqliteRunner implements SqlRunner {
    * until `fn` settles, which keeps them out of it just as well.
    */
   snapshot<T>(fn: (tx: SqlRunner) => Promise<T>): Promise<T> {
-    return (this.#reader?.() ?? this).#read(fn);
+    const on = this.#reader?.() ?? this;
+    // A deferred transaction takes its snapshot at its first read, not at BEGIN: read now,
+    // so the snapshot is the moment of the call whatever `fn` awaits before its first query.
+    return on.exclusive(() =>
+      on.#inTransaction('BEGIN', (tx) => {
+        on.#all(SNAPSHOT_START);
+        return fn(tx);
+      }),
+    );
   }
 
-  async #read<T>(fn: (tx: SqlRunner) => Promise<T>): Promise<T> {
-    while (this.#locked) await this.#locked;
-    let release!: () => void;
-    this.#locked = new Promise<void>((r) => (release = r));
+  /** `fn` between `begin` and COMMIT on this connection, rolled back if it throws. */
+  async #inTransaction<T>(begin: 'BEGIN' | 'BEGIN IMMEDIATE', fn: (tx: SqlRunner) => Promise<T>): Promise<T> {
+    this.#db.exec(begin);
     try {
-      // A deferred transaction takes its snapshot at its first read, not at BEGIN: read now,
-      // so the snapshot is the moment of the call whatever `fn` awaits before its first query.
-      this.#db.exec('BEGIN');
-      this.#all(SNAPSHOT_START);
       const out = await fn(this.#inner);
       this.#db.exec('COMMIT');
       return out;
     } catch (e) {
       if (this.#db.inTransaction) this.#db.exec('ROLLBACK');
       throw e;
-    } finally {
-      this.#locked = null;
-      release();
     }
   }
 }

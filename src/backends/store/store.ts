@@ -46,16 +46,8 @@ export interface NewConversation {
   participants: { userId: Id; role: Role }[];
 }
 
-export interface NewAttachment {
-  kind: Attachment['kind'];
-  fileName: string;
-  storedPath: string;
-  size: number;
-  mimeType: string;
-  durationSeconds: number | null;
-  width: number | null;
-  height: number | null;
-  thumbnailPath: string | null;
+/** An attachment before it is stored: what the files service measured; the store numbers it. */
+export interface NewAttachment extends Omit<Attachment, 'id' | 'uuid' | 'position'> {
   /**
    * Claims this pending attachment (uploaded before its message, `message_id` NULL) of the
    * sender instead of inserting a new row; the other fields are then ignored.

@@ -3,17 +3,25 @@
 // trusted; `files.ts` compares it with what is found here.
 import { isUtf8 } from 'node:buffer';
 import { open } from 'node:fs/promises';
-import { fileTypeFromBuffer, fileTypeFromFile } from 'file-type';
-import sharp from 'sharp';
+import type { default as Sharp } from 'sharp';
 import { DomainError, refusal } from '../errors.js';
 import type { AudioInput, AudioProbe } from './audio-probe.js';
 import { CFB_MIME, canonicalMime } from './policy.js';
 
-// libvips' operation cache keeps decoded images around; uploads are seen once.
-sharp.cache(false);
-// One libvips thread per image: MediaPool bounds how many images are decoded at once, and
-// this keeps each of them to one core, so the event loop keeps one for itself.
-sharp.concurrency(1);
+// sharp (libvips) and file-type are loaded with the first file, not at start: together they
+// are about a tenth of a restart's time.
+let sharpLoaded: Promise<typeof Sharp> | null = null;
+function loadSharp(): Promise<typeof Sharp> {
+  return (sharpLoaded ??= import('sharp').then(({ default: sharp }) => {
+    // libvips' operation cache keeps decoded images around; uploads are seen once.
+    sharp.cache(false);
+    // One libvips thread per image: MediaPool bounds how many images are decoded at once, and
+    // this keeps each of them to one core, so the event loop keeps one for itself.
+    sharp.concurrency(1);
+    return sharp;
+  }));
+}
+const fileType = () => import('file-type');
 
 /** The bytes of one file, in memory (a base64 upload) or on disk (a streamed upload). */
 export interface Source {
@@ -48,7 +56,7 @@ export class BufferSource implements Source {
     return this.bytes.subarray(Math.max(0, this.bytes.length - n));
   }
   async sniff() {
-    return fileTypeFromBuffer(this.bytes);
+    return (await fileType()).fileTypeFromBuffer(this.bytes);
   }
   async isText() {
     return isUtf8(this.bytes) && !hasBinaryByte(this.bytes);
@@ -84,7 +92,7 @@ export class FileSource implements Source {
     return this.#read(start, this.size - start);
   }
   async sniff() {
-    return fileTypeFromFile(this.path);
+    return (await fileType()).fileTypeFromFile(this.path);
   }
   async isText() {
     // Streamed through a fatal decoder: memory stays at one chunk.
@@ -247,6 +255,7 @@ export function checkImageHeader(meta: ImageHeader, limits: ImageLimits): { widt
  */
 export async function inspectImage(source: Source, mime: string, limits: ImageLimits): Promise<ImageFacts> {
   const options = { failOn: 'error', limitInputPixels: limits.maxPixels, sequentialRead: true } as const;
+  const sharp = await loadSharp(); // outside the try: a sharp that cannot load is no bad image
   try {
     // The header only: libvips decodes no pixel for metadata(), so its own pixel limit is
     // left to the decode below and the header check gives the reason in full.
