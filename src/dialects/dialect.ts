@@ -52,6 +52,12 @@ export interface Dialect {
   routes(ctx: DialectContext): FastifyPluginAsync;
 }
 
+/** How a dialect words refusals: its error frames' and `{"detail"}` texts, its sockets' close codes. */
+export interface DialectWords {
+  texts: Texts;
+  closeCodes: CloseCodeMap;
+}
+
 /** What a dialect declares; defineDialect does the rest the same way for every dialect. */
 export interface DialectDefinition {
   name: string;
@@ -74,8 +80,11 @@ export interface DialectDefinition {
   rest?(ctx: DialectContext, app: DialectScope): void | Promise<void>;
   /** Its routes that take no token (sign-in, registration). */
   open?(ctx: DialectContext, app: DialectScope): void | Promise<void>;
-  /** Its socket route(s): the handshake authenticates them (socketHandshake, SocketSession). */
-  socket?(ctx: DialectContext, app: DialectScope): void | Promise<void>;
+  /**
+   * Its socket route(s): the handshake authenticates them (socketHandshake, SocketSession),
+   * which word refusals and close refused sockets as this dialect declares (`words`).
+   */
+  socket?(ctx: DialectContext, app: DialectScope, words: DialectWords): void | Promise<void>;
   /** Another document's API it serves under its own prefix, e.g. 002's rooms (chat's, with 002's variant). */
   includes?: readonly Dialect[];
 }
@@ -106,7 +115,8 @@ export function defineDialect(d: DialectDefinition): Dialect {
       }
       if (d.socket) {
         const socket = d.socket;
-        await app.register(async (scope) => socket(ctx, scope.withTypeProvider<TypeBoxTypeProvider>()), { prefix: d.socketPrefix ?? d.prefix });
+        const words: DialectWords = { texts: errorTexts, closeCodes: d.closeCodes };
+        await app.register(async (scope) => socket(ctx, scope.withTypeProvider<TypeBoxTypeProvider>(), words), { prefix: d.socketPrefix ?? d.prefix });
       }
       await app.register(
         async (scope0) => {

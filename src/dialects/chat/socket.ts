@@ -2,11 +2,10 @@ import type { DomainEvent } from '../../core/events.js';
 import type { SendInput } from '../../core/messages/messages.js';
 import { LIKE_EMOJI, type Id } from '../../core/model.js';
 import { type Connection, type EventRenderer } from '../../delivery/connection.js';
-import type { DialectContext, DialectScope } from '../dialect.js';
+import type { DialectContext, DialectScope, DialectWords } from '../dialect.js';
 import { CloseCodes } from '../../delivery/connection.js';
 import { socketHandshake } from '../shared/admission.js';
 import { SocketSession } from '../shared/socket.js';
-import { CHAT_CLOSE_CODES, CHAT_TEXTS } from './codes.js';
 import { ROOMS_001, type RoomsVariant } from './routes.js';
 import type { Replay } from '../../delivery/hub.js';
 import { FrameValidator } from '../shared/frames.js';
@@ -221,7 +220,7 @@ export function chatHandlers(ctx: DialectContext, filePolicy: FilePolicy = CHAT_
 
 /** The rooms' socket, `/ws` under the variant's prefix (/api/chat/ws, 002's /api/v1/chat/ws). */
 export function chatSocket(v: RoomsVariant = ROOMS_001) {
-  return (ctx: DialectContext, app: DialectScope) => {
+  return (ctx: DialectContext, app: DialectScope, { texts, closeCodes }: DialectWords) => {
     const renderer = chatRenderer(ctx, v.renderer, v.updateFrame);
     const handlers = chatHandlers(ctx, v.files);
     // WebSocket: the token is in the query (browsers cannot set headers on a WebSocket), or in
@@ -232,9 +231,9 @@ export function chatSocket(v: RoomsVariant = ROOMS_001) {
       const q = req.query as { token?: string; room_id?: string; last_seq?: string; last_change_seq?: string; epoch?: string };
       SocketSession.accept<ChatSocketState>(ctx, socket, req, {
         renderer,
-        texts: CHAT_TEXTS,
+        texts,
         files: true,
-        closeCodes: CHAT_CLOSE_CODES,
+        closeCodes,
         initialState: () => ({ room: null }),
         handlers,
         writes: CHAT_WRITE_FRAMES,

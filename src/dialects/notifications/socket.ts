@@ -4,12 +4,11 @@ import { fileKeyFromReference } from '../shared/static-files.js';
 import { NOTIFICATIONS_POLICY } from './file-policy.js';
 import type { MessageKind, User, UserSummary } from '../../core/model.js';
 import type { EventRenderer } from '../../delivery/connection.js';
-import type { DialectContext, DialectScope } from '../dialect.js';
+import type { DialectContext, DialectScope, DialectWords } from '../dialect.js';
 import { socketHandshake } from '../shared/admission.js';
 import { FrameError, FrameValidator } from '../shared/frames.js';
 import { SocketNotAllowed, SocketSession, type FrameHandler } from '../shared/socket.js';
 import { iso } from '../shared/time.js';
-import { NOTIFICATIONS_CLOSE_CODES, NOTIFICATIONS_TEXTS } from './codes.js';
 import { renderMessage003, user003, type Ctx } from './render.js';
 import { ConversationFrame, PresenceFrame, ReactionFrame, SendFrame, SocketParams } from './schemas.js';
 
@@ -178,7 +177,7 @@ function handlers(ctx: DialectContext): Record<string, FrameHandler<null>> {
  * the AUTH_COOKIE cookie (the document's React client sends no token of its own), or a first
  * {"type":"authenticate","token":…} frame. A token of another tenant closes 4003.
  */
-export function notificationsSocket(ctx: DialectContext, app: DialectScope) {
+export function notificationsSocket(ctx: DialectContext, app: DialectScope, { texts, closeCodes }: DialectWords) {
   const renderer = notificationsRenderer(ctx);
   const frameHandlers = handlers(ctx);
   const preValidation = socketHandshake(ctx, { firstFrame: true });
@@ -186,12 +185,12 @@ export function notificationsSocket(ctx: DialectContext, app: DialectScope) {
     const tenant = (req.params as { tenant_id: string }).tenant_id;
     SocketSession.accept<null>(ctx, socket, req, {
       renderer,
-      texts: NOTIFICATIONS_TEXTS,
+      texts,
       firstFrameToken: (first) => (first?.type === 'authenticate' && typeof first.token === 'string' ? first.token : undefined),
       admit(user) {
         if (user.tenantUuid !== tenant.toLowerCase()) throw new SocketNotAllowed();
       },
-      closeCodes: NOTIFICATIONS_CLOSE_CODES,
+      closeCodes,
       initialState: () => null,
       handlers: frameHandlers,
       writes: NOTIFICATIONS_WRITE_FRAMES,

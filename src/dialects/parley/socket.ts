@@ -1,11 +1,10 @@
 import type { Static, TSchema } from '@sinclair/typebox';
 import { isDomainError } from '../../core/errors.js';
 import { PARLEY_POLICY } from './file-policy.js';
-import { PARLEY_CLOSE_CODES, PARLEY_TEXTS } from './codes.js';
 import type { SendInput } from '../../core/messages/messages.js';
 import type { User } from '../../core/model.js';
 import type { EventRenderer } from '../../delivery/connection.js';
-import type { DialectContext, DialectScope } from '../dialect.js';
+import type { DialectContext, DialectScope, DialectWords } from '../dialect.js';
 import { socketHandshake } from '../shared/admission.js';
 import { FrameError, FrameValidator } from '../shared/frames.js';
 import { SocketSession, type FrameHandler } from '../shared/socket.js';
@@ -215,7 +214,7 @@ function checked<S extends TSchema>(v: FrameValidator<S>, frame: Record<string, 
  * a first {"type":"auth","token":…} frame. Then `ready`; the client sends `subscribe` (with its
  * cursors after a reconnect) to follow its conversations.
  */
-export function parleySocket(ctx: DialectContext, app: DialectScope) {
+export function parleySocket(ctx: DialectContext, app: DialectScope, { texts, closeCodes }: DialectWords) {
   const renderer = parleyRenderer(ctx);
   const frameHandlers = handlers(ctx);
   const preValidation = socketHandshake(ctx, { firstFrame: true });
@@ -223,10 +222,10 @@ export function parleySocket(ctx: DialectContext, app: DialectScope) {
     SocketSession.accept<null>(ctx, socket, req, {
       renderer,
       firstFrameToken: (first) => (first?.type === 'auth' && typeof first.token === 'string' ? first.token : undefined),
-      closeCodes: PARLEY_CLOSE_CODES,
+      closeCodes,
       initialState: () => null,
       handlers: frameHandlers,
-      texts: PARLEY_TEXTS,
+      texts,
       writes: PARLEY_WRITE_FRAMES,
       async ready(conn) {
         conn.send(JSON.stringify({ type: 'ready', user: renderUser(conn.user), resume_max: ctx.config.resumeMaxMessages, epoch: ctx.core.messages.epoch ?? '' }));

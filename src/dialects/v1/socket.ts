@@ -2,13 +2,13 @@ import type { DomainEvent } from '../../core/events.js';
 import { isDomainError } from '../../core/errors.js';
 import type { User } from '../../core/model.js';
 import type { Connection, EventRenderer } from '../../delivery/connection.js';
-import type { DialectContext, DialectScope } from '../dialect.js';
+import type { DialectContext, DialectScope, DialectWords } from '../dialect.js';
 import { userKey } from '../shared/auth.js';
 import { socketHandshake } from '../shared/admission.js';
 import { errorText } from '../shared/errors.js';
 import { FrameValidator } from '../shared/frames.js';
 import { SocketSession, type FrameHandler } from '../shared/socket.js';
-import { FRIENDS_CLOSE_CODES, FRIENDS_TEXTS, USER_GONE_TEXT } from './codes.js';
+import { USER_GONE_TEXT } from './codes.js';
 import { otherOf, renderMessage } from './render.js';
 import { MarkReadFrame, SendFrame, SocketQuery, TypingFrame } from './schemas.js';
 
@@ -108,7 +108,7 @@ function friendsHandlers(ctx: DialectContext): Record<string, FrameHandler<null>
 }
 
 /** /api/v1/chat/ws/chat: a bad token is refused before the upgrade, with HTTP 401/403 as 004 documents. */
-export function friendsSocket(ctx: DialectContext, app: DialectScope) {
+export function friendsSocket(ctx: DialectContext, app: DialectScope, { texts, closeCodes }: DialectWords) {
   const { core } = ctx;
   const renderer = friendsRenderer();
   const handlers = friendsHandlers(ctx);
@@ -122,15 +122,15 @@ export function friendsSocket(ctx: DialectContext, app: DialectScope) {
         refuseUpgrade(e, reply) {
           if (!isDomainError(e)) throw e;
           const status = e.code === 'account_unavailable' ? 403 : 401;
-          return reply.code(status).send({ detail: status === 403 ? USER_GONE_TEXT : errorText(e, FRIENDS_TEXTS) });
+          return reply.code(status).send({ detail: status === 403 ? USER_GONE_TEXT : errorText(e, texts) });
         },
       }),
     },
     (socket, req) => {
       SocketSession.accept<null>(ctx, socket, req, {
         renderer,
-        texts: FRIENDS_TEXTS,
-        closeCodes: FRIENDS_CLOSE_CODES,
+        texts,
+        closeCodes,
         initialState: () => null,
         handlers,
         // A read mark is stored; sends have their own limit, typing and pings store nothing.
