@@ -20,7 +20,7 @@ import { chatDialect } from '../dialects/chat/index.js';
 import { v1Dialect } from '../dialects/v1/index.js';
 import { notificationsDialect } from '../dialects/notifications/index.js';
 import { parleyDialect } from '../dialects/parley/index.js';
-import { setSocketErrorLogger } from '../dialects/shared/socket.js';
+import { socketsAsyncApi } from '../dialects/asyncapi.js';
 import { signedFileUrl, staticFilesRoutes } from '../dialects/shared/static-files.js';
 import { Metrics } from '../observability/metrics.js';
 import { webRoutes } from '../http/web.js';
@@ -88,7 +88,6 @@ export async function createParley(config: Config, opts: { logger?: boolean | ob
 
   const app = await createHttpServer(config, opts.logger ?? true);
   metrics.reportRefusals(() => app.connectionCaps.refused);
-  setSocketErrorLogger((e) => app.log.error({ err: e }, 'socket handler failed'));
   if (config.registration === 'open') {
     app.log.warn('REGISTRATION=open: anyone may register into any tenant and see its users; for development and test suites only (the default is default-tenant)');
   }
@@ -105,12 +104,16 @@ export async function createParley(config: Config, opts: { logger?: boolean | ob
     core,
     hub,
     config,
+    log: app.log,
     isOnline: (id) => core.presence.isOnline(id),
     fileUrl: (a, variant) => signedFileUrl(publicUrl, core.files.signed(a, variant) ?? core.files.signed(a)!),
   };
   await app.register(authRoutes(core, config));
   await app.register(staticFilesRoutes(ctx));
   for (const d of DIALECTS) await app.register(d.routes(ctx));
+  // Every dialect's socket (dialects/asyncapi.ts), served beside /docs.
+  const asyncApi = socketsAsyncApi(API_VERSION);
+  app.get('/docs/asyncapi.json', { schema: { hide: true } }, async () => asyncApi);
   await webRoutes(app, config.webDir ?? undefined, () => publicUrl);
 
   let ready = true;

@@ -1,15 +1,7 @@
-import type { FastifyPluginAsync } from 'fastify';
-import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { ConversationView, Message, User, UserSummary } from '../../core/model.js';
-import type { DialectContext } from '../dialect.js';
-import { requireUser } from '../shared/auth.js';
-import { detailErrorHandler } from '../shared/errors.js';
-import { acceptSocket } from '../shared/socket.js';
-import { socketHandshake } from '../shared/admission.js';
-import { CHAT_TEXTS } from './codes.js';
+import type { DialectContext, DialectScope } from '../dialect.js';
 import { isRead, receiverOf, renderMessage, renderRoom, userDetails, type Ctx } from './render.js';
-import { CreateRoomBody, MessageParams, PageQuery, RoomParams, SearchQuery, SocketQuery, UpdateMessageBody } from './schemas.js';
-import { CHAT_WRITE_FRAMES, chatHandlers, chatRenderer, followRoom, refuseChat, type ChatSocketState } from './socket.js';
+import { CreateRoomBody, MessageParams, PageQuery, RoomParams, SearchQuery, UpdateMessageBody } from './schemas.js';
 import type { FilePolicy } from '../../core/files/policy.js';
 import { TAGS, TEXTS, errorsShown, example, operation, shown, type Tag } from '../../http/api-docs.js';
 import { CHAT_FILE_MESSAGE, CHAT_MESSAGE, CHAT_ROOM, JANE, ROOM_MESSAGE } from './examples.js';
@@ -55,271 +47,223 @@ export const ROOMS_001: RoomsVariant = {
   detailMessages: 50,
 };
 
-export function chatRoutes(ctx: DialectContext, v: RoomsVariant = ROOMS_001): FastifyPluginAsync {
-  const { core } = ctx;
-  const renderer = chatRenderer(ctx, v.renderer, v.updateFrame);
-  const handlers = chatHandlers(ctx, v.files);
-
-  return async (app0) => {
-    const app = app0.withTypeProvider<TypeBoxTypeProvider>();
-    app.setErrorHandler(detailErrorHandler(CHAT_TEXTS));
-    // The documents' server ignores the body of a request that takes none: a client that
-    // sends Content-Type: application/json on every request (fetch wrappers, axios) with no
-    // body, e.g. on POST /rooms/{id}/read or DELETE, is served. Otherwise Fastify's parser.
-    const json = app.getDefaultJsonParser('error', 'error');
-    app.removeContentTypeParser('application/json');
-    app.addContentTypeParser('application/json', { parseAs: 'string' }, (req, body, done) =>
-      body === '' ? done(null, undefined) : json(req, body as string, done),
-    );
-
-    // WebSocket: the token is in the query (browsers cannot set headers on a WebSocket), or in
-    // the AUTH_COOKIE cookie of a page this server trusts; verified before the upgrade, a bad
-    // one then closed with 4001 as 002 documents. Sends carry files as base64 (000/001/002).
-    const preValidation = socketHandshake(ctx, { firstFrame: false });
-    app.get(`${v.prefix}/ws`, { websocket: true, preValidation, schema: { hide: true, querystring: SocketQuery } }, (socket, req) => {
-      const q = req.query as { token?: string; room_id?: string; last_seq?: string; last_change_seq?: string; epoch?: string };
-      acceptSocket<ChatSocketState>(ctx, socket, req, {
-        renderer,
-        texts: CHAT_TEXTS,
-        files: true,
-        refuse: refuseChat,
-        initialState: () => ({ room: null }),
-        handlers,
-        writes: CHAT_WRITE_FRAMES,
-        async ready(conn) {
-          // The documents' ChatClient built without a room sends room_id=null (or undefined): no room.
-          if (q.room_id === undefined || q.room_id === '' || q.room_id === 'null' || q.room_id === 'undefined') return;
-          const room = /^\d+$/.test(q.room_id) ? Number(q.room_id) : NaN;
-          const count = (v: string | undefined) => (v !== undefined && /^\d{1,15}$/.test(v) ? Number(v) : undefined);
-          try {
-            if (!Number.isSafeInteger(room)) throw new Error('bad room id');
-            await followRoom(ctx, conn, room, count(q.last_seq), count(q.last_change_seq), q.epoch);
-          } catch {
-            conn.close(4003, 'Room not found');
-          }
-        },
+/** The rooms' REST routes under the variant's prefix (defineDialect adds the error handler, body parser and auth). */
+export function chatRest(v: RoomsVariant = ROOMS_001) {
+  return (ctx: DialectContext, authed: DialectScope) => {
+    const { core } = ctx;
+    const security = [{ bearer: [] }];
+    // Bodies are rendered by hand (a rendering may add fields): shown in /docs, never filtered by a schema.
+    const docs = (id: string, summary: string, description: string, ok: object, ...errors: { detail: string }[]) =>
+      operation({
+        tag: v.tag,
+        id: `${v.operationPrefix}${id}`,
+        summary,
+        description: `${description} As in ${v.documents}. ${TEXTS.bearer}`,
+        responses: { 200: ok, ...errorsShown(TEXTS.notAuthenticated, ...errors) },
       });
+    const room = (r: object) => ({ ...CHAT_ROOM, ...r });
+
+    const viewMessages = (seen: Ctx, view: { conversation: { pair: [UserSummary, UserSummary] | null } }, messages: Message[], viewerId: number, readSeqs: Record<number, number>, senders: ReadonlyMap<number, UserSummary>) =>
+      messages.map((m) => {
+        const receiver = receiverOf(view.conversation.pair, m.senderId);
+        return renderMessage(seen, {
+          message: m,
+          sender: senders.get(m.senderId)!,
+          receiver,
+          viewerId,
+          isRead: isRead(m, viewerId, readSeqs, receiver?.id ?? null),
+          localTempId: null, // documented: always null on GET
+        });
+      });
+
+    const readSeqsOf = (v: ConversationView) => Object.fromEntries(v.members.map((m) => [m.user.id, m.participant.readSeq]));
+    // `is_online` of the people a response names, as the core lets the caller see them.
+    const seenBy = async (user: User, ids: Iterable<number>): Promise<Ctx> => {
+      const view = await core.presence.view(user, [...ids]);
+      return { fileUrl: ctx.fileUrl, isOnline: view.isOnline };
+    };
+    const roomPeople = (views: ConversationView[]) => views.flatMap((v) => v.members.map((m) => m.user.id));
+
+    authed.get('/search-users', { schema: {
+      ...docs('SearchUsers', 'Search users by email', 'People of my tenant whose e-mail contains `email`, with their presence, to start a chat with.', shown('Matching users', { users: [{ ...JANE, is_online: true }], total: 1 })),
+      security,
+      querystring: SearchQuery,
+    } }, async (req) => {
+      const users = await core.users.search(req.user, req.query.email, req.query.limit ?? 20);
+      const seen = await seenBy(req.user, users.map((u) => u.id));
+      return { users: users.map((u) => userDetails(seen, u)), total: users.length };
     });
 
-    app.register(async (authed0) => {
-      const authed = authed0.withTypeProvider<TypeBoxTypeProvider>();
-      // onRequest, not preHandler: the token is checked before the body is parsed and validated,
-      // so an anonymous caller gets 401, never a 422 about a request it may not make.
-      authed.addHook('onRequest', requireUser(core));
-      const security = [{ bearer: [] }];
-      // Bodies are rendered by hand (a rendering may add fields): shown in /docs, never filtered by a schema.
-      const docs = (id: string, summary: string, description: string, ok: object, ...errors: { detail: string }[]) =>
-        operation({
-          tag: v.tag,
-          id: `${v.operationPrefix}${id}`,
-          summary,
-          description: `${description} As in ${v.documents}. ${TEXTS.bearer}`,
-          responses: { 200: ok, ...errorsShown(TEXTS.notAuthenticated, ...errors) },
-        });
-      const room = (r: object) => ({ ...CHAT_ROOM, ...r });
+    authed.post('/rooms', { schema: {
+      ...docs('CreateRoom', 'Create a direct room', 'Opens the direct room with receiver_id; asking again (from either side, through any API) returns the same room.', shown('The room', room({ last_message: null, unread_count: 0 })), { detail: 'You cannot start a chat with yourself' }),
+      security,
+      body: example(CreateRoomBody, 'Who to talk to', { receiver_id: 2 }),
+    } }, async (req) => {
+      const view = await core.conversations.openDirect(req.user, req.body.receiver_id);
+      return renderRoom(await seenBy(req.user, roomPeople([view])), view);
+    });
 
-      const viewMessages = (seen: Ctx, view: { conversation: { pair: [UserSummary, UserSummary] | null } }, messages: Message[], viewerId: number, readSeqs: Record<number, number>, senders: ReadonlyMap<number, UserSummary>) =>
-        messages.map((m) => {
-          const receiver = receiverOf(view.conversation.pair, m.senderId);
-          return renderMessage(seen, {
-            message: m,
-            sender: senders.get(m.senderId)!,
-            receiver,
-            viewerId,
-            isRead: isRead(m, viewerId, readSeqs, receiver?.id ?? null),
-            localTempId: null, // documented: always null on GET
-          });
-        });
+    authed.get('/rooms', { schema: {
+      ...docs('ListRooms', "Get the user's rooms", 'Every room of mine, most recent activity first, with the other user, the last message and my unread count.', shown('The rooms', { rooms: [CHAT_ROOM], total: 1 })),
+      security,
+    } }, async (req) => {
+      const rooms = await core.conversations.list(req.user);
+      const seen = await seenBy(req.user, roomPeople(rooms));
+      return { rooms: rooms.map((r) => renderRoom(seen, r)), total: rooms.length };
+    });
 
-      const readSeqsOf = (v: ConversationView) => Object.fromEntries(v.members.map((m) => [m.user.id, m.participant.readSeq]));
-      // `is_online` of the people a response names, as the core lets the caller see them.
-      const seenBy = async (user: User, ids: Iterable<number>): Promise<Ctx> => {
-        const view = await core.presence.view(user, [...ids]);
-        return { fileUrl: ctx.fileUrl, isOnline: view.isOnline };
-      };
-      const roomPeople = (views: ConversationView[]) => views.flatMap((v) => v.members.map((m) => m.user.id));
-
-      authed.get(`${v.prefix}/search-users`, { schema: {
-        ...docs('SearchUsers', 'Search users by email', 'People of my tenant whose e-mail contains `email`, with their presence, to start a chat with.', shown('Matching users', { users: [{ ...JANE, is_online: true }], total: 1 })),
-        security,
-        querystring: SearchQuery,
-      } }, async (req) => {
-        const users = await core.users.search(req.user, req.query.email, req.query.limit ?? 20);
-        const seen = await seenBy(req.user, users.map((u) => u.id));
-        return { users: users.map((u) => userDetails(seen, u)), total: users.length };
-      });
-
-      authed.post(`${v.prefix}/rooms`, { schema: {
-        ...docs('CreateRoom', 'Create a direct room', 'Opens the direct room with receiver_id; asking again (from either side, through any API) returns the same room.', shown('The room', room({ last_message: null, unread_count: 0 })), { detail: 'You cannot start a chat with yourself' }),
-        security,
-        body: example(CreateRoomBody, 'Who to talk to', { receiver_id: 2 }),
-      } }, async (req) => {
-        const view = await core.conversations.openDirect(req.user, req.body.receiver_id);
-        return renderRoom(await seenBy(req.user, roomPeople([view])), view);
-      });
-
-      authed.get(`${v.prefix}/rooms`, { schema: {
-        ...docs('ListRooms', "Get the user's rooms", 'Every room of mine, most recent activity first, with the other user, the last message and my unread count.', shown('The rooms', { rooms: [CHAT_ROOM], total: 1 })),
-        security,
-      } }, async (req) => {
-        const rooms = await core.conversations.list(req.user);
-        const seen = await seenBy(req.user, roomPeople(rooms));
-        return { rooms: rooms.map((r) => renderRoom(seen, r)), total: rooms.length };
-      });
-
-      authed.get(`${v.prefix}/rooms/:room_id`, { schema: {
-        ...docs(
-          'GetRoom',
-          'Get a room with its messages',
-          'The room, its last message, and its messages in message_list (oldest first; the newest ones when the history is long: has_more then sends you to …/messages).',
-          shown('The room and its messages', { ...CHAT_ROOM, message_list: { messages: [ROOM_MESSAGE], total: 1, has_more: false } }),
-          TEXTS.roomNotFound,
-        ),
-        security,
-        params: RoomParams,
-      } }, async (req) => {
-        const view = await core.conversations.view(req.user, req.params.room_id);
-        // 002's room detail carries the messages, oldest first, as it shows them: the newest
-        // `detailMessages` (seq ranges), and no more than MESSAGES_PAGE_MAX_BYTES of them — 1000
-        // messages of 5000 characters were 5.5 MB in one answer. Read a chunk at a time, newest
-        // first, so only what is answered is held; `has_more` sends the client to the pages.
-        const readSeqs = readSeqsOf(view);
-        const maxBytes = ctx.config.messagesPageMaxBytes;
-        const shown: ReturnType<typeof viewMessages> = [];
-        let bytes = 0;
-        let total = view.conversation.lastSeq;
-        fill: for (let skip = 0; skip < v.detailMessages; skip += DETAIL_CHUNK) {
-          const page = await core.messages.window(req.user, view.conversation.id, skip, Math.min(DETAIL_CHUNK, v.detailMessages - skip));
-          total = page.total;
-          const seen = await seenBy(req.user, [...roomPeople([view]), ...page.senders.keys()]);
-          for (const m of viewMessages(seen, page, page.messages, req.user.id, readSeqs, page.senders)) {
-            const size = Buffer.byteLength(JSON.stringify(m)) + 1;
-            if (shown.length > 0 && bytes + size > maxBytes) break fill;
-            shown.push(m);
-            bytes += size;
-          }
-          if (page.messages.length < DETAIL_CHUNK) break;
-        }
-        return {
-          ...renderRoom(await seenBy(req.user, roomPeople([view])), view),
-          message_list: { messages: shown.reverse(), total, has_more: total > shown.length },
-        };
-      });
-
-      authed.get(`${v.prefix}/rooms/:room_id/messages`, { schema: {
-        ...docs(
-          'ListMessages',
-          'Get room messages',
-          'A page of the room\'s messages, newest first (page, per_page). local_temp_id is always null here; files_data is a list when the message has files.',
-          shown('A page of messages', { messages: [CHAT_MESSAGE, CHAT_FILE_MESSAGE], total: 100, has_more: true, page: 1, per_page: 50, total_pages: 2 }),
-          TEXTS.roomNotFound,
-        ),
-        security,
-        params: RoomParams,
-        querystring: PageQuery,
-      } }, async (req) => {
-        const perPage = req.query.per_page ?? 50;
-        const pageNo = req.query.page ?? 1;
-        const view = await core.conversations.view(req.user, req.params.room_id);
-        const page = await core.messages.page(req.user, view.conversation.id, pageNo, perPage);
-        const totalPages = Math.ceil(page.total / perPage);
+    authed.get('/rooms/:room_id', { schema: {
+      ...docs(
+        'GetRoom',
+        'Get a room with its messages',
+        'The room, its last message, and its messages in message_list (oldest first; the newest ones when the history is long: has_more then sends you to …/messages).',
+        shown('The room and its messages', { ...CHAT_ROOM, message_list: { messages: [ROOM_MESSAGE], total: 1, has_more: false } }),
+        TEXTS.roomNotFound,
+      ),
+      security,
+      params: RoomParams,
+    } }, async (req) => {
+      const view = await core.conversations.view(req.user, req.params.room_id);
+      // 002's room detail carries the messages, oldest first, as it shows them: the newest
+      // `detailMessages` (seq ranges), and no more than MESSAGES_PAGE_MAX_BYTES of them — 1000
+      // messages of 5000 characters were 5.5 MB in one answer. Read a chunk at a time, newest
+      // first, so only what is answered is held; `has_more` sends the client to the pages.
+      const readSeqs = readSeqsOf(view);
+      const maxBytes = ctx.config.messagesPageMaxBytes;
+      const shown: ReturnType<typeof viewMessages> = [];
+      let bytes = 0;
+      let total = view.conversation.lastSeq;
+      fill: for (let skip = 0; skip < v.detailMessages; skip += DETAIL_CHUNK) {
+        const page = await core.messages.window(req.user, view.conversation.id, skip, Math.min(DETAIL_CHUNK, v.detailMessages - skip));
+        total = page.total;
         const seen = await seenBy(req.user, [...roomPeople([view]), ...page.senders.keys()]);
-        return {
-          messages: viewMessages(seen, page, page.messages, req.user.id, readSeqsOf(view), page.senders),
-          total: page.total,
-          has_more: pageNo < totalPages,
-          page: pageNo,
-          per_page: perPage,
-          total_pages: totalPages,
-        };
-      });
-
-      authed.post(`${v.prefix}/rooms/:room_id/read`, { schema: {
-        ...docs('MarkRead', 'Mark the room as read', 'Marks every message of the room read for me; the other side gets message_read.', shown('Marked', { status: 'success', message: 'Room marked as read' }), TEXTS.roomNotFound),
-        security,
-        params: RoomParams,
-      } }, async (req) => {
-        await core.conversations.markRead(req.user, req.params.room_id);
-        return { status: 'success', message: 'Room marked as read' };
-      });
-
-      const renderOne = async (req: { user: User }, m: Message) => {
-        const view = await core.conversations.view(req.user, m.conversationId);
-        const ref = await core.conversations.ref(view.conversation);
-        const senders = await core.users.named([m.senderId]);
-        const seen = await seenBy(req.user, [...roomPeople([view]), m.senderId]);
-        return viewMessages(seen, { conversation: ref }, [m], req.user.id, readSeqsOf(view), senders)[0];
-      };
-
-      authed.put(`${v.prefix}/messages/:message_id`, { schema: {
-        ...docs(
-          'UpdateMessage',
-          'Update a message',
-          'Edits my text message: send `content=…` form-encoded as documented (JSON works too). The room gets the edit on its socket.',
-          shown('The message as edited', { ...CHAT_MESSAGE, content: 'Updated message content', is_edited: true, updated_at: '2024-01-01T12:10:00Z' }),
-          TEXTS.messageNotFound,
-        ),
-        security,
-        params: MessageParams,
-        body: example(UpdateMessageBody, 'The new text', { content: 'Updated message content' }),
-      } }, async (req) => {
-        return renderOne(req, await core.messages.edit(req.user, req.params.message_id, req.body.content));
-      });
-
-      if (v.deleteRoute) {
-        authed.delete(`${v.prefix}/messages/:message_id`, { schema: {
-          ...docs('DeleteMessage', 'Delete a message', 'Soft-deletes my message: it stays in the history with is_deleted true and its content hidden.', shown('Deleted', { status: 'success', message: 'Message deleted' }), TEXTS.messageNotFound),
-          security,
-          params: MessageParams,
-        } }, async (req) => {
-          await core.messages.delete(req.user, req.params.message_id);
-          return { status: 'success', message: 'Message deleted' };
-        });
-      }
-
-      // Parley extension: 001 shows is_liked/like_count; this is how a client likes.
-      authed.post(`${v.prefix}/messages/:message_id/like`, { schema: {
-        ...docs('LikeMessage', 'Like or unlike a message', "Parley's addition: toggles my like (is_liked, like_count).", shown('The message', { ...CHAT_MESSAGE, is_liked: true, like_count: 1 }), TEXTS.messageNotFound),
-        security,
-        params: MessageParams,
-      } }, async (req) => {
-        return renderOne(req, await core.messages.toggleLike(req.user, req.params.message_id));
-      });
-
-      authed.get(`${v.prefix}/unread-count`, { schema: {
-        ...docs('UnreadCount', 'Get unread counts', 'Unread messages per room id, and their total.', shown('Unread counts', { unread_counts: { '1': 2, '3': 5, '7': 0 }, unread_count: 7, total_unread: 7 })),
-        security,
-      } }, async (req) => {
-        const rooms = await core.conversations.list(req.user);
-        const counts: Record<string, number> = {};
-        let total = 0;
-        for (const r of rooms) {
-          counts[String(r.conversation.id)] = r.unreadCount;
-          total += r.unreadCount;
+        for (const m of viewMessages(seen, page, page.messages, req.user.id, readSeqs, page.senders)) {
+          const size = Buffer.byteLength(JSON.stringify(m)) + 1;
+          if (shown.length > 0 && bytes + size > maxBytes) break fill;
+          shown.push(m);
+          bytes += size;
         }
-        return { unread_counts: counts, unread_count: total, total_unread: total };
-      });
+        if (page.messages.length < DETAIL_CHUNK) break;
+      }
+      return {
+        ...renderRoom(await seenBy(req.user, roomPeople([view])), view),
+        message_list: { messages: shown.reverse(), total, has_more: total > shown.length },
+      };
+    });
 
-      authed.get(`${v.prefix}/online-users`, { schema: {
-        ...docs(
-          'OnlineUsers',
-          'Get online users',
-          'The people I share a room with who are online now.',
-          shown('Online users', { online_users: [{ user_id: 2, name: 'John Doe', last_seen: '2024-01-21T12:05:00Z', is_online: true }] }),
-        ),
+    authed.get('/rooms/:room_id/messages', { schema: {
+      ...docs(
+        'ListMessages',
+        'Get room messages',
+        'A page of the room\'s messages, newest first (page, per_page). local_temp_id is always null here; files_data is a list when the message has files.',
+        shown('A page of messages', { messages: [CHAT_MESSAGE, CHAT_FILE_MESSAGE], total: 100, has_more: true, page: 1, per_page: 50, total_pages: 2 }),
+        TEXTS.roomNotFound,
+      ),
+      security,
+      params: RoomParams,
+      querystring: PageQuery,
+    } }, async (req) => {
+      const perPage = req.query.per_page ?? 50;
+      const pageNo = req.query.page ?? 1;
+      const view = await core.conversations.view(req.user, req.params.room_id);
+      const page = await core.messages.page(req.user, view.conversation.id, pageNo, perPage);
+      const totalPages = Math.ceil(page.total / perPage);
+      const seen = await seenBy(req.user, [...roomPeople([view]), ...page.senders.keys()]);
+      return {
+        messages: viewMessages(seen, page, page.messages, req.user.id, readSeqsOf(view), page.senders),
+        total: page.total,
+        has_more: pageNo < totalPages,
+        page: pageNo,
+        per_page: perPage,
+        total_pages: totalPages,
+      };
+    });
+
+    authed.post('/rooms/:room_id/read', { schema: {
+      ...docs('MarkRead', 'Mark the room as read', 'Marks every message of the room read for me; the other side gets message_read.', shown('Marked', { status: 'success', message: 'Room marked as read' }), TEXTS.roomNotFound),
+      security,
+      params: RoomParams,
+    } }, async (req) => {
+      await core.conversations.markRead(req.user, req.params.room_id);
+      return { status: 'success', message: 'Room marked as read' };
+    });
+
+    const renderOne = async (req: { user: User }, m: Message) => {
+      const view = await core.conversations.view(req.user, m.conversationId);
+      const ref = await core.conversations.ref(view.conversation);
+      const senders = await core.users.named([m.senderId]);
+      const seen = await seenBy(req.user, [...roomPeople([view]), m.senderId]);
+      return viewMessages(seen, { conversation: ref }, [m], req.user.id, readSeqsOf(view), senders)[0];
+    };
+
+    authed.put('/messages/:message_id', { schema: {
+      ...docs(
+        'UpdateMessage',
+        'Update a message',
+        'Edits my text message: send `content=…` form-encoded as documented (JSON works too). The room gets the edit on its socket.',
+        shown('The message as edited', { ...CHAT_MESSAGE, content: 'Updated message content', is_edited: true, updated_at: '2024-01-01T12:10:00Z' }),
+        TEXTS.messageNotFound,
+      ),
+      security,
+      params: MessageParams,
+      body: example(UpdateMessageBody, 'The new text', { content: 'Updated message content' }),
+    } }, async (req) => {
+      return renderOne(req, await core.messages.edit(req.user, req.params.message_id, req.body.content));
+    });
+
+    if (v.deleteRoute) {
+      authed.delete('/messages/:message_id', { schema: {
+        ...docs('DeleteMessage', 'Delete a message', 'Soft-deletes my message: it stays in the history with is_deleted true and its content hidden.', shown('Deleted', { status: 'success', message: 'Message deleted' }), TEXTS.messageNotFound),
         security,
+        params: MessageParams,
       } }, async (req) => {
-        const online = await core.presence.onlinePartners(req.user);
-        const users = await core.users.summaries(online);
-        return {
-          online_users: online.map((id) => ({
-            user_id: id,
-            name: users.get(id)?.name ?? null,
-            last_seen: new Date(core.presence.lastSeen({ id }) ?? Date.now()).toISOString(),
-            is_online: true,
-          })),
-        };
+        await core.messages.delete(req.user, req.params.message_id);
+        return { status: 'success', message: 'Message deleted' };
       });
+    }
+
+    // Parley extension: 001 shows is_liked/like_count; this is how a client likes.
+    authed.post('/messages/:message_id/like', { schema: {
+      ...docs('LikeMessage', 'Like or unlike a message', "Parley's addition: toggles my like (is_liked, like_count).", shown('The message', { ...CHAT_MESSAGE, is_liked: true, like_count: 1 }), TEXTS.messageNotFound),
+      security,
+      params: MessageParams,
+    } }, async (req) => {
+      return renderOne(req, await core.messages.toggleLike(req.user, req.params.message_id));
+    });
+
+    authed.get('/unread-count', { schema: {
+      ...docs('UnreadCount', 'Get unread counts', 'Unread messages per room id, and their total.', shown('Unread counts', { unread_counts: { '1': 2, '3': 5, '7': 0 }, unread_count: 7, total_unread: 7 })),
+      security,
+    } }, async (req) => {
+      const rooms = await core.conversations.list(req.user);
+      const counts: Record<string, number> = {};
+      let total = 0;
+      for (const r of rooms) {
+        counts[String(r.conversation.id)] = r.unreadCount;
+        total += r.unreadCount;
+      }
+      return { unread_counts: counts, unread_count: total, total_unread: total };
+    });
+
+    authed.get('/online-users', { schema: {
+      ...docs(
+        'OnlineUsers',
+        'Get online users',
+        'The people I share a room with who are online now.',
+        shown('Online users', { online_users: [{ user_id: 2, name: 'John Doe', last_seen: '2024-01-21T12:05:00Z', is_online: true }] }),
+      ),
+      security,
+    } }, async (req) => {
+      const online = await core.presence.onlinePartners(req.user);
+      const users = await core.users.summaries(online);
+      return {
+        online_users: online.map((id) => ({
+          user_id: id,
+          name: users.get(id)?.name ?? null,
+          last_seen: new Date(core.presence.lastSeen({ id }) ?? Date.now()).toISOString(),
+          is_online: true,
+        })),
+      };
     });
   };
 }

@@ -1,14 +1,17 @@
 import type { DomainEvent } from '../../core/events.js';
 import type { SendInput } from '../../core/messages/messages.js';
 import { LIKE_EMOJI, type Id } from '../../core/model.js';
-import { isDomainError } from '../../core/errors.js';
-import { CloseCodes, type Connection, type EventRenderer } from '../../delivery/connection.js';
-import type { DialectContext } from '../dialect.js';
+import { type Connection, type EventRenderer } from '../../delivery/connection.js';
+import type { DialectContext, DialectScope, DialectWords } from '../dialect.js';
+import { CloseCodes } from '../../delivery/connection.js';
+import { socketHandshake } from '../shared/admission.js';
+import { SocketSession } from '../shared/socket.js';
+import { ROOMS_001, type RoomsVariant } from './routes.js';
 import type { Replay } from '../../delivery/hub.js';
 import { FrameValidator } from '../shared/frames.js';
 import { FrameError, type FrameHandler } from '../shared/socket.js';
 import { isRead, receiverOf, renderMessage, type Ctx } from './render.js';
-import { JoinRoomData, LikeData, MarkReadData, SendMessageData, TypingData } from './schemas.js';
+import { JoinRoomData, LikeData, MarkReadData, SendMessageData, SocketQuery, TypingData } from './schemas.js';
 import type { FilePolicy } from '../../core/files/policy.js';
 import { CHAT_POLICY } from './file-policy.js';
 import { chatFileInputs } from './files.js';
@@ -215,8 +218,38 @@ export function chatHandlers(ctx: DialectContext, filePolicy: FilePolicy = CHAT_
   };
 }
 
-/** 4001 for a missing or invalid token or unknown user, 4000 for anything else (002's codes). */
-export function refuseChat(e: unknown) {
-  if (isDomainError(e) && e.kind === 'unauthenticated') return { code: CloseCodes.invalidToken, reason: 'Invalid or missing token' };
-  return { code: CloseCodes.authFailed, reason: 'Authentication failed' };
+/** The rooms' socket, `/ws` under the variant's prefix (/api/chat/ws, 002's /api/v1/chat/ws). */
+export function chatSocket(v: RoomsVariant = ROOMS_001) {
+  return (ctx: DialectContext, app: DialectScope, { texts, closeCodes }: DialectWords) => {
+    const renderer = chatRenderer(ctx, v.renderer, v.updateFrame);
+    const handlers = chatHandlers(ctx, v.files);
+    // WebSocket: the token is in the query (browsers cannot set headers on a WebSocket), or in
+    // the AUTH_COOKIE cookie of a page this server trusts; verified before the upgrade, a bad
+    // one then closed with 4001 as 002 documents. Sends carry files as base64 (000/001/002).
+    const preValidation = socketHandshake(ctx, { firstFrame: false });
+    app.get('/ws', { websocket: true, preValidation, schema: { hide: true, querystring: SocketQuery } }, (socket, req) => {
+      const q = req.query as { token?: string; room_id?: string; last_seq?: string; last_change_seq?: string; epoch?: string };
+      SocketSession.accept<ChatSocketState>(ctx, socket, req, {
+        renderer,
+        texts,
+        files: true,
+        closeCodes,
+        initialState: () => ({ room: null }),
+        handlers,
+        writes: CHAT_WRITE_FRAMES,
+        async ready(conn) {
+          // The documents' ChatClient built without a room sends room_id=null (or undefined): no room.
+          if (q.room_id === undefined || q.room_id === '' || q.room_id === 'null' || q.room_id === 'undefined') return;
+          const room = /^\d+$/.test(q.room_id) ? Number(q.room_id) : NaN;
+          const count = (v: string | undefined) => (v !== undefined && /^\d{1,15}$/.test(v) ? Number(v) : undefined);
+          try {
+            if (!Number.isSafeInteger(room)) throw new Error('bad room id');
+            await followRoom(ctx, conn, room, count(q.last_seq), count(q.last_change_seq), q.epoch);
+          } catch {
+            conn.close(CloseCodes.notAllowed, 'Room not found');
+          }
+        },
+      });
+    });
+  };
 }

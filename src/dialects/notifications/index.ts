@@ -1,6 +1,16 @@
-import type { Dialect } from '../dialect.js';
-import { notificationsRoutes } from './routes.js';
-import { NOTIFICATIONS_TEXTS } from './codes.js';
+import { defineDialect } from '../dialect.js';
+import { NOTIFICATIONS_CLOSE_CODES, NOTIFICATIONS_TEXTS } from './codes.js';
+import { notificationsRest } from './routes.js';
+import { notificationsSocket } from './socket.js';
 
 /** Document 003: /api/notifications/chat and /ws/chat/{tenant_id}/. */
-export const notificationsDialect: Dialect = { name: 'notifications', texts: { '003': NOTIFICATIONS_TEXTS }, routes: notificationsRoutes };
+export const notificationsDialect = defineDialect({
+  name: 'notifications',
+  prefix: '/api/notifications/chat',
+  // The document puts its socket outside its REST prefix.
+  socketPrefix: '',
+  texts: { '003': NOTIFICATIONS_TEXTS },
+  closeCodes: NOTIFICATIONS_CLOSE_CODES,
+  rest: notificationsRest,
+  socket: notificationsSocket,
+});

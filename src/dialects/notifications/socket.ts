@@ -1,16 +1,14 @@
-import type { FastifyInstance } from 'fastify';
 import type { DomainEvent } from '../../core/events.js';
-import { isDomainError, refusal } from '../../core/errors.js';
+import { refusal } from '../../core/errors.js';
 import { fileKeyFromReference } from '../shared/static-files.js';
 import { NOTIFICATIONS_POLICY } from './file-policy.js';
 import type { MessageKind, User, UserSummary } from '../../core/model.js';
-import { CloseCodes, type EventRenderer } from '../../delivery/connection.js';
-import type { DialectContext } from '../dialect.js';
+import type { EventRenderer } from '../../delivery/connection.js';
+import type { DialectContext, DialectScope, DialectWords } from '../dialect.js';
 import { socketHandshake } from '../shared/admission.js';
 import { FrameError, FrameValidator } from '../shared/frames.js';
-import { acceptSocket, type FrameHandler } from '../shared/socket.js';
+import { SocketNotAllowed, SocketSession, type FrameHandler } from '../shared/socket.js';
 import { iso } from '../shared/time.js';
-import { NOTIFICATIONS_TEXTS } from './codes.js';
 import { renderMessage003, user003, type Ctx } from './render.js';
 import { ConversationFrame, PresenceFrame, ReactionFrame, SendFrame, SocketParams } from './schemas.js';
 
@@ -179,24 +177,20 @@ function handlers(ctx: DialectContext): Record<string, FrameHandler<null>> {
  * the AUTH_COOKIE cookie (the document's React client sends no token of its own), or a first
  * {"type":"authenticate","token":…} frame. A token of another tenant closes 4003.
  */
-export function notificationsSocketRoute(ctx: DialectContext, app: FastifyInstance) {
+export function notificationsSocket(ctx: DialectContext, app: DialectScope, { texts, closeCodes }: DialectWords) {
   const renderer = notificationsRenderer(ctx);
   const frameHandlers = handlers(ctx);
   const preValidation = socketHandshake(ctx, { firstFrame: true });
   app.get('/ws/chat/:tenant_id/', { websocket: true, preValidation, schema: { hide: true, params: SocketParams } }, (socket, req) => {
     const tenant = (req.params as { tenant_id: string }).tenant_id;
-    acceptSocket<null>(ctx, socket, req, {
+    SocketSession.accept<null>(ctx, socket, req, {
       renderer,
-      texts: NOTIFICATIONS_TEXTS,
+      texts,
       firstFrameToken: (first) => (first?.type === 'authenticate' && typeof first.token === 'string' ? first.token : undefined),
       admit(user) {
-        if (user.tenantUuid !== tenant.toLowerCase()) throw new TenantMismatch();
+        if (user.tenantUuid !== tenant.toLowerCase()) throw new SocketNotAllowed();
       },
-      refuse(e) {
-        if (e instanceof TenantMismatch) return { code: CloseCodes.notAllowed, reason: 'Tenant not allowed' };
-        if (isDomainError(e) && e.kind === 'unauthenticated') return { code: CloseCodes.invalidToken, reason: 'Invalid or missing token' };
-        return { code: CloseCodes.authFailed, reason: 'Authentication failed' };
-      },
+      closeCodes,
       initialState: () => null,
       handlers: frameHandlers,
       writes: NOTIFICATIONS_WRITE_FRAMES,
@@ -214,5 +208,3 @@ export function notificationsSocketRoute(ctx: DialectContext, app: FastifyInstan
     });
   });
 }
-
-class TenantMismatch extends Error {}

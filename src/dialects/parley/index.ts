@@ -1,6 +1,16 @@
-import type { Dialect } from '../dialect.js';
-import { parleyRoutes } from './routes.js';
-import { PARLEY_TEXTS } from './codes.js';
+import { defineDialect } from '../dialect.js';
+import { PARLEY_CLOSE_CODES, PARLEY_TEXTS } from './codes.js';
+import { parleyOpen, parleyRest } from './routes.js';
+import { parleySocket } from './socket.js';
 
 /** Parley's own API: /api/parley (REST) and /api/parley/ws, documented at /docs and /docs/asyncapi.json. */
-export const parleyDialect: Dialect = { name: 'parley', texts: { parley: PARLEY_TEXTS }, routes: parleyRoutes };
+export const parleyDialect = defineDialect({
+  name: 'parley',
+  prefix: '/api/parley',
+  texts: { parley: PARLEY_TEXTS },
+  withCode: true,
+  closeCodes: PARLEY_CLOSE_CODES,
+  open: parleyOpen,
+  rest: parleyRest,
+  socket: parleySocket,
+});

@@ -1,15 +1,13 @@
-import type { FastifyInstance } from 'fastify';
 import type { Static, TSchema } from '@sinclair/typebox';
 import { isDomainError } from '../../core/errors.js';
 import { PARLEY_POLICY } from './file-policy.js';
-import { PARLEY_TEXTS } from './codes.js';
 import type { SendInput } from '../../core/messages/messages.js';
 import type { User } from '../../core/model.js';
-import { CloseCodes, type EventRenderer } from '../../delivery/connection.js';
-import type { DialectContext } from '../dialect.js';
+import type { EventRenderer } from '../../delivery/connection.js';
+import type { DialectContext, DialectScope, DialectWords } from '../dialect.js';
 import { socketHandshake } from '../shared/admission.js';
 import { FrameError, FrameValidator } from '../shared/frames.js';
-import { acceptSocket, type FrameHandler } from '../shared/socket.js';
+import { SocketSession, type FrameHandler } from '../shared/socket.js';
 import { isoOrNull } from '../shared/time.js';
 import { renderMessage, renderUser, type Ctx } from './render.js';
 import { ClientFrames } from './schemas.js';
@@ -216,21 +214,18 @@ function checked<S extends TSchema>(v: FrameValidator<S>, frame: Record<string, 
  * a first {"type":"auth","token":…} frame. Then `ready`; the client sends `subscribe` (with its
  * cursors after a reconnect) to follow its conversations.
  */
-export function parleySocketRoute(ctx: DialectContext, app: FastifyInstance) {
+export function parleySocket(ctx: DialectContext, app: DialectScope, { texts, closeCodes }: DialectWords) {
   const renderer = parleyRenderer(ctx);
   const frameHandlers = handlers(ctx);
   const preValidation = socketHandshake(ctx, { firstFrame: true });
-  app.get('/api/parley/ws', { websocket: true, preValidation, schema: { hide: true } }, (socket, req) => {
-    acceptSocket<null>(ctx, socket, req, {
+  app.get('/ws', { websocket: true, preValidation, schema: { hide: true } }, (socket, req) => {
+    SocketSession.accept<null>(ctx, socket, req, {
       renderer,
       firstFrameToken: (first) => (first?.type === 'auth' && typeof first.token === 'string' ? first.token : undefined),
-      refuse(e) {
-        if (isDomainError(e) && e.kind === 'unauthenticated') return { code: CloseCodes.invalidToken, reason: 'Invalid or missing token' };
-        return { code: CloseCodes.authFailed, reason: 'Authentication failed' };
-      },
+      closeCodes,
       initialState: () => null,
       handlers: frameHandlers,
-      texts: PARLEY_TEXTS,
+      texts,
       writes: PARLEY_WRITE_FRAMES,
       async ready(conn) {
         conn.send(JSON.stringify({ type: 'ready', user: renderUser(conn.user), resume_max: ctx.config.resumeMaxMessages, epoch: ctx.core.messages.epoch ?? '' }));

@@ -20,10 +20,10 @@ export interface SocketOptions<S> {
    * carries, if any. Asked only when the handshake had no valid token (see handshakeUser).
    */
   firstFrameToken?(frame: Record<string, unknown> | null): string | undefined;
-  /** Refuses (throws) an authenticated user this socket is not for, e.g. of another tenant. */
+  /** Refuses an authenticated user this socket is not for (throws SocketNotAllowed), e.g. of another tenant. */
   admit?(user: User): void;
-  /** Close code and reason for a refused authentication. */
-  refuse(error: unknown): { code: number; reason: string };
+  /** How a refused authentication closes: the dialect's map (its codes.ts). */
+  closeCodes: CloseCodeMap;
   /**
    * Whether `send_message` frames may carry base64 files (documents 000/001/002): then, once
    * authenticated, a frame may reach WS_MAX_PAYLOAD_BYTES as long as what is not `file_data`
@@ -61,235 +61,312 @@ interface Incoming {
 
 const asBuffer = (data: RawData): Buffer => (Buffer.isBuffer(data) ? data : Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data));
 
+/** A close code and reason. */
+export interface Close {
+  code: number;
+  reason: string;
+}
+
+/**
+ * How a dialect's sockets close on a refused authentication (its codes.ts): the shared code
+ * decides which case a refusal is (closeFor), the dialect only words it.
+ */
+export interface CloseCodeMap {
+  /** A missing or invalid token, or a user that no longer exists. */
+  invalidToken: Close;
+  /** Any other failure while authenticating; the same as `invalidToken` if not given. */
+  authFailed?: Close;
+  /** An authenticated user this socket is not for (`admit` threw SocketNotAllowed). */
+  notAllowed?: Close;
+}
+
+/** Thrown by a socket's `admit` for a user it is not for, e.g. of another tenant. */
+export class SocketNotAllowed extends Error {}
+
+/** The close a refused authentication gets, per the dialect's map. */
+export function closeFor(error: unknown, codes: CloseCodeMap): Close {
+  if (error instanceof SocketNotAllowed && codes.notAllowed) return codes.notAllowed;
+  if (isDomainError(error) && error.kind === 'unauthenticated') return codes.invalidToken;
+  return codes.authFailed ?? codes.invalidToken;
+}
+
+// Why a socket is not being read from (too many frames waiting, a big frame waiting for its
+// turn while arriving or whole); it is read again when no reason is left.
+type PauseReason = 'queue' | 'arriving' | 'whole';
+
 /**
  * Everything a dialect's socket shares: admission (the handshake's verdict from
  * socketHandshake, a first-frame token, frame limits per phase, see admission.ts), frames that
  * arrive during authentication kept in order, bad frames answered with an error frame while
  * the socket stays open, every socket registered with the hub and presence until it closes.
- * The route must have `preValidation: socketHandshake(ctx, …)`.
+ * The route must have `preValidation: socketHandshake(ctx, …)`; it calls `SocketSession.accept`.
  */
-export function acceptSocket<S>(ctx: DialectContext, socket: WebSocket, request: FastifyRequest, opts: SocketOptions<S>): void {
-  const { config } = ctx;
-  const admission = admissionOf(ctx);
-  // ws emits receiver errors (a frame over the limit: 1009, bad UTF-8, bad framing) after
-  // closing; the peer then has REFUSED_LINGER_MS to answer, not 30 s.
-  socket.on('error', () => terminateSoon(socket));
+export class SocketSession<S> {
+  readonly #ctx: DialectContext;
+  readonly #socket: WebSocket;
+  readonly #request: FastifyRequest;
+  readonly #opts: SocketOptions<S>;
+  readonly #admission: ReturnType<typeof admissionOf>;
+  readonly #jsonLimit: number;
+  /** Whether, once authenticated, frames may be big (base64 files, see SocketOptions.files). */
+  readonly #files: boolean;
+  readonly #writes: ReadonlySet<string>;
+  readonly #errorFrame: NonNullable<SocketOptions<S>['errorFrame']>;
+  /** This phase's frame limit: unauthenticated, then the JSON or the files limit. */
+  #limit: number;
+  #authenticated = false;
+  /** Whether the socket counts against its address's cap of unauthenticated sockets. */
+  #counted = false;
+  /** Frames that arrived before the connection was ready, handled in order once it is. */
+  readonly #early: Incoming[] = [];
+  #conn: Connection<S> | null = null;
+  /** One frame at a time per socket, so its sends keep their order. */
+  #chain: Promise<void> = Promise.resolve();
+  #queued = 0;
+  /** Rate-refused frames in a row. */
+  #refused = 0;
+  readonly #pausedFor = new Set<PauseReason>();
+  #firstWaiter: ((m: Incoming | null) => void) | null = null;
+  /** Bytes of the frame arriving now, and the big-frame turn taken for it. */
+  #arriving = 0;
+  #turn: Turn | null = null;
 
-  const verdict = handshakeOf(request) ?? { kind: 'refused' as const, error: new Error('socket route without socketHandshake') };
-  if (verdict.kind === 'refused' && !isDomainError(verdict.error)) logError(verdict.error);
-  // Shutting down: the client reconnects to another process.
-  if (!ctx.hub.accepting) return closeAndTerminate(socket, CloseCodes.goingAway, 'server shutting down');
-
-  const unauthenticatedLimit = Math.min(UNAUTHENTICATED_FRAME_BYTES, config.wsMaxPayloadBytes);
-  const jsonLimit = Math.min(config.wsMaxFrameBytes, config.wsMaxPayloadBytes);
-  const files = opts.files === true && config.wsMaxPayloadBytes > jsonLimit;
-  let limit = unauthenticatedLimit;
-  let authenticated = false;
-  setFrameLimit(socket, limit);
-
-  // Until it is authenticated, the socket counts against its address's cap.
-  const address = request.ip;
-  let counted = false;
-  const uncount = () => {
-    if (counted) admission.unauthenticated.remove(address);
-    counted = false;
-  };
-  if (verdict.kind !== 'user') {
-    // Raced past the handshake's check: the upgrade is done, the socket is not kept.
-    if (!admission.unauthenticated.add(address)) return socket.terminate();
-    counted = true;
-    socket.once('close', uncount);
+  static accept<S>(ctx: DialectContext, socket: WebSocket, request: FastifyRequest, opts: SocketOptions<S>): SocketSession<S> {
+    const session = new SocketSession(ctx, socket, request, opts);
+    session.#start();
+    return session;
   }
-  const refuse = (e: unknown) => {
-    const { code, reason } = opts.refuse(e);
-    closeAndTerminate(socket, code, reason);
+
+  private constructor(ctx: DialectContext, socket: WebSocket, request: FastifyRequest, opts: SocketOptions<S>) {
+    for (const w of opts.writes) if (!Object.hasOwn(opts.handlers, w)) throw new Error(`writes names a frame with no handler: ${w}`);
+    this.#ctx = ctx;
+    this.#socket = socket;
+    this.#request = request;
+    this.#opts = opts;
+    this.#admission = admissionOf(ctx);
+    const { config } = ctx;
+    this.#jsonLimit = Math.min(config.wsMaxFrameBytes, config.wsMaxPayloadBytes);
+    this.#files = opts.files === true && config.wsMaxPayloadBytes > this.#jsonLimit;
+    this.#limit = Math.min(UNAUTHENTICATED_FRAME_BYTES, config.wsMaxPayloadBytes);
+    this.#writes = new Set(opts.writes);
+    this.#errorFrame = opts.errorFrame ?? ((message, extra) => ({ type: 'error', message, ...extra }));
+  }
+
+  #start(): void {
+    const socket = this.#socket;
+    // ws emits receiver errors (a frame over the limit: 1009, bad UTF-8, bad framing) after
+    // closing; the peer then has REFUSED_LINGER_MS to answer, not 30 s.
+    socket.on('error', () => terminateSoon(socket));
+
+    const verdict = handshakeOf(this.#request) ?? { kind: 'refused' as const, error: new Error('socket route without socketHandshake') };
+    if (verdict.kind === 'refused' && !isDomainError(verdict.error)) this.#logError(verdict.error);
+    // Shutting down: the client reconnects to another process.
+    if (!this.#ctx.hub.accepting) return closeAndTerminate(socket, CloseCodes.goingAway, 'server shutting down');
+    setFrameLimit(socket, this.#limit);
+
+    if (verdict.kind !== 'user') {
+      // Raced past the handshake's check: the upgrade is done, the socket is not kept.
+      if (!this.#admission.unauthenticated.add(this.#request.ip)) return socket.terminate();
+      this.#counted = true;
+      socket.once('close', () => this.#uncount());
+    }
+    if (verdict.kind === 'refused') return this.#refuse(verdict.error);
+
+    socket.once('close', () => {
+      this.#request.raw.socket.off('data', this.#onBytes);
+      this.#turn?.cancel();
+      for (const m of this.#early.splice(0)) m.turn?.cancel();
+      // Gone before its first frame: nothing more to wait for.
+      this.#firstWaiter?.(null);
+    });
+    socket.on('message', (data, binary) => this.#onMessage(asBuffer(data), binary));
+    void this.#authenticate(verdict.kind === 'user' ? verdict.user : null);
+  }
+
+  #logError = (e: unknown): void => {
+    this.#ctx.log.error({ err: e }, 'socket handler failed');
   };
-  if (verdict.kind === 'refused') return refuse(verdict.error);
 
-  const early: Incoming[] = [];
-  let conn: Connection<S> | null = null;
-  let chain: Promise<void> = Promise.resolve();
-  const errorFrame = opts.errorFrame ?? ((message, extra) => ({ type: 'error', message, ...extra }));
+  #uncount(): void {
+    if (this.#counted) this.#admission.unauthenticated.remove(this.#request.ip);
+    this.#counted = false;
+  }
 
-  // Why the socket is not being read from (too many frames waiting, a big frame waiting for
-  // its turn while arriving or whole); it is read again when no reason is left.
-  type PauseReason = 'queue' | 'arriving' | 'whole';
-  const pausedFor = new Set<PauseReason>();
-  const pause = (why: PauseReason) => {
-    if (pausedFor.size === 0) socket.pause();
-    pausedFor.add(why);
-  };
-  const resume = (why: PauseReason) => {
-    if (pausedFor.delete(why) && pausedFor.size === 0) socket.resume();
-  };
+  #refuse(error: unknown): void {
+    const { code, reason } = closeFor(error, this.#opts.closeCodes);
+    closeAndTerminate(this.#socket, code, reason);
+  }
 
-  const reply = (c: Connection<S>, message: string, extra: Record<string, unknown> = {}) =>
-    c.send(JSON.stringify(errorFrame(message, extra)));
-  for (const w of opts.writes) if (!Object.hasOwn(opts.handlers, w)) throw new Error(`writes names a frame with no handler: ${w}`);
-  const writes = new Set(opts.writes);
+  #pause(why: PauseReason): void {
+    if (this.#pausedFor.size === 0) this.#socket.pause();
+    this.#pausedFor.add(why);
+  }
 
-  const tooBig = (c: Connection<S> | null) => {
+  #resume(why: PauseReason): void {
+    if (this.#pausedFor.delete(why) && this.#pausedFor.size === 0) this.#socket.resume();
+  }
+
+  #reply(c: Connection<S>, message: string, extra: Record<string, unknown> = {}): void {
+    c.send(JSON.stringify(this.#errorFrame(message, extra)));
+  }
+
+  #tooBig(c: Connection<S> | null): void {
     if (c) c.closed = true;
-    closeAndTerminate(socket, CloseCodes.tooBig, 'Frame too big');
-  };
+    closeAndTerminate(this.#socket, CloseCodes.tooBig, 'Frame too big');
+  }
 
-  let refused = 0;
-  const handle = async (c: Connection<S>, m: Incoming) => {
+  async #handle(c: Connection<S>, m: Incoming): Promise<void> {
     // The peer is gone: its frames not started yet are not run. It sends them again (same
     // local_temp_id) on its next connection, so running them late would only race that retry.
     if (c.closed) return;
-    const wait = await ctx.core.rateLimits.frame(c.id);
+    const { core, config } = this.#ctx;
+    const jsonLimit = this.#jsonLimit;
+    const wait = await core.rateLimits.frame(c.id);
     if (wait > 0) {
       // Over the per-connection rate: the frame is dropped; a peer that keeps flooding is closed.
-      if (++refused > ctx.config.rateLimits.connectionFramesBurst) return c.close(CloseCodes.policyViolation, 'flooding');
-      return reply(c, 'Too many messages; slow down', { code: 'rate_limited', retry_after_ms: wait, ...(m.data.length <= jsonLimit ? tempIdOf(m.data) : {}) });
+      if (++this.#refused > config.rateLimits.connectionFramesBurst) return c.close(CloseCodes.policyViolation, 'flooding');
+      return this.#reply(c, 'Too many messages; slow down', { code: 'rate_limited', retry_after_ms: wait, ...(m.data.length <= jsonLimit ? tempIdOf(m.data) : {}) });
     }
-    refused = 0;
-    if (m.binary) return reply(c, 'Binary frames are not supported; send JSON text', { code: 'invalid_frame' });
+    this.#refused = 0;
+    if (m.binary) return this.#reply(c, 'Binary frames are not supported; send JSON text', { code: 'invalid_frame' });
     let frame: Record<string, unknown> | null;
     if (m.data.length <= jsonLimit) frame = parseFrame(m.data.toString());
     else {
       // It arrived whole before its turn was asked for (one chunk): it waits for one, and so does the socket.
-      m.turn ??= admission.bigFrames.take();
-      if (!m.turn.ready) pause('whole');
+      m.turn ??= this.#admission.bigFrames.take();
+      if (!m.turn.ready) this.#pause('whole');
       await m.turn.turn;
-      resume('whole');
+      this.#resume('whole');
       if (c.closed) return;
-      const parsed = files ? parseFileFrame(m.data, jsonLimit) : 'too big';
-      if (parsed === 'too big') return tooBig(c);
+      const parsed = this.#files ? parseFileFrame(m.data, jsonLimit) : 'too big';
+      if (parsed === 'too big') return this.#tooBig(c);
       frame = parsed;
     }
-    if (!frame) return reply(c, 'Invalid JSON: a frame is a JSON object', { code: 'invalid_frame' });
+    if (!frame) return this.#reply(c, 'Invalid JSON: a frame is a JSON object', { code: 'invalid_frame' });
+    const { handlers, texts } = this.#opts;
     const type = frame.type;
-    const handler = typeof type === 'string' && Object.hasOwn(opts.handlers, type) ? opts.handlers[type] : undefined;
-    if (!handler) return reply(c, `Unknown message type: ${typeof type === 'string' ? type.slice(0, 64) : String(type)}`, { code: 'unknown_type' });
+    const handler = typeof type === 'string' && Object.hasOwn(handlers, type) ? handlers[type] : undefined;
+    if (!handler) return this.#reply(c, `Unknown message type: ${typeof type === 'string' ? type.slice(0, 64) : String(type)}`, { code: 'unknown_type' });
     try {
-      if (writes.has(type as string)) await ctx.core.rateLimits.write(c.user.id);
+      if (this.#writes.has(type as string)) await core.rateLimits.write(c.user.id);
       await handler(c, frame);
     } catch (e) {
       const tempId = localTempIdOf(frame);
       const extra: Record<string, unknown> = tempId !== undefined ? { local_temp_id: tempId } : {};
       if (isDomainError(e) && e.details.retryAfterMs !== undefined) extra.retry_after_ms = e.details.retryAfterMs;
-      if (isDomainError(e)) reply(c, errorText(e, opts.texts), { code: e.code, ...extra });
-      else if (e instanceof FrameError) reply(c, e.message, { code: 'invalid_frame', ...extra });
+      if (isDomainError(e)) this.#reply(c, errorText(e, texts), { code: e.code, ...extra });
+      else if (e instanceof FrameError) this.#reply(c, e.message, { code: 'invalid_frame', ...extra });
       else {
-        logError(e);
-        reply(c, 'Internal error', { code: 'internal', ...extra });
+        this.#logError(e);
+        this.#reply(c, 'Internal error', { code: 'internal', ...extra });
       }
     }
-  };
+  }
 
-  let queued = 0;
-  const run = (c: Connection<S>, m: Incoming) =>
-    chain
-      .then(() => handle(c, m))
-      .catch(logError)
+  #run(c: Connection<S>, m: Incoming): Promise<void> {
+    return this.#chain
+      .then(() => this.#handle(c, m))
+      .catch(this.#logError)
       .finally(() => {
         m.turn?.cancel();
-        if (--queued <= MAX_QUEUED_FRAMES / 4) resume('queue');
+        if (--this.#queued <= MAX_QUEUED_FRAMES / 4) this.#resume('queue');
       });
+  }
 
-  let firstWaiter: ((m: Incoming | null) => void) | null = null;
-  const takeFirst = () =>
-    new Promise<Record<string, unknown> | null>((resolve) => {
+  /** The first frame, parsed (null if none comes in FIRST_FRAME_TIMEOUT_MS, or it is not JSON). */
+  #takeFirst(): Promise<Record<string, unknown> | null> {
+    return new Promise((resolve) => {
       const done = (m: Incoming | null) => {
         clearTimeout(timer);
-        firstWaiter = null;
+        this.#firstWaiter = null;
         resolve(m && !m.binary ? parseFrame(m.data.toString()) : null);
       };
       const timer = setTimeout(() => done(null), FIRST_FRAME_TIMEOUT_MS);
-      if (early.length > 0) {
-        queued--;
-        done(early.shift()!);
-      } else firstWaiter = done;
+      if (this.#early.length > 0) {
+        this.#queued--;
+        done(this.#early.shift()!);
+      } else this.#firstWaiter = done;
     });
+  }
 
   // Big frames (files sockets, once authenticated): a turn is asked for as soon as more than
   // WS_MAX_FRAME_BYTES of one frame has arrived, and the socket is not read further until it
   // comes. Counted before ws sees the chunk (prependListener), reset by each whole frame.
-  let arriving = 0;
-  let turn: Turn | null = null;
-  const onBytes = (chunk: Buffer) => {
-    arriving += chunk.length;
-    if (arriving <= jsonLimit || turn) return;
-    turn = admission.bigFrames.take();
+  #onBytes = (chunk: Buffer): void => {
+    this.#arriving += chunk.length;
+    if (this.#arriving <= this.#jsonLimit || this.#turn) return;
+    const turn = (this.#turn = this.#admission.bigFrames.take());
     if (turn.ready) return;
-    pause('arriving');
-    void turn.turn.then(() => resume('arriving'));
+    this.#pause('arriving');
+    void turn.turn.then(() => this.#resume('arriving'));
   };
-  const raw = request.raw.socket;
-  socket.once('close', () => {
-    raw.off('data', onBytes);
-    turn?.cancel();
-    for (const m of early.splice(0)) m.turn?.cancel();
-    // Gone before its first frame: nothing more to wait for.
-    firstWaiter?.(null);
-  });
 
-  socket.on('message', (data, binary) => {
+  #onMessage(data: Buffer, binary: boolean): void {
     // Shutting down: a frame not taken yet is not taken at all; the client sends it again
     // (same local_temp_id) after reconnecting elsewhere.
-    if (!ctx.hub.accepting) return;
-    const m: Incoming = { data: asBuffer(data), binary, turn: null };
-    arriving = 0;
-    if (m.data.length > jsonLimit) m.turn = turn;
+    if (!this.#ctx.hub.accepting) return;
+    const m: Incoming = { data, binary, turn: null };
+    this.#arriving = 0;
+    if (m.data.length > this.#jsonLimit) m.turn = this.#turn;
     // Counted from chunks, small frames in a row can look like a big one: the turn goes back.
-    else turn?.cancel();
-    turn = null;
+    else this.#turn?.cancel();
+    this.#turn = null;
     // What ws let through is within this phase's limit; checked here too, so a ws that stopped
     // honouring setFrameLimit cannot get a big frame parsed.
-    if (m.data.length > limit) {
+    if (m.data.length > this.#limit) {
       m.turn?.cancel();
-      return tooBig(conn);
+      return this.#tooBig(this.#conn);
     }
-    if (firstWaiter) return firstWaiter(m);
-    // One frame at a time per socket, so its sends keep their order. A peer that sends faster
-    // than its frames are handled is stopped reading from (TCP pushes back) until it catches up.
-    if (++queued >= (authenticated ? MAX_QUEUED_FRAMES : MAX_EARLY_FRAMES)) pause('queue');
-    if (!conn) {
-      early.push(m);
+    if (this.#firstWaiter) return this.#firstWaiter(m);
+    // A peer that sends faster than its frames are handled is stopped reading from (TCP
+    // pushes back) until it catches up.
+    if (++this.#queued >= (this.#authenticated ? MAX_QUEUED_FRAMES : MAX_EARLY_FRAMES)) this.#pause('queue');
+    if (!this.#conn) {
+      this.#early.push(m);
       return;
     }
-    chain = ctx.hub.track(run(conn, m));
-  });
+    this.#chain = this.#ctx.hub.track(this.#run(this.#conn, m));
+  }
 
-  void (async () => {
+  /** The handshake's user, or the first frame's token's; then the connection is registered. */
+  async #authenticate(handshakeUser: User | null): Promise<void> {
+    const ctx = this.#ctx;
+    const { config } = ctx;
+    const socket = this.#socket;
+    const opts = this.#opts;
     let user: User;
     try {
-      user =
-        verdict.kind === 'user'
-          ? verdict.user
-          : await ctx.core.accounts.authenticate(opts.firstFrameToken ? opts.firstFrameToken(await takeFirst()) : undefined);
+      user = handshakeUser ?? (await ctx.core.accounts.authenticate(opts.firstFrameToken ? opts.firstFrameToken(await this.#takeFirst()) : undefined));
       opts.admit?.(user);
     } catch (e) {
-      return refuse(e);
+      return this.#refuse(e);
     }
     if (socket.readyState !== socket.OPEN) return;
-    uncount();
-    authenticated = true;
-    limit = files ? config.wsMaxPayloadBytes : jsonLimit;
-    setFrameLimit(socket, limit);
-    if (files) raw.prependListener('data', onBytes);
-    const c = new Connection<S>(user, socket, opts.renderer, opts.initialState(), ctx.config.wsSendBufferBytes);
+    this.#uncount();
+    this.#authenticated = true;
+    this.#limit = this.#files ? config.wsMaxPayloadBytes : this.#jsonLimit;
+    setFrameLimit(socket, this.#limit);
+    if (this.#files) this.#request.raw.socket.prependListener('data', this.#onBytes);
+    const c = new Connection<S>(user, socket, opts.renderer, opts.initialState(), config.wsSendBufferBytes);
     ctx.hub.add(c);
     socket.on('close', () => {
       c.closed = true;
       ctx.hub.remove(c);
-      void ctx.core.presence.disconnected(user, c.id).catch(logError);
+      void ctx.core.presence.disconnected(user, c.id).catch(this.#logError);
     });
     try {
       await ctx.core.presence.connected(user, c.id);
       if (opts.ready) await opts.ready(c);
     } catch (e) {
-      logError(e);
+      this.#logError(e);
       c.close(CloseCodes.authFailed, 'connection setup failed');
       return terminateSoon(socket);
     }
     // Refused by `ready` (e.g. a room that is not the user's, 4003): cut like any refusal.
     if (c.closed || socket.readyState !== socket.OPEN) return terminateSoon(socket);
-    conn = c;
-    for (const m of early.splice(0)) chain = run(c, m);
-  })();
+    this.#conn = c;
+    for (const m of this.#early.splice(0)) this.#chain = this.#run(c, m);
+  }
 }
 
 function tempIdOf(data: Buffer): Record<string, unknown> {
@@ -304,9 +381,4 @@ function localTempIdOf(frame: Record<string, unknown>): unknown {
   const data = frame.data as Record<string, unknown> | undefined;
   const v = (data && typeof data === 'object' ? data.local_temp_id : undefined) ?? frame.local_temp_id;
   return typeof v === 'string' || typeof v === 'number' ? v : undefined;
-}
-
-let logError: (e: unknown) => void = (e) => console.error(e);
-export function setSocketErrorLogger(fn: (e: unknown) => void) {
-  logError = fn;
 }

@@ -1,4 +1,5 @@
-import type { Id, Message, Participant, UserSummary } from '../../core/model.js';
+import type { ConversationView, Id, Message, Participant, UserSummary } from '../../core/model.js';
+import { deletedUser } from '../../core/users.js';
 import { iso, isoOrNull } from '../shared/time.js';
 
 // Document 004: UUIDs, an account object per side, and a status derived from the
@@ -49,3 +50,12 @@ export function renderMessage(
 }
 
 export const otherOf = (pair: readonly [UserSummary, UserSummary], me: Id) => (pair[0].id === me ? pair[1] : pair[0]);
+
+/** A message as 004 shows it to `viewer`, with the status from the receiver's watermarks. */
+export function render004(view: ConversationView, m: Message, localTempId: string | null = null) {
+  const sender = view.members.find((x) => x.user.id === m.senderId);
+  const receiver = view.members.find((x) => x.user.id !== m.senderId);
+  const s = sender?.user ?? deletedUser(m.senderId);
+  const r = receiver?.user ?? s;
+  return renderMessage(m, s, r, statusOf(m.seq, receiver?.participant ?? null), receiver?.participant.readAt ?? null, localTempId);
+}
