@@ -174,11 +174,19 @@ export class PresenceService {
     await this.#announce(actor, status !== 'offline', Date.now());
   }
 
-  async typing(actor: User, key: ConversationKey, isTyping: boolean): Promise<void> {
+  /**
+   * `requireFriendship`: document 004's rule, as for its sends (`SendInput.requireFriendship`):
+   * in a direct conversation only accepted friends tell each other they type.
+   */
+  async typing(actor: User, key: ConversationKey, isTyping: boolean, opts: { requireFriendship?: boolean } = {}): Promise<void> {
     const { conversation } = await this.conversations.access(actor, key);
     const ref = await this.conversations.ref(conversation);
     // A block shuts a direct conversation to typing too.
     if (ref.pair && (await this.conversations.friends.isBlocked(ref.pair[0].id, ref.pair[1].id))) throw new DomainError('blocked');
+    if (opts.requireFriendship && ref.pair) {
+      const other = ref.pair[0].id === actor.id ? ref.pair[1] : ref.pair[0];
+      await this.conversations.friends.requireFriends(actor.id, other.id);
+    }
     const typingUserIds = await this.presence.setTyping(conversation.id, actor.id, isTyping);
     this.events.publish({
       type: 'typing',

@@ -97,9 +97,8 @@ function friendsHandlers(ctx: DialectContext): Record<string, FrameHandler<null>
       // The friend rule covers typing too (a room shared through 002 or /api/chat is no
       // friendship); before a friend's first message the conversation is opened as the send would.
       const { other, view } = await core.conversations.findDirect(conn.user, userKey(d.receiver_id));
-      await core.friends.requireFriends(conn.user.id, other.id);
       const conversation = view ? view.conversation.id : (await core.conversations.openDirect(conn.user, other.id, { requireFriendship: true })).conversation.id;
-      await core.presence.typing(conn.user, conversation, d.is_typing);
+      await core.presence.typing(conn.user, conversation, d.is_typing, { requireFriendship: true });
     },
     async ping(conn) {
       conn.send('{"type":"pong"}');
