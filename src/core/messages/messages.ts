@@ -9,7 +9,7 @@ import type { RateLimits } from '../rate-limits.js';
 import { may, mayPost } from '../conversations/permissions.js';
 import type { Id, Member, Message, MessageKind, User, UserSummary } from '../model.js';
 import { LIKE_EMOJI } from '../model.js';
-import { Users } from '../users.js';
+import { deletedUser, Users } from '../users.js';
 import { MessageWriter } from './writer.js';
 import { openCatchUp, type CatchUp, type ChangeCursor } from './catch-up.js';
 
@@ -43,11 +43,17 @@ export interface PreparedFiles {
   discard(): Promise<void>;
 }
 
-export interface HistoryPage {
-  conversation: ConversationRef;
+/** Messages with everyone a rendering of them names, read once. */
+export interface NamedMessages {
   messages: Message[];
-  /** Every sender of `messages`, read once; a deleted account is named as `deletedUser`. */
+  /** Every sender of `messages`; a deleted account is named as `deletedUser`. */
   senders: ReadonlyMap<Id, UserSummary>;
+  /** Everyone who reacted to one of `messages` and still has an account. */
+  reactors: ReadonlyMap<Id, UserSummary>;
+}
+
+export interface HistoryPage extends NamedMessages {
+  conversation: ConversationRef;
   /** Newest seq of the conversation: the total of messages, tombstones included. */
   total: number;
   /** The conversation's change_seq when the page was read (a client's resume cursor). */
@@ -272,7 +278,7 @@ export class Messages {
    * `message_not_found`, also a message of another conversation than `in` when a route names
    * both (a message id under the wrong conversation's path is not found, not moved).
    */
-  async get(actor: User, key: MessageKey, opts: { in?: ConversationKey } = {}): Promise<{ message: Message; conversation: ConversationRef; sender: UserSummary }> {
+  async get(actor: User, key: MessageKey, opts: { in?: ConversationKey } = {}): Promise<NamedMessages & { message: Message; conversation: ConversationRef; sender: UserSummary }> {
     const message = await this.#find(key);
     if (!message) throw new DomainError('message_not_found');
     const conversation = await this.conversations.refById(message.conversationId);
@@ -280,8 +286,18 @@ export class Messages {
       throw new DomainError('message_not_found');
     }
     if (opts.in !== undefined && (typeof opts.in === 'number' ? conversation.id : conversation.uuid) !== opts.in) throw new DomainError('message_not_found');
-    const sender = (await this.users.named([message.senderId])).get(message.senderId)!;
-    return { message, conversation, sender };
+    const named = await this.named([message]);
+    return { ...named, message, conversation, sender: named.senders.get(message.senderId)! };
+  }
+
+  /** The people a rendering of `messages` names (senders, reactors), in one read. */
+  async named(messages: Message[]): Promise<NamedMessages> {
+    const reactorIds = messages.flatMap((m) => m.reactions.flatMap((r) => r.userIds));
+    const found = await this.users.summaries([...messages.map((m) => m.senderId), ...reactorIds]);
+    const senders = new Map(messages.map((m) => [m.senderId, found.get(m.senderId) ?? deletedUser(m.senderId)]));
+    const reactors = new Map<Id, UserSummary>();
+    for (const id of reactorIds) if (found.has(id)) reactors.set(id, found.get(id)!);
+    return { messages, senders, reactors };
   }
 
   /**
@@ -298,8 +314,7 @@ export class Messages {
     const ref = await this.conversations.ref(conversation);
     const top = conversation.lastSeq - skip;
     const messages = top <= 0 ? [] : await this.store.messagesBySeq(conversation.id, Math.max(1, top - limit + 1), top);
-    const senders = await this.users.named(messages.map((m) => m.senderId));
-    return { conversation: ref, messages, senders, total: conversation.lastSeq, changeSeq: conversation.changeSeq };
+    return { ...(await this.named(messages)), conversation: ref, total: conversation.lastSeq, changeSeq: conversation.changeSeq };
   }
 
   /** The `limit` messages below `beforeSeq` (none given: the newest), newest first: paging back by seq range. */

@@ -191,7 +191,7 @@ export function chatRest(v: RoomsVariant = ROOMS_001) {
     const renderOne = async (req: { user: User }, m: Message) => {
       const view = await core.conversations.view(req.user, m.conversationId);
       const ref = await core.conversations.ref(view.conversation);
-      const senders = await core.users.named([m.senderId]);
+      const { senders } = await core.messages.named([m]);
       const seen = await seenBy(req.user, [...roomPeople([view]), m.senderId]);
       return viewMessages(seen, { conversation: ref }, [m], req.user.id, readSeqsOf(view), senders)[0];
     };

@@ -1,6 +1,6 @@
 import { refusal } from '../../core/errors.js';
-import { deletedUser } from '../../core/users.js';
 import { NOTIFICATIONS_POLICY } from './file-policy.js';
+import type { NamedMessages } from '../../core/messages/messages.js';
 import type { Message, User } from '../../core/model.js';
 import type { PresenceView } from '../../core/presence/presence-service.js';
 import type { DialectContext, DialectScope } from '../dialect.js';
@@ -45,16 +45,10 @@ export function notificationsRest(ctx: DialectContext, authed: DialectScope) {
   const notFound = { detail: 'Conversation not found' };
   const presence = { user_id: IDS.other, status: 'busy', is_online: true, last_seen: '2024-01-01T12:00:00Z', current_conversation: IDS.conversation };
 
-  const messages003 = async (user: User, conversationUuid: string, list: Message[]) => {
-    const ids = new Set<number>();
-    for (const m of list) {
-      ids.add(m.senderId);
-      for (const r of m.reactions) for (const u of r.userIds) ids.add(u);
-    }
-    const users = await core.users.summaries([...ids]);
-    return list.map((m) => renderMessage003(ctx, m, conversationUuid, users.get(m.senderId) ?? deletedUser(m.senderId), (id) => users.get(id)));
-  };
-  const one = async (user: User, conversationUuid: string, m: Message) => (await messages003(user, conversationUuid, [m]))[0];
+  // Senders and reactors as the core names them (NamedMessages).
+  const messages003 = (conversationUuid: string, { messages, senders, reactors }: NamedMessages) =>
+    messages.map((m) => renderMessage003(ctx, m, conversationUuid, senders.get(m.senderId)!, (id) => reactors.get(id)));
+  const one = async (conversationUuid: string, m: Message) => messages003(conversationUuid, await core.messages.named([m]))[0];
   const inConversation = async (user: User, conversationUuid: string, messageUuid: string) => {
     const { message } = await core.messages.get(user, messageUuid, { in: conversationUuid });
     return message;
@@ -186,7 +180,7 @@ export function notificationsRest(ctx: DialectContext, authed: DialectScope) {
       const limit = req.query.limit ?? 50;
       // Newest first; before_seq pages back (a seq range, never OFFSET).
       const page = await core.messages.before(req.user, req.params.conversation_id, req.query.before_seq, limit);
-      const results = await messages003(req.user, req.params.conversation_id, page.messages);
+      const results = messages003(req.params.conversation_id, page);
       const oldest = page.messages.at(-1)?.seq ?? 1;
       return { count: page.total, next_before_seq: oldest > 1 ? oldest : null, results };
     },
@@ -213,7 +207,7 @@ export function notificationsRest(ctx: DialectContext, authed: DialectScope) {
     } },
     async (req, reply) => {
       const { message } = await send003(ctx, req.user, req.params.conversation_id, { ...req.body, message_type: req.body.message_type as string | undefined });
-      return reply.code(201).send(await one(req.user, req.params.conversation_id, message));
+      return reply.code(201).send(await one(req.params.conversation_id, message));
     },
   );
 
@@ -222,7 +216,7 @@ export function notificationsRest(ctx: DialectContext, authed: DialectScope) {
     security,
     params: MessageParams,
   } }, async (req) =>
-    one(req.user, req.params.conversation_id, await inConversation(req.user, req.params.conversation_id, req.params.id)),
+    messages003(req.params.conversation_id, await core.messages.get(req.user, req.params.id, { in: req.params.conversation_id }))[0],
   );
 
   authed.put('/conversations/:conversation_id/messages/:id/', { schema: {
@@ -232,7 +226,7 @@ export function notificationsRest(ctx: DialectContext, authed: DialectScope) {
     body: example(UpdateMessageBody, 'The new text', { content: 'Hello world!' }),
   } }, async (req) => {
     await inConversation(req.user, req.params.conversation_id, req.params.id);
-    return one(req.user, req.params.conversation_id, await core.messages.edit(req.user, req.params.id, req.body.content));
+    return one(req.params.conversation_id, await core.messages.edit(req.user, req.params.id, req.body.content));
   });
 
   authed.delete('/conversations/:conversation_id/messages/:id/', { schema: {
@@ -251,9 +245,8 @@ export function notificationsRest(ctx: DialectContext, authed: DialectScope) {
     security,
     params: ReactionParams,
   } }, async (req) => {
-    const { message } = await core.messages.get(req.user, req.params.message_id);
-    const users = await core.users.summaries(message.reactions.flatMap((r) => r.userIds));
-    return message.reactions.flatMap((r) => r.userIds.map((u) => ({ message_id: message.uuid, user_id: users.get(u)?.uuid ?? null, emoji: r.emoji })));
+    const { message, reactors } = await core.messages.get(req.user, req.params.message_id);
+    return message.reactions.flatMap((r) => r.userIds.map((u) => ({ message_id: message.uuid, user_id: reactors.get(u)?.uuid ?? null, emoji: r.emoji })));
   });
 
   authed.post('/messages/:message_id/reactions/', { schema: {
