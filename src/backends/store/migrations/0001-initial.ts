@@ -1,4 +1,5 @@
-import { sql, type Kysely } from 'kysely';
+import type { Kysely } from 'kysely';
+import { columnTypes, createIndexes } from './helpers.js';
 import type { VersionedMigration } from './index.js';
 
 /** The default tenant's uuid is fixed so every process and every test agrees on it. */
@@ -7,12 +8,7 @@ export const DEFAULT_TENANT_UUID = '00000000-0000-7000-8000-000000000001';
 export const initial: VersionedMigration = {
   name: '0001-initial',
   async up(db: Kysely<any>, dialect) {
-    // Integer keys render as JSON numbers on both databases (DESIGN.md, Identifiers).
-    const pk = (t: any) =>
-      dialect === 'postgres'
-        ? t.addColumn('id', 'bigserial', (c: any) => c.primaryKey())
-        : t.addColumn('id', 'integer', (c: any) => c.primaryKey().autoIncrement());
-    const big = dialect === 'postgres' ? 'bigint' : 'integer';
+    const { withId: pk, big } = columnTypes(dialect);
 
     await pk(db.schema.createTable('tenants'))
       .addColumn('uuid', 'varchar(36)', (c: any) => c.notNull().unique())
@@ -34,14 +30,10 @@ export const initial: VersionedMigration = {
       .addColumn('created_at', big, (c: any) => c.notNull())
       .addColumn('updated_at', big, (c: any) => c.notNull())
       .execute();
-    await db.schema.createIndex('users_tenant_email').unique().on('users').columns(['tenant_id', 'email']).execute();
-    await db.schema
-      .createIndex('users_external')
-      .unique()
-      .on('users')
-      .columns(['tenant_id', 'external_issuer', 'external_subject'])
-      .where(sql.ref('external_subject'), 'is not', null)
-      .execute();
+    await createIndexes(db, [
+      { name: 'users_tenant_email', on: 'users', columns: ['tenant_id', 'email'], unique: true },
+      { name: 'users_external', on: 'users', columns: ['tenant_id', 'external_issuer', 'external_subject'], unique: true, where: ['external_subject', 'is not'] },
+    ]);
 
     await db.schema
       .createTable('friendships')
@@ -53,7 +45,7 @@ export const initial: VersionedMigration = {
       .addColumn('updated_at', big, (c: any) => c.notNull())
       .addPrimaryKeyConstraint('friendships_pk', ['user_a', 'user_b'])
       .execute();
-    await db.schema.createIndex('friendships_user_b').on('friendships').column('user_b').execute();
+    await createIndexes(db, [{ name: 'friendships_user_b', on: 'friendships', columns: ['user_b'] }]);
 
     await pk(db.schema.createTable('conversations'))
       .addColumn('uuid', 'varchar(36)', (c: any) => c.notNull().unique())
@@ -69,13 +61,7 @@ export const initial: VersionedMigration = {
       .addColumn('updated_at', big, (c: any) => c.notNull())
       .addColumn('deleted_at', big)
       .execute();
-    await db.schema
-      .createIndex('conversations_direct_key')
-      .unique()
-      .on('conversations')
-      .columns(['tenant_id', 'direct_key'])
-      .where(sql.ref('direct_key'), 'is not', null)
-      .execute();
+    await createIndexes(db, [{ name: 'conversations_direct_key', on: 'conversations', columns: ['tenant_id', 'direct_key'], unique: true, where: ['direct_key', 'is not'] }]);
 
     await db.schema
       .createTable('participants')
@@ -91,7 +77,7 @@ export const initial: VersionedMigration = {
       .addPrimaryKeyConstraint('participants_pk', ['conversation_id', 'user_id'])
       .execute();
     // The room list: a user's conversations without touching messages.
-    await db.schema.createIndex('participants_user').on('participants').columns(['user_id', 'conversation_id']).execute();
+    await createIndexes(db, [{ name: 'participants_user', on: 'participants', columns: ['user_id', 'conversation_id'] }]);
 
     await pk(db.schema.createTable('messages'))
       .addColumn('uuid', 'varchar(36)', (c: any) => c.notNull().unique())
@@ -108,19 +94,15 @@ export const initial: VersionedMigration = {
       .addColumn('edited_at', big)
       .addColumn('deleted_at', big)
       .execute();
-    // History pages are seq ranges on this index; never OFFSET.
-    await db.schema.createIndex('messages_conversation_seq').unique().on('messages').columns(['conversation_id', 'seq']).execute();
-    // "Everything that changed since N" is one range scan.
-    await db.schema.createIndex('messages_conversation_change').on('messages').columns(['conversation_id', 'change_seq']).execute();
-    // A retried send (same local_temp_id from the same sender) finds the original.
-    await db.schema
-      .createIndex('messages_sender_client')
-      .unique()
-      .on('messages')
-      .columns(['sender_id', 'client_id'])
-      .where(sql.ref('client_id'), 'is not', null)
-      .execute();
-    await db.schema.createIndex('messages_reply_to').on('messages').column('reply_to_id').where(sql.ref('reply_to_id'), 'is not', null).execute();
+    await createIndexes(db, [
+      // History pages are seq ranges on this index; never OFFSET.
+      { name: 'messages_conversation_seq', on: 'messages', columns: ['conversation_id', 'seq'], unique: true },
+      // "Everything that changed since N" is one range scan.
+      { name: 'messages_conversation_change', on: 'messages', columns: ['conversation_id', 'change_seq'] },
+      // A retried send (same local_temp_id from the same sender) finds the original.
+      { name: 'messages_sender_client', on: 'messages', columns: ['sender_id', 'client_id'], unique: true, where: ['client_id', 'is not'] },
+      { name: 'messages_reply_to', on: 'messages', columns: ['reply_to_id'], where: ['reply_to_id', 'is not'] },
+    ]);
 
     await pk(db.schema.createTable('attachments'))
       .addColumn('uuid', 'varchar(36)', (c: any) => c.notNull().unique())
@@ -139,7 +121,7 @@ export const initial: VersionedMigration = {
       .addColumn('thumbnail_path', 'varchar(1024)')
       .addColumn('created_at', big, (c: any) => c.notNull())
       .execute();
-    await db.schema.createIndex('attachments_message').on('attachments').columns(['message_id', 'position']).execute();
+    await createIndexes(db, [{ name: 'attachments_message', on: 'attachments', columns: ['message_id', 'position'] }]);
 
     await pk(db.schema.createTable('reactions'))
       .addColumn('uuid', 'varchar(36)', (c: any) => c.notNull().unique())
@@ -148,7 +130,7 @@ export const initial: VersionedMigration = {
       .addColumn('emoji', 'varchar(64)', (c: any) => c.notNull())
       .addColumn('created_at', big, (c: any) => c.notNull())
       .execute();
-    await db.schema.createIndex('reactions_unique').unique().on('reactions').columns(['message_id', 'user_id', 'emoji']).execute();
+    await createIndexes(db, [{ name: 'reactions_unique', on: 'reactions', columns: ['message_id', 'user_id', 'emoji'], unique: true }]);
 
     await db.schema
       .createTable('mentions')
@@ -156,7 +138,7 @@ export const initial: VersionedMigration = {
       .addColumn('user_id', big, (c: any) => c.notNull().references('users.id'))
       .addPrimaryKeyConstraint('mentions_pk', ['message_id', 'user_id'])
       .execute();
-    await db.schema.createIndex('mentions_user').on('mentions').column('user_id').execute();
+    await createIndexes(db, [{ name: 'mentions_user', on: 'mentions', columns: ['user_id'] }]);
 
     await db
       .insertInto('tenants')

@@ -1,4 +1,5 @@
-import { sql, type Kysely } from 'kysely';
+import type { Kysely } from 'kysely';
+import { createIndexes } from './helpers.js';
 import type { VersionedMigration } from './index.js';
 
 /**
@@ -8,18 +9,10 @@ import type { VersionedMigration } from './index.js';
 export const attachmentPaths: VersionedMigration = {
   name: '0002-attachment-paths',
   async up(db: Kysely<any>) {
-    await db.schema.createIndex('attachments_stored_path').on('attachments').column('stored_path').execute();
-    await db.schema
-      .createIndex('attachments_thumbnail_path')
-      .on('attachments')
-      .column('thumbnail_path')
-      .where(sql.ref('thumbnail_path'), 'is not', null)
-      .execute();
-    await db.schema
-      .createIndex('attachments_pending')
-      .on('attachments')
-      .columns(['created_at'])
-      .where(sql.ref('message_id'), 'is', null)
-      .execute();
+    await createIndexes(db, [
+      { name: 'attachments_stored_path', on: 'attachments', columns: ['stored_path'] },
+      { name: 'attachments_thumbnail_path', on: 'attachments', columns: ['thumbnail_path'], where: ['thumbnail_path', 'is not'] },
+      { name: 'attachments_pending', on: 'attachments', columns: ['created_at'], where: ['message_id', 'is'] },
+    ]);
   },
 };

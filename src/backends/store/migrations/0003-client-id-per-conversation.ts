@@ -1,4 +1,5 @@
-import { sql, type Kysely } from 'kysely';
+import type { Kysely } from 'kysely';
+import { createIndexes } from './helpers.js';
 import type { VersionedMigration } from './index.js';
 
 /**
@@ -13,13 +14,9 @@ export const clientIdPerConversation: VersionedMigration = {
   name: '0003-client-id-per-conversation',
   async up(db: Kysely<any>) {
     // Created before the old one is dropped: there is no moment without a unique key.
-    await db.schema
-      .createIndex('messages_sender_conversation_client')
-      .unique()
-      .on('messages')
-      .columns(['sender_id', 'conversation_id', 'client_id'])
-      .where(sql.ref('client_id'), 'is not', null)
-      .execute();
+    await createIndexes(db, [
+      { name: 'messages_sender_conversation_client', on: 'messages', columns: ['sender_id', 'conversation_id', 'client_id'], unique: true, where: ['client_id', 'is not'] },
+    ]);
     await db.schema.dropIndex('messages_sender_client').execute();
   },
 };

@@ -1,4 +1,5 @@
 import { sql, type Kysely } from 'kysely';
+import { columnTypes, createIndexes } from './helpers.js';
 import type { VersionedMigration } from './index.js';
 
 /**
@@ -13,23 +14,13 @@ import type { VersionedMigration } from './index.js';
 export const accounts: VersionedMigration = {
   name: '0004-accounts',
   async up(db: Kysely<any>, dialect) {
-    const pk = (t: any) =>
-      dialect === 'postgres'
-        ? t.addColumn('id', 'bigserial', (c: any) => c.primaryKey())
-        : t.addColumn('id', 'integer', (c: any) => c.primaryKey().autoIncrement());
-    const big = dialect === 'postgres' ? 'bigint' : 'integer';
+    const { withId: pk, big } = columnTypes(dialect);
 
     await db.schema.alterTable('users').addColumn('tenant_role', 'varchar(16)', (c: any) => c.notNull().defaultTo('member')).execute();
     await sql`UPDATE users SET tenant_role = 'admin' WHERE id IN (SELECT MIN(id) FROM users GROUP BY tenant_id)`.execute(db);
 
     await db.schema.dropIndex('users_tenant_email').execute();
-    await db.schema
-      .createIndex('users_tenant_email')
-      .unique()
-      .on('users')
-      .columns(['tenant_id', 'email'])
-      .where(sql.ref('external_subject'), 'is', null)
-      .execute();
+    await createIndexes(db, [{ name: 'users_tenant_email', on: 'users', columns: ['tenant_id', 'email'], unique: true, where: ['external_subject', 'is'] }]);
 
     await pk(db.schema.createTable('invites'))
       .addColumn('uuid', 'varchar(36)', (c: any) => c.notNull().unique())
@@ -43,6 +34,6 @@ export const accounts: VersionedMigration = {
       .addColumn('used_by', big, (c: any) => c.references('users.id'))
       .addColumn('revoked_at', big)
       .execute();
-    await db.schema.createIndex('invites_tenant').on('invites').columns(['tenant_id', 'created_at']).execute();
+    await createIndexes(db, [{ name: 'invites_tenant', on: 'invites', columns: ['tenant_id', 'created_at'] }]);
   },
 };

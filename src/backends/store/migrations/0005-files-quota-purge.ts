@@ -1,4 +1,5 @@
 import { sql, type Kysely } from 'kysely';
+import { columnTypes, createIndexes } from './helpers.js';
 import type { VersionedMigration } from './index.js';
 
 /**
@@ -10,19 +11,10 @@ import type { VersionedMigration } from './index.js';
 export const filesQuotaPurge: VersionedMigration = {
   name: '0005-files-quota-purge',
   async up(db: Kysely<any>, dialect) {
-    const big = dialect === 'postgres' ? 'bigint' : 'integer';
-    await db.schema
-      .createIndex('attachments_pending_owner')
-      .on('attachments')
-      .columns(['owner_id'])
-      .where(sql.ref('message_id'), 'is', null)
-      .execute();
-    await db.schema.alterTable('conversations').addColumn('files_purged_at', big).execute();
-    await db.schema
-      .createIndex('conversations_files_to_purge')
-      .on('conversations')
-      .columns(['deleted_at'])
-      .where(sql<boolean>`deleted_at IS NOT NULL AND files_purged_at IS NULL`)
-      .execute();
+    await createIndexes(db, [{ name: 'attachments_pending_owner', on: 'attachments', columns: ['owner_id'], where: ['message_id', 'is'] }]);
+    await db.schema.alterTable('conversations').addColumn('files_purged_at', columnTypes(dialect).big).execute();
+    await createIndexes(db, [
+      { name: 'conversations_files_to_purge', on: 'conversations', columns: ['deleted_at'], where: sql<boolean>`deleted_at IS NOT NULL AND files_purged_at IS NULL` },
+    ]);
   },
 };

@@ -1,4 +1,5 @@
 import { sql, type Kysely } from 'kysely';
+import { columnTypes, createIndexes } from './helpers.js';
 import type { VersionedMigration } from './index.js';
 
 /**
@@ -13,7 +14,7 @@ import type { VersionedMigration } from './index.js';
 export const blocksMemberCount: VersionedMigration = {
   name: '0006-blocks-member-count',
   async up(db: Kysely<any>, dialect) {
-    const big = dialect === 'postgres' ? 'bigint' : 'integer';
+    const { big } = columnTypes(dialect);
     await db.schema
       .createTable('blocks')
       .addColumn('blocker_id', big, (c: any) => c.notNull().references('users.id'))
@@ -21,7 +22,7 @@ export const blocksMemberCount: VersionedMigration = {
       .addColumn('created_at', big, (c: any) => c.notNull())
       .addPrimaryKeyConstraint('blocks_pk', ['blocker_id', 'blocked_id'])
       .execute();
-    await db.schema.createIndex('blocks_blocked').on('blocks').columns(['blocked_id', 'blocker_id']).execute();
+    await createIndexes(db, [{ name: 'blocks_blocked', on: 'blocks', columns: ['blocked_id', 'blocker_id'] }]);
 
     await db.schema.alterTable('conversations').addColumn('member_count', 'integer', (c: any) => c.notNull().defaultTo(0)).execute();
     await sql`UPDATE conversations SET member_count = (SELECT count(*) FROM participants p WHERE p.conversation_id = conversations.id AND p.left_at IS NULL)`.execute(db);

@@ -1,4 +1,5 @@
 import { sql, type Kysely } from 'kysely';
+import { columnTypes } from './helpers.js';
 import type { VersionedMigration } from './index.js';
 
 /**
@@ -11,7 +12,7 @@ export const sentSeq: VersionedMigration = {
   async up(db: Kysely<any>, dialect) {
     await db.schema
       .alterTable('participants')
-      .addColumn('sent_seq', dialect === 'postgres' ? 'bigint' : 'integer', (c) => c.notNull().defaultTo(0))
+      .addColumn('sent_seq', columnTypes(dialect).big, (c) => c.notNull().defaultTo(0))
       .execute();
     await sql`UPDATE participants SET sent_seq = read_seq`.execute(db);
   },
