@@ -4,12 +4,12 @@ import type { Config } from '../../config/config.js';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { Core } from '../../core/core.js';
 import type { Session } from '../../core/accounts/accounts.js';
-import { inviteStatus } from '../../core/accounts/invites.js';
-import type { Invite, User } from '../../core/model.js';
+import { renderInvite } from '../shared/invites.js';
+import type { User } from '../../core/model.js';
 import { checkLoginOrigin, loginOriginTrusted, requireUser, userKey } from '../shared/auth.js';
 import { isDomainError } from '../../core/errors.js';
 import { detailErrorHandler, errorText } from '../shared/errors.js';
-import { iso, isoOrNull } from '../shared/time.js';
+import { isoOrNull } from '../shared/time.js';
 import { TAGS, TEXTS, errorsShown, example, operation, shown } from '../../http/api-docs.js';
 import { INVITE, JANE, JOHN, TENANT_ID, TOKEN } from '../shared/examples.js';
 import {
@@ -55,17 +55,6 @@ function setTokenCookie(config: Config, req: FastifyRequest, reply: FastifyReply
   });
 }
 
-export const renderInvite = (i: Invite) => ({
-  id: i.uuid,
-  tenant_id: i.tenantUuid,
-  email: i.email,
-  status: inviteStatus(i),
-  created_at: iso(i.createdAt),
-  expires_at: iso(i.expiresAt),
-  used_at: isoOrNull(i.usedAt),
-  used_by: i.usedBy,
-  revoked_at: isoOrNull(i.revokedAt),
-});
 
 // Examples for /docs (the accounts contract of DESIGN.md).
 const USER_EXAMPLE = { ...JOHN, tenant_id: TENANT_ID };

@@ -1,4 +1,5 @@
 import { Type, type TSchema } from '@sinclair/typebox';
+import { inviteOutSchema } from '../shared/invites.js';
 
 export const UserOut = Type.Object({
   id: Type.Integer(),
@@ -37,19 +38,11 @@ export const FriendParams = Type.Object({ user_id: Type.String({ minLength: 1, m
 
 export const Detail = Type.Object({ detail: Type.String() });
 
-const Time = Type.String({ format: 'date-time' });
 const Nullable = <T extends TSchema>(t: T) => Type.Union([t, Type.Null()]);
 
-export const InviteOut = Type.Object({
+export const InviteOut = inviteOutSchema({
   id: Type.String({ description: "The invite's uuid (revoke it with DELETE …/invites/{id})" }),
-  tenant_id: Type.String(),
-  email: Nullable(Type.String({ description: 'Only a registration with this e-mail may use it' })),
-  status: Type.Union([Type.Literal('active'), Type.Literal('used'), Type.Literal('revoked'), Type.Literal('expired')]),
-  created_at: Time,
-  expires_at: Time,
-  used_at: Nullable(Time),
-  used_by: Nullable(Type.Integer({ description: 'The id of the user it admitted' })),
-  revoked_at: Nullable(Time),
+  usedBy: Type.Integer({ description: 'The id of the user it admitted' }),
 });
 
 export const InviteIssuedOut = Type.Object({

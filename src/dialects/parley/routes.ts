@@ -4,8 +4,9 @@ import { refusal } from '../../core/errors.js';
 import { PARLEY_POLICY } from './file-policy.js';
 import { SNAPSHOT_REQUIRED_TEXT } from './codes.js';
 import type { ChangeCursor } from '../../core/messages/catch-up.js';
-import { inviteStatus } from '../../core/accounts/invites.js';
-import type { ConversationView, Invite, Message, User, UserSummary } from '../../core/model.js';
+import { renderInvite } from '../shared/invites.js';
+import type { ConversationView, Message, User } from '../../core/model.js';
+import type { NamedMessages } from '../../core/messages/messages.js';
 import { Users } from '../../core/users.js';
 import type { DialectContext, DialectScope } from '../dialect.js';
 import { checkLoginOrigin } from '../shared/auth.js';
@@ -100,10 +101,9 @@ export function parleyRest(ctx: DialectContext, authed: DialectScope) {
   };
   const conversation = async (user: User, v: ConversationView) => (await conversations(user, [v]))[0];
 
-  const messages = async (list: Message[], senders?: ReadonlyMap<number, UserSummary>) => {
-    const named = senders ?? (await core.users.named(list.map((m) => m.senderId)));
-    return list.map((m) => renderMessage(ctx, m, named.get(m.senderId)!));
-  };
+  // Senders as the core names them (NamedMessages).
+  const messages = (list: Message[], { senders }: Pick<NamedMessages, 'senders'>) => list.map((m) => renderMessage(ctx, m, senders.get(m.senderId)!));
+  const one = async (m: Message) => messages([m], await core.messages.named([m]))[0];
 
   // ------------------------------------------------------------ account and people
   authed.get('/me', { schema: { ...docs('getMe', 'Who am I', 'The signed-in user.'), security, response: { 200: example(UserOut, 'The user of the token', user), ...errors } } }, async (req) => renderUser(req.user));
@@ -116,17 +116,6 @@ export function parleyRest(ctx: DialectContext, authed: DialectScope) {
     session(await core.accounts.changePassword(req.user, req.body.current_password, req.body.new_password, req.ip)),
   );
   // Invites into the caller's tenant: its admins only.
-  const invite = (i: Invite) => ({
-    id: i.uuid,
-    tenant_id: i.tenantUuid,
-    email: i.email,
-    status: inviteStatus(i),
-    created_at: new Date(i.createdAt).toISOString(),
-    expires_at: new Date(i.expiresAt).toISOString(),
-    used_at: isoOrNull(i.usedAt),
-    used_by: i.usedBy,
-    revoked_at: isoOrNull(i.revokedAt),
-  });
   authed.post('/invites', { schema: {
     ...docs('createInvite', 'Invite someone into my tenant', 'Tenant admins only. The code is shown once: the invitee registers with {"invite": code}; with email, only that address may use it.'),
     security,
@@ -134,13 +123,13 @@ export function parleyRest(ctx: DialectContext, authed: DialectScope) {
     response: { 201: example(InviteIssuedOut, 'The invite and its code', { ...EXAMPLE.invite, code: 'inv_7Qk…' }), ...errors },
   } }, async (req, reply) => {
     const issued = await core.invites.create(req.user, { ttlSeconds: req.body.ttl_seconds, email: req.body.email });
-    return reply.code(201).send({ ...invite(issued.invite), code: issued.code });
+    return reply.code(201).send({ ...renderInvite(issued.invite), code: issued.code });
   });
   authed.get('/invites', { schema: {
     ...docs('listInvites', "List my tenant's invites", 'Tenant admins only: every invite with its status (active, used, revoked, expired); codes are not shown again.'),
     security,
     response: { 200: example(Type.Array(InviteOut), 'The invites', [EXAMPLE.invite]), ...errors },
-  } }, async (req) => (await core.invites.list(req.user)).map(invite));
+  } }, async (req) => (await core.invites.list(req.user)).map(renderInvite));
   authed.delete('/invites/:id', { schema: { ...docs('revokeInvite', 'Revoke an invite', 'Tenant admins only: the code stops working.', { ...none('Revoked'), ...errors }), security, params: InviteParams } }, async (req, reply) => {
     await core.invites.revoke(req.user, req.params.id);
     return reply.code(204).send();
@@ -349,7 +338,7 @@ export function parleyRest(ctx: DialectContext, authed: DialectScope) {
       const page = await core.messages.before(req.user, req.params.id, req.query.before_seq, req.query.limit ?? 50);
       const list = [...page.messages].reverse();
       return {
-        messages: await messages(list, page.senders),
+        messages: messages(list, page),
         has_more: list.length > 0 && list[0].seq > 1,
         last_seq: page.total,
         change_seq: page.changeSeq,
@@ -443,7 +432,7 @@ export function parleyRest(ctx: DialectContext, authed: DialectScope) {
     body: example(EditBody, 'The new text', { content: 'Hello, everyone!' }),
     response: { 200: example(MessageOut, 'The message as edited', { ...message, content: 'Hello, everyone!', edited_at: '2024-01-01T12:05:00.000Z' }), ...errors },
   } }, async (req) =>
-    (await messages([await core.messages.edit(req.user, req.params.id, req.body.content)]))[0],
+    one(await core.messages.edit(req.user, req.params.id, req.body.content)),
   );
   authed.delete('/messages/:id', { schema: {
     ...docs('deleteMessage', 'Delete a message', 'Mine; in groups and channels, admins and moderators may delete anyone\'s. The message stays as a tombstone (content null) so seqs stay gapless.'),
@@ -451,7 +440,7 @@ export function parleyRest(ctx: DialectContext, authed: DialectScope) {
     params: MessageParams,
     response: { 200: example(MessageOut, 'The tombstone', { ...message, content: null, attachments: [], reactions: [], deleted_at: '2024-01-01T12:10:00.000Z' }), ...errors },
   } }, async (req) =>
-    (await messages([await core.messages.delete(req.user, req.params.id)]))[0],
+    one(await core.messages.delete(req.user, req.params.id)),
   );
   authed.put('/messages/:id/reactions/:emoji', { schema: {
     ...docs('addReaction', 'React to a message', 'Adds my reaction (one emoji, URL-encoded); reacting twice changes nothing.'),
@@ -459,7 +448,7 @@ export function parleyRest(ctx: DialectContext, authed: DialectScope) {
     params: ReactionParams,
     response: { 200: example(MessageOut, 'The message with its reactions', message), ...errors },
   } }, async (req) =>
-    (await messages([await core.messages.react(req.user, req.params.id, req.params.emoji, true)]))[0],
+    one(await core.messages.react(req.user, req.params.id, req.params.emoji, true)),
   );
   authed.delete('/messages/:id/reactions/:emoji', { schema: {
     ...docs('removeReaction', 'Take my reaction back', 'Removes my reaction with that emoji.'),
@@ -467,7 +456,7 @@ export function parleyRest(ctx: DialectContext, authed: DialectScope) {
     params: ReactionParams,
     response: { 200: example(MessageOut, 'The message with its reactions', { ...message, reactions: [] }), ...errors },
   } }, async (req) =>
-    (await messages([await core.messages.react(req.user, req.params.id, req.params.emoji, false)]))[0],
+    one(await core.messages.react(req.user, req.params.id, req.params.emoji, false)),
   );
   authed.post(
     '/conversations/:id/read',

@@ -1,4 +1,5 @@
 import { Type, type TSchema } from '@sinclair/typebox';
+import { inviteOutSchema } from '../shared/invites.js';
 
 // Parley's own API (/api/parley): one coherent shape for every core capability. These
 // schemas validate requests and frames and are the source of the OpenAPI and AsyncAPI
@@ -110,17 +111,7 @@ export const PasswordBody = Type.Object(
   { current_password: Type.String({ minLength: 1, maxLength: 256 }), new_password: Type.String({ minLength: 8, maxLength: 256 }) },
   { additionalProperties: false },
 );
-export const InviteOut = Type.Object({
-  id: Type.String({ description: "The invite's uuid" }),
-  tenant_id: Type.String(),
-  email: Nullable(Type.String({ description: 'Only a registration with this e-mail may use it' })),
-  status: Type.Union([Type.Literal('active'), Type.Literal('used'), Type.Literal('revoked'), Type.Literal('expired')]),
-  created_at: Time,
-  expires_at: Time,
-  used_at: Nullable(Time),
-  used_by: Nullable(Id),
-  revoked_at: Nullable(Time),
-});
+export const InviteOut = inviteOutSchema({ id: Type.String({ description: "The invite's uuid" }), usedBy: Id });
 export const InviteIssuedOut = Type.Object({ ...InviteOut.properties, code: Type.String({ description: 'Shown once: the invitee registers with {"invite": code}' }) });
 export const InviteBody = Type.Object(
   {

@@ -170,31 +170,13 @@ function handlers(ctx: DialectContext): Record<string, FrameHandler<null>> {
       for (const id of cursors.keys()) if (!ids.has(id)) gone.push(id);
       conn.send(JSON.stringify({ type: 'subscribed', conversations: followed, gone, epoch: core.messages.epoch ?? '' }));
     },
-    async send(conn, frame) {
-      await sendParley(ctx, conn.user, checked(V.send, frame), conn.id);
-    },
-    async edit(conn, frame) {
-      const d = checked(V.edit, frame);
-      await core.messages.edit(conn.user, d.message_id, d.content);
-    },
-    async delete(conn, frame) {
-      await core.messages.delete(conn.user, checked(V.delete, frame).message_id);
-    },
-    async react(conn, frame) {
-      const d = checked(V.react, frame);
-      await core.messages.react(conn.user, d.message_id, d.emoji, d.on);
-    },
-    async read(conn, frame) {
-      const d = checked(V.read, frame);
-      await core.conversations.markRead(conn.user, d.conversation_id, d.seq);
-    },
-    async typing(conn, frame) {
-      const d = checked(V.typing, frame);
-      await core.presence.typing(conn.user, d.conversation_id, d.is_typing);
-    },
-    async presence(conn, frame) {
-      await core.presence.setStatus(conn.user, checked(V.presence, frame).status);
-    },
+    send: on(V.send, (conn, d) => sendParley(ctx, conn.user, d, conn.id)),
+    edit: on(V.edit, (conn, d) => core.messages.edit(conn.user, d.message_id, d.content)),
+    delete: on(V.delete, (conn, d) => core.messages.delete(conn.user, d.message_id)),
+    react: on(V.react, (conn, d) => core.messages.react(conn.user, d.message_id, d.emoji, d.on)),
+    read: on(V.read, (conn, d) => core.conversations.markRead(conn.user, d.conversation_id, d.seq)),
+    typing: on(V.typing, (conn, d) => core.presence.typing(conn.user, d.conversation_id, d.is_typing)),
+    presence: on(V.presence, (conn, d) => core.presence.setStatus(conn.user, d.status)),
     async ping(conn, frame) {
       checked(V.ping, frame);
       conn.send('{"type":"pong"}');
@@ -208,6 +190,13 @@ function checked<S extends TSchema>(v: FrameValidator<S>, frame: Record<string, 
   if (!r.ok) throw new FrameError(`Invalid ${String(frame.type)} frame: ${r.error}`);
   return r.value;
 }
+
+/** A frame handler that runs on the frame once it fits its schema. */
+const on =
+  <S extends TSchema>(v: FrameValidator<S>, run: (conn: Conn, d: Static<S>) => Promise<unknown>): FrameHandler<null> =>
+  async (conn, frame) => {
+    await run(conn, checked(v, frame));
+  };
 
 /**
  * /api/parley/ws: the token in `?token=`, the Authorization header, the AUTH_COOKIE cookie, or
