@@ -1,29 +1,30 @@
-import type { Id, Millis } from '../../core/model.js';
-import type { Presence, PresenceStatus } from './presence.js';
+import type { Id } from '../../core/model.js';
+import { PresenceReads, type Presence, type PresenceStatus } from './presence.js';
 
 /** One process: connections and typing marks in maps, typing expiry by timer. */
-export class MemoryPresence implements Presence {
+export class MemoryPresence extends PresenceReads implements Presence {
   readonly #connections = new Map<Id, Set<string>>();
-  readonly #lastSeen = new Map<Id, Millis>();
   readonly #status = new Map<Id, PresenceStatus>();
   readonly #typing = new Map<Id, Map<Id, NodeJS.Timeout>>();
   #expired: (conversationId: Id, userId: Id, typingNow: Id[]) => void = () => {};
 
-  constructor(readonly typingTtlMs: number) {}
+  constructor(readonly typingTtlMs: number) {
+    super();
+  }
 
   async connect(userId: Id, connectionId: string): Promise<boolean> {
     let set = this.#connections.get(userId);
     const first = !set;
     if (!set) this.#connections.set(userId, (set = new Set()));
     set.add(connectionId);
-    this.#lastSeen.set(userId, Date.now());
+    this.lastSeenAt.set(userId, Date.now());
     return first;
   }
 
   async disconnect(userId: Id, connectionId: string): Promise<boolean> {
     const set = this.#connections.get(userId);
     if (!set || !set.delete(connectionId)) return false;
-    this.#lastSeen.set(userId, Date.now());
+    this.lastSeenAt.set(userId, Date.now());
     if (set.size > 0) return false;
     this.#connections.delete(userId);
     this.#status.delete(userId);
@@ -32,14 +33,6 @@ export class MemoryPresence implements Presence {
 
   isOnline(userId: Id): boolean {
     return this.#connections.has(userId);
-  }
-
-  lastSeen(userId: Id): Millis | undefined {
-    return this.isOnline(userId) ? Date.now() : this.#lastSeen.get(userId);
-  }
-
-  onlineAmong(userIds: readonly Id[]): Id[] {
-    return userIds.filter((id) => this.#connections.has(id));
   }
 
   async setStatus(userId: Id, status: PresenceStatus): Promise<void> {

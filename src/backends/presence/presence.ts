@@ -45,3 +45,22 @@ export interface Presence {
   onRevived?(listener: (userId: Id) => void): void;
   close(): Promise<void>;
 }
+
+/**
+ * The reads every presence answers from its own view without I/O: once `isOnline` is known,
+ * when someone was last seen (now, if online) and who of a list is online follow alike.
+ */
+export abstract class PresenceReads {
+  /** When each user's last connection came or went, as this process heard it. */
+  protected readonly lastSeenAt = new Map<Id, Millis>();
+
+  abstract isOnline(userId: Id): boolean;
+
+  lastSeen(userId: Id): Millis | undefined {
+    return this.isOnline(userId) ? Date.now() : this.lastSeenAt.get(userId);
+  }
+
+  onlineAmong(userIds: readonly Id[]): Id[] {
+    return userIds.filter((id) => this.isOnline(id));
+  }
+}

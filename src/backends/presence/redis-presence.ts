@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import type { Id, Millis } from '../../core/model.js';
 import { closeRedis, defaultOnError, LUA_NOW, openRedis, type RedisBackendOptions, type RedisErrorListener } from '../redis.js';
-import type { Presence, PresenceStatus } from './presence.js';
+import { PresenceReads, type Presence, type PresenceStatus } from './presence.js';
 
 export interface RedisPresenceOptions extends RedisBackendOptions {
   /** TYPING_TTL_MS: a typing mark not renewed expires after this. */
@@ -190,7 +190,7 @@ type ExpiredListener = (userId: Id, lastSeen: Millis) => void;
  * this process leaves expires, as after a crash. A graceful shutdown closes its sockets
  * (each `disconnect`s) first.
  */
-export class RedisPresence implements Presence {
+export class RedisPresence extends PresenceReads implements Presence {
   readonly typingTtlMs: number;
   readonly ttlMs: number;
   readonly processId: string;
@@ -206,7 +206,6 @@ export class RedisPresence implements Presence {
   // The local view of the whole deployment.
   #online = new Set<Id>();
   #status = new Map<Id, PresenceStatus>();
-  readonly #lastSeen = new Map<Id, Millis>();
   /**
    * Sequence of the newest fact applied, per user; #base when absent. The channel brings facts
    * in sequence order, so only a script's own result can be ahead of it: once the channel has
@@ -237,6 +236,7 @@ export class RedisPresence implements Presence {
   #closed = false;
 
   constructor(cmd: Redis, sub: Redis, opts: RedisPresenceOptions) {
+    super();
     this.#cmd = cmd;
     this.#sub = sub;
     this.#prefix = opts.prefix ?? '';
@@ -349,14 +349,6 @@ export class RedisPresence implements Presence {
 
   isOnline(userId: Id): boolean {
     return this.#online.has(userId);
-  }
-
-  lastSeen(userId: Id): Millis | undefined {
-    return this.isOnline(userId) ? Date.now() : this.#lastSeen.get(userId);
-  }
-
-  onlineAmong(userIds: readonly Id[]): Id[] {
-    return userIds.filter((id) => this.#online.has(id));
   }
 
   async setStatus(userId: Id, status: PresenceStatus): Promise<void> {
@@ -541,7 +533,7 @@ export class RedisPresence implements Presence {
       if (generation !== this.#subGeneration) return; // resubscribed meanwhile: that one reloads
       const now = Date.now();
       const next = new Set(online.map(Number));
-      for (const u of this.#online) if (!next.has(u)) this.#lastSeen.set(u, now);
+      for (const u of this.#online) if (!next.has(u)) this.lastSeenAt.set(u, now);
       this.#online = next;
       this.#status = new Map();
       for (let i = 0; i < statuses.length; i += 2) this.#status.set(Number(statuses[i]), statuses[i + 1] as PresenceStatus);
@@ -583,7 +575,7 @@ export class RedisPresence implements Presence {
     this.#onlineSeq.set(userId, seq);
     if (online) this.#online.add(userId);
     else this.#online.delete(userId);
-    this.#lastSeen.set(userId, at);
+    this.lastSeenAt.set(userId, at);
   }
 
   #applyStatus(userId: Id, status: PresenceStatus | null, seq: number): void {

@@ -5,7 +5,7 @@ import { DEFAULT_TENANT_UUID } from '../migrations/0001-initial.js';
 import { raw, type SqlRunner } from '../sql-runner.js';
 import type { AccountStore, NewInvite, NewUser } from '../store.js';
 import { SqlAggregate } from './aggregate.js';
-import { toInvite, toSummary, toTenant, toUser } from './rows.js';
+import { INVITE_COLUMNS, USER_COLUMNS, toInvite, toSummary, toTenant, toUser } from './rows.js';
 
 /** Thrown inside a transaction to roll it back when an invite cannot be claimed. */
 class InviteNotClaimed extends Error {}
@@ -62,19 +62,7 @@ export class SqlAccounts extends SqlAggregate implements AccountStore {
     return this.db
       .selectFrom('users')
       .innerJoin('tenants', 'tenants.id', 'users.tenant_id')
-      .select([
-        'users.id',
-        'users.uuid',
-        'users.tenant_id',
-        'tenants.uuid as tenant_uuid',
-        'users.email',
-        'users.name',
-        'users.avatar_url',
-        'users.token_version',
-        'users.last_seen_at',
-        'users.created_at',
-        'users.tenant_role',
-      ]);
+      .select([...USER_COLUMNS.map((c) => `users.${c}` as const), 'tenants.uuid as tenant_uuid']);
   }
 
   async createUser(u: NewUser): Promise<User> {
@@ -227,20 +215,7 @@ export class SqlAccounts extends SqlAggregate implements AccountStore {
     return this.db
       .selectFrom('invites')
       .innerJoin('tenants', 'tenants.id', 'invites.tenant_id')
-      .select([
-        'invites.id',
-        'invites.uuid',
-        'invites.tenant_id',
-        'tenants.uuid as tenant_uuid',
-        'invites.code_hash',
-        'invites.email',
-        'invites.created_by',
-        'invites.created_at',
-        'invites.expires_at',
-        'invites.used_at',
-        'invites.used_by',
-        'invites.revoked_at',
-      ]);
+      .select([...INVITE_COLUMNS.map((c) => `invites.${c}` as const), 'tenants.uuid as tenant_uuid']);
   }
 
   async createInvite(i: NewInvite): Promise<Invite> {

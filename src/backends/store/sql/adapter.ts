@@ -46,14 +46,26 @@ export interface SqlAdapter {
   memberPreviewSql(n: number, columns: string, limit: number): string;
 }
 
+/** The SQL words that differ: the two-argument max and min, and a VALUES placeholder of a type. */
+abstract class SqlWords {
+  constructor(
+    readonly maxFn: string,
+    readonly minFn: string,
+    readonly placeholder: (type: string) => string,
+  ) {}
+  greatest = (a: string, b: string) => `${this.maxFn}(${a}, ${b})`;
+  least = (a: string, b: string) => `${this.minFn}(${a}, ${b})`;
+  valueRows(rows: number, types: readonly string[]): string {
+    return new Array(rows).fill('(' + types.map(this.placeholder).join(', ') + ')').join(', ');
+  }
+}
+
 /** SQLite: one writer at a time holds the whole database, so there is nothing to lock. */
-class SqliteAdapter implements SqlAdapter {
+class SqliteAdapter extends SqlWords implements SqlAdapter {
   readonly dialect = 'sqlite';
   readonly appendPipeline = 2;
-  greatest = (a: string, b: string) => `max(${a}, ${b})`;
-  least = (a: string, b: string) => `min(${a}, ${b})`;
-  valueRows(rows: number, types: readonly string[]): string {
-    return new Array(rows).fill('(' + types.map(() => '?').join(', ') + ')').join(', ');
+  constructor() {
+    super('max', 'min', () => '?');
   }
   async lockInOrder(): Promise<void> {}
   async lockRow(): Promise<void> {}
@@ -71,13 +83,11 @@ class SqliteAdapter implements SqlAdapter {
   }
 }
 
-class PostgresAdapter implements SqlAdapter {
+class PostgresAdapter extends SqlWords implements SqlAdapter {
   readonly dialect = 'postgres';
   readonly appendPipeline = 1;
-  greatest = (a: string, b: string) => `greatest(${a}, ${b})`;
-  least = (a: string, b: string) => `least(${a}, ${b})`;
-  valueRows(rows: number, types: readonly string[]): string {
-    return new Array(rows).fill('(' + types.map((t) => `CAST(? AS ${t})`).join(', ') + ')').join(', ');
+  constructor() {
+    super('greatest', 'least', (t) => `CAST(? AS ${t})`);
   }
 
   async lockInOrder(tx: SqlRunner, table: string, keyColumns: string, keys: readonly (readonly number[])[]): Promise<void> {

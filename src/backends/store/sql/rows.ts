@@ -63,84 +63,51 @@ export const MESSAGE_COLUMNS_OF_M = MESSAGE_COLUMN_LIST.map((c) => 'm.' + c).joi
 export const pair = (a: Id, b: Id): [Id, Id] => (a < b ? [a, b] : [b, a]);
 export const placeholders = (n: number) => new Array(n).fill('?').join(', ');
 
-export const toTenant = (r: TenantRow): Tenant => ({ id: r.id, uuid: r.uuid, name: r.name, createdAt: r.created_at });
+type Camel<S extends string> = S extends `${infer H}_${infer T}` ? `${H}${Capitalize<Camel<T>>}` : S;
+/** A row's columns under their domain names (snake_case as camelCase); a column the row may lack is null. */
+export type Camelized<R, K extends keyof R & string> = {
+  -readonly [P in K as Camel<P>]-?: Exclude<R[P], undefined> | (undefined extends R[P] ? null : never);
+};
 
-export const toUser = (r: UserRow): User => ({
-  id: r.id,
-  uuid: r.uuid,
-  tenantId: r.tenant_id,
-  tenantUuid: r.tenant_uuid,
-  email: r.email,
-  name: r.name,
-  avatarUrl: r.avatar_url ?? null,
-  tokenVersion: r.token_version,
-  lastSeenAt: r.last_seen_at ?? null,
-  createdAt: r.created_at,
-  tenantRole: r.tenant_role === 'admin' ? 'admin' : 'member',
-});
+/**
+ * The one row-to-domain mapping: each listed column under its camelCase name. Most domain
+ * objects are their row renamed; the rest is said beside each use.
+ */
+export function rowMapper<R>() {
+  return <K extends keyof R & string>(columns: readonly K[]) => {
+    const names = columns.map((c) => [c, c.replace(/_([a-z])/g, (_, ch: string) => ch.toUpperCase())] as const);
+    return (r: R): Camelized<R, K> => {
+      const out: Record<string, unknown> = {};
+      for (const [column, name] of names) out[name] = r[column] ?? null;
+      return out as Camelized<R, K>;
+    };
+  };
+}
 
-export const toInvite = (r: InviteRow): Invite => ({
-  id: r.id,
-  uuid: r.uuid,
-  tenantId: r.tenant_id,
-  tenantUuid: r.tenant_uuid,
-  email: r.email ?? null,
-  createdBy: r.created_by ?? null,
-  createdAt: r.created_at,
-  expiresAt: r.expires_at,
-  usedAt: r.used_at ?? null,
-  usedBy: r.used_by ?? null,
-  revokedAt: r.revoked_at ?? null,
-});
+export const USER_COLUMNS = ['id', 'uuid', 'tenant_id', 'email', 'name', 'avatar_url', 'token_version', 'last_seen_at', 'created_at', 'tenant_role'] as const;
+export const INVITE_COLUMNS = ['id', 'uuid', 'tenant_id', 'code_hash', 'email', 'created_by', 'created_at', 'expires_at', 'used_at', 'used_by', 'revoked_at'] as const;
 
-export const toSummary = (r: SummaryRow): UserSummary => ({
-  id: r.id,
-  uuid: r.uuid,
-  name: r.name,
-  email: r.email,
-  avatarUrl: r.avatar_url ?? null,
-});
+export const toTenant: (r: TenantRow) => Tenant = rowMapper<TenantRow>()(['id', 'uuid', 'name', 'created_at']);
 
+const userFields = rowMapper<UserRow>()([...USER_COLUMNS, 'tenant_uuid']);
+export const toUser = (r: UserRow): User => ({ ...userFields(r), tenantRole: r.tenant_role === 'admin' ? 'admin' : 'member' });
+
+export const toInvite: (r: InviteRow) => Invite = rowMapper<InviteRow>()([...INVITE_COLUMNS.filter((c) => c !== 'code_hash'), 'tenant_uuid']);
+
+export const toSummary: (r: SummaryRow) => UserSummary = rowMapper<SummaryRow>()(['id', 'uuid', 'name', 'email', 'avatar_url']);
+
+const conversationFields = rowMapper<ConversationRow>()(['id', 'uuid', 'tenant_id', 'title', 'created_by', 'last_seq', 'change_seq', 'last_message_at', 'created_at', 'updated_at']);
 export const toConversation = (r: ConversationRow): Conversation => ({
-  id: r.id,
-  uuid: r.uuid,
-  tenantId: r.tenant_id,
+  ...conversationFields(r),
   kind: r.kind as Conversation['kind'],
-  title: r.title ?? null,
-  createdBy: r.created_by ?? null,
-  lastSeq: r.last_seq,
-  changeSeq: r.change_seq,
-  lastMessageAt: r.last_message_at ?? null,
-  createdAt: r.created_at,
-  updatedAt: r.updated_at,
   memberCount: Number(r.member_count ?? 0),
 });
 
-export const toParticipant = (r: ParticipantRow): Participant => ({
-  conversationId: r.conversation_id,
-  userId: r.user_id,
-  role: r.role as Role,
-  joinedAt: r.joined_at,
-  readSeq: r.read_seq,
-  deliveredSeq: r.delivered_seq,
-  sentSeq: r.sent_seq ?? 0,
-  readAt: r.read_at ?? null,
-});
+const participantFields = rowMapper<ParticipantRow>()(['conversation_id', 'user_id', 'joined_at', 'read_seq', 'delivered_seq', 'read_at']);
+export const toParticipant = (r: ParticipantRow): Participant => ({ ...participantFields(r), role: r.role as Role, sentSeq: r.sent_seq ?? 0 });
 
-export const toAttachment = (r: AttachmentRow): Attachment => ({
-  id: r.id,
-  uuid: r.uuid,
-  position: r.position,
-  kind: r.kind as Attachment['kind'],
-  fileName: r.file_name,
-  storedPath: r.stored_path,
-  size: r.size,
-  mimeType: r.mime_type,
-  durationSeconds: r.duration_seconds ?? null,
-  width: r.width ?? null,
-  height: r.height ?? null,
-  thumbnailPath: r.thumbnail_path ?? null,
-});
+const attachmentFields = rowMapper<AttachmentRow>()(['id', 'uuid', 'position', 'file_name', 'stored_path', 'size', 'mime_type', 'duration_seconds', 'width', 'height', 'thumbnail_path']);
+export const toAttachment = (r: AttachmentRow): Attachment => ({ ...attachmentFields(r), kind: r.kind as Attachment['kind'] });
 
 export const toMessage = (r: MessageRow, replyToUuid: string | null, attachments: Attachment[] = [], reactions: ReactionSummary[] = []): Message => ({
   id: r.id,
@@ -162,11 +129,5 @@ export const toMessage = (r: MessageRow, replyToUuid: string | null, attachments
   replyCount: r.reply_count ?? 0,
 });
 
-export const toFriendship = (r: FriendshipTableRow): FriendshipRow => ({
-  userA: r.user_a,
-  userB: r.user_b,
-  status: r.status as FriendStatus,
-  requestedBy: r.requested_by,
-  createdAt: r.created_at,
-  updatedAt: r.updated_at,
-});
+const friendshipFields = rowMapper<FriendshipTableRow>()(['user_a', 'user_b', 'requested_by', 'created_at', 'updated_at']);
+export const toFriendship = (r: FriendshipTableRow): FriendshipRow => ({ ...friendshipFields(r), status: r.status as FriendStatus });
