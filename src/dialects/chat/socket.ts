@@ -8,7 +8,7 @@ import { socketHandshake } from '../shared/admission.js';
 import { SocketSession } from '../shared/socket.js';
 import { ROOMS_001, type RoomsVariant } from './routes.js';
 import type { Replay } from '../../delivery/hub.js';
-import { FrameValidator } from '../shared/frames.js';
+import { frameValidators } from '../shared/frames.js';
 import { FrameError, type FrameHandler } from '../shared/socket.js';
 import { isRead, receiverOf, renderMessage, type Ctx } from './render.js';
 import { JoinRoomData, LikeData, MarkReadData, SendMessageData, SocketQuery, TypingData } from './schemas.js';
@@ -121,11 +121,7 @@ export function chatRenderer(ctx: Ctx, name = 'chat', updateFrame = 'message_upd
 }
 
 
-const send = new FrameValidator(SendMessageData);
-const typing = new FrameValidator(TypingData);
-const join = new FrameValidator(JoinRoomData);
-const markRead = new FrameValidator(MarkReadData);
-const like = new FrameValidator(LikeData);
+const { send, typing, join, markRead, like } = frameValidators({ send: SendMessageData, typing: TypingData, join: JoinRoomData, markRead: MarkReadData, like: LikeData });
 
 function currentRoom(conn: ChatConn, given: Id | null | undefined): Id {
   const room = given ?? conn.state.room;

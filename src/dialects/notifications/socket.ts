@@ -6,7 +6,7 @@ import type { MessageKind, User, UserSummary } from '../../core/model.js';
 import type { EventRenderer } from '../../delivery/connection.js';
 import type { DialectContext, DialectScope, DialectWords } from '../dialect.js';
 import { socketHandshake } from '../shared/admission.js';
-import { FrameError, FrameValidator } from '../shared/frames.js';
+import { FrameError, frameValidators } from '../shared/frames.js';
 import { SocketNotAllowed, SocketSession, type FrameHandler } from '../shared/socket.js';
 import { iso } from '../shared/time.js';
 import { renderMessage003, user003, type Ctx } from './render.js';
@@ -83,10 +83,12 @@ export function notificationsRenderer(ctx: Ctx): EventRenderer<null> {
 }
 
 
-const conversationFrame = new FrameValidator(ConversationFrame);
-const sendFrame = new FrameValidator(SendFrame);
-const reactionFrame = new FrameValidator(ReactionFrame);
-const presenceFrame = new FrameValidator(PresenceFrame);
+const { conversationFrame, sendFrame, reactionFrame, presenceFrame } = frameValidators({
+  conversationFrame: ConversationFrame,
+  sendFrame: SendFrame,
+  reactionFrame: ReactionFrame,
+  presenceFrame: PresenceFrame,
+});
 
 /** Sends a 003 message (REST and socket): text, or a file uploaded before through upload/. */
 export async function send003(

@@ -6,7 +6,7 @@ import type { User } from '../../core/model.js';
 import type { EventRenderer } from '../../delivery/connection.js';
 import type { DialectContext, DialectScope, DialectWords } from '../dialect.js';
 import { socketHandshake } from '../shared/admission.js';
-import { FrameError, FrameValidator } from '../shared/frames.js';
+import { FrameError, frameValidators, type FrameValidator } from '../shared/frames.js';
 import { SocketSession, type FrameHandler } from '../shared/socket.js';
 import { isoOrNull } from '../shared/time.js';
 import { renderMessage, renderUser, type Ctx } from './render.js';
@@ -97,9 +97,7 @@ export function parleyRenderer(ctx: Ctx): EventRenderer<null> {
   };
 }
 
-const V = Object.fromEntries(Object.entries(ClientFrames).map(([k, s]) => [k, new FrameValidator(s)])) as {
-  [K in keyof typeof ClientFrames]: FrameValidator<(typeof ClientFrames)[K]>;
-};
+const V = frameValidators(ClientFrames);
 
 /** A send from the socket or REST: text, or files uploaded before through POST /api/parley/files. */
 export async function sendParley(

@@ -8,6 +8,11 @@ if (!FormatRegistry.Has('uuid')) FormatRegistry.Set('uuid', (v) => UUID.test(v))
 /** A frame that does not fit its schema: answered with an error frame, the socket kept. */
 export class FrameError extends Error {}
 
+/** A validator for each frame schema, under the same names. */
+export function frameValidators<M extends Record<string, TSchema>>(schemas: M): { [K in keyof M]: FrameValidator<M[K]> } {
+  return Object.fromEntries(Object.entries(schemas).map(([k, s]) => [k, new FrameValidator(s)])) as { [K in keyof M]: FrameValidator<M[K]> };
+}
+
 /** Compiled once per frame schema: fast checks on the socket path, with a readable first error. */
 export class FrameValidator<T extends TSchema> {
   readonly #check: TypeCheck<T>;

@@ -6,7 +6,7 @@ import type { DialectContext, DialectScope, DialectWords } from '../dialect.js';
 import { userKey } from '../shared/auth.js';
 import { socketHandshake } from '../shared/admission.js';
 import { errorText } from '../shared/errors.js';
-import { FrameValidator } from '../shared/frames.js';
+import { frameValidators } from '../shared/frames.js';
 import { SocketSession, type FrameHandler } from '../shared/socket.js';
 import { USER_GONE_TEXT } from './codes.js';
 import { otherOf, renderMessage } from './render.js';
@@ -72,9 +72,7 @@ export function friendsRenderer(): EventRenderer<null> {
 }
 
 
-const sendFrame = new FrameValidator(SendFrame);
-const readFrame = new FrameValidator(MarkReadFrame);
-const typingFrame = new FrameValidator(TypingFrame);
+const { sendFrame, readFrame, typingFrame } = frameValidators({ sendFrame: SendFrame, readFrame: MarkReadFrame, typingFrame: TypingFrame });
 
 function friendsHandlers(ctx: DialectContext): Record<string, FrameHandler<null>> {
   const { core } = ctx;

@@ -3,7 +3,19 @@ import type { Attachment, Id, Millis } from '../../../core/model.js';
 import { raw, type SqlRunner } from '../sql-runner.js';
 import { StoreError, type AttachmentRecord, type AttachmentStore, type NewAttachment, type PendingQuota, type PendingUsage } from '../store.js';
 import { SqlAggregate } from './aggregate.js';
-import { placeholders, toAttachment, type AttachmentRow } from './rows.js';
+import { placeholders, rowMapper, toAttachment, type AttachmentRow } from './rows.js';
+
+/** An attachment with where it stands: owner, message, and whether either was deleted. */
+type AttachmentRecordRow = AttachmentRow & {
+  tenant_id: number;
+  owner_id: number;
+  message_id: number | null;
+  created_at: number;
+  conversation_id: number | null;
+  message_deleted_at: number | null;
+  conversation_deleted_at: number | null;
+};
+const recordFields = rowMapper<AttachmentRecordRow>()(['tenant_id', 'owner_id', 'message_id', 'conversation_id', 'message_deleted_at', 'conversation_deleted_at', 'created_at']);
 
 /** Keys per statement when a list of file keys or ids goes into an IN list. */
 const KEYS_PER_STATEMENT = 500;
@@ -88,17 +100,7 @@ export class SqlFiles extends SqlAggregate implements AttachmentStore {
   async attachmentByPath(key: string): Promise<AttachmentRecord | undefined> {
     // Two probes, one per index, rather than an OR that may scan.
     for (const column of ['stored_path', 'thumbnail_path'] as const) {
-      const r = await this.first<
-        AttachmentRow & {
-          tenant_id: number;
-          owner_id: number;
-          message_id: number | null;
-          created_at: number;
-          conversation_id: number | null;
-          message_deleted_at: number | null;
-          conversation_deleted_at: number | null;
-        }
-      >(
+      const r = await this.first<AttachmentRecordRow>(
         raw(
           `SELECT a.id, a.uuid, a.position, a.kind, a.file_name, a.stored_path, a.size, a.mime_type, a.duration_seconds, a.width, a.height, a.thumbnail_path,
                   a.tenant_id, a.owner_id, a.message_id, a.created_at, m.conversation_id, m.deleted_at AS message_deleted_at,
@@ -108,18 +110,7 @@ export class SqlFiles extends SqlAggregate implements AttachmentStore {
           [key],
         ),
       );
-      if (r) {
-        return {
-          attachment: toAttachment(r),
-          tenantId: r.tenant_id,
-          ownerId: r.owner_id,
-          messageId: r.message_id ?? null,
-          conversationId: r.conversation_id ?? null,
-          messageDeletedAt: r.message_deleted_at ?? null,
-          conversationDeletedAt: r.conversation_deleted_at ?? null,
-          createdAt: r.created_at,
-        };
-      }
+      if (r) return { attachment: toAttachment(r), ...recordFields(r) };
     }
     return undefined;
   }
