@@ -1,10 +1,10 @@
-import { randomUUID } from 'node:crypto';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createPostgresStore } from '../../src/backends/store/postgres-store.js';
-import type { AppendResult, NewMessage, Store } from '../../src/backends/store/store.js';
+import type { AppendResult, Store } from '../../src/backends/store/store.js';
 import { MessageWriter } from '../../src/core/messages/writer.js';
 import { hasPostgres, newPostgresDatabase } from '../helpers/pg.js';
+import { storeScene } from '../helpers/store-scene.js';
 
 // A conversation set aside because another transaction held it past PG_LOCK_WAIT_MS must get
 // its turn even while that other side keeps using it: another process whose users keep
@@ -31,22 +31,8 @@ describe.runIf(hasPostgres)('a stalled conversation is not starved by another pr
   });
 
   it('its sends commit within seconds, in order, while the other side holds the row 300 ms of every 305', { timeout: 60_000 }, async () => {
-    const tenant = await store.ensureTenant(randomUUID(), 't');
-    const [a, b] = await Promise.all(['a', 'b'].map((n) => store.createUser({ tenantId: tenant.id, email: `${n}-${randomUUID()}@example.test`, name: n })));
-    const participants = [{ userId: a.id, role: 'member' as const }, { userId: b.id, role: 'member' as const }];
-    const busy = await store.createConversation({ tenantId: tenant.id, kind: 'group', title: 'busy', createdBy: a.id, participants }, 1);
-    const quiet = await store.createConversation({ tenantId: tenant.id, kind: 'group', title: 'quiet', createdBy: a.id, participants }, 1);
-    let n = 0;
-    const msg = (conversationId: number): NewMessage => ({
-      conversationId,
-      senderId: a.id,
-      kind: 'text',
-      content: `m${++n}`,
-      replyToId: null,
-      clientId: randomUUID(),
-      attachments: [],
-      createdAt: 1000 + n,
-    });
+    const { a, conversations: [busy, quiet], msg: make } = await storeScene(store, ['group', 'group']);
+    const msg = (conversationId: number) => make(conversationId, a.id);
 
     let holding = true;
     const holder = (async () => {
