@@ -227,7 +227,7 @@ describe.each(databases)('/api/parley on %s', (db) => {
     const img = await fetch(local(att.url));
     expect(img.status).toBe(200);
     expect(Buffer.from(await img.arrayBuffer()).equals(png)).toBe(true);
-    expect((await fetch(local(att.thumbnail_url))).status).toBe(200);
+    expect((await fetch(local(att.thumbnail_url!))).status).toBe(200);
     // The key is the uploader's: another user cannot claim it.
     const stolen = await api(server, 'POST', `/api/parley/conversations/${conv}/messages`, { token: b.token, json: { kind: 'image', attachments: [files.files[0].key] } });
     expect(stolen.status).toBeGreaterThanOrEqual(400);
