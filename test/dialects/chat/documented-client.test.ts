@@ -106,12 +106,16 @@ describe.each(databases)('the documented ChatClient on %s', (db) => {
     return client;
   }
 
+  /** Two users in a new room, each with the documented client of `rev` in it. */
+  async function twoClients(rev: Revision) {
+    const [a, b] = await users(server, 2);
+    const room = await newRoom(server, a, b);
+    return { a, b, room, ca: await connect(rev, a, room), cb: await connect(rev, b, room) };
+  }
+
   describe.each(REVISIONS)('revision %s', (rev) => {
     it('sendTextMessage reaches the other user\'s displayMessage, and the sender\'s own as its ack', async () => {
-      const [a, b] = await users(server, 2);
-      const room = await newRoom(server, a, b);
-      const ca = await connect(rev, a, room);
-      const cb = await connect(rev, b, room);
+      const { a, b, room, ca, cb } = await twoClients(rev);
       ca.sendTextMessage('Hello, how are you?', b.user.id);
       await eventually(() => expect(cb.displayed).toHaveLength(1));
       const m = cb.displayed[0];
@@ -132,10 +136,7 @@ describe.each(databases)('the documented ChatClient on %s', (db) => {
     });
 
     it('sendTypingIndicator reaches the other user\'s showTypingIndicator, not the typer\'s', async () => {
-      const [a, b] = await users(server, 2);
-      const room = await newRoom(server, a, b);
-      const ca = await connect(rev, a, room);
-      const cb = await connect(rev, b, room);
+      const { a, room, ca, cb } = await twoClients(rev);
       ca.sendTypingIndicator(true);
       await eventually(() => expect(cb.typing).toHaveLength(1));
       expect(cb.typing[0]).toMatchObject({ room_id: room, user_id: a.user.id, user_name: a.user.name, is_typing: true });
@@ -149,10 +150,7 @@ describe.each(databases)('the documented ChatClient on %s', (db) => {
     });
 
     it('updateUserPresence hears the other user come and go', async () => {
-      const [a, b] = await users(server, 2);
-      const room = await newRoom(server, a, b);
-      const ca = await connect(rev, a, room);
-      const cb = await connect(rev, b, room);
+      const { b, ca, cb } = await twoClients(rev);
       await eventually(() => expect(ca.presence).toHaveLength(1));
       expect(ca.presence[0]).toMatchObject({ user_id: b.user.id, is_online: true, user_name: b.user.name });
       cb.ws.close();
@@ -162,10 +160,7 @@ describe.each(databases)('the documented ChatClient on %s', (db) => {
     });
 
     it('showError gets the error frame\'s message, and the client keeps working', async () => {
-      const [a, b] = await users(server, 2);
-      const room = await newRoom(server, a, b);
-      const ca = await connect(rev, a, room);
-      const cb = await connect(rev, b, room);
+      const { b, ca, cb } = await twoClients(rev);
       ca.sendTextMessage('x'.repeat(5001), b.user.id);
       await eventually(() => expect(ca.errors).toHaveLength(1));
       expect(ca.errors[0]).toMatch(/Message too long/);
