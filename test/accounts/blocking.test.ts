@@ -66,7 +66,7 @@ describe.each(databases)('blocking on %s', (db) => {
     await settle(sa);
     expect(sa.all('new_message').map((m) => m.data.content)).toEqual(['before']);
     const history = await api(server, 'GET', `/api/parley/conversations/${room}/messages`, { token: alice.token });
-    expect(history.body.messages.map((m: { content: string }) => m.content)).toEqual(['before']);
+    expect(history.body.messages.map((m) => m.content)).toEqual(['before']);
     for (const s of [sa, sb, f]) s.close();
   });
 

@@ -13,6 +13,18 @@ import { boundedMessageAccess, multiProcessStoreContract, storeContract, type St
  * Records every statement the store runs (it still runs on the real database): the SQL texts
  * for the contract's "no OFFSET, no COUNT" check, and `plans` to explain what one call ran.
  */
+/** What the contract gets of a store: it, its statements, and a close that also removes its database. */
+function handle(store: SqlStore, removeDatabase: () => void | Promise<void>): StoreHandle {
+  return {
+    store,
+    ...recordStatements(store),
+    async close() {
+      await store.close();
+      await removeDatabase();
+    },
+  };
+}
+
 function recordStatements(store: SqlStore): Pick<StoreHandle, 'statements' | 'plans'> {
   const log: string[] = [];
   let capture: Statement[] | null = null;
@@ -84,14 +96,7 @@ describe('SQLite store', () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'parley-store-'));
     const store = createSqliteStore(`sqlite:${path.join(dir, 'parley.db')}`);
     await store.migrate();
-    return {
-      store,
-      ...recordStatements(store),
-      async close() {
-        await store.close();
-        rmSync(dir, { recursive: true, force: true });
-      },
-    };
+    return handle(store, () => rmSync(dir, { recursive: true, force: true }));
   });
 });
 
@@ -101,14 +106,7 @@ describe.skipIf(!hasPostgres)('PostgreSQL store', () => {
     const store = createPostgresStore(db.url);
     // The template is migrated already: this must be a no-op.
     await store.migrate();
-    return {
-      store,
-      ...recordStatements(store),
-      async close() {
-        await store.close();
-        await db.drop();
-      },
-    };
+    return handle(store, db.drop);
   });
 
   describe('two instances on one database (two processes)', () => {

@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -8,6 +7,7 @@ import { createSqliteStore } from '../../src/backends/store/sqlite-store.js';
 import type { AppendResult, NewMessage, Store } from '../../src/backends/store/store.js';
 import { MessageWriter } from '../../src/core/messages/writer.js';
 import { databases, newPostgresDatabase } from '../helpers/pg.js';
+import { storeScene } from '../helpers/store-scene.js';
 
 // Group commit on the real stores: sends from one sender keep their order across batches
 // committed at once, every result is announced before its promise settles, a bad send
@@ -34,24 +34,8 @@ describe.each(databases)('MessageWriter on %s', (kind) => {
   async function setup() {
     const { store, close } = await openStore(kind);
     cleanup.push(close);
-    const tenant = await store.ensureTenant(randomUUID(), 't');
-    const [a, b] = await Promise.all(['a', 'b'].map((n) => store.createUser({ tenantId: tenant.id, email: `${n}-${randomUUID()}@example.test`, name: n })));
-    const conv = await store.createConversation(
-      { tenantId: tenant.id, kind: 'direct', title: null, createdBy: a.id, participants: [{ userId: a.id, role: 'member' }, { userId: b.id, role: 'member' }] },
-      1,
-    );
-    let n = 0;
-    const msg = (senderId: number, over: Partial<NewMessage> = {}): NewMessage => ({
-      conversationId: conv.id,
-      senderId,
-      kind: 'text',
-      content: `m${++n}`,
-      replyToId: null,
-      clientId: randomUUID(),
-      attachments: [],
-      createdAt: 1000 + n,
-      ...over,
-    });
+    const { a, b, conversations: [conv], msg: make } = await storeScene(store, ['direct']);
+    const msg = (senderId: number, over: Partial<NewMessage> = {}) => make(conv.id, senderId, over);
     return { store, a, b, conv, msg };
   }
 

@@ -26,7 +26,7 @@ async function counts(server: TestServer, owner: TestUser, id: number) {
   const participants = await api(server, 'GET', `/api/parley/conversations/${id}/participants`, { token: owner.token });
   return {
     memberCount: parley.body.member_count as number,
-    inList: list.body.find((c: { id: number }) => c.id === id).member_count as number,
+    inList: list.body.find((c) => c.id === id)!.member_count,
     chat: rooms.body.rooms.find((r: { id: number }) => r.id === id).participant_count as number,
     n003: n003.body.participant_count as number,
     participants: participants.body.length as number,

@@ -78,11 +78,11 @@ describe.each(databases)('room lists on %s', (db) => {
     expect(group003).toMatchObject({ participant_count: members, created_by: creator.user.uuid, last_message: { content: 'from the creator', sender_id: creator.user.uuid, sender: { id: creator.user.uuid, name: creator.user.name } } });
 
     const list = (await api(server, 'GET', '/api/parley/conversations', { token: viewer.token })).body;
-    const groupP = list.find((c: { id: number }) => c.id === g.body.id);
+    const groupP = list.find((c) => c.id === g.body.id)!;
     expect(groupP.member_count).toBe(members);
     expect(groupP.members.length).toBeLessThanOrEqual(5);
-    expect(groupP.last_message.sender).toMatchObject({ id: creator.user.id, name: creator.user.name });
-    expect(list.find((c: { id: number }) => c.id === dm.body.id).members.map((m: { user: { id: number } }) => m.user.id).sort()).toEqual([viewer.user.id, friend.user.id].sort());
+    expect(groupP.last_message?.sender).toMatchObject({ id: creator.user.id, name: creator.user.name });
+    expect(list.find((c) => c.id === dm.body.id)!.members.map((m) => m.user.id).sort()).toEqual([viewer.user.id, friend.user.id].sort());
     // One conversation has every member.
     const one = (await api(server, 'GET', `/api/parley/conversations/${g.body.id}`, { token: viewer.token })).body;
     expect(one.members).toHaveLength(members);

@@ -36,7 +36,7 @@ async function groupWithFiles(server: TestServer, a: TestUser, b: TestUser, titl
   const sent = await api(server, 'POST', `/api/parley/conversations/${conv.body.id}/messages`, { token: a.token, json: { kind: 'file', attachments: files.map((f) => f.key) } });
   expect(sent.status, JSON.stringify(sent.body)).toBe(201);
   const [img, doc] = sent.body.attachments;
-  const urls = [img.url, img.thumbnail_url, doc.url].map((u: string) => onServer(server, u));
+  const urls = [img.url, img.thumbnail_url!, doc.url].map((u) => onServer(server, u));
   const keys = urls.map((u) => decodeURIComponent(new URL(u).pathname).replace(/^\/static\//, ''));
   return { conversation: conv.body.id, urls, keys };
 }

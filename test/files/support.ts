@@ -5,6 +5,7 @@ import { readdirSync, statSync, existsSync } from 'node:fs';
 import path from 'node:path';
 import sharp from 'sharp';
 import { afterAll, beforeAll, expect } from 'vitest';
+import type { DocumentBody } from '../helpers/parley-api.js';
 import { api, chatSocket, eventually, newRoom, newUser, type ApiResponse, type Frame, type TestSocket, type TestUser } from '../helpers/clients.js';
 import type { TestServer } from '../helpers/parley.js';
 
@@ -195,7 +196,7 @@ export async function upload(
   user: TestUser,
   files: { bytes: Buffer; name: string; type?: string }[],
   messageType?: string,
-): Promise<ApiResponse> {
+): Promise<ApiResponse<DocumentBody>> {
   const form = new FormData();
   for (const f of files) form.append('files', new Blob([f.bytes], { type: f.type ?? '' }), f.name);
   if (messageType !== undefined) form.append('message_type', messageType);

@@ -332,6 +332,19 @@ interface SockDialect {
   refusedCode: number | 'http401';
 }
 
+/** 000/001's and 002's room socket at `path`: usable once a ping is answered. */
+const roomSocket = (name: string, path: string): SockDialect => ({
+  name,
+  url: (t) => `${server.wsUrl}${path}${t === null ? '' : `?token=${e(t)}`}`,
+  async open(u) {
+    const s = await openSocket(this.url(u.token));
+    s.send({ type: 'ping' });
+    await s.next('pong');
+    return s;
+  },
+  refusedCode: 4001,
+});
+
 const tenantOf = (u: TestUser) => u.user.tenant_id;
 
 const SOCKETS: SockDialect[] = [
@@ -347,28 +360,8 @@ const SOCKETS: SockDialect[] = [
     },
     refusedCode: 4001,
   },
-  {
-    name: 'chat /api/chat/ws',
-    url: (t) => `${server.wsUrl}/api/chat/ws${t === null ? '' : `?token=${e(t)}`}`,
-    async open(u) {
-      const s = await openSocket(this.url(u.token));
-      s.send({ type: 'ping' });
-      await s.next('pong');
-      return s;
-    },
-    refusedCode: 4001,
-  },
-  {
-    name: 'v1 002 /api/v1/chat/ws',
-    url: (t) => `${server.wsUrl}/api/v1/chat/ws${t === null ? '' : `?token=${e(t)}`}`,
-    async open(u) {
-      const s = await openSocket(this.url(u.token));
-      s.send({ type: 'ping' });
-      await s.next('pong');
-      return s;
-    },
-    refusedCode: 4001,
-  },
+  roomSocket('chat /api/chat/ws', '/api/chat/ws'),
+  roomSocket('v1 002 /api/v1/chat/ws', '/api/v1/chat/ws'),
   {
     name: 'v1 004 /api/v1/chat/ws/chat',
     url: (t) => `${server.wsUrl}/api/v1/chat/ws/chat${t === null ? '' : `?token=${e(t)}`}`,

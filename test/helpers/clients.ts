@@ -1,25 +1,29 @@
 import WebSocket from 'ws';
 import { expect, onTestFinished } from 'vitest';
 import type { TestServer } from './parley.js';
+import type { BodyOf } from './parley-api.js';
 import { sleep } from './sleep.js';
 
 export { sleep };
 
 let counter = 0;
 
-export interface ApiResponse<T = any> {
+export interface ApiResponse<T = unknown> {
   status: number;
   body: T;
   headers: Headers;
 }
 
-/** fetch against the test server; JSON in, JSON out (or text when it is not JSON). */
-export async function api<T = any>(
+/**
+ * fetch against the test server; JSON in, JSON out (or text when it is not JSON). The body's
+ * type follows the route (`BodyOf`: /api/parley's wire types); `api<T>(…)` states it instead.
+ */
+export async function api<T = never, M extends string = string, P extends string = string>(
   server: { url: string },
-  method: string,
-  path: string,
+  method: M,
+  path: P,
   opts: { token?: string; json?: unknown; form?: Record<string, string>; multipart?: FormData; headers?: Record<string, string>; raw?: string } = {},
-): Promise<ApiResponse<T>> {
+): Promise<ApiResponse<[T] extends [never] ? BodyOf<M, P> : T>> {
   const headers: Record<string, string> = { ...opts.headers };
   let body: string | FormData | undefined;
   if (opts.token) headers.authorization = `Bearer ${opts.token}`;

@@ -45,22 +45,23 @@ export function useUsers(server: TestServer, n: number, opts: { tenantId?: strin
 }
 
 /** Asserts a status, printing the body when it differs. */
-export function expectStatus(res: ApiResponse, status: number): void {
+export function expectStatus(res: ApiResponse<unknown>, status: number): void {
   expect({ status: res.status, body: res.body }).toMatchObject({ status });
 }
 
 /** The body of an error is exactly `{"detail": "<text>"}` (DESIGN.md, Bad input); `status` may list the allowed ones. */
-export function expectDetail(res: ApiResponse, status: number | number[], detail?: string | RegExp): string {
+export function expectDetail(res: ApiResponse<unknown>, status: number | number[], detail?: string | RegExp): string {
   if (Array.isArray(status)) expect(status, `status ${res.status} ${JSON.stringify(res.body)}`).toContain(res.status);
   else expectStatus(res, status);
   expect(res.body).toBeTypeOf('object');
   expect(res.body).not.toBeNull();
-  expect(Object.keys(res.body)).toEqual(['detail']);
-  expect(res.body.detail).toBeTypeOf('string');
-  expect(res.body.detail.length).toBeGreaterThan(0);
-  if (typeof detail === 'string') expect(res.body.detail).toBe(detail);
-  else if (detail) expect(res.body.detail).toMatch(detail);
-  return res.body.detail;
+  const body = res.body as { detail: string };
+  expect(Object.keys(body)).toEqual(['detail']);
+  expect(body.detail).toBeTypeOf('string');
+  expect(body.detail.length).toBeGreaterThan(0);
+  if (typeof detail === 'string') expect(body.detail).toBe(detail);
+  else if (detail) expect(body.detail).toMatch(detail);
+  return body.detail;
 }
 
 /** A user as /api/chat and 002 show one: id, name, email, avatar_url, is_online. */

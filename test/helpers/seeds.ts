@@ -34,3 +34,14 @@ export function seedDocument(file: string): string {
 
 /** The code blocks of one language (```lang) in a document, in order. */
 export const codeBlocks = (text: string, lang: string) => [...text.matchAll(new RegExp('```' + lang + '\\n([\\s\\S]*?)```', 'g'))].map((m) => m[1]);
+
+/**
+ * The one code block of `lang` in a document that starts with `startsWith`: the code a test
+ * runs is read from the document itself, so it cannot drift from what the document prints.
+ * Throws when the document is missing or prints no such block, or more than one.
+ */
+export function documentedCode(file: string, lang: string, startsWith: string): string {
+  const found = codeBlocks(seedDocument(file), lang).filter((b) => b.startsWith(startsWith));
+  if (found.length !== 1) throw new Error(`${file} prints ${found.length} ${lang} blocks starting with ${JSON.stringify(startsWith)}, not one`);
+  return found[0];
+}

@@ -49,7 +49,7 @@ describe.skipIf(!hasPostgres || !redisUrl)('membership changes invalidate every 
     const err = await nextError(sock);
     expect(err.local_temp_id).toBe('w2');
     const history = await api(a, 'GET', `${P}/conversations/${id}/messages`, { token: owner.token });
-    expect(history.body.messages.map((m: { content: string }) => m.content)).toEqual(['warm', 'warm socket']);
+    expect(history.body.messages.map((m) => m.content)).toEqual(['warm', 'warm socket']);
   });
 
   it('left through A: the next send through B is refused; re-added through A: the next send through B works', async () => {

@@ -74,9 +74,9 @@ describe.runIf(hasPostgres)('changes of one conversation decide under its lock (
   };
 
   /** Sends `requests` one after the other into the queue behind the held lock, then lets them run. */
-  async function queuedBehindLock(requests: (() => Promise<ApiResponse>)[]): Promise<ApiResponse[]> {
+  async function queuedBehindLock<T>(requests: (() => Promise<ApiResponse<T>>)[]): Promise<ApiResponse<T>[]> {
     const lock = await holdConversation(server.data.databaseUrl, group);
-    const pending: Promise<ApiResponse>[] = [];
+    const pending: Promise<ApiResponse<T>>[] = [];
     // A request the core refuses before it reaches the store (a rule, e.g. Bob deleting
     // Alice's message) never queues.
     let answered = 0;

@@ -3,16 +3,14 @@
 import { describe, expect, it } from 'vitest';
 import { api, chatSocket } from '../../helpers/clients.js';
 import { useParley } from '../../helpers/parley.js';
-import { ISO_MS, chatHistory, databases, expectDetail, expectMessageShape, expectNoFiles, pair, send, settle, users } from './support.js';
+import { connectedPair, ISO_MS, chatHistory, databases, expectDetail, expectMessageShape, expectNoFiles, pair, send, settle, users } from './support.js';
 
 describe.each(databases)('/api/chat edit, delete and like on %s', (db) => {
   const server = useParley({ db });
 
   describe('PUT /api/chat/messages/{message_id}', () => {
     it('form-encoded content=… as documented: the updated message, is_edited, and message_update on the sockets', async () => {
-      const { a, b, room } = await pair(server);
-      const sa = await chatSocket(server, a, room);
-      const sb = await chatSocket(server, b, room);
+      const { a, b, room, sa, sb } = await connectedPair(server);
       const sent = await send(sa, room, b, 'Hello!');
       await sb.next('new_message');
 
@@ -98,9 +96,7 @@ describe.each(databases)('/api/chat edit, delete and like on %s', (db) => {
 
   describe('DELETE /api/chat/messages/{message_id}', () => {
     it('soft-deletes as documented: {"status":"success","message":"Message deleted"}, is_deleted, content hidden, total unchanged', async () => {
-      const { a, b, room } = await pair(server);
-      const sa = await chatSocket(server, a, room);
-      const sb = await chatSocket(server, b, room);
+      const { a, b, room, sa, sb } = await connectedPair(server);
       const keep = await send(sa, room, b, 'keep me');
       const gone = await send(sa, room, b, 'secret words');
 
@@ -160,9 +156,7 @@ describe.each(databases)('/api/chat edit, delete and like on %s', (db) => {
 
   describe('POST /api/chat/messages/{message_id}/like (Parley extension)', () => {
     it('toggles the viewer\'s like: like_count counts everyone, is_liked is per viewer, sockets get message_update', async () => {
-      const { a, b, room } = await pair(server);
-      const sa = await chatSocket(server, a, room);
-      const sb = await chatSocket(server, b, room);
+      const { a, b, room, sa, sb } = await connectedPair(server);
       const sent = await send(sa, room, b, 'like me');
       const url = `/api/chat/messages/${sent.data.id}/like`;
 

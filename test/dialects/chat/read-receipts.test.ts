@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { api, chatSocket } from '../../helpers/clients.js';
 import { useParley } from '../../helpers/parley.js';
-import { databases, pair, send, settle } from './support.js';
+import { connectedPair, databases, pair, send, settle } from './support.js';
 
 describe.each(databases)('/api/chat read receipts on %s', (db) => {
   const server = useParley({ db });
@@ -81,9 +81,7 @@ describe.each(databases)('/api/chat read receipts on %s', (db) => {
   });
 
   it('one\'s own messages are never unread; answering clears the count but marks nothing read', async () => {
-    const { a, b, room } = await pair(server);
-    const sa = await chatSocket(server, a, room);
-    const sb = await chatSocket(server, b, room);
+    const { a, b, room, sa, sb } = await connectedPair(server);
     await send(sa, room, b, 'a1');
     await send(sb, room, a, 'b1');
     await send(sa, room, b, 'a2');

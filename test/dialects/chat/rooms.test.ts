@@ -4,7 +4,7 @@ import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { api, chatSocket, newRoom, type TestUser } from '../../helpers/clients.js';
 import { useParley } from '../../helpers/parley.js';
-import { ISO_MS, databases, expectDetail, expectMessageShape, expectRoomShape, expectUserDetails, pair, send, users } from './support.js';
+import { meAndTwoRooms, connectedPair, ISO_MS, databases, expectDetail, expectMessageShape, expectRoomShape, expectUserDetails, pair, send, users } from './support.js';
 
 describe.each(databases)('/api/chat rooms on %s', (db) => {
   const server = useParley({ db });
@@ -65,9 +65,7 @@ describe.each(databases)('/api/chat rooms on %s', (db) => {
 
   describe('GET /api/chat/rooms', () => {
     it('answers {rooms, total} with last_message and unread_count per room, most recent first', async () => {
-      const [me, x, y] = await users(server, 3);
-      const roomX = await newRoom(server, me, x);
-      const roomY = await newRoom(server, me, y);
+      const { me, x, y, roomX, roomY } = await meAndTwoRooms(server);
       const sx = await chatSocket(server, x, roomX);
       const sy = await chatSocket(server, y, roomY);
       await send(sx, roomX, me, 'x one');
@@ -111,9 +109,7 @@ describe.each(databases)('/api/chat rooms on %s', (db) => {
 
   describe('GET /api/chat/rooms/{room_id}', () => {
     it('answers the room with its message_list (002: sender and receiver of each message, oldest first)', async () => {
-      const { a, b, room } = await pair(server);
-      const sa = await chatSocket(server, a, room);
-      const sb = await chatSocket(server, b, room);
+      const { a, b, room, sa, sb } = await connectedPair(server);
       const m1 = await send(sa, room, b, 'Hi John!');
       const m2 = await send(sb, room, a, 'Hello Alice!');
       const m3 = await send(sb, room, a, 'Hello there!');

@@ -4,16 +4,14 @@ import { describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { chatSocket, newRoom, TestSocket } from '../../helpers/clients.js';
 import { useParley } from '../../helpers/parley.js';
-import { chatHistory, databases, expectMessageShape, expectNoFiles, expectUserDetails, historyTotal, nextError, pair, send, settle, tempId, textFrame, users } from './support.js';
+import { meAndTwoRooms, connectedPair, chatHistory, databases, expectMessageShape, expectNoFiles, expectUserDetails, historyTotal, nextError, pair, send, settle, tempId, textFrame, users } from './support.js';
 
 describe.each(databases)('/api/chat socket frames on %s', (db) => {
   const server = useParley({ db });
 
   describe('send_message → new_message', () => {
     it('001\'s text frame: new_message to both sides with local_temp_id, files_data, duration and receiver_details', async () => {
-      const { a, b, room } = await pair(server);
-      const sa = await chatSocket(server, a, room);
-      const sb = await chatSocket(server, b, room);
+      const { a, b, room, sa, sb } = await connectedPair(server);
       sa.send({ type: 'send_message', data: { room_id: room, receiver_id: b.user.id, message_type: 'text', content: 'Hello, how are you?', local_temp_id: 'temp_123' } });
       const ack = await sa.next('new_message');
       const got = await sb.next('new_message');
@@ -31,9 +29,7 @@ describe.each(databases)('/api/chat socket frames on %s', (db) => {
     });
 
     it('000\'s frame without local_temp_id: local_temp_id is present and null', async () => {
-      const { a, b, room } = await pair(server);
-      const sa = await chatSocket(server, a, room);
-      const sb = await chatSocket(server, b, room);
+      const { b, room, sa, sb } = await connectedPair(server);
       sa.send(textFrame(room, b.user.id, 'no temp id'));
       const ack = await sa.next('new_message');
       const got = await sb.next('new_message');
@@ -70,9 +66,7 @@ describe.each(databases)('/api/chat socket frames on %s', (db) => {
     });
 
     it('a retried local_temp_id is acked with the original message and stored once', async () => {
-      const { a, b, room } = await pair(server);
-      const sa = await chatSocket(server, a, room);
-      const sb = await chatSocket(server, b, room);
+      const { a, b, room, sa, sb } = await connectedPair(server);
       const id = tempId('retry');
       sa.send(textFrame(room, b.user.id, 'only once', { local_temp_id: id }));
       const first = await sa.next('new_message');
@@ -86,9 +80,7 @@ describe.each(databases)('/api/chat socket frames on %s', (db) => {
     });
 
     it('messages of one socket arrive in the order sent, with increasing ids', async () => {
-      const { a, b, room } = await pair(server);
-      const sa = await chatSocket(server, a, room);
-      const sb = await chatSocket(server, b, room);
+      const { b, room, sa, sb } = await connectedPair(server);
       for (let i = 0; i < 30; i++) sa.send(textFrame(room, b.user.id, `n${i}`));
       const got = [];
       for (let i = 0; i < 30; i++) got.push((await sb.next('new_message')).data);
@@ -100,9 +92,7 @@ describe.each(databases)('/api/chat socket frames on %s', (db) => {
 
   describe('room_id in the URL, join_room and leave_room', () => {
     it('send_message without room_id uses the URL\'s room (002)', async () => {
-      const { a, b, room } = await pair(server);
-      const sa = await chatSocket(server, a, room);
-      const sb = await chatSocket(server, b, room);
+      const { b, room, sa, sb } = await connectedPair(server);
       sa.send({ type: 'send_message', data: { receiver_id: b.user.id, message_type: 'text', content: 'Hello there!' } });
       const ack = await sa.next('new_message');
       expect(ack.data).toMatchObject({ room_id: room, content: 'Hello there!' });
@@ -174,9 +164,7 @@ describe.each(databases)('/api/chat socket frames on %s', (db) => {
     });
 
     it('a socket follows one room: join_room of another leaves the first', async () => {
-      const [me, x, y] = await users(server, 3);
-      const roomX = await newRoom(server, me, x);
-      const roomY = await newRoom(server, me, y);
+      const { me, x, y, roomX, roomY } = await meAndTwoRooms(server);
       const mine = await chatSocket(server, me, roomX);
       const sx = await chatSocket(server, x, roomX);
       const sy = await chatSocket(server, y, roomY);
@@ -194,9 +182,7 @@ describe.each(databases)('/api/chat socket frames on %s', (db) => {
     });
 
     it('messages of a room the socket did not join do not arrive; the sender\'s own send there is still acked to it', async () => {
-      const [me, x, y] = await users(server, 3);
-      const roomX = await newRoom(server, me, x);
-      const roomY = await newRoom(server, me, y);
+      const { me, x, y, roomX, roomY } = await meAndTwoRooms(server);
       const mine = await chatSocket(server, me, roomX);
       const otherDevice = await chatSocket(server, me, roomX);
       const sx = await chatSocket(server, x, roomX);
@@ -245,9 +231,7 @@ describe.each(databases)('/api/chat socket frames on %s', (db) => {
     });
 
     it('typing is not a message', async () => {
-      const { a, b, room } = await pair(server);
-      const sa = await chatSocket(server, a, room);
-      const sb = await chatSocket(server, b, room);
+      const { a, room, sa, sb } = await connectedPair(server);
       sa.send({ type: 'typing', data: { room_id: room, is_typing: true } });
       await sb.next('typing');
       expect(await historyTotal(server, a, room)).toBe(0);
@@ -281,9 +265,7 @@ describe.each(databases)('/api/chat socket frames on %s', (db) => {
     });
 
     it('a partner gets presence even on a socket that follows another room', async () => {
-      const [me, x, y] = await users(server, 3);
-      const roomX = await newRoom(server, me, x);
-      await newRoom(server, me, y);
+      const { me, x, y, roomX } = await meAndTwoRooms(server);
       const sx = await chatSocket(server, x, roomX);
       const sy = await chatSocket(server, y);
       // me comes online: both partners hear it, whatever room they follow.

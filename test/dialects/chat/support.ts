@@ -1,13 +1,13 @@
 // Shared fixtures of the /api/chat dialect suite (documents 000 and 001; 002's bodies where
 // 000/001 show none). Not a test file: every *.test.ts beside it imports what it needs.
 import { expect } from 'vitest';
-import { api, chatHistory, type Frame, type TestSocket, type TestUser } from '../../helpers/clients.js';
-import { ISO_MS, expectRoomFields, tempId, textFrame } from '../../helpers/dialects.js';
+import { api, chatHistory, newRoom, type Frame, type TestSocket, type TestUser } from '../../helpers/clients.js';
+import { ISO_MS, expectRoomFields, tempId, textFrame, users } from '../../helpers/dialects.js';
 import type { TestServer } from '../../helpers/parley.js';
 
 export { databases } from '../../helpers/pg.js';
 export { ISO_MS, expectDetail, expectUserDetails, tempId, textFrame, users } from '../../helpers/dialects.js';
-export { pair } from '../../helpers/clients.js';
+export { connectedPair, pair } from '../../helpers/clients.js';
 
 /**
  * A message as 001 shows it (REST history, new_message, message_update), with 000/002's
@@ -63,3 +63,11 @@ export async function historyTotal(server: TestServer, user: TestUser, room: num
 }
 
 export { chatHistory };
+
+/** Three users: `me`, in a direct room (that I opened) with each of `x` and `y`. */
+export async function meAndTwoRooms(server: TestServer): Promise<{ me: TestUser; x: TestUser; y: TestUser; roomX: number; roomY: number }> {
+  const [me, x, y] = await users(server, 3);
+  const roomX = await newRoom(server, me, x);
+  const roomY = await newRoom(server, me, y);
+  return { me, x, y, roomX, roomY };
+}

@@ -29,9 +29,9 @@ describe.each(databases)('editing in a channel takes the right to post there now
     const posts = await Promise.all(['one', 'two', 'three', 'four', 'five'].map((t) => sendMessage(server, poster, channel.id, `post ${t}`)));
     // Parley's and /api/chat's ids of the same messages.
     const mine = await api(server, 'GET', '/api/parley/conversations', { token: poster.token });
-    const channelId = mine.body.find((c: any) => c.uuid === channel.id).id;
+    const channelId = mine.body.find((c) => c.uuid === channel.id)!.id;
     const history = await api(server, 'GET', `/api/parley/conversations/${channelId}/messages`, { token: poster.token });
-    const ids = posts.map((p) => history.body.messages.find((m: any) => m.uuid === p.id).id as number);
+    const ids = posts.map((p) => history.body.messages.find((m) => m.uuid === p.id)!.id);
     expectStatus(await setRole(channel.id, poster, 'member'), 200);
 
     const watcher = await socket003(server, reader, [channel.id]);

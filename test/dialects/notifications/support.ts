@@ -5,6 +5,7 @@
 import { randomUUID } from 'node:crypto';
 import sharp from 'sharp';
 import { expect } from 'vitest';
+import type { DocumentBody } from '../../helpers/parley-api.js';
 import { api, openSocket, type ApiResponse, type TestSocket, type TestUser } from '../../helpers/clients.js';
 import { ISO_MS, UUID, expectStatus } from '../../helpers/dialects.js';
 import type { TestServer } from '../../helpers/parley.js';
@@ -122,7 +123,7 @@ export function png(w = 8, h = 6): Promise<Buffer> {
 }
 
 /** POST upload/ as multipart with the field `file`. */
-export async function upload(server: TestServer, user: TestUser, bytes: Buffer, name: string, type: string, field = 'file'): Promise<ApiResponse> {
+export async function upload(server: TestServer, user: TestUser, bytes: Buffer, name: string, type: string, field = 'file'): Promise<ApiResponse<DocumentBody>> {
   const form = new FormData();
   form.append(field, new Blob([new Uint8Array(bytes)], { type }), name);
   return api(server, 'POST', `${P}/upload/`, { token: user.token, multipart: form });

@@ -6,7 +6,7 @@ import { SignJWT } from 'jose';
 import { describe, expect, it } from 'vitest';
 import { api, openSocket } from '../../helpers/clients.js';
 import { useParley } from '../../helpers/parley.js';
-import { databases, expectAccount, friends, friendSocket, history004, ISO_MS, settle, tempId, users, UUID, wsChatUrl } from './support.js';
+import { connectedFriends, databases, expectAccount, friends, friendSocket, history004, ISO_MS, settle, tempId, users, UUID, wsChatUrl } from './support.js';
 
 /** The secret startParley gives the test server. */
 const SECRET = new TextEncoder().encode('test-secret-that-is-long-enough-for-hs256');
@@ -34,9 +34,7 @@ describe.each(databases)('004 socket on %s', (db) => {
   });
 
   it('send_message → message_sent to the sender, new_message (status delivered) to the receiver', async () => {
-    const [a, b] = await friends(server);
-    const sa = await friendSocket(server, a);
-    const sb = await friendSocket(server, b);
+    const { a, b, sa, sb } = await connectedFriends(server);
 
     // The document's own client: sendMessage(receiverId, content).
     sa.send({ type: 'send_message', receiver_id: b.user.uuid, content: 'Hello from JS!' });
@@ -83,9 +81,7 @@ describe.each(databases)('004 socket on %s', (db) => {
   });
 
   it('mark_read → message_read to the sender with read_by; the history shows read', async () => {
-    const [a, b] = await friends(server);
-    const sa = await friendSocket(server, a);
-    const sb = await friendSocket(server, b);
+    const { a, b, sa, sb } = await connectedFriends(server);
     sa.send({ type: 'send_message', receiver_id: b.user.uuid, content: 'read me' });
     const ack = await sa.next('message_sent');
     await sb.next('new_message');
@@ -105,9 +101,7 @@ describe.each(databases)('004 socket on %s', (db) => {
   });
 
   it('typing → typing_indicator to the receiver only', async () => {
-    const [a, b] = await friends(server);
-    const sa = await friendSocket(server, a);
-    const sb = await friendSocket(server, b);
+    const { a, b, sa, sb } = await connectedFriends(server);
     // A conversation exists once they have written.
     sa.send({ type: 'send_message', receiver_id: b.user.uuid, content: 'hi' });
     await sb.next('new_message');
@@ -123,9 +117,7 @@ describe.each(databases)('004 socket on %s', (db) => {
   });
 
   it('typing to a friend before their first message reaches them too (a client types its first message)', async () => {
-    const [a, b] = await friends(server);
-    const sa = await friendSocket(server, a);
-    const sb = await friendSocket(server, b);
+    const { a, b, sa, sb } = await connectedFriends(server);
     sa.send({ type: 'typing', receiver_id: b.user.uuid, is_typing: true });
     expect(await sb.next('typing_indicator')).toMatchObject({ user_id: a.user.uuid, is_typing: true });
     await settle(sa);

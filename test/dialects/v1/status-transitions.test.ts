@@ -5,7 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import { api, chatSocket, eventually, type TestUser } from '../../helpers/clients.js';
 import { useParley } from '../../helpers/parley.js';
-import { databases, friends, friendSocket, history004, ISO_MS, room002, send004, settle } from './support.js';
+import { connectedFriends, databases, friends, friendSocket, history004, ISO_MS, room002, send004, settle } from './support.js';
 
 describe.each(databases)('004 status transitions on %s', (db) => {
   const server = useParley({ db });
@@ -100,9 +100,7 @@ describe.each(databases)('004 status transitions on %s', (db) => {
   // Issue 15.8: a reply that crosses a message does not read it. Bob's device has Alice's
   // message (delivered) but Bob never marks it read; his own send must not make it "read".
   it('a message that crossed the receiver\'s reply stays delivered, not read, until the receiver reads', async () => {
-    const [a, b] = await friends(server);
-    const sa = await friendSocket(server, a);
-    const sb = await friendSocket(server, b);
+    const { a, b, sa, sb } = await connectedFriends(server);
     sa.send({ type: 'send_message', receiver_id: b.user.uuid, content: 'did you see this?' });
     const ack = await sa.next('message_sent');
     await sb.next('new_message');

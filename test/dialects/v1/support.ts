@@ -49,6 +49,12 @@ export async function friendSocket(server: TestServer, user: TestUser): Promise<
   return s;
 }
 
+/** Two fresh friends, each with 004's socket open. */
+export async function connectedFriends(server: TestServer): Promise<{ a: TestUser; b: TestUser; sa: TestSocket; sb: TestSocket }> {
+  const [a, b] = await friends(server);
+  return { a, b, sa: await friendSocket(server, a), sb: await friendSocket(server, b) };
+}
+
 /** POST /api/v1/chat/messages/ as documented; expects 200 and returns the message. */
 export async function send004(server: TestServer, from: TestUser, to: TestUser, content: string): Promise<any> {
   const res = await api(server, 'POST', '/api/v1/chat/messages/', { token: from.token, json: { receiver_id: to.user.uuid, content } });

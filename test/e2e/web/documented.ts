@@ -1,24 +1,21 @@
-import { readFileSync } from 'node:fs';
-import path from 'node:path';
 import { build } from 'esbuild';
 import type { Locator, Page } from 'playwright-core';
 import { expect } from 'vitest';
 import { chatSocket, newRoom, newUser, type Frame, type TestSocket, type TestUser } from '../../helpers/clients.js';
 import type { TestServer } from '../../helpers/parley.js';
-import { seedsDir } from '../../helpers/seeds.js';
+import { documentedCode, seedsDir } from '../../helpers/seeds.js';
 import { image, pdf } from '../../files/support.js';
 import { ROOT, until } from './support.js';
 
-// The documents' React components (documented/*.jsx, exactly as the documents print them),
-// bundled for a browser page, and how a page renders one: shared by the same-origin test
+// The documents' React components (read from the documents at test time, exactly as they
+// print them), bundled for a browser page, and how a page renders one: shared by the same-origin test
 // (documented-components.test.ts) and the cross-site one (cross-site.test.ts).
 
-const DOCUMENTED = path.join(ROOT, 'test/e2e/web/documented');
 export const SEEDS = seedsDir();
 
 interface Component {
   seed: string;
-  /** Files under documented/, each one code block of the document, in the order they are joined. */
+  /** The code blocks of the document (each the one of its lang starting so), in the order they are joined; `name` labels it. */
   files: { name: string; lang: 'javascript' | 'jsx'; startsWith: string }[];
 }
 
@@ -34,11 +31,12 @@ export const COMPONENTS: Record<'000' | '001' | '003', Component> = {
   '003': { seed: '003_5794173ac53da659.txt', files: [{ name: 'chat-room-003.jsx', lang: 'javascript', startsWith: 'import React' }] },
 };
 
-export const source = (name: string) => readFileSync(path.join(DOCUMENTED, name), 'utf8');
+/** The code of one of a component's blocks, from its document. */
+export const source = (rev: keyof typeof COMPONENTS, f: Component['files'][number]) => documentedCode(COMPONENTS[rev].seed, f.lang, f.startsWith);
 
 /** One document's component and a renderer, bundled for the browser as `window.Documented<rev>`. */
 export async function bundle(rev: keyof typeof COMPONENTS): Promise<string> {
-  const code = COMPONENTS[rev].files.map((f) => source(f.name)).join('\n');
+  const code = COMPONENTS[rev].files.map((f) => source(rev, f)).join('\n');
   const out = await build({
     stdin: { contents: `${code}\nexport { ChatRoom };\nexport { h, render } from 'preact';\n`, loader: 'jsx', resolveDir: ROOT, sourcefile: `chat-room-${rev}.jsx` },
     bundle: true,

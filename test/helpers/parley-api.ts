@@ -1,0 +1,46 @@
+// The types of Parley's own API (/api/parley) for the `api()` test helper, from the typed
+// SDK's generated wire types: a call names its route, the route names its body. The other
+// dialects' bodies are the API documents' (prose, no types): `DocumentBody`.
+import type { BlockOut, ChangesOut, ConversationOut, ErrorOut, HistoryOut, InviteIssuedOut, InviteOut, MemberOut, MessageOut, PresenceOut, SessionOut, UploadOut, UserOut } from '../../sdk/src/generated/wire.js';
+
+/** A body of one of the five API documents' dialects (or of /healthz, /docs…): shaped by prose, checked by each test. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type DocumentBody = any;
+
+/** Nothing (204), as `api()` parses an empty body. */
+type NoContent = null;
+type Query = '' | `?${string}`;
+type ByMethod<M extends string, Get, Other> = M extends 'GET' ? Get : Other;
+
+/** What /api/parley answers to `M P` when it succeeds; `unknown` for a route not listed here yet. */
+// Most specific first: `${string}` also matches slashes.
+export type ParleyResult<M extends string, P extends string> =
+  P extends `/api/parley/conversations/${string}/participants/${string}` ? (M extends 'DELETE' ? NoContent : MemberOut)
+  : P extends `/api/parley/conversations/${string}/participants${Query}` ? ByMethod<M, MemberOut[], MemberOut>
+  : P extends `/api/parley/conversations/${string}/messages${Query}` ? ByMethod<M, HistoryOut, MessageOut>
+  : P extends `/api/parley/conversations/${string}/changes${Query}` ? ChangesOut
+  : P extends `/api/parley/conversations/${string}/read${Query}` ? { read_seq: number }
+  : P extends `/api/parley/conversations${Query}` ? ByMethod<M, ConversationOut[], ConversationOut>
+  : P extends `/api/parley/conversations/${string}` ? (M extends 'DELETE' ? NoContent : ConversationOut)
+  : P extends `/api/parley/messages/${string}` ? MessageOut
+  : P extends `/api/parley/auth/logout${Query}` ? NoContent
+  : P extends `/api/parley/auth/${string}` ? SessionOut
+  : P extends `/api/parley/me${Query}` ? UserOut
+  : P extends `/api/parley/users${Query}` ? UserOut[]
+  : P extends `/api/parley/presence${Query}` ? ByMethod<M, PresenceOut[], NoContent>
+  : P extends `/api/parley/blocks${Query}` ? BlockOut[]
+  : P extends `/api/parley/blocks/${string}` ? (M extends 'DELETE' ? NoContent : BlockOut)
+  : P extends `/api/parley/invites${Query}` ? ByMethod<M, InviteOut[], InviteIssuedOut>
+  : P extends `/api/parley/invites/${string}` ? NoContent
+  : P extends `/api/parley/files${Query}` ? UploadOut
+  : unknown;
+
+/**
+ * The body `api()` gives for `M P`: /api/parley's wire type, which a refusal replaces with
+ * ErrorOut (read `detail` and `code` after checking the status); a document's body elsewhere.
+ */
+export type BodyOf<M extends string, P extends string> = P extends `/api/parley/${string}`
+  ? ParleyResult<M, P> extends NoContent
+    ? Partial<ErrorOut> | NoContent
+    : ParleyResult<M, P> & Partial<ErrorOut>
+  : DocumentBody;

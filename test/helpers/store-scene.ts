@@ -1,0 +1,37 @@
+// A tenant, two users and their conversations straight on a real store, for tests of what
+// sits on the store (the writer) without a server in front.
+import { randomUUID } from 'node:crypto';
+import type { NewMessage, Store } from '../../src/backends/store/store.js';
+import type { Conversation, User } from '../../src/core/model.js';
+
+export interface StoreScene {
+  a: User;
+  b: User;
+  /** One per kind asked for, in that order; a and b are members of each. */
+  conversations: Conversation[];
+  /** A text send (content m1, m2, … in the order made) with a fresh client id. */
+  msg: (conversationId: number, senderId: number, over?: Partial<NewMessage>) => NewMessage;
+}
+
+export async function storeScene(store: Store, kinds: ('direct' | 'group')[]): Promise<StoreScene> {
+  const tenant = await store.ensureTenant(randomUUID(), 't');
+  const [a, b] = await Promise.all(['a', 'b'].map((n) => store.createUser({ tenantId: tenant.id, email: `${n}-${randomUUID()}@example.test`, name: n })));
+  const participants = [{ userId: a.id, role: 'member' as const }, { userId: b.id, role: 'member' as const }];
+  const conversations: Conversation[] = [];
+  for (const [i, kind] of kinds.entries()) {
+    conversations.push(await store.createConversation({ tenantId: tenant.id, kind, title: kind === 'group' ? `g${i}` : null, createdBy: a.id, participants }, 1));
+  }
+  let n = 0;
+  const msg = (conversationId: number, senderId: number, over: Partial<NewMessage> = {}): NewMessage => ({
+    conversationId,
+    senderId,
+    kind: 'text',
+    content: `m${++n}`,
+    replyToId: null,
+    clientId: randomUUID(),
+    attachments: [],
+    createdAt: 1000 + n,
+    ...over,
+  });
+  return { a, b, conversations, msg };
+}
