@@ -114,6 +114,7 @@ export const toConversation = (r: ConversationRow): Conversation => ({
   createdAt: r.created_at,
   updatedAt: r.updated_at,
   memberCount: Number(r.member_count ?? 0),
+  visibility: r.visibility === 'public' ? 'public' : 'private',
 });
 
 export const toParticipant = (r: ParticipantRow): Participant => ({
