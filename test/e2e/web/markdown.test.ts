@@ -1,0 +1,173 @@
+import { rmSync } from 'node:fs';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { api } from '../../helpers/clients.js';
+import { startParley, type TestServer } from '../../helpers/parley.js';
+import { CHROMIUM, LAUNCH_ARGS, SKIP_BROWSER, buildPage, horizontalOverflow, requireChromium, screenshot, until, type Person } from './support.js';
+
+// Markdown in the page (issue 18): what a message's Markdown may make is strong, em, del,
+// code, pre, links to http(s)/mailto, lists and quotes. XSS payloads sent through the real
+// server must run nothing, leave no on* attribute and no javascript: href, and show as text.
+
+const XSS = [
+  '<script>window.__pwned = 1; alert(1)</script>',
+  '<img src=x onerror="window.__pwned = 2">',
+  '[click me](javascript:alert(3))',
+  '[mixed case](JaVaScRiPt:window.__pwned=4)',
+  '[spaced]( javascript:alert(5) )',
+  '[entity](java&#115;cript:alert(6))',
+  '[encoded](javascript&colon;alert(7))',
+  '<a href="javascript:alert(8)">raw link</a>',
+  '[data](data:text/html;base64,PHNjcmlwdD5hbGVydCg5KTwvc2NyaXB0Pg==)',
+  '![pic](javascript:alert(10))',
+  '![pic](x" onerror="alert(11))',
+  '<svg onload=alert(12)><circle r=10></circle></svg>',
+  '<svg><script>alert(13)</script></svg>',
+  '**<img src=x onerror=alert(14)>**',
+  '[**bold** <img src=x onerror=alert(15)>](https://example.com/ok)',
+  '`<script>alert(16)</script>`',
+  '```\n<script>alert(17)</script>\n```',
+  '<iframe src="javascript:alert(18)"></iframe>',
+  '&lt;script&gt;alert(19)&lt;/script&gt; &#60;img src=x onerror=alert(19)&#62;',
+  '[vb](vbscript:msgbox(20)) [file](file:///etc/passwd)',
+  '<details open ontoggle=alert(21)>x</details>',
+  '> <img src=x onerror=alert(22)>\n> quoted',
+  '- <img src=x onerror=alert(23)>\n- [x](javascript:alert(23))',
+  '[quote](https://example.com/" onclick="alert(24))',
+  '<a href="https://example.com" onmouseover="alert(25)">hover</a>',
+  '<javascript:alert(26)>',
+  '<style>body { display: none }</style>',
+  '<math><mtext><table><mglyph><style><img src=x onerror=alert(28)>',
+  '[a](<javascript:alert(29)>)',
+  '*[nested **[deep](javascript:alert(30))**](https://example.com)*',
+  '<form action="javascript:alert(31)"><button>go</button></form>',
+  '<object data="data:text/html,<script>alert(32)</script>"></object>',
+];
+
+const LEGIT = [
+  '**bold** and _italic_ and ~~gone~~ and `code` with [a link](https://example.com/page) and [mail](mailto:someone@example.test)',
+  '',
+  '- first',
+  '- second',
+  '',
+  '1. one',
+  '2. two',
+  '',
+  '> a quote',
+  '',
+  '```',
+  'const x = 1 < 2;',
+  '```',
+].join('\n');
+
+describe.skipIf(SKIP_BROWSER)('Markdown in the web page', () => {
+  let server: TestServer;
+  let browser: Browser;
+  let webDir: string;
+  let reader: Person;
+
+  beforeAll(async () => {
+    requireChromium();
+    webDir = await buildPage();
+    server = await startParley({ env: { WEB_DIR: webDir } });
+    browser = await chromium.launch({ executablePath: CHROMIUM, args: LAUNCH_ARGS });
+  }, 120_000);
+
+  afterAll(async () => {
+    await browser?.close();
+    await server?.close();
+    if (webDir) rmSync(webDir, { recursive: true, force: true });
+  });
+
+  /** A user of /api/parley, and the reader's page signed in as `reader` (its token in the tab's sessionStorage, as the page keeps it). */
+  const register = async (name: string) => {
+    const r = await api(server, 'POST', '/api/parley/auth/register', { json: { email: `${name}-${Date.now()}@example.test`, password: 'correct horse battery', name } });
+    expect(r.status).toBe(201);
+    return r.body as { token: string; user: { id: number } };
+  };
+
+  async function openAs(token: string, width: number): Promise<Person> {
+    const context = await browser.newContext({ viewport: { width, height: 800 } });
+    // Before any of the page's script: the hook a payload would set, and the session.
+    await context.addInitScript(`window.__pwned = undefined; sessionStorage.setItem('parley.token', ${JSON.stringify(token)});`);
+    const page = await context.newPage();
+    const person: Person = { context, page, dialogs: [], errors: [] };
+    page.on('dialog', (d) => {
+      person.dialogs.push(`${d.type()}: ${d.message()}`);
+      void d.dismiss().catch(() => {});
+    });
+    page.on('pageerror', (e) => person.errors.push(String(e)));
+    await page.goto(server.url);
+    return person;
+  }
+
+  /** What a script, a handler or a link could have done in the page, anywhere in it. */
+  const damage = (page: Page) =>
+    page.evaluate(() => {
+      const all = [...document.querySelectorAll('*')];
+      return {
+        pwned: (window as unknown as { __pwned?: unknown }).__pwned,
+        onAttributes: all.flatMap((el) => [...el.attributes].filter((a) => /^on/i.test(a.name)).map((a) => `${el.tagName} ${a.name}`)),
+        badHrefs: [...document.querySelectorAll('[href], [src], [action], [data], [formaction]')]
+          .map((el) => el.getAttribute('href') ?? el.getAttribute('src') ?? el.getAttribute('action') ?? el.getAttribute('data') ?? el.getAttribute('formaction') ?? '')
+          .filter((v) => /^\s*(javascript|vbscript|data|file):/i.test(v)),
+        inMessages: [...document.querySelectorAll('[data-testid="message-text"] *')].map((el) => el.tagName.toLowerCase()).filter((t) => !['strong', 'em', 'del', 'code', 'pre', 'a', 'ul', 'ol', 'li', 'blockquote', 'p', 'span', 'br', 'hr'].includes(t)),
+        links: [...document.querySelectorAll('[data-testid="message-text"] a')].map((a) => ({ href: a.getAttribute('href'), rel: a.getAttribute('rel') })),
+      };
+    });
+
+  it('renders legitimate Markdown, and no payload runs, leaves a handler or a javascript: link (desktop and 390 px)', async () => {
+    const [writer, me] = [await register('writer'), await register('reader')];
+    const conv = await api(server, 'POST', '/api/parley/conversations', { token: writer.token, json: { kind: 'direct', user_id: me.user.id } });
+    // One message each (the page shows the newest 30), then the rest together in one, then all of them inline in one.
+    const sent = [...XSS.slice(0, 20), XSS.slice(20).join('\n\n'), XSS.join(' '), LEGIT];
+    for (const content of sent) {
+      const r = await api(server, 'POST', `/api/parley/conversations/${conv.body.id}/messages`, { token: writer.token, json: { content } });
+      expect(r.status, JSON.stringify(r.body)).toBe(201);
+    }
+
+    for (const width of [1280, 390]) {
+      reader = await openAs(me.token, width);
+      const { page } = reader;
+      await page.getByTestId('conversation-item').first().click();
+      await until(() => page.getByTestId('message').count()).toBe(sent.length);
+      const legit = page.getByTestId('message-text').last();
+      await legit.scrollIntoViewIfNeeded();
+
+      // The legitimate Markdown, each as its element.
+      expect(await legit.locator('strong').textContent()).toBe('bold');
+      expect(await legit.locator('em').textContent()).toBe('italic');
+      expect(await legit.locator('del').textContent()).toBe('gone');
+      expect(await legit.locator(':not(pre) > code').textContent()).toBe('code');
+      expect(await legit.locator('pre > code').textContent()).toBe('const x = 1 < 2;');
+      expect(await legit.locator('a[href="https://example.com/page"]').textContent()).toBe('a link');
+      expect(await legit.locator('a[href="mailto:someone@example.test"]').textContent()).toBe('mail');
+      expect(await legit.locator('ul > li').allTextContents()).toEqual(['first', 'second']);
+      expect(await legit.locator('ol > li').allTextContents()).toEqual(['one', 'two']);
+      expect(await legit.locator('blockquote').textContent()).toBe('a quote');
+
+      // Raw HTML is the text it is.
+      expect(await page.getByTestId('message-text').first().textContent()).toBe(XSS[0]);
+      expect(await page.getByTestId('message-text').nth(1).textContent()).toBe(XSS[1]);
+
+      const d = await damage(page);
+      expect(d.pwned).toBeUndefined();
+      expect(reader.dialogs).toEqual([]);
+      expect(reader.errors).toEqual([]);
+      expect(d.onAttributes).toEqual([]);
+      expect(d.badHrefs).toEqual([]);
+      expect(d.inMessages).toEqual([]);
+      for (const l of d.links) {
+        expect(l.href).toMatch(/^(https?:\/\/|mailto:)/);
+        expect(l.rel).toBe('noopener noreferrer');
+      }
+      // Hovering and clicking what is there runs nothing either.
+      for (const link of await page.getByTestId('message-text').locator('a').all()) await link.hover();
+      expect(await page.evaluate(() => (window as unknown as { __pwned?: unknown }).__pwned)).toBeUndefined();
+      expect(reader.dialogs).toEqual([]);
+      expect(await horizontalOverflow(page)).toBe(0);
+      await screenshot(page, `markdown-${width === 390 ? 'mobile' : 'desktop'}`);
+      await reader.context.close();
+    }
+  }, 120_000);
+});
