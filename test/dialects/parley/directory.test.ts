@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { api, openSocket, type TestUser } from '../../helpers/clients.js';
+import { api, openSocket, type ApiResponse, type TestUser } from '../../helpers/clients.js';
 import { users } from '../../helpers/dialects.js';
 import { useParley, type TestServer } from '../../helpers/parley.js';
 import { databases } from '../../helpers/pg.js';
@@ -31,8 +31,8 @@ async function directory(server: TestServer, u: TestUser, q?: string, limit = 2)
   const out: Listed[] = [];
   let cursor: string | null = null;
   do {
-    const query = new URLSearchParams({ limit: String(limit), ...(q ? { q } : {}), ...(cursor ? { cursor } : {}) });
-    const r = await api(server, 'GET', `${P}/channels?${query}`, { token: u.token });
+    const query: URLSearchParams = new URLSearchParams({ limit: String(limit), ...(q ? { q } : {}), ...(cursor ? { cursor } : {}) });
+    const r: ApiResponse = await api(server, 'GET', `${P}/channels?${query}`, { token: u.token });
     expect(r.status, JSON.stringify(r.body)).toBe(200);
     out.push(...r.body.channels);
     cursor = r.body.next_cursor;

@@ -1,9 +1,9 @@
 import { rmSync } from 'node:fs';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { api } from '../../helpers/clients.js';
+import { api, newUser } from '../../helpers/clients.js';
 import { startParley, type TestServer } from '../../helpers/parley.js';
-import { CHROMIUM, LAUNCH_ARGS, SKIP_BROWSER, buildPage, horizontalOverflow, requireChromium, screenshot, until, type Person } from './support.js';
+import { CHROMIUM, LAUNCH_ARGS, SKIP_BROWSER, buildPage, horizontalOverflow, requireChromium, screenshot, signedInPerson, until, type Person } from './support.js';
 
 // Markdown in the page (issue 18): what a message's Markdown may make is strong, em, del,
 // code, pre, links to http(s)/mailto, lists and quotes. XSS payloads sent through the real
@@ -79,45 +79,23 @@ describe.skipIf(SKIP_BROWSER)('Markdown in the web page', () => {
     if (webDir) rmSync(webDir, { recursive: true, force: true });
   });
 
-  /** A user of /api/parley, and the reader's page signed in as `reader` (its token in the tab's sessionStorage, as the page keeps it). */
-  const register = async (name: string) => {
-    const r = await api(server, 'POST', '/api/parley/auth/register', { json: { email: `${name}-${Date.now()}@example.test`, password: 'correct horse battery', name } });
-    expect(r.status).toBe(201);
-    return r.body as { token: string; user: { id: number } };
-  };
-
-  async function openAs(token: string, width: number): Promise<Person> {
-    const context = await browser.newContext({ viewport: { width, height: 800 } });
-    // Before any of the page's script: the hook a payload would set, and the session.
-    await context.addInitScript(`window.__pwned = undefined; sessionStorage.setItem('parley.token', ${JSON.stringify(token)});`);
-    const page = await context.newPage();
-    const person: Person = { context, page, dialogs: [], errors: [] };
-    page.on('dialog', (d) => {
-      person.dialogs.push(`${d.type()}: ${d.message()}`);
-      void d.dismiss().catch(() => {});
-    });
-    page.on('pageerror', (e) => person.errors.push(String(e)));
-    await page.goto(server.url);
-    return person;
-  }
-
-  /** What a script, a handler or a link could have done in the page, anywhere in it. */
+  /** What a script, a handler or a link could have done in the page, anywhere in it (run in the page). */
   const damage = (page: Page) =>
-    page.evaluate(() => {
+    page.evaluate(`(() => {
       const all = [...document.querySelectorAll('*')];
+      const allowed = ['strong', 'em', 'del', 'code', 'pre', 'a', 'ul', 'ol', 'li', 'blockquote', 'p', 'span', 'br', 'hr'];
+      const urlOf = (el) => ['href', 'src', 'action', 'data', 'formaction'].map((n) => el.getAttribute(n)).find((v) => v !== null) ?? '';
       return {
-        pwned: (window as unknown as { __pwned?: unknown }).__pwned,
-        onAttributes: all.flatMap((el) => [...el.attributes].filter((a) => /^on/i.test(a.name)).map((a) => `${el.tagName} ${a.name}`)),
-        badHrefs: [...document.querySelectorAll('[href], [src], [action], [data], [formaction]')]
-          .map((el) => el.getAttribute('href') ?? el.getAttribute('src') ?? el.getAttribute('action') ?? el.getAttribute('data') ?? el.getAttribute('formaction') ?? '')
-          .filter((v) => /^\s*(javascript|vbscript|data|file):/i.test(v)),
-        inMessages: [...document.querySelectorAll('[data-testid="message-text"] *')].map((el) => el.tagName.toLowerCase()).filter((t) => !['strong', 'em', 'del', 'code', 'pre', 'a', 'ul', 'ol', 'li', 'blockquote', 'p', 'span', 'br', 'hr'].includes(t)),
+        pwned: window.__pwned,
+        onAttributes: all.flatMap((el) => [...el.attributes].filter((a) => /^on/i.test(a.name)).map((a) => el.tagName + ' ' + a.name)),
+        badHrefs: [...document.querySelectorAll('[href], [src], [action], [data], [formaction]')].map(urlOf).filter((v) => /^\\s*(javascript|vbscript|data|file):/i.test(v)),
+        inMessages: [...document.querySelectorAll('[data-testid="message-text"] *')].map((el) => el.tagName.toLowerCase()).filter((t) => !allowed.includes(t)),
         links: [...document.querySelectorAll('[data-testid="message-text"] a')].map((a) => ({ href: a.getAttribute('href'), rel: a.getAttribute('rel') })),
       };
-    });
+    })()`) as Promise<{ pwned: unknown; onAttributes: string[]; badHrefs: string[]; inMessages: string[]; links: { href: string | null; rel: string | null }[] }>;
 
   it('renders legitimate Markdown, and no payload runs, leaves a handler or a javascript: link (desktop and 390 px)', async () => {
-    const [writer, me] = [await register('writer'), await register('reader')];
+    const [writer, me] = [await newUser(server, { name: 'writer' }), await newUser(server, { name: 'reader' })];
     const conv = await api(server, 'POST', '/api/parley/conversations', { token: writer.token, json: { kind: 'direct', user_id: me.user.id } });
     // One message each (the page shows the newest 30), then the rest together in one, then all of them inline in one.
     const sent = [...XSS.slice(0, 20), XSS.slice(20).join('\n\n'), XSS.join(' '), LEGIT];
@@ -127,7 +105,7 @@ describe.skipIf(SKIP_BROWSER)('Markdown in the web page', () => {
     }
 
     for (const width of [1280, 390]) {
-      reader = await openAs(me.token, width);
+      reader = await signedInPerson(browser, server.url, me.token, { viewport: { width, height: 800 } });
       const { page } = reader;
       await page.getByTestId('conversation-item').first().click();
       await until(() => page.getByTestId('message').count()).toBe(sent.length);
@@ -163,7 +141,7 @@ describe.skipIf(SKIP_BROWSER)('Markdown in the web page', () => {
       }
       // Hovering and clicking what is there runs nothing either.
       for (const link of await page.getByTestId('message-text').locator('a').all()) await link.hover();
-      expect(await page.evaluate(() => (window as unknown as { __pwned?: unknown }).__pwned)).toBeUndefined();
+      expect(await page.evaluate('window.__pwned')).toBeUndefined();
       expect(reader.dialogs).toEqual([]);
       expect(await horizontalOverflow(page)).toBe(0);
       await screenshot(page, `markdown-${width === 390 ? 'mobile' : 'desktop'}`);

@@ -54,8 +54,9 @@ export interface Person {
   errors: string[];
 }
 
-export async function newPerson(browser: Browser, url: string, opts: BrowserContextOptions = {}): Promise<Person> {
+export async function newPerson(browser: Browser, url: string, opts: BrowserContextOptions = {}, initScript?: string): Promise<Person> {
   const context = await browser.newContext({ viewport: { width: 1280, height: 800 }, permissions: ['microphone'], ...opts });
+  if (initScript) await context.addInitScript(initScript);
   const page = await context.newPage();
   const person: Person = { context, page, dialogs: [], errors: [] };
   page.on('dialog', (d) => {
@@ -69,6 +70,15 @@ export async function newPerson(browser: Browser, url: string, opts: BrowserCont
   });
   await page.goto(url);
   return person;
+}
+
+/**
+ * A person whose page is signed in already with `token` (kept in the tab's sessionStorage, as
+ * the page keeps it), set before any of the page's script runs, as is `window.__pwned`: the
+ * hook an injected script would set.
+ */
+export function signedInPerson(browser: Browser, url: string, token: string, opts: BrowserContextOptions = {}): Promise<Person> {
+  return newPerson(browser, url, opts, `window.__pwned = undefined; sessionStorage.setItem('parley.token', ${JSON.stringify(token)});`);
 }
 
 /** Polls until the value matches (vitest's expect.poll, with a shorter interval). */
