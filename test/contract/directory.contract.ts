@@ -1,30 +1,21 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { Conversation, Tenant, User } from '../../src/core/model.js';
 import { StoreError, type DirectoryCursor, type Store } from '../../src/backends/store/store.js';
-import { fixtures, type StoreHandle } from './store.contract.js';
+import { fixtures } from './store.contract.js';
 
-/** The channel directory's part of the store contract (issue 18), run on SQLite and PostgreSQL. */
-export function directoryContract(make: () => Promise<StoreHandle>): void {
-  let h: StoreHandle;
-  let s: Store;
-  const f = fixtures(() => s);
-  beforeAll(async () => {
-    h = await make();
-    s = h.store;
-  });
-  afterAll(async () => {
-    await h?.close();
-  });
+/** The channel directory's part of the store contract (issue 18): storeContract runs it on each store. */
+export function directoryContract(store: () => Store): void {
+  const f = fixtures(store);
 
   const channel = (t: Tenant, owner: User, title: string, visibility: 'public' | 'private' = 'public', kind: 'channel' | 'group' = 'channel') =>
-    s.createConversation({ tenantId: t.id, kind, title, createdBy: owner.id, participants: [{ userId: owner.id, role: 'admin' }], visibility }, 1_000);
+    store().createConversation({ tenantId: t.id, kind, title, createdBy: owner.id, participants: [{ userId: owner.id, role: 'admin' }], visibility }, 1_000);
 
   /** Every page of the directory, `limit` at a time. */
   async function everyPage(t: Tenant, u: User, limit: number, q?: string) {
     const out = [];
     let after: DirectoryCursor | undefined;
     for (;;) {
-      const page = await s.publicChannels(t.id, u.id, { q, after, limit });
+      const page = await store().publicChannels(t.id, u.id, { q, after, limit });
       out.push(...page);
       if (page.length < limit) return out;
       const last = page.at(-1)!;
@@ -50,7 +41,7 @@ export function directoryContract(make: () => Promise<StoreHandle>): void {
       await channel(t, a, 'secret', 'private');
       await channel(t, a, 'a group', 'private', 'group');
       const gone = await channel(t, a, 'deleted one');
-      await s.deleteConversation(gone.id, 2_000);
+      await store().deleteConversation(gone.id, 2_000);
       await channel(other, x, 'elsewhere');
       const expected = ['Alpha', 'alpha', 'beta', 'delta', 'Ｇａｍｍａ', 'zeta', 'Équipe'];
       for (const limit of [1, 2, 3, 50]) expect(titles(await everyPage(t, b, limit))).toEqual(expected);
@@ -74,12 +65,12 @@ export function directoryContract(make: () => Promise<StoreHandle>): void {
       const t = await f.tenant();
       const [a, b] = await f.users(t, 2);
       const c = await channel(t, a, 'general');
-      const member = async (u: User) => (await s.publicChannels(t.id, u.id, { limit: 10 }))[0];
+      const member = async (u: User) => (await store().publicChannels(t.id, u.id, { limit: 10 }))[0];
       expect((await member(a)).member).toBe(true);
       expect(await member(b)).toMatchObject({ member: false, conversation: { memberCount: 1 } });
-      await s.addParticipants(c.id, [{ userId: b.id, role: 'member' }], 2_000, { publicOnly: true });
+      await store().addParticipants(c.id, [{ userId: b.id, role: 'member' }], 2_000, { publicOnly: true });
       expect(await member(b)).toMatchObject({ member: true, conversation: { memberCount: 2 } });
-      await s.removeParticipant(c.id, b.id, 3_000);
+      await store().removeParticipant(c.id, b.id, 3_000);
       expect(await member(b)).toMatchObject({ member: false, conversation: { memberCount: 1 } });
     });
 
@@ -87,30 +78,30 @@ export function directoryContract(make: () => Promise<StoreHandle>): void {
       const t = await f.tenant();
       const [a] = await f.users(t, 1);
       const c = await channel(t, a, 'old name', 'private');
-      expect(await s.publicChannels(t.id, a.id, { limit: 10 })).toEqual([]);
-      expect((await s.updateConversation(c.id, { visibility: 'public' }, 2_000))?.visibility).toBe('public');
-      await s.updateConversation(c.id, { title: 'New Name' }, 3_000);
+      expect(await store().publicChannels(t.id, a.id, { limit: 10 })).toEqual([]);
+      expect((await store().updateConversation(c.id, { visibility: 'public' }, 2_000))?.visibility).toBe('public');
+      await store().updateConversation(c.id, { title: 'New Name' }, 3_000);
       expect(titles(await everyPage(t, a, 10, 'new'))).toEqual(['New Name']);
       expect(await everyPage(t, a, 10, 'old')).toEqual([]);
-      await s.updateConversation(c.id, { visibility: 'private' }, 4_000);
-      expect(await s.publicChannels(t.id, a.id, { limit: 10 })).toEqual([]);
+      await store().updateConversation(c.id, { visibility: 'private' }, 4_000);
+      expect(await store().publicChannels(t.id, a.id, { limit: 10 })).toEqual([]);
     });
 
     it('a join (publicOnly) is refused, adding no one, unless the conversation is a live public channel', async () => {
       const t = await f.tenant();
       const [a, b] = await f.users(t, 2);
       const refused = async (c: Conversation) => {
-        await expect(s.addParticipants(c.id, [{ userId: b.id, role: 'member' }], 2_000, { publicOnly: true })).rejects.toEqual(new StoreError('conversation_not_found'));
-        expect(await s.participant(c.id, b.id)).toBeUndefined();
+        await expect(store().addParticipants(c.id, [{ userId: b.id, role: 'member' }], 2_000, { publicOnly: true })).rejects.toEqual(new StoreError('conversation_not_found'));
+        expect(await store().participant(c.id, b.id)).toBeUndefined();
       };
       await refused(await channel(t, a, 'private one', 'private'));
       await refused(await channel(t, a, 'a group', 'private', 'group'));
       const gone = await channel(t, a, 'gone');
-      await s.deleteConversation(gone.id, 1_500);
+      await store().deleteConversation(gone.id, 1_500);
       await refused(gone);
       const open = await channel(t, a, 'open');
-      expect(await s.addParticipants(open.id, [{ userId: b.id, role: 'member' }], 2_000, { publicOnly: true })).toEqual([b.id]);
-      expect(await s.addParticipants(open.id, [{ userId: b.id, role: 'member' }], 2_000, { publicOnly: true })).toEqual([]);
+      expect(await store().addParticipants(open.id, [{ userId: b.id, role: 'member' }], 2_000, { publicOnly: true })).toEqual([b.id]);
+      expect(await store().addParticipants(open.id, [{ userId: b.id, role: 'member' }], 2_000, { publicOnly: true })).toEqual([]);
     });
   });
 }

@@ -1,10 +1,8 @@
 import { randomUUID } from 'node:crypto';
-import { rmSync } from 'node:fs';
-import { chromium, type Browser, type Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Page } from 'playwright-core';
+import { describe, expect, it } from 'vitest';
 import { api, newUser } from '../../helpers/clients.js';
-import { startParley, type TestServer } from '../../helpers/parley.js';
-import { CHROMIUM, LAUNCH_ARGS, SKIP_BROWSER, buildPage, horizontalOverflow, requireChromium, screenshot, signedInPerson, until } from './support.js';
+import { SKIP_BROWSER, horizontalOverflow, screenshot, signedInPerson, until, usePageSuite } from './support.js';
 
 // The channel directory in the page (issue 18): a channel is created public or private; the
 // tenant's people browse, search and join the public ones; another tenant sees none of them.
@@ -25,24 +23,10 @@ async function createChannel(page: Page, title: string, visibility: 'Public' | '
 }
 
 describe.skipIf(SKIP_BROWSER)('the channel directory in the web page', () => {
-  let server: TestServer;
-  let browser: Browser;
-  let webDir: string;
-
-  beforeAll(async () => {
-    requireChromium();
-    webDir = await buildPage();
-    server = await startParley({ env: { WEB_DIR: webDir } });
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: LAUNCH_ARGS });
-  }, 120_000);
-
-  afterAll(async () => {
-    await browser?.close();
-    await server?.close();
-    if (webDir) rmSync(webDir, { recursive: true, force: true });
-  });
+  const suite = usePageSuite();
 
   it('creates public and private channels; others of the tenant find, search and join the public ones (desktop and 390 px)', async () => {
+    const { server, browser } = suite;
     const tenantId = randomUUID();
     const [owner, reader] = [await newUser(server, { name: 'Olga', tenantId }), await newUser(server, { name: 'Ravi', tenantId })];
     const stranger = await newUser(server, { name: 'Sam' });

@@ -1,9 +1,7 @@
-import { rmSync } from 'node:fs';
-import { chromium, type Browser, type Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Page } from 'playwright-core';
+import { describe, expect, it } from 'vitest';
 import { api, newUser } from '../../helpers/clients.js';
-import { startParley, type TestServer } from '../../helpers/parley.js';
-import { CHROMIUM, LAUNCH_ARGS, SKIP_BROWSER, buildPage, horizontalOverflow, requireChromium, screenshot, signedInPerson, until, type Person } from './support.js';
+import { SKIP_BROWSER, horizontalOverflow, screenshot, signedInPerson, until, usePageSuite } from './support.js';
 
 // Markdown in the page (issue 18): what a message's Markdown may make is strong, em, del,
 // code, pre, links to http(s)/mailto, lists and quotes. XSS payloads sent through the real
@@ -61,23 +59,7 @@ const LEGIT = [
 ].join('\n');
 
 describe.skipIf(SKIP_BROWSER)('Markdown in the web page', () => {
-  let server: TestServer;
-  let browser: Browser;
-  let webDir: string;
-  let reader: Person;
-
-  beforeAll(async () => {
-    requireChromium();
-    webDir = await buildPage();
-    server = await startParley({ env: { WEB_DIR: webDir } });
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: LAUNCH_ARGS });
-  }, 120_000);
-
-  afterAll(async () => {
-    await browser?.close();
-    await server?.close();
-    if (webDir) rmSync(webDir, { recursive: true, force: true });
-  });
+  const suite = usePageSuite();
 
   /** What a script, a handler or a link could have done in the page, anywhere in it (run in the page). */
   const damage = (page: Page) =>
@@ -95,6 +77,7 @@ describe.skipIf(SKIP_BROWSER)('Markdown in the web page', () => {
     })()`) as Promise<{ pwned: unknown; onAttributes: string[]; badHrefs: string[]; inMessages: string[]; links: { href: string | null; rel: string | null }[] }>;
 
   it('renders legitimate Markdown, and no payload runs, leaves a handler or a javascript: link (desktop and 390 px)', async () => {
+    const { server, browser } = suite;
     const [writer, me] = [await newUser(server, { name: 'writer' }), await newUser(server, { name: 'reader' })];
     const conv = await api(server, 'POST', '/api/parley/conversations', { token: writer.token, json: { kind: 'direct', user_id: me.user.id } });
     // One message each (the page shows the newest 30), then the rest together in one, then all of them inline in one.
@@ -105,7 +88,7 @@ describe.skipIf(SKIP_BROWSER)('Markdown in the web page', () => {
     }
 
     for (const width of [1280, 390]) {
-      reader = await signedInPerson(browser, server.url, me.token, { viewport: { width, height: 800 } });
+      const reader = await signedInPerson(browser, server.url, me.token, { viewport: { width, height: 800 } });
       const { page } = reader;
       await page.getByTestId('conversation-item').first().click();
       await until(() => page.getByTestId('message').count()).toBe(sent.length);
