@@ -14,8 +14,10 @@ export const channelVisibility: VersionedMigration = {
     await db.schema.alterTable('conversations').addColumn('visibility', 'varchar(16)', (c: any) => c.notNull().defaultTo('private')).execute();
     if (dialect === 'postgres') await sql`ALTER TABLE conversations ADD COLUMN name_key text COLLATE "C" NOT NULL DEFAULT ''`.execute(db);
     else await db.schema.alterTable('conversations').addColumn('name_key', 'text', (c: any) => c.notNull().defaultTo('')).execute();
-    // Existing titles: lower() is enough for the ASCII most have; a rename refolds one fully.
-    await sql`UPDATE conversations SET name_key = lower(coalesce(title, ''))`.execute(db);
+    // Folded as directoryNameKey did when this shipped (SQLite's lower() is ASCII only); only channels are ever listed.
+    const fold = (title: string) => title.normalize('NFKC').toLowerCase().trim();
+    const titled = await db.selectFrom('conversations').select(['id', 'title']).where('kind', '=', 'channel').where('title', 'is not', null).execute();
+    for (const c of titled) await db.updateTable('conversations').set({ name_key: fold(c.title) }).where('id', '=', c.id).execute();
     // Only public channels are listed: a partial index holds just them, in directory order.
     await sql`CREATE INDEX conversations_directory ON conversations (tenant_id, name_key, id) WHERE visibility = 'public' AND deleted_at IS NULL`.execute(db);
   },
