@@ -64,6 +64,18 @@ describe.skipIf(SKIP_BROWSER)('the channel directory in the web page', () => {
     expect(await joined.locator('.row-sub').textContent()).toBe('2 members');
     expect(ravi.errors).toEqual([]);
 
+    // Its admin lists the private one (the members dialog): now the others find it.
+    await olga.page.getByTestId('conversation-item').filter({ hasText: 'Secret plans' }).click();
+    await until(() => olga.page.getByTestId('conversation-heading').textContent()).toBe('Secret plans');
+    await olga.page.getByTestId('members-button').click();
+    const listed = olga.page.getByTestId('visibility-switch').locator('input');
+    expect(await listed.isChecked()).toBe(false);
+    await listed.check();
+    await until(() => listed.isChecked()).toBe(true);
+    await page.keyboard.press('Escape');
+    await openDirectory(page);
+    await until(() => titles(page)).toEqual(['# Announcements', '# Design reviews', '# Random', '# Secret plans']);
+
     // Another tenant sees none of them.
     const sam = await signedInPerson(browser, server.url, stranger.token);
     await openDirectory(sam.page);
@@ -73,7 +85,7 @@ describe.skipIf(SKIP_BROWSER)('the channel directory in the web page', () => {
     // A phone's width: the same dialog, nothing wider than the screen.
     const phone = await signedInPerson(browser, server.url, reader.token, { viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true });
     await openDirectory(phone.page);
-    await until(() => titles(phone.page)).toEqual(['# Announcements', '# Design reviews', '# Random']);
+    await until(() => titles(phone.page)).toEqual(['# Announcements', '# Design reviews', '# Random', '# Secret plans']);
     expect(await horizontalOverflow(phone.page)).toBe(0);
     await screenshot(phone.page, 'directory-mobile');
     for (const p of [olga, ravi, sam, phone]) {

@@ -1,5 +1,5 @@
 import { useEffect, useState } from 'preact/hooks';
-import type { DirectoryChannel, Visibility } from '@parley/sdk';
+import type { Conversation, DirectoryChannel, Visibility } from '@parley/sdk';
 import { errorText } from '../session.js';
 import { useUi } from '../ui.js';
 import { Avatar } from './Avatar.js';
@@ -161,5 +161,34 @@ function NewChannelForm({ onCreated }: { onCreated: (id: number) => void }) {
         Create channel
       </button>
     </form>
+  );
+}
+
+/** For a channel's admins: whether the tenant's directory lists it (public) or not (private). */
+export function ChannelVisibilitySwitch({ conv }: { conv: Conversation }) {
+  const { client, toast } = useUi();
+  const [busy, setBusy] = useState(false);
+  // Shown as asked at once; the conversation's own value once the server has answered (or another device changed it).
+  const [shown, setShown] = useState<Visibility>(conv.visibility);
+  useEffect(() => setShown(conv.visibility), [conv.visibility]);
+  const change = async (visibility: Visibility) => {
+    setShown(visibility);
+    setBusy(true);
+    try {
+      await client.setVisibility(conv.id, visibility);
+    } catch (e) {
+      setShown(conv.visibility);
+      toast(`Could not change who can find it: ${errorText(e)}`);
+    } finally {
+      setBusy(false);
+    }
+  };
+  return (
+    <label class="visibility-switch" data-testid="visibility-switch">
+      <input type="checkbox" checked={shown === 'public'} disabled={busy} onChange={(e) => void change(e.currentTarget.checked ? 'public' : 'private')} />
+      <span>
+        <strong>Public</strong> — listed in Channels; anyone here can join
+      </span>
+    </label>
   );
 }
