@@ -17,6 +17,7 @@ import type {
   ClientFrame,
   ConnectionStatus,
   Conversation,
+  DirectoryPage,
   ErrorFrame,
   Member,
   Message,
@@ -31,6 +32,7 @@ import type {
   Session,
   UploadedFile,
   User,
+  Visibility,
 } from './types.js';
 import type { UploadInput, UploadOptions, XhrConstructor } from './upload.js';
 
@@ -239,8 +241,29 @@ export class ParleyClient {
     return this.createConversation({ kind: 'group', title, memberIds });
   }
 
-  createChannel(title: string | null, memberIds: number[] = []): Promise<Conversation> {
-    return this.createConversation({ kind: 'channel', title, memberIds });
+  createChannel(title: string | null, memberIds: number[] = [], visibility?: Visibility): Promise<Conversation> {
+    return this.createConversation({ kind: 'channel', title, memberIds, visibility });
+  }
+
+  /** A page of my tenant's public channels (see RestClient.listChannels). */
+  listChannels(opts: { q?: string; cursor?: string; limit?: number } = {}): Promise<DirectoryPage> {
+    return this.rest.listChannels(opts);
+  }
+
+  /** Joins a public channel; it is then in the conversation list like any other. */
+  async joinChannel(id: number): Promise<Conversation> {
+    await this.#ensureMe();
+    const t = this.state.tick();
+    const c = await this.rest.joinChannel(id);
+    this.state.mergeConversation(c, t);
+    return c;
+  }
+
+  async setVisibility(id: number, visibility: Visibility): Promise<Conversation> {
+    const t = this.state.tick();
+    const c = await this.rest.setVisibility(id, visibility);
+    this.state.mergeConversation(c, t);
+    return c;
   }
 
   async renameConversation(id: number, title: string | null): Promise<Conversation> {

@@ -3,6 +3,7 @@ import type {
   Block,
   Conversation,
   ConversationKind,
+  DirectoryPage,
   HistoryResponse,
   Member,
   Message,
@@ -15,6 +16,7 @@ import type {
   Session,
   UploadedFile,
   User,
+  Visibility,
 } from './types.js';
 import { fetchUpload, toParts, xhrUpload, type RawResponse, type UploadInput, type UploadOptions, type XhrConstructor } from './upload.js';
 
@@ -52,6 +54,8 @@ export interface CreateConversationInput {
   /** group / channel: the first members (the creator is added as admin). */
   memberIds?: number[];
   title?: string | null;
+  /** A channel: public (in the tenant's directory) or private (the default). */
+  visibility?: Visibility;
 }
 
 export interface SendInput {
@@ -223,7 +227,23 @@ export class ParleyRest {
     if (input.userId !== undefined) json.user_id = input.userId;
     if (input.memberIds !== undefined) json.member_ids = input.memberIds;
     if (input.title !== undefined) json.title = input.title;
+    if (input.visibility !== undefined) json.visibility = input.visibility;
     return this.request('POST', '/conversations', { json });
+  }
+
+  /** A page of my tenant's public channels by name; `q`: a part of the name; `cursor`: the previous page's next_cursor. */
+  listChannels(opts: { q?: string; cursor?: string; limit?: number } = {}): Promise<DirectoryPage> {
+    return this.request('GET', '/channels', { query: { q: opts.q, cursor: opts.cursor, limit: opts.limit } });
+  }
+
+  /** Joins a public channel (a member already: nothing changes). */
+  joinChannel(id: number): Promise<Conversation> {
+    return this.request('POST', `/channels/${id}/join`);
+  }
+
+  /** A channel's admins: list it in the directory (public) or take it out (private). */
+  setVisibility(id: number, visibility: Visibility): Promise<Conversation> {
+    return this.request('PUT', `/conversations/${id}/visibility`, { json: { visibility } });
   }
 
   renameConversation(id: number, title: string | null): Promise<Conversation> {

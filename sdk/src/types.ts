@@ -16,8 +16,12 @@ export type HistoryResponse = W.HistoryOut;
 export type Presence = W.PresenceOut;
 export type Block = W.BlockOut;
 export type UploadedFile = W.UploadOut['files'][number];
+export type DirectoryPage = W.DirectoryOut;
+export type DirectoryChannel = W.DirectoryChannelOut;
 
 export type ConversationKind = Conversation['kind'];
+/** private: invite only; public (channels): in the tenant's directory, anyone of it joins. */
+export type Visibility = Conversation['visibility'];
 export type Role = Member['role'];
 export type MessageKind = Message['kind'];
 /** The kinds a client may send (`system` is the server's). */

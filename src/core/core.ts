@@ -7,6 +7,7 @@ import type { FileStore } from '../backends/files/file-store.js';
 import { Accounts, type AccountLibraries } from './accounts/accounts.js';
 import { Invites } from './accounts/invites.js';
 import { Conversations } from './conversations/conversations.js';
+import { ChannelDirectory } from './conversations/directory.js';
 import { LocalInvalidator, type CacheInvalidator, type EventPublisher } from './events.js';
 import type { RaceHooks } from './hooks.js';
 import { Files, type MediaLibraries } from './files/files.js';
@@ -41,6 +42,7 @@ export class Core {
   readonly invites: Invites;
   readonly friends: Friends;
   readonly conversations: Conversations;
+  readonly directory: ChannelDirectory;
   readonly messages: Messages;
   readonly presence: PresenceService;
   readonly receipts: DeliveryReceipts;
@@ -61,6 +63,7 @@ export class Core {
       maxMembers: config.maxConversationMembers,
       maxPerAdd: config.maxMembersPerAdd,
     });
+    this.directory = new ChannelDirectory(store, this.conversations, events, config.maxConversationMembers);
     this.messages = new Messages(store, this.conversations, this.users, this.friends, this.rateLimits, events, config, this.hooks);
     this.messages.epoch = deps.epoch ?? null;
     this.presence = new PresenceService(presence, store, this.users, this.conversations, events);

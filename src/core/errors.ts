@@ -91,6 +91,8 @@ export const ERROR_REASONS = {
   title_too_long: 'invalid_input',
   add_at_most: 'too_many_members',
   participant_not_found: 'user_not_found',
+  public_channels_only: 'invalid_input',
+  bad_directory_cursor: 'invalid_input',
   // messages
   files_required: 'invalid_input',
   system_message: 'invalid_message_type',

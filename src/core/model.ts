@@ -3,6 +3,8 @@
 
 export type Id = number;
 export type ConversationKind = 'direct' | 'group' | 'channel';
+/** `private`: invite only; `public`: a channel listed in its tenant's directory that anyone of the tenant joins. */
+export type Visibility = 'public' | 'private';
 export type Role = 'admin' | 'moderator' | 'member';
 export type MessageKind = 'text' | 'emoji' | 'image' | 'file' | 'voice' | 'system';
 export type FriendStatus = 'pending' | 'accepted' | 'blocked';
@@ -80,6 +82,7 @@ export interface Conversation {
   updatedAt: Millis;
   /** Current participants: a count the store keeps, never a COUNT over participants. */
   memberCount: number;
+  visibility: Visibility;
 }
 
 export interface Participant {

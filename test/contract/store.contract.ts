@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_TENANT_UUID, type Conversation, type ConversationKind, type Id, type Message, type Tenant, type User } from '../../src/core/model.js';
+import { directoryContract } from './directory.contract.js';
 import { isDeferred, UniqueViolation, type AppendResult, type NewAttachment, type NewInvite, type NewMessage, type Store } from '../../src/backends/store/store.js';
 
 export interface StoreHandle {
@@ -43,7 +44,7 @@ export async function appendAll(store: Store, batch: readonly NewMessage[]): Pro
 const T0 = 1_000_000_000_000;
 
 /** The helpers every store test needs; each test works in its own tenant. */
-function fixtures(get: () => Store) {
+export function fixtures(get: () => Store) {
   let n = 0;
   const f = {
     async tenant(): Promise<Tenant> {
@@ -1234,6 +1235,8 @@ export function storeContract(make: () => Promise<StoreHandle>): void {
       expect(await s.attachmentByPath(key)).toMatchObject({ conversationDeletedAt: T0 + 5000 });
     });
   });
+
+  directoryContract(() => s);
 
   describe('queries', () => {
     it('a history page, the room list and a resume read messages through an index, at any size', async () => {

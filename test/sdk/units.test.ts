@@ -173,6 +173,7 @@ describe('SDK units', () => {
       my_read_seq: 0,
       my_sent_seq: 0,
       member_count: 2,
+      visibility: 'private',
       members: [1, 2].map((id) => ({ user: user(id), role: id === 2 ? 'admin' : 'member', read_seq: 0, delivered_seq: 0, joined_at: new Date(1_600_000_000_000).toISOString(), online: false })),
       ...over,
     });

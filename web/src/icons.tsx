@@ -14,6 +14,7 @@ const PATHS = {
   stop: 'M6 6h12v12H6z',
   trash: 'M3 6h18M8 6V4h8v2M19 6l-1 14H6L5 6',
   file: 'M14 2H6a2 2 0 0 0-2 2v16a2 2 0 0 0 2 2h12a2 2 0 0 0 2-2V8zM14 2v6h6',
+  hash: 'M4 9h16M4 15h16M10 3 8 21M16 3l-2 18',
   search: 'M11 19a8 8 0 1 0 0-16 8 8 0 0 0 0 16zM21 21l-4.35-4.35',
 } as const;
 

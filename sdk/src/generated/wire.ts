@@ -2,7 +2,7 @@
 // of /api/parley) and src/version.ts. Do not edit: change the schemas and run it again.
 
 /** The API version these types describe (GET /healthz reports the server's as api_version). */
-export const API_VERSION = '0.1';
+export const API_VERSION = '0.2';
 
 export interface AddParticipantBody {
   /** Parley id */
@@ -86,6 +86,8 @@ export interface ConversationOut {
   my_sent_seq: number;
   /** Current participants */
   member_count: number;
+  /** private: invite only; public (channels): listed in the tenant's directory, anyone of the tenant joins */
+  visibility: 'public' | 'private';
   /** GET /conversations/{id}: every member. The list (GET /conversations): a direct conversation's two, at most 5 of a group or channel (member_count has the total) */
   members: MemberOut[];
 }
@@ -101,6 +103,8 @@ export interface CreateConversationBody {
   user_id?: number;
   member_ids?: number[];
   title?: string | null;
+  /** A channel: public or private (the default); anything else is private */
+  visibility?: 'public' | 'private';
 }
 
 export interface Cursor {
@@ -108,6 +112,35 @@ export interface Cursor {
   conversation_id: number;
   last_seq: number;
   last_change_seq?: number;
+}
+
+export interface DirectoryChannelOut {
+  /** Parley id */
+  id: number;
+  uuid: string;
+  title: string | null;
+  /** Current participants */
+  member_count: number;
+  /** I am a participant */
+  is_member: boolean;
+  /** UTC, ISO 8601 */
+  created_at: string;
+  last_message_at: string | null;
+}
+
+export interface DirectoryOut {
+  /** By name (case-folded), then by age */
+  channels: DirectoryChannelOut[];
+  next_cursor: string | null;
+}
+
+export interface DirectoryQuery {
+  /** A part of the name, in any case */
+  q?: string;
+  /** The previous page's next_cursor */
+  cursor?: string;
+  /** Channels per page */
+  limit?: number;
 }
 
 export interface EditBody {
@@ -337,6 +370,11 @@ export interface UserSearchQuery {
   limit?: number;
 }
 
+export interface VisibilityBody {
+  /** private: invite only; public (channels): listed in the tenant's directory, anyone of the tenant joins */
+  visibility: 'public' | 'private';
+}
+
 export interface ClientFrames {
   /** Follow all of the user's conversations (and new ones). With cursors: first replay what was missed after each (new messages, then changes of older ones), or snapshot_required. */
   subscribe: {
@@ -545,6 +583,9 @@ export interface WireTypes {
   ConversationParams: ConversationParams;
   CreateConversationBody: CreateConversationBody;
   Cursor: Cursor;
+  DirectoryChannelOut: DirectoryChannelOut;
+  DirectoryOut: DirectoryOut;
+  DirectoryQuery: DirectoryQuery;
   EditBody: EditBody;
   ErrorOut: ErrorOut;
   HistoryOut: HistoryOut;
@@ -572,6 +613,7 @@ export interface WireTypes {
   UploadOut: UploadOut;
   UserOut: UserOut;
   UserSearchQuery: UserSearchQuery;
+  VisibilityBody: VisibilityBody;
   ClientFrames: ClientFrames;
   ServerFrames: ServerFrames;
 }

@@ -70,6 +70,10 @@ export interface ConversationsTable {
   files_purged_at: number | null;
   /** Current participants (left_at IS NULL), kept with every add and removal. */
   member_count: Generated<number>;
+  /** `private` (invite only) or `public` (listed in the tenant's directory, anyone of it joins). */
+  visibility: Generated<string>;
+  /** The title folded for the directory's search and order (`directoryNameKey`). */
+  name_key: Generated<string>;
 }
 
 export interface ParticipantsTable {

@@ -10,6 +10,7 @@ import type {
   Millis,
   Participant,
   Role,
+  Visibility,
   Invite,
   Tenant,
   TenantRole,
@@ -44,6 +45,8 @@ export interface NewConversation {
   title: string | null;
   createdBy: Id;
   participants: { userId: Id; role: Role }[];
+  /** Default `private`. */
+  visibility?: Visibility;
 }
 
 /** An attachment before it is stored: what the files service measured; the store numbers it. */
@@ -245,7 +248,32 @@ export class LockNotAvailable extends Error {
  * - Pages are seq ranges; nothing reads messages with OFFSET or COUNT.
  * - `updated_at`/`created_at` are the caller's clock (epoch ms).
  */
-export interface Store extends AccountStore, FriendStore, ConversationStore, ParticipantStore, ReceiptStore, MessageStore, AttachmentStore {
+/** Where a page of the channel directory ends: the next one starts after this (name key, id). */
+export interface DirectoryCursor {
+  nameKey: string;
+  id: Id;
+}
+
+/** A public channel as the directory lists it, and whether the asking user is in it. */
+export interface DirectoryEntry {
+  conversation: Conversation;
+  member: boolean;
+  /** Its place in the directory's order, for the next page's cursor. */
+  nameKey: string;
+}
+
+/** The tenants' public channels (issue 18): listed from the conversations themselves. */
+export interface DirectoryStore {
+  /**
+   * The live public channels of `tenantId`, ordered by name key (the folded title,
+   * `directoryNameKey`) then id, at most `limit`, after `after`; with `q`, only those whose
+   * name key contains `q` folded the same way. `member`: `userId` is a current participant.
+   * Reads an index of public channels: no OFFSET, no COUNT (member_count is kept).
+   */
+  publicChannels(tenantId: Id, userId: Id, query: { q?: string; after?: DirectoryCursor; limit: number }): Promise<DirectoryEntry[]>;
+}
+
+export interface Store extends AccountStore, FriendStore, ConversationStore, ParticipantStore, ReceiptStore, MessageStore, AttachmentStore, DirectoryStore {
   readonly dialect: 'sqlite' | 'postgres';
   /**
    * How many `appendMessages` calls may run at once and still take their seqs in the order
@@ -362,7 +390,7 @@ export interface ConversationStore {
   directConversation(tenantId: Id, a: Id, b: Id): Promise<Conversation | undefined>;
   conversationById(id: Id): Promise<Conversation | undefined>;
   conversationByUuid(uuid: string): Promise<Conversation | undefined>;
-  updateConversation(conversationId: Id, changes: { title?: string | null }, at: Millis): Promise<Conversation | undefined>;
+  updateConversation(conversationId: Id, changes: { title?: string | null; visibility?: Visibility }, at: Millis): Promise<Conversation | undefined>;
   /** Soft delete: the conversation disappears from every lookup; its rows stay. */
   deleteConversation(conversationId: Id, at: Millis): Promise<void>;
 }
@@ -401,9 +429,11 @@ export interface ParticipantStore {
    * Returns the users added or brought back. A new participant starts with everything before
    * its arrival read (read_seq = last_seq). Keeps the conversation's member_count; past
    * `maxMembers` current participants it fails with StoreError('conversation_full') and adds
-   * no one (atomic with concurrent adds, also across processes).
+   * no one (atomic with concurrent adds, also across processes). With `publicOnly` (a join
+   * from the directory) it fails with StoreError('conversation_not_found') unless the
+   * conversation is, under its lock, a live public channel.
    */
-  addParticipants(conversationId: Id, participants: readonly { userId: Id; role: Role }[], at: Millis, opts?: { maxMembers?: number }): Promise<Id[]>;
+  addParticipants(conversationId: Id, participants: readonly { userId: Id; role: Role }[], at: Millis, opts?: { maxMembers?: number; publicOnly?: boolean }): Promise<Id[]>;
   /**
    * Marks the participant as gone (left_at), keeping member_count; returns whether they were a
    * participant. Throws StoreError('last_admin') rather than remove the only admin of a

@@ -3,7 +3,7 @@ import { TtlCache } from '../cache.js';
 import { DomainError, refusal, storeCall } from '../errors.js';
 import { LocalInvalidator, type CacheChange, type CacheInvalidator, type ConversationRef, type EventPublisher } from '../events.js';
 import type { Friends } from '../friends/friends.js';
-import type { Conversation, ConversationKind, ConversationView, Id, Member, Participant, Role, User, UserSummary } from '../model.js';
+import type { Conversation, ConversationKind, ConversationView, Id, Member, Participant, Role, User, UserSummary, Visibility } from '../model.js';
 import { may, type Action } from './permissions.js';
 import { Users } from '../users.js';
 
@@ -166,7 +166,8 @@ export class Conversations {
   }
 
   /** A group or channel (or a direct conversation, which is `openDirect`); the creator is its admin. */
-  async create(actor: User, input: { kind: ConversationKind; title: string | null; members?: (Id | string)[] }): Promise<ConversationView> {
+  async create(actor: User, input: { kind: ConversationKind; title: string | null; members?: (Id | string)[]; visibility?: Visibility }): Promise<ConversationView> {
+    if (input.visibility === 'public' && input.kind !== 'channel') throw refusal('public_channels_only');
     if (input.kind === 'direct') {
       if (!input.members || input.members.length !== 1) throw refusal('direct_needs_one_member');
       return this.openDirect(actor, input.members[0]);
@@ -191,12 +192,18 @@ export class Conversations {
         title,
         createdBy: actor.id,
         participants: [{ userId: actor.id, role: 'admin' }, ...others.map((u) => ({ userId: u.id, role: 'member' as Role }))],
+        visibility: input.visibility ?? 'private',
       },
       at,
     );
     const ref = await this.ref(conversation);
     this.events.publishToUsers([actor.id, ...others.map((u) => u.id)], { type: 'conversation.created', conversation: ref });
     return this.view(actor, conversation.id);
+  }
+
+  /** For the other services of conversations (the directory): `#require`. */
+  requireRole(actor: User, key: ConversationKey, action: Action): Promise<Access> {
+    return this.#require(actor, key, action);
   }
 
   /** Throws `not_permitted` unless the actor's role allows `action` here. */

@@ -9,6 +9,8 @@ export const PERMISSIONS = {
   remove_participant: ['admin', 'moderator'],
   rename: ['admin', 'moderator'],
   change_role: ['admin'],
+  /** Public (in the tenant's directory) or private (invite only): a channel's admins. */
+  set_visibility: ['admin'],
   delete_conversation: ['admin'],
   delete_any_message: ['admin', 'moderator'],
   /** In a channel; everyone posts in a group or a direct conversation. */

@@ -64,6 +64,7 @@ export const EXAMPLE_CONVERSATION = {
   my_read_seq: 42,
   my_sent_seq: 42,
   member_count: 2,
+  visibility: 'private',
   members: [{ ...EXAMPLE_MEMBER, user: john, read_seq: 42 }, EXAMPLE_MEMBER],
 } as const;
 

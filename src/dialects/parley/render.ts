@@ -74,6 +74,7 @@ export function renderConversation(ctx: Ctx, v: ConversationView): Static<typeof
     my_read_seq: v.me.readSeq,
     my_sent_seq: v.me.sentSeq,
     member_count: c.memberCount,
+    visibility: c.visibility,
     members: v.members.map((m) => ({
       user: renderUser(m.user),
       role: m.participant.role,

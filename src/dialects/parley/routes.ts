@@ -52,13 +52,14 @@ import {
   UserSearchQuery,
 } from './schemas.js';
 import { parleyRenderer, sendParley } from './socket.js';
+import { directoryRoutes } from './directory-routes.js';
 import { TAGS, TEXTS, example, noContent, operation } from '../../http/api-docs.js';
 import { EXAMPLE, EXAMPLE_CONVERSATION, EXAMPLE_MEMBER, EXAMPLE_SESSION } from './examples.js';
 
-const security = [{ bearer: [] }];
-const errors = { '4xx': example(ErrorOut, 'Refused: the reason in `detail`, its code in `code`.', { detail: 'Not authenticated', code: 'not_authenticated' }, { detail: 'Conversation not found', code: 'conversation_not_found' }) };
+export const security = [{ bearer: [] }];
+export const errors = { '4xx': example(ErrorOut, 'Refused: the reason in `detail`, its code in `code`.', { detail: 'Not authenticated', code: 'not_authenticated' }, { detail: 'Conversation not found', code: 'conversation_not_found' }) };
 /** The documentation of one of Parley's operations (its id is the SDK's method name). */
-const docs = (id: string, summary: string, description: string, responses?: Record<string, object>) =>
+export const docs = (id: string, summary: string, description: string, responses?: Record<string, object>) =>
   operation({ tag: TAGS.parley, id, summary, description: `${description} ${TEXTS.bearer}`, responses });
 const openDocs = (id: string, summary: string, description: string) => operation({ tag: TAGS.parley, id, summary, description });
 const none = (description: string) => ({ 204: noContent(description) });
@@ -224,10 +225,10 @@ export function parleyRest(ctx: DialectContext, authed: DialectScope) {
     ...docs(
       'createConversation',
       'Start a conversation',
-      'direct (user_id: the other person; asking again returns the existing one), group or channel (title, member_ids: the first members; I am its admin).',
+      'direct (user_id: the other person; asking again returns the existing one), group or channel (title, member_ids: the first members; I am its admin; a channel may be visibility public: listed in the tenant\'s directory, anyone of the tenant joins).',
     ),
     security,
-    body: example(CreateConversationBody, 'What to create', { kind: 'direct', user_id: 2 }, { kind: 'group', title: 'Project Team Chat', member_ids: [2, 3] }),
+    body: example(CreateConversationBody, 'What to create', { kind: 'direct', user_id: 2 }, { kind: 'group', title: 'Project Team Chat', member_ids: [2, 3] }, { kind: 'channel', title: 'announcements', visibility: 'public' }),
     response: { 201: example(ConversationOut, 'The conversation', EXAMPLE_CONVERSATION), ...errors },
   } }, async (req, reply) => {
     const b = req.body;
@@ -236,6 +237,7 @@ export function parleyRest(ctx: DialectContext, authed: DialectScope) {
       kind: b.kind,
       title: b.title ?? null,
       members: b.kind === 'direct' ? [b.user_id!] : (b.member_ids ?? []),
+      visibility: b.visibility,
     });
     return reply.code(201).send(await conversation(req.user, view));
   });
@@ -486,5 +488,7 @@ export function parleyRest(ctx: DialectContext, authed: DialectScope) {
     const stored = await core.files.upload(req.user, files, null, PARLEY_POLICY);
     return reply.code(201).send({ files: stored.map((a) => ({ ...renderAttachment(ctx, a), key: a.storedPath })) });
   });
+
+  directoryRoutes(ctx, authed, conversation);
 
 }

@@ -12,6 +12,9 @@ const Nullable = <T extends TSchema>(t: T) => Type.Union([t, Type.Null()]);
 const TempId = Type.String({ minLength: 1, maxLength: 255, description: "The client's id for a send: a retry with the same one into the same conversation stores nothing new; in another conversation it is a new message" });
 const Emoji = Type.String({ minLength: 1, maxLength: 32, description: 'One emoji' });
 const Kind = Type.Union([Type.Literal('direct'), Type.Literal('group'), Type.Literal('channel')]);
+const Visibility = Type.Union([Type.Literal('public'), Type.Literal('private')], {
+  description: "private: invite only; public (channels): listed in the tenant's directory, anyone of the tenant joins",
+});
 const Role = Type.Union([Type.Literal('admin'), Type.Literal('moderator'), Type.Literal('member')]);
 const MessageKind = Type.Union([Type.Literal('text'), Type.Literal('emoji'), Type.Literal('image'), Type.Literal('file'), Type.Literal('voice'), Type.Literal('system')]);
 const Status = Type.Union([Type.Literal('online'), Type.Literal('away'), Type.Literal('busy'), Type.Literal('offline')]);
@@ -78,6 +81,7 @@ export const ConversationOut = Type.Object(
     my_read_seq: Seq,
     my_sent_seq: Type.Integer({ minimum: 0, description: 'The seq of my newest message here (0: none); sending moves it, never my_read_seq' }),
     member_count: Type.Integer({ minimum: 0, description: 'Current participants' }),
+    visibility: Visibility,
     members: Type.Array(MemberOut, {
       description: 'GET /conversations/{id}: every member. The list (GET /conversations): a direct conversation\'s two, at most 5 of a group or channel (member_count has the total)',
     }),
@@ -136,6 +140,7 @@ export const CreateConversationBody = Type.Object(
     user_id: Type.Optional(Id),
     member_ids: Type.Optional(Type.Array(Id, { maxItems: 500 })),
     title: Type.Optional(Nullable(Type.String({ maxLength: 200 }))),
+    visibility: Type.Optional({ ...Visibility, description: 'A channel: public or private (the default); anything else is private' }),
   },
   { additionalProperties: false },
 );
@@ -168,6 +173,25 @@ export const ConversationListQuery = Type.Object({
   before: Type.Optional(
     Type.String({ pattern: '^\\d{1,15}_\\d{1,15}$', description: "Where the page starts: the previous page's Parley-Next-Cursor response header (absent on the last page)" }),
   ),
+});
+export const VisibilityBody = Type.Object({ visibility: Visibility }, { additionalProperties: false });
+export const DirectoryQuery = Type.Object({
+  q: Type.Optional(Type.String({ maxLength: 100, description: 'A part of the name, in any case' })),
+  cursor: Type.Optional(Type.String({ maxLength: 1000, description: "The previous page's next_cursor" })),
+  limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 100, default: 50, description: 'Channels per page' })),
+});
+export const DirectoryChannelOut = Type.Object({
+  id: Id,
+  uuid: Type.String(),
+  title: Nullable(Type.String()),
+  member_count: Type.Integer({ minimum: 0, description: 'Current participants' }),
+  is_member: Type.Boolean({ description: 'I am a participant' }),
+  created_at: Time,
+  last_message_at: Nullable(Time),
+});
+export const DirectoryOut = Type.Object({
+  channels: Type.Array(DirectoryChannelOut, { description: 'By name (case-folded), then by age' }),
+  next_cursor: Nullable(Type.String({ description: 'The cursor of the next page; null on the last one' })),
 });
 export const BlockParams = Type.Object({ user_id: Id });
 export const BlockOut = Type.Object({ user: UserOut, blocked_at: Time });

@@ -97,6 +97,8 @@ export const DEFAULT_TEXTS: Record<TextKey, Text> = {
   title_too_long: 'Title must be at most {max} characters',
   add_at_most: 'Add at most {max} people at a time',
   participant_not_found: 'Participant not found',
+  public_channels_only: 'Only a channel can be public',
+  bad_directory_cursor: 'cursor is not one this directory gave',
   files_required: 'A {kind} message needs at least one file',
   system_message: 'System messages are sent by Parley only',
   upload_message_type: 'message_type must be "image", "file" or "voice"',

@@ -1,8 +1,9 @@
-import { existsSync, mkdirSync, mkdtempSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { expect } from 'vitest';
-import type { Browser, BrowserContext, BrowserContextOptions, Page } from 'playwright-core';
+import { afterAll, beforeAll, expect } from 'vitest';
+import { chromium, type Browser, type BrowserContext, type BrowserContextOptions, type Page } from 'playwright-core';
+import { startParley, type TestServer } from '../../helpers/parley.js';
 
 export const ROOT = path.resolve(import.meta.dirname, '../../..');
 export const SCREENSHOTS = path.join(ROOT, 'test-output/screenshots');
@@ -54,8 +55,9 @@ export interface Person {
   errors: string[];
 }
 
-export async function newPerson(browser: Browser, url: string, opts: BrowserContextOptions = {}): Promise<Person> {
+export async function newPerson(browser: Browser, url: string, opts: BrowserContextOptions = {}, initScript?: string): Promise<Person> {
   const context = await browser.newContext({ viewport: { width: 1280, height: 800 }, permissions: ['microphone'], ...opts });
+  if (initScript) await context.addInitScript(initScript);
   const page = await context.newPage();
   const person: Person = { context, page, dialogs: [], errors: [] };
   page.on('dialog', (d) => {
@@ -69,6 +71,15 @@ export async function newPerson(browser: Browser, url: string, opts: BrowserCont
   });
   await page.goto(url);
   return person;
+}
+
+/**
+ * A person whose page is signed in already with `token` (kept in the tab's sessionStorage, as
+ * the page keeps it), set before any of the page's script runs, as is `window.__pwned`: the
+ * hook an injected script would set.
+ */
+export function signedInPerson(browser: Browser, url: string, token: string, opts: BrowserContextOptions = {}): Promise<Person> {
+  return newPerson(browser, url, opts, `window.__pwned = undefined; sessionStorage.setItem('parley.token', ${JSON.stringify(token)});`);
 }
 
 /** Polls until the value matches (vitest's expect.poll, with a shorter interval). */
@@ -87,4 +98,31 @@ export function horizontalOverflow(page: Page): Promise<number> {
 /** The page's session token (kept in the tab's sessionStorage, never in localStorage). */
 export function tokenOf(page: Page): Promise<string> {
   return page.evaluate("sessionStorage.getItem('parley.token')") as Promise<string>;
+}
+
+/**
+ * For a describe block: the page built, served by a Parley of its own, and a chromium; started
+ * before its first test, closed after its last. Read `server` and `browser` inside the tests.
+ */
+export function usePageSuite(): { readonly server: TestServer; readonly browser: Browser } {
+  const suite: { server?: TestServer; browser?: Browser; webDir?: string } = {};
+  beforeAll(async () => {
+    requireChromium();
+    suite.webDir = await buildPage();
+    suite.server = await startParley({ env: { WEB_DIR: suite.webDir } });
+    suite.browser = await chromium.launch({ executablePath: CHROMIUM, args: LAUNCH_ARGS });
+  }, 120_000);
+  afterAll(async () => {
+    await suite.browser?.close();
+    await suite.server?.close();
+    if (suite.webDir) rmSync(suite.webDir, { recursive: true, force: true });
+  });
+  return {
+    get server() {
+      return suite.server!;
+    },
+    get browser() {
+      return suite.browser!;
+    },
+  };
 }

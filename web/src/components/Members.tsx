@@ -5,6 +5,7 @@ import { useUi } from '../ui.js';
 import { Avatar } from './Avatar.js';
 import { Dialog } from './Dialog.js';
 import { usePeopleSearch } from './Sidebar.js';
+import { ChannelVisibilitySwitch } from './ChannelDirectory.js';
 
 const ROLES: Role[] = ['admin', 'moderator', 'member'];
 
@@ -41,6 +42,7 @@ export function MembersDialog({ conv, onClose }: { conv: Conversation; onClose: 
             </button>
           </form>
         )}
+        {admin && conv.kind === 'channel' && <ChannelVisibilitySwitch conv={conv} />}
         <ul class="member-list" aria-label="Members">
           {conv.members.map((m) => (
             <li key={m.user.id} class="member" data-testid="member" data-user-id={m.user.id}>

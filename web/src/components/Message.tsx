@@ -2,7 +2,7 @@ import { useEffect, useLayoutEffect, useRef, useState } from 'preact/hooks';
 import type { Attachment, Conversation, Message, MessageStatus, PendingMessage } from '@parley/sdk';
 import { formatDuration, formatSize, formatTime, messageSummary } from '../format.js';
 import { Icon } from '../icons.js';
-import { linkify } from '../linkify.js';
+import { Markdown } from '../markdown.js';
 import { useUi } from '../ui.js';
 
 export const QUICK_REACTIONS = ['👍', '❤️', '😂', '😮', '😢', '🙏'];
@@ -10,26 +10,8 @@ export const QUICK_REACTIONS = ['👍', '❤️', '😂', '😮', '😢', '🙏'
 /** Local previews of the files of sends not acknowledged yet, by local_temp_id. */
 export const pendingPreviews = new Map<string, { name: string; url: string | null; kind: 'image' | 'voice' | 'file' }[]>();
 
-/** Message text as text nodes, with http(s) links as <a> and @mentions highlighted. Never HTML. */
-export function RichText({ text }: { text: string }) {
-  return (
-    <>
-      {linkify(text).map((s, i) =>
-        s.kind === 'link' ? (
-          <a key={i} href={s.href} target="_blank" rel="noopener noreferrer">
-            {s.text}
-          </a>
-        ) : s.kind === 'mention' ? (
-          <span key={i} class="mention">
-            {s.text}
-          </span>
-        ) : (
-          s.text
-        ),
-      )}
-    </>
-  );
-}
+/** Message text without Markdown: text nodes, http(s) links and @mentions (it lives beside Markdown now). */
+export { RichText } from '../markdown.js';
 
 const STATUS_TEXT: Record<MessageStatus, string> = { pending: 'Sending', sent: 'Sent', delivered: 'Delivered', read: 'Read' };
 
@@ -92,7 +74,7 @@ export function MessageItem({
             {m.attachments.length > 0 && <Attachments m={m} />}
             {m.content && (
               <p class={`text${m.kind === 'emoji' ? ' emoji-only' : ''}`} data-testid="message-text">
-                <RichText text={m.content} />
+                <Markdown text={m.content} />
               </p>
             )}
           </>
@@ -155,7 +137,7 @@ export function PendingItem({ p }: { p: PendingMessage }) {
         )}
         {p.content && (
           <p class={`text${p.kind === 'emoji' ? ' emoji-only' : ''}`} data-testid="message-text">
-            <RichText text={p.content} />
+            <Markdown text={p.content} />
           </p>
         )}
         <span class="meta">

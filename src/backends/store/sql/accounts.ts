@@ -5,6 +5,7 @@ import { DEFAULT_TENANT_UUID } from '../migrations/0001-initial.js';
 import { raw, type SqlRunner } from '../sql-runner.js';
 import type { AccountStore, NewInvite, NewUser } from '../store.js';
 import { SqlAggregate } from './aggregate.js';
+import { containsPattern } from './directory.js';
 import { INVITE_COLUMNS, USER_COLUMNS, toInvite, toSummary, toTenant, toUser } from './rows.js';
 
 /** Thrown inside a transaction to roll it back when an invite cannot be claimed. */
@@ -172,8 +173,8 @@ export class SqlAccounts extends SqlAggregate implements AccountStore {
   }
 
   async searchUsers(tenantId: Id, query: string, limit: number, excludeUserId: Id): Promise<UserSummary[]> {
-    // Emails are stored lower-cased; LIKE's wildcards in the query are taken literally.
-    const pattern = '%' + query.toLowerCase().replace(/[\\%_]/g, (c) => '\\' + c) + '%';
+    // Emails are stored lower-cased.
+    const pattern = containsPattern(query.toLowerCase());
     const rows = await this.all(
       this.db
         .selectFrom('users')

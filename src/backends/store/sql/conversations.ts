@@ -1,8 +1,9 @@
 import { v7 as uuidv7 } from 'uuid';
-import type { Conversation, Id, Millis } from '../../../core/model.js';
+import type { Conversation, Id, Millis, Visibility } from '../../../core/model.js';
 import { raw } from '../sql-runner.js';
 import { UniqueViolation, type ConversationStore, type NewConversation } from '../store.js';
 import { SqlAggregate } from './aggregate.js';
+import { directoryNameKey } from './directory.js';
 import { pair, toConversation } from './rows.js';
 
 /** Conversations themselves; their participants are SqlParticipants'. */
@@ -35,6 +36,8 @@ export class SqlConversations extends SqlAggregate implements ConversationStore 
               updated_at: at,
               deleted_at: null,
               member_count: new Set(c.participants.map((p) => p.userId)).size,
+              visibility: c.visibility ?? 'private',
+              name_key: directoryNameKey(c.title),
             })
             .returning('id'),
           tx,
@@ -94,9 +97,14 @@ export class SqlConversations extends SqlAggregate implements ConversationStore 
     return r && toConversation(r);
   }
 
-  async updateConversation(conversationId: Id, changes: { title?: string | null }, at: Millis): Promise<Conversation | undefined> {
+  async updateConversation(conversationId: Id, changes: { title?: string | null; visibility?: Visibility }, at: Millis): Promise<Conversation | undefined> {
     if (changes.title !== undefined) {
-      await this.runner.run(raw('UPDATE conversations SET title = ?, updated_at = ? WHERE id = ? AND deleted_at IS NULL', [changes.title, at, conversationId]));
+      await this.runner.run(
+        raw('UPDATE conversations SET title = ?, name_key = ?, updated_at = ? WHERE id = ? AND deleted_at IS NULL', [changes.title, directoryNameKey(changes.title), at, conversationId]),
+      );
+    }
+    if (changes.visibility !== undefined) {
+      await this.runner.run(raw('UPDATE conversations SET visibility = ?, updated_at = ? WHERE id = ? AND deleted_at IS NULL', [changes.visibility, at, conversationId]));
     }
     return this.conversationById(conversationId);
   }

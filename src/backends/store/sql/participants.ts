@@ -111,10 +111,15 @@ export class SqlParticipants extends SqlAggregate implements ParticipantStore {
     return Number(r[0]?.member_count ?? 0);
   }
 
-  async addParticipants(conversationId: Id, participants: readonly { userId: Id; role: Role }[], at: Millis, opts: { maxMembers?: number } = {}): Promise<Id[]> {
+  async addParticipants(conversationId: Id, participants: readonly { userId: Id; role: Role }[], at: Millis, opts: { maxMembers?: number; publicOnly?: boolean } = {}): Promise<Id[]> {
     return this.runner.transaction(async (tx) => {
       // The lock appendMessages takes first too, so the two never deadlock.
       await this.adapter.lockRow(tx, 'conversations', conversationId);
+      // A join from the directory: made private or deleted meanwhile, it is not there to join.
+      if (opts.publicOnly) {
+        const open = await tx.all(raw(`SELECT id FROM conversations WHERE id = ? AND kind = 'channel' AND visibility = 'public' AND deleted_at IS NULL`, [conversationId]));
+        if (open.length === 0) throw new StoreError('conversation_not_found');
+      }
       const added: Id[] = [];
       for (const p of participants) {
         // Insert if absent, or bring back one who left; a current participant is left as they

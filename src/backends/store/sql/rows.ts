@@ -101,6 +101,7 @@ export const toConversation = (r: ConversationRow): Conversation => ({
   ...conversationFields(r),
   kind: r.kind as Conversation['kind'],
   memberCount: Number(r.member_count ?? 0),
+  visibility: r.visibility === 'public' ? 'public' : 'private',
 });
 
 const participantFields = rowMapper<ParticipantRow>()(['conversation_id', 'user_id', 'joined_at', 'read_seq', 'delivered_seq', 'read_at']);
