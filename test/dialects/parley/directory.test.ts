@@ -5,6 +5,7 @@ import { api, openSocket, type ApiResponse, type TestUser } from '../../helpers/
 import { users } from '../../helpers/dialects.js';
 import { useParley, type TestServer } from '../../helpers/parley.js';
 import { databases } from '../../helpers/pg.js';
+import type { DirectoryOut } from '../../../sdk/src/generated/wire.js';
 
 // The channel directory of Parley's own API (issue 18): public channels listed in their
 // tenant and joined by anyone of it; private ones invite only, as before.
@@ -32,7 +33,7 @@ async function directory(server: TestServer, u: TestUser, q?: string, limit = 2)
   let cursor: string | null = null;
   do {
     const query: URLSearchParams = new URLSearchParams({ limit: String(limit), ...(q ? { q } : {}), ...(cursor ? { cursor } : {}) });
-    const r: ApiResponse = await api(server, 'GET', `${P}/channels?${query}`, { token: u.token });
+    const r: ApiResponse<DirectoryOut> = await api(server, 'GET', `${P}/channels?${query}`, { token: u.token });
     expect(r.status, JSON.stringify(r.body)).toBe(200);
     out.push(...r.body.channels);
     cursor = r.body.next_cursor;
