@@ -16,6 +16,12 @@ export type HistoryResponse = W.HistoryOut;
 export type Presence = W.PresenceOut;
 export type Block = W.BlockOut;
 export type UploadedFile = W.UploadOut['files'][number];
+/** A message's edit history: its earlier texts, oldest first. */
+export type Revisions = W.RevisionsOut;
+export type Revision = W.RevisionOut;
+export type Pin = W.PinOut;
+export type SavedItem = W.SavedOut;
+export type SavedPage = W.SavedPageOut;
 
 export type ConversationKind = Conversation['kind'];
 export type Role = Member['role'];
@@ -47,6 +53,8 @@ export type ConversationChangedFrame = ServerFrame<'conversation_changed'>;
 export type ParticipantChangedFrame = ServerFrame<'participant_changed'>;
 export type SnapshotRequiredFrame = ServerFrame<'snapshot_required'>;
 export type ErrorFrame = ServerFrame<'error'>;
+export type MessageHiddenFrame = ServerFrame<'message_hidden'>;
+export type PinChangedFrame = ServerFrame<'pin_changed'>;
 
 // ---------------------------------------------------------------- the SDK's own
 
@@ -102,6 +110,10 @@ export interface ParleyEventMap {
   mention: MentionFrame;
   conversation_changed: ConversationChangedFrame;
   participant_changed: ParticipantChangedFrame;
+  /** You deleted a message for yourself (on this device or another): the state dropped it. */
+  message_hidden: MessageHiddenFrame;
+  /** A message of a conversation was pinned or unpinned: reload its pins (`pins`). */
+  pin_changed: PinChangedFrame;
   /** Too much was missed to replay; the SDK reloads the conversation's newest page itself. */
   snapshot_required: SnapshotRequiredFrame;
   status: StatusEvent;

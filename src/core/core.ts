@@ -12,6 +12,7 @@ import type { RaceHooks } from './hooks.js';
 import { Files, type MediaLibraries } from './files/files.js';
 import { Friends } from './friends/friends.js';
 import { Messages } from './messages/messages.js';
+import { Curation } from './messages/curation.js';
 import { DeliveryReceipts } from './messages/receipts.js';
 import { PresenceService } from './presence/presence-service.js';
 import { Users } from './users.js';
@@ -42,6 +43,7 @@ export class Core {
   readonly friends: Friends;
   readonly conversations: Conversations;
   readonly messages: Messages;
+  readonly curation: Curation;
   readonly presence: PresenceService;
   readonly receipts: DeliveryReceipts;
   readonly rateLimits: RateLimits;
@@ -63,6 +65,7 @@ export class Core {
     });
     this.messages = new Messages(store, this.conversations, this.users, this.friends, this.rateLimits, events, config, this.hooks);
     this.messages.epoch = deps.epoch ?? null;
+    this.curation = new Curation(store, this.messages, this.conversations, this.users, events);
     this.presence = new PresenceService(presence, store, this.users, this.conversations, events);
     this.receipts = new DeliveryReceipts(store, this.conversations, events);
     this.files = new Files(store, deps.fileStore, this.conversations, config, deps.libraries);

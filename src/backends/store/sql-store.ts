@@ -4,12 +4,13 @@ import type { Id } from '../../core/model.js';
 import { migrationProvider } from './migrations/index.js';
 import type { Database } from './schema.js';
 import { raw, type SqlRunner } from './sql-runner.js';
-import type { AccountStore, AttachmentStore, ConversationStore, FriendStore, MessageStore, ParticipantStore, ReceiptStore, Store, StoreReads } from './store.js';
+import type { AccountStore, AttachmentStore, ConversationStore, CurationStore, FriendStore, MessageStore, ParticipantStore, ReceiptStore, Store, StoreReads } from './store.js';
 import type { SqlAdapter } from './sql/adapter.js';
 import type { SqlContext } from './sql/aggregate.js';
 import { SqlAccounts } from './sql/accounts.js';
 import { SqlAppend } from './sql/append.js';
 import { SqlConversations } from './sql/conversations.js';
+import { SqlCuration } from './sql/curation.js';
 import { SqlFiles } from './sql/files.js';
 import { SqlFriends } from './sql/friends.js';
 import { SqlMessages } from './sql/messages.js';
@@ -17,7 +18,7 @@ import { SqlParticipants } from './sql/participants.js';
 import { SqlReceipts } from './sql/receipts.js';
 
 /** SqlStore answers every sub-store's methods (forwarded to its parts in the constructor). */
-export interface SqlStore extends AccountStore, FriendStore, ConversationStore, ParticipantStore, ReceiptStore, MessageStore, AttachmentStore {}
+export interface SqlStore extends AccountStore, FriendStore, ConversationStore, ParticipantStore, ReceiptStore, MessageStore, AttachmentStore, CurationStore {}
 
 /**
  * The Store on SQL through Kysely, shared by SQLite and PostgreSQL: one sub-store per aggregate
@@ -35,6 +36,7 @@ export class SqlStore implements Store {
   readonly messages: SqlMessages;
   readonly append: SqlAppend;
   readonly files: SqlFiles;
+  readonly curation: SqlCuration;
   readonly #close: () => Promise<void>;
 
   constructor(
@@ -57,7 +59,8 @@ export class SqlStore implements Store {
     this.messages = new SqlMessages(ctx);
     this.append = new SqlAppend(ctx, lockWaitMs);
     this.files = new SqlFiles(ctx);
-    forwardMethods(this, [this.accounts, this.friends, this.conversations, this.participants, this.receipts, this.messages, this.append, this.files]);
+    this.curation = new SqlCuration(ctx);
+    forwardMethods(this, [this.accounts, this.friends, this.conversations, this.participants, this.receipts, this.messages, this.append, this.files, this.curation]);
   }
 
   get dialect(): 'sqlite' | 'postgres' {

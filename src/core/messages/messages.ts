@@ -297,7 +297,9 @@ export class Messages {
     const { conversation } = await this.conversations.access(actor, key);
     const ref = await this.conversations.ref(conversation);
     const top = conversation.lastSeq - skip;
-    const messages = top <= 0 ? [] : await this.store.messagesBySeq(conversation.id, Math.max(1, top - limit + 1), top);
+    const read = top <= 0 ? [] : await this.store.messagesBySeq(conversation.id, Math.max(1, top - limit + 1), top);
+    // Deleted for the actor only (delete for me): a page may come back shorter than `limit`.
+    const messages = await this.#unhidden(actor, read);
     const senders = await this.users.named(messages.map((m) => m.senderId));
     return { conversation: ref, messages, senders, total: conversation.lastSeq, changeSeq: conversation.changeSeq };
   }
@@ -342,7 +344,15 @@ export class Messages {
     if ('foreign' in read || read.missed > this.config.resumeMaxMessages) return snapshotRequired(read.missed, read.position);
     const ref = await this.conversations.ref(read.conversation);
     const events = read.rows ? await this.#missedAsEvents(ref, read.rows, afterChangeSeq !== undefined) : [];
-    return { snapshotRequired: false, conversation: ref, events, position: read.position };
+    const hidden = await this.store.hiddenMessageIds(actor.id, events.flatMap((e) => ('message' in e ? [e.message.id] : [])));
+    const shown = hidden.size === 0 ? events : events.filter((e) => !('message' in e && hidden.has(e.message.id)));
+    return { snapshotRequired: false, conversation: ref, events: shown, position: read.position };
+  }
+
+  /** `messages` without those the actor deleted for themselves. */
+  async #unhidden(actor: User, messages: Message[]): Promise<Message[]> {
+    const hidden = await this.store.hiddenMessageIds(actor.id, messages.map((m) => m.id));
+    return hidden.size === 0 ? messages : messages.filter((m) => !hidden.has(m.id));
   }
 
   /**

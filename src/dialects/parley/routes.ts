@@ -54,13 +54,13 @@ import { parleyRenderer, sendParley } from './socket.js';
 import { TAGS, TEXTS, example, noContent, operation } from '../../http/api-docs.js';
 import { EXAMPLE, EXAMPLE_CONVERSATION, EXAMPLE_MEMBER, EXAMPLE_SESSION } from './examples.js';
 
-const security = [{ bearer: [] }];
-const errors = { '4xx': example(ErrorOut, 'Refused: the reason in `detail`, its code in `code`.', { detail: 'Not authenticated', code: 'not_authenticated' }, { detail: 'Conversation not found', code: 'conversation_not_found' }) };
+export const security = [{ bearer: [] }];
+export const errors = { '4xx': example(ErrorOut, 'Refused: the reason in `detail`, its code in `code`.', { detail: 'Not authenticated', code: 'not_authenticated' }, { detail: 'Conversation not found', code: 'conversation_not_found' }) };
 /** The documentation of one of Parley's operations (its id is the SDK's method name). */
-const docs = (id: string, summary: string, description: string, responses?: Record<string, object>) =>
+export const docs = (id: string, summary: string, description: string, responses?: Record<string, object>) =>
   operation({ tag: TAGS.parley, id, summary, description: `${description} ${TEXTS.bearer}`, responses });
 const openDocs = (id: string, summary: string, description: string) => operation({ tag: TAGS.parley, id, summary, description });
-const none = (description: string) => ({ 204: noContent(description) });
+export const none = (description: string) => ({ 204: noContent(description) });
 const { message, user, other, attachment } = EXAMPLE;
 /** A signed-in session as the API answers it. */
 const session = (s: { user: User; accessToken: string }) => ({ token: s.accessToken, token_type: 'bearer' as const, user: renderUser(s.user) });
