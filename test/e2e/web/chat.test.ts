@@ -1,51 +1,33 @@
 import { rmSync } from 'node:fs';
 import sharp from 'sharp';
-import { chromium, type Browser, type Locator, type Page } from 'playwright-core';
+import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startParley, type TestServer } from '../../helpers/parley.js';
-import { CHROMIUM, HAVE_CHROMIUM, LAUNCH_ARGS, SKIP_BROWSER, buildPage, horizontalOverflow, newPerson, requireChromium, screenshot, tokenOf, until, type Person } from './support.js';
+import {
+  CHROMIUM,
+  HAVE_CHROMIUM,
+  LAUNCH_ARGS,
+  PASSWORD,
+  SKIP_BROWSER,
+  buildPage,
+  horizontalOverflow,
+  message,
+  messageAction,
+  newPerson,
+  register,
+  requireChromium,
+  screenshot,
+  send,
+  startChat,
+  tokenOf,
+  until,
+  type Person,
+} from './support.js';
 
 // The chat page at `/`, driven in Debian's chromium: two people chat through everything the
 // page does, a third sees none of it.
 
-const PASSWORD = 'correct-horse-battery';
 const XSS = '<img src=x onerror=alert(1)>';
-
-async function register(p: Person, name: string, email: string): Promise<void> {
-  const { page } = p;
-  await page.getByRole('group', { name: 'Account' }).getByRole('button', { name: 'Create account' }).click();
-  await page.getByLabel('Name', { exact: true }).fill(name);
-  await page.getByLabel('Email').fill(email);
-  await page.getByLabel('Password').fill(PASSWORD);
-  await page.getByLabel('Password').press('Enter');
-  await until(() => page.getByTestId('me-name').textContent()).toBe(name);
-  // Live: the socket follows this person's conversations (new ones included).
-  await page.locator('.app[data-connection=online]').waitFor();
-}
-
-/** Opens (or starts) the direct chat with someone found by email. */
-async function startChat(p: Person, email: string, name: string): Promise<void> {
-  await p.page.getByLabel('Search people by email').fill(email);
-  await p.page.getByTestId('person-result').filter({ hasText: name }).click();
-  await until(() => p.page.getByTestId('conversation-heading').textContent()).toBe(name);
-}
-
-function message(page: Page, text: string): Locator {
-  return page.getByTestId('message').filter({ hasText: text });
-}
-
-async function send(page: Page, text: string): Promise<void> {
-  const box = page.getByTestId('composer-input');
-  await box.fill(text);
-  await box.press('Enter');
-}
-
-async function messageAction(page: Page, text: string, action: string | RegExp): Promise<void> {
-  const m = message(page, text).last();
-  await m.hover();
-  await m.getByTestId('message-actions').click();
-  await m.getByRole('menuitem', { name: action }).click();
-}
 
 const statusOf = (page: Page, text: string) => message(page, text).last().getByTestId('message-status').getAttribute('data-status');
 
@@ -250,7 +232,7 @@ describe.skipIf(SKIP_BROWSER)('the web page', () => {
     await until(() => message(alice.page, 'This will be deleted').getAttribute('data-pending')).toBeNull();
     const id = await message(alice.page, 'This will be deleted').getAttribute('data-message-id');
     expect(id).toMatch(/^\d+$/);
-    await messageAction(alice.page, 'This will be deleted', 'Delete');
+    await messageAction(alice.page, 'This will be deleted', /^Delete$/);
     await alice.page.getByTestId('delete-dialog').getByRole('button', { name: 'Delete', exact: true }).click();
     const gone = bob.page.locator(`[data-testid=message][data-message-id="${id}"]`);
     await until(() => gone.getByTestId('deleted-placeholder').count()).toBe(1);

@@ -2,7 +2,7 @@ import { existsSync, mkdirSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { expect } from 'vitest';
-import type { Browser, BrowserContext, BrowserContextOptions, Page } from 'playwright-core';
+import type { Browser, BrowserContext, BrowserContextOptions, Locator, Page } from 'playwright-core';
 
 export const ROOT = path.resolve(import.meta.dirname, '../../..');
 export const SCREENSHOTS = path.join(ROOT, 'test-output/screenshots');
@@ -87,4 +87,43 @@ export function horizontalOverflow(page: Page): Promise<number> {
 /** The page's session token (kept in the tab's sessionStorage, never in localStorage). */
 export function tokenOf(page: Page): Promise<string> {
   return page.evaluate("sessionStorage.getItem('parley.token')") as Promise<string>;
+}
+
+/** The password every person of the browser tests registers with. */
+export const PASSWORD = 'correct-horse-battery';
+
+export async function register(p: Person, name: string, email: string): Promise<void> {
+  const { page } = p;
+  await page.getByRole('group', { name: 'Account' }).getByRole('button', { name: 'Create account' }).click();
+  await page.getByLabel('Name', { exact: true }).fill(name);
+  await page.getByLabel('Email').fill(email);
+  await page.getByLabel('Password').fill(PASSWORD);
+  await page.getByLabel('Password').press('Enter');
+  await until(() => page.getByTestId('me-name').textContent()).toBe(name);
+  // Live: the socket follows this person's conversations (new ones included).
+  await page.locator('.app[data-connection=online]').waitFor();
+}
+
+/** Opens (or starts) the direct chat with someone found by email. */
+export async function startChat(p: Person, email: string, name: string): Promise<void> {
+  await p.page.getByLabel('Search people by email').fill(email);
+  await p.page.getByTestId('person-result').filter({ hasText: name }).click();
+  await until(() => p.page.getByTestId('conversation-heading').textContent()).toBe(name);
+}
+
+export function message(page: Page, text: string): Locator {
+  return page.getByTestId('message').filter({ hasText: text });
+}
+
+export async function send(page: Page, text: string): Promise<void> {
+  const box = page.getByTestId('composer-input');
+  await box.fill(text);
+  await box.press('Enter');
+}
+
+export async function messageAction(page: Page, text: string, action: string | RegExp): Promise<void> {
+  const m = message(page, text).last();
+  await m.hover();
+  await m.getByTestId('message-actions').click();
+  await m.getByRole('menuitem', { name: action }).click();
 }

@@ -6,6 +6,7 @@ import { errorText } from '../session.js';
 import { useUi } from '../ui.js';
 import { Avatar } from './Avatar.js';
 import { NewGroupDialog } from './NewGroup.js';
+import { SavedButton } from './Curation.js';
 
 /** People by name or email, as the query is typed (debounced). */
 export function usePeopleSearch(query: string): { results: User[] | null; error: string | null } {
@@ -64,6 +65,7 @@ export function Sidebar({ selected, onLogout }: { selected: number | null; onLog
           <strong data-testid="me-name">{me?.name}</strong>
           <small>{me?.email}</small>
         </div>
+        <SavedButton />
         <button type="button" class="icon-button" aria-label="New group" title="New group" onClick={() => setNewGroup(true)}>
           <Icon name="newGroup" />
         </button>
