@@ -304,11 +304,23 @@ export class Messages {
     return { conversation: ref, messages, senders, total: conversation.lastSeq, changeSeq: conversation.changeSeq };
   }
 
-  /** The `limit` messages below `beforeSeq` (none given: the newest), newest first: paging back by seq range. */
+  /**
+   * The `limit` messages below `beforeSeq` (none given: the newest), newest first: paging back
+   * by seq range. Messages the actor deleted for themselves leave a range short, so it reads
+   * on further back until the page is full or at seq 1 (a page of only those is never empty
+   * while older ones remain).
+   */
   async before(actor: User, key: ConversationKey, beforeSeq: number | undefined, limit: number): Promise<HistoryPage> {
     const { conversation } = await this.conversations.access(actor, key);
-    const skip = beforeSeq === undefined ? 0 : Math.max(0, conversation.lastSeq - beforeSeq + 1);
-    return this.window(actor, conversation.id, skip, limit);
+    const ref = await this.conversations.ref(conversation);
+    const messages: Message[] = [];
+    for (let top = beforeSeq === undefined ? conversation.lastSeq : Math.min(conversation.lastSeq, beforeSeq - 1); messages.length < limit && top >= 1; ) {
+      const from = Math.max(1, top - (limit - messages.length) + 1);
+      messages.push(...(await this.#unhidden(actor, await this.store.messagesBySeq(conversation.id, from, top))));
+      top = from - 1;
+    }
+    const senders = await this.users.named(messages.map((m) => m.senderId));
+    return { conversation: ref, messages, senders, total: conversation.lastSeq, changeSeq: conversation.changeSeq };
   }
 
   /**

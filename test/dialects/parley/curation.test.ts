@@ -82,6 +82,12 @@ describe.each(databases)('curation on %s', (db) => {
     await resumed.next('subscribed');
     expect(resumed.all('message').map((f) => f.message.id)).toEqual([keep]);
     expectDetail(await call(a, 'GET', `/messages/${gone}/revisions`), 404);
+    // A page of only messages deleted for me is not an empty page: it reads on further back.
+    const more = [await send(b, conv, 'x1'), await send(b, conv, 'x2'), await send(a, conv, 'last')];
+    for (const id of more.slice(0, 2)) await ok(a, 'DELETE', `/messages/${id}/for-me`);
+    const page = await ok(a, 'GET', `/conversations/${conv}/messages?limit=1&before_seq=5`);
+    expect(page.messages.map((m: { id: number }) => m.id)).toEqual([keep]);
+    expect((await ok(a, 'GET', `/conversations/${conv}/messages?limit=2`)).messages.map((m: { id: number }) => m.id)).toEqual([keep, more[2]]);
     // Twice is the same; someone else's message in a conversation I am not in is not found.
     expect((await call(a, 'DELETE', `/messages/${gone}/for-me`)).status).toBe(204);
     const [c] = await users(server, 1);
