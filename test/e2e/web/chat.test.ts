@@ -1,26 +1,22 @@
-import { rmSync } from 'node:fs';
 import sharp from 'sharp';
-import { chromium, type Browser, type Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startParley, type TestServer } from '../../helpers/parley.js';
+import type { Page } from 'playwright-core';
+import { describe, expect, it } from 'vitest';
 import {
   CHROMIUM,
   HAVE_CHROMIUM,
-  LAUNCH_ARGS,
   PASSWORD,
   SKIP_BROWSER,
-  buildPage,
   horizontalOverflow,
   message,
   messageAction,
   newPerson,
   register,
-  requireChromium,
   screenshot,
   send,
   startChat,
   tokenOf,
   until,
+  useWebPage,
   type Person,
 } from './support.js';
 
@@ -37,29 +33,14 @@ it.runIf(process.env.CI)('has chromium for the browser tests (CI)', () => {
 });
 
 describe.skipIf(SKIP_BROWSER)('the web page', () => {
-  let server: TestServer;
-  let browser: Browser;
-  let webDir: string;
+  const web = useWebPage();
   let alice: Person;
   let bob: Person;
   let carol: Person;
   let directId = 0;
 
-  beforeAll(async () => {
-    requireChromium();
-    webDir = await buildPage();
-    server = await startParley({ env: { WEB_DIR: webDir } });
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: LAUNCH_ARGS });
-  }, 120_000);
-
-  afterAll(async () => {
-    await browser?.close();
-    await server?.close();
-    if (webDir) rmSync(webDir, { recursive: true, force: true });
-  });
-
   it('registers two people, who find each other by email and chat with links, receipts and typing', async () => {
-    alice = await newPerson(browser, server.url);
+    alice = await newPerson(web.browser, web.server.url);
     await until(() => alice.page.getByRole('button', { name: 'Sign in' }).count()).toBeGreaterThan(0);
     await screenshot(alice.page, '01-sign-in');
     await register(alice, 'Alice Smith', 'alice@example.test');
@@ -67,9 +48,9 @@ describe.skipIf(SKIP_BROWSER)('the web page', () => {
     expect(await tokenOf(alice.page)).toMatch(/^ey/);
     expect(await alice.page.evaluate('localStorage.length')).toBe(0);
     // Under the page's Content-Security-Policy (refusals would be in alice.errors, checked at the end).
-    const page = await fetch(server.url);
+    const page = await fetch(web.server.url);
     expect(page.headers.get('content-security-policy')).toContain("frame-ancestors 'none'");
-    bob = await newPerson(browser, server.url);
+    bob = await newPerson(web.browser, web.server.url);
     await register(bob, 'Bob', 'bob@example.test');
 
     await startChat(alice, 'bob@example.test', 'Bob');
@@ -330,7 +311,7 @@ describe.skipIf(SKIP_BROWSER)('the web page', () => {
   }, 60_000);
 
   it('shows a third person nothing of it', async () => {
-    carol = await newPerson(browser, server.url);
+    carol = await newPerson(web.browser, web.server.url);
     await register(carol, 'Carol', 'carol@example.test');
     await carol.page.getByTestId('no-conversations').waitFor();
     expect(await carol.page.getByTestId('conversation-item').count()).toBe(0);
@@ -340,7 +321,7 @@ describe.skipIf(SKIP_BROWSER)('the web page', () => {
     expect(await status(`/api/parley/conversations/${directId}/messages`)).toBe(404);
     expect(await status('/api/parley/conversations')).toBe(200);
     // Opened by its address, the page says so and shows nothing.
-    await carol.page.goto(`${server.url}/#/c/${directId}`);
+    await carol.page.goto(`${web.server.url}/#/c/${directId}`);
     await carol.page.getByTestId('conversation-missing').waitFor();
     expect(await carol.page.getByTestId('message').count()).toBe(0);
     expect(await carol.page.getByText('Hello Bob').count()).toBe(0);
@@ -397,7 +378,7 @@ describe.skipIf(SKIP_BROWSER)('the web page', () => {
     // 75 messages from Alice to Carol over REST, then Carol scrolls back to the first.
     const token = await tokenOf(alice.page);
     const api = async (method: string, path: string, body?: unknown) => {
-      const res = await fetch(`${server.url}/api/parley${path}`, {
+      const res = await fetch(`${web.server.url}/api/parley${path}`, {
         method,
         headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
         body: body === undefined ? undefined : JSON.stringify(body),
@@ -409,7 +390,7 @@ describe.skipIf(SKIP_BROWSER)('the web page', () => {
     const conv = (await api('POST', '/conversations', { kind: 'direct', user_id: found.id })) as { id: number };
     for (let i = 1; i <= 75; i++) await api('POST', `/conversations/${conv.id}/messages`, { content: `history ${i}` });
 
-    await carol.page.goto(server.url);
+    await carol.page.goto(web.server.url);
     const row = carol.page.getByTestId('conversation-item').filter({ hasText: 'Alice Smith' });
     await until(() => row.getByTestId('unread-badge').textContent()).toBe('75');
     await row.click();
@@ -449,7 +430,7 @@ describe.skipIf(SKIP_BROWSER)('the web page', () => {
   });
 
   it('works at phone width: the list and the conversation as two screens', async () => {
-    const phone = await newPerson(browser, server.url, { viewport: { width: 390, height: 844 }, hasTouch: true, isMobile: true });
+    const phone = await newPerson(web.browser, web.server.url, { viewport: { width: 390, height: 844 }, hasTouch: true, isMobile: true });
     const page = phone.page;
     // Log in with the keyboard only.
     await page.getByLabel('Email').focus();
@@ -484,7 +465,7 @@ describe.skipIf(SKIP_BROWSER)('the web page', () => {
     const token = await tokenOf(carol.page);
     expect(token).toMatch(/^ey/);
     await carol.page.locator('.app[data-connection=online]').waitFor();
-    const res = await fetch(`${server.url}/api/parley/auth/logout`, { method: 'POST', headers: { authorization: `Bearer ${token}` } });
+    const res = await fetch(`${web.server.url}/api/parley/auth/logout`, { method: 'POST', headers: { authorization: `Bearer ${token}` } });
     expect(res.status).toBeLessThan(300);
     await carol.page.getByTestId('session-ended').waitFor();
     expect(await carol.page.getByTestId('connection-banner').count()).toBe(0);

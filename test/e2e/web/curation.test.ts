@@ -1,23 +1,18 @@
-import { rmSync } from 'node:fs';
-import { chromium, type Browser, type Locator, type Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startParley, type TestServer } from '../../helpers/parley.js';
+import type { Locator, Page } from 'playwright-core';
+import { describe, expect, it } from 'vitest';
 import {
-  CHROMIUM,
-  LAUNCH_ARGS,
   PASSWORD,
   SKIP_BROWSER,
-  buildPage,
   horizontalOverflow,
   message,
   messageAction,
   newPerson,
   register,
-  requireChromium,
   screenshot,
   send,
   startChat,
   until,
+  useWebPage,
   type Person,
 } from './support.js';
 
@@ -39,29 +34,14 @@ async function close(dialog: Locator): Promise<void> {
 }
 
 describe.skipIf(SKIP_BROWSER)('the web page: edit history, pins, saved, delete for me', () => {
-  let server: TestServer;
-  let browser: Browser;
-  let webDir: string;
+  const web = useWebPage();
   let ann: Person;
   let ben: Person;
 
-  beforeAll(async () => {
-    requireChromium();
-    webDir = await buildPage();
-    server = await startParley({ env: { WEB_DIR: webDir } });
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: LAUNCH_ARGS });
-  }, 120_000);
-
-  afterAll(async () => {
-    await browser?.close();
-    await server?.close();
-    if (webDir) rmSync(webDir, { recursive: true, force: true });
-  });
-
   it('edited → the revisions; pin and the pinned list; save and the Saved view; delete for me', async () => {
-    ann = await newPerson(browser, server.url);
+    ann = await newPerson(web.browser, web.server.url);
     await register(ann, 'Ann', 'ann@example.test');
-    ben = await newPerson(browser, server.url);
+    ben = await newPerson(web.browser, web.server.url);
     await register(ben, 'Ben', 'ben@example.test');
     await startChat(ann, 'ben@example.test', 'Ben');
     await send(ann.page, 'Lunch at noon');
@@ -123,7 +103,7 @@ describe.skipIf(SKIP_BROWSER)('the web page: edit history, pins, saved, delete f
   }, 120_000);
 
   it('at 390 px: the revisions, the pinned list and the Saved view fit the screen', async () => {
-    const phone = await newPerson(browser, server.url, { viewport: { width: 390, height: 844 }, hasTouch: true, isMobile: true });
+    const phone = await newPerson(web.browser, web.server.url, { viewport: { width: 390, height: 844 }, hasTouch: true, isMobile: true });
     const page = phone.page;
     await page.getByLabel('Email').fill('ben@example.test');
     await page.getByLabel('Password').fill(PASSWORD);

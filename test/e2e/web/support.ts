@@ -1,7 +1,9 @@
-import { existsSync, mkdirSync, mkdtempSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { expect } from 'vitest';
+import { afterAll, beforeAll, expect } from 'vitest';
+import { chromium } from 'playwright-core';
+import { startParley, type TestServer } from '../../helpers/parley.js';
 import type { Browser, BrowserContext, BrowserContextOptions, Locator, Page } from 'playwright-core';
 
 export const ROOT = path.resolve(import.meta.dirname, '../../..');
@@ -42,6 +44,27 @@ export async function buildPage(): Promise<string> {
     logLevel: 'warn',
   });
   return outDir;
+}
+
+/**
+ * The built page served by a Parley, and a chromium, for the describe block it is called in:
+ * started before its first test, closed after its last.
+ */
+export function useWebPage(): { readonly server: TestServer; readonly browser: Browser } {
+  const web = {} as { server: TestServer; browser: Browser };
+  let webDir: string | undefined;
+  beforeAll(async () => {
+    requireChromium();
+    webDir = await buildPage();
+    web.server = await startParley({ env: { WEB_DIR: webDir } });
+    web.browser = await chromium.launch({ executablePath: CHROMIUM, args: LAUNCH_ARGS });
+  }, 120_000);
+  afterAll(async () => {
+    await web.browser?.close();
+    await web.server?.close();
+    if (webDir) rmSync(webDir, { recursive: true, force: true });
+  });
+  return web;
 }
 
 /** One person in one browser context, with what their page said that it should not have. */
