@@ -25,9 +25,12 @@ import type {
   MessageFrame,
   ParleyEventMap,
   PendingMessage,
+  Pin,
   Presence,
   PresenceStatus,
+  Revisions,
   Role,
+  SavedPage,
   ServerFrame,
   Session,
   UploadedFile,
@@ -396,6 +399,42 @@ export class ParleyClient {
     return this.rest.getMessage(id);
   }
 
+  /** A message's earlier texts, oldest first: what "edited" opens. */
+  revisions(messageId: number): Promise<Revisions> {
+    return this.rest.revisions(messageId);
+  }
+
+  /** Deletes a message for me only: gone from this state now, from my other devices by `message_hidden`. */
+  async deleteMessageForMe(conversationId: number, messageId: number): Promise<void> {
+    await this.rest.deleteMessageForMe(messageId);
+    this.state.hideMessage(conversationId, messageId);
+  }
+
+  pin(messageId: number): Promise<void> {
+    return this.rest.pin(messageId);
+  }
+
+  unpin(messageId: number): Promise<void> {
+    return this.rest.unpin(messageId);
+  }
+
+  pins(conversationId: number): Promise<Pin[]> {
+    return this.rest.pins(conversationId);
+  }
+
+  save(messageId: number): Promise<void> {
+    return this.rest.save(messageId);
+  }
+
+  unsave(messageId: number): Promise<void> {
+    return this.rest.unsave(messageId);
+  }
+
+  /** A page of my saved messages, newest first (`next`: the following page's `before`). */
+  saved(opts: { limit?: number; before?: string } = {}): Promise<SavedPage> {
+    return this.rest.savedPage(opts);
+  }
+
   /**
    * Marks read up to seq (default: the newest message the state knows of). Over the socket
    * when live (the state moves when the server's `read` event comes back), else REST.
@@ -558,6 +597,10 @@ export class ParleyClient {
         this.state.applyPresence(f);
         break;
       case 'mention':
+      case 'pin_changed':
+        break;
+      case 'message_hidden':
+        this.state.hideMessage(f.conversation_id, f.message_id);
         break;
       case 'conversation_changed': {
         const id = f.conversation.id;

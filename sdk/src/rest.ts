@@ -9,9 +9,12 @@ import type {
   Message,
   MessageChangedFrame,
   MessageFrame,
+  Pin,
   Presence,
   PresenceStatus,
+  Revisions,
   Role,
+  SavedPage,
   SendKind,
   Session,
   UploadedFile,
@@ -335,6 +338,44 @@ export class ParleyRest {
 
   unreact(id: number, emoji: string): Promise<Message> {
     return this.request('DELETE', `/messages/${id}/reactions/${encodeURIComponent(emoji)}`);
+  }
+
+  // ------------------------------------------------------------ history and curation (issue 18)
+
+  /** A message's earlier texts, oldest first (none once it is deleted). */
+  revisions(id: number): Promise<Revisions> {
+    return this.request('GET', `/messages/${id}/revisions`);
+  }
+
+  /** Deletes a message for me only (the others keep it); my devices get `message_hidden`. */
+  async deleteMessageForMe(id: number): Promise<void> {
+    await this.request<void>('DELETE', `/messages/${id}/for-me`);
+  }
+
+  async pin(id: number): Promise<void> {
+    await this.request<void>('PUT', `/messages/${id}/pin`);
+  }
+
+  async unpin(id: number): Promise<void> {
+    await this.request<void>('DELETE', `/messages/${id}/pin`);
+  }
+
+  /** The conversation's pinned messages, newest pin first. */
+  pins(conversationId: number): Promise<Pin[]> {
+    return this.request('GET', `/conversations/${conversationId}/pins`);
+  }
+
+  async save(id: number): Promise<void> {
+    await this.request<void>('PUT', `/messages/${id}/saved`);
+  }
+
+  async unsave(id: number): Promise<void> {
+    await this.request<void>('DELETE', `/messages/${id}/saved`);
+  }
+
+  /** One page of my saved messages, newest first; `next` is the following page's `before` (null: none). */
+  savedPage(opts: { limit?: number; before?: string } = {}): Promise<SavedPage> {
+    return this.request('GET', '/saved', { query: { limit: opts.limit, before: opts.before } });
   }
 
   /** Marks read up to seq (default: everything); returns the read watermark. */

@@ -260,9 +260,25 @@ export class ChatState {
     return this.#removed.has(id) && !this.#recs.has(id);
   }
 
+  /** Messages deleted for me (delete for me): never merged again, whatever frame or page brings them. */
+  readonly #hidden = new Set<number>();
+
+  /** Drops a message deleted for me from this state, for good. */
+  hideMessage(conversationId: number, messageId: number): void {
+    this.#hidden.add(messageId);
+    const rec = this.#recs.get(conversationId);
+    const seq = rec?.seqOf.get(messageId);
+    if (!rec || seq === undefined) return;
+    rec.messages.delete(seq);
+    rec.seqOf.delete(messageId);
+    rec.messageList = null;
+    if (rec.lastMessage?.id === messageId) rec.lastMessage = [...rec.messages.values()].reduce<Message | null>((a, b) => pickLast(a, b), null);
+    this.#changed(rec);
+  }
+
   /** Adds or updates a message (an older change_seq than known is ignored). */
   mergeMessage(m: Message): void {
-    if (this.#removed.has(m.conversation_id)) return;
+    if (this.#removed.has(m.conversation_id) || this.#hidden.has(m.id)) return;
     const msg = strip(m);
     if (m.local_temp_id) this.#tempIds.set(m.id, m.local_temp_id);
     const rec = this.#rec(m.conversation_id);

@@ -18,6 +18,12 @@ export type Block = W.BlockOut;
 export type UploadedFile = W.UploadOut['files'][number];
 export type DirectoryPage = W.DirectoryOut;
 export type DirectoryChannel = W.DirectoryChannelOut;
+/** A message's edit history: its earlier texts, oldest first. */
+export type Revisions = W.RevisionsOut;
+export type Revision = W.RevisionOut;
+export type Pin = W.PinOut;
+export type SavedItem = W.SavedOut;
+export type SavedPage = W.SavedPageOut;
 
 export type ConversationKind = Conversation['kind'];
 /** private: invite only; public (channels): in the tenant's directory, anyone of it joins. */
@@ -51,6 +57,8 @@ export type ConversationChangedFrame = ServerFrame<'conversation_changed'>;
 export type ParticipantChangedFrame = ServerFrame<'participant_changed'>;
 export type SnapshotRequiredFrame = ServerFrame<'snapshot_required'>;
 export type ErrorFrame = ServerFrame<'error'>;
+export type MessageHiddenFrame = ServerFrame<'message_hidden'>;
+export type PinChangedFrame = ServerFrame<'pin_changed'>;
 
 // ---------------------------------------------------------------- the SDK's own
 
@@ -106,6 +114,10 @@ export interface ParleyEventMap {
   mention: MentionFrame;
   conversation_changed: ConversationChangedFrame;
   participant_changed: ParticipantChangedFrame;
+  /** You deleted a message for yourself (on this device or another): the state dropped it. */
+  message_hidden: MessageHiddenFrame;
+  /** A message of a conversation was pinned or unpinned: reload its pins (`pins`). */
+  pin_changed: PinChangedFrame;
   /** Too much was missed to replay; the SDK reloads the conversation's newest page itself. */
   snapshot_required: SnapshotRequiredFrame;
   status: StatusEvent;

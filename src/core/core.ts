@@ -13,6 +13,7 @@ import type { RaceHooks } from './hooks.js';
 import { Files, type MediaLibraries } from './files/files.js';
 import { Friends } from './friends/friends.js';
 import { Messages } from './messages/messages.js';
+import { Curation } from './messages/curation.js';
 import { DeliveryReceipts } from './messages/receipts.js';
 import { PresenceService } from './presence/presence-service.js';
 import { Users } from './users.js';
@@ -44,6 +45,7 @@ export class Core {
   readonly conversations: Conversations;
   readonly directory: ChannelDirectory;
   readonly messages: Messages;
+  readonly curation: Curation;
   readonly presence: PresenceService;
   readonly receipts: DeliveryReceipts;
   readonly rateLimits: RateLimits;
@@ -66,6 +68,7 @@ export class Core {
     this.directory = new ChannelDirectory(store, this.conversations, events, config.maxConversationMembers);
     this.messages = new Messages(store, this.conversations, this.users, this.friends, this.rateLimits, events, config, this.hooks);
     this.messages.epoch = deps.epoch ?? null;
+    this.curation = new Curation(store, this.messages, this.conversations, this.users, events);
     this.presence = new PresenceService(presence, store, this.users, this.conversations, events);
     this.receipts = new DeliveryReceipts(store, this.conversations, events);
     this.files = new Files(store, deps.fileStore, this.conversations, config, deps.libraries);

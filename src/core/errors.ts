@@ -100,6 +100,7 @@ export const ERROR_REASONS = {
   channel_post_forbidden: 'not_permitted',
   edit_own_only: 'not_message_sender',
   delete_own_only: 'not_message_sender',
+  pin_forbidden: 'not_permitted',
   emoji_required: 'invalid_emoji',
   // files
   file_name_empty: 'invalid_file',

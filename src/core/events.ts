@@ -36,6 +36,10 @@ export interface DomainEvents {
   'participant.added': { conversation: ConversationRef; user: UserSummary; role: string; by: Id };
   'participant.removed': { conversation: ConversationRef; user: UserSummary; by: Id };
   'participant.role': { conversation: ConversationRef; user: UserSummary; role: string; by: Id };
+  /** Sent to the user's own channel: they deleted this message for themselves (every device of theirs drops it). */
+  'message.hidden': { conversation: ConversationRef; messageId: Id; messageUuid: string; userId: Id };
+  /** A message was pinned or unpinned (`by`: who did it). Carries no `message`: it changes no change_seq. */
+  'message.pinned': { conversation: ConversationRef; messageId: Id; messageUuid: string; pinned: boolean; by: UserSummary; at: Millis };
   /** Sent to the mentioned user's channel: every device, joined to the conversation or not. */
   mention: { conversation: ConversationRef; message: Message; sender: UserSummary; userId: Id };
   typing: { conversation: ConversationRef; user: UserSummary; isTyping: boolean; typingUserIds: Id[] };

@@ -41,7 +41,7 @@ export async function appendAll(store: Store, batch: readonly NewMessage[]): Pro
 }
 
 // Far from Date.now(), so a store that used its own clock instead of the caller's shows.
-const T0 = 1_000_000_000_000;
+export const T0 = 1_000_000_000_000;
 
 /** The helpers every store test needs; each test works in its own tenant. */
 export function fixtures(get: () => Store) {

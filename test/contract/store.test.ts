@@ -7,6 +7,7 @@ import { createSqliteStore } from '../../src/backends/store/sqlite-store.js';
 import type { SqlStore } from '../../src/backends/store/sql-store.js';
 import { raw, type SqlRunner, type Statement } from '../../src/backends/store/sql-runner.js';
 import { hasPostgres, newPostgresDatabase } from '../helpers/pg.js';
+import { curationContract } from './curation.contract.js';
 import { boundedMessageAccess, multiProcessStoreContract, storeContract, type StoreHandle } from './store.contract.js';
 
 /**
@@ -92,22 +93,26 @@ it('the plan check tells a bounded read of messages from one that grows with the
 });
 
 describe('SQLite store', () => {
-  storeContract(async () => {
+  const sqlite = async (): Promise<StoreHandle> => {
     const dir = mkdtempSync(path.join(tmpdir(), 'parley-store-'));
     const store = createSqliteStore(`sqlite:${path.join(dir, 'parley.db')}`);
     await store.migrate();
     return handle(store, () => rmSync(dir, { recursive: true, force: true }));
-  });
+  };
+  storeContract(sqlite);
+  curationContract(sqlite);
 });
 
 describe.skipIf(!hasPostgres)('PostgreSQL store', () => {
-  storeContract(async () => {
+  const postgres = async (): Promise<StoreHandle> => {
     const db = await newPostgresDatabase();
     const store = createPostgresStore(db.url);
     // The template is migrated already: this must be a no-op.
     await store.migrate();
     return handle(store, db.drop);
-  });
+  };
+  storeContract(postgres);
+  curationContract(postgres);
 
   describe('two instances on one database (two processes)', () => {
     multiProcessStoreContract(async () => {

@@ -274,6 +274,13 @@ export interface PasswordBody {
   new_password: string;
 }
 
+export interface PinOut {
+  message: MessageOut;
+  pinned_by: UserOut;
+  /** UTC, ISO 8601 */
+  pinned_at: string;
+}
+
 export interface PresenceBody {
   status: 'online' | 'away' | 'busy' | 'offline';
 }
@@ -309,6 +316,43 @@ export interface RegisterBody {
   tenant_id?: string;
   /** An invite's code: registers into its tenant */
   invite?: string;
+}
+
+export interface RevisionOut {
+  /** The text as it was before an edit replaced it */
+  content: string;
+  editor: UserOut;
+  /** When this text was written (sent, or an earlier edit) */
+  written_at: string;
+  /** When the next edit replaced it */
+  replaced_at: string;
+}
+
+export interface RevisionsOut {
+  /** Parley id */
+  message_id: number;
+  edited_at: string | null;
+  /** Every earlier text, oldest first; the current one is the message itself */
+  revisions: RevisionOut[];
+}
+
+export interface SavedOut {
+  message: MessageOut;
+  /** UTC, ISO 8601 */
+  saved_at: string;
+}
+
+export interface SavedPageOut {
+  /** Newest save first; only messages I may still see */
+  items: SavedOut[];
+  next: string | null;
+}
+
+export interface SavedQuery {
+  /** Saved messages per page */
+  limit?: number;
+  /** Where the page starts: the previous page's `next` */
+  before?: string;
 }
 
 export interface SendBody {
@@ -550,6 +594,27 @@ export interface ServerFrames {
     /** Parley id */
     by: number;
   };
+  /** You deleted this message for yourself (from any of your devices): drop it here too. */
+  message_hidden: {
+    type: 'message_hidden';
+    /** Parley id */
+    conversation_id: number;
+    /** Parley id */
+    message_id: number;
+  };
+  /** A message of the conversation was pinned or unpinned (`by`: who did it). */
+  pin_changed: {
+    type: 'pin_changed';
+    /** Parley id */
+    conversation_id: number;
+    change: 'pinned' | 'unpinned';
+    /** Parley id */
+    message_id: number;
+    /** Parley id */
+    by: number;
+    /** UTC, ISO 8601 */
+    at: string;
+  };
   /** Too much was missed to replay: reload the conversation over REST. */
   snapshot_required: {
     type: 'snapshot_required';
@@ -600,12 +665,18 @@ export interface WireTypes {
   MessageParams: MessageParams;
   ParticipantParams: ParticipantParams;
   PasswordBody: PasswordBody;
+  PinOut: PinOut;
   PresenceBody: PresenceBody;
   PresenceOut: PresenceOut;
   PresenceQuery: PresenceQuery;
   ReactionParams: ReactionParams;
   ReadBody: ReadBody;
   RegisterBody: RegisterBody;
+  RevisionOut: RevisionOut;
+  RevisionsOut: RevisionsOut;
+  SavedOut: SavedOut;
+  SavedPageOut: SavedPageOut;
+  SavedQuery: SavedQuery;
   SendBody: SendBody;
   SessionOut: SessionOut;
   SetRoleBody: SetRoleBody;

@@ -161,10 +161,48 @@ export interface Database {
   reactions: ReactionsTable;
   mentions: MentionsTable;
   server_state: ServerStateTable;
+  message_revisions: MessageRevisionsTable;
+  message_hides: MessageHidesTable;
+  pins: PinsTable;
+  saved_messages: SavedMessagesTable;
 }
 
 /** Facts about the database as a whole (key 'epoch': the history's epoch). */
 export interface ServerStateTable {
   key: string;
   value: string;
+}
+
+/** An edited message's earlier text (migration 0011). */
+export interface MessageRevisionsTable {
+  id: Generated<number>;
+  message_id: number;
+  editor_id: number;
+  content: string;
+  written_at: number;
+  replaced_at: number;
+}
+
+/** A message one user deleted for themselves only. */
+export interface MessageHidesTable {
+  user_id: number;
+  message_id: number;
+  conversation_id: number;
+  seq: number;
+  hidden_at: number;
+}
+
+export interface PinsTable {
+  conversation_id: number;
+  message_id: number;
+  pinned_by: number;
+  pinned_at: number;
+}
+
+export interface SavedMessagesTable {
+  id: Generated<number>;
+  user_id: number;
+  message_id: number;
+  conversation_id: number;
+  saved_at: number;
 }

@@ -4,13 +4,14 @@ import type { Id } from '../../core/model.js';
 import { migrationProvider } from './migrations/index.js';
 import type { Database } from './schema.js';
 import { raw, type SqlRunner } from './sql-runner.js';
-import type { AccountStore, AttachmentStore, ConversationStore, FriendStore, MessageStore, ParticipantStore, ReceiptStore, DirectoryStore, Store, StoreReads } from './store.js';
+import type { AccountStore, AttachmentStore, ConversationStore, CurationStore, DirectoryStore, FriendStore, MessageStore, ParticipantStore, ReceiptStore, Store, StoreReads } from './store.js';
 import type { SqlAdapter } from './sql/adapter.js';
 import type { SqlContext } from './sql/aggregate.js';
 import { SqlAccounts } from './sql/accounts.js';
 import { SqlAppend } from './sql/append.js';
 import { SqlConversations } from './sql/conversations.js';
 import { SqlDirectory } from './sql/directory.js';
+import { SqlCuration } from './sql/curation.js';
 import { SqlFiles } from './sql/files.js';
 import { SqlFriends } from './sql/friends.js';
 import { SqlMessages } from './sql/messages.js';
@@ -18,7 +19,7 @@ import { SqlParticipants } from './sql/participants.js';
 import { SqlReceipts } from './sql/receipts.js';
 
 /** SqlStore answers every sub-store's methods (forwarded to its parts in the constructor). */
-export interface SqlStore extends AccountStore, FriendStore, ConversationStore, ParticipantStore, ReceiptStore, MessageStore, AttachmentStore, DirectoryStore {}
+export interface SqlStore extends AccountStore, FriendStore, ConversationStore, ParticipantStore, ReceiptStore, MessageStore, AttachmentStore, DirectoryStore, CurationStore {}
 
 /**
  * The Store on SQL through Kysely, shared by SQLite and PostgreSQL: one sub-store per aggregate
@@ -37,6 +38,7 @@ export class SqlStore implements Store {
   readonly append: SqlAppend;
   readonly files: SqlFiles;
   readonly directory: SqlDirectory;
+  readonly curation: SqlCuration;
   readonly #close: () => Promise<void>;
 
   constructor(
@@ -60,7 +62,8 @@ export class SqlStore implements Store {
     this.append = new SqlAppend(ctx, lockWaitMs);
     this.files = new SqlFiles(ctx);
     this.directory = new SqlDirectory(ctx);
-    forwardMethods(this, [this.accounts, this.friends, this.conversations, this.participants, this.receipts, this.messages, this.append, this.files, this.directory]);
+    this.curation = new SqlCuration(ctx);
+    forwardMethods(this, [this.accounts, this.friends, this.conversations, this.participants, this.receipts, this.messages, this.append, this.files, this.directory, this.curation]);
   }
 
   get dialect(): 'sqlite' | 'postgres' {

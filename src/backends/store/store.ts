@@ -234,7 +234,9 @@ export class LockNotAvailable extends Error {
  *   (the messages stay as tombstones, their attachments as metadata).
  * - `editMessage`, `deleteMessage` and `setReaction` take the conversation's next change_seq
  *   and stamp it on the message, so `changesSince` finds every change after a cursor.
- * - `deleteMessage` keeps the row (seq stays gapless) and clears its content.
+ * - `deleteMessage` keeps the row (seq stays gapless) and clears its content; its revisions
+ *   and pins go in the same transaction. `editMessage` keeps the text it replaces as a
+ *   revision, in the edit's transaction.
  * - Each change decides on the message as every earlier change of its conversation left it
  *   (they queue on the conversation's row): an edit or a reaction of a deleted message fails
  *   with `message_deleted` and changes nothing; a second delete changes nothing
@@ -273,7 +275,7 @@ export interface DirectoryStore {
   publicChannels(tenantId: Id, userId: Id, query: { q?: string; after?: DirectoryCursor; limit: number }): Promise<DirectoryEntry[]>;
 }
 
-export interface Store extends AccountStore, FriendStore, ConversationStore, ParticipantStore, ReceiptStore, MessageStore, AttachmentStore, DirectoryStore {
+export interface Store extends AccountStore, FriendStore, ConversationStore, ParticipantStore, ReceiptStore, MessageStore, AttachmentStore, DirectoryStore, CurationStore {
   readonly dialect: 'sqlite' | 'postgres';
   /**
    * How many `appendMessages` calls may run at once and still take their seqs in the order
@@ -494,3 +496,59 @@ export interface AttachmentStore {
   markConversationFilesPurged(conversationIds: readonly Id[], at: Millis): Promise<void>;
 }
 
+
+/** An edited message's earlier text: its sender wrote it at `writtenAt`; an edit replaced it at `replacedAt`. */
+export interface Revision {
+  messageId: Id;
+  editorId: Id;
+  content: string;
+  writtenAt: Millis;
+  replacedAt: Millis;
+}
+
+/** A pinned message of a conversation: who pinned it, when. */
+export interface Pin {
+  message: Message;
+  pinnedBy: Id;
+  pinnedAt: Millis;
+}
+
+/** A message a user saved; `id` orders saves made in the same millisecond. */
+export interface SavedMessage {
+  id: Id;
+  message: Message;
+  savedAt: Millis;
+}
+
+/** A position in a user's saved list: the last item of the previous page. */
+export interface SavedCursor {
+  at: Millis;
+  id: Id;
+}
+
+/** Edit history, delete for me, pins and saved messages (issue 18). */
+export interface CurationStore {
+  /** A message's earlier texts, oldest first (none once it is deleted). */
+  revisions(messageId: Id): Promise<Revision[]>;
+  /** Hides a message for one user only; false when they had hidden it already. */
+  hideMessage(userId: Id, message: Pick<Message, 'id' | 'conversationId' | 'seq'>, at: Millis): Promise<boolean>;
+  /** The subset of `messageIds` the user hid. */
+  hiddenMessageIds(userId: Id, messageIds: readonly Id[]): Promise<Set<Id>>;
+  /** The newest message of the conversation with seq ≤ `maxSeq` the user did not hide (a room list's preview). */
+  newestUnhidden(userId: Id, conversationId: Id, maxSeq: number): Promise<Message | undefined>;
+  /** Pins a message of its conversation; false when it was pinned already (the first pin stays). */
+  pinMessage(message: Pick<Message, 'id' | 'conversationId'>, userId: Id, at: Millis): Promise<boolean>;
+  /** False when it was not pinned. */
+  unpinMessage(message: Pick<Message, 'id' | 'conversationId'>): Promise<boolean>;
+  /** The conversation's pinned messages that are not deleted, newest pin first. */
+  pins(conversationId: Id): Promise<Pin[]>;
+  /** Saves a message for a user; false when it was saved already (the first save's time stays). */
+  saveMessage(userId: Id, message: Pick<Message, 'id' | 'conversationId'>, at: Millis): Promise<boolean>;
+  unsaveMessage(userId: Id, messageId: Id): Promise<boolean>;
+  /**
+   * The user's saved messages, newest save first, at most `limit`, after `before`: only those
+   * they may see now (not deleted, nor hidden by them, in a live conversation they are a
+   * current participant of) — one they lost access to is left out, not its save removed.
+   */
+  savedMessages(userId: Id, limit: number, before?: SavedCursor): Promise<SavedMessage[]>;
+}

@@ -4,6 +4,7 @@ import { DomainError, refusal, storeCall } from '../errors.js';
 import { LocalInvalidator, type CacheChange, type CacheInvalidator, type ConversationRef, type EventPublisher } from '../events.js';
 import type { Friends } from '../friends/friends.js';
 import type { Conversation, ConversationKind, ConversationView, Id, Member, Participant, Role, User, UserSummary, Visibility } from '../model.js';
+import { lastUnhidden } from '../messages/curation.js';
 import { may, type Action } from './permissions.js';
 import { Users } from '../users.js';
 
@@ -338,7 +339,8 @@ export class Conversations {
     const conversations = access.map((a) => a.conversation);
     const ids = conversations.map((c) => c.id);
     const [last, listed] = await Promise.all([
-      this.store.lastMessages(conversations),
+      // The caller's own deletions (delete for me) are not their preview.
+      this.store.lastMessages(conversations).then((last) => (access.length > 0 ? lastUnhidden(this.store, access[0].me.userId, last) : last)),
       members === 'all' ? this.store.members(ids) : this.store.memberPreview(ids, LIST_MEMBER_PREVIEW),
     ]);
     const byConversation = new Map<Id, Member[]>();

@@ -13,6 +13,8 @@ export const PERMISSIONS = {
   set_visibility: ['admin'],
   delete_conversation: ['admin'],
   delete_any_message: ['admin', 'moderator'],
+  /** In a group or channel; both people of a direct conversation pin. */
+  pin_message: ['admin', 'moderator'],
   /** In a channel; everyone posts in a group or a direct conversation. */
   post_in_channel: ['admin', 'moderator'],
 } as const satisfies Record<string, readonly Role[]>;

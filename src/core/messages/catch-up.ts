@@ -70,11 +70,14 @@ export async function openCatchUp(deps: Deps, actor: User, key: ConversationKey,
       for (let after = afterChangeSeq; ; ) {
         const rows = await store.changesSince(conversation.id, after, CHUNK, afterSeq);
         const senders = await users.summaries(rows.map((m) => m.senderId));
+        const hidden = await store.hiddenMessageIds(actor.id, rows.map((m) => m.id));
         for (const m of rows) {
           after = m.changeSeq;
           covered = Math.max(covered, m.changeSeq);
           const type = m.deletedAt !== null ? 'message.deleted' : 'message.updated';
-          yield { events: [{ type, conversation: ref, message: m, sender: senders.get(m.senderId)!, readSeqs, replay: true }], next: { afterSeq, afterChangeSeq: m.changeSeq } };
+          // Deleted for this reader only: the entry still moves the cursor, showing nothing.
+          const events: DomainEvent[] = hidden.has(m.id) ? [] : [{ type, conversation: ref, message: m, sender: senders.get(m.senderId)!, readSeqs, replay: true }];
+          yield { events, next: { afterSeq, afterChangeSeq: m.changeSeq } };
         }
         if (rows.length < CHUNK) break;
       }
@@ -82,8 +85,13 @@ export async function openCatchUp(deps: Deps, actor: User, key: ConversationKey,
     for (let from = afterSeq + 1; from <= lastSeq; from += CHUNK) {
       const rows = (await store.messagesBySeq(conversation.id, from, Math.min(lastSeq, from + CHUNK - 1))).reverse();
       const senders = await users.summaries(rows.map((m) => m.senderId));
+      const hidden = await store.hiddenMessageIds(actor.id, rows.map((m) => m.id));
       for (const m of rows) {
         const sender = senders.get(m.senderId)!;
+        if (hidden.has(m.id)) {
+          yield { events: [], next: afterChangeSeq === undefined ? { afterSeq: m.seq } : { afterSeq: m.seq, afterChangeSeq: covered } };
+          continue;
+        }
         const events: DomainEvent[] = [created(ref, m, sender)];
         // With changes asked for, a new message deleted since comes as new, then as deleted (seq stays gapless).
         if (afterChangeSeq !== undefined && m.deletedAt !== null) events.push({ type: 'message.deleted', conversation: ref, message: m, sender, readSeqs, replay: true });

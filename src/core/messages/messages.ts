@@ -313,15 +313,28 @@ export class Messages {
     const { conversation } = await this.conversations.access(actor, key);
     const ref = await this.conversations.ref(conversation);
     const top = conversation.lastSeq - skip;
-    const messages = top <= 0 ? [] : await this.store.messagesBySeq(conversation.id, Math.max(1, top - limit + 1), top);
+    const read = top <= 0 ? [] : await this.store.messagesBySeq(conversation.id, Math.max(1, top - limit + 1), top);
+    // Deleted for the actor only (delete for me): a page may come back shorter than `limit`.
+    const messages = await this.#unhidden(actor, read);
     return { ...(await this.named(messages)), conversation: ref, total: conversation.lastSeq, changeSeq: conversation.changeSeq };
   }
 
-  /** The `limit` messages below `beforeSeq` (none given: the newest), newest first: paging back by seq range. */
+  /**
+   * The `limit` messages below `beforeSeq` (none given: the newest), newest first: paging back
+   * by seq range. Messages the actor deleted for themselves leave a range short, so it reads
+   * on further back until the page is full or at seq 1 (a page of only those is never empty
+   * while older ones remain).
+   */
   async before(actor: User, key: ConversationKey, beforeSeq: number | undefined, limit: number): Promise<HistoryPage> {
     const { conversation } = await this.conversations.access(actor, key);
-    const skip = beforeSeq === undefined ? 0 : Math.max(0, conversation.lastSeq - beforeSeq + 1);
-    return this.window(actor, conversation.id, skip, limit);
+    const ref = await this.conversations.ref(conversation);
+    const messages: Message[] = [];
+    for (let top = beforeSeq === undefined ? conversation.lastSeq : Math.min(conversation.lastSeq, beforeSeq - 1); messages.length < limit && top >= 1; ) {
+      const from = Math.max(1, top - (limit - messages.length) + 1);
+      messages.push(...(await this.#unhidden(actor, await this.store.messagesBySeq(conversation.id, from, top))));
+      top = from - 1;
+    }
+    return { ...(await this.named(messages)), conversation: ref, total: conversation.lastSeq, changeSeq: conversation.changeSeq };
   }
 
   /**
@@ -357,7 +370,15 @@ export class Messages {
     if ('foreign' in read || read.missed > this.config.resumeMaxMessages) return snapshotRequired(read.missed, read.position);
     const ref = await this.conversations.ref(read.conversation);
     const events = read.rows ? await this.#missedAsEvents(ref, read.rows, afterChangeSeq !== undefined) : [];
-    return { snapshotRequired: false, conversation: ref, events, position: read.position };
+    const hidden = await this.store.hiddenMessageIds(actor.id, events.flatMap((e) => ('message' in e ? [e.message.id] : [])));
+    const shown = hidden.size === 0 ? events : events.filter((e) => !('message' in e && hidden.has(e.message.id)));
+    return { snapshotRequired: false, conversation: ref, events: shown, position: read.position };
+  }
+
+  /** `messages` without those the actor deleted for themselves. */
+  async #unhidden(actor: User, messages: Message[]): Promise<Message[]> {
+    const hidden = await this.store.hiddenMessageIds(actor.id, messages.map((m) => m.id));
+    return hidden.size === 0 ? messages : messages.filter((m) => !hidden.has(m.id));
   }
 
   /**

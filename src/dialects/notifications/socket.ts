@@ -32,6 +32,9 @@ export function notificationsRenderer(ctx: Ctx): EventRenderer<null> {
           return e.user.id === me ? null : 'p';
         case 'receipt.delivered':
         case 'session.revoked':
+        // Parley's own (issue 18): document 003 has no frame for them.
+        case 'message.hidden':
+        case 'message.pinned':
           return null;
         default:
           return 'x';

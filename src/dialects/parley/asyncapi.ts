@@ -32,6 +32,8 @@ const SERVER_EXAMPLES: Record<ServerFrameType, unknown> = {
   mention: { type: 'mention', conversation_id: 7, message: { ...message, content: '@Jane Smith have a look' } },
   conversation_changed: { type: 'conversation_changed', change: 'updated', conversation, title: 'Project Team Chat' },
   participant_changed: { type: 'participant_changed', change: 'added', conversation_id: 7, user: other, role: 'member', by: 1 },
+  message_hidden: { type: 'message_hidden', conversation_id: 7, message_id: 123 },
+  pin_changed: { type: 'pin_changed', conversation_id: 7, change: 'pinned', message_id: 123, by: 1, at: '2024-01-01T12:06:00.000Z' },
   snapshot_required: { type: 'snapshot_required', conversation_id: 7, missed: 25000 },
   error: { type: 'error', code: 'conversation_not_found', message: 'Conversation not found', local_temp_id: 'temp_123' },
   pong: { type: 'pong' },

@@ -1,5 +1,6 @@
 import { defineDialect } from '../dialect.js';
 import { PARLEY_CLOSE_CODES, PARLEY_TEXTS } from './codes.js';
+import { curationRoutes } from './curation-routes.js';
 import { parleyOpen, parleyRest } from './routes.js';
 import { parleySocket } from './socket.js';
 
@@ -11,6 +12,9 @@ export const parleyDialect = defineDialect({
   withCode: true,
   closeCodes: PARLEY_CLOSE_CODES,
   open: parleyOpen,
-  rest: parleyRest,
+  rest: (ctx, app) => {
+    parleyRest(ctx, app);
+    curationRoutes(ctx, app);
+  },
   socket: parleySocket,
 });

@@ -62,7 +62,7 @@ export const errors = { '4xx': example(ErrorOut, 'Refused: the reason in `detail
 export const docs = (id: string, summary: string, description: string, responses?: Record<string, object>) =>
   operation({ tag: TAGS.parley, id, summary, description: `${description} ${TEXTS.bearer}`, responses });
 const openDocs = (id: string, summary: string, description: string) => operation({ tag: TAGS.parley, id, summary, description });
-const none = (description: string) => ({ 204: noContent(description) });
+export const none = (description: string) => ({ 204: noContent(description) });
 const { message, user, other, attachment } = EXAMPLE;
 /** A signed-in session as the API answers it. */
 const session = (s: { user: User; accessToken: string }) => ({ token: s.accessToken, token_type: 'bearer' as const, user: renderUser(s.user) });

@@ -218,6 +218,29 @@ export const UploadOut = Type.Object({
 
 // ---------------------------------------------------------------- socket: client → server
 
+// Issue 18: edit history, delete for me, pins and saved messages (curation-routes.ts).
+export const RevisionOut = Type.Object({
+  content: Type.String({ description: 'The text as it was before an edit replaced it' }),
+  editor: UserOut,
+  written_at: Type.String({ format: 'date-time', description: 'When this text was written (sent, or an earlier edit)' }),
+  replaced_at: Type.String({ format: 'date-time', description: 'When the next edit replaced it' }),
+});
+export const RevisionsOut = Type.Object({
+  message_id: Id,
+  edited_at: Nullable(Time),
+  revisions: Type.Array(RevisionOut, { description: 'Every earlier text, oldest first; the current one is the message itself' }),
+});
+export const PinOut = Type.Object({ message: MessageOut, pinned_by: UserOut, pinned_at: Time });
+export const SavedOut = Type.Object({ message: MessageOut, saved_at: Time });
+export const SavedPageOut = Type.Object({
+  items: Type.Array(SavedOut, { description: 'Newest save first; only messages I may still see' }),
+  next: Nullable(Type.String({ description: "The next page's `before` (null on the last page)" })),
+});
+export const SavedQuery = Type.Object({
+  limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 100, default: 50, description: 'Saved messages per page' })),
+  before: Type.Optional(Type.String({ pattern: '^\\d{1,15}_\\d{1,15}$', description: "Where the page starts: the previous page's `next`" })),
+});
+
 const frame = <T extends string, P extends Record<string, TSchema>>(type: T, props: P, description: string) =>
   Type.Object({ type: Type.Literal(type), ...props }, { additionalProperties: false, description });
 
@@ -298,6 +321,12 @@ export const ServerFrames = {
     'participant_changed',
     { change: Type.Union([Type.Literal('added'), Type.Literal('removed'), Type.Literal('role')]), conversation_id: Id, user: UserOut, role: Type.Optional(Role), by: Id },
     'Someone joined, left or changed role.',
+  ),
+  message_hidden: out('message_hidden', { conversation_id: Id, message_id: Id }, 'You deleted this message for yourself (from any of your devices): drop it here too.'),
+  pin_changed: out(
+    'pin_changed',
+    { conversation_id: Id, change: Type.Union([Type.Literal('pinned'), Type.Literal('unpinned')]), message_id: Id, by: Id, at: Time },
+    'A message of the conversation was pinned or unpinned (`by`: who did it).',
   ),
   snapshot_required: out('snapshot_required', { conversation_id: Id, missed: Type.Integer() }, 'Too much was missed to replay: reload the conversation over REST.'),
   error: out('error', { code: Type.String(), message: Type.String(), local_temp_id: Type.Optional(Type.Union([Type.String(), Type.Number()])) }, 'A frame was refused; nothing changed. The socket stays open.'),

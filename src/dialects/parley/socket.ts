@@ -79,6 +79,10 @@ export function parleyRenderer(ctx: Ctx): EventRenderer<null> {
             ...('title' in e ? { title: e.title } : {}),
           });
         }
+        case 'message.hidden':
+          return JSON.stringify({ type: 'message_hidden', conversation_id: e.conversation.id, message_id: e.messageId });
+        case 'message.pinned':
+          return JSON.stringify({ type: 'pin_changed', conversation_id: e.conversation.id, change: e.pinned ? 'pinned' : 'unpinned', message_id: e.messageId, by: e.by.id, at: new Date(e.at).toISOString() });
         case 'participant.added':
         case 'participant.removed':
         case 'participant.role':

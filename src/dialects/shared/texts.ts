@@ -105,6 +105,7 @@ export const DEFAULT_TEXTS: Record<TextKey, Text> = {
   channel_post_forbidden: 'Only admins and moderators post or edit in a channel',
   edit_own_only: 'You can only edit your own messages',
   delete_own_only: 'You can only delete your own messages',
+  pin_forbidden: 'Only admins and moderators pin in a group or channel',
   emoji_required: 'emoji is required',
   file_name_empty: 'Invalid file name: it is empty',
   file_name_too_long: 'Invalid file name: longer than {max} characters',

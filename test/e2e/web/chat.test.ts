@@ -1,51 +1,29 @@
-import { rmSync } from 'node:fs';
 import sharp from 'sharp';
-import { chromium, type Browser, type Locator, type Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startParley, type TestServer } from '../../helpers/parley.js';
-import { CHROMIUM, HAVE_CHROMIUM, LAUNCH_ARGS, SKIP_BROWSER, buildPage, horizontalOverflow, newPerson, requireChromium, screenshot, tokenOf, until, type Person } from './support.js';
+import type { Page } from 'playwright-core';
+import { describe, expect, it } from 'vitest';
+import {
+  CHROMIUM,
+  HAVE_CHROMIUM,
+  PASSWORD,
+  SKIP_BROWSER,
+  horizontalOverflow,
+  message,
+  messageAction,
+  newPerson,
+  register,
+  screenshot,
+  send,
+  startChat,
+  tokenOf,
+  until,
+  useWebPage,
+  type Person,
+} from './support.js';
 
 // The chat page at `/`, driven in Debian's chromium: two people chat through everything the
 // page does, a third sees none of it.
 
-const PASSWORD = 'correct-horse-battery';
 const XSS = '<img src=x onerror=alert(1)>';
-
-async function register(p: Person, name: string, email: string): Promise<void> {
-  const { page } = p;
-  await page.getByRole('group', { name: 'Account' }).getByRole('button', { name: 'Create account' }).click();
-  await page.getByLabel('Name', { exact: true }).fill(name);
-  await page.getByLabel('Email').fill(email);
-  await page.getByLabel('Password').fill(PASSWORD);
-  await page.getByLabel('Password').press('Enter');
-  await until(() => page.getByTestId('me-name').textContent()).toBe(name);
-  // Live: the socket follows this person's conversations (new ones included).
-  await page.locator('.app[data-connection=online]').waitFor();
-}
-
-/** Opens (or starts) the direct chat with someone found by email. */
-async function startChat(p: Person, email: string, name: string): Promise<void> {
-  await p.page.getByLabel('Search people by email').fill(email);
-  await p.page.getByTestId('person-result').filter({ hasText: name }).click();
-  await until(() => p.page.getByTestId('conversation-heading').textContent()).toBe(name);
-}
-
-function message(page: Page, text: string): Locator {
-  return page.getByTestId('message').filter({ hasText: text });
-}
-
-async function send(page: Page, text: string): Promise<void> {
-  const box = page.getByTestId('composer-input');
-  await box.fill(text);
-  await box.press('Enter');
-}
-
-async function messageAction(page: Page, text: string, action: string | RegExp): Promise<void> {
-  const m = message(page, text).last();
-  await m.hover();
-  await m.getByTestId('message-actions').click();
-  await m.getByRole('menuitem', { name: action }).click();
-}
 
 const statusOf = (page: Page, text: string) => message(page, text).last().getByTestId('message-status').getAttribute('data-status');
 
@@ -55,29 +33,14 @@ it.runIf(process.env.CI)('has chromium for the browser tests (CI)', () => {
 });
 
 describe.skipIf(SKIP_BROWSER)('the web page', () => {
-  let server: TestServer;
-  let browser: Browser;
-  let webDir: string;
+  const web = useWebPage();
   let alice: Person;
   let bob: Person;
   let carol: Person;
   let directId = 0;
 
-  beforeAll(async () => {
-    requireChromium();
-    webDir = await buildPage();
-    server = await startParley({ env: { WEB_DIR: webDir } });
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: LAUNCH_ARGS });
-  }, 120_000);
-
-  afterAll(async () => {
-    await browser?.close();
-    await server?.close();
-    if (webDir) rmSync(webDir, { recursive: true, force: true });
-  });
-
   it('registers two people, who find each other by email and chat with links, receipts and typing', async () => {
-    alice = await newPerson(browser, server.url);
+    alice = await newPerson(web.browser, web.server.url);
     await until(() => alice.page.getByRole('button', { name: 'Sign in' }).count()).toBeGreaterThan(0);
     await screenshot(alice.page, '01-sign-in');
     await register(alice, 'Alice Smith', 'alice@example.test');
@@ -85,9 +48,9 @@ describe.skipIf(SKIP_BROWSER)('the web page', () => {
     expect(await tokenOf(alice.page)).toMatch(/^ey/);
     expect(await alice.page.evaluate('localStorage.length')).toBe(0);
     // Under the page's Content-Security-Policy (refusals would be in alice.errors, checked at the end).
-    const page = await fetch(server.url);
+    const page = await fetch(web.server.url);
     expect(page.headers.get('content-security-policy')).toContain("frame-ancestors 'none'");
-    bob = await newPerson(browser, server.url);
+    bob = await newPerson(web.browser, web.server.url);
     await register(bob, 'Bob', 'bob@example.test');
 
     await startChat(alice, 'bob@example.test', 'Bob');
@@ -250,7 +213,7 @@ describe.skipIf(SKIP_BROWSER)('the web page', () => {
     await until(() => message(alice.page, 'This will be deleted').getAttribute('data-pending')).toBeNull();
     const id = await message(alice.page, 'This will be deleted').getAttribute('data-message-id');
     expect(id).toMatch(/^\d+$/);
-    await messageAction(alice.page, 'This will be deleted', 'Delete');
+    await messageAction(alice.page, 'This will be deleted', /^Delete$/);
     await alice.page.getByTestId('delete-dialog').getByRole('button', { name: 'Delete', exact: true }).click();
     const gone = bob.page.locator(`[data-testid=message][data-message-id="${id}"]`);
     await until(() => gone.getByTestId('deleted-placeholder').count()).toBe(1);
@@ -348,7 +311,7 @@ describe.skipIf(SKIP_BROWSER)('the web page', () => {
   }, 60_000);
 
   it('shows a third person nothing of it', async () => {
-    carol = await newPerson(browser, server.url);
+    carol = await newPerson(web.browser, web.server.url);
     await register(carol, 'Carol', 'carol@example.test');
     await carol.page.getByTestId('no-conversations').waitFor();
     expect(await carol.page.getByTestId('conversation-item').count()).toBe(0);
@@ -358,7 +321,7 @@ describe.skipIf(SKIP_BROWSER)('the web page', () => {
     expect(await status(`/api/parley/conversations/${directId}/messages`)).toBe(404);
     expect(await status('/api/parley/conversations')).toBe(200);
     // Opened by its address, the page says so and shows nothing.
-    await carol.page.goto(`${server.url}/#/c/${directId}`);
+    await carol.page.goto(`${web.server.url}/#/c/${directId}`);
     await carol.page.getByTestId('conversation-missing').waitFor();
     expect(await carol.page.getByTestId('message').count()).toBe(0);
     expect(await carol.page.getByText('Hello Bob').count()).toBe(0);
@@ -415,7 +378,7 @@ describe.skipIf(SKIP_BROWSER)('the web page', () => {
     // 75 messages from Alice to Carol over REST, then Carol scrolls back to the first.
     const token = await tokenOf(alice.page);
     const api = async (method: string, path: string, body?: unknown) => {
-      const res = await fetch(`${server.url}/api/parley${path}`, {
+      const res = await fetch(`${web.server.url}/api/parley${path}`, {
         method,
         headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
         body: body === undefined ? undefined : JSON.stringify(body),
@@ -427,7 +390,7 @@ describe.skipIf(SKIP_BROWSER)('the web page', () => {
     const conv = (await api('POST', '/conversations', { kind: 'direct', user_id: found.id })) as { id: number };
     for (let i = 1; i <= 75; i++) await api('POST', `/conversations/${conv.id}/messages`, { content: `history ${i}` });
 
-    await carol.page.goto(server.url);
+    await carol.page.goto(web.server.url);
     const row = carol.page.getByTestId('conversation-item').filter({ hasText: 'Alice Smith' });
     await until(() => row.getByTestId('unread-badge').textContent()).toBe('75');
     await row.click();
@@ -467,7 +430,7 @@ describe.skipIf(SKIP_BROWSER)('the web page', () => {
   });
 
   it('works at phone width: the list and the conversation as two screens', async () => {
-    const phone = await newPerson(browser, server.url, { viewport: { width: 390, height: 844 }, hasTouch: true, isMobile: true });
+    const phone = await newPerson(web.browser, web.server.url, { viewport: { width: 390, height: 844 }, hasTouch: true, isMobile: true });
     const page = phone.page;
     // Log in with the keyboard only.
     await page.getByLabel('Email').focus();
@@ -502,7 +465,7 @@ describe.skipIf(SKIP_BROWSER)('the web page', () => {
     const token = await tokenOf(carol.page);
     expect(token).toMatch(/^ey/);
     await carol.page.locator('.app[data-connection=online]').waitFor();
-    const res = await fetch(`${server.url}/api/parley/auth/logout`, { method: 'POST', headers: { authorization: `Bearer ${token}` } });
+    const res = await fetch(`${web.server.url}/api/parley/auth/logout`, { method: 'POST', headers: { authorization: `Bearer ${token}` } });
     expect(res.status).toBeLessThan(300);
     await carol.page.getByTestId('session-ended').waitFor();
     expect(await carol.page.getByTestId('connection-banner').count()).toBe(0);

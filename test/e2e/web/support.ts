@@ -2,8 +2,9 @@ import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, expect } from 'vitest';
-import { chromium, type Browser, type BrowserContext, type BrowserContextOptions, type Page } from 'playwright-core';
+import { chromium } from 'playwright-core';
 import { startParley, type TestServer } from '../../helpers/parley.js';
+import type { Browser, BrowserContext, BrowserContextOptions, Locator, Page } from 'playwright-core';
 
 export const ROOT = path.resolve(import.meta.dirname, '../../..');
 export const SCREENSHOTS = path.join(ROOT, 'test-output/screenshots');
@@ -43,6 +44,27 @@ export async function buildPage(): Promise<string> {
     logLevel: 'warn',
   });
   return outDir;
+}
+
+/**
+ * The built page served by a Parley, and a chromium, for the describe block it is called in:
+ * started before its first test, closed after its last.
+ */
+export function useWebPage(): { readonly server: TestServer; readonly browser: Browser } {
+  const web = {} as { server: TestServer; browser: Browser };
+  let webDir: string | undefined;
+  beforeAll(async () => {
+    requireChromium();
+    webDir = await buildPage();
+    web.server = await startParley({ env: { WEB_DIR: webDir } });
+    web.browser = await chromium.launch({ executablePath: CHROMIUM, args: LAUNCH_ARGS });
+  }, 120_000);
+  afterAll(async () => {
+    await web.browser?.close();
+    await web.server?.close();
+    if (webDir) rmSync(webDir, { recursive: true, force: true });
+  });
+  return web;
 }
 
 /** One person in one browser context, with what their page said that it should not have. */
@@ -125,4 +147,43 @@ export function usePageSuite(): { readonly server: TestServer; readonly browser:
       return suite.browser!;
     },
   };
+}
+
+/** The password every person of the browser tests registers with. */
+export const PASSWORD = 'correct-horse-battery';
+
+export async function register(p: Person, name: string, email: string): Promise<void> {
+  const { page } = p;
+  await page.getByRole('group', { name: 'Account' }).getByRole('button', { name: 'Create account' }).click();
+  await page.getByLabel('Name', { exact: true }).fill(name);
+  await page.getByLabel('Email').fill(email);
+  await page.getByLabel('Password').fill(PASSWORD);
+  await page.getByLabel('Password').press('Enter');
+  await until(() => page.getByTestId('me-name').textContent()).toBe(name);
+  // Live: the socket follows this person's conversations (new ones included).
+  await page.locator('.app[data-connection=online]').waitFor();
+}
+
+/** Opens (or starts) the direct chat with someone found by email. */
+export async function startChat(p: Person, email: string, name: string): Promise<void> {
+  await p.page.getByLabel('Search people by email').fill(email);
+  await p.page.getByTestId('person-result').filter({ hasText: name }).click();
+  await until(() => p.page.getByTestId('conversation-heading').textContent()).toBe(name);
+}
+
+export function message(page: Page, text: string): Locator {
+  return page.getByTestId('message').filter({ hasText: text });
+}
+
+export async function send(page: Page, text: string): Promise<void> {
+  const box = page.getByTestId('composer-input');
+  await box.fill(text);
+  await box.press('Enter');
+}
+
+export async function messageAction(page: Page, text: string, action: string | RegExp): Promise<void> {
+  const m = message(page, text).last();
+  await m.hover();
+  await m.getByTestId('message-actions').click();
+  await m.getByRole('menuitem', { name: action }).click();
 }

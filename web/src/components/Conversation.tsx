@@ -8,6 +8,7 @@ import { Avatar } from './Avatar.js';
 import { Composer, MAX_FILES, draftFiles, type DraftFile } from './Composer.js';
 import { Dialog } from './Dialog.js';
 import { MembersDialog } from './Members.js';
+import { PinnedButton } from './Curation.js';
 import { pendingPreviews, type MessageActions } from './Message.js';
 import { MessageList } from './MessageList.js';
 
@@ -164,6 +165,7 @@ export function ConversationView({ id }: { id: number }) {
           <h2 data-testid="conversation-heading">{title}</h2>
           <small data-testid="conversation-subtitle">{subtitle}</small>
         </div>
+        <PinnedButton conv={conv} />
         {conv.kind !== 'direct' && (
           <button type="button" class="icon-button" aria-label="Members" title="Members" onClick={() => setMembers(true)} data-testid="members-button">
             <Icon name="users" />

@@ -4,6 +4,7 @@ import { formatDuration, formatSize, formatTime, messageSummary } from '../forma
 import { Icon } from '../icons.js';
 import { Markdown } from '../markdown.js';
 import { useUi } from '../ui.js';
+import { CurationMenuItems, EditedMark } from './Curation.js';
 
 export const QUICK_REACTIONS = ['👍', '❤️', '😂', '😮', '😢', '🙏'];
 
@@ -80,11 +81,7 @@ export function MessageItem({
           </>
         )}
         <span class="meta">
-          {m.edited_at && !deleted && (
-            <span class="edited" data-testid="edited-mark">
-              edited
-            </span>
-          )}
+          {m.edited_at && !deleted && <EditedMark m={m} />}
           <time dateTime={m.created_at}>{formatTime(m.created_at)}</time>
           {status && <Ticks status={status} />}
         </span>
@@ -110,7 +107,7 @@ export function MessageItem({
           })}
         </div>
       )}
-      {!deleted && <MessageMenu m={m} canEdit={canEdit} canDelete={canDelete} onReact={toggle} actions={actions} />}
+      {!deleted && <MessageMenu m={m} conv={conv} canEdit={canEdit} canDelete={canDelete} onReact={toggle} actions={actions} />}
     </div>
   );
 }
@@ -247,12 +244,14 @@ function Attachments({ m }: { m: Message }) {
 /** One button per message; a menu of what can be done to it (arrows move, Escape closes). */
 function MessageMenu({
   m,
+  conv,
   canEdit,
   canDelete,
   onReact,
   actions,
 }: {
   m: Message;
+  conv: Conversation;
   canEdit: boolean;
   canDelete: boolean;
   onReact: (emoji: string) => void;
@@ -328,6 +327,7 @@ function MessageMenu({
               ✎ Edit
             </button>
           )}
+          <CurationMenuItems m={m} conv={conv} run={run} />
           {canDelete && (
             <button type="button" role="menuitem" class="danger" onClick={run(() => actions.onDelete(m))}>
               <Icon name="trash" size={16} /> Delete

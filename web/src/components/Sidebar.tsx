@@ -7,6 +7,7 @@ import { useUi } from '../ui.js';
 import { Avatar } from './Avatar.js';
 import { NewGroupDialog } from './NewGroup.js';
 import { ChannelDirectoryDialog } from './ChannelDirectory.js';
+import { SavedButton } from './Curation.js';
 
 /** People by name or email, as the query is typed (debounced). */
 export function usePeopleSearch(query: string): { results: User[] | null; error: string | null } {
@@ -69,6 +70,7 @@ export function Sidebar({ selected, onLogout }: { selected: number | null; onLog
         <button type="button" class="icon-button" aria-label="Channels" title="Channels" onClick={() => setDirectory(true)}>
           <Icon name="hash" />
         </button>
+        <SavedButton />
         <button type="button" class="icon-button" aria-label="New group" title="New group" onClick={() => setNewGroup(true)}>
           <Icon name="newGroup" />
         </button>

@@ -132,6 +132,16 @@ export class SqlMessages extends SqlAggregate implements Omit<MessageStore, 'app
   async editMessage(messageId: Id, content: string, at: Millis): Promise<Message> {
     const r = await this.#change(messageId, at, async (tx, row) => {
       if (row.deleted_at != null) throw new StoreError('message_deleted');
+      // The text it replaces is kept as a revision (curation.ts reads them), in this transaction.
+      await tx.run(
+        raw('INSERT INTO message_revisions (message_id, editor_id, content, written_at, replaced_at) VALUES (?, ?, ?, ?, ?)', [
+          messageId,
+          row.sender_id,
+          row.content ?? '',
+          row.edited_at ?? row.created_at,
+          at,
+        ]),
+      );
       await tx.run(raw('UPDATE messages SET content = ?, edited_at = ? WHERE id = ?', [content, at, messageId]));
       return true;
     });
@@ -142,6 +152,9 @@ export class SqlMessages extends SqlAggregate implements Omit<MessageStore, 'app
     return this.#change(messageId, at, async (tx, row) => {
       if (row.deleted_at != null) return false;
       await tx.run(raw('UPDATE messages SET content = NULL, deleted_at = ? WHERE id = ?', [at, messageId]));
+      // Deleted for everyone: its earlier texts and its pins go with its text.
+      await tx.run(raw('DELETE FROM message_revisions WHERE message_id = ?', [messageId]));
+      await tx.run(raw('DELETE FROM pins WHERE conversation_id = ? AND message_id = ?', [row.conversation_id, messageId]));
       if (row.reply_to_id != null) {
         await tx.run(raw('UPDATE messages SET reply_count = reply_count - 1 WHERE id = ? AND reply_count > 0', [row.reply_to_id]));
       }
