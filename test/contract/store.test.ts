@@ -5,6 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { createPostgresStore } from '../../src/backends/store/postgres-store.js';
 import { createSqliteStore } from '../../src/backends/store/sqlite-store.js';
 import type { SqlStore } from '../../src/backends/store/sql-store.js';
+import { CachedStore } from '../../src/backends/store/cached-store.js';
 import { raw, type SqlRunner, type Statement } from '../../src/backends/store/sql-runner.js';
 import { hasPostgres, newPostgresDatabase } from '../helpers/pg.js';
 import { boundedMessageAccess, multiProcessStoreContract, storeContract, type StoreHandle } from './store.contract.js';
@@ -79,37 +80,51 @@ it('the plan check tells a bounded read of messages from one that grows with the
   for (const [plan, bounded] of cases) expect(boundedMessageAccess(plan), plan).toBe(bounded);
 });
 
+/** A fresh migrated SQLite store in a directory of its own, removed on close. */
+async function sqliteStore(): Promise<{ store: SqlStore; close(): Promise<void> }> {
+  const dir = mkdtempSync(path.join(tmpdir(), 'parley-store-'));
+  const store = createSqliteStore(`sqlite:${path.join(dir, 'parley.db')}`);
+  await store.migrate();
+  return {
+    store,
+    async close() {
+      await store.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** A fresh PostgreSQL store on a database of its own, dropped on close. */
+async function postgresStore(): Promise<{ store: SqlStore; close(): Promise<void> }> {
+  const db = await newPostgresDatabase();
+  const store = createPostgresStore(db.url);
+  // The template is migrated already: this must be a no-op.
+  await store.migrate();
+  return {
+    store,
+    async close() {
+      await store.close();
+      await db.drop();
+    },
+  };
+}
+
+/** The contract's handle on `open()`'s store, or on a CachedStore over it (one process: a LocalInvalidator). */
+const handle = (open: typeof sqliteStore, cached: boolean) => async (): Promise<StoreHandle> => {
+  const { store, close } = await open();
+  return { store: cached ? new CachedStore(store) : store, ...recordStatements(store), close };
+};
+
 describe('SQLite store', () => {
-  storeContract(async () => {
-    const dir = mkdtempSync(path.join(tmpdir(), 'parley-store-'));
-    const store = createSqliteStore(`sqlite:${path.join(dir, 'parley.db')}`);
-    await store.migrate();
-    return {
-      store,
-      ...recordStatements(store),
-      async close() {
-        await store.close();
-        rmSync(dir, { recursive: true, force: true });
-      },
-    };
-  });
+  storeContract(handle(sqliteStore, false));
+});
+
+describe('CachedStore over SQLite', () => {
+  storeContract(handle(sqliteStore, true));
 });
 
 describe.skipIf(!hasPostgres)('PostgreSQL store', () => {
-  storeContract(async () => {
-    const db = await newPostgresDatabase();
-    const store = createPostgresStore(db.url);
-    // The template is migrated already: this must be a no-op.
-    await store.migrate();
-    return {
-      store,
-      ...recordStatements(store),
-      async close() {
-        await store.close();
-        await db.drop();
-      },
-    };
-  });
+  storeContract(handle(postgresStore, false));
 
   describe('two instances on one database (two processes)', () => {
     multiProcessStoreContract(async () => {
@@ -126,4 +141,8 @@ describe.skipIf(!hasPostgres)('PostgreSQL store', () => {
       };
     });
   });
+});
+
+describe.skipIf(!hasPostgres)('CachedStore over PostgreSQL', () => {
+  storeContract(handle(postgresStore, true));
 });

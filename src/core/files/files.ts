@@ -476,7 +476,7 @@ export class Files {
   async #mayRead(user: User, rec: AttachmentRecord): Promise<boolean> {
     if (rec.tenantId !== user.tenantId) return false;
     if (rec.conversationId === null) return rec.ownerId === user.id;
-    return (await this.conversations.participant(rec.conversationId, user.id)) !== undefined;
+    return (await this.conversations.role(rec.conversationId, user.id)) !== undefined;
   }
 
   /**
