@@ -195,9 +195,9 @@ export function cacheableReadsContract(get: () => Store): void {
       const s = get();
       const w = await cacheWorld(s);
       const [g] = w.groups;
-      const [a, b, c] = w.users;
+      const [a, b, , outsider] = w.users;
       expect(await s.memberRole(g.id, a.id)).toBe('admin');
-      expect(await s.memberRole(g.id, c.id)).toBeUndefined();
+      expect(await s.memberRole(g.id, outsider.id)).toBeUndefined();
       expect(await s.setRole(g.id, b.id, 'moderator')).toBe(true);
       expect(await s.memberRole(g.id, b.id)).toBe('moderator');
       expect(await s.removeParticipant(g.id, b.id, T0)).toBe(true);
