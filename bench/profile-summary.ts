@@ -61,7 +61,7 @@ function category(f: CallFrame): string | null {
     [/dist\/delivery\//, 'hub / delivery'],
     [/dist\/core\/messages\//, 'core: messages + writer'],
     [/dist\/core\/conversations\//, 'core: conversations'],
-    [/dist\/core\/cache/, 'core: caches'],
+    [/dist\/backends\/store\/(cached-store|ttl-cache)/, 'store: caches'],
     [/dist\/core\//, 'core (other)'],
     [/dist\/backends\//, 'backends (other)'],
     [/^node:(net|stream|internal\/(stream_base_commons|net|streams\/|js_stream))/, 'socket I/O (net, streams)'],

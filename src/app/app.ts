@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import type { Config } from '../config/config.js';
 import { createStore } from '../backends/store/create-store.js';
 import type { Store } from '../backends/store/store.js';
+import { CachedStore } from '../backends/store/cached-store.js';
 import type { Bus } from '../backends/bus/bus.js';
 import { createMemoryBus } from '../backends/bus/memory-bus.js';
 import type { Presence } from '../backends/presence/presence.js';
@@ -47,8 +48,8 @@ export const DIALECTS = [chatDialect, v1Dialect, notificationsDialect, parleyDia
 
 /** The composition root: the only place that picks concrete backends. */
 export async function createParley(config: Config, opts: { logger?: boolean | object; migrate?: boolean } = {}): Promise<Parley> {
-  const store = createStore(config.databaseUrl, { postgres: config.postgres });
-  if (opts.migrate !== false) await store.migrate();
+  const database = createStore(config.databaseUrl, { postgres: config.postgres });
+  if (opts.migrate !== false) await database.migrate();
   // REDIS_URL selects the Redis bus, presence and rate limits (several processes act as one
   // server); unset, everything stays in this process.
   const onError = (e: Error) => logError(e);
@@ -66,11 +67,13 @@ export async function createParley(config: Config, opts: { logger?: boolean | ob
   const metrics: Metrics = new Metrics((): number => hub.size);
   const hub: Hub = new Hub(bus, { reorderWaitMs: config.reorderWaitMs, onError: (e) => logError(e as Error), metrics, heldMax: config.resumeMaxMessages });
   const fileStore = createLocalDiskFileStore(config.filesRoot);
+  // What the send path reads on every message, cached; the hub carries its evictions to every process.
+  const store: Store = new CachedStore(database, hub);
   // The history's epoch: a restored database has a new one (`parley backup` gives the copy its
   // own), so the cursors of the history it replaced resume nothing (issue 15 item 9).
   const epoch = await store.epoch();
-  const core = new Core({ config, store, presence, rateLimiter, events: hub, fileStore, caches: hub, epoch, libraries: createCoreLibraries(config) });
-  // No request is served before this process hears invalidations.
+  const core = new Core({ config, store, presence, rateLimiter, events: hub, fileStore, epoch, libraries: createCoreLibraries(config) });
+  // No request is served before this process hears the store's invalidations.
   await hub.ready;
   // What a crash left (half-written files, renames not done) is settled before anyone reads.
   await core.files.sweep();

@@ -8,7 +8,7 @@ import { Accounts, type AccountLibraries } from './accounts/accounts.js';
 import { Invites } from './accounts/invites.js';
 import { Conversations } from './conversations/conversations.js';
 import { ChannelDirectory } from './conversations/directory.js';
-import { LocalInvalidator, type CacheInvalidator, type EventPublisher } from './events.js';
+import type { EventPublisher } from './events.js';
 import type { RaceHooks } from './hooks.js';
 import { Files, type MediaLibraries } from './files/files.js';
 import { Friends } from './friends/friends.js';
@@ -25,8 +25,6 @@ export interface CoreDeps {
   rateLimiter: RateLimiter;
   events: EventPublisher;
   fileStore: FileStore;
-  /** How cache invalidations reach every process (the hub, over the bus); one process alone without it. */
-  caches?: CacheInvalidator;
   /** The image, audio, hashing and token libraries, behind the core's ports (src/app/libraries.ts builds them). */
   libraries: CoreLibraries;
   /** The history's epoch (Store.epoch), read at start: a cursor of another epoch resumes nothing. */
@@ -55,13 +53,12 @@ export class Core {
 
   constructor(readonly deps: CoreDeps) {
     const { config, store, presence, events } = deps;
-    const caches = deps.caches ?? new LocalInvalidator();
     this.rateLimits = new RateLimits(deps.rateLimiter, config);
     this.users = new Users(store);
     this.accounts = new Accounts(store, events, config, deps.rateLimiter, deps.libraries);
     this.invites = new Invites(store, config);
-    this.friends = new Friends(store, this.users, caches);
-    this.conversations = new Conversations(store, this.users, this.friends, events, caches, {
+    this.friends = new Friends(store, this.users);
+    this.conversations = new Conversations(store, this.users, this.friends, events, {
       maxMembers: config.maxConversationMembers,
       maxPerAdd: config.maxMembersPerAdd,
     });

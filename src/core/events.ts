@@ -86,8 +86,8 @@ export interface EventPublisher {
 }
 
 /**
- * What a committed change makes stale in the caches of every process (membership and
- * conversation facts on the send path, blocks). `all`: anything may be stale (the bus lost
+ * What a committed change makes stale in every process's CachedStore (a member's role, a
+ * conversation's members, the blocks of a pair), carried by the `cache.invalidate` event. `all`: anything may be stale (the bus lost
  * events while its server was unreachable).
  */
 export type CacheChange =
@@ -95,33 +95,3 @@ export type CacheChange =
   | { scope: 'member'; conversationId: Id; userId: Id }
   | { scope: 'block'; userIds: [Id, Id] }
   | { scope: 'all' };
-
-/**
- * Carries cache invalidations to every process of the deployment. The core awaits
- * `invalidate` before it acknowledges a change, so a client that was told "removed" or
- * "deleted" is refused at once by whichever process it asks next.
- */
-export interface CacheInvalidator {
-  /**
-   * Tells every process, this one included (before it returns), to forget what `change` made
-   * stale; resolves once every other process has it on its way, ahead of anything the caller
-   * does next. Never rejects: a lost invalidation is followed by `all` when the bus is back.
-   */
-  invalidate(change: CacheChange): Promise<void>;
-  /** `listener` is called for every change any process announces, this process's own included. */
-  onInvalidate(listener: (change: CacheChange) => void): void;
-}
-
-/** One process, no bus: invalidating is telling the local listeners. */
-export class LocalInvalidator implements CacheInvalidator {
-  readonly #listeners: ((change: CacheChange) => void)[] = [];
-
-  invalidate(change: CacheChange): Promise<void> {
-    for (const l of this.#listeners) l(change);
-    return Promise.resolve();
-  }
-
-  onInvalidate(listener: (change: CacheChange) => void): void {
-    this.#listeners.push(listener);
-  }
-}

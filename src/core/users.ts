@@ -1,15 +1,12 @@
 import type { Store } from '../backends/store/store.js';
-import { TtlCache } from './cache.js';
 import { DomainError } from './errors.js';
 import type { Id, User, UserSummary } from './model.js';
 
 /** How every rendering names someone whose account is gone: one placeholder for every dialect. */
 export const deletedUser = (id: Id): UserSummary => ({ id, uuid: '', name: 'Deleted user', email: '', avatarUrl: null });
 
-/** User lookups scoped to the actor's tenant, and a short-lived cache of summaries for renderings. */
+/** User lookups scoped to the actor's tenant, and the summaries renderings name (cacheable: Store.userSummaries). */
 export class Users {
-  readonly #summaries = new TtlCache<Id, UserSummary>(30_000);
-
   constructor(readonly store: Store) {}
 
   /** A user of the actor's tenant by integer id or uuid; anyone else is "not found". */
@@ -23,21 +20,8 @@ export class Users {
     return this.store.searchUsers(actor.tenantId, query.trim(), Math.min(Math.max(limit, 1), 100), actor.id);
   }
 
-  async summaries(ids: readonly Id[]): Promise<Map<Id, UserSummary>> {
-    const out = new Map<Id, UserSummary>();
-    const missing: Id[] = [];
-    for (const id of ids) {
-      const hit = this.#summaries.get(id);
-      if (hit) out.set(id, hit);
-      else missing.push(id);
-    }
-    if (missing.length > 0) {
-      for (const [id, s] of await this.store.userSummaries(missing)) {
-        this.#summaries.set(id, s);
-        out.set(id, s);
-      }
-    }
-    return out;
+  summaries(ids: readonly Id[]): Promise<Map<Id, UserSummary>> {
+    return this.store.userSummaries(ids);
   }
 
   /** A summary for every id, a deleted account as `deletedUser`: what a rendering of messages names. */

@@ -1,5 +1,6 @@
 import type { Bus } from '../backends/bus/bus.js';
-import type { CacheChange, CacheInvalidator, DomainEvent, EventPublisher } from '../core/events.js';
+import type { CacheInvalidator } from '../backends/store/store.js';
+import type { CacheChange, DomainEvent, EventPublisher } from '../core/events.js';
 import type { Id } from '../core/model.js';
 import { CloseCodes, OPEN, type Connection } from './connection.js';
 import { SeqOrderer, type Cursor, type GapFiller } from './ordering.js';
@@ -7,7 +8,7 @@ import type { Metrics } from '../observability/metrics.js';
 
 const conversationChannel = (id: Id) => `conv:${id}`;
 const userChannel = (id: Id) => `user:${id}`;
-/** Every process subscribes to it: cache invalidations. */
+/** Every process subscribes to it: the CachedStore's invalidations. */
 const CONTROL_CHANNEL = 'control';
 
 /** How often a paged replay looks whether its socket drained (a WebSocketLike has no drain event). */

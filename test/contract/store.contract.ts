@@ -3,6 +3,7 @@ import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_TENANT_UUID, type Conversation, type ConversationKind, type Id, type Message, type Tenant, type User } from '../../src/core/model.js';
 import { directoryContract } from './directory.contract.js';
+import { cacheableReadsContract } from './cacheable-reads.contract.js';
 import { isDeferred, UniqueViolation, type AppendResult, type NewAttachment, type NewInvite, type NewMessage, type Store } from '../../src/backends/store/store.js';
 
 export interface StoreHandle {
@@ -177,6 +178,8 @@ export function storeContract(make: () => Promise<StoreHandle>): void {
   afterAll(async () => {
     await h?.close();
   });
+
+  cacheableReadsContract(() => s);
 
   describe('tenants and users', () => {
     it('migrate() again is a no-op that keeps the data', async () => {

@@ -5,6 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { createPostgresStore } from '../../src/backends/store/postgres-store.js';
 import { createSqliteStore } from '../../src/backends/store/sqlite-store.js';
 import type { SqlStore } from '../../src/backends/store/sql-store.js';
+import { CachedStore } from '../../src/backends/store/cached-store.js';
 import { raw, type SqlRunner, type Statement } from '../../src/backends/store/sql-runner.js';
 import { hasPostgres, newPostgresDatabase } from '../helpers/pg.js';
 import { curationContract } from './curation.contract.js';
@@ -92,27 +93,41 @@ it('the plan check tells a bounded read of messages from one that grows with the
   for (const [plan, bounded] of cases) expect(boundedMessageAccess(plan), plan).toBe(bounded);
 });
 
+/** A fresh migrated SQLite store in a directory of its own, removed on close. */
+async function sqliteStore(): Promise<StoreHandle> {
+  const dir = mkdtempSync(path.join(tmpdir(), 'parley-store-'));
+  const store = createSqliteStore(`sqlite:${path.join(dir, 'parley.db')}`);
+  await store.migrate();
+  return handle(store, () => rmSync(dir, { recursive: true, force: true }));
+}
+
+/** A fresh PostgreSQL store on a database of its own, dropped on close. */
+async function postgresStore(): Promise<StoreHandle> {
+  const db = await newPostgresDatabase();
+  const store = createPostgresStore(db.url);
+  // The template is migrated already: this must be a no-op.
+  await store.migrate();
+  return handle(store, db.drop);
+}
+
+/** `open()`'s store behind a CachedStore (one process: a LocalInvalidator); statements still recorded below it. */
+const cachedOver = (open: () => Promise<StoreHandle>) => async (): Promise<StoreHandle> => {
+  const h = await open();
+  return { ...h, store: new CachedStore(h.store) };
+};
+
 describe('SQLite store', () => {
-  const sqlite = async (): Promise<StoreHandle> => {
-    const dir = mkdtempSync(path.join(tmpdir(), 'parley-store-'));
-    const store = createSqliteStore(`sqlite:${path.join(dir, 'parley.db')}`);
-    await store.migrate();
-    return handle(store, () => rmSync(dir, { recursive: true, force: true }));
-  };
-  storeContract(sqlite);
-  curationContract(sqlite);
+  storeContract(sqliteStore);
+  curationContract(sqliteStore);
+});
+
+describe('CachedStore over SQLite', () => {
+  storeContract(cachedOver(sqliteStore));
 });
 
 describe.skipIf(!hasPostgres)('PostgreSQL store', () => {
-  const postgres = async (): Promise<StoreHandle> => {
-    const db = await newPostgresDatabase();
-    const store = createPostgresStore(db.url);
-    // The template is migrated already: this must be a no-op.
-    await store.migrate();
-    return handle(store, db.drop);
-  };
-  storeContract(postgres);
-  curationContract(postgres);
+  storeContract(postgresStore);
+  curationContract(postgresStore);
 
   describe('two instances on one database (two processes)', () => {
     multiProcessStoreContract(async () => {
@@ -129,4 +144,8 @@ describe.skipIf(!hasPostgres)('PostgreSQL store', () => {
       };
     });
   });
+});
+
+describe.skipIf(!hasPostgres)('CachedStore over PostgreSQL', () => {
+  storeContract(cachedOver(postgresStore));
 });

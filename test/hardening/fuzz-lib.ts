@@ -16,7 +16,7 @@ import addFormatsModule from 'ajv-formats';
 import { sql } from 'kysely';
 import v8 from 'node:v8';
 import vm from 'node:vm';
-import { startParley, type TestServer } from '../helpers/parley.js';
+import { sqlStoreOf, startParley, type TestServer } from '../helpers/parley.js';
 import { hasPostgres } from '../helpers/pg.js';
 import * as chatSchemas from '../../src/dialects/chat/schemas.js';
 import * as v1Schemas from '../../src/dialects/v1/schemas.js';
@@ -1013,7 +1013,7 @@ export class SocketRunner {
 
 /** Row count of every table (through the store's Kysely). */
 export async function rowCounts(server: TestServer): Promise<Record<string, number>> {
-  const store = server.parley.store as unknown as { db: any; dialect: 'sqlite' | 'postgres' };
+  const store = sqlStoreOf(server);
   const tables =
     store.dialect === 'sqlite'
       ? ((await sql<{ name: string }>`select name from sqlite_master where type = 'table' and name not like 'sqlite_%'`.execute(store.db)).rows.map((r) => r.name))

@@ -11,7 +11,7 @@ import { DEFAULT_TENANT_UUID } from '../../src/backends/store/migrations/0001-in
 import { LIKE_EMOJI } from '../../src/core/model.js';
 import { pdf } from '../../scripts/crash/client.js';
 import { api, chatHistory, chatSocket } from '../helpers/clients.js';
-import { startParley } from '../helpers/parley.js';
+import { sqlStoreOf, startParley } from '../helpers/parley.js';
 import { databases, emptyDatabase } from '../helpers/pg.js';
 
 // Migrations on populated databases (issue 9, item 7). For every migration but the last, on
@@ -355,7 +355,7 @@ async function roundTrip(dialect: 'sqlite' | 'postgres', name: string): Promise<
   // 3. Started normally: the remaining migrations run, the start-up sweep runs.
   const server = await startParley({ data });
   cleanups.push(() => server.close({ keepData: true }));
-  const db = (server.parley.store as SqlStore).db;
+  const db = sqlStoreOf(server).db;
   const after = await snapshot(db, columnsOf(before, beforeSchema));
   const rewritten = new Set(remaining.flatMap((r) => REWRITES[r] ?? []));
   expect(after.counts, 'row counts per table').toEqual(before.counts);

@@ -5,6 +5,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { loadConfig } from '../../src/config/config.js';
 import { createParley, type Parley } from '../../src/app/app.js';
+import { CachedStore } from '../../src/backends/store/cached-store.js';
+import type { SqlStore } from '../../src/backends/store/sql-store.js';
 import { newPostgresDatabase } from './pg.js';
 
 /** Where a test server keeps its state: its data directory and its database. */
@@ -34,6 +36,12 @@ export interface TestServer {
 }
 
 /** The JWT_SECRET of every test server (tests that sign their own tokens use it). */
+/** The SQL store under a server's CachedStore: its Kysely (`db`) and test hooks (`afterLock`). */
+export function sqlStoreOf(server: TestServer): SqlStore {
+  const store = server.parley.store;
+  return (store instanceof CachedStore ? store.inner : store) as SqlStore;
+}
+
 export const TEST_JWT_SECRET = 'test-secret-that-is-long-enough-for-hs256';
 
 export interface StartOptions {

@@ -1,6 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { SqlStore } from '../../src/backends/store/sql-store.js';
-import { useTwoProcesses } from '../helpers/parley.js';
+import { sqlStoreOf, useTwoProcesses } from '../helpers/parley.js';
 import { hasPostgres } from '../helpers/pg.js';
 import { chatHistory, chatSocket, newRoom, newUser, type TestSocket, type TestUser, sleep } from '../helpers/clients.js';
 
@@ -40,7 +39,7 @@ describe.runIf(hasPostgres && redisUrl)('a process stopped mid-commit holds up o
     const baseline = (await timedSend(carolOnB, y, dave, 'warm-up', 'y0')).ms;
 
     // A freezes inside its transaction once it holds X's row.
-    const storeA = a.parley.store as SqlStore;
+    const storeA = sqlStoreOf(a);
     let frozeAt = 0;
     let froze!: () => void;
     const frozen = new Promise<void>((r) => (froze = r));

@@ -17,6 +17,7 @@ import type {
   User,
   UserSummary,
 } from '../../core/model.js';
+import type { CacheChange, ConversationRef } from '../../core/events.js';
 
 export interface NewUser {
   tenantId: Id;
@@ -219,7 +220,7 @@ export class LockNotAvailable extends Error {
  *   the batch commits. A stopped process holding one conversation never holds up the others.
  *   A new message into a deleted conversation, or from a sender who is not a participant
  *   when it commits, fails with StoreError('conversation_not_found') and commits nothing
- *   (the core checks from caches; this is the check no race gets past).
+ *   (the core checks through cached reads, CachedStore; this is the check no race gets past).
  *   An attachment with `pendingId` claims that pending attachment in the same transaction;
  *   when it is not pending or not the sender's, the append fails with
  *   StoreError('upload_not_found') and commits nothing.
@@ -304,6 +305,23 @@ export interface Store extends AccountStore, FriendStore, ConversationStore, Par
   snapshot<T>(fn: (reads: StoreReads) => Promise<T>): Promise<T>;
 }
 
+/**
+ * How a CachedStore's evictions reach every process of the deployment (the hub carries them on
+ * the bus's control channel; `LocalInvalidator` for one process alone). A change through a
+ * CachedStore awaits `invalidate` before it resolves, so a client told "removed" or "deleted"
+ * is refused at once by whichever process it asks next.
+ */
+export interface CacheInvalidator {
+  /**
+   * Tells every process, this one included (before it returns), to forget what `change` made
+   * stale; resolves once every other process has it on its way, ahead of anything the caller
+   * does next. Never rejects: a lost invalidation is followed by `all` when the bus is back.
+   */
+  invalidate(change: CacheChange): Promise<void>;
+  /** `listener` is called for every change any process announces, this process's own included. */
+  onInvalidate(listener: (change: CacheChange) => void): void;
+}
+
 /** Tenants, users and invites. */
 export interface AccountStore {
   defaultTenant(): Promise<Tenant>;
@@ -337,6 +355,11 @@ export interface AccountStore {
   userByEmail(tenantId: Id, email: string): Promise<User | undefined>;
   userByExternalSubject(tenantId: Id, issuer: string, subject: string): Promise<User | undefined>;
   passwordHash(userId: Id): Promise<string | null>;
+  /**
+   * The summaries of the users that exist among `ids` (a fresh map each call). A summary (uuid,
+   * name, e-mail, avatar) is fixed when the user is created: no method here changes one, so it
+   * may be cached (CachedStore). A method that came to change one must evict it there.
+   */
   userSummaries(ids: readonly Id[]): Promise<Map<Id, UserSummary>>;
   /** Users of the tenant whose email contains `query` (case-insensitive), by email. */
   searchUsers(tenantId: Id, query: string, limit: number, excludeUserId: Id): Promise<UserSummary[]>;
@@ -380,7 +403,10 @@ export interface FriendStore {
   unblock(blocker: Id, blocked: Id): Promise<boolean>;
   /** Whom `blocker` blocks, newest first. */
   blocksBy(blocker: Id): Promise<{ userId: Id; at: Millis }[]>;
-  /** The block rows between `a` and `b`, either way: who blocks whom. */
+  /**
+   * The block rows between `a` and `b`, either way: who blocks whom. Changed only by `block` and
+   * `unblock` of the pair (CachedStore caches it and evicts the pair on each).
+   */
   blocksBetween(a: Id, b: Id): Promise<{ blocker: Id; blocked: Id }[]>;
   /** Everyone in a block with `userId`, either way. */
   blockedEitherWay(userId: Id): Promise<Id[]>;
@@ -392,6 +418,13 @@ export interface ConversationStore {
   directConversation(tenantId: Id, a: Id, b: Id): Promise<Conversation | undefined>;
   conversationById(id: Id): Promise<Conversation | undefined>;
   conversationByUuid(uuid: string): Promise<Conversation | undefined>;
+  /**
+   * What never changes about a conversation, found by id or uuid, deleted or not: its id, uuid,
+   * tenant, kind and, for a direct one, its two people (lower id first; a direct conversation
+   * never changes hands). A cache may keep it for good (CachedStore): whether the
+   * conversation still lives and who is in it is `memberRole`'s to say.
+   */
+  conversationRef(key: Id | string): Promise<ConversationRef | undefined>;
   updateConversation(conversationId: Id, changes: { title?: string | null; visibility?: Visibility }, at: Millis): Promise<Conversation | undefined>;
   /** Soft delete: the conversation disappears from every lookup; its rows stay. */
   deleteConversation(conversationId: Id, at: Millis): Promise<void>;
@@ -400,6 +433,13 @@ export interface ConversationStore {
 /** Who is in which conversation, with which role, and who relates to whom through them. */
 export interface ParticipantStore {
   participant(conversationId: Id, userId: Id): Promise<Participant | undefined>;
+  /**
+   * The role of a current participant of a live conversation; undefined when they are not one
+   * (never were, left) or the conversation is deleted. Only the role, never the watermarks, so
+   * it may be cached (CachedStore): it changes only through `addParticipants`,
+   * `removeParticipant`, `setRole` and `deleteConversation`, which evict it.
+   */
+  memberRole(conversationId: Id, userId: Id): Promise<Role | undefined>;
   /** Current participants with their user summaries, by join order. */
   members(conversationIds: readonly Id[]): Promise<Member[]>;
   /**

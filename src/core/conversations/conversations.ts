@@ -1,7 +1,6 @@
 import type { ActivityCursor, Store, StoreReads } from '../../backends/store/store.js';
-import { TtlCache } from '../cache.js';
 import { DomainError, refusal, storeCall } from '../errors.js';
-import { LocalInvalidator, type CacheChange, type CacheInvalidator, type ConversationRef, type EventPublisher } from '../events.js';
+import type { ConversationRef, EventPublisher } from '../events.js';
 import type { Friends } from '../friends/friends.js';
 import type { Conversation, ConversationKind, ConversationView, Id, Member, Participant, Role, User, UserSummary, Visibility } from '../model.js';
 import { lastUnhidden } from '../messages/curation.js';
@@ -40,52 +39,13 @@ export const LIST_MEMBER_PREVIEW = 5;
 
 /** Conversations, membership and read state. Anything the actor is not in is "not found". */
 export class Conversations {
-  // Kind, tenant and pair never change; the names in a pair may, so the entry is short-lived.
-  readonly #refs = new TtlCache<Id, ConversationRef>(30_000);
-  // Membership on the send path without a query per message. Every change of membership or
-  // conversation is invalidated in every process (CacheInvalidator) before it is acknowledged;
-  // the TTLs only bound what an invalidation lost with the bus could leave.
-  readonly #members = new TtlCache<string, Participant>(5_000, 100_000);
-  readonly #idByUuid = new TtlCache<string, Id>(300_000, 100_000);
-  /**
-   * Bumped by every invalidation: a lookup that started before one does not cache what it read
-   * (it may have read the database before the change committed).
-   */
-  #epoch = 0;
-
   constructor(
     readonly store: Store,
     readonly users: Users,
     readonly friends: Friends,
     readonly events: EventPublisher,
-    readonly caches: CacheInvalidator = new LocalInvalidator(),
     readonly limits: MembershipLimits = { maxMembers: 1000, maxPerAdd: 100 },
-  ) {
-    caches.onInvalidate((change) => this.#forget(change));
-  }
-
-  #forget(change: CacheChange): void {
-    this.#epoch++;
-    switch (change.scope) {
-      case 'member':
-        this.#members.delete(`${change.conversationId}:${change.userId}`);
-        break;
-      case 'conversation':
-        this.#refs.delete(change.conversationId);
-        // Every membership of it; deletes are rare, so the whole map.
-        this.#members.clear();
-        break;
-      case 'all':
-        this.#refs.clear();
-        this.#members.clear();
-        break;
-    }
-  }
-
-  /** Forgets here and in every other process; resolves once they all have it on its way. */
-  #invalidate(change: CacheChange): Promise<void> {
-    return this.caches.invalidate(change);
-  }
+  ) {}
 
   async #find(key: ConversationKey, reads: StoreReads = this.store): Promise<Conversation | undefined> {
     return typeof key === 'number' ? reads.conversationById(key) : reads.conversationByUuid(key);
@@ -105,35 +65,18 @@ export class Conversations {
   }
 
   /**
-   * The send path's access check: the same answer as `access`, from caches (the facts it
-   * needs — tenant, kind, pair, membership — rarely change), so a send costs no query.
+   * The send path's access check: the same answer as `access`, from the facts a store may cache
+   * (the conversation's reference, the actor's role), so a send costs no query.
    */
   async memberRef(actor: User, key: ConversationKey): Promise<ConversationRef> {
-    const id = typeof key === 'number' ? key : this.#idByUuid.get(key);
-    let ref = id !== undefined ? this.#refs.get(id) : undefined;
-    if (!ref) {
-      const epoch = this.#epoch;
-      const conversation = await this.#find(key);
-      if (!conversation) throw new DomainError('conversation_not_found');
-      ref = await this.ref(conversation);
-      // Read before an invalidation (a delete may have committed meanwhile): not kept.
-      if (epoch !== this.#epoch) this.#refs.delete(conversation.id);
-      this.#idByUuid.set(conversation.uuid, conversation.id);
-    }
-    if (ref.tenantId !== actor.tenantId || !(await this.participant(ref.id, actor.id))) throw new DomainError('conversation_not_found');
+    const ref = await this.store.conversationRef(key);
+    if (!ref || ref.tenantId !== actor.tenantId || !(await this.role(ref.id, actor.id))) throw new DomainError('conversation_not_found');
     return ref;
   }
 
-  /** Membership from a short-lived cache (its watermarks may be stale: use `access` for those). */
-  async participant(conversationId: Id, userId: Id): Promise<Participant | undefined> {
-    const k = `${conversationId}:${userId}`;
-    let p = this.#members.get(k);
-    if (!p) {
-      const epoch = this.#epoch;
-      p = await this.store.participant(conversationId, userId);
-      if (p && epoch === this.#epoch) this.#members.set(k, p);
-    }
-    return p;
+  /** The role of a current participant of a live conversation, or undefined (cacheable: Store.memberRole). */
+  role(conversationId: Id, userId: Id): Promise<Role | undefined> {
+    return this.store.memberRole(conversationId, userId);
   }
 
   /**
@@ -220,7 +163,6 @@ export class Conversations {
     const clean = title?.trim() || null;
     if (clean && clean.length > 255) throw refusal('title_too_long', { max: 255 });
     await this.store.updateConversation(conversation.id, { title: clean }, Date.now());
-    await this.#invalidate({ scope: 'conversation', conversationId: conversation.id });
     this.events.publish({ type: 'conversation.updated', conversation: await this.ref(conversation), title: clean });
     return this.view(actor, conversation.id);
   }
@@ -229,7 +171,6 @@ export class Conversations {
     const { conversation } = await this.#require(actor, key, 'delete_conversation');
     const ref = await this.ref(conversation);
     await this.store.deleteConversation(conversation.id, Date.now());
-    await this.#invalidate({ scope: 'conversation', conversationId: conversation.id });
     this.events.publish({ type: 'conversation.deleted', conversation: ref });
   }
 
@@ -254,7 +195,6 @@ export class Conversations {
     if (await this.friends.blocks(user.id, actor.id)) throw new DomainError('not_addable');
     const added = (await storeCall(this.store.addParticipants(conversation.id, [{ userId: user.id, role }], Date.now(), { maxMembers: this.limits.maxMembers }))).includes(user.id);
     if (added) {
-      await this.#invalidate({ scope: 'member', conversationId: conversation.id, userId: user.id });
       const ref = await this.ref(conversation);
       this.events.publish({ type: 'participant.added', conversation: ref, user: Users.summaryOf(user), role, by: actor.id });
       this.events.publishToUsers([user.id], { type: 'conversation.created', conversation: ref });
@@ -281,7 +221,6 @@ export class Conversations {
     const admins = members.filter((m) => m.participant.role === 'admin');
     if (target.participant.role === 'admin' && admins.length === 1 && members.length > 1) throw new DomainError('last_admin');
     if (!(await storeCall(this.store.removeParticipant(conversation.id, user.id, Date.now())))) throw refusal('participant_not_found');
-    await this.#invalidate({ scope: 'member', conversationId: conversation.id, userId: user.id });
     this.events.publish({ type: 'participant.removed', conversation: await this.ref(conversation), user: Users.summaryOf(user), by: actor.id });
   }
 
@@ -297,7 +236,6 @@ export class Conversations {
       throw new DomainError('last_admin');
     }
     if (!(await storeCall(this.store.setRole(conversation.id, user.id, role)))) throw refusal('participant_not_found');
-    await this.#invalidate({ scope: 'member', conversationId: conversation.id, userId: user.id });
     this.events.publish({ type: 'participant.role', conversation: await this.ref(conversation), user: Users.summaryOf(user), role, by: actor.id });
     return { user: target.user, participant: { ...target.participant, role } };
   }
@@ -378,7 +316,6 @@ export class Conversations {
     const at = Date.now();
     const moved = await this.store.markRead(conversation.id, actor.id, target, at);
     if (moved === null) return me.readSeq;
-    this.#members.delete(`${conversation.id}:${actor.id}`);
     const upTo = (await this.store.messagesBySeq(conversation.id, moved, moved))[0];
     this.events.publish({
       type: 'receipt.read',
@@ -392,29 +329,14 @@ export class Conversations {
   }
 
   /** What events carry about a conversation. */
-  async ref(conversation: Conversation): Promise<ConversationRef> {
-    const hit = this.#refs.get(conversation.id);
-    if (hit) return hit;
-    const epoch = this.#epoch;
-    let pair: ConversationRef['pair'] = null;
-    if (conversation.kind === 'direct') {
-      const members = await this.store.members([conversation.id]);
-      const users = members.map((m) => m.user).sort((a, b) => a.id - b.id);
-      if (users.length === 2) pair = [users[0], users[1]];
-    }
-    const ref: ConversationRef = { id: conversation.id, uuid: conversation.uuid, tenantId: conversation.tenantId, kind: conversation.kind, pair };
-    if (epoch === this.#epoch) this.#refs.set(conversation.id, ref);
-    return ref;
+  ref(conversation: Conversation): Promise<ConversationRef> {
+    return this.refById(conversation.id);
   }
 
+  /** A conversation's reference, deleted or not (Store.conversationRef: cacheable). */
   async refById(id: Id): Promise<ConversationRef> {
-    const hit = this.#refs.get(id);
-    if (hit) return hit;
-    const epoch = this.#epoch;
-    const c = await this.store.conversationById(id);
-    if (!c) throw new DomainError('conversation_not_found');
-    const ref = await this.ref(c);
-    if (epoch !== this.#epoch) this.#refs.delete(id);
+    const ref = await this.store.conversationRef(id);
+    if (!ref) throw new DomainError('conversation_not_found');
     return ref;
   }
 }

@@ -77,7 +77,6 @@ export class ChannelDirectory {
       this.store.addParticipants(conversation.id, [{ userId: actor.id, role: 'member' }], Date.now(), { maxMembers: this.maxMembers, publicOnly: true }),
     );
     if (added.includes(actor.id)) {
-      await this.conversations.caches.invalidate({ scope: 'member', conversationId: conversation.id, userId: actor.id });
       const ref = await this.conversations.ref(conversation);
       this.events.publish({ type: 'participant.added', conversation: ref, user: Users.summaryOf(actor), role: 'member', by: actor.id });
       this.events.publishToUsers([actor.id], { type: 'conversation.created', conversation: ref });
@@ -91,7 +90,6 @@ export class ChannelDirectory {
     if (conversation.kind !== 'channel' && visibility === 'public') throw refusal('public_channels_only');
     if (conversation.visibility !== visibility) {
       await this.store.updateConversation(conversation.id, { visibility }, Date.now());
-      await this.conversations.caches.invalidate({ scope: 'conversation', conversationId: conversation.id });
       this.events.publish({ type: 'conversation.updated', conversation: await this.conversations.ref(conversation), title: conversation.title });
     }
     return this.conversations.view(actor, conversation.id);

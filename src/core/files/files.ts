@@ -476,7 +476,10 @@ export class Files {
   async #mayRead(user: User, rec: AttachmentRecord): Promise<boolean> {
     if (rec.tenantId !== user.tenantId) return false;
     if (rec.conversationId === null) return rec.ownerId === user.id;
-    return (await this.conversations.participant(rec.conversationId, user.id)) !== undefined;
+    // A deleted conversation has no roles left, but its participants are told its files are
+    // gone (file_not_found), not refused: read the row they keep.
+    if (rec.conversationDeletedAt !== null) return (await this.store.participant(rec.conversationId, user.id)) !== undefined;
+    return (await this.conversations.role(rec.conversationId, user.id)) !== undefined;
   }
 
   /**

@@ -1,14 +1,7 @@
 import type { Store } from '../../backends/store/store.js';
-import { TtlCache } from '../cache.js';
 import { DomainError, refusal } from '../errors.js';
-import { LocalInvalidator, type CacheChange, type CacheInvalidator } from '../events.js';
 import type { Friendship, Id, Millis, User, UserSummary } from '../model.js';
 import type { Users } from '../users.js';
-
-const pairKey = (a: Id, b: Id) => (a < b ? `${a}:${b}` : `${b}:${a}`);
-
-/** Who blocks whom between two people (at most both ways). */
-type PairBlocks = { blocker: Id; blocked: Id }[];
 
 /**
  * Friend requests, the friendship policy that document 004's surfaces apply, and blocks.
@@ -18,28 +11,10 @@ type PairBlocks = { blocker: Id; blocked: Id }[];
  * added to a group or channel by them, and their friendship ends. Only the blocker lifts it.
  */
 export class Friends {
-  // Blocks on the send path without a query per message; every block and unblock is
-  // invalidated in every process before it is acknowledged.
-  readonly #blocks = new TtlCache<string, PairBlocks>(30_000, 100_000);
-  #epoch = 0;
-
   constructor(
     readonly store: Store,
     readonly users: Users,
-    readonly caches: CacheInvalidator = new LocalInvalidator(),
-  ) {
-    caches.onInvalidate((change) => this.#forget(change));
-  }
-
-  #forget(change: CacheChange): void {
-    if (change.scope === 'block') {
-      this.#epoch++;
-      this.#blocks.delete(pairKey(change.userIds[0], change.userIds[1]));
-    } else if (change.scope === 'all') {
-      this.#epoch++;
-      this.#blocks.clear();
-    }
-  }
+  ) {}
 
   /** Asks `other` to be friends; accepted at once when they had already asked. */
   async request(actor: User, otherRef: Id | string): Promise<'pending' | 'accepted'> {
@@ -92,7 +67,6 @@ export class Friends {
     const other = await this.users.resolve(actor, otherRef);
     if (other.id === actor.id) throw refusal('block_self');
     await this.store.block(actor.id, other.id, Date.now());
-    await this.caches.invalidate({ scope: 'block', userIds: [actor.id, other.id] });
     return { id: other.id, uuid: other.uuid, name: other.name, email: other.email, avatarUrl: other.avatarUrl };
   }
 
@@ -100,7 +74,6 @@ export class Friends {
   async unblock(actor: User, otherRef: Id | string): Promise<void> {
     const other = await this.users.resolve(actor, otherRef);
     if (!(await this.store.unblock(actor.id, other.id))) throw refusal('block_not_found');
-    await this.caches.invalidate({ scope: 'block', userIds: [actor.id, other.id] });
   }
 
   /** The people the actor blocks, newest first. */
@@ -110,25 +83,15 @@ export class Friends {
     return rows.filter((r) => users.has(r.userId)).map((r) => ({ user: users.get(r.userId)!, since: r.at }));
   }
 
-  async #pair(a: Id, b: Id): Promise<PairBlocks> {
-    const key = pairKey(a, b);
-    const hit = this.#blocks.get(key);
-    if (hit) return hit;
-    const epoch = this.#epoch;
-    const rows = await this.store.blocksBetween(a, b);
-    if (epoch === this.#epoch) this.#blocks.set(key, rows);
-    return rows;
-  }
-
   /** Whether either of the two blocks the other: no direct messages between them. */
   async isBlocked(a: Id, b: Id): Promise<boolean> {
     if (a === b) return false;
-    return (await this.#pair(a, b)).length > 0;
+    return (await this.store.blocksBetween(a, b)).length > 0;
   }
 
   /** Whether `blocker` blocks `blocked` (one way): `blocked` may not add them anywhere. */
   async blocks(blocker: Id, blocked: Id): Promise<boolean> {
     if (blocker === blocked) return false;
-    return (await this.#pair(blocker, blocked)).some((r) => r.blocker === blocker);
+    return (await this.store.blocksBetween(blocker, blocked)).some((r) => r.blocker === blocker);
   }
 }

@@ -65,8 +65,8 @@ export class Curation {
   async pin(actor: User, key: MessageKey, on: boolean): Promise<void> {
     const { message, conversation } = await this.visible(actor, key);
     if (conversation.kind !== 'direct') {
-      const me = await this.conversations.participant(conversation.id, actor.id);
-      if (!me || !may(me.role, 'pin_message')) throw refusal('pin_forbidden');
+      const role = await this.conversations.role(conversation.id, actor.id);
+      if (!role || !may(role, 'pin_message')) throw refusal('pin_forbidden');
     }
     if (on && message.deletedAt !== null) throw new DomainError('message_deleted');
     const at = Date.now();

@@ -255,14 +255,14 @@ export class Messages {
   /**
    * An event about an older message names its sender (and a direct conversation's other one);
    * their presence is not every follower's to see when the sender has left the group, or a
-   * block shuts the direct conversation (PresenceService: who sees whom). From caches.
+   * block shuts the direct conversation (PresenceService: who sees whom). From cacheable reads.
    */
   async #presenceHidden(ref: ConversationRef, senderId: Id): Promise<{ presenceHidden?: true }> {
-    const hidden = ref.pair ? await this.friends.isBlocked(ref.pair[0].id, ref.pair[1].id) : !(await this.conversations.participant(ref.id, senderId));
+    const hidden = ref.pair ? await this.friends.isBlocked(ref.pair[0].id, ref.pair[1].id) : !(await this.conversations.role(ref.id, senderId));
     return hidden ? { presenceHidden: true } : {};
   }
 
-  /** A block between the two people of a direct conversation stops what either would put in it (from a cache). */
+  /** A block between the two people of a direct conversation stops what either would put in it (a cacheable read). */
   async #refuseBlocked(actor: User, ref: ConversationRef): Promise<void> {
     if (!ref.pair) return;
     const other = ref.pair[0].id === actor.id ? ref.pair[1] : ref.pair[0];
@@ -282,7 +282,7 @@ export class Messages {
     const message = await this.#find(key);
     if (!message) throw new DomainError('message_not_found');
     const conversation = await this.conversations.refById(message.conversationId);
-    if (conversation.tenantId !== actor.tenantId || !(await this.conversations.participant(message.conversationId, actor.id))) {
+    if (conversation.tenantId !== actor.tenantId || !(await this.conversations.role(message.conversationId, actor.id))) {
       throw new DomainError('message_not_found');
     }
     if (opts.in !== undefined && (typeof opts.in === 'number' ? conversation.id : conversation.uuid) !== opts.in) throw new DomainError('message_not_found');
@@ -437,8 +437,8 @@ export class Messages {
    */
   async #requirePost(actor: User, conversation: ConversationRef): Promise<void> {
     if (conversation.kind !== 'channel') return;
-    const me = await this.conversations.participant(conversation.id, actor.id);
-    if (!me || !mayPost(conversation.kind, me.role)) throw refusal('channel_post_forbidden');
+    const role = await this.conversations.role(conversation.id, actor.id);
+    if (!role || !mayPost(conversation.kind, role)) throw refusal('channel_post_forbidden');
   }
 
   /** Only the sender edits, and only while they may post in the conversation. */
@@ -463,8 +463,8 @@ export class Messages {
     const { message, conversation } = await this.get(actor, key);
     if (message.senderId !== actor.id) {
       // Admins and moderators of a group or channel delete anyone's message.
-      const me = conversation.kind === 'direct' ? undefined : await this.conversations.participant(conversation.id, actor.id);
-      if (!me || !may(me.role, 'delete_any_message')) throw refusal('delete_own_only');
+      const role = conversation.kind === 'direct' ? undefined : await this.conversations.role(conversation.id, actor.id);
+      if (!role || !may(role, 'delete_any_message')) throw refusal('delete_own_only');
     }
     if (message.deletedAt !== null) return message;
     const { message: deleted, changed } = await storeCall(this.store.deleteMessage(message.id, Date.now()));

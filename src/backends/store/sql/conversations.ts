@@ -1,10 +1,11 @@
 import { v7 as uuidv7 } from 'uuid';
+import type { ConversationRef } from '../../../core/events.js';
 import type { Conversation, Id, Millis, Visibility } from '../../../core/model.js';
 import { raw } from '../sql-runner.js';
 import { UniqueViolation, type ConversationStore, type NewConversation } from '../store.js';
 import { SqlAggregate } from './aggregate.js';
 import { directoryNameKey } from './directory.js';
-import { pair, toConversation } from './rows.js';
+import { pair, toConversation, toSummary } from './rows.js';
 
 /** Conversations themselves; their participants are SqlParticipants'. */
 export class SqlConversations extends SqlAggregate implements ConversationStore {
@@ -95,6 +96,28 @@ export class SqlConversations extends SqlAggregate implements ConversationStore 
   async conversationByUuid(uuid: string): Promise<Conversation | undefined> {
     const r = await this.first(this.db.selectFrom('conversations').selectAll().where('uuid', '=', uuid).where('deleted_at', 'is', null));
     return r && toConversation(r);
+  }
+
+  async conversationRef(key: Id | string): Promise<ConversationRef | undefined> {
+    if (typeof key === 'number' && !Number.isSafeInteger(key)) return undefined; // see SqlMessages.messageById
+    const q = this.db.selectFrom('conversations').select(['id', 'uuid', 'tenant_id', 'kind']);
+    const r = await this.first(typeof key === 'number' ? q.where('id', '=', key) : q.where('uuid', '=', key));
+    if (!r) return undefined;
+    const id = Number(r.id);
+    let people: ConversationRef['pair'] = null;
+    if (r.kind === 'direct') {
+      // Whoever ever took part: a direct conversation's two never leave it.
+      const users = await this.all(
+        this.db
+          .selectFrom('participants as p')
+          .innerJoin('users as u', 'u.id', 'p.user_id')
+          .select(['u.id', 'u.uuid', 'u.name', 'u.email', 'u.avatar_url'])
+          .where('p.conversation_id', '=', id)
+          .orderBy('u.id'),
+      );
+      if (users.length === 2) people = [toSummary(users[0]), toSummary(users[1])];
+    }
+    return { id, uuid: r.uuid, tenantId: Number(r.tenant_id), kind: r.kind as ConversationRef['kind'], pair: people };
   }
 
   async updateConversation(conversationId: Id, changes: { title?: string | null; visibility?: Visibility }, at: Millis): Promise<Conversation | undefined> {

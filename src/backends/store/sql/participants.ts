@@ -19,6 +19,16 @@ export class SqlParticipants extends SqlAggregate implements ParticipantStore {
     return r && toParticipant(r);
   }
 
+  async memberRole(conversationId: Id, userId: Id): Promise<Role | undefined> {
+    const r = await this.first<{ role: Role }>(
+      raw(
+        'SELECT p.role FROM participants p JOIN conversations c ON c.id = p.conversation_id AND c.deleted_at IS NULL WHERE p.conversation_id = ? AND p.user_id = ? AND p.left_at IS NULL',
+        [conversationId, userId],
+      ),
+    );
+    return r?.role;
+  }
+
   async members(conversationIds: readonly Id[]): Promise<Member[]> {
     if (conversationIds.length === 0) return [];
     const rows = await this.all(

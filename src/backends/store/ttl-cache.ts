@@ -1,4 +1,4 @@
-/** A small map whose entries expire; enough for hot lookups that may be slightly stale. */
+/** A small map whose entries expire: how long a cached read may outlive an invalidation the bus lost. */
 export class TtlCache<K, V> {
   readonly #map = new Map<K, { value: V; until: number }>();
   constructor(
