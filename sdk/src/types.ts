@@ -16,6 +16,9 @@ export type HistoryResponse = W.HistoryOut;
 export type Presence = W.PresenceOut;
 export type Block = W.BlockOut;
 export type UploadedFile = W.UploadOut['files'][number];
+export type UnreadState = W.UnreadOut;
+export type Thread = W.ThreadOut;
+export type ThreadReplies = W.ThreadRepliesOut;
 
 export type ConversationKind = Conversation['kind'];
 export type Role = Member['role'];
@@ -39,6 +42,10 @@ export type SubscribedFrame = ServerFrame<'subscribed'>;
 export type MessageFrame = ServerFrame<'message'>;
 export type MessageChangedFrame = ServerFrame<'message_changed'>;
 export type ReadFrame = ServerFrame<'read'>;
+/** My place in a conversation moved (on any of my devices). */
+export type UnreadFrame = ServerFrame<'unread'>;
+/** My place in a thread, or my following of it, changed. */
+export type ThreadFrame = ServerFrame<'thread'>;
 export type DeliveredFrame = ServerFrame<'delivered'>;
 export type TypingFrame = ServerFrame<'typing'>;
 export type PresenceFrame = ServerFrame<'presence'>;
@@ -96,6 +103,9 @@ export interface ParleyEventMap {
   /** A message as it is now after an edit, a delete or a reaction (each (id, change_seq) once). */
   message_changed: MessageChangedFrame;
   read: ReadFrame;
+  /** My unread state in a conversation changed (a read or mark-unread on any of my devices). */
+  unread: UnreadFrame;
+  thread: ThreadFrame;
   delivered: DeliveredFrame;
   typing: TypingFrame;
   presence: PresenceFrame;

@@ -14,6 +14,7 @@ import { Friends } from './friends/friends.js';
 import { Messages } from './messages/messages.js';
 import { DeliveryReceipts } from './messages/receipts.js';
 import { PresenceService } from './presence/presence-service.js';
+import { Threads } from './threads/threads.js';
 import { Users } from './users.js';
 
 export interface CoreDeps {
@@ -42,6 +43,7 @@ export class Core {
   readonly friends: Friends;
   readonly conversations: Conversations;
   readonly messages: Messages;
+  readonly threads: Threads;
   readonly presence: PresenceService;
   readonly receipts: DeliveryReceipts;
   readonly rateLimits: RateLimits;
@@ -63,6 +65,7 @@ export class Core {
     });
     this.messages = new Messages(store, this.conversations, this.users, this.friends, this.rateLimits, events, config, this.hooks);
     this.messages.epoch = deps.epoch ?? null;
+    this.threads = new Threads(store, this.messages, events);
     this.presence = new PresenceService(presence, store, this.users, this.conversations, events);
     this.receipts = new DeliveryReceipts(store, this.conversations, events);
     this.files = new Files(store, deps.fileStore, this.conversations, config, deps.libraries);

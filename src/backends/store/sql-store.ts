@@ -4,7 +4,7 @@ import type { Id } from '../../core/model.js';
 import { migrationProvider } from './migrations/index.js';
 import type { Database } from './schema.js';
 import { raw, type SqlRunner } from './sql-runner.js';
-import type { AccountStore, AttachmentStore, ConversationStore, FriendStore, MessageStore, ParticipantStore, ReceiptStore, Store, StoreReads } from './store.js';
+import type { AccountStore, AttachmentStore, ConversationStore, FriendStore, MessageStore, ParticipantStore, ReceiptStore, Store, StoreReads, ThreadStore, UnreadStore } from './store.js';
 import type { SqlAdapter } from './sql/adapter.js';
 import type { SqlContext } from './sql/aggregate.js';
 import { SqlAccounts } from './sql/accounts.js';
@@ -15,9 +15,11 @@ import { SqlFriends } from './sql/friends.js';
 import { SqlMessages } from './sql/messages.js';
 import { SqlParticipants } from './sql/participants.js';
 import { SqlReceipts } from './sql/receipts.js';
+import { SqlThreads } from './sql/threads.js';
+import { SqlUnread } from './sql/unread.js';
 
 /** SqlStore answers every sub-store's methods (forwarded to its parts in the constructor). */
-export interface SqlStore extends AccountStore, FriendStore, ConversationStore, ParticipantStore, ReceiptStore, MessageStore, AttachmentStore {}
+export interface SqlStore extends AccountStore, FriendStore, ConversationStore, ParticipantStore, ReceiptStore, UnreadStore, ThreadStore, MessageStore, AttachmentStore {}
 
 /**
  * The Store on SQL through Kysely, shared by SQLite and PostgreSQL: one sub-store per aggregate
@@ -35,6 +37,8 @@ export class SqlStore implements Store {
   readonly messages: SqlMessages;
   readonly append: SqlAppend;
   readonly files: SqlFiles;
+  readonly unread: SqlUnread;
+  readonly threads: SqlThreads;
   readonly #close: () => Promise<void>;
 
   constructor(
@@ -57,7 +61,9 @@ export class SqlStore implements Store {
     this.messages = new SqlMessages(ctx);
     this.append = new SqlAppend(ctx, lockWaitMs);
     this.files = new SqlFiles(ctx);
-    forwardMethods(this, [this.accounts, this.friends, this.conversations, this.participants, this.receipts, this.messages, this.append, this.files]);
+    this.unread = new SqlUnread(ctx);
+    this.threads = new SqlThreads(ctx);
+    forwardMethods(this, [this.accounts, this.friends, this.conversations, this.participants, this.receipts, this.messages, this.append, this.files, this.unread, this.threads]);
   }
 
   get dialect(): 'sqlite' | 'postgres' {

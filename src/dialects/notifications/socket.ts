@@ -32,6 +32,9 @@ export function notificationsRenderer(ctx: Ctx): EventRenderer<null> {
           return e.user.id === me ? null : 'p';
         case 'receipt.delivered':
         case 'session.revoked':
+        // 003 has no frame for a reader's own place.
+        case 'unread.changed':
+        case 'thread.changed':
           return null;
         default:
           return 'x';

@@ -51,6 +51,7 @@ import {
   UserSearchQuery,
 } from './schemas.js';
 import { parleyRenderer, sendParley } from './socket.js';
+import { parleyUnreadRoutes } from './unread-routes.js';
 import { TAGS, TEXTS, example, noContent, operation } from '../../http/api-docs.js';
 import { EXAMPLE, EXAMPLE_CONVERSATION, EXAMPLE_MEMBER, EXAMPLE_SESSION } from './examples.js';
 
@@ -497,5 +498,7 @@ export function parleyRest(ctx: DialectContext, authed: DialectScope) {
     const stored = await core.files.upload(req.user, files, null, PARLEY_POLICY);
     return reply.code(201).send({ files: stored.map((a) => ({ ...renderAttachment(ctx, a), key: a.storedPath })) });
   });
+
+  parleyUnreadRoutes(ctx, authed);
 
 }

@@ -29,7 +29,7 @@ export type ConversationRow = Selectable<ConversationsTable>;
 export type ParticipantRow = Pick<
   Selectable<ParticipantsTable>,
   'conversation_id' | 'user_id' | 'role' | 'joined_at' | 'read_seq' | 'delivered_seq' | 'read_at'
-> & { sent_seq?: number };
+> & { sent_seq?: number; seen_seq?: number };
 export type AttachmentRow = Pick<
   Selectable<AttachmentsTable>,
   'id' | 'uuid' | 'position' | 'kind' | 'file_name' | 'stored_path' | 'size' | 'mime_type' | 'duration_seconds' | 'width' | 'height' | 'thumbnail_path'
@@ -124,6 +124,7 @@ export const toParticipant = (r: ParticipantRow): Participant => ({
   readSeq: r.read_seq,
   deliveredSeq: r.delivered_seq,
   sentSeq: r.sent_seq ?? 0,
+  seenSeq: r.seen_seq ?? Math.max(r.read_seq, r.sent_seq ?? 0),
   readAt: r.read_at ?? null,
 });
 
