@@ -534,6 +534,8 @@ export class ParleyClient {
       case 'unread':
         this.state.applyUnread(f);
         break;
+      case 'thread':
+        break;
       case 'delivered':
         this.state.applyDelivered(f.conversation_id, f.user_id, f.delivered_seq);
         break;

@@ -6,6 +6,7 @@ import { errorText } from '../session.js';
 import { useUi } from '../ui.js';
 import { Avatar } from './Avatar.js';
 import { NewGroupDialog } from './NewGroup.js';
+import { requestThread, ThreadsDialog } from './Threads.js';
 
 /** People by name or email, as the query is typed (debounced). */
 export function usePeopleSearch(query: string): { results: User[] | null; error: string | null } {
@@ -43,6 +44,7 @@ export function Sidebar({ selected, onLogout }: { selected: number | null; onLog
   const me = client.user;
   const [query, setQuery] = useState('');
   const [newGroup, setNewGroup] = useState(false);
+  const [threads, setThreads] = useState(false);
   const { results, error } = usePeopleSearch(query);
   const conversations = client.state.conversations();
 
@@ -64,6 +66,9 @@ export function Sidebar({ selected, onLogout }: { selected: number | null; onLog
           <strong data-testid="me-name">{me?.name}</strong>
           <small>{me?.email}</small>
         </div>
+        <button type="button" class="icon-button" aria-label="Threads" title="Threads" onClick={() => setThreads(true)} data-testid="threads-button">
+          <Icon name="reply" />
+        </button>
         <button type="button" class="icon-button" aria-label="New group" title="New group" onClick={() => setNewGroup(true)}>
           <Icon name="newGroup" />
         </button>
@@ -120,6 +125,16 @@ export function Sidebar({ selected, onLogout }: { selected: number | null; onLog
         )}
       </nav>
       {newGroup && <NewGroupDialog onClose={() => setNewGroup(false)} />}
+      {threads && (
+        <ThreadsDialog
+          onClose={() => setThreads(false)}
+          onOpen={(t) => {
+            setThreads(false);
+            requestThread(t.root);
+            open(t.conversation_id);
+          }}
+        />
+      )}
     </aside>
   );
 }
