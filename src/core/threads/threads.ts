@@ -35,10 +35,10 @@ export class Threads {
     return (await this.store.threadStates(actor.id, [rootId])).get(rootId)!;
   }
 
-  /** The replies after `afterSeq`, oldest first. */
+  /** The replies after `afterSeq`, oldest first; at most 201 (a page of 200 and whether more follow). */
   async replies(actor: User, rootKey: MessageKey, afterSeq: number, limit: number): Promise<{ view: ThreadView; replies: Message[]; senders: ReadonlyMap<Id, UserSummary> }> {
     const view = await this.view(actor, rootKey);
-    const replies = await this.store.threadReplies(view.root.id, Math.max(0, afterSeq), Math.min(Math.max(1, limit), 200));
+    const replies = await this.store.threadReplies(view.root.id, Math.max(0, afterSeq), Math.min(Math.max(1, limit), 201));
     return { view, replies, senders: await this.messages.users.named(replies.map((m) => m.senderId)) };
   }
 

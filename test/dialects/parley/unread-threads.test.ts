@@ -5,6 +5,7 @@ import { api, expectNoFrame, openSocket, type Frame, type TestSocket } from '../
 import { useUsers } from '../../helpers/dialects.js';
 import { useParley, type TestServer } from '../../helpers/parley.js';
 import { databases } from '../../helpers/pg.js';
+import { befriend } from '../v1/support.js';
 
 // Issue 18, threads and unread, by example: deleted messages are never unread (in every
 // dialect that shows a count), "mark as unread" reaches every device of the reader and no one
@@ -39,7 +40,8 @@ describe.each(databases)('threads and unread on %s', (db) => {
   };
   const view = async (conv: number, who: { token: string }) => (await api(server, 'GET', `${P}/conversations/${conv}`, { token: who.token })).body;
 
-  it('a message deleted before it was read is not unread, in Parley, 002 and 003 alike; first_unread_seq skips it', async () => {
+  it('a message deleted before it was read is not unread, in Parley, 002, 003 and 004 alike; first_unread_seq skips it', async () => {
+    await befriend(server, a, b);
     const direct = (await api(server, 'POST', `${P}/conversations`, { token: a.token, json: { kind: 'direct', user_id: b.user.id } })).body.id as number;
     const m1 = await send(direct, a, 'one');
     await send(direct, a, 'two');
@@ -47,6 +49,7 @@ describe.each(databases)('threads and unread on %s', (db) => {
     expect((await api(server, 'DELETE', `${P}/messages/${m1.id}`, { token: a.token })).status).toBe(200);
     expect(await view(direct, b)).toMatchObject({ unread_count: 2, first_unread_seq: 2, my_seen_seq: 0 });
     expect((await api(server, 'GET', '/api/chat/unread-count', { token: b.token })).body.unread_counts[String(direct)]).toBe(2);
+    expect((await api(server, 'GET', '/api/v1/chat/messages/unread-count', { token: b.token })).body).toEqual({ unread_count: 2 });
     const { uuid } = await view(direct, b);
     expect((await api(server, 'GET', `/api/notifications/chat/conversations/${uuid}/`, { token: b.token })).body.unread_count).toBe(2);
     // The room list says the same as the conversation.

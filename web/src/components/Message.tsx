@@ -352,7 +352,7 @@ function MessageMenu({
           </button>
           {actions.onThread && (
             <button type="button" role="menuitem" onClick={run(() => actions.onThread!(m))} data-testid="menu-thread">
-              Reply in thread
+              Open thread
             </button>
           )}
           {actions.onMarkUnread && (
