@@ -280,6 +280,12 @@ export class ChatState {
     if (!old || old.change_seq <= msg.change_seq) {
       const p = rec.place;
       if (msg.deleted_at && !old?.deleted_at && p && msg.seq > p.seen && msg.seq <= p.asOf) rec.deletedSince.add(msg.seq);
+      // A new reply counts on its parent at once (the server sends no change of the parent for
+      // it); an older one, from a history page, is in the parent's count already.
+      const replyDelta = msg.reply_to_id === null ? 0 : !old && !msg.deleted_at && msg.seq > rec.lastSeq ? 1 : msg.deleted_at && old && !old.deleted_at ? -1 : 0;
+      const parentSeq = msg.reply_to_id === null ? undefined : rec.seqOf.get(msg.reply_to_id);
+      const parent = parentSeq === undefined ? undefined : rec.messages.get(parentSeq);
+      if (replyDelta !== 0 && parent) rec.messages.set(parent.seq, { ...parent, reply_count: Math.max(0, parent.reply_count + replyDelta) });
       rec.messages.set(msg.seq, msg);
       rec.seqOf.set(msg.id, msg.seq);
       rec.messageList = null;

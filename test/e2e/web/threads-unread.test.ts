@@ -107,6 +107,7 @@ describe.skipIf(SKIP_BROWSER)('threads and unread in the web page', () => {
     await panel.getByTestId('thread-input').press('Enter');
     await until(() => panel.getByTestId('thread-reply').count()).toBe(2);
     await until(() => panel.getByTestId('thread-follow').textContent()).toBe('Unfollow');
+    await until(() => rootItem.getByTestId('thread-link').textContent()).toBe('2 replies');
     const aliceSees = (await api(server, 'GET', '/api/parley/threads', { token: alice.token })).body;
     expect(aliceSees).toEqual([expect.objectContaining({ root: expect.objectContaining({ id: root.id }), unread_count: 1, following: true })]);
     await screenshot(page, 'thread-panel-desktop');
