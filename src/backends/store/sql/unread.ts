@@ -3,6 +3,14 @@ import { raw } from '../sql-runner.js';
 import type { UnreadState, UnreadStore } from '../store.js';
 import { SqlAggregate } from './aggregate.js';
 
+/** One user's unread state in `n` conversations (parameters: the user, then the conversation ids). */
+export const unreadStatesSql = (n: number) =>
+  `SELECT p.conversation_id, p.seen_seq, c.last_seq,
+     (SELECT count(*) FROM messages d WHERE d.conversation_id = p.conversation_id AND d.seq > p.seen_seq AND d.deleted_at IS NOT NULL) AS deleted_above,
+     (SELECT f.seq FROM messages f WHERE f.conversation_id = p.conversation_id AND f.seq > p.seen_seq AND f.deleted_at IS NULL ORDER BY f.seq LIMIT 1) AS first_unread
+   FROM participants p JOIN conversations c ON c.id = p.conversation_id
+   WHERE p.user_id = ? AND p.left_at IS NULL AND p.conversation_id IN (${new Array(n).fill('?').join(', ')})`;
+
 /**
  * Each participant's own place (seen_seq) and what lies above it. An unread count is
  * last_seq − seen_seq less the deleted messages above seen_seq, counted through an index of
@@ -17,14 +25,7 @@ export class SqlUnread extends SqlAggregate implements UnreadStore {
     for (let i = 0; i < ids.length; i += 200) {
       const chunk = ids.slice(i, i + 200);
       const rows = await this.all<{ conversation_id: number; seen_seq: number; last_seq: number; deleted_above: number; first_unread: number | null }>(
-        raw(
-          `SELECT p.conversation_id, p.seen_seq, c.last_seq,
-             (SELECT count(*) FROM messages d WHERE d.conversation_id = p.conversation_id AND d.seq > p.seen_seq AND d.deleted_at IS NOT NULL) AS deleted_above,
-             (SELECT f.seq FROM messages f WHERE f.conversation_id = p.conversation_id AND f.seq > p.seen_seq AND f.deleted_at IS NULL ORDER BY f.seq LIMIT 1) AS first_unread
-           FROM participants p JOIN conversations c ON c.id = p.conversation_id
-           WHERE p.user_id = ? AND p.left_at IS NULL AND p.conversation_id IN (${chunk.map(() => '?').join(', ')})`,
-          [userId, ...chunk],
-        ),
+        raw(unreadStatesSql(chunk.length), [userId, ...chunk]),
       );
       for (const r of rows) {
         const seen = Math.min(Number(r.seen_seq), Number(r.last_seq));
