@@ -447,6 +447,12 @@ export class ParleyClient {
     this.state.applyRead(conversationId, me.id, readSeq);
   }
 
+  /** "Mark as unread" from message seq: my unread count (here and on my other devices) follows. */
+  async markUnread(conversationId: number, seq: number): Promise<void> {
+    const s = await this.rest.markUnread(conversationId, seq);
+    this.state.applyUnread({ type: 'unread', conversation_id: conversationId, ...s });
+  }
+
   /**
    * Typing started or stopped (socket only: nothing happens offline). Call it on every
    * keystroke: a start is sent at most every 3 s, a stop only after a start.
@@ -586,6 +592,11 @@ export class ParleyClient {
         return;
       case 'read':
         this.state.applyRead(f.conversation_id, f.user_id, f.read_seq);
+        break;
+      case 'unread':
+        this.state.applyUnread(f);
+        break;
+      case 'thread':
         break;
       case 'delivered':
         this.state.applyDelivered(f.conversation_id, f.user_id, f.delivered_seq);

@@ -17,6 +17,9 @@ import type {
   SavedPage,
   SendKind,
   Session,
+  Thread,
+  ThreadReplies,
+  UnreadState,
   UploadedFile,
   User,
   Visibility,
@@ -382,6 +385,44 @@ export class ParleyRest {
   async markRead(conversationId: number, seq?: number): Promise<number> {
     const r = await this.request<{ read_seq: number }>('POST', `/conversations/${conversationId}/read`, { json: seq === undefined ? {} : { seq } });
     return r.read_seq;
+  }
+
+  /** Marks message seq and what follows unread again (my place only; my read receipt stays). */
+  markUnread(conversationId: number, seq: number): Promise<UnreadState> {
+    return this.request('POST', `/conversations/${conversationId}/unread`, { json: { seq } });
+  }
+
+  // ------------------------------------------------------------ threads
+
+  /** The threads I follow, latest reply first, with their unread replies. */
+  listThreads(limit?: number): Promise<Thread[]> {
+    return this.request('GET', `/threads${limit === undefined ? '' : `?limit=${limit}`}`);
+  }
+
+  getThread(rootId: number): Promise<Thread> {
+    return this.request('GET', `/messages/${rootId}/thread`);
+  }
+
+  /** Replies oldest first after afterSeq; reply with send(conversationId, { replyToId: rootId }). */
+  getThreadReplies(rootId: number, opts: { afterSeq?: number; limit?: number } = {}): Promise<ThreadReplies> {
+    const q = new URLSearchParams();
+    if (opts.afterSeq !== undefined) q.set('after_seq', String(opts.afterSeq));
+    if (opts.limit !== undefined) q.set('limit', String(opts.limit));
+    const s = q.toString();
+    return this.request('GET', `/messages/${rootId}/thread/replies${s ? `?${s}` : ''}`);
+  }
+
+  /** Moves my place in the thread up to seq (default: its last reply). */
+  markThreadRead(rootId: number, seq?: number): Promise<Thread> {
+    return this.request('POST', `/messages/${rootId}/thread/read`, { json: seq === undefined ? {} : { seq } });
+  }
+
+  followThread(rootId: number): Promise<Thread> {
+    return this.request('PUT', `/messages/${rootId}/thread/follow`);
+  }
+
+  unfollowThread(rootId: number): Promise<Thread> {
+    return this.request('DELETE', `/messages/${rootId}/thread/follow`);
   }
 
   // ------------------------------------------------------------ files

@@ -8,6 +8,7 @@ import type {
   PresenceFrame,
   PresenceStatus,
   TypingFrame,
+  UnreadFrame,
   User,
 } from './types.js';
 
@@ -39,6 +40,12 @@ interface Rec {
   myReadSeq: number;
   /** The seq of my newest message: unread counts start above the newer of this and myReadSeq. */
   mySentSeq: number;
+  /** My place as the server last told it (conversation or `unread` frame), and when (last_seq then). */
+  place: { seen: number; unread: number; first: number | null; asOf: number } | null;
+  /** Messages in (place.seen, place.asOf] deleted since: no longer unread. */
+  deletedSince: Set<number>;
+  /** The furthest my own reads and sends moved my place since the server last told it. */
+  ownSince: number;
   reads: Map<number, number>;
   delivered: Map<number, number>;
   /** Messages by seq, and the seq of each message id. */
@@ -213,6 +220,7 @@ export class ChatState {
     if (c.last_message) rec.lastMessage = pickLast(rec.lastMessage, strip(c.last_message));
     rec.myReadSeq = Math.max(rec.myReadSeq, c.my_read_seq);
     rec.mySentSeq = Math.max(rec.mySentSeq, c.my_sent_seq);
+    if (!rec.place || c.last_seq >= rec.place.asOf) this.#place(rec, c.my_seen_seq, c.unread_count, c.first_unread_seq, c.last_seq);
     let raced = false;
     if (rec.metaAt > startedAt) raced = true;
     if (!rec.base || !raced) {
@@ -286,6 +294,14 @@ export class ChatState {
     const old = knownSeq === undefined ? undefined : rec.messages.get(knownSeq);
     // The same change_seq again replaces it too: a fresh read carries fresh signed file URLs.
     if (!old || old.change_seq <= msg.change_seq) {
+      const p = rec.place;
+      if (msg.deleted_at && !old?.deleted_at && p && msg.seq > p.seen && msg.seq <= p.asOf) rec.deletedSince.add(msg.seq);
+      // A new reply counts on its parent at once (the server sends no change of the parent for
+      // it); an older one, from a history page, is in the parent's count already.
+      const replyDelta = msg.reply_to_id === null ? 0 : !old && !msg.deleted_at && msg.seq > rec.lastSeq ? 1 : msg.deleted_at && old && !old.deleted_at ? -1 : 0;
+      const parentSeq = msg.reply_to_id === null ? undefined : rec.seqOf.get(msg.reply_to_id);
+      const parent = parentSeq === undefined ? undefined : rec.messages.get(parentSeq);
+      if (replyDelta !== 0 && parent) rec.messages.set(parent.seq, { ...parent, reply_count: Math.max(0, parent.reply_count + replyDelta) });
       rec.messages.set(msg.seq, msg);
       rec.seqOf.set(msg.id, msg.seq);
       rec.messageList = null;
@@ -296,7 +312,10 @@ export class ChatState {
     // The server moves a sender's delivered watermark to each message they send; only
     // reading moves a read watermark.
     raise(rec.delivered, msg.sender.id, msg.seq);
-    if (msg.sender.id === this.me?.id) rec.mySentSeq = Math.max(rec.mySentSeq, msg.seq);
+    if (msg.sender.id === this.me?.id) {
+      rec.mySentSeq = Math.max(rec.mySentSeq, msg.seq);
+      if (msg.seq > (rec.place?.asOf ?? 0)) rec.ownSince = Math.max(rec.ownSince, msg.seq);
+    }
     if (rec.typing.delete(msg.sender.id)) rec.typingList = null;
     this.#changed(rec);
   }
@@ -331,8 +350,53 @@ export class ChatState {
     raise(rec.reads, userId, readSeq);
     // The server's read watermark carries the delivered one along.
     raise(rec.delivered, userId, readSeq);
-    if (userId === this.me?.id) rec.myReadSeq = Math.max(rec.myReadSeq, readSeq);
+    if (userId === this.me?.id) {
+      rec.myReadSeq = Math.max(rec.myReadSeq, readSeq);
+      rec.ownSince = Math.max(rec.ownSince, readSeq);
+    }
     this.#changed(rec);
+  }
+
+  /** My place moved (a read or mark-unread on one of my devices): the server's unread state. */
+  applyUnread(f: UnreadFrame): void {
+    if (this.#removed.has(f.conversation_id)) return;
+    const rec = this.#rec(f.conversation_id);
+    this.#place(rec, f.seen_seq, f.unread_count, f.first_unread_seq, rec.lastSeq);
+    this.#changed(rec);
+  }
+
+  #place(rec: Rec, seen: number, unread: number, first: number | null, asOf: number): void {
+    rec.place = { seen, unread, first, asOf };
+    rec.deletedSince.clear();
+    rec.ownSince = 0;
+  }
+
+  /**
+   * Unread count and first unread seq from the server's last word, plus what came since: new
+   * messages above it, deletions, and my own sends (which move my place to them).
+   */
+  #unread(rec: Rec, lastSeq: number, myRead: number, mySent: number): { count: number; first: number | null } {
+    const p = rec.place;
+    const deletedIn = (from: number) => {
+      let n = 0;
+      for (const [seq, m] of rec.messages) if (seq > from && seq <= lastSeq && m.deleted_at) n++;
+      return n;
+    };
+    const firstAbove = (from: number) => {
+      for (let seq = from + 1; seq <= lastSeq; seq++) if (!rec.messages.get(seq)?.deleted_at) return seq;
+      return null;
+    };
+    if (!p) return { count: Math.max(0, lastSeq - Math.max(myRead, mySent)), first: null };
+    // A read or a send of mine since: my place is there now (the server's `unread` frame follows).
+    if (rec.ownSince > p.seen) {
+      const own = Math.min(rec.ownSince, lastSeq);
+      const count = Math.max(0, lastSeq - own - deletedIn(own));
+      return { count, first: count > 0 ? firstAbove(own) : null };
+    }
+    const above = Math.max(p.asOf, p.seen);
+    const count = Math.max(0, p.unread - rec.deletedSince.size + (lastSeq - above) - deletedIn(above));
+    const first = count === 0 ? null : p.first !== null && !rec.deletedSince.has(p.first) ? p.first : firstAbove(p.seen);
+    return { count, first };
   }
 
   applyDelivered(conversationId: number, userId: number, deliveredSeq: number): void {
@@ -438,6 +502,9 @@ export class ChatState {
         lastMessage: null,
         myReadSeq: 0,
         mySentSeq: 0,
+        place: null,
+        deletedSince: new Set(),
+        ownSince: 0,
         reads: new Map(),
         delivered: new Map(),
         messages: new Map(),
@@ -469,6 +536,8 @@ export class ChatState {
         online: p && p.at > rec.baseAt ? p.online : m.online,
       };
     });
+    const mySent = Math.max(b.my_sent_seq, rec.mySentSeq);
+    const unread = this.#unread(rec, lastSeq, myRead, mySent);
     rec.view = {
       ...b,
       title: rec.title && rec.title.at > rec.baseAt ? rec.title.value : b.title,
@@ -476,9 +545,11 @@ export class ChatState {
       change_seq: Math.max(b.change_seq, rec.changeSeq),
       last_message: rec.lastMessage,
       last_message_at: rec.lastMessage ? rec.lastMessage.created_at : b.last_message_at,
-      unread_count: Math.max(0, lastSeq - Math.max(myRead, b.my_sent_seq, rec.mySentSeq)),
+      unread_count: unread.count,
+      first_unread_seq: unread.first,
+      my_seen_seq: Math.max(rec.ownSince, rec.place?.seen ?? b.my_seen_seq),
       my_read_seq: myRead,
-      my_sent_seq: Math.max(b.my_sent_seq, rec.mySentSeq),
+      my_sent_seq: mySent,
       members,
     };
     return rec.view;

@@ -24,6 +24,9 @@ export type Revision = W.RevisionOut;
 export type Pin = W.PinOut;
 export type SavedItem = W.SavedOut;
 export type SavedPage = W.SavedPageOut;
+export type UnreadState = W.UnreadOut;
+export type Thread = W.ThreadOut;
+export type ThreadReplies = W.ThreadRepliesOut;
 
 export type ConversationKind = Conversation['kind'];
 /** private: invite only; public (channels): in the tenant's directory, anyone of it joins. */
@@ -49,6 +52,10 @@ export type SubscribedFrame = ServerFrame<'subscribed'>;
 export type MessageFrame = ServerFrame<'message'>;
 export type MessageChangedFrame = ServerFrame<'message_changed'>;
 export type ReadFrame = ServerFrame<'read'>;
+/** My place in a conversation moved (on any of my devices). */
+export type UnreadFrame = ServerFrame<'unread'>;
+/** My place in a thread, or my following of it, changed. */
+export type ThreadFrame = ServerFrame<'thread'>;
 export type DeliveredFrame = ServerFrame<'delivered'>;
 export type TypingFrame = ServerFrame<'typing'>;
 export type PresenceFrame = ServerFrame<'presence'>;
@@ -108,6 +115,9 @@ export interface ParleyEventMap {
   /** A message as it is now after an edit, a delete or a reaction (each (id, change_seq) once). */
   message_changed: MessageChangedFrame;
   read: ReadFrame;
+  /** My unread state in a conversation changed (a read or mark-unread on any of my devices). */
+  unread: UnreadFrame;
+  thread: ThreadFrame;
   delivered: DeliveredFrame;
   typing: TypingFrame;
   presence: PresenceFrame;

@@ -16,6 +16,7 @@ import { Messages } from './messages/messages.js';
 import { Curation } from './messages/curation.js';
 import { DeliveryReceipts } from './messages/receipts.js';
 import { PresenceService } from './presence/presence-service.js';
+import { Threads } from './threads/threads.js';
 import { Users } from './users.js';
 
 export interface CoreDeps {
@@ -44,6 +45,7 @@ export class Core {
   readonly directory: ChannelDirectory;
   readonly messages: Messages;
   readonly curation: Curation;
+  readonly threads: Threads;
   readonly presence: PresenceService;
   readonly receipts: DeliveryReceipts;
   readonly rateLimits: RateLimits;
@@ -66,6 +68,7 @@ export class Core {
     this.messages = new Messages(store, this.conversations, this.users, this.friends, this.rateLimits, events, config, this.hooks);
     this.messages.epoch = deps.epoch ?? null;
     this.curation = new Curation(store, this.messages, this.conversations, this.users, events);
+    this.threads = new Threads(store, this.messages, events);
     this.presence = new PresenceService(presence, store, this.users, this.conversations, events);
     this.receipts = new DeliveryReceipts(store, this.conversations, events);
     this.files = new Files(store, deps.fileStore, this.conversations, config, deps.libraries);

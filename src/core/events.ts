@@ -28,6 +28,13 @@ export interface DomainEvents {
   'reaction.removed': { conversation: ConversationRef; message: Message; sender: UserSummary; readSeqs: ReadSeqs; userId: Id; user: UserSummary; emoji: string; at: Millis; presenceHidden?: true };
   /** `upTo`: the message at readSeq (004 names the message read). */
   'receipt.read': { conversation: ConversationRef; user: UserSummary; readSeq: number; at: Millis; upTo: { id: Id; uuid: string; senderId: Id } | null };
+  /**
+   * Sent to the user's own channel (every device): their place in a conversation moved (a read,
+   * or "mark as unread"), with the unread state it leaves. Never shown to anyone else.
+   */
+  'unread.changed': { userId: Id; conversationId: Id; seenSeq: number; unreadCount: number; firstUnreadSeq: number | null };
+  /** Sent to the user's own channel: their place in a thread, or their following of it, changed. */
+  'thread.changed': { userId: Id; conversationId: Id; rootId: Id; readSeq: number; unreadCount: number; following: boolean };
   /** Sent to each participant's user channel: sockets that follow all of a user's conversations join it. */
   'conversation.created': { conversation: ConversationRef };
   'receipt.delivered': { conversation: ConversationRef; userId: Id; deliveredSeq: number; at: Millis };

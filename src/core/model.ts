@@ -94,6 +94,12 @@ export interface Participant {
   deliveredSeq: number;
   /** The newest seq this participant sent: what lies below it was answered, not unread. */
   sentSeq: number;
+  /**
+   * The participant's own place: what lies above it is unread to them. Reads and own sends
+   * move it forward (as max(readSeq, sentSeq)), "mark as unread" moves it back; readSeq, which
+   * the others see, never moves back.
+   */
+  seenSeq: number;
   readAt: Millis | null;
 }
 
@@ -155,8 +161,10 @@ export interface ConversationView {
   /** Everyone a rendering may name, by id: the members listed, the creator, the last message's sender and reactors. */
   people: ReadonlyMap<Id, UserSummary>;
   lastMessage: Message | null;
-  /** last_seq − max(read_seq, sent_seq), never a COUNT over messages. */
+  /** Messages above my seenSeq that are not deleted (Store.unreadStates: no COUNT over the others). */
   unreadCount: number;
+  /** Where opening the conversation lands: the first of those (null: nothing unread). */
+  firstUnreadSeq: number | null;
 }
 
 export interface Member {

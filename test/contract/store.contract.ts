@@ -446,7 +446,7 @@ export function storeContract(make: () => Promise<StoreHandle>): void {
       const g = await f.conversation(t, 'group', [a, b, c], T0 + 5);
       expect(g).toMatchObject({ tenantId: t.id, kind: 'group', createdBy: a.id, lastSeq: 0, changeSeq: 0, lastMessageAt: null, createdAt: T0 + 5, updatedAt: T0 + 5 });
       expect(await s.conversationByUuid(g.uuid)).toEqual(g);
-      expect(await s.participant(g.id, a.id)).toEqual({ conversationId: g.id, userId: a.id, role: 'admin', joinedAt: T0 + 5, readSeq: 0, deliveredSeq: 0, sentSeq: 0, readAt: null });
+      expect(await s.participant(g.id, a.id)).toEqual({ conversationId: g.id, userId: a.id, role: 'admin', joinedAt: T0 + 5, readSeq: 0, deliveredSeq: 0, sentSeq: 0, seenSeq: 0, readAt: null });
       expect(await s.participant(g.id, (await f.user(t)).id)).toBeUndefined();
       const members = await s.members([g.id]);
       expect(members.map((m) => m.user.id).sort()).toEqual([a.id, b.id, c.id].sort());

@@ -128,7 +128,7 @@ describe('SDK units', () => {
     type Internal = 'ready' | 'subscribed' | 'pong';
     const covered: [Exclude<ServerFrameType, keyof ParleyEventMap | Internal>] extends [never] ? true : false = true;
     expect(covered).toBe(true);
-    const events: (keyof ParleyEventMap)[] = ['message', 'message_changed', 'read', 'delivered', 'typing', 'presence', 'mention', 'conversation_changed', 'participant_changed', 'message_hidden', 'pin_changed', 'snapshot_required', 'error'];
+    const events: (keyof ParleyEventMap)[] = ['message', 'message_changed', 'read', 'unread', 'thread', 'delivered', 'typing', 'presence', 'mention', 'conversation_changed', 'participant_changed', 'message_hidden', 'pin_changed', 'snapshot_required', 'error'];
     expect([...Object.keys(ServerFrames)].sort()).toEqual([...events, 'ready', 'subscribed', 'pong'].sort());
     expectTypeOf<Message>().toEqualTypeOf<Static<typeof MessageOut>>();
     expectTypeOf<Conversation>().toEqualTypeOf<Static<typeof ConversationOut>>();
@@ -169,6 +169,8 @@ describe('SDK units', () => {
       last_message: msg(1, 1, 'one'),
       last_message_at: msg(1, 1, 'one').created_at,
       unread_count: 1,
+      first_unread_seq: 1,
+      my_seen_seq: 0,
       my_role: 'member',
       my_read_seq: 0,
       my_sent_seq: 0,

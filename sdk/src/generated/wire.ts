@@ -78,8 +78,11 @@ export interface ConversationOut {
   change_seq: number;
   last_message: MessageOut | null;
   last_message_at: string | null;
-  /** last_seq − the newer of my read_seq and my newest own message */
+  /** Messages above my_seen_seq that are not deleted */
   unread_count: number;
+  first_unread_seq: number | null;
+  /** My own place: reads and my sends move it forward, mark-unread moves it back (my_read_seq, which the others see, never moves back) */
+  my_seen_seq: number;
   my_role: 'admin' | 'moderator' | 'member';
   my_read_seq: number;
   /** The seq of my newest message here (0: none); sending moves it, never my_read_seq */
@@ -217,6 +220,11 @@ export interface LoginBody {
   email: string;
   password: string;
   tenant_id?: string;
+}
+
+export interface MarkUnreadBody {
+  /** The first message to show as unread again */
+  seq: number;
 }
 
 export interface MemberOut {
@@ -372,6 +380,46 @@ export interface SessionOut {
 
 export interface SetRoleBody {
   role: 'admin' | 'moderator' | 'member';
+}
+
+export interface ThreadListQuery {
+  /** Threads at most */
+  limit?: number;
+}
+
+export interface ThreadOut {
+  root: MessageOut;
+  /** Parley id */
+  conversation_id: number;
+  /** My place in the thread: replies with a higher seq are unread */
+  read_seq: number;
+  /** Replies above read_seq that are not deleted */
+  unread_count: number;
+  reply_count: number;
+  last_reply_seq: number | null;
+  last_reply_at: string | null;
+  /** Followed threads are in my Threads list; replying or starting a thread follows it */
+  following: boolean;
+}
+
+export interface ThreadRepliesOut {
+  thread: ThreadOut;
+  replies: MessageOut[];
+  has_more: boolean;
+}
+
+export interface ThreadRepliesQuery {
+  /** Only replies with a higher seq */
+  after_seq?: number;
+  /** Replies per page */
+  limit?: number;
+}
+
+export interface UnreadOut {
+  seen_seq: number;
+  /** Messages above seen_seq that are not deleted */
+  unread_count: number;
+  first_unread_seq: number | null;
 }
 
 export interface UpdateConversationBody {
@@ -536,6 +584,26 @@ export interface ServerFrames {
     user_id: number;
     read_seq: number;
   };
+  /** My place in a conversation moved (a read or mark-unread on any of my devices): my unread count there now. Only my own sockets get it. */
+  unread: {
+    type: 'unread';
+    /** Parley id */
+    conversation_id: number;
+    seen_seq: number;
+    unread_count: number;
+    first_unread_seq: number | null;
+  };
+  /** My place in a thread, or my following of it, changed (on any of my devices). Only my own sockets get it. */
+  thread: {
+    type: 'thread';
+    /** Parley id */
+    conversation_id: number;
+    /** Parley id */
+    root_id: number;
+    read_seq: number;
+    unread_count: number;
+    following: boolean;
+  };
   /** A participant's device received messages up to delivered_seq. */
   delivered: {
     type: 'delivered';
@@ -660,6 +728,7 @@ export interface WireTypes {
   InviteOut: InviteOut;
   InviteParams: InviteParams;
   LoginBody: LoginBody;
+  MarkUnreadBody: MarkUnreadBody;
   MemberOut: MemberOut;
   MessageOut: MessageOut;
   MessageParams: MessageParams;
@@ -680,6 +749,11 @@ export interface WireTypes {
   SendBody: SendBody;
   SessionOut: SessionOut;
   SetRoleBody: SetRoleBody;
+  ThreadListQuery: ThreadListQuery;
+  ThreadOut: ThreadOut;
+  ThreadRepliesOut: ThreadRepliesOut;
+  ThreadRepliesQuery: ThreadRepliesQuery;
+  UnreadOut: UnreadOut;
   UpdateConversationBody: UpdateConversationBody;
   UploadOut: UploadOut;
   UserOut: UserOut;

@@ -87,6 +87,8 @@ export interface ParticipantsTable {
   delivered_seq: number;
   /** The participant's newest own message (unread counts start above max(read_seq, sent_seq)). */
   sent_seq: Generated<number>;
+  /** The participant's own place: above it is unread to them (moves back with "mark as unread"; read_seq never does). */
+  seen_seq: Generated<number>;
   read_at: number | null;
 }
 
@@ -165,6 +167,18 @@ export interface Database {
   message_hides: MessageHidesTable;
   pins: PinsTable;
   saved_messages: SavedMessagesTable;
+  thread_members: ThreadMembersTable;
+}
+
+/** A user's place in a thread (the replies to root_id) and whether they follow it. */
+export interface ThreadMembersTable {
+  root_id: number;
+  user_id: number;
+  conversation_id: number;
+  /** Replies with a higher seq are unread to the user. */
+  read_seq: number;
+  following: number;
+  updated_at: number;
 }
 
 /** Facts about the database as a whole (key 'epoch': the history's epoch). */

@@ -4,7 +4,7 @@ import type { Id } from '../../core/model.js';
 import { migrationProvider } from './migrations/index.js';
 import type { Database } from './schema.js';
 import { raw, type SqlRunner } from './sql-runner.js';
-import type { AccountStore, AttachmentStore, ConversationStore, CurationStore, DirectoryStore, FriendStore, MessageStore, ParticipantStore, ReceiptStore, Store, StoreReads } from './store.js';
+import type { AccountStore, AttachmentStore, ConversationStore, CurationStore, DirectoryStore, FriendStore, MessageStore, ParticipantStore, ReceiptStore, Store, StoreReads, ThreadStore, UnreadStore } from './store.js';
 import type { SqlAdapter } from './sql/adapter.js';
 import type { SqlContext } from './sql/aggregate.js';
 import { SqlAccounts } from './sql/accounts.js';
@@ -17,9 +17,11 @@ import { SqlFriends } from './sql/friends.js';
 import { SqlMessages } from './sql/messages.js';
 import { SqlParticipants } from './sql/participants.js';
 import { SqlReceipts } from './sql/receipts.js';
+import { SqlThreads } from './sql/threads.js';
+import { SqlUnread } from './sql/unread.js';
 
 /** SqlStore answers every sub-store's methods (forwarded to its parts in the constructor). */
-export interface SqlStore extends AccountStore, FriendStore, ConversationStore, ParticipantStore, ReceiptStore, MessageStore, AttachmentStore, DirectoryStore, CurationStore {}
+export interface SqlStore extends AccountStore, FriendStore, ConversationStore, ParticipantStore, ReceiptStore, UnreadStore, ThreadStore, MessageStore, AttachmentStore, DirectoryStore, CurationStore {}
 
 /**
  * The Store on SQL through Kysely, shared by SQLite and PostgreSQL: one sub-store per aggregate
@@ -39,6 +41,8 @@ export class SqlStore implements Store {
   readonly files: SqlFiles;
   readonly directory: SqlDirectory;
   readonly curation: SqlCuration;
+  readonly unread: SqlUnread;
+  readonly threads: SqlThreads;
   readonly #close: () => Promise<void>;
 
   constructor(
@@ -63,7 +67,9 @@ export class SqlStore implements Store {
     this.files = new SqlFiles(ctx);
     this.directory = new SqlDirectory(ctx);
     this.curation = new SqlCuration(ctx);
-    forwardMethods(this, [this.accounts, this.friends, this.conversations, this.participants, this.receipts, this.messages, this.append, this.files, this.directory, this.curation]);
+    this.unread = new SqlUnread(ctx);
+    this.threads = new SqlThreads(ctx);
+    forwardMethods(this, [this.accounts, this.friends, this.conversations, this.participants, this.receipts, this.messages, this.append, this.files, this.directory, this.curation, this.unread, this.threads]);
   }
 
   get dialect(): 'sqlite' | 'postgres' {

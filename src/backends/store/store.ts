@@ -276,7 +276,7 @@ export interface DirectoryStore {
   publicChannels(tenantId: Id, userId: Id, query: { q?: string; after?: DirectoryCursor; limit: number }): Promise<DirectoryEntry[]>;
 }
 
-export interface Store extends AccountStore, FriendStore, ConversationStore, ParticipantStore, ReceiptStore, MessageStore, AttachmentStore, DirectoryStore, CurationStore {
+export interface Store extends AccountStore, FriendStore, ConversationStore, ParticipantStore, ReceiptStore, MessageStore, AttachmentStore, DirectoryStore, CurationStore, UnreadStore, ThreadStore {
   readonly dialect: 'sqlite' | 'postgres';
   /**
    * How many `appendMessages` calls may run at once and still take their seqs in the order
@@ -494,6 +494,60 @@ export interface ReceiptStore {
   /** Moves read_seq (and delivered_seq) up to `seq`, capped at last_seq; returns the new read_seq, or null if nothing moved. */
   markRead(conversationId: Id, userId: Id, seq: number, at: Millis): Promise<number | null>;
   markDelivered(updates: readonly { conversationId: Id; userId: Id; seq: number }[]): Promise<void>;
+}
+
+/** A participant's unread messages: above their own place, not deleted. */
+export interface UnreadState {
+  seenSeq: number;
+  unreadCount: number;
+  /** The first message above seenSeq that is not deleted; null when there is none. */
+  firstUnreadSeq: number | null;
+}
+
+/**
+ * Each participant's own place (seen_seq): the messages above it that are not deleted are
+ * unread to them. It moves forward with reads (`raiseSeen`) and own sends (the append), and
+ * back only with "mark as unread" (`lowerSeen`); read_seq, the receipt others see, never does.
+ */
+export interface UnreadStore {
+  /** The user's unread state in each of these conversations they are in; no COUNT over non-deleted messages. */
+  unreadStates(userId: Id, conversationIds: readonly Id[]): Promise<Map<Id, UnreadState>>;
+  /** Moves seen_seq up to `seq` (capped at last_seq); the new seen_seq, or null if it did not move. */
+  raiseSeen(conversationId: Id, userId: Id, seq: number): Promise<number | null>;
+  /** Moves seen_seq back to `seq`; the new seen_seq, or null if it was not above it. */
+  lowerSeen(conversationId: Id, userId: Id, seq: number): Promise<number | null>;
+}
+
+/** A user's view of a thread (the replies to one root message). */
+export interface ThreadState {
+  rootId: Id;
+  conversationId: Id;
+  /** Replies above it are unread (the root's seq when the user never read the thread). */
+  readSeq: number;
+  following: boolean;
+  /** Replies above readSeq that are not deleted. */
+  unreadCount: number;
+  replyCount: number;
+  lastReplySeq: number | null;
+  lastReplyAt: Millis | null;
+}
+
+/**
+ * Threads per user: read positions and following. The append makes a replier follow the
+ * thread (read up to their reply) and the root's author follow it from its first reply, in
+ * its transaction; read positions only move forward.
+ */
+export interface ThreadStore {
+  /** The user's state of each of these threads (roots that do not exist are left out). */
+  threadStates(userId: Id, rootIds: readonly Id[]): Promise<Map<Id, ThreadState>>;
+  /** The threads the user follows in live conversations they are in, latest reply first, at most `limit`. */
+  followedThreads(userId: Id, limit: number): Promise<ThreadState[]>;
+  /** Moves the user's read position in the thread up to `seq`; returns it. */
+  markThreadRead(userId: Id, rootId: Id, conversationId: Id, seq: number, at: Millis): Promise<number>;
+  /** Follows or unfollows; a first row starts read up to `readSeqIfNew`. */
+  setThreadFollowing(userId: Id, rootId: Id, conversationId: Id, following: boolean, readSeqIfNew: number, at: Millis): Promise<void>;
+  /** The replies to `rootId` with seq above `afterSeq`, oldest first, at most `limit`. */
+  threadReplies(rootId: Id, afterSeq: number, limit: number): Promise<Message[]>;
 }
 
 /** Messages: the append (group commit), reads by id, seq and change, and changes. */

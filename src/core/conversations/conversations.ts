@@ -1,4 +1,4 @@
-import type { ActivityCursor, Store, StoreReads } from '../../backends/store/store.js';
+import type { ActivityCursor, Store, StoreReads, UnreadState } from '../../backends/store/store.js';
 import { DomainError, refusal, storeCall } from '../errors.js';
 import type { ConversationRef, EventPublisher } from '../events.js';
 import type { Friends } from '../friends/friends.js';
@@ -276,9 +276,10 @@ export class Conversations {
   async #views(access: Access[], members: 'all' | 'preview'): Promise<ConversationView[]> {
     const conversations = access.map((a) => a.conversation);
     const ids = conversations.map((c) => c.id);
-    const [last, listed] = await Promise.all([
+    const [last, unread, listed] = await Promise.all([
       // The caller's own deletions (delete for me) are not their preview.
       this.store.lastMessages(conversations).then((last) => (access.length > 0 ? lastUnhidden(this.store, access[0].me.userId, last) : last)),
+      access.length > 0 ? this.store.unreadStates(access[0].me.userId, ids) : new Map<Id, UnreadState>(),
       members === 'all' ? this.store.members(ids) : this.store.memberPreview(ids, LIST_MEMBER_PREVIEW),
     ]);
     const byConversation = new Map<Id, Member[]>();
@@ -304,9 +305,31 @@ export class Conversations {
       members: byConversation.get(conversation.id) ?? [],
       people,
       lastMessage: last.get(conversation.id) ?? null,
-      // A reply clears the count (what came before it was answered) but reads nothing.
-      unreadCount: Math.max(0, conversation.lastSeq - Math.max(me.readSeq, me.sentSeq)),
+      // A reply clears the count (the append moves seen_seq) but reads nothing.
+      unreadCount: unread.get(conversation.id)?.unreadCount ?? 0,
+      firstUnreadSeq: unread.get(conversation.id)?.firstUnreadSeq ?? null,
     }));
+  }
+
+  /**
+   * "Mark as unread" from message `seq`: the actor's place moves back to just before it, on
+   * every device of theirs. Only their own place (seen_seq) moves: read_seq stays, so the
+   * others never see a message they were told was read go back to unread (004's status and
+   * every read receipt keep their meaning).
+   */
+  async markUnread(actor: User, key: ConversationKey, seq: number): Promise<UnreadState> {
+    const { conversation } = await this.access(actor, key);
+    const message = Number.isSafeInteger(seq) && seq >= 1 ? (await this.store.messagesBySeq(conversation.id, seq, seq))[0] : undefined;
+    if (!message || message.deletedAt !== null) throw new DomainError('message_not_found');
+    const moved = await this.store.lowerSeen(conversation.id, actor.id, seq - 1);
+    return this.#announceUnread(actor, conversation.id, moved !== null);
+  }
+
+  /** The actor's unread state in a conversation, told to each of their devices when it changed. */
+  async #announceUnread(actor: User, conversationId: Id, changed: boolean): Promise<UnreadState> {
+    const state = (await this.store.unreadStates(actor.id, [conversationId])).get(conversationId) ?? { seenSeq: 0, unreadCount: 0, firstUnreadSeq: null };
+    if (changed) this.events.publishToUsers([actor.id], { type: 'unread.changed', userId: actor.id, conversationId, ...state });
+    return state;
   }
 
   /** Marks everything up to `uptoSeq` (default: all) read; tells the conversation when it moved. */
@@ -315,6 +338,9 @@ export class Conversations {
     const target = Math.min(uptoSeq ?? conversation.lastSeq, conversation.lastSeq);
     const at = Date.now();
     const moved = await this.store.markRead(conversation.id, actor.id, target, at);
+    // The reader's own place follows (also where read_seq stayed, after "mark as unread").
+    const seen = await this.store.raiseSeen(conversation.id, actor.id, target);
+    if (seen !== null) await this.#announceUnread(actor, conversation.id, true);
     if (moved === null) return me.readSeq;
     const upTo = (await this.store.messagesBySeq(conversation.id, moved, moved))[0];
     this.events.publish({

@@ -35,6 +35,8 @@ export function notificationsRenderer(ctx: Ctx): EventRenderer<null> {
         // Parley's own (issue 18): document 003 has no frame for them.
         case 'message.hidden':
         case 'message.pinned':
+        case 'unread.changed':
+        case 'thread.changed':
           return null;
         default:
           return 'x';

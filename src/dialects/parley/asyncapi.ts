@@ -26,6 +26,8 @@ const SERVER_EXAMPLES: Record<ServerFrameType, unknown> = {
   message: { type: 'message', conversation_id: 7, message },
   message_changed: { type: 'message_changed', conversation_id: 7, change: 'reaction_added', message, user_id: 2, emoji: '👍' },
   read: { type: 'read', conversation_id: 7, user_id: 2, read_seq: 42 },
+  unread: { type: 'unread', conversation_id: 7, seen_seq: 39, unread_count: 3, first_unread_seq: 40 },
+  thread: { type: 'thread', conversation_id: 7, root_id: 123, read_seq: 45, unread_count: 0, following: true },
   delivered: { type: 'delivered', conversation_id: 7, user_id: 2, delivered_seq: 42 },
   typing: { type: 'typing', conversation_id: 7, user_id: 2, is_typing: true, typing_user_ids: [2] },
   presence: { type: 'presence', user_id: 2, online: false, status: 'offline', last_seen: '2024-01-01T12:05:00.000Z' },

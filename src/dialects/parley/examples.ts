@@ -60,6 +60,8 @@ export const EXAMPLE_CONVERSATION = {
   last_message: EXAMPLE.message,
   last_message_at: '2024-01-01T12:00:00.000Z',
   unread_count: 0,
+  first_unread_seq: null,
+  my_seen_seq: 42,
   my_role: 'member',
   my_read_seq: 42,
   my_sent_seq: 42,

@@ -70,6 +70,8 @@ export function renderConversation(ctx: Ctx, v: ConversationView): Static<typeof
     last_message: v.lastMessage ? renderMessage(ctx, v.lastMessage, users.get(v.lastMessage.senderId) ?? deletedUser(v.lastMessage.senderId)) : null,
     last_message_at: isoOrNull(c.lastMessageAt),
     unread_count: v.unreadCount,
+    first_unread_seq: v.firstUnreadSeq,
+    my_seen_seq: v.me.seenSeq,
     my_role: v.me.role,
     my_read_seq: v.me.readSeq,
     my_sent_seq: v.me.sentSeq,

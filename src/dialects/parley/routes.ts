@@ -53,6 +53,7 @@ import {
 } from './schemas.js';
 import { parleyRenderer, sendParley } from './socket.js';
 import { directoryRoutes } from './directory-routes.js';
+import { parleyUnreadRoutes } from './unread-routes.js';
 import { TAGS, TEXTS, example, noContent, operation } from '../../http/api-docs.js';
 import { EXAMPLE, EXAMPLE_CONVERSATION, EXAMPLE_MEMBER, EXAMPLE_SESSION } from './examples.js';
 
@@ -490,5 +491,6 @@ export function parleyRest(ctx: DialectContext, authed: DialectScope) {
   });
 
   directoryRoutes(ctx, authed, conversation);
+  parleyUnreadRoutes(ctx, authed);
 
 }

@@ -76,7 +76,9 @@ export const ConversationOut = Type.Object(
     change_seq: Seq,
     last_message: Nullable(MessageOut),
     last_message_at: Nullable(Time),
-    unread_count: Type.Integer({ minimum: 0, description: 'last_seq − the newer of my read_seq and my newest own message' }),
+    unread_count: Type.Integer({ minimum: 0, description: 'Messages above my_seen_seq that are not deleted' }),
+    first_unread_seq: Nullable(Type.Integer({ minimum: 1, description: 'The first of them: where opening the conversation lands (null: nothing unread)' })),
+    my_seen_seq: Type.Integer({ minimum: 0, description: 'My own place: reads and my sends move it forward, mark-unread moves it back (my_read_seq, which the others see, never moves back)' }),
     my_role: Role,
     my_read_seq: Seq,
     my_sent_seq: Type.Integer({ minimum: 0, description: 'The seq of my newest message here (0: none); sending moves it, never my_read_seq' }),
@@ -308,6 +310,16 @@ export const ServerFrames = {
     'A message as it is now, after an edit, a delete or a reaction (replayed: changed while you were away).',
   ),
   read: out('read', { conversation_id: Id, user_id: Id, read_seq: Seq }, "A participant's read watermark moved."),
+  unread: out(
+    'unread',
+    { conversation_id: Id, seen_seq: Seq, unread_count: Type.Integer({ minimum: 0 }), first_unread_seq: Nullable(Type.Integer({ minimum: 1 })) },
+    'My place in a conversation moved (a read or mark-unread on any of my devices): my unread count there now. Only my own sockets get it.',
+  ),
+  thread: out(
+    'thread',
+    { conversation_id: Id, root_id: Id, read_seq: Seq, unread_count: Type.Integer({ minimum: 0 }), following: Type.Boolean() },
+    'My place in a thread, or my following of it, changed (on any of my devices). Only my own sockets get it.',
+  ),
   delivered: out('delivered', { conversation_id: Id, user_id: Id, delivered_seq: Seq }, "A participant's device received messages up to delivered_seq."),
   typing: out('typing', { conversation_id: Id, user_id: Id, is_typing: Type.Boolean(), typing_user_ids: Type.Array(Id) }, 'Someone started or stopped typing.'),
   presence: out('presence', { user_id: Id, online: Type.Boolean(), status: Status, last_seen: Nullable(Time) }, 'Presence of someone you share a conversation with.'),
@@ -335,3 +347,38 @@ export const ServerFrames = {
 
 export type ClientFrameType = keyof typeof ClientFrames;
 export type ServerFrameType = keyof typeof ServerFrames;
+
+// ---------------------------------------------------------------- issue 18: mark as unread, threads (unread-routes.ts)
+
+export const MarkUnreadBody = Type.Object(
+  { seq: Type.Integer({ minimum: 1, description: 'The first message to show as unread again' }) },
+  { additionalProperties: false },
+);
+
+export const UnreadOut = Type.Object({
+  seen_seq: Seq,
+  unread_count: Type.Integer({ minimum: 0, description: 'Messages above seen_seq that are not deleted' }),
+  first_unread_seq: Nullable(Type.Integer({ minimum: 1 })),
+});
+
+export const ThreadOut = Type.Object({
+  root: MessageOut,
+  conversation_id: Id,
+  read_seq: Type.Integer({ minimum: 0, description: 'My place in the thread: replies with a higher seq are unread' }),
+  unread_count: Type.Integer({ minimum: 0, description: 'Replies above read_seq that are not deleted' }),
+  reply_count: Type.Integer({ minimum: 0 }),
+  last_reply_seq: Nullable(Type.Integer({ minimum: 1 })),
+  last_reply_at: Nullable(Time),
+  following: Type.Boolean({ description: 'Followed threads are in my Threads list; replying or starting a thread follows it' }),
+});
+
+export const ThreadRepliesQuery = Type.Object({
+  after_seq: Type.Optional(Type.Integer({ minimum: 0, description: 'Only replies with a higher seq' })),
+  limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 200, default: 100, description: 'Replies per page' })),
+});
+
+export const ThreadRepliesOut = Type.Object({ thread: ThreadOut, replies: Type.Array(MessageOut), has_more: Type.Boolean() });
+
+export const ThreadListQuery = Type.Object({
+  limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 100, default: 50, description: 'Threads at most' })),
+});

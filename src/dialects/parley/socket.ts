@@ -60,6 +60,10 @@ export function parleyRenderer(ctx: Ctx): EventRenderer<null> {
           });
         case 'receipt.read':
           return JSON.stringify({ type: 'read', conversation_id: e.conversation.id, user_id: e.user.id, read_seq: e.readSeq });
+        case 'unread.changed':
+          return JSON.stringify({ type: 'unread', conversation_id: e.conversationId, seen_seq: e.seenSeq, unread_count: e.unreadCount, first_unread_seq: e.firstUnreadSeq });
+        case 'thread.changed':
+          return JSON.stringify({ type: 'thread', conversation_id: e.conversationId, root_id: e.rootId, read_seq: e.readSeq, unread_count: e.unreadCount, following: e.following });
         case 'receipt.delivered':
           return JSON.stringify({ type: 'delivered', conversation_id: e.conversation.id, user_id: e.userId, delivered_seq: e.deliveredSeq });
         case 'typing':

@@ -393,6 +393,15 @@ describe.skipIf(SKIP_BROWSER)('the web page', () => {
     await carol.page.goto(web.server.url);
     const row = carol.page.getByTestId('conversation-item').filter({ hasText: 'Alice Smith' });
     await until(() => row.getByTestId('unread-badge').textContent()).toBe('75');
+    // Read elsewhere first: opened with unread, it would land on the first unread instead
+    // (threads-unread.test.ts); here it opens at the newest.
+    const read = await fetch(`${web.server.url}/api/parley/conversations/${conv.id}/read`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${await tokenOf(carol.page)}`, 'content-type': 'application/json' },
+      body: '{}',
+    });
+    expect(read.status).toBe(200);
+    await until(() => row.getByTestId('unread-badge').count()).toBe(0);
     await row.click();
     const list = carol.page.getByTestId('message-list');
     await message(carol.page, 'history 75').waitFor();

@@ -11,6 +11,7 @@ import { MembersDialog } from './Members.js';
 import { PinnedButton } from './Curation.js';
 import { pendingPreviews, type MessageActions } from './Message.js';
 import { MessageList } from './MessageList.js';
+import { onThreadRequest, ThreadPanel } from './Threads.js';
 
 /** One conversation: its header, history, who is typing, and the composer. */
 export function ConversationView({ id }: { id: number }) {
@@ -52,26 +53,10 @@ export function ConversationView({ id }: { id: number }) {
     return () => offs.forEach((off) => off());
   }, []);
 
-  // Read while looking at it: up to the newest message, once someone else's lies above my
-  // read watermark (my own messages do not move it: sending reads nothing).
-  const lastSeq = conv?.last_seq ?? 0;
-  const myRead = conv?.my_read_seq ?? 0;
-  const othersAbove = client.state.messages(id).some((m) => m.seq > myRead && m.sender.id !== me?.id) || (conv?.unread_count ?? 0) > 0;
-  const asked = useRef(0);
-  const status = client.status;
-  useEffect(() => {
-    asked.current = 0;
-  }, [status]);
-  useEffect(() => {
-    const check = () => {
-      if (document.visibilityState !== 'visible' || !othersAbove || asked.current >= lastSeq) return;
-      asked.current = lastSeq;
-      client.markRead(id, lastSeq).catch(() => (asked.current = 0));
-    };
-    check();
-    document.addEventListener('visibilitychange', check);
-    return () => document.removeEventListener('visibilitychange', check);
-  }, [lastSeq, myRead, othersAbove, status]);
+  // Reading is MessageList's: what is shown on screen, and nothing after "mark as unread".
+  const [markedFrom, setMarkedFrom] = useState<number | null>(null);
+  const [threadRoot, setThreadRoot] = useState<Message | null>(null);
+  useEffect(() => onThreadRequest(id, setThreadRoot), [id]);
 
   if (missing || client.state.isRemoved(id))
     return (
@@ -117,6 +102,16 @@ export function ConversationView({ id }: { id: number }) {
       setEditing(m);
     },
     onDelete: (m) => setDeleting(m),
+    onMarkUnread: (m) => {
+      // Held first: the message is on screen, and showing it must not read it again.
+      const before = markedFrom;
+      setMarkedFrom(m.seq);
+      client.markUnread(id, m.seq).catch((e) => {
+        setMarkedFrom(before);
+        toast(`Could not mark as unread: ${errorText(e)}`);
+      });
+    },
+    onThread: (m) => setThreadRoot(m),
   };
   const editLast = () => {
     const mine = client.state.messages(id).filter((m) => m.sender.id === me?.id && !m.deleted_at && (m.kind === 'text' || m.kind === 'emoji'));
@@ -172,7 +167,7 @@ export function ConversationView({ id }: { id: number }) {
           </button>
         )}
       </header>
-      <MessageList conv={conv} ready={ready} actions={actions} />
+      <MessageList conv={conv} ready={ready} actions={actions} markedFrom={markedFrom} />
       <div class="typing" role="status" aria-live="polite" data-testid="typing-indicator">
         {typingText}
       </div>
@@ -192,6 +187,7 @@ export function ConversationView({ id }: { id: number }) {
           Drop files to attach
         </div>
       )}
+      {threadRoot && <ThreadPanel key={threadRoot.id} root={threadRoot} onClose={() => setThreadRoot(null)} />}
       {members && <MembersDialog conv={conv} onClose={() => setMembers(false)} />}
       {deleting && (
         <Dialog title="Delete this message?" onClose={() => setDeleting(null)} testId="delete-dialog">

@@ -28,6 +28,10 @@ export interface MessageActions {
   onReply(m: Message): void;
   onEdit(m: Message): void;
   onDelete(m: Message): void;
+  /** "Mark as unread" from this message. */
+  onMarkUnread?(m: Message): void;
+  /** Opens the thread of this message. */
+  onThread?(m: Message): void;
 }
 
 export function MessageItem({
@@ -106,6 +110,11 @@ export function MessageItem({
             );
           })}
         </div>
+      )}
+      {m.reply_count > 0 && actions.onThread && (
+        <button type="button" class="text-button thread-link" onClick={() => actions.onThread!(m)} data-testid="thread-link">
+          {m.reply_count === 1 ? '1 reply' : `${m.reply_count} replies`}
+        </button>
       )}
       {!deleted && <MessageMenu m={m} conv={conv} canEdit={canEdit} canDelete={canDelete} onReact={toggle} actions={actions} />}
     </div>
@@ -322,6 +331,16 @@ function MessageMenu({
           <button type="button" role="menuitem" onClick={run(() => actions.onReply(m))}>
             <Icon name="reply" size={16} /> Reply
           </button>
+          {actions.onThread && (
+            <button type="button" role="menuitem" onClick={run(() => actions.onThread!(m))} data-testid="menu-thread">
+              Open thread
+            </button>
+          )}
+          {actions.onMarkUnread && (
+            <button type="button" role="menuitem" onClick={run(() => actions.onMarkUnread!(m))} data-testid="menu-mark-unread">
+              Mark as unread
+            </button>
+          )}
           {canEdit && (
             <button type="button" role="menuitem" onClick={run(() => actions.onEdit(m))}>
               ✎ Edit

@@ -5,6 +5,7 @@ import { dayKey, dayLabel } from '../format.js';
 import { errorText } from '../session.js';
 import { useUi } from '../ui.js';
 import { MessageItem, PendingItem, type MessageActions } from './Message.js';
+import { loadUntil, NEW_MESSAGES_ID, useReadWhatIsShown } from './unread.js';
 
 const GROUP_MS = 5 * 60_000;
 
@@ -12,7 +13,7 @@ const GROUP_MS = 5 * 60_000;
  * The history: newest at the bottom, older pages loaded as you scroll up (keeping what you
  * look at in place), following new messages while you are at the bottom.
  */
-export function MessageList({ conv, ready, actions }: { conv: Conversation; ready: boolean; actions: MessageActions }) {
+export function MessageList({ conv, ready, actions, markedFrom }: { conv: Conversation; ready: boolean; actions: MessageActions; markedFrom: number | null }) {
   const { client, toast } = useUi();
   const id = conv.id;
   const messages = client.state.messages(id);
@@ -26,10 +27,38 @@ export function MessageList({ conv, ready, actions }: { conv: Conversation; read
   const [loadingOlder, setLoadingOlder] = useState(false);
   /** The message that was on top before older ones came, and where it was on screen. */
   const anchor = useRef<{ id: number; offset: number } | null>(null);
-  /** My read watermark when the conversation was opened: the "new messages" line goes after it. */
-  const readAtOpen = useRef<{ read: number; last: number } | null>(null);
-  if (readAtOpen.current === null) readAtOpen.current = { read: conv.my_read_seq, last: conv.last_seq };
+  /** The first unread when the conversation was opened (or where "mark as unread" put it): the "New messages" line. */
+  const firstAtOpen = useRef<number | null | undefined>(undefined);
+  if (firstAtOpen.current === undefined) firstAtOpen.current = conv.first_unread_seq;
+  const first = markedFrom ?? firstAtOpen.current;
+  const [dividerAway, setDividerAway] = useState(false);
   const pendingCount = useRef(pending.length);
+  // Nothing is read before the page has landed where it opens (the first unread, or the end).
+  const [settled, setSettled] = useState(first === null);
+  const readShown = useReadWhatIsShown(client, conv, scroller, markedFrom !== null || !settled);
+
+  /** Shows the first unread message under its divider, loading older pages up to it. */
+  const jumpToFirstUnread = async () => {
+    if (first === null) return;
+    await loadUntil(client, id, first).catch((e) => toast(`Could not load older messages: ${errorText(e)}`));
+    requestAnimationFrame(() => {
+      const line = document.getElementById(NEW_MESSAGES_ID);
+      if (!line) return;
+      atBottom.current = false;
+      line.scrollIntoView({ block: 'start' });
+      setDividerAway(false);
+      setSettled(true);
+    });
+  };
+  // Opening lands on the first unread (not the bottom) once the newest page is there.
+  const landed = useRef(false);
+  useEffect(() => {
+    if (!ready || landed.current) return;
+    landed.current = true;
+    if (first === null) return;
+    atBottom.current = false;
+    void jumpToFirstUnread();
+  }, [ready]);
 
   const toBottom = () => {
     const el = scroller.current;
@@ -70,7 +99,7 @@ export function MessageList({ conv, ready, actions }: { conv: Conversation; read
     // An own send (it was just typed): show it.
     if (pending.length > pendingCount.current) atBottom.current = true;
     pendingCount.current = pending.length;
-    if (atBottom.current) toBottom();
+    if (atBottom.current && !(first !== null && !landed.current)) toBottom();
   });
 
   // Images and the like change heights after rendering: keep to the bottom while there.
@@ -91,12 +120,14 @@ export function MessageList({ conv, ready, actions }: { conv: Conversation; read
     const el = scroller.current!;
     atBottom.current = el.scrollHeight - el.scrollTop - el.clientHeight < 60;
     setShowJump(!atBottom.current);
+    const line = document.getElementById(NEW_MESSAGES_ID);
+    const box = el.getBoundingClientRect();
+    setDividerAway(first !== null && (!line || line.getBoundingClientRect().bottom < box.top || line.getBoundingClientRect().top > box.bottom));
+    readShown();
     if (el.scrollTop < 200 && hasMore) void loadOlder();
   };
 
   let prev: Message | null = null;
-  // Messages that were unread when the conversation was opened (not those arriving while you look).
-  const unreadAtOpen = readAtOpen.current;
   let newLineShown = false;
   return (
     <div class="messages-wrap">
@@ -115,8 +146,7 @@ export function MessageList({ conv, ready, actions }: { conv: Conversation; read
             const newDay = !prev || dayKey(prev.created_at) !== dayKey(m.created_at);
             const grouped =
               !newDay && prev !== null && prev.sender.id === m.sender.id && Date.parse(m.created_at) - Date.parse(prev.created_at) < GROUP_MS;
-            const showNew =
-              !newLineShown && unreadAtOpen !== null && m.seq > unreadAtOpen.read && m.seq <= unreadAtOpen.last && m.sender.id !== client.user?.id;
+            const showNew = !newLineShown && first !== null && m.seq >= first && !m.deleted_at;
             if (showNew) newLineShown = true;
             prev = m;
             return (
@@ -127,7 +157,7 @@ export function MessageList({ conv, ready, actions }: { conv: Conversation; read
                   </div>
                 )}
                 {showNew && (
-                  <div class="new-separator" role="separator">
+                  <div class="new-separator" role="separator" id={NEW_MESSAGES_ID} data-testid="new-messages">
                     <span>New messages</span>
                   </div>
                 )}
@@ -140,6 +170,11 @@ export function MessageList({ conv, ready, actions }: { conv: Conversation; read
           ))}
         </div>
       </div>
+      {first !== null && dividerAway && (
+        <button type="button" class="jump-unread" onClick={() => void jumpToFirstUnread()} data-testid="jump-first-unread">
+          Jump to first unread
+        </button>
+      )}
       {showJump && (
         <button
           type="button"

@@ -8,6 +8,7 @@ import { Avatar } from './Avatar.js';
 import { NewGroupDialog } from './NewGroup.js';
 import { ChannelDirectoryDialog } from './ChannelDirectory.js';
 import { SavedButton } from './Curation.js';
+import { requestThread, ThreadsDialog } from './Threads.js';
 
 /** People by name or email, as the query is typed (debounced). */
 export function usePeopleSearch(query: string): { results: User[] | null; error: string | null } {
@@ -46,6 +47,7 @@ export function Sidebar({ selected, onLogout }: { selected: number | null; onLog
   const [query, setQuery] = useState('');
   const [newGroup, setNewGroup] = useState(false);
   const [directory, setDirectory] = useState(false);
+  const [threads, setThreads] = useState(false);
   const { results, error } = usePeopleSearch(query);
   const conversations = client.state.conversations();
 
@@ -71,6 +73,9 @@ export function Sidebar({ selected, onLogout }: { selected: number | null; onLog
           <Icon name="hash" />
         </button>
         <SavedButton />
+        <button type="button" class="icon-button" aria-label="Threads" title="Threads" onClick={() => setThreads(true)} data-testid="threads-button">
+          <Icon name="reply" />
+        </button>
         <button type="button" class="icon-button" aria-label="New group" title="New group" onClick={() => setNewGroup(true)}>
           <Icon name="newGroup" />
         </button>
@@ -128,6 +133,16 @@ export function Sidebar({ selected, onLogout }: { selected: number | null; onLog
       </nav>
       {newGroup && <NewGroupDialog onClose={() => setNewGroup(false)} />}
       {directory && <ChannelDirectoryDialog onClose={() => setDirectory(false)} />}
+      {threads && (
+        <ThreadsDialog
+          onClose={() => setThreads(false)}
+          onOpen={(t) => {
+            setThreads(false);
+            requestThread(t.root);
+            open(t.conversation_id);
+          }}
+        />
+      )}
     </aside>
   );
 }

@@ -5,6 +5,7 @@ import { StoreError, NotCommitted, UniqueViolation, type AppendOptions, type App
 import { SqlAggregate, type SqlContext } from './aggregate.js';
 import { insertAttachmentRows, type AttachmentInsert } from './files.js';
 import { hydrateMessages } from './messages.js';
+import { followRepliedThreads } from './threads.js';
 import { ATTACHMENT_COLUMNS, MESSAGE_COLUMNS_OF_M, toAttachment, type AttachmentRow, type MessageRow } from './rows.js';
 
 /** The retry key (Store contract): a client id names a send within its conversation only. */
@@ -97,6 +98,8 @@ export class SqlAppend extends SqlAggregate implements Pick<MessageStore, 'appen
           };
         });
         await this.#moveWatermarks(tx, batch, fresh, seqs);
+        const replies = fresh.filter((i) => batch[i].replyToId !== null);
+        await followRepliedThreads(tx, this.adapter, replies.map((i) => ({ rootId: batch[i].replyToId!, conversationId: batch[i].conversationId, senderId: batch[i].senderId, seq: seqs[i].seq, at: batch[i].createdAt })));
       }
       for (const [i, first] of duplicateOf) results[i] = { message: results[first]!.message, created: false };
       if (left.size === 0) return results as AppendResult[];
@@ -290,7 +293,7 @@ export class SqlAppend extends SqlAggregate implements Pick<MessageStore, 'appen
     // UPDATE sees a removal committed before it, whatever the snapshot.
     const moved = await tx.all<{ conversation_id: number }>(
       raw(
-        `UPDATE participants SET delivered_seq = ${greatest('participants.delivered_seq', 'v.column3')}, sent_seq = ${greatest('participants.sent_seq', 'v.column3')}
+        `UPDATE participants SET delivered_seq = ${greatest('participants.delivered_seq', 'v.column3')}, sent_seq = ${greatest('participants.sent_seq', 'v.column3')}, seen_seq = ${greatest('participants.seen_seq', 'v.column3')}
          FROM (VALUES ${this.adapter.valueRows(watermarks.length, ['BIGINT', 'BIGINT', 'BIGINT'])}) AS v
          WHERE participants.conversation_id = v.column1 AND participants.user_id = v.column2 AND participants.left_at IS NULL
          RETURNING participants.conversation_id`,

@@ -5,14 +5,14 @@ import { StoreError, type ActivityCursor, type Membership, type ParticipantStore
 import { SqlAggregate } from './aggregate.js';
 import { placeholders, toConversation, toParticipant, toSummary, type ParticipantRow, type SummaryRow } from './rows.js';
 
-const PARTICIPANT_COLUMNS = ['p.conversation_id', 'p.user_id', 'p.role', 'p.joined_at', 'p.read_seq', 'p.delivered_seq', 'p.sent_seq', 'p.read_at'] as const;
+const PARTICIPANT_COLUMNS = ['p.conversation_id', 'p.user_id', 'p.role', 'p.joined_at', 'p.read_seq', 'p.delivered_seq', 'p.sent_seq', 'p.seen_seq', 'p.read_at'] as const;
 
 /** Who is in which conversation with which role; membership changes run under the conversation's lock. */
 export class SqlParticipants extends SqlAggregate implements ParticipantStore {
   async participant(conversationId: Id, userId: Id): Promise<Participant | undefined> {
     const r = await this.first<ParticipantRow>(
       raw(
-        'SELECT conversation_id, user_id, role, joined_at, read_seq, delivered_seq, sent_seq, read_at FROM participants WHERE conversation_id = ? AND user_id = ? AND left_at IS NULL',
+        'SELECT conversation_id, user_id, role, joined_at, read_seq, delivered_seq, sent_seq, seen_seq, read_at FROM participants WHERE conversation_id = ? AND user_id = ? AND left_at IS NULL',
         [conversationId, userId],
       ),
     );
@@ -136,12 +136,12 @@ export class SqlParticipants extends SqlAggregate implements ParticipantStore {
         // are (Store contract): their role changes through setRole only.
         const rows = await tx.all<{ user_id: number }>(
           raw(
-            `INSERT INTO participants (conversation_id, user_id, role, joined_at, left_at, muted, read_seq, delivered_seq, read_at)
-             VALUES (?, ?, ?, ?, NULL, 0, (SELECT last_seq FROM conversations WHERE id = ?), (SELECT last_seq FROM conversations WHERE id = ?), NULL)
+            `INSERT INTO participants (conversation_id, user_id, role, joined_at, left_at, muted, read_seq, delivered_seq, seen_seq, read_at)
+             VALUES (?, ?, ?, ?, NULL, 0, (SELECT last_seq FROM conversations WHERE id = ?), (SELECT last_seq FROM conversations WHERE id = ?), (SELECT last_seq FROM conversations WHERE id = ?), NULL)
              ON CONFLICT (conversation_id, user_id) DO UPDATE SET role = excluded.role, left_at = NULL, joined_at = excluded.joined_at
              WHERE participants.left_at IS NOT NULL
              RETURNING user_id`,
-            [conversationId, p.userId, p.role, at, conversationId, conversationId],
+            [conversationId, p.userId, p.role, at, conversationId, conversationId, conversationId],
           ),
         );
         if (rows.length > 0) added.push(p.userId);

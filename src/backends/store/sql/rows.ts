@@ -29,7 +29,7 @@ export type ConversationRow = Selectable<ConversationsTable>;
 export type ParticipantRow = Pick<
   Selectable<ParticipantsTable>,
   'conversation_id' | 'user_id' | 'role' | 'joined_at' | 'read_seq' | 'delivered_seq' | 'read_at'
-> & { sent_seq?: number };
+> & { sent_seq?: number; seen_seq?: number };
 export type AttachmentRow = Pick<
   Selectable<AttachmentsTable>,
   'id' | 'uuid' | 'position' | 'kind' | 'file_name' | 'stored_path' | 'size' | 'mime_type' | 'duration_seconds' | 'width' | 'height' | 'thumbnail_path'
@@ -105,7 +105,12 @@ export const toConversation = (r: ConversationRow): Conversation => ({
 });
 
 const participantFields = rowMapper<ParticipantRow>()(['conversation_id', 'user_id', 'joined_at', 'read_seq', 'delivered_seq', 'read_at']);
-export const toParticipant = (r: ParticipantRow): Participant => ({ ...participantFields(r), role: r.role as Role, sentSeq: r.sent_seq ?? 0 });
+export const toParticipant = (r: ParticipantRow): Participant => ({
+  ...participantFields(r),
+  role: r.role as Role,
+  sentSeq: r.sent_seq ?? 0,
+  seenSeq: r.seen_seq ?? Math.max(r.read_seq, r.sent_seq ?? 0),
+});
 
 const attachmentFields = rowMapper<AttachmentRow>()(['id', 'uuid', 'position', 'file_name', 'stored_path', 'size', 'mime_type', 'duration_seconds', 'width', 'height', 'thumbnail_path']);
 export const toAttachment = (r: AttachmentRow): Attachment => ({ ...attachmentFields(r), kind: r.kind as Attachment['kind'] });
