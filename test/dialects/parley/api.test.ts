@@ -3,7 +3,7 @@ import addFormats from 'ajv-formats';
 import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
 import { ClientFrames } from '../../../src/dialects/parley/schemas.js';
-import { api, eventually, openSocket, settle, type TestSocket } from '../../helpers/clients.js';
+import { api, eventually, expectNoFrame, openSocket, settle, type TestSocket } from '../../helpers/clients.js';
 import { useParley, type TestServer } from '../../helpers/parley.js';
 import { databases } from '../../helpers/pg.js';
 
@@ -207,6 +207,22 @@ describe.each(databases)('/api/parley on %s', (db) => {
     // Four missed, three replayed at most: a snapshot instead of a partial replay.
     const behind = await parleySocket(server, b, [{ conversation_id: conv, last_seq: 1, last_change_seq: 1 }]);
     expect(await behind.next('snapshot_required')).toEqual({ type: 'snapshot_required', conversation_id: conv, missed: 4 });
+  });
+
+  it('socket: pins reach every member, a delete for me and a thread place reach only my own devices', async () => {
+    const [a, b] = [await register('Pia'), await register('Quin')];
+    const conv = await direct(a, b);
+    const [sa, sb] = [await parleySocket(server, a), await parleySocket(server, b)];
+    const root = await api(server, 'POST', `/api/parley/conversations/${conv}/messages`, { token: a.token, json: { content: 'root' } });
+    expect(root.status).toBe(201);
+    const id: number = root.body.id;
+    expect((await api(server, 'PUT', `/api/parley/messages/${id}/pin`, { token: b.token })).status).toBe(204);
+    for (const s of [sa, sb]) expect(await s.next('pin_changed')).toMatchObject({ conversation_id: conv, message_id: id, change: 'pinned', by: b.user.id });
+    expect((await api(server, 'PUT', `/api/parley/messages/${id}/thread/follow`, { token: b.token })).status).toBe(200);
+    expect(await sb.next('thread')).toMatchObject({ conversation_id: conv, root_id: id, following: true });
+    expect((await api(server, 'DELETE', `/api/parley/messages/${id}/for-me`, { token: b.token })).status).toBe(204);
+    expect(await sb.next('message_hidden')).toMatchObject({ conversation_id: conv, message_id: id });
+    await expectNoFrame(sa, 200, { where: (f) => f.type === 'message_hidden' || f.type === 'thread' });
   });
 
   it('files: upload, then send naming the key; the message carries a signed URL and an image thumbnail', async () => {

@@ -13,7 +13,7 @@ import fc from 'fast-check';
 import { sql } from 'kysely';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { api, newUser, type TestUser } from '../../helpers/clients.js';
-import { useParley } from '../../helpers/parley.js';
+import { sqlStoreOf, useParley } from '../../helpers/parley.js';
 import { databases } from '../../helpers/pg.js';
 
 const RUNS = Number(process.env.UNREAD_RUNS ?? 12);
@@ -97,7 +97,7 @@ describe.each(databases)('unread counts equal a recount after any sequence (fast
     people = await Promise.all(Array.from({ length: PEOPLE }, (_, i) => newUser(server, { name: `U${i}` })));
   });
   const stats: Record<string, number> = {};
-  const kysely = () => (server.parley.store as unknown as { db: Parameters<ReturnType<typeof sql>['execute']>[0] }).db;
+  const kysely = () => (sqlStoreOf(server) as unknown as { db: Parameters<ReturnType<typeof sql>['execute']>[0] }).db;
 
   /** The conversation's rows as the messages table has them (one read per check). */
   async function rowsOf(conversationId: number): Promise<Row[]> {
