@@ -94,6 +94,9 @@ export interface DialectDefinition {
  * the body parser and the auth hook are set here once, so its routes file holds only
  * parse → core → render.
  */
+/** The OpenAPI security of a signed-in route. */
+const BEARER = [{ bearer: [] }];
+
 export function defineDialect(d: DialectDefinition): Dialect {
   const texts = Object.values(d.texts);
   const errorTexts = d.errorTexts ?? (texts.length === 1 ? texts[0] : undefined);
@@ -128,6 +131,11 @@ export function defineDialect(d: DialectDefinition): Dialect {
             // onRequest, not preHandler: the token is checked before the body is parsed and validated,
             // so an anonymous caller gets 401, never a 422 about a request it may not make.
             authed.addHook('onRequest', requireUser(ctx.core));
+            // Every route here needs the bearer token; its OpenAPI operation says so once, here.
+            authed.addHook('onRoute', (route) => {
+              route.schema ??= {};
+              (route.schema as { security?: unknown }).security ??= BEARER;
+            });
             await rest(ctx, authed.withTypeProvider<TypeBoxTypeProvider>());
           });
         },

@@ -16,6 +16,7 @@ type Operation = {
   summary?: string;
   description?: string;
   tags?: string[];
+  security?: Record<string, string[]>[];
   parameters?: { name: string; in: string; description?: string; schema?: { description?: string } }[];
   requestBody?: { content?: Record<string, Media> };
   responses?: Record<string, { description?: string; content?: Record<string, Media> }>;
@@ -109,6 +110,19 @@ describe('OpenAPI document (/docs/json)', () => {
     const ids = operations().map((o) => o.op.operationId);
     const repeated = ids.filter((id, i) => ids.indexOf(id) !== i);
     expect(repeated).toEqual([]);
+  });
+
+  it('an operation declares the bearer token exactly when calling it without one answers 401', async () => {
+    const wrong: string[] = [];
+    for (const { name, path, op } of operations()) {
+      const method = name.split(' ')[0];
+      const url = path.replace(/\{[^}]+\}/g, '1');
+      const r = await fetch(`${server.url}${url}`, { method, headers: method === 'GET' || method === 'DELETE' ? {} : { 'content-type': 'application/json' }, body: method === 'GET' || method === 'DELETE' ? undefined : '{}' });
+      await r.arrayBuffer();
+      const declared = JSON.stringify(op.security ?? []) === JSON.stringify([{ bearer: [] }]);
+      if (declared !== (r.status === 401)) wrong.push(`${name}: security ${declared ? 'declared' : 'not declared'}, answered ${r.status} without a token`);
+    }
+    expect(wrong).toEqual([]);
   });
 
   it("lists Parley's own API first, then the compatibility dialects, in tag order", () => {

@@ -118,7 +118,8 @@ export function authRoutes(core: Core, config: Config): FastifyPluginAsync {
 
     app.register(async (authed0) => {
       const authed = authed0.withTypeProvider<TypeBoxTypeProvider>();
-      authed.addHook('preHandler', requireUser(core));
+      // onRequest: an anonymous caller gets 401 before its body is validated (as every dialect's signed-in routes).
+      authed.addHook('onRequest', requireUser(core));
       const security = [{ bearer: [] }];
 
       authed.get(

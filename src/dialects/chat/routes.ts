@@ -51,7 +51,6 @@ export const ROOMS_001: RoomsVariant = {
 export function chatRest(v: RoomsVariant = ROOMS_001) {
   return (ctx: DialectContext, authed: DialectScope) => {
     const { core } = ctx;
-    const security = [{ bearer: [] }];
     // Bodies are rendered by hand (a rendering may add fields): shown in /docs, never filtered by a schema.
     const docs = (id: string, summary: string, description: string, ok: object, ...errors: { detail: string }[]) =>
       operation({
@@ -86,7 +85,6 @@ export function chatRest(v: RoomsVariant = ROOMS_001) {
 
     authed.get('/search-users', { schema: {
       ...docs('SearchUsers', 'Search users by email', 'People of my tenant whose e-mail contains `email`, with their presence, to start a chat with.', shown('Matching users', { users: [{ ...JANE, is_online: true }], total: 1 })),
-      security,
       querystring: SearchQuery,
     } }, async (req) => {
       const users = await core.users.search(req.user, req.query.email, req.query.limit ?? 20);
@@ -96,7 +94,6 @@ export function chatRest(v: RoomsVariant = ROOMS_001) {
 
     authed.post('/rooms', { schema: {
       ...docs('CreateRoom', 'Create a direct room', 'Opens the direct room with receiver_id; asking again (from either side, through any API) returns the same room.', shown('The room', room({ last_message: null, unread_count: 0 })), { detail: 'You cannot start a chat with yourself' }),
-      security,
       body: example(CreateRoomBody, 'Who to talk to', { receiver_id: 2 }),
     } }, async (req) => {
       const view = await core.conversations.openDirect(req.user, req.body.receiver_id);
@@ -105,7 +102,6 @@ export function chatRest(v: RoomsVariant = ROOMS_001) {
 
     authed.get('/rooms', { schema: {
       ...docs('ListRooms', "Get the user's rooms", 'Every room of mine, most recent activity first, with the other user, the last message and my unread count.', shown('The rooms', { rooms: [CHAT_ROOM], total: 1 })),
-      security,
     } }, async (req) => {
       const rooms = await core.conversations.list(req.user);
       const seen = await seenBy(req.user, roomPeople(rooms));
@@ -120,7 +116,6 @@ export function chatRest(v: RoomsVariant = ROOMS_001) {
         shown('The room and its messages', { ...CHAT_ROOM, message_list: { messages: [ROOM_MESSAGE], total: 1, has_more: false } }),
         TEXTS.roomNotFound,
       ),
-      security,
       params: RoomParams,
     } }, async (req) => {
       const view = await core.conversations.view(req.user, req.params.room_id);
@@ -159,7 +154,6 @@ export function chatRest(v: RoomsVariant = ROOMS_001) {
         shown('A page of messages', { messages: [CHAT_MESSAGE, CHAT_FILE_MESSAGE], total: 100, has_more: true, page: 1, per_page: 50, total_pages: 2 }),
         TEXTS.roomNotFound,
       ),
-      security,
       params: RoomParams,
       querystring: PageQuery,
     } }, async (req) => {
@@ -181,7 +175,6 @@ export function chatRest(v: RoomsVariant = ROOMS_001) {
 
     authed.post('/rooms/:room_id/read', { schema: {
       ...docs('MarkRead', 'Mark the room as read', 'Marks every message of the room read for me; the other side gets message_read.', shown('Marked', { status: 'success', message: 'Room marked as read' }), TEXTS.roomNotFound),
-      security,
       params: RoomParams,
     } }, async (req) => {
       await core.conversations.markRead(req.user, req.params.room_id);
@@ -204,7 +197,6 @@ export function chatRest(v: RoomsVariant = ROOMS_001) {
         shown('The message as edited', { ...CHAT_MESSAGE, content: 'Updated message content', is_edited: true, updated_at: '2024-01-01T12:10:00Z' }),
         TEXTS.messageNotFound,
       ),
-      security,
       params: MessageParams,
       body: example(UpdateMessageBody, 'The new text', { content: 'Updated message content' }),
     } }, async (req) => {
@@ -214,7 +206,6 @@ export function chatRest(v: RoomsVariant = ROOMS_001) {
     if (v.deleteRoute) {
       authed.delete('/messages/:message_id', { schema: {
         ...docs('DeleteMessage', 'Delete a message', 'Soft-deletes my message: it stays in the history with is_deleted true and its content hidden.', shown('Deleted', { status: 'success', message: 'Message deleted' }), TEXTS.messageNotFound),
-        security,
         params: MessageParams,
       } }, async (req) => {
         await core.messages.delete(req.user, req.params.message_id);
@@ -225,7 +216,6 @@ export function chatRest(v: RoomsVariant = ROOMS_001) {
     // Parley extension: 001 shows is_liked/like_count; this is how a client likes.
     authed.post('/messages/:message_id/like', { schema: {
       ...docs('LikeMessage', 'Like or unlike a message', "Parley's addition: toggles my like (is_liked, like_count).", shown('The message', { ...CHAT_MESSAGE, is_liked: true, like_count: 1 }), TEXTS.messageNotFound),
-      security,
       params: MessageParams,
     } }, async (req) => {
       return renderOne(req, await core.messages.toggleLike(req.user, req.params.message_id));
@@ -233,7 +223,6 @@ export function chatRest(v: RoomsVariant = ROOMS_001) {
 
     authed.get('/unread-count', { schema: {
       ...docs('UnreadCount', 'Get unread counts', 'Unread messages per room id, and their total.', shown('Unread counts', { unread_counts: { '1': 2, '3': 5, '7': 0 }, unread_count: 7, total_unread: 7 })),
-      security,
     } }, async (req) => {
       const rooms = await core.conversations.list(req.user);
       const counts: Record<string, number> = {};
@@ -252,7 +241,6 @@ export function chatRest(v: RoomsVariant = ROOMS_001) {
         'The people I share a room with who are online now.',
         shown('Online users', { online_users: [{ user_id: 2, name: 'John Doe', last_seen: '2024-01-21T12:05:00Z', is_online: true }] }),
       ),
-      security,
     } }, async (req) => {
       const online = await core.presence.onlinePartners(req.user);
       const users = await core.users.summaries(online);

@@ -37,7 +37,6 @@ export function chatUploadRoutes(ctx: DialectContext, app: DialectScope) {
             ...errorsShown({ detail: 'File too large. Maximum size: 10.0MB' }, { detail: 'File type not allowed. Allowed types: image/jpeg, image/png, image/gif, image/webp' }),
           },
         }),
-        security: [{ bearer: [] }],
         consumes: ['multipart/form-data'],
       },
     },

@@ -32,7 +32,6 @@ import { CONVERSATION_003, IDS, MESSAGE_003, PARTICIPANT_003, REACTION_003 } fro
 /** Document 003 under /api/notifications/chat: conversations of every kind, roles, threads, reactions, presence. */
 export function notificationsRest(ctx: DialectContext, authed: DialectScope) {
   const { core } = ctx;
-  const security = [{ bearer: [] }];
   // Bodies are rendered by hand (a rendering may add fields): shown in /docs, never filtered by a schema.
   const docs = (id: string, summary: string, description: string, ok: Record<string, object>, ...errors: { detail: string }[]) =>
     operation({
@@ -57,7 +56,6 @@ export function notificationsRest(ctx: DialectContext, authed: DialectScope) {
   // ------------------------------------------------------------ conversations
   authed.get('/conversations/', { schema: {
     ...docs('ListConversations', 'List conversations', 'The conversations I am in (direct, group, channel), most recent activity first, with my role, last message and unread count.', { 200: shown('My conversations', [CONVERSATION_003]) }),
-    security,
   } }, async (req) => {
     const list = await core.conversations.list(req.user);
     return list.map((v) => renderConversation(ctx, v, req.user.tenantUuid));
@@ -70,7 +68,6 @@ export function notificationsRest(ctx: DialectContext, authed: DialectScope) {
       'A group or channel (I am its admin; participant_ids: the first members), or a direct conversation with one participant (the existing one if there is).',
       { 201: shown('The conversation', CONVERSATION_003) },
     ),
-    security,
     body: example(CreateConversationBody, 'What to create', { title: 'Project Team Chat', conversation_type: 'group' }, { conversation_type: 'direct', participant_ids: [IDS.other] }),
   } }, async (req, reply) => {
     const view = await core.conversations.create(req.user, {
@@ -81,13 +78,12 @@ export function notificationsRest(ctx: DialectContext, authed: DialectScope) {
     return reply.code(201).send(renderConversation(ctx, view, req.user.tenantUuid));
   });
 
-  authed.get('/conversations/:id/', { schema: { ...docs('GetConversation', 'Get conversation', 'One conversation I am in.', { 200: shown('The conversation', CONVERSATION_003) }, notFound), security, params: ConversationParams } }, async (req) =>
+  authed.get('/conversations/:id/', { schema: { ...docs('GetConversation', 'Get conversation', 'One conversation I am in.', { 200: shown('The conversation', CONVERSATION_003) }, notFound), params: ConversationParams } }, async (req) =>
     renderConversation(ctx, await core.conversations.view(req.user, req.params.id), req.user.tenantUuid),
   );
 
   authed.put('/conversations/:id/', { schema: {
     ...docs('UpdateConversation', 'Update conversation', 'Renames a group or channel (admins and moderators); the members get conversation_updated.', { 200: shown('The conversation', CONVERSATION_003) }, notFound),
-    security,
     params: ConversationParams,
     body: example(UpdateConversationBody, 'The new title', { title: 'Project Discussion' }),
   } }, async (req) =>
@@ -96,7 +92,6 @@ export function notificationsRest(ctx: DialectContext, authed: DialectScope) {
 
   authed.delete('/conversations/:id/', { schema: {
     ...docs('DeleteConversation', 'Delete conversation', 'Deletes a group or channel (its admins) or a direct conversation; the members get conversation_deleted.', { 204: noContent() }, notFound),
-    security,
     params: ConversationParams,
   } }, async (req, reply) => {
     await core.conversations.remove(req.user, req.params.id);
@@ -106,7 +101,6 @@ export function notificationsRest(ctx: DialectContext, authed: DialectScope) {
   // ------------------------------------------------------------ participants
   authed.get('/conversations/:conversation_id/participants/', { schema: {
     ...docs('ListParticipants', 'List participants', 'Everyone in the conversation, with role and when they were last seen.', { 200: shown('The participants', [PARTICIPANT_003]) }, notFound),
-    security,
     params: ConversationChildParams,
   } }, async (req) => {
     const members = await core.conversations.participants(req.user, req.params.conversation_id);
@@ -124,7 +118,6 @@ export function notificationsRest(ctx: DialectContext, authed: DialectScope) {
         { 201: shown('The participant', PARTICIPANT_003), 200: shown('A participant already', PARTICIPANT_003) },
         notFound,
       ),
-      security,
       params: ConversationChildParams,
       body: example(AddParticipantBody, 'Who, and their role', { user_id: IDS.other, role: 'member' }),
     } },
@@ -141,7 +134,6 @@ export function notificationsRest(ctx: DialectContext, authed: DialectScope) {
     '/conversations/:conversation_id/participants/:user_id/',
     { schema: {
       ...docs('UpdateParticipant', "Change a participant's role", "Parley's addition: admins set admin, moderator or member.", { 200: shown('The participant', { ...PARTICIPANT_003, role: 'moderator' }) }, notFound),
-      security,
       params: ParticipantParams,
       body: example(UpdateParticipantBody, 'The new role', { role: 'moderator' }),
     } },
@@ -154,7 +146,6 @@ export function notificationsRest(ctx: DialectContext, authed: DialectScope) {
 
   authed.delete('/conversations/:conversation_id/participants/:user_id/', { schema: {
     ...docs('RemoveParticipant', 'Remove a participant, or leave', "Parley's addition: my own id leaves; someone else's removes them (admins and moderators).", { 204: noContent('Removed: no body.') }, notFound),
-    security,
     params: ParticipantParams,
   } }, async (req, reply) => {
     await core.conversations.removeParticipant(req.user, req.params.conversation_id, userKey(req.params.user_id));
@@ -172,7 +163,6 @@ export function notificationsRest(ctx: DialectContext, authed: DialectScope) {
         { 200: shown('A page of messages', { count: 1, next_before_seq: null, results: [MESSAGE_003] }) },
         notFound,
       ),
-      security,
       params: ConversationChildParams,
       querystring: MessagesQuery,
     } },
@@ -196,7 +186,6 @@ export function notificationsRest(ctx: DialectContext, authed: DialectScope) {
         { 201: shown('The message', MESSAGE_003) },
         notFound,
       ),
-      security,
       params: ConversationChildParams,
       body: example(
         SendMessageBody,
@@ -213,7 +202,6 @@ export function notificationsRest(ctx: DialectContext, authed: DialectScope) {
 
   authed.get('/conversations/:conversation_id/messages/:id/', { schema: {
     ...docs('GetMessage', 'Get message', 'One message of the conversation, with its reactions and reply count.', { 200: shown('The message', MESSAGE_003) }, TEXTS.messageNotFound),
-    security,
     params: MessageParams,
   } }, async (req) =>
     messages003(req.params.conversation_id, await core.messages.get(req.user, req.params.id, { in: req.params.conversation_id }))[0],
@@ -221,7 +209,6 @@ export function notificationsRest(ctx: DialectContext, authed: DialectScope) {
 
   authed.put('/conversations/:conversation_id/messages/:id/', { schema: {
     ...docs('UpdateMessage', 'Edit message', 'Edits my text message; the conversation gets message_updated.', { 200: shown('The message as edited', { ...MESSAGE_003, content: 'Hello world!', edited_at: '2024-01-01T12:05:00Z' }) }, TEXTS.messageNotFound),
-    security,
     params: MessageParams,
     body: example(UpdateMessageBody, 'The new text', { content: 'Hello world!' }),
   } }, async (req) => {
@@ -231,7 +218,6 @@ export function notificationsRest(ctx: DialectContext, authed: DialectScope) {
 
   authed.delete('/conversations/:conversation_id/messages/:id/', { schema: {
     ...docs('DeleteMessage', 'Delete message', 'Soft-deletes a message (mine; admins and moderators: anyone\'s in a group or channel); the conversation gets message_deleted.', { 204: noContent() }, TEXTS.messageNotFound),
-    security,
     params: MessageParams,
   } }, async (req, reply) => {
     await inConversation(req.user, req.params.conversation_id, req.params.id);
@@ -242,7 +228,6 @@ export function notificationsRest(ctx: DialectContext, authed: DialectScope) {
   // ------------------------------------------------------------ reactions
   authed.get('/messages/:message_id/reactions/', { schema: {
     ...docs('ListReactions', 'List reactions', 'Every reaction to the message: who reacted with which emoji.', { 200: shown('The reactions', [{ message_id: IDS.message, user_id: IDS.other, emoji: '👍' }]) }, TEXTS.messageNotFound),
-    security,
     params: ReactionParams,
   } }, async (req) => {
     const { message, reactors } = await core.messages.get(req.user, req.params.message_id);
@@ -251,7 +236,6 @@ export function notificationsRest(ctx: DialectContext, authed: DialectScope) {
 
   authed.post('/messages/:message_id/reactions/', { schema: {
     ...docs('AddReaction', 'Add reaction', 'Reacts to a message with an emoji; the conversation gets reaction_added.', { 201: shown('The reaction', REACTION_003) }, TEXTS.messageNotFound),
-    security,
     params: ReactionParams,
     body: example(ReactionBody, 'The emoji', { emoji: '👍' }),
   } }, async (req, reply) => {
@@ -261,7 +245,6 @@ export function notificationsRest(ctx: DialectContext, authed: DialectScope) {
 
   authed.delete('/messages/:message_id/reactions/', { schema: {
     ...docs('RemoveReaction', 'Remove reaction', 'Takes my reaction back: the emoji in ?emoji= (or a JSON body {"emoji"}); the conversation gets reaction_removed.', { 204: noContent('Removed: no body.') }, TEXTS.messageNotFound),
-    security,
     params: ReactionParams,
     querystring: ReactionQuery,
   } }, async (req, reply) => {
@@ -284,7 +267,6 @@ export function notificationsRest(ctx: DialectContext, authed: DialectScope) {
   // The people whose presence the caller may see (the core's rule), each with their status.
   authed.get('/presence/', { schema: {
     ...docs('ListPresence', 'List user presence', 'Presence of the people I share a conversation with: status, online, last seen, and the conversation they are in when I am in it too.', { 200: shown('Their presence', [presence]) }),
-    security,
   } }, async (req) => {
     const partners = await core.presence.partners(req.user);
     const users = await core.users.summaries(partners);
@@ -304,12 +286,10 @@ export function notificationsRest(ctx: DialectContext, authed: DialectScope) {
 
   authed.get('/presence/me/', { schema: {
     ...docs('GetMyPresence', 'Get my presence', 'My status and where I am.', { 200: shown('My presence', { ...presence, user_id: IDS.me }) }),
-    security,
   } }, async (req) => own(req.user));
 
   authed.put('/presence/me/', { schema: {
     ...docs('UpdateMyPresence', 'Update my presence', 'Sets my status (online, away, busy, offline) and the conversation I am looking at; my partners get presence_update.', { 200: shown('My presence', { ...presence, user_id: IDS.me }) }),
-    security,
     body: example(PresenceBody, 'Status, and where I am', { status: 'busy', current_conversation: IDS.conversation }),
   } }, async (req) => {
     if (req.body.current_conversation !== undefined) await core.presence.setCurrentConversation(req.user, req.body.current_conversation);
@@ -325,7 +305,6 @@ export function notificationsRest(ctx: DialectContext, authed: DialectScope) {
       'multipart/form-data with one `file` (types sniffed from the bytes). Send it in a message with file_url within 24 hours.',
       { 200: shown('The stored file', { file_url: 'https://chat.example.com/static/chat_files/files/document.pdf?exp=1704110400&sig=…', file_name: 'document.pdf', file_size: 2048000, content_type: 'application/pdf' }) },
     ),
-    security,
     consumes: ['multipart/form-data'],
   } }, async (req) => {
     const { files } = await receiveMultipart(req, core, NOTIFICATIONS_POLICY);

@@ -6,7 +6,7 @@ import { example } from '../../http/api-docs.js';
 import { iso, isoOrNull } from '../shared/time.js';
 import { EXAMPLE } from './examples.js';
 import { renderMessage, renderUser } from './render.js';
-import { docs, errors, none, security } from './routes.js';
+import { docs, errors, none } from './routes.js';
 import { ConversationParams, MessageParams, PinOut, RevisionsOut, SavedPageOut, SavedQuery } from './schemas.js';
 
 const { message, user, other } = EXAMPLE;
@@ -19,7 +19,6 @@ export function curationRoutes(ctx: DialectContext, authed: DialectScope) {
 
   authed.get('/messages/:id/revisions', { schema: {
     ...docs('getMessageRevisions', 'Read the edit history', "The earlier texts of a message of a conversation I am in, oldest first, each with who wrote it and when; none once it is deleted for everyone. Its `edited_at` says it was edited."),
-    security,
     params: MessageParams,
     response: {
       200: example(RevisionsOut, 'The message and its earlier texts', {
@@ -40,7 +39,6 @@ export function curationRoutes(ctx: DialectContext, authed: DialectScope) {
 
   authed.delete('/messages/:id/for-me', { schema: {
     ...docs('deleteMessageForMe', 'Delete a message for me', 'Hides a message of a conversation I am in from me only (history, room list preview, catch-up, pins, saved); the others keep it. My devices get message_hidden.', { ...none('Deleted for me'), ...errors }),
-    security,
     params: MessageParams,
   } }, async (req, reply) => {
     await core.curation.hide(req.user, req.params.id);
@@ -49,7 +47,6 @@ export function curationRoutes(ctx: DialectContext, authed: DialectScope) {
 
   authed.put('/messages/:id/pin', { schema: {
     ...docs('pinMessage', 'Pin a message', 'In a direct conversation either person pins; in a group or channel admins and moderators. Everyone in it gets pin_changed; pinning twice changes nothing.', { ...none('Pinned'), ...errors }),
-    security,
     params: MessageParams,
   } }, async (req, reply) => {
     await core.curation.pin(req.user, req.params.id, true);
@@ -57,7 +54,6 @@ export function curationRoutes(ctx: DialectContext, authed: DialectScope) {
   });
   authed.delete('/messages/:id/pin', { schema: {
     ...docs('unpinMessage', 'Unpin a message', 'Who may pin may unpin; everyone in the conversation gets pin_changed.', { ...none('Unpinned'), ...errors }),
-    security,
     params: MessageParams,
   } }, async (req, reply) => {
     await core.curation.pin(req.user, req.params.id, false);
@@ -65,7 +61,6 @@ export function curationRoutes(ctx: DialectContext, authed: DialectScope) {
   });
   authed.get('/conversations/:id/pins', { schema: {
     ...docs('listPins', 'List the pinned messages', 'The pinned messages of a conversation I am in, newest pin first, with who pinned them and when.'),
-    security,
     params: ConversationParams,
     response: { 200: example(Type.Array(PinOut), 'The pins', [{ message, pinned_by: other, pinned_at: '2024-01-01T12:06:00.000Z' }]), ...errors },
   } }, async (req) => {
@@ -75,7 +70,6 @@ export function curationRoutes(ctx: DialectContext, authed: DialectScope) {
 
   authed.put('/messages/:id/saved', { schema: {
     ...docs('saveMessage', 'Save a message', 'Bookmarks a message I can see, for me only; saving twice keeps the first time.', { ...none('Saved'), ...errors }),
-    security,
     params: MessageParams,
   } }, async (req, reply) => {
     await core.curation.save(req.user, req.params.id, true);
@@ -83,7 +77,6 @@ export function curationRoutes(ctx: DialectContext, authed: DialectScope) {
   });
   authed.delete('/messages/:id/saved', { schema: {
     ...docs('unsaveMessage', 'Unsave a message', 'Removes my bookmark.', { ...none('Not saved any more'), ...errors }),
-    security,
     params: MessageParams,
   } }, async (req, reply) => {
     await core.curation.save(req.user, req.params.id, false);
@@ -91,7 +84,6 @@ export function curationRoutes(ctx: DialectContext, authed: DialectScope) {
   });
   authed.get('/saved', { schema: {
     ...docs('listSaved', 'List my saved messages', 'Newest save first, a page at a time (`next` is the following page\'s `before`). A message I can no longer see (deleted, deleted for me, or of a conversation I left) is left out.'),
-    security,
     querystring: SavedQuery,
     response: { 200: example(SavedPageOut, 'A page of saved messages', { items: [{ message, saved_at: '2024-01-01T12:07:00.000Z' }], next: null }), ...errors },
   } }, async (req) => {

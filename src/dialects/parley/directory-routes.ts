@@ -5,7 +5,7 @@ import { example } from '../../http/api-docs.js';
 import type { DialectContext, DialectScope } from '../dialect.js';
 import { isoOrNull, iso } from '../shared/time.js';
 import { EXAMPLE_CONVERSATION } from './examples.js';
-import { docs, errors, security } from './routes.js';
+import { docs, errors } from './routes.js';
 import { ConversationOut, ConversationParams, DirectoryOut, DirectoryQuery, VisibilityBody } from './schemas.js';
 
 const EXAMPLE_CHANNEL = {
@@ -45,7 +45,6 @@ export function directoryRoutes(ctx: DialectContext, authed: DialectScope, conve
       'Browse public channels',
       "The public channels of my tenant, by name, a page at a time (next_cursor: the next page's cursor), with q: those whose name contains it in any case. Private channels, groups and direct conversations are never listed.",
     ),
-    security,
     querystring: DirectoryQuery,
     response: { 200: example(DirectoryOut, 'A page of the directory', { channels: [EXAMPLE_LISTED], next_cursor: null }), ...errors },
   } }, async (req) => {
@@ -58,7 +57,6 @@ export function directoryRoutes(ctx: DialectContext, authed: DialectScope, conve
       'Join a public channel',
       'Any user of its tenant joins a public channel as a member (201), also after being removed; a member already gets 200 and nothing changes. A private channel, or one of another tenant, is 404 as if it did not exist. The members get participant_changed.',
     ),
-    security,
     params: ConversationParams,
     response: { 201: example(ConversationOut, 'Joined', EXAMPLE_CHANNEL), 200: example(ConversationOut, 'A member already', EXAMPLE_CHANNEL), ...errors },
   } }, async (req, reply) => {
@@ -71,7 +69,6 @@ export function directoryRoutes(ctx: DialectContext, authed: DialectScope, conve
       "Change a channel's visibility",
       "A channel's admins: public lists it in the tenant's directory, private takes it out (its members stay). The members get conversation_changed.",
     ),
-    security,
     params: ConversationParams,
     body: example(VisibilityBody, 'Public or private', { visibility: 'public' }),
     response: { 200: example(ConversationOut, 'The channel', { ...EXAMPLE_CHANNEL, my_role: 'admin' }), ...errors },

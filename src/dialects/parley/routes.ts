@@ -57,7 +57,6 @@ import { parleyUnreadRoutes } from './unread-routes.js';
 import { TAGS, TEXTS, example, noContent, operation } from '../../http/api-docs.js';
 import { EXAMPLE, EXAMPLE_CONVERSATION, EXAMPLE_MEMBER, EXAMPLE_SESSION } from './examples.js';
 
-export const security = [{ bearer: [] }];
 export const errors = { '4xx': example(ErrorOut, 'Refused: the reason in `detail`, its code in `code`.', { detail: 'Not authenticated', code: 'not_authenticated' }, { detail: 'Conversation not found', code: 'conversation_not_found' }) };
 /** The documentation of one of Parley's operations (its id is the SDK's method name). */
 export const docs = (id: string, summary: string, description: string, responses?: Record<string, object>) =>
@@ -108,10 +107,9 @@ export function parleyRest(ctx: DialectContext, authed: DialectScope) {
   const one = async (m: Message) => messages([m], await core.messages.named([m]))[0];
 
   // ------------------------------------------------------------ account and people
-  authed.get('/me', { schema: { ...docs('getMe', 'Who am I', 'The signed-in user.'), security, response: { 200: example(UserOut, 'The user of the token', user), ...errors } } }, async (req) => renderUser(req.user));
+  authed.get('/me', { schema: { ...docs('getMe', 'Who am I', 'The signed-in user.'), response: { 200: example(UserOut, 'The user of the token', user), ...errors } } }, async (req) => renderUser(req.user));
   authed.post('/auth/password', { schema: {
     ...docs('changePassword', 'Change my password', 'Checks the current password, sets the new one, ends every other session and returns a fresh token.'),
-    security,
     body: example(PasswordBody, 'The current and the new password', { current_password: 'correct horse battery', new_password: 'a longer passphrase' }),
     response: { 200: example(SessionOut, 'A fresh session', EXAMPLE_SESSION), ...errors },
   } }, async (req) =>
@@ -120,7 +118,6 @@ export function parleyRest(ctx: DialectContext, authed: DialectScope) {
   // Invites into the caller's tenant: its admins only.
   authed.post('/invites', { schema: {
     ...docs('createInvite', 'Invite someone into my tenant', 'Tenant admins only. The code is shown once: the invitee registers with {"invite": code}; with email, only that address may use it.'),
-    security,
     body: example(InviteBody, 'How long it lasts, and for whom', { ttl_seconds: 604800, email: 'jane@example.com' }),
     response: { 201: example(InviteIssuedOut, 'The invite and its code', { ...EXAMPLE.invite, code: 'inv_7Qk…' }), ...errors },
   } }, async (req, reply) => {
@@ -129,20 +126,18 @@ export function parleyRest(ctx: DialectContext, authed: DialectScope) {
   });
   authed.get('/invites', { schema: {
     ...docs('listInvites', "List my tenant's invites", 'Tenant admins only: every invite with its status (active, used, revoked, expired); codes are not shown again.'),
-    security,
     response: { 200: example(Type.Array(InviteOut), 'The invites', [EXAMPLE.invite]), ...errors },
   } }, async (req) => (await core.invites.list(req.user)).map(renderInvite));
-  authed.delete('/invites/:id', { schema: { ...docs('revokeInvite', 'Revoke an invite', 'Tenant admins only: the code stops working.', { ...none('Revoked'), ...errors }), security, params: InviteParams } }, async (req, reply) => {
+  authed.delete('/invites/:id', { schema: { ...docs('revokeInvite', 'Revoke an invite', 'Tenant admins only: the code stops working.', { ...none('Revoked'), ...errors }), params: InviteParams } }, async (req, reply) => {
     await core.invites.revoke(req.user, req.params.id);
     return reply.code(204).send();
   });
-  authed.post('/auth/logout', { schema: { ...docs('logout', 'Sign out everywhere', "Revokes the user's tokens (every device) and closes the user's sockets.", { ...none('Signed out'), ...errors }), security } }, async (req, reply) => {
+  authed.post('/auth/logout', { schema: { ...docs('logout', 'Sign out everywhere', "Revokes the user's tokens (every device) and closes the user's sockets.", { ...none('Signed out'), ...errors }) } }, async (req, reply) => {
     await core.accounts.logout(req.user);
     return reply.code(204).send();
   });
   authed.get('/users', { schema: {
     ...docs('searchUsers', 'Find people', 'People of my tenant whose name or e-mail contains q, to start a conversation with.'),
-    security,
     querystring: UserSearchQuery,
     response: { 200: example(Type.Array(UserOut), 'Matching users', [other]), ...errors },
   } }, async (req) =>
@@ -150,7 +145,6 @@ export function parleyRest(ctx: DialectContext, authed: DialectScope) {
   );
   authed.get('/presence', { schema: {
     ...docs('getPresence', 'Who is online', 'Presence of the users asked (user_ids=1,2,3): online, status and last seen. Someone whose presence I may not see (no shared conversation) shows offline.'),
-    security,
     querystring: PresenceQuery,
     response: { 200: example(Type.Array(PresenceOut), 'One entry per id asked', [{ user_id: 2, online: false, status: 'offline', last_seen: '2024-01-01T12:05:00.000Z' }]), ...errors },
   } }, async (req) => {
@@ -167,7 +161,6 @@ export function parleyRest(ctx: DialectContext, authed: DialectScope) {
   });
   authed.put('/presence', { schema: {
     ...docs('setPresence', 'Set my status', 'online, away, busy or offline; shown to the people I share a conversation with.', { ...none('Set'), ...errors }),
-    security,
     body: example(PresenceBody, 'My status', { status: 'busy' }),
   } }, async (req, reply) => {
     await core.presence.setStatus(req.user, req.body.status);
@@ -175,12 +168,11 @@ export function parleyRest(ctx: DialectContext, authed: DialectScope) {
   });
 
   // ------------------------------------------------------------ blocks
-  authed.get('/blocks', { schema: { ...docs('listBlocks', 'List whom I blocked', 'The users I blocked, and since when.'), security, response: { 200: example(Type.Array(BlockOut), 'Blocked users', [{ user: other, blocked_at: '2024-01-01T12:00:00.000Z' }]), ...errors } } }, async (req) =>
+  authed.get('/blocks', { schema: { ...docs('listBlocks', 'List whom I blocked', 'The users I blocked, and since when.'), response: { 200: example(Type.Array(BlockOut), 'Blocked users', [{ user: other, blocked_at: '2024-01-01T12:00:00.000Z' }]), ...errors } } }, async (req) =>
     (await core.friends.blocked(req.user)).map((b) => ({ user: renderUser(b.user), blocked_at: new Date(b.since).toISOString() })),
   );
   authed.put('/blocks/:user_id', { schema: {
     ...docs('blockUser', 'Block someone', 'No direct messages either way, no adding me to groups or channels; a friendship ends. Blocking again changes nothing.'),
-    security,
     params: BlockParams,
     response: { 200: example(BlockOut, 'Blocked', { user: other, blocked_at: '2024-01-01T12:00:00.000Z' }), ...errors },
   } }, async (req) => {
@@ -188,7 +180,7 @@ export function parleyRest(ctx: DialectContext, authed: DialectScope) {
     const mine = (await core.friends.blocked(req.user)).find((b) => b.user.id === user.id);
     return { user: renderUser(user), blocked_at: new Date(mine?.since ?? Date.now()).toISOString() };
   });
-  authed.delete('/blocks/:user_id', { schema: { ...docs('unblockUser', 'Unblock someone', 'Lifts the block.', { ...none('Unblocked'), ...errors }), security, params: BlockParams } }, async (req, reply) => {
+  authed.delete('/blocks/:user_id', { schema: { ...docs('unblockUser', 'Unblock someone', 'Lifts the block.', { ...none('Unblocked'), ...errors }), params: BlockParams } }, async (req, reply) => {
     await core.friends.unblock(req.user, req.params.user_id);
     return reply.code(204).send();
   });
@@ -204,7 +196,6 @@ export function parleyRest(ctx: DialectContext, authed: DialectScope) {
         'List my conversations',
         'Most recent activity first, a page at a time: the next page\'s cursor is the Parley-Next-Cursor response header (absent on the last page). Each carries its last message, unread count and a few members.',
       ),
-      security,
       querystring: ConversationListQuery,
       response: {
         200: example(
@@ -228,7 +219,6 @@ export function parleyRest(ctx: DialectContext, authed: DialectScope) {
       'Start a conversation',
       'direct (user_id: the other person; asking again returns the existing one), group or channel (title, member_ids: the first members; I am its admin; a channel may be visibility public: listed in the tenant\'s directory, anyone of the tenant joins).',
     ),
-    security,
     body: example(CreateConversationBody, 'What to create', { kind: 'direct', user_id: 2 }, { kind: 'group', title: 'Project Team Chat', member_ids: [2, 3] }, { kind: 'channel', title: 'announcements', visibility: 'public' }),
     response: { 201: example(ConversationOut, 'The conversation', EXAMPLE_CONVERSATION), ...errors },
   } }, async (req, reply) => {
@@ -244,7 +234,6 @@ export function parleyRest(ctx: DialectContext, authed: DialectScope) {
   });
   authed.get('/conversations/:id', { schema: {
     ...docs('getConversation', 'Get a conversation', 'One conversation of mine with every member, its last message and my read position.'),
-    security,
     params: ConversationParams,
     response: { 200: example(ConversationOut, 'The conversation', EXAMPLE_CONVERSATION), ...errors },
   } }, async (req) =>
@@ -254,7 +243,6 @@ export function parleyRest(ctx: DialectContext, authed: DialectScope) {
     '/conversations/:id',
     { schema: {
       ...docs('renameConversation', 'Rename a group or channel', 'Admins and moderators; the members get conversation_changed.'),
-      security,
       params: ConversationParams,
       body: example(UpdateConversationBody, 'The new title', { title: 'Project Team Chat' }),
       response: { 200: example(ConversationOut, 'The conversation', { ...EXAMPLE_CONVERSATION, kind: 'group', title: 'Project Team Chat' }), ...errors },
@@ -263,7 +251,6 @@ export function parleyRest(ctx: DialectContext, authed: DialectScope) {
   );
   authed.delete('/conversations/:id', { schema: {
     ...docs('deleteConversation', 'Delete a conversation', 'Admins of a group or channel; either side of a direct conversation. Every member gets conversation_changed.', { ...none('Deleted'), ...errors }),
-    security,
     params: ConversationParams,
   } }, async (req, reply) => {
     await core.conversations.remove(req.user, req.params.id);
@@ -285,7 +272,6 @@ export function parleyRest(ctx: DialectContext, authed: DialectScope) {
   };
   authed.get('/conversations/:id/participants', { schema: {
     ...docs('listParticipants', 'List the members', 'Every member with role, read and delivered positions, and presence as I may see it.'),
-    security,
     params: ConversationParams,
     response: { 200: example(Type.Array(MemberOut), 'The members', [EXAMPLE_MEMBER]), ...errors },
   } }, async (req) =>
@@ -295,7 +281,6 @@ export function parleyRest(ctx: DialectContext, authed: DialectScope) {
     '/conversations/:id/participants',
     { schema: {
       ...docs('addParticipant', 'Add a member', 'Admins and moderators of a group or channel: 201 with the new membership; 200 if they were a member already (nothing changes).'),
-      security,
       params: ConversationParams,
       body: example(AddParticipantBody, 'Who, and their role', { user_id: 2, role: 'member' }),
       response: { 201: example(MemberOut, 'Added', EXAMPLE_MEMBER), 200: example(MemberOut, 'A member already', EXAMPLE_MEMBER), ...errors },
@@ -310,7 +295,6 @@ export function parleyRest(ctx: DialectContext, authed: DialectScope) {
     '/conversations/:id/participants/:user_id',
     { schema: {
       ...docs('setParticipantRole', "Change a member's role", 'Admins: admin, moderator or member (the last admin cannot step down).'),
-      security,
       params: ParticipantParams,
       body: example(SetRoleBody, 'The new role', { role: 'moderator' }),
       response: { 200: example(MemberOut, 'The membership', { ...EXAMPLE_MEMBER, role: 'moderator' }), ...errors },
@@ -319,7 +303,6 @@ export function parleyRest(ctx: DialectContext, authed: DialectScope) {
   );
   authed.delete('/conversations/:id/participants/:user_id', { schema: {
     ...docs('removeParticipant', 'Remove a member, or leave', 'My own id: leave. Someone else: admins and moderators of a group or channel.', { ...none('Removed'), ...errors }),
-    security,
     params: ParticipantParams,
   } }, async (req, reply) => {
     await core.conversations.removeParticipant(req.user, req.params.id, req.params.user_id);
@@ -331,7 +314,6 @@ export function parleyRest(ctx: DialectContext, authed: DialectScope) {
     '/conversations/:id/messages',
     { schema: {
       ...docs('getHistory', 'Read the history', 'Messages oldest first, the newest page by default; before_seq pages back (has_more says whether older ones exist). Keep last_seq, change_seq and epoch as the cursor for the socket.'),
-      security,
       params: ConversationParams,
       querystring: HistoryQuery,
       response: { 200: example(HistoryOut, 'A page of messages', { messages: [message], has_more: true, last_seq: 42, change_seq: 57, epoch: '0192f7a0-1111-7000-8000-00000000e0c4' }), ...errors },
@@ -358,7 +340,6 @@ export function parleyRest(ctx: DialectContext, authed: DialectScope) {
         'What changed after after_seq (and after_change_seq): the frames a socket resume would send, a page at a time (ask again with `next` while has_more). 409 snapshot_required: too much was missed, reload the history.',
         { 409: { ...ErrorOut, description: 'Too much was missed, or the cursor is of another epoch', examples: [{ detail: 'Too much was missed: reload the conversation', code: 'snapshot_required', missed: 25000 }] } },
       ),
-      security,
       params: ConversationParams,
       querystring: ChangesQuery,
       response: {
@@ -414,7 +395,6 @@ export function parleyRest(ctx: DialectContext, authed: DialectScope) {
         'Stored and acknowledged once committed: 201 with the message. A retry with the same local_temp_id returns the original (200), never a duplicate. Files: upload them first (POST /api/parley/files) and name their keys in attachments.',
         { 200: example(MessageOut, 'A retry: the message sent before', message) },
       ),
-      security,
       params: ConversationParams,
       body: example(SendBody, 'The message', { kind: 'text', content: 'Hello!', local_temp_id: 'temp_123' }, { kind: 'image', content: 'Photos', local_temp_id: 'temp_124', attachments: ['images/user_1_20240101_120000_0_photo1.jpg'] }),
       response: { 201: example(MessageOut, 'Sent', message), ...errors },
@@ -424,13 +404,12 @@ export function parleyRest(ctx: DialectContext, authed: DialectScope) {
       return reply.code(r.created ? 201 : 200).send(renderMessage(ctx, r.message, Users.summaryOf(req.user), r.message.clientId));
     },
   );
-  authed.get('/messages/:id', { schema: { ...docs('getMessage', 'Get a message', 'One message of a conversation I am in.'), security, params: MessageParams, response: { 200: example(MessageOut, 'The message', message), ...errors } } }, async (req) => {
+  authed.get('/messages/:id', { schema: { ...docs('getMessage', 'Get a message', 'One message of a conversation I am in.'), params: MessageParams, response: { 200: example(MessageOut, 'The message', message), ...errors } } }, async (req) => {
     const { message, sender } = await core.messages.get(req.user, req.params.id);
     return renderMessage(ctx, message, sender);
   });
   authed.patch('/messages/:id', { schema: {
     ...docs('editMessage', 'Edit my message', 'Text messages, by their sender; everyone gets message_changed (edited).'),
-    security,
     params: MessageParams,
     body: example(EditBody, 'The new text', { content: 'Hello, everyone!' }),
     response: { 200: example(MessageOut, 'The message as edited', { ...message, content: 'Hello, everyone!', edited_at: '2024-01-01T12:05:00.000Z' }), ...errors },
@@ -439,7 +418,6 @@ export function parleyRest(ctx: DialectContext, authed: DialectScope) {
   );
   authed.delete('/messages/:id', { schema: {
     ...docs('deleteMessage', 'Delete a message', 'Mine; in groups and channels, admins and moderators may delete anyone\'s. The message stays as a tombstone (content null) so seqs stay gapless.'),
-    security,
     params: MessageParams,
     response: { 200: example(MessageOut, 'The tombstone', { ...message, content: null, attachments: [], reactions: [], deleted_at: '2024-01-01T12:10:00.000Z' }), ...errors },
   } }, async (req) =>
@@ -447,7 +425,6 @@ export function parleyRest(ctx: DialectContext, authed: DialectScope) {
   );
   authed.put('/messages/:id/reactions/:emoji', { schema: {
     ...docs('addReaction', 'React to a message', 'Adds my reaction (one emoji, URL-encoded); reacting twice changes nothing.'),
-    security,
     params: ReactionParams,
     response: { 200: example(MessageOut, 'The message with its reactions', message), ...errors },
   } }, async (req) =>
@@ -455,7 +432,6 @@ export function parleyRest(ctx: DialectContext, authed: DialectScope) {
   );
   authed.delete('/messages/:id/reactions/:emoji', { schema: {
     ...docs('removeReaction', 'Take my reaction back', 'Removes my reaction with that emoji.'),
-    security,
     params: ReactionParams,
     response: { 200: example(MessageOut, 'The message with its reactions', { ...message, reactions: [] }), ...errors },
   } }, async (req) =>
@@ -465,7 +441,6 @@ export function parleyRest(ctx: DialectContext, authed: DialectScope) {
     '/conversations/:id/read',
     { schema: {
       ...docs('markRead', 'Mark read', 'Moves my read position to seq (default: the last message); it never moves back. The others get a read frame.'),
-      security,
       params: ConversationParams,
       body: example(Type.Optional(ReadBody), 'Up to where (optional)', { seq: 42 }),
       response: { 200: example(Type.Object({ read_seq: Type.Integer() }), 'My read position now', { read_seq: 42 }), ...errors },
@@ -480,7 +455,6 @@ export function parleyRest(ctx: DialectContext, authed: DialectScope) {
       'Upload files',
       'multipart/form-data with one or more `file` parts (images 10 MB; files and voice 50 MB). The type is sniffed from the bytes. Send a message naming the returned keys in attachments within 24 hours.',
     ),
-    security,
     consumes: ['multipart/form-data'],
     response: { 201: example(UploadOut, 'Stored, waiting for a message', { files: [{ ...attachment, key: 'images/user_1_20240101_120000_0_photo1.jpg' }] }), ...errors },
   } }, async (req, reply) => {

@@ -7,7 +7,6 @@ import { EXAMPLE } from './examples.js';
 import { renderMessage } from './render.js';
 import { ConversationParams, ErrorOut, MarkUnreadBody, MessageParams, ReadBody, ThreadListQuery, ThreadOut, ThreadRepliesOut, ThreadRepliesQuery, UnreadOut } from './schemas.js';
 
-const security = [{ bearer: [] }];
 const errors = { '4xx': example(ErrorOut, 'Refused: the reason in `detail`, its code in `code`.', { detail: 'Message not found', code: 'message_not_found' }) };
 const docs = (id: string, summary: string, description: string) => operation({ tag: TAGS.parley, id, summary, description: `${description} ${TEXTS.bearer}` });
 
@@ -38,7 +37,6 @@ export function parleyUnreadRoutes(ctx: DialectContext, authed: DialectScope) {
 
   authed.post('/conversations/:id/unread', { schema: {
     ...docs('markUnread', 'Mark as unread', 'Moves my own place back to just before message seq: it and what follows count as unread again, on every device of mine (each gets an unread frame). My read receipt (my_read_seq, what the others see) does not move back.'),
-    security,
     params: ConversationParams,
     body: example(MarkUnreadBody, 'From which message', { seq: 40 }),
     response: { 200: example(UnreadOut, 'My unread state now', { seen_seq: 39, unread_count: 3, first_unread_seq: 40 }), ...errors },
@@ -49,21 +47,18 @@ export function parleyUnreadRoutes(ctx: DialectContext, authed: DialectScope) {
 
   authed.get('/threads', { schema: {
     ...docs('listThreads', 'My threads', 'The threads I follow (started, replied in, or followed), latest reply first, each with its unread replies.'),
-    security,
     querystring: ThreadListQuery,
     response: { 200: example(Type.Array(ThreadOut), 'The threads', [EXAMPLE_THREAD]), ...errors },
   } }, async (req) => (await core.threads.list(req.user, req.query.limit ?? 50)).map(thread));
 
   authed.get('/messages/:id/thread', { schema: {
     ...docs('getThread', 'A thread', 'The thread of a message (its replies): my place in it, its unread replies, whether I follow it.'),
-    security,
     params: MessageParams,
     response: { 200: example(ThreadOut, 'The thread', EXAMPLE_THREAD), ...errors },
   } }, async (req) => thread(await core.threads.view(req.user, req.params.id)));
 
   authed.get('/messages/:id/thread/replies', { schema: {
     ...docs('getThreadReplies', 'Read a thread', 'Replies oldest first, after after_seq; reply with POST /conversations/{id}/messages and reply_to_id.'),
-    security,
     params: MessageParams,
     querystring: ThreadRepliesQuery,
     response: { 200: example(ThreadRepliesOut, 'The thread and a page of replies', { thread: EXAMPLE_THREAD, replies: [{ ...EXAMPLE.message, id: 124, seq: 47, reply_to_id: EXAMPLE.message.id }], has_more: false }), ...errors },
@@ -76,7 +71,6 @@ export function parleyUnreadRoutes(ctx: DialectContext, authed: DialectScope) {
 
   authed.post('/messages/:id/thread/read', { schema: {
     ...docs('markThreadRead', 'Mark a thread read', 'Moves my place in the thread to seq (default: its last reply); it never moves back. My devices get a thread frame.'),
-    security,
     params: MessageParams,
     body: example(Type.Optional(ReadBody), 'Up to where (optional)', { seq: 47 }),
     response: { 200: example(ThreadOut, 'The thread', { ...EXAMPLE_THREAD, read_seq: 47, unread_count: 0 }), ...errors },
@@ -91,7 +85,6 @@ export function parleyUnreadRoutes(ctx: DialectContext, authed: DialectScope) {
         ...(on
           ? docs('followThread', 'Follow a thread', 'Puts the thread in my Threads list, read up to its last reply if I had no place in it.')
           : docs('unfollowThread', 'Unfollow a thread', 'Takes the thread off my Threads list (replying in it follows it again).')),
-        security,
         params: MessageParams,
         response: { 200: example(ThreadOut, 'The thread', { ...EXAMPLE_THREAD, following: on }), ...errors },
       },

@@ -12,7 +12,6 @@ import { DIRECT_MESSAGE, FRIEND_IDS } from './examples.js';
 /** Document 004's REST routes under /api/v1/chat, and the DELETE it shares with 002. */
 export function friendsRest(ctx: DialectContext, app: DialectScope) {
   const { core } = ctx;
-  const security = [{ bearer: [] }];
   // Bodies are rendered by hand (a rendering may add fields): shown in /docs, never filtered by a schema.
   const docs = (id: string, summary: string, description: string, ok: object, ...errors: { detail: string }[]) =>
     operation({
@@ -32,7 +31,6 @@ export function friendsRest(ctx: DialectContext, app: DialectScope) {
       shown('The message', DIRECT_MESSAGE),
       notFriends,
     ),
-    security,
     body: example(SendBody, 'To whom, and what', { receiver_id: FRIEND_IDS.friend, content: 'Message content' }),
   } }, async (req) => {
     const view = await core.conversations.openDirect(req.user, userKey(req.body.receiver_id), { requireFriendship: true });
@@ -53,7 +51,6 @@ export function friendsRest(ctx: DialectContext, app: DialectScope) {
       'Messages with a friend, newest first: skip and limit (default 50, at most 100) page through them.',
       shown('A page of messages', { messages: [{ ...DIRECT_MESSAGE, status: 'read', read_at: '2024-01-01T12:05:00Z' }], total: 150, skip: 0, limit: 50 }),
     ),
-    security,
     params: HistoryParams,
     querystring: HistoryQuery,
   } }, async (req) => {
@@ -67,19 +64,18 @@ export function friendsRest(ctx: DialectContext, app: DialectScope) {
 
   app.put('/messages/:message_id/read', { schema: {
     ...docs('MarkRead', 'Mark message as read', 'Marks a message I received (and every one before it) read; the sender gets message_read.', shown('The message, read', { ...DIRECT_MESSAGE, status: 'read', read_at: '2024-01-01T12:05:00Z' }), TEXTS.messageNotFound),
-    security,
     params: MessageUuidParams,
   } }, async (req) => {
     const message = await core.messages.markReadThrough(req.user, req.params.message_id);
     return render004(await core.conversations.view(req.user, message.conversationId), message);
   });
 
-  app.get('/messages/unread-count', { schema: { ...docs('UnreadCount', 'Get unread message count', 'Unread direct messages, all friends together.', shown('The count', { unread_count: 5 })), security } }, async (req) => {
+  app.get('/messages/unread-count', { schema: { ...docs('UnreadCount', 'Get unread message count', 'Unread direct messages, all friends together.', shown('The count', { unread_count: 5 })) } }, async (req) => {
     const rooms = await core.conversations.list(req.user);
     return { unread_count: rooms.filter((r) => r.conversation.kind === 'direct').reduce((n, r) => n + r.unreadCount, 0) };
   });
 
-  app.get('/friends/online', { schema: { ...docs('OnlineFriends', 'Get online friends', 'The uuids of my friends online now.', shown('Online friends', { online_friends: [FRIEND_IDS.friend] })), security } }, async (req) => {
+  app.get('/friends/online', { schema: { ...docs('OnlineFriends', 'Get online friends', 'The uuids of my friends online now.', shown('Online friends', { online_friends: [FRIEND_IDS.friend] })) } }, async (req) => {
     return { online_friends: await onlineFriends(ctx, req.user) };
   });
 
@@ -93,7 +89,7 @@ export function friendsRest(ctx: DialectContext, app: DialectScope) {
       `The message stays in the history as deleted; the other side's socket is told. ${TEXTS.bearer}`,
     responses: { 200: shown('Deleted', { status: 'success', message: 'Message deleted' }), ...errorsShown(TEXTS.notAuthenticated, TEXTS.messageNotFound) },
   });
-  app.delete('/messages/:message_id', { schema: { ...deleteDocs, tags: [TAGS.rooms, TAGS.direct], security: [{ bearer: [] }], params: AnyMessageParams } }, async (req) => {
+  app.delete('/messages/:message_id', { schema: { ...deleteDocs, tags: [TAGS.rooms, TAGS.direct], params: AnyMessageParams } }, async (req) => {
     const id = req.params.message_id;
     await ctx.core.messages.delete(req.user, /^\d+$/.test(id) ? Number(id) : id);
     return { status: 'success', message: 'Message deleted' };
