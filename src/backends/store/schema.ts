@@ -157,10 +157,20 @@ export interface Database {
   reactions: ReactionsTable;
   mentions: MentionsTable;
   server_state: ServerStateTable;
+  message_search: MessageSearchTable;
 }
 
 /** Facts about the database as a whole (key 'epoch': the history's epoch). */
 export interface ServerStateTable {
   key: string;
   value: string;
+}
+
+/**
+ * The search index (0009-search, sql/search.ts): rowid is the message's id; terms its folded
+ * words (an FTS5 column on SQLite, a tsvector on PostgreSQL).
+ */
+export interface MessageSearchTable {
+  rowid: number;
+  terms: string;
 }

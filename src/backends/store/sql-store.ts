@@ -4,7 +4,7 @@ import type { Id } from '../../core/model.js';
 import { migrationProvider } from './migrations/index.js';
 import type { Database } from './schema.js';
 import { raw, type SqlRunner } from './sql-runner.js';
-import type { AccountStore, AttachmentStore, ConversationStore, FriendStore, MessageStore, ParticipantStore, ReceiptStore, Store, StoreReads } from './store.js';
+import type { AccountStore, AttachmentStore, ConversationStore, FriendStore, MessageStore, ParticipantStore, ReceiptStore, SearchStore, Store, StoreReads } from './store.js';
 import type { SqlAdapter } from './sql/adapter.js';
 import type { SqlContext } from './sql/aggregate.js';
 import { SqlAccounts } from './sql/accounts.js';
@@ -15,14 +15,15 @@ import { SqlFriends } from './sql/friends.js';
 import { SqlMessages } from './sql/messages.js';
 import { SqlParticipants } from './sql/participants.js';
 import { SqlReceipts } from './sql/receipts.js';
+import { SqlSearch } from './sql/search.js';
 
 /** SqlStore answers every sub-store's methods (forwarded to its parts in the constructor). */
-export interface SqlStore extends AccountStore, FriendStore, ConversationStore, ParticipantStore, ReceiptStore, MessageStore, AttachmentStore {}
+export interface SqlStore extends AccountStore, FriendStore, ConversationStore, ParticipantStore, ReceiptStore, MessageStore, AttachmentStore, SearchStore {}
 
 /**
  * The Store on SQL through Kysely, shared by SQLite and PostgreSQL: one sub-store per aggregate
  * in `sql/` (accounts, friends, conversations, participants, receipts, messages, the append,
- * files), each over the same `SqlContext`. What differs between the databases is the
+ * files, search), each over the same `SqlContext`. What differs between the databases is the
  * `SqlAdapter`'s (`sql/adapter.ts`) and the `SqlRunner`'s (the drivers); the send path uses
  * fixed statement texts so each driver can reuse its prepared statement.
  */
@@ -35,6 +36,7 @@ export class SqlStore implements Store {
   readonly messages: SqlMessages;
   readonly append: SqlAppend;
   readonly files: SqlFiles;
+  readonly search: SqlSearch;
   readonly #close: () => Promise<void>;
 
   constructor(
@@ -57,7 +59,8 @@ export class SqlStore implements Store {
     this.messages = new SqlMessages(ctx);
     this.append = new SqlAppend(ctx, lockWaitMs);
     this.files = new SqlFiles(ctx);
-    forwardMethods(this, [this.accounts, this.friends, this.conversations, this.participants, this.receipts, this.messages, this.append, this.files]);
+    this.search = new SqlSearch(ctx);
+    forwardMethods(this, [this.accounts, this.friends, this.conversations, this.participants, this.receipts, this.messages, this.append, this.files, this.search]);
   }
 
   get dialect(): 'sqlite' | 'postgres' {

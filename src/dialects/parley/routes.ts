@@ -51,13 +51,14 @@ import {
   UserSearchQuery,
 } from './schemas.js';
 import { parleyRenderer, sendParley } from './socket.js';
+import { parleySearch } from './search-routes.js';
 import { TAGS, TEXTS, example, noContent, operation } from '../../http/api-docs.js';
 import { EXAMPLE, EXAMPLE_CONVERSATION, EXAMPLE_MEMBER, EXAMPLE_SESSION } from './examples.js';
 
-const security = [{ bearer: [] }];
-const errors = { '4xx': example(ErrorOut, 'Refused: the reason in `detail`, its code in `code`.', { detail: 'Not authenticated', code: 'not_authenticated' }, { detail: 'Conversation not found', code: 'conversation_not_found' }) };
+export const security = [{ bearer: [] }];
+export const errors = { '4xx': example(ErrorOut, 'Refused: the reason in `detail`, its code in `code`.', { detail: 'Not authenticated', code: 'not_authenticated' }, { detail: 'Conversation not found', code: 'conversation_not_found' }) };
 /** The documentation of one of Parley's operations (its id is the SDK's method name). */
-const docs = (id: string, summary: string, description: string, responses?: Record<string, object>) =>
+export const docs = (id: string, summary: string, description: string, responses?: Record<string, object>) =>
   operation({ tag: TAGS.parley, id, summary, description: `${description} ${TEXTS.bearer}`, responses });
 const openDocs = (id: string, summary: string, description: string) => operation({ tag: TAGS.parley, id, summary, description });
 const none = (description: string) => ({ 204: noContent(description) });
@@ -497,5 +498,7 @@ export function parleyRest(ctx: DialectContext, authed: DialectScope) {
     const stored = await core.files.upload(req.user, files, null, PARLEY_POLICY);
     return reply.code(201).send({ files: stored.map((a) => ({ ...renderAttachment(ctx, a), key: a.storedPath })) });
   });
+
+  parleySearch(ctx, authed);
 
 }

@@ -7,6 +7,7 @@ import { filesQuotaPurge } from './0005-files-quota-purge.js';
 import { blocksMemberCount } from './0006-blocks-member-count.js';
 import { sentSeq } from './0007-sent-seq.js';
 import { epoch } from './0008-epoch.js';
+import { search } from './0009-search.js';
 
 export type SqlDialectName = 'sqlite' | 'postgres';
 
@@ -17,7 +18,7 @@ export interface VersionedMigration {
 }
 
 /** In order; never edit one that has shipped, add the next. */
-export const MIGRATIONS: VersionedMigration[] = [initial, attachmentPaths, clientIdPerConversation, accounts, filesQuotaPurge, blocksMemberCount, sentSeq, epoch];
+export const MIGRATIONS: VersionedMigration[] = [initial, attachmentPaths, clientIdPerConversation, accounts, filesQuotaPurge, blocksMemberCount, sentSeq, epoch, search];
 
 export function migrationProvider(dialect: SqlDialectName): MigrationProvider {
   return {

@@ -44,6 +44,16 @@ export interface SqlAdapter {
    * with their users' `columns` (`p.`, `u.`): one bounded probe of the participants key each.
    */
   memberPreviewSql(n: number, columns: string, limit: number): string;
+  /**
+   * Search (sql/search.ts, docs/search.md): the value of `message_search.terms` for a `?`
+   * holding the index text (folded words separated by spaces). SQLite: FTS5 splits it;
+   * PostgreSQL: a tsvector of exactly those words (no parser, no stemming).
+   */
+  searchTerms(): string;
+  /** A condition on `message_search` true when its terms begin with every one of `words`. */
+  searchMatch(words: readonly string[]): { sql: string; params: unknown[] };
+  /** A relevance score of `message_search` for `words`, lower is better (a double). */
+  searchScore(words: readonly string[]): { sql: string; params: unknown[] };
 }
 
 /** SQLite: one writer at a time holds the whole database, so there is nothing to lock. */
@@ -68,6 +78,14 @@ class SqliteAdapter implements SqlAdapter {
     return new Array(n)
       .fill(`SELECT * FROM (SELECT ${columns} FROM participants p JOIN users u ON u.id = p.user_id WHERE p.conversation_id = ? AND p.left_at IS NULL ORDER BY p.user_id LIMIT ${limit | 0})`)
       .join(' UNION ALL ');
+  }
+  searchTerms = () => '?';
+  searchMatch(words: readonly string[]) {
+    // Each word a quoted FTS5 string (nothing in it is syntax), matched as a prefix.
+    return { sql: 'message_search MATCH ?', params: [words.map((w) => `"${w.replace(/"/g, '""')}"*`).join(' ')] };
+  }
+  searchScore() {
+    return { sql: 'bm25(message_search)', params: [] };
   }
 }
 
@@ -139,7 +157,18 @@ class PostgresAdapter implements SqlAdapter {
                  (SELECT * FROM participants WHERE conversation_id = v.column1 AND left_at IS NULL ORDER BY user_id LIMIT ${limit | 0}) AS p
                JOIN users u ON u.id = p.user_id`;
   }
+  searchTerms = () => "array_to_tsvector(string_to_array(CAST(? AS text), ' '))";
+  searchMatch(words: readonly string[]) {
+    return { sql: 'message_search.terms @@ CAST(? AS tsquery)', params: [tsquery(words)] };
+  }
+  searchScore(words: readonly string[]) {
+    // A double, so the score read back as a cursor compares equal to itself.
+    return { sql: '-CAST(ts_rank(message_search.terms, CAST(? AS tsquery)) AS DOUBLE PRECISION)', params: [tsquery(words)] };
+  }
 }
+
+/** Each word a quoted lexeme (taken as it is, no parser), matched as a prefix; all of them. */
+const tsquery = (words: readonly string[]) => words.map((w) => `'${w.replace(/\\/g, '\\\\').replace(/'/g, "''")}':*`).join(' & ');
 
 export const sqliteAdapter: SqlAdapter = new SqliteAdapter();
 export const postgresAdapter: SqlAdapter = new PostgresAdapter();

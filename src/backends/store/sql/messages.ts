@@ -3,6 +3,7 @@ import type { Attachment, Conversation, Id, Message, Millis, ReactionSummary } f
 import { raw, type SqlRunner } from '../sql-runner.js';
 import { StoreError, type MessageStore } from '../store.js';
 import { rowsOf, SqlAggregate, type SqlContext } from './aggregate.js';
+import { indexMessages, unindexMessage } from './search.js';
 import { MESSAGE_COLUMNS, MESSAGE_COLUMN_LIST, placeholders, toAttachment, toMessage, type MessageRow } from './rows.js';
 
 /** Thrown inside a change's transaction to roll it back when it would change nothing. */
@@ -133,6 +134,10 @@ export class SqlMessages extends SqlAggregate implements Omit<MessageStore, 'app
     const r = await this.#change(messageId, at, async (tx, row) => {
       if (row.deleted_at != null) throw new StoreError('message_deleted');
       await tx.run(raw('UPDATE messages SET content = ?, edited_at = ? WHERE id = ?', [content, at, messageId]));
+      // The index follows the edit in its transaction: the old words are found no more.
+      const files = await tx.all<{ file_name: string }>(raw('SELECT file_name FROM attachments WHERE message_id = ? ORDER BY position', [messageId]));
+      await unindexMessage(tx, messageId);
+      await indexMessages(tx, this.adapter, [{ id: messageId, content, fileNames: files.map((f) => f.file_name) }]);
       return true;
     });
     return r.message;
@@ -142,6 +147,7 @@ export class SqlMessages extends SqlAggregate implements Omit<MessageStore, 'app
     return this.#change(messageId, at, async (tx, row) => {
       if (row.deleted_at != null) return false;
       await tx.run(raw('UPDATE messages SET content = NULL, deleted_at = ? WHERE id = ?', [at, messageId]));
+      await unindexMessage(tx, messageId);
       if (row.reply_to_id != null) {
         await tx.run(raw('UPDATE messages SET reply_count = reply_count - 1 WHERE id = ? AND reply_count > 0', [row.reply_to_id]));
       }
