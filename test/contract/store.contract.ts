@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_TENANT_UUID, type Conversation, type ConversationKind, type Id, type Message, type Tenant, type User } from '../../src/core/model.js';
+import { searchContract } from './search.contract.js';
 import { isDeferred, UniqueViolation, type AppendResult, type NewAttachment, type NewInvite, type NewMessage, type Store } from '../../src/backends/store/store.js';
 
 export interface StoreHandle {
@@ -1234,6 +1235,8 @@ export function storeContract(make: () => Promise<StoreHandle>): void {
       expect(await s.attachmentByPath(key)).toMatchObject({ conversationDeletedAt: T0 + 5000 });
     });
   });
+
+  searchContract(() => s, f);
 
   describe('queries', () => {
     it('a history page, the room list and a resume read messages through an index, at any size', async () => {

@@ -22,7 +22,7 @@ export interface SearchResult {
 
 /** GET /api/parley/search with these query parameters; expects a 200. */
 export async function search(server: { url: string }, user: TestUser, params: Record<string, string | number>): Promise<{ results: SearchResult[]; next_cursor: string | null }> {
-  const qs = new URLSearchParams(Object.entries(params).map(([k, v]) => [k, String(v)]));
+  const qs = new URLSearchParams(Object.entries(params).map(([k, v]): [string, string] => [k, String(v)]));
   const r = await api(server, 'GET', `/api/parley/search?${qs}`, { token: user.token });
   expect(r.status, JSON.stringify(r.body)).toBe(200);
   return r.body;
