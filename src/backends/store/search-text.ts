@@ -52,6 +52,18 @@ export function indexText(content: string | null, fileNames: readonly string[] =
   return tokens.join(' ');
 }
 
+/**
+ * The index's word for "in conversation `id`": a private-use character no text yields (the
+ * segmenter never makes a word of it), so a conversation filter is one more word to intersect.
+ */
+export const conversationTerm = (id: number) => `\uE000${id}`;
+
+/** A message's index row: its conversation's term and its words; '' when it has no word to find. */
+export function indexRow(conversationId: number, content: string | null, fileNames: readonly string[] = []): string {
+  const text = indexText(content, fileNames);
+  return text === '' ? '' : `${conversationTerm(conversationId)} ${text}`;
+}
+
 /** The distinct folded words of a query: every one must begin a word of a message. */
 export function queryTerms(query: string): string[] {
   return [...new Set(termsOf(query).map((t) => t.folded))];

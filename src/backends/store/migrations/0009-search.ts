@@ -1,5 +1,5 @@
 import { sql, type Kysely } from 'kysely';
-import { indexText } from '../search-text.js';
+import { indexRow } from '../search-text.js';
 import type { VersionedMigration } from './index.js';
 
 /** Messages read per backfill step: bounded memory at any history size. */
@@ -8,7 +8,8 @@ const BACKFILL_CHUNK = 2000;
 /**
  * Full-text search (issue 18, docs/search.md): `message_search`, one row per live message
  * with searchable words (rowid = the message's id), holding its words and its files' names
- * segmented and folded by `search-text.ts`. SQLite: an FTS5 table (the `ascii` tokenizer
+ * segmented and folded by `search-text.ts`, after its conversation's term (a filter by
+ * conversation is then one more word for the index to intersect). SQLite: an FTS5 table (the `ascii` tokenizer
  * only splits on the spaces put between the words; every non-ASCII character is part of a
  * word, whatever Unicode version SQLite knows). PostgreSQL: a tsvector of those words, taken
  * as they are (no parser, no stemming), under a GIN index. The messages already stored are
@@ -26,8 +27,8 @@ export const search: VersionedMigration = {
     const value = (id: number, text: string) =>
       dialect === 'sqlite' ? sql`(${id}, ${text})` : sql`(${id}, array_to_tsvector(string_to_array(CAST(${text} AS text), ' ')))`;
     for (let after = 0; ; ) {
-      const { rows } = await sql<{ id: number; content: string | null }>`
-        SELECT id, content FROM messages WHERE id > ${after} AND deleted_at IS NULL ORDER BY id LIMIT ${BACKFILL_CHUNK}`.execute(db);
+      const { rows } = await sql<{ id: number; conversation_id: number; content: string | null }>`
+        SELECT id, conversation_id, content FROM messages WHERE id > ${after} AND deleted_at IS NULL ORDER BY id LIMIT ${BACKFILL_CHUNK}`.execute(db);
       if (rows.length === 0) break;
       after = Number(rows.at(-1)!.id);
       const ids = rows.map((r) => Number(r.id));
@@ -36,7 +37,7 @@ export const search: VersionedMigration = {
       const names = new Map<number, string[]>();
       for (const f of files.rows) names.set(Number(f.message_id), [...(names.get(Number(f.message_id)) ?? []), f.file_name]);
       const values = rows.flatMap((r) => {
-        const text = indexText(r.content, names.get(Number(r.id)));
+        const text = indexRow(Number(r.conversation_id), r.content, names.get(Number(r.id)));
         return text === '' ? [] : [value(Number(r.id), text)];
       });
       if (values.length > 0) await sql`INSERT INTO message_search (rowid, terms) VALUES ${sql.join(values)}`.execute(db);

@@ -50,8 +50,8 @@ export interface SqlAdapter {
    * PostgreSQL: a tsvector of exactly those words (no parser, no stemming).
    */
   searchTerms(): string;
-  /** A condition on `message_search` true when its terms begin with every one of `words`. */
-  searchMatch(words: readonly string[]): { sql: string; params: unknown[] };
+  /** A condition on `message_search` true when its terms begin with every one of `prefixes` and hold every one of `exact`. */
+  searchMatch(prefixes: readonly string[], exact: readonly string[]): { sql: string; params: unknown[] };
   /** A relevance score of `message_search` for `words`, lower is better (a double). */
   searchScore(words: readonly string[]): { sql: string; params: unknown[] };
 }
@@ -80,9 +80,10 @@ class SqliteAdapter implements SqlAdapter {
       .join(' UNION ALL ');
   }
   searchTerms = () => '?';
-  searchMatch(words: readonly string[]) {
-    // Each word a quoted FTS5 string (nothing in it is syntax), matched as a prefix.
-    return { sql: 'message_search MATCH ?', params: [words.map((w) => `"${w.replace(/"/g, '""')}"*`).join(' ')] };
+  searchMatch(prefixes: readonly string[], exact: readonly string[]) {
+    // Each word a quoted FTS5 string (nothing in it is syntax); all of them must be there.
+    const quoted = (w: string) => `"${w.replace(/"/g, '""')}"`;
+    return { sql: 'message_search MATCH ?', params: [[...prefixes.map((w) => quoted(w) + '*'), ...exact.map(quoted)].join(' ')] };
   }
   searchScore() {
     return { sql: 'bm25(message_search)', params: [] };
@@ -158,17 +159,20 @@ class PostgresAdapter implements SqlAdapter {
                JOIN users u ON u.id = p.user_id`;
   }
   searchTerms = () => "array_to_tsvector(string_to_array(CAST(? AS text), ' '))";
-  searchMatch(words: readonly string[]) {
-    return { sql: 'message_search.terms @@ CAST(? AS tsquery)', params: [tsquery(words)] };
+  searchMatch(prefixes: readonly string[], exact: readonly string[]) {
+    return { sql: 'message_search.terms @@ CAST(? AS tsquery)', params: [tsquery(prefixes, exact)] };
   }
   searchScore(words: readonly string[]) {
     // A double, so the score read back as a cursor compares equal to itself.
-    return { sql: '-CAST(ts_rank(message_search.terms, CAST(? AS tsquery)) AS DOUBLE PRECISION)', params: [tsquery(words)] };
+    return { sql: '-CAST(ts_rank(message_search.terms, CAST(? AS tsquery)) AS DOUBLE PRECISION)', params: [tsquery(words, [])] };
   }
 }
 
-/** Each word a quoted lexeme (taken as it is, no parser), matched as a prefix; all of them. */
-const tsquery = (words: readonly string[]) => words.map((w) => `'${w.replace(/\\/g, '\\\\').replace(/'/g, "''")}':*`).join(' & ');
+/** Each word a quoted lexeme (taken as it is, no parser), a prefix or exact; all of them. */
+const tsquery = (prefixes: readonly string[], exact: readonly string[]) => {
+  const lexeme = (w: string) => `'${w.replace(/\\/g, '\\\\').replace(/'/g, "''")}'`;
+  return [...prefixes.map((w) => lexeme(w) + ':*'), ...exact.map(lexeme)].join(' & ');
+};
 
 export const sqliteAdapter: SqlAdapter = new SqliteAdapter();
 export const postgresAdapter: SqlAdapter = new PostgresAdapter();

@@ -75,7 +75,7 @@ export class SqlAppend extends SqlAggregate implements Pick<MessageStore, 'appen
         const attachments = await this.#insertAttachments(tx, batch, fresh, rows);
         // What is acknowledged is searchable: the index rows commit with their messages.
         if (this.searchIndex) {
-          await indexMessages(tx, this.adapter, fresh.map((i, k) => ({ id: rows[k].id, content: batch[i].content, fileNames: attachments[k].map((a) => a.fileName) })));
+          await indexMessages(tx, this.adapter, fresh.map((i, k) => ({ id: rows[k].id, conversationId: batch[i].conversationId, content: batch[i].content, fileNames: attachments[k].map((a) => a.fileName) })));
         }
         const parentUuids = await this.#countReplies(tx, batch, fresh);
         fresh.forEach((i, k) => {

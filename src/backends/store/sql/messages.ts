@@ -137,7 +137,7 @@ export class SqlMessages extends SqlAggregate implements Omit<MessageStore, 'app
       // The index follows the edit in its transaction: the old words are found no more.
       const files = await tx.all<{ file_name: string }>(raw('SELECT file_name FROM attachments WHERE message_id = ? ORDER BY position', [messageId]));
       await unindexMessage(tx, messageId);
-      await indexMessages(tx, this.adapter, [{ id: messageId, content, fileNames: files.map((f) => f.file_name) }]);
+      await indexMessages(tx, this.adapter, [{ id: messageId, conversationId: row.conversation_id, content, fileNames: files.map((f) => f.file_name) }]);
       return true;
     });
     return r.message;

@@ -1,5 +1,5 @@
 import type { Id } from '../../../core/model.js';
-import { highlight, indexText, queryTerms } from '../search-text.js';
+import { conversationTerm, highlight, indexRow, queryTerms } from '../search-text.js';
 import { raw, type SqlRunner } from '../sql-runner.js';
 import type { SearchHit, SearchQuery, SearchStore } from '../store.js';
 import type { SqlAdapter } from './adapter.js';
@@ -10,17 +10,18 @@ import { MESSAGE_COLUMNS_OF_M, type MessageRow } from './rows.js';
 /** A message's text as the index sees it: its content and its files' names. */
 export interface Indexable {
   id: Id;
+  conversationId: Id;
   content: string | null;
   fileNames: readonly string[];
 }
 
 /**
- * Writes the index rows of new messages in the caller's transaction (the append's, an
+ * Writes the index rows of new messages (their words after their conversation's term) in the caller's transaction (the append's, an
  * edit's): one statement for the whole batch. A message without a searchable word gets none.
  */
 export async function indexMessages(tx: SqlRunner, adapter: SqlAdapter, messages: readonly Indexable[]): Promise<void> {
   const rows = messages.flatMap((m) => {
-    const text = indexText(m.content, m.fileNames);
+    const text = indexRow(m.conversationId, m.content, m.fileNames);
     return text === '' ? [] : [m.id, text];
   });
   if (rows.length === 0) return;
@@ -49,7 +50,8 @@ export class SqlSearch extends SqlAggregate implements SearchStore {
     const words = queryTerms(q.text);
     if (words.length === 0) return { hits: [], next: null };
     const cursor = parseCursor(q.cursor, q.order);
-    const match = this.adapter.searchMatch(words);
+    // A conversation filter is a word of the index too: intersected there, not scanned after.
+    const match = this.adapter.searchMatch(words, q.conversationId === undefined ? [] : [conversationTerm(q.conversationId)]);
     const score = q.order === 'relevance' ? this.adapter.searchScore(words) : { sql: '0', params: [] };
     const where: string[] = [];
     const params: unknown[] = [];
