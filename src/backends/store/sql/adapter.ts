@@ -54,6 +54,13 @@ export interface SqlAdapter {
   searchMatch(prefixes: readonly string[], exact: readonly string[]): { sql: string; params: unknown[] };
   /** A relevance score of `message_search` for `words`, lower is better (a double). */
   searchScore(words: readonly string[]): { sql: string; params: unknown[] };
+  /**
+   * Newest-first search, read in id windows below the cursor (each this many ids deeper than
+   * the last, the last one unbounded) until a page is full; null: in one statement.
+   */
+  readonly searchWindows: readonly number[] | null;
+  /** What newest-first search orders by in a window (the index's id, or an expression of it no btree serves). */
+  readonly searchOrder: string;
 }
 
 /** SQLite: one writer at a time holds the whole database, so there is nothing to lock. */
@@ -88,6 +95,9 @@ class SqliteAdapter implements SqlAdapter {
   searchScore() {
     return { sql: 'bm25(message_search)', params: [] };
   }
+  // FTS5 reads a word's matches in rowid order and stops at the LIMIT.
+  readonly searchWindows = null;
+  readonly searchOrder = 'message_search.rowid';
 }
 
 class PostgresAdapter implements SqlAdapter {
@@ -166,6 +176,12 @@ class PostgresAdapter implements SqlAdapter {
     // A double, so the score read back as a cursor compares equal to itself.
     return { sql: '-CAST(ts_rank(message_search.terms, CAST(? AS tsquery)) AS DOUBLE PRECISION)', params: [tsquery(words, [])] };
   }
+  // PostgreSQL cannot estimate how many rows a prefix query matches: for a rare word it would
+  // walk the primary key backwards, filtering every row of the table. So the GIN index answers
+  // (rowid + 0: no btree order to walk instead), one id window at a time, the newest first,
+  // each one deeper: a common word fills its page in the first, a rare word costs what it matches.
+  readonly searchWindows = [10_000, 100_000, 1_000_000, 10_000_000];
+  readonly searchOrder = 'message_search.rowid + 0';
 }
 
 /** Each word a quoted lexeme (taken as it is, no parser), a prefix or exact; all of them. */

@@ -62,7 +62,6 @@ export class SqlSearch extends SqlAggregate implements SearchStore {
     if (q.before !== undefined) when('m.created_at < ?', q.before);
     if (q.after !== undefined) when('m.created_at > ?', q.after);
     if (q.threadId !== undefined) when('(m.id = ? OR m.reply_to_id = ?)', q.threadId, q.threadId);
-    if (cursor && q.order === 'newest') when('message_search.rowid < ?', cursor.id);
     // The membership is checked here, at query time: a current participant of a live
     // conversation; a message deleted since it was indexed is left out too.
     const inner = `SELECT ${MESSAGE_COLUMNS_OF_M}, ${score.sql} AS score
@@ -72,14 +71,15 @@ export class SqlSearch extends SqlAggregate implements SearchStore {
       JOIN conversations c ON c.id = m.conversation_id AND c.deleted_at IS NULL
       WHERE ${match.sql} AND m.deleted_at IS NULL${where.map((w) => ' AND ' + w).join('')}`;
     const innerParams = [...score.params, q.userId, ...match.params, ...params];
-    const statement =
+    const rows =
       q.order === 'newest'
-        ? raw(`${inner} ORDER BY message_search.rowid DESC LIMIT ?`, [...innerParams, q.limit + 1])
-        : raw(
-            `SELECT * FROM (${inner}) AS hit${cursor ? ' WHERE hit.score > ? OR (hit.score = ? AND hit.id < ?)' : ''} ORDER BY hit.score, hit.id DESC LIMIT ?`,
-            [...innerParams, ...(cursor ? [cursor.score, cursor.score, cursor.id] : []), q.limit + 1],
+        ? await this.#newest(inner, innerParams, cursor?.id, q.limit + 1)
+        : await this.all<HitRow>(
+            raw(
+              `SELECT * FROM (${inner}) AS hit${cursor ? ' WHERE hit.score > ? OR (hit.score = ? AND hit.id < ?)' : ''} ORDER BY hit.score, hit.id DESC LIMIT ?`,
+              [...innerParams, ...(cursor ? [cursor.score, cursor.score, cursor.id] : []), q.limit + 1],
+            ),
           );
-    const rows = await this.all<HitRow>(statement);
     const page = rows.slice(0, q.limit);
     const last = page.at(-1);
     const next = rows.length > q.limit && last ? (q.order === 'newest' ? String(last.id) : `${Number(last.score)}_${last.id}`) : null;
@@ -94,5 +94,29 @@ export class SqlSearch extends SqlAggregate implements SearchStore {
       return { message, highlight: null };
     });
     return { hits, next };
+  }
+
+  /** At most `limit` hits of `inner` below the id `before`, newest first (SqlAdapter.searchWindows). */
+  async #newest(inner: string, params: readonly unknown[], before: number | undefined, limit: number): Promise<HitRow[]> {
+    const { searchWindows: windows, searchOrder: order } = this.adapter;
+    // Hits with top - depth <= id < top (no lower bound without a depth).
+    const window = (top: number, depth: number | undefined, n: number) =>
+      this.all<HitRow>(
+        raw(`${inner} AND message_search.rowid < ?${depth === undefined ? '' : ' AND message_search.rowid >= ?'} ORDER BY ${order} DESC LIMIT ?`, [
+          ...params,
+          top,
+          ...(depth === undefined ? [] : [top - depth]),
+          n,
+        ]),
+      );
+    if (!windows) return window(before ?? Number.MAX_SAFE_INTEGER, undefined, limit);
+    let top = before ?? Number((await this.first<{ top: number | null }>(raw('SELECT max(rowid) AS top FROM message_search', [])))?.top ?? 0) + 1;
+    const out: HitRow[] = [];
+    for (let i = 0; i <= windows.length && out.length < limit && top > 1; i++) {
+      const depth = i < windows.length ? windows[i] - (windows[i - 1] ?? 0) : undefined;
+      out.push(...(await window(top, depth, limit - out.length)));
+      if (depth !== undefined) top -= depth;
+    }
+    return out;
   }
 }
