@@ -2,7 +2,7 @@
 // of /api/parley) and src/version.ts. Do not edit: change the schemas and run it again.
 
 /** The API version these types describe (GET /healthz reports the server's as api_version). */
-export const API_VERSION = '0.1';
+export const API_VERSION = '0.2';
 
 export interface AddParticipantBody {
   /** Parley id */
@@ -301,9 +301,9 @@ export interface SearchOut {
 export interface SearchQuery {
   /** Words to find, in any script: each must begin a word of the message or of one of its files' names (case and accents ignored) */
   q: string;
-  /** Parley id */
+  /** Only in this conversation (404 when it is not mine) */
   conversation_id?: number;
-  /** Parley id */
+  /** Only messages of this sender */
   sender_id?: number;
   /** Only messages with an attachment of this kind */
   has?: 'file' | 'image' | 'voice';
@@ -313,6 +313,7 @@ export interface SearchQuery {
   after?: string;
   /** A thread's first message: only it and its replies */
   thread_id?: number;
+  /** Newest first, or the best matches first */
   order?: 'newest' | 'relevance';
   /** The previous page's next_cursor */
   cursor?: string;
