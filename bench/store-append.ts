@@ -6,7 +6,7 @@
 //   node --import tsx bench/store-append.ts [--batch 77] [--pairs 50] [--batches 300] [--parley-dir DIR]
 //   BENCH_SQLITE_PRAGMAS="temp_store=MEMORY" node --import tsx bench/store-append.ts   (what-if, see preload/)
 //   BENCH_SQL_TIMING_FILE=/dev/stderr node --import tsx bench/store-append.ts         (time per statement)
-//   node --import tsx bench/store-append.ts --search-index off                         (the append without the search index, issue 18)
+//   node --import tsx bench/store-append.ts --search-index off [--text ascii]          (the append without the search index, issue 18)
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -23,6 +23,7 @@ const P = Number(opt('pairs', 50));
 const N = Number(opt('batches', 300));
 const dir = path.resolve(opt('parley-dir', ROOT));
 const searchIndex = opt('search-index', 'on') !== 'off';
+const script = opt('text', 'mixed');
 
 // Optional preloads (what-if PRAGMAs, per-statement timing); they resolve better-sqlite3 from the cwd.
 const preload = (name: string) => import(new URL(`./preload/${name}`, import.meta.url).href);
@@ -50,8 +51,9 @@ try {
     );
     convs.push({ id: c.id, a, b });
   }
-  // 64 characters of words in three scripts: what the search index segments and folds.
-  const content = (n: number) => `Café at ${String(n).padStart(7, '0')} 北京开会 then the release plan 🎉 thanks`.padEnd(64, '.');
+  // 64 characters of words: in three scripts (ICU segments them), or ASCII only (--text ascii).
+  const content = (n: number) =>
+    (script === 'ascii' ? `Cafe at ${String(n).padStart(7, '0')} then the release plan, thanks all` : `Café at ${String(n).padStart(7, '0')} 北京开会 then the release plan 🎉 thanks`).padEnd(64, '.');
   let seq = 0;
   const batch = () =>
     Array.from({ length: B }, (_, k) => {
@@ -67,7 +69,7 @@ try {
   const cpu = process.cpuUsage(cpu0);
   const msgs = N * B;
   console.log(
-    `appendMessages, batch ${B} over ${P} conversations, ${N} commits, search index ${searchIndex ? 'on' : 'off'}${process.env.BENCH_SQLITE_PRAGMAS ? `, pragmas ${process.env.BENCH_SQLITE_PRAGMAS}` : ''}: ` +
+    `appendMessages, batch ${B} over ${P} conversations, ${N} commits, ${script} text, search index ${searchIndex ? 'on' : 'off'}${process.env.BENCH_SQLITE_PRAGMAS ? `, pragmas ${process.env.BENCH_SQLITE_PRAGMAS}` : ''}: ` +
       `${((1000 * wall) / msgs).toFixed(1)} us wall and ${((cpu.user + cpu.system) / msgs).toFixed(1)} us CPU per message ` +
       `(user ${(cpu.user / msgs).toFixed(1)}, system ${(cpu.system / msgs).toFixed(1)}); ${(wall / N).toFixed(2)} ms wall per commit`,
   );

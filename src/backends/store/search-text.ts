@@ -27,8 +27,32 @@ export interface Term {
   folded: string;
 }
 
+/** Printable ASCII only: no accent, no script without spaces, no emoji. */
+const ASCII = /^[\x20-\x7e\t\n\r]*$/;
+/**
+ * The words ICU's rules (UAX #29) find in ASCII text, without its per-segment cost: letters,
+ * digits and `_`, joined by `:` `.` `'` between letters and `.` `,` `;` `'` between digits
+ * (test/search/text.test.ts checks it against Intl.Segmenter on random ASCII).
+ */
+const ASCII_WORD = /[A-Za-z0-9_]+(?:(?:(?<=[A-Za-z])[:.'](?=[A-Za-z])|(?<=[0-9])[.,;'](?=[0-9]))[A-Za-z0-9_]+)*/g;
+
 /** The words (and emoji) of `text`, in order. */
 export function termsOf(text: string): Term[] {
+  return ASCII.test(text) ? asciiTerms(text) : segmentedTerms(text);
+}
+
+function asciiTerms(text: string): Term[] {
+  const out: Term[] = [];
+  for (const m of text.matchAll(ASCII_WORD)) {
+    // ICU's quirk: one `_` alone is no word, two are.
+    if (m[0] === '_') continue;
+    out.push({ start: m.index, end: m.index + m[0].length, folded: m[0].toLowerCase() });
+  }
+  return out;
+}
+
+/** ICU's segmentation alone (tests compare the ASCII shortcut with it). */
+export function segmentedTerms(text: string): Term[] {
   const out: Term[] = [];
   for (const s of words.segment(text)) {
     if (!s.isWordLike && !PICTOGRAPH.test(s.segment)) continue;

@@ -5,6 +5,7 @@ import { Icon } from '../icons.js';
 import { errorText } from '../session.js';
 import { useUi } from '../ui.js';
 import { Avatar } from './Avatar.js';
+import { MessageSearch } from './MessageSearch.js';
 import { NewGroupDialog } from './NewGroup.js';
 
 /** People by name or email, as the query is typed (debounced). */
@@ -106,6 +107,7 @@ export function Sidebar({ selected, onLogout }: { selected: number | null; onLog
           </ul>
         </section>
       )}
+      <MessageSearch />
       <nav class="conversation-list" aria-label="Conversations">
         {conversations.length === 0 ? (
           <p class="muted empty" data-testid="no-conversations">
