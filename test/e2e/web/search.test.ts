@@ -1,56 +1,39 @@
-import { rmSync } from 'node:fs';
-import { chromium, type Browser, type Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Page } from 'playwright-core';
+import { describe, expect, it } from 'vitest';
 import { api } from '../../helpers/clients.js';
-import { startParley, type TestServer } from '../../helpers/parley.js';
-import { CHROMIUM, LAUNCH_ARGS, SKIP_BROWSER, buildPage, horizontalOverflow, requireChromium, screenshot, until } from './support.js';
+import { SKIP_BROWSER, horizontalOverflow, screenshot, until, useWebServer } from './support.js';
 
 // Message search in the sidebar, in chromium: the matched words marked (as text, never HTML),
 // nothing of a conversation I am not in, and a click opens the conversation at the message,
 // loading older pages until it is there.
 
 describe.skipIf(SKIP_BROWSER)('the web page: message search', () => {
-  let server: TestServer;
-  let browser: Browser;
-  let webDir: string;
+  const web = useWebServer();
   /** What the pages said that they should not have: uncaught errors, dialogs. */
   const errors: string[] = [];
   const session = async (name: string) => {
-    const r = await api(server, 'POST', '/api/parley/auth/register', { json: { email: `${name.toLowerCase()}-${Date.now()}@search.test`, password: 'correct horse battery', name } });
+    const r = await api(web.server(), 'POST', '/api/parley/auth/register', { json: { email: `${name.toLowerCase()}-${Date.now()}@search.test`, password: 'correct horse battery', name } });
     expect(r.status).toBe(201);
     return r.body as { token: string; user: { id: number } };
   };
   const say = async (token: string, conv: number, content: string) =>
-    (await api(server, 'POST', `/api/parley/conversations/${conv}/messages`, { token, json: { content } })).body as { id: number };
+    (await api(web.server(), 'POST', `/api/parley/conversations/${conv}/messages`, { token, json: { content } })).body as { id: number };
   /** The page, signed in with `token` (the tab's session), at this viewport. */
   const openPage = async (token: string, viewport: { width: number; height: number }): Promise<Page> => {
-    const context = await browser.newContext({ viewport, ...(viewport.width < 500 ? { hasTouch: true, isMobile: true } : {}) });
+    const context = await web.browser().newContext({ viewport, ...(viewport.width < 500 ? { hasTouch: true, isMobile: true } : {}) });
     await context.addInitScript(`sessionStorage.setItem('parley.token', ${JSON.stringify(token)})`);
     const page = await context.newPage();
     page.on('pageerror', (e) => errors.push(String(e)));
     page.on('dialog', (d) => (errors.push(d.message()), void d.dismiss()));
-    await page.goto(server.url);
+    await page.goto(web.server().url);
     await page.locator('.app[data-connection=online]').waitFor();
     return page;
   };
 
-  beforeAll(async () => {
-    requireChromium();
-    webDir = await buildPage();
-    server = await startParley({ env: { WEB_DIR: webDir } });
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: LAUNCH_ARGS });
-  }, 120_000);
-
-  afterAll(async () => {
-    await browser?.close();
-    await server?.close();
-    if (webDir) rmSync(webDir, { recursive: true, force: true });
-  });
-
   it('finds a message in any script, marks the words, and opens the conversation at it (desktop and 390 px)', async () => {
     const [alice, bob, carol] = [await session('Alice'), await session('Bob'), await session('Carol')];
-    const trip = (await api(server, 'POST', '/api/parley/conversations', { token: bob.token, json: { kind: 'group', title: 'Trip', member_ids: [alice.user.id] } })).body.id as number;
-    const theirs = (await api(server, 'POST', '/api/parley/conversations', { token: bob.token, json: { kind: 'group', title: 'Secret', member_ids: [carol.user.id] } })).body.id as number;
+    const trip = (await api(web.server(), 'POST', '/api/parley/conversations', { token: bob.token, json: { kind: 'group', title: 'Trip', member_ids: [alice.user.id] } })).body.id as number;
+    const theirs = (await api(web.server(), 'POST', '/api/parley/conversations', { token: bob.token, json: { kind: 'group', title: 'Secret', member_ids: [carol.user.id] } })).body.id as number;
     const target = await say(bob.token, trip, '我们明天在北京开会 <img src=x onerror=alert(1)>');
     // Enough after it that it is not on the first page the conversation opens with.
     for (let i = 0; i < 45; i++) await say(bob.token, trip, `later message ${i}`);

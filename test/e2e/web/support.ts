@@ -1,8 +1,10 @@
 import { existsSync, mkdirSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { expect } from 'vitest';
-import type { Browser, BrowserContext, BrowserContextOptions, Page } from 'playwright-core';
+import { afterAll, beforeAll, expect } from 'vitest';
+import { chromium, type Browser, type BrowserContext, type BrowserContextOptions, type Page } from 'playwright-core';
+import { rmSync } from 'node:fs';
+import { startParley, type TestServer } from '../../helpers/parley.js';
 
 export const ROOT = path.resolve(import.meta.dirname, '../../..');
 export const SCREENSHOTS = path.join(ROOT, 'test-output/screenshots');
@@ -87,4 +89,26 @@ export function horizontalOverflow(page: Page): Promise<number> {
 /** The page's session token (kept in the tab's sessionStorage, never in localStorage). */
 export function tokenOf(page: Page): Promise<string> {
   return page.evaluate("sessionStorage.getItem('parley.token')") as Promise<string>;
+}
+
+/**
+ * For a describe block: the page built, a Parley serving it and chromium, started before its
+ * first test and gone after its last. The getters read the running ones.
+ */
+export function useWebServer(): { server(): TestServer; browser(): Browser } {
+  let server: TestServer | undefined;
+  let browser: Browser | undefined;
+  let webDir: string | undefined;
+  beforeAll(async () => {
+    requireChromium();
+    webDir = await buildPage();
+    server = await startParley({ env: { WEB_DIR: webDir } });
+    browser = await chromium.launch({ executablePath: CHROMIUM, args: LAUNCH_ARGS });
+  }, 120_000);
+  afterAll(async () => {
+    await browser?.close();
+    await server?.close();
+    if (webDir) rmSync(webDir, { recursive: true, force: true });
+  });
+  return { server: () => server!, browser: () => browser! };
 }

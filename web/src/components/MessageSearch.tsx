@@ -1,9 +1,9 @@
 import { useEffect, useState } from 'preact/hooks';
 import type { Message, ParleyClient, SearchHit, SearchPage } from '@parley/sdk';
 import { conversationTitle, listTime } from '../format.js';
-import { Icon } from '../icons.js';
 import { errorText } from '../session.js';
 import { useUi } from '../ui.js';
+import { SearchBox } from './SearchBox.js';
 
 /** The words that matched, as <mark>: the text stays text nodes (never HTML). */
 function Snippet({ highlight }: { highlight: NonNullable<SearchHit['highlight']> }) {
@@ -81,21 +81,7 @@ export function MessageSearch() {
 
   return (
     <>
-      <div class="search">
-        <label for="message-search" class="sr-only">
-          Search messages
-        </label>
-        <Icon name="search" size={16} />
-        <input
-          id="message-search"
-          type="search"
-          placeholder="Search messages"
-          autocomplete="off"
-          value={query}
-          onInput={(e) => setQuery(e.currentTarget.value)}
-          onKeyDown={(e) => e.key === 'Escape' && setQuery('')}
-        />
-      </div>
+      <SearchBox id="message-search" label="Search messages" value={query} onChange={setQuery} />
       {query.trim() !== '' && (
         <section class="people-results message-results" aria-label="Messages found" data-testid="message-results">
           {error && <p class="muted">{error}</p>}
