@@ -27,13 +27,24 @@ async function loadUntil(client: ParleyClient, m: Message): Promise<void> {
   }
 }
 
-/** Scrolls the conversation to the message once it is on the page, and marks it for a moment. */
-function reveal(id: number, tries = 40): void {
+/**
+ * Scrolls the conversation to the message once it is on the page, marks it for a moment, and
+ * scrolls again for a while if the list moves it away (its own first scroll to the bottom,
+ * an older page arriving).
+ */
+function reveal(id: number, tries = 200, kept = 0): void {
   const el = document.getElementById(`message-${id}`);
   if (!el) return void (tries > 0 && setTimeout(() => reveal(id, tries - 1), 50));
-  el.scrollIntoView({ block: 'center' });
-  el.classList.add('found');
-  setTimeout(() => el.classList.remove('found'), 2500);
+  const scroller = el.closest('[role=log]');
+  const box = el.getBoundingClientRect();
+  const view = scroller?.getBoundingClientRect();
+  const inView = view !== undefined && box.top >= view.top && box.bottom <= view.bottom;
+  if (!inView) el.scrollIntoView({ block: 'center' });
+  if (kept === 0) {
+    el.classList.add('found');
+    setTimeout(() => el.classList.remove('found'), 2500);
+  }
+  if (kept < 30) setTimeout(() => reveal(id, tries, kept + 1), 100);
 }
 
 /** Full-text search over my conversations, in the sidebar: results with the matched words marked. */
