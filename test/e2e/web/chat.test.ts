@@ -1,9 +1,8 @@
-import { rmSync } from 'node:fs';
 import sharp from 'sharp';
-import { chromium, type Browser, type Locator, type Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startParley, type TestServer } from '../../helpers/parley.js';
-import { CHROMIUM, HAVE_CHROMIUM, LAUNCH_ARGS, SKIP_BROWSER, buildPage, horizontalOverflow, newPerson, requireChromium, screenshot, tokenOf, until, type Person } from './support.js';
+import type { Browser, Locator, Page } from 'playwright-core';
+import { beforeAll, describe, expect, it } from 'vitest';
+import type { TestServer } from '../../helpers/parley.js';
+import { CHROMIUM, HAVE_CHROMIUM, SKIP_BROWSER, horizontalOverflow, newPerson, screenshot, tokenOf, until, useWebServer, type Person } from './support.js';
 
 // The chat page at `/`, driven in Debian's chromium: two people chat through everything the
 // page does, a third sees none of it.
@@ -57,23 +56,15 @@ it.runIf(process.env.CI)('has chromium for the browser tests (CI)', () => {
 describe.skipIf(SKIP_BROWSER)('the web page', () => {
   let server: TestServer;
   let browser: Browser;
-  let webDir: string;
   let alice: Person;
   let bob: Person;
   let carol: Person;
   let directId = 0;
 
-  beforeAll(async () => {
-    requireChromium();
-    webDir = await buildPage();
-    server = await startParley({ env: { WEB_DIR: webDir } });
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: LAUNCH_ARGS });
-  }, 120_000);
-
-  afterAll(async () => {
-    await browser?.close();
-    await server?.close();
-    if (webDir) rmSync(webDir, { recursive: true, force: true });
+  const web = useWebServer();
+  beforeAll(() => {
+    server = web.server();
+    browser = web.browser();
   });
 
   it('registers two people, who find each other by email and chat with links, receipts and typing', async () => {
