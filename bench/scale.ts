@@ -1,4 +1,4 @@
-// npm run bench:scale: a history page and the room list (with unread counts) as the
+// npm run bench:scale: a history page, the room list (with unread counts) and search as the
 // messages table grows to 10M rows. Both must stay flat: a page is a seq range on
 // (conversation_id, seq), the room list reads one participants row and one last message per
 // conversation, and totals come from last_seq — never OFFSET, never COUNT over messages.
@@ -59,8 +59,15 @@ interface Seeder {
   /** last_seq/change_seq/last_message_at from what was inserted; the reader leaves some unread. */
   finish(lastSeqs: Map<number, number>, readerId: number): Promise<void>;
   size(): Promise<string>;
+  /** The search index's bytes (tables and indexes). */
+  searchBytes(): Promise<number>;
   close(): Promise<void>;
 }
+
+// Seeded words for search: c<n> is in 1 message of 9 (11% of the history; no other word begins
+// with it); w<n> in 1 of 997 (a prefix such as w5 begins 111 of the 997: 11% too, as a union of
+// 111 words); k<n> in 1 of 10,007 (k123 begins 11 of them: 0.1%).
+const SEEDED_TEXT = (i: string) => `'seeded message ' || ${i} || ' c' || (${i} % 9) || ' w' || (${i} % 997) || ' k' || ((${i} * 31) % 10007)`;
 
 const T0 = Date.UTC(2026, 0, 1);
 
@@ -72,13 +79,19 @@ function sqliteSeeder(file: string): Seeder {
   const insert = db.prepare(`
     WITH RECURSIVE s(i) AS (SELECT @from UNION ALL SELECT i + 1 FROM s WHERE i < @to)
     INSERT INTO messages (uuid, conversation_id, seq, change_seq, sender_id, kind, content, reply_count, created_at)
-    SELECT printf('%08x-0000-7000-8000-%012x', @conv, i), @conv, i, i, CASE WHEN i % 2 = 0 THEN @a ELSE @b END, 'text', 'seeded message ' || i, 0, @t0 + i * 1000
+    SELECT printf('%08x-0000-7000-8000-%012x', @conv, i), @conv, i, i, CASE WHEN i % 2 = 0 THEN @a ELSE @b END, 'text', ${SEEDED_TEXT('i')}, 0, @t0 + i * 1000
     FROM s`);
+  // The seeded words are what search-text.ts makes of them (lower case, separated by spaces),
+  // after the conversation's term (U+E000 and its id).
+  const index = db.prepare(`INSERT INTO message_search (rowid, terms) SELECT id, char(57344) || conversation_id || ' ' || lower(content) FROM messages WHERE conversation_id = @conv AND seq BETWEEN @from AND @to`);
   return {
     async append(conv, from, n, [a, b]) {
       for (let at = from; at < from + n; at += 500_000) {
         const to = Math.min(from + n - 1, at + 499_999);
-        db.transaction(() => insert.run({ conv, a, b, t0: T0, from: at, to }))();
+        db.transaction(() => {
+          insert.run({ conv, a, b, t0: T0, from: at, to });
+          index.run({ conv, from: at, to });
+        })();
       }
     },
     async finish(lastSeqs, readerId) {
@@ -98,6 +111,16 @@ function sqliteSeeder(file: string): Seeder {
     async size() {
       return `${(statSync(file).size / 2 ** 20).toFixed(0)} MiB file`;
     },
+    async searchBytes() {
+      // FTS5's shadow tables: the inverted index (_data, _idx), the text (_content), the lengths (_docsize).
+      const r = db
+        .prepare(
+          `SELECT (SELECT coalesce(sum(length(block)), 0) FROM message_search_data) + (SELECT coalesce(sum(length(c0)), 0) FROM message_search_content)
+                + (SELECT coalesce(sum(length(sz)), 0) FROM message_search_docsize) + (SELECT count(*) * 24 FROM message_search_idx) AS bytes`,
+        )
+        .get() as { bytes: number };
+      return r.bytes;
+    },
     async close() {
       db.close();
     },
@@ -113,9 +136,13 @@ function postgresSeeder(url: string): Seeder {
         await pool.query(
           `INSERT INTO messages (uuid, conversation_id, seq, change_seq, sender_id, kind, content, reply_count, created_at)
            SELECT lpad(to_hex($1::bigint), 8, '0') || '-0000-7000-8000-' || lpad(to_hex(i), 12, '0'), $1, i, i,
-                  CASE WHEN i % 2 = 0 THEN $2::bigint ELSE $3::bigint END, 'text', 'seeded message ' || i, 0, $4::bigint + i * 1000
+                  CASE WHEN i % 2 = 0 THEN $2::bigint ELSE $3::bigint END, 'text', ${SEEDED_TEXT('i')}, 0, $4::bigint + i * 1000
            FROM generate_series($5::bigint, $6::bigint) AS i`,
           [conv, a, b, T0, at, to],
+        );
+        await pool.query(
+          `INSERT INTO message_search (rowid, terms) SELECT id, array_to_tsvector(string_to_array(chr(57344) || conversation_id || ' ' || lower(content), ' ')) FROM messages WHERE conversation_id = $1 AND seq BETWEEN $2 AND $3`,
+          [conv, at, to],
         );
       }
     },
@@ -128,11 +155,16 @@ function postgresSeeder(url: string): Seeder {
       }
       // What autovacuum would have done by the time a table holds this much.
       await pool.query('VACUUM ANALYZE messages');
+      await pool.query('VACUUM ANALYZE message_search');
       await pool.query('ANALYZE participants; ANALYZE conversations');
     },
     async size() {
       const r = await pool.query("SELECT pg_size_pretty(pg_total_relation_size('messages')) AS s");
       return `messages ${r.rows[0].s} with indexes`;
+    },
+    async searchBytes() {
+      const r = await pool.query("SELECT pg_total_relation_size('message_search') AS b");
+      return Number(r.rows[0].b);
     },
     async close() {
       await pool.end();
@@ -215,9 +247,16 @@ const endpoints = (last: number) => {
     ['newest 50 (001 page 1)', `/api/chat/rooms/${hot.id}/messages?page=1&per_page=${PER_PAGE}`],
     ['50 in the middle (001 page N/2)', `/api/chat/rooms/${hot.id}/messages?page=${middlePage}&per_page=${PER_PAGE}`],
     ['50 before seq N/2 (parley)', `/api/parley/conversations/${hot.id}/messages?before_seq=${Math.max(2, Math.floor(last / 2))}&limit=${PER_PAGE}`],
+    ['search a rare word (0.1%), newest 20', '/api/parley/search?q=k123'],
+    ['search a common word (11%), newest 20', '/api/parley/search?q=c3'],
+    ['search a prefix of 111 words (11%)', '/api/parley/search?q=w5'],
+    ['search two words, newest 20', '/api/parley/search?q=c3%20k12'],
+    ['search a rare word by relevance', '/api/parley/search?q=k123&order=relevance'],
+    ['search a common word in one room', `/api/parley/search?q=c3&conversation_id=${rooms[1].id}`],
+    ['search a word nobody wrote', '/api/parley/search?q=zebra'],
   ] as const;
 };
-const results: { size: number; dbSize: string; seedSeconds: number; rows: { name: string; p50: number; p99: number; mean: number }[] }[] = [];
+const results: { size: number; dbSize: string; searchBytes: number; seedSeconds: number; rows: { name: string; p50: number; p99: number; mean: number }[] }[] = [];
 
 let total = 0;
 try {
@@ -239,7 +278,8 @@ try {
     }
     const seedSeconds = (performance.now() - t0) / 1000;
     const dbSize = await seeder.size();
-    log(`${size.toLocaleString('en-US')} messages (seeded in ${seedSeconds.toFixed(0)} s, ${dbSize}); measuring`);
+    const searchBytes = await seeder.searchBytes();
+    log(`${size.toLocaleString('en-US')} messages (seeded in ${seedSeconds.toFixed(0)} s, ${dbSize}, search index ${(searchBytes / size).toFixed(0)} B/message); measuring`);
     parley = await startParley();
     const last = lastSeqs.get(hot.id)!;
     const rows = [];
@@ -251,6 +291,9 @@ try {
         const unread = list.reduce((n, r) => n + r.unread_count, 0);
         const expected = [...lastSeqs].reduce((n, [id, l]) => n + Math.min(l, id % 7), 0);
         if (list.length !== ROOMS || unread !== expected) throw new Error(`room list: ${list.length} rooms, ${unread} unread, expected ${ROOMS} and ${expected}`);
+      } else if (url.includes('/search')) {
+        const found = (body.results as unknown[]).length;
+        if ((found === 0) !== url.includes('zebra') || found > 20) throw new Error(`${url}: ${found} results`);
       } else if ((body.messages as unknown[]).length !== Math.min(PER_PAGE, last)) {
         throw new Error(`${url}: ${(body.messages as unknown[]).length} messages`);
       }
@@ -265,7 +308,7 @@ try {
       rows.push({ name, p50: s.p50, p99: s.p99, mean: s.mean });
     }
     await stopChild(parley);
-    results.push({ size, dbSize, seedSeconds, rows });
+    results.push({ size, dbSize, searchBytes, seedSeconds, rows });
   }
 } finally {
   await seeder.close();
@@ -284,7 +327,7 @@ const table = names.map((name, i) => {
 const widths = head.map((h, c) => Math.max(h.length, ...table.map((row) => row[c].length)));
 const line = (cells: string[]) => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ');
 console.log(`\n# bench:scale, ${values.db}, ${ROOMS} rooms, ${SAMPLES} requests each, ${new Date().toISOString()}`);
-console.log(results.map((r) => `# ${r.size.toLocaleString('en-US')} messages: ${r.dbSize}`).join('\n'));
+console.log(results.map((r) => `# ${r.size.toLocaleString('en-US')} messages: ${r.dbSize}; search index ${(r.searchBytes / 2 ** 20).toFixed(0)} MiB, ${(r.searchBytes / r.size).toFixed(0)} B/message`).join('\n'));
 console.log(line(head));
 console.log(widths.map((w) => '-'.repeat(w)).join('  '));
 for (const row of table) console.log(line(row));

@@ -6,6 +6,7 @@
 //   node --import tsx bench/store-append.ts [--batch 77] [--pairs 50] [--batches 300] [--parley-dir DIR]
 //   BENCH_SQLITE_PRAGMAS="temp_store=MEMORY" node --import tsx bench/store-append.ts   (what-if, see preload/)
 //   BENCH_SQL_TIMING_FILE=/dev/stderr node --import tsx bench/store-append.ts         (time per statement)
+//   node --import tsx bench/store-append.ts --search-index off [--text ascii]          (the append without the search index, issue 18)
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -21,6 +22,8 @@ const B = Number(opt('batch', 77));
 const P = Number(opt('pairs', 50));
 const N = Number(opt('batches', 300));
 const dir = path.resolve(opt('parley-dir', ROOT));
+const searchIndex = opt('search-index', 'on') !== 'off';
+const script = opt('text', 'mixed');
 
 // Optional preloads (what-if PRAGMAs, per-statement timing); they resolve better-sqlite3 from the cwd.
 const preload = (name: string) => import(new URL(`./preload/${name}`, import.meta.url).href);
@@ -35,6 +38,7 @@ const tmp = mkdtempSync(path.join(tmpdir(), 'store-append-'));
 try {
   const store = createSqliteStore(`sqlite:${path.join(tmp, 'x.db')}`);
   await store.migrate();
+  if (!searchIndex) store.append.searchIndex = false;
   const tenant = await store.defaultTenant();
   const users: number[] = [];
   for (let i = 0; i < 2 * P; i++) users.push((await store.createUser({ tenantId: tenant.id, email: `u${i}@x.example`, name: `U ${i}` })).id);
@@ -47,13 +51,15 @@ try {
     );
     convs.push({ id: c.id, a, b });
   }
-  const content = 'x'.repeat(64);
+  // 64 characters of words: in three scripts (ICU segments them), or ASCII only (--text ascii).
+  const content = (n: number) =>
+    (script === 'ascii' ? `Cafe at ${String(n).padStart(7, '0')} then the release plan, thanks all` : `Café at ${String(n).padStart(7, '0')} 北京开会 then the release plan 🎉 thanks`).padEnd(64, '.');
   let seq = 0;
   const batch = () =>
     Array.from({ length: B }, (_, k) => {
       const c = convs[k % P];
       const sender = Math.floor(k / P) % 2 === 0 ? c.a : c.b;
-      return { conversationId: c.id, senderId: sender, kind: 'text', content, replyToId: null, clientId: `c${seq++}`, attachments: [], createdAt: Date.now() };
+      return { conversationId: c.id, senderId: sender, kind: 'text', content: content(seq), replyToId: null, clientId: `c${seq++}`, attachments: [], createdAt: Date.now() };
     });
   for (let i = 0; i < 20; i++) await store.appendMessages(batch()); // warm-up
   const cpu0 = process.cpuUsage();
@@ -63,7 +69,7 @@ try {
   const cpu = process.cpuUsage(cpu0);
   const msgs = N * B;
   console.log(
-    `appendMessages, batch ${B} over ${P} conversations, ${N} commits${process.env.BENCH_SQLITE_PRAGMAS ? `, pragmas ${process.env.BENCH_SQLITE_PRAGMAS}` : ''}: ` +
+    `appendMessages, batch ${B} over ${P} conversations, ${N} commits, ${script} text, search index ${searchIndex ? 'on' : 'off'}${process.env.BENCH_SQLITE_PRAGMAS ? `, pragmas ${process.env.BENCH_SQLITE_PRAGMAS}` : ''}: ` +
       `${((1000 * wall) / msgs).toFixed(1)} us wall and ${((cpu.user + cpu.system) / msgs).toFixed(1)} us CPU per message ` +
       `(user ${(cpu.user / msgs).toFixed(1)}, system ${(cpu.system / msgs).toFixed(1)}); ${(wall / N).toFixed(2)} ms wall per commit`,
   );

@@ -10,6 +10,8 @@ import {
   type HistoryPage,
   type LoginInput,
   type RegisterInput,
+  type SearchOptions,
+  type SearchPage,
   type SendInput,
 } from './rest.js';
 import { ChatState } from './state.js';
@@ -188,6 +190,11 @@ export class ParleyClient {
 
   searchUsers(q: string, opts: { limit?: number } = {}): Promise<User[]> {
     return this.rest.searchUsers(q, opts);
+  }
+
+  /** Full-text search over the messages of my conversations (GET /api/parley/search). */
+  search(q: string, opts: SearchOptions = {}): Promise<SearchPage> {
+    return this.rest.search(q, opts);
   }
 
   /** Presence of users (also merged into the state). */

@@ -15,6 +15,8 @@ import type {
   Revisions,
   Role,
   SavedPage,
+  SearchHit,
+  SearchResponse,
   SendKind,
   Session,
   Thread,
@@ -78,6 +80,32 @@ export interface HistoryOptions {
   beforeSeq?: number;
   /** 1‥100, default 50. */
   limit?: number;
+}
+
+/** What `search` looks for: every word must begin a word of the message or of a file's name. */
+export interface SearchOptions {
+  conversationId?: number;
+  senderId?: number;
+  /** Only messages with an attachment of this kind. */
+  has?: 'file' | 'image' | 'voice';
+  /** Sent before / after this time (ISO 8601). */
+  before?: string;
+  after?: string;
+  /** A thread's first message: it and its replies. */
+  threadId?: number;
+  /** Default newest. */
+  order?: 'newest' | 'relevance';
+  /** The previous page's `next`. */
+  cursor?: string;
+  /** 1‥50, default 20. */
+  limit?: number;
+}
+
+export interface SearchPage {
+  /** Each message with the words that matched: `highlight.text` is plain text, escape it when showing it. */
+  results: SearchHit[];
+  /** The next page's cursor; null on the last. */
+  next: string | null;
 }
 
 export interface HistoryPage {
@@ -175,6 +203,25 @@ export class ParleyRest {
   /** Users of your tenant by name or email. */
   searchUsers(q: string, opts: { limit?: number } = {}): Promise<User[]> {
     return this.request('GET', '/users', { query: { q, limit: opts.limit } });
+  }
+
+  /** Messages of my conversations holding these words (any script; case and accents ignored). */
+  async search(q: string, opts: SearchOptions = {}): Promise<SearchPage> {
+    const r = await this.request<SearchResponse>('GET', '/search', {
+      query: {
+        q,
+        conversation_id: opts.conversationId,
+        sender_id: opts.senderId,
+        has: opts.has,
+        before: opts.before,
+        after: opts.after,
+        thread_id: opts.threadId,
+        order: opts.order,
+        cursor: opts.cursor,
+        limit: opts.limit,
+      },
+    });
+    return { results: r.results, next: r.next_cursor };
   }
 
   presence(userIds: readonly number[]): Promise<Presence[]> {

@@ -17,6 +17,7 @@ import { Curation } from './messages/curation.js';
 import { DeliveryReceipts } from './messages/receipts.js';
 import { PresenceService } from './presence/presence-service.js';
 import { Threads } from './threads/threads.js';
+import { Search } from './search/search.js';
 import { Users } from './users.js';
 
 export interface CoreDeps {
@@ -50,6 +51,7 @@ export class Core {
   readonly receipts: DeliveryReceipts;
   readonly rateLimits: RateLimits;
   readonly files: Files;
+  readonly search: Search;
   /** Set by tests only (see RaceHooks). */
   readonly hooks: RaceHooks = {};
 
@@ -72,6 +74,7 @@ export class Core {
     this.presence = new PresenceService(presence, store, this.users, this.conversations, events);
     this.receipts = new DeliveryReceipts(store, this.conversations, events);
     this.files = new Files(store, deps.fileStore, this.conversations, config, deps.libraries);
+    this.search = new Search(store, this.conversations, this.messages, this.users);
   }
 
   /** Waits for every accepted send to commit and every receipt to be written. */

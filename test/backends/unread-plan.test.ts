@@ -1,7 +1,7 @@
 import { sql, type Kysely } from 'kysely';
 import { describe, expect, it } from 'vitest';
 import { unreadStatesSql } from '../../src/backends/store/sql/unread.js';
-import { useParley } from '../helpers/parley.js';
+import { sqlStoreOf, useParley } from '../helpers/parley.js';
 import { databases } from '../helpers/pg.js';
 
 // Issue 18: the room list stays flat however long its conversations are. The unread state
@@ -13,7 +13,7 @@ describe.each(databases)('the unread state query plan on %s', (db) => {
   const server = useParley({ db });
 
   it('reads messages only through messages_deleted_seq and messages_conversation_seq', async () => {
-    const k = (server.parley.store as unknown as { db: Kysely<unknown> }).db;
+    const k = sqlStoreOf(server).db as unknown as Kysely<unknown>;
     let n = 0;
     const text = unreadStatesSql(3).replace(/\?/g, () => String(++n));
     let plan: string;

@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_TENANT_UUID, type Conversation, type ConversationKind, type Id, type Message, type Tenant, type User } from '../../src/core/model.js';
 import { directoryContract } from './directory.contract.js';
 import { cacheableReadsContract } from './cacheable-reads.contract.js';
+import { searchContract } from './search.contract.js';
 import { isDeferred, UniqueViolation, type AppendResult, type NewAttachment, type NewInvite, type NewMessage, type Store } from '../../src/backends/store/store.js';
 
 export interface StoreHandle {
@@ -1240,6 +1241,7 @@ export function storeContract(make: () => Promise<StoreHandle>): void {
   });
 
   directoryContract(() => s);
+  searchContract(() => s, f);
 
   describe('queries', () => {
     it('a history page, the room list and a resume read messages through an index, at any size', async () => {

@@ -1,7 +1,7 @@
 // The types of Parley's own API (/api/parley) for the `api()` test helper, from the typed
 // SDK's generated wire types: a call names its route, the route names its body. The other
 // dialects' bodies are the API documents' (prose, no types): `DocumentBody`.
-import type { BlockOut, ChangesOut, ConversationOut, DirectoryOut, ErrorOut, PinOut, RevisionsOut, SavedPageOut, ThreadOut, ThreadRepliesOut, UnreadOut, HistoryOut, InviteIssuedOut, InviteOut, MemberOut, MessageOut, PresenceOut, SessionOut, UploadOut, UserOut } from '../../sdk/src/generated/wire.js';
+import type { BlockOut, ChangesOut, ConversationOut, DirectoryOut, ErrorOut, PinOut, RevisionsOut, SavedPageOut, SearchOut, ThreadOut, ThreadRepliesOut, UnreadOut, HistoryOut, InviteIssuedOut, InviteOut, MemberOut, MessageOut, PresenceOut, SessionOut, UploadOut, UserOut } from '../../sdk/src/generated/wire.js';
 
 /** A body of one of the five API documents' dialects (or of /healthz, /docs…): shaped by prose, checked by each test. */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -30,6 +30,7 @@ export type ParleyResult<M extends string, P extends string> =
   : P extends `/api/parley/messages/${string}/${'for-me' | 'pin' | 'saved'}${Query}` ? NoContent
   : P extends `/api/parley/messages/${string}` ? MessageOut
   : P extends `/api/parley/threads${Query}` ? ThreadOut[]
+  : P extends `/api/parley/search${Query}` ? SearchOut
   : P extends `/api/parley/saved${Query}` ? SavedPageOut
   : P extends `/api/parley/auth/logout${Query}` ? NoContent
   : P extends `/api/parley/auth/${string}` ? SessionOut

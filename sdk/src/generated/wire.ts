@@ -363,6 +363,49 @@ export interface SavedQuery {
   before?: string;
 }
 
+export interface SearchHitOut {
+  message: MessageOut;
+  highlight: {
+    /** Where the words were found: the message's text or a file's name */
+    field: 'content' | 'file';
+    /** A window of that text, as it is: escape it before showing it */
+    text: string;
+    /** The matched words in `text` (UTF-16 offsets, end exclusive) */
+    ranges: {
+      start: number;
+      end: number;
+    }[];
+  } | null;
+}
+
+export interface SearchOut {
+  results: SearchHitOut[];
+  next_cursor: string | null;
+}
+
+export interface SearchQuery {
+  /** Words to find, in any script: each must begin a word of the message or of one of its files' names (case and accents ignored) */
+  q: string;
+  /** Only in this conversation (404 when it is not mine) */
+  conversation_id?: number;
+  /** Only messages of this sender */
+  sender_id?: number;
+  /** Only messages with an attachment of this kind */
+  has?: 'file' | 'image' | 'voice';
+  /** Only messages sent before this time */
+  before?: string;
+  /** Only messages sent after this time */
+  after?: string;
+  /** A thread's first message: only it and its replies */
+  thread_id?: number;
+  /** Newest first, or the best matches first */
+  order?: 'newest' | 'relevance';
+  /** The previous page's next_cursor */
+  cursor?: string;
+  /** Most results in one page */
+  limit?: number;
+}
+
 export interface SendBody {
   kind?: 'text' | 'emoji' | 'image' | 'file' | 'voice';
   content?: string | null;
@@ -746,6 +789,9 @@ export interface WireTypes {
   SavedOut: SavedOut;
   SavedPageOut: SavedPageOut;
   SavedQuery: SavedQuery;
+  SearchHitOut: SearchHitOut;
+  SearchOut: SearchOut;
+  SearchQuery: SearchQuery;
   SendBody: SendBody;
   SessionOut: SessionOut;
   SetRoleBody: SetRoleBody;

@@ -168,6 +168,7 @@ export interface Database {
   pins: PinsTable;
   saved_messages: SavedMessagesTable;
   thread_members: ThreadMembersTable;
+  message_search: MessageSearchTable;
 }
 
 /** A user's place in a thread (the replies to root_id) and whether they follow it. */
@@ -219,4 +220,13 @@ export interface SavedMessagesTable {
   message_id: number;
   conversation_id: number;
   saved_at: number;
+}
+
+/**
+ * The search index (0009-search, sql/search.ts): rowid is the message's id; terms its folded
+ * words (an FTS5 column on SQLite, a tsvector on PostgreSQL).
+ */
+export interface MessageSearchTable {
+  rowid: number;
+  terms: string;
 }

@@ -4,7 +4,7 @@ import type { Id } from '../../core/model.js';
 import { migrationProvider } from './migrations/index.js';
 import type { Database } from './schema.js';
 import { raw, type SqlRunner } from './sql-runner.js';
-import type { AccountStore, AttachmentStore, ConversationStore, CurationStore, DirectoryStore, FriendStore, MessageStore, ParticipantStore, ReceiptStore, Store, StoreReads, ThreadStore, UnreadStore } from './store.js';
+import type { AccountStore, AttachmentStore, ConversationStore, CurationStore, DirectoryStore, FriendStore, MessageStore, ParticipantStore, ReceiptStore, SearchStore, Store, StoreReads, ThreadStore, UnreadStore } from './store.js';
 import type { SqlAdapter } from './sql/adapter.js';
 import type { SqlContext } from './sql/aggregate.js';
 import { SqlAccounts } from './sql/accounts.js';
@@ -19,14 +19,15 @@ import { SqlParticipants } from './sql/participants.js';
 import { SqlReceipts } from './sql/receipts.js';
 import { SqlThreads } from './sql/threads.js';
 import { SqlUnread } from './sql/unread.js';
+import { SqlSearch } from './sql/search.js';
 
 /** SqlStore answers every sub-store's methods (forwarded to its parts in the constructor). */
-export interface SqlStore extends AccountStore, FriendStore, ConversationStore, ParticipantStore, ReceiptStore, UnreadStore, ThreadStore, MessageStore, AttachmentStore, DirectoryStore, CurationStore {}
+export interface SqlStore extends AccountStore, FriendStore, ConversationStore, ParticipantStore, ReceiptStore, UnreadStore, ThreadStore, MessageStore, AttachmentStore, DirectoryStore, CurationStore, SearchStore {}
 
 /**
  * The Store on SQL through Kysely, shared by SQLite and PostgreSQL: one sub-store per aggregate
  * in `sql/` (accounts, friends, conversations, participants, receipts, messages, the append,
- * files), each over the same `SqlContext`. What differs between the databases is the
+ * files, search), each over the same `SqlContext`. What differs between the databases is the
  * `SqlAdapter`'s (`sql/adapter.ts`) and the `SqlRunner`'s (the drivers); the send path uses
  * fixed statement texts so each driver can reuse its prepared statement.
  */
@@ -43,6 +44,7 @@ export class SqlStore implements Store {
   readonly curation: SqlCuration;
   readonly unread: SqlUnread;
   readonly threads: SqlThreads;
+  readonly search: SqlSearch;
   readonly #close: () => Promise<void>;
 
   constructor(
@@ -69,7 +71,8 @@ export class SqlStore implements Store {
     this.curation = new SqlCuration(ctx);
     this.unread = new SqlUnread(ctx);
     this.threads = new SqlThreads(ctx);
-    forwardMethods(this, [this.accounts, this.friends, this.conversations, this.participants, this.receipts, this.messages, this.append, this.files, this.directory, this.curation, this.unread, this.threads]);
+    this.search = new SqlSearch(ctx);
+    forwardMethods(this, [this.accounts, this.friends, this.conversations, this.participants, this.receipts, this.messages, this.append, this.files, this.directory, this.curation, this.unread, this.threads, this.search]);
   }
 
   get dialect(): 'sqlite' | 'postgres' {

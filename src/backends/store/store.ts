@@ -276,7 +276,7 @@ export interface DirectoryStore {
   publicChannels(tenantId: Id, userId: Id, query: { q?: string; after?: DirectoryCursor; limit: number }): Promise<DirectoryEntry[]>;
 }
 
-export interface Store extends AccountStore, FriendStore, ConversationStore, ParticipantStore, ReceiptStore, MessageStore, AttachmentStore, DirectoryStore, CurationStore, UnreadStore, ThreadStore {
+export interface Store extends AccountStore, FriendStore, ConversationStore, ParticipantStore, ReceiptStore, MessageStore, AttachmentStore, DirectoryStore, CurationStore, UnreadStore, ThreadStore, SearchStore {
   readonly dialect: 'sqlite' | 'postgres';
   /**
    * How many `appendMessages` calls may run at once and still take their seqs in the order
@@ -645,4 +645,45 @@ export interface CurationStore {
    * current participant of) — one they lost access to is left out, not its save removed.
    */
   savedMessages(userId: Id, limit: number, before?: SavedCursor): Promise<SavedMessage[]>;
+}
+
+/** What a search asks for (SearchStore.searchMessages). */
+export interface SearchQuery {
+  /** The searcher: only conversations they are a current participant of, checked in the query. */
+  userId: Id;
+  /** The words to find (free text: the store segments and folds it as it indexes). */
+  text: string;
+  conversationId?: Id;
+  senderId?: Id;
+  /** Only messages with an attachment of this kind. */
+  has?: 'file' | 'image' | 'voice';
+  /** created_at bounds, exclusive. */
+  before?: Millis;
+  after?: Millis;
+  /** Only this message and its replies. */
+  threadId?: Id;
+  order: 'newest' | 'relevance';
+  /** The `next` of the previous page. */
+  cursor?: string;
+  limit: number;
+}
+
+/** One message found, with the words that matched. */
+export interface SearchHit {
+  message: Message;
+  /** Where the query's words are: in the content, else in the first file name that has them. */
+  highlight: { field: 'content' | 'file'; text: string; ranges: [number, number][] } | null;
+}
+
+/** Full-text search over messages' content and file names (docs/search.md). */
+export interface SearchStore {
+  /**
+   * Messages whose words (and files' names) begin with every word of `text`, folded (case,
+   * accents) and segmented (Chinese, Japanese, Thai) the way they were indexed. Only live
+   * messages (not deleted) of live conversations the user is a current participant of now:
+   * the membership is joined in the query, never read from a cache. Newest first (id
+   * descending) or by relevance; `next` is the cursor of the following page (null: the last).
+   * The index is written in the transaction of each append, edit and delete.
+   */
+  searchMessages(query: SearchQuery): Promise<{ hits: SearchHit[]; next: string | null }>;
 }

@@ -54,6 +54,7 @@ import {
 import { parleyRenderer, sendParley } from './socket.js';
 import { directoryRoutes } from './directory-routes.js';
 import { parleyUnreadRoutes } from './unread-routes.js';
+import { parleySearch } from './search-routes.js';
 import { TAGS, TEXTS, example, noContent, operation } from '../../http/api-docs.js';
 import { EXAMPLE, EXAMPLE_CONVERSATION, EXAMPLE_MEMBER, EXAMPLE_SESSION } from './examples.js';
 
@@ -466,5 +467,6 @@ export function parleyRest(ctx: DialectContext, authed: DialectScope) {
 
   directoryRoutes(ctx, authed, conversation);
   parleyUnreadRoutes(ctx, authed);
+  parleySearch(ctx, authed);
 
 }

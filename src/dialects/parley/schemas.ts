@@ -382,3 +382,32 @@ export const ThreadRepliesOut = Type.Object({ thread: ThreadOut, replies: Type.A
 export const ThreadListQuery = Type.Object({
   limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 100, default: 50, description: 'Threads at most' })),
 });
+
+// ---------------------------------------------------------------- search (docs/search.md)
+
+export const SearchQuery = Type.Object({
+  q: Type.String({ minLength: 1, maxLength: 200, description: 'Words to find, in any script: each must begin a word of the message or of one of its files\' names (case and accents ignored)' }),
+  conversation_id: Type.Optional({ ...Id, description: 'Only in this conversation (404 when it is not mine)' }),
+  sender_id: Type.Optional({ ...Id, description: 'Only messages of this sender' }),
+  has: Type.Optional(Type.Union([Type.Literal('file'), Type.Literal('image'), Type.Literal('voice')], { description: 'Only messages with an attachment of this kind' })),
+  before: Type.Optional({ ...Time, description: 'Only messages sent before this time' }),
+  after: Type.Optional({ ...Time, description: 'Only messages sent after this time' }),
+  thread_id: Type.Optional({ ...Id, description: "A thread's first message: only it and its replies" }),
+  order: Type.Optional(Type.Union([Type.Literal('newest'), Type.Literal('relevance')], { default: 'newest', description: 'Newest first, or the best matches first' })),
+  cursor: Type.Optional(Type.String({ maxLength: 64, pattern: '^[-0-9.e_]+$', description: "The previous page's next_cursor" })),
+  limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 50, default: 20, description: 'Most results in one page' })),
+});
+export const SearchHitOut = Type.Object({
+  message: MessageOut,
+  highlight: Nullable(
+    Type.Object({
+      field: Type.Union([Type.Literal('content'), Type.Literal('file')], { description: "Where the words were found: the message's text or a file's name" }),
+      text: Type.String({ description: 'A window of that text, as it is: escape it before showing it' }),
+      ranges: Type.Array(Type.Object({ start: Type.Integer({ minimum: 0 }), end: Type.Integer({ minimum: 0 }) }), { description: 'The matched words in `text` (UTF-16 offsets, end exclusive)' }),
+    }),
+  ),
+});
+export const SearchOut = Type.Object({
+  results: Type.Array(SearchHitOut),
+  next_cursor: Nullable(Type.String({ description: 'Pass as cursor for the next page; null on the last' })),
+});

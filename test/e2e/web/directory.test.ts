@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Page } from 'playwright-core';
 import { describe, expect, it } from 'vitest';
 import { api, newUser } from '../../helpers/clients.js';
-import { SKIP_BROWSER, horizontalOverflow, screenshot, signedInPerson, until, usePageSuite } from './support.js';
+import { SKIP_BROWSER, horizontalOverflow, screenshot, signedInPerson, until, useWebPage } from './support.js';
 
 // The channel directory in the page (issue 18): a channel is created public or private; the
 // tenant's people browse, search and join the public ones; another tenant sees none of them.
@@ -23,7 +23,7 @@ async function createChannel(page: Page, title: string, visibility: 'Public' | '
 }
 
 describe.skipIf(SKIP_BROWSER)('the channel directory in the web page', () => {
-  const suite = usePageSuite();
+  const suite = useWebPage();
 
   it('creates public and private channels; others of the tenant find, search and join the public ones (desktop and 390 px)', async () => {
     const { server, browser } = suite;

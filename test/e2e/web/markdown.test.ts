@@ -1,7 +1,7 @@
 import type { Page } from 'playwright-core';
 import { describe, expect, it } from 'vitest';
 import { api, newUser } from '../../helpers/clients.js';
-import { SKIP_BROWSER, horizontalOverflow, screenshot, signedInPerson, until, usePageSuite } from './support.js';
+import { SKIP_BROWSER, horizontalOverflow, screenshot, signedInPerson, until, useWebPage } from './support.js';
 
 // Markdown in the page (issue 18): what a message's Markdown may make is strong, em, del,
 // code, pre, links to http(s)/mailto, lists and quotes. XSS payloads sent through the real
@@ -59,7 +59,7 @@ const LEGIT = [
 ].join('\n');
 
 describe.skipIf(SKIP_BROWSER)('Markdown in the web page', () => {
-  const suite = usePageSuite();
+  const suite = useWebPage();
 
   /** What a script, a handler or a link could have done in the page, anywhere in it (run in the page). */
   const damage = (page: Page) =>

@@ -122,33 +122,6 @@ export function tokenOf(page: Page): Promise<string> {
   return page.evaluate("sessionStorage.getItem('parley.token')") as Promise<string>;
 }
 
-/**
- * For a describe block: the page built, served by a Parley of its own, and a chromium; started
- * before its first test, closed after its last. Read `server` and `browser` inside the tests.
- */
-export function usePageSuite(): { readonly server: TestServer; readonly browser: Browser } {
-  const suite: { server?: TestServer; browser?: Browser; webDir?: string } = {};
-  beforeAll(async () => {
-    requireChromium();
-    suite.webDir = await buildPage();
-    suite.server = await startParley({ env: { WEB_DIR: suite.webDir } });
-    suite.browser = await chromium.launch({ executablePath: CHROMIUM, args: LAUNCH_ARGS });
-  }, 120_000);
-  afterAll(async () => {
-    await suite.browser?.close();
-    await suite.server?.close();
-    if (suite.webDir) rmSync(suite.webDir, { recursive: true, force: true });
-  });
-  return {
-    get server() {
-      return suite.server!;
-    },
-    get browser() {
-      return suite.browser!;
-    },
-  };
-}
-
 /** The password every person of the browser tests registers with. */
 export const PASSWORD = 'correct-horse-battery';
 

@@ -4,7 +4,9 @@ import { conversationTitle, listTime, messageSummary, otherMember } from '../for
 import { Icon } from '../icons.js';
 import { errorText } from '../session.js';
 import { useUi } from '../ui.js';
+import { SearchBox } from './SearchBox.js';
 import { Avatar } from './Avatar.js';
+import { MessageSearch } from './MessageSearch.js';
 import { NewGroupDialog } from './NewGroup.js';
 import { ChannelDirectoryDialog } from './ChannelDirectory.js';
 import { SavedButton } from './Curation.js';
@@ -83,21 +85,7 @@ export function Sidebar({ selected, onLogout }: { selected: number | null; onLog
           <Icon name="logout" />
         </button>
       </header>
-      <div class="search">
-        <label for="people-search" class="sr-only">
-          Search people by email
-        </label>
-        <Icon name="search" size={16} />
-        <input
-          id="people-search"
-          type="search"
-          placeholder="Search people by email"
-          autocomplete="off"
-          value={query}
-          onInput={(e) => setQuery(e.currentTarget.value)}
-          onKeyDown={(e) => e.key === 'Escape' && setQuery('')}
-        />
-      </div>
+      <SearchBox id="people-search" label="Search people by email" value={query} onChange={setQuery} />
       {query.trim() !== '' && (
         <section class="people-results" aria-label="People found" data-testid="people-results">
           {error && <p class="muted">{error}</p>}
@@ -118,6 +106,7 @@ export function Sidebar({ selected, onLogout }: { selected: number | null; onLog
           </ul>
         </section>
       )}
+      <MessageSearch />
       <nav class="conversation-list" aria-label="Conversations">
         {conversations.length === 0 ? (
           <p class="muted empty" data-testid="no-conversations">

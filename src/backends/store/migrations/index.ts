@@ -7,6 +7,7 @@ import { filesQuotaPurge } from './0005-files-quota-purge.js';
 import { blocksMemberCount } from './0006-blocks-member-count.js';
 import { sentSeq } from './0007-sent-seq.js';
 import { epoch } from './0008-epoch.js';
+import { search } from './0009-search.js';
 import { threadsUnread } from './0010-threads-unread.js';
 import { curation } from './0011-curation.js';
 import { channelVisibility } from './0012-channel-visibility.js';
@@ -20,7 +21,7 @@ export interface VersionedMigration {
 }
 
 /** In order; never edit one that has shipped, add the next. */
-export const MIGRATIONS: VersionedMigration[] = [initial, attachmentPaths, clientIdPerConversation, accounts, filesQuotaPurge, blocksMemberCount, sentSeq, epoch, threadsUnread, curation, channelVisibility];
+export const MIGRATIONS: VersionedMigration[] = [initial, attachmentPaths, clientIdPerConversation, accounts, filesQuotaPurge, blocksMemberCount, sentSeq, epoch, search, threadsUnread, curation, channelVisibility];
 
 export function migrationProvider(dialect: SqlDialectName): MigrationProvider {
   return {

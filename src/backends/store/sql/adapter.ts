@@ -44,6 +44,23 @@ export interface SqlAdapter {
    * with their users' `columns` (`p.`, `u.`): one bounded probe of the participants key each.
    */
   memberPreviewSql(n: number, columns: string, limit: number): string;
+  /**
+   * Search (sql/search.ts, docs/search.md): the value of `message_search.terms` for a `?`
+   * holding the index text (folded words separated by spaces). SQLite: FTS5 splits it;
+   * PostgreSQL: a tsvector of exactly those words (no parser, no stemming).
+   */
+  searchTerms(): string;
+  /** A condition on `message_search` true when its terms begin with every one of `prefixes` and hold every one of `exact`. */
+  searchMatch(prefixes: readonly string[], exact: readonly string[]): { sql: string; params: unknown[] };
+  /** A relevance score of `message_search` for `words`, lower is better (a double). */
+  searchScore(words: readonly string[]): { sql: string; params: unknown[] };
+  /**
+   * Newest-first search, read in id windows below the cursor (each this many ids deeper than
+   * the last, the last one unbounded) until a page is full; null: in one statement.
+   */
+  readonly searchWindows: readonly number[] | null;
+  /** What newest-first search orders by in a window (the index's id, or an expression of it no btree serves). */
+  readonly searchOrder: string;
 }
 
 /** The SQL words that differ: the two-argument max and min, and a VALUES placeholder of a type. */
@@ -81,6 +98,18 @@ class SqliteAdapter extends SqlWords implements SqlAdapter {
       .fill(`SELECT * FROM (SELECT ${columns} FROM participants p JOIN users u ON u.id = p.user_id WHERE p.conversation_id = ? AND p.left_at IS NULL ORDER BY p.user_id LIMIT ${limit | 0})`)
       .join(' UNION ALL ');
   }
+  searchTerms = () => '?';
+  searchMatch(prefixes: readonly string[], exact: readonly string[]) {
+    // Each word a quoted FTS5 string (nothing in it is syntax); all of them must be there.
+    const quoted = (w: string) => `"${w.replace(/"/g, '""')}"`;
+    return { sql: 'message_search MATCH ?', params: [[...prefixes.map((w) => quoted(w) + '*'), ...exact.map(quoted)].join(' ')] };
+  }
+  searchScore() {
+    return { sql: 'bm25(message_search)', params: [] };
+  }
+  // FTS5 reads a word's matches in rowid order and stops at the LIMIT.
+  readonly searchWindows = null;
+  readonly searchOrder = 'message_search.rowid';
 }
 
 class PostgresAdapter extends SqlWords implements SqlAdapter {
@@ -149,7 +178,27 @@ class PostgresAdapter extends SqlWords implements SqlAdapter {
                  (SELECT * FROM participants WHERE conversation_id = v.column1 AND left_at IS NULL ORDER BY user_id LIMIT ${limit | 0}) AS p
                JOIN users u ON u.id = p.user_id`;
   }
+  searchTerms = () => "array_to_tsvector(string_to_array(CAST(? AS text), ' '))";
+  searchMatch(prefixes: readonly string[], exact: readonly string[]) {
+    return { sql: 'message_search.terms @@ CAST(? AS tsquery)', params: [tsquery(prefixes, exact)] };
+  }
+  searchScore(words: readonly string[]) {
+    // A double, so the score read back as a cursor compares equal to itself.
+    return { sql: '-CAST(ts_rank(message_search.terms, CAST(? AS tsquery)) AS DOUBLE PRECISION)', params: [tsquery(words, [])] };
+  }
+  // PostgreSQL cannot estimate how many rows a prefix query matches: for a rare word it would
+  // walk the primary key backwards, filtering every row of the table. So the GIN index answers
+  // (rowid + 0: no btree order to walk instead), one id window at a time, the newest first,
+  // each one deeper: a common word fills its page in the first, a rare word costs what it matches.
+  readonly searchWindows = [10_000, 100_000, 1_000_000, 10_000_000];
+  readonly searchOrder = 'message_search.rowid + 0';
 }
+
+/** Each word a quoted lexeme (taken as it is, no parser), a prefix or exact; all of them. */
+const tsquery = (prefixes: readonly string[], exact: readonly string[]) => {
+  const lexeme = (w: string) => `'${w.replace(/\\/g, '\\\\').replace(/'/g, "''")}'`;
+  return [...prefixes.map((w) => lexeme(w) + ':*'), ...exact.map(lexeme)].join(' & ');
+};
 
 export const sqliteAdapter: SqlAdapter = new SqliteAdapter();
 export const postgresAdapter: SqlAdapter = new PostgresAdapter();

@@ -5,6 +5,7 @@ import { StoreError, NotCommitted, UniqueViolation, type AppendOptions, type App
 import { SqlAggregate, type SqlContext } from './aggregate.js';
 import { insertAttachmentRows, type AttachmentInsert } from './files.js';
 import { hydrateMessages } from './messages.js';
+import { indexMessages } from './search.js';
 import { followRepliedThreads } from './threads.js';
 import { ATTACHMENT_COLUMNS, MESSAGE_COLUMNS_OF_M, toAttachment, type AttachmentRow, type MessageRow } from './rows.js';
 
@@ -24,12 +25,14 @@ interface Triage {
 /**
  * The append (group commit): a batch of messages in one transaction, in phases —
  * lock the conversations → resolve client ids (retries) → allocate seqs → insert the messages
- * → attach their files → count replies → move the senders' watermarks. Each phase is one
+ * → attach their files → index them for search → count replies → move the senders' watermarks. Each phase is one
  * statement (or one per thousand attachments), whatever the batch holds.
  */
 export class SqlAppend extends SqlAggregate implements Pick<MessageStore, 'appendMessages'> {
   /** Tests only: runs inside the append's transaction once its conversations are locked. */
   afterLock: ((conversationIds: readonly Id[]) => Promise<void>) | null = null;
+  /** Benchmarks only (bench/store-append.ts): false measures the append without the search index. */
+  searchIndex = true;
 
   constructor(
     ctx: SqlContext,
@@ -71,6 +74,10 @@ export class SqlAppend extends SqlAggregate implements Pick<MessageStore, 'appen
         const seqs = await this.#allocateSeqs(tx, batch, fresh);
         const rows = await this.#insertMessages(tx, batch, fresh, seqs);
         const attachments = await this.#insertAttachments(tx, batch, fresh, rows);
+        // What is acknowledged is searchable: the index rows commit with their messages.
+        if (this.searchIndex) {
+          await indexMessages(tx, this.adapter, fresh.map((i, k) => ({ id: rows[k].id, conversationId: batch[i].conversationId, content: batch[i].content, fileNames: attachments[k].map((a) => a.fileName) })));
+        }
         const parentUuids = await this.#countReplies(tx, batch, fresh);
         fresh.forEach((i, k) => {
           const m = batch[i];

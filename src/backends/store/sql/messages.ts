@@ -3,6 +3,7 @@ import type { Attachment, Conversation, Id, Message, Millis, ReactionSummary } f
 import { raw, type SqlRunner } from '../sql-runner.js';
 import { StoreError, type MessageStore } from '../store.js';
 import { rowsOf, SqlAggregate, type SqlContext } from './aggregate.js';
+import { indexMessages, unindexMessage } from './search.js';
 import { MESSAGE_COLUMNS, MESSAGE_COLUMN_LIST, placeholders, toAttachment, toMessage, type MessageRow } from './rows.js';
 
 /** Thrown inside a change's transaction to roll it back when it would change nothing. */
@@ -143,6 +144,10 @@ export class SqlMessages extends SqlAggregate implements Omit<MessageStore, 'app
         ]),
       );
       await tx.run(raw('UPDATE messages SET content = ?, edited_at = ? WHERE id = ?', [content, at, messageId]));
+      // The index follows the edit in its transaction: the old words are found no more.
+      const files = await tx.all<{ file_name: string }>(raw('SELECT file_name FROM attachments WHERE message_id = ? ORDER BY position', [messageId]));
+      await unindexMessage(tx, messageId);
+      await indexMessages(tx, this.adapter, [{ id: messageId, conversationId: row.conversation_id, content, fileNames: files.map((f) => f.file_name) }]);
       return true;
     });
     return r.message;
@@ -155,6 +160,7 @@ export class SqlMessages extends SqlAggregate implements Omit<MessageStore, 'app
       // Deleted for everyone: its earlier texts and its pins go with its text.
       await tx.run(raw('DELETE FROM message_revisions WHERE message_id = ?', [messageId]));
       await tx.run(raw('DELETE FROM pins WHERE conversation_id = ? AND message_id = ?', [row.conversation_id, messageId]));
+      await unindexMessage(tx, messageId);
       if (row.reply_to_id != null) {
         await tx.run(raw('UPDATE messages SET reply_count = reply_count - 1 WHERE id = ? AND reply_count > 0', [row.reply_to_id]));
       }
