@@ -35,6 +35,14 @@ describe.each(databases)('GET /api/parley/search on %s', (db) => {
     expect(relevance.results.map((r) => r.message.id).sort()).toEqual([...seen].sort());
   });
 
+  it('a message that is one very long word is stored, edited and found by its beginning', async () => {
+    const room = await group(server, me, [friend]);
+    const m = await say(server, me, room, 'x'.repeat(4990) + 'yy');
+    expect((await api(server, 'PATCH', `/api/parley/messages/${m.id}`, { token: me.token, json: { content: 'q'.repeat(5000) } })).status).toBe(200);
+    expect((await search(server, friend, { q: 'qqqq' })).results.map((r) => r.message.id)).toEqual([m.id]);
+    expect((await search(server, friend, { q: 'q'.repeat(150) })).results.map((r) => r.message.id)).toEqual([m.id]);
+  });
+
   it('an edit, a delete, a delete for me and a leave change what is found at once', async () => {
     const room = await group(server, me, [friend]);
     const m = await say(server, me, room, 'the quokka meeting');

@@ -63,14 +63,22 @@ export function segmentedTerms(text: string): Term[] {
   return out;
 }
 
+/**
+ * The longest word the index keeps, in UTF-16 units: a longer one is kept as its beginning
+ * (a query matches words by their beginning anyway). PostgreSQL refuses a tsvector lexeme
+ * over 2047 bytes, and a 5000-letter "word" is no word anyone searches for.
+ */
+export const MAX_INDEXED_WORD = 100;
+const capped = (word: string) => (word.length > MAX_INDEXED_WORD ? word.slice(0, MAX_INDEXED_WORD) : word);
+
 /** What the index stores for a message: its words and its files' names, folded, separated by spaces. */
 export function indexText(content: string | null, fileNames: readonly string[] = []): string {
   const tokens: string[] = [];
   for (const text of [content ?? '', ...fileNames]) {
     for (const t of termsOf(text)) {
-      tokens.push(t.folded);
+      tokens.push(capped(t.folded));
       const parts = t.folded.split(INNER_SEPARATORS).filter((p) => p !== '');
-      if (parts.length > 1) tokens.push(...parts);
+      if (parts.length > 1) tokens.push(...parts.map(capped));
     }
   }
   return tokens.join(' ');
@@ -90,7 +98,7 @@ export function indexRow(conversationId: number, content: string | null, fileNam
 
 /** The distinct folded words of a query: every one must begin a word of a message. */
 export function queryTerms(query: string): string[] {
-  return [...new Set(termsOf(query).map((t) => t.folded))];
+  return [...new Set(termsOf(query).map((t) => capped(t.folded)))];
 }
 
 /** A piece of text with the ranges (UTF-16 offsets into `text`) that matched the query. */
