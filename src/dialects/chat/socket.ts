@@ -64,8 +64,7 @@ export function chatRenderer(ctx: Ctx, name = 'chat', updateFrame = 'message_upd
 
   return {
     name,
-    key(e, conn) {
-      const me = conn.user.id;
+    key(e, { user: { id: me } }) {
       switch (e.type) {
         case 'message.created':
           return e.message.senderId === me ? 's' : 'r';

@@ -23,8 +23,7 @@ export function notificationsRenderer(ctx: Ctx): EventRenderer<null> {
   };
   return {
     name: 'notifications',
-    key(e, conn) {
-      const me = conn.user.id;
+    key(e, { user: { id: me } }) {
       switch (e.type) {
         case 'typing':
           return e.user.id === me ? null : 't';

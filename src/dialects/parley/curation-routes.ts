@@ -1,5 +1,5 @@
 import { Type } from '@sinclair/typebox';
-import type { Id, UserSummary } from '../../core/model.js';
+import type { Id, User, UserSummary } from '../../core/model.js';
 import { deletedUser } from '../../core/users.js';
 import type { DialectContext, DialectScope } from '../dialect.js';
 import { example } from '../../http/api-docs.js';
@@ -37,28 +37,31 @@ export function curationRoutes(ctx: DialectContext, authed: DialectScope) {
     };
   });
 
-  authed.delete('/messages/:id/for-me', { schema: {
-    ...docs('deleteMessageForMe', 'Delete a message for me', 'Hides a message of a conversation I am in from me only (history, room list preview, catch-up, pins, saved); the others keep it. My devices get message_hidden.', { ...none('Deleted for me'), ...errors }),
-    params: MessageParams,
-  } }, async (req, reply) => {
-    await core.curation.hide(req.user, req.params.id);
-    return reply.code(204).send();
-  });
+  // What one does to a message for oneself or the conversation, answered with 204.
+  const actions: { method: 'PUT' | 'DELETE'; url: string; doc: [id: string, summary: string, description: string, done: string]; act(user: User, id: number | string): Promise<unknown> }[] = [
+    { method: 'DELETE', url: '/messages/:id/for-me', act: (u, id) => core.curation.hide(u, id),
+      doc: ['deleteMessageForMe', 'Delete a message for me', 'Hides a message of a conversation I am in from me only (history, room list preview, catch-up, pins, saved); the others keep it. My devices get message_hidden.', 'Deleted for me'] },
+    { method: 'PUT', url: '/messages/:id/pin', act: (u, id) => core.curation.pin(u, id, true),
+      doc: ['pinMessage', 'Pin a message', 'In a direct conversation either person pins; in a group or channel admins and moderators. Everyone in it gets pin_changed; pinning twice changes nothing.', 'Pinned'] },
+    { method: 'DELETE', url: '/messages/:id/pin', act: (u, id) => core.curation.pin(u, id, false),
+      doc: ['unpinMessage', 'Unpin a message', 'Who may pin may unpin; everyone in the conversation gets pin_changed.', 'Unpinned'] },
+    { method: 'PUT', url: '/messages/:id/saved', act: (u, id) => core.curation.save(u, id, true),
+      doc: ['saveMessage', 'Save a message', 'Bookmarks a message I can see, for me only; saving twice keeps the first time.', 'Saved'] },
+    { method: 'DELETE', url: '/messages/:id/saved', act: (u, id) => core.curation.save(u, id, false),
+      doc: ['unsaveMessage', 'Unsave a message', 'Removes my bookmark.', 'Not saved any more'] },
+  ];
+  for (const { method, url, doc: [id, summary, description, done], act } of actions) {
+    authed.route({
+      method,
+      url,
+      schema: { ...docs(id, summary, description, { ...none(done), ...errors }), params: MessageParams },
+      handler: async (req, reply) => {
+        await act(req.user, req.params.id);
+        return reply.code(204).send();
+      },
+    });
+  }
 
-  authed.put('/messages/:id/pin', { schema: {
-    ...docs('pinMessage', 'Pin a message', 'In a direct conversation either person pins; in a group or channel admins and moderators. Everyone in it gets pin_changed; pinning twice changes nothing.', { ...none('Pinned'), ...errors }),
-    params: MessageParams,
-  } }, async (req, reply) => {
-    await core.curation.pin(req.user, req.params.id, true);
-    return reply.code(204).send();
-  });
-  authed.delete('/messages/:id/pin', { schema: {
-    ...docs('unpinMessage', 'Unpin a message', 'Who may pin may unpin; everyone in the conversation gets pin_changed.', { ...none('Unpinned'), ...errors }),
-    params: MessageParams,
-  } }, async (req, reply) => {
-    await core.curation.pin(req.user, req.params.id, false);
-    return reply.code(204).send();
-  });
   authed.get('/conversations/:id/pins', { schema: {
     ...docs('listPins', 'List the pinned messages', 'The pinned messages of a conversation I am in, newest pin first, with who pinned them and when.'),
     params: ConversationParams,
@@ -68,20 +71,6 @@ export function curationRoutes(ctx: DialectContext, authed: DialectScope) {
     return pins.map((p) => ({ message: renderMessage(ctx, p.message, person(people, p.message.senderId)), pinned_by: named(people, p.pinnedBy), pinned_at: iso(p.pinnedAt) }));
   });
 
-  authed.put('/messages/:id/saved', { schema: {
-    ...docs('saveMessage', 'Save a message', 'Bookmarks a message I can see, for me only; saving twice keeps the first time.', { ...none('Saved'), ...errors }),
-    params: MessageParams,
-  } }, async (req, reply) => {
-    await core.curation.save(req.user, req.params.id, true);
-    return reply.code(204).send();
-  });
-  authed.delete('/messages/:id/saved', { schema: {
-    ...docs('unsaveMessage', 'Unsave a message', 'Removes my bookmark.', { ...none('Not saved any more'), ...errors }),
-    params: MessageParams,
-  } }, async (req, reply) => {
-    await core.curation.save(req.user, req.params.id, false);
-    return reply.code(204).send();
-  });
   authed.get('/saved', { schema: {
     ...docs('listSaved', 'List my saved messages', 'Newest save first, a page at a time (`next` is the following page\'s `before`). A message I can no longer see (deleted, deleted for me, or of a conversation I left) is left out.'),
     querystring: SavedQuery,

@@ -25,8 +25,7 @@ const CHANGE: Record<string, string> = {
 export function parleyRenderer(ctx: Ctx): EventRenderer<null> {
   return {
     name: 'parley',
-    key(e, conn) {
-      const me = conn.user.id;
+    key(e, { user: { id: me } }) {
       switch (e.type) {
         case 'message.created':
           return e.message.senderId === me ? 's' : 'r';

@@ -1,4 +1,5 @@
 import type { Kysely } from 'kysely';
+import { columnTypes, createIndexes } from './helpers.js';
 import type { VersionedMigration } from './index.js';
 
 /**
@@ -9,49 +10,24 @@ import type { VersionedMigration } from './index.js';
 export const curation: VersionedMigration = {
   name: '0011-curation',
   async up(db: Kysely<any>, dialect) {
-    const big = dialect === 'postgres' ? 'bigint' : 'integer';
-    const pk = (t: any) =>
-      dialect === 'postgres'
-        ? t.addColumn('id', 'bigserial', (c: any) => c.primaryKey())
-        : t.addColumn('id', 'integer', (c: any) => c.primaryKey().autoIncrement());
-
-    await pk(db.schema.createTable('message_revisions'))
-      .addColumn('message_id', big, (c: any) => c.notNull().references('messages.id'))
-      .addColumn('editor_id', big, (c: any) => c.notNull())
-      .addColumn('content', 'text', (c: any) => c.notNull())
-      /** When this text was written: the message's creation or its previous edit. */
-      .addColumn('written_at', big, (c: any) => c.notNull())
-      .addColumn('replaced_at', big, (c: any) => c.notNull())
+    const { withId, required } = columnTypes(dialect);
+    await required(withId(db.schema.createTable('message_revisions')), [['message_id', 'messages.id'], ['editor_id']])
+      .addColumn('content', 'text', (c) => c.notNull())
+      // written_at: when this text was written (the message's creation or its previous edit).
+      .$call((t) => required(t, [['written_at'], ['replaced_at']]))
       .execute();
-    await db.schema.createIndex('message_revisions_message').on('message_revisions').columns(['message_id', 'id']).execute();
-
-    await db.schema
-      .createTable('message_hides')
-      .addColumn('user_id', big, (c: any) => c.notNull().references('users.id'))
-      .addColumn('message_id', big, (c: any) => c.notNull().references('messages.id'))
-      .addColumn('conversation_id', big, (c: any) => c.notNull())
-      .addColumn('seq', big, (c: any) => c.notNull())
-      .addColumn('hidden_at', big, (c: any) => c.notNull())
+    await required(db.schema.createTable('message_hides'), [['user_id', 'users.id'], ['message_id', 'messages.id'], ['conversation_id'], ['seq'], ['hidden_at']])
       .addPrimaryKeyConstraint('message_hides_pk', ['user_id', 'message_id'])
       .execute();
-    await db.schema.createIndex('message_hides_user_conversation').on('message_hides').columns(['user_id', 'conversation_id', 'seq']).execute();
-
-    await db.schema
-      .createTable('pins')
-      .addColumn('conversation_id', big, (c: any) => c.notNull().references('conversations.id'))
-      .addColumn('message_id', big, (c: any) => c.notNull().references('messages.id'))
-      .addColumn('pinned_by', big, (c: any) => c.notNull())
-      .addColumn('pinned_at', big, (c: any) => c.notNull())
+    await required(db.schema.createTable('pins'), [['conversation_id', 'conversations.id'], ['message_id', 'messages.id'], ['pinned_by'], ['pinned_at']])
       .addPrimaryKeyConstraint('pins_pk', ['conversation_id', 'message_id'])
       .execute();
-
-    await pk(db.schema.createTable('saved_messages'))
-      .addColumn('user_id', big, (c: any) => c.notNull().references('users.id'))
-      .addColumn('message_id', big, (c: any) => c.notNull().references('messages.id'))
-      .addColumn('conversation_id', big, (c: any) => c.notNull())
-      .addColumn('saved_at', big, (c: any) => c.notNull())
-      .execute();
-    await db.schema.createIndex('saved_messages_user_message').unique().on('saved_messages').columns(['user_id', 'message_id']).execute();
-    await db.schema.createIndex('saved_messages_user_order').on('saved_messages').columns(['user_id', 'saved_at', 'id']).execute();
+    await required(withId(db.schema.createTable('saved_messages')), [['user_id', 'users.id'], ['message_id', 'messages.id'], ['conversation_id'], ['saved_at']]).execute();
+    await createIndexes(db, [
+      { name: 'message_revisions_message', on: 'message_revisions', columns: ['message_id', 'id'] },
+      { name: 'message_hides_user_conversation', on: 'message_hides', columns: ['user_id', 'conversation_id', 'seq'] },
+      { name: 'saved_messages_user_message', on: 'saved_messages', columns: ['user_id', 'message_id'], unique: true },
+      { name: 'saved_messages_user_order', on: 'saved_messages', columns: ['user_id', 'saved_at', 'id'] },
+    ]);
   },
 };

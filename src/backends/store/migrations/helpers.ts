@@ -13,6 +13,13 @@ export function columnTypes(dialect: SqlDialectName) {
       dialect === 'postgres'
         ? t.addColumn('id', 'bigserial', (c) => c.primaryKey())
         : t.addColumn('id', 'integer', (c) => c.primaryKey().autoIncrement()),
+    /** NOT NULL integer columns in order, each with the table.column it references, if any. */
+    // eslint-disable-next-line @typescript-eslint/no-explicit-any -- a migration's tables are untyped
+    required: (t: CreateTableBuilder<any, any>, columns: readonly [name: string, references?: string][]) =>
+      columns.reduce(
+        (b, [name, references]) => b.addColumn(name, dialect === 'postgres' ? 'bigint' : 'integer', (c) => (references ? c.notNull().references(references) : c.notNull())),
+        t,
+      ),
   } as const;
 }
 
