@@ -446,6 +446,8 @@ const INVALID_UTF8 = Buffer.from([0xff, 0xfe, 0xc3, 0x28, 0xa0, 0xa1, 0xe2, 0x28
 const MALFORMED_JSON = ['{', '{"a":', '{"a":1,}', "{'a':1}", '{"a":NaN}', '{"a":1}{"b":2}', '[1,2', '\u0000', 'nul', '{"a":"\\x41"}', '{"a":undefined}', '\ufeff{"a":', '{"__proto__":'];
 
 /** Bad path parameter values: none of them names anything. */
+/** Query values that break most parameters' schemas: wrong types, out of range, too long, bad escapes. */
+const BAD_QUERY = ['x', '-5', '1.5', '0', '', '1e400', '%7B%22%24ne%22%3Anull%7D', 'a'.repeat(400), 'a'.repeat(5000), '%00', '%', '9'.repeat(30)];
 const BAD_PATH = ['-1', '0', '1e20', '99999999999999999999', 'x', '..%2F..%2F', '..', '%2e%2e', '1.5', '%00', '%', '%zz', 'null', 'undefined', '%7B%22%24ne%22%3Anull%7D', '__proto__', 'constructor', "1'%20OR%20'1'%3D'1", 'a'.repeat(300), '%20', '-0'];
 
 export function restInput(op: Operation, w: World, opts: { anonymous?: boolean } = {}): fc.Arbitrary<RestInput> {
@@ -568,9 +570,12 @@ export function restInput(op: Operation, w: World, opts: { anonymous?: boolean }
   }
   // A query parameter that does not fit, or a required one missing.
   for (const p of queryParams) {
+    // Free text that takes any of these (a search's words, a long cursor) has no value that
+    // does not fit: filtering for one would never end.
+    if (BAD_QUERY.every((v) => fitsCoerced(p.schema, safeDecode(v)))) continue;
     fams.push(
       fc
-        .oneof(fc.constantFrom('x', '-5', '1.5', '0', '', '1e400', '%7B%22%24ne%22%3Anull%7D', 'a'.repeat(400), '%00', '%', '9'.repeat(30)), fc.string({ maxLength: 10 }).map(encodeURIComponent))
+        .oneof(fc.constantFrom(...BAD_QUERY), fc.string({ maxLength: 10 }).map(encodeURIComponent))
         .filter((v) => !fitsCoerced(p.schema, safeDecode(v)))
         .map((v) => {
           const q = [validQuery().split('&').filter((x) => x && !x.startsWith(p.name + '=')).join('&'), `${p.name}=${v}`].filter(Boolean).join('&');
