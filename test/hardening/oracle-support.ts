@@ -207,7 +207,8 @@ export class Reducer {
       last_seq: c.lastSeq,
       change_seq: c.changeSeq,
       last_message: last ? { id: last.id, change_seq: last.change_seq } : null,
-      unread_count: Math.max(0, c.lastSeq - Math.max(c.myReadSeq, c.mySentSeq)),
+      // Issue 18: what is above my place and not deleted (a deleted message is never unread).
+      unread_count: [...c.messages.values()].filter((m) => m.seq > Math.max(c.myReadSeq, c.mySentSeq) && m.deleted_at === null).length,
       my_read_seq: c.myReadSeq,
       my_sent_seq: c.mySentSeq,
       my_role: c.myRole,
