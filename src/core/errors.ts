@@ -73,70 +73,39 @@ export type ErrorCode = keyof typeof ERROR_CODES;
  * words its reasons in its own table (`src/dialects/<name>/codes.ts`, docs/codes.md). The
  * core names the reason and gives its figures as parameters, never a sentence.
  */
-export const ERROR_REASONS = {
-  // accounts
-  password_too_short: 'invalid_input',
-  invalid_email: 'invalid_input',
-  invalid_name: 'invalid_input',
-  invite_ttl_out_of_range: 'invalid_input',
-  login_throttled: 'rate_limited',
-  // friends
-  befriend_self: 'cannot_chat_with_self',
-  block_self: 'cannot_chat_with_self',
-  friend_not_found: 'user_not_found',
-  block_not_found: 'user_not_found',
-  // conversations
-  direct_needs_one_member: 'invalid_input',
-  direct_needs_user_id: 'invalid_input',
-  title_too_long: 'invalid_input',
-  add_at_most: 'too_many_members',
-  participant_not_found: 'user_not_found',
-  public_channels_only: 'invalid_input',
-  bad_directory_cursor: 'invalid_input',
-  // messages
-  files_required: 'invalid_input',
-  system_message: 'invalid_message_type',
-  upload_message_type: 'invalid_message_type',
-  channel_post_forbidden: 'not_permitted',
-  edit_own_only: 'not_message_sender',
-  delete_own_only: 'not_message_sender',
-  pin_forbidden: 'not_permitted',
-  emoji_required: 'invalid_emoji',
-  // files
-  file_name_empty: 'invalid_file',
-  file_name_too_long: 'invalid_file',
-  file_name_not_unicode: 'invalid_file',
-  file_name_control_characters: 'invalid_file',
-  file_name_path: 'invalid_file',
-  file_data_not_base64_url: 'invalid_file',
-  file_data_empty: 'invalid_file',
-  file_data_not_base64: 'invalid_file',
-  file_empty: 'invalid_file',
-  content_type_mismatch: 'invalid_file',
-  extension_mismatch: 'invalid_file',
-  polyglot_markup: 'invalid_file',
-  polyglot_archive: 'invalid_file',
-  polyglot_trailing_data: 'invalid_file',
-  image_no_size: 'invalid_file',
-  image_wrong_format: 'invalid_file',
-  image_too_many_pixels: 'invalid_file',
-  image_too_large_decoded: 'invalid_file',
-  image_over_pixel_limit: 'invalid_file',
-  image_timeout: 'invalid_file',
-  image_damaged: 'invalid_file',
-  audio_timeout: 'invalid_file',
-  audio_no_duration: 'invalid_file',
-  no_files_uploaded: 'invalid_file',
-  not_multipart: 'invalid_file',
-  malformed_multipart: 'invalid_file',
-  bad_form_fields: 'invalid_input',
-  one_file_field: 'invalid_input',
-  no_file_part: 'invalid_input',
-  file_url_unknown: 'invalid_input',
-  file_link_expired: 'file_access_denied',
-} as const satisfies Record<string, ErrorCode>;
+const REASONS_BY_CODE = {
+  invalid_input: [
+    'password_too_short', 'invalid_email', 'invalid_name', 'invite_ttl_out_of_range',
+    'direct_needs_one_member', 'direct_needs_user_id', 'title_too_long', 'public_channels_only', 'bad_directory_cursor',
+    'files_required',
+    'bad_form_fields', 'one_file_field', 'no_file_part', 'file_url_unknown',
+  ],
+  rate_limited: ['login_throttled'],
+  cannot_chat_with_self: ['befriend_self', 'block_self'],
+  user_not_found: ['friend_not_found', 'block_not_found', 'participant_not_found'],
+  too_many_members: ['add_at_most'],
+  invalid_message_type: ['system_message', 'upload_message_type'],
+  not_permitted: ['channel_post_forbidden', 'pin_forbidden'],
+  not_message_sender: ['edit_own_only', 'delete_own_only'],
+  invalid_emoji: ['emoji_required'],
+  invalid_file: [
+    'file_name_empty', 'file_name_too_long', 'file_name_not_unicode', 'file_name_control_characters', 'file_name_path',
+    'file_data_not_base64_url', 'file_data_empty', 'file_data_not_base64', 'file_empty',
+    'content_type_mismatch', 'extension_mismatch',
+    'polyglot_markup', 'polyglot_archive', 'polyglot_trailing_data',
+    'image_no_size', 'image_wrong_format', 'image_too_many_pixels', 'image_too_large_decoded', 'image_over_pixel_limit', 'image_timeout', 'image_damaged',
+    'audio_timeout', 'audio_no_duration',
+    'no_files_uploaded', 'not_multipart', 'malformed_multipart',
+  ],
+  file_access_denied: ['file_link_expired'],
+} as const satisfies { readonly [C in ErrorCode]?: readonly string[] };
 
-export type ErrorReason = keyof typeof ERROR_REASONS;
+export type ErrorReason = (typeof REASONS_BY_CODE)[keyof typeof REASONS_BY_CODE][number];
+
+/** Each reason with the code it refines (REASONS_BY_CODE read the other way). */
+export const ERROR_REASONS = Object.fromEntries(
+  Object.entries(REASONS_BY_CODE).flatMap(([code, reasons]) => reasons.map((reason) => [reason, code])),
+) as Readonly<Record<ErrorReason, ErrorCode>>;
 
 /** The figures a text may show: `{max}` in a dialect's text is `params.max`. */
 export type ErrorParams = Readonly<Record<string, string | number | readonly string[]>>;

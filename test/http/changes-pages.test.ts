@@ -112,6 +112,18 @@ describe.each(databases)('…/changes in pages on %s', (db) => {
   const newGroup = async () =>
     (await api(server, 'POST', '/api/parley/conversations', { token: users[0].token, json: { kind: 'group', title: 'pages', member_ids: [users[1].user.id] } })).body.id as number;
 
+  /** A new group after `before`, the reader's copy and cursor there, then `after` happens while the reader is away. */
+  async function readerAway(before: Op[], after: Op[]) {
+    const conv = await newGroup();
+    const sent: { id: number; by: 0 | 1 }[] = [];
+    for (const op of before) await apply(conv, sent, op);
+    const seen = await history(conv);
+    const copy = new Map(seen.byId);
+    for (const op of after) await apply(conv, sent, op);
+    return { conv, sent, copy, cursor: { after_seq: seen.lastSeq, after_change_seq: seen.changeSeq } };
+  }
+  const bySeq = (messages: Map<number, Msg>) => [...messages.values()].map(shape).sort((x, y) => x.seq - y.seq);
+
   it('a backlog of big messages comes in pages under the byte bound, from after_seq=0', async () => {
     const conv = await newGroup();
     const sent: { id: number; by: 0 | 1 }[] = [];
@@ -146,15 +158,9 @@ describe.each(databases)('…/changes in pages on %s', (db) => {
   it('property: following the cursor to the end gives the history as it is, every change once, pages within bounds', async () => {
     await fc.assert(
       fc.asyncProperty(fc.array(opArb, { minLength: 1, maxLength: 30 }), fc.array(opArb, { maxLength: 30 }), fc.integer({ min: 1, max: 40 }), async (before, after, limit) => {
-        const conv = await newGroup();
-        const sent: { id: number; by: 0 | 1 }[] = [];
-        for (const op of before) await apply(conv, sent, op);
-        // The reader's copy at its cursor, then what happens while it is away.
-        const seen = await history(conv);
-        const copy = new Map(seen.byId);
-        for (const op of after) await apply(conv, sent, op);
-
-        const { cursor, states } = await follow(conv, { after_seq: seen.lastSeq, after_change_seq: seen.changeSeq }, limit, copy);
+        const away = await readerAway(before, after);
+        const { conv, copy } = away;
+        const { cursor, states } = await follow(conv, away.cursor, limit, copy);
         // Every state of a message once; a new message deleted since comes as new, then as deleted (one state, two frames).
         const byKey = new Map<string, string[]>();
         for (const st of states) {
@@ -164,7 +170,7 @@ describe.each(databases)('…/changes in pages on %s', (db) => {
           byKey.set(st.key, [...before, st.type]);
         }
         const now = await history(conv);
-        expect([...copy.values()].map(shape).sort((x, y) => x.seq - y.seq)).toEqual([...now.byId.values()].map(shape).sort((x, y) => x.seq - y.seq));
+        expect(bySeq(copy)).toEqual(bySeq(now.byId));
         // The last page's cursor is where the reader now stands.
         expect(cursor).toEqual({ after_seq: now.lastSeq, after_change_seq: now.changeSeq, epoch: expect.any(String) });
       }),
@@ -175,14 +181,10 @@ describe.each(databases)('…/changes in pages on %s', (db) => {
   it('property: with writes going on between pages, the reader still ends with the history as it is', async () => {
     await fc.assert(
       fc.asyncProperty(fc.array(opArb, { minLength: 1, maxLength: 20 }), fc.array(opArb, { maxLength: 20 }), fc.array(opArb, { maxLength: 12 }), fc.integer({ min: 1, max: 6 }), async (before, after, during, limit) => {
-        const conv = await newGroup();
-        const sent: { id: number; by: 0 | 1 }[] = [];
-        for (const op of before) await apply(conv, sent, op);
-        const seen = await history(conv);
-        const copy = new Map(seen.byId);
-        for (const op of after) await apply(conv, sent, op);
+        const away = await readerAway(before, after);
+        const { conv, sent, copy } = away;
         const pending = [...during];
-        let { cursor } = await follow(conv, { after_seq: seen.lastSeq, after_change_seq: seen.changeSeq }, limit, copy, async () => {
+        let { cursor } = await follow(conv, away.cursor, limit, copy, async () => {
           const op = pending.shift();
           if (op) await apply(conv, sent, op);
         });
@@ -190,7 +192,7 @@ describe.each(databases)('…/changes in pages on %s', (db) => {
         for (const op of pending) await apply(conv, sent, op);
         ({ cursor } = await follow(conv, cursor, limit, copy));
         const now = await history(conv);
-        expect([...copy.values()].map(shape).sort((x, y) => x.seq - y.seq)).toEqual([...now.byId.values()].map(shape).sort((x, y) => x.seq - y.seq));
+        expect(bySeq(copy)).toEqual(bySeq(now.byId));
       }),
       { numRuns: db === 'postgres' ? 8 : 15 },
     );

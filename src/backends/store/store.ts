@@ -150,32 +150,41 @@ export type StoreReads = Pick<
   'conversationById' | 'conversationByUuid' | 'participant' | 'members' | 'messageById' | 'messagesBySeq' | 'changesSince' | 'userSummaries'
 >;
 
+/**
+ * Every rule a store enforces itself (its contract below), by what a refusal means for its
+ * caller: each kind names its codes once.
+ */
+export const STORE_ERRORS_BY_KIND = {
+  not_found: [
+    /** The conversation is deleted, or the sender no longer one of its participants. */
+    'conversation_not_found',
+    'message_not_found',
+    /** A pending attachment not the sender's, or claimed already. */
+    'upload_not_found',
+  ],
+  conflict: [
+    /** An edit or a reaction of a deleted message. */
+    'message_deleted',
+    /** The change would leave a conversation with participants and no admin. */
+    'last_admin',
+  ],
+  full: ['conversation_full', 'upload_quota_exceeded'],
+} as const;
+
 /** What a refused store call means for its caller. */
-export type StoreErrorKind = 'not_found' | 'conflict' | 'full';
+export type StoreErrorKind = keyof typeof STORE_ERRORS_BY_KIND;
+export type StoreErrorCode = (typeof STORE_ERRORS_BY_KIND)[StoreErrorKind][number];
 
-/** Every rule a store enforces itself (its contract below), with its kind. */
-export const STORE_ERROR_CODES = {
-  /** The conversation is deleted, or the sender no longer one of its participants. */
-  conversation_not_found: 'not_found',
-  message_not_found: 'not_found',
-  /** A pending attachment not the sender's, or claimed already. */
-  upload_not_found: 'not_found',
-  /** An edit or a reaction of a deleted message. */
-  message_deleted: 'conflict',
-  /** The change would leave a conversation with participants and no admin. */
-  last_admin: 'conflict',
-  conversation_full: 'full',
-  upload_quota_exceeded: 'full',
-} as const satisfies Record<string, StoreErrorKind>;
-
-export type StoreErrorCode = keyof typeof STORE_ERROR_CODES;
+const STORE_ERROR_KINDS = new Map<StoreErrorCode, StoreErrorKind>(
+  Object.entries(STORE_ERRORS_BY_KIND).flatMap(([kind, codes]) => codes.map((code) => [code, kind as StoreErrorKind] as const)),
+);
 
 /** A store call refused by one of the store's own rules; nothing of it was written. The core maps it to its domain error. */
 export class StoreError extends Error {
   readonly kind: StoreErrorKind;
   constructor(readonly code: StoreErrorCode) {
     super(code);
-    this.kind = STORE_ERROR_CODES[code];
+    this.kind = STORE_ERROR_KINDS.get(code)!;
     this.name = 'StoreError';
   }
 }

@@ -1,3 +1,4 @@
+import type { Static, TObject } from '@sinclair/typebox';
 import type { ConversationView, Message, User, UserSummary } from '../../core/model.js';
 import type { DialectContext, DialectScope } from '../dialect.js';
 import { isRead, receiverOf, renderMessage, renderRoom, userDetails, type Ctx } from './render.js';
@@ -173,13 +174,27 @@ export function chatRest(v: RoomsVariant = ROOMS_001) {
       };
     });
 
-    authed.post('/rooms/:room_id/read', { schema: {
-      ...docs('MarkRead', 'Mark the room as read', 'Marks every message of the room read for me; the other side gets message_read.', shown('Marked', { status: 'success', message: 'Room marked as read' }), TEXTS.roomNotFound),
-      params: RoomParams,
-    } }, async (req) => {
-      await core.conversations.markRead(req.user, req.params.room_id);
-      return { status: 'success', message: 'Room marked as read' };
-    });
+    // What one does to a room or a message, answered with the documents' `{status, message}`: /docs shows the very body.
+    const action = <P extends TObject>(
+      route: { method: 'POST' | 'DELETE'; url: string; params: P; answer: string; doc: [id: string, summary: string, description: string, done: string, notFound: { detail: string }] },
+      act: (user: User, params: Static<P>) => Promise<unknown>,
+    ) => {
+      const answer = { status: 'success', message: route.answer };
+      const [id, summary, description, done, notFound] = route.doc;
+      authed.route({
+        method: route.method,
+        url: route.url,
+        schema: { ...docs(id, summary, description, shown(done, answer), notFound), params: route.params },
+        handler: async (req) => {
+          await act(req.user, req.params as Static<P>);
+          return answer;
+        },
+      });
+    };
+
+    action({ method: 'POST', url: '/rooms/:room_id/read', params: RoomParams, answer: 'Room marked as read',
+      doc: ['MarkRead', 'Mark the room as read', 'Marks every message of the room read for me; the other side gets message_read.', 'Marked', TEXTS.roomNotFound] },
+      (user, p) => core.conversations.markRead(user, p.room_id));
 
     const renderOne = async (req: { user: User }, m: Message) => {
       const view = await core.conversations.view(req.user, m.conversationId);
@@ -204,13 +219,9 @@ export function chatRest(v: RoomsVariant = ROOMS_001) {
     });
 
     if (v.deleteRoute) {
-      authed.delete('/messages/:message_id', { schema: {
-        ...docs('DeleteMessage', 'Delete a message', 'Soft-deletes my message: it stays in the history with is_deleted true and its content hidden.', shown('Deleted', { status: 'success', message: 'Message deleted' }), TEXTS.messageNotFound),
-        params: MessageParams,
-      } }, async (req) => {
-        await core.messages.delete(req.user, req.params.message_id);
-        return { status: 'success', message: 'Message deleted' };
-      });
+      action({ method: 'DELETE', url: '/messages/:message_id', params: MessageParams, answer: 'Message deleted',
+        doc: ['DeleteMessage', 'Delete a message', 'Soft-deletes my message: it stays in the history with is_deleted true and its content hidden.', 'Deleted', TEXTS.messageNotFound] },
+        (user, p) => core.messages.delete(user, p.message_id));
     }
 
     // Parley extension: 001 shows is_liked/like_count; this is how a client likes.

@@ -1,4 +1,4 @@
-import type { DomainEvent } from '../../core/events.js';
+import type { DomainEvent, EventOf } from '../../core/events.js';
 import type { SendInput } from '../../core/messages/messages.js';
 import { LIKE_EMOJI, type Id } from '../../core/model.js';
 import { type Connection, type EventRenderer } from '../../delivery/connection.js';
@@ -6,6 +6,7 @@ import type { DialectContext, DialectScope, DialectWords } from '../dialect.js';
 import { CloseCodes } from '../../delivery/connection.js';
 import { socketHandshake } from '../shared/admission.js';
 import { SocketSession } from '../shared/socket.js';
+import { bySender, toOthers, variantKeys } from '../shared/variants.js';
 import { ROOMS_001, type RoomsVariant } from './routes.js';
 import type { Replay } from '../../delivery/hub.js';
 import { frameValidators } from '../shared/frames.js';
@@ -61,30 +62,26 @@ export function chatRenderer(ctx: Ctx, name = 'chat', updateFrame = 'message_upd
   };
   const liked = (e: Extract<DomainEvent, { message: unknown }>, viewer: Id) =>
     e.message.reactions.some((r) => r.emoji === LIKE_EMOJI && r.userIds.includes(viewer));
+  /** A changed message: the sender's or the others' frame, with or without the viewer's like. */
+  const changed = (e: Extract<DomainEvent, { message: unknown }>, conn: ChatConn) => `${bySender(e, conn)}${liked(e, conn.user.id) ? 'l' : ''}`;
+  /** Only a like changes like_count and is_liked. */
+  const reacted = (e: EventOf<'reaction.added' | 'reaction.removed'>, conn: ChatConn) => (e.emoji === LIKE_EMOJI ? changed(e, conn) : null);
 
   return {
     name,
-    key(e, { user: { id: me } }) {
-      switch (e.type) {
-        case 'message.created':
-          return e.message.senderId === me ? 's' : 'r';
-        case 'reaction.added':
-        case 'reaction.removed':
-          if (e.emoji !== LIKE_EMOJI) return null;
-        // falls through: a like changes like_count and is_liked
-        case 'message.updated':
-        case 'message.deleted':
-          return `${e.message.senderId === me ? 's' : 'r'}${liked(e, me) ? 'l' : ''}`;
-        case 'typing':
-          return e.user.id === me ? null : 't';
-        case 'receipt.read':
-          return 'r';
-        case 'presence':
-          return e.user.id === me ? null : 'p';
-        default:
-          return null;
-      }
-    },
+    key: variantKeys(
+      {
+        'message.created': bySender,
+        'message.updated': changed,
+        'message.deleted': changed,
+        'reaction.added': reacted,
+        'reaction.removed': reacted,
+        typing: toOthers('t'),
+        'receipt.read': 'r',
+        presence: toOthers('p'),
+      },
+      null,
+    ),
     frame(e, conn) {
       const me = conn.user.id;
       switch (e.type) {

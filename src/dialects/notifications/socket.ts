@@ -9,6 +9,7 @@ import { socketHandshake } from '../shared/admission.js';
 import { FrameError, frameValidators } from '../shared/frames.js';
 import { SocketNotAllowed, SocketSession, type FrameHandler } from '../shared/socket.js';
 import { iso } from '../shared/time.js';
+import { toOthers, variantKeys } from '../shared/variants.js';
 import { renderMessage003, user003, type Ctx } from './render.js';
 import { ConversationFrame, PresenceFrame, ReactionFrame, SendFrame, SocketParams } from './schemas.js';
 
@@ -23,24 +24,20 @@ export function notificationsRenderer(ctx: Ctx): EventRenderer<null> {
   };
   return {
     name: 'notifications',
-    key(e, { user: { id: me } }) {
-      switch (e.type) {
-        case 'typing':
-          return e.user.id === me ? null : 't';
-        case 'presence':
-          return e.user.id === me ? null : 'p';
-        case 'receipt.delivered':
-        case 'session.revoked':
+    key: variantKeys(
+      {
+        typing: toOthers('t'),
+        presence: toOthers('p'),
+        'receipt.delivered': null,
+        'session.revoked': null,
         // Parley's own (issue 18): document 003 has no frame for them.
-        case 'message.hidden':
-        case 'message.pinned':
-        case 'unread.changed':
-        case 'thread.changed':
-          return null;
-        default:
-          return 'x';
-      }
-    },
+        'message.hidden': null,
+        'message.pinned': null,
+        'unread.changed': null,
+        'thread.changed': null,
+      },
+      'x',
+    ),
     frame(e) {
       switch (e.type) {
         case 'message.created':

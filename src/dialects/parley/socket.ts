@@ -8,6 +8,7 @@ import type { DialectContext, DialectScope, DialectWords } from '../dialect.js';
 import { socketHandshake } from '../shared/admission.js';
 import { FrameError, frameValidators, type FrameValidator } from '../shared/frames.js';
 import { SocketSession, type FrameHandler } from '../shared/socket.js';
+import { bySender, toOthers, variantKeys } from '../shared/variants.js';
 import { isoOrNull } from '../shared/time.js';
 import { renderMessage, renderUser, type Ctx } from './render.js';
 import { ClientFrames } from './schemas.js';
@@ -25,19 +26,7 @@ const CHANGE: Record<string, string> = {
 export function parleyRenderer(ctx: Ctx): EventRenderer<null> {
   return {
     name: 'parley',
-    key(e, { user: { id: me } }) {
-      switch (e.type) {
-        case 'message.created':
-          return e.message.senderId === me ? 's' : 'r';
-        case 'typing':
-        case 'presence':
-          return e.user.id === me ? null : 'x';
-        case 'session.revoked':
-          return null;
-        default:
-          return 'x';
-      }
-    },
+    key: variantKeys({ 'message.created': bySender, typing: toOthers('x'), presence: toOthers('x'), 'session.revoked': null }, 'x'),
     frame(e, conn) {
       switch (e.type) {
         case 'message.created':

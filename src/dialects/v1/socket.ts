@@ -8,6 +8,7 @@ import { socketHandshake } from '../shared/admission.js';
 import { errorText } from '../shared/errors.js';
 import { frameValidators } from '../shared/frames.js';
 import { SocketSession, type FrameHandler } from '../shared/socket.js';
+import { bySender, toOthers, variantKeys } from '../shared/variants.js';
 import { USER_GONE_TEXT } from './codes.js';
 import { otherOf, renderMessage } from './render.js';
 import { MarkReadFrame, SendFrame, SocketQuery, TypingFrame } from './schemas.js';
@@ -25,26 +26,24 @@ export async function onlineFriends(ctx: DialectContext, user: User): Promise<st
 
 type FriendsConn = Connection<null>;
 
+/** The variants of a direct conversation's events. */
+const directKey = variantKeys<null>(
+  {
+    'message.created': (e, conn) => (e.origin === conn.id ? `o${conn.id}` : bySender(e, conn)),
+    'message.updated': 'u',
+    'message.deleted': 'u',
+    'receipt.read': (e, conn) => (e.user.id === conn.user.id || !e.upTo ? null : 'r'),
+    typing: toOthers('t'),
+  },
+  null,
+);
+
 /** How 004 sockets show events: all of the user's direct conversations. */
 export function friendsRenderer(): EventRenderer<null> {
   return {
     name: 'v1-friends',
     key(e, conn) {
-      if (!('conversation' in e) || !e.conversation.pair) return null;
-      const me = conn.user.id;
-      switch (e.type) {
-        case 'message.created':
-          return e.origin === conn.id ? `o${conn.id}` : e.message.senderId === me ? 's' : 'r';
-        case 'message.updated':
-        case 'message.deleted':
-          return 'u';
-        case 'receipt.read':
-          return e.user.id === me || !e.upTo ? null : 'r';
-        case 'typing':
-          return e.user.id === me ? null : 't';
-        default:
-          return null;
-      }
+      return 'conversation' in e && e.conversation.pair ? directKey(e, conn) : null;
     },
     frame(e, conn) {
       const pair = (e as Extract<DomainEvent, { conversation: unknown }>).conversation.pair!;

@@ -8,7 +8,7 @@ export const DEFAULT_TENANT_UUID = '00000000-0000-7000-8000-000000000001';
 export const initial: VersionedMigration = {
   name: '0001-initial',
   async up(db: Kysely<any>, dialect) {
-    const { withId: pk, big } = columnTypes(dialect);
+    const { withId: pk, big, required } = columnTypes(dialect);
 
     await pk(db.schema.createTable('tenants'))
       .addColumn('uuid', 'varchar(36)', (c: any) => c.notNull().unique())
@@ -35,14 +35,9 @@ export const initial: VersionedMigration = {
       { name: 'users_external', on: 'users', columns: ['tenant_id', 'external_issuer', 'external_subject'], unique: true, where: ['external_subject', 'is not'] },
     ]);
 
-    await db.schema
-      .createTable('friendships')
-      .addColumn('user_a', big, (c: any) => c.notNull().references('users.id'))
-      .addColumn('user_b', big, (c: any) => c.notNull().references('users.id'))
+    await required(db.schema.createTable('friendships'), [['user_a', 'users.id'], ['user_b', 'users.id']])
       .addColumn('status', 'varchar(16)', (c: any) => c.notNull())
-      .addColumn('requested_by', big, (c: any) => c.notNull())
-      .addColumn('created_at', big, (c: any) => c.notNull())
-      .addColumn('updated_at', big, (c: any) => c.notNull())
+      .$call((t) => required(t, [['requested_by'], ['created_at'], ['updated_at']]))
       .addPrimaryKeyConstraint('friendships_pk', ['user_a', 'user_b'])
       .execute();
     await createIndexes(db, [{ name: 'friendships_user_b', on: 'friendships', columns: ['user_b'] }]);
@@ -63,12 +58,9 @@ export const initial: VersionedMigration = {
       .execute();
     await createIndexes(db, [{ name: 'conversations_direct_key', on: 'conversations', columns: ['tenant_id', 'direct_key'], unique: true, where: ['direct_key', 'is not'] }]);
 
-    await db.schema
-      .createTable('participants')
-      .addColumn('conversation_id', big, (c: any) => c.notNull().references('conversations.id'))
-      .addColumn('user_id', big, (c: any) => c.notNull().references('users.id'))
+    await required(db.schema.createTable('participants'), [['conversation_id', 'conversations.id'], ['user_id', 'users.id']])
       .addColumn('role', 'varchar(16)', (c: any) => c.notNull())
-      .addColumn('joined_at', big, (c: any) => c.notNull())
+      .$call((t) => required(t, [['joined_at']]))
       .addColumn('left_at', big)
       .addColumn('muted', 'integer', (c: any) => c.notNull().defaultTo(0))
       .addColumn('read_seq', big, (c: any) => c.notNull().defaultTo(0))
@@ -132,10 +124,7 @@ export const initial: VersionedMigration = {
       .execute();
     await createIndexes(db, [{ name: 'reactions_unique', on: 'reactions', columns: ['message_id', 'user_id', 'emoji'], unique: true }]);
 
-    await db.schema
-      .createTable('mentions')
-      .addColumn('message_id', big, (c: any) => c.notNull().references('messages.id'))
-      .addColumn('user_id', big, (c: any) => c.notNull().references('users.id'))
+    await required(db.schema.createTable('mentions'), [['message_id', 'messages.id'], ['user_id', 'users.id']])
       .addPrimaryKeyConstraint('mentions_pk', ['message_id', 'user_id'])
       .execute();
     await createIndexes(db, [{ name: 'mentions_user', on: 'mentions', columns: ['user_id'] }]);
