@@ -500,17 +500,19 @@ export interface ReceiptStore {
 export interface UnreadState {
   seenSeq: number;
   unreadCount: number;
-  /** The first message above seenSeq that is not deleted; null when there is none. */
+  /** The first message above seenSeq that counts (see UnreadStore); null when there is none. */
   firstUnreadSeq: number | null;
 }
 
 /**
- * Each participant's own place (seen_seq): the messages above it that are not deleted are
- * unread to them. It moves forward with reads (`raiseSeen`) and own sends (the append), and
+ * Each participant's own place (seen_seq): the messages above it are unread to them, but for
+ * deleted messages, thread replies (they count in their thread's unread, ThreadStore) and
+ * those the participant deleted for themselves (message_hides). It moves forward with reads
+ * (`raiseSeen`) and own sends that are not thread replies (the append), and
  * back only with "mark as unread" (`lowerSeen`); read_seq, the receipt others see, never does.
  */
 export interface UnreadStore {
-  /** The user's unread state in each of these conversations they are in; no COUNT over non-deleted messages. */
+  /** The user's unread state in each of these conversations they are in; no COUNT over the messages that count. */
   unreadStates(userId: Id, conversationIds: readonly Id[]): Promise<Map<Id, UnreadState>>;
   /** Moves seen_seq up to `seq` (capped at last_seq); the new seen_seq, or null if it did not move. */
   raiseSeen(conversationId: Id, userId: Id, seq: number): Promise<number | null>;

@@ -305,7 +305,7 @@ export class Conversations {
       members: byConversation.get(conversation.id) ?? [],
       people,
       lastMessage: last.get(conversation.id) ?? null,
-      // A reply clears the count (the append moves seen_seq) but reads nothing.
+      // A message in the conversation clears the count (the append moves seen_seq; a thread reply does not) but reads nothing.
       unreadCount: unread.get(conversation.id)?.unreadCount ?? 0,
       firstUnreadSeq: unread.get(conversation.id)?.firstUnreadSeq ?? null,
     }));
@@ -323,6 +323,11 @@ export class Conversations {
     if (!message || message.deletedAt !== null) throw new DomainError('message_not_found');
     const moved = await this.store.lowerSeen(conversation.id, actor.id, seq - 1);
     return this.#announceUnread(actor, conversation.id, moved !== null);
+  }
+
+  /** The actor's unread state in a conversation, told to each of their devices (after something changed what counts). */
+  announceUnread(actor: User, conversationId: Id): Promise<UnreadState> {
+    return this.#announceUnread(actor, conversationId, true);
   }
 
   /** The actor's unread state in a conversation, told to each of their devices when it changed. */

@@ -50,6 +50,8 @@ export class Curation {
     const { message, conversation } = await this.messages.get(actor, key);
     if (await this.store.hideMessage(actor.id, message, Date.now())) {
       this.events.publishToUsers([actor.id], { type: 'message.hidden', conversation, messageId: message.id, messageUuid: message.uuid, userId: actor.id, origin });
+      // A message that counted in the conversation's unread may not any more.
+      if (message.deletedAt === null && message.replyToId === null) await this.conversations.announceUnread(actor, conversation.id);
     }
   }
 
