@@ -628,6 +628,8 @@ export interface CurationStore {
   revisions(messageId: Id): Promise<Revision[]>;
   /** Hides a message for one user only; false when they had hidden it already. */
   hideMessage(userId: Id, message: Pick<Message, 'id' | 'conversationId' | 'seq'>, at: Millis): Promise<boolean>;
+  /** Who hid this message (live frames about it are not theirs on the own API). */
+  hidersOf(messageId: Id): Promise<Id[]>;
   /** The subset of `messageIds` the user hid. */
   hiddenMessageIds(userId: Id, messageIds: readonly Id[]): Promise<Set<Id>>;
   /** The newest message of the conversation with seq ≤ `maxSeq` the user did not hide (a room list's preview). */

@@ -34,6 +34,12 @@ export function parleyRenderer(ctx: Ctx): EventRenderer<null> {
           return e.user.id === me ? null : 'x';
         case 'session.revoked':
           return null;
+        // A message I deleted for myself: nothing more of it reaches me (delete for me).
+        case 'message.updated':
+        case 'message.deleted':
+        case 'reaction.added':
+        case 'reaction.removed':
+          return e.hiddenFrom?.includes(me) ? null : 'x';
         default:
           return 'x';
       }
