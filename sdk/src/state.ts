@@ -33,6 +33,8 @@ interface Rec {
   metaAt: number;
   /** The latest rename event (it wins over a base whose request started before it). */
   title: { value: string | null; at: number } | null;
+  /** The latest visibility change (public or private), like `title`. */
+  visibility: { value: Conversation['visibility']; at: number } | null;
   createdAt: number;
   lastSeq: number;
   changeSeq: number;
@@ -459,6 +461,7 @@ export class ChatState {
     if (!rec) return;
     rec.metaAt = this.tick();
     if (f.title !== undefined) rec.title = { value: f.title, at: rec.metaAt };
+    if (f.visibility !== undefined) rec.visibility = { value: f.visibility, at: rec.metaAt };
     this.#changed(rec);
   }
 
@@ -503,6 +506,7 @@ export class ChatState {
         baseAt: 0,
         metaAt: 0,
         title: null,
+        visibility: null,
         createdAt: this.tick(),
         lastSeq: 0,
         changeSeq: 0,
@@ -548,6 +552,7 @@ export class ChatState {
     rec.view = {
       ...b,
       title: rec.title && rec.title.at > rec.baseAt ? rec.title.value : b.title,
+      visibility: rec.visibility && rec.visibility.at > rec.baseAt ? rec.visibility.value : b.visibility,
       last_seq: lastSeq,
       change_seq: Math.max(b.change_seq, rec.changeSeq),
       last_message: rec.lastMessage,

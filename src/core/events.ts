@@ -1,4 +1,4 @@
-import type { ConversationKind, Id, Message, Millis, UserSummary } from './model.js';
+import type { ConversationKind, Id, Message, Millis, UserSummary, Visibility } from './model.js';
 
 /** Who a conversation event is about: enough for every dialect to render it without a query. */
 export interface ConversationRef {
@@ -43,7 +43,8 @@ export interface DomainEvents {
   /** Sent to each participant's user channel: sockets that follow all of a user's conversations join it. */
   'conversation.created': { conversation: ConversationRef };
   'receipt.delivered': { conversation: ConversationRef; userId: Id; deliveredSeq: number; at: Millis };
-  'conversation.updated': { conversation: ConversationRef; title: string | null };
+  /** `visibility`: set when it is what changed (a channel listed or taken out of the directory). */
+  'conversation.updated': { conversation: ConversationRef; title: string | null; visibility?: Visibility };
   'conversation.deleted': { conversation: ConversationRef };
   'participant.added': { conversation: ConversationRef; user: UserSummary; role: string; by: Id };
   'participant.removed': { conversation: ConversationRef; user: UserSummary; by: Id };

@@ -86,6 +86,7 @@ export function parleyRenderer(ctx: Ctx): EventRenderer<null> {
             change: e.type.slice('conversation.'.length),
             conversation: { id: c.id, uuid: c.uuid, kind: c.kind },
             ...('title' in e ? { title: e.title } : {}),
+            ...('visibility' in e && e.visibility ? { visibility: e.visibility } : {}),
           });
         }
         case 'message.hidden':

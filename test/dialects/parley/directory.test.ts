@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import fc from 'fast-check';
+import { ChatState } from '@parley/sdk';
 import { describe, expect, it } from 'vitest';
 import { api, openSocket, type ApiResponse, type TestUser } from '../../helpers/clients.js';
 import { users } from '../../helpers/dialects.js';
@@ -101,6 +102,28 @@ describe.each(databases)('channel directory on %s', (db) => {
     expect((await setVisibility(server, owner, c.body.id, 'private')).body.visibility).toBe('private');
     expect(await directory(server, member)).toEqual([]);
     expect((await api(server, 'GET', `${P}/conversations/${c.body.id}`, { token: member.token })).status).toBe(200);
+  });
+
+  it('the members hear the new visibility in the conversation_changed frame (and the SDK state shows it)', async () => {
+    const [owner, member] = await tenant(server, 2);
+    const c = await create(server, owner, 'announcements', 'private');
+    await api(server, 'POST', `${P}/conversations/${c.body.id}/participants`, { token: owner.token, json: { user_id: member.user.id } });
+    const ws = await openSocket(`${server.wsUrl}${P}/ws?token=${encodeURIComponent(member.token)}`);
+    await ws.next('ready');
+    ws.send({ type: 'subscribe' });
+    await ws.next('subscribed');
+    expect((await setVisibility(server, owner, c.body.id, 'public')).status).toBe(200);
+    const frame = await ws.next('conversation_changed');
+    expect(frame).toEqual({ type: 'conversation_changed', change: 'updated', conversation: { id: c.body.id, uuid: c.body.uuid, kind: 'channel' }, title: 'announcements', visibility: 'public' });
+    expect((await setVisibility(server, owner, c.body.id, 'private')).status).toBe(200);
+    expect(await ws.next('conversation_changed')).toMatchObject({ visibility: 'private' });
+    const state = new ChatState();
+    state.mergeConversation(c.body, state.tick());
+    state.applyConversationChanged(frame as never);
+    expect(state.conversation(c.body.id)?.visibility).toBe('public');
+    // A rename says nothing of visibility.
+    await api(server, 'PATCH', `${P}/conversations/${c.body.id}`, { token: owner.token, json: { title: 'news' } });
+    expect(await ws.next('conversation_changed')).not.toHaveProperty('visibility');
   });
 
   it('searches a part of the name in any case, pages by name with a cursor, refuses a cursor it did not give', async () => {
