@@ -5,7 +5,7 @@ import type { Friends } from '../friends/friends.js';
 import type { Conversation, ConversationKind, ConversationView, Id, Member, Participant, Role, User, UserSummary, Visibility } from '../model.js';
 import { lastUnhidden } from '../messages/curation.js';
 import { may, type Action } from './permissions.js';
-import { Users } from '../users.js';
+import { deletedUser, Users } from '../users.js';
 
 export type ConversationKey = Id | string;
 
@@ -299,6 +299,8 @@ export class Conversations {
     }
     for (const id of people.keys()) named.delete(id);
     if (named.size > 0) for (const [id, u] of await this.users.summaries([...named])) people.set(id, u);
+    // A last sender whose account is gone is named here, once for every dialect.
+    for (const m of last.values()) if (!people.has(m.senderId)) people.set(m.senderId, deletedUser(m.senderId));
     return access.map(({ conversation, me }) => ({
       conversation,
       me,
