@@ -325,7 +325,7 @@ export class ParleyClient {
   async history(conversationId: number, opts: HistoryOptions = {}): Promise<HistoryPage> {
     await this.#ensureMe();
     const page = await this.rest.history(conversationId, opts);
-    for (const m of page.messages) this.state.mergeMessage(m);
+    for (const m of page.messages) this.state.mergeMessage(m, 'history');
     // The newest page holds everything up to lastSeq: a resume point if there is none yet.
     if (opts.beforeSeq === undefined) this.#seedCursor(conversationId, page.lastSeq, page.changeSeq);
     return page;

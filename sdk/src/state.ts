@@ -33,6 +33,8 @@ interface Rec {
   metaAt: number;
   /** The latest rename event (it wins over a base whose request started before it). */
   title: { value: string | null; at: number } | null;
+  /** The latest visibility change (public or private), like `title`. */
+  visibility: { value: Conversation['visibility']; at: number } | null;
   createdAt: number;
   lastSeq: number;
   changeSeq: number;
@@ -42,7 +44,7 @@ interface Rec {
   mySentSeq: number;
   /** My place as the server last told it (conversation or `unread` frame), and when (last_seq then). */
   place: { seen: number; unread: number; first: number | null; asOf: number } | null;
-  /** Messages in (place.seen, place.asOf] deleted since: no longer unread. */
+  /** Messages in (place.seen, place.asOf] deleted since (not thread replies, which never counted): no longer unread. */
   deletedSince: Set<number>;
   /** The furthest my own reads and sends moved my place since the server last told it. */
   ownSince: number;
@@ -284,8 +286,11 @@ export class ChatState {
     this.#changed(rec);
   }
 
-  /** Adds or updates a message (an older change_seq than known is ignored). */
-  mergeMessage(m: Message): void {
+  /**
+   * Adds or updates a message (an older change_seq than known is ignored). `from`: `event`
+   * (a frame) or `history` (a REST page, whose parents' reply counts already count it).
+   */
+  mergeMessage(m: Message, from: 'event' | 'history' = 'event'): void {
     if (this.#removed.has(m.conversation_id) || this.#hidden.has(m.id)) return;
     const msg = strip(m);
     if (m.local_temp_id) this.#tempIds.set(m.id, m.local_temp_id);
@@ -295,10 +300,11 @@ export class ChatState {
     // The same change_seq again replaces it too: a fresh read carries fresh signed file URLs.
     if (!old || old.change_seq <= msg.change_seq) {
       const p = rec.place;
-      if (msg.deleted_at && !old?.deleted_at && p && msg.seq > p.seen && msg.seq <= p.asOf) rec.deletedSince.add(msg.seq);
+      if (msg.deleted_at && !old?.deleted_at && msg.reply_to_id === null && p && msg.seq > p.seen && msg.seq <= p.asOf) rec.deletedSince.add(msg.seq);
       // A new reply counts on its parent at once (the server sends no change of the parent for
-      // it); an older one, from a history page, is in the parent's count already.
-      const replyDelta = msg.reply_to_id === null ? 0 : !old && !msg.deleted_at && msg.seq > rec.lastSeq ? 1 : msg.deleted_at && old && !old.deleted_at ? -1 : 0;
+      // it); one from a history page is in its parent's count already, even one newer than
+      // the conversation's last_seq as known (sent between the two reads).
+      const replyDelta = msg.reply_to_id === null || from === 'history' ? 0 : !old && !msg.deleted_at && msg.seq > rec.lastSeq ? 1 : msg.deleted_at && old && !old.deleted_at ? -1 : 0;
       const parentSeq = msg.reply_to_id === null ? undefined : rec.seqOf.get(msg.reply_to_id);
       const parent = parentSeq === undefined ? undefined : rec.messages.get(parentSeq);
       if (replyDelta !== 0 && parent) rec.messages.set(parent.seq, { ...parent, reply_count: Math.max(0, parent.reply_count + replyDelta) });
@@ -314,7 +320,8 @@ export class ChatState {
     raise(rec.delivered, msg.sender.id, msg.seq);
     if (msg.sender.id === this.me?.id) {
       rec.mySentSeq = Math.max(rec.mySentSeq, msg.seq);
-      if (msg.seq > (rec.place?.asOf ?? 0)) rec.ownSince = Math.max(rec.ownSince, msg.seq);
+      // A thread reply of mine leaves my place in the conversation (it moves my place in its thread).
+      if (msg.seq > (rec.place?.asOf ?? 0) && msg.reply_to_id === null) rec.ownSince = Math.max(rec.ownSince, msg.seq);
     }
     if (rec.typing.delete(msg.sender.id)) rec.typingList = null;
     this.#changed(rec);
@@ -373,17 +380,19 @@ export class ChatState {
 
   /**
    * Unread count and first unread seq from the server's last word, plus what came since: new
-   * messages above it, deletions, and my own sends (which move my place to them).
+   * messages above it, deletions, and my own sends (which move my place to them). A thread
+   * reply never counts in the conversation (it counts in its thread), nor a deleted message.
    */
   #unread(rec: Rec, lastSeq: number, myRead: number, mySent: number): { count: number; first: number | null } {
     const p = rec.place;
+    const uncounted = (m: Message | undefined) => !!m && (m.deleted_at !== null || m.reply_to_id !== null);
     const deletedIn = (from: number) => {
       let n = 0;
-      for (const [seq, m] of rec.messages) if (seq > from && seq <= lastSeq && m.deleted_at) n++;
+      for (const [seq, m] of rec.messages) if (seq > from && seq <= lastSeq && uncounted(m)) n++;
       return n;
     };
     const firstAbove = (from: number) => {
-      for (let seq = from + 1; seq <= lastSeq; seq++) if (!rec.messages.get(seq)?.deleted_at) return seq;
+      for (let seq = from + 1; seq <= lastSeq; seq++) if (!uncounted(rec.messages.get(seq))) return seq;
       return null;
     };
     if (!p) return { count: Math.max(0, lastSeq - Math.max(myRead, mySent)), first: null };
@@ -452,6 +461,7 @@ export class ChatState {
     if (!rec) return;
     rec.metaAt = this.tick();
     if (f.title !== undefined) rec.title = { value: f.title, at: rec.metaAt };
+    if (f.visibility !== undefined) rec.visibility = { value: f.visibility, at: rec.metaAt };
     this.#changed(rec);
   }
 
@@ -496,6 +506,7 @@ export class ChatState {
         baseAt: 0,
         metaAt: 0,
         title: null,
+        visibility: null,
         createdAt: this.tick(),
         lastSeq: 0,
         changeSeq: 0,
@@ -541,6 +552,7 @@ export class ChatState {
     rec.view = {
       ...b,
       title: rec.title && rec.title.at > rec.baseAt ? rec.title.value : b.title,
+      visibility: rec.visibility && rec.visibility.at > rec.baseAt ? rec.visibility.value : b.visibility,
       last_seq: lastSeq,
       change_seq: Math.max(b.change_seq, rec.changeSeq),
       last_message: rec.lastMessage,

@@ -1,4 +1,4 @@
-import type { ConversationKind, Id, Message, Millis, UserSummary } from './model.js';
+import type { ConversationKind, Id, Message, Millis, UserSummary, Visibility } from './model.js';
 
 /** Who a conversation event is about: enough for every dialect to render it without a query. */
 export interface ConversationRef {
@@ -13,6 +13,11 @@ export interface ConversationRef {
 /** Each participant's read_seq when the event happened (direct conversations; null for groups), for `is_read`. */
 export type ReadSeqs = Record<number, number> | null;
 
+/** On a change of a message: who deleted it for themselves (present when anyone did). A dialect with "delete for me" shows them nothing of it. */
+export interface HiddenFrom {
+  hiddenFrom?: Id[];
+}
+
 /**
  * The domain events, a typed map. Conversation events go to every socket subscribed to
  * that conversation; user events to every socket of that user. `origin` names the
@@ -21,11 +26,11 @@ export type ReadSeqs = Record<number, number> | null;
  */
 export interface DomainEvents {
   'message.created': { conversation: ConversationRef; message: Message; sender: UserSummary; localTempId: string | null };
-  'message.updated': { conversation: ConversationRef; message: Message; sender: UserSummary; readSeqs: ReadSeqs };
+  'message.updated': { conversation: ConversationRef; message: Message; sender: UserSummary; readSeqs: ReadSeqs } & HiddenFrom;
   /** `presenceHidden` (here and on reactions): the sender left, or a block shuts the direct conversation: show them offline. */
-  'message.deleted': { conversation: ConversationRef; message: Message; sender: UserSummary; readSeqs: ReadSeqs; presenceHidden?: true };
-  'reaction.added': { conversation: ConversationRef; message: Message; sender: UserSummary; readSeqs: ReadSeqs; userId: Id; user: UserSummary; emoji: string; at: Millis; presenceHidden?: true };
-  'reaction.removed': { conversation: ConversationRef; message: Message; sender: UserSummary; readSeqs: ReadSeqs; userId: Id; user: UserSummary; emoji: string; at: Millis; presenceHidden?: true };
+  'message.deleted': { conversation: ConversationRef; message: Message; sender: UserSummary; readSeqs: ReadSeqs; presenceHidden?: true } & HiddenFrom;
+  'reaction.added': { conversation: ConversationRef; message: Message; sender: UserSummary; readSeqs: ReadSeqs; userId: Id; user: UserSummary; emoji: string; at: Millis; presenceHidden?: true } & HiddenFrom;
+  'reaction.removed': { conversation: ConversationRef; message: Message; sender: UserSummary; readSeqs: ReadSeqs; userId: Id; user: UserSummary; emoji: string; at: Millis; presenceHidden?: true } & HiddenFrom;
   /** `upTo`: the message at readSeq (004 names the message read). */
   'receipt.read': { conversation: ConversationRef; user: UserSummary; readSeq: number; at: Millis; upTo: { id: Id; uuid: string; senderId: Id } | null };
   /**
@@ -38,7 +43,8 @@ export interface DomainEvents {
   /** Sent to each participant's user channel: sockets that follow all of a user's conversations join it. */
   'conversation.created': { conversation: ConversationRef };
   'receipt.delivered': { conversation: ConversationRef; userId: Id; deliveredSeq: number; at: Millis };
-  'conversation.updated': { conversation: ConversationRef; title: string | null };
+  /** `visibility`: set when it is what changed (a channel listed or taken out of the directory). */
+  'conversation.updated': { conversation: ConversationRef; title: string | null; visibility?: Visibility };
   'conversation.deleted': { conversation: ConversationRef };
   'participant.added': { conversation: ConversationRef; user: UserSummary; role: string; by: Id };
   'participant.removed': { conversation: ConversationRef; user: UserSummary; by: Id };

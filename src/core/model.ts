@@ -158,10 +158,13 @@ export interface ConversationView {
    * says how many there are).
    */
   members: Member[];
-  /** Everyone a rendering may name, by id: the members listed, the creator, the last message's sender and reactors. */
+  /**
+   * Everyone a rendering may name, by id: the members listed, the creator, the last message's
+   * sender (always: a deleted account as `deletedUser`) and reactors.
+   */
   people: ReadonlyMap<Id, UserSummary>;
   lastMessage: Message | null;
-  /** Messages above my seenSeq that are not deleted (Store.unreadStates: no COUNT over the others). */
+  /** Messages above my seenSeq that count: not deleted, not thread replies, not deleted for me (Store.unreadStates). */
   unreadCount: number;
   /** Where opening the conversation lands: the first of those (null: nothing unread). */
   firstUnreadSeq: number | null;

@@ -92,3 +92,11 @@ describe('import boundaries of src/ (issue 16 item 4)', () => {
     );
   });
 });
+
+describe("Parley's own dialect only renders whom the core named (issue 18)", () => {
+  it('no file of src/dialects/parley names a deleted account itself: the core\'s NamedMessages and views hold the placeholder', () => {
+    const parley = readSources(ROOT, 'src').filter((f) => f.path.startsWith('src/dialects/parley/'));
+    expect(parley.length).toBeGreaterThan(5);
+    expect(parley.filter((f) => /\bdeletedUser\b/.test(f.text)).map((f) => f.path)).toEqual([]);
+  });
+});

@@ -69,6 +69,9 @@ export function curationContract(make: () => Promise<StoreHandle>): void {
       expect((await store().newestUnhidden(b.id, conversation.id, m2.seq))!.id).toBe(m2.id);
       await store().hideMessage(a.id, m1, T0);
       expect(await store().newestUnhidden(a.id, conversation.id, m2.seq)).toBeUndefined();
+      await store().hideMessage(b.id, m1, T0);
+      expect((await store().hidersOf(m1.id)).sort((x, y) => x - y)).toEqual([a.id, b.id].sort((x, y) => x - y));
+      expect(await store().hidersOf(m2.id)).toEqual([a.id]);
     });
 
     it('pins: one per message (the first stays), newest pin first, unpin once', async () => {

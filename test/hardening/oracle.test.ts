@@ -181,6 +181,7 @@ it('re-added member: deleting an old message is a message_changed, not the messa
 
 type Action =
   | { t: 'send'; u: number; c: number; via: 'socket' | 'rest' }
+  | { t: 'reply'; u: number; pick: number }
   | { t: 'edit'; u: number; pick: number }
   | { t: 'delete'; u: number; pick: number }
   | { t: 'react'; u: number; pick: number; emoji: string; on: boolean }
@@ -196,6 +197,7 @@ type Action =
 
 const actionArb: fc.Arbitrary<Action> = fc.oneof(
   { weight: 5, arbitrary: fc.record({ t: fc.constant('send' as const), u: fc.nat(5), c: fc.nat(1), via: fc.constantFrom('socket' as const, 'rest' as const) }) },
+  { weight: 1, arbitrary: fc.record({ t: fc.constant('reply' as const), u: fc.nat(5), pick: fc.nat(50) }) },
   { weight: 2, arbitrary: fc.record({ t: fc.constant('edit' as const), u: fc.nat(5), pick: fc.nat(50) }) },
   { weight: 1, arbitrary: fc.record({ t: fc.constant('delete' as const), u: fc.nat(5), pick: fc.nat(50) }) },
   { weight: 2, arbitrary: fc.record({ t: fc.constant('react' as const), u: fc.nat(5), pick: fc.nat(50), emoji: fc.constantFrom('👍', '🎉'), on: fc.boolean() }) },
@@ -308,6 +310,16 @@ async function runSchedule(s: Schedule): Promise<void> {
         } else {
           note(conv, await ok(api(server, 'POST', `${P}/conversations/${conv}/messages`, { token: users[ui].token, json: { content } }), 201), ui);
         }
+        return;
+      }
+      case 'reply': {
+        // A thread reply: counted in its thread's unread, never in the conversation's (issue 18).
+        const ui = a.u % s.users;
+        const root = visible(ui, a.pick);
+        if (!root) return;
+        const r = await api(server, 'POST', `${P}/conversations/${root.conv}/messages`, { token: users[ui].token, json: { content: `r${++tmp} from u${ui}`, reply_to_id: root.id } });
+        if (r.status === 201) note(root.conv, r.body, ui);
+        else refusedWhy(`reply ${r.status} ${JSON.stringify(r.body)}`); // its root deleted meanwhile
         return;
       }
       case 'edit': {

@@ -75,7 +75,9 @@ describe('SDK: chatting', () => {
     await eventually(() => expect(ada.state.messages(conv.id)[0].reactions).toEqual([]));
     const reply = await bob.send(conv.id, { content: 'hi Ada', replyToId: m1.id }).promise;
     expect(reply).toMatchObject({ seq: 2, reply_to_id: m1.id });
-    await eventually(() => expect(ada.state.conversation(conv.id)).toMatchObject({ unread_count: 1, last_message: { id: reply.id } }));
+    // A thread reply counts in its thread, not in the conversation (issue 18).
+    await eventually(() => expect(ada.state.conversation(conv.id)).toMatchObject({ unread_count: 0, last_message: { id: reply.id } }));
+    expect(ada.state.messages(conv.id)[0]).toMatchObject({ id: m1.id, reply_count: 1 });
 
     // Typing: shown, gone on stop, gone by itself after the client's TTL.
     expect(ada.typing(conv.id, true)).toBe(true);

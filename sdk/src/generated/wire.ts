@@ -2,7 +2,7 @@
 // of /api/parley) and src/version.ts. Do not edit: change the schemas and run it again.
 
 /** The API version these types describe (GET /healthz reports the server's as api_version). */
-export const API_VERSION = '0.2';
+export const API_VERSION = '0.3';
 
 export interface AddParticipantBody {
   /** Parley id */
@@ -682,7 +682,7 @@ export interface ServerFrames {
     conversation_id: number;
     message: MessageOut;
   };
-  /** A conversation you are in was created (or you were added), renamed or deleted. */
+  /** A conversation you are in was created (or you were added), renamed, made public or private, or deleted. */
   conversation_changed: {
     type: 'conversation_changed';
     change: 'created' | 'updated' | 'deleted';
@@ -693,6 +693,8 @@ export interface ServerFrames {
       kind: 'direct' | 'group' | 'channel';
     };
     title?: string | null;
+    /** Its new visibility, when that is what changed (a channel made public or private) */
+    visibility?: 'public' | 'private';
   };
   /** Someone joined, left or changed role. */
   participant_changed: {

@@ -509,17 +509,19 @@ export interface ReceiptStore {
 export interface UnreadState {
   seenSeq: number;
   unreadCount: number;
-  /** The first message above seenSeq that is not deleted; null when there is none. */
+  /** The first message above seenSeq that counts (see UnreadStore); null when there is none. */
   firstUnreadSeq: number | null;
 }
 
 /**
- * Each participant's own place (seen_seq): the messages above it that are not deleted are
- * unread to them. It moves forward with reads (`raiseSeen`) and own sends (the append), and
+ * Each participant's own place (seen_seq): the messages above it are unread to them, but for
+ * deleted messages, thread replies (they count in their thread's unread, ThreadStore) and
+ * those the participant deleted for themselves (message_hides). It moves forward with reads
+ * (`raiseSeen`) and own sends that are not thread replies (the append), and
  * back only with "mark as unread" (`lowerSeen`); read_seq, the receipt others see, never does.
  */
 export interface UnreadStore {
-  /** The user's unread state in each of these conversations they are in; no COUNT over non-deleted messages. */
+  /** The user's unread state in each of these conversations they are in; no COUNT over the messages that count. */
   unreadStates(userId: Id, conversationIds: readonly Id[]): Promise<Map<Id, UnreadState>>;
   /** Moves seen_seq up to `seq` (capped at last_seq); the new seen_seq, or null if it did not move. */
   raiseSeen(conversationId: Id, userId: Id, seq: number): Promise<number | null>;
@@ -635,6 +637,8 @@ export interface CurationStore {
   revisions(messageId: Id): Promise<Revision[]>;
   /** Hides a message for one user only; false when they had hidden it already. */
   hideMessage(userId: Id, message: Pick<Message, 'id' | 'conversationId' | 'seq'>, at: Millis): Promise<boolean>;
+  /** Who hid this message (live frames about it are not theirs on the own API). */
+  hidersOf(messageId: Id): Promise<Id[]>;
   /** The subset of `messageIds` the user hid. */
   hiddenMessageIds(userId: Id, messageIds: readonly Id[]): Promise<Set<Id>>;
   /** The newest message of the conversation with seq ≤ `maxSeq` the user did not hide (a room list's preview). */

@@ -5,7 +5,7 @@ import type { Friends } from '../friends/friends.js';
 import type { Conversation, ConversationKind, ConversationView, Id, Member, Participant, Role, User, UserSummary, Visibility } from '../model.js';
 import { lastUnhidden } from '../messages/curation.js';
 import { may, type Action } from './permissions.js';
-import { Users } from '../users.js';
+import { deletedUser, Users } from '../users.js';
 
 export type ConversationKey = Id | string;
 
@@ -299,13 +299,15 @@ export class Conversations {
     }
     for (const id of people.keys()) named.delete(id);
     if (named.size > 0) for (const [id, u] of await this.users.summaries([...named])) people.set(id, u);
+    // A last sender whose account is gone is named here, once for every dialect.
+    for (const m of last.values()) if (!people.has(m.senderId)) people.set(m.senderId, deletedUser(m.senderId));
     return access.map(({ conversation, me }) => ({
       conversation,
       me,
       members: byConversation.get(conversation.id) ?? [],
       people,
       lastMessage: last.get(conversation.id) ?? null,
-      // A reply clears the count (the append moves seen_seq) but reads nothing.
+      // A message in the conversation clears the count (the append moves seen_seq; a thread reply does not) but reads nothing.
       unreadCount: unread.get(conversation.id)?.unreadCount ?? 0,
       firstUnreadSeq: unread.get(conversation.id)?.firstUnreadSeq ?? null,
     }));
@@ -323,6 +325,11 @@ export class Conversations {
     if (!message || message.deletedAt !== null) throw new DomainError('message_not_found');
     const moved = await this.store.lowerSeen(conversation.id, actor.id, seq - 1);
     return this.#announceUnread(actor, conversation.id, moved !== null);
+  }
+
+  /** The actor's unread state in a conversation, told to each of their devices (after something changed what counts). */
+  announceUnread(actor: User, conversationId: Id): Promise<UnreadState> {
+    return this.#announceUnread(actor, conversationId, true);
   }
 
   /** The actor's unread state in a conversation, told to each of their devices when it changed. */

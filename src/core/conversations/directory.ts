@@ -90,7 +90,7 @@ export class ChannelDirectory {
     if (conversation.kind !== 'channel' && visibility === 'public') throw refusal('public_channels_only');
     if (conversation.visibility !== visibility) {
       await this.store.updateConversation(conversation.id, { visibility }, Date.now());
-      this.events.publish({ type: 'conversation.updated', conversation: await this.conversations.ref(conversation), title: conversation.title });
+      this.events.publish({ type: 'conversation.updated', conversation: await this.conversations.ref(conversation), title: conversation.title, visibility });
     }
     return this.conversations.view(actor, conversation.id);
   }

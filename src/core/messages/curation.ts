@@ -50,6 +50,8 @@ export class Curation {
     const { message, conversation } = await this.messages.get(actor, key);
     if (await this.store.hideMessage(actor.id, message, Date.now())) {
       this.events.publishToUsers([actor.id], { type: 'message.hidden', conversation, messageId: message.id, messageUuid: message.uuid, userId: actor.id, origin });
+      // A message that counted in the conversation's unread may not any more.
+      if (message.deletedAt === null && message.replyToId === null) await this.conversations.announceUnread(actor, conversation.id);
     }
   }
 
@@ -77,13 +79,14 @@ export class Curation {
     }
   }
 
-  /** The conversation's pins, newest first, without the messages the actor deleted for themselves. */
+  /** The conversation's pins, newest first, without the messages the actor deleted for themselves; `people`: every sender and pinner (Messages.named, Users.named). */
   async pins(actor: User, key: ConversationKey): Promise<{ pins: Pin[]; people: ReadonlyMap<Id, UserSummary> }> {
     const { conversation } = await this.conversations.access(actor, key);
     const all = await this.store.pins(conversation.id);
     const hidden = await this.hiddenIds(actor.id, all.map((p) => p.message));
     const pins = all.filter((p) => !hidden.has(p.message.id));
-    return { pins, people: await this.users.named(pins.flatMap((p) => [p.message.senderId, p.pinnedBy])) };
+    const [{ senders }, pinners] = await Promise.all([this.messages.named(pins.map((p) => p.message)), this.users.named(pins.map((p) => p.pinnedBy))]);
+    return { pins, people: new Map([...pinners, ...senders]) };
   }
 
   async save(actor: User, key: MessageKey, on: boolean): Promise<void> {
@@ -103,7 +106,7 @@ export class Curation {
     const items = rows.slice(0, limit);
     const last = items.at(-1);
     const next = rows.length > limit && last ? { at: last.savedAt, id: last.id } : null;
-    return { items, senders: await this.users.named(items.map((s) => s.message.senderId)), next };
+    return { items, senders: (await this.messages.named(items.map((s) => s.message))).senders, next };
   }
 }
 

@@ -1,7 +1,7 @@
 import type { Config } from '../../config/config.js';
 import type { AppendResult, NewAttachment, NewMessage, Store, StoreReads } from '../../backends/store/store.js';
 import { DomainError, refusal, storeCall } from '../errors.js';
-import type { ConversationRef, DomainEvent, EventPublisher, ReadSeqs } from '../events.js';
+import type { ConversationRef, DomainEvent, EventPublisher, ReadSeqs, HiddenFrom } from '../events.js';
 import type { RaceHooks } from '../hooks.js';
 import type { Conversations, ConversationKey } from '../conversations/conversations.js';
 import type { Friends } from '../friends/friends.js';
@@ -257,6 +257,12 @@ export class Messages {
    * their presence is not every follower's to see when the sender has left the group, or a
    * block shuts the direct conversation (PresenceService: who sees whom). From cacheable reads.
    */
+  /** Who deleted the message for themselves, for an event about it (HiddenFrom). */
+  async #hiddenFrom(messageId: Id): Promise<HiddenFrom> {
+    const users = await this.store.hidersOf(messageId);
+    return users.length > 0 ? { hiddenFrom: users } : {};
+  }
+
   async #presenceHidden(ref: ConversationRef, senderId: Id): Promise<{ presenceHidden?: true }> {
     const hidden = ref.pair ? await this.friends.isBlocked(ref.pair[0].id, ref.pair[1].id) : !(await this.conversations.role(ref.id, senderId));
     return hidden ? { presenceHidden: true } : {};
@@ -454,7 +460,7 @@ export class Messages {
       throw new DomainError('message_too_long', { params: { max: this.config.maxMessageLength } });
     }
     const updated = await storeCall(this.store.editMessage(message.id, content, Date.now()));
-    this.events.publish({ type: 'message.updated', conversation, message: updated, sender: Users.summaryOf(actor), readSeqs: await this.#readSeqs(conversation) });
+    this.events.publish({ type: 'message.updated', conversation, message: updated, sender: Users.summaryOf(actor), readSeqs: await this.#readSeqs(conversation), ...(await this.#hiddenFrom(message.id)) });
     return updated;
   }
 
@@ -477,6 +483,7 @@ export class Messages {
         sender: await this.users.summary(message.senderId),
         readSeqs: await this.#readSeqs(conversation),
         ...(await this.#presenceHidden(conversation, message.senderId)),
+        ...(await this.#hiddenFrom(message.id)),
       });
     }
     return deleted;
@@ -494,7 +501,7 @@ export class Messages {
       const sender = await this.users.summary(after.senderId);
       const readSeqs = await this.#readSeqs(conversation);
       const hidden = await this.#presenceHidden(conversation, after.senderId);
-      this.events.publish({ type: on ? 'reaction.added' : 'reaction.removed', conversation, message: after, sender, readSeqs, userId: actor.id, user: Users.summaryOf(actor), emoji, at, ...hidden });
+      this.events.publish({ type: on ? 'reaction.added' : 'reaction.removed', conversation, message: after, sender, readSeqs, userId: actor.id, user: Users.summaryOf(actor), emoji, at, ...hidden, ...(await this.#hiddenFrom(message.id)) });
     }
     return after;
   }

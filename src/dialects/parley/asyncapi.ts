@@ -32,7 +32,7 @@ const SERVER_EXAMPLES: Record<ServerFrameType, unknown> = {
   typing: { type: 'typing', conversation_id: 7, user_id: 2, is_typing: true, typing_user_ids: [2] },
   presence: { type: 'presence', user_id: 2, online: false, status: 'offline', last_seen: '2024-01-01T12:05:00.000Z' },
   mention: { type: 'mention', conversation_id: 7, message: { ...message, content: '@Jane Smith have a look' } },
-  conversation_changed: { type: 'conversation_changed', change: 'updated', conversation, title: 'Project Team Chat' },
+  conversation_changed: { type: 'conversation_changed', change: 'updated', conversation, title: 'Project Team Chat', visibility: 'public' },
   participant_changed: { type: 'participant_changed', change: 'added', conversation_id: 7, user: other, role: 'member', by: 1 },
   message_hidden: { type: 'message_hidden', conversation_id: 7, message_id: 123 },
   pin_changed: { type: 'pin_changed', conversation_id: 7, change: 'pinned', message_id: 123, by: 1, at: '2024-01-01T12:06:00.000Z' },

@@ -1,6 +1,5 @@
 import { Type } from '@sinclair/typebox';
 import type { Id, User, UserSummary } from '../../core/model.js';
-import { deletedUser } from '../../core/users.js';
 import type { DialectContext, DialectScope } from '../dialect.js';
 import { example } from '../../http/api-docs.js';
 import { iso, isoOrNull } from '../shared/time.js';
@@ -10,7 +9,8 @@ import { docs, errors, none } from './routes.js';
 import { ConversationParams, MessageParams, PinOut, RevisionsOut, SavedPageOut, SavedQuery } from './schemas.js';
 
 const { message, user, other } = EXAMPLE;
-const person = (people: ReadonlyMap<Id, UserSummary>, id: Id) => people.get(id) ?? deletedUser(id);
+// The core names everyone these render (a deleted account as its placeholder): nothing to fall back on here.
+const person = (people: ReadonlyMap<Id, UserSummary>, id: Id) => people.get(id)!;
 const named = (people: ReadonlyMap<Id, UserSummary>, id: Id) => renderUser(person(people, id));
 
 /** Issue 18's history and curation: revisions, delete for me, pins, saved messages. */

@@ -1,5 +1,4 @@
 import type { Attachment, ConversationView, Message, UserSummary } from '../../core/model.js';
-import { deletedUser } from '../../core/users.js';
 import type { DialectContext } from '../dialect.js';
 import type { Static } from '@sinclair/typebox';
 import { iso, isoOrNull } from '../shared/time.js';
@@ -67,7 +66,7 @@ export function renderConversation(ctx: Ctx, v: ConversationView): Static<typeof
     created_at: iso(c.createdAt),
     last_seq: c.lastSeq,
     change_seq: c.changeSeq,
-    last_message: v.lastMessage ? renderMessage(ctx, v.lastMessage, users.get(v.lastMessage.senderId) ?? deletedUser(v.lastMessage.senderId)) : null,
+    last_message: v.lastMessage ? renderMessage(ctx, v.lastMessage, users.get(v.lastMessage.senderId)!) : null,
     last_message_at: isoOrNull(c.lastMessageAt),
     unread_count: v.unreadCount,
     first_unread_seq: v.firstUnreadSeq,

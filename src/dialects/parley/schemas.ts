@@ -326,8 +326,13 @@ export const ServerFrames = {
   mention: out('mention', { conversation_id: Id, message: MessageOut }, 'You were mentioned (every device, subscribed or not).'),
   conversation_changed: out(
     'conversation_changed',
-    { change: Type.Union([Type.Literal('created'), Type.Literal('updated'), Type.Literal('deleted')]), conversation: ConversationRefOut, title: Type.Optional(Nullable(Type.String())) },
-    'A conversation you are in was created (or you were added), renamed or deleted.',
+    {
+      change: Type.Union([Type.Literal('created'), Type.Literal('updated'), Type.Literal('deleted')]),
+      conversation: ConversationRefOut,
+      title: Type.Optional(Nullable(Type.String())),
+      visibility: Type.Optional({ ...Visibility, description: 'Its new visibility, when that is what changed (a channel made public or private)' }),
+    },
+    'A conversation you are in was created (or you were added), renamed, made public or private, or deleted.',
   ),
   participant_changed: out(
     'participant_changed',

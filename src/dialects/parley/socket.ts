@@ -8,7 +8,7 @@ import type { DialectContext, DialectScope, DialectWords } from '../dialect.js';
 import { socketHandshake } from '../shared/admission.js';
 import { FrameError, frameValidators, type FrameValidator } from '../shared/frames.js';
 import { SocketSession, type FrameHandler } from '../shared/socket.js';
-import { bySender, toOthers, variantKeys } from '../shared/variants.js';
+import { bySender, notHiddenFrom, toOthers, variantKeys } from '../shared/variants.js';
 import { isoOrNull } from '../shared/time.js';
 import { renderMessage, renderUser, type Ctx } from './render.js';
 import { ClientFrames } from './schemas.js';
@@ -26,7 +26,20 @@ const CHANGE: Record<string, string> = {
 export function parleyRenderer(ctx: Ctx): EventRenderer<null> {
   return {
     name: 'parley',
-    key: variantKeys({ 'message.created': bySender, typing: toOthers('x'), presence: toOthers('x'), 'session.revoked': null }, 'x'),
+    key: variantKeys(
+      {
+        'message.created': bySender,
+        typing: toOthers('x'),
+        presence: toOthers('x'),
+        'session.revoked': null,
+        // A message I deleted for myself: nothing more of it reaches me (delete for me).
+        'message.updated': notHiddenFrom('x'),
+        'message.deleted': notHiddenFrom('x'),
+        'reaction.added': notHiddenFrom('x'),
+        'reaction.removed': notHiddenFrom('x'),
+      },
+      'x',
+    ),
     frame(e, conn) {
       switch (e.type) {
         case 'message.created':
@@ -69,6 +82,7 @@ export function parleyRenderer(ctx: Ctx): EventRenderer<null> {
             change: e.type.slice('conversation.'.length),
             conversation: { id: c.id, uuid: c.uuid, kind: c.kind },
             ...('title' in e ? { title: e.title } : {}),
+            ...('visibility' in e && e.visibility ? { visibility: e.visibility } : {}),
           });
         }
         case 'message.hidden':

@@ -28,3 +28,9 @@ export const toOthers =
   (key: string) =>
   (e: { user: { id: Id } }, conn: Connection<unknown>): string | null =>
     e.user.id === conn.user.id ? null : key;
+
+/** Not shown to whoever hid the message for themselves (delete for me); the others see the variant `key`. */
+export const notHiddenFrom =
+  (key: string) =>
+  (e: { hiddenFrom?: readonly Id[] }, conn: Connection<unknown>): string | null =>
+    e.hiddenFrom?.includes(conn.user.id) ? null : key;

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { api, expectNoFrame, openSocket, type ApiResponse, type TestSocket, type TestUser } from '../../helpers/clients.js';
+import { api, expectNoFrame, openSocket, type ApiResponse, type Frame, type TestSocket, type TestUser } from '../../helpers/clients.js';
 import { users } from '../../helpers/dialects.js';
 import { useParley, type TestServer } from '../../helpers/parley.js';
 import { databases } from '../../helpers/pg.js';
@@ -92,6 +92,25 @@ describe.each(databases)('curation on %s', (db) => {
     expect((await call(a, 'DELETE', `/messages/${gone}/for-me`)).status).toBe(204);
     const [c] = await users(server, 1);
     expectDetail(await call(c, 'DELETE', `/messages/${keep}/for-me`), 404);
+  });
+
+  it('delete for me: no live frame about that message reaches my sockets any more (edits, reactions, delete); the others get them all', async () => {
+    const [a, b, c] = await users(server, 3);
+    const conv = await group(a, [b, c]);
+    const gone = await send(b, conv, 'gone');
+    const marker = await send(b, conv, 'marker');
+    const [a1, c1] = [await parleySocket(server, a), await parleySocket(server, c)];
+    await ok(a, 'DELETE', `/messages/${gone}/for-me`);
+    await ok(b, 'PATCH', `/messages/${gone}`, { content: 'gone, edited' });
+    await ok(c, 'PUT', `/messages/${gone}/reactions/${encodeURIComponent('🎉')}`);
+    await ok(c, 'DELETE', `/messages/${gone}/reactions/${encodeURIComponent('🎉')}`);
+    await ok(b, 'DELETE', `/messages/${gone}`);
+    await ok(b, 'PATCH', `/messages/${marker}`, { content: 'marker, edited' });
+    // One conversation's changes arrive in order: the first change A hears of is the marker's.
+    expect(await a1.next('message_changed')).toMatchObject({ change: 'edited', message: { id: marker } });
+    const toC: Frame[] = [];
+    for (let i = 0; i < 5; i++) toC.push(await c1.next('message_changed'));
+    expect(toC.map((f) => [f.change, f.message.id])).toEqual([['edited', gone], ['reaction_added', gone], ['reaction_removed', gone], ['deleted', gone], ['edited', marker]]);
   });
 
   it('pins: anyone in a direct conversation, admins and moderators in a group; events to participants; a deleted message unpinned', async () => {

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import fc from 'fast-check';
+import { ChatState } from '@parley/sdk';
 import { describe, expect, it } from 'vitest';
 import { api, openSocket, type ApiResponse, type TestUser } from '../../helpers/clients.js';
 import { users } from '../../helpers/dialects.js';
@@ -103,6 +104,28 @@ describe.each(databases)('channel directory on %s', (db) => {
     expect((await api(server, 'GET', `${P}/conversations/${c.body.id}`, { token: member.token })).status).toBe(200);
   });
 
+  it('the members hear the new visibility in the conversation_changed frame (and the SDK state shows it)', async () => {
+    const [owner, member] = await tenant(server, 2);
+    const c = await create(server, owner, 'announcements', 'private');
+    await api(server, 'POST', `${P}/conversations/${c.body.id}/participants`, { token: owner.token, json: { user_id: member.user.id } });
+    const ws = await openSocket(`${server.wsUrl}${P}/ws?token=${encodeURIComponent(member.token)}`);
+    await ws.next('ready');
+    ws.send({ type: 'subscribe' });
+    await ws.next('subscribed');
+    expect((await setVisibility(server, owner, c.body.id, 'public')).status).toBe(200);
+    const frame = await ws.next('conversation_changed');
+    expect(frame).toEqual({ type: 'conversation_changed', change: 'updated', conversation: { id: c.body.id, uuid: c.body.uuid, kind: 'channel' }, title: 'announcements', visibility: 'public' });
+    expect((await setVisibility(server, owner, c.body.id, 'private')).status).toBe(200);
+    expect(await ws.next('conversation_changed')).toMatchObject({ visibility: 'private' });
+    const state = new ChatState();
+    state.mergeConversation(c.body, state.tick());
+    state.applyConversationChanged(frame as never);
+    expect(state.conversation(c.body.id)?.visibility).toBe('public');
+    // A rename says nothing of visibility.
+    await api(server, 'PATCH', `${P}/conversations/${c.body.id}`, { token: owner.token, json: { title: 'news' } });
+    expect(await ws.next('conversation_changed')).not.toHaveProperty('visibility');
+  });
+
   it('searches a part of the name in any case, pages by name with a cursor, refuses a cursor it did not give', async () => {
     const [owner] = await tenant(server, 1);
     for (const title of ['release-train', 'Design', 'Releases', 'random', 'Équipe']) await create(server, owner, title, 'public');
@@ -128,9 +151,11 @@ describe.each(databases)('channel directory on %s', (db) => {
     expect((await join(server, joiner, c.body.id)).status).toBe(201);
   });
 
-  it('property: after any sequence of creates, visibility changes, joins, adds, leaves and removals across two tenants, the directory lists exactly the tenant\'s public channels and no one is in a private channel unless added', async () => {
+  it('property: after any sequence of creates, visibility changes, role changes, joins, adds, leaves and removals across two tenants, only admins change visibility, the directory lists exactly the tenant\'s public channels and no one is in a private channel unless added', async () => {
+    type Role = 'admin' | 'moderator' | 'member';
     type Action =
       | { kind: 'create'; by: number; visibility: 'public' | 'private' }
+      | { kind: 'role'; by: number; channel: number; target: number; role: Role }
       | { kind: 'visibility'; by: number; channel: number; visibility: 'public' | 'private' }
       | { kind: 'join'; by: number; channel: number }
       | { kind: 'add'; by: number; channel: number; target: number }
@@ -142,6 +167,7 @@ describe.each(databases)('channel directory on %s', (db) => {
     const action: fc.Arbitrary<Action> = fc.oneof(
       fc.record({ kind: fc.constant('create' as const), by: who, visibility: vis }),
       fc.record({ kind: fc.constant('visibility' as const), by: who, channel: which, visibility: vis }),
+      fc.record({ kind: fc.constant('role' as const), by: who, channel: which, target: who, role: fc.constantFrom<Role>('admin', 'moderator', 'member') }),
       fc.record({ kind: fc.constant('join' as const), by: who, channel: which }),
       fc.record({ kind: fc.constant('join' as const), by: who, channel: which }),
       fc.record({ kind: fc.constant('add' as const), by: who, channel: which, target: who }),
@@ -154,14 +180,20 @@ describe.each(databases)('channel directory on %s', (db) => {
         // Users 0–2 in tenant A, 3–4 in tenant B: fresh ones each run, so the directories hold only this run's channels.
         const people = [...(await tenant(server, 3)), ...(await tenant(server, 2))];
         const tenantOf = (u: number) => (u < 3 ? 'A' : 'B');
-        // The model: each channel's tenant, visibility, admin (its creator: roles never change here), members and how each got in.
-        const channels: { id: number; tenant: string; visibility: 'public' | 'private'; everPublic: boolean; admin: number; members: Map<number, 'created' | 'added' | 'joined'> }[] = [];
+        // The model: each channel's tenant, visibility, members with their roles (its creator the first admin) and how each got in.
+        const channels: { id: number; tenant: string; visibility: 'public' | 'private'; everPublic: boolean; roles: Map<number, Role>; members: Map<number, 'created' | 'added' | 'joined'> }[] = [];
+        const admins = (c: (typeof channels)[number]) => [...c.roles.values()].filter((r) => r === 'admin').length;
+        const moderates = (c: (typeof channels)[number], u: number) => c.roles.get(u) === 'admin' || c.roles.get(u) === 'moderator';
+        const gone = (c: (typeof channels)[number], u: number) => {
+          c.members.delete(u);
+          c.roles.delete(u);
+        };
         for (const a of actions) {
           const actor = people[a.by];
           if (a.kind === 'create') {
             const r = await create(server, actor, `channel ${channels.length}`, a.visibility);
             expect(r.status).toBe(201);
-            channels.push({ id: r.body.id, tenant: tenantOf(a.by), visibility: a.visibility, everPublic: a.visibility === 'public', admin: a.by, members: new Map([[a.by, 'created']]) });
+            channels.push({ id: r.body.id, tenant: tenantOf(a.by), visibility: a.visibility, everPublic: a.visibility === 'public', roles: new Map([[a.by, 'admin']]), members: new Map([[a.by, 'created']]) });
             continue;
           }
           // Any channel made so far: the index wraps around them.
@@ -170,38 +202,55 @@ describe.each(databases)('channel directory on %s', (db) => {
           const isMember = c.members.has(a.by);
           if (a.kind === 'visibility') {
             const r = await setVisibility(server, actor, c.id, a.visibility);
-            const expected = !isMember ? 404 : a.by !== c.admin ? 403 : 200;
+            const expected = !isMember ? 404 : c.roles.get(a.by) !== 'admin' ? 403 : 200;
             expect(r.status, JSON.stringify({ a, body: r.body })).toBe(expected);
             if (expected === 200) c.visibility = a.visibility;
             if (expected === 200 && a.visibility === 'public') c.everPublic = true;
+          } else if (a.kind === 'role') {
+            const r = await api(server, 'PATCH', `${P}/conversations/${c.id}/participants/${people[a.target].user.id}`, { token: actor.token, json: { role: a.role } });
+            const target = c.roles.get(a.target);
+            const expected = !isMember ? 404 : c.roles.get(a.by) !== 'admin' ? 403 : !target ? 404 : target === 'admin' && a.role !== 'admin' && admins(c) === 1 ? 400 : 200;
+            expect(r.status, JSON.stringify({ a, body: r.body })).toBe(expected);
+            if (expected === 200) c.roles.set(a.target, a.role);
           } else if (a.kind === 'join') {
             const r = await join(server, actor, c.id);
             const open = c.tenant === tenantOf(a.by) && c.visibility === 'public';
             expect(r.status, JSON.stringify({ a, body: r.body })).toBe(isMember ? 200 : open ? 201 : 404);
-            if (!isMember && open) c.members.set(a.by, 'joined');
+            if (!isMember && open) {
+              c.members.set(a.by, 'joined');
+              c.roles.set(a.by, 'member');
+            }
           } else if (a.kind === 'add') {
             const r = await api(server, 'POST', `${P}/conversations/${c.id}/participants`, { token: actor.token, json: { user_id: people[a.target].user.id } });
-            const expected = !isMember ? 404 : a.by !== c.admin ? 403 : tenantOf(a.target) !== c.tenant ? 404 : c.members.has(a.target) ? 200 : 201;
+            const expected = !isMember ? 404 : !moderates(c, a.by) ? 403 : tenantOf(a.target) !== c.tenant ? 404 : c.members.has(a.target) ? 200 : 201;
             expect(r.status, JSON.stringify({ a, body: r.body })).toBe(expected);
-            if (expected === 201) c.members.set(a.target, 'added');
+            if (expected === 201) {
+              c.members.set(a.target, 'added');
+              c.roles.set(a.target, 'member');
+            }
           } else if (a.kind === 'leave') {
             const r = await leaveOrRemove(server, actor, c.id, actor);
             // The last admin hands over before leaving others behind.
-            const expected = !isMember ? 404 : a.by === c.admin && c.members.size > 1 ? 400 : 204;
+            const expected = !isMember ? 404 : c.roles.get(a.by) === 'admin' && admins(c) === 1 && c.members.size > 1 ? 400 : 204;
             expect(r.status, JSON.stringify({ a, body: r.body })).toBe(expected);
-            if (expected === 204) c.members.delete(a.by);
+            if (expected === 204) gone(c, a.by);
           } else {
             const r = await leaveOrRemove(server, actor, c.id, people[a.target]);
             const self = a.target === a.by;
+            const lastAdmin = (u: number) => c.roles.get(u) === 'admin' && admins(c) === 1 && c.members.size > 1;
             const expected = !isMember
               ? 404
               : self
-                ? a.by === c.admin && c.members.size > 1 ? 400 : 204
-                : a.by !== c.admin
+                ? lastAdmin(a.by) ? 400 : 204
+                : !moderates(c, a.by)
                   ? 403
-                  : c.members.has(a.target) ? 204 : 404;
+                  : !c.members.has(a.target)
+                    ? 404
+                    : c.roles.get(a.target) === 'admin' && c.roles.get(a.by) !== 'admin'
+                      ? 403
+                      : lastAdmin(a.target) ? 400 : 204;
             expect(r.status, JSON.stringify({ a, body: r.body })).toBe(expected);
-            if (expected === 204) c.members.delete(a.target);
+            if (expected === 204) gone(c, a.target);
           }
         }
         // The directory of every user: exactly the public channels of their tenant, with membership and counts.

@@ -1,6 +1,8 @@
 // Issue 18, as a property: unread counts (conversation and thread) never include deleted
-// messages and never drift. A run makes a group of three and a random sequence of sends,
-// replies, deletes, reads, mark-unreads, thread reads and follows by all three through
+// messages nor those the reader deleted for themselves, a conversation's count holds no
+// thread reply (its thread's does), and they never drift. A run makes a group of three and a
+// random sequence of sends, replies, deletes, deletes for me, reads, mark-unreads, thread
+// reads and follows by all three through
 // /api/parley; a sequential model keeps each user's place (conversation and per thread) and
 // following. After every step, what the server keeps (its places, and the unread counts and
 // first unread it derives) must equal a recount from the messages table at the model's places
@@ -23,14 +25,14 @@ const PEOPLE = 3;
 const PART_RUNS = 3;
 
 interface Step {
-  action: 'send' | 'reply' | 'delete' | 'read' | 'read_all' | 'unread' | 'thread_read' | 'follow' | 'unfollow';
+  action: 'send' | 'reply' | 'delete' | 'hide' | 'read' | 'read_all' | 'unread' | 'thread_read' | 'follow' | 'unfollow';
   user: number;
   /** Picks a message (or a thread) among those there are. */
   pick: number;
 }
 
 const stepArb: fc.Arbitrary<Step> = fc.record({
-  action: fc.constantFrom<Step['action']>('send', 'send', 'send', 'reply', 'reply', 'reply', 'delete', 'delete', 'read', 'read_all', 'unread', 'unread', 'thread_read', 'follow', 'unfollow'),
+  action: fc.constantFrom<Step['action']>('send', 'send', 'send', 'reply', 'reply', 'reply', 'delete', 'delete', 'hide', 'read', 'read_all', 'unread', 'unread', 'thread_read', 'follow', 'unfollow'),
   user: fc.nat(PEOPLE - 1),
   pick: fc.nat(1000),
 });
@@ -43,11 +45,13 @@ interface ModelMessage {
   deleted: boolean;
 }
 
-/** A row of the messages table, for the recount. */
+/** A row of the messages table, for the recount, with who deleted it for themselves (message_hides). */
 interface Row {
+  id: number;
   seq: number;
   root: number | null;
   deleted: boolean;
+  hiddenBy: Set<number>;
 }
 
 interface ThreadPlace {
@@ -78,11 +82,13 @@ class Model {
   threadRead(user: number, root: ModelMessage): number {
     return this.threads[user].get(root.id)?.readSeq ?? root.seq;
   }
-  /** A new message: the sender's place moves to it; a reply follows its thread for its sender and the root's author. */
+  /** A new message: the sender's place moves to it, unless it is a thread reply, which follows its thread for its sender and the root's author. */
   sent(m: ModelMessage): void {
     this.messages.push(m);
-    this.seen[m.sender] = m.seq;
-    if (m.root === null) return;
+    if (m.root === null) {
+      this.seen[m.sender] = m.seq;
+      return;
+    }
     const root = this.messages.find((x) => x.id === m.root)!;
     if (!this.threads[root.sender].has(root.id)) this.threads[root.sender].set(root.id, { readSeq: root.seq, following: true });
     const mine = this.threads[m.sender].get(root.id);
@@ -101,13 +107,20 @@ describe.each(databases)('unread counts equal a recount after any sequence (fast
 
   /** The conversation's rows as the messages table has them (one read per check). */
   async function rowsOf(conversationId: number): Promise<Row[]> {
-    const r = await sql<{ seq: number | string; reply_to_id: number | string | null; deleted_at: number | string | null }>`select seq, reply_to_id, deleted_at from messages where conversation_id = ${conversationId} order by seq`.execute(kysely());
-    return r.rows.map((x) => ({ seq: Number(x.seq), root: x.reply_to_id == null ? null : Number(x.reply_to_id), deleted: x.deleted_at != null }));
+    const r = await sql<{ id: number | string; seq: number | string; reply_to_id: number | string | null; deleted_at: number | string | null }>`select id, seq, reply_to_id, deleted_at from messages where conversation_id = ${conversationId} order by seq`.execute(kysely());
+    const hides = await sql<{ message_id: number | string; user_id: number | string }>`select message_id, user_id from message_hides where conversation_id = ${conversationId}`.execute(kysely());
+    const rows = r.rows.map((x) => ({ id: Number(x.id), seq: Number(x.seq), root: x.reply_to_id == null ? null : Number(x.reply_to_id), deleted: x.deleted_at != null, hiddenBy: new Set<number>() }));
+    const byId = new Map(rows.map((x) => [x.id, x]));
+    for (const h of hides.rows) byId.get(Number(h.message_id))!.hiddenBy.add(Number(h.user_id));
+    return rows;
   }
 
-  /** The recount: messages above `after` that are not deleted, in the conversation or in a thread. */
-  function recount(rows: readonly Row[], where: { rootId?: number }, after: number): { count: number; first: number | null } {
-    const live = rows.filter((r) => r.seq > after && !r.deleted && (where.rootId === undefined || r.root === where.rootId));
+  /**
+   * The recount for `user`: messages above `after` that are not deleted nor deleted for them,
+   * in the conversation (not a thread reply) or in the thread of `rootId`.
+   */
+  function recount(rows: readonly Row[], user: number, where: { rootId?: number }, after: number): { count: number; first: number | null } {
+    const live = rows.filter((r) => r.seq > after && !r.deleted && !r.hiddenBy.has(people[user].user.id) && r.root === (where.rootId ?? null));
     return { count: live.length, first: live[0]?.seq ?? null };
   }
 
@@ -115,7 +128,7 @@ describe.each(databases)('unread counts equal a recount after any sequence (fast
     const store = server.parley.store;
     const rows = await rowsOf(conversationId);
     for (let u = 0; u < PEOPLE; u++) {
-      const want = recount(rows, {}, model.seen[u]);
+      const want = recount(rows, u, {}, model.seen[u]);
       const got = (await store.unreadStates(people[u].user.id, [conversationId])).get(conversationId);
       expect(got, `${where}: U${u} in the conversation`).toEqual({ seenSeq: model.seen[u], unreadCount: want.count, firstUnreadSeq: want.first });
       const roots = model.roots();
@@ -123,7 +136,7 @@ describe.each(databases)('unread counts equal a recount after any sequence (fast
       for (const root of roots) {
         const readSeq = model.threadRead(u, root);
         const s = states.get(root.id)!;
-        const replies = recount(rows, { rootId: root.id }, readSeq);
+        const replies = recount(rows, u, { rootId: root.id }, readSeq);
         expect({ readSeq: s.readSeq, unread: s.unreadCount, following: s.following, last: s.lastReplySeq }, `${where}: U${u} in the thread of seq ${root.seq}`).toEqual({
           readSeq,
           unread: replies.count,
@@ -139,7 +152,7 @@ describe.each(databases)('unread counts equal a recount after any sequence (fast
     const rows = await rowsOf(conversationId);
     for (let u = 0; u < PEOPLE; u++) {
       const token = people[u].token;
-      const want = recount(rows, {}, model.seen[u]);
+      const want = recount(rows, u, {}, model.seen[u]);
       const one = await api(server, 'GET', `/api/parley/conversations/${conversationId}`, { token });
       expect(one.body).toMatchObject({ unread_count: want.count, first_unread_seq: want.first, my_seen_seq: model.seen[u] });
       const rooms = await api(server, 'GET', '/api/chat/unread-count', { token });
@@ -149,7 +162,7 @@ describe.each(databases)('unread counts equal a recount after any sequence (fast
       const followed = model.roots().filter((r) => model.threads[u].get(r.id)?.following);
       const listed = new Map<number, number>(threads.body.filter((t: any) => t.conversation_id === conversationId).map((t: any) => [t.root.id, t.unread_count]));
       expect([...listed.keys()].sort()).toEqual(followed.map((r) => r.id).sort());
-      for (const r of followed) expect(listed.get(r.id)).toBe(recount(rows, { rootId: r.id }, model.threadRead(u, r)).count);
+      for (const r of followed) expect(listed.get(r.id)).toBe(recount(rows, u, { rootId: r.id }, model.threadRead(u, r)).count);
     }
   }
 
@@ -174,6 +187,13 @@ describe.each(databases)('unread counts equal a recount after any sequence (fast
         expect((await api(server, 'DELETE', `/api/parley/messages/${m.id}`, { token })).status).toBe(200);
         m.deleted = true;
         return `delete seq ${m.seq}`;
+      }
+      case 'hide': {
+        // Any message they can see (deleted ones too: the hide stays when it is deleted for everyone).
+        if (model.lastSeq === 0) return 'delete for me (nothing)';
+        const m = model.bySeq(1 + (pick % model.lastSeq));
+        expect((await api(server, 'DELETE', `/api/parley/messages/${m.id}/for-me`, { token })).status).toBe(204);
+        return `delete seq ${m.seq} for me`;
       }
       case 'read':
       case 'read_all': {

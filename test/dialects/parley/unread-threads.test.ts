@@ -132,6 +132,52 @@ describe.each(databases)('threads and unread on %s', (db) => {
     expect((await api(server, 'GET', `${P}/threads`, { token: outsider.token })).body).toEqual([]);
   });
 
+  it('a thread reply counts in its thread, not in the conversation (Slack and Mattermost collapsed threads); replying in a thread leaves my place in the conversation', async () => {
+    const conv = await group();
+    const root = await send(conv, a, 'Lunch?');
+    await send(conv, b, 'Yes', root.id);
+    await send(conv, c, 'Me too', root.id);
+    // B: the root is unread in the conversation, the reply of C in the thread (B replied after the root).
+    expect(await view(conv, b)).toMatchObject({ unread_count: 1, first_unread_seq: root.seq, my_seen_seq: 0 });
+    expect((await api(server, 'GET', `${P}/messages/${root.id}/thread`, { token: b.token })).body).toMatchObject({ unread_count: 1 });
+    // C's own reply did not move C's place in the conversation either: the root is still unread to C.
+    expect(await view(conv, c)).toMatchObject({ unread_count: 1, first_unread_seq: root.seq, my_seen_seq: 0 });
+    const later = await send(conv, a, 'Pizza it is');
+    await send(conv, c, 'Noon?', root.id);
+    expect(await view(conv, b)).toMatchObject({ unread_count: 2, first_unread_seq: root.seq });
+    expect((await api(server, 'GET', '/api/chat/unread-count', { token: b.token })).body.unread_counts[String(conv)]).toBe(2);
+    // Reading the conversation clears it and leaves the thread's replies unread in the thread.
+    expect((await api(server, 'POST', `${P}/conversations/${conv}/read`, { token: b.token, json: {} })).status).toBe(200);
+    expect(await view(conv, b)).toMatchObject({ unread_count: 0, first_unread_seq: null });
+    expect((await api(server, 'GET', `${P}/messages/${root.id}/thread`, { token: b.token })).body).toMatchObject({ unread_count: 2 });
+    // Mark as unread from the later message: it counts, the replies above it do not.
+    expect((await api(server, 'POST', `${P}/conversations/${conv}/unread`, { token: b.token, json: { seq: later.seq } })).body).toEqual({ seen_seq: later.seq - 1, unread_count: 1, first_unread_seq: later.seq });
+    // Answering in the conversation still clears it.
+    await send(conv, b, 'ok');
+    expect(await view(conv, b)).toMatchObject({ unread_count: 0 });
+  });
+
+  it('a message I deleted for myself is not unread to me, in the conversation or its thread; the others still count it', async () => {
+    const conv = await group();
+    const m1 = await send(conv, a, 'one');
+    const m2 = await send(conv, a, 'two');
+    const reply = await send(conv, a, 'aside', m2.id);
+    expect(await view(conv, b)).toMatchObject({ unread_count: 2, first_unread_seq: m1.seq });
+    const sb = await parleySocket(server, b);
+    expect((await api(server, 'DELETE', `${P}/messages/${m1.id}/for-me`, { token: b.token })).status).toBe(204);
+    expect(await sb.next('unread', { where: (f) => f.conversation_id === conv })).toEqual({ type: 'unread', conversation_id: conv, seen_seq: 0, unread_count: 1, first_unread_seq: m2.seq });
+    expect(await view(conv, b)).toMatchObject({ unread_count: 1, first_unread_seq: m2.seq });
+    expect((await api(server, 'GET', '/api/chat/unread-count', { token: b.token })).body.unread_counts[String(conv)]).toBe(1);
+    expect(await view(conv, c)).toMatchObject({ unread_count: 2, first_unread_seq: m1.seq });
+    // A reply deleted for me leaves the thread's unread.
+    expect((await api(server, 'GET', `${P}/messages/${m2.id}/thread`, { token: c.token })).body).toMatchObject({ unread_count: 1 });
+    expect((await api(server, 'DELETE', `${P}/messages/${reply.id}/for-me`, { token: c.token })).status).toBe(204);
+    expect((await api(server, 'GET', `${P}/messages/${m2.id}/thread`, { token: c.token })).body).toMatchObject({ unread_count: 0 });
+    // Deleted for me and then for everyone: counted out once.
+    expect((await api(server, 'DELETE', `${P}/messages/${m1.id}`, { token: a.token })).status).toBe(200);
+    expect(await view(conv, b)).toMatchObject({ unread_count: 1, first_unread_seq: m2.seq });
+  });
+
   it('the unread and thread frames fit their AsyncAPI payload schemas', async () => {
     const asyncapi = (await api(server, 'GET', '/docs/asyncapi.json')).body;
     const ajv = new Ajv({ strict: false, allErrors: true });

@@ -344,6 +344,11 @@ describe.skipIf(SKIP_BROWSER)('the web page', () => {
     expect(await members.getByTestId('member').filter({ hasText: 'Alice Smith' }).getByTestId('member-role').textContent()).toBe('admin');
     expect(await members.getByLabel('Role of Bob').inputValue()).toBe('member');
     await screenshot(page, '06-group-members');
+    // The same member picker as the new group's: a member already is not offered.
+    await members.getByLabel('Add people (search by email)').fill('bob@');
+    const found = members.getByRole('list', { name: 'People found' });
+    await found.waitFor({ state: 'attached' });
+    expect(await found.getByRole('button').count()).toBe(0);
     await page.keyboard.press('Escape');
     await members.waitFor({ state: 'detached' });
     // Focus went back to the button that opened it.

@@ -4,7 +4,7 @@ import { errorText } from '../session.js';
 import { useUi } from '../ui.js';
 import { Avatar } from './Avatar.js';
 import { Dialog } from './Dialog.js';
-import { usePeopleSearch } from './Sidebar.js';
+import { PeoplePicker } from './PeoplePicker.js';
 import { ChannelVisibilitySwitch } from './ChannelDirectory.js';
 
 const ROLES: Role[] = ['admin', 'moderator', 'member'];
@@ -13,9 +13,7 @@ const ROLES: Role[] = ['admin', 'moderator', 'member'];
 export function MembersDialog({ conv, onClose }: { conv: Conversation; onClose: () => void }) {
   const { client, toast, open } = useUi();
   const me = client.user;
-  const [query, setQuery] = useState('');
   const [title, setTitle] = useState(conv.title ?? '');
-  const { results } = usePeopleSearch(query);
   const admin = conv.my_role === 'admin';
   const mod = admin || conv.my_role === 'moderator';
   const fail = (what: string) => (e: unknown) => toast(`${what}: ${errorText(e)}`);
@@ -84,39 +82,7 @@ export function MembersDialog({ conv, onClose }: { conv: Conversation; onClose: 
             </li>
           ))}
         </ul>
-        {mod && (
-          <>
-            <label class="field">
-              <span>Add people (search by email)</span>
-              <input type="search" autocomplete="off" value={query} onInput={(e) => setQuery(e.currentTarget.value)} />
-            </label>
-            {results && (
-              <ul class="pick-list" aria-label="People found">
-                {results
-                  .filter((u) => !conv.members.some((m) => m.user.id === u.id))
-                  .map((u) => (
-                    <li key={u.id}>
-                      <button
-                        type="button"
-                        class="row"
-                        onClick={() => {
-                          setQuery('');
-                          client.addParticipant(conv.id, u.id).catch(fail('Could not add'));
-                        }}
-                      >
-                        <Avatar id={u.id} name={u.name} />
-                        <span class="row-main">
-                          <span class="row-title">{u.name}</span>
-                          <span class="row-sub">{u.email}</span>
-                        </span>
-                        <span class="chip">Add</span>
-                      </button>
-                    </li>
-                  ))}
-              </ul>
-            )}
-          </>
-        )}
+        {mod && <PeoplePicker excluded={(u) => conv.members.some((m) => m.user.id === u.id)} onPick={(u) => void client.addParticipant(conv.id, u.id).catch(fail('Could not add'))} />}
         <button
           type="button"
           class="secondary danger wide"

@@ -2,19 +2,16 @@ import { useState } from 'preact/hooks';
 import type { User } from '@parley/sdk';
 import { errorText } from '../session.js';
 import { useUi } from '../ui.js';
-import { Avatar } from './Avatar.js';
 import { Dialog } from './Dialog.js';
-import { usePeopleSearch } from './Sidebar.js';
+import { PeoplePicker } from './PeoplePicker.js';
 
 /** A new group: its name and first members (you are its admin). */
 export function NewGroupDialog({ onClose }: { onClose: () => void }) {
   const { client, open } = useUi();
   const [title, setTitle] = useState('');
-  const [query, setQuery] = useState('');
   const [chosen, setChosen] = useState<User[]>([]);
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<string | null>(null);
-  const { results } = usePeopleSearch(query);
 
   const create = async (e: Event) => {
     e.preventDefault();
@@ -36,36 +33,7 @@ export function NewGroupDialog({ onClose }: { onClose: () => void }) {
           <span>Group name</span>
           <input value={title} maxLength={200} required onInput={(e) => setTitle(e.currentTarget.value)} />
         </label>
-        <label class="field">
-          <span>Add people (search by email)</span>
-          <input type="search" autocomplete="off" value={query} onInput={(e) => setQuery(e.currentTarget.value)} />
-        </label>
-        {results && (
-          <ul class="pick-list" aria-label="People found">
-            {results
-              .filter((u) => !chosen.some((c) => c.id === u.id))
-              .map((u) => (
-                <li key={u.id}>
-                  <button
-                    type="button"
-                    class="row"
-                    onClick={() => {
-                      setChosen([...chosen, u]);
-                      setQuery('');
-                    }}
-                  >
-                    <Avatar id={u.id} name={u.name} />
-                    <span class="row-main">
-                      <span class="row-title">{u.name}</span>
-                      <span class="row-sub">{u.email}</span>
-                    </span>
-                    <span class="chip">Add</span>
-                  </button>
-                </li>
-              ))}
-            {results.length === 0 && <li class="muted">Nobody found.</li>}
-          </ul>
-        )}
+        <PeoplePicker excluded={(u) => chosen.some((c) => c.id === u.id)} onPick={(u) => setChosen([...chosen, u])} />
         {chosen.length > 0 && (
           <ul class="chips" aria-label="Members to add">
             {chosen.map((u) => (

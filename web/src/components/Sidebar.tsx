@@ -1,4 +1,4 @@
-import { useEffect, useState } from 'preact/hooks';
+import { useState } from 'preact/hooks';
 import type { Conversation, User } from '@parley/sdk';
 import { conversationTitle, listTime, messageSummary, otherMember } from '../format.js';
 import { Icon } from '../icons.js';
@@ -6,42 +6,12 @@ import { errorText } from '../session.js';
 import { useUi } from '../ui.js';
 import { SearchBox } from './SearchBox.js';
 import { Avatar } from './Avatar.js';
+import { PersonRow, usePeopleSearch } from './PeoplePicker.js';
 import { MessageSearch } from './MessageSearch.js';
 import { NewGroupDialog } from './NewGroup.js';
 import { ChannelDirectoryDialog } from './ChannelDirectory.js';
 import { SavedButton } from './Curation.js';
 import { requestThread, ThreadsDialog } from './Threads.js';
-
-/** People by name or email, as the query is typed (debounced). */
-export function usePeopleSearch(query: string): { results: User[] | null; error: string | null } {
-  const { client } = useUi();
-  const [results, setResults] = useState<User[] | null>(null);
-  const [error, setError] = useState<string | null>(null);
-  useEffect(() => {
-    const q = query.trim();
-    if (!q) {
-      setResults(null);
-      setError(null);
-      return;
-    }
-    let stale = false;
-    const t = setTimeout(() => {
-      client.searchUsers(q, { limit: 10 }).then(
-        (list) => {
-          if (stale) return;
-          setResults(list.filter((u) => u.id !== client.user?.id));
-          setError(null);
-        },
-        (e) => !stale && setError(errorText(e)),
-      );
-    }, 200);
-    return () => {
-      stale = true;
-      clearTimeout(t);
-    };
-  }, [query, client]);
-  return { results, error };
-}
 
 export function Sidebar({ selected, onLogout }: { selected: number | null; onLogout: () => void }) {
   const { client, open, toast } = useUi();
@@ -93,14 +63,7 @@ export function Sidebar({ selected, onLogout }: { selected: number | null; onLog
           <ul>
             {results?.map((u) => (
               <li key={u.id}>
-                <button type="button" class="row" data-testid="person-result" onClick={() => void startDirect(u)}>
-                  <Avatar id={u.id} name={u.name} />
-                  <span class="row-main">
-                    <span class="row-title">{u.name}</span>
-                    <span class="row-sub">{u.email}</span>
-                  </span>
-                  <span class="chip">Message</span>
-                </button>
+                <PersonRow user={u} action="Message" testId="person-result" onClick={() => void startDirect(u)} />
               </li>
             ))}
           </ul>

@@ -281,16 +281,20 @@ export class SqlAppend extends SqlAggregate implements Pick<MessageStore, 'appen
   /**
    * 6. Each sender's delivered and sent watermarks move to its newest message. Its read
    *    watermark does not: only reading marks read, or a message that crossed the reply
-   *    would show "read" without ever having been seen (004's status). Unread counts start
-   *    above the newer of read_seq and sent_seq, so a reply still clears them.
+   *    would show "read" without ever having been seen (004's status). The sender's own place
+   *    (seen_seq) moves to its newest message that is not a thread reply, so answering in
+   *    the conversation clears its unread count while a reply in a thread leaves it (the
+   *    conversation's count does not hold thread replies; the thread's place moves instead).
    */
   async #moveWatermarks(tx: SqlRunner, batch: readonly NewMessage[], fresh: readonly number[], seqs: readonly { seq: number }[]): Promise<void> {
-    const senderTop = new Map<string, { c: Id; u: Id; seq: number }>();
+    const senderTop = new Map<string, { c: Id; u: Id; seq: number; seen: number }>();
     for (const i of fresh) {
       const m = batch[i];
       const key = `${m.conversationId}:${m.senderId}`;
-      const cur = senderTop.get(key);
-      if (!cur || cur.seq < seqs[i].seq) senderTop.set(key, { c: m.conversationId, u: m.senderId, seq: seqs[i].seq });
+      const cur = senderTop.get(key) ?? { c: m.conversationId, u: m.senderId, seq: 0, seen: 0 };
+      cur.seq = Math.max(cur.seq, seqs[i].seq);
+      if (m.replyToId === null) cur.seen = Math.max(cur.seen, seqs[i].seq);
+      senderTop.set(key, cur);
     }
     const watermarks = [...senderTop.values()].sort((a, b) => a.c - b.c || a.u - b.u);
     await this.adapter.lockInOrder(tx, 'participants', 'conversation_id, user_id', watermarks.map((w) => [w.c, w.u]));
@@ -300,11 +304,11 @@ export class SqlAppend extends SqlAggregate implements Pick<MessageStore, 'appen
     // UPDATE sees a removal committed before it, whatever the snapshot.
     const moved = await tx.all<{ conversation_id: number }>(
       raw(
-        `UPDATE participants SET delivered_seq = ${greatest('participants.delivered_seq', 'v.column3')}, sent_seq = ${greatest('participants.sent_seq', 'v.column3')}, seen_seq = ${greatest('participants.seen_seq', 'v.column3')}
-         FROM (VALUES ${this.adapter.valueRows(watermarks.length, ['BIGINT', 'BIGINT', 'BIGINT'])}) AS v
+        `UPDATE participants SET delivered_seq = ${greatest('participants.delivered_seq', 'v.column3')}, sent_seq = ${greatest('participants.sent_seq', 'v.column3')}, seen_seq = ${greatest('participants.seen_seq', 'v.column4')}
+         FROM (VALUES ${this.adapter.valueRows(watermarks.length, ['BIGINT', 'BIGINT', 'BIGINT', 'BIGINT'])}) AS v
          WHERE participants.conversation_id = v.column1 AND participants.user_id = v.column2 AND participants.left_at IS NULL
          RETURNING participants.conversation_id`,
-        watermarks.flatMap((w) => [w.c, w.u, w.seq]),
+        watermarks.flatMap((w) => [w.c, w.u, w.seq, w.seen]),
       ),
     );
     if (moved.length < watermarks.length) throw new StoreError('conversation_not_found');

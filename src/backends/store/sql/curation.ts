@@ -29,6 +29,11 @@ export class SqlCuration extends SqlAggregate implements CurationStore {
     return n > 0;
   }
 
+  async hidersOf(messageId: Id): Promise<Id[]> {
+    const rows = await this.all(this.db.selectFrom('message_hides').select('user_id').where('message_id', '=', messageId));
+    return rows.map((r) => Number(r.user_id));
+  }
+
   async hiddenMessageIds(userId: Id, messageIds: readonly Id[]): Promise<Set<Id>> {
     if (messageIds.length === 0) return new Set();
     const rows = await this.all(this.db.selectFrom('message_hides').select('message_id').where('user_id', '=', userId).where('message_id', 'in', [...messageIds]));

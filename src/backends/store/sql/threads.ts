@@ -56,12 +56,14 @@ type ThreadRow = {
 
 /**
  * Per user and thread: the read position, following, and the unread replies (not deleted,
- * above the position), counted through messages_thread_seq over the unread replies of that
- * thread only: a thread is a side conversation, small next to its conversation, and a count
- * from its rows cannot drift. Without a row a user has read nothing of the thread.
+ * not deleted for themselves, above the position), counted through messages_thread_seq over
+ * the unread replies of that thread only: a thread is a side conversation, small next to its
+ * conversation, and a count from its rows cannot drift. Without a row a user has read nothing
+ * of the thread. `reader`: the SQL of the user's id.
  */
-const THREAD_SELECT = `SELECT root.id AS root_id, root.conversation_id, root.seq AS root_seq, t.read_seq, t.following, root.reply_count AS replies,
-    (SELECT count(*) FROM messages r WHERE r.reply_to_id = root.id AND r.seq > coalesce(t.read_seq, root.seq) AND r.deleted_at IS NULL) AS unread,
+const threadSelect = (reader: string) => `SELECT root.id AS root_id, root.conversation_id, root.seq AS root_seq, t.read_seq, t.following, root.reply_count AS replies,
+    (SELECT count(*) FROM messages r WHERE r.reply_to_id = root.id AND r.seq > coalesce(t.read_seq, root.seq) AND r.deleted_at IS NULL
+      AND NOT EXISTS (SELECT 1 FROM message_hides h WHERE h.user_id = ${reader} AND h.message_id = r.id)) AS unread,
     (SELECT r.seq FROM messages r WHERE r.reply_to_id = root.id AND r.deleted_at IS NULL ORDER BY r.seq DESC LIMIT 1) AS last_reply_seq,
     (SELECT r.created_at FROM messages r WHERE r.reply_to_id = root.id AND r.deleted_at IS NULL ORDER BY r.seq DESC LIMIT 1) AS last_reply_at`;
 
@@ -83,9 +85,9 @@ export class SqlThreads extends SqlAggregate implements ThreadStore {
     if (ids.length === 0) return out;
     const rows = await this.all<ThreadRow>(
       raw(
-        `${THREAD_SELECT} FROM messages root LEFT JOIN thread_members t ON t.root_id = root.id AND t.user_id = ?
+        `${threadSelect('?')} FROM messages root LEFT JOIN thread_members t ON t.root_id = root.id AND t.user_id = ?
          WHERE root.id IN (${ids.map(() => '?').join(', ')})`,
-        [userId, ...ids],
+        [userId, userId, ...ids],
       ),
     );
     for (const r of rows) out.set(Number(r.root_id), toThreadState(r));
@@ -95,7 +97,7 @@ export class SqlThreads extends SqlAggregate implements ThreadStore {
   async followedThreads(userId: Id, limit: number): Promise<ThreadState[]> {
     const rows = await this.all<ThreadRow>(
       raw(
-        `SELECT * FROM (${THREAD_SELECT} FROM thread_members t
+        `SELECT * FROM (${threadSelect('t.user_id')} FROM thread_members t
            JOIN messages root ON root.id = t.root_id
            JOIN participants p ON p.conversation_id = t.conversation_id AND p.user_id = t.user_id AND p.left_at IS NULL
            JOIN conversations c ON c.id = t.conversation_id AND c.deleted_at IS NULL
