@@ -13,6 +13,8 @@ export interface Indexable {
   conversationId: Id;
   content: string | null;
   fileNames: readonly string[];
+  /** Its index row when already computed (indexRow of the above). */
+  row?: string;
 }
 
 /**
@@ -21,7 +23,7 @@ export interface Indexable {
  */
 export async function indexMessages(tx: SqlRunner, adapter: SqlAdapter, messages: readonly Indexable[]): Promise<void> {
   const rows = messages.flatMap((m) => {
-    const text = indexRow(m.conversationId, m.content, m.fileNames);
+    const text = m.row ?? indexRow(m.conversationId, m.content, m.fileNames);
     return text === '' ? [] : [m.id, text];
   });
   if (rows.length === 0) return;
