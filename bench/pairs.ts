@@ -62,8 +62,9 @@ const HELP = `npm run bench -- [options]
   --matrix             pairs and a group of --group M (50), each on the floor, 1 Parley process
                        (SQLite) and --processes N (at least 2) Parley processes (PostgreSQL + Redis)
  servers
-  --servers LIST       floor,parley,cluster (default floor,parley, + cluster when --processes >= 2;
-                       the floor first). parley = 1 process, cluster = N processes
+  --servers LIST       floor,parley,parley-noindex,cluster (default floor,parley, + cluster when --processes >= 2;
+                       the floor first). parley = 1 process, cluster = N processes,
+                       parley-noindex = 1 process with SEARCH_INDEX=off (the search index's cost)
   --processes N        processes of the cluster row (1: no cluster row). Each has its own port,
                        all share one scratch PostgreSQL database and one Redis (a fresh prefix)
   --db sqlite|postgres database of the 1-process row (default sqlite; the cluster is always postgres)
@@ -118,7 +119,7 @@ function parseArgs(argv: string[]): Opts {
 }
 
 // ---------------------------------------------------------------------------- what runs
-type TargetId = 'floor' | 'parley' | 'cluster';
+type TargetId = 'floor' | 'parley' | 'parley-noindex' | 'cluster';
 
 /** One row of the table: the floor, Parley in one process, or Parley in N processes. */
 interface Target {
@@ -128,6 +129,8 @@ interface Target {
   db: 'sqlite' | 'postgres' | null;
   redis: boolean;
   label: string;
+  /** Parley's settings of this row beside the bench's own (parley-noindex: SEARCH_INDEX=off). */
+  env?: Record<string, string>;
 }
 
 /** What the clients do: pairs over /api/chat, or groups over the 003 dialect. */
@@ -143,6 +146,11 @@ function target(id: TargetId, o: Opts, processes: number): Target {
   if (id === 'parley') {
     const db = (o.db || 'sqlite') as 'sqlite' | 'postgres';
     return { id, kind: 'parley', processes: 1, db, redis: false, label: `parley 1 proc ${db}` };
+  }
+  if (id === 'parley-noindex') {
+    // The same Parley writing no search index: its send rate against parley's is the index's cost.
+    const db = (o.db || 'sqlite') as 'sqlite' | 'postgres';
+    return { id, kind: 'parley', processes: 1, db, redis: false, label: `parley 1 proc ${db} no search index`, env: { SEARCH_INDEX: 'off' } };
   }
   return { id, kind: 'parley', processes, db: 'postgres', redis: true, label: `parley ${processes} procs pg+redis` };
 }
@@ -170,6 +178,7 @@ interface ParleyEnv {
   redisPrefix: string | null;
   profile: boolean;
   starts: number;
+  env?: Record<string, string>;
 }
 
 const slug = (s: string) => s.replace(/[^a-z0-9]+/gi, '-');
@@ -207,6 +216,7 @@ async function startParleyProcess(o: Opts, tmp: string, pe: ParleyEnv, i: number
     // Every client connects from 127.0.0.1, thousands of them with --idle.
     HTTP_MAX_CONNECTIONS_PER_ADDRESS: '0',
     HTTP_MAX_CONNECTIONS: '0',
+    ...pe.env,
   };
   delete env.REDIS_URL;
   delete env.REDIS_PREFIX;
@@ -304,6 +314,7 @@ async function benchServer(t: Target, sc: Scenario, o: Opts, tmp: string, halfRa
         redisPrefix: t.redis ? scratchRedisPrefix(o['redis-url']) : null,
         profile: !!o.profile && t.processes === 1,
         starts: 0,
+        env: t.env,
       };
       mkdirSync(pe.dataDir, { recursive: true });
       if (pe.redisPrefix) progress(`${tag}: Redis ${redact(pe.redisUrl!)}, prefix ${pe.redisPrefix}`);
@@ -432,7 +443,8 @@ const auxCores = (ph?: PhaseResult) => (ph && (ph.pgCpuCores !== null || ph.redi
 /** Everything that serves the messages: the server processes, plus PostgreSQL and Redis when used. */
 const totalCpuPerDelivery = (ph?: PhaseResult) =>
   ph?.serverCpuCores != null && ph.msgPerSec > 0 ? ((ph.serverCpuCores + (auxCores(ph) ?? 0)) * 1000) / ph.msgPerSec : null;
-const shortLabel = (t: Target) => (t.id === 'floor' ? 'floor' : t.id === 'parley' ? (t.db === 'postgres' ? 'parley pg' : 'parley') : `parley x${t.processes}`);
+const shortLabel = (t: Target) =>
+  t.id === 'floor' ? 'floor' : t.id === 'parley' || t.id === 'parley-noindex' ? `${t.db === 'postgres' ? 'parley pg' : 'parley'}${t.id === 'parley-noindex' ? ' noidx' : ''}` : `parley x${t.processes}`;
 
 function describe(o: Opts, sc: Scenario): string {
   const mode = o.rate > 0 ? `open loop ${o.rate} msg/s per client` : `closed loop, window ${o.window}`;
@@ -586,9 +598,9 @@ async function main() {
     .split(',')
     .map((s) => s.trim())
     .filter(Boolean) as TargetId[];
-  for (const s of serverIds) if (s !== 'parley' && s !== 'floor' && s !== 'cluster') throw new Error(`unknown server ${s} (floor, parley, cluster)`);
+  for (const s of serverIds) if (!['floor', 'parley', 'parley-noindex', 'cluster'].includes(s)) throw new Error(`unknown server ${s} (floor, parley, parley-noindex, cluster)`);
   if (serverIds.includes('cluster') && processes < 2) throw new Error('the cluster row needs --processes N with N >= 2');
-  const order: TargetId[] = ['floor', 'parley', 'cluster']; // the floor first: its rate sets --latency-at-half
+  const order: TargetId[] = ['floor', 'parley', 'parley-noindex', 'cluster']; // the floor first: its rate sets --latency-at-half
   const targets = order.filter((id) => serverIds.includes(id)).map((id) => target(id, o, processes));
   if (o['latency-at-half'] && !serverIds.includes('floor') && !(o['half-rate'] > 0)) throw new Error('--latency-at-half needs the floor (or --half-rate R)');
   const scenarios: Scenario[] = o.matrix ? [pairsScenario(o), groupScenario(o, o.group || 50)] : [o.group ? groupScenario(o, o.group) : pairsScenario(o)];

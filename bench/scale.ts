@@ -26,6 +26,7 @@ const HELP = `npm run bench:scale -- [options]
   --samples N            requests per endpoint and size (default 300)
   --pg-url URL           where the scratch database is created (default $BENCH_PG_URL or postgres://postgres@127.0.0.1:5432/postgres)
   --no-build             run dist/ as it is
+  --keep                 keep the seeded database (printed at the end) to look at its plans
 `;
 
 const { values } = parseArgs({
@@ -36,6 +37,7 @@ const { values } = parseArgs({
     samples: { type: 'string', default: '300' },
     'pg-url': { type: 'string', default: process.env.BENCH_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres' },
     'no-build': { type: 'boolean', default: false },
+    keep: { type: 'boolean', default: false },
     help: { type: 'boolean', default: false },
   },
 });
@@ -96,14 +98,14 @@ function sqliteSeeder(file: string): Seeder {
     },
     async finish(lastSeqs, readerId) {
       const conv = db.prepare('UPDATE conversations SET last_seq = ?, change_seq = ?, last_message_at = ? WHERE id = ?');
-      const part = db.prepare('UPDATE participants SET read_seq = ?, delivered_seq = ? WHERE conversation_id = ? AND user_id = ?');
-      const others = db.prepare('UPDATE participants SET read_seq = ?, delivered_seq = ? WHERE conversation_id = ? AND user_id <> ?');
+      const part = db.prepare('UPDATE participants SET read_seq = ?, delivered_seq = ?, seen_seq = ? WHERE conversation_id = ? AND user_id = ?');
+      const others = db.prepare('UPDATE participants SET read_seq = ?, delivered_seq = ?, seen_seq = ? WHERE conversation_id = ? AND user_id <> ?');
       db.transaction(() => {
         for (const [id, last] of lastSeqs) {
           conv.run(last, last, T0 + last * 1000, id);
           const read = Math.max(0, last - (id % 7));
-          part.run(read, read, id, readerId);
-          others.run(last, last, id, readerId);
+          part.run(read, read, read, id, readerId);
+          others.run(last, last, last, id, readerId);
         }
       })();
       db.pragma('wal_checkpoint(TRUNCATE)');
@@ -150,8 +152,8 @@ function postgresSeeder(url: string): Seeder {
       for (const [id, last] of lastSeqs) {
         await pool.query('UPDATE conversations SET last_seq = $1, change_seq = $1, last_message_at = $2 WHERE id = $3', [last, T0 + last * 1000, id]);
         const read = Math.max(0, last - (id % 7));
-        await pool.query('UPDATE participants SET read_seq = $1, delivered_seq = $1 WHERE conversation_id = $2 AND user_id = $3', [read, id, readerId]);
-        await pool.query('UPDATE participants SET read_seq = $1, delivered_seq = $1 WHERE conversation_id = $2 AND user_id <> $3', [last, id, readerId]);
+        await pool.query('UPDATE participants SET read_seq = $1, delivered_seq = $1, seen_seq = $1 WHERE conversation_id = $2 AND user_id = $3', [read, id, readerId]);
+        await pool.query('UPDATE participants SET read_seq = $1, delivered_seq = $1, seen_seq = $1 WHERE conversation_id = $2 AND user_id <> $3', [last, id, readerId]);
       }
       // What autovacuum would have done by the time a table holds this much.
       await pool.query('VACUUM ANALYZE messages');
@@ -312,8 +314,11 @@ try {
   }
 } finally {
   await seeder.close();
-  if (scratch) await dropScratchDb(scratch);
-  rmSync(dir, { recursive: true, force: true });
+  if (values.keep) log(`kept the database: ${databaseUrl}`);
+  else {
+    if (scratch) await dropScratchDb(scratch);
+    rmSync(dir, { recursive: true, force: true });
+  }
 }
 
 // ------------------------------------------------------------------ report

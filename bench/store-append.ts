@@ -7,6 +7,9 @@
 //   BENCH_SQLITE_PRAGMAS="temp_store=MEMORY" node --import tsx bench/store-append.ts   (what-if, see preload/)
 //   BENCH_SQL_TIMING_FILE=/dev/stderr node --import tsx bench/store-append.ts         (time per statement)
 //   node --import tsx bench/store-append.ts --search-index off [--text ascii]          (the append without the search index, issue 18)
+//   BENCH_FTS5="tokenize = 'ascii', detail = column" node --import tsx bench/store-append.ts  (what-if: message_search made again with these options)
+//   node --import tsx bench/store-append.ts --search-row before                        (index rows cut into words before the timing, as
+//                                                                                       Messages.send does before the writer: the SQL's share)
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -24,6 +27,7 @@ const N = Number(opt('batches', 300));
 const dir = path.resolve(opt('parley-dir', ROOT));
 const searchIndex = opt('search-index', 'on') !== 'off';
 const script = opt('text', 'mixed');
+const rowBefore = opt('search-row', 'in-append') === 'before';
 
 // Optional preloads (what-if PRAGMAs, per-statement timing); they resolve better-sqlite3 from the cwd.
 const preload = (name: string) => import(new URL(`./preload/${name}`, import.meta.url).href);
@@ -38,6 +42,12 @@ const tmp = mkdtempSync(path.join(tmpdir(), 'store-append-'));
 try {
   const store = createSqliteStore(`sqlite:${path.join(tmp, 'x.db')}`);
   await store.migrate();
+  if (process.env.BENCH_FTS5) {
+    const { default: Database } = await import('better-sqlite3');
+    const db = new Database(path.join(tmp, 'x.db'));
+    db.exec(`DROP TABLE message_search; CREATE VIRTUAL TABLE message_search USING fts5(terms, ${process.env.BENCH_FTS5})`);
+    db.close();
+  }
   if (!searchIndex) store.append.searchIndex = false;
   const tenant = await store.defaultTenant();
   const users: number[] = [];
@@ -62,14 +72,19 @@ try {
       return { conversationId: c.id, senderId: sender, kind: 'text', content: content(seq), replyToId: null, clientId: `c${seq++}`, attachments: [], createdAt: Date.now() };
     });
   for (let i = 0; i < 20; i++) await store.appendMessages(batch()); // warm-up
+  const batches = Array.from({ length: N }, () => {
+    const b: any[] = batch();
+    if (rowBefore) for (const m of b) m.searchRow = store.searchRowOf(m);
+    return b;
+  });
   const cpu0 = process.cpuUsage();
   const t0 = performance.now();
-  for (let i = 0; i < N; i++) await store.appendMessages(batch());
+  for (const b of batches) await store.appendMessages(b);
   const wall = performance.now() - t0;
   const cpu = process.cpuUsage(cpu0);
   const msgs = N * B;
   console.log(
-    `appendMessages, batch ${B} over ${P} conversations, ${N} commits, ${script} text, search index ${searchIndex ? 'on' : 'off'}${process.env.BENCH_SQLITE_PRAGMAS ? `, pragmas ${process.env.BENCH_SQLITE_PRAGMAS}` : ''}: ` +
+    `appendMessages, batch ${B} over ${P} conversations, ${N} commits, ${script} text, search index ${searchIndex ? 'on' : 'off'}${searchIndex && rowBefore ? ' (rows cut before)' : ''}${process.env.BENCH_SQLITE_PRAGMAS ? `, pragmas ${process.env.BENCH_SQLITE_PRAGMAS}` : ''}: ` +
       `${((1000 * wall) / msgs).toFixed(1)} us wall and ${((cpu.user + cpu.system) / msgs).toFixed(1)} us CPU per message ` +
       `(user ${(cpu.user / msgs).toFixed(1)}, system ${(cpu.system / msgs).toFixed(1)}); ${(wall / N).toFixed(2)} ms wall per commit`,
   );

@@ -97,6 +97,8 @@ export interface Config {
   readonly reorderWaitMs: number;
   /** COMMIT_BATCH_MAX: most sends committed in one transaction (group commit). */
   readonly commitBatchMax: number;
+  /** SEARCH_INDEX (default on): off writes no search index rows and answers search `search_disabled` (the send's cost without the index). */
+  readonly searchIndex: boolean;
   /**
    * PostgreSQL bounds on a stuck session (PG_LOCK_WAIT_MS, PG_LOCK_TIMEOUT_MS,
    * PG_STATEMENT_TIMEOUT_MS, PG_IDLE_IN_TRANSACTION_TIMEOUT_MS): see PostgresOptions.
@@ -396,6 +398,7 @@ export function loadConfig(env: Env = process.env): Config {
     typingTtlMs: int(env, 'TYPING_TTL_MS', 6000),
     reorderWaitMs: int(env, 'REORDER_WAIT_MS', 150),
     commitBatchMax: Math.max(1, int(env, 'COMMIT_BATCH_MAX', 512)),
+    searchIndex: !['off', 'false', '0'].includes((env.SEARCH_INDEX ?? '').trim().toLowerCase()),
     postgres: Object.freeze({
       lockWaitMs: Math.max(1, int(env, 'PG_LOCK_WAIT_MS', 200)),
       lockTimeoutMs: int(env, 'PG_LOCK_TIMEOUT_MS', 10_000),

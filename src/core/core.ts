@@ -74,7 +74,7 @@ export class Core {
     this.presence = new PresenceService(presence, store, this.users, this.conversations, events);
     this.receipts = new DeliveryReceipts(store, this.conversations, events);
     this.files = new Files(store, deps.fileStore, this.conversations, config, deps.libraries);
-    this.search = new Search(store, this.conversations, this.messages, this.users);
+    this.search = new Search(store, this.conversations, this.messages, this.users, config.searchIndex);
   }
 
   /** Waits for every accepted send to commit and every receipt to be written. */

@@ -61,6 +61,9 @@ export const ERROR_CODES = {
   file_not_found: 'not_found',
   file_access_denied: 'forbidden',
   rate_limited: 'rate_limited',
+  // search
+  /** SEARCH_INDEX=off: no index is written, so nothing can be searched. */
+  search_disabled: 'forbidden',
   // generic
   invalid_input: 'invalid',
 } as const satisfies Record<string, ErrorKind>;

@@ -98,6 +98,12 @@ export interface NewMessage {
   clientId: string | null;
   attachments: NewAttachment[];
   createdAt: Millis;
+  /**
+   * The message's search index row (MessageStore.searchRowOf), cut into words where the send
+   * is handled, so the append's transaction (one at a time on SQLite) does not segment text.
+   * Absent: the append computes it.
+   */
+  searchRow?: string;
 }
 
 export interface AppendResult {
@@ -564,6 +570,8 @@ export interface ThreadStore {
 /** Messages: the append (group commit), reads by id, seq and change, and changes. */
 export interface MessageStore {
   appendMessages(batch: readonly NewMessage[], opts?: AppendOptions): Promise<AppendOutcome[]>;
+  /** What the search index will hold for `message` (its `searchRow`); '' without a word to find or without the index (SEARCH_INDEX=off). */
+  searchRowOf(message: Pick<NewMessage, 'conversationId' | 'content' | 'attachments'>): string;
   messageById(id: Id): Promise<Message | undefined>;
   messageByUuid(uuid: string): Promise<Message | undefined>;
   /** The messages whose seq is in [fromSeq, toSeq], newest first. */

@@ -209,6 +209,8 @@ export class Messages {
       attachments,
       createdAt: Date.now(),
     };
+    // Cut into words here, concurrently with the batch committing, not in the writer's transaction.
+    message.searchRow = this.store.searchRowOf(message);
     this.#outgoing.set(message, { ref, sender: Users.summaryOf(actor), origin, localTempId: clientId, sentAt });
     const result = await this.writer.append(message);
     if (result.created && content !== null && content.includes('@')) await this.#mentions(ref, result.message, actor);

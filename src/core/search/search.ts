@@ -3,6 +3,7 @@ import type { Conversations, ConversationKey } from '../conversations/conversati
 import type { MessageKey, Messages } from '../messages/messages.js';
 import type { Id, Millis, User, UserSummary } from '../model.js';
 import type { Users } from '../users.js';
+import { DomainError } from '../errors.js';
 
 export interface SearchInput {
   text: string;
@@ -40,9 +41,12 @@ export class Search {
     private readonly conversations: Conversations,
     private readonly history: Messages,
     private readonly users: Users,
+    /** SEARCH_INDEX: false when no index is written (every search is refused, not answered empty). */
+    private readonly enabled = true,
   ) {}
 
   async messages(actor: User, input: SearchInput): Promise<SearchPage> {
+    if (!this.enabled) throw new DomainError('search_disabled');
     const conversationId = input.conversation === undefined ? undefined : (await this.conversations.access(actor, input.conversation)).conversation.id;
     const threadId = input.thread === undefined ? undefined : (await this.history.get(actor, input.thread)).message.id;
     const { hits, next } = await this.store.searchMessages({

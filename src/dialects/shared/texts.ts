@@ -80,6 +80,7 @@ export const DEFAULT_TEXTS: Record<TextKey, Text> = {
   file_not_found: 'File not found',
   file_access_denied: 'Not allowed to access this file',
   rate_limited: 'Too many requests; slow down',
+  search_disabled: 'Search is disabled on this server',
   invalid_input: 'Invalid input',
 
   // reasons

@@ -5,6 +5,7 @@ import { StoreError, NotCommitted, UniqueViolation, type AppendOptions, type App
 import { SqlAggregate, type SqlContext } from './aggregate.js';
 import { insertAttachmentRows, type AttachmentInsert } from './files.js';
 import { hydrateMessages } from './messages.js';
+import { indexRow } from '../search-text.js';
 import { indexMessages } from './search.js';
 import { followRepliedThreads } from './threads.js';
 import { ATTACHMENT_COLUMNS, MESSAGE_COLUMNS_OF_M, toAttachment, type AttachmentRow, type MessageRow } from './rows.js';
@@ -28,10 +29,10 @@ interface Triage {
  * → attach their files → index them for search → count replies → move the senders' watermarks. Each phase is one
  * statement (or one per thousand attachments), whatever the batch holds.
  */
-export class SqlAppend extends SqlAggregate implements Pick<MessageStore, 'appendMessages'> {
+export class SqlAppend extends SqlAggregate implements Pick<MessageStore, 'appendMessages' | 'searchRowOf'> {
   /** Tests only: runs inside the append's transaction once its conversations are locked. */
   afterLock: ((conversationIds: readonly Id[]) => Promise<void>) | null = null;
-  /** Benchmarks only (bench/store-append.ts): false measures the append without the search index. */
+  /** False: no search index rows are written (SEARCH_INDEX=off; bench/store-append.ts --search-index off). */
   searchIndex = true;
 
   constructor(
@@ -40,6 +41,10 @@ export class SqlAppend extends SqlAggregate implements Pick<MessageStore, 'appen
     readonly lockWaitMs: number,
   ) {
     super(ctx);
+  }
+
+  searchRowOf(m: Pick<NewMessage, 'conversationId' | 'content' | 'attachments'>): string {
+    return this.searchIndex ? indexRow(m.conversationId, m.content, m.attachments.map((a) => a.fileName)) : '';
   }
 
   async appendMessages(batch: readonly NewMessage[], opts: AppendOptions = {}): Promise<AppendOutcome[]> {
@@ -76,7 +81,8 @@ export class SqlAppend extends SqlAggregate implements Pick<MessageStore, 'appen
         const attachments = await this.#insertAttachments(tx, batch, fresh, rows);
         // What is acknowledged is searchable: the index rows commit with their messages.
         if (this.searchIndex) {
-          await indexMessages(tx, this.adapter, fresh.map((i, k) => ({ id: rows[k].id, conversationId: batch[i].conversationId, content: batch[i].content, fileNames: attachments[k].map((a) => a.fileName) })));
+          // Rows cut into words where each send was handled (searchRow) are only inserted here.
+          await indexMessages(tx, this.adapter, fresh.map((i, k) => ({ id: rows[k].id, conversationId: batch[i].conversationId, content: batch[i].content, fileNames: attachments[k].map((a) => a.fileName), row: batch[i].searchRow })));
         }
         const parentUuids = await this.#countReplies(tx, batch, fresh);
         fresh.forEach((i, k) => {

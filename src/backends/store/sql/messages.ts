@@ -46,7 +46,7 @@ export async function hydrateMessages(ctx: SqlContext, rows: readonly MessageRow
 }
 
 /** Messages: reads by id, seq range and change, and the changes (edit, delete, reactions); the append is SqlAppend's (append.ts). */
-export class SqlMessages extends SqlAggregate implements Omit<MessageStore, 'appendMessages'> {
+export class SqlMessages extends SqlAggregate implements Omit<MessageStore, 'appendMessages' | 'searchRowOf'> {
   #hydrate(rows: readonly MessageRow[], r?: SqlRunner): Promise<Message[]> {
     return hydrateMessages(this.ctx, rows, r);
   }
