@@ -4,6 +4,10 @@
 /** The API version these types describe (GET /healthz reports the server's as api_version). */
 export const API_VERSION = '0.2';
 
+export interface AckBody {
+  seq: number;
+}
+
 export interface AddParticipantBody {
   /** Parley id */
   user_id: number;
@@ -559,6 +563,13 @@ export interface ClientFrames {
     conversation_id: number;
     seq?: number;
   };
+  /** This device holds every message of the conversation up to seq (delivered receipts, and no push for them). The SDK sends it on receipt. */
+  ack: {
+    type: 'ack';
+    /** Parley id */
+    conversation_id: number;
+    seq: number;
+  };
   /** Typing started or stopped; expires on its own. */
   typing: {
     type: 'typing';
@@ -748,6 +759,7 @@ export interface ServerFrames {
 
 /** Every type above by its schema's name. */
 export interface WireTypes {
+  AckBody: AckBody;
   AddParticipantBody: AddParticipantBody;
   AttachmentOut: AttachmentOut;
   BlockOut: BlockOut;

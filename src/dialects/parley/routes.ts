@@ -42,6 +42,7 @@ import {
   PresenceQuery,
   ReactionParams,
   ReadBody,
+  AckBody,
   RegisterBody,
   SendBody,
   SessionOut,
@@ -447,6 +448,18 @@ export function parleyRest(ctx: DialectContext, authed: DialectScope) {
       response: { 200: example(Type.Object({ read_seq: Type.Integer() }), 'My read position now', { read_seq: 42 }), ...errors },
     } },
     async (req) => ({ read_seq: await core.conversations.markRead(req.user, req.params.id, req.body?.seq) }),
+  );
+  authed.post(
+    '/conversations/:id/delivered',
+    { schema: {
+      ...docs('markDelivered', 'Acknowledge receipt', "This device holds every message up to seq (the socket's `ack` frame, for a client without a socket): my delivered position is the highest any of my devices acknowledged, and no push is sent for what it covers.", { ...none('Acknowledged'), ...errors }),
+      params: ConversationParams,
+      body: example(AckBody, 'Up to where this device holds', { seq: 42 }),
+    } },
+    async (req, reply) => {
+      await core.receipts.acknowledge(req.user, req.params.id, req.body.seq);
+      return reply.code(204).send();
+    },
   );
 
   // ------------------------------------------------------------ files

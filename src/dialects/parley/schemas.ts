@@ -212,6 +212,7 @@ export const MessageParams = Type.Object({ id: Id });
 export const EditBody = Type.Object({ content: Type.String() }, { additionalProperties: false });
 export const ReactionParams = Type.Object({ id: Id, emoji: Emoji });
 export const ReadBody = Type.Object({ seq: Type.Optional(Seq) }, { additionalProperties: false });
+export const AckBody = Type.Object({ seq: Seq }, { additionalProperties: false });
 export const PresenceQuery = Type.Object({ user_ids: Type.String({ pattern: '^\\d+(,\\d+){0,199}$', description: 'Comma-separated ids' }) });
 export const PresenceBody = Type.Object({ status: Status }, { additionalProperties: false });
 export const UploadOut = Type.Object({
@@ -270,6 +271,7 @@ export const ClientFrames = {
   delete: frame('delete', { message_id: Id }, 'Delete a message (yours; in groups, admins and moderators: anyone\'s).'),
   react: frame('react', { message_id: Id, emoji: Emoji, on: Type.Boolean() }, 'Add (on: true) or remove a reaction.'),
   read: frame('read', { conversation_id: Id, seq: Type.Optional(Seq) }, 'Mark read up to seq (default: all).'),
+  ack: frame('ack', { conversation_id: Id, seq: Seq }, 'This device holds every message of the conversation up to seq (delivered receipts, and no push for them). The SDK sends it on receipt.'),
   typing: frame('typing', { conversation_id: Id, is_typing: Type.Boolean() }, 'Typing started or stopped; expires on its own.'),
   presence: frame('presence', { status: Status }, 'Set your presence status.'),
   ping: frame('ping', {}, 'Answered with pong.'),
