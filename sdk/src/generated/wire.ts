@@ -69,6 +69,17 @@ export interface ConversationListQuery {
   before?: string;
 }
 
+/** level null: as my own setting */
+export interface ConversationNotificationSettingsBody {
+  level?: 'all' | 'mentions' | 'none' | null;
+  mute_until?: string | null;
+}
+
+export interface ConversationNotificationSettingsOut {
+  level: 'all' | 'mentions' | 'none' | null;
+  mute_until: string | null;
+}
+
 export interface ConversationOut {
   /** Parley id */
   id: number;
@@ -274,6 +285,18 @@ export interface MessageParams {
   id: number;
 }
 
+export interface NotificationSettingsBody {
+  /** all: every message; mentions: mentions of me and direct messages; none: no push */
+  level?: 'all' | 'mentions' | 'none';
+  mute_until?: string | null;
+}
+
+export interface NotificationSettingsOut {
+  /** all: every message; mentions: mentions of me and direct messages; none: no push */
+  level: 'all' | 'mentions' | 'none';
+  mute_until: string | null;
+}
+
 export interface ParticipantParams {
   /** Parley id */
   id: number;
@@ -308,6 +331,34 @@ export interface PresenceOut {
 export interface PresenceQuery {
   /** Comma-separated ids */
   user_ids: string;
+}
+
+export type PushSubscriptionBody = {
+  kind: 'web';
+  /** This device (the SDK makes one up and keeps it); one subscription per endpoint */
+  device_id?: string;
+  endpoint: string;
+  keys: {
+    p256dh: string;
+    auth: string;
+  };
+} | {
+  kind: 'fcm' | 'apns';
+  /** This device (the SDK makes one up and keeps it); one subscription per endpoint */
+  device_id?: string;
+  token: string;
+};
+
+export interface PushSubscriptionOut {
+  /** Parley id */
+  id: number;
+  kind: string;
+  device_id: string;
+}
+
+export interface PushSubscriptionParams {
+  /** Parley id */
+  id: number;
 }
 
 export interface ReactionParams {
@@ -507,6 +558,11 @@ export interface UserSearchQuery {
   q: string;
   /** Most users answered */
   limit?: number;
+}
+
+export interface VapidKeyOut {
+  /** The server's VAPID public key (base64url): the applicationServerKey to subscribe with */
+  public_key: string;
 }
 
 export interface VisibilityBody {
@@ -767,6 +823,8 @@ export interface WireTypes {
   ChangesOut: ChangesOut;
   ChangesQuery: ChangesQuery;
   ConversationListQuery: ConversationListQuery;
+  ConversationNotificationSettingsBody: ConversationNotificationSettingsBody;
+  ConversationNotificationSettingsOut: ConversationNotificationSettingsOut;
   ConversationOut: ConversationOut;
   ConversationParams: ConversationParams;
   CreateConversationBody: CreateConversationBody;
@@ -787,12 +845,17 @@ export interface WireTypes {
   MemberOut: MemberOut;
   MessageOut: MessageOut;
   MessageParams: MessageParams;
+  NotificationSettingsBody: NotificationSettingsBody;
+  NotificationSettingsOut: NotificationSettingsOut;
   ParticipantParams: ParticipantParams;
   PasswordBody: PasswordBody;
   PinOut: PinOut;
   PresenceBody: PresenceBody;
   PresenceOut: PresenceOut;
   PresenceQuery: PresenceQuery;
+  PushSubscriptionBody: PushSubscriptionBody;
+  PushSubscriptionOut: PushSubscriptionOut;
+  PushSubscriptionParams: PushSubscriptionParams;
   ReactionParams: ReactionParams;
   ReadBody: ReadBody;
   RegisterBody: RegisterBody;
@@ -816,6 +879,7 @@ export interface WireTypes {
   UploadOut: UploadOut;
   UserOut: UserOut;
   UserSearchQuery: UserSearchQuery;
+  VapidKeyOut: VapidKeyOut;
   VisibilityBody: VisibilityBody;
   ClientFrames: ClientFrames;
   ServerFrames: ServerFrames;

@@ -54,6 +54,7 @@ import {
 } from './schemas.js';
 import { parleyRenderer, sendParley } from './socket.js';
 import { directoryRoutes } from './directory-routes.js';
+import { notificationRoutes } from './notification-routes.js';
 import { parleyUnreadRoutes } from './unread-routes.js';
 import { parleySearch } from './search-routes.js';
 import { TAGS, TEXTS, example, noContent, operation } from '../../http/api-docs.js';
@@ -479,6 +480,7 @@ export function parleyRest(ctx: DialectContext, authed: DialectScope) {
   });
 
   directoryRoutes(ctx, authed, conversation);
+  notificationRoutes(ctx, authed);
   parleyUnreadRoutes(ctx, authed);
   parleySearch(ctx, authed);
 
