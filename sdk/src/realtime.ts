@@ -102,6 +102,8 @@ export class Realtime {
   #lastHeard = 0;
   /** Highest seq/change_seq seen while a subscribe's replay runs (applied at `subscribed`). */
   readonly #replayed = new Map<number, Mark>();
+  /** The highest seq received per conversation not yet acknowledged (sent together in the next microtask). */
+  readonly #unacked = new Map<number, number>();
 
   constructor(
     WebSocket: WebSocketConstructor,
@@ -279,10 +281,25 @@ export class Realtime {
         const marks = this.#phase === 'online' ? this.cursors : this.#replayed;
         const cur = marks.get(f.conversation_id) ?? { seq: 0, change: 0 };
         marks.set(f.conversation_id, { seq: Math.max(cur.seq, f.message.seq), change: Math.max(cur.change, f.message.change_seq) });
+        if (f.type === 'message') this.#acknowledge(f.conversation_id, f.message.seq);
         break;
       }
     }
     this.#hooks.onFrame(f);
+  }
+
+  /**
+   * This device holds the message: the server counts it delivered (receipts) and sends no
+   * push for it. Acks of one turn go out together, one frame per conversation.
+   */
+  #acknowledge(conversationId: number, seq: number): void {
+    const first = this.#unacked.size === 0;
+    if ((this.#unacked.get(conversationId) ?? 0) < seq) this.#unacked.set(conversationId, seq);
+    if (!first) return;
+    queueMicrotask(() => {
+      for (const [id, upTo] of this.#unacked) this.#ws?.send(JSON.stringify({ type: 'ack', conversation_id: id, seq: upTo } satisfies ClientFrame<'ack'>));
+      this.#unacked.clear();
+    });
   }
 
   #onClose(code: number, reason: string): void {

@@ -434,6 +434,11 @@ export class ParleyRest {
     return r.read_seq;
   }
 
+  /** This device holds every message up to seq (the socket acknowledges by itself; this is for a client without one). */
+  async markDelivered(conversationId: number, seq: number): Promise<void> {
+    await this.request('POST', `/conversations/${conversationId}/delivered`, { json: { seq } });
+  }
+
   /** Marks message seq and what follows unread again (my place only; my read receipt stays). */
   markUnread(conversationId: number, seq: number): Promise<UnreadState> {
     return this.request('POST', `/conversations/${conversationId}/unread`, { json: { seq } });

@@ -78,6 +78,9 @@ export async function createParley(config: Config, opts: { logger?: boolean | ob
   // What a crash left (half-written files, renames not done) is settled before anyone reads.
   await core.files.sweep();
   hub.onDelivered((c, u, seq) => core.receipts.delivered(c, u, seq));
+  // The push dispatcher: one per process (several claim disjoint rows under leases).
+  core.notifications.onError = (e) => logError(e as Error);
+  core.notifications.start();
   core.messages.writer.onBatch = (size) => metrics.batchSize.observe(size);
   core.accounts.passwords.onHash = () => metrics.passwordHashes.inc();
   metrics.passwordHashQueue = () => core.accounts.passwords.queued;
@@ -170,6 +173,7 @@ export async function createParley(config: Config, opts: { logger?: boolean | ob
       hub.accepting = false;
       await hub.settled();
       await core.drain().catch(() => {});
+      await core.notifications.stop();
       await bus.flush?.().catch(() => {});
       hub.closeAll(CloseCodes.goingAway, 'server shutting down');
       await app.close();

@@ -4,6 +4,7 @@ import { Argon2PasswordHasher } from '../backends/accounts/argon2-password-hashe
 import { JoseTokenSigner } from '../backends/accounts/jose-token-signer.js';
 import { SharpImageInspector } from '../backends/media/sharp-image-inspector.js';
 import { WorkerAudioProbe } from '../backends/media/worker-audio-probe.js';
+import { WebPushProvider } from '../backends/push/web-push.js';
 
 /** The libraries behind the core's ports, configured (the server and the CLI share them). */
 export function createCoreLibraries(config: Config): CoreLibraries {
@@ -13,5 +14,7 @@ export function createCoreLibraries(config: Config): CoreLibraries {
     imageInspector: new SharpImageInspector(),
     // Workers start on the first voice message, not here.
     audioProbe: new WorkerAudioProbe(config.mediaTimeoutMs),
+    // One provider per subscription kind (web, fcm, apns): a kind without one is not pushed to.
+    pushProviders: [new WebPushProvider({ subject: config.notify.vapidSubject, publicKey: config.notify.vapidPublicKey, privateKey: config.notify.vapidPrivateKey })],
   };
 }

@@ -1,5 +1,5 @@
 import { mkdirSync, readFileSync, writeFileSync, existsSync, chmodSync } from 'node:fs';
-import { randomBytes } from 'node:crypto';
+import { createECDH, randomBytes } from 'node:crypto';
 import { availableParallelism } from 'node:os';
 import path from 'node:path';
 
@@ -93,6 +93,8 @@ export interface Config {
   readonly messagesPageMaxBytes: number;
   /** TYPING_TTL_MS: a typing indicator that is not renewed expires after this. */
   readonly typingTtlMs: number;
+  /** Push notifications (issue 19): NOTIFY=off writes no outbox and runs no dispatcher. */
+  readonly notify: NotifyConfig;
   /** REORDER_WAIT_MS: how long a message waits for an earlier one (from another process) before that one is read from the store. */
   readonly reorderWaitMs: number;
   /** COMMIT_BATCH_MAX: most sends committed in one transaction (group commit). */
@@ -339,14 +341,62 @@ function allowedOrigins(env: Env): string[] {
   return current ?? alias ?? [];
 }
 
+export interface NotifyConfig {
+  readonly enabled: boolean;
+  /** NOTIFY_DELAY_MS: a push is due this long after the message unless a device acked it or the user read it. */
+  readonly delayMs: number;
+  /** NOTIFY_POLL_MS: how often the dispatcher looks for due pushes (0: never by itself; tests tick it). */
+  readonly pollMs: number;
+  /** NOTIFY_LEASE_MS: how long a claimed push is this process's before another may take it (a crash's are taken after it). */
+  readonly leaseMs: number;
+  /** NOTIFY_CONTENT: full (sender and text) or none (says "New message"; the device fetches the rest). */
+  readonly content: 'full' | 'none';
+  /** VAPID_PUBLIC_KEY / VAPID_PRIVATE_KEY (base64url, P-256): generated into DATA_DIR when unset, like the JWT secret. */
+  readonly vapidPublicKey: string;
+  readonly vapidPrivateKey: string;
+  /** VAPID_SUBJECT: the contact push services see (mailto: or https:); PUBLIC_URL by default. */
+  readonly vapidSubject: string;
+}
+
+/** Reads or creates DATA_DIR/vapid-keys.json (mode 0600): an ECDSA P-256 pair in Web Push's encoding. */
+function persistentVapidKeys(dataDir: string): { publicKey: string; privateKey: string } {
+  const made = persistentFile(dataDir, 'vapid-keys.json', () => {
+    const ecdh = createECDH('prime256v1');
+    ecdh.generateKeys();
+    return JSON.stringify({ publicKey: ecdh.getPublicKey('base64url', 'uncompressed'), privateKey: ecdh.getPrivateKey('base64url') });
+  });
+  return JSON.parse(made);
+}
+
+/** DATA_DIR/name's text, written first (mode 0600) from `make` when it does not exist. */
+function persistentFile(dataDir: string, name: string, make: () => string): string {
+  const file = path.join(dataDir, name);
+  if (existsSync(file)) return readFileSync(file, 'utf8').trim();
+  const text = make();
+  writeFileSync(file, text + '\n', { mode: 0o600, flag: 'wx' });
+  chmodSync(file, 0o600);
+  return text;
+}
+
+function notifyConfig(env: Env, dataDir: string, publicUrl: string): NotifyConfig {
+  const content = env.NOTIFY_CONTENT || 'full';
+  if (content !== 'full' && content !== 'none') throw new ConfigError(`NOTIFY_CONTENT must be full or none; got "${content}"`);
+  const vapid = env.VAPID_PUBLIC_KEY && env.VAPID_PRIVATE_KEY ? { publicKey: env.VAPID_PUBLIC_KEY, privateKey: env.VAPID_PRIVATE_KEY } : persistentVapidKeys(dataDir);
+  return Object.freeze({
+    enabled: env.NOTIFY !== 'off',
+    delayMs: int(env, 'NOTIFY_DELAY_MS', 10_000),
+    pollMs: int(env, 'NOTIFY_POLL_MS', 1000),
+    leaseMs: Math.max(1, int(env, 'NOTIFY_LEASE_MS', 30_000)),
+    content,
+    vapidPublicKey: vapid.publicKey,
+    vapidPrivateKey: vapid.privateKey,
+    vapidSubject: env.VAPID_SUBJECT || (/^https:/.test(publicUrl) ? publicUrl : 'mailto:admin@localhost'),
+  });
+}
+
 /** Reads or creates DATA_DIR/jwt-secret (mode 0600), so tokens survive restarts without configuration. */
 function persistentSecret(dataDir: string): string {
-  const file = path.join(dataDir, 'jwt-secret');
-  if (existsSync(file)) return readFileSync(file, 'utf8').trim();
-  const secret = randomBytes(48).toString('base64url');
-  writeFileSync(file, secret + '\n', { mode: 0o600, flag: 'wx' });
-  chmodSync(file, 0o600);
-  return secret;
+  return persistentFile(dataDir, 'jwt-secret', () => randomBytes(48).toString('base64url'));
 }
 
 export function loadConfig(env: Env = process.env): Config {
@@ -362,6 +412,7 @@ export function loadConfig(env: Env = process.env): Config {
   const registration = (env.REGISTRATION || (idpConfigured ? 'closed' : 'default-tenant')) as Registration;
   if (!REGISTRATIONS.includes(registration)) throw new ConfigError(`REGISTRATION must be ${REGISTRATIONS.join(', ')}; got "${env.REGISTRATION}"`);
   const shownHost = host === '0.0.0.0' || host === '::' ? 'localhost' : host;
+  const publicUrl = (env.PUBLIC_URL || `http://${shownHost}:${port}`).replace(/\/+$/, '');
   const jwtSecret = env.JWT_SECRET || persistentSecret(dataDir);
   if (Buffer.byteLength(jwtSecret, 'utf8') < MIN_JWT_SECRET_BYTES) {
     throw new ConfigError(
@@ -379,7 +430,7 @@ export function loadConfig(env: Env = process.env): Config {
     presenceTtlMs: int(env, 'PRESENCE_TTL_MS', 15_000),
     jwtSecret,
     jwtTtlSeconds: int(env, 'JWT_TTL_SECONDS', 7 * 24 * 3600),
-    publicUrl: (env.PUBLIC_URL || `http://${shownHost}:${port}`).replace(/\/+$/, ''),
+    publicUrl,
     registration,
     inviteTtlSeconds: Math.max(1, int(env, 'INVITE_TTL_SECONDS', 7 * 24 * 3600)),
     logLevel: env.LOG_LEVEL ?? 'info',
@@ -397,6 +448,7 @@ export function loadConfig(env: Env = process.env): Config {
     messagesPageMaxBytes: Math.max(1, int(env, 'MESSAGES_PAGE_MAX_BYTES', 1024 * 1024)),
     typingTtlMs: int(env, 'TYPING_TTL_MS', 6000),
     reorderWaitMs: int(env, 'REORDER_WAIT_MS', 150),
+    notify: notifyConfig(env, dataDir, publicUrl),
     commitBatchMax: Math.max(1, int(env, 'COMMIT_BATCH_MAX', 512)),
     searchIndex: !['off', 'false', '0'].includes((env.SEARCH_INDEX ?? '').trim().toLowerCase()),
     postgres: Object.freeze({

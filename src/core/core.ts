@@ -19,6 +19,8 @@ import { PresenceService } from './presence/presence-service.js';
 import { Threads } from './threads/threads.js';
 import { Search } from './search/search.js';
 import { Users } from './users.js';
+import { Notifications } from './notifications/notifications.js';
+import type { PushProvider } from './notifications/ports.js';
 
 export interface CoreDeps {
   config: Config;
@@ -34,7 +36,7 @@ export interface CoreDeps {
 }
 
 /** Every library the core calls, each through a port of the core (accounts/ports.ts, files/ports.ts). */
-export type CoreLibraries = AccountLibraries & MediaLibraries;
+export type CoreLibraries = AccountLibraries & MediaLibraries & { pushProviders?: readonly PushProvider[] };
 
 /** The domain: every dialect calls these, and only these. */
 export class Core {
@@ -52,6 +54,7 @@ export class Core {
   readonly rateLimits: RateLimits;
   readonly files: Files;
   readonly search: Search;
+  readonly notifications: Notifications;
   /** Set by tests only (see RaceHooks). */
   readonly hooks: RaceHooks = {};
 
@@ -75,6 +78,10 @@ export class Core {
     this.receipts = new DeliveryReceipts(store, this.conversations, events);
     this.files = new Files(store, deps.fileStore, this.conversations, config, deps.libraries);
     this.search = new Search(store, this.conversations, this.messages, this.users, config.searchIndex);
+    this.notifications = new Notifications(store, this.conversations, this.users, config.notify, deps.libraries.pushProviders ?? []);
+    this.messages.notifications = this.notifications;
+    // Reading on one device clears the conversation's push on the others.
+    this.conversations.onRead = (userId, conversationId) => void this.notifications.read(userId, conversationId).catch((e) => this.notifications.onError(e));
   }
 
   /** Waits for every accepted send to commit and every receipt to be written. */

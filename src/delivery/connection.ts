@@ -21,6 +21,12 @@ export interface EventRenderer<S = unknown> {
   /** The variant of the frame this connection gets, or null if it does not show this event. */
   key(event: DomainEvent, conn: Connection<S>): string | null;
   frame(event: DomainEvent, conn: Connection<S>): string;
+  /**
+   * True when this socket's clients acknowledge what they hold (Parley's `ack` frame): a
+   * message written to it is not delivered until the device says so. Otherwise (the
+   * documents' sockets, whose clients have no ack) the write is the delivery.
+   */
+  readonly clientAcks?: boolean;
 }
 
 export const OPEN = 1;

@@ -106,7 +106,7 @@ export class Hub implements EventPublisher, CacheInvalidator {
     return this.#order.waiting;
   }
 
-  /** Called for every message.created a participant's socket received (delivered receipts). */
+  /** Called for every message.created written to a participant's socket whose clients do not ack (delivered receipts). */
   onDelivered(listener: (conversationId: Id, userId: Id, seq: number) => void) {
     this.#onDelivered = listener;
   }
@@ -366,7 +366,7 @@ export class Hub implements EventPublisher, CacheInvalidator {
       if (frame === undefined) frames.set(cacheKey, (frame = Buffer.from(conn.renderer.frame(event, conn))));
       conn.send(frame);
       if (event.type !== 'message.created') continue;
-      if (conn.user.id !== event.message.senderId) this.#onDelivered(convId, conn.user.id, event.message.seq);
+      if (conn.user.id !== event.message.senderId && !conn.renderer.clientAcks) this.#onDelivered(convId, conn.user.id, event.message.seq);
       if (this.#metrics) {
         this.#metrics.messagesOut.inc();
         if (conn.id === event.origin && event.sentAt !== undefined) this.#metrics.sendToAck.observe((performance.now() - event.sentAt) / 1000);

@@ -430,6 +430,8 @@ export class Device {
         return;
       }
       this.#onFrame(f);
+      // A device acknowledges what it received, as the SDK does (delivered receipts, issue 19).
+      if (f.type === 'message') s.send({ type: 'ack', conversation_id: f.conversation_id, seq: f.message.seq });
     });
     await s.next('ready');
     const cursors: Cursor[] = [...this.cursors].map(([conversation_id, c]) => ({ conversation_id, last_seq: c.seq, last_change_seq: c.change }));

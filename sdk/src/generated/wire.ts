@@ -4,6 +4,10 @@
 /** The API version these types describe (GET /healthz reports the server's as api_version). */
 export const API_VERSION = '0.3';
 
+export interface AckBody {
+  seq: number;
+}
+
 export interface AddParticipantBody {
   /** Parley id */
   user_id: number;
@@ -63,6 +67,17 @@ export interface ConversationListQuery {
   limit?: number;
   /** Where the page starts: the previous page's Parley-Next-Cursor response header (absent on the last page) */
   before?: string;
+}
+
+/** level null: as my own setting */
+export interface ConversationNotificationSettingsBody {
+  level?: 'all' | 'mentions' | 'none' | null;
+  mute_until?: string | null;
+}
+
+export interface ConversationNotificationSettingsOut {
+  level: 'all' | 'mentions' | 'none' | null;
+  mute_until: string | null;
 }
 
 export interface ConversationOut {
@@ -270,6 +285,18 @@ export interface MessageParams {
   id: number;
 }
 
+export interface NotificationSettingsBody {
+  /** all: every message; mentions: mentions of me and direct messages; none: no push */
+  level?: 'all' | 'mentions' | 'none';
+  mute_until?: string | null;
+}
+
+export interface NotificationSettingsOut {
+  /** all: every message; mentions: mentions of me and direct messages; none: no push */
+  level: 'all' | 'mentions' | 'none';
+  mute_until: string | null;
+}
+
 export interface ParticipantParams {
   /** Parley id */
   id: number;
@@ -304,6 +331,34 @@ export interface PresenceOut {
 export interface PresenceQuery {
   /** Comma-separated ids */
   user_ids: string;
+}
+
+export type PushSubscriptionBody = {
+  kind: 'web';
+  /** This device (the SDK makes one up and keeps it); one subscription per endpoint */
+  device_id?: string;
+  endpoint: string;
+  keys: {
+    p256dh: string;
+    auth: string;
+  };
+} | {
+  kind: 'fcm' | 'apns';
+  /** This device (the SDK makes one up and keeps it); one subscription per endpoint */
+  device_id?: string;
+  token: string;
+};
+
+export interface PushSubscriptionOut {
+  /** Parley id */
+  id: number;
+  kind: string;
+  device_id: string;
+}
+
+export interface PushSubscriptionParams {
+  /** Parley id */
+  id: number;
 }
 
 export interface ReactionParams {
@@ -505,6 +560,11 @@ export interface UserSearchQuery {
   limit?: number;
 }
 
+export interface VapidKeyOut {
+  /** The server's VAPID public key (base64url): the applicationServerKey to subscribe with */
+  public_key: string;
+}
+
 export interface VisibilityBody {
   /** private: invite only; public (channels): listed in the tenant's directory, anyone of the tenant joins */
   visibility: 'public' | 'private';
@@ -558,6 +618,13 @@ export interface ClientFrames {
     /** Parley id */
     conversation_id: number;
     seq?: number;
+  };
+  /** This device holds every message of the conversation up to seq (delivered receipts, and no push for them). The SDK sends it on receipt. */
+  ack: {
+    type: 'ack';
+    /** Parley id */
+    conversation_id: number;
+    seq: number;
   };
   /** Typing started or stopped; expires on its own. */
   typing: {
@@ -750,6 +817,7 @@ export interface ServerFrames {
 
 /** Every type above by its schema's name. */
 export interface WireTypes {
+  AckBody: AckBody;
   AddParticipantBody: AddParticipantBody;
   AttachmentOut: AttachmentOut;
   BlockOut: BlockOut;
@@ -757,6 +825,8 @@ export interface WireTypes {
   ChangesOut: ChangesOut;
   ChangesQuery: ChangesQuery;
   ConversationListQuery: ConversationListQuery;
+  ConversationNotificationSettingsBody: ConversationNotificationSettingsBody;
+  ConversationNotificationSettingsOut: ConversationNotificationSettingsOut;
   ConversationOut: ConversationOut;
   ConversationParams: ConversationParams;
   CreateConversationBody: CreateConversationBody;
@@ -777,12 +847,17 @@ export interface WireTypes {
   MemberOut: MemberOut;
   MessageOut: MessageOut;
   MessageParams: MessageParams;
+  NotificationSettingsBody: NotificationSettingsBody;
+  NotificationSettingsOut: NotificationSettingsOut;
   ParticipantParams: ParticipantParams;
   PasswordBody: PasswordBody;
   PinOut: PinOut;
   PresenceBody: PresenceBody;
   PresenceOut: PresenceOut;
   PresenceQuery: PresenceQuery;
+  PushSubscriptionBody: PushSubscriptionBody;
+  PushSubscriptionOut: PushSubscriptionOut;
+  PushSubscriptionParams: PushSubscriptionParams;
   ReactionParams: ReactionParams;
   ReadBody: ReadBody;
   RegisterBody: RegisterBody;
@@ -806,6 +881,7 @@ export interface WireTypes {
   UploadOut: UploadOut;
   UserOut: UserOut;
   UserSearchQuery: UserSearchQuery;
+  VapidKeyOut: VapidKeyOut;
   VisibilityBody: VisibilityBody;
   ClientFrames: ClientFrames;
   ServerFrames: ServerFrames;

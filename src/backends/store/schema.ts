@@ -169,6 +169,41 @@ export interface Database {
   saved_messages: SavedMessagesTable;
   thread_members: ThreadMembersTable;
   message_search: MessageSearchTable;
+  notification_settings: NotificationSettingsTable;
+  push_subscriptions: PushSubscriptionsTable;
+  notification_outbox: NotificationOutboxTable;
+}
+
+/** A user's notification setting (migration 0013); conversation_id 0 is the user's own, for every conversation. */
+export interface NotificationSettingsTable {
+  user_id: number;
+  conversation_id: number;
+  level: string | null;
+  mute_until: number;
+}
+
+/** Where a device receives pushes (migration 0013). */
+export interface PushSubscriptionsTable {
+  id: Generated<number>;
+  user_id: number;
+  kind: string;
+  device_id: string;
+  endpoint: string;
+  p256dh: string | null;
+  auth: string | null;
+  created_at: number;
+}
+
+/** A push that may be due (migration 0013): written with its message, removed once sent or cancelled. */
+export interface NotificationOutboxTable {
+  id: Generated<number>;
+  user_id: number;
+  conversation_id: number;
+  message_id: number;
+  seq: number;
+  due_at: number;
+  lease_until: number;
+  attempts: number;
 }
 
 /** A user's place in a thread (the replies to root_id) and whether they follow it. */

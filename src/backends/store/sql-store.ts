@@ -4,7 +4,7 @@ import type { Id } from '../../core/model.js';
 import { migrationProvider } from './migrations/index.js';
 import type { Database } from './schema.js';
 import { raw, type SqlRunner } from './sql-runner.js';
-import type { AccountStore, AttachmentStore, ConversationStore, CurationStore, DirectoryStore, FriendStore, MessageStore, ParticipantStore, ReceiptStore, SearchStore, Store, StoreReads, ThreadStore, UnreadStore } from './store.js';
+import type { NotificationStore, AccountStore, AttachmentStore, ConversationStore, CurationStore, DirectoryStore, FriendStore, MessageStore, ParticipantStore, ReceiptStore, SearchStore, Store, StoreReads, ThreadStore, UnreadStore } from './store.js';
 import type { SqlAdapter } from './sql/adapter.js';
 import type { SqlContext } from './sql/aggregate.js';
 import { SqlAccounts } from './sql/accounts.js';
@@ -12,6 +12,7 @@ import { SqlAppend } from './sql/append.js';
 import { SqlConversations } from './sql/conversations.js';
 import { SqlDirectory } from './sql/directory.js';
 import { SqlCuration } from './sql/curation.js';
+import { SqlNotifications } from './sql/notifications.js';
 import { SqlFiles } from './sql/files.js';
 import { SqlFriends } from './sql/friends.js';
 import { SqlMessages } from './sql/messages.js';
@@ -22,7 +23,7 @@ import { SqlUnread } from './sql/unread.js';
 import { SqlSearch } from './sql/search.js';
 
 /** SqlStore answers every sub-store's methods (forwarded to its parts in the constructor). */
-export interface SqlStore extends AccountStore, FriendStore, ConversationStore, ParticipantStore, ReceiptStore, UnreadStore, ThreadStore, MessageStore, AttachmentStore, DirectoryStore, CurationStore, SearchStore {}
+export interface SqlStore extends AccountStore, FriendStore, ConversationStore, ParticipantStore, ReceiptStore, UnreadStore, ThreadStore, MessageStore, AttachmentStore, DirectoryStore, CurationStore, SearchStore, NotificationStore {}
 
 /**
  * The Store on SQL through Kysely, shared by SQLite and PostgreSQL: one sub-store per aggregate
@@ -49,7 +50,7 @@ export class SqlStore implements Store {
     // methods (test/contract/store.test.ts) sees every statement of every part.
     const ctx: SqlContext = { adapter, db, runner };
     this.append = new SqlAppend(ctx, lockWaitMs);
-    const parts = [SqlAccounts, SqlFriends, SqlConversations, SqlParticipants, SqlReceipts, SqlMessages, SqlFiles, SqlDirectory, SqlCuration, SqlUnread, SqlThreads, SqlSearch];
+    const parts = [SqlAccounts, SqlFriends, SqlConversations, SqlParticipants, SqlReceipts, SqlMessages, SqlFiles, SqlDirectory, SqlCuration, SqlUnread, SqlThreads, SqlSearch, SqlNotifications];
     forwardMethods(this, [this.append, ...parts.map((Part) => new Part(ctx))]);
   }
 

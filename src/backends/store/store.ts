@@ -104,6 +104,17 @@ export interface NewMessage {
    * Absent: the append computes it.
    */
   searchRow?: string;
+  /** Push notifications (issue 19): the outbox rows go in with the message; absent, none. */
+  notify?: NotifyOnAppend;
+}
+
+/** What the append needs to write a message's notification outbox rows. */
+export interface NotifyOnAppend {
+  /** When a push is due unless a device acks or the user reads first. */
+  dueAt: Millis;
+  /** A direct conversation: `mentions` covers it as it covers a mention. */
+  direct: boolean;
+  mentionIds: readonly Id[];
 }
 
 export interface AppendResult {
@@ -291,7 +302,7 @@ export interface DirectoryStore {
   publicChannels(tenantId: Id, userId: Id, query: { q?: string; after?: DirectoryCursor; limit: number }): Promise<DirectoryEntry[]>;
 }
 
-export interface Store extends AccountStore, FriendStore, ConversationStore, ParticipantStore, ReceiptStore, MessageStore, AttachmentStore, DirectoryStore, CurationStore, UnreadStore, ThreadStore, SearchStore {
+export interface Store extends AccountStore, FriendStore, ConversationStore, ParticipantStore, ReceiptStore, MessageStore, AttachmentStore, DirectoryStore, CurationStore, UnreadStore, ThreadStore, SearchStore, NotificationStore {
   readonly dialect: 'sqlite' | 'postgres';
   /**
    * How many `appendMessages` calls may run at once and still take their seqs in the order
@@ -694,6 +705,69 @@ export interface SearchHit {
   message: Message;
   /** Where the query's words are: in the content, else in the first file name that has them. */
   highlight: { field: 'content' | 'file'; text: string; ranges: [number, number][] } | null;
+}
+
+/** all: every message; mentions: mentions and direct messages (the default); none: nothing. */
+export type NotificationLevel = 'all' | 'mentions' | 'none';
+
+/** A user's setting, for every conversation (conversationId 0) or one; level null: as the wider one. */
+export interface NotificationSetting {
+  level: NotificationLevel | null;
+  muteUntil: Millis;
+}
+
+export interface PushSubscription {
+  id: Id;
+  userId: Id;
+  kind: 'web' | 'fcm' | 'apns';
+  deviceId: string;
+  /** A Web Push endpoint, or an FCM/APNs token. */
+  endpoint: string;
+  p256dh: string | null;
+  auth: string | null;
+}
+
+/** An outbox row a dispatcher claimed, with what decides whether it is still due. */
+export interface ClaimedNotification {
+  id: Id;
+  userId: Id;
+  conversationId: Id;
+  messageId: Id;
+  seq: number;
+  attempts: number;
+  /** The recipient's watermarks now (null: no longer a participant). */
+  deliveredSeq: number | null;
+  readSeq: number | null;
+  /** The setting in force now: the conversation's, else the user's, else `mentions`; muted until. */
+  level: NotificationLevel;
+  muteUntil: Millis;
+}
+
+/**
+ * Push notifications (issue 19). Rules:
+ * - The outbox rows of a message are written by `appendMessages` in its transaction (one
+ *   statement per batch) for each other participant whose setting at the message's time
+ *   asks for it (`all`; `mentions` for a direct message or a mention) and who is not muted.
+ * - `claimNotifications` takes due rows no live claim holds, and holds them until `leaseUntil`:
+ *   two dispatchers (two processes) never hold one row at once; a crashed one's rows come back
+ *   when its lease ends. A row leaves the outbox only by `finishNotifications` (sent, or
+ *   cancelled) — or goes back with `retryNotification`.
+ */
+export interface NotificationStore {
+  notificationSetting(userId: Id, conversationId: Id): Promise<NotificationSetting>;
+  setNotificationSetting(userId: Id, conversationId: Id, setting: NotificationSetting): Promise<void>;
+  /** Adds (or takes over, for another user or device: one endpoint is one device) a subscription. */
+  addPushSubscription(sub: Omit<PushSubscription, 'id'>, at: Millis): Promise<PushSubscription>;
+  /** Removes one of the user's subscriptions (userId null: whoever's it is, for a push service's "gone"); whether it existed. */
+  removePushSubscription(userId: Id | null, id: Id): Promise<boolean>;
+  pushSubscriptions(userIds: readonly Id[]): Promise<PushSubscription[]>;
+  claimNotifications(now: Millis, leaseUntil: Millis, limit: number): Promise<ClaimedNotification[]>;
+  finishNotifications(ids: readonly Id[]): Promise<void>;
+  retryNotification(id: Id, dueAt: Millis): Promise<void>;
+  /** The user's unread messages over every conversation (the app badge): above seen_seq, not deleted. */
+  unreadTotal(userId: Id): Promise<number>;
+  /** Outbox rows not yet finished (tests, the scenario script). */
+  pendingNotifications(): Promise<number>;
 }
 
 /** Full-text search over messages' content and file names (docs/search.md). */

@@ -340,6 +340,9 @@ export class Conversations {
   }
 
   /** Marks everything up to `uptoSeq` (default: all) read; tells the conversation when it moved. */
+  /** Told of each read mark that moved the reader's place (the push notifications clear it on their devices). */
+  onRead: (userId: Id, conversationId: Id) => void = () => {};
+
   async markRead(actor: User, key: ConversationKey, uptoSeq?: number): Promise<number> {
     const { conversation, me } = await this.access(actor, key);
     const target = Math.min(uptoSeq ?? conversation.lastSeq, conversation.lastSeq);
@@ -348,6 +351,7 @@ export class Conversations {
     // The reader's own place follows (also where read_seq stayed, after "mark as unread").
     const seen = await this.store.raiseSeen(conversation.id, actor.id, target);
     if (seen !== null) await this.#announceUnread(actor, conversation.id, true);
+    if (seen !== null || moved !== null) this.onRead(actor.id, conversation.id);
     if (moved === null) return me.readSeq;
     const upTo = (await this.store.messagesBySeq(conversation.id, moved, moved))[0];
     this.events.publish({

@@ -11,6 +11,7 @@ import type { Id, Member, Message, MessageKind, User, UserSummary } from '../mod
 import { LIKE_EMOJI } from '../model.js';
 import { deletedUser, Users } from '../users.js';
 import { MessageWriter } from './writer.js';
+import type { Notifications } from '../notifications/notifications.js';
 import { openCatchUp, type CatchUp, type ChangeCursor } from './catch-up.js';
 
 export type MessageKey = Id | string;
@@ -131,6 +132,8 @@ function readSeqsOf(members: readonly Member[]): ReadSeqs {
 /** Sending, history, edits, deletes and reactions. Every change is an event after its commit. */
 export class Messages {
   readonly writer: MessageWriter;
+  /** Push notifications: a new message's outbox rows (set by Core). */
+  notifications: Notifications | null = null;
 
   constructor(
     readonly store: Store,
@@ -199,6 +202,9 @@ export class Messages {
       replyToId = parent.id;
     }
     const clientId = input.clientId ? String(input.clientId).slice(0, 255) : null;
+    const createdAt = Date.now();
+    // Resolved before the append: a mention's push is written in the message's transaction.
+    const mentioned = content !== null && content.includes('@') ? await this.#mentioned(ref, content, actor) : [];
     const message: NewMessage = {
       conversationId: conversation.id,
       senderId: actor.id,
@@ -207,29 +213,30 @@ export class Messages {
       replyToId,
       clientId,
       attachments,
-      createdAt: Date.now(),
+      createdAt,
+      notify: this.notifications?.onAppend(ref.pair !== null, mentioned.map((u) => u.id), createdAt),
     };
     // Cut into words here, concurrently with the batch committing, not in the writer's transaction.
     message.searchRow = this.store.searchRowOf(message);
     this.#outgoing.set(message, { ref, sender: Users.summaryOf(actor), origin, localTempId: clientId, sentAt });
     const result = await this.writer.append(message);
-    if (result.created && content !== null && content.includes('@')) await this.#mentions(ref, result.message, actor);
+    if (result.created && mentioned.length > 0) await this.#mentions(ref, result.message, actor, mentioned);
     return result;
   }
 
-  /**
-   * `@name` or `@email` of a participant: stored, and told to the mentioned user's every
-   * device, joined to the conversation or not. Names match without spaces, case-insensitively.
-   */
-  async #mentions(ref: ConversationRef, message: Message, actor: User): Promise<void> {
+  /** `@name` or `@email` of a participant other than the sender. Names match without spaces, case-insensitively. */
+  async #mentioned(ref: ConversationRef, content: string, actor: User): Promise<UserSummary[]> {
     const tokens = new Set<string>();
-    for (const m of message.content!.matchAll(/(?:^|[\s(])@([^\s,;:!?()<>"']+)/g)) tokens.add(m[1].replace(/[.]+$/, '').toLowerCase());
-    if (tokens.size === 0) return;
+    for (const m of content.matchAll(/(?:^|[\s(])@([^\s,;:!?()<>"']+)/g)) tokens.add(m[1].replace(/[.]+$/, '').toLowerCase());
+    if (tokens.size === 0) return [];
     const members = await this.store.members([ref.id]);
-    const hit = members
+    return members
       .map((m) => m.user)
       .filter((u) => u.id !== actor.id && (tokens.has(u.email.toLowerCase()) || tokens.has(u.name.replace(/\s+/g, '').toLowerCase())));
-    if (hit.length === 0) return;
+  }
+
+  /** Stored, and told to the mentioned users' every device, joined to the conversation or not. */
+  async #mentions(ref: ConversationRef, message: Message, actor: User, hit: readonly UserSummary[]): Promise<void> {
     await this.store.addMentions(message.id, hit.map((u) => u.id));
     const sender = Users.summaryOf(actor);
     for (const u of hit) this.events.publishToUsers([u.id], { type: 'mention', conversation: ref, message, sender, userId: u.id });

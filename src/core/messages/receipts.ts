@@ -1,10 +1,12 @@
 import type { Store } from '../../backends/store/store.js';
 import type { EventPublisher } from '../events.js';
 import type { Conversations } from '../conversations/conversations.js';
-import type { Id } from '../model.js';
+import type { Id, User } from '../model.js';
 
 /**
- * Delivered watermarks. A socket that received a message marks it delivered for its user;
+ * Delivered watermarks. A device that acknowledged a message (Parley's `ack` frame or REST;
+ * for the documents' sockets, whose clients cannot ack, the write to the socket) marks it
+ * delivered for its user: the participant's delivered_seq is the highest of its devices' acks;
  * marks are coalesced per (conversation, user) and written in one transaction every
  * `intervalMs`, so fan-out never waits on the database.
  */
@@ -18,6 +20,12 @@ export class DeliveryReceipts {
     readonly events: EventPublisher,
     readonly intervalMs = 200,
   ) {}
+
+  /** A device of `actor` holds every message of the conversation up to `seq` (a member only; capped at last_seq by the store). */
+  async acknowledge(actor: User, conversationId: Id, seq: number): Promise<void> {
+    const ref = await this.conversations.memberRef(actor, conversationId);
+    this.delivered(ref.id, actor.id, seq);
+  }
 
   delivered(conversationId: Id, userId: Id, seq: number): void {
     const key = `${conversationId}:${userId}`;

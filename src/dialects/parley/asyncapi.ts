@@ -15,6 +15,7 @@ const CLIENT_EXAMPLES: Record<ClientFrameType, unknown> = {
   delete: { type: 'delete', message_id: 123 },
   react: { type: 'react', message_id: 123, emoji: '👍', on: true },
   read: { type: 'read', conversation_id: 7, seq: 42 },
+  ack: { type: 'ack', conversation_id: 7, seq: 42 },
   typing: { type: 'typing', conversation_id: 7, is_typing: true },
   presence: { type: 'presence', status: 'away' },
   ping: { type: 'ping' },

@@ -42,6 +42,7 @@ import {
   PresenceQuery,
   ReactionParams,
   ReadBody,
+  AckBody,
   RegisterBody,
   SendBody,
   SessionOut,
@@ -53,6 +54,7 @@ import {
 } from './schemas.js';
 import { parleyRenderer, sendParley } from './socket.js';
 import { directoryRoutes } from './directory-routes.js';
+import { notificationRoutes } from './notification-routes.js';
 import { parleyUnreadRoutes } from './unread-routes.js';
 import { parleySearch } from './search-routes.js';
 import { TAGS, TEXTS, example, noContent, operation } from '../../http/api-docs.js';
@@ -448,6 +450,18 @@ export function parleyRest(ctx: DialectContext, authed: DialectScope) {
     } },
     async (req) => ({ read_seq: await core.conversations.markRead(req.user, req.params.id, req.body?.seq) }),
   );
+  authed.post(
+    '/conversations/:id/delivered',
+    { schema: {
+      ...docs('markDelivered', 'Acknowledge receipt', "This device holds every message up to seq (the socket's `ack` frame, for a client without a socket): my delivered position is the highest any of my devices acknowledged, and no push is sent for what it covers.", { ...none('Acknowledged'), ...errors }),
+      params: ConversationParams,
+      body: example(AckBody, 'Up to where this device holds', { seq: 42 }),
+    } },
+    async (req, reply) => {
+      await core.receipts.acknowledge(req.user, req.params.id, req.body.seq);
+      return reply.code(204).send();
+    },
+  );
 
   // ------------------------------------------------------------ files
   authed.post('/files', { schema: {
@@ -466,6 +480,7 @@ export function parleyRest(ctx: DialectContext, authed: DialectScope) {
   });
 
   directoryRoutes(ctx, authed, conversation);
+  notificationRoutes(ctx, authed);
   parleyUnreadRoutes(ctx, authed);
   parleySearch(ctx, authed);
 

@@ -212,6 +212,7 @@ export const MessageParams = Type.Object({ id: Id });
 export const EditBody = Type.Object({ content: Type.String() }, { additionalProperties: false });
 export const ReactionParams = Type.Object({ id: Id, emoji: Emoji });
 export const ReadBody = Type.Object({ seq: Type.Optional(Seq) }, { additionalProperties: false });
+export const AckBody = Type.Object({ seq: Seq }, { additionalProperties: false });
 export const PresenceQuery = Type.Object({ user_ids: Type.String({ pattern: '^\\d+(,\\d+){0,199}$', description: 'Comma-separated ids' }) });
 export const PresenceBody = Type.Object({ status: Status }, { additionalProperties: false });
 export const UploadOut = Type.Object({
@@ -270,6 +271,7 @@ export const ClientFrames = {
   delete: frame('delete', { message_id: Id }, 'Delete a message (yours; in groups, admins and moderators: anyone\'s).'),
   react: frame('react', { message_id: Id, emoji: Emoji, on: Type.Boolean() }, 'Add (on: true) or remove a reaction.'),
   read: frame('read', { conversation_id: Id, seq: Type.Optional(Seq) }, 'Mark read up to seq (default: all).'),
+  ack: frame('ack', { conversation_id: Id, seq: Seq }, 'This device holds every message of the conversation up to seq (delivered receipts, and no push for them). The SDK sends it on receipt.'),
   typing: frame('typing', { conversation_id: Id, is_typing: Type.Boolean() }, 'Typing started or stopped; expires on its own.'),
   presence: frame('presence', { status: Status }, 'Set your presence status.'),
   ping: frame('ping', {}, 'Answered with pong.'),
@@ -416,3 +418,30 @@ export const SearchOut = Type.Object({
   results: Type.Array(SearchHitOut),
   next_cursor: Nullable(Type.String({ description: 'Pass as cursor for the next page; null on the last' })),
 });
+
+// ---------------------------------------------------------------- issue 19: push notifications (notification-routes.ts)
+const Level = Type.Union([Type.Literal('all'), Type.Literal('mentions'), Type.Literal('none')], {
+  description: 'all: every message; mentions: mentions of me and direct messages; none: no push',
+});
+const MuteUntil = Nullable(Type.String({ format: 'date-time', description: 'No push before this time (null: not muted)' }));
+export const NotificationSettingsOut = Type.Object({ level: Level, mute_until: MuteUntil });
+export const NotificationSettingsBody = Type.Object({ level: Type.Optional(Level), mute_until: Type.Optional(MuteUntil) }, { additionalProperties: false });
+export const ConversationNotificationSettingsOut = Type.Object({
+  level: Nullable(Level),
+  mute_until: MuteUntil,
+});
+export const ConversationNotificationSettingsBody = Type.Object(
+  { level: Type.Optional(Nullable(Level)), mute_until: Type.Optional(MuteUntil) },
+  { additionalProperties: false, description: 'level null: as my own setting' },
+);
+export const VapidKeyOut = Type.Object({ public_key: Type.String({ description: "The server's VAPID public key (base64url): the applicationServerKey to subscribe with" }) });
+const DeviceId = Type.String({ minLength: 1, maxLength: 128, description: 'This device (the SDK makes one up and keeps it); one subscription per endpoint' });
+export const PushSubscriptionBody = Type.Union([
+  Type.Object(
+    { kind: Type.Literal('web'), device_id: Type.Optional(DeviceId), endpoint: Type.String({ minLength: 1, maxLength: 2048, pattern: '^https?://' }), keys: Type.Object({ p256dh: Type.String({ minLength: 1, maxLength: 256 }), auth: Type.String({ minLength: 1, maxLength: 64 }) }) },
+    { additionalProperties: false },
+  ),
+  Type.Object({ kind: Type.Union([Type.Literal('fcm'), Type.Literal('apns')]), device_id: Type.Optional(DeviceId), token: Type.String({ minLength: 1, maxLength: 4096 }) }, { additionalProperties: false }),
+]);
+export const PushSubscriptionOut = Type.Object({ id: Id, kind: Type.String(), device_id: Type.String() });
+export const PushSubscriptionParams = Type.Object({ id: Id });

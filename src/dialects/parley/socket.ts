@@ -26,6 +26,8 @@ const CHANGE: Record<string, string> = {
 export function parleyRenderer(ctx: Ctx): EventRenderer<null> {
   return {
     name: 'parley',
+    // Delivered means acknowledged by a device (the `ack` frame, sent by the SDK on receipt).
+    clientAcks: true,
     key: variantKeys(
       {
         'message.created': bySender,
@@ -183,6 +185,7 @@ function handlers(ctx: DialectContext): Record<string, FrameHandler<null>> {
     delete: on(V.delete, (conn, d) => core.messages.delete(conn.user, d.message_id)),
     react: on(V.react, (conn, d) => core.messages.react(conn.user, d.message_id, d.emoji, d.on)),
     read: on(V.read, (conn, d) => core.conversations.markRead(conn.user, d.conversation_id, d.seq)),
+    ack: on(V.ack, (conn, d) => core.receipts.acknowledge(conn.user, d.conversation_id, d.seq)),
     typing: on(V.typing, (conn, d) => core.presence.typing(conn.user, d.conversation_id, d.is_typing)),
     presence: on(V.presence, (conn, d) => core.presence.setStatus(conn.user, d.status)),
     async ping(conn, frame) {

@@ -99,6 +99,9 @@ describe.each(databases)('/api/parley on %s', (db) => {
     const got = await sb.next('message');
     expect(got.message).toMatchObject({ id: ack.message.id, seq: 1 });
     expect(got.message).not.toHaveProperty('local_temp_id');
+    // Bob's device acknowledges it (as the SDK does on receipt): Amy sees it delivered.
+    sb.send({ type: 'ack', conversation_id: conv, seq: 1 });
+    expect(await sa.next('delivered')).toMatchObject({ conversation_id: conv, user_id: b.user.id, delivered_seq: 1 });
     sa.send({ type: 'send', conversation_id: conv, content: 'hello', local_temp_id: 't1' });
     expect((await sa.next('message', { where: (f) => f.message.local_temp_id === 't1' })).message.id).toBe(ack.message.id);
 

@@ -11,6 +11,7 @@ import { search } from './0009-search.js';
 import { threadsUnread } from './0010-threads-unread.js';
 import { curation } from './0011-curation.js';
 import { channelVisibility } from './0012-channel-visibility.js';
+import { notifications } from './0013-notifications.js';
 import { unreadUncounted } from './0017-unread-uncounted.js';
 
 export type SqlDialectName = 'sqlite' | 'postgres';
@@ -22,7 +23,7 @@ export interface VersionedMigration {
 }
 
 /** In order; never edit one that has shipped, add the next. */
-export const MIGRATIONS: VersionedMigration[] = [initial, attachmentPaths, clientIdPerConversation, accounts, filesQuotaPurge, blocksMemberCount, sentSeq, epoch, search, threadsUnread, curation, channelVisibility, unreadUncounted];
+export const MIGRATIONS: VersionedMigration[] = [initial, attachmentPaths, clientIdPerConversation, accounts, filesQuotaPurge, blocksMemberCount, sentSeq, epoch, search, threadsUnread, curation, channelVisibility, notifications, unreadUncounted];
 
 export function migrationProvider(dialect: SqlDialectName): MigrationProvider {
   return {

@@ -27,6 +27,8 @@ export interface SqlAdapter {
    * transactions that touch several of them queue instead of deadlocking.
    */
   lockInOrder(tx: SqlRunner, table: string, keyColumns: string, keys: readonly (readonly number[])[]): Promise<void>;
+  /** After a SELECT of rows to claim: PostgreSQL locks them, passing over those another transaction holds (SQLite has one writer). */
+  readonly skipLocked: string;
   /** Takes one row's lock (`table.id = id`) for the rest of the transaction. */
   lockRow(tx: SqlRunner, table: 'conversations' | 'users', id: Id): Promise<void>;
   /**
@@ -81,6 +83,7 @@ abstract class SqlWords {
 class SqliteAdapter extends SqlWords implements SqlAdapter {
   readonly dialect = 'sqlite';
   readonly appendPipeline = 2;
+  readonly skipLocked = '';
   constructor() {
     super('max', 'min', () => '?');
   }
@@ -115,6 +118,7 @@ class SqliteAdapter extends SqlWords implements SqlAdapter {
 class PostgresAdapter extends SqlWords implements SqlAdapter {
   readonly dialect = 'postgres';
   readonly appendPipeline = 1;
+  readonly skipLocked = 'FOR UPDATE SKIP LOCKED';
   constructor() {
     super('greatest', 'least', (t) => `CAST(? AS ${t})`);
   }

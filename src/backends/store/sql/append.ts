@@ -8,6 +8,7 @@ import { hydrateMessages } from './messages.js';
 import { indexRow } from '../search-text.js';
 import { indexMessages } from './search.js';
 import { followRepliedThreads } from './threads.js';
+import { writeNotificationOutbox } from './notifications.js';
 import { ATTACHMENT_COLUMNS, MESSAGE_COLUMNS_OF_M, toAttachment, type AttachmentRow, type MessageRow } from './rows.js';
 
 /** The retry key (Store contract): a client id names a send within its conversation only. */
@@ -111,6 +112,8 @@ export class SqlAppend extends SqlAggregate implements Pick<MessageStore, 'appen
           };
         });
         await this.#moveWatermarks(tx, batch, fresh, seqs);
+        // The pushes that may be due, committed with their messages (issue 19's outbox).
+        await writeNotificationOutbox(tx, this.adapter, fresh.map((i, k) => ({ message: batch[i], id: rows[k].id, seq: seqs[i].seq })));
         const replies = fresh.filter((i) => batch[i].replyToId !== null);
         await followRepliedThreads(tx, this.adapter, replies.map((i) => ({ rootId: batch[i].replyToId!, conversationId: batch[i].conversationId, senderId: batch[i].senderId, seq: seqs[i].seq, at: batch[i].createdAt })));
       }

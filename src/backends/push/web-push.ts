@@ -1,0 +1,58 @@
+import webpush from 'web-push';
+import type { PushMessage, PushOutcome, PushProvider, PushTarget } from '../../core/notifications/ports.js';
+
+export interface VapidKeys {
+  subject: string;
+  publicKey: string;
+  privateKey: string;
+}
+
+/** What a Web Push payload holds (the service worker, web/public/sw.js, reads it). */
+export function webPushPayload(m: PushMessage): string {
+  return JSON.stringify({ title: m.title, body: m.body, badge: m.badge, conversation_id: m.conversationId, message_id: m.messageId, tag: m.tag });
+}
+
+/**
+ * Web Push (RFC 8030) with the payload encrypted for the subscription (RFC 8291, aes128gcm)
+ * and the request signed with the server's VAPID key (RFC 8292), by the web-push package.
+ * The request is sent with fetch rather than web-push's own https-only client, so a push
+ * service on plain http (a local one in the tests) is reached the same way.
+ */
+export class WebPushProvider implements PushProvider {
+  readonly kind = 'web';
+
+  constructor(
+    readonly vapid: VapidKeys,
+    readonly timeoutMs = 10_000,
+  ) {}
+
+  async send(target: PushTarget, message: PushMessage): Promise<PushOutcome> {
+    if (target.kind !== 'web') return { ok: false, gone: true };
+    const request = webpush.generateRequestDetails({ endpoint: target.endpoint, keys: { p256dh: target.p256dh, auth: target.auth } }, webPushPayload(message), {
+      vapidDetails: this.vapid,
+      // A push the device could not get within a day is no longer news.
+      TTL: 86_400,
+      // Replaces a pending push of the same conversation at the push service (RFC 8030 §5.4).
+      topic: message.tag.replace(/[^A-Za-z0-9_-]/g, '').slice(0, 32),
+      urgency: message.messageId === null ? 'low' : 'high',
+      contentEncoding: 'aes128gcm',
+    });
+    let res: Response;
+    try {
+      res = await fetch(request.endpoint, {
+        method: request.method,
+        headers: Object.fromEntries(Object.entries(request.headers).map(([k, v]) => [k, String(v)])),
+        body: request.body ? new Uint8Array(request.body) : undefined,
+        signal: AbortSignal.timeout(this.timeoutMs),
+      });
+      await res.arrayBuffer().catch(() => undefined);
+    } catch {
+      return { ok: false, gone: false };
+    }
+    if (res.status >= 200 && res.status < 300) return { ok: true };
+    // The subscription expired or was unsubscribed (RFC 8030 §7.3).
+    if (res.status === 404 || res.status === 410) return { ok: false, gone: true };
+    const after = Number(res.headers.get('retry-after'));
+    return { ok: false, gone: false, ...(Number.isFinite(after) && after > 0 ? { retryAfterMs: after * 1000 } : {}) };
+  }
+}

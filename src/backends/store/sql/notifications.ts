@@ -1,0 +1,170 @@
+import type { Id, Millis } from '../../../core/model.js';
+import { raw, type SqlRunner } from '../sql-runner.js';
+import type { ClaimedNotification, NewMessage, NotificationLevel, NotificationSetting, NotificationStore, PushSubscription } from '../store.js';
+import type { SqlAdapter } from './adapter.js';
+import { SqlAggregate } from './aggregate.js';
+
+/** The level in force for participant `p`: the conversation's setting (`cs`), else the user's (`us`), else `mentions`. */
+const LEVEL = `COALESCE(cs.level, us.level, 'mentions')`;
+const SETTINGS_OF_P = `LEFT JOIN notification_settings cs ON cs.user_id = p.user_id AND cs.conversation_id = p.conversation_id
+  LEFT JOIN notification_settings us ON us.user_id = p.user_id AND us.conversation_id = 0`;
+
+/**
+ * The append's outbox write (Store rule of NotificationStore): one INSERT … SELECT for the
+ * batch, a row per other participant whose setting at the message's time asks for a push.
+ * Mentions travel as ',3,5,' so the batch stays one VALUES list.
+ */
+export async function writeNotificationOutbox(
+  tx: SqlRunner,
+  adapter: SqlAdapter,
+  messages: readonly { message: NewMessage; id: Id; seq: number }[],
+): Promise<void> {
+  const rows = messages.filter((m) => m.message.notify);
+  if (rows.length === 0) return;
+  await tx.run(
+    raw(
+      `INSERT INTO notification_outbox (user_id, conversation_id, message_id, seq, due_at, lease_until, attempts)
+       SELECT p.user_id, p.conversation_id, v.column1, v.column4, v.column5, 0, 0
+       FROM (VALUES ${adapter.valueRows(rows.length, ['BIGINT', 'BIGINT', 'BIGINT', 'BIGINT', 'BIGINT', 'BIGINT', 'INTEGER', 'TEXT'])}) AS v
+       JOIN participants p ON p.conversation_id = v.column2 AND p.user_id <> v.column3 AND p.left_at IS NULL
+       ${SETTINGS_OF_P}
+       WHERE COALESCE(cs.mute_until, 0) <= v.column6 AND COALESCE(us.mute_until, 0) <= v.column6
+         AND (${LEVEL} = 'all' OR (${LEVEL} = 'mentions' AND (v.column7 = 1 OR v.column8 LIKE '%,' || CAST(p.user_id AS TEXT) || ',%')))`,
+      rows.flatMap(({ message: m, id, seq }) => [id, m.conversationId, m.senderId, seq, m.notify!.dueAt, m.createdAt, m.notify!.direct ? 1 : 0, `,${m.notify!.mentionIds.join(',')},`]),
+    ),
+  );
+}
+
+interface SubscriptionRow {
+  id: number;
+  user_id: number;
+  kind: string;
+  device_id: string;
+  endpoint: string;
+  p256dh: string | null;
+  auth: string | null;
+}
+
+const toSubscription = (r: SubscriptionRow): PushSubscription => ({
+  id: Number(r.id),
+  userId: Number(r.user_id),
+  kind: r.kind as PushSubscription['kind'],
+  deviceId: r.device_id,
+  endpoint: r.endpoint,
+  p256dh: r.p256dh,
+  auth: r.auth,
+});
+
+/** Notification settings, push subscriptions and the outbox's dispatch side. */
+export class SqlNotifications extends SqlAggregate implements NotificationStore {
+  async notificationSetting(userId: Id, conversationId: Id): Promise<NotificationSetting> {
+    const r = await this.first(this.db.selectFrom('notification_settings').select(['level', 'mute_until']).where('user_id', '=', userId).where('conversation_id', '=', conversationId));
+    return { level: (r?.level ?? null) as NotificationLevel | null, muteUntil: Number(r?.mute_until ?? 0) };
+  }
+
+  async setNotificationSetting(userId: Id, conversationId: Id, setting: NotificationSetting): Promise<void> {
+    const values = { level: setting.level, mute_until: setting.muteUntil };
+    await this.runner.run(
+      this.db
+        .insertInto('notification_settings')
+        .values({ user_id: userId, conversation_id: conversationId, ...values })
+        .onConflict((oc) => oc.columns(['user_id', 'conversation_id']).doUpdateSet(values))
+        .compile(),
+    );
+  }
+
+  async addPushSubscription(sub: Omit<PushSubscription, 'id'>, at: Millis): Promise<PushSubscription> {
+    const values = { user_id: sub.userId, kind: sub.kind, device_id: sub.deviceId, endpoint: sub.endpoint, p256dh: sub.p256dh, auth: sub.auth };
+    const r = await this.first<SubscriptionRow>(
+      this.db
+        .insertInto('push_subscriptions')
+        .values({ ...values, created_at: at })
+        .onConflict((oc) => oc.columns(['kind', 'endpoint']).doUpdateSet(values))
+        .returning(['id', 'user_id', 'kind', 'device_id', 'endpoint', 'p256dh', 'auth']),
+    );
+    return toSubscription(r!);
+  }
+
+  async removePushSubscription(userId: Id | null, id: Id): Promise<boolean> {
+    let q = this.db.deleteFrom('push_subscriptions').where('id', '=', id);
+    if (userId !== null) q = q.where('user_id', '=', userId);
+    return (await this.runner.run(q.compile())) > 0;
+  }
+
+  async pushSubscriptions(userIds: readonly Id[]): Promise<PushSubscription[]> {
+    if (userIds.length === 0) return [];
+    const rows = await this.all<SubscriptionRow>(
+      this.db.selectFrom('push_subscriptions').select(['id', 'user_id', 'kind', 'device_id', 'endpoint', 'p256dh', 'auth']).where('user_id', 'in', [...userIds]).orderBy('id'),
+    );
+    return rows.map(toSubscription);
+  }
+
+  async claimNotifications(now: Millis, leaseUntil: Millis, limit: number): Promise<ClaimedNotification[]> {
+    return this.runner.transaction(async (tx) => {
+      const claimed = await tx.all<{ id: number }>(
+        raw(
+          `UPDATE notification_outbox SET lease_until = ?, attempts = attempts + 1
+           WHERE id IN (SELECT id FROM notification_outbox WHERE due_at <= ? AND lease_until <= ? ORDER BY due_at LIMIT ${limit | 0} ${this.adapter.skipLocked})
+           RETURNING id`,
+          [leaseUntil, now, now],
+        ),
+      );
+      if (claimed.length === 0) return [];
+      const rows = await tx.all<{
+        id: number; user_id: number; conversation_id: number; message_id: number; seq: number; attempts: number;
+        delivered_seq: number | null; read_seq: number | null; seen_seq: number | null; level: string; mute_until: number;
+      }>(
+        raw(
+          `SELECT o.id, o.user_id, o.conversation_id, o.message_id, o.seq, o.attempts, p.delivered_seq, p.read_seq, p.seen_seq,
+                  ${LEVEL} AS level, ${this.adapter.greatest('COALESCE(cs.mute_until, 0)', 'COALESCE(us.mute_until, 0)')} AS mute_until
+           FROM notification_outbox o
+           LEFT JOIN participants p ON p.conversation_id = o.conversation_id AND p.user_id = o.user_id AND p.left_at IS NULL
+           LEFT JOIN notification_settings cs ON cs.user_id = o.user_id AND cs.conversation_id = o.conversation_id
+           LEFT JOIN notification_settings us ON us.user_id = o.user_id AND us.conversation_id = 0
+           WHERE o.id IN (${claimed.map(() => '?').join(', ')}) ORDER BY o.due_at, o.id`,
+          claimed.map((c) => c.id),
+        ),
+      );
+      return rows.map((r) => ({
+        id: Number(r.id),
+        userId: Number(r.user_id),
+        conversationId: Number(r.conversation_id),
+        messageId: Number(r.message_id),
+        seq: Number(r.seq),
+        attempts: Number(r.attempts),
+        deliveredSeq: r.delivered_seq === null ? null : Number(r.delivered_seq),
+        // Read, or the user's own place past it (a reply from another device moves it too).
+        readSeq: r.read_seq === null ? null : Math.max(Number(r.read_seq), Number(r.seen_seq ?? 0)),
+        level: r.level as NotificationLevel,
+        muteUntil: Number(r.mute_until),
+      }));
+    });
+  }
+
+  async finishNotifications(ids: readonly Id[]): Promise<void> {
+    if (ids.length === 0) return;
+    await this.runner.run(this.db.deleteFrom('notification_outbox').where('id', 'in', [...ids]).compile());
+  }
+
+  async retryNotification(id: Id, dueAt: Millis): Promise<void> {
+    await this.runner.run(this.db.updateTable('notification_outbox').set({ due_at: dueAt, lease_until: 0 }).where('id', '=', id).compile());
+  }
+
+  async unreadTotal(userId: Id): Promise<number> {
+    const r = await this.first<{ n: number | null }>(
+      raw(
+        `SELECT SUM(c.last_seq - p.seen_seq) - (SELECT COUNT(*) FROM participants q JOIN messages m ON m.conversation_id = q.conversation_id AND m.seq > q.seen_seq AND m.deleted_at IS NOT NULL
+                                                WHERE q.user_id = ? AND q.left_at IS NULL) AS n
+         FROM participants p JOIN conversations c ON c.id = p.conversation_id AND c.deleted_at IS NULL
+         WHERE p.user_id = ? AND p.left_at IS NULL`,
+        [userId, userId],
+      ),
+    );
+    return Math.max(0, Number(r?.n ?? 0));
+  }
+
+  async pendingNotifications(): Promise<number> {
+    const r = await this.first(this.db.selectFrom('notification_outbox').select((eb) => eb.fn.countAll<number>().as('n')));
+    return Number(r?.n ?? 0);
+  }
+}
