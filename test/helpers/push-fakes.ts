@@ -1,7 +1,7 @@
 import { generateKeyPairSync, randomBytes, type KeyObject } from 'node:crypto';
 import { once } from 'node:events';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { Http2Server, ServerHttp2Stream } from 'node:http2';
+import { createServer as createHttp2Server, type Http2Server, type ServerHttp2Session, type ServerHttp2Stream } from 'node:http2';
 import type { AddressInfo } from 'node:net';
 import { decodeProtectedHeader, jwtVerify } from 'jose';
 import type { FcmServiceAccount } from '../../src/backends/push/fcm.js';
@@ -186,5 +186,148 @@ function fcmShapeProblem(body: any): string | null {
   if (m.android?.collapse_key !== undefined && typeof m.android.collapse_key !== 'string') return 'android.collapse_key is not a string';
   const badge = m.apns?.payload?.aps?.badge;
   if (badge !== undefined && !Number.isInteger(badge)) return 'apns.payload.aps.badge is not an integer';
+  return null;
+}
+
+// ---------------------------------------------------------------- APNs
+
+export interface FakeApns extends FakePushService {
+  /** What a provider is configured with: the .p8 key (PEM), its id, the team and the topic. */
+  readonly keyPem: string;
+  readonly keyId: string;
+  readonly teamId: string;
+  readonly topic: string;
+  /** HTTP/2 connections opened to it. */
+  readonly connections: number;
+  /** Drops every connection (as APNs does to an idle one, or on a restart). */
+  dropConnections(): Promise<void>;
+}
+
+/**
+ * APNs' provider API over HTTP/2 without TLS (what node:http2 serves on loopback without a
+ * certificate): `POST /3/device/{token}` with a bearer ES256 token it verifies with the public
+ * half of the key, and the headers and payload Apple documents.
+ */
+export async function startFakeApns(opts: { signWith?: KeyObject } = {}): Promise<FakeApns> {
+  const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+  const keyId = 'ABC123DEFG';
+  const teamId = 'DEF123GHIJ';
+  const topic = 'org.parley.app';
+  const problems: string[] = [];
+  const delivered: FakeApns['delivered'] = [];
+  const credentials = new Set<string>();
+  const refusedOnce = new Set<string>();
+  const expired = new Set<string>();
+  const sessions = new Set<ServerHttp2Session>();
+  const server = createHttp2Server();
+  let connections = 0;
+  server.on('session', (s) => {
+    connections++;
+    sessions.add(s);
+    s.on('close', () => sessions.delete(s));
+  });
+  server.on('stream', async (stream, headers) => {
+    stream.on('error', () => {}); // the 'reset' situation closes it with an error code on purpose
+    const text = await readBody(stream);
+    const answer = (status: number, reason?: string, extra: Record<string, string> = {}) => {
+      stream.respond({ ':status': status, 'apns-id': randomBytes(16).toString('hex'), ...(reason ? { 'content-type': 'application/json' } : {}), ...extra });
+      stream.end(reason ? JSON.stringify({ reason }) : undefined);
+    };
+    const path = /^\/3\/device\/([0-9A-Za-z-]+)$/.exec(String(headers[':path']))?.[1];
+    if (headers[':method'] !== 'POST' || !path) {
+      problems.push(`${headers[':method']} ${headers[':path']}`);
+      return answer(405, 'MethodNotAllowed');
+    }
+    const jwt = /^bearer (.+)$/.exec(String(headers.authorization ?? ''))?.[1];
+    if (!jwt) {
+      problems.push('no bearer provider token');
+      return answer(403, 'MissingProviderToken');
+    }
+    try {
+      const header = decodeProtectedHeader(jwt);
+      if (header.alg !== 'ES256' || header.kid !== keyId) throw new Error(`header ${JSON.stringify(header)}`);
+      const { payload } = await jwtVerify(jwt, publicKey, { algorithms: ['ES256'], issuer: teamId, requiredClaims: ['iat'] });
+      if (Date.now() / 1000 - payload.iat! > 3600) {
+        problems.push('provider token older than an hour');
+        return answer(403, 'ExpiredProviderToken');
+      }
+    } catch (e) {
+      problems.push(`provider token refused (${(e as Error).message})`);
+      return answer(403, 'InvalidProviderToken');
+    }
+    if (expired.has(jwt)) {
+      problems.push('a refused provider token was sent again');
+      return answer(403, 'ExpiredProviderToken');
+    }
+    credentials.add(jwt);
+    const shape = apnsShapeProblem(headers, text, topic);
+    if (shape) {
+      problems.push(shape);
+      return answer(400, 'BadRequest');
+    }
+    const token = path;
+    switch (situationOf(token)) {
+      case 'unregistered':
+        return answer(410, 'Unregistered');
+      case 'bad-token':
+        return answer(400, 'BadDeviceToken');
+      case 'throttled':
+        return answer(429, 'TooManyRequests', { 'retry-after': String(THROTTLE_RETRY_AFTER_S) });
+      case 'unavailable':
+        return answer(503, 'ServiceUnavailable');
+      case 'reset':
+        return stream.close(0x2 /* INTERNAL_ERROR */);
+      case 'stale-credential':
+        // The provider token is refused once (as if it had expired): it must not come back.
+        if (!refusedOnce.has(token)) {
+          refusedOnce.add(token);
+          expired.add(jwt);
+          return answer(403, 'ExpiredProviderToken');
+        }
+    }
+    delivered.push({ token, body: JSON.parse(text), headers: { ...headers } });
+    answer(200);
+  });
+  const url = await listen(server);
+  return {
+    url,
+    keyPem: (opts.signWith ?? privateKey).export({ type: 'pkcs8', format: 'pem' }) as string,
+    keyId,
+    teamId,
+    topic,
+    get connections() {
+      return connections;
+    },
+    async dropConnections() {
+      await Promise.all([...sessions].map((s) => new Promise((closed) => s.close(() => closed(undefined)))));
+    },
+    delivered,
+    problems,
+    credentials,
+    close: async () => {
+      for (const s of sessions) s.destroy();
+      server.close();
+    },
+  };
+}
+
+/** The headers and payload Apple's "Sending notification requests to APNs" requires of an alert. */
+function apnsShapeProblem(headers: Record<string, unknown>, text: string, topic: string): string | null {
+  if (headers['apns-topic'] !== topic) return `apns-topic ${headers['apns-topic']}`;
+  if (headers['apns-push-type'] !== 'alert') return `apns-push-type ${headers['apns-push-type']}`;
+  if (!['5', '10'].includes(String(headers['apns-priority']))) return `apns-priority ${headers['apns-priority']}`;
+  if (!/^\d+$/.test(String(headers['apns-expiration']))) return `apns-expiration ${headers['apns-expiration']}`;
+  const collapse = headers['apns-collapse-id'];
+  if (collapse !== undefined && Buffer.byteLength(String(collapse)) > 64) return 'apns-collapse-id over 64 bytes';
+  if (Buffer.byteLength(text) > 4096) return 'payload over 4 KB';
+  let body: any;
+  try {
+    body = JSON.parse(text);
+  } catch {
+    return 'payload is not JSON';
+  }
+  const aps = body?.aps;
+  if (typeof aps?.alert?.title !== 'string' || typeof aps?.alert?.body !== 'string') return 'aps.alert.title/body are not strings';
+  if (!Number.isInteger(aps.badge)) return 'aps.badge is not an integer';
   return null;
 }
