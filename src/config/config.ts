@@ -197,6 +197,8 @@ export interface Config {
    * acknowledged send; the default (half the CPUs, 1 or 2) leaves that pool room.
    */
   readonly passwordHashConcurrency: number;
+  /** Mobile push services (issue 19): each is on when its settings are set. */
+  readonly mobilePush: MobilePushConfig;
   /** External identity provider whose tokens Parley trusts besides its own (all optional). */
   readonly idp: IdpConfig;
   /**
@@ -210,6 +212,23 @@ export interface Config {
   readonly metricsHost: string;
   /** How long a peer may hold a connection, and how many it may hold (0 turns one off). */
   readonly http: HttpLimits;
+}
+
+export interface MobilePushConfig {
+  /** FCM_SERVICE_ACCOUNT_FILE: the service-account JSON file Google gives (project_id, client_email, private_key, token_uri). Unset: no FCM. */
+  readonly fcmServiceAccountFile: string | null;
+  /** FCM_BASE_URL: the FCM HTTP v1 API's origin. */
+  readonly fcmBaseUrl: string;
+  /** APNS_KEY_FILE: the .p8 token-signing key from Apple. Unset: no APNs (APNS_KEY_ID, APNS_TEAM_ID and APNS_TOPIC are then required). */
+  readonly apnsKeyFile: string | null;
+  /** APNS_KEY_ID: the key's id (the JWT's `kid`). */
+  readonly apnsKeyId: string;
+  /** APNS_TEAM_ID: the developer team (the JWT's `iss`). */
+  readonly apnsTeamId: string;
+  /** APNS_TOPIC: the app's bundle id (`apns-topic`). */
+  readonly apnsTopic: string;
+  /** APNS_BASE_URL: `https://api.push.apple.com` (production) or `https://api.sandbox.push.apple.com` (development builds). */
+  readonly apnsBaseUrl: string;
 }
 
 export interface HttpLimits {
@@ -399,6 +418,23 @@ function persistentSecret(dataDir: string): string {
   return persistentFile(dataDir, 'jwt-secret', () => randomBytes(48).toString('base64url'));
 }
 
+function mobilePush(env: Env): MobilePushConfig {
+  const apnsKeyFile = env.APNS_KEY_FILE || null;
+  if (apnsKeyFile) {
+    const missing = ['APNS_KEY_ID', 'APNS_TEAM_ID', 'APNS_TOPIC'].filter((name) => !env[name]);
+    if (missing.length) throw new ConfigError(`APNS_KEY_FILE is set but ${missing.join(', ')} ${missing.length > 1 ? 'are' : 'is'} not: APNs needs the key's id, the team id and the app's bundle id`);
+  }
+  return Object.freeze({
+    fcmServiceAccountFile: env.FCM_SERVICE_ACCOUNT_FILE || null,
+    fcmBaseUrl: (env.FCM_BASE_URL || 'https://fcm.googleapis.com').replace(/\/+$/, ''),
+    apnsKeyFile,
+    apnsKeyId: env.APNS_KEY_ID ?? '',
+    apnsTeamId: env.APNS_TEAM_ID ?? '',
+    apnsTopic: env.APNS_TOPIC ?? '',
+    apnsBaseUrl: (env.APNS_BASE_URL || 'https://api.push.apple.com').replace(/\/+$/, ''),
+  });
+}
+
 export function loadConfig(env: Env = process.env): Config {
   const dataDir = path.resolve(env.DATA_DIR ?? './data');
   // Created private (messages, files, the secret); an existing directory is left as it is —
@@ -487,6 +523,7 @@ export function loadConfig(env: Env = process.env): Config {
     }),
     trustProxy: trustProxy(env.TRUST_PROXY),
     passwordHashConcurrency: Math.max(1, int(env, 'PASSWORD_HASH_CONCURRENCY', Math.max(1, Math.min(2, Math.floor(availableParallelism() / 2))))),
+    mobilePush: mobilePush(env),
     idp: Object.freeze({
       hs256Secret: env.AUTH_HS256_SECRET || undefined,
       publicKeyPem: env.AUTH_PUBLIC_KEY || undefined,

@@ -1,0 +1,203 @@
+// Issue 19: e-mail for DMs and mentions still unread after EMAIL_DELAY_MS, one e-mail per user
+// listing them all, over a real SMTP server on loopback. Messages are sent and read through
+// /api/parley of a real Parley; the digest runs over that server's database with the clock of
+// each tick given (a tick at `now + DELAY` finds everything sent before it due).
+import fc from 'fast-check';
+import type { ParsedMail } from 'mailparser';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { SmtpMailer } from '../../src/backends/mail/smtp-mailer.js';
+import { createStore } from '../../src/backends/store/create-store.js';
+import { SqlEmailDigest } from '../../src/backends/store/sql/email-digest.js';
+import type { SqlStore } from '../../src/backends/store/sql-store.js';
+import { EmailDigest, type EmailDigestOptions } from '../../src/core/notifications/email/digest.js';
+import { api, newRoom, newUser, type TestUser } from '../helpers/clients.js';
+import { sqlStoreOf, useParley, type TestServer } from '../helpers/parley.js';
+import { databases } from '../helpers/pg.js';
+import { startLocalSmtp, type LocalSmtp } from '../helpers/smtp.js';
+
+const DELAY = 60_000;
+const LATE = DELAY + 1000;
+let names = 0;
+
+async function person(server: TestServer): Promise<TestUser> {
+  return newUser(server, { name: `Mail${process.pid}x${++names}` });
+}
+/** The `@name` that mentions a user (names match without spaces, any case). */
+const at = (u: TestUser) => `@${u.user.name.toLowerCase()}`;
+
+async function send(server: TestServer, from: TestUser, conversationId: number, content: string): Promise<void> {
+  const r = await api(server, 'POST', `/api/parley/conversations/${conversationId}/messages`, { token: from.token, json: { content } });
+  expect(r.status).toBe(201);
+}
+async function read(server: TestServer, who: TestUser, conversationId: number): Promise<void> {
+  expect((await api(server, 'POST', `/api/parley/conversations/${conversationId}/read`, { token: who.token, json: {} })).status).toBe(200);
+}
+async function group(server: TestServer, owner: TestUser, members: TestUser[]): Promise<number> {
+  const r = await api(server, 'POST', '/api/parley/conversations', { token: owner.token, json: { kind: 'group', title: 'Launch', member_ids: members.map((m) => m.user.id) } });
+  expect(r.status).toBe(201);
+  return r.body.id as number;
+}
+
+for (const db of databases) {
+  describe(`e-mail digest (${db})`, () => {
+    const server = useParley({ db });
+    let smtp: LocalSmtp;
+    let mailer: SmtpMailer;
+    beforeAll(async () => {
+      smtp = await startLocalSmtp();
+      mailer = new SmtpMailer(smtp.url, 'Parley <parley@example.com>');
+    });
+    afterAll(async () => {
+      mailer?.close();
+      await smtp?.close();
+    });
+    const digest = (over: Partial<EmailDigestOptions> = {}, store: SqlStore = sqlStoreOf(server)) =>
+      new EmailDigest(new SqlEmailDigest(store), mailer, {
+        delayMs: DELAY,
+        maxAgeMs: 7 * 86_400_000,
+        contentFree: false,
+        publicUrl: 'https://chat.example.com',
+        unsubscribeUrl: (id) => `https://chat.example.com/api/parley/email/unsubscribe?token=t${id}`,
+        onError: (e) => console.error(e),
+        ...over,
+      });
+    const mailsTo = (u: TestUser): ParsedMail[] => smtp.mails.filter((m) => (Array.isArray(m.to) ? m.to : [m.to]).some((t) => t?.text.includes(u.user.email)));
+
+    it('three messages in two conversations (two DMs, a mention) make one e-mail, with an unsubscribe link; the next tick sends nothing', async () => {
+      const [ann, bob, cat] = [await person(server), await person(server), await person(server)];
+      const dm = await newRoom(server, ann, bob);
+      const launch = await group(server, cat, [ann, bob]);
+      await send(server, ann, dm, 'lunch at noon?');
+      await send(server, ann, dm, 'or one');
+      await send(server, cat, launch, `${at(bob)} can you review the launch notes`);
+      await send(server, cat, launch, 'nobody is mentioned here');
+      const job = digest();
+      await job.tick(Date.now());
+      expect(mailsTo(bob)).toEqual([]); // not unread for EMAIL_DELAY_MS yet
+      await job.tick(Date.now() + LATE);
+      const [mail, ...more] = mailsTo(bob);
+      expect(more).toEqual([]);
+      expect(mail!.subject).toBe('3 unread messages in 2 conversations');
+      expect(mail!.text).toContain('lunch at noon?');
+      expect(mail!.text).toContain('or one');
+      expect(mail!.text).toContain('can you review the launch notes');
+      expect(mail!.text).not.toContain('nobody is mentioned here');
+      expect(mail!.text).toContain(`${ann.user.name}: lunch at noon?`);
+      const header = (name: string) => mail!.headerLines.find((h) => h.key === name)?.line.replace(/\r\n\s+/g, ' ');
+      expect(header('list-unsubscribe')).toBe(`List-Unsubscribe: <https://chat.example.com/api/parley/email/unsubscribe?token=t${bob.user.id}>`);
+      expect(header('list-unsubscribe-post')).toBe('List-Unsubscribe-Post: List-Unsubscribe=One-Click');
+      // The senders were mentioned in nothing and wrote the rest themselves.
+      expect(mailsTo(ann)).toEqual([]);
+      expect(mailsTo(cat)).toEqual([]);
+      await job.tick(Date.now() + LATE);
+      expect(mailsTo(bob)).toHaveLength(1);
+      // A later message is e-mailed on its own.
+      await send(server, ann, dm, 'still there?');
+      await job.tick(Date.now() + LATE);
+      expect(mailsTo(bob)).toHaveLength(2);
+      expect(mailsTo(bob)[1]!.text).toContain('still there?');
+      expect(mailsTo(bob)[1]!.text).not.toContain('lunch at noon?');
+    });
+
+    it('read before EMAIL_DELAY_MS: no e-mail', async () => {
+      const [ann, bob] = [await person(server), await person(server)];
+      const dm = await newRoom(server, ann, bob);
+      await send(server, ann, dm, 'seen in time');
+      await read(server, bob, dm);
+      await digest().tick(Date.now() + LATE);
+      expect(mailsTo(bob)).toEqual([]);
+    });
+
+    it('content-free (NOTIFY_CONTENT=none): only how many, never who or what', async () => {
+      const [ann, bob] = [await person(server), await person(server)];
+      const dm = await newRoom(server, ann, bob);
+      await send(server, ann, dm, 'a secret plan');
+      await send(server, ann, dm, 'another secret');
+      await digest({ contentFree: true }).tick(Date.now() + LATE);
+      const [mail] = mailsTo(bob);
+      expect(mail!.subject).toBe('You have 2 unread messages');
+      expect(mail!.text).toContain('You have 2 unread messages.');
+      expect(mail!.text).not.toMatch(/secret|Mail\d/);
+    });
+
+    it('an e-mail the SMTP server refuses is sent at the next tick, once', async () => {
+      const [ann, bob] = [await person(server), await person(server)];
+      const dm = await newRoom(server, ann, bob);
+      await send(server, ann, dm, 'refused at first');
+      const job = digest({ onError: () => {} });
+      smtp.refusing = true;
+      try {
+        expect(await job.tick(Date.now() + LATE)).toBe(0);
+      } finally {
+        smtp.refusing = false;
+      }
+      await job.tick(Date.now() + LATE);
+      await job.tick(Date.now() + LATE);
+      expect(mailsTo(bob)).toHaveLength(1);
+    });
+
+    it('a user who turned e-mail off gets none', async () => {
+      const [ann, bob] = [await person(server), await person(server)];
+      const dm = await newRoom(server, ann, bob);
+      await send(server, ann, dm, 'you unsubscribed');
+      await new SqlEmailDigest(sqlStoreOf(server)).optOutOfEmail(bob.user.id, Date.now());
+      await digest().tick(Date.now() + LATE);
+      expect(mailsTo(bob)).toEqual([]);
+    });
+
+    it.runIf(db === 'postgres')('two processes ticking at once e-mail each user once', async () => {
+      const other = createStore(server.data.databaseUrl) as SqlStore;
+      try {
+        const people = await Promise.all([person(server), person(server), person(server), person(server)]);
+        const [ann, ...readers] = people;
+        for (const r of readers) await send(server, ann!, await newRoom(server, ann!, r), `hello ${r.user.name}`);
+        const now = Date.now() + LATE;
+        const sent = await Promise.all([digest().tick(now), digest({}, other).tick(now), digest().tick(now), digest({}, other).tick(now)]);
+        expect(sent.reduce((a, b) => a + b, 0)).toBeGreaterThanOrEqual(readers.length);
+        for (const r of readers) expect(mailsTo(r)).toHaveLength(1);
+      } finally {
+        await other.close();
+      }
+    });
+
+    it('property: after any sequence of sends, reads and ticks, each DM or mention unread for EMAIL_DELAY_MS is e-mailed exactly once, a read one never', async () => {
+      type Step = { do: 'dm' | 'mention' | 'plain' | 'read-dm' | 'read-group' | 'tick' | 'early-tick' };
+      const stepArb = fc.constantFrom<Step['do']>('dm', 'dm', 'mention', 'plain', 'read-dm', 'read-group', 'tick', 'early-tick').map((d) => ({ do: d }) as Step);
+      let run = 0;
+      await fc.assert(
+        fc.asyncProperty(fc.array(stepArb, { minLength: 1, maxLength: 10 }), async (steps) => {
+          run++;
+          const [ann, bob] = [await person(server), await person(server)];
+          const dm = await newRoom(server, ann, bob);
+          const room = await group(server, ann, [bob]);
+          const job = digest();
+          // Each message of the run to bob: whether it must be e-mailed, and whether it still may be.
+          const sent: { text: string; conversation: number; due: boolean; read: boolean; emailable: boolean }[] = [];
+          for (const [i, step] of steps.entries()) {
+            if (step.do === 'dm' || step.do === 'mention' || step.do === 'plain') {
+              const conversation = step.do === 'dm' ? dm : room;
+              const text = `r${run}s${i}-${step.do}`;
+              await send(server, ann, conversation, step.do === 'mention' ? `${at(bob)} ${text}` : text);
+              sent.push({ text, conversation, due: step.do !== 'plain', read: false, emailable: true });
+            } else if (step.do === 'read-dm' || step.do === 'read-group') {
+              const conversation = step.do === 'read-dm' ? dm : room;
+              await read(server, bob, conversation);
+              // Read before a tick found it due: never e-mailed.
+              for (const m of sent) if (m.conversation === conversation && m.emailable) m.read = true;
+            } else {
+              await job.tick(Date.now() + (step.do === 'tick' ? LATE : 0));
+              if (step.do === 'tick') for (const m of sent) m.emailable = false; // whatever was due has been decided
+            }
+          }
+          await job.tick(Date.now() + LATE);
+          const texts = mailsTo(bob).map((m) => m.text ?? '');
+          for (const m of sent) {
+            const times = texts.filter((t) => t.includes(m.text)).length;
+            expect(times, `${m.text} (read in time: ${m.read})`).toBe(m.due && !m.read ? 1 : 0);
+          }
+        }),
+        { numRuns: 6, seed: 1918 },
+      );
+    });
+  });
+}
