@@ -19,6 +19,8 @@ import { PresenceService } from './presence/presence-service.js';
 import { Threads } from './threads/threads.js';
 import { Search } from './search/search.js';
 import { Users } from './users.js';
+import { Webhooks } from './webhooks/webhooks.js';
+import type { WebhookSender } from './webhooks/ports.js';
 
 export interface CoreDeps {
   config: Config;
@@ -31,6 +33,8 @@ export interface CoreDeps {
   libraries: CoreLibraries;
   /** The history's epoch (Store.epoch), read at start: a cursor of another epoch resumes nothing. */
   epoch?: string;
+  /** Where webhooks are POSTed (src/backends/webhooks/http-sender.ts). */
+  webhookSender: WebhookSender;
 }
 
 /** Every library the core calls, each through a port of the core (accounts/ports.ts, files/ports.ts). */
@@ -52,6 +56,7 @@ export class Core {
   readonly rateLimits: RateLimits;
   readonly files: Files;
   readonly search: Search;
+  readonly webhooks: Webhooks;
   /** Set by tests only (see RaceHooks). */
   readonly hooks: RaceHooks = {};
 
@@ -75,6 +80,7 @@ export class Core {
     this.receipts = new DeliveryReceipts(store, this.conversations, events);
     this.files = new Files(store, deps.fileStore, this.conversations, config, deps.libraries);
     this.search = new Search(store, this.conversations, this.messages, this.users);
+    this.webhooks = new Webhooks(store, deps.webhookSender);
   }
 
   /** Waits for every accepted send to commit and every receipt to be written. */

@@ -61,6 +61,8 @@ export const ERROR_CODES = {
   file_not_found: 'not_found',
   file_access_denied: 'forbidden',
   rate_limited: 'rate_limited',
+  // webhooks
+  webhook_not_found: 'not_found',
   // generic
   invalid_input: 'invalid',
 } as const satisfies Record<string, ErrorKind>;
@@ -134,6 +136,10 @@ export const ERROR_REASONS = {
   no_file_part: 'invalid_input',
   file_url_unknown: 'invalid_input',
   file_link_expired: 'file_access_denied',
+  // webhooks
+  webhook_url_invalid: 'invalid_input',
+  webhook_url_private: 'invalid_input',
+  webhook_event_type_unknown: 'invalid_input',
 } as const satisfies Record<string, ErrorCode>;
 
 export type ErrorReason = keyof typeof ERROR_REASONS;

@@ -17,6 +17,11 @@ export interface SqlAdapter {
    * a conversation's row lock out of order, so one at a time.
    */
   readonly appendPipeline: number;
+  /**
+   * Ends a SELECT whose rows one transaction claims (`alias`: the table claimed): PostgreSQL
+   * locks them and passes over those another transaction holds; SQLite has one writer anyway.
+   */
+  claimRows(alias: string): string;
   /** Two-argument max and min: SQLite's scalar max()/min(), PostgreSQL's GREATEST()/LEAST(). */
   greatest(a: string, b: string): string;
   least(a: string, b: string): string;
@@ -81,6 +86,9 @@ abstract class SqlWords {
 class SqliteAdapter extends SqlWords implements SqlAdapter {
   readonly dialect = 'sqlite';
   readonly appendPipeline = 2;
+  claimRows(): string {
+    return '';
+  }
   constructor() {
     super('max', 'min', () => '?');
   }
@@ -115,6 +123,9 @@ class SqliteAdapter extends SqlWords implements SqlAdapter {
 class PostgresAdapter extends SqlWords implements SqlAdapter {
   readonly dialect = 'postgres';
   readonly appendPipeline = 1;
+  claimRows(alias: string): string {
+    return `FOR UPDATE OF ${alias} SKIP LOCKED`;
+  }
   constructor() {
     super('greatest', 'least', (t) => `CAST(? AS ${t})`);
   }
