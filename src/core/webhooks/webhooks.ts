@@ -74,7 +74,7 @@ export class Webhooks {
   /** A new endpoint with its generated secret: it receives the events logged from now on. */
   async create(actor: User, input: EndpointInput): Promise<WebhookEndpoint> {
     this.#admin(actor);
-    const c = await this.#checked(actor, { eventTypes: [], ...input });
+    const c = await this.#checked(actor, { ...input, eventTypes: input.eventTypes ?? [] });
     return this.store.createWebhookEndpoint(
       { tenantId: actor.tenantId, url: c.url!, secret: newSecret(), eventTypes: c.eventTypes!, conversationId: c.conversationId ?? null, mentionUserId: c.mentionUserId ?? null, description: c.description ?? null, createdBy: actor.id },
       Date.now(),

@@ -41,6 +41,9 @@ const EVENT_COLUMNS = 'tenant_id, seq, uuid, type, conversation_id, created_at, 
 const ENDPOINT_COLUMNS =
   'id, uuid, tenant_id, url, secret, event_types, conversation_id, mention_user_id, description, disabled_reason, disabled_at, fanned_seq, created_by, created_at, updated_at, last_success_at, last_failure_at, failing_since, last_error';
 
+/** How long after a message its mentions are surely stored (they are written right after its commit). */
+const MENTIONS_SETTLE_MS = 1000;
+
 const num = (v: number | null) => (v === null ? null : Number(v));
 
 export const toLoggedEvent = (r: EventRow): LoggedEvent => ({
@@ -158,7 +161,13 @@ export class SqlWebhooks extends SqlAggregate implements WebhookStore {
     )[0];
     if (!e) return 0;
     const endpoint = toEndpoint(e);
-    const events = await this.#eventsAfter(tx, endpoint.tenantId, Number(e.fanned_seq), limit);
+    let events = await this.#eventsAfter(tx, endpoint.tenantId, Number(e.fanned_seq), limit);
+    // A message's mentions are stored just after it commits (Messages.send): an endpoint that
+    // filters by mention waits that long before deciding on an event.
+    if (endpoint.mentionUserId !== null) {
+      const young = events.findIndex((ev) => ev.createdAt > at - MENTIONS_SETTLE_MS);
+      if (young >= 0) events = events.slice(0, young);
+    }
     if (events.length === 0) return 0;
     const taken = await this.#filter(tx, endpoint, events);
     if (taken.length > 0) {
