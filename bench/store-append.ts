@@ -7,6 +7,7 @@
 //   BENCH_SQLITE_PRAGMAS="temp_store=MEMORY" node --import tsx bench/store-append.ts   (what-if, see preload/)
 //   BENCH_SQL_TIMING_FILE=/dev/stderr node --import tsx bench/store-append.ts         (time per statement)
 //   node --import tsx bench/store-append.ts --search-index off [--text ascii]          (the append without the search index, issue 18)
+//   node --import tsx bench/store-append.ts --events off                               (the append without the events log, issue 19)
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -23,6 +24,8 @@ const P = Number(opt('pairs', 50));
 const N = Number(opt('batches', 300));
 const dir = path.resolve(opt('parley-dir', ROOT));
 const searchIndex = opt('search-index', 'on') !== 'off';
+/** --events off: the append logs no events (WEBHOOKS=off; issue 19's outbox cost). */
+const events = opt('events', 'on') !== 'off';
 const script = opt('text', 'mixed');
 
 // Optional preloads (what-if PRAGMAs, per-statement timing); they resolve better-sqlite3 from the cwd.
@@ -39,6 +42,7 @@ try {
   const store = createSqliteStore(`sqlite:${path.join(tmp, 'x.db')}`);
   await store.migrate();
   if (!searchIndex) store.append.searchIndex = false;
+  if (!events) store.outbox.enabled = false;
   const tenant = await store.defaultTenant();
   const users: number[] = [];
   for (let i = 0; i < 2 * P; i++) users.push((await store.createUser({ tenantId: tenant.id, email: `u${i}@x.example`, name: `U ${i}` })).id);
@@ -69,7 +73,7 @@ try {
   const cpu = process.cpuUsage(cpu0);
   const msgs = N * B;
   console.log(
-    `appendMessages, batch ${B} over ${P} conversations, ${N} commits, ${script} text, search index ${searchIndex ? 'on' : 'off'}${process.env.BENCH_SQLITE_PRAGMAS ? `, pragmas ${process.env.BENCH_SQLITE_PRAGMAS}` : ''}: ` +
+    `appendMessages, batch ${B} over ${P} conversations, ${N} commits, ${script} text, search index ${searchIndex ? 'on' : 'off'}, events ${events ? 'on' : 'off'}${process.env.BENCH_SQLITE_PRAGMAS ? `, pragmas ${process.env.BENCH_SQLITE_PRAGMAS}` : ''}: ` +
       `${((1000 * wall) / msgs).toFixed(1)} us wall and ${((cpu.user + cpu.system) / msgs).toFixed(1)} us CPU per message ` +
       `(user ${(cpu.user / msgs).toFixed(1)}, system ${(cpu.system / msgs).toFixed(1)}); ${(wall / N).toFixed(2)} ms wall per commit`,
   );
