@@ -10,6 +10,7 @@
 //   BENCH_FTS5="tokenize = 'ascii', detail = column" node --import tsx bench/store-append.ts  (what-if: message_search made again with these options)
 //   node --import tsx bench/store-append.ts --search-row before                        (index rows cut into words before the timing, as
 //                                                                                       Messages.send does before the writer: the SQL's share)
+//   node --import tsx bench/store-append.ts --events off                               (the append without the events log, issue 19)
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -26,6 +27,8 @@ const P = Number(opt('pairs', 50));
 const N = Number(opt('batches', 300));
 const dir = path.resolve(opt('parley-dir', ROOT));
 const searchIndex = opt('search-index', 'on') !== 'off';
+/** --events off: the append logs no events (WEBHOOKS=off; issue 19's outbox cost). */
+const events = opt('events', 'on') !== 'off';
 const script = opt('text', 'mixed');
 const rowBefore = opt('search-row', 'in-append') === 'before';
 
@@ -49,6 +52,7 @@ try {
     db.close();
   }
   if (!searchIndex) store.append.searchIndex = false;
+  if (!events) store.outbox.enabled = false;
   const tenant = await store.defaultTenant();
   const users: number[] = [];
   for (let i = 0; i < 2 * P; i++) users.push((await store.createUser({ tenantId: tenant.id, email: `u${i}@x.example`, name: `U ${i}` })).id);
@@ -84,7 +88,7 @@ try {
   const cpu = process.cpuUsage(cpu0);
   const msgs = N * B;
   console.log(
-    `appendMessages, batch ${B} over ${P} conversations, ${N} commits, ${script} text, search index ${searchIndex ? 'on' : 'off'}${searchIndex && rowBefore ? ' (rows cut before)' : ''}${process.env.BENCH_SQLITE_PRAGMAS ? `, pragmas ${process.env.BENCH_SQLITE_PRAGMAS}` : ''}: ` +
+    `appendMessages, batch ${B} over ${P} conversations, ${N} commits, ${script} text, search index ${searchIndex ? 'on' : 'off'}${searchIndex && rowBefore ? ' (rows cut before)' : ''}, events ${events ? 'on' : 'off'}${process.env.BENCH_SQLITE_PRAGMAS ? `, pragmas ${process.env.BENCH_SQLITE_PRAGMAS}` : ''}: ` +
       `${((1000 * wall) / msgs).toFixed(1)} us wall and ${((cpu.user + cpu.system) / msgs).toFixed(1)} us CPU per message ` +
       `(user ${(cpu.user / msgs).toFixed(1)}, system ${(cpu.system / msgs).toFixed(1)}); ${(wall / N).toFixed(2)} ms wall per commit`,
   );

@@ -3,6 +3,9 @@ import type {
   Block,
   Conversation,
   ConversationKind,
+  CreatedWebhook,
+  EventsPage,
+  Webhook,
   DirectoryPage,
   HistoryResponse,
   Member,
@@ -421,6 +424,35 @@ export class ParleyRest {
 
   async unsave(id: number): Promise<void> {
     await this.request<void>('DELETE', `/messages/${id}/saved`);
+  }
+
+  // ------------------------------------------------------------ webhooks and the events log (issue 19; tenant admins)
+
+  /** Registers an endpoint; the answer carries its `secret` (whsec_…), shown this once. */
+  createWebhook(input: { url: string; event_types?: string[]; conversation_id?: number | null; mention_user_id?: number | null; description?: string | null }): Promise<CreatedWebhook> {
+    return this.request('POST', '/webhooks', { json: input });
+  }
+
+  listWebhooks(): Promise<Webhook[]> {
+    return this.request('GET', '/webhooks');
+  }
+
+  getWebhook(id: string): Promise<Webhook> {
+    return this.request('GET', `/webhooks/${encodeURIComponent(id)}`);
+  }
+
+  /** Changes an endpoint; `enabled: true` resumes one disabled (by an admin or after failing) where it stopped. */
+  updateWebhook(id: string, changes: { url?: string; event_types?: string[]; conversation_id?: number | null; mention_user_id?: number | null; description?: string | null; enabled?: boolean }): Promise<Webhook> {
+    return this.request('PATCH', `/webhooks/${encodeURIComponent(id)}`, { json: changes });
+  }
+
+  async deleteWebhook(id: string): Promise<void> {
+    await this.request<void>('DELETE', `/webhooks/${encodeURIComponent(id)}`);
+  }
+
+  /** My tenant's events after `after` (a cursor; 0: the start), in order: catch up from the last cursor you have. */
+  events(after = 0, opts: { limit?: number } = {}): Promise<EventsPage> {
+    return this.request('GET', '/events', { query: { after, limit: opts.limit } });
   }
 
   /** One page of my saved messages, newest first; `next` is the following page's `before` (null: none). */

@@ -24,6 +24,12 @@ export type DirectoryChannel = W.DirectoryChannelOut;
 export type Revisions = W.RevisionsOut;
 export type Revision = W.RevisionOut;
 export type Pin = W.PinOut;
+/** A webhook endpoint of my tenant (tenant admins only); `secret` only in the answer that created it. */
+export type Webhook = W.WebhookOut;
+export type CreatedWebhook = W.WebhookCreatedOut;
+/** One event of my tenant's log, as webhooks deliver it (`id` is the webhook-id). */
+export type LoggedEvent = W.EventOut;
+export type EventsPage = W.EventsOut;
 export type SavedItem = W.SavedOut;
 export type SavedPage = W.SavedPageOut;
 export type UnreadState = W.UnreadOut;

@@ -11,6 +11,10 @@ import { createMemoryRateLimiter } from '../backends/ratelimit/memory-rate-limit
 import type { RateLimiter } from '../backends/ratelimit/rate-limiter.js';
 import { createLocalDiskFileStore } from '../backends/files/local-disk-file-store.js';
 import { Core } from '../core/core.js';
+import { WebhookDispatcher } from '../core/webhooks/dispatcher.js';
+import { HttpWebhookSender } from '../backends/webhooks/http-sender.js';
+import type { OutboxSwitch } from '../backends/store/sql/outbox.js';
+import { renderEvents } from '../dialects/parley/events.js';
 import { createCoreLibraries } from './libraries.js';
 import { Hub } from '../delivery/hub.js';
 import { CloseCodes } from '../delivery/connection.js';
@@ -72,7 +76,11 @@ export async function createParley(config: Config, opts: { logger?: boolean | ob
   // The history's epoch: a restored database has a new one (`parley backup` gives the copy its
   // own), so the cursors of the history it replaced resume nothing (issue 15 item 9).
   const epoch = await store.epoch();
-  const core = new Core({ config, store, presence, rateLimiter, events: hub, fileStore, epoch, libraries: createCoreLibraries(config) });
+  // WEBHOOKS=off: changes log no events (the send benchmark's comparison) and none are delivered.
+  const outbox = (database as { outbox?: OutboxSwitch }).outbox;
+  if (outbox) outbox.enabled = config.webhooks.enabled;
+  const webhookSender = new HttpWebhookSender({ timeoutMs: config.webhooks.timeoutMs, allowPrivate: config.webhooks.allowPrivate });
+  const core = new Core({ config, store, presence, rateLimiter, events: hub, fileStore, epoch, libraries: createCoreLibraries(config), webhookSender });
   // No request is served before this process hears the store's invalidations.
   await hub.ready;
   // What a crash left (half-written files, renames not done) is settled before anyone reads.
@@ -121,6 +129,10 @@ export async function createParley(config: Config, opts: { logger?: boolean | ob
   const asyncApi = socketsAsyncApi(API_VERSION);
   app.get('/docs/asyncapi.json', { schema: { hide: true } }, async () => asyncApi);
   await webRoutes(app, config.webDir ?? undefined, () => publicUrl);
+  // Each process delivers webhooks; on PostgreSQL they share the work by lease.
+  const dispatcher = config.webhooks.enabled
+    ? new WebhookDispatcher(store, webhookSender, async (events) => renderEvents(ctx, await core.webhooks.named(events)), { ...config.webhooks, onError: (e) => app.log.error({ err: e }, 'webhook dispatch failed') })
+    : null;
 
   let ready = true;
   metricsRoute(app, metrics, config.metricsToken);
@@ -158,6 +170,7 @@ export async function createParley(config: Config, opts: { logger?: boolean | ob
         metricsListener = await listenMetrics(metrics, { host: config.metricsHost, port: config.metricsPort, token: config.metricsToken });
       }
       const address = await app.listen({ port: config.port, host: config.host });
+      dispatcher?.start();
       // PORT=0 (tests, benchmarks): the URLs handed out name the port actually bound.
       if (config.port === 0) publicUrl = publicUrl.replace(/:0$/, ':' + new URL(address).port);
       return address;
@@ -171,6 +184,7 @@ export async function createParley(config: Config, opts: { logger?: boolean | ob
       // Stop taking work, finish what was taken (each accepted send commits and its ack
       // reaches its socket), then close sockets with 1001 so clients reconnect elsewhere.
       hub.accepting = false;
+      await dispatcher?.stop();
       await hub.settled();
       await core.drain().catch(() => {});
       await core.notifications.stop();

@@ -212,6 +212,24 @@ export interface Config {
   readonly metricsHost: string;
   /** How long a peer may hold a connection, and how many it may hold (0 turns one off). */
   readonly http: HttpLimits;
+  /** Webhooks and the events log (issue 19). */
+  readonly webhooks: WebhookConfig;
+}
+
+export interface WebhookConfig {
+  /** WEBHOOKS: `off` writes no events and delivers none (the events API answers an empty log). */
+  readonly enabled: boolean;
+  /** WEBHOOK_TIMEOUT_MS: how long one delivery may take, connection to last byte of the answer. */
+  readonly timeoutMs: number;
+  /** WEBHOOK_ALLOW_PRIVATE: `true` lets endpoints point at loopback and private addresses (tests, one-machine setups); refused otherwise (SSRF). */
+  readonly allowPrivate: boolean;
+  /** WEBHOOK_RETRY_BASE_MS / WEBHOOK_RETRY_MAX_MS: the first retry's delay, doubled each attempt up to the max, each with jitter. */
+  readonly retryBaseMs: number;
+  readonly retryMaxMs: number;
+  /** WEBHOOK_DISABLE_AFTER_MS: an endpoint failing for this long is disabled (its deliveries kept) until an admin enables it. At least 24 h by default. */
+  readonly disableAfterMs: number;
+  /** WEBHOOK_POLL_MS: how often the dispatcher looks for new events and due retries. */
+  readonly pollMs: number;
 }
 
 export interface MobilePushConfig {
@@ -546,6 +564,15 @@ export function loadConfig(env: Env = process.env): Config {
       keepAliveTimeoutMs: int(env, 'HTTP_KEEP_ALIVE_TIMEOUT_MS', 72_000),
       maxConnections: int(env, 'HTTP_MAX_CONNECTIONS', 20_000),
       maxConnectionsPerAddress: int(env, 'HTTP_MAX_CONNECTIONS_PER_ADDRESS', 256),
+    }),
+    webhooks: Object.freeze({
+      enabled: env.WEBHOOKS !== 'off' && env.WEBHOOKS !== 'false',
+      timeoutMs: Math.max(100, int(env, 'WEBHOOK_TIMEOUT_MS', 10_000)),
+      allowPrivate: env.WEBHOOK_ALLOW_PRIVATE === 'true',
+      retryBaseMs: Math.max(1, int(env, 'WEBHOOK_RETRY_BASE_MS', 10_000)),
+      retryMaxMs: Math.max(1, int(env, 'WEBHOOK_RETRY_MAX_MS', 3_600_000)),
+      disableAfterMs: Math.max(1, int(env, 'WEBHOOK_DISABLE_AFTER_MS', 24 * 3_600_000)),
+      pollMs: Math.max(10, int(env, 'WEBHOOK_POLL_MS', 1000)),
     }),
   };
   return Object.freeze(config);

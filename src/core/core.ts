@@ -21,6 +21,8 @@ import { Search } from './search/search.js';
 import { Users } from './users.js';
 import { Notifications } from './notifications/notifications.js';
 import type { PushProvider } from './notifications/ports.js';
+import { Webhooks } from './webhooks/webhooks.js';
+import type { WebhookSender } from './webhooks/ports.js';
 
 export interface CoreDeps {
   config: Config;
@@ -33,6 +35,8 @@ export interface CoreDeps {
   libraries: CoreLibraries;
   /** The history's epoch (Store.epoch), read at start: a cursor of another epoch resumes nothing. */
   epoch?: string;
+  /** Where webhooks are POSTed (src/backends/webhooks/http-sender.ts). */
+  webhookSender: WebhookSender;
 }
 
 /** Every library the core calls, each through a port of the core (accounts/ports.ts, files/ports.ts). */
@@ -55,6 +59,7 @@ export class Core {
   readonly files: Files;
   readonly search: Search;
   readonly notifications: Notifications;
+  readonly webhooks: Webhooks;
   /** Set by tests only (see RaceHooks). */
   readonly hooks: RaceHooks = {};
 
@@ -82,6 +87,7 @@ export class Core {
     this.messages.notifications = this.notifications;
     // Reading on one device clears the conversation's push on the others.
     this.conversations.onRead = (userId, conversationId) => void this.notifications.read(userId, conversationId).catch((e) => this.notifications.onError(e));
+    this.webhooks = new Webhooks(store, deps.webhookSender);
   }
 
   /** Waits for every accepted send to commit and every receipt to be written. */

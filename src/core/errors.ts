@@ -64,6 +64,8 @@ export const ERROR_CODES = {
   // search
   /** SEARCH_INDEX=off: no index is written, so nothing can be searched. */
   search_disabled: 'forbidden',
+  // webhooks
+  webhook_not_found: 'not_found',
   // generic
   invalid_input: 'invalid',
 } as const satisfies Record<string, ErrorKind>;
@@ -82,6 +84,7 @@ const REASONS_BY_CODE = {
     'direct_needs_one_member', 'direct_needs_user_id', 'title_too_long', 'public_channels_only', 'bad_directory_cursor',
     'files_required',
     'bad_form_fields', 'one_file_field', 'no_file_part', 'file_url_unknown',
+    'webhook_url_invalid', 'webhook_url_private', 'webhook_event_type_unknown',
   ],
   rate_limited: ['login_throttled'],
   cannot_chat_with_self: ['befriend_self', 'block_self'],

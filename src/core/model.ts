@@ -185,3 +185,63 @@ export interface Friendship {
 
 /** "Like" in document 001 is this reaction (DESIGN.md: core model). */
 export const LIKE_EMOJI = '👍';
+
+/** What the events log records (issue 19): every change a webhook or the events API reports. */
+export const LOGGED_EVENT_TYPES = [
+  'message.created',
+  'message.updated',
+  'message.deleted',
+  'reaction.added',
+  'reaction.removed',
+  'member.joined',
+  'member.left',
+  'member.role_changed',
+  'conversation.created',
+  'conversation.updated',
+  'conversation.deleted',
+] as const;
+export type LoggedEventType = (typeof LOGGED_EVENT_TYPES)[number];
+
+/** What an event of the log carries, as the store wrote it in the change's transaction. */
+export type LoggedPayload =
+  | { message: Message }
+  | { message: Message; userId: Id; emoji: string }
+  | { userId: Id; role: Role | null }
+  | { conversation: Conversation };
+
+/** One event of a tenant's log: `seq` is its cursor, `uuid` (`evt_…`) its stable id (Standard Webhooks' webhook-id). */
+export interface LoggedEvent {
+  tenantId: Id;
+  seq: number;
+  uuid: string;
+  type: LoggedEventType;
+  conversationId: Id;
+  createdAt: Millis;
+  payload: LoggedPayload;
+}
+
+/** A tenant's webhook endpoint (issue 19). The secret is shown on creation only. */
+export interface WebhookEndpoint {
+  id: Id;
+  uuid: string;
+  tenantId: Id;
+  url: string;
+  secret: string;
+  /** Empty: every type. */
+  eventTypes: LoggedEventType[];
+  conversationId: Id | null;
+  /** Only message.created events that mention this user or are in a direct conversation with them (a bot's endpoint). */
+  mentionUserId: Id | null;
+  description: string | null;
+  disabledReason: 'admin' | 'failing' | null;
+  disabledAt: Millis | null;
+  createdBy: Id;
+  createdAt: Millis;
+  updatedAt: Millis;
+  lastSuccessAt: Millis | null;
+  lastFailureAt: Millis | null;
+  failingSince: Millis | null;
+  lastError: string | null;
+  /** Deliveries not made yet. */
+  pending: number;
+}

@@ -1,7 +1,7 @@
 // The types of Parley's own API (/api/parley) for the `api()` test helper, from the typed
 // SDK's generated wire types: a call names its route, the route names its body. The other
 // dialects' bodies are the API documents' (prose, no types): `DocumentBody`.
-import type { ConversationNotificationSettingsOut, NotificationSettingsOut, PushSubscriptionOut, VapidKeyOut, BlockOut, ChangesOut, ConversationOut, DirectoryOut, ErrorOut, PinOut, RevisionsOut, SavedPageOut, SearchOut, ThreadOut, ThreadRepliesOut, UnreadOut, HistoryOut, InviteIssuedOut, InviteOut, MemberOut, MessageOut, PresenceOut, SessionOut, UploadOut, UserOut } from '../../sdk/src/generated/wire.js';
+import type { ConversationNotificationSettingsOut, NotificationSettingsOut, PushSubscriptionOut, VapidKeyOut, BlockOut, ChangesOut, ConversationOut, DirectoryOut, ErrorOut, PinOut, RevisionsOut, SavedPageOut, SearchOut, ThreadOut, ThreadRepliesOut, UnreadOut, HistoryOut, InviteIssuedOut, InviteOut, MemberOut, MessageOut, PresenceOut, SessionOut, UploadOut, UserOut, WebhookOut, WebhookCreatedOut, EventsOut } from '../../sdk/src/generated/wire.js';
 
 /** A body of one of the five API documents' dialects (or of /healthz, /docs…): shaped by prose, checked by each test. */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -50,6 +50,9 @@ export type ParleyResult<M extends string, P extends string> =
   : P extends `/api/parley/files${Query}` ? UploadOut
   : P extends `/api/parley/channels/${string}/join${Query}` ? MemberOut
   : P extends `/api/parley/channels${Query}` ? DirectoryOut
+  : P extends `/api/parley/webhooks${Query}` ? ByMethod<M, WebhookOut[], WebhookCreatedOut>
+  : P extends `/api/parley/webhooks/${string}` ? (M extends 'DELETE' ? NoContent : WebhookOut)
+  : P extends `/api/parley/events${Query}` ? EventsOut
   : unknown;
 
 /**

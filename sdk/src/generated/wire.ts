@@ -170,6 +170,83 @@ export interface ErrorOut {
   code?: string;
 }
 
+export interface EventOut {
+  /** evt_…: the same as a webhook's webhook-id */
+  id: string;
+  /** The event's place in the tenant's log */
+  cursor: number;
+  /** message.created, message.updated, message.deleted, reaction.added, reaction.removed, member.joined, member.left, member.role_changed, conversation.created, conversation.updated, conversation.deleted */
+  type: string;
+  /** UTC, ISO 8601 */
+  timestamp: string;
+  /** Parley id */
+  conversation_id: number;
+  /** message (with user and emoji for reactions), user and role (members), or conversation */
+  data: {
+    message?: {
+      /** Parley id */
+      id: number;
+      uuid: string;
+      /** Parley id */
+      conversation_id: number;
+      /** Gapless per conversation */
+      seq: number;
+      /** The conversation's change counter when this message last changed */
+      change_seq: number;
+      sender: UserOut;
+      kind: 'text' | 'emoji' | 'image' | 'file' | 'voice' | 'system';
+      content: string | null;
+      reply_to_id: number | null;
+      reply_count: number;
+      /** UTC, ISO 8601 */
+      created_at: string;
+      edited_at: string | null;
+      deleted_at: string | null;
+      attachments: AttachmentOut[];
+      reactions: {
+        emoji: string;
+        user_ids: number[];
+        count: number;
+      }[];
+      local_temp_id?: string | null;
+    };
+    user?: {
+      /** Parley id */
+      id: number;
+      uuid: string;
+      name: string;
+      email: string;
+      avatar_url: string | null;
+    };
+    emoji?: string;
+    role?: string | null;
+    conversation?: {
+      /** Parley id */
+      id: number;
+      uuid: string;
+      kind: 'direct' | 'group' | 'channel';
+      title: string | null;
+      visibility: string;
+      created_by: number | null;
+      /** UTC, ISO 8601 */
+      created_at: string;
+    };
+  };
+}
+
+export interface EventsOut {
+  events: EventOut[];
+  /** Pass as after for the next page (the last cursor of this one, or after when it is empty) */
+  next_cursor: number;
+}
+
+export interface EventsQuery {
+  /** The cursor of the last event I have (0: from the start) */
+  after?: number;
+  /** Most events in one page */
+  limit?: number;
+}
+
 export interface HistoryOut {
   /** Oldest first */
   messages: MessageOut[];
@@ -570,6 +647,77 @@ export interface VisibilityBody {
   visibility: 'public' | 'private';
 }
 
+export interface WebhookBody {
+  /** http(s) URL the events are POSTed to; private and loopback addresses are refused unless WEBHOOK_ALLOW_PRIVATE=true */
+  url: string;
+  /** Only these types; empty or absent: every type */
+  event_types?: string[];
+  conversation_id?: number | null;
+  mention_user_id?: number | null;
+  description?: string | null;
+}
+
+export interface WebhookCreatedOut {
+  /** we_… */
+  id: string;
+  url: string;
+  event_types: string[];
+  conversation_id: number | null;
+  mention_user_id: number | null;
+  description: string | null;
+  enabled: boolean;
+  disabled_reason: string | null;
+  disabled_at: string | null;
+  /** UTC, ISO 8601 */
+  created_at: string;
+  last_success_at: string | null;
+  last_failure_at: string | null;
+  failing_since: string | null;
+  last_error: string | null;
+  /** Deliveries not made yet */
+  pending: number;
+  /** whsec_…: shown once; verify webhook-signature with it (Standard Webhooks) */
+  secret: string;
+}
+
+export interface WebhookOut {
+  /** we_… */
+  id: string;
+  url: string;
+  event_types: string[];
+  conversation_id: number | null;
+  mention_user_id: number | null;
+  description: string | null;
+  enabled: boolean;
+  disabled_reason: string | null;
+  disabled_at: string | null;
+  /** UTC, ISO 8601 */
+  created_at: string;
+  last_success_at: string | null;
+  last_failure_at: string | null;
+  failing_since: string | null;
+  last_error: string | null;
+  /** Deliveries not made yet */
+  pending: number;
+}
+
+export interface WebhookParams {
+  /** The endpoint's id (we_…) */
+  id: string;
+}
+
+export interface WebhookPatchBody {
+  /** http(s) URL the events are POSTed to; private and loopback addresses are refused unless WEBHOOK_ALLOW_PRIVATE=true */
+  url?: string;
+  /** Only these types; empty or absent: every type */
+  event_types?: string[];
+  conversation_id?: number | null;
+  mention_user_id?: number | null;
+  description?: string | null;
+  /** false disables it; true enables it again: its deliveries resume where they stopped */
+  enabled?: boolean;
+}
+
 export interface ClientFrames {
   /** Follow all of the user's conversations (and new ones). With cursors: first replay what was missed after each (new messages, then changes of older ones), or snapshot_required. */
   subscribe: {
@@ -836,6 +984,9 @@ export interface WireTypes {
   DirectoryQuery: DirectoryQuery;
   EditBody: EditBody;
   ErrorOut: ErrorOut;
+  EventOut: EventOut;
+  EventsOut: EventsOut;
+  EventsQuery: EventsQuery;
   HistoryOut: HistoryOut;
   HistoryQuery: HistoryQuery;
   InviteBody: InviteBody;
@@ -883,6 +1034,11 @@ export interface WireTypes {
   UserSearchQuery: UserSearchQuery;
   VapidKeyOut: VapidKeyOut;
   VisibilityBody: VisibilityBody;
+  WebhookBody: WebhookBody;
+  WebhookCreatedOut: WebhookCreatedOut;
+  WebhookOut: WebhookOut;
+  WebhookParams: WebhookParams;
+  WebhookPatchBody: WebhookPatchBody;
   ClientFrames: ClientFrames;
   ServerFrames: ServerFrames;
 }

@@ -4,9 +4,10 @@ import type { Id } from '../../core/model.js';
 import { migrationProvider } from './migrations/index.js';
 import type { Database } from './schema.js';
 import { raw, type SqlRunner } from './sql-runner.js';
-import type { NotificationStore, AccountStore, AttachmentStore, ConversationStore, CurationStore, DirectoryStore, FriendStore, MessageStore, ParticipantStore, ReceiptStore, SearchStore, Store, StoreReads, ThreadStore, UnreadStore } from './store.js';
+import type { NotificationStore, AccountStore, AttachmentStore, ConversationStore, CurationStore, DirectoryStore, FriendStore, MessageStore, ParticipantStore, ReceiptStore, SearchStore, Store, StoreReads, ThreadStore, UnreadStore, WebhookStore } from './store.js';
 import type { SqlAdapter } from './sql/adapter.js';
 import type { SqlContext } from './sql/aggregate.js';
+import type { OutboxSwitch } from './sql/outbox.js';
 import { SqlAccounts } from './sql/accounts.js';
 import { SqlAppend } from './sql/append.js';
 import { SqlConversations } from './sql/conversations.js';
@@ -21,9 +22,10 @@ import { SqlReceipts } from './sql/receipts.js';
 import { SqlThreads } from './sql/threads.js';
 import { SqlUnread } from './sql/unread.js';
 import { SqlSearch } from './sql/search.js';
+import { SqlWebhooks } from './sql/webhooks.js';
 
 /** SqlStore answers every sub-store's methods (forwarded to its parts in the constructor). */
-export interface SqlStore extends AccountStore, FriendStore, ConversationStore, ParticipantStore, ReceiptStore, UnreadStore, ThreadStore, MessageStore, AttachmentStore, DirectoryStore, CurationStore, SearchStore, NotificationStore {}
+export interface SqlStore extends AccountStore, FriendStore, ConversationStore, ParticipantStore, ReceiptStore, UnreadStore, ThreadStore, MessageStore, AttachmentStore, DirectoryStore, CurationStore, SearchStore, NotificationStore, WebhookStore {}
 
 /**
  * The Store on SQL through Kysely, shared by SQLite and PostgreSQL: one sub-store per aggregate
@@ -35,6 +37,8 @@ export interface SqlStore extends AccountStore, FriendStore, ConversationStore, 
 export class SqlStore implements Store {
   /** The group commit, in phases (tests and the bench switch its search index off). */
   readonly append: SqlAppend;
+  /** Whether changes log their events for webhooks and the events API (WEBHOOKS=off: not). */
+  readonly outbox: OutboxSwitch = { enabled: true };
   readonly #close: () => Promise<void>;
 
   constructor(
@@ -48,9 +52,9 @@ export class SqlStore implements Store {
     this.#close = close;
     // The parts read the runner through this store at each call: a test that wraps its
     // methods (test/contract/store.test.ts) sees every statement of every part.
-    const ctx: SqlContext = { adapter, db, runner };
+    const ctx: SqlContext = { adapter, db, runner, outbox: this.outbox };
     this.append = new SqlAppend(ctx, lockWaitMs);
-    const parts = [SqlAccounts, SqlFriends, SqlConversations, SqlParticipants, SqlReceipts, SqlMessages, SqlFiles, SqlDirectory, SqlCuration, SqlUnread, SqlThreads, SqlSearch, SqlNotifications];
+    const parts = [SqlAccounts, SqlFriends, SqlConversations, SqlParticipants, SqlReceipts, SqlMessages, SqlFiles, SqlDirectory, SqlCuration, SqlUnread, SqlThreads, SqlSearch, SqlNotifications, SqlWebhooks];
     forwardMethods(this, [this.append, ...parts.map((Part) => new Part(ctx))]);
   }
 

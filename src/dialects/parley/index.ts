@@ -1,6 +1,7 @@
 import { defineDialect } from '../dialect.js';
 import { PARLEY_CLOSE_CODES, PARLEY_TEXTS } from './codes.js';
 import { curationRoutes } from './curation-routes.js';
+import { webhookRoutes } from './webhook-routes.js';
 import { parleyOpen, parleyRest } from './routes.js';
 import { parleySocket } from './socket.js';
 
@@ -15,6 +16,7 @@ export const parleyDialect = defineDialect({
   rest: (ctx, app) => {
     parleyRest(ctx, app);
     curationRoutes(ctx, app);
+    webhookRoutes(ctx, app);
   },
   socket: parleySocket,
 });

@@ -445,3 +445,63 @@ export const PushSubscriptionBody = Type.Union([
 ]);
 export const PushSubscriptionOut = Type.Object({ id: Id, kind: Type.String(), device_id: Type.String() });
 export const PushSubscriptionParams = Type.Object({ id: Id });
+// ------------------------------------------------------------ webhooks and the events log (issue 19)
+const EventType = Type.String({ description: 'message.created, message.updated, message.deleted, reaction.added, reaction.removed, member.joined, member.left, member.role_changed, conversation.created, conversation.updated, conversation.deleted' });
+const endpointFields = {
+  url: Type.String({ minLength: 1, maxLength: 2048, description: 'http(s) URL the events are POSTed to; private and loopback addresses are refused unless WEBHOOK_ALLOW_PRIVATE=true' }),
+  event_types: Type.Optional(Type.Array(EventType, { maxItems: 20, description: 'Only these types; empty or absent: every type' })),
+  conversation_id: Type.Optional(Nullable(Id)),
+  mention_user_id: Type.Optional(Nullable(Type.Integer({ minimum: 1, description: "A bot's endpoint: only message.created events that mention this user or are in a direct conversation with them" }))),
+  description: Type.Optional(Nullable(Type.String({ maxLength: 500 }))),
+};
+export const WebhookBody = Type.Object(endpointFields, { additionalProperties: false });
+export const WebhookPatchBody = Type.Object(
+  { ...endpointFields, url: Type.Optional(endpointFields.url), enabled: Type.Optional(Type.Boolean({ description: 'false disables it; true enables it again: its deliveries resume where they stopped' })) },
+  { additionalProperties: false },
+);
+export const WebhookParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 64, description: "The endpoint's id (we_…)" }) });
+export const WebhookOut = Type.Object({
+  id: Type.String({ description: 'we_…' }),
+  url: Type.String(),
+  event_types: Type.Array(Type.String()),
+  conversation_id: Nullable(Id),
+  mention_user_id: Nullable(Id),
+  description: Nullable(Type.String()),
+  enabled: Type.Boolean(),
+  disabled_reason: Nullable(Type.String({ description: 'admin, or failing (disabled after WEBHOOK_DISABLE_AFTER_MS of failures)' })),
+  disabled_at: Nullable(Time),
+  created_at: Time,
+  last_success_at: Nullable(Time),
+  last_failure_at: Nullable(Time),
+  failing_since: Nullable(Time),
+  last_error: Nullable(Type.String()),
+  pending: Type.Integer({ minimum: 0, description: 'Deliveries not made yet' }),
+});
+export const WebhookCreatedOut = Type.Object({ ...WebhookOut.properties, secret: Type.String({ description: 'whsec_…: shown once; verify webhook-signature with it (Standard Webhooks)' }) });
+export const EventsQuery = Type.Object({
+  after: Type.Optional(Type.Integer({ minimum: 0, default: 0, description: 'The cursor of the last event I have (0: from the start)' })),
+  limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500, default: 100, description: 'Most events in one page' })),
+});
+export const EventOut = Type.Object({
+  id: Type.String({ description: "evt_…: the same as a webhook's webhook-id" }),
+  cursor: Type.Integer({ minimum: 1, description: "The event's place in the tenant's log" }),
+  type: EventType,
+  timestamp: Time,
+  conversation_id: Id,
+  data: Type.Object(
+    {
+      message: Type.Optional(MessageOut),
+      user: Type.Optional(UserOut),
+      emoji: Type.Optional(Type.String()),
+      role: Type.Optional(Nullable(Type.String({ description: 'The member\'s role; null when they left' }))),
+      conversation: Type.Optional(
+        Type.Object({ id: Id, uuid: Type.String(), kind: Kind, title: Nullable(Type.String()), visibility: Type.String(), created_by: Nullable(Id), created_at: Time }),
+      ),
+    },
+    { description: 'message (with user and emoji for reactions), user and role (members), or conversation' },
+  ),
+});
+export const EventsOut = Type.Object({
+  events: Type.Array(EventOut),
+  next_cursor: Type.Integer({ minimum: 0, description: 'Pass as after for the next page (the last cursor of this one, or after when it is empty)' }),
+});

@@ -17,6 +17,11 @@ export interface SqlAdapter {
    * a conversation's row lock out of order, so one at a time.
    */
   readonly appendPipeline: number;
+  /**
+   * Ends a SELECT whose rows one transaction claims (`alias`: the table claimed): PostgreSQL
+   * locks them and passes over those another transaction holds; SQLite has one writer anyway.
+   */
+  claimRows(alias: string): string;
   /** Two-argument max and min: SQLite's scalar max()/min(), PostgreSQL's GREATEST()/LEAST(). */
   greatest(a: string, b: string): string;
   least(a: string, b: string): string;
@@ -84,6 +89,9 @@ class SqliteAdapter extends SqlWords implements SqlAdapter {
   readonly dialect = 'sqlite';
   readonly appendPipeline = 2;
   readonly skipLocked = '';
+  claimRows(): string {
+    return '';
+  }
   constructor() {
     super('max', 'min', () => '?');
   }
@@ -119,6 +127,9 @@ class PostgresAdapter extends SqlWords implements SqlAdapter {
   readonly dialect = 'postgres';
   readonly appendPipeline = 1;
   readonly skipLocked = 'FOR UPDATE SKIP LOCKED';
+  claimRows(alias: string): string {
+    return `FOR UPDATE OF ${alias} SKIP LOCKED`;
+  }
   constructor() {
     super('greatest', 'least', (t) => `CAST(? AS ${t})`);
   }

@@ -2,6 +2,7 @@ import type { CompiledQuery, Kysely } from 'kysely';
 import type { Database } from '../schema.js';
 import type { SqlRunner, Statement } from '../sql-runner.js';
 import type { SqlAdapter } from './adapter.js';
+import type { OutboxSwitch } from './outbox.js';
 
 /** What every sub-store works with: the database's differences, the query builder, the runner. */
 export interface SqlContext {
@@ -9,6 +10,8 @@ export interface SqlContext {
   readonly db: Kysely<Database>;
   /** Read at each call, never kept: tests wrap its methods to record statements. */
   readonly runner: SqlRunner;
+  /** Whether changes log their events (sql/outbox.ts); on when absent. */
+  readonly outbox?: OutboxSwitch;
 }
 
 /** A Kysely query, whose rows are typed by what it selects. */

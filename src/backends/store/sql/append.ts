@@ -9,6 +9,7 @@ import { indexRow } from '../search-text.js';
 import { indexMessages } from './search.js';
 import { followRepliedThreads } from './threads.js';
 import { writeNotificationOutbox } from './notifications.js';
+import { logCreatedMessages } from './outbox.js';
 import { ATTACHMENT_COLUMNS, MESSAGE_COLUMNS_OF_M, toAttachment, type AttachmentRow, type MessageRow } from './rows.js';
 
 /** The retry key (Store contract): a client id names a send within its conversation only. */
@@ -77,7 +78,7 @@ export class SqlAppend extends SqlAggregate implements Pick<MessageStore, 'appen
 
       const { fresh, results, duplicateOf } = await this.#resolveClientIds(tx, batch);
       if (fresh.length > 0) {
-        const seqs = await this.#allocateSeqs(tx, batch, fresh);
+        const { seqs, tenantOf } = await this.#allocateSeqs(tx, batch, fresh);
         const rows = await this.#insertMessages(tx, batch, fresh, seqs);
         const attachments = await this.#insertAttachments(tx, batch, fresh, rows);
         // What is acknowledged is searchable: the index rows commit with their messages.
@@ -116,6 +117,8 @@ export class SqlAppend extends SqlAggregate implements Pick<MessageStore, 'appen
         await writeNotificationOutbox(tx, this.adapter, fresh.map((i, k) => ({ message: batch[i], id: rows[k].id, seq: seqs[i].seq })));
         const replies = fresh.filter((i) => batch[i].replyToId !== null);
         await followRepliedThreads(tx, this.adapter, replies.map((i) => ({ rootId: batch[i].replyToId!, conversationId: batch[i].conversationId, senderId: batch[i].senderId, seq: seqs[i].seq, at: batch[i].createdAt })));
+        // Last: the events log's counter is held from here to the commit.
+        await logCreatedMessages(tx, this.ctx, fresh.map((i) => ({ tenantId: tenantOf.get(batch[i].conversationId)!, message: results[i]!.message })));
       }
       for (const [i, first] of duplicateOf) results[i] = { message: results[first]!.message, created: false };
       if (left.size === 0) return results as AppendResult[];
@@ -171,7 +174,7 @@ export class SqlAppend extends SqlAggregate implements Pick<MessageStore, 'appen
    *    the order the rows were locked in), each conversation's messages numbered in batch order.
    *    A deleted conversation returns no row: nothing of the batch commits.
    */
-  async #allocateSeqs(tx: SqlRunner, batch: readonly NewMessage[], fresh: readonly number[]): Promise<{ seq: number; changeSeq: number }[]> {
+  async #allocateSeqs(tx: SqlRunner, batch: readonly NewMessage[], fresh: readonly number[]): Promise<{ seqs: { seq: number; changeSeq: number }[]; tenantOf: Map<Id, Id> }> {
     const perConversation = new Map<Id, number[]>();
     for (const i of fresh) {
       const c = batch[i].conversationId;
@@ -184,11 +187,11 @@ export class SqlAppend extends SqlAggregate implements Pick<MessageStore, 'appen
       const idx = perConversation.get(c)!;
       return [c, idx.length, batch[idx[idx.length - 1]].createdAt];
     });
-    const rows = await tx.all<{ id: number; last_seq: number; change_seq: number }>(
+    const rows = await tx.all<{ id: number; last_seq: number; change_seq: number; tenant_id: number }>(
       raw(
         `UPDATE conversations SET last_seq = conversations.last_seq + v.column2, change_seq = conversations.change_seq + v.column2, last_message_at = v.column3, updated_at = v.column3
          FROM (VALUES ${this.adapter.valueRows(convIds.length, ['BIGINT', 'INTEGER', 'BIGINT'])}) AS v
-         WHERE conversations.id = v.column1 AND conversations.deleted_at IS NULL RETURNING conversations.id, conversations.last_seq, conversations.change_seq`,
+         WHERE conversations.id = v.column1 AND conversations.deleted_at IS NULL RETURNING conversations.id, conversations.last_seq, conversations.change_seq, conversations.tenant_id`,
         params,
       ),
     );
@@ -202,7 +205,7 @@ export class SqlAppend extends SqlAggregate implements Pick<MessageStore, 'appen
       let changeSeq = Number(row.change_seq) - idx.length;
       for (const i of idx) seqs[i] = { seq: ++seq, changeSeq: ++changeSeq };
     }
-    return seqs;
+    return { seqs, tenantOf: new Map(rows.map((r) => [Number(r.id), Number(r.tenant_id)])) };
   }
 
   /** 3. The messages, in one statement: their ids and uuids, in `fresh` order. */

@@ -1,7 +1,8 @@
 import { v7 as uuidv7 } from 'uuid';
 import type { ConversationRef } from '../../../core/events.js';
 import type { Conversation, Id, Millis, Visibility } from '../../../core/model.js';
-import { raw } from '../sql-runner.js';
+import { raw, type SqlRunner } from '../sql-runner.js';
+import { logEvents } from './outbox.js';
 import { UniqueViolation, type ConversationStore, type NewConversation } from '../store.js';
 import { SqlAggregate } from './aggregate.js';
 import { directoryNameKey } from './directory.js';
@@ -61,6 +62,7 @@ export class SqlConversations extends SqlAggregate implements ConversationStore 
             )
             .compile(),
         );
+        await this.#log(tx, row!.id, 'conversation.created', at);
       });
     } catch (e) {
       // Two first contacts at once: the other one won; theirs is the conversation.
@@ -121,18 +123,32 @@ export class SqlConversations extends SqlAggregate implements ConversationStore 
   }
 
   async updateConversation(conversationId: Id, changes: { title?: string | null; visibility?: Visibility }, at: Millis): Promise<Conversation | undefined> {
-    if (changes.title !== undefined) {
-      await this.runner.run(
-        raw('UPDATE conversations SET title = ?, name_key = ?, updated_at = ? WHERE id = ? AND deleted_at IS NULL', [changes.title, directoryNameKey(changes.title), at, conversationId]),
-      );
-    }
-    if (changes.visibility !== undefined) {
-      await this.runner.run(raw('UPDATE conversations SET visibility = ?, updated_at = ? WHERE id = ? AND deleted_at IS NULL', [changes.visibility, at, conversationId]));
-    }
+    await this.runner.transaction(async (tx) => {
+      let n = 0;
+      if (changes.title !== undefined) {
+        n += await tx.run(
+          raw('UPDATE conversations SET title = ?, name_key = ?, updated_at = ? WHERE id = ? AND deleted_at IS NULL', [changes.title, directoryNameKey(changes.title), at, conversationId]),
+        );
+      }
+      if (changes.visibility !== undefined) {
+        n += await tx.run(raw('UPDATE conversations SET visibility = ?, updated_at = ? WHERE id = ? AND deleted_at IS NULL', [changes.visibility, at, conversationId]));
+      }
+      if (n > 0) await this.#log(tx, conversationId, 'conversation.updated', at);
+    });
     return this.conversationById(conversationId);
   }
 
   async deleteConversation(conversationId: Id, at: Millis): Promise<void> {
-    await this.runner.run(raw('UPDATE conversations SET deleted_at = ?, updated_at = ? WHERE id = ?', [at, at, conversationId]));
+    await this.runner.transaction(async (tx) => {
+      const n = await tx.run(raw('UPDATE conversations SET deleted_at = ?, updated_at = ? WHERE id = ? AND deleted_at IS NULL', [at, at, conversationId]));
+      if (n > 0) await this.#log(tx, conversationId, 'conversation.deleted', at);
+    });
+  }
+
+  /** The change's event, with the conversation as it now is in `tx`. */
+  async #log(tx: SqlRunner, conversationId: Id, type: 'conversation.created' | 'conversation.updated' | 'conversation.deleted', at: Millis): Promise<void> {
+    const row = await this.first(this.db.selectFrom('conversations').selectAll().where('id', '=', conversationId), tx);
+    const conversation = toConversation(row!);
+    await logEvents(tx, this.ctx, [{ conversationId, tenantId: conversation.tenantId, type, payload: { conversation }, at }]);
   }
 }

@@ -5,6 +5,7 @@ import { StoreError, type MessageStore } from '../store.js';
 import { rowsOf, SqlAggregate, type SqlContext } from './aggregate.js';
 import { indexMessages, unindexMessage } from './search.js';
 import { MESSAGE_COLUMNS, MESSAGE_COLUMN_LIST, placeholders, toAttachment, toMessage, type MessageRow } from './rows.js';
+import { logEvents, type OutboxEvent } from './outbox.js';
 
 /** Thrown inside a change's transaction to roll it back when it would change nothing. */
 class NoChange extends Error {}
@@ -105,7 +106,12 @@ export class SqlMessages extends SqlAggregate implements Omit<MessageStore, 'app
    * `change` decides on the message as the previous change left it — an edit racing a delete
    * sees the delete, two deletes see each other (PostgreSQL reads each statement afresh).
    */
-  async #change(messageId: Id, at: Millis, change: (tx: SqlRunner, row: MessageRow) => Promise<boolean>): Promise<{ message: Message; changed: boolean }> {
+  async #change(
+    messageId: Id,
+    at: Millis,
+    change: (tx: SqlRunner, row: MessageRow) => Promise<boolean>,
+    logged: (message: Message) => Pick<OutboxEvent, 'type' | 'payload'>,
+  ): Promise<{ message: Message; changed: boolean }> {
     return this.runner
       .transaction(async (tx) => {
         // A message never moves to another conversation: this read needs no lock.
@@ -121,7 +127,9 @@ export class SqlMessages extends SqlAggregate implements Omit<MessageStore, 'app
         if (!changed) throw new NoChange();
         await tx.run(raw('UPDATE messages SET change_seq = ? WHERE id = ?', [cs, messageId]));
         const after = await tx.all<MessageRow>(raw(`SELECT ${MESSAGE_COLUMNS} FROM messages WHERE id = ?`, [messageId]));
-        return { message: (await this.#hydrate(after, tx))[0], changed: true };
+        const message = (await this.#hydrate(after, tx))[0];
+        await logEvents(tx, this.ctx, [{ conversationId: message.conversationId, at, ...logged(message) }]);
+        return { message, changed: true };
       })
       .catch(async (e) => {
         // Nothing to change: roll back the change_seq we took, report the message as it is.
@@ -149,7 +157,7 @@ export class SqlMessages extends SqlAggregate implements Omit<MessageStore, 'app
       await unindexMessage(tx, messageId);
       await indexMessages(tx, this.adapter, [{ id: messageId, conversationId: row.conversation_id, content, fileNames: files.map((f) => f.file_name) }]);
       return true;
-    });
+    }, (message) => ({ type: 'message.updated', payload: { message } }));
     return r.message;
   }
 
@@ -165,7 +173,7 @@ export class SqlMessages extends SqlAggregate implements Omit<MessageStore, 'app
         await tx.run(raw('UPDATE messages SET reply_count = reply_count - 1 WHERE id = ? AND reply_count > 0', [row.reply_to_id]));
       }
       return true;
-    });
+    }, (message) => ({ type: 'message.deleted', payload: { message } }));
   }
 
   async setReaction(messageId: Id, userId: Id, emoji: string, on: boolean, at: Millis): Promise<{ message: Message; changed: boolean }> {
@@ -183,7 +191,7 @@ export class SqlMessages extends SqlAggregate implements Omit<MessageStore, 'app
       }
       const n = await tx.run(this.db.deleteFrom('reactions').where('message_id', '=', messageId).where('user_id', '=', userId).where('emoji', '=', emoji).compile());
       return n > 0;
-    });
+    }, (message) => ({ type: on ? 'reaction.added' : 'reaction.removed', payload: { message, userId, emoji } }));
   }
 
   async addMentions(messageId: Id, userIds: readonly Id[]): Promise<void> {

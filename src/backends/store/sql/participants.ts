@@ -3,6 +3,7 @@ import type { Id, Member, Millis, Participant, Role } from '../../../core/model.
 import { raw, type SqlRunner } from '../sql-runner.js';
 import { StoreError, type ActivityCursor, type Membership, type ParticipantStore } from '../store.js';
 import { SqlAggregate } from './aggregate.js';
+import { logEvents } from './outbox.js';
 import { placeholders, toConversation, toParticipant, toSummary, type ParticipantRow, type SummaryRow } from './rows.js';
 
 const PARTICIPANT_COLUMNS = ['p.conversation_id', 'p.user_id', 'p.role', 'p.joined_at', 'p.read_seq', 'p.delivered_seq', 'p.sent_seq', 'p.seen_seq', 'p.read_at'] as const;
@@ -152,6 +153,8 @@ export class SqlParticipants extends SqlAggregate implements ParticipantStore {
         const count = await this.#countMembers(tx, conversationId, added.length);
         if (opts.maxMembers !== undefined && count > opts.maxMembers) throw new StoreError('conversation_full');
       }
+      const roleOf = new Map(participants.map((p) => [p.userId, p.role]));
+      await logEvents(tx, this.ctx, added.map((userId) => ({ conversationId, type: 'member.joined', payload: { userId, role: roleOf.get(userId)! }, at })));
       return added;
     });
   }
@@ -163,6 +166,7 @@ export class SqlParticipants extends SqlAggregate implements ParticipantStore {
       if (target === 'admin' && admins === 1 && count > 1) throw new StoreError('last_admin');
       await tx.run(raw('UPDATE participants SET left_at = ? WHERE conversation_id = ? AND user_id = ? AND left_at IS NULL', [at, conversationId, userId]));
       await this.#countMembers(tx, conversationId, -1);
+      await logEvents(tx, this.ctx, [{ conversationId, type: 'member.left', payload: { userId, role: null }, at }]);
       return true;
     });
   }
@@ -173,6 +177,7 @@ export class SqlParticipants extends SqlAggregate implements ParticipantStore {
       if (target === undefined) return false;
       if (target === 'admin' && role !== 'admin' && admins === 1) throw new StoreError('last_admin');
       await tx.run(raw('UPDATE participants SET role = ? WHERE conversation_id = ? AND user_id = ? AND left_at IS NULL', [role, conversationId, userId]));
+      await logEvents(tx, this.ctx, [{ conversationId, type: 'member.role_changed', payload: { userId, role }, at: Date.now() }]);
       return true;
     });
   }

@@ -1,0 +1,85 @@
+import type { ClaimedDelivery, Store } from '../../backends/store/store.js';
+import type { LoggedEvent } from '../model.js';
+import type { WebhookSender } from './ports.js';
+
+export interface DispatcherOptions {
+  pollMs: number;
+  timeoutMs: number;
+  retryBaseMs: number;
+  retryMaxMs: number;
+  disableAfterMs: number;
+  /** Deliveries leased at once by this process. */
+  batch?: number;
+  onError?: (e: unknown) => void;
+}
+
+/** The delay before attempt `attempts + 1`: exponential, capped, with jitter (half to all of it) so retries of many endpoints spread. */
+export const retryDelay = (attempts: number, baseMs: number, maxMs: number, random = Math.random) => {
+  const full = Math.min(maxMs, baseMs * 2 ** Math.min(attempts - 1, 40));
+  return Math.round(full / 2 + (random() * full) / 2);
+};
+
+/**
+ * Delivers the events log to the endpoints, one per process: fans new events out into
+ * deliveries, leases the due ones (each the oldest undelivered of its endpoint and
+ * conversation, so a conversation's events arrive in order), posts them signed and settles
+ * them. A process killed mid-delivery leaves a lease that expires: another process (or this
+ * one restarted) delivers it again, with the same webhook-id.
+ */
+export class WebhookDispatcher {
+  #timer: NodeJS.Timeout | null = null;
+  #running: Promise<void> | null = null;
+  #stopped = false;
+
+  constructor(
+    readonly store: Store,
+    readonly sender: WebhookSender,
+    /** The event as the endpoint receives it (Parley's own API's shape). */
+    readonly render: (events: LoggedEvent[]) => Promise<unknown[]>,
+    readonly opts: DispatcherOptions,
+  ) {}
+
+  start(): void {
+    this.#stopped = false;
+    this.#schedule(0);
+  }
+
+  #schedule(ms: number): void {
+    if (this.#stopped) return;
+    this.#timer = setTimeout(() => {
+      this.#running = this.tick()
+        .then((busy) => this.#schedule(busy ? 0 : this.opts.pollMs))
+        .catch((e) => {
+          this.opts.onError?.(e);
+          this.#schedule(this.opts.pollMs);
+        });
+    }, ms);
+    this.#timer.unref();
+  }
+
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    if (this.#timer) clearTimeout(this.#timer);
+    await this.#running?.catch(() => {});
+  }
+
+  /** One round; true when it found work (the next round starts at once). */
+  async tick(): Promise<boolean> {
+    const now = Date.now();
+    const fanned = await this.store.fanOutWebhooks(500, now);
+    // The lease outlives the request's timeout: a live process always settles before another takes it.
+    const claimed = await this.store.claimWebhookDeliveries(this.opts.batch ?? 50, now, now + this.opts.timeoutMs * 2 + 5000);
+    if (claimed.length === 0) return fanned > 0;
+    const bodies = await this.render(claimed.map((d) => d.event));
+    await Promise.all(claimed.map((d, i) => this.#deliver(d, JSON.stringify(bodies[i]))));
+    return true;
+  }
+
+  async #deliver(d: ClaimedDelivery, body: string): Promise<void> {
+    const outcome = await this.sender.send({ url: d.endpoint.url, secret: d.endpoint.secret, id: d.event.uuid, timestamp: new Date(), body });
+    const at = Date.now();
+    if (outcome.ok) return this.store.webhookDelivered(d.id, at);
+    const retryAt = at + retryDelay(d.attempts, this.opts.retryBaseMs, this.opts.retryMaxMs);
+    await this.store.webhookFailed(d.id, outcome.error, at, retryAt, at - this.opts.disableAfterMs);
+  }
+}
