@@ -37,13 +37,25 @@ export function busContract(make: () => Promise<BusHandle>): void {
   });
 
   const events = (i: number, ch: string) => got[i].filter((r) => r.channel === ch).map((r) => r.event);
+  /** Every process subscribes to the channels in order; resolves once that took effect everywhere. */
+  const subscribeAll = async (...channels: string[]) => {
+    for (const bus of h.buses) for (const ch of channels) bus.subscribe(ch);
+    await h.settle();
+  };
+  /** The first process publishes; resolves once the event has arrived wherever it goes. */
+  const publishFromFirst = async (ch: string, e: DomainEvent) => {
+    h.buses[0].publish(ch, e);
+    await h.settle();
+  };
+  /** Each process received exactly these events on the channel. */
+  const expectEachGot = (ch: string, expected: DomainEvent[]) => {
+    for (let i = 0; i < h.buses.length; i++) expect(events(i, ch)).toEqual(expected);
+  };
 
   it('publish delivers to every subscribed process, the publishing one included, once each', async () => {
     const ch = channel();
-    for (const bus of h.buses) bus.subscribe(ch);
-    await h.settle();
-    h.buses[0].publish(ch, event(1));
-    await h.settle();
+    await subscribeAll(ch);
+    await publishFromFirst(ch, event(1));
     for (let i = 0; i < h.buses.length; i++) {
       expect(got[i]).toEqual([{ channel: ch, event: event(1) }]);
     }
@@ -51,8 +63,7 @@ export function busContract(make: () => Promise<BusHandle>): void {
 
   it('each process subscribed to the channel receives what any process publishes', async () => {
     const ch = channel();
-    for (const bus of h.buses) bus.subscribe(ch);
-    await h.settle();
+    await subscribeAll(ch);
     h.buses.forEach((bus, i) => bus.publish(ch, event(100 + i)));
     await h.settle();
     const all = h.buses.map((_, i) => event(100 + i));
@@ -74,14 +85,10 @@ export function busContract(make: () => Promise<BusHandle>): void {
 
   it('subscribing twice still delivers each event at most once', async () => {
     const ch = channel();
-    for (const bus of h.buses) {
-      bus.subscribe(ch);
-      bus.subscribe(ch);
-    }
-    await h.settle();
+    await subscribeAll(ch, ch);
     h.buses[h.buses.length - 1].publish(ch, event(2));
     await h.settle();
-    for (let i = 0; i < h.buses.length; i++) expect(events(i, ch)).toEqual([event(2)]);
+    expectEachGot(ch, [event(2)]);
   });
 
   // Cache invalidation relies on it: a change is acknowledged once its publish resolved, and
@@ -89,11 +96,7 @@ export function busContract(make: () => Promise<BusHandle>): void {
   it('once publish has resolved, an event published next by any process arrives after it, on every process', async () => {
     const first = channel();
     const next = channel();
-    for (const bus of h.buses) {
-      bus.subscribe(first);
-      bus.subscribe(next);
-    }
-    await h.settle();
+    await subscribeAll(first, next);
     for (let k = 0; k < 20; k++) {
       await h.buses[0].publish(first, event(1000 + k));
       await h.buses[h.buses.length - 1].publish(next, event(2000 + k));
@@ -108,11 +111,7 @@ export function busContract(make: () => Promise<BusHandle>): void {
   it("one process's events on a channel arrive in publish order", async () => {
     const a = channel();
     const b = channel();
-    for (const bus of h.buses) {
-      bus.subscribe(a);
-      bus.subscribe(b);
-    }
-    await h.settle();
+    await subscribeAll(a, b);
     const n = 200;
     for (let k = 0; k < n; k++) h.buses[0].publish(k % 3 ? a : b, event(k));
     await h.settle();
@@ -143,15 +142,12 @@ export function busContract(make: () => Promise<BusHandle>): void {
 
   it('a process receives nothing on a channel after unsubscribing from it', async () => {
     const ch = channel();
-    for (const bus of h.buses) bus.subscribe(ch);
-    await h.settle();
-    h.buses[0].publish(ch, event(5));
-    await h.settle();
+    await subscribeAll(ch);
+    await publishFromFirst(ch, event(5));
     for (const bus of h.buses) bus.unsubscribe(ch);
     await h.settle();
-    h.buses[0].publish(ch, event(6));
-    await h.settle();
-    for (let i = 0; i < h.buses.length; i++) expect(events(i, ch)).toEqual([event(5)]);
+    await publishFromFirst(ch, event(6));
+    expectEachGot(ch, [event(5)]);
   });
 
   it('subscriptions are not counted: subscribe twice, unsubscribe once, and the channel is unsubscribed', async () => {
@@ -162,21 +158,17 @@ export function busContract(make: () => Promise<BusHandle>): void {
       bus.unsubscribe(ch);
     }
     await h.settle();
-    h.buses[0].publish(ch, event(7));
-    await h.settle();
+    await publishFromFirst(ch, event(7));
     for (let i = 0; i < h.buses.length; i++) expect(got[i]).toEqual([]);
     // Subscribing again works after that.
-    for (const bus of h.buses) bus.subscribe(ch);
-    await h.settle();
-    h.buses[0].publish(ch, event(8));
-    await h.settle();
-    for (let i = 0; i < h.buses.length; i++) expect(events(i, ch)).toEqual([event(8)]);
+    await subscribeAll(ch);
+    await publishFromFirst(ch, event(8));
+    expectEachGot(ch, [event(8)]);
   });
 
   it('an event arrives as an equal plain object (events cross processes as JSON)', async () => {
     const ch = channel();
-    for (const bus of h.buses) bus.subscribe(ch);
-    await h.settle();
+    await subscribeAll(ch);
     const sender = { id: 7, uuid: '0192a3b4-0000-7000-8000-000000000007', name: 'Zoë «quoted» \u{1F600}', email: 'z@example.com', avatarUrl: null };
     const full: DomainEvent = {
       type: 'message.created',
@@ -206,7 +198,7 @@ export function busContract(make: () => Promise<BusHandle>): void {
     };
     h.buses[0].publish(ch, full);
     await h.settle();
-    for (let i = 0; i < h.buses.length; i++) expect(events(i, ch)).toEqual([full]);
+    expectEachGot(ch, [full]);
   });
 
   it('unsubscribing one channel leaves the others subscribed', async () => {

@@ -6,7 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import { api, openSocket, type TestSocket } from '../../helpers/clients.js';
 import { useParley } from '../../helpers/parley.js';
-import { P, ISO_MS, conversationWith, databases, expectMessage003, join, sendMessage, settle, socket003, tempId, users, wsUrl } from './support.js';
+import { P, ISO_MS, conversationWith, databases, expectMessage003, join, joinedPair, sendMessage, settle, socket003, tempId, users, wsUrl } from './support.js';
 
 describe.each(databases)('003 socket frames on %s', (db) => {
   const server = useParley({ db });
@@ -94,10 +94,7 @@ describe.each(databases)('003 socket frames on %s', (db) => {
   });
 
   it('start_typing / stop_typing reach the others as typing_indicator', async () => {
-    const [a, b] = await users(server, 2);
-    const conv = await conversationWith(server, a, [b]);
-    const sa = await socket003(server, a, [conv]);
-    const sb = await socket003(server, b, [conv]);
+    const { a, conv, sa, sb } = await joinedPair(server);
     sa.send({ type: 'start_typing', conversation_id: conv });
     expect(await sb.next('typing_indicator')).toMatchObject({ user_id: a.user.uuid, is_typing: true });
     sa.send({ type: 'stop_typing', conversation_id: conv });
@@ -109,10 +106,7 @@ describe.each(databases)('003 socket frames on %s', (db) => {
   });
 
   it('add_reaction / remove_reaction reach joined sockets as reaction_added / reaction_removed', async () => {
-    const [a, b] = await users(server, 2);
-    const conv = await conversationWith(server, a, [b]);
-    const sa = await socket003(server, a, [conv]);
-    const sb = await socket003(server, b, [conv]);
+    const { a, b, conv, sa, sb } = await joinedPair(server);
     const m = await sendMessage(server, a, conv, 'react to me');
     sb.send({ type: 'add_reaction', message_id: m.id, emoji: '👍' });
     for (const s of [sa, sb]) {
@@ -176,10 +170,7 @@ describe.each(databases)('003 socket frames on %s', (db) => {
   });
 
   it('a retried send with the same local_temp_id is acknowledged with the original message, not stored twice', async () => {
-    const [a, b] = await users(server, 2);
-    const conv = await conversationWith(server, a, [b]);
-    const sa = await socket003(server, a, [conv]);
-    const sb = await socket003(server, b, [conv]);
+    const { b, conv, sa, sb } = await joinedPair(server);
     const tid = tempId();
     sa.send({ type: 'send_message', conversation_id: conv, content: 'once', message_type: 'text', local_temp_id: tid });
     const first = await sa.next('new_message');

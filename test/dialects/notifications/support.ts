@@ -7,7 +7,7 @@ import sharp from 'sharp';
 import { expect } from 'vitest';
 import type { DocumentBody } from '../../helpers/parley-api.js';
 import { api, openSocket, type ApiResponse, type TestSocket, type TestUser } from '../../helpers/clients.js';
-import { ISO_MS, UUID, expectStatus } from '../../helpers/dialects.js';
+import { ISO_MS, UUID, expectStatus, users } from '../../helpers/dialects.js';
 import type { TestServer } from '../../helpers/parley.js';
 
 export { databases } from '../../helpers/pg.js';
@@ -81,6 +81,15 @@ export async function socket003(server: TestServer, user: TestUser, conversation
   expect(hello.user_id).toBe(user.user.uuid);
   for (const c of conversations) await join(s, c);
   return s;
+}
+
+/** Two new users in a conversation of theirs, each with a socket joined to it (a's opened first). */
+export async function joinedPair(server: TestServer) {
+  const [a, b] = await users(server, 2);
+  const conv = await conversationWith(server, a, [b]);
+  const sa = await socket003(server, a, [conv]);
+  const sb = await socket003(server, b, [conv]);
+  return { a, b, conv, sa, sb };
 }
 
 /** join_conversation as documented; resolves on the server's conversation_joined (fails on an error frame). */
