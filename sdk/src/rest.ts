@@ -1,6 +1,9 @@
 import { ParleyError, codeForStatus } from './errors.js';
 import type {
+  ApiKey,
+  ApiKeyScope,
   Block,
+  IssuedApiKey,
   Conversation,
   ConversationKind,
   DirectoryPage,
@@ -198,6 +201,21 @@ export class ParleyRest {
 
   me(): Promise<User> {
     return this.request('GET', '/me');
+  }
+
+  /** Tenant admins: a new API key and its bot; the secret is in the answer only. */
+  createApiKey(input: { name: string; scopes: ApiKeyScope[] }): Promise<IssuedApiKey> {
+    return this.request('POST', '/api-keys', { json: input });
+  }
+
+  /** Tenant admins: the tenant's API keys, without secrets. */
+  listApiKeys(): Promise<ApiKey[]> {
+    return this.request('GET', '/api-keys');
+  }
+
+  /** Tenant admins: the key stops working at once. */
+  async revokeApiKey(id: string): Promise<void> {
+    await this.request<void>('DELETE', `/api-keys/${encodeURIComponent(id)}`);
   }
 
   /** Users of your tenant by name or email. */

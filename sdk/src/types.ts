@@ -28,6 +28,11 @@ export type SavedItem = W.SavedOut;
 export type SavedPage = W.SavedPageOut;
 export type UnreadState = W.UnreadOut;
 export type Thread = W.ThreadOut;
+/** An API key as listed (its secret is never shown again). */
+export type ApiKey = W.ApiKeyOut;
+/** A new API key, with its secret: shown once. */
+export type IssuedApiKey = W.ApiKeyIssuedOut;
+export type ApiKeyScope = ApiKey['scopes'][number];
 export type ThreadReplies = W.ThreadRepliesOut;
 
 export type ConversationKind = Conversation['kind'];

@@ -6,6 +6,7 @@ import type { Store } from '../backends/store/store.js';
 import type { FileStore } from '../backends/files/file-store.js';
 import { Accounts, type AccountLibraries } from './accounts/accounts.js';
 import { Invites } from './accounts/invites.js';
+import { ApiKeys } from './accounts/api-keys.js';
 import { Conversations } from './conversations/conversations.js';
 import { ChannelDirectory } from './conversations/directory.js';
 import type { EventPublisher } from './events.js';
@@ -41,6 +42,7 @@ export class Core {
   readonly users: Users;
   readonly accounts: Accounts;
   readonly invites: Invites;
+  readonly apiKeys: ApiKeys;
   readonly friends: Friends;
   readonly conversations: Conversations;
   readonly directory: ChannelDirectory;
@@ -61,6 +63,7 @@ export class Core {
     this.users = new Users(store);
     this.accounts = new Accounts(store, events, config, deps.rateLimiter, deps.libraries);
     this.invites = new Invites(store, config);
+    this.apiKeys = new ApiKeys(store, events);
     this.friends = new Friends(store, this.users);
     this.conversations = new Conversations(store, this.users, this.friends, events, {
       maxMembers: config.maxConversationMembers,

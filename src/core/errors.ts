@@ -25,6 +25,10 @@ export const ERROR_CODES = {
   wrong_password: 'invalid',
   /** A request from a browser page on an origin this server does not trust (login CSRF). */
   origin_not_allowed: 'forbidden',
+  api_key_not_found: 'not_found',
+  /** An API key whose scopes do not cover the request (a `read` key writing). */
+  api_key_scope: 'forbidden',
+  incoming_webhook_not_found: 'not_found',
   // conversations
   conversation_not_found: 'not_found',
   cannot_chat_with_self: 'invalid',
@@ -80,6 +84,10 @@ export const ERROR_REASONS = {
   invalid_name: 'invalid_input',
   invite_ttl_out_of_range: 'invalid_input',
   login_throttled: 'rate_limited',
+  api_key_scopes_required: 'invalid_input',
+  metadata_not_object: 'invalid_input',
+  metadata_too_large: 'invalid_input',
+  metadata_too_deep: 'invalid_input',
   // friends
   befriend_self: 'cannot_chat_with_self',
   block_self: 'cannot_chat_with_self',

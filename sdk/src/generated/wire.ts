@@ -10,6 +10,43 @@ export interface AddParticipantBody {
   role?: 'admin' | 'moderator' | 'member';
 }
 
+export interface ApiKeyBody {
+  /** The key's and its bot's name */
+  name: string;
+  scopes: ('read' | 'write' | 'admin')[];
+}
+
+export interface ApiKeyIssuedOut {
+  /** The key's id (uuid) */
+  id: string;
+  name: string;
+  scopes: ('read' | 'write' | 'admin')[];
+  bot: UserOut;
+  /** UTC, ISO 8601 */
+  created_at: string;
+  last_used_at: string | null;
+  revoked_at: string | null;
+  /** Shown once: send it as Authorization: Bearer pk_… (or X-Api-Key) */
+  secret: string;
+}
+
+export interface ApiKeyOut {
+  /** The key's id (uuid) */
+  id: string;
+  name: string;
+  scopes: ('read' | 'write' | 'admin')[];
+  bot: UserOut;
+  /** UTC, ISO 8601 */
+  created_at: string;
+  last_used_at: string | null;
+  revoked_at: string | null;
+}
+
+export interface ApiKeyParams {
+  /** The key's id (uuid) */
+  id: string;
+}
+
 export interface AttachmentOut {
   /** Parley id */
   id: number;
@@ -496,6 +533,8 @@ export interface UserOut {
   name: string;
   email: string;
   avatar_url: string | null;
+  /** A bot: acts through an API key or an incoming webhook */
+  is_bot?: boolean;
 }
 
 export interface UserSearchQuery {
@@ -749,6 +788,10 @@ export interface ServerFrames {
 /** Every type above by its schema's name. */
 export interface WireTypes {
   AddParticipantBody: AddParticipantBody;
+  ApiKeyBody: ApiKeyBody;
+  ApiKeyIssuedOut: ApiKeyIssuedOut;
+  ApiKeyOut: ApiKeyOut;
+  ApiKeyParams: ApiKeyParams;
   AttachmentOut: AttachmentOut;
   BlockOut: BlockOut;
   BlockParams: BlockParams;

@@ -1,5 +1,8 @@
 import type {
+  ApiKey,
+  ApiKeyScope,
   Attachment,
+  IncomingWebhook,
   Conversation,
   ConversationKind,
   FriendStatus,
@@ -29,6 +32,28 @@ export interface NewUser {
   externalSubject?: string | null;
   /** Unset: `admin` for the tenant's first user, `member` after (decided atomically). */
   tenantRole?: TenantRole;
+  /** A bot (issue 19): never its tenant's first admin by default, has no password. */
+  isBot?: boolean;
+}
+
+export interface NewApiKey {
+  tenantId: Id;
+  botUserId: Id;
+  name: string;
+  scopes: ApiKeyScope[];
+  secretHash: string;
+  createdBy: Id | null;
+  createdAt: Millis;
+}
+
+export interface NewIncomingWebhook {
+  tenantId: Id;
+  conversationId: Id;
+  botUserId: Id;
+  name: string;
+  secretHash: string;
+  createdBy: Id | null;
+  createdAt: Millis;
 }
 
 export interface NewInvite {
@@ -378,6 +403,27 @@ export interface AccountStore {
    */
   revokeInvite(tenantId: Id, uuid: string, at: Millis): Promise<Invite | undefined>;
   setLastSeen(userId: Id, at: Millis): Promise<void>;
+
+  createApiKey(key: NewApiKey): Promise<ApiKey>;
+  /**
+   * The key whose secret digests to `secretHash`, revoked or not, with its digest. Read on
+   * every request a key signs, never cached: a revocation holds on every process at once.
+   */
+  apiKeyBySecretHash(secretHash: string): Promise<(ApiKey & { secretHash: string }) | undefined>;
+  /** The tenant's keys, newest first, at most `limit`. */
+  apiKeys(tenantId: Id, limit: number): Promise<ApiKey[]>;
+  /** Revokes the tenant's key with this uuid (once); the key as it is afterwards, undefined when the tenant has none. */
+  revokeApiKey(tenantId: Id, uuid: string, at: Millis): Promise<ApiKey | undefined>;
+  /** Sets last_used_at to `at` unless it is after `notAfter` already: at most one write per key per interval. */
+  touchApiKey(id: Id, at: Millis, notAfter: Millis): Promise<void>;
+
+  createIncomingWebhook(hook: NewIncomingWebhook): Promise<IncomingWebhook>;
+  /** The hook with this uuid, revoked or not, with its digest. */
+  incomingWebhookByUuid(uuid: string): Promise<(IncomingWebhook & { secretHash: string }) | undefined>;
+  /** A conversation's hooks, newest first. */
+  incomingWebhooks(conversationId: Id, limit: number): Promise<IncomingWebhook[]>;
+  /** Revokes the conversation's hook with this uuid (once); the hook afterwards, undefined when it has none. */
+  revokeIncomingWebhook(conversationId: Id, uuid: string, at: Millis): Promise<IncomingWebhook | undefined>;
 }
 
 /** Friendships and blocks between users. */

@@ -1,5 +1,6 @@
 import { defineDialect } from '../dialect.js';
 import { PARLEY_CLOSE_CODES, PARLEY_TEXTS } from './codes.js';
+import { botRoutes } from './bot-routes.js';
 import { curationRoutes } from './curation-routes.js';
 import { parleyOpen, parleyRest } from './routes.js';
 import { parleySocket } from './socket.js';
@@ -15,6 +16,7 @@ export const parleyDialect = defineDialect({
   rest: (ctx, app) => {
     parleyRest(ctx, app);
     curationRoutes(ctx, app);
+    botRoutes(ctx, app);
   },
   socket: parleySocket,
 });

@@ -9,7 +9,7 @@ export type Ctx = Pick<DialectContext, 'fileUrl' | 'isOnline'>;
 
 
 export function renderUser(u: UserSummary) {
-  return { id: u.id, uuid: u.uuid, name: u.name, email: u.email, avatar_url: u.avatarUrl };
+  return { id: u.id, uuid: u.uuid, name: u.name, email: u.email, avatar_url: u.avatarUrl, is_bot: u.isBot === true };
 }
 
 export function renderAttachment(ctx: Ctx, a: Attachment) {

@@ -22,7 +22,14 @@ const Status = Type.Union([Type.Literal('online'), Type.Literal('away'), Type.Li
 // ---------------------------------------------------------------- shapes returned
 
 export const UserOut = Type.Object(
-  { id: Id, uuid: Type.String(), name: Type.String(), email: Type.String(), avatar_url: Nullable(Type.String()) },
+  {
+    id: Id,
+    uuid: Type.String(),
+    name: Type.String(),
+    email: Type.String(),
+    avatar_url: Nullable(Type.String()),
+    is_bot: Type.Optional(Type.Boolean({ description: 'A bot: acts through an API key or an incoming webhook' })),
+  },
 );
 
 export const AttachmentOut = Type.Object(
@@ -411,3 +418,27 @@ export const SearchOut = Type.Object({
   results: Type.Array(SearchHitOut),
   next_cursor: Nullable(Type.String({ description: 'Pass as cursor for the next page; null on the last' })),
 });
+
+// ---------------------------------------------------------------- bots and server-to-server (issue 19)
+
+const ApiKeyScope = Type.Union([Type.Literal('read'), Type.Literal('write'), Type.Literal('admin')], {
+  description: 'read: GET only; write: also posting, reacting and editing as the key\'s bot; admin: also the tenant admin\'s operations',
+});
+export const ApiKeyOut = Type.Object({
+  id: Type.String({ description: "The key's id (uuid)" }),
+  name: Type.String(),
+  scopes: Type.Array(ApiKeyScope),
+  bot: UserOut,
+  created_at: Time,
+  last_used_at: Nullable(Time),
+  revoked_at: Nullable(Time),
+});
+export const ApiKeyIssuedOut = Type.Object({
+  ...ApiKeyOut.properties,
+  secret: Type.String({ description: 'Shown once: send it as Authorization: Bearer pk_… (or X-Api-Key)' }),
+});
+export const ApiKeyBody = Type.Object(
+  { name: Type.String({ minLength: 1, maxLength: 100, description: "The key's and its bot's name" }), scopes: Type.Array(ApiKeyScope, { minItems: 1, maxItems: 3 }) },
+  { additionalProperties: false },
+);
+export const ApiKeyParams = Type.Object({ id: Type.String({ format: 'uuid', description: "The key's id (uuid)" }) });

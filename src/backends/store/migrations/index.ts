@@ -11,6 +11,7 @@ import { search } from './0009-search.js';
 import { threadsUnread } from './0010-threads-unread.js';
 import { curation } from './0011-curation.js';
 import { channelVisibility } from './0012-channel-visibility.js';
+import { bots } from './0015-bots.js';
 
 export type SqlDialectName = 'sqlite' | 'postgres';
 
@@ -21,7 +22,7 @@ export interface VersionedMigration {
 }
 
 /** In order; never edit one that has shipped, add the next. */
-export const MIGRATIONS: VersionedMigration[] = [initial, attachmentPaths, clientIdPerConversation, accounts, filesQuotaPurge, blocksMemberCount, sentSeq, epoch, search, threadsUnread, curation, channelVisibility];
+export const MIGRATIONS: VersionedMigration[] = [initial, attachmentPaths, clientIdPerConversation, accounts, filesQuotaPurge, blocksMemberCount, sentSeq, epoch, search, threadsUnread, curation, channelVisibility, bots];
 
 export function migrationProvider(dialect: SqlDialectName): MigrationProvider {
   return {

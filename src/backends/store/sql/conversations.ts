@@ -111,7 +111,7 @@ export class SqlConversations extends SqlAggregate implements ConversationStore 
         this.db
           .selectFrom('participants as p')
           .innerJoin('users as u', 'u.id', 'p.user_id')
-          .select(['u.id', 'u.uuid', 'u.name', 'u.email', 'u.avatar_url'])
+          .select(['u.id', 'u.uuid', 'u.name', 'u.email', 'u.avatar_url', 'u.is_bot'])
           .where('p.conversation_id', '=', id)
           .orderBy('u.id'),
       );
