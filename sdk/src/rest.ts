@@ -4,6 +4,8 @@ import type {
   ApiKeyScope,
   Block,
   IssuedApiKey,
+  IncomingWebhook,
+  IssuedIncomingWebhook,
   Conversation,
   ConversationKind,
   DirectoryPage,
@@ -216,6 +218,19 @@ export class ParleyRest {
   /** Tenant admins: the key stops working at once. */
   async revokeApiKey(id: string): Promise<void> {
     await this.request<void>('DELETE', `/api-keys/${encodeURIComponent(id)}`);
+  }
+
+  /** Who may add members to the conversation: a new incoming webhook (its bot joins); the URL is in the answer only. */
+  createIncomingWebhook(conversationId: number, name: string): Promise<IssuedIncomingWebhook> {
+    return this.request('POST', `/conversations/${conversationId}/incoming-webhooks`, { json: { name } });
+  }
+
+  listIncomingWebhooks(conversationId: number): Promise<IncomingWebhook[]> {
+    return this.request('GET', `/conversations/${conversationId}/incoming-webhooks`);
+  }
+
+  async revokeIncomingWebhook(conversationId: number, id: string): Promise<void> {
+    await this.request<void>('DELETE', `/conversations/${conversationId}/incoming-webhooks/${encodeURIComponent(id)}`);
   }
 
   /** Users of your tenant by name or email. */

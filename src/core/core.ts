@@ -9,6 +9,7 @@ import { Invites } from './accounts/invites.js';
 import { ApiKeys } from './accounts/api-keys.js';
 import { Conversations } from './conversations/conversations.js';
 import { ChannelDirectory } from './conversations/directory.js';
+import { IncomingWebhooks } from './conversations/incoming-webhooks.js';
 import type { EventPublisher } from './events.js';
 import type { RaceHooks } from './hooks.js';
 import { Files, type MediaLibraries } from './files/files.js';
@@ -48,6 +49,7 @@ export class Core {
   readonly directory: ChannelDirectory;
   readonly messages: Messages;
   readonly curation: Curation;
+  readonly incomingWebhooks: IncomingWebhooks;
   readonly threads: Threads;
   readonly presence: PresenceService;
   readonly receipts: DeliveryReceipts;
@@ -72,6 +74,7 @@ export class Core {
     this.directory = new ChannelDirectory(store, this.conversations, events, config.maxConversationMembers);
     this.messages = new Messages(store, this.conversations, this.users, this.friends, this.rateLimits, events, config, this.hooks);
     this.messages.epoch = deps.epoch ?? null;
+    this.incomingWebhooks = new IncomingWebhooks(store, this.conversations, this.messages);
     this.curation = new Curation(store, this.messages, this.conversations, this.users, events);
     this.threads = new Threads(store, this.messages, events);
     this.presence = new PresenceService(presence, store, this.users, this.conversations, events);

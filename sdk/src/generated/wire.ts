@@ -210,6 +210,62 @@ export interface HistoryQuery {
   limit?: number;
 }
 
+export interface HookPostBody {
+  /** The message (as Slack and Mattermost incoming webhooks take it) */
+  text: string;
+  /** Accepted for compatibility; the message is the hook's bot's */
+  username?: string;
+}
+
+export interface HookPostParams {
+  /** The hook's id (uuid) */
+  id: string;
+  /** The URL's secret, as the hook's creation answered it */
+  secret: string;
+}
+
+export interface IncomingWebhookBody {
+  /** The hook's and its bot's name */
+  name: string;
+}
+
+export interface IncomingWebhookIssuedOut {
+  /** The hook's id (uuid) */
+  id: string;
+  /** Parley id */
+  conversation_id: number;
+  name: string;
+  bot: UserOut;
+  created_by: number | null;
+  /** UTC, ISO 8601 */
+  created_at: string;
+  revoked_at: string | null;
+  /** Shown once: POST {"text": "…"} to it to post as the hook's bot. Whoever has it may post: keep it secret */
+  url: string;
+  /** The same URL below PUBLIC_URL: /api/parley/hooks/{id}/{secret} */
+  path: string;
+}
+
+export interface IncomingWebhookOut {
+  /** The hook's id (uuid) */
+  id: string;
+  /** Parley id */
+  conversation_id: number;
+  name: string;
+  bot: UserOut;
+  created_by: number | null;
+  /** UTC, ISO 8601 */
+  created_at: string;
+  revoked_at: string | null;
+}
+
+export interface IncomingWebhookParams {
+  /** Parley id */
+  id: number;
+  /** The hook's id (uuid) */
+  hook_id: string;
+}
+
 export interface InviteBody {
   /** Default INVITE_TTL_SECONDS (7 days) */
   ttl_seconds?: number;
@@ -809,6 +865,12 @@ export interface WireTypes {
   ErrorOut: ErrorOut;
   HistoryOut: HistoryOut;
   HistoryQuery: HistoryQuery;
+  HookPostBody: HookPostBody;
+  HookPostParams: HookPostParams;
+  IncomingWebhookBody: IncomingWebhookBody;
+  IncomingWebhookIssuedOut: IncomingWebhookIssuedOut;
+  IncomingWebhookOut: IncomingWebhookOut;
+  IncomingWebhookParams: IncomingWebhookParams;
   InviteBody: InviteBody;
   InviteIssuedOut: InviteIssuedOut;
   InviteOut: InviteOut;

@@ -442,3 +442,33 @@ export const ApiKeyBody = Type.Object(
   { additionalProperties: false },
 );
 export const ApiKeyParams = Type.Object({ id: Type.String({ format: 'uuid', description: "The key's id (uuid)" }) });
+
+export const IncomingWebhookOut = Type.Object({
+  id: Type.String({ description: "The hook's id (uuid)" }),
+  conversation_id: Id,
+  name: Type.String(),
+  bot: UserOut,
+  created_by: Nullable(Id),
+  created_at: Time,
+  revoked_at: Nullable(Time),
+});
+export const IncomingWebhookIssuedOut = Type.Object({
+  ...IncomingWebhookOut.properties,
+  url: Type.String({ description: 'Shown once: POST {"text": "…"} to it to post as the hook\'s bot. Whoever has it may post: keep it secret' }),
+  path: Type.String({ description: 'The same URL below PUBLIC_URL: /api/parley/hooks/{id}/{secret}' }),
+});
+export const IncomingWebhookBody = Type.Object(
+  { name: Type.String({ minLength: 1, maxLength: 100, description: "The hook's and its bot's name" }) },
+  { additionalProperties: false },
+);
+export const IncomingWebhookParams = Type.Object({ id: Id, hook_id: Type.String({ format: 'uuid', description: "The hook's id (uuid)" }) });
+export const HookPostParams = Type.Object({
+  id: Type.String({ maxLength: 64, description: "The hook's id (uuid)" }),
+  secret: Type.String({ maxLength: 128, description: "The URL's secret, as the hook's creation answered it" }),
+});
+export const HookPostBody = Type.Object(
+  {
+    text: Type.String({ minLength: 1, description: 'The message (as Slack and Mattermost incoming webhooks take it)' }),
+    username: Type.Optional(Type.String({ maxLength: 100, description: 'Accepted for compatibility; the message is the hook\'s bot\'s' })),
+  },
+);
