@@ -116,6 +116,8 @@ export interface Conversation {
   /** Current participants: a count the store keeps, never a COUNT over participants. */
   memberCount: number;
   visibility: Visibility;
+  /** An integration's JSON object, serialized (issue 19); absent or null: none. */
+  metadataJson?: string | null;
 }
 
 export interface Participant {
@@ -176,6 +178,8 @@ export interface Message {
   attachments: Attachment[];
   reactions: ReactionSummary[];
   replyCount: number;
+  /** An integration's JSON object, serialized (issue 19); absent or null: none. */
+  metadataJson?: string | null;
 }
 
 /**

@@ -128,6 +128,7 @@ export interface ConversationOut {
   member_count: number;
   /** private: invite only; public (channels): listed in the tenant's directory, anyone of the tenant joins */
   visibility: 'public' | 'private';
+  metadata?: Record<string, unknown> | null;
   /** GET /conversations/{id}: every member. The list (GET /conversations): a direct conversation's two, at most 5 of a group or channel (member_count has the total) */
   members: MemberOut[];
 }
@@ -145,6 +146,8 @@ export interface CreateConversationBody {
   title?: string | null;
   /** A channel: public or private (the default); anything else is private */
   visibility?: 'public' | 'private';
+  /** Your integration's own JSON object (its ids, links): at most 4096 bytes serialized and 5 levels deep; returned as given wherever the message or conversation is */
+  metadata?: Record<string, unknown>;
 }
 
 export interface Cursor {
@@ -185,6 +188,7 @@ export interface DirectoryQuery {
 
 export interface EditBody {
   content: string;
+  metadata?: Record<string, unknown> | null;
 }
 
 export interface ErrorOut {
@@ -356,6 +360,7 @@ export interface MessageOut {
     count: number;
   }[];
   local_temp_id?: string | null;
+  metadata?: Record<string, unknown> | null;
 }
 
 export interface MessageParams {
@@ -506,6 +511,8 @@ export interface SendBody {
   local_temp_id?: string;
   reply_to_id?: number | null;
   attachments?: string[];
+  /** Your integration's own JSON object (its ids, links): at most 4096 bytes serialized and 5 levels deep; returned as given wherever the message or conversation is */
+  metadata?: Record<string, unknown>;
 }
 
 export interface SessionOut {
@@ -558,8 +565,10 @@ export interface UnreadOut {
   first_unread_seq: number | null;
 }
 
+/** What changes: the title, the metadata (null clears it), or both */
 export interface UpdateConversationBody {
-  title: string | null;
+  title?: string | null;
+  metadata?: Record<string, unknown> | null;
 }
 
 export interface UploadOut {
@@ -624,13 +633,16 @@ export interface ClientFrames {
     local_temp_id: string;
     reply_to_id?: number | null;
     attachments?: string[];
+    /** Your integration's own JSON object (its ids, links): at most 4096 bytes serialized and 5 levels deep; returned as given wherever the message or conversation is */
+    metadata?: Record<string, unknown>;
   };
-  /** Edit your own text message. */
+  /** Edit your own text message (metadata: null clears it). */
   edit: {
     type: 'edit';
     /** Parley id */
     message_id: number;
     content: string;
+    metadata?: Record<string, unknown> | null;
   };
   /** Delete a message (yours; in groups, admins and moderators: anyone's). */
   delete: {

@@ -73,6 +73,8 @@ export interface NewConversation {
   participants: { userId: Id; role: Role }[];
   /** Default `private`. */
   visibility?: Visibility;
+  /** An integration's JSON object, serialized (issue 19). */
+  metadataJson?: string | null;
 }
 
 /** An attachment before it is stored: what the files service measured; the store numbers it. */
@@ -123,6 +125,8 @@ export interface NewMessage {
   clientId: string | null;
   attachments: NewAttachment[];
   createdAt: Millis;
+  /** An integration's JSON object, serialized (issue 19). */
+  metadataJson?: string | null;
 }
 
 export interface AppendResult {
@@ -471,7 +475,7 @@ export interface ConversationStore {
    * conversation still lives and who is in it is `memberRole`'s to say.
    */
   conversationRef(key: Id | string): Promise<ConversationRef | undefined>;
-  updateConversation(conversationId: Id, changes: { title?: string | null; visibility?: Visibility }, at: Millis): Promise<Conversation | undefined>;
+  updateConversation(conversationId: Id, changes: { title?: string | null; visibility?: Visibility; metadataJson?: string | null }, at: Millis): Promise<Conversation | undefined>;
   /** Soft delete: the conversation disappears from every lookup; its rows stay. */
   deleteConversation(conversationId: Id, at: Millis): Promise<void>;
 }
@@ -607,7 +611,8 @@ export interface MessageStore {
   lastMessages(conversations: readonly Conversation[]): Promise<Map<Id, Message>>;
   /** Messages with change_seq > after (and seq ≤ `maxSeq` when given), oldest change first, at most `limit`. */
   changesSince(conversationId: Id, afterChangeSeq: number, limit: number, maxSeq?: number): Promise<Message[]>;
-  editMessage(messageId: Id, content: string, at: Millis): Promise<Message>;
+  /** `metadataJson` undefined: the message keeps its metadata. */
+  editMessage(messageId: Id, content: string, at: Millis, metadataJson?: string | null): Promise<Message>;
   deleteMessage(messageId: Id, at: Millis): Promise<{ message: Message; changed: boolean }>;
   /** Adds or removes one (message, user, emoji); returns the message and whether anything changed. */
   setReaction(messageId: Id, userId: Id, emoji: string, on: boolean, at: Millis): Promise<{ message: Message; changed: boolean }>;

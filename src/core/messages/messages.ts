@@ -1,3 +1,4 @@
+import { serializeMetadata } from './metadata.js';
 import type { Config } from '../../config/config.js';
 import type { AppendResult, NewAttachment, NewMessage, Store, StoreReads } from '../../backends/store/store.js';
 import { DomainError, refusal, storeCall } from '../errors.js';
@@ -28,6 +29,8 @@ export interface SendInput {
   expectedReceiver?: Id | null;
   /** Document 004's rule: in a direct conversation, only accepted friends may send. */
   requireFriendship?: boolean;
+  /** An integration's JSON object (Parley's own API): checked by serializeMetadata. */
+  metadata?: unknown;
 }
 
 /**
@@ -180,6 +183,7 @@ export class Messages {
     }
     if (attachments.length === 0 && (content === null || content.trim() === '')) throw new DomainError('empty_message');
     if (input.kind === 'system') throw refusal('system_message');
+    const metadataJson = serializeMetadata(input.metadata) ?? null;
 
     const ref = await this.conversations.memberRef(actor, input.conversation);
     const conversation = ref;
@@ -208,6 +212,7 @@ export class Messages {
       clientId,
       attachments,
       createdAt: Date.now(),
+      ...(metadataJson === null ? {} : { metadataJson }),
     };
     this.#outgoing.set(message, { ref, sender: Users.summaryOf(actor), origin, localTempId: clientId, sentAt });
     const result = await this.writer.append(message);
@@ -442,7 +447,8 @@ export class Messages {
   }
 
   /** Only the sender edits, and only while they may post in the conversation. */
-  async edit(actor: User, key: MessageKey, content: string): Promise<Message> {
+  /** `metadata` (Parley's own API): undefined keeps the message's, null clears it. */
+  async edit(actor: User, key: MessageKey, content: string, metadata?: unknown): Promise<Message> {
     const { message, conversation } = await this.get(actor, key);
     if (message.senderId !== actor.id) throw refusal('edit_own_only');
     await this.#requirePost(actor, conversation);
@@ -453,7 +459,8 @@ export class Messages {
     if (tooLong(content, this.config.maxMessageLength)) {
       throw new DomainError('message_too_long', { params: { max: this.config.maxMessageLength } });
     }
-    const updated = await storeCall(this.store.editMessage(message.id, content, Date.now()));
+    const metadataJson = serializeMetadata(metadata);
+    const updated = await storeCall(this.store.editMessage(message.id, content, Date.now(), metadataJson));
     this.events.publish({ type: 'message.updated', conversation, message: updated, sender: Users.summaryOf(actor), readSeqs: await this.#readSeqs(conversation) });
     return updated;
   }

@@ -38,6 +38,7 @@ export class SqlConversations extends SqlAggregate implements ConversationStore 
               deleted_at: null,
               member_count: new Set(c.participants.map((p) => p.userId)).size,
               visibility: c.visibility ?? 'private',
+              metadata: c.metadataJson ?? null,
               name_key: directoryNameKey(c.title),
             })
             .returning('id'),
@@ -120,11 +121,14 @@ export class SqlConversations extends SqlAggregate implements ConversationStore 
     return { id, uuid: r.uuid, tenantId: Number(r.tenant_id), kind: r.kind as ConversationRef['kind'], pair: people };
   }
 
-  async updateConversation(conversationId: Id, changes: { title?: string | null; visibility?: Visibility }, at: Millis): Promise<Conversation | undefined> {
+  async updateConversation(conversationId: Id, changes: { title?: string | null; visibility?: Visibility; metadataJson?: string | null }, at: Millis): Promise<Conversation | undefined> {
     if (changes.title !== undefined) {
       await this.runner.run(
         raw('UPDATE conversations SET title = ?, name_key = ?, updated_at = ? WHERE id = ? AND deleted_at IS NULL', [changes.title, directoryNameKey(changes.title), at, conversationId]),
       );
+    }
+    if (changes.metadataJson !== undefined) {
+      await this.runner.run(raw('UPDATE conversations SET metadata = ?, updated_at = ? WHERE id = ? AND deleted_at IS NULL', [changes.metadataJson, at, conversationId]));
     }
     if (changes.visibility !== undefined) {
       await this.runner.run(raw('UPDATE conversations SET visibility = ?, updated_at = ? WHERE id = ? AND deleted_at IS NULL', [changes.visibility, at, conversationId]));

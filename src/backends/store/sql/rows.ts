@@ -60,6 +60,7 @@ export const MESSAGE_COLUMN_LIST = [
   'created_at',
   'edited_at',
   'deleted_at',
+  'metadata',
 ] as const satisfies readonly (keyof MessagesTable)[];
 export const MESSAGE_COLUMNS = MESSAGE_COLUMN_LIST.join(', ');
 /** The same columns of `messages` aliased `m`. */
@@ -117,6 +118,7 @@ export const toConversation = (r: ConversationRow): Conversation => ({
   kind: r.kind as Conversation['kind'],
   memberCount: Number(r.member_count ?? 0),
   visibility: r.visibility === 'public' ? 'public' : 'private',
+  metadataJson: r.metadata ?? null,
 });
 
 const participantFields = rowMapper<ParticipantRow>()(['conversation_id', 'user_id', 'joined_at', 'read_seq', 'delivered_seq', 'read_at']);
@@ -148,6 +150,7 @@ export const toMessage = (r: MessageRow, replyToUuid: string | null, attachments
   attachments,
   reactions,
   replyCount: r.reply_count ?? 0,
+  metadataJson: r.metadata ?? null,
 });
 
 const friendshipFields = rowMapper<FriendshipTableRow>()(['user_a', 'user_b', 'requested_by', 'created_at', 'updated_at']);
