@@ -384,6 +384,7 @@ export class ParleyClient {
     if (input.content !== undefined) frame.content = input.content;
     if (input.replyToId !== undefined) frame.reply_to_id = input.replyToId;
     if (attachments.length > 0) frame.attachments = attachments;
+    if (input.metadata !== undefined) frame.metadata = input.metadata;
     let resolve!: (m: Message) => void;
     let reject!: (e: unknown) => void;
     const promise = new Promise<Message>((res, rej) => {

@@ -69,6 +69,8 @@ export interface CreateConversationInput {
   title?: string | null;
   /** A channel: public (in the tenant's directory) or private (the default). */
   visibility?: Visibility;
+  /** Your integration's own JSON object (at most 4096 bytes serialized, 5 levels deep). */
+  metadata?: Record<string, unknown>;
 }
 
 export interface SendInput {
@@ -78,6 +80,8 @@ export interface SendInput {
   replyToId?: number | null;
   /** Keys returned by upload(). */
   attachments?: string[];
+  /** Your integration's own JSON object (at most 4096 bytes serialized, 5 levels deep). */
+  metadata?: Record<string, unknown>;
 }
 
 export interface HistoryOptions {
@@ -314,6 +318,7 @@ export class ParleyRest {
     if (input.memberIds !== undefined) json.member_ids = input.memberIds;
     if (input.title !== undefined) json.title = input.title;
     if (input.visibility !== undefined) json.visibility = input.visibility;
+    if (input.metadata !== undefined) json.metadata = input.metadata;
     return this.request('POST', '/conversations', { json });
   }
 
@@ -400,6 +405,7 @@ export class ParleyRest {
     if (input.localTempId !== undefined) json.local_temp_id = input.localTempId;
     if (input.replyToId !== undefined) json.reply_to_id = input.replyToId;
     if (input.attachments !== undefined) json.attachments = input.attachments;
+    if (input.metadata !== undefined) json.metadata = input.metadata;
     return this.request('POST', `/conversations/${conversationId}/messages`, { json });
   }
 
@@ -407,8 +413,9 @@ export class ParleyRest {
     return this.request('GET', `/messages/${id}`);
   }
 
-  editMessage(id: number, content: string): Promise<Message> {
-    return this.request('PATCH', `/messages/${id}`, { json: { content } });
+  /** `metadata`: undefined keeps the message's, null clears it. */
+  editMessage(id: number, content: string, metadata?: Record<string, unknown> | null): Promise<Message> {
+    return this.request('PATCH', `/messages/${id}`, { json: metadata === undefined ? { content } : { content, metadata } });
   }
 
   deleteMessage(id: number): Promise<Message> {

@@ -21,8 +21,16 @@ describe('SDK: server mode with an API key', () => {
     expect(me).toMatchObject({ id: issued.bot.id, name: 'Release bot', is_bot: true });
 
     const group = await admin.createGroup('Releases', [issued.bot.id]);
-    const sent = await bot.rest.sendMessage(group.id, { content: 'v2.0 is out' });
+    const sent = await bot.rest.sendMessage(group.id, { content: 'v2.0 is out', metadata: { release: { tag: 'v2.0', build: 42 } } });
     expect(sent.sender).toMatchObject({ id: issued.bot.id, is_bot: true });
+    expect(sent.metadata).toEqual({ release: { tag: 'v2.0', build: 42 } });
+    expect((await bot.rest.editMessage(sent.id, 'v2.0 is out!', null)).metadata).toBeNull();
+    // An incoming webhook made through the SDK posts into the same conversation.
+    const hook = await admin.rest.createIncomingWebhook(group.id, 'CI');
+    const posted = await fetch(server.url + hook.path, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ text: 'nightly green' }) });
+    expect(posted.status).toBe(201);
+    expect((await admin.rest.listIncomingWebhooks(group.id)).map((h) => h.id)).toEqual([hook.id]);
+    await admin.rest.revokeIncomingWebhook(group.id, hook.id);
     const reacted = await bot.rest.react(sent.id, '🎉');
     expect(reacted.reactions).toEqual([{ emoji: '🎉', user_ids: [issued.bot.id], count: 1 }]);
 
