@@ -60,6 +60,11 @@ class Renderer {
       }
       case 'Object':
         return this.object(schema, indent);
+      case 'Record': {
+        // A string-keyed map: TypeBox keeps its one value schema under patternProperties.
+        const [value] = Object.values(schema.patternProperties as Record<string, TSchema>);
+        return `Record<string, ${this.type(value, indent)}>`;
+      }
       default:
         throw new Error(`sdk:types: no TypeScript rendering for a ${String(schema[Kind])} schema; add one to ${import.meta.url}`);
     }

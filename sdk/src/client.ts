@@ -16,6 +16,9 @@ import {
 } from './rest.js';
 import { ChatState } from './state.js';
 import type {
+  ApiKey,
+  ApiKeyScope,
+  IssuedApiKey,
   ClientFrame,
   ConnectionStatus,
   Conversation,
@@ -49,6 +52,11 @@ export interface ParleyClientOptions {
   baseUrl: BaseUrl;
   /** A token you already have (else register() or login()). */
   token?: string | null;
+  /**
+   * Server mode: an API key (`pk_…`) instead of a user's token; the client acts as the key's
+   * bot, within its scopes. Keep it on a server: it does not expire.
+   */
+  apiKey?: string;
   /** Default globalThis.WebSocket. Node 20 has none: pass the `ws` package's WebSocket. */
   WebSocket?: WebSocketConstructor;
   /** Default globalThis.fetch. */
@@ -121,7 +129,7 @@ export class ParleyClient {
 
   constructor(opts: ParleyClientOptions) {
     this.#opts = opts;
-    this.rest = new ParleyRest({ baseUrl: opts.baseUrl, token: opts.token, fetch: opts.fetch, XMLHttpRequest: opts.XMLHttpRequest });
+    this.rest = new ParleyRest({ baseUrl: opts.baseUrl, token: opts.apiKey ?? opts.token, fetch: opts.fetch, XMLHttpRequest: opts.XMLHttpRequest });
     this.state = new ChatState({ typingTtlMs: opts.typingTtlMs });
   }
 
@@ -190,6 +198,19 @@ export class ParleyClient {
 
   searchUsers(q: string, opts: { limit?: number } = {}): Promise<User[]> {
     return this.rest.searchUsers(q, opts);
+  }
+
+  /** Tenant admins: a new API key and its bot; the secret is in the answer only. */
+  createApiKey(input: { name: string; scopes: ApiKeyScope[] }): Promise<IssuedApiKey> {
+    return this.rest.createApiKey(input);
+  }
+
+  listApiKeys(): Promise<ApiKey[]> {
+    return this.rest.listApiKeys();
+  }
+
+  revokeApiKey(id: string): Promise<void> {
+    return this.rest.revokeApiKey(id);
   }
 
   /** Full-text search over the messages of my conversations (GET /api/parley/search). */
@@ -363,6 +384,7 @@ export class ParleyClient {
     if (input.content !== undefined) frame.content = input.content;
     if (input.replyToId !== undefined) frame.reply_to_id = input.replyToId;
     if (attachments.length > 0) frame.attachments = attachments;
+    if (input.metadata !== undefined) frame.metadata = input.metadata;
     let resolve!: (m: Message) => void;
     let reject!: (e: unknown) => void;
     const promise = new Promise<Message>((res, rej) => {

@@ -1,6 +1,11 @@
 import { ParleyError, codeForStatus } from './errors.js';
 import type {
+  ApiKey,
+  ApiKeyScope,
   Block,
+  IssuedApiKey,
+  IncomingWebhook,
+  IssuedIncomingWebhook,
   Conversation,
   ConversationKind,
   CreatedWebhook,
@@ -67,6 +72,8 @@ export interface CreateConversationInput {
   title?: string | null;
   /** A channel: public (in the tenant's directory) or private (the default). */
   visibility?: Visibility;
+  /** Your integration's own JSON object (at most 4096 bytes serialized, 5 levels deep). */
+  metadata?: Record<string, unknown>;
 }
 
 export interface SendInput {
@@ -76,6 +83,8 @@ export interface SendInput {
   replyToId?: number | null;
   /** Keys returned by upload(). */
   attachments?: string[];
+  /** Your integration's own JSON object (at most 4096 bytes serialized, 5 levels deep). */
+  metadata?: Record<string, unknown>;
 }
 
 export interface HistoryOptions {
@@ -203,6 +212,34 @@ export class ParleyRest {
     return this.request('GET', '/me');
   }
 
+  /** Tenant admins: a new API key and its bot; the secret is in the answer only. */
+  createApiKey(input: { name: string; scopes: ApiKeyScope[] }): Promise<IssuedApiKey> {
+    return this.request('POST', '/api-keys', { json: input });
+  }
+
+  /** Tenant admins: the tenant's API keys, without secrets. */
+  listApiKeys(): Promise<ApiKey[]> {
+    return this.request('GET', '/api-keys');
+  }
+
+  /** Tenant admins: the key stops working at once. */
+  async revokeApiKey(id: string): Promise<void> {
+    await this.request<void>('DELETE', `/api-keys/${encodeURIComponent(id)}`);
+  }
+
+  /** Who may add members to the conversation: a new incoming webhook (its bot joins); the URL is in the answer only. */
+  createIncomingWebhook(conversationId: number, name: string): Promise<IssuedIncomingWebhook> {
+    return this.request('POST', `/conversations/${conversationId}/incoming-webhooks`, { json: { name } });
+  }
+
+  listIncomingWebhooks(conversationId: number): Promise<IncomingWebhook[]> {
+    return this.request('GET', `/conversations/${conversationId}/incoming-webhooks`);
+  }
+
+  async revokeIncomingWebhook(conversationId: number, id: string): Promise<void> {
+    await this.request<void>('DELETE', `/conversations/${conversationId}/incoming-webhooks/${encodeURIComponent(id)}`);
+  }
+
   /** Users of your tenant by name or email. */
   searchUsers(q: string, opts: { limit?: number } = {}): Promise<User[]> {
     return this.request('GET', '/users', { query: { q, limit: opts.limit } });
@@ -284,6 +321,7 @@ export class ParleyRest {
     if (input.memberIds !== undefined) json.member_ids = input.memberIds;
     if (input.title !== undefined) json.title = input.title;
     if (input.visibility !== undefined) json.visibility = input.visibility;
+    if (input.metadata !== undefined) json.metadata = input.metadata;
     return this.request('POST', '/conversations', { json });
   }
 
@@ -370,6 +408,7 @@ export class ParleyRest {
     if (input.localTempId !== undefined) json.local_temp_id = input.localTempId;
     if (input.replyToId !== undefined) json.reply_to_id = input.replyToId;
     if (input.attachments !== undefined) json.attachments = input.attachments;
+    if (input.metadata !== undefined) json.metadata = input.metadata;
     return this.request('POST', `/conversations/${conversationId}/messages`, { json });
   }
 
@@ -377,8 +416,9 @@ export class ParleyRest {
     return this.request('GET', `/messages/${id}`);
   }
 
-  editMessage(id: number, content: string): Promise<Message> {
-    return this.request('PATCH', `/messages/${id}`, { json: { content } });
+  /** `metadata`: undefined keeps the message's, null clears it. */
+  editMessage(id: number, content: string, metadata?: Record<string, unknown> | null): Promise<Message> {
+    return this.request('PATCH', `/messages/${id}`, { json: metadata === undefined ? { content } : { content, metadata } });
   }
 
   deleteMessage(id: number): Promise<Message> {

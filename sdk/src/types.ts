@@ -34,6 +34,15 @@ export type SavedItem = W.SavedOut;
 export type SavedPage = W.SavedPageOut;
 export type UnreadState = W.UnreadOut;
 export type Thread = W.ThreadOut;
+/** An API key as listed (its secret is never shown again). */
+export type ApiKey = W.ApiKeyOut;
+/** A new API key, with its secret: shown once. */
+export type IssuedApiKey = W.ApiKeyIssuedOut;
+export type ApiKeyScope = ApiKey['scopes'][number];
+/** A conversation's incoming webhook as listed (its URL is never shown again). */
+export type IncomingWebhook = W.IncomingWebhookOut;
+/** A new incoming webhook, with its secret URL: shown once. */
+export type IssuedIncomingWebhook = W.IncomingWebhookIssuedOut;
 export type ThreadReplies = W.ThreadRepliesOut;
 
 export type ConversationKind = Conversation['kind'];

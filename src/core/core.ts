@@ -6,8 +6,10 @@ import type { Store } from '../backends/store/store.js';
 import type { FileStore } from '../backends/files/file-store.js';
 import { Accounts, type AccountLibraries } from './accounts/accounts.js';
 import { Invites } from './accounts/invites.js';
+import { ApiKeys } from './accounts/api-keys.js';
 import { Conversations } from './conversations/conversations.js';
 import { ChannelDirectory } from './conversations/directory.js';
+import { IncomingWebhooks } from './conversations/incoming-webhooks.js';
 import type { EventPublisher } from './events.js';
 import type { RaceHooks } from './hooks.js';
 import { Files, type MediaLibraries } from './files/files.js';
@@ -47,11 +49,13 @@ export class Core {
   readonly users: Users;
   readonly accounts: Accounts;
   readonly invites: Invites;
+  readonly apiKeys: ApiKeys;
   readonly friends: Friends;
   readonly conversations: Conversations;
   readonly directory: ChannelDirectory;
   readonly messages: Messages;
   readonly curation: Curation;
+  readonly incomingWebhooks: IncomingWebhooks;
   readonly threads: Threads;
   readonly presence: PresenceService;
   readonly receipts: DeliveryReceipts;
@@ -69,6 +73,7 @@ export class Core {
     this.users = new Users(store);
     this.accounts = new Accounts(store, events, config, deps.rateLimiter, deps.libraries);
     this.invites = new Invites(store, config);
+    this.apiKeys = new ApiKeys(store, events);
     this.friends = new Friends(store, this.users);
     this.conversations = new Conversations(store, this.users, this.friends, events, {
       maxMembers: config.maxConversationMembers,
@@ -77,6 +82,7 @@ export class Core {
     this.directory = new ChannelDirectory(store, this.conversations, events, config.maxConversationMembers);
     this.messages = new Messages(store, this.conversations, this.users, this.friends, this.rateLimits, events, config, this.hooks);
     this.messages.epoch = deps.epoch ?? null;
+    this.incomingWebhooks = new IncomingWebhooks(store, this.conversations, this.messages);
     this.curation = new Curation(store, this.messages, this.conversations, this.users, events);
     this.threads = new Threads(store, this.messages, events);
     this.presence = new PresenceService(presence, store, this.users, this.conversations, events);

@@ -25,6 +25,10 @@ export const ERROR_CODES = {
   wrong_password: 'invalid',
   /** A request from a browser page on an origin this server does not trust (login CSRF). */
   origin_not_allowed: 'forbidden',
+  api_key_not_found: 'not_found',
+  /** An API key whose scopes do not cover the request (a `read` key writing). */
+  api_key_scope: 'forbidden',
+  incoming_webhook_not_found: 'not_found',
   // conversations
   conversation_not_found: 'not_found',
   cannot_chat_with_self: 'invalid',
@@ -85,6 +89,7 @@ const REASONS_BY_CODE = {
     'files_required',
     'bad_form_fields', 'one_file_field', 'no_file_part', 'file_url_unknown',
     'webhook_url_invalid', 'webhook_url_private', 'webhook_event_type_unknown',
+    'api_key_scopes_required', 'metadata_not_object', 'metadata_too_large', 'metadata_too_deep',
   ],
   rate_limited: ['login_throttled'],
   cannot_chat_with_self: ['befriend_self', 'block_self'],

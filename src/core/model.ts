@@ -40,6 +40,37 @@ export interface User {
   lastSeenAt: Millis | null;
   createdAt: Millis;
   tenantRole: TenantRole;
+  /** A bot (issue 19): no password; acts through an API key or an incoming webhook. */
+  isBot: boolean;
+}
+
+export type ApiKeyScope = 'read' | 'write' | 'admin';
+
+/** A tenant's key for server-to-server calls, acting as its bot user. Only a digest of its secret is kept. */
+export interface ApiKey {
+  id: Id;
+  uuid: string;
+  tenantId: Id;
+  botUserId: Id;
+  name: string;
+  scopes: ApiKeyScope[];
+  createdBy: Id | null;
+  createdAt: Millis;
+  lastUsedAt: Millis | null;
+  revokedAt: Millis | null;
+}
+
+/** A secret URL that posts into one conversation as its bot user. Only a digest of its secret is kept. */
+export interface IncomingWebhook {
+  id: Id;
+  uuid: string;
+  tenantId: Id;
+  conversationId: Id;
+  botUserId: Id;
+  name: string;
+  createdBy: Id | null;
+  createdAt: Millis;
+  revokedAt: Millis | null;
 }
 
 /** A single-use, expiring way into one tenant. Only a digest of its code is kept. */
@@ -66,6 +97,8 @@ export interface UserSummary {
   name: string;
   email: string;
   avatarUrl: string | null;
+  /** Set (true) for a bot; absent or false for a person. */
+  isBot?: boolean;
 }
 
 export interface Conversation {
@@ -83,6 +116,8 @@ export interface Conversation {
   /** Current participants: a count the store keeps, never a COUNT over participants. */
   memberCount: number;
   visibility: Visibility;
+  /** An integration's JSON object, serialized (issue 19); absent or null: none. */
+  metadataJson?: string | null;
 }
 
 export interface Participant {
@@ -143,6 +178,8 @@ export interface Message {
   attachments: Attachment[];
   reactions: ReactionSummary[];
   replyCount: number;
+  /** An integration's JSON object, serialized (issue 19); absent or null: none. */
+  metadataJson?: string | null;
 }
 
 /**

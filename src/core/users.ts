@@ -38,6 +38,6 @@ export class Users {
   }
 
   static summaryOf(u: User): UserSummary {
-    return { id: u.id, uuid: u.uuid, name: u.name, email: u.email, avatarUrl: u.avatarUrl };
+    return { id: u.id, uuid: u.uuid, name: u.name, email: u.email, avatarUrl: u.avatarUrl, ...(u.isBot ? { isBot: true } : {}) };
   }
 }

@@ -17,8 +17,12 @@ function decodedName(raw: string): string {
   }
 }
 
-/** The URL as logged: the value of every secret query parameter replaced by `[redacted]`. */
+/** An incoming webhook's URL (`…/hooks/{id}/{secret}`, issue 19) is its capability: the secret part never reaches the logs. */
+const HOOK_SECRET = /(\/hooks\/[^/?]*\/)[^?]*/i;
+
+/** The URL as logged: an incoming webhook's secret and the value of every secret query parameter replaced by `[redacted]`. */
 export function redactUrl(url: string): string {
+  url = url.replace(HOOK_SECRET, '$1[redacted]');
   const q = url.indexOf('?');
   if (q < 0) return url;
   const parts = url.slice(q + 1).split('&');

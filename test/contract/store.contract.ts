@@ -289,6 +289,60 @@ export function storeContract(make: () => Promise<StoreHandle>): void {
     });
   });
 
+  describe('bots, API keys, incoming webhooks (issue 19)', () => {
+    const digest = () => randomUUID().replace(/-/g, '') + randomUUID().replace(/-/g, '');
+    const bot = (t: Tenant) => s.createUser({ tenantId: t.id, email: `bot-${randomUUID()}@bots.invalid`, name: 'Bot', isBot: true });
+
+    it('a bot is a user marked as one, in its summaries too, and never its new tenant\'s admin by default', async () => {
+      const t = await f.tenant();
+      const b = await bot(t);
+      expect(b).toMatchObject({ isBot: true, tenantRole: 'member' });
+      expect((await s.userById(b.id))!.isBot).toBe(true);
+      expect((await s.userSummaries([b.id])).get(b.id)).toMatchObject({ isBot: true });
+      const [person] = await f.users(t, 1);
+      expect(person.isBot).toBe(false);
+      expect((await s.userSummaries([person.id])).get(person.id)!.isBot).toBeUndefined();
+    });
+
+    it('API keys: created, found by digest, listed newest first per tenant, revoked once, touched at most once per interval', async () => {
+      const t = await f.tenant();
+      const b = await bot(t);
+      const hash = digest();
+      const a = await s.createApiKey({ tenantId: t.id, botUserId: b.id, name: 'a', scopes: ['read', 'write'], secretHash: hash, createdBy: null, createdAt: T0 });
+      const c = await s.createApiKey({ tenantId: t.id, botUserId: b.id, name: 'c', scopes: ['admin'], secretHash: digest(), createdBy: null, createdAt: T0 + 1 });
+      expect(a).toMatchObject({ tenantId: t.id, botUserId: b.id, name: 'a', scopes: ['read', 'write'], createdAt: T0, lastUsedAt: null, revokedAt: null });
+      expect(await s.apiKeyBySecretHash(hash)).toMatchObject({ uuid: a.uuid, secretHash: hash });
+      expect(await s.apiKeyBySecretHash(digest())).toBeUndefined();
+      expect((await s.apiKeys(t.id, 10)).map((k) => k.uuid)).toEqual([c.uuid, a.uuid]);
+      expect(await s.apiKeys((await f.tenant()).id, 10)).toEqual([]);
+      await s.touchApiKey(a.id, T0 + 100, T0 + 40);
+      await s.touchApiKey(a.id, T0 + 120, T0 + 60); // last use T0 + 100 is after T0 + 60: kept
+      expect((await s.apiKeyBySecretHash(hash))!.lastUsedAt).toBe(T0 + 100);
+      await s.touchApiKey(a.id, T0 + 200, T0 + 140);
+      expect((await s.apiKeyBySecretHash(hash))!.lastUsedAt).toBe(T0 + 200);
+      expect(await s.revokeApiKey((await f.tenant()).id, a.uuid, T0 + 5)).toBeUndefined();
+      expect(await s.revokeApiKey(t.id, a.uuid, T0 + 5)).toMatchObject({ uuid: a.uuid, revokedAt: T0 + 5 });
+      expect(await s.revokeApiKey(t.id, a.uuid, T0 + 9)).toMatchObject({ revokedAt: T0 + 5 });
+      expect((await s.apiKeyBySecretHash(hash))!.revokedAt).toBe(T0 + 5);
+    });
+
+    it('incoming webhooks: created, found by uuid, listed per conversation, revoked once', async () => {
+      const t = await f.tenant();
+      const [owner] = await f.users(t, 1);
+      const b = await bot(t);
+      const conv = await f.conversation(t, 'group', [owner, b]);
+      const hash = digest();
+      const h = await s.createIncomingWebhook({ tenantId: t.id, conversationId: conv.id, botUserId: b.id, name: 'CI', secretHash: hash, createdBy: owner.id, createdAt: T0 });
+      expect(h).toMatchObject({ conversationId: conv.id, botUserId: b.id, name: 'CI', createdBy: owner.id, revokedAt: null });
+      expect(await s.incomingWebhookByUuid(h.uuid)).toMatchObject({ id: h.id, secretHash: hash });
+      expect(await s.incomingWebhookByUuid(randomUUID())).toBeUndefined();
+      expect((await s.incomingWebhooks(conv.id, 10)).map((x) => x.uuid)).toEqual([h.uuid]);
+      expect(await s.revokeIncomingWebhook(conv.id + 1_000_000, h.uuid, T0 + 1)).toBeUndefined();
+      expect(await s.revokeIncomingWebhook(conv.id, h.uuid, T0 + 1)).toMatchObject({ revokedAt: T0 + 1 });
+      expect(await s.revokeIncomingWebhook(conv.id, h.uuid, T0 + 2)).toMatchObject({ revokedAt: T0 + 1 });
+    });
+  });
+
   describe('tenant roles, local e-mails, invites (issue 14)', () => {
     const digest = () => randomUUID().replace(/-/g, '') + randomUUID().replace(/-/g, '');
     const invite = (t: Tenant, over: Partial<NewInvite> = {}): NewInvite => ({

@@ -1,7 +1,7 @@
 // The types of Parley's own API (/api/parley) for the `api()` test helper, from the typed
 // SDK's generated wire types: a call names its route, the route names its body. The other
 // dialects' bodies are the API documents' (prose, no types): `DocumentBody`.
-import type { ConversationNotificationSettingsOut, NotificationSettingsOut, PushSubscriptionOut, VapidKeyOut, BlockOut, ChangesOut, ConversationOut, DirectoryOut, ErrorOut, PinOut, RevisionsOut, SavedPageOut, SearchOut, ThreadOut, ThreadRepliesOut, UnreadOut, HistoryOut, InviteIssuedOut, InviteOut, MemberOut, MessageOut, PresenceOut, SessionOut, UploadOut, UserOut, WebhookOut, WebhookCreatedOut, EventsOut } from '../../sdk/src/generated/wire.js';
+import type { ConversationNotificationSettingsOut, NotificationSettingsOut, PushSubscriptionOut, VapidKeyOut, BlockOut, ChangesOut, ConversationOut, DirectoryOut, ErrorOut, PinOut, RevisionsOut, SavedPageOut, SearchOut, ThreadOut, ThreadRepliesOut, UnreadOut, HistoryOut, InviteIssuedOut, InviteOut, MemberOut, MessageOut, PresenceOut, SessionOut, UploadOut, UserOut, WebhookOut, WebhookCreatedOut, EventsOut, ApiKeyIssuedOut, ApiKeyOut, IncomingWebhookIssuedOut, IncomingWebhookOut } from '../../sdk/src/generated/wire.js';
 
 /** A body of one of the five API documents' dialects (or of /healthz, /docs…): shaped by prose, checked by each test. */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -15,7 +15,10 @@ type ByMethod<M extends string, Get, Other> = M extends 'GET' ? Get : Other;
 /** What /api/parley answers to `M P` when it succeeds; `unknown` for a route not listed here yet. */
 // Most specific first: `${string}` also matches slashes.
 export type ParleyResult<M extends string, P extends string> =
-  P extends `/api/parley/conversations/${string}/participants/${string}` ? (M extends 'DELETE' ? NoContent : MemberOut)
+  P extends `/api/parley/conversations/${string}/incoming-webhooks/${string}` ? NoContent
+  : P extends `/api/parley/conversations/${string}/incoming-webhooks${Query}` ? ByMethod<M, IncomingWebhookOut[], IncomingWebhookIssuedOut>
+  : P extends `/api/parley/hooks/${string}` ? MessageOut
+  : P extends `/api/parley/conversations/${string}/participants/${string}` ? (M extends 'DELETE' ? NoContent : MemberOut)
   : P extends `/api/parley/conversations/${string}/participants${Query}` ? ByMethod<M, MemberOut[], MemberOut>
   : P extends `/api/parley/conversations/${string}/messages${Query}` ? ByMethod<M, HistoryOut, MessageOut>
   : P extends `/api/parley/conversations/${string}/changes${Query}` ? ChangesOut
@@ -47,6 +50,8 @@ export type ParleyResult<M extends string, P extends string> =
   : P extends `/api/parley/blocks/${string}` ? (M extends 'DELETE' ? NoContent : BlockOut)
   : P extends `/api/parley/invites${Query}` ? ByMethod<M, InviteOut[], InviteIssuedOut>
   : P extends `/api/parley/invites/${string}` ? NoContent
+  : P extends `/api/parley/api-keys${Query}` ? ByMethod<M, ApiKeyOut[], ApiKeyIssuedOut>
+  : P extends `/api/parley/api-keys/${string}` ? NoContent
   : P extends `/api/parley/files${Query}` ? UploadOut
   : P extends `/api/parley/channels/${string}/join${Query}` ? MemberOut
   : P extends `/api/parley/channels${Query}` ? DirectoryOut

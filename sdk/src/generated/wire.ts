@@ -14,6 +14,43 @@ export interface AddParticipantBody {
   role?: 'admin' | 'moderator' | 'member';
 }
 
+export interface ApiKeyBody {
+  /** The key's and its bot's name */
+  name: string;
+  scopes: ('read' | 'write' | 'admin')[];
+}
+
+export interface ApiKeyIssuedOut {
+  /** The key's id (uuid) */
+  id: string;
+  name: string;
+  scopes: ('read' | 'write' | 'admin')[];
+  bot: UserOut;
+  /** UTC, ISO 8601 */
+  created_at: string;
+  last_used_at: string | null;
+  revoked_at: string | null;
+  /** Shown once: send it as Authorization: Bearer pk_… (or X-Api-Key) */
+  secret: string;
+}
+
+export interface ApiKeyOut {
+  /** The key's id (uuid) */
+  id: string;
+  name: string;
+  scopes: ('read' | 'write' | 'admin')[];
+  bot: UserOut;
+  /** UTC, ISO 8601 */
+  created_at: string;
+  last_used_at: string | null;
+  revoked_at: string | null;
+}
+
+export interface ApiKeyParams {
+  /** The key's id (uuid) */
+  id: string;
+}
+
 export interface AttachmentOut {
   /** Parley id */
   id: number;
@@ -106,6 +143,7 @@ export interface ConversationOut {
   member_count: number;
   /** private: invite only; public (channels): listed in the tenant's directory, anyone of the tenant joins */
   visibility: 'public' | 'private';
+  metadata?: Record<string, unknown> | null;
   /** GET /conversations/{id}: every member. The list (GET /conversations): a direct conversation's two, at most 5 of a group or channel (member_count has the total) */
   members: MemberOut[];
 }
@@ -123,6 +161,8 @@ export interface CreateConversationBody {
   title?: string | null;
   /** A channel: public or private (the default); anything else is private */
   visibility?: 'public' | 'private';
+  /** Your integration's own JSON object (its ids, links): at most 4096 bytes serialized and 5 levels deep; returned as given wherever the message or conversation is */
+  metadata?: Record<string, unknown>;
 }
 
 export interface Cursor {
@@ -163,6 +203,7 @@ export interface DirectoryQuery {
 
 export interface EditBody {
   content: string;
+  metadata?: Record<string, unknown> | null;
 }
 
 export interface ErrorOut {
@@ -209,6 +250,7 @@ export interface EventOut {
         count: number;
       }[];
       local_temp_id?: string | null;
+      metadata?: Record<string, unknown> | null;
     };
     user?: {
       /** Parley id */
@@ -217,6 +259,8 @@ export interface EventOut {
       name: string;
       email: string;
       avatar_url: string | null;
+      /** A bot: acts through an API key or an incoming webhook */
+      is_bot?: boolean;
     };
     emoji?: string;
     role?: string | null;
@@ -263,6 +307,62 @@ export interface HistoryQuery {
   before_seq?: number;
   /** Messages per page */
   limit?: number;
+}
+
+export interface HookPostBody {
+  /** The message (as Slack and Mattermost incoming webhooks take it) */
+  text: string;
+  /** Accepted for compatibility; the message is the hook's bot's */
+  username?: string;
+}
+
+export interface HookPostParams {
+  /** The hook's id (uuid) */
+  id: string;
+  /** The URL's secret, as the hook's creation answered it */
+  secret: string;
+}
+
+export interface IncomingWebhookBody {
+  /** The hook's and its bot's name */
+  name: string;
+}
+
+export interface IncomingWebhookIssuedOut {
+  /** The hook's id (uuid) */
+  id: string;
+  /** Parley id */
+  conversation_id: number;
+  name: string;
+  bot: UserOut;
+  created_by: number | null;
+  /** UTC, ISO 8601 */
+  created_at: string;
+  revoked_at: string | null;
+  /** Shown once: POST {"text": "…"} to it to post as the hook's bot. Whoever has it may post: keep it secret */
+  url: string;
+  /** The same URL below PUBLIC_URL: /api/parley/hooks/{id}/{secret} */
+  path: string;
+}
+
+export interface IncomingWebhookOut {
+  /** The hook's id (uuid) */
+  id: string;
+  /** Parley id */
+  conversation_id: number;
+  name: string;
+  bot: UserOut;
+  created_by: number | null;
+  /** UTC, ISO 8601 */
+  created_at: string;
+  revoked_at: string | null;
+}
+
+export interface IncomingWebhookParams {
+  /** Parley id */
+  id: number;
+  /** The hook's id (uuid) */
+  hook_id: string;
 }
 
 export interface InviteBody {
@@ -355,6 +455,7 @@ export interface MessageOut {
     count: number;
   }[];
   local_temp_id?: string | null;
+  metadata?: Record<string, unknown> | null;
 }
 
 export interface MessageParams {
@@ -545,6 +646,8 @@ export interface SendBody {
   local_temp_id?: string;
   reply_to_id?: number | null;
   attachments?: string[];
+  /** Your integration's own JSON object (its ids, links): at most 4096 bytes serialized and 5 levels deep; returned as given wherever the message or conversation is */
+  metadata?: Record<string, unknown>;
 }
 
 export interface SessionOut {
@@ -597,8 +700,10 @@ export interface UnreadOut {
   first_unread_seq: number | null;
 }
 
+/** What changes: the title, the metadata (null clears it), or both */
 export interface UpdateConversationBody {
-  title: string | null;
+  title?: string | null;
+  metadata?: Record<string, unknown> | null;
 }
 
 export interface UploadOut {
@@ -628,6 +733,8 @@ export interface UserOut {
   name: string;
   email: string;
   avatar_url: string | null;
+  /** A bot: acts through an API key or an incoming webhook */
+  is_bot?: boolean;
 }
 
 export interface UserSearchQuery {
@@ -737,13 +844,16 @@ export interface ClientFrames {
     local_temp_id: string;
     reply_to_id?: number | null;
     attachments?: string[];
+    /** Your integration's own JSON object (its ids, links): at most 4096 bytes serialized and 5 levels deep; returned as given wherever the message or conversation is */
+    metadata?: Record<string, unknown>;
   };
-  /** Edit your own text message. */
+  /** Edit your own text message (metadata: null clears it). */
   edit: {
     type: 'edit';
     /** Parley id */
     message_id: number;
     content: string;
+    metadata?: Record<string, unknown> | null;
   };
   /** Delete a message (yours; in groups, admins and moderators: anyone's). */
   delete: {
@@ -967,6 +1077,10 @@ export interface ServerFrames {
 export interface WireTypes {
   AckBody: AckBody;
   AddParticipantBody: AddParticipantBody;
+  ApiKeyBody: ApiKeyBody;
+  ApiKeyIssuedOut: ApiKeyIssuedOut;
+  ApiKeyOut: ApiKeyOut;
+  ApiKeyParams: ApiKeyParams;
   AttachmentOut: AttachmentOut;
   BlockOut: BlockOut;
   BlockParams: BlockParams;
@@ -989,6 +1103,12 @@ export interface WireTypes {
   EventsQuery: EventsQuery;
   HistoryOut: HistoryOut;
   HistoryQuery: HistoryQuery;
+  HookPostBody: HookPostBody;
+  HookPostParams: HookPostParams;
+  IncomingWebhookBody: IncomingWebhookBody;
+  IncomingWebhookIssuedOut: IncomingWebhookIssuedOut;
+  IncomingWebhookOut: IncomingWebhookOut;
+  IncomingWebhookParams: IncomingWebhookParams;
   InviteBody: InviteBody;
   InviteIssuedOut: InviteIssuedOut;
   InviteOut: InviteOut;

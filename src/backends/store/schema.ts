@@ -24,6 +24,40 @@ export interface UsersTable {
   created_at: number;
   updated_at: number;
   tenant_role: Generated<string>;
+  /** 1 for a bot (issue 19): a user without a password, acting through an API key or an incoming webhook. */
+  is_bot: Generated<number>;
+}
+
+export interface ApiKeysTable {
+  id: Generated<number>;
+  uuid: string;
+  tenant_id: number;
+  /** The bot user the key acts as. */
+  bot_user_id: number;
+  name: string;
+  /** Comma-separated: read, write, admin. */
+  scopes: string;
+  /** SHA-256 of the secret, hex: the secret is shown once and never stored. */
+  secret_hash: string;
+  created_by: number | null;
+  created_at: number;
+  last_used_at: number | null;
+  revoked_at: number | null;
+}
+
+export interface IncomingWebhooksTable {
+  id: Generated<number>;
+  uuid: string;
+  tenant_id: number;
+  conversation_id: number;
+  /** The bot user its messages are sent as. */
+  bot_user_id: number;
+  name: string;
+  /** SHA-256 of the URL's secret, hex. */
+  secret_hash: string;
+  created_by: number | null;
+  created_at: number;
+  revoked_at: number | null;
 }
 
 export interface InvitesTable {
@@ -74,6 +108,8 @@ export interface ConversationsTable {
   visibility: Generated<string>;
   /** The title folded for the directory's search and order (`directoryNameKey`). */
   name_key: Generated<string>;
+  /** An integration's JSON object, serialized (issue 19); null when none. */
+  metadata: Generated<string | null>;
 }
 
 export interface ParticipantsTable {
@@ -107,6 +143,8 @@ export interface MessagesTable {
   created_at: number;
   edited_at: number | null;
   deleted_at: number | null;
+  /** An integration's JSON object, serialized (issue 19); null when none. */
+  metadata: Generated<string | null>;
 }
 
 export interface AttachmentsTable {
@@ -154,6 +192,8 @@ export interface Database {
   tenants: TenantsTable;
   users: UsersTable;
   invites: InvitesTable;
+  api_keys: ApiKeysTable;
+  incoming_webhooks: IncomingWebhooksTable;
   friendships: FriendshipsTable;
   blocks: BlocksTable;
   conversations: ConversationsTable;

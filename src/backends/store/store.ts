@@ -2,7 +2,10 @@ import type {
   LoggedEvent,
   LoggedEventType,
   WebhookEndpoint,
+  ApiKey,
+  ApiKeyScope,
   Attachment,
+  IncomingWebhook,
   Conversation,
   ConversationKind,
   FriendStatus,
@@ -32,6 +35,28 @@ export interface NewUser {
   externalSubject?: string | null;
   /** Unset: `admin` for the tenant's first user, `member` after (decided atomically). */
   tenantRole?: TenantRole;
+  /** A bot (issue 19): never its tenant's first admin by default, has no password. */
+  isBot?: boolean;
+}
+
+export interface NewApiKey {
+  tenantId: Id;
+  botUserId: Id;
+  name: string;
+  scopes: ApiKeyScope[];
+  secretHash: string;
+  createdBy: Id | null;
+  createdAt: Millis;
+}
+
+export interface NewIncomingWebhook {
+  tenantId: Id;
+  conversationId: Id;
+  botUserId: Id;
+  name: string;
+  secretHash: string;
+  createdBy: Id | null;
+  createdAt: Millis;
 }
 
 export interface NewInvite {
@@ -51,6 +76,8 @@ export interface NewConversation {
   participants: { userId: Id; role: Role }[];
   /** Default `private`. */
   visibility?: Visibility;
+  /** An integration's JSON object, serialized (issue 19). */
+  metadataJson?: string | null;
 }
 
 /** An attachment before it is stored: what the files service measured; the store numbers it. */
@@ -109,6 +136,8 @@ export interface NewMessage {
   searchRow?: string;
   /** Push notifications (issue 19): the outbox rows go in with the message; absent, none. */
   notify?: NotifyOnAppend;
+  /** An integration's JSON object, serialized (issue 19). */
+  metadataJson?: string | null;
 }
 
 /** What the append needs to write a message's notification outbox rows. */
@@ -407,6 +436,27 @@ export interface AccountStore {
    */
   revokeInvite(tenantId: Id, uuid: string, at: Millis): Promise<Invite | undefined>;
   setLastSeen(userId: Id, at: Millis): Promise<void>;
+
+  createApiKey(key: NewApiKey): Promise<ApiKey>;
+  /**
+   * The key whose secret digests to `secretHash`, revoked or not, with its digest. Read on
+   * every request a key signs, never cached: a revocation holds on every process at once.
+   */
+  apiKeyBySecretHash(secretHash: string): Promise<(ApiKey & { secretHash: string }) | undefined>;
+  /** The tenant's keys, newest first, at most `limit`. */
+  apiKeys(tenantId: Id, limit: number): Promise<ApiKey[]>;
+  /** Revokes the tenant's key with this uuid (once); the key as it is afterwards, undefined when the tenant has none. */
+  revokeApiKey(tenantId: Id, uuid: string, at: Millis): Promise<ApiKey | undefined>;
+  /** Sets last_used_at to `at` unless it is after `notAfter` already: at most one write per key per interval. */
+  touchApiKey(id: Id, at: Millis, notAfter: Millis): Promise<void>;
+
+  createIncomingWebhook(hook: NewIncomingWebhook): Promise<IncomingWebhook>;
+  /** The hook with this uuid, revoked or not, with its digest. */
+  incomingWebhookByUuid(uuid: string): Promise<(IncomingWebhook & { secretHash: string }) | undefined>;
+  /** A conversation's hooks, newest first. */
+  incomingWebhooks(conversationId: Id, limit: number): Promise<IncomingWebhook[]>;
+  /** Revokes the conversation's hook with this uuid (once); the hook afterwards, undefined when it has none. */
+  revokeIncomingWebhook(conversationId: Id, uuid: string, at: Millis): Promise<IncomingWebhook | undefined>;
 }
 
 /** Friendships and blocks between users. */
@@ -454,7 +504,7 @@ export interface ConversationStore {
    * conversation still lives and who is in it is `memberRole`'s to say.
    */
   conversationRef(key: Id | string): Promise<ConversationRef | undefined>;
-  updateConversation(conversationId: Id, changes: { title?: string | null; visibility?: Visibility }, at: Millis): Promise<Conversation | undefined>;
+  updateConversation(conversationId: Id, changes: { title?: string | null; visibility?: Visibility; metadataJson?: string | null }, at: Millis): Promise<Conversation | undefined>;
   /** Soft delete: the conversation disappears from every lookup; its rows stay. */
   deleteConversation(conversationId: Id, at: Millis): Promise<void>;
 }
@@ -594,7 +644,8 @@ export interface MessageStore {
   lastMessages(conversations: readonly Conversation[]): Promise<Map<Id, Message>>;
   /** Messages with change_seq > after (and seq ≤ `maxSeq` when given), oldest change first, at most `limit`. */
   changesSince(conversationId: Id, afterChangeSeq: number, limit: number, maxSeq?: number): Promise<Message[]>;
-  editMessage(messageId: Id, content: string, at: Millis): Promise<Message>;
+  /** `metadataJson` undefined: the message keeps its metadata. */
+  editMessage(messageId: Id, content: string, at: Millis, metadataJson?: string | null): Promise<Message>;
   deleteMessage(messageId: Id, at: Millis): Promise<{ message: Message; changed: boolean }>;
   /** Adds or removes one (message, user, emoji); returns the message and whether anything changed. */
   setReaction(messageId: Id, userId: Id, emoji: string, on: boolean, at: Millis): Promise<{ message: Message; changed: boolean }>;

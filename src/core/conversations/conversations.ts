@@ -1,3 +1,4 @@
+import { serializeMetadata } from '../messages/metadata.js';
 import type { ActivityCursor, Store, StoreReads, UnreadState } from '../../backends/store/store.js';
 import { DomainError, refusal, storeCall } from '../errors.js';
 import type { ConversationRef, EventPublisher } from '../events.js';
@@ -110,8 +111,9 @@ export class Conversations {
   }
 
   /** A group or channel (or a direct conversation, which is `openDirect`); the creator is its admin. */
-  async create(actor: User, input: { kind: ConversationKind; title: string | null; members?: (Id | string)[]; visibility?: Visibility }): Promise<ConversationView> {
+  async create(actor: User, input: { kind: ConversationKind; title: string | null; members?: (Id | string)[]; visibility?: Visibility; metadata?: unknown }): Promise<ConversationView> {
     if (input.visibility === 'public' && input.kind !== 'channel') throw refusal('public_channels_only');
+    const metadataJson = serializeMetadata(input.metadata);
     if (input.kind === 'direct') {
       if (!input.members || input.members.length !== 1) throw refusal('direct_needs_one_member');
       return this.openDirect(actor, input.members[0]);
@@ -137,6 +139,7 @@ export class Conversations {
         createdBy: actor.id,
         participants: [{ userId: actor.id, role: 'admin' }, ...others.map((u) => ({ userId: u.id, role: 'member' as Role }))],
         visibility: input.visibility ?? 'private',
+        metadataJson,
       },
       at,
     );
@@ -164,6 +167,13 @@ export class Conversations {
     if (clean && clean.length > 255) throw refusal('title_too_long', { max: 255 });
     await this.store.updateConversation(conversation.id, { title: clean }, Date.now());
     this.events.publish({ type: 'conversation.updated', conversation: await this.ref(conversation), title: clean });
+    return this.view(actor, conversation.id);
+  }
+
+  /** An integration's metadata (issue 19): who may rename the conversation sets it; null clears it. */
+  async setMetadata(actor: User, key: ConversationKey, metadata: unknown): Promise<ConversationView> {
+    const { conversation } = await this.#require(actor, key, 'rename');
+    await this.store.updateConversation(conversation.id, { metadataJson: serializeMetadata(metadata) ?? null }, Date.now());
     return this.view(actor, conversation.id);
   }
 

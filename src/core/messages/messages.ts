@@ -1,3 +1,4 @@
+import { serializeMetadata } from './metadata.js';
 import type { Config } from '../../config/config.js';
 import type { AppendResult, NewAttachment, NewMessage, Store, StoreReads } from '../../backends/store/store.js';
 import { DomainError, refusal, storeCall } from '../errors.js';
@@ -29,6 +30,8 @@ export interface SendInput {
   expectedReceiver?: Id | null;
   /** Document 004's rule: in a direct conversation, only accepted friends may send. */
   requireFriendship?: boolean;
+  /** An integration's JSON object (Parley's own API): checked by serializeMetadata. */
+  metadata?: unknown;
 }
 
 /**
@@ -183,6 +186,7 @@ export class Messages {
     }
     if (attachments.length === 0 && (content === null || content.trim() === '')) throw new DomainError('empty_message');
     if (input.kind === 'system') throw refusal('system_message');
+    const metadataJson = serializeMetadata(input.metadata) ?? null;
 
     const ref = await this.conversations.memberRef(actor, input.conversation);
     const conversation = ref;
@@ -215,6 +219,7 @@ export class Messages {
       attachments,
       createdAt,
       notify: this.notifications?.onAppend(ref.pair !== null, mentioned.map((u) => u.id), createdAt),
+      ...(metadataJson === null ? {} : { metadataJson }),
     };
     // Cut into words here, concurrently with the batch committing, not in the writer's transaction.
     message.searchRow = this.store.searchRowOf(message);
@@ -457,7 +462,8 @@ export class Messages {
   }
 
   /** Only the sender edits, and only while they may post in the conversation. */
-  async edit(actor: User, key: MessageKey, content: string): Promise<Message> {
+  /** `metadata` (Parley's own API): undefined keeps the message's, null clears it. */
+  async edit(actor: User, key: MessageKey, content: string, metadata?: unknown): Promise<Message> {
     const { message, conversation } = await this.get(actor, key);
     if (message.senderId !== actor.id) throw refusal('edit_own_only');
     await this.#requirePost(actor, conversation);
@@ -468,7 +474,8 @@ export class Messages {
     if (tooLong(content, this.config.maxMessageLength)) {
       throw new DomainError('message_too_long', { params: { max: this.config.maxMessageLength } });
     }
-    const updated = await storeCall(this.store.editMessage(message.id, content, Date.now()));
+    const metadataJson = serializeMetadata(metadata);
+    const updated = await storeCall(this.store.editMessage(message.id, content, Date.now(), metadataJson));
     this.events.publish({ type: 'message.updated', conversation, message: updated, sender: Users.summaryOf(actor), readSeqs: await this.#readSeqs(conversation), ...(await this.#hiddenFrom(message.id)) });
     return updated;
   }

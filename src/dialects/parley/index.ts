@@ -1,5 +1,6 @@
 import { defineDialect } from '../dialect.js';
 import { PARLEY_CLOSE_CODES, PARLEY_TEXTS } from './codes.js';
+import { botOpen, botRoutes } from './bot-routes.js';
 import { curationRoutes } from './curation-routes.js';
 import { webhookRoutes } from './webhook-routes.js';
 import { parleyOpen, parleyRest } from './routes.js';
@@ -12,11 +13,15 @@ export const parleyDialect = defineDialect({
   texts: { parley: PARLEY_TEXTS },
   withCode: true,
   closeCodes: PARLEY_CLOSE_CODES,
-  open: parleyOpen,
+  open: (ctx, app) => {
+    parleyOpen(ctx, app);
+    botOpen(ctx, app);
+  },
   rest: (ctx, app) => {
     parleyRest(ctx, app);
     curationRoutes(ctx, app);
     webhookRoutes(ctx, app);
+    botRoutes(ctx, app);
   },
   socket: parleySocket,
 });

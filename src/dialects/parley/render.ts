@@ -7,8 +7,11 @@ import type { ConversationOut, MessageOut } from './schemas.js';
 export type Ctx = Pick<DialectContext, 'fileUrl' | 'isOnline'>;
 
 
+/** Stored metadata as the API returns it: the object as it was given (null: none). */
+const renderMetadata = (json: string | null | undefined): Record<string, unknown> | null => (json ? (JSON.parse(json) as Record<string, unknown>) : null);
+
 export function renderUser(u: UserSummary) {
-  return { id: u.id, uuid: u.uuid, name: u.name, email: u.email, avatar_url: u.avatarUrl };
+  return { id: u.id, uuid: u.uuid, name: u.name, email: u.email, avatar_url: u.avatarUrl, is_bot: u.isBot === true };
 }
 
 export function renderAttachment(ctx: Ctx, a: Attachment) {
@@ -45,6 +48,7 @@ export function renderMessage(ctx: Ctx, m: Message, sender: UserSummary, localTe
     deleted_at: isoOrNull(m.deletedAt),
     attachments: m.deletedAt === null ? m.attachments.map((a) => renderAttachment(ctx, a)) : [],
     reactions: m.reactions.map((r) => ({ emoji: r.emoji, user_ids: r.userIds, count: r.userIds.length })),
+    metadata: renderMetadata(m.metadataJson),
   };
   if (localTempId !== undefined) out.local_temp_id = localTempId;
   return out;
@@ -76,6 +80,7 @@ export function renderConversation(ctx: Ctx, v: ConversationView): Static<typeof
     my_sent_seq: v.me.sentSeq,
     member_count: c.memberCount,
     visibility: c.visibility,
+    metadata: renderMetadata(c.metadataJson),
     members: v.members.map((m) => ({
       user: renderUser(m.user),
       role: m.participant.role,

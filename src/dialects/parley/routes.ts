@@ -232,6 +232,7 @@ export function parleyRest(ctx: DialectContext, authed: DialectScope) {
       title: b.title ?? null,
       members: b.kind === 'direct' ? [b.user_id!] : (b.member_ids ?? []),
       visibility: b.visibility,
+      metadata: b.metadata,
     });
     return reply.code(201).send(await conversation(req.user, view));
   });
@@ -250,7 +251,13 @@ export function parleyRest(ctx: DialectContext, authed: DialectScope) {
       body: example(UpdateConversationBody, 'The new title', { title: 'Project Team Chat' }),
       response: { 200: example(ConversationOut, 'The conversation', { ...EXAMPLE_CONVERSATION, kind: 'group', title: 'Project Team Chat' }), ...errors },
     } },
-    async (req) => conversation(req.user, await core.conversations.rename(req.user, req.params.id, req.body.title)),
+    async (req) => {
+      const { title, metadata } = req.body;
+      // Either or both; neither is the conversation as it is.
+      let view = title !== undefined ? await core.conversations.rename(req.user, req.params.id, title) : undefined;
+      if (metadata !== undefined) view = await core.conversations.setMetadata(req.user, req.params.id, metadata);
+      return conversation(req.user, view ?? (await core.conversations.view(req.user, req.params.id)));
+    },
   );
   authed.delete('/conversations/:id', { schema: {
     ...docs('deleteConversation', 'Delete a conversation', 'Admins of a group or channel; either side of a direct conversation. Every member gets conversation_changed.', { ...none('Deleted'), ...errors }),
@@ -417,7 +424,7 @@ export function parleyRest(ctx: DialectContext, authed: DialectScope) {
     body: example(EditBody, 'The new text', { content: 'Hello, everyone!' }),
     response: { 200: example(MessageOut, 'The message as edited', { ...message, content: 'Hello, everyone!', edited_at: '2024-01-01T12:05:00.000Z' }), ...errors },
   } }, async (req) =>
-    one(await core.messages.edit(req.user, req.params.id, req.body.content)),
+    one(await core.messages.edit(req.user, req.params.id, req.body.content, req.body.metadata)),
   );
   authed.delete('/messages/:id', { schema: {
     ...docs('deleteMessage', 'Delete a message', 'Mine; in groups and channels, admins and moderators may delete anyone\'s. The message stays as a tombstone (content null) so seqs stay gapless.'),

@@ -17,12 +17,24 @@ const Visibility = Type.Union([Type.Literal('public'), Type.Literal('private')],
 });
 const Role = Type.Union([Type.Literal('admin'), Type.Literal('moderator'), Type.Literal('member')]);
 const MessageKind = Type.Union([Type.Literal('text'), Type.Literal('emoji'), Type.Literal('image'), Type.Literal('file'), Type.Literal('voice'), Type.Literal('system')]);
+/** An integration's JSON object (issue 19): at most 4 KiB serialized, 5 levels deep; returned as given. */
+const Metadata = Type.Record(Type.String(), Type.Unknown(), {
+  description: 'Your integration\'s own JSON object (its ids, links): at most 4096 bytes serialized and 5 levels deep; returned as given wherever the message or conversation is',
+});
+const MetadataOut = Nullable(Metadata);
 const Status = Type.Union([Type.Literal('online'), Type.Literal('away'), Type.Literal('busy'), Type.Literal('offline')]);
 
 // ---------------------------------------------------------------- shapes returned
 
 export const UserOut = Type.Object(
-  { id: Id, uuid: Type.String(), name: Type.String(), email: Type.String(), avatar_url: Nullable(Type.String()) },
+  {
+    id: Id,
+    uuid: Type.String(),
+    name: Type.String(),
+    email: Type.String(),
+    avatar_url: Nullable(Type.String()),
+    is_bot: Type.Optional(Type.Boolean({ description: 'A bot: acts through an API key or an incoming webhook' })),
+  },
 );
 
 export const AttachmentOut = Type.Object(
@@ -59,6 +71,7 @@ export const MessageOut = Type.Object(
     attachments: Type.Array(AttachmentOut),
     reactions: Type.Array(Type.Object({ emoji: Type.String(), user_ids: Type.Array(Id), count: Type.Integer() })),
     local_temp_id: Type.Optional(Nullable(Type.String({ description: "The sender's local_temp_id (the sender's copies only)" }))),
+    metadata: Type.Optional(MetadataOut),
   },
 );
 
@@ -84,6 +97,7 @@ export const ConversationOut = Type.Object(
     my_sent_seq: Type.Integer({ minimum: 0, description: 'The seq of my newest message here (0: none); sending moves it, never my_read_seq' }),
     member_count: Type.Integer({ minimum: 0, description: 'Current participants' }),
     visibility: Visibility,
+    metadata: Type.Optional(MetadataOut),
     members: Type.Array(MemberOut, {
       description: 'GET /conversations/{id}: every member. The list (GET /conversations): a direct conversation\'s two, at most 5 of a group or channel (member_count has the total)',
     }),
@@ -143,10 +157,14 @@ export const CreateConversationBody = Type.Object(
     member_ids: Type.Optional(Type.Array(Id, { maxItems: 500 })),
     title: Type.Optional(Nullable(Type.String({ maxLength: 200 }))),
     visibility: Type.Optional({ ...Visibility, description: 'A channel: public or private (the default); anything else is private' }),
+    metadata: Type.Optional(Metadata),
   },
   { additionalProperties: false },
 );
-export const UpdateConversationBody = Type.Object({ title: Nullable(Type.String({ maxLength: 200 })) }, { additionalProperties: false });
+export const UpdateConversationBody = Type.Object(
+  { title: Type.Optional(Nullable(Type.String({ maxLength: 200 }))), metadata: Type.Optional(MetadataOut) },
+  { additionalProperties: false, description: 'What changes: the title, the metadata (null clears it), or both' },
+);
 export const ConversationParams = Type.Object({ id: Id });
 export const ParticipantParams = Type.Object({ id: Id, user_id: Id });
 export const AddParticipantBody = Type.Object({ user_id: Id, role: Type.Optional(Role) }, { additionalProperties: false });
@@ -205,11 +223,12 @@ export const SendBody = Type.Object(
     reply_to_id: Type.Optional(Nullable(Id)),
     /** Keys returned by POST /api/parley/files. */
     attachments: Type.Optional(Type.Array(Type.String({ minLength: 1, maxLength: 500 }), { maxItems: 10 })),
+    metadata: Type.Optional(Metadata),
   },
   { additionalProperties: false },
 );
 export const MessageParams = Type.Object({ id: Id });
-export const EditBody = Type.Object({ content: Type.String() }, { additionalProperties: false });
+export const EditBody = Type.Object({ content: Type.String(), metadata: Type.Optional(MetadataOut) }, { additionalProperties: false });
 export const ReactionParams = Type.Object({ id: Id, emoji: Emoji });
 export const ReadBody = Type.Object({ seq: Type.Optional(Seq) }, { additionalProperties: false });
 export const AckBody = Type.Object({ seq: Seq }, { additionalProperties: false });
@@ -264,10 +283,11 @@ export const ClientFrames = {
       local_temp_id: TempId,
       reply_to_id: Type.Optional(Nullable(Id)),
       attachments: Type.Optional(Type.Array(Type.String({ minLength: 1, maxLength: 500 }), { maxItems: 10 })),
+      metadata: Type.Optional(Metadata),
     },
     'Send a message. The ack is the `message` frame carrying this local_temp_id, sent after the commit; a failure is an `error` frame carrying it.',
   ),
-  edit: frame('edit', { message_id: Id, content: Type.String() }, 'Edit your own text message.'),
+  edit: frame('edit', { message_id: Id, content: Type.String(), metadata: Type.Optional(MetadataOut) }, 'Edit your own text message (metadata: null clears it).'),
   delete: frame('delete', { message_id: Id }, 'Delete a message (yours; in groups, admins and moderators: anyone\'s).'),
   react: frame('react', { message_id: Id, emoji: Emoji, on: Type.Boolean() }, 'Add (on: true) or remove a reaction.'),
   read: frame('read', { conversation_id: Id, seq: Type.Optional(Seq) }, 'Mark read up to seq (default: all).'),
@@ -505,3 +525,56 @@ export const EventsOut = Type.Object({
   events: Type.Array(EventOut),
   next_cursor: Type.Integer({ minimum: 0, description: 'Pass as after for the next page (the last cursor of this one, or after when it is empty)' }),
 });
+// ---------------------------------------------------------------- bots and server-to-server (issue 19)
+
+const ApiKeyScope = Type.Union([Type.Literal('read'), Type.Literal('write'), Type.Literal('admin')], {
+  description: 'read: GET only; write: also posting, reacting and editing as the key\'s bot; admin: also the tenant admin\'s operations',
+});
+export const ApiKeyOut = Type.Object({
+  id: Type.String({ description: "The key's id (uuid)" }),
+  name: Type.String(),
+  scopes: Type.Array(ApiKeyScope),
+  bot: UserOut,
+  created_at: Time,
+  last_used_at: Nullable(Time),
+  revoked_at: Nullable(Time),
+});
+export const ApiKeyIssuedOut = Type.Object({
+  ...ApiKeyOut.properties,
+  secret: Type.String({ description: 'Shown once: send it as Authorization: Bearer pk_… (or X-Api-Key)' }),
+});
+export const ApiKeyBody = Type.Object(
+  { name: Type.String({ minLength: 1, maxLength: 100, description: "The key's and its bot's name" }), scopes: Type.Array(ApiKeyScope, { minItems: 1, maxItems: 3 }) },
+  { additionalProperties: false },
+);
+export const ApiKeyParams = Type.Object({ id: Type.String({ format: 'uuid', description: "The key's id (uuid)" }) });
+
+export const IncomingWebhookOut = Type.Object({
+  id: Type.String({ description: "The hook's id (uuid)" }),
+  conversation_id: Id,
+  name: Type.String(),
+  bot: UserOut,
+  created_by: Nullable(Id),
+  created_at: Time,
+  revoked_at: Nullable(Time),
+});
+export const IncomingWebhookIssuedOut = Type.Object({
+  ...IncomingWebhookOut.properties,
+  url: Type.String({ description: 'Shown once: POST {"text": "…"} to it to post as the hook\'s bot. Whoever has it may post: keep it secret' }),
+  path: Type.String({ description: 'The same URL below PUBLIC_URL: /api/parley/hooks/{id}/{secret}' }),
+});
+export const IncomingWebhookBody = Type.Object(
+  { name: Type.String({ minLength: 1, maxLength: 100, description: "The hook's and its bot's name" }) },
+  { additionalProperties: false },
+);
+export const IncomingWebhookParams = Type.Object({ id: Id, hook_id: Type.String({ format: 'uuid', description: "The hook's id (uuid)" }) });
+export const HookPostParams = Type.Object({
+  id: Type.String({ maxLength: 64, description: "The hook's id (uuid)" }),
+  secret: Type.String({ maxLength: 128, description: "The URL's secret, as the hook's creation answered it" }),
+});
+export const HookPostBody = Type.Object(
+  {
+    text: Type.String({ minLength: 1, description: 'The message (as Slack and Mattermost incoming webhooks take it)' }),
+    username: Type.Optional(Type.String({ maxLength: 100, description: 'Accepted for compatibility; the message is the hook\'s bot\'s' })),
+  },
+);

@@ -115,7 +115,7 @@ const V = frameValidators(ClientFrames);
 export async function sendParley(
   ctx: DialectContext,
   user: User,
-  d: { conversation_id: number; kind?: SendInput['kind']; content?: string | null; local_temp_id?: string; reply_to_id?: number | null; attachments?: string[] },
+  d: { conversation_id: number; kind?: SendInput['kind']; content?: string | null; local_temp_id?: string; reply_to_id?: number | null; attachments?: string[]; metadata?: unknown },
   origin?: string,
 ) {
   const files = d.attachments ?? [];
@@ -126,6 +126,7 @@ export async function sendParley(
     content: d.content ?? null,
     clientId: d.local_temp_id ?? null,
     replyTo: d.reply_to_id ?? null,
+    metadata: d.metadata,
   };
   if (files.length > 0) input.files = await ctx.core.files.prepare(user, input, files.map((key) => ({ source: 'upload' as const, key })), PARLEY_POLICY);
   return ctx.core.messages.send(user, input, origin);
@@ -181,7 +182,7 @@ function handlers(ctx: DialectContext): Record<string, FrameHandler<null>> {
       conn.send(JSON.stringify({ type: 'subscribed', conversations: followed, gone, epoch: core.messages.epoch ?? '' }));
     },
     send: on(V.send, (conn, d) => sendParley(ctx, conn.user, d, conn.id)),
-    edit: on(V.edit, (conn, d) => core.messages.edit(conn.user, d.message_id, d.content)),
+    edit: on(V.edit, (conn, d) => core.messages.edit(conn.user, d.message_id, d.content, d.metadata)),
     delete: on(V.delete, (conn, d) => core.messages.delete(conn.user, d.message_id)),
     react: on(V.react, (conn, d) => core.messages.react(conn.user, d.message_id, d.emoji, d.on)),
     read: on(V.read, (conn, d) => core.conversations.markRead(conn.user, d.conversation_id, d.seq)),

@@ -5,6 +5,7 @@ import type { Config } from '../../config/config.js';
 import type { Core } from '../../core/core.js';
 import type { User } from '../../core/model.js';
 import { DomainError } from '../../core/errors.js';
+import { isApiKeySecret, scopeAllows } from '../../core/accounts/api-keys.js';
 import { originAllowed, originTrusted } from '../../http/origins.js';
 
 declare module 'fastify' {
@@ -93,10 +94,25 @@ export function checkLoginOrigin(config: Config) {
  */
 export function requireUser(core: Core) {
   return async (request: FastifyRequest) => {
-    request.user = await core.accounts.authenticate(bearer(request));
+    request.user = await authenticateRequest(core, request);
     if (request.method === 'GET' || request.method === 'HEAD') await core.rateLimits.read(request.user.id);
     else await core.rateLimits.write(request.user.id);
   };
+}
+
+/**
+ * The caller of a REST request: an API key's bot (`X-Api-Key`, or a bearer token that is an
+ * API key, `pk_…`), refused with 403 where the key's scopes do not allow the method, or the
+ * user of a bearer JWT.
+ */
+export async function authenticateRequest(core: Core, request: FastifyRequest): Promise<User> {
+  const header = request.headers['x-api-key'];
+  const token = bearer(request);
+  const key = typeof header === 'string' && header !== '' ? header : token !== undefined && isApiKeySecret(token) ? token : undefined;
+  if (key === undefined) return core.accounts.authenticate(token);
+  const holder = await core.apiKeys.authenticate(key);
+  if (!scopeAllows(holder.key.scopes, request.method)) throw new DomainError('api_key_scope');
+  return holder.user;
 }
 
 /** A path or body user reference: digits are an integer id, anything else a uuid. */

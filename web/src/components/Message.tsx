@@ -68,7 +68,16 @@ export function MessageItem({
       data-seq={m.seq}
     >
       <div class="bubble">
-        {showSender && !own && <div class="sender">{m.sender.name}</div>}
+        {showSender && !own && (
+          <div class="sender">
+            {m.sender.name}
+            {m.sender.is_bot && (
+              <span class="bot-badge" data-testid="bot-badge" title="A bot: posts through an API key or an incoming webhook">
+                BOT
+              </span>
+            )}
+          </div>
+        )}
         {m.reply_to_id !== null && !deleted && <ReplyQuote id={m.reply_to_id} />}
         {deleted ? (
           <p class="text deleted-text" data-testid="deleted-placeholder">

@@ -15,6 +15,7 @@ import { notifications } from './0013-notifications.js';
 import { unreadUncounted } from './0017-unread-uncounted.js';
 import { emailDigest } from './0018-email-digest.js';
 import { webhooks } from './0014-webhooks.js';
+import { bots } from './0015-bots.js';
 
 export type SqlDialectName = 'sqlite' | 'postgres';
 
@@ -25,7 +26,7 @@ export interface VersionedMigration {
 }
 
 /** In order; never edit one that has shipped, add the next. */
-export const MIGRATIONS: VersionedMigration[] = [initial, attachmentPaths, clientIdPerConversation, accounts, filesQuotaPurge, blocksMemberCount, sentSeq, epoch, search, threadsUnread, curation, channelVisibility, notifications, webhooks, unreadUncounted, emailDigest];
+export const MIGRATIONS: VersionedMigration[] = [initial, attachmentPaths, clientIdPerConversation, accounts, filesQuotaPurge, blocksMemberCount, sentSeq, epoch, search, threadsUnread, curation, channelVisibility, notifications, webhooks, bots, unreadUncounted, emailDigest];
 
 export function migrationProvider(dialect: SqlDialectName): MigrationProvider {
   return {

@@ -1,12 +1,12 @@
 import { sql } from 'kysely';
 import { v7 as uuidv7 } from 'uuid';
-import type { Id, Invite, Millis, Tenant, User, UserSummary } from '../../../core/model.js';
+import type { ApiKey, Id, IncomingWebhook, Invite, Millis, Tenant, User, UserSummary } from '../../../core/model.js';
 import { DEFAULT_TENANT_UUID } from '../migrations/0001-initial.js';
 import { raw, type SqlRunner } from '../sql-runner.js';
-import type { AccountStore, NewInvite, NewUser } from '../store.js';
+import type { AccountStore, NewApiKey, NewIncomingWebhook, NewInvite, NewUser } from '../store.js';
 import { SqlAggregate } from './aggregate.js';
 import { containsPattern } from './directory.js';
-import { INVITE_COLUMNS, USER_COLUMNS, toInvite, toSummary, toTenant, toUser } from './rows.js';
+import { INVITE_COLUMNS, SUMMARY_COLUMNS, USER_COLUMNS, toApiKey, toIncomingWebhook, toInvite, toSummary, toTenant, toUser } from './rows.js';
 
 /** Thrown inside a transaction to roll it back when an invite cannot be claimed. */
 class InviteNotClaimed extends Error {}
@@ -97,7 +97,7 @@ export class SqlAccounts extends SqlAggregate implements AccountStore {
 
   async #insertUser(tx: SqlRunner, u: NewUser, uuid: string): Promise<Id> {
     const now = Date.now();
-    let role = u.tenantRole;
+    let role = u.tenantRole ?? (u.isBot ? 'member' : undefined);
     if (!role) {
       // Taking the tenant's row first queues concurrent creations in one tenant here, so
       // exactly one of them sees no user yet (SQLite runs one write transaction at a time).
@@ -122,6 +122,7 @@ export class SqlAccounts extends SqlAggregate implements AccountStore {
           created_at: now,
           updated_at: now,
           tenant_role: role,
+          is_bot: u.isBot ? 1 : 0,
         })
         .returning('id'),
       tx,
@@ -166,7 +167,7 @@ export class SqlAccounts extends SqlAggregate implements AccountStore {
     const out = new Map<Id, UserSummary>();
     if (ids.length === 0) return out;
     const rows = await this.all(
-      this.db.selectFrom('users').select(['id', 'uuid', 'name', 'email', 'avatar_url']).where('id', 'in', [...new Set(ids)]),
+      this.db.selectFrom('users').select(SUMMARY_COLUMNS).where('id', 'in', [...new Set(ids)]),
     );
     for (const r of rows) out.set(r.id, toSummary(r));
     return out;
@@ -178,7 +179,7 @@ export class SqlAccounts extends SqlAggregate implements AccountStore {
     const rows = await this.all(
       this.db
         .selectFrom('users')
-        .select(['id', 'uuid', 'name', 'email', 'avatar_url'])
+        .select(SUMMARY_COLUMNS)
         .where('tenant_id', '=', tenantId)
         .where('id', '!=', excludeUserId)
         .where(sql<boolean>`email like ${pattern} escape '\\'`)
@@ -257,5 +258,86 @@ export class SqlAccounts extends SqlAggregate implements AccountStore {
     );
     const r = await this.first(this.#invites().where('invites.tenant_id', '=', tenantId).where('invites.uuid', '=', uuid));
     return r && toInvite(r);
+  }
+
+  // ------------------------------------------------------------------ API keys and incoming webhooks
+
+  async createApiKey(k: NewApiKey): Promise<ApiKey> {
+    const uuid = uuidv7();
+    await this.runner.run(
+      this.db
+        .insertInto('api_keys')
+        .values({
+          uuid,
+          tenant_id: k.tenantId,
+          bot_user_id: k.botUserId,
+          name: k.name,
+          scopes: k.scopes.join(','),
+          secret_hash: k.secretHash,
+          created_by: k.createdBy,
+          created_at: k.createdAt,
+          last_used_at: null,
+          revoked_at: null,
+        })
+        .compile(),
+    );
+    return toApiKey((await this.first(this.db.selectFrom('api_keys').selectAll().where('uuid', '=', uuid)))!);
+  }
+
+  async apiKeyBySecretHash(secretHash: string): Promise<(ApiKey & { secretHash: string }) | undefined> {
+    const r = await this.first(this.db.selectFrom('api_keys').selectAll().where('secret_hash', '=', secretHash));
+    return r && { ...toApiKey(r), secretHash: r.secret_hash };
+  }
+
+  async apiKeys(tenantId: Id, limit: number): Promise<ApiKey[]> {
+    const rows = await this.all(this.db.selectFrom('api_keys').selectAll().where('tenant_id', '=', tenantId).orderBy('id', 'desc').limit(limit));
+    return rows.map(toApiKey);
+  }
+
+  async revokeApiKey(tenantId: Id, uuid: string, at: Millis): Promise<ApiKey | undefined> {
+    await this.runner.run(raw('UPDATE api_keys SET revoked_at = ? WHERE tenant_id = ? AND uuid = ? AND revoked_at IS NULL', [at, tenantId, uuid]));
+    const r = await this.first(this.db.selectFrom('api_keys').selectAll().where('tenant_id', '=', tenantId).where('uuid', '=', uuid));
+    return r && toApiKey(r);
+  }
+
+  async touchApiKey(id: Id, at: Millis, notAfter: Millis): Promise<void> {
+    await this.runner.run(raw('UPDATE api_keys SET last_used_at = ? WHERE id = ? AND (last_used_at IS NULL OR last_used_at <= ?)', [at, id, notAfter]));
+  }
+
+  async createIncomingWebhook(h: NewIncomingWebhook): Promise<IncomingWebhook> {
+    const uuid = uuidv7();
+    await this.runner.run(
+      this.db
+        .insertInto('incoming_webhooks')
+        .values({
+          uuid,
+          tenant_id: h.tenantId,
+          conversation_id: h.conversationId,
+          bot_user_id: h.botUserId,
+          name: h.name,
+          secret_hash: h.secretHash,
+          created_by: h.createdBy,
+          created_at: h.createdAt,
+          revoked_at: null,
+        })
+        .compile(),
+    );
+    return toIncomingWebhook((await this.first(this.db.selectFrom('incoming_webhooks').selectAll().where('uuid', '=', uuid)))!);
+  }
+
+  async incomingWebhookByUuid(uuid: string): Promise<(IncomingWebhook & { secretHash: string }) | undefined> {
+    const r = await this.first(this.db.selectFrom('incoming_webhooks').selectAll().where('uuid', '=', uuid));
+    return r && { ...toIncomingWebhook(r), secretHash: r.secret_hash };
+  }
+
+  async incomingWebhooks(conversationId: Id, limit: number): Promise<IncomingWebhook[]> {
+    const rows = await this.all(this.db.selectFrom('incoming_webhooks').selectAll().where('conversation_id', '=', conversationId).orderBy('id', 'desc').limit(limit));
+    return rows.map(toIncomingWebhook);
+  }
+
+  async revokeIncomingWebhook(conversationId: Id, uuid: string, at: Millis): Promise<IncomingWebhook | undefined> {
+    await this.runner.run(raw('UPDATE incoming_webhooks SET revoked_at = ? WHERE conversation_id = ? AND uuid = ? AND revoked_at IS NULL', [at, conversationId, uuid]));
+    const r = await this.first(this.db.selectFrom('incoming_webhooks').selectAll().where('conversation_id', '=', conversationId).where('uuid', '=', uuid));
+    return r && toIncomingWebhook(r);
   }
 }

@@ -109,6 +109,7 @@ export class SqlAppend extends SqlAggregate implements Pick<MessageStore, 'appen
               attachments: attachments[k],
               reactions: [],
               replyCount: 0,
+              metadataJson: m.metadataJson ?? null,
             },
           };
         });
@@ -218,11 +219,11 @@ export class SqlAppend extends SqlAggregate implements Pick<MessageStore, 'appen
     const uuids = fresh.map(() => uuidv7());
     const values = fresh.flatMap((i, k) => {
       const m = batch[i];
-      return [uuids[k], m.conversationId, seqs[i].seq, seqs[i].changeSeq, m.senderId, m.kind, m.content, m.replyToId, m.clientId, m.createdAt];
+      return [uuids[k], m.conversationId, seqs[i].seq, seqs[i].changeSeq, m.senderId, m.kind, m.content, m.replyToId, m.clientId, m.createdAt, m.metadataJson ?? null];
     });
     const inserted = await tx.all<{ id: number; uuid: string }>(
       raw(
-        `INSERT INTO messages (uuid, conversation_id, seq, change_seq, sender_id, kind, content, reply_to_id, client_id, created_at, reply_count) VALUES ${new Array(fresh.length).fill('(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0)').join(', ')} RETURNING id, uuid`,
+        `INSERT INTO messages (uuid, conversation_id, seq, change_seq, sender_id, kind, content, reply_to_id, client_id, created_at, metadata, reply_count) VALUES ${new Array(fresh.length).fill('(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0)').join(', ')} RETURNING id, uuid`,
         values,
       ),
     );

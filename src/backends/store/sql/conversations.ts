@@ -39,6 +39,7 @@ export class SqlConversations extends SqlAggregate implements ConversationStore 
               deleted_at: null,
               member_count: new Set(c.participants.map((p) => p.userId)).size,
               visibility: c.visibility ?? 'private',
+              metadata: c.metadataJson ?? null,
               name_key: directoryNameKey(c.title),
             })
             .returning('id'),
@@ -113,7 +114,7 @@ export class SqlConversations extends SqlAggregate implements ConversationStore 
         this.db
           .selectFrom('participants as p')
           .innerJoin('users as u', 'u.id', 'p.user_id')
-          .select(['u.id', 'u.uuid', 'u.name', 'u.email', 'u.avatar_url'])
+          .select(['u.id', 'u.uuid', 'u.name', 'u.email', 'u.avatar_url', 'u.is_bot'])
           .where('p.conversation_id', '=', id)
           .orderBy('u.id'),
       );
@@ -122,13 +123,16 @@ export class SqlConversations extends SqlAggregate implements ConversationStore 
     return { id, uuid: r.uuid, tenantId: Number(r.tenant_id), kind: r.kind as ConversationRef['kind'], pair: people };
   }
 
-  async updateConversation(conversationId: Id, changes: { title?: string | null; visibility?: Visibility }, at: Millis): Promise<Conversation | undefined> {
+  async updateConversation(conversationId: Id, changes: { title?: string | null; visibility?: Visibility; metadataJson?: string | null }, at: Millis): Promise<Conversation | undefined> {
     await this.runner.transaction(async (tx) => {
       let n = 0;
       if (changes.title !== undefined) {
         n += await tx.run(
           raw('UPDATE conversations SET title = ?, name_key = ?, updated_at = ? WHERE id = ? AND deleted_at IS NULL', [changes.title, directoryNameKey(changes.title), at, conversationId]),
         );
+      }
+      if (changes.metadataJson !== undefined) {
+        n += await tx.run(raw('UPDATE conversations SET metadata = ?, updated_at = ? WHERE id = ? AND deleted_at IS NULL', [changes.metadataJson, at, conversationId]));
       }
       if (changes.visibility !== undefined) {
         n += await tx.run(raw('UPDATE conversations SET visibility = ?, updated_at = ? WHERE id = ? AND deleted_at IS NULL', [changes.visibility, at, conversationId]));

@@ -138,7 +138,7 @@ export class SqlMessages extends SqlAggregate implements Omit<MessageStore, 'app
       });
   }
 
-  async editMessage(messageId: Id, content: string, at: Millis): Promise<Message> {
+  async editMessage(messageId: Id, content: string, at: Millis, metadataJson?: string | null): Promise<Message> {
     const r = await this.#change(messageId, at, async (tx, row) => {
       if (row.deleted_at != null) throw new StoreError('message_deleted');
       // The text it replaces is kept as a revision (curation.ts reads them), in this transaction.
@@ -152,6 +152,7 @@ export class SqlMessages extends SqlAggregate implements Omit<MessageStore, 'app
         ]),
       );
       await tx.run(raw('UPDATE messages SET content = ?, edited_at = ? WHERE id = ?', [content, at, messageId]));
+      if (metadataJson !== undefined) await tx.run(raw('UPDATE messages SET metadata = ? WHERE id = ?', [metadataJson, messageId]));
       // The index follows the edit in its transaction: the old words are found no more.
       const files = await tx.all<{ file_name: string }>(raw('SELECT file_name FROM attachments WHERE message_id = ? ORDER BY position', [messageId]));
       await unindexMessage(tx, messageId);

@@ -36,7 +36,7 @@ export class SqlParticipants extends SqlAggregate implements ParticipantStore {
       this.db
         .selectFrom('participants as p')
         .innerJoin('users as u', 'u.id', 'p.user_id')
-        .select([...PARTICIPANT_COLUMNS, 'u.id', 'u.uuid', 'u.name', 'u.email', 'u.avatar_url'])
+        .select([...PARTICIPANT_COLUMNS, 'u.id', 'u.uuid', 'u.name', 'u.email', 'u.avatar_url', 'u.is_bot'])
         .where('p.conversation_id', 'in', [...conversationIds])
         .where('p.left_at', 'is', null)
         .orderBy('p.conversation_id')
@@ -67,7 +67,7 @@ export class SqlParticipants extends SqlAggregate implements ParticipantStore {
   async memberPreview(conversationIds: readonly Id[], perConversation: number): Promise<Member[]> {
     const ids = [...new Set(conversationIds)];
     if (ids.length === 0 || perConversation <= 0) return [];
-    const cols = 'p.conversation_id, p.user_id, p.role, p.joined_at, p.read_seq, p.delivered_seq, p.read_at, u.id, u.uuid, u.name, u.email, u.avatar_url';
+    const cols = 'p.conversation_id, p.user_id, p.role, p.joined_at, p.read_seq, p.delivered_seq, p.read_at, u.id, u.uuid, u.name, u.email, u.avatar_url, u.is_bot';
     const out: Member[] = [];
     // One bounded probe of the participants key per conversation: LIMIT inside each, so a
     // group of a thousand costs as much as a pair.

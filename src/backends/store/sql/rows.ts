@@ -1,7 +1,10 @@
 // Rows as the database returns them (typed from schema.ts) and their domain objects.
 import type { Selectable } from 'kysely';
 import type {
+  ApiKey,
+  ApiKeyScope,
   Attachment,
+  IncomingWebhook,
   Conversation,
   FriendStatus,
   Id,
@@ -15,15 +18,17 @@ import type {
   User,
   UserSummary,
 } from '../../../core/model.js';
-import type { AttachmentsTable, ConversationsTable, FriendshipsTable, InvitesTable, MessagesTable, ParticipantsTable, TenantsTable, UsersTable } from '../schema.js';
+import type { ApiKeysTable, AttachmentsTable, ConversationsTable, IncomingWebhooksTable, FriendshipsTable, InvitesTable, MessagesTable, ParticipantsTable, TenantsTable, UsersTable } from '../schema.js';
 import type { FriendshipRow } from '../store.js';
 
 export type TenantRow = Selectable<TenantsTable>;
 export type UserRow = Pick<
   Selectable<UsersTable>,
-  'id' | 'uuid' | 'tenant_id' | 'email' | 'name' | 'avatar_url' | 'token_version' | 'last_seen_at' | 'created_at' | 'tenant_role'
+  'id' | 'uuid' | 'tenant_id' | 'email' | 'name' | 'avatar_url' | 'token_version' | 'last_seen_at' | 'created_at' | 'tenant_role' | 'is_bot'
 > & { tenant_uuid: string };
-export type SummaryRow = Pick<Selectable<UsersTable>, 'id' | 'uuid' | 'name' | 'email' | 'avatar_url'>;
+export type SummaryRow = Pick<Selectable<UsersTable>, 'id' | 'uuid' | 'name' | 'email' | 'avatar_url' | 'is_bot'>;
+export type ApiKeyRow = Selectable<ApiKeysTable>;
+export type IncomingWebhookRow = Selectable<IncomingWebhooksTable>;
 export type InviteRow = Selectable<InvitesTable> & { tenant_uuid: string };
 export type ConversationRow = Selectable<ConversationsTable>;
 export type ParticipantRow = Pick<
@@ -55,6 +60,7 @@ export const MESSAGE_COLUMN_LIST = [
   'created_at',
   'edited_at',
   'deleted_at',
+  'metadata',
 ] as const satisfies readonly (keyof MessagesTable)[];
 export const MESSAGE_COLUMNS = MESSAGE_COLUMN_LIST.join(', ');
 /** The same columns of `messages` aliased `m`. */
@@ -84,17 +90,27 @@ export function rowMapper<R>() {
   };
 }
 
-export const USER_COLUMNS = ['id', 'uuid', 'tenant_id', 'email', 'name', 'avatar_url', 'token_version', 'last_seen_at', 'created_at', 'tenant_role'] as const;
+export const USER_COLUMNS = ['id', 'uuid', 'tenant_id', 'email', 'name', 'avatar_url', 'token_version', 'last_seen_at', 'created_at', 'tenant_role', 'is_bot'] as const;
+/** A user's summary, as every rendering names someone. */
+export const SUMMARY_COLUMNS = ['id', 'uuid', 'name', 'email', 'avatar_url', 'is_bot'] as const;
 export const INVITE_COLUMNS = ['id', 'uuid', 'tenant_id', 'code_hash', 'email', 'created_by', 'created_at', 'expires_at', 'used_at', 'used_by', 'revoked_at'] as const;
 
 export const toTenant: (r: TenantRow) => Tenant = rowMapper<TenantRow>()(['id', 'uuid', 'name', 'created_at']);
 
 const userFields = rowMapper<UserRow>()([...USER_COLUMNS, 'tenant_uuid']);
-export const toUser = (r: UserRow): User => ({ ...userFields(r), tenantRole: r.tenant_role === 'admin' ? 'admin' : 'member' });
+export const toUser = (r: UserRow): User => ({ ...userFields(r), tenantRole: r.tenant_role === 'admin' ? 'admin' : 'member', isBot: Number(r.is_bot) === 1 });
 
 export const toInvite: (r: InviteRow) => Invite = rowMapper<InviteRow>()([...INVITE_COLUMNS.filter((c) => c !== 'code_hash'), 'tenant_uuid']);
 
-export const toSummary: (r: SummaryRow) => UserSummary = rowMapper<SummaryRow>()(['id', 'uuid', 'name', 'email', 'avatar_url']);
+const summaryFields = rowMapper<SummaryRow>()(['id', 'uuid', 'name', 'email', 'avatar_url']);
+// A person's summary carries no isBot at all: only a bot's says so.
+export const toSummary = (r: SummaryRow): UserSummary => (Number(r.is_bot) === 1 ? { ...summaryFields(r), isBot: true } : summaryFields(r));
+
+const apiKeyFields = rowMapper<ApiKeyRow>()(['id', 'uuid', 'tenant_id', 'bot_user_id', 'name', 'created_by', 'created_at', 'last_used_at', 'revoked_at']);
+export const toApiKey = (r: ApiKeyRow): ApiKey => ({ ...apiKeyFields(r), scopes: r.scopes.split(',').filter((s): s is ApiKeyScope => s === 'read' || s === 'write' || s === 'admin') });
+export const toIncomingWebhook: (r: IncomingWebhookRow) => IncomingWebhook = rowMapper<IncomingWebhookRow>()([
+  'id', 'uuid', 'tenant_id', 'conversation_id', 'bot_user_id', 'name', 'created_by', 'created_at', 'revoked_at',
+]);
 
 const conversationFields = rowMapper<ConversationRow>()(['id', 'uuid', 'tenant_id', 'title', 'created_by', 'last_seq', 'change_seq', 'last_message_at', 'created_at', 'updated_at']);
 export const toConversation = (r: ConversationRow): Conversation => ({
@@ -102,6 +118,7 @@ export const toConversation = (r: ConversationRow): Conversation => ({
   kind: r.kind as Conversation['kind'],
   memberCount: Number(r.member_count ?? 0),
   visibility: r.visibility === 'public' ? 'public' : 'private',
+  metadataJson: r.metadata ?? null,
 });
 
 const participantFields = rowMapper<ParticipantRow>()(['conversation_id', 'user_id', 'joined_at', 'read_seq', 'delivered_seq', 'read_at']);
@@ -133,6 +150,7 @@ export const toMessage = (r: MessageRow, replyToUuid: string | null, attachments
   attachments,
   reactions,
   replyCount: r.reply_count ?? 0,
+  metadataJson: r.metadata ?? null,
 });
 
 const friendshipFields = rowMapper<FriendshipTableRow>()(['user_a', 'user_b', 'requested_by', 'created_at', 'updated_at']);
