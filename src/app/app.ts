@@ -26,6 +26,11 @@ import { signedFileUrl, staticFilesRoutes } from '../dialects/shared/static-file
 import { Metrics } from '../observability/metrics.js';
 import { webRoutes } from '../http/web.js';
 import { API_VERSION } from '../version.js';
+import { SmtpMailer } from '../backends/mail/smtp-mailer.js';
+import { mobilePushProviders } from '../backends/push/index.js';
+import { emailDigestStore } from '../backends/store/sql/email-digest.js';
+import type { PushProvider } from '../core/notifications/ports.js';
+import { EmailDigest } from '../core/notifications/email/digest.js';
 import { listenMetrics, metricsRoute, type MetricsListener } from '../http/metrics-access.js';
 
 export interface Parley {
@@ -36,6 +41,10 @@ export interface Parley {
   store: Store;
   bus: Bus;
   presence: Presence;
+  /** The mobile push providers configured (FCM, APNs), by `kind`. */
+  pushProviders: PushProvider[];
+  /** The e-mail digest, when SMTP_URL is set (it ticks every EMAIL_INTERVAL_MS once listening). */
+  emailDigest: EmailDigest | null;
   /** Listens on config.host:config.port (0 picks a free port); resolves to the base URL. */
   listen(): Promise<string>;
   /** http://host:port of the METRICS_PORT listener once listening; null without one. */
@@ -72,7 +81,25 @@ export async function createParley(config: Config, opts: { logger?: boolean | ob
   // The history's epoch: a restored database has a new one (`parley backup` gives the copy its
   // own), so the cursors of the history it replaced resume nothing (issue 15 item 9).
   const epoch = await store.epoch();
-  const core = new Core({ config, store, presence, rateLimiter, events: hub, fileStore, epoch, libraries: createCoreLibraries(config) });
+  const emailStore = emailDigestStore(database);
+  const core = new Core({
+    config, store, presence, rateLimiter, events: hub, fileStore, epoch, libraries: createCoreLibraries(config),
+    email: { optOuts: emailStore, publicUrl: () => publicUrl },
+  });
+  // Mobile push (FCM, APNs) from the configuration, for the notification dispatcher to pick by kind.
+  const pushProviders = mobilePushProviders(config.mobilePush);
+  // E-mail for DMs and mentions left unread, when SMTP_URL is set: every process ticks, a lease per user keeps it to one e-mail.
+  const mailer = config.email.smtpUrl ? new SmtpMailer(config.email.smtpUrl, config.email.mailFrom) : null;
+  const emailDigest = mailer
+    ? new EmailDigest(emailStore, mailer, {
+        delayMs: config.email.delayMs,
+        maxAgeMs: config.email.maxAgeMs,
+        contentFree: config.email.contentFree,
+        publicUrl: config.publicUrl,
+        unsubscribeUrl: (userId) => core.emailUnsubscribe!.url(userId),
+        onError: (e) => app.log.error({ err: e }, 'email digest'),
+      })
+    : null;
   // No request is served before this process hears the store's invalidations.
   await hub.ready;
   // What a crash left (half-written files, renames not done) is settled before anyone reads.
@@ -147,6 +174,8 @@ export async function createParley(config: Config, opts: { logger?: boolean | ob
     store,
     bus,
     presence,
+    pushProviders,
+    emailDigest,
     get metricsUrl() {
       return metricsListener?.url ?? null;
     },
@@ -157,6 +186,7 @@ export async function createParley(config: Config, opts: { logger?: boolean | ob
       const address = await app.listen({ port: config.port, host: config.host });
       // PORT=0 (tests, benchmarks): the URLs handed out name the port actually bound.
       if (config.port === 0) publicUrl = publicUrl.replace(/:0$/, ':' + new URL(address).port);
+      emailDigest?.start(config.email.intervalMs);
       return address;
     },
     async close() {
@@ -174,6 +204,8 @@ export async function createParley(config: Config, opts: { logger?: boolean | ob
       hub.closeAll(CloseCodes.goingAway, 'server shutting down');
       await app.close();
       await metricsListener?.close();
+      await emailDigest?.stop();
+      mailer?.close();
       await presence.close();
       await bus.close();
       await store.close();

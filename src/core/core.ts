@@ -19,6 +19,8 @@ import { PresenceService } from './presence/presence-service.js';
 import { Threads } from './threads/threads.js';
 import { Search } from './search/search.js';
 import { Users } from './users.js';
+import type { EmailDigestStore } from './notifications/email/ports.js';
+import { EmailUnsubscribe } from './notifications/email/unsubscribe.js';
 
 export interface CoreDeps {
   config: Config;
@@ -31,6 +33,8 @@ export interface CoreDeps {
   libraries: CoreLibraries;
   /** The history's epoch (Store.epoch), read at start: a cursor of another epoch resumes nothing. */
   epoch?: string;
+  /** Where the e-mail unsubscribe link turns e-mail off, and the public URL its links start with (issue 19). */
+  email?: { optOuts: Pick<EmailDigestStore, 'optOutOfEmail'>; publicUrl: () => string };
 }
 
 /** Every library the core calls, each through a port of the core (accounts/ports.ts, files/ports.ts). */
@@ -52,6 +56,8 @@ export class Core {
   readonly rateLimits: RateLimits;
   readonly files: Files;
   readonly search: Search;
+  /** The signed unsubscribe links of e-mails (null without an e-mail store). */
+  readonly emailUnsubscribe: EmailUnsubscribe | null;
   /** Set by tests only (see RaceHooks). */
   readonly hooks: RaceHooks = {};
 
@@ -75,6 +81,7 @@ export class Core {
     this.receipts = new DeliveryReceipts(store, this.conversations, events);
     this.files = new Files(store, deps.fileStore, this.conversations, config, deps.libraries);
     this.search = new Search(store, this.conversations, this.messages, this.users);
+    this.emailUnsubscribe = deps.email ? new EmailUnsubscribe(deps.email.optOuts, config.jwtSecret, deps.email.publicUrl) : null;
   }
 
   /** Waits for every accepted send to commit and every receipt to be written. */

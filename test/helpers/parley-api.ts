@@ -44,6 +44,7 @@ export type ParleyResult<M extends string, P extends string> =
   : P extends `/api/parley/files${Query}` ? UploadOut
   : P extends `/api/parley/channels/${string}/join${Query}` ? MemberOut
   : P extends `/api/parley/channels${Query}` ? DirectoryOut
+  : P extends `/api/parley/email/unsubscribe${Query}` ? string
   : unknown;
 
 /**

@@ -1,6 +1,7 @@
 import { defineDialect } from '../dialect.js';
 import { PARLEY_CLOSE_CODES, PARLEY_TEXTS } from './codes.js';
 import { curationRoutes } from './curation-routes.js';
+import { emailRoutes } from './email-routes.js';
 import { parleyOpen, parleyRest } from './routes.js';
 import { parleySocket } from './socket.js';
 
@@ -11,7 +12,10 @@ export const parleyDialect = defineDialect({
   texts: { parley: PARLEY_TEXTS },
   withCode: true,
   closeCodes: PARLEY_CLOSE_CODES,
-  open: parleyOpen,
+  open: (ctx, app) => {
+    parleyOpen(ctx, app);
+    emailRoutes(ctx, app);
+  },
   rest: (ctx, app) => {
     parleyRest(ctx, app);
     curationRoutes(ctx, app);
