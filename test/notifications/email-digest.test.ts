@@ -10,9 +10,9 @@ import { createStore } from '../../src/backends/store/create-store.js';
 import { SqlEmailDigest } from '../../src/backends/store/sql/email-digest.js';
 import type { SqlStore } from '../../src/backends/store/sql-store.js';
 import { EmailDigest, type EmailDigestOptions } from '../../src/core/notifications/email/digest.js';
-import { api, newRoom, newUser, type TestUser } from '../helpers/clients.js';
-import { sqlStoreOf, useParley, type TestServer } from '../helpers/parley.js';
-import { databases } from '../helpers/pg.js';
+import { api, eventually, newRoom, newUser, sleep, type TestUser } from '../helpers/clients.js';
+import { sqlStoreOf, startParley, startTwoProcesses, useParley, type TestServer } from '../helpers/parley.js';
+import { databases, hasPostgres } from '../helpers/pg.js';
 import { startLocalSmtp, type LocalSmtp } from '../helpers/smtp.js';
 
 const DELAY = 60_000;
@@ -227,3 +227,42 @@ for (const db of databases) {
     });
   });
 }
+
+describe('e-mail digest wired from the configuration (SMTP_URL)', () => {
+  let smtp: LocalSmtp;
+  beforeAll(async () => {
+    smtp = await startLocalSmtp();
+  });
+  afterAll(() => smtp?.close());
+  const env = () => ({ SMTP_URL: smtp.url, MAIL_FROM: 'Parley <parley@example.com>', EMAIL_DELAY_MS: '200', EMAIL_INTERVAL_MS: '1000' });
+  const mailsTo = (u: TestUser) => smtp.mails.filter((m) => (Array.isArray(m.to) ? m.to : [m.to]).some((t) => t?.text.includes(u.user.email)));
+
+  it('a running server e-mails an unread DM once, from MAIL_FROM', async (t) => {
+    const server = await startParley(t, { env: env() });
+    const [ann, bob] = [await person(server), await person(server)];
+    await send(server, ann, await newRoom(server, ann, bob), 'wired up');
+    const [mail] = await eventually(() => {
+      const got = mailsTo(bob);
+      expect(got).toHaveLength(1);
+      return got;
+    }, { timeoutMs: 15_000 });
+    expect(mail!.from?.value).toEqual([{ name: 'Parley', address: 'parley@example.com' }]);
+    expect(mail!.text).toContain('wired up');
+    await sleep(2500); // two more ticks
+    expect(mailsTo(bob)).toHaveLength(1);
+  });
+
+  it.runIf(hasPostgres && process.env.REDIS_URL)('two processes on one database e-mail each user once', async (t) => {
+    const [one, two] = await startTwoProcesses(env());
+    t.onTestFinished(async () => {
+      await two.close();
+      await one.close();
+    });
+    const ann = await person(one);
+    const readers = [await person(one), await person(two), await person(one)];
+    for (const [i, r] of readers.entries()) await send(i % 2 ? two : one, ann, await newRoom(one, ann, r), `twice? ${i}`);
+    await eventually(() => readers.forEach((r) => expect(mailsTo(r)).toHaveLength(1)), { timeoutMs: 15_000 });
+    await sleep(2500);
+    readers.forEach((r) => expect(mailsTo(r)).toHaveLength(1));
+  });
+});
