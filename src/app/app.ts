@@ -30,6 +30,10 @@ import { signedFileUrl, staticFilesRoutes } from '../dialects/shared/static-file
 import { Metrics } from '../observability/metrics.js';
 import { webRoutes } from '../http/web.js';
 import { API_VERSION } from '../version.js';
+import { SmtpMailer } from '../backends/mail/smtp-mailer.js';
+import { emailDigestStore } from '../backends/store/sql/email-digest.js';
+import type { PushProvider } from '../core/notifications/ports.js';
+import { EmailDigest } from '../core/notifications/email/digest.js';
 import { listenMetrics, metricsRoute, type MetricsListener } from '../http/metrics-access.js';
 
 export interface Parley {
@@ -40,6 +44,10 @@ export interface Parley {
   store: Store;
   bus: Bus;
   presence: Presence;
+  /** The mobile push providers configured (FCM, APNs), by `kind`. */
+  pushProviders: PushProvider[];
+  /** The e-mail digest, when SMTP_URL is set (it ticks every EMAIL_INTERVAL_MS once listening). */
+  emailDigest: EmailDigest | null;
   /** Listens on config.host:config.port (0 picks a free port); resolves to the base URL. */
   listen(): Promise<string>;
   /** http://host:port of the METRICS_PORT listener once listening; null without one. */
@@ -80,7 +88,27 @@ export async function createParley(config: Config, opts: { logger?: boolean | ob
   const outbox = (database as { outbox?: OutboxSwitch }).outbox;
   if (outbox) outbox.enabled = config.webhooks.enabled;
   const webhookSender = new HttpWebhookSender({ timeoutMs: config.webhooks.timeoutMs, allowPrivate: config.webhooks.allowPrivate });
-  const core = new Core({ config, store, presence, rateLimiter, events: hub, fileStore, epoch, libraries: createCoreLibraries(config), webhookSender });
+  const emailStore = emailDigestStore(database);
+  const libraries = createCoreLibraries(config);
+  const core = new Core({
+    config, store, presence, rateLimiter, events: hub, fileStore, epoch, libraries,
+    email: { optOuts: emailStore, publicUrl: () => publicUrl },
+    webhookSender,
+  });
+  // Web Push, and FCM and APNs when configured: the notification dispatcher picks one by kind.
+  const pushProviders = [...(libraries.pushProviders ?? [])];
+  // E-mail for DMs and mentions left unread, when SMTP_URL is set: every process ticks, a lease per user keeps it to one e-mail.
+  const mailer = config.email.smtpUrl ? new SmtpMailer(config.email.smtpUrl, config.email.mailFrom) : null;
+  const emailDigest = mailer
+    ? new EmailDigest(emailStore, mailer, {
+        delayMs: config.email.delayMs,
+        maxAgeMs: config.email.maxAgeMs,
+        contentFree: config.email.contentFree,
+        publicUrl: config.publicUrl,
+        unsubscribeUrl: (userId) => core.emailUnsubscribe!.url(userId),
+        onError: (e) => app.log.error({ err: e }, 'email digest'),
+      })
+    : null;
   // No request is served before this process hears the store's invalidations.
   await hub.ready;
   // What a crash left (half-written files, renames not done) is settled before anyone reads.
@@ -162,6 +190,8 @@ export async function createParley(config: Config, opts: { logger?: boolean | ob
     store,
     bus,
     presence,
+    pushProviders,
+    emailDigest,
     get metricsUrl() {
       return metricsListener?.url ?? null;
     },
@@ -173,6 +203,7 @@ export async function createParley(config: Config, opts: { logger?: boolean | ob
       dispatcher?.start();
       // PORT=0 (tests, benchmarks): the URLs handed out name the port actually bound.
       if (config.port === 0) publicUrl = publicUrl.replace(/:0$/, ':' + new URL(address).port);
+      emailDigest?.start(config.email.intervalMs);
       return address;
     },
     async close() {
@@ -192,6 +223,8 @@ export async function createParley(config: Config, opts: { logger?: boolean | ob
       hub.closeAll(CloseCodes.goingAway, 'server shutting down');
       await app.close();
       await metricsListener?.close();
+      await emailDigest?.stop();
+      mailer?.close();
       await presence.close();
       await bus.close();
       await store.close();

@@ -5,6 +5,7 @@ import { JoseTokenSigner } from '../backends/accounts/jose-token-signer.js';
 import { SharpImageInspector } from '../backends/media/sharp-image-inspector.js';
 import { WorkerAudioProbe } from '../backends/media/worker-audio-probe.js';
 import { WebPushProvider } from '../backends/push/web-push.js';
+import { mobilePushProviders } from '../backends/push/index.js';
 
 /** The libraries behind the core's ports, configured (the server and the CLI share them). */
 export function createCoreLibraries(config: Config): CoreLibraries {
@@ -15,6 +16,10 @@ export function createCoreLibraries(config: Config): CoreLibraries {
     // Workers start on the first voice message, not here.
     audioProbe: new WorkerAudioProbe(config.mediaTimeoutMs),
     // One provider per subscription kind (web, fcm, apns): a kind without one is not pushed to.
-    pushProviders: [new WebPushProvider({ subject: config.notify.vapidSubject, publicKey: config.notify.vapidPublicKey, privateKey: config.notify.vapidPrivateKey })],
+    pushProviders: [
+      new WebPushProvider({ subject: config.notify.vapidSubject, publicKey: config.notify.vapidPublicKey, privateKey: config.notify.vapidPrivateKey }),
+      // FCM and APNs when configured (FCM_SERVICE_ACCOUNT_FILE, APNS_KEY_FILE…).
+      ...mobilePushProviders(config.mobilePush),
+    ],
   };
 }

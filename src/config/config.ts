@@ -199,6 +199,8 @@ export interface Config {
   readonly passwordHashConcurrency: number;
   /** Mobile push services (issue 19): each is on when its settings are set. */
   readonly mobilePush: MobilePushConfig;
+  /** E-mail for DMs and mentions left unread (issue 19). */
+  readonly email: EmailConfig;
   /** External identity provider whose tokens Parley trusts besides its own (all optional). */
   readonly idp: IdpConfig;
   /**
@@ -247,6 +249,21 @@ export interface MobilePushConfig {
   readonly apnsTopic: string;
   /** APNS_BASE_URL: `https://api.push.apple.com` (production) or `https://api.sandbox.push.apple.com` (development builds). */
   readonly apnsBaseUrl: string;
+}
+
+export interface EmailConfig {
+  /** SMTP_URL: `smtp://user:pass@host:587` or `smtps://…:465`. Unset: no e-mail. */
+  readonly smtpUrl: string | null;
+  /** MAIL_FROM: the From of every e-mail. */
+  readonly mailFrom: string;
+  /** EMAIL_DELAY_MS: a DM or mention still unread this long after it was sent is e-mailed. */
+  readonly delayMs: number;
+  /** EMAIL_INTERVAL_MS: how often each process looks for e-mails due. */
+  readonly intervalMs: number;
+  /** EMAIL_MAX_AGE_MS: messages older than this are never e-mailed (a backlog when e-mail is first turned on). */
+  readonly maxAgeMs: number;
+  /** NOTIFY_CONTENT=none: notifications say how many messages, never who wrote what. */
+  readonly contentFree: boolean;
 }
 
 export interface HttpLimits {
@@ -542,6 +559,14 @@ export function loadConfig(env: Env = process.env): Config {
     trustProxy: trustProxy(env.TRUST_PROXY),
     passwordHashConcurrency: Math.max(1, int(env, 'PASSWORD_HASH_CONCURRENCY', Math.max(1, Math.min(2, Math.floor(availableParallelism() / 2))))),
     mobilePush: mobilePush(env),
+    email: Object.freeze({
+      smtpUrl: env.SMTP_URL || null,
+      mailFrom: env.MAIL_FROM || `Parley <parley@${shownHost}>`,
+      delayMs: int(env, 'EMAIL_DELAY_MS', 10 * 60_000),
+      intervalMs: Math.max(1000, int(env, 'EMAIL_INTERVAL_MS', 60_000)),
+      maxAgeMs: Math.max(1, int(env, 'EMAIL_MAX_AGE_MS', 7 * 86_400_000)),
+      contentFree: env.NOTIFY_CONTENT === 'none',
+    }),
     idp: Object.freeze({
       hs256Secret: env.AUTH_HS256_SECRET || undefined,
       publicKeyPem: env.AUTH_PUBLIC_KEY || undefined,

@@ -25,6 +25,8 @@ import { Notifications } from './notifications/notifications.js';
 import type { PushProvider } from './notifications/ports.js';
 import { Webhooks } from './webhooks/webhooks.js';
 import type { WebhookSender } from './webhooks/ports.js';
+import type { EmailDigestStore } from './notifications/email/ports.js';
+import { EmailUnsubscribe } from './notifications/email/unsubscribe.js';
 
 export interface CoreDeps {
   config: Config;
@@ -39,6 +41,8 @@ export interface CoreDeps {
   epoch?: string;
   /** Where webhooks are POSTed (src/backends/webhooks/http-sender.ts). */
   webhookSender: WebhookSender;
+  /** Where the e-mail unsubscribe link turns e-mail off, and the public URL its links start with (issue 19). */
+  email?: { optOuts: Pick<EmailDigestStore, 'optOutOfEmail'>; publicUrl: () => string };
 }
 
 /** Every library the core calls, each through a port of the core (accounts/ports.ts, files/ports.ts). */
@@ -64,6 +68,8 @@ export class Core {
   readonly search: Search;
   readonly notifications: Notifications;
   readonly webhooks: Webhooks;
+  /** The signed unsubscribe links of e-mails (null without an e-mail store). */
+  readonly emailUnsubscribe: EmailUnsubscribe | null;
   /** Set by tests only (see RaceHooks). */
   readonly hooks: RaceHooks = {};
 
@@ -94,6 +100,7 @@ export class Core {
     // Reading on one device clears the conversation's push on the others.
     this.conversations.onRead = (userId, conversationId) => void this.notifications.read(userId, conversationId).catch((e) => this.notifications.onError(e));
     this.webhooks = new Webhooks(store, deps.webhookSender);
+    this.emailUnsubscribe = deps.email ? new EmailUnsubscribe(deps.email.optOuts, config.jwtSecret, deps.email.publicUrl) : null;
   }
 
   /** Waits for every accepted send to commit and every receipt to be written. */

@@ -58,6 +58,7 @@ export type ParleyResult<M extends string, P extends string> =
   : P extends `/api/parley/webhooks${Query}` ? ByMethod<M, WebhookOut[], WebhookCreatedOut>
   : P extends `/api/parley/webhooks/${string}` ? (M extends 'DELETE' ? NoContent : WebhookOut)
   : P extends `/api/parley/events${Query}` ? EventsOut
+  : P extends `/api/parley/email/unsubscribe${Query}` ? string
   : unknown;
 
 /**

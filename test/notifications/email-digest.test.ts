@@ -10,9 +10,9 @@ import { createStore } from '../../src/backends/store/create-store.js';
 import { SqlEmailDigest } from '../../src/backends/store/sql/email-digest.js';
 import type { SqlStore } from '../../src/backends/store/sql-store.js';
 import { EmailDigest, type EmailDigestOptions } from '../../src/core/notifications/email/digest.js';
-import { api, newRoom, newUser, type TestUser } from '../helpers/clients.js';
-import { sqlStoreOf, useParley, type TestServer } from '../helpers/parley.js';
-import { databases } from '../helpers/pg.js';
+import { api, eventually, newRoom, newUser, sleep, type TestUser } from '../helpers/clients.js';
+import { sqlStoreOf, startParley, startTwoProcesses, useParley, type TestServer } from '../helpers/parley.js';
+import { databases, hasPostgres } from '../helpers/pg.js';
 import { startLocalSmtp, type LocalSmtp } from '../helpers/smtp.js';
 
 const DELAY = 60_000;
@@ -57,7 +57,7 @@ for (const db of databases) {
         maxAgeMs: 7 * 86_400_000,
         contentFree: false,
         publicUrl: 'https://chat.example.com',
-        unsubscribeUrl: (id) => `https://chat.example.com/api/parley/email/unsubscribe?token=t${id}`,
+        unsubscribeUrl: (id) => server.parley.core.emailUnsubscribe!.url(id),
         onError: (e) => console.error(e),
         ...over,
       });
@@ -84,7 +84,7 @@ for (const db of databases) {
       expect(mail!.text).not.toContain('nobody is mentioned here');
       expect(mail!.text).toContain(`${ann.user.name}: lunch at noon?`);
       const header = (name: string) => mail!.headerLines.find((h) => h.key === name)?.line.replace(/\r\n\s+/g, ' ');
-      expect(header('list-unsubscribe')).toBe(`List-Unsubscribe: <https://chat.example.com/api/parley/email/unsubscribe?token=t${bob.user.id}>`);
+      expect(header('list-unsubscribe')).toMatch(new RegExp(`^List-Unsubscribe: <${server.url}/api/parley/email/unsubscribe\\?token=${bob.user.id}\\.[\\w-]{43}>$`));
       expect(header('list-unsubscribe-post')).toBe('List-Unsubscribe-Post: List-Unsubscribe=One-Click');
       // The senders were mentioned in nothing and wrote the rest themselves.
       expect(mailsTo(ann)).toEqual([]);
@@ -136,11 +136,37 @@ for (const db of databases) {
       expect(mailsTo(bob)).toHaveLength(1);
     });
 
-    it('a user who turned e-mail off gets none', async () => {
+    it("the e-mail's unsubscribe link turns e-mail off for its user only; a forged token is refused", async () => {
       const [ann, bob] = [await person(server), await person(server)];
       const dm = await newRoom(server, ann, bob);
+      await send(server, ann, dm, 'first');
+      const job = digest();
+      await job.tick(Date.now() + LATE);
+      const link = /Stop these e-mails: (\S+)/.exec(mailsTo(bob)[0]!.text ?? '')![1]!;
+      const forged = link.replace(/token=\d+/, `token=${ann.user.id}`);
+      const refused = await fetch(forged);
+      expect(refused.status).toBe(403);
+      expect(await refused.json()).toMatchObject({ detail: expect.any(String) });
+      const page = await fetch(link);
+      expect(page.status).toBe(200);
+      expect(page.headers.get('content-type')).toMatch(/^text\/html/);
+      expect(await page.text()).toContain('no more e-mail');
+      // Opened twice (a mail scanner, then the user): still fine.
+      expect((await fetch(link)).status).toBe(200);
+      await send(server, ann, dm, 'after unsubscribing');
+      await send(server, bob, dm, 'ann is still e-mailed');
+      await job.tick(Date.now() + LATE);
+      expect(mailsTo(bob)).toHaveLength(1);
+      expect(mailsTo(ann)).toHaveLength(1);
+    });
+
+    it('one-click unsubscribe (RFC 8058): the mail client posts to the List-Unsubscribe URL', async () => {
+      const [ann, bob] = [await person(server), await person(server)];
+      const dm = await newRoom(server, ann, bob);
+      const link = server.parley.core.emailUnsubscribe!.url(bob.user.id);
+      const posted = await fetch(link, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'List-Unsubscribe=One-Click' });
+      expect(posted.status).toBe(200);
       await send(server, ann, dm, 'you unsubscribed');
-      await new SqlEmailDigest(sqlStoreOf(server)).optOutOfEmail(bob.user.id, Date.now());
       await digest().tick(Date.now() + LATE);
       expect(mailsTo(bob)).toEqual([]);
     });
@@ -201,3 +227,42 @@ for (const db of databases) {
     });
   });
 }
+
+describe('e-mail digest wired from the configuration (SMTP_URL)', () => {
+  let smtp: LocalSmtp;
+  beforeAll(async () => {
+    smtp = await startLocalSmtp();
+  });
+  afterAll(() => smtp?.close());
+  const env = () => ({ SMTP_URL: smtp.url, MAIL_FROM: 'Parley <parley@example.com>', EMAIL_DELAY_MS: '200', EMAIL_INTERVAL_MS: '1000' });
+  const mailsTo = (u: TestUser) => smtp.mails.filter((m) => (Array.isArray(m.to) ? m.to : [m.to]).some((t) => t?.text.includes(u.user.email)));
+
+  it('a running server e-mails an unread DM once, from MAIL_FROM', async (t) => {
+    const server = await startParley(t, { env: env() });
+    const [ann, bob] = [await person(server), await person(server)];
+    await send(server, ann, await newRoom(server, ann, bob), 'wired up');
+    const [mail] = await eventually(() => {
+      const got = mailsTo(bob);
+      expect(got).toHaveLength(1);
+      return got;
+    }, { timeoutMs: 15_000 });
+    expect(mail!.from?.value).toEqual([{ name: 'Parley', address: 'parley@example.com' }]);
+    expect(mail!.text).toContain('wired up');
+    await sleep(2500); // two more ticks
+    expect(mailsTo(bob)).toHaveLength(1);
+  });
+
+  it.runIf(hasPostgres && process.env.REDIS_URL)('two processes on one database e-mail each user once', async (t) => {
+    const [one, two] = await startTwoProcesses(env());
+    t.onTestFinished(async () => {
+      await two.close();
+      await one.close();
+    });
+    const ann = await person(one);
+    const readers = [await person(one), await person(two), await person(one)];
+    for (const [i, r] of readers.entries()) await send(i % 2 ? two : one, ann, await newRoom(one, ann, r), `twice? ${i}`);
+    await eventually(() => readers.forEach((r) => expect(mailsTo(r)).toHaveLength(1)), { timeoutMs: 15_000 });
+    await sleep(2500);
+    readers.forEach((r) => expect(mailsTo(r)).toHaveLength(1));
+  });
+});

@@ -3,6 +3,7 @@ import { PARLEY_CLOSE_CODES, PARLEY_TEXTS } from './codes.js';
 import { botOpen, botRoutes } from './bot-routes.js';
 import { curationRoutes } from './curation-routes.js';
 import { webhookRoutes } from './webhook-routes.js';
+import { emailRoutes } from './email-routes.js';
 import { parleyOpen, parleyRest } from './routes.js';
 import { parleySocket } from './socket.js';
 
@@ -16,6 +17,7 @@ export const parleyDialect = defineDialect({
   open: (ctx, app) => {
     parleyOpen(ctx, app);
     botOpen(ctx, app);
+    emailRoutes(ctx, app);
   },
   rest: (ctx, app) => {
     parleyRest(ctx, app);

@@ -2,6 +2,8 @@ import type { DigestItem, DigestRecipient, EmailDigestStore } from '../../../cor
 import type { ConversationKind, Id } from '../../../core/model.js';
 import { raw } from '../sql-runner.js';
 import { SqlAggregate } from './aggregate.js';
+import { SqlStore } from '../sql-store.js';
+import type { Store } from '../store.js';
 
 /**
  * The messages an e-mail is due for, from `participants p` of one user: a DM or a mention of
@@ -108,4 +110,10 @@ export class SqlEmailDigest extends SqlAggregate implements EmailDigestStore {
   async optOutOfEmail(userId: Id, at: number): Promise<void> {
     await this.runner.run(raw(`INSERT INTO email_opt_outs (user_id, created_at) VALUES (?, ?) ON CONFLICT (user_id) DO NOTHING`, [userId, at]));
   }
+}
+
+/** The digest's tables in the database of `store` (an SqlStore: SQLite or PostgreSQL). */
+export function emailDigestStore(store: Store): SqlEmailDigest {
+  if (!(store instanceof SqlStore)) throw new Error('the e-mail digest needs an SQL store');
+  return new SqlEmailDigest(store);
 }
