@@ -88,8 +88,8 @@ export async function runWebhookFault(options: Partial<WebhookFaultOptions> & Pi
       WEBHOOK_TIMEOUT_MS: '1000',
     };
     for (let i = 0; i < 2; i++) procs.push(new ParleyProcess({ index: i, port: ports[i], dataDir: path.join(runDir, `p${i}`), logFile: path.join(runDir, `p${i}.log`), env }));
-    // One after the other: the first migrates.
-    for (const p of procs) await p.start();
+    // Together: PostgreSQL's migration lock lets one of them migrate.
+    await Promise.all(procs.map((p) => p.start()));
     await receiver.start();
     log(`database ${db.name}; processes on ${ports.join(', ')}; receiver on ${receiver.port}`);
 
