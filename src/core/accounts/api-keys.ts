@@ -2,7 +2,8 @@ import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { Store } from '../../backends/store/store.js';
 import { DomainError, refusal } from '../errors.js';
 import type { EventPublisher } from '../events.js';
-import type { ApiKey, ApiKeyScope, Id, User } from '../model.js';
+import type { ApiKey, ApiKeyScope, Id, User, UserSummary } from '../model.js';
+import { deletedUser, Users } from '../users.js';
 
 export const API_KEY_SCOPES: readonly ApiKeyScope[] = ['read', 'write', 'admin'];
 
@@ -92,10 +93,11 @@ export class ApiKeys {
   }
 
   /** The tenant's keys, newest first; secrets are never shown again. */
-  async list(actor: User, limit = 200): Promise<{ key: ApiKey; bot: User | undefined }[]> {
+  async list(actor: User, limit = 200): Promise<{ key: ApiKey; bot: UserSummary }[]> {
     this.#admin(actor);
     const keys = await this.store.apiKeys(actor.tenantId, limit);
-    return Promise.all(keys.map(async (key) => ({ key, bot: await this.store.userById(key.botUserId) })));
+    // A bot removed since is named as a deleted account.
+    return Promise.all(keys.map(async (key) => ({ key, bot: ((u) => (u ? Users.summaryOf(u) : deletedUser(key.botUserId)))(await this.store.userById(key.botUserId)) })));
   }
 
   /**

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Store, WebhookEndpointChanges } from '../../backends/store/store.js';
 import { DomainError, refusal } from '../errors.js';
+import { deletedUser } from '../users.js';
 import { LOGGED_EVENT_TYPES, type Id, type LoggedEvent, type LoggedEventType, type User, type UserSummary, type WebhookEndpoint } from '../model.js';
 import type { WebhookSender } from './ports.js';
 
@@ -121,6 +122,8 @@ export class Webhooks {
       if ('message' in e.payload) ids.add(e.payload.message.senderId);
       if ('userId' in e.payload) ids.add(e.payload.userId);
     }
-    return { events, users: await this.store.userSummaries([...ids]) };
+    const users = await this.store.userSummaries([...ids]);
+    for (const id of ids) if (!users.has(id)) users.set(id, deletedUser(id));
+    return { events, users };
   }
 }

@@ -1,6 +1,6 @@
 import { Type } from '@sinclair/typebox';
-import type { ApiKey, IncomingWebhook, User } from '../../core/model.js';
-import { deletedUser, Users } from '../../core/users.js';
+import type { ApiKey, IncomingWebhook, UserSummary } from '../../core/model.js';
+import { Users } from '../../core/users.js';
 import type { DialectContext, DialectScope } from '../dialect.js';
 import { iso, isoOrNull } from '../shared/time.js';
 import { renderMessage, renderUser } from './render.js';
@@ -28,14 +28,11 @@ const EXAMPLE_KEY = { id: '0192f7a2-0c00-7000-8000-0000000000c1', name: 'CI bot'
 const EXAMPLE_HOOK = { id: '0192f7a2-0d00-7000-8000-0000000000d1', conversation_id: 7, name: 'CI', bot: { ...EXAMPLE_BOT, name: 'CI' }, created_by: 1, created_at: '2024-01-01T12:00:00.000Z', revoked_at: null };
 const EXAMPLE_HOOK_PATH = '/api/parley/hooks/0192f7a2-0d00-7000-8000-0000000000d1/Zk3…';
 
-/** A bot as the API shows it (a bot removed since: the deleted user). */
-const renderBot = (id: number, bot: User | undefined) => renderUser(bot ? Users.summaryOf(bot) : deletedUser(id));
-
-const renderApiKey = (k: ApiKey, bot: User | undefined) => ({
+const renderApiKey = (k: ApiKey, bot: UserSummary) => ({
   id: k.uuid,
   name: k.name,
   scopes: k.scopes,
-  bot: renderBot(k.botUserId, bot),
+  bot: renderUser(bot),
   created_at: iso(k.createdAt),
   last_used_at: isoOrNull(k.lastUsedAt),
   revoked_at: isoOrNull(k.revokedAt),
@@ -50,7 +47,7 @@ export function botRoutes(ctx: DialectContext, authed: DialectScope) {
     response: { 201: example(ApiKeyIssuedOut, 'The key and its secret', { ...EXAMPLE_KEY, secret: 'pk_9f…' }), ...errors },
   } }, async (req, reply) => {
     const issued = await core.apiKeys.create(req.user, { name: req.body.name, scopes: req.body.scopes });
-    return reply.code(201).send({ ...renderApiKey(issued.key, issued.bot), secret: issued.secret });
+    return reply.code(201).send({ ...renderApiKey(issued.key, Users.summaryOf(issued.bot)), secret: issued.secret });
   });
   authed.get('/api-keys', { schema: {
     ...docs('listApiKeys', "List my tenant's API keys", 'Tenant admins only: every key with its scopes, bot, last use and revocation; secrets are never shown again.'),
@@ -78,7 +75,7 @@ export function botRoutes(ctx: DialectContext, authed: DialectScope) {
   } }, async (req, reply) => {
     const { hook, bot, secret } = await core.incomingWebhooks.create(req.user, req.params.id, { name: req.body.name });
     const path = hookPath(hook, secret);
-    return reply.code(201).send({ ...renderHook(hook, bot), url: ctx.config.publicUrl + path, path });
+    return reply.code(201).send({ ...renderHook(hook, Users.summaryOf(bot)), url: ctx.config.publicUrl + path, path });
   });
   authed.get('/conversations/:id/incoming-webhooks', { schema: {
     ...docs('listIncomingWebhooks', "List a conversation's incoming webhooks", 'Who may add members here: every hook, revoked ones too; URLs are never shown again.'),
@@ -86,8 +83,9 @@ export function botRoutes(ctx: DialectContext, authed: DialectScope) {
     response: { 200: example(Type.Array(IncomingWebhookOut), 'The hooks', [EXAMPLE_HOOK]), ...errors },
   } }, async (req) => {
     const hooks = await core.incomingWebhooks.list(req.user, req.params.id);
-    const bots = await core.users.summaries(hooks.map((h) => h.botUserId));
-    return hooks.map((h) => ({ ...renderHook(h, undefined), bot: renderUser(bots.get(h.botUserId) ?? deletedUser(h.botUserId)) }));
+    // A bot removed since is named by the core (Users.named), as every rendering of people is.
+    const bots = await core.users.named(hooks.map((h) => h.botUserId));
+    return hooks.map((h) => renderHook(h, bots.get(h.botUserId)!));
   });
   authed.delete('/conversations/:id/incoming-webhooks/:hook_id', { schema: {
     ...docs('revokeIncomingWebhook', 'Revoke an incoming webhook', 'Who may add members here: its URL stops working at once; what it posted stays.', { ...none('Revoked'), ...errors }),
@@ -98,11 +96,11 @@ export function botRoutes(ctx: DialectContext, authed: DialectScope) {
   });
 }
 
-const renderHook = (h: IncomingWebhook, bot: User | undefined) => ({
+const renderHook = (h: IncomingWebhook, bot: UserSummary) => ({
   id: h.uuid,
   conversation_id: h.conversationId,
   name: h.name,
-  bot: renderBot(h.botUserId, bot),
+  bot: renderUser(bot),
   created_by: h.createdBy,
   created_at: iso(h.createdAt),
   revoked_at: isoOrNull(h.revokedAt),
