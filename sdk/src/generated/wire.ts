@@ -130,7 +130,7 @@ export interface ConversationOut {
   change_seq: number;
   last_message: MessageOut | null;
   last_message_at: string | null;
-  /** Messages above my_seen_seq that are not deleted */
+  /** Messages above my_seen_seq that are not deleted, not thread replies (they count in their thread) and not deleted for me */
   unread_count: number;
   first_unread_seq: number | null;
   /** My own place: reads and my sends move it forward, mark-unread moves it back (my_read_seq, which the others see, never moves back) */
@@ -671,7 +671,7 @@ export interface ThreadOut {
   conversation_id: number;
   /** My place in the thread: replies with a higher seq are unread */
   read_seq: number;
-  /** Replies above read_seq that are not deleted */
+  /** Replies above read_seq that are not deleted, nor deleted for me */
   unread_count: number;
   reply_count: number;
   last_reply_seq: number | null;
@@ -695,7 +695,7 @@ export interface ThreadRepliesQuery {
 
 export interface UnreadOut {
   seen_seq: number;
-  /** Messages above seen_seq that are not deleted */
+  /** Messages above seen_seq that are not deleted, not thread replies (they count in their thread) and not deleted for me */
   unread_count: number;
   first_unread_seq: number | null;
 }

@@ -89,7 +89,7 @@ export const ConversationOut = Type.Object(
     change_seq: Seq,
     last_message: Nullable(MessageOut),
     last_message_at: Nullable(Time),
-    unread_count: Type.Integer({ minimum: 0, description: 'Messages above my_seen_seq that are not deleted' }),
+    unread_count: Type.Integer({ minimum: 0, description: 'Messages above my_seen_seq that are not deleted, not thread replies (they count in their thread) and not deleted for me' }),
     first_unread_seq: Nullable(Type.Integer({ minimum: 1, description: 'The first of them: where opening the conversation lands (null: nothing unread)' })),
     my_seen_seq: Type.Integer({ minimum: 0, description: 'My own place: reads and my sends move it forward, mark-unread moves it back (my_read_seq, which the others see, never moves back)' }),
     my_role: Role,
@@ -384,7 +384,7 @@ export const MarkUnreadBody = Type.Object(
 
 export const UnreadOut = Type.Object({
   seen_seq: Seq,
-  unread_count: Type.Integer({ minimum: 0, description: 'Messages above seen_seq that are not deleted' }),
+  unread_count: Type.Integer({ minimum: 0, description: 'Messages above seen_seq that are not deleted, not thread replies (they count in their thread) and not deleted for me' }),
   first_unread_seq: Nullable(Type.Integer({ minimum: 1 })),
 });
 
@@ -392,7 +392,7 @@ export const ThreadOut = Type.Object({
   root: MessageOut,
   conversation_id: Id,
   read_seq: Type.Integer({ minimum: 0, description: 'My place in the thread: replies with a higher seq are unread' }),
-  unread_count: Type.Integer({ minimum: 0, description: 'Replies above read_seq that are not deleted' }),
+  unread_count: Type.Integer({ minimum: 0, description: 'Replies above read_seq that are not deleted, nor deleted for me' }),
   reply_count: Type.Integer({ minimum: 0 }),
   last_reply_seq: Nullable(Type.Integer({ minimum: 1 })),
   last_reply_at: Nullable(Time),
