@@ -29,6 +29,10 @@ export type SavedPage = W.SavedPageOut;
 export type UnreadState = W.UnreadOut;
 export type Thread = W.ThreadOut;
 export type ThreadReplies = W.ThreadRepliesOut;
+export type NotificationSettings = W.NotificationSettingsOut;
+export type ConversationNotificationSettings = W.ConversationNotificationSettingsOut;
+export type PushSubscriptionInput = W.PushSubscriptionBody;
+export type PushSubscriptionInfo = W.PushSubscriptionOut;
 
 export type ConversationKind = Conversation['kind'];
 /** private: invite only; public (channels): in the tenant's directory, anyone of it joins. */
