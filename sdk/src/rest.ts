@@ -2,6 +2,10 @@ import { ParleyError, codeForStatus } from './errors.js';
 import type {
   ApiKey,
   ApiKeyScope,
+  ConversationNotificationSettings,
+  NotificationSettings,
+  PushSubscriptionInfo,
+  PushSubscriptionInput,
   Block,
   IssuedApiKey,
   IncomingWebhook,
@@ -509,6 +513,39 @@ export class ParleyRest {
   /** This device holds every message up to seq (the socket acknowledges by itself; this is for a client without one). */
   async markDelivered(conversationId: number, seq: number): Promise<void> {
     await this.request('POST', `/conversations/${conversationId}/delivered`, { json: { seq } });
+  }
+
+  /** My notification settings: level (all, mentions, none) and mute_until, for every conversation. */
+  notificationSettings(): Promise<NotificationSettings> {
+    return this.request('GET', '/me/notification-settings');
+  }
+
+  /** Changes my notification settings; what is left out stays. */
+  setNotificationSettings(change: Partial<NotificationSettings>): Promise<NotificationSettings> {
+    return this.request('PUT', '/me/notification-settings', { json: change });
+  }
+
+  /** One conversation's notification settings (level null: as mine). */
+  conversationNotificationSettings(conversationId: number): Promise<ConversationNotificationSettings> {
+    return this.request('GET', `/conversations/${conversationId}/notification-settings`);
+  }
+
+  setConversationNotificationSettings(conversationId: number, change: Partial<ConversationNotificationSettings>): Promise<ConversationNotificationSettings> {
+    return this.request('PUT', `/conversations/${conversationId}/notification-settings`, { json: change });
+  }
+
+  /** The server's VAPID public key (PushManager.subscribe's applicationServerKey). */
+  async vapidKey(): Promise<string> {
+    return (await this.request<{ public_key: string }>('GET', '/push/vapid-key')).public_key;
+  }
+
+  /** Registers this device for pushes: a Web Push subscription (PushSubscription.toJSON()) or an FCM/APNs token. */
+  addPushSubscription(subscription: PushSubscriptionInput): Promise<PushSubscriptionInfo> {
+    return this.request('POST', '/push/subscriptions', { json: subscription });
+  }
+
+  async removePushSubscription(id: number): Promise<void> {
+    await this.request('DELETE', `/push/subscriptions/${id}`);
   }
 
   /** Marks message seq and what follows unread again (my place only; my read receipt stays). */

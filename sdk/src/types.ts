@@ -44,6 +44,10 @@ export type IncomingWebhook = W.IncomingWebhookOut;
 /** A new incoming webhook, with its secret URL: shown once. */
 export type IssuedIncomingWebhook = W.IncomingWebhookIssuedOut;
 export type ThreadReplies = W.ThreadRepliesOut;
+export type NotificationSettings = W.NotificationSettingsOut;
+export type ConversationNotificationSettings = W.ConversationNotificationSettingsOut;
+export type PushSubscriptionInput = W.PushSubscriptionBody;
+export type PushSubscriptionInfo = W.PushSubscriptionOut;
 
 export type ConversationKind = Conversation['kind'];
 /** private: invite only; public (channels): in the tenant's directory, anyone of it joins. */

@@ -1,9 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { api, connectedPair, expectNoFrame, openSocket, type TestSocket } from '../helpers/clients.js';
+import { api, connectedPair, expectNoFrame } from '../helpers/clients.js';
 import { useUsers } from '../helpers/dialects.js';
-import { useParley, type TestServer } from '../helpers/parley.js';
+import { useParley } from '../helpers/parley.js';
 import { databases } from '../helpers/pg.js';
+import { parleyDevice } from './support.js';
 
 // Issue 19, device acknowledgement: on Parley's own socket "delivered" is what a device
 // acknowledged (the `ack` frame, or REST), never what was merely written to a socket; a
@@ -11,14 +12,6 @@ import { databases } from '../helpers/pg.js';
 
 const P = '/api/parley';
 
-/** A device: a Parley socket that acks only when told to (the SDK acks by itself). */
-async function device(server: TestServer, u: { token: string }): Promise<TestSocket> {
-  const s = await openSocket(`${server.wsUrl}/api/parley/ws?token=${encodeURIComponent(u.token)}`);
-  await s.next('ready');
-  s.send({ type: 'subscribe' });
-  await s.next('subscribed');
-  return s;
-}
 
 describe.each(databases)('device acks on %s', (db) => {
   const server = useParley({ db });
@@ -33,8 +26,8 @@ describe.each(databases)('device acks on %s', (db) => {
 
   it('a device that receives but does not ack leaves the message undelivered; its ack makes it delivered', async () => {
     const conv = await group();
-    const sender = await device(server, a);
-    const [phone, desktop] = [await device(server, b), await device(server, b)];
+    const sender = await parleyDevice(server, a);
+    const [phone, desktop] = [await parleyDevice(server, b), await parleyDevice(server, b)];
     const m = await send(conv, 'hello');
     await phone.next('message');
     await desktop.next('message');
@@ -52,7 +45,7 @@ describe.each(databases)('device acks on %s', (db) => {
     const conv = await group();
     const one = await send(conv, 'one');
     const two = await send(conv, 'two');
-    const [phone, desktop] = [await device(server, b), await device(server, b)];
+    const [phone, desktop] = [await parleyDevice(server, b), await parleyDevice(server, b)];
     desktop.send({ type: 'ack', conversation_id: conv, seq: two.seq });
     phone.send({ type: 'ack', conversation_id: conv, seq: one.seq });
     phone.send({ type: 'ack', conversation_id: conv, seq: 999 });
@@ -68,7 +61,7 @@ describe.each(databases)('device acks on %s', (db) => {
     const r = await api(server, 'POST', `${P}/conversations/${conv}/delivered`, { token: outsider.token, json: { seq: 1 } });
     expect(r.status).toBe(404);
     expect(r.body).toMatchObject({ detail: expect.any(String) });
-    const s = await device(server, outsider);
+    const s = await parleyDevice(server, outsider);
     s.send({ type: 'ack', conversation_id: conv, seq: 1 });
     expect(await s.next('error')).toMatchObject({ code: 'conversation_not_found' });
   });
@@ -76,7 +69,7 @@ describe.each(databases)('device acks on %s', (db) => {
   it('property: after any acks of any devices, delivered_seq = min(max ack, last_seq)', async () => {
     const conv = await group();
     for (const c of ['a', 'b', 'c']) await send(conv, c);
-    const devices = [await device(server, b), await device(server, b)];
+    const devices = [await parleyDevice(server, b), await parleyDevice(server, b)];
     let expected = await deliveredSeq(conv, b.user.id);
     await fc.assert(
       fc.asyncProperty(fc.array(fc.tuple(fc.integer({ min: 0, max: 1 }), fc.integer({ min: 1, max: 6 })), { minLength: 1, maxLength: 6 }), async (acks) => {

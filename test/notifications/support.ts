@@ -1,7 +1,7 @@
 import { createDecipheriv, createECDH, hkdfSync, randomBytes } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { api } from '../helpers/clients.js';
+import { api, openSocket, type TestSocket } from '../helpers/clients.js';
 import type { TestServer } from '../helpers/parley.js';
 
 /** A push as the device reads it (the JSON of src/backends/push/web-push.ts). */
@@ -101,3 +101,12 @@ export class Device {
 
 /** The dispatcher's clock: handle every push due by `ahead` ms from now (servers run with NOTIFY_POLL_MS=0). */
 export const dispatch = (server: TestServer, aheadMs = 60_000) => server.parley.core.notifications.tick(Date.now() + aheadMs);
+
+/** A device on Parley's own socket, subscribed; it acks only when a test sends `ack` (the SDK acks by itself). */
+export async function parleyDevice(server: TestServer, u: { token: string }): Promise<TestSocket> {
+  const s = await openSocket(`${server.wsUrl}/api/parley/ws?token=${encodeURIComponent(u.token)}`);
+  await s.next('ready');
+  s.send({ type: 'subscribe' });
+  await s.next('subscribed');
+  return s;
+}

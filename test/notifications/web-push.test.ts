@@ -1,11 +1,11 @@
 import { importJWK, jwtVerify } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { api, openSocket, type TestSocket } from '../helpers/clients.js';
+import { api } from '../helpers/clients.js';
 import { useUsers } from '../helpers/dialects.js';
-import { startParley, useParley, type TestServer } from '../helpers/parley.js';
+import { startParley, useParley } from '../helpers/parley.js';
 import { databases } from '../helpers/pg.js';
 import { befriend } from '../dialects/v1/support.js';
-import { Device, dispatch, PushService } from './support.js';
+import { Device, dispatch, parleyDevice, PushService } from './support.js';
 
 // Issue 19, Web Push: a message no device of the recipient acknowledged in time is pushed to
 // each of their browsers, encrypted for the subscription (RFC 8291) and signed with the
@@ -18,13 +18,6 @@ const service = new PushService();
 beforeAll(() => service.start());
 afterAll(() => service.close());
 
-async function parleyDevice(server: TestServer, u: { token: string }): Promise<TestSocket> {
-  const s = await openSocket(`${server.wsUrl}/api/parley/ws?token=${encodeURIComponent(u.token)}`);
-  await s.next('ready');
-  s.send({ type: 'subscribe' });
-  await s.next('subscribed');
-  return s;
-}
 
 describe.each(databases)('web push on %s', (db) => {
   const server = useParley({ db, env: { NOTIFY_POLL_MS: '0', NOTIFY_DELAY_MS: '1000' } });

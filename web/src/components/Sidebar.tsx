@@ -1,4 +1,4 @@
-import { useState } from 'preact/hooks';
+import { useEffect, useState } from 'preact/hooks';
 import type { Conversation, User } from '@parley/sdk';
 import { conversationTitle, listTime, messageSummary, otherMember } from '../format.js';
 import { Icon } from '../icons.js';
@@ -12,6 +12,7 @@ import { NewGroupDialog } from './NewGroup.js';
 import { ChannelDirectoryDialog } from './ChannelDirectory.js';
 import { SavedButton } from './Curation.js';
 import { requestThread, ThreadsDialog } from './Threads.js';
+import { enablePush, pushSupported } from '../push.js';
 
 export function Sidebar({ selected, onLogout }: { selected: number | null; onLogout: () => void }) {
   const { client, open, toast } = useUi();
@@ -51,6 +52,7 @@ export function Sidebar({ selected, onLogout }: { selected: number | null; onLog
         <button type="button" class="icon-button" aria-label="New group" title="New group" onClick={() => setNewGroup(true)}>
           <Icon name="newGroup" />
         </button>
+        {pushSupported() && <PushButton />}
         <button type="button" class="icon-button" aria-label="Log out" title="Log out" onClick={onLogout}>
           <Icon name="logout" />
         </button>
@@ -140,5 +142,20 @@ function ConversationRow({ c, active, onOpen }: { c: Conversation; active: boole
         </span>
       </button>
     </li>
+  );
+}
+
+/** Turns on pushes for this browser (the permission prompt needs the click); already allowed, they are on at start. */
+function PushButton() {
+  const { client } = useUi();
+  const [on, setOn] = useState(false);
+  useEffect(() => {
+    enablePush(client, false).then(setOn, () => setOn(false));
+  }, [client]);
+  if (on) return null;
+  return (
+    <button type="button" class="icon-button" aria-label="Turn on notifications" title="Turn on notifications" onClick={() => enablePush(client, true).then(setOn, () => setOn(false))}>
+      <Icon name="bell" />
+    </button>
   );
 }

@@ -2,6 +2,7 @@ import type { Id, Millis } from '../../../core/model.js';
 import { raw, type SqlRunner } from '../sql-runner.js';
 import type { ClaimedNotification, NewMessage, NotificationLevel, NotificationSetting, NotificationStore, PushSubscription } from '../store.js';
 import type { SqlAdapter } from './adapter.js';
+import type { PushSubscriptionsTable } from '../schema.js';
 import { SqlAggregate } from './aggregate.js';
 
 /** The level in force for participant `p`: the conversation's setting (`cs`), else the user's (`us`), else `mentions`. */
@@ -35,15 +36,7 @@ export async function writeNotificationOutbox(
   );
 }
 
-interface SubscriptionRow {
-  id: number;
-  user_id: number;
-  kind: string;
-  device_id: string;
-  endpoint: string;
-  p256dh: string | null;
-  auth: string | null;
-}
+type SubscriptionRow = Omit<PushSubscriptionsTable, 'id' | 'created_at'> & { id: number };
 
 const toSubscription = (r: SubscriptionRow): PushSubscription => ({
   id: Number(r.id),
