@@ -50,12 +50,8 @@ export interface SqlAdapter {
    * PostgreSQL: a tsvector of exactly those words (no parser, no stemming).
    */
   searchTerms(): string;
-  /**
-   * A condition on `message_search` true when its terms begin with every one of `prefixes` and
-   * hold every one of `exact`; `byKey`: in a form no full-text index serves (for a window read
-   * along the primary key, `searchFirstWindowByKey`).
-   */
-  searchMatch(prefixes: readonly string[], exact: readonly string[], byKey?: boolean): { sql: string; params: unknown[] };
+  /** A condition on `message_search` true when its terms begin with every one of `prefixes` and hold every one of `exact`. */
+  searchMatch(prefixes: readonly string[], exact: readonly string[]): { sql: string; params: unknown[] };
   /** A relevance score of `message_search` for `words`, lower is better (a double). */
   searchScore(words: readonly string[]): { sql: string; params: unknown[] };
   /**
@@ -65,13 +61,6 @@ export interface SqlAdapter {
   readonly searchWindows: readonly number[] | null;
   /** What newest-first search orders by in a window (the index's id, or an expression of it no btree serves). */
   readonly searchOrder: string;
-  /**
-   * The first window is read along the primary key, newest first, testing each row and
-   * stopping once the page is full: the search index would first collect every match of the
-   * most common word the query holds (two words, one of them in 11% of 1M messages: 110k
-   * entries per window).
-   */
-  readonly searchFirstWindowByKey: boolean;
 }
 
 /** The SQL words that differ: the two-argument max and min, and a VALUES placeholder of a type. */
@@ -121,7 +110,6 @@ class SqliteAdapter extends SqlWords implements SqlAdapter {
   // FTS5 reads a word's matches in rowid order and stops at the LIMIT.
   readonly searchWindows = null;
   readonly searchOrder = 'message_search.rowid';
-  readonly searchFirstWindowByKey = false;
 }
 
 class PostgresAdapter extends SqlWords implements SqlAdapter {
@@ -191,9 +179,8 @@ class PostgresAdapter extends SqlWords implements SqlAdapter {
                JOIN users u ON u.id = p.user_id`;
   }
   searchTerms = () => "array_to_tsvector(string_to_array(CAST(? AS text), ' '))";
-  searchMatch(prefixes: readonly string[], exact: readonly string[], byKey = false) {
-    // ts_match_vq is what @@ runs, as a function call no GIN index is matched to.
-    return { sql: byKey ? 'ts_match_vq(message_search.terms, CAST(? AS tsquery))' : 'message_search.terms @@ CAST(? AS tsquery)', params: [tsquery(prefixes, exact)] };
+  searchMatch(prefixes: readonly string[], exact: readonly string[]) {
+    return { sql: 'message_search.terms @@ CAST(? AS tsquery)', params: [tsquery(prefixes, exact)] };
   }
   searchScore(words: readonly string[]) {
     // A double, so the score read back as a cursor compares equal to itself.
@@ -203,9 +190,8 @@ class PostgresAdapter extends SqlWords implements SqlAdapter {
   // walk the primary key backwards, filtering every row of the table. So the GIN index answers
   // (rowid + 0: no btree order to walk instead), one id window at a time, the newest first,
   // each one deeper: a common word fills its page in the first, a rare word costs what it matches.
-  readonly searchWindows = [20_000, 100_000, 1_000_000, 10_000_000];
+  readonly searchWindows = [10_000, 100_000, 1_000_000, 10_000_000];
   readonly searchOrder = 'message_search.rowid + 0';
-  readonly searchFirstWindowByKey = true;
 }
 
 /** Each word a quoted lexeme (taken as it is, no parser), a prefix or exact; all of them. */

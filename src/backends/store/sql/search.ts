@@ -53,8 +53,7 @@ export class SqlSearch extends SqlAggregate implements SearchStore {
     if (words.length === 0) return { hits: [], next: null };
     const cursor = parseCursor(q.cursor, q.order);
     // A conversation filter is a word of the index too: intersected there, not scanned after.
-    const conversationTerms = q.conversationId === undefined ? [] : [conversationTerm(q.conversationId)];
-    const match = this.adapter.searchMatch(words, conversationTerms);
+    const match = this.adapter.searchMatch(words, q.conversationId === undefined ? [] : [conversationTerm(q.conversationId)]);
     const score = q.order === 'relevance' ? this.adapter.searchScore(words) : { sql: '0', params: [] };
     const where: string[] = [];
     const params: unknown[] = [];
@@ -77,24 +76,20 @@ export class SqlSearch extends SqlAggregate implements SearchStore {
     // that order until the page is full: the thousand matches of a rare word are not each
     // joined to their message and membership before the sort (PostgreSQL at 1M: by relevance
     // 55 → 14 ms, a common word in one conversation 139 → 12 ms).
-    const sorted = (columns: string, order: string, range: string, rangeParams: unknown[], after: string, afterParams: unknown[], n: number, matching = match) =>
+    const sorted = (columns: string, order: string, range: string, rangeParams: unknown[], after: string, afterParams: unknown[], n: number) =>
       this.all<HitRow>(
         raw(
           `SELECT ${MESSAGE_COLUMNS_OF_M}, message_search.score AS score
-           FROM (SELECT message_search.rowid AS rowid, ${columns} FROM message_search WHERE ${matching.sql}${range} ORDER BY ${order} LIMIT ${Number.MAX_SAFE_INTEGER}) AS message_search
+           FROM (SELECT message_search.rowid AS rowid, ${columns} FROM message_search WHERE ${match.sql}${range} ORDER BY ${order} LIMIT ${Number.MAX_SAFE_INTEGER}) AS message_search
            ${visible}${after} ORDER BY ${order.replace(/\b(score|rowid|k)\b/g, 'message_search.$1')} LIMIT ?`,
-          [...score.params, ...matching.params, ...rangeParams, q.userId, ...params, ...afterParams, n],
+          [...score.params, ...match.params, ...rangeParams, q.userId, ...params, ...afterParams, n],
         ),
       );
-    const byKey = this.adapter.searchFirstWindowByKey ? this.adapter.searchMatch(words, conversationTerms, true) : null;
     const rows =
       q.order === 'newest'
         ? await this.#newest(
             // k: what newest-first orders by (SqlAdapter.searchOrder), named so the join keeps its order.
-            (range, rangeParams, n, first) =>
-              first && byKey
-                ? sorted('0 AS score, message_search.rowid AS k', 'k DESC', range, rangeParams, '', [], n, byKey)
-                : sorted(`0 AS score, ${this.adapter.searchOrder} AS k`, 'k DESC', range, rangeParams, '', [], n),
+            (range, rangeParams, n) => sorted(`0 AS score, ${this.adapter.searchOrder} AS k`, 'k DESC', range, rangeParams, '', [], n),
             cursor?.id,
             q.limit + 1,
             q.conversationId,
@@ -141,16 +136,15 @@ export class SqlSearch extends SqlAggregate implements SearchStore {
    * message of all: a conversation of a few thousand messages is one window, wherever its ids lie.
    */
   async #newest(
-    /** The hits of one window; `first`: the newest (SqlAdapter.searchFirstWindowByKey). */
-    page: (range: string, rangeParams: unknown[], n: number, first: boolean) => Promise<HitRow[]>,
+    page: (range: string, rangeParams: unknown[], n: number) => Promise<HitRow[]>,
     before: number | undefined,
     limit: number,
     conversationId: Id | undefined,
   ): Promise<HitRow[]> {
     const windows = this.adapter.searchWindows;
     // Hits with top - depth <= id < top (no lower bound without a depth).
-    const window = (top: number, depth: number | undefined, n: number, first = false) =>
-      page(` AND message_search.rowid < ?${depth === undefined ? '' : ' AND message_search.rowid >= ?'}`, [top, ...(depth === undefined ? [] : [top - depth])], n, first);
+    const window = (top: number, depth: number | undefined, n: number) =>
+      page(` AND message_search.rowid < ?${depth === undefined ? '' : ' AND message_search.rowid >= ?'}`, [top, ...(depth === undefined ? [] : [top - depth])], n);
     if (!windows) return window(before ?? Number.MAX_SAFE_INTEGER, undefined, limit);
     const span = conversationId === undefined ? null : await this.#span(conversationId);
     if (conversationId !== undefined && span === null) return [];
@@ -162,7 +156,7 @@ export class SqlSearch extends SqlAggregate implements SearchStore {
       // The last window reaches the bottom (a conversation's first message): no deeper one follows.
       const wanted = i < windows.length ? windows[i] - (windows[i - 1] ?? 0) : undefined;
       const depth = wanted !== undefined && span && wanted >= top - bottom ? top - bottom : wanted;
-      out.push(...(await window(top, depth, limit - out.length, i === 0)));
+      out.push(...(await window(top, depth, limit - out.length)));
       if (depth !== undefined) top -= depth;
     }
     return out;
