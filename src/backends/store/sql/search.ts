@@ -67,41 +67,22 @@ export class SqlSearch extends SqlAggregate implements SearchStore {
     // The membership is checked here, at query time: a current participant of a live
     // conversation; a message deleted since it was indexed, or deleted by the searcher for
     // themselves (message_hides' primary key), is left out too.
-    const visible = `JOIN messages m ON m.id = message_search.rowid
+    const inner = `SELECT ${MESSAGE_COLUMNS_OF_M}, ${score.sql} AS score
+      FROM message_search
+      JOIN messages m ON m.id = message_search.rowid
       JOIN participants p ON p.conversation_id = m.conversation_id AND p.user_id = ? AND p.left_at IS NULL
       JOIN conversations c ON c.id = m.conversation_id AND c.deleted_at IS NULL
-      WHERE m.deleted_at IS NULL
+      WHERE ${match.sql} AND m.deleted_at IS NULL
         AND NOT EXISTS (SELECT 1 FROM message_hides h WHERE h.user_id = p.user_id AND h.message_id = m.id)${where.map((w) => ' AND ' + w).join('')}`;
-    // The matches are sorted alone (the inner LIMIT keeps the subquery apart), then joined in
-    // that order until the page is full: the thousand matches of a rare word are not each
-    // joined to their message and membership before the sort (PostgreSQL at 1M: by relevance
-    // 55 → 14 ms, a common word in one conversation 139 → 12 ms).
-    const sorted = (columns: string, order: string, range: string, rangeParams: unknown[], after: string, afterParams: unknown[], n: number) =>
-      this.all<HitRow>(
-        raw(
-          `SELECT ${MESSAGE_COLUMNS_OF_M}, message_search.score AS score
-           FROM (SELECT message_search.rowid AS rowid, ${columns} FROM message_search WHERE ${match.sql}${range} ORDER BY ${order} LIMIT ${Number.MAX_SAFE_INTEGER}) AS message_search
-           ${visible}${after} ORDER BY ${order.replace(/\b(score|rowid|k)\b/g, 'message_search.$1')} LIMIT ?`,
-          [...score.params, ...match.params, ...rangeParams, q.userId, ...params, ...afterParams, n],
-        ),
-      );
+    const innerParams = [...score.params, q.userId, ...match.params, ...params];
     const rows =
       q.order === 'newest'
-        ? await this.#newest(
-            // k: what newest-first orders by (SqlAdapter.searchOrder), named so the join keeps its order.
-            (range, rangeParams, n) => sorted(`0 AS score, ${this.adapter.searchOrder} AS k`, 'k DESC', range, rangeParams, '', [], n),
-            cursor?.id,
-            q.limit + 1,
-            q.conversationId,
-          )
-        : await sorted(
-            `${score.sql} AS score`,
-            'score, rowid DESC',
-            '',
-            [],
-            cursor ? ' AND (message_search.score > ? OR (message_search.score = ? AND message_search.rowid < ?))' : '',
-            cursor ? [cursor.score, cursor.score, cursor.id] : [],
-            q.limit + 1,
+        ? await this.#newest(inner, innerParams, cursor?.id, q.limit + 1)
+        : await this.all<HitRow>(
+            raw(
+              `SELECT * FROM (${inner}) AS hit${cursor ? ' WHERE hit.score > ? OR (hit.score = ? AND hit.id < ?)' : ''} ORDER BY hit.score, hit.id DESC LIMIT ?`,
+              [...innerParams, ...(cursor ? [cursor.score, cursor.score, cursor.id] : []), q.limit + 1],
+            ),
           );
     const page = rows.slice(0, q.limit);
     const last = page.at(-1);
@@ -119,43 +100,24 @@ export class SqlSearch extends SqlAggregate implements SearchStore {
     return { hits, next };
   }
 
-  /** The ids of a conversation's first and last messages (ids grow with seq in a conversation); null without any. */
-  async #span(conversationId: Id): Promise<{ first: number; last: number } | null> {
-    const r = await this.first<{ first: number | null; last: number | null }>(
-      raw(
-        `SELECT (SELECT id FROM messages WHERE conversation_id = ? ORDER BY seq LIMIT 1) AS first, (SELECT id FROM messages WHERE conversation_id = ? ORDER BY seq DESC LIMIT 1) AS last`,
-        [conversationId, conversationId],
-      ),
-    );
-    return r?.first == null || r.last == null ? null : { first: Number(r.first), last: Number(r.last) };
-  }
-
-  /**
-   * At most `limit` hits of `inner` below the id `before`, newest first (SqlAdapter.searchWindows).
-   * In one conversation the windows run over its own ids only (`span`), not from the newest
-   * message of all: a conversation of a few thousand messages is one window, wherever its ids lie.
-   */
-  async #newest(
-    page: (range: string, rangeParams: unknown[], n: number) => Promise<HitRow[]>,
-    before: number | undefined,
-    limit: number,
-    conversationId: Id | undefined,
-  ): Promise<HitRow[]> {
-    const windows = this.adapter.searchWindows;
+  /** At most `limit` hits of `inner` below the id `before`, newest first (SqlAdapter.searchWindows). */
+  async #newest(inner: string, params: readonly unknown[], before: number | undefined, limit: number): Promise<HitRow[]> {
+    const { searchWindows: windows, searchOrder: order } = this.adapter;
     // Hits with top - depth <= id < top (no lower bound without a depth).
     const window = (top: number, depth: number | undefined, n: number) =>
-      page(` AND message_search.rowid < ?${depth === undefined ? '' : ' AND message_search.rowid >= ?'}`, [top, ...(depth === undefined ? [] : [top - depth])], n);
+      this.all<HitRow>(
+        raw(`${inner} AND message_search.rowid < ?${depth === undefined ? '' : ' AND message_search.rowid >= ?'} ORDER BY ${order} DESC LIMIT ?`, [
+          ...params,
+          top,
+          ...(depth === undefined ? [] : [top - depth]),
+          n,
+        ]),
+      );
     if (!windows) return window(before ?? Number.MAX_SAFE_INTEGER, undefined, limit);
-    const span = conversationId === undefined ? null : await this.#span(conversationId);
-    if (conversationId !== undefined && span === null) return [];
-    const newest = span ? span.last : Number((await this.first<{ top: number | null }>(raw('SELECT max(rowid) AS top FROM message_search', [])))?.top ?? 0);
-    let top = Math.min(before ?? Infinity, newest + 1);
-    const bottom = span ? span.first : 1;
+    let top = before ?? Number((await this.first<{ top: number | null }>(raw('SELECT max(rowid) AS top FROM message_search', [])))?.top ?? 0) + 1;
     const out: HitRow[] = [];
-    for (let i = 0; i <= windows.length && out.length < limit && top > bottom; i++) {
-      // The last window reaches the bottom (a conversation's first message): no deeper one follows.
-      const wanted = i < windows.length ? windows[i] - (windows[i - 1] ?? 0) : undefined;
-      const depth = wanted !== undefined && span && wanted >= top - bottom ? top - bottom : wanted;
+    for (let i = 0; i <= windows.length && out.length < limit && top > 1; i++) {
+      const depth = i < windows.length ? windows[i] - (windows[i - 1] ?? 0) : undefined;
       out.push(...(await window(top, depth, limit - out.length)));
       if (depth !== undefined) top -= depth;
     }
