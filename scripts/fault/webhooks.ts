@@ -80,6 +80,7 @@ export async function runWebhookFault(options: Partial<WebhookFaultOptions> & Pi
       RATE_USER_MESSAGES_PER_SECOND: '0',
       RATE_REST_WRITES_PER_SECOND: '0',
       RATE_USER_READS_PER_SECOND: '0',
+      WEBHOOKS: 'on',
       WEBHOOK_ALLOW_PRIVATE: 'true',
       WEBHOOK_POLL_MS: '50',
       WEBHOOK_RETRY_BASE_MS: '100',

@@ -135,9 +135,9 @@ describe.each(databases)('a database of before the per-conversation key (migrati
       }
       await sql`INSERT INTO messages (uuid, conversation_id, seq, change_seq, sender_id, kind, content, client_id, created_at, reply_count)
                 VALUES (${randomUUID()}, ${dm.id}, 1, 1, ${ua.id}, 'text', 'sent before 0003', 'old-1', ${at}, 0)`.execute(old.db);
-      const [r] = await old.messagesBySeq(dm.id, 1, 1);
+      const r = (await sql<{ id: number }>`SELECT id FROM messages WHERE conversation_id = ${dm.id} AND seq = 1`.execute(old.db)).rows[0];
       room = dm.id;
-      original = r.id;
+      original = Number(r.id);
       a = { id: ua.id, uuid: ua.uuid, name: ua.name, email: ua.email, avatar_url: null, tenant_id: tenant.uuid };
     } finally {
       await old.close();

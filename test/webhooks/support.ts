@@ -4,6 +4,7 @@ import { api, newUser, type TestUser } from '../helpers/clients.js';
 
 /** Fast retries and polls for tests; loopback receivers allowed. */
 export const WEBHOOK_TEST_ENV = {
+  WEBHOOKS: 'on',
   WEBHOOK_ALLOW_PRIVATE: 'true',
   WEBHOOK_POLL_MS: '30',
   WEBHOOK_RETRY_BASE_MS: '30',

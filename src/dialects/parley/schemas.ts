@@ -5,7 +5,7 @@ import { inviteOutSchema } from '../shared/invites.js';
 // schemas validate requests and frames and are the source of the OpenAPI and AsyncAPI
 // documents (/docs/json, /docs/asyncapi.json).
 
-const Id = Type.Integer({ minimum: 1, description: 'Parley id' });
+const Id = Type.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER, description: 'Parley id' });
 const Seq = Type.Integer({ minimum: 0 });
 const Time = Type.String({ format: 'date-time' });
 const Nullable = <T extends TSchema>(t: T) => Type.Union([t, Type.Null()]);
