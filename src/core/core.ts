@@ -27,6 +27,7 @@ import { Webhooks } from './webhooks/webhooks.js';
 import type { WebhookSender } from './webhooks/ports.js';
 import type { EmailDigestStore } from './notifications/email/ports.js';
 import { EmailUnsubscribe } from './notifications/email/unsubscribe.js';
+import { unrecordedAudit, type AuditRecorder } from './audit/ports.js';
 
 export interface CoreDeps {
   config: Config;
@@ -70,6 +71,8 @@ export class Core {
   readonly webhooks: Webhooks;
   /** The signed unsubscribe links of e-mails (null without an e-mail store). */
   readonly emailUnsubscribe: EmailUnsubscribe | null;
+  /** Every administrative and moderation action is appended here (issue 20). */
+  readonly audit: AuditRecorder = unrecordedAudit;
   /** Set by tests only (see RaceHooks). */
   readonly hooks: RaceHooks = {};
 
