@@ -266,17 +266,17 @@ export class Messages {
     });
   }
 
-  /**
-   * An event about an older message names its sender (and a direct conversation's other one);
-   * their presence is not every follower's to see when the sender has left the group, or a
-   * block shuts the direct conversation (PresenceService: who sees whom). From cacheable reads.
-   */
   /** Who deleted the message for themselves, for an event about it (HiddenFrom). */
   async #hiddenFrom(messageId: Id): Promise<HiddenFrom> {
     const users = await this.store.hidersOf(messageId);
     return users.length > 0 ? { hiddenFrom: users } : {};
   }
 
+  /**
+   * An event about an older message names its sender (and a direct conversation's other one);
+   * their presence is not every follower's to see when the sender has left the group, or a
+   * block shuts the direct conversation (PresenceService: who sees whom). From cacheable reads.
+   */
   async #presenceHidden(ref: ConversationRef, senderId: Id): Promise<{ presenceHidden?: true }> {
     const hidden = ref.pair ? await this.friends.isBlocked(ref.pair[0].id, ref.pair[1].id) : !(await this.conversations.role(ref.id, senderId));
     return hidden ? { presenceHidden: true } : {};
@@ -461,8 +461,10 @@ export class Messages {
     if (!role || !mayPost(conversation.kind, role)) throw refusal('channel_post_forbidden');
   }
 
-  /** Only the sender edits, and only while they may post in the conversation. */
-  /** `metadata` (Parley's own API): undefined keeps the message's, null clears it. */
+  /**
+   * Only the sender edits, and only while they may post in the conversation. `metadata`
+   * (Parley's own API): undefined keeps the message's, null clears it.
+   */
   async edit(actor: User, key: MessageKey, content: string, metadata?: unknown): Promise<Message> {
     const { message, conversation } = await this.get(actor, key);
     if (message.senderId !== actor.id) throw refusal('edit_own_only');
