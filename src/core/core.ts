@@ -92,8 +92,8 @@ export class Core {
     this.messages = new Messages(store, this.conversations, this.users, this.friends, this.rateLimits, events, config, this.hooks);
     this.messages.epoch = deps.epoch ?? null;
     this.incomingWebhooks = new IncomingWebhooks(store, this.conversations, this.messages);
-    this.curation = new Curation(store, this.messages, this.conversations, this.users, events);
     this.threads = new Threads(store, this.messages, events);
+    this.curation = new Curation(store, this.messages, this.conversations, this.threads, this.users, events);
     this.presence = new PresenceService(presence, store, this.users, this.conversations, events);
     this.receipts = new DeliveryReceipts(store, this.conversations, events);
     this.files = new Files(store, deps.fileStore, this.conversations, config, deps.libraries);

@@ -961,7 +961,7 @@ export interface ServerFrames {
     unread_count: number;
     first_unread_seq: number | null;
   };
-  /** My place in a thread, or my following of it, changed (on any of my devices). Only my own sockets get it. */
+  /** My place in a thread, my following of it, or its unread count (a reply I deleted for myself) changed, on any of my devices. Only my own sockets get it. */
   thread: {
     type: 'thread';
     /** Parley id */

@@ -4,6 +4,7 @@ import type { ConversationRef, DomainEvent, EventPublisher } from '../events.js'
 import type { Conversations, ConversationKey } from '../conversations/conversations.js';
 import { may } from '../conversations/permissions.js';
 import type { Id, Message, User, UserSummary } from '../model.js';
+import type { Threads } from '../threads/threads.js';
 import { Users } from '../users.js';
 import type { MessageKey, Messages } from './messages.js';
 
@@ -24,6 +25,7 @@ export class Curation {
     readonly store: Store,
     readonly messages: Messages,
     readonly conversations: Conversations,
+    readonly threads: Threads,
     readonly users: Users,
     readonly events: EventPublisher,
   ) {}
@@ -50,8 +52,10 @@ export class Curation {
     const { message, conversation } = await this.messages.get(actor, key);
     if (await this.store.hideMessage(actor.id, message, Date.now())) {
       this.events.publishToUsers([actor.id], { type: 'message.hidden', conversation, messageId: message.id, messageUuid: message.uuid, userId: actor.id, origin });
-      // A message that counted in the conversation's unread may not any more.
-      if (message.deletedAt === null && message.replyToId === null) await this.conversations.announceUnread(actor, conversation.id);
+      // A message that counted in its conversation's unread (or, a reply, in its thread's) may not any more.
+      if (message.deletedAt !== null) return;
+      if (message.replyToId === null) await this.conversations.announceUnread(actor, conversation.id);
+      else await this.threads.announce(actor, message.replyToId);
     }
   }
 

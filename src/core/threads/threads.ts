@@ -60,18 +60,18 @@ export class Threads {
     const target = Math.min(seq ?? top, top);
     if (target <= state.readSeq) return state;
     await this.store.markThreadRead(actor.id, root.id, root.conversationId, target, Date.now());
-    return this.#announce(actor, root.id);
+    return this.announce(actor, root.id);
   }
 
   /** Follows or unfollows; a thread followed anew starts read up to its last reply. */
   async follow(actor: User, rootKey: MessageKey, on: boolean): Promise<ThreadState> {
     const { root, state } = await this.view(actor, rootKey);
     await this.store.setThreadFollowing(actor.id, root.id, root.conversationId, on, state.lastReplySeq ?? root.seq, Date.now());
-    return this.#announce(actor, root.id);
+    return this.announce(actor, root.id);
   }
 
-  /** The actor's state now, told to each of their devices. */
-  async #announce(actor: User, rootId: Id): Promise<ThreadState> {
+  /** The actor's state now, told to each of their devices (after something changed it: a read, a follow, a reply hidden). */
+  async announce(actor: User, rootId: Id): Promise<ThreadState> {
     const s = await this.#state(actor, rootId);
     this.events.publishToUsers([actor.id], {
       type: 'thread.changed',

@@ -340,7 +340,7 @@ export const ServerFrames = {
   thread: out(
     'thread',
     { conversation_id: Id, root_id: Id, read_seq: Seq, unread_count: Type.Integer({ minimum: 0 }), following: Type.Boolean() },
-    'My place in a thread, or my following of it, changed (on any of my devices). Only my own sockets get it.',
+    'My place in a thread, my following of it, or its unread count (a reply I deleted for myself) changed, on any of my devices. Only my own sockets get it.',
   ),
   delivered: out('delivered', { conversation_id: Id, user_id: Id, delivered_seq: Seq }, "A participant's device received messages up to delivered_seq."),
   typing: out('typing', { conversation_id: Id, user_id: Id, is_typing: Type.Boolean(), typing_user_ids: Type.Array(Id) }, 'Someone started or stopped typing.'),

@@ -94,6 +94,27 @@ describe.each(databases)('curation on %s', (db) => {
     expectDetail(await call(c, 'DELETE', `/messages/${keep}/for-me`), 404);
   });
 
+  it("delete for me of a thread reply: each of my devices gets the thread's new unread count and follow state, not the conversation's", async () => {
+    const [a, b] = await users(server, 2);
+    const conv = await direct(a, b);
+    const root = await send(a, conv, 'root');
+    const reply = async (content: string) => (await ok(b, 'POST', `/conversations/${conv}/messages`, { content, reply_to_id: root })).id as number;
+    const [r1] = [await reply('r1'), await reply('r2')];
+    const rootSeq = (await ok(a, 'GET', `/messages/${root}`)).seq as number;
+    const [a1, a2, b1] = [await parleySocket(server, a), await parleySocket(server, a), await parleySocket(server, b)];
+    await ok(a, 'DELETE', `/messages/${r1}/for-me`);
+    // A wrote the root, so follows its thread (Threads); one of the two unread replies is left.
+    for (const s of [a1, a2]) expect(await s.next('thread')).toEqual({ type: 'thread', conversation_id: conv, root_id: root, read_seq: rootSeq, unread_count: 1, following: true });
+    await ok(a, 'DELETE', `/messages/${root}/thread/follow`);
+    for (const s of [a1, a2]) expect(await s.next('thread', { where: (f) => !f.following })).toMatchObject({ root_id: root, unread_count: 1, following: false });
+    const r3 = await reply('r3');
+    await ok(a, 'DELETE', `/messages/${r3}/for-me`);
+    for (const s of [a1, a2]) expect(await s.next('thread', { where: (f) => f.unread_count === 1 && !f.following })).toMatchObject({ root_id: root });
+    // A reply never counted in the conversation's unread: hiding one does not announce it; the others hear nothing.
+    await expectNoFrame(a1, 200, { type: 'unread' });
+    await expectNoFrame(b1, 200, { type: 'thread' });
+  });
+
   it('delete for me: no live frame about that message reaches my sockets any more (edits, reactions, delete); the others get them all', async () => {
     const [a, b, c] = await users(server, 3);
     const conv = await group(a, [b, c]);
