@@ -562,6 +562,7 @@ export class ParleyClient {
         onOnline: (f) => {
           // Deleted, or you were removed, while away (or while subscribing).
           for (const id of f.gone ?? []) this.#forget(id);
+          this.state.replayDone();
           this.#online();
         },
         onFrame: (f) => this.#frame(f),
@@ -613,11 +614,11 @@ export class ParleyClient {
         const m = f.message;
         const entry = m.local_temp_id ? this.#outbox.get(m.local_temp_id) : undefined;
         if (entry && entry.conversationId === m.conversation_id) this.#ack(entry, m);
-        this.#take(m, f);
+        this.#take(m, f, this.#replayOrEvent());
         return;
       }
       case 'message_changed':
-        this.#take(f.message, f);
+        this.#take(f.message, f, this.#replayOrEvent());
         return;
       case 'read':
         this.state.applyRead(f.conversation_id, f.user_id, f.read_seq);
@@ -672,9 +673,14 @@ export class ParleyClient {
     this.#emitter.emit(f.type, f as never);
   }
 
+  /** A message frame now is of the resume's replay (read at the resume) or live (read when it changed). */
+  #replayOrEvent(): 'event' | 'replay' {
+    return this.#rt?.replaying ? 'replay' : 'event';
+  }
+
   /** Into the state; to the app once per (id, change_seq), as a new message the first time. */
-  #take(m: Message, f: MessageFrame | MessageChangedFrame): void {
-    this.state.mergeMessage(m);
+  #take(m: Message, f: MessageFrame | MessageChangedFrame, from: 'event' | 'replay' = 'event'): void {
+    this.state.mergeMessage(m, from);
     const known = this.#emitted.get(m.id);
     if (known !== undefined && known >= m.change_seq) return;
     this.#emitted.set(m.id, m.change_seq);

@@ -123,6 +123,11 @@ export class Realtime {
     return this.#phase === 'online';
   }
 
+  /** Subscribing: the messages coming are the resume's replay (read now, not when they changed). */
+  get replaying(): boolean {
+    return this.#phase === 'subscribing';
+  }
+
   /** A socket is up (subscribing or live): what it delivers is the stream the cursors follow. */
   get session(): boolean {
     return this.#phase === 'subscribing' || this.#phase === 'online';

@@ -53,6 +53,15 @@ interface Rec {
   /** Messages by seq, and the seq of each message id. */
   messages: Map<number, Message>;
   seqOf: Map<number, number>;
+  /**
+   * Reply counts told by reply frames, by parent id: the reply's change_seq → +1 (new) or −1
+   * (deleted). A parent read at change_seq P counts exactly the replies changed before P (the
+   * server reads it under the conversation's change_seq lock), so a parent frame adds those
+   * after P and a reply frame older than the parent as known adds nothing.
+   */
+  replyDeltas: Map<number, Map<number, number>>;
+  /** Parents a resume's replay brought (read at the resume: they count every reply it replays). */
+  replayedParents: Set<number>;
   pending: Map<string, PendingMessage>;
   /** Who is typing: user id → when the indicator expires (ms since epoch). */
   typing: Map<number, number>;
@@ -288,9 +297,11 @@ export class ChatState {
 
   /**
    * Adds or updates a message (an older change_seq than known is ignored). `from`: `event`
-   * (a frame) or `history` (a REST page, whose parents' reply counts already count it).
+   * (a live frame, read when it changed), `replay` (a frame of a resume's replay, read at the
+   * resume, as every message of that replay) or `history` (a REST page, whose parents' reply
+   * counts already count it).
    */
-  mergeMessage(m: Message, from: 'event' | 'history' = 'event'): void {
+  mergeMessage(m: Message, from: 'event' | 'replay' | 'history' = 'event'): void {
     if (this.#removed.has(m.conversation_id) || this.#hidden.has(m.id)) return;
     const msg = strip(m);
     if (m.local_temp_id) this.#tempIds.set(m.id, m.local_temp_id);
@@ -305,10 +316,10 @@ export class ChatState {
       // it); one from a history page is in its parent's count already, even one newer than
       // the conversation's last_seq as known (sent between the two reads).
       const replyDelta = msg.reply_to_id === null || from === 'history' ? 0 : !old && !msg.deleted_at && msg.seq > rec.lastSeq ? 1 : msg.deleted_at && old && !old.deleted_at ? -1 : 0;
-      const parentSeq = msg.reply_to_id === null ? undefined : rec.seqOf.get(msg.reply_to_id);
-      const parent = parentSeq === undefined ? undefined : rec.messages.get(parentSeq);
-      if (replyDelta !== 0 && parent) rec.messages.set(parent.seq, { ...parent, reply_count: Math.max(0, parent.reply_count + replyDelta) });
-      rec.messages.set(msg.seq, msg);
+      if (replyDelta !== 0 && !(from === 'replay' && rec.replayedParents.has(msg.reply_to_id!))) this.#countReply(rec, msg, replyDelta);
+      if (from === 'replay') rec.replayedParents.add(msg.id);
+      const counted = from === 'event' ? this.#withLaterReplies(rec, msg) : msg;
+      rec.messages.set(msg.seq, counted);
       rec.seqOf.set(msg.id, msg.seq);
       rec.messageList = null;
     }
@@ -327,12 +338,18 @@ export class ChatState {
     this.#changed(rec);
   }
 
+  /** A resume's replay is over: what comes next was read when it changed (mergeMessage's `event`). */
+  replayDone(): void {
+    for (const rec of this.#recs.values()) rec.replayedParents.clear();
+  }
+
   /** Drops the known messages of a conversation (a snapshot reload merges the newest page next). */
   clearMessages(conversationId: number): void {
     const rec = this.#recs.get(conversationId);
     if (!rec || rec.messages.size === 0) return;
     rec.messages.clear();
     rec.seqOf.clear();
+    rec.replyDeltas.clear();
     rec.messageList = null;
     this.#changed(rec);
   }
@@ -497,6 +514,31 @@ export class ChatState {
 
   // ================================================================ internals
 
+  /** A reply frame's +1/−1 on its parent, unless the parent as known was read after it. */
+  #countReply(rec: Rec, reply: Message, delta: number): void {
+    const parentId = reply.reply_to_id!;
+    const parentSeq = rec.seqOf.get(parentId);
+    const parent = parentSeq === undefined ? undefined : rec.messages.get(parentSeq);
+    if (parent && parent.change_seq > reply.change_seq) return;
+    const deltas = rec.replyDeltas.get(parentId) ?? new Map<number, number>();
+    deltas.set(reply.change_seq, delta);
+    rec.replyDeltas.set(parentId, deltas);
+    if (parent) rec.messages.set(parent.seq, { ...parent, reply_count: Math.max(0, parent.reply_count + delta) });
+  }
+
+  /** A parent from a frame: its count plus the replies told since it was read (those before are in it, and forgotten). */
+  #withLaterReplies(rec: Rec, parent: Message): Message {
+    const deltas = rec.replyDeltas.get(parent.id);
+    if (!deltas) return parent;
+    let later = 0;
+    for (const [changeSeq, delta] of deltas) {
+      if (changeSeq > parent.change_seq) later += delta;
+      else deltas.delete(changeSeq);
+    }
+    if (deltas.size === 0) rec.replyDeltas.delete(parent.id);
+    return later === 0 ? parent : { ...parent, reply_count: Math.max(0, parent.reply_count + later) };
+  }
+
   #rec(id: number): Rec {
     let rec = this.#recs.get(id);
     if (!rec) {
@@ -520,6 +562,8 @@ export class ChatState {
         delivered: new Map(),
         messages: new Map(),
         seqOf: new Map(),
+        replyDeltas: new Map(),
+        replayedParents: new Set(),
         pending: new Map(),
         typing: new Map(),
         view: null,

@@ -396,7 +396,8 @@ export class Device {
     switch (f.type) {
       case 'message':
       case 'message_changed':
-        this.state.mergeMessage(f.message);
+        // Before `subscribed` (no socket yet): the resume's replay.
+        this.state.mergeMessage(f.message, this.sock ? 'event' : 'replay');
         break;
       case 'read':
         this.state.applyRead(f.conversation_id, f.user_id, f.read_seq);
@@ -497,12 +498,7 @@ export async function expectInSync(server: { url: string }, d: Device, convId: n
   const sdkConv = d.state.conversation(convId);
   const sdk = { conv: sdkConv ? convView(sdkConv) : undefined, messages: d.state.messages(convId).map(msgView) };
   expect(reducer, `${label} ${d.label} reducer vs REST`).toEqual(want);
-  // Known defect (issue 18, open): ChatState counts a parent's replies by increments, and a
-  // frame of the parent that raced a reply may already count it (seed 20260914, run 30:
-  // reply_count 2 for 1). The reducer above derives the count and checks it; ChatState's is
-  // left out until the server tells a parent's count with the reply.
-  const withoutReplyCounts = (x: typeof want) => ({ ...x, messages: x.messages.map((m) => ({ ...m, reply_count: 0 })) });
-  expect(withoutReplyCounts(sdk as typeof want), `${label} ${d.label} ChatState vs REST`).toEqual(withoutReplyCounts(want));
+  expect(sdk, `${label} ${d.label} ChatState vs REST`).toEqual(want);
   // The SDK promises the whole REST shape of the row (README: "exactly the shape a fresh REST load shows").
   expect(sdkConv && fullConvView(sdkConv), `${label} ${d.label} ChatState row vs REST row`).toEqual(fullConvView(truth.conversation));
   expect(d.problems, `${label} ${d.label} delivery problems`).toEqual([]);

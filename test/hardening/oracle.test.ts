@@ -12,7 +12,8 @@
 //     /api/chat, /api/v1/chat and /api/notifications/chat; removed from a group and added
 //     back), run in concurrent batches: after each schedule and a quiet period every
 //     device equals REST, got each message once and in seq order.
-//     CI form: ORACLE_RUNS (default 40, ~30 s) seeded runs (ORACLE_SEED, default 20260914);
+//     CI form: ORACLE_RUNS (default 40, ~30 s) seeded runs (ORACLE_SEED, default 20260914:
+//     its run 30 found ChatState counting a replayed reply twice on its replayed parent);
 //     full form: `npm run oracle` (1,000 runs, a random seed printed; ORACLE_RUNS, ORACLE_SEED
 //     and ORACLE_SHRINK=1 to shrink a failure to a minimal schedule).
 // (c) lives in oracle-resume.test.ts (its own server with a small RESUME_MAX_MESSAGES).

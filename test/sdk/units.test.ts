@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -250,6 +251,71 @@ describe('SDK units', () => {
       await Promise.resolve();
       expect(calls).toBe(1);
       expect(s.conversations()).not.toBe(list);
+    });
+
+    // A parent's reply_count as the server reads it: live, under the conversation's change_seq
+    // lock (it counts the replies changed before its own change_seq); replayed at a resume,
+    // as of the resume (every reply of that replay). Found by the oracle, seed 20260914 run
+    // 30: a parent replayed with its new reply counted, then that reply, counted again.
+    it('reply_count: live frames in any order around the parent, a resume replay, more live frames: the parent counts its replies not deleted (property)', () => {
+      type Op = { t: 'reply' } | { t: 'delete'; pick: number } | { t: 'edit'; late: boolean };
+      const op: fc.Arbitrary<Op> = fc.oneof(fc.constant({ t: 'reply' as const }), fc.record({ t: fc.constant('delete' as const), pick: fc.nat(20) }), fc.record({ t: fc.constant('edit' as const), late: fc.boolean() }));
+      fc.assert(
+        fc.property(fc.array(op, { maxLength: 12 }), fc.array(op, { maxLength: 8 }), fc.array(op, { maxLength: 8 }), (before, away, after) => {
+          const s = new ChatState();
+          s.me = user(1);
+          let seq = 1;
+          let cs = 1;
+          let parent: Message = msg(1, 1, 'root');
+          const stored = new Map<number, Message>([[parent.id, parent]]);
+          s.mergeConversation(conv(), s.tick());
+          s.mergeMessage(parent, 'history');
+          /** Applies one op to the server's rows; the frame it sends (the row as the change left it). */
+          const change = (o: Op): Message | null => {
+            const replies = [...stored.values()].filter((m) => m.reply_to_id === parent.id && !m.deleted_at);
+            if (o.t === 'delete' && replies.length === 0) return null;
+            cs++;
+            let m: Message;
+            if (o.t === 'reply') {
+              seq++;
+              m = { ...msg(seq, cs, `r${seq}`), reply_to_id: parent.id };
+              parent = { ...parent, reply_count: parent.reply_count + 1 };
+            } else if (o.t === 'delete') {
+              m = { ...replies[o.pick % replies.length], change_seq: cs, content: null, deleted_at: new Date(0).toISOString() };
+              parent = { ...parent, reply_count: parent.reply_count - 1 };
+            } else m = parent = { ...parent, change_seq: cs, content: `edit ${cs}` };
+            stored.set(m.id, m);
+            stored.set(parent.id, parent);
+            return m;
+          };
+          /** Live frames in order, but a late parent frame after the next one. */
+          const live = (ops: Op[]) => {
+            let late: Message | null = null;
+            for (const o of ops) {
+              const m = change(o);
+              if (!m) continue;
+              if (o.t === 'edit' && o.late && !late) {
+                late = m;
+                continue;
+              }
+              s.mergeMessage(m);
+              if (late) s.mergeMessage(late);
+              late = null;
+            }
+            if (late) s.mergeMessage(late);
+          };
+          live(before);
+          const cursor = cs;
+          for (const o of away) change(o);
+          // The resume replays what changed after the cursor, as it is now, in change_seq order.
+          for (const m of [...stored.values()].filter((x) => x.change_seq > cursor).sort((a, b) => a.change_seq - b.change_seq)) s.mergeMessage(m, 'replay');
+          s.replayDone();
+          live(after);
+          const want = [...stored.values()].filter((m) => m.reply_to_id === parent.id && !m.deleted_at).length;
+          expect(s.messages(7).find((m) => m.id === parent.id)!.reply_count).toBe(want);
+        }),
+        { numRuns: 500, seed: 20260914 },
+      );
     });
   });
 
