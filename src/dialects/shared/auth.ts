@@ -5,7 +5,7 @@ import type { Config } from '../../config/config.js';
 import type { Core } from '../../core/core.js';
 import type { User } from '../../core/model.js';
 import { DomainError } from '../../core/errors.js';
-import { isApiKeySecret, scopeAllows } from '../../core/accounts/api-keys.js';
+import { isApiKeySecret, scopeAllows, type ApiKeyAccess } from '../../core/accounts/api-keys.js';
 import { originAllowed, originTrusted } from '../../http/origins.js';
 
 declare module 'fastify' {
@@ -95,10 +95,13 @@ export function checkLoginOrigin(config: Config) {
 export function requireUser(core: Core) {
   return async (request: FastifyRequest) => {
     request.user = await authenticateRequest(core, request);
-    if (request.method === 'GET' || request.method === 'HEAD') await core.rateLimits.read(request.user.id);
+    if (accessOf(request.method) === 'read') await core.rateLimits.read(request.user.id);
     else await core.rateLimits.write(request.user.id);
   };
 }
+
+/** What an HTTP method does: GET and HEAD read, anything else changes. */
+export const accessOf = (method: string): ApiKeyAccess => (method === 'GET' || method === 'HEAD' ? 'read' : 'write');
 
 /**
  * The caller of a REST request: an API key's bot (`X-Api-Key`, or a bearer token that is an
@@ -111,7 +114,7 @@ export async function authenticateRequest(core: Core, request: FastifyRequest): 
   const key = typeof header === 'string' && header !== '' ? header : token !== undefined && isApiKeySecret(token) ? token : undefined;
   if (key === undefined) return core.accounts.authenticate(token);
   const holder = await core.apiKeys.authenticate(key);
-  if (!scopeAllows(holder.key.scopes, request.method)) throw new DomainError('api_key_scope');
+  if (!scopeAllows(holder.key.scopes, accessOf(request.method))) throw new DomainError('api_key_scope');
   return holder.user;
 }
 
