@@ -103,7 +103,7 @@ export async function createParley(config: Config, opts: { logger?: boolean | ob
     ? new EmailDigest(emailStore, mailer, {
         delayMs: config.email.delayMs,
         maxAgeMs: config.email.maxAgeMs,
-        contentFree: config.email.contentFree,
+        contentFree: config.notify.content === 'none',
         publicUrl: config.publicUrl,
         unsubscribeUrl: (userId) => core.emailUnsubscribe!.url(userId),
         onError: (e) => app.log.error({ err: e }, 'email digest'),

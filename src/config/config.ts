@@ -268,8 +268,6 @@ export interface EmailConfig {
   readonly intervalMs: number;
   /** EMAIL_MAX_AGE_MS: messages older than this are never e-mailed (a backlog when e-mail is first turned on). */
   readonly maxAgeMs: number;
-  /** NOTIFY_CONTENT=none: notifications say how many messages, never who wrote what. */
-  readonly contentFree: boolean;
 }
 
 export interface HttpLimits {
@@ -409,7 +407,7 @@ export interface NotifyConfig {
   readonly pollMs: number;
   /** NOTIFY_LEASE_MS: how long a claimed push is this process's before another may take it (a crash's are taken after it). */
   readonly leaseMs: number;
-  /** NOTIFY_CONTENT: full (sender and text) or none (says "New message"; the device fetches the rest). */
+  /** NOTIFY_CONTENT: full (sender and text) or none, for push and e-mail alike (says "New message"; the device fetches the rest). */
   readonly content: 'full' | 'none';
   /** VAPID_PUBLIC_KEY / VAPID_PRIVATE_KEY (base64url, P-256): generated into DATA_DIR when unset, like the JWT secret. */
   readonly vapidPublicKey: string;
@@ -571,7 +569,6 @@ export function loadConfig(env: Env = process.env): Config {
       delayMs: int(env, 'EMAIL_DELAY_MS', 10 * 60_000),
       intervalMs: Math.max(1000, int(env, 'EMAIL_INTERVAL_MS', 60_000)),
       maxAgeMs: Math.max(1, int(env, 'EMAIL_MAX_AGE_MS', 7 * 86_400_000)),
-      contentFree: env.NOTIFY_CONTENT === 'none',
     }),
     idp: Object.freeze({
       hs256Secret: env.AUTH_HS256_SECRET || undefined,

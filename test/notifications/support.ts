@@ -1,6 +1,6 @@
 import { createDecipheriv, createECDH, hkdfSync, randomBytes } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { createServer as createTcpServer, type AddressInfo, type Server as TcpServer, type Socket } from 'node:net';
 import { api, openSocket, type TestSocket } from '../helpers/clients.js';
 import type { TestServer } from '../helpers/parley.js';
 
@@ -19,27 +19,44 @@ export interface Received {
   path: string;
   headers: Record<string, string | string[] | undefined>;
   body: Buffer;
+  /** When it was received (ms since the epoch). */
+  at: number;
 }
 
 /**
  * A push service on loopback: records every POST and answers `status(path)` (201 by default,
- * 410 for a subscription it has forgotten).
+ * 410 for a subscription it has forgotten). While `holding`, a new connection is accepted but
+ * not read (kept in `held`): a sender stuck there has handed nothing over yet.
  */
 export class PushService {
   readonly received: Received[] = [];
   status: (path: string) => number = () => 201;
-  #server: Server | null = null;
+  holding = false;
+  readonly held: Socket[] = [];
+  #http: Server | null = null;
+  #server: TcpServer | null = null;
   url = '';
 
+  /** Stops holding: the held connections are dropped unread (their senders are gone), new ones served. */
+  release(): void {
+    this.holding = false;
+    for (const socket of this.held.splice(0)) socket.destroy();
+  }
+
   async start(): Promise<this> {
-    this.#server = createServer((req, res) => {
+    const http = (this.#http = createServer((req, res) => {
       const chunks: Buffer[] = [];
       req.on('data', (c: Buffer) => chunks.push(c));
       req.on('end', () => {
-        this.received.push({ path: req.url ?? '', headers: req.headers, body: Buffer.concat(chunks) });
+        this.received.push({ path: req.url ?? '', headers: req.headers, body: Buffer.concat(chunks), at: Date.now() });
         res.statusCode = this.status(req.url ?? '');
         res.end();
       });
+    }));
+    this.#server = createTcpServer({ pauseOnConnect: true }, (socket) => {
+      if (this.holding) return void this.held.push(socket);
+      http.emit('connection', socket);
+      socket.resume();
     });
     await new Promise<void>((r) => this.#server!.listen(0, '127.0.0.1', r));
     this.url = `http://127.0.0.1:${(this.#server.address() as AddressInfo).port}`;
@@ -47,6 +64,8 @@ export class PushService {
   }
 
   close(): Promise<void> {
+    this.release();
+    this.#http?.closeAllConnections();
     return new Promise((r) => (this.#server ? this.#server.close(() => r()) : r()));
   }
 
@@ -66,7 +85,7 @@ export class Device {
     this.ecdh.generateKeys();
   }
 
-  async subscribe(server: TestServer, service: PushService, user: { token: string }): Promise<this> {
+  async subscribe(server: { url: string }, service: PushService, user: { token: string }): Promise<this> {
     const r = await api(server, 'POST', '/api/parley/push/subscriptions', {
       token: user.token,
       json: { kind: 'web', device_id: this.path, endpoint: service.url + this.path, keys: { p256dh: this.ecdh.getPublicKey('base64url'), auth: this.auth.toString('base64url') } },

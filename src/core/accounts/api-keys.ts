@@ -31,15 +31,22 @@ export const newSecret = (prefix: string) => prefix + randomBytes(32).toString('
 export const API_KEY_PREFIX = 'pk_';
 export const isApiKeySecret = (token: string) => token.startsWith(API_KEY_PREFIX);
 
+/** What a request does, as a key's scope sees it: reads (REST GET/HEAD, a socket's subscriptions) or changes. */
+export type ApiKeyAccess = 'read' | 'write';
+
 /**
- * Whether a key's scopes allow a request: `read` reads (GET, HEAD) only; `write` also posts,
- * reacts and edits as the key's bot; `admin` also runs the tenant admin's operations (its bot
- * is a tenant admin, so the core's own checks let it). Each scope includes the ones before it.
+ * What each scope permits: `read` reads only; `write` also posts, reacts and edits as the
+ * key's bot; `admin` also runs the tenant admin's operations (its bot is a tenant admin, so the
+ * core's own checks let it). Each scope includes the ones before it.
  */
-export function scopeAllows(scopes: readonly ApiKeyScope[], method: string): boolean {
-  if (method === 'GET' || method === 'HEAD') return scopes.length > 0;
-  return scopes.includes('write') || scopes.includes('admin');
-}
+export const SCOPE_PERMITS: Readonly<Record<ApiKeyScope, readonly ApiKeyAccess[]>> = {
+  read: ['read'],
+  write: ['read', 'write'],
+  admin: ['read', 'write'],
+};
+
+/** Whether any of a key's scopes permits this access. */
+export const scopeAllows = (scopes: readonly ApiKeyScope[], access: ApiKeyAccess): boolean => scopes.some((s) => SCOPE_PERMITS[s].includes(access));
 
 /** A bot user of the tenant, with an address that can never be a person's (`.invalid`, RFC 2606). */
 export function newBot(store: Store, tenantId: Id, name: string, admin: boolean): Promise<User> {

@@ -135,6 +135,9 @@ export async function sendParley(
 /** The frames that change stored state (edits, deletes, reactions, read marks, presence): the user's write budget. */
 const PARLEY_WRITE_FRAMES = ['edit', 'delete', 'react', 'read', 'presence'];
 
+/** The frames an API key permitted only to read may send: following its conversations, pings. */
+const PARLEY_READ_FRAMES = ['subscribe', 'ping'];
+
 function handlers(ctx: DialectContext): Record<string, FrameHandler<null>> {
   const { core, hub } = ctx;
   return {
@@ -218,7 +221,7 @@ const on =
 export function parleySocket(ctx: DialectContext, app: DialectScope, { texts, closeCodes }: DialectWords) {
   const renderer = parleyRenderer(ctx);
   const frameHandlers = handlers(ctx);
-  const preValidation = socketHandshake(ctx, { firstFrame: true });
+  const preValidation = socketHandshake(ctx, { firstFrame: true, apiKeys: true });
   app.get('/ws', { websocket: true, preValidation, schema: { hide: true } }, (socket, req) => {
     SocketSession.accept<null>(ctx, socket, req, {
       renderer,
@@ -228,6 +231,7 @@ export function parleySocket(ctx: DialectContext, app: DialectScope, { texts, cl
       handlers: frameHandlers,
       texts,
       writes: PARLEY_WRITE_FRAMES,
+      apiKeys: { reads: PARLEY_READ_FRAMES },
       async ready(conn) {
         conn.send(JSON.stringify({ type: 'ready', user: renderUser(conn.user), resume_max: ctx.config.resumeMaxMessages, epoch: ctx.core.messages.epoch ?? '' }));
       },

@@ -151,12 +151,12 @@ export function handshakeOf(request: FastifyRequest): Handshake | undefined {
  */
 export function socketHandshake(
   ctx: DialectContext,
-  opts: { firstFrame: boolean; refuseUpgrade?: (error: unknown, reply: FastifyReply) => FastifyReply },
+  opts: { firstFrame: boolean; apiKeys?: boolean; refuseUpgrade?: (error: unknown, reply: FastifyReply) => FastifyReply },
 ): (request: FastifyRequest, reply: FastifyReply) => Promise<FastifyReply | undefined> {
   return async (request, reply) => {
     // A plain GET of a socket path is answered 404 by @fastify/websocket; nothing to verify.
     if (!request.ws) return undefined;
-    const verdict = await handshakeUser(ctx.core, ctx.config, request, opts.firstFrame);
+    const verdict = await handshakeUser(ctx.core, ctx.config, request, opts.firstFrame, opts.apiKeys);
     if (verdict.kind === 'refused' && opts.refuseUpgrade) return opts.refuseUpgrade(verdict.error, reply);
     if (verdict.kind !== 'user' && !admissionOf(ctx).unauthenticated.hasRoom(request.ip)) {
       return reply.code(429).send({ detail: TOO_MANY_UNAUTHENTICATED });

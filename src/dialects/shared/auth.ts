@@ -3,9 +3,9 @@ import type {} from '@fastify/swagger';
 import type { FastifyRequest } from 'fastify';
 import type { Config } from '../../config/config.js';
 import type { Core } from '../../core/core.js';
-import type { User } from '../../core/model.js';
+import type { ApiKeyScope, User } from '../../core/model.js';
 import { DomainError } from '../../core/errors.js';
-import { isApiKeySecret, scopeAllows } from '../../core/accounts/api-keys.js';
+import { isApiKeySecret, scopeAllows, type ApiKeyAccess } from '../../core/accounts/api-keys.js';
 import { originAllowed, originTrusted } from '../../http/origins.js';
 
 declare module 'fastify' {
@@ -33,21 +33,42 @@ export function cookieToken(request: FastifyRequest, config: Config): string | u
  * of the socket is read first: its user, a refusal, or `pending` (no token, or only a stale
  * cookie, on a socket whose document lets the first frame carry the token).
  */
-export type Handshake = { kind: 'user'; user: User } | { kind: 'refused'; error: unknown } | { kind: 'pending' };
+export type Handshake = ({ kind: 'user' } & Caller) | { kind: 'refused'; error: unknown } | { kind: 'pending' };
+
+/** Who a request or socket speaks as: a person (no scopes), or an API key's bot within its key's scopes. */
+export interface Caller {
+  user: User;
+  scopes: readonly ApiKeyScope[] | null;
+}
+
+/** A token's caller: an API key (`pk_…`) where `apiKeys` lets keys in, else a JWT's user; or a DomainError. */
+export async function callerOf(core: Core, token: string | undefined, apiKeys: boolean): Promise<Caller> {
+  if (apiKeys && token !== undefined && isApiKeySecret(token)) {
+    const holder = await core.apiKeys.authenticate(token);
+    return { user: holder.user, scopes: holder.key.scopes };
+  }
+  return { user: await core.accounts.authenticate(token), scopes: null };
+}
+
+/** `X-Api-Key`, when given. */
+const apiKeyHeader = (request: FastifyRequest): string | undefined => {
+  const header = request.headers['x-api-key'];
+  return typeof header === 'string' && header !== '' ? header : undefined;
+};
 
 /**
- * The handshake's token from `?token=`, `Authorization: Bearer`, or the AUTH_COOKIE cookie, in
- * that order, verified. Documents that authenticate with a first frame pass `firstFrame`: then
- * no token, or a cookie that is no longer valid (a stale cookie must not hide a fresh token in
- * the first frame), is `pending` rather than refused.
+ * The handshake's token from `?token=`, `Authorization: Bearer`, (where `apiKeys`) `X-Api-Key`,
+ * or the AUTH_COOKIE cookie, in that order, verified. Documents that authenticate with a first
+ * frame pass `firstFrame`: then no token, or a cookie that is no longer valid (a stale cookie
+ * must not hide a fresh token in the first frame), is `pending` rather than refused.
  */
-export async function handshakeUser(core: Core, config: Config, request: FastifyRequest, firstFrame: boolean): Promise<Handshake> {
+export async function handshakeUser(core: Core, config: Config, request: FastifyRequest, firstFrame: boolean, apiKeys = false): Promise<Handshake> {
   const q = (request.query as { token?: unknown } | undefined)?.token;
-  const given = (typeof q === 'string' && q !== '' ? q : undefined) ?? bearer(request);
+  const given = (typeof q === 'string' && q !== '' ? q : undefined) ?? bearer(request) ?? (apiKeys ? apiKeyHeader(request) : undefined);
   const token = given ?? cookieToken(request, config);
   if (token === undefined && firstFrame) return { kind: 'pending' };
   try {
-    return { kind: 'user', user: await core.accounts.authenticate(token) };
+    return { kind: 'user', ...(await callerOf(core, token, apiKeys)) };
   } catch (error) {
     if (firstFrame && given === undefined) return { kind: 'pending' };
     return { kind: 'refused', error };
@@ -95,10 +116,13 @@ export function checkLoginOrigin(config: Config) {
 export function requireUser(core: Core) {
   return async (request: FastifyRequest) => {
     request.user = await authenticateRequest(core, request);
-    if (request.method === 'GET' || request.method === 'HEAD') await core.rateLimits.read(request.user.id);
+    if (accessOf(request.method) === 'read') await core.rateLimits.read(request.user.id);
     else await core.rateLimits.write(request.user.id);
   };
 }
+
+/** What an HTTP method does: GET and HEAD read, anything else changes. */
+export const accessOf = (method: string): ApiKeyAccess => (method === 'GET' || method === 'HEAD' ? 'read' : 'write');
 
 /**
  * The caller of a REST request: an API key's bot (`X-Api-Key`, or a bearer token that is an
@@ -106,13 +130,14 @@ export function requireUser(core: Core) {
  * user of a bearer JWT.
  */
 export async function authenticateRequest(core: Core, request: FastifyRequest): Promise<User> {
-  const header = request.headers['x-api-key'];
-  const token = bearer(request);
-  const key = typeof header === 'string' && header !== '' ? header : token !== undefined && isApiKeySecret(token) ? token : undefined;
-  if (key === undefined) return core.accounts.authenticate(token);
-  const holder = await core.apiKeys.authenticate(key);
-  if (!scopeAllows(holder.key.scopes, request.method)) throw new DomainError('api_key_scope');
-  return holder.user;
+  const caller = await callerOf(core, apiKeyHeader(request) ?? bearer(request), true);
+  checkScope(caller, accessOf(request.method));
+  return caller.user;
+}
+
+/** Refuses (403 `api_key_scope`) an API key's caller whose scopes do not permit this access; a person passes. */
+export function checkScope(caller: Caller, access: ApiKeyAccess): void {
+  if (caller.scopes !== null && !scopeAllows(caller.scopes, access)) throw new DomainError('api_key_scope');
 }
 
 /** A path or body user reference: digits are an integer id, anything else a uuid. */

@@ -9,6 +9,7 @@ import { FrameError, parseFrame } from './frames.js';
 import { UNAUTHENTICATED_FRAME_BYTES } from '../../http/server.js';
 import { admissionOf, closeAndTerminate, handshakeOf, setFrameLimit, terminateSoon, type Turn } from './admission.js';
 import { parseFileFrame } from './file-frames.js';
+import { callerOf, checkScope, type Caller } from './auth.js';
 
 export type FrameHandler<S> = (conn: Connection<S>, frame: Record<string, unknown>) => Promise<void>;
 
@@ -41,6 +42,12 @@ export interface SocketOptions<S> {
    * on their own) and not typing, joins or pings, which store nothing.
    */
   writes: readonly string[];
+  /**
+   * Sockets that API keys may open (Parley's own; the route's socketHandshake passes
+   * `apiKeys: true` too): `reads` are the frames a key permitted only to read may send (joins,
+   * pings); any other frame needs a key permitted to write, else an `api_key_scope` error frame.
+   */
+  apiKeys?: { reads: readonly string[] };
   /** Builds the error frame (documents differ only in extras). */
   errorFrame?(message: string, extra: Record<string, unknown>): Record<string, unknown>;
 }
@@ -111,6 +118,9 @@ export class SocketSession<S> {
   /** Whether, once authenticated, frames may be big (base64 files, see SocketOptions.files). */
   readonly #files: boolean;
   readonly #writes: ReadonlySet<string>;
+  readonly #keyReads: ReadonlySet<string>;
+  /** The API key's scopes of a socket a key opened; null for a person's. */
+  #scopes: Caller['scopes'] = null;
   readonly #errorFrame: NonNullable<SocketOptions<S>['errorFrame']>;
   /** This phase's frame limit: unauthenticated, then the JSON or the files limit. */
   #limit: number;
@@ -149,6 +159,7 @@ export class SocketSession<S> {
     this.#files = opts.files === true && config.wsMaxPayloadBytes > this.#jsonLimit;
     this.#limit = Math.min(UNAUTHENTICATED_FRAME_BYTES, config.wsMaxPayloadBytes);
     this.#writes = new Set(opts.writes);
+    this.#keyReads = new Set(opts.apiKeys?.reads);
     this.#errorFrame = opts.errorFrame ?? ((message, extra) => ({ type: 'error', message, ...extra }));
   }
 
@@ -180,7 +191,7 @@ export class SocketSession<S> {
       this.#firstWaiter?.(null);
     });
     socket.on('message', (data, binary) => this.#onMessage(asBuffer(data), binary));
-    void this.#authenticate(verdict.kind === 'user' ? verdict.user : null);
+    void this.#authenticate(verdict.kind === 'user' ? verdict : null);
   }
 
   #logError = (e: unknown): void => {
@@ -248,6 +259,7 @@ export class SocketSession<S> {
     const handler = typeof type === 'string' && Object.hasOwn(handlers, type) ? handlers[type] : undefined;
     if (!handler) return this.#reply(c, `Unknown message type: ${typeof type === 'string' ? type.slice(0, 64) : String(type)}`, { code: 'unknown_type' });
     try {
+      if (this.#scopes !== null) checkScope({ user: c.user, scopes: this.#scopes }, this.#keyReads.has(type as string) ? 'read' : 'write');
       if (this.#writes.has(type as string)) await core.rateLimits.write(c.user.id);
       await handler(c, frame);
     } catch (e) {
@@ -328,15 +340,17 @@ export class SocketSession<S> {
     this.#chain = this.#ctx.hub.track(this.#run(this.#conn, m));
   }
 
-  /** The handshake's user, or the first frame's token's; then the connection is registered. */
-  async #authenticate(handshakeUser: User | null): Promise<void> {
+  /** The handshake's caller, or the first frame's token's; then the connection is registered. */
+  async #authenticate(handshakeCaller: Caller | null): Promise<void> {
     const ctx = this.#ctx;
     const { config } = ctx;
     const socket = this.#socket;
     const opts = this.#opts;
     let user: User;
     try {
-      user = handshakeUser ?? (await ctx.core.accounts.authenticate(opts.firstFrameToken ? opts.firstFrameToken(await this.#takeFirst()) : undefined));
+      const caller = handshakeCaller ?? (await callerOf(ctx.core, opts.firstFrameToken ? opts.firstFrameToken(await this.#takeFirst()) : undefined, opts.apiKeys !== undefined));
+      user = caller.user;
+      this.#scopes = caller.scopes;
       opts.admit?.(user);
     } catch (e) {
       return this.#refuse(e);

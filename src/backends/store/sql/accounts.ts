@@ -6,7 +6,19 @@ import { raw, type SqlRunner } from '../sql-runner.js';
 import type { AccountStore, NewApiKey, NewIncomingWebhook, NewInvite, NewUser } from '../store.js';
 import { SqlAggregate } from './aggregate.js';
 import { containsPattern } from './directory.js';
-import { INVITE_COLUMNS, SUMMARY_COLUMNS, USER_COLUMNS, toApiKey, toIncomingWebhook, toInvite, toSummary, toTenant, toUser } from './rows.js';
+import { INVITE_COLUMNS, SUMMARY_COLUMNS, USER_COLUMNS, toApiKey, toIncomingWebhook, toInvite, toSummary, toTenant, toUser, type ApiKeyRow, type IncomingWebhookRow } from './rows.js';
+
+/**
+ * A table of secrets: API keys (owned by a tenant) and incoming webhooks (owned by a
+ * conversation) are found by uuid or digest, listed and revoked within their owner alike.
+ */
+interface SecretTable<Row, T> {
+  readonly table: 'api_keys' | 'incoming_webhooks';
+  readonly owner: 'tenant_id' | 'conversation_id';
+  readonly toDomain: (r: Row) => T;
+}
+const API_KEYS: SecretTable<ApiKeyRow, ApiKey> = { table: 'api_keys', owner: 'tenant_id', toDomain: toApiKey };
+const INCOMING_WEBHOOKS: SecretTable<IncomingWebhookRow, IncomingWebhook> = { table: 'incoming_webhooks', owner: 'conversation_id', toDomain: toIncomingWebhook };
 
 /** Thrown inside a transaction to roll it back when an invite cannot be claimed. */
 class InviteNotClaimed extends Error {}
@@ -281,23 +293,19 @@ export class SqlAccounts extends SqlAggregate implements AccountStore {
         })
         .compile(),
     );
-    return toApiKey((await this.first(this.db.selectFrom('api_keys').selectAll().where('uuid', '=', uuid)))!);
+    return (await this.#secretBy(API_KEYS, 'uuid', uuid))!;
   }
 
-  async apiKeyBySecretHash(secretHash: string): Promise<(ApiKey & { secretHash: string }) | undefined> {
-    const r = await this.first(this.db.selectFrom('api_keys').selectAll().where('secret_hash', '=', secretHash));
-    return r && { ...toApiKey(r), secretHash: r.secret_hash };
+  apiKeyBySecretHash(secretHash: string): Promise<(ApiKey & { secretHash: string }) | undefined> {
+    return this.#secretBy(API_KEYS, 'secret_hash', secretHash);
   }
 
-  async apiKeys(tenantId: Id, limit: number): Promise<ApiKey[]> {
-    const rows = await this.all(this.db.selectFrom('api_keys').selectAll().where('tenant_id', '=', tenantId).orderBy('id', 'desc').limit(limit));
-    return rows.map(toApiKey);
+  apiKeys(tenantId: Id, limit: number): Promise<ApiKey[]> {
+    return this.#secrets(API_KEYS, tenantId, limit);
   }
 
-  async revokeApiKey(tenantId: Id, uuid: string, at: Millis): Promise<ApiKey | undefined> {
-    await this.runner.run(raw('UPDATE api_keys SET revoked_at = ? WHERE tenant_id = ? AND uuid = ? AND revoked_at IS NULL', [at, tenantId, uuid]));
-    const r = await this.first(this.db.selectFrom('api_keys').selectAll().where('tenant_id', '=', tenantId).where('uuid', '=', uuid));
-    return r && toApiKey(r);
+  revokeApiKey(tenantId: Id, uuid: string, at: Millis): Promise<ApiKey | undefined> {
+    return this.#revokeSecret(API_KEYS, tenantId, uuid, at);
   }
 
   async touchApiKey(id: Id, at: Millis, notAfter: Millis): Promise<void> {
@@ -322,22 +330,35 @@ export class SqlAccounts extends SqlAggregate implements AccountStore {
         })
         .compile(),
     );
-    return toIncomingWebhook((await this.first(this.db.selectFrom('incoming_webhooks').selectAll().where('uuid', '=', uuid)))!);
+    return (await this.#secretBy(INCOMING_WEBHOOKS, 'uuid', uuid))!;
   }
 
-  async incomingWebhookByUuid(uuid: string): Promise<(IncomingWebhook & { secretHash: string }) | undefined> {
-    const r = await this.first(this.db.selectFrom('incoming_webhooks').selectAll().where('uuid', '=', uuid));
-    return r && { ...toIncomingWebhook(r), secretHash: r.secret_hash };
+  incomingWebhookByUuid(uuid: string): Promise<(IncomingWebhook & { secretHash: string }) | undefined> {
+    return this.#secretBy(INCOMING_WEBHOOKS, 'uuid', uuid);
   }
 
-  async incomingWebhooks(conversationId: Id, limit: number): Promise<IncomingWebhook[]> {
-    const rows = await this.all(this.db.selectFrom('incoming_webhooks').selectAll().where('conversation_id', '=', conversationId).orderBy('id', 'desc').limit(limit));
-    return rows.map(toIncomingWebhook);
+  incomingWebhooks(conversationId: Id, limit: number): Promise<IncomingWebhook[]> {
+    return this.#secrets(INCOMING_WEBHOOKS, conversationId, limit);
   }
 
-  async revokeIncomingWebhook(conversationId: Id, uuid: string, at: Millis): Promise<IncomingWebhook | undefined> {
-    await this.runner.run(raw('UPDATE incoming_webhooks SET revoked_at = ? WHERE conversation_id = ? AND uuid = ? AND revoked_at IS NULL', [at, conversationId, uuid]));
-    const r = await this.first(this.db.selectFrom('incoming_webhooks').selectAll().where('conversation_id', '=', conversationId).where('uuid', '=', uuid));
-    return r && toIncomingWebhook(r);
+  revokeIncomingWebhook(conversationId: Id, uuid: string, at: Millis): Promise<IncomingWebhook | undefined> {
+    return this.#revokeSecret(INCOMING_WEBHOOKS, conversationId, uuid, at);
+  }
+
+  async #secretBy<Row extends { secret_hash: string }, T>(t: SecretTable<Row, T>, column: 'uuid' | 'secret_hash', value: string): Promise<(T & { secretHash: string }) | undefined> {
+    const r = await this.first<Row>(raw(`SELECT * FROM ${t.table} WHERE ${column} = ?`, [value]));
+    return r && { ...t.toDomain(r), secretHash: r.secret_hash };
+  }
+
+  async #secrets<Row, T>(t: SecretTable<Row, T>, owner: Id, limit: number): Promise<T[]> {
+    const rows = await this.all<Row>(raw(`SELECT * FROM ${t.table} WHERE ${t.owner} = ? ORDER BY id DESC LIMIT ?`, [owner, limit]));
+    return rows.map(t.toDomain);
+  }
+
+  /** Revokes one of the owner's secrets (once: a second revocation keeps the first time); undefined when the owner has no such uuid. */
+  async #revokeSecret<Row, T>(t: SecretTable<Row, T>, owner: Id, uuid: string, at: Millis): Promise<T | undefined> {
+    await this.runner.run(raw(`UPDATE ${t.table} SET revoked_at = ? WHERE ${t.owner} = ? AND uuid = ? AND revoked_at IS NULL`, [at, owner, uuid]));
+    const r = await this.first<Row>(raw(`SELECT * FROM ${t.table} WHERE ${t.owner} = ? AND uuid = ?`, [owner, uuid]));
+    return r && t.toDomain(r);
   }
 }

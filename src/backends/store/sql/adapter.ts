@@ -18,7 +18,8 @@ export interface SqlAdapter {
    */
   readonly appendPipeline: number;
   /**
-   * Ends a SELECT whose rows one transaction claims (`alias`: the table claimed): PostgreSQL
+   * Ends a SELECT whose rows one transaction claims (`alias`: the table claimed, by its alias
+   * or its name): PostgreSQL
    * locks them and passes over those another transaction holds; SQLite has one writer anyway.
    */
   claimRows(alias: string): string;
@@ -32,8 +33,6 @@ export interface SqlAdapter {
    * transactions that touch several of them queue instead of deadlocking.
    */
   lockInOrder(tx: SqlRunner, table: string, keyColumns: string, keys: readonly (readonly number[])[]): Promise<void>;
-  /** After a SELECT of rows to claim: PostgreSQL locks them, passing over those another transaction holds (SQLite has one writer). */
-  readonly skipLocked: string;
   /** Takes one row's lock (`table.id = id`) for the rest of the transaction. */
   lockRow(tx: SqlRunner, table: 'conversations' | 'users', id: Id): Promise<void>;
   /**
@@ -88,7 +87,6 @@ abstract class SqlWords {
 class SqliteAdapter extends SqlWords implements SqlAdapter {
   readonly dialect = 'sqlite';
   readonly appendPipeline = 2;
-  readonly skipLocked = '';
   claimRows(): string {
     return '';
   }
@@ -126,7 +124,6 @@ class SqliteAdapter extends SqlWords implements SqlAdapter {
 class PostgresAdapter extends SqlWords implements SqlAdapter {
   readonly dialect = 'postgres';
   readonly appendPipeline = 1;
-  readonly skipLocked = 'FOR UPDATE SKIP LOCKED';
   claimRows(alias: string): string {
     return `FOR UPDATE OF ${alias} SKIP LOCKED`;
   }

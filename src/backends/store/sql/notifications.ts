@@ -97,7 +97,7 @@ export class SqlNotifications extends SqlAggregate implements NotificationStore 
       const claimed = await tx.all<{ id: number }>(
         raw(
           `UPDATE notification_outbox SET lease_until = ?, attempts = attempts + 1
-           WHERE id IN (SELECT id FROM notification_outbox WHERE due_at <= ? AND lease_until <= ? ORDER BY due_at LIMIT ${limit | 0} ${this.adapter.skipLocked})
+           WHERE id IN (SELECT id FROM notification_outbox WHERE due_at <= ? AND lease_until <= ? ORDER BY due_at LIMIT ${limit | 0} ${this.adapter.claimRows('notification_outbox')})
            RETURNING id`,
           [leaseUntil, now, now],
         ),
