@@ -220,11 +220,12 @@ export interface Config {
 
 export interface WebhookConfig {
   /**
-   * WEBHOOKS=on: changes log their events and endpoints get them. Off by default: the log's
-   * per-tenant counter is one row every send of the tenant takes before its commit, so on
-   * PostgreSQL a process stopped inside a commit holds every other process's sends of that
-   * tenant (the fault test's SIGSTOP: others' ack p50 34 ms → 1.7 s) until its lock times out.
-   * Off, the events API answers an empty log.
+   * WEBHOOKS (on by default; `off` turns it off): changes log their events and endpoints get
+   * them. Every change is logged whether or not the tenant has endpoints: the events API
+   * must give a consumer that registers later, or reads by cursor only, the same events
+   * (the log is pruned after `retentionMs`). The log shares no row between transactions
+   * (one sequence), so a stopped process holds no one else's sends. Off, the events API
+   * answers an empty log.
    */
   readonly enabled: boolean;
   /** WEBHOOK_TIMEOUT_MS: how long one delivery may take, connection to last byte of the answer. */
@@ -238,6 +239,8 @@ export interface WebhookConfig {
   readonly disableAfterMs: number;
   /** WEBHOOK_POLL_MS: how often the dispatcher looks for new events and due retries. */
   readonly pollMs: number;
+  /** WEBHOOK_RETENTION_MS: delivered events and deliveries older than this are deleted, in batches (7 days). */
+  readonly retentionMs: number;
 }
 
 export interface MobilePushConfig {
@@ -594,13 +597,14 @@ export function loadConfig(env: Env = process.env): Config {
       maxConnectionsPerAddress: int(env, 'HTTP_MAX_CONNECTIONS_PER_ADDRESS', 256),
     }),
     webhooks: Object.freeze({
-      enabled: env.WEBHOOKS === 'on' || env.WEBHOOKS === 'true',
+      enabled: env.WEBHOOKS !== 'off' && env.WEBHOOKS !== 'false',
       timeoutMs: Math.max(100, int(env, 'WEBHOOK_TIMEOUT_MS', 10_000)),
       allowPrivate: env.WEBHOOK_ALLOW_PRIVATE === 'true',
       retryBaseMs: Math.max(1, int(env, 'WEBHOOK_RETRY_BASE_MS', 10_000)),
       retryMaxMs: Math.max(1, int(env, 'WEBHOOK_RETRY_MAX_MS', 3_600_000)),
       disableAfterMs: Math.max(1, int(env, 'WEBHOOK_DISABLE_AFTER_MS', 24 * 3_600_000)),
       pollMs: Math.max(10, int(env, 'WEBHOOK_POLL_MS', 1000)),
+      retentionMs: Math.max(1, int(env, 'WEBHOOK_RETENTION_MS', 7 * 24 * 3_600_000)),
     }),
   };
   return Object.freeze(config);

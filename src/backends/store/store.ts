@@ -860,7 +860,12 @@ export interface ClaimedDelivery {
 
 /** The events log (written by the changes themselves, sql/outbox.ts), the endpoints and their deliveries (issue 19). */
 export interface WebhookStore {
-  /** A tenant's events after `afterSeq`, in seq order, at most `limit`. */
+  /**
+   * A tenant's events after `afterSeq`, in seq order, at most `limit`. Only below every seq
+   * that may still commit: an event that commits after this read never has a seq below the
+   * last one returned (a cursor never passes an event), and a conversation's events come in
+   * the order they committed. The same event always has the same seq and uuid.
+   */
   eventsAfter(tenantId: Id, afterSeq: number, limit: number): Promise<LoggedEvent[]>;
   createWebhookEndpoint(endpoint: NewWebhookEndpoint, at: Millis): Promise<WebhookEndpoint>;
   webhookEndpoints(tenantId: Id): Promise<WebhookEndpoint[]>;
@@ -885,4 +890,11 @@ export interface WebhookStore {
    * failing since `disableIfFailingSince` or earlier.
    */
   webhookFailed(deliveryId: Id, error: string, at: Millis, retryAt: Millis, disableIfFailingSince: Millis): Promise<void>;
+  /**
+   * Deletes at most `limit` delivered deliveries and at most `limit` events older than
+   * `before`. An event goes only when no delivery of it is waiting and every live endpoint of
+   * its tenant has fanned it out (a disabled endpoint resumes from where it stopped). Returns
+   * how many rows went.
+   */
+  pruneWebhookEvents(before: Millis, limit: number): Promise<number>;
 }

@@ -8,10 +8,16 @@ export interface DispatcherOptions {
   retryBaseMs: number;
   retryMaxMs: number;
   disableAfterMs: number;
+  /** Delivered events and deliveries older than this are pruned. */
+  retentionMs: number;
   /** Deliveries leased at once by this process. */
   batch?: number;
   onError?: (e: unknown) => void;
 }
+
+/** Rows a prune deletes at once (of each table): short transactions beside the sends. */
+const PRUNE_BATCH = 1000;
+const PRUNE_EVERY_MS = 60_000;
 
 /** The delay before attempt `attempts + 1`: exponential, capped, with jitter (half to all of it) so retries of many endpoints spread. */
 export const retryDelay = (attempts: number, baseMs: number, maxMs: number, random = Math.random) => {
@@ -30,6 +36,8 @@ export class WebhookDispatcher {
   #timer: NodeJS.Timeout | null = null;
   #running: Promise<void> | null = null;
   #stopped = false;
+  /** When the next prune is due: once a minute, at once again while a prune fills its batch. */
+  #pruneAt = 0;
 
   constructor(
     readonly store: Store,
@@ -66,6 +74,10 @@ export class WebhookDispatcher {
   /** One round; true when it found work (the next round starts at once). */
   async tick(): Promise<boolean> {
     const now = Date.now();
+    if (now >= this.#pruneAt) {
+      const pruned = await this.store.pruneWebhookEvents(now - this.opts.retentionMs, PRUNE_BATCH);
+      this.#pruneAt = pruned >= PRUNE_BATCH ? now : now + PRUNE_EVERY_MS;
+    }
     const fanned = await this.store.fanOutWebhooks(500, now);
     // The lease outlives the request's timeout: a live process always settles before another takes it.
     const claimed = await this.store.claimWebhookDeliveries(this.opts.batch ?? 50, now, now + this.opts.timeoutMs * 2 + 5000);

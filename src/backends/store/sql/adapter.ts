@@ -67,6 +67,17 @@ export interface SqlAdapter {
   readonly searchWindows: readonly number[] | null;
   /** What newest-first search orders by in a window (the index's id, or an expression of it no btree serves). */
   readonly searchOrder: string;
+  /**
+   * The events log's horizon (sql/webhooks.ts): the last seq drawn, then the transactions of
+   * this database running after that read. Every transaction that drew a seq up to `lastSeq`
+   * had its id before it drew (`events_next_seq()`), so once those `running` have ended,
+   * every seq up to `lastSeq` has committed or rolled back. (This database's only: the
+   * cluster's oldest transaction, pg_snapshot_xmin, may be anyone's long report.) null on
+   * SQLite: one writer, so a seq drawn has committed when anyone else reads.
+   */
+  eventsHorizon(r: SqlRunner): Promise<{ lastSeq: number; running: string[] } | null>;
+  /** Those of `transactions` (ids from eventsHorizon) still running. */
+  stillRunning(r: SqlRunner, transactions: readonly string[]): Promise<string[]>;
 }
 
 /** The SQL words that differ: the two-argument max and min, and a VALUES placeholder of a type. */
@@ -95,6 +106,12 @@ class SqliteAdapter extends SqlWords implements SqlAdapter {
   }
   async lockInOrder(): Promise<void> {}
   async lockRow(): Promise<void> {}
+  async eventsHorizon(): Promise<null> {
+    return null;
+  }
+  async stillRunning(): Promise<string[]> {
+    return [];
+  }
   async lockConversations(): Promise<Set<Id>> {
     return new Set();
   }
@@ -129,6 +146,20 @@ class PostgresAdapter extends SqlWords implements SqlAdapter {
   }
   constructor() {
     super('greatest', 'least', (t) => `CAST(? AS ${t})`);
+  }
+
+  async eventsHorizon(r: SqlRunner) {
+    // Two statements: the running transactions are read after the sequence.
+    const [{ last }] = await r.all<{ last: string }>(raw("SELECT COALESCE(pg_sequence_last_value('events_seq'), 0) AS last", []));
+    const rows = await r.all<{ xid: string }>(raw('SELECT CAST(backend_xid AS text) AS xid FROM pg_stat_activity WHERE datname = current_database() AND backend_xid IS NOT NULL', []));
+    return { lastSeq: Number(last), running: rows.map((x) => x.xid) };
+  }
+  async stillRunning(r: SqlRunner, transactions: readonly string[]): Promise<string[]> {
+    if (transactions.length === 0) return [];
+    const rows = await r.all<{ xid: string }>(
+      raw(`SELECT CAST(backend_xid AS text) AS xid FROM pg_stat_activity WHERE CAST(backend_xid AS text) IN (${transactions.map(() => '?').join(', ')})`, [...transactions]),
+    );
+    return rows.map((x) => x.xid);
   }
 
   async lockInOrder(tx: SqlRunner, table: string, keyColumns: string, keys: readonly (readonly number[])[]): Promise<void> {

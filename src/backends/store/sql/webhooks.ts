@@ -44,6 +44,9 @@ const ENDPOINT_COLUMNS =
 /** How long after a message its mentions are surely stored (they are written right after its commit). */
 const MENTIONS_SETTLE_MS = 1000;
 
+/** How long a read of the log waits, at most, for the transactions that may still commit below its bound. */
+const HORIZON_WAIT_MS = 64;
+
 const num = (v: number | null) => (v === null ? null : Number(v));
 
 export const toLoggedEvent = (r: EventRow): LoggedEvent => ({
@@ -80,12 +83,34 @@ const toEndpoint = (r: EndpointRow): WebhookEndpoint => ({
 
 /** The events log's reads, the endpoints, and the deliveries the dispatcher fans out, leases and settles. */
 export class SqlWebhooks extends SqlAggregate implements WebhookStore {
-  eventsAfter(tenantId: Id, afterSeq: number, limit: number): Promise<LoggedEvent[]> {
-    return this.#eventsAfter(this.runner, tenantId, afterSeq, limit);
+  /** The highest committed bound found so far: still true when the running transactions outlast a wait. */
+  #bound = 0;
+
+  async eventsAfter(tenantId: Id, afterSeq: number, limit: number): Promise<LoggedEvent[]> {
+    return this.#eventsAfter(this.runner, tenantId, afterSeq, await this.#committedBound(), limit);
   }
 
-  async #eventsAfter(r: SqlRunner, tenantId: Id, afterSeq: number, limit: number): Promise<LoggedEvent[]> {
-    const rows = await r.all<EventRow>(raw(`SELECT ${EVENT_COLUMNS} FROM events WHERE tenant_id = ? AND seq > ? ORDER BY seq LIMIT ?`, [tenantId, afterSeq, limit]));
+  /**
+   * A seq at or below which every event has committed or rolled back: the last seq drawn, once
+   * the transactions running when it was read have ended (adapter.eventsHorizon). They are
+   * waited for a little (a send commits in milliseconds); one that outlasts the wait (a
+   * stopped process) keeps the readers at the last bound found, and holds no writer.
+   * Read outside any transaction: a transaction's own id would hold the horizon back.
+   */
+  async #committedBound(): Promise<number> {
+    const horizon = await this.adapter.eventsHorizon(this.runner);
+    if (!horizon) return Number.MAX_SAFE_INTEGER;
+    for (let wait = 1, running = horizon.running; running.length > 0; wait *= 2) {
+      if (wait > HORIZON_WAIT_MS) return this.#bound;
+      await new Promise((resolve) => setTimeout(resolve, wait));
+      running = await this.adapter.stillRunning(this.runner, running);
+    }
+    this.#bound = Math.max(this.#bound, horizon.lastSeq);
+    return this.#bound;
+  }
+
+  async #eventsAfter(r: SqlRunner, tenantId: Id, afterSeq: number, bound: number, limit: number): Promise<LoggedEvent[]> {
+    const rows = await r.all<EventRow>(raw(`SELECT ${EVENT_COLUMNS} FROM events WHERE tenant_id = ? AND seq > ? AND seq <= ? ORDER BY seq LIMIT ?`, [tenantId, afterSeq, bound, limit]));
     return rows.map(toLoggedEvent);
   }
 
@@ -95,7 +120,7 @@ export class SqlWebhooks extends SqlAggregate implements WebhookStore {
     await this.runner.run(
       raw(
         `INSERT INTO webhook_endpoints (uuid, tenant_id, url, secret, event_types, conversation_id, mention_user_id, description, fanned_seq, created_by, created_at, updated_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, COALESCE((SELECT last_seq FROM event_counters WHERE tenant_id = ?), 0), ?, ?, ?)`,
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, (SELECT COALESCE(MAX(seq), 0) FROM events WHERE tenant_id = ?), ?, ?, ?)`,
         [uuid, e.tenantId, e.url, e.secret, JSON.stringify(e.eventTypes), e.conversationId, e.mentionUserId, e.description, e.tenantId, e.createdBy, at, at],
       ),
     );
@@ -149,19 +174,21 @@ export class SqlWebhooks extends SqlAggregate implements WebhookStore {
 
   async fanOutWebhooks(limit: number, at: Millis): Promise<number> {
     const ids = await this.runner.all<{ id: number }>(raw("SELECT id FROM webhook_endpoints WHERE disabled_reason IS NULL AND deleted_at IS NULL ORDER BY id", []));
+    if (ids.length === 0) return 0;
+    const bound = await this.#committedBound();
     let made = 0;
-    for (const { id } of ids) made += await this.runner.transaction((tx) => this.#fanOut(tx, Number(id), limit, at));
+    for (const { id } of ids) made += await this.runner.transaction((tx) => this.#fanOut(tx, Number(id), bound, limit, at));
     return made;
   }
 
   /** One endpoint's new events → its deliveries, and its place in the log moved past them, in one transaction. */
-  async #fanOut(tx: SqlRunner, endpointId: Id, limit: number, at: Millis): Promise<number> {
+  async #fanOut(tx: SqlRunner, endpointId: Id, bound: number, limit: number, at: Millis): Promise<number> {
     const e = (
       await tx.all<EndpointRow>(raw(`SELECT ${ENDPOINT_COLUMNS} FROM webhook_endpoints e WHERE id = ? AND disabled_reason IS NULL AND deleted_at IS NULL ${this.adapter.claimRows('e')}`, [endpointId]))
     )[0];
     if (!e) return 0;
     const endpoint = toEndpoint(e);
-    let events = await this.#eventsAfter(tx, endpoint.tenantId, Number(e.fanned_seq), limit);
+    let events = await this.#eventsAfter(tx, endpoint.tenantId, Number(e.fanned_seq), bound, limit);
     // A message's mentions are stored just after it commits (Messages.send): an endpoint that
     // filters by mention waits that long before deciding on an event.
     if (endpoint.mentionUserId !== null) {
@@ -262,5 +289,24 @@ export class SqlWebhooks extends SqlAggregate implements WebhookStore {
         ),
       );
     });
+  }
+
+  async pruneWebhookEvents(before: Millis, limit: number): Promise<number> {
+    const deliveries = await this.runner.all<{ id: number }>(
+      raw(`DELETE FROM webhook_deliveries WHERE id IN (SELECT id FROM webhook_deliveries WHERE delivered_at < ? ORDER BY delivered_at LIMIT ?) RETURNING id`, [before, limit]),
+    );
+    // Oldest seqs first: the log's front, where old events are.
+    const events = await this.runner.all<{ seq: number }>(
+      raw(
+        `DELETE FROM events WHERE seq IN (
+           SELECT ev.seq FROM events ev
+           WHERE ev.created_at < ?
+             AND NOT EXISTS (SELECT 1 FROM webhook_deliveries d WHERE d.event_seq = ev.seq AND d.delivered_at IS NULL)
+             AND NOT EXISTS (SELECT 1 FROM webhook_endpoints e WHERE e.tenant_id = ev.tenant_id AND e.deleted_at IS NULL AND e.fanned_seq < ev.seq)
+           ORDER BY ev.seq LIMIT ?) RETURNING seq`,
+        [before, limit],
+      ),
+    );
+    return deliveries.length + events.length;
   }
 }
