@@ -27,7 +27,7 @@ import { Webhooks } from './webhooks/webhooks.js';
 import type { WebhookSender } from './webhooks/ports.js';
 import type { EmailDigestStore } from './notifications/email/ports.js';
 import { EmailUnsubscribe } from './notifications/email/unsubscribe.js';
-import { unrecordedAudit, type AuditRecorder } from './audit/ports.js';
+import { Audit } from './audit/audit.js';
 
 export interface CoreDeps {
   config: Config;
@@ -72,12 +72,13 @@ export class Core {
   /** The signed unsubscribe links of e-mails (null without an e-mail store). */
   readonly emailUnsubscribe: EmailUnsubscribe | null;
   /** Every administrative and moderation action is appended here (issue 20). */
-  readonly audit: AuditRecorder = unrecordedAudit;
+  readonly audit: Audit;
   /** Set by tests only (see RaceHooks). */
   readonly hooks: RaceHooks = {};
 
   constructor(readonly deps: CoreDeps) {
     const { config, store, presence, events } = deps;
+    this.audit = new Audit(store);
     this.rateLimits = new RateLimits(deps.rateLimiter, config);
     this.users = new Users(store);
     this.accounts = new Accounts(store, events, config, deps.rateLimiter, deps.libraries);

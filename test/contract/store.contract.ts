@@ -5,6 +5,9 @@ import { DEFAULT_TENANT_UUID, type Conversation, type ConversationKind, type Id,
 import { directoryContract } from './directory.contract.js';
 import { cacheableReadsContract } from './cacheable-reads.contract.js';
 import { searchContract } from './search.contract.js';
+import { auditContract, auditFields } from './audit.contract.js';
+import { AUDIT_GENESIS } from '../../src/core/audit/ports.js';
+import { auditHash } from '../../src/core/audit/audit.js';
 import { isDeferred, UniqueViolation, type AppendResult, type NewAttachment, type NewInvite, type NewMessage, type Store } from '../../src/backends/store/store.js';
 
 export interface StoreHandle {
@@ -181,6 +184,7 @@ export function storeContract(make: () => Promise<StoreHandle>): void {
   });
 
   cacheableReadsContract(() => s);
+  auditContract(() => s);
 
   describe('tenants and users', () => {
     it('migrate() again is a no-op that keeps the data', async () => {
@@ -1416,6 +1420,19 @@ export function multiProcessStoreContract(make: () => Promise<StorePairHandle>):
     expect(seen.after).toEqual(seen.before);
     expect(seen.conv).toMatchObject({ lastSeq: 1, changeSeq: 1 });
     expect(await s1.conversationById(c.id)).toMatchObject({ lastSeq: 2, changeSeq: 3 });
+  });
+
+  it("two instances appending to one tenant's audit log at once keep one gapless chain", async () => {
+    const t = await f.tenant();
+    await Promise.all(
+      Array.from({ length: 40 }, (_, i) => {
+        const fields = auditFields(t.id, i);
+        return h.stores[i % 2].appendAudit(fields, (link) => auditHash({ ...fields, ...link }));
+      }),
+    );
+    const stored = await h.stores[1].auditEntries(t.id, { order: 'asc', limit: 100 });
+    expect(stored.map((e) => e.seq)).toEqual(Array.from({ length: 40 }, (_, i) => i + 1));
+    stored.forEach((e, i) => expect([e.prevHash, auditHash(e)]).toEqual([i === 0 ? AUDIT_GENESIS : stored[i - 1].hash, e.hash]));
   });
 
   it('an invite claimed through both instances at once admits one user', async () => {

@@ -212,6 +212,8 @@ export interface Database {
   notification_settings: NotificationSettingsTable;
   push_subscriptions: PushSubscriptionsTable;
   notification_outbox: NotificationOutboxTable;
+  audit_heads: AuditHeadsTable;
+  audit_log: AuditLogTable;
 }
 
 /** A user's notification setting (migration 0013); conversation_id 0 is the user's own, for every conversation. */
@@ -304,4 +306,28 @@ export interface SavedMessagesTable {
 export interface MessageSearchTable {
   rowid: number;
   terms: string;
+}
+
+/** Each tenant's last audit entry (migration 0023): its row lock serializes the tenant's appends. */
+export interface AuditHeadsTable {
+  tenant_id: number;
+  last_seq: number;
+  last_hash: string;
+}
+
+/** One administrative or moderation action (migration 0023), chained by hash (docs/audit.md). */
+export interface AuditLogTable {
+  id: Generated<number>;
+  tenant_id: number;
+  seq: number;
+  at: number;
+  actor_id: number | null;
+  action: string;
+  target_type: string;
+  target_id: string;
+  reason: string | null;
+  origin: string | null;
+  details: string | null;
+  prev_hash: string;
+  hash: string;
 }

@@ -1,3 +1,4 @@
+import type { AuditEntry, AuditFields } from '../../core/audit/ports.js';
 import type {
   LoggedEvent,
   LoggedEventType,
@@ -334,7 +335,7 @@ export interface DirectoryStore {
   publicChannels(tenantId: Id, userId: Id, query: { q?: string; after?: DirectoryCursor; limit: number }): Promise<DirectoryEntry[]>;
 }
 
-export interface Store extends AccountStore, FriendStore, ConversationStore, ParticipantStore, ReceiptStore, MessageStore, AttachmentStore, DirectoryStore, CurationStore, UnreadStore, ThreadStore, SearchStore, NotificationStore, WebhookStore {
+export interface Store extends AccountStore, FriendStore, ConversationStore, ParticipantStore, ReceiptStore, MessageStore, AttachmentStore, DirectoryStore, CurationStore, UnreadStore, ThreadStore, SearchStore, NotificationStore, WebhookStore, AuditStore {
   readonly dialect: 'sqlite' | 'postgres';
   /**
    * How many `appendMessages` calls may run at once and still take their seqs in the order
@@ -897,4 +898,39 @@ export interface WebhookStore {
    * how many rows went.
    */
   pruneWebhookEvents(before: Millis, limit: number): Promise<number>;
+}
+
+/** Which audit entries a page holds (all filters together); `order` 'desc' pages by `beforeSeq`, 'asc' by `afterSeq`. */
+export interface AuditQuery {
+  afterSeq?: number;
+  beforeSeq?: number;
+  actorId?: Id;
+  action?: string;
+  targetType?: string;
+  targetId?: string;
+  /** `at` at or after this. */
+  from?: Millis;
+  /** `at` before this. */
+  to?: Millis;
+  order: 'asc' | 'desc';
+  limit: number;
+}
+
+/** The audit log (issue 20): per tenant, appended in one chain, read back in seq order. */
+export interface AuditStore {
+  /**
+   * Appends an entry to its tenant's log as the next seq (1 for the first): the tenant's head
+   * is locked for the transaction, so concurrent appends from any process are serialized and
+   * the seqs stay gapless. `seal` is called inside it with the seq and the hash of the entry
+   * before (64 zeros for the first) and returns the entry's hash, stored with it.
+   */
+  appendAudit(fields: AuditFields, seal: (link: { seq: number; prevHash: string }) => string): Promise<AuditEntry>;
+  /** A page of the tenant's entries that match every filter of `query`, in seq order `query.order`. */
+  auditEntries(tenantId: Id, query: AuditQuery): Promise<AuditEntry[]>;
+  /** The seq and hash of the last entry appended (as the head recorded it); undefined before the first. */
+  auditHead(tenantId: Id): Promise<{ lastSeq: number; lastHash: string } | undefined>;
+  /** The seq of the tenant's entry with this hash, if any. */
+  auditSeqOfHash(tenantId: Id, hash: string): Promise<number | undefined>;
+  /** The tenants that have an audit log, by id. */
+  auditTenants(): Promise<Id[]>;
 }

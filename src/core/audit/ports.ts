@@ -29,3 +29,27 @@ export interface AuditRecorder {
  * Replaced by `Audit` (src/core/audit/audit.ts) when that branch is merged.
  */
 export const unrecordedAudit: AuditRecorder = { record: async () => {} };
+
+/** An entry as the log keeps it: numbered per tenant from 1 without gaps, chained by hash (docs/audit.md). */
+export interface AuditEntry {
+  tenantId: Id;
+  seq: number;
+  /** Epoch milliseconds. */
+  at: number;
+  actorId: Id | null;
+  action: string;
+  targetType: AuditEntryInput['targetType'];
+  targetId: string;
+  reason: string | null;
+  origin: string | null;
+  /** The JSON text of `details` exactly as it was hashed; null when none. */
+  details: string | null;
+  prevHash: string;
+  hash: string;
+}
+
+/** The fields the caller gives an append; the log adds seq, prevHash and hash. */
+export type AuditFields = Omit<AuditEntry, 'seq' | 'prevHash' | 'hash'>;
+
+/** The previous hash of a tenant's first entry: 64 zeros. */
+export const AUDIT_GENESIS = '0'.repeat(64);

@@ -17,6 +17,7 @@ import { emailDigest } from './0018-email-digest.js';
 import { webhooks } from './0014-webhooks.js';
 import { bots } from './0015-bots.js';
 import { eventsSequence } from './0020-events-sequence.js';
+import { auditLog } from './0023-audit-log.js';
 
 export type SqlDialectName = 'sqlite' | 'postgres';
 
@@ -27,7 +28,7 @@ export interface VersionedMigration {
 }
 
 /** In order; never edit one that has shipped, add the next. */
-export const MIGRATIONS: VersionedMigration[] = [initial, attachmentPaths, clientIdPerConversation, accounts, filesQuotaPurge, blocksMemberCount, sentSeq, epoch, search, threadsUnread, curation, channelVisibility, notifications, webhooks, bots, unreadUncounted, emailDigest, eventsSequence];
+export const MIGRATIONS: VersionedMigration[] = [initial, attachmentPaths, clientIdPerConversation, accounts, filesQuotaPurge, blocksMemberCount, sentSeq, epoch, search, threadsUnread, curation, channelVisibility, notifications, webhooks, bots, unreadUncounted, emailDigest, eventsSequence, auditLog];
 
 export function migrationProvider(dialect: SqlDialectName): MigrationProvider {
   return {
