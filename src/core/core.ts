@@ -27,6 +27,7 @@ import { Webhooks } from './webhooks/webhooks.js';
 import type { WebhookSender } from './webhooks/ports.js';
 import type { EmailDigestStore } from './notifications/email/ports.js';
 import { EmailUnsubscribe } from './notifications/email/unsubscribe.js';
+import { Retention } from './retention/retention.js';
 import { unrecordedAudit, type AuditRecorder } from './audit/ports.js';
 
 export interface CoreDeps {
@@ -69,6 +70,8 @@ export class Core {
   readonly search: Search;
   readonly notifications: Notifications;
   readonly webhooks: Webhooks;
+  /** Retention, legal holds and the purge (issue 20). */
+  readonly retention: Retention;
   /** The signed unsubscribe links of e-mails (null without an e-mail store). */
   readonly emailUnsubscribe: EmailUnsubscribe | null;
   /** Every administrative and moderation action is appended here (issue 20). */
@@ -103,6 +106,8 @@ export class Core {
     // Reading on one device clears the conversation's push on the others.
     this.conversations.onRead = (userId, conversationId) => void this.notifications.read(userId, conversationId).catch((e) => this.notifications.onError(e));
     this.webhooks = new Webhooks(store, deps.webhookSender);
+    // Through `this.audit` at each call: the audit log replaces the recorder after construction.
+    this.retention = new Retention(store, this.conversations, deps.fileStore, { record: (entry) => this.audit.record(entry) });
     this.emailUnsubscribe = deps.email ? new EmailUnsubscribe(deps.email.optOuts, config.jwtSecret, deps.email.publicUrl) : null;
   }
 
