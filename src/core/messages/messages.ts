@@ -62,6 +62,8 @@ export interface HistoryPage extends NamedMessages {
   total: number;
   /** The conversation's change_seq when the page was read (a client's resume cursor). */
   changeSeq: number;
+  /** Retention purged every smaller seq (issue 20): the history stops there. */
+  purgedBeforeSeq: number;
 }
 
 const KINDS: readonly MessageKind[] = ['text', 'emoji', 'image', 'file', 'voice', 'system'];
@@ -347,7 +349,7 @@ export class Messages {
     const read = top < bottom ? [] : await this.store.messagesBySeq(conversation.id, Math.max(bottom, top - limit + 1), top);
     // Deleted for the actor only (delete for me): a page may come back shorter than `limit`.
     const messages = await this.#unhidden(actor, read);
-    return { ...(await this.named(messages)), conversation: ref, total: conversation.lastSeq, changeSeq: conversation.changeSeq };
+    return { ...(await this.named(messages)), conversation: ref, total: conversation.lastSeq, changeSeq: conversation.changeSeq, purgedBeforeSeq: firstKept(conversation) };
   }
 
   /**
@@ -366,7 +368,7 @@ export class Messages {
       messages.push(...(await this.#unhidden(actor, await this.store.messagesBySeq(conversation.id, from, top))));
       top = from - 1;
     }
-    return { ...(await this.named(messages)), conversation: ref, total: conversation.lastSeq, changeSeq: conversation.changeSeq };
+    return { ...(await this.named(messages)), conversation: ref, total: conversation.lastSeq, changeSeq: conversation.changeSeq, purgedBeforeSeq: firstKept(conversation) };
   }
 
   /**
