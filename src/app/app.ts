@@ -12,6 +12,7 @@ import type { RateLimiter } from '../backends/ratelimit/rate-limiter.js';
 import { createLocalDiskFileStore } from '../backends/files/local-disk-file-store.js';
 import { Core } from '../core/core.js';
 import { WebhookDispatcher } from '../core/webhooks/dispatcher.js';
+import { RetentionJob } from '../core/retention/retention.js';
 import { HttpWebhookSender } from '../backends/webhooks/http-sender.js';
 import type { OutboxSwitch } from '../backends/store/sql/outbox.js';
 import { renderEvents } from '../dialects/parley/events.js';
@@ -48,6 +49,8 @@ export interface Parley {
   pushProviders: PushProvider[];
   /** The e-mail digest, when SMTP_URL is set (it ticks every EMAIL_INTERVAL_MS once listening). */
   emailDigest: EmailDigest | null;
+  /** The retention purge (issue 20); tests run its rounds with `tick`. */
+  retentionJob: RetentionJob;
   /** Listens on config.host:config.port (0 picks a free port); resolves to the base URL. */
   listen(): Promise<string>;
   /** http://host:port of the METRICS_PORT listener once listening; null without one. */
@@ -161,6 +164,8 @@ export async function createParley(config: Config, opts: { logger?: boolean | ob
   const dispatcher = config.webhooks.enabled
     ? new WebhookDispatcher(store, webhookSender, async (events) => renderEvents(ctx, await core.webhooks.named(events)), { ...config.webhooks, onError: (e) => app.log.error({ err: e }, 'webhook dispatch failed') })
     : null;
+  // Every process runs the purge's timer; the job's lease lets one at a time purge.
+  const retentionJob = new RetentionJob(core.retention, { ...config.retention, onError: (e) => app.log.error({ err: e }, 'retention purge failed') });
 
   let ready = true;
   metricsRoute(app, metrics, config.metricsToken);
@@ -192,6 +197,7 @@ export async function createParley(config: Config, opts: { logger?: boolean | ob
     presence,
     pushProviders,
     emailDigest,
+    retentionJob,
     get metricsUrl() {
       return metricsListener?.url ?? null;
     },
@@ -201,6 +207,7 @@ export async function createParley(config: Config, opts: { logger?: boolean | ob
       }
       const address = await app.listen({ port: config.port, host: config.host });
       dispatcher?.start();
+      retentionJob.start();
       // PORT=0 (tests, benchmarks): the URLs handed out name the port actually bound.
       if (config.port === 0) publicUrl = publicUrl.replace(/:0$/, ':' + new URL(address).port);
       emailDigest?.start(config.email.intervalMs);
@@ -216,6 +223,7 @@ export async function createParley(config: Config, opts: { logger?: boolean | ob
       // reaches its socket), then close sockets with 1001 so clients reconnect elsewhere.
       hub.accepting = false;
       await dispatcher?.stop();
+      await retentionJob.stop();
       await hub.settled();
       await core.drain().catch(() => {});
       await core.notifications.stop();

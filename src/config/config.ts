@@ -216,6 +216,15 @@ export interface Config {
   readonly http: HttpLimits;
   /** Webhooks and the events log (issue 19). */
   readonly webhooks: WebhookConfig;
+  readonly retention: RetentionConfig;
+}
+
+/** The retention purge (issue 20): one process at a time runs it, under a lease. */
+export interface RetentionConfig {
+  /** RETENTION_INTERVAL_MS: how often a process looks for messages past their retention (0: never). */
+  readonly intervalMs: number;
+  /** RETENTION_BATCH: messages one purge transaction deletes at most (a send waits for at most one batch). */
+  readonly batch: number;
 }
 
 export interface WebhookConfig {
@@ -605,6 +614,10 @@ export function loadConfig(env: Env = process.env): Config {
       disableAfterMs: Math.max(1, int(env, 'WEBHOOK_DISABLE_AFTER_MS', 24 * 3_600_000)),
       pollMs: Math.max(10, int(env, 'WEBHOOK_POLL_MS', 1000)),
       retentionMs: Math.max(1, int(env, 'WEBHOOK_RETENTION_MS', 7 * 24 * 3_600_000)),
+    }),
+    retention: Object.freeze({
+      intervalMs: Math.max(0, int(env, 'RETENTION_INTERVAL_MS', 60_000)),
+      batch: Math.min(2000, Math.max(1, int(env, 'RETENTION_BATCH', 500))),
     }),
   };
   return Object.freeze(config);

@@ -28,6 +28,7 @@ import type { WebhookSender } from './webhooks/ports.js';
 import type { EmailDigestStore } from './notifications/email/ports.js';
 import { EmailUnsubscribe } from './notifications/email/unsubscribe.js';
 import { Audit } from './audit/audit.js';
+import { Retention } from './retention/retention.js';
 
 export interface CoreDeps {
   config: Config;
@@ -69,6 +70,8 @@ export class Core {
   readonly search: Search;
   readonly notifications: Notifications;
   readonly webhooks: Webhooks;
+  /** Retention, legal holds and the purge (issue 20). */
+  readonly retention: Retention;
   /** The signed unsubscribe links of e-mails (null without an e-mail store). */
   readonly emailUnsubscribe: EmailUnsubscribe | null;
   /** Every administrative and moderation action is appended here (issue 20). */
@@ -104,6 +107,7 @@ export class Core {
     // Reading on one device clears the conversation's push on the others.
     this.conversations.onRead = (userId, conversationId) => void this.notifications.read(userId, conversationId).catch((e) => this.notifications.onError(e));
     this.webhooks = new Webhooks(store, deps.webhookSender);
+    this.retention = new Retention(store, this.conversations, deps.fileStore, this.audit);
     this.emailUnsubscribe = deps.email ? new EmailUnsubscribe(deps.email.optOuts, config.jwtSecret, deps.email.publicUrl) : null;
   }
 

@@ -118,6 +118,19 @@ export interface Conversation {
   visibility: Visibility;
   /** An integration's JSON object, serialized (issue 19); absent or null: none. */
   metadataJson?: string | null;
+  /** "Keep N days" set on this conversation (issue 20); null or absent: the tenant's. */
+  retentionDays?: number | null;
+  /** Every message with a smaller seq was purged by retention; absent: 1 (none was). */
+  purgedBeforeSeq?: number;
+}
+
+/** A legal hold: retention purges nothing of this conversation, or nothing this user sent. */
+export interface LegalHold {
+  tenantId: Id;
+  targetType: 'conversation' | 'user';
+  targetId: Id;
+  createdBy: Id | null;
+  createdAt: Millis;
 }
 
 export interface Participant {

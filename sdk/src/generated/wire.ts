@@ -153,6 +153,12 @@ export interface ConversationParams {
   id: number;
 }
 
+export interface ConversationRetentionOut {
+  retention_days: number | null;
+  /** Every message with a smaller seq was purged by retention */
+  purged_before_seq: number;
+}
+
 export interface CreateConversationBody {
   kind: 'direct' | 'group' | 'channel';
   /** Parley id */
@@ -300,6 +306,8 @@ export interface HistoryOut {
   change_seq: number;
   /** The history's epoch of these seqs: keep it with a cursor taken from this page */
   epoch: string;
+  /** Retention purged every message with a smaller seq: the history stops there, and a cursor below it gets snapshot_required */
+  purged_before_seq?: number;
 }
 
 export interface HistoryQuery {
@@ -406,6 +414,20 @@ export interface InviteOut {
 export interface InviteParams {
   /** The invite's id (uuid) */
   id: string;
+}
+
+export interface LegalHoldOut {
+  target_type: 'conversation' | 'user';
+  /** Parley id */
+  target_id: number;
+  /** UTC, ISO 8601 */
+  created_at: string;
+}
+
+export interface LegalHoldParams {
+  target_type: 'conversation' | 'user';
+  /** Parley id */
+  target_id: number;
 }
 
 export interface LoginBody {
@@ -557,6 +579,16 @@ export interface RegisterBody {
   tenant_id?: string;
   /** An invite's code: registers into its tenant */
   invite?: string;
+}
+
+export interface RetentionBody {
+  days: number | null;
+}
+
+export interface RetentionOut {
+  days: number | null;
+  /** What retention never purges while held: a conversation, or what a user sent */
+  legal_holds: LegalHoldOut[];
 }
 
 export interface RevisionOut {
@@ -1091,6 +1123,7 @@ export interface WireTypes {
   ConversationNotificationSettingsOut: ConversationNotificationSettingsOut;
   ConversationOut: ConversationOut;
   ConversationParams: ConversationParams;
+  ConversationRetentionOut: ConversationRetentionOut;
   CreateConversationBody: CreateConversationBody;
   Cursor: Cursor;
   DirectoryChannelOut: DirectoryChannelOut;
@@ -1113,6 +1146,8 @@ export interface WireTypes {
   InviteIssuedOut: InviteIssuedOut;
   InviteOut: InviteOut;
   InviteParams: InviteParams;
+  LegalHoldOut: LegalHoldOut;
+  LegalHoldParams: LegalHoldParams;
   LoginBody: LoginBody;
   MarkUnreadBody: MarkUnreadBody;
   MemberOut: MemberOut;
@@ -1132,6 +1167,8 @@ export interface WireTypes {
   ReactionParams: ReactionParams;
   ReadBody: ReadBody;
   RegisterBody: RegisterBody;
+  RetentionBody: RetentionBody;
+  RetentionOut: RetentionOut;
   RevisionOut: RevisionOut;
   RevisionsOut: RevisionsOut;
   SavedOut: SavedOut;

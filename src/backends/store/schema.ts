@@ -110,6 +110,10 @@ export interface ConversationsTable {
   name_key: Generated<string>;
   /** An integration's JSON object, serialized (issue 19); null when none. */
   metadata: Generated<string | null>;
+  /** "Keep N days" for this conversation (migration 0024); null: the tenant's. */
+  retention_days: Generated<number | null>;
+  /** Every message with a smaller seq was purged by retention (1: none). */
+  purged_before_seq: Generated<number>;
 }
 
 export interface ParticipantsTable {
@@ -203,6 +207,9 @@ export interface Database {
   reactions: ReactionsTable;
   mentions: MentionsTable;
   server_state: ServerStateTable;
+  tenant_retention: TenantRetentionTable;
+  legal_holds: LegalHoldsTable;
+  job_leases: JobLeasesTable;
   message_revisions: MessageRevisionsTable;
   message_hides: MessageHidesTable;
   pins: PinsTable;
@@ -260,6 +267,28 @@ export interface ThreadMembersTable {
 }
 
 /** Facts about the database as a whole (key 'epoch': the history's epoch). */
+/** A tenant's "keep N days" (migration 0024). */
+export interface TenantRetentionTable {
+  tenant_id: number;
+  retention_days: number;
+}
+
+/** A conversation or a user whose messages retention never purges while the hold stands. */
+export interface LegalHoldsTable {
+  tenant_id: number;
+  target_type: string;
+  target_id: number;
+  created_by: number | null;
+  created_at: number;
+}
+
+/** Who runs a background job until when (migration 0024). */
+export interface JobLeasesTable {
+  name: string;
+  holder: string;
+  lease_until: number;
+}
+
 export interface ServerStateTable {
   key: string;
   value: string;

@@ -4,7 +4,7 @@ import type { Id } from '../../core/model.js';
 import { migrationProvider } from './migrations/index.js';
 import type { Database } from './schema.js';
 import { raw, type SqlRunner } from './sql-runner.js';
-import type { NotificationStore, AccountStore, AttachmentStore, ConversationStore, CurationStore, DirectoryStore, FriendStore, MessageStore, ParticipantStore, ReceiptStore, SearchStore, Store, StoreReads, ThreadStore, UnreadStore, WebhookStore, AuditStore } from './store.js';
+import type { NotificationStore, AccountStore, AttachmentStore, ConversationStore, CurationStore, DirectoryStore, FriendStore, MessageStore, ParticipantStore, ReceiptStore, RetentionStore, SearchStore, Store, StoreReads, ThreadStore, UnreadStore, WebhookStore, AuditStore } from './store.js';
 import type { SqlAdapter } from './sql/adapter.js';
 import type { SqlContext } from './sql/aggregate.js';
 import type { OutboxSwitch } from './sql/outbox.js';
@@ -24,9 +24,10 @@ import { SqlUnread } from './sql/unread.js';
 import { SqlSearch } from './sql/search.js';
 import { SqlWebhooks } from './sql/webhooks.js';
 import { SqlAudit } from './sql/audit.js';
+import { SqlRetention } from './sql/retention.js';
 
 /** SqlStore answers every sub-store's methods (forwarded to its parts in the constructor). */
-export interface SqlStore extends AccountStore, FriendStore, ConversationStore, ParticipantStore, ReceiptStore, UnreadStore, ThreadStore, MessageStore, AttachmentStore, DirectoryStore, CurationStore, SearchStore, NotificationStore, WebhookStore, AuditStore {}
+export interface SqlStore extends AccountStore, FriendStore, ConversationStore, ParticipantStore, ReceiptStore, UnreadStore, ThreadStore, MessageStore, AttachmentStore, DirectoryStore, CurationStore, SearchStore, NotificationStore, WebhookStore, AuditStore, RetentionStore {}
 
 /**
  * The Store on SQL through Kysely, shared by SQLite and PostgreSQL: one sub-store per aggregate
@@ -55,7 +56,7 @@ export class SqlStore implements Store {
     // methods (test/contract/store.test.ts) sees every statement of every part.
     const ctx: SqlContext = { adapter, db, runner, outbox: this.outbox };
     this.append = new SqlAppend(ctx, lockWaitMs);
-    const parts = [SqlAccounts, SqlFriends, SqlConversations, SqlParticipants, SqlReceipts, SqlMessages, SqlFiles, SqlDirectory, SqlCuration, SqlUnread, SqlThreads, SqlSearch, SqlNotifications, SqlWebhooks, SqlAudit];
+    const parts = [SqlAccounts, SqlFriends, SqlConversations, SqlParticipants, SqlReceipts, SqlMessages, SqlFiles, SqlDirectory, SqlCuration, SqlUnread, SqlThreads, SqlSearch, SqlNotifications, SqlWebhooks, SqlAudit, SqlRetention];
     forwardMethods(this, [this.append, ...parts.map((Part) => new Part(ctx))]);
   }
 

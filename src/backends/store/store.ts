@@ -19,6 +19,7 @@ import type {
   Role,
   Visibility,
   Invite,
+  LegalHold,
   Tenant,
   TenantRole,
   User,
@@ -335,7 +336,57 @@ export interface DirectoryStore {
   publicChannels(tenantId: Id, userId: Id, query: { q?: string; after?: DirectoryCursor; limit: number }): Promise<DirectoryEntry[]>;
 }
 
-export interface Store extends AccountStore, FriendStore, ConversationStore, ParticipantStore, ReceiptStore, MessageStore, AttachmentStore, DirectoryStore, CurationStore, UnreadStore, ThreadStore, SearchStore, NotificationStore, WebhookStore, AuditStore {
+/** A conversation retention may purge from: its "keep N days" (its own, else its tenant's) and where it stands. */
+export interface RetentionCandidate {
+  conversationId: Id;
+  tenantId: Id;
+  retentionDays: number;
+  purgedBeforeSeq: number;
+}
+
+/** What one purge batch removed. */
+export interface PurgeBatch {
+  /** Messages deleted (0: nothing older than the cutoff is left before a newer or held one). */
+  purged: number;
+  /** The conversation's watermark after the batch: every smaller seq is gone. */
+  purgedBeforeSeq: number;
+  /** The file keys (files and thumbnails) of the purged messages, for the file store to delete. */
+  fileKeys: string[];
+}
+
+/** Retention, legal holds and the leases of background jobs (issue 20, migration 0024). */
+export interface RetentionStore {
+  /** The tenant's "keep N days"; null: keep forever. */
+  tenantRetention(tenantId: Id): Promise<number | null>;
+  setTenantRetention(tenantId: Id, days: number | null): Promise<void>;
+  /** A conversation's own "keep N days" (null: its tenant's); the conversation's read reflects it. */
+  setConversationRetention(conversationId: Id, days: number | null): Promise<void>;
+  /** Places (on) or lifts a hold; false when it was already so. */
+  setLegalHold(hold: LegalHold, on: boolean): Promise<boolean>;
+  legalHolds(tenantId: Id): Promise<LegalHold[]>;
+  /**
+   * Live conversations after `afterId` (id order, at most `limit`) with a retention (their own,
+   * else their tenant's), not under a legal hold, with messages left above their watermark.
+   */
+  retentionCandidates(afterId: Id, limit: number): Promise<RetentionCandidate[]>;
+  /**
+   * One bounded transaction: deletes, from the conversation's watermark up, the longest run of
+   * at most `limit` consecutive messages created before `cutoff` whose sender is not under a
+   * legal hold (a newer or held message ends the run: the watermark stays one seq, never a
+   * gap), with everything that hangs on them (attachments, reactions, mentions, revisions,
+   * hides, pins, saves, thread reads, search rows, pending pushes; replies keep their place
+   * and lose their root), and moves the watermark past them. A conversation under a hold
+   * purges nothing. The watermark never moves back.
+   */
+  purgeMessages(conversationId: Id, cutoff: Millis, limit: number): Promise<PurgeBatch>;
+  /**
+   * Takes or renews the lease of job `name` for `holder` until `until`: true when `holder` now
+   * has it (it was free, run out at `now`, or already `holder`'s), false while another holds it.
+   */
+  claimJob(name: string, holder: string, until: Millis, now: Millis): Promise<boolean>;
+}
+
+export interface Store extends RetentionStore, AccountStore, FriendStore, ConversationStore, ParticipantStore, ReceiptStore, MessageStore, AttachmentStore, DirectoryStore, CurationStore, UnreadStore, ThreadStore, SearchStore, NotificationStore, WebhookStore, AuditStore {
   readonly dialect: 'sqlite' | 'postgres';
   /**
    * How many `appendMessages` calls may run at once and still take their seqs in the order

@@ -17,6 +17,8 @@ export const PERMISSIONS = {
   pin_message: ['admin', 'moderator'],
   /** In a channel; everyone posts in a group or a direct conversation. */
   post_in_channel: ['admin', 'moderator'],
+  /** "Keep messages N days" of a group or channel (issue 20); tenant admins set it anywhere. */
+  set_retention: ['admin'],
 } as const satisfies Record<string, readonly Role[]>;
 
 export type Action = keyof typeof PERMISSIONS;

@@ -4,7 +4,7 @@ import type { Conversations, ConversationKey } from '../conversations/conversati
 import type { ConversationRef, DomainEvent, ReadSeqs } from '../events.js';
 import type { User } from '../model.js';
 import type { Users } from '../users.js';
-import { created, snapshotRequired, type SnapshotRequired } from './messages.js';
+import { created, missesPurged, snapshotRequired, type SnapshotRequired } from './messages.js';
 
 /** Where a reader of a conversation stands: the highest seq it has, and (optionally) the highest change_seq. */
 export interface ChangeCursor {
@@ -57,7 +57,8 @@ export async function openCatchUp(deps: Deps, actor: User, key: ConversationKey,
   const newMessages = conversation.lastSeq - afterSeq;
   const missed = afterChangeSeq === undefined ? newMessages : Math.max(conversation.changeSeq - afterChangeSeq, newMessages);
   // A cursor of another epoch (from before a restore) resumes nothing (Messages.resume).
-  if (foreignEpoch || missed > deps.config.resumeMaxMessages) return snapshotRequired(missed, { lastSeq: conversation.lastSeq, changeSeq: conversation.changeSeq });
+  // …nor does one from below the retention watermark (purged messages are not replayed as nothing).
+  if (foreignEpoch || missesPurged(conversation, afterSeq) || missed > deps.config.resumeMaxMessages) return snapshotRequired(missed, { lastSeq: conversation.lastSeq, changeSeq: conversation.changeSeq });
   const lastSeq = conversation.lastSeq;
 
   async function* entries(): AsyncGenerator<CatchUpEntry> {

@@ -62,6 +62,8 @@ export interface HistoryPage extends NamedMessages {
   total: number;
   /** The conversation's change_seq when the page was read (a client's resume cursor). */
   changeSeq: number;
+  /** Retention purged every smaller seq (issue 20): the history stops there. */
+  purgedBeforeSeq: number;
 }
 
 const KINDS: readonly MessageKind[] = ['text', 'emoji', 'image', 'file', 'voice', 'system'];
@@ -110,6 +112,15 @@ export interface SnapshotRequired {
 }
 
 export const snapshotRequired = (missed: number, position: Position): SnapshotRequired => ({ snapshotRequired: true, missed, position });
+
+/**
+ * Whether a reader holding every seq up to `afterSeq` would need a message retention purged
+ * (below the conversation's `purgedBeforeSeq`): it resumes nothing, never across a silent gap.
+ */
+export const missesPurged = (conversation: { purgedBeforeSeq?: number }, afterSeq: number): boolean => afterSeq + 1 < (conversation.purgedBeforeSeq ?? 1);
+
+/** The lowest seq a history read may return: the first retention has not purged. */
+const firstKept = (conversation: { purgedBeforeSeq?: number }): number => Math.max(1, conversation.purgedBeforeSeq ?? 1);
 
 /** What a resume replays: the events in the order to show them, up to `position`. */
 export interface Resumed {
@@ -333,10 +344,12 @@ export class Messages {
     const { conversation } = await this.conversations.access(actor, key);
     const ref = await this.conversations.ref(conversation);
     const top = conversation.lastSeq - skip;
-    const read = top <= 0 ? [] : await this.store.messagesBySeq(conversation.id, Math.max(1, top - limit + 1), top);
+    // History stops at the retention watermark: nothing below it is left to show.
+    const bottom = firstKept(conversation);
+    const read = top < bottom ? [] : await this.store.messagesBySeq(conversation.id, Math.max(bottom, top - limit + 1), top);
     // Deleted for the actor only (delete for me): a page may come back shorter than `limit`.
     const messages = await this.#unhidden(actor, read);
-    return { ...(await this.named(messages)), conversation: ref, total: conversation.lastSeq, changeSeq: conversation.changeSeq };
+    return { ...(await this.named(messages)), conversation: ref, total: conversation.lastSeq, changeSeq: conversation.changeSeq, purgedBeforeSeq: firstKept(conversation) };
   }
 
   /**
@@ -349,12 +362,13 @@ export class Messages {
     const { conversation } = await this.conversations.access(actor, key);
     const ref = await this.conversations.ref(conversation);
     const messages: Message[] = [];
-    for (let top = beforeSeq === undefined ? conversation.lastSeq : Math.min(conversation.lastSeq, beforeSeq - 1); messages.length < limit && top >= 1; ) {
-      const from = Math.max(1, top - (limit - messages.length) + 1);
+    const bottom = firstKept(conversation);
+    for (let top = beforeSeq === undefined ? conversation.lastSeq : Math.min(conversation.lastSeq, beforeSeq - 1); messages.length < limit && top >= bottom; ) {
+      const from = Math.max(bottom, top - (limit - messages.length) + 1);
       messages.push(...(await this.#unhidden(actor, await this.store.messagesBySeq(conversation.id, from, top))));
       top = from - 1;
     }
-    return { ...(await this.named(messages)), conversation: ref, total: conversation.lastSeq, changeSeq: conversation.changeSeq };
+    return { ...(await this.named(messages)), conversation: ref, total: conversation.lastSeq, changeSeq: conversation.changeSeq, purgedBeforeSeq: firstKept(conversation) };
   }
 
   /**
@@ -379,6 +393,8 @@ export class Messages {
       // A cursor of another epoch (read before the database was restored from a backup)
       // names seqs this history may have given to other messages: it resumes nothing.
       if (this.#foreignEpoch(cursor.epoch)) return { conversation, position, missed: conversation.lastSeq, foreign: true, rows: null };
+      // A cursor from below the retention watermark would resume across purged messages.
+      if (missesPurged(conversation, afterSeq)) return { conversation, position, missed: conversation.lastSeq - afterSeq, foreign: true, rows: null };
       const missed = afterChangeSeq === undefined ? conversation.lastSeq - afterSeq : conversation.changeSeq - afterChangeSeq;
       if (missed <= 0 || missed > this.config.resumeMaxMessages) return { conversation, position, missed, rows: null };
       const rows =

@@ -334,10 +334,11 @@ export function parleyRest(ctx: DialectContext, authed: DialectScope) {
       const list = [...page.messages].reverse();
       return {
         messages: messages(list, page),
-        has_more: list.length > 0 && list[0].seq > 1,
+        has_more: list.length > 0 && list[0].seq > page.purgedBeforeSeq,
         last_seq: page.total,
         change_seq: page.changeSeq,
         epoch: core.messages.epoch ?? '',
+        purged_before_seq: page.purgedBeforeSeq,
       };
     },
   );

@@ -111,6 +111,7 @@ export const HistoryOut = Type.Object({
   last_seq: Seq,
   change_seq: Seq,
   epoch: Type.String({ description: "The history's epoch of these seqs: keep it with a cursor taken from this page" }),
+  purged_before_seq: Type.Optional(Type.Integer({ minimum: 1, description: 'Retention purged every message with a smaller seq: the history stops there, and a cursor below it gets snapshot_required' })),
 });
 export const PresenceOut = Type.Object({ user_id: Id, online: Type.Boolean(), status: Status, last_seen: Nullable(Time) });
 export const ErrorOut = Type.Object({ detail: Type.String(), code: Type.Optional(Type.String()) });
@@ -578,3 +579,21 @@ export const HookPostBody = Type.Object(
     username: Type.Optional(Type.String({ maxLength: 100, description: 'Accepted for compatibility; the message is the hook\'s bot\'s' })),
   },
 );
+
+// Retention and legal holds (issue 20).
+const RetentionDays = Nullable(Type.Integer({ minimum: 1, maximum: 36_500, description: 'Keep messages this many days; null: keep forever (a conversation: its tenant\'s)' }));
+export const RetentionBody = Type.Object({ days: RetentionDays }, { additionalProperties: false });
+export const LegalHoldOut = Type.Object({
+  target_type: Type.Union([Type.Literal('conversation'), Type.Literal('user')]),
+  target_id: Id,
+  created_at: Time,
+});
+export const RetentionOut = Type.Object({
+  days: RetentionDays,
+  legal_holds: Type.Array(LegalHoldOut, { description: 'What retention never purges while held: a conversation, or what a user sent' }),
+});
+export const ConversationRetentionOut = Type.Object({
+  retention_days: RetentionDays,
+  purged_before_seq: Type.Integer({ minimum: 1, description: 'Every message with a smaller seq was purged by retention' }),
+});
+export const LegalHoldParams = Type.Object({ target_type: Type.Union([Type.Literal('conversation'), Type.Literal('user')]), target_id: Id });

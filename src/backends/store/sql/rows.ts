@@ -119,6 +119,8 @@ export const toConversation = (r: ConversationRow): Conversation => ({
   memberCount: Number(r.member_count ?? 0),
   visibility: r.visibility === 'public' ? 'public' : 'private',
   metadataJson: r.metadata ?? null,
+  retentionDays: r.retention_days ?? null,
+  purgedBeforeSeq: Number(r.purged_before_seq ?? 1),
 });
 
 const participantFields = rowMapper<ParticipantRow>()(['conversation_id', 'user_id', 'joined_at', 'read_seq', 'delivered_seq', 'read_at']);
