@@ -123,13 +123,13 @@ export function searchContract(get: () => Store, f: SearchFixtures): void {
     // live messages holding the word in the conversations the searcher is in now.
     it('property: results are exactly the live matching messages of the searcher’s current conversations', async () => {
       const s = get();
-      // PostgreSQL reads newest-first in id windows (SqlAdapter.searchWindows): tiny ones here,
-      // so a page spans several, and a conversation's windows start at its own newest message.
-      const adapter = (s as { adapter?: { searchWindows: readonly number[] | null } }).adapter;
-      const windows = adapter?.searchWindows ?? null;
-      if (adapter && windows) adapter.searchWindows = [1, 3, 7];
+      // PostgreSQL walks the newest rows, then asks its word index (SqlAdapter.searchSorted):
+      // tiny walks here, so a page spans both stages and the word index.
+      const adapter = (s as { adapter?: { searchSorted: { walks: readonly number[] } | null } }).adapter;
+      const sorted = adapter?.searchSorted ?? null;
+      if (adapter && sorted) adapter.searchSorted = { walks: [1, 3] };
       onTestFinished(() => {
-        if (adapter) adapter.searchWindows = windows;
+        if (adapter) adapter.searchSorted = sorted;
       });
       // Each word with its folded form; a query matches a word its folded form begins.
       const WORDS: Record<string, string> = { alpha: 'alpha', Alphabet: 'alphabet', Beta: 'beta', café: 'cafe', 北京: '北京', '🎉': '🎉' };

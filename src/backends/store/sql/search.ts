@@ -66,24 +66,37 @@ export class SqlSearch extends SqlAggregate implements SearchStore {
     if (q.threadId !== undefined) when('(m.id = ? OR m.reply_to_id = ?)', q.threadId, q.threadId);
     // The membership is checked here, at query time: a current participant of a live
     // conversation; a message deleted since it was indexed, or deleted by the searcher for
-    // themselves (message_hides' primary key), is left out too.
-    const inner = `SELECT ${MESSAGE_COLUMNS_OF_M}, ${score.sql} AS score
-      FROM message_search
-      JOIN messages m ON m.id = message_search.rowid
+    // themselves (message_hides' primary key), is left out too. `hit`: the index's rows.
+    const visible = (hit: string) => `JOIN messages m ON m.id = ${hit}.rowid
       JOIN participants p ON p.conversation_id = m.conversation_id AND p.user_id = ? AND p.left_at IS NULL
       JOIN conversations c ON c.id = m.conversation_id AND c.deleted_at IS NULL
-      WHERE ${match.sql} AND m.deleted_at IS NULL
+      WHERE m.deleted_at IS NULL
         AND NOT EXISTS (SELECT 1 FROM message_hides h WHERE h.user_id = p.user_id AND h.message_id = m.id)${where.map((w) => ' AND ' + w).join('')}`;
-    const innerParams = [...score.params, q.userId, ...match.params, ...params];
-    const rows =
-      q.order === 'newest'
-        ? await this.#newest(inner, innerParams, cursor?.id, q.limit + 1)
-        : await this.all<HitRow>(
-            raw(
-              `SELECT * FROM (${inner}) AS hit${cursor ? ' WHERE hit.score > ? OR (hit.score = ? AND hit.id < ?)' : ''} ORDER BY hit.score, hit.id DESC LIMIT ?`,
-              [...innerParams, ...(cursor ? [cursor.score, cursor.score, cursor.id] : []), q.limit + 1],
-            ),
-          );
+    const visibleParams = [q.userId, ...params];
+    const sorted = this.adapter.searchSorted;
+    let rows: HitRow[];
+    if (sorted) {
+      const seek = new SortedSearch(this.runner, visible('hit'), visibleParams, match, q.limit + 1);
+      rows =
+        q.order === 'newest'
+          ? await seek.newest(cursor?.id, q.conversationId, sorted.walks)
+          : await seek.ranked(score, cursor);
+    } else {
+      // One statement: FTS5 reads the matches in rowid order (or ranks them itself) under the LIMIT.
+      const inner = `SELECT ${MESSAGE_COLUMNS_OF_M}, ${score.sql} AS score FROM message_search ${visible('message_search')} AND ${match.sql}`;
+      const innerParams = [...score.params, ...visibleParams, ...match.params];
+      rows =
+        q.order === 'newest'
+          ? await this.all<HitRow>(
+              raw(`${inner}${cursor ? ' AND message_search.rowid < ?' : ''} ORDER BY message_search.rowid DESC LIMIT ?`, [...innerParams, ...(cursor ? [cursor.id] : []), q.limit + 1]),
+            )
+          : await this.all<HitRow>(
+              raw(
+                `SELECT * FROM (${inner}) AS hit${cursor ? ' WHERE hit.score > ? OR (hit.score = ? AND hit.id < ?)' : ''} ORDER BY hit.score, hit.id DESC LIMIT ?`,
+                [...innerParams, ...(cursor ? [cursor.score, cursor.score, cursor.id] : []), q.limit + 1],
+              ),
+            );
+    }
     const page = rows.slice(0, q.limit);
     const last = page.at(-1);
     const next = rows.length > q.limit && last ? (q.order === 'newest' ? String(last.id) : `${Number(last.score)}_${last.id}`) : null;
@@ -99,28 +112,80 @@ export class SqlSearch extends SqlAggregate implements SearchStore {
     });
     return { hits, next };
   }
+}
 
-  /** At most `limit` hits of `inner` below the id `before`, newest first (SqlAdapter.searchWindows). */
-  async #newest(inner: string, params: readonly unknown[], before: number | undefined, limit: number): Promise<HitRow[]> {
-    const { searchWindows: windows, searchOrder: order } = this.adapter;
-    // Hits with top - depth <= id < top (no lower bound without a depth).
-    const window = (top: number, depth: number | undefined, n: number) =>
-      this.all<HitRow>(
-        raw(`${inner} AND message_search.rowid < ?${depth === undefined ? '' : ' AND message_search.rowid >= ?'} ORDER BY ${order} DESC LIMIT ?`, [
-          ...params,
-          top,
-          ...(depth === undefined ? [] : [top - depth]),
-          n,
-        ]),
-      );
-    if (!windows) return window(before ?? Number.MAX_SAFE_INTEGER, undefined, limit);
-    let top = before ?? Number((await this.first<{ top: number | null }>(raw('SELECT max(rowid) AS top FROM message_search', [])))?.top ?? 0) + 1;
+type Sql = { sql: string; params: unknown[] };
+
+/**
+ * Search where the database cannot stop a word's matches at the page's end (SqlAdapter.searchSorted,
+ * PostgreSQL): the matches are sorted alone — `hit` (rowid, score, k) in the order of `k` — and
+ * joined to their messages and the membership in that order until the page is full.
+ */
+class SortedSearch {
+  constructor(
+    private readonly db: SqlRunner,
+    private readonly visible: string,
+    private readonly visibleParams: readonly unknown[],
+    private readonly match: Sql,
+    private readonly limit: number,
+  ) {}
+
+  /**
+   * At most `n` visible hits of `hits` (rows of rowid, score and k) in `order` (of those columns):
+   * sorted alone under their own LIMIT, which the joins then keep instead of sorting after them.
+   */
+  #page(hits: Sql, order: readonly string[], n: number, after: Sql = { sql: '', params: [] }): Promise<HitRow[]> {
+    return this.db.all<HitRow>(
+      raw(
+        `SELECT ${MESSAGE_COLUMNS_OF_M}, hit.score AS score FROM (${hits.sql} ORDER BY ${order.join(', ')} LIMIT ${Number.MAX_SAFE_INTEGER}) AS hit
+         ${this.visible}${after.sql} ORDER BY ${order.map((o) => 'hit.' + o).join(', ')} LIMIT ?`,
+        [...hits.params, ...this.visibleParams, ...after.params, n],
+      ),
+    );
+  }
+
+  /** By score, then newest: every match is ranked, then the page joined. */
+  ranked(score: Sql, cursor: { score: number; id: number } | null): Promise<HitRow[]> {
+    const ranked = {
+      sql: `SELECT rowid, ${score.sql} AS score, 0 AS k FROM message_search WHERE ${this.match.sql}`,
+      params: [...score.params, ...this.match.params],
+    };
+    const after = cursor ? { sql: ' AND (hit.score > ? OR (hit.score = ? AND hit.rowid < ?))', params: [cursor.score, cursor.score, cursor.id] } : undefined;
+    return this.#page(ranked, ['score', 'rowid DESC'], this.limit, after);
+  }
+
+  /**
+   * Newest first below the id `before`: the newest rows of the index (in one conversation, of
+   * its messages) read along their key and tested one by one, `walks[i]` rows deep in all after
+   * stage i; if the page is still not full, the word index's matches below them.
+   */
+  async newest(before: number | undefined, conversationId: Id | undefined, walks: readonly number[]): Promise<HitRow[]> {
+    let top = before ?? Number.MAX_SAFE_INTEGER;
     const out: HitRow[] = [];
-    for (let i = 0; i <= windows.length && out.length < limit && top > 1; i++) {
-      const depth = i < windows.length ? windows[i] - (windows[i - 1] ?? 0) : undefined;
-      out.push(...(await window(top, depth, limit - out.length)));
-      if (depth !== undefined) top -= depth;
+    for (const [i, depth] of walks.entries()) {
+      const rows = depth - (walks[i - 1] ?? 0);
+      // The inner LIMIT keeps the walk apart: the word index is not asked, the key is read in order.
+      const walked =
+        conversationId === undefined
+          ? { sql: `SELECT rowid, terms, rowid AS k FROM message_search WHERE rowid < ? ORDER BY rowid DESC LIMIT ${rows | 0}`, params: [top] }
+          : {
+              // Ids grow with seq in a conversation: its (conversation_id, seq) key gives them newest first.
+              sql: `SELECT s.rowid, s.terms, w.seq AS k FROM messages w JOIN message_search s ON s.rowid = w.id WHERE w.conversation_id = ? AND w.id < ? ORDER BY w.seq DESC LIMIT ${rows | 0}`,
+              params: [conversationId, top],
+            };
+      const hits = { sql: `SELECT rowid, 0 AS score, k FROM (${walked.sql}) AS message_search WHERE ${this.match.sql}`, params: [...walked.params, ...this.match.params] };
+      out.push(...(await this.#page(hits, ['k DESC'], this.limit - out.length)));
+      if (out.length === this.limit) return out;
+      // Where the walk stopped; fewer rows than asked: it reached the first one.
+      const [end] = await this.db.all<{ bottom: number | null; walked: number }>(raw(`SELECT min(rowid) AS bottom, count(*) AS walked FROM (${walked.sql}) AS w`, walked.params));
+      if (Number(end.walked) < rows) return out;
+      top = Number(end.bottom);
     }
-    return out;
+    const older = {
+      // rowid + 0: no btree order to walk instead of the word index.
+      sql: `SELECT rowid, 0 AS score, rowid + 0 AS k FROM message_search WHERE ${this.match.sql} AND rowid < ?`,
+      params: [...this.match.params, top],
+    };
+    return [...out, ...(await this.#page(older, ['k DESC'], this.limit - out.length))];
   }
 }
