@@ -1,5 +1,10 @@
-import webpush from 'web-push';
+import type { default as WebPush } from 'web-push';
 import type { PushMessage, PushOutcome, PushProvider, PushTarget } from '../../core/notifications/ports.js';
+
+// web-push is loaded with the first push, not at start (as sharp is with the first image):
+// a server without subscribers never needs it.
+let webPushLoaded: Promise<typeof WebPush> | null = null;
+const loadWebPush = (): Promise<typeof WebPush> => (webPushLoaded ??= import('web-push').then((m) => m.default));
 
 export interface VapidKeys {
   subject: string;
@@ -28,6 +33,7 @@ export class WebPushProvider implements PushProvider {
 
   async send(target: PushTarget, message: PushMessage): Promise<PushOutcome> {
     if (target.kind !== 'web') return { ok: false, gone: true };
+    const webpush = await loadWebPush();
     const request = webpush.generateRequestDetails({ endpoint: target.endpoint, keys: { p256dh: target.p256dh, auth: target.auth } }, webPushPayload(message), {
       vapidDetails: this.vapid,
       // A push the device could not get within a day is no longer news.

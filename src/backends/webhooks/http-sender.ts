@@ -1,6 +1,6 @@
 import { lookup } from 'node:dns/promises';
 import { BlockList, isIP } from 'node:net';
-import { Webhook } from 'standardwebhooks';
+import type { Webhook as StandardWebhook } from 'standardwebhooks';
 import type { WebhookOutcome, WebhookRequest, WebhookSender } from '../../core/webhooks/ports.js';
 
 /** Loopback, private, link-local, carrier-grade NAT, unspecified and unique-local ranges. */
@@ -13,6 +13,11 @@ const isPrivate = (address: string): boolean => {
   if (mapped) return PRIVATE.check(mapped[1], 'ipv4');
   return PRIVATE.check(address, isIP(address) === 6 ? 'ipv6' : 'ipv4');
 };
+
+// standardwebhooks is loaded with the first delivery, not at start (as sharp is with the
+// first image): most servers have no webhook.
+let webhookLoaded: Promise<typeof StandardWebhook> | null = null;
+const loadWebhook = (): Promise<typeof StandardWebhook> => (webhookLoaded ??= import('standardwebhooks').then((m) => m.Webhook));
 
 /** Webhooks over fetch, signed with the `standardwebhooks` library; no redirects followed (a 3xx is a failure). */
 export class HttpWebhookSender implements WebhookSender {
@@ -28,6 +33,7 @@ export class HttpWebhookSender implements WebhookSender {
   async send(r: WebhookRequest): Promise<WebhookOutcome> {
     try {
       if (await this.refusesAddress(r.url)) return { ok: false, error: 'address refused: private or loopback' };
+      const Webhook = await loadWebhook();
       const signature = new Webhook(r.secret).sign(r.id, r.timestamp, r.body);
       const res = await fetch(r.url, {
         method: 'POST',
