@@ -27,7 +27,13 @@ import { databases, emptyDatabase } from '../helpers/pg.js';
  * Tables a migration is meant to rewrite (a backfill): their rows may change; the others, and
  * the messages checksum, must not. Empty: no migration rewrites data so far.
  */
-const REWRITES: Record<string, string[]> = {};
+const REWRITES: Record<string, string[]> = {
+  // Issue 19: the events log renumbered by one sequence; the deliveries and endpoints follow.
+  '0020-events-sequence': ['events', 'webhook_deliveries', 'webhook_endpoints'],
+};
+
+/** Tables a migration drops: not there to compare afterwards. */
+const DROPS: Record<string, string[]> = { '0020-events-sequence': ['event_counters'] };
 
 /**
  * Columns the start-up sweep writes, whatever migrated: bookkeeping, not data. The sweep marks a
@@ -356,6 +362,8 @@ async function roundTrip(dialect: 'sqlite' | 'postgres', name: string): Promise<
   const server = await startParley({ data });
   cleanups.push(() => server.close({ keepData: true }));
   const db = sqlStoreOf(server).db;
+  const dropped = new Set(remaining.flatMap((r) => DROPS[r] ?? []));
+  for (const table of dropped) delete before.counts[table], delete before.tables[table];
   const after = await snapshot(db, columnsOf(before, beforeSchema));
   const rewritten = new Set(remaining.flatMap((r) => REWRITES[r] ?? []));
   expect(after.counts, 'row counts per table').toEqual(before.counts);

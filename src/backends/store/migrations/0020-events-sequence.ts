@@ -7,7 +7,7 @@ import type { VersionedMigration } from './index.js';
  * a counter row held to the commit: a process stopped inside a commit held every other
  * process's sends of the tenant. Now `seq` is one sequence for the whole log, drawn at insert
  * (SQLite: the autoincrement key; PostgreSQL: `events_next_seq()`, which gives the transaction
- * its id before it draws, so the readers' bound — sql/adapter.ts `committedEventsBound` — holds).
+ * its id before it draws, so the readers' committed bound — sql/webhooks.ts, adapter.eventsHorizon — holds).
  * The old rows are renumbered in their (tenant, seq) order and the deliveries and endpoints'
  * places in the log follow them; `event_counters` goes.
  */
