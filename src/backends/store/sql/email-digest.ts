@@ -2,21 +2,25 @@ import type { DigestItem, DigestRecipient, EmailDigestStore } from '../../../cor
 import type { ConversationKind, Id } from '../../../core/model.js';
 import { raw } from '../sql-runner.js';
 import { SqlAggregate } from './aggregate.js';
+import { LEVEL, NOT_MUTED_AT, SETTINGS_OF_P } from './notifications.js';
 import { SqlStore } from '../sql-store.js';
 import type { Store } from '../store.js';
 
 /**
  * The messages an e-mail is due for, from `participants p` of one user: a DM or a mention of
  * them, not theirs, not deleted, above their read place and their e-mailed watermark, created
- * in (`olderThan` - age, `olderThan`], in a conversation they are still in. Parameters:
- * olderThan, newerThan.
+ * in (`olderThan` - age, `olderThan`], in a conversation they are still in; and as their push
+ * settings have it: none while the level in force is `none`, none that came while the
+ * conversation or the user was muted. Parameters: olderThan, newerThan.
  */
 const DUE = `
   JOIN conversations c ON c.id = p.conversation_id AND c.deleted_at IS NULL
+  ${SETTINGS_OF_P}
   LEFT JOIN email_watermarks w ON w.user_id = p.user_id AND w.conversation_id = p.conversation_id
   JOIN messages m ON m.conversation_id = p.conversation_id AND m.seq > p.read_seq AND m.seq > COALESCE(w.emailed_seq, 0)
   JOIN users s ON s.id = m.sender_id
   WHERE p.left_at IS NULL AND m.sender_id <> p.user_id AND m.deleted_at IS NULL
+    AND ${LEVEL} <> 'none' AND ${NOT_MUTED_AT('m.created_at')}
     AND m.created_at <= ? AND m.created_at > ?
     AND (c.kind = 'direct' OR EXISTS (SELECT 1 FROM mentions x WHERE x.message_id = m.id AND x.user_id = p.user_id))`;
 

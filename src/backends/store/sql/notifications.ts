@@ -6,9 +6,12 @@ import type { PushSubscriptionsTable } from '../schema.js';
 import { SqlAggregate } from './aggregate.js';
 
 /** The level in force for participant `p`: the conversation's setting (`cs`), else the user's (`us`), else `mentions`. */
-const LEVEL = `COALESCE(cs.level, us.level, 'mentions')`;
-const SETTINGS_OF_P = `LEFT JOIN notification_settings cs ON cs.user_id = p.user_id AND cs.conversation_id = p.conversation_id
+export const LEVEL = `COALESCE(cs.level, us.level, 'mentions')`;
+/** The settings of participant `p`: its conversation's (`cs`) and the user's own (`us`). */
+export const SETTINGS_OF_P = `LEFT JOIN notification_settings cs ON cs.user_id = p.user_id AND cs.conversation_id = p.conversation_id
   LEFT JOIN notification_settings us ON us.user_id = p.user_id AND us.conversation_id = 0`;
+/** A message created at `createdAt` (an SQL expression) came when neither setting muted it. */
+export const NOT_MUTED_AT = (createdAt: string) => `COALESCE(cs.mute_until, 0) <= ${createdAt} AND COALESCE(us.mute_until, 0) <= ${createdAt}`;
 
 /**
  * The append's outbox write (Store rule of NotificationStore): one INSERT … SELECT for the
@@ -29,7 +32,7 @@ export async function writeNotificationOutbox(
        FROM (VALUES ${adapter.valueRows(rows.length, ['BIGINT', 'BIGINT', 'BIGINT', 'BIGINT', 'BIGINT', 'BIGINT', 'INTEGER', 'TEXT'])}) AS v
        JOIN participants p ON p.conversation_id = v.column2 AND p.user_id <> v.column3 AND p.left_at IS NULL
        ${SETTINGS_OF_P}
-       WHERE COALESCE(cs.mute_until, 0) <= v.column6 AND COALESCE(us.mute_until, 0) <= v.column6
+       WHERE ${NOT_MUTED_AT('v.column6')}
          AND (${LEVEL} = 'all' OR (${LEVEL} = 'mentions' AND (v.column7 = 1 OR v.column8 LIKE '%,' || CAST(p.user_id AS TEXT) || ',%')))`,
       rows.flatMap(({ message: m, id, seq }) => [id, m.conversationId, m.senderId, seq, m.notify!.dueAt, m.createdAt, m.notify!.direct ? 1 : 0, `,${m.notify!.mentionIds.join(',')},`]),
     ),
