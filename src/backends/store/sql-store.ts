@@ -4,10 +4,11 @@ import type { Id } from '../../core/model.js';
 import { migrationProvider } from './migrations/index.js';
 import type { Database } from './schema.js';
 import { raw, type SqlRunner } from './sql-runner.js';
-import type { NotificationStore, AccountStore, AttachmentStore, ConversationStore, CurationStore, DirectoryStore, FriendStore, MessageStore, ParticipantStore, ReceiptStore, SearchStore, Store, StoreReads, ThreadStore, UnreadStore, WebhookStore } from './store.js';
+import type { NotificationStore, AccountStore, AdminStore, AttachmentStore, ConversationStore, CurationStore, DirectoryStore, FriendStore, MessageStore, ParticipantStore, ReceiptStore, SearchStore, Store, StoreReads, ThreadStore, UnreadStore, WebhookStore } from './store.js';
 import type { SqlAdapter } from './sql/adapter.js';
 import type { SqlContext } from './sql/aggregate.js';
 import type { OutboxSwitch } from './sql/outbox.js';
+import { SqlAdmin } from './sql/admin.js';
 import { SqlAccounts } from './sql/accounts.js';
 import { SqlAppend } from './sql/append.js';
 import { SqlConversations } from './sql/conversations.js';
@@ -25,7 +26,7 @@ import { SqlSearch } from './sql/search.js';
 import { SqlWebhooks } from './sql/webhooks.js';
 
 /** SqlStore answers every sub-store's methods (forwarded to its parts in the constructor). */
-export interface SqlStore extends AccountStore, FriendStore, ConversationStore, ParticipantStore, ReceiptStore, UnreadStore, ThreadStore, MessageStore, AttachmentStore, DirectoryStore, CurationStore, SearchStore, NotificationStore, WebhookStore {}
+export interface SqlStore extends AccountStore, AdminStore, FriendStore, ConversationStore, ParticipantStore, ReceiptStore, UnreadStore, ThreadStore, MessageStore, AttachmentStore, DirectoryStore, CurationStore, SearchStore, NotificationStore, WebhookStore {}
 
 /**
  * The Store on SQL through Kysely, shared by SQLite and PostgreSQL: one sub-store per aggregate
@@ -54,7 +55,7 @@ export class SqlStore implements Store {
     // methods (test/contract/store.test.ts) sees every statement of every part.
     const ctx: SqlContext = { adapter, db, runner, outbox: this.outbox };
     this.append = new SqlAppend(ctx, lockWaitMs);
-    const parts = [SqlAccounts, SqlFriends, SqlConversations, SqlParticipants, SqlReceipts, SqlMessages, SqlFiles, SqlDirectory, SqlCuration, SqlUnread, SqlThreads, SqlSearch, SqlNotifications, SqlWebhooks];
+    const parts = [SqlAccounts, SqlAdmin, SqlFriends, SqlConversations, SqlParticipants, SqlReceipts, SqlMessages, SqlFiles, SqlDirectory, SqlCuration, SqlUnread, SqlThreads, SqlSearch, SqlNotifications, SqlWebhooks];
     forwardMethods(this, [this.append, ...parts.map((Part) => new Part(ctx))]);
   }
 
