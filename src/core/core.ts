@@ -6,6 +6,7 @@ import type { Store } from '../backends/store/store.js';
 import type { FileStore } from '../backends/files/file-store.js';
 import { Accounts, type AccountLibraries } from './accounts/accounts.js';
 import { Invites } from './accounts/invites.js';
+import { Administration } from './accounts/administration.js';
 import { ApiKeys } from './accounts/api-keys.js';
 import { Conversations } from './conversations/conversations.js';
 import { ChannelDirectory } from './conversations/directory.js';
@@ -55,6 +56,8 @@ export class Core {
   readonly users: Users;
   readonly accounts: Accounts;
   readonly invites: Invites;
+  /** Tenant admins' and operators' administration (issue 20). */
+  readonly admin: Administration;
   readonly apiKeys: ApiKeys;
   readonly friends: Friends;
   readonly conversations: Conversations;
@@ -85,6 +88,8 @@ export class Core {
     this.rateLimits = new RateLimits(deps.rateLimiter, config);
     this.users = new Users(store);
     this.accounts = new Accounts(store, events, config, deps.rateLimiter, deps.libraries);
+    // Read at each call: the audit log may be set on the core after it is built.
+    this.accounts.audit = (entry) => this.audit.record(entry);
     this.invites = new Invites(store, config);
     this.apiKeys = new ApiKeys(store, events);
     this.friends = new Friends(store, this.users);
@@ -108,6 +113,8 @@ export class Core {
     this.conversations.onRead = (userId, conversationId) => void this.notifications.read(userId, conversationId).catch((e) => this.notifications.onError(e));
     this.webhooks = new Webhooks(store, deps.webhookSender);
     this.retention = new Retention(store, this.conversations, deps.fileStore, this.audit);
+    this.admin = new Administration(store, this.accounts, this.conversations, this.messages, deps.fileStore, presence, events, config);
+    this.admin.audit = (entry) => this.audit.record(entry);
     this.emailUnsubscribe = deps.email ? new EmailUnsubscribe(deps.email.optOuts, config.jwtSecret, deps.email.publicUrl) : null;
   }
 

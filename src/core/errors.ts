@@ -96,7 +96,7 @@ const REASONS_BY_CODE = {
   user_not_found: ['friend_not_found', 'block_not_found', 'participant_not_found'],
   too_many_members: ['add_at_most'],
   invalid_message_type: ['system_message', 'upload_message_type'],
-  not_permitted: ['channel_post_forbidden', 'pin_forbidden'],
+  not_permitted: ['channel_post_forbidden', 'pin_forbidden', 'account_suspended', 'suspend_self', 'conversation_archived'],
   not_message_sender: ['edit_own_only', 'delete_own_only'],
   invalid_emoji: ['emoji_required'],
   invalid_file: [

@@ -107,4 +107,6 @@ export type CacheChange =
   | { scope: 'conversation'; conversationId: Id }
   | { scope: 'member'; conversationId: Id; userId: Id }
   | { scope: 'block'; userIds: [Id, Id] }
+  /** A user's summary changed (their profile erased). */
+  | { scope: 'user'; userId: Id }
   | { scope: 'all' };

@@ -42,6 +42,10 @@ export interface User {
   tenantRole: TenantRole;
   /** A bot (issue 19): no password; acts through an API key or an incoming webhook. */
   isBot: boolean;
+  /** When an admin suspended the user (issue 20): no token, login or API key of theirs works meanwhile. */
+  suspendedAt: Millis | null;
+  /** A server operator: an admin over every tenant (issue 20). */
+  isOperator: boolean;
 }
 
 export type ApiKeyScope = 'read' | 'write' | 'admin';

@@ -14,6 +14,84 @@ export interface AddParticipantBody {
   role?: 'admin' | 'moderator' | 'member';
 }
 
+export interface AdminConversationOut {
+  /** Parley id */
+  id: number;
+  uuid: string;
+  kind: string;
+  title: string | null;
+  member_count: number;
+  last_seq: number;
+  /** UTC, ISO 8601 */
+  created_at: string;
+  archived_at: string | null;
+}
+
+export interface AdminConversationPageOut {
+  conversations: AdminConversationOut[];
+  next: number | null;
+}
+
+export interface AdminPageQuery {
+  /** Where the page starts: the previous page's `next` */
+  after?: number;
+  /** Rows per page */
+  limit?: number;
+  /** Operators: the tenant to act on (default: the operator's own) */
+  tenant?: string;
+}
+
+export interface AdminUserDetailOut {
+  user: AdminUserOut;
+  sessions: {
+    /** Every token of an older version is refused */
+    token_version: number;
+    online: boolean;
+    last_seen_at: string | null;
+    devices: {
+      /** Parley id */
+      id: number;
+      kind: string;
+      device_id: string;
+    }[];
+  };
+}
+
+export interface AdminUserOut {
+  /** Parley id */
+  id: number;
+  uuid: string;
+  name: string;
+  email: string;
+  avatar_url: string | null;
+  /** A bot: acts through an API key or an incoming webhook */
+  is_bot?: boolean;
+  /** The tenant's uuid */
+  tenant_id: string;
+  tenant_role: 'admin' | 'member';
+  is_operator: boolean;
+  suspended_at: string | null;
+  /** UTC, ISO 8601 */
+  created_at: string;
+  last_seen_at: string | null;
+}
+
+export interface AdminUserPageOut {
+  users: AdminUserOut[];
+  next: number | null;
+}
+
+export interface AdminUsersQuery {
+  /** Where the page starts: the previous page's `next` */
+  after?: number;
+  /** Rows per page */
+  limit?: number;
+  /** Operators: the tenant to act on (default: the operator's own) */
+  tenant?: string;
+  /** A part of the e-mail or name */
+  q?: string;
+}
+
 export interface ApiKeyBody {
   /** The key's and its bot's name */
   name: string;
@@ -49,6 +127,10 @@ export interface ApiKeyOut {
 export interface ApiKeyParams {
   /** The key's id (uuid) */
   id: string;
+}
+
+export interface ArchiveBody {
+  archived: boolean;
 }
 
 export interface AttachmentOut {
@@ -210,6 +292,12 @@ export interface DirectoryQuery {
 export interface EditBody {
   content: string;
   metadata?: Record<string, unknown> | null;
+}
+
+export interface ErasureOut {
+  messages: number;
+  reactions: number;
+  files: number;
 }
 
 export interface ErrorOut {
@@ -581,6 +669,17 @@ export interface RegisterBody {
   invite?: string;
 }
 
+export interface ResetPasswordBody {
+  /** The new password; generated when absent */
+  password?: string;
+}
+
+export interface ResetPasswordOut {
+  user: AdminUserOut;
+  password: string;
+  generated: boolean;
+}
+
 export interface RetentionBody {
   days: number | null;
 }
@@ -692,6 +791,46 @@ export interface SetRoleBody {
   role: 'admin' | 'moderator' | 'member';
 }
 
+export interface SuspendBody {
+  reason?: string | null;
+}
+
+export interface TenantOut {
+  /** The tenant's uuid */
+  id: string;
+  name: string;
+  /** UTC, ISO 8601 */
+  created_at: string;
+}
+
+export interface TenantPageOut {
+  tenants: TenantOut[];
+  next: number | null;
+}
+
+export interface TenantQuery {
+  /** Operators: the tenant to act on (default: the operator's own) */
+  tenant?: string;
+}
+
+export interface TenantRoleBody {
+  role: 'admin' | 'member';
+}
+
+export interface TenantSettingsBody {
+  registration?: 'default-tenant' | 'invite' | 'closed' | 'open' | null;
+  max_upload_bytes?: number | null;
+  retention_days?: number | null;
+  allowed_origins?: string[] | null;
+}
+
+export interface TenantSettingsOut {
+  registration: 'default-tenant' | 'invite' | 'closed' | 'open' | null;
+  max_upload_bytes: number | null;
+  retention_days: number | null;
+  allowed_origins: string[] | null;
+}
+
 export interface ThreadListQuery {
   /** Threads at most */
   limit?: number;
@@ -723,6 +862,11 @@ export interface ThreadRepliesQuery {
   after_seq?: number;
   /** Replies per page */
   limit?: number;
+}
+
+export interface TransferBody {
+  /** Parley id */
+  user_id: number;
 }
 
 export interface UnreadOut {
@@ -767,6 +911,11 @@ export interface UserOut {
   avatar_url: string | null;
   /** A bot: acts through an API key or an incoming webhook */
   is_bot?: boolean;
+}
+
+export interface UserParams {
+  /** Parley id */
+  id: number;
 }
 
 export interface UserSearchQuery {
@@ -1109,10 +1258,18 @@ export interface ServerFrames {
 export interface WireTypes {
   AckBody: AckBody;
   AddParticipantBody: AddParticipantBody;
+  AdminConversationOut: AdminConversationOut;
+  AdminConversationPageOut: AdminConversationPageOut;
+  AdminPageQuery: AdminPageQuery;
+  AdminUserDetailOut: AdminUserDetailOut;
+  AdminUserOut: AdminUserOut;
+  AdminUserPageOut: AdminUserPageOut;
+  AdminUsersQuery: AdminUsersQuery;
   ApiKeyBody: ApiKeyBody;
   ApiKeyIssuedOut: ApiKeyIssuedOut;
   ApiKeyOut: ApiKeyOut;
   ApiKeyParams: ApiKeyParams;
+  ArchiveBody: ArchiveBody;
   AttachmentOut: AttachmentOut;
   BlockOut: BlockOut;
   BlockParams: BlockParams;
@@ -1130,6 +1287,7 @@ export interface WireTypes {
   DirectoryOut: DirectoryOut;
   DirectoryQuery: DirectoryQuery;
   EditBody: EditBody;
+  ErasureOut: ErasureOut;
   ErrorOut: ErrorOut;
   EventOut: EventOut;
   EventsOut: EventsOut;
@@ -1167,6 +1325,8 @@ export interface WireTypes {
   ReactionParams: ReactionParams;
   ReadBody: ReadBody;
   RegisterBody: RegisterBody;
+  ResetPasswordBody: ResetPasswordBody;
+  ResetPasswordOut: ResetPasswordOut;
   RetentionBody: RetentionBody;
   RetentionOut: RetentionOut;
   RevisionOut: RevisionOut;
@@ -1180,14 +1340,23 @@ export interface WireTypes {
   SendBody: SendBody;
   SessionOut: SessionOut;
   SetRoleBody: SetRoleBody;
+  SuspendBody: SuspendBody;
+  TenantOut: TenantOut;
+  TenantPageOut: TenantPageOut;
+  TenantQuery: TenantQuery;
+  TenantRoleBody: TenantRoleBody;
+  TenantSettingsBody: TenantSettingsBody;
+  TenantSettingsOut: TenantSettingsOut;
   ThreadListQuery: ThreadListQuery;
   ThreadOut: ThreadOut;
   ThreadRepliesOut: ThreadRepliesOut;
   ThreadRepliesQuery: ThreadRepliesQuery;
+  TransferBody: TransferBody;
   UnreadOut: UnreadOut;
   UpdateConversationBody: UpdateConversationBody;
   UploadOut: UploadOut;
   UserOut: UserOut;
+  UserParams: UserParams;
   UserSearchQuery: UserSearchQuery;
   VapidKeyOut: VapidKeyOut;
   VisibilityBody: VisibilityBody;

@@ -41,6 +41,7 @@ export class CachedStore implements Store {
   readonly #summaries = new TtlCache<Id, UserSummary>(60_000, 100_000);
   readonly #roles = new TtlCache<string, Role>(5_000, 100_000);
   readonly #blocks = new TtlCache<string, Blocks>(30_000, 100_000);
+  readonly #archived = new TtlCache<Id, Millis | null>(30_000, 100_000);
   /**
    * Bumped by every eviction: a read that started before one does not keep what it read (it may
    * have read the database before the change committed).
@@ -72,15 +73,20 @@ export class CachedStore implements Store {
       case 'conversation':
         // Every role in it; deletes are rare, so the whole map.
         this.#roles.clear();
+        this.#archived.delete(change.conversationId);
         break;
       case 'block':
         this.#blocks.delete(pairKey(change.userIds[0], change.userIds[1]));
+        break;
+      case 'user':
+        this.#summaries.delete(change.userId);
         break;
       case 'all':
         this.#roles.clear();
         this.#blocks.clear();
         this.#summaries.clear();
         this.#refs.clear();
+        this.#archived.clear();
         break;
     }
   }
@@ -182,6 +188,21 @@ export class CachedStore implements Store {
   block(blocker: Id, blocked: Id, at: Millis): Promise<boolean> {
     const change: CacheChange = { scope: 'block', userIds: [blocker, blocked] };
     return this.#write(this.inner.block(blocker, blocked, at), (added) => (added ? [change] : []), [change]);
+  }
+
+  conversationArchivedAt(conversationId: Id): Promise<Millis | null> {
+    return this.#cached(this.#archived, conversationId, () => this.inner.conversationArchivedAt(conversationId)) as Promise<Millis | null>;
+  }
+
+  setConversationArchived(conversationId: Id, at: Millis | null): Promise<boolean> {
+    const change: CacheChange = { scope: 'conversation', conversationId };
+    return this.#write(this.inner.setConversationArchived(conversationId, at), () => [change], [change]);
+  }
+
+  /** The user's summary is read anew everywhere: their name and e-mail are gone. */
+  eraseProfile(userId: Id, at: Millis): Promise<number | 'last_admin' | undefined> {
+    const change: CacheChange = { scope: 'user', userId };
+    return this.#write(this.inner.eraseProfile(userId, at), (r) => (typeof r === 'number' ? [change] : []), [change]);
   }
 
   unblock(blocker: Id, blocked: Id): Promise<boolean> {

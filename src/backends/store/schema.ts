@@ -26,6 +26,13 @@ export interface UsersTable {
   tenant_role: Generated<string>;
   /** 1 for a bot (issue 19): a user without a password, acting through an API key or an incoming webhook. */
   is_bot: Generated<number>;
+  /** When a tenant admin or an operator suspended the user (migration 0021); null while active. */
+  suspended_at: Generated<number | null>;
+  suspension_reason: Generated<string | null>;
+  /** 1 for a server operator: an admin over every tenant (granted by `parley operator grant`). */
+  is_operator: Generated<number>;
+  /** When the account was erased: its content tombstoned, its profile a placeholder. */
+  erased_at: Generated<number | null>;
 }
 
 export interface ApiKeysTable {
@@ -114,6 +121,8 @@ export interface ConversationsTable {
   retention_days: Generated<number | null>;
   /** Every message with a smaller seq was purged by retention (1: none). */
   purged_before_seq: Generated<number>;
+  /** When an admin archived it (migration 0021): read-only, still readable. */
+  archived_at: Generated<number | null>;
 }
 
 export interface ParticipantsTable {
@@ -221,6 +230,19 @@ export interface Database {
   notification_outbox: NotificationOutboxTable;
   audit_heads: AuditHeadsTable;
   audit_log: AuditLogTable;
+  tenant_settings: TenantSettingsTable;
+}
+
+/** What a tenant's admins chose (migration 0021); a null column means the process's configuration. */
+export interface TenantSettingsTable {
+  tenant_id: number;
+  registration: string | null;
+  max_upload_bytes: number | null;
+  /** Keep messages this many days (the retention job reads it); null keeps them. */
+  retention_days: number | null;
+  /** JSON array of extra origins for this tenant. */
+  allowed_origins: string | null;
+  updated_at: number;
 }
 
 /** A user's notification setting (migration 0013); conversation_id 0 is the user's own, for every conversation. */

@@ -386,7 +386,7 @@ export interface RetentionStore {
   claimJob(name: string, holder: string, until: Millis, now: Millis): Promise<boolean>;
 }
 
-export interface Store extends RetentionStore, AccountStore, FriendStore, ConversationStore, ParticipantStore, ReceiptStore, MessageStore, AttachmentStore, DirectoryStore, CurationStore, UnreadStore, ThreadStore, SearchStore, NotificationStore, WebhookStore, AuditStore {
+export interface Store extends RetentionStore, AccountStore, AdminStore, FriendStore, ConversationStore, ParticipantStore, ReceiptStore, MessageStore, AttachmentStore, DirectoryStore, CurationStore, UnreadStore, ThreadStore, SearchStore, NotificationStore, WebhookStore, AuditStore {
   readonly dialect: 'sqlite' | 'postgres';
   /**
    * How many `appendMessages` calls may run at once and still take their seqs in the order
@@ -432,6 +432,76 @@ export interface CacheInvalidator {
   onInvalidate(listener: (change: CacheChange) => void): void;
 }
 
+/** What a tenant's admins chose (issue 20); null: the process's configuration applies. */
+export interface TenantSettings {
+  /** A REGISTRATION mode for this tenant's invites and sign-ups. */
+  registration: string | null;
+  maxUploadBytes: number | null;
+  /** Keep messages this many days (the retention job reads it); null: keep them. */
+  retentionDays: number | null;
+  /** Origins trusted for this tenant on top of the process's ALLOWED_ORIGINS. */
+  allowedOrigins: string[] | null;
+}
+
+/**
+ * Administration (issue 20): tenants and users as their admins and the server's operators
+ * see them, suspension, roles, tenant settings, archiving, and the erasure of a user.
+ *
+ * - Lists page by id after a cursor (the `(tenant_id, id)` index): no OFFSET, no COUNT.
+ * - `suspendUser` sets the suspension and revokes every token in one statement; a suspended
+ *   user's row is otherwise untouched, so `reactivateUser` gives the account back as it was
+ *   (its old tokens stay revoked).
+ * - A tenant always keeps an active (not suspended, not erased) human admin: `setTenantRole`,
+ *   `suspendUser` and `eraseProfile` of its last one change nothing and answer `last_admin`;
+ *   they take the tenant's row first, so two concurrent demotions cannot both pass the check.
+ * - Erasure is in steps the core runs in order: `liveMessagesOf` (each then tombstoned by
+ *   `deleteMessage`, which takes a change_seq, so a resume sees it), `reactionsOf` (each
+ *   removed by `setReaction`), then `scrubErasedContent` and `eraseProfile`.
+ */
+export interface AdminStore {
+  /** Tenants with id > after, by id, at most `limit` (the operators' list). */
+  tenants(after: Id, limit: number): Promise<Tenant[]>;
+  /** The tenant's users with id > after, by id, at most `limit`; `query` keeps those whose email or name contains it (case-insensitive). */
+  tenantUsers(tenantId: Id, page: { after: Id; limit: number; query?: string }): Promise<User[]>;
+  /** Suspends the user (the first suspension's time and reason stay) and revokes every token: the new token version, or `last_admin`, or undefined (no such user). */
+  suspendUser(userId: Id, at: Millis, reason: string | null): Promise<number | 'last_admin' | undefined>;
+  /** Lifts a suspension; false when the user was not suspended (or is erased: erasure is final). */
+  reactivateUser(userId: Id): Promise<boolean>;
+  /** Makes the user a server operator or not; false: no such user. */
+  setOperator(userId: Id, on: boolean): Promise<boolean>;
+  /** Sets the user's role in their tenant; `last_admin` when it would leave none (see the rule above). */
+  setTenantRole(userId: Id, role: TenantRole): Promise<'changed' | 'unchanged' | 'last_admin'>;
+  /** The ids of the user's messages not yet deleted, oldest first, at most `limit`. */
+  liveMessagesOf(senderId: Id, limit: number): Promise<Id[]>;
+  /** Reactions the user left on messages not deleted, at most `limit`. */
+  reactionsOf(userId: Id, limit: number): Promise<{ messageId: Id; emoji: string }[]>;
+  /**
+   * What remains of a user's content once every message of theirs is a tombstone: the
+   * messages' metadata, every attachment row they own (sent or pending), the revisions they
+   * wrote, their reactions on deleted messages, their saved and hidden messages, pins, notification settings and push
+   * subscriptions. Returns the file keys (files and thumbnails) that nothing references now.
+   */
+  scrubErasedContent(userId: Id): Promise<string[]>;
+  /**
+   * The profile erased: name "Deleted user", the e-mail freed (an `.invalid` address of the
+   * uuid), no password, avatar or external identity, suspended and every token revoked.
+   * Returns the new token version, `last_admin`, or undefined (no such user).
+   */
+  eraseProfile(userId: Id, at: Millis): Promise<number | 'last_admin' | undefined>;
+  tenantSettings(tenantId: Id): Promise<TenantSettings>;
+  /** Changes the given settings (undefined keeps one, null clears it) and returns them all. */
+  putTenantSettings(tenantId: Id, changes: Partial<TenantSettings>, at: Millis): Promise<TenantSettings>;
+  /** The tenant's live conversations with id > after, by id, at most `limit`. */
+  tenantConversations(tenantId: Id, page: { after: Id; limit: number }): Promise<(Conversation & { archivedAt: Millis | null })[]>;
+  /**
+   * Archives (at) or unarchives (null) a live conversation; false when there is none. The
+   * core refuses sends into an archived conversation (`conversation_archived`).
+   */
+  setConversationArchived(conversationId: Id, at: Millis | null): Promise<boolean>;
+  /** When the conversation was archived, null if not (or no such conversation). Cacheable: only `setConversationArchived` changes it. */
+  conversationArchivedAt(conversationId: Id): Promise<Millis | null>;
+}
+
 /** Tenants, users and invites. */
 export interface AccountStore {
   defaultTenant(): Promise<Tenant>;
@@ -467,8 +537,8 @@ export interface AccountStore {
   passwordHash(userId: Id): Promise<string | null>;
   /**
    * The summaries of the users that exist among `ids` (a fresh map each call). A summary (uuid,
-   * name, e-mail, avatar) is fixed when the user is created: no method here changes one, so it
-   * may be cached (CachedStore). A method that came to change one must evict it there.
+   * name, e-mail, avatar) is fixed when the user is created: only `eraseProfile` changes one, so it
+   * may be cached (CachedStore), which evicts it on that write.
    */
   userSummaries(ids: readonly Id[]): Promise<Map<Id, UserSummary>>;
   /** Users of the tenant whose email contains `query` (case-insensitive), by email. */

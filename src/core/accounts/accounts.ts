@@ -5,7 +5,9 @@ import type { RateLimiter } from '../../backends/ratelimit/rate-limiter.js';
 import { UniqueViolation, type NewUser, type Store } from '../../backends/store/store.js';
 import { DomainError, refusal } from '../errors.js';
 import type { EventPublisher } from '../events.js';
-import { DEFAULT_TENANT_UUID, type Tenant, type TenantRole, type User } from '../model.js';
+import { DEFAULT_TENANT_UUID, type Id, type Tenant, type TenantRole, type User } from '../model.js';
+import type { AuditEntryInput } from '../audit/ports.js';
+import { requireAdministers } from './authority.js';
 import { normalizeEmail, validEmail, validNewPassword } from './credentials.js';
 import { inviteDigest } from './invites.js';
 import { LoginThrottle } from './login-throttle.js';
@@ -50,6 +52,8 @@ export class Accounts {
   readonly throttle: LoginThrottle;
   // Verified against when the email is unknown, so a wrong email costs as much as a wrong password.
   #dummyHash: Promise<string> | undefined;
+  /** Where administrative actions are recorded (Core passes core.audit, read at each call). */
+  audit: (entry: AuditEntryInput) => Promise<void> = async () => {};
 
   constructor(
     readonly store: Store,
@@ -178,6 +182,7 @@ export class Accounts {
     const ok = stored ? await this.passwords.verify(stored, input.password) : await this.#verifyNothing(input.password);
     if (!user || !stored || !ok) throw new DomainError('invalid_credentials');
     await ticket.succeeded();
+    if (user.suspendedAt !== null) throw refusal('account_suspended');
     return { user, accessToken: await this.tokens.issue(user) };
   }
 
@@ -199,6 +204,7 @@ export class Accounts {
       if (user.tenantUuid !== claims.tenantUuid || user.tokenVersion !== claims.version) {
         throw new DomainError('not_authenticated');
       }
+      if (user.suspendedAt !== null) throw refusal('account_suspended');
       return user;
     }
     // A token of the application Parley is added to: its user exists here from first sight on.
@@ -209,6 +215,7 @@ export class Accounts {
     // (registered before this user's first login); the provider's user is provisioned beside
     // it, since e-mail uniqueness binds local accounts only.
     const known = await this.store.userByExternalSubject(tenant.id, claims.issuer, claims.subject);
+    if (known?.suspendedAt != null) throw refusal('account_suspended');
     if (known) return known;
     const claimed = claims.email === null ? null : normalizeEmail(claims.email);
     const claimedEmail = claimed !== null && validEmail(claimed) ? claimed : null;
@@ -268,6 +275,40 @@ export class Accounts {
     this.events.publishToUsers([user.id], { type: 'session.revoked', userId: user.id, version });
     const updated = { ...user, tokenVersion: version };
     return { user: updated, accessToken: await this.tokens.issue(updated) };
+  }
+
+  /** A user of a tenant the actor administers (an operator's: any tenant's), else `user_not_found`. */
+  async administered(actor: User, userId: Id): Promise<User> {
+    const user = await this.store.userById(userId);
+    if (!user) throw new DomainError('user_not_found');
+    if (!actor.isOperator && user.tenantId !== actor.tenantId) throw new DomainError('user_not_found');
+    requireAdministers(actor, user.tenantId);
+    return user;
+  }
+
+  /**
+   * Suspends a user (issue 20): their tokens are revoked and their sockets closed on every
+   * process at once (`session.revoked` through the bus, the hub closes every socket of an
+   * older token version); until reactivated they cannot log in, and neither their tokens nor
+   * the API keys they created are accepted. A tenant keeps one active admin (`last_admin`).
+   */
+  async suspend(actor: User, userId: Id, reason: string | null, origin?: string): Promise<User> {
+    const target = await this.administered(actor, userId);
+    if (target.id === actor.id) throw refusal('suspend_self');
+    const version = await this.store.suspendUser(target.id, Date.now(), reason?.trim().slice(0, 500) || null);
+    if (version === undefined) throw new DomainError('user_not_found');
+    if (version === 'last_admin') throw new DomainError('last_admin');
+    this.events.publishToUsers([target.id], { type: 'session.revoked', userId: target.id, version });
+    await this.audit({ tenantId: target.tenantId, actorId: actor.id, action: 'user.suspend', targetType: 'user', targetId: target.uuid, reason, origin });
+    return (await this.store.userById(target.id))!;
+  }
+
+  /** Lifts a suspension: the user logs in again (the tokens revoked by the suspension stay revoked). */
+  async reactivate(actor: User, userId: Id, origin?: string): Promise<User> {
+    const target = await this.administered(actor, userId);
+    await this.store.reactivateUser(target.id);
+    await this.audit({ tenantId: target.tenantId, actorId: actor.id, action: 'user.reactivate', targetType: 'user', targetId: target.uuid, origin });
+    return (await this.store.userById(target.id))!;
   }
 
   /** Revokes every token of the user and closes their sockets. */

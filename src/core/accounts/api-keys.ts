@@ -127,6 +127,9 @@ export class ApiKeys {
     if (!found || found.revokedAt !== null || !sameDigest(found.secretHash, digest)) throw new DomainError('not_authenticated');
     const user = await this.store.userById(found.botUserId);
     if (!user || user.tenantId !== found.tenantId) throw new DomainError('not_authenticated');
+    // A key works no more than the person who made it (issue 20: a suspended user's keys are refused).
+    const creator = found.createdBy === null ? undefined : await this.store.userById(found.createdBy);
+    if (user.suspendedAt !== null || (creator && creator.suspendedAt !== null)) throw refusal('account_suspended');
     const now = Date.now();
     if (found.lastUsedAt === null || found.lastUsedAt <= now - API_KEY_TOUCH_INTERVAL_MS) {
       await this.store.touchApiKey(found.id, now, now - API_KEY_TOUCH_INTERVAL_MS);

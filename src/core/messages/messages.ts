@@ -202,6 +202,8 @@ export class Messages {
     const ref = await this.conversations.memberRef(actor, input.conversation);
     const conversation = ref;
     await this.#requirePost(actor, ref);
+    // Archived by an admin (issue 20): read-only. A cached read, evicted when it changes.
+    if ((await this.store.conversationArchivedAt(ref.id)) !== null) throw refusal('conversation_archived');
     if (input.expectedReceiver != null && ref.pair && !ref.pair.some((u) => u.id === input.expectedReceiver && u.id !== actor.id)) {
       throw new DomainError('receiver_mismatch');
     }
@@ -507,6 +509,11 @@ export class Messages {
       if (!role || !may(role, 'delete_any_message')) throw refusal('delete_own_only');
     }
     if (message.deletedAt !== null) return message;
+    return this.#tombstone(conversation, message);
+  }
+
+  /** Deletes the message for everyone and tells its followers (unless another delete did first). */
+  async #tombstone(conversation: ConversationRef, message: Message): Promise<Message> {
     const { message: deleted, changed } = await storeCall(this.store.deleteMessage(message.id, Date.now()));
     // Another delete won the race: it told everyone already.
     if (changed) {
@@ -514,7 +521,7 @@ export class Messages {
         type: 'message.deleted',
         conversation,
         message: deleted,
-        sender: await this.users.summary(message.senderId),
+        sender: (await this.users.named([message.senderId])).get(message.senderId)!,
         readSeqs: await this.#readSeqs(conversation),
         ...(await this.#presenceHidden(conversation, message.senderId)),
         ...(await this.#hiddenFrom(message.id)),
@@ -523,16 +530,54 @@ export class Messages {
     return deleted;
   }
 
+  /**
+   * Erasure's content step (issue 20): every message `userId` sent becomes a tombstone and every
+   * reaction they left is removed, each a change of its conversation (a change_seq, an event),
+   * so a follower sees it live and a resume from any older cursor replays it; seqs stay as
+   * they were. Runs in pages until nothing of theirs is left (a send that was committing as
+   * the user was suspended is caught by the next page).
+   */
+  async eraseContentOf(user: User, pageSize = 200): Promise<{ messages: number; reactions: number }> {
+    let messages = 0;
+    let reactions = 0;
+    for (let ids = await this.store.liveMessagesOf(user.id, pageSize); ids.length > 0; ids = await this.store.liveMessagesOf(user.id, pageSize)) {
+      for (const id of ids) {
+        const message = await this.store.messageById(id);
+        if (!message || message.deletedAt !== null) continue;
+        await this.#tombstone(await this.conversations.refById(message.conversationId), message);
+        messages++;
+      }
+    }
+    for (let page = await this.store.reactionsOf(user.id, pageSize); page.length > 0; page = await this.store.reactionsOf(user.id, pageSize)) {
+      for (const { messageId, emoji } of page) {
+        const message = await this.store.messageById(messageId);
+        if (!message) continue;
+        try {
+          await this.#setReaction(user, await this.conversations.refById(message.conversationId), message, emoji, false);
+          reactions++;
+        } catch (e) {
+          // Deleted meanwhile: the scrub removes what its reactions left.
+          if (!(e instanceof DomainError && e.code === 'message_deleted')) throw e;
+        }
+      }
+    }
+    return { messages, reactions };
+  }
+
   /** Adds or removes the actor's reaction; doing it twice changes nothing the second time. */
   async react(actor: User, key: MessageKey, emoji: string, on: boolean): Promise<Message> {
     if (!isEmoji(emoji)) throw new DomainError('invalid_emoji');
     const { message, conversation } = await this.get(actor, key);
     await this.#refuseBlocked(actor, conversation);
     if (message.deletedAt !== null) throw new DomainError('message_deleted');
+    return this.#setReaction(actor, conversation, message, emoji, on);
+  }
+
+  async #setReaction(actor: User, conversation: ConversationRef, message: Message, emoji: string, on: boolean): Promise<Message> {
     const at = Date.now();
     const { message: after, changed } = await storeCall(this.store.setReaction(message.id, actor.id, emoji, on, at));
     if (changed) {
-      const sender = await this.users.summary(after.senderId);
+      const sender = (await this.users.named([after.senderId])).get(after.senderId)!;
       const readSeqs = await this.#readSeqs(conversation);
       const hidden = await this.#presenceHidden(conversation, after.senderId);
       this.events.publish({ type: on ? 'reaction.added' : 'reaction.removed', conversation, message: after, sender, readSeqs, userId: actor.id, user: Users.summaryOf(actor), emoji, at, ...hidden, ...(await this.#hiddenFrom(message.id)) });

@@ -1,5 +1,6 @@
 import { defineDialect } from '../dialect.js';
 import { PARLEY_CLOSE_CODES, PARLEY_TEXTS } from './codes.js';
+import { adminRoutes } from './admin-routes.js';
 import { botOpen, botRoutes } from './bot-routes.js';
 import { curationRoutes } from './curation-routes.js';
 import { webhookRoutes } from './webhook-routes.js';
@@ -26,6 +27,7 @@ export const parleyDialect = defineDialect({
     webhookRoutes(ctx, app);
     retentionRoutes(ctx, app);
     botRoutes(ctx, app);
+    adminRoutes(ctx, app);
   },
   socket: parleySocket,
 });

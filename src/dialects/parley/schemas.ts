@@ -597,3 +597,70 @@ export const ConversationRetentionOut = Type.Object({
   purged_before_seq: Type.Integer({ minimum: 1, description: 'Every message with a smaller seq was purged by retention' }),
 });
 export const LegalHoldParams = Type.Object({ target_type: Type.Union([Type.Literal('conversation'), Type.Literal('user')]), target_id: Id });
+// ---------------------------------------------------------------- administration (issue 20)
+
+const TenantRole = Type.Union([Type.Literal('admin'), Type.Literal('member')]);
+const Registration = Type.Union([Type.Literal('default-tenant'), Type.Literal('invite'), Type.Literal('closed'), Type.Literal('open')]);
+const AdminPage = {
+  after: Type.Optional(Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER, description: "Where the page starts: the previous page's `next`" })),
+  limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 200, default: 50, description: 'Rows per page' })),
+  tenant: Type.Optional(Type.String({ format: 'uuid', description: "Operators: the tenant to act on (default: the operator's own)" })),
+};
+export const UserParams = Type.Object({ id: Id });
+export const AdminUsersQuery = Type.Object({ ...AdminPage, q: Type.Optional(Type.String({ maxLength: 100, description: 'A part of the e-mail or name' })) });
+export const AdminPageQuery = Type.Object(AdminPage);
+export const TenantQuery = Type.Object({ tenant: AdminPage.tenant });
+export const AdminUserOut = Type.Object({
+  ...UserOut.properties,
+  tenant_id: Type.String({ description: "The tenant's uuid" }),
+  tenant_role: TenantRole,
+  is_operator: Type.Boolean(),
+  suspended_at: Nullable(Time),
+  created_at: Time,
+  last_seen_at: Nullable(Time),
+});
+export const AdminUserPageOut = Type.Object({ users: Type.Array(AdminUserOut), next: Nullable(Id) });
+export const AdminUserDetailOut = Type.Object({
+  user: AdminUserOut,
+  sessions: Type.Object({
+    token_version: Type.Integer({ description: 'Every token of an older version is refused' }),
+    online: Type.Boolean(),
+    last_seen_at: Nullable(Time),
+    devices: Type.Array(Type.Object({ id: Id, kind: Type.String(), device_id: Type.String() })),
+  }),
+});
+export const SuspendBody = Type.Object({ reason: Type.Optional(Nullable(Type.String({ maxLength: 500 }))) }, { additionalProperties: false });
+export const ResetPasswordBody = Type.Object({ password: Type.Optional(Type.String({ minLength: 1, maxLength: 1000, description: 'The new password; generated when absent' })) }, { additionalProperties: false });
+export const ResetPasswordOut = Type.Object({ user: AdminUserOut, password: Type.String(), generated: Type.Boolean() });
+export const TenantRoleBody = Type.Object({ role: TenantRole }, { additionalProperties: false });
+export const ErasureOut = Type.Object({ messages: Type.Integer(), reactions: Type.Integer(), files: Type.Integer() });
+export const TenantOut = Type.Object({ id: Type.String({ description: "The tenant's uuid" }), name: Type.String(), created_at: Time });
+export const TenantPageOut = Type.Object({ tenants: Type.Array(TenantOut), next: Nullable(Id) });
+export const AdminConversationOut = Type.Object({
+  id: Id,
+  uuid: Type.String(),
+  kind: Type.String(),
+  title: Nullable(Type.String()),
+  member_count: Type.Integer(),
+  last_seq: Seq,
+  created_at: Time,
+  archived_at: Nullable(Time),
+});
+export const AdminConversationPageOut = Type.Object({ conversations: Type.Array(AdminConversationOut), next: Nullable(Id) });
+export const ArchiveBody = Type.Object({ archived: Type.Boolean() }, { additionalProperties: false });
+export const TransferBody = Type.Object({ user_id: Id }, { additionalProperties: false });
+export const TenantSettingsBody = Type.Object(
+  {
+    registration: Type.Optional(Nullable(Registration)),
+    max_upload_bytes: Type.Optional(Nullable(Type.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER }))),
+    retention_days: Type.Optional(Nullable(Type.Integer({ minimum: 1, maximum: 36500 }))),
+    allowed_origins: Type.Optional(Nullable(Type.Array(Type.String({ maxLength: 300 }), { maxItems: 50 }))),
+  },
+  { additionalProperties: false },
+);
+export const TenantSettingsOut = Type.Object({
+  registration: Nullable(Registration),
+  max_upload_bytes: Nullable(Type.Integer()),
+  retention_days: Nullable(Type.Integer()),
+  allowed_origins: Nullable(Type.Array(Type.String())),
+});

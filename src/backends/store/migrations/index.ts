@@ -19,6 +19,7 @@ import { bots } from './0015-bots.js';
 import { eventsSequence } from './0020-events-sequence.js';
 import { auditLog } from './0023-audit-log.js';
 import { retention } from './0024-retention.js';
+import { administration } from './0021-administration.js';
 
 export type SqlDialectName = 'sqlite' | 'postgres';
 
@@ -29,7 +30,7 @@ export interface VersionedMigration {
 }
 
 /** In order; never edit one that has shipped, add the next. */
-export const MIGRATIONS: VersionedMigration[] = [initial, attachmentPaths, clientIdPerConversation, accounts, filesQuotaPurge, blocksMemberCount, sentSeq, epoch, search, threadsUnread, curation, channelVisibility, notifications, webhooks, bots, unreadUncounted, emailDigest, eventsSequence, auditLog, retention];
+export const MIGRATIONS: VersionedMigration[] = [initial, attachmentPaths, clientIdPerConversation, accounts, filesQuotaPurge, blocksMemberCount, sentSeq, epoch, search, threadsUnread, curation, channelVisibility, notifications, webhooks, bots, unreadUncounted, emailDigest, eventsSequence, administration, auditLog, retention];
 
 export function migrationProvider(dialect: SqlDialectName): MigrationProvider {
   return {

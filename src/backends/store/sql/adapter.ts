@@ -34,7 +34,7 @@ export interface SqlAdapter {
    */
   lockInOrder(tx: SqlRunner, table: string, keyColumns: string, keys: readonly (readonly number[])[]): Promise<void>;
   /** Takes one row's lock (`table.id = id`) for the rest of the transaction. */
-  lockRow(tx: SqlRunner, table: 'conversations' | 'users', id: Id): Promise<void>;
+  lockRow(tx: SqlRunner, table: 'conversations' | 'users' | 'tenants', id: Id): Promise<void>;
   /**
    * Locks the conversations' rows in id order, waiting at most `waitMs` for the ones another
    * transaction holds; `probe` ones are only taken if free. Returns the conversations left out.
@@ -175,7 +175,7 @@ class PostgresAdapter extends SqlWords implements SqlAdapter {
     await tx.all(raw(`SELECT 1 FROM ${table} WHERE ${where} ORDER BY ${keyColumns} FOR UPDATE`, keys.flat()));
   }
 
-  async lockRow(tx: SqlRunner, table: 'conversations' | 'users', id: Id): Promise<void> {
+  async lockRow(tx: SqlRunner, table: 'conversations' | 'users' | 'tenants', id: Id): Promise<void> {
     await tx.all(raw(`SELECT id FROM ${table} WHERE id = ? FOR UPDATE`, [id]));
   }
 

@@ -24,7 +24,7 @@ import type { FriendshipRow } from '../store.js';
 export type TenantRow = Selectable<TenantsTable>;
 export type UserRow = Pick<
   Selectable<UsersTable>,
-  'id' | 'uuid' | 'tenant_id' | 'email' | 'name' | 'avatar_url' | 'token_version' | 'last_seen_at' | 'created_at' | 'tenant_role' | 'is_bot'
+  'id' | 'uuid' | 'tenant_id' | 'email' | 'name' | 'avatar_url' | 'token_version' | 'last_seen_at' | 'created_at' | 'tenant_role' | 'is_bot' | 'suspended_at' | 'is_operator'
 > & { tenant_uuid: string };
 export type SummaryRow = Pick<Selectable<UsersTable>, 'id' | 'uuid' | 'name' | 'email' | 'avatar_url' | 'is_bot'>;
 export type ApiKeyRow = Selectable<ApiKeysTable>;
@@ -90,7 +90,7 @@ export function rowMapper<R>() {
   };
 }
 
-export const USER_COLUMNS = ['id', 'uuid', 'tenant_id', 'email', 'name', 'avatar_url', 'token_version', 'last_seen_at', 'created_at', 'tenant_role', 'is_bot'] as const;
+export const USER_COLUMNS = ['id', 'uuid', 'tenant_id', 'email', 'name', 'avatar_url', 'token_version', 'last_seen_at', 'created_at', 'tenant_role', 'is_bot', 'suspended_at', 'is_operator'] as const;
 /** A user's summary, as every rendering names someone. */
 export const SUMMARY_COLUMNS = ['id', 'uuid', 'name', 'email', 'avatar_url', 'is_bot'] as const;
 export const INVITE_COLUMNS = ['id', 'uuid', 'tenant_id', 'code_hash', 'email', 'created_by', 'created_at', 'expires_at', 'used_at', 'used_by', 'revoked_at'] as const;
@@ -98,7 +98,13 @@ export const INVITE_COLUMNS = ['id', 'uuid', 'tenant_id', 'code_hash', 'email', 
 export const toTenant: (r: TenantRow) => Tenant = rowMapper<TenantRow>()(['id', 'uuid', 'name', 'created_at']);
 
 const userFields = rowMapper<UserRow>()([...USER_COLUMNS, 'tenant_uuid']);
-export const toUser = (r: UserRow): User => ({ ...userFields(r), tenantRole: r.tenant_role === 'admin' ? 'admin' : 'member', isBot: Number(r.is_bot) === 1 });
+export const toUser = (r: UserRow): User => ({
+  ...userFields(r),
+  tenantRole: r.tenant_role === 'admin' ? 'admin' : 'member',
+  isBot: Number(r.is_bot) === 1,
+  suspendedAt: r.suspended_at == null ? null : Number(r.suspended_at),
+  isOperator: Number(r.is_operator) === 1,
+});
 
 export const toInvite: (r: InviteRow) => Invite = rowMapper<InviteRow>()([...INVITE_COLUMNS.filter((c) => c !== 'code_hash'), 'tenant_uuid']);
 
