@@ -28,6 +28,7 @@ import type { WebhookSender } from './webhooks/ports.js';
 import type { EmailDigestStore } from './notifications/email/ports.js';
 import { EmailUnsubscribe } from './notifications/email/unsubscribe.js';
 import { unrecordedAudit, type AuditRecorder } from './audit/ports.js';
+import { Moderation } from './moderation/moderation.js';
 
 export interface CoreDeps {
   config: Config;
@@ -69,6 +70,7 @@ export class Core {
   readonly search: Search;
   readonly notifications: Notifications;
   readonly webhooks: Webhooks;
+  readonly moderation: Moderation;
   /** The signed unsubscribe links of e-mails (null without an e-mail store). */
   readonly emailUnsubscribe: EmailUnsubscribe | null;
   /** Every administrative and moderation action is appended here (issue 20). */
@@ -103,6 +105,8 @@ export class Core {
     // Reading on one device clears the conversation's push on the others.
     this.conversations.onRead = (userId, conversationId) => void this.notifications.read(userId, conversationId).catch((e) => this.notifications.onError(e));
     this.webhooks = new Webhooks(store, deps.webhookSender);
+    // Through `this.audit` at each call: the audit log that replaces it is the one written.
+    this.moderation = new Moderation(store, this.conversations, this.messages, this.users, events, this.rateLimits, { record: (entry) => this.audit.record(entry) });
     this.emailUnsubscribe = deps.email ? new EmailUnsubscribe(deps.email.optOuts, config.jwtSecret, deps.email.publicUrl) : null;
   }
 

@@ -2,6 +2,7 @@ import { defineDialect } from '../dialect.js';
 import { PARLEY_CLOSE_CODES, PARLEY_TEXTS } from './codes.js';
 import { botOpen, botRoutes } from './bot-routes.js';
 import { curationRoutes } from './curation-routes.js';
+import { moderationRoutes } from './moderation-routes.js';
 import { webhookRoutes } from './webhook-routes.js';
 import { emailRoutes } from './email-routes.js';
 import { parleyOpen, parleyRest } from './routes.js';
@@ -22,6 +23,7 @@ export const parleyDialect = defineDialect({
   rest: (ctx, app) => {
     parleyRest(ctx, app);
     curationRoutes(ctx, app);
+    moderationRoutes(ctx, app);
     webhookRoutes(ctx, app);
     botRoutes(ctx, app);
   },
