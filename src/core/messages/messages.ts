@@ -318,7 +318,7 @@ export class Messages {
     }
     if (opts.in !== undefined && (typeof opts.in === 'number' ? conversation.id : conversation.uuid) !== opts.in) throw new DomainError('message_not_found');
     const named = await this.named([message]);
-    return { ...named, message, conversation, sender: named.senders.get(message.senderId)! };
+    return { ...named, message: named.messages[0], conversation, sender: named.senders.get(message.senderId)! };
   }
 
   /** Deleted messages with the reason a moderator gave, when one did. */
