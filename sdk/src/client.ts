@@ -639,6 +639,7 @@ export class ParleyClient {
         break;
       case 'mention':
       case 'pin_changed':
+      case 'report_resolved':
         break;
       case 'message_hidden':
         this.state.hideMessage(f.conversation_id, f.message_id);

@@ -37,6 +37,11 @@ import type {
   UploadedFile,
   User,
   Visibility,
+  Sanction,
+  SanctionInput,
+  Report,
+  ReportPage,
+  ReportResolution,
 } from './types.js';
 import { fetchUpload, toParts, xhrUpload, type RawResponse, type UploadInput, type UploadOptions, type XhrConstructor } from './upload.js';
 
@@ -425,8 +430,9 @@ export class ParleyRest {
     return this.request('PATCH', `/messages/${id}`, { json: metadata === undefined ? { content } : { content, metadata } });
   }
 
-  deleteMessage(id: number): Promise<Message> {
-    return this.request('DELETE', `/messages/${id}`);
+  /** `reason`: an admin or moderator deleting someone else's message says why (shown with the tombstone). */
+  deleteMessage(id: number, reason?: string): Promise<Message> {
+    return this.request('DELETE', `/messages/${id}`, reason ? { query: { reason } } : undefined);
   }
 
   react(id: number, emoji: string): Promise<Message> {
@@ -468,6 +474,51 @@ export class ParleyRest {
 
   async unsave(id: number): Promise<void> {
     await this.request<void>('DELETE', `/messages/${id}/saved`);
+  }
+
+  // ------------------------------------------------------------ moderation (issue 20)
+
+  /** Bans someone from a group or channel (admins, moderators, tenant admins): removed, and kept out until `until`. */
+  ban(conversationId: number, userId: number, input: SanctionInput = {}): Promise<Sanction> {
+    return this.request('PUT', `/conversations/${conversationId}/bans/${userId}`, { json: input });
+  }
+
+  async unban(conversationId: number, userId: number): Promise<void> {
+    await this.request<void>('DELETE', `/conversations/${conversationId}/bans/${userId}`);
+  }
+
+  /** Mutes someone in a group or channel: they read but cannot post or react until `until`. */
+  mute(conversationId: number, userId: number, input: SanctionInput = {}): Promise<Sanction> {
+    return this.request('PUT', `/conversations/${conversationId}/mutes/${userId}`, { json: input });
+  }
+
+  async unmute(conversationId: number, userId: number): Promise<void> {
+    await this.request<void>('DELETE', `/conversations/${conversationId}/mutes/${userId}`);
+  }
+
+  /** The bans and mutes in force in a conversation, newest first. */
+  sanctions(conversationId: number): Promise<Sanction[]> {
+    return this.request('GET', `/conversations/${conversationId}/sanctions`);
+  }
+
+  /** Reports someone else's message to the conversation's moderators, once. */
+  reportMessage(messageId: number, reason: string): Promise<Report> {
+    return this.request('POST', `/messages/${messageId}/reports`, { json: { reason } });
+  }
+
+  /** Open reports, oldest first: of one conversation, or of every one I moderate (a tenant admin: the tenant's). */
+  reports(opts: { conversationId?: number; after?: number; limit?: number } = {}): Promise<ReportPage> {
+    return this.request('GET', '/reports', { query: { conversation_id: opts.conversationId, after: opts.after, limit: opts.limit } });
+  }
+
+  /** My own reports, newest first, each with its outcome. */
+  myReports(opts: { before?: number; limit?: number } = {}): Promise<ReportPage> {
+    return this.request('GET', '/reports/mine', { query: { before: opts.before, limit: opts.limit } });
+  }
+
+  /** Dismisses a report, deletes its message, or mutes or bans its author; the reporter is told. */
+  resolveReport(reportId: number, resolution: ReportResolution): Promise<Report> {
+    return this.request('POST', `/reports/${reportId}/resolve`, { json: resolution });
   }
 
   // ------------------------------------------------------------ webhooks and the events log (issue 19; tenant admins)

@@ -24,6 +24,14 @@ export type DirectoryChannel = W.DirectoryChannelOut;
 export type Revisions = W.RevisionsOut;
 export type Revision = W.RevisionOut;
 export type Pin = W.PinOut;
+/** A ban or mute in force in a conversation (issue 20). */
+export type Sanction = W.SanctionOut;
+/** Why and until when (an ISO time; absent: for good). */
+export type SanctionInput = W.SanctionBody;
+export type Report = W.ReportOut;
+/** A page of reports with their messages (the queue, or mine); `next` is the following page's cursor. */
+export type ReportPage = W.ReportPageOut;
+export type ReportResolution = W.ResolveBody;
 /** A webhook endpoint of my tenant (tenant admins only); `secret` only in the answer that created it. */
 export type Webhook = W.WebhookOut;
 export type CreatedWebhook = W.WebhookCreatedOut;
@@ -87,6 +95,7 @@ export type SnapshotRequiredFrame = ServerFrame<'snapshot_required'>;
 export type ErrorFrame = ServerFrame<'error'>;
 export type MessageHiddenFrame = ServerFrame<'message_hidden'>;
 export type PinChangedFrame = ServerFrame<'pin_changed'>;
+export type ReportResolvedFrame = ServerFrame<'report_resolved'>;
 
 // ---------------------------------------------------------------- the SDK's own
 
@@ -149,6 +158,8 @@ export interface ParleyEventMap {
   message_hidden: MessageHiddenFrame;
   /** A message of a conversation was pinned or unpinned: reload its pins (`pins`). */
   pin_changed: PinChangedFrame;
+  /** A moderator resolved one of my reports (`report.state` is the outcome). */
+  report_resolved: ReportResolvedFrame;
   /** Too much was missed to replay; the SDK reloads the conversation's newest page itself. */
   snapshot_required: SnapshotRequiredFrame;
   status: StatusEvent;

@@ -30,6 +30,7 @@ import type { EmailDigestStore } from './notifications/email/ports.js';
 import { EmailUnsubscribe } from './notifications/email/unsubscribe.js';
 import { Audit } from './audit/audit.js';
 import { Retention } from './retention/retention.js';
+import { Moderation } from './moderation/moderation.js';
 
 export interface CoreDeps {
   config: Config;
@@ -75,6 +76,7 @@ export class Core {
   readonly webhooks: Webhooks;
   /** Retention, legal holds and the purge (issue 20). */
   readonly retention: Retention;
+  readonly moderation: Moderation;
   /** The signed unsubscribe links of e-mails (null without an e-mail store). */
   readonly emailUnsubscribe: EmailUnsubscribe | null;
   /** Every administrative and moderation action is appended here (issue 20). */
@@ -115,6 +117,7 @@ export class Core {
     this.retention = new Retention(store, this.conversations, deps.fileStore, this.audit);
     this.admin = new Administration(store, this.accounts, this.conversations, this.messages, deps.fileStore, presence, events, config);
     this.admin.audit = (entry) => this.audit.record(entry);
+    this.moderation = new Moderation(store, this.conversations, this.messages, this.users, events, this.rateLimits, this.audit);
     this.emailUnsubscribe = deps.email ? new EmailUnsubscribe(deps.email.optOuts, config.jwtSecret, deps.email.publicUrl) : null;
   }
 

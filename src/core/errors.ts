@@ -70,6 +70,12 @@ export const ERROR_CODES = {
   search_disabled: 'forbidden',
   // webhooks
   webhook_not_found: 'not_found',
+  // moderation (issue 20)
+  report_not_found: 'not_found',
+  /** The reporter reported this message already (once per reporter and message). */
+  already_reported: 'conflict',
+  /** Another moderator resolved the report first. */
+  report_resolved: 'conflict',
   // generic
   invalid_input: 'invalid',
 } as const satisfies Record<string, ErrorKind>;
@@ -90,13 +96,17 @@ const REASONS_BY_CODE = {
     'bad_form_fields', 'one_file_field', 'no_file_part', 'file_url_unknown',
     'webhook_url_invalid', 'webhook_url_private', 'webhook_event_type_unknown',
     'api_key_scopes_required', 'metadata_not_object', 'metadata_too_large', 'metadata_too_deep',
+    'moderation_reason_too_long', 'until_not_future', 'report_reason_required', 'report_own_message', 'bad_report_cursor',
   ],
-  rate_limited: ['login_throttled'],
-  cannot_chat_with_self: ['befriend_self', 'block_self'],
+  rate_limited: ['login_throttled', 'reports_throttled'],
+  cannot_chat_with_self: ['befriend_self', 'block_self', 'sanction_self'],
   user_not_found: ['friend_not_found', 'block_not_found', 'participant_not_found'],
   too_many_members: ['add_at_most'],
   invalid_message_type: ['system_message', 'upload_message_type'],
-  not_permitted: ['channel_post_forbidden', 'pin_forbidden', 'account_suspended', 'suspend_self', 'conversation_archived'],
+  not_permitted: [
+    'channel_post_forbidden', 'pin_forbidden', 'account_suspended', 'suspend_self', 'conversation_archived',
+    'banned', 'user_banned', 'muted', 'admin_protected', 'moderators_only',
+  ],
   not_message_sender: ['edit_own_only', 'delete_own_only'],
   invalid_emoji: ['emoji_required'],
   invalid_file: [

@@ -1,3 +1,4 @@
+import type { MessageReport } from '../backends/store/store.js';
 import type { ConversationKind, Id, Message, Millis, UserSummary, Visibility } from './model.js';
 
 /** Who a conversation event is about: enough for every dialect to render it without a query. */
@@ -63,6 +64,8 @@ export interface DomainEvents {
    * `version`, only those authenticated by a token older than it: a session begun with the new
    * token (after a password change) stays, however late the event arrives.
    */
+  /** A moderator resolved a report: told to its reporter's devices (issue 20). */
+  'report.resolved': { report: MessageReport };
   'session.revoked': { userId: Id; version?: number };
   /** Sent to every process on the control channel: forget what `change` made stale. Never rendered. */
   'cache.invalidate': { change: CacheChange };

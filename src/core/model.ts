@@ -192,6 +192,8 @@ export interface Message {
   createdAt: Millis;
   editedAt: Millis | null;
   deletedAt: Millis | null;
+  /** A moderator deleted it with a reason (issue 20): who, and why; shown with the tombstone. */
+  removal?: { deletedBy: Id; reason: string };
   attachments: Attachment[];
   reactions: ReactionSummary[];
   replyCount: number;

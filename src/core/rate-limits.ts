@@ -3,6 +3,9 @@ import type { RateLimiter } from '../backends/ratelimit/rate-limiter.js';
 import { DomainError } from './errors.js';
 import type { Id } from './model.js';
 
+const REPORTS_BURST = 10;
+const REPORT_EVERY_SECONDS = 30;
+
 /** The limits 003 promises ("rate limiting for spam prevention"), applied the same in every dialect. */
 export class RateLimits {
   constructor(
@@ -40,6 +43,11 @@ export class RateLimits {
   read(userId: Id): Promise<void> {
     const { userReadsPerSecond: r, userReadsBurst: b } = this.config.rateLimits;
     return this.#take(`r:${userId}`, r, b);
+  }
+
+  /** One report of a message: a burst of REPORTS_BURST, then one every REPORT_EVERY_SECONDS (against flooding the queue). */
+  report(userId: Id): Promise<void> {
+    return this.#take(`rep:${userId}`, 1 / REPORT_EVERY_SECONDS, REPORTS_BURST);
   }
 
   /** One frame on one connection; stays in this process (a connection lives in one). */

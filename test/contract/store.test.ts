@@ -9,6 +9,7 @@ import { CachedStore } from '../../src/backends/store/cached-store.js';
 import { raw, type SqlRunner, type Statement } from '../../src/backends/store/sql-runner.js';
 import { hasPostgres, newPostgresDatabase } from '../helpers/pg.js';
 import { curationContract } from './curation.contract.js';
+import { moderationContract } from './moderation.contract.js';
 import { boundedMessageAccess, multiProcessStoreContract, storeContract, type StoreHandle } from './store.contract.js';
 
 /**
@@ -119,6 +120,7 @@ const cachedOver = (open: () => Promise<StoreHandle>) => async (): Promise<Store
 describe('SQLite store', () => {
   storeContract(sqliteStore);
   curationContract(sqliteStore);
+  moderationContract(sqliteStore);
 });
 
 describe('CachedStore over SQLite', () => {
@@ -128,6 +130,7 @@ describe('CachedStore over SQLite', () => {
 describe.skipIf(!hasPostgres)('PostgreSQL store', () => {
   storeContract(postgresStore);
   curationContract(postgresStore);
+  moderationContract(postgresStore);
 
   describe('two instances on one database (two processes)', () => {
     multiProcessStoreContract(async () => {

@@ -129,7 +129,7 @@ describe('SDK units', () => {
     type Internal = 'ready' | 'subscribed' | 'pong';
     const covered: [Exclude<ServerFrameType, keyof ParleyEventMap | Internal>] extends [never] ? true : false = true;
     expect(covered).toBe(true);
-    const events: (keyof ParleyEventMap)[] = ['message', 'message_changed', 'read', 'unread', 'thread', 'delivered', 'typing', 'presence', 'mention', 'conversation_changed', 'participant_changed', 'message_hidden', 'pin_changed', 'snapshot_required', 'error'];
+    const events: (keyof ParleyEventMap)[] = ['message', 'message_changed', 'read', 'unread', 'thread', 'delivered', 'typing', 'presence', 'mention', 'conversation_changed', 'participant_changed', 'message_hidden', 'pin_changed', 'report_resolved', 'snapshot_required', 'error'];
     expect([...Object.keys(ServerFrames)].sort()).toEqual([...events, 'ready', 'subscribed', 'pong'].sort());
     expectTypeOf<Message>().toEqualTypeOf<Static<typeof MessageOut>>();
     expectTypeOf<Conversation>().toEqualTypeOf<Static<typeof ConversationOut>>();

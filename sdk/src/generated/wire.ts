@@ -260,6 +260,11 @@ export interface Cursor {
   last_change_seq?: number;
 }
 
+export interface DeleteQuery {
+  /** A moderator deleting someone else's message: why (at most 500 characters), shown with the tombstone */
+  reason?: string;
+}
+
 export interface DirectoryChannelOut {
   /** Parley id */
   id: number;
@@ -337,6 +342,10 @@ export interface EventOut {
       created_at: string;
       edited_at: string | null;
       deleted_at: string | null;
+      /** Parley id */
+      deleted_by?: number;
+      /** Why a moderator deleted someone else's message (with deleted_by): shown to everyone in the conversation, its author first of all */
+      deleted_reason?: string;
       attachments: AttachmentOut[];
       reactions: {
         emoji: string;
@@ -558,6 +567,10 @@ export interface MessageOut {
   created_at: string;
   edited_at: string | null;
   deleted_at: string | null;
+  /** Parley id */
+  deleted_by?: number;
+  /** Why a moderator deleted someone else's message (with deleted_by): shown to everyone in the conversation, its author first of all */
+  deleted_reason?: string;
   attachments: AttachmentOut[];
   reactions: {
     emoji: string;
@@ -571,6 +584,12 @@ export interface MessageOut {
 export interface MessageParams {
   /** Parley id */
   id: number;
+}
+
+export interface MyReportsQuery {
+  /** The previous page's `next` */
+  before?: number;
+  limit?: number;
 }
 
 export interface NotificationSettingsBody {
@@ -669,6 +688,70 @@ export interface RegisterBody {
   invite?: string;
 }
 
+export interface ReportBody {
+  /** Why (at most 1000 characters) */
+  reason: string;
+}
+
+export interface ReportEntryOut {
+  /** Parley id */
+  id: number;
+  /** Parley id */
+  conversation_id: number;
+  /** Parley id */
+  message_id: number;
+  /** Parley id */
+  reporter_id: number;
+  /** Parley id */
+  author_id: number;
+  reason: string;
+  /** open, or how a moderator resolved it: dismissed, the message deleted, its author muted or banned */
+  state: 'open' | 'dismissed' | 'deleted' | 'muted' | 'banned';
+  /** UTC, ISO 8601 */
+  created_at: string;
+  resolved_by: number | null;
+  resolved_at: string | null;
+  message: MessageOut | null;
+}
+
+export interface ReportOut {
+  /** Parley id */
+  id: number;
+  /** Parley id */
+  conversation_id: number;
+  /** Parley id */
+  message_id: number;
+  /** Parley id */
+  reporter_id: number;
+  /** Parley id */
+  author_id: number;
+  reason: string;
+  /** open, or how a moderator resolved it: dismissed, the message deleted, its author muted or banned */
+  state: 'open' | 'dismissed' | 'deleted' | 'muted' | 'banned';
+  /** UTC, ISO 8601 */
+  created_at: string;
+  resolved_by: number | null;
+  resolved_at: string | null;
+}
+
+export interface ReportPageOut {
+  items: ReportEntryOut[];
+  next: number | null;
+}
+
+export interface ReportParams {
+  /** Parley id */
+  id: number;
+}
+
+export interface ReportQueueQuery {
+  /** Parley id */
+  conversation_id?: number;
+  /** The previous page's `next` */
+  after?: number;
+  limit?: number;
+}
+
 export interface ResetPasswordBody {
   /** The new password; generated when absent */
   password?: string;
@@ -678,6 +761,13 @@ export interface ResetPasswordOut {
   user: AdminUserOut;
   password: string;
   generated: boolean;
+}
+
+export interface ResolveBody {
+  /** dismiss; delete the message; mute or ban its author */
+  action: 'dismiss' | 'delete' | 'mute' | 'ban';
+  reason?: string | null;
+  until?: string | null;
 }
 
 export interface RetentionBody {
@@ -706,6 +796,28 @@ export interface RevisionsOut {
   edited_at: string | null;
   /** Every earlier text, oldest first; the current one is the message itself */
   revisions: RevisionOut[];
+}
+
+export interface SanctionBody {
+  reason?: string | null;
+  until?: string | null;
+}
+
+export interface SanctionOut {
+  user: UserOut;
+  kind: 'ban' | 'mute';
+  reason: string | null;
+  until: string | null;
+  by: number | null;
+  /** UTC, ISO 8601 */
+  created_at: string;
+}
+
+export interface SanctionParams {
+  /** Parley id */
+  id: number;
+  /** Parley id */
+  user_id: number;
 }
 
 export interface SavedOut {
@@ -1188,6 +1300,11 @@ export interface ServerFrames {
     conversation_id: number;
     message: MessageOut;
   };
+  /** A moderator resolved one of my reports (every device of mine): its outcome in `state`. */
+  report_resolved: {
+    type: 'report_resolved';
+    report: ReportOut;
+  };
   /** A conversation you are in was created (or you were added), renamed, made public or private, or deleted. */
   conversation_changed: {
     type: 'conversation_changed';
@@ -1283,6 +1400,7 @@ export interface WireTypes {
   ConversationRetentionOut: ConversationRetentionOut;
   CreateConversationBody: CreateConversationBody;
   Cursor: Cursor;
+  DeleteQuery: DeleteQuery;
   DirectoryChannelOut: DirectoryChannelOut;
   DirectoryOut: DirectoryOut;
   DirectoryQuery: DirectoryQuery;
@@ -1311,6 +1429,7 @@ export interface WireTypes {
   MemberOut: MemberOut;
   MessageOut: MessageOut;
   MessageParams: MessageParams;
+  MyReportsQuery: MyReportsQuery;
   NotificationSettingsBody: NotificationSettingsBody;
   NotificationSettingsOut: NotificationSettingsOut;
   ParticipantParams: ParticipantParams;
@@ -1325,12 +1444,22 @@ export interface WireTypes {
   ReactionParams: ReactionParams;
   ReadBody: ReadBody;
   RegisterBody: RegisterBody;
+  ReportBody: ReportBody;
+  ReportEntryOut: ReportEntryOut;
+  ReportOut: ReportOut;
+  ReportPageOut: ReportPageOut;
+  ReportParams: ReportParams;
+  ReportQueueQuery: ReportQueueQuery;
   ResetPasswordBody: ResetPasswordBody;
   ResetPasswordOut: ResetPasswordOut;
+  ResolveBody: ResolveBody;
   RetentionBody: RetentionBody;
   RetentionOut: RetentionOut;
   RevisionOut: RevisionOut;
   RevisionsOut: RevisionsOut;
+  SanctionBody: SanctionBody;
+  SanctionOut: SanctionOut;
+  SanctionParams: SanctionParams;
   SavedOut: SavedOut;
   SavedPageOut: SavedPageOut;
   SavedQuery: SavedQuery;

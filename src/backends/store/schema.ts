@@ -231,6 +231,9 @@ export interface Database {
   audit_heads: AuditHeadsTable;
   audit_log: AuditLogTable;
   tenant_settings: TenantSettingsTable;
+  conversation_sanctions: ConversationSanctionsTable;
+  message_reports: MessageReportsTable;
+  message_deletions: MessageDeletionsTable;
 }
 
 /** What a tenant's admins chose (migration 0021); a null column means the process's configuration. */
@@ -243,6 +246,39 @@ export interface TenantSettingsTable {
   /** JSON array of extra origins for this tenant. */
   allowed_origins: string | null;
   updated_at: number;
+}
+
+/** A ban or mute of a user in a conversation (migration 0022): in force while `until` is null or later than now. */
+export interface ConversationSanctionsTable {
+  conversation_id: number;
+  user_id: number;
+  kind: string;
+  reason: string | null;
+  until: number | null;
+  created_by: number | null;
+  created_at: number;
+}
+
+/** A report of a message (migration 0022): once per reporter and message; `state` is 'open' or how it was resolved. */
+export interface MessageReportsTable {
+  id: Generated<number>;
+  tenant_id: number;
+  conversation_id: number;
+  message_id: number;
+  reporter_id: number;
+  author_id: number;
+  reason: string;
+  state: string;
+  created_at: number;
+  resolved_by: number | null;
+  resolved_at: number | null;
+}
+
+/** Why a moderator deleted someone else's message (migration 0022). */
+export interface MessageDeletionsTable {
+  message_id: number;
+  deleted_by: number;
+  reason: string;
 }
 
 /** A user's notification setting (migration 0013); conversation_id 0 is the user's own, for every conversation. */

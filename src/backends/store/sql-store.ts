@@ -4,7 +4,7 @@ import type { Id } from '../../core/model.js';
 import { migrationProvider } from './migrations/index.js';
 import type { Database } from './schema.js';
 import { raw, type SqlRunner } from './sql-runner.js';
-import type { NotificationStore, AccountStore, AdminStore, AttachmentStore, ConversationStore, CurationStore, DirectoryStore, FriendStore, MessageStore, ParticipantStore, ReceiptStore, RetentionStore, SearchStore, Store, StoreReads, ThreadStore, UnreadStore, WebhookStore, AuditStore } from './store.js';
+import type { ModerationStore, NotificationStore, AccountStore, AdminStore, AttachmentStore, ConversationStore, CurationStore, DirectoryStore, FriendStore, MessageStore, ParticipantStore, ReceiptStore, RetentionStore, SearchStore, Store, StoreReads, ThreadStore, UnreadStore, WebhookStore, AuditStore } from './store.js';
 import type { SqlAdapter } from './sql/adapter.js';
 import type { SqlContext } from './sql/aggregate.js';
 import type { OutboxSwitch } from './sql/outbox.js';
@@ -24,11 +24,12 @@ import { SqlThreads } from './sql/threads.js';
 import { SqlUnread } from './sql/unread.js';
 import { SqlSearch } from './sql/search.js';
 import { SqlWebhooks } from './sql/webhooks.js';
-import { SqlAudit } from './sql/audit.js';
 import { SqlRetention } from './sql/retention.js';
+import { SqlAudit } from './sql/audit.js';
+import { SqlModeration } from './sql/moderation.js';
 
 /** SqlStore answers every sub-store's methods (forwarded to its parts in the constructor). */
-export interface SqlStore extends AccountStore, AdminStore, FriendStore, ConversationStore, ParticipantStore, ReceiptStore, UnreadStore, ThreadStore, MessageStore, AttachmentStore, DirectoryStore, CurationStore, SearchStore, NotificationStore, WebhookStore, AuditStore, RetentionStore {}
+export interface SqlStore extends AccountStore, AdminStore, FriendStore, ConversationStore, ParticipantStore, ReceiptStore, UnreadStore, ThreadStore, MessageStore, AttachmentStore, DirectoryStore, CurationStore, SearchStore, NotificationStore, WebhookStore, AuditStore, RetentionStore, ModerationStore {}
 
 /**
  * The Store on SQL through Kysely, shared by SQLite and PostgreSQL: one sub-store per aggregate
@@ -57,7 +58,7 @@ export class SqlStore implements Store {
     // methods (test/contract/store.test.ts) sees every statement of every part.
     const ctx: SqlContext = { adapter, db, runner, outbox: this.outbox };
     this.append = new SqlAppend(ctx, lockWaitMs);
-    const parts = [SqlAccounts, SqlAdmin, SqlFriends, SqlConversations, SqlParticipants, SqlReceipts, SqlMessages, SqlFiles, SqlDirectory, SqlCuration, SqlUnread, SqlThreads, SqlSearch, SqlNotifications, SqlWebhooks, SqlAudit, SqlRetention];
+    const parts = [SqlAccounts, SqlAdmin, SqlFriends, SqlConversations, SqlParticipants, SqlReceipts, SqlMessages, SqlFiles, SqlDirectory, SqlCuration, SqlUnread, SqlThreads, SqlSearch, SqlNotifications, SqlWebhooks, SqlAudit, SqlRetention, SqlModeration];
     forwardMethods(this, [this.append, ...parts.map((Part) => new Part(ctx))]);
   }
 

@@ -386,7 +386,7 @@ export interface RetentionStore {
   claimJob(name: string, holder: string, until: Millis, now: Millis): Promise<boolean>;
 }
 
-export interface Store extends RetentionStore, AccountStore, AdminStore, FriendStore, ConversationStore, ParticipantStore, ReceiptStore, MessageStore, AttachmentStore, DirectoryStore, CurationStore, UnreadStore, ThreadStore, SearchStore, NotificationStore, WebhookStore, AuditStore {
+export interface Store extends RetentionStore, AccountStore, AdminStore, FriendStore, ConversationStore, ParticipantStore, ReceiptStore, MessageStore, AttachmentStore, DirectoryStore, CurationStore, UnreadStore, ThreadStore, SearchStore, NotificationStore, WebhookStore, AuditStore, ModerationStore {
   readonly dialect: 'sqlite' | 'postgres';
   /**
    * How many `appendMessages` calls may run at once and still take their seqs in the order
@@ -1054,4 +1054,71 @@ export interface AuditStore {
   auditSeqOfHash(tenantId: Id, hash: string): Promise<number | undefined>;
   /** The tenants that have an audit log, by id. */
   auditTenants(): Promise<Id[]>;
+}
+
+/** A ban (out of the conversation, cannot come back) or a mute (stays and reads, cannot post or react). */
+export type SanctionKind = 'ban' | 'mute';
+
+/** A user's ban or mute in a conversation: in force while `until` is null (permanent) or later than now. */
+export interface Sanction {
+  conversationId: Id;
+  userId: Id;
+  kind: SanctionKind;
+  reason: string | null;
+  until: Millis | null;
+  createdBy: Id | null;
+  createdAt: Millis;
+}
+
+/** Where a report stands: open, or how a moderator resolved it (exactly one of these). */
+export type ReportState = 'open' | 'dismissed' | 'deleted' | 'muted' | 'banned';
+
+export interface MessageReport {
+  id: Id;
+  tenantId: Id;
+  conversationId: Id;
+  messageId: Id;
+  reporterId: Id;
+  authorId: Id;
+  reason: string;
+  state: ReportState;
+  createdAt: Millis;
+  resolvedBy: Id | null;
+  resolvedAt: Millis | null;
+}
+
+export type NewReport = Omit<MessageReport, 'id' | 'state' | 'resolvedBy' | 'resolvedAt'>;
+
+/** Which open reports a moderator's queue lists: a tenant's all, or those of the conversations a user moderates. */
+export interface ReportQueueScope {
+  tenantId: Id;
+  /** Only this conversation's. */
+  conversationId?: Id;
+  /** Only conversations this user is a current admin or moderator of (left out: the tenant's every one). */
+  moderatorId?: Id;
+}
+
+/** Bans, mutes, reports and moderators' deletion reasons (issue 20). */
+export interface ModerationStore {
+  /** Sets the user's ban or mute in the conversation, replacing one of that kind (in force or lapsed). */
+  putSanction(sanction: Sanction): Promise<void>;
+  /** Removes the user's ban or mute; false when none was in force at `now`. */
+  liftSanction(conversationId: Id, userId: Id, kind: SanctionKind, now: Millis): Promise<boolean>;
+  /** The user's sanctions in force at `now` (`until` null or later than `now`: at `until` it is lifted). */
+  sanctionsOf(conversationId: Id, userId: Id, now: Millis): Promise<Sanction[]>;
+  /** The conversation's sanctions in force at `now`, newest first. */
+  sanctions(conversationId: Id, now: Millis): Promise<Sanction[]>;
+  /** Files an open report; undefined when this reporter reported this message already (nothing changes). */
+  createReport(report: NewReport): Promise<MessageReport | undefined>;
+  report(id: Id): Promise<MessageReport | undefined>;
+  /** Moves an open report to `state`; false when it is not open (resolved once, by one moderator). */
+  resolveReport(id: Id, state: Exclude<ReportState, 'open'>, by: Id, at: Millis): Promise<boolean>;
+  /** Open reports in the scope, oldest first, with id above `afterId`, at most `limit`. */
+  openReports(scope: ReportQueueScope, afterId: Id, limit: number): Promise<MessageReport[]>;
+  /** The reporter's own reports in any state, newest first, with id below `beforeId` (none: from the newest), at most `limit`. */
+  reportsBy(reporterId: Id, beforeId: Id | undefined, limit: number): Promise<MessageReport[]>;
+  /** Records why a moderator deleted someone else's message; a second record for the message changes nothing. */
+  recordDeletion(messageId: Id, deletedBy: Id, reason: string): Promise<void>;
+  /** Who deleted which of `messageIds` for what reason (only those a moderator deleted with one). */
+  deletionsOf(messageIds: readonly Id[]): Promise<Map<Id, { deletedBy: Id; reason: string }>>;
 }

@@ -7,6 +7,7 @@ import type { Conversation, ConversationKind, ConversationView, Id, Member, Part
 import { lastUnhidden } from '../messages/curation.js';
 import { may, type Action } from './permissions.js';
 import { deletedUser, Users } from '../users.js';
+import { Sanctions } from '../moderation/sanctions.js';
 
 export type ConversationKey = Id | string;
 
@@ -40,13 +41,18 @@ export const LIST_MEMBER_PREVIEW = 5;
 
 /** Conversations, membership and read state. Anything the actor is not in is "not found". */
 export class Conversations {
+  /** Bans and mutes, checked by every service that lets someone in or lets them post. */
+  readonly sanctions: Sanctions;
+
   constructor(
     readonly store: Store,
     readonly users: Users,
     readonly friends: Friends,
     readonly events: EventPublisher,
     readonly limits: MembershipLimits = { maxMembers: 1000, maxPerAdd: 100 },
-  ) {}
+  ) {
+    this.sanctions = new Sanctions(store);
+  }
 
   async #find(key: ConversationKey, reads: StoreReads = this.store): Promise<Conversation | undefined> {
     return typeof key === 'number' ? reads.conversationById(key) : reads.conversationByUuid(key);
@@ -203,6 +209,7 @@ export class Conversations {
     const user = await this.users.resolve(actor, userKey);
     // Whoever blocked the actor is not theirs to add (README "Security": forced membership).
     if (await this.friends.blocks(user.id, actor.id)) throw new DomainError('not_addable');
+    await this.sanctions.refuseBanned(conversation.id, user.id, 'adder');
     const added = (await storeCall(this.store.addParticipants(conversation.id, [{ userId: user.id, role }], Date.now(), { maxMembers: this.limits.maxMembers }))).includes(user.id);
     if (added) {
       const ref = await this.ref(conversation);

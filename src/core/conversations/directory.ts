@@ -72,6 +72,7 @@ export class ChannelDirectory {
     if (!conversation || conversation.tenantId !== actor.tenantId) throw new DomainError('conversation_not_found');
     if (await this.store.participant(conversation.id, actor.id)) return { view: await this.conversations.view(actor, conversation.id), joined: false };
     if (conversation.kind !== 'channel' || conversation.visibility !== 'public') throw new DomainError('conversation_not_found');
+    await this.conversations.sanctions.refuseBanned(conversation.id, actor.id);
     // The store checks again, under the conversation's lock, that it is still public.
     const added = await storeCall(
       this.store.addParticipants(conversation.id, [{ userId: actor.id, role: 'member' }], Date.now(), { maxMembers: this.maxMembers, publicOnly: true }),

@@ -66,6 +66,9 @@ export interface HistoryPage extends NamedMessages {
   purgedBeforeSeq: number;
 }
 
+/** The longest reason a moderator gives (a deletion, a ban, a mute), in characters. */
+export const MODERATION_REASON_MAX = 500;
+
 const KINDS: readonly MessageKind[] = ['text', 'emoji', 'image', 'file', 'voice', 'system'];
 const FILE_KINDS: readonly MessageKind[] = ['image', 'file', 'voice'];
 
@@ -199,11 +202,12 @@ export class Messages {
     if (input.kind === 'system') throw refusal('system_message');
     const metadataJson = serializeMetadata(input.metadata) ?? null;
 
-    const ref = await this.conversations.memberRef(actor, input.conversation);
+    const ref = await this.conversations.memberRef(actor, input.conversation).catch((e) => this.#bannedOr(e, actor, input.conversation));
     const conversation = ref;
     await this.#requirePost(actor, ref);
     // Archived by an admin (issue 20): read-only. A cached read, evicted when it changes.
     if ((await this.store.conversationArchivedAt(ref.id)) !== null) throw refusal('conversation_archived');
+    await this.conversations.sanctions.refuseMuted(ref.id, actor.id);
     if (input.expectedReceiver != null && ref.pair && !ref.pair.some((u) => u.id === input.expectedReceiver && u.id !== actor.id)) {
       throw new DomainError('receiver_mismatch');
     }
@@ -302,6 +306,13 @@ export class Messages {
     if (await this.friends.isBlocked(actor.id, other.id)) throw new DomainError('blocked');
   }
 
+  /** A send by someone not in the conversation: `banned` when a ban keeps them out, else `error` as it was. */
+  async #bannedOr(error: unknown, actor: User, key: ConversationKey): Promise<never> {
+    const ref = error instanceof DomainError && error.code === 'conversation_not_found' ? await this.store.conversationRef(key) : undefined;
+    if (ref && ref.tenantId === actor.tenantId) await this.conversations.sanctions.refuseBanned(ref.id, actor.id);
+    throw error;
+  }
+
   async #find(key: MessageKey): Promise<Message | undefined> {
     return typeof key === 'number' ? this.store.messageById(key) : this.store.messageByUuid(key);
   }
@@ -320,11 +331,19 @@ export class Messages {
     }
     if (opts.in !== undefined && (typeof opts.in === 'number' ? conversation.id : conversation.uuid) !== opts.in) throw new DomainError('message_not_found');
     const named = await this.named([message]);
-    return { ...named, message, conversation, sender: named.senders.get(message.senderId)! };
+    return { ...named, message: named.messages[0], conversation, sender: named.senders.get(message.senderId)! };
+  }
+
+  /** Deleted messages with the reason a moderator gave, when one did. */
+  async #withRemovals(messages: Message[]): Promise<Message[]> {
+    const deleted = messages.filter((m) => m.deletedAt !== null).map((m) => m.id);
+    const removals = deleted.length === 0 ? new Map() : await this.store.deletionsOf(deleted);
+    return removals.size === 0 ? messages : messages.map((m) => (removals.has(m.id) ? { ...m, removal: removals.get(m.id) } : m));
   }
 
   /** The people a rendering of `messages` names (senders, reactors), in one read. */
-  async named(messages: Message[]): Promise<NamedMessages> {
+  async named(read: Message[]): Promise<NamedMessages> {
+    const messages = await this.#withRemovals(read);
     const reactorIds = messages.flatMap((m) => m.reactions.flatMap((r) => r.userIds));
     const found = await this.users.summaries([...messages.map((m) => m.senderId), ...reactorIds]);
     const senders = new Map(messages.map((m) => [m.senderId, found.get(m.senderId) ?? deletedUser(m.senderId)]));
@@ -487,6 +506,7 @@ export class Messages {
     const { message, conversation } = await this.get(actor, key);
     if (message.senderId !== actor.id) throw refusal('edit_own_only');
     await this.#requirePost(actor, conversation);
+    await this.conversations.sanctions.refuseMuted(conversation.id, actor.id);
     await this.#refuseBlocked(actor, conversation);
     if (message.deletedAt !== null) throw new DomainError('message_deleted');
     if (message.kind !== 'text' && message.kind !== 'emoji') throw new DomainError('only_text_editable');
@@ -500,21 +520,34 @@ export class Messages {
     return updated;
   }
 
-  /** Soft delete by the sender: the row stays as a tombstone so seq stays gapless. */
-  async delete(actor: User, key: MessageKey): Promise<Message> {
+  /**
+   * Soft delete by the sender: the row stays as a tombstone so seq stays gapless. An admin or
+   * moderator deleting someone else's message may give a reason, shown to its author.
+   */
+  async delete(actor: User, key: MessageKey, reason?: string | null): Promise<Message> {
     const { message, conversation } = await this.get(actor, key);
     if (message.senderId !== actor.id) {
       // Admins and moderators of a group or channel delete anyone's message.
       const role = conversation.kind === 'direct' ? undefined : await this.conversations.role(conversation.id, actor.id);
       if (!role || !may(role, 'delete_any_message')) throw refusal('delete_own_only');
     }
-    if (message.deletedAt !== null) return message;
-    return this.#tombstone(conversation, message);
+    return this.tombstone(actor, message, conversation, message.senderId === actor.id ? null : reason);
   }
 
-  /** Deletes the message for everyone and tells its followers (unless another delete did first). */
-  async #tombstone(conversation: ConversationRef, message: Message): Promise<Message> {
-    const { message: deleted, changed } = await storeCall(this.store.deleteMessage(message.id, Date.now()));
+  /**
+   * Deletes a message for everyone, once; whether the actor may is the caller's to have
+   * checked (`delete`, the report queue). A moderator's reason is kept for the author to see.
+   */
+  async tombstone(actor: User, message: Message, conversation: ConversationRef, reason?: string | null): Promise<Message> {
+    if (message.deletedAt !== null) return message;
+    const why = reason?.trim();
+    if (why) {
+      if (tooLong(why, MODERATION_REASON_MAX)) throw refusal('moderation_reason_too_long', { max: MODERATION_REASON_MAX });
+      await this.store.recordDeletion(message.id, actor.id, why);
+    }
+    const { message: tombstone, changed } = await storeCall(this.store.deleteMessage(message.id, Date.now()));
+    const removal = why ? (await this.store.deletionsOf([message.id])).get(message.id) : undefined;
+    const deleted = removal ? { ...tombstone, removal } : tombstone;
     // Another delete won the race: it told everyone already.
     if (changed) {
       this.events.publish({
@@ -544,7 +577,7 @@ export class Messages {
       for (const id of ids) {
         const message = await this.store.messageById(id);
         if (!message || message.deletedAt !== null) continue;
-        await this.#tombstone(await this.conversations.refById(message.conversationId), message);
+        await this.tombstone(user, message, await this.conversations.refById(message.conversationId));
         messages++;
       }
     }
@@ -569,6 +602,7 @@ export class Messages {
     if (!isEmoji(emoji)) throw new DomainError('invalid_emoji');
     const { message, conversation } = await this.get(actor, key);
     await this.#refuseBlocked(actor, conversation);
+    await this.conversations.sanctions.refuseMuted(conversation.id, actor.id);
     if (message.deletedAt !== null) throw new DomainError('message_deleted');
     return this.#setReaction(actor, conversation, message, emoji, on);
   }

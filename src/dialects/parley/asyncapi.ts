@@ -32,6 +32,10 @@ const SERVER_EXAMPLES: Record<ServerFrameType, unknown> = {
   delivered: { type: 'delivered', conversation_id: 7, user_id: 2, delivered_seq: 42 },
   typing: { type: 'typing', conversation_id: 7, user_id: 2, is_typing: true, typing_user_ids: [2] },
   presence: { type: 'presence', user_id: 2, online: false, status: 'offline', last_seen: '2024-01-01T12:05:00.000Z' },
+  report_resolved: {
+    type: 'report_resolved',
+    report: { id: 5, conversation_id: 7, message_id: 123, reporter_id: 2, author_id: 1, reason: 'Spam', state: 'deleted', created_at: '2024-01-01T12:01:00.000Z', resolved_by: 1, resolved_at: '2024-01-01T12:09:00.000Z' },
+  },
   mention: { type: 'mention', conversation_id: 7, message: { ...message, content: '@Jane Smith have a look' } },
   conversation_changed: { type: 'conversation_changed', change: 'updated', conversation, title: 'Project Team Chat', visibility: 'public' },
   participant_changed: { type: 'participant_changed', change: 'added', conversation_id: 7, user: other, role: 'member', by: 1 },

@@ -3,6 +3,7 @@ import { PARLEY_CLOSE_CODES, PARLEY_TEXTS } from './codes.js';
 import { adminRoutes } from './admin-routes.js';
 import { botOpen, botRoutes } from './bot-routes.js';
 import { curationRoutes } from './curation-routes.js';
+import { moderationRoutes } from './moderation-routes.js';
 import { webhookRoutes } from './webhook-routes.js';
 import { retentionRoutes } from './retention-routes.js';
 import { emailRoutes } from './email-routes.js';
@@ -24,6 +25,7 @@ export const parleyDialect = defineDialect({
   rest: (ctx, app) => {
     parleyRest(ctx, app);
     curationRoutes(ctx, app);
+    moderationRoutes(ctx, app);
     webhookRoutes(ctx, app);
     retentionRoutes(ctx, app);
     botRoutes(ctx, app);

@@ -2,7 +2,8 @@ import type { Attachment, ConversationView, Message, UserSummary } from '../../c
 import type { DialectContext } from '../dialect.js';
 import type { Static } from '@sinclair/typebox';
 import { iso, isoOrNull } from '../shared/time.js';
-import type { ConversationOut, MessageOut } from './schemas.js';
+import type { ConversationOut, MessageOut, ReportOut } from './schemas.js';
+import type { MessageReport } from '../../backends/store/store.js';
 
 export type Ctx = Pick<DialectContext, 'fileUrl' | 'isOnline'>;
 
@@ -50,6 +51,10 @@ export function renderMessage(ctx: Ctx, m: Message, sender: UserSummary, localTe
     reactions: m.reactions.map((r) => ({ emoji: r.emoji, user_ids: r.userIds, count: r.userIds.length })),
     metadata: renderMetadata(m.metadataJson),
   };
+  if (m.removal) {
+    out.deleted_by = m.removal.deletedBy;
+    out.deleted_reason = m.removal.reason;
+  }
   if (localTempId !== undefined) out.local_temp_id = localTempId;
   return out;
 }
@@ -89,5 +94,21 @@ export function renderConversation(ctx: Ctx, v: ConversationView): Static<typeof
       joined_at: iso(m.participant.joinedAt),
       online: ctx.isOnline(m.user.id),
     })),
+  };
+}
+
+/** A report as its reporter and the moderators see it. */
+export function renderReport(r: MessageReport): Static<typeof ReportOut> {
+  return {
+    id: r.id,
+    conversation_id: r.conversationId,
+    message_id: r.messageId,
+    reporter_id: r.reporterId,
+    author_id: r.authorId,
+    reason: r.reason,
+    state: r.state,
+    created_at: iso(r.createdAt),
+    resolved_by: r.resolvedBy,
+    resolved_at: isoOrNull(r.resolvedAt),
   };
 }

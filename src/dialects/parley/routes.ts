@@ -51,6 +51,7 @@ import {
   UploadOut,
   UserOut,
   UserSearchQuery,
+  DeleteQuery,
 } from './schemas.js';
 import { parleyRenderer, sendParley } from './socket.js';
 import { directoryRoutes } from './directory-routes.js';
@@ -428,11 +429,12 @@ export function parleyRest(ctx: DialectContext, authed: DialectScope) {
     one(await core.messages.edit(req.user, req.params.id, req.body.content, req.body.metadata)),
   );
   authed.delete('/messages/:id', { schema: {
-    ...docs('deleteMessage', 'Delete a message', 'Mine; in groups and channels, admins and moderators may delete anyone\'s. The message stays as a tombstone (content null) so seqs stay gapless.'),
+    ...docs('deleteMessage', 'Delete a message', 'Mine; in groups and channels, admins and moderators may delete anyone\'s, with a `reason` shown with the tombstone (`deleted_reason`, `deleted_by`). The message stays as a tombstone (content null) so seqs stay gapless.'),
     params: MessageParams,
+    querystring: DeleteQuery,
     response: { 200: example(MessageOut, 'The tombstone', { ...message, content: null, attachments: [], reactions: [], deleted_at: '2024-01-01T12:10:00.000Z' }), ...errors },
   } }, async (req) =>
-    one(await core.messages.delete(req.user, req.params.id)),
+    one(await core.messages.delete(req.user, req.params.id, req.query.reason)),
   );
   authed.put('/messages/:id/reactions/:emoji', { schema: {
     ...docs('addReaction', 'React to a message', 'Adds my reaction (one emoji, URL-encoded); reacting twice changes nothing.'),

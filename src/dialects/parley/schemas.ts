@@ -68,6 +68,8 @@ export const MessageOut = Type.Object(
     created_at: Time,
     edited_at: Nullable(Time),
     deleted_at: Nullable(Time),
+    deleted_by: Type.Optional(Id),
+    deleted_reason: Type.Optional(Type.String({ description: "Why a moderator deleted someone else's message (with deleted_by): shown to everyone in the conversation, its author first of all" })),
     attachments: Type.Array(AttachmentOut),
     reactions: Type.Array(Type.Object({ emoji: Type.String(), user_ids: Type.Array(Id), count: Type.Integer() })),
     local_temp_id: Type.Optional(Nullable(Type.String({ description: "The sender's local_temp_id (the sender's copies only)" }))),
@@ -264,6 +266,66 @@ export const SavedQuery = Type.Object({
   before: Type.Optional(Type.String({ pattern: '^\\d{1,15}_\\d{1,15}$', description: "Where the page starts: the previous page's `next`" })),
 });
 
+// Issue 20: bans, mutes and reports (moderation-routes.ts).
+const SanctionKindOut = Type.Union([Type.Literal('ban'), Type.Literal('mute')]);
+export const SanctionParams = Type.Object({ id: Id, user_id: Id });
+export const SanctionBody = Type.Object(
+  {
+    reason: Type.Optional(Nullable(Type.String({ maxLength: 2000, description: 'Why (at most 500 characters); shown to moderators' }))),
+    until: Type.Optional(Nullable(Type.String({ format: 'date-time', description: 'When it is lifted by itself (null or absent: never); from then on it is not in force' }))),
+  },
+  { additionalProperties: false },
+);
+export const SanctionOut = Type.Object({
+  user: UserOut,
+  kind: SanctionKindOut,
+  reason: Nullable(Type.String()),
+  until: Nullable(Time),
+  by: Nullable(Id),
+  created_at: Time,
+});
+const ReportState = Type.Union([Type.Literal('open'), Type.Literal('dismissed'), Type.Literal('deleted'), Type.Literal('muted'), Type.Literal('banned')], {
+  description: 'open, or how a moderator resolved it: dismissed, the message deleted, its author muted or banned',
+});
+export const ReportOut = Type.Object({
+  id: Id,
+  conversation_id: Id,
+  message_id: Id,
+  reporter_id: Id,
+  author_id: Id,
+  reason: Type.String(),
+  state: ReportState,
+  created_at: Time,
+  resolved_by: Nullable(Id),
+  resolved_at: Nullable(Time),
+});
+export const ReportEntryOut = Type.Object({ ...ReportOut.properties, message: Nullable(MessageOut) });
+export const ReportPageOut = Type.Object({
+  items: Type.Array(ReportEntryOut),
+  next: Nullable(Type.Integer({ description: "The next page's cursor (null on the last page)" })),
+});
+export const ReportBody = Type.Object({ reason: Type.String({ maxLength: 4000, description: 'Why (at most 1000 characters)' }) }, { additionalProperties: false });
+export const ReportParams = Type.Object({ id: Id });
+export const ReportQueueQuery = Type.Object({
+  conversation_id: Type.Optional(Id),
+  after: Type.Optional(Type.Integer({ minimum: 0, description: "The previous page's `next`" })),
+  limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 100, default: 50 })),
+});
+export const MyReportsQuery = Type.Object({
+  before: Type.Optional(Type.Integer({ minimum: 1, description: "The previous page's `next`" })),
+  limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 100, default: 50 })),
+});
+export const ResolveBody = Type.Object(
+  {
+    action: Type.Union([Type.Literal('dismiss'), Type.Literal('delete'), Type.Literal('mute'), Type.Literal('ban')], { description: 'dismiss; delete the message; mute or ban its author' }),
+    ...SanctionBody.properties,
+  },
+  { additionalProperties: false },
+);
+export const DeleteQuery = Type.Object({
+  reason: Type.Optional(Type.String({ maxLength: 2000, description: "A moderator deleting someone else's message: why (at most 500 characters), shown with the tombstone" })),
+});
+
 const frame = <T extends string, P extends Record<string, TSchema>>(type: T, props: P, description: string) =>
   Type.Object({ type: Type.Literal(type), ...props }, { additionalProperties: false, description });
 
@@ -347,6 +409,7 @@ export const ServerFrames = {
   typing: out('typing', { conversation_id: Id, user_id: Id, is_typing: Type.Boolean(), typing_user_ids: Type.Array(Id) }, 'Someone started or stopped typing.'),
   presence: out('presence', { user_id: Id, online: Type.Boolean(), status: Status, last_seen: Nullable(Time) }, 'Presence of someone you share a conversation with.'),
   mention: out('mention', { conversation_id: Id, message: MessageOut }, 'You were mentioned (every device, subscribed or not).'),
+  report_resolved: out('report_resolved', { report: ReportOut }, 'A moderator resolved one of my reports (every device of mine): its outcome in `state`.'),
   conversation_changed: out(
     'conversation_changed',
     {

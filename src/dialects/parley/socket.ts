@@ -10,7 +10,7 @@ import { FrameError, frameValidators, type FrameValidator } from '../shared/fram
 import { SocketSession, type FrameHandler } from '../shared/socket.js';
 import { bySender, notHiddenFrom, toOthers, variantKeys } from '../shared/variants.js';
 import { isoOrNull } from '../shared/time.js';
-import { renderMessage, renderUser, type Ctx } from './render.js';
+import { renderMessage, renderReport, renderUser, type Ctx } from './render.js';
 import { ClientFrames } from './schemas.js';
 
 type Conn = Parameters<FrameHandler<null>>[0];
@@ -73,6 +73,8 @@ export function parleyRenderer(ctx: Ctx): EventRenderer<null> {
           return JSON.stringify({ type: 'typing', conversation_id: e.conversation.id, user_id: e.user.id, is_typing: e.isTyping, typing_user_ids: e.typingUserIds });
         case 'presence':
           return JSON.stringify({ type: 'presence', user_id: e.user.id, online: e.isOnline, status: e.status, last_seen: isoOrNull(e.lastSeen) });
+        case 'report.resolved':
+          return JSON.stringify({ type: 'report_resolved', report: renderReport(e.report) });
         case 'mention':
           return JSON.stringify({ type: 'mention', conversation_id: e.conversation.id, message: renderMessage(ctx, e.message, e.sender) });
         case 'conversation.created':

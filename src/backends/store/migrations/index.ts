@@ -20,6 +20,7 @@ import { eventsSequence } from './0020-events-sequence.js';
 import { auditLog } from './0023-audit-log.js';
 import { retention } from './0024-retention.js';
 import { administration } from './0021-administration.js';
+import { moderation } from './0022-moderation.js';
 
 export type SqlDialectName = 'sqlite' | 'postgres';
 
@@ -30,7 +31,7 @@ export interface VersionedMigration {
 }
 
 /** In order; never edit one that has shipped, add the next. */
-export const MIGRATIONS: VersionedMigration[] = [initial, attachmentPaths, clientIdPerConversation, accounts, filesQuotaPurge, blocksMemberCount, sentSeq, epoch, search, threadsUnread, curation, channelVisibility, notifications, webhooks, bots, unreadUncounted, emailDigest, eventsSequence, administration, auditLog, retention];
+export const MIGRATIONS: VersionedMigration[] = [initial, attachmentPaths, clientIdPerConversation, accounts, filesQuotaPurge, blocksMemberCount, sentSeq, epoch, search, threadsUnread, curation, channelVisibility, notifications, webhooks, bots, unreadUncounted, emailDigest, eventsSequence, administration, moderation, auditLog, retention];
 
 export function migrationProvider(dialect: SqlDialectName): MigrationProvider {
   return {
