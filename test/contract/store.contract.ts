@@ -5,6 +5,7 @@ import { DEFAULT_TENANT_UUID, type Conversation, type ConversationKind, type Id,
 import { directoryContract } from './directory.contract.js';
 import { cacheableReadsContract } from './cacheable-reads.contract.js';
 import { searchContract } from './search.contract.js';
+import { outboxContract } from './outbox.contract.js';
 import { isDeferred, UniqueViolation, type AppendResult, type NewAttachment, type NewInvite, type NewMessage, type Store } from '../../src/backends/store/store.js';
 
 export interface StoreHandle {
@@ -1296,6 +1297,7 @@ export function storeContract(make: () => Promise<StoreHandle>): void {
 
   directoryContract(() => s);
   searchContract(() => s, f);
+  outboxContract(() => s, f, T0);
 
   describe('queries', () => {
     it('a history page, the room list and a resume read messages through an index, at any size', async () => {
