@@ -8,6 +8,7 @@ import { searchContract } from './search.contract.js';
 import { auditContract, auditFields } from './audit.contract.js';
 import { AUDIT_GENESIS } from '../../src/core/audit/ports.js';
 import { auditHash } from '../../src/core/audit/audit.js';
+import { outboxContract } from './outbox.contract.js';
 import { isDeferred, UniqueViolation, type AppendResult, type NewAttachment, type NewInvite, type NewMessage, type Store } from '../../src/backends/store/store.js';
 
 export interface StoreHandle {
@@ -1300,6 +1301,7 @@ export function storeContract(make: () => Promise<StoreHandle>): void {
 
   directoryContract(() => s);
   searchContract(() => s, f);
+  outboxContract(() => s, f, T0);
 
   describe('queries', () => {
     it('a history page, the room list and a resume read messages through an index, at any size', async () => {

@@ -8,7 +8,8 @@ import { allEvents, newGroup, newTenant, send } from './support.js';
 // by cursor: the same ids every time, in order, paged without offsets.
 
 describe.each(databases)('the events log on %s', (db) => {
-  const server = useParley({ db, env: { WEBHOOKS: 'on' } });
+  // No WEBHOOKS: the log is on by default.
+  const server = useParley({ db });
 
   it('logs messages, edits, deletes, reactions, membership and conversation changes in order, read by cursor', async () => {
     const { admin, member } = await newTenant(server);

@@ -36,7 +36,7 @@ export class WebhookDispatcher {
   #timer: NodeJS.Timeout | null = null;
   #running: Promise<void> | null = null;
   #stopped = false;
-  /** When the next prune is due: once a minute, at once again while a prune fills its batch. */
+  /** When the next prune is due: once a minute (or a retention, if shorter), at once again while a prune fills its batch. */
   #pruneAt = 0;
 
   constructor(
@@ -76,7 +76,7 @@ export class WebhookDispatcher {
     const now = Date.now();
     if (now >= this.#pruneAt) {
       const pruned = await this.store.pruneWebhookEvents(now - this.opts.retentionMs, PRUNE_BATCH);
-      this.#pruneAt = pruned >= PRUNE_BATCH ? now : now + PRUNE_EVERY_MS;
+      this.#pruneAt = pruned >= PRUNE_BATCH ? now : now + Math.min(PRUNE_EVERY_MS, this.opts.retentionMs);
     }
     const fanned = await this.store.fanOutWebhooks(500, now);
     // The lease outlives the request's timeout: a live process always settles before another takes it.
