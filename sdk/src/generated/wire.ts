@@ -660,6 +660,17 @@ export interface SetRoleBody {
   role: 'admin' | 'moderator' | 'member';
 }
 
+export interface TenantNotifyContentBody {
+  content: 'full' | 'none' | null;
+}
+
+export interface TenantNotifyContentOut {
+  /** The tenant's own mode; null: the server's default (NOTIFY_CONTENT) */
+  content: 'full' | 'none' | null;
+  /** full: who wrote what; none: "New message" only, the device fetches the rest */
+  in_force: 'full' | 'none';
+}
+
 export interface ThreadListQuery {
   /** Threads at most */
   limit?: number;
@@ -1143,6 +1154,8 @@ export interface WireTypes {
   SendBody: SendBody;
   SessionOut: SessionOut;
   SetRoleBody: SetRoleBody;
+  TenantNotifyContentBody: TenantNotifyContentBody;
+  TenantNotifyContentOut: TenantNotifyContentOut;
   ThreadListQuery: ThreadListQuery;
   ThreadOut: ThreadOut;
   ThreadRepliesOut: ThreadRepliesOut;

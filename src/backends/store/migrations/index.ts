@@ -16,6 +16,7 @@ import { unreadUncounted } from './0017-unread-uncounted.js';
 import { emailDigest } from './0018-email-digest.js';
 import { webhooks } from './0014-webhooks.js';
 import { bots } from './0015-bots.js';
+import { tenantNotifyContent } from './0025-tenant-notify-content.js';
 
 export type SqlDialectName = 'sqlite' | 'postgres';
 
@@ -26,7 +27,7 @@ export interface VersionedMigration {
 }
 
 /** In order; never edit one that has shipped, add the next. */
-export const MIGRATIONS: VersionedMigration[] = [initial, attachmentPaths, clientIdPerConversation, accounts, filesQuotaPurge, blocksMemberCount, sentSeq, epoch, search, threadsUnread, curation, channelVisibility, notifications, webhooks, bots, unreadUncounted, emailDigest];
+export const MIGRATIONS: VersionedMigration[] = [initial, attachmentPaths, clientIdPerConversation, accounts, filesQuotaPurge, blocksMemberCount, sentSeq, epoch, search, threadsUnread, curation, channelVisibility, notifications, webhooks, bots, unreadUncounted, emailDigest, tenantNotifyContent];
 
 export function migrationProvider(dialect: SqlDialectName): MigrationProvider {
   return {
