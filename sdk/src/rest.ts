@@ -4,6 +4,7 @@ import type {
   ApiKeyScope,
   ConversationNotificationSettings,
   NotificationSettings,
+  TenantNotifyContent,
   PushSubscriptionInfo,
   PushSubscriptionInput,
   Block,
@@ -583,6 +584,16 @@ export class ParleyRest {
 
   setConversationNotificationSettings(conversationId: number, change: Partial<ConversationNotificationSettings>): Promise<ConversationNotificationSettings> {
     return this.request('PUT', `/conversations/${conversationId}/notification-settings`, { json: change });
+  }
+
+  /** Tenant admins: whether the tenant's pushes and e-mails say who wrote what (full) or only "New message" (none). */
+  tenantNotifyContent(): Promise<TenantNotifyContent> {
+    return this.request('GET', '/tenant/notify-content');
+  }
+
+  /** Tenant admins: sets the tenant's notification content (null: the server's default). */
+  setTenantNotifyContent(content: TenantNotifyContent['content']): Promise<TenantNotifyContent> {
+    return this.request('PUT', '/tenant/notify-content', { json: { content } });
   }
 
   /** The server's VAPID public key (PushManager.subscribe's applicationServerKey). */

@@ -54,6 +54,8 @@ export type IssuedIncomingWebhook = W.IncomingWebhookIssuedOut;
 export type ThreadReplies = W.ThreadRepliesOut;
 export type NotificationSettings = W.NotificationSettingsOut;
 export type ConversationNotificationSettings = W.ConversationNotificationSettingsOut;
+/** The tenant's notification content: its own (null: the server's default) and the one in force. */
+export type TenantNotifyContent = W.TenantNotifyContentOut;
 export type PushSubscriptionInput = W.PushSubscriptionBody;
 export type PushSubscriptionInfo = W.PushSubscriptionOut;
 

@@ -111,6 +111,7 @@ export class Core {
     this.search = new Search(store, this.conversations, this.messages, this.users, config.searchIndex);
     this.notifications = new Notifications(store, this.conversations, this.users, config.notify, deps.libraries.pushProviders ?? []);
     this.messages.notifications = this.notifications;
+    this.notifications.audit = this.audit;
     // Reading on one device clears the conversation's push on the others.
     this.conversations.onRead = (userId, conversationId) => void this.notifications.read(userId, conversationId).catch((e) => this.notifications.onError(e));
     this.webhooks = new Webhooks(store, deps.webhookSender);

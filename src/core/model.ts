@@ -23,7 +23,12 @@ export interface Tenant {
   uuid: string;
   name: string;
   createdAt: Millis;
+  /** What pushes and e-mails of this tenant say: `none` is "New message" only; null: the process default (NOTIFY_CONTENT). */
+  notifyContent: NotifyContent | null;
 }
+
+/** full: who wrote what; none: "New message", the device fetches the rest. */
+export type NotifyContent = 'full' | 'none';
 
 /** A user's role in their tenant: its admins create and revoke its invites. */
 export type TenantRole = 'admin' | 'member';

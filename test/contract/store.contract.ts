@@ -208,6 +208,16 @@ export function storeContract(make: () => Promise<StoreHandle>): void {
       expect(await s.tenantByUuid(randomUUID())).toBeUndefined();
     });
 
+    it('setTenantNotifyContent: a tenant starts on the process default (null), takes full or none, and goes back to null; others keep theirs', async () => {
+      const [a, b] = [await s.ensureTenant(randomUUID(), 'A'), await s.ensureTenant(randomUUID(), 'B')];
+      expect(a.notifyContent).toBeNull();
+      for (const content of ['none', 'full', null] as const) {
+        await s.setTenantNotifyContent(a.id, content);
+        expect((await s.tenantById(a.id))?.notifyContent).toBe(content);
+        expect((await s.tenantById(b.id))?.notifyContent).toBeNull();
+      }
+    });
+
     it('finds users by id, uuid, email and external subject', async () => {
       const t = await f.tenant();
       const email = `find-${randomUUID()}@example.com`;

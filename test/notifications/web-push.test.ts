@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { importJWK, jwtVerify } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { api } from '../helpers/clients.js';
@@ -6,6 +7,7 @@ import { startParley, useParley } from '../helpers/parley.js';
 import { databases } from '../helpers/pg.js';
 import { befriend } from '../dialects/v1/support.js';
 import { Device, dispatch, parleyDevice, PushService } from './support.js';
+import { tenant } from '../bots/support.js';
 
 // Issue 19, Web Push: a message no device of the recipient acknowledged in time is pushed to
 // each of their browsers, encrypted for the subscription (RFC 8291) and signed with the
@@ -110,5 +112,62 @@ describe('content-free mode', () => {
     const m = (await api(server, 'POST', `${P}/conversations/${conv}/messages`, { token: a.token, json: { content: `secret plans @${b.user.name}` } })).body;
     await dispatch(server);
     expect(service.to(phone).map((r) => phone.decrypt(r.body))).toEqual([{ title: 'New message', body: '', badge: 1, conversation_id: conv, message_id: m.id, tag: `conversation-${conv}` }]);
+  });
+});
+
+// Content-free mode per tenant: a tenant admin's setting beside the process default
+// (NOTIFY_CONTENT): none makes the tenant's pushes say "New message"; null follows the default.
+describe.each(databases)('content-free mode per tenant on %s', (db) => {
+  const server = useParley({ db, env: { NOTIFY_POLL_MS: '0', NOTIFY_DELAY_MS: '0', REGISTRATION: 'open' } });
+  type Content = 'full' | 'none' | null;
+
+  /** A tenant's admin and member (pushed for every message), the member's phone, and a group of the two. */
+  async function tenantWithPhone() {
+    const { admin, members } = await tenant(server, 1);
+    const phone = await new Device().subscribe(server, service, members[0]);
+    await api(server, 'PUT', `${P}/me/notification-settings`, { token: members[0].token, json: { level: 'all' } });
+    const conv = (await api(server, 'POST', `${P}/conversations`, { token: admin.token, json: { kind: 'group', title: 'G', member_ids: [members[0].user.id] } })).body.id as number;
+    /** The push the member gets for the admin's next message: its title and body. */
+    const pushed = async () => {
+      const before = service.to(phone).length;
+      await api(server, 'POST', `${P}/conversations/${conv}/messages`, { token: admin.token, json: { content: 'secret plans' } });
+      await dispatch(server);
+      const got = service.to(phone).slice(before).map((r) => phone.decrypt(r.body));
+      expect(got).toHaveLength(1);
+      return { title: got[0].title, body: got[0].body };
+    };
+    return { admin, member: members[0], pushed };
+  }
+  const setContent = (who: { token: string }, content: Content) => api(server, 'PUT', `${P}/tenant/notify-content`, { token: who.token, json: { content } });
+
+  it('an admin turns content off for their tenant only; a member may not; null goes back to the default', async () => {
+    const [one, other] = [await tenantWithPhone(), await tenantWithPhone()];
+    expect((await api(server, 'GET', `${P}/tenant/notify-content`, { token: one.admin.token })).body).toEqual({ content: null, in_force: 'full' });
+    expect((await setContent(one.member, 'none')).status).toBe(403);
+    const set = await setContent(one.admin, 'none');
+    expect(set.status).toBe(200);
+    expect(set.body).toEqual({ content: 'none', in_force: 'none' });
+    expect(await one.pushed()).toEqual({ title: 'New message', body: '' });
+    expect((await other.pushed()).body).toContain('secret plans');
+    await setContent(one.admin, null);
+    expect((await one.pushed()).body).toContain('secret plans');
+  });
+
+  it('property: after any sequence of changes by admins and members, the push says what the last admin change (or the default) says', async () => {
+    const { admin, member, pushed } = await tenantWithPhone();
+    await fc.assert(
+      fc.asyncProperty(fc.array(fc.tuple(fc.boolean(), fc.constantFrom<Content>('full', 'none', null)), { minLength: 1, maxLength: 5 }), async (changes) => {
+        let expected: Content = ((await api(server, 'GET', `${P}/tenant/notify-content`, { token: admin.token })).body as { content: Content }).content;
+        for (const [byAdmin, content] of changes) {
+          const r = await setContent(byAdmin ? admin : member, content);
+          expect(r.status).toBe(byAdmin ? 200 : 403);
+          if (byAdmin) expected = content;
+        }
+        const push = await pushed();
+        if ((expected ?? 'full') === 'none') expect(push).toEqual({ title: 'New message', body: '' });
+        else expect(push.body).toContain('secret plans');
+      }),
+      { numRuns: 10 },
+    );
   });
 });

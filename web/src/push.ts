@@ -20,12 +20,26 @@ export async function enablePush(client: ParleyClient, ask: boolean): Promise<bo
     (await registration.pushManager.getSubscription()) ??
     (await registration.pushManager.subscribe({ userVisibleOnly: true, applicationServerKey: base64urlBytes(key) }));
   const json = subscription.toJSON();
-  await client.rest.addPushSubscription({
+  const added = await client.rest.addPushSubscription({
     kind: 'web',
     device_id: deviceId(),
     endpoint: json.endpoint!,
     keys: { p256dh: json.keys!.p256dh, auth: json.keys!.auth },
   });
+  localStorage.setItem(SUBSCRIPTION_ID, String(added.id));
+  return true;
+}
+
+/** The server's id of this browser's push subscription, to remove it when pushes are turned off. */
+const SUBSCRIPTION_ID = 'parley.push-subscription';
+
+/** Turns pushes off for this browser: the server forgets the device, the browser its subscription. Whether they are off. */
+export async function disablePush(client: ParleyClient): Promise<boolean> {
+  const id = Number(localStorage.getItem(SUBSCRIPTION_ID));
+  if (id > 0) await client.rest.removePushSubscription(id);
+  localStorage.removeItem(SUBSCRIPTION_ID);
+  const registration = await navigator.serviceWorker.getRegistration('/sw.js');
+  await (await registration?.pushManager.getSubscription())?.unsubscribe();
   return true;
 }
 

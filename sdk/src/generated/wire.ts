@@ -907,6 +907,17 @@ export interface SuspendBody {
   reason?: string | null;
 }
 
+export interface TenantNotifyContentBody {
+  content: 'full' | 'none' | null;
+}
+
+export interface TenantNotifyContentOut {
+  /** The tenant's own mode; null: the server's default (NOTIFY_CONTENT) */
+  content: 'full' | 'none' | null;
+  /** full: who wrote what; none: "New message" only, the device fetches the rest */
+  in_force: 'full' | 'none';
+}
+
 export interface TenantOut {
   /** The tenant's uuid */
   id: string;
@@ -1470,6 +1481,8 @@ export interface WireTypes {
   SessionOut: SessionOut;
   SetRoleBody: SetRoleBody;
   SuspendBody: SuspendBody;
+  TenantNotifyContentBody: TenantNotifyContentBody;
+  TenantNotifyContentOut: TenantNotifyContentOut;
   TenantOut: TenantOut;
   TenantPageOut: TenantPageOut;
   TenantQuery: TenantQuery;

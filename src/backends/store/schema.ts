@@ -7,6 +7,8 @@ export interface TenantsTable {
   uuid: string;
   name: string;
   created_at: number;
+  /** Migration 0025: `full` or `none` (content-free pushes and e-mails); null: NOTIFY_CONTENT. */
+  notify_content: string | null;
 }
 
 export interface UsersTable {

@@ -1,5 +1,6 @@
 import type { AuditEntry, AuditFields } from '../../core/audit/ports.js';
 import type {
+  NotifyContent,
   LoggedEvent,
   LoggedEventType,
   WebhookEndpoint,
@@ -511,6 +512,11 @@ export interface AccountStore {
   ensureTenant(uuid: string, name: string): Promise<Tenant>;
   /** Creates the tenant with this uuid; undefined when one exists already (two callers: one gets it). */
   createTenant(uuid: string, name: string): Promise<Tenant | undefined>;
+  /**
+   * Sets what the tenant's pushes and e-mails say (null: the process default); read back by
+   * tenantById and by the notifications claimed after it (claimNotifications).
+   */
+  setTenantNotifyContent(tenantId: Id, content: NotifyContent | null): Promise<void>;
 
   /**
    * Throws UniqueViolation('users_tenant_email') for an email taken by a local account (one
@@ -917,6 +923,8 @@ export interface ClaimedNotification {
   /** The setting in force now: the conversation's, else the user's, else `mentions`; muted until. */
   level: NotificationLevel;
   muteUntil: Millis;
+  /** The recipient's tenant's content mode now (null: the process default). */
+  tenantContent: NotifyContent | null;
 }
 
 /**

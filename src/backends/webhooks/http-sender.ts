@@ -1,6 +1,13 @@
 import { lookup } from 'node:dns/promises';
-import { BlockList, isIP } from 'node:net';
+import { request as httpRequest } from 'node:http';
+import { request as httpsRequest } from 'node:https';
+import { BlockList, isIP, type LookupFunction } from 'node:net';
 import type { Webhook as StandardWebhook } from 'standardwebhooks';
+
+// standardwebhooks is loaded with the first delivery, not at start (as sharp is with the
+// first image): most servers have no webhook.
+let webhookLoaded: Promise<typeof StandardWebhook> | null = null;
+const loadWebhook = (): Promise<typeof StandardWebhook> => (webhookLoaded ??= import('standardwebhooks').then((m) => m.Webhook));
 import type { WebhookOutcome, WebhookRequest, WebhookSender } from '../../core/webhooks/ports.js';
 
 /** Loopback, private, link-local, carrier-grade NAT, unspecified and unique-local ranges. */
@@ -14,46 +21,74 @@ const isPrivate = (address: string): boolean => {
   return PRIVATE.check(address, isIP(address) === 6 ? 'ipv6' : 'ipv4');
 };
 
-// standardwebhooks is loaded with the first delivery, not at start (as sharp is with the
-// first image): most servers have no webhook.
-let webhookLoaded: Promise<typeof StandardWebhook> | null = null;
-const loadWebhook = (): Promise<typeof StandardWebhook> => (webhookLoaded ??= import('standardwebhooks').then((m) => m.Webhook));
+/** A resolver of host names: every address of `host` (tests give one of their own). */
+export type HostLookup = (host: string) => Promise<{ address: string; family: number }[]>;
 
-/** Webhooks over fetch, signed with the `standardwebhooks` library; no redirects followed (a 3xx is a failure). */
+const systemLookup: HostLookup = (host) => lookup(host, { all: true });
+
+/** Where a URL's request goes: the one address checked, or why not. */
+type Destination = { address: string; family: number } | { refused: string };
+
+/**
+ * Webhooks over node:http(s), signed with the `standardwebhooks` library; no redirects followed
+ * (a 3xx is a failure). The host is resolved once per send, every address checked, and the
+ * connection made to the checked address: a DNS answer that changes between the check and the
+ * connection (DNS rebinding) cannot reach a private or loopback address. TLS still names and
+ * verifies the URL's host.
+ */
 export class HttpWebhookSender implements WebhookSender {
-  constructor(readonly opts: { timeoutMs: number; allowPrivate: boolean }) {}
+  constructor(readonly opts: { timeoutMs: number; allowPrivate: boolean; lookup?: HostLookup }) {}
 
   async refusesAddress(url: string): Promise<boolean> {
-    if (this.opts.allowPrivate) return false;
+    const to = await this.#destination(url);
+    return 'refused' in to && to.refused === REFUSED;
+  }
+
+  async #destination(url: string): Promise<Destination> {
     const host = new URL(url).hostname.replace(/^\[|\]$/g, '');
-    const addresses = isIP(host) ? [host] : (await lookup(host, { all: true }).catch(() => [])).map((a) => a.address);
-    return addresses.some(isPrivate);
+    const family = isIP(host);
+    const addresses = family ? [{ address: host, family }] : await (this.opts.lookup ?? systemLookup)(host).catch(() => []);
+    if (addresses.length === 0) return { refused: 'host not found' };
+    if (!this.opts.allowPrivate && addresses.some((a) => isPrivate(a.address))) return { refused: REFUSED };
+    return addresses[0];
   }
 
   async send(r: WebhookRequest): Promise<WebhookOutcome> {
+    const to = await this.#destination(r.url);
+    if ('refused' in to) return { ok: false, error: to.refused };
+    const signal = AbortSignal.timeout(this.opts.timeoutMs);
     try {
-      if (await this.refusesAddress(r.url)) return { ok: false, error: 'address refused: private or loopback' };
       const Webhook = await loadWebhook();
-      const signature = new Webhook(r.secret).sign(r.id, r.timestamp, r.body);
-      const res = await fetch(r.url, {
-        method: 'POST',
-        redirect: 'manual',
-        signal: AbortSignal.timeout(this.opts.timeoutMs),
-        headers: {
-          'content-type': 'application/json',
-          'user-agent': 'Parley-Webhooks',
-          'webhook-id': r.id,
-          'webhook-timestamp': String(Math.floor(r.timestamp.getTime() / 1000)),
-          'webhook-signature': signature,
-        },
-        body: r.body,
+      const status = await post(r.url, to, signal, r.body, {
+        'content-type': 'application/json',
+        'user-agent': 'Parley-Webhooks',
+        'webhook-id': r.id,
+        'webhook-timestamp': String(Math.floor(r.timestamp.getTime() / 1000)),
+        'webhook-signature': new Webhook(r.secret).sign(r.id, r.timestamp, r.body),
       });
-      // The body is not read past what the timeout allows: drop it.
-      await res.body?.cancel().catch(() => {});
-      return res.status >= 200 && res.status < 300 ? { ok: true, status: res.status } : { ok: false, error: `HTTP ${res.status}` };
+      return status >= 200 && status < 300 ? { ok: true, status } : { ok: false, error: `HTTP ${status}` };
     } catch (e) {
-      const err = e as Error & { cause?: { code?: string } };
-      return { ok: false, error: err.name === 'TimeoutError' ? 'timeout' : (err.cause?.code ?? err.message).slice(0, 200) };
+      const err = e as Error & { code?: string };
+      return { ok: false, error: signal.aborted ? 'timeout' : (err.code ?? err.message).slice(0, 200) };
     }
   }
+}
+
+const REFUSED = 'address refused: private or loopback';
+
+/** POSTs `body` to `url` over a connection to `to` (no lookup of its own); the response's status, its body dropped. */
+function post(url: string, to: { address: string; family: number }, signal: AbortSignal, body: string, headers: Record<string, string>): Promise<number> {
+  const u = new URL(url);
+  const request = u.protocol === 'https:' ? httpsRequest : httpRequest;
+  // net.connect asks with `all` when it may try several families; either way, only the checked address.
+  const pinned = ((_host: string, options: { all?: boolean }, done: (...args: unknown[]) => void) =>
+    options.all ? done(null, [{ address: to.address, family: to.family }]) : done(null, to.address, to.family)) as unknown as LookupFunction;
+  return new Promise((resolve, reject) => {
+    const req = request(u, { method: 'POST', headers: { ...headers, 'content-length': String(Buffer.byteLength(body)) }, lookup: pinned, signal, agent: false }, (res) => {
+      res.resume();
+      resolve(res.statusCode ?? 0);
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
 }

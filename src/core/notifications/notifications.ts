@@ -1,7 +1,9 @@
 import type { NotifyConfig } from '../../config/config.js';
 import type { ClaimedNotification, NotificationLevel, NotificationSetting, PushSubscription, Store } from '../../backends/store/store.js';
 import type { Conversations } from '../conversations/conversations.js';
-import type { Id, Millis, User } from '../model.js';
+import { unrecordedAudit, type AuditRecorder } from '../audit/ports.js';
+import { DomainError } from '../errors.js';
+import type { Id, Millis, NotifyContent, User } from '../model.js';
 import type { Users } from '../users.js';
 import type { PushMessage, PushProvider, PushTarget } from './ports.js';
 
@@ -46,6 +48,8 @@ export class Notifications {
   /** Where a failed dispatch is reported (the app logs it). */
   onError: (e: unknown) => void = () => {};
   #ticking: Promise<number> | null = null;
+  /** Where a tenant admin's change of content mode is recorded (the core's). */
+  audit: AuditRecorder = unrecordedAudit;
 
   constructor(
     readonly store: Store,
@@ -76,6 +80,22 @@ export class Notifications {
     const next = { level, muteUntil: Math.max(0, setting.muteUntil) };
     await this.store.setNotificationSetting(actor.id, id, next);
     return next;
+  }
+
+  // ------------------------------------------------------------ the tenant's content mode
+  /** The actor's tenant's content mode: its own (null: the process default, NOTIFY_CONTENT) and the one in force. Tenant admins only. */
+  async tenantContent(actor: User): Promise<{ tenant: NotifyContent | null; inForce: NotifyContent }> {
+    if (actor.tenantRole !== 'admin') throw new DomainError('not_permitted');
+    const tenant = (await this.store.tenantById(actor.tenantId))?.notifyContent ?? null;
+    return { tenant, inForce: tenant ?? this.config.content };
+  }
+
+  /** Sets what the tenant's pushes and e-mails say (`none`: "New message"; null: the process default). Tenant admins only. */
+  async setTenantContent(actor: User, content: NotifyContent | null, origin?: string): Promise<{ tenant: NotifyContent | null; inForce: NotifyContent }> {
+    if (actor.tenantRole !== 'admin') throw new DomainError('not_permitted');
+    await this.store.setTenantNotifyContent(actor.tenantId, content);
+    await this.audit.record({ tenantId: actor.tenantId, actorId: actor.id, action: 'tenant.notify_content', targetType: 'tenant', targetId: String(actor.tenantId), origin, details: { content } });
+    return { tenant: content, inForce: content ?? this.config.content };
   }
 
   // ------------------------------------------------------------ devices
@@ -194,7 +214,7 @@ export class Notifications {
     if (!m || m.deletedAt !== null) return undefined;
     const badge = await this.store.unreadTotal(r.userId);
     const tag = `conversation-${r.conversationId}`;
-    if (this.config.content === 'none') return { title: 'New message', body: '', badge, conversationId: r.conversationId, messageId: m.id, tag };
+    if ((r.tenantContent ?? this.config.content) === 'none') return { title: 'New message', body: '', badge, conversationId: r.conversationId, messageId: m.id, tag };
     const [sender, conversation] = await Promise.all([this.users.summary(m.senderId), this.store.conversationById(r.conversationId)]);
     const title = conversation?.title ? `${sender.name} in ${conversation.title}` : sender.name;
     const text = m.content ?? (m.attachments.length > 0 ? `${m.attachments.length} file(s)` : '');

@@ -1,4 +1,5 @@
 import type { NotificationSetting } from '../../backends/store/store.js';
+import type { NotifyContent } from '../../core/model.js';
 import type { PushTarget } from '../../core/notifications/ports.js';
 import { example } from '../../http/api-docs.js';
 import type { DialectContext, DialectScope } from '../dialect.js';
@@ -12,6 +13,8 @@ import {
   PushSubscriptionBody,
   PushSubscriptionOut,
   PushSubscriptionParams,
+  TenantNotifyContentBody,
+  TenantNotifyContentOut,
   VapidKeyOut,
 } from './schemas.js';
 
@@ -47,6 +50,17 @@ export function notificationRoutes(ctx: DialectContext, authed: DialectScope) {
     body: example(ConversationNotificationSettingsBody, 'The change', { level: 'none' }, { mute_until: '2024-01-01T18:00:00.000Z' }),
     response: { 200: example(ConversationNotificationSettingsOut, 'Its settings now', { level: 'none', mute_until: null }), ...errors },
   } }, async (req) => render(await notifications.setSetting(req.user, req.params.id, changed(await notifications.setting(req.user, req.params.id), req.body))));
+
+  const renderContent = (c: { tenant: NotifyContent | null; inForce: NotifyContent }) => ({ content: c.tenant, in_force: c.inForce });
+  authed.get('/tenant/notify-content', { schema: {
+    ...docs('getTenantNotifyContent', "The tenant's notification content", 'Tenant admins: whether pushes and e-mails of this tenant say who wrote what (full) or only "New message" (none); content null follows the server\'s default.'),
+    response: { 200: example(TenantNotifyContentOut, 'The server default in force', { content: null, in_force: 'full' }), ...errors },
+  } }, async (req) => renderContent(await notifications.tenantContent(req.user)));
+  authed.put('/tenant/notify-content', { schema: {
+    ...docs('setTenantNotifyContent', "Change the tenant's notification content", 'Tenant admins: content none makes every push and e-mail of the tenant content-free ("New message"; the device fetches the rest); null goes back to the server\'s default.'),
+    body: example(TenantNotifyContentBody, 'Content-free', { content: 'none' }, { content: null }),
+    response: { 200: example(TenantNotifyContentOut, 'Now content-free', { content: 'none', in_force: 'none' }), ...errors },
+  } }, async (req) => renderContent(await notifications.setTenantContent(req.user, req.body.content, `api ${req.ip}`)));
 
   authed.get('/push/vapid-key', { schema: {
     ...docs('getVapidKey', 'The Web Push key', "The server's VAPID public key, for PushManager.subscribe({ applicationServerKey })."),

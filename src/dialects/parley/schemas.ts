@@ -508,6 +508,12 @@ const Level = Type.Union([Type.Literal('all'), Type.Literal('mentions'), Type.Li
   description: 'all: every message; mentions: mentions of me and direct messages; none: no push',
 });
 const MuteUntil = Nullable(Type.String({ format: 'date-time', description: 'No push before this time (null: not muted)' }));
+const NotifyContent = Type.Union([Type.Literal('full'), Type.Literal('none')], { description: 'full: who wrote what; none: "New message" only, the device fetches the rest' });
+export const TenantNotifyContentOut = Type.Object({
+  content: Type.Union([NotifyContent, Type.Null()], { description: "The tenant's own mode; null: the server's default (NOTIFY_CONTENT)" }),
+  in_force: NotifyContent,
+});
+export const TenantNotifyContentBody = Type.Object({ content: Nullable(NotifyContent) }, { additionalProperties: false });
 export const NotificationSettingsOut = Type.Object({ level: Level, mute_until: MuteUntil });
 export const NotificationSettingsBody = Type.Object({ level: Type.Optional(Level), mute_until: Type.Optional(MuteUntil) }, { additionalProperties: false });
 export const ConversationNotificationSettingsOut = Type.Object({

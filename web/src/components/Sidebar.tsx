@@ -12,7 +12,7 @@ import { NewGroupDialog } from './NewGroup.js';
 import { ChannelDirectoryDialog } from './ChannelDirectory.js';
 import { SavedButton } from './Curation.js';
 import { requestThread, ThreadsDialog } from './Threads.js';
-import { enablePush, pushSupported } from '../push.js';
+import { disablePush, enablePush, pushSupported } from '../push.js';
 
 export function Sidebar({ selected, onLogout }: { selected: number | null; onLogout: () => void }) {
   const { client, open, toast } = useUi();
@@ -145,17 +145,32 @@ function ConversationRow({ c, active, onOpen }: { c: Conversation; active: boole
   );
 }
 
-/** Turns on pushes for this browser (the permission prompt needs the click); already allowed, they are on at start. */
+/**
+ * The bell: turns pushes on for this browser (the permission prompt needs the click) or off
+ * again. Allowed before and not turned off here, they are on at start.
+ */
 function PushButton() {
   const { client } = useUi();
   const [on, setOn] = useState(false);
   useEffect(() => {
-    enablePush(client, false).then(setOn, () => setOn(false));
+    if (localStorage.getItem(PUSH_OFF) === null) enablePush(client, false).then(setOn, () => setOn(false));
   }, [client]);
-  if (on) return null;
+  const toggle = () => {
+    if (on) {
+      localStorage.setItem(PUSH_OFF, '1');
+      disablePush(client).then(() => setOn(false), () => setOn(true));
+    } else {
+      localStorage.removeItem(PUSH_OFF);
+      enablePush(client, true).then(setOn, () => setOn(false));
+    }
+  };
+  const label = on ? 'Turn off notifications' : 'Turn on notifications';
   return (
-    <button type="button" class="icon-button" aria-label="Turn on notifications" title="Turn on notifications" onClick={() => enablePush(client, true).then(setOn, () => setOn(false))}>
+    <button type="button" class="icon-button" aria-label={label} title={label} aria-pressed={on} data-testid="push-bell" onClick={toggle}>
       <Icon name="bell" />
     </button>
   );
 }
+
+/** Set while this browser's user turned pushes off with the bell: they stay off at the next start. */
+const PUSH_OFF = 'parley.push-off';

@@ -1,6 +1,6 @@
 import { sql } from 'kysely';
 import { v7 as uuidv7 } from 'uuid';
-import type { ApiKey, Id, IncomingWebhook, Invite, Millis, Tenant, User, UserSummary } from '../../../core/model.js';
+import type { ApiKey, Id, IncomingWebhook, Invite, Millis, NotifyContent, Tenant, User, UserSummary } from '../../../core/model.js';
 import { DEFAULT_TENANT_UUID } from '../migrations/0001-initial.js';
 import { raw, type SqlRunner } from '../sql-runner.js';
 import type { AccountStore, NewApiKey, NewIncomingWebhook, NewInvite, NewUser } from '../store.js';
@@ -51,6 +51,11 @@ export class SqlAccounts extends SqlAggregate implements AccountStore {
   async createTenant(uuid: string, name: string): Promise<Tenant | undefined> {
     const created = await this.#insertTenant(uuid, name);
     return created === 1 ? this.tenantByUuid(uuid) : undefined;
+  }
+
+  async setTenantNotifyContent(tenantId: Id, content: NotifyContent | null): Promise<void> {
+    await this.runner.run(raw('UPDATE tenants SET notify_content = ? WHERE id = ?', [content, tenantId]));
+    this.#defaultTenant = undefined;
   }
 
   async ensureTenant(uuid: string, name: string): Promise<Tenant> {

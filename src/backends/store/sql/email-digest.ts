@@ -2,7 +2,7 @@ import type { DigestItem, DigestRecipient, EmailDigestStore } from '../../../cor
 import type { ConversationKind, Id } from '../../../core/model.js';
 import { raw } from '../sql-runner.js';
 import { SqlAggregate } from './aggregate.js';
-import { LEVEL, NOT_MUTED_AT, SETTINGS_OF_P } from './notifications.js';
+import { LEVEL, NOT_MUTED_AT, SETTINGS_OF_P, notifyContentOf } from './notifications.js';
 import { SqlStore } from '../sql-store.js';
 import type { Store } from '../store.js';
 
@@ -64,8 +64,12 @@ export class SqlEmailDigest extends SqlAggregate implements EmailDigestStore {
   }
 
   async digestFor(userId: Id, olderThan: number, newerThan: number, limit: number): Promise<{ recipient: DigestRecipient | null; items: DigestItem[] }> {
-    const user = await this.first<{ id: Id; email: string; name: string }>(
-      raw(`SELECT u.id, u.email, u.name FROM users u WHERE u.id = ? AND NOT EXISTS (SELECT 1 FROM email_opt_outs o WHERE o.user_id = u.id)`, [userId]),
+    const user = await this.first<{ id: Id; email: string; name: string; notify_content: string | null }>(
+      raw(
+        `SELECT u.id, u.email, u.name, t.notify_content FROM users u JOIN tenants t ON t.id = u.tenant_id
+         WHERE u.id = ? AND NOT EXISTS (SELECT 1 FROM email_opt_outs o WHERE o.user_id = u.id)`,
+        [userId],
+      ),
     );
     if (!user || !user.email) return { recipient: null, items: [] };
     const rows = await this.all<ItemRow>(
@@ -77,7 +81,7 @@ export class SqlEmailDigest extends SqlAggregate implements EmailDigestStore {
       ),
     );
     return {
-      recipient: { id: Number(user.id), email: user.email, name: user.name },
+      recipient: { id: Number(user.id), email: user.email, name: user.name, notifyContent: notifyContentOf(user.notify_content) },
       items: rows.map((r) => ({
         conversationId: Number(r.conversation_id),
         conversationKind: r.kind as ConversationKind,

@@ -1,4 +1,4 @@
-import type { Id, Millis } from '../../../core/model.js';
+import type { Id, Millis, NotifyContent } from '../../../core/model.js';
 import { raw, type SqlRunner } from '../sql-runner.js';
 import type { ClaimedNotification, NewMessage, NotificationLevel, NotificationSetting, NotificationStore, PushSubscription } from '../store.js';
 import type { SqlAdapter } from './adapter.js';
@@ -6,6 +6,9 @@ import type { PushSubscriptionsTable } from '../schema.js';
 import { SqlAggregate } from './aggregate.js';
 
 /** The level in force for participant `p`: the conversation's setting (`cs`), else the user's (`us`), else `mentions`. */
+/** A tenants.notify_content value: `full`, `none`, or null (the process default). */
+export const notifyContentOf = (v: string | null): NotifyContent | null => (v === 'full' || v === 'none' ? v : null);
+
 export const LEVEL = `COALESCE(cs.level, us.level, 'mentions')`;
 /** The settings of participant `p`: its conversation's (`cs`) and the user's own (`us`). */
 export const SETTINGS_OF_P = `LEFT JOIN notification_settings cs ON cs.user_id = p.user_id AND cs.conversation_id = p.conversation_id
@@ -108,12 +111,14 @@ export class SqlNotifications extends SqlAggregate implements NotificationStore 
       if (claimed.length === 0) return [];
       const rows = await tx.all<{
         id: number; user_id: number; conversation_id: number; message_id: number; seq: number; attempts: number;
-        delivered_seq: number | null; read_seq: number | null; seen_seq: number | null; level: string; mute_until: number;
+        delivered_seq: number | null; read_seq: number | null; seen_seq: number | null; level: string; mute_until: number; notify_content: string | null;
       }>(
         raw(
           `SELECT o.id, o.user_id, o.conversation_id, o.message_id, o.seq, o.attempts, p.delivered_seq, p.read_seq, p.seen_seq,
-                  ${LEVEL} AS level, ${this.adapter.greatest('COALESCE(cs.mute_until, 0)', 'COALESCE(us.mute_until, 0)')} AS mute_until
+                  ${LEVEL} AS level, ${this.adapter.greatest('COALESCE(cs.mute_until, 0)', 'COALESCE(us.mute_until, 0)')} AS mute_until, t.notify_content
            FROM notification_outbox o
+           LEFT JOIN users u ON u.id = o.user_id
+           LEFT JOIN tenants t ON t.id = u.tenant_id
            LEFT JOIN participants p ON p.conversation_id = o.conversation_id AND p.user_id = o.user_id AND p.left_at IS NULL
            LEFT JOIN notification_settings cs ON cs.user_id = o.user_id AND cs.conversation_id = o.conversation_id
            LEFT JOIN notification_settings us ON us.user_id = o.user_id AND us.conversation_id = 0
@@ -133,6 +138,7 @@ export class SqlNotifications extends SqlAggregate implements NotificationStore 
         readSeq: r.read_seq === null ? null : Math.max(Number(r.read_seq), Number(r.seen_seq ?? 0)),
         level: r.level as NotificationLevel,
         muteUntil: Number(r.mute_until),
+        tenantContent: notifyContentOf(r.notify_content),
       }));
     });
   }

@@ -20,6 +20,7 @@ import type {
 } from '../../../core/model.js';
 import type { ApiKeysTable, AttachmentsTable, ConversationsTable, IncomingWebhooksTable, FriendshipsTable, InvitesTable, MessagesTable, ParticipantsTable, TenantsTable, UsersTable } from '../schema.js';
 import type { FriendshipRow } from '../store.js';
+import { notifyContentOf } from './notifications.js';
 
 export type TenantRow = Selectable<TenantsTable>;
 export type UserRow = Pick<
@@ -95,7 +96,8 @@ export const USER_COLUMNS = ['id', 'uuid', 'tenant_id', 'email', 'name', 'avatar
 export const SUMMARY_COLUMNS = ['id', 'uuid', 'name', 'email', 'avatar_url', 'is_bot'] as const;
 export const INVITE_COLUMNS = ['id', 'uuid', 'tenant_id', 'code_hash', 'email', 'created_by', 'created_at', 'expires_at', 'used_at', 'used_by', 'revoked_at'] as const;
 
-export const toTenant: (r: TenantRow) => Tenant = rowMapper<TenantRow>()(['id', 'uuid', 'name', 'created_at']);
+const tenantFields = rowMapper<TenantRow>()(['id', 'uuid', 'name', 'created_at']);
+export const toTenant = (r: TenantRow): Tenant => ({ ...tenantFields(r), notifyContent: notifyContentOf(r.notify_content) });
 
 const userFields = rowMapper<UserRow>()([...USER_COLUMNS, 'tenant_uuid']);
 export const toUser = (r: UserRow): User => ({

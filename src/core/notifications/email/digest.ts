@@ -14,7 +14,7 @@ export interface EmailDigestOptions {
   delayMs: number;
   /** Messages older than this are never e-mailed (a backlog at first start, a user back after months). */
   maxAgeMs: number;
-  /** NOTIFY_CONTENT=none: the e-mail says how many, never who or what. */
+  /** NOTIFY_CONTENT=none: the e-mail says how many, never who or what (unless the recipient's tenant says otherwise). */
   contentFree: boolean;
   /** PUBLIC_URL: where the e-mail sends the reader. */
   publicUrl: string;
@@ -85,7 +85,8 @@ export class EmailDigest {
 
   /** One e-mail listing every due item by conversation (or only how many, content-free). */
   compose(recipient: DigestRecipient, items: readonly DigestItem[]): MailMessage {
-    const { contentFree, publicUrl } = this.options;
+    const { publicUrl } = this.options;
+    const contentFree = recipient.notifyContent === null ? this.options.contentFree : recipient.notifyContent === 'none';
     const unsubscribe = this.options.unsubscribeUrl(recipient.id);
     const count = items.length;
     const unread = `${count} unread message${count === 1 ? '' : 's'}`;

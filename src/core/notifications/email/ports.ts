@@ -1,6 +1,6 @@
 // What the e-mail digest (digest.ts) keeps in the database: the implementation is
 // src/backends/store/sql/email-digest.ts over migration 0018's tables.
-import type { ConversationKind, Id } from '../../model.js';
+import type { ConversationKind, Id, NotifyContent } from '../../model.js';
 
 /** One unread DM or mention that is due. */
 export interface DigestItem {
@@ -18,6 +18,8 @@ export interface DigestRecipient {
   id: Id;
   email: string;
   name: string;
+  /** Their tenant's content mode (null: the process default, EmailDigestOptions.contentFree). */
+  notifyContent: NotifyContent | null;
 }
 
 /** What the digest keeps in the database (src/backends/store/sql/email-digest.ts). */
