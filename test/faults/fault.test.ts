@@ -1,13 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { runFault } from '../../scripts/fault/fault.js';
-import { ciForm } from '../helpers/ci-form.js';
 import { hasPostgres, postgresUrl } from '../helpers/pg.js';
 
 // The short form of `npm run fault`: three Parley processes on one PostgreSQL database and a
 // redis-server of the test's own (the shared REDIS_URL is never restarted; it only says Redis
 // is available), one SIGSTOP of a process (frozen mid-work past its presence TTL), one
-// SIGKILL + restart of a process and one Redis restart while eight users send (12 s, 8 in CI),
-// then a few seconds of resume under load (sockets reconnect with their cursors while the others send
+// SIGKILL + restart of a process and one Redis restart while eight users send, then a few
+// seconds of resume under load (sockets reconnect with their cursors while the others send
 // and edit); then every acked message is in the history once, with gapless seqs, and every
 // socket got every seq once and in order, and every edit.
 describe.skipIf(!hasPostgres || !process.env.REDIS_URL)('fault injection: SIGSTOP, SIGKILL, a Redis restart and resume under load', () => {
@@ -17,7 +16,7 @@ describe.skipIf(!hasPostgres || !process.env.REDIS_URL)('fault injection: SIGSTO
       postgresUrl: postgresUrl()!,
       processes: 3,
       clients: 8,
-      durationS: ciForm(12, 8),
+      durationS: 12,
       seed: 7,
       kills: 1,
       redisRestarts: 1,
@@ -25,7 +24,7 @@ describe.skipIf(!hasPostgres || !process.env.REDIS_URL)('fault injection: SIGSTO
       stopMs: 2_500,
       rate: 20,
       // Resume under load, briefly: sockets reconnect with their cursors while the others send and edit.
-      resumeS: ciForm(4, 2),
+      resumeS: 4,
       editRate: 2,
       catchupTimeoutS: 10,
       log: (l) => lines.push(l),
