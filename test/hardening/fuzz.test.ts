@@ -1,13 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TestServer } from '../helpers/parley.js';
 import { closeAgent, failures, fuzzServer, newAccount, rawRequest, REQUEST_TIMEOUT_MS, runFuzz, summary } from './fuzz-lib.js';
-import { ciForm } from '../helpers/ci-form.js';
 
 // Issue 9 item 1, CI form: every REST operation of /docs/json and every frame type of every
-// socket, ~60 generated bad inputs each (25 in CI), seeded (FUZZ_SEED, FUZZ_N override). The full form:
+// socket, ~60 generated bad inputs each, seeded (FUZZ_SEED, FUZZ_N override). The full form:
 // `npm run fuzz` (scripts/fuzz/main.ts).
 const SEED = Number(process.env.FUZZ_SEED ?? 20260609);
-const N = Number(process.env.FUZZ_N ?? ciForm(60, 25));
+const N = Number(process.env.FUZZ_N ?? 60);
 
 describe('generated bad input changes nothing', () => {
   let server: TestServer;
