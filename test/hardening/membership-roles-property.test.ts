@@ -13,7 +13,7 @@
 // - whoever's role changed was changed by an admin, through set-role (adding someone who is
 //   there already changes nothing); a newcomer's role above member was granted by an admin;
 //   an admin was removed only by an admin or by leaving.
-// ROLES_RUNS (default 50) runs per database, seeded by ROLES_SEED (default 20261205;
+// ROLES_RUNS (default 50, 20 in CI) runs per database, seeded by ROLES_SEED (default 20261205;
 // `random` for a fresh one); ROLES_SHRINK=1 shrinks a failure to a minimal sequence.
 import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -21,8 +21,9 @@ import { api, newUser, type TestUser } from '../helpers/clients.js';
 import { useParley } from '../helpers/parley.js';
 import { databases } from '../helpers/pg.js';
 import { newTenant } from '../dialects/notifications/support.js';
+import { ciForm } from '../helpers/ci-form.js';
 
-const RUNS = Number(process.env.ROLES_RUNS ?? 50);
+const RUNS = Number(process.env.ROLES_RUNS ?? ciForm(50, 20));
 const SEED = process.env.ROLES_SEED === 'random' ? Date.now() % 2 ** 31 : Number(process.env.ROLES_SEED ?? 20261205);
 
 type Role = 'admin' | 'moderator' | 'member';

@@ -4,6 +4,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { useParley } from '../helpers/parley.js';
 import { hasPostgres } from '../helpers/pg.js';
 import { api, eventually, newUser, type ApiResponse, type TestUser } from '../helpers/clients.js';
+import { ciForm } from '../helpers/ci-form.js';
 
 // Issue 15, item 6: an edit, delete or reaction decides on the message as the previous change
 // of its conversation left it. The race is made on purpose: a third connection holds the
@@ -189,7 +190,7 @@ describe.runIf(hasPostgres)('changes of one conversation decide under its lock (
         const live = [m1, m2].length - (await Promise.all([row(m1.id), row(m2.id)])).filter((r) => r.deleted_at !== null).length;
         expect((await row(m0.id)).reply_count).toBe(live);
       }),
-      { numRuns: Number(process.env.RACE_RUNS ?? 12), seed: Number(process.env.RACE_SEED ?? 15_6) },
+      { numRuns: Number(process.env.RACE_RUNS ?? ciForm(12, 6)), seed: Number(process.env.RACE_SEED ?? 15_6) },
     );
   }, 120_000);
 });
