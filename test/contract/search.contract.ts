@@ -126,7 +126,7 @@ export function searchContract(get: () => Store, f: SearchFixtures): void {
       // PostgreSQL walks the newest rows, then asks its word index (SqlAdapter.searchSorted):
       // tiny walks here, so a page spans the stages and the word index, or the walk reaches the
       // first row, or the word index answers alone.
-      const adapter = (s as { adapter?: { searchSorted: { walks: readonly number[] } | null } }).adapter;
+      const adapter = (s as { adapter?: { searchSorted: { walks: readonly number[]; walksInConversation: readonly number[] } | null } }).adapter;
       const sorted = adapter?.searchSorted ?? null;
       onTestFinished(() => {
         if (adapter) adapter.searchSorted = sorted;
@@ -146,7 +146,7 @@ export function searchContract(get: () => Store, f: SearchFixtures): void {
       );
       await fc.assert(
         fc.asyncProperty(fc.array(action, { minLength: 1, maxLength: 25 }), walks, async (actions, stages) => {
-          if (adapter && sorted) adapter.searchSorted = { walks: stages };
+          if (adapter && sorted) adapter.searchSorted = { walks: stages, walksInConversation: stages };
           // Two tenants of three users each, two groups per tenant; the first user stays
           // admin of both (never leaves), so a leave never meets the last-admin rule.
           const world = await Promise.all(

@@ -63,13 +63,14 @@ export interface SqlAdapter {
   /**
    * How search reads the index when the database cannot stop a word's matches at the page's end
    * (sql/search.ts, docs/search.md); null: in one statement, the index in id order under the LIMIT.
-   * - `walks`: newest first, the newest rows of the index below the cursor (in one conversation:
-   *   of its messages) are read along their key and each one tested, this many deep after each
-   *   stage until the page is full; the word index is asked for the older matches only then.
+   * - `walks`: newest first, the newest rows of the index below the cursor are read along their
+   *   key and each one tested, this many deep after each stage until the page is full; the word
+   *   index is asked for the older matches only then. `walksInConversation`: the same over one
+   *   conversation's messages (each one an index lookup more).
    * - The matches are sorted alone (newest first or by score) and joined to their messages and
    *   the membership in that order until the page is full.
    */
-  readonly searchSorted: { readonly walks: readonly number[] } | null;
+  readonly searchSorted: { readonly walks: readonly number[]; readonly walksInConversation: readonly number[] } | null;
   /**
    * The events log's horizon (sql/webhooks.ts): the last seq drawn, then the transactions of
    * this database running after that read. Every transaction that drew a seq up to `lastSeq`
@@ -237,9 +238,10 @@ class PostgresAdapter extends SqlWords implements SqlAdapter {
   // common word cost 40 ms at 1M, for any page. Testing the newest rows one by one costs ~1 µs
   // each: 20k rows fill a page of any query matching one message in 1,000, at any size. A first
   // short stage is read in key order (the planner sorts a whole walk it thinks the conversation
-  // holds: 5k lookups for a common word 200 rows fill). Sorted alone: a rare word's thousand
-  // matches are not each joined before the sort (ranked: 55 → 14 ms).
-  readonly searchSorted = { walks: [1_000, 20_000] };
+  // holds: 5k lookups for a common word 200 rows fill). In one conversation one stage: each row
+  // is a lookup more, 20k of them cost more than GIN's matches of a rare word. Sorted alone: a
+  // rare word's thousand matches are not each joined before the sort (ranked: 55 → 14 ms).
+  readonly searchSorted = { walks: [1_000, 20_000], walksInConversation: [1_000] };
 }
 
 /** Each word a quoted lexeme (taken as it is, no parser), a prefix or exact; all of them. */
