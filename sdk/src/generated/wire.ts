@@ -2,7 +2,7 @@
 // of /api/parley) and src/version.ts. Do not edit: change the schemas and run it again.
 
 /** The API version these types describe (GET /healthz reports the server's as api_version). */
-export const API_VERSION = '0.3';
+export const API_VERSION = '0.4';
 
 export interface AckBody {
   seq: number;
