@@ -82,17 +82,18 @@ export class Core {
     this.rateLimits = new RateLimits(deps.rateLimiter, config);
     this.users = new Users(store);
     this.accounts = new Accounts(store, events, config, deps.rateLimiter, deps.libraries);
-    this.invites = new Invites(store, config);
-    this.apiKeys = new ApiKeys(store, events);
+    this.invites = new Invites(store, config, this.audit);
+    this.apiKeys = new ApiKeys(store, events, this.audit);
     this.friends = new Friends(store, this.users);
     this.conversations = new Conversations(store, this.users, this.friends, events, {
       maxMembers: config.maxConversationMembers,
       maxPerAdd: config.maxMembersPerAdd,
     });
+    this.conversations.audit = this.audit;
     this.directory = new ChannelDirectory(store, this.conversations, events, config.maxConversationMembers);
     this.messages = new Messages(store, this.conversations, this.users, this.friends, this.rateLimits, events, config, this.hooks);
     this.messages.epoch = deps.epoch ?? null;
-    this.incomingWebhooks = new IncomingWebhooks(store, this.conversations, this.messages);
+    this.incomingWebhooks = new IncomingWebhooks(store, this.conversations, this.messages, this.audit);
     this.curation = new Curation(store, this.messages, this.conversations, this.users, events);
     this.threads = new Threads(store, this.messages, events);
     this.presence = new PresenceService(presence, store, this.users, this.conversations, events);
@@ -103,7 +104,7 @@ export class Core {
     this.messages.notifications = this.notifications;
     // Reading on one device clears the conversation's push on the others.
     this.conversations.onRead = (userId, conversationId) => void this.notifications.read(userId, conversationId).catch((e) => this.notifications.onError(e));
-    this.webhooks = new Webhooks(store, deps.webhookSender);
+    this.webhooks = new Webhooks(store, deps.webhookSender, this.audit);
     this.emailUnsubscribe = deps.email ? new EmailUnsubscribe(deps.email.optOuts, config.jwtSecret, deps.email.publicUrl) : null;
   }
 

@@ -3,6 +3,7 @@ import { PARLEY_CLOSE_CODES, PARLEY_TEXTS } from './codes.js';
 import { botOpen, botRoutes } from './bot-routes.js';
 import { curationRoutes } from './curation-routes.js';
 import { webhookRoutes } from './webhook-routes.js';
+import { auditRoutes } from './audit-routes.js';
 import { emailRoutes } from './email-routes.js';
 import { parleyOpen, parleyRest } from './routes.js';
 import { parleySocket } from './socket.js';
@@ -23,6 +24,7 @@ export const parleyDialect = defineDialect({
     parleyRest(ctx, app);
     curationRoutes(ctx, app);
     webhookRoutes(ctx, app);
+    auditRoutes(ctx, app);
     botRoutes(ctx, app);
   },
   socket: parleySocket,
