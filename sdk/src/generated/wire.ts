@@ -113,6 +113,7 @@ export interface AuditQuery {
   action?: string;
   /** What kind of thing the action was done to */
   target_type?: 'user' | 'conversation' | 'message' | 'invite' | 'tenant' | 'report' | 'api_key' | 'webhook';
+  /** The target, exactly: an id as the entries show it */
   target_id?: string;
   /** Entries at or after this time */
   from?: string;

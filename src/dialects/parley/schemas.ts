@@ -592,7 +592,7 @@ export const AuditQuery = Type.Object({
   actor_id: Type.Optional(Id),
   action: Type.Optional(Type.String({ maxLength: 64, description: 'A dotted action name, exactly: invite.create' })),
   target_type: Type.Optional(AuditTargetType),
-  target_id: Type.Optional(Type.String({ maxLength: 128 })),
+  target_id: Type.Optional(Type.String({ maxLength: 128, description: 'The target, exactly: an id as the entries show it' })),
   from: Type.Optional(Type.String({ format: 'date-time', description: 'Entries at or after this time' })),
   to: Type.Optional(Type.String({ format: 'date-time', description: 'Entries before this time' })),
 });
