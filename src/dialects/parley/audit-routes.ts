@@ -1,6 +1,6 @@
 import { Readable } from 'node:stream';
 import type { AuditEntry } from '../../core/audit/ports.js';
-import { auditExportLine } from '../../core/audit/audit.js';
+import { auditExportLine, auditRecord } from '../../core/audit/audit.js';
 import { example, shown } from '../../http/api-docs.js';
 import type { DialectContext, DialectScope } from '../dialect.js';
 import { iso } from '../shared/time.js';
@@ -9,17 +9,9 @@ import { AuditExportQuery, AuditPageOut, AuditQuery } from './schemas.js';
 
 /** An entry as tenant admins read it: `details` as an object (the export keeps the hashed text). */
 export const renderAuditEntry = (e: AuditEntry) => ({
-  seq: e.seq,
+  ...auditRecord(e),
   at: iso(e.at),
-  actor_id: e.actorId,
-  action: e.action,
-  target_type: e.targetType,
-  target_id: e.targetId,
-  reason: e.reason,
-  origin: e.origin,
   details: e.details === null ? null : (JSON.parse(e.details) as Record<string, unknown>),
-  prev_hash: e.prevHash,
-  hash: e.hash,
 });
 
 const EXAMPLE_ENTRY: AuditEntry = {
