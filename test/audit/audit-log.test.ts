@@ -8,6 +8,8 @@ import { sqlStoreOf, useParley, useTwoProcesses, type TestServer } from '../help
 import { databases, hasPostgres } from '../helpers/pg.js';
 import { newGroup, newTenant } from '../webhooks/support.js';
 import type { AuditPage } from '../../sdk/src/types.js';
+import { ParleyRest } from '@parley/sdk';
+import { auditHash } from '../../src/core/audit/audit.js';
 
 // Issue 20: the administrative actions already in Parley land in the tenant's audit log, which
 // its admins read (paged, filtered) and export, and the operator verifies from the command line.
@@ -102,6 +104,23 @@ describe.each(databases)('audit log on %s', (db) => {
       }),
       { numRuns: 15 },
     );
+  });
+
+  it("the SDK reads the admins' pages and the export, whose lines give back their own hashes", async () => {
+    const { admin } = await newTenant(server);
+    const sdk = new ParleyRest({ baseUrl: server.url, token: admin.token });
+    for (let i = 0; i < 3; i++) await api(server, 'POST', '/api/parley/invites', { token: admin.token, json: { email: `guest${i}@example.com` } });
+    const first = await sdk.auditLog({ limit: 2 });
+    expect(first.entries.map((e) => e.seq)).toEqual([3, 2]);
+    expect((await sdk.auditLog({ limit: 2, before: first.next! })).entries.map((e) => e.seq)).toEqual([1]);
+    const lines = await sdk.auditExport();
+    expect(lines.map((l) => l.seq)).toEqual([1, 2, 3]);
+    for (const l of lines) {
+      expect(typeof l.details).toBe('string');
+      expect(auditHash({ seq: l.seq, at: l.at, actorId: l.actor_id, action: l.action, targetType: l.target_type, targetId: l.target_id, reason: l.reason, origin: l.origin, details: l.details, prevHash: l.prev_hash })).toBe(l.hash);
+    }
+    expect((await sdk.auditExport(2)).map((l) => l.seq)).toEqual([3]);
+    expect(await sdk.auditExport(3)).toEqual([]);
   });
 
   it("parley user add and reset-password are recorded from the cli; parley audit verify finds tampering, export prints the lines", { timeout: 90_000 }, async () => {
