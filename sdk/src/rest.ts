@@ -15,6 +15,9 @@ import type {
   ConversationKind,
   CreatedWebhook,
   EventsPage,
+  AuditExportLine,
+  AuditPage,
+  AuditQuery,
   Webhook,
   DirectoryPage,
   HistoryResponse,
@@ -549,6 +552,20 @@ export class ParleyRest {
   /** My tenant's events after `after` (a cursor; 0: the start), in order: catch up from the last cursor you have. */
   events(after = 0, opts: { limit?: number } = {}): Promise<EventsPage> {
     return this.request('GET', '/events', { query: { after, limit: opts.limit } });
+  }
+
+  /** A page of my tenant's audit log, newest first (tenant admins only); pass `next` as `before` for the one after. */
+  auditLog(query: AuditQuery = {}): Promise<AuditPage> {
+    return this.request('GET', '/admin/audit', { query: { ...query } });
+  }
+
+  /** My tenant's audit log after seq `after`, oldest first, from its JSON-lines export (tenant admins only). */
+  async auditExport(after = 0): Promise<AuditExportLine[]> {
+    const body = await this.request<unknown>('GET', '/admin/audit/export', { query: { after } });
+    // One line parses as JSON by itself; several are the text.
+    if (body === undefined) return [];
+    if (typeof body !== 'string') return [body as AuditExportLine];
+    return body.split('\n').filter((l) => l !== '').map((l) => JSON.parse(l) as AuditExportLine);
   }
 
   /** One page of my saved messages, newest first; `next` is the following page's `before` (null: none). */

@@ -38,6 +38,13 @@ export type CreatedWebhook = W.WebhookCreatedOut;
 /** One event of my tenant's log, as webhooks deliver it (`id` is the webhook-id). */
 export type LoggedEvent = W.EventOut;
 export type EventsPage = W.EventsOut;
+/** One entry of my tenant's audit log (tenant admins only). */
+export type AuditEntry = W.AuditEntryOut;
+export type AuditPage = W.AuditPageOut;
+/** Filters of the audit log; `before` is a page's `next`. */
+export type AuditQuery = W.AuditQuery;
+/** A line of the audit export: every hashed field as hashed (`at` in epoch ms, `details` the JSON text), so the chain can be checked (docs/audit.md). */
+export type AuditExportLine = Omit<AuditEntry, 'at' | 'details'> & { at: number; details: string | null };
 export type SavedItem = W.SavedOut;
 export type SavedPage = W.SavedPageOut;
 export type UnreadState = W.UnreadOut;

@@ -13,6 +13,9 @@ import { Invites } from '../core/accounts/invites.js';
 import { createRedisBus } from '../backends/bus/redis-bus.js';
 import { Hub } from '../delivery/hub.js';
 import { createCoreLibraries } from '../app/libraries.js';
+import { Audit, auditExportLine } from '../core/audit/audit.js';
+import { DEFAULT_TENANT_UUID } from '../core/model.js';
+import type { Store } from '../backends/store/store.js';
 
 const USAGE = `parley — a real-time chat server
 
@@ -27,6 +30,13 @@ const USAGE = `parley — a real-time chat server
   parley invite create [--tenant UUID] [--ttl SECONDS] [--email E]
                                    an invite into the tenant (default: the default tenant;
                                    a new one is created), single use; prints its code
+  parley audit verify [--tenant UUID]
+                                   check the audit log's hash chain (every tenant's without
+                                   --tenant): exit 0 when intact, 1 with the first changed,
+                                   removed or reordered seq printed (docs/audit.md)
+  parley audit export [--tenant UUID] [--after SEQ]
+                                   the tenant's audit log (default: the default tenant) as
+                                   JSON lines on stdout, oldest first, after SEQ if given
   parley backup --out DIR          online backup (the server may run) into a new directory:
                                    the SQLite database with an epoch of its own, the attachments
                                    and the generated secret; restore: DATA_DIR=DIR. Never writes
@@ -93,6 +103,35 @@ async function main(argv: string[]): Promise<number> {
       await store.close();
     }
   }
+  if (command === 'audit' && (sub === 'verify' || sub === 'export')) {
+    const { values } = parseArgs({ args: rest, options: { tenant: { type: 'string' }, after: { type: 'string' } } });
+    const after = values.after === undefined ? 0 : Number(values.after);
+    if (!Number.isInteger(after) || after < 0) {
+      console.error('--after must be a seq (a whole number)');
+      return 2;
+    }
+    return withStore(async (store) => {
+      const audit = new Audit(store);
+      const tenant = values.tenant ?? (sub === 'export' ? DEFAULT_TENANT_UUID : undefined);
+      const tenants = tenant === undefined ? await Promise.all((await store.auditTenants()).map((id) => store.tenantById(id))) : [await store.tenantByUuid(tenant.toLowerCase())];
+      if (tenants.some((t) => t === undefined)) {
+        console.error(`parley audit: no tenant ${tenant}`);
+        return 1;
+      }
+      if (sub === 'export') {
+        for await (const e of audit.entries(tenants[0]!.id, after)) if (!process.stdout.write(auditExportLine(e) + '\n')) await new Promise((r) => process.stdout.once('drain', r));
+        return 0;
+      }
+      let tampered = false;
+      for (const t of tenants) {
+        const v = await audit.verify(t!.id);
+        console.log(JSON.stringify({ tenant_id: t!.uuid, ok: v.ok, checked: v.checked, ...(v.firstBad ? { first_bad: v.firstBad } : {}) }));
+        if (v.firstBad) console.error(`tenant ${t!.uuid}: audit entry ${v.firstBad.seq} ${v.firstBad.problem}`);
+        tampered ||= !v.ok;
+      }
+      return tampered ? 1 : 0;
+    });
+  }
   if (command === 'user' && sub === 'add') {
     const { values } = parseArgs({
       args: rest,
@@ -102,7 +141,7 @@ async function main(argv: string[]): Promise<number> {
       console.error('parley user add needs --email, --password and --name');
       return 2;
     }
-    return withAccounts(async ({ accounts }) => {
+    return withAccounts(async ({ accounts, audit }) => {
       const user = await accounts.createUser({
         email: values.email!,
         password: values.password!,
@@ -110,6 +149,7 @@ async function main(argv: string[]): Promise<number> {
         tenantUuid: values.tenant,
         tenantRole: values.admin ? 'admin' : undefined,
       });
+      await audit.record({ tenantId: user.tenantId, actorId: null, action: 'user.add', targetType: 'user', targetId: String(user.id), origin: 'cli', details: { email: user.email, tenant_role: user.tenantRole } });
       console.log(JSON.stringify({ id: user.id, uuid: user.uuid, email: user.email, name: user.name, tenant_id: user.tenantUuid, tenant_role: user.tenantRole }));
     });
   }
@@ -119,8 +159,9 @@ async function main(argv: string[]): Promise<number> {
       console.error('parley user reset-password needs --email');
       return 2;
     }
-    return withAccounts(async ({ accounts, reachesSockets }) => {
+    return withAccounts(async ({ accounts, audit, reachesSockets }) => {
       const r = await accounts.resetPassword({ email: values.email!, tenantUuid: values.tenant, password: values.password });
+      await audit.record({ tenantId: r.user.tenantId, actorId: null, action: 'user.reset_password', targetType: 'user', targetId: String(r.user.id), origin: 'cli', details: { generated: r.generated } });
       console.log(JSON.stringify({ id: r.user.id, email: r.user.email, tenant_id: r.user.tenantUuid, ...(r.generated ? { password: r.password } : {}), sessions_revoked: true }));
       if (!reachesSockets) {
         console.error('note: tokens are revoked; sockets already open on a server stay open until they reconnect (set REDIS_URL as the server has it to close them now)');
@@ -147,14 +188,15 @@ async function main(argv: string[]): Promise<number> {
  * Runs an accounts command on the configured database. With REDIS_URL, events (a revoked
  * session) reach the running servers' sockets through the same bus they listen on.
  */
-async function withAccounts(fn: (deps: { accounts: Accounts; invites: Invites; reachesSockets: boolean }) => Promise<void>): Promise<number> {
+async function withAccounts(fn: (deps: { accounts: Accounts; invites: Invites; audit: Audit; reachesSockets: boolean }) => Promise<void>): Promise<number> {
   const config = loadConfig();
   const store = createStore(config.databaseUrl);
   await store.migrate();
   const bus = config.redisUrl ? await createRedisBus(config.redisUrl, { prefix: config.redisPrefix }) : null;
   const events: EventPublisher = bus ? new Hub(bus, { reorderWaitMs: config.reorderWaitMs, onError: (e) => console.error(e) }) : { publish() {}, publishToUsers() {} };
   try {
-    await fn({ accounts: new Accounts(store, events, config, createMemoryRateLimiter(), createCoreLibraries(config)), invites: new Invites(store, config), reachesSockets: bus !== null });
+    const audit = new Audit(store);
+    await fn({ accounts: new Accounts(store, events, config, createMemoryRateLimiter(), createCoreLibraries(config)), invites: new Invites(store, config, audit), audit, reachesSockets: bus !== null });
     await bus?.flush();
     return 0;
   } catch (e) {
@@ -165,6 +207,17 @@ async function withAccounts(fn: (deps: { accounts: Accounts; invites: Invites; r
     throw e;
   } finally {
     await bus?.close();
+    await store.close();
+  }
+}
+
+/** Runs `fn` on the configured database (migrated), closed after; its result is the exit code. */
+async function withStore(fn: (store: Store) => Promise<number>): Promise<number> {
+  const store = createStore(loadConfig().databaseUrl);
+  try {
+    await store.migrate();
+    return await fn(store);
+  } finally {
     await store.close();
   }
 }

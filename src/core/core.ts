@@ -92,17 +92,18 @@ export class Core {
     this.accounts = new Accounts(store, events, config, deps.rateLimiter, deps.libraries);
     // Read at each call: the audit log may be set on the core after it is built.
     this.accounts.audit = (entry) => this.audit.record(entry);
-    this.invites = new Invites(store, config);
-    this.apiKeys = new ApiKeys(store, events);
+    this.invites = new Invites(store, config, this.audit);
+    this.apiKeys = new ApiKeys(store, events, this.audit);
     this.friends = new Friends(store, this.users);
     this.conversations = new Conversations(store, this.users, this.friends, events, {
       maxMembers: config.maxConversationMembers,
       maxPerAdd: config.maxMembersPerAdd,
     });
+    this.conversations.audit = this.audit;
     this.directory = new ChannelDirectory(store, this.conversations, events, config.maxConversationMembers);
     this.messages = new Messages(store, this.conversations, this.users, this.friends, this.rateLimits, events, config, this.hooks);
     this.messages.epoch = deps.epoch ?? null;
-    this.incomingWebhooks = new IncomingWebhooks(store, this.conversations, this.messages);
+    this.incomingWebhooks = new IncomingWebhooks(store, this.conversations, this.messages, this.audit);
     this.threads = new Threads(store, this.messages, events);
     this.curation = new Curation(store, this.messages, this.conversations, this.threads, this.users, events);
     this.presence = new PresenceService(presence, store, this.users, this.conversations, events);
@@ -114,7 +115,7 @@ export class Core {
     this.notifications.audit = this.audit;
     // Reading on one device clears the conversation's push on the others.
     this.conversations.onRead = (userId, conversationId) => void this.notifications.read(userId, conversationId).catch((e) => this.notifications.onError(e));
-    this.webhooks = new Webhooks(store, deps.webhookSender);
+    this.webhooks = new Webhooks(store, deps.webhookSender, this.audit);
     this.retention = new Retention(store, this.conversations, deps.fileStore, this.audit);
     this.admin = new Administration(store, this.accounts, this.conversations, this.messages, deps.fileStore, presence, events, config);
     this.admin.audit = (entry) => this.audit.record(entry);

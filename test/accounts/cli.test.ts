@@ -1,10 +1,8 @@
-import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dropPrefix, newRedisPrefix, redisUrl } from '../contract/redis.js';
 import { api, chatSocket, newRoom, type TestUser } from '../helpers/clients.js';
-import { track } from '../helpers/local-servers.js';
+import { runParleyCli } from '../helpers/cli.js';
 import { startParley, type TestServer } from '../helpers/parley.js';
 import { hasPostgres } from '../helpers/pg.js';
 
@@ -12,8 +10,6 @@ import { hasPostgres } from '../helpers/pg.js';
 // `parley invite create`, `parley user reset-password`, run against a live server's database
 // (and, with REDIS_URL, its bus: a reset closes the user's open sockets at once).
 
-const root = path.resolve(import.meta.dirname, '../..');
-const JWT_SECRET = 'test-secret-that-is-long-enough-for-hs256';
 
 describe('parley user / invite commands', () => {
   let server: TestServer;
@@ -27,19 +23,7 @@ describe('parley user / invite commands', () => {
     if (redisUrl) await dropPrefix(redisUrl, prefix);
   });
 
-  function parley(...args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], {
-      cwd: root,
-      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', DATA_DIR: server.data.dir, DATABASE_URL: server.data.databaseUrl, JWT_SECRET, LOG_LEVEL: 'silent', ...shared },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    track(child);
-    let stdout = '';
-    let stderr = '';
-    child.stdout!.on('data', (d) => (stdout += d));
-    child.stderr!.on('data', (d) => (stderr += d));
-    return new Promise((resolve) => child.once('exit', (code) => resolve({ code, stdout, stderr })));
-  }
+  const parley = (...args: string[]) => runParleyCli(server.data, args, shared);
 
   const login = (email: string, password: string, tenant_id?: string) => api(server, 'POST', '/api/auth/login', { json: { email, password, ...(tenant_id ? { tenant_id } : {}) } });
 

@@ -149,6 +149,60 @@ export interface AttachmentOut {
   duration: number | null;
 }
 
+export interface AuditEntryOut {
+  /** The entry's place in the tenant's log, from 1 without gaps */
+  seq: number;
+  /** UTC, ISO 8601 */
+  at: string;
+  /** Who acted; null for the operator's command line */
+  actor_id: number | null;
+  /** A dotted name: invite.create, api_key.revoke, participant.role… */
+  action: string;
+  /** What kind of thing the action was done to */
+  target_type: 'user' | 'conversation' | 'message' | 'invite' | 'tenant' | 'report' | 'api_key' | 'webhook';
+  target_id: string;
+  reason: string | null;
+  /** "api" and the address it came from, or "cli" */
+  origin: string | null;
+  /** What changed (an old and new value, an expiry) */
+  details: Record<string, unknown> | null;
+  /** The hash of the entry before (64 zeros for the first) */
+  prev_hash: string;
+  /** SHA-256 over the entry's fields and prev_hash (docs/audit.md) */
+  hash: string;
+}
+
+export interface AuditExportQuery {
+  /** The last seq I have (0: from the start) */
+  after?: number;
+}
+
+export interface AuditPageOut {
+  /** Newest first */
+  entries: AuditEntryOut[];
+  /** Pass as before for the next page; null: this was the last */
+  next: number | null;
+}
+
+export interface AuditQuery {
+  /** The cursor: next from the page before (entries below this seq) */
+  before?: number;
+  /** Most entries in one page */
+  limit?: number;
+  /** Parley id */
+  actor_id?: number;
+  /** A dotted action name, exactly: invite.create */
+  action?: string;
+  /** What kind of thing the action was done to */
+  target_type?: 'user' | 'conversation' | 'message' | 'invite' | 'tenant' | 'report' | 'api_key' | 'webhook';
+  /** The target, exactly: an id as the entries show it */
+  target_id?: string;
+  /** Entries at or after this time */
+  from?: string;
+  /** Entries before this time */
+  to?: string;
+}
+
 export interface BlockOut {
   user: UserOut;
   /** UTC, ISO 8601 */
@@ -1399,6 +1453,10 @@ export interface WireTypes {
   ApiKeyParams: ApiKeyParams;
   ArchiveBody: ArchiveBody;
   AttachmentOut: AttachmentOut;
+  AuditEntryOut: AuditEntryOut;
+  AuditExportQuery: AuditExportQuery;
+  AuditPageOut: AuditPageOut;
+  AuditQuery: AuditQuery;
   BlockOut: BlockOut;
   BlockParams: BlockParams;
   ChangesOut: ChangesOut;

@@ -4,6 +4,7 @@ import { DomainError, refusal } from '../errors.js';
 import type { EventPublisher } from '../events.js';
 import type { ApiKey, ApiKeyScope, Id, User, UserSummary } from '../model.js';
 import { deletedUser, Users } from '../users.js';
+import { unrecordedAudit, type AuditRecorder } from '../audit/ports.js';
 
 export const API_KEY_SCOPES: readonly ApiKeyScope[] = ['read', 'write', 'admin'];
 
@@ -59,6 +60,10 @@ export function newBot(store: Store, tenantId: Id, name: string, admin: boolean)
   });
 }
 
+/** Audits a bot's creation: a new account of the tenant, made by an admin's action. */
+export const recordBot = (audit: AuditRecorder, actor: User, bot: User, origin?: string) =>
+  audit.record({ tenantId: actor.tenantId, actorId: actor.id, action: 'bot.create', targetType: 'user', targetId: String(bot.id), origin, details: { name: bot.name, tenant_role: bot.tenantRole } });
+
 /** A new key with its secret: the only time the secret exists outside its holder's hands. */
 export interface IssuedApiKey {
   key: ApiKey;
@@ -81,21 +86,24 @@ export class ApiKeys {
   constructor(
     readonly store: Store,
     readonly events: EventPublisher,
+    readonly audit: AuditRecorder = unrecordedAudit,
   ) {}
 
   #admin(actor: User): void {
     if (actor.tenantRole !== 'admin') throw new DomainError('not_permitted');
   }
 
-  async create(actor: User, input: { name: string; scopes: readonly ApiKeyScope[] }): Promise<IssuedApiKey> {
+  async create(actor: User, input: { name: string; scopes: readonly ApiKeyScope[] }, origin?: string): Promise<IssuedApiKey> {
     this.#admin(actor);
     const name = input.name.trim();
     if (name.length === 0 || name.length > 100) throw refusal('invalid_name');
     const scopes = API_KEY_SCOPES.filter((s) => input.scopes.includes(s));
     if (scopes.length === 0) throw refusal('api_key_scopes_required');
     const bot = await newBot(this.store, actor.tenantId, name, scopes.includes('admin'));
+    await recordBot(this.audit, actor, bot, origin);
     const secret = newSecret(API_KEY_PREFIX);
     const key = await this.store.createApiKey({ tenantId: actor.tenantId, botUserId: bot.id, name, scopes, secretHash: secretDigest(secret), createdBy: actor.id, createdAt: Date.now() });
+    await this.audit.record({ tenantId: actor.tenantId, actorId: actor.id, action: 'api_key.create', targetType: 'api_key', targetId: key.uuid, origin, details: { name, scopes, bot_user_id: bot.id } });
     return { key, bot, secret };
   }
 
@@ -112,10 +120,11 @@ export class ApiKeys {
    * caches one), so the next request with it is refused on every process once this resolves;
    * its bot's sockets close too.
    */
-  async revoke(actor: User, uuid: string): Promise<ApiKey> {
+  async revoke(actor: User, uuid: string, origin?: string): Promise<ApiKey> {
     this.#admin(actor);
     const key = await this.store.revokeApiKey(actor.tenantId, uuid, Date.now());
     if (!key) throw new DomainError('api_key_not_found');
+    await this.audit.record({ tenantId: actor.tenantId, actorId: actor.id, action: 'api_key.revoke', targetType: 'api_key', targetId: uuid, origin });
     this.events.publishToUsers([key.botUserId], { type: 'session.revoked', userId: key.botUserId });
     return key;
   }

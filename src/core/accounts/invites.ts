@@ -4,6 +4,7 @@ import type { Store } from '../../backends/store/store.js';
 import { DomainError, refusal } from '../errors.js';
 import type { Invite, User } from '../model.js';
 import { normalizeEmail, validEmail } from './credentials.js';
+import { unrecordedAudit, type AuditRecorder } from '../audit/ports.js';
 
 /** Longest an invite may live (the operator's default is INVITE_TTL_SECONDS). */
 export const MAX_INVITE_TTL_SECONDS = 90 * 24 * 3600;
@@ -36,6 +37,7 @@ export class Invites {
   constructor(
     readonly store: Store,
     readonly config: Config,
+    readonly audit: AuditRecorder = unrecordedAudit,
   ) {}
 
   #admin(actor: User): void {
@@ -43,18 +45,18 @@ export class Invites {
   }
 
   /** An invite into the actor's tenant; the actor must be its admin. */
-  create(actor: User, opts: { ttlSeconds?: number; email?: string | null } = {}): Promise<IssuedInvite> {
+  create(actor: User, opts: { ttlSeconds?: number; email?: string | null } = {}, origin?: string): Promise<IssuedInvite> {
     this.#admin(actor);
-    return this.#create(actor.tenantId, actor.id, opts);
+    return this.#create(actor.tenantId, actor.id, opts, origin);
   }
 
   /** The operator's invite (command line): into any tenant, created when it is new; the default tenant without one. */
   async createForTenant(tenantUuid: string | undefined, opts: { ttlSeconds?: number; email?: string | null } = {}): Promise<IssuedInvite> {
     const tenant = tenantUuid ? await this.store.ensureTenant(tenantUuid.toLowerCase(), tenantUuid.toLowerCase()) : await this.store.defaultTenant();
-    return this.#create(tenant.id, null, opts);
+    return this.#create(tenant.id, null, opts, 'cli');
   }
 
-  async #create(tenantId: number, createdBy: number | null, opts: { ttlSeconds?: number; email?: string | null }): Promise<IssuedInvite> {
+  async #create(tenantId: number, createdBy: number | null, opts: { ttlSeconds?: number; email?: string | null }, origin?: string): Promise<IssuedInvite> {
     const ttl = opts.ttlSeconds ?? this.config.inviteTtlSeconds;
     if (!Number.isInteger(ttl) || ttl < 1 || ttl > MAX_INVITE_TTL_SECONDS) {
       throw refusal('invite_ttl_out_of_range', { max: MAX_INVITE_TTL_SECONDS });
@@ -64,6 +66,7 @@ export class Invites {
     const code = newCode();
     const now = Date.now();
     const invite = await this.store.createInvite({ tenantId, codeHash: inviteDigest(code), email, createdBy, createdAt: now, expiresAt: now + ttl * 1000 });
+    await this.audit.record({ tenantId, actorId: createdBy, action: 'invite.create', targetType: 'invite', targetId: invite.uuid, origin, details: { email, expires_at: invite.expiresAt } });
     return { invite, code };
   }
 
@@ -74,10 +77,11 @@ export class Invites {
   }
 
   /** Revokes an invite of the actor's tenant; one already used stays used. */
-  async revoke(actor: User, uuid: string): Promise<Invite> {
+  async revoke(actor: User, uuid: string, origin?: string): Promise<Invite> {
     this.#admin(actor);
     const invite = await this.store.revokeInvite(actor.tenantId, uuid, Date.now());
     if (!invite) throw new DomainError('invite_not_found');
+    await this.audit.record({ tenantId: actor.tenantId, actorId: actor.id, action: 'invite.revoke', targetType: 'invite', targetId: uuid, origin });
     return invite;
   }
 }

@@ -29,21 +29,23 @@ export interface AuditVerdict {
 /** Filters of the admins' view; `before` is the cursor (the last seq of the previous page). */
 export type AuditFilter = Pick<AuditQuery, 'actorId' | 'action' | 'targetType' | 'targetId' | 'from' | 'to'>;
 
-/** One line of an export: the entry with every hashed field, so anyone can check the chain (docs/audit.md). */
-export const auditExportLine = (e: AuditEntry) =>
-  JSON.stringify({
-    seq: e.seq,
-    at: e.at,
-    actor_id: e.actorId,
-    action: e.action,
-    target_type: e.targetType,
-    target_id: e.targetId,
-    reason: e.reason,
-    origin: e.origin,
-    details: e.details,
-    prev_hash: e.prevHash,
-    hash: e.hash,
-  });
+/** An entry under the names of its export line and the API, every hashed field as hashed (docs/audit.md). */
+export const auditRecord = (e: AuditEntry) => ({
+  seq: e.seq,
+  at: e.at,
+  actor_id: e.actorId,
+  action: e.action,
+  target_type: e.targetType,
+  target_id: e.targetId,
+  reason: e.reason,
+  origin: e.origin,
+  details: e.details,
+  prev_hash: e.prevHash,
+  hash: e.hash,
+});
+
+/** One line of an export: anyone can check the chain from the lines alone. */
+export const auditExportLine = (e: AuditEntry) => JSON.stringify(auditRecord(e));
 
 /** How many entries a read of the whole chain (verify, export) takes at a time. */
 const PAGE = 500;

@@ -1,6 +1,7 @@
 import { serializeMetadata } from '../messages/metadata.js';
 import type { ActivityCursor, Store, StoreReads, UnreadState } from '../../backends/store/store.js';
 import { DomainError, refusal, storeCall } from '../errors.js';
+import { unrecordedAudit, type AuditRecorder } from '../audit/ports.js';
 import type { ConversationRef, EventPublisher } from '../events.js';
 import type { Friends } from '../friends/friends.js';
 import type { Conversation, ConversationKind, ConversationView, Id, Member, Participant, Role, User, UserSummary, Visibility } from '../model.js';
@@ -53,6 +54,9 @@ export class Conversations {
   ) {
     this.sanctions = new Sanctions(store);
   }
+
+  /** Where an admin's role changes are recorded (the Core sets its audit log). */
+  audit: AuditRecorder = unrecordedAudit;
 
   async #find(key: ConversationKey, reads: StoreReads = this.store): Promise<Conversation | undefined> {
     return typeof key === 'number' ? reads.conversationById(key) : reads.conversationByUuid(key);
@@ -242,7 +246,7 @@ export class Conversations {
   }
 
   /** Only an admin changes roles (README "Permissions"); the last admin cannot step down. */
-  async setRole(actor: User, key: ConversationKey, userKey: Id | string, role: Role): Promise<Member> {
+  async setRole(actor: User, key: ConversationKey, userKey: Id | string, role: Role, origin?: string): Promise<Member> {
     const { conversation } = await this.#require(actor, key, 'change_role');
     const user = await this.users.resolve(actor, userKey);
     const members = await this.store.members([conversation.id]);
@@ -253,6 +257,15 @@ export class Conversations {
       throw new DomainError('last_admin');
     }
     if (!(await storeCall(this.store.setRole(conversation.id, user.id, role)))) throw refusal('participant_not_found');
+    await this.audit.record({
+      tenantId: actor.tenantId,
+      actorId: actor.id,
+      action: 'participant.role',
+      targetType: 'conversation',
+      targetId: String(conversation.id),
+      origin,
+      details: { user_id: user.id, from: target.participant.role, to: role },
+    });
     this.events.publish({ type: 'participant.role', conversation: await this.ref(conversation), user: Users.summaryOf(user), role, by: actor.id });
     return { user: target.user, participant: { ...target.participant, role } };
   }

@@ -1,5 +1,6 @@
 import type { AppendResult, Store } from '../../backends/store/store.js';
-import { newBot, newSecret, sameDigest, secretDigest } from '../accounts/api-keys.js';
+import { newBot, recordBot, newSecret, sameDigest, secretDigest } from '../accounts/api-keys.js';
+import { unrecordedAudit, type AuditRecorder } from '../audit/ports.js';
 import { DomainError, refusal } from '../errors.js';
 import type { Messages } from '../messages/messages.js';
 import type { IncomingWebhook, User } from '../model.js';
@@ -32,13 +33,15 @@ export class IncomingWebhooks {
     readonly store: Store,
     readonly conversations: Conversations,
     readonly messages: Messages,
+    readonly audit: AuditRecorder = unrecordedAudit,
   ) {}
 
-  async create(actor: User, key: ConversationKey, input: { name: string }): Promise<IssuedIncomingWebhook> {
+  async create(actor: User, key: ConversationKey, input: { name: string }, origin?: string): Promise<IssuedIncomingWebhook> {
     const { conversation } = await this.conversations.requireRole(actor, key, 'add_participant');
     const name = input.name.trim();
     if (name.length === 0 || name.length > 100) throw refusal('invalid_name');
     const bot = await newBot(this.store, actor.tenantId, name, false);
+    await recordBot(this.audit, actor, bot, origin);
     // In a channel only admins and moderators post: its bot is a moderator there, which only an admin grants.
     await this.conversations.addParticipant(actor, conversation.id, bot.id, conversation.kind === 'channel' ? 'moderator' : 'member');
     const secret = newSecret('');
@@ -51,7 +54,12 @@ export class IncomingWebhooks {
       createdBy: actor.id,
       createdAt: Date.now(),
     });
+    await this.#record(actor, 'incoming_webhook.create', hook, origin);
     return { hook, bot, secret };
+  }
+
+  #record(actor: User, action: string, hook: IncomingWebhook, origin: string | undefined): Promise<void> {
+    return this.audit.record({ tenantId: actor.tenantId, actorId: actor.id, action, targetType: 'webhook', targetId: hook.uuid, origin, details: { conversation_id: hook.conversationId, name: hook.name } });
   }
 
   /** A conversation's hooks, newest first (secrets are never shown again). */
@@ -61,10 +69,11 @@ export class IncomingWebhooks {
   }
 
   /** The URL stops working at once; what its bot posted stays. */
-  async revoke(actor: User, key: ConversationKey, uuid: string): Promise<IncomingWebhook> {
+  async revoke(actor: User, key: ConversationKey, uuid: string, origin?: string): Promise<IncomingWebhook> {
     const { conversation } = await this.conversations.requireRole(actor, key, 'add_participant');
     const hook = await this.store.revokeIncomingWebhook(conversation.id, uuid, Date.now());
     if (!hook) throw new DomainError('incoming_webhook_not_found');
+    await this.#record(actor, 'incoming_webhook.revoke', hook, origin);
     return hook;
   }
 

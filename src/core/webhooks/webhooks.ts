@@ -3,6 +3,7 @@ import type { Store, WebhookEndpointChanges } from '../../backends/store/store.j
 import { DomainError, refusal } from '../errors.js';
 import { deletedUser } from '../users.js';
 import { LOGGED_EVENT_TYPES, type Id, type LoggedEvent, type LoggedEventType, type User, type UserSummary, type WebhookEndpoint } from '../model.js';
+import { unrecordedAudit, type AuditRecorder } from '../audit/ports.js';
 import type { WebhookSender } from './ports.js';
 
 /** Events with everyone they name (senders, members, reactors) resolved once, for a rendering. */
@@ -34,7 +35,12 @@ export class Webhooks {
   constructor(
     readonly store: Store,
     readonly sender: WebhookSender,
+    readonly audit: AuditRecorder = unrecordedAudit,
   ) {}
+
+  #record(actor: User, action: string, uuid: string, origin: string | undefined, details?: Record<string, unknown>): Promise<void> {
+    return this.audit.record({ tenantId: actor.tenantId, actorId: actor.id, action, targetType: 'webhook', targetId: uuid, origin, details });
+  }
 
   #admin(actor: User): void {
     if (actor.tenantRole !== 'admin') throw new DomainError('not_permitted');
@@ -73,13 +79,15 @@ export class Webhooks {
   }
 
   /** A new endpoint with its generated secret: it receives the events logged from now on. */
-  async create(actor: User, input: EndpointInput): Promise<WebhookEndpoint> {
+  async create(actor: User, input: EndpointInput, origin?: string): Promise<WebhookEndpoint> {
     this.#admin(actor);
     const c = await this.#checked(actor, { ...input, eventTypes: input.eventTypes ?? [] });
-    return this.store.createWebhookEndpoint(
+    const e = await this.store.createWebhookEndpoint(
       { tenantId: actor.tenantId, url: c.url!, secret: newSecret(), eventTypes: c.eventTypes!, conversationId: c.conversationId ?? null, mentionUserId: c.mentionUserId ?? null, description: c.description ?? null, createdBy: actor.id },
       Date.now(),
     );
+    await this.#record(actor, 'webhook.create', e.uuid, origin, { url: e.url, event_types: e.eventTypes });
+    return e;
   }
 
   async list(actor: User): Promise<WebhookEndpoint[]> {
@@ -95,18 +103,23 @@ export class Webhooks {
   }
 
   /** Changes an endpoint; `enabled: true` re-enables one disabled (by an admin or by failing), resuming where it stopped. */
-  async update(actor: User, uuid: string, input: Partial<EndpointInput> & { enabled?: boolean }): Promise<WebhookEndpoint> {
+  async update(actor: User, uuid: string, input: Partial<EndpointInput> & { enabled?: boolean }, origin?: string): Promise<WebhookEndpoint> {
     this.#admin(actor);
     const changes = await this.#checked(actor, input);
     if (input.enabled !== undefined) changes.enabled = input.enabled;
     const e = await this.store.updateWebhookEndpoint(actor.tenantId, uuid, changes, Date.now());
     if (!e) throw new DomainError('webhook_not_found');
+    // Disabling and enabling are their own actions; any other change is an update.
+    const { enabled, ...rest } = changes;
+    if (Object.keys(rest).length > 0 || enabled === undefined) await this.#record(actor, 'webhook.update', uuid, origin, { changed: Object.keys(rest) });
+    if (enabled !== undefined) await this.#record(actor, enabled ? 'webhook.enable' : 'webhook.disable', uuid, origin);
     return e;
   }
 
-  async remove(actor: User, uuid: string): Promise<void> {
+  async remove(actor: User, uuid: string, origin?: string): Promise<void> {
     this.#admin(actor);
     if (!(await this.store.deleteWebhookEndpoint(actor.tenantId, uuid, Date.now()))) throw new DomainError('webhook_not_found');
+    await this.#record(actor, 'webhook.delete', uuid, origin);
   }
 
   /** The tenant's events after the cursor, in order (the catch-up API): the same ids webhooks carry. */

@@ -26,6 +26,7 @@ import {
   SessionOut,
   UserOut,
 } from './schemas.js';
+import { auditOrigin } from '../shared/audit-origin.js';
 
 export const renderUser = (u: User) => ({
   id: u.id,
@@ -153,7 +154,7 @@ export function authRoutes(core: Core, config: Config): FastifyPluginAsync {
         response: { 201: example(InviteIssuedOut, 'The invite, with its code', { ...INVITE_EXAMPLE, code: 'inv_7Qk…' }), ...Errors({ detail: 'You do not have permission to perform this action' }) },
       };
       authed.post('/api/auth/invites', { schema: inviteSchema }, async (req, reply) => {
-        const { invite, code } = await core.invites.create(req.user, { ttlSeconds: req.body.ttl_seconds, email: req.body.email });
+        const { invite, code } = await core.invites.create(req.user, { ttlSeconds: req.body.ttl_seconds, email: req.body.email }, auditOrigin(req));
         return reply.code(201).send({ ...renderInvite(invite), code });
       });
       const invitesSchema = {
@@ -172,7 +173,7 @@ export function authRoutes(core: Core, config: Config): FastifyPluginAsync {
         response: { 200: example(InviteOut, 'The invite, revoked', { ...INVITE_EXAMPLE, status: 'revoked', revoked_at: '2024-01-02T09:00:00.000Z' }), ...Errors({ detail: 'Invite not found' }) },
       };
       authed.delete('/api/auth/invites/:id', { schema: revokeSchema }, async (req) =>
-        renderInvite(await core.invites.revoke(req.user, req.params.id)),
+        renderInvite(await core.invites.revoke(req.user, req.params.id, auditOrigin(req))),
       );
 
       const logoutDocs = docs('authLogout', 'Sign out everywhere', "Revokes the user's tokens (every device) and closes the user's sockets.", {

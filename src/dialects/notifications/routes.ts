@@ -28,6 +28,7 @@ import {
 import { send003 } from './socket.js';
 import { TAGS, TEXTS, errorsShown, example, noContent, operation, shown } from '../../http/api-docs.js';
 import { CONVERSATION_003, IDS, MESSAGE_003, PARTICIPANT_003, REACTION_003 } from './examples.js';
+import { auditOrigin } from '../shared/audit-origin.js';
 
 /** Document 003 under /api/notifications/chat: conversations of every kind, roles, threads, reactions, presence. */
 export function notificationsRest(ctx: DialectContext, authed: DialectScope) {
@@ -138,7 +139,7 @@ export function notificationsRest(ctx: DialectContext, authed: DialectScope) {
       body: example(UpdateParticipantBody, 'The new role', { role: 'moderator' }),
     } },
     async (req) => {
-      const m = await core.conversations.setRole(req.user, req.params.conversation_id, userKey(req.params.user_id), req.body.role);
+      const m = await core.conversations.setRole(req.user, req.params.conversation_id, userKey(req.params.user_id), req.body.role, auditOrigin(req));
       const seen = await core.presence.view(req.user, [m.user.id]);
       return renderParticipant(req.params.conversation_id, m, seen.lastSeen({ id: m.user.id }));
     },

@@ -21,6 +21,7 @@ import {
 } from './schemas.js';
 import { TAGS, example, operation } from '../../http/api-docs.js';
 import { EXAMPLE } from './examples.js';
+import { auditOrigin } from '../shared/audit-origin.js';
 
 const EXAMPLE_BOT = { id: 5, uuid: '0192f7a2-0b07-7000-8000-0000000000b5', name: 'CI bot', email: 'bot-x1@bots.invalid', avatar_url: null, is_bot: true };
 const EXAMPLE_KEY = { id: '0192f7a2-0c00-7000-8000-0000000000c1', name: 'CI bot', scopes: ['read', 'write'], bot: EXAMPLE_BOT, created_at: '2024-01-01T12:00:00.000Z', last_used_at: null, revoked_at: null };
@@ -46,7 +47,7 @@ export function botRoutes(ctx: DialectContext, authed: DialectScope) {
     body: example(ApiKeyBody, 'Its name and scopes', { name: 'CI bot', scopes: ['read', 'write'] }),
     response: { 201: example(ApiKeyIssuedOut, 'The key and its secret', { ...EXAMPLE_KEY, secret: 'pk_9f…' }), ...errors },
   } }, async (req, reply) => {
-    const issued = await core.apiKeys.create(req.user, { name: req.body.name, scopes: req.body.scopes });
+    const issued = await core.apiKeys.create(req.user, { name: req.body.name, scopes: req.body.scopes }, auditOrigin(req));
     return reply.code(201).send({ ...renderApiKey(issued.key, Users.summaryOf(issued.bot)), secret: issued.secret });
   });
   authed.get('/api-keys', { schema: {
@@ -57,7 +58,7 @@ export function botRoutes(ctx: DialectContext, authed: DialectScope) {
     ...docs('revokeApiKey', 'Revoke an API key', 'Tenant admins only: the key stops working at once, on every server process.', { ...none('Revoked'), ...errors }),
     params: ApiKeyParams,
   } }, async (req, reply) => {
-    await core.apiKeys.revoke(req.user, req.params.id);
+    await core.apiKeys.revoke(req.user, req.params.id, auditOrigin(req));
     return reply.code(204).send();
   });
 
@@ -73,7 +74,7 @@ export function botRoutes(ctx: DialectContext, authed: DialectScope) {
     body: example(IncomingWebhookBody, "The hook's name", { name: 'CI' }),
     response: { 201: example(IncomingWebhookIssuedOut, 'The hook and its URL', { ...EXAMPLE_HOOK, url: `https://chat.example.com${EXAMPLE_HOOK_PATH}`, path: EXAMPLE_HOOK_PATH }), ...errors },
   } }, async (req, reply) => {
-    const { hook, bot, secret } = await core.incomingWebhooks.create(req.user, req.params.id, { name: req.body.name });
+    const { hook, bot, secret } = await core.incomingWebhooks.create(req.user, req.params.id, { name: req.body.name }, auditOrigin(req));
     const path = hookPath(hook, secret);
     return reply.code(201).send({ ...renderHook(hook, Users.summaryOf(bot)), url: ctx.config.publicUrl + path, path });
   });
@@ -91,7 +92,7 @@ export function botRoutes(ctx: DialectContext, authed: DialectScope) {
     ...docs('revokeIncomingWebhook', 'Revoke an incoming webhook', 'Who may add members here: its URL stops working at once; what it posted stays.', { ...none('Revoked'), ...errors }),
     params: IncomingWebhookParams,
   } }, async (req, reply) => {
-    await core.incomingWebhooks.revoke(req.user, req.params.id, req.params.hook_id);
+    await core.incomingWebhooks.revoke(req.user, req.params.id, req.params.hook_id, auditOrigin(req));
     return reply.code(204).send();
   });
 }

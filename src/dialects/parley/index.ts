@@ -6,6 +6,7 @@ import { curationRoutes } from './curation-routes.js';
 import { moderationRoutes } from './moderation-routes.js';
 import { webhookRoutes } from './webhook-routes.js';
 import { retentionRoutes } from './retention-routes.js';
+import { auditRoutes } from './audit-routes.js';
 import { emailRoutes } from './email-routes.js';
 import { parleyOpen, parleyRest } from './routes.js';
 import { parleySocket } from './socket.js';
@@ -28,6 +29,7 @@ export const parleyDialect = defineDialect({
     moderationRoutes(ctx, app);
     webhookRoutes(ctx, app);
     retentionRoutes(ctx, app);
+    auditRoutes(ctx, app);
     botRoutes(ctx, app);
     adminRoutes(ctx, app);
   },

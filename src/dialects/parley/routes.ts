@@ -60,6 +60,7 @@ import { parleyUnreadRoutes } from './unread-routes.js';
 import { parleySearch } from './search-routes.js';
 import { TAGS, TEXTS, example, noContent, operation } from '../../http/api-docs.js';
 import { EXAMPLE, EXAMPLE_CONVERSATION, EXAMPLE_MEMBER, EXAMPLE_SESSION } from './examples.js';
+import { auditOrigin } from '../shared/audit-origin.js';
 
 export const errors = { '4xx': example(ErrorOut, 'Refused: the reason in `detail`, its code in `code`.', { detail: 'Not authenticated', code: 'not_authenticated' }, { detail: 'Conversation not found', code: 'conversation_not_found' }) };
 /** The documentation of one of Parley's operations (its id is the SDK's method name). */
@@ -125,7 +126,7 @@ export function parleyRest(ctx: DialectContext, authed: DialectScope) {
     body: example(InviteBody, 'How long it lasts, and for whom', { ttl_seconds: 604800, email: 'jane@example.com' }),
     response: { 201: example(InviteIssuedOut, 'The invite and its code', { ...EXAMPLE.invite, code: 'inv_7Qk…' }), ...errors },
   } }, async (req, reply) => {
-    const issued = await core.invites.create(req.user, { ttlSeconds: req.body.ttl_seconds, email: req.body.email });
+    const issued = await core.invites.create(req.user, { ttlSeconds: req.body.ttl_seconds, email: req.body.email }, auditOrigin(req));
     return reply.code(201).send({ ...renderInvite(issued.invite), code: issued.code });
   });
   authed.get('/invites', { schema: {
@@ -133,7 +134,7 @@ export function parleyRest(ctx: DialectContext, authed: DialectScope) {
     response: { 200: example(Type.Array(InviteOut), 'The invites', [EXAMPLE.invite]), ...errors },
   } }, async (req) => (await core.invites.list(req.user)).map(renderInvite));
   authed.delete('/invites/:id', { schema: { ...docs('revokeInvite', 'Revoke an invite', 'Tenant admins only: the code stops working.', { ...none('Revoked'), ...errors }), params: InviteParams } }, async (req, reply) => {
-    await core.invites.revoke(req.user, req.params.id);
+    await core.invites.revoke(req.user, req.params.id, auditOrigin(req));
     return reply.code(204).send();
   });
   authed.post('/auth/logout', { schema: { ...docs('logout', 'Sign out everywhere', "Revokes the user's tokens (every device) and closes the user's sockets.", { ...none('Signed out'), ...errors }) } }, async (req, reply) => {
@@ -310,7 +311,7 @@ export function parleyRest(ctx: DialectContext, authed: DialectScope) {
       body: example(SetRoleBody, 'The new role', { role: 'moderator' }),
       response: { 200: example(MemberOut, 'The membership', { ...EXAMPLE_MEMBER, role: 'moderator' }), ...errors },
     } },
-    async (req) => (await members(req.user, [await core.conversations.setRole(req.user, req.params.id, req.params.user_id, req.body.role)]))[0],
+    async (req) => (await members(req.user, [await core.conversations.setRole(req.user, req.params.id, req.params.user_id, req.body.role, auditOrigin(req))]))[0],
   );
   authed.delete('/conversations/:id/participants/:user_id', { schema: {
     ...docs('removeParticipant', 'Remove a member, or leave', 'My own id: leave. Someone else: admins and moderators of a group or channel.', { ...none('Removed'), ...errors }),

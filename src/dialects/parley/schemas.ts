@@ -733,3 +733,42 @@ export const TenantSettingsOut = Type.Object({
   retention_days: Nullable(Type.Integer()),
   allowed_origins: Nullable(Type.Array(Type.String())),
 });
+
+// ---------------------------------------------------------------- audit log (issue 20)
+
+const AuditTargetType = Type.Union(
+  [Type.Literal('user'), Type.Literal('conversation'), Type.Literal('message'), Type.Literal('invite'), Type.Literal('tenant'), Type.Literal('report'), Type.Literal('api_key'), Type.Literal('webhook')],
+  {
+    description: 'What kind of thing the action was done to',
+  },
+);
+export const AuditQuery = Type.Object({
+  before: Type.Optional(Type.Integer({ minimum: 1, description: 'The cursor: next from the page before (entries below this seq)' })),
+  limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 200, default: 50, description: 'Most entries in one page' })),
+  actor_id: Type.Optional(Id),
+  action: Type.Optional(Type.String({ maxLength: 64, description: 'A dotted action name, exactly: invite.create' })),
+  target_type: Type.Optional(AuditTargetType),
+  target_id: Type.Optional(Type.String({ maxLength: 128, description: 'The target, exactly: an id as the entries show it' })),
+  from: Type.Optional(Type.String({ format: 'date-time', description: 'Entries at or after this time' })),
+  to: Type.Optional(Type.String({ format: 'date-time', description: 'Entries before this time' })),
+});
+export const AuditEntryOut = Type.Object({
+  seq: Type.Integer({ minimum: 1, description: "The entry's place in the tenant's log, from 1 without gaps" }),
+  at: Time,
+  actor_id: Type.Union([Id, Type.Null()], { description: "Who acted; null for the operator's command line" }),
+  action: Type.String({ description: 'A dotted name: invite.create, api_key.revoke, participant.role…' }),
+  target_type: AuditTargetType,
+  target_id: Type.String(),
+  reason: Type.Union([Type.String(), Type.Null()]),
+  origin: Type.Union([Type.String(), Type.Null()], { description: '"api" and the address it came from, or "cli"' }),
+  details: Type.Union([Type.Record(Type.String(), Type.Unknown()), Type.Null()], { description: 'What changed (an old and new value, an expiry)' }),
+  prev_hash: Type.String({ description: 'The hash of the entry before (64 zeros for the first)' }),
+  hash: Type.String({ description: "SHA-256 over the entry's fields and prev_hash (docs/audit.md)" }),
+});
+export const AuditPageOut = Type.Object({
+  entries: Type.Array(AuditEntryOut, { description: 'Newest first' }),
+  next: Type.Union([Type.Integer({ minimum: 1 }), Type.Null()], { description: 'Pass as before for the next page; null: this was the last' }),
+});
+export const AuditExportQuery = Type.Object({
+  after: Type.Optional(Type.Integer({ minimum: 0, default: 0, description: 'The last seq I have (0: from the start)' })),
+});

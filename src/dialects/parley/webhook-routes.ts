@@ -6,6 +6,7 @@ import { iso, isoOrNull } from '../shared/time.js';
 import { renderEvents } from './events.js';
 import { docs, errors, none } from './routes.js';
 import { EventsOut, EventsQuery, WebhookBody, WebhookCreatedOut, WebhookOut, WebhookParams, WebhookPatchBody } from './schemas.js';
+import { auditOrigin } from '../shared/audit-origin.js';
 
 /** An endpoint as its admins see it: never its secret (shown once, on creation). */
 export const renderWebhook = (e: WebhookEndpoint) => ({
@@ -63,7 +64,7 @@ export function webhookRoutes(ctx: DialectContext, authed: DialectScope) {
     response: { 201: example(WebhookCreatedOut, 'The endpoint and its secret', { ...EXAMPLE_WEBHOOK, secret: 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw' }), ...errors },
   } }, async (req, reply) => {
     const b = req.body;
-    const e = await core.webhooks.create(req.user, { url: b.url, eventTypes: b.event_types, conversationId: b.conversation_id, mentionUserId: b.mention_user_id, description: b.description });
+    const e = await core.webhooks.create(req.user, { url: b.url, eventTypes: b.event_types, conversationId: b.conversation_id, mentionUserId: b.mention_user_id, description: b.description }, auditOrigin(req));
     return reply.code(201).send({ ...renderWebhook(e), secret: e.secret });
   });
   authed.get('/webhooks', { schema: {
@@ -83,11 +84,11 @@ export function webhookRoutes(ctx: DialectContext, authed: DialectScope) {
   } }, async (req) => {
     const b = req.body;
     return renderWebhook(
-      await core.webhooks.update(req.user, req.params.id, { url: b.url, eventTypes: b.event_types, conversationId: b.conversation_id, mentionUserId: b.mention_user_id, description: b.description, enabled: b.enabled }),
+      await core.webhooks.update(req.user, req.params.id, { url: b.url, eventTypes: b.event_types, conversationId: b.conversation_id, mentionUserId: b.mention_user_id, description: b.description, enabled: b.enabled }, auditOrigin(req)),
     );
   });
   authed.delete('/webhooks/:id', { schema: { ...docs('deleteWebhook', 'Delete a webhook endpoint', `${admins} Its pending deliveries are dropped.`, { ...none('Deleted'), ...errors }), params: WebhookParams } }, async (req, reply) => {
-    await core.webhooks.remove(req.user, req.params.id);
+    await core.webhooks.remove(req.user, req.params.id, auditOrigin(req));
     return reply.code(204).send();
   });
 

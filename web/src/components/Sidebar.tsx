@@ -13,6 +13,8 @@ import { ChannelDirectoryDialog } from './ChannelDirectory.js';
 import { SavedButton } from './Curation.js';
 import { requestThread, ThreadsDialog } from './Threads.js';
 import { disablePush, enablePush, pushSupported } from '../push.js';
+import { Dialog } from './Dialog.js';
+import { ADMIN_TABS } from './admin/tabs.js';
 
 export function Sidebar({ selected, onLogout }: { selected: number | null; onLogout: () => void }) {
   const { client, open, toast } = useUi();
@@ -21,6 +23,7 @@ export function Sidebar({ selected, onLogout }: { selected: number | null; onLog
   const [newGroup, setNewGroup] = useState(false);
   const [directory, setDirectory] = useState(false);
   const [threads, setThreads] = useState(false);
+  const [admin, setAdmin] = useState(false);
   const { results, error } = usePeopleSearch(query);
   const conversations = client.state.conversations();
 
@@ -51,6 +54,9 @@ export function Sidebar({ selected, onLogout }: { selected: number | null; onLog
         </button>
         <button type="button" class="icon-button" aria-label="New group" title="New group" onClick={() => setNewGroup(true)}>
           <Icon name="newGroup" />
+        </button>
+        <button type="button" class="icon-button" aria-label="Administration" title="Administration" onClick={() => setAdmin(true)} data-testid="admin-button">
+          <Icon name="users" />
         </button>
         {pushSupported() && <PushButton />}
         <button type="button" class="icon-button" aria-label="Log out" title="Log out" onClick={onLogout}>
@@ -87,6 +93,14 @@ export function Sidebar({ selected, onLogout }: { selected: number | null; onLog
       </nav>
       {newGroup && <NewGroupDialog onClose={() => setNewGroup(false)} />}
       {directory && <ChannelDirectoryDialog onClose={() => setDirectory(false)} />}
+      {/* The admin section's shell is branch admin20's (AdminPanel); until then its tabs, one under the other. */}
+      {admin && (
+        <Dialog title="Administration" onClose={() => setAdmin(false)} testId="admin-dialog">
+          {ADMIN_TABS.map((t) => (
+            <t.view key={t.id} />
+          ))}
+        </Dialog>
+      )}
       {threads && (
         <ThreadsDialog
           onClose={() => setThreads(false)}
