@@ -28,6 +28,8 @@ import type { WebhookSender } from './webhooks/ports.js';
 import type { EmailDigestStore } from './notifications/email/ports.js';
 import { EmailUnsubscribe } from './notifications/email/unsubscribe.js';
 import { Retention } from './retention/retention.js';
+import { Exports } from './export/export.js';
+import type { ArchivePacker } from './export/ports.js';
 import { unrecordedAudit, type AuditRecorder } from './audit/ports.js';
 
 export interface CoreDeps {
@@ -48,7 +50,7 @@ export interface CoreDeps {
 }
 
 /** Every library the core calls, each through a port of the core (accounts/ports.ts, files/ports.ts). */
-export type CoreLibraries = AccountLibraries & MediaLibraries & { pushProviders?: readonly PushProvider[] };
+export type CoreLibraries = AccountLibraries & MediaLibraries & { pushProviders?: readonly PushProvider[]; archive: ArchivePacker };
 
 /** The domain: every dialect calls these, and only these. */
 export class Core {
@@ -72,6 +74,8 @@ export class Core {
   readonly webhooks: Webhooks;
   /** Retention, legal holds and the purge (issue 20). */
   readonly retention: Retention;
+  /** Exports of one's own data, a conversation, a tenant (issue 20). */
+  readonly exports: Exports;
   /** The signed unsubscribe links of e-mails (null without an e-mail store). */
   readonly emailUnsubscribe: EmailUnsubscribe | null;
   /** Every administrative and moderation action is appended here (issue 20). */
@@ -107,7 +111,9 @@ export class Core {
     this.conversations.onRead = (userId, conversationId) => void this.notifications.read(userId, conversationId).catch((e) => this.notifications.onError(e));
     this.webhooks = new Webhooks(store, deps.webhookSender);
     // Through `this.audit` at each call: the audit log replaces the recorder after construction.
-    this.retention = new Retention(store, this.conversations, deps.fileStore, { record: (entry) => this.audit.record(entry) });
+    const audit: AuditRecorder = { record: (entry) => this.audit.record(entry) };
+    this.retention = new Retention(store, this.conversations, deps.fileStore, audit);
+    this.exports = new Exports(store, this.conversations, deps.fileStore, this.rateLimits, deps.libraries.archive, audit);
     this.emailUnsubscribe = deps.email ? new EmailUnsubscribe(deps.email.optOuts, config.jwtSecret, deps.email.publicUrl) : null;
   }
 

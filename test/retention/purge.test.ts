@@ -56,7 +56,7 @@ describe.each(databases)('retention on %s', (db) => {
     expect(below.body.code).toBe('snapshot_required');
     const atMark = await api(server, 'GET', `/api/parley/conversations/${conv}/changes?after_seq=30&limit=1000`, { token: member.token });
     expect(atMark.status).toBe(200);
-    expect(atMark.body.frames.map((f: { message: { seq: number } }) => f.message.seq)).toEqual(range(31, history.lastSeq));
+    expect((atMark.body.frames as { message: { seq: number } }[]).map((f) => f.message.seq)).toEqual(range(31, history.lastSeq));
     const stale = await resumeSocket(server, member.token, conv, 5);
     expect(await stale.next('snapshot_required')).toMatchObject({ conversation_id: conv });
     stale.close();

@@ -4,6 +4,7 @@ import { botOpen, botRoutes } from './bot-routes.js';
 import { curationRoutes } from './curation-routes.js';
 import { webhookRoutes } from './webhook-routes.js';
 import { retentionRoutes } from './retention-routes.js';
+import { exportRoutes } from './export-routes.js';
 import { emailRoutes } from './email-routes.js';
 import { parleyOpen, parleyRest } from './routes.js';
 import { parleySocket } from './socket.js';
@@ -25,6 +26,7 @@ export const parleyDialect = defineDialect({
     curationRoutes(ctx, app);
     webhookRoutes(ctx, app);
     retentionRoutes(ctx, app);
+    exportRoutes(ctx, app);
     botRoutes(ctx, app);
   },
   socket: parleySocket,
