@@ -11,7 +11,7 @@ const ExportQuery = Type.Object({
   after: Type.Optional(Type.String({ pattern: '^[0-9]{1,16}-[0-9]{1,16}$', description: 'Resume after this cursor (the `cursor` of the last JSON line received)' })),
 });
 const ARCHIVE = 'A tar, streamed: profile.json (own data), messages/<cursor>.jsonl (500 messages each, every line with its cursor), files/<uuid>/<name> after the lines that name them.';
-const archiveResponse = { 200: { type: 'string', format: 'binary', description: ARCHIVE } };
+const archiveResponse = { 200: { type: 'string', format: 'binary', description: ARCHIVE, examples: ['(tar bytes: profile.json, messages/7-1.jsonl, files/0190a1b2-c3d4-7e8f-9a0b-1c2d3e4f5a6b/photo.jpg)'] } };
 
 /** Issue 20: exports as one streamed archive, resumable by cursor, under a per-user rate limit. */
 export function exportRoutes(ctx: DialectContext, authed: DialectScope) {

@@ -596,4 +596,7 @@ export const ConversationRetentionOut = Type.Object({
   retention_days: RetentionDays,
   purged_before_seq: Type.Integer({ minimum: 1, description: 'Every message with a smaller seq was purged by retention' }),
 });
-export const LegalHoldParams = Type.Object({ target_type: Type.Union([Type.Literal('conversation'), Type.Literal('user')]), target_id: Id });
+export const LegalHoldParams = Type.Object({
+  target_type: Type.Union([Type.Literal('conversation'), Type.Literal('user')], { description: 'What is held: a conversation, or a user (what they sent)' }),
+  target_id: Id,
+});
