@@ -30,6 +30,9 @@ export type CreatedWebhook = W.WebhookCreatedOut;
 /** One event of my tenant's log, as webhooks deliver it (`id` is the webhook-id). */
 export type LoggedEvent = W.EventOut;
 export type EventsPage = W.EventsOut;
+/** My tenant's "keep N days" and legal holds (tenant admins only; issue 20). */
+export type RetentionSettings = W.RetentionOut;
+export type ConversationRetention = W.ConversationRetentionOut;
 export type SavedItem = W.SavedOut;
 export type SavedPage = W.SavedPageOut;
 export type UnreadState = W.UnreadOut;
