@@ -86,7 +86,16 @@ export class Exports {
     if (target.kind === 'tenant') {
       await this.audit.record({ tenantId: actor.tenantId, actorId: actor.id, action: 'tenant.export', targetType: 'tenant', targetId: actor.tenantUuid, origin });
     }
-    return this.packer.pack(this.#entries(actor, target, scope, cursor));
+    return this.packer.pack(this.#entries({ scope, profile: target.kind === 'user' ? actor : null, hiddenFor: target.kind === 'conversation' ? actor.id : null }, cursor));
+  }
+
+  /**
+   * The server operator's export (the `parley export` CLI): a user's own data, a whole
+   * conversation or a tenant, with no one's view applied and no rate limit.
+   */
+  operatorArchive(what: { user: User } | { conversationId: Id } | { tenantId: Id }, after?: string): Readable {
+    const scope: ExportScope = 'user' in what ? { senderId: what.user.id } : what;
+    return this.packer.pack(this.#entries({ scope, profile: 'user' in what ? what.user : null, hiddenFor: null }, parseExportCursor(after)));
   }
 
   async #scope(actor: User, target: ExportTarget): Promise<ExportScope> {
@@ -99,15 +108,17 @@ export class Exports {
     return { conversationId: conversation.id };
   }
 
-  async *#entries(actor: User, target: ExportTarget, scope: ExportScope, after: ExportCursor): AsyncGenerator<ArchiveEntry> {
-    if (target.kind === 'user' && after.conversationId === 0) {
-      const profile = { id: actor.id, uuid: actor.uuid, email: actor.email, name: actor.name, avatar_url: actor.avatarUrl, created_at: new Date(actor.createdAt).toISOString(), tenant_id: actor.tenantUuid };
+  /** `profile`: the user whose own data this is (profile.json); `hiddenFor`: whose deletes-for-me leave messages out. */
+  async *#entries(of: { scope: ExportScope; profile: User | null; hiddenFor: Id | null }, after: ExportCursor): AsyncGenerator<ArchiveEntry> {
+    const { scope, profile: user } = of;
+    if (user && after.conversationId === 0) {
+      const profile = { id: user.id, uuid: user.uuid, email: user.email, name: user.name, avatar_url: user.avatarUrl, created_at: new Date(user.createdAt).toISOString(), tenant_id: user.tenantUuid };
       yield bytesEntry('profile.json', JSON.stringify(profile, null, 2) + '\n');
     }
     for (let cursor = after; ; ) {
       const positions = await this.store.exportPositions(scope, cursor, EXPORT_CHUNK);
       if (positions.length === 0) return;
-      const messages = await this.#messages(actor, target, positions);
+      const messages = await this.#messages(of.hiddenFor, positions);
       const senders = await this.store.userSummaries([...new Set(messages.map((m) => m.senderId))]);
       const files = new Map<string, string>();
       for (const m of messages) if (m.deletedAt === null) for (const a of m.attachments) files.set(a.storedPath, `files/${a.uuid}/${a.fileName}`);
@@ -127,7 +138,7 @@ export class Exports {
   }
 
   /** The messages at `positions`, read by seq range per conversation, without those the actor deleted for themselves. */
-  async #messages(actor: User, target: ExportTarget, positions: ExportCursor[]): Promise<Message[]> {
+  async #messages(hiddenFor: Id | null, positions: ExportCursor[]): Promise<Message[]> {
     const byConversation = new Map<Id, number[]>();
     for (const p of positions) byConversation.set(p.conversationId, [...(byConversation.get(p.conversationId) ?? []), p.seq]);
     const out: Message[] = [];
@@ -136,8 +147,8 @@ export class Exports {
       const read = await this.store.messagesBySeq(conversationId, seqs[0], seqs.at(-1)!);
       out.push(...read.filter((m) => wanted.has(m.seq)).sort((a, b) => a.seq - b.seq));
     }
-    if (target.kind !== 'conversation') return out;
-    const hidden = await this.store.hiddenMessageIds(actor.id, out.map((m) => m.id));
+    if (hiddenFor === null) return out;
+    const hidden = await this.store.hiddenMessageIds(hiddenFor, out.map((m) => m.id));
     return out.filter((m) => !hidden.has(m.id));
   }
 }
