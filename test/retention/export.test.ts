@@ -1,9 +1,12 @@
+import { spawn } from 'node:child_process';
+import { createReadStream } from 'node:fs';
+import path from 'node:path';
 import { Readable } from 'node:stream';
 import sharp from 'sharp';
 import { extract } from 'tar-stream';
 import { describe, expect, it } from 'vitest';
 import { api } from '../helpers/clients.js';
-import { useParley, type TestServer } from '../helpers/parley.js';
+import { TEST_JWT_SECRET, useParley, type TestServer } from '../helpers/parley.js';
 import { databases } from '../helpers/pg.js';
 import { newGroup, newTenant } from '../webhooks/support.js';
 import { sendOne, sendPng } from './support.js';
@@ -20,9 +23,14 @@ interface Archive {
 
 async function download(server: TestServer, user: TestUser, path: string): Promise<Archive> {
   const res = await fetch(`${server.url}/api/parley${path}`, { headers: { authorization: `Bearer ${user.token}` } });
-  const entries = new Map<string, Buffer>();
-  if (res.status !== 200) return { status: res.status, entries, lines: [] };
+  if (res.status !== 200) return { status: res.status, entries: new Map(), lines: [] };
   expect(res.headers.get('content-type')).toContain('application/x-tar');
+  return parseArchive(Readable.fromWeb(res.body as never));
+}
+
+/** The archive's files by name (each once), and its JSON lines in order. */
+async function parseArchive(source: Readable): Promise<Archive> {
+  const entries = new Map<string, Buffer>();
   const tar = extract();
   const done = (async () => {
     for await (const entry of tar) {
@@ -32,7 +40,7 @@ async function download(server: TestServer, user: TestUser, path: string): Promi
       entries.set(entry.header.name, Buffer.concat(chunks));
     }
   })();
-  Readable.fromWeb(res.body as never).pipe(tar);
+  source.pipe(tar);
   await done;
   const lines = [...entries].filter(([name]) => name.startsWith('messages/')).flatMap(([, b]) => b.toString().trim().split('\n').filter(Boolean).map((l) => JSON.parse(l)));
   return { status: 200, entries, lines };
@@ -74,6 +82,27 @@ describe.each(databases)('export on %s', (db) => {
     expect((await download(server, member, '/tenant/export')).status).toBe(403);
     const tenant = await download(server, admin, '/tenant/export');
     expect(tenant.lines.map((l) => l.content)).toEqual(['mine 1', 'mine 2', 'theirs']);
+  });
+});
+
+describe('parley export (CLI)', () => {
+  const server = useParley();
+
+  it("writes a user's archive to --out: the same lines the API gives", { timeout: 60_000 }, async () => {
+    const { admin, member } = await newTenant(server);
+    const conv = await newGroup(server, admin, [member], 'CLI');
+    const mine = [await sendOne(server, member, conv, 'cli 1'), await sendOne(server, member, conv, 'cli 2')];
+    const out = path.join(server.data.dir, `export-${Date.now()}.tar`);
+    const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'export', '--user', member.user.email, '--tenant', member.user.tenant_id, '--out', out], {
+      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', DATA_DIR: server.data.dir, DATABASE_URL: server.data.databaseUrl, JWT_SECRET: TEST_JWT_SECRET },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    let stderr = '';
+    child.stderr!.on('data', (d) => (stderr += d));
+    expect(await new Promise((resolve) => child.once('exit', resolve)), stderr).toBe(0);
+    const archive = await parseArchive(createReadStream(out));
+    expect(archive.lines.map((l) => l.id)).toEqual(mine.map((m) => m.id));
+    expect(archive.entries.has('profile.json')).toBe(true);
   });
 });
 
