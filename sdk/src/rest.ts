@@ -18,6 +18,8 @@ import type {
   AuditExportLine,
   AuditPage,
   AuditQuery,
+  RetentionSettings,
+  ConversationRetention,
   Webhook,
   DirectoryPage,
   HistoryResponse,
@@ -566,6 +568,42 @@ export class ParleyRest {
     if (body === undefined) return [];
     if (typeof body !== 'string') return [body as AuditExportLine];
     return body.split('\n').filter((l) => l !== '').map((l) => JSON.parse(l) as AuditExportLine);
+  }
+
+  // ------------------------------------------------------------ retention, legal holds, exports (issue 20)
+
+  /** My tenant's "keep N days" and its legal holds (tenant admins). */
+  getRetention(): Promise<RetentionSettings> {
+    return this.request('GET', '/retention');
+  }
+
+  /** My tenant's "keep N days" (null: forever; tenant admins). */
+  async setRetention(days: number | null): Promise<void> {
+    await this.request<void>('PUT', '/retention', { json: { days } });
+  }
+
+  /** A conversation's own "keep N days" (null: its tenant's); its admins or a tenant admin. */
+  setConversationRetention(conversationId: number, days: number | null): Promise<ConversationRetention> {
+    return this.request('PUT', `/conversations/${conversationId}/retention`, { json: { days } });
+  }
+
+  /** Places (or with `on` false lifts) a legal hold on a conversation or a user (tenant admins). */
+  async setLegalHold(targetType: 'conversation' | 'user', targetId: number, on = true): Promise<void> {
+    await this.request<void>(on ? 'PUT' : 'DELETE', `/legal-holds/${targetType}/${targetId}`);
+  }
+
+  /**
+   * An export as one tar, streamed: the Response whose body is the archive (a ParleyError when
+   * refused). `after`: the `cursor` of the last JSON line received, to resume.
+   */
+  async exportArchive(target: { user: true } | { conversationId: number } | { tenant: true }, opts: { after?: string; signal?: AbortSignal } = {}): Promise<Response> {
+    const path = 'conversationId' in target ? `/conversations/${target.conversationId}/export` : 'tenant' in target ? '/tenant/export' : '/export';
+    const base = await this.baseUrl();
+    const headers: Record<string, string> = this.token ? { authorization: `Bearer ${this.token}` } : {};
+    const qs = opts.after ? `?after=${encodeURIComponent(opts.after)}` : '';
+    const res = await this.#fetch(`${base}/api/parley${path}${qs}`, { headers, signal: opts.signal });
+    if (res.ok) return res;
+    return parseRaw<never>({ status: res.status, text: await res.text().catch(() => ''), retryAfter: res.headers.get('retry-after') });
   }
 
   /** One page of my saved messages, newest first; `next` is the following page's `before` (null: none). */

@@ -45,6 +45,9 @@ export type AuditPage = W.AuditPageOut;
 export type AuditQuery = W.AuditQuery;
 /** A line of the audit export: every hashed field as hashed (`at` in epoch ms, `details` the JSON text), so the chain can be checked (docs/audit.md). */
 export type AuditExportLine = Omit<AuditEntry, 'at' | 'details'> & { at: number; details: string | null };
+/** My tenant's "keep N days" and legal holds (tenant admins only; issue 20). */
+export type RetentionSettings = W.RetentionOut;
+export type ConversationRetention = W.ConversationRetentionOut;
 export type SavedItem = W.SavedOut;
 export type SavedPage = W.SavedPageOut;
 export type UnreadState = W.UnreadOut;

@@ -6,6 +6,7 @@ import { SharpImageInspector } from '../backends/media/sharp-image-inspector.js'
 import { WorkerAudioProbe } from '../backends/media/worker-audio-probe.js';
 import { WebPushProvider } from '../backends/push/web-push.js';
 import { mobilePushProviders } from '../backends/push/index.js';
+import { TarPacker } from '../backends/archive/tar-packer.js';
 
 /** The libraries behind the core's ports, configured (the server and the CLI share them). */
 export function createCoreLibraries(config: Config): CoreLibraries {
@@ -21,5 +22,7 @@ export function createCoreLibraries(config: Config): CoreLibraries {
       // FCM and APNs when configured (FCM_SERVICE_ACCOUNT_FILE, APNS_KEY_FILE…).
       ...mobilePushProviders(config.mobilePush),
     ],
+    // Exports stream as one tar (issue 20).
+    archive: new TarPacker(),
   };
 }

@@ -16,6 +16,15 @@ import { createCoreLibraries } from '../app/libraries.js';
 import { Audit, auditExportLine } from '../core/audit/audit.js';
 import { DEFAULT_TENANT_UUID } from '../core/model.js';
 import type { Store } from '../backends/store/store.js';
+import { createWriteStream } from 'node:fs';
+import { pipeline } from 'node:stream/promises';
+import { createLocalDiskFileStore } from '../backends/files/local-disk-file-store.js';
+import { TarPacker } from '../backends/archive/tar-packer.js';
+import { Exports } from '../core/export/export.js';
+import { Conversations } from '../core/conversations/conversations.js';
+import { Users } from '../core/users.js';
+import { Friends } from '../core/friends/friends.js';
+import { RateLimits } from '../core/rate-limits.js';
 
 const USAGE = `parley — a real-time chat server
 
@@ -42,6 +51,9 @@ const USAGE = `parley — a real-time chat server
                                    and the generated secret; restore: DATA_DIR=DIR. Never writes
                                    over an existing DIR (exit 1). On PostgreSQL, prints how to use
                                    pg_dump
+  parley export --user EMAIL [--tenant UUID] | --conversation ID | --tenant UUID --out FILE [--after CURSOR]
+                                   a tar of a user's own data, a conversation's or a tenant's
+                                   history (JSON lines + files); --after resumes after a line's cursor
   parley epoch [renew]             the history's epoch; renew: a new one, after restoring a
                                    backup, so clients' cursors of the old history resume nothing
 
@@ -180,6 +192,14 @@ async function main(argv: string[]): Promise<number> {
       console.log(JSON.stringify({ code, id: invite.uuid, tenant_id: invite.tenantUuid, email: invite.email, expires_at: new Date(invite.expiresAt).toISOString() }));
     });
   }
+  if (command === 'export') {
+    const { values } = parseArgs({ args: [sub, ...rest].filter((a) => a !== undefined), options: { user: { type: 'string' }, conversation: { type: 'string' }, tenant: { type: 'string' }, out: { type: 'string' }, after: { type: 'string' } } });
+    if (!values.out || (!values.user && !values.conversation && !values.tenant)) {
+      console.error('parley export needs --out and one of --user EMAIL, --conversation ID, --tenant UUID');
+      return 2;
+    }
+    return exportArchive({ user: values.user, conversation: values.conversation, tenant: values.tenant, after: values.after }, values.out);
+  }
   console.log(USAGE);
   return command === undefined || command === 'help' || command === '--help' ? 0 : 2;
 }
@@ -220,6 +240,35 @@ async function withStore(fn: (store: Store) => Promise<number>): Promise<number>
   } finally {
     await store.close();
   }
+}
+
+/** `parley export`: the operator's archive (no one's view, no rate limit) written to `out`. */
+async function exportArchive(what: { user?: string; conversation?: string; tenant?: string; after?: string }, out: string): Promise<number> {
+  const config = loadConfig();
+  return withStore(async (store) => {
+    const users = new Users(store);
+    const events: EventPublisher = { publish() {}, publishToUsers() {} };
+    const exports = new Exports(store, new Conversations(store, users, new Friends(store, users), events), createLocalDiskFileStore(config.filesRoot), new RateLimits(createMemoryRateLimiter(), config), new TarPacker(), new Audit(store));
+    const tenant = what.tenant ? await store.tenantByUuid(what.tenant) : undefined;
+    if (what.tenant && !tenant) return fail(`no tenant ${what.tenant}`);
+    let target: Parameters<Exports['operatorArchive']>[0];
+    if (what.user) {
+      const user = await store.userByEmail((tenant ?? (await store.defaultTenant())).id, what.user);
+      if (!user) return fail(`no user ${what.user}`);
+      target = { user };
+    } else if (what.conversation) {
+      const c = await store.conversationById(Number(what.conversation));
+      if (!c) return fail(`no conversation ${what.conversation}`);
+      target = { conversationId: c.id };
+    } else target = { tenantId: tenant!.id };
+    await pipeline(exports.operatorArchive(target, what.after), createWriteStream(out, { flags: 'wx' }));
+    return 0;
+  });
+}
+
+function fail(message: string): number {
+  console.error(`error: ${message}`);
+  return 1;
 }
 
 main(process.argv.slice(2)).then(

@@ -225,6 +225,8 @@ export interface RetentionConfig {
   readonly intervalMs: number;
   /** RETENTION_BATCH: messages one purge transaction deletes at most (a send waits for at most one batch). */
   readonly batch: number;
+  /** EXPORTS_PER_MINUTE: exports one user may start per minute (a burst of half that); 0: no limit. */
+  readonly exportsPerMinute: number;
 }
 
 export interface WebhookConfig {
@@ -618,6 +620,7 @@ export function loadConfig(env: Env = process.env): Config {
     retention: Object.freeze({
       intervalMs: Math.max(0, int(env, 'RETENTION_INTERVAL_MS', 60_000)),
       batch: Math.min(2000, Math.max(1, int(env, 'RETENTION_BATCH', 500))),
+      exportsPerMinute: Math.max(0, int(env, 'EXPORTS_PER_MINUTE', 6)),
     }),
   };
   return Object.freeze(config);

@@ -31,6 +31,8 @@ import { EmailUnsubscribe } from './notifications/email/unsubscribe.js';
 import { Audit } from './audit/audit.js';
 import { Retention } from './retention/retention.js';
 import { Moderation } from './moderation/moderation.js';
+import { Exports } from './export/export.js';
+import type { ArchivePacker } from './export/ports.js';
 
 export interface CoreDeps {
   config: Config;
@@ -50,7 +52,7 @@ export interface CoreDeps {
 }
 
 /** Every library the core calls, each through a port of the core (accounts/ports.ts, files/ports.ts). */
-export type CoreLibraries = AccountLibraries & MediaLibraries & { pushProviders?: readonly PushProvider[] };
+export type CoreLibraries = AccountLibraries & MediaLibraries & { pushProviders?: readonly PushProvider[]; archive: ArchivePacker };
 
 /** The domain: every dialect calls these, and only these. */
 export class Core {
@@ -77,6 +79,8 @@ export class Core {
   /** Retention, legal holds and the purge (issue 20). */
   readonly retention: Retention;
   readonly moderation: Moderation;
+  /** Exports of one's own data, a conversation, a tenant (issue 20). */
+  readonly exports: Exports;
   /** The signed unsubscribe links of e-mails (null without an e-mail store). */
   readonly emailUnsubscribe: EmailUnsubscribe | null;
   /** Every administrative and moderation action is appended here (issue 20). */
@@ -120,6 +124,7 @@ export class Core {
     this.admin = new Administration(store, this.accounts, this.conversations, this.messages, deps.fileStore, presence, events, config);
     this.admin.audit = (entry) => this.audit.record(entry);
     this.moderation = new Moderation(store, this.conversations, this.messages, this.users, events, this.rateLimits, this.audit);
+    this.exports = new Exports(store, this.conversations, deps.fileStore, this.rateLimits, deps.libraries.archive, this.audit);
     this.emailUnsubscribe = deps.email ? new EmailUnsubscribe(deps.email.optOuts, config.jwtSecret, deps.email.publicUrl) : null;
   }
 

@@ -51,6 +51,12 @@ export class RateLimits {
   }
 
   /** One frame on one connection; stays in this process (a connection lives in one). */
+  /** Exports (issue 20): each streams a whole history, so a few a minute per user. */
+  export(userId: Id): Promise<void> {
+    const perMinute = this.config.retention.exportsPerMinute;
+    return this.#take(`x:${userId}`, perMinute / 60, Math.max(1, Math.ceil(perMinute / 2)));
+  }
+
   frame(connectionId: string): number | Promise<number> {
     const { connectionFramesPerSecond: r, connectionFramesBurst: b } = this.config.rateLimits;
     return r <= 0 ? 0 : this.limiter.take(`f:${connectionId}`, r, b);

@@ -1313,6 +1313,68 @@ export function storeContract(make: () => Promise<StoreHandle>): void {
   searchContract(() => s, f);
   outboxContract(() => s, f, T0);
 
+  describe('retention (issue 20)', () => {
+    it('purgeMessages deletes the oldest run before the cutoff up to a held sender, in batches, and moves the watermark only up', async () => {
+      const t = await f.tenant();
+      const [a, b] = await f.users(t, 2);
+      const c = await f.conversation(t, 'group', [a, b]);
+      const sent = await appendAll(s, [1, 2, 3, 4, 5, 6].map((i) => f.msg(c, i === 4 ? b : a, { createdAt: T0 + i * 10, replyToId: null })));
+      // A reply (seq 7, new) to seq 1 keeps its place when its root goes.
+      await appendAll(s, [f.msg(c, a, { createdAt: T0 + 1000, replyToId: sent[0].message.id })]);
+      const seqs = async () => (await s.messagesBySeq(c.id, 1, 100)).map((m) => m.seq).reverse();
+      expect(await s.setLegalHold({ tenantId: t.id, targetType: 'user', targetId: b.id, createdBy: a.id, createdAt: T0 }, true)).toBe(true);
+      expect(await s.purgeMessages(c.id, T0 + 55, 2)).toMatchObject({ purged: 2, purgedBeforeSeq: 3 });
+      expect(await s.purgeMessages(c.id, T0 + 55, 2)).toMatchObject({ purged: 1, purgedBeforeSeq: 4 });
+      expect(await s.purgeMessages(c.id, T0 + 55, 2)).toMatchObject({ purged: 0, purgedBeforeSeq: 4 });
+      expect(await seqs()).toEqual([4, 5, 6, 7]);
+      expect(await s.setLegalHold({ tenantId: t.id, targetType: 'user', targetId: b.id, createdBy: a.id, createdAt: T0 }, false)).toBe(true);
+      // The cutoff ends the run: seq 6 (T0 + 60) is not older than T0 + 55.
+      expect(await s.purgeMessages(c.id, T0 + 55, 10)).toMatchObject({ purged: 2, purgedBeforeSeq: 6 });
+      expect((await s.conversationById(c.id))?.purgedBeforeSeq).toBe(6);
+      // An earlier cutoff purges nothing and never moves the watermark back.
+      expect(await s.purgeMessages(c.id, T0, 10)).toMatchObject({ purged: 0, purgedBeforeSeq: 6 });
+      expect((await s.messagesBySeq(c.id, 7, 7))[0]).toMatchObject({ seq: 7, replyToUuid: null });
+    });
+
+    it('a held conversation purges nothing and is no candidate; retention comes from the conversation, else the tenant', async () => {
+      const t = await f.tenant();
+      const [a, b] = await f.users(t, 2);
+      const own = await f.conversation(t, 'group', [a, b]);
+      const byTenant = await f.conversation(t, 'group', [a, b]);
+      await appendAll(s, [f.msg(own, a), f.msg(byTenant, a)]);
+      const candidates = async () => (await s.retentionCandidates(Math.min(own.id, byTenant.id) - 1, 1000)).filter((r) => r.tenantId === t.id);
+      expect(await candidates()).toEqual([]);
+      await s.setTenantRetention(t.id, 30);
+      await s.setConversationRetention(own.id, 2);
+      expect(await s.tenantRetention(t.id)).toBe(30);
+      expect((await candidates()).map((r) => [r.conversationId, r.retentionDays])).toEqual([[own.id, 2], [byTenant.id, 30]]);
+      await s.setLegalHold({ tenantId: t.id, targetType: 'conversation', targetId: own.id, createdBy: a.id, createdAt: T0 }, true);
+      expect((await candidates()).map((r) => r.conversationId)).toEqual([byTenant.id]);
+      expect(await s.purgeMessages(own.id, T0 + 10_000, 10)).toMatchObject({ purged: 0, purgedBeforeSeq: 1 });
+      expect((await s.legalHolds(t.id)).map((h) => [h.targetType, h.targetId])).toEqual([['conversation', own.id]]);
+    });
+
+    it('claimJob: one holder at a time until its lease runs out', async () => {
+      const name = `job-${randomUUID()}`;
+      expect(await s.claimJob(name, 'p1', T0 + 100, T0)).toBe(true);
+      expect(await s.claimJob(name, 'p2', T0 + 150, T0 + 50)).toBe(false);
+      expect(await s.claimJob(name, 'p1', T0 + 200, T0 + 60)).toBe(true);
+      expect(await s.claimJob(name, 'p2', T0 + 300, T0 + 200)).toBe(true);
+    });
+
+    it('exportPositions: a scope in (conversation, seq) order after a cursor', async () => {
+      const t = await f.tenant();
+      const [a, b] = await f.users(t, 2);
+      const c1 = await f.conversation(t, 'group', [a, b]);
+      const c2 = await f.conversation(t, 'group', [a, b]);
+      await appendAll(s, [f.msg(c1, a), f.msg(c1, b), f.msg(c2, b), f.msg(c2, a)]);
+      const at = (r: { conversationId: number; seq: number }[]) => r.map((p) => `${p.conversationId}-${p.seq}`);
+      expect(at(await s.exportPositions({ tenantId: t.id }, { conversationId: 0, seq: 0 }, 10))).toEqual([`${c1.id}-1`, `${c1.id}-2`, `${c2.id}-1`, `${c2.id}-2`]);
+      expect(at(await s.exportPositions({ senderId: b.id }, { conversationId: c1.id, seq: 2 }, 10))).toEqual([`${c2.id}-1`]);
+      expect(at(await s.exportPositions({ conversationId: c2.id }, { conversationId: 0, seq: 0 }, 1))).toEqual([`${c2.id}-1`]);
+    });
+  });
+
   describe('queries', () => {
     it('a history page, the room list and a resume read messages through an index, at any size', async () => {
       expect(h.plans, 'the factory explains the statements the store runs').toBeDefined();

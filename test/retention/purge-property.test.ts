@@ -76,7 +76,7 @@ describe.each(databases)('retention rule on %s', (db) => {
             expect(r.body.code).toBe('snapshot_required');
           } else {
             expect(r.status).toBe(200);
-            expect(r.body.frames.map((f: { message: { seq: number } }) => f.message.seq)).toEqual(range(after + 1, sent.length));
+            expect((r.body.frames as { message: { seq: number } }[]).map((f) => f.message.seq)).toEqual(range(after + 1, sent.length));
           }
         }
       }),

@@ -3,7 +3,8 @@ import { api, eventually, openSocket, type TestSocket } from '../helpers/clients
 import { useParley, type TestServer } from '../helpers/parley.js';
 import { databases } from '../helpers/pg.js';
 import { newGroup, newTenant } from '../webhooks/support.js';
-import { DAY_MS, RETENTION_TEST_ENV, hold, purgeAt, range, sendOne, setConversationRetention, wholeHistory, type Sent } from './support.js';
+import sharp from 'sharp';
+import { DAY_MS, RETENTION_TEST_ENV, hold, purgeAt, range, sendOne, sendPng, setConversationRetention, wholeHistory, type Sent } from './support.js';
 
 // Issue 20: retention purges the oldest messages past a conversation's limit while others
 // send, and a reader from below the watermark is told to reload, never shown a gap.
@@ -56,7 +57,7 @@ describe.each(databases)('retention on %s', (db) => {
     expect(below.body.code).toBe('snapshot_required');
     const atMark = await api(server, 'GET', `/api/parley/conversations/${conv}/changes?after_seq=30&limit=1000`, { token: member.token });
     expect(atMark.status).toBe(200);
-    expect(atMark.body.frames.map((f: { message: { seq: number } }) => f.message.seq)).toEqual(range(31, history.lastSeq));
+    expect((atMark.body.frames as { message: { seq: number } }[]).map((f) => f.message.seq)).toEqual(range(31, history.lastSeq));
     const stale = await resumeSocket(server, member.token, conv, 5);
     expect(await stale.next('snapshot_required')).toMatchObject({ conversation_id: conv });
     stale.close();
@@ -97,6 +98,19 @@ describe.each(databases)('retention on %s', (db) => {
     await hold(server, admin, 'user', member.user.id, false);
     await purgeAt(server, later);
     expect(await wholeHistory(server, member, conv)).toMatchObject({ purgedBeforeSeq: 6, seqs: [], lastSeq: 5 });
+  });
+
+  it('a purged message takes its file with it: the file store no longer serves it', async () => {
+    const { admin, member } = await newTenant(server);
+    const conv = await newGroup(server, admin, [member], 'Files');
+    await setConversationRetention(server, admin, conv, 1);
+    const png = await sharp({ create: { width: 8, height: 8, channels: 3, background: '#118833' } }).png().toBuffer();
+    const withFile = await sendPng(server, member, conv, png, 'old.png');
+    expect((await fetch(withFile.fileUrl)).status).toBe(200);
+    await pastAll([withFile]);
+    const report = await purgeAt(server, Date.now() + DAY_MS);
+    expect(report.files).toBeGreaterThanOrEqual(1);
+    expect((await fetch(withFile.fileUrl)).status).toBe(404);
   });
 
   it("the tenant's retention applies where a conversation sets none, and a conversation's own overrides it", async () => {

@@ -37,7 +37,7 @@ export async function wholeHistory(server: { url: string }, user: TestUser, conv
     expect(r.status).toBe(200);
     seqs.unshift(...r.body.messages.map((m: { seq: number }) => m.seq));
     ids.unshift(...r.body.messages.map((m: { id: number }) => m.id));
-    if (!r.body.has_more) return { seqs, ids, lastSeq: r.body.last_seq, purgedBeforeSeq: r.body.purged_before_seq };
+    if (!r.body.has_more) return { seqs, ids, lastSeq: r.body.last_seq, purgedBeforeSeq: r.body.purged_before_seq ?? 1 };
     before = r.body.messages[0].seq;
   }
 }
@@ -53,4 +53,17 @@ export async function setConversationRetention(server: { url: string }, user: Te
 export async function hold(server: { url: string }, admin: TestUser, type: 'conversation' | 'user', id: number, on: boolean) {
   const r = await api(server, on ? 'PUT' : 'DELETE', `/api/parley/legal-holds/${type}/${id}`, { token: admin.token });
   expect(r.status, JSON.stringify(r.body)).toBe(204);
+}
+
+/** Uploads `bytes` as a PNG and sends it in a message; the message's id, seq and its file's URL. */
+export async function sendPng(server: { url: string }, user: TestUser, conversationId: number, png: Buffer, name: string): Promise<Sent & { fileUrl: string }> {
+  const form = new FormData();
+  form.append('file', new Blob([new Uint8Array(png)], { type: 'image/png' }), name);
+  const up = await fetch(`${server.url}/api/parley/files`, { method: 'POST', headers: { authorization: `Bearer ${user.token}` }, body: form });
+  expect(up.status).toBe(201);
+  const { files } = (await up.json()) as { files: { key: string }[] };
+  const r = await api(server, 'POST', `/api/parley/conversations/${conversationId}/messages`, { token: user.token, json: { attachments: [files[0].key] } });
+  expect(r.status, JSON.stringify(r.body)).toBe(201);
+  const url = new URL(r.body.attachments[0].url);
+  return { id: r.body.id, seq: r.body.seq, createdAt: Date.parse(r.body.created_at), fileUrl: server.url + url.pathname + url.search };
 }

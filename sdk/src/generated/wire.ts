@@ -576,6 +576,7 @@ export interface LegalHoldOut {
 }
 
 export interface LegalHoldParams {
+  /** What is held: a conversation, or a user (what they sent) */
   target_type: 'conversation' | 'user';
   /** Parley id */
   target_id: number;

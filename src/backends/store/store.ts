@@ -385,6 +385,20 @@ export interface RetentionStore {
    * has it (it was free, run out at `now`, or already `holder`'s), false while another holds it.
    */
   claimJob(name: string, holder: string, until: Millis, now: Millis): Promise<boolean>;
+  /**
+   * Where an export reads: the (conversation id, seq) of at most `limit` messages of live
+   * conversations in `scope` (one conversation, the messages one user sent, a tenant), in
+   * that order, after `after`. Purged messages are gone; tombstones are included.
+   */
+  exportPositions(scope: ExportScope, after: ExportCursor, limit: number): Promise<ExportCursor[]>;
+}
+
+/** What an export covers, as the store selects it. */
+export type ExportScope = { conversationId: Id } | { senderId: Id } | { tenantId: Id };
+/** A place in an export: the last message given (conversation id, seq); { 0, 0 } before the first. */
+export interface ExportCursor {
+  conversationId: Id;
+  seq: number;
 }
 
 export interface Store extends RetentionStore, AccountStore, AdminStore, FriendStore, ConversationStore, ParticipantStore, ReceiptStore, MessageStore, AttachmentStore, DirectoryStore, CurationStore, UnreadStore, ThreadStore, SearchStore, NotificationStore, WebhookStore, AuditStore, ModerationStore {

@@ -7,6 +7,7 @@ import { moderationRoutes } from './moderation-routes.js';
 import { webhookRoutes } from './webhook-routes.js';
 import { retentionRoutes } from './retention-routes.js';
 import { auditRoutes } from './audit-routes.js';
+import { exportRoutes } from './export-routes.js';
 import { emailRoutes } from './email-routes.js';
 import { parleyOpen, parleyRest } from './routes.js';
 import { parleySocket } from './socket.js';
@@ -30,6 +31,7 @@ export const parleyDialect = defineDialect({
     webhookRoutes(ctx, app);
     retentionRoutes(ctx, app);
     auditRoutes(ctx, app);
+    exportRoutes(ctx, app);
     botRoutes(ctx, app);
     adminRoutes(ctx, app);
   },

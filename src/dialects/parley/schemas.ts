@@ -665,7 +665,6 @@ export const ConversationRetentionOut = Type.Object({
   retention_days: RetentionDays,
   purged_before_seq: Type.Integer({ minimum: 1, description: 'Every message with a smaller seq was purged by retention' }),
 });
-export const LegalHoldParams = Type.Object({ target_type: Type.Union([Type.Literal('conversation'), Type.Literal('user')]), target_id: Id });
 // ---------------------------------------------------------------- administration (issue 20)
 
 const TenantRole = Type.Union([Type.Literal('admin'), Type.Literal('member')]);
@@ -771,4 +770,8 @@ export const AuditPageOut = Type.Object({
 });
 export const AuditExportQuery = Type.Object({
   after: Type.Optional(Type.Integer({ minimum: 0, default: 0, description: 'The last seq I have (0: from the start)' })),
+});
+export const LegalHoldParams = Type.Object({
+  target_type: Type.Union([Type.Literal('conversation'), Type.Literal('user')], { description: 'What is held: a conversation, or a user (what they sent)' }),
+  target_id: Id,
 });

@@ -59,6 +59,7 @@ export function Sidebar({ selected, onLogout }: { selected: number | null; onLog
           <Icon name="users" />
         </button>
         {pushSupported() && <PushButton />}
+        <ExportButton />
         <button type="button" class="icon-button" aria-label="Log out" title="Log out" onClick={onLogout}>
           <Icon name="logout" />
         </button>
@@ -188,3 +189,29 @@ function PushButton() {
 
 /** Set while this browser's user turned pushes off with the bell: they stay off at the next start. */
 const PUSH_OFF = 'parley.push-off';
+/** Downloads my own data (profile, messages I sent, my files) as one tar (issue 20). */
+function ExportButton() {
+  const { client, toast } = useUi();
+  const [busy, setBusy] = useState(false);
+  const download = async () => {
+    setBusy(true);
+    try {
+      const res = await client.rest.exportArchive({ user: true });
+      const url = URL.createObjectURL(await res.blob());
+      const a = document.createElement('a');
+      a.href = url;
+      a.download = `parley-export-${client.user?.id ?? 'me'}.tar`;
+      a.click();
+      setTimeout(() => URL.revokeObjectURL(url), 60_000);
+    } catch (e) {
+      toast(`Could not export: ${errorText(e)}`);
+    } finally {
+      setBusy(false);
+    }
+  };
+  return (
+    <button type="button" class="icon-button" aria-label="Export my data" title="Export my data" disabled={busy} onClick={() => void download()} data-testid="export-button">
+      <Icon name="download" />
+    </button>
+  );
+}

@@ -1,6 +1,6 @@
 import type { Id, LegalHold, Millis } from '../../../core/model.js';
 import { raw, type SqlRunner } from '../sql-runner.js';
-import type { PurgeBatch, RetentionCandidate, RetentionStore } from '../store.js';
+import type { ExportCursor, ExportScope, PurgeBatch, RetentionCandidate, RetentionStore } from '../store.js';
 import { SqlAggregate } from './aggregate.js';
 import { placeholders } from './rows.js';
 
@@ -124,6 +124,19 @@ export class SqlRetention extends SqlAggregate implements RetentionStore {
     await tx.run(raw(`UPDATE messages SET reply_to_id = NULL WHERE reply_to_id IN (${list})`, ids));
     await tx.run(raw(`DELETE FROM messages WHERE id IN (${list})`, ids));
     return files.flatMap((f) => (f.thumbnail_path ? [f.stored_path, f.thumbnail_path] : [f.stored_path]));
+  }
+
+  async exportPositions(scope: ExportScope, after: ExportCursor, limit: number): Promise<ExportCursor[]> {
+    const [where, value] = 'conversationId' in scope ? ['m.conversation_id = ?', scope.conversationId] : 'senderId' in scope ? ['m.sender_id = ?', scope.senderId] : ['c.tenant_id = ?', scope.tenantId];
+    const rows = await this.all<{ conversation_id: Id; seq: number }>(
+      raw(
+        `SELECT m.conversation_id, m.seq FROM messages m JOIN conversations c ON c.id = m.conversation_id
+         WHERE ${where} AND c.deleted_at IS NULL AND (m.conversation_id > ? OR (m.conversation_id = ? AND m.seq > ?))
+         ORDER BY m.conversation_id, m.seq LIMIT ?`,
+        [value, after.conversationId, after.conversationId, after.seq, limit],
+      ),
+    );
+    return rows.map((r) => ({ conversationId: Number(r.conversation_id), seq: Number(r.seq) }));
   }
 
   async claimJob(name: string, holder: string, until: Millis, now: Millis): Promise<boolean> {
