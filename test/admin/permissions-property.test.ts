@@ -73,7 +73,7 @@ describe.each(databases)('administration permissions, any history of admin actio
     const t0 = await tenant(s, 2);
     const t1 = await tenant(s, 1);
     const t2 = await tenant(s, 0);
-    await s.parley.core.admin.setOperator(t2.admin.user.email, t2.tenantId, true);
+    await s.parley.core.accounts.setOperator({ email: t2.admin.user.email, tenantUuid: t2.tenantId }, true);
     const users = [t0.admin, ...t0.members, t1.admin, ...t1.members, t2.admin];
     const tenantOf = [0, 0, 0, 1, 1, 2];
     const model = new Model(users.map((_, i) => ({ tenant: tenantOf[i], role: i === 0 || i === 3 || i === 5 ? 'admin' : 'member', suspended: false, operator: i === 5 })));

@@ -311,6 +311,19 @@ export class Accounts {
     return (await this.store.userById(target.id))!;
   }
 
+  /**
+   * Makes the local account with this e-mail a server operator, or not: the operator's own
+   * tool (`parley operator grant|revoke`), which nobody reaches through the API, so no actor.
+   */
+  async setOperator(input: { email: string; tenantUuid?: string }, on: boolean): Promise<User> {
+    const tenant = await this.#tenant(input.tenantUuid?.toLowerCase(), false);
+    const user = await this.store.userByEmail(tenant.id, normalizeEmail(input.email));
+    if (!user) throw new DomainError('user_not_found');
+    await this.store.setOperator(user.id, on);
+    await this.audit({ tenantId: user.tenantId, actorId: null, action: on ? 'operator.grant' : 'operator.revoke', targetType: 'user', targetId: user.uuid, origin: 'cli' });
+    return (await this.store.userById(user.id))!;
+  }
+
   /** Revokes every token of the user and closes their sockets. */
   async logout(user: User): Promise<void> {
     await this.store.bumpTokenVersion(user.id);
