@@ -10,6 +10,7 @@ import { PersonRow, usePeopleSearch } from './PeoplePicker.js';
 import { MessageSearch } from './MessageSearch.js';
 import { NewGroupDialog } from './NewGroup.js';
 import { ChannelDirectoryDialog } from './ChannelDirectory.js';
+import { AdminPanel } from './admin/AdminPanel.js';
 import { SavedButton } from './Curation.js';
 import { requestThread, ThreadsDialog } from './Threads.js';
 import { enablePush, pushSupported } from '../push.js';
@@ -20,6 +21,7 @@ export function Sidebar({ selected, onLogout }: { selected: number | null; onLog
   const [query, setQuery] = useState('');
   const [newGroup, setNewGroup] = useState(false);
   const [directory, setDirectory] = useState(false);
+  const [admin, setAdmin] = useState(false);
   const [threads, setThreads] = useState(false);
   const { results, error } = usePeopleSearch(query);
   const conversations = client.state.conversations();
@@ -46,6 +48,9 @@ export function Sidebar({ selected, onLogout }: { selected: number | null; onLog
           <Icon name="hash" />
         </button>
         <SavedButton />
+        <button type="button" class="icon-button" aria-label="Administration" title="Administration" onClick={() => setAdmin(true)} data-testid="admin-button">
+          <Icon name="users" />
+        </button>
         <button type="button" class="icon-button" aria-label="Threads" title="Threads" onClick={() => setThreads(true)} data-testid="threads-button">
           <Icon name="reply" />
         </button>
@@ -87,6 +92,7 @@ export function Sidebar({ selected, onLogout }: { selected: number | null; onLog
       </nav>
       {newGroup && <NewGroupDialog onClose={() => setNewGroup(false)} />}
       {directory && <ChannelDirectoryDialog onClose={() => setDirectory(false)} />}
+      {admin && <AdminPanel onClose={() => setAdmin(false)} />}
       {threads && (
         <ThreadsDialog
           onClose={() => setThreads(false)}

@@ -1,0 +1,19 @@
+import type { FunctionComponent } from 'preact';
+import { ConversationsTab } from './ConversationsTab.js';
+import { InvitesTab } from './InvitesTab.js';
+import { SettingsTab } from './SettingsTab.js';
+import { UsersTab } from './UsersTab.js';
+
+export interface AdminTab {
+  id: string;
+  label: string;
+  component: FunctionComponent;
+}
+
+/** The admin section's tabs, in order: one line per tab (moderation adds Reports, the audit log Audit). */
+export const ADMIN_TABS: AdminTab[] = [
+  { id: 'users', label: 'Users', component: UsersTab },
+  { id: 'invites', label: 'Invites', component: InvitesTab },
+  { id: 'conversations', label: 'Conversations', component: ConversationsTab },
+  { id: 'settings', label: 'Settings', component: SettingsTab },
+];
