@@ -1,5 +1,6 @@
 import { useCallback } from 'preact/hooks';
 import { useUi } from '../../ui.js';
+import { ConfirmButton } from './ConfirmButton.js';
 import { useAdminData } from './use-admin.js';
 
 /** The tenant's conversations: archive (read-only) or unarchive, delete. */
@@ -21,9 +22,7 @@ export function ConversationsTab() {
               <td>{c.archived_at ? 'archived' : c.kind}</td>
               <td class="admin-actions">
                 <button type="button" onClick={() => act(() => client.admin.archive(c.id, !c.archived_at))}>{c.archived_at ? 'Unarchive' : 'Archive'}</button>
-                <button type="button" class="danger" onClick={() => confirm('Delete this conversation for everyone?') && act(() => client.admin.deleteConversation(c.id))}>
-                  Delete
-                </button>
+                <ConfirmButton label="Delete" onConfirm={() => act(() => client.admin.deleteConversation(c.id))} />
               </td>
             </tr>
           ))}

@@ -1,5 +1,6 @@
 import { useCallback, useState } from 'preact/hooks';
 import { useUi } from '../../ui.js';
+import { ConfirmButton } from './ConfirmButton.js';
 import { useAdminData } from './use-admin.js';
 
 /** The tenant's users: search, suspend, reactivate, make admin or member, erase. */
@@ -26,14 +27,12 @@ export function UsersTab() {
                 {u.suspended_at ? (
                   <button type="button" onClick={() => act(() => client.admin.reactivate(u.id))}>Reactivate</button>
                 ) : (
-                  <button type="button" onClick={() => act(() => client.admin.suspend(u.id, prompt('Reason?') || null))}>Suspend</button>
+                  <button type="button" onClick={() => act(() => client.admin.suspend(u.id))}>Suspend</button>
                 )}
                 <button type="button" onClick={() => act(() => client.admin.setRole(u.id, u.tenant_role === 'admin' ? 'member' : 'admin'))}>
                   {u.tenant_role === 'admin' ? 'Make member' : 'Make admin'}
                 </button>
-                <button type="button" class="danger" onClick={() => confirm(`Erase ${u.name} and everything they posted?`) && act(() => client.admin.erase(u.id))}>
-                  Erase
-                </button>
+                <ConfirmButton label="Erase" onConfirm={() => act(() => client.admin.erase(u.id))} />
               </td>
             </tr>
           ))}
