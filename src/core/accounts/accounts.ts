@@ -299,6 +299,10 @@ export class Accounts {
     if (version === undefined) throw new DomainError('user_not_found');
     if (version === 'last_admin') throw new DomainError('last_admin');
     this.events.publishToUsers([target.id], { type: 'session.revoked', userId: target.id, version });
+    // The bots of the keys they made are refused from now on (ApiKeys.authenticate): their sockets close too.
+    for (const key of await this.store.apiKeys(target.tenantId, 1000)) {
+      if (key.createdBy === target.id) this.events.publishToUsers([key.botUserId], { type: 'session.revoked', userId: key.botUserId });
+    }
     await this.audit({ tenantId: target.tenantId, actorId: actor.id, action: 'user.suspend', targetType: 'user', targetId: target.uuid, reason, origin });
     return (await this.store.userById(target.id))!;
   }

@@ -48,10 +48,7 @@ describe.skipIf(SKIP_BROWSER)('the admin section in the web page', () => {
     const phone = await signedInPerson(browser, server.url, admin.token, { viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true });
     await phone.page.getByTestId('admin-button').click();
     await until(() => phone.page.getByTestId(`admin-user-${bob.user.id}`).count()).toBe(1);
-    const wide = await phone.page.evaluate(() =>
-      [...document.querySelectorAll('*')].filter((e) => e.getBoundingClientRect().right > document.documentElement.clientWidth + 1).map((e) => `${e.tagName}.${e.className}`).slice(0, 5),
-    );
-    expect(await horizontalOverflow(phone.page), wide.join(' ')).toBe(0);
+    expect(await horizontalOverflow(phone.page)).toBe(0);
     await screenshot(phone.page, 'admin-users-mobile');
     for (const p of [ada, phone]) await p.context.close();
   }, 120_000);
