@@ -1,3 +1,4 @@
+import type { AdminApi } from './admin.js';
 import { Emitter } from './emitter.js';
 import { ParleyError } from './errors.js';
 import { Realtime, type HeartbeatOptions, type Mark, type ReconnectOptions, type WebSocketConstructor } from './realtime.js';
@@ -211,6 +212,11 @@ export class ParleyClient {
 
   revokeApiKey(id: string): Promise<void> {
     return this.rest.revokeApiKey(id);
+  }
+
+  /** Administration (issue 20): users, conversations and tenant settings, for admins and operators. */
+  get admin(): AdminApi {
+    return this.rest.admin;
   }
 
   /** Full-text search over the messages of my conversations (GET /api/parley/search). */

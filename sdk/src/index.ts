@@ -17,3 +17,4 @@ export { Emitter } from './emitter.js';
 export { API_VERSION } from './generated/wire.js';
 export type { UploadInput, UploadOptions, UploadProgress, XhrConstructor, XhrLike } from './upload.js';
 export type * from './types.js';
+export { AdminApi, type AdminUser, type AdminUserDetail, type AdminConversation, type AdminTenant, type AdminPage, type TenantSettings, type TenantSettingsChanges } from './admin.js';

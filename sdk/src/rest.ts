@@ -1,3 +1,4 @@
+import { AdminApi } from './admin.js';
 import { ParleyError, codeForStatus } from './errors.js';
 import type {
   ApiKey,
@@ -176,6 +177,8 @@ interface RequestOptions {
  * ParleyClient builds its state on top of it.
  */
 export class ParleyRest {
+  /** Administration (issue 20): tenant admins and server operators. */
+  readonly admin: AdminApi = new AdminApi(this);
   token: string | null;
   readonly #baseUrl: BaseUrl;
   readonly #fetch: FetchLike;

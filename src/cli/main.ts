@@ -36,6 +36,9 @@ const USAGE = `parley — a real-time chat server
   parley user reset-password --email E [--tenant UUID] [--password P]
                                    set a new password (generated and printed when not given)
                                    and end every session of the user
+  parley operator grant|revoke --email E [--tenant UUID]
+                                   make the user a server operator (an admin over every
+                                   tenant: lists tenants, acts in any), or no longer one
   parley invite create [--tenant UUID] [--ttl SECONDS] [--email E]
                                    an invite into the tenant (default: the default tenant;
                                    a new one is created), single use; prints its code
@@ -178,6 +181,17 @@ async function main(argv: string[]): Promise<number> {
       if (!reachesSockets) {
         console.error('note: tokens are revoked; sockets already open on a server stay open until they reconnect (set REDIS_URL as the server has it to close them now)');
       }
+    });
+  }
+  if (command === 'operator' && (sub === 'grant' || sub === 'revoke')) {
+    const { values } = parseArgs({ args: rest, options: { email: { type: 'string' }, tenant: { type: 'string' } } });
+    if (!values.email) {
+      console.error(`parley operator ${sub} needs --email`);
+      return 2;
+    }
+    return withAccounts(async ({ accounts }) => {
+      const user = await accounts.setOperator({ email: values.email!, tenantUuid: values.tenant }, sub === 'grant');
+      console.log(JSON.stringify({ id: user.id, email: user.email, tenant_id: user.tenantUuid, is_operator: user.isOperator }));
     });
   }
   if (command === 'invite' && sub === 'create') {

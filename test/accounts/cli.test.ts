@@ -86,4 +86,21 @@ describe('parley user / invite commands', () => {
     expect(unknown.code).toBe(1);
     expect(unknown.stderr).toMatch(/User not found|user not found/);
   });
+  it('operator grant makes a user an operator over every tenant; revoke takes it back', { timeout: 60_000 }, async () => {
+    const tenant = randomUUID();
+    const email = `op-${tenant}@example.com`;
+    expect((await parley('user', 'add', '--email', email, '--password', 'operator password', '--name', 'Op', '--tenant', tenant)).code).toBe(0);
+    const token = (await login(email, 'operator password', tenant)).body.access_token;
+    const tenants = () => api(server, 'GET', '/api/parley/admin/tenants', { token });
+    expect((await tenants()).status).toBe(403);
+    const granted = await parley('operator', 'grant', '--email', email, '--tenant', tenant);
+    expect(granted.code, granted.stderr).toBe(0);
+    expect(JSON.parse(granted.stdout)).toMatchObject({ email, tenant_id: tenant, is_operator: true });
+    expect((await tenants()).status).toBe(200);
+    // An operator acts in another tenant.
+    expect((await api(server, 'GET', `/api/parley/admin/users?tenant=00000000-0000-7000-8000-000000000001`, { token })).status).toBe(200);
+    expect((await parley('operator', 'revoke', '--email', email, '--tenant', tenant)).code).toBe(0);
+    expect((await tenants()).status).toBe(403);
+    expect((await parley('operator', 'grant', '--email', `nobody-${tenant}@example.com`)).code).not.toBe(0);
+  });
 });

@@ -480,6 +480,96 @@ export function storeContract(make: () => Promise<StoreHandle>): void {
     });
   });
 
+  describe('administration (issue 20)', () => {
+    it('tenantUsers pages by id and searches e-mail and name; tenants page by id', async () => {
+      const t = await f.tenant();
+      const [a, b, c] = await f.users(t, 3);
+      await f.user(await f.tenant());
+      expect((await s.tenantUsers(t.id, { after: 0, limit: 2 })).map((u) => u.id)).toEqual([a.id, b.id]);
+      expect((await s.tenantUsers(t.id, { after: b.id, limit: 2 })).map((u) => u.id)).toEqual([c.id]);
+      expect((await s.tenantUsers(t.id, { after: 0, limit: 10, query: c.name.toUpperCase() })).map((u) => u.id)).toEqual([c.id]);
+      expect((await s.tenantUsers(t.id, { after: 0, limit: 10, query: '%' })).map((u) => u.id)).toEqual([]);
+      const page = await s.tenants(t.id - 1, 1);
+      expect(page.map((x) => x.id)).toEqual([t.id]);
+    });
+
+    it('suspendUser revokes tokens, keeps the first suspension; reactivateUser lifts it; the last active admin is kept', async () => {
+      const t = await f.tenant();
+      const [admin, member] = await f.users(t, 2);
+      expect(await s.suspendUser(admin.id, T0, 'x')).toBe('last_admin');
+      expect((await s.userById(admin.id))!.suspendedAt).toBeNull();
+      const v = await s.suspendUser(member.id, T0, 'spam');
+      expect(v).toBe(member.tokenVersion + 1);
+      expect(await s.suspendUser(member.id, T0 + 5, 'again')).toBe(member.tokenVersion + 2);
+      expect((await s.userById(member.id))!.suspendedAt).toBe(T0);
+      expect(await s.reactivateUser(member.id)).toBe(true);
+      expect(await s.reactivateUser(member.id)).toBe(false);
+      expect((await s.userById(member.id))!.suspendedAt).toBeNull();
+      expect(await s.suspendUser(987_654_321, T0, null)).toBeUndefined();
+    });
+
+    it('setTenantRole keeps an active admin, also under concurrent demotions', async () => {
+      const t = await f.tenant();
+      const [a, b] = await f.users(t, 2);
+      expect(await s.setTenantRole(b.id, 'admin')).toBe('changed');
+      expect(await s.setTenantRole(b.id, 'admin')).toBe('unchanged');
+      const outcomes = await Promise.all([s.setTenantRole(a.id, 'member'), s.setTenantRole(b.id, 'member')]);
+      expect(outcomes.sort()).toEqual(['changed', 'last_admin']);
+      const admins = (await s.tenantUsers(t.id, { after: 0, limit: 10 })).filter((u) => u.tenantRole === 'admin');
+      expect(admins).toHaveLength(1);
+    });
+
+    it('operators, settings and archiving', async () => {
+      const t = await f.tenant();
+      const [a] = await f.users(t, 1);
+      expect(await s.setOperator(a.id, true)).toBe(true);
+      expect((await s.userById(a.id))!.isOperator).toBe(true);
+      expect(await s.tenantSettings(t.id)).toEqual({ registration: null, maxUploadBytes: null, retentionDays: null, allowedOrigins: null });
+      await s.putTenantSettings(t.id, { retentionDays: 30, allowedOrigins: ['https://a.example'] }, T0);
+      expect(await s.putTenantSettings(t.id, { registration: 'invite', retentionDays: undefined }, T0 + 1)).toEqual({
+        registration: 'invite',
+        maxUploadBytes: null,
+        retentionDays: 30,
+        allowedOrigins: ['https://a.example'],
+      });
+      const c = await f.conversation(t, 'group', [a]);
+      expect(await s.conversationArchivedAt(c.id)).toBeNull();
+      expect(await s.setConversationArchived(c.id, T0)).toBe(true);
+      expect(await s.conversationArchivedAt(c.id)).toBe(T0);
+      expect((await s.tenantConversations(t.id, { after: 0, limit: 10 })).map((x) => [x.id, x.archivedAt])).toEqual([[c.id, T0]]);
+      expect(await s.setConversationArchived(c.id, null)).toBe(true);
+      expect(await s.conversationArchivedAt(c.id)).toBeNull();
+    });
+
+    it("erasure's steps: live messages and reactions to change, then the scrub and the profile", async () => {
+      const t = await f.tenant();
+      const [b, a] = await f.users(t, 2);
+      const c = await f.conversation(t, 'group', [b, a]);
+      const m1 = await f.send(c, a);
+      const m2 = await f.send(c, b);
+      await s.setReaction(m2.id, a.id, '👍', true, T0);
+      await s.setReaction(m1.id, a.id, '🎉', true, T0);
+      expect(await s.liveMessagesOf(a.id, 10)).toEqual([m1.id]);
+      await s.deleteMessage(m1.id, T0 + 1);
+      expect(await s.liveMessagesOf(a.id, 10)).toEqual([]);
+      // A reaction on a deleted message is the scrub's, not a change.
+      expect(await s.reactionsOf(a.id, 10)).toEqual([{ messageId: m2.id, emoji: '👍' }]);
+      await s.setReaction(m2.id, a.id, '👍', false, T0 + 2);
+      expect(await s.scrubErasedContent(a.id)).toEqual([]);
+      expect((await s.messageById(m1.id))!.reactions).toEqual([]);
+      const v = await s.eraseProfile(a.id, T0 + 3);
+      expect(typeof v).toBe('number');
+      const erased = (await s.userById(a.id))!;
+      expect(erased).toMatchObject({ name: 'Deleted user', suspendedAt: T0 + 3, tokenVersion: v });
+      expect(erased.email).not.toBe(a.email);
+      expect(await s.passwordHash(a.id)).toBeNull();
+      expect((await s.userSummaries([a.id])).get(a.id)!.name).toBe('Deleted user');
+      expect(await s.reactivateUser(a.id)).toBe(false);
+      // The e-mail is free again.
+      await s.createUser({ tenantId: t.id, email: a.email, name: 'New' });
+    });
+  });
+
   describe('friendships', () => {
     it('put/get/delete are symmetric for (a, b) and (b, a)', async () => {
       const t = await f.tenant();

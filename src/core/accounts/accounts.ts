@@ -299,6 +299,10 @@ export class Accounts {
     if (version === undefined) throw new DomainError('user_not_found');
     if (version === 'last_admin') throw new DomainError('last_admin');
     this.events.publishToUsers([target.id], { type: 'session.revoked', userId: target.id, version });
+    // The bots of the keys they made are refused from now on (ApiKeys.authenticate): their sockets close too.
+    for (const key of await this.store.apiKeys(target.tenantId, 1000)) {
+      if (key.createdBy === target.id) this.events.publishToUsers([key.botUserId], { type: 'session.revoked', userId: key.botUserId });
+    }
     await this.audit({ tenantId: target.tenantId, actorId: actor.id, action: 'user.suspend', targetType: 'user', targetId: target.uuid, reason, origin });
     return (await this.store.userById(target.id))!;
   }
@@ -309,6 +313,19 @@ export class Accounts {
     await this.store.reactivateUser(target.id);
     await this.audit({ tenantId: target.tenantId, actorId: actor.id, action: 'user.reactivate', targetType: 'user', targetId: target.uuid, origin });
     return (await this.store.userById(target.id))!;
+  }
+
+  /**
+   * Makes the local account with this e-mail a server operator, or not: the operator's own
+   * tool (`parley operator grant|revoke`), which nobody reaches through the API, so no actor.
+   */
+  async setOperator(input: { email: string; tenantUuid?: string }, on: boolean): Promise<User> {
+    const tenant = await this.#tenant(input.tenantUuid?.toLowerCase(), false);
+    const user = await this.store.userByEmail(tenant.id, normalizeEmail(input.email));
+    if (!user) throw new DomainError('user_not_found');
+    await this.store.setOperator(user.id, on);
+    await this.audit({ tenantId: user.tenantId, actorId: null, action: on ? 'operator.grant' : 'operator.revoke', targetType: 'user', targetId: user.uuid, origin: 'cli' });
+    return (await this.store.userById(user.id))!;
   }
 
   /** Revokes every token of the user and closes their sockets. */

@@ -198,15 +198,6 @@ export class Administration {
     return settings;
   }
 
-  /** Makes a user a server operator or not: the operator's own tool (`parley operator grant`), no actor. */
-  async setOperator(email: string, tenantUuid: string | undefined, on: boolean): Promise<User> {
-    const tenant = tenantUuid ? await this.store.tenantByUuid(tenantUuid.toLowerCase()) : await this.store.defaultTenant();
-    const user = tenant && (await this.store.userByEmail(tenant.id, email.trim().toLowerCase()));
-    if (!user) throw new DomainError('user_not_found');
-    await this.store.setOperator(user.id, on);
-    await this.audit({ tenantId: user.tenantId, actorId: null, action: on ? 'operator.grant' : 'operator.revoke', targetType: 'user', targetId: user.uuid, origin: 'cli' });
-    return (await this.store.userById(user.id))!;
-  }
 }
 
 /** An origin as browsers send it: scheme, host and port only. */

@@ -24,6 +24,7 @@ describe.skipIf(SKIP_BROWSER)('the audit log in the web page', () => {
 
     const olga = await signedInPerson(browser, server.url, admin.token);
     await olga.page.getByTestId('admin-button').click();
+    await olga.page.getByTestId('admin-tab-audit').click();
     const rows = olga.page.getByTestId('audit-row');
     await until(() => rows.count()).toBe(50);
     expect(await rows.first().getAttribute('data-action')).toBe('invite.revoke');
@@ -41,6 +42,7 @@ describe.skipIf(SKIP_BROWSER)('the audit log in the web page', () => {
 
     const ravi = await signedInPerson(browser, server.url, member.token);
     await ravi.page.getByTestId('admin-button').click();
+    await ravi.page.getByTestId('admin-tab-audit').click();
     await until(() => ravi.page.getByTestId('audit-log').getByRole('alert').count()).toBe(1);
     expect(await ravi.page.getByTestId('audit-row').count()).toBe(0);
     await ravi.context.close();

@@ -10,11 +10,11 @@ import { PersonRow, usePeopleSearch } from './PeoplePicker.js';
 import { MessageSearch } from './MessageSearch.js';
 import { NewGroupDialog } from './NewGroup.js';
 import { ChannelDirectoryDialog } from './ChannelDirectory.js';
+import { AdminPanel } from './admin/AdminPanel.js';
 import { SavedButton } from './Curation.js';
 import { requestThread, ThreadsDialog } from './Threads.js';
 import { disablePush, enablePush, pushSupported } from '../push.js';
 import { Dialog } from './Dialog.js';
-import { ADMIN_TABS } from './admin/tabs.js';
 
 export function Sidebar({ selected, onLogout }: { selected: number | null; onLogout: () => void }) {
   const { client, open, toast } = useUi();
@@ -22,8 +22,8 @@ export function Sidebar({ selected, onLogout }: { selected: number | null; onLog
   const [query, setQuery] = useState('');
   const [newGroup, setNewGroup] = useState(false);
   const [directory, setDirectory] = useState(false);
-  const [threads, setThreads] = useState(false);
   const [admin, setAdmin] = useState(false);
+  const [threads, setThreads] = useState(false);
   const { results, error } = usePeopleSearch(query);
   const conversations = client.state.conversations();
 
@@ -49,14 +49,14 @@ export function Sidebar({ selected, onLogout }: { selected: number | null; onLog
           <Icon name="hash" />
         </button>
         <SavedButton />
+        <button type="button" class="icon-button" aria-label="Administration" title="Administration" onClick={() => setAdmin(true)} data-testid="admin-button">
+          <Icon name="users" />
+        </button>
         <button type="button" class="icon-button" aria-label="Threads" title="Threads" onClick={() => setThreads(true)} data-testid="threads-button">
           <Icon name="reply" />
         </button>
         <button type="button" class="icon-button" aria-label="New group" title="New group" onClick={() => setNewGroup(true)}>
           <Icon name="newGroup" />
-        </button>
-        <button type="button" class="icon-button" aria-label="Administration" title="Administration" onClick={() => setAdmin(true)} data-testid="admin-button">
-          <Icon name="users" />
         </button>
         {pushSupported() && <PushButton />}
         <ExportButton />
@@ -94,14 +94,7 @@ export function Sidebar({ selected, onLogout }: { selected: number | null; onLog
       </nav>
       {newGroup && <NewGroupDialog onClose={() => setNewGroup(false)} />}
       {directory && <ChannelDirectoryDialog onClose={() => setDirectory(false)} />}
-      {/* The admin section's shell is branch admin20's (AdminPanel); until then its tabs, one under the other. */}
-      {admin && (
-        <Dialog title="Administration" onClose={() => setAdmin(false)} testId="admin-dialog">
-          {ADMIN_TABS.map((t) => (
-            <t.view key={t.id} />
-          ))}
-        </Dialog>
-      )}
+      {admin && <AdminPanel onClose={() => setAdmin(false)} />}
       {threads && (
         <ThreadsDialog
           onClose={() => setThreads(false)}

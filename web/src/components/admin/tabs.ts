@@ -1,15 +1,22 @@
 import type { FunctionComponent } from 'preact';
 import { AuditLog } from './AuditLog.js';
+import { ConversationsTab } from './ConversationsTab.js';
+import { InvitesTab } from './InvitesTab.js';
+import { SettingsTab } from './SettingsTab.js';
+import { UsersTab } from './UsersTab.js';
 
 /** One section of the admin pages: its id (the test id of its tab), label and view. */
 export interface AdminTab {
   id: string;
   label: string;
-  view: FunctionComponent;
+  component: FunctionComponent;
 }
 
-/**
- * The admin section's tabs, in order. Only the audit log's here (branch audit20); the admin
- * section's shell (AdminPanel, branch admin20) lists them and adds its own.
- */
-export const ADMIN_TABS: AdminTab[] = [{ id: 'audit', label: 'Audit log', view: AuditLog }];
+/** The admin section's tabs, in order: one line per tab. */
+export const ADMIN_TABS: AdminTab[] = [
+  { id: 'users', label: 'Users', component: UsersTab },
+  { id: 'invites', label: 'Invites', component: InvitesTab },
+  { id: 'conversations', label: 'Conversations', component: ConversationsTab },
+  { id: 'settings', label: 'Settings', component: SettingsTab },
+  { id: 'audit', label: 'Audit log', component: AuditLog },
+];

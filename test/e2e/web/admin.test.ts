@@ -1,0 +1,55 @@
+import { randomUUID } from 'node:crypto';
+import { describe, expect, it } from 'vitest';
+import { api, newUser } from '../../helpers/clients.js';
+import { SKIP_BROWSER, horizontalOverflow, screenshot, signedInPerson, until, useWebPage } from './support.js';
+
+// The admin section in the page (issue 20): a tenant admin suspends and reactivates a user,
+// archives a conversation and sets the retention, on a desktop and at a phone's width.
+
+describe.skipIf(SKIP_BROWSER)('the admin section in the web page', () => {
+  const suite = useWebPage();
+
+  it('suspends and reactivates a user, archives a conversation, sets the retention (desktop and 390 px)', async () => {
+    const { server, browser } = suite;
+    const tenantId = randomUUID();
+    const admin = await newUser(server, { name: 'Ada', tenantId });
+    const bob = await newUser(server, { name: 'Bob', tenantId });
+    const group = await api(server, 'POST', '/api/parley/conversations', { token: bob.token, json: { kind: 'group', member_ids: [admin.user.id], title: 'Launch' } });
+    expect(group.status).toBe(201);
+
+    const ada = await signedInPerson(browser, server.url, admin.token);
+    const { page } = ada;
+    await page.getByTestId('admin-button').click();
+    await page.getByTestId('admin-panel').waitFor();
+    const bobRow = page.getByTestId(`admin-user-${bob.user.id}`);
+    await until(() => bobRow.count()).toBe(1);
+    await bobRow.getByRole('button', { name: 'Suspend' }).click();
+    await until(() => bobRow.textContent()).toContain('suspended');
+    expect((await api(server, 'GET', '/api/parley/me', { token: bob.token })).status).toBe(401);
+    await screenshot(page, 'admin-users-desktop');
+    await bobRow.getByRole('button', { name: 'Reactivate' }).click();
+    await until(() => bobRow.textContent()).toContain('active');
+
+    await page.getByTestId('admin-tab-conversations').click();
+    const launch = page.getByTestId('admin-conversations').locator('tr').filter({ hasText: 'Launch' });
+    await launch.getByRole('button', { name: 'Archive' }).click();
+    await until(() => launch.textContent()).toContain('archived');
+    const refused = await api(server, 'POST', `/api/parley/conversations/${group.body.id}/messages`, { token: admin.token, json: { content: 'late' } });
+    expect(refused.status).toBe(403);
+
+    await page.getByTestId('admin-tab-settings').click();
+    const retention = page.getByTestId('admin-settings').getByLabel('Keep messages (days)');
+    await retention.fill('90');
+    await retention.press('Tab');
+    await until(async () => ((await api(server, 'GET', '/api/parley/admin/settings', { token: admin.token })).body as unknown as { retention_days: number }).retention_days).toBe(90);
+    expect(ada.errors).toEqual([]);
+    expect(ada.dialogs).toEqual([]);
+
+    const phone = await signedInPerson(browser, server.url, admin.token, { viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true });
+    await phone.page.getByTestId('admin-button').click();
+    await until(() => phone.page.getByTestId(`admin-user-${bob.user.id}`).count()).toBe(1);
+    expect(await horizontalOverflow(phone.page)).toBe(0);
+    await screenshot(phone.page, 'admin-users-mobile');
+    for (const p of [ada, phone]) await p.context.close();
+  }, 120_000);
+});
