@@ -218,7 +218,6 @@ export interface Database {
   reactions: ReactionsTable;
   mentions: MentionsTable;
   server_state: ServerStateTable;
-  tenant_retention: TenantRetentionTable;
   legal_holds: LegalHoldsTable;
   job_leases: JobLeasesTable;
   message_revisions: MessageRevisionsTable;
@@ -327,12 +326,6 @@ export interface ThreadMembersTable {
 }
 
 /** Facts about the database as a whole (key 'epoch': the history's epoch). */
-/** A tenant's "keep N days" (migration 0024). */
-export interface TenantRetentionTable {
-  tenant_id: number;
-  retention_days: number;
-}
-
 /** A conversation or a user whose messages retention never purges while the hold stands. */
 export interface LegalHoldsTable {
   tenant_id: number;

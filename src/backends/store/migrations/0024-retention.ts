@@ -7,8 +7,7 @@ import type { VersionedMigration } from './index.js';
  * - conversations.retention_days: "keep N days" for one conversation (null: the tenant's);
  *   conversations.purged_before_seq: every message with a smaller seq was purged (1: none),
  *   read with the conversation, so a resume and a history page see it in their snapshot.
- * - tenant_retention: the tenant's own "keep N days" (the lead reconciles it with admin20's
- *   tenant_settings at merge).
+ * - the tenant's own "keep N days" is tenant_settings.retention_days (migration 0021).
  * - legal_holds: a conversation or a user whose messages are never purged while held.
  * - job_leases: one row per background job; the process whose lease runs runs the job.
  */
@@ -18,9 +17,6 @@ export const retention: VersionedMigration = {
     const { big, required } = columnTypes(dialect);
     await db.schema.alterTable('conversations').addColumn('retention_days', 'integer').execute();
     await db.schema.alterTable('conversations').addColumn('purged_before_seq', big, (c: any) => c.notNull().defaultTo(1)).execute();
-    await required(db.schema.createTable('tenant_retention'), [['tenant_id', 'tenants.id'], ['retention_days']])
-      .addPrimaryKeyConstraint('tenant_retention_pk', ['tenant_id'])
-      .execute();
     await required(db.schema.createTable('legal_holds'), [['tenant_id', 'tenants.id']])
       .addColumn('target_type', 'varchar(16)', (c: any) => c.notNull())
       .addColumn('target_id', big, (c: any) => c.notNull())

@@ -20,17 +20,18 @@ interface PurgeRow {
 /** Retention (per tenant and conversation), legal holds, the purge and job leases (migration 0024). */
 export class SqlRetention extends SqlAggregate implements RetentionStore {
   async tenantRetention(tenantId: Id): Promise<number | null> {
-    const r = await this.first<{ retention_days: number }>(raw('SELECT retention_days FROM tenant_retention WHERE tenant_id = ?', [tenantId]));
-    return r ? Number(r.retention_days) : null;
+    const r = await this.first<{ retention_days: number | null }>(raw('SELECT retention_days FROM tenant_settings WHERE tenant_id = ?', [tenantId]));
+    return r?.retention_days == null ? null : Number(r.retention_days);
   }
 
   async setTenantRetention(tenantId: Id, days: number | null): Promise<void> {
-    if (days === null) await this.runner.run(raw('DELETE FROM tenant_retention WHERE tenant_id = ?', [tenantId]));
-    else {
-      await this.runner.run(
-        raw('INSERT INTO tenant_retention (tenant_id, retention_days) VALUES (?, ?) ON CONFLICT (tenant_id) DO UPDATE SET retention_days = excluded.retention_days', [tenantId, days]),
-      );
-    }
+    // The same column as the admin's tenant settings (sql/admin.ts): one "keep N days" per tenant.
+    await this.runner.run(
+      raw(
+        'INSERT INTO tenant_settings (tenant_id, retention_days, updated_at) VALUES (?, ?, ?) ON CONFLICT (tenant_id) DO UPDATE SET retention_days = excluded.retention_days, updated_at = excluded.updated_at',
+        [tenantId, days, Date.now()],
+      ),
+    );
   }
 
   async setConversationRetention(conversationId: Id, days: number | null): Promise<void> {
@@ -69,7 +70,7 @@ export class SqlRetention extends SqlAggregate implements RetentionStore {
     const rows = await this.all<{ id: Id; tenant_id: Id; days: number; purged_before_seq: number }>(
       raw(
         `SELECT c.id, c.tenant_id, COALESCE(c.retention_days, t.retention_days) AS days, c.purged_before_seq
-         FROM conversations c LEFT JOIN tenant_retention t ON t.tenant_id = c.tenant_id
+         FROM conversations c LEFT JOIN tenant_settings t ON t.tenant_id = c.tenant_id
          WHERE c.id > ? AND c.deleted_at IS NULL AND c.purged_before_seq <= c.last_seq
            AND COALESCE(c.retention_days, t.retention_days) IS NOT NULL AND NOT ${CONVERSATION_HELD}
          ORDER BY c.id LIMIT ?`,
