@@ -6,7 +6,7 @@ import type { EventPublisher } from '../events.js';
 import { MODERATION_REASON_MAX, tooLong, type MessageKey, type Messages, type NamedMessages } from '../messages/messages.js';
 import type { Conversation, Id, Millis, Role, User, UserSummary } from '../model.js';
 import type { RateLimits } from '../rate-limits.js';
-import { Users } from '../users.js';
+import { deletedUser, Users } from '../users.js';
 
 /** A ban's or mute's reason and end (null or absent: permanent). */
 export interface SanctionInput {
@@ -131,7 +131,9 @@ export class Moderation {
   async list(actor: User, key: ConversationKey): Promise<{ sanctions: Sanction[]; people: ReadonlyMap<Id, UserSummary> }> {
     const { conversation } = await this.#authority(actor, key);
     const sanctions = await this.store.sanctions(conversation.id, Date.now());
-    const people = await this.users.summaries(sanctions.flatMap((s) => (s.createdBy === null ? [s.userId] : [s.userId, s.createdBy])));
+    const people = new Map(await this.users.summaries(sanctions.flatMap((s) => (s.createdBy === null ? [s.userId] : [s.userId, s.createdBy]))));
+    // A banned user whose account is gone is named as the placeholder, once for every dialect.
+    for (const s of sanctions) if (!people.has(s.userId)) people.set(s.userId, deletedUser(s.userId));
     return { sanctions, people };
   }
 

@@ -34,13 +34,14 @@ type Action =
 const actor = fc.oneof(fc.constant(0), fc.constant(T), fc.nat(N - 1));
 const target = fc.nat(N - 1);
 const actionArb: fc.Arbitrary<Action> = fc.oneof(
-  { weight: 3, arbitrary: fc.record({ kind: fc.constantFrom('ban' as const, 'mute' as const, 'unban' as const, 'unmute' as const), u: actor, target }) },
+  { weight: 4, arbitrary: fc.record({ kind: fc.constantFrom('ban' as const, 'mute' as const), u: actor, target }) },
+  { weight: 2, arbitrary: fc.record({ kind: fc.constantFrom('unban' as const, 'unmute' as const), u: actor, target }) },
   { weight: 2, arbitrary: fc.record({ kind: fc.constant('add' as const), u: actor, target }) },
   { weight: 2, arbitrary: fc.record({ kind: fc.constant('role' as const), u: actor, target, role: fc.constantFrom<Role>('admin', 'moderator', 'member') }) },
   { weight: 3, arbitrary: fc.record({ kind: fc.constant('send' as const), u: target }) },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('delete' as const), u: actor, m: fc.nat(M - 1) }) },
   { weight: 3, arbitrary: fc.record({ kind: fc.constant('report' as const), u: target, m: fc.nat(M - 1) }) },
-  { weight: 3, arbitrary: fc.record({ kind: fc.constant('resolve' as const), u: actor, r: fc.nat(5), action: fc.constantFrom('dismiss' as const, 'delete' as const, 'mute' as const, 'ban' as const) }) },
+  { weight: 3, arbitrary: fc.record({ kind: fc.constant('resolve' as const), u: actor, r: fc.nat(3), action: fc.constantFrom('dismiss' as const, 'delete' as const, 'mute' as const, 'ban' as const) }) },
 );
 
 describe.each(databases)('moderation after any sequence (fast-check) on %s', (db) => {
@@ -180,7 +181,7 @@ describe.each(databases)('moderation after any sequence (fast-check) on %s', (db
 
         // The members are the model's, and no banned user is one.
         const reader = people[[...role.keys()][0]];
-        const listed = ((await call(reader, 'GET', `/conversations/${g}/participants`)).body as { user: { id: number }; role: Role }[]).map((p) => [p.user.id, p.role]);
+        const listed = ((await call(reader, 'GET', `/conversations/${g}/participants`)).body as { user: { id: number }; role: Role }[]).map((p) => [p.user.id, p.role] as const);
         expect(new Map(listed)).toEqual(new Map([...role].map(([u, r]) => [people[u].user.id, r])));
         for (const u of banned) expect(role.has(u)).toBe(false);
         // Every member gets a last message; a banned user's socket got nothing of the group after their ban.
