@@ -81,6 +81,19 @@ export function CurationMenuItems({ m, conv, run }: { m: Message; conv: Conversa
       <button type="button" role="menuitem" data-testid="save-message" onClick={run(() => attempt('save', client.save(m.id), 'Saved'))}>
         <Icon name="bookmark" size={16} /> Save
       </button>
+      {m.sender.id !== client.user?.id && (
+        <button
+          type="button"
+          role="menuitem"
+          data-testid="report-message"
+          onClick={run(() => {
+            const reason = window.prompt('Why are you reporting this message?');
+            if (reason?.trim()) void attempt('report', client.rest.reportMessage(m.id, reason), 'Reported to the moderators');
+          })}
+        >
+          <Icon name="flag" size={16} /> Report
+        </button>
+      )}
       <button type="button" role="menuitem" class="danger" data-testid="delete-for-me" onClick={run(() => attempt('delete', client.deleteMessageForMe(conv.id, m.id)))}>
         <Icon name="eyeOff" size={16} /> Delete for me
       </button>

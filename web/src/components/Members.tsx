@@ -20,6 +20,15 @@ export function MembersDialog({ conv, onClose }: { conv: Conversation; onClose: 
 
   const canRemove = (m: Member) => m.user.id !== me?.id && (admin || (conv.my_role === 'moderator' && m.role !== 'admin'));
 
+  // A ban or mute with a reason and a number of hours (empty: for good).
+  const sanction = (kind: 'ban' | 'mute', m: Member) => {
+    const reason = window.prompt(`Why ${kind} ${m.user.name}?`);
+    if (reason === null) return;
+    const hours = Number(window.prompt('For how many hours? (empty: for good)') || 0);
+    const until = hours > 0 ? new Date(Date.now() + hours * 3_600_000).toISOString() : null;
+    client.rest[kind](conv.id, m.user.id, { reason, until }).then(() => toast(kind === 'ban' ? `${m.user.name} is banned` : `${m.user.name} is muted`), fail(`Could not ${kind}`));
+  };
+
   return (
     <Dialog title={conv.kind === 'channel' ? 'Channel members' : 'Group members'} onClose={onClose} testId="members-dialog">
       <div class="dialog-body">
@@ -68,6 +77,16 @@ export function MembersDialog({ conv, onClose }: { conv: Conversation; onClose: 
                 <span class={`role role-${m.role}`} data-testid="member-role">
                   {m.role}
                 </span>
+              )}
+              {canRemove(m) && (
+                <>
+                  <button type="button" class="secondary" data-testid="mute-member" onClick={() => sanction('mute', m)}>
+                    Mute
+                  </button>
+                  <button type="button" class="secondary danger" data-testid="ban-member" onClick={() => sanction('ban', m)}>
+                    Ban
+                  </button>
+                </>
               )}
               {canRemove(m) && (
                 <button

@@ -1,0 +1,69 @@
+import { useEffect, useState } from 'preact/hooks';
+import type { ReportPage } from '@parley/sdk';
+import { errorText } from '../../session.js';
+import { useUi } from '../../ui.js';
+
+type Item = ReportPage['items'][number];
+type Action = 'dismiss' | 'delete' | 'mute' | 'ban';
+const ACTIONS: { action: Action; label: string }[] = [
+  { action: 'dismiss', label: 'Dismiss' },
+  { action: 'delete', label: 'Delete message' },
+  { action: 'mute', label: 'Mute author' },
+  { action: 'ban', label: 'Ban author' },
+];
+
+/**
+ * The report queue (issue 20): open reports of every conversation I moderate (a tenant
+ * admin: the tenant's), oldest first, a page at a time, each with its message and the
+ * actions on it. Suspending the author is administration's (not offered yet).
+ */
+export function Reports() {
+  const { client, toast } = useUi();
+  const [items, setItems] = useState<Item[]>([]);
+  const [next, setNext] = useState<number | null>(null);
+  const load = (after?: number) =>
+    client.rest.reports({ after }).then(
+      (page) => {
+        setItems((old) => (after === undefined ? page.items : [...old, ...page.items]));
+        setNext(page.next);
+      },
+      (e) => toast(`Could not load the reports: ${errorText(e)}`),
+    );
+  useEffect(() => void load(), []);
+
+  const resolve = (item: Item, action: Action) => {
+    const reason = action === 'dismiss' ? undefined : window.prompt('Reason (shown to moderators; with a deletion, to the author)') ?? undefined;
+    client.rest.resolveReport(item.id, { action, reason }).then(
+      () => setItems((old) => old.filter((i) => i.id !== item.id)),
+      (e) => toast(`Could not resolve the report: ${errorText(e)}`),
+    );
+  };
+
+  return (
+    <section class="admin-reports" aria-label="Reports" data-testid="reports">
+      {items.length === 0 && <p class="empty">No open reports.</p>}
+      <ul class="report-list">
+        {items.map((item) => (
+          <li key={item.id} class="report" data-testid="report" data-report-id={item.id}>
+            <blockquote class="report-message">{item.message?.content ?? '(deleted)'}</blockquote>
+            <span class="row-sub">
+              by {item.message?.sender.name ?? `user ${item.author_id}`} · reported: {item.reason}
+            </span>
+            <span class="report-actions">
+              {ACTIONS.map(({ action, label }) => (
+                <button key={action} type="button" class={action === 'dismiss' ? 'secondary' : 'secondary danger'} onClick={() => resolve(item, action)}>
+                  {label}
+                </button>
+              ))}
+            </span>
+          </li>
+        ))}
+      </ul>
+      {next !== null && (
+        <button type="button" class="secondary wide" onClick={() => void load(next)}>
+          More
+        </button>
+      )}
+    </section>
+  );
+}
