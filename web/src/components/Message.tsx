@@ -82,6 +82,7 @@ export function MessageItem({
         {deleted ? (
           <p class="text deleted-text" data-testid="deleted-placeholder">
             This message was deleted
+            {m.deleted_reason && <span data-testid="deleted-reason"> by a moderator: {m.deleted_reason}</span>}
           </p>
         ) : (
           <>

@@ -11,6 +11,7 @@ import { MessageSearch } from './MessageSearch.js';
 import { NewGroupDialog } from './NewGroup.js';
 import { ChannelDirectoryDialog } from './ChannelDirectory.js';
 import { SavedButton } from './Curation.js';
+import { ReportsButton } from './admin/Reports.js';
 import { requestThread, ThreadsDialog } from './Threads.js';
 import { enablePush, pushSupported } from '../push.js';
 
@@ -46,6 +47,7 @@ export function Sidebar({ selected, onLogout }: { selected: number | null; onLog
           <Icon name="hash" />
         </button>
         <SavedButton />
+        <ReportsButton />
         <button type="button" class="icon-button" aria-label="Threads" title="Threads" onClick={() => setThreads(true)} data-testid="threads-button">
           <Icon name="reply" />
         </button>
