@@ -6,6 +6,7 @@ import { Avatar } from './Avatar.js';
 import { Dialog } from './Dialog.js';
 import { PeoplePicker } from './PeoplePicker.js';
 import { ChannelVisibilitySwitch } from './ChannelDirectory.js';
+import { ReasonDialog } from './admin/ReasonDialog.js';
 
 const ROLES: Role[] = ['admin', 'moderator', 'member'];
 
@@ -20,14 +21,11 @@ export function MembersDialog({ conv, onClose }: { conv: Conversation; onClose: 
 
   const canRemove = (m: Member) => m.user.id !== me?.id && (admin || (conv.my_role === 'moderator' && m.role !== 'admin'));
 
-  // A ban or mute with a reason and a number of hours (empty: for good).
-  const sanction = (kind: 'ban' | 'mute', m: Member) => {
-    const reason = window.prompt(`Why ${kind} ${m.user.name}?`);
-    if (reason === null) return;
-    const hours = Number(window.prompt('For how many hours? (empty: for good)') || 0);
-    const until = hours > 0 ? new Date(Date.now() + hours * 3_600_000).toISOString() : null;
+  // A ban or mute, with a reason and a number of hours asked first.
+  const [sanctioning, setSanctioning] = useState<{ kind: 'ban' | 'mute'; m: Member } | null>(null);
+  const sanction = (kind: 'ban' | 'mute', m: Member) => setSanctioning({ kind, m });
+  const apply = ({ kind, m }: { kind: 'ban' | 'mute'; m: Member }, reason: string, until: string | null) =>
     client.rest[kind](conv.id, m.user.id, { reason, until }).then(() => toast(kind === 'ban' ? `${m.user.name} is banned` : `${m.user.name} is muted`), fail(`Could not ${kind}`));
-  };
 
   return (
     <Dialog title={conv.kind === 'channel' ? 'Channel members' : 'Group members'} onClose={onClose} testId="members-dialog">
@@ -101,6 +99,15 @@ export function MembersDialog({ conv, onClose }: { conv: Conversation; onClose: 
             </li>
           ))}
         </ul>
+        {sanctioning && (
+          <ReasonDialog
+            title={`${sanctioning.kind === 'ban' ? 'Ban' : 'Mute'} ${sanctioning.m.user.name}`}
+            action={sanctioning.kind === 'ban' ? 'Ban' : 'Mute'}
+            withHours
+            onSubmit={(reason, until) => void apply(sanctioning, reason, until)}
+            onClose={() => setSanctioning(null)}
+          />
+        )}
         {mod && <PeoplePicker excluded={(u) => conv.members.some((m) => m.user.id === u.id)} onPick={(u) => void client.addParticipant(conv.id, u.id).catch(fail('Could not add'))} />}
         <button
           type="button"

@@ -4,6 +4,7 @@ import { errorText } from '../../session.js';
 import { useUi } from '../../ui.js';
 import { Icon } from '../../icons.js';
 import { Dialog } from '../Dialog.js';
+import { ReasonDialog } from './ReasonDialog.js';
 
 type Item = ReportPage['items'][number];
 type Action = 'dismiss' | 'delete' | 'mute' | 'ban';
@@ -33,9 +34,9 @@ export function Reports() {
     );
   useEffect(() => void load(), []);
 
-  const resolve = (item: Item, action: Action) => {
-    const reason = action === 'dismiss' ? undefined : window.prompt('Reason (shown to moderators; with a deletion, to the author)') ?? undefined;
-    client.rest.resolveReport(item.id, { action, reason }).then(
+  const [asking, setAsking] = useState<{ item: Item; action: Action } | null>(null);
+  const resolve = (item: Item, action: Action, reason?: string, until?: string | null) => {
+    client.rest.resolveReport(item.id, { action, reason: reason || undefined, until }).then(
       () => setItems((old) => old.filter((i) => i.id !== item.id)),
       (e) => toast(`Could not resolve the report: ${errorText(e)}`),
     );
@@ -53,7 +54,7 @@ export function Reports() {
             </span>
             <span class="report-actions">
               {ACTIONS.map(({ action, label }) => (
-                <button key={action} type="button" class={action === 'dismiss' ? 'secondary' : 'secondary danger'} onClick={() => resolve(item, action)}>
+                <button key={action} type="button" class={action === 'dismiss' ? 'secondary' : 'secondary danger'} onClick={() => (action === 'dismiss' ? resolve(item, action) : setAsking({ item, action }))}>
                   {label}
                 </button>
               ))}
@@ -61,6 +62,15 @@ export function Reports() {
           </li>
         ))}
       </ul>
+      {asking && (
+        <ReasonDialog
+          title={ACTIONS.find((a) => a.action === asking.action)!.label}
+          action={ACTIONS.find((a) => a.action === asking.action)!.label}
+          withHours={asking.action === 'mute' || asking.action === 'ban'}
+          onSubmit={(reason, until) => resolve(asking.item, asking.action, reason, until)}
+          onClose={() => setAsking(null)}
+        />
+      )}
       {next !== null && (
         <button type="button" class="secondary wide" onClick={() => void load(next)}>
           More
