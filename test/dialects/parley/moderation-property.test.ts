@@ -9,7 +9,7 @@
 // the model's, seen the same by its reporter and the queue.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { api, openSocket, type TestSocket, type TestUser } from '../../helpers/clients.js';
+import { api, parleySocket as followAll, type TestUser } from '../../helpers/clients.js';
 import { users } from '../../helpers/dialects.js';
 import { useParley } from '../../helpers/parley.js';
 import { databases } from '../../helpers/pg.js';
@@ -48,13 +48,7 @@ describe.each(databases)('moderation after any sequence (fast-check) on %s', (db
   const server = useParley({ db });
   const call = (u: TestUser, method: string, path: string, json?: unknown) => api(server, method, P + path, { token: u.token, json });
 
-  async function parleySocket(u: TestUser): Promise<TestSocket> {
-    const s = await openSocket(`${server.wsUrl}${P}/ws?token=${encodeURIComponent(u.token)}`);
-    await s.next('ready');
-    s.send({ type: 'subscribe' });
-    await s.next('subscribed');
-    return s;
-  }
+  const parleySocket = (u: TestUser) => followAll(server, u);
 
   it('banned users are never members nor get frames, muted sends never commit, no moderator acts on an admin, every report has one state', { timeout: 300_000 }, async () => {
     // The tenant's first user is its admin: registered before anyone else of this server.
