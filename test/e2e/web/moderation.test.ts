@@ -40,6 +40,15 @@ describe.skipIf(SKIP_BROWSER)('the web page: report a message, the report queue'
 
     await until(() => ben.page.getByTestId('deleted-reason').textContent()).toContain('Advertising');
     await screenshot(ben.page, 'moderation-03-author-sees-reason');
+
+    // Ann blocks Ben from their conversation's header, and unblocks him.
+    const block = ann.page.getByTestId('block-button');
+    await until(() => block.textContent()).toBe('Block');
+    await block.click();
+    await until(() => block.textContent()).toBe('Unblock');
+    await screenshot(ann.page, 'moderation-04-blocked');
+    await block.click();
+    await until(() => block.textContent()).toBe('Block');
     for (const p of [ann, ben]) expect(p.errors).toEqual([]);
     for (const p of [ann, ben]) expect(p.dialogs).toEqual([]);
   }, 120_000);
@@ -54,7 +63,7 @@ describe.skipIf(SKIP_BROWSER)('the web page: report a message, the report queue'
     await page.getByTestId('reports-button').click();
     await page.getByTestId('reports-dialog').waitFor();
     expect(await horizontalOverflow(page)).toBe(0);
-    await screenshot(page, 'moderation-04-phone-queue');
+    await screenshot(page, 'moderation-05-phone-queue');
     expect(phone.errors).toEqual([]);
     await phone.context.close();
   }, 60_000);
