@@ -41,7 +41,9 @@ describe.skipIf(SKIP_BROWSER)('the web page: report a message, the report queue'
     await until(() => ben.page.getByTestId('deleted-reason').textContent()).toContain('Advertising');
     await screenshot(ben.page, 'moderation-03-author-sees-reason');
 
-    // Ann blocks Ben from their conversation's header, and unblocks him.
+    // Ann closes the queue, blocks Ben from their conversation's header, and unblocks him.
+    await queue.getByRole('button', { name: 'Close' }).click();
+    await queue.waitFor({ state: 'detached' });
     const block = ann.page.getByTestId('block-button');
     await until(() => block.textContent()).toBe('Block');
     await block.click();
