@@ -192,6 +192,15 @@ export async function chatSocket(server: TestServer, user: TestUser, roomId?: nu
   return s;
 }
 
+/** A socket of Parley's own API (/api/parley/ws) following all of the user's conversations. */
+export async function parleySocket(server: TestServer, user: TestUser): Promise<TestSocket> {
+  const s = await openSocket(`${server.wsUrl}/api/parley/ws?token=${encodeURIComponent(user.token)}`);
+  await s.next('ready');
+  s.send({ type: 'subscribe' });
+  await s.next('subscribed');
+  return s;
+}
+
 /** Two fresh users and their direct /api/chat room. */
 export async function pair(server: { url: string }): Promise<{ a: TestUser; b: TestUser; room: number }> {
   const [a, b] = await Promise.all([newUser(server), newUser(server)]);

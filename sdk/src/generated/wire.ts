@@ -644,6 +644,7 @@ export interface MessageParams {
 export interface MyReportsQuery {
   /** The previous page's `next` */
   before?: number;
+  /** Reports per page */
   limit?: number;
 }
 
@@ -804,6 +805,7 @@ export interface ReportQueueQuery {
   conversation_id?: number;
   /** The previous page's `next` */
   after?: number;
+  /** Reports per page */
   limit?: number;
 }
 

@@ -6,7 +6,7 @@ import type { EventPublisher } from '../events.js';
 import { MODERATION_REASON_MAX, tooLong, type MessageKey, type Messages, type NamedMessages } from '../messages/messages.js';
 import type { Conversation, Id, Millis, Role, User, UserSummary } from '../model.js';
 import type { RateLimits } from '../rate-limits.js';
-import { Users } from '../users.js';
+import { deletedUser, Users } from '../users.js';
 
 /** A ban's or mute's reason and end (null or absent: permanent). */
 export interface SanctionInput {
@@ -50,13 +50,16 @@ export class Moderation {
     readonly audit: AuditRecorder,
   ) {}
 
-  /** The conversation and how the actor may moderate it; anyone else is refused. */
-  async #authority(actor: User, key: ConversationKey): Promise<{ conversation: Conversation; as: Authority }> {
+  /**
+   * The conversation and how the actor may moderate it; anyone else is refused. A direct
+   * conversation has no moderators: only a tenant admin handles its reports (`reportsOnly`).
+   */
+  async #authority(actor: User, key: ConversationKey, reportsOnly = false): Promise<{ conversation: Conversation; as: Authority }> {
     const conversation = typeof key === 'number' ? await this.store.conversationById(key) : await this.store.conversationByUuid(key);
     if (!conversation || conversation.tenantId !== actor.tenantId) throw new DomainError('conversation_not_found');
     const role = await this.conversations.role(conversation.id, actor.id);
     if (actor.tenantRole !== 'admin' && !role) throw new DomainError('conversation_not_found');
-    if (conversation.kind === 'direct') throw new DomainError('not_a_group');
+    if (conversation.kind === 'direct' && !(reportsOnly && actor.tenantRole === 'admin')) throw new DomainError('not_a_group');
     if (actor.tenantRole === 'admin') return { conversation, as: 'tenant_admin' };
     if (role !== 'admin' && role !== 'moderator') throw refusal('moderators_only');
     return { conversation, as: role };
@@ -131,7 +134,9 @@ export class Moderation {
   async list(actor: User, key: ConversationKey): Promise<{ sanctions: Sanction[]; people: ReadonlyMap<Id, UserSummary> }> {
     const { conversation } = await this.#authority(actor, key);
     const sanctions = await this.store.sanctions(conversation.id, Date.now());
-    const people = await this.users.summaries(sanctions.flatMap((s) => (s.createdBy === null ? [s.userId] : [s.userId, s.createdBy])));
+    const people = new Map(await this.users.summaries(sanctions.flatMap((s) => (s.createdBy === null ? [s.userId] : [s.userId, s.createdBy]))));
+    // A banned user whose account is gone is named as the placeholder, once for every dialect.
+    for (const s of sanctions) if (!people.has(s.userId)) people.set(s.userId, deletedUser(s.userId));
     return { sanctions, people };
   }
 
@@ -171,7 +176,7 @@ export class Moderation {
   async queue(actor: User, opts: { conversation?: ConversationKey; after?: Id; limit?: number }): Promise<ReportsPage> {
     const limit = Math.min(Math.max(1, Math.floor(opts.limit ?? 50)), 100);
     const scope: ReportQueueScope = { tenantId: actor.tenantId };
-    if (opts.conversation !== undefined) scope.conversationId = (await this.#authority(actor, opts.conversation)).conversation.id;
+    if (opts.conversation !== undefined) scope.conversationId = (await this.#authority(actor, opts.conversation, true)).conversation.id;
     else if (actor.tenantRole !== 'admin') scope.moderatorId = actor.id;
     const rows = await this.store.openReports(scope, opts.after ?? 0, limit + 1);
     return this.#page(rows.slice(0, limit), rows.length > limit ? rows[limit - 1].id : null);
@@ -198,7 +203,7 @@ export class Moderation {
   async resolve(actor: User, reportId: Id, action: ReportAction, input: SanctionInput = {}): Promise<MessageReport> {
     const report = await this.store.report(reportId);
     if (!report || report.tenantId !== actor.tenantId) throw new DomainError('report_not_found');
-    const { conversation } = await this.#authority(actor, report.conversationId).catch((e) => {
+    const { conversation } = await this.#authority(actor, report.conversationId, action === 'dismiss' || action === 'delete').catch((e) => {
       throw e instanceof DomainError && e.code === 'conversation_not_found' ? new DomainError('report_not_found') : e;
     });
     if (report.state !== 'open') throw new DomainError('report_resolved');

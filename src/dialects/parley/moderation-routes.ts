@@ -2,7 +2,6 @@ import { Type } from '@sinclair/typebox';
 import type { Sanction, SanctionKind } from '../../backends/store/store.js';
 import type { ReportsPage, SanctionInput } from '../../core/moderation/moderation.js';
 import type { Id, UserSummary } from '../../core/model.js';
-import { deletedUser } from '../../core/users.js';
 import { example } from '../../http/api-docs.js';
 import type { DialectContext, DialectScope } from '../dialect.js';
 import { iso, isoOrNull } from '../shared/time.js';
@@ -22,7 +21,7 @@ const SANCTION = { user: other, kind: 'mute' as const, reason: 'Flooding', until
 const sanctionInput = (b: { reason?: string | null; until?: string | null }): SanctionInput => ({ reason: b.reason, until: b.until ? Date.parse(b.until) : null });
 
 const renderSanction = (s: Sanction, people: ReadonlyMap<Id, UserSummary>) => ({
-  user: renderUser(people.get(s.userId) ?? deletedUser(s.userId)),
+  user: renderUser(people.get(s.userId)!),
   kind: s.kind,
   reason: s.reason,
   until: isoOrNull(s.until),

@@ -309,11 +309,11 @@ export const ReportParams = Type.Object({ id: Id });
 export const ReportQueueQuery = Type.Object({
   conversation_id: Type.Optional(Id),
   after: Type.Optional(Type.Integer({ minimum: 0, description: "The previous page's `next`" })),
-  limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 100, default: 50 })),
+  limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 100, default: 50, description: 'Reports per page' })),
 });
 export const MyReportsQuery = Type.Object({
   before: Type.Optional(Type.Integer({ minimum: 1, description: "The previous page's `next`" })),
-  limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 100, default: 50 })),
+  limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 100, default: 50, description: 'Reports per page' })),
 });
 export const ResolveBody = Type.Object(
   {

@@ -55,6 +55,16 @@ describe.each(databases)('/api/parley on %s', (db) => {
     expect(after.body.detail).toBeTypeOf('string');
   });
 
+  it('moderation: a report resolved is told to the reporter as report_resolved (issue 20)', async () => {
+    const [a, b] = [await register('Rae'), await register('Rob')];
+    const g = (await api(server, 'POST', '/api/parley/conversations', { token: a.token, json: { kind: 'group', title: 'r', member_ids: [b.user.id] } })).body.id as number;
+    const m = (await api(server, 'POST', `/api/parley/conversations/${g}/messages`, { token: a.token, json: { content: 'hm' } })).body.id as number;
+    const report = (await api(server, 'POST', `/api/parley/messages/${m}/reports`, { token: b.token, json: { reason: 'odd' } })).body.id as number;
+    const sb = await parleySocket(server, b);
+    expect((await api(server, 'POST', `/api/parley/reports/${report}/resolve`, { token: a.token, json: { action: 'dismiss' } })).status).toBe(200);
+    expect((await sb.next('report_resolved')).report).toMatchObject({ id: report, state: 'dismissed', resolved_by: a.user.id });
+  });
+
   it('conversations: direct (opened once), groups with roles, rename, participants, delete; outsiders get 404', async () => {
     const [a, b, c, out] = [await register('Ann'), await register('Ben'), await register('Cat'), await register('Out')];
     const d1 = await direct(a, b);

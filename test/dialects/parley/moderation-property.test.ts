@@ -9,7 +9,7 @@
 // the model's, seen the same by its reporter and the queue.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { api, openSocket, type TestSocket, type TestUser } from '../../helpers/clients.js';
+import { api, parleySocket as followAll, type TestUser } from '../../helpers/clients.js';
 import { users } from '../../helpers/dialects.js';
 import { useParley } from '../../helpers/parley.js';
 import { databases } from '../../helpers/pg.js';
@@ -34,26 +34,21 @@ type Action =
 const actor = fc.oneof(fc.constant(0), fc.constant(T), fc.nat(N - 1));
 const target = fc.nat(N - 1);
 const actionArb: fc.Arbitrary<Action> = fc.oneof(
-  { weight: 3, arbitrary: fc.record({ kind: fc.constantFrom('ban' as const, 'mute' as const, 'unban' as const, 'unmute' as const), u: actor, target }) },
+  { weight: 4, arbitrary: fc.record({ kind: fc.constantFrom('ban' as const, 'mute' as const), u: actor, target }) },
+  { weight: 2, arbitrary: fc.record({ kind: fc.constantFrom('unban' as const, 'unmute' as const), u: actor, target }) },
   { weight: 2, arbitrary: fc.record({ kind: fc.constant('add' as const), u: actor, target }) },
   { weight: 2, arbitrary: fc.record({ kind: fc.constant('role' as const), u: actor, target, role: fc.constantFrom<Role>('admin', 'moderator', 'member') }) },
   { weight: 3, arbitrary: fc.record({ kind: fc.constant('send' as const), u: target }) },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('delete' as const), u: actor, m: fc.nat(M - 1) }) },
   { weight: 3, arbitrary: fc.record({ kind: fc.constant('report' as const), u: target, m: fc.nat(M - 1) }) },
-  { weight: 3, arbitrary: fc.record({ kind: fc.constant('resolve' as const), u: actor, r: fc.nat(5), action: fc.constantFrom('dismiss' as const, 'delete' as const, 'mute' as const, 'ban' as const) }) },
+  { weight: 3, arbitrary: fc.record({ kind: fc.constant('resolve' as const), u: actor, r: fc.nat(3), action: fc.constantFrom('dismiss' as const, 'delete' as const, 'mute' as const, 'ban' as const) }) },
 );
 
 describe.each(databases)('moderation after any sequence (fast-check) on %s', (db) => {
   const server = useParley({ db });
   const call = (u: TestUser, method: string, path: string, json?: unknown) => api(server, method, P + path, { token: u.token, json });
 
-  async function parleySocket(u: TestUser): Promise<TestSocket> {
-    const s = await openSocket(`${server.wsUrl}${P}/ws?token=${encodeURIComponent(u.token)}`);
-    await s.next('ready');
-    s.send({ type: 'subscribe' });
-    await s.next('subscribed');
-    return s;
-  }
+  const parleySocket = (u: TestUser) => followAll(server, u);
 
   it('banned users are never members nor get frames, muted sends never commit, no moderator acts on an admin, every report has one state', { timeout: 300_000 }, async () => {
     // The tenant's first user is its admin: registered before anyone else of this server.
@@ -180,10 +175,12 @@ describe.each(databases)('moderation after any sequence (fast-check) on %s', (db
 
         // The members are the model's, and no banned user is one.
         const reader = people[[...role.keys()][0]];
-        const listed = ((await call(reader, 'GET', `/conversations/${g}/participants`)).body as { user: { id: number }; role: Role }[]).map((p) => [p.user.id, p.role]);
+        const listed = ((await call(reader, 'GET', `/conversations/${g}/participants`)).body as { user: { id: number }; role: Role }[]).map((p) => [p.user.id, p.role] as const);
         expect(new Map(listed)).toEqual(new Map([...role].map(([u, r]) => [people[u].user.id, r])));
         for (const u of banned) expect(role.has(u)).toBe(false);
-        // Every member gets a last message; a banned user's socket got nothing of the group after their ban.
+        // Every member gets a last message (the tenant admin lifts the mutes first, so the reader may post);
+        // a banned user's socket got nothing of the group after their ban.
+        for (const u of muted) expect((await call(tenantAdmin, 'DELETE', `/conversations/${g}/mutes/${people[u].user.id}`)).status).toBe(204);
         const final = (await call(reader, 'POST', `/conversations/${g}/messages`, { content: 'final' })).body.id as number;
         for (const u of role.keys()) await sockets[u].next('message', { where: (f) => f.message.id === final });
         for (const u of banned) {

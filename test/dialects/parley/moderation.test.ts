@@ -3,7 +3,7 @@
 // their `until`), the admin a moderator cannot touch, reports and their queue, and the reason
 // a moderator gives for a deletion.
 import { describe, expect, it } from 'vitest';
-import { api, chatSocket, eventually, nextError, openSocket, type TestSocket, type TestUser } from '../../helpers/clients.js';
+import { api, chatSocket, eventually, nextError, parleySocket as followAll, type TestUser } from '../../helpers/clients.js';
 import { textFrame, users } from '../../helpers/dialects.js';
 import { useParley } from '../../helpers/parley.js';
 import { databases } from '../../helpers/pg.js';
@@ -20,13 +20,7 @@ describe.each(databases)('moderation on %s', (db) => {
   };
   const call = (u: TestUser, method: string, path: string, json?: unknown) => api(server, method, P + path, { token: u.token, json });
 
-  async function parleySocket(u: TestUser): Promise<TestSocket> {
-    const s = await openSocket(`${server.wsUrl}${P}/ws?token=${encodeURIComponent(u.token)}`);
-    await s.next('ready');
-    s.send({ type: 'subscribe' });
-    await s.next('subscribed');
-    return s;
-  }
+  const parleySocket = (u: TestUser) => followAll(server, u);
 
   /** A group: admin, moderator and two members; the tenant's admin registered first, outside it. */
   let tenantAdmin: TestUser | undefined;

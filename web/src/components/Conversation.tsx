@@ -9,6 +9,7 @@ import { Composer, MAX_FILES, draftFiles, type DraftFile } from './Composer.js';
 import { Dialog } from './Dialog.js';
 import { MembersDialog } from './Members.js';
 import { PinnedButton } from './Curation.js';
+import { BlockButton } from './Blocking.js';
 import { pendingPreviews, type MessageActions } from './Message.js';
 import { MessageList } from './MessageList.js';
 import { onThreadRequest, ThreadPanel } from './Threads.js';
@@ -161,6 +162,7 @@ export function ConversationView({ id }: { id: number }) {
           <small data-testid="conversation-subtitle">{subtitle}</small>
         </div>
         <PinnedButton conv={conv} />
+        {other && <BlockButton userId={other.user.id} name={other.user.name} />}
         {conv.kind !== 'direct' && (
           <button type="button" class="icon-button" aria-label="Members" title="Members" onClick={() => setMembers(true)} data-testid="members-button">
             <Icon name="users" />

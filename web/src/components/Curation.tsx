@@ -64,7 +64,7 @@ function RevisionsDialog({ m, onClose }: { m: Message; onClose: () => void }) {
 }
 
 /** The message menu's curation items: pin or unpin, save, delete for me. `run` closes the menu first. */
-export function CurationMenuItems({ m, conv, run }: { m: Message; conv: Conversation; run: (f: () => void) => () => void }) {
+export function CurationMenuItems({ m, conv, run, onReport }: { m: Message; conv: Conversation; run: (f: () => void) => () => void; onReport?: (m: Message) => void }) {
   const { client, toast } = useUi();
   const attempt = (what: string, p: Promise<unknown>, done?: string) =>
     p.then(
@@ -81,6 +81,16 @@ export function CurationMenuItems({ m, conv, run }: { m: Message; conv: Conversa
       <button type="button" role="menuitem" data-testid="save-message" onClick={run(() => attempt('save', client.save(m.id), 'Saved'))}>
         <Icon name="bookmark" size={16} /> Save
       </button>
+      {onReport && m.sender.id !== client.user?.id && (
+        <button
+          type="button"
+          role="menuitem"
+          data-testid="report-message"
+          onClick={run(() => onReport?.(m))}
+        >
+          <Icon name="flag" size={16} /> Report
+        </button>
+      )}
       <button type="button" role="menuitem" class="danger" data-testid="delete-for-me" onClick={run(() => attempt('delete', client.deleteMessageForMe(conv.id, m.id)))}>
         <Icon name="eyeOff" size={16} /> Delete for me
       </button>

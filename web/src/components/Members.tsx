@@ -6,6 +6,7 @@ import { Avatar } from './Avatar.js';
 import { Dialog } from './Dialog.js';
 import { PeoplePicker } from './PeoplePicker.js';
 import { ChannelVisibilitySwitch } from './ChannelDirectory.js';
+import { ReasonDialog } from './admin/ReasonDialog.js';
 
 const ROLES: Role[] = ['admin', 'moderator', 'member'];
 
@@ -19,6 +20,12 @@ export function MembersDialog({ conv, onClose }: { conv: Conversation; onClose: 
   const fail = (what: string) => (e: unknown) => toast(`${what}: ${errorText(e)}`);
 
   const canRemove = (m: Member) => m.user.id !== me?.id && (admin || (conv.my_role === 'moderator' && m.role !== 'admin'));
+
+  // A ban or mute, with a reason and a number of hours asked first.
+  const [sanctioning, setSanctioning] = useState<{ kind: 'ban' | 'mute'; m: Member } | null>(null);
+  const sanction = (kind: 'ban' | 'mute', m: Member) => setSanctioning({ kind, m });
+  const apply = ({ kind, m }: { kind: 'ban' | 'mute'; m: Member }, reason: string, until: string | null) =>
+    client.rest[kind](conv.id, m.user.id, { reason, until }).then(() => toast(kind === 'ban' ? `${m.user.name} is banned` : `${m.user.name} is muted`), fail(`Could not ${kind}`));
 
   return (
     <Dialog title={conv.kind === 'channel' ? 'Channel members' : 'Group members'} onClose={onClose} testId="members-dialog">
@@ -70,6 +77,16 @@ export function MembersDialog({ conv, onClose }: { conv: Conversation; onClose: 
                 </span>
               )}
               {canRemove(m) && (
+                <>
+                  <button type="button" class="secondary" data-testid="mute-member" onClick={() => sanction('mute', m)}>
+                    Mute
+                  </button>
+                  <button type="button" class="secondary danger" data-testid="ban-member" onClick={() => sanction('ban', m)}>
+                    Ban
+                  </button>
+                </>
+              )}
+              {canRemove(m) && (
                 <button
                   type="button"
                   class="chip-x"
@@ -82,6 +99,15 @@ export function MembersDialog({ conv, onClose }: { conv: Conversation; onClose: 
             </li>
           ))}
         </ul>
+        {sanctioning && (
+          <ReasonDialog
+            title={`${sanctioning.kind === 'ban' ? 'Ban' : 'Mute'} ${sanctioning.m.user.name}`}
+            action={sanctioning.kind === 'ban' ? 'Ban' : 'Mute'}
+            withHours
+            onSubmit={(reason, until) => void apply(sanctioning, reason, until)}
+            onClose={() => setSanctioning(null)}
+          />
+        )}
         {mod && <PeoplePicker excluded={(u) => conv.members.some((m) => m.user.id === u.id)} onPick={(u) => void client.addParticipant(conv.id, u.id).catch(fail('Could not add'))} />}
         <button
           type="button"

@@ -5,6 +5,8 @@ import { Icon } from '../icons.js';
 import { Markdown } from '../markdown.js';
 import { useUi } from '../ui.js';
 import { CurationMenuItems, EditedMark } from './Curation.js';
+import { ReasonDialog } from './admin/ReasonDialog.js';
+import { errorText } from '../session.js';
 
 export const QUICK_REACTIONS = ['👍', '❤️', '😂', '😮', '😢', '🙏'];
 
@@ -82,6 +84,7 @@ export function MessageItem({
         {deleted ? (
           <p class="text deleted-text" data-testid="deleted-placeholder">
             This message was deleted
+            {m.deleted_reason && <span data-testid="deleted-reason"> by a moderator: {m.deleted_reason}</span>}
           </p>
         ) : (
           <>
@@ -276,6 +279,8 @@ function MessageMenu({
   actions: MessageActions;
 }) {
   const [open, setOpen] = useState(false);
+  const [reporting, setReporting] = useState(false);
+  const { client, toast } = useUi();
   const trigger = useRef<HTMLButtonElement>(null);
   const menu = useRef<HTMLDivElement>(null);
   // Focus moves into the menu in the same commit that shows it (a keyboard user never
@@ -355,13 +360,26 @@ function MessageMenu({
               ✎ Edit
             </button>
           )}
-          <CurationMenuItems m={m} conv={conv} run={run} />
+          <CurationMenuItems m={m} conv={conv} run={run} onReport={() => setReporting(true)} />
           {canDelete && (
             <button type="button" role="menuitem" class="danger" onClick={run(() => actions.onDelete(m))}>
               <Icon name="trash" size={16} /> Delete
             </button>
           )}
         </div>
+      )}
+      {reporting && (
+        <ReasonDialog
+          title="Report this message"
+          action="Report"
+          onSubmit={(reason) =>
+            void client.rest.reportMessage(m.id, reason || 'No reason given').then(
+              () => toast('Reported to the moderators'),
+              (e) => toast(`Could not report: ${errorText(e)}`),
+            )
+          }
+          onClose={() => setReporting(false)}
+        />
       )}
     </div>
   );
