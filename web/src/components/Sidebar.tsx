@@ -15,7 +15,6 @@ import { SavedButton } from './Curation.js';
 import { ReportsButton } from './admin/Reports.js';
 import { requestThread, ThreadsDialog } from './Threads.js';
 import { disablePush, enablePush, pushSupported } from '../push.js';
-import { Dialog } from './Dialog.js';
 
 export function Sidebar({ selected, onLogout }: { selected: number | null; onLogout: () => void }) {
   const { client, open, toast } = useUi();
