@@ -3,10 +3,10 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { ConversationRef } from '../../src/core/events.js';
 import type { Conversation, Id, Role, User, UserSummary } from '../../src/core/model.js';
-import { StoreError, type Store } from '../../src/backends/store/store.js';
+import { StoreError, type SanctionKind, type Store } from '../../src/backends/store/store.js';
 
 // The reads a CachedStore may cache (store.ts: conversationRef, memberRole, blocksBetween,
-// userSummaries) and the writes that change them. Every store answers them as its rule says;
+// userSummaries, sanctionsOf) and the writes that change them. Every store answers them as its rule says;
 // a CachedStore must answer them the same after any sequence of changes.
 
 const T0 = 1_000_000_000_000;
@@ -42,7 +42,14 @@ export type CacheChangeOp =
   | { op: 'remove'; group: number; user: number }
   | { op: 'setRole'; group: number; user: number; role: Role }
   | { op: 'delete'; group: number }
-  | { op: 'block' | 'unblock'; user: number; other: number };
+  | { op: 'block' | 'unblock'; user: number; other: number }
+  | { op: 'sanction'; group: number; user: number; kind: SanctionKind; lapses: boolean }
+  | { op: 'lift'; group: number; user: number; kind: SanctionKind };
+
+/** A sanction that lapses ends between the two times the reads ask at. */
+const LAPSES_AT = T0 + 1_000;
+const ASKED_AT = [T0, T0 + 2_000];
+const KINDS: SanctionKind[] = ['ban', 'mute'];
 
 const user = fc.integer({ min: 0, max: 3 });
 const group = fc.integer({ min: 0, max: 1 });
@@ -54,6 +61,8 @@ export const cacheChangeOp: fc.Arbitrary<CacheChangeOp> = fc.oneof(
   { arbitrary: fc.record({ op: fc.constant('setRole' as const), group, user, role }), weight: 3 },
   { arbitrary: fc.record({ op: fc.constant('delete' as const), group }), weight: 1 },
   { arbitrary: fc.record({ op: fc.constantFrom('block' as const, 'unblock' as const), user, other: user }).filter((c) => c.user !== c.other), weight: 3 },
+  { arbitrary: fc.record({ op: fc.constant('sanction' as const), group, user, kind: fc.constantFrom(...KINDS), lapses: fc.boolean() }), weight: 2 },
+  { arbitrary: fc.record({ op: fc.constant('lift' as const), group, user, kind: fc.constantFrom(...KINDS) }), weight: 2 },
 );
 
 /**
@@ -75,6 +84,18 @@ export async function applyCacheChange(store: Store, w: CacheWorld, c: CacheChan
         return await store.block(w.users[c.user].id, w.users[c.other].id, T0);
       case 'unblock':
         return await store.unblock(w.users[c.user].id, w.users[c.other].id);
+      case 'sanction':
+        return await store.putSanction({
+          conversationId: w.groups[c.group].id,
+          userId: w.users[c.user].id,
+          kind: c.kind,
+          reason: null,
+          until: c.lapses ? LAPSES_AT : null,
+          createdBy: w.users[0].id,
+          createdAt: T0,
+        });
+      case 'lift':
+        return await store.liftSanction(w.groups[c.group].id, w.users[c.user].id, c.kind, T0);
     }
   } catch (e) {
     if (e instanceof StoreError) return e.code;
@@ -88,6 +109,8 @@ export interface CacheableAnswers {
   blocks: string[][];
   refs: (ConversationRef | undefined)[];
   summaries: [Id, UserSummary][];
+  /** Per group, user and time asked: the kinds in force, sorted. */
+  sanctions: string[][][][];
 }
 
 export async function readCacheable(store: Store, w: CacheWorld): Promise<CacheableAnswers> {
@@ -102,7 +125,10 @@ export async function readCacheable(store: Store, w: CacheWorld): Promise<Cachea
   const conversations = [...w.groups, w.direct];
   const refs = [...(await Promise.all(conversations.map((c) => store.conversationRef(c.id)))), ...(await Promise.all(conversations.map((c) => store.conversationRef(c.uuid))))];
   const summaries = [...(await store.userSummaries(w.users.map((u) => u.id)))].sort((a, b) => a[0] - b[0]);
-  return { roles, blocks, refs, summaries };
+  const sanctions = await Promise.all(
+    w.groups.map((g) => Promise.all(w.users.map((u) => Promise.all(ASKED_AT.map(async (now) => (await store.sanctionsOf(g.id, u.id, now)).map((x) => x.kind).sort()))))),
+  );
+  return { roles, blocks, refs, summaries, sanctions };
 }
 
 /** The simplest account of the rules behind the cacheable reads: what each change leaves and returns. */
@@ -112,6 +138,8 @@ export class CacheModel {
   readonly blocks = new Set<string>();
   readonly refs: ConversationRef[];
   readonly summaries: [Id, UserSummary][];
+  /** `group:user:kind` → until (null: until lifted). */
+  readonly sanctions = new Map<string, number | null>();
 
   constructor(readonly w: CacheWorld) {
     this.roles = w.groups.map(() => new Map<Id, Role>([[w.users[0].id, 'admin'], [w.users[1].id, 'member'], [w.users[2].id, 'member']]));
@@ -128,6 +156,14 @@ export class CacheModel {
   }
 
   apply(c: CacheChangeOp): unknown {
+    if (c.op === 'sanction' || c.op === 'lift') {
+      const key = `${c.group}:${c.user}:${c.kind}`;
+      if (c.op === 'sanction') return void this.sanctions.set(key, c.lapses ? LAPSES_AT : null);
+      const until = this.sanctions.get(key);
+      const inForce = until === null || (until !== undefined && until > T0);
+      if (inForce) this.sanctions.delete(key);
+      return inForce;
+    }
     if ('other' in c) {
       const key = `${this.w.users[c.user].id}>${this.w.users[c.other].id}`;
       const had = this.blocks.has(key);
@@ -170,13 +206,23 @@ export class CacheModel {
       blocks,
       refs: [...this.refs, ...this.refs],
       summaries: this.summaries,
+      sanctions: this.w.groups.map((_, g) =>
+        this.w.users.map((_, u) =>
+          ASKED_AT.map((now) =>
+            KINDS.filter((k) => {
+              const until = this.sanctions.get(`${g}:${u}:${k}`);
+              return until === null || (until !== undefined && until > now);
+            }),
+          ),
+        ),
+      ),
     };
   }
 }
 
 /** What every Store answers through its cacheable reads (a CachedStore included: the same, after any changes). */
 export function cacheableReadsContract(get: () => Store): void {
-  describe('cacheable reads (conversationRef, memberRole, blocksBetween, userSummaries)', () => {
+  describe('cacheable reads (conversationRef, memberRole, blocksBetween, userSummaries, sanctionsOf)', () => {
     it('conversationRef: by id or uuid, a direct pair by user id, deleted or not; nothing for an unknown key', async () => {
       const s = get();
       const w = await cacheWorld(s);

@@ -1,6 +1,6 @@
 import type { CacheChange, ConversationRef } from '../../core/events.js';
 import type { Id, Millis, Role, UserSummary } from '../../core/model.js';
-import { StoreError, type CacheInvalidator, type Store } from './store.js';
+import { StoreError, type CacheInvalidator, type Sanction, type SanctionKind, type Store } from './store.js';
 import { TtlCache } from './ttl-cache.js';
 
 /** One process, no bus: invalidating is telling the local listeners. */
@@ -42,6 +42,8 @@ export class CachedStore implements Store {
   readonly #roles = new TtlCache<string, Role>(5_000, 100_000);
   readonly #blocks = new TtlCache<string, Blocks>(30_000, 100_000);
   readonly #archived = new TtlCache<Id, Millis | null>(30_000, 100_000);
+  /** A member's bans and mutes, lapsed ones too: which are in force is decided at each read's `now`. */
+  readonly #sanctions = new TtlCache<string, Sanction[]>(30_000, 100_000);
   /**
    * Bumped by every eviction: a read that started before one does not keep what it read (it may
    * have read the database before the change committed).
@@ -69,6 +71,7 @@ export class CachedStore implements Store {
     switch (change.scope) {
       case 'member':
         this.#roles.delete(memberKey(change.conversationId, change.userId));
+        this.#sanctions.delete(memberKey(change.conversationId, change.userId));
         break;
       case 'conversation':
         // Every role in it; deletes are rare, so the whole map.
@@ -87,6 +90,7 @@ export class CachedStore implements Store {
         this.#summaries.clear();
         this.#refs.clear();
         this.#archived.clear();
+        this.#sanctions.clear();
         break;
     }
   }
@@ -197,6 +201,22 @@ export class CachedStore implements Store {
   setConversationArchived(conversationId: Id, at: Millis | null): Promise<boolean> {
     const change: CacheChange = { scope: 'conversation', conversationId };
     return this.#write(this.inner.setConversationArchived(conversationId, at), () => [change], [change]);
+  }
+
+  /** Every send, edit and reaction asks whether its sender is muted: a cached read, evicted by a ban, mute or lift. */
+  async sanctionsOf(conversationId: Id, userId: Id, now: Millis): Promise<Sanction[]> {
+    const every = await this.#cached(this.#sanctions, memberKey(conversationId, userId), () => this.inner.sanctionsOf(conversationId, userId, Number.MIN_SAFE_INTEGER));
+    return (every ?? []).filter((s) => s.until === null || s.until > now);
+  }
+
+  putSanction(sanction: Sanction): Promise<void> {
+    const change: CacheChange = { scope: 'member', conversationId: sanction.conversationId, userId: sanction.userId };
+    return this.#write(this.inner.putSanction(sanction), () => [change], [change]);
+  }
+
+  liftSanction(conversationId: Id, userId: Id, kind: SanctionKind, now: Millis): Promise<boolean> {
+    const change: CacheChange = { scope: 'member', conversationId, userId };
+    return this.#write(this.inner.liftSanction(conversationId, userId, kind, now), (lifted) => (lifted ? [change] : []), [change]);
   }
 
   /** The user's summary is read anew everywhere: their name and e-mail are gone. */

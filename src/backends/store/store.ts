@@ -1126,7 +1126,10 @@ export interface ModerationStore {
   putSanction(sanction: Sanction): Promise<void>;
   /** Removes the user's ban or mute; false when none was in force at `now`. */
   liftSanction(conversationId: Id, userId: Id, kind: SanctionKind, now: Millis): Promise<boolean>;
-  /** The user's sanctions in force at `now` (`until` null or later than `now`: at `until` it is lifted). */
+  /**
+   * The user's sanctions in force at `now` (`until` null or later than `now`: at `until` it is lifted).
+   * Cacheable (the send path asks it): only `putSanction` and `liftSanction` change it.
+   */
   sanctionsOf(conversationId: Id, userId: Id, now: Millis): Promise<Sanction[]>;
   /** The conversation's sanctions in force at `now`, newest first. */
   sanctions(conversationId: Id, now: Millis): Promise<Sanction[]>;
