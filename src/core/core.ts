@@ -123,7 +123,7 @@ export class Core {
     this.retention = new Retention(store, this.conversations, deps.fileStore, this.audit);
     this.admin = new Administration(store, this.accounts, this.conversations, this.messages, deps.fileStore, presence, events, config);
     this.admin.audit = (entry) => this.audit.record(entry);
-    this.moderation = new Moderation(store, this.conversations, this.messages, this.users, events, this.rateLimits, this.audit);
+    this.moderation = new Moderation(store, this.conversations, this.messages, this.users, events, this.rateLimits, this.audit, this.accounts);
     this.exports = new Exports(store, this.conversations, deps.fileStore, this.rateLimits, deps.libraries.archive, this.audit);
     this.emailUnsubscribe = deps.email ? new EmailUnsubscribe(deps.email.optOuts, config.jwtSecret, deps.email.publicUrl) : null;
   }

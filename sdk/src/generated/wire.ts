@@ -762,7 +762,7 @@ export interface ReportEntryOut {
   author_id: number;
   reason: string;
   /** open, or how a moderator resolved it: dismissed, the message deleted, its author muted or banned */
-  state: 'open' | 'dismissed' | 'deleted' | 'muted' | 'banned';
+  state: 'open' | 'dismissed' | 'deleted' | 'muted' | 'banned' | 'suspended';
   /** UTC, ISO 8601 */
   created_at: string;
   resolved_by: number | null;
@@ -783,7 +783,7 @@ export interface ReportOut {
   author_id: number;
   reason: string;
   /** open, or how a moderator resolved it: dismissed, the message deleted, its author muted or banned */
-  state: 'open' | 'dismissed' | 'deleted' | 'muted' | 'banned';
+  state: 'open' | 'dismissed' | 'deleted' | 'muted' | 'banned' | 'suspended';
   /** UTC, ISO 8601 */
   created_at: string;
   resolved_by: number | null;
@@ -821,8 +821,8 @@ export interface ResetPasswordOut {
 }
 
 export interface ResolveBody {
-  /** dismiss; delete the message; mute or ban its author */
-  action: 'dismiss' | 'delete' | 'mute' | 'ban';
+  /** dismiss; delete the message; mute or ban its author; suspend its author's account (tenant admins) */
+  action: 'dismiss' | 'delete' | 'mute' | 'ban' | 'suspend';
   reason?: string | null;
   until?: string | null;
 }

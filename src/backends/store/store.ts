@@ -1093,7 +1093,7 @@ export interface Sanction {
 }
 
 /** Where a report stands: open, or how a moderator resolved it (exactly one of these). */
-export type ReportState = 'open' | 'dismissed' | 'deleted' | 'muted' | 'banned';
+export type ReportState = 'open' | 'dismissed' | 'deleted' | 'muted' | 'banned' | 'suspended';
 
 export interface MessageReport {
   id: Id;

@@ -1,3 +1,4 @@
+import type { Accounts } from '../accounts/accounts.js';
 import type { MessageReport, ReportQueueScope, ReportState, Sanction, SanctionKind, Store } from '../../backends/store/store.js';
 import type { AuditRecorder } from '../audit/ports.js';
 import type { ConversationKey, Conversations } from '../conversations/conversations.js';
@@ -14,10 +15,10 @@ export interface SanctionInput {
   until?: Millis | null;
 }
 
-/** What a moderator does with a report (suspending the author is administration's: not here yet). */
-export type ReportAction = 'dismiss' | 'delete' | 'mute' | 'ban';
+/** What a moderator does with a report; suspending the author is a tenant admin's (Accounts.suspend's rule). */
+export type ReportAction = 'dismiss' | 'delete' | 'mute' | 'ban' | 'suspend';
 
-const STATE_OF: Record<ReportAction, Exclude<ReportState, 'open'>> = { dismiss: 'dismissed', delete: 'deleted', mute: 'muted', ban: 'banned' };
+const STATE_OF: Record<ReportAction, Exclude<ReportState, 'open'>> = { dismiss: 'dismissed', delete: 'deleted', mute: 'muted', ban: 'banned', suspend: 'suspended' };
 
 /** The longest report reason, in characters. */
 export const REPORT_REASON_MAX = 1000;
@@ -48,6 +49,7 @@ export class Moderation {
     readonly events: EventPublisher,
     readonly limits: RateLimits,
     readonly audit: AuditRecorder,
+    readonly accounts: Pick<Accounts, 'suspend'>,
   ) {}
 
   /**
@@ -203,13 +205,15 @@ export class Moderation {
   async resolve(actor: User, reportId: Id, action: ReportAction, input: SanctionInput = {}): Promise<MessageReport> {
     const report = await this.store.report(reportId);
     if (!report || report.tenantId !== actor.tenantId) throw new DomainError('report_not_found');
-    const { conversation } = await this.#authority(actor, report.conversationId, action === 'dismiss' || action === 'delete').catch((e) => {
+    const { conversation } = await this.#authority(actor, report.conversationId, action === 'dismiss' || action === 'delete' || action === 'suspend').catch((e) => {
       throw e instanceof DomainError && e.code === 'conversation_not_found' ? new DomainError('report_not_found') : e;
     });
     if (report.state !== 'open') throw new DomainError('report_resolved');
     if (action === 'delete') {
       const message = await this.store.messageById(report.messageId);
       if (message) await this.messages.tombstone(actor, message, await this.conversations.ref(conversation), input.reason);
+    } else if (action === 'suspend') {
+      await this.accounts.suspend(actor, report.authorId, input.reason ?? null);
     } else if (action !== 'dismiss') {
       await (action === 'ban' ? this.ban : this.mute).call(this, actor, conversation.id, report.authorId, input);
     }

@@ -284,7 +284,7 @@ export const SanctionOut = Type.Object({
   by: Nullable(Id),
   created_at: Time,
 });
-const ReportState = Type.Union([Type.Literal('open'), Type.Literal('dismissed'), Type.Literal('deleted'), Type.Literal('muted'), Type.Literal('banned')], {
+const ReportState = Type.Union([Type.Literal('open'), Type.Literal('dismissed'), Type.Literal('deleted'), Type.Literal('muted'), Type.Literal('banned'), Type.Literal('suspended')], {
   description: 'open, or how a moderator resolved it: dismissed, the message deleted, its author muted or banned',
 });
 export const ReportOut = Type.Object({
@@ -317,7 +317,7 @@ export const MyReportsQuery = Type.Object({
 });
 export const ResolveBody = Type.Object(
   {
-    action: Type.Union([Type.Literal('dismiss'), Type.Literal('delete'), Type.Literal('mute'), Type.Literal('ban')], { description: 'dismiss; delete the message; mute or ban its author' }),
+    action: Type.Union([Type.Literal('dismiss'), Type.Literal('delete'), Type.Literal('mute'), Type.Literal('ban'), Type.Literal('suspend')], { description: "dismiss; delete the message; mute or ban its author; suspend its author's account (tenant admins)" }),
     ...SanctionBody.properties,
   },
   { additionalProperties: false },

@@ -146,4 +146,17 @@ describe.each(databases)('moderation on %s', (db) => {
     expect((await call(admin, 'POST', `/reports/${r1}/resolve`, { action: 'dismiss' })).body.state).toBe('dismissed');
     expectDetail(await call(m2, 'POST', `/reports/${r1}/resolve`, { action: 'dismiss' }), 403);
   });
+  it('only a tenant admin resolves a report by suspending its author: the author is signed out at once and the report says so', async () => {
+    const { g, mod, m1, m2 } = await group();
+    const bad = (await call(m1, 'POST', `/conversations/${g}/messages`, { content: 'scam link' })).body.id as number;
+    const report = (await call(m2, 'POST', `/messages/${bad}/reports`, { reason: 'scam' })).body.id as number;
+    expectDetail(await call(mod, 'POST', `/reports/${report}/resolve`, { action: 'suspend' }), 403);
+    expect((await call(m1, 'GET', `/conversations/${g}/messages`)).status).toBe(200);
+    const author = await parleySocket(m1);
+    const resolved = await call(tenantAdmin!, 'POST', `/reports/${report}/resolve`, { action: 'suspend', reason: 'scam' });
+    expect(resolved.body).toMatchObject({ state: 'suspended', resolved_by: tenantAdmin!.user.id });
+    await author.closed;
+    expect((await call(m1, 'GET', `/conversations/${g}/messages`)).status).toBe(401);
+    expect((await call(m2, 'GET', '/reports/mine')).body.items).toMatchObject([{ id: report, state: 'suspended' }]);
+  });
 });

@@ -7,12 +7,13 @@ import { Dialog } from '../Dialog.js';
 import { ReasonDialog } from './ReasonDialog.js';
 
 type Item = ReportPage['items'][number];
-type Action = 'dismiss' | 'delete' | 'mute' | 'ban';
+type Action = 'dismiss' | 'delete' | 'mute' | 'ban' | 'suspend';
 const ACTIONS: { action: Action; label: string }[] = [
   { action: 'dismiss', label: 'Dismiss' },
   { action: 'delete', label: 'Delete message' },
   { action: 'mute', label: 'Mute author' },
   { action: 'ban', label: 'Ban author' },
+  { action: 'suspend', label: 'Suspend account' },
 ];
 
 /**
