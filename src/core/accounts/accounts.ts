@@ -1,6 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { v5 as uuidv5 } from 'uuid';
-import { idpConfigured, type Config } from '../../config/config.js';
+import { idpConfigured, type Config, type Registration } from '../../config/config.js';
 import type { RateLimiter } from '../../backends/ratelimit/rate-limiter.js';
 import { UniqueViolation, type NewUser, type Store } from '../../backends/store/store.js';
 import { DomainError, refusal } from '../errors.js';
@@ -114,16 +114,18 @@ export class Accounts {
    * `open` into any. With an identity provider configured no registration creates a tenant.
    */
   async register(input: { email: string; password: string; name: string; tenantUuid?: string; invite?: string }): Promise<Session> {
-    const mode = this.config.registration;
-    if (mode === 'closed') throw new DomainError('registration_closed');
+    // The operator's `closed` binds every tenant; otherwise a tenant's admins may choose its own mode.
+    if (this.config.registration === 'closed') throw new DomainError('registration_closed');
     const account = this.#validNewAccount(input);
     const tenantUuid = input.tenantUuid?.toLowerCase();
     let user: User;
     if (input.invite !== undefined) user = await this.#registerWithInvite(account, input.password, input.invite, tenantUuid);
-    else if (mode === 'invite') throw new DomainError('invite_required');
     else {
       const isDefault = tenantUuid === undefined || tenantUuid === DEFAULT_TENANT_UUID;
       let tenant = isDefault ? await this.store.defaultTenant() : await this.store.tenantByUuid(tenantUuid);
+      const mode = tenant ? await this.#registrationOf(tenant.id) : this.config.registration;
+      if (mode === 'closed') throw new DomainError('registration_closed');
+      if (mode === 'invite') throw new DomainError('invite_required');
       if (!isDefault) {
         // An existing tenant is joined with an invite (or through its identity provider), except
         // when open; with an identity provider no registration creates one. One answer for
@@ -145,6 +147,11 @@ export class Accounts {
     return { user, accessToken: await this.tokens.issue(user) };
   }
 
+  /** The tenant's registration mode: its admins' choice (tenant_settings), else REGISTRATION. */
+  async #registrationOf(tenantId: Id): Promise<Registration> {
+    return ((await this.store.tenantSettings(tenantId)).registration as Registration | null) ?? this.config.registration;
+  }
+
   async #registerWithInvite(account: { email: string; name: string }, password: string, code: string, tenantUuid: string | undefined): Promise<User> {
     const codeHash = inviteDigest(code);
     const invite = await this.store.inviteByCodeHash(codeHash);
@@ -158,6 +165,7 @@ export class Accounts {
       (tenantUuid === undefined || tenantUuid === invite.tenantUuid) &&
       (invite.email === null || invite.email === account.email);
     if (!usable) throw new DomainError('invite_invalid');
+    if ((await this.#registrationOf(invite.tenantId)) === 'closed') throw new DomainError('registration_closed');
     const passwordHash = await this.passwords.hash(password);
     let user: User | undefined;
     try {

@@ -206,8 +206,9 @@ export class Files {
    * written as `.part`; committed once the message is, removed otherwise. A refused file
    * refuses the send, and the files already written are removed.
    */
-  async prepare(actor: User, input: Pick<SendInput, 'conversation' | 'kind' | 'clientId'>, files: FileInput[], policy: FilePolicy): Promise<PreparedFiles> {
+  async prepare(actor: User, input: Pick<SendInput, 'conversation' | 'kind' | 'clientId'>, files: FileInput[], documentPolicy: FilePolicy): Promise<PreparedFiles> {
     if (files.length === 0) throw refusal('no_files_uploaded');
+    const policy = await this.#forTenant(actor, documentPolicy);
     if (files.length > policy.maxFiles) throw new DomainError('too_many_files', { params: { max: policy.maxFiles } });
     // Who may send here is known before any byte is decoded.
     const conversation = await this.conversations.memberRef(actor, input.conversation);
@@ -250,7 +251,8 @@ export class Files {
    * user at the quota cannot have the server write a 500 MB request to disk first. The quota
    * is decided for good when the rows are inserted (`upload`), under a lock on the user.
    */
-  async intake(actor: User, policy: FilePolicy): Promise<UploadIntake> {
+  async intake(actor: User, documentPolicy: FilePolicy): Promise<UploadIntake> {
+    const policy = await this.#forTenant(actor, documentPolicy);
     const q = this.#quota;
     const on = q.maxFiles > 0 || q.maxBytes > 0;
     const used = on ? await this.store.pendingUsage(actor.id) : { files: 0, bytes: 0 };
@@ -276,6 +278,17 @@ export class Files {
     };
   }
 
+  /**
+   * The document's policy with the tenant's upload limit (tenant_settings.max_upload_bytes,
+   * set by its admins): a tenant may lower every category's size limit, never raise it.
+   */
+  async #forTenant(actor: User, policy: FilePolicy): Promise<FilePolicy> {
+    const max = (await this.store.tenantSettings(actor.tenantId)).maxUploadBytes;
+    if (max === null || max >= policyMaxBytes(policy)) return policy;
+    const categories = Object.fromEntries(Object.entries(policy.categories).map(([name, c]) => [name, { ...c, maxBytes: Math.min(c.maxBytes, max) }]));
+    return { ...policy, categories: categories as FilePolicy['categories'] };
+  }
+
   #quotaError(): DomainError {
     const { maxFiles, maxBytes } = this.#quota;
     return new DomainError('upload_quota_exceeded', { params: { max_files: maxFiles, max_bytes: maxBytes } });
@@ -291,7 +304,8 @@ export class Files {
    * validated like any file, pending and owned by the uploader until a message claims
    * them, deleted if none does within FILES_PENDING_TTL_SECONDS. All or nothing.
    */
-  async upload(actor: User, files: IncomingFile[], kind: MessageKind | null, policy: FilePolicy): Promise<Attachment[]> {
+  async upload(actor: User, files: IncomingFile[], kind: MessageKind | null, documentPolicy: FilePolicy): Promise<Attachment[]> {
+    const policy = await this.#forTenant(actor, documentPolicy);
     const written: string[] = [];
     try {
       if (files.length === 0) throw refusal('no_files_uploaded');
