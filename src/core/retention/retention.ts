@@ -1,3 +1,4 @@
+import { Rounds } from '../rounds.js';
 import { randomUUID } from 'node:crypto';
 import type { FileStore } from '../../backends/files/file-store.js';
 import type { Store } from '../../backends/store/store.js';
@@ -149,29 +150,19 @@ export interface RetentionJobOptions {
  */
 export class RetentionJob {
   readonly holder = randomUUID();
-  #timer: NodeJS.Timeout | null = null;
-  #running: Promise<unknown> | null = null;
-  #stopped = false;
+  readonly #rounds: Rounds;
 
   constructor(
     readonly retention: Retention,
     readonly opts: RetentionJobOptions,
-  ) {}
+  ) {
+    // A round purges all it may (in batches), so the next one waits the interval.
+    this.#rounds = new Rounds(async () => (await this.tick(), false), opts.intervalMs, (e) => opts.onError?.(e));
+  }
 
   start(): void {
     if (this.opts.intervalMs <= 0) return;
-    this.#stopped = false;
-    this.#schedule(0);
-  }
-
-  #schedule(ms: number): void {
-    if (this.#stopped) return;
-    this.#timer = setTimeout(() => {
-      this.#running = this.tick()
-        .catch((e) => this.opts.onError?.(e))
-        .finally(() => this.#schedule(this.opts.intervalMs));
-    }, ms);
-    this.#timer.unref();
+    this.#rounds.start();
   }
 
   /** One round if this process holds the lease; null when another process does. */
@@ -192,9 +183,7 @@ export class RetentionJob {
     return report;
   }
 
-  async stop(): Promise<void> {
-    this.#stopped = true;
-    if (this.#timer) clearTimeout(this.#timer);
-    await this.#running?.catch(() => {});
+  stop(): Promise<void> {
+    return this.#rounds.stop();
   }
 }

@@ -1,3 +1,4 @@
+import { Rounds } from '../rounds.js';
 import type { ClaimedDelivery, Store } from '../../backends/store/store.js';
 import type { LoggedEvent } from '../model.js';
 import type { WebhookSender } from './ports.js';
@@ -33,9 +34,7 @@ export const retryDelay = (attempts: number, baseMs: number, maxMs: number, rand
  * one restarted) delivers it again, with the same webhook-id.
  */
 export class WebhookDispatcher {
-  #timer: NodeJS.Timeout | null = null;
-  #running: Promise<void> | null = null;
-  #stopped = false;
+  readonly #rounds: Rounds;
   /** When the next prune is due: once a minute (or a retention, if shorter), at once again while a prune fills its batch. */
   #pruneAt = 0;
 
@@ -45,30 +44,16 @@ export class WebhookDispatcher {
     /** The event as the endpoint receives it (Parley's own API's shape). */
     readonly render: (events: LoggedEvent[]) => Promise<unknown[]>,
     readonly opts: DispatcherOptions,
-  ) {}
+  ) {
+    this.#rounds = new Rounds(() => this.tick(), opts.pollMs, (e) => opts.onError?.(e));
+  }
 
   start(): void {
-    this.#stopped = false;
-    this.#schedule(0);
+    this.#rounds.start();
   }
 
-  #schedule(ms: number): void {
-    if (this.#stopped) return;
-    this.#timer = setTimeout(() => {
-      this.#running = this.tick()
-        .then((busy) => this.#schedule(busy ? 0 : this.opts.pollMs))
-        .catch((e) => {
-          this.opts.onError?.(e);
-          this.#schedule(this.opts.pollMs);
-        });
-    }, ms);
-    this.#timer.unref();
-  }
-
-  async stop(): Promise<void> {
-    this.#stopped = true;
-    if (this.#timer) clearTimeout(this.#timer);
-    await this.#running?.catch(() => {});
+  stop(): Promise<void> {
+    return this.#rounds.stop();
   }
 
   /** One round; true when it found work (the next round starts at once). */
