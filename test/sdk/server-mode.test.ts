@@ -2,7 +2,8 @@ import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { ParleyClient, ParleyError } from '@parley/sdk';
 import { useParley } from '../helpers/parley.js';
-import { sdkClient } from './support.js';
+import { eventually } from '../helpers/clients.js';
+import { record, sdkClient } from './support.js';
 
 // The SDK's server mode (issue 19): `new ParleyClient({ baseUrl, apiKey })` acts as the key's bot.
 
@@ -46,5 +47,22 @@ describe('SDK: server mode with an API key', () => {
     const gone = await bot.me().catch((e: unknown) => e);
     expect(gone).toBeInstanceOf(ParleyError);
     expect(gone).toMatchObject({ status: 401, code: 'not_authenticated' });
+  });
+  it("a client built with a key connects the socket as the key's bot: it receives its conversations' messages live and sends over the socket", async () => {
+    const ref = { url: server.url };
+    const admin = sdkClient(ref);
+    await admin.register({ email: `admin-${randomUUID()}@example.com`, password: 'correct horse battery', name: 'Admin', tenantId: randomUUID() });
+    const issued = await admin.createApiKey({ name: 'Echo bot', scopes: ['write'] });
+    const group = await admin.createGroup('Echoes', [issued.bot.id]);
+
+    const bot = sdkClient(ref, { apiKey: issued.secret });
+    const heard = record(bot);
+    await bot.connect();
+    await admin.rest.sendMessage(group.id, { content: 'ping' });
+    await eventually(() => expect((heard.events.message ?? []).map((f) => f.message.content)).toContain('ping'));
+    const echoed = await bot.send(group.id, { content: 'pong' }).promise;
+    expect(echoed.sender).toMatchObject({ id: issued.bot.id, is_bot: true });
+    expect((await admin.rest.history(group.id)).messages.map((m) => m.content)).toEqual(['ping', 'pong']);
+    bot.disconnect();
   });
 });
