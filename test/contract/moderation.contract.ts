@@ -54,6 +54,19 @@ export function moderationContract(make: () => Promise<StoreHandle>): void {
       expect((await store().sanctionsOf(conversation.id, b.id, T0)).map((s) => s.kind)).toEqual(['mute']);
     });
 
+    it('a user banned at the time of an add is never added (a ban racing an add wins); a lapsed ban keeps no one out', async () => {
+      const { tenant, users: [a, b], conversation } = await room(2);
+      const [c, d] = await f.users(tenant, 2);
+      const base = { conversationId: conversation.id, reason: null, createdBy: a.id, createdAt: T0 };
+      await store().putSanction({ ...base, userId: c.id, kind: 'ban', until: null });
+      await store().putSanction({ ...base, userId: d.id, kind: 'ban', until: T0 + 10 });
+      expect(await store().addParticipants(conversation.id, [{ userId: c.id, role: 'member' }, { userId: d.id, role: 'member' }], T0 + 5)).toEqual([]);
+      expect(await store().memberRole(conversation.id, c.id)).toBeUndefined();
+      expect(await store().addParticipants(conversation.id, [{ userId: c.id, role: 'member' }, { userId: d.id, role: 'member' }], T0 + 10)).toEqual([d.id]);
+      expect(await store().memberRole(conversation.id, c.id)).toBeUndefined();
+      expect(await store().memberRole(conversation.id, b.id)).toBe('member');
+    });
+
     it('a report is filed once per reporter and message, resolved once, and listed by scope', async () => {
       const { tenant, users: [a, b, c], conversation } = await room();
       const m = await f.send(conversation, a, { content: 'bad' });

@@ -694,7 +694,8 @@ export interface ParticipantStore {
    * `maxMembers` current participants it fails with StoreError('conversation_full') and adds
    * no one (atomic with concurrent adds, also across processes). With `publicOnly` (a join
    * from the directory) it fails with StoreError('conversation_not_found') unless the
-   * conversation is, under its lock, a live public channel.
+   * conversation is, under its lock, a live public channel. A user banned from the
+   * conversation at `at` (ModerationStore) is never added: left out of the result.
    */
   addParticipants(conversationId: Id, participants: readonly { userId: Id; role: Role }[], at: Millis, opts?: { maxMembers?: number; publicOnly?: boolean }): Promise<Id[]>;
   /**

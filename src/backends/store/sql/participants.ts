@@ -131,8 +131,18 @@ export class SqlParticipants extends SqlAggregate implements ParticipantStore {
         const open = await tx.all(raw(`SELECT id FROM conversations WHERE id = ? AND kind = 'channel' AND visibility = 'public' AND deleted_at IS NULL`, [conversationId]));
         if (open.length === 0) throw new StoreError('conversation_not_found');
       }
+      // Read under the lock a ban takes effect behind (removeParticipant takes it too): a user
+      // banned while this add was on its way is left out, never let back in.
+      const banned = new Set(
+        (
+          await tx.all<{ user_id: number }>(
+            raw(`SELECT user_id FROM conversation_sanctions WHERE conversation_id = ? AND kind = 'ban' AND (until IS NULL OR until > ?)`, [conversationId, at]),
+          )
+        ).map((r) => Number(r.user_id)),
+      );
       const added: Id[] = [];
       for (const p of participants) {
+        if (banned.has(p.userId)) continue;
         // Insert if absent, or bring back one who left; a current participant is left as they
         // are (Store contract): their role changes through setRole only.
         const rows = await tx.all<{ user_id: number }>(
