@@ -1,3 +1,4 @@
+import { withRemovals } from './removals.js';
 import type { Config } from '../../config/config.js';
 import type { Store } from '../../backends/store/store.js';
 import type { Conversations, ConversationKey } from '../conversations/conversations.js';
@@ -69,7 +70,7 @@ export async function openCatchUp(deps: Deps, actor: User, key: ConversationKey,
     let covered = Math.max(afterChangeSeq ?? 0, conversation.changeSeq);
     if (afterChangeSeq !== undefined && afterSeq > 0) {
       for (let after = afterChangeSeq; ; ) {
-        const rows = await store.changesSince(conversation.id, after, CHUNK, afterSeq);
+        const rows = await withRemovals(store, await store.changesSince(conversation.id, after, CHUNK, afterSeq));
         const senders = await users.summaries(rows.map((m) => m.senderId));
         const hidden = await store.hiddenMessageIds(actor.id, rows.map((m) => m.id));
         for (const m of rows) {
@@ -84,7 +85,7 @@ export async function openCatchUp(deps: Deps, actor: User, key: ConversationKey,
       }
     }
     for (let from = afterSeq + 1; from <= lastSeq; from += CHUNK) {
-      const rows = (await store.messagesBySeq(conversation.id, from, Math.min(lastSeq, from + CHUNK - 1))).reverse();
+      const rows = (await withRemovals(store, await store.messagesBySeq(conversation.id, from, Math.min(lastSeq, from + CHUNK - 1)))).reverse();
       const senders = await users.summaries(rows.map((m) => m.senderId));
       const hidden = await store.hiddenMessageIds(actor.id, rows.map((m) => m.id));
       for (const m of rows) {

@@ -1,3 +1,4 @@
+import { withRemovals } from './removals.js';
 import { serializeMetadata } from './metadata.js';
 import type { Config } from '../../config/config.js';
 import type { AppendResult, NewAttachment, NewMessage, Store, StoreReads } from '../../backends/store/store.js';
@@ -334,16 +335,9 @@ export class Messages {
     return { ...named, message: named.messages[0], conversation, sender: named.senders.get(message.senderId)! };
   }
 
-  /** Deleted messages with the reason a moderator gave, when one did. */
-  async #withRemovals(messages: Message[]): Promise<Message[]> {
-    const deleted = messages.filter((m) => m.deletedAt !== null).map((m) => m.id);
-    const removals = deleted.length === 0 ? new Map() : await this.store.deletionsOf(deleted);
-    return removals.size === 0 ? messages : messages.map((m) => (removals.has(m.id) ? { ...m, removal: removals.get(m.id) } : m));
-  }
-
   /** The people a rendering of `messages` names (senders, reactors), in one read. */
   async named(read: Message[]): Promise<NamedMessages> {
-    const messages = await this.#withRemovals(read);
+    const messages = await withRemovals(this.store, read);
     const reactorIds = messages.flatMap((m) => m.reactions.flatMap((r) => r.userIds));
     const found = await this.users.summaries([...messages.map((m) => m.senderId), ...reactorIds]);
     const senders = new Map(messages.map((m) => [m.senderId, found.get(m.senderId) ?? deletedUser(m.senderId)]));
@@ -472,7 +466,8 @@ export class Messages {
   }
 
   async #missedAsEvents(ref: ConversationRef, rows: MissedRows, withChanges: boolean): Promise<DomainEvent[]> {
-    const { fresh, older } = rows;
+    const fresh = await withRemovals(this.store, rows.fresh);
+    const older = await withRemovals(this.store, rows.older);
     const senders = await this.users.summaries([...fresh, ...older].map((m) => m.senderId));
     const readSeqs = ref.pair ? rows.readSeqs : null;
     const events: DomainEvent[] = [];

@@ -3,7 +3,7 @@
 // their `until`), the admin a moderator cannot touch, reports and their queue, and the reason
 // a moderator gives for a deletion.
 import { describe, expect, it } from 'vitest';
-import { api, chatSocket, eventually, nextError, parleySocket as followAll, type TestUser } from '../../helpers/clients.js';
+import { api, chatSocket, eventually, nextError, openSocket, parleySocket as followAll, type TestUser } from '../../helpers/clients.js';
 import { textFrame, users } from '../../helpers/dialects.js';
 import { useParley } from '../../helpers/parley.js';
 import { databases } from '../../helpers/pg.js';
@@ -158,5 +158,18 @@ describe.each(databases)('moderation on %s', (db) => {
     await author.closed;
     expect((await call(m1, 'GET', `/conversations/${g}/messages`)).status).toBe(401);
     expect((await call(m2, 'GET', '/reports/mine')).body.items).toMatchObject([{ id: report, state: 'suspended' }]);
+  });
+  it("a moderator's reason for a deletion reaches the author's device that resumes from before it, as it reaches live ones", async () => {
+    const { g, mod, m1 } = await group();
+    const said = (await call(m1, 'POST', `/conversations/${g}/messages`, { content: 'off topic' })).body;
+    const conv = (await call(m1, 'GET', `/conversations/${g}`)).body;
+    const cursor = { conversation_id: g, last_seq: conv.last_seq, last_change_seq: conv.change_seq };
+    expect((await call(mod, 'DELETE', `/messages/${said.id}?reason=${encodeURIComponent('Keep it on topic')}`)).status).toBeLessThan(300);
+    const device = await openSocket(`${server.wsUrl}${P}/ws?token=${encodeURIComponent(m1.token)}`);
+    await device.next('ready');
+    device.send({ type: 'subscribe', cursors: [cursor] });
+    const replayed = await device.next('message_changed', { where: (f) => f.message.id === said.id });
+    expect(replayed.message).toMatchObject({ content: null, deleted_by: mod.user.id, deleted_reason: 'Keep it on topic' });
+    device.close();
   });
 });
