@@ -1,3 +1,4 @@
+import { unreadCountOf, unreadStatesSql } from './unread.js';
 import type { Id, Millis, NotifyContent } from '../../../core/model.js';
 import { raw, type SqlRunner } from '../sql-runner.js';
 import type { ClaimedNotification, NewMessage, NotificationLevel, NotificationSetting, NotificationStore, PushSubscription } from '../store.js';
@@ -153,16 +154,9 @@ export class SqlNotifications extends SqlAggregate implements NotificationStore 
   }
 
   async unreadTotal(userId: Id): Promise<number> {
-    const r = await this.first<{ n: number | null }>(
-      raw(
-        `SELECT SUM(c.last_seq - p.seen_seq) - (SELECT COUNT(*) FROM participants q JOIN messages m ON m.conversation_id = q.conversation_id AND m.seq > q.seen_seq AND m.deleted_at IS NOT NULL
-                                                WHERE q.user_id = ? AND q.left_at IS NULL) AS n
-         FROM participants p JOIN conversations c ON c.id = p.conversation_id AND c.deleted_at IS NULL
-         WHERE p.user_id = ? AND p.left_at IS NULL`,
-        [userId, userId],
-      ),
-    );
-    return Math.max(0, Number(r?.n ?? 0));
+    // The room list's counts summed (sql/unread.ts): the badge and the list never disagree.
+    const rows = await this.all<{ seen_seq: number; last_seq: number; uncounted_above: number; hidden_above: number }>(raw(unreadStatesSql(), [userId]));
+    return rows.reduce((sum, r) => sum + unreadCountOf(r), 0);
   }
 
   async pendingNotifications(): Promise<number> {

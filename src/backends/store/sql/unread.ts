@@ -11,8 +11,11 @@ import { SqlAggregate } from './aggregate.js';
  */
 export const UNCOUNTED_MESSAGE = (m: string) => `(${m}.deleted_at IS NOT NULL OR ${m}.reply_to_id IS NOT NULL)`;
 
-/** One user's unread state in `n` conversations (parameters: the user, then the conversation ids). */
-export const unreadStatesSql = (n: number) =>
+/**
+ * One user's unread state in `n` conversations (parameters: the user, then the conversation
+ * ids), or in every live conversation of theirs when `n` is absent (the push badge).
+ */
+export const unreadStatesSql = (n?: number) =>
   `SELECT p.conversation_id, p.seen_seq, c.last_seq,
      (SELECT count(*) FROM messages d WHERE d.conversation_id = p.conversation_id AND d.seq > p.seen_seq AND ${UNCOUNTED_MESSAGE('d')}) AS uncounted_above,
      (SELECT count(*) FROM message_hides h JOIN messages hm ON hm.id = h.message_id
@@ -20,7 +23,11 @@ export const unreadStatesSql = (n: number) =>
      (SELECT f.seq FROM messages f WHERE f.conversation_id = p.conversation_id AND f.seq > p.seen_seq AND f.deleted_at IS NULL AND f.reply_to_id IS NULL
        AND NOT EXISTS (SELECT 1 FROM message_hides fh WHERE fh.user_id = p.user_id AND fh.message_id = f.id) ORDER BY f.seq LIMIT 1) AS first_unread
    FROM participants p JOIN conversations c ON c.id = p.conversation_id
-   WHERE p.user_id = ? AND p.left_at IS NULL AND p.conversation_id IN (${new Array(n).fill('?').join(', ')})`;
+   WHERE p.user_id = ? AND p.left_at IS NULL AND ${n === undefined ? 'c.deleted_at IS NULL' : `p.conversation_id IN (${new Array(n).fill('?').join(', ')})`}`;
+
+/** last_seq − seen_seq less what above seen_seq is not counted (see SqlUnread). */
+export const unreadCountOf = (r: { seen_seq: number; last_seq: number; uncounted_above: number; hidden_above: number }): number =>
+  Math.max(0, Number(r.last_seq) - Math.min(Number(r.seen_seq), Number(r.last_seq)) - Number(r.uncounted_above) - Number(r.hidden_above));
 
 /**
  * Each participant's own place (seen_seq) and what lies above it. An unread count is
@@ -43,7 +50,7 @@ export class SqlUnread extends SqlAggregate implements UnreadStore {
         const seen = Math.min(Number(r.seen_seq), Number(r.last_seq));
         out.set(Number(r.conversation_id), {
           seenSeq: seen,
-          unreadCount: Math.max(0, Number(r.last_seq) - seen - Number(r.uncounted_above) - Number(r.hidden_above)),
+          unreadCount: unreadCountOf(r),
           firstUnreadSeq: r.first_unread == null ? null : Number(r.first_unread),
         });
       }
