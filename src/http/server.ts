@@ -7,7 +7,7 @@ import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import { recordSocketRoutes, swaggerOptions } from './api-docs.js';
 import { API_VERSION } from '../version.js';
-import { Ajv } from 'ajv';
+import { Ajv, type ValidateFunction } from 'ajv';
 import addFormatsModule from 'ajv-formats';
 import type { Config } from '../config/config.js';
 import { redactUrl } from './redact.js';
@@ -17,13 +17,28 @@ import { capConnections, clientErrorHandler, timeoutOptions, type ConnectionCaps
 
 const addFormats = addFormatsModule as unknown as (ajv: Ajv) => Ajv;
 
-/** Query strings and paths arrive as text and are coerced; a JSON body's types are taken as sent. */
+/**
+ * Query strings and paths arrive as text and are coerced; a JSON body's types are taken as sent.
+ * Each validator is compiled at its route's first request, not at start: compiling every
+ * route's schemas was a quarter of a restart, for routes a process may never serve.
+ */
 function validators() {
   const base = { allErrors: false, useDefaults: true, removeAdditional: false, strict: false } as const;
   const strictBody = addFormats(new Ajv({ ...base, coerceTypes: false }));
   const coercing = addFormats(new Ajv({ ...base, coerceTypes: true }));
-  return ({ schema, httpPart }: { schema: object; httpPart?: string }) =>
-    (httpPart === 'body' ? strictBody : coercing).compile(schema);
+  return ({ schema, httpPart }: { schema: object; httpPart?: string }) => {
+    const ajv = httpPart === 'body' ? strictBody : coercing;
+    let compiled: ValidateFunction | undefined;
+    // Fastify reads `errors` off the function it was given, as off an ajv validator.
+    const validate = (data: unknown): boolean => {
+      compiled ??= ajv.compile(schema);
+      const ok = compiled(data);
+      validate.errors = compiled.errors;
+      return ok as boolean;
+    };
+    validate.errors = null as ValidateFunction['errors'];
+    return validate;
+  };
 }
 
 export { redactUrl };

@@ -28,8 +28,9 @@ describe.skipIf(SKIP_BROWSER)('the web page: report a message, the report queue'
     await ask.getByTestId('reason-submit').click();
     await ask.waitFor({ state: 'detached' });
 
-    await ann.page.getByTestId('reports-button').click();
-    const queue = ann.page.getByTestId('reports-dialog');
+    await ann.page.getByTestId('admin-button').click();
+    await ann.page.getByTestId('admin-tab-reports').click();
+    const queue = ann.page.getByTestId('admin-panel');
     await until(() => queue.getByTestId('report').allTextContents()).toEqual([expect.stringMatching(/Cheap pills here.*Spam/)]);
     await screenshot(ann.page, 'moderation-02-queue');
     await queue.getByRole('button', { name: 'Delete message' }).click();
@@ -62,8 +63,9 @@ describe.skipIf(SKIP_BROWSER)('the web page: report a message, the report queue'
     await page.getByLabel('Password').fill(PASSWORD);
     await page.getByLabel('Password').press('Enter');
     await until(() => page.getByTestId('me-name').textContent()).toBe('Ann');
-    await page.getByTestId('reports-button').click();
-    await page.getByTestId('reports-dialog').waitFor();
+    await page.getByTestId('admin-button').click();
+    await page.getByTestId('admin-tab-reports').click();
+    await page.getByTestId('admin-panel').waitFor();
     expect(await horizontalOverflow(page)).toBe(0);
     await screenshot(page, 'moderation-05-phone-queue');
     expect(phone.errors).toEqual([]);

@@ -12,7 +12,6 @@ import { NewGroupDialog } from './NewGroup.js';
 import { ChannelDirectoryDialog } from './ChannelDirectory.js';
 import { AdminPanel } from './admin/AdminPanel.js';
 import { SavedButton } from './Curation.js';
-import { ReportsButton } from './admin/Reports.js';
 import { requestThread, ThreadsDialog } from './Threads.js';
 import { disablePush, enablePush, pushSupported } from '../push.js';
 
@@ -52,7 +51,6 @@ export function Sidebar({ selected, onLogout }: { selected: number | null; onLog
         <button type="button" class="icon-button" aria-label="Administration" title="Administration" onClick={() => setAdmin(true)} data-testid="admin-button">
           <Icon name="users" />
         </button>
-        <ReportsButton />
         <button type="button" class="icon-button" aria-label="Threads" title="Threads" onClick={() => setThreads(true)} data-testid="threads-button">
           <Icon name="reply" />
         </button>

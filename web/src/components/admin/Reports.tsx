@@ -2,8 +2,6 @@ import { useEffect, useState } from 'preact/hooks';
 import type { ReportPage } from '@parley/sdk';
 import { errorText } from '../../session.js';
 import { useUi } from '../../ui.js';
-import { Icon } from '../../icons.js';
-import { Dialog } from '../Dialog.js';
 import { ReasonDialog } from './ReasonDialog.js';
 
 type Item = ReportPage['items'][number];
@@ -78,27 +76,5 @@ export function Reports() {
         </button>
       )}
     </section>
-  );
-}
-
-/**
- * The sidebar's way to the report queue until the admin section (AdminPanel.tsx, branch
- * admin20) shows ADMIN_TABS: a dialog with the queue.
- */
-export function ReportsButton() {
-  const [open, setOpen] = useState(false);
-  return (
-    <>
-      <button type="button" class="icon-button" aria-label="Reports" title="Reports" data-testid="reports-button" onClick={() => setOpen(true)}>
-        <Icon name="flag" />
-      </button>
-      {open && (
-        <Dialog title="Reports" onClose={() => setOpen(false)} testId="reports-dialog">
-          <div class="dialog-body">
-            <Reports />
-          </div>
-        </Dialog>
-      )}
-    </>
   );
 }
