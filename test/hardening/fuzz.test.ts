@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TestServer } from '../helpers/parley.js';
-import { closeAgent, failures, fuzzServer, newAccount, rawRequest, REQUEST_TIMEOUT_MS, runFuzz, summary } from './fuzz-lib.js';
+import { auditedActions, closeAgent, failures, fuzzServer, newAccount, rawRequest, REQUEST_TIMEOUT_MS, runFuzz, summary } from './fuzz-lib.js';
 
 // Issue 9 item 1, CI form: every REST operation of /docs/json and every frame type of every
 // socket, ~60 generated bad inputs each, seeded (FUZZ_SEED, FUZZ_N override). The full form:
@@ -26,6 +26,8 @@ describe('generated bad input changes nothing', () => {
     expect(r.tally.totals().fiveXX).toBe(0);
     expect(r.processErrors).toEqual([]);
     expect(f).toEqual([]);
+    // A valid read may be audited (a tenant export); no refused change ever is.
+    expect((await auditedActions(server)).filter((a) => a !== 'tenant.export')).toEqual([]);
   });
 
   // ---- the bugs it found (fixed), one deterministic request each
