@@ -4,7 +4,7 @@ import type { ExportTarget } from '../../core/export/export.js';
 import type { User } from '../../core/model.js';
 import type { DialectContext, DialectScope } from '../dialect.js';
 import { docs, errors } from './routes.js';
-import { apiOrigin } from './retention-routes.js';
+import { auditOrigin } from '../shared/audit-origin.js';
 import { ConversationParams } from './schemas.js';
 
 const ExportQuery = Type.Object({
@@ -17,7 +17,7 @@ const archiveResponse = { 200: { type: 'string', format: 'binary', description: 
 export function exportRoutes(ctx: DialectContext, authed: DialectScope) {
   const { core } = ctx;
   const send = async (req: FastifyRequest & { user: User; query: { after?: string } }, reply: FastifyReply, target: ExportTarget, name: string) => {
-    const archive = await core.exports.archive(req.user, target, req.query.after, apiOrigin(req));
+    const archive = await core.exports.archive(req.user, target, req.query.after, auditOrigin(req));
     return reply
       .type(core.exports.mediaType)
       .header('content-disposition', `attachment; filename="${name}.${core.exports.extension}"`)

@@ -1,14 +1,12 @@
-import type { FastifyRequest } from 'fastify';
 import type { LegalHold } from '../../core/model.js';
 import { example } from '../../http/api-docs.js';
 import type { DialectContext, DialectScope } from '../dialect.js';
+import { auditOrigin } from '../shared/audit-origin.js';
 import { iso } from '../shared/time.js';
 import { docs, errors, none } from './routes.js';
 import { ConversationParams, ConversationRetentionOut, LegalHoldParams, RetentionBody, RetentionOut } from './schemas.js';
 
 const renderHold = (h: LegalHold) => ({ target_type: h.targetType, target_id: h.targetId, created_at: iso(h.createdAt) });
-/** Where an administrative action came from, as the audit log keeps it. */
-export const apiOrigin = (req: FastifyRequest) => `api ${req.ip}`;
 
 /** Issue 20: the tenant's and a conversation's "keep N days", and legal holds (tenant admins). */
 export function retentionRoutes(ctx: DialectContext, authed: DialectScope) {
@@ -27,7 +25,7 @@ export function retentionRoutes(ctx: DialectContext, authed: DialectScope) {
     body: example(RetentionBody, 'Keep a year', { days: 365 }),
     response: { ...none('Set'), ...errors },
   } }, async (req, reply) => {
-    await core.retention.setTenantRetention(req.user, req.body.days, apiOrigin(req));
+    await core.retention.setTenantRetention(req.user, req.body.days, auditOrigin(req));
     return reply.code(204).send();
   });
   authed.put('/conversations/:id/retention', { schema: {
@@ -36,7 +34,7 @@ export function retentionRoutes(ctx: DialectContext, authed: DialectScope) {
     body: example(RetentionBody, 'Keep 30 days', { days: 30 }),
     response: { 200: example(ConversationRetentionOut, 'Its retention and watermark', { retention_days: 30, purged_before_seq: 1 }), ...errors },
   } }, async (req) => {
-    const r = await core.retention.setConversationRetention(req.user, req.params.id, req.body.days, apiOrigin(req));
+    const r = await core.retention.setConversationRetention(req.user, req.params.id, req.body.days, auditOrigin(req));
     return { retention_days: r.retentionDays, purged_before_seq: r.purgedBeforeSeq };
   });
   authed.put('/legal-holds/:target_type/:target_id', { schema: {
@@ -44,7 +42,7 @@ export function retentionRoutes(ctx: DialectContext, authed: DialectScope) {
     params: LegalHoldParams,
     response: { ...none('Held'), ...errors },
   } }, async (req, reply) => {
-    await core.retention.setHold(req.user, { type: req.params.target_type, key: req.params.target_id }, true, apiOrigin(req));
+    await core.retention.setHold(req.user, { type: req.params.target_type, key: req.params.target_id }, true, auditOrigin(req));
     return reply.code(204).send();
   });
   authed.delete('/legal-holds/:target_type/:target_id', { schema: {
@@ -52,7 +50,7 @@ export function retentionRoutes(ctx: DialectContext, authed: DialectScope) {
     params: LegalHoldParams,
     response: { ...none('Lifted'), ...errors },
   } }, async (req, reply) => {
-    await core.retention.setHold(req.user, { type: req.params.target_type, key: req.params.target_id }, false, apiOrigin(req));
+    await core.retention.setHold(req.user, { type: req.params.target_type, key: req.params.target_id }, false, auditOrigin(req));
     return reply.code(204).send();
   });
 }
