@@ -114,8 +114,13 @@ describe.skipIf(!redisUrl)('Redis backends while Redis is down, and after', () =
     // view from Redis only now.
     const c = await createRedisPresence(redis.url, opts);
     cleanups.push(() => c.close());
-    await until(() => c.isOnline(7) && c.status(7) === 'busy' && b.status(7) === 'busy', 5_000, 'a fresh process sees 7 busy');
-    expect(a.status(7)).toBe('busy');
+    // Every view converges; a loaded machine may stall a's heartbeat past the member's life,
+    // so a sweep and a revival can come between b's and a's view of the restored status.
+    await until(
+      () => c.isOnline(7) && c.status(7) === 'busy' && b.status(7) === 'busy' && a.status(7) === 'busy',
+      5_000,
+      'every process, a fresh one too, sees 7 busy',
+    );
     // The mark was lost, yet its end is reported, once, when it was due.
     await until(() => stopped.length > 0, ttl + 3_000, 'typing stopped');
     expect(Date.now() - typingAt).toBeGreaterThanOrEqual(ttl - 50);
