@@ -111,6 +111,7 @@ export class Core {
     this.threads = new Threads(store, this.messages, events);
     this.curation = new Curation(store, this.messages, this.conversations, this.threads, this.users, events);
     this.presence = new PresenceService(presence, store, this.users, this.conversations, events);
+    this.messages.onSent = (sender, conversation) => void this.presence.sent(sender, conversation).catch(() => {});
     this.receipts = new DeliveryReceipts(store, this.conversations, events);
     this.files = new Files(store, deps.fileStore, this.conversations, config, deps.libraries);
     this.search = new Search(store, this.conversations, this.messages, this.users, config.searchIndex);

@@ -99,17 +99,39 @@ export function presenceContract(make: (typingTtlMs: number) => Promise<Presence
     expect(seen).toBeLessThanOrEqual(afterLeave);
   });
 
-  it('setTyping sets and clears marks per conversation and returns who is typing afterwards', async () => {
+  it('setTyping sets and clears marks per conversation, says whether the state changed and who is typing afterwards', async () => {
     const p = await presence();
-    expect(await p.setTyping(1, 10, true)).toEqual([10]);
-    expect(sorted(await p.setTyping(1, 11, true))).toEqual([10, 11]);
-    expect(await p.setTyping(2, 12, true)).toEqual([12]);
-    // Setting an existing mark again keeps one entry.
-    expect(sorted(await p.setTyping(1, 10, true))).toEqual([10, 11]);
-    expect(await p.setTyping(1, 10, false)).toEqual([11]);
-    expect(await p.setTyping(1, 13, false)).toEqual([11]);
-    expect(await p.setTyping(1, 11, false)).toEqual([]);
-    expect(await p.setTyping(2, 99, false)).toEqual([12]);
+    const set = async (c: Id, u: Id, on: boolean) => {
+      const { changed, typingNow } = await p.setTyping(c, u, on);
+      return [changed, sorted(typingNow)];
+    };
+    expect(await set(1, 10, true)).toEqual([true, [10]]);
+    expect(await set(1, 11, true)).toEqual([true, [10, 11]]);
+    expect(await set(2, 12, true)).toEqual([true, [12]]);
+    // Setting an existing mark again keeps one entry and only renews it.
+    expect(await set(1, 10, true)).toEqual([false, [10, 11]]);
+    expect(await set(1, 10, false)).toEqual([true, [11]]);
+    expect(await set(1, 10, false)).toEqual([false, [11]]);
+    expect(await set(1, 13, false)).toEqual([false, [11]]);
+    expect(await set(1, 11, false)).toEqual([true, []]);
+    expect(await set(2, 99, false)).toEqual([false, [12]]);
+    expect(await set(1, 10, true)).toEqual([true, [10]]);
+  });
+
+  it('typingHere knows the marks set and renewed here until they are cleared or expire', async () => {
+    const ttl = 150;
+    const p = await presence(ttl);
+    let expired = 0;
+    p.onTypingExpired(() => expired++);
+    expect(p.typingHere(1, 10)).toBe(false);
+    await p.setTyping(1, 10, true);
+    await p.setTyping(1, 11, true);
+    expect(p.typingHere(1, 10) && p.typingHere(1, 11)).toBe(true);
+    expect(p.typingHere(2, 10)).toBe(false);
+    await p.setTyping(1, 10, false);
+    expect(p.typingHere(1, 10)).toBe(false);
+    await until(() => expired === 1, 2_000);
+    expect(p.typingHere(1, 11)).toBe(false);
   });
 
   it('an expired typing mark calls the listener once, with the users still typing; cleared marks never fire', async () => {
@@ -132,8 +154,8 @@ export function presenceContract(make: (typingTtlMs: number) => Promise<Presence
       [1, 11, []],
       [2, 12, []],
     ]);
-    expect(await p.setTyping(1, 99, false)).toEqual([]);
-    expect(await p.setTyping(2, 99, false)).toEqual([]);
+    expect((await p.setTyping(1, 99, false)).typingNow).toEqual([]);
+    expect((await p.setTyping(2, 99, false)).typingNow).toEqual([]);
   });
 
   it('renewing a typing mark postpones its expiry', async () => {
@@ -149,7 +171,7 @@ export function presenceContract(make: (typingTtlMs: number) => Promise<Presence
       await p.setTyping(5, 50, true);
     }
     expect(calls).toEqual([]);
-    expect(await p.setTyping(5, 99, false)).toEqual([50]);
+    expect((await p.setTyping(5, 99, false)).typingNow).toEqual([50]);
     await until(() => calls.length >= 1, 2_000);
     await sleep(ttl);
     expect(calls).toEqual([[5, 50, []]]);
@@ -265,11 +287,13 @@ export function sharedPresenceContract(
     const calls: [string, Id, Id, Id[]][] = [];
     a.onTypingExpired((c, u, now) => calls.push(['a', c, u, sorted(now)]));
     b.onTypingExpired((c, u, now) => calls.push(['b', c, u, sorted(now)]));
-    expect(await a.setTyping(1, 10, true)).toEqual([10]);
-    expect(sorted(await b.setTyping(1, 11, true))).toEqual([10, 11]);
-    // 10 types on another device, through b, before a's mark expires.
+    expect(await a.setTyping(1, 10, true)).toEqual({ changed: true, typingNow: [10] });
+    const second = await b.setTyping(1, 11, true);
+    expect([second.changed, sorted(second.typingNow)]).toEqual([true, [10, 11]]);
+    // 10 types on another device, through b, before a's mark expires: a renewal, not a start.
     await sleep(ttl / 2);
-    expect(sorted(await b.setTyping(1, 10, true))).toEqual([10, 11]);
+    const renewal = await b.setTyping(1, 10, true);
+    expect([renewal.changed, sorted(renewal.typingNow)]).toEqual([false, [10, 11]]);
     await until(() => calls.length >= 1, 2_000);
     expect(calls[0]).toEqual(['b', 1, 11, [10]]);
     await until(() => calls.length >= 2, 2_000);
@@ -280,7 +304,8 @@ export function sharedPresenceContract(
     ]);
     // A mark cleared through another process never fires.
     await a.setTyping(2, 20, true);
-    expect(await b.setTyping(2, 20, false)).toEqual([]);
+    expect(await b.setTyping(2, 20, false)).toEqual({ changed: true, typingNow: [] });
+    expect(await a.setTyping(2, 20, false)).toEqual({ changed: false, typingNow: [] });
     await sleep(ttl * 2);
     expect(calls).toHaveLength(2);
   });

@@ -1,5 +1,5 @@
 import type { Id } from '../../core/model.js';
-import { PresenceReads, type Presence, type PresenceStatus } from './presence.js';
+import { PresenceReads, type Presence, type PresenceStatus, type TypingChange } from './presence.js';
 
 /** One process: connections and typing marks in maps, typing expiry by timer. */
 export class MemoryPresence extends PresenceReads implements Presence {
@@ -43,7 +43,7 @@ export class MemoryPresence extends PresenceReads implements Presence {
     return this.#status.get(userId) ?? (this.isOnline(userId) ? 'online' : 'offline');
   }
 
-  async setTyping(conversationId: Id, userId: Id, typing: boolean): Promise<Id[]> {
+  async setTyping(conversationId: Id, userId: Id, typing: boolean): Promise<TypingChange> {
     let marks = this.#typing.get(conversationId);
     const old = marks?.get(userId);
     if (old) clearTimeout(old);
@@ -62,7 +62,12 @@ export class MemoryPresence extends PresenceReads implements Presence {
       marks.delete(userId);
       if (marks.size === 0) this.#typing.delete(conversationId);
     }
-    return this.#typingIn(conversationId);
+    // An expired mark is gone from the map (its timer removed it), so `old` means typing now.
+    return { changed: typing !== (old !== undefined), typingNow: this.#typingIn(conversationId) };
+  }
+
+  typingHere(conversationId: Id, userId: Id): boolean {
+    return this.#typing.get(conversationId)?.has(userId) ?? false;
   }
 
   #typingIn(conversationId: Id): Id[] {

@@ -2,6 +2,14 @@ import type { Id, Millis } from '../../core/model.js';
 
 export type PresenceStatus = 'online' | 'away' | 'busy' | 'offline';
 
+/** What one `setTyping` did. */
+export interface TypingChange {
+  /** The user started (was not typing) or stopped (was typing); false for a renewal or a repeated stop. */
+  changed: boolean;
+  /** Who is typing in the conversation afterwards. */
+  typingNow: Id[];
+}
+
 /**
  * Who is connected and who is typing. Ephemeral: nothing here is stored as a message.
  * Contract (test/contract/presence.contract.ts):
@@ -11,6 +19,11 @@ export type PresenceStatus = 'online' | 'away' | 'busy' | 'offline';
  * - `isOnline` answers from this process's view without I/O.
  * - A typing mark lasts `typingTtlMs` unless renewed; when it expires the `onTypingExpired`
  *   listener is called once with the users still typing in that conversation.
+ * - `setTyping` says whether the user's typing state changed: a start of someone not typing
+ *   and a stop of someone typing are changes; a start of someone typing only renews the mark
+ *   and a stop of someone not typing does nothing, whichever process set the mark. Together
+ *   with the expiry, each user's changes in a conversation alternate start, stop, start, ...
+ *   (so whoever forwards only changes forwards each typing burst once, not each keystroke).
  * - Shared by several processes (optional `onExpired`): the connections of a process that
  *   stopped without disconnecting them expire; each user who went offline that way is
  *   reported once, to the `onExpired` listener of one process, so exactly one process tells
@@ -33,9 +46,15 @@ export interface Presence {
   onlineAmong(userIds: readonly Id[]): Id[];
   setStatus(userId: Id, status: PresenceStatus): Promise<void>;
   status(userId: Id): PresenceStatus;
-  /** Sets or clears a typing mark; returns who is typing in the conversation afterwards. */
-  setTyping(conversationId: Id, userId: Id, typing: boolean): Promise<Id[]>;
+  /** Sets (or renews) or clears a typing mark: whether that changed the user's state, and who is typing afterwards. */
+  setTyping(conversationId: Id, userId: Id, typing: boolean): Promise<TypingChange>;
   onTypingExpired(listener: (conversationId: Id, userId: Id, typingNow: Id[]) => void): void;
+  /**
+   * Whether a typing mark of the user in the conversation was set or renewed through this
+   * presence and has not ended yet, as far as it knows without I/O (a mark set only through
+   * another process is not known here).
+   */
+  typingHere(conversationId: Id, userId: Id): boolean;
   /**
    * Optional (implementations shared by several processes): a user went offline because all
    * their connections expired; `lastSeen` is when they were last known connected.

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import type { Id, Millis } from '../../core/model.js';
 import { closeRedis, defaultOnError, LUA_NOW, openRedis, type RedisBackendOptions, type RedisErrorListener } from '../redis.js';
-import { PresenceReads, type Presence, type PresenceStatus } from './presence.js';
+import { PresenceReads, type Presence, type PresenceStatus, type TypingChange } from './presence.js';
 
 export interface RedisPresenceOptions extends RedisBackendOptions {
   /** TYPING_TTL_MS: a typing mark not renewed expires after this. */
@@ -123,17 +123,20 @@ const SNAPSHOT = `
 return {tonumber(redis.call('GET', KEYS[2]) or '0'), redis.call('ZRANGE', KEYS[1], 0, -1), redis.call('HGETALL', KEYS[3])}`;
 
 const SET_TYPING = `${LUA_NOW}
--- KEYS typing; ARGV user, ttl, on
+-- KEYS typing; ARGV user, ttl, on. {changed, typingNow}.
 local ttl = tonumber(ARGV[2])
 -- Marks whose owner's timer should long have fired (that process died): drop them.
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - ttl)
+local changed
 if ARGV[3] == '1' then
-  redis.call('ZADD', KEYS[1], now + ttl, ARGV[1])
+  -- A mark still here is renewed, not started, even a hair past its score: its expiry is
+  -- reported only by EXPIRE_TYPING's ZREM, which now finds it renewed.
+  changed = redis.call('ZADD', KEYS[1], now + ttl, ARGV[1])
   redis.call('PEXPIRE', KEYS[1], 2 * ttl)
 else
-  redis.call('ZREM', KEYS[1], ARGV[1])
+  changed = redis.call('ZREM', KEYS[1], ARGV[1])
 end
-return redis.call('ZRANGEBYSCORE', KEYS[1], '(' .. now, '+inf')`;
+return {changed, redis.call('ZRANGEBYSCORE', KEYS[1], '(' .. now, '+inf')}`;
 
 const EXPIRE_TYPING = `${LUA_NOW}
 -- KEYS typing; ARGV user. {-1}: cleared, nothing to report; {ms}: not due yet; {0, typingNow}: expired now.
@@ -361,8 +364,11 @@ export class RedisPresence extends PresenceReads implements Presence {
     return this.#status.get(userId) ?? (this.isOnline(userId) ? 'online' : 'offline');
   }
 
-  async setTyping(conversationId: Id, userId: Id, typing: boolean): Promise<Id[]> {
-    const now = (await this.#eval(SET_TYPING, [this.#typingKey(conversationId)], [userId, this.typingTtlMs, typing ? 1 : 0])) as string[];
+  async setTyping(conversationId: Id, userId: Id, typing: boolean): Promise<TypingChange> {
+    const [changed, now] = (await this.#eval(SET_TYPING, [this.#typingKey(conversationId)], [userId, this.typingTtlMs, typing ? 1 : 0])) as [
+      number,
+      string[],
+    ];
     const k = `${conversationId}:${userId}`;
     clearTimeout(this.#typingTimers.get(k));
     this.#typingTimers.delete(k);
@@ -370,7 +376,11 @@ export class RedisPresence extends PresenceReads implements Presence {
       this.#typingGeneration.set(k, this.#generation);
       this.#armTyping(conversationId, userId, this.typingTtlMs);
     } else this.#typingGeneration.delete(k);
-    return now.map(Number);
+    return { changed: changed === 1, typingNow: now.map(Number) };
+  }
+
+  typingHere(conversationId: Id, userId: Id): boolean {
+    return this.#typingTimers.has(`${conversationId}:${userId}`);
   }
 
   onTypingExpired(listener: TypingListener): void {

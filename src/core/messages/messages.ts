@@ -152,6 +152,8 @@ export class Messages {
   readonly writer: MessageWriter;
   /** Push notifications: a new message's outbox rows (set by Core). */
   notifications: Notifications | null = null;
+  /** Called after a new message is committed (the core ends the sender's typing with it). */
+  onSent: (sender: User, conversation: ConversationRef) => void = () => {};
 
   constructor(
     readonly store: Store,
@@ -243,6 +245,7 @@ export class Messages {
     message.searchRow = this.store.searchRowOf(message);
     this.#outgoing.set(message, { ref, sender: Users.summaryOf(actor), origin, localTempId: clientId, sentAt });
     const result = await this.writer.append(message);
+    if (result.created) this.onSent(actor, ref);
     if (result.created && mentioned.length > 0) await this.#mentions(ref, result.message, actor, mentioned);
     return result;
   }

@@ -1,9 +1,9 @@
 import type { Presence, PresenceStatus } from '../../backends/presence/presence.js';
 import type { Store } from '../../backends/store/store.js';
 import { DomainError } from '../errors.js';
-import type { EventPublisher } from '../events.js';
+import type { ConversationRef, EventPublisher } from '../events.js';
 import type { Conversations, ConversationKey } from '../conversations/conversations.js';
-import type { Id, Millis, User } from '../model.js';
+import type { Id, Millis, User, UserSummary } from '../model.js';
 import { Users } from '../users.js';
 
 /**
@@ -177,6 +177,11 @@ export class PresenceService {
   /**
    * `requireFriendship`: document 004's rule, as for its sends (`SendInput.requireFriendship`):
    * in a direct conversation only accepted friends tell each other they type.
+   *
+   * Only a change is told: clients send a start per keystroke (003's own client does), and a
+   * start of someone already typing only renews their mark, whichever process set it. So the
+   * others hear one start per typing burst, then one stop (theirs, their message's, or the
+   * mark's expiry), however many members and keystrokes.
    */
   async typing(actor: User, key: ConversationKey, isTyping: boolean, opts: { requireFriendship?: boolean } = {}): Promise<void> {
     const { conversation } = await this.conversations.access(actor, key);
@@ -187,23 +192,26 @@ export class PresenceService {
       const other = ref.pair[0].id === actor.id ? ref.pair[1] : ref.pair[0];
       await this.conversations.friends.requireFriends(actor.id, other.id);
     }
-    const typingUserIds = await this.presence.setTyping(conversation.id, actor.id, isTyping);
-    this.events.publish({
-      type: 'typing',
-      conversation: ref,
-      user: Users.summaryOf(actor),
-      isTyping,
-      typingUserIds,
-    });
+    const { changed, typingNow } = await this.presence.setTyping(conversation.id, actor.id, isTyping);
+    if (changed) this.#publishTyping(ref, Users.summaryOf(actor), isTyping, typingNow);
+  }
+
+  /**
+   * The sender's message ends their typing burst: stopped, told once, so their next keystroke
+   * is a start again. Only a mark this process knows of (no I/O on a send otherwise); one set
+   * only through another process ends by its expiry.
+   */
+  async sent(sender: User, conversation: ConversationRef): Promise<void> {
+    if (!this.presence.typingHere(conversation.id, sender.id)) return;
+    const { changed, typingNow } = await this.presence.setTyping(conversation.id, sender.id, false);
+    if (changed) this.#publishTyping(conversation, Users.summaryOf(sender), false, typingNow);
+  }
+
+  #publishTyping(conversation: ConversationRef, user: UserSummary, isTyping: boolean, typingUserIds: Id[]): void {
+    this.events.publish({ type: 'typing', conversation, user, isTyping, typingUserIds });
   }
 
   async #typingExpired(conversationId: Id, userId: Id, typingNow: Id[]) {
-    this.events.publish({
-      type: 'typing',
-      conversation: await this.conversations.refById(conversationId),
-      user: await this.users.summary(userId),
-      isTyping: false,
-      typingUserIds: typingNow,
-    });
+    this.#publishTyping(await this.conversations.refById(conversationId), await this.users.summary(userId), false, typingNow);
   }
 }
