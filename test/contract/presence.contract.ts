@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { afterEach, expect, it } from 'vitest';
 import type { Id } from '../../src/core/model.js';
 import type { Presence } from '../../src/backends/presence/presence.js';
@@ -116,6 +117,10 @@ export function presenceContract(make: (typingTtlMs: number) => Promise<Presence
     expect(await set(1, 11, false)).toEqual([true, []]);
     expect(await set(2, 99, false)).toEqual([false, [12]]);
     expect(await set(1, 10, true)).toEqual([true, [10]]);
+  });
+
+  it('typing told as changes only: frames alternate start/stop per typist, one per change, a lapse told once (property)', async () => {
+    await typingStatesAlternate([await presence(120)], 120, 12, 21_7);
   });
 
   it('typingHere knows the marks set and renewed here until they are cleared or expire', async () => {
@@ -309,4 +314,87 @@ export function sharedPresenceContract(
     await sleep(ttl * 2);
     expect(calls).toHaveLength(2);
   });
+
+  it('typing through either process is told as changes only, each lapse once at the last renewal + ttl (property)', async () => {
+    const { presences } = await deployment(2, { typingTtlMs: 250 });
+    await typingStatesAlternate(presences, 250, 8, 21_7);
+  });
 }
+
+type TypingStep =
+  | { kind: 'start' | 'stop' | 'send'; user: Id; conversation: Id; via: number }
+  | { kind: 'advance' };
+
+/**
+ * Typing as the core forwards it (PresenceService): a start or stop is told when `setTyping`
+ * says it changed the state, a send stops the sender if `typingHere`, an expiry is told by the
+ * listener. After any sequence of starts (a keystroke each), stops, sends and lapses of time,
+ * through any of `presences` (processes sharing one deployment): the frames the members see
+ * alternate start, stop per typist; each is a change of the modelled state (so their count is
+ * the number of changes, whatever the keystrokes); and a lapsed mark is told stopped once, no
+ * earlier than its last renewal + ttl.
+ */
+async function typingStatesAlternate(presences: Presence[], ttl: number, numRuns: number, seed: number): Promise<void> {
+  let run = 0;
+  let onExpiry: (c: Id, u: Id) => void = () => {};
+  for (const p of presences) p.onTypingExpired((c, u) => onExpiry(c, u));
+  const step: fc.Arbitrary<TypingStep> = fc.oneof(
+    { weight: 12, arbitrary: fc.record({ kind: fc.constantFrom('start' as const), user: fc.integer({ min: 1, max: 3 }), conversation: fc.integer({ min: 0, max: 1 }), via: fc.nat(presences.length - 1) }) },
+    { weight: 2, arbitrary: fc.record({ kind: fc.constantFrom('stop' as const, 'send' as const), user: fc.integer({ min: 1, max: 3 }), conversation: fc.integer({ min: 0, max: 1 }), via: fc.nat(presences.length - 1) }) },
+    { weight: 1, arbitrary: fc.constant({ kind: 'advance' as const }) },
+  );
+  await fc.assert(
+    fc.asyncProperty(fc.array(step, { minLength: 1, maxLength: 30 }), async (steps) => {
+      const base = 1_000 + 10 * run++; // each run its own conversations
+      const frames = new Map<string, ('start' | 'stop')[]>();
+      const renewed = new Map<string, number>(); // typing now (modelled) → last renewal
+      let changes = 0;
+      let told = 0;
+      const tell = (k: string, f: 'start' | 'stop') => {
+        told++;
+        frames.set(k, [...(frames.get(k) ?? []), f]);
+      };
+      const errors: string[] = [];
+      onExpiry = (c, u) => {
+        const k = `${c}:${u}`;
+        const last = renewed.get(k);
+        if (last === undefined) errors.push(`${k} reported expired while not typing`);
+        else if (Date.now() < last + ttl - TIMER_SLACK_MS) errors.push(`${k} expired ${last + ttl - Date.now()} ms early`);
+        renewed.delete(k);
+        changes++;
+        tell(k, 'stop');
+      };
+      const quiesce = () => until(() => renewed.size === 0, ttl * 3 + 2_000);
+      for (const s of [...steps, { kind: 'advance' as const }]) {
+        if (s.kind === 'advance') {
+          await quiesce();
+          continue;
+        }
+        const p = presences[s.via];
+        const c = base + s.conversation;
+        const k = `${c}:${s.user}`;
+        if (s.kind === 'send' && !p.typingHere(c, s.user)) continue;
+        const on = s.kind === 'start';
+        const at = Date.now();
+        const { changed, typingNow } = await p.setTyping(c, s.user, on);
+        // Read after the call: an expiry reported meanwhile came first (Redis ran it first).
+        expect({ k, on, changed }).toEqual({ k, on, changed: on !== renewed.has(k) });
+        expect(typingNow.includes(s.user)).toBe(on);
+        if (on) renewed.set(k, at);
+        else renewed.delete(k);
+        if (changed) {
+          changes++;
+          tell(k, on ? 'start' : 'stop');
+        }
+      }
+      expect(errors).toEqual([]);
+      expect(told).toBe(changes);
+      for (const [k, seen] of frames) expect({ k, seen }).toEqual({ k, seen: seen.map((_, i) => (i % 2 === 0 ? 'start' : 'stop')) });
+      for (const [k, seen] of frames) expect({ k, last: seen.at(-1) }).toEqual({ k, last: 'stop' });
+    }),
+    { numRuns, seed },
+  );
+}
+
+/** A timer may fire a few ms before the clock that stamped the renewal says it is due. */
+const TIMER_SLACK_MS = 10;
