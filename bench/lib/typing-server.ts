@@ -28,6 +28,9 @@ const config = loadConfig({
   RATE_REST_WRITES_PER_SECOND: '0',
   RATE_USER_READS_PER_SECOND: '0',
   RATE_CONNECTION_FRAMES_PER_SECOND: '0',
+  // Every member's socket comes from this one address.
+  HTTP_MAX_CONNECTIONS_PER_ADDRESS: '0',
+  WS_MAX_UNAUTHENTICATED_PER_ADDRESS: '0',
 });
 const parley = await createParley(config, { logger: false });
 const url: string = (await parley.listen()).replace('localhost', '127.0.0.1');
