@@ -73,7 +73,11 @@ export interface ParleyClientOptions {
    * is given up: the socket is replaced and subscribes again. Replay frames count as answers.
    */
   subscribeTimeoutMs?: number;
-  /** A typing indicator not renewed disappears after this (ms, default 6000 as the server's). */
+  /**
+   * A typing indicator disappears when the server says the user stopped (their stop, their
+   * message, or the expiry of their typing mark; it does not forward each renewal); with this
+   * (ms), also after this long since it was shown, whatever the server says. Default: none.
+   */
   typingTtlMs?: number;
   /** Messages per history page the client asks for itself (reloads, new conversations). Default 50. */
   pageSize?: number;

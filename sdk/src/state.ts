@@ -63,7 +63,7 @@ interface Rec {
   /** Parents a resume's replay brought (read at the resume: they count every reply it replays). */
   replayedParents: Set<number>;
   pending: Map<string, PendingMessage>;
-  /** Who is typing: user id → when the indicator expires (ms since epoch). */
+  /** Who is typing: user id → when the indicator expires locally (ms since epoch; Infinity: when the server says). */
   typing: Map<number, number>;
   view: Conversation | null;
   messageList: Message[] | null;
@@ -86,7 +86,8 @@ const EMPTY: never[] = [];
 export class ChatState {
   /** You (set from login/register/me or the socket's `ready`). */
   me: User | null = null;
-  readonly typingTtlMs: number;
+  /** A local cap on a typing indicator (ms), or null: it lasts until the server says the user stopped. */
+  readonly typingTtlMs: number | null;
   #clock = 0;
   readonly #recs = new Map<number, Rec>();
   readonly #removed = new Map<number, number>();
@@ -100,7 +101,9 @@ export class ChatState {
   #typingTimerAt = 0;
 
   constructor(opts: { typingTtlMs?: number } = {}) {
-    this.typingTtlMs = opts.typingTtlMs ?? 6000;
+    // The server tells each start and each stop once (a stop, the user's message, the mark's
+    // expiry), and not the renewals between: a local expiry would drop a long typist.
+    this.typingTtlMs = opts.typingTtlMs ?? null;
   }
 
   // ================================================================ reading
@@ -441,7 +444,8 @@ export class ChatState {
     if (f.is_typing && f.user_id !== me) typing.add(f.user_id);
     else typing.delete(f.user_id);
     for (const id of [...rec.typing.keys()]) if (!typing.has(id)) rec.typing.delete(id);
-    for (const id of typing) if (!rec.typing.has(id) || id === f.user_id) rec.typing.set(id, now + this.typingTtlMs);
+    const until = this.typingTtlMs === null ? Infinity : now + this.typingTtlMs;
+    for (const id of typing) if (!rec.typing.has(id) || id === f.user_id) rec.typing.set(id, until);
     rec.typingList = null;
     this.#scheduleTypingExpiry();
     this.#touch();

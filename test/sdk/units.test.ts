@@ -7,7 +7,7 @@ import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
 import { build } from 'esbuild';
 import WebSocket, { WebSocketServer } from 'ws';
-import { describe, expect, expectTypeOf, it } from 'vitest';
+import { describe, expect, expectTypeOf, it, vi } from 'vitest';
 import type { Static } from '@sinclair/typebox';
 import { ServerFrames, type ConversationOut, type MessageOut } from '../../src/dialects/parley/schemas.js';
 import { backoffDelay, ChatState, ParleyClient, Realtime, type Conversation, type StatusEvent, type WebSocketConstructor, type Message, type ParleyEventMap, type ServerFrameType } from '@parley/sdk';
@@ -179,6 +179,28 @@ describe('SDK units', () => {
       visibility: 'private',
       members: [1, 2].map((id) => ({ user: user(id), role: id === 2 ? 'admin' : 'member', read_seq: 0, delivered_seq: 0, joined_at: new Date(1_600_000_000_000).toISOString(), online: false })),
       ...over,
+    });
+
+    it('a typist stays shown until the server says they stopped: it tells no renewal', () => {
+      vi.useFakeTimers();
+      try {
+        const s = new ChatState();
+        s.me = user(1);
+        s.mergeConversation(conv(), s.tick());
+        s.applyTyping({ type: 'typing', conversation_id: 7, user_id: 2, is_typing: true, typing_user_ids: [2] });
+        vi.advanceTimersByTime(60_000);
+        expect(s.typing(7)).toEqual([2]);
+        s.applyTyping({ type: 'typing', conversation_id: 7, user_id: 2, is_typing: false, typing_user_ids: [] });
+        expect(s.typing(7)).toEqual([]);
+        // With a local cap, it goes after the cap anyway.
+        const capped = new ChatState({ typingTtlMs: 1_000 });
+        capped.mergeConversation(conv(), capped.tick());
+        capped.applyTyping({ type: 'typing', conversation_id: 7, user_id: 2, is_typing: true, typing_user_ids: [2] });
+        vi.advanceTimersByTime(1_100);
+        expect(capped.typing(7)).toEqual([]);
+      } finally {
+        vi.useRealTimers();
+      }
     });
 
     it("a room list row with a few of a group's members does not replace the whole member list", () => {
