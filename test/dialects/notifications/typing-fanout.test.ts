@@ -5,7 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import { useParley, useTwoProcesses, type TestServer } from '../../helpers/parley.js';
 import { hasPostgres } from '../../helpers/pg.js';
-import type { TestSocket } from '../../helpers/clients.js';
+import { api, chatSocket, type TestSocket } from '../../helpers/clients.js';
 import { conversationWith, databases, settle, sleep, socket003, users } from './support.js';
 
 const TTL = 500;
@@ -47,6 +47,23 @@ describe.each(databases)('003 typing fan-out on %s', (db) => {
     await settle(sa, TTL);
     for (const s of listeners) expect(indicators(s, conv, a.user.uuid)).toEqual([true, false, true, false]);
     expect(sa.all('typing_indicator')).toEqual([]);
+  });
+
+  it('a member on /api/chat (000/001) hears the same burst: one typing frame each way', async () => {
+    const [a, b] = await users(server, 2);
+    const conv = await conversationWith(server, a, [b]);
+    const room = (await api(server, 'GET', '/api/chat/rooms', { token: b.token })).body.rooms.find((r: { uuid: string }) => r.uuid === conv);
+    const chatB = await chatSocket(server, b, room.id);
+    const sa = await socket003(server, a, [conv]);
+    keystrokes(sa, conv);
+    sa.send({ type: 'send_message', conversation_id: conv, content: 'Hello world!', message_type: 'text' });
+    await chatB.next('new_message');
+    await chatB.next('typing', { where: (f) => !f.data.is_typing });
+    await settle(sa);
+    expect(chatB.all('typing').map((f) => [f.data.user_id, f.data.is_typing, f.data.typing_users])).toEqual([
+      [a.user.id, true, [a.user.id]],
+      [a.user.id, false, []],
+    ]);
   });
 
   it('stop_typing is told once; a stop of someone not typing is not told', async () => {
