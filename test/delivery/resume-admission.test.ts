@@ -1,0 +1,137 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { MIN_RETRY_MS, ResumeGate } from '../../src/dialects/shared/admission.js';
+import { useParley, type TestServer } from '../helpers/parley.js';
+import { databases } from '../helpers/pg.js';
+import { api, newRoom, newUser, openSocket, parleySocket, sleep, type TestSocket, type TestUser } from '../helpers/clients.js';
+
+// Admission of resumes (issue 21 item 5): past RESUME_CONCURRENCY a socket's resume is closed
+// with 1013 and a jittered retry hint instead of being replayed along with everyone else's;
+// a client that waits the hint and resumes again from its cursor gets everything once.
+
+const CLIENTS = 10;
+const SEEN = 3;
+const MISSED = 12;
+const hintOf = (reason: string) => Number(/retry_after_ms=(\d+)/.exec(reason)?.[1] ?? NaN);
+const seqsOf = (s: TestSocket) => s.all('message').map((f) => f.message.seq as number);
+
+async function sendRest(server: TestServer, from: TestUser, conversation: number, n: number, tag: string) {
+  for (let i = 0; i < n; i++) {
+    // Long enough that a replay fills the small send buffer and takes several turns.
+    const res = await api(server, 'POST', `/api/parley/conversations/${conversation}/messages`, { token: from.token, json: { kind: 'text', content: `${tag} ${i} ${'x'.repeat(400)}` } });
+    expect(res.status).toBe(201);
+  }
+}
+
+/** A socket of /api/parley once its `ready` came: it has not subscribed. */
+async function readySocket(server: TestServer, user: TestUser): Promise<TestSocket> {
+  const s = await openSocket(`${server.wsUrl}/api/parley/ws?token=${encodeURIComponent(user.token)}`);
+  await s.next('ready');
+  return s;
+}
+
+describe.each(databases)('resume admission on %s', (db) => {
+  // A send buffer this small makes each replay wait for its socket to drain a few times, as
+  // a real one does over a real network, so the ten resumes overlap.
+  const server = useParley({ db, env: { RESUME_CONCURRENCY: '2', WS_SEND_BUFFER_BYTES: '8192' } });
+
+  it('over the cap: 1013 with a jittered hint; after waiting it, every client catches up, nothing lost or twice', async () => {
+    const a = await newUser(server, { name: 'Sender' });
+    const bs = await Promise.all(Array.from({ length: CLIENTS }, (_, i) => newUser(server, { name: `Reader ${i}` })));
+    const rooms = await Promise.all(bs.map((b) => newRoom(server, a, b)));
+    // Each reader sees SEEN messages live, then drops; MISSED more are sent while it is away.
+    const first = await Promise.all(bs.map((b) => parleySocket(server, b)));
+    await Promise.all(rooms.map((room) => sendRest(server, a, room, SEEN, 'seen')));
+    const cursors = await Promise.all(
+      first.map(async (s, i) => {
+        const last = await s.next('message', { where: (f) => f.message.seq === SEEN, timeoutMs: 10_000 });
+        expect(seqsOf(s)).toEqual([1, 2, 3]);
+        s.ws.terminate();
+        return { conversation_id: rooms[i], last_seq: SEEN, last_change_seq: last.message.change_seq as number };
+      }),
+    );
+    await Promise.all(rooms.map((room) => sendRest(server, a, room, MISSED, 'missed')));
+
+    // All resume at once: their subscribes reach the server together.
+    const openings = await Promise.all(bs.map((b) => readySocket(server, b)));
+    for (const [i, s] of openings.entries()) s.send({ type: 'subscribe', cursors: [cursors[i]] });
+
+    const hints: number[] = [];
+    const closes: number[] = [];
+    const received = await Promise.all(
+      bs.map(async (b, i) => {
+        const got: number[] = [];
+        for (let s = openings[i]; ; ) {
+          const answer = await Promise.race([s.next('subscribed', { timeoutMs: 20_000 }).then(() => null), s.closed]);
+          got.push(...seqsOf(s));
+          if (answer === null) return got;
+          closes.push(answer.code);
+          expect(answer.code).toBe(1013);
+          const hint = hintOf(answer.reason);
+          expect(hint).toBeGreaterThanOrEqual(MIN_RETRY_MS);
+          hints.push(hint);
+          await sleep(hint);
+          s = await readySocket(server, b);
+          s.send({ type: 'subscribe', cursors: [cursors[i]] });
+        }
+      }),
+    );
+    expect(hints.length).toBeGreaterThan(0);
+    // Jittered: the clients turned away together do not come back together.
+    expect(new Set(hints).size).toBeGreaterThan(1);
+    expect(closes.every((c) => c === 1013)).toBe(true);
+    // Every reader got exactly what it missed, in order, once (the refused sockets got nothing).
+    for (const got of received) expect(got).toEqual(Array.from({ length: MISSED }, (_, k) => SEEN + 1 + k));
+  });
+});
+
+describe('ResumeGate', () => {
+  it('never more than cap at once; turns away only when full, with a hint that grows with those turned away (property)', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 5 }),
+        fc.array(fc.oneof(fc.constant('take' as const), fc.nat({ max: 9 }), fc.integer({ min: 1, max: 200 }).map((ms) => ({ ms }))), { maxLength: 80 }),
+        fc.infiniteStream(fc.double({ min: 0, max: 1, maxExcluded: true, noNaN: true })),
+        (cap, actions, randoms) => {
+          let now = 1_000_000;
+          const gate = new ResumeGate(cap, () => randoms.next().value, () => now);
+          const held: (() => void)[] = [];
+          let refusedInARow = 0;
+          let lastHint = 0;
+          for (const action of actions) {
+            if (action === 'take') {
+              const full = gate.running === cap;
+              const ticket = gate.take();
+              expect('release' in ticket).toBe(!full);
+              if ('release' in ticket) {
+                held.push(ticket.release);
+                refusedInARow = 0;
+              } else {
+                expect(ticket.retryAfterMs).toBeGreaterThanOrEqual(MIN_RETRY_MS);
+                // At the same moment, each one turned away is told at least 3/5 of the one before (±25% jitter around a later turn).
+                if (refusedInARow > 0) expect(ticket.retryAfterMs).toBeGreaterThanOrEqual(Math.floor(lastHint * 0.6));
+                lastHint = ticket.retryAfterMs;
+                refusedInARow++;
+              }
+            } else if (typeof action === 'number') {
+              const release = held.splice(action % Math.max(1, held.length), 1)[0];
+              release?.();
+              release?.(); // twice: counts once
+              refusedInARow = 0;
+            } else {
+              now += action.ms;
+              refusedInARow = 0;
+            }
+            expect(gate.running).toBe(held.length);
+            expect(gate.running).toBeLessThanOrEqual(cap);
+          }
+        },
+      ),
+    );
+  });
+
+  it('no cap (0): every resume is let in', () => {
+    const gate = new ResumeGate(0);
+    for (let i = 0; i < 1000; i++) expect('release' in gate.take()).toBe(true);
+  });
+});
