@@ -13,6 +13,7 @@
 //
 //   npm run bench:storm -- [--clients 10000] [--missed 2] [--db sqlite|postgres] [--caps 64,off]
 //                          [--rounds 1] [--timeout 60] [--no-floor] [--profile DIR]
+// --backlog N: listen(2)'s backlog of Parley (LISTEN_BACKLOG) and of the floor alike (default 4096).
 // --profile DIR: every Parley process under node --cpu-prof into DIR (bench/profile-summary.ts reads it).
 // Accounts cost no argon2: Parley trusts an identity provider's HS256 secret the bench holds
 // (AUTH_HS256_SECRET), and each client's first socket provisions its user.
@@ -30,7 +31,7 @@ import { execSync } from 'node:child_process';
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
 function parseArgs() {
-  const o = { clients: 10_000, missed: 2, db: 'sqlite', caps: '64,off', rounds: 1, timeout: 60, floor: true, 'pg-url': process.env.BENCH_PG_URL || 'postgres://postgres@127.0.0.1:5432/postgres', concurrency: 64, profile: '' };
+  const o = { clients: 10_000, missed: 2, db: 'sqlite', caps: '64,off', rounds: 1, timeout: 60, floor: true, 'pg-url': process.env.BENCH_PG_URL || 'postgres://postgres@127.0.0.1:5432/postgres', concurrency: 64, profile: '', backlog: 4096 };
   const a = process.argv.slice(2);
   for (let i = 0; i < a.length; i++) {
     const k = a[i].replace(/^--/, '');
@@ -323,7 +324,7 @@ async function main() {
   const runs: Run[] = [];
 
   if (o.floor) {
-    const child = startChild(process.execPath, [path.join(ROOT, 'bench/floor-relay.mjs'), '--port', '0', '--host', '127.0.0.1'], { cwd: ROOT, logFile: path.join(tmp, 'floor.log') });
+    const child = startChild(process.execPath, [path.join(ROOT, 'bench/floor-relay.mjs'), '--port', '0', '--host', '127.0.0.1', '--backlog', String(o.backlog)], { cwd: ROOT, logFile: path.join(tmp, 'floor.log') });
     const m = await waitForLine(child, /LISTENING (\d+)/, 20_000);
     fleet.parley = false;
     fleet.wsBase = `ws://127.0.0.1:${m[1]}`;
@@ -354,6 +355,7 @@ async function main() {
     HTTP_MAX_CONNECTIONS: '0',
     WS_MAX_UNAUTHENTICATED_PER_ADDRESS: '0',
     RESUME_CONCURRENCY: cap === 'off' ? '0' : cap,
+    LISTEN_BACKLOG: String(o.backlog),
     REDIS_URL: '',
   });
   let starts = 0;

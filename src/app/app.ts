@@ -206,7 +206,7 @@ export async function createParley(config: Config, opts: { logger?: boolean | ob
       if (config.metricsPort !== null) {
         metricsListener = await listenMetrics(metrics, { host: config.metricsHost, port: config.metricsPort, token: config.metricsToken });
       }
-      const address = await app.listen({ port: config.port, host: config.host });
+      const address = await app.listen({ port: config.port, host: config.host, backlog: config.listenBacklog });
       dispatcher?.start();
       retentionJob.start();
       // PORT=0 (tests, benchmarks): the URLs handed out name the port actually bound.

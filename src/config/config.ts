@@ -92,6 +92,12 @@ export interface Config {
    */
   readonly resumeConcurrency: number;
   /**
+   * LISTEN_BACKLOG: connections the kernel queues for this process before it accepts them
+   * (listen(2)'s backlog, capped by net.core.somaxconn). Node's 511 overflows when thousands
+   * of clients reconnect at once: their SYNs are dropped and retried 1 s, 3 s, 7 s later.
+   */
+  readonly listenBacklog: number;
+  /**
    * RECONNECT_SPREAD_MS: after the bus lost events (Redis was unreachable), this process's
    * sockets stop receiving at once and are closed with 1012 at random moments over this window,
    * so their clients do not all reconnect in the same instant. 0: all at once.
@@ -548,6 +554,7 @@ export function loadConfig(env: Env = process.env): Config {
     resumeMaxMessages: int(env, 'RESUME_MAX_MESSAGES', 10_000),
     resumeConcurrency: Math.max(0, int(env, 'RESUME_CONCURRENCY', 64)),
     reconnectSpreadMs: Math.max(0, int(env, 'RECONNECT_SPREAD_MS', 3000)),
+    listenBacklog: Math.max(1, int(env, 'LISTEN_BACKLOG', 4096)),
     messagesPageMaxBytes: Math.max(1, int(env, 'MESSAGES_PAGE_MAX_BYTES', 1024 * 1024)),
     typingTtlMs: int(env, 'TYPING_TTL_MS', 6000),
     reorderWaitMs: int(env, 'REORDER_WAIT_MS', 150),
