@@ -12,7 +12,8 @@
 // interleaved (--rounds).
 //
 //   npm run bench:storm -- [--clients 10000] [--missed 2] [--db sqlite|postgres] [--caps 64,off]
-//                          [--rounds 1] [--timeout 60] [--no-floor] [--profile DIR]
+//                          [--rounds 1] [--timeout 60] [--no-floor] [--profile DIR] [--group M]
+// --group M: conversations of M members (default 2: pairs in direct conversations).
 // --backlog N: listen(2)'s backlog of Parley (LISTEN_BACKLOG) and of the floor alike (default 4096).
 // --profile DIR: every Parley process under node --cpu-prof into DIR (bench/profile-summary.ts reads it).
 // Accounts cost no argon2: Parley trusts an identity provider's HS256 secret the bench holds
@@ -31,7 +32,7 @@ import { execSync } from 'node:child_process';
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
 function parseArgs() {
-  const o = { clients: 10_000, missed: 2, db: 'sqlite', caps: '64,off', rounds: 1, timeout: 60, floor: true, 'pg-url': process.env.BENCH_PG_URL || 'postgres://postgres@127.0.0.1:5432/postgres', concurrency: 64, profile: '', backlog: 4096 };
+  const o = { clients: 10_000, missed: 2, db: 'sqlite', caps: '64,off', rounds: 1, timeout: 60, floor: true, 'pg-url': process.env.BENCH_PG_URL || 'postgres://postgres@127.0.0.1:5432/postgres', concurrency: 64, profile: '', backlog: 4096, group: 2 };
   const a = process.argv.slice(2);
   for (let i = 0; i < a.length; i++) {
     const k = a[i].replace(/^--/, '');
@@ -42,7 +43,8 @@ function parseArgs() {
     } else if (k in o) (o as Record<string, unknown>)[k] = typeof (o as Record<string, unknown>)[k] === 'number' ? Number(a[++i]) : a[++i];
     else throw new Error(`unknown option --${k}`);
   }
-  if (o.clients % 2 !== 0) o.clients++;
+  o.group = Math.max(2, o.group);
+  o.clients = Math.ceil(o.clients / o.group) * o.group;
   return o;
 }
 const o = parseArgs();
@@ -102,7 +104,7 @@ class Fleet {
   }
 
   url(c: Client): string {
-    return this.parley ? `${this.wsBase}/api/parley/ws?token=${encodeURIComponent(c.token)}` : `${this.wsBase}/?user=${c.idx}&room=g${c.idx >> 1}`;
+    return this.parley ? `${this.wsBase}/api/parley/ws?token=${encodeURIComponent(c.token)}` : `${this.wsBase}/?user=${c.idx}&room=g${Math.floor(c.idx / o.group)}`;
   }
 
   connect(c: Client): void {
@@ -206,6 +208,7 @@ class Fleet {
     }
   }
 
+  /** Per seq missed: not received (lost, or still missing when the storm timed out) and received more than once. */
   endStorm(): { lost: number; duplicated: number } {
     let lost = 0;
     let duplicated = 0;
@@ -266,9 +269,12 @@ interface Run {
   curve: string[];
   allMs: number | null;
   caughtUp: number;
+  /** Missed messages not received: lost when everyone caught up... and when not, not yet received by the timeout. */
   lost: number;
   duplicated: number;
   refused: number;
+  /** CPU seconds of this process (the clients) over the storm. */
+  clientCpu: number;
   closes: string;
   /** The storm's window, µs of CLOCK_MONOTONIC (a --cpu-prof profile's time base: profile-summary --from --to). */
   windowUs: [number, number];
@@ -279,6 +285,7 @@ interface Run {
 /** Runs one storm to its end (everyone caught up, or the timeout); prints the curve as it goes. */
 async function storm(fleet: Fleet, label: string, missed: number, pid: number): Promise<Run> {
   const cpu0 = cpuSeconds(pid);
+  const own0 = process.cpuUsage();
   const monoUs = () => Number(process.hrtime.bigint() / 1000n);
   const from = monoUs();
   fleet.beginStorm(missed);
@@ -297,6 +304,8 @@ async function storm(fleet: Fleet, label: string, missed: number, pid: number): 
   }
   const allMs = s.caughtUp === fleet.clients.length ? s.allCaughtUpAt - s.start : null;
   const cpu1 = cpuSeconds(pid);
+  const own = process.cpuUsage(own0);
+  const clientCpu = (own.user + own.system) / 1e6;
   const windowUs: [number, number] = [from, monoUs()];
   const serverCpu = cpu0 === null || cpu1 === null ? null : cpu1 - cpu0;
   // Late duplicates would come right after: give them a moment before counting.
@@ -305,7 +314,7 @@ async function storm(fleet: Fleet, label: string, missed: number, pid: number): 
   const caughtUp = s.caughtUp;
   const refused = s.refused;
   const { lost, duplicated } = fleet.endStorm();
-  return { label, curve, allMs, caughtUp, lost, duplicated, refused, closes, serverCpu, windowUs };
+  return { label, curve, allMs, caughtUp, lost, duplicated, refused, closes, serverCpu, windowUs, clientCpu };
 }
 
 async function main() {
@@ -317,7 +326,9 @@ async function main() {
   if (o.db === 'postgres') dbUrl = (await createScratchDb(o['pg-url'])).url;
   const load = () => execSync('uptime').toString().trim().replace(/.*load average:/, 'load average:');
   const out: string[] = [];
-  out.push(`# reconnect storm: ${o.clients} clients (${o.clients / 2} pairs, /api/parley/ws), ${o.missed} messages per pair sent while down; one Parley process on ${o.db}`);
+  const convs = o.clients / o.group;
+  const shape = o.group === 2 ? `${convs} pairs in direct conversations` : `${convs} groups of ${o.group}`;
+  out.push(`# reconnect storm: ${o.clients} clients of /api/parley/ws (${shape}), ${o.missed} messages per conversation sent while down; one Parley process on ${o.db}, LISTEN_BACKLOG ${o.backlog}`);
   out.push(`# before: ${load()}`);
 
   const fleet = new Fleet(o.clients);
@@ -389,18 +400,21 @@ async function main() {
     fleet.connect(c);
   }));
   log(`setup: ${o.clients} sockets open, users provisioned in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
-  const owners = fleet.clients.filter((c) => c.idx % 2 === 0);
+  // The first member of each conversation creates it (direct, or a group of the next members) and sends.
+  const owners = fleet.clients.filter((c) => c.idx % o.group === 0);
   await pool(owners, o.concurrency, async (c) => {
-    const partner = fleet.clients[c.idx + 1];
-    const conv = await post(base, c.token, '/api/parley/conversations', { kind: 'direct', user_id: partner.userId });
-    c.conv = partner.conv = conv.id;
+    const members = fleet.clients.slice(c.idx + 1, c.idx + o.group);
+    const body = o.group === 2 ? { kind: 'direct', user_id: members[0].userId } : { kind: 'group', title: `storm ${c.idx}`, member_ids: members.map((m) => m.userId) };
+    const conv = await post(base, c.token, '/api/parley/conversations', body);
+    c.conv = conv.id;
+    for (const m of members) m.conv = conv.id;
     await post(base, c.token, `/api/parley/conversations/${conv.id}/messages`, { kind: 'text', content: 'hello' });
   });
   for (let i = 0; fleet.clients.some((c) => c.seq < 1); i++) {
     if (i > 240) throw new Error(`${fleet.clients.filter((c) => c.seq < 1).length} clients never got their first message`);
     await sleep(250);
   }
-  log(`setup: ${o.clients / 2} conversations, every client at seq 1, after ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+  log(`setup: ${convs} conversations, every client at seq 1, after ${((performance.now() - t0) / 1000).toFixed(1)} s`);
   // From now on each client holds a token of Parley's own, as an SDK client does (the
   // provider's tokens cost a failed check against Parley's key first: not what is measured).
   const rows = await usersOf(dbUrl);
@@ -422,7 +436,7 @@ async function main() {
       await pool(owners, o.concurrency, async (c) => {
         for (let k = 0; k < o.missed; k++) await post(base, c.token, `/api/parley/conversations/${c.conv}/messages`, { kind: 'text', content: `missed ${k}` });
       });
-      log(`${o.clients / 2 * o.missed} messages sent while down in ${((performance.now() - t1) / 1000).toFixed(1)} s; ${load()}`);
+      log(`${convs * o.missed} messages sent while down in ${((performance.now() - t1) / 1000).toFixed(1)} s; ${load()}`);
       await sleep(1000);
       runs.push(await storm(fleet, `parley RESUME_CONCURRENCY=${cap === 'off' ? '0 (off)' : cap}`, o.missed, parley.pid!));
     }
@@ -435,16 +449,16 @@ async function main() {
     out.push('');
     out.push(`## ${r.label}`);
     out.push(...r.curve.filter((_, i, a) => i % 2 === 1 || i === a.length - 1));
-    out.push(`all caught up: ${r.allMs === null ? `NO (${r.caughtUp}/${o.clients} within ${o.timeout} s)` : `${(r.allMs / 1000).toFixed(2)} s`}   lost ${r.lost}   duplicated ${r.duplicated}   1013s ${r.refused}   closes ${r.closes}   server CPU ${r.serverCpu?.toFixed(2) ?? '?'} s`);
+    out.push(`all caught up: ${r.allMs === null ? `NO (${r.caughtUp}/${o.clients} within ${o.timeout} s)` : `${(r.allMs / 1000).toFixed(2)} s`}   ${r.allMs === null ? 'not received by the timeout' : 'lost'} ${r.lost}   duplicated ${r.duplicated}   1013s ${r.refused}   closes ${r.closes}   server CPU ${r.serverCpu?.toFixed(2) ?? '?'} s (${r.serverCpu === null ? '?' : ((r.serverCpu * 1000) / o.clients).toFixed(2)} ms a client)   clients' CPU ${r.clientCpu.toFixed(2)} s`);
     if (o.profile) out.push(`profile window: --from ${r.windowUs[0]} --to ${r.windowUs[1]}`);
   }
   const floor = runs.find((r) => r.label.startsWith('floor'));
   out.push('');
-  out.push('| run | all caught up (s) | × the floor | server CPU (s) | lost | duplicated | 1013s | closes |');
-  out.push('|---|---|---|---|---|---|---|---|');
+  out.push('| run | all caught up (s) | × the floor | server CPU (s) | × the floor | lost | duplicated | 1013s | closes |');
+  out.push('|---|---|---|---|---|---|---|---|---|');
   for (const r of runs) {
     const ratio = floor?.allMs && r.allMs ? (r.allMs / floor.allMs).toFixed(1) + '×' : '';
-    out.push(`| ${r.label} | ${r.allMs === null ? 'not within ' + o.timeout : (r.allMs / 1000).toFixed(2)} | ${ratio} | ${r.serverCpu?.toFixed(2) ?? '?'} | ${r.lost} | ${r.duplicated} | ${r.refused} | ${r.closes} |`);
+    out.push(`| ${r.label} | ${r.allMs === null ? 'not within ' + o.timeout : (r.allMs / 1000).toFixed(2)} | ${ratio} | ${r.serverCpu?.toFixed(2) ?? '?'} | ${floor?.serverCpu && r.serverCpu ? (r.serverCpu / floor.serverCpu).toFixed(1) + '×' : ''} | ${r.allMs === null ? `${r.lost} not yet` : r.lost} | ${r.duplicated} | ${r.refused} | ${r.closes} |`);
   }
   console.log(out.join('\n'));
   rmSync(tmp, { recursive: true, force: true });
