@@ -84,6 +84,7 @@ class Storm {
   caughtUp = 0;
   refused = 0;
   closes = new Map<number, number>();
+  errors = new Map<string, number>();
   active = false;
   lastSeq = 0;
   allCaughtUpAt = 0;
@@ -117,7 +118,10 @@ class Fleet {
       if (!this.parley) this.#caughtUp(c);
     });
     ws.on('message', (data) => this.#frame(c, String(data)));
-    ws.on('error', () => {});
+    // Why a socket failed (1006 closes): counted by message.
+    ws.on('error', (e) => {
+      if (this.storm.active) this.storm.errors.set(e.message, (this.storm.errors.get(e.message) ?? 0) + 1);
+    });
     ws.on('close', (code, reason) => this.#closed(c, ws, code, String(reason)));
   }
 
@@ -310,7 +314,8 @@ async function storm(fleet: Fleet, label: string, missed: number, pid: number): 
   const serverCpu = cpu0 === null || cpu1 === null ? null : cpu1 - cpu0;
   // Late duplicates would come right after: give them a moment before counting.
   await sleep(500);
-  const closes = [...s.closes].sort((a, b) => a[0] - b[0]).map(([code, n]) => `${code}×${n}`).join(' ') || 'none';
+  const errors = [...s.errors].map(([m, n]) => `${m} ×${n}`).join('; ');
+  const closes = ([...s.closes].sort((a, b) => a[0] - b[0]).map(([code, n]) => `${code}×${n}`).join(' ') || 'none') + (errors ? ` (${errors})` : '');
   const caughtUp = s.caughtUp;
   const refused = s.refused;
   const { lost, duplicated } = fleet.endStorm();
@@ -454,11 +459,11 @@ async function main() {
   }
   const floor = runs.find((r) => r.label.startsWith('floor'));
   out.push('');
-  out.push('| run | all caught up (s) | × the floor | server CPU (s) | × the floor | lost | duplicated | 1013s | closes |');
-  out.push('|---|---|---|---|---|---|---|---|---|');
+  out.push('| run | all caught up (s) | × the floor | server CPU (s) | × the floor | clients\' CPU (s) | lost | duplicated | 1013s | closes |');
+  out.push('|---|---|---|---|---|---|---|---|---|---|');
   for (const r of runs) {
     const ratio = floor?.allMs && r.allMs ? (r.allMs / floor.allMs).toFixed(1) + '×' : '';
-    out.push(`| ${r.label} | ${r.allMs === null ? 'not within ' + o.timeout : (r.allMs / 1000).toFixed(2)} | ${ratio} | ${r.serverCpu?.toFixed(2) ?? '?'} | ${floor?.serverCpu && r.serverCpu ? (r.serverCpu / floor.serverCpu).toFixed(1) + '×' : ''} | ${r.allMs === null ? `${r.lost} not yet` : r.lost} | ${r.duplicated} | ${r.refused} | ${r.closes} |`);
+    out.push(`| ${r.label} | ${r.allMs === null ? 'not within ' + o.timeout : (r.allMs / 1000).toFixed(2)} | ${ratio} | ${r.serverCpu?.toFixed(2) ?? '?'} | ${floor?.serverCpu && r.serverCpu ? (r.serverCpu / floor.serverCpu).toFixed(1) + '×' : ''} | ${r.clientCpu.toFixed(2)} | ${r.allMs === null ? `${r.lost} not yet` : r.lost} | ${r.duplicated} | ${r.refused} | ${r.closes} |`);
   }
   console.log(out.join('\n'));
   rmSync(tmp, { recursive: true, force: true });
