@@ -306,7 +306,7 @@ async function storm(fleet: Fleet, label: string, missed: number, pid: number): 
     await sleep(250);
     row();
   }
-  const allMs = s.caughtUp === fleet.clients.length ? s.allCaughtUpAt - s.start : null;
+
   const cpu1 = cpuSeconds(pid);
   const own = process.cpuUsage(own0);
   const clientCpu = (own.user + own.system) / 1e6;
@@ -314,6 +314,7 @@ async function storm(fleet: Fleet, label: string, missed: number, pid: number): 
   const serverCpu = cpu0 === null || cpu1 === null ? null : cpu1 - cpu0;
   // Late duplicates would come right after: give them a moment before counting.
   await sleep(500);
+  const allMs = s.allCaughtUpAt > 0 ? s.allCaughtUpAt - s.start : null;
   const errors = [...s.errors].map(([m, n]) => `${m} ×${n}`).join('; ');
   const closes = ([...s.closes].sort((a, b) => a[0] - b[0]).map(([code, n]) => `${code}×${n}`).join(' ') || 'none') + (errors ? ` (${errors})` : '');
   const caughtUp = s.caughtUp;
