@@ -87,10 +87,16 @@ export interface Config {
   readonly resumeMaxMessages: number;
   /**
    * RESUME_CONCURRENCY: socket resumes (a subscribe or join with cursors) this process replays
-   * at once; one more is closed with 1013 and a jittered retry hint in its reason
-   * (`retry_after_ms=…`) instead of slowing every resume down. 0: no cap.
+   * at once, so a storm of them does not slow every one down; past RESUME_QUEUE waiting, one
+   * more is closed with 1013 and a jittered retry hint in its reason (`retry_after_ms=…`).
+   * 0: no cap.
    */
   readonly resumeConcurrency: number;
+  /**
+   * RESUME_QUEUE: resumes that wait for one of the RESUME_CONCURRENCY turns, first come first
+   * served; past them a resume is closed with 1013 and the retry hint.
+   */
+  readonly resumeQueue: number;
   /**
    * LISTEN_BACKLOG: connections the kernel queues for this process before it accepts them
    * (listen(2)'s backlog, capped by net.core.somaxconn). Node's 511 overflows when thousands
@@ -553,6 +559,7 @@ export function loadConfig(env: Env = process.env): Config {
     wsSendBufferBytes: int(env, 'WS_SEND_BUFFER_BYTES', 8 * 1024 * 1024),
     resumeMaxMessages: int(env, 'RESUME_MAX_MESSAGES', 10_000),
     resumeConcurrency: Math.max(0, int(env, 'RESUME_CONCURRENCY', 64)),
+    resumeQueue: Math.max(0, int(env, 'RESUME_QUEUE', 1000)),
     reconnectSpreadMs: Math.max(0, int(env, 'RECONNECT_SPREAD_MS', 3000)),
     listenBacklog: Math.max(1, int(env, 'LISTEN_BACKLOG', 4096)),
     messagesPageMaxBytes: Math.max(1, int(env, 'MESSAGES_PAGE_MAX_BYTES', 1024 * 1024)),

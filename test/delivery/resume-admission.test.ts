@@ -5,8 +5,9 @@ import { useParley, type TestServer } from '../helpers/parley.js';
 import { databases } from '../helpers/pg.js';
 import { api, chatSocket, eventually, newRoom, newUser, openSocket, parleySocket, sleep, type TestSocket, type TestUser } from '../helpers/clients.js';
 
-// Admission of resumes (issue 21 item 5): past RESUME_CONCURRENCY a socket's resume is closed
-// with 1013 and a jittered retry hint instead of being replayed along with everyone else's;
+// Admission of resumes (issue 21 item 5): RESUME_CONCURRENCY at once, RESUME_QUEUE waiting
+// their turn; past them a socket's resume is closed with 1013 and a jittered retry hint
+// instead of being replayed along with everyone else's;
 // a client that waits the hint and resumes again from its cursor gets everything once.
 
 const CLIENTS = 10;
@@ -60,7 +61,7 @@ const chatWay: Way = {
 describe.each(databases)('resume admission on %s', (db) => {
   // A send buffer this small makes each replay wait for its socket to drain a few times, as
   // a real one does over a real network, so the ten resumes overlap.
-  const server = useParley({ db, env: { RESUME_CONCURRENCY: '2', WS_SEND_BUFFER_BYTES: '8192' } });
+  const server = useParley({ db, env: { RESUME_CONCURRENCY: '2', RESUME_QUEUE: '2', WS_SEND_BUFFER_BYTES: '8192' } });
 
   it.each([parleyWay, chatWay])('$name over the cap: 1013 with a jittered hint; after waiting it, every client catches up, nothing lost or twice', async (way) => {
     const a = await newUser(server, { name: 'Sender' });
@@ -104,25 +105,35 @@ describe.each(databases)('resume admission on %s', (db) => {
 });
 
 describe('ResumeGate', () => {
-  it('never more than cap at once; turns away only when full, with a hint that grows with those turned away (property)', () => {
-    fc.assert(
-      fc.property(
-        fc.integer({ min: 1, max: 5 }),
-        fc.array(fc.oneof(fc.constant('take' as const), fc.nat({ max: 9 }), fc.integer({ min: 1, max: 200 }).map((ms) => ({ ms }))), { maxLength: 80 }),
+  it('never more than cap at once nor queue waiting; turns away only when both are full, with a hint that grows with those turned away; turns go in order (property)', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.integer({ min: 1, max: 4 }),
+        fc.integer({ min: 0, max: 3 }),
+        fc.array(fc.oneof(fc.constant('take' as const), fc.nat({ max: 9 }), fc.integer({ min: 1, max: 200 }).map((ms) => ({ ms }))), { maxLength: 60 }),
         fc.infiniteStream(fc.double({ min: 0, max: 1, maxExcluded: true, noNaN: true })),
-        (cap, actions, randoms) => {
+        async (cap, queue, actions, randoms) => {
           let now = 1_000_000;
-          const gate = new ResumeGate(cap, () => randoms.next().value, () => now);
+          const gate = new ResumeGate(cap, queue, () => randoms.next().value, () => now);
           const held: (() => void)[] = [];
+          let queued = 0;
+          const order: number[] = [];
+          let taken = 0;
           let refusedInARow = 0;
           let lastHint = 0;
           for (const action of actions) {
             if (action === 'take') {
-              const full = gate.running === cap;
+              const full = gate.running === cap && gate.waiting === queue;
               const ticket = gate.take();
-              expect('release' in ticket).toBe(!full);
-              if ('release' in ticket) {
-                held.push(ticket.release);
+              expect('turn' in ticket).toBe(!full);
+              if ('turn' in ticket) {
+                const n = taken++;
+                queued++;
+                void ticket.turn.then((release) => {
+                  queued--;
+                  order.push(n);
+                  held.push(release);
+                });
                 refusedInARow = 0;
               } else {
                 expect(ticket.retryAfterMs).toBeGreaterThanOrEqual(MIN_RETRY_MS);
@@ -134,22 +145,32 @@ describe('ResumeGate', () => {
             } else if (typeof action === 'number') {
               const release = held.splice(action % Math.max(1, held.length), 1)[0];
               release?.();
-              release?.(); // twice: counts once
+              release?.(); // twice: gives one turn back
               refusedInARow = 0;
             } else {
               now += action.ms;
               refusedInARow = 0;
             }
-            expect(gate.running).toBe(held.length);
+            await Promise.resolve();
+            await Promise.resolve();
+            expect(held.length).toBe(gate.running);
             expect(gate.running).toBeLessThanOrEqual(cap);
+            expect(gate.waiting).toBeLessThanOrEqual(queue);
+            expect(queued).toBe(gate.waiting);
           }
+          // First come, first served.
+          expect(order).toEqual([...order].sort((x, y) => x - y));
         },
       ),
     );
   });
 
-  it('no cap (0): every resume is let in', () => {
-    const gate = new ResumeGate(0);
-    for (let i = 0; i < 1000; i++) expect('release' in gate.take()).toBe(true);
+  it('no cap (0): every resume is let in at once', async () => {
+    const gate = new ResumeGate(0, 0);
+    for (let i = 0; i < 1000; i++) {
+      const ticket = gate.take();
+      expect('turn' in ticket).toBe(true);
+    }
+    expect(gate.waiting).toBe(0);
   });
 });

@@ -127,25 +127,30 @@ const FIRST_RESUME_MS = 50;
 /** The reason of a 1013 close: the client waits `ms` before it reconnects (the SDK reads it). */
 export const retryReason = (ms: number) => `try again later: retry_after_ms=${ms}`;
 
-/** A resume let in (`release` when its replay is done), or turned away with how long to wait. */
-export type ResumeTicket = { release: Release } | { retryAfterMs: number };
+/** A resume given a turn (at once, or when one is free: `release` it when its replay is done), or turned away with how long to wait. */
+export type ResumeTicket = { turn: Promise<Release> } | { retryAfterMs: number };
 
 /**
- * Resumes (a socket's replay from its cursors) at most `cap` at once per process (0: no cap).
- * One more is not queued: it is turned away with a retry hint, so a storm of reconnects costs
- * `cap` replays in memory and each admitted one finishes at the pace of `cap`, not of all.
- * The hints form a virtual queue: each one turned away is given the moment its turn should
- * come at the rate resumes finish (cap ÷ their smoothed duration), jittered by ±25% so that
- * the clients told the same moment do not all come back in it.
+ * Resumes (a socket's replay from its cursors) at most `cap` at once per process (0: no cap),
+ * and at most `queue` more waiting for a turn, first come first served. One more is turned away
+ * with a retry hint: a storm of reconnects costs `cap` replays at a time, each at the pace of
+ * `cap` and not of all, and a client that would wait long is told to come back instead of
+ * holding a socket open. Waiting in the queue costs nothing but the frame; a client turned
+ * away costs a new connection (handshake, token check), so the queue takes most of a storm.
+ * The hints extend the queue virtually: each one turned away is given the moment its turn
+ * should come at the rate resumes finish (cap ÷ their smoothed duration), jittered by ±25% so
+ * that the clients told the same moment do not all come back in it.
  */
 export class ResumeGate {
   #running = 0;
+  readonly #waiting: ((release: Release) => void)[] = [];
   /** When everyone turned away so far should have had their turn (ms since the epoch). */
   #horizon = 0;
   /** A resume's duration, smoothed (ms). */
   #durationMs = FIRST_RESUME_MS;
   constructor(
     readonly cap: number,
+    readonly queue: number,
     readonly random: () => number = Math.random,
     readonly now: () => number = Date.now,
   ) {}
@@ -154,22 +159,34 @@ export class ResumeGate {
     return this.#running;
   }
 
+  get waiting(): number {
+    return this.#waiting.length;
+  }
+
   take(): ResumeTicket {
     const now = this.now();
-    if (this.cap > 0 && this.#running >= this.cap) {
-      this.#horizon = Math.max(this.#horizon, now) + this.#durationMs / this.cap;
-      const wait = (this.#horizon - now) * (0.75 + 0.5 * this.random());
-      return { retryAfterMs: Math.max(MIN_RETRY_MS, Math.round(wait)) };
+    if (this.cap === 0 || this.#running < this.cap) {
+      this.#running++;
+      return { turn: Promise.resolve(this.#release(now)) };
     }
-    this.#running++;
+    if (this.#waiting.length < this.queue) return { turn: new Promise<Release>((resolve) => this.#waiting.push(resolve)) };
+    const perTurn = this.#durationMs / this.cap;
+    this.#horizon = Math.max(this.#horizon, now + this.#waiting.length * perTurn) + perTurn;
+    const wait = (this.#horizon - now) * (0.75 + 0.5 * this.random());
+    return { retryAfterMs: Math.max(MIN_RETRY_MS, Math.round(wait)) };
+  }
+
+  /** The release of a turn taken at `since`: gives it to the next in line, or frees it. */
+  #release(since: number): Release {
     let done = false;
-    return {
-      release: () => {
-        if (done) return;
-        done = true;
-        this.#running--;
-        this.#durationMs = 0.9 * this.#durationMs + 0.1 * Math.max(1, this.now() - now);
-      },
+    return () => {
+      if (done) return;
+      done = true;
+      const now = this.now();
+      this.#durationMs = 0.9 * this.#durationMs + 0.1 * Math.max(1, now - since);
+      const next = this.#waiting.shift();
+      if (next) next(this.#release(now));
+      else this.#running--;
     };
   }
 }
@@ -189,7 +206,7 @@ export function admissionOf(ctx: DialectContext): Admission {
     a = {
       unauthenticated: new AddressCounter(ctx.config.wsMaxUnauthenticatedPerAddress),
       bigFrames: new BigFrameGate(ctx.config.wsBigFramesAtOnce),
-      resumes: new ResumeGate(ctx.config.resumeConcurrency),
+      resumes: new ResumeGate(ctx.config.resumeConcurrency, ctx.config.resumeQueue),
     };
     admissions.set(ctx, a);
   }
@@ -289,19 +306,23 @@ export function closeAndTerminate(ws: WebSocket, code: number, reason: string): 
 }
 
 /**
- * Runs a socket's resume in a turn of the process's ResumeGate; with none free, closes the
- * socket with 1013 and a retry hint instead (the client reconnects after it) and resolves false.
+ * Runs a socket's resume in a turn of the process's ResumeGate (waiting in its queue for one);
+ * with the queue full, closes the socket with 1013 and a retry hint instead (the client
+ * reconnects after it) and resolves false.
  */
 export async function inResumeTurn(ctx: DialectContext, conn: Connection<any>, resume: () => Promise<void>): Promise<boolean> {
   const ticket = admissionOf(ctx).resumes.take();
-  if (!('release' in ticket)) {
+  if (!('turn' in ticket)) {
     conn.close(CloseCodes.tryAgainLater, retryReason(ticket.retryAfterMs));
     return false;
   }
+  const release = await ticket.turn;
   try {
+    // Closed while it waited: the turn goes to the next at once.
+    if (conn.closed) return false;
     await resume();
   } finally {
-    ticket.release();
+    release();
   }
   return true;
 }
