@@ -7,7 +7,7 @@
 // group of 2) with `room=g<g>`, so a frame fans out to the M − 1 other members, one ws send
 // (one write) per socket. The floor never echoes a frame to its sender: it has no ack.
 //
-//   node bench/floor-relay.mjs [--port 0] [--host 127.0.0.1]
+//   node bench/floor-relay.mjs [--port 0] [--host 127.0.0.1] [--backlog N]
 // Prints `LISTENING <port> <pid>` once it accepts connections; exits at once on SIGTERM/SIGINT.
 import { WebSocketServer } from 'ws';
 
@@ -18,11 +18,13 @@ const opt = (name, dflt) => {
 };
 const port = Number(opt('port', process.env.PORT ?? 0));
 const host = opt('host', process.env.HOST ?? '127.0.0.1');
+// listen(2)'s backlog: Node's 511 unless given (bench:storm gives Parley's LISTEN_BACKLOG).
+const backlog = opt('backlog', undefined);
 
 /** room -> Set of sockets */
 const rooms = new Map();
 
-const wss = new WebSocketServer({ host, port, perMessageDeflate: false, clientTracking: false, maxPayload: 64 * 1024 });
+const wss = new WebSocketServer({ host, port, perMessageDeflate: false, clientTracking: false, maxPayload: 64 * 1024, ...(backlog ? { backlog: Number(backlog) } : {}) });
 
 wss.on('connection', (ws, req) => {
   const q = new URL(req.url ?? '/', 'http://x').searchParams;

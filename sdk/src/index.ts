@@ -5,6 +5,7 @@ export * from './rest.js';
 export {
   Realtime,
   backoffDelay,
+  retryHintOf,
   DEFAULT_RECONNECT,
   type HeartbeatOptions,
   type ReconnectOptions,

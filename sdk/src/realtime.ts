@@ -44,6 +44,16 @@ export function backoffDelay(attempt: number, opts: ReconnectOptions = {}, rando
   return Math.round(base * (1 - jitter * random()));
 }
 
+/**
+ * The wait a 1013 close (try again later: the server had too many resumes at once) asks for,
+ * from its reason `… retry_after_ms=N`; null for any other close.
+ */
+export function retryHintOf(code: number, reason: string): number | null {
+  if (code !== 1013) return null;
+  const m = /retry_after_ms=(\d{1,7})/.exec(reason);
+  return m ? Number(m[1]) : null;
+}
+
 /** Close codes after which reconnecting cannot help: the token or the user was refused. */
 const FATAL_CLOSE_CODES = new Set([4000, 4001, 4003]);
 
@@ -328,7 +338,8 @@ export class Realtime {
       return;
     }
     this.#attempt++;
-    const delay = backoffDelay(this.#attempt, this.#reconnect);
+    // The server's hint spreads a storm of reconnects over the time it needs to serve them.
+    const delay = retryHintOf(code, reason) ?? backoffDelay(this.#attempt, this.#reconnect);
     this.#setStatus({ status: 'offline', code, reason, attempt: this.#attempt, retryInMs: delay });
     this.#schedule(delay);
   }

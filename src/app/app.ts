@@ -138,8 +138,9 @@ export async function createParley(config: Config, opts: { logger?: boolean | ob
   }
   logError = (e) => app.log.error({ err: e }, 'redis');
   // Events published while the bus was cut off are lost: every socket reconnects (1012) and
-  // resumes from its cursor, so nothing stays missing.
-  bus.onGap?.(() => hub.closeAll(CloseCodes.serviceRestart, 'event stream interrupted; reconnect and resume'));
+  // resumes from its cursor, so nothing stays missing; the closes are spread over
+  // RECONNECT_SPREAD_MS so that the resumes do not all arrive at once.
+  bus.onGap?.(() => hub.closeAllOver(CloseCodes.serviceRestart, 'event stream interrupted; reconnect and resume', config.reconnectSpreadMs));
   // A killed process's users go offline by expiry; one process tells their partners.
   presence.onExpired?.((userId, lastSeen) => void core.presence.expired(userId, lastSeen).catch((e) => logError(e)));
   // …and when this process runs again after being stopped that long, they are back.
@@ -205,7 +206,7 @@ export async function createParley(config: Config, opts: { logger?: boolean | ob
       if (config.metricsPort !== null) {
         metricsListener = await listenMetrics(metrics, { host: config.metricsHost, port: config.metricsPort, token: config.metricsToken });
       }
-      const address = await app.listen({ port: config.port, host: config.host });
+      const address = await app.listen({ port: config.port, host: config.host, backlog: config.listenBacklog });
       dispatcher?.start();
       retentionJob.start();
       // PORT=0 (tests, benchmarks): the URLs handed out name the port actually bound.

@@ -86,6 +86,30 @@ export interface Config {
   /** RESUME_MAX_MESSAGES: most messages replayed on resume before the client is told to take a snapshot. */
   readonly resumeMaxMessages: number;
   /**
+   * RESUME_CONCURRENCY: socket resumes (a subscribe or join with cursors) this process replays
+   * at once, so a storm of them does not slow every one down; past RESUME_QUEUE waiting, one
+   * more is closed with 1013 and a jittered retry hint in its reason (`retry_after_ms=…`).
+   * 0: no cap.
+   */
+  readonly resumeConcurrency: number;
+  /**
+   * RESUME_QUEUE: resumes that wait for one of the RESUME_CONCURRENCY turns, first come first
+   * served; past them a resume is closed with 1013 and the retry hint.
+   */
+  readonly resumeQueue: number;
+  /**
+   * LISTEN_BACKLOG: connections the kernel queues for this process before it accepts them
+   * (listen(2)'s backlog, capped by net.core.somaxconn). Node's 511 overflows when thousands
+   * of clients reconnect at once: their SYNs are dropped and retried 1 s, 3 s, 7 s later.
+   */
+  readonly listenBacklog: number;
+  /**
+   * RECONNECT_SPREAD_MS: after the bus lost events (Redis was unreachable), this process's
+   * sockets stop receiving at once and are closed with 1012 at random moments over this window,
+   * so their clients do not all reconnect in the same instant. 0: all at once.
+   */
+  readonly reconnectSpreadMs: number;
+  /**
    * MESSAGES_PAGE_MAX_BYTES: the most bytes of rendered messages one read answers with where a
    * page may be cut short (…/changes pages, 002's room detail): it stops before the message
    * that would pass it, always with at least one, and says there is more.
@@ -534,6 +558,10 @@ export function loadConfig(env: Env = process.env): Config {
     wsCompression: env.WS_COMPRESSION === 'on' || env.WS_COMPRESSION === 'true',
     wsSendBufferBytes: int(env, 'WS_SEND_BUFFER_BYTES', 8 * 1024 * 1024),
     resumeMaxMessages: int(env, 'RESUME_MAX_MESSAGES', 10_000),
+    resumeConcurrency: Math.max(0, int(env, 'RESUME_CONCURRENCY', 64)),
+    resumeQueue: Math.max(0, int(env, 'RESUME_QUEUE', 1000)),
+    reconnectSpreadMs: Math.max(0, int(env, 'RECONNECT_SPREAD_MS', 3000)),
+    listenBacklog: Math.max(1, int(env, 'LISTEN_BACKLOG', 4096)),
     messagesPageMaxBytes: Math.max(1, int(env, 'MESSAGES_PAGE_MAX_BYTES', 1024 * 1024)),
     typingTtlMs: int(env, 'TYPING_TTL_MS', 6000),
     reorderWaitMs: int(env, 'REORDER_WAIT_MS', 150),

@@ -66,6 +66,7 @@ export const CloseCodes = {
   normal: 1000,
   goingAway: 1001,
   serviceRestart: 1012,
+  tryAgainLater: 1013,
   policyViolation: 1008,
   tooBig: 1009,
   authFailed: 4000,
@@ -89,6 +90,8 @@ export class Connection<S = unknown> {
   /** Sockets that follow all of a user's conversations of some kind (004: direct) join new ones when this says so. */
   followNew: ((conversation: ConversationRef) => boolean) | null = null;
   closed = false;
+  /** Sends nothing more (closing soon after the event stream lost events: see Hub.closeAllOver). */
+  silenced = false;
   /** Told when this socket is closed as a slow consumer (metrics); set by the hub. */
   onSlowConsumer: (() => void) | null = null;
 
@@ -107,7 +110,7 @@ export class Connection<S = unknown> {
    * would measure and encode it again for every socket.
    */
   send(frame: string | Buffer): void {
-    if (this.closed || this.socket.readyState !== OPEN) return;
+    if (this.closed || this.silenced || this.socket.readyState !== OPEN) return;
     if (this.socket.bufferedAmount > this.sendBufferLimit) {
       this.close(CloseCodes.slowConsumer, 'slow consumer');
       this.onSlowConsumer?.();

@@ -286,6 +286,20 @@ export class Hub implements EventPublisher, CacheInvalidator {
     for (const conn of [...this.#connections.values()]) conn.close(code, reason);
   }
 
+  /**
+   * Closes every socket at a random moment within `windowMs` (after a bus outage: their
+   * clients then reconnect spread out instead of in one instant). Each is silenced now, so
+   * nothing reaches it after what it may have missed: its cursor stays where its stream is
+   * whole, and it resumes from there.
+   */
+  closeAllOver(code: number, reason: string, windowMs: number, random: () => number = Math.random): void {
+    for (const conn of [...this.#connections.values()]) {
+      conn.silenced = true;
+      if (windowMs <= 0) conn.close(code, reason);
+      else setTimeout(() => conn.close(code, reason), Math.floor(random() * windowMs)).unref();
+    }
+  }
+
   #deliver(channel: string, event: DomainEvent): void {
     if (channel === CONTROL_CHANNEL) {
       if (event.type === 'cache.invalidate') this.#forget(event.change);
@@ -341,7 +355,8 @@ export class Hub implements EventPublisher, CacheInvalidator {
     const convId = 'conversation' in event ? event.conversation.id : 0;
     const changeSeq = event.type !== 'mention' && 'message' in event ? event.message.changeSeq : 0;
     for (const conn of targets) {
-      if (conn.closed) continue;
+      // Silenced: not shown, nor counted delivered.
+      if (conn.closed || conn.silenced) continue;
       const held = !replay && convId && conn.held?.get(convId);
       if (held) {
         // A replay so slow to drain that more live events wait behind it than a resume

@@ -10,7 +10,7 @@ import WebSocket, { WebSocketServer } from 'ws';
 import { describe, expect, expectTypeOf, it, vi } from 'vitest';
 import type { Static } from '@sinclair/typebox';
 import { ServerFrames, type ConversationOut, type MessageOut } from '../../src/dialects/parley/schemas.js';
-import { backoffDelay, ChatState, ParleyClient, Realtime, type Conversation, type StatusEvent, type WebSocketConstructor, type Message, type ParleyEventMap, type ServerFrameType } from '@parley/sdk';
+import { backoffDelay, retryHintOf, ChatState, ParleyClient, Realtime, type Conversation, type StatusEvent, type WebSocketConstructor, type Message, type ParleyEventMap, type ServerFrameType } from '@parley/sdk';
 import { sleep } from '../helpers/clients.js';
 
 // The parts that need no Parley server (the socket ones script a real ws server): backoff, the state's merge rules, the event map against
@@ -33,9 +33,9 @@ describe('SDK units', () => {
   async function scriptedServer() {
     const wss = new WebSocketServer({ host: '127.0.0.1', port: 0 });
     await once(wss, 'listening');
-    const peers: { sent: any[]; recv(f: object): void; kill(): void }[] = [];
+    const peers: { sent: any[]; recv(f: object): void; kill(): void; close(code: number, reason: string): void }[] = [];
     wss.on('connection', (sock) => {
-      const peer = { sent: [] as any[], recv: (f: object) => sock.send(JSON.stringify(f)), kill: () => sock.terminate() };
+      const peer = { sent: [] as any[], recv: (f: object) => sock.send(JSON.stringify(f)), kill: () => sock.terminate(), close: (code: number, reason: string) => sock.close(code, reason) };
       sock.on('message', (d) => peer.sent.push(JSON.parse(String(d))));
       peers.push(peer);
     });
@@ -99,6 +99,29 @@ describe('SDK units', () => {
     rt.stop();
     expect(rt.send({ type: 'ping' })).toBe(false);
     expect(statuses.at(-1)).toEqual({ status: 'offline', final: true });
+    await server.close();
+  });
+
+  it('a 1013 close (too many resumes at once) is retried after the hint in its reason, not the backoff', async () => {
+    expect(retryHintOf(1013, 'try again later: retry_after_ms=1234')).toBe(1234);
+    expect(retryHintOf(1012, 'retry_after_ms=1234')).toBeNull();
+    expect(retryHintOf(1013, 'try again later')).toBeNull();
+    const server = await scriptedServer();
+    const statuses: StatusEvent[] = [];
+    const rt = new Realtime(
+      WebSocket as unknown as WebSocketConstructor,
+      { url: async () => server.url, onReady() {}, onOnline() {}, onFrame() {}, onStatus: (e) => statuses.push(e), onFatal() {} },
+      // A backoff far longer than the hint: the second connection comes only if the hint is taken.
+      { reconnect: { initialDelayMs: 60_000, maxDelayMs: 60_000, jitter: 0 }, heartbeat: false },
+    );
+    rt.start();
+    const s1 = await server.peer(1);
+    s1.recv({ type: 'ready', user: { id: 1 }, resume_max: 10 });
+    await expect.poll(() => s1.sent.length, { timeout: 2000, interval: 5 }).toBe(1);
+    s1.close(1013, 'try again later: retry_after_ms=30');
+    await server.peer(2);
+    expect(statuses.find((e) => e.status === 'offline')).toMatchObject({ code: 1013, retryInMs: 30 });
+    rt.stop();
     await server.close();
   });
 

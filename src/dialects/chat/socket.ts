@@ -4,7 +4,7 @@ import { LIKE_EMOJI, type Id } from '../../core/model.js';
 import { type Connection, type EventRenderer } from '../../delivery/connection.js';
 import type { DialectContext, DialectScope, DialectWords } from '../dialect.js';
 import { CloseCodes } from '../../delivery/connection.js';
-import { socketHandshake } from '../shared/admission.js';
+import { inResumeTurn, socketHandshake } from '../shared/admission.js';
 import { SocketSession } from '../shared/socket.js';
 import { bySender, toOthers, variantKeys } from '../shared/variants.js';
 import { ROOMS_001, type RoomsVariant } from './routes.js';
@@ -147,7 +147,8 @@ export async function followRoom(ctx: DialectContext, conn: ChatConn, room: Id, 
     return { events: r.events, upTo: r.position };
   };
   try {
-    await ctx.hub.joinWithReplay(conn, conversation.id, load, conversation);
+    // Over RESUME_CONCURRENCY the socket is closed with 1013 and a retry hint instead.
+    await inResumeTurn(ctx, conn, () => ctx.hub.joinWithReplay(conn, conversation.id, load, conversation).then(() => {}));
   } catch (e) {
     // Not following the room after all (see Hub.joinWithReplay).
     if (conn.state.room === conversation.id) conn.state.room = null;

@@ -5,7 +5,7 @@ import type { SendInput } from '../../core/messages/messages.js';
 import type { User } from '../../core/model.js';
 import type { EventRenderer } from '../../delivery/connection.js';
 import type { DialectContext, DialectScope, DialectWords } from '../dialect.js';
-import { socketHandshake } from '../shared/admission.js';
+import { inResumeTurn, socketHandshake } from '../shared/admission.js';
 import { FrameError, frameValidators, type FrameValidator } from '../shared/frames.js';
 import { SocketSession, type FrameHandler } from '../shared/socket.js';
 import { bySender, notHiddenFrom, toOthers, variantKeys } from '../shared/variants.js';
@@ -142,49 +142,56 @@ const PARLEY_READ_FRAMES = ['subscribe', 'ping'];
 
 function handlers(ctx: DialectContext): Record<string, FrameHandler<null>> {
   const { core, hub } = ctx;
+  /** Follows every conversation of the user, each replayed from its cursor (or from where the list shows it). */
+  async function subscribe(conn: Conn, d: { epoch?: string }, cursors: Map<number, { last_seq: number; last_change_seq?: number }>): Promise<void> {
+    conn.followNew = () => true;
+    const followed: { id: number; last_seq: number; change_seq: number }[] = [];
+    const gone: number[] = [];
+    const listed = await core.conversations.list(conn.user);
+    for (const view of listed) {
+      const c = view.conversation;
+      await core.hooks.subscribeJoin?.(c.id);
+      // Without a cursor, the conversation as listed is the cursor: what is committed between
+      // the list and the join comes in the replay instead of being missed (issue 15 item 3).
+      const cursor = cursors.get(c.id) ?? { conversation_id: c.id, last_seq: c.lastSeq, last_change_seq: c.changeSeq };
+      try {
+        const upTo = await hub.joinWithReplay(
+          conn,
+          c.id,
+          async () => {
+            // A cursor given with another epoch (from before a restore) resumes nothing; one the
+            // server made up from the list is this epoch's.
+            const given = cursors.has(c.id) ? d.epoch : undefined;
+            const r = await core.messages.resume(conn.user, c.id, { afterSeq: cursor.last_seq, afterChangeSeq: cursor.last_change_seq, epoch: given });
+            if (r.snapshotRequired) {
+              conn.send(JSON.stringify({ type: 'snapshot_required', conversation_id: c.id, missed: r.missed }));
+              return { events: [], upTo: r.position };
+            }
+            return { events: r.events, upTo: r.position };
+          },
+          c,
+        );
+        // Where the replay's snapshot stood: the live stream goes on from there.
+        followed.push({ id: c.id, last_seq: upTo.lastSeq, change_seq: upTo.changeSeq });
+      } catch (e) {
+        // Deleted, or the user removed, since the list was read: answered as gone, and the
+        // rest are still joined (issue 15 item 2: one failure ended the subscribe unanswered).
+        if (!isDomainError(e) || e.code !== 'conversation_not_found') throw e;
+        gone.push(c.id);
+      }
+    }
+    const ids = new Set(listed.map((v) => v.conversation.id));
+    for (const id of cursors.keys()) if (!ids.has(id)) gone.push(id);
+    conn.send(JSON.stringify({ type: 'subscribed', conversations: followed, gone, epoch: core.messages.epoch ?? '' }));
+  }
+
   return {
     async subscribe(conn: Conn, frame) {
       const d = checked(V.subscribe, frame);
       const cursors = new Map((d.cursors ?? []).map((c) => [c.conversation_id, c]));
-      conn.followNew = () => true;
-      const followed: { id: number; last_seq: number; change_seq: number }[] = [];
-      const gone: number[] = [];
-      const listed = await core.conversations.list(conn.user);
-      for (const view of listed) {
-        const c = view.conversation;
-        await core.hooks.subscribeJoin?.(c.id);
-        // Without a cursor, the conversation as listed is the cursor: what is committed between
-        // the list and the join comes in the replay instead of being missed (issue 15 item 3).
-        const cursor = cursors.get(c.id) ?? { conversation_id: c.id, last_seq: c.lastSeq, last_change_seq: c.changeSeq };
-        try {
-          const upTo = await hub.joinWithReplay(
-            conn,
-            c.id,
-            async () => {
-              // A cursor given with another epoch (from before a restore) resumes nothing; one the
-              // server made up from the list is this epoch's.
-              const given = cursors.has(c.id) ? d.epoch : undefined;
-              const r = await core.messages.resume(conn.user, c.id, { afterSeq: cursor.last_seq, afterChangeSeq: cursor.last_change_seq, epoch: given });
-              if (r.snapshotRequired) {
-                conn.send(JSON.stringify({ type: 'snapshot_required', conversation_id: c.id, missed: r.missed }));
-                return { events: [], upTo: r.position };
-              }
-              return { events: r.events, upTo: r.position };
-            },
-            c,
-          );
-          // Where the replay's snapshot stood: the live stream goes on from there.
-          followed.push({ id: c.id, last_seq: upTo.lastSeq, change_seq: upTo.changeSeq });
-        } catch (e) {
-          // Deleted, or the user removed, since the list was read: answered as gone, and the
-          // rest are still joined (issue 15 item 2: one failure ended the subscribe unanswered).
-          if (!isDomainError(e) || e.code !== 'conversation_not_found') throw e;
-          gone.push(c.id);
-        }
-      }
-      const ids = new Set(listed.map((v) => v.conversation.id));
-      for (const id of cursors.keys()) if (!ids.has(id)) gone.push(id);
-      conn.send(JSON.stringify({ type: 'subscribed', conversations: followed, gone, epoch: core.messages.epoch ?? '' }));
+      // A resume (with cursors) over RESUME_CONCURRENCY is closed with 1013 and a retry hint.
+      if (cursors.size > 0) await inResumeTurn(ctx, conn, () => subscribe(conn, d, cursors));
+      else await subscribe(conn, d, cursors);
     },
     send: on(V.send, (conn, d) => sendParley(ctx, conn.user, d, conn.id)),
     edit: on(V.edit, (conn, d) => core.messages.edit(conn.user, d.message_id, d.content, d.metadata)),

@@ -2,6 +2,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { WebSocket } from 'ws';
 import type { DialectContext } from '../dialect.js';
 import { handshakeUser, type Handshake } from './auth.js';
+import { CloseCodes, type Connection } from '../../delivery/connection.js';
 
 // Socket admission (issue 14 item 6). Before it, an anonymous socket could send 80 MiB frames
 // that were buffered, queued and JSON.parsed before any token was checked, and a refused
@@ -118,10 +119,83 @@ export class BigFrameGate {
   }
 }
 
+/** The least a turned-away resume is told to wait (ms). */
+export const MIN_RETRY_MS = 100;
+/** What a resume is taken to last before one has finished (ms). */
+const FIRST_RESUME_MS = 50;
+
+/** The reason of a 1013 close: the client waits `ms` before it reconnects (the SDK reads it). */
+export const retryReason = (ms: number) => `try again later: retry_after_ms=${ms}`;
+
+/** A resume given a turn (at once, or when one is free: `release` it when its replay is done), or turned away with how long to wait. */
+export type ResumeTicket = { turn: Promise<Release> } | { retryAfterMs: number };
+
+/**
+ * Resumes (a socket's replay from its cursors) at most `cap` at once per process (0: no cap),
+ * and at most `queue` more waiting for a turn, first come first served. One more is turned away
+ * with a retry hint: a storm of reconnects costs `cap` replays at a time, each at the pace of
+ * `cap` and not of all, and a client that would wait long is told to come back instead of
+ * holding a socket open. Waiting in the queue costs nothing but the frame; a client turned
+ * away costs a new connection (handshake, token check), so the queue takes most of a storm.
+ * The hints extend the queue virtually: each one turned away is given the moment its turn
+ * should come at the rate resumes finish (cap ÷ their smoothed duration), jittered by ±25% so
+ * that the clients told the same moment do not all come back in it.
+ */
+export class ResumeGate {
+  #running = 0;
+  readonly #waiting: ((release: Release) => void)[] = [];
+  /** When everyone turned away so far should have had their turn (ms since the epoch). */
+  #horizon = 0;
+  /** A resume's duration, smoothed (ms). */
+  #durationMs = FIRST_RESUME_MS;
+  constructor(
+    readonly cap: number,
+    readonly queue: number,
+    readonly random: () => number = Math.random,
+    readonly now: () => number = Date.now,
+  ) {}
+
+  get running(): number {
+    return this.#running;
+  }
+
+  get waiting(): number {
+    return this.#waiting.length;
+  }
+
+  take(): ResumeTicket {
+    const now = this.now();
+    if (this.cap === 0 || this.#running < this.cap) {
+      this.#running++;
+      return { turn: Promise.resolve(this.#release(now)) };
+    }
+    if (this.#waiting.length < this.queue) return { turn: new Promise<Release>((resolve) => this.#waiting.push(resolve)) };
+    const perTurn = this.#durationMs / this.cap;
+    this.#horizon = Math.max(this.#horizon, now + this.#waiting.length * perTurn) + perTurn;
+    const wait = (this.#horizon - now) * (0.75 + 0.5 * this.random());
+    return { retryAfterMs: Math.max(MIN_RETRY_MS, Math.round(wait)) };
+  }
+
+  /** The release of a turn taken at `since`: gives it to the next in line, or frees it. */
+  #release(since: number): Release {
+    let done = false;
+    return () => {
+      if (done) return;
+      done = true;
+      const now = this.now();
+      this.#durationMs = 0.9 * this.#durationMs + 0.1 * Math.max(1, now - since);
+      const next = this.#waiting.shift();
+      if (next) next(this.#release(now));
+      else this.#running--;
+    };
+  }
+}
+
 /** The admission state of one server (one per DialectContext: tests run several in a process). */
 export interface Admission {
   unauthenticated: AddressCounter;
   bigFrames: BigFrameGate;
+  resumes: ResumeGate;
 }
 
 const admissions = new WeakMap<DialectContext, Admission>();
@@ -129,7 +203,11 @@ const admissions = new WeakMap<DialectContext, Admission>();
 export function admissionOf(ctx: DialectContext): Admission {
   let a = admissions.get(ctx);
   if (!a) {
-    a = { unauthenticated: new AddressCounter(ctx.config.wsMaxUnauthenticatedPerAddress), bigFrames: new BigFrameGate(ctx.config.wsBigFramesAtOnce) };
+    a = {
+      unauthenticated: new AddressCounter(ctx.config.wsMaxUnauthenticatedPerAddress),
+      bigFrames: new BigFrameGate(ctx.config.wsBigFramesAtOnce),
+      resumes: new ResumeGate(ctx.config.resumeConcurrency, ctx.config.resumeQueue),
+    };
     admissions.set(ctx, a);
   }
   return a;
@@ -225,4 +303,26 @@ export function closeAndTerminate(ws: WebSocket, code: number, reason: string): 
     /* already gone */
   }
   terminateSoon(ws);
+}
+
+/**
+ * Runs a socket's resume in a turn of the process's ResumeGate (waiting in its queue for one);
+ * with the queue full, closes the socket with 1013 and a retry hint instead (the client
+ * reconnects after it) and resolves false.
+ */
+export async function inResumeTurn(ctx: DialectContext, conn: Connection<any>, resume: () => Promise<void>): Promise<boolean> {
+  const ticket = admissionOf(ctx).resumes.take();
+  if (!('turn' in ticket)) {
+    conn.close(CloseCodes.tryAgainLater, retryReason(ticket.retryAfterMs));
+    return false;
+  }
+  const release = await ticket.turn;
+  try {
+    // Closed while it waited: the turn goes to the next at once.
+    if (conn.closed) return false;
+    await resume();
+  } finally {
+    release();
+  }
+  return true;
 }
