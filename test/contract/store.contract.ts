@@ -533,6 +533,14 @@ export function storeContract(make: () => Promise<StoreHandle>): void {
         retentionDays: 30,
         allowedOrigins: ['https://a.example'],
       });
+      // Whether any tenant lists an origin: the whole entry, not a part of another.
+      const own = `https://t${t.id}.example`;
+      expect(await s.originListed(own)).toBe(false);
+      await s.putTenantSettings(t.id, { allowedOrigins: [`${own}.evil`, own] }, T0 + 2);
+      expect(await s.originListed(own)).toBe(true);
+      await s.putTenantSettings(t.id, { allowedOrigins: [`${own}.evil`] }, T0 + 3);
+      expect(await s.originListed(own)).toBe(false);
+      await s.putTenantSettings(t.id, { allowedOrigins: ['https://a.example'] }, T0 + 4);
       const c = await f.conversation(t, 'group', [a]);
       expect(await s.conversationArchivedAt(c.id)).toBeNull();
       expect(await s.setConversationArchived(c.id, T0)).toBe(true);

@@ -454,7 +454,7 @@ export interface TenantSettings {
   maxUploadBytes: number | null;
   /** Keep messages this many days (the retention job reads it); null: keep them. */
   retentionDays: number | null;
-  /** Origins trusted for this tenant on top of the process's ALLOWED_ORIGINS. */
+  /** The only origins whose pages may act for this tenant's users; null or empty: the process's ALLOWED_ORIGINS. */
   allowedOrigins: string[] | null;
 }
 
@@ -504,6 +504,8 @@ export interface AdminStore {
    */
   eraseProfile(userId: Id, at: Millis): Promise<number | 'last_admin' | undefined>;
   tenantSettings(tenantId: Id): Promise<TenantSettings>;
+  /** Whether some tenant's allowed_origins holds `origin` (as stored: lower case). */
+  originListed(origin: string): Promise<boolean>;
   /** Changes the given settings (undefined keeps one, null clears it) and returns them all. */
   putTenantSettings(tenantId: Id, changes: Partial<TenantSettings>, at: Millis): Promise<TenantSettings>;
   /** The tenant's live conversations with id > after, by id, at most `limit`. */

@@ -76,7 +76,7 @@ const session = (s: { user: User; accessToken: string }) => ({ token: s.accessTo
 export function parleyOpen(ctx: DialectContext, app: DialectScope) {
   const { core } = ctx;
   // Parley's API hands out no cookie, but a cross-site page still may not log in through it.
-  const originCheck = checkLoginOrigin(ctx.config);
+  const originCheck = checkLoginOrigin(ctx.core, ctx.config);
   app.post('/auth/register', { preHandler: originCheck, schema: {
     ...openDocs('register', 'Create an account', 'Registers a user and signs them in (the same accounts as /api/auth). Without tenant_id: the default tenant; a new one is created with its first user as admin; an existing one needs an invite.'),
     body: example(RegisterBody, 'The new account', { email: 'john@example.com', password: 'correct horse battery', name: 'John Doe' }),
