@@ -1141,6 +1141,8 @@ export interface ModerationStore {
   report(id: Id): Promise<MessageReport | undefined>;
   /** Moves an open report to `state`; false when it is not open (resolved once, by one moderator). */
   resolveReport(id: Id, state: Exclude<ReportState, 'open'>, by: Id, at: Millis): Promise<boolean>;
+  /** Puts back to open a report resolved as given (its action was then refused); false when it is not resolved so. */
+  reopenReport(id: Id, state: Exclude<ReportState, 'open'>, by: Id, at: Millis): Promise<boolean>;
   /** Open reports in the scope, oldest first, with id above `afterId`, at most `limit`. */
   openReports(scope: ReportQueueScope, afterId: Id, limit: number): Promise<MessageReport[]>;
   /** The reporter's own reports in any state, newest first, with id below `beforeId` (none: from the newest), at most `limit`. */

@@ -209,16 +209,24 @@ export class Moderation {
       throw e instanceof DomainError && e.code === 'conversation_not_found' ? new DomainError('report_not_found') : e;
     });
     if (report.state !== 'open') throw new DomainError('report_resolved');
-    if (action === 'delete') {
-      const message = await this.store.messageById(report.messageId);
-      if (message) await this.messages.tombstone(actor, message, await this.conversations.ref(conversation), input.reason);
-    } else if (action === 'suspend') {
-      await this.accounts.suspend(actor, report.authorId, input.reason ?? null);
-    } else if (action !== 'dismiss') {
-      await (action === 'ban' ? this.ban : this.mute).call(this, actor, conversation.id, report.authorId, input);
-    }
+    // Claimed before acting: of two moderators resolving it at once, only the one whose claim
+    // holds acts (the other's suspension or deletion used to run as well, under a report that
+    // says the first's outcome). An action refused gives the claim back.
     const at = Date.now();
     if (!(await this.store.resolveReport(report.id, STATE_OF[action], actor.id, at))) throw new DomainError('report_resolved');
+    try {
+      if (action === 'delete') {
+        const message = await this.store.messageById(report.messageId);
+        if (message) await this.messages.tombstone(actor, message, await this.conversations.ref(conversation), input.reason);
+      } else if (action === 'suspend') {
+        await this.accounts.suspend(actor, report.authorId, input.reason ?? null);
+      } else if (action !== 'dismiss') {
+        await (action === 'ban' ? this.ban : this.mute).call(this, actor, conversation.id, report.authorId, input);
+      }
+    } catch (e) {
+      await this.store.reopenReport(report.id, STATE_OF[action], actor.id, at);
+      throw e;
+    }
     const resolved: MessageReport = { ...report, state: STATE_OF[action], resolvedBy: actor.id, resolvedAt: at };
     this.events.publishToUsers([report.reporterId], { type: 'report.resolved', report: resolved });
     await this.audit.record({
