@@ -1443,7 +1443,7 @@ export function storeContract(make: () => Promise<StoreHandle>): void {
       await appendAll(s, [f.msg(own, a), f.msg(byTenant, a)]);
       const candidates = async () => (await s.retentionCandidates(Math.min(own.id, byTenant.id) - 1, 1000)).filter((r) => r.tenantId === t.id);
       expect(await candidates()).toEqual([]);
-      await s.setTenantRetention(t.id, 30);
+      await s.setTenantRetention(t.id, 30, T0);
       await s.setConversationRetention(own.id, 2);
       expect(await s.tenantRetention(t.id)).toBe(30);
       expect((await candidates()).map((r) => [r.conversationId, r.retentionDays])).toEqual([[own.id, 2], [byTenant.id, 30]]);

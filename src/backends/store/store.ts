@@ -359,7 +359,8 @@ export interface PurgeBatch {
 export interface RetentionStore {
   /** The tenant's "keep N days"; null: keep forever. */
   tenantRetention(tenantId: Id): Promise<number | null>;
-  setTenantRetention(tenantId: Id, days: number | null): Promise<void>;
+  /** Sets it, stamped `at` (the caller's clock, as every write of tenant_settings). */
+  setTenantRetention(tenantId: Id, days: number | null, at: Millis): Promise<void>;
   /** A conversation's own "keep N days" (null: its tenant's); the conversation's read reflects it. */
   setConversationRetention(conversationId: Id, days: number | null): Promise<void>;
   /** Places (on) or lifts a hold; false when it was already so. */
