@@ -27,9 +27,10 @@ describe.each(databases)('moderation, any history, on %s', (db) => {
 
   it('a report resolved with "suspend" leaves its author suspended; every report ends in exactly one state, whatever races', async () => {
     const ACTIONS = ['dismiss', 'delete', 'suspend'] as const;
+    // Reports twice as often as resolutions: most resolutions then find one still open.
     const step = fc.oneof(
-      fc.record({ kind: fc.constant('report' as const), reporter: fc.nat(2), author: fc.nat(2) }),
-      fc.record({ kind: fc.constant('resolve' as const), report: fc.nat(7), actions: fc.array(fc.constantFrom(...ACTIONS), { minLength: 1, maxLength: 2 }) }),
+      { arbitrary: fc.record({ kind: fc.constant('report' as const), reporter: fc.nat(2), author: fc.nat(2) }), weight: 2 },
+      { arbitrary: fc.record({ kind: fc.constant('resolve' as const), report: fc.nat(7), actions: fc.array(fc.constantFrom(...ACTIONS), { minLength: 1, maxLength: 2 }) }), weight: 1 },
     );
     await fc.assert(
       fc.asyncProperty(fc.array(step, { minLength: 1, maxLength: 8 }), async (steps) => {
@@ -85,12 +86,13 @@ describe.each(databases)('moderation, any history, on %s', (db) => {
     );
     await fc.assert(
       fc.asyncProperty(fc.array(step, { minLength: 1, maxLength: 8 }), async (steps) => {
-        const { admin, members } = await tenant(server, 4);
+        const { members } = await tenant(server, 4);
         const [owner, ...people] = members;
         const conversation = await group(server, owner, []);
         const path = (u: TestUser) => `${P}/conversations/${conversation}`;
         const ban = (u: TestUser) => api(server, 'PUT', `${path(u)}/bans/${u.user.id}`, { token: owner.token, json: { reason: 'property' } });
-        const add = (u: TestUser) => api(server, 'POST', `${path(u)}/participants`, { token: admin.token, json: { user_id: u.user.id, role: 'member' } });
+        // The group's owner both bans and adds (the tenant admin is not in it: 404).
+        const add = (u: TestUser) => api(server, 'POST', `${path(u)}/participants`, { token: owner.token, json: { user_id: u.user.id, role: 'member' } });
         for (const s of steps) {
           const u = people[s.user];
           const answers =
@@ -104,7 +106,12 @@ describe.each(databases)('moderation, any history, on %s', (db) => {
           expect(bannedMembers, `${JSON.stringify(s)}: ${JSON.stringify(answers.map((a) => [a.status, a.body]))} after ${JSON.stringify(steps)}`).toEqual([]);
         }
       }),
-      { numRuns: runs, seed: 20_29 },
+      {
+        numRuns: runs,
+        seed: 20_29,
+        // The add first on PostgreSQL: the ban skipped the removal of someone who was not a member when it began.
+        examples: [[[{ kind: 'race', user: 0, banFirst: false }]]],
+      },
     );
   });
 });

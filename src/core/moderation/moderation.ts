@@ -90,19 +90,20 @@ export class Moderation {
    */
   async ban(actor: User, key: ConversationKey, userKey: Id | string, input: SanctionInput = {}): Promise<Sanction> {
     const { conversation, as } = await this.#authority(actor, key);
-    const { user, role } = await this.#target(actor, as, conversation, userKey);
+    const { user } = await this.#target(actor, as, conversation, userKey);
     const now = Date.now();
     const sanction = await this.#put(actor, conversation, user, 'ban', input, now);
-    if (role) {
-      try {
-        // The store refuses to remove the last admin (last_admin); then there is no ban either.
-        if (await storeCall(this.store.removeParticipant(conversation.id, user.id, now))) {
-          this.events.publish({ type: 'participant.removed', conversation: await this.conversations.ref(conversation), user: Users.summaryOf(user), by: actor.id });
-        }
-      } catch (e) {
-        await this.store.liftSanction(conversation.id, user.id, 'ban', now);
-        throw e;
+    // Removed whether or not they were a member when the ban began: an add that read the bans
+    // before this one committed may have let them in since (the removal takes the lock the add
+    // reads the bans under, so one of the two sees the other).
+    try {
+      // The store refuses to remove the last admin (last_admin); then there is no ban either.
+      if (await storeCall(this.store.removeParticipant(conversation.id, user.id, now))) {
+        this.events.publish({ type: 'participant.removed', conversation: await this.conversations.ref(conversation), user: Users.summaryOf(user), by: actor.id });
       }
+    } catch (e) {
+      await this.store.liftSanction(conversation.id, user.id, 'ban', now);
+      throw e;
     }
     await this.#record(actor, 'conversation.ban', conversation, user, sanction);
     return sanction;
