@@ -22,7 +22,7 @@ async function group(server: TestServer, owner: TestUser, others: TestUser[]): P
 
 describe.each(databases)('moderation, any history, on %s', (db) => {
   const server = useParley({ db, env: { REGISTRATION: 'open' } });
-  const runs = db === 'sqlite' ? 8 : 5;
+  const runs = db === 'sqlite' ? 6 : 4;
   const store = () => server.parley.core.deps.store;
 
   it('a report resolved with "suspend" leaves its author suspended; every report ends in exactly one state, whatever races', async () => {
