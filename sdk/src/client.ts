@@ -41,6 +41,7 @@ import type {
   Session,
   UploadedFile,
   User,
+  Me,
   Visibility,
 } from './types.js';
 import type { UploadInput, UploadOptions, XhrConstructor } from './upload.js';
@@ -195,7 +196,8 @@ export class ParleyClient {
     await this.rest.logout();
   }
 
-  async me(): Promise<User> {
+  /** Me, with what I administer (`tenant_role`, `is_operator`), read from the server. */
+  async me(): Promise<Me> {
     const u = await this.rest.me();
     this.state.me = u;
     return u;

@@ -43,6 +43,7 @@ import type {
   UnreadState,
   UploadedFile,
   User,
+  Me,
   Visibility,
   Sanction,
   SanctionInput,
@@ -226,7 +227,7 @@ export class ParleyRest {
     this.token = null;
   }
 
-  me(): Promise<User> {
+  me(): Promise<Me> {
     return this.request('GET', '/me');
   }
 

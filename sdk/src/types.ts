@@ -6,6 +6,8 @@ import type * as W from './generated/wire.js';
 // ---------------------------------------------------------------- REST shapes
 
 export type User = W.UserOut;
+/** My own profile (me()): a User with my tenant role and whether I operate the server. */
+export type Me = W.MeOut;
 export type Attachment = W.AttachmentOut;
 export type Message = W.MessageOut;
 export type Reaction = Message['reactions'][number];

@@ -131,7 +131,7 @@ export async function createParley(config: Config, opts: { logger?: boolean | ob
     return { lastSeq: c.lastSeq, changeSeq: c.changeSeq };
   });
 
-  const app = await createHttpServer(config, opts.logger ?? true);
+  const app = await createHttpServer(config, opts.logger ?? true, (origin) => core.accounts.originListed(origin));
   metrics.reportRefusals(() => app.connectionCaps.refused);
   if (config.registration === 'open') {
     app.log.warn('REGISTRATION=open: anyone may register into any tenant and see its users; for development and test suites only (the default is default-tenant)');

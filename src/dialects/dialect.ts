@@ -130,7 +130,7 @@ export function defineDialect(d: DialectDefinition): Dialect {
           await scope.register(async (authed) => {
             // onRequest, not preHandler: the token is checked before the body is parsed and validated,
             // so an anonymous caller gets 401, never a 422 about a request it may not make.
-            authed.addHook('onRequest', requireUser(ctx.core));
+            authed.addHook('onRequest', requireUser(ctx.core, ctx.config));
             // Every route here needs the bearer token; its OpenAPI operation says so once, here.
             authed.addHook('onRoute', (route) => {
               route.schema ??= {};

@@ -12,7 +12,7 @@ import addFormatsModule from 'ajv-formats';
 import type { Config } from '../config/config.js';
 import { redactUrl } from './redact.js';
 import { DOCS_POLICY } from './web.js';
-import { originAllowed, registerCors } from './origins.js';
+import { registerCors, upgradeAllowed, type OriginListed } from './origins.js';
 import { capConnections, clientErrorHandler, timeoutOptions, type ConnectionCaps } from './limits.js';
 
 const addFormats = addFormatsModule as unknown as (ajv: Ajv) => Ajv;
@@ -85,7 +85,7 @@ declare module 'fastify' {
 }
 
 /** Fastify with what every dialect shares: body parsers, WebSocket, OpenAPI at /docs, health, 404s as `{"detail"}`. */
-export async function createHttpServer(config: Config, logger: boolean | object): Promise<FastifyInstance> {
+export async function createHttpServer(config: Config, logger: boolean | object, originListed?: OriginListed): Promise<FastifyInstance> {
   const app = Fastify({
     logger:
       logger === false
@@ -128,7 +128,7 @@ export async function createHttpServer(config: Config, logger: boolean | object)
   // Read for socket handshakes only (AUTH_COOKIE); REST takes the bearer header, so no CSRF.
   await app.register(cookie);
   // Pages on the origins ALLOWED_ORIGINS names may call REST from the browser.
-  await registerCors(app, config);
+  await registerCors(app, config, originListed);
   // Parsed only where a route asks (req.parts(), with its document's limits): uploads stream to disk.
   await app.register(multipart);
   await app.register(websocket, {
@@ -140,7 +140,8 @@ export async function createHttpServer(config: Config, logger: boolean | object)
       maxPayload: Math.min(UNAUTHENTICATED_FRAME_BYTES, config.wsMaxPayloadBytes),
       perMessageDeflate: config.wsCompression,
       // Cross-site WebSocket hijacking: a page on another origin cannot use a visitor's socket.
-      verifyClient: ({ origin, req }, done) => done(originAllowed(origin, req.headers.host, config.allowedOrigins), 403, 'Origin not allowed'),
+      // Runs after the route's handshake, which admits the pages its tenant's list names.
+      verifyClient: ({ origin, req }, done) => done(upgradeAllowed(req, origin, config.allowedOrigins), 403, 'Origin not allowed'),
     },
   });
   keepAlive(app, config.wsPingIntervalMs);

@@ -85,6 +85,11 @@ export function moderationContract(make: () => Promise<StoreHandle>): void {
       expect(await store().report(first.id)).toMatchObject({ state: 'dismissed', resolvedBy: a.id, resolvedAt: T0 + 1 });
       expect((await store().openReports({ tenantId: tenant.id }, 0, 10)).map((r) => r.id)).toEqual([second.id]);
       expect((await store().reportsBy(b.id, undefined, 10)).map((r) => r.state)).toEqual(['dismissed']);
+      // A claim whose action was refused goes back to open; only that claim, only once.
+      expect(await store().reopenReport(first.id, 'dismissed', a.id, T0 + 2)).toBe(false);
+      expect(await store().reopenReport(first.id, 'dismissed', a.id, T0 + 1)).toBe(true);
+      expect(await store().report(first.id)).toMatchObject({ state: 'open', resolvedBy: null, resolvedAt: null });
+      expect(await store().reopenReport(first.id, 'dismissed', a.id, T0 + 1)).toBe(false);
     });
 
     it('a deletion reason is kept once per message', async () => {

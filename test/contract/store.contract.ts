@@ -533,6 +533,14 @@ export function storeContract(make: () => Promise<StoreHandle>): void {
         retentionDays: 30,
         allowedOrigins: ['https://a.example'],
       });
+      // Whether any tenant lists an origin: the whole entry, not a part of another.
+      const own = `https://t${t.id}.example`;
+      expect(await s.originListed(own)).toBe(false);
+      await s.putTenantSettings(t.id, { allowedOrigins: [`${own}.evil`, own] }, T0 + 2);
+      expect(await s.originListed(own)).toBe(true);
+      await s.putTenantSettings(t.id, { allowedOrigins: [`${own}.evil`] }, T0 + 3);
+      expect(await s.originListed(own)).toBe(false);
+      await s.putTenantSettings(t.id, { allowedOrigins: ['https://a.example'] }, T0 + 4);
       const c = await f.conversation(t, 'group', [a]);
       expect(await s.conversationArchivedAt(c.id)).toBeNull();
       expect(await s.setConversationArchived(c.id, T0)).toBe(true);
@@ -1435,7 +1443,7 @@ export function storeContract(make: () => Promise<StoreHandle>): void {
       await appendAll(s, [f.msg(own, a), f.msg(byTenant, a)]);
       const candidates = async () => (await s.retentionCandidates(Math.min(own.id, byTenant.id) - 1, 1000)).filter((r) => r.tenantId === t.id);
       expect(await candidates()).toEqual([]);
-      await s.setTenantRetention(t.id, 30);
+      await s.setTenantRetention(t.id, 30, T0);
       await s.setConversationRetention(own.id, 2);
       expect(await s.tenantRetention(t.id)).toBe(30);
       expect((await candidates()).map((r) => [r.conversationId, r.retentionDays])).toEqual([[own.id, 2], [byTenant.id, 30]]);

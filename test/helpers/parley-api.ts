@@ -1,7 +1,7 @@
 // The types of Parley's own API (/api/parley) for the `api()` test helper, from the typed
 // SDK's generated wire types: a call names its route, the route names its body. The other
 // dialects' bodies are the API documents' (prose, no types): `DocumentBody`.
-import type { ConversationNotificationSettingsOut, NotificationSettingsOut, PushSubscriptionOut, VapidKeyOut, BlockOut, ChangesOut, ConversationOut, DirectoryOut, ErrorOut, PinOut, RevisionsOut, SavedPageOut, SearchOut, ThreadOut, ThreadRepliesOut, UnreadOut, HistoryOut, InviteIssuedOut, InviteOut, MemberOut, MessageOut, PresenceOut, SessionOut, UploadOut, UserOut, WebhookOut, WebhookCreatedOut, EventsOut, ApiKeyIssuedOut, ApiKeyOut, IncomingWebhookIssuedOut, IncomingWebhookOut } from '../../sdk/src/generated/wire.js';
+import type { ConversationNotificationSettingsOut, NotificationSettingsOut, PushSubscriptionOut, VapidKeyOut, BlockOut, ChangesOut, ConversationOut, DirectoryOut, ErrorOut, PinOut, RevisionsOut, SavedPageOut, SearchOut, ThreadOut, ThreadRepliesOut, UnreadOut, HistoryOut, InviteIssuedOut, InviteOut, MemberOut, MessageOut, PresenceOut, SessionOut, UploadOut, UserOut, MeOut, WebhookOut, WebhookCreatedOut, EventsOut, ApiKeyIssuedOut, ApiKeyOut, IncomingWebhookIssuedOut, IncomingWebhookOut } from '../../sdk/src/generated/wire.js';
 
 /** A body of one of the five API documents' dialects (or of /healthz, /docs…): shaped by prose, checked by each test. */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -40,7 +40,7 @@ export type ParleyResult<M extends string, P extends string> =
   : P extends `/api/parley/auth/logout${Query}` ? NoContent
   : P extends `/api/parley/auth/${string}` ? SessionOut
   : P extends `/api/parley/me/notification-settings${Query}` ? NotificationSettingsOut
-  : P extends `/api/parley/me${Query}` ? UserOut
+  : P extends `/api/parley/me${Query}` ? MeOut
   : P extends `/api/parley/push/vapid-key${Query}` ? VapidKeyOut
   : P extends `/api/parley/push/subscriptions/${string}` ? NoContent
   : P extends `/api/parley/push/subscriptions${Query}` ? PushSubscriptionOut

@@ -2,7 +2,7 @@
 // of /api/parley) and src/version.ts. Do not edit: change the schemas and run it again.
 
 /** The API version these types describe (GET /healthz reports the server's as api_version). */
-export const API_VERSION = '0.4';
+export const API_VERSION = '0.5';
 
 export interface AckBody {
   seq: number;
@@ -591,6 +591,21 @@ export interface LoginBody {
 export interface MarkUnreadBody {
   /** The first message to show as unread again */
   seq: number;
+}
+
+export interface MeOut {
+  /** Parley id */
+  id: number;
+  uuid: string;
+  name: string;
+  email: string;
+  avatar_url: string | null;
+  /** A bot: acts through an API key or an incoming webhook */
+  is_bot?: boolean;
+  /** Mine in my tenant: its admins administer it (/admin) */
+  tenant_role: 'admin' | 'member';
+  /** A server operator: administers every tenant */
+  is_operator: boolean;
 }
 
 export interface MemberOut {
@@ -1498,6 +1513,7 @@ export interface WireTypes {
   LegalHoldParams: LegalHoldParams;
   LoginBody: LoginBody;
   MarkUnreadBody: MarkUnreadBody;
+  MeOut: MeOut;
   MemberOut: MemberOut;
   MessageOut: MessageOut;
   MessageParams: MessageParams;

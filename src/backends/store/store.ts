@@ -359,7 +359,8 @@ export interface PurgeBatch {
 export interface RetentionStore {
   /** The tenant's "keep N days"; null: keep forever. */
   tenantRetention(tenantId: Id): Promise<number | null>;
-  setTenantRetention(tenantId: Id, days: number | null): Promise<void>;
+  /** Sets it, stamped `at` (the caller's clock, as every write of tenant_settings). */
+  setTenantRetention(tenantId: Id, days: number | null, at: Millis): Promise<void>;
   /** A conversation's own "keep N days" (null: its tenant's); the conversation's read reflects it. */
   setConversationRetention(conversationId: Id, days: number | null): Promise<void>;
   /** Places (on) or lifts a hold; false when it was already so. */
@@ -454,7 +455,7 @@ export interface TenantSettings {
   maxUploadBytes: number | null;
   /** Keep messages this many days (the retention job reads it); null: keep them. */
   retentionDays: number | null;
-  /** Origins trusted for this tenant on top of the process's ALLOWED_ORIGINS. */
+  /** The only origins whose pages may act for this tenant's users; null or empty: the process's ALLOWED_ORIGINS. */
   allowedOrigins: string[] | null;
 }
 
@@ -504,6 +505,8 @@ export interface AdminStore {
    */
   eraseProfile(userId: Id, at: Millis): Promise<number | 'last_admin' | undefined>;
   tenantSettings(tenantId: Id): Promise<TenantSettings>;
+  /** Whether some tenant's allowed_origins holds `origin` (as stored: lower case). */
+  originListed(origin: string): Promise<boolean>;
   /** Changes the given settings (undefined keeps one, null clears it) and returns them all. */
   putTenantSettings(tenantId: Id, changes: Partial<TenantSettings>, at: Millis): Promise<TenantSettings>;
   /** The tenant's live conversations with id > after, by id, at most `limit`. */
@@ -1139,6 +1142,8 @@ export interface ModerationStore {
   report(id: Id): Promise<MessageReport | undefined>;
   /** Moves an open report to `state`; false when it is not open (resolved once, by one moderator). */
   resolveReport(id: Id, state: Exclude<ReportState, 'open'>, by: Id, at: Millis): Promise<boolean>;
+  /** Puts back to open a report resolved as given (its action was then refused); false when it is not resolved so. */
+  reopenReport(id: Id, state: Exclude<ReportState, 'open'>, by: Id, at: Millis): Promise<boolean>;
   /** Open reports in the scope, oldest first, with id above `afterId`, at most `limit`. */
   openReports(scope: ReportQueueScope, afterId: Id, limit: number): Promise<MessageReport[]>;
   /** The reporter's own reports in any state, newest first, with id below `beforeId` (none: from the newest), at most `limit`. */

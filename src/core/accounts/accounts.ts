@@ -147,6 +147,23 @@ export class Accounts {
     return { user, accessToken: await this.tokens.issue(user) };
   }
 
+  /**
+   * The origins a tenant's admins allow its users' pages on (tenant_settings.allowed_origins),
+   * null when it names none: then the process's ALLOWED_ORIGINS decide. `tenant` is its id, or
+   * the uuid a login or registration names (undefined: the default tenant; an unknown one: null).
+   */
+  async tenantOrigins(tenant: Id | string | undefined): Promise<readonly string[] | null> {
+    const id = typeof tenant === 'number' ? tenant : (tenant === undefined ? await this.store.defaultTenant() : await this.store.tenantByUuid(tenant))?.id;
+    if (id === undefined) return null;
+    const list = (await this.store.tenantSettings(id)).allowedOrigins;
+    return list && list.length > 0 ? list : null;
+  }
+
+  /** Whether some tenant allows pages on `origin`: before a request's tenant is known, it may be one of them. */
+  originListed(origin: string): Promise<boolean> {
+    return this.store.originListed(origin.toLowerCase());
+  }
+
   /** The tenant's registration mode: its admins' choice (tenant_settings), else REGISTRATION. */
   async #registrationOf(tenantId: Id): Promise<Registration> {
     return ((await this.store.tenantSettings(tenantId)).registration as Registration | null) ?? this.config.registration;

@@ -184,8 +184,9 @@ export class Administration {
   }
 
   /**
-   * Changes the tenant's settings. `allowedOrigins` are added to the process's ALLOWED_ORIGINS
-   * for this tenant (never replace them: the process's list is the operator's floor).
+   * Changes the tenant's settings. A non-empty `allowedOrigins` replaces the process's
+   * ALLOWED_ORIGINS for this tenant's users (http/origins.ts): only its pages, and the server's
+   * own, may act for them.
    */
   async setSettings(actor: User, changes: Partial<TenantSettings>, tenantUuid?: string, origin?: string): Promise<TenantSettings> {
     const tenant = await this.tenantOf(actor, tenantUuid);

@@ -90,19 +90,20 @@ export class Moderation {
    */
   async ban(actor: User, key: ConversationKey, userKey: Id | string, input: SanctionInput = {}): Promise<Sanction> {
     const { conversation, as } = await this.#authority(actor, key);
-    const { user, role } = await this.#target(actor, as, conversation, userKey);
+    const { user } = await this.#target(actor, as, conversation, userKey);
     const now = Date.now();
     const sanction = await this.#put(actor, conversation, user, 'ban', input, now);
-    if (role) {
-      try {
-        // The store refuses to remove the last admin (last_admin); then there is no ban either.
-        if (await storeCall(this.store.removeParticipant(conversation.id, user.id, now))) {
-          this.events.publish({ type: 'participant.removed', conversation: await this.conversations.ref(conversation), user: Users.summaryOf(user), by: actor.id });
-        }
-      } catch (e) {
-        await this.store.liftSanction(conversation.id, user.id, 'ban', now);
-        throw e;
+    // Removed whether or not they were a member when the ban began: an add that read the bans
+    // before this one committed may have let them in since (the removal takes the lock the add
+    // reads the bans under, so one of the two sees the other).
+    try {
+      // The store refuses to remove the last admin (last_admin); then there is no ban either.
+      if (await storeCall(this.store.removeParticipant(conversation.id, user.id, now))) {
+        this.events.publish({ type: 'participant.removed', conversation: await this.conversations.ref(conversation), user: Users.summaryOf(user), by: actor.id });
       }
+    } catch (e) {
+      await this.store.liftSanction(conversation.id, user.id, 'ban', now);
+      throw e;
     }
     await this.#record(actor, 'conversation.ban', conversation, user, sanction);
     return sanction;
@@ -209,16 +210,24 @@ export class Moderation {
       throw e instanceof DomainError && e.code === 'conversation_not_found' ? new DomainError('report_not_found') : e;
     });
     if (report.state !== 'open') throw new DomainError('report_resolved');
-    if (action === 'delete') {
-      const message = await this.store.messageById(report.messageId);
-      if (message) await this.messages.tombstone(actor, message, await this.conversations.ref(conversation), input.reason);
-    } else if (action === 'suspend') {
-      await this.accounts.suspend(actor, report.authorId, input.reason ?? null);
-    } else if (action !== 'dismiss') {
-      await (action === 'ban' ? this.ban : this.mute).call(this, actor, conversation.id, report.authorId, input);
-    }
+    // Claimed before acting: of two moderators resolving it at once, only the one whose claim
+    // holds acts (the other's suspension or deletion used to run as well, under a report that
+    // says the first's outcome). An action refused gives the claim back.
     const at = Date.now();
     if (!(await this.store.resolveReport(report.id, STATE_OF[action], actor.id, at))) throw new DomainError('report_resolved');
+    try {
+      if (action === 'delete') {
+        const message = await this.store.messageById(report.messageId);
+        if (message) await this.messages.tombstone(actor, message, await this.conversations.ref(conversation), input.reason);
+      } else if (action === 'suspend') {
+        await this.accounts.suspend(actor, report.authorId, input.reason ?? null);
+      } else if (action !== 'dismiss') {
+        await (action === 'ban' ? this.ban : this.mute).call(this, actor, conversation.id, report.authorId, input);
+      }
+    } catch (e) {
+      await this.store.reopenReport(report.id, STATE_OF[action], actor.id, at);
+      throw e;
+    }
     const resolved: MessageReport = { ...report, state: STATE_OF[action], resolvedBy: actor.id, resolvedAt: at };
     this.events.publishToUsers([report.reporterId], { type: 'report.resolved', report: resolved });
     await this.audit.record({

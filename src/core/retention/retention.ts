@@ -68,7 +68,7 @@ export class Retention {
 
   async setTenantRetention(actor: User, days: number | null, origin?: string): Promise<void> {
     this.#admin(actor);
-    await this.store.setTenantRetention(actor.tenantId, this.#days(days));
+    await this.store.setTenantRetention(actor.tenantId, this.#days(days), Date.now());
     await this.audit.record({ tenantId: actor.tenantId, actorId: actor.id, action: 'retention.set', targetType: 'tenant', targetId: actor.tenantUuid, origin, details: { days } });
   }
 

@@ -79,7 +79,7 @@ export function authRoutes(core: Core, config: Config): FastifyPluginAsync {
     const friendDocs = (id: string, summary: string, description: string, responses: Record<string, object>) =>
       operation({ tag: TAGS.friends, id, summary, description, responses: { ...responses, ...errorsShown() } });
 
-    const originCheck = checkLoginOrigin(config);
+    const originCheck = checkLoginOrigin(core, config);
     const session = (s: Session) => ({ access_token: s.accessToken, token_type: 'bearer' as const, user: renderUser(s.user) });
 
     app.post(
@@ -120,7 +120,7 @@ export function authRoutes(core: Core, config: Config): FastifyPluginAsync {
     app.register(async (authed0) => {
       const authed = authed0.withTypeProvider<TypeBoxTypeProvider>();
       // onRequest: an anonymous caller gets 401 before its body is validated (as every dialect's signed-in routes).
-      authed.addHook('onRequest', requireUser(core));
+      authed.addHook('onRequest', requireUser(core, config));
       const security = [{ bearer: [] }];
 
       authed.get(

@@ -189,7 +189,7 @@ export function adminRoutes(ctx: DialectContext, authed: DialectScope) {
   } }, async (req) => renderSettings(await admin.settings(req.user, req.query.tenant)));
 
   authed.patch('/admin/settings', { schema: {
-    ...docs('adminSetSettings', "Change the tenant's settings", 'Only the fields given change; null clears one. allowed_origins are trusted for this tenant on top of the server\'s ALLOWED_ORIGINS.'),
+    ...docs('adminSetSettings', "Change the tenant's settings", 'Only the fields given change; null clears one. A non-empty allowed_origins is the only list of pages (besides the server\'s own) that may act for this tenant\'s users, in place of the server\'s ALLOWED_ORIGINS: a browser request or socket from another page is refused with 403.'),
     querystring: TenantQuery,
     body: example(TenantSettingsBody, 'Keep a year', { retention_days: 365 }),
     response: { 200: example(TenantSettingsOut, 'The settings', EXAMPLE_SETTINGS), ...errors },

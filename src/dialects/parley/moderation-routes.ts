@@ -100,7 +100,7 @@ export function moderationRoutes(ctx: DialectContext, authed: DialectScope) {
   } }, async (req) => renderPage(await core.moderation.mine(req.user, { before: req.query.before, limit: req.query.limit })));
 
   authed.post('/reports/:id/resolve', { schema: {
-    ...docs('resolveReport', 'Resolve a report', 'Dismiss it, delete the message (the reason shown with it), or mute or ban its author (`reason`, `until` as for a mute or ban), once; the reporter gets report_resolved. Suspending the author is not offered yet.'),
+    ...docs('resolveReport', 'Resolve a report', 'Dismiss it, delete the message (the reason shown with it), mute or ban its author (`reason`, `until` as for a mute or ban), or suspend its author\'s account (tenant admins), once: of two moderators at once, one acts and the other is refused; the reporter gets report_resolved.'),
     params: ReportParams,
     body: example(ResolveBody, 'The action', { action: 'delete', reason: 'Spam' }),
     response: { 200: example(ReportOut, 'The resolved report', { ...REPORT, state: 'deleted', resolved_by: 1, resolved_at: '2024-01-01T12:09:00.000Z' }), ...errors },

@@ -1,4 +1,4 @@
-import type { Attachment, ConversationView, Message, UserSummary } from '../../core/model.js';
+import type { Attachment, ConversationView, Message, User, UserSummary } from '../../core/model.js';
 import type { DialectContext } from '../dialect.js';
 import type { Static } from '@sinclair/typebox';
 import { iso, isoOrNull } from '../shared/time.js';
@@ -13,6 +13,11 @@ const renderMetadata = (json: string | null | undefined): Record<string, unknown
 
 export function renderUser(u: UserSummary) {
   return { id: u.id, uuid: u.uuid, name: u.name, email: u.email, avatar_url: u.avatarUrl, is_bot: u.isBot === true };
+}
+
+/** The caller's own profile (MeOut). */
+export function renderMe(u: User) {
+  return { ...renderUser(u), tenant_role: u.tenantRole, is_operator: u.isOperator };
 }
 
 export function renderAttachment(ctx: Ctx, a: Attachment) {

@@ -12,7 +12,7 @@ import type { DialectContext, DialectScope } from '../dialect.js';
 import { checkLoginOrigin } from '../shared/auth.js';
 import { receiveMultipart } from '../shared/multipart.js';
 import { isoOrNull } from '../shared/time.js';
-import { renderAttachment, renderConversation, renderMessage, renderUser } from './render.js';
+import { renderAttachment, renderConversation, renderMe, renderMessage, renderUser } from './render.js';
 import {
   AddParticipantBody,
   BlockOut,
@@ -50,6 +50,7 @@ import {
   UpdateConversationBody,
   UploadOut,
   UserOut,
+  MeOut,
   UserSearchQuery,
   DeleteQuery,
 } from './schemas.js';
@@ -76,7 +77,7 @@ const session = (s: { user: User; accessToken: string }) => ({ token: s.accessTo
 export function parleyOpen(ctx: DialectContext, app: DialectScope) {
   const { core } = ctx;
   // Parley's API hands out no cookie, but a cross-site page still may not log in through it.
-  const originCheck = checkLoginOrigin(ctx.config);
+  const originCheck = checkLoginOrigin(ctx.core, ctx.config);
   app.post('/auth/register', { preHandler: originCheck, schema: {
     ...openDocs('register', 'Create an account', 'Registers a user and signs them in (the same accounts as /api/auth). Without tenant_id: the default tenant; a new one is created with its first user as admin; an existing one needs an invite.'),
     body: example(RegisterBody, 'The new account', { email: 'john@example.com', password: 'correct horse battery', name: 'John Doe' }),
@@ -112,7 +113,10 @@ export function parleyRest(ctx: DialectContext, authed: DialectScope) {
   const one = async (m: Message) => messages([m], await core.messages.named([m]))[0];
 
   // ------------------------------------------------------------ account and people
-  authed.get('/me', { schema: { ...docs('getMe', 'Who am I', 'The signed-in user.'), response: { 200: example(UserOut, 'The user of the token', user), ...errors } } }, async (req) => renderUser(req.user));
+  authed.get('/me', { schema: {
+    ...docs('getMe', 'Who am I', 'The signed-in user, with their role in their tenant and whether they operate the server (what they may administer).'),
+    response: { 200: example(MeOut, 'The user of the token', { ...user, tenant_role: 'member', is_operator: false }), ...errors },
+  } }, async (req) => renderMe(req.user));
   authed.post('/auth/password', { schema: {
     ...docs('changePassword', 'Change my password', 'Checks the current password, sets the new one, ends every other session and returns a fresh token.'),
     body: example(PasswordBody, 'The current and the new password', { current_password: 'correct horse battery', new_password: 'a longer passphrase' }),

@@ -37,6 +37,13 @@ export const UserOut = Type.Object(
   },
 );
 
+/** The caller's own profile, with what they administer: a client offers the admin section by it. */
+export const MeOut = Type.Object({
+  ...UserOut.properties,
+  tenant_role: Type.Union([Type.Literal('admin'), Type.Literal('member')], { description: "Mine in my tenant: its admins administer it (/admin)" }),
+  is_operator: Type.Boolean({ description: 'A server operator: administers every tenant' }),
+});
+
 export const AttachmentOut = Type.Object(
   {
     id: Id,

@@ -1,7 +1,10 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { WebSocket } from 'ws';
 import type { DialectContext } from '../dialect.js';
-import { handshakeUser, type Handshake } from './auth.js';
+import { DomainError } from '../../core/errors.js';
+import { admitOrigin } from '../../http/origins.js';
+import { errorText } from './texts.js';
+import { handshakeUser, tenantOriginRule, type Handshake } from './auth.js';
 import { CloseCodes, type Connection } from '../../delivery/connection.js';
 
 // Socket admission (issue 14 item 6). Before it, an anonymous socket could send 80 MiB frames
@@ -236,6 +239,15 @@ export function socketHandshake(
     if (!request.ws) return undefined;
     const verdict = await handshakeUser(ctx.core, ctx.config, request, opts.firstFrame, opts.apiKeys);
     if (verdict.kind === 'refused' && opts.refuseUpgrade) return opts.refuseUpgrade(verdict.error, reply);
+    // The page's origin by its user's tenant (http/origins.ts); a socket whose user comes with
+    // its first frame is let in on any tenant's list, and its own tenant's rule applied then.
+    const origin = request.headers.origin;
+    if (verdict.kind === 'user') {
+      if (!(await tenantOriginRule(ctx.core, ctx.config, request, verdict.user.tenantId)).allowed) {
+        return reply.code(403).send({ detail: errorText(new DomainError('origin_not_allowed')) });
+      }
+      admitOrigin(request.raw);
+    } else if (origin !== undefined && (await ctx.core.accounts.originListed(origin))) admitOrigin(request.raw);
     if (verdict.kind !== 'user' && !admissionOf(ctx).unauthenticated.hasRoom(request.ip)) {
       return reply.code(429).send({ detail: TOO_MANY_UNAUTHENTICATED });
     }

@@ -1,12 +1,12 @@
 import type {} from '@fastify/websocket';
 import type {} from '@fastify/swagger';
-import type { FastifyRequest } from 'fastify';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Config } from '../../config/config.js';
 import type { Core } from '../../core/core.js';
-import type { ApiKeyScope, User } from '../../core/model.js';
+import type { ApiKeyScope, Id, User } from '../../core/model.js';
 import { DomainError } from '../../core/errors.js';
 import { isApiKeySecret, scopeAllows, type ApiKeyAccess } from '../../core/accounts/api-keys.js';
-import { originAllowed, originTrusted } from '../../http/origins.js';
+import { corsGrant, originAllowed, originTrusted, withdrawCors } from '../../http/origins.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -84,6 +84,36 @@ function publicOrigin(config: Config): string | null {
   }
 }
 
+/** Whether the request's page is the server's own (PUBLIC_URL's origin or its Host): never a tenant's to refuse. */
+function ownPage(config: Config, request: FastifyRequest, origin: string): boolean {
+  return origin.toLowerCase() === publicOrigin(config) || originTrusted(origin, request.headers.host, []);
+}
+
+/**
+ * The rule of `tenant`'s origins (see http/origins.ts) for a browser request: `list` is its
+ * admins' list (null: ALLOWED_ORIGINS decide), `allowed` whether the page may act for its users.
+ * No Origin (not a browser) and the server's own pages are allowed without a read.
+ */
+export async function tenantOriginRule(core: Core, config: Config, request: FastifyRequest, tenant: Id | string | undefined) {
+  const origin = request.headers.origin;
+  if (origin === undefined || ownPage(config, request, origin)) return { list: null, allowed: true };
+  const list = await core.accounts.tenantOrigins(tenant);
+  return { list, allowed: originAllowed(origin, request.headers.host, list ?? config.allowedOrigins) };
+}
+
+/**
+ * A REST request for `tenant` (the token's, once authenticated): refused with 403 when its
+ * tenant lists origins and not the page's; the CORS answer given before the tenant was known
+ * (to a page some tenant lists) is taken back where the origins that decide for it do not grant
+ * it. Returns whether the tenant's own list decided.
+ */
+export async function checkTenantOrigin(core: Core, config: Config, request: FastifyRequest, reply: FastifyReply, tenant: Id | string | undefined): Promise<boolean> {
+  const { list, allowed } = await tenantOriginRule(core, config, request, tenant);
+  if (!allowed && (list !== null || !corsGrant(request.headers.origin, config.allowedOrigins, false))) withdrawCors(reply);
+  if (!allowed && list !== null) throw new DomainError('origin_not_allowed');
+  return list !== null;
+}
+
 /**
  * Whether a login or registration comes from a page this server trusts with its cookie: no
  * Origin (not a browser), its own origin, or one ALLOWED_ORIGINS names (`*` does not count).
@@ -101,10 +131,15 @@ export function loginOriginTrusted(config: Config, request: FastifyRequest): boo
  * would otherwise log the visitor into the attacker's account (login CSRF): the cookie it
  * sets is what the visitor's sockets then use.
  */
-export function checkLoginOrigin(config: Config) {
-  return async (request: FastifyRequest) => {
+export function checkLoginOrigin(core: Core, config: Config) {
+  return async (request: FastifyRequest, reply: FastifyReply) => {
     const origin = request.headers.origin;
-    if (origin === undefined || loginOriginTrusted(config, request)) return;
+    if (origin === undefined) return;
+    // The tenant the body names (none: the default one). A login that names none finds its user
+    // in whichever tenant holds the e-mail: that token's requests are held to its tenant's list.
+    const named = (request.body as { tenant_id?: unknown } | undefined)?.tenant_id;
+    if (await checkTenantOrigin(core, config, request, reply, typeof named === 'string' ? named : undefined)) return;
+    if (loginOriginTrusted(config, request)) return;
     if (!originAllowed(origin, request.headers.host, config.allowedOrigins)) throw new DomainError('origin_not_allowed');
   };
 }
@@ -113,9 +148,10 @@ export function checkLoginOrigin(config: Config) {
  * A hook that authenticates every route of the plugin it is added to, and takes the request
  * from the user's read budget (GET, HEAD) or write budget (anything else): 429 past either.
  */
-export function requireUser(core: Core) {
-  return async (request: FastifyRequest) => {
+export function requireUser(core: Core, config: Config) {
+  return async (request: FastifyRequest, reply: FastifyReply) => {
     request.user = await authenticateRequest(core, request);
+    await checkTenantOrigin(core, config, request, reply, request.user.tenantId);
     if (accessOf(request.method) === 'read') await core.rateLimits.read(request.user.id);
     else await core.rateLimits.write(request.user.id);
   };

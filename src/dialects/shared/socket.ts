@@ -1,6 +1,6 @@
 import type { FastifyRequest } from 'fastify';
 import type { RawData, WebSocket } from 'ws';
-import { isDomainError } from '../../core/errors.js';
+import { DomainError, isDomainError } from '../../core/errors.js';
 import type { User } from '../../core/model.js';
 import { CloseCodes, Connection, type EventRenderer } from '../../delivery/connection.js';
 import type { DialectContext } from '../dialect.js';
@@ -9,7 +9,7 @@ import { FrameError, parseFrame } from './frames.js';
 import { UNAUTHENTICATED_FRAME_BYTES } from '../../http/server.js';
 import { admissionOf, closeAndTerminate, handshakeOf, setFrameLimit, terminateSoon, type Turn } from './admission.js';
 import { parseFileFrame } from './file-frames.js';
-import { callerOf, checkScope, type Caller } from './auth.js';
+import { callerOf, checkScope, tenantOriginRule, type Caller } from './auth.js';
 
 export type FrameHandler<S> = (conn: Connection<S>, frame: Record<string, unknown>) => Promise<void>;
 
@@ -352,6 +352,8 @@ export class SocketSession<S> {
       user = caller.user;
       this.#scopes = caller.scopes;
       opts.admit?.(user);
+      // Let in before its user was known (socketHandshake): now its tenant's origins decide.
+      if (!handshakeCaller && !(await tenantOriginRule(ctx.core, config, this.#request, user.tenantId)).allowed) throw new DomainError('origin_not_allowed');
     } catch (e) {
       return this.#refuse(e);
     }

@@ -4,7 +4,8 @@ import { api, newUser } from '../../helpers/clients.js';
 import { SKIP_BROWSER, horizontalOverflow, screenshot, signedInPerson, until, useWebPage } from './support.js';
 
 // The admin section in the page (issue 20): a tenant admin suspends and reactivates a user,
-// archives a conversation and sets the retention, on a desktop and at a phone's width.
+// archives a conversation and sets the retention, on a desktop and at a phone's width; a
+// member is not offered the section.
 
 describe.skipIf(SKIP_BROWSER)('the admin section in the web page', () => {
   const suite = useWebPage();
@@ -51,5 +52,14 @@ describe.skipIf(SKIP_BROWSER)('the admin section in the web page', () => {
     expect(await horizontalOverflow(phone.page)).toBe(0);
     await screenshot(phone.page, 'admin-users-mobile');
     for (const p of [ada, phone]) await p.context.close();
+
+    // A member: no admin button (the server refuses them every admin call anyway). Not Bob:
+    // his suspension ended the token he had.
+    const carol = await newUser(server, { name: 'Carol', tenantId });
+    const member = await signedInPerson(browser, server.url, carol.token);
+    await member.page.locator('[data-administers="false"]').waitFor();
+    expect(await member.page.getByTestId('admin-button').count()).toBe(0);
+    expect(member.errors).toEqual([]);
+    await member.context.close();
   }, 120_000);
 });

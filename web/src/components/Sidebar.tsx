@@ -1,5 +1,5 @@
 import { useEffect, useState } from 'preact/hooks';
-import type { Conversation, User } from '@parley/sdk';
+import type { Conversation, Me, User } from '@parley/sdk';
 import { conversationTitle, listTime, messageSummary, otherMember } from '../format.js';
 import { Icon } from '../icons.js';
 import { errorText } from '../session.js';
@@ -15,6 +15,25 @@ import { SavedButton } from './Curation.js';
 import { requestThread, ThreadsDialog } from './Threads.js';
 import { disablePush, enablePush, pushSupported } from '../push.js';
 
+/**
+ * Whether I administer something (my tenant's admins, the server's operators): only they are
+ * offered the admin section. Asked of the server once (me()): a session from login or
+ * registration does not carry the role, and the server decides every admin call anyway.
+ * Null until the server answered (the sidebar's `data-administers` says which it is).
+ */
+function useAdministers(): boolean | null {
+  const { client } = useUi();
+  const [me, setMe] = useState<Me | null>(null);
+  useEffect(() => {
+    let live = true;
+    client.me().then((m) => live && setMe(m), () => {});
+    return () => {
+      live = false;
+    };
+  }, [client]);
+  return me && (me.tenant_role === 'admin' || me.is_operator);
+}
+
 export function Sidebar({ selected, onLogout }: { selected: number | null; onLogout: () => void }) {
   const { client, open, toast } = useUi();
   const me = client.user;
@@ -22,6 +41,7 @@ export function Sidebar({ selected, onLogout }: { selected: number | null; onLog
   const [newGroup, setNewGroup] = useState(false);
   const [directory, setDirectory] = useState(false);
   const [admin, setAdmin] = useState(false);
+  const administers = useAdministers();
   const [threads, setThreads] = useState(false);
   const { results, error } = usePeopleSearch(query);
   const conversations = client.state.conversations();
@@ -38,7 +58,7 @@ export function Sidebar({ selected, onLogout }: { selected: number | null; onLog
 
   return (
     <aside class="sidebar" aria-label="Chats">
-      <header class="sidebar-header">
+      <header class="sidebar-header" data-administers={administers === null ? undefined : String(administers)}>
         {me && <Avatar id={me.id} name={me.name} />}
         <div class="me">
           <strong data-testid="me-name">{me?.name}</strong>
@@ -48,9 +68,11 @@ export function Sidebar({ selected, onLogout }: { selected: number | null; onLog
           <Icon name="hash" />
         </button>
         <SavedButton />
-        <button type="button" class="icon-button" aria-label="Administration" title="Administration" onClick={() => setAdmin(true)} data-testid="admin-button">
-          <Icon name="users" />
-        </button>
+        {administers && (
+          <button type="button" class="icon-button" aria-label="Administration" title="Administration" onClick={() => setAdmin(true)} data-testid="admin-button">
+            <Icon name="users" />
+          </button>
+        )}
         <button type="button" class="icon-button" aria-label="Threads" title="Threads" onClick={() => setThreads(true)} data-testid="threads-button">
           <Icon name="reply" />
         </button>

@@ -165,6 +165,14 @@ export class SqlAdmin extends SqlAggregate implements AdminStore {
     };
   }
 
+  async originListed(origin: string): Promise<boolean> {
+    // LIKE narrows the rows (its wildcards only widen it), the parsed list decides.
+    const rows = await this.all(
+      this.db.selectFrom('tenant_settings').select('allowed_origins').where('allowed_origins', 'like', `%${JSON.stringify(origin)}%`),
+    );
+    return rows.some((r) => r.allowed_origins !== null && (JSON.parse(r.allowed_origins) as string[]).includes(origin));
+  }
+
   async putTenantSettings(tenantId: Id, changes: Partial<TenantSettings>, at: Millis): Promise<TenantSettings> {
     const merged = { ...(await this.tenantSettings(tenantId)), ...Object.fromEntries(Object.entries(changes).filter(([, v]) => v !== undefined)) } as TenantSettings;
     const row = {

@@ -113,6 +113,20 @@ export class SqlModeration extends SqlAggregate implements ModerationStore {
     return n > 0;
   }
 
+  async reopenReport(id: Id, state: Exclude<ReportState, 'open'>, by: Id, at: Millis): Promise<boolean> {
+    const n = await this.runner.run(
+      this.db
+        .updateTable('message_reports')
+        .set({ state: 'open', resolved_by: null, resolved_at: null })
+        .where('id', '=', id)
+        .where('state', '=', state)
+        .where('resolved_by', '=', by)
+        .where('resolved_at', '=', at)
+        .compile(),
+    );
+    return n > 0;
+  }
+
   async openReports(scope: ReportQueueScope, afterId: Id, limit: number): Promise<MessageReport[]> {
     let q = this.#reports().where('tenant_id', '=', scope.tenantId).where('state', '=', 'open').where('id', '>', afterId);
     if (scope.conversationId !== undefined) q = q.where('conversation_id', '=', scope.conversationId);

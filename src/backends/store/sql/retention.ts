@@ -24,12 +24,12 @@ export class SqlRetention extends SqlAggregate implements RetentionStore {
     return r?.retention_days == null ? null : Number(r.retention_days);
   }
 
-  async setTenantRetention(tenantId: Id, days: number | null): Promise<void> {
+  async setTenantRetention(tenantId: Id, days: number | null, at: Millis): Promise<void> {
     // The same column as the admin's tenant settings (sql/admin.ts): one "keep N days" per tenant.
     await this.runner.run(
       raw(
         'INSERT INTO tenant_settings (tenant_id, retention_days, updated_at) VALUES (?, ?, ?) ON CONFLICT (tenant_id) DO UPDATE SET retention_days = excluded.retention_days, updated_at = excluded.updated_at',
-        [tenantId, days, Date.now()],
+        [tenantId, days, at],
       ),
     );
   }
