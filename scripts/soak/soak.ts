@@ -54,11 +54,13 @@ export const LIMITS = {
   /** At the two quiet points (every client connected, idle) they may differ by this many. */
   quietSlack: 4,
   /**
-   * Heap after a full GC at rest may grow this much per message sent between the two rests:
-   * a short run's leak check (keeping each message's object costs far more), where 10% of
-   * the heap would take longer than CI has to show.
+   * V8's old space after a full GC at rest may grow by `restSlack` (what compilation still
+   * adds after a short warm-up) plus this much per message sent between the two rests: a short
+   * run's leak check (keeping each event costs 2 KB and more here), where 10% of the heap
+   * would take longer than CI has to show.
    */
   bytesPerMessage: 1_000,
+  restSlack: 640 * 1024,
 };
 
 export interface Sample {
@@ -69,6 +71,8 @@ export interface Sample {
   /** The heap V8 holds (used or not) and memory outside it (Buffers, native objects): where RSS goes when the heap stays put. */
   heapTotal: number;
   external: number;
+  /** V8's old space alone: what a leak fills, without the code space that optimisation keeps growing for a while. */
+  oldSpace: number;
   handles: number;
   listeners: number;
   connections: number;
@@ -104,7 +108,7 @@ export interface Verdict {
   heapGrowth: number;
   handleGrowth: number;
   listenerGrowth: number;
-  /** Heap growth at rest per message sent in between (bytes). */
+  /** Old-space growth at rest per message sent in between (bytes). */
   retained: number;
 }
 
@@ -134,8 +138,11 @@ export function judge(r: Omit<SoakReport, 'verdict' | 'warmupSamples' | 'load' |
     const d = r.quiet.after[k] - r.quiet.before[k];
     if (d > LIMITS.quietSlack) failures.push(`${k} at rest: ${r.quiet.before[k]} before the churn, ${r.quiet.after[k]} after (limit +${LIMITS.quietSlack})`);
   }
-  const retained = (r.quiet.after.heapUsed - r.quiet.before.heapUsed) / Math.max(1, r.quiet.messages);
-  if (!(retained <= LIMITS.bytesPerMessage)) failures.push(`the heap at rest grew ${retained.toFixed(0)} bytes per message sent (limit ${LIMITS.bytesPerMessage})`);
+  const grown = r.quiet.after.oldSpace - r.quiet.before.oldSpace;
+  const retained = grown / Math.max(1, r.quiet.messages);
+  if (!(grown <= LIMITS.restSlack + LIMITS.bytesPerMessage * r.quiet.messages)) {
+    failures.push(`the old space at rest grew ${mb(grown)} MB, ${retained.toFixed(0)} bytes per message sent (limit ${mb(LIMITS.restSlack)} MB + ${LIMITS.bytesPerMessage} per message)`);
+  }
   if (r.lost > 0) failures.push(`${r.lost} messages lost`);
   if (r.duplicated > 0) failures.push(`${r.duplicated} messages duplicated`);
   if (r.serverErrors > 0) failures.push(`${r.serverErrors} responses were 5xx`);
@@ -156,7 +163,7 @@ export function formatSoakReport(r: SoakReport): string {
   const table = rows.map((x) => x.map((c, i) => c.padStart(widths[i])).join('  ')).join('\n');
   const { first, last } = tenths(r.series);
   const v = r.verdict;
-  const q = (f: Figures) => `handles ${f.handles}, listeners ${f.listeners}, sockets ${f.connections}, followers ${f.followers}, RSS ${mb(f.rss)} MB, heap ${mb(f.heapUsed)} MB`;
+  const q = (f: Figures) => `handles ${f.handles}, listeners ${f.listeners}, sockets ${f.connections}, followers ${f.followers}, RSS ${mb(f.rss)} MB, heap ${mb(f.heapUsed)} MB (old space ${mb(f.oldSpace)} MB)`;
   return [
     table,
     '(w = warm-up, not judged)',
@@ -165,7 +172,7 @@ export function formatSoakReport(r: SoakReport): string {
     `active handles: ${v.handleGrowth >= 0 ? '+' : ''}${v.handleGrowth.toFixed(1)}, listeners: ${v.listenerGrowth >= 0 ? '+' : ''}${v.listenerGrowth.toFixed(1)} (limit +${LIMITS.handleSlack})`,
     `at rest after the warm-up: ${q(r.quiet.before)}`,
     `at rest at the end:        ${q(r.quiet.after)}`,
-    `heap at rest: ${v.retained.toFixed(0)} bytes per message sent in between (${r.quiet.messages}; limit ${LIMITS.bytesPerMessage})`,
+    `old space at rest: ${v.retained.toFixed(0)} bytes per message sent in between (${r.quiet.messages}; limit ${mb(LIMITS.restSlack)} MB + ${LIMITS.bytesPerMessage} per message)`,
     `messages sent ${r.sent}, acked ${r.acked}, lost ${r.lost}, duplicated ${r.duplicated}; 5xx ${r.serverErrors}; connects ${r.connects}; snapshot_required ${r.snapshots}`,
     ...r.duplicates.map((d) => `  duplicate: ${d}`),
     `actions: ${Object.entries(r.actions).map(([k, n]) => `${k} ${n}`).join(', ')}`,
@@ -410,11 +417,13 @@ class Client {
   }
 
   /** Churn until `until()` says stop: sessions of 2–8 s, abrupt drops one time in four, 0.2–2 s away. */
-  async churn(stop: () => boolean, actEveryMs: number): Promise<void> {
+  async churn(stop: () => boolean, actEveryMs: number, held: () => Promise<void>): Promise<void> {
     while (!stop()) {
+      await held();
       if (!this.ws) await this.connect();
       const end = Date.now() + 2_000 + rand(6_000);
       while (!stop() && Date.now() < end) {
+        await held();
         await this.act();
         await sleep(actEveryMs / 2 + rand(actEveryMs));
       }
@@ -425,6 +434,12 @@ class Client {
 }
 
 // ------------------------------------------------------------------ sampling
+
+/** Until no client has heard a frame for `quietMs` (at most 30 s), and none waits for an ack. */
+async function settled(clients: Client[], quietMs: number): Promise<void> {
+  const until = Date.now() + 30_000;
+  while (Date.now() < until && clients.some((c) => Date.now() - c.lastFrameAt < quietMs || c.pending.size > 0)) await sleep(100);
+}
 
 function metricValue(text: string, name: string, label?: string): number {
   let sum = 0;
@@ -452,6 +467,7 @@ async function figures(proc: ParleyProcess, token: string, gc: boolean): Promise
     heapUsed: metricValue(text, 'parley_nodejs_heap_size_used_bytes'),
     heapTotal: metricValue(text, 'parley_nodejs_heap_size_total_bytes'),
     external: metricValue(text, 'parley_nodejs_external_memory_bytes'),
+    oldSpace: metricValue(text, 'parley_nodejs_heap_space_size_used_bytes', 'space="old"'),
     handles: metricValue(text, 'parley_nodejs_active_handles_total'),
     listeners: metricValue(text, 'parley_event_listeners'),
     connections: metricValue(text, 'parley_connections'),
@@ -525,8 +541,14 @@ export async function runSoak(options: Partial<SoakOptions> = {}): Promise<SoakR
     const churnUntil = async (until: number, into: Sample[]): Promise<Figures> => {
       let stopped = false;
       let failure: unknown = null;
+      // Each sample is taken with the clients holding still (connected or not): what is in
+      // flight at that moment (frames queued on a busy server) is not counted as kept.
+      let hold: Promise<void> | null = null;
+      const held = async () => {
+        while (hold) await hold;
+      };
       const churn = clients.map((c) =>
-        c.churn(() => stopped, o.actEveryMs).catch((e) => {
+        c.churn(() => stopped, o.actEveryMs, held).catch((e) => {
           failure ??= e;
           stopped = true;
         }),
@@ -534,7 +556,12 @@ export async function runSoak(options: Partial<SoakOptions> = {}): Promise<SoakR
       const first = started + (into.length + 1) * o.sampleEveryMs;
       for (let next = Math.max(first, Date.now() + o.sampleEveryMs); next <= until && !stopped; next += o.sampleEveryMs) {
         await sleep(Math.max(0, next - Date.now()));
+        let release = () => {};
+        hold = new Promise<void>((r) => (release = r));
+        await settled(clients, 500);
         const s: Sample = { t: (Date.now() - started) / 1000, ...(await figures(proc, metricsToken, o.gcBeforeSample)), sent: ledger.sent.size };
+        hold = null;
+        release();
         into.push(s);
         o.log(`${s.t.toFixed(0)} s: RSS ${mb(s.rss)} MB, heap ${mb(s.heapUsed)} MB, handles ${s.handles}, listeners ${s.listeners}, sockets ${s.connections}, sent ${s.sent}`);
       }
@@ -544,7 +571,7 @@ export async function runSoak(options: Partial<SoakOptions> = {}): Promise<SoakR
       if (failure) throw failure;
       // Everyone comes back with their cursors and catches up.
       for (const c of clients) if (!c.ws) await c.connect();
-      while (clients.some((c) => Date.now() - c.lastFrameAt < 2_000)) await sleep(500);
+      await settled(clients, 2_000);
       return figures(proc, metricsToken, o.gcBeforeSample);
     };
     const quietBefore = await churnUntil(started + o.warmupMs, warmupSamples);
