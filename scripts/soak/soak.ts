@@ -403,20 +403,21 @@ class Client {
   async disconnect(abrupt: boolean): Promise<void> {
     const ws = this.ws;
     if (!ws) return;
-    this.ws = null;
     if (abrupt) {
+      this.ws = null;
       ws.terminate();
       this.pending.clear();
       return;
     }
     for (let i = 0; i < 100 && this.pending.size > 0; i++) await sleep(50);
+    this.ws = null;
     this.pending.clear();
     const closed = new Promise((r) => ws.once('close', r));
     ws.close();
     await Promise.race([closed, sleep(5_000)]);
   }
 
-  /** Churn until `until()` says stop: sessions of 2–8 s, abrupt drops one time in four, 0.2–2 s away. */
+  /** Churn until `stop()` says so: sessions of 2–8 s, abrupt drops one time in four, 0.2–2 s away. */
   async churn(stop: () => boolean, actEveryMs: number, held: () => Promise<void>): Promise<void> {
     while (!stop()) {
       await held();
