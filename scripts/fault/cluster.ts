@@ -61,6 +61,8 @@ export interface ParleyProcessOptions {
   dataDir: string;
   logFile: string;
   env: Record<string, string>;
+  /** Node options before the entry point (e.g. the soak's --expose-gc and its preload). */
+  nodeArgs?: string[];
 }
 
 /**
@@ -92,7 +94,7 @@ export class ParleyProcess {
   }
 
   async start(timeoutMs = 60_000): Promise<void> {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+    const child = spawn(process.execPath, [...(this.opts.nodeArgs ?? []), '--import', 'tsx', 'src/main.ts'], {
       cwd: REPO_ROOT,
       env: {
         PATH: process.env.PATH ?? '',
@@ -146,6 +148,11 @@ export class ParleyProcess {
     if (!this.running) return;
     this.history.push({ what: 'kill', at: Date.now(), detail: 'SIGSTOP' });
     this.#child!.kill('SIGSTOP');
+  }
+
+  /** Any other signal (the soak's SIGUSR2: a full GC through its preload). */
+  signal(name: NodeJS.Signals): void {
+    if (this.running) this.#child!.kill(name);
   }
 
   /** SIGCONT after `pause()`. */

@@ -133,6 +133,7 @@ export async function createParley(config: Config, opts: { logger?: boolean | ob
 
   const app = await createHttpServer(config, opts.logger ?? true, (origin) => core.accounts.originListed(origin));
   metrics.reportRefusals(() => app.connectionCaps.refused);
+  metrics.watchGrowth({ process, http_server: app.server }, () => hub.entries);
   if (config.registration === 'open') {
     app.log.warn('REGISTRATION=open: anyone may register into any tenant and see its users; for development and test suites only (the default is default-tenant)');
   }

@@ -132,6 +132,13 @@ export class Hub implements EventPublisher, CacheInvalidator {
     return this.#connections.size;
   }
 
+  /** How many entries each of the hub's long-lived maps holds (a leak shows as growth with a steady number of sockets). */
+  get entries(): Record<'conversations' | 'users' | 'followers' | 'subscriptions' | 'in_flight', number> {
+    let followers = 0;
+    for (const set of this.#byConversation.values()) followers += set.size;
+    return { conversations: this.#byConversation.size, users: this.#byUser.size, followers, subscriptions: this.#subscribed.size, in_flight: this.#inFlight.size };
+  }
+
   connections(): IterableIterator<Connection<any>> {
     return this.#connections.values();
   }

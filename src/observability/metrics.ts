@@ -1,3 +1,4 @@
+import type { EventEmitter } from 'node:events';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
 const LATENCY_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5];
@@ -74,6 +75,36 @@ export class Metrics {
   }
 
   readonly connectionsRefused: Counter<'reason'>;
+
+  /**
+   * Listener counts of the process's long-lived emitters (the process, the HTTP server) and the
+   * sizes of the hub's maps, read when scraped: what a soak watches for growth (scripts/soak).
+   */
+  watchGrowth(emitters: Readonly<Record<string, EventEmitter>>, hubEntries: () => Readonly<Record<string, number>>): void {
+    const registers = [this.registry];
+    new Gauge({
+      name: 'parley_event_listeners',
+      help: 'Listeners registered on a long-lived event emitter, summed over its event names',
+      labelNames: ['emitter'],
+      registers,
+      collect() {
+        for (const [name, emitter] of Object.entries(emitters)) {
+          let n = 0;
+          for (const event of emitter.eventNames()) n += emitter.listenerCount(event);
+          this.set({ emitter: name }, n);
+        }
+      },
+    });
+    new Gauge({
+      name: 'parley_hub_entries',
+      help: "Entries in the hub's maps: conversations and users followed, followers, bus subscriptions, frames in flight",
+      labelNames: ['map'],
+      registers,
+      collect() {
+        for (const [map, n] of Object.entries(hubEntries())) this.set({ map }, n);
+      },
+    });
+  }
   #refusals: () => Readonly<Record<string, number>> = () => ({});
 
   /** Where the counts of refused connections come from (the HTTP server, made after the metrics). */
