@@ -276,6 +276,8 @@ export class Device {
   /** Conversations being loaded over REST: their frames wait here, then apply in order. */
   readonly #loading = new Map<number, Frame[]>();
   #refetches: Promise<void>[] = [];
+  /** A resume's replay is arriving (subscribe sent, `subscribed` not yet). */
+  #replaying = false;
 
   constructor(
     readonly server: { url: string; wsUrl: string },
@@ -396,8 +398,9 @@ export class Device {
     switch (f.type) {
       case 'message':
       case 'message_changed':
-        // Before `subscribed` (no socket yet): the resume's replay.
-        this.state.mergeMessage(f.message, this.sock ? 'event' : 'replay');
+        // Between `subscribe` and `subscribed`: the resume's replay, as the SDK client tells it
+        // (not a live frame still arriving while the socket closes).
+        this.state.mergeMessage(f.message, this.#replaying ? 'replay' : 'event');
         break;
       case 'read':
         this.state.applyRead(f.conversation_id, f.user_id, f.read_seq);
@@ -436,8 +439,16 @@ export class Device {
     });
     await s.next('ready');
     const cursors: Cursor[] = [...this.cursors].map(([conversation_id, c]) => ({ conversation_id, last_seq: c.seq, last_change_seq: c.change }));
+    this.#replaying = true;
     s.send({ type: 'subscribe', cursors });
-    const sub = await s.next('subscribed', { timeoutMs: 10_000 });
+    let sub: Frame;
+    try {
+      sub = await s.next('subscribed', { timeoutMs: 10_000 });
+    } finally {
+      this.#replaying = false;
+    }
+    // What the SDK client does at `subscribed`: the replayed parents are plain messages again.
+    this.state.replayDone();
     this.sock = s;
     // Conversations it did not know (created, or joined, while it was away): loaded now.
     // Conversations it knew that are not followed any more (removed while away): dropped.

@@ -15,7 +15,9 @@
 //     CI form: ORACLE_RUNS (default 40, ~30 s) seeded runs (ORACLE_SEED, default 20260914:
 //     its run 30 found ChatState counting a replayed reply twice on its replayed parent);
 //     full form: `npm run oracle` (1,000 runs, a random seed printed; ORACLE_RUNS, ORACLE_SEED
-//     and ORACLE_SHRINK=1 to shrink a failure to a minimal schedule).
+//     and ORACLE_SHRINK=1 to shrink a failure to a minimal schedule; ORACLE_PATH=<n> starts
+//     at run n+1 of the seed, the path fast-check prints, so ORACLE_RUNS=1 ORACLE_PATH=49 runs
+//     seed 1236306163's run 50 alone — a replay of the schedule, not of its timing).
 // (c) lives in oracle-resume.test.ts (its own server with a small RESUME_MAX_MESSAGES).
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -559,6 +561,7 @@ describe('(b) random schedules: every device ends equal to REST', () => {
       numRuns: RUNS,
       seed: SEED,
       endOnFailure: process.env.ORACLE_SHRINK !== '1',
+      ...(process.env.ORACLE_PATH ? { path: process.env.ORACLE_PATH } : {}),
       verbose: 1,
     });
     console.log(`[oracle] ${JSON.stringify({ ...stats, seed: SEED, ms: Date.now() - t0, refusals: Object.fromEntries(refusalReasons) })}`);
