@@ -42,8 +42,8 @@ interface Rec {
   myReadSeq: number;
   /** The seq of my newest message: unread counts start above the newer of this and myReadSeq. */
   mySentSeq: number;
-  /** My place as the server last told it (conversation or `unread` frame), and when (last_seq then). */
-  place: { seen: number; unread: number; first: number | null; asOf: number } | null;
+  /** My place as the server last told it (conversation or `unread` frame), and when (last_seq and change_seq then). */
+  place: { seen: number; unread: number; first: number | null; asOf: number; asOfChange: number } | null;
   /** Messages in (place.seen, place.asOf] deleted since (not thread replies, which never counted): no longer unread. */
   deletedSince: Set<number>;
   /** The furthest my own reads and sends moved my place since the server last told it. */
@@ -234,7 +234,7 @@ export class ChatState {
     if (c.last_message) rec.lastMessage = pickLast(rec.lastMessage, strip(c.last_message));
     rec.myReadSeq = Math.max(rec.myReadSeq, c.my_read_seq);
     rec.mySentSeq = Math.max(rec.mySentSeq, c.my_sent_seq);
-    if (!rec.place || c.last_seq >= rec.place.asOf) this.#place(rec, c.my_seen_seq, c.unread_count, c.first_unread_seq, c.last_seq);
+    if (!rec.place || c.last_seq >= rec.place.asOf) this.#place(rec, c.my_seen_seq, c.unread_count, c.first_unread_seq, c.last_seq, c.change_seq);
     let raced = false;
     if (rec.metaAt > startedAt) raced = true;
     if (!rec.base || !raced) {
@@ -314,7 +314,9 @@ export class ChatState {
     // The same change_seq again replaces it too: a fresh read carries fresh signed file URLs.
     if (!old || old.change_seq <= msg.change_seq) {
       const p = rec.place;
-      if (msg.deleted_at && !old?.deleted_at && msg.reply_to_id === null && p && msg.seq > p.seen && msg.seq <= p.asOf) rec.deletedSince.add(msg.seq);
+      // Deleted since my place was told: a deletion at or before its change_seq is out of its
+      // count already (a history page after the row shows it deleted, and new to this state).
+      if (msg.deleted_at && !old?.deleted_at && msg.reply_to_id === null && p && msg.seq > p.seen && msg.seq <= p.asOf && msg.change_seq > p.asOfChange) rec.deletedSince.add(msg.seq);
       // A new reply counts on its parent at once (the server sends no change of the parent for
       // it); one from a history page is in its parent's count already, even one newer than
       // the conversation's last_seq as known (sent between the two reads).
@@ -388,12 +390,12 @@ export class ChatState {
   applyUnread(f: UnreadFrame): void {
     if (this.#removed.has(f.conversation_id)) return;
     const rec = this.#rec(f.conversation_id);
-    this.#place(rec, f.seen_seq, f.unread_count, f.first_unread_seq, rec.lastSeq);
+    this.#place(rec, f.seen_seq, f.unread_count, f.first_unread_seq, rec.lastSeq, rec.changeSeq);
     this.#changed(rec);
   }
 
-  #place(rec: Rec, seen: number, unread: number, first: number | null, asOf: number): void {
-    rec.place = { seen, unread, first, asOf };
+  #place(rec: Rec, seen: number, unread: number, first: number | null, asOf: number, asOfChange: number): void {
+    rec.place = { seen, unread, first, asOf, asOfChange };
     rec.deletedSince.clear();
     rec.ownSince = 0;
   }

@@ -276,6 +276,18 @@ export class Device {
   /** Conversations being loaded over REST: their frames wait here, then apply in order. */
   readonly #loading = new Map<number, Frame[]>();
   #refetches: Promise<void>[] = [];
+  /**
+   * `conversation_not_found` error frames without a local_temp_id: the only frames this device
+   * sends unasked are acks, and an ack of a message received just before the user's removal
+   * may reach the server after it (the device cannot know yet): refused by contract, as for
+   * any conversation one cannot see (device-acks.test.ts). Allowed up to `racedAcks`: the acks
+   * sent to conversations from which this socket then told the user's removal.
+   */
+  readonly ackRefusals: Frame[] = [];
+  racedAcks = 0;
+  readonly #acksWhileMember = new Map<number, number>();
+  /** A resume's replay is arriving (subscribe sent, `subscribed` not yet). */
+  #replaying = false;
 
   constructor(
     readonly server: { url: string; wsUrl: string },
@@ -382,7 +394,14 @@ export class Device {
       const cur = this.cursors.get(f.conversation_id) ?? { seq: 0, change: 0 };
       this.cursors.set(f.conversation_id, { seq: Math.max(cur.seq, f.message.seq), change: Math.max(cur.change, f.message.change_seq) });
     }
-    if ((f.type === 'error' && !(typeof f.local_temp_id === 'string' && this.retried.has(f.local_temp_id))) || f.type === 'snapshot_required') this.problems.push(`${this.label}: ${JSON.stringify(f)}`);
+    if (f.type === 'participant_changed' && f.change === 'removed' && f.user.id === this.user.user.id) {
+      this.racedAcks += this.#acksWhileMember.get(f.conversation_id) ?? 0;
+      this.#acksWhileMember.delete(f.conversation_id);
+    }
+    const retryRefused = f.type === 'error' && typeof f.local_temp_id === 'string' && this.retried.has(f.local_temp_id);
+    const ackRefused = f.type === 'error' && f.code === 'conversation_not_found' && f.local_temp_id === undefined;
+    if (ackRefused) this.ackRefusals.push(f);
+    else if ((f.type === 'error' && !retryRefused) || f.type === 'snapshot_required') this.problems.push(`${this.label}: ${JSON.stringify(f)}`);
     const conv = f.conversation_id ?? (f.type === 'conversation_changed' ? f.conversation.id : undefined);
     const held = conv === undefined ? undefined : this.#loading.get(conv);
     if (held && f.type !== 'conversation_changed') held.push(f);
@@ -396,8 +415,9 @@ export class Device {
     switch (f.type) {
       case 'message':
       case 'message_changed':
-        // Before `subscribed` (no socket yet): the resume's replay.
-        this.state.mergeMessage(f.message, this.sock ? 'event' : 'replay');
+        // Between `subscribe` and `subscribed`: the resume's replay, as the SDK client tells it
+        // (not a live frame still arriving while the socket closes).
+        this.state.mergeMessage(f.message, this.#replaying ? 'replay' : 'event');
         break;
       case 'read':
         this.state.applyRead(f.conversation_id, f.user_id, f.read_seq);
@@ -432,12 +452,23 @@ export class Device {
       }
       this.#onFrame(f);
       // A device acknowledges what it received, as the SDK does (delivered receipts, issue 19).
-      if (f.type === 'message') s.send({ type: 'ack', conversation_id: f.conversation_id, seq: f.message.seq });
+      if (f.type === 'message') {
+        s.send({ type: 'ack', conversation_id: f.conversation_id, seq: f.message.seq });
+        this.#acksWhileMember.set(f.conversation_id, (this.#acksWhileMember.get(f.conversation_id) ?? 0) + 1);
+      }
     });
     await s.next('ready');
     const cursors: Cursor[] = [...this.cursors].map(([conversation_id, c]) => ({ conversation_id, last_seq: c.seq, last_change_seq: c.change }));
+    this.#replaying = true;
     s.send({ type: 'subscribe', cursors });
-    const sub = await s.next('subscribed', { timeoutMs: 10_000 });
+    let sub: Frame;
+    try {
+      sub = await s.next('subscribed', { timeoutMs: 10_000 });
+    } finally {
+      this.#replaying = false;
+    }
+    // What the SDK client does at `subscribed`: the replayed parents are plain messages again.
+    this.state.replayDone();
     this.sock = s;
     // Conversations it did not know (created, or joined, while it was away): loaded now.
     // Conversations it knew that are not followed any more (removed while away): dropped.
@@ -466,6 +497,7 @@ export class Device {
     const s = this.sock;
     if (!s) return;
     this.sock = null;
+    this.#acksWhileMember.clear(); // their answers, if any, are lost with the socket
     s.close();
     await s.closed;
   }
@@ -501,7 +533,8 @@ export async function expectInSync(server: { url: string }, d: Device, convId: n
   expect(sdk, `${label} ${d.label} ChatState vs REST`).toEqual(want);
   // The SDK promises the whole REST shape of the row (README: "exactly the shape a fresh REST load shows").
   expect(sdkConv && fullConvView(sdkConv), `${label} ${d.label} ChatState row vs REST row`).toEqual(fullConvView(truth.conversation));
-  expect(d.problems, `${label} ${d.label} delivery problems`).toEqual([]);
+  const unexplained = d.ackRefusals.length > d.racedAcks ? d.ackRefusals.map((f) => `${d.label}: ${JSON.stringify(f)} (acks raced by a removal: ${d.racedAcks})`) : [];
+  expect([...d.problems, ...unexplained], `${label} ${d.label} delivery problems`).toEqual([]);
 }
 
 export { sleep };
