@@ -47,6 +47,8 @@ export interface FaultOptions {
   editRate: number;
   /** Keep the run directory (process logs, data dirs, report.json) even when the run passes. */
   keep: boolean;
+  /** Keep the scratch database too (its name is logged): to look at the rows behind an anomaly. */
+  keepDatabase: boolean;
   /** Write the full report (figures and every anomaly) as JSON here. */
   jsonPath?: string;
   log: (line: string) => void;
@@ -71,6 +73,7 @@ export const DEFAULTS: Omit<FaultOptions, 'postgresUrl' | 'log'> = {
   resumeS: 10,
   editRate: 2,
   keep: false,
+  keepDatabase: false,
 };
 
 export interface FaultReport {
@@ -518,7 +521,8 @@ export async function runFault(options: Partial<FaultOptions> & Pick<FaultOption
     for (const p of procs) await p.stop(2_000).catch(() => {});
     for (const p of procs) await p.closeLog().catch(() => {});
     await redis?.kill().catch(() => {});
-    await db?.drop().catch((e) => o.log(`could not drop database ${db?.name}: ${(e as Error).message}`));
+    if (db && o.keepDatabase) o.log(`kept database ${db.name}`);
+    else await db?.drop().catch((e) => o.log(`could not drop database ${db?.name}: ${(e as Error).message}`));
     if (ok && !o.keep) rmSync(runDir, { recursive: true, force: true });
   }
 }
