@@ -68,6 +68,55 @@ describe.skipIf(!hasPostgres || !redisUrl)('order across processes on one Postgr
     expect(sa.all('new_message').find((f) => f.data.seq === 2)?.data).toMatchObject({ content: 'lost', local_temp_id: 't2' });
   });
 
+  it('changes read back after lost publishes, a new message and an edit of an older one: every socket shows both', async () => {
+    const alice = await newUser(a);
+    const bob = await newUser(b);
+    const room = await newRoom(a, alice, bob);
+    const sa = await chatSocket(a, alice, room);
+    const sb = await chatSocket(b, bob, room);
+    sb.send({ type: 'send_message', data: { room_id: room, content: 'one', local_temp_id: 'b1' } });
+    const first = await sa.next('new_message', { where: (f) => f.data.seq === 1 });
+
+    // The edit of seq 1 (change 2) and seq 2 (change 3) committed on B; neither publish arrives.
+    dropNextPublish(b, 'message.updated');
+    expect((await api(b, 'PUT', `/api/chat/messages/${first.data.id}`, { token: bob.token, json: { content: 'one, edited' } })).status).toBe(200);
+    dropNextPublish(b, 'message.created');
+    sb.send({ type: 'send_message', data: { room_id: room, content: 'two', local_temp_id: 'b2' } });
+    await eventually(async () => expect((await chatHistory(b, bob, room)).total).toBe(2));
+
+    // Seq 3 shows the gap: both changes are read back and shown, the edit too although it is older than seq 2.
+    sb.send({ type: 'send_message', data: { room_id: room, content: 'three', local_temp_id: 'b3' } });
+    await sa.next('new_message', { where: (f) => f.data.seq === 3 });
+    await settle(sa, 300);
+    expect(newSeqs(sa)).toEqual([1, 2, 3]);
+    expect(sa.all('message_update').map((f) => [f.data.seq, f.data.content])).toEqual([[1, 'one, edited']]);
+  });
+
+  it('a retry answered before an earlier change is read back: the retrying socket gets that change too', async () => {
+    const alice = await newUser(a);
+    const bob = await newUser(b);
+    const room = await newRoom(a, alice, bob);
+    const sa = await chatSocket(a, alice, room);
+    const sb = await chatSocket(b, bob, room);
+    sb.send({ type: 'send_message', data: { room_id: room, content: 'one', local_temp_id: 'b1' } });
+    await sa.next('new_message', { where: (f) => f.data.seq === 1 });
+
+    // Bob's seq 2 and Alice's seq 3 are committed; neither publish arrives.
+    dropNextPublish(b, 'message.created');
+    sb.send({ type: 'send_message', data: { room_id: room, content: 'two', local_temp_id: 'b2' } });
+    await eventually(async () => expect((await chatHistory(a, alice, room)).total).toBe(2));
+    dropNextPublish(a, 'message.created');
+    sa.send({ type: 'send_message', data: { room_id: room, content: 'three', local_temp_id: 'a3' } });
+    await eventually(async () => expect((await chatHistory(a, alice, room)).total).toBe(3));
+
+    // Her retry is answered at once; seq 2, read back after it, still reaches her socket.
+    sa.send({ type: 'send_message', data: { room_id: room, content: 'three', local_temp_id: 'a3' } });
+    await sa.next('new_message', { where: (f) => f.data.local_temp_id === 'a3' });
+    await sb.next('new_message', { where: (f) => f.data.seq === 3 });
+    await settle(sa, 300);
+    expect(newSeqs(sa).filter((s) => s !== 3)).toEqual([1, 2]);
+  });
+
   it('a lost publish, then the sender retries on the other process: everyone gets it once, the retry its ack', async () => {
     const alice = await newUser(a);
     const bob = await newUser(b);
