@@ -174,6 +174,9 @@ export class SeqOrderer {
       state.next = cs;
     }
     if (cs === state.next) {
+      // A retry of a message shown already carries its change_seq now, that of a later change
+      // (an edit) it does not show: taking its turn would skip that change for good.
+      if (event.retry && m.seq < state.nextSeq) return true;
       state.next = cs + 1;
       this.#deliverInTurn(state, event as MessageEvent, true);
       return true;

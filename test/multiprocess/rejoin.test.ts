@@ -1,29 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { useTwoProcesses } from '../helpers/parley.js';
-import { api, chatHistory, chatSocket, eventually, newRoom, newUser, type Frame, type TestSocket } from '../helpers/clients.js';
+import { api, chatHistory, chatSocket, eventually, newRoom, newUser, RoomView } from '../helpers/clients.js';
 import { hasPostgres } from '../helpers/pg.js';
 
 const redisUrl = process.env.REDIS_URL;
-
-/** One device's view of a room: each seq's content and change_seq as its sockets showed them. */
-class View {
-  readonly bySeq = new Map<number, { content: string | null; changeSeq: number }>();
-  #seen = new WeakSet<Frame>();
-  maxSeq = 0;
-  maxChangeSeq = 0;
-
-  take(s: TestSocket): void {
-    for (const f of s.frames) {
-      if (this.#seen.has(f) || (f.type !== 'new_message' && f.type !== 'message_update')) continue;
-      this.#seen.add(f);
-      const d = f.data;
-      const had = this.bySeq.get(d.seq);
-      if (!had || had.changeSeq <= d.change_seq) this.bySeq.set(d.seq, { content: d.content ?? null, changeSeq: d.change_seq });
-      this.maxSeq = Math.max(this.maxSeq, d.seq);
-      this.maxChangeSeq = Math.max(this.maxChangeSeq, d.change_seq);
-    }
-  }
-}
 
 // Fault run parley_fault_2e8087add0: three sockets of a room joined process 1 right after the
 // room's last socket there had left, with their cursors, while others sent and edited through
@@ -46,14 +26,10 @@ describe.skipIf(!hasPostgres || !redisUrl)('a room left and rejoined on one proc
     };
     for (let i = 0; i < 6; i++) await sendOne();
 
-    const view = new View();
+    const view = new RoomView();
     let sock = await chatSocket(a, alice, room);
     // Nothing is written until the first round: the history is where this device starts.
-    for (const m of (await chatHistory(a, alice, room)).messages) {
-      view.bySeq.set(m.seq, { content: m.content, changeSeq: m.change_seq });
-      view.maxSeq = Math.max(view.maxSeq, m.seq);
-      view.maxChangeSeq = Math.max(view.maxChangeSeq, m.change_seq);
-    }
+    view.start((await chatHistory(a, alice, room)).messages);
     const rounds = process.env.CI ? 25 : 60;
     for (let round = 0; round < rounds; round++) {
       // Alice sends and her socket, the room's only one on `a`, leaves before the ack; sends
@@ -77,7 +53,7 @@ describe.skipIf(!hasPostgres || !redisUrl)('a room left and rejoined on one proc
       await eventually(
         () => {
           view.take(sock);
-          expect(new Map([...view.bySeq].map(([seq, v]) => [seq, v.content])), `round ${round}`).toEqual(want);
+          expect(view.contents(), `round ${round}`).toEqual(want);
         },
         { timeoutMs: 3_000, intervalMs: 25 },
       );
