@@ -47,6 +47,8 @@ export interface FaultOptions {
   editRate: number;
   /** Keep the run directory (process logs, data dirs, report.json) even when the run passes. */
   keep: boolean;
+  /** Keep the scratch database too (its name is logged): to look at the rows behind an anomaly. */
+  keepDatabase: boolean;
   /** Write the full report (figures and every anomaly) as JSON here. */
   jsonPath?: string;
   log: (line: string) => void;
@@ -71,6 +73,7 @@ export const DEFAULTS: Omit<FaultOptions, 'postgresUrl' | 'log'> = {
   resumeS: 10,
   editRate: 2,
   keep: false,
+  keepDatabase: false,
 };
 
 export interface FaultReport {
@@ -128,16 +131,23 @@ async function expectOk(what: string, r: Promise<ApiResult>, status = 200): Prom
   return res.body;
 }
 
-/** Every message of a room over REST (/api/chat history, 100 a page), by seq. */
-async function roomHistory(port: number, token: string, roomId: number): Promise<StoredMessage[]> {
-  const out: StoredMessage[] = [];
+/**
+ * Every message of a room over REST (/api/chat history, 100 a page), by seq, each row once.
+ * The pages count from the newest message at the time of each request: when messages commit
+ * between two requests, the next page starts that much higher and repeats rows of the one
+ * before (the same id), so a row seen again is not a second copy. A second copy stored is
+ * another row (another id) and stays. `betweenPages` runs after each page (tests: a send there).
+ */
+export async function roomHistory(port: number, token: string, roomId: number, betweenPages?: () => Promise<void>): Promise<StoredMessage[]> {
+  const byId = new Map<number, StoredMessage>();
   for (let page = 1; ; page++) {
     const body = await expectOk(`history of room ${roomId} page ${page}`, api(port, 'GET', `/api/chat/rooms/${roomId}/messages?page=${page}&per_page=100`, { token }));
-    for (const m of body.messages) out.push({ id: m.id, seq: m.seq, content: m.content, sender_id: m.sender_id, change_seq: m.change_seq });
+    for (const m of body.messages) byId.set(m.id, { id: m.id, seq: m.seq, content: m.content, sender_id: m.sender_id, change_seq: m.change_seq });
     if (!body.has_more) break;
     if (page > 100_000) throw new Error('history does not end');
+    await betweenPages?.();
   }
-  return out.sort((x, y) => x.seq - y.seq);
+  return [...byId.values()].sort((x, y) => x.seq - y.seq);
 }
 
 async function inBatches<T, R>(items: T[], size: number, fn: (item: T, i: number) => Promise<R>): Promise<R[]> {
@@ -445,9 +455,12 @@ export async function runFault(options: Partial<FaultOptions> & Pick<FaultOption
     }
 
     // ------------------------------------------------------------------ reconcile
+    // The clients stop first: after a catch-up that timed out, the processes are still
+    // committing a backlog and acking it; an ack recorded after the history was read would
+    // count as lost although its row is there (every ack must precede the truth it is judged by).
+    for (const s of sessions) s.close();
     const histories = new Map<number, StoredMessage[]>();
     for (const r of rooms) histories.set(r.id, await roomHistory(ports[0], memberToken(r), r.id));
-    for (const s of sessions) s.close();
     const { counts, anomalies } = reconcile({ t0, rooms, sessions, histories });
     anomalies.notCaughtUp = notCaughtUp;
 
@@ -508,7 +521,8 @@ export async function runFault(options: Partial<FaultOptions> & Pick<FaultOption
     for (const p of procs) await p.stop(2_000).catch(() => {});
     for (const p of procs) await p.closeLog().catch(() => {});
     await redis?.kill().catch(() => {});
-    await db?.drop().catch((e) => o.log(`could not drop database ${db?.name}: ${(e as Error).message}`));
+    if (db && o.keepDatabase) o.log(`kept database ${db.name}`);
+    else await db?.drop().catch((e) => o.log(`could not drop database ${db?.name}: ${(e as Error).message}`));
     if (ok && !o.keep) rmSync(runDir, { recursive: true, force: true });
   }
 }

@@ -30,6 +30,7 @@ Exit code 1 when anything was lost, stored twice, delivered twice, out of order 
   --postgres URL       PostgreSQL server (default: DATABASE_URL when it is postgres://, else postgres://postgres@127.0.0.1:5432/postgres)
   --json FILE          write the full report (every anomaly) as JSON
   --keep               keep the run directory (process logs) even when the run passes
+  --keep-db            keep the scratch database (its name is logged) to query the rows behind an anomaly
 `;
 
 const { values } = parseArgs({
@@ -52,6 +53,7 @@ const { values } = parseArgs({
     'edit-rate': { type: 'string' },
     json: { type: 'string' },
     keep: { type: 'boolean' },
+    'keep-db': { type: 'boolean' },
     help: { type: 'boolean', short: 'h' },
   },
 });
@@ -93,6 +95,7 @@ try {
     editRate: num('edit-rate', values['edit-rate'], DEFAULTS.editRate),
     jsonPath: values.json,
     keep: values.keep ?? false,
+    keepDatabase: values['keep-db'] ?? false,
     signal: controller.signal,
   });
   console.log('\n' + report.text);

@@ -268,11 +268,14 @@ export function reconcile(input: ReconcileInput): {
       }
     }
 
-    // What each socket of the room received: every seq of 1..top, each once (dups and order are recorded live).
+    // What each socket of the room received: every seq of 1..top, each once (dups and order are
+    // recorded live). Up to the highest seq it got: after a catch-up that timed out, the history
+    // also holds what committed after the sockets closed, and a socket behind is listed as not
+    // caught up (when the run caught up, every socket reached the room's top: the same bound).
     for (const s of sessions) {
       if (s.roomId !== room.id) continue;
       const lacking: number[] = [];
-      for (let q = 1; q <= top; q++) if (bySeq.has(q) && !s.received.has(q)) lacking.push(q);
+      for (let q = 1; q <= Math.min(top, s.maxSeq); q++) if (bySeq.has(q) && !s.received.has(q)) lacking.push(q);
       missing += lacking.length;
       for (const q of lacking.slice(0, 20)) {
         const h = bySeq.get(q)![0];

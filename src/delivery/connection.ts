@@ -81,8 +81,9 @@ export class Connection<S = unknown> {
   /** Conversations whose events this socket receives. */
   readonly conversations = new Set<Id>();
   /**
-   * The highest change_seq of a message event this socket was shown, per conversation:
-   * nothing older is shown again (a live copy that follows a replay, a late copy).
+   * Per conversation, a change_seq up to which this socket has every change (a replay's
+   * position, the last change delivered in turn): nothing at or below it is shown again (a
+   * live copy that follows a replay, a late copy).
    */
   marks: Map<Id, number> | null = null;
   /** Events held back while a resume replay is loading, per conversation. */

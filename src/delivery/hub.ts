@@ -60,7 +60,7 @@ export class Hub implements EventPublisher, CacheInvalidator {
       metrics?.reorderFills.inc();
       return this.#fill(c, after, upTo, newFrom);
     };
-    this.#order = new SeqOrderer((e) => this.#deliverToConversation(e), fill, opts.reorderWaitMs ?? 150, opts.onError, (id) => this.#resync(id));
+    this.#order = new SeqOrderer((e, inTurn) => this.#deliverToConversation(e, inTurn), fill, opts.reorderWaitMs ?? 150, opts.onError, (id) => this.#resync(id));
     this.#onError = opts.onError ?? (() => {});
     bus.onEvent((channel, event) => this.#deliver(channel, event));
     this.ready = Promise.resolve(bus.subscribe(CONTROL_CHANNEL)).catch((e) => this.#onError(e));
@@ -240,9 +240,11 @@ export class Hub implements EventPublisher, CacheInvalidator {
     } finally {
       this.#release(conn, conversationId, held);
       const covered = replay.upTo.changeSeq;
+      if (conn.conversations.has(conversationId)) raiseMark(conn, conversationId, covered);
+      // Held in arrival order, which is not change_seq order after a gap's read: none raises the mark.
       for (const e of held) {
         if (e.type !== 'mention' && 'message' in e && e.message.changeSeq <= covered) continue;
-        this.#render([conn], e);
+        this.#render([conn], e, false, false, false);
       }
     }
     return replay.upTo;
@@ -268,7 +270,7 @@ export class Hub implements EventPublisher, CacheInvalidator {
     for (const e of events) {
       if (conn.closed || !conn.conversations.has(conversationId)) return;
       if (conn.socket.bufferedAmount > high) await drained(conn, low);
-      this.#render([conn], e, true, true);
+      this.#render([conn], e, true, true, false);
     }
   }
 
@@ -334,15 +336,18 @@ export class Hub implements EventPublisher, CacheInvalidator {
     if (targets.length > 0) this.#render(targets, event);
   }
 
-  /** A conversation event, in its turn: to every local follower (a retry: all but its origin). */
-  #deliverToConversation(event: DomainEvent): void {
+  /**
+   * A conversation event, in its turn: to every local follower (a retry: all but its origin).
+   * `inTurn` (see SeqOrderer): only then does the sockets' mark move to its change_seq.
+   */
+  #deliverToConversation(event: DomainEvent, inTurn = true): void {
     const id = (event as { conversation: { id: Id } }).conversation.id;
     const subs = this.#byConversation.get(id);
     if (!subs) return;
     const targets: Connection<any>[] = [];
     for (const c of subs) if (!(event.retry && c.id === event.origin)) targets.push(c);
     if (targets.length > 0) {
-      this.#render(targets, event);
+      this.#render(targets, event, false, false, inTurn);
       if (this.#metrics && event.publishedAt) this.#metrics.fanOut.observe((Date.now() - event.publishedAt) / 1000);
     }
     // A removed participant's sockets hear of their removal, then nothing more of it.
@@ -355,9 +360,13 @@ export class Hub implements EventPublisher, CacheInvalidator {
 
   /**
    * Renders once per variant and sends; `force`: even what the socket's mark says it had
-   * (answers, replays); `replay`: a replay's own event, not held behind it.
+   * (answers, replays); `replay`: a replay's own event, not held behind it. `advance`: the
+   * socket now has every change up to this one, so its mark moves there. An answer out of
+   * turn (a retry's ack ahead of earlier changes still read back) or a change read back out
+   * of change_seq order does not: a mark moved by one of them hid the earlier changes that
+   * followed (fault run parley_fault_2e8087add0: a block of messages and edits missed for good).
    */
-  #render(targets: Connection<any>[], event: DomainEvent, force = false, replay = false): void {
+  #render(targets: Connection<any>[], event: DomainEvent, force = false, replay = false, advance = !force): void {
     const frames = new Map<string, Buffer>();
     const convId = 'conversation' in event ? event.conversation.id : 0;
     const changeSeq = event.type !== 'mention' && 'message' in event ? event.message.changeSeq : 0;
@@ -377,9 +386,8 @@ export class Hub implements EventPublisher, CacheInvalidator {
         continue;
       }
       if (changeSeq > 0) {
-        const mark = conn.marks?.get(convId) ?? 0;
-        if (changeSeq <= mark && !force) continue;
-        if (changeSeq > mark) (conn.marks ??= new Map()).set(convId, changeSeq);
+        if (!force && changeSeq <= (conn.marks?.get(convId) ?? 0)) continue;
+        if (advance) raiseMark(conn, convId, changeSeq);
       }
       const variant = conn.renderer.key(event, conn);
       if (variant === null) continue;
@@ -395,6 +403,11 @@ export class Hub implements EventPublisher, CacheInvalidator {
       }
     }
   }
+}
+
+/** Nothing at or below `changeSeq` is shown to `conn` again unless forced: it has all of it. */
+function raiseMark(conn: Connection<any>, conversationId: Id, changeSeq: number): void {
+  if (changeSeq > (conn.marks?.get(conversationId) ?? 0)) (conn.marks ??= new Map()).set(conversationId, changeSeq);
 }
 
 function add<K, V>(map: Map<K, Set<V>>, key: K, value: V): boolean {

@@ -62,7 +62,12 @@ export class SeqOrderer {
   readonly #byConversation = new Map<Id, ConversationOrder>();
 
   constructor(
-    readonly deliver: (event: DomainEvent) => void,
+    /**
+     * `inTurn`: the event is its conversation's next change, so its followers have every
+     * change before it now. False for what a gap's read brings back (new messages first, then
+     * older ones' changes: not in change_seq order) and for stragglers.
+     */
+    readonly deliver: (event: DomainEvent, inTurn: boolean) => void,
     readonly fill: GapFiller,
     readonly waitMs: number,
     readonly onError: (e: unknown) => void = () => {},
@@ -103,7 +108,7 @@ export class SeqOrderer {
     let state = this.#byConversation.get(conversationId);
     if (!state) {
       const m = messageOf(event);
-      if (!m) return this.deliver(event);
+      if (!m) return this.deliver(event, false);
       // No cursor to start from (begin() was not called): the first message event may have
       // overtaken an earlier one, which would then come after it and be lost to sockets that
       // saw the later one. So the first events wait together, like any gap, and start from
@@ -159,7 +164,7 @@ export class SeqOrderer {
   #offer(state: ConversationOrder, event: DomainEvent): boolean {
     const m = messageOf(event);
     if (!m) {
-      this.deliver(event);
+      this.deliver(event, false);
       return true;
     }
     const cs = m.changeSeq;
@@ -169,15 +174,18 @@ export class SeqOrderer {
       state.next = cs;
     }
     if (cs === state.next) {
+      // A retry of a message shown already carries its change_seq now, that of a later change
+      // (an edit) it does not show: taking its turn would skip that change for good.
+      if (event.retry && m.seq < state.nextSeq) return true;
       state.next = cs + 1;
-      this.#deliverInTurn(state, event as MessageEvent);
+      this.#deliverInTurn(state, event as MessageEvent, true);
       return true;
     }
     if (cs > state.next) return false;
     // Behind: delivered here already (a retry's second publish, or filled from the store), an
     // edit that changed nothing, or a straggler from before this process's first message.
     if (state.filled.delete(cs) || event.retry || state.exact) return true;
-    this.#deliverInTurn(state, event as MessageEvent);
+    this.#deliverInTurn(state, event as MessageEvent, false);
     return true;
   }
 
@@ -185,15 +193,15 @@ export class SeqOrderer {
    * A message event in its turn. A message this process has not shown yet is shown as new
    * first (its creation was filled as a later state, or lost), and never twice.
    */
-  #deliverInTurn(state: ConversationOrder, event: MessageEvent): void {
+  #deliverInTurn(state: ConversationOrder, event: MessageEvent, inTurn: boolean): void {
     const m = event.message;
     if (m.seq >= state.nextSeq) {
       state.nextSeq = m.seq + 1;
       if (event.type !== 'message.created') {
-        this.deliver({ type: 'message.created', conversation: event.conversation, message: m, sender: event.sender, localTempId: m.clientId });
+        this.deliver({ type: 'message.created', conversation: event.conversation, message: m, sender: event.sender, localTempId: m.clientId }, inTurn);
       }
     } else if (event.type === 'message.created' && state.exact) return;
-    this.deliver(event);
+    this.deliver(event, inTurn);
   }
 
   #flush(conversationId: Id, state: ConversationOrder): void {
@@ -251,7 +259,7 @@ export class SeqOrderer {
     state.failures = 0;
     if (this.#byConversation.get(conversationId) !== state) return;
     if (state.next === from) {
-      for (const e of events) this.#deliverInTurn(state, e as MessageEvent);
+      for (const e of events) this.#deliverInTurn(state, e as MessageEvent, false);
       // Every change of the gap is now delivered; its live copy is dropped if it still comes.
       if (upTo - from <= 10_000) for (let cs = from; cs < upTo; cs++) state.filled.add(cs);
       state.next = upTo;

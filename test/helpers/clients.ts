@@ -291,3 +291,38 @@ export async function expectNoFrame(sock: TestSocket, ms: number, opts: { type?:
   const unwanted = sock.untaken(opts.type).filter((f) => (opts.type !== undefined || f.type !== 'pong') && (opts.where?.(f) ?? true));
   expect(unwanted, `frames that should not have arrived (${opts.type ?? 'any type'})`).toEqual([]);
 }
+
+/** One device's view of a room: each seq's content and change_seq as its sockets showed them. */
+export class RoomView {
+  readonly bySeq = new Map<number, { content: string | null; changeSeq: number }>();
+  #seen = new WeakSet<Frame>();
+  maxSeq = 0;
+  maxChangeSeq = 0;
+
+  /** Starts from a history page (messages with seq, content, change_seq). */
+  start(messages: readonly { seq: number; content: string | null; change_seq: number }[]): void {
+    for (const m of messages) {
+      this.bySeq.set(m.seq, { content: m.content, changeSeq: m.change_seq });
+      this.maxSeq = Math.max(this.maxSeq, m.seq);
+      this.maxChangeSeq = Math.max(this.maxChangeSeq, m.change_seq);
+    }
+  }
+
+  /** Each seq's content as shown. */
+  contents(): Map<number, string | null> {
+    return new Map([...this.bySeq].map(([seq, v]) => [seq, v.content]));
+  }
+
+  /** Takes the /api/chat message frames of `s` not taken yet. */
+  take(s: TestSocket): void {
+    for (const f of s.frames) {
+      if (this.#seen.has(f) || (f.type !== 'new_message' && f.type !== 'message_update')) continue;
+      this.#seen.add(f);
+      const d = f.data;
+      const had = this.bySeq.get(d.seq);
+      if (!had || had.changeSeq <= d.change_seq) this.bySeq.set(d.seq, { content: d.content ?? null, changeSeq: d.change_seq });
+      this.maxSeq = Math.max(this.maxSeq, d.seq);
+      this.maxChangeSeq = Math.max(this.maxChangeSeq, d.change_seq);
+    }
+  }
+}
