@@ -172,8 +172,8 @@ describe.skipIf(!hasPostgres || !redisUrl)('order across processes on one Postgr
         }
       }),
       {
-        numRuns: process.env.CI ? 8 : 30,
-        seed: 20261206,
+        numRuns: process.env.CI ? 8 : Number(process.env.FC_RUNS ?? 30),
+        seed: Number(process.env.FC_SEED ?? 20261206),
         // Found by this property: the retry of a message edited since (the edit's publish lost)
         // carries the edit's change_seq; its copy took the edit's turn, and the edit was never shown.
         examples: [[[{ kind: 'send', on: 0, lost: false, pick: 0 }, { kind: 'edit', on: 0, lost: true, pick: 0 }, { kind: 'retry' }, { kind: 'send', on: 0, lost: false, pick: 0 }]]],
