@@ -97,8 +97,10 @@ describe.each(databases)('resume admission on %s', (db) => {
       }),
     );
     expect(hints.length).toBeGreaterThan(0);
-    // Jittered: the clients turned away together do not come back together.
-    expect(new Set(hints).size).toBeGreaterThan(1);
+    // Jittered: the clients turned away together do not come back together. How many are
+    // turned away depends on how fast the first resumes finish; with one there is nothing to
+    // compare (the gate's property below checks the hints themselves).
+    if (hints.length > 1) expect(new Set(hints).size).toBeGreaterThan(1);
     // Every reader got exactly what it missed, in order, once (the refused sockets got nothing).
     for (const got of received) expect(got).toEqual(Array.from({ length: MISSED }, (_, k) => SEEN + 1 + k));
   });
