@@ -175,8 +175,10 @@ export class ResumeGate {
     if (this.#waiting.length < this.queue) return { turn: new Promise<Release>((resolve) => this.#waiting.push(resolve)) };
     const perTurn = this.#durationMs / this.cap;
     this.#horizon = Math.max(this.#horizon, now + this.#waiting.length * perTurn) + perTurn;
-    const wait = (this.#horizon - now) * (0.75 + 0.5 * this.random());
-    return { retryAfterMs: Math.max(MIN_RETRY_MS, Math.round(wait)) };
+    // The floor is taken before the jitter: clients turned away while resumes are quick would
+    // otherwise all be told MIN_RETRY_MS and all come back in the same moment.
+    const base = Math.max(MIN_RETRY_MS / 0.75, this.#horizon - now);
+    return { retryAfterMs: Math.max(MIN_RETRY_MS, Math.round(base * (0.75 + 0.5 * this.random()))) };
   }
 
   /** The release of a turn taken at `since`: gives it to the next in line, or frees it. */
