@@ -62,9 +62,10 @@ const HELP = `npm run bench -- [options]
   --matrix             pairs and a group of --group M (50), each on the floor, 1 Parley process
                        (SQLite) and --processes N (at least 2) Parley processes (PostgreSQL + Redis)
  servers
-  --servers LIST       floor,parley,parley-noindex,cluster (default floor,parley, + cluster when --processes >= 2;
+  --servers LIST       floor,parley,parley-noindex,parley-nooutbox,parley-bare,cluster (default floor,parley, + cluster when --processes >= 2;
                        the floor first). parley = 1 process, cluster = N processes,
-                       parley-noindex = 1 process with SEARCH_INDEX=off (the search index's cost)
+                       parley-noindex = 1 process with SEARCH_INDEX=off (the search index's cost),
+                       parley-nooutbox = NOTIFY=off WEBHOOKS=off (the outboxes' cost), parley-bare = both off
   --processes N        processes of the cluster row (1: no cluster row). Each has its own port,
                        all share one scratch PostgreSQL database and one Redis (a fresh prefix)
   --db sqlite|postgres database of the 1-process row (default sqlite; the cluster is always postgres)
@@ -119,7 +120,7 @@ function parseArgs(argv: string[]): Opts {
 }
 
 // ---------------------------------------------------------------------------- what runs
-type TargetId = 'floor' | 'parley' | 'parley-noindex' | 'cluster';
+type TargetId = 'floor' | 'parley' | 'parley-noindex' | 'parley-nooutbox' | 'parley-bare' | 'cluster';
 
 /** One row of the table: the floor, Parley in one process, or Parley in N processes. */
 interface Target {
@@ -151,6 +152,16 @@ function target(id: TargetId, o: Opts, processes: number): Target {
     // The same Parley writing no search index: its send rate against parley's is the index's cost.
     const db = (o.db || 'sqlite') as 'sqlite' | 'postgres';
     return { id, kind: 'parley', processes: 1, db, redis: false, label: `parley 1 proc ${db} no search index`, env: { SEARCH_INDEX: 'off' } };
+  }
+  if (id === 'parley-nooutbox') {
+    // No push outbox and no webhook events log: its rate against parley's is the outboxes' cost.
+    const db = (o.db || 'sqlite') as 'sqlite' | 'postgres';
+    return { id, kind: 'parley', processes: 1, db, redis: false, label: `parley 1 proc ${db} no outbox`, env: { NOTIFY: 'off', WEBHOOKS: 'off' } };
+  }
+  if (id === 'parley-bare') {
+    // Neither the search index nor the outboxes: what the send costs without issues 18 and 19.
+    const db = (o.db || 'sqlite') as 'sqlite' | 'postgres';
+    return { id, kind: 'parley', processes: 1, db, redis: false, label: `parley 1 proc ${db} no index, no outbox`, env: { SEARCH_INDEX: 'off', NOTIFY: 'off', WEBHOOKS: 'off' } };
   }
   return { id, kind: 'parley', processes, db: 'postgres', redis: true, label: `parley ${processes} procs pg+redis` };
 }
@@ -444,7 +455,7 @@ const auxCores = (ph?: PhaseResult) => (ph && (ph.pgCpuCores !== null || ph.redi
 const totalCpuPerDelivery = (ph?: PhaseResult) =>
   ph?.serverCpuCores != null && ph.msgPerSec > 0 ? ((ph.serverCpuCores + (auxCores(ph) ?? 0)) * 1000) / ph.msgPerSec : null;
 const shortLabel = (t: Target) =>
-  t.id === 'floor' ? 'floor' : t.id === 'parley' || t.id === 'parley-noindex' ? `${t.db === 'postgres' ? 'parley pg' : 'parley'}${t.id === 'parley-noindex' ? ' noidx' : ''}` : `parley x${t.processes}`;
+  t.id === 'floor' ? 'floor' : t.id.startsWith('parley') ? `${t.db === 'postgres' ? 'parley pg' : 'parley'}${{ parley: '', 'parley-noindex': ' noidx', 'parley-nooutbox': ' nobox', 'parley-bare': ' bare' }[t.id as string]}` : `parley x${t.processes}`;
 
 function describe(o: Opts, sc: Scenario): string {
   const mode = o.rate > 0 ? `open loop ${o.rate} msg/s per client` : `closed loop, window ${o.window}`;
@@ -598,10 +609,10 @@ async function main() {
     .split(',')
     .map((s) => s.trim())
     .filter(Boolean) as TargetId[];
-  for (const s of serverIds) if (!['floor', 'parley', 'parley-noindex', 'cluster'].includes(s)) throw new Error(`unknown server ${s} (floor, parley, parley-noindex, cluster)`);
+  const known: TargetId[] = ['floor', 'parley', 'parley-noindex', 'parley-nooutbox', 'parley-bare', 'cluster']; // the floor first: its rate sets --latency-at-half
+  for (const s of serverIds) if (!known.includes(s)) throw new Error(`unknown server ${s} (${known.join(', ')})`);
   if (serverIds.includes('cluster') && processes < 2) throw new Error('the cluster row needs --processes N with N >= 2');
-  const order: TargetId[] = ['floor', 'parley', 'parley-noindex', 'cluster']; // the floor first: its rate sets --latency-at-half
-  const targets = order.filter((id) => serverIds.includes(id)).map((id) => target(id, o, processes));
+  const targets = known.filter((id) => serverIds.includes(id)).map((id) => target(id, o, processes));
   if (o['latency-at-half'] && !serverIds.includes('floor') && !(o['half-rate'] > 0)) throw new Error('--latency-at-half needs the floor (or --half-rate R)');
   const scenarios: Scenario[] = o.matrix ? [pairsScenario(o), groupScenario(o, o.group || 50)] : [o.group ? groupScenario(o, o.group) : pairsScenario(o)];
 
