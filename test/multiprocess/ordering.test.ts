@@ -28,6 +28,22 @@ const range = (n: number) => Array.from({ length: n }, (_, i) => i + 1);
 describe.skipIf(!hasPostgres || !redisUrl)('order across processes on one PostgreSQL and one Redis', () => {
   const [a, b] = useTwoProcesses({ REORDER_WAIT_MS: '100' });
 
+  /**
+   * Alice on A and Bob on B in one room, a socket each, and seq 1 sent from `first`'s socket
+   * and seen on the other: the scene every lost-publish case below starts from.
+   */
+  async function acrossTwoProcesses(first: 'alice' | 'bob') {
+    const alice = await newUser(a);
+    const bob = await newUser(b);
+    const room = await newRoom(a, alice, bob);
+    const sa = await chatSocket(a, alice, room);
+    const sb = await chatSocket(b, bob, room);
+    const [from, to] = first === 'alice' ? [sa, sb] : [sb, sa];
+    from.send({ type: 'send_message', data: { room_id: room, content: 'one', local_temp_id: `${first[0]}1` } });
+    const one = await to.next('new_message', { where: (f) => f.data.seq === 1 });
+    return { alice, bob, room, sa, sb, one };
+  }
+
   it('senders on both processes at once: every socket on either sees seq 1..N once, in order', async () => {
     const alice = await newUser(a);
     const bob = await newUser(b);
@@ -44,13 +60,7 @@ describe.skipIf(!hasPostgres || !redisUrl)('order across processes on one Postgr
   });
 
   it('a message whose publish was lost after its commit reaches every socket, in order, when the next one comes', async () => {
-    const alice = await newUser(a);
-    const bob = await newUser(b);
-    const room = await newRoom(a, alice, bob);
-    const sa = await chatSocket(a, alice, room);
-    const sb = await chatSocket(b, bob, room);
-    sa.send({ type: 'send_message', data: { room_id: room, content: 'one', local_temp_id: 't1' } });
-    await sb.next('new_message', { where: (f) => f.data.seq === 1 });
+    const { bob, room, sa, sb } = await acrossTwoProcesses('alice');
 
     dropNextPublish(a, 'message.created');
     sa.send({ type: 'send_message', data: { room_id: room, content: 'lost', local_temp_id: 't2' } });
@@ -70,13 +80,7 @@ describe.skipIf(!hasPostgres || !redisUrl)('order across processes on one Postgr
   });
 
   it('changes read back after lost publishes, a new message and an edit of an older one: every socket shows both', async () => {
-    const alice = await newUser(a);
-    const bob = await newUser(b);
-    const room = await newRoom(a, alice, bob);
-    const sa = await chatSocket(a, alice, room);
-    const sb = await chatSocket(b, bob, room);
-    sb.send({ type: 'send_message', data: { room_id: room, content: 'one', local_temp_id: 'b1' } });
-    const first = await sa.next('new_message', { where: (f) => f.data.seq === 1 });
+    const { bob, room, sa, sb, one: first } = await acrossTwoProcesses('bob');
 
     // The edit of seq 1 (change 2) and seq 2 (change 3) committed on B; neither publish arrives.
     dropNextPublish(b, 'message.updated');
@@ -94,13 +98,7 @@ describe.skipIf(!hasPostgres || !redisUrl)('order across processes on one Postgr
   });
 
   it('a retry answered before an earlier change is read back: the retrying socket gets that change too', async () => {
-    const alice = await newUser(a);
-    const bob = await newUser(b);
-    const room = await newRoom(a, alice, bob);
-    const sa = await chatSocket(a, alice, room);
-    const sb = await chatSocket(b, bob, room);
-    sb.send({ type: 'send_message', data: { room_id: room, content: 'one', local_temp_id: 'b1' } });
-    await sa.next('new_message', { where: (f) => f.data.seq === 1 });
+    const { alice, room, sa, sb } = await acrossTwoProcesses('bob');
 
     // Bob's seq 2 and Alice's seq 3 are committed; neither publish arrives.
     dropNextPublish(b, 'message.created');
