@@ -21,6 +21,28 @@ async function drained(conn: Connection<any>, low: number): Promise<void> {
   }
 }
 
+/** Runs `run` after `delayMs` (ms, fractional allowed): the hub's clock, which a test may replace. */
+export type Schedule = (run: () => void, delayMs: number) => void;
+
+/** The real clock; the timer never keeps a process alive that is otherwise done. */
+const timers: Schedule = (run, delayMs) => {
+  setTimeout(run, delayMs).unref();
+};
+
+/**
+ * `n` moments within `[0, windowMs)`, one in each n-th of the window at a random point of it
+ * (the i-th in slot i). Independent uniform draws bunch: of 1000 sockets over 3 s, some 100 ms
+ * gets ~50, not 33. One per slot puts at most ceil(n/k)+1 in any k-th of the window.
+ */
+export function spreadDelays(n: number, windowMs: number, random: () => number): number[] {
+  return Array.from({ length: n }, (_, i) => {
+    const start = (i * windowMs) / n;
+    const end = ((i + 1) * windowMs) / n;
+    // min: with r just below 1 the sum may round past the slot's end; never past the window.
+    return Math.min(start + random() * (end - start), end, windowMs);
+  });
+}
+
 /** What a catch-up read: the events to replay, and where the conversation stood in the snapshot they were read from. */
 export interface Replay {
   events: DomainEvent[];
@@ -48,12 +70,15 @@ export class Hub implements EventPublisher, CacheInvalidator {
   readonly #slowConsumer: () => void;
   /** Most live events one socket may have held behind a replay of one conversation. */
   readonly #heldMax: number;
+  /** When the spread closes of closeAllOver run. */
+  readonly #schedule: Schedule;
 
   constructor(
     readonly bus: Bus,
-    opts: { reorderWaitMs?: number; onError?: (e: unknown) => void; metrics?: Metrics; heldMax?: number } = {},
+    opts: { reorderWaitMs?: number; onError?: (e: unknown) => void; metrics?: Metrics; heldMax?: number; schedule?: Schedule } = {},
   ) {
     this.#heldMax = opts.heldMax ?? 10_000;
+    this.#schedule = opts.schedule ?? timers;
     const metrics = (this.#metrics = opts.metrics);
     this.#slowConsumer = () => metrics?.slowConsumers.inc();
     const fill: GapFiller = (c, after, upTo, newFrom) => {
@@ -296,17 +321,31 @@ export class Hub implements EventPublisher, CacheInvalidator {
   }
 
   /**
-   * Closes every socket at a random moment within `windowMs` (after a bus outage: their
-   * clients then reconnect spread out instead of in one instant). Each is silenced now, so
-   * nothing reaches it after what it may have missed: its cursor stays where its stream is
-   * whole, and it resumes from there.
+   * Closes every socket within `windowMs` (after a bus outage: their clients then reconnect
+   * spread out instead of in one instant), one in each n-th of the window (`spreadDelays`), in
+   * a random order. Each is silenced now, so nothing reaches it after what it may have missed:
+   * its cursor stays where its stream is whole, and it resumes from there. A socket silenced by
+   * an earlier outage keeps its moment (scheduled again it would bunch with this outage's); one
+   * that closed meanwhile is skipped.
    */
   closeAllOver(code: number, reason: string, windowMs: number, random: () => number = Math.random): void {
-    for (const conn of [...this.#connections.values()]) {
-      conn.silenced = true;
-      if (windowMs <= 0) conn.close(code, reason);
-      else setTimeout(() => conn.close(code, reason), Math.floor(random() * windowMs)).unref();
+    const conns = [...this.#connections.values()].filter((c) => !c.silenced && !c.closed);
+    for (const conn of conns) conn.silenced = true;
+    if (windowMs <= 0) {
+      for (const conn of conns) conn.close(code, reason);
+      return;
     }
+    // Fisher-Yates: which socket gets which slot is random, not the oldest first.
+    for (let i = conns.length - 1; i > 0; i--) {
+      const j = Math.floor(random() * (i + 1));
+      [conns[i], conns[j]] = [conns[j], conns[i]];
+    }
+    const delays = spreadDelays(conns.length, windowMs, random);
+    conns.forEach((conn, i) =>
+      this.#schedule(() => {
+        if (!conn.closed) conn.close(code, reason);
+      }, delays[i]),
+    );
   }
 
   #deliver(channel: string, event: DomainEvent): void {
