@@ -31,15 +31,17 @@ const timers: Schedule = (run, delayMs) => {
 
 /**
  * `n` moments within `[0, windowMs)`, one in each n-th of the window at a random point of it
- * (the i-th in slot i). Independent uniform draws bunch: of 1000 sockets over 3 s, some 100 ms
+ * (the i-th in slot i, `[i*windowMs/n, (i+1)*windowMs/n)`). Independent uniform draws bunch: of 1000 sockets over 3 s, some 100 ms
  * gets ~50, not 33. One per slot puts at most ceil(n/k)+1 in any k-th of the window.
  */
 export function spreadDelays(n: number, windowMs: number, random: () => number): number[] {
   return Array.from({ length: n }, (_, i) => {
     const start = (i * windowMs) / n;
     const end = ((i + 1) * windowMs) / n;
-    // min: with r just below 1 the sum may round past the slot's end; never past the window.
-    return Math.min(start + random() * (end - start), end, windowMs);
+    const at = start + random() * (end - start);
+    // r just below 1 may round the sum up to the slot's end, where the next slot's first moment
+    // can be too: two slots in one instant, one more than the bound. Kept inside its own slot.
+    return at < end ? at : start;
   });
 }
 

@@ -132,7 +132,7 @@ describe.each(databases)("property: a tenant's allowed origins on %s", (db) => {
           if (a.kind === 'rest' || a.kind === 'list') {
             // A read as a member, or a write as the admin: the change of the tenant's own list, from a page.
             const r =
-              a.kind === 'rest'
+              a.kind !== 'list'
                 ? await api(server, 'GET', `${P}/me`, { token: member.token, headers: headers(o) })
                 : await api(server, 'PATCH', `${P}/admin/settings`, { token: tenants[a.t].admin.token, json: { allowed_origins: a.list }, headers: headers(o) });
             expect(r.status === 200 && usable(r, o), `${why}: ${r.status}`).toBe(want);

@@ -222,7 +222,13 @@ describe('Hub.closeAllOver after a bus gap', () => {
           }
         },
       ),
-      { numRuns: process.env.CI ? 25 : Number(process.env.FC_RUNS ?? 60), seed: process.env.FC_SEED ? Number(process.env.FC_SEED) : undefined },
+      {
+        numRuns: process.env.CI ? 25 : Number(process.env.FC_RUNS ?? 60),
+        seed: process.env.FC_SEED ? Number(process.env.FC_SEED) : undefined,
+        // Found by this property: a draw just below 1 rounded onto the next slot's start, where
+        // that slot's draw of 0 put its close too (six closes in a third of 1 ms, for 12).
+        examples: [[1, [0.9999999999999994, 0], [{ kind: 'gap' }, { kind: 'connect', count: 12 }]]],
+      },
     );
   }, 120_000);
 
@@ -232,8 +238,11 @@ describe('Hub.closeAllOver after a bus gap', () => {
         const delays = spreadDelays(n, windowMs, () => r);
         expect(delays).toHaveLength(n);
         delays.forEach((t, i) => {
-          expect(t).toBeGreaterThanOrEqual((i * windowMs) / n);
-          expect(t).toBeLessThanOrEqual(Math.min(windowMs, ((i + 1) * windowMs) / n));
+          const [start, end] = [(i * windowMs) / n, ((i + 1) * windowMs) / n];
+          expect(t).toBeGreaterThanOrEqual(start);
+          // Its own slot, end excluded: the next slot's first moment is not this one's.
+          expect(t < end || t === start).toBe(true);
+          expect(t).toBeLessThan(windowMs);
         });
       }),
     );
