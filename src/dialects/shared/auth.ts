@@ -135,8 +135,8 @@ export function checkLoginOrigin(core: Core, config: Config) {
   return async (request: FastifyRequest, reply: FastifyReply) => {
     const origin = request.headers.origin;
     if (origin === undefined) return;
-    // The tenant the body names (none: the default one). A login that names none finds its user
-    // in whichever tenant holds the e-mail: that token's requests are held to its tenant's list.
+    // The tenant the body names (none: the default one, the only tenant a login naming none looks
+    // its e-mail up in, core.accounts.login): the caller's tenant, whose list decides.
     const named = (request.body as { tenant_id?: unknown } | undefined)?.tenant_id;
     if (await checkTenantOrigin(core, config, request, reply, typeof named === 'string' ? named : undefined)) return;
     if (loginOriginTrusted(config, request)) return;
