@@ -53,7 +53,10 @@ export function chatRenderer(ctx: Ctx, name = 'chat', updateFrame = 'message_upd
     if (head === undefined) {
       // Viewer 0 is nobody: is_sender is dropped, and without reactions or read marks
       // (a created event has none) nothing else depends on the viewer.
-      const { is_sender: _, ...data } = messageData(e, 0, e.localTempId);
+      // Left out as undefined (JSON.stringify skips it) rather than by a rest copy of the
+      // whole object: a copy per message, ~20% of rendering it.
+      const data: { is_sender?: boolean } = messageData(e, 0, e.localTempId);
+      data.is_sender = undefined;
       const json = JSON.stringify({ type: 'new_message', data });
       head = json.slice(0, -2) + ',"is_sender":';
       createdHeads.set(e, head);

@@ -1,4 +1,4 @@
-import { v7 as uuidv7 } from 'uuid';
+import { uuidv7 } from '../uuid7.js';
 import type { Attachment, Id } from '../../../core/model.js';
 import { raw, type SqlRunner } from '../sql-runner.js';
 import { StoreError, NotCommitted, UniqueViolation, type AppendOptions, type AppendOutcome, type AppendResult, type MessageStore, type NewMessage } from '../store.js';
