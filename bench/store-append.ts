@@ -25,6 +25,7 @@
 //   node --import tsx bench/store-append.ts --search-row before --variants "all=,bare=search-index:off+events:off+notify:off,noindex=search-index:off"
 //   BENCH_SQL_noidx="DROP INDEX events_tenant_seq" node --import tsx bench/store-append.ts --variants "all=,noidx="   (a what-if per variant)
 // A variant is `label=option:value+…` (the options above); BENCH_SQL_<label> runs on its schema first.
+// `before=parley-dir:/tmp/snap` runs another checkout's dist/ (say, HEAD~1 built there) beside this one.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
@@ -53,6 +54,8 @@ interface Variant {
   /** The share of users with a push subscription (the bench's clients have none). */
   subscribed: number;
   sql: string | undefined;
+  /** The checkout whose dist/ it runs (a variant's own `parley-dir`: before/after in one process). */
+  dir: string;
 }
 
 const variantOf = (label: string, get: (k: string, d: string) => string, sql: string | undefined): Variant => ({
@@ -62,6 +65,7 @@ const variantOf = (label: string, get: (k: string, d: string) => string, sql: st
   notify: get('notify', 'on') !== 'off',
   subscribed: Number(get('subscribed', '0')),
   sql,
+  dir: path.resolve(get('parley-dir', ROOT)),
 });
 const variants: Variant[] = args.includes('--variants')
   ? opt('variants', '')
@@ -78,9 +82,8 @@ const preload = (name: string) => import(new URL(`./preload/${name}`, import.met
 process.chdir(dir);
 if (process.env.BENCH_SQLITE_PRAGMAS) await preload('sqlite-pragmas.mjs');
 if (process.env.BENCH_SQL_TIMING_FILE) await preload('sql-timing.mjs');
-const { createSqliteStore } = (await import(pathToFileURL(path.join(dir, 'dist/backends/store/sqlite-store.js')).href)) as {
-  createSqliteStore(url: string): any;
-};
+const storeOf = async (dir: string) =>
+  ((await import(pathToFileURL(path.join(dir, 'dist/backends/store/sqlite-store.js')).href)) as { createSqliteStore(url: string): any }).createSqliteStore;
 const { default: Database } = await import('better-sqlite3');
 
 // 64 characters of words: in three scripts (ICU segments them), or ASCII only (--text ascii).
@@ -90,7 +93,7 @@ const content = (n: number) =>
 /** A variant's store on its own fresh file, its users and conversations, and its batches. */
 async function open(v: Variant, tmp: string) {
   const file = path.join(tmp, `x${v.label}.db`);
-  const store = createSqliteStore(`sqlite:${file}`);
+  const store = (await storeOf(v.dir))(`sqlite:${file}`);
   await store.migrate();
   const remake = (sql: string) => {
     const db = new Database(file);
@@ -151,7 +154,7 @@ async function open(v: Variant, tmp: string) {
 
 const describe = (v: Variant) =>
   `search index ${v.searchIndex ? 'on' : 'off'}${v.searchIndex && rowBefore ? ' (rows cut before)' : ''}, events ${v.events ? 'on' : 'off'}, ` +
-  `push ${v.notify ? (v.subscribed > 0 ? `on (${v.subscribed} of users subscribed)` : 'on (nobody subscribed)') : 'off'}${v.sql ? `, after migrate: ${v.sql.slice(0, 60)}` : ''}`;
+  `push ${v.notify ? (v.subscribed > 0 ? `on (${v.subscribed} of users subscribed)` : 'on (nobody subscribed)') : 'off'}${v.dir !== dir ? `, ${v.dir}` : ''}${v.sql ? `, after migrate: ${v.sql.slice(0, 60)}` : ''}`;
 
 const tmp = mkdtempSync(path.join(tmpdir(), 'store-append-'));
 try {
