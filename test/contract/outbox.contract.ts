@@ -181,15 +181,17 @@ export function outboxContract(get: () => Store, f: OutboxFixtures, T0: number):
       expect(await get().pushSubscriptions([a.id, b.id])).toEqual([]);
     });
 
-    it('the append writes a row per other participant its setting asks for; claims hold rows until their lease; finish and retry', async () => {
+    it('the append writes a row per other participant with a device its setting asks for; claims hold rows until their lease; finish and retry', async () => {
       const t = await f.tenant();
-      const [a, b, c, d, e] = await f.users(t, 5);
-      const conv = await f.conversation(t, 'group', [a, b, c, d, e]);
+      const [a, b, c, d, e, g] = await f.users(t, 6);
+      const conv = await f.conversation(t, 'group', [a, b, c, d, e, g]);
       await get().setNotificationSetting(b.id, conv.id, { level: 'all', muteUntil: 0 });
       await get().setNotificationSetting(d.id, 0, { level: 'none', muteUntil: 0 });
       await get().setNotificationSetting(e.id, conv.id, { level: 'all', muteUntil: T0 + HOUR });
+      await get().setNotificationSetting(g.id, conv.id, { level: 'all', muteUntil: 0 });
+      for (const u of [a, b, c, d, e]) await get().addPushSubscription({ userId: u.id, kind: 'fcm', deviceId: 'd', endpoint: `outbox-${u.id}`, p256dh: null, auth: null }, T0);
       const before = await get().pendingNotifications();
-      // b: all; c: mentions by default and mentioned; d: none; e: muted; a: the sender.
+      // b: all; c: mentions by default and mentioned; d: none; e: muted; g: all but no device; a: the sender.
       const sent = await f.send(conv, a, { createdAt: T0, notify: { dueAt: T0 + 1000, direct: false, mentionIds: [c.id, d.id] } });
       await f.send(conv, a, { createdAt: T0 + 1 });
       expect(await get().pendingNotifications()).toBe(before + 2);
@@ -204,6 +206,7 @@ export function outboxContract(get: () => Store, f: OutboxFixtures, T0: number):
       expect((await get().claimNotifications(T0 + 2000, T0 + 3000, 100)).map((n) => [n.id, n.attempts])).toEqual([[toRetry.id, 2]]);
       await get().finishNotifications([toRetry.id]);
       expect(await get().pendingNotifications()).toBe(before);
+      for (const s of await get().pushSubscriptions([a.id, b.id, c.id, d.id, e.id])) await get().removePushSubscription(null, s.id);
     });
 
     it('unreadTotal: messages above the user’s seen seq over their conversations, deleted ones left out', async () => {

@@ -9,7 +9,9 @@ import { Device, dispatch, PushService } from './support.js';
 // Issue 19, the rule: a push is due for (user, message) when the user's setting at the
 // message's time asks for it (all; mentions: a mention or a direct message; none; not muted)
 // and, when the dispatcher handles it, no device of theirs acknowledged it, they did not read
-// it, and the setting in force then still asks for it. Each is sent once, never twice.
+// it, and the setting in force then still asks for it. Each is sent once, never twice. Only
+// to a user with a device both when the message was sent (else no outbox row is written) and
+// when it is dispatched.
 
 const P = '/api/parley';
 const service = new PushService();
@@ -67,13 +69,16 @@ describe.each(databases)('who gets a push on %s', (db) => {
       fc.record({ t: fc.constant('level' as const), who: fc.integer({ min: 0, max: 1 }), conv: fc.boolean(), level: fc.constantFrom<Level | null>('all', 'mentions', 'none', null) }),
       fc.record({ t: fc.constant('mute' as const), who: fc.integer({ min: 0, max: 1 }), on: fc.boolean() }),
       fc.record({ t: fc.constant('tick' as const) }),
+      fc.record({ t: fc.constant('device' as const), who: fc.integer({ min: 0, max: 1 }), on: fc.boolean() }),
     );
     await fc.assert(
       fc.asyncProperty(fc.array(action, { minLength: 1, maxLength: 12 }), async (actions) => {
         const conv = await group();
         const users = recipients();
         // The model: settings, watermarks, and the outbox rows written.
-        const model = users.map(() => ({ own: 'mentions' as Level, conv: null as Level | null, muted: false, acked: 0, read: 0 }));
+        const model = users.map(() => ({ own: 'mentions' as Level, conv: null as Level | null, muted: false, acked: 0, read: 0, device: true }));
+        // Every run starts with each user's one device subscribed (subscribing again replaces it).
+        for (const u of users) await devices.get(u.user.id)!.subscribe(server, service, u);
         for (const u of users) await api(server, 'PUT', `${P}/me/notification-settings`, { token: u.token, json: { level: 'mentions', mute_until: null } });
         const level = (i: number) => model[i].conv ?? model[i].own;
         let rows: { i: number; id: number; seq: number }[] = [];
@@ -84,7 +89,7 @@ describe.each(databases)('who gets a push on %s', (db) => {
           await dispatch(server);
           for (const r of rows) {
             const m = model[r.i];
-            if (m.read >= r.seq || m.acked >= r.seq || level(r.i) === 'none' || m.muted) continue;
+            if (m.read >= r.seq || m.acked >= r.seq || level(r.i) === 'none' || m.muted || !m.device) continue;
             expected.push(`${users[r.i].user.id}:${r.id}`);
           }
           rows = [];
@@ -97,7 +102,7 @@ describe.each(databases)('who gets a push on %s', (db) => {
               lastSeq = m.seq;
               users.forEach((_, i) => {
                 const wanted = level(i) === 'all' || (level(i) === 'mentions' && act.mention.includes(i));
-                if (wanted && !model[i].muted) rows.push({ i, id: m.id, seq: m.seq });
+                if (wanted && !model[i].muted && model[i].device) rows.push({ i, id: m.id, seq: m.seq });
               });
               break;
             }
@@ -127,6 +132,14 @@ describe.each(databases)('who gets a push on %s', (db) => {
             case 'tick':
               await tick();
               break;
+            case 'device': {
+              const u = users[act.who];
+              const d = devices.get(u.user.id)!;
+              if (act.on && !model[act.who].device) await d.subscribe(server, service, u);
+              if (!act.on && model[act.who].device) expect((await api(server, 'DELETE', `${P}/push/subscriptions/${d.id}`, { token: u.token })).status).toBeLessThan(300);
+              model[act.who].device = act.on;
+              break;
+            }
           }
         }
         await tick();

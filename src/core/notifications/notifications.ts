@@ -17,7 +17,7 @@ export interface NotificationCounts {
   suppressedByRead: number;
   /** Cancelled: the setting in force at dispatch (level, mute) asks for none; or the user left, or the message was deleted. */
   suppressedBySetting: number;
-  /** Due, but the user has no device to push to. */
+  /** Due, but the user has no device to push to any more (a user without one when the message came got no outbox row). */
   noDevice: number;
   /** Given up after the last retry. */
   dropped: number;
