@@ -206,18 +206,18 @@ export class SqlAccounts extends SqlAggregate implements AccountStore {
     return rows.map(toSummary);
   }
 
-  async bumpTokenVersion(userId: Id): Promise<number> {
+  async bumpTokenVersion(userId: Id, at: Millis): Promise<number> {
     const r = await this.first<{ token_version: number }>(
-      raw('UPDATE users SET token_version = token_version + 1, updated_at = ? WHERE id = ? RETURNING token_version', [Date.now(), userId]),
+      raw('UPDATE users SET token_version = token_version + 1, updated_at = ? WHERE id = ? RETURNING token_version', [at, userId]),
     );
     return r?.token_version ?? 0;
   }
 
-  async setPasswordHash(userId: Id, passwordHash: string): Promise<number | undefined> {
+  async setPasswordHash(userId: Id, passwordHash: string, at: Millis): Promise<number | undefined> {
     const r = await this.first<{ token_version: number }>(
       raw('UPDATE users SET password_hash = ?, token_version = token_version + 1, updated_at = ? WHERE id = ? RETURNING token_version', [
         passwordHash,
-        Date.now(),
+        at,
         userId,
       ]),
     );
