@@ -106,6 +106,7 @@ export class Core {
     this.directory = new ChannelDirectory(store, this.conversations, events, config.maxConversationMembers);
     this.messages = new Messages(store, this.conversations, this.users, this.friends, this.rateLimits, events, config, this.hooks);
     this.messages.epoch = deps.epoch ?? null;
+    this.messages.audit = this.audit;
     this.incomingWebhooks = new IncomingWebhooks(store, this.conversations, this.messages, this.audit);
     this.threads = new Threads(store, this.messages, events);
     this.curation = new Curation(store, this.messages, this.conversations, this.threads, this.users, events);

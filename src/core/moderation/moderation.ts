@@ -241,15 +241,16 @@ export class Moderation {
       reason: input.reason ?? null, details: { conversationId: conversation.id, messageId: report.messageId },
     };
     // A dismissal is the claim alone: its entry commits with it. Otherwise the report's entry
-    // commits with the action's (the ban, mute or suspension and its own entry), in one
-    // transaction; the deletion goes through the message writer, so its entry follows it.
+    // commits with the action's (the deletion, ban, mute or suspension and its own entry), in
+    // one transaction.
     const claimed = await this.audit.within(this.store, (tx) => tx.resolveReport(report.id, STATE_OF[action], actor.id, at), (ok) => (ok && action === 'dismiss' ? entry : null));
     if (!claimed) throw new DomainError('report_resolved');
     try {
       if (action === 'delete') {
         const message = await this.store.messageById(report.messageId);
-        if (message) await this.messages.tombstone(actor, message, await this.conversations.ref(conversation), input.reason);
-        await this.audit.record(entry);
+        // Its entry with the deletion's (none when it was deleted already).
+        if (message && message.deletedAt === null) await this.messages.tombstone(actor, message, await this.conversations.ref(conversation), input.reason, entry);
+        else await this.audit.record(entry);
       } else if (action === 'suspend') {
         await this.accounts.suspend(actor, report.authorId, input.reason ?? null, undefined, entry);
       } else if (action !== 'dismiss') {
