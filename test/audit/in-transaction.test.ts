@@ -31,7 +31,8 @@ type Step =
   | { k: 'lift'; kind: 'ban' | 'mute'; by: number; u: number }
   | { k: 'settings'; days: number }
   | { k: 'retention'; days: number }
-  | { k: 'transfer'; u: number };
+  | { k: 'transfer'; u: number }
+  | { k: 'delete'; by: number };
 
 const who = fc.nat(3);
 const step: fc.Arbitrary<Step> = fc.oneof(
@@ -44,6 +45,7 @@ const step: fc.Arbitrary<Step> = fc.oneof(
   fc.record({ k: fc.constant('settings' as const), days: fc.integer({ min: 1, max: 30 }) }),
   fc.record({ k: fc.constant('retention' as const), days: fc.integer({ min: 1, max: 30 }) }),
   fc.record({ k: fc.constant('transfer' as const), u: who }),
+  fc.record({ k: fc.constant('delete' as const), by: fc.nat(1) }),
 );
 
 describe.each(databases)('audit entries in their actions\' transactions, on %s', (db) => {
@@ -60,13 +62,13 @@ describe.each(databases)('audit entries in their actions\' transactions, on %s',
     const people = await Promise.all([t.admin, mod, owner, plain].map(user));
     await core().conversations.setRole(people[2], conversation, people[1].id, 'moderator');
     const tenantId = people[0].tenantId;
-    return { people, conversation, tenantId };
+    return { people, conversation, tenantId, plainUser: plain };
   }
 
   it('after any sequence of admin and moderation actions, some refused, the log holds one entry per committed action, in commit order, and verifies', async () => {
     await fc.assert(
       fc.asyncProperty(fc.array(step, { minLength: 1, maxLength: 10 }), async (steps) => {
-        const { people, conversation, tenantId } = await world();
+        const { people, conversation, tenantId, plainUser } = await world();
         const [admin, mod] = people;
         const c = core();
         const entries = async () => c.deps.store.auditEntries(tenantId, { order: 'asc', limit: 1000 });
@@ -116,6 +118,17 @@ describe.each(databases)('audit entries in their actions\' transactions, on %s',
                 await c.admin.transfer(admin, conversation, target.id);
                 expected = ['conversation.transfer'];
                 break;
+              case 'delete': {
+                // Someone else's message deleted by a moderator (or the tenant admin).
+                const sent = await api(server, 'POST', `${P}/conversations/${conversation}/messages`, { token: plainUser.token, json: { content: 'spam' } });
+                if (sent.status !== 201) {
+                  expected = [];
+                  break;
+                }
+                await c.messages.delete(s.by ? mod : admin, (sent.body as { id: number }).id, 'spam');
+                expected = ['message.delete'];
+                break;
+              }
             }
           } catch (e) {
             if (!(e instanceof DomainError)) throw e;
