@@ -546,9 +546,10 @@ export interface AccountStore {
   tenantById(id: Id): Promise<Tenant | undefined>;
   tenantByUuid(uuid: string): Promise<Tenant | undefined>;
   /** Creates the tenant with this uuid, or returns it when it exists. */
-  ensureTenant(uuid: string, name: string): Promise<Tenant>;
+  /** `at`: the caller's clock (the core passes its own; tests may leave it to the store's). */
+  ensureTenant(uuid: string, name: string, at?: Millis): Promise<Tenant>;
   /** Creates the tenant with this uuid; undefined when one exists already (two callers: one gets it). */
-  createTenant(uuid: string, name: string): Promise<Tenant | undefined>;
+  createTenant(uuid: string, name: string, at?: Millis): Promise<Tenant | undefined>;
   /**
    * Sets what the tenant's pushes and e-mails say (null: the process default); read back by
    * tenantById and by the notifications claimed after it (claimNotifications).
@@ -562,7 +563,7 @@ export interface AccountStore {
    * Without `tenantRole`, the tenant's first user is its `admin` and every later one a
    * `member`, also when several are created at once.
    */
-  createUser(user: NewUser): Promise<User>;
+  createUser(user: NewUser, at?: Millis): Promise<User>;
   /**
    * Creates a user with the invite whose code digests to `codeHash`, in one transaction: the
    * invite is claimed (used_at, used_by) only if it is of the user's tenant, unused, not

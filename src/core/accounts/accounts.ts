@@ -73,7 +73,7 @@ export class Accounts {
     const found = await this.store.tenantByUuid(tenantUuid);
     if (found) return found;
     if (!create) throw new DomainError('tenant_not_found');
-    return this.store.ensureTenant(tenantUuid, (name ?? tenantUuid).slice(0, 255));
+    return this.store.ensureTenant(tenantUuid, (name ?? tenantUuid).slice(0, 255), Date.now());
   }
 
   /** Checks what a password account is made of; returns the email normalized and the name trimmed. */
@@ -88,7 +88,7 @@ export class Accounts {
 
   async #insert(user: NewUser): Promise<User> {
     try {
-      return await this.store.createUser(user);
+      return await this.store.createUser(user, Date.now());
     } catch (e) {
       if (e instanceof UniqueViolation) throw new DomainError('email_taken');
       throw e;
@@ -137,7 +137,7 @@ export class Accounts {
       // Hashed before a tenant is created, so a refused hash (429) leaves no empty tenant behind.
       const passwordHash = await this.passwords.hash(input.password);
       if (!tenant) {
-        tenant = await this.store.createTenant(tenantUuid!, tenantUuid!);
+        tenant = await this.store.createTenant(tenantUuid!, tenantUuid!, Date.now());
         // Another registration created it meanwhile, and is its first user.
         if (!tenant && mode !== 'open') throw new DomainError('invite_required');
         tenant ??= (await this.store.tenantByUuid(tenantUuid!))!;
@@ -253,7 +253,7 @@ export class Accounts {
         name: (claims.name?.trim() || claimedEmail || claims.subject).slice(0, 255),
         externalIssuer: claims.issuer,
         externalSubject: claims.subject,
-      });
+      }, Date.now());
     } catch (e) {
       // Another request provisioned the same subject first.
       const again = await this.store.userByExternalSubject(tenant.id, claims.issuer, claims.subject);
