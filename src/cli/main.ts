@@ -175,8 +175,9 @@ async function main(argv: string[]): Promise<number> {
       return 2;
     }
     return withAccounts(async ({ accounts, audit, reachesSockets }) => {
-      const r = await accounts.resetPassword({ email: values.email!, tenantUuid: values.tenant, password: values.password });
-      await audit.record({ tenantId: r.user.tenantId, actorId: null, action: 'user.reset_password', targetType: 'user', targetId: String(r.user.id), origin: 'cli', details: { generated: r.generated } });
+      const r = await accounts.resetPassword({ email: values.email!, tenantUuid: values.tenant, password: values.password }, (user, generated) => ({
+        tenantId: user.tenantId, actorId: null, action: 'user.reset_password', targetType: 'user', targetId: String(user.id), origin: 'cli', details: { generated },
+      }));
       console.log(JSON.stringify({ id: r.user.id, email: r.user.email, tenant_id: r.user.tenantUuid, ...(r.generated ? { password: r.password } : {}), sessions_revoked: true }));
       if (!reachesSockets) {
         console.error('note: tokens are revoked; sockets already open on a server stay open until they reconnect (set REDIS_URL as the server has it to close them now)');
@@ -230,7 +231,10 @@ async function withAccounts(fn: (deps: { accounts: Accounts; invites: Invites; a
   const events: EventPublisher = bus ? new Hub(bus, { reorderWaitMs: config.reorderWaitMs, onError: (e) => console.error(e) }) : { publish() {}, publishToUsers() {} };
   try {
     const audit = new Audit(store);
-    await fn({ accounts: new Accounts(store, events, config, createMemoryRateLimiter(), createCoreLibraries(config)), invites: new Invites(store, config, audit), audit, reachesSockets: bus !== null });
+    const accounts = new Accounts(store, events, config, createMemoryRateLimiter(), createCoreLibraries(config));
+    // Its actions (operator grant/revoke) append their entries in their own transactions.
+    accounts.audit = audit;
+    await fn({ accounts, invites: new Invites(store, config, audit), audit, reachesSockets: bus !== null });
     await bus?.flush();
     return 0;
   } catch (e) {

@@ -94,8 +94,7 @@ export class Core {
     this.rateLimits = new RateLimits(deps.rateLimiter, config);
     this.users = new Users(store);
     this.accounts = new Accounts(store, events, config, deps.rateLimiter, deps.libraries);
-    // Read at each call: the audit log may be set on the core after it is built.
-    this.accounts.audit = (entry) => this.audit.record(entry);
+    this.accounts.audit = this.audit;
     this.invites = new Invites(store, config, this.audit);
     this.apiKeys = new ApiKeys(store, events, this.audit);
     this.friends = new Friends(store, this.users);
@@ -107,6 +106,7 @@ export class Core {
     this.directory = new ChannelDirectory(store, this.conversations, events, config.maxConversationMembers);
     this.messages = new Messages(store, this.conversations, this.users, this.friends, this.rateLimits, events, config, this.hooks);
     this.messages.epoch = deps.epoch ?? null;
+    this.messages.audit = this.audit;
     this.incomingWebhooks = new IncomingWebhooks(store, this.conversations, this.messages, this.audit);
     this.threads = new Threads(store, this.messages, events);
     this.curation = new Curation(store, this.messages, this.conversations, this.threads, this.users, events);
@@ -123,8 +123,9 @@ export class Core {
     this.webhooks = new Webhooks(store, deps.webhookSender, this.audit);
     this.retention = new Retention(store, this.conversations, deps.fileStore, this.audit);
     this.admin = new Administration(store, this.accounts, this.conversations, this.messages, deps.fileStore, presence, events, config);
-    this.admin.audit = (entry) => this.audit.record(entry);
+    this.admin.audit = this.audit;
     this.moderation = new Moderation(store, this.conversations, this.messages, this.users, events, this.rateLimits, this.audit, this.accounts);
+    this.moderation.hooks = this.hooks;
     this.exports = new Exports(store, this.conversations, deps.fileStore, this.rateLimits, deps.libraries.archive, this.audit);
     this.emailUnsubscribe = deps.email ? new EmailUnsubscribe(deps.email.optOuts, config.jwtSecret, deps.email.publicUrl) : null;
   }

@@ -10,4 +10,6 @@ export interface RaceHooks {
   catchUp?(conversationId: Id): Promise<void>;
   /** A subscribe (Parley's socket) has read the user's conversations and is about to join this one. */
   subscribeJoin?(conversationId: Id): Promise<void>;
+  /** A ban or mute has checked the target's role and is about to write the sanction. */
+  sanctionChecked?(conversationId: Id, userId: Id): Promise<void>;
 }

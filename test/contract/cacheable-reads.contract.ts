@@ -77,7 +77,7 @@ export async function applyCacheChange(store: Store, w: CacheWorld, c: CacheChan
       case 'remove':
         return await store.removeParticipant(w.groups[c.group].id, w.users[c.user].id, T0);
       case 'setRole':
-        return await store.setRole(w.groups[c.group].id, w.users[c.user].id, c.role);
+        return await store.setRole(w.groups[c.group].id, w.users[c.user].id, c.role, T0);
       case 'delete':
         return await store.deleteConversation(w.groups[c.group].id, T0);
       case 'block':
@@ -244,7 +244,7 @@ export function cacheableReadsContract(get: () => Store): void {
       const [a, b, , outsider] = w.users;
       expect(await s.memberRole(g.id, a.id)).toBe('admin');
       expect(await s.memberRole(g.id, outsider.id)).toBeUndefined();
-      expect(await s.setRole(g.id, b.id, 'moderator')).toBe(true);
+      expect(await s.setRole(g.id, b.id, 'moderator', T0)).toBe(true);
       expect(await s.memberRole(g.id, b.id)).toBe('moderator');
       expect(await s.removeParticipant(g.id, b.id, T0)).toBe(true);
       expect(await s.memberRole(g.id, b.id)).toBeUndefined();

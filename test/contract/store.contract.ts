@@ -260,8 +260,8 @@ export function storeContract(make: () => Promise<StoreHandle>): void {
 
     it('bumpTokenVersion increments the version and returns it', async () => {
       const u = await f.user(await f.tenant());
-      expect(await s.bumpTokenVersion(u.id)).toBe(1);
-      expect(await s.bumpTokenVersion(u.id)).toBe(2);
+      expect(await s.bumpTokenVersion(u.id, T0)).toBe(1);
+      expect(await s.bumpTokenVersion(u.id, T0)).toBe(2);
       expect((await s.userById(u.id))!.tokenVersion).toBe(2);
     });
 
@@ -413,10 +413,10 @@ export function storeContract(make: () => Promise<StoreHandle>): void {
 
     it('setPasswordHash replaces the hash and revokes tokens in one step', async () => {
       const u = await s.createUser({ tenantId: (await f.tenant()).id, email: `pw-${randomUUID()}@example.com`, name: 'P', passwordHash: 'old' });
-      expect(await s.setPasswordHash(u.id, 'new')).toBe(1);
+      expect(await s.setPasswordHash(u.id, 'new', T0)).toBe(1);
       expect(await s.passwordHash(u.id)).toBe('new');
       expect((await s.userById(u.id))!.tokenVersion).toBe(1);
-      expect(await s.setPasswordHash(987_654_321, 'x')).toBeUndefined();
+      expect(await s.setPasswordHash(987_654_321, 'x', T0)).toBeUndefined();
     });
 
     it('invites: created, found by digest, listed newest first, revoked once', async () => {
@@ -442,7 +442,8 @@ export function storeContract(make: () => Promise<StoreHandle>): void {
       expect(await s.createUserWithInvite(newUser(other), ok.codeHash, T0 + 1)).toBeUndefined();
       expect(await s.createUserWithInvite(newUser(t), ok.codeHash, T0 + 60_000)).toBeUndefined();
       const u = await s.createUserWithInvite(newUser(t), ok.codeHash, T0 + 1);
-      expect(u).toMatchObject({ tenantId: t.id, tenantRole: 'admin' });
+      // The caller's time, the store's clock nowhere.
+      expect(u).toMatchObject({ tenantId: t.id, tenantRole: 'admin', createdAt: T0 + 1 });
       expect(await s.inviteByCodeHash(ok.codeHash)).toMatchObject({ usedAt: T0 + 1, usedBy: u!.id });
       expect(await s.createUserWithInvite(newUser(t), ok.codeHash, T0 + 2)).toBeUndefined();
 
@@ -503,8 +504,8 @@ export function storeContract(make: () => Promise<StoreHandle>): void {
       expect(v).toBe(member.tokenVersion + 1);
       expect(await s.suspendUser(member.id, T0 + 5, 'again')).toBe(member.tokenVersion + 2);
       expect((await s.userById(member.id))!.suspendedAt).toBe(T0);
-      expect(await s.reactivateUser(member.id)).toBe(true);
-      expect(await s.reactivateUser(member.id)).toBe(false);
+      expect(await s.reactivateUser(member.id, T0)).toBe(true);
+      expect(await s.reactivateUser(member.id, T0)).toBe(false);
       expect((await s.userById(member.id))!.suspendedAt).toBeNull();
       expect(await s.suspendUser(987_654_321, T0, null)).toBeUndefined();
     });
@@ -512,9 +513,9 @@ export function storeContract(make: () => Promise<StoreHandle>): void {
     it('setTenantRole keeps an active admin, also under concurrent demotions', async () => {
       const t = await f.tenant();
       const [a, b] = await f.users(t, 2);
-      expect(await s.setTenantRole(b.id, 'admin')).toBe('changed');
-      expect(await s.setTenantRole(b.id, 'admin')).toBe('unchanged');
-      const outcomes = await Promise.all([s.setTenantRole(a.id, 'member'), s.setTenantRole(b.id, 'member')]);
+      expect(await s.setTenantRole(b.id, 'admin', T0)).toBe('changed');
+      expect(await s.setTenantRole(b.id, 'admin', T0)).toBe('unchanged');
+      const outcomes = await Promise.all([s.setTenantRole(a.id, 'member', T0), s.setTenantRole(b.id, 'member', T0)]);
       expect(outcomes.sort()).toEqual(['changed', 'last_admin']);
       const admins = (await s.tenantUsers(t.id, { after: 0, limit: 10 })).filter((u) => u.tenantRole === 'admin');
       expect(admins).toHaveLength(1);
@@ -523,7 +524,7 @@ export function storeContract(make: () => Promise<StoreHandle>): void {
     it('operators, settings and archiving', async () => {
       const t = await f.tenant();
       const [a] = await f.users(t, 1);
-      expect(await s.setOperator(a.id, true)).toBe(true);
+      expect(await s.setOperator(a.id, true, T0)).toBe(true);
       expect((await s.userById(a.id))!.isOperator).toBe(true);
       expect(await s.tenantSettings(t.id)).toEqual({ registration: null, maxUploadBytes: null, retentionDays: null, allowedOrigins: null });
       await s.putTenantSettings(t.id, { retentionDays: 30, allowedOrigins: ['https://a.example'] }, T0);
@@ -573,7 +574,7 @@ export function storeContract(make: () => Promise<StoreHandle>): void {
       expect(erased.email).not.toBe(a.email);
       expect(await s.passwordHash(a.id)).toBeNull();
       expect((await s.userSummaries([a.id])).get(a.id)!.name).toBe('Deleted user');
-      expect(await s.reactivateUser(a.id)).toBe(false);
+      expect(await s.reactivateUser(a.id, T0)).toBe(false);
       // The e-mail is free again.
       await s.createUser({ tenantId: t.id, email: a.email, name: 'New' });
     });
@@ -668,19 +669,19 @@ export function storeContract(make: () => Promise<StoreHandle>): void {
       const t = await f.tenant();
       const [a, b, c, outsider] = await f.users(t, 4);
       const g = await f.conversation(t, 'group', [a, b, c]);
-      await expect(s.setRole(g.id, a.id, 'member')).rejects.toMatchObject({ code: 'last_admin' });
+      await expect(s.setRole(g.id, a.id, 'member', T0)).rejects.toMatchObject({ code: 'last_admin' });
       await expect(s.removeParticipant(g.id, a.id, T0)).rejects.toMatchObject({ code: 'last_admin' });
       expect(await s.participant(g.id, a.id)).toMatchObject({ role: 'admin' });
       // Hand over, then step down and leave.
-      expect(await s.setRole(g.id, b.id, 'admin')).toBe(true);
-      expect(await s.setRole(g.id, a.id, 'member')).toBe(true);
+      expect(await s.setRole(g.id, b.id, 'admin', T0)).toBe(true);
+      expect(await s.setRole(g.id, a.id, 'member', T0)).toBe(true);
       expect(await s.removeParticipant(g.id, a.id, T0)).toBe(true);
       expect(await s.removeParticipant(g.id, c.id, T0)).toBe(true);
       // Alone: still the last admin (cannot step down), but may leave.
-      await expect(s.setRole(g.id, b.id, 'moderator')).rejects.toMatchObject({ code: 'last_admin' });
+      await expect(s.setRole(g.id, b.id, 'moderator', T0)).rejects.toMatchObject({ code: 'last_admin' });
       expect(await s.removeParticipant(g.id, b.id, T0)).toBe(true);
       expect(await s.members([g.id])).toEqual([]);
-      expect(await s.setRole(g.id, outsider.id, 'admin')).toBe(false);
+      expect(await s.setRole(g.id, outsider.id, 'admin', T0)).toBe(false);
       expect(await s.removeParticipant(g.id, outsider.id, T0)).toBe(false);
     });
 
@@ -1571,8 +1572,8 @@ export function multiProcessStoreContract(make: () => Promise<StorePairHandle>):
     const [a, b, c] = await f.users(t, 3);
     for (let i = 0; i < 10; i++) {
       const g = await f.conversation(t, 'group', [a, b, c]);
-      await s1.setRole(g.id, b.id, 'admin');
-      const [x, y] = i % 2 ? [s1.setRole(g.id, a.id, 'member'), s2.setRole(g.id, b.id, 'member')] : [s1.removeParticipant(g.id, a.id, T0), s2.removeParticipant(g.id, b.id, T0)];
+      await s1.setRole(g.id, b.id, 'admin', T0);
+      const [x, y] = i % 2 ? [s1.setRole(g.id, a.id, 'member', T0), s2.setRole(g.id, b.id, 'member', T0)] : [s1.removeParticipant(g.id, a.id, T0), s2.removeParticipant(g.id, b.id, T0)];
       const settled = await Promise.allSettled([x, y]);
       expect(settled.map((r) => r.status).sort()).toEqual(['fulfilled', 'rejected']);
       expect((settled.find((r) => r.status === 'rejected') as PromiseRejectedResult).reason).toMatchObject({ code: 'last_admin' });

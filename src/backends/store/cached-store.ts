@@ -1,6 +1,6 @@
 import type { CacheChange, ConversationRef } from '../../core/events.js';
 import type { Id, Millis, Role, UserSummary } from '../../core/model.js';
-import { StoreError, type CacheInvalidator, type Sanction, type SanctionKind, type Store } from './store.js';
+import { StoreError, type AuditAppend, type CacheInvalidator, type Sanction, type SanctionKind, type Store } from './store.js';
 import { TtlCache } from './ttl-cache.js';
 
 /** One process, no bus: invalidating is telling the local listeners. */
@@ -179,9 +179,9 @@ export class CachedStore implements Store {
     return this.#write(this.inner.removeParticipant(conversationId, userId, at), (removed) => (removed ? [change] : []), [change]);
   }
 
-  setRole(conversationId: Id, userId: Id, role: Role): Promise<boolean> {
+  setRole(conversationId: Id, userId: Id, role: Role, at: Millis): Promise<boolean> {
     const change: CacheChange = { scope: 'member', conversationId, userId };
-    return this.#write(this.inner.setRole(conversationId, userId, role), (changed) => (changed ? [change] : []), [change]);
+    return this.#write(this.inner.setRole(conversationId, userId, role, at), (changed) => (changed ? [change] : []), [change]);
   }
 
   deleteConversation(conversationId: Id, at: Millis): Promise<void> {
@@ -217,6 +217,21 @@ export class CachedStore implements Store {
   liftSanction(conversationId: Id, userId: Id, kind: SanctionKind, now: Millis): Promise<boolean> {
     const change: CacheChange = { scope: 'member', conversationId, userId };
     return this.#write(this.inner.liftSanction(conversationId, userId, kind, now), (lifted) => (lifted ? [change] : []), [change]);
+  }
+
+  /**
+   * The write runs on a CachedStore over the transaction whose evictions are held back and made
+   * here once it settled: evicted before the commit, a read meanwhile could cache what the
+   * commit is about to change.
+   */
+  async audited<T>(write: (tx: Store) => Promise<T>, audit: (result: T) => AuditAppend | readonly AuditAppend[] | null): Promise<T> {
+    const changes: CacheChange[] = [];
+    const held: CacheInvalidator = { invalidate: async (c) => void changes.push(c), onInvalidate: () => {} };
+    try {
+      return await this.inner.audited((tx) => write(new CachedStore(tx, held)), audit);
+    } finally {
+      await this.#evict(changes);
+    }
   }
 
   /** The user's summary is read anew everywhere: their name and e-mail are gone. */

@@ -4,7 +4,7 @@ import type { Id } from '../../core/model.js';
 import { migrationProvider } from './migrations/index.js';
 import type { Database } from './schema.js';
 import { raw, type SqlRunner } from './sql-runner.js';
-import type { ModerationStore, NotificationStore, AccountStore, AdminStore, AttachmentStore, ConversationStore, CurationStore, DirectoryStore, FriendStore, MessageStore, ParticipantStore, ReceiptStore, RetentionStore, SearchStore, Store, StoreReads, ThreadStore, UnreadStore, WebhookStore, AuditStore } from './store.js';
+import type { ModerationStore, NotificationStore, AccountStore, AdminStore, AttachmentStore, ConversationStore, CurationStore, DirectoryStore, FriendStore, MessageStore, ParticipantStore, ReceiptStore, RetentionStore, SearchStore, Store, StoreReads, AuditAppend, ThreadStore, UnreadStore, WebhookStore, AuditStore } from './store.js';
 import type { SqlAdapter } from './sql/adapter.js';
 import type { SqlContext } from './sql/aggregate.js';
 import type { OutboxSwitch } from './sql/outbox.js';
@@ -25,7 +25,7 @@ import { SqlUnread } from './sql/unread.js';
 import { SqlSearch } from './sql/search.js';
 import { SqlWebhooks } from './sql/webhooks.js';
 import { SqlRetention } from './sql/retention.js';
-import { SqlAudit } from './sql/audit.js';
+import { SqlAudit, appendAuditIn } from './sql/audit.js';
 import { SqlModeration } from './sql/moderation.js';
 
 /** SqlStore answers every sub-store's methods (forwarded to its parts in the constructor). */
@@ -42,7 +42,7 @@ export class SqlStore implements Store {
   /** The group commit, in phases (tests and the bench switch its search index off). */
   readonly append: SqlAppend;
   /** Whether changes log their events for webhooks and the events API (WEBHOOKS=off: not). */
-  readonly outbox: OutboxSwitch = { enabled: true };
+  readonly outbox: OutboxSwitch;
   readonly #close: () => Promise<void>;
 
   constructor(
@@ -52,8 +52,11 @@ export class SqlStore implements Store {
     close: () => Promise<void>,
     /** PostgreSQL: how long an append waits for a conversation another transaction holds (PG_LOCK_WAIT_MS). */
     readonly lockWaitMs = 200,
+    /** A store bound to a transaction (`audited`) shares its parent's switch. */
+    outbox: OutboxSwitch = { enabled: true },
   ) {
     this.#close = close;
+    this.outbox = outbox;
     // The parts read the runner through this store at each call: a test that wraps its
     // methods (test/contract/store.test.ts) sees every statement of every part.
     const ctx: SqlContext = { adapter, db, runner, outbox: this.outbox };
@@ -110,6 +113,44 @@ export class SqlStore implements Store {
     // The same queries, run on the snapshot's transaction (Kysely here only compiles them).
     return this.runner.snapshot((tx) => fn(new SqlStore(this.adapter, this.db, tx, async () => {})));
   }
+
+  audited<T>(write: (tx: Store) => Promise<T>, audit: (result: T) => AuditAppend | readonly AuditAppend[] | null): Promise<T> {
+    return this.runner.transaction(async (tx) => {
+      const inner = savepoints(tx);
+      const out = await write(new SqlStore(this.adapter, this.db, inner, async () => {}, this.lockWaitMs, this.outbox));
+      const entries = audit(out);
+      for (const e of entries === null ? [] : 'fields' in entries ? [entries] : entries) await appendAuditIn(inner, e.fields, e.seal);
+      return out;
+    });
+  }
+}
+
+/**
+ * `tx` with each nested `transaction` as a savepoint: a store write that refuses inside its own
+ * transaction (it catches the failure and returns a refusal, like `#keepingAnAdmin`'s
+ * `last_admin`) is undone there, not left in the enclosing transaction to commit with it.
+ */
+function savepoints(tx: SqlRunner): SqlRunner {
+  let n = 0;
+  const runner: SqlRunner = {
+    all: (s) => tx.all(s),
+    run: (s) => tx.run(s),
+    snapshot: (fn) => fn(runner),
+    async transaction(fn) {
+      const name = `parley_sp_${++n}`;
+      await tx.run(raw(`SAVEPOINT ${name}`, []));
+      try {
+        const out = await fn(runner);
+        await tx.run(raw(`RELEASE SAVEPOINT ${name}`, []));
+        return out;
+      } catch (e) {
+        await tx.run(raw(`ROLLBACK TO SAVEPOINT ${name}`, []));
+        await tx.run(raw(`RELEASE SAVEPOINT ${name}`, []));
+        throw e;
+      }
+    },
+  };
+  return runner;
 }
 
 /**

@@ -429,6 +429,26 @@ export interface Store extends RetentionStore, AccountStore, AdminStore, FriendS
    * SQLite database, this store's other statements) until it settles.
    */
   snapshot<T>(fn: (reads: StoreReads) => Promise<T>): Promise<T>;
+
+  /**
+   * Runs `write` on a store bound to one transaction and appends, in that same transaction, the
+   * audit entries `audit` names for its result (null or none: none; several are appended in
+   * their order, e.g. a report's resolution with the ban it made): the action commits with its entry or
+   * not at all (issue 20, docs/audit.md). A write that throws, or an append that fails, rolls
+   * everything back. A store write run by `write` that refuses in its own transaction (it
+   * catches its failure and returns a refusal such as `last_admin`) is rolled back to where it
+   * began (a savepoint), so `audit` may answer null for it and nothing of it commits.
+   * `write` must go through `tx` only (and sequentially): the transaction holds a connection
+   * (on SQLite, the one writer) until it settles. A cached store evicts what `write` changed
+   * once the transaction has committed (or rolled back).
+   */
+  audited<T>(write: (tx: Store) => Promise<T>, audit: (result: T) => AuditAppend | readonly AuditAppend[] | null): Promise<T>;
+}
+
+/** An audit entry to append inside an action's transaction: its fields, and the seal that hashes it once its seq and link are known. */
+export interface AuditAppend {
+  fields: AuditFields;
+  seal: (link: { seq: number; prevHash: string }) => string;
 }
 
 /**
@@ -482,11 +502,11 @@ export interface AdminStore {
   /** Suspends the user (the first suspension's time and reason stay) and revokes every token: the new token version, or `last_admin`, or undefined (no such user). */
   suspendUser(userId: Id, at: Millis, reason: string | null): Promise<number | 'last_admin' | undefined>;
   /** Lifts a suspension; false when the user was not suspended (or is erased: erasure is final). */
-  reactivateUser(userId: Id): Promise<boolean>;
+  reactivateUser(userId: Id, at: Millis): Promise<boolean>;
   /** Makes the user a server operator or not; false: no such user. */
-  setOperator(userId: Id, on: boolean): Promise<boolean>;
+  setOperator(userId: Id, on: boolean, at: Millis): Promise<boolean>;
   /** Sets the user's role in their tenant; `last_admin` when it would leave none (see the rule above). */
-  setTenantRole(userId: Id, role: TenantRole): Promise<'changed' | 'unchanged' | 'last_admin'>;
+  setTenantRole(userId: Id, role: TenantRole, at: Millis): Promise<'changed' | 'unchanged' | 'last_admin'>;
   /** The ids of the user's messages not yet deleted, oldest first, at most `limit`. */
   liveMessagesOf(senderId: Id, limit: number): Promise<Id[]>;
   /** Reactions the user left on messages not deleted, at most `limit`. */
@@ -526,9 +546,10 @@ export interface AccountStore {
   tenantById(id: Id): Promise<Tenant | undefined>;
   tenantByUuid(uuid: string): Promise<Tenant | undefined>;
   /** Creates the tenant with this uuid, or returns it when it exists. */
-  ensureTenant(uuid: string, name: string): Promise<Tenant>;
+  /** `at`: the caller's clock (the core passes its own; tests may leave it to the store's). */
+  ensureTenant(uuid: string, name: string, at?: Millis): Promise<Tenant>;
   /** Creates the tenant with this uuid; undefined when one exists already (two callers: one gets it). */
-  createTenant(uuid: string, name: string): Promise<Tenant | undefined>;
+  createTenant(uuid: string, name: string, at?: Millis): Promise<Tenant | undefined>;
   /**
    * Sets what the tenant's pushes and e-mails say (null: the process default); read back by
    * tenantById and by the notifications claimed after it (claimNotifications).
@@ -542,7 +563,7 @@ export interface AccountStore {
    * Without `tenantRole`, the tenant's first user is its `admin` and every later one a
    * `member`, also when several are created at once.
    */
-  createUser(user: NewUser): Promise<User>;
+  createUser(user: NewUser, at?: Millis): Promise<User>;
   /**
    * Creates a user with the invite whose code digests to `codeHash`, in one transaction: the
    * invite is claimed (used_at, used_by) only if it is of the user's tenant, unused, not
@@ -567,9 +588,9 @@ export interface AccountStore {
   /** Users of the tenant whose email contains `query` (case-insensitive), by email. */
   searchUsers(tenantId: Id, query: string, limit: number, excludeUserId: Id): Promise<UserSummary[]>;
   /** Revokes every token issued so far; returns the new version. */
-  bumpTokenVersion(userId: Id): Promise<number>;
+  bumpTokenVersion(userId: Id, at: Millis): Promise<number>;
   /** Replaces the password hash and revokes every token issued so far, in one statement; returns the new version (undefined: no such user). */
-  setPasswordHash(userId: Id, passwordHash: string): Promise<number | undefined>;
+  setPasswordHash(userId: Id, passwordHash: string, at: Millis): Promise<number | undefined>;
 
   createInvite(invite: NewInvite): Promise<Invite>;
   inviteByCodeHash(codeHash: string): Promise<Invite | undefined>;
@@ -711,7 +732,13 @@ export interface ParticipantStore {
    * Changes a current participant's role; returns whether they were one. Throws
    * StoreError('last_admin') rather than demote the only admin.
    */
-  setRole(conversationId: Id, userId: Id, role: Role): Promise<boolean>;
+  setRole(conversationId: Id, userId: Id, role: Role, at: Millis): Promise<boolean>;
+  /**
+   * The member's current role (undefined: not a member), read after taking the conversation's
+   * lock that every membership and role change takes: inside `audited` no change of it commits
+   * between this read and the transaction's end (a moderator's ban cannot meet a promotion).
+   */
+  lockedRole(conversationId: Id, userId: Id): Promise<Role | undefined>;
 }
 
 /** Each participant's watermarks (delivered, read). */

@@ -6,7 +6,7 @@ import { UniqueViolation, type NewUser, type Store } from '../../backends/store/
 import { DomainError, refusal } from '../errors.js';
 import type { EventPublisher } from '../events.js';
 import { DEFAULT_TENANT_UUID, type Id, type Tenant, type TenantRole, type User } from '../model.js';
-import type { AuditEntryInput } from '../audit/ports.js';
+import { unrecordedAudit, type AuditEntryInput, type AuditRecorder } from '../audit/ports.js';
 import { requireAdministers } from './authority.js';
 import { normalizeEmail, validEmail, validNewPassword } from './credentials.js';
 import { inviteDigest } from './invites.js';
@@ -52,8 +52,8 @@ export class Accounts {
   readonly throttle: LoginThrottle;
   // Verified against when the email is unknown, so a wrong email costs as much as a wrong password.
   #dummyHash: Promise<string> | undefined;
-  /** Where administrative actions are recorded (Core passes core.audit, read at each call). */
-  audit: (entry: AuditEntryInput) => Promise<void> = async () => {};
+  /** Where administrative actions are recorded, each in its write's transaction (Core sets core.audit). */
+  audit: AuditRecorder = unrecordedAudit;
 
   constructor(
     readonly store: Store,
@@ -73,7 +73,7 @@ export class Accounts {
     const found = await this.store.tenantByUuid(tenantUuid);
     if (found) return found;
     if (!create) throw new DomainError('tenant_not_found');
-    return this.store.ensureTenant(tenantUuid, (name ?? tenantUuid).slice(0, 255));
+    return this.store.ensureTenant(tenantUuid, (name ?? tenantUuid).slice(0, 255), Date.now());
   }
 
   /** Checks what a password account is made of; returns the email normalized and the name trimmed. */
@@ -88,7 +88,7 @@ export class Accounts {
 
   async #insert(user: NewUser): Promise<User> {
     try {
-      return await this.store.createUser(user);
+      return await this.store.createUser(user, Date.now());
     } catch (e) {
       if (e instanceof UniqueViolation) throw new DomainError('email_taken');
       throw e;
@@ -137,7 +137,7 @@ export class Accounts {
       // Hashed before a tenant is created, so a refused hash (429) leaves no empty tenant behind.
       const passwordHash = await this.passwords.hash(input.password);
       if (!tenant) {
-        tenant = await this.store.createTenant(tenantUuid!, tenantUuid!);
+        tenant = await this.store.createTenant(tenantUuid!, tenantUuid!, Date.now());
         // Another registration created it meanwhile, and is its first user.
         if (!tenant && mode !== 'open') throw new DomainError('invite_required');
         tenant ??= (await this.store.tenantByUuid(tenantUuid!))!;
@@ -253,7 +253,7 @@ export class Accounts {
         name: (claims.name?.trim() || claimedEmail || claims.subject).slice(0, 255),
         externalIssuer: claims.issuer,
         externalSubject: claims.subject,
-      });
+      }, Date.now());
     } catch (e) {
       // Another request provisioned the same subject first.
       const again = await this.store.userByExternalSubject(tenant.id, claims.issuer, claims.subject);
@@ -282,7 +282,11 @@ export class Accounts {
    * The operator's reset (`parley user reset-password`): a new password for the local account
    * with this e-mail (a generated one when none is given), every session ended.
    */
-  async resetPassword(input: { email: string; tenantUuid?: string; password?: string }): Promise<{ user: User; password: string; generated: boolean }> {
+  async resetPassword(
+    input: { email: string; tenantUuid?: string; password?: string },
+    /** The audit entry of the reset, appended in its transaction (`generated`: no password was given). */
+    entry?: (user: User, generated: boolean) => AuditEntryInput,
+  ): Promise<{ user: User; password: string; generated: boolean }> {
     const tenant = await this.#tenant(input.tenantUuid?.toLowerCase(), false);
     const user = await this.store.userByEmail(tenant.id, normalizeEmail(input.email));
     if (!user) throw new DomainError('user_not_found');
@@ -290,12 +294,15 @@ export class Accounts {
     // 18 random bytes: 24 characters of base64url.
     const password = input.password ?? randomBytes(18).toString('base64url');
     validNewPassword(password);
-    const session = await this.#setPassword(user, await this.passwords.hash(password));
+    const session = await this.#setPassword(user, await this.passwords.hash(password), entry && (() => entry(user, generated)));
     return { user: session.user, password, generated };
   }
 
-  async #setPassword(user: User, passwordHash: string): Promise<Session> {
-    const version = await this.store.setPasswordHash(user.id, passwordHash);
+  async #setPassword(user: User, passwordHash: string, entry?: () => AuditEntryInput): Promise<Session> {
+    const at = Date.now();
+    const version = entry
+      ? await this.audit.within(this.store, (tx) => tx.setPasswordHash(user.id, passwordHash, at), (v) => (v === undefined ? null : entry()))
+      : await this.store.setPasswordHash(user.id, passwordHash, at);
     if (version === undefined) throw new DomainError('account_unavailable');
     this.events.publishToUsers([user.id], { type: 'session.revoked', userId: user.id, version });
     const updated = { ...user, tokenVersion: version };
@@ -316,11 +323,15 @@ export class Accounts {
    * process at once (`session.revoked` through the bus, the hub closes every socket of an
    * older token version); until reactivated they cannot log in, and neither their tokens nor
    * the API keys they created are accepted. A tenant keeps one active admin (`last_admin`).
+   * `also`: another entry that commits with it (a report resolved by this suspension).
    */
-  async suspend(actor: User, userId: Id, reason: string | null, origin?: string): Promise<User> {
+  async suspend(actor: User, userId: Id, reason: string | null, origin?: string, also?: AuditEntryInput): Promise<User> {
     const target = await this.administered(actor, userId);
     if (target.id === actor.id) throw refusal('suspend_self');
-    const version = await this.store.suspendUser(target.id, Date.now(), reason?.trim().slice(0, 500) || null);
+    const why = reason?.trim().slice(0, 500) || null;
+    const entry: AuditEntryInput = { tenantId: target.tenantId, actorId: actor.id, action: 'user.suspend', targetType: 'user', targetId: target.uuid, reason, origin };
+    // The entry commits with the suspension; a refusal (last_admin) or a user gone leaves none.
+    const version = await this.audit.within(this.store, (tx) => tx.suspendUser(target.id, Date.now(), why), (v) => (typeof v === 'number' ? (also ? [entry, also] : entry) : null));
     if (version === undefined) throw new DomainError('user_not_found');
     if (version === 'last_admin') throw new DomainError('last_admin');
     this.events.publishToUsers([target.id], { type: 'session.revoked', userId: target.id, version });
@@ -328,15 +339,18 @@ export class Accounts {
     for (const key of await this.store.apiKeys(target.tenantId, 1000)) {
       if (key.createdBy === target.id) this.events.publishToUsers([key.botUserId], { type: 'session.revoked', userId: key.botUserId });
     }
-    await this.audit({ tenantId: target.tenantId, actorId: actor.id, action: 'user.suspend', targetType: 'user', targetId: target.uuid, reason, origin });
     return (await this.store.userById(target.id))!;
   }
 
   /** Lifts a suspension: the user logs in again (the tokens revoked by the suspension stay revoked). */
   async reactivate(actor: User, userId: Id, origin?: string): Promise<User> {
     const target = await this.administered(actor, userId);
-    await this.store.reactivateUser(target.id);
-    await this.audit({ tenantId: target.tenantId, actorId: actor.id, action: 'user.reactivate', targetType: 'user', targetId: target.uuid, origin });
+    // Recorded when it lifted a suspension (an active user's reactivation changes nothing).
+    await this.audit.within(
+      this.store,
+      (tx) => tx.reactivateUser(target.id, Date.now()),
+      (lifted) => (lifted ? { tenantId: target.tenantId, actorId: actor.id, action: 'user.reactivate', targetType: 'user', targetId: target.uuid, origin } : null),
+    );
     return (await this.store.userById(target.id))!;
   }
 
@@ -348,14 +362,17 @@ export class Accounts {
     const tenant = await this.#tenant(input.tenantUuid?.toLowerCase(), false);
     const user = await this.store.userByEmail(tenant.id, normalizeEmail(input.email));
     if (!user) throw new DomainError('user_not_found');
-    await this.store.setOperator(user.id, on);
-    await this.audit({ tenantId: user.tenantId, actorId: null, action: on ? 'operator.grant' : 'operator.revoke', targetType: 'user', targetId: user.uuid, origin: 'cli' });
+    await this.audit.within(
+      this.store,
+      (tx) => tx.setOperator(user.id, on, Date.now()),
+      (found) => (found ? { tenantId: user.tenantId, actorId: null, action: on ? 'operator.grant' : 'operator.revoke', targetType: 'user', targetId: user.uuid, origin: 'cli' } : null),
+    );
     return (await this.store.userById(user.id))!;
   }
 
   /** Revokes every token of the user and closes their sockets. */
   async logout(user: User): Promise<void> {
-    await this.store.bumpTokenVersion(user.id);
+    await this.store.bumpTokenVersion(user.id, Date.now());
     this.events.publishToUsers([user.id], { type: 'session.revoked', userId: user.id });
   }
 }

@@ -2,12 +2,12 @@ import type { Presence } from '../../backends/presence/presence.js';
 import type { FileStore } from '../../backends/files/file-store.js';
 import type { PushSubscription, Store, TenantSettings } from '../../backends/store/store.js';
 import { REGISTRATIONS, type Config } from '../../config/config.js';
-import type { AuditEntryInput } from '../audit/ports.js';
+import { unrecordedAudit, type AuditEntryInput, type AuditRecorder } from '../audit/ports.js';
 import type { Conversations } from '../conversations/conversations.js';
 import { DomainError, refusal } from '../errors.js';
 import type { EventPublisher } from '../events.js';
 import type { Messages } from '../messages/messages.js';
-import type { Conversation, Id, Millis, Tenant, TenantRole, User } from '../model.js';
+import type { Conversation, Id, Member, Millis, Tenant, TenantRole, User } from '../model.js';
 import type { Accounts } from './accounts.js';
 import { requireAdministers, requireOperator } from './authority.js';
 
@@ -29,10 +29,11 @@ const pageSize = (limit: number | undefined) => Math.min(Math.max(1, Math.floor(
 /**
  * Administration (issue 20) for a tenant's admins and the server's operators (`authority.ts`):
  * users (list, view, erase, roles, password resets; suspension is Accounts'), conversations
- * (list, archive, delete, transfer) and tenant settings. Every action is recorded (`audit`).
+ * (list, archive, delete, transfer) and tenant settings. Every action is recorded (`audit`), its
+ * entry appended in the transaction of the write that commits it (docs/audit.md).
  */
 export class Administration {
-  audit: (entry: AuditEntryInput) => Promise<void> = async () => {};
+  audit: AuditRecorder = unrecordedAudit;
 
   constructor(
     readonly store: Store,
@@ -95,21 +96,21 @@ export class Administration {
     const erased = await this.messages.eraseContentOf(target);
     const keys = await this.store.scrubErasedContent(target.id);
     await Promise.all(keys.map((k) => this.fileStore.remove(k).catch(() => {})));
-    const version = await this.store.eraseProfile(target.id, Date.now());
+    // The entry goes with the profile's erasure, the step that commits the erasure.
+    const entry: AuditEntryInput = { tenantId: target.tenantId, actorId: actor.id, action: 'user.erase', targetType: 'user', targetId: target.uuid, origin, details: { ...erased, files: keys.length } };
+    const version = await this.audit.within(this.store, (tx) => tx.eraseProfile(target.id, Date.now()), (v) => (typeof v === 'number' ? entry : null));
     if (version === 'last_admin') throw new DomainError('last_admin');
     if (version !== undefined) this.events.publishToUsers([target.id], { type: 'session.revoked', userId: target.id, version });
-    await this.audit({ tenantId: target.tenantId, actorId: actor.id, action: 'user.erase', targetType: 'user', targetId: target.uuid, origin, details: { ...erased, files: keys.length } });
     return { ...erased, files: keys.length };
   }
 
   /** Changes a user's role in their tenant; the tenant keeps an active admin (`last_admin`). */
   async setTenantRole(actor: User, userId: Id, role: TenantRole, origin?: string): Promise<User> {
     const target = await this.accounts.administered(actor, userId);
-    const outcome = await this.store.setTenantRole(target.id, role);
+    const entry: AuditEntryInput = { tenantId: target.tenantId, actorId: actor.id, action: 'user.role', targetType: 'user', targetId: target.uuid, origin, details: { from: target.tenantRole, to: role } };
+    // Refused (last_admin) or unchanged: no entry.
+    const outcome = await this.audit.within(this.store, (tx) => tx.setTenantRole(target.id, role, Date.now()), (o) => (o === 'changed' ? entry : null));
     if (outcome === 'last_admin') throw new DomainError('last_admin');
-    if (outcome === 'changed') {
-      await this.audit({ tenantId: target.tenantId, actorId: actor.id, action: 'user.role', targetType: 'user', targetId: target.uuid, origin, details: { from: target.tenantRole, to: role } });
-    }
     return (await this.store.userById(target.id))!;
   }
 
@@ -117,9 +118,9 @@ export class Administration {
   async resetPassword(actor: User, userId: Id, password: string | undefined, origin?: string): Promise<{ user: User; password: string; generated: boolean }> {
     const target = await this.accounts.administered(actor, userId);
     if (target.isBot) throw new DomainError('not_permitted');
-    const reset = await this.accounts.resetPassword({ email: target.email, tenantUuid: target.tenantUuid, password });
-    await this.audit({ tenantId: target.tenantId, actorId: actor.id, action: 'user.reset_password', targetType: 'user', targetId: target.uuid, origin });
-    return reset;
+    return this.accounts.resetPassword({ email: target.email, tenantUuid: target.tenantUuid, password }, () => ({
+      tenantId: target.tenantId, actorId: actor.id, action: 'user.reset_password', targetType: 'user', targetId: target.uuid, origin,
+    }));
   }
 
   // ------------------------------------------------------------------ conversations
@@ -142,39 +143,45 @@ export class Administration {
   async archive(actor: User, key: Id | string, archived: boolean, origin?: string): Promise<AdminConversation> {
     const conversation = await this.#administeredConversation(actor, key);
     const at = archived ? Date.now() : null;
-    if (!(await this.store.setConversationArchived(conversation.id, at))) throw new DomainError('conversation_not_found');
-    await this.audit({ tenantId: conversation.tenantId, actorId: actor.id, action: archived ? 'conversation.archive' : 'conversation.unarchive', targetType: 'conversation', targetId: conversation.uuid, origin });
+    const entry: AuditEntryInput = { tenantId: conversation.tenantId, actorId: actor.id, action: archived ? 'conversation.archive' : 'conversation.unarchive', targetType: 'conversation', targetId: conversation.uuid, origin };
+    if (!(await this.audit.within(this.store, (tx) => tx.setConversationArchived(conversation.id, at), (done) => (done ? entry : null)))) throw new DomainError('conversation_not_found');
     return { ...conversation, archivedAt: await this.store.conversationArchivedAt(conversation.id) };
   }
 
   async deleteConversation(actor: User, key: Id | string, origin?: string): Promise<void> {
     const conversation = await this.#administeredConversation(actor, key);
     const ref = await this.conversations.refById(conversation.id);
-    await this.store.deleteConversation(conversation.id, Date.now());
+    const entry: AuditEntryInput = { tenantId: conversation.tenantId, actorId: actor.id, action: 'conversation.delete', targetType: 'conversation', targetId: conversation.uuid, origin };
+    await this.audit.within(this.store, (tx) => tx.deleteConversation(conversation.id, Date.now()), () => entry);
     this.events.publish({ type: 'conversation.deleted', conversation: ref });
-    await this.audit({ tenantId: conversation.tenantId, actorId: actor.id, action: 'conversation.delete', targetType: 'conversation', targetId: conversation.uuid, origin });
   }
 
   /**
    * Hands a conversation over: `toUserId` (a member) becomes an admin, then every other admin
-   * a member, so it always has one.
+   * a member, so it always has one. One transaction with its audit entry: all of it or none.
    */
   async transfer(actor: User, key: Id | string, toUserId: Id, origin?: string): Promise<void> {
     const conversation = await this.#administeredConversation(actor, key);
     if (conversation.kind === 'direct') throw new DomainError('not_a_group');
-    const members = await this.store.members([conversation.id]);
-    const heir = members.find((m) => m.user.id === toUserId);
-    if (!heir) throw refusal('participant_not_found');
     const ref = await this.conversations.refById(conversation.id);
-    const changeRole = async (userId: Id, role: 'admin' | 'member') => {
-      if (await this.store.setRole(conversation.id, userId, role)) {
-        const user = members.find((m) => m.user.id === userId)!.user;
-        this.events.publish({ type: 'participant.role', conversation: ref, user, role, by: actor.id });
-      }
-    };
-    if (heir.participant.role !== 'admin') await changeRole(toUserId, 'admin');
-    for (const m of members) if (m.participant.role === 'admin' && m.user.id !== toUserId) await changeRole(m.user.id, 'member');
-    await this.audit({ tenantId: conversation.tenantId, actorId: actor.id, action: 'conversation.transfer', targetType: 'conversation', targetId: conversation.uuid, origin, details: { to: heir.user.uuid } });
+    const at = Date.now();
+    const changed = await this.audit.within(
+      this.store,
+      async (tx) => {
+        const members = await tx.members([conversation.id]);
+        const heir = members.find((m) => m.user.id === toUserId);
+        if (!heir) throw refusal('participant_not_found');
+        const changes: { user: Member['user']; role: 'admin' | 'member' }[] = [];
+        const changeRole = async (m: Member, role: 'admin' | 'member') => {
+          if (await tx.setRole(conversation.id, m.user.id, role, at)) changes.push({ user: m.user, role });
+        };
+        if (heir.participant.role !== 'admin') await changeRole(heir, 'admin');
+        for (const m of members) if (m.participant.role === 'admin' && m.user.id !== toUserId) await changeRole(m, 'member');
+        return { heir: heir.user, changes };
+      },
+      ({ heir }) => ({ tenantId: conversation.tenantId, actorId: actor.id, action: 'conversation.transfer', targetType: 'conversation', targetId: conversation.uuid, origin, details: { to: heir.uuid } }),
+    );
+    for (const { user, role } of changed.changes) this.events.publish({ type: 'participant.role', conversation: ref, user, role, by: actor.id });
   }
 
   // ------------------------------------------------------------------ tenant settings
@@ -194,9 +201,8 @@ export class Administration {
     if (changes.maxUploadBytes != null && (!Number.isSafeInteger(changes.maxUploadBytes) || changes.maxUploadBytes < 1)) throw new DomainError('invalid_input');
     if (changes.retentionDays != null && (!Number.isInteger(changes.retentionDays) || changes.retentionDays < 1 || changes.retentionDays > 36_500)) throw new DomainError('invalid_input');
     if (changes.allowedOrigins != null && !changes.allowedOrigins.every(validOrigin)) throw new DomainError('invalid_input');
-    const settings = await this.store.putTenantSettings(tenant.id, changes, Date.now());
-    await this.audit({ tenantId: tenant.id, actorId: actor.id, action: 'tenant.settings', targetType: 'tenant', targetId: tenant.uuid, origin, details: { ...changes } });
-    return settings;
+    const entry: AuditEntryInput = { tenantId: tenant.id, actorId: actor.id, action: 'tenant.settings', targetType: 'tenant', targetId: tenant.uuid, origin, details: { ...changes } };
+    return this.audit.within(this.store, (tx) => tx.putTenantSettings(tenant.id, changes, Date.now()), () => entry);
   }
 
 }

@@ -57,7 +57,7 @@ export function newBot(store: Store, tenantId: Id, name: string, admin: boolean)
     name,
     isBot: true,
     tenantRole: admin ? 'admin' : 'member',
-  });
+  }, Date.now());
 }
 
 /** Audits a bot's creation: a new account of the tenant, made by an admin's action. */

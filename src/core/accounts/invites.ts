@@ -52,7 +52,7 @@ export class Invites {
 
   /** The operator's invite (command line): into any tenant, created when it is new; the default tenant without one. */
   async createForTenant(tenantUuid: string | undefined, opts: { ttlSeconds?: number; email?: string | null } = {}): Promise<IssuedInvite> {
-    const tenant = tenantUuid ? await this.store.ensureTenant(tenantUuid.toLowerCase(), tenantUuid.toLowerCase()) : await this.store.defaultTenant();
+    const tenant = tenantUuid ? await this.store.ensureTenant(tenantUuid.toLowerCase(), tenantUuid.toLowerCase(), Date.now()) : await this.store.defaultTenant();
     return this.#create(tenant.id, null, opts, 'cli');
   }
 

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
-import type { AuditQuery, Store } from '../../backends/store/store.js';
+import type { AuditAppend, AuditQuery, Store } from '../../backends/store/store.js';
 import { DomainError } from '../errors.js';
-import type { Id, User } from '../model.js';
+import type { Id, Millis, User } from '../model.js';
 import { AUDIT_GENESIS, type AuditEntry, type AuditEntryInput, type AuditFields, type AuditRecorder } from './ports.js';
 
 /** Names the version of the encoding below, so a later one can never hash alike. */
@@ -65,6 +65,19 @@ export class Audit implements AuditRecorder {
 
   /** Appends the entry now and returns it as stored. */
   append(entry: AuditEntryInput, at = Date.now()): Promise<AuditEntry> {
+    const { fields, seal } = this.prepare(entry, at);
+    return this.store.appendAudit(fields, seal);
+  }
+
+  within<T>(store: Store, write: (tx: Store) => Promise<T>, entry: (result: T) => AuditEntryInput | readonly AuditEntryInput[] | null, at = Date.now()): Promise<T> {
+    return store.audited(write, (result) => {
+      const e = entry(result);
+      return e === null ? null : (Array.isArray(e) ? (e as readonly AuditEntryInput[]) : [e as AuditEntryInput]).map((x) => this.prepare(x, at));
+    });
+  }
+
+  /** The entry's checked fields and its seal, for an append inside an action's transaction (Store.audited). */
+  prepare(entry: AuditEntryInput, at: Millis): AuditAppend {
     if (!/^[a-z_]+(\.[a-z_]+)+$/.test(entry.action)) throw new Error(`audit: an action is a dotted name, not ${JSON.stringify(entry.action)}`);
     const details = entry.details ? JSON.stringify(entry.details) : null;
     if (details !== null && details.length > MAX_DETAILS_CHARS) throw new Error(`audit: details of ${entry.action} over ${MAX_DETAILS_CHARS} characters`);
@@ -79,7 +92,7 @@ export class Audit implements AuditRecorder {
       origin: entry.origin ?? null,
       details,
     };
-    return this.store.appendAudit(fields, (link) => auditHash({ ...fields, ...link }));
+    return { fields, seal: (link) => auditHash({ ...fields, ...link }) };
   }
 
   /** The tenant's entries newest first, for its admins; `next` is the `before` of the next page (null: none). */

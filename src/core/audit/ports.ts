@@ -1,3 +1,4 @@
+import type { Store } from '../../backends/store/store.js';
 import type { Id } from '../model.js';
 
 /**
@@ -21,14 +22,22 @@ export interface AuditEntryInput {
 
 /** Where every administrative and moderation action is appended. */
 export interface AuditRecorder {
+  /** Appends an entry on its own: for an action that writes nothing else (an export), or whose write does not go through `within` yet. */
   record(entry: AuditEntryInput): Promise<void>;
+  /**
+   * Runs the action's store writes (`write`, through `tx` only) and appends the entry `entry`
+   * names for their result in the same transaction (Store.audited): the action commits with
+   * its entry or not at all. `entry` answers null when the result is nothing to record (a
+   * refusal returned, nothing changed).
+   */
+  within<T>(store: Store, write: (tx: Store) => Promise<T>, entry: (result: T) => AuditEntryInput | readonly AuditEntryInput[] | null, at?: number): Promise<T>;
 }
 
 /**
  * Until the audit log's store lands (branch audit20), actions are recorded nowhere.
  * Replaced by `Audit` (src/core/audit/audit.ts) when that branch is merged.
  */
-export const unrecordedAudit: AuditRecorder = { record: async () => {} };
+export const unrecordedAudit: AuditRecorder = { record: async () => {}, within: (store, write) => write(store) };
 
 /** An entry as the log keeps it: numbered per tenant from 1 without gaps, chained by hash (docs/audit.md). */
 export interface AuditEntry {

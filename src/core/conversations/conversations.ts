@@ -256,16 +256,17 @@ export class Conversations {
     if (target.participant.role === 'admin' && role !== 'admin' && members.filter((m) => m.participant.role === 'admin').length === 1) {
       throw new DomainError('last_admin');
     }
-    if (!(await storeCall(this.store.setRole(conversation.id, user.id, role)))) throw refusal('participant_not_found');
-    await this.audit.record({
-      tenantId: actor.tenantId,
-      actorId: actor.id,
-      action: 'participant.role',
-      targetType: 'conversation',
-      targetId: String(conversation.id),
-      origin,
-      details: { user_id: user.id, from: target.participant.role, to: role },
-    });
+    const changed = await storeCall(
+      this.audit.within(
+        this.store,
+        (tx) => tx.setRole(conversation.id, user.id, role, Date.now()),
+        (done) =>
+          done
+            ? { tenantId: actor.tenantId, actorId: actor.id, action: 'participant.role', targetType: 'conversation', targetId: String(conversation.id), origin, details: { user_id: user.id, from: target.participant.role, to: role } }
+            : null,
+      ),
+    );
+    if (!changed) throw refusal('participant_not_found');
     this.events.publish({ type: 'participant.role', conversation: await this.ref(conversation), user: Users.summaryOf(user), role, by: actor.id });
     return { user: target.user, participant: { ...target.participant, role } };
   }

@@ -5,6 +5,7 @@ import type { AppendResult, NewAttachment, NewMessage, Store, StoreReads } from 
 import { DomainError, refusal, storeCall } from '../errors.js';
 import type { ConversationRef, DomainEvent, EventPublisher, ReadSeqs, HiddenFrom } from '../events.js';
 import type { RaceHooks } from '../hooks.js';
+import { unrecordedAudit, type AuditEntryInput, type AuditRecorder } from '../audit/ports.js';
 import type { Conversations, ConversationKey } from '../conversations/conversations.js';
 import type { Friends } from '../friends/friends.js';
 import type { RateLimits } from '../rate-limits.js';
@@ -152,6 +153,8 @@ export class Messages {
   readonly writer: MessageWriter;
   /** Push notifications: a new message's outbox rows (set by Core). */
   notifications: Notifications | null = null;
+  /** Where a moderator's deletion of someone else's message is recorded (Core sets core.audit). */
+  audit: AuditRecorder = unrecordedAudit;
   /** Called after a new message is committed (the core ends the sender's typing with it). */
   onSent: (sender: User, conversation: ConversationRef) => void = () => {};
 
@@ -535,15 +538,25 @@ export class Messages {
   /**
    * Deletes a message for everyone, once; whether the actor may is the caller's to have
    * checked (`delete`, the report queue). A moderator's reason is kept for the author to see.
+   * Someone else's message deleted is audited (`message.delete`), in the deletion's
+   * transaction, when it changed anything; `also` (the report it resolves) in any case.
    */
-  async tombstone(actor: User, message: Message, conversation: ConversationRef, reason?: string | null): Promise<Message> {
+  async tombstone(actor: User, message: Message, conversation: ConversationRef, reason?: string | null, also?: AuditEntryInput): Promise<Message> {
     if (message.deletedAt !== null) return message;
     const why = reason?.trim();
-    if (why) {
-      if (tooLong(why, MODERATION_REASON_MAX)) throw refusal('moderation_reason_too_long', { max: MODERATION_REASON_MAX });
-      await this.store.recordDeletion(message.id, actor.id, why);
-    }
-    const { message: tombstone, changed } = await storeCall(this.store.deleteMessage(message.id, Date.now()));
+    if (why && tooLong(why, MODERATION_REASON_MAX)) throw refusal('moderation_reason_too_long', { max: MODERATION_REASON_MAX });
+    const remove = async (tx: Store) => {
+      if (why) await tx.recordDeletion(message.id, actor.id, why);
+      return tx.deleteMessage(message.id, Date.now());
+    };
+    const entry: AuditEntryInput = {
+      tenantId: actor.tenantId, actorId: actor.id, action: 'message.delete', targetType: 'message', targetId: String(message.id), reason: why || null,
+      details: { conversationId: conversation.id, authorId: message.senderId },
+    };
+    const moderated = message.senderId !== actor.id;
+    const { message: tombstone, changed } = await storeCall(
+      moderated || also ? this.audit.within(this.store, remove, (r) => [...(moderated && r.changed ? [entry] : []), ...(also ? [also] : [])]) : remove(this.store),
+    );
     const removal = why ? (await this.store.deletionsOf([message.id])).get(message.id) : undefined;
     const deleted = removal ? { ...tombstone, removal } : tombstone;
     // Another delete won the race: it told everyone already.

@@ -1,6 +1,7 @@
 import type { Accounts } from '../accounts/accounts.js';
 import type { MessageReport, ReportQueueScope, ReportState, Sanction, SanctionKind, Store } from '../../backends/store/store.js';
-import type { AuditRecorder } from '../audit/ports.js';
+import type { AuditEntryInput, AuditRecorder } from '../audit/ports.js';
+import type { RaceHooks } from '../hooks.js';
 import type { ConversationKey, Conversations } from '../conversations/conversations.js';
 import { DomainError, refusal, storeCall } from '../errors.js';
 import type { EventPublisher } from '../events.js';
@@ -41,6 +42,9 @@ type Authority = Role | 'tenant_admin';
  * an admin. Bans and mutes are enforced where people come in or post (Sanctions).
  */
 export class Moderation {
+  /** Set by tests only (Core's hooks). */
+  hooks: RaceHooks = {};
+
   constructor(
     readonly store: Store,
     readonly conversations: Conversations,
@@ -76,6 +80,16 @@ export class Moderation {
     return { user, role };
   }
 
+  /**
+   * The moderator-vs-admin rule again, inside the sanction's transaction and under the lock a
+   * promotion takes: a promotion that committed after `#target` read the role is seen here, and
+   * one that comes later waits for the sanction (then finds a banned user gone).
+   */
+  async #guard(tx: Store, as: Authority, conversation: Conversation, user: User): Promise<void> {
+    if (as === 'moderator' && (await tx.lockedRole(conversation.id, user.id)) === 'admin') throw refusal('admin_protected');
+    await this.hooks.sanctionChecked?.(conversation.id, user.id);
+  }
+
   static #validated(input: SanctionInput, now: Millis): { reason: string | null; until: Millis | null } {
     const reason = input.reason?.trim() || null;
     if (reason && tooLong(reason, MODERATION_REASON_MAX)) throw refusal('moderation_reason_too_long', { max: MODERATION_REASON_MAX });
@@ -88,39 +102,41 @@ export class Moderation {
    * Bans someone: out of the conversation now, and neither added nor joining again while it is
    * in force. The ban is written before the removal, so an add racing it is refused.
    */
-  async ban(actor: User, key: ConversationKey, userKey: Id | string, input: SanctionInput = {}): Promise<Sanction> {
-    const { conversation, as } = await this.#authority(actor, key);
-    const { user } = await this.#target(actor, as, conversation, userKey);
-    const now = Date.now();
-    const sanction = await this.#put(actor, conversation, user, 'ban', input, now);
-    // Removed whether or not they were a member when the ban began: an add that read the bans
-    // before this one committed may have let them in since (the removal takes the lock the add
-    // reads the bans under, so one of the two sees the other).
-    try {
-      // The store refuses to remove the last admin (last_admin); then there is no ban either.
-      if (await storeCall(this.store.removeParticipant(conversation.id, user.id, now))) {
-        this.events.publish({ type: 'participant.removed', conversation: await this.conversations.ref(conversation), user: Users.summaryOf(user), by: actor.id });
-      }
-    } catch (e) {
-      await this.store.liftSanction(conversation.id, user.id, 'ban', now);
-      throw e;
-    }
-    await this.#record(actor, 'conversation.ban', conversation, user, sanction);
-    return sanction;
+  async ban(actor: User, key: ConversationKey, userKey: Id | string, input: SanctionInput = {}, also?: AuditEntryInput): Promise<Sanction> {
+    return this.#sanction(actor, key, userKey, 'ban', input, also);
   }
 
   /** Mutes someone: they stay and read, but neither send, edit nor react while it is in force. */
-  async mute(actor: User, key: ConversationKey, userKey: Id | string, input: SanctionInput = {}): Promise<Sanction> {
-    const { conversation, as } = await this.#authority(actor, key);
-    const { user } = await this.#target(actor, as, conversation, userKey);
-    const sanction = await this.#put(actor, conversation, user, 'mute', input, Date.now());
-    await this.#record(actor, 'conversation.mute', conversation, user, sanction);
-    return sanction;
+  async mute(actor: User, key: ConversationKey, userKey: Id | string, input: SanctionInput = {}, also?: AuditEntryInput): Promise<Sanction> {
+    return this.#sanction(actor, key, userKey, 'mute', input, also);
   }
 
-  async #put(actor: User, conversation: Conversation, user: User, kind: SanctionKind, input: SanctionInput, now: Millis): Promise<Sanction> {
+  /**
+   * One transaction: the role checked under the conversation's lock, the sanction, for a ban
+   * the removal, and the audit entry (with `also`, a report's resolution). A ban removes
+   * whether or not they were a member when it began: an add waits on the same lock and then
+   * reads the ban. The store refuses to remove the last admin (last_admin): then nothing of it
+   * commits, the ban and its entry neither.
+   */
+  async #sanction(actor: User, key: ConversationKey, userKey: Id | string, kind: SanctionKind, input: SanctionInput, also?: AuditEntryInput): Promise<Sanction> {
+    const { conversation, as } = await this.#authority(actor, key);
+    const { user } = await this.#target(actor, as, conversation, userKey);
+    const now = Date.now();
     const sanction: Sanction = { conversationId: conversation.id, userId: user.id, kind, ...Moderation.#validated(input, now), createdBy: actor.id, createdAt: now };
-    await this.store.putSanction(sanction);
+    const entry = this.#entry(actor, kind === 'ban' ? 'conversation.ban' : 'conversation.mute', conversation, user, sanction);
+    const removed = await storeCall(
+      this.audit.within(
+        this.store,
+        async (tx) => {
+          await this.#guard(tx, as, conversation, user);
+          await tx.putSanction(sanction);
+          return kind === 'ban' && (await tx.removeParticipant(conversation.id, user.id, now));
+        },
+        () => (also ? [entry, also] : entry),
+        now,
+      ),
+    );
+    if (removed) this.events.publish({ type: 'participant.removed', conversation: await this.conversations.ref(conversation), user: Users.summaryOf(user), by: actor.id });
     return sanction;
   }
 
@@ -128,9 +144,15 @@ export class Moderation {
   async lift(actor: User, key: ConversationKey, userKey: Id | string, kind: SanctionKind): Promise<boolean> {
     const { conversation, as } = await this.#authority(actor, key);
     const { user } = await this.#target(actor, as, conversation, userKey);
-    const lifted = await this.store.liftSanction(conversation.id, user.id, kind, Date.now());
-    if (lifted) await this.#record(actor, kind === 'ban' ? 'conversation.unban' : 'conversation.unmute', conversation, user, null);
-    return lifted;
+    const entry = this.#entry(actor, kind === 'ban' ? 'conversation.unban' : 'conversation.unmute', conversation, user, null);
+    return this.audit.within(
+      this.store,
+      async (tx) => {
+        await this.#guard(tx, as, conversation, user);
+        return tx.liftSanction(conversation.id, user.id, kind, Date.now());
+      },
+      (lifted) => (lifted ? entry : null),
+    );
   }
 
   /** The conversation's bans and mutes in force, newest first, with the people they name. */
@@ -143,8 +165,8 @@ export class Moderation {
     return { sanctions, people };
   }
 
-  async #record(actor: User, action: string, conversation: Conversation, user: User, sanction: Sanction | null): Promise<void> {
-    await this.audit.record({
+  #entry(actor: User, action: string, conversation: Conversation, user: User, sanction: Sanction | null): AuditEntryInput {
+    return {
       tenantId: actor.tenantId,
       actorId: actor.id,
       action,
@@ -152,7 +174,7 @@ export class Moderation {
       targetId: String(user.id),
       reason: sanction?.reason ?? null,
       details: { conversationId: conversation.id, ...(sanction ? { until: sanction.until } : {}) },
-    });
+    };
   }
 
   /** Reports a message the actor can see (not their own), once, with a reason; rate-limited. */
@@ -214,15 +236,25 @@ export class Moderation {
     // holds acts (the other's suspension or deletion used to run as well, under a report that
     // says the first's outcome). An action refused gives the claim back.
     const at = Date.now();
-    if (!(await this.store.resolveReport(report.id, STATE_OF[action], actor.id, at))) throw new DomainError('report_resolved');
+    const entry: AuditEntryInput = {
+      tenantId: actor.tenantId, actorId: actor.id, action: `report.${action}`, targetType: 'report', targetId: String(report.id),
+      reason: input.reason ?? null, details: { conversationId: conversation.id, messageId: report.messageId },
+    };
+    // A dismissal is the claim alone: its entry commits with it. Otherwise the report's entry
+    // commits with the action's (the deletion, ban, mute or suspension and its own entry), in
+    // one transaction.
+    const claimed = await this.audit.within(this.store, (tx) => tx.resolveReport(report.id, STATE_OF[action], actor.id, at), (ok) => (ok && action === 'dismiss' ? entry : null));
+    if (!claimed) throw new DomainError('report_resolved');
     try {
       if (action === 'delete') {
         const message = await this.store.messageById(report.messageId);
-        if (message) await this.messages.tombstone(actor, message, await this.conversations.ref(conversation), input.reason);
+        // Its entry with the deletion's (none when it was deleted already).
+        if (message && message.deletedAt === null) await this.messages.tombstone(actor, message, await this.conversations.ref(conversation), input.reason, entry);
+        else await this.audit.record(entry);
       } else if (action === 'suspend') {
-        await this.accounts.suspend(actor, report.authorId, input.reason ?? null);
+        await this.accounts.suspend(actor, report.authorId, input.reason ?? null, undefined, entry);
       } else if (action !== 'dismiss') {
-        await (action === 'ban' ? this.ban : this.mute).call(this, actor, conversation.id, report.authorId, input);
+        await (action === 'ban' ? this.ban : this.mute).call(this, actor, conversation.id, report.authorId, input, entry);
       }
     } catch (e) {
       await this.store.reopenReport(report.id, STATE_OF[action], actor.id, at);
@@ -230,10 +262,6 @@ export class Moderation {
     }
     const resolved: MessageReport = { ...report, state: STATE_OF[action], resolvedBy: actor.id, resolvedAt: at };
     this.events.publishToUsers([report.reporterId], { type: 'report.resolved', report: resolved });
-    await this.audit.record({
-      tenantId: actor.tenantId, actorId: actor.id, action: `report.${action}`, targetType: 'report', targetId: String(report.id),
-      reason: input.reason ?? null, details: { conversationId: conversation.id, messageId: report.messageId },
-    });
     return resolved;
   }
 }

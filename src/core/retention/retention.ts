@@ -68,16 +68,24 @@ export class Retention {
 
   async setTenantRetention(actor: User, days: number | null, origin?: string): Promise<void> {
     this.#admin(actor);
-    await this.store.setTenantRetention(actor.tenantId, this.#days(days), Date.now());
-    await this.audit.record({ tenantId: actor.tenantId, actorId: actor.id, action: 'retention.set', targetType: 'tenant', targetId: actor.tenantUuid, origin, details: { days } });
+    const keep = this.#days(days);
+    await this.audit.within(
+      this.store,
+      (tx) => tx.setTenantRetention(actor.tenantId, keep, Date.now()),
+      () => ({ tenantId: actor.tenantId, actorId: actor.id, action: 'retention.set', targetType: 'tenant', targetId: actor.tenantUuid, origin, details: { days } }),
+    );
   }
 
   /** A conversation's "keep N days" (null: the tenant's): its admins, or a tenant admin who is in it. */
   async setConversationRetention(actor: User, key: ConversationKey, days: number | null, origin?: string): Promise<{ retentionDays: number | null; purgedBeforeSeq: number }> {
     const { conversation, me } = await this.conversations.access(actor, key);
     if (actor.tenantRole !== 'admin' && (conversation.kind === 'direct' || !may(me.role, 'set_retention'))) throw new DomainError('not_permitted');
-    await this.store.setConversationRetention(conversation.id, this.#days(days));
-    await this.audit.record({ tenantId: actor.tenantId, actorId: actor.id, action: 'retention.set', targetType: 'conversation', targetId: conversation.uuid, origin, details: { days } });
+    const keep = this.#days(days);
+    await this.audit.within(
+      this.store,
+      (tx) => tx.setConversationRetention(conversation.id, keep),
+      () => ({ tenantId: actor.tenantId, actorId: actor.id, action: 'retention.set', targetType: 'conversation', targetId: conversation.uuid, origin, details: { days } }),
+    );
     return { retentionDays: days, purgedBeforeSeq: conversation.purgedBeforeSeq ?? 1 };
   }
 
@@ -86,9 +94,12 @@ export class Retention {
     this.#admin(actor);
     const found = target.type === 'conversation' ? await this.#conversationOfTenant(actor, target.key) : await this.#userOfTenant(actor, target.key);
     const hold: LegalHold = { tenantId: actor.tenantId, targetType: target.type, targetId: found.id, createdBy: actor.id, createdAt: Date.now() };
-    if (await this.store.setLegalHold(hold, on)) {
-      await this.audit.record({ tenantId: actor.tenantId, actorId: actor.id, action: on ? 'legal_hold.set' : 'legal_hold.unset', targetType: target.type, targetId: found.uuid, origin });
-    }
+    // Recorded when it changed something: placing a hold already there, or lifting none, is not an action.
+    await this.audit.within(
+      this.store,
+      (tx) => tx.setLegalHold(hold, on),
+      (changed) => (changed ? { tenantId: actor.tenantId, actorId: actor.id, action: on ? 'legal_hold.set' : 'legal_hold.unset', targetType: target.type, targetId: found.uuid, origin } : null),
+    );
     return hold;
   }
 

@@ -5,7 +5,7 @@ import { SKIP_BROWSER, horizontalOverflow, screenshot, signedInPerson, until, us
 
 // The admin section in the page (issue 20): a tenant admin suspends and reactivates a user,
 // archives a conversation and sets the retention, on a desktop and at a phone's width; a
-// member is not offered the section.
+// member is not offered the section; a conversation's moderator is offered the report queue.
 
 describe.skipIf(SKIP_BROWSER)('the admin section in the web page', () => {
   const suite = useWebPage();
@@ -59,6 +59,27 @@ describe.skipIf(SKIP_BROWSER)('the admin section in the web page', () => {
     const member = await signedInPerson(browser, server.url, carol.token);
     await member.page.locator('[data-administers="false"]').waitFor();
     expect(await member.page.getByTestId('admin-button').count()).toBe(0);
+
+    // A conversation's moderator who is not a tenant admin: no admin section, but the Reports
+    // entry (the queue of what they moderate). Carol, a member of the same group, sees neither.
+    const dave = await newUser(server, { name: 'Dave', tenantId });
+    const erin = await newUser(server, { name: 'Erin', tenantId });
+    const ops = await api(server, 'POST', '/api/parley/conversations', { token: erin.token, json: { kind: 'group', member_ids: [dave.user.id, carol.user.id], title: 'Ops' } });
+    expect(ops.status).toBe(201);
+    const promoted = await api(server, 'PATCH', `/api/parley/conversations/${ops.body.id}/participants/${dave.user.id}`, { token: erin.token, json: { role: 'moderator' } });
+    expect(promoted.status, JSON.stringify(promoted.body)).toBe(200);
+    const moderator = await signedInPerson(browser, server.url, dave.token);
+    await moderator.page.locator('[data-administers="false"]').waitFor();
+    await moderator.page.getByTestId('reports-button').click();
+    await moderator.page.getByTestId('reports-dialog').getByTestId('reports').waitFor();
+    expect(await moderator.page.getByTestId('admin-button').count()).toBe(0);
+    expect(moderator.errors).toEqual([]);
+    await moderator.context.close();
+
+    await member.page.reload();
+    await member.page.locator('[data-administers="false"]').waitFor();
+    await until(() => member.page.getByTestId('conversation-title').count()).toBeGreaterThan(0);
+    expect(await member.page.getByTestId('reports-button').count()).toBe(0);
     expect(member.errors).toEqual([]);
     await member.context.close();
   }, 120_000);

@@ -11,6 +11,7 @@ import { MessageSearch } from './MessageSearch.js';
 import { NewGroupDialog } from './NewGroup.js';
 import { ChannelDirectoryDialog } from './ChannelDirectory.js';
 import { AdminPanel } from './admin/AdminPanel.js';
+import { ReportsButton } from './admin/Reports.js';
 import { SavedButton } from './Curation.js';
 import { requestThread, ThreadsDialog } from './Threads.js';
 import { disablePush, enablePush, pushSupported } from '../push.js';
@@ -45,6 +46,9 @@ export function Sidebar({ selected, onLogout }: { selected: number | null; onLog
   const [threads, setThreads] = useState(false);
   const { results, error } = usePeopleSearch(query);
   const conversations = client.state.conversations();
+  // Who may see reports without the admin section: a group's or channel's moderator or admin
+  // (the server's queue is of the conversations they moderate).
+  const moderates = conversations.some((c) => c.kind !== 'direct' && (c.my_role === 'moderator' || c.my_role === 'admin'));
 
   const startDirect = async (u: User) => {
     try {
@@ -73,6 +77,7 @@ export function Sidebar({ selected, onLogout }: { selected: number | null; onLog
             <Icon name="users" />
           </button>
         )}
+        {administers === false && moderates && <ReportsButton />}
         <button type="button" class="icon-button" aria-label="Threads" title="Threads" onClick={() => setThreads(true)} data-testid="threads-button">
           <Icon name="reply" />
         </button>

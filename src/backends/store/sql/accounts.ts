@@ -48,8 +48,8 @@ export class SqlAccounts extends SqlAggregate implements AccountStore {
     return r && toTenant(r);
   }
 
-  async createTenant(uuid: string, name: string): Promise<Tenant | undefined> {
-    const created = await this.#insertTenant(uuid, name);
+  async createTenant(uuid: string, name: string, at: Millis = Date.now()): Promise<Tenant | undefined> {
+    const created = await this.#insertTenant(uuid, name, at);
     return created === 1 ? this.tenantByUuid(uuid) : undefined;
   }
 
@@ -58,17 +58,17 @@ export class SqlAccounts extends SqlAggregate implements AccountStore {
     this.#defaultTenant = undefined;
   }
 
-  async ensureTenant(uuid: string, name: string): Promise<Tenant> {
-    await this.#insertTenant(uuid, name);
+  async ensureTenant(uuid: string, name: string, at: Millis = Date.now()): Promise<Tenant> {
+    await this.#insertTenant(uuid, name, at);
     return (await this.tenantByUuid(uuid))!;
   }
 
   /** 1 when this call created it, 0 when the uuid was taken. */
-  #insertTenant(uuid: string, name: string): Promise<number> {
+  #insertTenant(uuid: string, name: string, at: Millis): Promise<number> {
     return this.runner.run(
       this.db
         .insertInto('tenants')
-        .values({ uuid, name, created_at: Date.now() })
+        .values({ uuid, name, created_at: at })
         .onConflict((oc) => oc.column('uuid').doNothing())
         .compile(),
     );
@@ -83,9 +83,9 @@ export class SqlAccounts extends SqlAggregate implements AccountStore {
       .select([...USER_COLUMNS.map((c) => `users.${c}` as const), 'tenants.uuid as tenant_uuid']);
   }
 
-  async createUser(u: NewUser): Promise<User> {
+  async createUser(u: NewUser, at: Millis = Date.now()): Promise<User> {
     const uuid = uuidv7();
-    await this.runner.transaction((tx) => this.#insertUser(tx, u, uuid));
+    await this.runner.transaction((tx) => this.#insertUser(tx, u, uuid, at));
     return (await this.userByUuid(uuid))!;
   }
 
@@ -102,7 +102,7 @@ export class SqlAccounts extends SqlAggregate implements AccountStore {
           ),
         );
         if (claimed !== 1) throw new InviteNotClaimed();
-        const id = await this.#insertUser(tx, u, uuid);
+        const id = await this.#insertUser(tx, u, uuid, at);
         await tx.run(raw('UPDATE invites SET used_by = ? WHERE code_hash = ?', [id, codeHash]));
       });
     } catch (e) {
@@ -112,8 +112,7 @@ export class SqlAccounts extends SqlAggregate implements AccountStore {
     return this.userByUuid(uuid);
   }
 
-  async #insertUser(tx: SqlRunner, u: NewUser, uuid: string): Promise<Id> {
-    const now = Date.now();
+  async #insertUser(tx: SqlRunner, u: NewUser, uuid: string, now: Millis): Promise<Id> {
     let role = u.tenantRole ?? (u.isBot ? 'member' : undefined);
     if (!role) {
       // Taking the tenant's row first queues concurrent creations in one tenant here, so
@@ -206,18 +205,18 @@ export class SqlAccounts extends SqlAggregate implements AccountStore {
     return rows.map(toSummary);
   }
 
-  async bumpTokenVersion(userId: Id): Promise<number> {
+  async bumpTokenVersion(userId: Id, at: Millis): Promise<number> {
     const r = await this.first<{ token_version: number }>(
-      raw('UPDATE users SET token_version = token_version + 1, updated_at = ? WHERE id = ? RETURNING token_version', [Date.now(), userId]),
+      raw('UPDATE users SET token_version = token_version + 1, updated_at = ? WHERE id = ? RETURNING token_version', [at, userId]),
     );
     return r?.token_version ?? 0;
   }
 
-  async setPasswordHash(userId: Id, passwordHash: string): Promise<number | undefined> {
+  async setPasswordHash(userId: Id, passwordHash: string, at: Millis): Promise<number | undefined> {
     const r = await this.first<{ token_version: number }>(
       raw('UPDATE users SET password_hash = ?, token_version = token_version + 1, updated_at = ? WHERE id = ? RETURNING token_version', [
         passwordHash,
-        Date.now(),
+        at,
         userId,
       ]),
     );

@@ -83,20 +83,20 @@ export class SqlAdmin extends SqlAggregate implements AdminStore {
     });
   }
 
-  async reactivateUser(userId: Id): Promise<boolean> {
+  async reactivateUser(userId: Id, at: Millis): Promise<boolean> {
     const n = await this.runner.run(
-      raw('UPDATE users SET suspended_at = NULL, suspension_reason = NULL, updated_at = ? WHERE id = ? AND suspended_at IS NOT NULL AND erased_at IS NULL', [Date.now(), userId]),
+      raw('UPDATE users SET suspended_at = NULL, suspension_reason = NULL, updated_at = ? WHERE id = ? AND suspended_at IS NOT NULL AND erased_at IS NULL', [at, userId]),
     );
     return n === 1;
   }
 
-  async setOperator(userId: Id, on: boolean): Promise<boolean> {
-    return (await this.runner.run(raw('UPDATE users SET is_operator = ?, updated_at = ? WHERE id = ?', [on ? 1 : 0, Date.now(), userId]))) === 1;
+  async setOperator(userId: Id, on: boolean, at: Millis): Promise<boolean> {
+    return (await this.runner.run(raw('UPDATE users SET is_operator = ?, updated_at = ? WHERE id = ?', [on ? 1 : 0, at, userId]))) === 1;
   }
 
-  async setTenantRole(userId: Id, role: TenantRole): Promise<'changed' | 'unchanged' | 'last_admin'> {
+  async setTenantRole(userId: Id, role: TenantRole, at: Millis): Promise<'changed' | 'unchanged' | 'last_admin'> {
     const r = await this.#keepingAnAdmin(userId, async (tx) => {
-      const n = await tx.run(raw('UPDATE users SET tenant_role = ?, updated_at = ? WHERE id = ? AND tenant_role <> ?', [role, Date.now(), userId, role]));
+      const n = await tx.run(raw('UPDATE users SET tenant_role = ?, updated_at = ? WHERE id = ? AND tenant_role <> ?', [role, at, userId, role]));
       return n === 1 ? ('changed' as const) : ('unchanged' as const);
     });
     return r ?? 'unchanged';
@@ -154,8 +154,8 @@ export class SqlAdmin extends SqlAggregate implements AdminStore {
     });
   }
 
-  async tenantSettings(tenantId: Id): Promise<TenantSettings> {
-    const r = await this.first(this.db.selectFrom('tenant_settings').selectAll().where('tenant_id', '=', tenantId));
+  async tenantSettings(tenantId: Id, r_: SqlRunner = this.runner): Promise<TenantSettings> {
+    const r = await this.first(this.db.selectFrom('tenant_settings').selectAll().where('tenant_id', '=', tenantId), r_);
     if (!r) return { ...NO_SETTINGS };
     return {
       registration: r.registration,
@@ -173,8 +173,13 @@ export class SqlAdmin extends SqlAggregate implements AdminStore {
     return rows.some((r) => r.allowed_origins !== null && (JSON.parse(r.allowed_origins) as string[]).includes(origin));
   }
 
-  async putTenantSettings(tenantId: Id, changes: Partial<TenantSettings>, at: Millis): Promise<TenantSettings> {
-    const merged = { ...(await this.tenantSettings(tenantId)), ...Object.fromEntries(Object.entries(changes).filter(([, v]) => v !== undefined)) } as TenantSettings;
+  putTenantSettings(tenantId: Id, changes: Partial<TenantSettings>, at: Millis): Promise<TenantSettings> {
+    // One transaction: inside Store.audited the merged read and the write are the action's.
+    return this.runner.transaction((tx) => this.#putTenantSettings(tx, tenantId, changes, at));
+  }
+
+  async #putTenantSettings(tx: SqlRunner, tenantId: Id, changes: Partial<TenantSettings>, at: Millis): Promise<TenantSettings> {
+    const merged = { ...(await this.tenantSettings(tenantId, tx)), ...Object.fromEntries(Object.entries(changes).filter(([, v]) => v !== undefined)) } as TenantSettings;
     const row = {
       registration: merged.registration,
       max_upload_bytes: merged.maxUploadBytes,
@@ -188,14 +193,14 @@ export class SqlAdmin extends SqlAggregate implements AdminStore {
         .filter(([, v]) => v !== undefined)
         .map(([k]) => [k, row[k as keyof typeof row]]),
     );
-    await this.runner.run(
+    await tx.run(
       this.db
         .insertInto('tenant_settings')
         .values({ tenant_id: tenantId, ...row })
         .onConflict((oc) => oc.column('tenant_id').doUpdateSet({ ...given, updated_at: at }))
         .compile(),
     );
-    return this.tenantSettings(tenantId);
+    return this.tenantSettings(tenantId, tx);
   }
 
   async tenantConversations(tenantId: Id, page: { after: Id; limit: number }): Promise<(Conversation & { archivedAt: Millis | null })[]> {

@@ -2,7 +2,7 @@ import type { Selectable } from 'kysely';
 import { AUDIT_GENESIS, type AuditEntry, type AuditFields } from '../../../core/audit/ports.js';
 import type { Id } from '../../../core/model.js';
 import type { AuditLogTable } from '../schema.js';
-import { raw } from '../sql-runner.js';
+import { raw, type SqlRunner } from '../sql-runner.js';
 import type { AuditQuery, AuditStore } from '../store.js';
 import { SqlAggregate } from './aggregate.js';
 
@@ -25,35 +25,30 @@ const toEntry = (r: Omit<Selectable<AuditLogTable>, 'id'>): AuditEntry => ({
   hash: r.hash,
 });
 
+/**
+ * Appends an entry on the transaction `tx` (AuditStore.appendAudit; Store.audited, inside an
+ * action's own transaction): the tenant's head row is taken first and held to the commit.
+ */
+export async function appendAuditIn(tx: SqlRunner, f: AuditFields, seal: (link: { seq: number; prevHash: string }) => string): Promise<AuditEntry> {
+  await tx.run(raw('INSERT INTO audit_heads (tenant_id, last_seq, last_hash) VALUES (?, 0, ?) ON CONFLICT (tenant_id) DO NOTHING', [f.tenantId, AUDIT_GENESIS]));
+  // The UPDATE takes the head's row lock (held to the commit) and returns the hash before it.
+  const head = (await tx.all<{ last_seq: number; last_hash: string }>(raw('UPDATE audit_heads SET last_seq = last_seq + 1 WHERE tenant_id = ? RETURNING last_seq, last_hash', [f.tenantId])))[0];
+  const seq = Number(head.last_seq);
+  const prevHash = head.last_hash;
+  const hash = seal({ seq, prevHash });
+  await tx.run(
+    raw(`INSERT INTO audit_log (${AUDIT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, [
+      f.tenantId, seq, f.at, f.actorId, f.action, f.targetType, f.targetId, f.reason, f.origin, f.details, prevHash, hash,
+    ]),
+  );
+  await tx.run(raw('UPDATE audit_heads SET last_hash = ? WHERE tenant_id = ?', [hash, f.tenantId]));
+  return { ...f, seq, prevHash, hash };
+}
+
 /** The audit log: one chain per tenant, its head row locked by each append. */
 export class SqlAudit extends SqlAggregate implements AuditStore {
   appendAudit(f: AuditFields, seal: (link: { seq: number; prevHash: string }) => string): Promise<AuditEntry> {
-    return this.runner.transaction(async (tx) => {
-      await tx.run(raw('INSERT INTO audit_heads (tenant_id, last_seq, last_hash) VALUES (?, 0, ?) ON CONFLICT (tenant_id) DO NOTHING', [f.tenantId, AUDIT_GENESIS]));
-      // The UPDATE takes the head's row lock (held to the commit) and returns the hash before it.
-      const head = (await tx.all<{ last_seq: number; last_hash: string }>(raw('UPDATE audit_heads SET last_seq = last_seq + 1 WHERE tenant_id = ? RETURNING last_seq, last_hash', [f.tenantId])))[0];
-      const seq = Number(head.last_seq);
-      const prevHash = head.last_hash;
-      const hash = seal({ seq, prevHash });
-      await tx.run(
-        raw(`INSERT INTO audit_log (${AUDIT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, [
-          f.tenantId,
-          seq,
-          f.at,
-          f.actorId,
-          f.action,
-          f.targetType,
-          f.targetId,
-          f.reason,
-          f.origin,
-          f.details,
-          prevHash,
-          hash,
-        ]),
-      );
-      await tx.run(raw('UPDATE audit_heads SET last_hash = ? WHERE tenant_id = ?', [hash, f.tenantId]));
-      return { ...f, seq, prevHash, hash };
-    });
+    return this.runner.transaction((tx) => appendAuditIn(tx, f, seal));
   }
 
   async auditEntries(tenantId: Id, q: AuditQuery): Promise<AuditEntry[]> {

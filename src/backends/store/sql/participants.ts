@@ -181,15 +181,19 @@ export class SqlParticipants extends SqlAggregate implements ParticipantStore {
     });
   }
 
-  async setRole(conversationId: Id, userId: Id, role: Role): Promise<boolean> {
+  async setRole(conversationId: Id, userId: Id, role: Role, at: Millis): Promise<boolean> {
     return this.runner.transaction(async (tx) => {
       const { target, admins } = await this.#roles(tx, conversationId, userId);
       if (target === undefined) return false;
       if (target === 'admin' && role !== 'admin' && admins === 1) throw new StoreError('last_admin');
       await tx.run(raw('UPDATE participants SET role = ? WHERE conversation_id = ? AND user_id = ? AND left_at IS NULL', [role, conversationId, userId]));
-      await logEvents(tx, this.ctx, [{ conversationId, type: 'member.role_changed', payload: { userId, role }, at: Date.now() }]);
+      await logEvents(tx, this.ctx, [{ conversationId, type: 'member.role_changed', payload: { userId, role }, at }]);
       return true;
     });
+  }
+
+  lockedRole(conversationId: Id, userId: Id): Promise<Role | undefined> {
+    return this.runner.transaction(async (tx) => (await this.#roles(tx, conversationId, userId)).target);
   }
 
   /**

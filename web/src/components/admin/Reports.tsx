@@ -2,6 +2,8 @@ import { useEffect, useState } from 'preact/hooks';
 import type { ReportPage } from '@parley/sdk';
 import { errorText } from '../../session.js';
 import { useUi } from '../../ui.js';
+import { Icon } from '../../icons.js';
+import { Dialog } from '../Dialog.js';
 import { ReasonDialog } from './ReasonDialog.js';
 
 type Item = ReportPage['items'][number];
@@ -76,5 +78,28 @@ export function Reports() {
         </button>
       )}
     </section>
+  );
+}
+
+/**
+ * The sidebar's way to the report queue for a conversation's moderator or admin who does not
+ * administer the tenant (tenant admins have it as a tab of the admin section): a dialog with
+ * the queue of the conversations they moderate.
+ */
+export function ReportsButton() {
+  const [open, setOpen] = useState(false);
+  return (
+    <>
+      <button type="button" class="icon-button" aria-label="Reports" title="Reports" data-testid="reports-button" onClick={() => setOpen(true)}>
+        <Icon name="flag" />
+      </button>
+      {open && (
+        <Dialog title="Reports" onClose={() => setOpen(false)} testId="reports-dialog">
+          <div class="dialog-body">
+            <Reports />
+          </div>
+        </Dialog>
+      )}
+    </>
   );
 }
