@@ -3,6 +3,31 @@ import { LockNotAvailable } from '../store.js';
 import { raw, type SqlRunner } from '../sql-runner.js';
 
 /**
+ * How search reads an index that cannot stop a word's matches at the page's end (PostgreSQL's
+ * GIN; sql/search.ts `SortedSearch`, docs/search.md "The plans").
+ */
+export interface SortedSearchPlan {
+  /** Newest first: the newest index rows below the cursor are tested one by one, this many deep after each stage, before the word index is asked. */
+  readonly walks: readonly number[];
+  /** The same over one conversation's messages (each row an index lookup more). */
+  readonly walksInConversation: readonly number[];
+  /**
+   * The first stage's rows are a sample of the newest: from how many of them hold each word,
+   * the word index's matches below them are estimated (a word in s of n rows: (s + 1) / (n + 1)
+   * of the ids below), and from how many hold all the words, the rows the walk would still read.
+   * When the rarest word's matches cost less than those rows (one match `ginCost` rows), the
+   * later stages are skipped and the word index asked at once: a word nobody wrote costs nothing.
+   */
+  readonly ginCost: number;
+  /**
+   * The word index is asked only for the words held by at most `rareRatio` × (s + 1) of the
+   * sampled rows, s the rarest word's: GIN collects every match of a prefix before anything
+   * else, so a common word beside a rare one is tested on the rare one's matches instead.
+   */
+  readonly rareRatio: number;
+}
+
+/**
  * Everything that differs between SQLite and PostgreSQL, for the sub-stores of `sql/`: they
  * write one SQL text for both and ask this for the pieces that differ (function names, typed
  * VALUES lists, row locks, "the first N per key"). Nothing outside this file branches on the
@@ -69,8 +94,10 @@ export interface SqlAdapter {
    *   conversation's messages (each one an index lookup more).
    * - The matches are sorted alone (newest first or by score) and joined to their messages and
    *   the membership in that order until the page is full.
+   * - `ginCost`, `rareRatio`: what the first stage's rows (a sample of the newest) decide, see
+   *   SortedSearchPlan.
    */
-  readonly searchSorted: { readonly walks: readonly number[]; readonly walksInConversation: readonly number[] } | null;
+  readonly searchSorted: SortedSearchPlan | null;
   /**
    * The events log's horizon (sql/webhooks.ts): the last seq drawn, then the transactions of
    * this database running after that read. Every transaction that drew a seq up to `lastSeq`
@@ -241,7 +268,11 @@ class PostgresAdapter extends SqlWords implements SqlAdapter {
   // holds: 5k lookups for a common word 200 rows fill). In one conversation one stage: each row
   // is a lookup more, 20k of them cost more than GIN's matches of a rare word. Sorted alone: a
   // rare word's thousand matches are not each joined before the sort (ranked: 55 → 14 ms).
-  readonly searchSorted = { walks: [1_000, 20_000], walksInConversation: [1_000] };
+  // A match of GIN (bitmap, then a heap page of its own) cost 3 walked rows at a quiet moment
+  // at 1M, 10 on a loaded machine whose buffers other databases share: 10, the walk's cost does
+  // not grow with the table. A common word's prefix costs ~0.3 µs a match to collect, its heap
+  // row 3–10 µs: asked beside a word 8× rarer it costs more than the rows it would spare.
+  readonly searchSorted: SortedSearchPlan = { walks: [1_000, 20_000], walksInConversation: [1_000], ginCost: 10, rareRatio: 8 };
 }
 
 /** Each word a quoted lexeme (taken as it is, no parser), a prefix or exact; all of them. */

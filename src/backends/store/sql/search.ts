@@ -2,7 +2,7 @@ import type { Id } from '../../../core/model.js';
 import { conversationTerm, highlight, indexRow, queryTerms } from '../search-text.js';
 import { raw, type SqlRunner } from '../sql-runner.js';
 import type { SearchHit, SearchQuery, SearchStore } from '../store.js';
-import type { SqlAdapter } from './adapter.js';
+import type { SortedSearchPlan, SqlAdapter } from './adapter.js';
 import { SqlAggregate } from './aggregate.js';
 import { hydrateMessages } from './messages.js';
 import { MESSAGE_COLUMNS_OF_M, type MessageRow } from './rows.js';
@@ -79,7 +79,13 @@ export class SqlSearch extends SqlAggregate implements SearchStore {
       const seek = new SortedSearch(this.runner, visible('hit'), visibleParams, match, q.limit + 1);
       rows =
         q.order === 'newest'
-          ? await seek.newest(cursor?.id, q.conversationId, q.conversationId === undefined ? sorted.walks : sorted.walksInConversation, this.adapter.searchMatch(words, []))
+          ? await seek.newest(
+              cursor?.id,
+              q.conversationId,
+              sorted,
+              words.map((w) => this.adapter.searchMatch([w], [])),
+              this.adapter.searchMatch(words, []),
+            )
           : await seek.ranked(score, cursor);
     } else {
       // One statement: FTS5 reads the matches in rowid order (or ranks them itself) under the LIMIT.
@@ -156,12 +162,19 @@ class SortedSearch {
 
   /**
    * Newest first below the id `before`: the newest rows of the index (in one conversation, of
-   * its messages) read along their key and tested one by one, `walks[i]` rows deep in all after
-   * stage i; if the page is still not full, the word index's matches below them. `wordsOnly`:
-   * the match without the conversation's term (the walk and the join keep to the conversation).
+   * its messages) read along their key and tested one by one, `plan.walks` rows deep in all after
+   * each stage; if the page is still not full, the word index's matches below them. `words`: each
+   * word's match alone, and `wordsOnly` all of them, without the conversation's term (the walk
+   * and the join keep to the conversation). The first stage's rows, the newest, are a sample:
+   * from how many hold each word, the word index is asked at once for a rare word (a word
+   * nobody wrote: at once nothing), and only for the rarest words, the others tested on their
+   * few matches (SortedSearchPlan).
    */
-  async newest(before: number | undefined, conversationId: Id | undefined, walks: readonly number[], wordsOnly: Sql): Promise<HitRow[]> {
+  async newest(before: number | undefined, conversationId: Id | undefined, plan: SortedSearchPlan, words: readonly Sql[], wordsOnly: Sql): Promise<HitRow[]> {
+    const walks = conversationId === undefined ? plan.walks : plan.walksInConversation;
     let top = before ?? Number.MAX_SAFE_INTEGER;
+    // What the word index is asked for: all the words, or the rarest of them (below).
+    let asked: readonly Sql[] = words;
     const out: HitRow[] = [];
     for (const [i, depth] of walks.entries()) {
       const rows = depth - (walks[i - 1] ?? 0);
@@ -177,18 +190,61 @@ class SortedSearch {
       const hits = { sql: `SELECT rowid, 0 AS score, k FROM (${walked.sql}) AS message_search WHERE ${wordsOnly.sql}`, params: [...walked.params, ...wordsOnly.params] };
       out.push(...(await this.#page(hits, ['k DESC'], this.limit - out.length)));
       if (out.length === this.limit) return out;
-      // Where the walk stopped; fewer rows than asked: it reached the first one.
-      const [end] = await this.db.all<{ bottom: number | null; walked: number }>(raw(`SELECT min(rowid) AS bottom, count(*) AS walked FROM (${walked.sql}) AS w`, walked.params));
-      if (Number(end.walked) < rows) return out;
+      // Where the walk stopped (fewer rows than asked: it reached the first one) and, after the
+      // first stage, how many of its rows hold each word and all of them (the same rows, cached).
+      const sample = i > 0 ? [] : words.length > 1 ? [...words, wordsOnly] : words;
+      const [end] = await this.db.all<Record<string, number | string | null>>(
+        raw(
+          `SELECT ${sample.map((w, j) => `count(*) FILTER (WHERE ${w.sql}) AS s${j}, `).join('')}min(rowid) AS bottom, count(*) AS walked FROM (${walked.sql}) AS message_search`,
+          [...sample.flatMap((w) => w.params), ...walked.params],
+        ),
+      );
+      const n = Number(end.walked);
+      if (n < rows) return out;
       top = Number(end.bottom);
+      if (i > 0) continue;
+      const held = words.map((_, j) => Number(end[`s${j}`]));
+      const all = words.length > 1 ? Number(end[`s${words.length}`]) : held[0];
+      const rarest = Math.min(...held);
+      asked = words.filter((_, j) => held[j] + 1 <= plan.rareRatio * (rarest + 1));
+      // Ids are dense enough to count the rows below `top`: the rarest word's matches there if
+      // the sample is fair, against the rows the walk would still read to fill the page.
+      const matches = ((rarest + 1) / (n + 1)) * top;
+      const toWalk = Math.min((walks.at(-1) ?? 0) - depth, ((this.limit - out.length) * (n + 1)) / (all + 1));
+      if (matches * plan.ginCost < toWalk) break;
+      // In none of the sampled rows, perhaps in none at all: its matches are counted, up to what
+      // the walk would cost (GIN's bitmap of a rare word is small, the heap rows bounded).
+      const cap = Math.floor(toWalk / plan.ginCost);
+      if (rarest === 0 && cap >= 1 && Number.isFinite(cap)) {
+        const { index } = this.#older(words, asked, wordsOnly, top);
+        const [probe] = await this.db.all<{ matches: number | string }>(
+          raw(`SELECT count(*) AS matches FROM (SELECT 1 FROM message_search WHERE ${index.sql} LIMIT ${cap}) AS g`, index.params),
+        );
+        if (Number(probe.matches) === 0) return out;
+        if (Number(probe.matches) < cap) break;
+      }
     }
-    const older = {
-      // rowid + 0: no btree order to walk instead of the word index. Without the conversation's
-      // term: GIN would read all of its matches (500k of a large conversation, 14 ms at 1M) where
-      // the words' rarely number a thousand; the join keeps the conversation's.
-      sql: `SELECT rowid, 0 AS score, rowid + 0 AS k FROM message_search WHERE ${wordsOnly.sql} AND rowid < ?`,
-      params: [...wordsOnly.params, top],
-    };
+    const older = this.#older(words, asked, wordsOnly, top).hits;
     return [...out, ...(await this.#page(older, ['k DESC'], this.limit - out.length))];
+  }
+
+  /**
+   * The word index's matches below `top`: `index`, the rows it is asked for (`asked`, some of
+   * `words`), and `hits`, those holding every word (rowid, score and k, newest first by k).
+   */
+  #older(words: readonly Sql[], asked: readonly Sql[], wordsOnly: Sql, top: number): { index: Sql; hits: Sql } {
+    const index = { sql: `${asked.map((w) => w.sql).join(' AND ')} AND rowid < ?`, params: [...asked.flatMap((w) => w.params), top] };
+    // rowid + 0: no btree order to walk instead of the word index. Without the conversation's
+    // term: GIN would read all of its matches (500k of a large conversation, 14 ms at 1M) where
+    // the words' rarely number a thousand; the join keeps the conversation's.
+    if (asked.length === words.length) return { index, hits: { sql: `SELECT rowid, 0 AS score, rowid + 0 AS k FROM message_search WHERE ${index.sql}`, params: index.params } };
+    // A LIMIT keeps the other words out of the index scan: they are tested on its few matches.
+    return {
+      index,
+      hits: {
+        sql: `SELECT rowid, 0 AS score, rowid + 0 AS k FROM (SELECT rowid, terms FROM message_search WHERE ${index.sql} LIMIT ${Number.MAX_SAFE_INTEGER}) AS message_search WHERE ${wordsOnly.sql}`,
+        params: [...index.params, ...wordsOnly.params],
+      },
+    };
   }
 }
