@@ -82,6 +82,7 @@ const HELP = `npm run bench -- [options]
  other
   --no-build           do not run the tsc build first
   --profile DIR        run the 1-process Parley under node --cpu-prof into DIR and summarize its send window
+                       (with --servers cluster alone: every process of the cluster, each summarized)
   --node-args "…"      extra node flags for every Parley process
   --parley-dir DIR     build and run the Parley checkout in DIR instead of this one
   --wait-quiet S       before each server, wait up to S s for other processes to go quiet
@@ -323,7 +324,9 @@ async function benchServer(t: Target, sc: Scenario, o: Opts, tmp: string, halfRa
         secret: randomBytes(32).toString('base64url'),
         redisUrl: t.redis ? o['redis-url'] : null,
         redisPrefix: t.redis ? scratchRedisPrefix(o['redis-url']) : null,
-        profile: !!o.profile && t.processes === 1,
+        // The cluster is profiled only when no 1-process row runs (`--servers cluster`): one
+        // profile per process, all summarized.
+        profile: !!o.profile && (t.processes === 1 || (!!o.servers && !o.servers.split(',').some((s) => s.trim().startsWith('parley')))),
         starts: 0,
         env: t.env,
       };
@@ -678,7 +681,8 @@ async function main() {
   }
   if (o.profile) {
     const { summarizeProfileDir } = await import('./profile-summary.js');
-    console.log('\n' + summarizeProfileDir(o.profile));
+    const profiled = targets.find((t) => t.kind === 'parley' && (t.processes === 1 || !serverIds.some((s) => s.startsWith('parley'))));
+    console.log('\n' + summarizeProfileDir(o.profile, 30, profiled?.processes ?? 1));
   }
 }
 
