@@ -451,6 +451,8 @@ function ratio(a: number | null | undefined, b: number | null | undefined): stri
 
 const errs = (r?: PhaseResult) => (r ? Object.values(r.errors).reduce((s, n) => s + n, 0) : null);
 const mib = (kb: number | null | undefined) => (kb == null ? null : kb / 1024);
+const perDelivery = (ph: PhaseResult | undefined, k: 'reads' | 'writes') =>
+  ph?.serverSyscalls && ph.deliveredInWindow > 0 ? ph.serverSyscalls[k] / ph.deliveredInWindow : null;
 const cpuPerDelivery = (ph?: PhaseResult) => (ph?.serverCpuCores != null && ph.msgPerSec > 0 ? (ph.serverCpuCores * 1000) / ph.msgPerSec : null);
 /** PostgreSQL backends + Redis server, cores (null when the target uses neither). */
 const auxCores = (ph?: PhaseResult) => (ph && (ph.pgCpuCores !== null || ph.redisCpuCores !== null) ? (ph.pgCpuCores ?? 0) + (ph.redisCpuCores ?? 0) : null);
@@ -513,6 +515,9 @@ function detail(o: Opts, sc: Scenario, results: ServerResult[], halfRate: number
     row('load generator CPU (cores)', (r) => r.main?.loadCpuCores);
     row('other processes CPU (cores)', (r) => r.main?.otherCpuCores, 2, false);
     row('server CPU ms per delivery', (r) => cpuPerDelivery(r.main), 3);
+    // Counts, not times: what the machine's load does not move (round trips, socket writes).
+    row('server write syscalls per delivery', (r) => perDelivery(r.main, 'writes'), 2, false);
+    row('server read syscalls per delivery', (r) => perDelivery(r.main, 'reads'), 2, false);
     if (results.some((r) => auxCores(r.main) !== null)) row('  + PostgreSQL + Redis', (r) => totalCpuPerDelivery(r.main), 3);
     row('server RSS connected (MiB)', (r) => mib(r.rssAfterKb), 1);
     row('server RSS end of window (MiB)', (r) => mib(r.main?.serverRssEndKb), 1);

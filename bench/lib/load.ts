@@ -13,7 +13,7 @@
 // lives in typed arrays indexed by seq.
 import WebSocket from 'ws';
 import { Samples } from './stats.js';
-import { cpuSecondsOf, machineBusySeconds, rssKbOf, sleep } from './proc.js';
+import { cpuSecondsOf, machineBusySeconds, rssKbOf, sleep, syscallsOf } from './proc.js';
 import type { AuxCpuResult, AuxSampler } from './aux-cpu.js';
 
 export type Kind = 'parley' | 'floor';
@@ -103,6 +103,7 @@ export interface PhaseResult {
   errors: Record<string, number>;
   errorSamples: string[];
   serverCpuCores: number | null; // all server processes together
+  serverSyscalls: { reads: number; writes: number } | null; // read/write system calls of all server processes over the window
   /** PostgreSQL backends of the target's database, and the Redis server (null: not used). */
   pgCpuCores: number | null;
   redisCpuCores: number | null;
@@ -563,6 +564,8 @@ export class Load {
     let mono0 = 0;
     let mono1 = 0;
     let srvCpu: number | null = null;
+    let sys0: { reads: number; writes: number } | null = null;
+    let sysDelta: { reads: number; writes: number } | null = null;
     let loadCpu = 0;
     let machine0: number | null = null;
     let otherCpu: number | null = null;
@@ -571,6 +574,7 @@ export class Load {
       await until(ph.mStart);
       cpu0 = process.cpuUsage();
       srv0 = this.#serverCpu();
+      sys0 = syscallsOf(this.serverPids);
       machine0 = machineBusySeconds();
       this.aux?.begin();
       mono0 = Number(process.hrtime.bigint() / 1000n);
@@ -579,6 +583,8 @@ export class Load {
       const d = process.cpuUsage(cpu0);
       loadCpu = (d.user + d.system) / 1e6;
       const srv1 = this.#serverCpu();
+      const sys1 = syscallsOf(this.serverPids);
+      sysDelta = sys0 && sys1 ? { reads: sys1.reads - sys0.reads, writes: sys1.writes - sys0.writes } : null;
       srvCpu = srv0 !== null && srv1 !== null ? srv1 - srv0 : null;
       const machine1 = machineBusySeconds();
       if (this.aux) auxCpu = await this.aux.end(o.duration);
@@ -662,6 +668,7 @@ export class Load {
       errors: this.errors,
       errorSamples: this.errorSamples,
       serverCpuCores: srvCpu === null ? null : srvCpu / o.duration,
+      serverSyscalls: sysDelta,
       pgCpuCores: auxCpu.pgCores,
       redisCpuCores: auxCpu.redisCores,
       redisPublishesPerSec: auxCpu.redisPublishesPerSec,
