@@ -590,6 +590,7 @@ function notes(runs: ScenarioRun[]): string[] {
         if (ph.unexpected || ph.foreign || ph.ackDuplicates || ph.timedOut)
           out.push(`${who} ${ph.mode}: unexpected ${ph.unexpected}, foreign ${ph.foreign}, duplicate acks ${ph.ackDuplicates}, timed out ${ph.timedOut}`);
         if (r.target.kind === 'parley' && ph.acked < ph.sent) out.push(`${who} ${ph.mode}: ${ph.sent - ph.acked} of ${ph.sent} sends never acknowledged`);
+        if (r.target.kind === 'parley' && ph.lateAcks > 0) out.push(`${who} ${ph.mode}: ${ph.lateAcks} acks arrived after the last delivery (waited for)`);
       }
       if (r.connectFailed) out.push(`${who}: ${r.connectFailed} connections failed`);
     }

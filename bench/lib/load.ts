@@ -90,6 +90,7 @@ export interface PhaseResult {
   lat: Float64Array; // send→receive, ms, one sample per delivery
   ackLat: Float64Array; // send→own copy (Parley), ms
   acked: number;
+  lateAcks: number; // acks that arrived after every delivery had (the drain once waited only for deliveries)
   /** Deliveries that should have happened: every message × fanout. */
   expected: number;
   lost: number; // deliveries
@@ -619,7 +620,17 @@ export class Load {
     if (ticker) clearTimeout(ticker);
     const rssEnd = rssKbOf(this.serverPids);
     const drainEnd = performance.now() + o.drain * 1000;
-    while (this.#inflight() > 0 && performance.now() < drainEnd) await sleep(20);
+    // Parley: also the acks. In the cluster a sender's own copy comes from its own process
+    // (its Redis echo, in seq order) and the delivery from the other one: the last delivery
+    // can arrive while acks are still on their way, which were then reported as never sent.
+    const unacked = () => (this.kind === 'floor' ? 0 : senders.reduce((n, c) => n + c.sent, 0) - ph.acked);
+    let ackedAtLastDelivery: number | null = null;
+    while ((this.#inflight() > 0 || unacked() > 0) && performance.now() < drainEnd) {
+      if (ackedAtLastDelivery === null && this.#inflight() === 0) ackedAtLastDelivery = ph.acked;
+      await sleep(20);
+    }
+    if (ackedAtLastDelivery === null && this.#inflight() === 0) ackedAtLastDelivery = ph.acked;
+    const lateAcks = ackedAtLastDelivery === null ? 0 : ph.acked - ackedAtLastDelivery;
     clearInterval(sweeper);
     await cpuWindow;
 
@@ -656,6 +667,7 @@ export class Load {
       lat: ph.lat.view(),
       ackLat: ph.ackLat.view(),
       acked: ph.acked,
+      lateAcks,
       expected: sent * this.#fanout,
       lost,
       duplicated,
