@@ -82,57 +82,20 @@ export class RedisBus implements Bus {
     this.#gapListeners.push(listener);
   }
 
-  /**
-   * Resolves when Redis answered the PUBLISH (or it was lost: never rejects, see Bus).
-   * Publishes of one turn (a committed batch publishes all its messages in one go) leave in one
-   * pipeline, one socket write: one write per PUBLISH was a syscall per message, 4–7% of a
-   * cluster process's busy time. One connection, so the order of publishes is kept.
-   */
+  /** Resolves when Redis answered the PUBLISH (or it was lost: never rejects, see Bus). */
   publish(channel: string, event: DomainEvent): Promise<void> {
     if (this.#closed) return Promise.resolve();
     if (this.#pub.status !== 'ready') {
       this.#lost = true;
       return Promise.resolve();
     }
-    const payload = JSON.stringify(event);
-    if (this.#batch === null) {
-      const batch: { channels: string[]; payloads: string[]; sent: Promise<void> | null } = { channels: [], payloads: [], sent: null };
-      this.#batch = batch;
-      batch.sent = new Promise<void>((resolve) => queueMicrotask(() => resolve(this.#sendBatch(batch))));
-    }
-    this.#batch.channels.push(this.#prefix + channel);
-    this.#batch.payloads.push(payload);
-    return this.#batch.sent!;
-  }
-
-  /** Publishes of one turn, not yet sent. */
-  #batch: { channels: string[]; payloads: string[]; sent: Promise<void> | null } | null = null;
-  /** The newest batch sent: flush() waits for it. */
-  #lastSent: Promise<void> = Promise.resolve();
-
-  #sendBatch(batch: { channels: string[]; payloads: string[] }): Promise<void> {
-    if (this.#batch === batch) this.#batch = null;
-    if (this.#closed) return Promise.resolve();
-    if (this.#pub.status !== 'ready') {
-      this.#lost = true;
-      return Promise.resolve();
-    }
-    const failed = (e: Error) => {
-      this.#lost = true;
-      this.#onError(e);
-    };
-    let sent: Promise<void>;
-    if (batch.channels.length === 1) sent = this.#pub.publish(batch.channels[0], batch.payloads[0]).then(() => {}, failed);
-    else {
-      const pipeline = this.#pub.pipeline();
-      for (let i = 0; i < batch.channels.length; i++) pipeline.publish(batch.channels[i], batch.payloads[i]);
-      sent = pipeline.exec().then((results) => {
-        const e = results?.find(([err]) => err)?.[0];
-        if (e) failed(e);
-      }, failed);
-    }
-    this.#lastSent = sent;
-    return sent;
+    return this.#pub.publish(this.#prefix + channel, JSON.stringify(event)).then(
+      () => {},
+      (e: Error) => {
+        this.#lost = true;
+        this.#onError(e);
+      },
+    );
   }
 
   /** Resolves once Redis has the subscription (see Bus): at once if it had it already. */
@@ -167,9 +130,6 @@ export class RedisBus implements Bus {
    * order). For tests and draining; over several processes, flush all of them twice.
    */
   async flush(): Promise<void> {
-    // A batch of this turn is sent first (in a microtask), then the ping queues behind it.
-    if (this.#batch) await this.#batch.sent;
-    await this.#lastSent;
     await this.#pub.ping();
     await this.#sub.ping();
   }
