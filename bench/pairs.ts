@@ -82,6 +82,7 @@ const HELP = `npm run bench -- [options]
  other
   --no-build           do not run the tsc build first
   --profile DIR        run the 1-process Parley under node --cpu-prof into DIR and summarize its send window
+                       (with --servers cluster alone: every process of the cluster, each summarized)
   --node-args "…"      extra node flags for every Parley process
   --parley-dir DIR     build and run the Parley checkout in DIR instead of this one
   --wait-quiet S       before each server, wait up to S s for other processes to go quiet
@@ -323,7 +324,9 @@ async function benchServer(t: Target, sc: Scenario, o: Opts, tmp: string, halfRa
         secret: randomBytes(32).toString('base64url'),
         redisUrl: t.redis ? o['redis-url'] : null,
         redisPrefix: t.redis ? scratchRedisPrefix(o['redis-url']) : null,
-        profile: !!o.profile && t.processes === 1,
+        // The cluster is profiled only when no 1-process row runs (`--servers cluster`): one
+        // profile per process, all summarized.
+        profile: !!o.profile && (t.processes === 1 || (!!o.servers && !o.servers.split(',').some((s) => s.trim().startsWith('parley')))),
         starts: 0,
         env: t.env,
       };
@@ -448,6 +451,8 @@ function ratio(a: number | null | undefined, b: number | null | undefined): stri
 
 const errs = (r?: PhaseResult) => (r ? Object.values(r.errors).reduce((s, n) => s + n, 0) : null);
 const mib = (kb: number | null | undefined) => (kb == null ? null : kb / 1024);
+const perDelivery = (ph: PhaseResult | undefined, k: 'reads' | 'writes') =>
+  ph?.serverSyscalls && ph.deliveredInWindow > 0 ? ph.serverSyscalls[k] / ph.deliveredInWindow : null;
 const cpuPerDelivery = (ph?: PhaseResult) => (ph?.serverCpuCores != null && ph.msgPerSec > 0 ? (ph.serverCpuCores * 1000) / ph.msgPerSec : null);
 /** PostgreSQL backends + Redis server, cores (null when the target uses neither). */
 const auxCores = (ph?: PhaseResult) => (ph && (ph.pgCpuCores !== null || ph.redisCpuCores !== null) ? (ph.pgCpuCores ?? 0) + (ph.redisCpuCores ?? 0) : null);
@@ -510,6 +515,9 @@ function detail(o: Opts, sc: Scenario, results: ServerResult[], halfRate: number
     row('load generator CPU (cores)', (r) => r.main?.loadCpuCores);
     row('other processes CPU (cores)', (r) => r.main?.otherCpuCores, 2, false);
     row('server CPU ms per delivery', (r) => cpuPerDelivery(r.main), 3);
+    // Counts, not times: what the machine's load does not move (round trips, socket writes).
+    row('server write syscalls per delivery', (r) => perDelivery(r.main, 'writes'), 2, false);
+    row('server read syscalls per delivery', (r) => perDelivery(r.main, 'reads'), 2, false);
     if (results.some((r) => auxCores(r.main) !== null)) row('  + PostgreSQL + Redis', (r) => totalCpuPerDelivery(r.main), 3);
     row('server RSS connected (MiB)', (r) => mib(r.rssAfterKb), 1);
     row('server RSS end of window (MiB)', (r) => mib(r.main?.serverRssEndKb), 1);
@@ -582,6 +590,7 @@ function notes(runs: ScenarioRun[]): string[] {
         if (ph.unexpected || ph.foreign || ph.ackDuplicates || ph.timedOut)
           out.push(`${who} ${ph.mode}: unexpected ${ph.unexpected}, foreign ${ph.foreign}, duplicate acks ${ph.ackDuplicates}, timed out ${ph.timedOut}`);
         if (r.target.kind === 'parley' && ph.acked < ph.sent) out.push(`${who} ${ph.mode}: ${ph.sent - ph.acked} of ${ph.sent} sends never acknowledged`);
+        if (r.target.kind === 'parley' && ph.lateAcks > 0) out.push(`${who} ${ph.mode}: ${ph.lateAcks} acks arrived after the last delivery (waited for)`);
       }
       if (r.connectFailed) out.push(`${who}: ${r.connectFailed} connections failed`);
     }
@@ -678,7 +687,8 @@ async function main() {
   }
   if (o.profile) {
     const { summarizeProfileDir } = await import('./profile-summary.js');
-    console.log('\n' + summarizeProfileDir(o.profile));
+    const profiled = targets.find((t) => t.kind === 'parley' && (t.processes === 1 || !serverIds.some((s) => s.startsWith('parley'))));
+    console.log('\n' + summarizeProfileDir(o.profile, 30, profiled?.processes ?? 1));
   }
 }
 

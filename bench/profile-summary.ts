@@ -179,7 +179,8 @@ export function summarizeProfile(file: string, opt: SummaryOptions = {}): string
 }
 
 /** The newest .cpuprofile of DIR, cut to DIR/window.json's window when it exists. */
-export function summarizeProfileDir(dir: string, top = 30): string {
+/** The newest `count` profiles of `dir` (a cluster row writes one per process), each cut to the window. */
+export function summarizeProfileDir(dir: string, top = 30, count = 1): string {
   const files = readdirSync(dir)
     .filter((f) => f.endsWith('.cpuprofile'))
     .map((f) => path.join(dir, f))
@@ -187,7 +188,10 @@ export function summarizeProfileDir(dir: string, top = 30): string {
   if (files.length === 0) return `no .cpuprofile in ${dir}`;
   const w = path.join(dir, 'window.json');
   const win = existsSync(w) ? (JSON.parse(readFileSync(w, 'utf8')) as { windowMonoUs: [number, number] }).windowMonoUs : null;
-  return summarizeProfile(files[0], win ? { fromUs: win[0], toUs: win[1], top } : { top });
+  return files
+    .slice(0, count)
+    .map((f) => (count > 1 ? `## ${path.basename(f)}\n` : '') + summarizeProfile(f, win ? { fromUs: win[0], toUs: win[1], top } : { top }))
+    .join('\n\n');
 }
 
 if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {

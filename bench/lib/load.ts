@@ -13,7 +13,7 @@
 // lives in typed arrays indexed by seq.
 import WebSocket from 'ws';
 import { Samples } from './stats.js';
-import { cpuSecondsOf, machineBusySeconds, rssKbOf, sleep } from './proc.js';
+import { cpuSecondsOf, machineBusySeconds, rssKbOf, sleep, syscallsOf } from './proc.js';
 import type { AuxCpuResult, AuxSampler } from './aux-cpu.js';
 
 export type Kind = 'parley' | 'floor';
@@ -90,6 +90,7 @@ export interface PhaseResult {
   lat: Float64Array; // send→receive, ms, one sample per delivery
   ackLat: Float64Array; // send→own copy (Parley), ms
   acked: number;
+  lateAcks: number; // acks that arrived after every delivery had (the drain once waited only for deliveries)
   /** Deliveries that should have happened: every message × fanout. */
   expected: number;
   lost: number; // deliveries
@@ -103,6 +104,7 @@ export interface PhaseResult {
   errors: Record<string, number>;
   errorSamples: string[];
   serverCpuCores: number | null; // all server processes together
+  serverSyscalls: { reads: number; writes: number } | null; // read/write system calls of all server processes over the window
   /** PostgreSQL backends of the target's database, and the Redis server (null: not used). */
   pgCpuCores: number | null;
   redisCpuCores: number | null;
@@ -563,6 +565,8 @@ export class Load {
     let mono0 = 0;
     let mono1 = 0;
     let srvCpu: number | null = null;
+    let sys0: { reads: number; writes: number } | null = null;
+    let sysDelta: { reads: number; writes: number } | null = null;
     let loadCpu = 0;
     let machine0: number | null = null;
     let otherCpu: number | null = null;
@@ -571,6 +575,7 @@ export class Load {
       await until(ph.mStart);
       cpu0 = process.cpuUsage();
       srv0 = this.#serverCpu();
+      sys0 = syscallsOf(this.serverPids);
       machine0 = machineBusySeconds();
       this.aux?.begin();
       mono0 = Number(process.hrtime.bigint() / 1000n);
@@ -579,6 +584,8 @@ export class Load {
       const d = process.cpuUsage(cpu0);
       loadCpu = (d.user + d.system) / 1e6;
       const srv1 = this.#serverCpu();
+      const sys1 = syscallsOf(this.serverPids);
+      sysDelta = sys0 && sys1 ? { reads: sys1.reads - sys0.reads, writes: sys1.writes - sys0.writes } : null;
       srvCpu = srv0 !== null && srv1 !== null ? srv1 - srv0 : null;
       const machine1 = machineBusySeconds();
       if (this.aux) auxCpu = await this.aux.end(o.duration);
@@ -613,7 +620,17 @@ export class Load {
     if (ticker) clearTimeout(ticker);
     const rssEnd = rssKbOf(this.serverPids);
     const drainEnd = performance.now() + o.drain * 1000;
-    while (this.#inflight() > 0 && performance.now() < drainEnd) await sleep(20);
+    // Parley: also the acks. In the cluster a sender's own copy comes from its own process
+    // (its Redis echo, in seq order) and the delivery from the other one: the last delivery
+    // can arrive while acks are still on their way, which were then reported as never sent.
+    const unacked = () => (this.kind === 'floor' ? 0 : senders.reduce((n, c) => n + c.sent, 0) - ph.acked);
+    let ackedAtLastDelivery: number | null = null;
+    while ((this.#inflight() > 0 || unacked() > 0) && performance.now() < drainEnd) {
+      if (ackedAtLastDelivery === null && this.#inflight() === 0) ackedAtLastDelivery = ph.acked;
+      await sleep(20);
+    }
+    if (ackedAtLastDelivery === null && this.#inflight() === 0) ackedAtLastDelivery = ph.acked;
+    const lateAcks = ackedAtLastDelivery === null ? 0 : ph.acked - ackedAtLastDelivery;
     clearInterval(sweeper);
     await cpuWindow;
 
@@ -650,6 +667,7 @@ export class Load {
       lat: ph.lat.view(),
       ackLat: ph.ackLat.view(),
       acked: ph.acked,
+      lateAcks,
       expected: sent * this.#fanout,
       lost,
       duplicated,
@@ -662,6 +680,7 @@ export class Load {
       errors: this.errors,
       errorSamples: this.errorSamples,
       serverCpuCores: srvCpu === null ? null : srvCpu / o.duration,
+      serverSyscalls: sysDelta,
       pgCpuCores: auxCpu.pgCores,
       redisCpuCores: auxCpu.redisCores,
       redisPublishesPerSec: auxCpu.redisPublishesPerSec,

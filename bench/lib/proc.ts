@@ -134,6 +134,26 @@ export function cpuSeconds(pid: number): number | null {
   }
 }
 
+/**
+ * Read and write system calls (syscr, syscw of /proc/<pid>/io: read/readv/recv…, write/writev/
+ * send…) of the processes so far. A count, not a time: what a change saves in round trips and
+ * socket writes shows here whatever else the machine runs.
+ */
+export function syscallsOf(pids: readonly number[]): { reads: number; writes: number } | null {
+  let reads = 0;
+  let writes = 0;
+  for (const pid of pids) {
+    try {
+      const io = readFileSync(`/proc/${pid}/io`, 'utf8');
+      reads += Number(/^syscr: (\d+)/m.exec(io)?.[1] ?? NaN);
+      writes += Number(/^syscw: (\d+)/m.exec(io)?.[1] ?? NaN);
+    } catch {
+      return null;
+    }
+  }
+  return Number.isFinite(reads) && Number.isFinite(writes) ? { reads, writes } : null;
+}
+
 /** Runs a command to completion with inherited output; throws on failure. */
 export function runSync(cmd: string, args: string[], cwd: string): void {
   const r = spawnSync(cmd, args, { cwd, stdio: 'inherit' });

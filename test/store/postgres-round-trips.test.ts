@@ -1,0 +1,85 @@
+import pg from 'pg';
+import { afterEach, describe, expect, it } from 'vitest';
+import { createPostgresStore } from '../../src/backends/store/postgres-store.js';
+import { raw } from '../../src/backends/store/sql-runner.js';
+import { hasPostgres, newPostgresDatabase } from '../helpers/pg.js';
+import { storeScene } from '../helpers/store-scene.js';
+
+// Every round trip of an append is a socket write and a wake-up of the backend and of the
+// process, inside the conversations' locks (the other process waits for them): the append's
+// BEGIN goes with its first statement, the conversations' lock, in one round trip.
+
+/** The texts pg's clients send, in order (observed: every query still runs on the database). */
+function recordQueries(): { texts: string[]; stop: () => void } {
+  const texts: string[] = [];
+  const proto = pg.Client.prototype as unknown as { query: (...args: unknown[]) => unknown };
+  const query = proto.query;
+  proto.query = function (this: unknown, ...args: unknown[]) {
+    const q = args[0];
+    texts.push(typeof q === 'string' ? q : String((q as { text?: string })?.text ?? ''));
+    return query.apply(this, args);
+  };
+  return { texts, stop: () => void (proto.query = query) };
+}
+
+describe.skipIf(!hasPostgres)('PostgreSQL round trips', () => {
+  const cleanup: (() => Promise<void>)[] = [];
+  afterEach(async () => {
+    for (const f of cleanup.splice(0)) await f();
+  });
+
+  async function setup() {
+    const db = await newPostgresDatabase();
+    const store = createPostgresStore(db.url, { poolSize: 4 });
+    cleanup.push(async () => (await store.close(), await db.drop()));
+    const scene = await storeScene(store, ['direct', 'group']);
+    return { store, ...scene };
+  }
+
+  it('an append sends no BEGIN of its own: it leads the lock statement', async () => {
+    const { store, a, b, conversations: [c1, c2], msg } = await setup();
+    const rec = recordQueries();
+    try {
+      const out = await store.appendMessages([msg(c1.id, a.id), msg(c2.id, b.id), msg(c1.id, b.id)]);
+      expect(out.every((o) => 'message' in o)).toBe(true);
+    } finally {
+      rec.stop();
+    }
+    expect(rec.texts.filter((t) => /^\s*BEGIN\s*$/i.test(t))).toEqual([]);
+    expect(rec.texts[0]).toMatch(/^BEGIN; SAVEPOINT lock_wait;/);
+    expect(rec.texts.at(-1)).toBe('COMMIT');
+    // Committed: another connection reads the messages.
+    expect((await store.messagesBySeq(c1.id, 1, 10)).length).toBe(2);
+  });
+
+  it('a transaction whose first statement has parameters still begins first, and a failure rolls all of it back', async () => {
+    const { store, conversations: [c1] } = await setup();
+    const rec = recordQueries();
+    try {
+      await expect(
+        store.runner.transaction(async (tx) => {
+          await tx.run(raw('UPDATE conversations SET last_seq = last_seq + 100 WHERE id = ?', [c1.id]));
+          await tx.run(raw('SELECT 1/0', []));
+        }),
+      ).rejects.toThrow();
+    } finally {
+      rec.stop();
+    }
+    expect(rec.texts[0]).toBe('BEGIN');
+    const [{ last_seq }] = await store.runner.all<{ last_seq: number }>(raw('SELECT last_seq FROM conversations WHERE id = ?', [c1.id]));
+    expect(Number(last_seq)).toBe(0);
+  });
+
+  it('a lock wait that gives up inside the first round trip rolls back to its savepoint and commits the rest', async () => {
+    const { store, a, b, conversations: [c1, c2], msg } = await setup();
+    // Another session holds c1's row: the append takes c2 and defers c1.
+    const holder = await store.runner.transaction(async (tx) => {
+      await tx.all(raw('SELECT id FROM conversations WHERE id = ? FOR UPDATE', [c1.id]));
+      const out = await store.appendMessages([msg(c1.id, a.id), msg(c2.id, b.id)], { waitMs: 50 });
+      return out;
+    });
+    expect('deferred' in holder[0]).toBe(true);
+    expect('message' in holder[1]).toBe(true);
+    expect((await store.messagesBySeq(c2.id, 1, 10)).length).toBe(1);
+  });
+});
