@@ -29,14 +29,10 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { pathToFileURL } from 'node:url';
+import { argOf, ROOT } from './lib/argv.js';
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const args = process.argv.slice(2);
-const opt = (k: string, d: number | string) => {
-  const i = args.indexOf(`--${k}`);
-  return i >= 0 ? args[i + 1] : String(d);
-};
+const opt = argOf;
 const B = Number(opt('batch', 77));
 const P = Number(opt('pairs', 50));
 const N = Number(opt('batches', 300));
@@ -67,7 +63,7 @@ const variantOf = (label: string, get: (k: string, d: string) => string, sql: st
   sql,
   dir: path.resolve(get('parley-dir', ROOT)),
 });
-const variants: Variant[] = args.includes('--variants')
+const variants: Variant[] = process.argv.includes('--variants')
   ? opt('variants', '')
       .split(',')
       .map((spec) => {

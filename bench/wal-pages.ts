@@ -10,14 +10,10 @@
 import { closeSync, mkdtempSync, openSync, readSync, rmSync, fstatSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { pathToFileURL } from 'node:url';
+import { argOf, ROOT } from './lib/argv.js';
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const args = process.argv.slice(2);
-const opt = (k: string, d: number | string) => {
-  const i = args.indexOf(`--${k}`);
-  return i >= 0 ? args[i + 1] : String(d);
-};
+const opt = argOf;
 const B = Number(opt('batch', 35));
 const P = Number(opt('pairs', 50));
 const WARMUP = Number(opt('warmup', 300));
