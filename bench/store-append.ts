@@ -30,7 +30,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { argOf, ROOT } from './lib/argv.js';
+import { argOf, ROOT, seedPairs } from './lib/argv.js';
 
 const opt = argOf;
 const B = Number(opt('batch', 77));
@@ -100,18 +100,8 @@ async function open(v: Variant, tmp: string) {
   if (v.sql) remake(v.sql);
   if (!v.searchIndex) store.append.searchIndex = false;
   if (!v.events) store.outbox.enabled = false;
-  const tenant = await store.defaultTenant();
-  const users: number[] = [];
-  for (let i = 0; i < 2 * P; i++) users.push((await store.createUser({ tenantId: tenant.id, email: `u${i}@x.example`, name: `U ${i}` })).id);
-  const convs: { id: number; a: number; b: number }[] = [];
-  for (let i = 0; i < P; i++) {
-    const [a, b] = [users[2 * i], users[2 * i + 1]];
-    const c = await store.createConversation(
-      { tenantId: tenant.id, kind: 'direct', title: null, createdBy: a, participants: [{ userId: a, role: 'member' }, { userId: b, role: 'member' }] },
-      Date.now(),
-    );
-    convs.push({ id: c.id, a, b });
-  }
+  const convs = await seedPairs(store, P);
+  const users = convs.flatMap((c) => [c.a, c.b]);
   // Every 1/subscribed-th user registers a device (deterministic: the same users each run).
   for (let i = 0; v.subscribed > 0 && i < users.length; i++) {
     if (Math.floor((i + 1) * v.subscribed) > Math.floor(i * v.subscribed)) {

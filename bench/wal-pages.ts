@@ -11,7 +11,7 @@ import { closeSync, mkdtempSync, openSync, readSync, rmSync, fstatSync } from 'n
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { argOf, ROOT } from './lib/argv.js';
+import { argOf, ROOT, seedPairs } from './lib/argv.js';
 
 const opt = argOf;
 const B = Number(opt('batch', 35));
@@ -34,15 +34,7 @@ try {
     what.exec(`DROP INDEX ${JSON.stringify(drop)}`);
     what.close();
   }
-  const tenant = await store.defaultTenant();
-  const users: number[] = [];
-  for (let i = 0; i < 2 * P; i++) users.push((await store.createUser({ tenantId: tenant.id, email: `u${i}@x.example`, name: `U ${i}` })).id);
-  const convs: { id: number; a: number; b: number }[] = [];
-  for (let i = 0; i < P; i++) {
-    const [a, b] = [users[2 * i], users[2 * i + 1]];
-    const c = await store.createConversation({ tenantId: tenant.id, kind: 'direct', title: null, createdBy: a, participants: [{ userId: a, role: 'member' }, { userId: b, role: 'member' }] }, Date.now());
-    convs.push({ id: c.id, a, b });
-  }
+  const convs = await seedPairs(store, P);
   let seq = 0;
   const content = (n: number) => `Café at ${String(n).padStart(7, '0')} 北京开会 then the release plan 🎉 thanks`.padEnd(64, '.');
   const batch = () =>
