@@ -1,5 +1,8 @@
-import { SignJWT, jwtVerify, importSPKI, createRemoteJWKSet, errors, type JWTPayload } from 'jose';
+import { SignJWT, jwtVerify, importSPKI, createRemoteJWKSet, decodeJwt, errors, type JWTPayload } from 'jose';
+import { webcrypto } from 'node:crypto';
 import type { IdpConfig } from '../../config/config.js';
+
+type CryptoKey = webcrypto.CryptoKey;
 import type { TokenClaims, TokenSigner } from '../../core/accounts/ports.js';
 import type { User } from '../../core/model.js';
 
@@ -11,7 +14,8 @@ export const PARLEY_ISSUER = 'parley';
  * per key, so `alg: none` and HS/RS key confusion are refused by jose.
  */
 export class JoseTokenSigner implements TokenSigner {
-  readonly #secret: Uint8Array;
+  /** The secret as an HMAC key, imported once: given bytes, jose imports them again at every verify. */
+  readonly #key: Promise<CryptoKey>;
   #external: { key: Parameters<typeof jwtVerify>[1]; algorithms: string[] } | null | undefined;
 
   constructor(
@@ -19,32 +23,36 @@ export class JoseTokenSigner implements TokenSigner {
     readonly ttlSeconds: number,
     readonly idp: IdpConfig,
   ) {
-    this.#secret = new TextEncoder().encode(secret);
+    this.#key = hmacKey(new TextEncoder().encode(secret));
   }
 
-  issue(user: User): Promise<string> {
+  async issue(user: User): Promise<string> {
     return new SignJWT({ tid: user.tenantUuid, tenant_id: user.tenantUuid, ver: user.tokenVersion })
       .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
       .setSubject(user.uuid)
       .setIssuer(PARLEY_ISSUER)
       .setIssuedAt()
       .setExpirationTime(Math.floor(Date.now() / 1000) + this.ttlSeconds)
-      .sign(this.#secret);
+      .sign(await this.#key);
   }
 
   /** Resolves the claims, or null for any token that is not valid now. */
   async verify(token: string): Promise<TokenClaims | null> {
-    try {
-      const { payload } = await jwtVerify(token, this.#secret, { algorithms: ['HS256'], issuer: PARLEY_ISSUER, requiredClaims: ['exp', 'sub'] });
-      if (typeof payload.tid !== 'string' || typeof payload.ver !== 'number') return null;
-      return { source: 'parley', userUuid: payload.sub!, tenantUuid: payload.tid, version: payload.ver };
-    } catch (e) {
-      if (!(e instanceof errors.JOSEError)) throw e;
+    // Another issuer's token would fail Parley's check below anyway (it requires iss "parley"):
+    // skip the HMAC and the thrown error, which a reconnect storm of IdP tokens pays per socket.
+    if (unverifiedIssuer(token) === PARLEY_ISSUER) {
+      try {
+        const { payload } = await jwtVerify(token, await this.#key, { algorithms: ['HS256'], issuer: PARLEY_ISSUER, requiredClaims: ['exp', 'sub'] });
+        if (typeof payload.tid !== 'string' || typeof payload.ver !== 'number') return null;
+        return { source: 'parley', userUuid: payload.sub!, tenantUuid: payload.tid, version: payload.ver };
+      } catch (e) {
+        if (!(e instanceof errors.JOSEError)) throw e;
+      }
     }
     const external = await this.#externalKey();
     if (!external) return null;
     try {
-      const { payload } = await jwtVerify(token, external.key as Uint8Array, {
+      const { payload } = await jwtVerify(token, external.key as CryptoKey, {
         algorithms: external.algorithms,
         issuer: this.idp.issuer,
         audience: this.idp.audience,
@@ -78,8 +86,22 @@ export class JoseTokenSigner implements TokenSigner {
     else if (publicKeyPem) {
       const alg = this.idp.algorithm;
       this.#external = { key: await importSPKI(publicKeyPem.replace(/\\n/g, '\n'), alg), algorithms: [alg] };
-    } else if (hs256Secret) this.#external = { key: new TextEncoder().encode(hs256Secret), algorithms: ['HS256'] };
+    } else if (hs256Secret) this.#external = { key: await hmacKey(new TextEncoder().encode(hs256Secret)), algorithms: ['HS256'] };
     else this.#external = null;
     return this.#external;
+  }
+}
+
+function hmacKey(secret: Uint8Array): Promise<CryptoKey> {
+  return webcrypto.subtle.importKey('raw', secret, { name: 'HMAC', hash: 'SHA-256' }, false, ['sign', 'verify']);
+}
+
+/** The `iss` a token claims, unchecked (undefined when it has none or is not a JWT): only to pick which key to try. */
+function unverifiedIssuer(token: string): string | undefined {
+  try {
+    const iss = decodeJwt(token).iss;
+    return typeof iss === 'string' ? iss : undefined;
+  } catch {
+    return undefined;
   }
 }
