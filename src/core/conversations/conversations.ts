@@ -294,6 +294,15 @@ export class Conversations {
     return this.#views(await this.store.memberships(actor.id), 'preview');
   }
 
+  /**
+   * The actor's conversations alone, most recent activity first: what a socket follows when
+   * it connects. No previews, unread counts or members, which `list` reads for a screen and a
+   * reconnect storm would read once per socket for nothing.
+   */
+  async followed(actor: User): Promise<Conversation[]> {
+    return (await this.store.memberships(actor.id)).map((a) => a.conversation);
+  }
+
   /** One page of `list`: at most `limit`, after `before` (the previous page's `next`). */
   async listPage(actor: User, page: { limit: number; before?: ActivityCursor }): Promise<ConversationPage> {
     const limit = Math.min(Math.max(1, Math.floor(page.limit)), 500);

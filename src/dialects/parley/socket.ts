@@ -147,9 +147,8 @@ function handlers(ctx: DialectContext): Record<string, FrameHandler<null>> {
     conn.followNew = () => true;
     const followed: { id: number; last_seq: number; change_seq: number }[] = [];
     const gone: number[] = [];
-    const listed = await core.conversations.list(conn.user);
-    for (const view of listed) {
-      const c = view.conversation;
+    const listed = await core.conversations.followed(conn.user);
+    for (const c of listed) {
       await core.hooks.subscribeJoin?.(c.id);
       // Without a cursor, the conversation as listed is the cursor: what is committed between
       // the list and the join comes in the replay instead of being missed (issue 15 item 3).
@@ -180,7 +179,7 @@ function handlers(ctx: DialectContext): Record<string, FrameHandler<null>> {
         gone.push(c.id);
       }
     }
-    const ids = new Set(listed.map((v) => v.conversation.id));
+    const ids = new Set(listed.map((c) => c.id));
     for (const id of cursors.keys()) if (!ids.has(id)) gone.push(id);
     conn.send(JSON.stringify({ type: 'subscribed', conversations: followed, gone, epoch: core.messages.epoch ?? '' }));
   }

@@ -133,8 +133,8 @@ export function friendsSocket(ctx: DialectContext, app: DialectScope, { texts, c
         writes: ['mark_read'],
         async ready(conn: FriendsConn) {
           conn.followNew = (c) => c.kind === 'direct';
-          for (const m of await core.conversations.list(conn.user)) {
-            if (m.conversation.kind === 'direct') await ctx.hub.join(conn, m.conversation.id, m.conversation);
+          for (const c of await core.conversations.followed(conn.user)) {
+            if (c.kind === 'direct') await ctx.hub.join(conn, c.id, c);
           }
           conn.send(JSON.stringify({ type: 'connection_established', user_id: conn.user.uuid, message: 'Connected to chat server' }));
           conn.send(JSON.stringify({ type: 'online_friends', friends: await onlineFriends(ctx, conn.user) }));
