@@ -465,7 +465,15 @@ export class Messages {
     let newest = newFromSeq - 1;
     for (const m of changed) if (m.seq > newest) newest = m.seq;
     // New messages are read by seq: one changed again after upToChangeSeq is still new here.
-    const fresh = newest >= newFromSeq ? (await reads.messagesBySeq(conversation.id, newFromSeq, newest)).reverse() : [];
+    // When the changes hold every seq of the range already (a resume's snapshot: nothing
+    // changed after upToChangeSeq), they are those messages as they are now: not read twice.
+    const changedNew = changed.filter((m) => m.seq >= newFromSeq);
+    const fresh =
+      newest < newFromSeq
+        ? []
+        : changedNew.length === newest - newFromSeq + 1
+          ? changedNew.sort((a, b) => a.seq - b.seq)
+          : (await reads.messagesBySeq(conversation.id, newFromSeq, newest)).reverse();
     const older = changed.filter((m) => m.seq < newFromSeq);
     const readSeqs = conversation.kind === 'direct' ? readSeqsOf(await reads.members([conversation.id])) : null;
     return { fresh, older, readSeqs };
