@@ -148,12 +148,12 @@ export class SqlAccounts extends SqlAggregate implements AccountStore {
 
   async userById(id: Id): Promise<User | undefined> {
     if (!Number.isSafeInteger(id)) return undefined; // see SqlMessages.messageById
-    const r = await this.first(this.#users().where('users.id', '=', id));
+    const r = await this.first(this.fixed('userById', [id], () => this.#users().where('users.id', '=', id)));
     return r && toUser(r);
   }
 
   async userByUuid(uuid: string): Promise<User | undefined> {
-    const r = await this.first(this.#users().where('users.uuid', '=', uuid));
+    const r = await this.first(this.fixed('userByUuid', [uuid], () => this.#users().where('users.uuid', '=', uuid)));
     return r && toUser(r);
   }
 
@@ -224,7 +224,7 @@ export class SqlAccounts extends SqlAggregate implements AccountStore {
   }
 
   async setLastSeen(userId: Id, at: Millis): Promise<void> {
-    await this.runner.run(this.db.updateTable('users').set({ last_seen_at: at }).where('id', '=', userId).compile());
+    await this.runner.run(this.fixed('setLastSeen', [at, userId], () => this.db.updateTable('users').set({ last_seen_at: at }).where('id', '=', userId)));
   }
 
   // ------------------------------------------------------------------ invites

@@ -216,7 +216,7 @@ export class SqlAdmin extends SqlAggregate implements AdminStore {
   }
 
   async conversationArchivedAt(conversationId: Id): Promise<Millis | null> {
-    const r = await this.first(this.db.selectFrom('conversations').select('archived_at').where('id', '=', conversationId));
+    const r = await this.first(this.fixed('conversationArchivedAt', [conversationId], () => this.db.selectFrom('conversations').select('archived_at').where('id', '=', conversationId)));
     return r?.archived_at == null ? null : Number(r.archived_at);
   }
 }

@@ -19,6 +19,11 @@ export interface Compilable<O> {
   compile(): CompiledQuery<O>;
 }
 
+/** A statement whose rows are typed (the phantom `rowType` is never set). */
+export interface TypedStatement<O> extends Statement {
+  readonly rowType?: O;
+}
+
 /** The rows of a Kysely query, typed by its selection, run on `runner`. */
 export function rowsOf<O>(runner: SqlRunner, q: Compilable<O>): Promise<O[]> {
   return runner.all<O>(q.compile());
@@ -29,7 +34,27 @@ export function rowsOf<O>(runner: SqlRunner, q: Compilable<O>): Promise<O[]> {
  * statement is given its row type where it is run (`unknown` otherwise).
  */
 export abstract class SqlAggregate {
+  /** The SQL of `fixed` queries by name, compiled at their first call. */
+  readonly #fixed = new Map<string, string>();
+
   constructor(protected readonly ctx: SqlContext) {}
+
+  /**
+   * A query whose shape never changes (no IN list, no optional clause), built by Kysely once:
+   * later calls reuse its SQL with their own `parameters`, which must be what the built query
+   * binds, in order. Building and compiling costs more than running a point read in SQLite:
+   * a reconnect storm authenticates and resumes with a dozen of them per socket. Should the
+   * first build bind anything else, the query is simply built at every call.
+   */
+  protected fixed<O>(name: string, parameters: readonly unknown[], build: () => Compilable<O>): TypedStatement<O> {
+    const known = this.#fixed.get(name);
+    if (known !== undefined) return { sql: known, parameters };
+    const compiled = build().compile();
+    const same = compiled.parameters.length === parameters.length && compiled.parameters.every((p, i) => p === parameters[i]);
+    // A long IN list is rare and would keep a long string per length.
+    if (same && parameters.length <= 64) this.#fixed.set(name, compiled.sql);
+    return compiled;
+  }
 
   protected get db(): Kysely<Database> {
     return this.ctx.db;
@@ -43,11 +68,11 @@ export abstract class SqlAggregate {
     return this.ctx.adapter;
   }
 
-  protected all<O>(q: Compilable<O> | Statement, r: SqlRunner = this.ctx.runner): Promise<O[]> {
+  protected all<O>(q: Compilable<O> | TypedStatement<O>, r: SqlRunner = this.ctx.runner): Promise<O[]> {
     return r.all<O>('compile' in q ? q.compile() : q);
   }
 
-  protected async first<O>(q: Compilable<O> | Statement, r: SqlRunner = this.ctx.runner): Promise<O | undefined> {
+  protected async first<O>(q: Compilable<O> | TypedStatement<O>, r: SqlRunner = this.ctx.runner): Promise<O | undefined> {
     return (await this.all<O>(q, r))[0];
   }
 }

@@ -92,7 +92,7 @@ export class SqlConversations extends SqlAggregate implements ConversationStore 
 
   async conversationById(id: Id): Promise<Conversation | undefined> {
     if (!Number.isSafeInteger(id)) return undefined; // see SqlMessages.messageById
-    const r = await this.first(this.db.selectFrom('conversations').selectAll().where('id', '=', id).where('deleted_at', 'is', null));
+    const r = await this.first(this.fixed('conversationById', [id], () => this.db.selectFrom('conversations').selectAll().where('id', '=', id).where('deleted_at', 'is', null)));
     return r && toConversation(r);
   }
 
@@ -104,19 +104,20 @@ export class SqlConversations extends SqlAggregate implements ConversationStore 
   async conversationRef(key: Id | string): Promise<ConversationRef | undefined> {
     if (typeof key === 'number' && !Number.isSafeInteger(key)) return undefined; // see SqlMessages.messageById
     const q = this.db.selectFrom('conversations').select(['id', 'uuid', 'tenant_id', 'kind']);
-    const r = await this.first(typeof key === 'number' ? q.where('id', '=', key) : q.where('uuid', '=', key));
+    const r = await this.first(typeof key === 'number' ? this.fixed('conversationRefById', [key], () => q.where('id', '=', key)) : this.fixed('conversationRefByUuid', [key], () => q.where('uuid', '=', key)));
     if (!r) return undefined;
     const id = Number(r.id);
     let people: ConversationRef['pair'] = null;
     if (r.kind === 'direct') {
       // Whoever ever took part: a direct conversation's two never leave it.
       const users = await this.all(
+        this.fixed('pairOf', [id], () =>
         this.db
           .selectFrom('participants as p')
           .innerJoin('users as u', 'u.id', 'p.user_id')
           .select(['u.id', 'u.uuid', 'u.name', 'u.email', 'u.avatar_url', 'u.is_bot'])
           .where('p.conversation_id', '=', id)
-          .orderBy('u.id'),
+          .orderBy('u.id')),
       );
       if (users.length === 2) people = [toSummary(users[0]), toSummary(users[1])];
     }

@@ -36,7 +36,10 @@ export class SqlCuration extends SqlAggregate implements CurationStore {
 
   async hiddenMessageIds(userId: Id, messageIds: readonly Id[]): Promise<Set<Id>> {
     if (messageIds.length === 0) return new Set();
-    const rows = await this.all(this.db.selectFrom('message_hides').select('message_id').where('user_id', '=', userId).where('message_id', 'in', [...messageIds]));
+    const ids = [...messageIds];
+    const rows = await this.all(
+      this.fixed(`hiddenMessageIds:${ids.length}`, [userId, ...ids], () => this.db.selectFrom('message_hides').select('message_id').where('user_id', '=', userId).where('message_id', 'in', ids)),
+    );
     return new Set(rows.map((r) => Number(r.message_id)));
   }
 

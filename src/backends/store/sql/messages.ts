@@ -2,9 +2,9 @@ import { v7 as uuidv7 } from 'uuid';
 import type { Attachment, Conversation, Id, Message, Millis, ReactionSummary } from '../../../core/model.js';
 import { raw, type SqlRunner } from '../sql-runner.js';
 import { StoreError, type MessageStore } from '../store.js';
-import { rowsOf, SqlAggregate, type SqlContext } from './aggregate.js';
+import { SqlAggregate, type SqlContext } from './aggregate.js';
 import { indexMessages, unindexMessage } from './search.js';
-import { MESSAGE_COLUMNS, MESSAGE_COLUMN_LIST, placeholders, toAttachment, toMessage, type MessageRow } from './rows.js';
+import { MESSAGE_COLUMNS, MESSAGE_COLUMN_LIST, placeholders, toAttachment, toMessage, type AttachmentRow, type MessageRow } from './rows.js';
 import { logEvents, type OutboxEvent } from './outbox.js';
 
 /** Thrown inside a change's transaction to roll it back when it would change nothing. */
@@ -23,14 +23,16 @@ export async function hydrateMessages(ctx: SqlContext, rows: readonly MessageRow
     const found = await r.all<{ id: number; uuid: string }>(raw(`SELECT id, uuid FROM messages WHERE id IN (${placeholders(parents.length)})`, parents));
     for (const p of found) uuidOf.set(p.id, p.uuid);
   }
+  // Written out, not built: every history page, resume and room list runs these two.
+  const inIds = placeholders(ids.length);
   const [atts, reacts] = await Promise.all([
-    rowsOf(r, ctx.db.selectFrom('attachments').selectAll().where('message_id', 'in', ids).orderBy('message_id').orderBy('position')),
-    rowsOf(r, ctx.db.selectFrom('reactions').select(['message_id', 'user_id', 'emoji']).where('message_id', 'in', ids).orderBy('id')),
+    r.all<AttachmentRow & { message_id: Id }>(raw(`SELECT * FROM attachments WHERE message_id IN (${inIds}) ORDER BY message_id, "position"`, ids)),
+    r.all<{ message_id: Id; user_id: Id; emoji: string }>(raw(`SELECT message_id, user_id, emoji FROM reactions WHERE message_id IN (${inIds}) ORDER BY id`, ids)),
   ]);
   const attBy = new Map<Id, Attachment[]>();
   for (const a of atts) {
-    let list = attBy.get(a.message_id!);
-    if (!list) attBy.set(a.message_id!, (list = []));
+    let list = attBy.get(a.message_id);
+    if (!list) attBy.set(a.message_id, (list = []));
     list.push(toAttachment(a));
   }
   const reactBy = new Map<Id, ReactionSummary[]>();

@@ -67,10 +67,12 @@ export class SqlModeration extends SqlAggregate implements ModerationStore {
 
   async sanctionsOf(conversationId: Id, userId: Id, now: Millis): Promise<Sanction[]> {
     const rows = await this.all(
-      this.#sanctions()
-        .where('conversation_id', '=', conversationId)
-        .where('user_id', '=', userId)
-        .where((eb) => eb.or([eb('until', 'is', null), eb('until', '>', now)])),
+      this.fixed('sanctionsOf', [conversationId, userId, now], () =>
+        this.#sanctions()
+          .where('conversation_id', '=', conversationId)
+          .where('user_id', '=', userId)
+          .where((eb) => eb.or([eb('until', 'is', null), eb('until', '>', now)])),
+      ),
     );
     return rows.map(toSanction);
   }

@@ -32,16 +32,19 @@ export class SqlParticipants extends SqlAggregate implements ParticipantStore {
 
   async members(conversationIds: readonly Id[]): Promise<Member[]> {
     if (conversationIds.length === 0) return [];
+    const ids = [...conversationIds];
     const rows = await this.all(
-      this.db
-        .selectFrom('participants as p')
-        .innerJoin('users as u', 'u.id', 'p.user_id')
-        .select([...PARTICIPANT_COLUMNS, 'u.id', 'u.uuid', 'u.name', 'u.email', 'u.avatar_url', 'u.is_bot'])
-        .where('p.conversation_id', 'in', [...conversationIds])
-        .where('p.left_at', 'is', null)
-        .orderBy('p.conversation_id')
-        .orderBy('p.joined_at')
-        .orderBy('p.user_id'),
+      this.fixed(`members:${ids.length}`, ids, () =>
+        this.db
+          .selectFrom('participants as p')
+          .innerJoin('users as u', 'u.id', 'p.user_id')
+          .select([...PARTICIPANT_COLUMNS, 'u.id', 'u.uuid', 'u.name', 'u.email', 'u.avatar_url', 'u.is_bot'])
+          .where('p.conversation_id', 'in', ids)
+          .where('p.left_at', 'is', null)
+          .orderBy('p.conversation_id')
+          .orderBy('p.joined_at')
+          .orderBy('p.user_id'),
+      ),
     );
     return rows.map((r) => ({ user: toSummary(r), participant: toParticipant(r) }));
   }
@@ -60,7 +63,8 @@ export class SqlParticipants extends SqlAggregate implements ParticipantStore {
     if (before) q = q.where((eb) => eb.or([eb(activity, '<', before.at), eb.and([eb(activity, '=', before.at), eb('c.id', '<', before.id)])]));
     q = q.orderBy(activity, 'desc').orderBy('c.id', 'desc');
     if (page) q = q.limit(page.limit);
-    const rows = await this.all(q);
+    // The whole list (a socket's follow at connect) has one shape; a page's has others.
+    const rows = await this.all(page ? q : this.fixed('memberships', [userId], () => q));
     return rows.map((r) => ({ conversation: toConversation(r), me: toParticipant(r) }));
   }
 
