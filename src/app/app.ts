@@ -63,7 +63,7 @@ export const DIALECTS = [chatDialect, v1Dialect, notificationsDialect, parleyDia
 
 /** The composition root: the only place that picks concrete backends. */
 export async function createParley(config: Config, opts: { logger?: boolean | object; migrate?: boolean } = {}): Promise<Parley> {
-  const database = createStore(config.databaseUrl, { postgres: config.postgres, searchIndex: config.searchIndex });
+  const database = createStore(config.databaseUrl, { postgres: config.postgres, searchIndex: config.searchIndex, sqliteWriterThread: config.sqliteWriterThread });
   if (opts.migrate !== false) await database.migrate();
   // REDIS_URL selects the Redis bus, presence and rate limits (several processes act as one
   // server); unset, everything stays in this process.

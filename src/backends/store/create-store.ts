@@ -3,8 +3,8 @@ import { createSqliteStore } from './sqlite-store.js';
 import type { Store } from './store.js';
 
 /** DATABASE_URL → the store: `sqlite:…` or `postgres://…` / `postgresql://…`. */
-export function createStore(url: string, opts: { postgres?: PostgresOptions; searchIndex?: boolean } = {}): Store {
-  const store = /^sqlite:/.test(url) ? createSqliteStore(url) : /^postgres(ql)?:\/\//.test(url) ? createPostgresStore(url, opts.postgres) : null;
+export function createStore(url: string, opts: { postgres?: PostgresOptions; searchIndex?: boolean; sqliteWriterThread?: boolean } = {}): Store {
+  const store = /^sqlite:/.test(url) ? createSqliteStore(url, { writerThread: opts.sqliteWriterThread }) : /^postgres(ql)?:\/\//.test(url) ? createPostgresStore(url, opts.postgres) : null;
   if (store) {
     // SEARCH_INDEX=off: sends write no index row (and searchRowOf cuts no words).
     store.append.searchIndex = opts.searchIndex ?? true;

@@ -9,6 +9,7 @@ import { Worker } from 'node:worker_threads';
 import path from 'node:path';
 import type { Database as Tables } from './schema.js';
 import type { CheckpointReport, CheckpointWorkerData } from './sqlite-checkpoint-worker.js';
+import type { WriterReply, WriterRequest, WriterWorkerData } from './sqlite-writer-worker.js';
 import type { SqlRunner, Statement } from './sql-runner.js';
 import { SqlStore } from './sql-store.js';
 import { sqliteAdapter } from './sql/adapter.js';
@@ -68,16 +69,95 @@ export class WalSync {
 /** Frames the WAL may hold before the writer stands aside for a checkpoint that lets it start over (~16 MiB of 4 KiB pages). */
 const WAL_RESTART_FRAMES = 4096;
 
+/** A writing connection's settings while the Checkpointer's thread checkpoints for it. */
+const CHECKPOINTED_WRITER = ['wal_autocheckpoint = 0', `journal_size_limit = ${WAL_RESTART_FRAMES * 4096 * 2}`];
+
 /**
- * The checkpoint thread runs `sqlite-checkpoint-worker`, the file beside this one: as is from
- * `dist/` (`.js`); from `src/` (vitest, tsx) the `.ts` is loaded through tsx's require hook,
- * which works inside a thread (Node 20 applies no `--import` loader to a worker's execArgv).
+ * A thread running `name`, a file beside this one: as is from `dist/` (`.js`); from `src/`
+ * (vitest, tsx) the `.ts` is loaded through tsx's require hook, which works inside a thread
+ * (Node 20 applies no `--import` loader to a worker's execArgv).
  */
-function startCheckpointWorker(data: CheckpointWorkerData): Worker {
-  if (!fileURLToPath(import.meta.url).endsWith('.ts')) return new Worker(new URL('./sqlite-checkpoint-worker.js', import.meta.url), { workerData: data });
-  const program = fileURLToPath(new URL('./sqlite-checkpoint-worker.ts', import.meta.url));
+function startWorker(name: 'sqlite-checkpoint-worker' | 'sqlite-writer-worker', data: CheckpointWorkerData | WriterWorkerData): Worker {
+  if (!fileURLToPath(import.meta.url).endsWith('.ts')) return new Worker(new URL(`./${name}.js`, import.meta.url), { workerData: data });
+  const program = fileURLToPath(new URL(`./${name}.ts`, import.meta.url));
   const tsx = createRequire(import.meta.url).resolve('tsx/cjs/api');
   return new Worker(`require(${JSON.stringify(tsx)}).require(${JSON.stringify(program)}, ${JSON.stringify(program)})`, { eval: true, workerData: data });
+}
+
+/**
+ * The writing connection, on a thread of its own (sqlite-writer-worker.ts): requests are
+ * answered in the order they are posted. A thread that died fails every call after it.
+ */
+export class SqliteWriter {
+  readonly #worker: Worker;
+  readonly #pending = new Map<number, { resolve: (r: WriterReply) => void; reject: (e: unknown) => void }>();
+  #nextId = 1;
+  #dead: Error | null = null;
+
+  constructor(data: WriterWorkerData) {
+    this.#worker = startWorker('sqlite-writer-worker', data);
+    // Referenced only while a request waits: an idle writer keeps no process alive, and a
+    // script's last write still gets its answer.
+    this.#worker.unref();
+    this.#worker.on('message', (r: WriterReply) => {
+      const waiting = this.#pending.get(r.id);
+      if (!waiting) return;
+      this.#pending.delete(r.id);
+      if (this.#pending.size === 0) this.#worker.unref();
+      waiting.resolve(r);
+    });
+    const die = (e: unknown) => {
+      this.#dead ??= e instanceof Error ? e : new Error(`SQLite writer thread ended (${String(e)})`);
+      for (const w of this.#pending.values()) w.reject(this.#dead);
+      this.#pending.clear();
+    };
+    this.#worker.on('error', die);
+    this.#worker.on('exit', die);
+  }
+
+  #call(request: Omit<WriterRequest, 'id'>): Promise<WriterReply> {
+    if (this.#dead) return Promise.reject(this.#dead);
+    const id = this.#nextId++;
+    if (this.#pending.size === 0) this.#worker.ref();
+    return new Promise((resolve, reject) => {
+      this.#pending.set(id, { resolve, reject });
+      this.#worker.postMessage({ ...request, id });
+    });
+  }
+
+  /** The reply, or its error rethrown as better-sqlite3 threw it (message and code). */
+  async #ok(request: Omit<WriterRequest, 'id'>): Promise<WriterReply> {
+    const r = await this.#call(request);
+    if (r.error) throw Object.assign(new Error(r.error.message), { code: r.error.code });
+    return r;
+  }
+
+  async all<T>(s: Statement): Promise<T[]> {
+    return (await this.#ok({ op: 'all', sql: s.sql, params: s.parameters } as Omit<WriterRequest, 'id'>)).rows as T[];
+  }
+
+  async run(s: Statement): Promise<number> {
+    return (await this.#ok({ op: 'run', sql: s.sql, params: s.parameters } as Omit<WriterRequest, 'id'>)).changes!;
+  }
+
+  async exec(sql: string): Promise<void> {
+    await this.#ok({ op: 'exec', sql } as Omit<WriterRequest, 'id'>);
+  }
+
+  async pragma(sql: string): Promise<void> {
+    await this.#ok({ op: 'pragma', sql } as Omit<WriterRequest, 'id'>);
+  }
+
+  async rollback(): Promise<void> {
+    await this.#ok({ op: 'rollback' } as Omit<WriterRequest, 'id'>);
+  }
+
+  async close(): Promise<void> {
+    if (this.#dead) return;
+    const exited = new Promise((r) => this.#worker.once('exit', r));
+    await this.#call({ op: 'close' } as Omit<WriterRequest, 'id'>).catch(() => {});
+    await exited;
+  }
 }
 
 /**
@@ -105,10 +185,10 @@ export class Checkpointer {
    */
   readonly started: Promise<void>;
 
-  constructor(db: Database.Database, file: string, runner: SqliteRunner, intervalMs = 200) {
-    db.pragma('wal_autocheckpoint = 0');
-    db.pragma(`journal_size_limit = ${WAL_RESTART_FRAMES * 4096 * 2}`);
-    this.#worker = startCheckpointWorker({ file, intervalMs });
+  constructor(db: Database.Database, file: string, runner: SqliteRunner, writer: SqliteWriter | null, intervalMs = 200) {
+    // The writer thread's connection opens with these too (CHECKPOINTED_WRITER).
+    for (const p of CHECKPOINTED_WRITER) db.pragma(p);
+    this.#worker = startWorker('sqlite-checkpoint-worker', { file, intervalMs });
     this.#worker.unref();
     let started!: () => void;
     this.started = new Promise((r) => (started = r));
@@ -121,6 +201,7 @@ export class Checkpointer {
     const fallBack = () => {
       for (const r of this.#now.splice(0)) r();
       if (!this.#closed && db.open) db.pragma('wal_autocheckpoint = 1000');
+      if (!this.#closed) writer?.pragma('wal_autocheckpoint = 1000').catch(() => {});
     };
     this.#worker.on('error', fallBack);
     this.#worker.on('exit', fallBack);
@@ -171,20 +252,44 @@ export class SqliteRunner implements SqlRunner {
   /** Null: every commit is durable when it returns (in-memory, or synchronous=FULL). */
   readonly wal: WalSync | null;
 
+  /**
+   * Null: this connection writes. Otherwise writes and transactions run on the writer's thread
+   * and this connection only reads (committed state: a transaction in progress is invisible
+   * to it, as on PostgreSQL, so reads need not wait for one).
+   */
+  readonly #writer: SqliteWriter | null;
+
   /** Settles once the WAL's checkpointer has looked at the log the first time (or gave up). */
   checkpointing: Promise<void> = Promise.resolve();
 
-  constructor(db: Database.Database, wal: WalSync | null, reader: (() => SqliteRunner) | null = null) {
+  constructor(db: Database.Database, wal: WalSync | null, reader: (() => SqliteRunner) | null = null, writer: SqliteWriter | null = null) {
     this.#db = db;
     this.wal = wal;
     this.#reader = reader;
+    this.#writer = writer;
     const self = this;
-    this.#inner = {
-      all: async <T>(s: Statement) => self.#all<T>(s),
-      run: async (s: Statement) => self.#run(s),
-      transaction: (fn) => fn(self.#inner),
-      snapshot: (fn) => fn(self.#inner),
-    };
+    this.#inner = writer
+      ? {
+          all: <T>(s: Statement) => self.#written(writer.all<T>(s)),
+          run: (s: Statement) => self.#written(writer.run(s)),
+          transaction: (fn) => fn(self.#inner),
+          snapshot: (fn) => fn(self.#inner),
+        }
+      : {
+          all: async <T>(s: Statement) => self.#all<T>(s),
+          run: async (s: Statement) => self.#run(s),
+          transaction: (fn) => fn(self.#inner),
+          snapshot: (fn) => fn(self.#inner),
+        };
+  }
+
+  /** A writer thread's answer, its error as this connection would have thrown it. */
+  async #written<T>(answer: Promise<T>): Promise<T> {
+    try {
+      return await answer;
+    } catch (e) {
+      throw translate(e, this.#db);
+    }
   }
 
   #prepare(sql: string): Database.Statement {
@@ -215,6 +320,13 @@ export class SqliteRunner implements SqlRunner {
   }
 
   async all<T>(s: Statement): Promise<T[]> {
+    if (this.#writer) {
+      if (this.#prepare(s.sql).readonly) return this.#all<T>(s);
+      while (this.#locked) await this.#locked;
+      const rows = await this.#inner.all<T>(s);
+      await this.wal?.durable();
+      return rows;
+    }
     while (this.#locked) await this.#locked;
     const rows = this.#all<T>(s);
     if (this.wal && !this.#prepare(s.sql).readonly) await this.wal.durable();
@@ -222,6 +334,13 @@ export class SqliteRunner implements SqlRunner {
   }
 
   async run(s: Statement): Promise<number> {
+    if (this.#writer) {
+      if (this.#prepare(s.sql).readonly) return this.#run(s);
+      while (this.#locked) await this.#locked;
+      const changes = await this.#inner.run(s);
+      await this.wal?.durable();
+      return changes;
+    }
     while (this.#locked) await this.#locked;
     const changes = this.#run(s);
     if (this.wal && !this.#prepare(s.sql).readonly) await this.wal.durable();
@@ -242,7 +361,8 @@ export class SqliteRunner implements SqlRunner {
   }
 
   async transaction<T>(fn: (tx: SqlRunner) => Promise<T>): Promise<T> {
-    const out = await this.exclusive(() => this.#inTransaction('BEGIN IMMEDIATE', fn));
+    const writer = this.#writer;
+    const out = await this.exclusive(() => (writer ? this.#inWriterTransaction(writer, fn) : this.#inTransaction('BEGIN IMMEDIATE', fn)));
     // The next transaction may run while this one's WAL frames are flushed.
     if (this.wal) await this.wal.durable();
     return out;
@@ -264,6 +384,19 @@ export class SqliteRunner implements SqlRunner {
         return fn(tx);
       }),
     );
+  }
+
+  /** `fn` between BEGIN IMMEDIATE and COMMIT on the writer's thread, rolled back if it throws. */
+  async #inWriterTransaction<T>(writer: SqliteWriter, fn: (tx: SqlRunner) => Promise<T>): Promise<T> {
+    await this.#written(writer.exec('BEGIN IMMEDIATE'));
+    try {
+      const out = await fn(this.#inner);
+      await this.#written(writer.exec('COMMIT'));
+      return out;
+    } catch (e) {
+      await writer.rollback().catch(() => {});
+      throw e;
+    }
   }
 
   /** `fn` between `begin` and COMMIT on this connection, rolled back if it throws. */
@@ -313,6 +446,15 @@ function uniqueIndexName(db: Database.Database, cols: string): string | undefine
   return undefined;
 }
 
+/** Every writing connection's settings (the first, with WAL: see WalSync). */
+const WRITER_PRAGMAS = [
+  'synchronous = NORMAL',
+  'foreign_keys = ON',
+  'busy_timeout = 5000',
+  // A multi-row INSERT's statement journal otherwise spills to a temp file on every commit.
+  'temp_store = MEMORY',
+];
+
 /** `sqlite:/abs.db`, `sqlite:///abs.db`, `sqlite:./rel.db`, `sqlite:rel.db`, `sqlite::memory:`. */
 export function sqliteFilename(url: string): string {
   let rest = url.replace(/^sqlite:/, '');
@@ -336,7 +478,12 @@ function privateFile(file: string): void {
   for (const f of [file, `${file}-wal`, `${file}-shm`]) if (existsSync(f)) chmodSync(f, 0o600);
 }
 
-export function createSqliteStore(url: string): SqlStore {
+export interface SqliteOptions {
+  /** SQLITE_WRITER=thread (default): writes and transactions on a thread of their own; `main`: on the event loop. */
+  writerThread?: boolean;
+}
+
+export function createSqliteStore(url: string, opts: SqliteOptions = {}): SqlStore {
   const file = sqliteFilename(url);
   if (file !== ':memory:') privateFile(file);
   const db = new Database(file);
@@ -345,10 +492,7 @@ export function createSqliteStore(url: string): SqlStore {
   // (core/messages/writer.ts) shares one flush among a batch of sends.
   const wal = file !== ':memory:' && String(db.pragma('journal_mode = WAL', { simple: true })) === 'wal' ? new WalSync(`${file}-wal`) : null;
   db.pragma(wal ? 'synchronous = NORMAL' : 'synchronous = FULL');
-  db.pragma('foreign_keys = ON');
-  db.pragma('busy_timeout = 5000');
-  // A multi-row INSERT's statement journal otherwise spills to a temp file on every commit.
-  db.pragma('temp_store = MEMORY');
+  for (const p of WRITER_PRAGMAS.slice(1)) db.pragma(p);
   // Snapshots (Store.snapshot) read on a second connection, opened on first use: in WAL mode
   // its read transaction sees one moment while this connection goes on committing.
   let reader: { db: Database.Database; runner: SqliteRunner } | null = null;
@@ -361,13 +505,16 @@ export function createSqliteStore(url: string): SqlStore {
     }
     return reader.runner;
   };
-  const runner = new SqliteRunner(db, wal, wal ? openReader : null);
-  const checkpointer = wal ? new Checkpointer(db, file, runner) : null;
+  // An in-memory database is one connection: it cannot have a second, on another thread.
+  const writer = wal && opts.writerThread !== false ? new SqliteWriter({ file, pragmas: [...WRITER_PRAGMAS, ...CHECKPOINTED_WRITER] }) : null;
+  const runner = new SqliteRunner(db, wal, wal ? openReader : null, writer);
+  const checkpointer = wal ? new Checkpointer(db, file, runner, writer) : null;
   if (checkpointer) runner.checkpointing = checkpointer.started;
   const kysely = new Kysely<Tables>({ dialect: new SqliteDialect({ database: db }) });
   return new SqlStore(sqliteAdapter, kysely, runner, async () => {
     const r = reader as { db: Database.Database } | null;
     if (r?.db.open) r.db.close();
+    await writer?.close();
     await checkpointer?.close();
     await wal?.close();
     await kysely.destroy().catch(() => {});
