@@ -1,4 +1,5 @@
-import { SignJWT, jwtVerify, importSPKI, createRemoteJWKSet, errors, type JWTPayload } from 'jose';
+import type { JWTPayload, jwtVerify } from 'jose';
+import { loadJose } from '../jose.js';
 import type { IdpConfig } from '../../config/config.js';
 import type { TokenClaims, TokenSigner } from '../../core/accounts/ports.js';
 import type { User } from '../../core/model.js';
@@ -22,7 +23,8 @@ export class JoseTokenSigner implements TokenSigner {
     this.#secret = new TextEncoder().encode(secret);
   }
 
-  issue(user: User): Promise<string> {
+  async issue(user: User): Promise<string> {
+    const { SignJWT } = await loadJose();
     return new SignJWT({ tid: user.tenantUuid, tenant_id: user.tenantUuid, ver: user.tokenVersion })
       .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
       .setSubject(user.uuid)
@@ -34,6 +36,7 @@ export class JoseTokenSigner implements TokenSigner {
 
   /** Resolves the claims, or null for any token that is not valid now. */
   async verify(token: string): Promise<TokenClaims | null> {
+    const { jwtVerify, errors } = await loadJose();
     try {
       const { payload } = await jwtVerify(token, this.#secret, { algorithms: ['HS256'], issuer: PARLEY_ISSUER, requiredClaims: ['exp', 'sub'] });
       if (typeof payload.tid !== 'string' || typeof payload.ver !== 'number') return null;
@@ -74,6 +77,7 @@ export class JoseTokenSigner implements TokenSigner {
   async #externalKey() {
     if (this.#external !== undefined) return this.#external;
     const { hs256Secret, publicKeyPem, jwksUrl } = this.idp;
+    const { createRemoteJWKSet, importSPKI } = await loadJose();
     if (jwksUrl) this.#external = { key: createRemoteJWKSet(new URL(jwksUrl)), algorithms: ['RS256', 'ES256', 'PS256', 'EdDSA'] };
     else if (publicKeyPem) {
       const alg = this.idp.algorithm;
