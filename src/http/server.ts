@@ -8,24 +8,27 @@ import swaggerUi from '@fastify/swagger-ui';
 import { recordSocketRoutes, swaggerOptions } from './api-docs.js';
 import { API_VERSION } from '../version.js';
 import { createRequire } from 'node:module';
-import { Ajv, type ValidateFunction } from 'ajv';
-import addFormatsModule from 'ajv-formats';
+import type { Ajv, ValidateFunction } from 'ajv';
 import type { Config } from '../config/config.js';
 import { redactUrl } from './redact.js';
 import { DOCS_POLICY } from './web.js';
 import { registerCors, upgradeAllowed, type OriginListed } from './origins.js';
 import { capConnections, clientErrorHandler, timeoutOptions, type ConnectionCaps } from './limits.js';
 
-const addFormats = addFormatsModule as unknown as (ajv: Ajv) => Ajv;
+const requireHere = createRequire(import.meta.url);
 
 /**
  * Query strings and paths arrive as text and are coerced; a JSON body's types are taken as sent.
  * Each validator is compiled at its route's first request, not at start: compiling every
- * route's schemas was a quarter of a restart, for routes a process may never serve. The two
- * Ajv instances (ajv-formats and all) are built at the first compile too.
+ * route's schemas was a quarter of a restart, for routes a process may never serve. Ajv and
+ * ajv-formats are loaded, and the two instances built, at the first compile too.
  */
 function validators() {
-  const base = { allErrors: false, useDefaults: true, removeAdditional: false, strict: false } as const;
+  const newAjv = (coerceTypes: boolean): Ajv => {
+    const { Ajv: AjvClass } = requireHere('ajv') as typeof import('ajv');
+    const addFormats = requireHere('ajv-formats') as (ajv: Ajv) => Ajv;
+    return addFormats(new AjvClass({ allErrors: false, useDefaults: true, removeAdditional: false, strict: false, coerceTypes }));
+  };
   let strictBody: Ajv | undefined;
   let coercing: Ajv | undefined;
   return ({ schema, httpPart }: { schema: object; httpPart?: string }) => {
@@ -34,8 +37,8 @@ function validators() {
     const validate = (data: unknown): boolean => {
       compiled ??=
         httpPart === 'body'
-          ? (strictBody ??= addFormats(new Ajv({ ...base, coerceTypes: false }))).compile(schema)
-          : (coercing ??= addFormats(new Ajv({ ...base, coerceTypes: true }))).compile(schema);
+          ? (strictBody ??= newAjv(false)).compile(schema)
+          : (coercing ??= newAjv(true)).compile(schema);
       const ok = compiled(data);
       validate.errors = compiled.errors;
       return ok as boolean;
@@ -66,7 +69,7 @@ const lazySerializers: SerializerFactory = (externalSchemas, serializerOpts) => 
     };
   };
 };
-const fromFastify = (id: string): unknown => createRequire(createRequire(import.meta.url).resolve('fastify'))(id);
+const fromFastify = (id: string): unknown => createRequire(requireHere.resolve('fastify'))(id);
 
 export { redactUrl };
 
