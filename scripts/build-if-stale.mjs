@@ -12,7 +12,7 @@ const STAMP = path.join(root, 'dist', '.build-stamp');
 // and the files that say how they are compiled.
 const SOURCE_DIRS = ['src', 'web', 'sdk'];
 const SOURCE_FILES = ['package.json', 'package-lock.json', 'tsconfig.json', 'tsconfig.build.json'];
-const OUTPUTS = ['dist/main.js', 'web/dist/index.html'];
+const OUTPUTS = ['dist/main.js', 'dist/bundle/main.js', 'web/dist/index.html'];
 const SKIPPED = new Set(['node_modules', 'dist']);
 
 function newestMtime(dir) {

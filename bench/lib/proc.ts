@@ -2,7 +2,7 @@
 // them from /proc. Every child is tracked so that the script can always kill what it
 // started, by pid, on any exit path.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { createWriteStream, readFileSync } from 'node:fs';
+import { createWriteStream, readdirSync, readFileSync } from 'node:fs';
 import net from 'node:net';
 
 const children = new Set<ChildProcess>();
@@ -192,6 +192,21 @@ export async function waitForQuiet(maxSeconds: number, cores = 0.15, log: (m: st
   }
   log('machine still busy; measuring anyway');
   return -1;
+}
+
+/** The processes of a process group (a child spawned `detached` leads its own: npm, its shell, the server). */
+export function groupPids(pgid: number): number[] {
+  const pids: number[] = [];
+  for (const d of readdirSync('/proc')) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      const stat = readFileSync(`/proc/${d}/stat`, 'utf8');
+      if (Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[2]) === pgid) pids.push(Number(d)); // field 5, pgrp
+    } catch {
+      /* gone */
+    }
+  }
+  return pids;
 }
 
 /** CPU seconds of several processes together (null if any is gone). */

@@ -7,31 +7,38 @@ import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import { recordSocketRoutes, swaggerOptions } from './api-docs.js';
 import { API_VERSION } from '../version.js';
-import { Ajv, type ValidateFunction } from 'ajv';
-import addFormatsModule from 'ajv-formats';
+import { createRequire } from 'node:module';
+import type { Ajv, ValidateFunction } from 'ajv';
 import type { Config } from '../config/config.js';
 import { redactUrl } from './redact.js';
 import { DOCS_POLICY } from './web.js';
 import { registerCors, upgradeAllowed, type OriginListed } from './origins.js';
 import { capConnections, clientErrorHandler, timeoutOptions, type ConnectionCaps } from './limits.js';
 
-const addFormats = addFormatsModule as unknown as (ajv: Ajv) => Ajv;
+const requireHere = createRequire(import.meta.url);
 
 /**
  * Query strings and paths arrive as text and are coerced; a JSON body's types are taken as sent.
  * Each validator is compiled at its route's first request, not at start: compiling every
- * route's schemas was a quarter of a restart, for routes a process may never serve.
+ * route's schemas was a quarter of a restart, for routes a process may never serve. Ajv and
+ * ajv-formats are loaded, and the two instances built, at the first compile too.
  */
 function validators() {
-  const base = { allErrors: false, useDefaults: true, removeAdditional: false, strict: false } as const;
-  const strictBody = addFormats(new Ajv({ ...base, coerceTypes: false }));
-  const coercing = addFormats(new Ajv({ ...base, coerceTypes: true }));
+  const newAjv = (coerceTypes: boolean): Ajv => {
+    const { Ajv: AjvClass } = requireHere('ajv') as typeof import('ajv');
+    const addFormats = requireHere('ajv-formats') as (ajv: Ajv) => Ajv;
+    return addFormats(new AjvClass({ allErrors: false, useDefaults: true, removeAdditional: false, strict: false, coerceTypes }));
+  };
+  let strictBody: Ajv | undefined;
+  let coercing: Ajv | undefined;
   return ({ schema, httpPart }: { schema: object; httpPart?: string }) => {
-    const ajv = httpPart === 'body' ? strictBody : coercing;
     let compiled: ValidateFunction | undefined;
     // Fastify reads `errors` off the function it was given, as off an ajv validator.
     const validate = (data: unknown): boolean => {
-      compiled ??= ajv.compile(schema);
+      compiled ??=
+        httpPart === 'body'
+          ? (strictBody ??= newAjv(false)).compile(schema)
+          : (coercing ??= newAjv(true)).compile(schema);
       const ok = compiled(data);
       validate.errors = compiled.errors;
       return ok as boolean;
@@ -40,6 +47,29 @@ function validators() {
     return validate;
   };
 }
+
+type SerializerFactory = (externalSchemas: unknown, serializerOpts: unknown) => (route: { schema: unknown }) => (data: unknown) => string;
+
+/**
+ * Response serializers, likewise compiled at a route's first response rather than at start
+ * (fast-json-stringify over every route's response schemas was a fifth of a restart). The
+ * compiler is Fastify's own default, required from Fastify's folder (it is Fastify's
+ * dependency, not ours) when the first response needs it.
+ */
+const lazySerializers: SerializerFactory = (externalSchemas, serializerOpts) => {
+  let compile: ReturnType<SerializerFactory> | undefined;
+  return (route) => {
+    let serialize: ((data: unknown) => string) | undefined;
+    return (data) => {
+      if (!serialize) {
+        compile ??= (fromFastify('@fastify/fast-json-stringify-compiler') as () => SerializerFactory)()(externalSchemas, serializerOpts);
+        serialize = compile(route);
+      }
+      return serialize(data);
+    };
+  };
+};
+const fromFastify = (id: string): unknown => createRequire(requireHere.resolve('fastify'))(id);
 
 export { redactUrl };
 
@@ -86,6 +116,7 @@ declare module 'fastify' {
 
 /** Fastify with what every dialect shares: body parsers, WebSocket, OpenAPI at /docs, health, 404s as `{"detail"}`. */
 export async function createHttpServer(config: Config, logger: boolean | object, originListed?: OriginListed): Promise<FastifyInstance> {
+  const compileValidator = validators();
   const app = Fastify({
     logger:
       logger === false
@@ -97,6 +128,9 @@ export async function createHttpServer(config: Config, logger: boolean | object,
             },
             ...(typeof logger === 'object' ? logger : {}),
           },
+    // Our compilers, given here so that Fastify does not load its defaults (Ajv and all) only to replace them.
+    // One validator compiler (one pair of Ajv instances) for every scope.
+    schemaController: { compilersFactory: { buildValidator: (() => compileValidator) as never, buildSerializer: lazySerializers as never } },
     bodyLimit: 1024 * 1024,
     // request.ip, which the login throttle counts per address, is the client's, not the proxy's.
     // A hop count is a function here: Fastify's types leave numbers out.
@@ -123,7 +157,6 @@ export async function createHttpServer(config: Config, logger: boolean | object,
     warned.count = 0;
   });
   app.decorate('connectionCaps', caps);
-  app.setValidatorCompiler(validators());
   await app.register(formbody);
   // Read for socket handshakes only (AUTH_COOKIE); REST takes the bearer header, so no CSRF.
   await app.register(cookie);

@@ -1,4 +1,5 @@
-import { SignJWT, jwtVerify, importSPKI, createRemoteJWKSet, decodeJwt, errors, type JWTPayload } from 'jose';
+import type { JWTPayload, jwtVerify } from 'jose';
+import { loadJose } from '../jose.js';
 import { webcrypto } from 'node:crypto';
 import type { IdpConfig } from '../../config/config.js';
 
@@ -27,6 +28,7 @@ export class JoseTokenSigner implements TokenSigner {
   }
 
   async issue(user: User): Promise<string> {
+    const { SignJWT } = await loadJose();
     return new SignJWT({ tid: user.tenantUuid, tenant_id: user.tenantUuid, ver: user.tokenVersion })
       .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
       .setSubject(user.uuid)
@@ -38,9 +40,10 @@ export class JoseTokenSigner implements TokenSigner {
 
   /** Resolves the claims, or null for any token that is not valid now. */
   async verify(token: string): Promise<TokenClaims | null> {
+    const { jwtVerify, errors, decodeJwt } = await loadJose();
     // Another issuer's token would fail Parley's check below anyway (it requires iss "parley"):
     // skip the HMAC and the thrown error, which a reconnect storm of IdP tokens pays per socket.
-    if (unverifiedIssuer(token) === PARLEY_ISSUER) {
+    if (unverifiedIssuer(decodeJwt, token) === PARLEY_ISSUER) {
       try {
         const { payload } = await jwtVerify(token, await this.#key, { algorithms: ['HS256'], issuer: PARLEY_ISSUER, requiredClaims: ['exp', 'sub'] });
         if (typeof payload.tid !== 'string' || typeof payload.ver !== 'number') return null;
@@ -81,6 +84,7 @@ export class JoseTokenSigner implements TokenSigner {
 
   async #externalKey() {
     if (this.#external !== undefined) return this.#external;
+    const { createRemoteJWKSet, importSPKI } = await loadJose();
     const { hs256Secret, publicKeyPem, jwksUrl } = this.idp;
     if (jwksUrl) this.#external = { key: createRemoteJWKSet(new URL(jwksUrl)), algorithms: ['RS256', 'ES256', 'PS256', 'EdDSA'] };
     else if (publicKeyPem) {
@@ -97,7 +101,7 @@ function hmacKey(secret: Uint8Array): Promise<CryptoKey> {
 }
 
 /** The `iss` a token claims, unchecked (undefined when it has none or is not a JWT): only to pick which key to try. */
-function unverifiedIssuer(token: string): string | undefined {
+function unverifiedIssuer(decodeJwt: (token: string) => JWTPayload, token: string): string | undefined {
   try {
     const iss = decodeJwt(token).iss;
     return typeof iss === 'string' ? iss : undefined;

@@ -1,5 +1,5 @@
 import { connect, constants, type ClientHttp2Session } from 'node:http2';
-import { importPKCS8, SignJWT } from 'jose';
+import { loadJose } from '../jose.js';
 import type { PushMessage, PushOutcome, PushProvider, PushTarget } from '../../core/notifications/ports.js';
 import { ACCEPTED, GONE, retryLater } from './retry-after.js';
 
@@ -81,6 +81,7 @@ export class ApnsProvider implements PushProvider {
   #sign(): Promise<string> {
     const { keyPem, keyId, teamId } = this.#options;
     const signing = (async () => {
+      const { importPKCS8, SignJWT } = await loadJose();
       const key = await importPKCS8(keyPem, 'ES256');
       const signedAt = Date.now();
       const value = await new SignJWT({}).setProtectedHeader({ alg: 'ES256', kid: keyId }).setIssuer(teamId).setIssuedAt(Math.floor(signedAt / 1000)).sign(key);

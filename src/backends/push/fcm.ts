@@ -1,4 +1,4 @@
-import { importPKCS8, SignJWT } from 'jose';
+import { loadJose } from '../jose.js';
 import type { PushMessage, PushOutcome, PushProvider, PushTarget } from '../../core/notifications/ports.js';
 import { ACCEPTED, GONE, retryLater } from './retry-after.js';
 
@@ -83,6 +83,7 @@ export class FcmProvider implements PushProvider {
 
   async #exchange(): Promise<string> {
     const account = this.#account;
+    const { importPKCS8, SignJWT } = await loadJose();
     const key = await importPKCS8(account.private_key, 'RS256');
     const now = Math.floor(Date.now() / 1000);
     const assertion = await new SignJWT({ scope: FCM_SCOPE })

@@ -1,4 +1,5 @@
-import pg from 'pg';
+import { createRequire } from 'node:module';
+import type pg from 'pg';
 import { Kysely, PostgresDialect } from 'kysely';
 import type { Database } from './schema.js';
 import type { SqlRunner, Statement } from './sql-runner.js';
@@ -6,8 +7,18 @@ import { SqlStore } from './sql-store.js';
 import { postgresAdapter } from './sql/adapter.js';
 import { LockNotAvailable, NotCommitted, UniqueViolation } from './store.js';
 
-// int8 (ids, seqs, epoch-ms times) as JS numbers: every value Parley stores fits in 2^53.
-pg.types.setTypeParser(20, (v) => Number.parseInt(v, 10));
+let pgLoaded: typeof pg | undefined;
+/**
+ * pg, required at the first PostgreSQL store: a server on SQLite never loads it (it was a
+ * tenth of a restart's module loading).
+ */
+function loadPg(): typeof pg {
+  if (pgLoaded) return pgLoaded;
+  pgLoaded = createRequire(import.meta.url)('pg') as typeof pg;
+  // int8 (ids, seqs, epoch-ms times) as JS numbers: every value Parley stores fits in 2^53.
+  pgLoaded.types.setTypeParser(20, (v) => Number.parseInt(v, 10));
+  return pgLoaded;
+}
 
 /** `?` → `$n`, cached per statement text (every text here is a fixed template). */
 const converted = new Map<string, string>();
@@ -167,7 +178,7 @@ export const POSTGRES_DEFAULTS = { lockWaitMs: 200, lockTimeoutMs: 10_000, state
 
 export function createPostgresStore(url: string, options: PostgresOptions = {}): SqlStore {
   const o = { ...POSTGRES_DEFAULTS, ...options };
-  const pool = new pg.Pool({
+  const pool = new (loadPg().Pool)({
     connectionString: url,
     max: o.poolSize,
     // A dead server or a cut network is noticed in about half a minute, not the kernel's two hours.

@@ -13,11 +13,16 @@ export function frameValidators<M extends Record<string, TSchema>>(schemas: M): 
   return Object.fromEntries(Object.entries(schemas).map(([k, s]) => [k, new FrameValidator(s)])) as { [K in keyof M]: FrameValidator<M[K]> };
 }
 
-/** Compiled once per frame schema: fast checks on the socket path, with a readable first error. */
+/**
+ * Compiled once per frame schema, at its first frame (every dialect's schemas compiled at start
+ * slowed each restart): fast checks on the socket path, with a readable first error.
+ */
 export class FrameValidator<T extends TSchema> {
-  readonly #check: TypeCheck<T>;
-  constructor(readonly schema: T) {
-    this.#check = TypeCompiler.Compile(schema);
+  #compiled: TypeCheck<T> | undefined;
+  constructor(readonly schema: T) {}
+
+  get #check(): TypeCheck<T> {
+    return (this.#compiled ??= TypeCompiler.Compile(this.schema));
   }
 
   /** The frame's `data` object (000/001/002 wrap their fields in it), or a FrameError. */
