@@ -23,10 +23,14 @@ const external = Object.keys({ ...pkg.dependencies, ...pkg.optionalDependencies 
 
 rmSync(BUNDLE_DIR, { recursive: true, force: true }); // chunk names change from build to build
 await build({
-  // The checkpoint worker is started from a file beside the store's module (sqlite-store.ts):
-  // in the bundle, beside main.js. dist/bundle/ sits as deep as dist/http/, so web/dist is
+  // The checkpoint and writer threads start from files beside the store's module
+  // (sqlite-store.ts): in the bundle, beside main.js. dist/bundle/ sits as deep as dist/http/, so web/dist is
   // found at the same relative path (http/web.ts).
-  entryPoints: { main: path.join(root, 'dist/main.js'), 'sqlite-checkpoint-worker': path.join(root, 'dist/backends/store/sqlite-checkpoint-worker.js') },
+  entryPoints: {
+    main: path.join(root, 'dist/main.js'),
+    'sqlite-checkpoint-worker': path.join(root, 'dist/backends/store/sqlite-checkpoint-worker.js'),
+    'sqlite-writer-worker': path.join(root, 'dist/backends/store/sqlite-writer-worker.js'),
+  },
   outdir: BUNDLE_DIR,
   bundle: true,
   // What is imported only when needed (the Redis backends) stays a separate file, loaded then.
