@@ -52,6 +52,35 @@ describe.skipIf(!hasPostgres)('PostgreSQL round trips', () => {
     expect((await store.messagesBySeq(c1.id, 1, 10)).length).toBe(2);
   });
 
+  // The conversations' rows are held from the first round trip to the COMMIT, and the other
+  // processes' appends to them wait that long: the lock takes the watermarks' rows with it,
+  // and the watermarks, search index, push outbox and events log are one statement.
+  it('an append is five round trips inside its locks: lock, retry lookup, seqs, insert, the rest; then COMMIT', async () => {
+    const { store, a, b, conversations: [c1, c2], msg } = await setup();
+    const rec = recordQueries();
+    try {
+      // One with a push to consider, so the outbox's INSERT is in the statement too.
+      const notify = { dueAt: 2000, direct: true, mentionIds: [] };
+      const out = await store.appendMessages([msg(c1.id, a.id), msg(c2.id, b.id, { notify }), msg(c1.id, b.id)]);
+      expect(out.every((o) => 'message' in o)).toBe(true);
+    } finally {
+      rec.stop();
+    }
+    expect(rec.texts).toHaveLength(6);
+    expect(rec.texts[4]).toMatch(/INSERT INTO notification_outbox/);
+    expect(rec.texts[0]).toMatch(/FROM conversations .* FOR UPDATE; SET LOCAL lock_timeout = DEFAULT; SELECT 1 FROM participants .* FOR UPDATE$/s);
+    expect(rec.texts[4]).toMatch(/^WITH .*INSERT INTO message_search.*INSERT INTO events.*UPDATE participants/s);
+    expect(rec.texts.at(-1)).toBe('COMMIT');
+    // Everything of the batch committed: messages, watermarks, index rows, events.
+    expect((await store.messagesBySeq(c1.id, 1, 10)).length).toBe(2);
+    const [{ n }] = await store.runner.all<{ n: number }>(raw('SELECT count(*) AS n FROM message_search', []));
+    expect(Number(n)).toBe(3);
+    const [{ e }] = await store.runner.all<{ e: number }>(raw("SELECT count(*) AS e FROM events WHERE type = 'message.created'", []));
+    expect(Number(e)).toBe(3);
+    const rows = await store.runner.all<{ user_id: number; sent_seq: number }>(raw('SELECT user_id, sent_seq FROM participants WHERE conversation_id = ? ORDER BY user_id', [c1.id]));
+    expect(rows.map((r) => [Number(r.user_id), Number(r.sent_seq)])).toEqual([[a.id, 1], [b.id, 2]].sort((x, y) => x[0] - y[0]));
+  });
+
   it('a transaction whose first statement has parameters still begins first, and a failure rolls all of it back', async () => {
     const { store, conversations: [c1] } = await setup();
     const rec = recordQueries();

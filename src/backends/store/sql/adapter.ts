@@ -1,6 +1,6 @@
 import type { Id } from '../../../core/model.js';
 import { LockNotAvailable } from '../store.js';
-import { raw, type SqlRunner } from '../sql-runner.js';
+import { raw, type SqlRunner, type Statement } from '../sql-runner.js';
 
 /**
  * How search reads an index that cannot stop a word's matches at the page's end (PostgreSQL's
@@ -63,8 +63,17 @@ export interface SqlAdapter {
   /**
    * Locks the conversations' rows in id order, waiting at most `waitMs` for the ones another
    * transaction holds; `probe` ones are only taken if free. Returns the conversations left out.
+   * Then locks the `participants` rows (conversation id, user id; sorted) of the conversations
+   * it took, as lockInOrder does: in the same round trip when it can (the append's watermarks).
    */
-  lockConversations(tx: SqlRunner, ids: readonly Id[], probe: ReadonlySet<Id> | undefined, waitMs: number): Promise<Set<Id>>;
+  lockConversations(tx: SqlRunner, ids: readonly Id[], probe: ReadonlySet<Id> | undefined, waitMs: number, participants?: readonly (readonly [Id, Id])[]): Promise<Set<Id>>;
+  /**
+   * Runs `main` and returns its rows, and runs the `alongside` statements (null: none) in the
+   * same transaction. PostgreSQL: in one round trip, `alongside` as data-modifying WITH clauses
+   * of `main`, so all of them see one snapshot and none may read what another writes. SQLite:
+   * `main` first, then the others in order.
+   */
+  allWith<T>(tx: SqlRunner, main: Statement, alongside: readonly (Statement | null)[]): Promise<T[]>;
   /**
    * The newest message of each of `n` conversations, given as `(conversation id, last_seq)`
    * pairs: one bounded probe of (conversation_id, seq) per conversation.
@@ -146,6 +155,11 @@ class SqliteAdapter extends SqlWords implements SqlAdapter {
   async lockConversations(): Promise<Set<Id>> {
     return new Set();
   }
+  async allWith<T>(tx: SqlRunner, main: Statement, alongside: readonly (Statement | null)[]): Promise<T[]> {
+    const rows = await tx.all<T>(main);
+    for (const s of alongside) if (s) await tx.run(s);
+    return rows;
+  }
   lastMessagesSql(n: number, columns: readonly string[]): string {
     return `SELECT ${columns.map((c) => 'm.' + c).join(', ')} FROM (VALUES ${this.valueRows(n, ['BIGINT', 'BIGINT'])}) AS v
              JOIN messages m ON m.conversation_id = v.column1 AND m.seq = v.column2`;
@@ -207,14 +221,22 @@ class PostgresAdapter extends SqlWords implements SqlAdapter {
     await tx.all(raw(`SELECT id FROM ${table} WHERE id = ? FOR UPDATE`, [id]));
   }
 
-  async lockConversations(tx: SqlRunner, ids: readonly Id[], probe: ReadonlySet<Id> | undefined, waitMs: number): Promise<Set<Id>> {
+  async lockConversations(tx: SqlRunner, ids: readonly Id[], probe: ReadonlySet<Id> | undefined, waitMs: number, participants: readonly (readonly [Id, Id])[] = []): Promise<Set<Id>> {
     const out = new Set<Id>();
     if (ids.length === 0) return out;
     const waitFor = ids.filter((id) => !probe?.has(id));
     const tryOnly = ids.filter((id) => probe?.has(id));
     // Ids are integers from our own rows, written inline: the savepoint, the wait bound and
     // the lock then go in one round trip (a query with parameters takes one statement).
-    const list = (xs: readonly Id[]) => xs.map((x) => String(Math.trunc(x))).join(', ');
+    const int = (x: Id) => String(Math.trunc(x));
+    const list = (xs: readonly Id[]) => xs.map(int).join(', ');
+    // The participants' rows after every conversation's: each transaction takes them in that
+    // order, so none waits for a participant row while holding a conversation another wants.
+    const lockParticipants = (keys: readonly (readonly [Id, Id])[]) =>
+      `SELECT 1 FROM participants WHERE (conversation_id, user_id) IN (${keys.map(([c, u]) => `(${int(c)}, ${int(u)})`).join(', ')}) ORDER BY conversation_id, user_id FOR UPDATE`;
+    // With no row to take only if free, the participants' lock goes in the conversations' round trip.
+    const inline = tryOnly.length === 0 && participants.length > 0;
+    let participantsLocked = false;
     const skipLocked = async (xs: readonly Id[]) => {
       const got = await tx.all<{ id: number }>(raw(`SELECT id FROM conversations WHERE id IN (${list(xs)}) ORDER BY id FOR UPDATE SKIP LOCKED`, []));
       const have = new Set(got.map((r) => Number(r.id)));
@@ -225,10 +247,12 @@ class PostgresAdapter extends SqlWords implements SqlAdapter {
         await tx.run(
           raw(
             `SAVEPOINT lock_wait; SET LOCAL lock_timeout = ${Math.max(1, Math.trunc(waitMs))}; ` +
-              `SELECT 1 FROM conversations WHERE id IN (${list(waitFor)}) ORDER BY id FOR UPDATE; SET LOCAL lock_timeout = DEFAULT`,
+              `SELECT 1 FROM conversations WHERE id IN (${list(waitFor)}) ORDER BY id FOR UPDATE; SET LOCAL lock_timeout = DEFAULT` +
+              (inline ? `; ${lockParticipants(participants)}` : ''),
             [],
           ),
         );
+        participantsLocked = inline;
       } catch (e) {
         if (!(e instanceof LockNotAvailable)) throw e;
         // Some row is held: keep what is free now, leave the rest for a later batch.
@@ -237,7 +261,18 @@ class PostgresAdapter extends SqlWords implements SqlAdapter {
       }
     }
     if (tryOnly.length > 0) await skipLocked(tryOnly);
+    if (!participantsLocked) {
+      const taken = participants.filter(([c]) => !out.has(c));
+      // One row: the statement that writes it takes its lock.
+      if (taken.length > 1) await tx.run(raw(lockParticipants(taken), []));
+    }
     return out;
+  }
+  async allWith<T>(tx: SqlRunner, main: Statement, alongside: readonly (Statement | null)[]): Promise<T[]> {
+    const others = alongside.filter((s): s is Statement => s !== null);
+    if (others.length === 0) return tx.all<T>(main);
+    const clauses = others.map((s, i) => `w${i} AS (${s.sql})`).join(', ');
+    return tx.all<T>(raw(`WITH ${clauses} ${main.sql}`, [...others.flatMap((s) => s.parameters), ...main.parameters]));
   }
 
   // PostgreSQL is asked for the newest seq up to last_seq, which only (conversation_id, seq)

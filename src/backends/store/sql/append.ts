@@ -1,15 +1,15 @@
 import { uuidv7 } from '../uuid7.js';
 import type { Attachment, Id } from '../../../core/model.js';
-import { raw, type SqlRunner } from '../sql-runner.js';
+import { raw, type SqlRunner, type Statement } from '../sql-runner.js';
 import { StoreError, NotCommitted, UniqueViolation, type AppendOptions, type AppendOutcome, type AppendResult, type MessageStore, type NewMessage } from '../store.js';
 import { SqlAggregate, type SqlContext } from './aggregate.js';
 import { insertAttachmentRows, type AttachmentInsert } from './files.js';
 import { hydrateMessages } from './messages.js';
 import { indexRow } from '../search-text.js';
-import { indexMessages } from './search.js';
+import { indexStatement } from './search.js';
 import { followRepliedThreads } from './threads.js';
-import { writeNotificationOutbox } from './notifications.js';
-import { logCreatedMessages } from './outbox.js';
+import { notificationOutboxStatement } from './notifications.js';
+import { createdMessagesLog } from './outbox.js';
 import { ATTACHMENT_COLUMNS, MESSAGE_COLUMNS_OF_M, toAttachment, type AttachmentRow, type MessageRow } from './rows.js';
 
 /** The retry key (Store contract): a client id names a send within its conversation only. */
@@ -27,9 +27,11 @@ interface Triage {
 
 /**
  * The append (group commit): a batch of messages in one transaction, in phases —
- * lock the conversations → resolve client ids (retries) → allocate seqs → insert the messages
- * → attach their files → index them for search → count replies → move the senders' watermarks. Each phase is one
- * statement (or one per thousand attachments), whatever the batch holds.
+ * lock the conversations (and the senders' participant rows) → resolve client ids (retries) → allocate seqs
+ * → insert the messages → attach their files → count replies → move the senders' watermarks, index
+ * the messages for search, write the push outbox and the events log. Each phase is one
+ * statement (or one per thousand attachments), whatever the batch holds; on PostgreSQL the
+ * last four are one statement (SqlAdapter.allWith) and the first rides with the BEGIN.
  */
 export class SqlAppend extends SqlAggregate implements Pick<MessageStore, 'appendMessages' | 'searchRowOf'> {
   /** Tests only: runs inside the append's transaction once its conversations are locked. */
@@ -71,7 +73,9 @@ export class SqlAppend extends SqlAggregate implements Pick<MessageStore, 'appen
       // 0. The conversations this transaction may write (PostgreSQL: locked, in id order);
       //    the messages of the others come back deferred.
       const conversationIds = [...new Set(all.map((m) => m.conversationId))].sort((a, b) => a - b);
-      const left = await this.adapter.lockConversations(tx, conversationIds, probe, waitMs);
+      // The senders' participant rows too (their watermarks move), in the same round trip.
+      const senders = [...new Map(all.map((m) => [`${m.conversationId}:${m.senderId}`, [m.conversationId, m.senderId] as const])).values()];
+      const left = await this.adapter.lockConversations(tx, conversationIds, probe, waitMs, senders);
       const taken = all.flatMap((m, i) => (left.has(m.conversationId) ? [] : [i]));
       const batch = left.size === 0 ? all : taken.map((i) => all[i]);
       if (this.afterLock) await this.afterLock([...new Set(batch.map((m) => m.conversationId))]);
@@ -81,11 +85,6 @@ export class SqlAppend extends SqlAggregate implements Pick<MessageStore, 'appen
         const { seqs, tenantOf } = await this.#allocateSeqs(tx, batch, fresh);
         const rows = await this.#insertMessages(tx, batch, fresh, seqs);
         const attachments = await this.#insertAttachments(tx, batch, fresh, rows);
-        // What is acknowledged is searchable: the index rows commit with their messages.
-        if (this.searchIndex) {
-          // Rows cut into words where each send was handled (searchRow) are only inserted here.
-          await indexMessages(tx, this.adapter, fresh.map((i, k) => ({ id: rows[k].id, conversationId: batch[i].conversationId, content: batch[i].content, fileNames: attachments[k].map((a) => a.fileName), row: batch[i].searchRow })));
-        }
         const parentUuids = await this.#countReplies(tx, batch, fresh);
         fresh.forEach((i, k) => {
           const m = batch[i];
@@ -113,13 +112,21 @@ export class SqlAppend extends SqlAggregate implements Pick<MessageStore, 'appen
             },
           };
         });
-        await this.#moveWatermarks(tx, batch, fresh, seqs);
-        // The pushes that may be due, committed with their messages (issue 19's outbox).
-        await writeNotificationOutbox(tx, this.adapter, fresh.map((i, k) => ({ message: batch[i], id: rows[k].id, seq: seqs[i].seq })));
         const replies = fresh.filter((i) => batch[i].replyToId !== null);
         await followRepliedThreads(tx, this.adapter, replies.map((i) => ({ rootId: batch[i].replyToId!, conversationId: batch[i].conversationId, senderId: batch[i].senderId, seq: seqs[i].seq, at: batch[i].createdAt })));
-        // Last: the events log's counter is held from here to the commit.
-        await logCreatedMessages(tx, this.ctx, fresh.map((i) => ({ tenantId: tenantOf.get(batch[i].conversationId)!, message: results[i]!.message })));
+        // The last writes go in one round trip with the watermarks' (PostgreSQL): each round
+        // trip holds the conversations' rows, which the other processes' appends wait for.
+        await this.#moveWatermarks(tx, batch, fresh, seqs, [
+          // What is acknowledged is searchable: the index rows commit with their messages.
+          // Rows cut into words where each send was handled (searchRow) are only inserted here.
+          this.searchIndex
+            ? indexStatement(this.adapter, fresh.map((i, k) => ({ id: rows[k].id, conversationId: batch[i].conversationId, content: batch[i].content, fileNames: attachments[k].map((a) => a.fileName), row: batch[i].searchRow })))
+            : null,
+          // The pushes that may be due, committed with their messages (issue 19's outbox).
+          notificationOutboxStatement(this.adapter, fresh.map((i, k) => ({ message: batch[i], id: rows[k].id, seq: seqs[i].seq }))),
+          // Last: the events log's counter is held from here to the commit.
+          createdMessagesLog(this.ctx, fresh.map((i) => ({ tenantId: tenantOf.get(batch[i].conversationId)!, message: results[i]!.message }))),
+        ]);
       }
       for (const [i, first] of duplicateOf) results[i] = { message: results[first]!.message, created: false };
       if (left.size === 0) return results as AppendResult[];
@@ -299,7 +306,7 @@ export class SqlAppend extends SqlAggregate implements Pick<MessageStore, 'appen
    *    the conversation clears its unread count while a reply in a thread leaves it (the
    *    conversation's count does not hold thread replies; the thread's place moves instead).
    */
-  async #moveWatermarks(tx: SqlRunner, batch: readonly NewMessage[], fresh: readonly number[], seqs: readonly { seq: number }[]): Promise<void> {
+  async #moveWatermarks(tx: SqlRunner, batch: readonly NewMessage[], fresh: readonly number[], seqs: readonly { seq: number }[], alongside: readonly (Statement | null)[]): Promise<void> {
     const senderTop = new Map<string, { c: Id; u: Id; seq: number; seen: number }>();
     for (const i of fresh) {
       const m = batch[i];
@@ -309,13 +316,14 @@ export class SqlAppend extends SqlAggregate implements Pick<MessageStore, 'appen
       if (m.replyToId === null) cur.seen = Math.max(cur.seen, seqs[i].seq);
       senderTop.set(key, cur);
     }
+    // Their rows were locked with the conversations (lockConversations), in order.
     const watermarks = [...senderTop.values()].sort((a, b) => a.c - b.c || a.u - b.u);
-    await this.adapter.lockInOrder(tx, 'participants', 'conversation_id, user_id', watermarks.map((w) => [w.c, w.u]));
     const { greatest } = this.adapter;
     // Only current participants: a sender removed (or gone with a deleted conversation)
     // after the core's cached check commits nothing (Store contract). On PostgreSQL the
     // UPDATE sees a removal committed before it, whatever the snapshot.
-    const moved = await tx.all<{ conversation_id: number }>(
+    const moved = await this.adapter.allWith<{ conversation_id: number }>(
+      tx,
       raw(
         `UPDATE participants SET delivered_seq = ${greatest('participants.delivered_seq', 'v.column3')}, sent_seq = ${greatest('participants.sent_seq', 'v.column3')}, seen_seq = ${greatest('participants.seen_seq', 'v.column4')}
          FROM (VALUES ${this.adapter.valueRows(watermarks.length, ['BIGINT', 'BIGINT', 'BIGINT', 'BIGINT'])}) AS v
@@ -323,6 +331,7 @@ export class SqlAppend extends SqlAggregate implements Pick<MessageStore, 'appen
          RETURNING participants.conversation_id`,
         watermarks.flatMap((w) => [w.c, w.u, w.seq, w.seen]),
       ),
+      alongside,
     );
     if (moved.length < watermarks.length) throw new StoreError('conversation_not_found');
   }
