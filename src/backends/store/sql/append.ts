@@ -1,5 +1,5 @@
 import { uuidv7 } from '../uuid7.js';
-import type { Attachment, Id } from '../../../core/model.js';
+import type { Attachment, Id, Message } from '../../../core/model.js';
 import { raw, type SqlRunner, type Statement } from '../sql-runner.js';
 import { StoreError, NotCommitted, UniqueViolation, type AppendOptions, type AppendOutcome, type AppendResult, type MessageStore, type NewMessage } from '../store.js';
 import { SqlAggregate, type SqlContext } from './aggregate.js';
@@ -25,9 +25,29 @@ interface Triage {
   duplicateOf: Map<number, number>;
 }
 
+/** Which sends of `batch` are new: not stored already (`stored`, by retryKey) nor a second send of one key in the batch. */
+function triage(batch: readonly NewMessage[], stored: ReadonlyMap<string, Message>): Triage {
+  const results: (AppendResult | undefined)[] = new Array(batch.length);
+  const fresh: number[] = [];
+  const firstInBatch = new Map<string, number>();
+  const duplicateOf = new Map<number, number>();
+  batch.forEach((m, i) => {
+    if (m.clientId !== null) {
+      const key = retryKey(m);
+      const message = stored.get(key);
+      if (message) return void (results[i] = { message, created: false });
+      const first = firstInBatch.get(key);
+      if (first !== undefined) return void duplicateOf.set(i, first);
+      firstInBatch.set(key, i);
+    }
+    fresh.push(i);
+  });
+  return { fresh, results, duplicateOf };
+}
+
 /**
  * The append (group commit): a batch of messages in one transaction, in phases —
- * lock the conversations (and the senders' participant rows) → resolve client ids (retries) → allocate seqs
+ * resolve client ids (retries, before the transaction) → lock the conversations (and the senders' participant rows) → allocate seqs
  * → insert the messages → attach their files → count replies → move the senders' watermarks, index
  * the messages for search, write the push outbox and the events log. Each phase is one
  * statement (or one per thousand attachments), whatever the batch holds; on PostgreSQL the
@@ -68,7 +88,11 @@ export class SqlAppend extends SqlAggregate implements Pick<MessageStore, 'appen
     }
   }
 
-  #append(all: readonly NewMessage[], probe: ReadonlySet<Id> | undefined, waitMs: number): Promise<AppendOutcome[]> {
+  async #append(all: readonly NewMessage[], probe: ReadonlySet<Id> | undefined, waitMs: number): Promise<AppendOutcome[]> {
+    // 1. Read before the transaction, so not inside the conversations' locks: an original
+    //    that commits after this read makes the insert fail on the unique key, and the next
+    //    attempt (appendMessages) finds it.
+    const stored = await this.#storedRetries(all);
     return this.runner.transaction(async (tx) => {
       // 0. The conversations this transaction may write (PostgreSQL: locked, in id order);
       //    the messages of the others come back deferred.
@@ -80,7 +104,7 @@ export class SqlAppend extends SqlAggregate implements Pick<MessageStore, 'appen
       const batch = left.size === 0 ? all : taken.map((i) => all[i]);
       if (this.afterLock) await this.afterLock([...new Set(batch.map((m) => m.conversationId))]);
 
-      const { fresh, results, duplicateOf } = await this.#resolveClientIds(tx, batch);
+      const { fresh, results, duplicateOf } = triage(batch, stored);
       if (fresh.length > 0) {
         const { seqs, tenantOf } = await this.#allocateSeqs(tx, batch, fresh);
         const rows = await this.#insertMessages(tx, batch, fresh, seqs);
@@ -136,45 +160,22 @@ export class SqlAppend extends SqlAggregate implements Pick<MessageStore, 'appen
     });
   }
 
-  /** 1. Retries: a (sender, conversation, client_id) already stored, or twice in this batch. */
-  async #resolveClientIds(tx: SqlRunner, batch: readonly NewMessage[]): Promise<Triage> {
-    const results: (AppendResult | undefined)[] = new Array(batch.length);
-    const existing = new Map<string, MessageRow>();
+  /** 1. Retries: the sends whose (sender, conversation, client_id) is stored already, by retryKey. */
+  async #storedRetries(batch: readonly NewMessage[]): Promise<Map<string, Message>> {
     const withClient = batch.filter((m) => m.clientId !== null);
-    if (withClient.length > 0) {
-      // Exact keys joined to the unique index: one index probe each.
-      // (Row-value IN (VALUES …) made SQLite scan the table; IN lists would probe their product.)
-      const keys = [...new Map(withClient.map((m) => [retryKey(m), m])).values()];
-      const rows = await tx.all<MessageRow>(
-        raw(
-          `SELECT ${MESSAGE_COLUMNS_OF_M} FROM (VALUES ${new Array(keys.length).fill('(CAST(? AS BIGINT), CAST(? AS BIGINT), CAST(? AS VARCHAR(255)))').join(', ')}) AS v
+    if (withClient.length === 0) return new Map();
+    // Exact keys joined to the unique index: one index probe each.
+    // (Row-value IN (VALUES …) made SQLite scan the table; IN lists would probe their product.)
+    const keys = [...new Map(withClient.map((m) => [retryKey(m), m])).values()];
+    const rows = await this.runner.all<MessageRow>(
+      raw(
+        `SELECT ${MESSAGE_COLUMNS_OF_M} FROM (VALUES ${new Array(keys.length).fill('(CAST(? AS BIGINT), CAST(? AS BIGINT), CAST(? AS VARCHAR(255)))').join(', ')}) AS v
            JOIN messages m ON m.sender_id = v.column1 AND m.conversation_id = v.column2 AND m.client_id = v.column3`,
-          keys.flatMap((m) => [m.senderId, m.conversationId, m.clientId]),
-        ),
-      );
-      for (const r of rows) existing.set(retryKey({ senderId: Number(r.sender_id), conversationId: Number(r.conversation_id), clientId: r.client_id }), r);
-    }
-    const fresh: number[] = [];
-    const firstInBatch = new Map<string, number>();
-    const duplicateOf = new Map<number, number>();
-    batch.forEach((m, i) => {
-      if (m.clientId !== null) {
-        const key = retryKey(m);
-        if (existing.has(key)) return;
-        const first = firstInBatch.get(key);
-        if (first !== undefined) return void duplicateOf.set(i, first);
-        firstInBatch.set(key, i);
-      }
-      fresh.push(i);
-    });
-    if (existing.size > 0) {
-      const stored = new Map((await hydrateMessages(this.ctx, [...existing.values()], tx)).map((m) => [retryKey(m), m]));
-      batch.forEach((m, i) => {
-        const message = m.clientId !== null ? stored.get(retryKey(m)) : undefined;
-        if (message) results[i] = { message, created: false };
-      });
-    }
-    return { fresh, results, duplicateOf };
+        keys.flatMap((m) => [m.senderId, m.conversationId, m.clientId]),
+      ),
+    );
+    if (rows.length === 0) return new Map();
+    return new Map((await hydrateMessages(this.ctx, rows)).map((m) => [retryKey(m), m]));
   }
 
   /**
