@@ -27,6 +27,14 @@ export interface SortedSearchPlan {
   readonly rareRatio: number;
 }
 
+/** A conversation's counters as its row lock was taken; `deleted`: it has deleted_at set. */
+export interface ConversationPosition {
+  lastSeq: number;
+  changeSeq: number;
+  tenantId: Id;
+  deleted: boolean;
+}
+
 /**
  * Everything that differs between SQLite and PostgreSQL, for the sub-stores of `sql/`: they
  * write one SQL text for both and ask this for the pieces that differ (function names, typed
@@ -65,8 +73,16 @@ export interface SqlAdapter {
    * transaction holds; `probe` ones are only taken if free. Returns the conversations left out.
    * Then locks the `participants` rows (conversation id, user id; sorted) of the conversations
    * it took, as lockInOrder does: in the same round trip when it can (the append's watermarks).
+   * `positions`: where the locked conversations stand (read under their locks, so current until
+   * the commit) when that came in the same round trip too; null otherwise.
    */
-  lockConversations(tx: SqlRunner, ids: readonly Id[], probe: ReadonlySet<Id> | undefined, waitMs: number, participants?: readonly (readonly [Id, Id])[]): Promise<Set<Id>>;
+  lockConversations(
+    tx: SqlRunner,
+    ids: readonly Id[],
+    probe: ReadonlySet<Id> | undefined,
+    waitMs: number,
+    participants?: readonly (readonly [Id, Id])[],
+  ): Promise<{ left: Set<Id>; positions: Map<Id, ConversationPosition> | null }>;
   /**
    * Runs `main` and returns its rows, and runs the `alongside` statements (null: none) in the
    * same transaction. PostgreSQL: in one round trip, `alongside` as data-modifying WITH clauses
@@ -152,8 +168,8 @@ class SqliteAdapter extends SqlWords implements SqlAdapter {
   async stillRunning(): Promise<string[]> {
     return [];
   }
-  async lockConversations(): Promise<Set<Id>> {
-    return new Set();
+  async lockConversations() {
+    return { left: new Set<Id>(), positions: null };
   }
   async allWith<T>(tx: SqlRunner, main: Statement, alongside: readonly (Statement | null)[]): Promise<T[]> {
     const rows = await tx.all<T>(main);
@@ -221,9 +237,16 @@ class PostgresAdapter extends SqlWords implements SqlAdapter {
     await tx.all(raw(`SELECT id FROM ${table} WHERE id = ? FOR UPDATE`, [id]));
   }
 
-  async lockConversations(tx: SqlRunner, ids: readonly Id[], probe: ReadonlySet<Id> | undefined, waitMs: number, participants: readonly (readonly [Id, Id])[] = []): Promise<Set<Id>> {
+  async lockConversations(
+    tx: SqlRunner,
+    ids: readonly Id[],
+    probe: ReadonlySet<Id> | undefined,
+    waitMs: number,
+    participants: readonly (readonly [Id, Id])[] = [],
+  ): Promise<{ left: Set<Id>; positions: Map<Id, ConversationPosition> | null }> {
     const out = new Set<Id>();
-    if (ids.length === 0) return out;
+    let positions: Map<Id, ConversationPosition> | null = null;
+    if (ids.length === 0) return { left: out, positions };
     const waitFor = ids.filter((id) => !probe?.has(id));
     const tryOnly = ids.filter((id) => probe?.has(id));
     // Ids are integers from our own rows, written inline: the savepoint, the wait bound and
@@ -244,15 +267,20 @@ class PostgresAdapter extends SqlWords implements SqlAdapter {
     };
     if (waitFor.length > 0) {
       try {
-        await tx.run(
+        // Last, their counters, read under the locks (the last statement's rows are the answer).
+        const rows = await tx.all<{ id: number; last_seq: number; change_seq: number; tenant_id: number; deleted: boolean }>(
           raw(
             `SAVEPOINT lock_wait; SET LOCAL lock_timeout = ${Math.max(1, Math.trunc(waitMs))}; ` +
               `SELECT 1 FROM conversations WHERE id IN (${list(waitFor)}) ORDER BY id FOR UPDATE; SET LOCAL lock_timeout = DEFAULT` +
-              (inline ? `; ${lockParticipants(participants)}` : ''),
+              (inline ? `; ${lockParticipants(participants)}` : '') +
+              `; SELECT id, last_seq, change_seq, tenant_id, deleted_at IS NOT NULL AS deleted FROM conversations WHERE id IN (${list(waitFor)})`,
             [],
           ),
         );
         participantsLocked = inline;
+        if (tryOnly.length === 0) {
+          positions = new Map(rows.map((r) => [Number(r.id), { lastSeq: Number(r.last_seq), changeSeq: Number(r.change_seq), tenantId: Number(r.tenant_id), deleted: r.deleted }]));
+        }
       } catch (e) {
         if (!(e instanceof LockNotAvailable)) throw e;
         // Some row is held: keep what is free now, leave the rest for a later batch.
@@ -266,7 +294,7 @@ class PostgresAdapter extends SqlWords implements SqlAdapter {
       // One row: the statement that writes it takes its lock.
       if (taken.length > 1) await tx.run(raw(lockParticipants(taken), []));
     }
-    return out;
+    return { left: out, positions };
   }
   async allWith<T>(tx: SqlRunner, main: Statement, alongside: readonly (Statement | null)[]): Promise<T[]> {
     const others = alongside.filter((s): s is Statement => s !== null);

@@ -3,6 +3,7 @@ import type { Attachment, Id, Message } from '../../../core/model.js';
 import { raw, type SqlRunner, type Statement } from '../sql-runner.js';
 import { StoreError, NotCommitted, UniqueViolation, type AppendOptions, type AppendOutcome, type AppendResult, type MessageStore, type NewMessage } from '../store.js';
 import { SqlAggregate, type SqlContext } from './aggregate.js';
+import type { ConversationPosition } from './adapter.js';
 import { insertAttachmentRows, type AttachmentInsert } from './files.js';
 import { hydrateMessages } from './messages.js';
 import { indexRow } from '../search-text.js';
@@ -50,8 +51,10 @@ function triage(batch: readonly NewMessage[], stored: ReadonlyMap<string, Messag
  * resolve client ids (retries, before the transaction) → lock the conversations (and the senders' participant rows) → allocate seqs
  * → insert the messages → attach their files → count replies → move the senders' watermarks, index
  * the messages for search, write the push outbox and the events log. Each phase is one
- * statement (or one per thousand attachments), whatever the batch holds; on PostgreSQL the
- * last four are one statement (SqlAdapter.allWith) and the first rides with the BEGIN.
+ * statement (or one per thousand attachments), whatever the batch holds. On PostgreSQL the
+ * lock rides with the BEGIN and reads where the conversations stand, so the seqs' UPDATE goes
+ * with the insert, and the last four are one statement (SqlAdapter.allWith): four round trips
+ * and the COMMIT hold the conversations' rows, which the other processes' appends wait for.
  */
 export class SqlAppend extends SqlAggregate implements Pick<MessageStore, 'appendMessages' | 'searchRowOf'> {
   /** Tests only: runs inside the append's transaction once its conversations are locked. */
@@ -99,15 +102,15 @@ export class SqlAppend extends SqlAggregate implements Pick<MessageStore, 'appen
       const conversationIds = [...new Set(all.map((m) => m.conversationId))].sort((a, b) => a - b);
       // The senders' participant rows too (their watermarks move), in the same round trip.
       const senders = [...new Map(all.map((m) => [`${m.conversationId}:${m.senderId}`, [m.conversationId, m.senderId] as const])).values()];
-      const left = await this.adapter.lockConversations(tx, conversationIds, probe, waitMs, senders);
+      const { left, positions } = await this.adapter.lockConversations(tx, conversationIds, probe, waitMs, senders);
       const taken = all.flatMap((m, i) => (left.has(m.conversationId) ? [] : [i]));
       const batch = left.size === 0 ? all : taken.map((i) => all[i]);
       if (this.afterLock) await this.afterLock([...new Set(batch.map((m) => m.conversationId))]);
 
       const { fresh, results, duplicateOf } = triage(batch, stored);
       if (fresh.length > 0) {
-        const { seqs, tenantOf } = await this.#allocateSeqs(tx, batch, fresh);
-        const rows = await this.#insertMessages(tx, batch, fresh, seqs);
+        const { seqs, tenantOf, advance } = await this.#allocateSeqs(tx, batch, fresh, positions);
+        const rows = await this.#insertMessages(tx, batch, fresh, seqs, advance);
         const attachments = await this.#insertAttachments(tx, batch, fresh, rows);
         const parentUuids = await this.#countReplies(tx, batch, fresh);
         fresh.forEach((i, k) => {
@@ -182,8 +185,15 @@ export class SqlAppend extends SqlAggregate implements Pick<MessageStore, 'appen
    * 2. Seqs: one UPDATE … RETURNING for every conversation of the batch (taken in id order,
    *    the order the rows were locked in), each conversation's messages numbered in batch order.
    *    A deleted conversation returns no row: nothing of the batch commits.
+   *    When the lock read where the conversations stand (`positions`, PostgreSQL), the seqs
+   *    are counted from there and the UPDATE is returned (`advance`) to go with the insert.
    */
-  async #allocateSeqs(tx: SqlRunner, batch: readonly NewMessage[], fresh: readonly number[]): Promise<{ seqs: { seq: number; changeSeq: number }[]; tenantOf: Map<Id, Id> }> {
+  async #allocateSeqs(
+    tx: SqlRunner,
+    batch: readonly NewMessage[],
+    fresh: readonly number[],
+    positions: ReadonlyMap<Id, ConversationPosition> | null,
+  ): Promise<{ seqs: { seq: number; changeSeq: number }[]; tenantOf: Map<Id, Id>; advance: Statement | null }> {
     const perConversation = new Map<Id, number[]>();
     for (const i of fresh) {
       const c = batch[i].conversationId;
@@ -196,25 +206,35 @@ export class SqlAppend extends SqlAggregate implements Pick<MessageStore, 'appen
       const idx = perConversation.get(c)!;
       return [c, idx.length, batch[idx[idx.length - 1]].createdAt];
     });
-    const rows = await tx.all<{ id: number; last_seq: number; change_seq: number; tenant_id: number }>(
-      raw(
-        `UPDATE conversations SET last_seq = conversations.last_seq + v.column2, change_seq = conversations.change_seq + v.column2, last_message_at = v.column3, updated_at = v.column3
+    const update = raw(
+      `UPDATE conversations SET last_seq = conversations.last_seq + v.column2, change_seq = conversations.change_seq + v.column2, last_message_at = v.column3, updated_at = v.column3
          FROM (VALUES ${this.adapter.valueRows(convIds.length, ['BIGINT', 'INTEGER', 'BIGINT'])}) AS v
          WHERE conversations.id = v.column1 AND conversations.deleted_at IS NULL RETURNING conversations.id, conversations.last_seq, conversations.change_seq, conversations.tenant_id`,
-        params,
-      ),
+      params,
     );
-    const byId = new Map(rows.map((r) => [Number(r.id), r]));
-    const seqs: { seq: number; changeSeq: number }[] = new Array(batch.length);
-    for (const c of convIds) {
-      const row = byId.get(c);
-      if (!row) throw new StoreError('conversation_not_found');
-      const idx = perConversation.get(c)!;
-      let seq = Number(row.last_seq) - idx.length;
-      let changeSeq = Number(row.change_seq) - idx.length;
-      for (const i of idx) seqs[i] = { seq: ++seq, changeSeq: ++changeSeq };
+    // Where each conversation stood before this batch.
+    const before = new Map<Id, { lastSeq: number; changeSeq: number; tenantId: Id }>();
+    if (positions) {
+      for (const c of convIds) {
+        const p = positions.get(c);
+        if (p && !p.deleted) before.set(c, p);
+      }
+    } else {
+      for (const r of await tx.all<{ id: number; last_seq: number; change_seq: number; tenant_id: number }>(update)) {
+        const n = perConversation.get(Number(r.id))!.length;
+        before.set(Number(r.id), { lastSeq: Number(r.last_seq) - n, changeSeq: Number(r.change_seq) - n, tenantId: Number(r.tenant_id) });
+      }
     }
-    return { seqs, tenantOf: new Map(rows.map((r) => [Number(r.id), Number(r.tenant_id)])) };
+    const seqs: { seq: number; changeSeq: number }[] = new Array(batch.length);
+    const tenantOf = new Map<Id, Id>();
+    for (const c of convIds) {
+      const row = before.get(c);
+      if (!row) throw new StoreError('conversation_not_found');
+      tenantOf.set(c, row.tenantId);
+      let { lastSeq: seq, changeSeq } = row;
+      for (const i of perConversation.get(c)!) seqs[i] = { seq: ++seq, changeSeq: ++changeSeq };
+    }
+    return { seqs, tenantOf, advance: positions ? update : null };
   }
 
   /** 3. The messages, in one statement: their ids and uuids, in `fresh` order. */
@@ -223,17 +243,21 @@ export class SqlAppend extends SqlAggregate implements Pick<MessageStore, 'appen
     batch: readonly NewMessage[],
     fresh: readonly number[],
     seqs: readonly { seq: number; changeSeq: number }[],
+    /** The seqs' UPDATE when not run yet: it goes with the insert. */
+    advance: Statement | null,
   ): Promise<{ id: Id; uuid: string }[]> {
     const uuids = fresh.map(() => uuidv7());
     const values = fresh.flatMap((i, k) => {
       const m = batch[i];
       return [uuids[k], m.conversationId, seqs[i].seq, seqs[i].changeSeq, m.senderId, m.kind, m.content, m.replyToId, m.clientId, m.createdAt, m.metadataJson ?? null];
     });
-    const inserted = await tx.all<{ id: number; uuid: string }>(
+    const inserted = await this.adapter.allWith<{ id: number; uuid: string }>(
+      tx,
       raw(
         `INSERT INTO messages (uuid, conversation_id, seq, change_seq, sender_id, kind, content, reply_to_id, client_id, created_at, metadata, reply_count) VALUES ${new Array(fresh.length).fill('(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0)').join(', ')} RETURNING id, uuid`,
         values,
       ),
+      [advance],
     );
     const idByUuid = new Map(inserted.map((r) => [r.uuid, r.id]));
     return uuids.map((uuid) => ({ id: idByUuid.get(uuid)!, uuid }));
