@@ -46,10 +46,45 @@ describe.skipIf(!hasPostgres)('PostgreSQL round trips', () => {
       rec.stop();
     }
     expect(rec.texts.filter((t) => /^\s*BEGIN\s*$/i.test(t))).toEqual([]);
-    expect(rec.texts[0]).toMatch(/^BEGIN; SAVEPOINT lock_wait;/);
+    // The retry lookup reads before the transaction; the transaction begins with the lock.
+    expect(rec.texts[1]).toMatch(/^BEGIN; SAVEPOINT lock_wait;/);
     expect(rec.texts.at(-1)).toBe('COMMIT');
     // Committed: another connection reads the messages.
     expect((await store.messagesBySeq(c1.id, 1, 10)).length).toBe(2);
+  });
+
+  // The conversations' rows are held from the lock's round trip to the COMMIT, and the other
+  // processes' appends to them wait that long: the retry lookup reads before the transaction,
+  // the lock takes the watermarks' rows with it and reads the conversations' counters, the
+  // seqs' UPDATE goes with the insert, and the watermarks, search index, push outbox and
+  // events log are one statement.
+  it('an append holds its locks for three round trips and the COMMIT: lock, insert, the rest', async () => {
+    const { store, a, b, conversations: [c1, c2], msg } = await setup();
+    const rec = recordQueries();
+    try {
+      // One with a push to consider, so the outbox's INSERT is in the statement too.
+      const notify = { dueAt: 2000, direct: true, mentionIds: [] };
+      const out = await store.appendMessages([msg(c1.id, a.id), msg(c2.id, b.id, { notify }), msg(c1.id, b.id)]);
+      expect(out.every((o) => 'message' in o)).toBe(true);
+    } finally {
+      rec.stop();
+    }
+    expect(rec.texts).toHaveLength(5);
+    expect(rec.texts[0]).toMatch(/^SELECT .* JOIN messages m ON m.sender_id/s);
+    expect(rec.texts[1]).toMatch(/^BEGIN; .*FROM conversations .* FOR UPDATE; SET LOCAL lock_timeout = DEFAULT; SELECT 1 FROM participants .* FOR UPDATE; SELECT id, last_seq/s);
+    expect(rec.texts[2]).toMatch(/^WITH w0 AS \(UPDATE conversations SET last_seq.*INSERT INTO messages/s);
+    expect(rec.texts[3]).toMatch(/^WITH .*INSERT INTO message_search.*INSERT INTO notification_outbox.*INSERT INTO events.*UPDATE participants/s);
+    expect(rec.texts.at(-1)).toBe('COMMIT');
+    // Everything of the batch committed: messages, watermarks, index rows, events.
+    expect((await store.messagesBySeq(c1.id, 1, 10)).map((m) => [m.seq, m.changeSeq]).sort((x, y) => x[0] - y[0])).toEqual([[1, 1], [2, 2]]);
+    const [{ last_seq, change_seq }] = await store.runner.all<{ last_seq: number; change_seq: number }>(raw('SELECT last_seq, change_seq FROM conversations WHERE id = ?', [c1.id]));
+    expect([Number(last_seq), Number(change_seq)]).toEqual([2, 2]);
+    const [{ n }] = await store.runner.all<{ n: number }>(raw('SELECT count(*) AS n FROM message_search', []));
+    expect(Number(n)).toBe(3);
+    const [{ e }] = await store.runner.all<{ e: number }>(raw("SELECT count(*) AS e FROM events WHERE type = 'message.created'", []));
+    expect(Number(e)).toBe(3);
+    const rows = await store.runner.all<{ user_id: number; sent_seq: number }>(raw('SELECT user_id, sent_seq FROM participants WHERE conversation_id = ? ORDER BY user_id', [c1.id]));
+    expect(rows.map((r) => [Number(r.user_id), Number(r.sent_seq)])).toEqual([[a.id, 1], [b.id, 2]].sort((x, y) => x[0] - y[0]));
   });
 
   it('a transaction whose first statement has parameters still begins first, and a failure rolls all of it back', async () => {

@@ -1,7 +1,19 @@
+import { randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import type { DomainEvent } from '../../core/events.js';
 import { closeRedis, defaultOnError, openRedis, type RedisBackendOptions, type RedisErrorListener } from '../redis.js';
 import type { Bus, BusHandler } from './bus.js';
+
+/** Echoes kept at most: past this (a subscription that never took effect), they are parsed instead. */
+const MAX_ECHOES = 10_000;
+
+const TAG_START = '{"~":"';
+
+/** The event's JSON without its publisher's tag (a payload of an older release has none). */
+function untagged(payload: string): string {
+  if (!payload.startsWith(TAG_START)) return payload;
+  return '{' + payload.slice(payload.indexOf('",', TAG_START.length) + 2);
+}
 
 /**
  * Redis pub/sub between the processes of one deployment: one publisher and one subscriber
@@ -31,6 +43,13 @@ import type { Bus, BusHandler } from './bus.js';
  * calls its `onGap` listeners once the connection is back; the hub should then make its
  * sockets resume. After a reconnect the subscriber subscribes again to every channel the
  * process follows (this bus, not ioredis, owns that list).
+ *
+ * A process's own events come back to it through Redis like everyone's (that keeps the order
+ * of its events among the others' on each connection), but are not parsed again: each payload
+ * begins with its publisher's tag and a number, `{"~":"<tag>.<n>",` then the event's JSON
+ * members, and the publisher keeps the events it sent on channels it follows until their echo
+ * is read (JSON.parse of every event, its own included, was 3–5% of a cluster process's time).
+ * The payload stays a JSON object, so a process of the previous release reads it too.
  */
 export class RedisBus implements Bus {
   readonly #pub: Redis;
@@ -49,6 +68,12 @@ export class RedisBus implements Bus {
   /** The subscriber is connected and subscribed to every channel in #channels. */
   #subSynced = false;
   #closed = false;
+  /** The start of this process's payloads (see the class comment). */
+  readonly #tag = `${TAG_START}${randomBytes(6).toString('base64url')}.`;
+  /** Number of the next publish. */
+  #published = 0;
+  /** Events published on followed channels whose echo was not read yet, by number (ascending). */
+  readonly #echoes = new Map<number, DomainEvent>();
 
   constructor(pub: Redis, sub: Redis, opts: RedisBackendOptions = {}) {
     this.#pub = pub;
@@ -65,6 +90,8 @@ export class RedisBus implements Bus {
       // A new connection starts with no subscription: whatever was published meanwhile is gone.
       if (this.#subSynced) this.#lost = true;
       this.#subSynced = false;
+      // Echoes not read by now are lost with the connection.
+      this.#echoes.clear();
     });
     pub.on('ready', () => this.#maybeRecovered());
     this.#subSynced = sub.status === 'ready';
@@ -89,7 +116,14 @@ export class RedisBus implements Bus {
       this.#lost = true;
       return Promise.resolve();
     }
-    return this.#pub.publish(this.#prefix + channel, JSON.stringify(event)).then(
+    const n = this.#published++;
+    const json = JSON.stringify(event);
+    // Its echo is read only on a channel this process follows; kept until then (or until a later one's echo shows it will not come).
+    if (this.#channels.has(channel)) {
+      if (this.#echoes.size >= MAX_ECHOES) this.#echoes.clear();
+      this.#echoes.set(n, event);
+    }
+    return this.#pub.publish(this.#prefix + channel, `${this.#tag}${n.toString(36)}",${json.slice(1)}`).then(
       () => {},
       (e: Error) => {
         this.#lost = true;
@@ -177,13 +211,29 @@ export class RedisBus implements Bus {
     }
   }
 
+  /**
+   * This process's own event, when the payload is one whose echo it kept. Echoes come in
+   * publish order (one publisher connection), so the ones numbered lower never will.
+   */
+  #own(payload: string): DomainEvent | undefined {
+    if (!payload.startsWith(this.#tag)) return undefined;
+    const n = Number.parseInt(payload.slice(this.#tag.length, payload.indexOf('"', this.#tag.length)), 36);
+    for (const k of this.#echoes.keys()) {
+      if (k >= n) break;
+      this.#echoes.delete(k);
+    }
+    const event = this.#echoes.get(n);
+    this.#echoes.delete(n);
+    return event;
+  }
+
   #receive(redisChannel: string, payload: string): void {
     if (!redisChannel.startsWith(this.#prefix)) return;
     const channel = redisChannel.slice(this.#prefix.length);
     if (!this.#channels.has(channel)) return;
-    let event: DomainEvent;
+    let event: DomainEvent | undefined;
     try {
-      event = JSON.parse(payload) as DomainEvent;
+      event = this.#own(payload) ?? (JSON.parse(untagged(payload)) as DomainEvent);
     } catch (e) {
       this.#onError(new Error(`bus: unreadable event on ${redisChannel}: ${(e as Error).message}`));
       return;

@@ -1,6 +1,6 @@
 import type { Id } from '../../../core/model.js';
 import { LockNotAvailable } from '../store.js';
-import { raw, type SqlRunner } from '../sql-runner.js';
+import { raw, type SqlRunner, type Statement } from '../sql-runner.js';
 
 /**
  * How search reads an index that cannot stop a word's matches at the page's end (PostgreSQL's
@@ -25,6 +25,14 @@ export interface SortedSearchPlan {
    * else, so a common word beside a rare one is tested on the rare one's matches instead.
    */
   readonly rareRatio: number;
+}
+
+/** A conversation's counters as its row lock was taken; `deleted`: it has deleted_at set. */
+export interface ConversationPosition {
+  lastSeq: number;
+  changeSeq: number;
+  tenantId: Id;
+  deleted: boolean;
 }
 
 /**
@@ -63,8 +71,25 @@ export interface SqlAdapter {
   /**
    * Locks the conversations' rows in id order, waiting at most `waitMs` for the ones another
    * transaction holds; `probe` ones are only taken if free. Returns the conversations left out.
+   * Then locks the `participants` rows (conversation id, user id; sorted) of the conversations
+   * it took, as lockInOrder does: in the same round trip when it can (the append's watermarks).
+   * `positions`: where the locked conversations stand (read under their locks, so current until
+   * the commit) when that came in the same round trip too; null otherwise.
    */
-  lockConversations(tx: SqlRunner, ids: readonly Id[], probe: ReadonlySet<Id> | undefined, waitMs: number): Promise<Set<Id>>;
+  lockConversations(
+    tx: SqlRunner,
+    ids: readonly Id[],
+    probe: ReadonlySet<Id> | undefined,
+    waitMs: number,
+    participants?: readonly (readonly [Id, Id])[],
+  ): Promise<{ left: Set<Id>; positions: Map<Id, ConversationPosition> | null }>;
+  /**
+   * Runs `main` and returns its rows, and runs the `alongside` statements (null: none) in the
+   * same transaction. PostgreSQL: in one round trip, `alongside` as data-modifying WITH clauses
+   * of `main`, so all of them see one snapshot and none may read what another writes. SQLite:
+   * `main` first, then the others in order.
+   */
+  allWith<T>(tx: SqlRunner, main: Statement, alongside: readonly (Statement | null)[]): Promise<T[]>;
   /**
    * The newest message of each of `n` conversations, given as `(conversation id, last_seq)`
    * pairs: one bounded probe of (conversation_id, seq) per conversation.
@@ -143,8 +168,13 @@ class SqliteAdapter extends SqlWords implements SqlAdapter {
   async stillRunning(): Promise<string[]> {
     return [];
   }
-  async lockConversations(): Promise<Set<Id>> {
-    return new Set();
+  async lockConversations() {
+    return { left: new Set<Id>(), positions: null };
+  }
+  async allWith<T>(tx: SqlRunner, main: Statement, alongside: readonly (Statement | null)[]): Promise<T[]> {
+    const rows = await tx.all<T>(main);
+    for (const s of alongside) if (s) await tx.run(s);
+    return rows;
   }
   lastMessagesSql(n: number, columns: readonly string[]): string {
     return `SELECT ${columns.map((c) => 'm.' + c).join(', ')} FROM (VALUES ${this.valueRows(n, ['BIGINT', 'BIGINT'])}) AS v
@@ -207,14 +237,29 @@ class PostgresAdapter extends SqlWords implements SqlAdapter {
     await tx.all(raw(`SELECT id FROM ${table} WHERE id = ? FOR UPDATE`, [id]));
   }
 
-  async lockConversations(tx: SqlRunner, ids: readonly Id[], probe: ReadonlySet<Id> | undefined, waitMs: number): Promise<Set<Id>> {
+  async lockConversations(
+    tx: SqlRunner,
+    ids: readonly Id[],
+    probe: ReadonlySet<Id> | undefined,
+    waitMs: number,
+    participants: readonly (readonly [Id, Id])[] = [],
+  ): Promise<{ left: Set<Id>; positions: Map<Id, ConversationPosition> | null }> {
     const out = new Set<Id>();
-    if (ids.length === 0) return out;
+    let positions: Map<Id, ConversationPosition> | null = null;
+    if (ids.length === 0) return { left: out, positions };
     const waitFor = ids.filter((id) => !probe?.has(id));
     const tryOnly = ids.filter((id) => probe?.has(id));
     // Ids are integers from our own rows, written inline: the savepoint, the wait bound and
     // the lock then go in one round trip (a query with parameters takes one statement).
-    const list = (xs: readonly Id[]) => xs.map((x) => String(Math.trunc(x))).join(', ');
+    const int = (x: Id) => String(Math.trunc(x));
+    const list = (xs: readonly Id[]) => xs.map(int).join(', ');
+    // The participants' rows after every conversation's: each transaction takes them in that
+    // order, so none waits for a participant row while holding a conversation another wants.
+    const lockParticipants = (keys: readonly (readonly [Id, Id])[]) =>
+      `SELECT 1 FROM participants WHERE (conversation_id, user_id) IN (${keys.map(([c, u]) => `(${int(c)}, ${int(u)})`).join(', ')}) ORDER BY conversation_id, user_id FOR UPDATE`;
+    // With no row to take only if free, the participants' lock goes in the conversations' round trip.
+    const inline = tryOnly.length === 0 && participants.length > 0;
+    let participantsLocked = false;
     const skipLocked = async (xs: readonly Id[]) => {
       const got = await tx.all<{ id: number }>(raw(`SELECT id FROM conversations WHERE id IN (${list(xs)}) ORDER BY id FOR UPDATE SKIP LOCKED`, []));
       const have = new Set(got.map((r) => Number(r.id)));
@@ -222,13 +267,20 @@ class PostgresAdapter extends SqlWords implements SqlAdapter {
     };
     if (waitFor.length > 0) {
       try {
-        await tx.run(
+        // Last, their counters, read under the locks (the last statement's rows are the answer).
+        const rows = await tx.all<{ id: number; last_seq: number; change_seq: number; tenant_id: number; deleted: boolean }>(
           raw(
             `SAVEPOINT lock_wait; SET LOCAL lock_timeout = ${Math.max(1, Math.trunc(waitMs))}; ` +
-              `SELECT 1 FROM conversations WHERE id IN (${list(waitFor)}) ORDER BY id FOR UPDATE; SET LOCAL lock_timeout = DEFAULT`,
+              `SELECT 1 FROM conversations WHERE id IN (${list(waitFor)}) ORDER BY id FOR UPDATE; SET LOCAL lock_timeout = DEFAULT` +
+              (inline ? `; ${lockParticipants(participants)}` : '') +
+              `; SELECT id, last_seq, change_seq, tenant_id, deleted_at IS NOT NULL AS deleted FROM conversations WHERE id IN (${list(waitFor)})`,
             [],
           ),
         );
+        participantsLocked = inline;
+        if (tryOnly.length === 0) {
+          positions = new Map(rows.map((r) => [Number(r.id), { lastSeq: Number(r.last_seq), changeSeq: Number(r.change_seq), tenantId: Number(r.tenant_id), deleted: r.deleted }]));
+        }
       } catch (e) {
         if (!(e instanceof LockNotAvailable)) throw e;
         // Some row is held: keep what is free now, leave the rest for a later batch.
@@ -237,7 +289,18 @@ class PostgresAdapter extends SqlWords implements SqlAdapter {
       }
     }
     if (tryOnly.length > 0) await skipLocked(tryOnly);
-    return out;
+    if (!participantsLocked) {
+      const taken = participants.filter(([c]) => !out.has(c));
+      // One row: the statement that writes it takes its lock.
+      if (taken.length > 1) await tx.run(raw(lockParticipants(taken), []));
+    }
+    return { left: out, positions };
+  }
+  async allWith<T>(tx: SqlRunner, main: Statement, alongside: readonly (Statement | null)[]): Promise<T[]> {
+    const others = alongside.filter((s): s is Statement => s !== null);
+    if (others.length === 0) return tx.all<T>(main);
+    const clauses = others.map((s, i) => `w${i} AS (${s.sql})`).join(', ');
+    return tx.all<T>(raw(`WITH ${clauses} ${main.sql}`, [...others.flatMap((s) => s.parameters), ...main.parameters]));
   }
 
   // PostgreSQL is asked for the newest seq up to last_seq, which only (conversation_id, seq)

@@ -1,15 +1,16 @@
 import { uuidv7 } from '../uuid7.js';
-import type { Attachment, Id } from '../../../core/model.js';
-import { raw, type SqlRunner } from '../sql-runner.js';
+import type { Attachment, Id, Message } from '../../../core/model.js';
+import { raw, type SqlRunner, type Statement } from '../sql-runner.js';
 import { StoreError, NotCommitted, UniqueViolation, type AppendOptions, type AppendOutcome, type AppendResult, type MessageStore, type NewMessage } from '../store.js';
 import { SqlAggregate, type SqlContext } from './aggregate.js';
+import type { ConversationPosition } from './adapter.js';
 import { insertAttachmentRows, type AttachmentInsert } from './files.js';
 import { hydrateMessages } from './messages.js';
 import { indexRow } from '../search-text.js';
-import { indexMessages } from './search.js';
+import { indexStatement } from './search.js';
 import { followRepliedThreads } from './threads.js';
-import { writeNotificationOutbox } from './notifications.js';
-import { logCreatedMessages } from './outbox.js';
+import { notificationOutboxStatement } from './notifications.js';
+import { createdMessagesLog } from './outbox.js';
 import { ATTACHMENT_COLUMNS, MESSAGE_COLUMNS_OF_M, toAttachment, type AttachmentRow, type MessageRow } from './rows.js';
 
 /** The retry key (Store contract): a client id names a send within its conversation only. */
@@ -25,11 +26,35 @@ interface Triage {
   duplicateOf: Map<number, number>;
 }
 
+/** Which sends of `batch` are new: not stored already (`stored`, by retryKey) nor a second send of one key in the batch. */
+function triage(batch: readonly NewMessage[], stored: ReadonlyMap<string, Message>): Triage {
+  const results: (AppendResult | undefined)[] = new Array(batch.length);
+  const fresh: number[] = [];
+  const firstInBatch = new Map<string, number>();
+  const duplicateOf = new Map<number, number>();
+  batch.forEach((m, i) => {
+    if (m.clientId !== null) {
+      const key = retryKey(m);
+      const message = stored.get(key);
+      if (message) return void (results[i] = { message, created: false });
+      const first = firstInBatch.get(key);
+      if (first !== undefined) return void duplicateOf.set(i, first);
+      firstInBatch.set(key, i);
+    }
+    fresh.push(i);
+  });
+  return { fresh, results, duplicateOf };
+}
+
 /**
  * The append (group commit): a batch of messages in one transaction, in phases —
- * lock the conversations → resolve client ids (retries) → allocate seqs → insert the messages
- * → attach their files → index them for search → count replies → move the senders' watermarks. Each phase is one
- * statement (or one per thousand attachments), whatever the batch holds.
+ * resolve client ids (retries, before the transaction) → lock the conversations (and the senders' participant rows) → allocate seqs
+ * → insert the messages → attach their files → count replies → move the senders' watermarks, index
+ * the messages for search, write the push outbox and the events log. Each phase is one
+ * statement (or one per thousand attachments), whatever the batch holds. On PostgreSQL the
+ * lock rides with the BEGIN and reads where the conversations stand, so the seqs' UPDATE goes
+ * with the insert, and the last four are one statement (SqlAdapter.allWith): four round trips
+ * and the COMMIT hold the conversations' rows, which the other processes' appends wait for.
  */
 export class SqlAppend extends SqlAggregate implements Pick<MessageStore, 'appendMessages' | 'searchRowOf'> {
   /** Tests only: runs inside the append's transaction once its conversations are locked. */
@@ -66,26 +91,27 @@ export class SqlAppend extends SqlAggregate implements Pick<MessageStore, 'appen
     }
   }
 
-  #append(all: readonly NewMessage[], probe: ReadonlySet<Id> | undefined, waitMs: number): Promise<AppendOutcome[]> {
+  async #append(all: readonly NewMessage[], probe: ReadonlySet<Id> | undefined, waitMs: number): Promise<AppendOutcome[]> {
+    // 1. Read before the transaction, so not inside the conversations' locks: an original
+    //    that commits after this read makes the insert fail on the unique key, and the next
+    //    attempt (appendMessages) finds it.
+    const stored = await this.#storedRetries(all);
     return this.runner.transaction(async (tx) => {
       // 0. The conversations this transaction may write (PostgreSQL: locked, in id order);
       //    the messages of the others come back deferred.
       const conversationIds = [...new Set(all.map((m) => m.conversationId))].sort((a, b) => a - b);
-      const left = await this.adapter.lockConversations(tx, conversationIds, probe, waitMs);
+      // The senders' participant rows too (their watermarks move), in the same round trip.
+      const senders = [...new Map(all.map((m) => [`${m.conversationId}:${m.senderId}`, [m.conversationId, m.senderId] as const])).values()];
+      const { left, positions } = await this.adapter.lockConversations(tx, conversationIds, probe, waitMs, senders);
       const taken = all.flatMap((m, i) => (left.has(m.conversationId) ? [] : [i]));
       const batch = left.size === 0 ? all : taken.map((i) => all[i]);
       if (this.afterLock) await this.afterLock([...new Set(batch.map((m) => m.conversationId))]);
 
-      const { fresh, results, duplicateOf } = await this.#resolveClientIds(tx, batch);
+      const { fresh, results, duplicateOf } = triage(batch, stored);
       if (fresh.length > 0) {
-        const { seqs, tenantOf } = await this.#allocateSeqs(tx, batch, fresh);
-        const rows = await this.#insertMessages(tx, batch, fresh, seqs);
+        const { seqs, tenantOf, advance } = await this.#allocateSeqs(tx, batch, fresh, positions);
+        const rows = await this.#insertMessages(tx, batch, fresh, seqs, advance);
         const attachments = await this.#insertAttachments(tx, batch, fresh, rows);
-        // What is acknowledged is searchable: the index rows commit with their messages.
-        if (this.searchIndex) {
-          // Rows cut into words where each send was handled (searchRow) are only inserted here.
-          await indexMessages(tx, this.adapter, fresh.map((i, k) => ({ id: rows[k].id, conversationId: batch[i].conversationId, content: batch[i].content, fileNames: attachments[k].map((a) => a.fileName), row: batch[i].searchRow })));
-        }
         const parentUuids = await this.#countReplies(tx, batch, fresh);
         fresh.forEach((i, k) => {
           const m = batch[i];
@@ -113,13 +139,21 @@ export class SqlAppend extends SqlAggregate implements Pick<MessageStore, 'appen
             },
           };
         });
-        await this.#moveWatermarks(tx, batch, fresh, seqs);
-        // The pushes that may be due, committed with their messages (issue 19's outbox).
-        await writeNotificationOutbox(tx, this.adapter, fresh.map((i, k) => ({ message: batch[i], id: rows[k].id, seq: seqs[i].seq })));
         const replies = fresh.filter((i) => batch[i].replyToId !== null);
         await followRepliedThreads(tx, this.adapter, replies.map((i) => ({ rootId: batch[i].replyToId!, conversationId: batch[i].conversationId, senderId: batch[i].senderId, seq: seqs[i].seq, at: batch[i].createdAt })));
-        // Last: the events log's counter is held from here to the commit.
-        await logCreatedMessages(tx, this.ctx, fresh.map((i) => ({ tenantId: tenantOf.get(batch[i].conversationId)!, message: results[i]!.message })));
+        // The last writes go in one round trip with the watermarks' (PostgreSQL): each round
+        // trip holds the conversations' rows, which the other processes' appends wait for.
+        await this.#moveWatermarks(tx, batch, fresh, seqs, [
+          // What is acknowledged is searchable: the index rows commit with their messages.
+          // Rows cut into words where each send was handled (searchRow) are only inserted here.
+          this.searchIndex
+            ? indexStatement(this.adapter, fresh.map((i, k) => ({ id: rows[k].id, conversationId: batch[i].conversationId, content: batch[i].content, fileNames: attachments[k].map((a) => a.fileName), row: batch[i].searchRow })))
+            : null,
+          // The pushes that may be due, committed with their messages (issue 19's outbox).
+          notificationOutboxStatement(this.adapter, fresh.map((i, k) => ({ message: batch[i], id: rows[k].id, seq: seqs[i].seq }))),
+          // Last: the events log's counter is held from here to the commit.
+          createdMessagesLog(this.ctx, fresh.map((i) => ({ tenantId: tenantOf.get(batch[i].conversationId)!, message: results[i]!.message }))),
+        ]);
       }
       for (const [i, first] of duplicateOf) results[i] = { message: results[first]!.message, created: false };
       if (left.size === 0) return results as AppendResult[];
@@ -129,53 +163,37 @@ export class SqlAppend extends SqlAggregate implements Pick<MessageStore, 'appen
     });
   }
 
-  /** 1. Retries: a (sender, conversation, client_id) already stored, or twice in this batch. */
-  async #resolveClientIds(tx: SqlRunner, batch: readonly NewMessage[]): Promise<Triage> {
-    const results: (AppendResult | undefined)[] = new Array(batch.length);
-    const existing = new Map<string, MessageRow>();
+  /** 1. Retries: the sends whose (sender, conversation, client_id) is stored already, by retryKey. */
+  async #storedRetries(batch: readonly NewMessage[]): Promise<Map<string, Message>> {
     const withClient = batch.filter((m) => m.clientId !== null);
-    if (withClient.length > 0) {
-      // Exact keys joined to the unique index: one index probe each.
-      // (Row-value IN (VALUES …) made SQLite scan the table; IN lists would probe their product.)
-      const keys = [...new Map(withClient.map((m) => [retryKey(m), m])).values()];
-      const rows = await tx.all<MessageRow>(
-        raw(
-          `SELECT ${MESSAGE_COLUMNS_OF_M} FROM (VALUES ${new Array(keys.length).fill('(CAST(? AS BIGINT), CAST(? AS BIGINT), CAST(? AS VARCHAR(255)))').join(', ')}) AS v
+    if (withClient.length === 0) return new Map();
+    // Exact keys joined to the unique index: one index probe each.
+    // (Row-value IN (VALUES …) made SQLite scan the table; IN lists would probe their product.)
+    const keys = [...new Map(withClient.map((m) => [retryKey(m), m])).values()];
+    const rows = await this.runner.all<MessageRow>(
+      raw(
+        `SELECT ${MESSAGE_COLUMNS_OF_M} FROM (VALUES ${new Array(keys.length).fill('(CAST(? AS BIGINT), CAST(? AS BIGINT), CAST(? AS VARCHAR(255)))').join(', ')}) AS v
            JOIN messages m ON m.sender_id = v.column1 AND m.conversation_id = v.column2 AND m.client_id = v.column3`,
-          keys.flatMap((m) => [m.senderId, m.conversationId, m.clientId]),
-        ),
-      );
-      for (const r of rows) existing.set(retryKey({ senderId: Number(r.sender_id), conversationId: Number(r.conversation_id), clientId: r.client_id }), r);
-    }
-    const fresh: number[] = [];
-    const firstInBatch = new Map<string, number>();
-    const duplicateOf = new Map<number, number>();
-    batch.forEach((m, i) => {
-      if (m.clientId !== null) {
-        const key = retryKey(m);
-        if (existing.has(key)) return;
-        const first = firstInBatch.get(key);
-        if (first !== undefined) return void duplicateOf.set(i, first);
-        firstInBatch.set(key, i);
-      }
-      fresh.push(i);
-    });
-    if (existing.size > 0) {
-      const stored = new Map((await hydrateMessages(this.ctx, [...existing.values()], tx)).map((m) => [retryKey(m), m]));
-      batch.forEach((m, i) => {
-        const message = m.clientId !== null ? stored.get(retryKey(m)) : undefined;
-        if (message) results[i] = { message, created: false };
-      });
-    }
-    return { fresh, results, duplicateOf };
+        keys.flatMap((m) => [m.senderId, m.conversationId, m.clientId]),
+      ),
+    );
+    if (rows.length === 0) return new Map();
+    return new Map((await hydrateMessages(this.ctx, rows)).map((m) => [retryKey(m), m]));
   }
 
   /**
    * 2. Seqs: one UPDATE … RETURNING for every conversation of the batch (taken in id order,
    *    the order the rows were locked in), each conversation's messages numbered in batch order.
    *    A deleted conversation returns no row: nothing of the batch commits.
+   *    When the lock read where the conversations stand (`positions`, PostgreSQL), the seqs
+   *    are counted from there and the UPDATE is returned (`advance`) to go with the insert.
    */
-  async #allocateSeqs(tx: SqlRunner, batch: readonly NewMessage[], fresh: readonly number[]): Promise<{ seqs: { seq: number; changeSeq: number }[]; tenantOf: Map<Id, Id> }> {
+  async #allocateSeqs(
+    tx: SqlRunner,
+    batch: readonly NewMessage[],
+    fresh: readonly number[],
+    positions: ReadonlyMap<Id, ConversationPosition> | null,
+  ): Promise<{ seqs: { seq: number; changeSeq: number }[]; tenantOf: Map<Id, Id>; advance: Statement | null }> {
     const perConversation = new Map<Id, number[]>();
     for (const i of fresh) {
       const c = batch[i].conversationId;
@@ -188,25 +206,35 @@ export class SqlAppend extends SqlAggregate implements Pick<MessageStore, 'appen
       const idx = perConversation.get(c)!;
       return [c, idx.length, batch[idx[idx.length - 1]].createdAt];
     });
-    const rows = await tx.all<{ id: number; last_seq: number; change_seq: number; tenant_id: number }>(
-      raw(
-        `UPDATE conversations SET last_seq = conversations.last_seq + v.column2, change_seq = conversations.change_seq + v.column2, last_message_at = v.column3, updated_at = v.column3
+    const update = raw(
+      `UPDATE conversations SET last_seq = conversations.last_seq + v.column2, change_seq = conversations.change_seq + v.column2, last_message_at = v.column3, updated_at = v.column3
          FROM (VALUES ${this.adapter.valueRows(convIds.length, ['BIGINT', 'INTEGER', 'BIGINT'])}) AS v
          WHERE conversations.id = v.column1 AND conversations.deleted_at IS NULL RETURNING conversations.id, conversations.last_seq, conversations.change_seq, conversations.tenant_id`,
-        params,
-      ),
+      params,
     );
-    const byId = new Map(rows.map((r) => [Number(r.id), r]));
-    const seqs: { seq: number; changeSeq: number }[] = new Array(batch.length);
-    for (const c of convIds) {
-      const row = byId.get(c);
-      if (!row) throw new StoreError('conversation_not_found');
-      const idx = perConversation.get(c)!;
-      let seq = Number(row.last_seq) - idx.length;
-      let changeSeq = Number(row.change_seq) - idx.length;
-      for (const i of idx) seqs[i] = { seq: ++seq, changeSeq: ++changeSeq };
+    // Where each conversation stood before this batch.
+    const before = new Map<Id, { lastSeq: number; changeSeq: number; tenantId: Id }>();
+    if (positions) {
+      for (const c of convIds) {
+        const p = positions.get(c);
+        if (p && !p.deleted) before.set(c, p);
+      }
+    } else {
+      for (const r of await tx.all<{ id: number; last_seq: number; change_seq: number; tenant_id: number }>(update)) {
+        const n = perConversation.get(Number(r.id))!.length;
+        before.set(Number(r.id), { lastSeq: Number(r.last_seq) - n, changeSeq: Number(r.change_seq) - n, tenantId: Number(r.tenant_id) });
+      }
     }
-    return { seqs, tenantOf: new Map(rows.map((r) => [Number(r.id), Number(r.tenant_id)])) };
+    const seqs: { seq: number; changeSeq: number }[] = new Array(batch.length);
+    const tenantOf = new Map<Id, Id>();
+    for (const c of convIds) {
+      const row = before.get(c);
+      if (!row) throw new StoreError('conversation_not_found');
+      tenantOf.set(c, row.tenantId);
+      let { lastSeq: seq, changeSeq } = row;
+      for (const i of perConversation.get(c)!) seqs[i] = { seq: ++seq, changeSeq: ++changeSeq };
+    }
+    return { seqs, tenantOf, advance: positions ? update : null };
   }
 
   /** 3. The messages, in one statement: their ids and uuids, in `fresh` order. */
@@ -215,17 +243,21 @@ export class SqlAppend extends SqlAggregate implements Pick<MessageStore, 'appen
     batch: readonly NewMessage[],
     fresh: readonly number[],
     seqs: readonly { seq: number; changeSeq: number }[],
+    /** The seqs' UPDATE when not run yet: it goes with the insert. */
+    advance: Statement | null,
   ): Promise<{ id: Id; uuid: string }[]> {
     const uuids = fresh.map(() => uuidv7());
     const values = fresh.flatMap((i, k) => {
       const m = batch[i];
       return [uuids[k], m.conversationId, seqs[i].seq, seqs[i].changeSeq, m.senderId, m.kind, m.content, m.replyToId, m.clientId, m.createdAt, m.metadataJson ?? null];
     });
-    const inserted = await tx.all<{ id: number; uuid: string }>(
+    const inserted = await this.adapter.allWith<{ id: number; uuid: string }>(
+      tx,
       raw(
         `INSERT INTO messages (uuid, conversation_id, seq, change_seq, sender_id, kind, content, reply_to_id, client_id, created_at, metadata, reply_count) VALUES ${new Array(fresh.length).fill('(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0)').join(', ')} RETURNING id, uuid`,
         values,
       ),
+      [advance],
     );
     const idByUuid = new Map(inserted.map((r) => [r.uuid, r.id]));
     return uuids.map((uuid) => ({ id: idByUuid.get(uuid)!, uuid }));
@@ -299,7 +331,7 @@ export class SqlAppend extends SqlAggregate implements Pick<MessageStore, 'appen
    *    the conversation clears its unread count while a reply in a thread leaves it (the
    *    conversation's count does not hold thread replies; the thread's place moves instead).
    */
-  async #moveWatermarks(tx: SqlRunner, batch: readonly NewMessage[], fresh: readonly number[], seqs: readonly { seq: number }[]): Promise<void> {
+  async #moveWatermarks(tx: SqlRunner, batch: readonly NewMessage[], fresh: readonly number[], seqs: readonly { seq: number }[], alongside: readonly (Statement | null)[]): Promise<void> {
     const senderTop = new Map<string, { c: Id; u: Id; seq: number; seen: number }>();
     for (const i of fresh) {
       const m = batch[i];
@@ -309,13 +341,14 @@ export class SqlAppend extends SqlAggregate implements Pick<MessageStore, 'appen
       if (m.replyToId === null) cur.seen = Math.max(cur.seen, seqs[i].seq);
       senderTop.set(key, cur);
     }
+    // Their rows were locked with the conversations (lockConversations), in order.
     const watermarks = [...senderTop.values()].sort((a, b) => a.c - b.c || a.u - b.u);
-    await this.adapter.lockInOrder(tx, 'participants', 'conversation_id, user_id', watermarks.map((w) => [w.c, w.u]));
     const { greatest } = this.adapter;
     // Only current participants: a sender removed (or gone with a deleted conversation)
     // after the core's cached check commits nothing (Store contract). On PostgreSQL the
     // UPDATE sees a removal committed before it, whatever the snapshot.
-    const moved = await tx.all<{ conversation_id: number }>(
+    const moved = await this.adapter.allWith<{ conversation_id: number }>(
+      tx,
       raw(
         `UPDATE participants SET delivered_seq = ${greatest('participants.delivered_seq', 'v.column3')}, sent_seq = ${greatest('participants.sent_seq', 'v.column3')}, seen_seq = ${greatest('participants.seen_seq', 'v.column4')}
          FROM (VALUES ${this.adapter.valueRows(watermarks.length, ['BIGINT', 'BIGINT', 'BIGINT', 'BIGINT'])}) AS v
@@ -323,6 +356,7 @@ export class SqlAppend extends SqlAggregate implements Pick<MessageStore, 'appen
          RETURNING participants.conversation_id`,
         watermarks.flatMap((w) => [w.c, w.u, w.seq, w.seen]),
       ),
+      alongside,
     );
     if (moved.length < watermarks.length) throw new StoreError('conversation_not_found');
   }

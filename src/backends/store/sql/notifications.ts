@@ -1,6 +1,6 @@
 import { unreadCountOf, unreadStatesSql } from './unread.js';
 import type { Id, Millis, NotifyContent } from '../../../core/model.js';
-import { raw, type SqlRunner } from '../sql-runner.js';
+import { raw, type Statement } from '../sql-runner.js';
 import type { ClaimedNotification, NewMessage, NotificationLevel, NotificationSetting, NotificationStore, PushSubscription } from '../store.js';
 import type { SqlAdapter } from './adapter.js';
 import type { PushSubscriptionsTable } from '../schema.js';
@@ -27,16 +27,11 @@ export const NOT_MUTED_AT = (createdAt: string) => `COALESCE(cs.mute_until, 0) <
  * The device probe sits in the participants' join: SQLite tests it before the settings' probes
  * (in WHERE it came last, after them).
  */
-export async function writeNotificationOutbox(
-  tx: SqlRunner,
-  adapter: SqlAdapter,
-  messages: readonly { message: NewMessage; id: Id; seq: number }[],
-): Promise<void> {
+export function notificationOutboxStatement(adapter: SqlAdapter, messages: readonly { message: NewMessage; id: Id; seq: number }[]): Statement | null {
   const rows = messages.filter((m) => m.message.notify);
-  if (rows.length === 0) return;
-  await tx.run(
-    raw(
-      `INSERT INTO notification_outbox (user_id, conversation_id, message_id, seq, due_at, lease_until, attempts)
+  if (rows.length === 0) return null;
+  return raw(
+    `INSERT INTO notification_outbox (user_id, conversation_id, message_id, seq, due_at, lease_until, attempts)
        SELECT p.user_id, p.conversation_id, v.column1, v.column4, v.column5, 0, 0
        FROM (VALUES ${adapter.valueRows(rows.length, ['BIGINT', 'BIGINT', 'BIGINT', 'BIGINT', 'BIGINT', 'BIGINT', 'INTEGER', 'TEXT'])}) AS v
        JOIN participants p ON p.conversation_id = v.column2 AND p.user_id <> v.column3 AND p.left_at IS NULL
@@ -44,8 +39,7 @@ export async function writeNotificationOutbox(
        ${SETTINGS_OF_P}
        WHERE ${NOT_MUTED_AT('v.column6')}
          AND (${LEVEL} = 'all' OR (${LEVEL} = 'mentions' AND (v.column7 = 1 OR v.column8 LIKE '%,' || CAST(p.user_id AS TEXT) || ',%')))`,
-      rows.flatMap(({ message: m, id, seq }) => [id, m.conversationId, m.senderId, seq, m.notify!.dueAt, m.createdAt, m.notify!.direct ? 1 : 0, `,${m.notify!.mentionIds.join(',')},`]),
-    ),
+    rows.flatMap(({ message: m, id, seq }) => [id, m.conversationId, m.senderId, seq, m.notify!.dueAt, m.createdAt, m.notify!.direct ? 1 : 0, `,${m.notify!.mentionIds.join(',')},`]),
   );
 }
 

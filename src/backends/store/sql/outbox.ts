@@ -1,6 +1,6 @@
 import { v7 as uuidv7 } from 'uuid';
 import type { Id, LoggedEventType, LoggedPayload, Message, Millis } from '../../../core/model.js';
-import { raw, type SqlRunner } from '../sql-runner.js';
+import { raw, type SqlRunner, type Statement } from '../sql-runner.js';
 import type { SqlContext } from './aggregate.js';
 
 /** An event to log in the transaction of its change; `tenantId` when the caller has it already. */
@@ -35,11 +35,20 @@ export async function logEvents(tx: SqlRunner, ctx: SqlContext, events: readonly
     const rows = await tx.all<{ id: number; tenant_id: number }>(raw(`SELECT id, tenant_id FROM conversations WHERE id IN (${unknown.map(() => '?').join(', ')})`, unknown));
     for (const r of rows) tenantOf.set(Number(r.id), Number(r.tenant_id));
   }
-  const values = events.flatMap((e) => [e.tenantId ?? tenantOf.get(e.conversationId)!, newEventUuid(), e.type, e.conversationId, e.at, JSON.stringify(e.payload)]);
-  await tx.run(raw(`INSERT INTO events (tenant_id, uuid, type, conversation_id, created_at, payload) VALUES ${events.map(() => '(?, ?, ?, ?, ?, ?)').join(', ')}`, values));
+  await tx.run(insertEvents(events, (e) => e.tenantId ?? tenantOf.get(e.conversationId)!));
 }
 
-/** The append's part: one `message.created` per new message (a small function, so the append stays its phases). */
-export function logCreatedMessages(tx: SqlRunner, ctx: SqlContext, created: readonly { tenantId: Id; message: Message }[]): Promise<void> {
-  return logEvents(tx, ctx, created.map(({ tenantId, message }) => ({ tenantId, conversationId: message.conversationId, type: 'message.created', payload: { message }, at: message.createdAt })));
+function insertEvents(events: readonly OutboxEvent[], tenantOf: (e: OutboxEvent) => Id): Statement {
+  const values = events.flatMap((e) => [tenantOf(e), newEventUuid(), e.type, e.conversationId, e.at, JSON.stringify(e.payload)]);
+  return raw(`INSERT INTO events (tenant_id, uuid, type, conversation_id, created_at, payload) VALUES ${events.map(() => '(?, ?, ?, ?, ?, ?)').join(', ')}`, values);
+}
+
+/**
+ * The append's part: one `message.created` per new message, as a statement the append sends
+ * with its last ones (logEvents' rule: after the conversations' locks); null: nothing to log.
+ */
+export function createdMessagesLog(ctx: SqlContext, created: readonly { tenantId: Id; message: Message }[]): Statement | null {
+  if (created.length === 0 || ctx.outbox?.enabled === false) return null;
+  const events = created.map(({ tenantId, message }): OutboxEvent => ({ tenantId, conversationId: message.conversationId, type: 'message.created', payload: { message }, at: message.createdAt }));
+  return insertEvents(events, (e) => e.tenantId!);
 }

@@ -1,6 +1,6 @@
 import type { Id } from '../../../core/model.js';
 import { conversationTerm, highlight, indexRow, queryTerms } from '../search-text.js';
-import { raw, type SqlRunner } from '../sql-runner.js';
+import { raw, type SqlRunner, type Statement } from '../sql-runner.js';
 import type { SearchHit, SearchQuery, SearchStore } from '../store.js';
 import type { SortedSearchPlan, SqlAdapter } from './adapter.js';
 import { SqlAggregate } from './aggregate.js';
@@ -22,13 +22,19 @@ export interface Indexable {
  * edit's): one statement for the whole batch. A message without a searchable word gets none.
  */
 export async function indexMessages(tx: SqlRunner, adapter: SqlAdapter, messages: readonly Indexable[]): Promise<void> {
+  const insert = indexStatement(adapter, messages);
+  if (insert) await tx.run(insert);
+}
+
+/** indexMessages' statement, for a caller that sends it together with others (the append); null: nothing to index. */
+export function indexStatement(adapter: SqlAdapter, messages: readonly Indexable[]): Statement | null {
   const rows = messages.flatMap((m) => {
     const text = m.row ?? indexRow(m.conversationId, m.content, m.fileNames);
     return text === '' ? [] : [m.id, text];
   });
-  if (rows.length === 0) return;
+  if (rows.length === 0) return null;
   const value = `(?, ${adapter.searchTerms()})`;
-  await tx.run(raw(`INSERT INTO message_search (rowid, terms) VALUES ${new Array(rows.length / 2).fill(value).join(', ')}`, rows));
+  return raw(`INSERT INTO message_search (rowid, terms) VALUES ${new Array(rows.length / 2).fill(value).join(', ')}`, rows);
 }
 
 /** Removes a message from the index (deleted, or about to be indexed again after an edit). */
