@@ -94,10 +94,19 @@ it('the plan check tells a bounded read of messages from one that grows with the
   for (const [plan, bounded] of cases) expect(boundedMessageAccess(plan), plan).toBe(bounded);
 });
 
-/** A fresh migrated SQLite store in a directory of its own, removed on close. */
+/** A fresh migrated SQLite store in a directory of its own, removed on close (writes on their thread, the default). */
 async function sqliteStore(): Promise<StoreHandle> {
+  return sqliteStoreWith(true);
+}
+
+/** The same with SQLITE_WRITER=main: writes and transactions on the event loop's connection. */
+async function sqliteStoreOnMainThread(): Promise<StoreHandle> {
+  return sqliteStoreWith(false);
+}
+
+async function sqliteStoreWith(writerThread: boolean): Promise<StoreHandle> {
   const dir = mkdtempSync(path.join(tmpdir(), 'parley-store-'));
-  const store = createSqliteStore(`sqlite:${path.join(dir, 'parley.db')}`);
+  const store = createSqliteStore(`sqlite:${path.join(dir, 'parley.db')}`, { writerThread });
   await store.migrate();
   return handle(store, () => rmSync(dir, { recursive: true, force: true }));
 }
@@ -121,6 +130,10 @@ describe('SQLite store', () => {
   storeContract(sqliteStore);
   curationContract(sqliteStore);
   moderationContract(sqliteStore);
+});
+
+describe('SQLite store, writes on the main thread (SQLITE_WRITER=main)', () => {
+  storeContract(sqliteStoreOnMainThread);
 });
 
 describe('CachedStore over SQLite', () => {
