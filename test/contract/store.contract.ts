@@ -911,6 +911,31 @@ export function storeContract(make: () => Promise<StoreHandle>): void {
       expect((await s.messagesBySeq(c.id, 1, 10)).map((m) => m.seq)).toEqual([4, 3, 2, 1]);
     });
 
+    it('first sends are not looked up: the unique index meets a retry, which still returns the original and takes no seq', async () => {
+      // A store of its own: an earlier test's retry makes the next appends look up first for a while.
+      const own = await make();
+      try {
+        const g = fixtures(() => own.store);
+        const t = await g.tenant();
+        const [a, b] = await g.users(t, 2);
+        const c = await g.conversation(t, 'direct', [a, b]);
+        expect(own.statements, 'the factory records the SQL the store runs').toBeDefined();
+        const ran = own.statements!.length;
+        const [first] = await appendAll(own.store, [g.msg(c, a, { clientId: 'k-1', content: 'original' }), g.msg(c, b, { clientId: 'k-1' })]);
+        expect(own.statements!.slice(ran).filter((q) => /\bJOIN messages m ON m\.sender_id\b/i.test(q))).toEqual([]);
+        const rs = await appendAll(own.store, [g.msg(c, a, { clientId: 'k-2' }), g.msg(c, a, { clientId: 'k-1', content: 'retry' }), g.msg(c, b)]);
+        expect(rs.map((r) => [r.created, r.message.seq])).toEqual([
+          [true, 3],
+          [false, 1],
+          [true, 4],
+        ]);
+        expect(rs[1]).toEqual({ created: false, message: first.message });
+        expect(await g.conv(c.id)).toMatchObject({ lastSeq: 4, changeSeq: 4 });
+      } finally {
+        await own.close();
+      }
+    });
+
     it('client_id is unique per (sender, conversation): the same one in another conversation is a new message there', async () => {
       const t = await f.tenant();
       const [a, b, c] = await f.users(t, 3);

@@ -13,6 +13,13 @@ import { logCreatedMessages } from './outbox.js';
 import { ATTACHMENT_COLUMNS, MESSAGE_COLUMNS_OF_M, toAttachment, type AttachmentRow, type MessageRow } from './rows.js';
 
 /** The retry key (Store contract): a client id names a send within its conversation only. */
+const RETRY_KEY_INDEX = 'messages_sender_conversation_client';
+/**
+ * After an append met a retry of a stored message, how long the next ones read their retry keys
+ * before inserting: retries come in bursts (a client resends what it saw no ack of after a
+ * reconnect), and each one met by an insert costs its batch a second transaction.
+ */
+const RETRY_BURST_MS = 10_000;
 const retryKey = (m: { senderId: Id; conversationId: Id; clientId: string | null }) => `${m.senderId}\u0000${m.conversationId}\u0000${m.clientId}`;
 
 /** Which messages of a batch are new, and what the others are. */
@@ -36,6 +43,8 @@ export class SqlAppend extends SqlAggregate implements Pick<MessageStore, 'appen
   afterLock: ((conversationIds: readonly Id[]) => Promise<void>) | null = null;
   /** False: no search index rows are written (SEARCH_INDEX=off; bench/store-append.ts --search-index off). */
   searchIndex = true;
+  /** Until then (epoch ms) appends read their retry keys first (RETRY_BURST_MS). */
+  #lookUpUntil = 0;
 
   constructor(
     ctx: SqlContext,
@@ -51,13 +60,21 @@ export class SqlAppend extends SqlAggregate implements Pick<MessageStore, 'appen
 
   async appendMessages(batch: readonly NewMessage[], opts: AppendOptions = {}): Promise<AppendOutcome[]> {
     if (batch.length === 0) return [];
+    // Most sends are first sends: their retry keys are not read but left to the unique index,
+    // which the insert probes anyway. One it finds taken fails the transaction, and the next
+    // attempt reads the keys first.
+    let lookUp = Date.now() < this.#lookUpUntil;
     for (let attempt = 1; ; attempt++) {
       try {
-        return await this.#append(batch, opts.probe, opts.waitMs ?? this.lockWaitMs);
+        return await this.#append(batch, opts.probe, opts.waitMs ?? this.lockWaitMs, lookUp);
       } catch (e) {
-        // A retry raced its original in another transaction (another process, or another
-        // pool connection): that one has committed now, so the next attempt finds it.
-        if (attempt < 5 && e instanceof UniqueViolation && e.constraint === 'messages_sender_conversation_client') continue;
+        // A retry of a stored message, or one that raced its original in another transaction
+        // (another process, or another pool connection), committed now: the next attempt finds it.
+        if (attempt < 5 && e instanceof UniqueViolation && e.constraint === RETRY_KEY_INDEX) {
+          lookUp = true;
+          this.#lookUpUntil = Date.now() + RETRY_BURST_MS;
+          continue;
+        }
         // The session died before the commit (this process was stopped past the server's
         // idle timeout): nothing was written, a fresh connection does it.
         if (attempt < 5 && e instanceof NotCommitted) continue;
@@ -66,7 +83,7 @@ export class SqlAppend extends SqlAggregate implements Pick<MessageStore, 'appen
     }
   }
 
-  #append(all: readonly NewMessage[], probe: ReadonlySet<Id> | undefined, waitMs: number): Promise<AppendOutcome[]> {
+  #append(all: readonly NewMessage[], probe: ReadonlySet<Id> | undefined, waitMs: number, lookUp: boolean): Promise<AppendOutcome[]> {
     return this.runner.transaction(async (tx) => {
       // 0. The conversations this transaction may write (PostgreSQL: locked, in id order);
       //    the messages of the others come back deferred.
@@ -76,7 +93,7 @@ export class SqlAppend extends SqlAggregate implements Pick<MessageStore, 'appen
       const batch = left.size === 0 ? all : taken.map((i) => all[i]);
       if (this.afterLock) await this.afterLock([...new Set(batch.map((m) => m.conversationId))]);
 
-      const { fresh, results, duplicateOf } = await this.#resolveClientIds(tx, batch);
+      const { fresh, results, duplicateOf } = await this.#resolveClientIds(tx, batch, lookUp);
       if (fresh.length > 0) {
         const { seqs, tenantOf } = await this.#allocateSeqs(tx, batch, fresh);
         const rows = await this.#insertMessages(tx, batch, fresh, seqs);
@@ -129,11 +146,14 @@ export class SqlAppend extends SqlAggregate implements Pick<MessageStore, 'appen
     });
   }
 
-  /** 1. Retries: a (sender, conversation, client_id) already stored, or twice in this batch. */
-  async #resolveClientIds(tx: SqlRunner, batch: readonly NewMessage[]): Promise<Triage> {
+  /**
+   * 1. Retries: a (sender, conversation, client_id) twice in this batch, and (`lookUp`) one
+   *    already stored; without `lookUp` a stored one fails the insert (UniqueViolation).
+   */
+  async #resolveClientIds(tx: SqlRunner, batch: readonly NewMessage[], lookUp: boolean): Promise<Triage> {
     const results: (AppendResult | undefined)[] = new Array(batch.length);
     const existing = new Map<string, MessageRow>();
-    const withClient = batch.filter((m) => m.clientId !== null);
+    const withClient = lookUp ? batch.filter((m) => m.clientId !== null) : [];
     if (withClient.length > 0) {
       // Exact keys joined to the unique index: one index probe each.
       // (Row-value IN (VALUES …) made SQLite scan the table; IN lists would probe their product.)
