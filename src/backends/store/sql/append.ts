@@ -338,15 +338,15 @@ export class SqlAppend extends SqlAggregate implements Pick<MessageStore, 'appen
     // Only current participants: a sender removed (or gone with a deleted conversation)
     // after the core's cached check commits nothing (Store contract). On PostgreSQL the
     // UPDATE sees a removal committed before it, whatever the snapshot.
-    const moved = await tx.all<{ conversation_id: number }>(
+    // Counted, not returned: RETURNING cost SQLite a third more for rows nobody reads.
+    const moved = await tx.run(
       raw(
         `UPDATE participants SET delivered_seq = ${greatest('participants.delivered_seq', 'v.column3')}, sent_seq = ${greatest('participants.sent_seq', 'v.column3')}, seen_seq = ${greatest('participants.seen_seq', 'v.column4')}
          FROM (VALUES ${this.adapter.valueRows(watermarks.length, ['BIGINT', 'BIGINT', 'BIGINT', 'BIGINT'])}) AS v
-         WHERE participants.conversation_id = v.column1 AND participants.user_id = v.column2 AND participants.left_at IS NULL
-         RETURNING participants.conversation_id`,
+         WHERE participants.conversation_id = v.column1 AND participants.user_id = v.column2 AND participants.left_at IS NULL`,
         watermarks.flatMap((w) => [w.c, w.u, w.seq, w.seen]),
       ),
     );
-    if (moved.length < watermarks.length) throw new StoreError('conversation_not_found');
+    if (moved < watermarks.length) throw new StoreError('conversation_not_found');
   }
 }
