@@ -60,7 +60,7 @@ const t0 = performance.now();
 for (let from = 1; from <= total; from += 1000) {
   const rows = [];
   for (let seq = from; seq < Math.min(total + 1, from + 1000); seq++) {
-    rows.push({ uuid: randomUUID(), conversation_id: conv, seq, change_seq: seq, sender_id: member.user.id, kind: 'text', content: `old message ${seq}`, reply_to_id: null, reply_count: 0, client_id: null, created_at: old + seq, edited_at: null, deleted_at: null });
+    rows.push({ uuid: randomUUID(), conversation_id: conv, seq, change_seq: seq, sender_id: member.user.id, kind: 'text', content: `old message ${seq}`, reply_to_id: null, reply_count: 0, client_id: null, created_at: old + seq, edited_at: null, deleted_at: null, unchanged: 1 });
   }
   await sql.db.insertInto('messages').values(rows).execute();
 }

@@ -80,8 +80,8 @@ function sqliteSeeder(file: string): Seeder {
   db.pragma('cache_size = -262144');
   const insert = db.prepare(`
     WITH RECURSIVE s(i) AS (SELECT @from UNION ALL SELECT i + 1 FROM s WHERE i < @to)
-    INSERT INTO messages (uuid, conversation_id, seq, change_seq, sender_id, kind, content, reply_count, created_at)
-    SELECT printf('%08x-0000-7000-8000-%012x', @conv, i), @conv, i, i, CASE WHEN i % 2 = 0 THEN @a ELSE @b END, 'text', ${SEEDED_TEXT('i')}, 0, @t0 + i * 1000
+    INSERT INTO messages (uuid, conversation_id, seq, change_seq, sender_id, kind, content, reply_count, created_at, unchanged)
+    SELECT printf('%08x-0000-7000-8000-%012x', @conv, i), @conv, i, i, CASE WHEN i % 2 = 0 THEN @a ELSE @b END, 'text', ${SEEDED_TEXT('i')}, 0, @t0 + i * 1000, 1
     FROM s`);
   // The seeded words are what search-text.ts makes of them (lower case, separated by spaces),
   // after the conversation's term (U+E000 and its id).
@@ -136,9 +136,9 @@ function postgresSeeder(url: string): Seeder {
       for (let at = from; at < from + n; at += 1_000_000) {
         const to = Math.min(from + n - 1, at + 999_999);
         await pool.query(
-          `INSERT INTO messages (uuid, conversation_id, seq, change_seq, sender_id, kind, content, reply_count, created_at)
+          `INSERT INTO messages (uuid, conversation_id, seq, change_seq, sender_id, kind, content, reply_count, created_at, unchanged)
            SELECT lpad(to_hex($1::bigint), 8, '0') || '-0000-7000-8000-' || lpad(to_hex(i), 12, '0'), $1, i, i,
-                  CASE WHEN i % 2 = 0 THEN $2::bigint ELSE $3::bigint END, 'text', ${SEEDED_TEXT('i')}, 0, $4::bigint + i * 1000
+                  CASE WHEN i % 2 = 0 THEN $2::bigint ELSE $3::bigint END, 'text', ${SEEDED_TEXT('i')}, 0, $4::bigint + i * 1000, 1
            FROM generate_series($5::bigint, $6::bigint) AS i`,
           [conv, a, b, T0, at, to],
         );

@@ -6,7 +6,7 @@
 // frames (a checksum and two pwrite(2) per 4 KiB page), and so do the flush and the checkpoint.
 //
 //   npm run build && node --import tsx bench/wal-pages.ts [--batch 35] [--pairs 50] [--warmup 300] [--commits 20] [--parley-dir DIR]
-//   node --import tsx bench/wal-pages.ts --drop-index messages_conversation_change   (what-if: that index gone; never for a real schema)
+//   node --import tsx bench/wal-pages.ts --drop-index messages_conversation_seq   (what-if: that index gone; never for a real schema)
 import { closeSync, mkdtempSync, openSync, readSync, rmSync, fstatSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';

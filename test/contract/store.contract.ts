@@ -911,6 +911,27 @@ export function storeContract(make: () => Promise<StoreHandle>): void {
       expect((await s.messagesBySeq(c.id, 1, 10)).map((m) => m.seq)).toEqual([4, 3, 2, 1]);
     });
 
+    it('a retry in a later batch returns the original and takes no seq, beside new sends of the same batch', async () => {
+      const own = await make();
+      try {
+        const g = fixtures(() => own.store);
+        const t = await g.tenant();
+        const [a, b] = await g.users(t, 2);
+        const c = await g.conversation(t, 'direct', [a, b]);
+        const [first] = await appendAll(own.store, [g.msg(c, a, { clientId: 'k-1', content: 'original' }), g.msg(c, b, { clientId: 'k-1' })]);
+        const rs = await appendAll(own.store, [g.msg(c, a, { clientId: 'k-2' }), g.msg(c, a, { clientId: 'k-1', content: 'retry' }), g.msg(c, b)]);
+        expect(rs.map((r) => [r.created, r.message.seq])).toEqual([
+          [true, 3],
+          [false, 1],
+          [true, 4],
+        ]);
+        expect(rs[1]).toEqual({ created: false, message: first.message });
+        expect(await g.conv(c.id)).toMatchObject({ lastSeq: 4, changeSeq: 4 });
+      } finally {
+        await own.close();
+      }
+    });
+
     it('client_id is unique per (sender, conversation): the same one in another conversation is a new message there', async () => {
       const t = await f.tenant();
       const [a, b, c] = await f.users(t, 3);
@@ -1122,7 +1143,7 @@ export function storeContract(make: () => Promise<StoreHandle>): void {
         [m1.id, 1],
       ]);
       expect(page[1]).toMatchObject({ content: null, attachments: [] });
-      expect((await s.changesSince(c.id, 3, 10)).map((m) => [m.id, m.content, m.attachments.length])).toEqual([[m2.id, null, 0]]);
+      expect((await s.changesSince(c.id, 3, 10, 3)).map((m) => [m.id, m.content, m.attachments.length])).toEqual([[m2.id, null, 0]]);
       // Deleting the last message: lastMessages shows the tombstone, without content.
       await s.deleteMessage(m3.id, T0 + 902);
       expect((await s.lastMessages([await f.conv(c.id)])).get(c.id)).toMatchObject({ id: m3.id, content: null });
@@ -1179,7 +1200,7 @@ export function storeContract(make: () => Promise<StoreHandle>): void {
       expect(await s.messageById(m.id)).toEqual(off.message);
     });
 
-    it('changesSince finds every insert, edit, delete and reaction after the cursor, in change order, at most limit', async () => {
+    it('changesSince finds every edit, delete and reaction of the messages up to a seq after the cursor, in change order, at most limit', async () => {
       const t = await f.tenant();
       const [a, b] = await f.users(t, 2);
       const c = await f.conversation(t, 'direct', [a, b]);
@@ -1189,22 +1210,35 @@ export function storeContract(make: () => Promise<StoreHandle>): void {
       await s.deleteMessage(m2.id, T0 + 3); // 7
       const m5 = await f.send(c, a); // 8
       await s.editMessage(m1.id, 'edited again', T0 + 4); // 9
-      const changes = await s.changesSince(c.id, 4, 100);
+      const changes = await s.changesSince(c.id, 4, 100, 5);
       expect(changes.map((m) => [m.id, m.changeSeq])).toEqual([
         [m3.id, 6],
         [m2.id, 7],
-        [m5.id, 8],
         [m1.id, 9],
       ]);
       expect(changes[0].reactions).toEqual([{ emoji: '❤️', userIds: [b.id] }]);
       expect(changes[1]).toMatchObject({ content: null, deletedAt: T0 + 3 });
-      expect(changes[3]).toMatchObject({ content: 'edited again', editedAt: T0 + 4 });
-      expect((await s.changesSince(c.id, 0, 3)).map((m) => m.id)).toEqual([m4.id, m3.id, m2.id]);
-      expect(await s.changesSince(c.id, 9, 100)).toEqual([]);
-      // Only the changes of messages up to a seq (a catch-up's older messages): m5 (seq 5) is left out.
-      expect((await s.changesSince(c.id, 4, 100, 4)).map((m) => m.id)).toEqual([m3.id, m2.id, m1.id]);
-      expect((await s.changesSince(c.id, 4, 2, 3)).map((m) => m.id)).toEqual([m3.id, m2.id]);
-      expect((await f.conv(c.id)).changeSeq).toBe(9);
+      expect(changes[2]).toMatchObject({ content: 'edited again', editedAt: T0 + 4 });
+      expect((await s.changesSince(c.id, 0, 2, 5)).map((m) => m.id)).toEqual([m3.id, m2.id]);
+      expect(await s.changesSince(c.id, 9, 100, 5)).toEqual([]);
+      // Only the changes of messages up to a seq (a catch-up's older messages).
+      expect((await s.changesSince(c.id, 4, 2, 2)).map((m) => m.id)).toEqual([m2.id, m1.id]);
+      // m4 and m5 never changed: their append's change_seq is theirs, but they are read by seq.
+      expect(changes.map((m) => m.id)).not.toContain(m5.id);
+      expect((await s.changesSince(c.id, 0, 100, 5)).map((m) => m.id)).not.toContain(m4.id);
+      expect((await s.messagesBySeq(c.id, 4, 5)).map((m) => [m.id, m.changeSeq])).toEqual([
+        [m5.id, 8],
+        [m4.id, 4],
+      ]);
+      // A reaction taken back is a change all the same, and so is a change of a new message.
+      await s.setReaction(m4.id, a.id, '👍', true, T0 + 5); // 10
+      await s.setReaction(m4.id, a.id, '👍', false, T0 + 6); // 11
+      await s.editMessage(m5.id, 'edited new', T0 + 7); // 12
+      expect((await s.changesSince(c.id, 9, 100, 5)).map((m) => [m.id, m.changeSeq])).toEqual([
+        [m4.id, 11],
+        [m5.id, 12],
+      ]);
+      expect((await f.conv(c.id)).changeSeq).toBe(12);
     });
 
     it('reply_count counts replies, and goes down when a reply is deleted', async () => {
@@ -1250,7 +1284,7 @@ export function storeContract(make: () => Promise<StoreHandle>): void {
           before,
           after: await r.conversationById(c.id),
           bySeq: await r.messagesBySeq(c.id, 1, 10),
-          changes: await r.changesSince(c.id, 0, 10),
+          changes: await r.changesSince(c.id, 0, 10, 10),
           m1: await r.messageById(m1.id),
           b: await r.participant(c.id, b.id),
           members: (await r.members([c.id])).map((m) => m.user.id),
@@ -1262,13 +1296,14 @@ export function storeContract(make: () => Promise<StoreHandle>): void {
         [2, 2, m2.content],
         [1, 1, m1.content],
       ]);
-      expect(seen.changes.map((m) => m.id)).toEqual([m1.id, m2.id]);
+      // Not changed since their appends: read by seq, not as changes.
+      expect(seen.changes).toEqual([]);
       expect(seen.m1).toEqual(m1);
       expect(seen.b).toBeDefined();
       expect(seen.members.sort()).toEqual([a.id, b.id].sort());
       // Committed all the same: the next read sees every write.
       expect(await f.conv(c.id)).toMatchObject({ lastSeq: 3, changeSeq: 5 });
-      expect((await s.changesSince(c.id, 2, 10)).map((m) => m.id)).toEqual([seen.m3.id, m1.id, m2.id]);
+      expect((await s.changesSince(c.id, 2, 10, 10)).map((m) => m.id)).toEqual([m1.id, m2.id]);
       expect(await s.participant(c.id, b.id)).toBeUndefined();
     });
 
@@ -1489,7 +1524,7 @@ export function storeContract(make: () => Promise<StoreHandle>): void {
         const list = await s.memberships(b.id);
         expect(list.length).toBe(2);
         await s.lastMessages(list.map((m) => m.conversation));
-        await s.changesSince(c.id, 1700, 50);
+        await s.changesSince(c.id, 1700, 50, 1800);
       });
       expect(plans.length).toBeGreaterThanOrEqual(3);
       // Constant time at 10M rows: every read of messages is an index range bounded by seq or
@@ -1587,16 +1622,18 @@ export function multiProcessStoreContract(make: () => Promise<StorePairHandle>):
     const [a, b] = await f.users(t, 2);
     const c = await f.conversation(t, 'direct', [a, b]);
     const first = (await appendAll(s2, [f.msg(c, a)]))[0].message;
+    await s2.setReaction(first.id, b.id, '👍', true, T0);
     const seen = await s1.snapshot(async (r) => {
-      const before = await r.changesSince(c.id, 0, 10);
+      const before = await r.changesSince(c.id, 0, 10, 10);
       await appendAll(s2, [f.msg(c, b)]);
       await s2.editMessage(first.id, 'edited by the other process', T0 + 1);
-      return { before, after: await r.changesSince(c.id, 0, 10), conv: await r.conversationById(c.id) };
+      return { before, after: await r.changesSince(c.id, 0, 10, 10), bySeq: await r.messagesBySeq(c.id, 1, 10), conv: await r.conversationById(c.id) };
     });
-    expect(seen.before.map((m) => [m.seq, m.changeSeq])).toEqual([[1, 1]]);
+    expect(seen.before.map((m) => [m.seq, m.changeSeq])).toEqual([[1, 2]]);
     expect(seen.after).toEqual(seen.before);
-    expect(seen.conv).toMatchObject({ lastSeq: 1, changeSeq: 1 });
-    expect(await s1.conversationById(c.id)).toMatchObject({ lastSeq: 2, changeSeq: 3 });
+    expect(seen.bySeq).toEqual(seen.before);
+    expect(seen.conv).toMatchObject({ lastSeq: 1, changeSeq: 2 });
+    expect(await s1.conversationById(c.id)).toMatchObject({ lastSeq: 2, changeSeq: 4 });
   });
 
   it("two instances appending to one tenant's audit log at once keep one gapless chain", async () => {

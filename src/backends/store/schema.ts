@@ -160,6 +160,12 @@ export interface MessagesTable {
   deleted_at: number | null;
   /** An integration's JSON object, serialized (issue 19); null when none. */
   metadata: Generated<string | null>;
+  /**
+   * 1 from the append until an edit, delete or reaction stamps a change_seq on it, then null
+   * (null too for rows from before migration 0026): only null rows are in
+   * messages_conversation_changed, the change reads' index; new messages are read by seq.
+   */
+  unchanged: number | null;
 }
 
 export interface AttachmentsTable {

@@ -295,7 +295,8 @@ export class LockNotAvailable extends Error {
  *   `markConversationFilesPurged`, each with the file keys of its attachments; the rows stay
  *   (the messages stay as tombstones, their attachments as metadata).
  * - `editMessage`, `deleteMessage` and `setReaction` take the conversation's next change_seq
- *   and stamp it on the message, so `changesSince` finds every change after a cursor.
+ *   and stamp it on the message, so `changesSince` finds every change after a cursor (the
+ *   append's change_seq is the message's too, but a new message is read by seq).
  * - `deleteMessage` keeps the row (seq stays gapless) and clears its content; its revisions
  *   and pins go in the same transaction. `editMessage` keeps the text it replaces as a
  *   revision, in the edit's transaction.
@@ -815,8 +816,13 @@ export interface MessageStore {
   messagesBySeq(conversationId: Id, fromSeq: number, toSeq: number): Promise<Message[]>;
   /** The last message of each conversation (seq = last_seq), keyed by conversation id. */
   lastMessages(conversations: readonly Conversation[]): Promise<Map<Id, Message>>;
-  /** Messages with change_seq > after (and seq ≤ `maxSeq` when given), oldest change first, at most `limit`. */
-  changesSince(conversationId: Id, afterChangeSeq: number, limit: number, maxSeq?: number): Promise<Message[]>;
+  /**
+   * The messages with seq ≤ `maxSeq` changed (edited, deleted, reacted to) after their append
+   * with change_seq > after, oldest change first, at most `limit`. A message not changed since
+   * its append is not among them: a reader with seq ≤ maxSeq has it as it is, and a newer one
+   * is read by seq (`messagesBySeq`), so an append writes nothing the change reads use.
+   */
+  changesSince(conversationId: Id, afterChangeSeq: number, limit: number, maxSeq: number): Promise<Message[]>;
   /** `metadataJson` undefined: the message keeps its metadata. */
   editMessage(messageId: Id, content: string, at: Millis, metadataJson?: string | null): Promise<Message>;
   deleteMessage(messageId: Id, at: Millis): Promise<{ message: Message; changed: boolean }>;

@@ -461,20 +461,16 @@ export class Messages {
     newFromSeq: number,
   ): Promise<MissedRows> {
     if (upToChangeSeq <= afterChangeSeq) return { fresh: [], older: [], readSeqs: null };
-    const changed = (await reads.changesSince(conversation.id, afterChangeSeq, upToChangeSeq - afterChangeSeq)).filter((m) => m.changeSeq <= upToChangeSeq);
+    const span = upToChangeSeq - afterChangeSeq;
+    // The older messages' changes: changesSince holds only messages changed after their append.
+    const older = newFromSeq > 1 ? (await reads.changesSince(conversation.id, afterChangeSeq, span, newFromSeq - 1)).filter((m) => m.changeSeq <= upToChangeSeq) : [];
+    // New messages are read by seq. Each append in the span took one of its change_seqs, so at
+    // most `span` are new; the last in is the newest with change_seq ≤ upToChangeSeq (one
+    // changed again after upToChangeSeq is still new here, as are those before it).
+    const appended = (await reads.messagesBySeq(conversation.id, newFromSeq, newFromSeq + span - 1)).reverse();
     let newest = newFromSeq - 1;
-    for (const m of changed) if (m.seq > newest) newest = m.seq;
-    // New messages are read by seq: one changed again after upToChangeSeq is still new here.
-    // When the changes hold every seq of the range already (a resume's snapshot: nothing
-    // changed after upToChangeSeq), they are those messages as they are now: not read twice.
-    const changedNew = changed.filter((m) => m.seq >= newFromSeq);
-    const fresh =
-      newest < newFromSeq
-        ? []
-        : changedNew.length === newest - newFromSeq + 1
-          ? changedNew.sort((a, b) => a.seq - b.seq)
-          : (await reads.messagesBySeq(conversation.id, newFromSeq, newest)).reverse();
-    const older = changed.filter((m) => m.seq < newFromSeq);
+    for (const m of appended) if (m.changeSeq <= upToChangeSeq && m.seq > newest) newest = m.seq;
+    const fresh = appended.filter((m) => m.seq <= newest);
     const readSeqs = conversation.kind === 'direct' ? readSeqsOf(await reads.members([conversation.id])) : null;
     return { fresh, older, readSeqs };
   }

@@ -22,6 +22,7 @@ import { retention } from './0024-retention.js';
 import { administration } from './0021-administration.js';
 import { moderation } from './0022-moderation.js';
 import { tenantNotifyContent } from './0025-tenant-notify-content.js';
+import { changeIndexChangedOnly } from './0026-change-index-changed-only.js';
 
 export type SqlDialectName = 'sqlite' | 'postgres';
 
@@ -32,7 +33,7 @@ export interface VersionedMigration {
 }
 
 /** In order; never edit one that has shipped, add the next. */
-export const MIGRATIONS: VersionedMigration[] = [initial, attachmentPaths, clientIdPerConversation, accounts, filesQuotaPurge, blocksMemberCount, sentSeq, epoch, search, threadsUnread, curation, channelVisibility, notifications, webhooks, bots, unreadUncounted, emailDigest, eventsSequence, administration, moderation, auditLog, retention, tenantNotifyContent];
+export const MIGRATIONS: VersionedMigration[] = [initial, attachmentPaths, clientIdPerConversation, accounts, filesQuotaPurge, blocksMemberCount, sentSeq, epoch, search, threadsUnread, curation, channelVisibility, notifications, webhooks, bots, unreadUncounted, emailDigest, eventsSequence, administration, moderation, auditLog, retention, tenantNotifyContent, changeIndexChangedOnly];
 
 export function migrationProvider(dialect: SqlDialectName): MigrationProvider {
   return {

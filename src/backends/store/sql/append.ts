@@ -237,7 +237,10 @@ export class SqlAppend extends SqlAggregate implements Pick<MessageStore, 'appen
     return { seqs, tenantOf, advance: positions ? update : null };
   }
 
-  /** 3. The messages, in one statement: their ids and uuids, in `fresh` order. */
+  /**
+   * 3. The messages, in one statement: their ids and uuids, in `fresh` order. `unchanged`
+   *    keeps them out of the change index until a change (a resume reads new messages by seq).
+   */
   async #insertMessages(
     tx: SqlRunner,
     batch: readonly NewMessage[],
@@ -254,7 +257,7 @@ export class SqlAppend extends SqlAggregate implements Pick<MessageStore, 'appen
     const inserted = await this.adapter.allWith<{ id: number; uuid: string }>(
       tx,
       raw(
-        `INSERT INTO messages (uuid, conversation_id, seq, change_seq, sender_id, kind, content, reply_to_id, client_id, created_at, metadata, reply_count) VALUES ${new Array(fresh.length).fill('(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0)').join(', ')} RETURNING id, uuid`,
+        `INSERT INTO messages (uuid, conversation_id, seq, change_seq, sender_id, kind, content, reply_to_id, client_id, created_at, metadata, reply_count, unchanged) VALUES ${new Array(fresh.length).fill('(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, 1)').join(', ')} RETURNING id, uuid`,
         values,
       ),
       [advance],

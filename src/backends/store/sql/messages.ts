@@ -89,14 +89,16 @@ export class SqlMessages extends SqlAggregate implements Omit<MessageStore, 'app
     return out;
   }
 
-  async changesSince(conversationId: Id, afterChangeSeq: number, limit: number, maxSeq?: number): Promise<Message[]> {
-    // With maxSeq the (conversation_id, change_seq) range still leads; seq only filters it.
-    const bySeq = maxSeq === undefined ? '' : ' AND seq <= ?';
+  async changesSince(conversationId: Id, afterChangeSeq: number, limit: number, maxSeq: number): Promise<Message[]> {
+    // Only messages changed since their append are in the (partial) change index: `unchanged IS NULL`
+    // names it; maxSeq only filters the (conversation_id, change_seq) range.
     const rows = await this.all<MessageRow>(
-      raw(
-        `SELECT ${MESSAGE_COLUMNS} FROM messages WHERE conversation_id = ? AND change_seq > ?${bySeq} ORDER BY change_seq ASC LIMIT ?`,
-        maxSeq === undefined ? [conversationId, afterChangeSeq, limit] : [conversationId, afterChangeSeq, maxSeq, limit],
-      ),
+      raw(`SELECT ${MESSAGE_COLUMNS} FROM messages WHERE conversation_id = ? AND change_seq > ? AND unchanged IS NULL AND seq <= ? ORDER BY change_seq ASC LIMIT ?`, [
+        conversationId,
+        afterChangeSeq,
+        maxSeq,
+        limit,
+      ]),
     );
     return this.#hydrate(rows);
   }
@@ -127,7 +129,8 @@ export class SqlMessages extends SqlAggregate implements Omit<MessageStore, 'app
         const row = (await tx.all<MessageRow>(raw(`SELECT ${MESSAGE_COLUMNS} FROM messages WHERE id = ?`, [messageId])))[0];
         const changed = await change(tx, row);
         if (!changed) throw new NoChange();
-        await tx.run(raw('UPDATE messages SET change_seq = ? WHERE id = ?', [cs, messageId]));
+        // Changed: into the change index, where changesSince finds it.
+        await tx.run(raw('UPDATE messages SET change_seq = ?, unchanged = NULL WHERE id = ?', [cs, messageId]));
         const after = await tx.all<MessageRow>(raw(`SELECT ${MESSAGE_COLUMNS} FROM messages WHERE id = ?`, [messageId]));
         const message = (await this.#hydrate(after, tx))[0];
         await logEvents(tx, this.ctx, [{ conversationId: message.conversationId, at, ...logged(message) }]);
