@@ -125,7 +125,7 @@ export interface Config {
   readonly commitBatchMax: number;
   /** SEARCH_INDEX (default on): off writes no search index rows and answers search `search_disabled` (the send's cost without the index). */
   readonly searchIndex: boolean;
-  /** SQLITE_WRITER: `thread` (default) runs SQLite writes on a thread of their own, `main` on the event loop. */
+  /** SQLITE_WRITER: `main` (default) runs SQLite writes on the event loop's connection, `thread` on a thread of their own (see README). */
   readonly sqliteWriterThread: boolean;
   /**
    * PostgreSQL bounds on a stuck session (PG_LOCK_WAIT_MS, PG_LOCK_TIMEOUT_MS,
@@ -570,7 +570,7 @@ export function loadConfig(env: Env = process.env): Config {
     notify: notifyConfig(env, dataDir, publicUrl),
     commitBatchMax: Math.max(1, int(env, 'COMMIT_BATCH_MAX', 512)),
     searchIndex: !['off', 'false', '0'].includes((env.SEARCH_INDEX ?? '').trim().toLowerCase()),
-    sqliteWriterThread: (env.SQLITE_WRITER ?? '').trim().toLowerCase() !== 'main',
+    sqliteWriterThread: (env.SQLITE_WRITER ?? '').trim().toLowerCase() === 'thread',
     postgres: Object.freeze({
       lockWaitMs: Math.max(1, int(env, 'PG_LOCK_WAIT_MS', 200)),
       lockTimeoutMs: int(env, 'PG_LOCK_TIMEOUT_MS', 10_000),

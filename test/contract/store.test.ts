@@ -94,14 +94,14 @@ it('the plan check tells a bounded read of messages from one that grows with the
   for (const [plan, bounded] of cases) expect(boundedMessageAccess(plan), plan).toBe(bounded);
 });
 
-/** A fresh migrated SQLite store in a directory of its own, removed on close (writes on their thread, the default). */
+/** A fresh migrated SQLite store in a directory of its own, removed on close (writes on the event loop's connection, the default). */
 async function sqliteStore(): Promise<StoreHandle> {
-  return sqliteStoreWith(true);
+  return sqliteStoreWith(false);
 }
 
-/** The same with SQLITE_WRITER=main: writes and transactions on the event loop's connection. */
-async function sqliteStoreOnMainThread(): Promise<StoreHandle> {
-  return sqliteStoreWith(false);
+/** The same with SQLITE_WRITER=thread: writes and transactions on the writer thread's connection. */
+async function sqliteStoreWithWriterThread(): Promise<StoreHandle> {
+  return sqliteStoreWith(true);
 }
 
 async function sqliteStoreWith(writerThread: boolean): Promise<StoreHandle> {
@@ -132,8 +132,8 @@ describe('SQLite store', () => {
   moderationContract(sqliteStore);
 });
 
-describe('SQLite store, writes on the main thread (SQLITE_WRITER=main)', () => {
-  storeContract(sqliteStoreOnMainThread);
+describe('SQLite store, writes on their thread (SQLITE_WRITER=thread)', () => {
+  storeContract(sqliteStoreWithWriterThread);
 });
 
 describe('CachedStore over SQLite', () => {

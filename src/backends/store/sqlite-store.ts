@@ -479,7 +479,7 @@ function privateFile(file: string): void {
 }
 
 export interface SqliteOptions {
-  /** SQLITE_WRITER=thread (default): writes and transactions on a thread of their own; `main`: on the event loop. */
+  /** SQLITE_WRITER=thread: writes and transactions on a thread of their own; `main` (default): on the event loop. */
   writerThread?: boolean;
 }
 
@@ -506,7 +506,7 @@ export function createSqliteStore(url: string, opts: SqliteOptions = {}): SqlSto
     return reader.runner;
   };
   // An in-memory database is one connection: it cannot have a second, on another thread.
-  const writer = wal && opts.writerThread !== false ? new SqliteWriter({ file, pragmas: [...WRITER_PRAGMAS, ...CHECKPOINTED_WRITER] }) : null;
+  const writer = wal && opts.writerThread === true ? new SqliteWriter({ file, pragmas: [...WRITER_PRAGMAS, ...CHECKPOINTED_WRITER] }) : null;
   const runner = new SqliteRunner(db, wal, wal ? openReader : null, writer);
   const checkpointer = wal ? new Checkpointer(db, file, runner, writer) : null;
   if (checkpointer) runner.checkpointing = checkpointer.started;
