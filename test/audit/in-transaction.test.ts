@@ -177,7 +177,8 @@ describe.each(databases)('audit entries in their actions\' transactions, on %s',
     expect(await c.audit.verify(tenantId)).toEqual({ ok: true, checked: head.lastSeq + 1 });
   });
 
-  it.skipIf(db !== 'postgres')('a moderator\'s ban racing a promotion of its target to admin: never both (the check and the ban are one transaction)', async () => {
+  // PostgreSQL only: SQLite runs one writer at a time, so the two cannot race there.
+  if (db === 'postgres') it('a moderator\'s ban racing a promotion of its target to admin: never both (the check and the ban are one transaction)', async () => {
     const c = core();
     try {
       for (let i = 0; i < 3; i++) {

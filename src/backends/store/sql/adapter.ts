@@ -311,9 +311,12 @@ class PostgresAdapter extends SqlWords implements SqlAdapter {
                (SELECT ${columns.join(', ')} FROM messages WHERE conversation_id = v.column1 AND seq <= v.column2 ORDER BY seq DESC LIMIT 1) AS m`;
   }
   memberPreviewSql(n: number, columns: string, limit: number): string {
+    // The LIMIT's order does not survive the join to users (a hash join hands rows back as it
+    // likes: CI saw 194, 192, 195): the contract's "lowest ids first" is ordered here.
     return `SELECT ${columns} FROM (VALUES ${this.valueRows(n, ['BIGINT'])}) AS v CROSS JOIN LATERAL
                  (SELECT * FROM participants WHERE conversation_id = v.column1 AND left_at IS NULL ORDER BY user_id LIMIT ${limit | 0}) AS p
-               JOIN users u ON u.id = p.user_id`;
+               JOIN users u ON u.id = p.user_id
+               ORDER BY p.conversation_id, p.user_id`;
   }
   searchTerms = () => "array_to_tsvector(string_to_array(CAST(? AS text), ' '))";
   searchMatch(prefixes: readonly string[], exact: readonly string[]) {
