@@ -9,7 +9,7 @@ import { Worker } from 'node:worker_threads';
 import path from 'node:path';
 import type { Database as Tables } from './schema.js';
 import type { CheckpointReport, CheckpointWorkerData } from './sqlite-checkpoint-worker.js';
-import type { WriterReply, WriterRequest, WriterWorkerData } from './sqlite-writer-worker.js';
+import type { WriterCall, WriterReply, WriterWorkerData } from './sqlite-writer-worker.js';
 import type { SqlRunner, Statement } from './sql-runner.js';
 import { SqlStore } from './sql-store.js';
 import { sqliteAdapter } from './sql/adapter.js';
@@ -115,7 +115,7 @@ export class SqliteWriter {
     this.#worker.on('exit', die);
   }
 
-  #call(request: Omit<WriterRequest, 'id'>): Promise<WriterReply> {
+  #call(request: WriterCall): Promise<WriterReply> {
     if (this.#dead) return Promise.reject(this.#dead);
     const id = this.#nextId++;
     if (this.#pending.size === 0) this.#worker.ref();
@@ -126,36 +126,36 @@ export class SqliteWriter {
   }
 
   /** The reply, or its error rethrown as better-sqlite3 threw it (message and code). */
-  async #ok(request: Omit<WriterRequest, 'id'>): Promise<WriterReply> {
+  async #ok(request: WriterCall): Promise<WriterReply> {
     const r = await this.#call(request);
     if (r.error) throw Object.assign(new Error(r.error.message), { code: r.error.code });
     return r;
   }
 
   async all<T>(s: Statement): Promise<T[]> {
-    return (await this.#ok({ op: 'all', sql: s.sql, params: s.parameters } as Omit<WriterRequest, 'id'>)).rows as T[];
+    return (await this.#ok({ op: 'all', sql: s.sql, params: s.parameters })).rows as T[];
   }
 
   async run(s: Statement): Promise<number> {
-    return (await this.#ok({ op: 'run', sql: s.sql, params: s.parameters } as Omit<WriterRequest, 'id'>)).changes!;
+    return (await this.#ok({ op: 'run', sql: s.sql, params: s.parameters })).changes!;
   }
 
   async exec(sql: string): Promise<void> {
-    await this.#ok({ op: 'exec', sql } as Omit<WriterRequest, 'id'>);
+    await this.#ok({ op: 'exec', sql });
   }
 
   async pragma(sql: string): Promise<void> {
-    await this.#ok({ op: 'pragma', sql } as Omit<WriterRequest, 'id'>);
+    await this.#ok({ op: 'pragma', sql });
   }
 
   async rollback(): Promise<void> {
-    await this.#ok({ op: 'rollback' } as Omit<WriterRequest, 'id'>);
+    await this.#ok({ op: 'rollback' });
   }
 
   async close(): Promise<void> {
     if (this.#dead) return;
     const exited = new Promise((r) => this.#worker.once('exit', r));
-    await this.#call({ op: 'close' } as Omit<WriterRequest, 'id'>).catch(() => {});
+    await this.#call({ op: 'close' }).catch(() => {});
     await exited;
   }
 }

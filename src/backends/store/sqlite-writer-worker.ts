@@ -12,12 +12,15 @@ export interface WriterWorkerData {
   pragmas: string[];
 }
 
-export type WriterRequest =
-  | { id: number; op: 'all' | 'run'; sql: string; params: readonly unknown[] }
-  | { id: number; op: 'exec' | 'pragma'; sql: string }
+/** What the main thread asks for; each request carries an `id` its reply repeats. */
+export type WriterCall =
+  | { op: 'all' | 'run'; sql: string; params: readonly unknown[] }
+  | { op: 'exec' | 'pragma'; sql: string }
   /** ROLLBACK if a transaction is open (a failed COMMIT may have ended it already). */
-  | { id: number; op: 'rollback' }
-  | { id: number; op: 'close' };
+  | { op: 'rollback' }
+  | { op: 'close' };
+
+export type WriterRequest = WriterCall & { id: number };
 
 export interface WriterReply {
   id: number;
