@@ -72,7 +72,7 @@ describe.skipIf(!hasPostgres || !redisUrl)('two CachedStores on one PostgreSQL, 
     const gate = new Promise<void>((r) => (open = r));
     names.forEach((n, i) => {
       inner[n] = async (...args) => {
-        const out = await originals[i](...args);
+        const out = await originals[i].apply(inner, args);
         answered();
         await gate;
         return out;

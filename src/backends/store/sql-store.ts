@@ -4,7 +4,7 @@ import type { Id } from '../../core/model.js';
 import { migrationProvider } from './migrations/index.js';
 import type { Database } from './schema.js';
 import { raw, type SqlRunner } from './sql-runner.js';
-import type { ModerationStore, NotificationStore, AccountStore, AdminStore, AttachmentStore, ConversationStore, CurationStore, DirectoryStore, FriendStore, MessageStore, ParticipantStore, ReceiptStore, RetentionStore, SearchStore, Store, StoreReads, AuditAppend, ThreadStore, UnreadStore, WebhookStore, AuditStore } from './store.js';
+import type { AppendOptions, AppendOutcome, NewMessage, ModerationStore, NotificationStore, AccountStore, AdminStore, AttachmentStore, ConversationStore, CurationStore, DirectoryStore, FriendStore, MessageStore, ParticipantStore, ReceiptStore, RetentionStore, SearchStore, Store, StoreReads, AuditAppend, ThreadStore, UnreadStore, WebhookStore, AuditStore } from './store.js';
 import type { SqlAdapter } from './sql/adapter.js';
 import type { SqlContext } from './sql/aggregate.js';
 import type { OutboxSwitch } from './sql/outbox.js';
@@ -28,7 +28,17 @@ import { SqlRetention } from './sql/retention.js';
 import { SqlAudit, appendAuditIn } from './sql/audit.js';
 import { SqlModeration } from './sql/moderation.js';
 
-/** SqlStore answers every sub-store's methods (forwarded to its parts in the constructor). */
+/** The sub-stores besides the append, one per aggregate. */
+const PARTS = [SqlAccounts, SqlAdmin, SqlFriends, SqlConversations, SqlParticipants, SqlReceipts, SqlMessages, SqlFiles, SqlDirectory, SqlCuration, SqlUnread, SqlThreads, SqlSearch, SqlNotifications, SqlWebhooks, SqlAudit, SqlRetention, SqlModeration];
+
+/** Where a store's own appends run instead of on its runner (SQLite's writer thread). */
+export interface AppendElsewhere {
+  appendMessages(batch: readonly NewMessage[], opts: AppendOptions, flags: { searchIndex: boolean; outbox: boolean }): Promise<AppendOutcome[]>;
+  /** Batches committing at once (Store.appendPipeline). */
+  readonly pipeline: number;
+}
+
+/** SqlStore answers every sub-store's methods (forwarded to its parts on its prototype). */
 export interface SqlStore extends AccountStore, AdminStore, FriendStore, ConversationStore, ParticipantStore, ReceiptStore, UnreadStore, ThreadStore, MessageStore, AttachmentStore, DirectoryStore, CurationStore, SearchStore, NotificationStore, WebhookStore, AuditStore, RetentionStore, ModerationStore {}
 
 /**
@@ -44,6 +54,10 @@ export class SqlStore implements Store {
   /** Whether changes log their events for webhooks and the events API (WEBHOOKS=off: not). */
   readonly outbox: OutboxSwitch;
   readonly #close: () => Promise<void>;
+  readonly #ctx: SqlContext;
+  /** Each part, made at its first call: a snapshot's store (one per snapshot) uses a few. */
+  readonly #parts: (object | undefined)[] = [];
+  #elsewhere: AppendElsewhere | null = null;
 
   constructor(
     readonly adapter: SqlAdapter,
@@ -59,10 +73,29 @@ export class SqlStore implements Store {
     this.outbox = outbox;
     // The parts read the runner through this store at each call: a test that wraps its
     // methods (test/contract/store.test.ts) sees every statement of every part.
-    const ctx: SqlContext = { adapter, db, runner, outbox: this.outbox };
-    this.append = new SqlAppend(ctx, lockWaitMs);
-    const parts = [SqlAccounts, SqlAdmin, SqlFriends, SqlConversations, SqlParticipants, SqlReceipts, SqlMessages, SqlFiles, SqlDirectory, SqlCuration, SqlUnread, SqlThreads, SqlSearch, SqlNotifications, SqlWebhooks, SqlAudit, SqlRetention, SqlModeration];
-    forwardMethods(this, [this.append, ...parts.map((Part) => new Part(ctx))]);
+    this.#ctx = { adapter, db, runner, outbox: this.outbox };
+    this.append = new SqlAppend(this.#ctx, lockWaitMs);
+  }
+
+  // Every public method of each part is put on the prototype once, calling the part of the
+  // store it is called on; a name two parts share is a mistake in the split, caught at load.
+  static {
+    const answered = new Set<string>();
+    const forward = (name: string, partOf: (store: SqlStore) => object) => {
+      if (answered.has(name) || name in SqlStore.prototype) throw new Error(`SqlStore: ${name} is answered twice`);
+      answered.add(name);
+      Object.defineProperty(SqlStore.prototype, name, {
+        configurable: true,
+        writable: true,
+        value: function (this: SqlStore, ...args: unknown[]) {
+          return (partOf(this) as Record<string, (...a: unknown[]) => unknown>)[name](...args);
+        },
+      });
+    };
+    for (const name of methodNames(SqlAppend.prototype)) forward(name, (store) => store.append);
+    PARTS.forEach((Part, k) => {
+      for (const name of methodNames(Part.prototype)) forward(name, (store) => (store.#parts[k] ??= new Part(store.#ctx)));
+    });
   }
 
   get dialect(): 'sqlite' | 'postgres' {
@@ -70,7 +103,16 @@ export class SqlStore implements Store {
   }
 
   get appendPipeline(): number {
-    return this.adapter.appendPipeline;
+    return this.#elsewhere?.pipeline ?? this.adapter.appendPipeline;
+  }
+
+  /**
+   * This store's appends go to `to`, with the append's switches as they stand at each call;
+   * a store bound to a transaction (`audited`) still appends in it, through its runner.
+   */
+  appendElsewhere(to: AppendElsewhere): void {
+    this.#elsewhere = to;
+    this.appendMessages = (batch, opts = {}) => to.appendMessages(batch, opts, { searchIndex: this.append.searchIndex, outbox: this.outbox.enabled });
   }
 
   /** Tests only: runs inside the append's transaction once its conversations are locked. */
@@ -79,6 +121,8 @@ export class SqlStore implements Store {
   }
 
   set afterLock(hook: ((conversationIds: readonly Id[]) => Promise<void>) | null) {
+    // The hook would never run there: a test relying on it must not pass without it.
+    if (hook && this.#elsewhere) throw new Error('afterLock: this store appends elsewhere (SQLite writer thread)');
     this.append.afterLock = hook;
   }
 
@@ -153,18 +197,7 @@ function savepoints(tx: SqlRunner): SqlRunner {
   return runner;
 }
 
-/**
- * Puts every public method of each part on `store`, bound to its part; a name two parts
- * share is a mistake in the split, caught when the store is made.
- */
-function forwardMethods(store: object, parts: readonly object[]): void {
-  const target = store as Record<string, unknown>;
-  for (const part of parts) {
-    for (const name of Object.getOwnPropertyNames(Object.getPrototypeOf(part))) {
-      const method = (part as Record<string, unknown>)[name];
-      if (name === 'constructor' || typeof method !== 'function') continue;
-      if (name in target) throw new Error(`SqlStore: ${name} is answered twice`);
-      target[name] = method.bind(part);
-    }
-  }
+/** A part's public methods (its own, not SqlAggregate's helpers). */
+function methodNames(proto: object): string[] {
+  return Object.getOwnPropertyNames(proto).filter((n) => n !== 'constructor' && typeof Object.getOwnPropertyDescriptor(proto, n)?.value === 'function');
 }

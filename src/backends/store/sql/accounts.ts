@@ -166,10 +166,9 @@ export class SqlAccounts extends SqlAggregate implements AccountStore {
 
   async userByExternalSubject(tenantId: Id, issuer: string, subject: string): Promise<User | undefined> {
     const r = await this.first(
-      this.#users()
-        .where('users.tenant_id', '=', tenantId)
-        .where('users.external_issuer', '=', issuer)
-        .where('users.external_subject', '=', subject),
+      this.fixed('userByExternalSubject', [tenantId, issuer, subject], () =>
+        this.#users().where('users.tenant_id', '=', tenantId).where('users.external_issuer', '=', issuer).where('users.external_subject', '=', subject),
+      ),
     );
     return r && toUser(r);
   }

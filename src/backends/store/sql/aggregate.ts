@@ -29,15 +29,28 @@ export function rowsOf<O>(runner: SqlRunner, q: Compilable<O>): Promise<O[]> {
   return runner.all<O>(q.compile());
 }
 
+/** `fixed` queries' SQL per adapter (its dialect) and sub-store class (names are a sub-store's own), for every store on it. */
+const FIXED_SQL = new WeakMap<SqlAdapter, WeakMap<object, Map<string, string>>>();
+
 /**
  * The base of each sub-store: a Kysely query comes back typed by its selection; a hand-written
  * statement is given its row type where it is run (`unknown` otherwise).
  */
 export abstract class SqlAggregate {
-  /** The SQL of `fixed` queries by name, compiled at their first call. */
-  readonly #fixed = new Map<string, string>();
+  /**
+   * The SQL of `fixed` queries by name, compiled at their first call. Shared by
+   * every store on the same adapter: a snapshot or a transaction gets a store of its own
+   * (SqlStore.snapshot), and a reconnect storm takes one snapshot per socket.
+   */
+  readonly #fixed: Map<string, string>;
 
-  constructor(protected readonly ctx: SqlContext) {}
+  constructor(protected readonly ctx: SqlContext) {
+    let byPart = FIXED_SQL.get(ctx.adapter);
+    if (!byPart) FIXED_SQL.set(ctx.adapter, (byPart = new WeakMap()));
+    let mine = byPart.get(this.constructor);
+    if (!mine) byPart.set(this.constructor, (mine = new Map()));
+    this.#fixed = mine;
+  }
 
   /**
    * A query whose shape never changes (no IN list, no optional clause), built by Kysely once:
