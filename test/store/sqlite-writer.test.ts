@@ -7,7 +7,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { createSqliteStore } from '../../src/backends/store/sqlite-store.js';
 import type { SqlStore } from '../../src/backends/store/sql-store.js';
 import { raw } from '../../src/backends/store/sql-runner.js';
-import { UniqueViolation } from '../../src/backends/store/store.js';
+import { UniqueViolation, isDeferred, type AppendOutcome, type AppendResult } from '../../src/backends/store/store.js';
+import { fixtures } from '../contract/store.contract.js';
 
 // SQLITE_WRITER=thread: writes and transactions run on the writer thread's connection, reads
 // on the event loop's. What a user relies on: a read never sees a transaction half done, nor
@@ -109,6 +110,71 @@ describe('SQLite writer thread', () => {
           if (s.commit) for (const [k, v] of s.writes) committed.set(k, v);
           expect(await readAll()).toEqual(committed);
         }
+      }),
+      { numRuns: 40, seed: process.env.FC_SEED ? Number(process.env.FC_SEED) : undefined },
+    );
+  });
+  // An append is one request the thread runs whole, posted without holding the main thread's
+  // lock: only the order of posting keeps it out of a transaction driven statement by
+  // statement. The rule across any interleaving: every append commits whole and alone (seqs
+  // per conversation 1..n without a gap, a retry gets its first message back), and a
+  // transaction fired while appends are in flight commits or rolls back exactly its own writes.
+  it('property: appends on the thread and transactions fired among them never mix', async () => {
+    const store = await open();
+    const f = fixtures(() => store);
+    const tenant = await f.tenant();
+    const [a, b] = await f.users(tenant, 2);
+    const conversations = [await f.conversation(tenant, 'group', [a, b]), await f.conversation(tenant, 'group', [a, b])];
+    const action = fc.oneof(
+      fc.record({ kind: fc.constant('append' as const), sends: fc.array(fc.record({ to: fc.nat(1), by: fc.nat(1), retry: fc.option(fc.nat(3), { nil: null }) }), { minLength: 1, maxLength: 4 }) }),
+      fc.record({ kind: fc.constant('tx' as const), value: fc.string({ maxLength: 4 }), commit: fc.boolean() }),
+    );
+    let round = 0;
+    await fc.assert(
+      fc.asyncProperty(fc.array(action, { minLength: 1, maxLength: 10 }), async (actions) => {
+        const r = round++;
+        const key = `w${r}`;
+        const before = await Promise.all(conversations.map((c) => store.conversationById(c.id)));
+        // Everything fired at once, in order, none awaited before the next is posted.
+        const appends: Promise<AppendOutcome[]>[] = [];
+        const txs: Promise<unknown>[] = [];
+        let committedValue: string | undefined;
+        for (const act of actions) {
+          if (act.kind === 'append') {
+            appends.push(store.appendMessages(act.sends.map((s) => f.msg(conversations[s.to], [a, b][s.by], { clientId: s.retry === null ? null : `r${r}-${s.retry}` }))));
+          } else {
+            if (act.commit) committedValue = act.value;
+            txs.push(
+              store.runner
+                .transaction(async (t) => {
+                  await t.run(raw('INSERT INTO server_state (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value', [key, act.value]));
+                  if (!act.commit) throw new Error('abort');
+                })
+                .catch((e: Error) => expect(e.message).toBe('abort')),
+            );
+          }
+        }
+        const outcomes = (await Promise.all(appends)).flat();
+        await Promise.all(txs);
+        expect(outcomes.some(isDeferred)).toBe(false);
+        const results = outcomes.filter((o): o is AppendResult => !isDeferred(o));
+        // One message per retry key, whichever append created it.
+        const byKey = new Map<string, number>();
+        for (const o of results) {
+          if (o.message.clientId === null) continue;
+          const k = `${o.message.senderId}:${o.message.conversationId}:${o.message.clientId}`;
+          expect(byKey.get(k) ?? o.message.id).toBe(o.message.id);
+          byKey.set(k, o.message.id);
+        }
+        // Seqs of each conversation continue from where it stood, 1 by 1, each created once.
+        for (const [i, c] of conversations.entries()) {
+          const created = results.filter((o) => o.created && o.message.conversationId === c.id).map((o) => o.message.seq);
+          const from = before[i]!.lastSeq;
+          expect([...created].sort((x, y) => x - y)).toEqual(created.map((_, k) => from + k + 1));
+          expect((await store.conversationById(c.id))!.lastSeq).toBe(from + created.length);
+        }
+        const stored = await store.runner.all<{ value: string }>(raw('SELECT value FROM server_state WHERE key = ?', [key]));
+        expect(stored.map((x) => x.value)).toEqual(committedValue === undefined ? [] : [committedValue]);
       }),
       { numRuns: 40, seed: process.env.FC_SEED ? Number(process.env.FC_SEED) : undefined },
     );

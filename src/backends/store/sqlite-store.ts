@@ -9,11 +9,11 @@ import { Worker } from 'node:worker_threads';
 import path from 'node:path';
 import type { Database as Tables } from './schema.js';
 import type { CheckpointReport, CheckpointWorkerData } from './sqlite-checkpoint-worker.js';
-import type { WriterCall, WriterReply, WriterWorkerData } from './sqlite-writer-worker.js';
+import type { WriterCall, WriterError, WriterReply, WriterWorkerData } from './sqlite-writer-worker.js';
 import type { SqlRunner, Statement } from './sql-runner.js';
 import { SqlStore } from './sql-store.js';
 import { sqliteAdapter } from './sql/adapter.js';
-import { UniqueViolation } from './store.js';
+import { StoreError, UniqueViolation, type AppendOptions, type AppendOutcome, type NewMessage } from './store.js';
 
 /**
  * Makes commits durable off the main thread. The connection runs `synchronous=NORMAL`, so a
@@ -125,11 +125,16 @@ export class SqliteWriter {
     });
   }
 
-  /** The reply, or its error rethrown as better-sqlite3 threw it (message and code). */
+  /** The reply, or its error rethrown as the thread's code threw it (better-sqlite3's message and code, or the store's error). */
   async #ok(request: WriterCall): Promise<WriterReply> {
     const r = await this.#call(request);
-    if (r.error) throw Object.assign(new Error(r.error.message), { code: r.error.code });
+    if (r.error) throw rethrown(r.error);
     return r;
+  }
+
+  /** Store.appendMessages, run whole on the thread (its retry lookup, transaction and commit). */
+  async append(batch: readonly NewMessage[], opts: AppendOptions, flags: { searchIndex: boolean; outbox: boolean }): Promise<AppendOutcome[]> {
+    return (await this.#ok({ op: 'append', batch, opts, ...flags })).outcomes!;
   }
 
   async all<T>(s: Statement): Promise<T[]> {
@@ -158,6 +163,12 @@ export class SqliteWriter {
     await this.#call({ op: 'close' }).catch(() => {});
     await exited;
   }
+}
+
+function rethrown(e: WriterError): Error {
+  if (e.constraint !== undefined) return new UniqueViolation(e.constraint);
+  if (e.storeCode !== undefined) return new StoreError(e.storeCode);
+  return Object.assign(new Error(e.message), { code: e.code });
 }
 
 /**
@@ -347,6 +358,19 @@ export class SqliteRunner implements SqlRunner {
     return changes;
   }
 
+  /**
+   * Store.appendMessages as one request to the writer's thread, which runs the whole append
+   * there and answers once its commit is on disk. The thread takes requests in the order
+   * they were posted, so posting it outside a transaction of this runner's (`#locked`) is
+   * enough to keep it out of one: nothing here waits for it while the thread works.
+   */
+  async appendOnWriter(batch: readonly NewMessage[], opts: AppendOptions, flags: { searchIndex: boolean; outbox: boolean }): Promise<AppendOutcome[]> {
+    const writer = this.#writer;
+    if (!writer) throw new Error('appendOnWriter: this store has no writer thread');
+    while (this.#locked) await this.#locked;
+    return this.#written(writer.append(batch, opts, flags));
+  }
+
   /** Runs `fn` with the connection to itself: no statement starts until it settles. */
   async exclusive<T>(fn: () => Promise<T>): Promise<T> {
     while (this.#locked) await this.#locked;
@@ -506,12 +530,12 @@ export function createSqliteStore(url: string, opts: SqliteOptions = {}): SqlSto
     return reader.runner;
   };
   // An in-memory database is one connection: it cannot have a second, on another thread.
-  const writer = wal && opts.writerThread === true ? new SqliteWriter({ file, pragmas: [...WRITER_PRAGMAS, ...CHECKPOINTED_WRITER] }) : null;
+  const writer = wal && opts.writerThread === true ? new SqliteWriter({ file, pragmas: [...WRITER_PRAGMAS, ...CHECKPOINTED_WRITER], wal: `${file}-wal` }) : null;
   const runner = new SqliteRunner(db, wal, wal ? openReader : null, writer);
   const checkpointer = wal ? new Checkpointer(db, file, runner, writer) : null;
   if (checkpointer) runner.checkpointing = checkpointer.started;
   const kysely = new Kysely<Tables>({ dialect: new SqliteDialect({ database: db }) });
-  return new SqlStore(sqliteAdapter, kysely, runner, async () => {
+  const store = new SqlStore(sqliteAdapter, kysely, runner, async () => {
     const r = reader as { db: Database.Database } | null;
     if (r?.db.open) r.db.close();
     await writer?.close();
@@ -520,6 +544,10 @@ export function createSqliteStore(url: string, opts: SqliteOptions = {}): SqlSto
     await kysely.destroy().catch(() => {});
     if (db.open) db.close();
   });
+  // Two batches at once: the next one is on its way to the thread while this one's WAL
+  // frames are flushed (on the event loop's connection a batch runs in one turn, so one).
+  if (writer) store.appendElsewhere({ pipeline: 2, appendMessages: (batch, o, flags) => runner.appendOnWriter(batch, o, flags) });
+  return store;
 }
 
 /**

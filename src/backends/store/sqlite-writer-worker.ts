@@ -2,14 +2,24 @@
 // file runs every write and every statement of a transaction, one request at a time, in the
 // order they were posted. The main thread keeps its connection for reads, so the B-tree and
 // page work of a group commit (the inserts, their index updates, the COMMIT's WAL writes)
-// runs beside the event loop instead of in it.
+// runs beside the event loop instead of in it. A whole append (Store.appendMessages: its
+// retry lookup, transaction and commit) is one request, run here by the same SqlAppend as
+// on the main thread, so its dozen statements cost the event loop one message each way.
 import { parentPort, workerData } from 'node:worker_threads';
 import Database from 'better-sqlite3';
+import { Kysely, SqliteDialect } from 'kysely';
+import type { Database as Tables } from './schema.js';
+import { SqliteRunner, WalSync } from './sqlite-store.js';
+import { SqlStore } from './sql-store.js';
+import { sqliteAdapter } from './sql/adapter.js';
+import { StoreError, UniqueViolation, type AppendOptions, type AppendOutcome, type NewMessage } from './store.js';
 
 export interface WriterWorkerData {
   file: string;
   /** Run once when the connection opens, in order (`synchronous = NORMAL`, …). */
   pragmas: string[];
+  /** The WAL file an append flushes before it is answered; null: nothing to flush. */
+  wal: string | null;
 }
 
 /** What the main thread asks for; each request carries an `id` its reply repeats. */
@@ -18,6 +28,8 @@ export type WriterCall =
   | { op: 'exec' | 'pragma'; sql: string }
   /** ROLLBACK if a transaction is open (a failed COMMIT may have ended it already). */
   | { op: 'rollback' }
+  /** Store.appendMessages in a transaction of its own, with the store's switches as they are now. */
+  | { op: 'append'; batch: readonly NewMessage[]; opts: AppendOptions; searchIndex: boolean; outbox: boolean }
   | { op: 'close' };
 
 export type WriterRequest = WriterCall & { id: number };
@@ -26,14 +38,29 @@ export interface WriterReply {
   id: number;
   rows?: unknown[];
   changes?: number;
-  error?: { message: string; code?: string };
+  outcomes?: AppendOutcome[];
+  error?: WriterError;
+}
+
+/** An error as it crosses to the main thread: the store's own kinds keep what callers test. */
+export interface WriterError {
+  message: string;
+  code?: string;
+  /** UniqueViolation's index name. */
+  constraint?: string;
+  /** StoreError's code. */
+  storeCode?: StoreError['code'];
 }
 
 const port = parentPort!;
-const { file, pragmas } = workerData as WriterWorkerData;
+const { file, pragmas, wal: walPath } = workerData as WriterWorkerData;
 const db = new Database(file);
 for (const p of pragmas) db.pragma(p);
 const statements = new Map<string, Database.Statement>();
+// The appends' store over this same connection: its runner writes directly (the main thread
+// waits for the WAL flush), and Kysely here only compiles.
+const wal = walPath === null ? null : new WalSync(walPath);
+const store = new SqlStore(sqliteAdapter, new Kysely<Tables>({ dialect: new SqliteDialect({ database: db }) }), new SqliteRunner(db, null), async () => {});
 
 function prepared(sql: string): Database.Statement {
   let st = statements.get(sql);
@@ -45,8 +72,12 @@ function prepared(sql: string): Database.Statement {
   return st;
 }
 
-function answer(m: WriterRequest): WriterReply {
+async function answer(m: WriterRequest): Promise<WriterReply> {
   switch (m.op) {
+    case 'append':
+      store.append.searchIndex = m.searchIndex;
+      store.outbox.enabled = m.outbox;
+      return { id: m.id, outcomes: await store.appendMessages(m.batch, m.opts) };
     case 'all': {
       const st = prepared(m.sql);
       if (st.reader) return { id: m.id, rows: st.all(...m.params) };
@@ -70,14 +101,41 @@ function answer(m: WriterRequest): WriterReply {
   }
 }
 
-port.on('message', (m: WriterRequest) => {
+function crossing(e: unknown): WriterError {
+  if (e instanceof UniqueViolation) return { message: e.message, constraint: e.constraint };
+  if (e instanceof StoreError) return { message: e.message, storeCode: e.code };
+  const err = e as { message?: string; code?: string };
+  return { message: String(err?.message ?? e), code: err?.code };
+}
+
+/**
+ * Answers `m`; an append is answered once its commit is on disk, while the next request
+ * runs (its commit shares the next flush). Resolves when the next request may start.
+ */
+async function handle(m: WriterRequest): Promise<void> {
   let reply: WriterReply;
   try {
-    reply = answer(m);
+    reply = await answer(m);
   } catch (e) {
-    const err = e as { message?: string; code?: string };
-    reply = { id: m.id, error: { message: String(err?.message ?? e), code: err?.code } };
+    reply = { id: m.id, error: crossing(e) };
+  }
+  if (m.op === 'append' && wal && !reply.error) {
+    void wal.durable().then(
+      () => port.postMessage(reply),
+      (e) => port.postMessage({ id: m.id, error: crossing(e) }),
+    );
+    return;
   }
   port.postMessage(reply);
-  if (m.op === 'close') port.close();
+  if (m.op === 'close') {
+    await wal?.close();
+    port.close();
+  }
+}
+
+// One request at a time, in the order posted: an append awaits (its runner's promises), and
+// the next request must not run inside its transaction.
+let previous: Promise<void> = Promise.resolve();
+port.on('message', (m: WriterRequest) => {
+  previous = previous.then(() => handle(m));
 });
