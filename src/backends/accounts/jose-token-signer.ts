@@ -1,6 +1,7 @@
 import type { JWTPayload, jwtVerify } from 'jose';
 import { loadJose } from '../jose.js';
-import { webcrypto } from 'node:crypto';
+import { webcrypto, type KeyObject } from 'node:crypto';
+import { hs256Key, verifyHs256 } from './hs256.js';
 import type { IdpConfig } from '../../config/config.js';
 
 type CryptoKey = webcrypto.CryptoKey;
@@ -12,11 +13,17 @@ export const PARLEY_ISSUER = 'parley';
 /**
  * Issues Parley's own HS256 tokens and verifies them, and, when configured, tokens of an
  * existing identity provider (shared secret, PEM public key or JWKS). Algorithms are fixed
- * per key, so `alg: none` and HS/RS key confusion are refused by jose.
+ * per key, so `alg: none` and HS/RS key confusion are refused. HS256 tokens (Parley's, and a
+ * provider's shared secret) are verified on node:crypto (hs256.ts: a reconnect storm checks
+ * one per socket), the others by jose.
  */
 export class JoseTokenSigner implements TokenSigner {
-  /** The secret as an HMAC key, imported once: given bytes, jose imports them again at every verify. */
+  /** The secret as an HMAC key for jose's signing, imported once. */
   readonly #key: Promise<CryptoKey>;
+  /** The same secret for verifying. */
+  readonly #hmac: KeyObject;
+  /** The provider's shared secret (AUTH_HS256_SECRET), when that is how its tokens are signed. */
+  readonly #externalHmac: KeyObject | null;
   #external: { key: Parameters<typeof jwtVerify>[1]; algorithms: string[] } | null | undefined;
 
   constructor(
@@ -25,6 +32,8 @@ export class JoseTokenSigner implements TokenSigner {
     readonly idp: IdpConfig,
   ) {
     this.#key = hmacKey(new TextEncoder().encode(secret));
+    this.#hmac = hs256Key(secret);
+    this.#externalHmac = idp.hs256Secret && !idp.jwksUrl && !idp.publicKeyPem ? hs256Key(idp.hs256Secret) : null;
   }
 
   async issue(user: User): Promise<string> {
@@ -40,18 +49,16 @@ export class JoseTokenSigner implements TokenSigner {
 
   /** Resolves the claims, or null for any token that is not valid now. */
   async verify(token: string): Promise<TokenClaims | null> {
-    const { jwtVerify, errors, decodeJwt } = await loadJose();
-    // Another issuer's token would fail Parley's check below anyway (it requires iss "parley"):
-    // skip the HMAC and the thrown error, which a reconnect storm of IdP tokens pays per socket.
-    if (unverifiedIssuer(decodeJwt, token) === PARLEY_ISSUER) {
-      try {
-        const { payload } = await jwtVerify(token, await this.#key, { algorithms: ['HS256'], issuer: PARLEY_ISSUER, requiredClaims: ['exp', 'sub'] });
-        if (typeof payload.tid !== 'string' || typeof payload.ver !== 'number') return null;
-        return { source: 'parley', userUuid: payload.sub!, tenantUuid: payload.tid, version: payload.ver };
-      } catch (e) {
-        if (!(e instanceof errors.JOSEError)) throw e;
-      }
+    const own = verifyHs256(token, this.#hmac, { issuer: PARLEY_ISSUER, requiredClaims: ['exp', 'sub'] });
+    if (own) {
+      if (typeof own.tid !== 'string' || typeof own.ver !== 'number' || typeof own.sub !== 'string') return null;
+      return { source: 'parley', userUuid: own.sub, tenantUuid: own.tid, version: own.ver };
     }
+    if (this.#externalHmac) {
+      const claims = verifyHs256(token, this.#externalHmac, { issuer: this.idp.issuer, audience: this.idp.audience, requiredClaims: ['exp'] });
+      return claims && this.#externalClaims(claims);
+    }
+    const { errors, jwtVerify } = await loadJose();
     const external = await this.#externalKey();
     if (!external) return null;
     try {
@@ -98,14 +105,4 @@ export class JoseTokenSigner implements TokenSigner {
 
 function hmacKey(secret: Uint8Array): Promise<CryptoKey> {
   return webcrypto.subtle.importKey('raw', secret, { name: 'HMAC', hash: 'SHA-256' }, false, ['sign', 'verify']);
-}
-
-/** The `iss` a token claims, unchecked (undefined when it has none or is not a JWT): only to pick which key to try. */
-function unverifiedIssuer(decodeJwt: (token: string) => JWTPayload, token: string): string | undefined {
-  try {
-    const iss = decodeJwt(token).iss;
-    return typeof iss === 'string' ? iss : undefined;
-  } catch {
-    return undefined;
-  }
 }
