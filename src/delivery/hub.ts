@@ -409,6 +409,12 @@ export class Hub implements EventPublisher, CacheInvalidator {
    */
   #render(targets: Connection<any>[], event: DomainEvent, force = false, replay = false, advance = !force): void {
     const frames = new Map<string, Buffer>();
+    // The frame of the previous socket's renderer and variant: a group's sockets mostly share
+    // one (the sender's differs), so most deliveries skip building the cache key.
+    let lastRenderer: unknown = null;
+    let lastVariant: string | null = null;
+    let lastFrame: Buffer | undefined;
+    let sent = 0;
     const convId = 'conversation' in event ? event.conversation.id : 0;
     const changeSeq = event.type !== 'mention' && 'message' in event ? event.message.changeSeq : 0;
     for (const conn of targets) {
@@ -432,17 +438,24 @@ export class Hub implements EventPublisher, CacheInvalidator {
       }
       const variant = conn.renderer.key(event, conn);
       if (variant === null) continue;
-      const cacheKey = conn.renderer.name + '\u0000' + variant;
-      let frame = frames.get(cacheKey);
-      if (frame === undefined) frames.set(cacheKey, (frame = Buffer.from(conn.renderer.frame(event, conn))));
+      let frame: Buffer | undefined;
+      if (conn.renderer === lastRenderer && variant === lastVariant) frame = lastFrame!;
+      else {
+        const cacheKey = conn.renderer.name + '\u0000' + variant;
+        frame = frames.get(cacheKey);
+        if (frame === undefined) frames.set(cacheKey, (frame = Buffer.from(conn.renderer.frame(event, conn))));
+        lastRenderer = conn.renderer;
+        lastVariant = variant;
+        lastFrame = frame;
+      }
       conn.send(frame);
       if (event.type !== 'message.created') continue;
       if (conn.user.id !== event.message.senderId && !conn.renderer.clientAcks) this.#onDelivered(convId, conn.user.id, event.message.seq);
-      if (this.#metrics) {
-        this.#metrics.messagesOut.inc();
-        if (conn.id === event.origin && event.sentAt !== undefined) this.#metrics.sendToAck.observe((performance.now() - event.sentAt) / 1000);
-      }
+      sent++;
+      if (this.#metrics && conn.id === event.origin && event.sentAt !== undefined) this.#metrics.sendToAck.observe((performance.now() - event.sentAt) / 1000);
     }
+    // Once per event, not per socket: a counter's inc hashes its labels each time.
+    if (sent > 0) this.#metrics?.messagesOut.inc(sent);
   }
 }
 

@@ -11,7 +11,8 @@ import type { Id, User } from '../model.js';
  * `intervalMs`, so fan-out never waits on the database.
  */
 export class DeliveryReceipts {
-  #pending = new Map<string, { conversationId: Id; userId: Id; seq: number }>();
+  /** The highest mark per conversation, then user: no key string built per delivery (a group of 500 makes 499 per message). */
+  #pending = new Map<Id, Map<Id, number>>();
   #timer: NodeJS.Timeout | null = null;
 
   constructor(
@@ -28,10 +29,11 @@ export class DeliveryReceipts {
   }
 
   delivered(conversationId: Id, userId: Id, seq: number): void {
-    const key = `${conversationId}:${userId}`;
-    const cur = this.#pending.get(key);
-    if (cur && cur.seq >= seq) return;
-    this.#pending.set(key, { conversationId, userId, seq });
+    let users = this.#pending.get(conversationId);
+    if (!users) this.#pending.set(conversationId, (users = new Map()));
+    const cur = users.get(userId);
+    if (cur !== undefined && cur >= seq) return;
+    users.set(userId, seq);
     if (!this.#timer) {
       this.#timer = setTimeout(() => void this.flush().catch(() => {}), this.intervalMs);
       this.#timer.unref();
@@ -42,7 +44,8 @@ export class DeliveryReceipts {
     if (this.#timer) clearTimeout(this.#timer);
     this.#timer = null;
     if (this.#pending.size === 0) return;
-    const updates = [...this.#pending.values()];
+    const updates: { conversationId: Id; userId: Id; seq: number }[] = [];
+    for (const [conversationId, users] of this.#pending) for (const [userId, seq] of users) updates.push({ conversationId, userId, seq });
     this.#pending = new Map();
     await this.store.markDelivered(updates);
     const at = Date.now();
