@@ -181,9 +181,8 @@ export class SqlAccounts extends SqlAggregate implements AccountStore {
   async userSummaries(ids: readonly Id[]): Promise<Map<Id, UserSummary>> {
     const out = new Map<Id, UserSummary>();
     if (ids.length === 0) return out;
-    const rows = await this.all(
-      this.db.selectFrom('users').select(SUMMARY_COLUMNS).where('id', 'in', [...new Set(ids)]),
-    );
+    const unique = [...new Set(ids)];
+    const rows = await this.all(this.fixed(`userSummaries:${unique.length}`, unique, () => this.db.selectFrom('users').select(SUMMARY_COLUMNS).where('id', 'in', unique)));
     for (const r of rows) out.set(r.id, toSummary(r));
     return out;
   }

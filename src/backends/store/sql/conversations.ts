@@ -103,8 +103,8 @@ export class SqlConversations extends SqlAggregate implements ConversationStore 
 
   async conversationRef(key: Id | string): Promise<ConversationRef | undefined> {
     if (typeof key === 'number' && !Number.isSafeInteger(key)) return undefined; // see SqlMessages.messageById
-    const q = this.db.selectFrom('conversations').select(['id', 'uuid', 'tenant_id', 'kind']);
-    const r = await this.first(typeof key === 'number' ? this.fixed('conversationRefById', [key], () => q.where('id', '=', key)) : this.fixed('conversationRefByUuid', [key], () => q.where('uuid', '=', key)));
+    const q = () => this.db.selectFrom('conversations').select(['id', 'uuid', 'tenant_id', 'kind']);
+    const r = await this.first(typeof key === 'number' ? this.fixed('conversationRefById', [key], () => q().where('id', '=', key)) : this.fixed('conversationRefByUuid', [key], () => q().where('uuid', '=', key)));
     if (!r) return undefined;
     const id = Number(r.id);
     let people: ConversationRef['pair'] = null;

@@ -51,20 +51,22 @@ export class SqlParticipants extends SqlAggregate implements ParticipantStore {
 
   async memberships(userId: Id, page?: { limit: number; before?: ActivityCursor }): Promise<Membership[]> {
     const activity = sql<number>`coalesce(c.last_message_at, c.created_at)`;
-    let q = this.db
-      .selectFrom('participants as p')
-      .innerJoin('conversations as c', 'c.id', 'p.conversation_id')
-      .selectAll('c')
-      .select(PARTICIPANT_COLUMNS)
-      .where('p.user_id', '=', userId)
-      .where('p.left_at', 'is', null)
-      .where('c.deleted_at', 'is', null);
-    const before = page?.before;
-    if (before) q = q.where((eb) => eb.or([eb(activity, '<', before.at), eb.and([eb(activity, '=', before.at), eb('c.id', '<', before.id)])]));
-    q = q.orderBy(activity, 'desc').orderBy('c.id', 'desc');
-    if (page) q = q.limit(page.limit);
-    // The whole list (a socket's follow at connect) has one shape; a page's has others.
-    const rows = await this.all(page ? q : this.fixed('memberships', [userId], () => q));
+    const build = () => {
+      let q = this.db
+        .selectFrom('participants as p')
+        .innerJoin('conversations as c', 'c.id', 'p.conversation_id')
+        .selectAll('c')
+        .select(PARTICIPANT_COLUMNS)
+        .where('p.user_id', '=', userId)
+        .where('p.left_at', 'is', null)
+        .where('c.deleted_at', 'is', null);
+      const before = page?.before;
+      if (before) q = q.where((eb) => eb.or([eb(activity, '<', before.at), eb.and([eb(activity, '=', before.at), eb('c.id', '<', before.id)])]));
+      q = q.orderBy(activity, 'desc').orderBy('c.id', 'desc');
+      return page ? q.limit(page.limit) : q;
+    };
+    // The whole list (a socket's follow at connect) has one shape, built once; a page's has others.
+    const rows = await this.all(page ? build() : this.fixed('memberships', [userId], build));
     return rows.map((r) => ({ conversation: toConversation(r), me: toParticipant(r) }));
   }
 
