@@ -10,7 +10,7 @@ export interface Hs256Checks {
 }
 
 /** An HS256 secret as node:crypto keeps it. */
-export const hs256Key = (secret: string | Uint8Array): KeyObject => createSecretKey(typeof secret === 'string' ? Buffer.from(secret, 'utf8') : secret);
+export const hs256Key = (secret: string): KeyObject => createSecretKey(Buffer.from(secret, 'utf8'));
 
 const BASE64URL = /^[A-Za-z0-9_-]*$/;
 /** Unpadded base64url that decodes whole (a length of 4n+1 cannot): Buffer would skip what it cannot read. */

@@ -92,13 +92,13 @@ export class JoseTokenSigner implements TokenSigner {
   async #externalKey() {
     if (this.#external !== undefined) return this.#external;
     const { createRemoteJWKSet, importSPKI } = await loadJose();
-    const { hs256Secret, publicKeyPem, jwksUrl } = this.idp;
+    // A shared secret alone is checked on node:crypto (#externalHmac), never here.
+    const { publicKeyPem, jwksUrl } = this.idp;
     if (jwksUrl) this.#external = { key: createRemoteJWKSet(new URL(jwksUrl)), algorithms: ['RS256', 'ES256', 'PS256', 'EdDSA'] };
     else if (publicKeyPem) {
       const alg = this.idp.algorithm;
       this.#external = { key: await importSPKI(publicKeyPem.replace(/\\n/g, '\n'), alg), algorithms: [alg] };
-    } else if (hs256Secret) this.#external = { key: await hmacKey(new TextEncoder().encode(hs256Secret)), algorithms: ['HS256'] };
-    else this.#external = null;
+    } else this.#external = null;
     return this.#external;
   }
 }

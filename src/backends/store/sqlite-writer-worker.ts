@@ -18,8 +18,8 @@ export interface WriterWorkerData {
   file: string;
   /** Run once when the connection opens, in order (`synchronous = NORMAL`, …). */
   pragmas: string[];
-  /** The WAL file an append flushes before it is answered; null: nothing to flush. */
-  wal: string | null;
+  /** The WAL file an append flushes before it is answered (the thread exists only in WAL mode). */
+  wal: string;
 }
 
 /** What the main thread asks for; each request carries an `id` its reply repeats. */
@@ -56,21 +56,12 @@ const port = parentPort!;
 const { file, pragmas, wal: walPath } = workerData as WriterWorkerData;
 const db = new Database(file);
 for (const p of pragmas) db.pragma(p);
-const statements = new Map<string, Database.Statement>();
-// The appends' store over this same connection: its runner writes directly (the main thread
-// waits for the WAL flush), and Kysely here only compiles.
-const wal = walPath === null ? null : new WalSync(walPath);
-const store = new SqlStore(sqliteAdapter, new Kysely<Tables>({ dialect: new SqliteDialect({ database: db }) }), new SqliteRunner(db, null), async () => {});
-
-function prepared(sql: string): Database.Statement {
-  let st = statements.get(sql);
-  if (!st) {
-    st = db.prepare(sql);
-    if (statements.size > 2000) statements.clear();
-    statements.set(sql, st);
-  }
-  return st;
-}
+// One runner over this connection for the main thread's statements and the appends' store
+// alike (one statement cache; a unique violation comes back as the store's UniqueViolation).
+// It writes directly: a statement's caller flushes the WAL, an append is flushed here.
+const runner = new SqliteRunner(db, null);
+const wal = new WalSync(walPath);
+const store = new SqlStore(sqliteAdapter, new Kysely<Tables>({ dialect: new SqliteDialect({ database: db }) }), runner, async () => {});
 
 async function answer(m: WriterRequest): Promise<WriterReply> {
   switch (m.op) {
@@ -78,14 +69,10 @@ async function answer(m: WriterRequest): Promise<WriterReply> {
       store.append.searchIndex = m.searchIndex;
       store.outbox.enabled = m.outbox;
       return { id: m.id, outcomes: await store.appendMessages(m.batch, m.opts) };
-    case 'all': {
-      const st = prepared(m.sql);
-      if (st.reader) return { id: m.id, rows: st.all(...m.params) };
-      st.run(...m.params);
-      return { id: m.id, rows: [] };
-    }
+    case 'all':
+      return { id: m.id, rows: await runner.all({ sql: m.sql, parameters: m.params }) };
     case 'run':
-      return { id: m.id, changes: prepared(m.sql).run(...m.params).changes };
+      return { id: m.id, changes: await runner.run({ sql: m.sql, parameters: m.params }) };
     case 'exec':
       db.exec(m.sql);
       return { id: m.id };
@@ -119,7 +106,7 @@ async function handle(m: WriterRequest): Promise<void> {
   } catch (e) {
     reply = { id: m.id, error: crossing(e) };
   }
-  if (m.op === 'append' && wal && !reply.error) {
+  if (m.op === 'append' && !reply.error) {
     void wal.durable().then(
       () => port.postMessage(reply),
       (e) => port.postMessage({ id: m.id, error: crossing(e) }),
@@ -128,7 +115,7 @@ async function handle(m: WriterRequest): Promise<void> {
   }
   port.postMessage(reply);
   if (m.op === 'close') {
-    await wal?.close();
+    await wal.close();
     port.close();
   }
 }
