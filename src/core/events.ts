@@ -85,8 +85,38 @@ export type DomainEvent = {
     publishedAt?: number;
     /** Read back for a follower that missed it (resume, gap fill): the state now, not the change itself. */
     replay?: boolean;
+    /** Committed, maybe not on disk yet: its origin's copy (the ack) waits for it (Flush). */
+    flush?: Flush | null;
   } & DomainEvents[K];
 }[EventType];
+
+/**
+ * Whether a committed batch is on disk yet (SQLite flushes its WAL after the COMMIT, see
+ * WalSync). Its events go to every other socket at the commit: the commit survives a killed
+ * process already, and what readers see. The origin socket's copy is the sender's ack, which
+ * promises the disk: it waits until `done`, and is dropped if not `ok` (the send fails).
+ * Only in this process: it is not carried over a bus (toJSON).
+ */
+export class Flush {
+  done = false;
+  ok = false;
+  readonly settled: Promise<void>;
+
+  constructor(onDisk: Promise<unknown>) {
+    this.settled = onDisk.then(
+      () => {
+        this.done = this.ok = true;
+      },
+      () => {
+        this.done = true;
+      },
+    );
+  }
+
+  toJSON(): undefined {
+    return undefined;
+  }
+}
 
 export type EventOf<K extends EventType> = Extract<DomainEvent, { type: K }>;
 

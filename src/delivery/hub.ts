@@ -1,6 +1,6 @@
 import type { Bus } from '../backends/bus/bus.js';
 import type { CacheInvalidator } from '../backends/store/store.js';
-import type { CacheChange, DomainEvent, EventPublisher } from '../core/events.js';
+import type { CacheChange, DomainEvent, EventPublisher, Flush } from '../core/events.js';
 import type { Id } from '../core/model.js';
 import { CloseCodes, OPEN, type Connection } from './connection.js';
 import { SeqOrderer, type Cursor, type GapFiller } from './ordering.js';
@@ -178,7 +178,11 @@ export class Hub implements EventPublisher, CacheInvalidator {
     // conversation the bus would not bring it there, so it gets its copy here.
     const origin = event.origin ? this.#connections.get(event.origin) : undefined;
     // A retry's answer goes to the retrying socket even if it was shown the message already.
-    if (origin && (event.retry || !origin.conversations.has(event.conversation.id))) this.#render([origin], event, true);
+    if (origin && (event.retry || !origin.conversations.has(event.conversation.id))) {
+      const flush = event.flush;
+      if (flush && !flush.done) void flush.settled.then(() => flush.ok && this.#render([origin], event, true));
+      else this.#render([origin], event, true);
+    }
     void this.bus.publish(conversationChannel(event.conversation.id), event);
   }
 
@@ -275,6 +279,22 @@ export class Hub implements EventPublisher, CacheInvalidator {
       }
     }
     return replay.upTo;
+  }
+
+  /** Holds `conn`'s events of the conversation from its own `event` on, until `flush` is done. */
+  #holdForFlush(conn: Connection<any>, conversationId: Id, event: DomainEvent, flush: Flush): void {
+    const held: DomainEvent[] = [event];
+    (conn.held ??= new Map()).set(conversationId, held);
+    void flush.settled.then(() => {
+      // Not on disk: the send fails, so no ack; the rest goes out.
+      const events = flush.ok ? held : held.filter((e) => e !== event);
+      const now = conn.held?.get(conversationId);
+      if (now === held) this.#release(conn, conversationId, held);
+      if (conn.closed || !conn.conversations.has(conversationId)) return;
+      // A replay began meanwhile (it took the conversation's hold): these come before its live events.
+      if (now !== held && now) now.unshift(...events);
+      else for (const e of events) this.#render([conn], e);
+    });
   }
 
   #release(conn: Connection<any>, conversationId: Id, held: DomainEvent[]): void {
@@ -430,6 +450,12 @@ export class Hub implements EventPublisher, CacheInvalidator {
           continue;
         }
         held.push(event);
+        continue;
+      }
+      // The sender's ack promises the disk: it waits for the flush, and this socket's later
+      // events of the conversation wait behind it. Every other socket has it now.
+      if (event.flush && !event.flush.done && conn.id === event.origin && convId) {
+        this.#holdForFlush(conn, convId, event, event.flush);
         continue;
       }
       if (changeSeq > 0) {

@@ -112,7 +112,7 @@ class PostgresRunner implements SqlRunner {
     }
   }
 
-  async transaction<T>(fn: (tx: SqlRunner) => Promise<T>): Promise<T> {
+  async transaction<T>(fn: (tx: SqlRunner) => Promise<T>, committed?: (out: T) => void): Promise<T> {
     if (this.client) return fn(this);
     const client = await this.pool.connect();
     let committing = false;
@@ -123,6 +123,7 @@ class PostgresRunner implements SqlRunner {
       committing = true;
       // Nothing was run: there is nothing to commit either.
       if (tx.begun) await client.query('COMMIT');
+      committed?.(out);
       return out;
     } catch (e) {
       broken = lostConnection(e);

@@ -7,14 +7,18 @@ export interface Statement {
 /**
  * The narrow execution seam between the shared SQL store and a database driver.
  * `transaction` runs `fn` with a runner bound to one transaction: committed when `fn`
- * resolves, rolled back when it throws; nothing else runs inside it.
+ * resolves, rolled back when it throws; nothing else runs inside it. `committed`, if given,
+ * is called with `fn`'s result right after the COMMIT of an outermost transaction (never of a
+ * nested one), before the promise resolves: where the store flushes commits to disk after
+ * them (SQLite's WalSync), the write is visible to every reader and survives a killed
+ * process, and the promise still resolves only once it is on disk.
  * `snapshot` runs `fn` with a runner bound to one read-only transaction whose reads all see
  * the database as of one moment: what others commit meanwhile is invisible to it.
  */
 export interface SqlRunner {
   all<T>(statement: Statement): Promise<T[]>;
   run(statement: Statement): Promise<number>;
-  transaction<T>(fn: (tx: SqlRunner) => Promise<T>): Promise<T>;
+  transaction<T>(fn: (tx: SqlRunner) => Promise<T>, committed?: (out: T) => void): Promise<T>;
   snapshot<T>(fn: (tx: SqlRunner) => Promise<T>): Promise<T>;
 }
 

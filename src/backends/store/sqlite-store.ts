@@ -134,7 +134,9 @@ export class SqliteWriter {
 
   /** Store.appendMessages, run whole on the thread (its retry lookup, transaction and commit). */
   async append(batch: readonly NewMessage[], opts: AppendOptions, flags: { searchIndex: boolean; outbox: boolean }): Promise<AppendOutcome[]> {
-    return (await this.#ok({ op: 'append', batch, opts, ...flags })).outcomes!;
+    // The thread answers once the batch is on disk, so it tells no commit before (onCommit).
+    const { probe, waitMs } = opts;
+    return (await this.#ok({ op: 'append', batch, opts: { probe, waitMs }, ...flags })).outcomes!;
   }
 
   async all<T>(s: Statement): Promise<T[]> {
@@ -384,9 +386,14 @@ export class SqliteRunner implements SqlRunner {
     }
   }
 
-  async transaction<T>(fn: (tx: SqlRunner) => Promise<T>): Promise<T> {
+  async transaction<T>(fn: (tx: SqlRunner) => Promise<T>, committed?: (out: T) => void): Promise<T> {
     const writer = this.#writer;
-    const out = await this.exclusive(() => (writer ? this.#inWriterTransaction(writer, fn) : this.#inTransaction('BEGIN IMMEDIATE', fn)));
+    const out = await this.exclusive(async () => {
+      const out = await (writer ? this.#inWriterTransaction(writer, fn) : this.#inTransaction('BEGIN IMMEDIATE', fn));
+      // Still holding the connection: commits are told in the order they were made.
+      committed?.(out);
+      return out;
+    });
     // The next transaction may run while this one's WAL frames are flushed.
     if (this.wal) await this.wal.durable();
     return out;

@@ -175,6 +175,13 @@ export interface AppendOptions {
   readonly probe?: ReadonlySet<Id>;
   /** How long to wait for a conversation held elsewhere, instead of the store's lock wait. */
   readonly waitMs?: number;
+  /**
+   * Called with the outcomes once the batch has committed, before the promise resolves:
+   * readers see it and a killed process keeps it; the promise waits for the disk besides
+   * (SQLite's WAL flush). Not called by a store that cannot tell the two apart: there the
+   * promise is the only word.
+   */
+  readonly onCommit?: (outcomes: readonly AppendOutcome[]) => void;
 }
 
 export interface FriendshipRow {

@@ -3,7 +3,7 @@ import { serializeMetadata } from './metadata.js';
 import type { Config } from '../../config/config.js';
 import type { AppendResult, NewAttachment, NewMessage, Store, StoreReads } from '../../backends/store/store.js';
 import { DomainError, refusal, storeCall } from '../errors.js';
-import type { ConversationRef, DomainEvent, EventPublisher, ReadSeqs, HiddenFrom } from '../events.js';
+import type { ConversationRef, DomainEvent, EventPublisher, Flush, ReadSeqs, HiddenFrom } from '../events.js';
 import type { RaceHooks } from '../hooks.js';
 import { unrecordedAudit, type AuditEntryInput, type AuditRecorder } from '../audit/ports.js';
 import type { Conversations, ConversationKey } from '../conversations/conversations.js';
@@ -168,7 +168,7 @@ export class Messages {
     readonly config: Config,
     readonly hooks: RaceHooks = {},
   ) {
-    this.writer = new MessageWriter(store, config.commitBatchMax, (r, input) => this.#committed(r, input), undefined, store.appendPipeline);
+    this.writer = new MessageWriter(store, config.commitBatchMax, (r, input, flush) => this.#committed(r, input, flush), undefined, store.appendPipeline);
   }
 
   // Filled in by send() just before the append, read back by the writer's callback in the same batch.
@@ -271,7 +271,7 @@ export class Messages {
     for (const u of hit) this.events.publishToUsers([u.id], { type: 'mention', conversation: ref, message, sender, userId: u.id });
   }
 
-  #committed(result: AppendResult, input: NewMessage) {
+  #committed(result: AppendResult, input: NewMessage, flush: Flush | null) {
     const out = this.#outgoing.get(input);
     if (!out) return;
     this.#outgoing.delete(input);
@@ -287,6 +287,7 @@ export class Messages {
       // publish was lost (its process died after the commit), the others get it now; a
       // process that delivered it already drops it (SeqOrderer).
       retry: !result.created,
+      flush,
     });
   }
 

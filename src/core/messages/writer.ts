@@ -1,4 +1,5 @@
-import { isDeferred, type AppendOptions, type AppendResult, type NewMessage, type Store } from '../../backends/store/store.js';
+import { isDeferred, type AppendOptions, type AppendOutcome, type AppendResult, type NewMessage, type Store } from '../../backends/store/store.js';
+import { Flush } from '../events.js';
 import type { Id } from '../model.js';
 import { fromStoreError } from '../errors.js';
 
@@ -41,6 +42,9 @@ const PATIENT_WAIT_MS = 2000;
  *
  * Batches settle in the order they were taken, each only after it committed: `onCommitted`
  * runs for every result of a batch, in seq order, before any promise of that batch settles.
+ * A store that tells a commit before its flush to disk (AppendOptions.onCommit: SQLite) has
+ * `onCommitted` run then, with the batch's Flush, while the promises still wait for the disk:
+ * the others' sockets get the messages one flush earlier, the senders' acks do not.
  *
  * A conversation the store defers (another process holds it: stopped mid-commit, or cut off)
  * stalls alone: its sends, and every later one to it, wait aside in order and are offered
@@ -55,12 +59,15 @@ export class MessageWriter {
   #inFlight = 0;
   /** The settling of the newest batch taken: the next one settles after it. */
   #settled: Promise<void> = Promise.resolve();
+  /** The `onCommitted` calls of the newest batch taken: the next one's come after them. */
+  #told: Promise<void> = Promise.resolve();
   #idle: (() => void)[] = [];
 
   constructor(
     readonly store: Store,
     readonly maxBatch: number,
-    readonly onCommitted: (result: AppendResult, input: NewMessage) => void,
+    /** `flush`: not null when told at the commit, before the batch is on disk (its promises wait for that). */
+    readonly onCommitted: (result: AppendResult, input: NewMessage, flush: Flush | null) => void,
     /** Told the size of every batch before it is committed (metrics). */
     public onBatch: (size: number) => void = () => {},
     /** Batches committing at once (Store.appendPipeline). */
@@ -102,8 +109,7 @@ export class MessageWriter {
     }
     this.#inFlight++;
     this.onBatch(batch.length);
-    const outcomes = this.#commit(batch, probe ? { probe } : {});
-    this.#settleInTurn(batch, outcomes);
+    const outcomes = this.#run(batch, probe ? { probe } : {});
     void outcomes.then(() => {
       this.#inFlight--;
       this.#schedule();
@@ -112,22 +118,55 @@ export class MessageWriter {
     this.#schedule();
   }
 
-  /** Settles `batch` once it committed and every batch taken before it has settled. */
-  #settleInTurn(batch: Pending[], outcomes: Promise<Outcome[]>) {
-    const before = this.#settled;
+  /**
+   * Commits `batch`; tells its results (`onCommitted`) once it committed and every batch taken
+   * before it has been told, and settles it once it is on disk and every batch taken before
+   * it has settled. Resolves to its outcomes.
+   */
+  #run(batch: Pending[], opts: AppendOptions): Promise<Outcome[]> {
+    let tell!: (outcomes: Outcome[], early: boolean) => void;
+    const told = new Promise<{ outcomes: Outcome[]; early: boolean }>((resolve) => (tell = (outcomes, early) => resolve({ outcomes, early })));
+    const outcomes = this.#commit(batch, opts, (early) => tell(early, true));
+    // Not told at the commit (a store that does not, or one by one after a failure): told now.
+    void outcomes.then((out) => tell(out, false));
+    const beforeTold = this.#told;
+    const toldInTurn = (this.#told = (async () => {
+      const { outcomes: out, early } = await told;
+      await beforeTold;
+      // The promises settle once the batch is on disk; an error after the commit (the flush
+      // failed) fails every send of it, so no ack goes out for them (Flush.ok false).
+      const flush = early ? new Flush(outcomes.then((o) => (o.every((x) => !('ok' in x) || x.ok) ? undefined : Promise.reject(new Error('not on disk'))))) : null;
+      for (let i = 0; i < batch.length; i++) {
+        const o = out[i];
+        if ('ok' in o && o.ok) this.onCommitted(o.result, batch[i].input, flush);
+      }
+    })());
+    const beforeSettled = this.#settled;
     this.#settled = (async () => {
       const out = await outcomes;
-      await before;
+      await beforeSettled;
+      await toldInTurn;
       this.#settle(batch, out);
     })();
+    return outcomes;
   }
 
-  async #commit(batch: Pending[], opts: AppendOptions): Promise<Outcome[]> {
-    const toOutcome = (o: Awaited<ReturnType<Store['appendMessages']>>[number]): Outcome => (isDeferred(o) ? { deferred: true } : { ok: true, result: o });
+  /** `told`: the outcomes once the batch committed, when the store tells that before its flush. */
+  async #commit(batch: Pending[], opts: AppendOptions, told?: (outcomes: Outcome[]) => void): Promise<Outcome[]> {
+    const toOutcome = (o: AppendOutcome): Outcome => (isDeferred(o) ? { deferred: true } : { ok: true, result: o });
+    let committed = false;
+    const onCommit = told
+      ? (outcomes: readonly AppendOutcome[]) => {
+          committed = true;
+          told(outcomes.map(toOutcome));
+        }
+      : undefined;
     try {
-      return (await this.store.appendMessages(batch.map((p) => p.input), opts)).map(toOutcome);
+      return (await this.store.appendMessages(batch.map((p) => p.input), onCommit ? { ...opts, onCommit } : opts)).map(toOutcome);
     } catch (error) {
-      if (batch.length === 1) return [{ ok: false, error: fromStoreError(error) }];
+      // Committed, then not flushed: every send of it fails (a retry of its local_temp_id
+      // finds its message); committing them again one by one would write them twice.
+      if (batch.length === 1 || committed) return batch.map(() => ({ ok: false, error: fromStoreError(error) }));
     }
     // One bad send must not fail its neighbours: commit them one by one. Once a conversation
     // is deferred, its later sends are too: none may take a seq before an earlier one.
@@ -150,10 +189,6 @@ export class MessageWriter {
   }
 
   #settle(batch: Pending[], outcomes: Outcome[]) {
-    for (let i = 0; i < batch.length; i++) {
-      const o = outcomes[i];
-      if ('ok' in o && o.ok) this.onCommitted(o.result, batch[i].input);
-    }
     const deferred = new Map<Id, Pending[]>();
     const freed = new Set<Id>();
     for (let i = 0; i < batch.length; i++) {
@@ -195,7 +230,7 @@ export class MessageWriter {
       const items = stall.items.splice(0);
       if (stall.misses > 0) {
         // Sends to `c` arriving meanwhile wait in stall.items, behind these.
-        this.#settleInTurn(items, this.#commit(items, { waitMs: PATIENT_WAIT_MS }));
+        void this.#run(items, { waitMs: PATIENT_WAIT_MS });
         void this.#settled.then(() => this.#wakeIdle());
         return;
       }

@@ -78,7 +78,7 @@ export class SqlAppend extends SqlAggregate implements Pick<MessageStore, 'appen
     if (batch.length === 0) return [];
     for (let attempt = 1; ; attempt++) {
       try {
-        return await this.#append(batch, opts.probe, opts.waitMs ?? this.lockWaitMs);
+        return await this.#append(batch, opts.probe, opts.waitMs ?? this.lockWaitMs, opts.onCommit);
       } catch (e) {
         // A retry raced its original in another transaction (another process, or another
         // pool connection): that one has committed now, so the next attempt finds it.
@@ -91,7 +91,7 @@ export class SqlAppend extends SqlAggregate implements Pick<MessageStore, 'appen
     }
   }
 
-  async #append(all: readonly NewMessage[], probe: ReadonlySet<Id> | undefined, waitMs: number): Promise<AppendOutcome[]> {
+  async #append(all: readonly NewMessage[], probe: ReadonlySet<Id> | undefined, waitMs: number, onCommit: AppendOptions['onCommit']): Promise<AppendOutcome[]> {
     // 1. Read before the transaction, so not inside the conversations' locks: an original
     //    that commits after this read makes the insert fail on the unique key, and the next
     //    attempt (appendMessages) finds it.
@@ -160,7 +160,7 @@ export class SqlAppend extends SqlAggregate implements Pick<MessageStore, 'appen
       const outcomes: AppendOutcome[] = all.map(() => ({ deferred: true }));
       taken.forEach((i, k) => (outcomes[i] = results[k]!));
       return outcomes;
-    });
+    }, onCommit);
   }
 
   /** 1. Retries: the sends whose (sender, conversation, client_id) is stored already, by retryKey. */
