@@ -90,7 +90,7 @@ function startWorker(name: 'sqlite-checkpoint-worker' | 'sqlite-writer-worker', 
  */
 export class SqliteWriter {
   readonly #worker: Worker;
-  readonly #pending = new Map<number, { resolve: (r: WriterReply) => void; reject: (e: unknown) => void }>();
+  readonly #pending = new Map<number, { resolve: (r: WriterReply) => void; reject: (e: unknown) => void; committed?: (r: WriterReply) => void }>();
   #nextId = 1;
   #dead: Error | null = null;
 
@@ -102,6 +102,16 @@ export class SqliteWriter {
     this.#worker.on('message', (r: WriterReply) => {
       const waiting = this.#pending.get(r.id);
       if (!waiting) return;
+      // An append's commit: its answer (the same outcomes) comes once it is on disk.
+      if (waiting.committed) {
+        const committed = waiting.committed;
+        waiting.committed = undefined;
+        if (!r.error) {
+          waiting.resolve = ((resolve) => (onDisk: WriterReply) => resolve(onDisk.error ? onDisk : r))(waiting.resolve);
+          committed(r);
+          return;
+        }
+      }
       this.#pending.delete(r.id);
       if (this.#pending.size === 0) this.#worker.unref();
       waiting.resolve(r);
@@ -115,12 +125,13 @@ export class SqliteWriter {
     this.#worker.on('exit', die);
   }
 
-  #call(request: WriterCall): Promise<WriterReply> {
+  /** `committed`: an append's first answer, at its commit (the promise waits for the second). */
+  #call(request: WriterCall, committed?: (r: WriterReply) => void): Promise<WriterReply> {
     if (this.#dead) return Promise.reject(this.#dead);
     const id = this.#nextId++;
     if (this.#pending.size === 0) this.#worker.ref();
     return new Promise((resolve, reject) => {
-      this.#pending.set(id, { resolve, reject });
+      this.#pending.set(id, { resolve, reject, committed });
       this.#worker.postMessage({ ...request, id });
     });
   }
@@ -134,9 +145,11 @@ export class SqliteWriter {
 
   /** Store.appendMessages, run whole on the thread (its retry lookup, transaction and commit). */
   async append(batch: readonly NewMessage[], opts: AppendOptions, flags: { searchIndex: boolean; outbox: boolean }): Promise<AppendOutcome[]> {
-    // The thread answers once the batch is on disk, so it tells no commit before (onCommit).
-    const { probe, waitMs } = opts;
-    return (await this.#ok({ op: 'append', batch, opts: { probe, waitMs }, ...flags })).outcomes!;
+    // The thread answers at the commit (onCommit is told then) and again once it is on disk.
+    const { probe, waitMs, onCommit } = opts;
+    const r = await this.#call({ op: 'append', batch, opts: { probe, waitMs }, ...flags }, (at) => onCommit?.(at.outcomes!));
+    if (r.error) throw rethrown(r.error);
+    return r.outcomes!;
   }
 
   async all<T>(s: Statement): Promise<T[]> {

@@ -39,6 +39,8 @@ export interface WriterReply {
   rows?: unknown[];
   changes?: number;
   outcomes?: AppendOutcome[];
+  /** An append's outcomes come at its commit; this follows once the commit is on disk. */
+  onDisk?: true;
   error?: WriterError;
 }
 
@@ -96,8 +98,9 @@ function crossing(e: unknown): WriterError {
 }
 
 /**
- * Answers `m`; an append is answered once its commit is on disk, while the next request
- * runs (its commit shares the next flush). Resolves when the next request may start.
+ * Answers `m`. An append is answered twice: its outcomes at the commit, then `onDisk` once
+ * the commit is flushed, while the next request runs (its commit shares the next flush).
+ * Resolves when the next request may start.
  */
 async function handle(m: WriterRequest): Promise<void> {
   let reply: WriterReply;
@@ -107,8 +110,9 @@ async function handle(m: WriterRequest): Promise<void> {
     reply = { id: m.id, error: crossing(e) };
   }
   if (m.op === 'append' && !reply.error) {
+    port.postMessage(reply);
     void wal.durable().then(
-      () => port.postMessage(reply),
+      () => port.postMessage({ id: m.id, onDisk: true }),
       (e) => port.postMessage({ id: m.id, error: crossing(e) }),
     );
     return;
