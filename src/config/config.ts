@@ -136,6 +136,10 @@ export interface Config {
     readonly lockTimeoutMs: number;
     readonly statementTimeoutMs: number;
     readonly idleInTransactionTimeoutMs: number;
+    /** PG_POOL_SIZE: connections this process opens at most. */
+    readonly poolSize: number;
+    /** PG_POOL_IDLE_MS: a connection unused this long is closed (the server's max_connections is shared by every process). */
+    readonly poolIdleMs: number;
   };
   /** FILES_ROOT: attachments live under `$FILES_ROOT/static/chat_files/{images,files,voices,thumbnails}/`. */
   readonly filesRoot: string;
@@ -576,6 +580,8 @@ export function loadConfig(env: Env = process.env): Config {
       lockTimeoutMs: int(env, 'PG_LOCK_TIMEOUT_MS', 10_000),
       statementTimeoutMs: int(env, 'PG_STATEMENT_TIMEOUT_MS', 30_000),
       idleInTransactionTimeoutMs: int(env, 'PG_IDLE_IN_TRANSACTION_TIMEOUT_MS', 10_000),
+      poolSize: Math.max(2, int(env, 'PG_POOL_SIZE', 10)),
+      poolIdleMs: Math.max(100, int(env, 'PG_POOL_IDLE_MS', 10_000)),
     }),
     filesRoot: path.resolve(env.FILES_ROOT || dataDir),
     webDir: env.WEB_DIR ? path.resolve(env.WEB_DIR) : null,

@@ -47,7 +47,8 @@ describe.skipIf(!hasPostgres)('a process SIGKILLed after claiming its pushes', (
     // and stops in its first send, having handed nothing over.
     service.holding = true;
     const m = (await api(server, 'POST', `/api/parley/conversations/${conv}/messages`, { token: sender.token, json: { content: 'deploy failed' } })).body;
-    await eventually(() => expect(service.held.length).toBeGreaterThan(0), { timeoutMs: 10_000 });
+    // Failing, the victim's log says why its pushes did not reach the service.
+    await eventually(() => expect(service.held.length, victim.tail(20)).toBeGreaterThan(0), { timeoutMs: 10_000 });
     const sql = new pg.Client({ connectionString: db.url });
     await sql.connect();
     try {

@@ -26,7 +26,11 @@ describe.each(databases)('who gets a push on %s', (db) => {
   const [a, b, c] = useUsers(server, 3, { names: ['Ada', 'Bo', 'Cat'] });
   const recipients = () => [b, c];
   const devices = new Map<number, Device>();
+  // What the dispatcher reports (a push it could not send, a failed read): none is expected,
+  // and one explains a push missing below.
+  const reported: string[] = [];
   beforeAll(async () => {
+    server.parley.core.notifications.onError = (e) => reported.push(String((e as Error)?.stack ?? e));
     for (const u of [b, c]) devices.set(u.user.id, await new Device().subscribe(server, service, u));
   });
 
@@ -54,6 +58,7 @@ describe.each(databases)('who gets a push on %s', (db) => {
     const muted = await send(conv, '@Bo while muted');
     await dispatch(server);
     const now = pushed().filter((x) => !before.includes(x));
+    expect(reported).toEqual([]);
     expect(now).toEqual([`${b.user.id}:${toBo.id}`, `${c.user.id}:${toAll.id}`, `${c.user.id}:${muted.id}`].sort());
     expect(plain.seq).toBe(1);
     expect((await api(server, 'GET', `${P}/me/notification-settings`, { token: b.token })).body).toMatchObject({ level: 'mentions', mute_until: expect.any(String) });
@@ -144,6 +149,7 @@ describe.each(databases)('who gets a push on %s', (db) => {
         }
         await tick();
         const sent = pushed().filter((x) => !before.includes(x));
+        expect(reported).toEqual([]);
         expect(sent).toEqual(expected.sort());
         expect(await server.parley.store.pendingNotifications()).toBe(0);
       }),

@@ -52,8 +52,8 @@ export class WebPushProvider implements PushProvider {
         signal: AbortSignal.timeout(this.timeoutMs),
       });
       await res.arrayBuffer().catch(() => undefined);
-    } catch {
-      return { ok: false, gone: false };
+    } catch (e) {
+      return { ok: false, gone: false, failure: `${new URL(request.endpoint).host}: ${(e as Error).message}${(e as { cause?: Error }).cause ? ` (${(e as { cause?: Error }).cause!.message})` : ''}` };
     }
     if (res.status >= 200 && res.status < 300) return { ok: true };
     // The subscription expired or was unsubscribed (RFC 8030 §7.3).

@@ -172,16 +172,20 @@ export interface PostgresOptions {
   statementTimeoutMs?: number;
   /** PG_IDLE_IN_TRANSACTION_TIMEOUT_MS: the server ends a session idle this long inside a transaction, freeing its locks. */
   idleInTransactionTimeoutMs?: number;
+  /** PG_POOL_SIZE: connections this process opens at most. */
   poolSize?: number;
+  /** PG_POOL_IDLE_MS: an idle connection is closed after this. */
+  poolIdleMs?: number;
 }
 
-export const POSTGRES_DEFAULTS = { lockWaitMs: 200, lockTimeoutMs: 10_000, statementTimeoutMs: 30_000, idleInTransactionTimeoutMs: 10_000, poolSize: 10 } as const;
+export const POSTGRES_DEFAULTS = { lockWaitMs: 200, lockTimeoutMs: 10_000, statementTimeoutMs: 30_000, idleInTransactionTimeoutMs: 10_000, poolSize: 10, poolIdleMs: 10_000 } as const;
 
 export function createPostgresStore(url: string, options: PostgresOptions = {}): SqlStore {
   const o = { ...POSTGRES_DEFAULTS, ...options };
   const pool = new (loadPg().Pool)({
     connectionString: url,
     max: o.poolSize,
+    idleTimeoutMillis: o.poolIdleMs,
     // A dead server or a cut network is noticed in about half a minute, not the kernel's two hours.
     keepAlive: true,
     keepAliveInitialDelayMillis: 10_000,

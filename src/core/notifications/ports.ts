@@ -22,7 +22,8 @@ export interface PushMessage {
 }
 
 /** One push's outcome: accepted by the provider; the target is gone for good (forget it); or try again later. */
-export type PushOutcome = { ok: true } | { ok: false; gone: true } | { ok: false; gone: false; retryAfterMs?: number };
+/** `failure`: why a push that is to be retried did not reach the push service (logged). */
+export type PushOutcome = { ok: true } | { ok: false; gone: true } | { ok: false; gone: false; retryAfterMs?: number; failure?: string };
 
 /** One push service (PushTarget['kind']): Web Push, FCM HTTP v1 or APNs. */
 export interface PushProvider {
