@@ -428,7 +428,9 @@ export class Hub implements EventPublisher, CacheInvalidator {
    * followed (fault run parley_fault_2e8087add0: a block of messages and edits missed for good).
    */
   #render(targets: Connection<any>[], event: DomainEvent, force = false, replay = false, advance = !force): void {
-    const frames = new Map<string, Buffer>();
+    // A socket that holds the event (behind a replay or its own flush) renders it later, alone:
+    // the frames go with the event then, so it finds the one the others got.
+    const frames: Map<string, Buffer> = (event as Framed)[FRAMES] ?? new Map();
     // The frame of the previous socket's renderer and variant: a group's sockets mostly share
     // one (the sender's differs), so most deliveries skip building the cache key.
     let lastRenderer: unknown = null;
@@ -450,11 +452,13 @@ export class Hub implements EventPublisher, CacheInvalidator {
           continue;
         }
         held.push(event);
+        (event as Framed)[FRAMES] = frames;
         continue;
       }
       // The sender's ack promises the disk: it waits for the flush, and this socket's later
       // events of the conversation wait behind it. Every other socket has it now.
       if (event.flush && !event.flush.done && conn.id === event.origin && convId) {
+        (event as Framed)[FRAMES] = frames;
         this.#holdForFlush(conn, convId, event, event.flush);
         continue;
       }
@@ -484,6 +488,10 @@ export class Hub implements EventPublisher, CacheInvalidator {
     if (sent > 0) this.#metrics?.messagesOut.inc(sent);
   }
 }
+
+/** An event's frames by renderer and variant, once a socket holds it (a symbol: no bus carries it). */
+const FRAMES = Symbol('frames');
+type Framed = DomainEvent & { [FRAMES]?: Map<string, Buffer> };
 
 /** Nothing at or below `changeSeq` is shown to `conn` again unless forced: it has all of it. */
 function raiseMark(conn: Connection<any>, conversationId: Id, changeSeq: number): void {

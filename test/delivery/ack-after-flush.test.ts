@@ -1,8 +1,9 @@
+import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { CachedStore } from '../../src/backends/store/cached-store.js';
 import type { SqlStore } from '../../src/backends/store/sql-store.js';
 import type { SqliteRunner, WalSync } from '../../src/backends/store/sqlite-store.js';
-import { chatHistory, connectedPair, eventually, expectNoFrame, type Frame, type TestSocket } from '../helpers/clients.js';
+import { chatHistory, chatSocket, connectedPair, eventually, expectNoFrame, sleep, type Frame, type TestSocket } from '../helpers/clients.js';
 import { startParley, type TestServer } from '../helpers/parley.js';
 
 // SQLite commits, then flushes its WAL to disk (WalSync). A committed message goes to the
@@ -34,6 +35,37 @@ function gateFlushes(server: TestServer) {
       wal.durable = real;
       release(true);
     },
+  };
+}
+
+/**
+ * Every WAL flush waits for the gate in place when it is asked for; `open()` lets those through
+ * and `fail()` fails them, and either puts a new closed gate in place at once.
+ */
+function flushGates(server: TestServer) {
+  const runner = ((server.parley.store as CachedStore).inner as SqlStore).runner as SqliteRunner;
+  const wal = runner.wal as WalSync;
+  const real = wal.durable.bind(wal);
+  let current!: { promise: Promise<boolean>; settle: (ok: boolean) => void };
+  const fresh = () => {
+    let settle!: (ok: boolean) => void;
+    const promise = new Promise<boolean>((r) => (settle = r));
+    current = { promise, settle };
+  };
+  fresh();
+  const gated = () => current.promise.then((ok) => (ok ? real() : Promise.reject(new Error('disk full'))));
+  const next = (ok: boolean) => {
+    const was = current;
+    fresh();
+    was.settle(ok);
+  };
+  return {
+    /** From now on flushes wait for the gates. */
+    hold: () => void (wal.durable = gated),
+    open: () => next(true),
+    fail: () => next(false),
+    /** Flushes run as they come again; the held ones go through. */
+    restore: () => ((wal.durable = real), next(true)),
   };
 }
 
@@ -93,4 +125,74 @@ describe('SQLite: the others get a message at its commit, the sender its ack aft
       gate.restore();
     }
   });
+
+  it('property: whatever the sends and flushes, each socket gets the room in seq order and each message once; no ack before its flush, none for a failed one', async () => {
+    server = await startParley({});
+    const srv = server;
+    const gates = flushGates(srv);
+    const action = fc.oneof(
+      { weight: 3, arbitrary: fc.record({ t: fc.constant('send' as const), from: fc.integer({ min: 0, max: 2 }) }) },
+      { weight: 1, arbitrary: fc.record({ t: fc.constantFrom('open' as const, 'fail' as const) }) },
+    );
+    try {
+      await fc.assert(
+        fc.asyncProperty(fc.array(action, { minLength: 1, maxLength: 10 }), async (actions) => {
+          // a on two devices, b on one, all in their direct room.
+          const { a, room, sa, sb } = await connectedPair(srv);
+          const sockets = [sa, await chatSocket(srv, a, room), sb];
+          gates.hold();
+          const roomFrames = (s: TestSocket) => s.all('new_message').filter((f) => f.data.room_id === room);
+          const sentBy: string[][] = [[], [], []];
+          // A socket's acks: its own sends coming back (a's other device sees them too).
+          const acksOf = (i: number) => roomFrames(sockets[i]).filter((f) => f.data.is_sender === true && sentBy[i].includes(String(f.data.local_temp_id)));
+          /** Temp ids sent since the last gate action: their flushes all wait behind a closed gate. */
+          let unflushed: { socket: number; tempId: string }[] = [];
+          let n = 0;
+          // The history has no local_temp_id: each content is told apart.
+          const tempOf = new Map<string, string>();
+          const noAckYet = async () => {
+            await sleep(30);
+            for (const u of unflushed) expect(acksOf(u.socket).map((f) => f.data.local_temp_id)).not.toContain(u.tempId);
+          };
+          for (const act of actions) {
+            if (act.t === 'send') {
+              const tempId = `${act.from === 2 ? 'b' : 'a'}-${act.from}-${++n}`;
+              send(sockets[act.from], room, `m${n}`, tempId);
+              tempOf.set(`m${n}`, tempId);
+              sentBy[act.from].push(tempId);
+              unflushed.push({ socket: act.from, tempId });
+            } else {
+              await noAckYet();
+              if (act.t === 'open') gates.open();
+              else gates.fail();
+              unflushed = [];
+            }
+          }
+          await noAckYet();
+          gates.restore();
+          // Every send is answered: an ack, or an error for a failed flush.
+          await eventually(() => sockets.forEach((s, i) => expect(acksOf(i).length + s.all('error').length).toBe(sentBy[i].length)), { timeoutMs: 5000 });
+          const history = (await chatHistory(srv, a, room)).messages;
+          const failed = sockets.map((_, i) => new Set(sentBy[i].filter((t) => !acksOf(i).some((f) => f.data.local_temp_id === t))));
+          for (const [i, s] of sockets.entries()) {
+            const seqs = roomFrames(s).map((f) => f.data.seq as number);
+            // In seq order, each once.
+            expect(seqs).toEqual([...seqs].sort((x, y) => x - y));
+            expect(new Set(seqs).size).toBe(seqs.length);
+            // Every committed message, but its own failed sends (their ack was never sent).
+            const expected = history.filter((m) => !failed[i].has(tempOf.get(m.content)!)).map((m) => m.seq as number);
+            await eventually(() => expect(roomFrames(s).map((f) => f.data.seq)).toEqual(expected), { timeoutMs: 3000 });
+          }
+          // A failed flush lost nothing committed: its messages are in the history, each once.
+          const temps = history.map((m) => tempOf.get(m.content)!);
+          expect(new Set(temps).size).toBe(temps.length);
+          expect(temps.sort()).toEqual(sentBy.flat().sort());
+          for (const s of sockets) s.close();
+        }),
+        { numRuns: 12, seed: 2112 },
+      );
+    } finally {
+      gates.restore();
+    }
+  }, 120_000);
 });
