@@ -462,12 +462,27 @@ export interface NotifyConfig {
 
 /** Reads or creates DATA_DIR/vapid-keys.json (mode 0600): an ECDSA P-256 pair in Web Push's encoding. */
 function persistentVapidKeys(dataDir: string): { publicKey: string; privateKey: string } {
-  const made = persistentFile(dataDir, 'vapid-keys.json', () => {
-    const ecdh = createECDH('prime256v1');
-    ecdh.generateKeys();
-    return JSON.stringify({ publicKey: ecdh.getPublicKey('base64url', 'uncompressed'), privateKey: ecdh.getPrivateKey('base64url') });
-  });
-  return JSON.parse(made);
+  const made = persistentFile(dataDir, 'vapid-keys.json', () => JSON.stringify(newVapidKeys()));
+  const keys = JSON.parse(made) as { publicKey: string; privateKey: string };
+  // A file written before the padding below holds a short key in 1 of 256.
+  return { publicKey: keys.publicKey, privateKey: vapidPrivateKey(keys.privateKey) };
+}
+
+/** A new VAPID pair: the public key uncompressed (65 bytes), the private key 32 bytes (base64url). */
+export function newVapidKeys(): { publicKey: string; privateKey: string } {
+  const ecdh = createECDH('prime256v1');
+  ecdh.generateKeys();
+  return { publicKey: ecdh.getPublicKey('base64url', 'uncompressed'), privateKey: vapidPrivateKey(ecdh.getPrivateKey('base64url')) };
+}
+
+/**
+ * The private scalar as the 32 bytes Web Push wants. ECDH's getPrivateKey drops leading
+ * zero bytes (1 key in 256 comes out 31 bytes long), and web-push refuses such a key, so
+ * every push of that server failed: it is the same number padded on the left.
+ */
+export function vapidPrivateKey(base64url: string): string {
+  const raw = Buffer.from(base64url, 'base64url');
+  return raw.length >= 32 ? base64url : Buffer.concat([Buffer.alloc(32 - raw.length), raw]).toString('base64url');
 }
 
 /** DATA_DIR/name's text, written first (mode 0600) from `make` when it does not exist. */
@@ -483,7 +498,7 @@ function persistentFile(dataDir: string, name: string, make: () => string): stri
 function notifyConfig(env: Env, dataDir: string, publicUrl: string): NotifyConfig {
   const content = env.NOTIFY_CONTENT || 'full';
   if (content !== 'full' && content !== 'none') throw new ConfigError(`NOTIFY_CONTENT must be full or none; got "${content}"`);
-  const vapid = env.VAPID_PUBLIC_KEY && env.VAPID_PRIVATE_KEY ? { publicKey: env.VAPID_PUBLIC_KEY, privateKey: env.VAPID_PRIVATE_KEY } : persistentVapidKeys(dataDir);
+  const vapid = env.VAPID_PUBLIC_KEY && env.VAPID_PRIVATE_KEY ? { publicKey: env.VAPID_PUBLIC_KEY, privateKey: vapidPrivateKey(env.VAPID_PRIVATE_KEY) } : persistentVapidKeys(dataDir);
   return Object.freeze({
     enabled: env.NOTIFY !== 'off',
     delayMs: int(env, 'NOTIFY_DELAY_MS', 10_000),
