@@ -12,32 +12,6 @@ import { startParley, type TestServer } from '../helpers/parley.js';
 // socket in that conversation. A flush that fails fails the send: no ack, and a retry of its
 // local_temp_id answers the message the others got, once.
 
-/** Holds every WAL flush of `server` until `open()`; `fail()` makes the held ones and the next fail. */
-function gateFlushes(server: TestServer) {
-  const runner = ((server.parley.store as CachedStore).inner as SqlStore).runner as SqliteRunner;
-  const wal = runner.wal as WalSync;
-  const real = wal.durable.bind(wal);
-  let release!: (ok: boolean) => void;
-  let gate = new Promise<boolean>((r) => (release = r));
-  let failing = false;
-  wal.durable = () => gate.then((ok) => (ok && !failing ? real() : Promise.reject(new Error('disk full'))));
-  return {
-    open() {
-      wal.durable = real;
-      release(true);
-    },
-    fail() {
-      failing = true;
-      release(false);
-      gate = Promise.resolve(false);
-    },
-    restore() {
-      wal.durable = real;
-      release(true);
-    },
-  };
-}
-
 /**
  * Every WAL flush waits for the gate in place when it is asked for; `open()` lets those through
  * and `fail()` fails them, and either puts a new closed gate in place at once.
@@ -75,72 +49,69 @@ const newMessage = (s: TestSocket, where: (f: Frame) => boolean, timeoutMs = 500
 
 describe('SQLite: the others get a message at its commit, the sender its ack after the flush', () => {
   let server: TestServer | null = null;
+  let gates: ReturnType<typeof flushGates> | null = null;
   afterEach(async () => {
+    gates?.restore();
     await server?.close();
-    server = null;
+    server = gates = null;
   });
 
-  it('the recipient has it while the flush is held; the sender gets its ack, then what followed, once the flush is done', async () => {
+  /** A fresh server, a pair with a socket each in their room, and the server's flushes held from now on. */
+  async function gatedPair() {
     server = await startParley({});
-    const { a, room, sa, sb } = await connectedPair(server);
-    const gate = gateFlushes(server);
-    try {
-      send(sa, room, 'one', 'tmp-1');
-      const atB = await newMessage(sb, (f) => f.data.local_temp_id === 'tmp-1');
-      expect(atB.data).toMatchObject({ content: 'one', seq: 1 });
-      // The reply commits too, and reaches the recipient's own socket; the sender's socket
-      // shows nothing of the conversation before its ack.
-      send(sb, room, 'two', 'tmp-2');
-      await eventually(async () => expect((await chatHistory(server!, a, room)).messages.map((m) => m.content)).toContain('two'));
-      await expectNoFrame(sa, 300, { type: 'new_message' });
-      gate.open();
-      const first = await newMessage(sa, () => true);
-      const second = await newMessage(sa, () => true);
-      expect([first.data.local_temp_id, first.data.is_sender, first.data.seq]).toEqual(['tmp-1', true, 1]);
-      expect([second.data.content, second.data.is_sender, second.data.seq]).toEqual(['two', false, 2]);
-      expect(first.data.id).toBe(atB.data.id);
-    } finally {
-      gate.restore();
-    }
+    const pair = await connectedPair(server);
+    gates = flushGates(server);
+    gates.hold();
+    return { ...pair, server, gates };
+  }
+
+  it('the recipient has it while the flush is held; the sender gets its ack, then what followed, once the flush is done', async () => {
+    const { a, room, sa, sb, server, gates } = await gatedPair();
+    send(sa, room, 'one', 'tmp-1');
+    const atB = await newMessage(sb, (f) => f.data.local_temp_id === 'tmp-1');
+    expect(atB.data).toMatchObject({ content: 'one', seq: 1 });
+    // The reply commits too, and reaches the recipient's own socket; the sender's socket
+    // shows nothing of the conversation before its ack.
+    send(sb, room, 'two', 'tmp-2');
+    await eventually(async () => expect((await chatHistory(server, a, room)).messages.map((m) => m.content)).toContain('two'));
+    await expectNoFrame(sa, 300, { type: 'new_message' });
+    gates.restore();
+    const first = await newMessage(sa, () => true);
+    const second = await newMessage(sa, () => true);
+    expect([first.data.local_temp_id, first.data.is_sender, first.data.seq]).toEqual(['tmp-1', true, 1]);
+    expect([second.data.content, second.data.is_sender, second.data.seq]).toEqual(['two', false, 2]);
+    expect(first.data.id).toBe(atB.data.id);
   });
 
   it('a flush that fails fails the send: no ack, the others keep it, and its retry is acked with the same message, once', async () => {
-    server = await startParley({});
-    const { a, room, sa, sb } = await connectedPair(server);
-    const gate = gateFlushes(server);
-    try {
-      send(sa, room, 'lost ack', 'tmp-9');
-      const atB = await newMessage(sb, (f) => f.data.local_temp_id === 'tmp-9');
-      gate.fail();
-      const error = await sa.next('error', { timeoutMs: 5000 });
-      expect(error.data ?? error).toBeTruthy();
-      await expectNoFrame(sa, 200, { type: 'new_message' });
-      gate.restore();
-      send(sa, room, 'lost ack', 'tmp-9');
-      const ack = await newMessage(sa, (f) => f.data.local_temp_id === 'tmp-9');
-      expect([ack.data.id, ack.data.seq, ack.data.is_sender]).toEqual([atB.data.id, atB.data.seq, true]);
-      const history = await chatHistory(server, a, room);
-      expect(history.messages.filter((m) => m.content === 'lost ack')).toHaveLength(1);
-    } finally {
-      gate.restore();
-    }
+    const { a, room, sa, sb, server, gates } = await gatedPair();
+    send(sa, room, 'lost ack', 'tmp-9');
+    const atB = await newMessage(sb, (f) => f.data.local_temp_id === 'tmp-9');
+    gates.fail();
+    expect(await sa.next('error', { timeoutMs: 5000 })).toBeTruthy();
+    await expectNoFrame(sa, 200, { type: 'new_message' });
+    gates.restore();
+    send(sa, room, 'lost ack', 'tmp-9');
+    const ack = await newMessage(sa, (f) => f.data.local_temp_id === 'tmp-9');
+    expect([ack.data.id, ack.data.seq, ack.data.is_sender]).toEqual([atB.data.id, atB.data.seq, true]);
+    const history = await chatHistory(server, a, room);
+    expect(history.messages.filter((m) => m.content === 'lost ack')).toHaveLength(1);
   });
 
   it('property: whatever the sends and flushes, each socket gets the room in seq order and each message once; no ack before its flush, none for a failed one', async () => {
     server = await startParley({});
     const srv = server;
-    const gates = flushGates(srv);
+    const gated = (gates = flushGates(srv));
     const action = fc.oneof(
       { weight: 3, arbitrary: fc.record({ t: fc.constant('send' as const), from: fc.integer({ min: 0, max: 2 }) }) },
       { weight: 1, arbitrary: fc.record({ t: fc.constantFrom('open' as const, 'fail' as const) }) },
     );
-    try {
-      await fc.assert(
+    await fc.assert(
         fc.asyncProperty(fc.array(action, { minLength: 1, maxLength: 10 }), async (actions) => {
           // a on two devices, b on one, all in their direct room.
           const { a, room, sa, sb } = await connectedPair(srv);
           const sockets = [sa, await chatSocket(srv, a, room), sb];
-          gates.hold();
+          gated.hold();
           const roomFrames = (s: TestSocket) => s.all('new_message').filter((f) => f.data.room_id === room);
           const sentBy: string[][] = [[], [], []];
           // A socket's acks: its own sends coming back (a's other device sees them too).
@@ -163,13 +134,13 @@ describe('SQLite: the others get a message at its commit, the sender its ack aft
               unflushed.push({ socket: act.from, tempId });
             } else {
               await noAckYet();
-              if (act.t === 'open') gates.open();
-              else gates.fail();
+              if (act.t === 'open') gated.open();
+              else gated.fail();
               unflushed = [];
             }
           }
           await noAckYet();
-          gates.restore();
+          gated.restore();
           // Every send is answered: an ack, or an error for a failed flush.
           await eventually(() => sockets.forEach((s, i) => expect(acksOf(i).length + s.all('error').length).toBe(sentBy[i].length)), { timeoutMs: 5000 });
           const history = (await chatHistory(srv, a, room)).messages;
@@ -189,10 +160,7 @@ describe('SQLite: the others get a message at its commit, the sender its ack aft
           expect(temps.sort()).toEqual(sentBy.flat().sort());
           for (const s of sockets) s.close();
         }),
-        { numRuns: 12, seed: 2112 },
-      );
-    } finally {
-      gates.restore();
-    }
+      { numRuns: 12, seed: 2112 },
+    );
   }, 120_000);
 });
