@@ -475,6 +475,15 @@ export function newVapidKeys(): { publicKey: string; privateKey: string } {
   return { publicKey: ecdh.getPublicKey('base64url', 'uncompressed'), privateKey: vapidPrivateKey(ecdh.getPrivateKey('base64url')) };
 }
 
+/** VAPID_PUBLIC_KEY / VAPID_PRIVATE_KEY checked at start: a wrong one would fail every push, silently. */
+function givenVapidKeys(publicKey: string, privateKey: string): { publicKey: string; privateKey: string } {
+  const pub = Buffer.from(publicKey, 'base64url');
+  if (pub.length !== 65 || pub[0] !== 4) throw new ConfigError('VAPID_PUBLIC_KEY must be an uncompressed P-256 public key (65 bytes, base64url)');
+  const priv = Buffer.from(privateKey, 'base64url');
+  if (priv.length === 0 || priv.length > 32) throw new ConfigError('VAPID_PRIVATE_KEY must be a P-256 private key (32 bytes, base64url)');
+  return { publicKey, privateKey: vapidPrivateKey(privateKey) };
+}
+
 /**
  * The private scalar as the 32 bytes Web Push wants. ECDH's getPrivateKey drops leading
  * zero bytes (1 key in 256 comes out 31 bytes long), and web-push refuses such a key, so
@@ -498,7 +507,7 @@ function persistentFile(dataDir: string, name: string, make: () => string): stri
 function notifyConfig(env: Env, dataDir: string, publicUrl: string): NotifyConfig {
   const content = env.NOTIFY_CONTENT || 'full';
   if (content !== 'full' && content !== 'none') throw new ConfigError(`NOTIFY_CONTENT must be full or none; got "${content}"`);
-  const vapid = env.VAPID_PUBLIC_KEY && env.VAPID_PRIVATE_KEY ? { publicKey: env.VAPID_PUBLIC_KEY, privateKey: vapidPrivateKey(env.VAPID_PRIVATE_KEY) } : persistentVapidKeys(dataDir);
+  const vapid = env.VAPID_PUBLIC_KEY && env.VAPID_PRIVATE_KEY ? givenVapidKeys(env.VAPID_PUBLIC_KEY, env.VAPID_PRIVATE_KEY) : persistentVapidKeys(dataDir);
   return Object.freeze({
     enabled: env.NOTIFY !== 'off',
     delayMs: int(env, 'NOTIFY_DELAY_MS', 10_000),

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import webpush from 'web-push';
 import { afterAll, describe, expect, it } from 'vitest';
-import { loadConfig, newVapidKeys } from '../../src/config/config.js';
+import { ConfigError, loadConfig, newVapidKeys } from '../../src/config/config.js';
 
 // The server's VAPID key signs every Web Push. ECDH hands out the private scalar without its
 // leading zero bytes (1 key in 256 is 31 bytes long), and web-push refuses any key that is not
@@ -66,5 +66,20 @@ describe('VAPID keys', () => {
       ecdh.setPrivateKey(padded);
       expect(ecdh.getPublicKey('base64url', 'uncompressed')).toBe(short.publicKey);
     }
+  });
+
+  it('a VAPID key set to something else stops the start with a clear error, instead of failing every push', () => {
+    const env = { DATABASE_URL: 'sqlite::memory:', JWT_SECRET: 'x'.repeat(48), DATA_DIR: dataDir() };
+    const good = newVapidKeys();
+    const cases: [Record<string, string>, RegExp][] = [
+      [{ VAPID_PUBLIC_KEY: good.publicKey, VAPID_PRIVATE_KEY: randomBytes(33).toString('base64url') }, /VAPID_PRIVATE_KEY/],
+      [{ VAPID_PUBLIC_KEY: good.publicKey, VAPID_PRIVATE_KEY: '***' }, /VAPID_PRIVATE_KEY/],
+      [{ VAPID_PUBLIC_KEY: good.privateKey, VAPID_PRIVATE_KEY: good.privateKey }, /VAPID_PUBLIC_KEY/],
+    ];
+    for (const [keys, message] of cases) {
+      expect(() => loadConfig({ ...env, ...keys })).toThrow(ConfigError);
+      expect(() => loadConfig({ ...env, ...keys })).toThrow(message);
+    }
+    expect(loadConfig({ ...env, VAPID_PUBLIC_KEY: good.publicKey, VAPID_PRIVATE_KEY: good.privateKey }).notify.vapidPrivateKey).toBe(good.privateKey);
   });
 });

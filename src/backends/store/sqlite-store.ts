@@ -90,7 +90,8 @@ function startWorker(name: 'sqlite-checkpoint-worker' | 'sqlite-writer-worker', 
  */
 export class SqliteWriter {
   readonly #worker: Worker;
-  readonly #pending = new Map<number, { resolve: (r: WriterReply) => void; reject: (e: unknown) => void; committed?: (r: WriterReply) => void }>();
+  /** `atCommit`: an append's first answer (its outcomes); the promise settles at the second (`onDisk`). */
+  readonly #pending = new Map<number, { resolve: (r: WriterReply) => void; reject: (e: unknown) => void; append?: { committed: (r: WriterReply) => void; atCommit?: WriterReply } }>();
   #nextId = 1;
   #dead: Error | null = null;
 
@@ -102,19 +103,16 @@ export class SqliteWriter {
     this.#worker.on('message', (r: WriterReply) => {
       const waiting = this.#pending.get(r.id);
       if (!waiting) return;
-      // An append's commit: its answer (the same outcomes) comes once it is on disk.
-      if (waiting.committed) {
-        const committed = waiting.committed;
-        waiting.committed = undefined;
-        if (!r.error) {
-          waiting.resolve = ((resolve) => (onDisk: WriterReply) => resolve(onDisk.error ? onDisk : r))(waiting.resolve);
-          committed(r);
-          return;
-        }
+      const append = waiting.append;
+      // An append's commit: told now; its promise resolves with these outcomes once on disk.
+      if (append && !append.atCommit && !r.error) {
+        append.atCommit = r;
+        append.committed(r);
+        return;
       }
       this.#pending.delete(r.id);
       if (this.#pending.size === 0) this.#worker.unref();
-      waiting.resolve(r);
+      waiting.resolve(append?.atCommit && r.onDisk ? append.atCommit : r);
     });
     const die = (e: unknown) => {
       this.#dead ??= e instanceof Error ? e : new Error(`SQLite writer thread ended (${String(e)})`);
@@ -126,12 +124,12 @@ export class SqliteWriter {
   }
 
   /** `committed`: an append's first answer, at its commit (the promise waits for the second). */
-  #call(request: WriterCall, committed?: (r: WriterReply) => void): Promise<WriterReply> {
+  #call(request: WriterCall, committed: (r: WriterReply) => void = () => {}): Promise<WriterReply> {
     if (this.#dead) return Promise.reject(this.#dead);
     const id = this.#nextId++;
     if (this.#pending.size === 0) this.#worker.ref();
     return new Promise((resolve, reject) => {
-      this.#pending.set(id, { resolve, reject, committed });
+      this.#pending.set(id, { resolve, reject, append: request.op === 'append' ? { committed } : undefined });
       this.#worker.postMessage({ ...request, id });
     });
   }

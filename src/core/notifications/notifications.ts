@@ -203,7 +203,7 @@ export class Notifications {
       else {
         retry = true;
         // Unreachable (not a refusal with a status): worth a line in the log, or it is never seen.
-        if (out.failure) this.onError(new Error(`push not delivered, will retry: ${out.failure}`));
+        if (out.failure) this.onError(new Error(`push not delivered: ${out.failure}`));
         if (out.retryAfterMs !== undefined) retryAfterMs = Math.max(retryAfterMs ?? 0, out.retryAfterMs);
       }
     }
