@@ -37,7 +37,8 @@ const timers: Schedule = (run, delayMs) => {
 export function spreadDelays(n: number, windowMs: number, random: () => number): number[] {
   return Array.from({ length: n }, (_, i) => {
     const start = (i * windowMs) / n;
-    const end = ((i + 1) * windowMs) / n;
+    // The last slot ends at the window's end itself: (n * windowMs) / n can round above it.
+    const end = i === n - 1 ? windowMs : ((i + 1) * windowMs) / n;
     const at = start + random() * (end - start);
     // r just below 1 may round the sum up to the slot's end, where the next slot's first moment
     // can be too: two slots in one instant, one more than the bound. Kept inside its own slot.
