@@ -66,6 +66,10 @@ export class CachedStore implements Store {
     return this.inner.appendPipeline;
   }
 
+  get appendsInCallOrder(): boolean {
+    return this.inner.appendsInCallOrder;
+  }
+
   #forget(change: CacheChange): void {
     this.#generation++;
     switch (change.scope) {

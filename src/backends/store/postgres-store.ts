@@ -36,6 +36,19 @@ function pgText(sql: string): string {
   return out;
 }
 
+/**
+ * Names of prepared statements (Statement.prepared), by text: pg parses a named statement once
+ * per connection and then only binds it, and PostgreSQL settles on a generic plan after a few
+ * runs. Bounded: each name is a statement kept on every connection that ran it.
+ */
+const preparedNames = new Map<string, string>();
+const MAX_PREPARED = 200;
+function preparedName(text: string): string | undefined {
+  let name = preparedNames.get(text);
+  if (name === undefined && preparedNames.size < MAX_PREPARED) preparedNames.set(text, (name = `parley_${preparedNames.size + 1}`));
+  return name;
+}
+
 function translate(e: unknown): unknown {
   const err = e as { code?: string; constraint?: string };
   if (err?.code === '23505') return new UniqueViolation(err.constraint ?? 'unique');
@@ -53,6 +66,7 @@ function lostConnection(e: unknown): boolean {
 
 interface Queryable {
   query(text: string, values: unknown[]): Promise<pg.QueryResult>;
+  query(config: pg.QueryConfig): Promise<pg.QueryResult>;
 }
 
 class PostgresRunner implements SqlRunner {
@@ -88,6 +102,8 @@ class PostgresRunner implements SqlRunner {
       }
       await this.client!.query('BEGIN');
     }
+    const name = s.prepared ? preparedName(text) : undefined;
+    if (name !== undefined) return this.#q.query({ name, text, values: params });
     const out = (await this.#q.query(text, params)) as pg.QueryResult | pg.QueryResult[];
     return Array.isArray(out) ? out[out.length - 1] : out;
   }

@@ -2,6 +2,12 @@
 export interface Statement {
   readonly sql: string;
   readonly parameters: readonly unknown[];
+  /**
+   * Its text is one of a few, whatever its values (a hot statement over arrays): PostgreSQL
+   * keeps it parsed and planned per connection (a named prepared statement) instead of
+   * parsing and planning it at every run. SQLite caches every text anyway.
+   */
+  readonly prepared?: boolean;
 }
 
 /**
@@ -25,4 +31,9 @@ export interface SqlRunner {
 /** `?` placeholders for both databases; PostgreSQL wants `$1…`. */
 export function raw(sql: string, parameters: readonly unknown[]): Statement {
   return { sql, parameters };
+}
+
+/** A statement whose text does not vary with its values (Statement.prepared). */
+export function prepared(sql: string, parameters: readonly unknown[]): Statement {
+  return { sql, parameters, prepared: true };
 }

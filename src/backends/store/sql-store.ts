@@ -106,6 +106,10 @@ export class SqlStore implements Store {
     return this.#elsewhere?.pipeline ?? this.adapter.appendPipeline;
   }
 
+  get appendsInCallOrder(): boolean {
+    return this.adapter.appendsInCallOrder;
+  }
+
   /**
    * This store's appends go to `to`, with the append's switches as they stand at each call;
    * a store bound to a transaction (`audited`) still appends in it, through its runner.

@@ -417,6 +417,12 @@ export interface Store extends RetentionStore, AccountStore, AdminStore, FriendS
    * they were called (so one sender's messages keep their order across batches).
    */
   readonly appendPipeline: number;
+  /**
+   * True: calls running at once take their seqs in the order they were called, so they may
+   * share conversations (SQLite: one writer runs them in turn). False (PostgreSQL: each on a
+   * connection of its own): calls running at once must not share a conversation.
+   */
+  readonly appendsInCallOrder: boolean;
   migrate(): Promise<void>;
   /**
    * The history's epoch: every seq and change_seq a client holds was read in it. A database

@@ -37,8 +37,10 @@ const PATIENT_WAIT_MS = 2000;
  * event loop) are committed together in the next one, so the cost of a commit (its flush to
  * disk, its round trips) is shared by the batch. Up to `pipeline` batches are committing at
  * once: the next one fills and starts while the previous waits for its flush or for the
- * database's answer. The store orders them (row locks on PostgreSQL, one writer on SQLite),
- * so seqs still grow per conversation in the order batches were taken.
+ * database's answer. Seqs still grow per conversation in the order batches were taken: the
+ * store runs them in that order (SQLite's one writer), or, `disjoint` (PostgreSQL, where each
+ * runs on a connection of its own), no two running batches share a conversation: a send to
+ * one a running batch holds waits, in its place in the queue, for that batch to end.
  *
  * Batches settle in the order they were taken, each only after it committed: `onCommitted`
  * runs for every result of a batch, in seq order, before any promise of that batch settles.
@@ -57,6 +59,8 @@ export class MessageWriter {
   readonly #stalled = new Map<Id, Stall>();
   #scheduled = false;
   #inFlight = 0;
+  /** Conversations a running batch holds (`disjoint`): their sends wait in the queue. */
+  readonly #busy = new Map<Id, number>();
   /** The settling of the newest batch taken: the next one settles after it. */
   #settled: Promise<void> = Promise.resolve();
   /** The `onCommitted` calls of the newest batch taken: the next one's come after them. */
@@ -72,6 +76,8 @@ export class MessageWriter {
     public onBatch: (size: number) => void = () => {},
     /** Batches committing at once (Store.appendPipeline). */
     readonly pipeline = 1,
+    /** Batches running at once must not share a conversation (Store.appendsInCallOrder false). */
+    readonly disjoint = false,
   ) {}
 
   /** Conversations whose sends wait aside right now (their row is held elsewhere). */
@@ -102,7 +108,8 @@ export class MessageWriter {
 
   #take() {
     if (this.#inFlight >= this.pipeline || this.#queue.length === 0) return;
-    const batch = this.#queue.splice(0, this.maxBatch);
+    const batch = this.#busy.size > 0 ? this.#takeFree() : this.#queue.splice(0, this.maxBatch);
+    if (batch.length === 0) return;
     let probe: Set<Id> | undefined;
     if (this.#stalled.size > 0) {
       for (const p of batch) if (this.#stalled.get(p.input.conversationId)?.retrying) (probe ??= new Set()).add(p.input.conversationId);
@@ -118,6 +125,18 @@ export class MessageWriter {
     this.#schedule();
   }
 
+  /** The oldest queued sends (up to maxBatch) to conversations no running batch holds; the others keep their order. */
+  #takeFree(): Pending[] {
+    const taken: Pending[] = [];
+    let kept = 0;
+    for (const p of this.#queue) {
+      if (taken.length < this.maxBatch && !this.#busy.has(p.input.conversationId)) taken.push(p);
+      else this.#queue[kept++] = p;
+    }
+    this.#queue.length = kept;
+    return taken;
+  }
+
   /**
    * Commits `batch`; tells its results (`onCommitted`) once it committed and every batch taken
    * before it has been told, and settles it once it is on disk and every batch taken before
@@ -126,9 +145,13 @@ export class MessageWriter {
   #run(batch: Pending[], opts: AppendOptions): Promise<Outcome[]> {
     let tell!: (outcomes: Outcome[], early: boolean) => void;
     const told = new Promise<{ outcomes: Outcome[]; early: boolean }>((resolve) => (tell = (outcomes, early) => resolve({ outcomes, early })));
+    if (this.disjoint) this.#hold(batch, 1);
     const outcomes = this.#commit(batch, opts, (early) => tell(early, true));
     // Not told at the commit (a store that does not, or one by one after a failure): told now.
-    void outcomes.then((out) => tell(out, false));
+    void outcomes.then((out) => {
+      if (this.disjoint) this.#hold(batch, -1);
+      tell(out, false);
+    });
     const beforeTold = this.#told;
     const toldInTurn = (this.#told = (async () => {
       const { outcomes: out, early } = await told;
@@ -149,6 +172,15 @@ export class MessageWriter {
       this.#settle(batch, out);
     })();
     return outcomes;
+  }
+
+  /** Marks the conversations of `batch` held by one more (+1) or one fewer (-1) running batch. */
+  #hold(batch: readonly Pending[], by: 1 | -1) {
+    for (const c of new Set(batch.map((p) => p.input.conversationId))) {
+      const n = (this.#busy.get(c) ?? 0) + by;
+      if (n > 0) this.#busy.set(c, n);
+      else this.#busy.delete(c);
+    }
   }
 
   /** `told`: the outcomes once the batch committed, when the store tells that before its flush. */

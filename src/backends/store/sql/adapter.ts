@@ -44,12 +44,15 @@ export interface ConversationPosition {
 export interface SqlAdapter {
   readonly dialect: 'sqlite' | 'postgres';
   /**
-   * How many appends may run at once and still take their seqs in call order. SQLite runs
-   * one transaction at a time, in the order they were asked for: a batch can commit while the
-   * one before waits for its flush. PostgreSQL transactions on separate connections could take
-   * a conversation's row lock out of order, so one at a time.
+   * How many appends may run at once (Store.appendPipeline). SQLite runs one transaction at a
+   * time, in the order they were asked for: a batch can commit while the one before waits for
+   * its flush. PostgreSQL runs them side by side, each on a connection of its own: they could
+   * take a conversation's row lock out of order, so no two of them share a conversation
+   * (`appendsInCallOrder` false, MessageWriter keeps them apart).
    */
   readonly appendPipeline: number;
+  /** Store.appendsInCallOrder. */
+  readonly appendsInCallOrder: boolean;
   /**
    * Ends a SELECT whose rows one transaction claims (`alias`: the table claimed, by its alias
    * or its name): PostgreSQL
@@ -61,6 +64,14 @@ export interface SqlAdapter {
   least(a: string, b: string): string;
   /** `(?, ?), (?, ?)…` for a VALUES list whose columns are `column1…`; PostgreSQL is told each column's type. */
   valueRows(rows: number, types: readonly string[]): string;
+  /**
+   * `rows` (each one value per type) as a FROM item `v` with columns `column1…`, and its
+   * parameters. SQLite: a VALUES list. PostgreSQL: one array per column, unnested, so the
+   * statement's text is the same for any number of rows and can be prepared once per
+   * connection (Statement.prepared): parsing and planning a VALUES list of a batch's rows
+   * cost 43% of the append's time inside PostgreSQL, while its rows were locked.
+   */
+  valueTable(types: readonly string[], rows: readonly (readonly unknown[])[]): { sql: string; parameters: unknown[] };
   /**
    * Locks the rows of `table` with these keys in the given (sorted) order, so concurrent
    * transactions that touch several of them queue instead of deadlocking.
@@ -101,11 +112,11 @@ export interface SqlAdapter {
    */
   memberPreviewSql(n: number, columns: string, limit: number): string;
   /**
-   * Search (sql/search.ts, docs/search.md): the value of `message_search.terms` for a `?`
-   * holding the index text (folded words separated by spaces). SQLite: FTS5 splits it;
-   * PostgreSQL: a tsvector of exactly those words (no parser, no stemming).
+   * Search (sql/search.ts, docs/search.md): the value of `message_search.terms` for `text`, an
+   * SQL expression of type text holding the index text (folded words separated by spaces).
+   * SQLite: FTS5 splits it; PostgreSQL: a tsvector of exactly those words (no parser, no stemming).
    */
-  searchTerms(): string;
+  searchTerms(text: string): string;
   /** A condition on `message_search` true when its terms begin with every one of `prefixes` and hold every one of `exact`. */
   searchMatch(prefixes: readonly string[], exact: readonly string[]): { sql: string; params: unknown[] };
   /** A relevance score of `message_search` for `words`, lower is better (a double). */
@@ -154,6 +165,7 @@ abstract class SqlWords {
 class SqliteAdapter extends SqlWords implements SqlAdapter {
   readonly dialect = 'sqlite';
   readonly appendPipeline = 2;
+  readonly appendsInCallOrder = true;
   claimRows(): string {
     return '';
   }
@@ -171,6 +183,9 @@ class SqliteAdapter extends SqlWords implements SqlAdapter {
   async lockConversations() {
     return { left: new Set<Id>(), positions: null };
   }
+  valueTable(types: readonly string[], rows: readonly (readonly unknown[])[]) {
+    return { sql: `(VALUES ${this.valueRows(rows.length, types)}) AS v`, parameters: rows.flat() };
+  }
   async allWith<T>(tx: SqlRunner, main: Statement, alongside: readonly (Statement | null)[]): Promise<T[]> {
     const rows = await tx.all<T>(main);
     for (const s of alongside) if (s) await tx.run(s);
@@ -185,7 +200,7 @@ class SqliteAdapter extends SqlWords implements SqlAdapter {
       .fill(`SELECT * FROM (SELECT ${columns} FROM participants p JOIN users u ON u.id = p.user_id WHERE p.conversation_id = ? AND p.left_at IS NULL ORDER BY p.user_id LIMIT ${limit | 0})`)
       .join(' UNION ALL ');
   }
-  searchTerms = () => '?';
+  searchTerms = (text: string) => text;
   searchMatch(prefixes: readonly string[], exact: readonly string[]) {
     // Each word a quoted FTS5 string (nothing in it is syntax); all of them must be there.
     const quoted = (w: string) => `"${w.replace(/"/g, '""')}"`;
@@ -201,7 +216,8 @@ class SqliteAdapter extends SqlWords implements SqlAdapter {
 
 class PostgresAdapter extends SqlWords implements SqlAdapter {
   readonly dialect = 'postgres';
-  readonly appendPipeline = 1;
+  readonly appendPipeline = 3;
+  readonly appendsInCallOrder = false;
   claimRows(alias: string): string {
     return `FOR UPDATE OF ${alias} SKIP LOCKED`;
   }
@@ -296,11 +312,19 @@ class PostgresAdapter extends SqlWords implements SqlAdapter {
     }
     return { left: out, positions };
   }
+  valueTable(types: readonly string[], rows: readonly (readonly unknown[])[]) {
+    return {
+      sql: `unnest(${types.map((t) => `CAST(? AS ${t}[])`).join(', ')}) AS v(${types.map((_, i) => `column${i + 1}`).join(', ')})`,
+      parameters: types.map((_, j) => rows.map((r) => r[j])),
+    };
+  }
   async allWith<T>(tx: SqlRunner, main: Statement, alongside: readonly (Statement | null)[]): Promise<T[]> {
     const others = alongside.filter((s): s is Statement => s !== null);
     if (others.length === 0) return tx.all<T>(main);
     const clauses = others.map((s, i) => `w${i} AS (${s.sql})`).join(', ');
-    return tx.all<T>(raw(`WITH ${clauses} ${main.sql}`, [...others.flatMap((s) => s.parameters), ...main.parameters]));
+    // Of prepared parts, the whole is as constant as they are.
+    const statement = raw(`WITH ${clauses} ${main.sql}`, [...others.flatMap((s) => s.parameters), ...main.parameters]);
+    return tx.all<T>(main.prepared && others.every((s) => s.prepared) ? { ...statement, prepared: true } : statement);
   }
 
   // PostgreSQL is asked for the newest seq up to last_seq, which only (conversation_id, seq)
@@ -318,7 +342,7 @@ class PostgresAdapter extends SqlWords implements SqlAdapter {
                JOIN users u ON u.id = p.user_id
                ORDER BY p.conversation_id, p.user_id`;
   }
-  searchTerms = () => "array_to_tsvector(string_to_array(CAST(? AS text), ' '))";
+  searchTerms = (text: string) => `array_to_tsvector(string_to_array(CAST(${text} AS text), ' '))`;
   searchMatch(prefixes: readonly string[], exact: readonly string[]) {
     return { sql: 'message_search.terms @@ CAST(? AS tsquery)', params: [tsquery(prefixes, exact)] };
   }

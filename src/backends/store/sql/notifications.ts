@@ -1,6 +1,6 @@
 import { unreadCountOf, unreadStatesSql } from './unread.js';
 import type { Id, Millis, NotifyContent } from '../../../core/model.js';
-import { raw, type Statement } from '../sql-runner.js';
+import { prepared, raw, type Statement } from '../sql-runner.js';
 import type { ClaimedNotification, NewMessage, NotificationLevel, NotificationSetting, NotificationStore, PushSubscription } from '../store.js';
 import type { SqlAdapter } from './adapter.js';
 import type { PushSubscriptionsTable } from '../schema.js';
@@ -30,16 +30,20 @@ export const NOT_MUTED_AT = (createdAt: string) => `COALESCE(cs.mute_until, 0) <
 export function notificationOutboxStatement(adapter: SqlAdapter, messages: readonly { message: NewMessage; id: Id; seq: number }[]): Statement | null {
   const rows = messages.filter((m) => m.message.notify);
   if (rows.length === 0) return null;
-  return raw(
+  const v = adapter.valueTable(
+    ['BIGINT', 'BIGINT', 'BIGINT', 'BIGINT', 'BIGINT', 'BIGINT', 'INTEGER', 'TEXT'],
+    rows.map(({ message: m, id, seq }) => [id, m.conversationId, m.senderId, seq, m.notify!.dueAt, m.createdAt, m.notify!.direct ? 1 : 0, `,${m.notify!.mentionIds.join(',')},`]),
+  );
+  return prepared(
     `INSERT INTO notification_outbox (user_id, conversation_id, message_id, seq, due_at, lease_until, attempts)
        SELECT p.user_id, p.conversation_id, v.column1, v.column4, v.column5, 0, 0
-       FROM (VALUES ${adapter.valueRows(rows.length, ['BIGINT', 'BIGINT', 'BIGINT', 'BIGINT', 'BIGINT', 'BIGINT', 'INTEGER', 'TEXT'])}) AS v
+       FROM ${v.sql}
        JOIN participants p ON p.conversation_id = v.column2 AND p.user_id <> v.column3 AND p.left_at IS NULL
          AND EXISTS (SELECT 1 FROM push_subscriptions d WHERE d.user_id = p.user_id)
        ${SETTINGS_OF_P}
        WHERE ${NOT_MUTED_AT('v.column6')}
          AND (${LEVEL} = 'all' OR (${LEVEL} = 'mentions' AND (v.column7 = 1 OR v.column8 LIKE '%,' || CAST(p.user_id AS TEXT) || ',%')))`,
-    rows.flatMap(({ message: m, id, seq }) => [id, m.conversationId, m.senderId, seq, m.notify!.dueAt, m.createdAt, m.notify!.direct ? 1 : 0, `,${m.notify!.mentionIds.join(',')},`]),
+    v.parameters,
   );
 }
 

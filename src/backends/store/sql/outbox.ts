@@ -1,6 +1,6 @@
 import { v7 as uuidv7 } from 'uuid';
 import type { Id, LoggedEventType, LoggedPayload, Message, Millis } from '../../../core/model.js';
-import { raw, type SqlRunner, type Statement } from '../sql-runner.js';
+import { prepared, raw, type SqlRunner, type Statement } from '../sql-runner.js';
 import type { SqlContext } from './aggregate.js';
 
 /** An event to log in the transaction of its change; `tenantId` when the caller has it already. */
@@ -35,12 +35,15 @@ export async function logEvents(tx: SqlRunner, ctx: SqlContext, events: readonly
     const rows = await tx.all<{ id: number; tenant_id: number }>(raw(`SELECT id, tenant_id FROM conversations WHERE id IN (${unknown.map(() => '?').join(', ')})`, unknown));
     for (const r of rows) tenantOf.set(Number(r.id), Number(r.tenant_id));
   }
-  await tx.run(insertEvents(events, (e) => e.tenantId ?? tenantOf.get(e.conversationId)!));
+  await tx.run(insertEvents(ctx, events, (e) => e.tenantId ?? tenantOf.get(e.conversationId)!));
 }
 
-function insertEvents(events: readonly OutboxEvent[], tenantOf: (e: OutboxEvent) => Id): Statement {
-  const values = events.flatMap((e) => [tenantOf(e), newEventUuid(), e.type, e.conversationId, e.at, JSON.stringify(e.payload)]);
-  return raw(`INSERT INTO events (tenant_id, uuid, type, conversation_id, created_at, payload) VALUES ${events.map(() => '(?, ?, ?, ?, ?, ?)').join(', ')}`, values);
+function insertEvents(ctx: SqlContext, events: readonly OutboxEvent[], tenantOf: (e: OutboxEvent) => Id): Statement {
+  const v = ctx.adapter.valueTable(
+    ['BIGINT', 'TEXT', 'TEXT', 'BIGINT', 'BIGINT', 'TEXT'],
+    events.map((e) => [tenantOf(e), newEventUuid(), e.type, e.conversationId, e.at, JSON.stringify(e.payload)]),
+  );
+  return prepared(`INSERT INTO events (tenant_id, uuid, type, conversation_id, created_at, payload) SELECT v.column1, v.column2, v.column3, v.column4, v.column5, v.column6 FROM ${v.sql}`, v.parameters);
 }
 
 /**
@@ -50,5 +53,5 @@ function insertEvents(events: readonly OutboxEvent[], tenantOf: (e: OutboxEvent)
 export function createdMessagesLog(ctx: SqlContext, created: readonly { tenantId: Id; message: Message }[]): Statement | null {
   if (created.length === 0 || ctx.outbox?.enabled === false) return null;
   const events = created.map(({ tenantId, message }): OutboxEvent => ({ tenantId, conversationId: message.conversationId, type: 'message.created', payload: { message }, at: message.createdAt }));
-  return insertEvents(events, (e) => e.tenantId!);
+  return insertEvents(ctx, events, (e) => e.tenantId!);
 }

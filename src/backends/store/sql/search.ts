@@ -1,6 +1,6 @@
 import type { Id } from '../../../core/model.js';
 import { conversationTerm, highlight, indexRow, queryTerms } from '../search-text.js';
-import { raw, type SqlRunner, type Statement } from '../sql-runner.js';
+import { prepared, raw, type SqlRunner, type Statement } from '../sql-runner.js';
 import type { SearchHit, SearchQuery, SearchStore } from '../store.js';
 import type { SortedSearchPlan, SqlAdapter } from './adapter.js';
 import { SqlAggregate } from './aggregate.js';
@@ -30,11 +30,11 @@ export async function indexMessages(tx: SqlRunner, adapter: SqlAdapter, messages
 export function indexStatement(adapter: SqlAdapter, messages: readonly Indexable[]): Statement | null {
   const rows = messages.flatMap((m) => {
     const text = m.row ?? indexRow(m.conversationId, m.content, m.fileNames);
-    return text === '' ? [] : [m.id, text];
+    return text === '' ? [] : [[m.id, text]];
   });
   if (rows.length === 0) return null;
-  const value = `(?, ${adapter.searchTerms()})`;
-  return raw(`INSERT INTO message_search (rowid, terms) VALUES ${new Array(rows.length / 2).fill(value).join(', ')}`, rows);
+  const v = adapter.valueTable(['BIGINT', 'TEXT'], rows);
+  return prepared(`INSERT INTO message_search (rowid, terms) SELECT v.column1, ${adapter.searchTerms('v.column2')} FROM ${v.sql}`, v.parameters);
 }
 
 /** Removes a message from the index (deleted, or about to be indexed again after an edit). */
