@@ -55,10 +55,10 @@ describe.skipIf(!hasPostgres)('PostgreSQL round trips', () => {
 
   // The conversations' rows are held from the lock's round trip to the COMMIT, and the other
   // processes' appends to them wait that long: the retry lookup reads before the transaction,
-  // the lock takes the watermarks' rows with it and reads the conversations' counters, the
-  // seqs' UPDATE goes with the insert, and the watermarks, search index, push outbox and
-  // events log are one statement.
-  it('an append holds its locks for three round trips and the COMMIT: lock, insert, the rest', async () => {
+  // the lock takes the watermarks' rows with it, reads the conversations' counters and draws
+  // the messages' ids, so every write of the batch is one statement: the seqs' UPDATE, the
+  // messages, the search index, push outbox and events log, and the watermarks.
+  it('an append holds its locks for two round trips and the COMMIT: the lock, then every write', async () => {
     const { store, a, b, conversations: [c1, c2], msg } = await setup();
     const rec = recordQueries();
     try {
@@ -69,11 +69,10 @@ describe.skipIf(!hasPostgres)('PostgreSQL round trips', () => {
     } finally {
       rec.stop();
     }
-    expect(rec.texts).toHaveLength(5);
+    expect(rec.texts).toHaveLength(4);
     expect(rec.texts[0]).toMatch(/^SELECT .* JOIN messages m ON m.sender_id/s);
-    expect(rec.texts[1]).toMatch(/^BEGIN; .*FROM conversations .* FOR UPDATE; SET LOCAL lock_timeout = DEFAULT; SELECT 1 FROM participants .* FOR UPDATE; SELECT id, last_seq/s);
-    expect(rec.texts[2]).toMatch(/^WITH w0 AS \(UPDATE conversations SET last_seq.*INSERT INTO messages/s);
-    expect(rec.texts[3]).toMatch(/^WITH .*INSERT INTO message_search.*INSERT INTO notification_outbox.*INSERT INTO events.*UPDATE participants/s);
+    expect(rec.texts[1]).toMatch(/^BEGIN; .*FROM conversations .* FOR UPDATE; SET LOCAL lock_timeout = DEFAULT; SELECT 1 FROM participants .* FOR UPDATE; SELECT id, last_seq.*nextval\('messages_id_seq'\)/s);
+    expect(rec.texts[2]).toMatch(/^WITH w0 AS \(UPDATE conversations SET last_seq.*INSERT INTO messages \(id, .*INSERT INTO message_search.*INSERT INTO notification_outbox.*INSERT INTO events.*UPDATE participants/s);
     expect(rec.texts.at(-1)).toBe('COMMIT');
     // Everything of the batch committed: messages, watermarks, index rows, events.
     expect((await store.messagesBySeq(c1.id, 1, 10)).map((m) => [m.seq, m.changeSeq]).sort((x, y) => x[0] - y[0])).toEqual([[1, 1], [2, 2]]);
@@ -85,6 +84,29 @@ describe.skipIf(!hasPostgres)('PostgreSQL round trips', () => {
     expect(Number(e)).toBe(3);
     const rows = await store.runner.all<{ user_id: number; sent_seq: number }>(raw('SELECT user_id, sent_seq FROM participants WHERE conversation_id = ? ORDER BY user_id', [c1.id]));
     expect(rows.map((r) => [Number(r.user_id), Number(r.sent_seq)])).toEqual([[a.id, 1], [b.id, 2]].sort((x, y) => x[0] - y[0]));
+    // The drawn ids are the messages' own (the index rows point at them), growing with the seqs.
+    const stored = (await store.messagesBySeq(c1.id, 1, 10)).sort((x, y) => x.seq - y.seq);
+    expect(stored[0].id).toBeLessThan(stored[1].id);
+    const [{ joined }] = await store.runner.all<{ joined: number }>(raw('SELECT count(*) AS joined FROM messages m JOIN message_search s ON s.rowid = m.id', []));
+    expect(Number(joined)).toBe(3);
+  });
+
+  it('a batch with a reply stores its messages first (the reply counts need them), then the rest', async () => {
+    const { store, a, b, conversations: [c1], msg } = await setup();
+    const [root] = await store.appendMessages([msg(c1.id, a.id)]);
+    const rootId = 'message' in root ? root.message.id : 0;
+    const rec = recordQueries();
+    try {
+      const out = await store.appendMessages([msg(c1.id, b.id, { replyToId: rootId }), msg(c1.id, a.id)]);
+      expect(out.every((o) => 'message' in o)).toBe(true);
+    } finally {
+      rec.stop();
+    }
+    expect(rec.texts.filter((t) => /INSERT INTO messages/.test(t))).toHaveLength(1);
+    expect(rec.texts.find((t) => /INSERT INTO messages/.test(t))).toMatch(/RETURNING id, uuid$/);
+    expect(rec.texts.find((t) => /INSERT INTO messages/.test(t))).not.toMatch(/INSERT INTO message_search/);
+    const [again] = await store.messagesBySeq(c1.id, 1, 1);
+    expect(again.replyCount).toBe(1);
   });
 
   it('a transaction whose first statement has parameters still begins first, and a failure rolls all of it back', async () => {

@@ -102,7 +102,8 @@ export class SqlAppend extends SqlAggregate implements Pick<MessageStore, 'appen
       const conversationIds = [...new Set(all.map((m) => m.conversationId))].sort((a, b) => a - b);
       // The senders' participant rows too (their watermarks move), in the same round trip.
       const senders = [...new Map(all.map((m) => [`${m.conversationId}:${m.senderId}`, [m.conversationId, m.senderId] as const])).values()];
-      const { left, positions } = await this.adapter.lockConversations(tx, conversationIds, probe, waitMs, senders);
+      // PostgreSQL draws the new messages' ids with the locks: the writes then need no id back.
+      const { left, positions, messageIds } = await this.adapter.lockConversations(tx, conversationIds, probe, waitMs, senders, all.length);
       const taken = all.flatMap((m, i) => (left.has(m.conversationId) ? [] : [i]));
       const batch = left.size === 0 ? all : taken.map((i) => all[i]);
       if (this.afterLock) await this.afterLock([...new Set(batch.map((m) => m.conversationId))]);
@@ -110,7 +111,13 @@ export class SqlAppend extends SqlAggregate implements Pick<MessageStore, 'appen
       const { fresh, results, duplicateOf } = triage(batch, stored);
       if (fresh.length > 0) {
         const { seqs, tenantOf, advance } = await this.#allocateSeqs(tx, batch, fresh, positions);
-        const rows = await this.#insertMessages(tx, batch, fresh, seqs, advance);
+        const uuids = fresh.map(() => uuidv7());
+        // With the ids drawn and nothing that must find the messages stored first (attachments
+        // to claim, replies to count), the insert goes with the last writes: one round trip
+        // fewer holding the conversations' rows.
+        const withLast = messageIds !== null && advance !== null && fresh.every((i) => batch[i].attachments.length === 0 && batch[i].replyToId === null);
+        const insert = this.#insertStatement(batch, fresh, seqs, uuids, withLast ? messageIds : null);
+        const rows = withLast ? uuids.map((uuid, k) => ({ id: messageIds[k], uuid })) : await this.#inserted(tx, insert, uuids, advance);
         const attachments = await this.#insertAttachments(tx, batch, fresh, rows);
         const parentUuids = await this.#countReplies(tx, batch, fresh);
         fresh.forEach((i, k) => {
@@ -144,6 +151,7 @@ export class SqlAppend extends SqlAggregate implements Pick<MessageStore, 'appen
         // The last writes go in one round trip with the watermarks' (PostgreSQL): each round
         // trip holds the conversations' rows, which the other processes' appends wait for.
         await this.#moveWatermarks(tx, batch, fresh, seqs, [
+          ...(withLast ? [advance, insert] : []),
           // What is acknowledged is searchable: the index rows commit with their messages.
           // Rows cut into words where each send was handled (searchRow) are only inserted here.
           this.searchIndex
@@ -241,34 +249,32 @@ export class SqlAppend extends SqlAggregate implements Pick<MessageStore, 'appen
   }
 
   /**
-   * 3. The messages, in one statement: their ids and uuids, in `fresh` order. `unchanged`
-   *    keeps them out of the change index until a change (a resume reads new messages by seq).
+   * 3. The messages, in one statement, in `fresh` order, with their `ids` when drawn already
+   *    (else the insert returns them, #inserted). `unchanged` keeps them out of the change
+   *    index until a change (a resume reads new messages by seq).
    */
-  async #insertMessages(
-    tx: SqlRunner,
-    batch: readonly NewMessage[],
-    fresh: readonly number[],
-    seqs: readonly { seq: number; changeSeq: number }[],
-    /** The seqs' UPDATE when not run yet: it goes with the insert. */
-    advance: Statement | null,
-  ): Promise<{ id: Id; uuid: string }[]> {
-    const uuids = fresh.map(() => uuidv7());
+  #insertStatement(batch: readonly NewMessage[], fresh: readonly number[], seqs: readonly { seq: number; changeSeq: number }[], uuids: readonly string[], ids: readonly Id[] | null): Statement {
+    const types = ['TEXT', 'BIGINT', 'BIGINT', 'BIGINT', 'BIGINT', 'TEXT', 'TEXT', 'BIGINT', 'TEXT', 'BIGINT', 'TEXT'];
     const v = this.adapter.valueTable(
-      ['TEXT', 'BIGINT', 'BIGINT', 'BIGINT', 'BIGINT', 'TEXT', 'TEXT', 'BIGINT', 'TEXT', 'BIGINT', 'TEXT'],
+      ids === null ? types : [...types, 'BIGINT'],
       fresh.map((i, k) => {
         const m = batch[i];
-        return [uuids[k], m.conversationId, seqs[i].seq, seqs[i].changeSeq, m.senderId, m.kind, m.content, m.replyToId, m.clientId, m.createdAt, m.metadataJson ?? null];
+        const row: unknown[] = [uuids[k], m.conversationId, seqs[i].seq, seqs[i].changeSeq, m.senderId, m.kind, m.content, m.replyToId, m.clientId, m.createdAt, m.metadataJson ?? null];
+        if (ids !== null) row.push(ids[k]);
+        return row;
       }),
     );
-    const inserted = await this.adapter.allWith<{ id: number; uuid: string }>(
-      tx,
-      prepared(
-        `INSERT INTO messages (uuid, conversation_id, seq, change_seq, sender_id, kind, content, reply_to_id, client_id, created_at, metadata, reply_count, unchanged)
-           SELECT v.column1, v.column2, v.column3, v.column4, v.column5, v.column6, v.column7, v.column8, v.column9, v.column10, v.column11, 0, 1 FROM ${v.sql} RETURNING id, uuid`,
-        v.parameters,
-      ),
-      [advance],
+    const [id, idValue, returning] = ids === null ? ['', '', ' RETURNING id, uuid'] : ['id, ', 'v.column12, ', ''];
+    return prepared(
+      `INSERT INTO messages (${id}uuid, conversation_id, seq, change_seq, sender_id, kind, content, reply_to_id, client_id, created_at, metadata, reply_count, unchanged)
+         SELECT ${idValue}v.column1, v.column2, v.column3, v.column4, v.column5, v.column6, v.column7, v.column8, v.column9, v.column10, v.column11, 0, 1 FROM ${v.sql}${returning}`,
+      v.parameters,
     );
+  }
+
+  /** Runs the insert (with the seqs' UPDATE when not run yet); the ids it gave, in `uuids`' order. */
+  async #inserted(tx: SqlRunner, insert: Statement, uuids: readonly string[], advance: Statement | null): Promise<{ id: Id; uuid: string }[]> {
+    const inserted = await this.adapter.allWith<{ id: number; uuid: string }>(tx, insert, [advance]);
     const idByUuid = new Map(inserted.map((r) => [r.uuid, r.id]));
     return uuids.map((uuid) => ({ id: idByUuid.get(uuid)!, uuid }));
   }
