@@ -59,7 +59,7 @@ describe.each(databases)('MessageWriter on %s', (kind) => {
     });
     const announced: AppendResult[] = [];
     const settledBeforeAnnounced: string[] = [];
-    const writer = new MessageWriter(counted, 16, (r) => announced.push(r), undefined, store.appendPipeline, !store.appendsInCallOrder);
+    const writer = new MessageWriter(counted, 16, (r) => announced.push(r), undefined, store.appendPipeline);
     const inputs: NewMessage[] = [];
     const sends: Promise<AppendResult>[] = [];
     // Two senders, 300 sends each, interleaved, in bursts across event-loop turns.
@@ -123,7 +123,7 @@ describe.each(databases)('MessageWriter on %s', (kind) => {
     await fc.assert(
       fc.asyncProperty(fc.array(fc.record({ to: fc.nat(conversations.length - 1), from: fc.boolean(), turn: fc.boolean() }), { minLength: 1, maxLength: 80 }), async (sends) => {
         const announced = new Map<number, number[]>();
-        const writer = new MessageWriter(counted, 8, (r) => announced.set(r.message.conversationId, [...(announced.get(r.message.conversationId) ?? []), r.message.seq]), undefined, store.appendPipeline, !store.appendsInCallOrder);
+        const writer = new MessageWriter(counted, 8, (r) => announced.set(r.message.conversationId, [...(announced.get(r.message.conversationId) ?? []), r.message.seq]), undefined, store.appendPipeline);
         const made: { conversationId: number; p: Promise<AppendResult> }[] = [];
         for (const s of sends) {
           const conversationId = conversations[s.to].id;

@@ -168,7 +168,7 @@ export class Messages {
     readonly config: Config,
     readonly hooks: RaceHooks = {},
   ) {
-    this.writer = new MessageWriter(store, config.commitBatchMax, (r, input, flush) => this.#committed(r, input, flush), undefined, store.appendPipeline, !store.appendsInCallOrder);
+    this.writer = new MessageWriter(store, config.commitBatchMax, (r, input, flush) => this.#committed(r, input, flush), undefined, store.appendPipeline);
   }
 
   // Filled in by send() just before the append, read back by the writer's callback in the same batch.

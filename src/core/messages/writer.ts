@@ -38,7 +38,8 @@ const PATIENT_WAIT_MS = 2000;
  * disk, its round trips) is shared by the batch. Up to `pipeline` batches are committing at
  * once: the next one fills and starts while the previous waits for its flush or for the
  * database's answer. Seqs still grow per conversation in the order batches were taken: the
- * store runs them in that order (SQLite's one writer), or, `disjoint` (PostgreSQL, where each
+ * store runs them in that order (SQLite's one writer), or (Store.appendsInCallOrder false:
+ * PostgreSQL, where each
  * runs on a connection of its own), no two running batches share a conversation: a send to
  * one a running batch holds waits, in its place in the queue, for that batch to end.
  *
@@ -76,9 +77,12 @@ export class MessageWriter {
     public onBatch: (size: number) => void = () => {},
     /** Batches committing at once (Store.appendPipeline). */
     readonly pipeline = 1,
-    /** Batches running at once must not share a conversation (Store.appendsInCallOrder false). */
-    readonly disjoint = false,
-  ) {}
+  ) {
+    this.disjoint = store.appendsInCallOrder === false;
+  }
+
+  /** Batches running at once must not share a conversation: the store does not order them. */
+  readonly disjoint: boolean;
 
   /** Conversations whose sends wait aside right now (their row is held elsewhere). */
   get stalled(): number {
