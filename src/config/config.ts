@@ -140,6 +140,8 @@ export interface Config {
     readonly poolSize: number;
     /** PG_POOL_IDLE_MS: a connection unused this long is closed (the server's max_connections is shared by every process). */
     readonly poolIdleMs: number;
+    /** PG_PREPARED_STATEMENTS (default on): off for a pooler that cannot keep a session's prepared statements (see PostgresOptions). */
+    readonly preparedStatements: boolean;
   };
   /** FILES_ROOT: attachments live under `$FILES_ROOT/static/chat_files/{images,files,voices,thumbnails}/`. */
   readonly filesRoot: string;
@@ -606,6 +608,7 @@ export function loadConfig(env: Env = process.env): Config {
       idleInTransactionTimeoutMs: int(env, 'PG_IDLE_IN_TRANSACTION_TIMEOUT_MS', 10_000),
       poolSize: Math.max(2, int(env, 'PG_POOL_SIZE', 10)),
       poolIdleMs: Math.max(100, int(env, 'PG_POOL_IDLE_MS', 10_000)),
+      preparedStatements: !['off', 'false', '0'].includes((env.PG_PREPARED_STATEMENTS ?? '').trim().toLowerCase()),
     }),
     filesRoot: path.resolve(env.FILES_ROOT || dataDir),
     webDir: env.WEB_DIR ? path.resolve(env.WEB_DIR) : null,

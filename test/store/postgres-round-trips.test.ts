@@ -10,16 +10,18 @@ import { storeScene } from '../helpers/store-scene.js';
 // BEGIN goes with its first statement, the conversations' lock, in one round trip.
 
 /** The texts pg's clients send, in order (observed: every query still runs on the database). */
-function recordQueries(): { texts: string[]; stop: () => void } {
+function recordQueries(): { texts: string[]; names: (string | undefined)[]; stop: () => void } {
   const texts: string[] = [];
+  const names: (string | undefined)[] = [];
   const proto = pg.Client.prototype as unknown as { query: (...args: unknown[]) => unknown };
   const query = proto.query;
   proto.query = function (this: unknown, ...args: unknown[]) {
     const q = args[0];
     texts.push(typeof q === 'string' ? q : String((q as { text?: string })?.text ?? ''));
+    names.push(typeof q === 'string' ? undefined : (q as { name?: string })?.name);
     return query.apply(this, args);
   };
-  return { texts, stop: () => void (proto.query = query) };
+  return { texts, names, stop: () => void (proto.query = query) };
 }
 
 describe.skipIf(!hasPostgres)('PostgreSQL round trips', () => {
@@ -28,9 +30,9 @@ describe.skipIf(!hasPostgres)('PostgreSQL round trips', () => {
     for (const f of cleanup.splice(0)) await f();
   });
 
-  async function setup() {
+  async function setup(preparedStatements = true) {
     const db = await newPostgresDatabase();
-    const store = createPostgresStore(db.url, { poolSize: 4 });
+    const store = createPostgresStore(db.url, { poolSize: 4, preparedStatements });
     cleanup.push(async () => (await store.close(), await db.drop()));
     const scene = await storeScene(store, ['direct', 'group']);
     return { store, ...scene };
@@ -89,6 +91,26 @@ describe.skipIf(!hasPostgres)('PostgreSQL round trips', () => {
     expect(stored[0].id).toBeLessThan(stored[1].id);
     const [{ joined }] = await store.runner.all<{ joined: number }>(raw('SELECT count(*) AS joined FROM messages m JOIN message_search s ON s.rowid = m.id', []));
     expect(Number(joined)).toBe(3);
+  });
+
+  it('the writes run as a prepared statement, the same one for any batch; PG_PREPARED_STATEMENTS=off sends them unnamed', async () => {
+    for (const preparedStatements of [true, false]) {
+      const { store, a, b, conversations: [c1, c2], msg } = await setup(preparedStatements);
+      const rec = recordQueries();
+      try {
+        await store.appendMessages([msg(c1.id, a.id), msg(c2.id, b.id)]);
+        await store.appendMessages([msg(c1.id, a.id), msg(c2.id, b.id), msg(c1.id, b.id), msg(c2.id, a.id), msg(c1.id, a.id)]);
+      } finally {
+        rec.stop();
+      }
+      const writes = rec.texts.flatMap((t, i) => (/INSERT INTO messages/.test(t) ? [{ text: t, name: rec.names[i] }] : []));
+      expect(writes).toHaveLength(2);
+      // Two batches of other sizes: one text.
+      expect(writes[1].text).toBe(writes[0].text);
+      if (preparedStatements) expect(writes[1].name).toMatch(/^parley_\d+$/);
+      else expect(writes.map((w) => w.name)).toEqual([undefined, undefined]);
+      expect((await store.messagesBySeq(c1.id, 1, 10)).map((m) => m.seq).sort((x, y) => x - y)).toEqual([1, 2, 3, 4]);
+    }
   });
 
   it('a batch with a reply stores its messages first (the reply counts need them), then the rest', async () => {

@@ -80,6 +80,8 @@ class PostgresRunner implements SqlRunner {
 
   constructor(
     readonly pool: pg.Pool,
+    /** Whether Statement.prepared ones run as named prepared statements (PG_PREPARED_STATEMENTS). */
+    readonly prepare: boolean,
     readonly client?: pg.PoolClient,
     beginPending = false,
   ) {
@@ -102,7 +104,7 @@ class PostgresRunner implements SqlRunner {
       }
       await this.client!.query('BEGIN');
     }
-    const name = s.prepared ? preparedName(text) : undefined;
+    const name = s.prepared && this.prepare ? preparedName(text) : undefined;
     if (name !== undefined) return this.#q.query({ name, text, values: params });
     const out = (await this.#q.query(text, params)) as pg.QueryResult | pg.QueryResult[];
     return Array.isArray(out) ? out[out.length - 1] : out;
@@ -134,7 +136,7 @@ class PostgresRunner implements SqlRunner {
     let committing = false;
     let broken = false;
     try {
-      const tx = new PostgresRunner(this.pool, client, true);
+      const tx = new PostgresRunner(this.pool, this.prepare, client, true);
       const out = await fn(tx);
       committing = true;
       // Nothing was run: there is nothing to commit either.
@@ -163,7 +165,7 @@ class PostgresRunner implements SqlRunner {
       // REPEATABLE READ takes its snapshot at the first statement and keeps it to the end;
       // READ COMMITTED would take a new one for every statement.
       await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
-      const out = await fn(new PostgresRunner(this.pool, client));
+      const out = await fn(new PostgresRunner(this.pool, this.prepare, client));
       await client.query('COMMIT');
       return out;
     } catch (e) {
@@ -192,9 +194,15 @@ export interface PostgresOptions {
   poolSize?: number;
   /** PG_POOL_IDLE_MS: an idle connection is closed after this. */
   poolIdleMs?: number;
+  /**
+   * PG_PREPARED_STATEMENTS (default on): the append's fixed statements are prepared once per
+   * connection. Off for a pooler that hands one session's statements to another (PgBouncer in
+   * transaction mode before 1.21, or with max_prepared_statements = 0).
+   */
+  preparedStatements?: boolean;
 }
 
-export const POSTGRES_DEFAULTS = { lockWaitMs: 200, lockTimeoutMs: 10_000, statementTimeoutMs: 30_000, idleInTransactionTimeoutMs: 10_000, poolSize: 10, poolIdleMs: 10_000 } as const;
+export const POSTGRES_DEFAULTS = { lockWaitMs: 200, lockTimeoutMs: 10_000, statementTimeoutMs: 30_000, idleInTransactionTimeoutMs: 10_000, poolSize: 10, poolIdleMs: 10_000, preparedStatements: true } as const;
 
 export function createPostgresStore(url: string, options: PostgresOptions = {}): SqlStore {
   const o = { ...POSTGRES_DEFAULTS, ...options };
@@ -225,7 +233,7 @@ export function createPostgresStore(url: string, options: PostgresOptions = {}):
   return new SqlStore(
     postgresAdapter,
     kysely,
-    new PostgresRunner(pool),
+    new PostgresRunner(pool, o.preparedStatements),
     async () => {
       await kysely.destroy().catch(() => {});
     },
