@@ -340,7 +340,13 @@ class PostgresAdapter extends SqlWords implements SqlAdapter {
     });
     // A JSON column's objects travel inside it: PostgreSQL's json keeps their text as given.
     const typeOf = (t: string) => (t === 'JSON' ? 'json' : t);
-    return { sql: `json_to_recordset(CAST(? AS json)) AS v(${names.map((n, i) => `${n} ${typeOf(types[i])}`).join(', ')})`, parameters: [JSON.stringify(objects)] };
+    // The LIMIT (all of them) is the planner's count: it takes json_to_recordset for 100 rows,
+    // and hash-joined a whole table rather than probe its index 100 times (1.4 ms a batch at
+    // 20k messages); a LIMIT it cannot see (a generic plan) it takes for a tenth of them.
+    return {
+      sql: `(SELECT * FROM json_to_recordset(CAST(? AS json)) AS r(${names.map((n, i) => `${n} ${typeOf(types[i])}`).join(', ')}) LIMIT CAST(? AS INTEGER)) AS v`,
+      parameters: [JSON.stringify(objects), rows.length],
+    };
   }
   async allWith<T>(tx: SqlRunner, main: Statement, alongside: readonly (Statement | null)[]): Promise<T[]> {
     const others = alongside.filter((s): s is Statement => s !== null);
