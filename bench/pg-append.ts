@@ -1,0 +1,63 @@
+// The store's share of the send path on PostgreSQL, alone: SqlStore.appendMessages (from dist/)
+// on a fresh scratch database, one batch after another (B messages over P direct
+// conversations, as group commit makes them under `npm run bench`), no network but
+// PostgreSQL's, no event loop contention. Prints the wall time per batch and per message, with
+// each write of the append switched off in turn: what is left without all three is the round
+// trips, the locks and the COMMIT's flush.
+//
+//   node --import tsx bench/pg-append.ts [--batch 40] [--pairs 50] [--batches 500] [--rounds 2]
+//        [--db postgres://postgres@127.0.0.1:5432/postgres] [--parley-dir DIR]
+//   --variants "all=,bare=search-index:off+events:off+notify:off"   (the default: each part alone, then none)
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { argOf, ROOT, seedPairs } from './lib/argv.js';
+import { createScratchDb, dropScratchDb } from './lib/scratch.js';
+
+const B = Number(argOf('batch', 40));
+const P = Number(argOf('pairs', 50));
+const N = Number(argOf('batches', 500));
+const rounds = Number(argOf('rounds', 2));
+const adminUrl = String(argOf('db', process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres'));
+const dir = path.resolve(String(argOf('parley-dir', ROOT)));
+const spec = String(argOf('variants', 'all=,no-index=search-index:off,no-events=events:off,no-outbox=notify:off,none=search-index:off+events:off+notify:off'));
+
+const variants = spec.split(',').map((v) => {
+  const [label, rest = ''] = v.split('=');
+  const off = new Set(rest.split('+').filter(Boolean).map((kv) => kv.split(':')[0]));
+  return { label, searchIndex: !off.has('search-index'), events: !off.has('events'), notify: !off.has('notify') };
+});
+
+const { createPostgresStore } = (await import(pathToFileURL(path.join(dir, 'dist/backends/store/postgres-store.js')).href)) as { createPostgresStore(url: string): any };
+
+async function run(v: (typeof variants)[number]): Promise<number> {
+  const db = await createScratchDb(adminUrl);
+  const store = createPostgresStore(db.url);
+  try {
+    await store.migrate();
+    if (!v.searchIndex) store.append.searchIndex = false;
+    if (!v.events) store.outbox.enabled = false;
+    const convs = await seedPairs(store, P);
+    let seq = 0;
+    const batch = (b: number) =>
+      Array.from({ length: B }, (_, k) => {
+        const c = convs[k % P];
+        const createdAt = Date.now();
+        const push = v.notify ? { notify: { dueAt: createdAt + 30_000, direct: true, mentionIds: [] } } : {};
+        return { conversationId: c.id, senderId: (b + k) % 2 ? c.a : c.b, kind: 'text', content: `hello there, message ${seq} of the plan`, replyToId: null, clientId: `c${seq++}`, attachments: [], createdAt, ...push };
+      });
+    const t0 = performance.now();
+    for (let b = 0; b < N; b++) await store.appendMessages(batch(b));
+    return (performance.now() - t0) / N;
+  } finally {
+    await store.close();
+    await dropScratchDb(db.name);
+  }
+}
+
+console.log(`appendMessages on PostgreSQL, batch ${B} over ${P} conversations, ${N} batches a run, ${rounds} round(s), ${dir}`);
+for (let r = 1; r <= rounds; r++) {
+  for (const v of variants) {
+    const ms = await run(v);
+    console.log(`round ${r}  ${v.label.padEnd(10)} ${ms.toFixed(2)} ms a batch, ${((ms * 1000) / B).toFixed(0)} µs a message`);
+  }
+}
