@@ -70,7 +70,6 @@ export interface SqlAdapter {
    * statement's text is the same for any number of rows and can be prepared once per
    * connection (Statement.prepared): parsing and planning a VALUES list of a batch's rows
    * cost 43% of the append's time inside PostgreSQL, while its rows were locked.
-   * A `JSON` column takes objects and reads as their JSON text (`CAST(v.columnN AS TEXT)`).
    */
   valueTable(types: readonly string[], rows: readonly (readonly unknown[])[]): { sql: string; parameters: unknown[] };
   /**
@@ -188,9 +187,7 @@ class SqliteAdapter extends SqlWords implements SqlAdapter {
     return { left: new Set<Id>(), positions: null, messageIds: null };
   }
   valueTable(types: readonly string[], rows: readonly (readonly unknown[])[]) {
-    const json = types.flatMap((t, j) => (t === 'JSON' ? [j] : []));
-    const text = (r: readonly unknown[]) => r.map((x, j) => (json.includes(j) ? JSON.stringify(x) : x));
-    return { sql: `(VALUES ${this.valueRows(rows.length, types)}) AS v`, parameters: json.length === 0 ? rows.flat() : rows.flatMap(text) };
+    return { sql: `(VALUES ${this.valueRows(rows.length, types)}) AS v`, parameters: rows.flat() };
   }
   async allWith<T>(tx: SqlRunner, main: Statement, alongside: readonly (Statement | null)[]): Promise<T[]> {
     const rows = await tx.all<T>(main);
@@ -338,13 +335,11 @@ class PostgresAdapter extends SqlWords implements SqlAdapter {
       for (let j = 0; j < names.length; j++) o[names[j]] = r[j];
       return o;
     });
-    // A JSON column's objects travel inside it: PostgreSQL's json keeps their text as given.
-    const typeOf = (t: string) => (t === 'JSON' ? 'json' : t);
     // The LIMIT (all of them) is the planner's count: it takes json_to_recordset for 100 rows,
     // and hash-joined a whole table rather than probe its index 100 times (1.4 ms a batch at
     // 20k messages); a LIMIT it cannot see (a generic plan) it takes for a tenth of them.
     return {
-      sql: `(SELECT * FROM json_to_recordset(CAST(? AS json)) AS r(${names.map((n, i) => `${n} ${typeOf(types[i])}`).join(', ')}) LIMIT CAST(? AS INTEGER)) AS v`,
+      sql: `(SELECT * FROM json_to_recordset(CAST(? AS json)) AS r(${names.map((n, i) => `${n} ${types[i]}`).join(', ')}) LIMIT CAST(? AS INTEGER)) AS v`,
       parameters: [JSON.stringify(objects), rows.length],
     };
   }

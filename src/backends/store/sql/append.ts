@@ -51,10 +51,12 @@ function triage(batch: readonly NewMessage[], stored: ReadonlyMap<string, Messag
  * resolve client ids (retries, before the transaction) → lock the conversations (and the senders' participant rows) → allocate seqs
  * → insert the messages → attach their files → count replies → move the senders' watermarks, index
  * the messages for search, write the push outbox and the events log. Each phase is one
- * statement (or one per thousand attachments), whatever the batch holds. On PostgreSQL the
- * lock rides with the BEGIN and reads where the conversations stand, so the seqs' UPDATE goes
- * with the insert, and the last four are one statement (SqlAdapter.allWith): four round trips
- * and the COMMIT hold the conversations' rows, which the other processes' appends wait for.
+ * statement (or one per thousand attachments), whatever the batch holds, and its text does
+ * not change with the batch's size (SqlAdapter.valueTable; PostgreSQL prepares it once per
+ * connection). On PostgreSQL the lock rides with the BEGIN, reads where the conversations
+ * stand and draws the messages' ids, so a batch with no file to attach and no reply to count
+ * writes everything in one statement (SqlAdapter.allWith): two round trips and the COMMIT
+ * hold the conversations' rows, which the other processes' appends wait for.
  */
 export class SqlAppend extends SqlAggregate implements Pick<MessageStore, 'appendMessages' | 'searchRowOf'> {
   /** Tests only: runs inside the append's transaction once its conversations are locked. */

@@ -40,10 +40,10 @@ export async function logEvents(tx: SqlRunner, ctx: SqlContext, events: readonly
 
 function insertEvents(ctx: SqlContext, events: readonly OutboxEvent[], tenantOf: (e: OutboxEvent) => Id): Statement {
   const v = ctx.adapter.valueTable(
-    ['BIGINT', 'TEXT', 'TEXT', 'BIGINT', 'BIGINT', 'JSON'],
-    events.map((e) => [tenantOf(e), newEventUuid(), e.type, e.conversationId, e.at, e.payload]),
+    ['BIGINT', 'TEXT', 'TEXT', 'BIGINT', 'BIGINT', 'TEXT'],
+    events.map((e) => [tenantOf(e), newEventUuid(), e.type, e.conversationId, e.at, JSON.stringify(e.payload)]),
   );
-  return prepared(`INSERT INTO events (tenant_id, uuid, type, conversation_id, created_at, payload) SELECT v.column1, v.column2, v.column3, v.column4, v.column5, CAST(v.column6 AS TEXT) FROM ${v.sql}`, v.parameters);
+  return prepared(`INSERT INTO events (tenant_id, uuid, type, conversation_id, created_at, payload) SELECT v.column1, v.column2, v.column3, v.column4, v.column5, v.column6 FROM ${v.sql}`, v.parameters);
 }
 
 /**
