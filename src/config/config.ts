@@ -388,6 +388,9 @@ export function parseThrottleTiers(name: string, raw: string): ThrottleTier[] {
   });
 }
 
+/** A switch that is on unless set to off, false or 0. */
+const onUnlessOff = (raw: string | undefined): boolean => !['off', 'false', '0'].includes((raw ?? '').trim().toLowerCase());
+
 function trustProxy(raw: string | undefined): boolean | number | string {
   const v = (raw ?? '').trim();
   if (v === '' || v === 'false' || v === 'off') return false;
@@ -599,7 +602,7 @@ export function loadConfig(env: Env = process.env): Config {
     reorderWaitMs: int(env, 'REORDER_WAIT_MS', 150),
     notify: notifyConfig(env, dataDir, publicUrl),
     commitBatchMax: Math.max(1, int(env, 'COMMIT_BATCH_MAX', 512)),
-    searchIndex: !['off', 'false', '0'].includes((env.SEARCH_INDEX ?? '').trim().toLowerCase()),
+    searchIndex: onUnlessOff(env.SEARCH_INDEX),
     sqliteWriterThread: (env.SQLITE_WRITER ?? '').trim().toLowerCase() === 'thread',
     postgres: Object.freeze({
       lockWaitMs: Math.max(1, int(env, 'PG_LOCK_WAIT_MS', 200)),
@@ -608,7 +611,7 @@ export function loadConfig(env: Env = process.env): Config {
       idleInTransactionTimeoutMs: int(env, 'PG_IDLE_IN_TRANSACTION_TIMEOUT_MS', 10_000),
       poolSize: Math.max(2, int(env, 'PG_POOL_SIZE', 10)),
       poolIdleMs: Math.max(100, int(env, 'PG_POOL_IDLE_MS', 10_000)),
-      preparedStatements: !['off', 'false', '0'].includes((env.PG_PREPARED_STATEMENTS ?? '').trim().toLowerCase()),
+      preparedStatements: onUnlessOff(env.PG_PREPARED_STATEMENTS),
     }),
     filesRoot: path.resolve(env.FILES_ROOT || dataDir),
     webDir: env.WEB_DIR ? path.resolve(env.WEB_DIR) : null,

@@ -95,7 +95,7 @@ const REASONS_BY_CODE = {
     'files_required',
     'bad_form_fields', 'one_file_field', 'no_file_part', 'file_url_unknown',
     'webhook_url_invalid', 'webhook_url_private', 'webhook_event_type_unknown',
-    'api_key_scopes_required', 'metadata_not_object', 'metadata_too_large', 'metadata_too_deep',
+    'api_key_scopes_required', 'content_nul_character', 'metadata_not_object', 'metadata_too_large', 'metadata_too_deep',
     'moderation_reason_too_long', 'until_not_future', 'report_reason_required', 'report_own_message', 'bad_report_cursor',
   ],
   rate_limited: ['login_throttled', 'reports_throttled'],

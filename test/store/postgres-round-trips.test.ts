@@ -1,6 +1,10 @@
 import pg from 'pg';
 import { afterEach, describe, expect, it } from 'vitest';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { createPostgresStore } from '../../src/backends/store/postgres-store.js';
+import { loadConfig } from '../../src/config/config.js';
 import { raw } from '../../src/backends/store/sql-runner.js';
 import { hasPostgres, newPostgresDatabase } from '../helpers/pg.js';
 import { storeScene } from '../helpers/store-scene.js';
@@ -110,6 +114,18 @@ describe.skipIf(!hasPostgres)('PostgreSQL round trips', () => {
       if (preparedStatements) expect(writes[1].name).toMatch(/^parley_\d+$/);
       else expect(writes.map((w) => w.name)).toEqual([undefined, undefined]);
       expect((await store.messagesBySeq(c1.id, 1, 10)).map((m) => m.seq).sort((x, y) => x - y)).toEqual([1, 2, 3, 4]);
+    }
+  });
+
+  it('PG_PREPARED_STATEMENTS: on unless set off, false or 0', () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'parley-pgprep-'));
+    try {
+      const env = { DATABASE_URL: 'sqlite::memory:', JWT_SECRET: 'x'.repeat(48), DATA_DIR: dir };
+      const on = (v: string | undefined) => loadConfig(v === undefined ? env : { ...env, PG_PREPARED_STATEMENTS: v }).postgres.preparedStatements;
+      expect([undefined, 'on', 'true', '1'].map(on)).toEqual([true, true, true, true]);
+      expect(['off', 'OFF ', 'false', '0'].map(on)).toEqual([false, false, false, false]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 

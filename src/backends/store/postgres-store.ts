@@ -42,8 +42,9 @@ function pgText(sql: string): string {
  * runs. Bounded: each name is a statement kept on every connection that ran it.
  */
 const preparedNames = new Map<string, string>();
-const MAX_PREPARED = 200;
-function preparedName(text: string): string | undefined {
+export const MAX_PREPARED = 200;
+/** Exported for its test: a text's name, or undefined once MAX_PREPARED texts have one (it then runs unnamed). */
+export function preparedName(text: string): string | undefined {
   let name = preparedNames.get(text);
   if (name === undefined && preparedNames.size < MAX_PREPARED) preparedNames.set(text, (name = `parley_${preparedNames.size + 1}`));
   return name;

@@ -3,7 +3,7 @@ export interface Statement {
   readonly sql: string;
   readonly parameters: readonly unknown[];
   /**
-   * Its text is one of a few, whatever its values (a hot statement over arrays): PostgreSQL
+   * Its text is one of a few, whatever its values (its rows in SqlAdapter.valueTable): PostgreSQL
    * keeps it parsed and planned per connection (a named prepared statement) instead of
    * parsing and planning it at every run. SQLite caches every text anyway.
    */

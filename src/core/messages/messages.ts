@@ -125,6 +125,11 @@ export const snapshotRequired = (missed: number, position: Position): SnapshotRe
 export const missesPurged = (conversation: { purgedBeforeSeq?: number }, afterSeq: number): boolean => afterSeq + 1 < (conversation.purgedBeforeSeq ?? 1);
 
 /** The lowest seq a history read may return: the first retention has not purged. */
+/** PostgreSQL's text cannot hold U+0000: refused on every database alike, before anything is stored. */
+function refuseNul(content: string): void {
+  if (content.includes('\u0000')) throw refusal('content_nul_character');
+}
+
 const firstKept = (conversation: { purgedBeforeSeq?: number }): number => Math.max(1, conversation.purgedBeforeSeq ?? 1);
 
 /** What a resume replays: the events in the order to show them, up to `position`. */
@@ -201,6 +206,7 @@ export class Messages {
     if (content !== null && tooLong(content, this.config.maxMessageLength)) {
       throw new DomainError('message_too_long', { params: { max: this.config.maxMessageLength } });
     }
+    if (content !== null) refuseNul(content);
     if (FILE_KINDS.includes(input.kind) && attachments.length === 0) {
       throw refusal('files_required', { kind: input.kind });
     }
@@ -520,6 +526,7 @@ export class Messages {
     if (tooLong(content, this.config.maxMessageLength)) {
       throw new DomainError('message_too_long', { params: { max: this.config.maxMessageLength } });
     }
+    refuseNul(content);
     const metadataJson = serializeMetadata(metadata);
     const updated = await storeCall(this.store.editMessage(message.id, content, Date.now(), metadataJson));
     this.events.publish({ type: 'message.updated', conversation, message: updated, sender: Users.summaryOf(actor), readSeqs: await this.#readSeqs(conversation), ...(await this.#hiddenFrom(message.id)) });

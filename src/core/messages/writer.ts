@@ -38,10 +38,10 @@ const PATIENT_WAIT_MS = 2000;
  * disk, its round trips) is shared by the batch. Up to `pipeline` batches are committing at
  * once: the next one fills and starts while the previous waits for its flush or for the
  * database's answer. Seqs still grow per conversation in the order batches were taken: the
- * store runs them in that order (SQLite's one writer), or (Store.appendsInCallOrder false:
- * PostgreSQL, where each
- * runs on a connection of its own), no two running batches share a conversation: a send to
- * one a running batch holds waits, in its place in the queue, for that batch to end.
+ * store runs them in that order (SQLite's one writer), or, where it does not
+ * (Store.appendsInCallOrder false: PostgreSQL, each on a connection of its own), no two
+ * running batches share a conversation: a send to one a running batch holds waits, in its
+ * place in the queue, for that batch to end.
  *
  * Batches settle in the order they were taken, each only after it committed: `onCommitted`
  * runs for every result of a batch, in seq order, before any promise of that batch settles.

@@ -99,6 +99,7 @@ export const DEFAULT_TEXTS: Record<TextKey, Text> = {
   webhook_url_private: 'url must not point to a private or loopback address',
   webhook_event_type_unknown: 'Unknown event type {type}',
   api_key_scopes_required: 'scopes must name at least one of read, write, admin',
+  content_nul_character: 'Message content cannot contain the NUL character (U+0000)',
   metadata_not_object: 'metadata must be a JSON object',
   metadata_too_large: 'metadata must be at most {max} bytes serialized',
   metadata_too_deep: 'metadata may nest at most {max} levels',

@@ -79,7 +79,7 @@ describe.each(databases)('/api/chat edit, delete and like on %s', (db) => {
       expect(history.messages.map((m) => [m.content, m.is_edited])).toEqual([['mine', false]]);
     });
 
-    it('content is checked like a send: empty refused, 5000 characters fine, 5001 refused', async () => {
+    it('content is checked like a send: empty refused, 5000 characters fine, 5001 refused, a NUL refused', async () => {
       const { a, b, room } = await pair(server);
       const sa = await chatSocket(server, a, room);
       const sent = await send(sa, room, b, 'short');
@@ -87,6 +87,7 @@ describe.each(databases)('/api/chat edit, delete and like on %s', (db) => {
       expectDetail(await put(''), 400, 'Message content is required');
       expectDetail(await put('   '), 400, 'Message content is required');
       expectDetail(await put('x'.repeat(5001)), 400, /Message too long/);
+      expectDetail(await put('a\u0000b'), 400, 'Message content cannot contain the NUL character (U+0000)');
       expect((await chatHistory(server, a, room)).messages[0]).toMatchObject({ content: 'short', is_edited: false });
       const ok = await put('y'.repeat(5000));
       expect(ok.status).toBe(200);

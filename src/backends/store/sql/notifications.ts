@@ -20,7 +20,7 @@ export const NOT_MUTED_AT = (createdAt: string) => `COALESCE(cs.mute_until, 0) <
 /**
  * The append's outbox write (Store rule of NotificationStore): one INSERT … SELECT for the
  * batch, a row per other participant who has a device to push to and whose setting at the
- * message's time asks for a push. Mentions travel as ',3,5,' so the batch stays one VALUES list.
+ * message's time asks for a push. Mentions travel as ',3,5,' so the batch stays one row set (SqlAdapter.valueTable).
  * A recipient without a push subscription gets no row: the dispatcher would only have claimed
  * it to find no device and delete it (most recipients: 1.0 → 0 rows per bench DM, ~20 µs of
  * CPU per message written and dispatched, docs/webhooks.md "Figures"). E-mail does not read the outbox.
