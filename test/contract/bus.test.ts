@@ -1,4 +1,6 @@
+import fc from 'fast-check';
 import { Redis } from 'ioredis';
+import { Socket } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { createMemoryBus } from '../../src/backends/bus/memory-bus.js';
 import { createRedisBus, type RedisBus } from '../../src/backends/bus/redis-bus.js';
@@ -115,5 +117,90 @@ describe.skipIf(!redisUrl)('RedisBus', () => {
       admin.disconnect();
       await h.close();
     }
+  });
+
+  // A group commit publishes its batch's events in one turn of the event loop: they go to Redis
+  // as one pipeline, one socket write, instead of a write each.
+  it("one turn's publishes reach Redis in one write, and arrive in publish order", async () => {
+    const h = await redisBuses(2);
+    const [a, b] = h.buses;
+    const got: unknown[] = [];
+    b.onEvent((_, e) => got.push(e));
+    const write = Socket.prototype.write;
+    let publishWrites = 0;
+    try {
+      await b.subscribe('conv:9');
+      Socket.prototype.write = function (this: Socket, chunk: unknown, ...rest: unknown[]) {
+        if (String(chunk).includes(h.prefix + 'conv:9')) publishWrites++;
+        return (write as (...a: unknown[]) => boolean).call(this, chunk, ...rest);
+      } as typeof write;
+      const sent = Array.from({ length: 50 }, (_, i) => a.publish('conv:9', { type: 'session.revoked', userId: i }));
+      await Promise.all(sent);
+      Socket.prototype.write = write;
+      await h.settle();
+      expect(publishWrites).toBe(1);
+      expect(got).toEqual(Array.from({ length: 50 }, (_, i) => ({ type: 'session.revoked', userId: i })));
+    } finally {
+      Socket.prototype.write = write;
+      await h.close();
+    }
+  });
+
+  // Publishes batched per turn must keep the bus contract across turns and processes: whatever
+  // mix of same-turn bursts and awaited publishes, every subscriber gets each event once, each
+  // publisher's events in the order it published them, and an event published after another's
+  // publish resolved arrives after it everywhere.
+  it('property: bursts within a turn and across turns, from 3 processes: each event once, in each publisher order, after what resolved before it', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(fc.record({ from: fc.nat(2), channel: fc.constantFrom('conv:1', 'conv:2'), burst: fc.integer({ min: 1, max: 6 }), awaited: fc.boolean() }), { minLength: 1, maxLength: 12 }),
+        async (steps) => {
+          const h = await redisBuses(3);
+          try {
+            const got = h.buses.map(() => [] as { channel: string; id: number }[]);
+            h.buses.forEach((bus, k) => {
+              bus.onEvent((channel, e) => got[k].push({ channel, id: (e as { userId: number }).userId }));
+            });
+            await Promise.all(h.buses.flatMap((bus) => [bus.subscribe('conv:1'), bus.subscribe('conv:2')]));
+            const published: { from: number; channel: string; id: number }[] = [];
+            /** Pairs (earlier, later): `later` was published after `earlier`'s publish resolved. */
+            const resolvedBefore: [number, number][] = [];
+            const resolved = new Set<number>();
+            let id = 0;
+            for (const step of steps) {
+              const sends = Array.from({ length: step.burst }, () => {
+                const n = id++;
+                published.push({ from: step.from, channel: step.channel, id: n });
+                for (const r of resolved) resolvedBefore.push([r, n]);
+                return h.buses[step.from].publish(step.channel, { type: 'session.revoked', userId: n }).then(() => resolved.add(n));
+              });
+              if (step.awaited) await Promise.all(sends);
+            }
+            await h.settle();
+            await h.settle();
+            for (const events of got) {
+              for (const channel of ['conv:1', 'conv:2']) {
+                const on = events.filter((e) => e.channel === channel).map((e) => e.id);
+                const expected = published.filter((p) => p.channel === channel);
+                // Each event once.
+                expect([...on].sort((x, y) => x - y)).toEqual(expected.map((p) => p.id));
+                // Each publisher's events in publish order.
+                for (const from of [0, 1, 2]) {
+                  const mine = new Set(expected.filter((p) => p.from === from).map((p) => p.id));
+                  expect(on.filter((x) => mine.has(x))).toEqual(expected.filter((p) => p.from === from).map((p) => p.id));
+                }
+                const at = new Map(on.map((x, i) => [x, i]));
+                for (const [earlier, later] of resolvedBefore) {
+                  if (at.has(earlier) && at.has(later)) expect(at.get(earlier)!).toBeLessThan(at.get(later)!);
+                }
+              }
+            }
+          } finally {
+            await h.close();
+          }
+        },
+      ),
+      { numRuns: 25 },
+    );
   });
 });

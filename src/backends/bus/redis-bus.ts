@@ -74,6 +74,8 @@ export class RedisBus implements Bus {
   #published = 0;
   /** Events published on followed channels whose echo was not read yet, by number (ascending). */
   readonly #echoes = new Map<number, DomainEvent>();
+  /** Publishes of the current turn, sent together at its end (#sendOutgoing). */
+  #outgoing: { channel: string; payload: string; sent: () => void }[] = [];
 
   constructor(pub: Redis, sub: Redis, opts: RedisBackendOptions = {}) {
     this.#pub = pub;
@@ -123,14 +125,38 @@ export class RedisBus implements Bus {
       if (this.#echoes.size >= MAX_ECHOES) this.#echoes.clear();
       this.#echoes.set(n, event);
     }
-    return this.#pub.publish(this.#prefix + channel, `${this.#tag}${n.toString(36)}",${json.slice(1)}`).then(
-      () => {},
+    return new Promise((resolve) => {
+      if (this.#outgoing.length === 0) queueMicrotask(this.#sendOutgoing);
+      this.#outgoing.push({ channel: this.#prefix + channel, payload: `${this.#tag}${n.toString(36)}",${json.slice(1)}`, sent: resolve });
+    });
+  }
+
+  /**
+   * Sends this turn's publishes as one pipeline: one write to Redis for a batch's events
+   * instead of one each (a write was 10% of a cluster process's time), in publish order.
+   */
+  readonly #sendOutgoing = (): void => {
+    const outgoing = this.#outgoing;
+    if (outgoing.length === 0) return;
+    this.#outgoing = [];
+    const failed = (e: Error) => {
+      this.#lost = true;
+      this.#onError(e);
+    };
+    const pipeline = this.#pub.pipeline();
+    for (const o of outgoing) pipeline.publish(o.channel, o.payload);
+    pipeline.exec().then(
+      (results) => {
+        const error = results?.find(([e]) => e)?.[0];
+        if (error) failed(error);
+        for (const o of outgoing) o.sent();
+      },
       (e: Error) => {
-        this.#lost = true;
-        this.#onError(e);
+        failed(e);
+        for (const o of outgoing) o.sent();
       },
     );
-  }
+  };
 
   /** Resolves once Redis has the subscription (see Bus): at once if it had it already. */
   subscribe(channel: string): Promise<void> {
@@ -164,12 +190,15 @@ export class RedisBus implements Bus {
    * order). For tests and draining; over several processes, flush all of them twice.
    */
   async flush(): Promise<void> {
+    this.#sendOutgoing();
     await this.#pub.ping();
     await this.#sub.ping();
   }
 
   async close(): Promise<void> {
     if (this.#closed) return;
+    // This turn's publishes go out before the QUIT.
+    this.#sendOutgoing();
     this.#closed = true;
     this.#channels.clear();
     for (const resolve of this.#resubscribed.splice(0)) resolve();
