@@ -509,6 +509,7 @@ function detail(o: Opts, sc: Scenario, results: ServerResult[], halfRate: number
     row('duplicated', (r) => r.main?.duplicated, 0, false);
     row('errors', (r) => errs(r.main), 0, false);
     row('server CPU (cores, all processes)', (r) => r.main?.serverCpuCores);
+    row('  of it main threads (event loops)', (r) => r.main?.serverMainThreadCores);
     row('PostgreSQL backends CPU (cores)', (r) => r.main?.pgCpuCores, 2, false, true);
     row('Redis server CPU (cores)', (r) => r.main?.redisCpuCores, 2, false, true);
     row('Redis PUBLISH/s (whole server)', (r) => r.main?.redisPublishesPerSec, 0, false, true);

@@ -13,7 +13,7 @@
 // lives in typed arrays indexed by seq.
 import WebSocket from 'ws';
 import { Samples } from './stats.js';
-import { cpuSecondsOf, machineBusySeconds, rssKbOf, sleep, syscallsOf } from './proc.js';
+import { cpuSecondsOf, machineBusySeconds, mainThreadCpuSecondsOf, rssKbOf, sleep, syscallsOf } from './proc.js';
 import type { AuxCpuResult, AuxSampler } from './aux-cpu.js';
 
 export type Kind = 'parley' | 'floor';
@@ -104,6 +104,8 @@ export interface PhaseResult {
   errors: Record<string, number>;
   errorSamples: string[];
   serverCpuCores: number | null; // all server processes together
+  /** Their main threads (event loops) alone: near 1 each, the event loop is the limit. */
+  serverMainThreadCores: number | null;
   serverSyscalls: { reads: number; writes: number } | null; // read/write system calls of all server processes over the window
   /** PostgreSQL backends of the target's database, and the Redis server (null: not used). */
   pgCpuCores: number | null;
@@ -565,6 +567,8 @@ export class Load {
     let mono0 = 0;
     let mono1 = 0;
     let srvCpu: number | null = null;
+    let main0: number | null = null;
+    let mainCpu: number | null = null;
     let sys0: { reads: number; writes: number } | null = null;
     let sysDelta: { reads: number; writes: number } | null = null;
     let loadCpu = 0;
@@ -575,6 +579,7 @@ export class Load {
       await until(ph.mStart);
       cpu0 = process.cpuUsage();
       srv0 = this.#serverCpu();
+      main0 = mainThreadCpuSecondsOf(this.serverPids);
       sys0 = syscallsOf(this.serverPids);
       machine0 = machineBusySeconds();
       this.aux?.begin();
@@ -584,6 +589,8 @@ export class Load {
       const d = process.cpuUsage(cpu0);
       loadCpu = (d.user + d.system) / 1e6;
       const srv1 = this.#serverCpu();
+      const main1 = mainThreadCpuSecondsOf(this.serverPids);
+      mainCpu = main0 !== null && main1 !== null ? main1 - main0 : null;
       const sys1 = syscallsOf(this.serverPids);
       sysDelta = sys0 && sys1 ? { reads: sys1.reads - sys0.reads, writes: sys1.writes - sys0.writes } : null;
       srvCpu = srv0 !== null && srv1 !== null ? srv1 - srv0 : null;
@@ -680,6 +687,7 @@ export class Load {
       errors: this.errors,
       errorSamples: this.errorSamples,
       serverCpuCores: srvCpu === null ? null : srvCpu / o.duration,
+      serverMainThreadCores: mainCpu === null ? null : mainCpu / o.duration,
       serverSyscalls: sysDelta,
       pgCpuCores: auxCpu.pgCores,
       redisCpuCores: auxCpu.redisCores,

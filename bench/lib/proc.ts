@@ -220,6 +220,25 @@ export function cpuSecondsOf(pids: readonly number[]): number | null {
   return sum;
 }
 
+/**
+ * CPU seconds of the main threads alone (the thread whose id is the pid: a Node process's
+ * event loop), summed over `pids`. Beside the whole process's, it tells whether the event
+ * loop is the limit (one core each) or the work waits on something else.
+ */
+export function mainThreadCpuSecondsOf(pids: readonly number[]): number | null {
+  let sum = 0;
+  for (const pid of pids) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/task/${pid}/stat`, 'utf8');
+      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      sum += (Number(f[11]) + Number(f[12])) / 100;
+    } catch {
+      return null;
+    }
+  }
+  return sum;
+}
+
 /** VmRSS of several processes together, KiB (null if any is gone). */
 export function rssKbOf(pids: readonly number[]): number | null {
   let sum = 0;
