@@ -4,7 +4,7 @@
 //   npm run bench -- [--pairs 50 | --group M [--groups G]] [--processes N] [--db sqlite|postgres]
 //                    [--matrix] [--duration 10] [--warmup 1] [--window 1 | --rate R]
 //                    [--latency-at-half] [--idle C] [--servers floor,parley,cluster] [--no-build]
-//                    [--profile DIR] [--json FILE] [--keep]
+//                    [--profile DIR] [--json FILE] [--keep] [--rounds N] [--against DIR]
 import { mkdtempSync, mkdirSync, rmSync, writeFileSync, readFileSync, existsSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import { tmpdir, cpus, loadavg } from 'node:os';
@@ -46,6 +46,8 @@ const DEFAULTS = {
   'node-args': '',
   'wait-quiet': 0,
   'parley-dir': '',
+  against: '',
+  rounds: 1,
   json: '',
   keep: false,
   'connect-concurrency': 50,
@@ -85,6 +87,9 @@ const HELP = `npm run bench -- [options]
                        (with --servers cluster alone: every process of the cluster, each summarized)
   --node-args "…"      extra node flags for every Parley process
   --parley-dir DIR     build and run the Parley checkout in DIR instead of this one
+  --against DIR        before each Parley row, the same row from the checkout in DIR (built there
+                       unless --no-build): before and after in one run, taking turns
+  --rounds N           run every row N times, taking turns, and print each row's median and range
   --wait-quiet S       before each server, wait up to S s for other processes to go quiet
   --json FILE          write the figures as JSON
   --keep               keep the temp dir (SQLite file, server logs)`;
@@ -133,6 +138,8 @@ interface Target {
   label: string;
   /** Parley's settings of this row beside the bench's own (parley-noindex: SEARCH_INDEX=off). */
   env?: Record<string, string>;
+  /** The checkout this row runs (--against); otherwise --parley-dir's, or this one. */
+  dir?: string;
 }
 
 /** What the clients do: pairs over /api/chat, or groups over the 003 dialect. */
@@ -191,6 +198,8 @@ interface ParleyEnv {
   profile: boolean;
   starts: number;
   env?: Record<string, string>;
+  /** The checkout it runs (Target.dir). */
+  dir?: string;
 }
 
 const slug = (s: string) => s.replace(/[^a-z0-9]+/gi, '-');
@@ -236,7 +245,8 @@ async function startParleyProcess(o: Opts, tmp: string, pe: ParleyEnv, i: number
     env.REDIS_URL = pe.redisUrl;
     env.REDIS_PREFIX = pe.redisPrefix!;
   }
-  const child = startChild(process.execPath, [...nodeArgs, path.join(PARLEY, 'dist/main.js')], { cwd: PARLEY, logFile: log, env });
+  const from = pe.dir ?? PARLEY;
+  const child = startChild(process.execPath, [...nodeArgs, path.join(from, 'dist/main.js')], { cwd: from, logFile: log, env });
   try {
     await waitPort(port, child, 90_000);
   } catch (e) {
@@ -326,9 +336,10 @@ async function benchServer(t: Target, sc: Scenario, o: Opts, tmp: string, halfRa
         redisPrefix: t.redis ? scratchRedisPrefix(o['redis-url']) : null,
         // The cluster is profiled only when no 1-process row runs (`--servers cluster`): one
         // profile per process, all summarized.
-        profile: !!o.profile && (t.processes === 1 || (!!o.servers && !o.servers.split(',').some((s) => s.trim().startsWith('parley')))),
+        profile: !!o.profile && !t.dir && (t.processes === 1 || (!!o.servers && !o.servers.split(',').some((s) => s.trim().startsWith('parley')))),
         starts: 0,
         env: t.env,
+        dir: t.dir,
       };
       mkdirSync(pe.dataDir, { recursive: true });
       if (pe.redisPrefix) progress(`${tag}: Redis ${redact(pe.redisUrl!)}, prefix ${pe.redisPrefix}`);
@@ -420,16 +431,25 @@ async function benchServer(t: Target, sc: Scenario, o: Opts, tmp: string, halfRa
 let buildNote = '';
 
 /** What was measured: the commit and whether the tree had changes on top of it. */
-function gitState(): string {
+function gitState(dir = PARLEY): string {
   try {
-    const where = PARLEY === ROOT ? '' : ` in ${PARLEY}`;
-    const snap = path.join(PARLEY, '.snapshot-commit');
+    const where = dir === ROOT ? '' : ` in ${dir}`;
+    const snap = path.join(dir, '.snapshot-commit');
     if (existsSync(snap)) return `parley ${readFileSync(snap, 'utf8').trim()} (snapshot${where})`;
-    const head = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: PARLEY, encoding: 'utf8' }).trim();
-    const dirty = execFileSync('git', ['status', '--porcelain', '--', 'src'], { cwd: PARLEY, encoding: 'utf8' }).trim();
+    const head = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: dir, encoding: 'utf8' }).trim();
+    const dirty = execFileSync('git', ['status', '--porcelain', '--', 'src'], { cwd: dir, encoding: 'utf8' }).trim();
     return `parley ${head}${dirty ? ` + ${dirty.split('\n').length} changed file(s) under src/` : ''}${where}`;
   } catch {
-    return `parley in ${PARLEY} (no git)`;
+    return `parley in ${dir} (no git)`;
+  }
+}
+
+/** A checkout's short name in a row's label: its commit, else its folder. */
+function shortName(dir: string): string {
+  try {
+    return execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: dir, encoding: 'utf8' }).trim();
+  } catch {
+    return path.basename(dir);
   }
 }
 function progress(msg: string) {
@@ -580,6 +600,45 @@ function summaryTable(runs: ScenarioRun[]): string {
   return table(rows, head, 2);
 }
 
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length === 0 ? NaN : s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+};
+
+/**
+ * Each row over its rounds (--rounds, --against): the median and range of delivered msg/s and
+ * of CPU per delivery, against the floor's median; an --against row's twin is compared with it.
+ */
+function roundsTable(runs: ScenarioRun[], rounds: number): string {
+  const head = ['scenario', 'server', 'rounds', 'delivered msg/s (median)', 'range', 'vs floor', 'vs @other', 'CPU ms/deliv (median)', 'lost', 'dup'];
+  const rows: (string | null)[][] = [];
+  const base = (label: string) => (rounds > 1 ? label.replace(/ #\d+$/, '') : label);
+  for (const { scenario, results } of runs) {
+    const byRow = new Map<string, ServerResult[]>();
+    for (const r of results) byRow.set(base(r.target.label), [...(byRow.get(base(r.target.label)) ?? []), r]);
+    const rate = (rs: ServerResult[]) => median(rs.map((r) => r.main?.msgPerSec ?? NaN).filter((x) => !Number.isNaN(x)));
+    const floor = [...byRow.entries()].find(([, rs]) => rs[0].target.id === 'floor')?.[1];
+    for (const [label, rs] of byRow) {
+      const rates = rs.map((r) => r.main?.msgPerSec ?? NaN).filter((x) => !Number.isNaN(x));
+      // The --against twin of this row (or this row's, seen from the twin).
+      const twin = rs[0].target.dir ? byRow.get(label.replace(/ @\S+$/, '')) : [...byRow.entries()].find(([l, o]) => o[0].target.dir && l.replace(/ @\S+$/, '') === label)?.[1];
+      rows.push([
+        scenario.name,
+        label,
+        String(rs.length),
+        fmt(rate(rs), 0),
+        rates.length ? `${fmt(Math.min(...rates), 0)}–${fmt(Math.max(...rates), 0)}` : '-',
+        floor && rs[0].target.id !== 'floor' ? ratio(rate(rs), rate(floor)) : '-',
+        twin && !rs[0].target.dir ? ratio(rate(rs), rate(twin)) : '-',
+        fmt(median(rs.map((r) => totalCpuPerDelivery(r.main) ?? NaN).filter((x) => !Number.isNaN(x))), 3),
+        fmt(rs.reduce((n, r) => n + (r.main?.lost ?? 0), 0), 0),
+        fmt(rs.reduce((n, r) => n + (r.main?.duplicated ?? 0), 0), 0),
+      ]);
+    }
+  }
+  return `# rounds: each row's runs took turns with the others'; "vs @other" = this checkout's median over --against's\n` + table(rows, head, 2);
+}
+
 function notes(runs: ScenarioRun[]): string[] {
   const out: string[] = [];
   for (const { scenario, results } of runs) {
@@ -622,20 +681,27 @@ async function main() {
   const known: TargetId[] = ['floor', 'parley', 'parley-noindex', 'parley-nooutbox', 'parley-bare', 'cluster']; // the floor first: its rate sets --latency-at-half
   for (const s of serverIds) if (!known.includes(s)) throw new Error(`unknown server ${s} (${known.join(', ')})`);
   if (serverIds.includes('cluster') && processes < 2) throw new Error('the cluster row needs --processes N with N >= 2');
-  const targets = known.filter((id) => serverIds.includes(id)).map((id) => target(id, o, processes));
+  if (!(o.rounds >= 1) || !Number.isInteger(o.rounds)) throw new Error('--rounds wants a whole number >= 1');
+  const against = o.against ? path.resolve(o.against) : null;
+  if (against && !existsSync(path.join(against, 'package.json'))) throw new Error(`--against ${against}: not a Parley checkout`);
+  const targets = known
+    .filter((id) => serverIds.includes(id))
+    .map((id) => target(id, o, processes))
+    // Before each Parley row, the same row from the other checkout: they take turns.
+    .flatMap((t) => (against && t.kind === 'parley' ? [{ ...t, dir: against, label: `${t.label} @${shortName(against)}` }, t] : [t]));
   if (o['latency-at-half'] && !serverIds.includes('floor') && !(o['half-rate'] > 0)) throw new Error('--latency-at-half needs the floor (or --half-rate R)');
   const scenarios: Scenario[] = o.matrix ? [pairsScenario(o), groupScenario(o, o.group || 50)] : [o.group ? groupScenario(o, o.group) : pairsScenario(o)];
 
   if (o['parley-dir']) PARLEY = path.resolve(o['parley-dir']);
-  if (o.build && targets.some((t) => t.kind === 'parley')) {
-    progress(`building Parley in ${PARLEY} (tsc -p tsconfig.build.json)`);
+  for (const dir of o.build && targets.some((t) => t.kind === 'parley') ? [PARLEY, ...(against ? [against] : [])] : []) {
+    progress(`building Parley in ${dir} (tsc -p tsconfig.build.json)`);
     try {
-      runSync(process.execPath, [path.join(PARLEY, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.build.json'], PARLEY);
+      runSync(process.execPath, [path.join(dir, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.build.json'], dir);
     } catch (e) {
       // tsc still emits on type errors; run what it emitted, but say so.
-      if (!existsSync(path.join(PARLEY, 'dist/main.js'))) throw e;
+      if (!existsSync(path.join(dir, 'dist/main.js'))) throw e;
       progress(`WARNING: ${(e as Error).message}; running the dist/ it emitted anyway`);
-      buildNote = ' (tsc reported type errors)';
+      buildNote += ` (tsc reported type errors in ${dir})`;
     }
   }
   if (o.profile) mkdirSync(o.profile, { recursive: true });
@@ -647,16 +713,19 @@ async function main() {
     for (const sc of scenarios) {
       const run: ScenarioRun = { scenario: sc, results: [], halfRate: o['half-rate'] > 0 ? o['half-rate'] : null };
       runs.push(run);
-      for (const t of targets) {
-        if (o['wait-quiet'] > 0) await waitForQuiet(o['wait-quiet'], 0.15, progress);
-        run.results.push(
-          await benchServer(t, sc, o, tmp, (own) => {
-            // the floor runs first: its own closed-loop send rate sets the rate for every server
-            if (run.halfRate === null && t.id === 'floor') run.halfRate = own.perClientSentPerSec / 2;
-            return run.halfRate;
-          }),
-        );
-        await sleep(500);
+      for (let round = 1; round <= o.rounds; round++) {
+        for (const row of targets) {
+          const t = o.rounds > 1 ? { ...row, label: `${row.label} #${round}` } : row;
+          if (o['wait-quiet'] > 0) await waitForQuiet(o['wait-quiet'], 0.15, progress);
+          run.results.push(
+            await benchServer(t, sc, o, tmp, (own) => {
+              // the floor runs first: its own closed-loop send rate sets the rate for every server
+              if (run.halfRate === null && t.id === 'floor') run.halfRate = own.perClientSentPerSec / 2;
+              return run.halfRate;
+            }),
+          );
+          await sleep(500);
+        }
       }
     }
   } finally {
@@ -664,7 +733,7 @@ async function main() {
     else rmSync(tmp, { recursive: true, force: true });
   }
   console.log(`\n# npm run bench ${process.argv.slice(2).join(' ')}`.trimEnd());
-  console.log(`# ${started.toISOString()}, ${cpus().length} cores, node ${process.version}, loadavg at start ${load1.toFixed(2)}, ${gitState()}${buildNote}`);
+  console.log(`# ${started.toISOString()}, ${cpus().length} cores, node ${process.version}, loadavg at start ${load1.toFixed(2)}, ${gitState()}${against ? `; against ${gitState(against)}` : ''}${buildNote}`);
   for (const r of runs) console.log('\n' + detail(o, r.scenario, r.results, r.halfRate));
   if (o.idle <= 0) {
     console.log(
@@ -672,6 +741,7 @@ async function main() {
         `\n# srv = the server's processes, pg+redis = PostgreSQL backends of its database + the Redis server, CPU ms/deliv = (srv + pg+redis) / delivered, other = the rest of the machine`,
     );
     console.log(summaryTable(runs));
+    if (o.rounds > 1 || against) console.log('\n' + roundsTable(runs, o.rounds));
   }
   const n = notes(runs);
   if (n.length) console.log('\n' + n.join('\n'));
@@ -688,7 +758,7 @@ async function main() {
   }
   if (o.profile) {
     const { summarizeProfileDir } = await import('./profile-summary.js');
-    const profiled = targets.find((t) => t.kind === 'parley' && (t.processes === 1 || !serverIds.some((s) => s.startsWith('parley'))));
+    const profiled = targets.find((t) => t.kind === 'parley' && !t.dir && (t.processes === 1 || !serverIds.some((s) => s.startsWith('parley'))));
     console.log('\n' + summarizeProfileDir(o.profile, 30, profiled?.processes ?? 1));
   }
 }
