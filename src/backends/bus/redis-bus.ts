@@ -143,9 +143,16 @@ export class RedisBus implements Bus {
       this.#lost = true;
       this.#onError(e);
     };
-    const pipeline = this.#pub.pipeline();
-    for (const o of outgoing) pipeline.publish(o.channel, o.payload);
-    pipeline.exec().then(
+    let sent: Promise<[Error | null, unknown][] | null>;
+    try {
+      const pipeline = this.#pub.pipeline();
+      for (const o of outgoing) pipeline.publish(o.channel, o.payload);
+      sent = pipeline.exec();
+    } catch (e) {
+      // Run from a microtask: a throw here would end the process.
+      sent = Promise.reject(e);
+    }
+    sent.then(
       (results) => {
         const error = results?.find(([e]) => e)?.[0];
         if (error) failed(error);
