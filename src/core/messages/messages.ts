@@ -184,11 +184,15 @@ export class Messages {
    * for a retried `local_temp_id`). Every subscribed socket gets `message.created`; the
    * origin connection gets it even when it is not subscribed (it is that socket's ack).
    */
-  async send(actor: User, input: SendInput, origin?: string): Promise<AppendResult> {
+  /**
+   * `ordered`: called once the message has its place in the writer's queue (before its
+   * commit): a socket may then start its next frame, whose send is queued behind this one.
+   */
+  async send(actor: User, input: SendInput, origin?: string, ordered?: () => void): Promise<AppendResult> {
     const files = input.files;
-    if (!files) return this.#send(actor, input, [], origin);
+    if (!files) return this.#send(actor, input, [], origin, ordered);
     try {
-      const result = await this.#send(actor, { ...input, kind: FILE_KINDS.includes(input.kind) ? input.kind : files.kind }, files.attachments, origin);
+      const result = await this.#send(actor, { ...input, kind: FILE_KINDS.includes(input.kind) ? input.kind : files.kind }, files.attachments, origin, ordered);
       // A retried local_temp_id: the original message keeps its own files.
       await (result.created ? files.commit() : files.discard());
       return result;
@@ -198,7 +202,7 @@ export class Messages {
     }
   }
 
-  async #send(actor: User, input: SendInput, attachments: NewAttachment[], origin?: string): Promise<AppendResult> {
+  async #send(actor: User, input: SendInput, attachments: NewAttachment[], origin?: string, ordered?: () => void): Promise<AppendResult> {
     const sentAt = performance.now();
     if (!KINDS.includes(input.kind)) throw new DomainError('invalid_message_type');
     await this.limits.message(actor.id);
@@ -253,7 +257,9 @@ export class Messages {
     // Cut into words here, concurrently with the batch committing, not in the writer's transaction.
     message.searchRow = this.store.searchRowOf(message);
     this.#outgoing.set(message, { ref, sender: Users.summaryOf(actor), origin, localTempId: clientId, sentAt });
-    const result = await this.writer.append(message);
+    const appended = this.writer.append(message);
+    ordered?.();
+    const result = await appended;
     if (result.created) this.onSent(actor, ref);
     if (result.created && mentioned.length > 0) await this.#mentions(ref, result.message, actor, mentioned);
     return result;

@@ -165,7 +165,7 @@ export const CHAT_WRITE_FRAMES = ['mark_read', 'like_message'] as const;
 export function chatHandlers(ctx: DialectContext, filePolicy: FilePolicy = CHAT_POLICY): Record<string, FrameHandler<ChatSocketState>> {
   const { core } = ctx;
   return {
-    async send_message(conn, frame) {
+    async send_message(conn, frame, ordered) {
       const d = send.data(frame);
       const files = chatFileInputs(d, (v) => fileTextOf(frame, v));
       let room = d.room_id ?? conn.state.room;
@@ -183,7 +183,7 @@ export function chatHandlers(ctx: DialectContext, filePolicy: FilePolicy = CHAT_
       };
       // With files, the files service validates and stores them aside; the send carries them.
       if (files.length > 0) input.files = await core.files.prepare(conn.user, input, files, filePolicy);
-      await core.messages.send(conn.user, input, conn.id);
+      await core.messages.send(conn.user, input, conn.id, ordered);
     },
     async typing(conn, frame) {
       const d = typing.data(frame);

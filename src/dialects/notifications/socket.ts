@@ -98,6 +98,7 @@ export async function send003(
   conversation: string,
   d: { content?: string | null; message_type?: string; reply_to?: string | null; local_temp_id?: string | number | null; file_url?: string | null },
   origin?: string,
+  ordered?: () => void,
 ) {
   const input = {
     conversation,
@@ -109,9 +110,9 @@ export async function send003(
   if (d.file_url) {
     const key = fileKeyFromReference(d.file_url);
     if (!key) throw refusal('file_url_unknown');
-    return ctx.core.messages.send(user, { ...input, files: await ctx.core.files.prepare(user, input, [{ source: 'upload', key }], NOTIFICATIONS_POLICY) }, origin);
+    return ctx.core.messages.send(user, { ...input, files: await ctx.core.files.prepare(user, input, [{ source: 'upload', key }], NOTIFICATIONS_POLICY) }, origin, ordered);
   }
-  return ctx.core.messages.send(user, input, origin);
+  return ctx.core.messages.send(user, input, origin, ordered);
 }
 
 /** The frames that change stored state (reactions, read marks, presence): the user's write budget. */
@@ -142,9 +143,9 @@ function handlers(ctx: DialectContext): Record<string, FrameHandler<null>> {
       ctx.hub.leave(conn, conversation.id);
       conn.send(JSON.stringify({ type: 'conversation_left', conversation_id: conversation.uuid }));
     },
-    async send_message(conn, frame) {
+    async send_message(conn, frame, ordered) {
       const d = sendFrame.flat(frame);
-      await send003(ctx, conn.user, d.conversation_id, { ...d, message_type: d.message_type as string | undefined }, conn.id);
+      await send003(ctx, conn.user, d.conversation_id, { ...d, message_type: d.message_type as string | undefined }, conn.id, ordered);
     },
     async start_typing(conn, frame) {
       await core.presence.typing(conn.user, conversationFrame.flat(frame).conversation_id, true);

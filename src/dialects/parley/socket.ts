@@ -119,6 +119,7 @@ export async function sendParley(
   user: User,
   d: { conversation_id: number; kind?: SendInput['kind']; content?: string | null; local_temp_id?: string; reply_to_id?: number | null; attachments?: string[]; metadata?: unknown },
   origin?: string,
+  ordered?: () => void,
 ) {
   const files = d.attachments ?? [];
   const input: SendInput = {
@@ -131,7 +132,7 @@ export async function sendParley(
     metadata: d.metadata,
   };
   if (files.length > 0) input.files = await ctx.core.files.prepare(user, input, files.map((key) => ({ source: 'upload' as const, key })), PARLEY_POLICY);
-  return ctx.core.messages.send(user, input, origin);
+  return ctx.core.messages.send(user, input, origin, ordered);
 }
 
 /** The frames that change stored state (edits, deletes, reactions, read marks, presence): the user's write budget. */
@@ -192,7 +193,7 @@ function handlers(ctx: DialectContext): Record<string, FrameHandler<null>> {
       if (cursors.size > 0) await inResumeTurn(ctx, conn, () => subscribe(conn, d, cursors));
       else await subscribe(conn, d, cursors);
     },
-    send: on(V.send, (conn, d) => sendParley(ctx, conn.user, d, conn.id)),
+    send: on(V.send, (conn, d, ordered) => sendParley(ctx, conn.user, d, conn.id, ordered)),
     edit: on(V.edit, (conn, d) => core.messages.edit(conn.user, d.message_id, d.content, d.metadata)),
     delete: on(V.delete, (conn, d) => core.messages.delete(conn.user, d.message_id)),
     react: on(V.react, (conn, d) => core.messages.react(conn.user, d.message_id, d.emoji, d.on)),
@@ -216,9 +217,9 @@ function checked<S extends TSchema>(v: FrameValidator<S>, frame: Record<string, 
 
 /** A frame handler that runs on the frame once it fits its schema. */
 const on =
-  <S extends TSchema>(v: FrameValidator<S>, run: (conn: Conn, d: Static<S>) => Promise<unknown>): FrameHandler<null> =>
-  async (conn, frame) => {
-    await run(conn, checked(v, frame));
+  <S extends TSchema>(v: FrameValidator<S>, run: (conn: Conn, d: Static<S>, ordered: () => void) => Promise<unknown>): FrameHandler<null> =>
+  async (conn, frame, ordered) => {
+    await run(conn, checked(v, frame), ordered);
   };
 
 /**

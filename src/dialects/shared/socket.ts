@@ -11,7 +11,12 @@ import { admissionOf, closeAndTerminate, handshakeOf, setFrameLimit, terminateSo
 import { parseFileFrame } from './file-frames.js';
 import { callerOf, checkScope, tenantOriginRule, type Caller } from './auth.js';
 
-export type FrameHandler<S> = (conn: Connection<S>, frame: Record<string, unknown>) => Promise<void>;
+/**
+ * A frame's handler. A socket's frames run one at a time, in order; `ordered` lets the next one
+ * start before this one settles, once what this one does has its place (a send queued for
+ * its commit: the next send queues behind it, and neither waits for the other's disk flush).
+ */
+export type FrameHandler<S> = (conn: Connection<S>, frame: Record<string, unknown>, ordered: () => void) => Promise<void>;
 
 export interface SocketOptions<S> {
   renderer: EventRenderer<S>;
@@ -226,7 +231,7 @@ export class SocketSession<S> {
     closeAndTerminate(this.#socket, CloseCodes.tooBig, 'Frame too big');
   }
 
-  async #handle(c: Connection<S>, m: Incoming): Promise<void> {
+  async #handle(c: Connection<S>, m: Incoming, ordered: () => void): Promise<void> {
     // The peer is gone: its frames not started yet are not run. It sends them again (same
     // local_temp_id) on its next connection, so running them late would only race that retry.
     if (c.closed) return;
@@ -261,7 +266,7 @@ export class SocketSession<S> {
     try {
       if (this.#scopes !== null) checkScope({ user: c.user, scopes: this.#scopes }, this.#keyReads.has(type as string) ? 'read' : 'write');
       if (this.#writes.has(type as string)) await core.rateLimits.write(c.user.id);
-      await handler(c, frame);
+      await handler(c, frame, ordered);
     } catch (e) {
       const tempId = localTempIdOf(frame);
       const extra: Record<string, unknown> = tempId !== undefined ? { local_temp_id: tempId } : {};
@@ -275,14 +280,23 @@ export class SocketSession<S> {
     }
   }
 
-  #run(c: Connection<S>, m: Incoming): Promise<void> {
-    return this.#chain
-      .then(() => this.#handle(c, m))
+  /**
+   * Runs `m` after the socket's frames before it: `next` settles when the following frame may
+   * start (this one settled, or its handler said its order is fixed), `done` when it settled.
+   * Frames still running count against MAX_QUEUED_FRAMES either way.
+   */
+  #run(c: Connection<S>, m: Incoming): { next: Promise<void>; done: Promise<void> } {
+    let ordered!: () => void;
+    const next = new Promise<void>((resolve) => (ordered = resolve));
+    const done = this.#chain
+      .then(() => this.#handle(c, m, ordered))
       .catch(this.#logError)
       .finally(() => {
+        ordered();
         m.turn?.cancel();
         if (--this.#queued <= MAX_QUEUED_FRAMES / 4) this.#resume('queue');
       });
+    return { next, done };
   }
 
   /** The first frame, parsed (null if none comes in FIRST_FRAME_TIMEOUT_MS, or it is not JSON). */
@@ -337,7 +351,9 @@ export class SocketSession<S> {
       this.#early.push(m);
       return;
     }
-    this.#chain = this.#ctx.hub.track(this.#run(this.#conn, m));
+    const { next, done } = this.#run(this.#conn, m);
+    this.#chain = next;
+    void this.#ctx.hub.track(done);
   }
 
   /** The handshake's caller, or the first frame's token's; then the connection is registered. */
@@ -381,7 +397,11 @@ export class SocketSession<S> {
     // Refused by `ready` (e.g. a room that is not the user's, 4003): cut like any refusal.
     if (c.closed || socket.readyState !== socket.OPEN) return terminateSoon(socket);
     this.#conn = c;
-    for (const m of this.#early.splice(0)) this.#chain = this.#run(c, m);
+    for (const m of this.#early.splice(0)) {
+      const { next, done } = this.#run(c, m);
+      this.#chain = next;
+      void this.#ctx.hub.track(done);
+    }
   }
 }
 

@@ -76,7 +76,7 @@ const { sendFrame, readFrame, typingFrame } = frameValidators({ sendFrame: SendF
 function friendsHandlers(ctx: DialectContext): Record<string, FrameHandler<null>> {
   const { core } = ctx;
   return {
-    async send_message(conn, frame) {
+    async send_message(conn, frame, ordered) {
       const d = sendFrame.flat(frame);
       const view = await core.conversations.openDirect(conn.user, userKey(d.receiver_id), { requireFriendship: true });
       await ctx.hub.join(conn, view.conversation.id, view.conversation);
@@ -84,6 +84,7 @@ function friendsHandlers(ctx: DialectContext): Record<string, FrameHandler<null>
         conn.user,
         { conversation: view.conversation.id, kind: 'text', content: d.content, clientId: d.local_temp_id == null ? null : String(d.local_temp_id), requireFriendship: true },
         conn.id,
+        ordered,
       );
     },
     async mark_read(conn, frame) {
