@@ -458,10 +458,15 @@ export class Hub implements EventPublisher, CacheInvalidator {
       }
       // The sender's ack promises the disk: it waits for the flush, and this socket's later
       // events of the conversation wait behind it. Every other socket has it now.
-      if (event.flush && !event.flush.done && conn.id === event.origin && convId) {
-        (event as Framed)[FRAMES] = frames;
-        this.#holdForFlush(conn, convId, event, event.flush);
-        continue;
+      if (event.flush && conn.id === event.origin && convId) {
+        // Not on disk: the send failed, so no ack (a socket's later sends may have waited
+        // behind this one's flush with their own).
+        if (event.flush.done && !event.flush.ok) continue;
+        if (!event.flush.done) {
+          (event as Framed)[FRAMES] = frames;
+          this.#holdForFlush(conn, convId, event, event.flush);
+          continue;
+        }
       }
       if (changeSeq > 0) {
         if (!force && changeSeq <= (conn.marks?.get(convId) ?? 0)) continue;

@@ -83,6 +83,29 @@ describe('SQLite: the others get a message at its commit, the sender its ack aft
     expect(first.data.id).toBe(atB.data.id);
   });
 
+  // A socket's frames run in order, but its next send starts once the one before has its place
+  // in the writer's queue, not once that one is on disk: sends in a row from one socket share
+  // flushes instead of waiting for each other's.
+  it("one socket's sends in a row all reach the recipient while the flush is held, in send order; their acks follow it, in the same order", async () => {
+    const { sa, sb, room, gates } = await gatedPair();
+    for (const k of [1, 2, 3]) send(sa, room, `burst ${k}`, `tmp-b${k}`);
+    const atB = [];
+    for (const k of [1, 2, 3]) atB.push(await newMessage(sb, (f) => f.data.local_temp_id === `tmp-b${k}`));
+    expect(atB.map((f) => [f.data.content, f.data.seq])).toEqual([
+      ['burst 1', 1],
+      ['burst 2', 2],
+      ['burst 3', 3],
+    ]);
+    await expectNoFrame(sa, 200, { type: 'new_message' });
+    gates.restore();
+    const acks = [await newMessage(sa, () => true), await newMessage(sa, () => true), await newMessage(sa, () => true)];
+    expect(acks.map((f) => [f.data.local_temp_id, f.data.seq, f.data.is_sender])).toEqual([
+      ['tmp-b1', 1, true],
+      ['tmp-b2', 2, true],
+      ['tmp-b3', 3, true],
+    ]);
+  });
+
   it('a flush that fails fails the send: no ack, the others keep it, and its retry is acked with the same message, once', async () => {
     const { a, room, sa, sb, server, gates } = await gatedPair();
     send(sa, room, 'lost ack', 'tmp-9');
@@ -153,6 +176,12 @@ describe('SQLite: the others get a message at its commit, the sender its ack aft
             // Every committed message, but its own failed sends (their ack was never sent).
             const expected = history.filter((m) => !failed[i].has(tempOf.get(m.content)!)).map((m) => m.seq as number);
             await eventually(() => expect(roomFrames(s).map((f) => f.data.seq)).toEqual(expected), { timeoutMs: 3000 });
+          }
+          // Each socket's messages took their seqs in the order it sent them.
+          for (const sent of sentBy) {
+            const seqOf = new Map(history.map((m) => [tempOf.get(m.content)!, m.seq as number]));
+            const seqs = sent.map((t) => seqOf.get(t));
+            expect(seqs).toEqual([...seqs].sort((x, y) => x! - y!));
           }
           // A failed flush lost nothing committed: its messages are in the history, each once.
           const temps = history.map((m) => tempOf.get(m.content)!);
