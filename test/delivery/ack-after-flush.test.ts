@@ -3,7 +3,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { CachedStore } from '../../src/backends/store/cached-store.js';
 import type { SqlStore } from '../../src/backends/store/sql-store.js';
 import type { SqliteRunner, WalSync } from '../../src/backends/store/sqlite-store.js';
-import { chatHistory, chatSocket, connectedPair, eventually, expectNoFrame, sleep, type Frame, type TestSocket } from '../helpers/clients.js';
+import { chatHistory, chatSocket, connectedPair, eventually, expectNoFrame, newRoom, newUser, sleep, type Frame, type TestSocket } from '../helpers/clients.js';
 import { startParley, type TestServer } from '../helpers/parley.js';
 
 // SQLite commits, then flushes its WAL to disk (WalSync). A committed message goes to the
@@ -104,6 +104,27 @@ describe('SQLite: the others get a message at its commit, the sender its ack aft
       ['tmp-b2', 2, true],
       ['tmp-b3', 3, true],
     ]);
+  });
+
+  // Only sends overlap: any other frame waits until the frames before it have settled, so a
+  // room change right after a send does not take the socket off the room before its ack.
+  it('join_room right after a send waits for that send: the ack reaches the socket first, then room_joined', async () => {
+    server = await startParley({});
+    const { a, sa, sb, room } = await connectedPair(server);
+    // Made before the flushes are held: a REST write waits for its flush.
+    const other = await newRoom(server, a, await newUser(server));
+    const gated = (gates = flushGates(server));
+    gated.hold();
+    send(sa, room, 'before the switch', 'tmp-j1');
+    sa.send({ type: 'join_room', data: { room_id: other } });
+    await newMessage(sb, (f) => f.data.local_temp_id === 'tmp-j1');
+    await expectNoFrame(sa, 200, { type: 'room_joined' });
+    gated.restore();
+    const ack = await newMessage(sa, (f) => f.data.local_temp_id === 'tmp-j1');
+    expect([ack.data.is_sender, ack.data.room_id]).toEqual([true, room]);
+    const joined = await sa.next('room_joined', { timeoutMs: 5000 });
+    expect(joined.data.room_id).toBe(other);
+    expect(sa.frames.indexOf(ack)).toBeLessThan(sa.frames.indexOf(joined));
   });
 
   it('a flush that fails fails the send: no ack, the others keep it, and its retry is acked with the same message, once', async () => {

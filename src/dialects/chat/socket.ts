@@ -233,6 +233,7 @@ export function chatSocket(v: RoomsVariant = ROOMS_001) {
         initialState: () => ({ room: null }),
         handlers,
         writes: CHAT_WRITE_FRAMES,
+        sends: ['send_message'],
         async ready(conn) {
           // The documents' ChatClient built without a room sends room_id=null (or undefined): no room.
           if (q.room_id === undefined || q.room_id === '' || q.room_id === 'null' || q.room_id === 'undefined') return;

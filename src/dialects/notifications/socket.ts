@@ -198,6 +198,7 @@ export function notificationsSocket(ctx: DialectContext, app: DialectScope, { te
       initialState: () => null,
       handlers: frameHandlers,
       writes: NOTIFICATIONS_WRITE_FRAMES,
+      sends: ['send_message'],
       async ready(conn) {
         conn.send(
           JSON.stringify({

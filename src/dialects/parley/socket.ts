@@ -240,6 +240,7 @@ export function parleySocket(ctx: DialectContext, app: DialectScope, { texts, cl
       handlers: frameHandlers,
       texts,
       writes: PARLEY_WRITE_FRAMES,
+      sends: ['send'],
       apiKeys: { reads: PARLEY_READ_FRAMES },
       async ready(conn) {
         conn.send(JSON.stringify({ type: 'ready', user: renderUser(conn.user), resume_max: ctx.config.resumeMaxMessages, epoch: ctx.core.messages.epoch ?? '' }));

@@ -48,6 +48,13 @@ export interface SocketOptions<S> {
    */
   writes: readonly string[];
   /**
+   * The frames that send a message: one may start as soon as the socket's frames before it
+   * have their place (a send before it queued for its commit, see FrameHandler's `ordered`).
+   * Any other frame waits until every frame before it has settled, as before: a join after a
+   * send must not take the socket off the room before that send's ack reaches it.
+   */
+  sends?: readonly string[];
+  /**
    * Sockets that API keys may open (Parley's own; the route's socketHandshake passes
    * `apiKeys: true` too): `reads` are the frames a key permitted only to read may send (joins,
    * pings); any other frame needs a key permitted to write, else an `api_key_scope` error frame.
@@ -135,8 +142,13 @@ export class SocketSession<S> {
   /** Frames that arrived before the connection was ready, handled in order once it is. */
   readonly #early: Incoming[] = [];
   #conn: Connection<S> | null = null;
-  /** One frame at a time per socket, so its sends keep their order. */
+  /**
+   * Frames run in order: the next may start once the last one is ordered (`#chain`), or,
+   * unless it is a send, once every frame before it has settled (`#settled`).
+   */
   #chain: Promise<void> = Promise.resolve();
+  #settled: Promise<void> = Promise.resolve();
+  readonly #sends: ReadonlySet<string>;
   #queued = 0;
   /** Rate-refused frames in a row. */
   #refused = 0;
@@ -164,6 +176,7 @@ export class SocketSession<S> {
     this.#files = opts.files === true && config.wsMaxPayloadBytes > this.#jsonLimit;
     this.#limit = Math.min(UNAUTHENTICATED_FRAME_BYTES, config.wsMaxPayloadBytes);
     this.#writes = new Set(opts.writes);
+    this.#sends = new Set(opts.sends);
     this.#keyReads = new Set(opts.apiKeys?.reads);
     this.#errorFrame = opts.errorFrame ?? ((message, extra) => ({ type: 'error', message, ...extra }));
   }
@@ -231,7 +244,7 @@ export class SocketSession<S> {
     closeAndTerminate(this.#socket, CloseCodes.tooBig, 'Frame too big');
   }
 
-  async #handle(c: Connection<S>, m: Incoming, ordered: () => void): Promise<void> {
+  async #handle(c: Connection<S>, m: Incoming, ordered: () => void, settledBefore: Promise<void>): Promise<void> {
     // The peer is gone: its frames not started yet are not run. It sends them again (same
     // local_temp_id) on its next connection, so running them late would only race that retry.
     if (c.closed) return;
@@ -263,6 +276,10 @@ export class SocketSession<S> {
     const type = frame.type;
     const handler = typeof type === 'string' && Object.hasOwn(handlers, type) ? handlers[type] : undefined;
     if (!handler) return this.#reply(c, `Unknown message type: ${typeof type === 'string' ? type.slice(0, 64) : String(type)}`, { code: 'unknown_type' });
+    if (!this.#sends.has(type as string)) {
+      await settledBefore;
+      if (c.closed) return;
+    }
     try {
       if (this.#scopes !== null) checkScope({ user: c.user, scopes: this.#scopes }, this.#keyReads.has(type as string) ? 'read' : 'write');
       if (this.#writes.has(type as string)) await core.rateLimits.write(c.user.id);
@@ -288,14 +305,16 @@ export class SocketSession<S> {
   #run(c: Connection<S>, m: Incoming): { next: Promise<void>; done: Promise<void> } {
     let ordered!: () => void;
     const next = new Promise<void>((resolve) => (ordered = resolve));
+    const settledBefore = this.#settled;
     const done = this.#chain
-      .then(() => this.#handle(c, m, ordered))
+      .then(() => this.#handle(c, m, ordered, settledBefore))
       .catch(this.#logError)
       .finally(() => {
         ordered();
         m.turn?.cancel();
         if (--this.#queued <= MAX_QUEUED_FRAMES / 4) this.#resume('queue');
       });
+    this.#settled = settledBefore.then(() => done);
     return { next, done };
   }
 

@@ -132,6 +132,7 @@ export function friendsSocket(ctx: DialectContext, app: DialectScope, { texts, c
         handlers,
         // A read mark is stored; sends have their own limit, typing and pings store nothing.
         writes: ['mark_read'],
+        sends: ['send_message'],
         async ready(conn: FriendsConn) {
           conn.followNew = (c) => c.kind === 'direct';
           for (const c of await core.conversations.followed(conn.user)) {
