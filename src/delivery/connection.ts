@@ -112,20 +112,26 @@ export class Connection<S = unknown> {
    */
   send(frame: string | Buffer): void {
     if (this.closed || this.silenced || this.socket.readyState !== OPEN) return;
-    if (this.socket.bufferedAmount > this.sendBufferLimit) {
+    const raw = (this.socket as { _socket?: Corkable })._socket;
+    if (raw && this.#corkedTurn !== turn) {
+      // What the peer has not taken of the turns before this one. This turn's own frames (a
+      // group commit's, corked together) count from the next turn on: one large batch does
+      // not make a socket that reads a slow consumer. Bound: the limit plus one turn's frames.
+      this.#backlog = this.socket.bufferedAmount;
+      this.#corkedTurn = turn;
+      corkForThisTurn(raw);
+    }
+    if ((raw ? this.#backlog : this.socket.bufferedAmount) > this.sendBufferLimit) {
       this.close(CloseCodes.slowConsumer, 'slow consumer');
       this.onSlowConsumer?.();
       return;
-    }
-    const raw = (this.socket as { _socket?: Corkable })._socket;
-    if (raw && this.#corkedTurn !== turn) {
-      this.#corkedTurn = turn;
-      corkForThisTurn(raw);
     }
     if (typeof frame === 'string') this.socket.send(frame);
     else this.socket.send(frame, TEXT);
   }
   #corkedTurn = -1;
+  /** `socket.bufferedAmount` at this turn's first frame (see send). */
+  #backlog = 0;
 
   close(code: number, reason: string): void {
     if (this.closed) return;

@@ -11,6 +11,9 @@ const userChannel = (id: Id) => `user:${id}`;
 /** Every process subscribes to it: the CachedStore's invalidations. */
 const CONTROL_CHANNEL = 'control';
 
+/** Most events one socket may have held behind its own unflushed send (the hub's default replay bound). */
+const FLUSH_HELD_MAX = 10_000;
+
 /** How often a paged replay looks whether its socket drained (a WebSocketLike has no drain event). */
 const DRAIN_POLL_MS = 5;
 
@@ -73,6 +76,12 @@ export class Hub implements EventPublisher, CacheInvalidator {
   readonly #slowConsumer: () => void;
   /** Most live events one socket may have held behind a replay of one conversation. */
   readonly #heldMax: number;
+  /**
+   * Held lists of a socket's own unflushed send (#holdForFlush), not of a replay: they last one
+   * flush, and a client's sends in a row wait there together, so RESUME_MAX_MESSAGES is not
+   * their bound (a socket that sent more than it in a row is no slow consumer); FLUSH_HELD_MAX is.
+   */
+  readonly #flushHolds = new WeakSet<DomainEvent[]>();
   /** When the spread closes of closeAllOver run. */
   readonly #schedule: Schedule;
 
@@ -285,6 +294,7 @@ export class Hub implements EventPublisher, CacheInvalidator {
   /** Holds `conn`'s events of the conversation from its own `event` on, until `flush` is done. */
   #holdForFlush(conn: Connection<any>, conversationId: Id, event: DomainEvent, flush: Flush): void {
     const held: DomainEvent[] = [event];
+    this.#flushHolds.add(held);
     (conn.held ??= new Map()).set(conversationId, held);
     void flush.settled.then(() => {
       // Not on disk: the send fails, so no ack; the rest goes out.
@@ -447,7 +457,7 @@ export class Hub implements EventPublisher, CacheInvalidator {
       if (held) {
         // A replay so slow to drain that more live events wait behind it than a resume
         // replays at all: this socket will not catch up; it resumes later as any slow consumer.
-        if (held.length >= this.#heldMax) {
+        if (held.length >= (this.#flushHolds.has(held) ? FLUSH_HELD_MAX : this.#heldMax)) {
           conn.close(CloseCodes.slowConsumer, 'slow consumer');
           this.#slowConsumer();
           continue;
