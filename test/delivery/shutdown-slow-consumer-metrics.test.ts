@@ -56,7 +56,13 @@ describe('slow consumers', () => {
     (stalled.ws as unknown as { _socket: { pause(): void } })._socket.pause();
     const n = 1500;
     const text = 'x'.repeat(3000);
-    for (let i = 0; i < n; i++) sender.send({ type: 'send_message', data: { room_id: room, content: `${i} ${text}`, local_temp_id: `t${i}` } });
+    // Sent 50 at a time, each window once acked, as a client with a window does: a socket's
+    // sends overlap, so an unbounded burst commits as batches of hundreds whose frames reach
+    // every socket in one turn (and the test's readers share the server's event loop).
+    for (let i = 0; i < n; i++) {
+      sender.send({ type: 'send_message', data: { room_id: room, content: `${i} ${text}`, local_temp_id: `t${i}` } });
+      if ((i + 1) % 50 === 0) await eventually(() => expect(sender.all('new_message').length).toBe(i + 1), { timeoutMs: 20_000, intervalMs: 10 });
+    }
     await eventually(() => expect(reader.all('new_message').length).toBe(n), { timeoutMs: 30_000, intervalMs: 50 });
     expect(reader.all('new_message').map((f) => f.data.seq)).toEqual(Array.from({ length: n }, (_, i) => i + 1));
     expect(sender.all('new_message')).toHaveLength(n);
