@@ -297,14 +297,14 @@ export class Hub implements EventPublisher, CacheInvalidator {
     this.#flushHolds.add(held);
     (conn.held ??= new Map()).set(conversationId, held);
     void flush.settled.then(() => {
-      // Not on disk: the send fails, so no ack; the rest goes out.
-      const events = flush.ok ? held : held.filter((e) => e !== event);
+      // Not on disk: the send fails, and #render drops its ack (and those of this socket's
+      // sends that failed with it); the rest goes out.
       const now = conn.held?.get(conversationId);
       if (now === held) this.#release(conn, conversationId, held);
       if (conn.closed || !conn.conversations.has(conversationId)) return;
       // A replay began meanwhile (it took the conversation's hold): these come before its live events.
-      if (now !== held && now) now.unshift(...events);
-      else for (const e of events) this.#render([conn], e);
+      if (now !== held && now) now.unshift(...held);
+      else for (const e of held) this.#render([conn], e);
     });
   }
 

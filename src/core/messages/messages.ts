@@ -124,12 +124,12 @@ export const snapshotRequired = (missed: number, position: Position): SnapshotRe
  */
 export const missesPurged = (conversation: { purgedBeforeSeq?: number }, afterSeq: number): boolean => afterSeq + 1 < (conversation.purgedBeforeSeq ?? 1);
 
-/** The lowest seq a history read may return: the first retention has not purged. */
 /** PostgreSQL's text cannot hold U+0000: refused on every database alike, before anything is stored. */
 function refuseNul(content: string): void {
   if (content.includes('\u0000')) throw refusal('content_nul_character');
 }
 
+/** The lowest seq a history read may return: the first retention has not purged. */
 const firstKept = (conversation: { purgedBeforeSeq?: number }): number => Math.max(1, conversation.purgedBeforeSeq ?? 1);
 
 /** What a resume replays: the events in the order to show them, up to `position`. */
@@ -183,8 +183,6 @@ export class Messages {
    * Sends a message. Resolves after the commit with the stored message (`created: false`
    * for a retried `local_temp_id`). Every subscribed socket gets `message.created`; the
    * origin connection gets it even when it is not subscribed (it is that socket's ack).
-   */
-  /**
    * `ordered`: called once the message has its place in the writer's queue (before its
    * commit): a socket may then start its next frame, whose send is queued behind this one.
    */

@@ -298,11 +298,11 @@ export class SocketSession<S> {
   }
 
   /**
-   * Runs `m` after the socket's frames before it: `next` settles when the following frame may
-   * start (this one settled, or its handler said its order is fixed), `done` when it settled.
+   * Runs `m` after the socket's frames before it. The next frame may start once this one is
+   * ordered (its handler said so, or it settled: `#chain`); the hub tracks it until it settles.
    * Frames still running count against MAX_QUEUED_FRAMES either way.
    */
-  #run(c: Connection<S>, m: Incoming): { next: Promise<void>; done: Promise<void> } {
+  #run(c: Connection<S>, m: Incoming): void {
     let ordered!: () => void;
     const next = new Promise<void>((resolve) => (ordered = resolve));
     const settledBefore = this.#settled;
@@ -315,7 +315,8 @@ export class SocketSession<S> {
         if (--this.#queued <= MAX_QUEUED_FRAMES / 4) this.#resume('queue');
       });
     this.#settled = settledBefore.then(() => done);
-    return { next, done };
+    this.#chain = next;
+    void this.#ctx.hub.track(done);
   }
 
   /** The first frame, parsed (null if none comes in FIRST_FRAME_TIMEOUT_MS, or it is not JSON). */
@@ -370,9 +371,7 @@ export class SocketSession<S> {
       this.#early.push(m);
       return;
     }
-    const { next, done } = this.#run(this.#conn, m);
-    this.#chain = next;
-    void this.#ctx.hub.track(done);
+    this.#run(this.#conn, m);
   }
 
   /** The handshake's caller, or the first frame's token's; then the connection is registered. */
@@ -416,11 +415,7 @@ export class SocketSession<S> {
     // Refused by `ready` (e.g. a room that is not the user's, 4003): cut like any refusal.
     if (c.closed || socket.readyState !== socket.OPEN) return terminateSoon(socket);
     this.#conn = c;
-    for (const m of this.#early.splice(0)) {
-      const { next, done } = this.#run(c, m);
-      this.#chain = next;
-      void this.#ctx.hub.track(done);
-    }
+    for (const m of this.#early.splice(0)) this.#run(c, m);
   }
 }
 
