@@ -13,6 +13,10 @@ import { notificationOutboxStatement } from './notifications.js';
 import { createdMessagesLog } from './outbox.js';
 import { ATTACHMENT_COLUMNS, MESSAGE_COLUMNS_OF_M, toAttachment, type AttachmentRow, type MessageRow } from './rows.js';
 
+/** See SqlAppend.retryLookupWindowMs: a client resending after a reconnect sends its retries together. */
+const RETRY_LOOKUP_WINDOW_MS = 10_000;
+const NONE_STORED: ReadonlyMap<string, Message> = new Map();
+
 /** The retry key (Store contract): a client id names a send within its conversation only. */
 const retryKey = (m: { senderId: Id; conversationId: Id; clientId: string | null }) => `${m.senderId}\u0000${m.conversationId}\u0000${m.clientId}`;
 
@@ -63,6 +67,16 @@ export class SqlAppend extends SqlAggregate implements Pick<MessageStore, 'appen
   afterLock: ((conversationIds: readonly Id[]) => Promise<void>) | null = null;
   /** False: no search index rows are written (SEARCH_INDEX=off; bench/store-append.ts --search-index off). */
   searchIndex = true;
+  /**
+   * How long after a stored retry turned up every append looks its client ids up first. Outside
+   * it an append skips the lookup (a round trip on PostgreSQL, a join on SQLite, for sends that
+   * are almost never retries): a retry then fails the insert on the unique key, the transaction
+   * rolls back whole, and the next attempt looks up. Tests set 0 (never first) or Infinity
+   * (always first).
+   */
+  retryLookupWindowMs = RETRY_LOOKUP_WINDOW_MS;
+  /** When an append last met a stored retry (-Infinity: never). */
+  #retrySeenAt = -Infinity;
 
   constructor(
     ctx: SqlContext,
@@ -80,11 +94,16 @@ export class SqlAppend extends SqlAggregate implements Pick<MessageStore, 'appen
     if (batch.length === 0) return [];
     for (let attempt = 1; ; attempt++) {
       try {
-        return await this.#append(batch, opts.probe, opts.waitMs ?? this.lockWaitMs, opts.onCommit);
+        const lookUp = attempt > 1 || this.retryLookupWindowMs === Infinity || performance.now() - this.#retrySeenAt < this.retryLookupWindowMs;
+        return await this.#append(batch, lookUp, opts.probe, opts.waitMs ?? this.lockWaitMs, opts.onCommit);
       } catch (e) {
-        // A retry raced its original in another transaction (another process, or another
-        // pool connection): that one has committed now, so the next attempt finds it.
-        if (attempt < 5 && e instanceof UniqueViolation && e.constraint === 'messages_sender_conversation_client') continue;
+        // A retry of a stored send, not looked up (retryLookupWindowMs), or one that raced its
+        // original in another transaction (another process, or another pool connection): the
+        // original has committed now, so the next attempt, which looks up, finds it.
+        if (attempt < 5 && e instanceof UniqueViolation && e.constraint === 'messages_sender_conversation_client') {
+          this.#retrySeenAt = performance.now();
+          continue;
+        }
         // The session died before the commit (this process was stopped past the server's
         // idle timeout): nothing was written, a fresh connection does it.
         if (attempt < 5 && e instanceof NotCommitted) continue;
@@ -93,11 +112,12 @@ export class SqlAppend extends SqlAggregate implements Pick<MessageStore, 'appen
     }
   }
 
-  async #append(all: readonly NewMessage[], probe: ReadonlySet<Id> | undefined, waitMs: number, onCommit: AppendOptions['onCommit']): Promise<AppendOutcome[]> {
+  async #append(all: readonly NewMessage[], lookUp: boolean, probe: ReadonlySet<Id> | undefined, waitMs: number, onCommit: AppendOptions['onCommit']): Promise<AppendOutcome[]> {
     // 1. Read before the transaction, so not inside the conversations' locks: an original
-    //    that commits after this read makes the insert fail on the unique key, and the next
-    //    attempt (appendMessages) finds it.
-    const stored = await this.#storedRetries(all);
+    //    that commits after this read (or one not looked up) makes the insert fail on the
+    //    unique key, and the next attempt (appendMessages) finds it.
+    const stored = lookUp ? await this.#storedRetries(all) : NONE_STORED;
+    if (stored.size > 0) this.#retrySeenAt = performance.now();
     return this.runner.transaction(async (tx) => {
       // 0. The conversations this transaction may write (PostgreSQL: locked, in id order);
       //    the messages of the others come back deferred.
