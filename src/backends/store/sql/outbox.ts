@@ -1,4 +1,4 @@
-import { v7 as uuidv7 } from 'uuid';
+import { uuidv7 } from '../uuid7.js';
 import type { Id, LoggedEventType, LoggedPayload, Message, Millis } from '../../../core/model.js';
 import { prepared, raw, type SqlRunner, type Statement } from '../sql-runner.js';
 import type { SqlContext } from './aggregate.js';
