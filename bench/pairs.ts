@@ -15,6 +15,7 @@ import type { ChildProcess } from 'node:child_process';
 import { Load, type Dialect, type Kind, type LoadOptions, type PhaseResult } from './lib/load.js';
 import { waitForQuiet, freePort, killAllChildrenNow, rssKbOf, runSync, sleep, startChild, stopChild, waitForLine, waitPort } from './lib/proc.js';
 import { AuxCpu } from './lib/aux-cpu.js';
+import { BENCH_METRICS_TOKEN, CommitSampler } from './lib/commits.js';
 import { cleanupAll, cleanupAllSync, cleanupRedisPrefix, createScratchDb, dropScratchDb, redact, scratchRedisPrefix } from './lib/scratch.js';
 import { fmt, summarize, type Summary } from './lib/stats.js';
 
@@ -237,6 +238,9 @@ async function startParleyProcess(o: Opts, tmp: string, pe: ParleyEnv, i: number
     // Every client connects from 127.0.0.1, thousands of them with --idle.
     HTTP_MAX_CONNECTIONS_PER_ADDRESS: '0',
     HTTP_MAX_CONNECTIONS: '0',
+    // /metrics on the main port, read at the window's start and end (lib/commits.ts); the
+    // metrics are kept whether or not it is served.
+    METRICS_TOKEN: BENCH_METRICS_TOKEN,
     ...pe.env,
   };
   delete env.REDIS_URL;
@@ -375,6 +379,7 @@ async function benchServer(t: Target, sc: Scenario, o: Opts, tmp: string, halfRa
       aux = await AuxCpu.open(scratchDb, o['pg-url'], pe?.redisUrl ?? null);
       load.aux = aux;
     }
+    if (pe) load.commits = new CommitSampler(procs.map((p) => p.url));
     await sleep(Math.max(500, o.settle * 1000));
     const pids = procs.map((p) => p.pid);
     const rssBeforeKb = rssKbOf(pids);
@@ -536,6 +541,11 @@ function detail(o: Opts, sc: Scenario, results: ServerResult[], halfRate: number
     row('load generator CPU (cores)', (r) => r.main?.loadCpuCores);
     row('other processes CPU (cores)', (r) => r.main?.otherCpuCores, 2, false);
     row('server CPU ms per delivery', (r) => cpuPerDelivery(r.main), 3);
+    // Where a send waits: the group commits (lib/commits.ts).
+    row('group commits/s (all processes)', (r) => r.main?.commits?.perSec, 0, false, true);
+    row('  messages per commit', (r) => r.main?.commits?.messagesEach, 1, false, true);
+    row('  ms per commit, start to on disk', (r) => r.main?.commits?.msEach, 2, false, true);
+    row('  commits running at once, per process', (r) => r.main?.commits?.runningEach, 2, false, true);
     // Counts, not times: what the machine's load does not move (round trips, socket writes).
     row('server write syscalls per delivery', (r) => perDelivery(r.main, 'writes'), 2, false);
     row('server read syscalls per delivery', (r) => perDelivery(r.main, 'reads'), 2, false);

@@ -15,6 +15,7 @@ import WebSocket from 'ws';
 import { Samples } from './stats.js';
 import { cpuSecondsOf, machineBusySeconds, mainThreadCpuSecondsOf, rssKbOf, sleep, syscallsOf } from './proc.js';
 import type { AuxCpuResult, AuxSampler } from './aux-cpu.js';
+import type { CommitSampler, CommitStats } from './commits.js';
 
 export type Kind = 'parley' | 'floor';
 /** How Parley is spoken to: document 001's /api/chat (pairs) or document 003's groups. */
@@ -116,6 +117,8 @@ export interface PhaseResult {
   /** CPU used by everything else on the machine during the window (noise). */
   otherCpuCores: number | null;
   serverRssEndKb: number | null; // all server processes together
+  /** The group commits over the window (Parley only: null for the floor, or if /metrics could not be read). */
+  commits: CommitStats | null;
   /** process.hrtime (CLOCK_MONOTONIC) of the window, µs: lets a CPU profile be cut to it. */
   windowMonoUs: [number, number];
 }
@@ -194,6 +197,8 @@ export class Load {
   errorSamples: string[] = [];
   /** CPU of PostgreSQL / Redis over the window, when the target uses them. */
   aux: AuxSampler | null = null;
+  /** Parley's group commits over the window, read off /metrics (null: not a Parley target). */
+  commits: CommitSampler | null = null;
   #phase: Phase;
   #phases = 0;
   readonly #pad: string;
@@ -575,6 +580,7 @@ export class Load {
     let machine0: number | null = null;
     let otherCpu: number | null = null;
     let auxCpu: AuxCpuResult = { pgCores: null, redisCores: null, redisPublishesPerSec: null };
+    let commits: Promise<CommitStats | null> = Promise.resolve(null);
     const cpuWindow = (async () => {
       await until(ph.mStart);
       cpu0 = process.cpuUsage();
@@ -583,9 +589,11 @@ export class Load {
       sys0 = syscallsOf(this.serverPids);
       machine0 = machineBusySeconds();
       this.aux?.begin();
+      this.commits?.begin();
       mono0 = Number(process.hrtime.bigint() / 1000n);
       await until(ph.mEnd);
       mono1 = Number(process.hrtime.bigint() / 1000n);
+      if (this.commits) commits = this.commits.end(o.duration);
       const d = process.cpuUsage(cpu0);
       loadCpu = (d.user + d.system) / 1e6;
       const srv1 = this.#serverCpu();
@@ -695,6 +703,7 @@ export class Load {
       loadCpuCores: loadCpu / o.duration,
       otherCpuCores: otherCpu === null ? null : otherCpu / o.duration,
       serverRssEndKb: rssEnd,
+      commits: await commits,
       windowMonoUs: [mono0, mono1],
     };
   }

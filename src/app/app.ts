@@ -121,6 +121,7 @@ export async function createParley(config: Config, opts: { logger?: boolean | ob
   core.notifications.onError = (e) => logError(e as Error);
   core.notifications.start();
   core.messages.writer.onBatch = (size) => metrics.batchSize.observe(size);
+  core.messages.writer.onBatchDone = (seconds) => metrics.batchSeconds.observe(seconds);
   core.accounts.passwords.onHash = () => metrics.passwordHashes.inc();
   metrics.passwordHashQueue = () => core.accounts.passwords.queued;
   // A change that never came over the bus (its publisher died after the commit) is read back.

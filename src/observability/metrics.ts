@@ -16,6 +16,7 @@ export class Metrics {
   readonly fanOut: Histogram;
   readonly busLag: Histogram;
   readonly batchSize: Histogram;
+  readonly batchSeconds: Histogram;
   readonly reorderFills: Counter;
   readonly slowConsumers: Counter;
   readonly passwordHashes: Counter;
@@ -43,6 +44,14 @@ export class Metrics {
       name: 'parley_db_batch_size',
       help: 'Messages committed per transaction (group commit)',
       buckets: [1, 2, 4, 8, 16, 32, 64, 128, 256, 512],
+      registers,
+    });
+    // With the batch size: commits per second, and (its sum over a window's length) how many
+    // run at once, so a scrape tells a writer that waits on the disk or on locks from one at its limit.
+    this.batchSeconds = new Histogram({
+      name: 'parley_db_batch_seconds',
+      help: 'Time a group commit took from its start to its messages committed and on disk',
+      buckets: [0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2],
       registers,
     });
     this.reorderFills = new Counter({ name: 'parley_reorder_fills_total', help: 'Missing changes read back from the database because their publish never arrived in time', registers });

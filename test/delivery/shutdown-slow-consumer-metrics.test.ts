@@ -78,7 +78,7 @@ describe('slow consumers', () => {
 });
 
 describe('/metrics', () => {
-  it('serves Prometheus text: connections, messages in and out, send-to-ack, fan-out, bus lag and batch sizes', async (t) => {
+  it('serves Prometheus text: connections, messages in and out, send-to-ack, fan-out, bus lag, batch sizes and batch times', async (t) => {
     // Not public (test/http/metrics-access.test.ts): METRICS_TOKEN opens it on the main port.
     const server = await startParley(t, { env: { METRICS_TOKEN: 'metrics' } });
     const { room, sa, sb } = await connectedPair(server);
@@ -96,6 +96,9 @@ describe('/metrics', () => {
     expect(value('parley_fanout_seconds_count')).toBeGreaterThanOrEqual(10);
     expect(value('parley_bus_lag_seconds_count')).toBeGreaterThanOrEqual(10);
     expect(value('parley_db_batch_size_sum')).toBe(10);
+    // One duration per batch, each at least a moment: the writer's commits, timed to their disk.
+    expect(value('parley_db_batch_seconds_count')).toBe(value('parley_db_batch_size_count'));
+    expect(value('parley_db_batch_seconds_sum')).toBeGreaterThan(0);
     expect(text).toMatch(/^parley_process_resident_memory_bytes \d+/m);
     sa.close();
     sb.close();

@@ -81,6 +81,9 @@ export class MessageWriter {
     this.disjoint = store.appendsInCallOrder === false;
   }
 
+  /** Told how long each batch took, from its start to its outcomes (committed and on disk), in seconds (metrics). */
+  onBatchDone: (seconds: number) => void = () => {};
+
   /** Batches running at once must not share a conversation: the store does not order them. */
   readonly disjoint: boolean;
 
@@ -120,8 +123,10 @@ export class MessageWriter {
     }
     this.#inFlight++;
     this.onBatch(batch.length);
+    const started = performance.now();
     const outcomes = this.#run(batch, probe ? { probe } : {});
     void outcomes.then(() => {
+      this.onBatchDone((performance.now() - started) / 1000);
       this.#inFlight--;
       this.#schedule();
       if (this.#inFlight === 0 && this.#queue.length === 0 && !this.#scheduled) void this.#settled.then(() => this.#wakeIdle());
