@@ -5,7 +5,8 @@ import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createPostgresStore } from '../../src/backends/store/postgres-store.js';
 import { createSqliteStore } from '../../src/backends/store/sqlite-store.js';
-import type { AppendResult, NewMessage, Store } from '../../src/backends/store/store.js';
+import type { AppendOptions, AppendResult, NewMessage, Store } from '../../src/backends/store/store.js';
+import type { SqlStore } from '../../src/backends/store/sql-store.js';
 import { MessageWriter } from '../../src/core/messages/writer.js';
 import { databases, newPostgresDatabase } from '../helpers/pg.js';
 import { storeScene } from '../helpers/store-scene.js';
@@ -14,7 +15,7 @@ import { storeScene } from '../helpers/store-scene.js';
 // committed at once, every result is announced before its promise settles, a bad send
 // fails alone, and drained() waits for everything.
 
-async function openStore(kind: 'sqlite' | 'postgres'): Promise<{ store: Store; close: () => Promise<void> }> {
+async function openStore(kind: 'sqlite' | 'postgres'): Promise<{ store: SqlStore; close: () => Promise<void> }> {
   if (kind === 'sqlite') {
     const dir = mkdtempSync(path.join(tmpdir(), 'parley-writer-'));
     const store = createSqliteStore(`sqlite:${path.join(dir, 'parley.db')}`);
@@ -47,10 +48,10 @@ describe.each(databases)('MessageWriter on %s', (kind) => {
     let most = 0;
     const counted: Store = Object.create(store, {
       appendMessages: {
-        value: async (batch: readonly NewMessage[]) => {
+        value: async (batch: readonly NewMessage[], opts?: AppendOptions) => {
           most = Math.max(most, ++running);
           try {
-            return await store.appendMessages(batch);
+            return await store.appendMessages(batch, opts);
           } finally {
             running--;
           }
@@ -100,7 +101,7 @@ describe.each(databases)('MessageWriter on %s', (kind) => {
     let most = 0;
     const counted: Store = Object.create(store, {
       appendMessages: {
-        value: async (batch: readonly NewMessage[]) => {
+        value: async (batch: readonly NewMessage[], opts?: AppendOptions) => {
           const mine = new Set(batch.map((m) => m.conversationId));
           if (running.some((other) => [...mine].some((c) => other.has(c)))) shared++;
           running.push(mine);
@@ -110,7 +111,7 @@ describe.each(databases)('MessageWriter on %s', (kind) => {
           const pause = () => new Promise((r) => setTimeout(r, Math.random() * 3));
           try {
             if (!store.appendsInCallOrder) await pause();
-            const out = await store.appendMessages(batch);
+            const out = await store.appendMessages(batch, opts);
             if (store.appendsInCallOrder) await pause();
             return out;
           } finally {
@@ -145,6 +146,50 @@ describe.each(databases)('MessageWriter on %s', (kind) => {
     if (!store.appendsInCallOrder) expect(shared).toBe(0);
     // Batches did run side by side (several conversations, several in the pipeline).
     if (store.appendPipeline > 1) expect(most).toBeGreaterThan(1);
+  });
+
+  it('property: where a batch fails and its sends commit one by one, the batches taken after it wait: every conversation\'s seqs still follow its sends', async () => {
+    const { store, close } = await openStore(kind);
+    cleanup.push(close);
+    const { a, b, conversations, msg } = await storeScene(store, ['direct', 'group', 'group']);
+    // Inside the transaction, its rows held: a moment's pause (later batches are taken
+    // meanwhile), then for a batch over several conversations, at random, a failure: it rolls
+    // back, and the writer commits its sends one by one (which never fail). On SQLite, whose
+    // pipeline runs the next batch while one flushes, that next batch once committed first.
+    let failures = 0;
+    store.afterLock = async (conversationIds) => {
+      await new Promise((r) => setTimeout(r, Math.random() * 3));
+      if (conversationIds.length > 1 && Math.random() < 0.3) {
+        failures++;
+        throw new Error('injected failure after the lock');
+      }
+    };
+    await fc.assert(
+      fc.asyncProperty(fc.array(fc.record({ to: fc.nat(conversations.length - 1), from: fc.boolean(), turn: fc.boolean() }), { minLength: 1, maxLength: 60 }), async (sends) => {
+        // Where each conversation stands (a failed run leaves what it committed).
+        const lastSeq = new Map<number, number>();
+        for (const c of conversations) lastSeq.set(c.id, (await store.conversationById(c.id))!.lastSeq);
+        const announced = new Map<number, number[]>();
+        const writer = new MessageWriter(store, 6, (r) => announced.set(r.message.conversationId, [...(announced.get(r.message.conversationId) ?? []), r.message.seq]), undefined, store.appendPipeline);
+        const made: { conversationId: number; p: Promise<AppendResult> }[] = [];
+        for (const s of sends) {
+          const conversationId = conversations[s.to].id;
+          made.push({ conversationId, p: writer.append(msg(conversationId, s.from ? a.id : b.id)) });
+          if (s.turn) await new Promise((r) => setImmediate(r));
+        }
+        const results = await Promise.all(made.map((m) => m.p));
+        await writer.drained();
+        for (const c of conversations) {
+          const mine = results.filter((_, i) => made[i].conversationId === c.id);
+          const from = lastSeq.get(c.id)!;
+          expect(mine.map((r) => r.message.seq)).toEqual(mine.map((_, i) => from + i + 1));
+          expect(announced.get(c.id) ?? []).toEqual(mine.map((r) => r.message.seq));
+        }
+      }),
+      { numRuns: kind === 'postgres' ? 25 : 40 },
+    );
+    store.afterLock = null;
+    expect(failures).toBeGreaterThan(0);
   });
 
   it('a bad send fails alone; its neighbours commit; drained() waits for all of them', async () => {

@@ -62,6 +62,8 @@ export class MessageWriter {
   #inFlight = 0;
   /** Conversations a running batch holds (`disjoint`): their sends wait in the queue. */
   readonly #busy = new Map<Id, number>();
+  /** Where the store runs batches in call order: the newest batch taken has committed, or ended. */
+  #previousCommitted: Promise<void> = Promise.resolve();
   /** The settling of the newest batch taken: the next one settles after it. */
   #settled: Promise<void> = Promise.resolve();
   /** The `onCommitted` calls of the newest batch taken: the next one's come after them. */
@@ -155,10 +157,25 @@ export class MessageWriter {
     let tell!: (outcomes: Outcome[], early: boolean) => void;
     const told = new Promise<{ outcomes: Outcome[]; early: boolean }>((resolve) => (tell = (outcomes, early) => resolve({ outcomes, early })));
     if (this.disjoint) this.#hold(batch, 1);
-    const outcomes = this.#commit(batch, opts, (early) => tell(early, true));
+    // Where the store runs batches in call order, this one starts once the one before it has
+    // committed (its flush may still run) or ended: had that one failed and committed its sends
+    // one by one, this one's would otherwise take seqs before them.
+    const after = this.disjoint ? null : this.#previousCommitted;
+    let committed: (() => void) | null = null;
+    if (!this.disjoint) this.#previousCommitted = new Promise<void>((r) => (committed = r));
+    const outcomes = this.#commit(
+      batch,
+      opts,
+      (early) => {
+        committed?.();
+        tell(early, true);
+      },
+      after,
+    );
     // Not told at the commit (a store that does not, or one by one after a failure): told now.
     void outcomes.then((out) => {
       if (this.disjoint) this.#hold(batch, -1);
+      committed?.();
       tell(out, false);
     });
     const beforeTold = this.#told;
@@ -193,7 +210,8 @@ export class MessageWriter {
   }
 
   /** `told`: the outcomes once the batch committed, when the store tells that before its flush. */
-  async #commit(batch: Pending[], opts: AppendOptions, told?: (outcomes: Outcome[]) => void): Promise<Outcome[]> {
+  async #commit(batch: Pending[], opts: AppendOptions, told: ((outcomes: Outcome[]) => void) | undefined, after: Promise<void> | null): Promise<Outcome[]> {
+    if (after) await after;
     const toOutcome = (o: AppendOutcome): Outcome => (isDeferred(o) ? { deferred: true } : { ok: true, result: o });
     let committed = false;
     const onCommit = told
