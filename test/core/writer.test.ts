@@ -9,7 +9,7 @@ import type { AppendOptions, AppendResult, NewMessage, Store } from '../../src/b
 import type { SqlStore } from '../../src/backends/store/sql-store.js';
 import { MessageWriter } from '../../src/core/messages/writer.js';
 import { databases, newPostgresDatabase } from '../helpers/pg.js';
-import { storeScene } from '../helpers/store-scene.js';
+import { storeScene, type StoreScene } from '../helpers/store-scene.js';
 
 // Group commit on the real stores: sends from one sender keep their order across batches
 // committed at once, every result is announced before its promise settles, a bad send
@@ -25,6 +25,36 @@ async function openStore(kind: 'sqlite' | 'postgres'): Promise<{ store: SqlStore
   const db = await newPostgresDatabase();
   const store = createPostgresStore(db.url, { poolSize: 4 });
   return { store, close: async () => (await store.close(), await db.drop()) };
+}
+
+/** Sends to any of `n` conversations, from either user, some of them in a turn of their own. */
+const anySends = (n: number, maxLength: number) => fc.array(fc.record({ to: fc.nat(n - 1), from: fc.boolean(), turn: fc.boolean() }), { minLength: 1, maxLength });
+
+/**
+ * `sends` through a new writer over `via` (the store, or a wrapper of it): each conversation's
+ * seqs follow its sends, gapless from where it stood (a failed run leaves what it committed),
+ * and are announced in that order.
+ */
+async function seqsFollowSends(store: Store, via: Store, maxBatch: number, scene: StoreScene, sends: { to: number; from: boolean; turn: boolean }[]): Promise<void> {
+  const { a, b, conversations, msg } = scene;
+  const lastSeq = new Map<number, number>();
+  for (const c of conversations) lastSeq.set(c.id, (await store.conversationById(c.id))!.lastSeq);
+  const announced = new Map<number, number[]>();
+  const writer = new MessageWriter(via, maxBatch, (r) => announced.set(r.message.conversationId, [...(announced.get(r.message.conversationId) ?? []), r.message.seq]), undefined, store.appendPipeline);
+  const made: { conversationId: number; p: Promise<AppendResult> }[] = [];
+  for (const s of sends) {
+    const conversationId = conversations[s.to].id;
+    made.push({ conversationId, p: writer.append(msg(conversationId, s.from ? a.id : b.id)) });
+    if (s.turn) await new Promise((r) => setImmediate(r));
+  }
+  const results = await Promise.all(made.map((m) => m.p));
+  await writer.drained();
+  for (const c of conversations) {
+    const seqs = results.filter((_, i) => made[i].conversationId === c.id).map((r) => r.message.seq);
+    const from = lastSeq.get(c.id)!;
+    expect(seqs).toEqual(seqs.map((_, i) => from + i + 1));
+    expect(announced.get(c.id) ?? []).toEqual(seqs);
+  }
 }
 
 describe.each(databases)('MessageWriter on %s', (kind) => {
@@ -120,27 +150,8 @@ describe.each(databases)('MessageWriter on %s', (kind) => {
         },
       },
     });
-    const lastSeq = new Map<number, number>(conversations.map((c) => [c.id, 0]));
     await fc.assert(
-      fc.asyncProperty(fc.array(fc.record({ to: fc.nat(conversations.length - 1), from: fc.boolean(), turn: fc.boolean() }), { minLength: 1, maxLength: 80 }), async (sends) => {
-        const announced = new Map<number, number[]>();
-        const writer = new MessageWriter(counted, 8, (r) => announced.set(r.message.conversationId, [...(announced.get(r.message.conversationId) ?? []), r.message.seq]), undefined, store.appendPipeline);
-        const made: { conversationId: number; p: Promise<AppendResult> }[] = [];
-        for (const s of sends) {
-          const conversationId = conversations[s.to].id;
-          made.push({ conversationId, p: writer.append(msg(conversationId, s.from ? a.id : b.id)) });
-          if (s.turn) await new Promise((r) => setImmediate(r));
-        }
-        const results = await Promise.all(made.map((m) => m.p));
-        await writer.drained();
-        for (const c of conversations) {
-          const seqs = results.filter((_, i) => made[i].conversationId === c.id).map((r) => r.message.seq);
-          const from = lastSeq.get(c.id)!;
-          expect(seqs).toEqual(seqs.map((_, i) => from + i + 1));
-          expect(announced.get(c.id) ?? []).toEqual(seqs);
-          lastSeq.set(c.id, from + seqs.length);
-        }
-      }),
+      fc.asyncProperty(anySends(conversations.length, 80), (sends) => seqsFollowSends(store, counted, 8, { a, b, conversations, msg }, sends)),
       { numRuns: kind === 'postgres' ? 25 : 40 },
     );
     if (!store.appendsInCallOrder) expect(shared).toBe(0);
@@ -165,27 +176,7 @@ describe.each(databases)('MessageWriter on %s', (kind) => {
       }
     };
     await fc.assert(
-      fc.asyncProperty(fc.array(fc.record({ to: fc.nat(conversations.length - 1), from: fc.boolean(), turn: fc.boolean() }), { minLength: 1, maxLength: 60 }), async (sends) => {
-        // Where each conversation stands (a failed run leaves what it committed).
-        const lastSeq = new Map<number, number>();
-        for (const c of conversations) lastSeq.set(c.id, (await store.conversationById(c.id))!.lastSeq);
-        const announced = new Map<number, number[]>();
-        const writer = new MessageWriter(store, 6, (r) => announced.set(r.message.conversationId, [...(announced.get(r.message.conversationId) ?? []), r.message.seq]), undefined, store.appendPipeline);
-        const made: { conversationId: number; p: Promise<AppendResult> }[] = [];
-        for (const s of sends) {
-          const conversationId = conversations[s.to].id;
-          made.push({ conversationId, p: writer.append(msg(conversationId, s.from ? a.id : b.id)) });
-          if (s.turn) await new Promise((r) => setImmediate(r));
-        }
-        const results = await Promise.all(made.map((m) => m.p));
-        await writer.drained();
-        for (const c of conversations) {
-          const mine = results.filter((_, i) => made[i].conversationId === c.id);
-          const from = lastSeq.get(c.id)!;
-          expect(mine.map((r) => r.message.seq)).toEqual(mine.map((_, i) => from + i + 1));
-          expect(announced.get(c.id) ?? []).toEqual(mine.map((r) => r.message.seq));
-        }
-      }),
+      fc.asyncProperty(anySends(conversations.length, 60), (sends) => seqsFollowSends(store, store, 6, { a, b, conversations, msg }, sends)),
       { numRuns: kind === 'postgres' ? 25 : 40 },
     );
     store.afterLock = null;
