@@ -38,7 +38,8 @@ const PATIENT_WAIT_MS = 2000;
  * disk, its round trips) is shared by the batch. Up to `pipeline` batches are committing at
  * once: the next one fills and starts while the previous waits for its flush or for the
  * database's answer. Seqs still grow per conversation in the order batches were taken: the
- * store runs them in that order (SQLite's one writer), or, where it does not
+ * store runs them in that order (SQLite's one writer), each starting once the one before it
+ * has committed (a failed one first commits its sends one by one), or, where it does not
  * (Store.appendsInCallOrder false: PostgreSQL, each on a connection of its own), no two
  * running batches share a conversation: a send to one a running batch holds waits, in its
  * place in the queue, for that batch to end.
