@@ -71,8 +71,8 @@ export class SqlAppend extends SqlAggregate implements Pick<MessageStore, 'appen
    * How long after a stored retry turned up every append looks its client ids up first. Outside
    * it an append skips the lookup (a round trip on PostgreSQL, a join on SQLite, for sends that
    * are almost never retries): a retry then fails the insert on the unique key, the transaction
-   * rolls back whole, and the next attempt looks up. Tests set 0 (never first) or Infinity
-   * (always first).
+   * rolls back whole, and the next attempt looks up. Tests set 0 (first only in the very
+   * moment of one) or Infinity (always first: never-met is -Infinity, and ∞ ≤ ∞).
    */
   retryLookupWindowMs = RETRY_LOOKUP_WINDOW_MS;
   /** When an append last met a stored retry (-Infinity: never). */
@@ -94,7 +94,7 @@ export class SqlAppend extends SqlAggregate implements Pick<MessageStore, 'appen
     if (batch.length === 0) return [];
     for (let attempt = 1; ; attempt++) {
       try {
-        const lookUp = attempt > 1 || this.retryLookupWindowMs === Infinity || performance.now() - this.#retrySeenAt < this.retryLookupWindowMs;
+        const lookUp = attempt > 1 || performance.now() - this.#retrySeenAt <= this.retryLookupWindowMs;
         return await this.#append(batch, lookUp, opts.probe, opts.waitMs ?? this.lockWaitMs, opts.onCommit);
       } catch (e) {
         // A retry of a stored send, not looked up (retryLookupWindowMs), or one that raced its
