@@ -18,6 +18,7 @@ import { AuxCpu } from './lib/aux-cpu.js';
 import { BENCH_METRICS_TOKEN, CommitSampler } from './lib/commits.js';
 import { cleanupAll, cleanupAllSync, cleanupRedisPrefix, createScratchDb, dropScratchDb, redact, scratchRedisPrefix } from './lib/scratch.js';
 import { fmt, summarize, type Summary } from './lib/stats.js';
+import { targetsTable, type RowFigures, type TargetRows } from './lib/targets.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -30,6 +31,7 @@ const DEFAULTS = {
   'pg-url': process.env.BENCH_PG_URL || 'postgres://postgres@127.0.0.1:5432/postgres',
   'redis-url': process.env.REDIS_URL || 'redis://127.0.0.1:6379',
   matrix: false,
+  targets: false,
   duration: 10,
   warmup: 1,
   window: 1,
@@ -64,9 +66,13 @@ const HELP = `npm run bench -- [options]
   --groups G           ... how many groups (1)
   --matrix             pairs and a group of --group M (50), each on the floor, 1 Parley process
                        (SQLite) and --processes N (at least 2) Parley processes (PostgreSQL + Redis)
+  --targets            every row issue 21's targets read: pairs on the floor, 1 process on SQLite,
+                       1 on PostgreSQL and --processes N (at least 2), at half the floor's rate too;
+                       a group of 50 on the floor and 1 SQLite process. The targets table is printed
+                       after any run that measured one of them
  servers
-  --servers LIST       floor,parley,parley-noindex,parley-nooutbox,parley-bare,cluster (default floor,parley, + cluster when --processes >= 2;
-                       the floor first). parley = 1 process, cluster = N processes,
+  --servers LIST       floor,parley,parley-pg,parley-noindex,parley-nooutbox,parley-bare,cluster (default floor,parley, + cluster when --processes >= 2;
+                       the floor first). parley = 1 process, parley-pg = 1 process on PostgreSQL, cluster = N processes,
                        parley-noindex = 1 process with SEARCH_INDEX=off (the search index's cost),
                        parley-nooutbox = NOTIFY=off WEBHOOKS=off (the outboxes' cost), parley-bare = both off
   --processes N        processes of the cluster row (1: no cluster row). Each has its own port,
@@ -127,7 +133,7 @@ function parseArgs(argv: string[]): Opts {
 }
 
 // ---------------------------------------------------------------------------- what runs
-type TargetId = 'floor' | 'parley' | 'parley-noindex' | 'parley-nooutbox' | 'parley-bare' | 'cluster';
+type TargetId = 'floor' | 'parley' | 'parley-pg' | 'parley-noindex' | 'parley-nooutbox' | 'parley-bare' | 'cluster';
 
 /** One row of the table: the floor, Parley in one process, or Parley in N processes. */
 interface Target {
@@ -157,6 +163,8 @@ function target(id: TargetId, o: Opts, processes: number): Target {
     const db = (o.db || 'sqlite') as 'sqlite' | 'postgres';
     return { id, kind: 'parley', processes: 1, db, redis: false, label: `parley 1 proc ${db}` };
   }
+  // One process on PostgreSQL whatever --db says: the cluster's own baseline (issue 21, item 3).
+  if (id === 'parley-pg') return { id, kind: 'parley', processes: 1, db: 'postgres', redis: false, label: 'parley 1 proc postgres' };
   if (id === 'parley-noindex') {
     // The same Parley writing no search index: its send rate against parley's is the index's cost.
     const db = (o.db || 'sqlite') as 'sqlite' | 'postgres';
@@ -649,6 +657,47 @@ function roundsTable(runs: ScenarioRun[], rounds: number): string {
   return `# rounds: each row's runs took turns with the others'; "vs @other" = this checkout's median over --against's\n` + table(rows, head, 2);
 }
 
+/** Each kind of row issue 21 reads, from this run: medians over its rounds; rows run --against or with parts off are not it. */
+function targetRows(runs: ScenarioRun[]): TargetRows {
+  const med = (xs: (number | null | undefined)[]) => {
+    const v = xs.filter((n): n is number => n != null && Number.isFinite(n));
+    return v.length ? median(v) : null;
+  };
+  const figures = (rs: ServerResult[]): RowFigures | undefined => {
+    if (rs.length === 0) return undefined;
+    const halves = rs.map((r) => r.half).filter((h): h is Phase => !!h);
+    return {
+      rate: med(rs.map((r) => r.main?.msgPerSec)),
+      half: halves.length
+        ? {
+            offered: med(halves.map((h) => h.offeredPerSec)),
+            delivered: med(halves.map((h) => h.msgPerSec)),
+            p99: med(halves.map((h) => h.latS?.p99)),
+            ackP99: med(halves.map((h) => h.ackS?.p99)),
+          }
+        : null,
+    };
+  };
+  const out: TargetRows = { pairs: {}, group: {} };
+  for (const { scenario, results } of runs) {
+    const plain = results.filter((r) => !r.target.dir && !r.target.env);
+    const of = (test: (t: Target) => boolean) => figures(plain.filter((r) => test(r.target)));
+    const floor = of((t) => t.id === 'floor');
+    const sqlite = of((t) => t.kind === 'parley' && t.processes === 1 && t.db === 'sqlite');
+    if (scenario.dialect === 'chat' && scenario.groupSize === 2) {
+      const cluster = plain.find((r) => r.target.processes > 1);
+      out.pairs = {
+        floor,
+        sqlite,
+        postgres: of((t) => t.kind === 'parley' && t.processes === 1 && t.db === 'postgres'),
+        cluster: of((t) => t.processes > 1),
+        processes: cluster?.target.processes,
+      };
+    } else if (scenario.groupSize === 50 && scenario.groups === 1) out.group = { floor, sqlite, size: scenario.groupSize };
+  }
+  return out;
+}
+
 function notes(runs: ScenarioRun[]): string[] {
   const out: string[] = [];
   for (const { scenario, results } of runs) {
@@ -682,13 +731,16 @@ async function main() {
   if (o.matrix && o.idle > 0) throw new Error('--matrix measures messages; --idle is a mode of its own');
   if (o.group && o.idle > 0) throw new Error('--idle opens pairs; it does not take --group');
   if (o.matrix && o.profile) throw new Error('--profile needs a single Parley run (not --matrix)');
+  if (o.targets && (o.matrix || o.group || o.idle > 0 || o.servers || o.rate > 0 || o.profile))
+    throw new Error('--targets chooses its own scenarios, servers and loads (not with --matrix, --group, --idle, --servers, --rate or --profile)');
+  if (o.targets) o['latency-at-half'] = true;
 
-  const processes = o.matrix ? Math.max(2, o.processes) : o.processes;
-  const serverIds = (o.servers || (o.matrix || processes >= 2 ? 'floor,parley,cluster' : 'floor,parley'))
+  const processes = o.matrix || o.targets ? Math.max(2, o.processes) : o.processes;
+  const serverIds = (o.servers || (o.targets ? 'floor,parley,parley-pg,cluster' : o.matrix || processes >= 2 ? 'floor,parley,cluster' : 'floor,parley'))
     .split(',')
     .map((s) => s.trim())
     .filter(Boolean) as TargetId[];
-  const known: TargetId[] = ['floor', 'parley', 'parley-noindex', 'parley-nooutbox', 'parley-bare', 'cluster']; // the floor first: its rate sets --latency-at-half
+  const known: TargetId[] = ['floor', 'parley', 'parley-pg', 'parley-noindex', 'parley-nooutbox', 'parley-bare', 'cluster']; // the floor first: its rate sets --latency-at-half
   for (const s of serverIds) if (!known.includes(s)) throw new Error(`unknown server ${s} (${known.join(', ')})`);
   if (serverIds.includes('cluster') && processes < 2) throw new Error('the cluster row needs --processes N with N >= 2');
   if (!(o.rounds >= 1) || !Number.isInteger(o.rounds)) throw new Error('--rounds wants a whole number >= 1');
@@ -700,7 +752,10 @@ async function main() {
     // Before each Parley row, the same row from the other checkout: they take turns.
     .flatMap((t) => (against && t.kind === 'parley' ? [{ ...t, dir: against, label: `${t.label} @${shortName(against)}` }, t] : [t]));
   if (o['latency-at-half'] && !serverIds.includes('floor') && !(o['half-rate'] > 0)) throw new Error('--latency-at-half needs the floor (or --half-rate R)');
-  const scenarios: Scenario[] = o.matrix ? [pairsScenario(o), groupScenario(o, o.group || 50)] : [o.group ? groupScenario(o, o.group) : pairsScenario(o)];
+  const scenarios: Scenario[] = o.matrix || o.targets ? [pairsScenario(o), groupScenario(o, o.group || 50)] : [o.group ? groupScenario(o, o.group) : pairsScenario(o)];
+  // --targets: item 4 reads the group on the floor and one SQLite process only, and item 2 pairs only.
+  const runsRow = (sc: Scenario, t: Target) => !o.targets || sc.dialect === 'chat' || t.id === 'floor' || t.id === 'parley';
+  const halfPhase = (sc: Scenario) => !o.targets || sc.dialect === 'chat';
 
   if (o['parley-dir']) PARLEY = path.resolve(o['parley-dir']);
   for (const dir of o.build && targets.some((t) => t.kind === 'parley') ? [PARLEY, ...(against ? [against] : [])] : []) {
@@ -725,13 +780,14 @@ async function main() {
       runs.push(run);
       for (let round = 1; round <= o.rounds; round++) {
         for (const row of targets) {
+          if (!runsRow(sc, row)) continue;
           const t = o.rounds > 1 ? { ...row, label: `${row.label} #${round}` } : row;
           if (o['wait-quiet'] > 0) await waitForQuiet(o['wait-quiet'], 0.15, progress);
           run.results.push(
             await benchServer(t, sc, o, tmp, (own) => {
               // the floor runs first: its own closed-loop send rate sets the rate for every server
               if (run.halfRate === null && t.id === 'floor') run.halfRate = own.perClientSentPerSec / 2;
-              return run.halfRate;
+              return halfPhase(sc) ? run.halfRate : null;
             }),
           );
           await sleep(500);
@@ -752,6 +808,10 @@ async function main() {
     );
     console.log(summaryTable(runs));
     if (o.rounds > 1 || against) console.log('\n' + roundsTable(runs, o.rounds));
+    // The targets are stated for a closed loop of one message per client, 64 characters.
+    const rows = targetRows(runs);
+    const measured = rows.pairs.floor || rows.pairs.sqlite || rows.pairs.cluster || rows.group.sqlite;
+    if (o.targets || (measured && o.window === 1 && !(o.rate > 0) && o.size === 64)) console.log('\n' + targetsTable(rows));
   }
   const n = notes(runs);
   if (n.length) console.log('\n' + n.join('\n'));
