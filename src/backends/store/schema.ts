@@ -141,6 +141,8 @@ export interface ParticipantsTable {
   /** The participant's own place: above it is unread to them (moves back with "mark as unread"; read_seq never does). */
   seen_seq: Generated<number>;
   read_at: number | null;
+  /** 1 where the member's notification level in force here is `all` (sql/notifications.ts `recomputePushAll`). */
+  push_all: Generated<number>;
 }
 
 export interface MessagesTable {

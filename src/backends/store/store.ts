@@ -994,7 +994,7 @@ export interface ClaimedNotification {
 /**
  * Push notifications (issue 19). Rules:
  * - The outbox rows of a message are written by `appendMessages` in its transaction (one
- *   statement per batch) for each other participant who has a push subscription then and
+ *   or two statements per batch) for each other participant who has a push subscription then and
  *   whose setting at the message's time asks for it (`all`; `mentions` for a direct message
  *   or a mention) and who is not muted. A device subscribed later gets the later messages.
  * - `claimNotifications` takes due rows no live claim holds, and holds them until `leaseUntil`:

@@ -3,6 +3,7 @@ import type { Conversation, Id, Millis, Tenant, TenantRole, User } from '../../.
 import { raw, type SqlRunner } from '../sql-runner.js';
 import type { AdminStore, TenantSettings } from '../store.js';
 import { SqlAggregate } from './aggregate.js';
+import { recomputeUserPushAll } from './notifications.js';
 import { containsPattern } from './directory.js';
 import { USER_COLUMNS, toConversation, toTenant, toUser } from './rows.js';
 
@@ -136,6 +137,8 @@ export class SqlAdmin extends SqlAggregate implements AdminStore {
       for (const table of ['reactions', 'saved_messages', 'message_hides', 'notification_settings', 'push_subscriptions']) {
         await tx.run(raw(`DELETE FROM ${table} WHERE user_id = ?`, [userId]));
       }
+      // No setting left: no membership of theirs is a candidate for every message's push.
+      await recomputeUserPushAll(tx, this.adapter, userId);
       return files.flatMap((f) => (f.thumbnail_path ? [f.stored_path, f.thumbnail_path] : [f.stored_path]));
     });
   }

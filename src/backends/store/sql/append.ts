@@ -9,7 +9,7 @@ import { hydrateMessages } from './messages.js';
 import { indexRow } from '../search-text.js';
 import { indexStatement } from './search.js';
 import { followRepliedThreads } from './threads.js';
-import { notificationOutboxStatement } from './notifications.js';
+import { notificationOutboxStatements } from './notifications.js';
 import { createdMessagesLog } from './outbox.js';
 import { ATTACHMENT_COLUMNS, MESSAGE_COLUMNS_OF_M, toAttachment, type AttachmentRow, type MessageRow } from './rows.js';
 
@@ -180,7 +180,7 @@ export class SqlAppend extends SqlAggregate implements Pick<MessageStore, 'appen
             ? indexStatement(this.adapter, fresh.map((i, k) => ({ id: rows[k].id, conversationId: batch[i].conversationId, content: batch[i].content, fileNames: attachments[k].map((a) => a.fileName), row: batch[i].searchRow })))
             : null,
           // The pushes that may be due, committed with their messages (issue 19's outbox).
-          notificationOutboxStatement(this.adapter, fresh.map((i, k) => ({ message: batch[i], id: rows[k].id, seq: seqs[i].seq }))),
+          ...notificationOutboxStatements(this.adapter, fresh.map((i, k) => ({ message: batch[i], id: rows[k].id, seq: seqs[i].seq }))),
           // Last: the events log's counter is held from here to the commit.
           createdMessagesLog(this.ctx, fresh.map((i) => ({ tenantId: tenantOf.get(batch[i].conversationId)!, message: results[i]!.message }))),
         ]);

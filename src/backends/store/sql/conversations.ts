@@ -5,6 +5,7 @@ import { raw, type SqlRunner } from '../sql-runner.js';
 import { logEvents } from './outbox.js';
 import { UniqueViolation, type ConversationStore, type NewConversation } from '../store.js';
 import { SqlAggregate } from './aggregate.js';
+import { recomputePushAll } from './notifications.js';
 import { directoryNameKey } from './directory.js';
 import { pair, toConversation, toSummary } from './rows.js';
 
@@ -63,6 +64,8 @@ export class SqlConversations extends SqlAggregate implements ConversationStore 
             )
             .compile(),
         );
+        // A new member whose own level is `all` is a candidate for every message's push at once.
+        await recomputePushAll(tx, this.adapter, [...new Set(c.participants.map((p) => p.userId))].map((userId) => [row!.id, userId] as const));
         await this.#log(tx, row!.id, 'conversation.created', at);
       });
     } catch (e) {

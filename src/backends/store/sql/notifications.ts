@@ -1,6 +1,6 @@
 import { unreadCountOf, unreadStatesSql } from './unread.js';
 import type { Id, Millis, NotifyContent } from '../../../core/model.js';
-import { prepared, raw, type Statement } from '../sql-runner.js';
+import { prepared, raw, type SqlRunner, type Statement } from '../sql-runner.js';
 import type { ClaimedNotification, NewMessage, NotificationLevel, NotificationSetting, NotificationStore, PushSubscription } from '../store.js';
 import type { SqlAdapter } from './adapter.js';
 import type { PushSubscriptionsTable } from '../schema.js';
@@ -17,25 +17,65 @@ export const SETTINGS_OF_P = `LEFT JOIN notification_settings cs ON cs.user_id =
 /** A message created at `createdAt` (an SQL expression) came when neither setting muted it. */
 export const NOT_MUTED_AT = (createdAt: string) => `COALESCE(cs.mute_until, 0) <= ${createdAt} AND COALESCE(us.mute_until, 0) <= ${createdAt}`;
 
+/** participants.push_all as it should be on each row of `participants`: 1 where LEVEL there is `all`. */
+const PUSH_ALL_OF_PARTICIPANTS = `CASE WHEN COALESCE(
+    (SELECT cs.level FROM notification_settings cs WHERE cs.user_id = participants.user_id AND cs.conversation_id = participants.conversation_id),
+    (SELECT us.level FROM notification_settings us WHERE us.user_id = participants.user_id AND us.conversation_id = 0),
+    'mentions') = 'all' THEN 1 ELSE 0 END`;
+
 /**
- * The append's outbox write (Store rule of NotificationStore): one INSERT … SELECT for the
- * batch, a row per other participant who has a device to push to and whose setting at the
- * message's time asks for a push. Mentions travel as ',3,5,' so the batch stays one row set (SqlAdapter.valueTable).
- * A recipient without a push subscription gets no row: the dispatcher would only have claimed
- * it to find no device and delete it (most recipients: 1.0 → 0 rows per bench DM, ~20 µs of
- * CPU per message written and dispatched, docs/webhooks.md "Figures"). E-mail does not read the outbox.
- * The device probe sits in the participants' join: SQLite tests it before the settings' probes
- * (in WHERE it came last, after them).
+ * Sets `participants.push_all` on these (conversation id, user id) rows from their settings:
+ * whatever writes a setting, a membership or an erasure calls it in the same transaction, so
+ * the outbox's candidates (below) always hold every member whose level is `all`. The rows
+ * are locked in key order first, the order appends and receipts lock them in.
  */
-export function notificationOutboxStatement(adapter: SqlAdapter, messages: readonly { message: NewMessage; id: Id; seq: number }[]): Statement | null {
+export async function recomputePushAll(tx: SqlRunner, adapter: SqlAdapter, rows: readonly (readonly [Id, Id])[]): Promise<void> {
+  if (rows.length === 0) return;
+  const keys = [...rows].sort((a, b) => a[0] - b[0] || a[1] - b[1]);
+  await adapter.lockInOrder(tx, 'participants', 'conversation_id, user_id', keys);
+  const v = adapter.valueTable(['BIGINT', 'BIGINT'], keys);
+  await tx.run(
+    raw(`UPDATE participants SET push_all = ${PUSH_ALL_OF_PARTICIPANTS} FROM ${v.sql} WHERE participants.conversation_id = v.column1 AND participants.user_id = v.column2`, v.parameters),
+  );
+}
+
+/** recomputePushAll over every membership of `userId` (their own level changed, or was erased). */
+export async function recomputeUserPushAll(tx: SqlRunner, adapter: SqlAdapter, userId: Id): Promise<void> {
+  const rows = await tx.all<{ conversation_id: number }>(raw('SELECT conversation_id FROM participants WHERE user_id = ?', [userId]));
+  await recomputePushAll(tx, adapter, rows.map((r) => [Number(r.conversation_id), userId] as const));
+}
+
+/**
+ * The append's outbox writes (Store rule of NotificationStore): a row per other participant
+ * who has a device to push to and whose setting at the message's time asks for a push. A
+ * recipient without a push subscription gets no row: the dispatcher would only have claimed it
+ * to find no device and delete it (most recipients: 1.0 → 0 rows per bench DM, ~20 µs of CPU
+ * per message written and dispatched, docs/webhooks.md "Figures"). E-mail does not read the
+ * outbox. Two INSERT … SELECTs, each for the whole batch (SqlAdapter.valueTable), null when it
+ * has no message:
+ * - a direct message's or one with mentions: every member is a candidate (mentions travel as
+ *   ',3,5,'), the device probe in the participants' join (SQLite tests it before the settings');
+ * - any other: only a member whose level is `all` can be due, and `push_all` lists those
+ *   (participants_push_all): not a probe per member of the group for each message.
+ * The settings decide in both (LEVEL, NOT_MUTED_AT); `push_all` only picks the candidates.
+ */
+export function notificationOutboxStatements(adapter: SqlAdapter, messages: readonly { message: NewMessage; id: Id; seq: number }[]): (Statement | null)[] {
   const rows = messages.filter((m) => m.message.notify);
+  const everyone = rows.filter((r) => r.message.notify!.direct || r.message.notify!.mentionIds.length > 0);
+  const allOnly = everyone.length === rows.length ? [] : rows.filter((r) => !(r.message.notify!.direct || r.message.notify!.mentionIds.length > 0));
+  return [membersStatement(adapter, everyone), allLevelStatement(adapter, allOnly)];
+}
+
+const OUTBOX_INSERT = 'INSERT INTO notification_outbox (user_id, conversation_id, message_id, seq, due_at, lease_until, attempts)';
+
+function membersStatement(adapter: SqlAdapter, rows: readonly { message: NewMessage; id: Id; seq: number }[]): Statement | null {
   if (rows.length === 0) return null;
   const v = adapter.valueTable(
     ['BIGINT', 'BIGINT', 'BIGINT', 'BIGINT', 'BIGINT', 'BIGINT', 'INTEGER', 'TEXT'],
     rows.map(({ message: m, id, seq }) => [id, m.conversationId, m.senderId, seq, m.notify!.dueAt, m.createdAt, m.notify!.direct ? 1 : 0, `,${m.notify!.mentionIds.join(',')},`]),
   );
   return prepared(
-    `INSERT INTO notification_outbox (user_id, conversation_id, message_id, seq, due_at, lease_until, attempts)
+    `${OUTBOX_INSERT}
        SELECT p.user_id, p.conversation_id, v.column1, v.column4, v.column5, 0, 0
        FROM ${v.sql}
        JOIN participants p ON p.conversation_id = v.column2 AND p.user_id <> v.column3 AND p.left_at IS NULL
@@ -43,6 +83,24 @@ export function notificationOutboxStatement(adapter: SqlAdapter, messages: reado
        ${SETTINGS_OF_P}
        WHERE ${NOT_MUTED_AT('v.column6')}
          AND (${LEVEL} = 'all' OR (${LEVEL} = 'mentions' AND (v.column7 = 1 OR v.column8 LIKE '%,' || CAST(p.user_id AS TEXT) || ',%')))`,
+    v.parameters,
+  );
+}
+
+function allLevelStatement(adapter: SqlAdapter, rows: readonly { message: NewMessage; id: Id; seq: number }[]): Statement | null {
+  if (rows.length === 0) return null;
+  const v = adapter.valueTable(
+    ['BIGINT', 'BIGINT', 'BIGINT', 'BIGINT', 'BIGINT', 'BIGINT'],
+    rows.map(({ message: m, id, seq }) => [id, m.conversationId, m.senderId, seq, m.notify!.dueAt, m.createdAt]),
+  );
+  return prepared(
+    `${OUTBOX_INSERT}
+       SELECT p.user_id, p.conversation_id, v.column1, v.column4, v.column5, 0, 0
+       FROM ${v.sql}
+       JOIN participants p ON p.conversation_id = v.column2 AND p.push_all = 1 AND p.user_id <> v.column3 AND p.left_at IS NULL
+         AND EXISTS (SELECT 1 FROM push_subscriptions d WHERE d.user_id = p.user_id)
+       ${SETTINGS_OF_P}
+       WHERE ${NOT_MUTED_AT('v.column6')} AND ${LEVEL} = 'all'`,
     v.parameters,
   );
 }
@@ -68,13 +126,18 @@ export class SqlNotifications extends SqlAggregate implements NotificationStore 
 
   async setNotificationSetting(userId: Id, conversationId: Id, setting: NotificationSetting): Promise<void> {
     const values = { level: setting.level, mute_until: setting.muteUntil };
-    await this.runner.run(
-      this.db
-        .insertInto('notification_settings')
-        .values({ user_id: userId, conversation_id: conversationId, ...values })
-        .onConflict((oc) => oc.columns(['user_id', 'conversation_id']).doUpdateSet(values))
-        .compile(),
-    );
+    await this.runner.transaction(async (tx) => {
+      await tx.run(
+        this.db
+          .insertInto('notification_settings')
+          .values({ user_id: userId, conversation_id: conversationId, ...values })
+          .onConflict((oc) => oc.columns(['user_id', 'conversation_id']).doUpdateSet(values))
+          .compile(),
+      );
+      // The outbox's candidates follow the level (0: the user's own, for every membership).
+      if (conversationId === 0) await recomputeUserPushAll(tx, this.adapter, userId);
+      else await recomputePushAll(tx, this.adapter, [[conversationId, userId]]);
+    });
   }
 
   async addPushSubscription(sub: Omit<PushSubscription, 'id'>, at: Millis): Promise<PushSubscription> {

@@ -3,6 +3,7 @@ import type { Id, Member, Millis, Participant, Role } from '../../../core/model.
 import { raw, type SqlRunner } from '../sql-runner.js';
 import { StoreError, type ActivityCursor, type Membership, type ParticipantStore } from '../store.js';
 import { SqlAggregate } from './aggregate.js';
+import { recomputePushAll } from './notifications.js';
 import { logEvents } from './outbox.js';
 import { placeholders, toConversation, toParticipant, toSummary, type ParticipantRow, type SummaryRow } from './rows.js';
 
@@ -163,6 +164,8 @@ export class SqlParticipants extends SqlAggregate implements ParticipantStore {
         );
         if (rows.length > 0) added.push(p.userId);
       }
+      // A member back or new is a candidate for every message's push as their settings say.
+      await recomputePushAll(tx, this.adapter, added.map((userId) => [conversationId, userId] as const));
       // What member_count gains: who joined now. Rolled back past the cap: two processes adding
       // at once cannot overshoot it (the lock).
       if (added.length > 0) {
