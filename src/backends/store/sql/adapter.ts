@@ -245,11 +245,11 @@ class PostgresAdapter extends SqlWords implements SqlAdapter {
   async lockInOrder(tx: SqlRunner, table: string, keyColumns: string, keys: readonly (readonly number[])[]): Promise<void> {
     if (keys.length < 2) return;
     const width = keys[0].length;
-    const where =
-      width === 1
-        ? `${keyColumns} IN (${keys.map(() => '?').join(', ')})`
-        : `(${keyColumns}) IN (${keys.map(() => `(${new Array(width).fill('?').join(', ')})`).join(', ')})`;
-    await tx.all(raw(`SELECT 1 FROM ${table} WHERE ${where} ORDER BY ${keyColumns} FOR UPDATE`, keys.flat()));
+    if (width === 1) {
+      await tx.all(raw(`SELECT 1 FROM ${table} WHERE ${keyColumns} IN (${keys.map(() => '?').join(', ')}) ORDER BY ${keyColumns} FOR UPDATE`, keys.flat()));
+      return;
+    }
+    await tx.all(raw(`SELECT 1 FROM ${table} WHERE (${keyColumns}) IN (${keyRows(keys)}) ORDER BY ${keyColumns} FOR UPDATE`, []));
   }
 
   async lockRow(tx: SqlRunner, table: 'conversations' | 'users' | 'tenants', id: Id): Promise<void> {
@@ -277,7 +277,7 @@ class PostgresAdapter extends SqlWords implements SqlAdapter {
     // The participants' rows after every conversation's: each transaction takes them in that
     // order, so none waits for a participant row while holding a conversation another wants.
     const lockParticipants = (keys: readonly (readonly [Id, Id])[]) =>
-      `SELECT 1 FROM participants WHERE (conversation_id, user_id) IN (${keys.map(([c, u]) => `(${int(c)}, ${int(u)})`).join(', ')}) ORDER BY conversation_id, user_id FOR UPDATE`;
+      `SELECT 1 FROM participants WHERE (conversation_id, user_id) IN (${keyRows(keys)}) ORDER BY conversation_id, user_id FOR UPDATE`;
     // With no row to take only if free, the participants' lock goes in the conversations' round trip.
     const inline = tryOnly.length === 0 && participants.length > 0;
     let participantsLocked = false;
@@ -389,6 +389,13 @@ class PostgresAdapter extends SqlWords implements SqlAdapter {
   // row 3–10 µs: asked beside a word 8× rarer it costs more than the rows it would spare.
   readonly searchSorted: SortedSearchPlan = { walks: [1_000, 20_000], walksInConversation: [1_000], ginCost: 10, rareRatio: 8 };
 }
+
+/**
+ * Composite keys (whole numbers) as a VALUES list, for `(a, b) IN (…)`: PostgreSQL plans a list
+ * of row values as one OR of every pair (0.56 ms to plan 48 of them, then a filter on each row
+ * read), and VALUES as a join: 222 against 348 µs for the append's 48 participants' rows.
+ */
+const keyRows = (keys: readonly (readonly number[])[]) => `VALUES ${keys.map((k) => `(${k.map((x) => String(Math.trunc(x))).join(', ')})`).join(', ')}`;
 
 /** Each word a quoted lexeme (taken as it is, no parser), a prefix or exact; all of them. */
 const tsquery = (prefixes: readonly string[], exact: readonly string[]) => {
