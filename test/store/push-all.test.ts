@@ -6,19 +6,15 @@
 // rejoins, new conversations and erasures, every membership's push_all is 1 exactly where
 // the level in force there is `all`; and the outbox rows a plain message and a mention write
 // are the ones the settings ask for (a device, not muted, not the sender, a current member).
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import { randomUUID } from 'node:crypto';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createPostgresStore } from '../../src/backends/store/postgres-store.js';
-import { createSqliteStore } from '../../src/backends/store/sqlite-store.js';
 import type { SqlStore } from '../../src/backends/store/sql-store.js';
 import { raw } from '../../src/backends/store/sql-runner.js';
 import type { NewMessage } from '../../src/backends/store/store.js';
 import type { Id, User } from '../../src/core/model.js';
-import { databases, newPostgresDatabase } from '../helpers/pg.js';
+import { databases } from '../helpers/pg.js';
+import { openScratchStore } from '../helpers/store-scene.js';
 
 const RUNS = Number(process.env.PUSH_ALL_RUNS ?? 60);
 const SEED = Number(process.env.PUSH_ALL_SEED ?? 20261207);
@@ -43,16 +39,7 @@ describe.each(databases)('push_all on %s', (dialect) => {
   let close: () => Promise<void>;
 
   beforeAll(async () => {
-    if (dialect === 'sqlite') {
-      const dir = mkdtempSync(path.join(tmpdir(), 'parley-push-all-'));
-      store = createSqliteStore(`sqlite:${path.join(dir, 'parley.db')}`);
-      close = async () => (await store.close(), rmSync(dir, { recursive: true, force: true }));
-    } else {
-      const db = await newPostgresDatabase();
-      store = createPostgresStore(db.url);
-      close = async () => (await store.close(), await db.drop());
-    }
-    await store.migrate();
+    ({ store, close } = await openScratchStore(dialect, 'push-all'));
   });
   afterAll(() => close());
 

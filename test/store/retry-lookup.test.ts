@@ -5,18 +5,13 @@
 // property runs both ways on SQLite and PostgreSQL: after any sequence of batches of new sends
 // and retries (in the same batch, in a later one, of another sender or conversation), every
 // send's answer and every conversation's history equal a sequential model.
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createPostgresStore } from '../../src/backends/store/postgres-store.js';
-import { createSqliteStore } from '../../src/backends/store/sqlite-store.js';
 import type { SqlStore } from '../../src/backends/store/sql-store.js';
 import type { Statement } from '../../src/backends/store/sql-runner.js';
 import type { AppendResult, NewMessage } from '../../src/backends/store/store.js';
-import { databases, newPostgresDatabase } from '../helpers/pg.js';
-import { storeScene, type StoreScene } from '../helpers/store-scene.js';
+import { databases } from '../helpers/pg.js';
+import { openScratchStore, storeScene, type StoreScene } from '../helpers/store-scene.js';
 
 const RUNS = Number(process.env.RETRY_LOOKUP_RUNS ?? 30);
 const SEED = Number(process.env.RETRY_LOOKUP_SEED ?? 20261207);
@@ -36,16 +31,7 @@ describe.each(databases)('the retry key on %s, looked up first or found by the u
   let lookups = 0;
 
   beforeAll(async () => {
-    if (dialect === 'sqlite') {
-      const dir = mkdtempSync(path.join(tmpdir(), 'parley-retry-'));
-      store = createSqliteStore(`sqlite:${path.join(dir, 'parley.db')}`);
-      close = async () => (await store.close(), rmSync(dir, { recursive: true, force: true }));
-    } else {
-      const db = await newPostgresDatabase();
-      store = createPostgresStore(db.url);
-      close = async () => (await store.close(), await db.drop());
-    }
-    await store.migrate();
+    ({ store, close } = await openScratchStore(dialect, 'retry'));
     const runner = store.runner;
     const all = runner.all.bind(runner);
     runner.all = <T,>(st: Statement) => {
