@@ -43,6 +43,27 @@ describe.each(databases)('push_all on %s', (dialect) => {
   });
   afterAll(() => close());
 
+  it("a user's own level reaches every membership, past a thousand of them (set in chunks)", async () => {
+    const tenant = await store.ensureTenant(randomUUID(), 't');
+    const u = await store.createUser({ tenantId: tenant.id, email: `many-${randomUUID()}@example.test`, name: 'many' });
+    // A uuid holds 36 characters: a short tag and the number.
+    const tag = randomUUID().slice(0, 8);
+    const upTo = `WITH RECURSIVE g(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM g WHERE n < 1050)`;
+    await store.runner.run(
+      raw(`INSERT INTO conversations (uuid, tenant_id, kind, created_at, updated_at) ${upTo} SELECT ? || '-' || CAST(n AS TEXT), ?, 'group', 0, 0 FROM g`, [tag, tenant.id]),
+    );
+    await store.runner.run(
+      raw(`INSERT INTO participants (conversation_id, user_id, role, joined_at) SELECT id, ?, 'member', 0 FROM conversations WHERE uuid LIKE ?`, [u.id, `${tag}-%`]),
+    );
+    const count = async (flag: number) =>
+      Number((await store.runner.all<{ n: number }>(raw('SELECT COUNT(*) AS n FROM participants WHERE user_id = ? AND push_all = ?', [u.id, flag])))[0].n);
+    expect(await count(0)).toBe(1050);
+    await store.setNotificationSetting(u.id, 0, { level: 'all', muteUntil: 0 });
+    expect(await count(1)).toBe(1050);
+    await store.scrubErasedContent(u.id);
+    expect(await count(0)).toBe(1050);
+  });
+
   it('property: every membership is a candidate exactly where its level in force is `all`, and the outbox holds what the settings ask for', async () => {
     const NOW = 1_000_000;
     await fc.assert(

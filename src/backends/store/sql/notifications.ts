@@ -30,14 +30,19 @@ const PUSH_ALL_OF_PARTICIPANTS = `CASE WHEN COALESCE(
  * are locked in key order first, the order appends and receipts lock them in.
  */
 export async function recomputePushAll(tx: SqlRunner, adapter: SqlAdapter, rows: readonly (readonly [Id, Id])[]): Promise<void> {
-  if (rows.length === 0) return;
   const keys = [...rows].sort((a, b) => a[0] - b[0] || a[1] - b[1]);
-  await adapter.lockInOrder(tx, 'participants', 'conversation_id, user_id', keys);
-  const v = adapter.valueTable(['BIGINT', 'BIGINT'], keys);
-  await tx.run(
-    raw(`UPDATE participants SET push_all = ${PUSH_ALL_OF_PARTICIPANTS} FROM ${v.sql} WHERE participants.conversation_id = v.column1 AND participants.user_id = v.column2`, v.parameters),
-  );
+  // In chunks, still in key order: a user in thousands of conversations stays under SQLite's
+  // limit of bound values.
+  for (let at = 0; at < keys.length; at += RECOMPUTE_CHUNK) {
+    const chunk = keys.slice(at, at + RECOMPUTE_CHUNK);
+    await adapter.lockInOrder(tx, 'participants', 'conversation_id, user_id', chunk);
+    const v = adapter.valueTable(['BIGINT', 'BIGINT'], chunk);
+    await tx.run(
+      raw(`UPDATE participants SET push_all = ${PUSH_ALL_OF_PARTICIPANTS} FROM ${v.sql} WHERE participants.conversation_id = v.column1 AND participants.user_id = v.column2`, v.parameters),
+    );
+  }
 }
+const RECOMPUTE_CHUNK = 1000;
 
 /** recomputePushAll over every membership of `userId` (their own level changed, or was erased). */
 export async function recomputeUserPushAll(tx: SqlRunner, adapter: SqlAdapter, userId: Id): Promise<void> {
@@ -60,9 +65,12 @@ export async function recomputeUserPushAll(tx: SqlRunner, adapter: SqlAdapter, u
  * The settings decide in both (LEVEL, NOT_MUTED_AT); `push_all` only picks the candidates.
  */
 export function notificationOutboxStatements(adapter: SqlAdapter, messages: readonly { message: NewMessage; id: Id; seq: number }[]): (Statement | null)[] {
-  const rows = messages.filter((m) => m.message.notify);
-  const everyone = rows.filter((r) => r.message.notify!.direct || r.message.notify!.mentionIds.length > 0);
-  const allOnly = everyone.length === rows.length ? [] : rows.filter((r) => !(r.message.notify!.direct || r.message.notify!.mentionIds.length > 0));
+  const everyone: typeof messages[number][] = [];
+  const allOnly: typeof messages[number][] = [];
+  for (const m of messages) {
+    const notify = m.message.notify;
+    if (notify) (notify.direct || notify.mentionIds.length > 0 ? everyone : allOnly).push(m);
+  }
   return [membersStatement(adapter, everyone), allLevelStatement(adapter, allOnly)];
 }
 
