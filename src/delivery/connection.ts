@@ -38,6 +38,46 @@ interface Corkable {
   uncork(): void;
 }
 
+/** What Connection reads of a `ws` socket to write a SharedFrame's bytes past it. */
+interface WsInternals {
+  _socket?: Corkable & { write(chunk: Buffer): boolean };
+  /** `ws`'s Sender: DEFAULT (0) with nothing queued means no frame of its own is under way. */
+  _sender?: { _state?: number; _queue?: unknown[] };
+  /** Negotiated extensions: permessage-deflate means frames differ per socket. */
+  _extensions?: Record<string, unknown>;
+}
+
+/**
+ * A text frame many sockets get (a broadcast, an ack): its UTF-8 bytes, encoded once, and the
+ * whole WebSocket frame, built once at the first socket that takes it as is. Through
+ * `ws.send` every socket framed it again: a header buffer, an options object and two
+ * writes per delivery, a group's deliveries' largest cost after the syscall itself.
+ */
+export class SharedFrame {
+  #wire: Buffer | null = null;
+  constructor(readonly payload: Buffer) {}
+
+  /** The frame a server sends (RFC 6455 §5.2): final, text, unmasked, uncompressed. */
+  get wire(): Buffer {
+    if (this.#wire) return this.#wire;
+    const n = this.payload.length;
+    const head = n < 126 ? 2 : n < 65536 ? 4 : 10;
+    const out = Buffer.allocUnsafe(head + n);
+    out[0] = 0x81;
+    if (n < 126) out[1] = n;
+    else if (n < 65536) {
+      out[1] = 126;
+      out.writeUInt16BE(n, 2);
+    } else {
+      out[1] = 127;
+      out.writeUInt32BE(Math.floor(n / 2 ** 32), 2);
+      out.writeUInt32BE(n >>> 0, 6);
+    }
+    this.payload.copy(out, head);
+    return (this.#wire = out);
+  }
+}
+
 /**
  * Sockets written to in this turn of the event loop, corked: everything a socket is sent
  * before the loop's check phase (an ack and the deliveries of one group commit, say) goes
@@ -59,6 +99,12 @@ function corkForThisTurn(raw: Corkable): void {
     uncorkScheduled = true;
     setImmediate(uncorkAll);
   }
+}
+
+function directSender(socket: WebSocketLike): WsInternals['_sender'] | null {
+  const ws = socket as WsInternals;
+  if (!ws._socket || !ws._sender || !ws._extensions || Object.keys(ws._extensions).length > 0) return null;
+  return ws._sender;
 }
 
 /** Close codes (docs/codes.md). */
@@ -103,16 +149,18 @@ export class Connection<S = unknown> {
     /** The dialect's own per-socket state (e.g. the current room). */
     public state: S,
     readonly sendBufferLimit: number,
-  ) {}
+  ) {
+    this.#direct = directSender(socket);
+  }
 
   /**
    * Sends a frame unless the peer is too far behind; a slow consumer is closed with 4008. A
    * frame shared by many sockets comes as UTF-8 bytes, encoded once: as a string, `ws`
    * would measure and encode it again for every socket.
    */
-  send(frame: string | Buffer): void {
+  send(frame: string | SharedFrame): void {
     if (this.closed || this.silenced || this.socket.readyState !== OPEN) return;
-    const raw = (this.socket as { _socket?: Corkable })._socket;
+    const raw = (this.socket as WsInternals)._socket;
     if (raw && this.#corkedTurn !== turn) {
       // What the peer has not taken of the turns before this one. This turn's own frames (a
       // group commit's, corked together) count from the next turn on: one large batch does
@@ -127,8 +175,15 @@ export class Connection<S = unknown> {
       return;
     }
     if (typeof frame === 'string') this.socket.send(frame);
-    else this.socket.send(frame, TEXT);
+    else if (this.#direct && this.#direct._state === 0 && this.#direct._queue?.length === 0) raw!.write(frame.wire);
+    else this.socket.send(frame.payload, TEXT);
   }
+  /**
+   * The `ws` Sender, where a SharedFrame's bytes may go straight to the stream: no compression
+   * was negotiated (frames are then the same for every socket). Checked again per frame: the
+   * Sender idle, so the bytes cannot overtake a frame of its own (a close, a ping).
+   */
+  readonly #direct: WsInternals['_sender'] | null;
   #corkedTurn = -1;
   /** `socket.bufferedAmount` at this turn's first frame (see send). */
   #backlog = 0;

@@ -2,7 +2,7 @@ import type { Bus } from '../backends/bus/bus.js';
 import type { CacheInvalidator } from '../backends/store/store.js';
 import type { CacheChange, DomainEvent, EventPublisher, Flush } from '../core/events.js';
 import type { Id } from '../core/model.js';
-import { CloseCodes, OPEN, type Connection } from './connection.js';
+import { CloseCodes, OPEN, SharedFrame, type Connection } from './connection.js';
 import { SeqOrderer, type Cursor, type GapFiller } from './ordering.js';
 import type { Metrics } from '../observability/metrics.js';
 
@@ -441,12 +441,12 @@ export class Hub implements EventPublisher, CacheInvalidator {
   #render(targets: Connection<any>[], event: DomainEvent, force = false, replay = false, advance = !force): void {
     // A socket that holds the event (behind a replay or its own flush) renders it later, alone:
     // the frames go with the event then, so it finds the one the others got.
-    const frames: Map<string, Buffer> = (event as Framed)[FRAMES] ?? new Map();
+    const frames: Map<string, SharedFrame> = (event as Framed)[FRAMES] ?? new Map();
     // The frame of the previous socket's renderer and variant: a group's sockets mostly share
     // one (the sender's differs), so most deliveries skip building the cache key.
     let lastRenderer: unknown = null;
     let lastVariant: string | null = null;
-    let lastFrame: Buffer | undefined;
+    let lastFrame: SharedFrame | undefined;
     let sent = 0;
     const convId = 'conversation' in event ? event.conversation.id : 0;
     const changeSeq = event.type !== 'mention' && 'message' in event ? event.message.changeSeq : 0;
@@ -484,12 +484,12 @@ export class Hub implements EventPublisher, CacheInvalidator {
       }
       const variant = conn.renderer.key(event, conn);
       if (variant === null) continue;
-      let frame: Buffer | undefined;
+      let frame: SharedFrame | undefined;
       if (conn.renderer === lastRenderer && variant === lastVariant) frame = lastFrame!;
       else {
         const cacheKey = conn.renderer.name + '\u0000' + variant;
         frame = frames.get(cacheKey);
-        if (frame === undefined) frames.set(cacheKey, (frame = Buffer.from(conn.renderer.frame(event, conn))));
+        if (frame === undefined) frames.set(cacheKey, (frame = new SharedFrame(Buffer.from(conn.renderer.frame(event, conn)))));
         lastRenderer = conn.renderer;
         lastVariant = variant;
         lastFrame = frame;
@@ -507,7 +507,7 @@ export class Hub implements EventPublisher, CacheInvalidator {
 
 /** An event's frames by renderer and variant, once a socket holds it (a symbol: no bus carries it). */
 const FRAMES = Symbol('frames');
-type Framed = DomainEvent & { [FRAMES]?: Map<string, Buffer> };
+type Framed = DomainEvent & { [FRAMES]?: Map<string, SharedFrame> };
 
 /** Nothing at or below `changeSeq` is shown to `conn` again unless forced: it has all of it. */
 function raiseMark(conn: Connection<any>, conversationId: Id, changeSeq: number): void {
