@@ -493,7 +493,7 @@ const auxCores = (ph?: PhaseResult) => (ph && (ph.pgCpuCores !== null || ph.redi
 const totalCpuPerDelivery = (ph?: PhaseResult) =>
   ph?.serverCpuCores != null && ph.msgPerSec > 0 ? ((ph.serverCpuCores + (auxCores(ph) ?? 0)) * 1000) / ph.msgPerSec : null;
 const shortLabel = (t: Target) =>
-  t.id === 'floor' ? 'floor' : t.id.startsWith('parley') ? `${t.db === 'postgres' ? 'parley pg' : 'parley'}${{ parley: '', 'parley-noindex': ' noidx', 'parley-nooutbox': ' nobox', 'parley-bare': ' bare' }[t.id as string]}` : `parley x${t.processes}`;
+  t.id === 'floor' ? 'floor' : t.id.startsWith('parley') ? `${t.db === 'postgres' ? 'parley pg' : 'parley'}${{ 'parley-noindex': ' noidx', 'parley-nooutbox': ' nobox', 'parley-bare': ' bare' }[t.id as string] ?? ''}` : `parley x${t.processes}`;
 
 function describe(o: Opts, sc: Scenario): string {
   const mode = o.rate > 0 ? `open loop ${o.rate} msg/s per client` : `closed loop, window ${o.window}`;
