@@ -48,19 +48,20 @@ interface WsInternals {
 }
 
 /**
- * A text frame many sockets get (a broadcast, an ack): its UTF-8 bytes, encoded once, and the
- * whole WebSocket frame, built once at the first socket that takes it as is. Through
- * `ws.send` every socket framed it again: a header buffer, an options object and two
- * writes per delivery, a group's deliveries' largest cost after the syscall itself.
+ * A text frame many sockets get (a broadcast, an ack): encoded once, as the whole WebSocket
+ * frame a server sends (RFC 6455 §5.2: final, text, unmasked, uncompressed), its UTF-8 bytes
+ * written straight after the header. Through `ws.send` every socket framed it again: a
+ * header buffer, an options object and two writes per delivery, a group's deliveries'
+ * largest cost after the syscall itself.
  */
 export class SharedFrame {
-  #wire: Buffer | null = null;
-  constructor(readonly payload: Buffer) {}
+  /** Header and payload, as written to a socket without compression. */
+  readonly wire: Buffer;
+  /** The UTF-8 text alone (a view of `wire`), for a socket `ws` must frame itself. */
+  readonly payload: Buffer;
 
-  /** The frame a server sends (RFC 6455 §5.2): final, text, unmasked, uncompressed. */
-  get wire(): Buffer {
-    if (this.#wire) return this.#wire;
-    const n = this.payload.length;
+  constructor(text: string) {
+    const n = Buffer.byteLength(text);
     const head = n < 126 ? 2 : n < 65536 ? 4 : 10;
     const out = Buffer.allocUnsafe(head + n);
     out[0] = 0x81;
@@ -73,8 +74,9 @@ export class SharedFrame {
       out.writeUInt32BE(Math.floor(n / 2 ** 32), 2);
       out.writeUInt32BE(n >>> 0, 6);
     }
-    this.payload.copy(out, head);
-    return (this.#wire = out);
+    out.write(text, head);
+    this.wire = out;
+    this.payload = out.subarray(head);
   }
 }
 

@@ -489,7 +489,7 @@ export class Hub implements EventPublisher, CacheInvalidator {
       else {
         const cacheKey = conn.renderer.name + '\u0000' + variant;
         frame = frames.get(cacheKey);
-        if (frame === undefined) frames.set(cacheKey, (frame = new SharedFrame(Buffer.from(conn.renderer.frame(event, conn)))));
+        if (frame === undefined) frames.set(cacheKey, (frame = new SharedFrame(conn.renderer.frame(event, conn))));
         lastRenderer = conn.renderer;
         lastVariant = variant;
         lastFrame = frame;
