@@ -37,6 +37,18 @@ describe('uuidv7', () => {
     );
   });
 
+  it("without dashes (an event's id) it is the same id, its 32 hex digits alone", () => {
+    // Past any clock the property above moved to: the id then carries this time.
+    const now = Date.now() + 1_000_000_000_000;
+    const plain = uuidv7(now, '');
+    expect(plain).toMatch(/^[0-9a-f]{12}7[0-9a-f]{3}[89ab][0-9a-f]{15}$/);
+    const u = `${plain.slice(0, 8)}-${plain.slice(8, 12)}-${plain.slice(12, 16)}-${plain.slice(16, 20)}-${plain.slice(20)}`;
+    expect(validate(u)).toBe(true);
+    expect(timeOf(u)).toBe(now);
+    // Taken in order with the dashed ones: the counter is shared.
+    expect(uuidv7(now).replace(/-/g, '') > plain).toBe(true);
+  });
+
   it('draws fresh randomness past its pool (more ids than one pool holds)', () => {
     const ids = Array.from({ length: 5000 }, () => uuidv7());
     expect(new Set(ids).size).toBe(ids.length);

@@ -26,7 +26,8 @@ function random(n: number): number {
   return from;
 }
 
-export function uuidv7(now = Date.now()): string {
+/** `dash`: '' gives the 32 hex digits alone (an event's id), without a second pass to strip them. */
+export function uuidv7(now = Date.now(), dash = '-'): string {
   const r = random(10);
   if (now > lastMs) {
     lastMs = now;
@@ -43,16 +44,16 @@ export function uuidv7(now = Date.now()): string {
     HEX[(ms / 0x100000000) & 0xff] +
     HEX[(ms / 0x1000000) & 0xff] +
     HEX[(ms / 0x10000) & 0xff] +
-    '-' +
+    dash +
     HEX[(ms / 0x100) & 0xff] +
     HEX[ms & 0xff] +
-    '-' +
+    dash +
     HEX[0x70 | ((c >>> 28) & 0x0f)] +
     HEX[(c >>> 20) & 0xff] +
-    '-' +
+    dash +
     HEX[0x80 | ((c >>> 14) & 0x3f)] +
     HEX[(c >>> 6) & 0xff] +
-    '-' +
+    dash +
     HEX[((c << 2) & 0xff) | (POOL[r + 4] & 0x03)] +
     HEX[POOL[r + 5]] +
     HEX[POOL[r + 6]] +

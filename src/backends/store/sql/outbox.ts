@@ -17,7 +17,7 @@ export interface OutboxSwitch {
   enabled: boolean;
 }
 
-export const newEventUuid = () => 'evt_' + uuidv7().replaceAll('-', '');
+export const newEventUuid = () => 'evt_' + uuidv7(Date.now(), '');
 
 /**
  * Logs `events` in `tx`, in their order, in one statement. Each row draws its `seq` from the
