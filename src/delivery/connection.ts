@@ -157,8 +157,8 @@ export class Connection<S = unknown> {
 
   /**
    * Sends a frame unless the peer is too far behind; a slow consumer is closed with 4008. A
-   * frame shared by many sockets comes as UTF-8 bytes, encoded once: as a string, `ws`
-   * would measure and encode it again for every socket.
+   * frame shared by many sockets comes as a SharedFrame, encoded and framed once: as a
+   * string, `ws` would measure, encode and frame it again for every socket.
    */
   send(frame: string | SharedFrame): void {
     if (this.closed || this.silenced || this.socket.readyState !== OPEN) return;
@@ -177,7 +177,7 @@ export class Connection<S = unknown> {
       return;
     }
     if (typeof frame === 'string') this.socket.send(frame);
-    else if (this.#direct && this.#direct._state === 0 && this.#direct._queue?.length === 0) raw!.write(frame.wire);
+    else if (raw && this.#direct && this.#direct._state === 0 && this.#direct._queue?.length === 0) raw.write(frame.wire);
     else this.socket.send(frame.payload, TEXT);
   }
   /**
