@@ -257,11 +257,6 @@ class PostgresAdapter extends SqlWords implements SqlAdapter {
 
   async lockInOrder(tx: SqlRunner, table: string, keyColumns: string, keys: readonly (readonly number[])[]): Promise<void> {
     if (keys.length < 2) return;
-    const width = keys[0].length;
-    if (width === 1) {
-      await tx.all(raw(`SELECT 1 FROM ${table} WHERE ${keyColumns} IN (${keys.map(() => '?').join(', ')}) ORDER BY ${keyColumns} FOR UPDATE`, keys.flat()));
-      return;
-    }
     await tx.all(raw(`SELECT 1 FROM ${table} WHERE (${keyColumns}) IN (${keyRows(keys)}) ORDER BY ${keyColumns} FOR UPDATE`, []));
   }
 
@@ -285,7 +280,6 @@ class PostgresAdapter extends SqlWords implements SqlAdapter {
     const tryOnly = ids.filter((id) => probe?.has(id));
     // Ids are integers from our own rows, written inline: the savepoint, the wait bound and
     // the lock then go in one round trip (a query with parameters takes one statement).
-    const int = (x: Id) => String(Math.trunc(x));
     const list = (xs: readonly Id[]) => xs.map(int).join(', ');
     // The participants' rows after every conversation's: each transaction takes them in that
     // order, so none waits for a participant row while holding a conversation another wants.
@@ -403,12 +397,15 @@ class PostgresAdapter extends SqlWords implements SqlAdapter {
   readonly searchSorted: SortedSearchPlan = { walks: [1_000, 20_000], walksInConversation: [1_000], ginCost: 10, rareRatio: 8 };
 }
 
+/** A whole number from our own rows, written inline (it can hold nothing but digits). */
+const int = (x: number) => String(Math.trunc(x));
+
 /**
- * Composite keys (whole numbers) as a VALUES list, for `(a, b) IN (…)`: PostgreSQL plans a list
- * of row values as one OR of every pair (0.56 ms to plan 48 of them, then a filter on each row
- * read), and VALUES as a join: 222 against 348 µs for the append's 48 participants' rows.
+ * Keys (whole numbers, one or more columns) as a VALUES list, for `(a, b) IN (…)`: PostgreSQL
+ * plans a list of row values as one OR of every pair (0.56 ms to plan 48 of them, then a filter
+ * on each row read), and VALUES as a join: 222 against 348 µs for the append's 48 participants' rows.
  */
-const keyRows = (keys: readonly (readonly number[])[]) => `VALUES ${keys.map((k) => `(${k.map((x) => String(Math.trunc(x))).join(', ')})`).join(', ')}`;
+const keyRows = (keys: readonly (readonly number[])[]) => `VALUES ${keys.map((k) => `(${k.map(int).join(', ')})`).join(', ')}`;
 
 /** Each word a quoted lexeme (taken as it is, no parser), a prefix or exact; all of them. */
 const tsquery = (prefixes: readonly string[], exact: readonly string[]) => {
