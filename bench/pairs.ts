@@ -53,6 +53,7 @@ const DEFAULTS = {
   rounds: 1,
   json: '',
   keep: false,
+  colocate: false,
   'connect-concurrency': 50,
   'setup-concurrency': 8,
   help: false,
@@ -99,7 +100,10 @@ const HELP = `npm run bench -- [options]
   --rounds N           run every row N times, taking turns, and print each row's median and range
   --wait-quiet S       before each server, wait up to S s for other processes to go quiet
   --json FILE          write the figures as JSON
-  --keep               keep the temp dir (SQLite file, server logs)`;
+  --keep               keep the temp dir (SQLite file, server logs)
+  --colocate           what-if: all members of a group on one process (group g on process g mod N), as if
+                       each conversation's sends went to one owner process at no cost of forwarding; no
+                       row of such a run is read for the targets`;
 
 function parseArgs(argv: string[]): Opts {
   const out: Record<string, unknown> = { ...DEFAULTS };
@@ -320,6 +324,7 @@ async function benchServer(t: Target, sc: Scenario, o: Opts, tmp: string, halfRa
     settle: o.settle,
     connectConcurrency: o['connect-concurrency'],
     setupConcurrency: o['setup-concurrency'],
+    colocate: o.colocate,
   };
   const procs: ServerHandle[] = [];
   let pe: ParleyEnv | null = null;
@@ -554,6 +559,7 @@ function detail(o: Opts, sc: Scenario, results: ServerResult[], halfRate: number
     row('  messages per commit', (r) => r.main?.commits?.messagesEach, 1, false, true);
     row('  ms per commit, start to on disk', (r) => r.main?.commits?.msEach, 2, false, true);
     row('  commits running at once, per process', (r) => r.main?.commits?.runningEach, 2, false, true);
+    row('reorder fills/s (a publish later than REORDER_WAIT_MS)', (r) => r.main?.commits?.reorderFillsPerSec, 1, false, true);
     // Counts, not times: what the machine's load does not move (round trips, socket writes).
     row('server write syscalls per delivery', (r) => perDelivery(r.main, 'writes'), 2, false);
     row('server read syscalls per delivery', (r) => perDelivery(r.main, 'reads'), 2, false);
@@ -811,7 +817,8 @@ async function main() {
     // The targets are stated for a closed loop of one message per client, 64 characters.
     const rows = targetRows(runs);
     const measured = rows.pairs.floor || rows.pairs.sqlite || rows.pairs.cluster || rows.group.sqlite;
-    if (o.targets || (measured && o.window === 1 && !(o.rate > 0) && o.size === 64)) console.log('\n' + targetsTable(rows));
+    if (o.colocate) console.log('\n# --colocate: a what-if placement, the targets are not read from this run');
+    else if (o.targets || (measured && o.window === 1 && !(o.rate > 0) && o.size === 64)) console.log('\n' + targetsTable(rows));
   }
   const n = notes(runs);
   if (n.length) console.log('\n' + n.join('\n'));

@@ -1,5 +1,5 @@
 // The group commits of a Parley target over the measured window, read off each process's
-// `/metrics` (parley_db_batch_size and parley_db_batch_seconds) at the window's start and end:
+// `/metrics` (parley_db_batch_size, parley_db_batch_seconds, parley_reorder_fills_total) at the window's start and end:
 // how many commits a second, how many messages each, how long each took from its start to
 // its messages on disk, and how many ran at once (their summed time over the window's length,
 // per process). A writer whose commits run one at a time, each long, waits on something (the
@@ -15,12 +15,19 @@ export interface CommitStats {
   msEach: number | null;
   /** Commits running at once, per process (mean over the window). */
   runningEach: number | null;
+  /**
+   * Gaps read back from the database per second, all processes (parley_reorder_fills_total):
+   * a change of another process's whose publish did not arrive within REORDER_WAIT_MS of a
+   * later one. Each held the later one's delivery that long.
+   */
+  reorderFillsPerSec: number;
 }
 
 interface Reading {
   count: number;
   sizeSum: number;
   secondsSum: number | null;
+  fills: number;
 }
 
 export const BENCH_METRICS_TOKEN = 'bench-metrics';
@@ -44,6 +51,7 @@ export class CommitSampler {
       messagesEach: count > 0 ? (b.sizeSum - a.sizeSum) / count : null,
       msEach: count > 0 && secondsSum !== null ? (secondsSum / count) * 1000 : null,
       runningEach: secondsSum !== null ? secondsSum / seconds / this.urls.length : null,
+      reorderFillsPerSec: (b.fills - a.fills) / seconds,
     };
   }
 
@@ -53,7 +61,7 @@ export class CommitSampler {
       const texts = await Promise.all(
         this.urls.map((u) => fetch(`${u}/metrics`, { headers: { authorization: `Bearer ${BENCH_METRICS_TOKEN}` } }).then((r) => (r.ok ? r.text() : Promise.reject(new Error(`${r.status}`))))),
       );
-      const out: Reading = { count: 0, sizeSum: 0, secondsSum: 0 };
+      const out: Reading = { count: 0, sizeSum: 0, secondsSum: 0, fills: 0 };
       for (const t of texts) {
         const value = (name: string) => {
           const m = new RegExp(`^${name} (\\S+)$`, 'm').exec(t);
@@ -61,6 +69,7 @@ export class CommitSampler {
         };
         out.count += value('parley_db_batch_size_count') ?? 0;
         out.sizeSum += value('parley_db_batch_size_sum') ?? 0;
+        out.fills += value('parley_reorder_fills_total') ?? 0;
         const s = value('parley_db_batch_seconds_sum');
         out.secondsSum = s === null || out.secondsSum === null ? null : out.secondsSum + s;
       }

@@ -71,6 +71,8 @@ export interface LoadOptions {
   settle: number; // s
   connectConcurrency: number;
   setupConcurrency: number;
+  /** What-if: every member of group g on process g mod N (else spread, see Load). */
+  colocate?: boolean;
 }
 
 export interface PhaseResult {
@@ -209,7 +211,7 @@ export class Load {
   /**
    * `urls`: one per server process (floor: ws://127.0.0.1:P, Parley: http://127.0.0.1:P).
    * Client `pos` of group `g` connects to process (g + pos) mod N, so with N ≥ 2 the two
-   * members of a pair are always on different processes.
+   * members of a pair are always on different processes; with `colocate`, to g mod N.
    */
   constructor(
     readonly kind: Kind,
@@ -231,7 +233,7 @@ export class Load {
           group: g,
           pos,
           members,
-          proc: (g + pos) % urls.length,
+          proc: (o.colocate ? g : g + pos) % urls.length,
           ws: null,
           dead: false,
           closing: false,
