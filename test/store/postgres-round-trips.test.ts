@@ -14,18 +14,21 @@ import { storeScene } from '../helpers/store-scene.js';
 // BEGIN goes with its first statement, the conversations' lock, in one round trip.
 
 /** The texts pg's clients send, in order (observed: every query still runs on the database). */
-function recordQueries(): { texts: string[]; names: (string | undefined)[]; stop: () => void } {
+function recordQueries(): { texts: string[]; names: (string | undefined)[]; committing: boolean[]; stop: () => void } {
   const texts: string[] = [];
   const names: (string | undefined)[] = [];
+  /** Sent with its transaction's COMMIT in the same round trip (Statement.commits). */
+  const committing: boolean[] = [];
   const proto = pg.Client.prototype as unknown as { query: (...args: unknown[]) => unknown };
   const query = proto.query;
   proto.query = function (this: unknown, ...args: unknown[]) {
     const q = args[0];
     texts.push(typeof q === 'string' ? q : String((q as { text?: string })?.text ?? ''));
     names.push(typeof q === 'string' ? undefined : (q as { name?: string })?.name);
+    committing.push(typeof q === 'string' ? /; COMMIT$/.test(q) : (q as object).constructor.name === 'CommittingQuery');
     return query.apply(this, args);
   };
-  return { texts, names, stop: () => void (proto.query = query) };
+  return { texts, names, committing, stop: () => void (proto.query = query) };
 }
 
 describe.skipIf(!hasPostgres)('PostgreSQL round trips', () => {
@@ -55,7 +58,9 @@ describe.skipIf(!hasPostgres)('PostgreSQL round trips', () => {
     // No retry turned up lately, so no lookup (SqlAppend.retryLookupWindowMs): the first
     // query is the transaction's, which begins with the lock.
     expect(rec.texts[0]).toMatch(/^BEGIN; SAVEPOINT lock_wait;/);
-    expect(rec.texts.at(-1)).toBe('COMMIT');
+    // Nor a COMMIT of its own: it goes with the last statement.
+    expect(rec.texts).not.toContain('COMMIT');
+    expect(rec.committing.at(-1)).toBe(true);
     // Committed: another connection reads the messages.
     expect((await store.messagesBySeq(c1.id, 1, 10)).length).toBe(2);
   });
@@ -64,8 +69,10 @@ describe.skipIf(!hasPostgres)('PostgreSQL round trips', () => {
   // processes' appends to them wait that long: the retry lookup (when one runs) reads before
   // the transaction, the lock takes the watermarks' rows with it, reads the conversations' counters and draws
   // the messages' ids, so every write of the batch is one statement: the seqs' UPDATE, the
-  // messages, the search index, push outbox and events log, and the watermarks.
-  it('an append holds its locks for two round trips and the COMMIT: the lock, then every write', async () => {
+  // messages, the search index, push outbox and events log, and the watermarks, sent with the
+  // COMMIT: the senders' rows were locked current in the first round trip, so nothing after
+  // the writes can still roll them back.
+  it('an append holds its locks for two round trips: the lock, then every write with the COMMIT', async () => {
     const { store, a, b, conversations: [c1, c2], msg } = await setup();
     const rec = recordQueries();
     try {
@@ -76,10 +83,10 @@ describe.skipIf(!hasPostgres)('PostgreSQL round trips', () => {
     } finally {
       rec.stop();
     }
-    expect(rec.texts).toHaveLength(3);
-    expect(rec.texts[0]).toMatch(/^BEGIN; .*FROM conversations .* FOR UPDATE; SET LOCAL lock_timeout = DEFAULT; SELECT 1 FROM participants .* FOR UPDATE; SELECT id, last_seq.*nextval\('messages_id_seq'\)/s);
+    expect(rec.texts).toHaveLength(2);
+    expect(rec.texts[0]).toMatch(/^BEGIN; .*FROM conversations .* FOR UPDATE; SET LOCAL lock_timeout = DEFAULT; SELECT 1 FROM participants .* FOR UPDATE; SELECT id, last_seq.*nextval\('messages_id_seq'\).*current_participants/s);
     expect(rec.texts[1]).toMatch(/^WITH w0 AS \(UPDATE conversations SET last_seq.*INSERT INTO messages \(id, .*INSERT INTO message_search.*INSERT INTO notification_outbox.*INSERT INTO events.*UPDATE participants/s);
-    expect(rec.texts.at(-1)).toBe('COMMIT');
+    expect(rec.committing).toEqual([false, true]);
     // Everything of the batch committed: messages, watermarks, index rows, events.
     expect((await store.messagesBySeq(c1.id, 1, 10)).map((m) => [m.seq, m.changeSeq]).sort((x, y) => x[0] - y[0])).toEqual([[1, 1], [2, 2]]);
     const [{ last_seq, change_seq }] = await store.runner.all<{ last_seq: number; change_seq: number }>(raw('SELECT last_seq, change_seq FROM conversations WHERE id = ?', [c1.id]));
@@ -95,6 +102,101 @@ describe.skipIf(!hasPostgres)('PostgreSQL round trips', () => {
     expect(stored[0].id).toBeLessThan(stored[1].id);
     const [{ joined }] = await store.runner.all<{ joined: number }>(raw('SELECT count(*) AS joined FROM messages m JOIN message_search s ON s.rowid = m.id', []));
     expect(Number(joined)).toBe(3);
+  });
+
+  it('a sender who has left: the writes go without the COMMIT, and nothing of the batch commits', async () => {
+    const { store, a, b, conversations: [c1, c2], msg } = await setup();
+    await store.runner.run(raw('UPDATE participants SET left_at = 5 WHERE conversation_id = ? AND user_id = ?', [c1.id, a.id]));
+    const rec = recordQueries();
+    try {
+      await expect(store.appendMessages([msg(c1.id, a.id), msg(c2.id, b.id)])).rejects.toMatchObject({ code: 'conversation_not_found' });
+    } finally {
+      rec.stop();
+    }
+    // The lock's round trip counted one current sender of two: the watermarks' UPDATE, which
+    // moves only current ones, is what tells, so it went alone and the batch rolled back.
+    expect(rec.committing.every((c) => !c)).toBe(true);
+    expect(rec.texts.at(-1)).toBe('ROLLBACK');
+    expect(await store.messagesBySeq(c2.id, 1, 10)).toEqual([]);
+  });
+
+  describe('a statement that carries its transaction\'s COMMIT (Statement.commits)', () => {
+    const lastSeq = async (store: Awaited<ReturnType<typeof setup>>['store'], id: number) =>
+      Number((await store.runner.all<{ last_seq: number }>(raw('SELECT last_seq FROM conversations WHERE id = ?', [id])))[0].last_seq);
+
+    it('commits with it, in the same round trip, with or without parameters; committed() is told once', async () => {
+      const { store, conversations: [c1, c2] } = await setup();
+      const told: string[] = [];
+      const rec = recordQueries();
+      try {
+        // Parameters: after the BEGIN, one extended-protocol exchange with the COMMIT before its Sync.
+        await store.runner.transaction(
+          async (tx) => {
+            await tx.run({ ...raw('UPDATE conversations SET last_seq = ? WHERE id = ?', [7, c1.id]), commits: true });
+            return 'one';
+          },
+          (out) => told.push(out),
+        );
+        // None, as its transaction's first statement: BEGIN, it and COMMIT in one simple query.
+        await store.runner.transaction(
+          async (tx) => {
+            await tx.run({ ...raw(`UPDATE conversations SET last_seq = 8 WHERE id = ${c2.id}`, []), commits: true });
+            return 'two';
+          },
+          (out) => told.push(out),
+        );
+      } finally {
+        rec.stop();
+      }
+      expect(rec.texts).toEqual(['BEGIN', 'UPDATE conversations SET last_seq = $1 WHERE id = $2', `BEGIN; UPDATE conversations SET last_seq = 8 WHERE id = ${c2.id}; COMMIT`]);
+      expect(rec.committing).toEqual([false, true, true]);
+      expect(told).toEqual(['one', 'two']);
+      expect([await lastSeq(store, c1.id), await lastSeq(store, c2.id)]).toEqual([7, 8]);
+    });
+
+    it('that fails commits nothing of its transaction, and the connections serve the next ones', async () => {
+      const { store, conversations: [c1] } = await setup();
+      for (const failing of [{ ...raw('SELECT 1 / (CAST(? AS INTEGER) - 1)', [1]), prepared: true, commits: true }, { ...raw('SELECT 1 / 0', []), commits: true }]) {
+        await expect(
+          store.runner.transaction(async (tx) => {
+            await tx.run(raw('UPDATE conversations SET last_seq = last_seq + 100 WHERE id = ?', [c1.id]));
+            await tx.all(failing);
+          }),
+        ).rejects.toThrow(/division by zero/);
+        expect(await lastSeq(store, c1.id)).toBe(0);
+      }
+      // Every pooled connection is out of its transaction: four at once each commit their own.
+      await Promise.all([1, 2, 3, 4].map(() => store.runner.transaction((tx) => tx.run({ ...raw('UPDATE conversations SET last_seq = last_seq + 1 WHERE id = ?', [c1.id]), commits: true }))));
+      expect(await lastSeq(store, c1.id)).toBe(4);
+    });
+
+    it('ends the transaction: a statement after it is refused, what it committed stays', async () => {
+      const { store, conversations: [c1] } = await setup();
+      await expect(
+        store.runner.transaction(async (tx) => {
+          await tx.run({ ...raw('UPDATE conversations SET last_seq = 7 WHERE id = ?', [c1.id]), commits: true });
+          await tx.run(raw('UPDATE conversations SET last_seq = 8 WHERE id = ?', [c1.id]));
+        }),
+      ).rejects.toThrow(/after its transaction committed/);
+      expect(await lastSeq(store, c1.id)).toBe(7);
+    });
+
+    it('inside a nested transaction commits nothing: the outer one still decides', async () => {
+      const { store, conversations: [c1] } = await setup();
+      const rec = recordQueries();
+      try {
+        await expect(
+          store.runner.transaction(async (tx) => {
+            await tx.transaction((inner) => inner.run({ ...raw('UPDATE conversations SET last_seq = 9 WHERE id = ?', [c1.id]), commits: true }));
+            throw new Error('the outer transaction fails');
+          }),
+        ).rejects.toThrow('the outer transaction fails');
+      } finally {
+        rec.stop();
+      }
+      expect(rec.committing.every((c) => !c)).toBe(true);
+      expect(await lastSeq(store, c1.id)).toBe(0);
+    });
   });
 
   it('the writes run as a prepared statement, the same one for any batch; PG_PREPARED_STATEMENTS=off sends them unnamed', async () => {

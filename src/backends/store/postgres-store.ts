@@ -8,6 +8,8 @@ import { postgresAdapter } from './sql/adapter.js';
 import { LockNotAvailable, NotCommitted, UniqueViolation } from './store.js';
 
 let pgLoaded: typeof pg | undefined;
+/** pg's Query sending a COMMIT in its own Sync (Statement.commits); made with pg. */
+let CommittingQuery: (new (config: pg.QueryConfig, values: undefined, callback: (err: Error | null, res: pg.QueryResult | pg.QueryResult[]) => void) => pg.Submittable) | undefined;
 /**
  * pg, required at the first PostgreSQL store: a server on SQLite never loads it (it was a
  * tenth of a restart's module loading).
@@ -17,6 +19,19 @@ function loadPg(): typeof pg {
   pgLoaded = createRequire(import.meta.url)('pg') as typeof pg;
   // int8 (ids, seqs, epoch-ms times) as JS numbers: every value Parley stores fits in 2^53.
   pgLoaded.types.setTypeParser(20, (v) => Number.parseInt(v, 10));
+  // After the statement's Execute, the COMMIT's Parse/Bind/Execute, then one Sync: PostgreSQL
+  // runs the COMMIT only if the statement succeeded (an error skips to the Sync), and answers
+  // both in one round trip. Results: [the statement's, the COMMIT's].
+  const Query = (pgLoaded as unknown as { Query: new (...a: unknown[]) => object }).Query;
+  CommittingQuery = class CommittingQuery extends Query {
+    _getRows(connection: { execute(c: object): void; parse(c: object): void; bind(c: object): void; sync(): void }, rows?: number) {
+      connection.execute({ portal: (this as unknown as { portal: string }).portal, rows });
+      connection.parse({ text: 'COMMIT', name: '' });
+      connection.bind({});
+      connection.execute({});
+      connection.sync();
+    }
+  } as unknown as typeof CommittingQuery;
   return pgLoaded;
 }
 
@@ -65,6 +80,16 @@ function lostConnection(e: unknown): boolean {
   return /Connection terminated|Client has encountered a connection error|not queryable/i.test(err?.message ?? '');
 }
 
+/**
+ * The session was gone before a statement reached it: the server had ended it for idling in its
+ * transaction (it was running nothing), or pg knew it dead and sent nothing. A lost connection
+ * after a COMMIT went out (Statement.commits) is otherwise no proof that nothing committed.
+ */
+function endedBeforeSent(e: unknown): boolean {
+  const err = e as { code?: string; message?: string };
+  return err?.code === '25P03' || /not queryable/i.test(err?.message ?? '');
+}
+
 interface Queryable {
   query(text: string, values: unknown[]): Promise<pg.QueryResult>;
   query(config: pg.QueryConfig): Promise<pg.QueryResult>;
@@ -78,6 +103,10 @@ class PostgresRunner implements SqlRunner {
    * a wake-up of the backend and of this process, ~10% of an append's.
    */
   #beginPending: boolean;
+  /** The COMMIT went with a statement (Statement.commits): the transaction is over. */
+  #commitSent = false;
+  /** transaction() calls running inside this runner's own: their statements must not commit it. */
+  #nested = 0;
 
   constructor(
     readonly pool: pg.Pool,
@@ -85,6 +114,8 @@ class PostgresRunner implements SqlRunner {
     readonly prepare: boolean,
     readonly client?: pg.PoolClient,
     beginPending = false,
+    /** This runner is a transaction()'s, whose COMMIT a Statement.commits may carry. */
+    readonly ownsTransaction = false,
   ) {
     this.#beginPending = beginPending;
   }
@@ -93,19 +124,35 @@ class PostgresRunner implements SqlRunner {
     return !this.#beginPending;
   }
 
+  get commitSent(): boolean {
+    return this.#commitSent;
+  }
+
   async #query(s: Statement): Promise<pg.QueryResult> {
+    if (this.#commitSent) throw new Error('a statement after its transaction committed (Statement.commits)');
     const params = s.parameters as unknown[];
     const text = pgText(s.sql);
+    // One round trip fewer for the append: its rows stay locked one round trip less.
+    const commits = s.commits === true && this.ownsTransaction && this.#nested === 0;
+    if (commits) this.#commitSent = true;
+    // Several statements in one text: pg answers with one result each; the caller's is the
+    // last, or the one before the COMMIT.
+    const simple = async (t: string) => {
+      const out = (await this.client!.query(commits ? `${t}; COMMIT` : t)) as unknown as pg.QueryResult | pg.QueryResult[];
+      return Array.isArray(out) ? out[out.length - (commits ? 2 : 1)] : out;
+    };
     if (this.#beginPending) {
       this.#beginPending = false;
-      if (params.length === 0) {
-        // Several statements: pg answers with one result each; the caller's is the last.
-        const out = (await this.client!.query(`BEGIN; ${text}`)) as unknown as pg.QueryResult | pg.QueryResult[];
-        return Array.isArray(out) ? out[out.length - 1] : out;
-      }
+      if (params.length === 0) return simple(`BEGIN; ${text}`);
       await this.client!.query('BEGIN');
     }
     const name = s.prepared && this.prepare ? preparedName(text) : undefined;
+    if (commits) {
+      if (params.length === 0 && name === undefined) return simple(text);
+      return new Promise((resolve, reject) => {
+        this.client!.query(new CommittingQuery!({ name, text, values: params }, undefined, (err, res) => (err ? reject(err) : resolve(Array.isArray(res) ? res[0] : res))));
+      });
+    }
     if (name !== undefined) return this.#q.query({ name, text, values: params });
     const out = (await this.#q.query(text, params)) as pg.QueryResult | pg.QueryResult[];
     return Array.isArray(out) ? out[out.length - 1] : out;
@@ -132,25 +179,33 @@ class PostgresRunner implements SqlRunner {
   }
 
   async transaction<T>(fn: (tx: SqlRunner) => Promise<T>, committed?: (out: T) => void): Promise<T> {
-    if (this.client) return fn(this);
+    if (this.client) {
+      this.#nested++;
+      try {
+        return await fn(this);
+      } finally {
+        this.#nested--;
+      }
+    }
     const client = await this.pool.connect();
     let committing = false;
     let broken = false;
+    const tx = new PostgresRunner(this.pool, this.prepare, client, true, true);
     try {
-      const tx = new PostgresRunner(this.pool, this.prepare, client, true);
       const out = await fn(tx);
       committing = true;
-      // Nothing was run: there is nothing to commit either.
-      if (tx.begun) await client.query('COMMIT');
+      // Nothing was run: there is nothing to commit either. Or it went with the last statement.
+      if (tx.begun && !tx.commitSent) await client.query('COMMIT');
       committed?.(out);
       return out;
     } catch (e) {
       broken = lostConnection(e);
+      // Harmless where the COMMIT went out already: PostgreSQL skipped it, or it failed.
       if (!broken) await client.query('ROLLBACK').catch(() => {});
       // The session died before COMMIT was sent (the server ended it: this process was
       // stopped past idle_in_transaction_session_timeout, or the network was cut): nothing
       // of it was committed, so the caller may run it again on a fresh connection.
-      if (broken && !committing) throw new NotCommitted(e);
+      if (broken && !committing && (!tx.commitSent || endedBeforeSent(e))) throw new NotCommitted(e);
       throw e;
     } finally {
       // A dead connection is not handed out again.

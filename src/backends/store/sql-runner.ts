@@ -8,6 +8,12 @@ export interface Statement {
    * parsing and planning it at every run. SQLite caches every text anyway.
    */
   readonly prepared?: boolean;
+  /**
+   * The transaction's last statement, after every check that could still roll it back: its
+   * COMMIT may go with it (PostgreSQL: in the same round trip, skipped if it fails). Nothing
+   * may run in the transaction after it. Ignored in a nested transaction and outside one.
+   */
+  readonly commits?: boolean;
 }
 
 /**

@@ -87,7 +87,9 @@ export interface SqlAdapter {
    * `positions`: where the locked conversations stand (read under their locks, so current until
    * the commit) when that came in the same round trip too; null otherwise. `messageIds`: that
    * many new messages' ids drawn in the same round trip with the positions (ascending, after
-   * every id drawn before the locks), or null when not drawn.
+   * every id drawn before the locks), or null when not drawn. `currentParticipants`: how many
+   * of `participants` are current (left_at null) when their rows were locked in the same round
+   * trip (so current until the commit); null otherwise.
    */
   lockConversations(
     tx: SqlRunner,
@@ -96,7 +98,7 @@ export interface SqlAdapter {
     waitMs: number,
     participants?: readonly (readonly [Id, Id])[],
     messageIds?: number,
-  ): Promise<{ left: Set<Id>; positions: Map<Id, ConversationPosition> | null; messageIds: Id[] | null }>;
+  ): Promise<{ left: Set<Id>; positions: Map<Id, ConversationPosition> | null; messageIds: Id[] | null; currentParticipants: number | null }>;
   /**
    * Runs `main` and returns its rows, and runs the `alongside` statements (null: none) in the
    * same transaction. PostgreSQL: in one round trip, `alongside` as data-modifying WITH clauses
@@ -184,7 +186,7 @@ class SqliteAdapter extends SqlWords implements SqlAdapter {
     return [];
   }
   async lockConversations() {
-    return { left: new Set<Id>(), positions: null, messageIds: null };
+    return { left: new Set<Id>(), positions: null, messageIds: null, currentParticipants: null };
   }
   /** `(VALUES (?, …), …) AS v` by rows and columns (a placeholder here has no type): the append's statements are built for every batch. */
   readonly #valueTables = new Map<number, string>();
@@ -271,11 +273,12 @@ class PostgresAdapter extends SqlWords implements SqlAdapter {
     waitMs: number,
     participants: readonly (readonly [Id, Id])[] = [],
     messageIds = 0,
-  ): Promise<{ left: Set<Id>; positions: Map<Id, ConversationPosition> | null; messageIds: Id[] | null }> {
+  ): Promise<{ left: Set<Id>; positions: Map<Id, ConversationPosition> | null; messageIds: Id[] | null; currentParticipants: number | null }> {
     const out = new Set<Id>();
     let positions: Map<Id, ConversationPosition> | null = null;
     let drawn: Id[] | null = null;
-    if (ids.length === 0) return { left: out, positions, messageIds: drawn };
+    let currentParticipants: number | null = null;
+    if (ids.length === 0) return { left: out, positions, messageIds: drawn, currentParticipants };
     const waitFor = ids.filter((id) => !probe?.has(id));
     const tryOnly = ids.filter((id) => probe?.has(id));
     // Ids are integers from our own rows, written inline: the savepoint, the wait bound and
@@ -303,16 +306,22 @@ class PostgresAdapter extends SqlWords implements SqlAdapter {
           tryOnly.length === 0 && messageIds > 0
             ? `, CASE WHEN id = ${int(waitFor[0])} THEN (SELECT array_agg(nextval('messages_id_seq')) FROM generate_series(1, ${Math.trunc(messageIds)})) END AS message_ids`
             : '';
-        const rows = await tx.all<{ id: number; last_seq: number; change_seq: number; tenant_id: number; deleted: boolean; message_ids?: (string | number)[] }>(
+        // And how many of the participants' rows just locked are current: they stay so until the commit.
+        const current = inline
+          ? `, CASE WHEN id = ${int(waitFor[0])} THEN (SELECT count(*) FROM participants WHERE (conversation_id, user_id) IN (${keyRows(participants)}) AND left_at IS NULL) END AS current_participants`
+          : '';
+        const rows = await tx.all<{ id: number; last_seq: number; change_seq: number; tenant_id: number; deleted: boolean; message_ids?: (string | number)[]; current_participants?: string | number | null }>(
           raw(
             `SAVEPOINT lock_wait; SET LOCAL lock_timeout = ${Math.max(1, Math.trunc(waitMs))}; ` +
               `SELECT 1 FROM conversations WHERE id IN (${list(waitFor)}) ORDER BY id FOR UPDATE; SET LOCAL lock_timeout = DEFAULT` +
               (inline ? `; ${lockParticipants(participants)}` : '') +
-              `; SELECT id, last_seq, change_seq, tenant_id, deleted_at IS NOT NULL AS deleted${draw} FROM conversations WHERE id IN (${list(waitFor)})`,
+              `; SELECT id, last_seq, change_seq, tenant_id, deleted_at IS NOT NULL AS deleted${draw}${current} FROM conversations WHERE id IN (${list(waitFor)})`,
             [],
           ),
         );
         participantsLocked = inline;
+        const counted = inline ? rows.find((r) => r.current_participants !== null && r.current_participants !== undefined) : undefined;
+        if (counted) currentParticipants = Number(counted.current_participants);
         if (tryOnly.length === 0) {
           positions = new Map(rows.map((r) => [Number(r.id), { lastSeq: Number(r.last_seq), changeSeq: Number(r.change_seq), tenantId: Number(r.tenant_id), deleted: r.deleted }]));
           const withIds = draw ? rows.find((r) => r.message_ids) : undefined;
@@ -331,7 +340,7 @@ class PostgresAdapter extends SqlWords implements SqlAdapter {
       // One row: the statement that writes it takes its lock.
       if (taken.length > 1) await tx.run(raw(lockParticipants(taken), []));
     }
-    return { left: out, positions, messageIds: drawn };
+    return { left: out, positions, messageIds: drawn, currentParticipants };
   }
   valueTable(types: readonly string[], rows: readonly (readonly unknown[])[]) {
     // One JSON parameter, the rows as objects: JSON.stringify escapes the texts natively, where
@@ -354,9 +363,13 @@ class PostgresAdapter extends SqlWords implements SqlAdapter {
     const others = alongside.filter((s): s is Statement => s !== null);
     if (others.length === 0) return tx.all<T>(main);
     const clauses = others.map((s, i) => `w${i} AS (${s.sql})`).join(', ');
-    // Of prepared parts, the whole is as constant as they are.
-    const statement = raw(`WITH ${clauses} ${main.sql}`, [...others.flatMap((s) => s.parameters), ...main.parameters]);
-    return tx.all<T>(main.prepared && others.every((s) => s.prepared) ? { ...statement, prepared: true } : statement);
+    // Of prepared parts, the whole is as constant as they are; it commits if `main` does.
+    return tx.all<T>({
+      sql: `WITH ${clauses} ${main.sql}`,
+      parameters: [...others.flatMap((s) => s.parameters), ...main.parameters],
+      prepared: main.prepared === true && others.every((s) => s.prepared),
+      commits: main.commits,
+    });
   }
 
   // PostgreSQL is asked for the newest seq up to last_seq, which only (conversation_id, seq)

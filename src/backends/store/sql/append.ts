@@ -59,8 +59,9 @@ function triage(batch: readonly NewMessage[], stored: ReadonlyMap<string, Messag
  * not change with the batch's size (SqlAdapter.valueTable; PostgreSQL prepares it once per
  * connection). On PostgreSQL the lock rides with the BEGIN, reads where the conversations
  * stand and draws the messages' ids, so a batch with no file to attach and no reply to count
- * writes everything in one statement (SqlAdapter.allWith): two round trips and the COMMIT
- * hold the conversations' rows, which the other processes' appends wait for.
+ * writes everything in one statement (SqlAdapter.allWith), and its COMMIT goes with that
+ * statement when the lock found every sender a current participant (Statement.commits): two
+ * round trips hold the conversations' rows, which the other processes' appends wait for.
  */
 export class SqlAppend extends SqlAggregate implements Pick<MessageStore, 'appendMessages' | 'searchRowOf'> {
   /** Tests only: runs inside the append's transaction once its conversations are locked. */
@@ -125,7 +126,10 @@ export class SqlAppend extends SqlAggregate implements Pick<MessageStore, 'appen
       // The senders' participant rows too (their watermarks move), in the same round trip.
       const senders = [...new Map(all.map((m) => [`${m.conversationId}:${m.senderId}`, [m.conversationId, m.senderId] as const])).values()];
       // PostgreSQL draws the new messages' ids with the locks: the writes then need no id back.
-      const { left, positions, messageIds } = await this.adapter.lockConversations(tx, conversationIds, probe, waitMs, senders, all.length);
+      const { left, positions, messageIds, currentParticipants } = await this.adapter.lockConversations(tx, conversationIds, probe, waitMs, senders, all.length);
+      // Every sender is a current participant, its row locked until the commit: the watermarks'
+      // UPDATE, the last statement, moves each one's row, so its COMMIT may go with it.
+      const lastCommits = currentParticipants === senders.length;
       const taken = all.flatMap((m, i) => (left.has(m.conversationId) ? [] : [i]));
       const batch = left.size === 0 ? all : taken.map((i) => all[i]);
       if (this.afterLock) await this.afterLock([...new Set(batch.map((m) => m.conversationId))]);
@@ -172,7 +176,7 @@ export class SqlAppend extends SqlAggregate implements Pick<MessageStore, 'appen
         await followRepliedThreads(tx, this.adapter, replies.map((i) => ({ rootId: batch[i].replyToId!, conversationId: batch[i].conversationId, senderId: batch[i].senderId, seq: seqs[i].seq, at: batch[i].createdAt })));
         // The last writes go in one round trip with the watermarks' (PostgreSQL): each round
         // trip holds the conversations' rows, which the other processes' appends wait for.
-        await this.#moveWatermarks(tx, batch, fresh, seqs, [
+        await this.#moveWatermarks(tx, batch, fresh, seqs, lastCommits, [
           ...(withLast ? [advance, insert] : []),
           // What is acknowledged is searchable: the index rows commit with their messages.
           // Rows cut into words where each send was handled (searchRow) are only inserted here.
@@ -370,7 +374,7 @@ export class SqlAppend extends SqlAggregate implements Pick<MessageStore, 'appen
    *    the conversation clears its unread count while a reply in a thread leaves it (the
    *    conversation's count does not hold thread replies; the thread's place moves instead).
    */
-  async #moveWatermarks(tx: SqlRunner, batch: readonly NewMessage[], fresh: readonly number[], seqs: readonly { seq: number }[], alongside: readonly (Statement | null)[]): Promise<void> {
+  async #moveWatermarks(tx: SqlRunner, batch: readonly NewMessage[], fresh: readonly number[], seqs: readonly { seq: number }[], commits: boolean, alongside: readonly (Statement | null)[]): Promise<void> {
     const senderTop = new Map<string, { c: Id; u: Id; seq: number; seen: number }>();
     for (const i of fresh) {
       const m = batch[i];
@@ -389,15 +393,19 @@ export class SqlAppend extends SqlAggregate implements Pick<MessageStore, 'appen
     const v = this.adapter.valueTable(['BIGINT', 'BIGINT', 'BIGINT', 'BIGINT'], watermarks.map((w) => [w.c, w.u, w.seq, w.seen]));
     const moved = await this.adapter.allWith<{ conversation_id: number }>(
       tx,
-      prepared(
-        `UPDATE participants SET delivered_seq = ${greatest('participants.delivered_seq', 'v.column3')}, sent_seq = ${greatest('participants.sent_seq', 'v.column3')}, seen_seq = ${greatest('participants.seen_seq', 'v.column4')}
+      {
+        ...prepared(
+          `UPDATE participants SET delivered_seq = ${greatest('participants.delivered_seq', 'v.column3')}, sent_seq = ${greatest('participants.sent_seq', 'v.column3')}, seen_seq = ${greatest('participants.seen_seq', 'v.column4')}
          FROM ${v.sql}
          WHERE participants.conversation_id = v.column1 AND participants.user_id = v.column2 AND participants.left_at IS NULL
          RETURNING participants.conversation_id`,
-        v.parameters,
-      ),
+          v.parameters,
+        ),
+        commits,
+      },
       alongside,
     );
+    // (With `commits` it has committed: every row was current and locked, so this holds.)
     if (moved.length < watermarks.length) throw new StoreError('conversation_not_found');
   }
 }
