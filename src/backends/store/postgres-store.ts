@@ -135,20 +135,14 @@ class PostgresRunner implements SqlRunner {
     // One round trip fewer for the append: its rows stay locked one round trip less.
     const commits = s.commits === true && this.ownsTransaction && this.#nested === 0;
     if (commits) this.#commitSent = true;
-    // Several statements in one text: pg answers with one result each; the caller's is the
-    // last, or the one before the COMMIT.
-    const simple = async (t: string) => {
-      const out = (await this.client!.query(commits ? `${t}; COMMIT` : t)) as unknown as pg.QueryResult | pg.QueryResult[];
-      return Array.isArray(out) ? out[out.length - (commits ? 2 : 1)] : out;
-    };
     if (this.#beginPending) {
       this.#beginPending = false;
-      if (params.length === 0) return simple(`BEGIN; ${text}`);
+      if (params.length === 0) return this.#simple(`BEGIN; ${text}`, commits);
       await this.client!.query('BEGIN');
     }
     const name = s.prepared && this.prepare ? preparedName(text) : undefined;
     if (commits) {
-      if (params.length === 0 && name === undefined) return simple(text);
+      if (params.length === 0 && name === undefined) return this.#simple(text, true);
       return new Promise((resolve, reject) => {
         this.client!.query(new CommittingQuery!({ name, text, values: params }, undefined, (err, res) => (err ? reject(err) : resolve(Array.isArray(res) ? res[0] : res))));
       });
@@ -156,6 +150,12 @@ class PostgresRunner implements SqlRunner {
     if (name !== undefined) return this.#q.query({ name, text, values: params });
     const out = (await this.#q.query(text, params)) as pg.QueryResult | pg.QueryResult[];
     return Array.isArray(out) ? out[out.length - 1] : out;
+  }
+
+  /** A simple query of one or more statements, and the COMMIT after them if `commits`: pg answers with one result each; the caller's is the last of `text`. */
+  async #simple(text: string, commits: boolean): Promise<pg.QueryResult> {
+    const out = (await this.client!.query(commits ? `${text}; COMMIT` : text)) as unknown as pg.QueryResult | pg.QueryResult[];
+    return Array.isArray(out) ? out[out.length - (commits ? 2 : 1)] : out;
   }
 
   get #q(): Queryable {

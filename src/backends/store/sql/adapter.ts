@@ -289,8 +289,7 @@ class PostgresAdapter extends SqlWords implements SqlAdapter {
     const list = (xs: readonly Id[]) => xs.map(int).join(', ');
     // The participants' rows after every conversation's: each transaction takes them in that
     // order, so none waits for a participant row while holding a conversation another wants.
-    const lockParticipants = (keys: readonly (readonly [Id, Id])[]) =>
-      `SELECT 1 FROM participants WHERE (conversation_id, user_id) IN (${keyRows(keys)}) ORDER BY conversation_id, user_id FOR UPDATE`;
+    const lockParticipants = (values: string) => `SELECT 1 FROM participants WHERE (conversation_id, user_id) IN (${values}) ORDER BY conversation_id, user_id FOR UPDATE`;
     // With no row to take only if free, the participants' lock goes in the conversations' round trip.
     const inline = tryOnly.length === 0 && participants.length > 0;
     let participantsLocked = false;
@@ -310,14 +309,15 @@ class PostgresAdapter extends SqlWords implements SqlAdapter {
             ? `, CASE WHEN id = ${int(waitFor[0])} THEN (SELECT array_agg(nextval('messages_id_seq')) FROM generate_series(1, ${Math.trunc(messageIds)})) END AS message_ids`
             : '';
         // And how many of the participants' rows just locked are current: they stay so until the commit.
+        const senders = inline ? keyRows(participants) : '';
         const current = inline
-          ? `, CASE WHEN id = ${int(waitFor[0])} THEN (SELECT count(*) FROM participants WHERE (conversation_id, user_id) IN (${keyRows(participants)}) AND left_at IS NULL) END AS current_participants`
+          ? `, CASE WHEN id = ${int(waitFor[0])} THEN (SELECT count(*) FROM participants WHERE (conversation_id, user_id) IN (${senders}) AND left_at IS NULL) END AS current_participants`
           : '';
         const rows = await tx.all<{ id: number; last_seq: number; change_seq: number; tenant_id: number; deleted: boolean; message_ids?: (string | number)[]; current_participants?: string | number | null }>(
           raw(
             `SAVEPOINT lock_wait; SET LOCAL lock_timeout = ${Math.max(1, Math.trunc(waitMs))}; ` +
               `SELECT 1 FROM conversations WHERE id IN (${list(waitFor)}) ORDER BY id FOR UPDATE; SET LOCAL lock_timeout = DEFAULT` +
-              (inline ? `; ${lockParticipants(participants)}` : '') +
+              (inline ? `; ${lockParticipants(senders)}` : '') +
               `; SELECT id, last_seq, change_seq, tenant_id, deleted_at IS NOT NULL AS deleted${draw}${current} FROM conversations WHERE id IN (${list(waitFor)})`,
             [],
           ),
@@ -341,7 +341,7 @@ class PostgresAdapter extends SqlWords implements SqlAdapter {
     if (!participantsLocked) {
       const taken = participants.filter(([c]) => !out.has(c));
       // One row: the statement that writes it takes its lock.
-      if (taken.length > 1) await tx.run(raw(lockParticipants(taken), []));
+      if (taken.length > 1) await tx.run(raw(lockParticipants(keyRows(taken)), []));
     }
     return { left: out, positions, messageIds: drawn, currentParticipants };
   }
