@@ -11,6 +11,7 @@
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { argOf, ROOT, seedPairs } from './lib/argv.js';
+import { AuxCpu } from './lib/aux-cpu.js';
 import { createScratchDb, dropScratchDb } from './lib/scratch.js';
 
 const B = Number(argOf('batch', 40));
@@ -29,9 +30,11 @@ const variants = spec.split(',').map((v) => {
 
 const { createPostgresStore } = (await import(pathToFileURL(path.join(dir, 'dist/backends/store/postgres-store.js')).href)) as { createPostgresStore(url: string): any };
 
-async function run(v: (typeof variants)[number]): Promise<number> {
+/** Wall ms a batch, and the CPU ms a batch of this process and of the database's backends. */
+async function run(v: (typeof variants)[number]): Promise<{ ms: number; nodeMs: number; pgMs: number | null }> {
   const db = await createScratchDb(adminUrl);
   const store = createPostgresStore(db.url);
+  const aux = await AuxCpu.open(db.name, adminUrl, null);
   try {
     await store.migrate();
     if (!v.searchIndex) store.append.searchIndex = false;
@@ -46,9 +49,15 @@ async function run(v: (typeof variants)[number]): Promise<number> {
         return { conversationId: c.id, senderId: (b + k) % 2 ? c.a : c.b, kind: 'text', content: `hello there, message ${seq} of the plan`, replyToId: null, clientId: `c${seq++}`, attachments: [], createdAt, ...push };
       });
     const t0 = performance.now();
+    const cpu0 = process.cpuUsage();
+    aux.begin();
     for (let b = 0; b < N; b++) await store.appendMessages(batch(b));
-    return (performance.now() - t0) / N;
+    const seconds = (performance.now() - t0) / 1000;
+    const cpu = process.cpuUsage(cpu0);
+    const { pgCores } = await aux.end(seconds);
+    return { ms: (seconds * 1000) / N, nodeMs: (cpu.user + cpu.system) / 1000 / N, pgMs: pgCores === null ? null : (pgCores * seconds * 1000) / N };
   } finally {
+    await aux.close();
     await store.close();
     await dropScratchDb(db.name);
   }
@@ -57,7 +66,8 @@ async function run(v: (typeof variants)[number]): Promise<number> {
 console.log(`appendMessages on PostgreSQL, batch ${B} over ${P} conversations, ${N} batches a run, ${rounds} round(s), ${dir}`);
 for (let r = 1; r <= rounds; r++) {
   for (const v of variants) {
-    const ms = await run(v);
-    console.log(`round ${r}  ${v.label.padEnd(10)} ${ms.toFixed(2)} ms a batch, ${((ms * 1000) / B).toFixed(0)} µs a message`);
+    const { ms, nodeMs, pgMs } = await run(v);
+    const pg = pgMs === null ? 'PostgreSQL CPU not seen' : `PostgreSQL ${pgMs.toFixed(2)}`;
+    console.log(`round ${r}  ${v.label.padEnd(10)} ${ms.toFixed(2)} ms a batch, ${((ms * 1000) / B).toFixed(0)} µs a message; CPU ms a batch: this process ${nodeMs.toFixed(2)}, ${pg}`);
   }
 }

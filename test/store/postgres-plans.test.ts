@@ -64,36 +64,61 @@ describe.skipIf(!hasPostgres)('PostgreSQL plans of the append', () => {
     }
   });
 
-  it("the append's lock on its senders' participant rows is a join on their keys, not an OR of every pair", async () => {
+  it("the append's locks are prepared once and probe the keys, whatever the batch: the generic plans at 60k participants", async () => {
     // A list of row values, (a, b) IN ((1, 2), …), is planned as one OR of every pair:
-    // 0.56 ms to plan 48 of them, then each test on every row read. VALUES is joined.
+    // 0.56 ms to plan 48 of them, then each test on every row read. The locks take their keys
+    // as arrays, so their texts are the same for any batch and each connection plans them once;
+    // PostgreSQL then settles on a generic plan, which must still probe the keys' indexes.
     const db = await newPostgresDatabase();
     const store = createPostgresStore(db.url, { poolSize: 4 });
     cleanup.push(async () => (await store.close(), await db.drop()));
     const { a, b, conversations, msg } = await storeScene(store, Array.from({ length: 12 }, () => 'group' as const));
-    const sent: string[] = [];
+    // Many memberships, as a real deployment has: a scan of them would show.
+    await store.runner.run(raw(`INSERT INTO users (uuid, tenant_id, email, name, created_at, updated_at) SELECT 'bulk-' || g, tenant_id, 'bulk-' || g || '@example.test', 'u', 0, 0 FROM users, generate_series(1, 60) g WHERE users.id = ?`, [a.id]));
+    await store.runner.run(raw(`INSERT INTO conversations (uuid, tenant_id, kind, created_at, updated_at) SELECT 'bulk-' || g, tenant_id, 'group', 0, 0 FROM conversations, generate_series(1, 1000) g WHERE conversations.id = ?`, [conversations[0].id]));
+    await store.runner.run(raw(`INSERT INTO participants (conversation_id, user_id, role, joined_at) SELECT c.id, u.id, 'member', 0 FROM conversations c, users u WHERE c.uuid LIKE 'bulk-%' AND u.uuid LIKE 'bulk-%'`, []));
+    await store.runner.run(raw('ANALYZE', []));
+    const sent: { text: string; name?: string; values: readonly unknown[] }[] = [];
     const proto = pg.Client.prototype as unknown as { query: (...args: unknown[]) => unknown };
     const query = proto.query;
     proto.query = function (this: unknown, ...args: unknown[]) {
-      const q = args[0] as string | { text: string };
-      sent.push(typeof q === 'string' ? q : q.text);
+      const steps = (args[0] as { steps?: { text: string; name?: string; values: readonly unknown[] }[] }).steps;
+      if (steps) sent.push(...steps);
       return query.apply(this, args);
     };
     try {
-      const out = await store.appendMessages(conversations.flatMap((c) => [msg(c.id, a.id), msg(c.id, b.id)]));
-      expect(out.every((o) => 'message' in o)).toBe(true);
+      // Two batches of other sizes.
+      for (const cs of [conversations, conversations.slice(0, 5)]) {
+        const out = await store.appendMessages(cs.flatMap((c) => [msg(c.id, a.id), msg(c.id, b.id)]));
+        expect(out.every((o) => 'message' in o)).toBe(true);
+      }
     } finally {
       proto.query = query;
     }
-    const lock = sent.flatMap((t) => t.split('; ')).find((t) => t.startsWith('SELECT 1 FROM participants'));
-    expect(lock).toBeDefined();
+    const locks = sent.filter((s) => /FOR UPDATE/.test(s.text));
+    // Conversations, then participants, per batch: the same two texts, named.
+    expect(locks).toHaveLength(4);
+    expect(locks[2].text).toBe(locks[0].text);
+    expect(locks[3].text).toBe(locks[1].text);
+    expect(locks.every((l) => /^parley_\d+$/.test(l.name ?? ''))).toBe(true);
     const client = new pg.Client({ connectionString: db.url });
     await client.connect();
     try {
-      const { rows } = await client.query(`EXPLAIN (FORMAT JSON) ${lock}`);
-      const plan = JSON.stringify(rows[0]['QUERY PLAN']);
-      expect(plan).toContain('Values Scan');
-      expect(plan).not.toMatch(/ OR /);
+      await client.query('BEGIN');
+      await client.query('SET LOCAL plan_cache_mode = force_generic_plan');
+      const plans: string[] = [];
+      for (const [i, lock] of locks.slice(0, 2).entries()) {
+        await client.query(`PREPARE lock${i} AS ${lock.text}`);
+        const args = lock.values.map((v) => (typeof v === 'number' ? String(v) : `'${String(v)}'`)).join(', ');
+        const { rows } = await client.query(`EXPLAIN (FORMAT JSON) EXECUTE lock${i}(${args})`);
+        plans.push(JSON.stringify(rows[0]['QUERY PLAN']));
+      }
+      await client.query('ROLLBACK');
+      expect(plans[0]).toContain('conversations_pkey');
+      // Either key index probes both columns (participants_user is (user_id, conversation_id)).
+      expect(plans[1]).toMatch(/"Node Type":"Index (Only )?Scan"[^}]*"Index Name":"participants_(pk|user)"/);
+      expect(plans[1]).not.toMatch(/ OR /);
+      for (const plan of plans) expect(plan).not.toContain('Seq Scan');
     } finally {
       await client.end();
     }

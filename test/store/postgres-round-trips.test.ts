@@ -84,7 +84,12 @@ describe.skipIf(!hasPostgres)('PostgreSQL round trips', () => {
       rec.stop();
     }
     expect(rec.texts).toHaveLength(2);
-    expect(rec.texts[0]).toMatch(/^BEGIN; .*FROM conversations .* FOR UPDATE; SET LOCAL lock_timeout = DEFAULT; SELECT 1 FROM participants .* FOR UPDATE; SELECT id, last_seq.*nextval\('messages_id_seq'\).*current_participants/s);
+    // The first: one pipeline (one Sync) of the BEGIN, the bounded wait for the conversations'
+    // rows, which answer with their counters, and the participants' rows, counted current as
+    // they are locked, with the messages' ids.
+    expect(rec.texts[0]).toMatch(
+      /^BEGIN; SAVEPOINT lock_wait; SET LOCAL lock_timeout = \d+; SELECT id, last_seq, .*FROM conversations WHERE id = ANY\(CAST\(\$1 AS BIGINT\[\]\)\) ORDER BY id FOR UPDATE; SET LOCAL lock_timeout = DEFAULT; SELECT count\(\*\) FILTER \(WHERE p.left_at IS NULL\) AS current_participants, .*nextval\('messages_id_seq'\).*FROM participants .* FOR UPDATE\) p$/s,
+    );
     expect(rec.texts[1]).toMatch(/^WITH w0 AS \(UPDATE conversations SET last_seq.*INSERT INTO messages \(id, .*INSERT INTO message_search.*INSERT INTO notification_outbox.*INSERT INTO events.*UPDATE participants/s);
     expect(rec.committing).toEqual([false, true]);
     // Everything of the batch committed: messages, watermarks, index rows, events.
@@ -265,6 +270,31 @@ describe.skipIf(!hasPostgres)('PostgreSQL round trips', () => {
     expect(rec.texts[0]).toBe('BEGIN');
     const [{ last_seq }] = await store.runner.all<{ last_seq: number }>(raw('SELECT last_seq FROM conversations WHERE id = ?', [c1.id]));
     expect(Number(last_seq)).toBe(0);
+  });
+
+  it('a lock wait given up leaves its statements prepared on the connection: the next append on it binds them', async () => {
+    // One connection, so the second append runs where the first gave up. Its conversations'
+    // lock was parsed (ParseComplete) before the wait failed; the participants' one never was
+    // (PostgreSQL skipped it): parsed again, a name would fail with 42P05, never parsed, 26000.
+    const db = await newPostgresDatabase();
+    const store = createPostgresStore(db.url, { poolSize: 1 });
+    cleanup.push(async () => (await store.close(), await db.drop()));
+    const { a, b, conversations: [c1, c2], msg } = await storeScene(store, ['direct', 'group']);
+    const holder = new pg.Client({ connectionString: db.url });
+    await holder.connect();
+    try {
+      await holder.query('BEGIN');
+      await holder.query('SELECT id FROM conversations WHERE id = $1 FOR UPDATE', [c1.id]);
+      const first = await store.appendMessages([msg(c1.id, a.id), msg(c2.id, b.id)], { waitMs: 50 });
+      expect(first.map((o) => ('deferred' in o ? 'deferred' : 'stored'))).toEqual(['deferred', 'stored']);
+      await holder.query('ROLLBACK');
+    } finally {
+      await holder.end();
+    }
+    for (let i = 0; i < 3; i++) expect((await store.appendMessages([msg(c1.id, a.id), msg(c2.id, b.id)])).every((o) => 'message' in o)).toBe(true);
+    const seqs = async (id: number) => (await store.messagesBySeq(id, 1, 10)).map((m) => m.seq).sort((x, y) => x - y);
+    expect(await seqs(c1.id)).toEqual([1, 2, 3]);
+    expect(await seqs(c2.id)).toEqual([1, 2, 3, 4]);
   });
 
   it('a lock wait that gives up inside the first round trip rolls back to its savepoint and commits the rest', async () => {

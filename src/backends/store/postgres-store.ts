@@ -8,6 +8,14 @@ import { postgresAdapter } from './sql/adapter.js';
 import { LockNotAvailable, NotCommitted, UniqueViolation } from './store.js';
 
 let pgLoaded: typeof pg | undefined;
+/** One step of a PipelineQuery: its text, its prepared statement's name if any, its values. */
+interface PipelineStep {
+  text: string;
+  name: string | undefined;
+  values: readonly unknown[];
+}
+/** pg's Query sending several statements before one Sync (SqlRunner.steps); made with pg. */
+let PipelineQuery: (new (steps: readonly PipelineStep[], callback: (err: Error | null, res: pg.QueryResult | pg.QueryResult[]) => void) => pg.Submittable) | undefined;
 /** pg's Query sending a COMMIT in its own Sync (Statement.commits); made with pg. */
 let CommittingQuery: (new (config: pg.QueryConfig, values: undefined, callback: (err: Error | null, res: pg.QueryResult | pg.QueryResult[]) => void) => pg.Submittable) | undefined;
 /**
@@ -22,7 +30,7 @@ function loadPg(): typeof pg {
   // After the statement's Execute, the COMMIT's Parse/Bind/Execute, then one Sync: PostgreSQL
   // runs the COMMIT only if the statement succeeded (an error skips to the Sync), and answers
   // both in one round trip. Results: [the statement's, the COMMIT's].
-  const Query = (pgLoaded as unknown as { Query: new (...a: unknown[]) => object }).Query;
+  const Query = (pgLoaded as unknown as { Query: new (...a: unknown[]) => { handleError(e: Error, c: unknown): void; handleReadyForQuery(c: unknown): void } }).Query;
   CommittingQuery = class CommittingQuery extends Query {
     _getRows(connection: { execute(c: object): void; parse(c: object): void; bind(c: object): void; sync(): void }, rows?: number) {
       connection.execute({ portal: (this as unknown as { portal: string }).portal, rows });
@@ -32,6 +40,65 @@ function loadPg(): typeof pg {
       connection.sync();
     }
   } as unknown as typeof CommittingQuery;
+  // Parse (once per connection for a named statement), Bind, Describe and Execute of each
+  // step, then one Sync: PostgreSQL answers every step in order and, at the first error,
+  // skips the rest. pg's client tracks one named statement per query, so the steps' are
+  // tracked here: a name is parsed on the connection once its ParseComplete arrives (an error
+  // after it, a lock wait given up, leaves it parsed).
+  type Connection = {
+    parsedStatements: Record<string, string>;
+    submittedNamedStatements: Record<string, string>;
+    parse(c: object): void;
+    bind(c: object): void;
+    describe(c: object): void;
+    execute(c: object): void;
+    sync(): void;
+    on(event: string, f: () => void): void;
+    off(event: string, f: () => void): void;
+  };
+  const prepareValue = (createRequire(import.meta.url)('pg/lib/utils.js') as { prepareValue: (v: unknown) => unknown }).prepareValue;
+  PipelineQuery = class PipelineQuery extends Query {
+    /** Read by tests that record what was sent. */
+    readonly steps: readonly PipelineStep[];
+    #parsing: PipelineStep[] = [];
+    #connection: Connection | undefined;
+    #onParsed = () => {
+      const step = this.#parsing.shift();
+      if (step?.name !== undefined && this.#connection) this.#connection.parsedStatements[step.name] = step.text;
+    };
+    constructor(steps: readonly PipelineStep[], callback: (err: Error | null, res: unknown) => void) {
+      super({ text: steps.map((s) => s.text).join('; '), callback });
+      this.steps = steps;
+    }
+    requiresPreparation() {
+      return true;
+    }
+    prepare(connection: Connection) {
+      this.#connection = connection;
+      connection.on('parseComplete', this.#onParsed);
+      for (const step of this.steps) {
+        if (step.name === undefined || connection.parsedStatements[step.name] === undefined) {
+          connection.parse({ text: step.text, name: step.name ?? '' });
+          this.#parsing.push(step);
+        }
+        connection.bind({ statement: step.name ?? '', values: step.values, valueMapper: prepareValue });
+        connection.describe({ type: 'P', name: '' });
+        connection.execute({ portal: '' });
+      }
+      connection.sync();
+    }
+    #done() {
+      this.#connection?.off('parseComplete', this.#onParsed);
+    }
+    override handleError(err: Error, connection: Connection) {
+      this.#done();
+      super.handleError(err, connection);
+    }
+    override handleReadyForQuery(connection: Connection) {
+      this.#done();
+      super.handleReadyForQuery(connection);
+    }
+  } as unknown as typeof PipelineQuery;
   return pgLoaded;
 }
 
@@ -156,6 +223,29 @@ class PostgresRunner implements SqlRunner {
   async #simple(text: string, commits: boolean): Promise<pg.QueryResult> {
     const out = (await this.client!.query(commits ? `${text}; COMMIT` : text)) as unknown as pg.QueryResult | pg.QueryResult[];
     return Array.isArray(out) ? out[out.length - (commits ? 2 : 1)] : out;
+  }
+
+  async steps(statements: readonly Statement[]): Promise<unknown[][]> {
+    if (this.#commitSent) throw new Error('a statement after its transaction committed (Statement.commits)');
+    if (!this.client) throw new Error('steps run inside a transaction');
+    const steps: PipelineStep[] = statements.map((s) => {
+      const text = pgText(s.sql);
+      return { text, name: s.prepared && this.prepare ? preparedName(text) : undefined, values: s.parameters };
+    });
+    const begin = this.#beginPending;
+    if (begin) {
+      this.#beginPending = false;
+      steps.unshift({ text: 'BEGIN', name: undefined, values: [] });
+    }
+    try {
+      const out = await new Promise<pg.QueryResult | pg.QueryResult[]>((resolve, reject) => {
+        this.client!.query(new PipelineQuery!(steps, (err, res) => (err ? reject(err) : resolve(res))));
+      });
+      const results = Array.isArray(out) ? out : [out];
+      return results.slice(begin ? 1 : 0).map((r) => r.rows);
+    } catch (e) {
+      throw translate(e);
+    }
   }
 
   get #q(): Queryable {

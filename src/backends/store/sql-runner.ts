@@ -31,6 +31,12 @@ export interface SqlRunner {
   all<T>(statement: Statement): Promise<T[]>;
   run(statement: Statement): Promise<number>;
   transaction<T>(fn: (tx: SqlRunner) => Promise<T>, committed?: (out: T) => void): Promise<T>;
+  /**
+   * Runs `statements` in order, in one round trip where the driver can (PostgreSQL: one
+   * pipeline, one Sync), and returns each one's rows. The first that fails fails the call, and
+   * those after it do not run. Without it, they run one after the other.
+   */
+  steps?(statements: readonly Statement[]): Promise<unknown[][]>;
   snapshot<T>(fn: (tx: SqlRunner) => Promise<T>): Promise<T>;
 }
 
