@@ -72,7 +72,7 @@ const HELP = `npm run bench -- [options]
                        a group of 50 on the floor and 1 SQLite process. The targets table is printed
                        after any run that measured one of them
  servers
-  --servers LIST       floor,parley,parley-pg,parley-noindex,parley-nooutbox,parley-bare,cluster (default floor,parley, + cluster when --processes >= 2;
+  --servers LIST       floor,parley,parley-pg,parley-pg-redis,parley-noindex,parley-nooutbox,parley-bare,cluster (default floor,parley, + cluster when --processes >= 2;
                        the floor first). parley = 1 process, parley-pg = 1 process on PostgreSQL, cluster = N processes,
                        parley-noindex = 1 process with SEARCH_INDEX=off (the search index's cost),
                        parley-nooutbox = NOTIFY=off WEBHOOKS=off (the outboxes' cost), parley-bare = both off
@@ -137,7 +137,7 @@ function parseArgs(argv: string[]): Opts {
 }
 
 // ---------------------------------------------------------------------------- what runs
-type TargetId = 'floor' | 'parley' | 'parley-pg' | 'parley-noindex' | 'parley-nooutbox' | 'parley-bare' | 'cluster';
+type TargetId = 'floor' | 'parley' | 'parley-pg' | 'parley-pg-redis' | 'parley-noindex' | 'parley-nooutbox' | 'parley-bare' | 'cluster';
 
 /** One row of the table: the floor, Parley in one process, or Parley in N processes. */
 interface Target {
@@ -169,6 +169,9 @@ function target(id: TargetId, o: Opts, processes: number): Target {
   }
   // One process on PostgreSQL whatever --db says: the cluster's own baseline (issue 21, item 3).
   if (id === 'parley-pg') return { id, kind: 'parley', processes: 1, db: 'postgres', redis: false, label: 'parley 1 proc postgres' };
+  // The cluster's bus with one process: its rate against parley-pg's is Redis's cost, against
+  // the cluster's what a second process costs.
+  if (id === 'parley-pg-redis') return { id, kind: 'parley', processes: 1, db: 'postgres', redis: true, label: 'parley 1 proc pg+redis' };
   if (id === 'parley-noindex') {
     // The same Parley writing no search index: its send rate against parley's is the index's cost.
     const db = (o.db || 'sqlite') as 'sqlite' | 'postgres';
@@ -746,7 +749,7 @@ async function main() {
     .split(',')
     .map((s) => s.trim())
     .filter(Boolean) as TargetId[];
-  const known: TargetId[] = ['floor', 'parley', 'parley-pg', 'parley-noindex', 'parley-nooutbox', 'parley-bare', 'cluster']; // the floor first: its rate sets --latency-at-half
+  const known: TargetId[] = ['floor', 'parley', 'parley-pg', 'parley-pg-redis', 'parley-noindex', 'parley-nooutbox', 'parley-bare', 'cluster']; // the floor first: its rate sets --latency-at-half
   for (const s of serverIds) if (!known.includes(s)) throw new Error(`unknown server ${s} (${known.join(', ')})`);
   if (serverIds.includes('cluster') && processes < 2) throw new Error('the cluster row needs --processes N with N >= 2');
   if (!(o.rounds >= 1) || !Number.isInteger(o.rounds)) throw new Error('--rounds wants a whole number >= 1');
