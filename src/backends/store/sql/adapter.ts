@@ -414,12 +414,6 @@ class PostgresAdapter extends SqlWords implements SqlAdapter {
 
 /** A whole number from our own rows, written inline (it can hold nothing but digits). */
 const int = (x: number) => String(Math.trunc(x));
-
-/**
- * Keys (whole numbers, one or more columns) as a VALUES list, for `(a, b) IN (…)`: PostgreSQL
- * plans a list of row values as one OR of every pair (0.56 ms to plan 48 of them, then a filter
- * on each row read), and VALUES as a join: 222 against 348 µs for the append's 48 participants' rows.
- */
 /** Ids as one array parameter (a PostgreSQL array literal of integers: nothing to escape). */
 const idArray = (ids: readonly number[]) => `{${ids.map(int).join(',')}}`;
 /** SqlRunner.steps where the runner has none: one statement after the other. */
@@ -428,6 +422,12 @@ async function inTurn(tx: SqlRunner, statements: readonly Statement[]): Promise<
   for (const s of statements) out.push(await tx.all(s));
   return out;
 }
+
+/**
+ * Keys (whole numbers, one or more columns) as a VALUES list, for `(a, b) IN (…)`: PostgreSQL
+ * plans a list of row values as one OR of every pair (0.56 ms to plan 48 of them, then a filter
+ * on each row read), and VALUES as a join: 222 against 348 µs for the append's 48 participants' rows.
+ */
 const keyRows = (keys: readonly (readonly number[])[]) => `VALUES ${keys.map((k) => `(${k.map(int).join(', ')})`).join(', ')}`;
 
 /** Each word a quoted lexeme (taken as it is, no parser), a prefix or exact; all of them. */
