@@ -91,16 +91,8 @@ describe.each(databases)('an append and the senders\' membership, on %s', (diale
           attachments: [],
           createdAt: ++clock,
         });
-        /** The model's answer to a batch appended now: its seqs, or null if a sender has left. */
-        const expectAppend = (sends: readonly { c: number; u: number }[], out: AppendOutcome[] | Error) => {
-          if (!sends.every((s) => current[s.c].has(s.u))) {
-            expect(out).toBeInstanceOf(Error);
-            expect((out as Error & { code?: string }).code).toBe('conversation_not_found');
-            rejected++;
-            return;
-          }
-          expect(out).not.toBeInstanceOf(Error);
-          const outcomes = out as AppendOutcome[];
+        /** A batch that was stored: each message created, numbered after its conversation's last seq. */
+        const stored = (sends: readonly { c: number; u: number }[], outcomes: AppendOutcome[]) =>
           sends.forEach((s, i) => {
             const o = outcomes[i];
             expect('message' in o && o.created).toBe(true);
@@ -109,6 +101,16 @@ describe.each(databases)('an append and the senders\' membership, on %s', (diale
             expect(o.message.seq).toBe(lastSeq[s.c]);
             sentSeq.set(`${s.c}:${s.u}`, lastSeq[s.c]);
           });
+        const refused = (out: Error) => {
+          expect((out as Error & { code?: string }).code).toBe('conversation_not_found');
+          rejected++;
+        };
+        /** The model's answer to a batch appended now: stored if every sender is current, else refused. */
+        const expectAppend = (sends: readonly { c: number; u: number }[], out: AppendOutcome[] | Error) => {
+          const allCurrent = sends.every((s) => current[s.c].has(s.u));
+          expect(out instanceof Error).toBe(!allCurrent);
+          if (out instanceof Error) refused(out);
+          else stored(sends, out);
         };
         const append = (sends: readonly { c: number; u: number }[]) => store.appendMessages(sends.map(message)).catch((e: Error) => e);
 
@@ -147,18 +149,10 @@ describe.each(databases)('an append and the senders\' membership, on %s', (diale
               // The outcome decides the order; the rule is that it is one of the two, whole.
               if (out instanceof Error) {
                 expect(after).toBe(false);
-                expect((out as Error & { code?: string }).code).toBe('conversation_not_found');
-                rejected++;
+                refused(out);
               } else {
                 expect(before).toBe(true);
-                act.sends.forEach((s, i) => {
-                  const o = out[i];
-                  expect('message' in o && o.created).toBe(true);
-                  if (!('message' in o)) return;
-                  lastSeq[s.c]++;
-                  expect(o.message.seq).toBe(lastSeq[s.c]);
-                  sentSeq.set(`${s.c}:${s.u}`, lastSeq[s.c]);
-                });
+                stored(act.sends, out);
               }
               break;
             }
