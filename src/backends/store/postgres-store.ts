@@ -47,7 +47,6 @@ function loadPg(): typeof pg {
   // after it, a lock wait given up, leaves it parsed).
   type Connection = {
     parsedStatements: Record<string, string>;
-    submittedNamedStatements: Record<string, string>;
     parse(c: object): void;
     bind(c: object): void;
     describe(c: object): void;
@@ -195,8 +194,12 @@ class PostgresRunner implements SqlRunner {
     return this.#commitSent;
   }
 
-  async #query(s: Statement): Promise<pg.QueryResult> {
+  #refuseAfterCommit(): void {
     if (this.#commitSent) throw new Error('a statement after its transaction committed (Statement.commits)');
+  }
+
+  async #query(s: Statement): Promise<pg.QueryResult> {
+    this.#refuseAfterCommit();
     const params = s.parameters as unknown[];
     const text = pgText(s.sql);
     // One round trip fewer for the append: its rows stay locked one round trip less.
@@ -226,7 +229,7 @@ class PostgresRunner implements SqlRunner {
   }
 
   async steps(statements: readonly Statement[]): Promise<unknown[][]> {
-    if (this.#commitSent) throw new Error('a statement after its transaction committed (Statement.commits)');
+    this.#refuseAfterCommit();
     if (!this.client) throw new Error('steps run inside a transaction');
     const steps: PipelineStep[] = statements.map((s) => {
       const text = pgText(s.sql);

@@ -286,9 +286,8 @@ class PostgresAdapter extends SqlWords implements SqlAdapter {
     const tryOnly = ids.filter((id) => probe?.has(id));
     // Ids are integers from our own rows, written inline where a list's text varies anyway.
     const list = (xs: readonly Id[]) => xs.map(int).join(', ');
-    // The participants' rows after every conversation's: each transaction takes them in that
-    // order, so none waits for a participant row while holding a conversation another wants.
-    const lockParticipants = (values: string) => `SELECT 1 FROM participants WHERE (conversation_id, user_id) IN (${values}) ORDER BY conversation_id, user_id FOR UPDATE`;
+    // The participants' rows are taken after every conversation's: each transaction takes them in
+    // that order, so none waits for a participant row while holding a conversation another wants.
     let participantsLocked = false;
     const skipLocked = async (xs: readonly Id[]) => {
       const got = await tx.all<{ id: number }>(raw(`SELECT id FROM conversations WHERE id IN (${list(xs)}) ORDER BY id FOR UPDATE SKIP LOCKED`, []));
@@ -338,9 +337,8 @@ class PostgresAdapter extends SqlWords implements SqlAdapter {
     }
     if (tryOnly.length > 0) await skipLocked(tryOnly);
     if (!participantsLocked) {
-      const taken = participants.filter(([c]) => !out.has(c));
-      // One row: the statement that writes it takes its lock.
-      if (taken.length > 1) await tx.run(raw(lockParticipants(keyRows(taken)), []));
+      // One row: the statement that writes it takes its lock (lockInOrder takes none).
+      await this.lockInOrder(tx, 'participants', 'conversation_id, user_id', participants.filter(([c]) => !out.has(c)));
     }
     return { left: out, positions, messageIds: drawn, currentParticipants };
   }
