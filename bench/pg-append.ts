@@ -8,6 +8,7 @@
 //   node --import tsx bench/pg-append.ts [--batch 40] [--pairs 50] [--batches 500] [--rounds 2]
 //        [--db postgres://postgres@127.0.0.1:5432/postgres] [--parley-dir DIR]
 //   --variants "all=,bare=search-index:off+events:off+notify:off"   (the default: each part alone, then none)
+//   one-trip:off: the writes after the locks' round trip (SqlAppend.oneTrip), as before it
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { argOf, ROOT, seedPairs } from './lib/argv.js';
@@ -25,7 +26,7 @@ const spec = String(argOf('variants', 'all=,no-index=search-index:off,no-events=
 const variants = spec.split(',').map((v) => {
   const [label, rest = ''] = v.split('=');
   const off = new Set(rest.split('+').filter(Boolean).map((kv) => kv.split(':')[0]));
-  return { label, searchIndex: !off.has('search-index'), events: !off.has('events'), notify: !off.has('notify') };
+  return { label, searchIndex: !off.has('search-index'), events: !off.has('events'), notify: !off.has('notify'), oneTrip: !off.has('one-trip') };
 });
 
 const { createPostgresStore } = (await import(pathToFileURL(path.join(dir, 'dist/backends/store/postgres-store.js')).href)) as { createPostgresStore(url: string): any };
@@ -38,6 +39,8 @@ async function run(v: (typeof variants)[number]): Promise<{ ms: number; nodeMs: 
   try {
     await store.migrate();
     if (!v.searchIndex) store.append.searchIndex = false;
+    // A checkout before SqlAppend.oneTrip has no such field: setting it there changes nothing.
+    if (!v.oneTrip) store.append.oneTrip = false;
     if (!v.events) store.outbox.enabled = false;
     const convs = await seedPairs(store, P);
     let seq = 0;

@@ -14,21 +14,25 @@ import { storeScene } from '../helpers/store-scene.js';
 // BEGIN goes with its first statement, the conversations' lock, in one round trip.
 
 /** The texts pg's clients send, in order (observed: every query still runs on the database). */
-function recordQueries(): { texts: string[]; names: (string | undefined)[]; committing: boolean[]; stop: () => void } {
+function recordQueries(): { texts: string[]; names: (string | undefined)[]; committing: boolean[]; steps: ({ text: string; name: string | undefined }[] | undefined)[]; stop: () => void } {
   const texts: string[] = [];
   const names: (string | undefined)[] = [];
   /** Sent with its transaction's COMMIT in the same round trip (Statement.commits). */
   const committing: boolean[] = [];
+  /** A pipeline's (SqlRunner.steps) statements, each with its prepared name. */
+  const steps: ({ text: string; name: string | undefined }[] | undefined)[] = [];
   const proto = pg.Client.prototype as unknown as { query: (...args: unknown[]) => unknown };
   const query = proto.query;
   proto.query = function (this: unknown, ...args: unknown[]) {
     const q = args[0];
+    const pipeline = typeof q === 'string' ? undefined : (q as { steps?: { text: string; name: string | undefined }[] }).steps;
     texts.push(typeof q === 'string' ? q : String((q as { text?: string })?.text ?? ''));
     names.push(typeof q === 'string' ? undefined : (q as { name?: string })?.name);
-    committing.push(typeof q === 'string' ? /; COMMIT$/.test(q) : (q as object).constructor.name === 'CommittingQuery');
+    committing.push(typeof q === 'string' ? /; COMMIT$/.test(q) : (q as object).constructor.name === 'CommittingQuery' || pipeline?.at(-1)?.text === 'COMMIT');
+    steps.push(pipeline?.map((x) => ({ text: x.text, name: x.name })));
     return query.apply(this, args);
   };
-  return { texts, names, committing, stop: () => void (proto.query = query) };
+  return { texts, names, committing, steps, stop: () => void (proto.query = query) };
 }
 
 describe.skipIf(!hasPostgres)('PostgreSQL round trips', () => {
@@ -37,9 +41,11 @@ describe.skipIf(!hasPostgres)('PostgreSQL round trips', () => {
     for (const f of cleanup.splice(0)) await f();
   });
 
-  async function setup(preparedStatements = true) {
+  /** `oneTrip` false: the append's writes go after its locks' round trip (SqlAppend.oneTrip). */
+  async function setup(preparedStatements = true, oneTrip = true) {
     const db = await newPostgresDatabase();
     const store = createPostgresStore(db.url, { poolSize: 4, preparedStatements });
+    store.append.oneTrip = oneTrip;
     cleanup.push(async () => (await store.close(), await db.drop()));
     const scene = await storeScene(store, ['direct', 'group']);
     return { store, ...scene };
@@ -72,8 +78,94 @@ describe.skipIf(!hasPostgres)('PostgreSQL round trips', () => {
   // messages, the search index, push outbox and events log, and the watermarks, sent with the
   // COMMIT: the senders' rows were locked current in the first round trip, so nothing after
   // the writes can still roll them back.
-  it('an append holds its locks for two round trips: the lock, then every write with the COMMIT', async () => {
+  it('an append holds its locks for one round trip: the locks, one statement of every write, the COMMIT', async () => {
     const { store, a, b, conversations: [c1, c2], msg } = await setup();
+    const rec = recordQueries();
+    let out: Awaited<ReturnType<typeof store.appendMessages>> = [];
+    try {
+      // One with a push to consider (the outbox's INSERT reads it), one with a mention.
+      const notify = { dueAt: 2000, direct: true, mentionIds: [] };
+      out = await store.appendMessages([msg(c1.id, a.id), msg(c2.id, b.id, { notify }), msg(c1.id, b.id, { notify: { dueAt: 2000, direct: false, mentionIds: [a.id] } })]);
+    } finally {
+      rec.stop();
+    }
+    expect(out.every((o) => 'message' in o && o.created)).toBe(true);
+    // One pipeline, one Sync: BEGIN, the bounded wait for the conversations' rows, the
+    // participants' rows (no id drawn: the insert draws them), the writes, COMMIT.
+    expect(rec.texts).toHaveLength(1);
+    expect(rec.steps[0]!.map((x) => x.text.replace(/\s+/g, ' ').slice(0, 40))).toEqual([
+      'BEGIN',
+      'SAVEPOINT lock_wait',
+      expect.stringMatching(/^SET LOCAL lock_timeout = \d+$/),
+      expect.stringMatching(/^SELECT id, last_seq, change_seq/),
+      'SET LOCAL lock_timeout = DEFAULT',
+      expect.stringMatching(/^SELECT count\(\*\) FILTER/),
+      expect.stringMatching(/^WITH vm AS \(SELECT \* FROM \(SELECT/),
+      'COMMIT',
+    ]);
+    expect(rec.steps[0]![6].text).toMatch(/UPDATE conversations SET last_seq.*INSERT INTO messages \(uuid, .*INSERT INTO message_search.*INSERT INTO notification_outbox.*INSERT INTO notification_outbox.*INSERT INTO events.*UPDATE participants.*parley_refuse_unless/s);
+    expect(rec.steps[0]![6].name).toMatch(/^parley_\d+$/);
+    const sent = out.map((o) => ('message' in o ? o.message : null)!);
+    // What the append answered is what is stored: seqs gapless per conversation, in batch order.
+    expect(sent.map((m) => [m.conversationId, m.seq, m.changeSeq])).toEqual([[c1.id, 1, 1], [c2.id, 1, 1], [c1.id, 2, 2]]);
+    for (const m of sent) {
+      const [again] = await store.messagesBySeq(m.conversationId, m.seq, m.seq);
+      expect(again).toMatchObject({ id: m.id, uuid: m.uuid, seq: m.seq, changeSeq: m.changeSeq, content: m.content, senderId: m.senderId, clientId: m.clientId });
+    }
+    // The ids were drawn in the batch's order, so a conversation's grow with its seqs.
+    expect(sent[0].id).toBeLessThan(sent[1].id);
+    expect(sent[1].id).toBeLessThan(sent[2].id);
+    const [{ last_seq, change_seq }] = await store.runner.all<{ last_seq: number; change_seq: number }>(raw('SELECT last_seq, change_seq FROM conversations WHERE id = ?', [c1.id]));
+    expect([Number(last_seq), Number(change_seq)]).toEqual([2, 2]);
+    // Each message's index row, by its id.
+    const [{ joined }] = await store.runner.all<{ joined: number }>(raw('SELECT count(*) AS joined FROM messages m JOIN message_search s ON s.rowid = m.id', []));
+    expect(Number(joined)).toBe(3);
+    // Each event's body is the message's JSON, byte for byte what the writes after the locks
+    // write (JSON.stringify of the answer), in the batch's order, with the conversation's tenant.
+    const events = await store.runner.all<{ payload: string; conversation_id: number; tenant_id: number; created_at: number }>(
+      raw("SELECT payload, conversation_id, tenant_id, created_at FROM events WHERE type = 'message.created' ORDER BY seq", []),
+    );
+    expect(events.map((e) => e.payload)).toEqual(sent.map((message) => JSON.stringify({ message })));
+    const [{ tenant_id }] = await store.runner.all<{ tenant_id: number }>(raw('SELECT tenant_id FROM conversations WHERE id = ?', [c1.id]));
+    expect(events.map((e) => [Number(e.conversation_id), Number(e.tenant_id), Number(e.created_at)])).toEqual(sent.map((m) => [m.conversationId, Number(tenant_id), m.createdAt]));
+    // The senders' watermarks moved to their newest message; the others' did not.
+    const rows = await store.runner.all<{ user_id: number; sent_seq: number; delivered_seq: number; seen_seq: number }>(
+      raw('SELECT user_id, sent_seq, delivered_seq, seen_seq FROM participants WHERE conversation_id = ? ORDER BY user_id', [c1.id]),
+    );
+    expect(rows.map((r) => [Number(r.user_id), Number(r.sent_seq), Number(r.delivered_seq), Number(r.seen_seq)])).toEqual([[a.id, 1, 1, 1], [b.id, 2, 2, 2]].sort((x, y) => x[0] - y[0]));
+  });
+
+  it('one trip: a sender who has left, or a deleted conversation, fails the statement; its COMMIT is skipped and nothing commits', async () => {
+    const { store, a, b, conversations: [c1, c2], msg } = await setup();
+    const rec = recordQueries();
+    try {
+      await store.runner.run(raw('UPDATE participants SET left_at = 5 WHERE conversation_id = ? AND user_id = ?', [c1.id, a.id]));
+      await expect(store.appendMessages([msg(c2.id, b.id), msg(c1.id, a.id)])).rejects.toMatchObject({ name: 'StoreError', code: 'conversation_not_found' });
+      await store.runner.run(raw('UPDATE participants SET left_at = NULL WHERE conversation_id = ? AND user_id = ?', [c1.id, a.id]));
+      await store.runner.run(raw('UPDATE conversations SET deleted_at = 5 WHERE id = ?', [c1.id]));
+      await expect(store.appendMessages([msg(c2.id, b.id), msg(c1.id, a.id)])).rejects.toMatchObject({ name: 'StoreError', code: 'conversation_not_found' });
+      // Every conversation of the batch deleted: the statement writes nothing.
+      await expect(store.appendMessages([msg(c1.id, a.id)])).rejects.toMatchObject({ name: 'StoreError', code: 'conversation_not_found' });
+    } finally {
+      rec.stop();
+    }
+    // Each went as one pipeline with its COMMIT, then the ROLLBACK of the failed transaction.
+    expect(rec.committing.filter(Boolean)).toHaveLength(3);
+    expect(rec.texts.filter((t) => t === 'ROLLBACK').length).toBeGreaterThanOrEqual(2);
+    for (const c of [c1, c2]) expect(await store.messagesBySeq(c.id, 1, 10)).toEqual([]);
+    const [counts] = await store.runner.all<Record<string, number>>(
+      raw(
+        "SELECT (SELECT count(*) FROM messages) AS messages, (SELECT count(*) FROM events WHERE type = 'message.created') AS events, (SELECT count(*) FROM message_search) AS indexed, (SELECT sum(last_seq) FROM conversations) AS last_seqs, (SELECT sum(sent_seq) FROM participants) AS sent_seqs",
+        [],
+      ),
+    );
+    expect(Object.fromEntries(Object.entries(counts).map(([k, v]) => [k, Number(v)]))).toEqual({ messages: 0, events: 0, indexed: 0, last_seqs: 0, sent_seqs: 0 });
+    // The connections serve the next append.
+    expect((await store.appendMessages([msg(c2.id, b.id)])).every((o) => 'message' in o)).toBe(true);
+  });
+
+  it('writes after the locks: two round trips, the lock, then every write with the COMMIT', async () => {
+    const { store, a, b, conversations: [c1, c2], msg } = await setup(true, false);
     const rec = recordQueries();
     try {
       // One with a push to consider, so the outbox's INSERT is in the statement too.
@@ -109,8 +201,8 @@ describe.skipIf(!hasPostgres)('PostgreSQL round trips', () => {
     expect(Number(joined)).toBe(3);
   });
 
-  it('a sender who has left: the writes go without the COMMIT, and nothing of the batch commits', async () => {
-    const { store, a, b, conversations: [c1, c2], msg } = await setup();
+  it('writes after the locks: a sender who has left, the writes go without the COMMIT, and nothing of the batch commits', async () => {
+    const { store, a, b, conversations: [c1, c2], msg } = await setup(true, false);
     await store.runner.run(raw('UPDATE participants SET left_at = 5 WHERE conversation_id = ? AND user_id = ?', [c1.id, a.id]));
     const rec = recordQueries();
     try {
@@ -205,8 +297,8 @@ describe.skipIf(!hasPostgres)('PostgreSQL round trips', () => {
   });
 
   it('the writes run as a prepared statement, the same one for any batch; PG_PREPARED_STATEMENTS=off sends them unnamed', async () => {
-    for (const preparedStatements of [true, false]) {
-      const { store, a, b, conversations: [c1, c2], msg } = await setup(preparedStatements);
+    for (const [preparedStatements, oneTrip] of [[true, true], [false, true], [true, false], [false, false]]) {
+      const { store, a, b, conversations: [c1, c2], msg } = await setup(preparedStatements, oneTrip);
       const rec = recordQueries();
       try {
         await store.appendMessages([msg(c1.id, a.id), msg(c2.id, b.id)]);
@@ -214,7 +306,9 @@ describe.skipIf(!hasPostgres)('PostgreSQL round trips', () => {
       } finally {
         rec.stop();
       }
-      const writes = rec.texts.flatMap((t, i) => (/INSERT INTO messages/.test(t) ? [{ text: t, name: rec.names[i] }] : []));
+      // A pipeline's steps, or the statement itself.
+      const sent = rec.texts.flatMap((t, i) => rec.steps[i] ?? [{ text: t, name: rec.names[i] }]);
+      const writes = sent.filter((x) => /INSERT INTO messages/.test(x.text));
       expect(writes).toHaveLength(2);
       // Two batches of other sizes: one text.
       expect(writes[1].text).toBe(writes[0].text);
@@ -236,7 +330,7 @@ describe.skipIf(!hasPostgres)('PostgreSQL round trips', () => {
     }
   });
 
-  it('a batch with a reply stores its messages first (the reply counts need them), then the rest', async () => {
+  it('a batch with a reply stores its messages first (the reply counts need them), then the rest, after the locks', async () => {
     const { store, a, b, conversations: [c1], msg } = await setup();
     const [root] = await store.appendMessages([msg(c1.id, a.id)]);
     const rootId = 'message' in root ? root.message.id : 0;

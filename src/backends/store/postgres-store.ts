@@ -5,7 +5,10 @@ import type { Database } from './schema.js';
 import type { SqlRunner, Statement } from './sql-runner.js';
 import { SqlStore } from './sql-store.js';
 import { postgresAdapter } from './sql/adapter.js';
-import { LockNotAvailable, NotCommitted, UniqueViolation } from './store.js';
+import { LockNotAvailable, NotCommitted, StoreError, UniqueViolation, isStoreErrorCode } from './store.js';
+
+/** The SQLSTATE of parley_refuse_unless (migration 0028). */
+const REFUSED = 'PR001';
 
 let pgLoaded: typeof pg | undefined;
 /** One step of a PipelineQuery: its text, its prepared statement's name if any, its values. */
@@ -135,6 +138,9 @@ function translate(e: unknown): unknown {
   const err = e as { code?: string; constraint?: string };
   if (err?.code === '23505') return new UniqueViolation(err.constraint ?? 'unique');
   if (err?.code === '55P03') return new LockNotAvailable();
+  // A statement's own refusal (parley_refuse_unless, migration 0028): its reason is a StoreError's code.
+  const reason = (e as Error)?.message;
+  if (err?.code === REFUSED && isStoreErrorCode(reason)) return new StoreError(reason);
   return e;
 }
 
@@ -240,13 +246,25 @@ class PostgresRunner implements SqlRunner {
       this.#beginPending = false;
       steps.unshift({ text: 'BEGIN', name: undefined, values: [] });
     }
+    // The last step is the transaction's (Statement.commits): its COMMIT goes in the same
+    // pipeline, and PostgreSQL runs it only if every step before it succeeded.
+    const commits = statements.at(-1)?.commits === true && this.ownsTransaction && this.#nested === 0;
+    if (commits) {
+      this.#commitSent = true;
+      steps.push({ text: 'COMMIT', name: undefined, values: [] });
+    }
     try {
       const out = await new Promise<pg.QueryResult | pg.QueryResult[]>((resolve, reject) => {
         this.client!.query(new PipelineQuery!(steps, (err, res) => (err ? reject(err) : resolve(res))));
       });
       const results = Array.isArray(out) ? out : [out];
-      return results.slice(begin ? 1 : 0).map((r) => r.rows);
+      return results.slice(begin ? 1 : 0, commits ? -1 : undefined).map((r) => r.rows);
     } catch (e) {
+      // PostgreSQL answered with an error: the steps after it, the COMMIT with them, were
+      // skipped (or the COMMIT itself failed, which ends the transaction): nothing committed,
+      // and the transaction goes on to its ROLLBACK (or a ROLLBACK TO SAVEPOINT). A lost
+      // connection proves neither.
+      if (commits && !lostConnection(e)) this.#commitSent = false;
       throw translate(e);
     }
   }

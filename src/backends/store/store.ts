@@ -238,6 +238,9 @@ const STORE_ERROR_KINDS = new Map<StoreErrorCode, StoreErrorKind>(
   Object.entries(STORE_ERRORS_BY_KIND).flatMap(([kind, codes]) => codes.map((code) => [code, kind as StoreErrorKind] as const)),
 );
 
+/** Whether `code` names a StoreError (a refusal read back from the database). */
+export const isStoreErrorCode = (code: string): code is StoreErrorCode => STORE_ERROR_KINDS.has(code as StoreErrorCode);
+
 /** A store call refused by one of the store's own rules; nothing of it was written. The core maps it to its domain error. */
 export class StoreError extends Error {
   readonly kind: StoreErrorKind;

@@ -24,6 +24,7 @@ import { moderation } from './0022-moderation.js';
 import { tenantNotifyContent } from './0025-tenant-notify-content.js';
 import { changeIndexChangedOnly } from './0026-change-index-changed-only.js';
 import { pushAllMembers } from './0027-push-all-members.js';
+import { refuseUnless } from './0028-refuse-unless.js';
 
 export type SqlDialectName = 'sqlite' | 'postgres';
 
@@ -34,7 +35,7 @@ export interface VersionedMigration {
 }
 
 /** In order; never edit one that has shipped, add the next. */
-export const MIGRATIONS: VersionedMigration[] = [initial, attachmentPaths, clientIdPerConversation, accounts, filesQuotaPurge, blocksMemberCount, sentSeq, epoch, search, threadsUnread, curation, channelVisibility, notifications, webhooks, bots, unreadUncounted, emailDigest, eventsSequence, administration, moderation, auditLog, retention, tenantNotifyContent, changeIndexChangedOnly, pushAllMembers];
+export const MIGRATIONS: VersionedMigration[] = [initial, attachmentPaths, clientIdPerConversation, accounts, filesQuotaPurge, blocksMemberCount, sentSeq, epoch, search, threadsUnread, curation, channelVisibility, notifications, webhooks, bots, unreadUncounted, emailDigest, eventsSequence, administration, moderation, auditLog, retention, tenantNotifyContent, changeIndexChangedOnly, pushAllMembers, refuseUnless];
 
 export function migrationProvider(dialect: SqlDialectName): MigrationProvider {
   return {

@@ -93,6 +93,10 @@ export interface SqlAdapter {
    * every id drawn before the locks), or null when not drawn. `currentParticipants`: how many
    * of `participants` are current (left_at null) when their rows were locked in the same round
    * trip (so current until the commit); null otherwise.
+   * `then`: a statement to run once every row is locked, in the same round trip (with its
+   * COMMIT if it `commits`) where the adapter can (`writesWithLock`) and every conversation was
+   * waited for and taken; its rows come back as `then`, or null when it did not run (the caller
+   * runs its writes after the locks instead). Nothing of the batch's is drawn then (`messageIds`).
    */
   lockConversations(
     tx: SqlRunner,
@@ -101,7 +105,14 @@ export interface SqlAdapter {
     waitMs: number,
     participants?: readonly (readonly [Id, Id])[],
     messageIds?: number,
-  ): Promise<{ left: Set<Id>; positions: Map<Id, ConversationPosition> | null; messageIds: Id[] | null; currentParticipants: number | null }>;
+    then?: Statement,
+  ): Promise<{ left: Set<Id>; positions: Map<Id, ConversationPosition> | null; messageIds: Id[] | null; currentParticipants: number | null; then: unknown[] | null }>;
+  /**
+   * lockConversations can run a statement after the locks in their round trip (`then`), and
+   * that statement may be one whose WITH clauses write and read each other's RETURNING
+   * (PostgreSQL). SQLite: no (one writer, no round trips: it checks between statements).
+   */
+  readonly writesWithLock: boolean;
   /**
    * Runs `main` and returns its rows, and runs the `alongside` statements (null: none) in the
    * same transaction. PostgreSQL: in one round trip, `alongside` as data-modifying WITH clauses
@@ -188,8 +199,9 @@ class SqliteAdapter extends SqlWords implements SqlAdapter {
   async stillRunning(): Promise<string[]> {
     return [];
   }
+  readonly writesWithLock = false;
   async lockConversations() {
-    return { left: new Set<Id>(), positions: null, messageIds: null, currentParticipants: null };
+    return { left: new Set<Id>(), positions: null, messageIds: null, currentParticipants: null, then: null };
   }
   /** `(VALUES (?, …), …) AS v` by rows and columns (a placeholder here has no type): the append's statements are built for every batch. */
   readonly #valueTables = new Map<number, string>();
@@ -239,6 +251,7 @@ class PostgresAdapter extends SqlWords implements SqlAdapter {
   readonly dialect = 'postgres';
   readonly appendPipeline = 1;
   readonly appendsInCallOrder = false;
+  readonly writesWithLock = true;
   claimRows(alias: string): string {
     return `FOR UPDATE OF ${alias} SKIP LOCKED`;
   }
@@ -276,12 +289,14 @@ class PostgresAdapter extends SqlWords implements SqlAdapter {
     waitMs: number,
     participants: readonly (readonly [Id, Id])[] = [],
     messageIds = 0,
-  ): Promise<{ left: Set<Id>; positions: Map<Id, ConversationPosition> | null; messageIds: Id[] | null; currentParticipants: number | null }> {
+    then?: Statement,
+  ): Promise<{ left: Set<Id>; positions: Map<Id, ConversationPosition> | null; messageIds: Id[] | null; currentParticipants: number | null; then: unknown[] | null }> {
     const out = new Set<Id>();
     let positions: Map<Id, ConversationPosition> | null = null;
     let drawn: Id[] | null = null;
     let currentParticipants: number | null = null;
-    if (ids.length === 0) return { left: out, positions, messageIds: drawn, currentParticipants };
+    let thenRows: unknown[] | null = null;
+    if (ids.length === 0) return { left: out, positions, messageIds: drawn, currentParticipants, then: thenRows };
     const waitFor = ids.filter((id) => !probe?.has(id));
     const tryOnly = ids.filter((id) => probe?.has(id));
     // Ids are integers from our own rows, written inline where a list's text varies anyway.
@@ -314,12 +329,16 @@ class PostgresAdapter extends SqlWords implements SqlAdapter {
           prepared(
             `SELECT count(*) FILTER (WHERE p.left_at IS NULL) AS current_participants, (SELECT array_agg(nextval('messages_id_seq')) FROM generate_series(1, CAST(? AS INTEGER))) AS message_ids
                FROM (SELECT left_at FROM participants WHERE (conversation_id, user_id) IN (SELECT * FROM unnest(CAST(? AS BIGINT[]), CAST(? AS BIGINT[]))) ORDER BY conversation_id, user_id FOR UPDATE) p`,
-            [Math.max(0, Math.trunc(messageIds)), idArray(participants.map(([c]) => c)), idArray(participants.map(([, u]) => u))],
+            [then ? 0 : Math.max(0, Math.trunc(messageIds)), idArray(participants.map(([c]) => c)), idArray(participants.map(([, u]) => u))],
           ),
         );
+        // The writes, read from the locked rows by the statement itself: no turn of this
+        // process's event loop falls between the locks and the COMMIT.
+        if (then) steps.push(then);
       }
       try {
         const answers = tx.steps ? await tx.steps(steps) : await inTurn(tx, steps);
+        if (then && tryOnly.length === 0) thenRows = answers[5];
         const rows = answers[2] as { id: number; last_seq: number; change_seq: number; tenant_id: number; deleted: boolean }[];
         if (tryOnly.length === 0) {
           positions = new Map(rows.map((r) => [Number(r.id), { lastSeq: Number(r.last_seq), changeSeq: Number(r.change_seq), tenantId: Number(r.tenant_id), deleted: r.deleted }]));
@@ -340,7 +359,7 @@ class PostgresAdapter extends SqlWords implements SqlAdapter {
       // One row: the statement that writes it takes its lock (lockInOrder takes none).
       await this.lockInOrder(tx, 'participants', 'conversation_id, user_id', participants.filter(([c]) => !out.has(c)));
     }
-    return { left: out, positions, messageIds: drawn, currentParticipants };
+    return { left: out, positions, messageIds: drawn, currentParticipants, then: thenRows };
   }
   valueTable(types: readonly string[], rows: readonly (readonly unknown[])[]) {
     // One JSON parameter, the rows as objects: JSON.stringify escapes the texts natively, where

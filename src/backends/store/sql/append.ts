@@ -7,11 +7,17 @@ import type { ConversationPosition } from './adapter.js';
 import { insertAttachmentRows, type AttachmentInsert } from './files.js';
 import { hydrateMessages } from './messages.js';
 import { indexRow } from '../search-text.js';
-import { indexStatement } from './search.js';
+import { indexInsertSql, indexStatement } from './search.js';
 import { followRepliedThreads } from './threads.js';
-import { notificationOutboxStatements } from './notifications.js';
-import { createdMessagesLog } from './outbox.js';
+import { notificationOutboxStatements, outboxInsertSql } from './notifications.js';
+import { createdMessagesLog, eventsInsertSql, newEventUuid } from './outbox.js';
 import { ATTACHMENT_COLUMNS, MESSAGE_COLUMNS_OF_M, toAttachment, type AttachmentRow, type MessageRow } from './rows.js';
+
+/** An event's body, `{"message":…}`, as JSON.stringify writes it, up to its id's value, and around its change seq's. */
+const EVENT_ID = '{"message":{"id":';
+const EVENT_CHANGE_SEQ = ',"changeSeq":';
+/** The outbox inserts' rows (outboxInsertSql) read from the one round trip's inserted messages, `got`. */
+const OUTBOX_ROWS = 'SELECT got.id AS column1, got.column3 AS column2, got.column5 AS column3, got.seq AS column4, got.column13 AS column5, got.column9 AS column6, got.column14 AS column7, got.column15 AS column8';
 
 /** See SqlAppend.retryLookupWindowMs: a client resending after a reconnect sends its retries together. */
 const RETRY_LOOKUP_WINDOW_MS = 10_000;
@@ -50,6 +56,38 @@ function triage(batch: readonly NewMessage[], stored: ReadonlyMap<string, Messag
   return { fresh, results, duplicateOf };
 }
 
+/** A message as `appendMessages` stored it (its fields in this order: the events' bodies are spliced from it, SqlAppend.#oneTrip). */
+function newMessage(m: NewMessage, id: Id, uuid: string, at: { seq: number; changeSeq: number }, attachments: Attachment[], replyToUuid: string | null): Message {
+  return {
+    id,
+    uuid,
+    conversationId: m.conversationId,
+    seq: at.seq,
+    changeSeq: at.changeSeq,
+    senderId: m.senderId,
+    kind: m.kind,
+    content: m.content,
+    replyToId: m.replyToId,
+    replyToUuid,
+    clientId: m.clientId,
+    createdAt: m.createdAt,
+    editedAt: null,
+    deletedAt: null,
+    attachments,
+    reactions: [],
+    replyCount: 0,
+    metadataJson: m.metadataJson ?? null,
+  };
+}
+
+/** A row of the one round trip's statement: a new message's place in `fresh`, and what the statement gave it. */
+interface OneTripRow {
+  k: number;
+  id: number;
+  seq: number;
+  change_seq: number;
+}
+
 /**
  * The append (group commit): a batch of messages in one transaction, in phases —
  * resolve client ids (retries, before the transaction) → lock the conversations (and the senders' participant rows) → allocate seqs
@@ -66,6 +104,8 @@ function triage(batch: readonly NewMessage[], stored: ReadonlyMap<string, Messag
 export class SqlAppend extends SqlAggregate implements Pick<MessageStore, 'appendMessages' | 'searchRowOf'> {
   /** Tests only: runs inside the append's transaction once its conversations are locked. */
   afterLock: ((conversationIds: readonly Id[]) => Promise<void>) | null = null;
+  /** False: the writes go after the locks' round trip even where one statement could do them in it (#oneTrip): tests of that path, what-ifs. */
+  oneTrip = true;
   /** False: no search index rows are written (SEARCH_INDEX=off; bench/store-append.ts --search-index off). */
   searchIndex = true;
   /**
@@ -125,8 +165,11 @@ export class SqlAppend extends SqlAggregate implements Pick<MessageStore, 'appen
       const conversationIds = [...new Set(all.map((m) => m.conversationId))].sort((a, b) => a - b);
       // The senders' participant rows too (their watermarks move), in the same round trip.
       const senders = [...new Map(all.map((m) => [`${m.conversationId}:${m.senderId}`, [m.conversationId, m.senderId] as const])).values()];
-      // PostgreSQL draws the new messages' ids with the locks: the writes then need no id back.
-      const { left, positions, messageIds, currentParticipants } = await this.adapter.lockConversations(tx, conversationIds, probe, waitMs, senders, all.length);
+      // PostgreSQL: the whole append in the locks' round trip, its COMMIT with it, when it can.
+      const oneTrip = this.#oneTrip(all, stored, probe, conversationIds);
+      // Else PostgreSQL draws the new messages' ids with the locks: the writes then need no id back.
+      const { left, positions, messageIds, currentParticipants, then } = await this.adapter.lockConversations(tx, conversationIds, probe, waitMs, senders, all.length, oneTrip?.statement);
+      if (then !== null) return oneTrip!.results(then as OneTripRow[]);
       // Every sender is a current participant, its row locked until the commit: the watermarks'
       // UPDATE, the last statement, moves each one's row, so its COMMIT may go with it.
       const lastCommits = currentParticipants === senders.length;
@@ -148,29 +191,8 @@ export class SqlAppend extends SqlAggregate implements Pick<MessageStore, 'appen
         const parentUuids = await this.#countReplies(tx, batch, fresh);
         fresh.forEach((i, k) => {
           const m = batch[i];
-          results[i] = {
-            created: true,
-            message: {
-              id: rows[k].id,
-              uuid: rows[k].uuid,
-              conversationId: m.conversationId,
-              seq: seqs[i].seq,
-              changeSeq: seqs[i].changeSeq,
-              senderId: m.senderId,
-              kind: m.kind,
-              content: m.content,
-              replyToId: m.replyToId,
-              replyToUuid: m.replyToId === null ? null : (parentUuids.get(m.replyToId) ?? null),
-              clientId: m.clientId,
-              createdAt: m.createdAt,
-              editedAt: null,
-              deletedAt: null,
-              attachments: attachments[k],
-              reactions: [],
-              replyCount: 0,
-              metadataJson: m.metadataJson ?? null,
-            },
-          };
+          const replyToUuid = m.replyToId === null ? null : (parentUuids.get(m.replyToId) ?? null);
+          results[i] = { created: true, message: newMessage(m, rows[k].id, rows[k].uuid, seqs[i], attachments[k], replyToUuid) };
         });
         const replies = fresh.filter((i) => batch[i].replyToId !== null);
         await followRepliedThreads(tx, this.adapter, replies.map((i) => ({ rootId: batch[i].replyToId!, conversationId: batch[i].conversationId, senderId: batch[i].senderId, seq: seqs[i].seq, at: batch[i].createdAt })));
@@ -195,6 +217,115 @@ export class SqlAppend extends SqlAggregate implements Pick<MessageStore, 'appen
       taken.forEach((i, k) => (outcomes[i] = results[k]!));
       return outcomes;
     }, onCommit);
+  }
+
+  /**
+   * The append in one statement that reads the locked rows itself, for lockConversations to
+   * run in the locks' round trip with the COMMIT after it (SqlAdapter.writesWithLock): no turn
+   * of this process's event loop then falls inside the locks, which another process's appends
+   * wait for (a third of a cluster batch's hold was that turn, bench/README sixth). Each
+   * conversation's seqs are counted back from its advanced `last_seq`, the ids drawn by the
+   * insert in the batch's order, and the events' bodies spliced from the JSON of the messages
+   * built here (JSON.stringify's text, byte for byte); a deleted conversation or a sender no
+   * longer a member fails the statement (parley_refuse_unless), so the COMMIT is skipped and
+   * nothing of the batch is stored. Null where the steps above are needed: files to claim,
+   * replies to count, a conversation only probed, no new message, or a test's afterLock.
+   */
+  #oneTrip(
+    all: readonly NewMessage[],
+    stored: ReadonlyMap<string, Message>,
+    probe: ReadonlySet<Id> | undefined,
+    conversationIds: readonly Id[],
+  ): { statement: Statement; results(rows: readonly OneTripRow[]): AppendResult[] } | null {
+    if (!this.oneTrip || !this.adapter.writesWithLock || this.afterLock !== null) return null;
+    if (probe && conversationIds.some((c) => probe.has(c))) return null;
+    const { fresh, results, duplicateOf } = triage(all, stored);
+    if (fresh.length === 0 || fresh.some((i) => all[i].attachments.length > 0 || all[i].replyToId !== null)) return null;
+    const inConversation = new Map<Id, { n: number; lastAt: number }>();
+    const senders = new Set<string>();
+    const place = fresh.map((i) => {
+      const m = all[i];
+      const c = inConversation.get(m.conversationId) ?? { n: 0, lastAt: 0 };
+      inConversation.set(m.conversationId, { n: c.n + 1, lastAt: m.createdAt });
+      senders.add(`${m.conversationId}:${m.senderId}`);
+      return c.n + 1;
+    });
+    const events = this.ctx.outbox?.enabled !== false;
+    const messages = fresh.map((i) => newMessage(all[i], 0, uuidv7(), { seq: 0, changeSeq: 0 }, [], null));
+    const vm = this.adapter.valueTable(
+      ['INTEGER', 'TEXT', 'BIGINT', 'INTEGER', 'BIGINT', 'TEXT', 'TEXT', 'TEXT', 'BIGINT', 'TEXT', 'TEXT', 'INTEGER', 'BIGINT', 'INTEGER', 'TEXT', 'TEXT', 'TEXT', 'TEXT'],
+      fresh.map((i, k) => {
+        const m = all[i];
+        const message = messages[k];
+        // Counted back from the conversation's last seq once this batch's are added.
+        const fromLast = inConversation.get(m.conversationId)!.n - place[k];
+        const search = this.searchIndex ? (m.searchRow ?? indexRow(m.conversationId, m.content, [])) : '';
+        const notify = m.notify;
+        const kind = !notify ? 0 : notify.direct || notify.mentionIds.length > 0 ? 1 : 2;
+        // The event's body around the values the statement gives: '{"message":{"id":' id, `head`, seq, ',"changeSeq":' change seq, `tail`.
+        let head = '';
+        let tail = '';
+        if (events) {
+          const body = JSON.stringify({ message });
+          head = `,"uuid":${JSON.stringify(message.uuid)},"conversationId":${m.conversationId},"seq":`;
+          tail = body.slice(`${EVENT_ID}0${head}0${EVENT_CHANGE_SEQ}0`.length);
+        }
+        return [k, message.uuid, m.conversationId, fromLast, m.senderId, m.kind, m.content, m.clientId, m.createdAt, m.metadataJson ?? null, search, kind, notify?.dueAt ?? 0, notify?.direct ? 1 : 0, notify ? `,${notify.mentionIds.join(',')},` : '', events ? newEventUuid() : '', head, tail];
+      }),
+    );
+    const convs = [...inConversation.keys()].sort((a, b) => a - b);
+    const cv = this.adapter.valueTable(['BIGINT', 'INTEGER', 'BIGINT'], convs.map((c) => [c, inConversation.get(c)!.n, inConversation.get(c)!.lastAt]));
+    const { greatest } = this.adapter;
+    // `got`: each inserted message with its row of `vm` (column1 its place in `fresh`, 3 its
+    // conversation, 5 its sender, 9 its time, 11 its index text, 12 its outbox statement,
+    // 13–15 its push's due time, direct, mentions, 16 its event's uuid, 17–18 its body's parts).
+    const writes = [
+      this.searchIndex ? `s AS (${indexInsertSql(this.adapter, "(SELECT got.id AS column1, got.column11 AS column2 FROM got WHERE got.column11 <> '') AS v")})` : null,
+      `o1 AS (${outboxInsertSql.everyone(`(${OUTBOX_ROWS} FROM got WHERE got.column12 = 1) AS v`)})`,
+      `o2 AS (${outboxInsertSql.allLevel(`(${OUTBOX_ROWS} FROM got WHERE got.column12 = 2) AS v`)})`,
+      events
+        ? `e AS (${eventsInsertSql(
+            `(SELECT got.tenant_id AS column1, got.column16 AS column2, 'message.created' AS column3, got.column3 AS column4, got.column9 AS column5,
+                '${EVENT_ID}' || got.id || got.column17 || got.seq || '${EVENT_CHANGE_SEQ}' || got.change_seq || got.column18 AS column6 FROM got ORDER BY got.column1) AS v`,
+          )})`
+        : null,
+    ].filter((w) => w !== null);
+    const statement: Statement = {
+      sql: `WITH vm AS (SELECT * FROM ${vm.sql}),
+        adv AS (UPDATE conversations SET last_seq = conversations.last_seq + v.column2, change_seq = conversations.change_seq + v.column2, last_message_at = v.column3, updated_at = v.column3
+          FROM ${cv.sql} WHERE conversations.id = v.column1 AND conversations.deleted_at IS NULL
+          RETURNING conversations.id, conversations.last_seq, conversations.change_seq, conversations.tenant_id),
+        ins AS (INSERT INTO messages (uuid, conversation_id, seq, change_seq, sender_id, kind, content, reply_to_id, client_id, created_at, metadata, reply_count, unchanged)
+          SELECT vm.column2, vm.column3, adv.last_seq - vm.column4, adv.change_seq - vm.column4, vm.column5, vm.column6, vm.column7, CAST(NULL AS BIGINT), vm.column8, vm.column9, vm.column10, 0, 1
+          FROM vm JOIN adv ON adv.id = vm.column3 ORDER BY vm.column1
+          RETURNING id, uuid, seq, change_seq),
+        got AS (SELECT vm.*, ins.id, ins.seq, ins.change_seq, adv.tenant_id FROM ins JOIN vm ON vm.column2 = ins.uuid JOIN adv ON adv.id = vm.column3),
+        ${writes.map((w) => w + ',').join('\n')}
+        wm AS (UPDATE participants SET delivered_seq = ${greatest('participants.delivered_seq', 'w.top')}, sent_seq = ${greatest('participants.sent_seq', 'w.top')}, seen_seq = ${greatest('participants.seen_seq', 'w.top')}
+          FROM (SELECT got.column3 AS c, got.column5 AS u, max(got.seq) AS top FROM got GROUP BY got.column3, got.column5) w
+          WHERE participants.conversation_id = w.c AND participants.user_id = w.u AND participants.left_at IS NULL RETURNING 1)
+        SELECT got.column1 AS k, got.id, got.seq, got.change_seq FROM got
+        WHERE parley_refuse_unless((SELECT count(*) FROM wm) = CAST(? AS INTEGER) AND (SELECT count(*) FROM adv) = CAST(? AS INTEGER), 'conversation_not_found')`,
+      parameters: [...vm.parameters, ...cv.parameters, senders.size, convs.length],
+      prepared: true,
+      commits: true,
+    };
+    return {
+      statement,
+      results(rows) {
+        // Every conversation deleted: the check had no row to run on, and nothing was written.
+        if (rows.length !== fresh.length) throw new StoreError('conversation_not_found');
+        for (const r of rows) {
+          const message = messages[r.k];
+          message.id = Number(r.id);
+          message.seq = Number(r.seq);
+          message.changeSeq = Number(r.change_seq);
+          results[fresh[r.k]] = { created: true, message };
+        }
+        for (const [i, first] of duplicateOf) results[i] = { message: results[first]!.message, created: false };
+        return results as AppendResult[];
+      },
+    };
   }
 
   /** 1. Retries: the sends whose (sender, conversation, client_id) is stored already, by retryKey. */

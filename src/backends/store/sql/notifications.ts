@@ -82,17 +82,7 @@ function membersStatement(adapter: SqlAdapter, rows: readonly { message: NewMess
     ['BIGINT', 'BIGINT', 'BIGINT', 'BIGINT', 'BIGINT', 'BIGINT', 'INTEGER', 'TEXT'],
     rows.map(({ message: m, id, seq }) => [id, m.conversationId, m.senderId, seq, m.notify!.dueAt, m.createdAt, m.notify!.direct ? 1 : 0, `,${m.notify!.mentionIds.join(',')},`]),
   );
-  return prepared(
-    `${OUTBOX_INSERT}
-       SELECT p.user_id, p.conversation_id, v.column1, v.column4, v.column5, 0, 0
-       FROM ${v.sql}
-       JOIN participants p ON p.conversation_id = v.column2 AND p.user_id <> v.column3 AND p.left_at IS NULL
-         AND EXISTS (SELECT 1 FROM push_subscriptions d WHERE d.user_id = p.user_id)
-       ${SETTINGS_OF_P}
-       WHERE ${NOT_MUTED_AT('v.column6')}
-         AND (${LEVEL} = 'all' OR (${LEVEL} = 'mentions' AND (v.column7 = 1 OR v.column8 LIKE '%,' || CAST(p.user_id AS TEXT) || ',%')))`,
-    v.parameters,
-  );
+  return prepared(outboxInsertSql.everyone(v.sql), v.parameters);
 }
 
 function allLevelStatement(adapter: SqlAdapter, rows: readonly { message: NewMessage; id: Id; seq: number }[]): Statement | null {
@@ -101,17 +91,32 @@ function allLevelStatement(adapter: SqlAdapter, rows: readonly { message: NewMes
     ['BIGINT', 'BIGINT', 'BIGINT', 'BIGINT', 'BIGINT', 'BIGINT'],
     rows.map(({ message: m, id, seq }) => [id, m.conversationId, m.senderId, seq, m.notify!.dueAt, m.createdAt]),
   );
-  return prepared(
-    `${OUTBOX_INSERT}
+  return prepared(outboxInsertSql.allLevel(v.sql), v.parameters);
+}
+
+/**
+ * The two outbox inserts over a FROM item `v` of the messages: column1 the message's id, 2 its
+ * conversation, 3 its sender, 4 its seq, 5 when its push is due, 6 when it was created; and
+ * for `everyone`, 7 whether it is direct (1) and 8 its mentions as ',3,5,'. The append's one
+ * round trip (sql/append.ts) reads them from the messages it inserts in the same statement.
+ */
+export const outboxInsertSql = {
+  everyone: (v: string) => `${OUTBOX_INSERT}
        SELECT p.user_id, p.conversation_id, v.column1, v.column4, v.column5, 0, 0
-       FROM ${v.sql}
+       FROM ${v}
+       JOIN participants p ON p.conversation_id = v.column2 AND p.user_id <> v.column3 AND p.left_at IS NULL
+         AND EXISTS (SELECT 1 FROM push_subscriptions d WHERE d.user_id = p.user_id)
+       ${SETTINGS_OF_P}
+       WHERE ${NOT_MUTED_AT('v.column6')}
+         AND (${LEVEL} = 'all' OR (${LEVEL} = 'mentions' AND (v.column7 = 1 OR v.column8 LIKE '%,' || CAST(p.user_id AS TEXT) || ',%')))`,
+  allLevel: (v: string) => `${OUTBOX_INSERT}
+       SELECT p.user_id, p.conversation_id, v.column1, v.column4, v.column5, 0, 0
+       FROM ${v}
        JOIN participants p ON p.conversation_id = v.column2 AND p.push_all = 1 AND p.user_id <> v.column3 AND p.left_at IS NULL
          AND EXISTS (SELECT 1 FROM push_subscriptions d WHERE d.user_id = p.user_id)
        ${SETTINGS_OF_P}
        WHERE ${NOT_MUTED_AT('v.column6')} AND ${LEVEL} = 'all'`,
-    v.parameters,
-  );
-}
+};
 
 type SubscriptionRow = Omit<PushSubscriptionsTable, 'id' | 'created_at'> & { id: number };
 

@@ -43,8 +43,14 @@ function insertEvents(ctx: SqlContext, events: readonly OutboxEvent[], tenantOf:
     ['BIGINT', 'TEXT', 'TEXT', 'BIGINT', 'BIGINT', 'TEXT'],
     events.map((e) => [tenantOf(e), newEventUuid(), e.type, e.conversationId, e.at, JSON.stringify(e.payload)]),
   );
-  return prepared(`INSERT INTO events (tenant_id, uuid, type, conversation_id, created_at, payload) SELECT v.column1, v.column2, v.column3, v.column4, v.column5, v.column6 FROM ${v.sql}`, v.parameters);
+  return prepared(eventsInsertSql(v.sql), v.parameters);
 }
+
+/**
+ * The events' insert over a FROM item `v`: column1 the tenant, 2 the event's uuid, 3 its type,
+ * 4 its conversation, 5 its time, 6 its payload (JSON text); in `v`'s order, which draws their seqs.
+ */
+export const eventsInsertSql = (v: string) => `INSERT INTO events (tenant_id, uuid, type, conversation_id, created_at, payload) SELECT v.column1, v.column2, v.column3, v.column4, v.column5, v.column6 FROM ${v}`;
 
 /**
  * The append's part: one `message.created` per new message, as a statement the append sends

@@ -34,8 +34,11 @@ export function indexStatement(adapter: SqlAdapter, messages: readonly Indexable
   });
   if (rows.length === 0) return null;
   const v = adapter.valueTable(['BIGINT', 'TEXT'], rows);
-  return prepared(`INSERT INTO message_search (rowid, terms) SELECT v.column1, ${adapter.searchTerms('v.column2')} FROM ${v.sql}`, v.parameters);
+  return prepared(indexInsertSql(adapter, v.sql), v.parameters);
 }
+
+/** The index rows' insert over a FROM item `v`: column1 the message's id, column2 its index text (not empty). */
+export const indexInsertSql = (adapter: SqlAdapter, v: string) => `INSERT INTO message_search (rowid, terms) SELECT v.column1, ${adapter.searchTerms('v.column2')} FROM ${v}`;
 
 /** Removes a message from the index (deleted, or about to be indexed again after an edit). */
 export async function unindexMessage(tx: SqlRunner, messageId: Id): Promise<void> {
