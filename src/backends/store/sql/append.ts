@@ -100,6 +100,8 @@ interface OneTripRow {
  * writes everything in one statement (SqlAdapter.allWith), and its COMMIT goes with that
  * statement when the lock found every sender a current participant (Statement.commits): two
  * round trips hold the conversations' rows, which the other processes' appends wait for.
+ * Such a batch on PostgreSQL goes further where it can: every phase after the lock in one
+ * statement that reads the locked rows itself, run in the lock's round trip (#oneTrip).
  */
 export class SqlAppend extends SqlAggregate implements Pick<MessageStore, 'appendMessages' | 'searchRowOf'> {
   /** Tests only: runs inside the append's transaction once its conversations are locked. */
