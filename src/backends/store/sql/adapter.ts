@@ -338,7 +338,8 @@ class PostgresAdapter extends SqlWords implements SqlAdapter {
       }
       try {
         const answers = tx.steps ? await tx.steps(steps) : await inTurn(tx, steps);
-        if (then && tryOnly.length === 0) thenRows = answers[5];
+        // `then` was the last step when pushed (only with every conversation waited for).
+        if (then && tryOnly.length === 0) thenRows = answers[steps.length - 1];
         const rows = answers[2] as { id: number; last_seq: number; change_seq: number; tenant_id: number; deleted: boolean }[];
         if (tryOnly.length === 0) {
           positions = new Map(rows.map((r) => [Number(r.id), { lastSeq: Number(r.last_seq), changeSeq: Number(r.change_seq), tenantId: Number(r.tenant_id), deleted: r.deleted }]));

@@ -247,10 +247,12 @@ export class SqlAppend extends SqlAggregate implements Pick<MessageStore, 'appen
     const senders = new Set<string>();
     const place = fresh.map((i) => {
       const m = all[i];
-      const c = inConversation.get(m.conversationId) ?? { n: 0, lastAt: 0 };
-      inConversation.set(m.conversationId, { n: c.n + 1, lastAt: m.createdAt });
+      let c = inConversation.get(m.conversationId);
+      if (!c) inConversation.set(m.conversationId, (c = { n: 0, lastAt: 0 }));
+      c.n++;
+      c.lastAt = m.createdAt;
       senders.add(`${m.conversationId}:${m.senderId}`);
-      return c.n + 1;
+      return c.n;
     });
     const events = this.ctx.outbox?.enabled !== false;
     const messages = fresh.map((i) => newMessage(all[i], 0, uuidv7(), { seq: 0, changeSeq: 0 }, [], null));
